@@ -1,0 +1,66 @@
+// The one interface through which every PennCloud tier reads and writes the key-value
+// store. Cells are addressed by (row, column); a row lives wholly in one replica group, so
+// everything under one row can be listed together.
+//
+// Implementations: ReplicaGroupClient (one group over gRPC), the sharded client (routes
+// rows over the hash ring), and MemoryClient (in-process, for unit tests of services).
+//
+// Every operation is linearizable. Retries are the implementation's job; an error returned
+// here means the store could not be reached within the client's deadline (kUnavailable,
+// kDeadlineExceeded) or the request itself was bad (kInvalidArgument). A write that
+// returned an error may or may not have taken effect.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace penncloud::kvs {
+
+// Largest value a single cell takes. Larger payloads are split into chunks by the caller.
+inline constexpr size_t kMaxValueBytes = 4 << 20;
+inline constexpr size_t kMaxKeyBytes = 4 << 10;
+
+struct Cell {
+  std::string column;
+  std::string value;  // empty unless values were requested
+};
+
+struct ListOptions {
+  std::string after;         // list columns strictly greater than this ("" = from the start)
+  int limit = 100;           // at most this many cells
+  bool with_values = false;  // also return each cell's value
+};
+
+struct ColumnPage {
+  std::vector<Cell> cells;  // in byte order of column
+  bool more = false;        // true if columns beyond the last one returned exist
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // The value of the cell; kNotFound if it does not exist.
+  virtual absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) = 0;
+
+  virtual absl::Status Put(std::string_view row, std::string_view column,
+                           std::string_view value) = 0;
+
+  // Writes `value` only if the cell currently holds `expected` (std::nullopt: only if the
+  // cell does not exist). Returns whether the write happened.
+  virtual absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
+                                    std::optional<std::string_view> expected,
+                                    std::string_view value) = 0;
+
+  // Deleting a cell that does not exist succeeds.
+  virtual absl::Status Delete(std::string_view row, std::string_view column) = 0;
+
+  virtual absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) = 0;
+};
+
+}  // namespace penncloud::kvs

@@ -1,0 +1,75 @@
+#include "kvs/client/memory_client.h"
+
+namespace penncloud::kvs {
+
+absl::Status MemoryClient::CheckAvailable() const {
+  if (unavailable_) return absl::UnavailableError("store unavailable (test)");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> MemoryClient::Get(std::string_view row, std::string_view column) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckAvailable(); !s.ok()) return s;
+  auto it = cells_.find({std::string(row), std::string(column)});
+  if (it == cells_.end()) return absl::NotFoundError("no such cell");
+  return it->second;
+}
+
+absl::Status MemoryClient::Put(std::string_view row, std::string_view column,
+                               std::string_view value) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckAvailable(); !s.ok()) return s;
+  if (value.size() > kMaxValueBytes) return absl::InvalidArgumentError("value too large");
+  cells_[{std::string(row), std::string(column)}] = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> MemoryClient::CPut(std::string_view row, std::string_view column,
+                                        std::optional<std::string_view> expected,
+                                        std::string_view value) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckAvailable(); !s.ok()) return s;
+  if (value.size() > kMaxValueBytes) return absl::InvalidArgumentError("value too large");
+  auto key = std::make_pair(std::string(row), std::string(column));
+  auto it = cells_.find(key);
+  bool matches = expected.has_value() ? (it != cells_.end() && it->second == *expected)
+                                      : it == cells_.end();
+  if (!matches) return false;
+  cells_[key] = std::string(value);
+  return true;
+}
+
+absl::Status MemoryClient::Delete(std::string_view row, std::string_view column) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckAvailable(); !s.ok()) return s;
+  cells_.erase({std::string(row), std::string(column)});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ColumnPage> MemoryClient::List(std::string_view row, const ListOptions& options) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckAvailable(); !s.ok()) return s;
+  ColumnPage page;
+  std::string r(row);
+  for (auto it = cells_.upper_bound({r, options.after}); it != cells_.end() && it->first.first == r;
+       ++it) {
+    if (static_cast<int>(page.cells.size()) == options.limit) {
+      page.more = true;
+      break;
+    }
+    page.cells.push_back({it->first.second, options.with_values ? it->second : std::string()});
+  }
+  return page;
+}
+
+void MemoryClient::SetUnavailable(bool unavailable) {
+  std::lock_guard lock(mu_);
+  unavailable_ = unavailable;
+}
+
+size_t MemoryClient::CellCount() const {
+  std::lock_guard lock(mu_);
+  return cells_.size();
+}
+
+}  // namespace penncloud::kvs

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of PennCloud from Debian 12 packages.
+# Idempotent and quiet: packages already present are skipped, so a second run costs seconds.
+#   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also the anchors the benchmarks compare against
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang-format
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  librocksdb-dev libboost-dev libssl-dev nlohmann-json3-dev libargon2-dev libgmime-3.0-dev
+  libgtest-dev libgmock-dev
+  # real clients and tools the tests drive
+  curl swaks fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
+  chromium litmus rclone
+)
+# Node may come from elsewhere (with its own npm); Debian's nodejs and npm only when absent.
+command -v npm >/dev/null || packages+=(nodejs npm)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(etcd-server etcd-client wrk nginx-light postfix gnuplot-nox)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Browser tests drive Debian's chromium through playwright-core (no browser download).
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -f "$root/tests/e2e/package.json" && ! -d "$root/tests/e2e/node_modules/playwright-core" ]]; then
+  (cd "$root/tests/e2e" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
