@@ -48,7 +48,7 @@ class Line {
 
 }  // namespace penncloud::log
 
-#define PC_LOG(level, event)                                                   \
-  if (!::penncloud::log::Enabled(::penncloud::log::Level::level)) {            \
-  } else                                                                       \
+#define PC_LOG(level, event)                                        \
+  if (!::penncloud::log::Enabled(::penncloud::log::Level::level)) { \
+  } else                                                            \
     ::penncloud::log::Line(::penncloud::log::Level::level, event)

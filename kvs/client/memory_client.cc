@@ -32,8 +32,8 @@ absl::StatusOr<bool> MemoryClient::CPut(std::string_view row, std::string_view c
   if (value.size() > kMaxValueBytes) return absl::InvalidArgumentError("value too large");
   auto key = std::make_pair(std::string(row), std::string(column));
   auto it = cells_.find(key);
-  bool matches = expected.has_value() ? (it != cells_.end() && it->second == *expected)
-                                      : it == cells_.end();
+  bool matches =
+      expected.has_value() ? (it != cells_.end() && it->second == *expected) : it == cells_.end();
   if (!matches) return false;
   cells_[key] = std::string(value);
   return true;

@@ -13,8 +13,7 @@ namespace penncloud::kvs {
 class MemoryClient final : public Client {
  public:
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override;
-  absl::Status Put(std::string_view row, std::string_view column,
-                   std::string_view value) override;
+  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override;
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
                             std::string_view value) override;
@@ -30,7 +29,7 @@ class MemoryClient final : public Client {
   absl::Status CheckAvailable() const;
 
   mutable std::mutex mu_;
-  bool unavailable_ = false;                                      // GUARDED_BY(mu_)
+  bool unavailable_ = false;                                          // GUARDED_BY(mu_)
   std::map<std::pair<std::string, std::string>, std::string> cells_;  // GUARDED_BY(mu_)
 };
 
