@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every PennCloud test from nothing: installs what is missing, builds, runs ctest.
+#   scripts/test.sh              everything
+#   scripts/test.sh -R paxos     only tests whose name matches (passed on to ctest)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${PENNCLOUD_BUILD:-$root/build/release}
+
+bash "$root/scripts/setup.sh"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C "$build" -j"$(nproc)"
+
+cd "$build"
+ctest --output-on-failure --no-tests=error -j"$(nproc)" "$@"
