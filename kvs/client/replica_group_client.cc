@@ -1,0 +1,301 @@
+#include "kvs/client/replica_group_client.h"
+
+#include <random>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "kvs/client/connect.h"
+
+namespace penncloud::kvs {
+namespace {
+
+// Values reach kMaxValueBytes; leave room for the rest of the message.
+constexpr int kMaxMessageBytes = 3 * static_cast<int>(kMaxValueBytes);
+
+uint64_t RandomId() {
+  static std::mutex mu;
+  static std::mt19937_64 rng(std::random_device{}() ^
+                             std::chrono::steady_clock::now().time_since_epoch().count());
+  std::lock_guard<std::mutex> lock(mu);
+  uint64_t id = 0;
+  while (id == 0) id = rng();
+  return id;
+}
+
+absl::Status CheckKey(std::string_view row, std::string_view column) {
+  if (row.empty()) return absl::InvalidArgumentError("kvs: empty row");
+  if (row.size() > kMaxKeyBytes || column.size() > kMaxKeyBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kvs: row or column longer than ", kMaxKeyBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckValue(std::string_view value) {
+  if (value.size() > kMaxValueBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("kvs: value of ", value.size(),
+                                                   " bytes exceeds the limit of ", kMaxValueBytes));
+  }
+  return absl::OkStatus();
+}
+
+// Errors a retry cannot fix.
+bool IsPermanent(grpc::StatusCode code) {
+  return code == grpc::StatusCode::INVALID_ARGUMENT ||
+         code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::UNIMPLEMENTED ||
+         code == grpc::StatusCode::OUT_OF_RANGE;
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+}  // namespace
+
+ReplicaGroupClient::ReplicaGroupClient(std::vector<std::string> addresses,
+                                       ReplicaGroupOptions options)
+    : addresses_(std::move(addresses)), options_(options) {
+  for (const std::string& address : addresses_) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+    args.SetMaxSendMessageSize(kMaxMessageBytes);
+    // A fresh channel per replica (not shared through gRPC's global subchannel pool) so
+    // one replica's reconnect backoff never delays another's.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // Reconnect quickly after a replica restarts: failover time depends on it.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+    auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    stubs_.push_back(pb::KvsService::NewStub(channel));
+  }
+}
+
+ReplicaGroupClient::Session ReplicaGroupClient::AcquireSession() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_sessions_.empty()) {
+      Session session = idle_sessions_.back();
+      idle_sessions_.pop_back();
+      return session;
+    }
+  }
+  return Session{RandomId(), 1};
+}
+
+void ReplicaGroupClient::ReleaseSession(Session session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_sessions_.push_back(session);
+}
+
+int ReplicaGroupClient::IndexOf(const std::string& address) const {
+  for (size_t i = 0; i < addresses_.size(); ++i) {
+    if (addresses_[i] == address) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+template <typename Attempt>
+absl::Status ReplicaGroupClient::Retry(const char* what, Attempt attempt) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.deadline;
+  auto backoff = options_.initial_backoff;
+  grpc::Status last = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no attempt made");
+  int attempts = 0;
+  while (true) {
+    const int index = leader_.load(std::memory_order_relaxed);
+    auto attempt_deadline = std::chrono::system_clock::now() + options_.attempt_timeout;
+    pb::LeaderHint hint;
+    ++attempts;
+    grpc::Status status = attempt(*stubs_[index], attempt_deadline, &hint);
+    if (status.ok() && !hint.not_leader()) return absl::OkStatus();
+    if (!status.ok() && IsPermanent(status.error_code())) return FromGrpc(status);
+    bool hinted = false;
+    if (status.ok()) {
+      last = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat(addresses_[index], " is not the leader"));
+      const int next = hint.leader().empty() ? -1 : IndexOf(hint.leader());
+      if (next >= 0 && next != index) {
+        int expected = index;
+        leader_.compare_exchange_strong(expected, next);
+        hinted = true;
+      }
+    } else {
+      last = status;
+    }
+    if (!hinted) {
+      int expected = index;
+      leader_.compare_exchange_strong(expected, (index + 1) % static_cast<int>(stubs_.size()));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    // A fresh hint is worth following at once; otherwise back off before the next try.
+    if (!hinted) {
+      std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(
+          backoff, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now)));
+      backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+  }
+  return absl::UnavailableError(
+      absl::StrCat("kvs: ", what, " failed: replica group [", absl::StrJoin(addresses_, ","),
+                   "] unreachable or without leader after ", attempts, " attempts in ",
+                   options_.deadline.count(), " ms; last error: ", last.error_message()));
+}
+
+absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command) {
+  Session session = AcquireSession();
+  command.set_session(session.id);
+  command.set_seq(session.next_seq++);
+  pb::WriteRequest request;
+  *request.mutable_command() = std::move(command);
+  pb::WriteResponse response;
+  absl::Status status =
+      Retry("write", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
+        grpc::ClientContext context;
+        context.set_deadline(deadline);
+        response.Clear();
+        grpc::Status s = stub.Write(&context, request, &response);
+        *hint = response.hint();
+        return s;
+      });
+  // Reusing the session after a failure is safe: a late copy of the failed request has a
+  // lower sequence than the session's next one, so the replicas ignore it.
+  ReleaseSession(session);
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<std::string> ReplicaGroupClient::Get(std::string_view row, std::string_view column) {
+  if (absl::Status s = CheckKey(row, column); !s.ok()) return s;
+  pb::GetRequest request;
+  request.set_row(std::string(row));
+  request.set_column(std::string(column));
+  pb::GetResponse response;
+  absl::Status status =
+      Retry("get", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
+        grpc::ClientContext context;
+        context.set_deadline(deadline);
+        response.Clear();
+        grpc::Status s = stub.Get(&context, request, &response);
+        *hint = response.hint();
+        return s;
+      });
+  if (!status.ok()) return status;
+  if (!response.found()) return absl::NotFoundError("kvs: no such cell");
+  return std::move(*response.mutable_value());
+}
+
+absl::Status ReplicaGroupClient::Put(std::string_view row, std::string_view column,
+                                     std::string_view value) {
+  if (absl::Status s = CheckKey(row, column); !s.ok()) return s;
+  if (absl::Status s = CheckValue(value); !s.ok()) return s;
+  pb::Command command;
+  command.set_op(pb::OP_PUT);
+  command.set_row(std::string(row));
+  command.set_column(std::string(column));
+  command.set_value(std::string(value));
+  return Write(std::move(command)).status();
+}
+
+absl::StatusOr<bool> ReplicaGroupClient::CPut(std::string_view row, std::string_view column,
+                                              std::optional<std::string_view> expected,
+                                              std::string_view value) {
+  if (absl::Status s = CheckKey(row, column); !s.ok()) return s;
+  if (absl::Status s = CheckValue(value); !s.ok()) return s;
+  if (expected.has_value()) {
+    if (absl::Status s = CheckValue(*expected); !s.ok()) return s;
+  }
+  pb::Command command;
+  command.set_op(pb::OP_CPUT);
+  command.set_row(std::string(row));
+  command.set_column(std::string(column));
+  command.set_value(std::string(value));
+  if (expected.has_value()) {
+    command.set_expected(std::string(*expected));
+  } else {
+    command.set_expect_absent(true);
+  }
+  absl::StatusOr<pb::WriteResponse> response = Write(std::move(command));
+  if (!response.ok()) return response.status();
+  return response->cput_succeeded();
+}
+
+absl::Status ReplicaGroupClient::Delete(std::string_view row, std::string_view column) {
+  if (absl::Status s = CheckKey(row, column); !s.ok()) return s;
+  pb::Command command;
+  command.set_op(pb::OP_DELETE);
+  command.set_row(std::string(row));
+  command.set_column(std::string(column));
+  return Write(std::move(command)).status();
+}
+
+absl::StatusOr<ColumnPage> ReplicaGroupClient::List(std::string_view row,
+                                                    const ListOptions& options) {
+  if (absl::Status s = CheckKey(row, options.after); !s.ok()) return s;
+  if (options.limit <= 0 || options.limit > 1000) {
+    return absl::InvalidArgumentError("kvs: list limit must be in 1..1000");
+  }
+  pb::ListRequest request;
+  request.set_row(std::string(row));
+  request.set_after(options.after);
+  request.set_limit(options.limit);
+  request.set_with_values(options.with_values);
+  pb::ListResponse response;
+  absl::Status status =
+      Retry("list", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
+        grpc::ClientContext context;
+        context.set_deadline(deadline);
+        response.Clear();
+        grpc::Status s = stub.List(&context, request, &response);
+        *hint = response.hint();
+        return s;
+      });
+  if (!status.ok()) return status;
+  ColumnPage page;
+  page.more = response.more();
+  page.cells.reserve(response.cells_size());
+  for (pb::ListCell& cell : *response.mutable_cells()) {
+    page.cells.push_back(Cell{std::move(*cell.mutable_column()), std::move(*cell.mutable_value())});
+  }
+  return page;
+}
+
+std::vector<std::pair<std::string, absl::StatusOr<pb::StatusResponse>>>
+ReplicaGroupClient::StatusAll() {
+  std::vector<std::pair<std::string, absl::StatusOr<pb::StatusResponse>>> out;
+  for (size_t i = 0; i < stubs_.size(); ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + options_.attempt_timeout);
+    pb::StatusResponse response;
+    grpc::Status s = stubs_[i]->Status(&context, pb::StatusRequest(), &response);
+    if (s.ok()) {
+      out.emplace_back(addresses_[i], response);
+    } else {
+      out.emplace_back(addresses_[i], FromGrpc(s));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& spec) {
+  std::vector<std::string> addresses;
+  for (absl::string_view part : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
+    std::string address(absl::StripAsciiWhitespace(part));
+    if (address.find(':') == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("kvs: bad replica address '", address,
+                                                     "' in spec '", spec,
+                                                     "' (want host:port,host:port,...)"));
+    }
+    addresses.push_back(std::move(address));
+  }
+  if (addresses.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kvs: empty connect spec '", spec, "' (want host:port,host:port,...)"));
+  }
+  return std::make_unique<ReplicaGroupClient>(std::move(addresses));
+}
+
+}  // namespace penncloud::kvs
