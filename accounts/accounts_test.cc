@@ -1,0 +1,166 @@
+#include "accounts/accounts.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kvs/client/memory_client.h"
+
+namespace penncloud::accounts {
+namespace {
+
+class AccountsTest : public ::testing::Test {
+ protected:
+  AccountsTest()
+      : accounts_(&store_, Options{.hash_params = kTestHashParams,
+                                   .session_ttl = absl::Hours(1),
+                                   .max_backoff = absl::Minutes(15),
+                                   .now = [this] { return now_; }}) {}
+
+  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
+  kvs::MemoryClient store_;
+  Accounts accounts_;
+};
+
+TEST(Username, RulesAreEnforced) {
+  EXPECT_EQ(NormalizeUsername("Alice").value(), "alice");
+  EXPECT_EQ(NormalizeUsername("a.b_c-9").value(), "a.b_c-9");
+  EXPECT_FALSE(NormalizeUsername("ab").ok());
+  EXPECT_FALSE(NormalizeUsername(std::string(33, 'a')).ok());
+  EXPECT_TRUE(NormalizeUsername(std::string(32, 'a')).ok());
+  EXPECT_FALSE(NormalizeUsername("9lives").ok());
+  EXPECT_FALSE(NormalizeUsername("al ice").ok());
+  EXPECT_FALSE(NormalizeUsername("al/ice").ok());
+  EXPECT_FALSE(NormalizeUsername("alice@x").ok());
+}
+
+TEST_F(AccountsTest, SignUpLogInWhoAmI) {
+  EXPECT_EQ(accounts_.SignUp("Alice", "password1").value(), "alice");
+  LoginResult login = accounts_.LogIn("alice", "password1").value();
+  Session me = accounts_.WhoAmI(login.token).value();
+  EXPECT_EQ(me.username, "alice");
+  EXPECT_EQ(me.csrf, login.session.csrf);
+  EXPECT_TRUE(Accounts::CsrfMatches(me, login.session.csrf));
+  EXPECT_FALSE(Accounts::CsrfMatches(me, ""));
+  EXPECT_FALSE(Accounts::CsrfMatches(me, std::string("x").append(login.session.csrf.substr(1))));
+  // Nothing in the store holds the live token.
+  EXPECT_FALSE(store_.Get("sess/" + login.token, "data").ok());
+}
+
+TEST_F(AccountsTest, DuplicateAndBadInput) {
+  ASSERT_TRUE(accounts_.SignUp("bob", "password1").ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(accounts_.SignUp("BOB", "password2").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(accounts_.SignUp("carol", "short").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(accounts_.SignUp("x", "password1").status()));
+}
+
+TEST_F(AccountsTest, ConcurrentSignUpsOfOneNameHaveOneWinner) {
+  std::atomic<int> wins{0}, taken{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<std::string> r = accounts_.SignUp("dave", "password" + std::to_string(i));
+      if (r.ok()) ++wins;
+      if (absl::IsAlreadyExists(r.status())) ++taken;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(taken.load(), 7);
+}
+
+TEST_F(AccountsTest, WrongPasswordAndUnknownUser) {
+  ASSERT_TRUE(accounts_.SignUp("erin", "password1").ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("erin", "password2").status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("nobody", "password1").status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("!!", "password1").status()));
+  EXPECT_EQ(accounts_.CheckPassword("ERIN", "password1").value(), "erin");
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.CheckPassword("erin", "nope").status()));
+}
+
+TEST_F(AccountsTest, FailedLoginsBackOffAndSuccessResets) {
+  ASSERT_TRUE(accounts_.SignUp("frank", "password1").ok());
+  for (int i = 0; i < kFreeFailures; ++i) {
+    EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("frank", "bad-pass").status()));
+  }
+  // Now even the right password must wait 1 s after the last failure.
+  EXPECT_TRUE(absl::IsResourceExhausted(accounts_.LogIn("frank", "password1").status()));
+  now_ += absl::Seconds(1);
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("frank", "bad-pass").status()));
+  // Six failures: the wait doubles to 2 s.
+  now_ += absl::Seconds(1);
+  EXPECT_TRUE(absl::IsResourceExhausted(accounts_.LogIn("frank", "password1").status()));
+  now_ += absl::Seconds(1);
+  ASSERT_TRUE(accounts_.LogIn("frank", "password1").ok());
+  // The count was cleared.
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("frank", "bad-pass").status()));
+  EXPECT_TRUE(accounts_.LogIn("frank", "password1").ok());
+}
+
+TEST_F(AccountsTest, BackoffIsCapped) {
+  ASSERT_TRUE(accounts_.SignUp("gina", "password1").ok());
+  for (int i = 0; i < 40; ++i) {
+    (void)accounts_.LogIn("gina", "bad-pass");
+    now_ += absl::Minutes(16);
+  }
+  EXPECT_TRUE(accounts_.LogIn("gina", "password1").ok());
+}
+
+TEST_F(AccountsTest, SessionsExpire) {
+  ASSERT_TRUE(accounts_.SignUp("hank", "password1").ok());
+  LoginResult login = accounts_.LogIn("hank", "password1").value();
+  now_ += absl::Minutes(59);
+  EXPECT_TRUE(accounts_.WhoAmI(login.token).ok());
+  now_ += absl::Minutes(2);
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.WhoAmI(login.token).status()));
+}
+
+TEST_F(AccountsTest, LogOutEndsOnlyThatSession) {
+  ASSERT_TRUE(accounts_.SignUp("ivan", "password1").ok());
+  LoginResult a = accounts_.LogIn("ivan", "password1").value();
+  LoginResult b = accounts_.LogIn("ivan", "password1").value();
+  ASSERT_TRUE(accounts_.LogOut(a.token).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.WhoAmI(a.token).status()));
+  EXPECT_TRUE(accounts_.WhoAmI(b.token).ok());
+  EXPECT_TRUE(accounts_.LogOut(a.token).ok());  // twice is fine
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.WhoAmI("").status()));
+}
+
+TEST_F(AccountsTest, ChangePasswordEndsOtherSessions) {
+  ASSERT_TRUE(accounts_.SignUp("judy", "password1").ok());
+  LoginResult a = accounts_.LogIn("judy", "password1").value();
+  LoginResult b = accounts_.LogIn("judy", "password1").value();
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.ChangePassword(a.token, "wrong-old", "password2")));
+  EXPECT_TRUE(absl::IsInvalidArgument(accounts_.ChangePassword(a.token, "password1", "short")));
+  ASSERT_TRUE(accounts_.ChangePassword(a.token, "password1", "password2").ok());
+  EXPECT_TRUE(accounts_.WhoAmI(a.token).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.WhoAmI(b.token).status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("judy", "password1").status()));
+  EXPECT_TRUE(accounts_.LogIn("judy", "password2").ok());
+}
+
+TEST_F(AccountsTest, AdminFlag) {
+  ASSERT_TRUE(accounts_.SignUp("root", "password1", /*admin=*/true).ok());
+  ASSERT_TRUE(accounts_.SignUp("user", "password1").ok());
+  EXPECT_TRUE(accounts_.IsAdmin("root").value());
+  EXPECT_FALSE(accounts_.IsAdmin("user").value());
+  EXPECT_FALSE(accounts_.IsAdmin("ghost").value());
+  ASSERT_TRUE(accounts_.SetAdmin("user", true).ok());
+  EXPECT_TRUE(accounts_.IsAdmin("user").value());
+  EXPECT_TRUE(accounts_.Exists("user").value());
+  EXPECT_FALSE(accounts_.Exists("ghost").value());
+}
+
+TEST_F(AccountsTest, StoreOutageIsReportedNotMistakenForBadCredentials) {
+  ASSERT_TRUE(accounts_.SignUp("kate", "password1").ok());
+  LoginResult a = accounts_.LogIn("kate", "password1").value();
+  store_.SetUnavailable(true);
+  EXPECT_TRUE(absl::IsUnavailable(accounts_.LogIn("kate", "password1").status()));
+  EXPECT_TRUE(absl::IsUnavailable(accounts_.WhoAmI(a.token).status()));
+  store_.SetUnavailable(false);
+  EXPECT_TRUE(accounts_.WhoAmI(a.token).ok());
+}
+
+}  // namespace
+}  // namespace penncloud::accounts
