@@ -15,6 +15,8 @@ packages=(
   # real clients and tools the tests drive
   curl swaks fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
   chromium litmus rclone
+  # the web app's CSS/JS, served by the frontends under /assets/
+  libjs-bootstrap5
 )
 # Node may come from elsewhere (with its own npm); Debian's nodejs and npm only when absent.
 command -v npm >/dev/null || packages+=(nodejs npm)
