@@ -1,0 +1,304 @@
+#include "kvs/storage/replica_store.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "kvs/storage/cell_key.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+
+namespace penncloud::kvs::storage {
+namespace {
+
+absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("kvs store: ", what, ": ", s.ToString()));
+}
+
+std::string SessionKey(uint64_t session) { return SlotKey(session); }
+
+constexpr char kApplied[] = "applied";
+constexpr char kHardState[] = "hard_state";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::string& dir) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  // A torn or corrupt tail of the write-ahead log (a crash mid-write) is cut off at the
+  // last intact record; nothing after it was acknowledged, because acknowledgement waits
+  // for fsync of the record.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  options.max_background_jobs = 2;
+  options.max_total_wal_size = 64 << 20;
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = 16 << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, cf},
+      {"meta", cf},
+      {"log", cf},
+      {"data", cf},
+      {"sessions", cf}};
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return absl::InternalError(absl::StrCat("kvs store: mkdir ", dir, ": ", error.message()));
+  std::unique_ptr<ReplicaStore> store(new ReplicaStore());
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, families, &store->handles_, &db);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("open ", dir));
+  store->db_.reset(db);
+  store->meta_ = store->handles_[1];
+  store->log_ = store->handles_[2];
+  store->data_ = store->handles_[3];
+  store->sessions_ = store->handles_[4];
+  if (auto applied = store->Meta(kApplied)) store->applied_ = DecodeSlotKey(*applied);
+  return store;
+}
+
+ReplicaStore::~ReplicaStore() {
+  if (db_ == nullptr) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+absl::Status ReplicaStore::Persist(const LogWrite& write) {
+  rocksdb::WriteBatch batch;
+  if (write.truncate_from) {
+    // Entries past the end do not exist, so an open range end is safe.
+    batch.DeleteRange(log_, SlotKey(*write.truncate_from), SlotKey(UINT64_MAX));
+  }
+  for (const auto& [slot, entry] : write.entries) batch.Put(log_, SlotKey(slot), entry);
+  if (write.hard_state) batch.Put(meta_, kHardState, *write.hard_state);
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return FromRocks(db_->Write(options, &batch), "persist log");
+}
+
+std::optional<std::string> ReplicaStore::Meta(const std::string& key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, key, &value);
+  if (!s.ok()) return std::nullopt;
+  return value;
+}
+
+absl::Status ReplicaStore::PutMeta(const std::string& key, const std::string& value,
+                                   bool sync) {
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  return FromRocks(db_->Put(options, meta_, key, value), "put meta");
+}
+
+std::optional<std::string> ReplicaStore::HardState() const { return Meta(kHardState); }
+
+absl::Status ReplicaStore::ReadLog(uint64_t from, uint64_t to,
+                                   std::vector<std::pair<uint64_t, std::string>>* out) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+  uint64_t want = from;
+  for (it->Seek(SlotKey(from)); it->Valid() && want <= to; it->Next()) {
+    const uint64_t slot = DecodeSlotKey(it->key().ToStringView());
+    if (slot != want) break;
+    out->emplace_back(slot, it->value().ToString());
+    ++want;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "read log");
+  if (want <= to) {
+    return absl::NotFoundError(absl::StrCat("kvs store: log slot ", want, " missing"));
+  }
+  return absl::OkStatus();
+}
+
+std::pair<uint64_t, uint64_t> ReplicaStore::LogBounds() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+  it->SeekToFirst();
+  if (!it->Valid()) return {0, 0};
+  const uint64_t first = DecodeSlotKey(it->key().ToStringView());
+  it->SeekToLast();
+  return {first, DecodeSlotKey(it->key().ToStringView())};
+}
+
+absl::Status ReplicaStore::CompactLog(uint64_t through) {
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(log_, SlotKey(0), SlotKey(through + 1));
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "compact log");
+}
+
+uint64_t ReplicaStore::LogBytes() const {
+  uint64_t size = 0;
+  db_->GetIntProperty(log_, "rocksdb.estimate-live-data-size", &size);
+  uint64_t mem = 0;
+  db_->GetIntProperty(log_, "rocksdb.cur-size-all-mem-tables", &mem);
+  return size + mem;
+}
+
+absl::Status ReplicaStore::WriteApplied(rocksdb::WriteBatch* batch, uint64_t slot) {
+  batch->Put(meta_, kApplied, SlotKey(slot));
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaStore::SkipSlot(uint64_t slot) {
+  rocksdb::WriteBatch batch;
+  WriteApplied(&batch, slot).IgnoreError();
+  absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "apply");
+  if (s.ok()) applied_ = slot;
+  return s;
+}
+
+absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Command& command) {
+  ApplyOutcome outcome;
+  rocksdb::WriteBatch batch;
+  WriteApplied(&batch, slot).IgnoreError();
+  std::string record_bytes;
+  pb::SessionRecord record;
+  bool have_record = false;
+  if (command.session() != 0) {
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), sessions_,
+                                 SessionKey(command.session()), &record_bytes);
+    if (s.ok()) {
+      have_record = record.ParseFromString(record_bytes);
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "read session");
+    }
+  }
+  if (have_record && command.seq() <= record.seq()) {
+    outcome.duplicate = command.seq() == record.seq();
+    outcome.stale = command.seq() < record.seq();
+    outcome.result = record.result();
+  } else {
+    const std::string key = CellKey(command.row(), command.column());
+    switch (command.op()) {
+      case pb::OP_PUT:
+        batch.Put(data_, key, command.value());
+        break;
+      case pb::OP_DELETE:
+        batch.Delete(data_, key);
+        break;
+      case pb::OP_CPUT: {
+        std::string current;
+        rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_, key, &current);
+        if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read cell");
+        const bool matches = command.expect_absent()
+                                 ? s.IsNotFound()
+                                 : (s.ok() && current == command.expected());
+        if (matches) batch.Put(data_, key, command.value());
+        outcome.result.set_cput_succeeded(matches);
+        break;
+      }
+      default:
+        break;  // validated before proposing; a no-op here keeps replicas in step
+    }
+    if (command.session() != 0) {
+      record.set_seq(command.seq());
+      *record.mutable_result() = outcome.result;
+      batch.Put(sessions_, SessionKey(command.session()), record.SerializeAsString());
+    }
+  }
+  absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "apply");
+  if (!s.ok()) return s;
+  applied_ = slot;
+  return outcome;
+}
+
+absl::StatusOr<std::optional<std::string>> ReplicaStore::Get(const std::string& row,
+                                                             const std::string& column) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_, CellKey(row, column), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "get");
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status ReplicaStore::List(const std::string& row, const std::string& after, int limit,
+                                bool with_values, std::vector<ListedCell>* cells,
+                                bool* more) const {
+  const std::string prefix = RowPrefix(row);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), data_));
+  *more = false;
+  for (it->Seek(prefix + after); it->Valid(); it->Next()) {
+    rocksdb::Slice key = it->key();
+    if (!key.starts_with(prefix)) break;
+    std::string column(key.data() + prefix.size(), key.size() - prefix.size());
+    if (column <= after && !(after.empty() && column.empty())) continue;
+    if (static_cast<int>(cells->size()) >= limit) {
+      *more = true;
+      break;
+    }
+    cells->push_back(ListedCell{std::move(column), with_values ? it->value().ToString() : ""});
+  }
+  return FromRocks(it->status(), "list");
+}
+
+absl::Status ReplicaStore::DumpSnapshot(
+    size_t chunk_bytes, const std::function<bool(const pb::SnapshotChunk&)>& sink) const {
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  rocksdb::ReadOptions read;
+  read.snapshot = snap;
+  std::string applied;
+  db_->Get(read, meta_, kApplied, &applied);
+  pb::SnapshotChunk chunk;
+  chunk.set_slot(applied.empty() ? 0 : DecodeSlotKey(applied));
+  size_t bytes = 0;
+  absl::Status status;
+  bool stopped = false;
+  for (uint32_t family = 0; family < 2 && !stopped; ++family) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(read, family == 0 ? data_ : sessions_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      chunk.add_keys(it->key().ToString());
+      chunk.add_values(it->value().ToString());
+      chunk.add_families(family);
+      bytes += it->key().size() + it->value().size();
+      if (bytes >= chunk_bytes) {
+        if (!sink(chunk)) {
+          stopped = true;
+          break;
+        }
+        const uint64_t slot = chunk.slot();
+        chunk.Clear();
+        chunk.set_slot(slot);
+        bytes = 0;
+      }
+    }
+    if (!it->status().ok()) status = FromRocks(it->status(), "dump");
+  }
+  db_->ReleaseSnapshot(snap);
+  if (!status.ok()) return status;
+  if (stopped) return absl::CancelledError("kvs store: snapshot receiver went away");
+  chunk.set_last(true);
+  if (!sink(chunk)) return absl::CancelledError("kvs store: snapshot receiver went away");
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaStore::BeginInstall() {
+  rocksdb::WriteBatch batch;
+  // Cell keys start with a length byte of 0x00 (rows are short) and session keys are 8
+  // bytes, so nine 0xff bytes bound both families from above.
+  const std::string lo;
+  const std::string hi(9, '\xff');
+  batch.DeleteRange(data_, lo, hi);
+  batch.DeleteRange(sessions_, lo, hi);
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "clear for snapshot");
+}
+
+absl::Status ReplicaStore::AddChunk(const pb::SnapshotChunk& chunk) {
+  if (chunk.keys_size() != chunk.values_size() || chunk.keys_size() != chunk.families_size()) {
+    return absl::InvalidArgumentError("kvs store: malformed snapshot chunk");
+  }
+  rocksdb::WriteBatch batch;
+  for (int i = 0; i < chunk.keys_size(); ++i) {
+    batch.Put(chunk.families(i) == 0 ? data_ : sessions_, chunk.keys(i), chunk.values(i));
+  }
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "install chunk");
+}
+
+absl::Status ReplicaStore::FinishInstall(uint64_t slot) {
+  rocksdb::WriteBatch batch;
+  WriteApplied(&batch, slot).IgnoreError();
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  absl::Status s = FromRocks(db_->Write(options, &batch), "finish snapshot");
+  if (s.ok()) applied_ = slot;
+  return s;
+}
+
+}  // namespace penncloud::kvs::storage

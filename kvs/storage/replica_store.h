@@ -1,0 +1,111 @@
+// Everything one replica keeps on disk, in one RocksDB database:
+//
+//   column family  key                         value
+//   "meta"         "hard_state"                the consensus core's hard state (opaque)
+//                  "snapshot_meta"             the core's metadata of the last snapshot
+//                  "applied"                   last slot applied to the state machine
+//   "log"          SlotKey(slot)               one log entry as the core serialized it
+//   "data"         CellKey(row, column)        the cell's value
+//   "sessions"     8-byte session id           pb::SessionRecord (at-most-once table)
+//
+// The log and hard state are written with sync (fsync of RocksDB's write-ahead log), one
+// write per batch of changes (group commit); state machine applies are written without
+// sync, atomically with the applied slot and the session record, because the synced log
+// already holds them: a later synced write (or a replay of the log) makes them durable.
+// RocksDB's write-ahead log checksums every record and on open drops a torn tail (it
+// recovers to the last consistent point), which is exactly the unsynced suffix.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/kvs.pb.h"
+#include "rocksdb/db.h"
+
+namespace penncloud::kvs::storage {
+
+struct LogWrite {
+  std::optional<std::string> hard_state;
+  // Entries at or after this slot are removed before `entries` are written (a new leader
+  // overwrote an uncommitted suffix).
+  std::optional<uint64_t> truncate_from;
+  std::vector<std::pair<uint64_t, std::string>> entries;  // (slot, serialized entry)
+  bool Empty() const { return !hard_state && !truncate_from && entries.empty(); }
+};
+
+struct ApplyOutcome {
+  pb::CommandResult result;
+  bool duplicate = false;  // the session had applied this sequence already
+  bool stale = false;      // an older sequence than the session's last: result unknown
+};
+
+struct ListedCell {
+  std::string column;
+  std::string value;
+};
+
+class ReplicaStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<ReplicaStore>> Open(const std::string& dir);
+  ~ReplicaStore();
+
+  // ---- Durable log (consensus side). All writes here are fsync'd before returning.
+  absl::Status Persist(const LogWrite& write);
+  std::optional<std::string> HardState() const;
+  // Entries in [from, to], in slot order; fails if any is missing (compacted).
+  absl::Status ReadLog(uint64_t from, uint64_t to,
+                       std::vector<std::pair<uint64_t, std::string>>* out) const;
+  // First and last slot present in the log; {0, 0} when empty.
+  std::pair<uint64_t, uint64_t> LogBounds() const;
+  // Drops entries with slot <= through (they are covered by the state machine).
+  absl::Status CompactLog(uint64_t through);
+  uint64_t LogBytes() const;
+
+  std::optional<std::string> Meta(const std::string& key) const;
+  absl::Status PutMeta(const std::string& key, const std::string& value, bool sync);
+
+  // ---- State machine.
+  uint64_t AppliedSlot() const { return applied_.load(); }
+  // Applies `command` at `slot` (at most once per session sequence) and records `slot` as
+  // applied, atomically.
+  absl::StatusOr<ApplyOutcome> Apply(uint64_t slot, const pb::Command& command);
+  // Marks a slot applied that carries no command (no-op, configuration).
+  absl::Status SkipSlot(uint64_t slot);
+
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& row,
+                                                 const std::string& column) const;
+  // Up to `limit` columns of `row` strictly after `after`; `more` says whether others exist.
+  absl::Status List(const std::string& row, const std::string& after, int limit,
+                    bool with_values, std::vector<ListedCell>* cells, bool* more) const;
+
+  // ---- Snapshots: a consistent dump of the state machine (data + sessions + applied slot).
+  // Calls `sink` with chunks of at most ~`chunk_bytes`; the first carries `slot`.
+  absl::Status DumpSnapshot(size_t chunk_bytes,
+                            const std::function<bool(const pb::SnapshotChunk&)>& sink) const;
+  // Replaces the whole state machine with a dump, chunk by chunk: Begin, Add..., Finish.
+  absl::Status BeginInstall();
+  absl::Status AddChunk(const pb::SnapshotChunk& chunk);
+  absl::Status FinishInstall(uint64_t slot);
+
+ private:
+  ReplicaStore() = default;
+  absl::Status WriteApplied(rocksdb::WriteBatch* batch, uint64_t slot);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* log_ = nullptr;
+  rocksdb::ColumnFamilyHandle* data_ = nullptr;
+  rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::atomic<uint64_t> applied_{0};  // only the apply thread writes it
+};
+
+}  // namespace penncloud::kvs::storage

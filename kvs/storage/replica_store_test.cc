@@ -1,0 +1,132 @@
+#include "kvs/storage/replica_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/support/process.h"
+
+namespace penncloud::kvs::storage {
+namespace {
+
+pb::Command Put(uint64_t session, uint64_t seq, std::string row, std::string column,
+                std::string value) {
+  pb::Command c;
+  c.set_op(pb::OP_PUT);
+  c.set_session(session);
+  c.set_seq(seq);
+  c.set_row(std::move(row));
+  c.set_column(std::move(column));
+  c.set_value(std::move(value));
+  return c;
+}
+
+class ReplicaStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = penncloud::testing::TempDir("replica-store"); }
+  void TearDown() override { penncloud::testing::RemoveTree(dir_); }
+  std::unique_ptr<ReplicaStore> Open() {
+    auto store = ReplicaStore::Open(dir_ + "/db");
+    EXPECT_TRUE(store.ok()) << store.status();
+    return std::move(*store);
+  }
+  std::string dir_;
+};
+
+TEST_F(ReplicaStoreTest, LogAndHardStateSurviveReopen) {
+  {
+    auto store = Open();
+    LogWrite w;
+    w.hard_state = "hs1";
+    for (uint64_t i = 1; i <= 5; ++i) w.entries.emplace_back(i, absl::StrCat("e", i));
+    ASSERT_TRUE(store->Persist(w).ok());
+    LogWrite t;
+    t.truncate_from = 4;
+    t.entries.emplace_back(4, "x4");
+    ASSERT_TRUE(store->Persist(t).ok());
+  }
+  auto store = Open();
+  EXPECT_EQ(store->HardState(), "hs1");
+  EXPECT_EQ(store->LogBounds().first, 1u);
+  EXPECT_EQ(store->LogBounds().second, 4u);
+  std::vector<std::pair<uint64_t, std::string>> entries;
+  ASSERT_TRUE(store->ReadLog(2, 4, &entries).ok());
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[2].second, "x4");
+  ASSERT_TRUE(store->CompactLog(2).ok());
+  EXPECT_EQ(store->LogBounds().first, 3u);
+  entries.clear();
+  EXPECT_FALSE(store->ReadLog(1, 3, &entries).ok());
+}
+
+TEST_F(ReplicaStoreTest, ApplyIsAtMostOncePerSessionSequence) {
+  auto store = Open();
+  ASSERT_TRUE(store->Apply(1, Put(7, 1, "r", "c", "a")).ok());
+  auto again = store->Apply(2, Put(7, 1, "r", "c", "b"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(*store->Get("r", "c").value(), "a");
+  pb::Command cput = Put(7, 2, "r", "c", "z");
+  cput.set_op(pb::OP_CPUT);
+  cput.set_expected("a");
+  auto out = store->Apply(3, cput);
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->result.cput_succeeded());
+  // The retried CPUT sees the original result, although the cell no longer holds "a".
+  auto retry = store->Apply(4, cput);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_TRUE(retry->result.cput_succeeded());
+  EXPECT_EQ(*store->Get("r", "c").value(), "z");
+  EXPECT_EQ(store->AppliedSlot(), 4u);
+}
+
+TEST_F(ReplicaStoreTest, ListPagesInColumnOrderWithinOneRow) {
+  auto store = Open();
+  uint64_t slot = 0;
+  for (std::string c : {"b", "a", "d", "c"}) {
+    ASSERT_TRUE(store->Apply(++slot, Put(0, 0, "row", c, absl::StrCat("v", c))).ok());
+  }
+  ASSERT_TRUE(store->Apply(++slot, Put(0, 0, "rowx", "a", "other")).ok());
+  std::vector<ListedCell> cells;
+  bool more = false;
+  ASSERT_TRUE(store->List("row", "", 2, true, &cells, &more).ok());
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].column, "a");
+  EXPECT_EQ(cells[1].value, "vb");
+  EXPECT_TRUE(more);
+  cells.clear();
+  ASSERT_TRUE(store->List("row", "b", 10, false, &cells, &more).ok());
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].column, "c");
+  EXPECT_EQ(cells[1].column, "d");
+  EXPECT_FALSE(more);
+}
+
+TEST_F(ReplicaStoreTest, SnapshotRoundTripReplacesState) {
+  auto source = Open();
+  ASSERT_TRUE(source->Apply(1, Put(5, 1, "r", "c", "v")).ok());
+  std::vector<pb::SnapshotChunk> chunks;
+  ASSERT_TRUE(source
+                  ->DumpSnapshot(1, [&](const pb::SnapshotChunk& c) {
+                    chunks.push_back(c);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_FALSE(chunks.empty());
+  EXPECT_TRUE(chunks.back().last());
+  source.reset();
+  dir_ = dir_ + std::string("/other");
+  auto target = Open();
+  ASSERT_TRUE(target->Apply(1, Put(0, 0, "gone", "c", "x")).ok());
+  ASSERT_TRUE(target->BeginInstall().ok());
+  for (const auto& c : chunks) ASSERT_TRUE(target->AddChunk(c).ok());
+  ASSERT_TRUE(target->FinishInstall(chunks[0].slot()).ok());
+  EXPECT_EQ(*target->Get("r", "c").value(), "v");
+  EXPECT_FALSE(target->Get("gone", "c").value().has_value());
+  // The session table came along: a retry of session 5's request is a duplicate.
+  auto retry = target->Apply(2, Put(5, 1, "r", "c", "w"));
+  ASSERT_TRUE(retry.ok());
+  EXPECT_TRUE(retry->duplicate);
+}
+
+}  // namespace
+}  // namespace penncloud::kvs::storage
