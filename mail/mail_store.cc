@@ -1,0 +1,233 @@
+#include "mail/mail_store.h"
+
+#include <chrono>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "mail/chunks.h"
+#include "mail/mime.h"
+#include "mail/text.h"
+
+namespace penncloud::mail {
+namespace {
+
+constexpr std::string_view kLockColumn = "lock/pop3";
+constexpr int kCasAttempts = 16;  // bounded retries of a compare-and-put loop
+const std::string_view kFolders[] = {kInbox, kSent, kTrash};
+
+int64_t SystemMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Column(std::string_view folder, std::string_view id) { return Cat(folder, "/", id); }
+
+std::string Preview(const ParsedMessage& parsed) {
+  std::string text = parsed.text.empty() ? parsed.html : parsed.text;
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (out.size() >= 120) break;
+    if (absl::ascii_isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsFolder(std::string_view folder) {
+  return folder == kInbox || folder == kSent || folder == kTrash;
+}
+
+std::string MailboxRow(std::string_view user) { return Cat("mail/", user); }
+std::string BodyName(std::string_view user, std::string_view id) {
+  return Cat("mailbody/", user, "/", id);
+}
+
+MailStore::MailStore(kvs::Client& kvs, std::function<int64_t()> now_micros)
+    : kvs_(kvs), now_micros_(now_micros ? std::move(now_micros) : SystemMicros) {}
+
+std::string MailStore::NewId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t inverted = ~static_cast<uint64_t>(now_micros_());
+  return absl::StrFormat("%016x%016x", inverted, rng());
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::string_view folder,
+                                               std::string_view source, bool seen) {
+  if (!IsFolder(folder)) return absl::InvalidArgumentError("no such folder");
+  ParsedMessage parsed = ParseMessage(source);
+  pb::MessageMeta meta;
+  meta.set_id(NewId());
+  meta.set_folder(std::string(folder));
+  meta.set_from(parsed.from);
+  meta.set_to(parsed.to);
+  meta.set_cc(parsed.cc);
+  meta.set_subject(parsed.subject);
+  meta.set_date(parsed.date);
+  meta.set_received_micros(now_micros_());
+  meta.set_size(static_cast<int64_t>(source.size()));
+  meta.set_seen(seen);
+  meta.set_has_attachments(!parsed.attachments.empty());
+  meta.set_preview(Preview(parsed));
+
+  auto chunks = WriteChunks(kvs_, BodyName(user, meta.id()), source);
+  if (!chunks.ok()) return chunks.status();
+  meta.set_chunks(*chunks);
+  auto created = kvs_.CPut(MailboxRow(user), Column(folder, meta.id()), std::nullopt,
+                           meta.SerializeAsString());
+  if (!created.ok()) return created.status();
+  // 128 bits of time and randomness collided: refuse rather than lose either message.
+  if (!*created) return absl::AbortedError("message id collision");
+  return meta;
+}
+
+absl::StatusOr<ListPage> MailStore::List(std::string_view user, std::string_view folder,
+                                         std::string_view cursor, int limit) {
+  if (!IsFolder(folder)) return absl::InvalidArgumentError("no such folder");
+  std::string prefix = Cat(folder, "/");
+  kvs::ListOptions options;
+  options.after = cursor.empty() ? prefix : Column(folder, cursor);
+  options.limit = limit;
+  options.with_values = true;
+  auto page = kvs_.List(MailboxRow(user), options);
+  if (!page.ok()) return page.status();
+  ListPage out;
+  for (const kvs::Cell& cell : page->cells) {
+    if (!std::string_view(cell.column).starts_with(prefix)) return out;  // past this folder
+    pb::MessageMeta meta;
+    if (!meta.ParseFromString(cell.value)) return absl::DataLossError("bad mail index cell");
+    out.messages.push_back(std::move(meta));
+  }
+  if (page->more && !out.messages.empty()) out.next_cursor = out.messages.back().id();
+  return out;
+}
+
+absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::ListAll(std::string_view user,
+                                                                std::string_view folder) {
+  std::vector<pb::MessageMeta> all;
+  std::string cursor;
+  do {
+    auto page = List(user, folder, cursor, 500);
+    if (!page.ok()) return page.status();
+    for (auto& m : page->messages) all.push_back(std::move(m));
+    cursor = page->next_cursor;
+  } while (!cursor.empty());
+  return all;
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::ReadMeta(std::string_view user, std::string_view folder,
+                                                    std::string_view id) {
+  auto value = kvs_.Get(MailboxRow(user), Column(folder, id));
+  if (!value.ok()) return value.status();
+  pb::MessageMeta meta;
+  if (!meta.ParseFromString(*value)) return absl::DataLossError("bad mail index cell");
+  return meta;
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::Find(std::string_view user, std::string_view id) {
+  if (id.empty() || id.find('/') != std::string_view::npos) {
+    return absl::NotFoundError("no such message");
+  }
+  for (std::string_view folder : kFolders) {
+    auto meta = ReadMeta(user, folder, id);
+    if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
+  }
+  return absl::NotFoundError("no such message");
+}
+
+absl::StatusOr<std::string> MailStore::Source(std::string_view user, const pb::MessageMeta& meta) {
+  return ReadChunks(kvs_, BodyName(user, meta.id()), meta.chunks());
+}
+
+absl::Status MailStore::SetSeen(std::string_view user, std::string_view id, bool seen) {
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    auto meta = Find(user, id);
+    if (!meta.ok()) return meta.status();
+    if (meta->seen() == seen) return absl::OkStatus();
+    std::string old = meta->SerializeAsString();
+    meta->set_seen(seen);
+    auto done =
+        kvs_.CPut(MailboxRow(user), Column(meta->folder(), id), old, meta->SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (*done) return absl::OkStatus();
+  }
+  return absl::AbortedError("message changed concurrently");
+}
+
+absl::Status MailStore::Move(std::string_view user, std::string_view id, std::string_view folder) {
+  if (!IsFolder(folder)) return absl::InvalidArgumentError("no such folder");
+  auto meta = Find(user, id);
+  if (!meta.ok()) return meta.status();
+  if (meta->folder() == folder) return absl::OkStatus();
+  std::string from = meta->folder();
+  meta->set_folder(std::string(folder));
+  // New entry first, old one second: a crash in between shows the message twice (Find
+  // prefers the earlier folder), never loses it.
+  auto s = kvs_.Put(MailboxRow(user), Column(folder, id), meta->SerializeAsString());
+  if (!s.ok()) return s;
+  return kvs_.Delete(MailboxRow(user), Column(from, id));
+}
+
+absl::Status MailStore::Remove(std::string_view user, std::string_view id) {
+  auto meta = Find(user, id);
+  if (!meta.ok()) return meta.status();
+  auto s = kvs_.Delete(MailboxRow(user), Column(meta->folder(), id));
+  if (!s.ok()) return s;
+  return DeleteChunks(kvs_, BodyName(user, id), meta->chunks());
+}
+
+absl::StatusOr<int> MailStore::CountUnread(std::string_view user, std::string_view folder) {
+  auto all = ListAll(user, folder);
+  if (!all.ok()) return all.status();
+  int unread = 0;
+  for (const auto& m : *all) unread += m.seen() ? 0 : 1;
+  return unread;
+}
+
+absl::StatusOr<bool> MailStore::Lock(std::string_view user, std::string_view owner,
+                                     int64_t lease_micros) {
+  std::string mine = Cat(owner, " ", now_micros_() + lease_micros);
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    auto current = kvs_.Get(MailboxRow(user), kLockColumn);
+    std::optional<std::string> expected;
+    if (current.ok()) {
+      size_t space = current->find(' ');
+      int64_t expiry = 0;
+      bool live = space != std::string::npos &&
+                  absl::SimpleAtoi(current->substr(space + 1), &expiry) && expiry > now_micros_();
+      if (live && current->substr(0, space) != owner) return false;
+      expected = *current;
+    } else if (!absl::IsNotFound(current.status())) {
+      return current.status();
+    }
+    std::optional<std::string_view> expected_view;
+    if (expected) expected_view = *expected;
+    auto done = kvs_.CPut(MailboxRow(user), kLockColumn, expected_view, mine);
+    if (!done.ok()) return done.status();
+    if (*done) return true;
+  }
+  return false;
+}
+
+absl::Status MailStore::Unlock(std::string_view user, std::string_view owner) {
+  auto current = kvs_.Get(MailboxRow(user), kLockColumn);
+  if (absl::IsNotFound(current.status())) return absl::OkStatus();
+  if (!current.ok()) return current.status();
+  if (!std::string_view(*current).starts_with(Cat(owner, ' '))) return absl::OkStatus();
+  // Only the exact value we read is removed, so a lease taken over meanwhile survives.
+  auto done = kvs_.CPut(MailboxRow(user), kLockColumn, *current, "");
+  if (!done.ok()) return done.status();
+  return absl::OkStatus();
+}
+
+}  // namespace penncloud::mail
