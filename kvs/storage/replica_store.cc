@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "kvs/storage/cell_key.h"
 #include "rocksdb/options.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
 
 namespace penncloud::kvs::storage {
@@ -136,35 +137,42 @@ absl::Status ReplicaStore::WriteApplied(rocksdb::WriteBatch* batch, uint64_t slo
   return absl::OkStatus();
 }
 
-absl::Status ReplicaStore::SkipSlot(uint64_t slot) {
-  rocksdb::WriteBatch batch;
-  WriteApplied(&batch, slot).IgnoreError();
-  absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "apply");
-  if (s.ok()) applied_ = slot;
-  return s;
+absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Command& command) {
+  absl::StatusOr<std::vector<ApplyOutcome>> out = ApplySlot(slot, {command});
+  if (!out.ok()) return out.status();
+  return (*out)[0];
 }
 
-absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Command& command) {
-  ApplyOutcome outcome;
-  rocksdb::WriteBatch batch;
-  WriteApplied(&batch, slot).IgnoreError();
-  std::string record_bytes;
-  pb::SessionRecord record;
-  bool have_record = false;
-  if (command.session() != 0) {
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), sessions_,
-                                 SessionKey(command.session()), &record_bytes);
-    if (s.ok()) {
-      have_record = record.ParseFromString(record_bytes);
-    } else if (!s.IsNotFound()) {
-      return FromRocks(s, "read session");
+absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
+    uint64_t slot, const std::vector<pb::Command>& commands) {
+  std::vector<ApplyOutcome> outcomes(commands.size());
+  // Reads go through the batch so that a command sees the effects of earlier commands of
+  // the same slot (including a retry of a request that is also in this slot).
+  rocksdb::WriteBatchWithIndex batch;
+  WriteApplied(batch.GetWriteBatch(), slot).IgnoreError();
+  rocksdb::ReadOptions read;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const pb::Command& command = commands[i];
+    ApplyOutcome& outcome = outcomes[i];
+    pb::SessionRecord record;
+    bool have_record = false;
+    const std::string session_key = SessionKey(command.session());
+    if (command.session() != 0) {
+      std::string record_bytes;
+      rocksdb::Status s =
+          batch.GetFromBatchAndDB(db_.get(), read, sessions_, session_key, &record_bytes);
+      if (s.ok()) {
+        have_record = record.ParseFromString(record_bytes);
+      } else if (!s.IsNotFound()) {
+        return FromRocks(s, "read session");
+      }
     }
-  }
-  if (have_record && command.seq() <= record.seq()) {
-    outcome.duplicate = command.seq() == record.seq();
-    outcome.stale = command.seq() < record.seq();
-    outcome.result = record.result();
-  } else {
+    if (have_record && command.seq() <= record.seq()) {
+      outcome.duplicate = command.seq() == record.seq();
+      outcome.stale = command.seq() < record.seq();
+      outcome.result = record.result();
+      continue;
+    }
     const std::string key = CellKey(command.row(), command.column());
     switch (command.op()) {
       case pb::OP_PUT:
@@ -175,7 +183,7 @@ absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Comman
         break;
       case pb::OP_CPUT: {
         std::string current;
-        rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_, key, &current);
+        rocksdb::Status s = batch.GetFromBatchAndDB(db_.get(), read, data_, key, &current);
         if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read cell");
         const bool matches = command.expect_absent()
                                  ? s.IsNotFound()
@@ -185,18 +193,27 @@ absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Comman
         break;
       }
       default:
-        break;  // validated before proposing; a no-op here keeps replicas in step
+        break;  // validated before proposing; doing nothing keeps replicas in step
     }
     if (command.session() != 0) {
       record.set_seq(command.seq());
       *record.mutable_result() = outcome.result;
-      batch.Put(sessions_, SessionKey(command.session()), record.SerializeAsString());
+      batch.Put(sessions_, session_key, record.SerializeAsString());
     }
   }
-  absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "apply");
+  absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()), "apply");
   if (!s.ok()) return s;
   applied_ = slot;
-  return outcome;
+  return outcomes;
+}
+
+absl::Status ReplicaStore::ForEachLogEntry(
+    const std::function<void(uint64_t, const std::string&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    fn(DecodeSlotKey(it->key().ToStringView()), it->value().ToString());
+  }
+  return FromRocks(it->status(), "scan log");
 }
 
 absl::StatusOr<std::optional<std::string>> ReplicaStore::Get(const std::string& row,

@@ -74,11 +74,14 @@ class ReplicaStore {
 
   // ---- State machine.
   uint64_t AppliedSlot() const { return applied_.load(); }
-  // Applies `command` at `slot` (at most once per session sequence) and records `slot` as
-  // applied, atomically.
+  // Applies the commands of one slot in order (each at most once per session sequence)
+  // and records `slot` as applied, all in one atomic write. No commands: only the latter.
+  absl::StatusOr<std::vector<ApplyOutcome>> ApplySlot(uint64_t slot,
+                                                      const std::vector<pb::Command>& commands);
   absl::StatusOr<ApplyOutcome> Apply(uint64_t slot, const pb::Command& command);
-  // Marks a slot applied that carries no command (no-op, configuration).
-  absl::Status SkipSlot(uint64_t slot);
+  absl::Status SkipSlot(uint64_t slot) { return ApplySlot(slot, {}).status(); }
+  // Calls `fn` for every log entry, in slot order.
+  absl::Status ForEachLogEntry(const std::function<void(uint64_t, const std::string&)>& fn) const;
 
   absl::StatusOr<std::optional<std::string>> Get(const std::string& row,
                                                  const std::string& column) const;
