@@ -37,7 +37,9 @@ struct Operation {
 };
 
 struct CheckResult {
-  enum class Verdict { kLinearizable, kNotLinearizable, kUnknown /* ran out of time */ };
+  // kUnknown: the budget ran out before every key was decided, or the history itself is
+  // malformed (a PUT/CPUT without a value, a return before its call); `explanation` says which.
+  enum class Verdict { kLinearizable, kNotLinearizable, kUnknown };
   Verdict verdict = Verdict::kLinearizable;
   std::string key;          // for kNotLinearizable: a key whose sub-history has no order
   std::string explanation;  // human-readable, for test failure messages
@@ -45,6 +47,8 @@ struct CheckResult {
 };
 
 // Checks the history against a register-per-key model where every key starts absent.
+// Operations that merely touch (one's ret == the other's call) count as concurrent.
+// `budget` bounds the whole check, all keys together.
 CheckResult CheckKv(const std::vector<Operation>& history,
                     std::chrono::milliseconds budget = std::chrono::seconds(30));
 
