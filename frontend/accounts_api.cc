@@ -1,0 +1,91 @@
+#include "frontend/accounts_api.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace penncloud::frontend {
+namespace {
+
+// Login and sign-up both answer {"username","csrf"} and set the session cookie.
+Response SessionStarted(const ApiContext& ctx, int status, const accounts::LoginResult& login) {
+  Response res =
+      JsonResponse(status, {{"username", login.session.username}, {"csrf", login.session.csrf}});
+  res.headers.Add("Set-Cookie",
+                  SessionCookie(ctx, login.token, login.session.expires - absl::Now()));
+  return res;
+}
+
+Response CredentialsError(const absl::Status& status) {
+  Response res = FromStatus(status);
+  if (absl::IsResourceExhausted(status)) res.headers.Set("Retry-After", "1");
+  return res;
+}
+
+}  // namespace
+
+void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
+  router.Add("POST", "/api/signup", [&ctx](Request& req) {
+    absl::StatusOr<nlohmann::json> body = ParseJsonBody(req);
+    if (!body.ok()) return FromStatus(body.status());
+    absl::StatusOr<std::string> username = JsonString(*body, "username");
+    absl::StatusOr<std::string> password = JsonString(*body, "password");
+    if (!username.ok()) return FromStatus(username.status());
+    if (!password.ok()) return FromStatus(password.status());
+    absl::StatusOr<std::string> user = ctx.accounts->SignUp(*username, *password);
+    if (!user.ok()) return FromStatus(user.status());
+    PC_LOG(kInfo, "accounts.signup")("user", *user);
+    // A new account is logged in at once.
+    absl::StatusOr<accounts::LoginResult> login = ctx.accounts->LogIn(*user, *password);
+    if (!login.ok()) return FromStatus(login.status());
+    return SessionStarted(ctx, 201, *login);
+  });
+
+  router.Add("POST", "/api/login", [&ctx](Request& req) {
+    absl::StatusOr<nlohmann::json> body = ParseJsonBody(req);
+    if (!body.ok()) return FromStatus(body.status());
+    absl::StatusOr<std::string> username = JsonString(*body, "username");
+    absl::StatusOr<std::string> password = JsonString(*body, "password");
+    if (!username.ok()) return FromStatus(username.status());
+    if (!password.ok()) return FromStatus(password.status());
+    absl::StatusOr<accounts::LoginResult> login = ctx.accounts->LogIn(*username, *password);
+    if (!login.ok()) {
+      PC_LOG(kInfo, "accounts.login_failed")("user", *username)("code", login.status().code());
+      return CredentialsError(login.status());
+    }
+    return SessionStarted(ctx, 200, *login);
+  });
+
+  router.Add("POST", "/api/logout",
+             WithSession(ctx, [&ctx](Request& req, const accounts::Session&) {
+               absl::Status s = ctx.accounts->LogOut(req.Cookie(kSessionCookie));
+               if (!s.ok()) return FromStatus(s);
+               Response res = JsonResponse(200, nlohmann::json::object());
+               res.headers.Add("Set-Cookie", ClearedSessionCookie(ctx));
+               return res;
+             }));
+
+  router.Add(
+      "POST", "/api/password", WithSession(ctx, [&ctx](Request& req, const accounts::Session&) {
+        absl::StatusOr<nlohmann::json> body = ParseJsonBody(req);
+        if (!body.ok()) return FromStatus(body.status());
+        absl::StatusOr<std::string> old_pw = JsonString(*body, "old");
+        absl::StatusOr<std::string> new_pw = JsonString(*body, "new");
+        if (!old_pw.ok()) return FromStatus(old_pw.status());
+        if (!new_pw.ok()) return FromStatus(new_pw.status());
+        absl::Status s = ctx.accounts->ChangePassword(req.Cookie(kSessionCookie), *old_pw, *new_pw);
+        if (absl::IsUnauthenticated(s)) {
+          return ErrorResponse(401, "current password is wrong");
+        }
+        if (!s.ok()) return CredentialsError(s);
+        return JsonResponse(200, nlohmann::json::object());
+      }));
+
+  router.Add("GET", "/api/me", WithSession(ctx, [&ctx](Request&, const accounts::Session& s) {
+               return JsonResponse(200,
+                                   {{"username", s.username},
+                                    {"csrf", s.csrf},
+                                    {"email", absl::StrCat(s.username, "@", ctx.mail_domain)}});
+             }));
+}
+
+}  // namespace penncloud::frontend

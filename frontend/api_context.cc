@@ -1,0 +1,125 @@
+#include "frontend/api_context.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace penncloud::frontend {
+
+Response JsonResponse(int status, const nlohmann::json& body) {
+  Response res;
+  res.status = status;
+  res.headers.Set("Content-Type", "application/json");
+  res.headers.Set("Cache-Control", "no-store");
+  res.body = body.dump();
+  return res;
+}
+
+Response ErrorResponse(int status, std::string_view message) {
+  return JsonResponse(status, {{"error", std::string(message)}});
+}
+
+int HttpStatusFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+      return 409;
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
+    case absl::StatusCode::kOutOfRange:
+      return 416;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+Response FromStatus(const absl::Status& status) {
+  int code = HttpStatusFor(status.code());
+  // Internal details stay in the log; users get a plain sentence.
+  if (code == 500) return ErrorResponse(500, "internal error");
+  if (code == 503) return ErrorResponse(503, "storage temporarily unavailable; try again");
+  return ErrorResponse(code, std::string(status.message()));
+}
+
+absl::StatusOr<nlohmann::json> ParseJsonBody(const Request& request) {
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return absl::InvalidArgumentError("request body must be a JSON object");
+  }
+  return body;
+}
+
+absl::StatusOr<std::string> JsonString(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat("missing string field \"", key, "\""));
+  }
+  return it->get<std::string>();
+}
+
+bool IsStateChanging(std::string_view method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+absl::StatusOr<accounts::Session> RequireSession(const ApiContext& ctx, const Request& request) {
+  std::string token = request.Cookie(kSessionCookie);
+  if (token.empty()) return absl::UnauthenticatedError("not logged in");
+  absl::StatusOr<accounts::Session> session = ctx.accounts->WhoAmI(token);
+  if (!session.ok()) return session.status();
+  if (IsStateChanging(request.method) &&
+      !accounts::Accounts::CsrfMatches(*session, request.headers.Get(kCsrfHeader))) {
+    return absl::PermissionDeniedError("missing or wrong X-CSRF-Token");
+  }
+  return session;
+}
+
+Handler WithSession(const ApiContext& ctx, SessionHandler handler) {
+  return [&ctx, handler = std::move(handler)](Request& request) {
+    absl::StatusOr<accounts::Session> session = RequireSession(ctx, request);
+    if (!session.ok()) return FromStatus(session.status());
+    return handler(request, *session);
+  };
+}
+
+absl::StatusOr<std::string> RequireBasicAuth(const ApiContext& ctx, const Request& request) {
+  std::string_view auth = request.headers.Get("Authorization");
+  constexpr std::string_view kBasic = "Basic ";
+  if (auth.size() <= kBasic.size() || !auth.starts_with(kBasic)) {
+    return absl::UnauthenticatedError("authentication required");
+  }
+  std::string decoded;
+  std::string encoded(auth.substr(kBasic.size()));
+  if (!absl::Base64Unescape(encoded, &decoded)) {
+    return absl::UnauthenticatedError("malformed credentials");
+  }
+  size_t colon = decoded.find(':');
+  if (colon == std::string::npos) return absl::UnauthenticatedError("malformed credentials");
+  return ctx.accounts->CheckPassword(std::string_view(decoded).substr(0, colon),
+                                     std::string_view(decoded).substr(colon + 1));
+}
+
+std::string SessionCookie(const ApiContext& ctx, const std::string& token, absl::Duration ttl) {
+  return absl::StrCat(kSessionCookie, "=", token, "; Path=/; Max-Age=", absl::ToInt64Seconds(ttl),
+                      "; HttpOnly; SameSite=Strict", ctx.secure_cookies ? "; Secure" : "");
+}
+
+std::string ClearedSessionCookie(const ApiContext& ctx) {
+  return absl::StrCat(kSessionCookie, "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict",
+                      ctx.secure_cookies ? "; Secure" : "");
+}
+
+}  // namespace penncloud::frontend

@@ -1,0 +1,42 @@
+// Sends the node's heartbeat (identity + load) to the coordinator every interval from a
+// background thread. Losing the coordinator is not fatal: beats resume when it is back.
+// Used by the frontend, and by the SMTP / POP3 servers.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "proto/coordinator.pb.h"
+
+namespace penncloud::frontend {
+
+struct HeartbeatOptions {
+  std::string coordinator;  // host:port of the coordinator's gRPC service
+  std::string kind = "frontend";
+  std::string address;  // where this node serves
+  std::string name;
+  int interval_ms = 1000;
+};
+
+class HeartbeatSender {
+ public:
+  // `load` is called once per beat, on the sender's thread.
+  HeartbeatSender(HeartbeatOptions options, std::function<coordinator::pb::Load()> load);
+  ~HeartbeatSender();  // stops the thread
+
+ private:
+  void Loop();
+
+  const HeartbeatOptions options_;
+  std::function<coordinator::pb::Load()> load_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace penncloud::frontend

@@ -1,0 +1,114 @@
+// frontend: one stateless PennCloud web server. Sessions and data live in the KVS, so any
+// number of these run side by side behind the coordinator.
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "accounts/accounts.h"
+#include "common/log.h"
+#include "frontend/heartbeat.h"
+#include "frontend/routes.h"
+#include "frontend/server.h"
+#include "kvs/client/connect.h"
+
+ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
+ABSL_FLAG(int, port, 8001, "HTTP port");
+ABSL_FLAG(std::string, kvs, "", "KVS spec (see kvs/client/connect.h), e.g. 127.0.0.1:7011,...");
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:8100",
+          "coordinator gRPC address for heartbeats (empty: none)");
+ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/)");
+ABSL_FLAG(std::string, assets_root, "/usr/share/javascript/bootstrap5",
+          "Bootstrap files served under /assets/");
+ABSL_FLAG(std::string, mail_domain, "penncloud.local", "mail domain of local users");
+ABSL_FLAG(int, io_threads, 0, "I/O threads (0: one per core)");
+ABSL_FLAG(int, workers, 64, "worker threads for handlers that call the KVS");
+ABSL_FLAG(std::string, name, "", "node name in logs (default frontend-<port>)");
+ABSL_FLAG(bool, secure_cookies, false, "mark cookies Secure (when served over HTTPS)");
+
+namespace {
+penncloud::frontend::Server* g_server = nullptr;
+}
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("PennCloud frontend: HTTP server for the web app and JSON API");
+  absl::ParseCommandLine(argc, argv);
+  using namespace penncloud;
+  int port = absl::GetFlag(FLAGS_port);
+  std::string name = absl::GetFlag(FLAGS_name);
+  if (name.empty()) name = absl::StrCat("frontend-", port);
+  log::SetNode(name);
+
+  if (absl::GetFlag(FLAGS_kvs).empty()) {
+    PC_LOG(kError, "frontend.no_kvs")("hint", "pass --kvs");
+    return 2;
+  }
+  auto store = kvs::Connect(absl::GetFlag(FLAGS_kvs));
+  if (!store.ok()) {
+    PC_LOG(kError, "frontend.kvs_spec")("error", store.status().ToString());
+    return 2;
+  }
+  accounts::Accounts accounts(store->get());
+  frontend::ApiContext ctx;
+  ctx.store = store->get();
+  ctx.accounts = &accounts;
+  ctx.mail_domain = absl::GetFlag(FLAGS_mail_domain);
+  ctx.web_root = absl::GetFlag(FLAGS_web_root);
+  ctx.secure_cookies = absl::GetFlag(FLAGS_secure_cookies);
+
+  frontend::Router router;
+  frontend::BuildRoutes(
+      router, ctx, {.web_root = ctx.web_root, .assets_root = absl::GetFlag(FLAGS_assets_root)});
+
+  frontend::ServerOptions options;
+  options.address = absl::GetFlag(FLAGS_address);
+  options.port = static_cast<uint16_t>(port);
+  int io = absl::GetFlag(FLAGS_io_threads);
+  options.io_threads = io > 0 ? io : std::max(1u, std::thread::hardware_concurrency());
+  options.workers = absl::GetFlag(FLAGS_workers);
+  frontend::Server server(&router, options);
+  auto bound = server.Start();
+  if (!bound.ok()) {
+    PC_LOG(kError, "frontend.listen_failed")("error", bound.status().ToString());
+    return 1;
+  }
+  std::string address = absl::StrCat(options.address, ":", *bound);
+  PC_LOG(kInfo, "frontend.listening")
+  ("address", address)("io_threads", options.io_threads)("workers", options.workers);
+
+  std::unique_ptr<frontend::HeartbeatSender> heartbeat;
+  if (!absl::GetFlag(FLAGS_coordinator).empty()) {
+    auto last = std::make_shared<std::pair<int64_t, std::chrono::steady_clock::time_point>>(
+        0, std::chrono::steady_clock::now());
+    heartbeat = std::make_unique<frontend::HeartbeatSender>(
+        frontend::HeartbeatOptions{.coordinator = absl::GetFlag(FLAGS_coordinator),
+                                   .kind = "frontend",
+                                   .address = address,
+                                   .name = name},
+        [&server, last] {
+          frontend::LoadStats stats = server.Load();
+          auto now = std::chrono::steady_clock::now();
+          double secs = std::chrono::duration<double>(now - last->second).count();
+          coordinator::pb::Load load;
+          load.set_in_flight(stats.in_flight);
+          load.set_connections(stats.connections);
+          load.set_requests_per_second(
+              secs > 0 ? static_cast<double>(stats.requests_total - last->first) / secs : 0);
+          *last = {stats.requests_total, now};
+          return load;
+        });
+  }
+
+  g_server = &server;
+  std::signal(SIGTERM, [](int) { std::thread([] { g_server->Stop(); }).detach(); });
+  std::signal(SIGINT, [](int) { std::thread([] { g_server->Stop(); }).detach(); });
+  std::signal(SIGPIPE, SIG_IGN);
+  server.Run();
+  PC_LOG(kInfo, "frontend.stopped");
+  heartbeat.reset();
+  // Workers blocked on a dead connection must not hold up the exit.
+  std::_Exit(0);
+}

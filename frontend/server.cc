@@ -1,0 +1,419 @@
+#include "frontend/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+#include "frontend/api_context.h"
+#include "frontend/worker_pool.h"
+
+namespace penncloud::frontend {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+struct Shared {
+  const Router* router;
+  ServerOptions options;
+  WorkerPool* pool;
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> connections{0};
+  std::atomic<int64_t> requests_total{0};
+};
+
+class Connection;
+
+// Hands body pieces from the connection's strand to the handler's worker thread.
+class StreamReader final : public BodyReader {
+ public:
+  explicit StreamReader(std::shared_ptr<Connection> conn) : conn_(std::move(conn)) {}
+  absl::StatusOr<std::string> Read(size_t max_bytes) override;
+
+ private:
+  std::shared_ptr<Connection> conn_;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, Shared* shared) : stream_(std::move(socket)), shared_(shared) {
+    ++shared_->connections;
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  ~Connection() { --shared_->connections; }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Called on a worker thread by StreamReader: reads the next piece on the strand.
+  absl::StatusOr<std::string> ReadPiece(size_t max_bytes) {
+    std::promise<absl::StatusOr<std::string>> done;
+    auto result = done.get_future();
+    net::post(stream_.get_executor(), [this, max_bytes, &done] {
+      piece_.assign(max_bytes, '\0');
+      ReadSomeBody(&done);
+    });
+    return result.get();
+  }
+
+ private:
+  void ReadSomeBody(std::promise<absl::StatusOr<std::string>>* done) {
+    if (stream_parser_->is_done()) {
+      done->set_value(std::string());
+      return;
+    }
+    auto& body = stream_parser_->get().body();
+    body.data = piece_.data();
+    body.size = piece_.size();
+    stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_read_some(
+        stream_, buffer_, *stream_parser_,
+        [self = shared_from_this(), done](beast::error_code ec, size_t) {
+          if (ec == http::error::need_buffer) ec = {};
+          if (ec) {
+            self->body_broken_ = true;
+            done->set_value(absl::UnavailableError("request body: " + ec.message()));
+            return;
+          }
+          size_t n = self->piece_.size() - self->stream_parser_->get().body().size;
+          if (n == 0) {
+            self->ReadSomeBody(done);  // chunk framing only; read on
+            return;
+          }
+          self->piece_.resize(n);
+          done->set_value(std::move(self->piece_));
+        });
+  }
+
+  void ReadHeader() {
+    header_parser_.emplace();
+    header_parser_->header_limit(shared_->options.header_limit);
+    header_parser_->body_limit(boost::none);
+    string_parser_.reset();
+    stream_parser_.reset();
+    stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return Close();  // includes timeouts and clean closes
+    ++shared_->requests_total;
+    const auto& h = header_parser_->get();
+    req_ = Request();
+    req_.method = std::string(h.method_string());
+    req_.target = std::string(h.target());
+    for (const auto& field : h) {
+      req_.headers.Add(std::string(field.name_string()), std::string(field.value()));
+    }
+    if (auto len = header_parser_->content_length()) req_.content_length = *len;
+    req_.remote = remote_;
+    version_ = h.version();
+    keep_alive_ = h.keep_alive();
+    head_ = h.method() == http::verb::head;
+    ParseTarget(req_);
+
+    bool method_allowed = true;
+    route_ = shared_->router->Match(req_, &method_allowed);
+    uint64_t limit = route_ ? route_->options.max_body : (64 << 10);
+    if (req_.content_length && *req_.content_length > limit) {
+      keep_alive_ = false;
+      return Write(ErrorResponse(413, "request body too large"));
+    }
+    if (beast::iequals(h[http::field::expect], "100-continue")) {
+      auto cont =
+          std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
+      http::async_write(stream_, *cont,
+                        [self = shared_from_this(), cont](beast::error_code ec, size_t) {
+                          if (ec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (route_ && route_->options.stream_body) {
+      stream_parser_.emplace(std::move(*header_parser_));
+      stream_parser_->body_limit(route_->options.max_body);
+      reader_ = std::make_unique<StreamReader>(shared_from_this());
+      req_.body_reader = reader_.get();
+      return Dispatch();
+    }
+    string_parser_.emplace(std::move(*header_parser_));
+    string_parser_->body_limit(route_ ? route_->options.max_body : (64 << 10));
+    http::async_read(stream_, buffer_, *string_parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec == http::error::body_limit) {
+                         self->keep_alive_ = false;
+                         return self->Write(ErrorResponse(413, "request body too large"));
+                       }
+                       if (ec) return self->Close();
+                       self->req_.body = std::move(self->string_parser_->get().body());
+                       self->Dispatch();
+                     });
+  }
+
+  void Dispatch() {
+    if (route_ == nullptr || route_->options.nonblocking) {
+      return Write(shared_->router->Dispatch(req_));
+    }
+    ++shared_->in_flight;
+    bool queued = shared_->pool->Submit([self = shared_from_this()] {
+      log::SetRequestId(std::string(self->req_.headers.Get("X-Request-Id")));
+      Response res = self->route_->handler(self->req_);
+      log::SetRequestId("");
+      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+        --self->shared_->in_flight;
+        self->Write(std::move(res));
+      });
+    });
+    if (!queued) {
+      --shared_->in_flight;
+      keep_alive_ = false;
+      Write(ErrorResponse(503, "server busy"));
+    }
+  }
+
+  bool BodyFullyRead() const {
+    if (stream_parser_) return stream_parser_->is_done() && !body_broken_;
+    if (string_parser_) return string_parser_->is_done();
+    return false;
+  }
+
+  template <typename Message>
+  void CopyHeaders(Message& msg, Response& res) {
+    for (const auto& [k, v] : res.headers.fields()) msg.insert(k, v);
+  }
+
+  void Write(Response res) {
+    if (!BodyFullyRead()) keep_alive_ = false;
+    res_ = std::move(res);
+    if (res_.stream && !head_) return WriteStreamHeader();
+    if (head_) {
+      auto msg = std::make_shared<http::response<http::empty_body>>(
+          static_cast<http::status>(res_.status), version_);
+      CopyHeaders(*msg, res_);
+      msg->content_length(res_.stream ? res_.content_length.value_or(0) : res_.body.size());
+      msg->keep_alive(keep_alive_);
+      return SendWhole(msg);
+    }
+    auto msg = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(res_.status), version_);
+    CopyHeaders(*msg, res_);
+    msg->body() = std::move(res_.body);
+    msg->keep_alive(keep_alive_);
+    msg->prepare_payload();
+    SendWhole(msg);
+  }
+
+  template <typename Message>
+  void SendWhole(std::shared_ptr<Message> msg) {
+    stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_write(stream_, *msg,
+                      [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+                        self->AfterResponse(ec);
+                      });
+  }
+
+  void WriteStreamHeader() {
+    stream_res_.emplace(static_cast<http::status>(res_.status), version_);
+    CopyHeaders(*stream_res_, res_);
+    if (res_.content_length) {
+      stream_res_->content_length(*res_.content_length);
+    } else {
+      stream_res_->chunked(true);
+    }
+    stream_res_->keep_alive(keep_alive_);
+    stream_res_->body().data = nullptr;
+    stream_res_->body().more = true;
+    serializer_.emplace(*stream_res_);
+    stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_write_header(stream_, *serializer_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               if (ec) return self->Close();
+                               self->NextPiece();
+                             });
+  }
+
+  void NextPiece() {
+    ++shared_->in_flight;
+    bool queued = shared_->pool->Submit([self = shared_from_this()] {
+      auto piece = self->res_.stream();
+      net::post(self->stream_.get_executor(), [self, piece = std::move(piece)]() mutable {
+        --self->shared_->in_flight;
+        self->OnPiece(std::move(piece));
+      });
+    });
+    if (!queued) {
+      --shared_->in_flight;
+      Close();
+    }
+  }
+
+  void OnPiece(absl::StatusOr<std::optional<std::string>> piece) {
+    if (!piece.ok()) {
+      PC_LOG(kWarn, "http.stream_failed")("error", piece.status().ToString());
+      return Close();
+    }
+    auto& body = stream_res_->body();
+    if (!piece->has_value()) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    } else {
+      if ((*piece)->empty()) return NextPiece();
+      out_piece_ = std::move(**piece);
+      body.data = out_piece_.data();
+      body.size = out_piece_.size();
+      body.more = true;
+    }
+    bool last = !body.more;
+    stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_write(stream_, *serializer_,
+                      [self = shared_from_this(), last](beast::error_code ec, size_t) {
+                        if (ec == http::error::need_buffer) ec = {};
+                        if (ec) return self->Close();
+                        if (last || self->serializer_->is_done()) return self->AfterResponse(ec);
+                        self->NextPiece();
+                      });
+  }
+
+  void AfterResponse(beast::error_code ec) {
+    reader_.reset();  // breaks the reader's reference cycle
+    req_.body_reader = nullptr;
+    res_ = Response();
+    serializer_.reset();
+    stream_res_.reset();
+    out_piece_.clear();
+    out_piece_.shrink_to_fit();
+    if (ec || !keep_alive_) return Close();
+    ReadHeader();
+  }
+
+  void Close() {
+    reader_.reset();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  Shared* shared_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
+  std::optional<http::request_parser<http::string_body>> string_parser_;
+  std::optional<http::request_parser<http::buffer_body>> stream_parser_;
+  std::unique_ptr<StreamReader> reader_;
+  std::string piece_;  // the request body piece being read
+  bool body_broken_ = false;
+
+  Request req_;
+  const Route* route_ = nullptr;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool head_ = false;
+
+  Response res_;
+  std::optional<http::response<http::buffer_body>> stream_res_;
+  std::optional<http::response_serializer<http::buffer_body>> serializer_;
+  std::string out_piece_;
+};
+
+absl::StatusOr<std::string> StreamReader::Read(size_t max_bytes) {
+  if (max_bytes == 0) return std::string();
+  return conn_->ReadPiece(max_bytes);
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(const Router* router, ServerOptions options)
+      : pool_(options.workers, options.max_queued),
+        ioc_(options.io_threads),
+        acceptor_(net::make_strand(ioc_)) {
+    shared_.router = router;
+    shared_.options = options;
+    shared_.pool = &pool_;
+  }
+
+  absl::StatusOr<uint16_t> Start() {
+    beast::error_code ec;
+    tcp::endpoint ep(net::ip::make_address(shared_.options.address, ec), shared_.options.port);
+    if (ec) return absl::InvalidArgumentError("bad address: " + shared_.options.address);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return absl::UnavailableError("listen: " + ec.message());
+    Accept();
+    return acceptor_.local_endpoint().port();
+  }
+
+  void Run() {
+    std::vector<std::thread> threads;
+    for (int i = 1; i < shared_.options.io_threads; ++i)
+      threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+  }
+
+  void Stop(int grace_ms) {
+    net::post(acceptor_.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+    while (shared_.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ioc_.stop();
+  }
+
+  LoadStats Load() const {
+    return {shared_.in_flight.load(), shared_.connections.load(), shared_.requests_total.load()};
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) {
+        beast::error_code ignored;
+        s.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Connection>(std::move(s), &shared_)->Start();
+      }
+      Accept();
+    });
+  }
+
+  WorkerPool pool_;
+  Shared shared_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+};
+
+Server::Server(const Router* router, ServerOptions options)
+    : impl_(std::make_unique<Impl>(router, std::move(options))) {}
+Server::~Server() = default;
+absl::StatusOr<uint16_t> Server::Start() { return impl_->Start(); }
+void Server::Run() { impl_->Run(); }
+void Server::Stop(int grace_ms) { impl_->Stop(grace_ms); }
+LoadStats Server::Load() const { return impl_->Load(); }
+
+}  // namespace penncloud::frontend

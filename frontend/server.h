@@ -1,0 +1,54 @@
+// The frontend's HTTP/1.1 server (Boost.Beast, asynchronous): a listener accepts, each
+// connection is a self-owning object on its own strand; a fresh parser per request with
+// header and body limits; timeouts on every read and write; keep-alive. N I/O threads run
+// one io_context; handlers run on a WorkerPool (unless their route is nonblocking), and
+// streamed bodies move one piece at a time between the socket and the worker.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "frontend/router.h"
+
+namespace penncloud::frontend {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0: any free port
+  int io_threads = 2;
+  int workers = 64;
+  size_t max_queued = 20000;
+  uint32_t header_limit = 16 << 10;
+  int idle_timeout_s = 60;  // keep-alive connections and stalled reads/writes
+};
+
+// Load figures the heartbeat reports.
+struct LoadStats {
+  int64_t in_flight = 0;
+  int64_t connections = 0;
+  int64_t requests_total = 0;
+};
+
+class Server {
+ public:
+  Server(const Router* router, ServerOptions options);
+  ~Server();
+
+  // Binds and listens; returns the bound port.
+  absl::StatusOr<uint16_t> Start();
+  // Runs the I/O threads until Stop (blocks the caller).
+  void Run();
+  // Stops accepting, waits up to `grace_ms` for requests in flight, then stops the I/O.
+  void Stop(int grace_ms = 5000);
+
+  LoadStats Load() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace penncloud::frontend

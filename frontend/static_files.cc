@@ -1,0 +1,138 @@
+#include "frontend/static_files.h"
+
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+#include "frontend/api_context.h"
+
+namespace penncloud::frontend {
+namespace {
+
+std::string ContentType(const std::string& path) {
+  auto ends = [&](const char* ext) { return path.ends_with(ext); };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  if (ends(".ico")) return "image/x-icon";
+  if (ends(".json") || ends(".map")) return "application/json";
+  return "application/octet-stream";
+}
+
+// Reads files on first use and keeps them; a missing file is remembered as missing.
+class FileCache {
+ public:
+  std::shared_ptr<const std::string> Get(const std::string& path) {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(path);
+    if (it != files_.end()) return it->second;
+    std::shared_ptr<const std::string> content;
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      std::ostringstream buf;
+      buf << in.rdbuf();
+      content = std::make_shared<const std::string>(buf.str());
+    }
+    files_.emplace(path, content);
+    return content;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> files_;
+};
+
+bool SafeRelative(const std::string& rel) {
+  if (rel.empty() || rel.front() == '/') return false;
+  size_t start = 0;
+  while (start <= rel.size()) {
+    size_t end = rel.find('/', start);
+    std::string seg = rel.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (seg.empty() || seg == "." || seg == ".." || seg.find('\\') != std::string::npos ||
+        seg.find('\0') != std::string::npos) {
+      return false;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return true;
+}
+
+Response Serve(FileCache& cache, const std::string& path, bool page, const char* cache_control) {
+  std::shared_ptr<const std::string> content = cache.Get(path);
+  if (!content) return ErrorResponse(404, "not found");
+  Response res;
+  res.headers.Set("Content-Type", ContentType(path));
+  res.headers.Set("Cache-Control", cache_control);
+  res.headers.Set("X-Content-Type-Options", "nosniff");
+  if (page) AddPageSecurityHeaders(res);
+  res.body = *content;
+  return res;
+}
+
+}  // namespace
+
+void AddPageSecurityHeaders(Response& res) {
+  res.headers.Set("Content-Security-Policy",
+                  "default-src 'self'; script-src 'self'; style-src 'self'; "
+                  "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+  res.headers.Set("X-Frame-Options", "DENY");
+  res.headers.Set("Referrer-Policy", "same-origin");
+  res.headers.Set("X-Content-Type-Options", "nosniff");
+  res.headers.Set("Cross-Origin-Opener-Policy", "same-origin");
+}
+
+void RegisterStaticRoutes(Router& router, const StaticOptions& options) {
+  auto cache = std::make_shared<FileCache>();
+  RouteOptions fast{.stream_body = false, .max_body = 0, .nonblocking = true};
+  std::string web = options.web_root;
+  std::string assets = options.assets_root;
+
+  router.Add(
+      "GET", "/healthz",
+      [](Request&) {
+        Response res;
+        res.headers.Set("Content-Type", "text/plain");
+        res.body = "ok\n";
+        return res;
+      },
+      fast);
+  router.Add(
+      "GET", "/",
+      [cache, web](Request&) { return Serve(*cache, web + "/index.html", true, "no-cache"); },
+      fast);
+  router.Add(
+      "GET", "/static/*",
+      [cache, web](Request& req) {
+        const std::string& rel = req.params["*"];
+        if (!SafeRelative(rel)) return ErrorResponse(404, "not found");
+        return Serve(*cache, web + "/static/" + rel, false, "no-cache");
+      },
+      fast);
+  router.Add(
+      "GET", "/assets/*",
+      [cache, assets](Request& req) {
+        const std::string& rel = req.params["*"];
+        if (!SafeRelative(rel)) return ErrorResponse(404, "not found");
+        return Serve(*cache, assets + "/" + rel, false, "public, max-age=86400");
+      },
+      fast);
+  router.Add(
+      "GET", "/{page}",
+      [cache, web](Request& req) {
+        const std::string& page = req.params["page"];
+        if (!SafeRelative(page) || page.find('.') != std::string::npos) {
+          return ErrorResponse(404, "not found");
+        }
+        return Serve(*cache, web + "/" + page + ".html", true, "no-cache");
+      },
+      fast);
+}
+
+}  // namespace penncloud::frontend
