@@ -35,15 +35,15 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   options.max_total_wal_size = 64 << 20;
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = 16 << 20;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, cf},
-      {"meta", cf},
-      {"log", cf},
-      {"data", cf},
-      {"sessions", cf}};
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {{rocksdb::kDefaultColumnFamilyName, cf},
+                                                           {"meta", cf},
+                                                           {"log", cf},
+                                                           {"data", cf},
+                                                           {"sessions", cf}};
   std::error_code error;
   std::filesystem::create_directories(dir, error);
-  if (error) return absl::InternalError(absl::StrCat("kvs store: mkdir ", dir, ": ", error.message()));
+  if (error)
+    return absl::InternalError(absl::StrCat("kvs store: mkdir ", dir, ": ", error.message()));
   std::unique_ptr<ReplicaStore> store(new ReplicaStore());
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, families, &store->handles_, &db);
@@ -83,8 +83,7 @@ std::optional<std::string> ReplicaStore::Meta(const std::string& key) const {
   return value;
 }
 
-absl::Status ReplicaStore::PutMeta(const std::string& key, const std::string& value,
-                                   bool sync) {
+absl::Status ReplicaStore::PutMeta(const std::string& key, const std::string& value, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;
   return FromRocks(db_->Put(options, meta_, key, value), "put meta");
@@ -185,9 +184,8 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
         std::string current;
         rocksdb::Status s = batch.GetFromBatchAndDB(db_.get(), read, data_, key, &current);
         if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read cell");
-        const bool matches = command.expect_absent()
-                                 ? s.IsNotFound()
-                                 : (s.ok() && current == command.expected());
+        const bool matches =
+            command.expect_absent() ? s.IsNotFound() : (s.ok() && current == command.expected());
         if (matches) batch.Put(data_, key, command.value());
         outcome.result.set_cput_succeeded(matches);
         break;
@@ -258,8 +256,7 @@ absl::Status ReplicaStore::DumpSnapshot(
   absl::Status status;
   bool stopped = false;
   for (uint32_t family = 0; family < 2 && !stopped; ++family) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(read, family == 0 ? data_ : sessions_));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, family == 0 ? data_ : sessions_));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       chunk.add_keys(it->key().ToString());
       chunk.add_values(it->value().ToString());

@@ -86,8 +86,8 @@ class ReplicaStore {
   absl::StatusOr<std::optional<std::string>> Get(const std::string& row,
                                                  const std::string& column) const;
   // Up to `limit` columns of `row` strictly after `after`; `more` says whether others exist.
-  absl::Status List(const std::string& row, const std::string& after, int limit,
-                    bool with_values, std::vector<ListedCell>* cells, bool* more) const;
+  absl::Status List(const std::string& row, const std::string& after, int limit, bool with_values,
+                    std::vector<ListedCell>* cells, bool* more) const;
 
   // ---- Snapshots: a consistent dump of the state machine (data + sessions + applied slot).
   // Calls `sink` with chunks of at most ~`chunk_bytes`; the first carries `slot`.

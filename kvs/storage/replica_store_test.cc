@@ -106,10 +106,11 @@ TEST_F(ReplicaStoreTest, SnapshotRoundTripReplacesState) {
   ASSERT_TRUE(source->Apply(1, Put(5, 1, "r", "c", "v")).ok());
   std::vector<pb::SnapshotChunk> chunks;
   ASSERT_TRUE(source
-                  ->DumpSnapshot(1, [&](const pb::SnapshotChunk& c) {
-                    chunks.push_back(c);
-                    return true;
-                  })
+                  ->DumpSnapshot(1,
+                                 [&](const pb::SnapshotChunk& c) {
+                                   chunks.push_back(c);
+                                   return true;
+                                 })
                   .ok());
   ASSERT_FALSE(chunks.empty());
   EXPECT_TRUE(chunks.back().last());

@@ -1,0 +1,118 @@
+// kvs_server: one replica of a PennCloud key-value replica group.
+//
+//   kvs_server --id=1 --peers=1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013 \
+//              --data_dir=state/kvs-1
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "kvs/server/replica.h"
+
+ABSL_FLAG(uint64_t, id, 0, "This replica's id (>= 1); must be one of the ids in --peers.");
+ABSL_FLAG(std::string, peers, "",
+          "Every member of the group as id=host:port, comma-separated, this replica "
+          "included: the addresses this replica uses to reach its peers.");
+ABSL_FLAG(std::string, client_addrs, "",
+          "Client-facing address of every member (id=host:port,...), sent to clients as "
+          "leader hints. Default: --peers. Differs only when peer traffic is proxied.");
+ABSL_FLAG(std::string, listen, "",
+          "host:port to serve clients and peers on. Default: this replica's --peers entry.");
+ABSL_FLAG(std::string, data_dir, "",
+          "Directory of this replica's durable state (log, hard state, state machine). "
+          "Created if missing; reused on restart.");
+ABSL_FLAG(int, tick_ms, 10, "Length of one consensus tick in milliseconds.");
+ABSL_FLAG(int, election_ticks, 15,
+          "Ticks without a leader before a follower stands for election (randomized up to "
+          "twice this). Also bounds the leader's read lease.");
+ABSL_FLAG(int, heartbeat_ticks, 3, "Ticks between a leader's heartbeats.");
+ABSL_FLAG(bool, lease_reads, true,
+          "Serve linearizable reads under the leader's lease (no round trip); false: confirm "
+          "leadership with a heartbeat round for every batch of reads.");
+ABSL_FLAG(uint32_t, window, 32,
+          "Paxos pipelining window (slots in flight). Fixed when the group is created.");
+ABSL_FLAG(uint64_t, snapshot_interval, 10000,
+          "Compact the log after this many applied slots beyond the last snapshot.");
+ABSL_FLAG(uint64_t, log_keep_slots, 1000,
+          "Slots kept in the log after compaction for followers that lag a little.");
+ABSL_FLAG(int, write_timeout_ms, 3000,
+          "A write not chosen within this time is answered UNAVAILABLE (clients retry it).");
+ABSL_FLAG(std::string, log_level, "info", "Log level: debug, info, warn or error.");
+
+namespace {
+
+void OnTerminate(int) {
+  // Everything acknowledged is already fsync'd, so stopping at once is as safe as a clean
+  // shutdown and cannot hang.
+  std::_Exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "One replica of a PennCloud KVS replica group (Multi-Paxos, durable, linearizable).\n"
+      "Example: kvs_server --id=1 "
+      "--peers=1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013 --data_dir=state/kvs-1");
+  absl::ParseCommandLine(argc, argv);
+  using penncloud::kvs::server::ParseMembers;
+  penncloud::kvs::server::ReplicaOptions options;
+  options.id = absl::GetFlag(FLAGS_id);
+  auto peers = ParseMembers(absl::GetFlag(FLAGS_peers));
+  if (!peers.ok()) {
+    std::cerr << "kvs_server: --peers: " << peers.status().message() << "\n";
+    return 2;
+  }
+  options.peers = *peers;
+  if (!absl::GetFlag(FLAGS_client_addrs).empty()) {
+    auto clients = ParseMembers(absl::GetFlag(FLAGS_client_addrs));
+    if (!clients.ok()) {
+      std::cerr << "kvs_server: --client_addrs: " << clients.status().message() << "\n";
+      return 2;
+    }
+    options.client_addresses = *clients;
+  }
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (options.data_dir.empty()) {
+    std::cerr << "kvs_server: --data_dir is required\n";
+    return 2;
+  }
+  options.tick_ms = absl::GetFlag(FLAGS_tick_ms);
+  options.election_ticks = absl::GetFlag(FLAGS_election_ticks);
+  options.heartbeat_ticks = absl::GetFlag(FLAGS_heartbeat_ticks);
+  options.lease_reads = absl::GetFlag(FLAGS_lease_reads);
+  options.window = absl::GetFlag(FLAGS_window);
+  options.snapshot_interval = absl::GetFlag(FLAGS_snapshot_interval);
+  options.log_keep_slots = absl::GetFlag(FLAGS_log_keep_slots);
+  options.write_timeout_ms = absl::GetFlag(FLAGS_write_timeout_ms);
+  if (options.tick_ms < 1 || options.election_ticks < 2 || options.heartbeat_ticks < 1 ||
+      options.heartbeat_ticks >= options.election_ticks || options.window < 1) {
+    std::cerr << "kvs_server: need tick_ms >= 1, election_ticks >= 2, "
+                 "1 <= heartbeat_ticks < election_ticks, window >= 1\n";
+    return 2;
+  }
+
+  const std::string level = absl::GetFlag(FLAGS_log_level);
+  using penncloud::log::Level;
+  penncloud::log::SetLevel(level == "debug"   ? Level::kDebug
+                           : level == "warn"  ? Level::kWarn
+                           : level == "error" ? Level::kError
+                                              : Level::kInfo);
+  penncloud::log::SetNode(absl::StrCat("kvs-", options.id));
+  std::signal(SIGTERM, OnTerminate);
+  std::signal(SIGINT, OnTerminate);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto replica = penncloud::kvs::server::Replica::Start(options);
+  if (!replica.ok()) {
+    std::cerr << "kvs_server: " << replica.status() << "\n";
+    return 1;
+  }
+  (*replica)->Wait();
+  return 0;
+}

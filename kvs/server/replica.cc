@@ -1,0 +1,668 @@
+#include "kvs/server/replica.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "kvs/client/client.h"
+
+namespace penncloud::kvs::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kSnapshotMeta[] = "snapshot_meta";
+constexpr char kInstalling[] = "installing_snapshot";
+constexpr size_t kSnapshotChunkBytes = 1 << 20;
+constexpr int kMaxListLimit = 1000;
+
+grpc::Status Invalid(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "kvs: " + message);
+}
+
+grpc::Status CheckCell(const std::string& row, const std::string& column) {
+  if (row.empty()) return Invalid("empty row");
+  if (row.size() > kMaxKeyBytes) {
+    return Invalid(absl::StrCat("row of ", row.size(), " bytes exceeds ", kMaxKeyBytes));
+  }
+  if (column.size() > kMaxKeyBytes) {
+    return Invalid(absl::StrCat("column of ", column.size(), " bytes exceeds ", kMaxKeyBytes));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CheckCommand(const pb::Command& c) {
+  if (c.op() != pb::OP_PUT && c.op() != pb::OP_CPUT && c.op() != pb::OP_DELETE) {
+    return Invalid(absl::StrCat("unknown or unsupported op ", static_cast<int>(c.op()),
+                                " (want PUT, CPUT or DELETE)"));
+  }
+  if (grpc::Status s = CheckCell(c.row(), c.column()); !s.ok()) return s;
+  if (c.value().size() > kMaxValueBytes || c.expected().size() > kMaxValueBytes) {
+    return Invalid(absl::StrCat("value exceeds the limit of ", kMaxValueBytes, " bytes"));
+  }
+  if (c.session() == 0 || c.seq() == 0) {
+    return Invalid("write without (session, seq): every write must carry its at-most-once id");
+  }
+  return grpc::Status::OK;
+}
+
+const char* RoleName(paxos::Role role) {
+  switch (role) {
+    case paxos::Role::kLeader:
+      return "leader";
+    case paxos::Role::kCandidate:
+      return "candidate";
+    default:
+      return "follower";
+  }
+}
+
+[[noreturn]] void Fatal(const char* event, const absl::Status& status) {
+  // A replica that cannot persist or apply must not go on: it restarts from disk.
+  PC_LOG(kError, event)("error", status.ToString());
+  std::abort();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// gRPC services.
+
+class Replica::ClientService final : public pb::KvsService::CallbackService {
+ public:
+  explicit ClientService(Replica* replica) : r_(replica) {}
+
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context,
+                                  const pb::WriteRequest* request,
+                                  pb::WriteResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    const pb::Command& c = request->command();
+    if (grpc::Status s = CheckCommand(c); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
+    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
+      r_->FillHint(response->mutable_hint());
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    Proposal p{
+        c.SerializeAsString(), c.session(), c.seq(),
+        PendingWrite{reactor, response,
+                     Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms)}};
+    r_->Enqueue([&](Inbox& in) { in.proposals.push_back(std::move(p)); });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const pb::GetRequest* request,
+                                pb::GetResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    if (grpc::Status s = CheckCell(request->row(), request->column()); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
+    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
+      r_->FillHint(response->mutable_hint());
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    PendingRead read;
+    read.reactor = reactor;
+    read.get = request;
+    read.get_response = response;
+    r_->Enqueue([&](Inbox& in) { in.reads.push_back(read); });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
+                                 const pb::ListRequest* request,
+                                 pb::ListResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    grpc::Status s = CheckCell(request->row(), request->after());
+    if (s.ok() && (request->limit() < 1 || request->limit() > kMaxListLimit)) {
+      s = Invalid(absl::StrCat("list limit ", request->limit(), " not in 1..", kMaxListLimit));
+    }
+    if (!s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
+    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
+      r_->FillHint(response->mutable_hint());
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    PendingRead read;
+    read.reactor = reactor;
+    read.list = request;
+    read.list_response = response;
+    r_->Enqueue([&](Inbox& in) { in.reads.push_back(read); });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context, const pb::StatusRequest*,
+                                   pb::StatusResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    *response = r_->StatusNow();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  Replica* r_;
+};
+
+class Replica::PeerService final : public pb::KvsPeer::Service {
+ public:
+  explicit PeerService(Replica* replica) : r_(replica) {}
+
+  grpc::Status Send(grpc::ServerContext*, const pb::PeerBatch* batch, pb::PeerAck*) override {
+    std::vector<paxos::Message> messages;
+    messages.reserve(batch->messages_size());
+    for (const std::string& bytes : batch->messages()) {
+      paxos::Message m;
+      if (!m.ParseFromString(bytes)) return Invalid("malformed Paxos message");
+      if (m.to() != r_->options_.id) continue;  // misrouted (e.g. a stale proxy mapping)
+      if (m.type() == paxos::MSG_SNAPSHOT) {
+        // The data comes in a separate stream; the message is stepped once it is here.
+        r_->FetchSnapshot(std::move(m));
+        continue;
+      }
+      messages.push_back(std::move(m));
+    }
+    if (!messages.empty()) {
+      r_->Enqueue([&](Inbox& in) {
+        for (auto& m : messages) in.messages.push_back(std::move(m));
+      });
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status FetchSnapshot(grpc::ServerContext*, const pb::SnapshotRequest* request,
+                             grpc::ServerWriter<pb::SnapshotChunk>* writer) override {
+    absl::Status s = r_->store_->DumpSnapshot(
+        kSnapshotChunkBytes, [&](const pb::SnapshotChunk& chunk) { return writer->Write(chunk); });
+    const uint64_t peer = request->from();
+    r_->Enqueue([&](Inbox& in) { in.snapshot_reports.emplace_back(peer, s.ok()); });
+    PC_LOG(kInfo, "kvs.snapshot_sent")("peer", peer)("ok", s.ok());
+    if (!s.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, s.ToString());
+    return grpc::Status::OK;
+  }
+
+ private:
+  Replica* r_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Start-up.
+
+Replica::Replica(const ReplicaOptions& options) : options_(options) {}
+
+absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(const ReplicaOptions& options) {
+  std::unique_ptr<Replica> replica(new Replica(options));
+  if (absl::Status s = replica->Init(); !s.ok()) return s;
+  return replica;
+}
+
+absl::Status Replica::Init() {
+  if (!options_.peers.contains(options_.id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--id=", options_.id, " is not one of the members in --peers"));
+  }
+  auto store = storage::ReplicaStore::Open(options_.data_dir + "/store");
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  if (store_->Meta(kInstalling)) {
+    return absl::DataLossError(
+        "a snapshot install was interrupted by a crash: the state machine is incomplete. "
+        "Remove the data directory and restart this replica; it will catch up from its peers.");
+  }
+
+  paxos::PersistentState state;
+  if (auto hs = store_->HardState()) {
+    if (!state.hard_state.ParseFromString(*hs)) {
+      return absl::DataLossError("unreadable hard state in the store");
+    }
+  }
+  if (auto meta = store_->Meta(kSnapshotMeta)) {
+    if (!state.snapshot.ParseFromString(*meta)) {
+      return absl::DataLossError("unreadable snapshot metadata in the store");
+    }
+  } else {
+    // A new group: every replica derives the same initial membership from --peers.
+    paxos::Membership* m = state.snapshot.mutable_config()->mutable_current();
+    for (const auto& [id, address] : options_.peers) m->add_voters(id);
+    m->set_window(options_.window);
+  }
+  absl::Status scan = store_->ForEachLogEntry([&](uint64_t slot, const std::string& bytes) {
+    if (slot <= state.snapshot.slot()) return;
+    paxos::Entry entry;
+    if (entry.ParseFromString(bytes)) state.entries.push_back(std::move(entry));
+  });
+  if (!scan.ok()) return scan;
+  state.applied = store_->AppliedSlot();
+  if (state.applied < state.snapshot.slot()) {
+    return absl::DataLossError(absl::StrCat("state machine applied slot ", state.applied,
+                                            " is behind the snapshot slot ",
+                                            state.snapshot.slot()));
+  }
+  last_compacted_ = state.snapshot.slot();
+  PC_LOG(kInfo, "kvs.recovered")
+  ("id", options_.id)("entries", state.entries.size())("snapshot_slot", state.snapshot.slot())(
+      "applied", state.applied)("commit", state.hard_state.commit());
+
+  paxos::Config config;
+  config.id = options_.id;
+  config.election_ticks = options_.election_ticks;
+  config.heartbeat_ticks = options_.heartbeat_ticks;
+  config.lease_reads = options_.lease_reads;
+  config.seed = options_.id * 0x9E3779B97F4A7C15ull ^
+                static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  node_ = std::make_unique<paxos::Node>(config, std::move(state));
+  transport_ = std::make_unique<PeerTransport>(options_.id, options_.peers);
+  PublishStatus();
+
+  client_service_ = std::make_unique<ClientService>(this);
+  peer_service_ = std::make_unique<PeerService>(this);
+  grpc::ServerBuilder builder;
+  const std::string listen =
+      options_.listen.empty() ? options_.peers.at(options_.id) : options_.listen;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxSendMessageSize(64 << 20);
+  builder.RegisterService(client_service_.get());
+  builder.RegisterService(peer_service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
+  }
+  loop_ = std::thread([this] { Loop(); });
+  PC_LOG(kInfo, "kvs.serving")("id", options_.id)("listen", listen);
+  return absl::OkStatus();
+}
+
+Replica::~Replica() { Shutdown(); }
+
+void Replica::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+  transport_.reset();
+  {
+    std::lock_guard<std::mutex> lock(shutdown_mu_);
+    shut_down_ = true;
+  }
+  shutdown_cv_.notify_all();
+}
+
+void Replica::Wait() {
+  std::unique_lock<std::mutex> lock(shutdown_mu_);
+  shutdown_cv_.wait(lock, [&] { return shut_down_; });
+}
+
+void Replica::Enqueue(const std::function<void(Inbox&)>& add) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    add(inbox_);
+  }
+  cv_.notify_one();
+}
+
+// ---------------------------------------------------------------------------------------
+// The loop.
+
+void Replica::Loop() {
+  const auto tick = std::chrono::milliseconds(options_.tick_ms);
+  auto next_tick = Clock::now() + tick;
+  auto next_sweep = Clock::now() + std::chrono::milliseconds(100);
+  Inbox in;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, next_tick, [&] { return stop_ || !inbox_.empty(); });
+      if (stop_) break;
+      std::swap(in, inbox_);
+    }
+    // Ticks first: after a pause (SIGSTOP) the core must learn how much time passed (and
+    // that its lease ran out) before it is asked to serve any read that waited meanwhile.
+    auto now = Clock::now();
+    for (int n = 0; now >= next_tick; ++n) {
+      if (n == 1000) {
+        next_tick = now + tick;
+        break;
+      }
+      node_->Tick();
+      next_tick += tick;
+    }
+    for (auto& [peer, ok] : in.snapshot_reports) node_->ReportSnapshot(peer, ok);
+    for (IncomingSnapshot& s : in.snapshots) {
+      held_snapshot_ = std::move(s.chunks);
+      node_->Step(std::move(s.message));
+    }
+    for (paxos::Message& m : in.messages) node_->Step(std::move(m));
+    for (Proposal& p : in.proposals) {
+      absl::Status s = node_->Propose(std::move(p.command));
+      if (!s.ok()) {
+        FillHint(p.write.response->mutable_hint(), paxos::LeaderHint(s));
+        p.write.reactor->Finish(grpc::Status::OK);
+        continue;
+      }
+      pending_writes_[{p.session, p.seq}].push_back(p.write);
+    }
+    for (PendingRead& r : in.reads) {
+      const uint64_t id = next_read_id_++;
+      absl::Status s = node_->RequestRead(id);
+      if (!s.ok()) {
+        FillHint(r.get ? r.get_response->mutable_hint() : r.list_response->mutable_hint(),
+                 paxos::LeaderHint(s));
+        r.reactor->Finish(grpc::Status::OK);
+        continue;
+      }
+      pending_reads_.emplace(id, r);
+    }
+    in.messages.clear();
+    in.proposals.clear();
+    in.reads.clear();
+    in.snapshot_reports.clear();
+    in.snapshots.clear();
+
+    while (node_->HasReady()) HandleReady();
+
+    const bool leader = node_->is_leader();
+    if (was_leader_ && !leader) {
+      FailPendingWrites(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "kvs: leadership lost before the write was chosen; retry"));
+    }
+    was_leader_ = leader;
+    if (Clock::now() >= next_sweep) {
+      SweepPendingWrites();
+      MaybeCompact();
+      next_sweep = Clock::now() + std::chrono::milliseconds(100);
+    }
+    PublishStatus();
+  }
+  FailPendingWrites(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down"));
+  for (auto& [id, read] : pending_reads_) {
+    read.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: shutting down"));
+  }
+  pending_reads_.clear();
+}
+
+void Replica::HandleReady() {
+  paxos::Ready rd = node_->TakeReady();
+  if (rd.snapshot) InstallSnapshot(*rd.snapshot);
+
+  storage::LogWrite write;
+  write.entries.reserve(rd.entries.size());
+  for (const paxos::EntryPtr& e : rd.entries) {
+    write.entries.emplace_back(e->slot(), e->SerializeAsString());
+  }
+  if (rd.hard_state) write.hard_state = rd.hard_state->SerializeAsString();
+  if (!write.Empty()) {
+    // The one fsync that covers everything gathered since the last one.
+    if (absl::Status s = store_->Persist(write); !s.ok()) Fatal("kvs.persist_failed", s);
+  }
+  for (paxos::Message& m : rd.messages) transport_->Send(std::move(m));
+  for (const paxos::EntryPtr& e : rd.committed) ApplyEntry(*e);
+  for (const paxos::ReadState& read : rd.reads) {
+    auto it = pending_reads_.find(read.id);
+    if (it == pending_reads_.end()) continue;
+    ServeRead(it->second);
+    pending_reads_.erase(it);
+  }
+  for (uint64_t id : rd.failed_reads) {
+    auto it = pending_reads_.find(id);
+    if (it == pending_reads_.end()) continue;
+    PendingRead& r = it->second;
+    FillHint(r.get ? r.get_response->mutable_hint() : r.list_response->mutable_hint());
+    r.reactor->Finish(grpc::Status::OK);
+    pending_reads_.erase(it);
+  }
+  for (const std::string& bytes : rd.dropped) {
+    pb::Command c;
+    if (!c.ParseFromString(bytes)) continue;
+    auto it = pending_writes_.find({c.session(), c.seq()});
+    if (it == pending_writes_.end()) continue;
+    for (PendingWrite& w : it->second) {
+      FillHint(w.response->mutable_hint());
+      w.reactor->Finish(grpc::Status::OK);
+    }
+    pending_writes_.erase(it);
+  }
+  node_->Advance();
+}
+
+void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
+  if (held_snapshot_.empty()) {
+    Fatal("kvs.snapshot_missing",
+          absl::InternalError("the core installed a snapshot whose data never arrived"));
+  }
+  const uint64_t data_slot = held_snapshot_.front().slot();
+  PC_LOG(kInfo, "kvs.snapshot_install")
+  ("slot", meta.slot())("data_slot", data_slot)("chunks", held_snapshot_.size());
+  // The marker makes a crash in the middle visible at the next start instead of leaving
+  // a half-replaced state machine that looks whole.
+  absl::Status s = store_->PutMeta(kInstalling, "1", /*sync=*/true);
+  if (s.ok()) s = store_->BeginInstall();
+  for (size_t i = 0; s.ok() && i < held_snapshot_.size(); ++i) {
+    s = store_->AddChunk(held_snapshot_[i]);
+  }
+  if (s.ok()) s = store_->FinishInstall(std::max(data_slot, meta.slot()));
+  if (s.ok()) s = store_->PutMeta(kSnapshotMeta, meta.SerializeAsString(), /*sync=*/true);
+  if (s.ok()) s = store_->PutMeta(kInstalling, "", /*sync=*/true);
+  if (s.ok()) s = store_->CompactLog(meta.slot());
+  if (!s.ok()) Fatal("kvs.snapshot_install_failed", s);
+  last_compacted_ = meta.slot();
+  held_snapshot_.clear();
+}
+
+void Replica::ApplyEntry(const paxos::Entry& entry) {
+  // The state machine may be ahead of the core (a snapshot's data is taken at the
+  // sender's applied slot, which can be past the snapshot's slot): skip what it has.
+  if (entry.slot() <= store_->AppliedSlot()) return;
+  std::vector<pb::Command> commands;
+  if (entry.type() == paxos::ENTRY_COMMANDS) {
+    commands.resize(entry.commands_size());
+    for (int i = 0; i < entry.commands_size(); ++i) {
+      // A command that does not parse stays OP_UNSPECIFIED and does nothing, on every
+      // replica alike.
+      commands[i].ParseFromString(entry.commands(i));
+    }
+  } else if (entry.type() == paxos::ENTRY_CONFIG) {
+    PC_LOG(kInfo, "kvs.membership")
+    ("slot", entry.slot())("voters", entry.membership().voters_size());
+  }
+  absl::StatusOr<std::vector<storage::ApplyOutcome>> outcomes =
+      store_->ApplySlot(entry.slot(), commands);
+  if (!outcomes.ok()) Fatal("kvs.apply_failed", outcomes.status());
+  if (pending_writes_.empty()) return;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    auto it = pending_writes_.find({commands[i].session(), commands[i].seq()});
+    if (it == pending_writes_.end()) continue;
+    const storage::ApplyOutcome& outcome = (*outcomes)[i];
+    for (PendingWrite& w : it->second) {
+      if (outcome.stale) {
+        w.reactor->Finish(grpc::Status(grpc::StatusCode::ABORTED,
+                                       "kvs: request superseded by a later one of its session"));
+        continue;
+      }
+      w.response->set_cput_succeeded(outcome.result.cput_succeeded());
+      w.reactor->Finish(grpc::Status::OK);
+    }
+    pending_writes_.erase(it);
+  }
+}
+
+void Replica::ServeRead(PendingRead& r) {
+  if (r.get != nullptr) {
+    auto value = store_->Get(r.get->row(), r.get->column());
+    if (!value.ok()) {
+      r.reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, value.status().ToString()));
+      return;
+    }
+    if (value->has_value()) {
+      r.get_response->set_found(true);
+      r.get_response->set_value(std::move(**value));
+    }
+    r.reactor->Finish(grpc::Status::OK);
+    return;
+  }
+  std::vector<storage::ListedCell> cells;
+  bool more = false;
+  absl::Status s = store_->List(r.list->row(), r.list->after(), r.list->limit(),
+                                r.list->with_values(), &cells, &more);
+  if (!s.ok()) {
+    r.reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, s.ToString()));
+    return;
+  }
+  for (storage::ListedCell& cell : cells) {
+    pb::ListCell* out = r.list_response->add_cells();
+    out->set_column(std::move(cell.column));
+    out->set_value(std::move(cell.value));
+  }
+  r.list_response->set_more(more);
+  r.reactor->Finish(grpc::Status::OK);
+}
+
+void Replica::FailPendingWrites(const grpc::Status& status) {
+  for (auto& [key, writes] : pending_writes_) {
+    for (PendingWrite& w : writes) w.reactor->Finish(status);
+  }
+  pending_writes_.clear();
+}
+
+void Replica::SweepPendingWrites() {
+  const auto now = Clock::now();
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    auto& writes = it->second;
+    auto expired = std::remove_if(writes.begin(), writes.end(), [&](PendingWrite& w) {
+      if (w.deadline > now) return false;
+      w.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "kvs: write not chosen in time (no quorum?); retry"));
+      return true;
+    });
+    writes.erase(expired, writes.end());
+    if (writes.empty()) {
+      pending_writes_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Replica::MaybeCompact() {
+  const uint64_t applied = store_->AppliedSlot();
+  if (applied < last_compacted_ + options_.snapshot_interval + options_.log_keep_slots) return;
+  const uint64_t slot = applied - options_.log_keep_slots;
+  absl::StatusOr<paxos::SnapshotMeta> meta = node_->Compact(slot);
+  if (!meta.ok()) {
+    PC_LOG(kWarn, "kvs.compact_refused")("slot", slot)("error", meta.status().ToString());
+    return;
+  }
+  // The state machine is the snapshot (it lives in the same store); persisting the meta
+  // with sync also makes every earlier unsynced apply durable.
+  absl::Status s = store_->PutMeta(kSnapshotMeta, meta->SerializeAsString(), /*sync=*/true);
+  if (s.ok()) s = store_->CompactLog(meta->slot());
+  if (!s.ok()) Fatal("kvs.compact_failed", s);
+  last_compacted_ = meta->slot();
+  PC_LOG(kInfo, "kvs.compacted")("through", meta->slot())("applied", applied);
+}
+
+void Replica::FetchSnapshot(paxos::Message message) {
+  bool idle = false;
+  if (!fetching_snapshot_.compare_exchange_strong(idle, true)) return;  // one at a time
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+  snapshot_thread_ = std::thread([this, message = std::move(message)]() mutable {
+    pb::KvsPeer::Stub* stub = transport_->Stub(message.from());
+    std::vector<pb::SnapshotChunk> chunks;
+    bool ok = false;
+    if (stub != nullptr) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      pb::SnapshotRequest request;
+      request.set_from(options_.id);
+      auto reader = stub->FetchSnapshot(&context, request);
+      pb::SnapshotChunk chunk;
+      while (reader->Read(&chunk)) {
+        ok = chunk.last();
+        chunks.push_back(std::move(chunk));
+        chunk.Clear();
+      }
+      grpc::Status s = reader->Finish();
+      ok = ok && s.ok();
+      PC_LOG(kInfo, "kvs.snapshot_fetched")
+      ("from", message.from())("chunks", chunks.size())("ok", ok)("error", s.error_message());
+    }
+    if (ok && !chunks.empty()) {
+      Enqueue([&](Inbox& in) {
+        in.snapshots.push_back(IncomingSnapshot{std::move(message), std::move(chunks)});
+      });
+    }
+    fetching_snapshot_ = false;
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Status and hints.
+
+void Replica::PublishStatus() {
+  is_leader_.store(node_->is_leader(), std::memory_order_relaxed);
+  leader_id_.store(node_->leader().value_or(0), std::memory_order_relaxed);
+  static thread_local auto last = Clock::time_point();
+  const auto now = Clock::now();
+  if (now - last < std::chrono::milliseconds(20)) return;
+  last = now;
+  paxos::NodeStatus status = node_->Status();
+  std::lock_guard<std::mutex> lock(status_mu_);
+  status_ = std::move(status);
+}
+
+void Replica::FillHint(pb::LeaderHint* hint) const {
+  const uint64_t leader = leader_id_.load(std::memory_order_relaxed);
+  FillHint(hint, leader == 0 ? std::nullopt : std::optional<uint64_t>(leader));
+}
+
+void Replica::FillHint(pb::LeaderHint* hint, std::optional<uint64_t> leader) const {
+  hint->set_not_leader(true);
+  if (!leader || *leader == options_.id) return;
+  const auto& addresses =
+      options_.client_addresses.empty() ? options_.peers : options_.client_addresses;
+  auto it = addresses.find(*leader);
+  if (it != addresses.end()) hint->set_leader(it->second);
+}
+
+pb::StatusResponse Replica::StatusNow() const {
+  pb::StatusResponse out;
+  paxos::NodeStatus status;
+  {
+    std::lock_guard<std::mutex> lock(status_mu_);
+    status = status_;
+  }
+  out.set_id(options_.id);
+  out.set_role(RoleName(status.role));
+  if (status.leader) {
+    out.set_leader_id(*status.leader);
+    const auto& addresses =
+        options_.client_addresses.empty() ? options_.peers : options_.client_addresses;
+    if (auto it = addresses.find(*status.leader); it != addresses.end()) {
+      out.set_leader(it->second);
+    }
+  }
+  out.set_ballot(absl::StrCat(status.ballot.round(), ".", status.ballot.node()));
+  out.set_commit_slot(status.commit);
+  out.set_applied_slot(store_->AppliedSlot());
+  out.set_first_log_slot(status.first_slot);
+  out.set_last_log_slot(status.last_slot);
+  out.set_snapshot_slot(status.first_slot > 0 ? status.first_slot - 1 : 0);
+  out.set_log_bytes(store_->LogBytes());
+  return out;
+}
+
+}  // namespace penncloud::kvs::server

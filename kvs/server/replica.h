@@ -1,0 +1,131 @@
+// One replica of a KVS group: glues the Multi-Paxos core (kvs/paxos/node.h) to gRPC, the
+// durable log and the state machine (kvs/storage/replica_store.h).
+//
+// Threads. One loop thread owns the core: it drains an inbox (peer messages, client
+// writes and reads, snapshot reports), ticks the core, and handles each Ready in the
+// order the core's contract asks (install snapshot, persist with one fsync, send, apply,
+// serve reads, Advance). Everything a client or peer sent while the loop was busy with
+// the previous fsync lands in the next one: that is the group commit. gRPC's callback
+// threads only validate a request and put it in the inbox; the loop answers it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "kvs/paxos/node.h"
+#include "kvs/server/peer_transport.h"
+#include "kvs/server/replica_options.h"
+#include "kvs/storage/replica_store.h"
+#include "proto/kvs.grpc.pb.h"
+
+namespace penncloud::kvs::server {
+
+class Replica {
+ public:
+  static absl::StatusOr<std::unique_ptr<Replica>> Start(const ReplicaOptions& options);
+  ~Replica();
+
+  // Stops serving and joins every thread.
+  void Shutdown();
+  // Blocks until Shutdown() (from another thread or a signal handler's helper).
+  void Wait();
+
+ private:
+  class ClientService;
+  class PeerService;
+
+  struct PendingWrite {
+    grpc::ServerUnaryReactor* reactor;
+    pb::WriteResponse* response;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  struct PendingRead {
+    grpc::ServerUnaryReactor* reactor = nullptr;
+    const pb::GetRequest* get = nullptr;  // one of get/list is set
+    pb::GetResponse* get_response = nullptr;
+    const pb::ListRequest* list = nullptr;
+    pb::ListResponse* list_response = nullptr;
+  };
+  struct Proposal {
+    std::string command;  // serialized pb::Command
+    uint64_t session;
+    uint64_t seq;
+    PendingWrite write;
+  };
+  struct IncomingSnapshot {
+    paxos::Message message;
+    std::vector<pb::SnapshotChunk> chunks;
+  };
+  struct Inbox {
+    std::vector<paxos::Message> messages;
+    std::vector<Proposal> proposals;
+    std::vector<PendingRead> reads;
+    std::vector<std::pair<uint64_t, bool>> snapshot_reports;
+    std::vector<IncomingSnapshot> snapshots;
+    bool empty() const {
+      return messages.empty() && proposals.empty() && reads.empty() && snapshot_reports.empty() &&
+             snapshots.empty();
+    }
+  };
+
+  explicit Replica(const ReplicaOptions& options);
+  absl::Status Init();
+  void Loop();
+  void HandleReady();
+  void InstallSnapshot(const paxos::SnapshotMeta& meta);
+  void ApplyEntry(const paxos::Entry& entry);
+  void ServeRead(PendingRead& read);
+  void MaybeCompact();
+  void FailPendingWrites(const grpc::Status& status);
+  void SweepPendingWrites();
+  void PublishStatus();
+  void FetchSnapshot(paxos::Message message);
+
+  // Called from gRPC threads.
+  void Enqueue(const std::function<void(Inbox&)>& add);
+  void FillHint(pb::LeaderHint* hint) const;
+  void FillHint(pb::LeaderHint* hint, std::optional<uint64_t> leader) const;
+  pb::StatusResponse StatusNow() const;
+
+  const ReplicaOptions options_;
+  std::unique_ptr<storage::ReplicaStore> store_;
+  std::unique_ptr<paxos::Node> node_;  // loop thread only (after Init)
+  std::unique_ptr<PeerTransport> transport_;
+  std::unique_ptr<ClientService> client_service_;
+  std::unique_ptr<PeerService> peer_service_;
+  std::unique_ptr<grpc::Server> server_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Inbox inbox_;        // GUARDED_BY(mu_)
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread loop_;
+
+  // Loop-thread state.
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, std::vector<PendingWrite>> pending_writes_;
+  absl::flat_hash_map<uint64_t, PendingRead> pending_reads_;
+  uint64_t next_read_id_ = 1;
+  std::vector<pb::SnapshotChunk> held_snapshot_;
+  uint64_t last_compacted_ = 0;
+  bool was_leader_ = false;
+
+  // Published by the loop for gRPC threads.
+  std::atomic<bool> is_leader_{false};
+  std::atomic<uint64_t> leader_id_{0};
+  mutable std::mutex status_mu_;
+  paxos::NodeStatus status_;  // GUARDED_BY(status_mu_)
+  std::atomic<bool> fetching_snapshot_{false};
+  std::thread snapshot_thread_;
+  std::mutex shutdown_mu_;
+  std::condition_variable shutdown_cv_;
+  bool shut_down_ = false;
+};
+
+}  // namespace penncloud::kvs::server

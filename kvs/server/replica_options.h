@@ -1,0 +1,38 @@
+// Everything a replica is told at start-up (kvs_server's flags map onto this one to one).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace penncloud::kvs::server {
+
+struct ReplicaOptions {
+  uint64_t id = 0;
+  // How this replica reaches every member of the group (its own entry included), by id.
+  std::map<uint64_t, std::string> peers;
+  // The client-facing address of every member, for leader hints (default: `peers`). They
+  // differ when peer traffic goes through a proxy, as in the partition tests.
+  std::map<uint64_t, std::string> client_addresses;
+  std::string listen;  // host:port to serve on (default: peers[id])
+  std::string data_dir;
+
+  int tick_ms = 10;
+  int election_ticks = 15;
+  int heartbeat_ticks = 3;
+  bool lease_reads = true;
+  uint32_t window = 32;  // Paxos pipelining window, fixed when the group is created
+  // Take a snapshot (and compact the log) every this many applied slots, keeping the last
+  // `log_keep_slots` slots in the log for followers that are only a little behind.
+  uint64_t snapshot_interval = 10000;
+  uint64_t log_keep_slots = 1000;
+  // A write not chosen within this time is answered UNAVAILABLE (the client retries it).
+  int write_timeout_ms = 3000;
+};
+
+// Parses "1=host:port,2=host:port,...".
+absl::StatusOr<std::map<uint64_t, std::string>> ParseMembers(const std::string& text);
+
+}  // namespace penncloud::kvs::server
