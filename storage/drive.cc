@@ -1,0 +1,440 @@
+// The drive's tree operations: resolving paths, folders, move, copy, delete, properties,
+// usage. Uploads are in upload.cc, downloads in reader.cc, collection in garbage.cc.
+#include "storage/drive.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "storage/entry.h"
+#include "storage/keys.h"
+#include "storage/located.h"
+#include "storage/path.h"
+
+namespace penncloud::storage {
+
+namespace {
+
+// How often a compare-and-put that lost a race is retried before giving up with kAborted.
+constexpr int kMaxAttempts = 32;
+// Folders nest at most kMaxDepth deep through paths; recursion is bounded a little above.
+constexpr int kMaxRecursion = static_cast<int>(kMaxDepth) + 2;
+
+absl::StatusOr<std::optional<std::string>> GetOptional(kvs::Client* kvs, std::string_view row,
+                                                       std::string_view column) {
+  auto v = kvs->Get(row, column);
+  if (v.ok()) return std::optional<std::string>(std::move(*v));
+  if (absl::IsNotFound(v.status())) return std::optional<std::string>();
+  return v.status();
+}
+
+}  // namespace
+
+Drive::Drive(kvs::Client* kvs, Options options) : kvs_(kvs), options_(std::move(options)) {
+  if (!options_.now_ms) {
+    options_.now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (options_.background_collection) collector_ = std::thread([this] { CollectorLoop(); });
+}
+
+Drive::~Drive() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (collector_.joinable()) collector_.join();
+}
+
+int64_t Drive::Now() const { return options_.now_ms(); }
+
+absl::StatusOr<std::string> Drive::ResolveFolder(const std::string& user,
+                                                 const std::vector<std::string>& parts,
+                                                 std::vector<std::string>* chain) {
+  std::string id(keys::kRootFolderId);
+  if (chain) chain->push_back(id);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto raw = kvs_->Get(keys::TreeRow(user, id), parts[i]);
+    std::vector<std::string> prefix(parts.begin(), parts.begin() + i + 1);
+    if (absl::IsNotFound(raw.status())) {
+      return absl::NotFoundError(absl::StrCat("no such folder: ", JoinPath(prefix)));
+    }
+    if (!raw.ok()) return raw.status();
+    auto entry = ParseEntry(*raw);
+    if (!entry.ok()) return entry.status();
+    if (!IsFolder(*entry)) {
+      return absl::FailedPreconditionError(absl::StrCat("not a folder: ", JoinPath(prefix)));
+    }
+    id = entry->folder_id();
+    if (chain) chain->push_back(id);
+  }
+  return id;
+}
+
+absl::StatusOr<Drive::Located> Drive::Locate(const std::string& user,
+                                             const std::vector<std::string>& parts,
+                                             std::vector<std::string>* chain) {
+  Located at;
+  if (parts.empty()) {
+    at.is_root = true;
+    at.entry.set_kind(pb::Entry::FOLDER);
+    at.entry.set_folder_id(std::string(keys::kRootFolderId));
+    if (chain) chain->push_back(std::string(keys::kRootFolderId));
+    return at;
+  }
+  std::vector<std::string> parent(parts.begin(), parts.end() - 1);
+  auto parent_id = ResolveFolder(user, parent, chain);
+  if (!parent_id.ok()) return parent_id.status();
+  at.parent_id = *parent_id;
+  at.name = parts.back();
+  auto raw = GetOptional(kvs_, keys::TreeRow(user, at.parent_id), at.name);
+  if (!raw.ok()) return raw.status();
+  at.raw = std::move(*raw);
+  if (at.raw) {
+    auto entry = ParseEntry(*at.raw);
+    if (!entry.ok()) return entry.status();
+    at.entry = std::move(*entry);
+  }
+  return at;
+}
+
+absl::StatusOr<EntryInfo> Drive::Stat(std::string_view user, std::string_view path) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto parts = SplitPath(path);
+  if (!parts.ok()) return parts.status();
+  auto at = Locate(std::string(user), *parts);
+  if (!at.ok()) return at.status();
+  if (!at->is_root && !at->raw) {
+    return absl::NotFoundError(absl::StrCat("no such file or folder: ", JoinPath(*parts)));
+  }
+  return ToInfo(at->name, at->entry);
+}
+
+absl::StatusOr<std::vector<EntryInfo>> Drive::List(std::string_view user, std::string_view path) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto parts = SplitPath(path);
+  if (!parts.ok()) return parts.status();
+  std::string u(user);
+  auto at = Locate(u, *parts);
+  if (!at.ok()) return at.status();
+  if (!at->is_root && !at->raw) {
+    return absl::NotFoundError(absl::StrCat("no such folder: ", JoinPath(*parts)));
+  }
+  if (!IsFolder(at->entry)) {
+    return absl::FailedPreconditionError(absl::StrCat("not a folder: ", JoinPath(*parts)));
+  }
+  std::vector<EntryInfo> out;
+  kvs::ListOptions opts{.after = "", .limit = 500, .with_values = true};
+  // Bounded: a folder holds at most this many pages of children.
+  for (int page_no = 0; page_no < 10000; ++page_no) {
+    auto page = kvs_->List(keys::TreeRow(u, at->entry.folder_id()), opts);
+    if (!page.ok()) return page.status();
+    for (auto& cell : page->cells) {
+      auto entry = ParseEntry(cell.value);
+      if (!entry.ok()) continue;  // skip a damaged record rather than hide the whole folder
+      out.push_back(ToInfo(cell.column, *entry));
+    }
+    if (!page->more || page->cells.empty()) break;
+    opts.after = page->cells.back().column;
+  }
+  return out;
+}
+
+absl::Status Drive::CreateFolder(std::string_view user, std::string_view path) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto parts = SplitPath(path);
+  if (!parts.ok()) return parts.status();
+  std::string u(user);
+  auto at = Locate(u, *parts);
+  if (!at.ok()) return at.status();
+  if (at->is_root || at->raw) {
+    return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(*parts)));
+  }
+  pb::Entry entry;
+  entry.set_kind(pb::Entry::FOLDER);
+  entry.set_folder_id(keys::RandomId());
+  entry.set_created_ms(Now());
+  entry.set_modified_ms(entry.created_ms());
+  auto done =
+      kvs_->CPut(keys::TreeRow(u, at->parent_id), at->name, std::nullopt, SerializeEntry(entry));
+  if (!done.ok()) return done.status();
+  if (!*done) return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(*parts)));
+  return absl::OkStatus();
+}
+
+absl::Status Drive::Delete(std::string_view user, std::string_view path) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto parts = SplitPath(path);
+  if (!parts.ok()) return parts.status();
+  if (parts->empty()) return absl::FailedPreconditionError("the root folder cannot be deleted");
+  std::string u(user);
+  auto at = Locate(u, *parts);
+  if (!at.ok()) return at.status();
+  if (!at->raw)
+    return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(path)));
+  auto s = DeleteLocated(u, *at);
+  ScheduleCollection(u);
+  return s;
+}
+
+absl::Status Drive::DeleteLocated(const std::string& user, const Located& at) {
+  if (IsFolder(at.entry)) {
+    if (auto s = DeleteFolderContents(user, at.entry.folder_id(), 0); !s.ok()) return s;
+  }
+  // The store has no compare-and-delete: re-read, then delete only what we looked at, so a
+  // file replaced meanwhile is not removed behind its uploader's back (a small window stays).
+  std::string row = keys::TreeRow(user, at.parent_id);
+  auto now = GetOptional(kvs_, row, at.name);
+  if (!now.ok()) return now.status();
+  if (!*now) return absl::OkStatus();
+  if (**now != *at.raw) return absl::AbortedError("changed while being deleted; try again");
+  if (auto s = kvs_->Delete(row, at.name); !s.ok()) return s;
+  if (!IsFolder(at.entry)) {
+    if (auto s = AddGarbage(user, at.entry.version(), at.entry.size(), at.entry.chunk_bytes());
+        !s.ok()) {
+      return s;
+    }
+    return ChargeUsage(user, -static_cast<int64_t>(at.entry.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Drive::DeleteFolderContents(const std::string& user, const std::string& folder_id,
+                                         int depth) {
+  if (depth > kMaxRecursion) return absl::FailedPreconditionError("folders nested too deep");
+  kvs::ListOptions opts{.after = "", .limit = 100, .with_values = true};
+  for (int page_no = 0; page_no < 100000; ++page_no) {
+    auto page = kvs_->List(keys::TreeRow(user, folder_id), opts);
+    if (!page.ok()) return page.status();
+    for (auto& cell : page->cells) {
+      Located child;
+      child.parent_id = folder_id;
+      child.name = cell.column;
+      child.raw = cell.value;
+      auto entry = ParseEntry(cell.value);
+      if (entry.ok()) {
+        child.entry = std::move(*entry);
+        if (auto s = DeleteLocated(user, child); !s.ok()) return s;
+      } else if (auto s = kvs_->Delete(keys::TreeRow(user, folder_id), cell.column); !s.ok()) {
+        return s;
+      }
+    }
+    if (!page->more || page->cells.empty()) return absl::OkStatus();
+    opts.after = page->cells.back().column;
+  }
+  return absl::AbortedError("folder too large to delete in one call");
+}
+
+absl::Status Drive::Move(std::string_view user, std::string_view from, std::string_view to,
+                         bool overwrite) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto src_parts = SplitPath(from);
+  if (!src_parts.ok()) return src_parts.status();
+  auto dst_parts = SplitPath(to);
+  if (!dst_parts.ok()) return dst_parts.status();
+  if (src_parts->empty() || dst_parts->empty()) {
+    return absl::FailedPreconditionError("the root folder cannot be moved or replaced");
+  }
+  std::string u(user);
+  auto src = Locate(u, *src_parts);
+  if (!src.ok()) return src.status();
+  if (!src->raw)
+    return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(from)));
+  if (*src_parts == *dst_parts) return absl::OkStatus();
+  std::vector<std::string> chain;
+  auto dst = Locate(u, *dst_parts, &chain);
+  if (!dst.ok()) return dst.status();
+  if (IsFolder(src->entry) &&
+      std::find(chain.begin(), chain.end(), src->entry.folder_id()) != chain.end()) {
+    return absl::FailedPreconditionError("a folder cannot be moved into itself");
+  }
+  if (dst->raw) {
+    if (!overwrite)
+      return absl::AlreadyExistsError(absl::StrCat("already exists: ", std::string(to)));
+    if (auto s = DeleteLocated(u, *dst); !s.ok()) return s;
+  }
+  std::string dst_row = keys::TreeRow(u, dst->parent_id);
+  auto put = kvs_->CPut(dst_row, dst->name, std::nullopt, *src->raw);
+  if (!put.ok()) return put.status();
+  if (!*put) return absl::AlreadyExistsError(absl::StrCat("already exists: ", std::string(to)));
+  std::string src_row = keys::TreeRow(u, src->parent_id);
+  auto now = GetOptional(kvs_, src_row, src->name);
+  if (now.ok() && *now && **now == *src->raw) {
+    auto s = kvs_->Delete(src_row, src->name);
+    ScheduleCollection(u);
+    return s;
+  }
+  // The source changed under us (replaced or moved by someone else): undo our half.
+  if (auto s = kvs_->Delete(dst_row, dst->name); !s.ok()) return s;
+  if (!now.ok()) return now.status();
+  return absl::AbortedError("source changed during the move; try again");
+}
+
+absl::Status Drive::Copy(std::string_view user, std::string_view from, std::string_view to,
+                         bool overwrite) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto src_parts = SplitPath(from);
+  if (!src_parts.ok()) return src_parts.status();
+  auto dst_parts = SplitPath(to);
+  if (!dst_parts.ok()) return dst_parts.status();
+  if (dst_parts->empty())
+    return absl::FailedPreconditionError("the root folder cannot be replaced");
+  std::string u(user);
+  auto src = Locate(u, *src_parts);
+  if (!src.ok()) return src.status();
+  if (!src->is_root && !src->raw) {
+    return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(from)));
+  }
+  if (*src_parts == *dst_parts) {
+    return absl::FailedPreconditionError("source and destination are the same");
+  }
+  std::vector<std::string> chain;
+  auto dst = Locate(u, *dst_parts, &chain);
+  if (!dst.ok()) return dst.status();
+  if (IsFolder(src->entry) &&
+      std::find(chain.begin(), chain.end(), src->entry.folder_id()) != chain.end()) {
+    return absl::FailedPreconditionError("a folder cannot be copied into itself");
+  }
+  if (dst->raw) {
+    if (!overwrite)
+      return absl::AlreadyExistsError(absl::StrCat("already exists: ", std::string(to)));
+    if (auto s = DeleteLocated(u, *dst); !s.ok()) return s;
+  }
+  auto s = CopyLocated(u, *src, *dst_parts, 0);
+  ScheduleCollection(u);
+  return s;
+}
+
+absl::Status Drive::CopyLocated(const std::string& user, const Located& from,
+                                const std::vector<std::string>& to, int depth) {
+  if (depth > kMaxRecursion) return absl::FailedPreconditionError("folders nested too deep");
+  std::string to_path = JoinPath(to);
+  if (!IsFolder(from.entry)) {
+    UploadOptions opts;
+    opts.content_type = from.entry.content_type();
+    opts.if_none_match = true;
+    auto upload = BeginUpload(user, to_path, opts);
+    if (!upload.ok()) return upload.status();
+    (*upload)->dead_props_ = std::map<std::string, std::string>(from.entry.dead_props().begin(),
+                                                                from.entry.dead_props().end());
+    Reader reader(kvs_, user, ToInfo(from.name, from.entry), from.entry.version(),
+                  from.entry.chunk_bytes(), 0, from.entry.size());
+    for (uint64_t pieces = 0; pieces <= from.entry.size(); ++pieces) {
+      auto piece = reader.Next();
+      if (!piece.ok()) return piece.status();
+      if (piece->empty()) break;
+      if (auto s = (*upload)->Append(*piece); !s.ok()) return s;
+    }
+    return (*upload)->Commit().status();
+  }
+  if (auto s = CreateFolder(user, to_path); !s.ok()) return s;
+  if (from.entry.dead_props_size() > 0) {
+    PropertyPatch patch;
+    for (const auto& [k, v] : from.entry.dead_props()) patch.emplace_back(k, v);
+    if (auto s = PatchProperties(user, to_path, patch); !s.ok()) return s;
+  }
+  kvs::ListOptions opts{.after = "", .limit = 100, .with_values = true};
+  for (int page_no = 0; page_no < 100000; ++page_no) {
+    auto page = kvs_->List(keys::TreeRow(user, from.entry.folder_id()), opts);
+    if (!page.ok()) return page.status();
+    for (auto& cell : page->cells) {
+      Located child;
+      child.parent_id = from.entry.folder_id();
+      child.name = cell.column;
+      child.raw = cell.value;
+      auto entry = ParseEntry(cell.value);
+      if (!entry.ok()) continue;
+      child.entry = std::move(*entry);
+      std::vector<std::string> child_to = to;
+      child_to.push_back(cell.column);
+      if (auto s = CopyLocated(user, child, child_to, depth + 1); !s.ok()) return s;
+    }
+    if (!page->more || page->cells.empty()) return absl::OkStatus();
+    opts.after = page->cells.back().column;
+  }
+  return absl::AbortedError("folder too large to copy in one call");
+}
+
+absl::Status Drive::PatchProperties(std::string_view user, std::string_view path,
+                                    const PropertyPatch& patch) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto parts = SplitPath(path);
+  if (!parts.ok()) return parts.status();
+  if (parts->empty()) return absl::FailedPreconditionError("the root folder has no properties");
+  std::string u(user);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    auto at = Locate(u, *parts);
+    if (!at.ok()) return at.status();
+    if (!at->raw)
+      return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(path)));
+    pb::Entry entry = at->entry;
+    for (const auto& [name, value] : patch) {
+      if (value) {
+        (*entry.mutable_dead_props())[name] = *value;
+      } else {
+        entry.mutable_dead_props()->erase(name);
+      }
+    }
+    auto done =
+        kvs_->CPut(keys::TreeRow(u, at->parent_id), at->name, *at->raw, SerializeEntry(entry));
+    if (!done.ok()) return done.status();
+    if (*done) return absl::OkStatus();
+  }
+  return absl::AbortedError("too many concurrent changes; try again");
+}
+
+absl::StatusOr<uint64_t> Drive::QuotaOf(const std::string& user) {
+  auto raw = GetOptional(kvs_, keys::StateRow(user), keys::kQuotaColumn);
+  if (!raw.ok()) return raw.status();
+  uint64_t quota = options_.default_quota_bytes;
+  if (*raw && !absl::SimpleAtoi(**raw, &quota)) return absl::DataLossError("corrupt quota");
+  return quota;
+}
+
+absl::StatusOr<Usage> Drive::GetUsage(std::string_view user) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  std::string u(user);
+  Usage usage;
+  auto quota = QuotaOf(u);
+  if (!quota.ok()) return quota.status();
+  usage.quota_bytes = *quota;
+  auto raw = GetOptional(kvs_, keys::StateRow(u), keys::kUsedColumn);
+  if (!raw.ok()) return raw.status();
+  if (*raw && !absl::SimpleAtoi(**raw, &usage.used_bytes)) {
+    return absl::DataLossError("corrupt usage counter");
+  }
+  return usage;
+}
+
+absl::Status Drive::SetQuota(std::string_view user, uint64_t quota_bytes) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  return kvs_->Put(keys::StateRow(user), keys::kQuotaColumn, absl::StrCat(quota_bytes));
+}
+
+absl::Status Drive::ChargeUsage(const std::string& user, int64_t delta) {
+  if (delta == 0) return absl::OkStatus();
+  std::string row = keys::StateRow(user);
+  for (int attempt = 0; attempt < kMaxAttempts * 4; ++attempt) {
+    auto raw = GetOptional(kvs_, row, keys::kUsedColumn);
+    if (!raw.ok()) return raw.status();
+    uint64_t used = 0;
+    if (*raw && !absl::SimpleAtoi(**raw, &used)) used = 0;
+    int64_t next = static_cast<int64_t>(used) + delta;
+    std::optional<std::string_view> expected;
+    if (*raw) expected = **raw;
+    auto done =
+        kvs_->CPut(row, keys::kUsedColumn, expected, absl::StrCat(std::max<int64_t>(next, 0)));
+    if (!done.ok()) return done.status();
+    if (*done) return absl::OkStatus();
+  }
+  PC_LOG(kWarn, "drive.usage_contended")("user", user)("delta", delta);
+  return absl::AbortedError("usage counter too contended");
+}
+
+}  // namespace penncloud::storage

@@ -1,0 +1,226 @@
+// The drive: each user's tree of folders and files, kept in the key-value store.
+//
+// Layout (see proto/drive.proto): a folder is a row whose columns are its children's names;
+// a file's entry names a content *version* whose bytes live in ~1 MiB chunks, one chunk
+// per row, so a big file spreads over the store's groups. Uploads write a fresh version and
+// then switch the entry to it with one compare-and-put, so a reader sees the old content or
+// the new, never a mix, and a failed upload leaves the old file as it was. Versions nobody
+// refers to any more (replaced, deleted, abandoned uploads) are collected in the background.
+//
+// Every row is keyed under the user, so one user's calls cannot name another user's data.
+// All calls are thread-safe; errors are absl::Status values:
+//   kInvalidArgument     bad name or path (".." and control characters included)
+//   kNotFound            the path (or its parent folder) does not exist
+//   kAlreadyExists       the target exists and overwriting was not asked for
+//   kFailedPrecondition  wrong kind (a file where a folder is needed, and so on), a
+//                        conditional request whose ETag did not match, a folder moved
+//                        into itself
+//   kResourceExhausted   the user's quota would be exceeded
+//   kAborted             lost a race with a concurrent change too many times; retry
+//   kUnavailable / kDeadlineExceeded  the store could not be reached
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kvs/client/client.h"
+
+namespace penncloud::storage {
+
+struct Options {
+  uint32_t chunk_bytes = 1 << 20;
+  uint64_t default_quota_bytes = uint64_t{10} << 30;
+  // Replaced or deleted contents stay readable this long, so downloads under way finish.
+  int64_t garbage_grace_ms = 5 * 60 * 1000;
+  // An upload not heard from for this long is taken as abandoned and its chunks collected.
+  int64_t pending_timeout_ms = 15 * 60 * 1000;
+  // Milliseconds since the epoch; tests substitute a fake clock.
+  std::function<int64_t()> now_ms;
+  // If true, the Drive runs a thread that collects a user's garbage after their writes.
+  bool background_collection = false;
+};
+
+struct EntryInfo {
+  std::string name;  // "" for the root
+  bool folder = false;
+  uint64_t size = 0;  // files only
+  int64_t created_ms = 0;
+  int64_t modified_ms = 0;
+  std::string content_type;  // files only
+  std::string etag;          // files: changes with every new content; folders: the folder id
+  std::map<std::string, std::string> dead_props;  // WebDAV dead properties
+};
+
+struct Usage {
+  uint64_t used_bytes = 0;
+  uint64_t quota_bytes = 0;
+};
+
+struct UploadOptions {
+  std::string content_type;  // "" = guess from the name
+  // Conditional replace: commit only if the current file has this ETag ("*" = any file).
+  std::optional<std::string> if_match;
+  // Commit only if nothing exists at the path yet.
+  bool if_none_match = false;
+};
+
+// WebDAV PROPPATCH: set (value present) or remove (nullopt) dead properties, in order.
+using PropertyPatch = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+class Drive;
+
+// One upload, fed the file's bytes in pieces of any size. Memory stays at one chunk.
+// Destroying an upload that was not committed aborts it (its chunks are deleted).
+class Upload {
+ public:
+  ~Upload();
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
+
+  absl::Status Append(std::string_view bytes);
+  // Makes the new content visible at the path; the previous content goes to garbage.
+  absl::StatusOr<EntryInfo> Commit();
+  // Deletes what was written; the file at the path (if any) stays as it was.
+  void Abort();
+
+  uint64_t bytes_written() const { return size_; }
+  const std::string& version_for_test() const { return version_; }
+
+ private:
+  friend class Drive;
+  Upload(Drive* drive, std::string user, std::vector<std::string> path, std::string version,
+         UploadOptions options, uint64_t allowance);
+  absl::Status FlushChunk();
+
+  Drive* drive_;
+  std::string user_;
+  std::vector<std::string> path_;
+  std::string version_;
+  UploadOptions options_;
+  std::optional<std::map<std::string, std::string>> dead_props_;  // set by Copy
+  uint64_t allowance_;  // bytes this upload may write before the quota check at commit
+  std::string buffer_;
+  uint64_t size_ = 0;
+  uint32_t chunks_ = 0;
+  std::string pending_raw_;  // our pending record as last written, for compare-and-put
+  int64_t touched_ms_ = 0;
+  bool done_ = false;
+  absl::Status error_;
+};
+
+// A byte range of one version of a file, produced in pieces of at most one chunk.
+class Reader {
+ public:
+  const EntryInfo& info() const { return info_; }
+  uint64_t begin() const { return begin_; }
+  uint64_t end() const { return end_; }  // exclusive
+  // The next piece; an empty string once the range is exhausted. kAborted if the version
+  // was collected meanwhile (the file was replaced long ago): the caller must not mix.
+  absl::StatusOr<std::string> Next();
+
+ private:
+  friend class Drive;
+  Reader(kvs::Client* kvs, std::string user, EntryInfo info, std::string version,
+         uint32_t chunk_bytes, uint64_t begin, uint64_t end);
+
+  kvs::Client* kvs_;
+  std::string user_;
+  EntryInfo info_;
+  std::string version_;
+  uint32_t chunk_bytes_;
+  uint64_t begin_, end_, pos_;
+};
+
+class Drive {
+ public:
+  Drive(kvs::Client* kvs, Options options = {});
+  ~Drive();
+  Drive(const Drive&) = delete;
+  Drive& operator=(const Drive&) = delete;
+
+  absl::StatusOr<EntryInfo> Stat(std::string_view user, std::string_view path);
+  // The children of a folder, in byte order of name.
+  absl::StatusOr<std::vector<EntryInfo>> List(std::string_view user, std::string_view path);
+
+  // kAlreadyExists if anything is at the path.
+  absl::Status CreateFolder(std::string_view user, std::string_view path);
+  // Rename or move a file or folder (with everything inside). With `overwrite`, whatever
+  // is at `to` is deleted first; otherwise kAlreadyExists.
+  absl::Status Move(std::string_view user, std::string_view from, std::string_view to,
+                    bool overwrite);
+  // Copies a file or a whole folder; contents are copied chunk by chunk.
+  absl::Status Copy(std::string_view user, std::string_view from, std::string_view to,
+                    bool overwrite);
+  // Deletes a file, or a folder with everything inside.
+  absl::Status Delete(std::string_view user, std::string_view path);
+
+  // Starts an upload to `path`, whose parent folder must exist. Checked again at commit.
+  absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(std::string_view user, std::string_view path,
+                                                      UploadOptions options = {});
+  // Opens bytes [begin, end) of a file; end = nullopt means to the end of the file.
+  // kOutOfRange if begin > size.
+  absl::StatusOr<std::unique_ptr<Reader>> Open(std::string_view user, std::string_view path,
+                                               uint64_t begin = 0,
+                                               std::optional<uint64_t> end = std::nullopt);
+
+  absl::Status PatchProperties(std::string_view user, std::string_view path,
+                               const PropertyPatch& patch);
+
+  absl::StatusOr<Usage> GetUsage(std::string_view user);
+  absl::Status SetQuota(std::string_view user, uint64_t quota_bytes);
+
+  // Deletes the chunks of versions whose grace period has passed and of abandoned
+  // uploads. Bounded work per call; returns how many versions were collected.
+  absl::StatusOr<int> CollectGarbage(std::string_view user);
+
+ private:
+  friend class Upload;
+  struct Located;
+
+  int64_t Now() const;
+  absl::StatusOr<std::string> ResolveFolder(const std::string& user,
+                                            const std::vector<std::string>& parts,
+                                            std::vector<std::string>* chain = nullptr);
+  absl::StatusOr<Located> Locate(const std::string& user, const std::vector<std::string>& parts,
+                                 std::vector<std::string>* chain = nullptr);
+  absl::Status DeleteLocated(const std::string& user, const Located& at);
+  absl::Status DeleteFolderContents(const std::string& user, const std::string& folder_id,
+                                    int depth);
+  absl::Status CopyLocated(const std::string& user, const Located& from,
+                           const std::vector<std::string>& to, int depth);
+  absl::Status ChargeUsage(const std::string& user, int64_t delta);
+  absl::StatusOr<uint64_t> QuotaOf(const std::string& user);
+  absl::Status AddGarbage(const std::string& user, const std::string& version, uint64_t size,
+                          uint32_t chunk_bytes);
+  absl::Status TouchPending(const std::string& user, const std::string& version);
+  void DeleteChunks(const std::string& user, const std::string& version, uint64_t count);
+  void ProbeDeleteChunks(const std::string& user, const std::string& version);
+  void ScheduleCollection(const std::string& user);
+  void CollectorLoop();
+
+  kvs::Client* kvs_;
+  Options options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;  // GUARDED_BY(mu_): users whose garbage to collect
+  std::set<std::string> queued_;   // GUARDED_BY(mu_)
+  bool stopping_ = false;          // GUARDED_BY(mu_)
+  std::thread collector_;
+};
+
+}  // namespace penncloud::storage

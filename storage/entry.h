@@ -1,0 +1,19 @@
+// Conversions between stored Entry records and the EntryInfo the drive hands out.
+// Internal to storage/.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "proto/drive.pb.h"
+#include "storage/drive.h"
+
+namespace penncloud::storage {
+
+absl::StatusOr<pb::Entry> ParseEntry(std::string_view raw);
+std::string SerializeEntry(const pb::Entry& entry);
+EntryInfo ToInfo(std::string_view name, const pb::Entry& entry);
+inline bool IsFolder(const pb::Entry& e) { return e.kind() == pb::Entry::FOLDER; }
+
+}  // namespace penncloud::storage

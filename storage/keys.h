@@ -1,0 +1,35 @@
+// Row keys of the drive's records (layout in proto/drive.proto). Internal to storage/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace penncloud::storage::keys {
+
+inline constexpr std::string_view kRootFolderId = "root";
+inline constexpr std::string_view kChunkColumn = "d";
+inline constexpr std::string_view kUsedColumn = "used";
+inline constexpr std::string_view kQuotaColumn = "quota";
+
+// (std::string concatenation: absl::StrCat here takes absl::string_view, not std's.)
+inline std::string UserRow(std::string_view user, std::string_view rest) {
+  std::string row = "drive/";
+  row.append(user).append("/").append(rest);
+  return row;
+}
+inline std::string TreeRow(std::string_view user, std::string_view folder_id) {
+  return UserRow(user, "tree/").append(folder_id);
+}
+inline std::string StateRow(std::string_view user) { return UserRow(user, "state"); }
+inline std::string PendingRow(std::string_view user) { return UserRow(user, "pending"); }
+inline std::string GarbageRow(std::string_view user) { return UserRow(user, "garbage"); }
+inline std::string ChunkRow(std::string_view user, std::string_view version, uint64_t index) {
+  return UserRow(user, "chunk/").append(version).append("/").append(std::to_string(index));
+}
+
+// 128 random bits in hex: folder ids and content versions. Unguessable, so an ETag reveals
+// nothing that names another file.
+std::string RandomId();
+
+}  // namespace penncloud::storage::keys

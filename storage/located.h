@@ -1,0 +1,21 @@
+// Where a path points: its parent folder's row and name, and the entry there if any.
+// Internal to storage/.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "proto/drive.pb.h"
+#include "storage/drive.h"
+
+namespace penncloud::storage {
+
+struct Drive::Located {
+  bool is_root = false;
+  std::string parent_id;
+  std::string name;
+  std::optional<std::string> raw;  // the cell's bytes, for compare-and-put
+  pb::Entry entry;                 // parsed `raw` (or a synthetic folder for the root)
+};
+
+}  // namespace penncloud::storage

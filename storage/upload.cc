@@ -1,0 +1,214 @@
+// Uploads: chunks under a fresh version, then one compare-and-put of the entry.
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "storage/content_type.h"
+#include "storage/drive.h"
+#include "storage/entry.h"
+#include "storage/keys.h"
+#include "storage/located.h"
+#include "storage/path.h"
+
+namespace penncloud::storage {
+namespace {
+
+constexpr int kMaxCommitAttempts = 32;
+
+std::string SerializePending(int64_t touched_ms, uint32_t chunk_bytes, bool committing) {
+  pb::PendingUpload p;
+  p.set_touched_ms(touched_ms);
+  p.set_chunk_bytes(chunk_bytes);
+  p.set_committing(committing);
+  std::string out;
+  p.SerializeToString(&out);
+  return out;
+}
+
+absl::Status PreconditionsHold(const UploadOptions& options, const std::optional<std::string>& raw,
+                               const pb::Entry& existing) {
+  if (raw && IsFolder(existing)) return absl::FailedPreconditionError("a folder is at that path");
+  if (options.if_none_match && raw) return absl::FailedPreconditionError("the file already exists");
+  if (options.if_match) {
+    if (!raw) return absl::FailedPreconditionError("the file does not exist (If-Match)");
+    if (*options.if_match != "*" && *options.if_match != existing.version()) {
+      return absl::FailedPreconditionError("the file has changed (ETag does not match)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Upload>> Drive::BeginUpload(std::string_view user,
+                                                           std::string_view path,
+                                                           UploadOptions options) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto parts = SplitPath(path);
+  if (!parts.ok()) return parts.status();
+  if (parts->empty()) return absl::FailedPreconditionError("cannot upload to the root folder");
+  std::string u(user);
+  auto at = Locate(u, *parts);
+  if (!at.ok()) return at.status();
+  if (auto s = PreconditionsHold(options, at->raw, at->entry); !s.ok()) return s;
+  auto usage = GetUsage(u);
+  if (!usage.ok()) return usage.status();
+  uint64_t old_size = at->raw ? at->entry.size() : 0;
+  uint64_t budget = usage->quota_bytes + old_size;
+  uint64_t allowance = budget > usage->used_bytes ? budget - usage->used_bytes : 0;
+  if (options.content_type.empty()) options.content_type = GuessContentType(parts->back());
+
+  std::unique_ptr<Upload> upload(
+      new Upload(this, u, *parts, keys::RandomId(), std::move(options), allowance));
+  upload->touched_ms_ = Now();
+  upload->pending_raw_ = SerializePending(upload->touched_ms_, options_.chunk_bytes, false);
+  if (auto s = kvs_->Put(keys::PendingRow(u), upload->version_, upload->pending_raw_); !s.ok()) {
+    upload->done_ = true;
+    return s;
+  }
+  // A good moment to tidy up after this user's earlier uploads and deletions.
+  ScheduleCollection(u);
+  return upload;
+}
+
+Upload::Upload(Drive* drive, std::string user, std::vector<std::string> path, std::string version,
+               UploadOptions options, uint64_t allowance)
+    : drive_(drive),
+      user_(std::move(user)),
+      path_(std::move(path)),
+      version_(std::move(version)),
+      options_(std::move(options)),
+      allowance_(allowance) {
+  buffer_.reserve(drive_->options_.chunk_bytes);
+}
+
+Upload::~Upload() {
+  if (!done_) Abort();
+}
+
+absl::Status Upload::Append(std::string_view bytes) {
+  if (done_) return absl::FailedPreconditionError("upload already finished");
+  if (!error_.ok()) return error_;
+  if (bytes.size() > allowance_ - std::min(allowance_, size_)) {
+    error_ = absl::ResourceExhaustedError("the file does not fit in your quota");
+    return error_;
+  }
+  const size_t chunk = drive_->options_.chunk_bytes;
+  while (!bytes.empty()) {
+    size_t take = std::min(chunk - buffer_.size(), bytes.size());
+    buffer_.append(bytes.data(), take);
+    bytes.remove_prefix(take);
+    size_ += take;
+    if (buffer_.size() == chunk) {
+      if (auto s = FlushChunk(); !s.ok()) return s;
+    }
+  }
+  // Keep the pending record fresh so the collector does not take a slow upload for dead.
+  int64_t now = drive_->Now();
+  if (now - touched_ms_ >= drive_->options_.pending_timeout_ms / 4) {
+    std::string next = SerializePending(now, drive_->options_.chunk_bytes, false);
+    auto done = drive_->kvs_->CPut(keys::PendingRow(user_), version_, pending_raw_, next);
+    if (!done.ok()) return error_ = done.status();
+    if (!*done) return error_ = absl::AbortedError("upload timed out and was discarded");
+    pending_raw_ = std::move(next);
+    touched_ms_ = now;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Upload::FlushChunk() {
+  auto s = drive_->kvs_->Put(keys::ChunkRow(user_, version_, chunks_), keys::kChunkColumn, buffer_);
+  // Counted even on error: the write may have happened, and Abort deletes up to chunks_.
+  ++chunks_;
+  if (!s.ok()) return error_ = s;
+  buffer_.clear();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EntryInfo> Upload::Commit() {
+  if (done_) return absl::FailedPreconditionError("upload already finished");
+  if (error_.ok() && !buffer_.empty()) (void)FlushChunk();
+  if (!error_.ok()) {
+    absl::Status s = error_;
+    Abort();
+    return s;
+  }
+  kvs::Client* kvs = drive_->kvs_;
+  // Claim the pending record; losing means the collector took this upload for abandoned.
+  std::string claim = SerializePending(touched_ms_, drive_->options_.chunk_bytes, true);
+  auto claimed = kvs->CPut(keys::PendingRow(user_), version_, pending_raw_, claim);
+  if (!claimed.ok() || !*claimed) {
+    done_ = true;  // the chunks belong to the collector now (or to the next collection)
+    if (!claimed.ok()) return claimed.status();
+    return absl::AbortedError("upload timed out and was discarded");
+  }
+  pending_raw_ = claim;
+
+  absl::Status failure;
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    auto at = drive_->Locate(user_, path_);
+    if (!at.ok()) {
+      failure = at.status();
+      break;
+    }
+    if (failure = PreconditionsHold(options_, at->raw, at->entry); !failure.ok()) break;
+    uint64_t old_size = at->raw ? at->entry.size() : 0;
+    auto usage = drive_->GetUsage(user_);
+    if (!usage.ok()) {
+      failure = usage.status();
+      break;
+    }
+    if (usage->used_bytes + size_ > usage->quota_bytes + old_size) {
+      failure = absl::ResourceExhaustedError("the file does not fit in your quota");
+      break;
+    }
+    pb::Entry entry;
+    entry.set_kind(pb::Entry::FILE);
+    entry.set_version(version_);
+    entry.set_size(size_);
+    entry.set_chunk_bytes(drive_->options_.chunk_bytes);
+    entry.set_content_type(options_.content_type);
+    int64_t now = drive_->Now();
+    entry.set_created_ms(at->raw ? at->entry.created_ms() : now);
+    entry.set_modified_ms(now);
+    if (dead_props_) {
+      entry.mutable_dead_props()->insert(dead_props_->begin(), dead_props_->end());
+    } else if (at->raw) {
+      *entry.mutable_dead_props() = at->entry.dead_props();
+    }
+    std::optional<std::string_view> expected;
+    if (at->raw) expected = *at->raw;
+    auto done =
+        kvs->CPut(keys::TreeRow(user_, at->parent_id), at->name, expected, SerializeEntry(entry));
+    if (!done.ok()) {
+      // Unknown outcome: the entry may now point at our version, so keep the chunks (the
+      // pending record is marked committing and is never collected) and report the error.
+      done_ = true;
+      return done.status();
+    }
+    if (!*done) continue;  // someone else changed the entry: look again
+    done_ = true;
+    (void)kvs->Delete(keys::PendingRow(user_), version_);
+    if (at->raw) {
+      (void)drive_->AddGarbage(user_, at->entry.version(), at->entry.size(),
+                               at->entry.chunk_bytes());
+    }
+    (void)drive_->ChargeUsage(user_, static_cast<int64_t>(size_) - static_cast<int64_t>(old_size));
+    drive_->ScheduleCollection(user_);
+    PC_LOG(kInfo, "drive.upload_committed")("user", user_)("size", size_)("chunks", chunks_);
+    return ToInfo(path_.back(), entry);
+  }
+  if (failure.ok()) failure = absl::AbortedError("too many concurrent changes; try again");
+  Abort();
+  return failure;
+}
+
+void Upload::Abort() {
+  if (done_) return;
+  done_ = true;
+  drive_->DeleteChunks(user_, version_, chunks_);
+  (void)drive_->kvs_->Delete(keys::PendingRow(user_), version_);
+}
+
+}  // namespace penncloud::storage
