@@ -1,0 +1,93 @@
+// kvs_bench: a closed-loop load generator for PennCloud's key-value store and for etcd,
+// the same workload against either. Prints a readable report and one "RESULT {json}" line.
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "kvs/client/connect.h"
+#include "stress_test/kvs_bench/target.h"
+#include "stress_test/kvs_bench/workload.h"
+
+ABSL_FLAG(std::string, target, "penncloud", "System to drive: 'penncloud' or 'etcd'.");
+ABSL_FLAG(std::string, endpoints, "127.0.0.1:23791",
+          "etcd only: comma-separated host:port of etcd client endpoints; connections are "
+          "spread over them (list only the leader to avoid etcd's forwarding hop).");
+ABSL_FLAG(std::string, kvs, "127.0.0.1:7011,127.0.0.1:7012,127.0.0.1:7013",
+          "penncloud only: the replica group's client addresses, as kvs::Connect() takes them.");
+ABSL_FLAG(int, clients, 64, "Concurrent clients, each with one operation in flight.");
+ABSL_FLAG(int, conns, 4, "Connections (gRPC channels / kvs::Client instances) shared by clients.");
+ABSL_FLAG(int, value_size, 128, "Bytes per written value.");
+ABSL_FLAG(double, read_fraction, 0.0,
+          "Fraction of operations that are linearizable reads (0..1) of keys the client wrote.");
+ABSL_FLAG(int, keys_per_client, 32, "Keys each client writes first and then reads/overwrites.");
+ABSL_FLAG(double, duration, 20, "Measured seconds.");
+ABSL_FLAG(double, warmup, 2, "Seconds of load before measuring (not counted).");
+ABSL_FLAG(std::string, key_prefix, "bench", "Prefix of every key (row) the benchmark writes.");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of the operation mix.");
+
+namespace {
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Benchmarks a key-value store with N closed-loop clients.\n"
+      "  kvs_bench --target=etcd --endpoints=127.0.0.1:23791 --clients=64 --read_fraction=0.9\n"
+      "  kvs_bench --target=penncloud --kvs=127.0.0.1:7011,127.0.0.1:7012,127.0.0.1:7013");
+  absl::ParseCommandLine(argc, argv);
+  using penncloud::bench::Target;
+
+  penncloud::bench::WorkloadOptions options;
+  options.clients = absl::GetFlag(FLAGS_clients);
+  options.value_size = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_value_size)));
+  options.read_fraction = absl::GetFlag(FLAGS_read_fraction);
+  options.keys_per_client = std::max(1, absl::GetFlag(FLAGS_keys_per_client));
+  options.duration = Millis(absl::GetFlag(FLAGS_duration));
+  options.warmup = Millis(absl::GetFlag(FLAGS_warmup));
+  options.key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  const int conns = std::max(1, absl::GetFlag(FLAGS_conns));
+  if (options.clients < 1 || options.read_fraction < 0 || options.read_fraction > 1) {
+    std::cerr << "kvs_bench: need --clients >= 1 and 0 <= --read_fraction <= 1\n";
+    return 2;
+  }
+
+  const std::string name = absl::GetFlag(FLAGS_target);
+  std::unique_ptr<Target> target;
+  if (name == "etcd") {
+    std::vector<std::string> endpoints =
+        absl::StrSplit(absl::GetFlag(FLAGS_endpoints), ',', absl::SkipEmpty());
+    if (endpoints.empty()) {
+      std::cerr << "kvs_bench: --endpoints is empty\n";
+      return 2;
+    }
+    target = penncloud::bench::MakeEtcdTarget(endpoints, conns);
+  } else if (name == "penncloud") {
+    std::vector<std::unique_ptr<penncloud::kvs::Client>> clients;
+    for (int i = 0; i < conns; ++i) {
+      auto client = penncloud::kvs::Connect(absl::GetFlag(FLAGS_kvs));
+      if (!client.ok()) {
+        std::cerr << "kvs_bench: " << client.status() << "\n";
+        return 2;
+      }
+      clients.push_back(*std::move(client));
+    }
+    target = penncloud::bench::MakePennCloudTarget(std::move(clients));
+  } else {
+    std::cerr << "kvs_bench: --target must be 'penncloud' or 'etcd'\n";
+    return 2;
+  }
+
+  const penncloud::bench::Report report = penncloud::bench::RunWorkload(*target, options);
+  std::cout << penncloud::bench::FormatReport(report, name);
+  std::cout << "RESULT " << penncloud::bench::ReportJson(report, name) << std::endl;
+  // A wrong read is a correctness failure of the target, not a slow run: say so loudly.
+  if (report.wrong_reads > 0) return 3;
+  return report.all.ok > 0 ? 0 : 1;
+}

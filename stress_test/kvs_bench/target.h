@@ -1,0 +1,35 @@
+// What kvs_bench drives: a key-value store reduced to the two calls the workloads need.
+// One implementation speaks etcd v3's gRPC API, the other goes through PennCloud's own
+// client library, so both systems see byte-for-byte the same workload.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kvs/client/client.h"
+
+namespace penncloud::bench {
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  // `client` is the benchmark client (thread) making the call; implementations with
+  // several connections use it to pin each client to one.
+  virtual absl::Status Put(int client, const std::string& key, const std::string& value) = 0;
+  // A linearizable read; std::nullopt when the key does not exist.
+  virtual absl::StatusOr<std::optional<std::string>> Get(int client, const std::string& key) = 0;
+};
+
+// etcd v3 over gRPC: Put = KV.Put, Get = KV.Range with serializable=false. Clients are
+// spread over `connections` channels, which are spread over `endpoints` (host:port).
+std::unique_ptr<Target> MakeEtcdTarget(const std::vector<std::string>& endpoints, int connections);
+
+// PennCloud through kvs::Client instances (one per connection, clients spread over them).
+// A key is stored as row = key, column "v".
+std::unique_ptr<Target> MakePennCloudTarget(std::vector<std::unique_ptr<kvs::Client>> clients);
+
+}  // namespace penncloud::bench
