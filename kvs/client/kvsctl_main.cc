@@ -1,0 +1,142 @@
+// kvsctl: read and write a PennCloud KVS replica group from the shell.
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "kvs/client/replica_group_client.h"
+
+ABSL_FLAG(std::string, group, "",
+          "The replica group: comma-separated client addresses of its replicas. Default: "
+          "$PENNCLOUD_KVS.");
+ABSL_FLAG(std::string, after, "", "list: start after this column.");
+ABSL_FLAG(int, limit, 100, "list: at most this many columns (1..1000).");
+ABSL_FLAG(bool, values, false, "list: print values too (column<TAB>value).");
+ABSL_FLAG(bool, absent, false, "cput: succeed only if the cell does not exist (no EXPECTED).");
+ABSL_FLAG(int, timeout_ms, 10000, "Give up (exit 1, UNAVAILABLE) after this long.");
+
+namespace {
+
+constexpr char kUsage[] =
+    "kvsctl [--group=host:port,...] COMMAND ARGS\n"
+    "  get ROW COLUMN              print the value (exit 3 if the cell does not exist)\n"
+    "  put ROW COLUMN VALUE        write (VALUE '-' reads standard input)\n"
+    "  cput ROW COLUMN EXPECTED VALUE   write if the cell holds EXPECTED; with --absent:\n"
+    "  cput --absent ROW COLUMN VALUE   write if the cell does not exist (exit 4 if not written)\n"
+    "  delete ROW COLUMN           delete the cell (succeeds if it does not exist)\n"
+    "  list ROW [--after=C] [--limit=N] [--values]   columns of a row, in order\n"
+    "  status                      one line per replica: id, role, leader, slots, log size\n"
+    "Exit status: 0 ok, 1 error (message on stderr), 2 usage, 3 not found, 4 cput not applied.";
+
+int Fail(const absl::Status& status) {
+  std::cerr << "kvsctl: " << status << "\n";
+  return 1;
+}
+
+int Usage(const std::string& why) {
+  std::cerr << "kvsctl: " << why << "\n" << kUsage << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> args(rest.begin() + 1, rest.end());
+  if (args.empty()) return Usage("no command");
+  std::string spec = absl::GetFlag(FLAGS_group);
+  if (spec.empty() && std::getenv("PENNCLOUD_KVS") != nullptr) spec = std::getenv("PENNCLOUD_KVS");
+  if (spec.empty()) return Usage("no group: pass --group or set PENNCLOUD_KVS");
+  std::vector<std::string> addresses;
+  for (absl::string_view a : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
+    addresses.emplace_back(a);
+  }
+  penncloud::kvs::ReplicaGroupOptions options;
+  options.deadline = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
+  penncloud::kvs::ReplicaGroupClient client(addresses, options);
+
+  const std::string& cmd = args[0];
+  const size_t n = args.size() - 1;
+  if (cmd == "get") {
+    if (n != 2) return Usage("get takes ROW COLUMN");
+    auto value = client.Get(args[1], args[2]);
+    if (absl::IsNotFound(value.status())) {
+      std::cerr << "kvsctl: no such cell\n";
+      return 3;
+    }
+    if (!value.ok()) return Fail(value.status());
+    std::cout << *value << "\n";
+    return 0;
+  }
+  if (cmd == "put") {
+    if (n != 3) return Usage("put takes ROW COLUMN VALUE");
+    std::string value = args[3];
+    if (value == "-") {
+      value.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    }
+    absl::Status s = client.Put(args[1], args[2], value);
+    return s.ok() ? 0 : Fail(s);
+  }
+  if (cmd == "cput") {
+    const bool absent = absl::GetFlag(FLAGS_absent);
+    if (n != (absent ? 3u : 4u)) {
+      return Usage("cput takes ROW COLUMN EXPECTED VALUE, or --absent ROW COLUMN VALUE");
+    }
+    std::optional<std::string_view> expected;
+    if (!absent) expected = args[3];
+    auto done = client.CPut(args[1], args[2], expected, args[absent ? 3 : 4]);
+    if (!done.ok()) return Fail(done.status());
+    if (!*done) {
+      std::cerr << "kvsctl: cput not applied: the cell did not hold the expected value\n";
+      return 4;
+    }
+    return 0;
+  }
+  if (cmd == "delete") {
+    if (n != 2) return Usage("delete takes ROW COLUMN");
+    absl::Status s = client.Delete(args[1], args[2]);
+    return s.ok() ? 0 : Fail(s);
+  }
+  if (cmd == "list") {
+    if (n != 1) return Usage("list takes ROW");
+    penncloud::kvs::ListOptions list;
+    list.after = absl::GetFlag(FLAGS_after);
+    list.limit = absl::GetFlag(FLAGS_limit);
+    list.with_values = absl::GetFlag(FLAGS_values);
+    auto page = client.List(args[1], list);
+    if (!page.ok()) return Fail(page.status());
+    for (const auto& cell : page->cells) {
+      std::cout << cell.column;
+      if (list.with_values) std::cout << "\t" << cell.value;
+      std::cout << "\n";
+    }
+    if (page->more)
+      std::cerr << "(more: continue with --after=" << page->cells.back().column << ")\n";
+    return 0;
+  }
+  if (cmd == "status") {
+    if (n != 0) return Usage("status takes no arguments");
+    int reachable = 0;
+    for (const auto& [address, status] : client.StatusAll()) {
+      if (!status.ok()) {
+        std::cout << address << " unreachable: " << status.status().message() << "\n";
+        continue;
+      }
+      ++reachable;
+      std::cout << address << " id=" << status->id() << " role=" << status->role()
+                << " leader=" << status->leader_id() << " ballot=" << status->ballot()
+                << " commit=" << status->commit_slot() << " applied=" << status->applied_slot()
+                << " log=" << status->first_log_slot() << ".." << status->last_log_slot()
+                << " snapshot=" << status->snapshot_slot() << " log_bytes=" << status->log_bytes()
+                << "\n";
+    }
+    return reachable > 0 ? 0 : 1;
+  }
+  return Usage("unknown command '" + cmd + "'");
+}
