@@ -1,0 +1,71 @@
+// A real KVS replica group for whole-system tests: N kvs_server processes on free loopback
+// ports, in a temporary directory, with kill / restart / pause / resume per replica and
+// (optionally) a FaultProxy on every peer link so a test can cut a replica off.
+//
+//   auto group = KvsGroup::Start();                // 3 replicas, waits for a leader
+//   auto client = penncloud::kvs::Connect((*group)->spec());
+//   (*group)->Kill((*group)->Leader().value());
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tests/support/fault_proxy.h"
+#include "tests/support/process.h"
+
+namespace penncloud::testing {
+
+struct KvsGroupOptions {
+  int replicas = 3;
+  // Route every replica-to-replica connection through its own FaultProxy (for Isolate()).
+  bool proxied_peers = false;
+  // Extra kvs_server flags for every replica, e.g. "--snapshot_interval=50".
+  std::vector<std::string> extra_flags;
+  // Wait until a leader is elected before Start returns.
+  bool wait_for_leader = true;
+  std::chrono::milliseconds start_timeout{20000};
+};
+
+class KvsGroup {
+ public:
+  static absl::StatusOr<std::unique_ptr<KvsGroup>> Start(KvsGroupOptions options = {});
+  ~KvsGroup();  // SIGKILLs every replica; keeps the directory if $PENNCLOUD_KEEP_TEST_DIRS
+
+  // The Connect() spec of the group: "127.0.0.1:p1,127.0.0.1:p2,...".
+  const std::string& spec() const { return spec_; }
+  int size() const { return static_cast<int>(replicas_.size()); }
+  std::string address(int i) const;  // client address of replica i (0-based)
+  const std::string& dir() const { return dir_; }
+
+  // Replica i is 0-based; its kvs_server --id is i + 1.
+  void Kill(int i);  // SIGKILL (a crash); Restart() brings it back on the same port/dir
+  absl::Status Restart(int i);
+  void Stop(int i);      // SIGSTOP
+  void Continue(int i);  // SIGCONT
+  bool running(int i) const;
+
+  // The index of the replica that is leader according to a majority of Status replies
+  // (the leader itself included), waiting up to `timeout`.
+  absl::StatusOr<int> Leader(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  // Only with proxied_peers: cut every peer link to and from replica i / restore them all.
+  void Isolate(int i);
+  void Heal();
+
+ private:
+  KvsGroup() = default;
+  absl::Status Launch(int i);
+
+  KvsGroupOptions options_;
+  std::string dir_;
+  std::string spec_;
+  std::vector<int> ports_;
+  std::vector<Process> replicas_;
+  // proxies_[from][to]: what replica `from` dials to reach replica `to`.
+  std::vector<std::vector<std::unique_ptr<FaultProxy>>> proxies_;
+};
+
+}  // namespace penncloud::testing
