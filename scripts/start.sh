@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Starts the whole PennCloud system on this machine, from nothing: installs what is missing,
+# builds, launches the cluster on loopback, waits until it is healthy, and prints the URL,
+# the admin login and the mail settings. Running it again restarts the same cluster on the
+# same data (state/ or $PENNCLOUD_STATE).
+set -euo pipefail
+source "$(dirname "$0")/lib/cluster.sh"
+
+echo "== Installing dependencies"
+bash "$root/scripts/setup.sh"
+echo "== Building (first time takes a while)"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C "$build" -j"$(nproc)" kvs_server kvsctl coordinator frontend smtp pop3 >/dev/null
+
+mkdir -p "$state"
+if [[ ! -s $state/admin-password ]]; then
+  (umask 077 && openssl rand -base64 18 | tr -d '/+=' >"$state/admin-password")
+fi
+
+echo "== Starting the key-value store"
+for id in "${kvs_replicas[@]}"; do
+  launch "kvs-g1-r$id" "$bin/kvs_server" --id="$id" --peers="$(kvs_peers)" \
+    --data_dir="$state/kvs/g1-r$id"
+done
+for _ in $(seq 1 100); do
+  "$bin/kvsctl" --group="$(kvs_spec)" status >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+echo "== Starting the coordinator and frontends"
+launch coordinator "$bin/coordinator" --http_port=$http_port --grpc_port=$coordinator_grpc_port \
+  --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password"
+for port in "${frontend_ports[@]}"; do
+  launch "frontend-$port" "$bin/frontend" --port="$port" --kvs="$(kvs_spec)" \
+    --coordinator=127.0.0.1:$coordinator_grpc_port --mail_domain="$mail_domain"
+done
+
+echo "== Starting SMTP and POP3"
+launch smtp "$bin/smtp" --port=$smtp_port --kvs="$(kvs_spec)" --domain="$mail_domain" \
+  --state_dir="$state" --coordinator=127.0.0.1:$coordinator_grpc_port
+launch pop3 "$bin/pop3" --port=$pop3_port --kvs="$(kvs_spec)" --domain="$mail_domain" \
+  --state_dir="$state" --coordinator=127.0.0.1:$coordinator_grpc_port
+
+echo "== Waiting until healthy"
+healthy=0
+for _ in $(seq 1 150); do
+  if "$bin/kvsctl" --group="$(kvs_spec)" status >/dev/null 2>&1 &&
+    curl -fsS -o /dev/null "http://127.0.0.1:$http_port/"; then
+    healthy=1
+    break
+  fi
+  sleep 0.2
+done
+if ((!healthy)); then
+  echo "PennCloud did not become healthy; logs are in $log_dir" >&2
+  exit 1
+fi
+
+cat <<MSG
+
+PennCloud is running.
+  Web app:        http://127.0.0.1:$http_port/
+  Admin console:  http://127.0.0.1:$http_port/admin
+  Admin login:    admin / $(cat "$state/admin-password")   (kept in $state/admin-password)
+
+  Thunderbird (account user@$mail_domain, password = the web password):
+    incoming  POP3  127.0.0.1 port $pop3_port, STARTTLS (self-signed), normal password
+    outgoing  SMTP  127.0.0.1 port $smtp_port, STARTTLS (self-signed), normal password
+
+  Logs: $log_dir    Data: $state    Stop: scripts/stop.sh
+MSG
