@@ -1,0 +1,91 @@
+#include "tests/kvs/history_recorder.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+
+namespace penncloud::testing {
+
+HistoryRecorder::HistoryRecorder(kvs::Client* client, int threads, int keys)
+    : client_(client), threads_(threads), keys_(keys) {}
+
+HistoryRecorder::~HistoryRecorder() { Finish(); }
+
+void HistoryRecorder::Start() {
+  for (int i = 0; i < threads_; ++i) workers_.emplace_back([this, i] { Worker(i); });
+}
+
+std::vector<lincheck::Operation> HistoryRecorder::Finish() {
+  stop_ = true;
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  return history_;
+}
+
+void HistoryRecorder::Worker(int id) {
+  std::mt19937 rng(1000 + id);
+  auto now = [&] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 epoch_)
+        .count();
+  };
+  int64_t counter = 0;
+  std::vector<lincheck::Operation> local;
+  while (!stop_) {
+    lincheck::Operation op;
+    op.client = id;
+    const std::string column = absl::StrCat("k", rng() % keys_);
+    op.key = "lin/" + column;
+    const int dice = rng() % 10;
+    op.call = now();
+    if (dice < 4) {
+      op.kind = lincheck::OpKind::kGet;
+      absl::StatusOr<std::string> v = client_->Get("lin", column);
+      op.ret = now();
+      if (v.ok()) {
+        op.observed = *v;
+      } else if (!absl::IsNotFound(v.status())) {
+        op.completed = false;
+      }
+    } else if (dice < 8) {
+      op.kind = lincheck::OpKind::kPut;
+      op.value = absl::StrCat("c", id, "-", ++counter);
+      absl::Status s = client_->Put("lin", column, *op.value);
+      op.ret = now();
+      op.completed = s.ok();
+      if (s.ok()) ++acked_writes_;
+    } else {
+      // CPUT against the value this worker last saw for the key, or "absent".
+      op.kind = lincheck::OpKind::kCPut;
+      op.value = absl::StrCat("c", id, "-", ++counter);
+      std::optional<std::string> expected;
+      for (auto it = local.rbegin(); it != local.rend(); ++it) {
+        if (it->key == op.key && it->completed && it->kind == lincheck::OpKind::kGet) {
+          expected = it->observed;
+          break;
+        }
+      }
+      op.expected = expected;
+      absl::StatusOr<bool> done = client_->CPut(
+          "lin", column, expected ? std::optional<std::string_view>(*expected) : std::nullopt,
+          *op.value);
+      op.ret = now();
+      op.completed = done.ok();
+      if (done.ok()) {
+        op.cput_succeeded = *done;
+        if (*done) ++acked_writes_;
+      }
+    }
+    if (op.completed) {
+      ++completed_;
+    } else {
+      ++failed_;
+    }
+    local.push_back(op);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  history_.insert(history_.end(), local.begin(), local.end());
+}
+
+}  // namespace penncloud::testing

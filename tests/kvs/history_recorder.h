@@ -1,0 +1,48 @@
+// Drives a KVS Client from several threads with a random mix of operations on a few keys
+// and records every call and its outcome for the linearizability checker. Each put writes
+// a value never written before, so a lost or resurrected write cannot hide.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kvs/client/client.h"
+#include "kvs/lincheck/history.h"
+
+namespace penncloud::testing {
+
+class HistoryRecorder {
+ public:
+  HistoryRecorder(kvs::Client* client, int threads, int keys);
+  ~HistoryRecorder();
+
+  void Start();
+  // Stops the workers and returns the history.
+  std::vector<lincheck::Operation> Finish();
+
+  int64_t acknowledged_writes() const { return acked_writes_; }
+  int64_t failed_ops() const { return failed_; }
+  int64_t completed_ops() const { return completed_; }
+
+ private:
+  void Worker(int id);
+
+  kvs::Client* client_;
+  const int threads_;
+  const int keys_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> acked_writes_{0};
+  std::atomic<int64_t> failed_{0};
+  std::atomic<int64_t> completed_{0};
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::vector<lincheck::Operation> history_;  // GUARDED_BY(mu_)
+  const std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace penncloud::testing

@@ -1,0 +1,221 @@
+// Whole-system tests of a real 3-replica group: the client API end to end, bad input,
+// durability across a crash of every replica, and catch-up by snapshot.
+#include "tests/support/kvs_group.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "kvs/client/connect.h"
+#include "proto/kvs.grpc.pb.h"
+
+namespace penncloud::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::unique_ptr<kvs::Client> ConnectTo(const KvsGroup& group) {
+  auto client = kvs::Connect(group.spec());
+  EXPECT_TRUE(client.ok()) << client.status();
+  return std::move(*client);
+}
+
+TEST(KvsGroupTest, ClientOperationsEndToEnd) {
+  auto group = KvsGroup::Start();
+  ASSERT_TRUE(group.ok()) << group.status();
+  auto client = ConnectTo(**group);
+  ASSERT_TRUE(client->Put("user/alice", "name", "Alice").ok());
+  EXPECT_EQ(client->Get("user/alice", "name").value(), "Alice");
+  EXPECT_TRUE(absl::IsNotFound(client->Get("user/alice", "nope").status()));
+  EXPECT_FALSE(client->CPut("user/alice", "name", "Bob", "X").value());
+  EXPECT_TRUE(client->CPut("user/alice", "name", "Alice", "Alicia").value());
+  EXPECT_FALSE(client->CPut("user/alice", "name", std::nullopt, "Y").value());
+  EXPECT_TRUE(client->CPut("user/alice", "new", std::nullopt, "Z").value());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(client->Put("user/alice", absl::StrCat("m", i), absl::StrCat("v", i)).ok());
+  }
+  kvs::ListOptions list;
+  list.limit = 3;
+  list.with_values = true;
+  auto page = client->List("user/alice", list);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->cells.size(), 3u);
+  EXPECT_EQ(page->cells[0].column, "m0");
+  EXPECT_EQ(page->cells[0].value, "v0");
+  EXPECT_TRUE(page->more);
+  list.after = page->cells.back().column;
+  list.limit = 100;
+  page = client->List("user/alice", list);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->cells.size(), 4u);  // m3 m4 name new
+  EXPECT_EQ(page->cells[3].column, "new");
+  EXPECT_FALSE(page->more);
+  ASSERT_TRUE(client->Delete("user/alice", "name").ok());
+  ASSERT_TRUE(client->Delete("user/alice", "name").ok());
+  EXPECT_TRUE(absl::IsNotFound(client->Get("user/alice", "name").status()));
+  // A value at the limit is accepted; one byte more is refused before it is sent.
+  std::string big(kvs::kMaxValueBytes, 'x');
+  ASSERT_TRUE(client->Put("big", "c", big).ok());
+  EXPECT_EQ(client->Get("big", "c").value().size(), big.size());
+  big.push_back('x');
+  EXPECT_TRUE(absl::IsInvalidArgument(client->Put("big", "c", big)));
+}
+
+TEST(KvsGroupTest, BadRequestsGetClearErrorsAndNoCrash) {
+  auto group = KvsGroup::Start();
+  ASSERT_TRUE(group.ok()) << group.status();
+  const int leader = (*group)->Leader().value();
+  auto stub = kvs::pb::KvsService::NewStub(
+      grpc::CreateChannel((*group)->address(leader), grpc::InsecureChannelCredentials()));
+  auto write = [&](kvs::pb::Command c) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    kvs::pb::WriteRequest request;
+    *request.mutable_command() = std::move(c);
+    kvs::pb::WriteResponse response;
+    return stub->Write(&context, request, &response);
+  };
+  kvs::pb::Command c;
+  c.set_session(1);
+  c.set_seq(1);
+  c.set_row("r");
+  c.set_op(static_cast<kvs::pb::Op>(77));
+  grpc::Status s = write(c);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("op"), std::string::npos) << s.error_message();
+  c.set_op(kvs::pb::OP_PUT);
+  c.set_value(std::string(kvs::kMaxValueBytes + 1, 'v'));
+  s = write(c);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  c.set_value("v");
+  c.set_row("");
+  EXPECT_EQ(write(c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  c.set_row(std::string(kvs::kMaxKeyBytes + 1, 'r'));
+  EXPECT_EQ(write(c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  c.set_row("r");
+  c.set_session(0);
+  EXPECT_EQ(write(c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Garbage bytes where a Paxos message belongs.
+  auto peer = kvs::pb::KvsPeer::NewStub(
+      grpc::CreateChannel((*group)->address(leader), grpc::InsecureChannelCredentials()));
+  kvs::pb::PeerBatch batch;
+  batch.add_messages("\xff\xff\xff garbage");
+  grpc::ClientContext context;
+  kvs::pb::PeerAck ack;
+  EXPECT_EQ(peer->Send(&context, batch, &ack).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // The group still works.
+  auto client = ConnectTo(**group);
+  EXPECT_TRUE(client->Put("r", "c", "fine").ok());
+  EXPECT_EQ(client->Get("r", "c").value(), "fine");
+}
+
+TEST(KvsGroupTest, RetriedWriteIsAppliedOnce) {
+  auto group = KvsGroup::Start();
+  ASSERT_TRUE(group.ok()) << group.status();
+  const int leader = (*group)->Leader().value();
+  auto stub = kvs::pb::KvsService::NewStub(
+      grpc::CreateChannel((*group)->address(leader), grpc::InsecureChannelCredentials()));
+  auto cput = [&](uint64_t seq, std::string expected, std::string value) {
+    kvs::pb::WriteRequest request;
+    kvs::pb::Command* c = request.mutable_command();
+    c->set_op(kvs::pb::OP_CPUT);
+    c->set_session(42);
+    c->set_seq(seq);
+    c->set_row("r");
+    c->set_column("c");
+    c->set_expected(expected);
+    c->set_value(value);
+    grpc::ClientContext context;
+    kvs::pb::WriteResponse response;
+    EXPECT_TRUE(stub->Write(&context, request, &response).ok());
+    EXPECT_FALSE(response.hint().not_leader());
+    return response.cput_succeeded();
+  };
+  auto client = ConnectTo(**group);
+  ASSERT_TRUE(client->Put("r", "c", "a").ok());
+  EXPECT_TRUE(cput(1, "a", "b"));
+  // The same request again (a client retry): it reports the original outcome and does
+  // not apply again, although the cell no longer holds "a".
+  EXPECT_TRUE(cput(1, "a", "b"));
+  ASSERT_TRUE(client->Put("r", "c", "a").ok());
+  EXPECT_TRUE(cput(1, "a", "b"));
+  EXPECT_EQ(client->Get("r", "c").value(), "a");
+  EXPECT_TRUE(cput(2, "a", "c"));
+  EXPECT_EQ(client->Get("r", "c").value(), "c");
+}
+
+TEST(KvsGroupTest, AcknowledgedWritesSurviveCrashOfEveryReplica) {
+  auto group = KvsGroup::Start();
+  ASSERT_TRUE(group.ok()) << group.status();
+  {
+    auto client = ConnectTo(**group);
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 8; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < 50; ++i) {
+          ASSERT_TRUE(client->Put(absl::StrCat("row", t), absl::StrCat("c", i), "v").ok());
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+  }
+  for (int i = 0; i < 3; ++i) (*group)->Kill(i);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*group)->Restart(i).ok());
+  ASSERT_TRUE((*group)->Leader().ok());
+  auto client = ConnectTo(**group);
+  for (int t = 0; t < 8; ++t) {
+    kvs::ListOptions list;
+    list.limit = 1000;
+    auto page = client->List(absl::StrCat("row", t), list);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->cells.size(), 50u) << "row" << t;
+  }
+}
+
+TEST(KvsGroupTest, ReplicaDownDuringCompactionCatchesUpBySnapshot) {
+  KvsGroupOptions options;
+  options.extra_flags = {"--snapshot_interval=40", "--log_keep_slots=5"};
+  auto group = KvsGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  const int leader = (*group)->Leader().value();
+  const int lagger = (leader + 1) % 3;
+  const int other = (leader + 2) % 3;
+  (*group)->Kill(lagger);
+  auto client = ConnectTo(**group);
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(client->Put("snap", absl::StrCat("c", 1000 + i), absl::StrCat("v", i)).ok());
+  }
+  std::this_thread::sleep_for(milliseconds(300));  // let the compaction sweep run
+  ASSERT_TRUE((*group)->Restart(lagger).ok());
+  // Wait until the returning replica has applied what the leader committed.
+  auto stub = kvs::pb::KvsService::NewStub(
+      grpc::CreateChannel((*group)->address(lagger), grpc::InsecureChannelCredentials()));
+  uint64_t applied = 0;
+  uint64_t snapshot = 0;
+  for (int i = 0; i < 200 && applied < 300; ++i) {
+    grpc::ClientContext context;
+    kvs::pb::StatusResponse status;
+    if (stub->Status(&context, kvs::pb::StatusRequest(), &status).ok()) {
+      applied = status.applied_slot();
+      snapshot = status.snapshot_slot();
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_GE(applied, 300u);
+  EXPECT_GT(snapshot, 0u) << "the replica should have installed a snapshot";
+  // Only the returned replica and one other remain: the data must be complete there.
+  (*group)->Kill(leader);
+  ASSERT_TRUE((*group)->Leader().ok());
+  kvs::ListOptions list;
+  list.limit = 1000;
+  list.with_values = true;
+  auto page = client->List("snap", list);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->cells.size(), 300u);
+  EXPECT_EQ(page->cells[299].value, "v299");
+  (void)other;
+}
+
+}  // namespace
+}  // namespace penncloud::testing
