@@ -1,6 +1,6 @@
 // kvs_server: one replica of a PennCloud key-value replica group.
 //
-//   kvs_server --id=1 --peers=1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013 \
+//   kvs_server --id=1 --peers=1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013
 //              --data_dir=state/kvs-1
 #include <csignal>
 #include <cstdlib>
