@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # PennCloud's KVS against etcd 3.4 on this machine, side by side.
 #
-# Starts a fresh 3-member etcd cluster on loopback, runs the kvs_bench workloads against it,
-# stops it; starts a fresh 3-replica PennCloud group, runs the same workloads, then SIGKILLs
-# its leader under load and times the gap until the next acknowledged write (the same for
-# etcd's leader, for reference). Prints a table with ratios and the targets of issue 3.
+# Starts a fresh 3-member etcd cluster and a fresh 3-replica PennCloud group on loopback,
+# runs the same kvs_bench workloads against each (alternating), then SIGKILLs each leader
+# under write load and times the pause until writes are acknowledged again. Prints a table
+# with ratios and the targets of issue 3.
 # Servers and load generator share the machine's cores, as they would in any one-box test.
 #
 # usage: stress_test/kvs_vs_etcd.sh [--duration S] [--warmup S] [--only etcd|penncloud]
@@ -33,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD=$2; shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
     --etcd-all-members) ETCD_ALL=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "kvs_vs_etcd.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -98,19 +98,16 @@ WORKLOADS=(
   "write1|--clients=1 --read_fraction=0 --value_size=128"
 )
 
-# run_workloads SYSTEM TARGET_FLAGS...
-run_workloads() {
-  local system=$1; shift
-  local w name flags
-  for w in "${WORKLOADS[@]}"; do
-    name=${w%%|*}; flags=${w#*|}
-    log "$system $name"
-    # shellcheck disable=SC2086
-    "$BIN/kvs_bench" "$@" $flags --duration="$DURATION" --warmup="$WARMUP" \
-      --key_prefix="$name" >"$RUN/$system-$name.txt" 2>&1 || true
-    grep '^RESULT ' "$RUN/$system-$name.txt" | sed 's/^RESULT //' >"$RUN/$system-$name.json" || true
-    sed -n '1,6p' "$RUN/$system-$name.txt" >&2
-  done
+# run_one SYSTEM WORKLOAD TARGET_FLAGS...
+run_one() {
+  local system=$1 w=$2; shift 2
+  local name=${w%%|*} flags=${w#*|}
+  log "$system $name"
+  # shellcheck disable=SC2086
+  "$BIN/kvs_bench" "$@" $flags --duration="$DURATION" --warmup="$WARMUP" \
+    --key_prefix="$name" >"$RUN/$system-$name.txt" 2>&1 || true
+  grep '^RESULT ' "$RUN/$system-$name.txt" | sed 's/^RESULT //' >"$RUN/$system-$name.json" || true
+  grep -E 'throughput|all +latency' "$RUN/$system-$name.txt" >&2 || true
 }
 
 # failover SYSTEM KILL_PID TARGET_FLAGS...: 4 writing clients; SIGKILL the pid after 3 s.
@@ -190,18 +187,6 @@ stop_etcd() {
   rm -rf "$RUN/etcd"/e?  # data only; logs stay
 }
 
-if [[ -z $ONLY || $ONLY == etcd ]]; then
-  log "starting etcd (3 members)"
-  start_etcd
-  read -r leader_n leader_ep < <(etcd_leader)
-  log "etcd leader: e$leader_n at $leader_ep"
-  endpoints=$leader_ep
-  [[ $ETCD_ALL == 1 ]] && endpoints=$ETCD_ENDPOINTS
-  run_workloads etcd --target=etcd --endpoints="$endpoints"
-  read -r leader_n leader_ep < <(etcd_leader)
-  failover etcd "${ETCD_PIDS[$leader_n]}" --target=etcd --endpoints="$ETCD_ENDPOINTS" --conns=3
-  stop_etcd
-fi
 
 # ---- PennCloud -----------------------------------------------------------------------
 start_kvs() {
@@ -227,11 +212,37 @@ kvs_leader() {
     sed -n 's/.* id=\([0-9]*\) role=leader .*/\1/p' | head -1
 }
 
-if [[ -z $ONLY || $ONLY == penncloud ]]; then
+# ---- the runs ------------------------------------------------------------------------
+# Both clusters stay up (idle costs little) and the workloads alternate between them, so a
+# burst of other load on the machine hits both sides alike.
+RUN_ETCD=0; RUN_KVS=0
+if [[ -z $ONLY || $ONLY == etcd ]]; then RUN_ETCD=1; fi
+if [[ -z $ONLY || $ONLY == penncloud ]]; then RUN_KVS=1; fi
+if [[ $RUN_ETCD == 1 ]]; then
+  log "starting etcd (3 members)"
+  start_etcd
+  read -r leader_n leader_ep < <(etcd_leader)
+  log "etcd leader: e$leader_n at $leader_ep"
+  ETCD_BENCH_ENDPOINTS=$leader_ep
+  if [[ $ETCD_ALL == 1 ]]; then ETCD_BENCH_ENDPOINTS=$ETCD_ENDPOINTS; fi
+fi
+if [[ $RUN_KVS == 1 ]]; then
   log "starting PennCloud (3 replicas)"
   start_kvs
   log "PennCloud leader: replica $(kvs_leader)"
-  run_workloads penncloud --target=penncloud --kvs="$KVS_SPEC"
+fi
+for w in "${WORKLOADS[@]}"; do
+  if [[ $RUN_ETCD == 1 ]]; then
+    run_one etcd "$w" --target=etcd --endpoints="$ETCD_BENCH_ENDPOINTS"
+  fi
+  if [[ $RUN_KVS == 1 ]]; then run_one penncloud "$w" --target=penncloud --kvs="$KVS_SPEC"; fi
+done
+if [[ $RUN_ETCD == 1 ]]; then
+  read -r leader_n leader_ep < <(etcd_leader)
+  failover etcd "${ETCD_PIDS[$leader_n]}" --target=etcd --endpoints="$ETCD_ENDPOINTS" --conns=3
+  stop_etcd
+fi
+if [[ $RUN_KVS == 1 ]]; then
   leader=$(kvs_leader)
   failover penncloud "${KVS_PIDS[$leader]}" --target=penncloud --kvs="$KVS_SPEC"
   stop_pids "${KVS_PIDS[@]}"
