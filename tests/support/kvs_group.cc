@@ -112,13 +112,20 @@ absl::StatusOr<int> KvsGroup::Leader(std::chrono::milliseconds timeout) {
   kvs::ReplicaGroupClient client(addresses, client_options);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
+    // A replica counts as leader when it says so itself and a majority (it included)
+    // names it: followers may still name a leader that has just died.
     std::vector<int> votes(size() + 1, 0);
+    std::vector<bool> claims(size() + 1, false);
     for (const auto& [address, status] : client.StatusAll()) {
       if (!status.ok() || status->leader_id() == 0) continue;
-      if (status->leader_id() <= static_cast<uint64_t>(size())) ++votes[status->leader_id()];
+      if (status->leader_id() > static_cast<uint64_t>(size())) continue;
+      ++votes[status->leader_id()];
+      if (status->role() == "leader" && status->id() == status->leader_id()) {
+        claims[status->id()] = true;
+      }
     }
     for (int id = 1; id <= size(); ++id) {
-      if (votes[id] > size() / 2) return id - 1;
+      if (claims[id] && votes[id] > size() / 2) return id - 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
