@@ -1,6 +1,7 @@
 #include "mail/text.h"
 
 #include <cctype>
+#include <ctime>
 
 #include "absl/strings/escaping.h"
 
@@ -44,6 +45,15 @@ std::vector<std::string_view> SplitSpaces(std::string_view s) {
     i = j;
   }
   return out;
+}
+
+std::string Rfc5322Date() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
 }
 
 std::string Base64Encode(std::string_view data) {

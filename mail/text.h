@@ -31,6 +31,9 @@ std::string ToLower(std::string_view s);
 std::string_view Trim(std::string_view s);
 std::vector<std::string_view> SplitSpaces(std::string_view s);
 
+// The current time as an RFC 5322 date ("Tue, 24 Nov 2026 17:00:00 +0000").
+std::string Rfc5322Date();
+
 // Base64 (RFC 4648) for SASL. Decode fails (returns false) on malformed input.
 std::string Base64Encode(std::string_view data);
 bool Base64Decode(std::string_view text, std::string* out);

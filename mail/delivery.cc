@@ -1,0 +1,77 @@
+#include "mail/delivery.h"
+
+#include <set>
+
+#include "common/log.h"
+#include "mail/text.h"
+
+namespace penncloud::mail {
+
+Delivery::Delivery(MailStore& store, OutboundQueue& queue, std::string domain,
+                   Authenticator authenticate, UserExists exists)
+    : store_(store),
+      queue_(queue),
+      domain_(ToLower(domain)),
+      authenticate_(std::move(authenticate)),
+      exists_(std::move(exists)) {}
+
+absl::StatusOr<std::string> Delivery::Authenticate(std::string_view user,
+                                                   std::string_view password) {
+  return authenticate_(user, password);
+}
+
+absl::StatusOr<bool> Delivery::LocalUserExists(std::string_view user) {
+  return exists_(ToLower(user));
+}
+
+bool Delivery::IsLocal(std::string_view address, std::string* user) const {
+  size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return false;
+  if (ToLower(address.substr(at + 1)) != domain_) return false;
+  *user = ToLower(address.substr(0, at));
+  return true;
+}
+
+absl::StatusOr<std::string> Delivery::Deliver(const Envelope& envelope, std::string_view message) {
+  std::set<std::string> local;
+  std::vector<std::string> remote;
+  for (const auto& r : envelope.recipients) {
+    std::string user;
+    if (IsLocal(r, &user)) {
+      local.insert(user);
+    } else {
+      remote.push_back(r);
+    }
+  }
+  std::string id;
+  for (const auto& user : local) {
+    auto meta = store_.Add(user, kInbox, message, false);
+    if (!meta.ok()) return meta.status();
+    if (id.empty()) id = meta->id();
+  }
+  if (!remote.empty()) {
+    auto queued = queue_.Enqueue(envelope.sender, remote, message);
+    if (!queued.ok()) return queued.status();
+    if (id.empty()) id = *queued;
+  }
+  PC_LOG(kInfo, "mail.delivered")
+  ("from", envelope.sender)("local", local.size())("remote", remote.size())("bytes",
+                                                                            message.size());
+  return id;
+}
+
+absl::StatusOr<pb::MessageMeta> Delivery::SendAs(std::string_view user,
+                                                 const std::vector<std::string>& recipients,
+                                                 std::string_view source) {
+  Envelope envelope;
+  envelope.sender = Cat(user, "@", domain_);
+  envelope.recipients = recipients;
+  envelope.authenticated_user = std::string(user);
+  if (!recipients.empty()) {
+    auto delivered = Deliver(envelope, source);
+    if (!delivered.ok()) return delivered.status();
+  }
+  return store_.Add(user, kSent, source, true);
+}
+
+}  // namespace penncloud::mail

@@ -1,0 +1,50 @@
+// Where accepted mail goes: local recipients' Inboxes in the mailbox store, everyone else
+// into the outbound queue. Used by the SMTP server (as its SmtpBackend) and by webmail's
+// compose, so both paths deliver the same way.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mail/mail_store.h"
+#include "mail/outbound_queue.h"
+#include "mail/pop3_session.h"
+#include "mail/smtp_session.h"
+
+namespace penncloud::mail {
+
+using UserExists = std::function<absl::StatusOr<bool>(std::string_view user)>;
+
+class Delivery final : public SmtpBackend {
+ public:
+  Delivery(MailStore& store, OutboundQueue& queue, std::string domain, Authenticator authenticate,
+           UserExists exists);
+
+  absl::StatusOr<std::string> Authenticate(std::string_view user,
+                                           std::string_view password) override;
+  absl::StatusOr<bool> LocalUserExists(std::string_view user) override;
+  // Stores for every local recipient and queues one copy for all remote ones. Returns
+  // once everything is durable.
+  absl::StatusOr<std::string> Deliver(const Envelope& envelope, std::string_view message) override;
+
+  // Webmail's send: delivers `source` from `user` to the recipients and files a copy in the
+  // user's Sent folder. Returns the Sent copy's entry.
+  absl::StatusOr<pb::MessageMeta> SendAs(std::string_view user,
+                                         const std::vector<std::string>& recipients,
+                                         std::string_view source);
+
+  bool IsLocal(std::string_view address, std::string* user) const;
+  const std::string& domain() const { return domain_; }
+
+ private:
+  MailStore& store_;
+  OutboundQueue& queue_;
+  const std::string domain_;
+  Authenticator authenticate_;
+  UserExists exists_;
+};
+
+}  // namespace penncloud::mail

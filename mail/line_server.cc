@@ -1,0 +1,173 @@
+#include "mail/line_server.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
+#include <optional>
+
+#include "common/log.h"
+
+namespace penncloud::mail {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+LineServer::LineServer(LineServerOptions options, ProtocolFactory factory)
+    : options_(std::move(options)), factory_(std::move(factory)) {}
+
+LineServer::~LineServer() { Stop(); }
+
+absl::Status LineServer::Start() {
+  boost::system::error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(options_.address, ec),
+                         static_cast<unsigned short>(options_.port));
+  if (ec) return absl::InvalidArgumentError("bad listen address: " + ec.message());
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return absl::UnavailableError("cannot listen: " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  reaper_thread_ = std::thread([this] { ReapIdle(); });
+  return absl::OkStatus();
+}
+
+void LineServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  // shutdown() wakes a thread blocked in accept() or read() on that socket.
+  if (acceptor_.is_open()) ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::unique_lock lock(mu_);
+  for (auto& [id, c] : connections_) ::shutdown(c.fd, SHUT_RDWR);
+  cv_.wait_for(lock, std::chrono::seconds(10), [this] { return connections_.empty(); });
+  cv_.notify_all();
+  lock.unlock();
+  if (reaper_thread_.joinable()) reaper_thread_.join();
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+void LineServer::AcceptLoop() {
+  while (!stopping_) {
+    tcp::socket socket(io_);
+    boost::system::error_code ec;
+    acceptor_.accept(socket, ec);
+    if (stopping_) return;
+    if (ec) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // e.g. EMFILE: back off
+      continue;
+    }
+    std::unique_lock lock(mu_);
+    if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
+      lock.unlock();
+      asio::write(socket, asio::buffer(options_.busy_reply), ec);
+      continue;
+    }
+    uint64_t id = next_id_++;
+    connections_[id] = {socket.native_handle(), std::chrono::steady_clock::now()};
+    lock.unlock();
+    std::thread([this, s = std::move(socket), id]() mutable { Serve(std::move(s), id); }).detach();
+  }
+}
+
+void LineServer::ReapIdle() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::seconds(1));
+    auto now = std::chrono::steady_clock::now();
+    for (auto& [id, c] : connections_) {
+      if (now - c.last_active > options_.idle_timeout) ::shutdown(c.fd, SHUT_RDWR);
+    }
+  }
+}
+
+void LineServer::Serve(tcp::socket socket, uint64_t id) {
+  boost::system::error_code ec;
+  std::string peer = socket.remote_endpoint(ec).address().to_string();
+  std::unique_ptr<LineProtocol> protocol = factory_(peer);
+  std::optional<asio::ssl::stream<tcp::socket&>> tls;
+
+  auto write = [&](const std::string& text) {
+    if (text.empty()) return true;
+    if (tls) {
+      asio::write(*tls, asio::buffer(text), ec);
+    } else {
+      asio::write(socket, asio::buffer(text), ec);
+    }
+    return !ec;
+  };
+  auto touch = [&] {
+    std::lock_guard lock(mu_);
+    connections_[id].last_active = std::chrono::steady_clock::now();
+  };
+
+  bool open = write(protocol->Greeting());
+  std::string in;
+  bool discarding = false;  // inside a line that grew past MaxLineBytes
+  char buffer[16384];
+  while (open && !stopping_) {
+    size_t n =
+        tls ? tls->read_some(asio::buffer(buffer), ec) : socket.read_some(asio::buffer(buffer), ec);
+    if (ec || n == 0) break;
+    touch();
+    in.append(buffer, n);
+    std::string out;
+    size_t start = 0;
+    while (open) {
+      size_t end = in.find('\n', start);
+      if (end == std::string::npos) break;
+      std::string_view line(in.data() + start, end - start);
+      start = end + 1;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      SessionOutput reply;
+      if (discarding) {
+        discarding = false;
+        reply = protocol->OnLineTooLong();
+      } else {
+        reply = protocol->OnLine(line);
+      }
+      out += reply.text;
+      if (reply.close) {
+        write(out);
+        open = false;
+      } else if (reply.start_tls && options_.tls != nullptr) {
+        if (!write(out)) {
+          open = false;
+          break;
+        }
+        out.clear();
+        // RFC 3207 5 / RFC 2595 3.1: anything the client sent before the handshake is
+        // discarded, so nobody can inject commands into the protected session.
+        in.clear();
+        start = 0;
+        tls.emplace(socket, *options_.tls);
+        tls->handshake(asio::ssl::stream_base::server, ec);
+        if (ec) {
+          PC_LOG(kInfo, "tls.handshake_failed")("peer", peer)("error", ec.message());
+          open = false;
+          break;
+        }
+        protocol->OnTlsStarted();
+      }
+    }
+    if (!open) break;
+    in.erase(0, start);
+    if (in.size() > protocol->MaxLineBytes()) {
+      discarding = true;
+      in.clear();
+    }
+    if (!write(out)) break;
+  }
+  protocol->OnDisconnect();
+  // No TLS close_notify exchange: a vanished peer must not hold this thread.
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  std::lock_guard lock(mu_);
+  connections_.erase(id);
+  cv_.notify_all();
+}
+
+}  // namespace penncloud::mail

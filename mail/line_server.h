@@ -1,0 +1,83 @@
+// A TCP server for line-based protocols (SMTP, POP3) around a session state machine:
+// one thread per connection with blocking Boost.Asio I/O, in-band upgrade to TLS, replies
+// batched per read so pipelined commands get pipelined answers, a cap on line length and
+// on connections, and an idle timeout.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "mail/session_output.h"
+
+namespace penncloud::mail {
+
+// What the server drives: one per connection.
+class LineProtocol {
+ public:
+  virtual ~LineProtocol() = default;
+  virtual std::string Greeting() = 0;
+  virtual SessionOutput OnLine(std::string_view line) = 0;
+  virtual SessionOutput OnLineTooLong() = 0;
+  virtual void OnTlsStarted() = 0;
+  virtual void OnDisconnect() {}
+  // Lines longer than this are not kept; OnLineTooLong is called once they end.
+  virtual size_t MaxLineBytes() const = 0;
+};
+
+struct LineServerOptions {
+  std::string address = "127.0.0.1";
+  int port = 0;  // 0: any free port (see LineServer::port)
+  int max_connections = 256;
+  std::chrono::seconds idle_timeout{300};
+  boost::asio::ssl::context* tls = nullptr;  // null: no STARTTLS/STLS
+  std::string busy_reply;                    // sent to connections over the cap
+};
+
+using ProtocolFactory = std::function<std::unique_ptr<LineProtocol>(const std::string& peer)>;
+
+class LineServer {
+ public:
+  LineServer(LineServerOptions options, ProtocolFactory factory);
+  ~LineServer();
+
+  absl::Status Start();
+  // Stops accepting, closes every connection and waits for their threads.
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  void AcceptLoop();
+  void Serve(boost::asio::ip::tcp::socket socket, uint64_t id);
+  void ReapIdle();
+
+  const LineServerOptions options_;
+  const ProtocolFactory factory_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_{io_};
+  int port_ = 0;
+  std::thread accept_thread_;
+  std::thread reaper_thread_;
+  std::atomic<bool> stopping_{false};
+
+  struct Connection {
+    int fd;
+    std::chrono::steady_clock::time_point last_active;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, Connection> connections_;  // GUARDED_BY(mu_)
+  uint64_t next_id_ = 0;                        // GUARDED_BY(mu_)
+};
+
+}  // namespace penncloud::mail

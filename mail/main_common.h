@@ -1,0 +1,32 @@
+// Start-up shared by the smtp and pop3 binaries: the state folder, the store connection,
+// accounts, TLS, and waiting for SIGINT/SIGTERM.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "accounts/accounts.h"
+#include "kvs/client/client.h"
+
+namespace penncloud::mail {
+
+// --state_dir, else $PENNCLOUD_STATE, else "state".
+std::string StateDir(const std::string& flag);
+
+struct Services {
+  std::unique_ptr<kvs::Client> kvs;
+  std::unique_ptr<accounts::Accounts> accounts;
+  std::unique_ptr<boost::asio::ssl::context> tls;  // null if TLS is off
+};
+
+absl::StatusOr<Services> StartServices(const std::string& kvs_spec, const std::string& state_dir,
+                                       const std::string& cert, const std::string& key,
+                                       const std::string& hostname, bool tls);
+
+// Blocks until SIGINT or SIGTERM arrives. Call before starting threads (it blocks them).
+void BlockStopSignals();
+void WaitForStopSignal();
+
+}  // namespace penncloud::mail

@@ -1,0 +1,75 @@
+// The PennCloud POP3 server: desktop clients download the Inbox the webmail shows.
+#include <atomic>
+#include <iostream>
+#include <random>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "common/log.h"
+#include "mail/line_server.h"
+#include "mail/main_common.h"
+#include "mail/protocols.h"
+
+ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
+ABSL_FLAG(int, port, 11000, "POP3 port");
+ABSL_FLAG(std::string, kvs, "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+          "the key-value store (see kvs/client/connect.h)");
+ABSL_FLAG(std::string, domain, "penncloud.local", "local mail domain");
+ABSL_FLAG(std::string, hostname, "penncloud.local", "our host name in banners");
+ABSL_FLAG(std::string, state_dir, "", "state folder (default $PENNCLOUD_STATE or ./state)");
+ABSL_FLAG(bool, tls, true, "offer STLS");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (default <state>/tls/mail.crt)");
+ABSL_FLAG(std::string, tls_key, "", "PEM key (default <state>/tls/mail.key)");
+ABSL_FLAG(int, max_connections, 256, "concurrent connections");
+ABSL_FLAG(int, idle_timeout_s, 600, "close connections idle this long (RFC 1939: >= 10 min)");
+ABSL_FLAG(std::string, node, "pop3", "node name in logs");
+
+namespace pm = penncloud::mail;
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  penncloud::log::SetNode(absl::GetFlag(FLAGS_node));
+  pm::BlockStopSignals();
+
+  std::string state = pm::StateDir(absl::GetFlag(FLAGS_state_dir));
+  auto services = pm::StartServices(absl::GetFlag(FLAGS_kvs), state, absl::GetFlag(FLAGS_tls_cert),
+                                    absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_hostname),
+                                    absl::GetFlag(FLAGS_tls));
+  if (!services.ok()) {
+    std::cerr << "pop3: " << services.status() << "\n";
+    return 1;
+  }
+  penncloud::accounts::Accounts& accounts = *services->accounts;
+  pm::MailStore store(*services->kvs);
+  pm::Pop3Config config;
+  config.hostname = absl::GetFlag(FLAGS_hostname);
+  config.domain = absl::GetFlag(FLAGS_domain);
+  config.tls_available = services->tls != nullptr;
+  config.lease_micros = int64_t{absl::GetFlag(FLAGS_idle_timeout_s)} * 1'000'000 + 60'000'000;
+
+  pm::LineServerOptions options;
+  options.address = absl::GetFlag(FLAGS_address);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.max_connections = absl::GetFlag(FLAGS_max_connections);
+  options.idle_timeout = std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s));
+  options.tls = services->tls.get();
+  options.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+  // Lease owners must be unique across every pop3 server and connection.
+  std::string prefix = absl::GetFlag(FLAGS_node) + "-" + std::to_string(std::random_device{}());
+  std::atomic<uint64_t> sessions{0};
+  pm::LineServer server(options, [&](const std::string&) {
+    return std::make_unique<pm::Pop3LineProtocol>(
+        config, store,
+        [&](std::string_view u, std::string_view p) { return accounts.CheckPassword(u, p); },
+        prefix + "-" + std::to_string(sessions++));
+  });
+  if (auto s = server.Start(); !s.ok()) {
+    std::cerr << "pop3: " << s << "\n";
+    return 1;
+  }
+  PC_LOG(kInfo, "pop3.listening")("port", server.port())("tls", config.tls_available);
+  pm::WaitForStopSignal();
+  PC_LOG(kInfo, "pop3.stopping");
+  server.Stop();
+  return 0;
+}

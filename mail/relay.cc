@@ -1,0 +1,163 @@
+#include "mail/relay.h"
+
+#include <chrono>
+#include <ctime>
+#include <map>
+
+#include "common/log.h"
+#include "mail/text.h"
+
+namespace penncloud::mail {
+namespace {
+
+int64_t SystemMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string DomainOf(const std::string& address) {
+  size_t at = address.rfind('@');
+  return at == std::string::npos ? "" : ToLower(address.substr(at + 1));
+}
+
+}  // namespace
+
+std::string BounceMessage(std::string_view domain, std::string_view sender,
+                          const std::vector<RecipientResult>& failed, std::string_view source) {
+  std::string text =
+      Cat("From: Mail Delivery System <MAILER-DAEMON@", domain, ">\r\n", "To: <", sender, ">\r\n",
+          "Subject: Undelivered Mail Returned to Sender\r\n", "Date: ", Rfc5322Date(), "\r\n",
+          "Auto-Submitted: auto-replied\r\n", "MIME-Version: 1.0\r\n",
+          "Content-Type: text/plain; charset=utf-8\r\n", "\r\n",
+          "Your message could not be delivered to these recipients:\r\n\r\n");
+  for (const auto& r : failed) {
+    std::string reply = r.reply;
+    for (char& c : reply) {
+      if (c == '\r' || c == '\n') c = ' ';
+    }
+    text += Cat("  <", r.recipient, ">: ", reply, "\r\n");
+  }
+  text += "\r\n----- The headers of your message follow -----\r\n\r\n";
+  size_t end = source.find("\r\n\r\n");
+  std::string_view headers = source.substr(0, end == std::string_view::npos ? source.size() : end);
+  for (size_t pos = 0; pos < headers.size();) {
+    size_t eol = headers.find("\r\n", pos);
+    std::string_view line = headers.substr(pos, eol == std::string_view::npos ? eol : eol - pos);
+    if (!line.empty() && line.front() == '.') text += ".";  // stays valid if relayed raw
+    text += Cat(line, "\r\n");
+    if (eol == std::string_view::npos) break;
+    pos = eol + 2;
+  }
+  return text;
+}
+
+Relay::Relay(OutboundQueue& queue, MailStore& store, RelayOptions options, SendFunction send,
+             std::function<int64_t()> now_micros)
+    : queue_(queue),
+      store_(store),
+      options_(std::move(options)),
+      send_(std::move(send)),
+      now_micros_(now_micros ? std::move(now_micros) : SystemMicros) {}
+
+Relay::~Relay() { Stop(); }
+
+void Relay::Start() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      RunOnce();
+      lock.lock();
+      cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+    }
+  });
+}
+
+void Relay::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+int Relay::RunOnce() {
+  auto claimed = queue_.Claim(options_.owner, options_.lease_micros, 32);
+  if (!claimed.ok()) {
+    PC_LOG(kWarn, "relay.claim_failed")("error", claimed.status().ToString());
+    return 0;
+  }
+  for (const auto& entry : *claimed) Process(entry);
+  return static_cast<int>(claimed->size());
+}
+
+void Relay::Process(const pb::QueuedMessage& entry) {
+  auto source = queue_.Source(entry);
+  if (!source.ok()) {
+    PC_LOG(kWarn, "relay.read_failed")("id", entry.id())("error", source.status().ToString());
+    return;  // the lease runs out and a later pass retries
+  }
+  // Group the recipients by destination host.
+  std::map<std::pair<std::string, int>, std::vector<std::string>> by_host;
+  for (const auto& r : entry.recipients()) {
+    if (!options_.smarthost_host.empty()) {
+      by_host[{options_.smarthost_host, options_.smarthost_port}].push_back(r);
+    } else {
+      by_host[{LookupMx(DomainOf(r)).front(), 25}].push_back(r);
+    }
+  }
+  std::vector<RecipientResult> temporary, permanent;
+  for (const auto& [host, recipients] : by_host) {
+    for (auto& result : send_(host.first, host.second, entry.sender(), recipients, *source)) {
+      if (result.outcome == RecipientOutcome::kTemporaryFailure) temporary.push_back(result);
+      if (result.outcome == RecipientOutcome::kPermanentFailure) permanent.push_back(result);
+      PC_LOG(kInfo, "relay.result")
+      ("id", entry.id())("rcpt", result.recipient)("outcome", static_cast<int>(result.outcome))(
+          "reply", result.reply);
+    }
+  }
+  int attempts = entry.attempts() + 1;
+  if (!temporary.empty() && attempts >= options_.max_attempts) {
+    for (auto& t : temporary) {
+      t.reply = Cat("gave up after ", attempts, " attempts; last error: ", t.reply);
+      permanent.push_back(t);
+    }
+    temporary.clear();
+  }
+  if (!permanent.empty()) Bounce(entry, *source, permanent);
+  if (temporary.empty()) {
+    if (auto s = queue_.Complete(entry); !s.ok()) {
+      PC_LOG(kWarn, "relay.complete_failed")("id", entry.id())("error", s.ToString());
+    }
+    return;
+  }
+  pb::QueuedMessage next = entry;
+  next.clear_recipients();
+  for (const auto& t : temporary) next.add_recipients(t.recipient);
+  next.set_attempts(attempts);
+  int64_t delay = options_.retry_base_micros;
+  for (int i = 1; i < attempts && delay < options_.retry_max_micros; ++i) delay *= 2;
+  next.set_next_attempt_micros(now_micros_() + std::min(delay, options_.retry_max_micros));
+  next.set_last_error(temporary.front().reply);
+  if (auto s = queue_.Update(entry, next); !s.ok()) {
+    PC_LOG(kWarn, "relay.update_failed")("id", entry.id())("error", s.ToString());
+  }
+}
+
+void Relay::Bounce(const pb::QueuedMessage& entry, const std::string& source,
+                   const std::vector<RecipientResult>& failed) {
+  if (entry.sender().empty()) return;  // never bounce a bounce
+  std::string bounce = BounceMessage(options_.domain, entry.sender(), failed, source);
+  absl::Status s;
+  if (DomainOf(entry.sender()) == ToLower(options_.domain)) {
+    std::string user = entry.sender().substr(0, entry.sender().rfind('@'));
+    s = store_.Add(user, kInbox, bounce, false).status();
+  } else {
+    s = queue_.Enqueue("", {entry.sender()}, bounce).status();
+  }
+  PC_LOG(kInfo, "relay.bounced")("id", entry.id())("to", entry.sender())("ok", s.ok());
+}
+
+}  // namespace penncloud::mail

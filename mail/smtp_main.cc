@@ -1,0 +1,123 @@
+// The PennCloud SMTP server: receives mail for local users from anyone, accepts mail for
+// other domains from authenticated users, and relays the outbound queue.
+#include <iostream>
+#include <random>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "common/log.h"
+#include "mail/delivery.h"
+#include "mail/line_server.h"
+#include "mail/main_common.h"
+#include "mail/protocols.h"
+#include "mail/relay.h"
+#include "mail/tls.h"
+
+ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
+ABSL_FLAG(int, port, 2500, "SMTP port");
+ABSL_FLAG(std::string, kvs, "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+          "the key-value store (see kvs/client/connect.h)");
+ABSL_FLAG(std::string, domain, "penncloud.local", "local mail domain");
+ABSL_FLAG(std::string, hostname, "penncloud.local", "our host name in banners and headers");
+ABSL_FLAG(std::string, state_dir, "", "state folder (default $PENNCLOUD_STATE or ./state)");
+ABSL_FLAG(bool, tls, true, "offer STARTTLS");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (default <state>/tls/mail.crt)");
+ABSL_FLAG(std::string, tls_key, "", "PEM key (default <state>/tls/mail.key)");
+ABSL_FLAG(int64_t, max_message_bytes, 32 << 20, "largest message accepted");
+ABSL_FLAG(int, max_connections, 256, "concurrent connections");
+ABSL_FLAG(int, idle_timeout_s, 300, "close connections idle this long");
+ABSL_FLAG(std::string, smarthost, "", "relay all outbound mail via host:port (default: MX)");
+ABSL_FLAG(bool, relay, true, "run the outbound queue runner");
+ABSL_FLAG(int, relay_poll_ms, 1000, "how often the queue runner looks for due mail");
+ABSL_FLAG(int64_t, relay_retry_base_ms, 60000, "first retry delay (doubles per attempt)");
+ABSL_FLAG(int64_t, relay_retry_max_ms, 3600000, "longest retry delay");
+ABSL_FLAG(int, relay_max_attempts, 12, "attempts before bouncing");
+ABSL_FLAG(int, relay_timeout_ms, 30000, "per-step timeout talking to other servers");
+ABSL_FLAG(std::string, node, "smtp", "node name in logs");
+
+namespace pm = penncloud::mail;
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  penncloud::log::SetNode(absl::GetFlag(FLAGS_node));
+  pm::BlockStopSignals();
+
+  std::string state = pm::StateDir(absl::GetFlag(FLAGS_state_dir));
+  auto services = pm::StartServices(absl::GetFlag(FLAGS_kvs), state, absl::GetFlag(FLAGS_tls_cert),
+                                    absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_hostname),
+                                    absl::GetFlag(FLAGS_tls));
+  if (!services.ok()) {
+    std::cerr << "smtp: " << services.status() << "\n";
+    return 1;
+  }
+  penncloud::accounts::Accounts& accounts = *services->accounts;
+  pm::MailStore store(*services->kvs);
+  pm::OutboundQueue queue(*services->kvs);
+  pm::Delivery delivery(
+      store, queue, absl::GetFlag(FLAGS_domain),
+      [&](std::string_view u, std::string_view p) { return accounts.CheckPassword(u, p); },
+      [&](std::string_view u) -> absl::StatusOr<bool> {
+        auto exists = accounts.Exists(u);
+        if (absl::IsInvalidArgument(exists.status())) return false;  // not a valid name
+        return exists;
+      });
+
+  pm::SmtpConfig config;
+  config.hostname = absl::GetFlag(FLAGS_hostname);
+  config.domain = absl::GetFlag(FLAGS_domain);
+  config.max_message_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_message_bytes));
+  config.tls_available = services->tls != nullptr;
+
+  pm::LineServerOptions options;
+  options.address = absl::GetFlag(FLAGS_address);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.max_connections = absl::GetFlag(FLAGS_max_connections);
+  options.idle_timeout = std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s));
+  options.tls = services->tls.get();
+  options.busy_reply = "421 4.3.2 Too many connections, try again later\r\n";
+  pm::LineServer server(options, [&](const std::string& peer) {
+    return std::make_unique<pm::SmtpLineProtocol>(config, delivery, peer);
+  });
+  if (auto s = server.Start(); !s.ok()) {
+    std::cerr << "smtp: " << s << "\n";
+    return 1;
+  }
+
+  auto client_tls = pm::OpportunisticClientTlsContext();
+  pm::SmtpClientOptions client_options;
+  client_options.helo = config.hostname;
+  client_options.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_relay_timeout_ms));
+  client_options.tls = client_tls.get();
+  pm::RelayOptions relay_options;
+  relay_options.domain = config.domain;
+  std::string smarthost = absl::GetFlag(FLAGS_smarthost);
+  if (!smarthost.empty()) {
+    size_t colon = smarthost.rfind(':');
+    relay_options.smarthost_host = smarthost.substr(0, colon);
+    if (colon != std::string::npos &&
+        !absl::SimpleAtoi(smarthost.substr(colon + 1), &relay_options.smarthost_port)) {
+      std::cerr << "smtp: bad --smarthost\n";
+      return 1;
+    }
+  }
+  relay_options.poll_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_relay_poll_ms));
+  relay_options.retry_base_micros = absl::GetFlag(FLAGS_relay_retry_base_ms) * 1000;
+  relay_options.retry_max_micros = absl::GetFlag(FLAGS_relay_retry_max_ms) * 1000;
+  relay_options.max_attempts = absl::GetFlag(FLAGS_relay_max_attempts);
+  relay_options.owner = absl::GetFlag(FLAGS_node) + "-" + std::to_string(std::random_device{}());
+  pm::Relay relay(queue, store, relay_options,
+                  [&](const std::string& host, int port, const std::string& sender,
+                      const std::vector<std::string>& rcpts, const std::string& message) {
+                    return pm::SendMail(host, port, sender, rcpts, message, client_options);
+                  });
+  if (absl::GetFlag(FLAGS_relay)) relay.Start();
+
+  PC_LOG(kInfo, "smtp.listening")
+  ("port", server.port())("tls", config.tls_available)("smarthost", smarthost);
+  pm::WaitForStopSignal();
+  PC_LOG(kInfo, "smtp.stopping");
+  relay.Stop();
+  server.Stop();
+  return 0;
+}
