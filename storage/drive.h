@@ -83,6 +83,10 @@ using PropertyPatch = std::vector<std::pair<std::string, std::optional<std::stri
 
 class Drive;
 
+// True if `status` says a conditional upload's condition (if_match / if_none_match) did not
+// hold; HTTP answers 412 for these and 409 for other kFailedPrecondition errors.
+bool IsConditionFailed(const absl::Status& status);
+
 // One upload, fed the file's bytes in pieces of any size. Memory stays at one chunk.
 // Destroying an upload that was not committed aborts it (its chunks are deleted).
 class Upload {
@@ -102,6 +106,10 @@ class Upload {
 
  private:
   friend class Drive;
+
+  // True if `status` says a conditional upload's condition (if_match / if_none_match) did not
+  // hold; HTTP answers 412 for these and 409 for other kFailedPrecondition errors.
+  bool IsConditionFailed(const absl::Status& status);
   Upload(Drive* drive, std::string user, std::vector<std::string> path, std::string version,
          UploadOptions options, uint64_t allowance);
   absl::Status FlushChunk();
@@ -128,12 +136,19 @@ class Reader {
   const EntryInfo& info() const { return info_; }
   uint64_t begin() const { return begin_; }
   uint64_t end() const { return end_; }  // exclusive
+  // Narrows the range to [begin, end) before the first Next (e.g. for an HTTP Range that
+  // needed the size first). kOutOfRange unless begin <= end <= size.
+  absl::Status Restrict(uint64_t begin, uint64_t end);
   // The next piece; an empty string once the range is exhausted. kAborted if the version
   // was collected meanwhile (the file was replaced long ago): the caller must not mix.
   absl::StatusOr<std::string> Next();
 
  private:
   friend class Drive;
+
+  // True if `status` says a conditional upload's condition (if_match / if_none_match) did not
+  // hold; HTTP answers 412 for these and 409 for other kFailedPrecondition errors.
+  bool IsConditionFailed(const absl::Status& status);
   Reader(kvs::Client* kvs, std::string user, EntryInfo info, std::string version,
          uint32_t chunk_bytes, uint64_t begin, uint64_t end);
 

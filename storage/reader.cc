@@ -40,6 +40,13 @@ Reader::Reader(kvs::Client* kvs, std::string user, EntryInfo info, std::string v
       end_(end),
       pos_(begin) {}
 
+absl::Status Reader::Restrict(uint64_t begin, uint64_t end) {
+  if (begin > end || end > info_.size) return absl::OutOfRangeError("range not satisfiable");
+  begin_ = pos_ = begin;
+  end_ = end;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> Reader::Next() {
   if (pos_ >= end_) return std::string();
   uint64_t index = pos_ / chunk_bytes_;

@@ -26,20 +26,32 @@ std::string SerializePending(int64_t touched_ms, uint32_t chunk_bytes, bool comm
   return out;
 }
 
+constexpr char kConditionPayload[] = "penncloud.storage/condition";
+
+absl::Status ConditionFailed(std::string message) {
+  absl::Status s = absl::FailedPreconditionError(message);
+  s.SetPayload(kConditionPayload, absl::Cord("1"));
+  return s;
+}
+
 absl::Status PreconditionsHold(const UploadOptions& options, const std::optional<std::string>& raw,
                                const pb::Entry& existing) {
   if (raw && IsFolder(existing)) return absl::FailedPreconditionError("a folder is at that path");
-  if (options.if_none_match && raw) return absl::FailedPreconditionError("the file already exists");
+  if (options.if_none_match && raw) return ConditionFailed("the file already exists");
   if (options.if_match) {
-    if (!raw) return absl::FailedPreconditionError("the file does not exist (If-Match)");
+    if (!raw) return ConditionFailed("the file does not exist (If-Match)");
     if (*options.if_match != "*" && *options.if_match != existing.version()) {
-      return absl::FailedPreconditionError("the file has changed (ETag does not match)");
+      return ConditionFailed("the file has changed (ETag does not match)");
     }
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+bool IsConditionFailed(const absl::Status& status) {
+  return absl::IsFailedPrecondition(status) && status.GetPayload(kConditionPayload).has_value();
+}
 
 absl::StatusOr<std::unique_ptr<Upload>> Drive::BeginUpload(std::string_view user,
                                                            std::string_view path,

@@ -41,6 +41,13 @@ TEST_F(DriveTest, RangesReturnExactlyTheRequestedBytes) {
   }
   EXPECT_EQ(drive_->Open("alice", "/r", 38).status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(drive_->Open("alice", "/r", 10, 5).status().code(), absl::StatusCode::kOutOfRange);
+  auto narrowed = drive_->Open("alice", "/r");
+  ASSERT_TRUE(narrowed.ok());
+  EXPECT_EQ((*narrowed)->Restrict(5, 38).code(), absl::StatusCode::kOutOfRange);
+  ASSERT_TRUE((*narrowed)->Restrict(5, 11).ok());
+  EXPECT_EQ(*(*narrowed)->Next(), data.substr(5, 3));
+  EXPECT_EQ(*(*narrowed)->Next(), data.substr(8, 3));
+  EXPECT_EQ(*(*narrowed)->Next(), "");
 }
 
 TEST_F(DriveTest, ReaderPiecesAreAtMostOneChunk) {
@@ -120,7 +127,13 @@ TEST_F(DriveTest, ConditionalUploads) {
   std::string etag = drive_->Stat("alice", "/c")->etag;
   UploadOptions stale;
   stale.if_match = "0123";
-  EXPECT_EQ(Write("alice", "/c", "v2", stale).code(), absl::StatusCode::kFailedPrecondition);
+  absl::Status stale_result = Write("alice", "/c", "v2", stale);
+  EXPECT_EQ(stale_result.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsConditionFailed(stale_result));
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/dir").ok());
+  absl::Status on_folder = Write("alice", "/dir", "x");
+  EXPECT_EQ(on_folder.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(IsConditionFailed(on_folder));
   UploadOptions fresh;
   fresh.if_match = etag;
   ASSERT_TRUE(Write("alice", "/c", "v2", fresh).ok());

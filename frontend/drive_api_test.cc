@@ -1,0 +1,279 @@
+// The drive's JSON API through the router: sessions and CSRF, streamed uploads and
+// downloads, ranges, conditional requests, errors, and isolation between users.
+#include "frontend/drive_api.h"
+
+#include <deque>
+
+#include "accounts/accounts.h"
+#include "gtest/gtest.h"
+#include "kvs/client/memory_client.h"
+
+namespace penncloud::frontend {
+namespace {
+
+// Hands out a body in fixed pieces, then optionally fails like a dropped connection.
+class PieceReader : public BodyReader {
+ public:
+  PieceReader(std::deque<std::string> pieces, bool fail_at_end)
+      : pieces_(std::move(pieces)), fail_at_end_(fail_at_end) {}
+  absl::StatusOr<std::string> Read(size_t max_bytes) override {
+    if (pieces_.empty()) {
+      if (fail_at_end_) return absl::UnavailableError("connection reset");
+      return std::string();
+    }
+    std::string p = std::move(pieces_.front());
+    pieces_.pop_front();
+    EXPECT_LE(p.size(), max_bytes);
+    return p;
+  }
+
+ private:
+  std::deque<std::string> pieces_;
+  bool fail_at_end_;
+};
+
+struct Login {
+  std::string cookie;
+  std::string csrf;
+};
+
+class DriveApiTest : public ::testing::Test {
+ protected:
+  DriveApiTest() : accounts_(&store_, accounts::Options{.hash_params = accounts::kTestHashParams}) {
+    ctx_.store = &store_;
+    ctx_.accounts = &accounts_;
+    RegisterDriveRoutes(router_, ctx_);
+    alice_ = SignUp("alice");
+    bob_ = SignUp("bobby");
+  }
+
+  Login SignUp(const std::string& name) {
+    EXPECT_TRUE(accounts_.SignUp(name, "password1").ok());
+    auto login = accounts_.LogIn(name, "password1");
+    EXPECT_TRUE(login.ok());
+    return Login{login->token, login->session.csrf};
+  }
+
+  Response Call(const Login& who, std::string method, std::string target, std::string body = "",
+                std::vector<std::pair<std::string, std::string>> headers = {},
+                BodyReader* reader = nullptr) {
+    Request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    req.body_reader = reader;
+    if (!who.cookie.empty()) req.headers.Add("Cookie", "pc_session=" + who.cookie);
+    if (!who.csrf.empty()) req.headers.Add("X-CSRF-Token", who.csrf);
+    for (auto& [k, v] : headers) req.headers.Add(k, v);
+    ParseTarget(req);
+    return router_.Dispatch(req);
+  }
+
+  // The whole body of a response, draining its stream.
+  static std::string Body(Response& res) {
+    if (!res.stream) return res.body;
+    std::string out;
+    for (int i = 0; i < 100000; ++i) {
+      auto piece = res.stream();
+      EXPECT_TRUE(piece.ok());
+      if (!piece.ok() || !*piece) break;
+      out += **piece;
+    }
+    return out;
+  }
+
+  Response Put(const Login& who, const std::string& path, const std::string& data,
+               std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return Call(who, "PUT", "/api/files/content?path=" + PercentEncode(path), data, headers);
+  }
+
+  std::string Get(const Login& who, const std::string& path, int expect = 200) {
+    Response res = Call(who, "GET", "/api/files/content?path=" + PercentEncode(path));
+    EXPECT_EQ(res.status, expect) << path << " " << res.body;
+    return Body(res);
+  }
+
+  nlohmann::json List(const Login& who, const std::string& path) {
+    Response res = Call(who, "GET", "/api/files?path=" + PercentEncode(path));
+    EXPECT_EQ(res.status, 200) << res.body;
+    return nlohmann::json::parse(res.body);
+  }
+
+  kvs::MemoryClient store_;
+  accounts::Accounts accounts_;
+  ApiContext ctx_;
+  Router router_;
+  Login alice_, bob_;
+};
+
+TEST_F(DriveApiTest, NeedsSessionAndCsrf) {
+  EXPECT_EQ(Call(Login{}, "GET", "/api/files?path=/").status, 401);
+  Login no_csrf{alice_.cookie, ""};
+  EXPECT_EQ(Put(no_csrf, "/a", "x").status, 403);
+  EXPECT_EQ(Call(no_csrf, "POST", "/api/files/folder", R"({"path":"/d"})").status, 403);
+  EXPECT_EQ(Call(no_csrf, "DELETE", "/api/files?path=/a").status, 403);
+  EXPECT_EQ(List(alice_, "/")["entries"].size(), 0u);
+}
+
+TEST_F(DriveApiTest, UploadListDownload) {
+  Response put = Put(alice_, "/hello.txt", "hello, drive");
+  ASSERT_EQ(put.status, 201) << put.body;
+  EXPECT_FALSE(put.headers.Get("ETag").empty());
+  EXPECT_EQ(Put(alice_, "/hello.txt", "hello again!").status, 200);
+  auto list = List(alice_, "/");
+  ASSERT_EQ(list["entries"].size(), 1u);
+  EXPECT_EQ(list["entries"][0]["name"], "hello.txt");
+  EXPECT_EQ(list["entries"][0]["type"], "file");
+  EXPECT_EQ(list["entries"][0]["size"], 12);
+  EXPECT_TRUE(list["entries"][0]["modified"].get<std::string>().ends_with("Z"));
+  EXPECT_EQ(list["usage"]["used"], 12);
+
+  Response get = Call(alice_, "GET", "/api/files/content?path=/hello.txt");
+  ASSERT_EQ(get.status, 200);
+  EXPECT_EQ(get.content_length, 12u);
+  EXPECT_EQ(get.headers.Get("Content-Type"), "text/plain");
+  EXPECT_EQ(get.headers.Get("Accept-Ranges"), "bytes");
+  EXPECT_EQ(get.headers.Get("Content-Disposition"),
+            "attachment; filename=\"hello.txt\"; filename*=UTF-8''hello.txt");
+  EXPECT_EQ(Body(get), "hello again!");
+}
+
+TEST_F(DriveApiTest, StreamedUploadAndCutOffUploadKeepsOldVersion) {
+  std::string big(3 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 4097) big[i] = static_cast<char>('a' + i % 26);
+  std::deque<std::string> pieces;
+  for (size_t i = 0; i < big.size(); i += 300000) pieces.push_back(big.substr(i, 300000));
+  PieceReader reader(pieces, false);
+  Response put = Call(alice_, "PUT", "/api/files/content?path=/big.bin", "", {}, &reader);
+  ASSERT_EQ(put.status, 201) << put.body;
+  EXPECT_EQ(Get(alice_, "/big.bin"), big);
+
+  PieceReader broken({"new", "content"}, true);
+  Response cut = Call(alice_, "PUT", "/api/files/content?path=/big.bin", "", {}, &broken);
+  EXPECT_EQ(cut.status, 400);
+  EXPECT_EQ(Get(alice_, "/big.bin"), big);
+}
+
+TEST_F(DriveApiTest, RangesAndConditionalGets) {
+  ASSERT_EQ(Put(alice_, "/r.bin", "0123456789").status, 201);
+  auto range = [&](const std::string& value) {
+    return Call(alice_, "GET", "/api/files/content?path=/r.bin", "", {{"Range", value}});
+  };
+  Response r = range("bytes=2-5");
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes 2-5/10");
+  EXPECT_EQ(Body(r), "2345");
+  r = range("bytes=7-");
+  EXPECT_EQ(Body(r), "789");
+  r = range("bytes=-3");
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(Body(r), "789");
+  r = range("bytes=8-100");
+  EXPECT_EQ(Body(r), "89");
+  r = range("bytes=10-");
+  EXPECT_EQ(r.status, 416);
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes */10");
+  r = range("bytes=0-1,4-5");  // several ranges: served whole
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Body(r), "0123456789");
+
+  std::string etag(Call(alice_, "GET", "/api/files/content?path=/r.bin").headers.Get("ETag"));
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(
+      Call(alice_, "GET", "/api/files/content?path=/r.bin", "", {{"If-None-Match", etag}}).status,
+      304);
+  EXPECT_EQ(
+      Call(alice_, "GET", "/api/files/content?path=/r.bin", "", {{"If-Match", "\"nope\""}}).status,
+      412);
+  r = Call(alice_, "GET", "/api/files/content?path=/r.bin", "",
+           {{"Range", "bytes=0-0"}, {"If-Range", "\"old\""}});
+  EXPECT_EQ(r.status, 200);  // the client's part is of another version: send it all
+  r = Call(alice_, "GET", "/api/files/content?path=/r.bin", "",
+           {{"Range", "bytes=0-0"}, {"If-Range", etag}});
+  EXPECT_EQ(r.status, 206);
+}
+
+TEST_F(DriveApiTest, ConditionalPuts) {
+  Response first = Put(alice_, "/c", "v1");
+  std::string etag(first.headers.Get("ETag"));
+  EXPECT_EQ(Put(alice_, "/c", "v2", {{"If-None-Match", "*"}}).status, 412);
+  EXPECT_EQ(Put(alice_, "/c", "v2", {{"If-Match", "\"other\""}}).status, 412);
+  EXPECT_EQ(Put(alice_, "/c", "v2", {{"If-Match", etag}}).status, 200);
+  EXPECT_EQ(Put(alice_, "/c", "v3", {{"If-Match", etag}}).status, 412);
+  EXPECT_EQ(Get(alice_, "/c"), "v2");
+}
+
+TEST_F(DriveApiTest, FoldersMoveCopyDelete) {
+  EXPECT_EQ(Call(alice_, "POST", "/api/files/folder", R"({"path":"/docs"})").status, 201);
+  EXPECT_EQ(Call(alice_, "POST", "/api/files/folder", R"({"path":"/docs"})").status, 409);
+  EXPECT_EQ(Call(alice_, "POST", "/api/files/folder", R"({"path":"/no/such"})").status, 404);
+  EXPECT_EQ(Call(alice_, "POST", "/api/files/folder", R"({})").status, 400);
+  ASSERT_EQ(Put(alice_, "/docs/a.txt", "AAA").status, 201);
+  Response mv =
+      Call(alice_, "POST", "/api/files/move", R"({"from":"/docs/a.txt","to":"/docs/b.txt"})");
+  EXPECT_EQ(mv.status, 200) << mv.body;
+  EXPECT_EQ(Call(alice_, "POST", "/api/files/copy", R"({"from":"/docs","to":"/docs2"})").status,
+            200);
+  EXPECT_EQ(Get(alice_, "/docs2/b.txt"), "AAA");
+  EXPECT_EQ(Call(alice_, "POST", "/api/files/move", R"({"from":"/docs","to":"/docs2"})").status,
+            409);
+  EXPECT_EQ(
+      Call(alice_, "POST", "/api/files/move", R"({"from":"/docs","to":"/docs2","overwrite":true})")
+          .status,
+      200);
+  EXPECT_EQ(Call(alice_, "POST", "/api/files/move", R"({"from":"/docs2","to":"/docs2/in"})").status,
+            409);
+  EXPECT_EQ(Call(alice_, "DELETE", "/api/files?path=/docs2").status, 200);
+  EXPECT_EQ(Call(alice_, "DELETE", "/api/files?path=/docs2").status, 404);
+  EXPECT_EQ(List(alice_, "/")["entries"].size(), 0u);
+}
+
+TEST_F(DriveApiTest, TraversalAndBadNamesAre400) {
+  ASSERT_EQ(Put(bob_, "/secret", "bob's").status, 201);
+  for (const char* path : {"/../bobby/secret", "/..", "/a/%2e%2e/secret", "/x%00y"}) {
+    std::string target = std::string("/api/files/content?path=") + path;
+    EXPECT_EQ(Call(alice_, "GET", target).status, 400) << path;
+    EXPECT_EQ(Call(alice_, "PUT", target, "x").status, 400) << path;
+  }
+  EXPECT_EQ(Call(alice_, "POST", "/api/files/folder", R"({"path":"/a\u0001b"})").status, 400);
+}
+
+TEST_F(DriveApiTest, UsersCannotReachEachOther) {
+  ASSERT_EQ(Put(alice_, "/diary.txt", "alice's secret").status, 201);
+  std::string etag(Call(alice_, "GET", "/api/files/content?path=/diary.txt").headers.Get("ETag"));
+  EXPECT_EQ(List(bob_, "/")["entries"].size(), 0u);
+  Get(bob_, "/diary.txt", 404);
+  EXPECT_EQ(
+      Call(bob_, "GET", "/api/files/content?path=/diary.txt", "", {{"If-Match", etag}}).status,
+      404);
+  EXPECT_EQ(Call(bob_, "DELETE", "/api/files?path=/diary.txt").status, 404);
+  EXPECT_EQ(Call(bob_, "POST", "/api/files/move", R"({"from":"/diary.txt","to":"/x"})").status,
+            404);
+  // Bob's write to the same path makes his own file.
+  ASSERT_EQ(Put(bob_, "/diary.txt", "bob").status, 201);
+  EXPECT_EQ(Get(alice_, "/diary.txt"), "alice's secret");
+  // A session cookie of Alice with Bob's CSRF token is refused.
+  EXPECT_EQ(Put(Login{alice_.cookie, bob_.csrf}, "/diary.txt", "forged").status, 403);
+  EXPECT_EQ(Get(alice_, "/diary.txt"), "alice's secret");
+}
+
+TEST_F(DriveApiTest, QuotaIs507) {
+  ASSERT_TRUE(SharedDrive(ctx_)->SetQuota("alice", 5).ok());
+  EXPECT_EQ(Put(alice_, "/big", "123456").status, 507);
+  EXPECT_EQ(Put(alice_, "/ok", "12345").status, 201);
+}
+
+TEST_F(DriveApiTest, InlineOnlyForHarmlessTypes) {
+  ASSERT_EQ(Put(alice_, "/page.html", "<script>alert(1)</script>").status, 201);
+  ASSERT_EQ(Put(alice_, "/pic.png", "PNG").status, 201);
+  Response html = Call(alice_, "GET", "/api/files/content?path=/page.html&inline=1");
+  EXPECT_TRUE(html.headers.Get("Content-Disposition").starts_with("attachment"));
+  EXPECT_EQ(html.headers.Get("Content-Type"), "application/octet-stream");
+  EXPECT_EQ(html.headers.Get("Content-Security-Policy"), "sandbox");
+  Response png = Call(alice_, "GET", "/api/files/content?path=/pic.png&inline=1");
+  EXPECT_TRUE(png.headers.Get("Content-Disposition").starts_with("inline"));
+  EXPECT_EQ(png.headers.Get("Content-Type"), "image/png");
+}
+
+}  // namespace
+}  // namespace penncloud::frontend
