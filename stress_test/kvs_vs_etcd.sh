@@ -271,16 +271,19 @@ def ops(r):
     return "%.0f" % r["throughput"] if r else "-"
 def ratio(a, b):
     return "%.2fx" % (a / b) if a and b else "-"
-print("%-32s %11s %11s %7s   %-24s %-24s %s" % ("workload", "etcd ops/s", "PennCloud", "ratio",
-      "etcd p50/p99/p99.9 ms", "PennCloud p50/p99/p99.9", "errors e/p, wrong reads e/p"))
+print("%-32s %11s %11s %7s   %-24s %-24s %-12s %s" % ("workload", "etcd ops/s", "PennCloud",
+      "ratio", "etcd p50/p99/p99.9 ms", "PennCloud p50/p99/p99.9", "bench CPU e/p",
+      "errors e/p, wrong reads e/p"))
 res = {}
 for key, label in rows:
     e, p = load("etcd-" + key), load("penncloud-" + key)
     res[key] = (e, p)
     errs = "%s/%s, %s/%s" % (e["errors"] if e else "-", p["errors"] if p else "-",
                              e["wrong_reads"] if e else "-", p["wrong_reads"] if p else "-")
-    print("%-32s %11s %11s %7s   %-24s %-24s %s" % (label, ops(e), ops(p),
-          ratio(p and p["throughput"], e and e["throughput"]), lat(e), lat(p), errs))
+    cpu = "%s/%s" % ("%.0f%%" % e["bench_cpu_percent"] if e else "-",
+                     "%.0f%%" % p["bench_cpu_percent"] if p else "-")
+    print("%-32s %11s %11s %7s   %-24s %-24s %-12s %s" % (label, ops(e), ops(p),
+          ratio(p and p["throughput"], e and e["throughput"]), lat(e), lat(p), cpu, errs))
 print()
 for sysname in ("etcd", "penncloud"):
     f = load(sysname + "-failover")

@@ -1,5 +1,6 @@
 // kvs_bench: a closed-loop load generator for PennCloud's key-value store and for etcd,
 // the same workload against either. Prints a readable report and one "RESULT {json}" line.
+#include <fstream>
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -26,6 +27,9 @@ ABSL_FLAG(double, duration, 20, "Measured seconds.");
 ABSL_FLAG(double, warmup, 2, "Seconds of load before measuring (not counted).");
 ABSL_FLAG(std::string, key_prefix, "bench", "Prefix of every key (row) the benchmark writes.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the operation mix.");
+ABSL_FLAG(std::string, completions_out, "",
+          "If set, write the Unix time (microseconds) of every acknowledged operation to this "
+          "file, one per line, sorted; kvs_vs_etcd.sh uses it to time a leader failover.");
 
 namespace {
 
@@ -87,6 +91,11 @@ int main(int argc, char** argv) {
   const penncloud::bench::Report report = penncloud::bench::RunWorkload(*target, options);
   std::cout << penncloud::bench::FormatReport(report, name);
   std::cout << "RESULT " << penncloud::bench::ReportJson(report, name) << std::endl;
+  if (const std::string path = absl::GetFlag(FLAGS_completions_out); !path.empty()) {
+    std::ofstream out(path);
+    for (int64_t t : report.completions_unix_us) out << t << "\n";
+    if (!out) std::cerr << "kvs_bench: could not write " << path << "\n";
+  }
   // A wrong read is a correctness failure of the target, not a slow run: say so loudly.
   if (report.wrong_reads > 0) return 3;
   return report.all.ok > 0 ? 0 : 1;

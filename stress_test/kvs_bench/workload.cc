@@ -1,5 +1,7 @@
 #include "stress_test/kvs_bench/workload.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <optional>
 #include <random>
@@ -13,6 +15,13 @@ namespace penncloud::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 int64_t UnixMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -140,9 +149,13 @@ Report RunWorkload(Target& target, const WorkloadOptions& options) {
   }
   OnEveryClient(options.clients, [&](int i) { clients[i]->Preload(); });
 
-  const Clock::time_point measure_from = Clock::now() + options.warmup;
+  const Clock::time_point start = Clock::now();
+  const double cpu_start = CpuSeconds();
+  const Clock::time_point measure_from = start + options.warmup;
   const Clock::time_point end = measure_from + options.duration;
   OnEveryClient(options.clients, [&](int i) { clients[i]->Run(measure_from, end); });
+  report.bench_cpu_percent = 100 * (CpuSeconds() - cpu_start) /
+                             std::chrono::duration<double>(Clock::now() - start).count();
 
   std::vector<uint32_t> all, reads, writes;
   std::vector<int64_t> completions;
@@ -178,6 +191,7 @@ Report RunWorkload(Target& target, const WorkloadOptions& options) {
       report.gap_end_unix_us = completions[i];
     }
   }
+  report.completions_unix_us = std::move(completions);
   return report;
 }
 
@@ -199,6 +213,7 @@ std::string FormatReport(const Report& r, const std::string& target_name) {
   line("all  ", r.all);
   line("read ", r.reads);
   line("write", r.writes);
+  out << "  kvs_bench itself used " << r.bench_cpu_percent << "% of a core\n";
   out << "  longest gap between acknowledged ops: " << r.longest_gap_us / 1000.0 << " ms\n";
   if (!r.first_error.empty()) out << "  first error: " << r.first_error << "\n";
   return out.str();
@@ -220,6 +235,7 @@ std::string ReportJson(const Report& r, const std::string& target_name) {
                       {"p999_ms", r.all.latency.p999_ms},
                       {"reads", LatencyJson(r.reads)},
                       {"writes", LatencyJson(r.writes)},
+                      {"bench_cpu_percent", r.bench_cpu_percent},
                       {"longest_gap_ms", r.longest_gap_us / 1000.0},
                       {"gap_start_unix_us", r.gap_start_unix_us},
                       {"gap_end_unix_us", r.gap_end_unix_us}};

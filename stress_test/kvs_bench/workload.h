@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "stress_test/kvs_bench/latency.h"
 #include "stress_test/kvs_bench/target.h"
@@ -44,6 +45,11 @@ struct Report {
   int64_t gap_start_unix_us = 0;
   int64_t gap_end_unix_us = 0;
   uint64_t preload_errors = 0;
+  // CPU the benchmark process itself used during warm-up and measurement, in percent of one
+  // core: on a shared machine this is taken from the system under test.
+  double bench_cpu_percent = 0;
+  // Every successful completion (Unix microseconds, sorted), for failover measurements.
+  std::vector<int64_t> completions_unix_us;
 };
 
 Report RunWorkload(Target& target, const WorkloadOptions& options);

@@ -60,6 +60,7 @@ TEST(RunWorkload, MixesReadsAndWritesAsAsked) {
   nlohmann::json j = nlohmann::json::parse(ReportJson(r, "memory"));
   EXPECT_EQ(j["target"], "memory");
   EXPECT_EQ(j["ok"], r.all.ok);
+  EXPECT_GT(r.bench_cpu_percent, 0);
 }
 
 TEST(RunWorkload, WritesOnlyWriteValuesOfTheRequestedSize) {
