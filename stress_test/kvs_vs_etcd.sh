@@ -88,6 +88,12 @@ fi
   echo "nproc: $(nproc)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo "etcd: $(etcd --version | head -1)"
+  tree="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if git -C "$ROOT" status --porcelain -- kvs proto 2>/dev/null | grep -q .; then
+    tree+=" (+ uncommitted changes under kvs/ or proto/)"
+  fi
+  echo "PennCloud tree: $tree"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "duration: ${DURATION}s measured, ${WARMUP}s warm-up per workload"
 } >"$RUN/machine.txt"
 
