@@ -267,6 +267,7 @@ def load(name):
     except (OSError, ValueError, IndexError):
         return None
 print(open(os.path.join(run, "machine.txt")).read().rstrip())
+print("load average at end: " + " ".join(open("/proc/loadavg").read().split()[:3]))
 print()
 rows = [("write64", "100% writes, 128 B, 64 clients"),
         ("read90", "90% lin. reads, 64 clients"),
