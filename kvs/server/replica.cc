@@ -399,6 +399,22 @@ void Replica::HandleReady() {
   paxos::Ready rd = node_->TakeReady();
   if (rd.snapshot) InstallSnapshot(*rd.snapshot);
 
+  // A leader's ACCEPTs go out before its own fsync, so the followers' fsyncs overlap the
+  // leader's (one disk round per write instead of two). This is safe: the ACCEPT's ballot
+  // was made durable before the leader's PREPARE went out, a slot is chosen by a majority
+  // of acceptors whether or not the leader's own copy is among them, and the leader counts
+  // its own acceptance only in a later Ready, i.e. after this fsync. Every other message
+  // (PROMISE, ACCEPTED, PREPARE, ...) vouches for state on disk and waits for the fsync.
+  std::vector<paxos::Message> after_sync;
+  after_sync.reserve(rd.messages.size());
+  for (paxos::Message& m : rd.messages) {
+    if (m.type() == paxos::MSG_ACCEPT && m.from() == options_.id) {
+      transport_->Send(std::move(m));
+    } else {
+      after_sync.push_back(std::move(m));
+    }
+  }
+
   storage::LogWrite write;
   write.entries.reserve(rd.entries.size());
   for (const paxos::EntryPtr& e : rd.entries) {
@@ -409,7 +425,7 @@ void Replica::HandleReady() {
     // The one fsync that covers everything gathered since the last one.
     if (absl::Status s = store_->Persist(write); !s.ok()) Fatal("kvs.persist_failed", s);
   }
-  for (paxos::Message& m : rd.messages) transport_->Send(std::move(m));
+  for (paxos::Message& m : after_sync) transport_->Send(std::move(m));
   for (const paxos::EntryPtr& e : rd.committed) ApplyEntry(*e);
   for (const paxos::ReadState& read : rd.reads) {
     auto it = pending_reads_.find(read.id);
