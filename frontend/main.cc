@@ -14,10 +14,13 @@
 #include "frontend/routes.h"
 #include "frontend/server.h"
 #include "kvs/client/connect.h"
+#include "kvs/client/memory_client.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 8001, "HTTP port");
-ABSL_FLAG(std::string, kvs, "", "KVS spec (see kvs/client/connect.h), e.g. 127.0.0.1:7011,...");
+ABSL_FLAG(std::string, kvs, "",
+          "KVS spec (see kvs/client/connect.h), e.g. 127.0.0.1:7011,...; 'memory': in-process, "
+          "for HTTP-layer benchmarks only");
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:8100",
           "coordinator gRPC address for heartbeats (empty: none)");
 ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/)");
@@ -46,7 +49,12 @@ int main(int argc, char** argv) {
     PC_LOG(kError, "frontend.no_kvs")("hint", "pass --kvs");
     return 2;
   }
-  auto store = kvs::Connect(absl::GetFlag(FLAGS_kvs));
+  // "memory" keeps everything in this process: for a lone frontend in benchmarks of the
+  // HTTP layer only (sessions are then not shared with other frontends).
+  absl::StatusOr<std::unique_ptr<kvs::Client>> store =
+      absl::GetFlag(FLAGS_kvs) == "memory"
+          ? absl::StatusOr<std::unique_ptr<kvs::Client>>(std::make_unique<kvs::MemoryClient>())
+          : kvs::Connect(absl::GetFlag(FLAGS_kvs));
   if (!store.ok()) {
     PC_LOG(kError, "frontend.kvs_spec")("error", store.status().ToString());
     return 2;

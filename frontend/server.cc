@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <future>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -99,7 +100,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadHeader() {
     header_parser_.emplace();
     header_parser_->header_limit(shared_->options.header_limit);
-    header_parser_->body_limit(boost::none);
+    header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     string_parser_.reset();
     stream_parser_.reset();
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));

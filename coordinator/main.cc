@@ -1,0 +1,129 @@
+// coordinator: the front door of PennCloud. gRPC for heartbeats (frontends, SMTP, POP3),
+// HTTP on :8000 for browsers (reverse proxy over healthy frontends, plus /admin).
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "accounts/accounts.h"
+#include "common/log.h"
+#include "coordinator/admin.h"
+#include "coordinator/grpc_service.h"
+#include "coordinator/proxy.h"
+#include "grpcpp/grpcpp.h"
+#include "kvs/client/connect.h"
+#include "kvs/client/memory_client.h"
+
+ABSL_FLAG(std::string, address, "127.0.0.1", "address for both HTTP and gRPC");
+ABSL_FLAG(int, http_port, 8000, "HTTP port browsers use");
+ABSL_FLAG(int, grpc_port, 8100, "gRPC port nodes send heartbeats to");
+ABSL_FLAG(std::string, kvs, "", "KVS spec (for admin sessions); 'memory' for tests only");
+ABSL_FLAG(int, down_after_ms, 3000, "silence after which a node is marked down");
+ABSL_FLAG(int, io_threads, 0, "proxy I/O threads (0: one per core)");
+ABSL_FLAG(std::string, admin_user, "admin", "name of the first admin account");
+ABSL_FLAG(std::string, admin_password_file, "",
+          "if set, ensure the admin account exists with the password in this file");
+
+namespace {
+penncloud::coordinator::Proxy* g_proxy = nullptr;
+
+// Creates the first admin account (or marks an existing one admin), retrying while the
+// store comes up.
+void EnsureAdmin(penncloud::accounts::Accounts* accounts, std::string user, std::string pw) {
+  using namespace penncloud;
+  for (int i = 0; i < 120; ++i) {
+    auto created = accounts->SignUp(user, pw, /*admin=*/true);
+    absl::Status s = created.status();
+    if (absl::IsAlreadyExists(s)) s = accounts->SetAdmin(user, true);
+    if (s.ok()) {
+      PC_LOG(kInfo, "coordinator.admin_ready")("user", user);
+      return;
+    }
+    if (!absl::IsUnavailable(s) && !absl::IsDeadlineExceeded(s)) {
+      PC_LOG(kError, "coordinator.admin_failed")("error", s.ToString());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("PennCloud coordinator: load balancer on :8000, heartbeats, admin");
+  absl::ParseCommandLine(argc, argv);
+  using namespace penncloud;
+  log::SetNode("coordinator");
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::string spec = absl::GetFlag(FLAGS_kvs);
+  std::unique_ptr<kvs::Client> store;
+  if (spec == "memory") {
+    store = std::make_unique<kvs::MemoryClient>();
+  } else {
+    auto connected = kvs::Connect(spec);
+    if (!connected.ok()) {
+      PC_LOG(kError, "coordinator.kvs_spec")("error", connected.status().ToString());
+      return 2;
+    }
+    store = std::move(*connected);
+  }
+  accounts::Accounts accounts(store.get());
+
+  coordinator::Registry registry(
+      {.interval = std::chrono::milliseconds(1000),
+       .down_after = std::chrono::milliseconds(absl::GetFlag(FLAGS_down_after_ms)),
+       .suspect_for = std::chrono::milliseconds(2000)});
+  coordinator::CoordinatorService service(&registry);
+  std::string address = absl::GetFlag(FLAGS_address);
+  std::string grpc_address = absl::StrCat(address, ":", absl::GetFlag(FLAGS_grpc_port));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (!grpc_server) {
+    PC_LOG(kError, "coordinator.grpc_listen_failed")("address", grpc_address);
+    return 1;
+  }
+
+  frontend::ApiContext ctx;
+  ctx.store = store.get();
+  ctx.accounts = &accounts;
+  frontend::Router local;
+  coordinator::RegisterAdminRoutes(local, ctx, &registry);
+  frontend::WorkerPool pool(8, 10000);
+
+  coordinator::ProxyOptions options;
+  options.address = address;
+  options.port = static_cast<uint16_t>(absl::GetFlag(FLAGS_http_port));
+  int io = absl::GetFlag(FLAGS_io_threads);
+  options.io_threads = io > 0 ? io : std::max(1u, std::thread::hardware_concurrency());
+  coordinator::Proxy proxy(&registry, &local, &pool, options);
+  auto port = proxy.Start();
+  if (!port.ok()) {
+    PC_LOG(kError, "coordinator.http_listen_failed")("error", port.status().ToString());
+    return 1;
+  }
+  PC_LOG(kInfo, "coordinator.listening")
+  ("http", absl::StrCat(address, ":", *port))("grpc", grpc_address)(
+      "down_after_ms", absl::GetFlag(FLAGS_down_after_ms));
+
+  std::thread admin_thread;
+  if (std::string file = absl::GetFlag(FLAGS_admin_password_file); !file.empty()) {
+    std::ifstream in(file);
+    std::string pw;
+    std::getline(in, pw);
+    admin_thread = std::thread(EnsureAdmin, &accounts, absl::GetFlag(FLAGS_admin_user), pw);
+  }
+
+  g_proxy = &proxy;
+  std::signal(SIGTERM, [](int) { std::thread([] { g_proxy->Stop(); }).detach(); });
+  std::signal(SIGINT, [](int) { std::thread([] { g_proxy->Stop(); }).detach(); });
+  proxy.Run();
+  PC_LOG(kInfo, "coordinator.stopped");
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (admin_thread.joinable()) admin_thread.detach();
+  std::_Exit(0);
+}

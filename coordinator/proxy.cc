@@ -1,0 +1,689 @@
+#include "coordinator/proxy.h"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "frontend/api_context.h"
+
+namespace penncloud::coordinator {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr size_t kPieceBytes = 256 << 10;
+
+bool SafeToRepeat(http::verb method, std::string_view method_string) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::propfind:
+    case http::verb::mkcol:
+    case http::verb::copy:
+    case http::verb::move:
+    case http::verb::trace:
+      return true;
+    default:
+      return method_string == "PROPPATCH" || method_string == "REPORT";
+  }
+}
+
+bool HopByHop(http::field f) {
+  switch (f) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::expect:
+    case http::field::content_length:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct IdleSocket {
+  tcp::socket socket;
+  std::chrono::steady_clock::time_point since;
+};
+
+// Idle keep-alive connections to each frontend, and the requests in flight to each.
+class UpstreamPool {
+ public:
+  explicit UpstreamPool(size_t max_idle) : max_idle_(max_idle) {}
+
+  std::optional<tcp::socket> Take(const std::string& address) {
+    std::lock_guard lock(mu_);
+    auto& idle = idle_[address];
+    auto now = std::chrono::steady_clock::now();
+    while (!idle.empty()) {
+      IdleSocket s = std::move(idle.back());
+      idle.pop_back();
+      // The frontend closes idle connections after 60 s; never reuse one near that age.
+      if (now - s.since < std::chrono::seconds(30)) return std::move(s.socket);
+    }
+    return std::nullopt;
+  }
+
+  void Give(const std::string& address, tcp::socket socket) {
+    std::lock_guard lock(mu_);
+    auto& idle = idle_[address];
+    if (idle.size() < max_idle_) {
+      idle.push_back({std::move(socket), std::chrono::steady_clock::now()});
+    }
+  }
+
+  void Forget(const std::string& address) {
+    std::lock_guard lock(mu_);
+    idle_.erase(address);
+  }
+
+  void AddActive(const std::string& address, int delta) {
+    std::lock_guard lock(mu_);
+    active_[address] += delta;
+  }
+
+  int Active(const std::string& address) {
+    std::lock_guard lock(mu_);
+    return active_[address];
+  }
+
+  uint64_t NextTurn() { return turn_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  const size_t max_idle_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<IdleSocket>> idle_;  // GUARDED_BY(mu_)
+  std::map<std::string, int> active_;                    // GUARDED_BY(mu_)
+  std::atomic<uint64_t> turn_{0};
+};
+
+struct Shared {
+  net::io_context* ioc;
+  Registry* registry;
+  const frontend::Router* local;
+  frontend::WorkerPool* pool;
+  ProxyOptions options;
+  UpstreamPool* upstreams;
+  std::string id_prefix;
+  std::atomic<uint64_t> next_id{0};
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared* shared)
+      : client_(std::move(socket)),
+        shared_(shared),
+        upstream_(shared->ioc->get_executor()),
+        timer_(client_.get_executor()) {
+    beast::error_code ec;
+    auto ep = client_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = ep.address().to_string();
+  }
+
+  void Start() {
+    net::dispatch(client_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+ private:
+  // ---- client side ------------------------------------------------------------------
+
+  void ReadHeader() {
+    header_parser_.emplace();
+    header_parser_->header_limit(16 << 10);
+    header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    buffered_parser_.reset();
+    stream_parser_.reset();
+    tried_.clear();
+    attempts_ = 0;
+    client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_read_header(client_, client_buffer_, *header_parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->CloseClient();
+                              self->OnHeader();
+                            });
+  }
+
+  void OnHeader() {
+    auto& h = header_parser_->get();
+    method_ = h.method();
+    method_string_ = std::string(h.method_string());
+    version_ = h.version();
+    client_keep_alive_ = h.keep_alive();
+    request_id_ = absl::StrCat(shared_->id_prefix, "-", shared_->next_id.fetch_add(1));
+    std::string_view target(h.target().data(), h.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    local_ = path == "/admin" || path.starts_with("/admin/") || path.starts_with("/api/admin/") ||
+             path == "/api/admin";
+
+    boost::optional<uint64_t> length = header_parser_->content_length();
+    bool chunked = header_parser_->chunked();
+    streaming_ = !local_ && (chunked || (length && *length > shared_->options.buffer_limit));
+
+    auto after_continue = [self = shared_from_this()] { self->ReadBody(); };
+    if (beast::iequals(h[http::field::expect], "100-continue")) {
+      auto cont =
+          std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
+      http::async_write(client_, *cont,
+                        [self = shared_from_this(), cont](beast::error_code ec, size_t) {
+                          if (ec) return self->CloseClient();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    after_continue();
+  }
+
+  void ReadBody() {
+    if (streaming_) {
+      stream_parser_.emplace(std::move(*header_parser_));
+      stream_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+      BuildUpstreamRequest(stream_parser_->get());
+      return Attempt();
+    }
+    buffered_parser_.emplace(std::move(*header_parser_));
+    buffered_parser_->body_limit(local_ ? (1 << 20) : shared_->options.buffer_limit);
+    http::async_read(client_, client_buffer_, *buffered_parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec == http::error::body_limit) {
+                         self->client_keep_alive_ = false;
+                         return self->ReplyError(413, "request body too large");
+                       }
+                       if (ec) return self->CloseClient();
+                       if (self->local_) return self->ServeLocal();
+                       self->BuildUpstreamRequest(self->buffered_parser_->get());
+                       self->upstream_req_.body() = std::move(self->buffered_parser_->get().body());
+                       self->upstream_req_.prepare_payload();
+                       self->Attempt();
+                     });
+  }
+
+  template <typename Body>
+  void BuildUpstreamRequest(const http::request<Body>& in) {
+    upstream_req_ = {};
+    upstream_req_.method(in.method());
+    if (in.method() == http::verb::unknown) upstream_req_.method_string(in.method_string());
+    upstream_req_.target(in.target());
+    upstream_req_.version(11);
+    for (const auto& f : in) {
+      if (f.name() != http::field::unknown && HopByHop(f.name())) continue;
+      if (beast::iequals(f.name_string(), "X-Request-Id")) continue;
+      upstream_req_.insert(f.name_string(), f.value());
+    }
+    upstream_req_.set("X-Request-Id", request_id_);
+    upstream_req_.set("X-Forwarded-For", peer_);
+    upstream_req_.keep_alive(true);
+  }
+
+  // Admin paths: served here by the local router on the worker pool (it checks the
+  // session against the KVS, which may block).
+  void ServeLocal() {
+    req_ = frontend::Request();
+    auto& in = buffered_parser_->get();
+    req_.method = method_string_;
+    req_.target = std::string(in.target());
+    for (const auto& f : in) req_.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    req_.body = std::move(in.body());
+    req_.remote = peer_;
+    frontend::ParseTarget(req_);
+    bool queued = shared_->pool->Submit([self = shared_from_this()] {
+      log::SetRequestId(self->request_id_);
+      frontend::Response res = self->shared_->local->Dispatch(self->req_);
+      net::post(self->client_.get_executor(),
+                [self, res = std::move(res)]() mutable { self->WriteLocal(std::move(res)); });
+    });
+    if (!queued) ReplyError(503, "coordinator busy");
+  }
+
+  void WriteLocal(frontend::Response res) {
+    auto msg = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(res.status), version_);
+    for (const auto& [k, v] : res.headers.fields()) msg->insert(k, v);
+    msg->body() = std::move(res.body);
+    msg->keep_alive(client_keep_alive_);
+    msg->prepare_payload();
+    if (method_ == http::verb::head) msg->body().clear();
+    client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_write(client_, *msg,
+                      [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+                        self->AfterClientResponse(ec);
+                      });
+  }
+
+  void ReplyError(int status, std::string_view message) {
+    frontend::Response res = frontend::ErrorResponse(status, message);
+    WriteLocal(std::move(res));
+  }
+
+  void AfterClientResponse(beast::error_code ec) {
+    if (ec || !client_keep_alive_) return CloseClient();
+    ReadHeader();
+  }
+
+  void CloseClient() {
+    beast::error_code ignored;
+    client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    client_.socket().close(ignored);
+    DropUpstream();
+  }
+
+  // ---- upstream side ----------------------------------------------------------------
+
+  // Upstream sockets move between sessions through the pool, so their completions are
+  // bound to this session's strand explicitly.
+  template <typename Handler>
+  auto Bind(Handler&& handler) {
+    return net::bind_executor(client_.get_executor(), std::forward<Handler>(handler));
+  }
+
+  // Chooses the healthy frontend with the least load among those not yet tried.
+  std::optional<std::string> Pick() {
+    auto healthy = shared_->registry->Healthy("frontend", Clock::now());
+    std::erase_if(healthy, [&](const auto& n) { return tried_.count(n.first) > 0; });
+    if (healthy.empty()) return std::nullopt;
+    size_t start = shared_->upstreams->NextTurn() % healthy.size();
+    std::optional<std::string> best;
+    int64_t best_score = 0;
+    for (size_t i = 0; i < healthy.size(); ++i) {
+      const auto& [address, load] = healthy[(start + i) % healthy.size()];
+      int64_t score = shared_->upstreams->Active(address) + load.in_flight;
+      if (!best || score < best_score) {
+        best = address;
+        best_score = score;
+      }
+    }
+    return best;
+  }
+
+  void Attempt() {
+    ++attempts_;
+    std::optional<std::string> target = Pick();
+    if (!target) {
+      client_keep_alive_ = client_keep_alive_ && !streaming_;
+      return ReplyError(503, "no frontend available; try again");
+    }
+    upstream_address_ = *target;
+    tried_.insert(upstream_address_);
+    shared_->upstreams->AddActive(upstream_address_, 1);
+    counted_active_ = true;
+    sent_anything_ = false;
+    std::optional<tcp::socket> pooled = shared_->upstreams->Take(upstream_address_);
+    if (pooled) {
+      upstream_ = std::move(*pooled);
+      reused_ = true;
+      return SendRequest();
+    }
+    reused_ = false;
+    size_t colon = upstream_address_.rfind(':');
+    beast::error_code ec;
+    tcp::endpoint ep(net::ip::make_address(upstream_address_.substr(0, colon), ec),
+                     static_cast<uint16_t>(std::stoi(upstream_address_.substr(colon + 1))));
+    if (ec) return UpstreamFailed(ec, /*connect=*/true);
+    upstream_ = tcp::socket(shared_->ioc->get_executor());
+    Arm(std::chrono::milliseconds(shared_->options.connect_timeout_ms));
+    upstream_.async_connect(ep, Bind([self = shared_from_this()](beast::error_code ec) {
+                              self->timer_.cancel();
+                              if (ec) return self->UpstreamFailed(ec, /*connect=*/true);
+                              beast::error_code ignored;
+                              self->upstream_.set_option(tcp::no_delay(true), ignored);
+                              self->SendRequest();
+                            }));
+  }
+
+  // Closes the upstream socket if an upstream step takes longer than `d`.
+  void Arm(std::chrono::steady_clock::duration d) {
+    timer_.expires_after(d);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled
+      beast::error_code ignored;
+      self->upstream_.cancel(ignored);
+      self->upstream_.close(ignored);
+    });
+  }
+
+  void ArmUpstream() { Arm(std::chrono::seconds(shared_->options.upstream_timeout_s)); }
+
+  void SendRequest() {
+    ArmUpstream();
+    if (!streaming_) {
+      http::async_write(upstream_, upstream_req_,
+                        Bind([self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->UpstreamFailed(ec, /*connect=*/false);
+                          self->sent_anything_ = true;
+                          self->ReadUpstreamHeader();
+                        }));
+      return;
+    }
+    // Streaming upload: header, then the body piece by piece from the client.
+    stream_req_.emplace();
+    stream_req_->base() = upstream_req_.base();
+    if (auto len = stream_parser_->content_length()) {
+      stream_req_->content_length(*len);
+    } else {
+      stream_req_->chunked(true);
+    }
+    stream_req_->body().data = nullptr;
+    stream_req_->body().more = true;
+    stream_req_sr_.emplace(*stream_req_);
+    http::async_write_header(upstream_, *stream_req_sr_,
+                             Bind([self = shared_from_this()](beast::error_code ec, size_t) {
+                               if (ec) return self->UpstreamFailed(ec, false);
+                               self->sent_anything_ = true;
+                               self->RelayUploadPiece();
+                             }));
+  }
+
+  void RelayUploadPiece() {
+    if (stream_parser_->is_done()) {
+      stream_req_->body().data = nullptr;
+      stream_req_->body().size = 0;
+      stream_req_->body().more = false;
+      ArmUpstream();
+      http::async_write(upstream_, *stream_req_sr_,
+                        Bind([self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec == http::error::need_buffer) ec = {};
+                          if (ec) return self->UpstreamFailed(ec, false);
+                          self->ReadUpstreamHeader();
+                        }));
+      return;
+    }
+    up_piece_.resize(kPieceBytes);
+    stream_parser_->get().body().data = up_piece_.data();
+    stream_parser_->get().body().size = up_piece_.size();
+    client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_read_some(client_, client_buffer_, *stream_parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec == http::error::need_buffer) ec = {};
+                            if (ec) return self->CloseClient();
+                            size_t n =
+                                self->up_piece_.size() - self->stream_parser_->get().body().size;
+                            if (n == 0) return self->RelayUploadPiece();
+                            auto& body = self->stream_req_->body();
+                            body.data = self->up_piece_.data();
+                            body.size = n;
+                            body.more = true;
+                            self->ArmUpstream();
+                            http::async_write(self->upstream_, *self->stream_req_sr_,
+                                              self->Bind([self](beast::error_code ec, size_t) {
+                                                if (ec == http::error::need_buffer) ec = {};
+                                                if (ec) return self->UpstreamFailed(ec, false);
+                                                self->RelayUploadPiece();
+                                              }));
+                          });
+  }
+
+  void ReadUpstreamHeader() {
+    res_parser_.emplace();
+    res_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (method_ == http::verb::head) res_parser_->skip(true);
+    upstream_buffer_.clear();
+    ArmUpstream();
+    http::async_read_header(upstream_, upstream_buffer_, *res_parser_,
+                            Bind([self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->UpstreamFailed(ec, false);
+                              self->OnUpstreamHeader();
+                            }));
+  }
+
+  void UpstreamFailed(beast::error_code ec, bool connect) {
+    timer_.cancel();
+    DropUpstream();
+    PC_LOG(kWarn, "proxy.upstream_failed")
+    ("upstream", upstream_address_)("error", ec.message())("attempt", attempts_)("reused", reused_);
+    // A fresh connection that failed says the frontend is gone; a reused one may only
+    // have been closed by the frontend while idle.
+    if (connect || !reused_) shared_->registry->MarkSuspect(upstream_address_, Clock::now());
+    if (connect || !reused_) shared_->upstreams->Forget(upstream_address_);
+    bool repeatable =
+        !streaming_ && (connect || !sent_anything_ || SafeToRepeat(method_, method_string_));
+    // A stale pooled connection does not count against the attempts.
+    if (reused_ && !connect) --attempts_;
+    if (repeatable && attempts_ < shared_->options.max_attempts) {
+      if (reused_ && !connect) tried_.erase(upstream_address_);
+      return Attempt();
+    }
+    client_keep_alive_ = client_keep_alive_ && !streaming_;
+    ReplyError(502, "frontend failed; try again");
+  }
+
+  void DropUpstream() {
+    if (counted_active_) {
+      shared_->upstreams->AddActive(upstream_address_, -1);
+      counted_active_ = false;
+    }
+    beast::error_code ignored;
+    upstream_.close(ignored);
+  }
+
+  void OnUpstreamHeader() {
+    auto& in = res_parser_->get();
+    client_res_.emplace();
+    client_res_->result(in.result_int());
+    client_res_->version(version_);
+    for (const auto& f : in) {
+      if (f.name() != http::field::unknown && HopByHop(f.name())) continue;
+      client_res_->insert(f.name_string(), f.value());
+    }
+    upstream_keep_alive_ = in.keep_alive();
+    int status = in.result_int();
+    bool no_body = method_ == http::verb::head || status == 204 || status == 304 ||
+                   (status >= 100 && status < 200);
+    if (no_body) {
+      if (auto len = in.find(http::field::content_length); len != in.end()) {
+        client_res_->set(http::field::content_length, len->value());
+      }
+      client_res_->keep_alive(client_keep_alive_);
+      client_res_->body().data = nullptr;
+      client_res_->body().more = false;
+      client_sr_.emplace(*client_res_);
+      client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+      http::async_write_header(
+          client_, *client_sr_,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->FinishExchange(ec); });
+      return;
+    }
+    if (auto len = res_parser_->content_length()) {
+      client_res_->content_length(*len);
+    } else {
+      client_res_->chunked(true);
+    }
+    client_res_->keep_alive(client_keep_alive_);
+    client_sr_.emplace(*client_res_);
+    RelayResponsePiece();
+  }
+
+  void RelayResponsePiece() {
+    down_piece_.resize(kPieceBytes);
+    auto& body = res_parser_->get().body();
+    if (res_parser_->is_done()) return WriteClientPiece(0);
+    body.data = down_piece_.data();
+    body.size = down_piece_.size();
+    ArmUpstream();
+    http::async_read_some(upstream_, upstream_buffer_, *res_parser_,
+                          Bind([self = shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec == http::error::need_buffer) ec = {};
+                            if (ec) {
+                              // Headers already went to the client: it must see a cut.
+                              self->DropUpstream();
+                              return self->CloseClient();
+                            }
+                            size_t n =
+                                self->down_piece_.size() - self->res_parser_->get().body().size;
+                            if (n == 0 && !self->res_parser_->is_done()) {
+                              return self->RelayResponsePiece();
+                            }
+                            self->WriteClientPiece(n);
+                          }));
+  }
+
+  void WriteClientPiece(size_t n) {
+    bool last = res_parser_->is_done();
+    auto& out = client_res_->body();
+    out.data = n ? down_piece_.data() : nullptr;
+    out.size = n;
+    out.more = !last;
+    client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    http::async_write(client_, *client_sr_,
+                      [self = shared_from_this(), last](beast::error_code ec, size_t) {
+                        if (ec == http::error::need_buffer) ec = {};
+                        if (ec) return self->CloseClient();
+                        if (last) return self->FinishExchange(ec);
+                        self->RelayResponsePiece();
+                      });
+  }
+
+  void FinishExchange(beast::error_code ec) {
+    timer_.cancel();
+    if (counted_active_) {
+      shared_->upstreams->AddActive(upstream_address_, -1);
+      counted_active_ = false;
+    }
+    if (upstream_keep_alive_ && res_parser_->is_done() && upstream_buffer_.size() == 0 &&
+        upstream_.is_open()) {
+      shared_->upstreams->Give(upstream_address_, std::move(upstream_));
+      upstream_ = tcp::socket(shared_->ioc->get_executor());
+    } else {
+      beast::error_code ignored;
+      upstream_.close(ignored);
+    }
+    client_sr_.reset();
+    client_res_.reset();
+    res_parser_.reset();
+    stream_req_sr_.reset();
+    stream_req_.reset();
+    upstream_req_ = {};
+    if (streaming_ && !stream_parser_->is_done()) client_keep_alive_ = false;
+    AfterClientResponse(ec);
+  }
+
+  beast::tcp_stream client_;
+  Shared* shared_;
+  tcp::socket upstream_;
+  net::steady_timer timer_;
+  std::string peer_;
+  beast::flat_buffer client_buffer_;
+  beast::flat_buffer upstream_buffer_;
+
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
+  std::optional<http::request_parser<http::string_body>> buffered_parser_;
+  std::optional<http::request_parser<http::buffer_body>> stream_parser_;
+  http::request<http::string_body> upstream_req_;
+  std::optional<http::request<http::buffer_body>> stream_req_;
+  std::optional<http::request_serializer<http::buffer_body>> stream_req_sr_;
+  std::optional<http::response_parser<http::buffer_body>> res_parser_;
+  std::optional<http::response<http::buffer_body>> client_res_;
+  std::optional<http::response_serializer<http::buffer_body>> client_sr_;
+  std::string up_piece_;
+  std::string down_piece_;
+
+  http::verb method_ = http::verb::get;
+  std::string method_string_;
+  unsigned version_ = 11;
+  bool client_keep_alive_ = true;
+  bool upstream_keep_alive_ = true;
+  bool local_ = false;
+  bool streaming_ = false;
+  std::string request_id_;
+  frontend::Request req_;
+
+  std::string upstream_address_;
+  std::set<std::string> tried_;
+  int attempts_ = 0;
+  bool reused_ = false;
+  bool sent_anything_ = false;
+  bool counted_active_ = false;
+};
+
+}  // namespace
+
+class Proxy::Impl {
+ public:
+  Impl(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
+       ProxyOptions options)
+      : upstreams_(options.max_idle_per_upstream),
+        ioc_(options.io_threads),
+        acceptor_(net::make_strand(ioc_)) {
+    shared_.ioc = &ioc_;
+    shared_.registry = registry;
+    shared_.local = local;
+    shared_.pool = pool;
+    shared_.options = options;
+    shared_.upstreams = &upstreams_;
+    // Request ids are "<start time>-<counter>": unique across coordinator restarts.
+    shared_.id_prefix = absl::StrCat(
+        absl::Hex(std::chrono::system_clock::now().time_since_epoch().count() & 0xffffffffff));
+  }
+
+  absl::StatusOr<uint16_t> Start() {
+    beast::error_code ec;
+    tcp::endpoint ep(net::ip::make_address(shared_.options.address, ec), shared_.options.port);
+    if (ec) return absl::InvalidArgumentError("bad address");
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return absl::UnavailableError("listen: " + ec.message());
+    Accept();
+    return acceptor_.local_endpoint().port();
+  }
+
+  void Run() {
+    std::vector<std::thread> threads;
+    for (int i = 1; i < shared_.options.io_threads; ++i)
+      threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+  }
+
+  void Stop() { ioc_.stop(); }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) {
+        beast::error_code ignored;
+        s.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(s), &shared_)->Start();
+      }
+      Accept();
+    });
+  }
+
+  UpstreamPool upstreams_;
+  Shared shared_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+};
+
+Proxy::Proxy(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
+             ProxyOptions options)
+    : impl_(std::make_unique<Impl>(registry, local, pool, std::move(options))) {}
+Proxy::~Proxy() = default;
+absl::StatusOr<uint16_t> Proxy::Start() { return impl_->Start(); }
+void Proxy::Run() { impl_->Run(); }
+void Proxy::Stop() { impl_->Stop(); }
+
+}  // namespace penncloud::coordinator

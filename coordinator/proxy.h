@@ -1,0 +1,56 @@
+// The HTTP front door at :8000: one origin for the browser, spreading requests over the
+// healthy frontends and hiding their failures.
+//
+// - Balancing: each request goes to the healthy frontend with the fewest requests in
+//   flight (this proxy's own count, which is exact and immediate, plus the frontend's
+//   reported in-flight count, which also covers traffic that bypasses the proxy); ties go
+//   round-robin. Frontends are stateless, so no stickiness is needed.
+// - Streaming: bodies larger than `buffer_limit` (uploads) and every response body are
+//   relayed piece by piece, so memory stays flat whatever the size.
+// - Retries: a request whose body is buffered is retried on another frontend (up to
+//   `max_attempts` in all) when the upstream fails before answering, if the method is safe
+//   to repeat (GET, HEAD, OPTIONS, PUT, DELETE, PROPFIND and the other idempotent WebDAV
+//   methods) or the request never reached the upstream (connect failed). An unreachable
+//   frontend is reported to the Registry so others skip it until it beats again.
+// - Keep-alive both ways; idle upstream connections are pooled per frontend.
+// - Paths under /admin and /api/admin/ never leave the coordinator: `local` serves them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "coordinator/registry.h"
+#include "frontend/router.h"
+#include "frontend/worker_pool.h"
+
+namespace penncloud::coordinator {
+
+struct ProxyOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8000;
+  int io_threads = 2;
+  int idle_timeout_s = 60;
+  int upstream_timeout_s = 60;  // per upstream read/write
+  int connect_timeout_ms = 1000;
+  int max_attempts = 3;
+  uint64_t buffer_limit = 1 << 20;  // larger request bodies stream (and are not retried)
+  size_t max_idle_per_upstream = 512;
+};
+
+class Proxy {
+ public:
+  Proxy(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
+        ProxyOptions options);
+  ~Proxy();
+  absl::StatusOr<uint16_t> Start();
+  void Run();
+  void Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace penncloud::coordinator

@@ -1,0 +1,75 @@
+#include "coordinator/registry.h"
+
+#include "common/log.h"
+
+namespace penncloud::coordinator {
+
+bool Registry::IsHealthy(const NodeState& node, Clock::time_point now) const {
+  return now - node.last_beat < options_.down_after && now >= node.suspect_until;
+}
+
+void Registry::UpdateHealth(NodeState& node, Clock::time_point now) {
+  bool healthy = IsHealthy(node, now);
+  if (node.healthy && !healthy) {
+    PC_LOG(kWarn, "coordinator.node_down")
+    ("kind", node.kind)("address", node.address)(
+        "silent_ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - node.last_beat).count());
+  }
+  node.healthy = healthy;
+}
+
+bool Registry::Beat(const std::string& kind, const std::string& address, const std::string& name,
+                    const NodeLoad& load, int64_t started_unix_ms, Clock::time_point now,
+                    int64_t now_unix_ms) {
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = nodes_.try_emplace(address);
+  NodeState& node = it->second;
+  UpdateHealth(node, now);
+  bool was_healthy = !inserted && node.healthy;
+  if (node.started_unix_ms != started_unix_ms) node.suspect_until = {};  // a new process
+  node.kind = kind;
+  node.address = address;
+  node.name = name;
+  node.load = load;
+  node.started_unix_ms = started_unix_ms;
+  node.last_beat = now;
+  node.last_beat_unix_ms = now_unix_ms;
+  UpdateHealth(node, now);
+  if (!was_healthy && node.healthy) {
+    PC_LOG(kInfo, "coordinator.node_up")("kind", kind)("address", address)("name", name);
+    return true;
+  }
+  return false;
+}
+
+void Registry::MarkSuspect(const std::string& address, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  auto it = nodes_.find(address);
+  if (it == nodes_.end()) return;
+  it->second.suspect_until = now + options_.suspect_for;
+  UpdateHealth(it->second, now);
+}
+
+std::vector<std::pair<std::string, NodeLoad>> Registry::Healthy(const std::string& kind,
+                                                                Clock::time_point now) {
+  std::vector<std::pair<std::string, NodeLoad>> out;
+  std::lock_guard lock(mu_);
+  for (auto& [address, node] : nodes_) {
+    UpdateHealth(node, now);
+    if (node.kind == kind && node.healthy) out.emplace_back(address, node.load);
+  }
+  return out;
+}
+
+std::vector<NodeState> Registry::Snapshot(const std::string& kind, Clock::time_point now) {
+  std::vector<NodeState> out;
+  std::lock_guard lock(mu_);
+  for (auto& [address, node] : nodes_) {
+    UpdateHealth(node, now);
+    if (kind.empty() || node.kind == kind) out.push_back(node);
+  }
+  return out;
+}
+
+}  // namespace penncloud::coordinator

@@ -1,0 +1,79 @@
+// The coordinator's table of nodes (frontends, SMTP and POP3 servers): who beat when, with
+// what load, and which are healthy. No I/O and no clock of its own (time is passed in), so
+// the health rules are unit-tested exactly.
+//
+// Health: a node is healthy while its last heartbeat is younger than `down_after`
+// (default 3 s = three missed beats at the 1 s interval). The proxy may also report a
+// node it could not reach; such a node is skipped for `suspect_for` (default 2 s) unless a
+// heartbeat from a restarted process (a new `started` time) arrives first. Nodes are never
+// forgotten, so the admin console can show the down ones.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace penncloud::coordinator {
+
+using Clock = std::chrono::steady_clock;
+
+struct NodeLoad {
+  int64_t in_flight = 0;
+  double requests_per_second = 0;
+  int64_t connections = 0;
+};
+
+struct NodeState {
+  std::string kind;
+  std::string address;
+  std::string name;
+  NodeLoad load;
+  int64_t started_unix_ms = 0;
+  Clock::time_point last_beat;
+  int64_t last_beat_unix_ms = 0;
+  Clock::time_point suspect_until;
+  bool healthy = false;  // as of the last Snapshot/Healthy call
+};
+
+struct RegistryOptions {
+  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds down_after{3000};
+  std::chrono::milliseconds suspect_for{2000};
+};
+
+class Registry {
+ public:
+  explicit Registry(RegistryOptions options = {}) : options_(options) {}
+
+  // Records a heartbeat. Returns true if the node was down (or new) and is now up.
+  bool Beat(const std::string& kind, const std::string& address, const std::string& name,
+            const NodeLoad& load, int64_t started_unix_ms, Clock::time_point now,
+            int64_t now_unix_ms);
+
+  // The proxy could not reach `address`: skip it for a while.
+  void MarkSuspect(const std::string& address, Clock::time_point now);
+
+  // Addresses of healthy nodes of `kind`, with their last reported load.
+  std::vector<std::pair<std::string, NodeLoad>> Healthy(const std::string& kind,
+                                                        Clock::time_point now);
+
+  // Every node ever seen ("" = all kinds), health evaluated at `now`; logs transitions to
+  // down as a side effect.
+  std::vector<NodeState> Snapshot(const std::string& kind, Clock::time_point now);
+
+  const RegistryOptions& options() const { return options_; }
+
+ private:
+  bool IsHealthy(const NodeState& node, Clock::time_point now) const;
+  void UpdateHealth(NodeState& node, Clock::time_point now);  // REQUIRES: mu_ held
+
+  const RegistryOptions options_;
+  std::mutex mu_;
+  std::map<std::string, NodeState> nodes_;  // by address; GUARDED_BY(mu_)
+};
+
+}  // namespace penncloud::coordinator

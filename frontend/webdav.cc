@@ -1,0 +1,452 @@
+#include "frontend/webdav.h"
+
+#include <openssl/sha.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+#include "frontend/drive_api.h"
+#include "frontend/webdav_xml.h"
+#include "storage/path.h"
+
+namespace penncloud::frontend {
+namespace {
+
+constexpr std::string_view kDav = "DAV:";
+constexpr std::string_view kPrefix = "/dav";
+constexpr size_t kMaxXmlBody = 1 << 20;
+
+// Verified Basic credentials, by SHA-256 of "user\0password", for a minute.
+class CredentialCache {
+ public:
+  bool Check(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return false;
+    if (it->second.second < std::chrono::steady_clock::now()) {
+      entries_.erase(it);
+      return false;
+    }
+    return true;
+  }
+  const std::string* User(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second.first;
+  }
+  void Remember(const std::string& key, const std::string& user) {
+    std::lock_guard lock(mu_);
+    if (entries_.size() > 10000) entries_.clear();
+    entries_[key] = {user, std::chrono::steady_clock::now() + std::chrono::seconds(60)};
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> entries_;
+};
+
+Response Unauthorized() {
+  Response res = ErrorResponse(401, "authentication required");
+  res.headers.Set("WWW-Authenticate", "Basic realm=\"PennCloud\", charset=\"UTF-8\"");
+  return res;
+}
+
+Response Plain(int status) {
+  Response res;
+  res.status = status;
+  return res;
+}
+
+std::string IsoTime(int64_t unix_ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
+}
+
+// "/dav" + each segment percent-encoded; folders end in '/'.
+std::string Href(const std::vector<std::string>& parts, bool folder) {
+  std::string out(kPrefix);
+  for (const auto& p : parts) absl::StrAppend(&out, "/", PercentEncode(p));
+  if (folder) out += "/";
+  return out;
+}
+
+// The drive path named by a Destination header (absolute URI or absolute path).
+absl::StatusOr<std::string> DestinationPath(std::string_view header) {
+  std::string_view d = header;
+  size_t scheme = d.find("://");
+  if (scheme != std::string_view::npos) {
+    size_t slash = d.find('/', scheme + 3);
+    d = slash == std::string_view::npos ? std::string_view("/") : d.substr(slash);
+  }
+  size_t q = d.find_first_of("?#");
+  if (q != std::string_view::npos) d = d.substr(0, q);
+  std::string decoded = PercentDecode(d, false);
+  if (decoded != kPrefix && !decoded.starts_with(absl::StrCat(std::string(kPrefix), "/"))) {
+    return absl::PermissionDeniedError("destination is outside the WebDAV tree");
+  }
+  return decoded.substr(kPrefix.size());
+}
+
+// A status line inside a multistatus body.
+std::string StatusLine(int code) {
+  const char* text = code == 200   ? "OK"
+                     : code == 403 ? "Forbidden"
+                     : code == 404 ? "Not Found"
+                     : code == 424 ? "Failed Dependency"
+                                   : "Error";
+  return absl::StrCat("HTTP/1.1 ", code, " ", text);
+}
+
+Response Multistatus(const std::string& responses) {
+  Response res;
+  res.status = 207;
+  res.headers.Set("Content-Type", "application/xml; charset=utf-8");
+  res.body = absl::StrCat("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
+                          "<D:multistatus xmlns:D=\"DAV:\">", responses, "</D:multistatus>\n");
+  return res;
+}
+
+struct PropName {
+  std::string ns, name;
+};
+
+// Live properties we compute, in DAV:.
+const std::vector<std::string>& LiveNames(bool folder) {
+  static const std::vector<std::string> kFolder = {"resourcetype", "displayname", "creationdate",
+                                                   "getlastmodified"};
+  static const std::vector<std::string> kFile = {
+      "resourcetype",     "displayname",    "creationdate", "getlastmodified",
+      "getcontentlength", "getcontenttype", "getetag"};
+  return folder ? kFolder : kFile;
+}
+
+// The inner XML of a live property, or nullopt if `e` does not have it.
+std::optional<std::string> LiveValue(const storage::EntryInfo& e, const std::string& name) {
+  if (name == "resourcetype") return e.folder ? std::string("<D:collection/>") : std::string();
+  if (name == "displayname") return dav::XmlEscape(e.name);
+  if (name == "creationdate") return IsoTime(e.created_ms);
+  if (name == "getlastmodified") return HttpDate(e.modified_ms);
+  if (e.folder) return std::nullopt;
+  if (name == "getcontentlength") return std::to_string(e.size);
+  if (name == "getcontenttype") return dav::XmlEscape(e.content_type);
+  if (name == "getetag") return dav::XmlEscape(QuotedEtag(e.etag));
+  return std::nullopt;
+}
+
+std::string DeadKey(std::string_view ns, std::string_view name) {
+  return absl::StrCat("{", std::string(ns), "}", std::string(name));
+}
+
+void SplitDeadKey(const std::string& key, std::string* ns, std::string* name) {
+  size_t close = key.find('}');
+  *ns = key.substr(1, close - 1);
+  *name = key.substr(close + 1);
+}
+
+enum class PropfindKind { kAll, kNames, kSome };
+
+// One <D:response> for PROPFIND.
+std::string PropResponse(const std::string& href, const storage::EntryInfo& e, PropfindKind kind,
+                         const std::vector<PropName>& wanted) {
+  std::string found, missing;
+  auto live = [&](const std::string& name, bool names_only) {
+    auto v = LiveValue(e, name);
+    if (!v) return false;
+    found += names_only || v->empty() ? absl::StrCat("<D:", name, "/>")
+                                      : absl::StrCat("<D:", name, ">", *v, "</D:", name, ">");
+    return true;
+  };
+  if (kind == PropfindKind::kAll || kind == PropfindKind::kNames) {
+    bool names = kind == PropfindKind::kNames;
+    for (const auto& n : LiveNames(e.folder)) live(n, names);
+    for (const auto& [key, value] : e.dead_props) {
+      std::string ns, name;
+      SplitDeadKey(key, &ns, &name);
+      found += dav::ElementXml(ns, name, names ? "" : value);
+    }
+  } else {
+    for (const auto& p : wanted) {
+      if (p.ns == kDav && live(p.name, false)) continue;
+      auto it = e.dead_props.find(DeadKey(p.ns, p.name));
+      if (it != e.dead_props.end()) {
+        found += dav::ElementXml(p.ns, p.name, it->second);
+      } else {
+        missing += dav::ElementXml(p.ns, p.name, "");
+      }
+    }
+  }
+  std::string out = absl::StrCat("<D:response><D:href>", dav::XmlEscape(href), "</D:href>");
+  if (!found.empty() || missing.empty()) {
+    absl::StrAppend(&out, "<D:propstat><D:prop>", found, "</D:prop><D:status>", StatusLine(200),
+                    "</D:status></D:propstat>");
+  }
+  if (!missing.empty()) {
+    absl::StrAppend(&out, "<D:propstat><D:prop>", missing, "</D:prop><D:status>", StatusLine(404),
+                    "</D:status></D:propstat>");
+  }
+  return absl::StrCat(out, "</D:response>");
+}
+
+// Reads a small XML request body (PROPFIND, PROPPATCH). "" if there is none.
+absl::StatusOr<std::string> SmallBody(Request& req) {
+  if (req.body_reader == nullptr) return req.body;
+  auto body = req.body_reader->ReadFull(kMaxXmlBody + 1);
+  if (!body.ok()) return body.status();
+  if (body->size() > kMaxXmlBody) return absl::ResourceExhaustedError("request body too large");
+  return body;
+}
+
+class WebDav {
+ public:
+  WebDav(const ApiContext& ctx, std::shared_ptr<storage::Drive> drive)
+      : ctx_(ctx), drive_(std::move(drive)) {}
+
+  Response Handle(Request& req) {
+    auto user = Authenticate(req);
+    if (!user.ok()) {
+      if (absl::IsResourceExhausted(user.status())) return FromStatus(user.status());
+      if (absl::IsUnavailable(user.status())) return FromStatus(user.status());
+      return Unauthorized();
+    }
+    std::string path = absl::StrCat("/", req.params["*"]);
+    const std::string& m = req.method;
+    if (m == "OPTIONS") return Options();
+    if (m == "GET" || m == "HEAD") return Get(*user, path, req);
+    if (m == "PUT") return Put(*user, path, req);
+    if (m == "DELETE") return Delete(*user, path);
+    if (m == "MKCOL") return Mkcol(*user, path, req);
+    if (m == "COPY" || m == "MOVE") return CopyMove(*user, path, req, m == "MOVE");
+    if (m == "PROPFIND") return Propfind(*user, path, req);
+    if (m == "PROPPATCH") return Proppatch(*user, path, req);
+    Response res = ErrorResponse(405, "method not allowed");
+    res.headers.Set("Allow", kAllow);
+    return res;
+  }
+
+ private:
+  static constexpr const char* kAllow =
+      "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH";
+
+  absl::StatusOr<std::string> Authenticate(const Request& req) {
+    std::string auth(req.headers.Get("Authorization"));
+    if (auth.empty()) return absl::UnauthenticatedError("no credentials");
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(auth.data()), auth.size(), digest);
+    std::string key(reinterpret_cast<const char*>(digest), sizeof digest);
+    if (cache_.Check(key)) {
+      if (const std::string* u = cache_.User(key)) return *u;
+    }
+    auto user = RequireBasicAuth(ctx_, req);
+    if (user.ok()) cache_.Remember(key, *user);
+    return user;
+  }
+
+  static Response Options() {
+    Response res = Plain(200);
+    res.headers.Set("DAV", "1");
+    res.headers.Set("MS-Author-Via", "DAV");
+    res.headers.Set("Allow", kAllow);
+    return res;
+  }
+
+  Response Get(const std::string& user, const std::string& path, const Request& req) {
+    auto info = drive_->Stat(user, path);
+    if (!info.ok()) return DriveError(info.status());
+    if (!info->folder) return ServeFileContent(*drive_, user, path, req, /*attachment=*/true);
+    auto list = drive_->List(user, path);
+    if (!list.ok()) return DriveError(list.status());
+    auto parts = storage::SplitPath(path);
+    std::string html = "<!doctype html><meta charset=utf-8><title>PennCloud</title><ul>";
+    for (const auto& e : *list) {
+      std::vector<std::string> child = *parts;
+      child.push_back(e.name);
+      absl::StrAppend(&html, "<li><a href=\"", dav::XmlEscape(Href(child, e.folder)), "\">",
+                      dav::XmlEscape(e.name), e.folder ? "/" : "", "</a></li>");
+    }
+    Response res = Plain(200);
+    res.headers.Set("Content-Type", "text/html; charset=utf-8");
+    res.headers.Set("Content-Security-Policy", "default-src 'none'");
+    res.body = absl::StrCat(html, "</ul>");
+    return res;
+  }
+
+  Response Put(const std::string& user, const std::string& path, Request& req) {
+    auto info = drive_->Stat(user, path);
+    if (info.ok() && info->folder) return ErrorResponse(405, "a folder is at that path");
+    auto received = ReceiveFileContent(*drive_, user, path, req);
+    if (!received.ok()) {
+      // A missing parent folder is a conflict in WebDAV, not a missing resource.
+      if (absl::IsNotFound(received.status())) return ErrorResponse(409, "no parent folder");
+      return DriveError(received.status());
+    }
+    Response res = Plain(received->created ? 201 : 204);
+    res.headers.Set("ETag", QuotedEtag(received->entry.etag));
+    return res;
+  }
+
+  Response Delete(const std::string& user, const std::string& path) {
+    auto s = drive_->Delete(user, path);
+    if (!s.ok()) return DriveError(s);
+    return Plain(204);
+  }
+
+  Response Mkcol(const std::string& user, const std::string& path, Request& req) {
+    auto body = SmallBody(req);
+    if (!body.ok()) return DriveError(body.status());
+    if (!body->empty()) return ErrorResponse(415, "MKCOL with a body is not supported");
+    auto s = drive_->CreateFolder(user, path);
+    if (absl::IsAlreadyExists(s)) return ErrorResponse(405, "already exists");
+    if (absl::IsNotFound(s) || absl::IsFailedPrecondition(s)) {
+      return ErrorResponse(409, std::string(s.message()));
+    }
+    if (!s.ok()) return DriveError(s);
+    return Plain(201);
+  }
+
+  Response CopyMove(const std::string& user, const std::string& path, Request& req, bool move) {
+    if (!req.headers.Has("Destination")) return ErrorResponse(400, "Destination missing");
+    auto dest = DestinationPath(req.headers.Get("Destination"));
+    if (!dest.ok()) return ErrorResponse(502, std::string(dest.status().message()));
+    auto src_parts = storage::SplitPath(path);
+    auto dst_parts = storage::SplitPath(*dest);
+    if (!src_parts.ok()) return DriveError(src_parts.status());
+    if (!dst_parts.ok()) return DriveError(dst_parts.status());
+    if (*src_parts == *dst_parts) return ErrorResponse(403, "source and destination are the same");
+    std::string overwrite_header(req.headers.Get("Overwrite"));
+    bool overwrite = overwrite_header != "F" && overwrite_header != "f";
+    std::string depth(req.headers.Get("Depth"));
+    if (!depth.empty() && depth != "infinity" && (move || depth != "0")) {
+      return ErrorResponse(400, "Depth must be infinity (or 0 for COPY)");
+    }
+    auto src = drive_->Stat(user, path);
+    if (!src.ok()) return DriveError(src.status());
+    auto existing = drive_->Stat(user, *dest);
+    bool existed = existing.ok();
+    if (existed && !overwrite) return ErrorResponse(412, "destination exists");
+    absl::Status s;
+    if (move) {
+      s = drive_->Move(user, path, *dest, overwrite);
+    } else if (depth == "0" && src->folder) {
+      s = ShallowCopy(user, *src, *dest, existed);
+    } else {
+      s = drive_->Copy(user, path, *dest, overwrite);
+    }
+    if (absl::IsNotFound(s)) return ErrorResponse(409, "destination folder does not exist");
+    if (absl::IsAlreadyExists(s)) return ErrorResponse(412, "destination exists");
+    if (!s.ok()) return DriveError(s);
+    return Plain(existed ? 204 : 201);
+  }
+
+  // COPY with Depth 0 of a folder: the folder and its properties, not its members.
+  absl::Status ShallowCopy(const std::string& user, const storage::EntryInfo& src,
+                           const std::string& dest, bool existed) {
+    if (existed) {
+      if (auto s = drive_->Delete(user, dest); !s.ok()) return s;
+    }
+    if (auto s = drive_->CreateFolder(user, dest); !s.ok()) return s;
+    if (src.dead_props.empty()) return absl::OkStatus();
+    storage::PropertyPatch patch;
+    for (const auto& [k, v] : src.dead_props) patch.emplace_back(k, v);
+    return drive_->PatchProperties(user, dest, patch);
+  }
+
+  Response Propfind(const std::string& user, const std::string& path, Request& req) {
+    std::string depth(req.headers.Get("Depth"));
+    if (depth.empty()) depth = "infinity";
+    if (depth != "0" && depth != "1") {
+      Response res = ErrorResponse(403, "Depth infinity is not supported; use 0 or 1");
+      return res;
+    }
+    auto body = SmallBody(req);
+    if (!body.ok()) return DriveError(body.status());
+    PropfindKind kind = PropfindKind::kAll;
+    std::vector<PropName> wanted;
+    if (!body->empty()) {
+      auto doc = dav::ParseXml(*body);
+      if (!doc.ok()) return ErrorResponse(400, std::string(doc.status().message()));
+      if (!doc->Is(kDav, "propfind")) return ErrorResponse(400, "expected DAV:propfind");
+      if (doc->Child(kDav, "propname")) {
+        kind = PropfindKind::kNames;
+      } else if (const auto* prop = doc->Child(kDav, "prop")) {
+        kind = PropfindKind::kSome;
+        for (const auto& p : prop->children) wanted.push_back({p.ns, p.name});
+      } else if (!doc->Child(kDav, "allprop")) {
+        return ErrorResponse(400, "expected allprop, prop or propname");
+      }
+    }
+    auto parts = storage::SplitPath(path);
+    if (!parts.ok()) return DriveError(parts.status());
+    auto info = drive_->Stat(user, path);
+    if (!info.ok()) return DriveError(info.status());
+    std::string out = PropResponse(Href(*parts, info->folder), *info, kind, wanted);
+    if (info->folder && depth == "1") {
+      auto list = drive_->List(user, path);
+      if (!list.ok()) return DriveError(list.status());
+      for (const auto& e : *list) {
+        std::vector<std::string> child = *parts;
+        child.push_back(e.name);
+        out += PropResponse(Href(child, e.folder), e, kind, wanted);
+      }
+    }
+    return Multistatus(out);
+  }
+
+  Response Proppatch(const std::string& user, const std::string& path, Request& req) {
+    auto body = SmallBody(req);
+    if (!body.ok()) return DriveError(body.status());
+    auto doc = dav::ParseXml(*body);
+    if (!doc.ok()) return ErrorResponse(400, std::string(doc.status().message()));
+    if (!doc->Is(kDav, "propertyupdate")) return ErrorResponse(400, "expected propertyupdate");
+    auto info = drive_->Stat(user, path);
+    if (!info.ok()) return DriveError(info.status());
+    storage::PropertyPatch patch;
+    std::vector<PropName> names;
+    bool forbidden = false;
+    for (const auto& op : doc->children) {
+      bool set = op.Is(kDav, "set");
+      if (!set && !op.Is(kDav, "remove")) continue;
+      const auto* prop = op.Child(kDav, "prop");
+      if (prop == nullptr) return ErrorResponse(400, "set/remove without prop");
+      for (const auto& p : prop->children) {
+        names.push_back({p.ns, p.name});
+        if (p.ns == kDav) forbidden = true;  // live properties are ours to compute
+        patch.emplace_back(DeadKey(p.ns, p.name),
+                           set ? std::optional<std::string>(p.inner_xml) : std::nullopt);
+      }
+    }
+    if (!forbidden && !patch.empty()) {
+      if (auto s = drive_->PatchProperties(user, path, patch); !s.ok()) return DriveError(s);
+    }
+    auto parts = storage::SplitPath(path);
+    std::string props;
+    std::string out = absl::StrCat("<D:response><D:href>",
+                                   dav::XmlEscape(Href(*parts, info->folder)), "</D:href>");
+    // All or nothing: if any property is protected, none was changed (403 for it, 424 for
+    // the rest).
+    for (const auto& n : names) {
+      int code = !forbidden ? 200 : (n.ns == kDav ? 403 : 424);
+      absl::StrAppend(&out, "<D:propstat><D:prop>", dav::ElementXml(n.ns, n.name, ""),
+                      "</D:prop><D:status>", StatusLine(code), "</D:status></D:propstat>");
+    }
+    return Multistatus(absl::StrCat(out, "</D:response>"));
+  }
+
+  const ApiContext& ctx_;
+  std::shared_ptr<storage::Drive> drive_;
+  CredentialCache cache_;
+};
+
+}  // namespace
+
+void RegisterWebDavRoutes(Router& router, const ApiContext& ctx) {
+  auto dav = std::make_shared<WebDav>(ctx, SharedDrive(ctx));
+  router.Add(
+      "*", "/dav/*", [dav](Request& req) { return dav->Handle(req); },
+      RouteOptions{.stream_body = true, .max_body = kMaxUploadBytes, .nonblocking = false});
+}
+
+}  // namespace penncloud::frontend
