@@ -247,6 +247,7 @@ absl::Status Replica::Init() {
                                             state.snapshot.slot()));
   }
   last_compacted_ = state.snapshot.slot();
+  durable_promise_ = state.hard_state.promised();
   PC_LOG(kInfo, "kvs.recovered")
   ("id", options_.id)("entries", state.entries.size())("snapshot_slot", state.snapshot.slot())(
       "applied", state.applied)("commit", state.hard_state.commit());
@@ -420,10 +421,25 @@ void Replica::HandleReady() {
   for (const paxos::EntryPtr& e : rd.entries) {
     write.entries.emplace_back(e->slot(), e->SerializeAsString());
   }
-  if (rd.hard_state) write.hard_state = rd.hard_state->SerializeAsString();
+  bool sync = !write.entries.empty();
+  if (rd.hard_state) {
+    write.hard_state = rd.hard_state->SerializeAsString();
+    // A new promise must be on disk before anyone hears of it. A higher commit alone need
+    // not: every entry it covers was synced before, and if the commit index is lost in a
+    // crash the core learns it again from its peers. Skipping that fsync takes a whole
+    // disk round off the leader's path from "chosen" to "applied".
+    const paxos::Ballot& promised = rd.hard_state->promised();
+    if (promised.round() != durable_promise_.round() ||
+        promised.node() != durable_promise_.node()) {
+      sync = true;
+      durable_promise_ = promised;
+    }
+  }
   if (!write.Empty()) {
     // The one fsync that covers everything gathered since the last one.
-    if (absl::Status s = store_->Persist(write); !s.ok()) Fatal("kvs.persist_failed", s);
+    if (absl::Status s = store_->Persist(write, sync); !s.ok()) {
+      Fatal("kvs.persist_failed", s);
+    }
   }
   for (paxos::Message& m : after_sync) transport_->Send(std::move(m));
   for (const paxos::EntryPtr& e : rd.committed) ApplyEntry(*e);

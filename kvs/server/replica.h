@@ -114,6 +114,7 @@ class Replica {
   uint64_t next_read_id_ = 1;
   std::vector<pb::SnapshotChunk> held_snapshot_;
   uint64_t last_compacted_ = 0;
+  paxos::Ballot durable_promise_;  // the promised ballot last made durable
   bool was_leader_ = false;
 
   // Published by the loop for gRPC threads.

@@ -63,7 +63,7 @@ ReplicaStore::~ReplicaStore() {
   db_->Close();
 }
 
-absl::Status ReplicaStore::Persist(const LogWrite& write) {
+absl::Status ReplicaStore::Persist(const LogWrite& write, bool sync) {
   rocksdb::WriteBatch batch;
   if (write.truncate_from) {
     // Entries past the end do not exist, so an open range end is safe.
@@ -72,7 +72,7 @@ absl::Status ReplicaStore::Persist(const LogWrite& write) {
   for (const auto& [slot, entry] : write.entries) batch.Put(log_, SlotKey(slot), entry);
   if (write.hard_state) batch.Put(meta_, kHardState, *write.hard_state);
   rocksdb::WriteOptions options;
-  options.sync = true;
+  options.sync = sync;
   return FromRocks(db_->Write(options, &batch), "persist log");
 }
 

@@ -57,8 +57,9 @@ class ReplicaStore {
   static absl::StatusOr<std::unique_ptr<ReplicaStore>> Open(const std::string& dir);
   ~ReplicaStore();
 
-  // ---- Durable log (consensus side). All writes here are fsync'd before returning.
-  absl::Status Persist(const LogWrite& write);
+  // ---- Durable log (consensus side). With `sync` the write is fsync'd before returning;
+  // without, it becomes durable with the next synced write (RocksDB keeps WAL order).
+  absl::Status Persist(const LogWrite& write, bool sync = true);
   std::optional<std::string> HardState() const;
   // Entries in [from, to], in slot order; fails if any is missing (compacted).
   absl::Status ReadLog(uint64_t from, uint64_t to,
