@@ -50,6 +50,11 @@ void LineServer::Stop() {
   acceptor_.close(ec);
 }
 
+size_t LineServer::connections() {
+  std::lock_guard lock(mu_);
+  return connections_.size();
+}
+
 void LineServer::AcceptLoop() {
   while (!stopping_) {
     tcp::socket socket(io_);

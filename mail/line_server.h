@@ -55,6 +55,7 @@ class LineServer {
   // Stops accepting, closes every connection and waits for their threads.
   void Stop();
   int port() const { return port_; }
+  size_t connections();
 
  private:
   void AcceptLoop();

@@ -3,7 +3,9 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "frontend/heartbeat.h"
 #include "kvs/client/connect.h"
+#include "mail/line_server.h"
 #include "mail/tls.h"
 
 namespace penncloud::mail {
@@ -29,6 +31,22 @@ absl::StatusOr<Services> StartServices(const std::string& kvs_spec, const std::s
     s.tls = std::move(*ctx);
   }
   return s;
+}
+
+std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
+                                     const std::string& address, const std::string& name,
+                                     LineServer& server) {
+  if (coordinator.empty()) return nullptr;
+  frontend::HeartbeatOptions options;
+  options.coordinator = coordinator;
+  options.kind = kind;
+  options.address = address;
+  options.name = name;
+  return std::make_shared<frontend::HeartbeatSender>(options, [&server] {
+    coordinator::pb::Load load;
+    load.set_connections(static_cast<int64_t>(server.connections()));
+    return load;
+  });
 }
 
 void BlockStopSignals() {

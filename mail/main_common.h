@@ -25,6 +25,13 @@ absl::StatusOr<Services> StartServices(const std::string& kvs_spec, const std::s
                                        const std::string& cert, const std::string& key,
                                        const std::string& hostname, bool tls);
 
+// Sends heartbeats (kind "smtp"/"pop3", connection count as load) to the coordinator at
+// `coordinator` ("" = none) until destroyed.
+class LineServer;
+std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
+                                     const std::string& address, const std::string& name,
+                                     LineServer& server);
+
 // Blocks until SIGINT or SIGTERM arrives. Call before starting threads (it blocks them).
 void BlockStopSignals();
 void WaitForStopSignal();

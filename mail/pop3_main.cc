@@ -22,6 +22,7 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (default <state>/tls/mail.
 ABSL_FLAG(std::string, tls_key, "", "PEM key (default <state>/tls/mail.key)");
 ABSL_FLAG(int, max_connections, 256, "concurrent connections");
 ABSL_FLAG(int, idle_timeout_s, 600, "close connections idle this long (RFC 1939: >= 10 min)");
+ABSL_FLAG(std::string, coordinator, "", "coordinator gRPC host:port for heartbeats (\"\" = none)");
 ABSL_FLAG(std::string, node, "pop3", "node name in logs");
 
 namespace pm = penncloud::mail;
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
     std::cerr << "pop3: " << s << "\n";
     return 1;
   }
+  auto heartbeat = pm::StartHeartbeat(
+      absl::GetFlag(FLAGS_coordinator), "pop3",
+      absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()),
+      absl::GetFlag(FLAGS_node), server);
   PC_LOG(kInfo, "pop3.listening")("port", server.port())("tls", config.tls_available);
   pm::WaitForStopSignal();
   PC_LOG(kInfo, "pop3.stopping");

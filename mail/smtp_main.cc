@@ -34,6 +34,7 @@ ABSL_FLAG(int64_t, relay_retry_base_ms, 60000, "first retry delay (doubles per a
 ABSL_FLAG(int64_t, relay_retry_max_ms, 3600000, "longest retry delay");
 ABSL_FLAG(int, relay_max_attempts, 12, "attempts before bouncing");
 ABSL_FLAG(int, relay_timeout_ms, 30000, "per-step timeout talking to other servers");
+ABSL_FLAG(std::string, coordinator, "", "coordinator gRPC host:port for heartbeats (\"\" = none)");
 ABSL_FLAG(std::string, node, "smtp", "node name in logs");
 
 namespace pm = penncloud::mail;
@@ -113,6 +114,10 @@ int main(int argc, char** argv) {
                   });
   if (absl::GetFlag(FLAGS_relay)) relay.Start();
 
+  auto heartbeat = pm::StartHeartbeat(
+      absl::GetFlag(FLAGS_coordinator), "smtp",
+      absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()),
+      absl::GetFlag(FLAGS_node), server);
   PC_LOG(kInfo, "smtp.listening")
   ("port", server.port())("tls", config.tls_available)("smarthost", smarthost);
   pm::WaitForStopSignal();
