@@ -40,6 +40,11 @@ class Interner {
 }  // namespace
 
 CheckResult CheckKv(const std::vector<Operation>& history, std::chrono::milliseconds budget) {
+  return internal::CheckKvUsing(history, budget, internal::Strategy::kBoth);
+}
+
+CheckResult internal::CheckKvUsing(const std::vector<Operation>& history,
+                                   std::chrono::milliseconds budget, Strategy strategy) {
   const auto deadline = std::chrono::steady_clock::now() + budget;
   CheckResult result;
 
@@ -74,7 +79,7 @@ CheckResult CheckKv(const std::vector<Operation>& history, std::chrono::millisec
       k.source = op;
       key_ops.push_back(k);
     }
-    internal::KeyResult r = internal::SearchKey(std::move(key_ops), deadline);
+    internal::KeyResult r = internal::SearchKey(std::move(key_ops), deadline, strategy);
     if (r.verdict == CheckResult::Verdict::kNotLinearizable) {
       result.verdict = r.verdict;
       result.key = key;

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kvs/lincheck/history.h"
+#include "kvs/lincheck/key_search.h"
 
 namespace penncloud::lincheck {
 namespace {
@@ -335,6 +336,9 @@ bool BruteForceLinearizable(const std::vector<Operation>& h) {
   return dfs(kAbsent);
 }
 
+const internal::Strategy kStrategies[] = {internal::Strategy::kBoth, internal::Strategy::kEagerOnly,
+                                          internal::Strategy::kJustInTimeOnly};
+
 TEST(CheckKv, AgreesWithBruteForceOnRandomSmallHistories) {
   std::mt19937_64 rng(20261124);
   const Value values[] = {kAbsent, "a", "b", "c"};
@@ -361,9 +365,12 @@ TEST(CheckKv, AgreesWithBruteForceOnRandomSmallHistories) {
       h.push_back(op);
     }
     const bool expected = BruteForceLinearizable(h);
-    const CheckResult r = CheckKv(h);
-    ASSERT_NE(r.verdict, Verdict::kUnknown);
-    ASSERT_EQ(r.ok(), expected) << "iteration " << iter << ": " << r.explanation;
+    for (internal::Strategy strategy : kStrategies) {
+      const CheckResult r = internal::CheckKvUsing(h, std::chrono::seconds(10), strategy);
+      ASSERT_NE(r.verdict, Verdict::kUnknown);
+      ASSERT_EQ(r.ok(), expected) << "iteration " << iter << ", strategy "
+                                  << static_cast<int>(strategy) << ": " << r.explanation;
+    }
     (expected ? linearizable : not_linearizable)++;
   }
   // Both verdicts must be well represented, or this test proves little.
@@ -380,7 +387,8 @@ struct Generated {
   std::vector<int64_t> point;  // linearization point of each op (unused for phantoms)
 };
 
-Generated Generate(uint64_t seed, int ops, int keys, int spread, bool timeouts = true) {
+Generated Generate(uint64_t seed, int ops, int keys, int spread, bool timeouts = true,
+                   int timeout_one_in = 25) {
   std::mt19937_64 rng(seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % n); };
   std::vector<Value> state(keys);
@@ -409,7 +417,7 @@ Generated Generate(uint64_t seed, int ops, int keys, int spread, bool timeouts =
       state[k].reset();
     }
     // Some writes time out at the client though they took effect.
-    if (timeouts && op.kind != OpKind::kGet && pick(25) == 0) MakeUnknown(op);
+    if (timeouts && op.kind != OpKind::kGet && pick(timeout_one_in) == 0) MakeUnknown(op);
     g.history.push_back(op);
     g.point.push_back(t);
     // Some timed-out writes never took effect at all.
@@ -461,12 +469,16 @@ TEST(CheckKv, GeneratedHistoriesPassAndCorruptedOnesFail) {
   for (uint64_t seed = 1; seed <= 60; ++seed) {
     // Few keys and wide intervals: many overlapping operations per key.
     Generated g = Generate(seed, 300, 3, 60);
-    CheckResult r = CheckKv(g.history);
-    ASSERT_EQ(r.verdict, Verdict::kLinearizable) << "seed " << seed << ": " << r.explanation;
+    for (internal::Strategy strategy : kStrategies) {
+      CheckResult r = internal::CheckKvUsing(g.history, std::chrono::seconds(10), strategy);
+      ASSERT_EQ(r.verdict, Verdict::kLinearizable) << "seed " << seed << ": " << r.explanation;
+    }
     if (CorruptOneRead(g, rng)) {
       ++corrupted;
-      r = CheckKv(g.history);
-      ASSERT_EQ(r.verdict, Verdict::kNotLinearizable) << "seed " << seed;
+      for (internal::Strategy strategy : kStrategies) {
+        CheckResult r = internal::CheckKvUsing(g.history, std::chrono::seconds(10), strategy);
+        ASSERT_EQ(r.verdict, Verdict::kNotLinearizable) << "seed " << seed;
+      }
     }
   }
   EXPECT_GT(corrupted, 50);
@@ -486,6 +498,25 @@ TEST(CheckKv, LargeCorruptedHistoryIsRejectedQuickly) {
   // Refuting a key means exhausting its configurations, which grows exponentially with the
   // timed-out writes pending at once; without them it is fast.
   Generated g = Generate(98, 40000, 16, 400, /*timeouts=*/false);
+  std::mt19937_64 rng(3);
+  ASSERT_TRUE(CorruptOneRead(g, rng));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(CheckKv(g.history, std::chrono::seconds(20)).verdict, Verdict::kNotLinearizable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(CheckKv, ManyTimedOutWrites) {
+  // A third of the writes time out (as in a long partition): they stay pending to the end.
+  Generated g = Generate(11, 6000, 4, 60, /*timeouts=*/true, /*timeout_one_in=*/3);
+  const auto start = std::chrono::steady_clock::now();
+  CheckResult r = CheckKv(g.history, std::chrono::seconds(20));
+  EXPECT_EQ(r.verdict, Verdict::kLinearizable) << r.explanation;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(CheckKv, CorruptedHistoryWithManyTimedOutWritesIsRejected) {
+  // Placing each timed-out write only right before a read keeps this refutation fast.
+  Generated g = Generate(12, 800, 2, 60, /*timeouts=*/true, /*timeout_one_in=*/3);
   std::mt19937_64 rng(3);
   ASSERT_TRUE(CorruptOneRead(g, rng));
   const auto start = std::chrono::steady_clock::now();

@@ -31,8 +31,17 @@ struct KeyResult {
   std::string explanation;
 };
 
+// How unknown-outcome writes are placed. Both ways are complete; kBoth runs them in turn
+// and takes the first verdict (the default). The others exist so tests can check each.
+enum class Strategy { kBoth, kEagerOnly, kJustInTimeOnly };
+
 // Unknown-outcome GETs must already be removed (they constrain nothing).
-KeyResult SearchKey(std::vector<KeyOp> ops, std::chrono::steady_clock::time_point deadline);
+KeyResult SearchKey(std::vector<KeyOp> ops, std::chrono::steady_clock::time_point deadline,
+                    Strategy strategy = Strategy::kBoth);
+
+// CheckKv (history.h) with a chosen strategy.
+CheckResult CheckKvUsing(const std::vector<Operation>& history, std::chrono::milliseconds budget,
+                         Strategy strategy);
 
 // A one-line description of an operation, for explanations and test messages.
 std::string Describe(const Operation& op);
