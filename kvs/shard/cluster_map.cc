@@ -10,15 +10,35 @@
 namespace penncloud::kvs::shard {
 namespace {
 
-absl::Status Invalid(std::string_view why) {
+absl::Status Invalid(const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat("cluster map: ", why));
 }
 
 RingRange FromProto(const cluster::RingRange& range) { return {range.start(), range.end()}; }
 
-bool Overlap(const RingRange& a, const RingRange& b) {
-  // Two arcs that share a position share the end of one of them.
-  return a.Contains(b.end) || b.Contains(a.end);
+// Inclusive, non-wrapping pieces of ring positions, labelled with who they belong to.
+struct Piece {
+  uint64_t lo;
+  uint64_t hi;
+  uint64_t label;
+};
+
+// Appends (start, end] as one or two pieces that do not wrap.
+void AddPieces(const cluster::RingRange& range, uint64_t label, std::vector<Piece>* pieces) {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  const uint64_t start = range.start();
+  const uint64_t end = range.end();
+  if (start < end) {
+    pieces->push_back({start + 1, end, label});
+    return;
+  }
+  if (start != kMax) pieces->push_back({start + 1, kMax, label});
+  pieces->push_back({0, end, label});
+}
+
+void SortPieces(std::vector<Piece>* pieces) {
+  std::sort(pieces->begin(), pieces->end(),
+            [](const Piece& a, const Piece& b) { return a.lo < b.lo; });
 }
 
 std::vector<GroupId> ServingGroups(const cluster::ClusterMap& map) {
@@ -78,9 +98,8 @@ absl::Status CheckMigrations(const cluster::ClusterMap& map, const HashRing& rin
   std::map<GroupId, cluster::GroupState> states;
   for (const cluster::Group& group : map.groups()) states[group.id()] = group.state();
   std::set<uint64_t> ids;
-  const auto& migrations = map.migrations();
-  for (int i = 0; i < migrations.size(); ++i) {
-    const cluster::Migration& m = migrations[i];
+  std::vector<Piece> pieces;
+  for (const cluster::Migration& m : map.migrations()) {
     const std::string name = absl::StrCat("migration ", m.id());
     if (m.id() == 0) return Invalid("migration id 0 (ids start at 1)");
     if (!ids.insert(m.id()).second) return Invalid(absl::StrCat("duplicate ", name));
@@ -106,13 +125,33 @@ absl::Status CheckMigrations(const cluster::ClusterMap& map, const HashRing& rin
       return Invalid(
           absl::StrCat(name, " moves a range the ring does not give to group ", m.to_group()));
     }
-    for (int j = 0; j < i; ++j) {
-      if (Overlap(range, FromProto(migrations[j].range()))) {
-        return Invalid(absl::StrCat(name, " overlaps migration ", migrations[j].id()));
-      }
+    AddPieces(m.range(), m.id(), &pieces);
+  }
+  // Sorted by lo, pieces are disjoint exactly when each starts after every earlier one ends.
+  SortPieces(&pieces);
+  for (size_t i = 1, widest = 0; i < pieces.size(); ++i) {
+    if (pieces[i].lo <= pieces[widest].hi) {
+      return Invalid(absl::StrCat("migration ", pieces[i].label, " overlaps migration ",
+                                  pieces[widest].label));
     }
+    if (pieces[i].hi > pieces[widest].hi) widest = i;
   }
   return absl::OkStatus();
+}
+
+// ValidateMap, keeping the ring it had to build anyway.
+absl::StatusOr<HashRing> ValidateAndBuildRing(const cluster::ClusterMap& map) {
+  if (map.version() == 0) return Invalid("version 0 (versions start at 1)");
+  if (map.virtual_nodes() < 1 || map.virtual_nodes() > HashRing::kMaxVirtualNodes) {
+    return Invalid(absl::StrCat("virtual_nodes is ", map.virtual_nodes(), "; want 1..",
+                                HashRing::kMaxVirtualNodes));
+  }
+  if (map.groups().empty()) return Invalid("no groups");
+  if (auto s = CheckGroups(map); !s.ok()) return s;
+  absl::StatusOr<HashRing> ring = HashRing::Build(ServingGroups(map), map.virtual_nodes());
+  if (!ring.ok()) return ring.status();
+  if (auto s = CheckMigrations(map, *ring); !s.ok()) return s;
+  return ring;
 }
 
 absl::Status CheckNoRebalance(const ClusterMap& current) {
@@ -150,40 +189,21 @@ absl::StatusOr<cluster::ClusterMap> WithMoves(const ClusterMap& current, cluster
 }  // namespace
 
 absl::Status ValidateMap(const cluster::ClusterMap& map) {
-  if (map.version() == 0) return Invalid("version 0 (versions start at 1)");
-  if (map.virtual_nodes() < 1 || map.virtual_nodes() > HashRing::kMaxVirtualNodes) {
-    return Invalid(absl::StrCat("virtual_nodes is ", map.virtual_nodes(), "; want 1..",
-                                HashRing::kMaxVirtualNodes));
-  }
-  if (map.groups().empty()) return Invalid("no groups");
-  if (auto s = CheckGroups(map); !s.ok()) return s;
-  auto ring = HashRing::Build(ServingGroups(map), map.virtual_nodes());
-  if (!ring.ok()) return ring.status();
-  return CheckMigrations(map, *ring);
+  return ValidateAndBuildRing(map).status();
 }
 
 ClusterMap::ClusterMap(cluster::ClusterMap proto, std::string bytes, HashRing ring)
     : proto_(std::move(proto)), bytes_(std::move(bytes)), ring_(std::move(ring)) {
-  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  std::vector<Piece> pieces;
   for (const cluster::Migration& m : proto_.migrations()) {
-    if (!Unswitched(m.state())) continue;
-    const uint64_t start = m.range().start();
-    const uint64_t end = m.range().end();
-    // (start, end] as inclusive pieces that do not wrap.
-    if (start < end) {
-      overrides_.push_back({start + 1, end, m.from_group()});
-    } else {
-      if (start != kMax) overrides_.push_back({start + 1, kMax, m.from_group()});
-      overrides_.push_back({0, end, m.from_group()});
-    }
+    if (Unswitched(m.state())) AddPieces(m.range(), m.from_group(), &pieces);
   }
-  std::sort(overrides_.begin(), overrides_.end(),
-            [](const Override& a, const Override& b) { return a.lo < b.lo; });
+  SortPieces(&pieces);
+  for (const Piece& piece : pieces) overrides_.push_back({piece.lo, piece.hi, piece.label});
 }
 
 absl::StatusOr<ClusterMap> ClusterMap::FromProto(cluster::ClusterMap proto) {
-  if (auto s = ValidateMap(proto); !s.ok()) return s;
-  auto ring = HashRing::Build(ServingGroups(proto), proto.virtual_nodes());
+  absl::StatusOr<HashRing> ring = ValidateAndBuildRing(proto);
   if (!ring.ok()) return ring.status();
   std::string bytes;
   if (!proto.SerializeToString(&bytes)) return Invalid("cannot serialize");
@@ -195,8 +215,7 @@ absl::StatusOr<ClusterMap> ClusterMap::Parse(std::string_view bytes) {
   if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::DataLossError("cluster map: stored bytes do not parse");
   }
-  if (auto s = ValidateMap(proto); !s.ok()) return s;
-  auto ring = HashRing::Build(ServingGroups(proto), proto.virtual_nodes());
+  absl::StatusOr<HashRing> ring = ValidateAndBuildRing(proto);
   if (!ring.ok()) return ring.status();
   return ClusterMap(std::move(proto), std::string(bytes), *std::move(ring));
 }

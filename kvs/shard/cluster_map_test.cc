@@ -27,7 +27,7 @@ ClusterMap Must(absl::StatusOr<cluster::ClusterMap> proto) {
 void ExpectInvalid(const cluster::ClusterMap& map, std::string_view why) {
   absl::Status status = ValidateMap(map);
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
-  EXPECT_THAT(std::string(status.message()), HasSubstr(why));
+  EXPECT_THAT(std::string(status.message()), HasSubstr(std::string(why)));
 }
 
 TEST(ValidateMapTest, AcceptsAPlainMap) { EXPECT_TRUE(ValidateMap(MakeMap(1, {1, 2, 3})).ok()); }

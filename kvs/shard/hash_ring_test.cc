@@ -93,7 +93,7 @@ TEST(HashRingTest, PlacementIsPinned) {
   HashRing ring = MustBuild({1, 2, 3});
   std::string placement;
   for (int i = 0; i < 16; ++i) absl::StrAppend(&placement, ring.OwnerOfRow(RowName(i)));
-  EXPECT_EQ(placement, "0000000000000000");
+  EXPECT_EQ(placement, "3232123322211112");
 }
 
 TEST(HashRingTest, OwnerIsFirstTokenAtOrAfterPosition) {
@@ -102,7 +102,9 @@ TEST(HashRingTest, OwnerIsFirstTokenAtOrAfterPosition) {
   ASSERT_EQ(tokens.size(), 48u);
   for (size_t i = 0; i < tokens.size(); ++i) {
     EXPECT_EQ(ring.OwnerOf(tokens[i].first), tokens[i].second);
-    if (i > 0) EXPECT_EQ(ring.OwnerOf(tokens[i - 1].first + 1), tokens[i].second);
+    if (i > 0) {
+      EXPECT_EQ(ring.OwnerOf(tokens[i - 1].first + 1), tokens[i].second);
+    }
   }
   EXPECT_EQ(ring.OwnerOf(tokens.back().first + 1), tokens.front().second);
   EXPECT_EQ(ring.OwnerOf(0), tokens.front().second);
@@ -168,7 +170,9 @@ TEST(DiffRingsTest, RemovingAGroupMovesOnlyItsRanges) {
     const uint64_t position = RingPosition(RowName(i));
     const GroupId old_owner = before.OwnerOf(position);
     EXPECT_EQ(MovedTo(moves, position, old_owner), after.OwnerOf(position));
-    if (old_owner != 3) EXPECT_EQ(after.OwnerOf(position), old_owner);
+    if (old_owner != 3) {
+      EXPECT_EQ(after.OwnerOf(position), old_owner);
+    }
   }
   // The moved ranges are exactly group 3's ranges, position for position.
   uint64_t moved_size = 0;

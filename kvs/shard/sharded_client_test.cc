@@ -41,7 +41,10 @@ struct FakeCluster {
     const GroupId from = replica_map->GroupOfRow(row);
     const GroupId to = next.GroupOfRow(row);
     if (from == to) return;
-    ColumnPage page = *stores[from]->List(row, {.limit = 1000, .with_values = true});
+    ListOptions all;
+    all.limit = 1000;
+    all.with_values = true;
+    ColumnPage page = *stores[from]->List(row, all);
     for (const Cell& cell : page.cells) {
       ASSERT_TRUE(stores[to]->Put(row, cell.column, cell.value).ok());
       ASSERT_TRUE(stores[from]->Delete(row, cell.column).ok());
@@ -208,7 +211,10 @@ TEST_F(ShardedClientTest, GivesUpAfterABoundedNumberOfAttempts) {
   std::shared_ptr<const ClusterMap> v2 = AddGroup4();
   int moved = 0;
   while (v2->GroupOfRow(Row(moved)) != 4) ++moved;
-  auto client = NewClient({.max_attempts = 4, .retry_backoff = std::chrono::milliseconds(1)});
+  ShardedClientOptions options;
+  options.max_attempts = 4;
+  options.retry_backoff = std::chrono::milliseconds(1);
+  auto client = NewClient(options);
   absl::Status put = client->Put(Row(moved), "c", "x");  // group 4 never learns v2
   EXPECT_TRUE(absl::IsUnavailable(put)) << put;
   EXPECT_THAT(std::string(put.message()), HasSubstr("wrong group"));
@@ -228,7 +234,7 @@ TEST_F(ShardedClientTest, SourceServesRangesUntilTheirMigrationSwitches) {
 TEST_F(ShardedClientTest, ConfigGroupOutage) {
   auto client = NewClient();
   config_->SetUnavailable(true);
-  EXPECT_TRUE(absl::IsUnavailable(client->Put(Row(0), "c", "v").status()));
+  EXPECT_TRUE(absl::IsUnavailable(client->Put(Row(0), "c", "v")));
   config_->SetUnavailable(false);
   ASSERT_TRUE(client->Put(Row(0), "c", "v").ok());
   // With a map cached, an outage of the config group does not stop routing.
@@ -248,7 +254,9 @@ TEST_F(ShardedClientTest, ConcurrentWritersAcrossARebalanceLoseNothing) {
   constexpr int kThreads = 4;
   constexpr int kRowsPerThread = 250;
   constexpr int kRows = kThreads * kRowsPerThread;
-  auto client = NewClient({.retry_backoff = std::chrono::milliseconds(1)});
+  ShardedClientOptions options;
+  options.retry_backoff = std::chrono::milliseconds(1);
+  auto client = NewClient(options);
   std::atomic<bool> stop = false;
   std::vector<std::map<int, int>> last(kThreads);  // row -> last acknowledged value
   std::vector<std::thread> writers;

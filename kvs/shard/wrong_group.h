@@ -16,7 +16,7 @@
 
 namespace penncloud::kvs::shard {
 
-inline constexpr std::string_view kWrongGroupPrefix = "wrong group; map version ";
+inline constexpr char kWrongGroupPrefix[] = "wrong group; map version ";
 
 absl::Status WrongGroupError(uint64_t map_version, std::string_view detail = {});
 
