@@ -212,7 +212,7 @@ absl::Status Replica::Init() {
   auto store = storage::ReplicaStore::Open(options_.data_dir + "/store");
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  if (store_->Meta(kInstalling)) {
+  if (auto marker = store_->Meta(kInstalling); marker && !marker->empty()) {
     return absl::DataLossError(
         "a snapshot install was interrupted by a crash: the state machine is incomplete. "
         "Remove the data directory and restart this replica; it will catch up from its peers.");

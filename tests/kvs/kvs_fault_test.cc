@@ -58,12 +58,18 @@ TEST(KvsFaultTest, KillLeaderThenFollower) {
                      .count()
               << " ms\n";
     Pause(milliseconds(700));
-    ASSERT_TRUE(g.Restart(leader).ok());
+    {
+      absl::Status s = g.Restart(leader);
+      ASSERT_TRUE(s.ok()) << s;
+    }
     Pause(milliseconds(700));
     const int follower = (g.Leader().value() + 1) % 3;
     g.Kill(follower);
     Pause(milliseconds(700));
-    ASSERT_TRUE(g.Restart(follower).ok());
+    {
+      absl::Status s = g.Restart(follower);
+      ASSERT_TRUE(s.ok()) << s;
+    }
     Pause(milliseconds(500));
   });
 }
@@ -144,7 +150,10 @@ TEST(KvsFaultTest, KillAllThreeAndRestart) {
   RunWithHistory(g, [&] {
     for (int i = 0; i < 3; ++i) g.Kill(i);
     Pause(milliseconds(300));
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(g.Restart(i).ok());
+    for (int i = 0; i < 3; ++i) {
+      absl::Status s = g.Restart(i);
+      ASSERT_TRUE(s.ok()) << s;
+    }
     Pause(milliseconds(500));
   });
 }
@@ -167,7 +176,10 @@ TEST(KvsFaultTest, Soak) {
         case 0:
           g.Kill(victim);
           Pause(milliseconds(500));
-          ASSERT_TRUE(g.Restart(victim).ok());
+          {
+            absl::Status s = g.Restart(victim);
+            ASSERT_TRUE(s.ok()) << s;
+          }
           break;
         case 1:
           g.Stop(victim);
@@ -181,7 +193,10 @@ TEST(KvsFaultTest, Soak) {
           break;
         default:
           for (int i = 0; i < 3; ++i) g.Kill(i);
-          for (int i = 0; i < 3; ++i) ASSERT_TRUE(g.Restart(i).ok());
+          for (int i = 0; i < 3; ++i) {
+            absl::Status s = g.Restart(i);
+            ASSERT_TRUE(s.ok()) << s;
+          }
       }
       Pause(milliseconds(700));
     }

@@ -95,7 +95,8 @@ absl::Status KvsGroup::Restart(int i) {
   Kill(i);
   if (absl::Status s = Launch(i); !s.ok()) return s;
   if (!WaitForPort(ports_[i], options_.start_timeout)) {
-    return absl::UnavailableError(absl::StrCat("kvs_server ", i + 1, " did not come back"));
+    return absl::UnavailableError(absl::StrCat("kvs_server ", i + 1, " did not come back; see ",
+                                               dir_, "/replica-", i + 1, ".log"));
   }
   return absl::OkStatus();
 }
