@@ -13,7 +13,7 @@ packages=(
   librocksdb-dev libboost-dev libssl-dev nlohmann-json3-dev libargon2-dev libgmime-3.0-dev
   libgtest-dev libgmock-dev libexpat1-dev
   # real clients and tools the tests drive
-  curl swaks fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
+  curl swaks libnet-ssleay-perl fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
   chromium litmus rclone
   # the web app's CSS/JS, served by the frontends under /assets/
   libjs-bootstrap5
