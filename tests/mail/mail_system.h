@@ -1,0 +1,53 @@
+// A whole mail system for process tests: a real 3-replica KVS group, the smtp and pop3
+// binaries on free loopback ports, and two accounts (alice, bob) made through the
+// accounts library. Clients under test (curl, swaks, smtplib, poplib, fetchmail) are run
+// as shell commands with Sh().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kvs/client/client.h"
+#include "tests/support/kvs_group.h"
+#include "tests/support/process.h"
+
+namespace penncloud::testing {
+
+struct ShResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+// Runs `command` under bash (with a 120 s `timeout`).
+ShResult Sh(const std::string& command);
+
+class MailSystem {
+ public:
+  static absl::StatusOr<std::unique_ptr<MailSystem>> Start(
+      std::vector<std::string> extra_smtp_flags = {});
+
+  absl::Status StartSmtp();
+  void KillSmtp() { smtp_.Kill(); }
+
+  int smtp_port() const { return smtp_port_; }
+  int pop3_port() const { return pop3_port_; }
+  int sink_port() const { return sink_port_; }
+  const std::string& dir() const { return dir_; }
+  kvs::Client& kvs() { return *kvs_; }
+  // The helper scripts beside this file.
+  static std::string Script(const std::string& name);
+
+  static constexpr const char* kAlicePassword = "alice-secret-1";
+  static constexpr const char* kBobPassword = "bob-secret-12";
+
+ private:
+  std::unique_ptr<KvsGroup> group_;
+  std::unique_ptr<kvs::Client> kvs_;
+  std::vector<std::string> extra_smtp_flags_;
+  Process smtp_, pop3_;
+  int smtp_port_ = 0, pop3_port_ = 0, sink_port_ = 0;
+  std::string dir_;
+};
+
+}  // namespace penncloud::testing
