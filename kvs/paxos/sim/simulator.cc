@@ -91,6 +91,7 @@ struct ClientState {
   std::optional<NodeId> hint;
   int ops_left = 0;
   uint64_t timer_token = 0;
+  uint64_t read_percent = 35;  // some clients mostly read: they linger at a deposed leader
 };
 
 class Simulation {
@@ -256,6 +257,8 @@ void Simulation::Crash(int i) {
   r.pending_writes.clear();
   r.pending_reads.clear();
   r.ready_scheduled = false;
+  Event& e = Schedule(now_ + Between(2, 60) * kTick, EventType::kRestart, i);
+  e.token = r.epoch;
 }
 
 void Simulation::SendPeer(int from, Message m, std::shared_ptr<const KvMachine> data) {
@@ -476,7 +479,12 @@ void Simulation::StartOp(int c) {
   q.expected.reset();
   q.value.clear();
   const uint64_t dice = rng_.Below(100);
-  q.op = dice < 35 ? 'G' : dice < 65 ? 'P' : dice < 85 ? 'C' : 'D';
+  const uint64_t reads = cl.read_percent;
+  const uint64_t rest = 100 - reads;
+  q.op = dice < reads                  ? 'G'
+         : dice < reads + rest / 2     ? 'P'
+         : dice < reads + rest * 5 / 6 ? 'C'
+                                       : 'D';
   if (q.op == 'P' || q.op == 'C') {
     q.value = "c" + std::to_string(c + 1) + "s" + std::to_string(q.seq);
   }
@@ -579,16 +587,12 @@ void Simulation::InjectFault() {
   const int n = int(reps_.size());
   if (Chance(crash_rate_)) {
     const int i = int(rng_.Below(n));
-    if (reps_[i].up) {
-      Crash(i);
-      Event& e = Schedule(now_ + Between(2, 60) * kTick, EventType::kRestart, i);
-      e.token = reps_[i].epoch;
-    }
+    Crash(i);
   }
   if (Chance(partition_rate_)) {
     blocked_.clear();
     ++result_.partitions;
-    const uint64_t kind = rng_.Below(3);
+    const uint64_t kind = rng_.Below(4);
     std::string what;
     if (kind == 0) {  // split in two
       std::vector<int> side(n);
@@ -597,8 +601,11 @@ void Simulation::InjectFault() {
         for (int b = 0; b < n; ++b)
           if (side[a] != side[b]) blocked_.insert({a, b});
       what = "split";
-    } else if (kind == 1) {  // isolate one replica
-      const int x = int(rng_.Below(n));
+    } else if (kind == 1 || kind == 3) {  // isolate one replica (kind 3: the leader)
+      int x = int(rng_.Below(n));
+      for (int k = 0; kind == 3 && k < n; ++k) {
+        if (reps_[k].up && reps_[k].node->is_leader()) x = k;
+      }
       for (int b = 0; b < n; ++b)
         if (b != x) blocked_.insert({x, b}), blocked_.insert({b, x});
       what = "isolate n" + std::to_string(x + 1);
@@ -704,6 +711,7 @@ SimResult Simulation::Run() {
   for (int c = 0; c < num_clients; ++c) {
     clients_[c].ops_left = 1000000;
     clients_[c].target = int(rng_.Below(n));
+    clients_[c].read_percent = rng_.Below(2) == 0 ? 35 : 90;
     Event& t = Schedule(Between(0, 10 * kTick), EventType::kClientTimer, c);
     t.token = ++clients_[c].timer_token;
   }
@@ -803,6 +811,24 @@ SimResult Simulation::Run() {
              std::to_string(opt_.liveness_ticks) + " ticks after the faults healed");
         break;
       }
+    }
+  }
+  if (opt_.verbose) {
+    for (const lincheck::Operation& op : history_) {
+      static const char* kKinds[] = {"GET", "PUT", "CPUT", "DELETE"};
+      std::cerr << "op client=" << op.client << " " << kKinds[int(op.kind)] << "(" << op.key
+                << (op.value ? "=" + *op.value : "")
+                << (op.kind == lincheck::OpKind::kCPut ? " if " + op.expected.value_or("<absent>")
+                                                       : "")
+                << ") [" << op.call / kTick << ", "
+                << (op.completed ? std::to_string(op.ret / kTick) : "?") << "]";
+      if (op.completed && op.kind == lincheck::OpKind::kGet) {
+        std::cerr << " -> " << op.observed.value_or("<absent>");
+      }
+      if (op.completed && op.kind == lincheck::OpKind::kCPut) {
+        std::cerr << " -> " << (op.cput_succeeded ? "ok" : "failed");
+      }
+      std::cerr << "\n";
     }
   }
   if (result_.ok && opt_.lincheck) {
