@@ -27,10 +27,10 @@ ABSL_FLAG(std::string, data_dir, "",
           "Directory of this replica's durable state (log, hard state, state machine). "
           "Created if missing; reused on restart.");
 ABSL_FLAG(int, tick_ms, 10, "Length of one consensus tick in milliseconds.");
-ABSL_FLAG(int, election_ticks, 15,
+ABSL_FLAG(int, election_ticks, 30,
           "Ticks without a leader before a follower stands for election (randomized up to "
           "twice this). Also bounds the leader's read lease.");
-ABSL_FLAG(int, heartbeat_ticks, 3, "Ticks between a leader's heartbeats.");
+ABSL_FLAG(int, heartbeat_ticks, 5, "Ticks between a leader's heartbeats.");
 ABSL_FLAG(bool, lease_reads, true,
           "Serve linearizable reads under the leader's lease (no round trip); false: confirm "
           "leadership with a heartbeat round for every batch of reads.");

@@ -416,6 +416,28 @@ void Replica::HandleReady() {
     }
   }
 
+  // Committed entries that were made durable by earlier Readies (always so on a leader,
+  // which counts its own acceptance only after its fsync) may be applied, and reads
+  // served, before this Ready's fsync: the replies then do not wait for a disk round
+  // that only concerns newer slots. If a committed slot is among this Ready's new
+  // entries (a follower learning entries and their commit together), it waits.
+  bool apply_early = true;
+  if (!rd.committed.empty() && !rd.entries.empty()) {
+    uint64_t first_new = UINT64_MAX;
+    for (const paxos::EntryPtr& e : rd.entries) first_new = std::min(first_new, e->slot());
+    apply_early = rd.committed.back()->slot() < first_new;
+  }
+  auto apply_and_read = [&] {
+    for (const paxos::EntryPtr& e : rd.committed) ApplyEntry(*e);
+    for (const paxos::ReadState& read : rd.reads) {
+      auto it = pending_reads_.find(read.id);
+      if (it == pending_reads_.end()) continue;
+      ServeRead(it->second);
+      pending_reads_.erase(it);
+    }
+  };
+  if (apply_early) apply_and_read();
+
   storage::LogWrite write;
   write.entries.reserve(rd.entries.size());
   for (const paxos::EntryPtr& e : rd.entries) {
@@ -442,13 +464,7 @@ void Replica::HandleReady() {
     }
   }
   for (paxos::Message& m : after_sync) transport_->Send(std::move(m));
-  for (const paxos::EntryPtr& e : rd.committed) ApplyEntry(*e);
-  for (const paxos::ReadState& read : rd.reads) {
-    auto it = pending_reads_.find(read.id);
-    if (it == pending_reads_.end()) continue;
-    ServeRead(it->second);
-    pending_reads_.erase(it);
-  }
+  if (!apply_early) apply_and_read();
   for (uint64_t id : rd.failed_reads) {
     auto it = pending_reads_.find(id);
     if (it == pending_reads_.end()) continue;

@@ -20,8 +20,8 @@ struct ReplicaOptions {
   std::string data_dir;
 
   int tick_ms = 10;
-  int election_ticks = 15;
-  int heartbeat_ticks = 3;
+  int election_ticks = 30;
+  int heartbeat_ticks = 5;
   bool lease_reads = true;
   uint32_t window = 32;  // Paxos pipelining window, fixed when the group is created
   // Take a snapshot (and compact the log) every this many applied slots, keeping the last
