@@ -14,7 +14,7 @@ absl::Status Invalid(const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat("cluster map: ", why));
 }
 
-RingRange FromProto(const cluster::RingRange& range) { return {range.start(), range.end()}; }
+RingRange ToRingRange(const cluster::RingRange& range) { return {range.start(), range.end()}; }
 
 // Inclusive, non-wrapping pieces of ring positions, labelled with who they belong to.
 struct Piece {
@@ -120,7 +120,7 @@ absl::Status CheckMigrations(const cluster::ClusterMap& map, const HashRing& rin
     if (m.state() == cluster::MIGRATION_STATE_UNSPECIFIED) {
       return Invalid(absl::StrCat(name, " has no state"));
     }
-    const RingRange range = FromProto(m.range());
+    const RingRange range = ToRingRange(m.range());
     if (ring.OwnerOf(range.end) != m.to_group()) {
       return Invalid(
           absl::StrCat(name, " moves a range the ring does not give to group ", m.to_group()));

@@ -1,6 +1,7 @@
 #include "kvs/shard/hash_ring.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
