@@ -1,0 +1,54 @@
+// The whole system a drive test needs: a real 3-replica KVS group, the coordinator (:8000's
+// role, on a free port) and one frontend registered with it, all on free loopback ports.
+// Clients are the real ones (curl, litmus, rclone), run as child processes.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tests/support/kvs_group.h"
+#include "tests/support/process.h"
+
+namespace penncloud::testing {
+
+class DriveCluster {
+ public:
+  static absl::StatusOr<std::unique_ptr<DriveCluster>> Start();
+  ~DriveCluster();
+
+  int http_port() const { return http_port_; }          // the coordinator
+  int frontend_port() const { return frontend_port_; }  // the frontend, directly
+  pid_t frontend_pid() const { return frontend_.pid(); }
+  const std::string& dir() const { return dir_; }
+
+  void KillFrontend() { frontend_.Kill(), frontend_.Wait(); }
+  absl::Status StartFrontend();
+
+  // Signs up `user` (password "password1") through the coordinator; writes a cookie jar to
+  // dir()/<user>.jar and returns the CSRF token.
+  absl::StatusOr<std::string> SignUp(const std::string& user);
+
+ private:
+  DriveCluster() = default;
+
+  std::string dir_;
+  std::unique_ptr<KvsGroup> kvs_;
+  Process coordinator_;
+  Process frontend_;
+  int http_port_ = 0, grpc_port_ = 0, frontend_port_ = 0;
+};
+
+// Runs a shell command line; returns its exit status and fills *output with its stdout.
+int Shell(const std::string& command, std::string* output = nullptr);
+
+// The SHA-256 of a file, in hex (via sha256sum).
+std::string Sha256File(const std::string& path);
+
+// Writes `bytes` pseudo-random bytes from `seed` to `path`.
+void WriteRandomFile(const std::string& path, uint64_t bytes, uint32_t seed);
+
+// The resident set size of a process in KiB (VmRSS), or -1.
+long RssKib(pid_t pid);
+
+}  // namespace penncloud::testing
