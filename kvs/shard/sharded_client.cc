@@ -115,8 +115,9 @@ Result ShardedClient::Call(std::string_view row, const Op& op) {
     if (!their_version.has_value()) return result;
     last = StatusOf(result);
     const uint64_t ours = route->map->version();
-    bool newer = false;
-    if (*their_version >= ours) {
+    // Another thread may already have brought a newer map.
+    bool newer = map_version() > ours;
+    if (!newer && *their_version >= ours) {
       // The group knows a map at least as new as ours and does not serve the row in it.
       absl::StatusOr<std::shared_ptr<const ClusterMap>> fresh = RefreshFrom(ours);
       if (!fresh.ok()) return fresh.status();
@@ -124,7 +125,7 @@ Result ShardedClient::Call(std::string_view row, const Op& op) {
     }
     // No newer map to follow: the group has not caught up with the map yet, or the config
     // group has not seen the change; give it a moment.
-    if (!newer) {
+    if (!newer && attempt + 1 < options_.max_attempts) {
       std::this_thread::sleep_for(backoff);
       backoff *= 2;
     }
