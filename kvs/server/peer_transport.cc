@@ -86,7 +86,15 @@ void PeerTransport::Run(Peer* peer) {
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
       pb::PeerAck ack;
+      const auto started = std::chrono::steady_clock::now();
       grpc::Status status = peer->stub->Send(&context, batch, &ack);
+      const auto took = std::chrono::steady_clock::now() - started;
+      if (took > std::chrono::milliseconds(100)) {
+        PC_LOG(kWarn, "kvs.slow_peer_send")
+        ("peer", peer->id)("ms",
+                           std::chrono::duration_cast<std::chrono::milliseconds>(took).count())(
+            "messages", batch.messages_size())("ok", status.ok());
+      }
       if (!status.ok()) {
         PC_LOG(kDebug, "kvs.peer_send_failed")("peer", peer->id)("error", status.error_message());
       }

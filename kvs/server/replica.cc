@@ -459,8 +459,15 @@ void Replica::HandleReady() {
   }
   if (!write.Empty()) {
     // The one fsync that covers everything gathered since the last one.
+    const auto started = Clock::now();
     if (absl::Status s = store_->Persist(write, sync); !s.ok()) {
       Fatal("kvs.persist_failed", s);
+    }
+    const auto took = Clock::now() - started;
+    if (took > std::chrono::milliseconds(100)) {
+      PC_LOG(kWarn, "kvs.slow_persist")
+      ("ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count())(
+          "entries", write.entries.size())("sync", sync);
     }
   }
   for (paxos::Message& m : after_sync) transport_->Send(std::move(m));
