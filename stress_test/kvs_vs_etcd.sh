@@ -245,7 +245,10 @@ for w in "${WORKLOADS[@]}"; do
 done
 if [[ $RUN_ETCD == 1 ]]; then
   read -r leader_n leader_ep < <(etcd_leader)
-  failover etcd "${ETCD_PIDS[$leader_n]}" --target=etcd --endpoints="$ETCD_ENDPOINTS" --conns=3
+  # A short RPC deadline, so requests parked on a follower during the election are retried
+  # soon after it rather than measuring our client's patience.
+  failover etcd "${ETCD_PIDS[$leader_n]}" --target=etcd --endpoints="$ETCD_ENDPOINTS" \
+    --conns=3 --etcd_rpc_timeout=0.2
   stop_etcd
 fi
 if [[ $RUN_KVS == 1 ]]; then

@@ -7,8 +7,6 @@
 namespace penncloud::bench {
 namespace {
 
-constexpr auto kRpcTimeout = std::chrono::seconds(5);
-
 absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), "etcd: " + s.error_message());
@@ -16,7 +14,9 @@ absl::Status FromGrpc(const grpc::Status& s) {
 
 class EtcdTarget final : public Target {
  public:
-  EtcdTarget(const std::vector<std::string>& endpoints, int connections) {
+  EtcdTarget(const std::vector<std::string>& endpoints, int connections,
+             std::chrono::milliseconds rpc_timeout)
+      : rpc_timeout_(rpc_timeout) {
     for (int i = 0; i < connections; ++i) {
       grpc::ChannelArguments args;
       // Without a private subchannel pool, channels to one endpoint share a connection.
@@ -33,7 +33,7 @@ class EtcdTarget final : public Target {
     request.set_value(value);
     etcdserverpb::PutResponse response;
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + kRpcTimeout);
+    context.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
     return FromGrpc(Stub(client).Put(&context, request, &response));
   }
 
@@ -43,7 +43,7 @@ class EtcdTarget final : public Target {
     request.set_serializable(false);
     etcdserverpb::RangeResponse response;
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + kRpcTimeout);
+    context.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
     if (absl::Status s = FromGrpc(Stub(client).Range(&context, request, &response)); !s.ok()) {
       return s;
     }
@@ -54,13 +54,15 @@ class EtcdTarget final : public Target {
  private:
   etcdserverpb::KV::Stub& Stub(int client) { return *stubs_[client % stubs_.size()]; }
 
+  const std::chrono::milliseconds rpc_timeout_;
   std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs_;
 };
 
 }  // namespace
 
-std::unique_ptr<Target> MakeEtcdTarget(const std::vector<std::string>& endpoints, int connections) {
-  return std::make_unique<EtcdTarget>(endpoints, connections);
+std::unique_ptr<Target> MakeEtcdTarget(const std::vector<std::string>& endpoints, int connections,
+                                       std::chrono::milliseconds rpc_timeout) {
+  return std::make_unique<EtcdTarget>(endpoints, connections, rpc_timeout);
 }
 
 }  // namespace penncloud::bench

@@ -15,6 +15,9 @@ ABSL_FLAG(std::string, target, "penncloud", "System to drive: 'penncloud' or 'et
 ABSL_FLAG(std::string, endpoints, "127.0.0.1:23791",
           "etcd only: comma-separated host:port of etcd client endpoints; connections are "
           "spread over them (list only the leader to avoid etcd's forwarding hop).");
+ABSL_FLAG(double, etcd_rpc_timeout, 5,
+          "etcd only: seconds before an unanswered RPC fails and its client moves on. A "
+          "request parked on a follower during an election waits this long.");
 ABSL_FLAG(std::string, kvs, "127.0.0.1:7011,127.0.0.1:7012,127.0.0.1:7013",
           "penncloud only: the replica group's client addresses, as kvs::Connect() takes them.");
 ABSL_FLAG(int, clients, 64, "Concurrent clients, each with one operation in flight.");
@@ -71,7 +74,8 @@ int main(int argc, char** argv) {
       std::cerr << "kvs_bench: --endpoints is empty\n";
       return 2;
     }
-    target = penncloud::bench::MakeEtcdTarget(endpoints, conns);
+    target = penncloud::bench::MakeEtcdTarget(endpoints, conns,
+                                              Millis(absl::GetFlag(FLAGS_etcd_rpc_timeout)));
   } else if (name == "penncloud") {
     std::vector<std::unique_ptr<penncloud::kvs::Client>> clients;
     for (int i = 0; i < conns; ++i) {

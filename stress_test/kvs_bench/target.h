@@ -3,6 +3,7 @@
 // client library, so both systems see byte-for-byte the same workload.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,8 +26,11 @@ class Target {
 };
 
 // etcd v3 over gRPC: Put = KV.Put, Get = KV.Range with serializable=false. Clients are
-// spread over `connections` channels, which are spread over `endpoints` (host:port).
-std::unique_ptr<Target> MakeEtcdTarget(const std::vector<std::string>& endpoints, int connections);
+// spread over `connections` channels, which are spread over `endpoints` (host:port). An RPC
+// that gets no answer within `rpc_timeout` fails (DEADLINE_EXCEEDED) and the client moves on.
+std::unique_ptr<Target> MakeEtcdTarget(
+    const std::vector<std::string>& endpoints, int connections,
+    std::chrono::milliseconds rpc_timeout = std::chrono::seconds(5));
 
 // PennCloud through kvs::Client instances (one per connection, clients spread over them).
 // A key is stored as row = key, column "v".
