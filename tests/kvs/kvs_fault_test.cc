@@ -143,6 +143,28 @@ TEST(KvsFaultTest, PartitionedReplicaComesBack) {
   });
 }
 
+// The same faults with reads confirmed by a heartbeat round instead of the lease.
+TEST(KvsFaultTest, ReadIndexReadsStayLinearizable) {
+  KvsGroupOptions options;
+  options.extra_flags = {"--lease_reads=false"};
+  auto group = KvsGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  KvsGroup& g = **group;
+  RunWithHistory(g, [&] {
+    const int leader = g.Leader().value();
+    g.Stop(leader);
+    Pause(milliseconds(1200));
+    g.Continue(leader);
+    Pause(milliseconds(500));
+    const int next = g.Leader().value();
+    g.Kill(next);
+    Pause(milliseconds(800));
+    absl::Status s = g.Restart(next);
+    ASSERT_TRUE(s.ok()) << s;
+    Pause(milliseconds(500));
+  });
+}
+
 TEST(KvsFaultTest, KillAllThreeAndRestart) {
   auto group = KvsGroup::Start();
   ASSERT_TRUE(group.ok()) << group.status();
