@@ -192,6 +192,10 @@ function dialog({ title, text = '', label = '', value = null, ok = 'OK', danger 
     okButton.textContent = ok;
     okButton.className = `btn ${danger ? 'btn-danger' : 'btn-primary'}`;
     let result = null;
+    // Bootstrap ignores hide() while the modal is still fading in, so a quick answer
+    // waits for 'shown' before closing.
+    let shown = false;
+    let closeWhenShown = false;
     const form = document.getElementById('dialog-form');
     const onSubmit = async (e) => {
       e.preventDefault();
@@ -204,9 +208,14 @@ function dialog({ title, text = '', label = '', value = null, ok = 'OK', danger 
         }
       }
       result = answer;
-      modal.hide();
+      if (shown) modal.hide();
+      else closeWhenShown = true;
     };
-    const onShown = () => (value === null ? okButton : input).focus();
+    const onShown = () => {
+      shown = true;
+      if (closeWhenShown) modal.hide();
+      else (value === null ? okButton : input).focus();
+    };
     const onHidden = () => {
       form.removeEventListener('submit', onSubmit);
       dialogEl.removeEventListener('shown.bs.modal', onShown);
