@@ -7,6 +7,8 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "absl/container/flat_hash_set.h"
+
 namespace penncloud::lincheck::internal {
 namespace {
 
@@ -211,10 +213,11 @@ class Search {
     cache_.reserve(std::min<size_t>(4 * n_ + 16, size_t{1} << 20));
   }
 
-  // Runs at most `max_steps` steps; kRunning if undecided by then.
-  Status Run(uint64_t max_steps) {
+  // Runs at most `max_steps` steps, and not past `deadline`; kRunning if undecided by then.
+  Status Run(uint64_t max_steps, std::chrono::steady_clock::time_point deadline) {
     for (uint64_t step = 0; step < max_steps; ++step) {
       if (remaining_ == 0) return Status::kLinearizable;
+      if ((step & 4095) == 4095 && std::chrono::steady_clock::now() > deadline) break;
       const uint32_t op_index = node_op_[entry_];
       const KeyOp& op = ops_[op_index];
       if (!node_is_return_[entry_]) {
@@ -292,7 +295,7 @@ class Search {
   std::vector<uint8_t> node_is_return_;
   std::vector<uint64_t> z1_, z2_;
   std::vector<Frame> stack_;
-  std::unordered_set<Config, ConfigHash> cache_;
+  absl::flat_hash_set<Config, ConfigHash> cache_;
 
   int32_t state_ = kAbsent;
   bool must_observe_ = false;  // the last op placed is an unknown write (just_in_time_ only)
@@ -334,7 +337,7 @@ KeyResult SearchKey(std::vector<KeyOp> ops, std::chrono::steady_clock::time_poin
   for (uint64_t quota = 4096;; quota = std::min<uint64_t>(2 * quota, 1 << 18)) {
     for (Search* search : {eager ? &*eager : nullptr, just_in_time ? &*just_in_time : nullptr}) {
       if (search == nullptr) continue;
-      switch (search->Run(quota)) {
+      switch (search->Run(quota, deadline)) {
         case Search::Status::kLinearizable:
           return {CheckResult::Verdict::kLinearizable, ""};
         case Search::Status::kNotLinearizable:
