@@ -55,13 +55,15 @@ void PeerTransport::Send(paxos::Message message) {
   auto it = peers_.find(message.to());
   if (it == peers_.end()) return;
   Peer& peer = *it->second;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(peer.mu);
     // A peer that is down must not make us hold unbounded memory: drop, the core resends.
     if (peer.queue.size() >= kMaxQueuedMessages) return;
     peer.queue.push_back(std::move(message));
+    wake = peer.sleeping;  // a sender busy with an RPC picks the message up after it
   }
-  peer.cv.notify_one();
+  if (wake) peer.cv.notify_one();
 }
 
 void PeerTransport::Run(Peer* peer) {
@@ -69,7 +71,9 @@ void PeerTransport::Run(Peer* peer) {
   while (!stop_) {
     {
       std::unique_lock<std::mutex> lock(peer->mu);
+      peer->sleeping = true;
       peer->cv.wait(lock, [&] { return stop_ || !peer->queue.empty(); });
+      peer->sleeping = false;
       if (stop_) return;
       pending.swap(peer->queue);
     }

@@ -34,6 +34,7 @@ class PeerTransport {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<paxos::Message> queue;  // GUARDED_BY(mu)
+    bool sleeping = false;              // GUARDED_BY(mu): the sender waits on cv
     std::thread thread;
   };
   void Run(Peer* peer);

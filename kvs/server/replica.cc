@@ -309,11 +309,15 @@ void Replica::Wait() {
 }
 
 void Replica::Enqueue(const std::function<void(Inbox&)>& add) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     add(inbox_);
+    // A busy loop drains the inbox on its next turn anyway; only a sleeping one needs
+    // the (system call) wake-up.
+    wake = loop_sleeping_;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -327,7 +331,9 @@ void Replica::Loop() {
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
+      loop_sleeping_ = true;
       cv_.wait_until(lock, next_tick, [&] { return stop_ || !inbox_.empty(); });
+      loop_sleeping_ = false;
       if (stop_) break;
       std::swap(in, inbox_);
     }

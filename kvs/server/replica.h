@@ -104,8 +104,9 @@ class Replica {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  Inbox inbox_;        // GUARDED_BY(mu_)
-  bool stop_ = false;  // GUARDED_BY(mu_)
+  Inbox inbox_;                 // GUARDED_BY(mu_)
+  bool stop_ = false;           // GUARDED_BY(mu_)
+  bool loop_sleeping_ = false;  // GUARDED_BY(mu_): the loop waits on cv_
   std::thread loop_;
 
   // Loop-thread state.

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/kvs.pb.h"
@@ -110,6 +111,9 @@ class ReplicaStore {
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::atomic<uint64_t> applied_{0};  // only the apply thread writes it
+  // The at-most-once table as far as it was touched since Open (apply thread only). A
+  // failed apply is fatal for the replica, so the cache never runs ahead of the disk.
+  absl::flat_hash_map<uint64_t, pb::SessionRecord> session_cache_;
 };
 
 }  // namespace penncloud::kvs::storage
