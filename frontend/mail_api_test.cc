@@ -1,0 +1,173 @@
+#include "frontend/mail_api.h"
+
+#include "absl/strings/escaping.h"
+#include "frontend/accounts_api.h"
+#include "gtest/gtest.h"
+#include "kvs/client/memory_client.h"
+#include "mail/mail_store.h"
+
+namespace penncloud::frontend {
+namespace {
+
+using nlohmann::json;
+
+class MailApiTest : public ::testing::Test {
+ protected:
+  MailApiTest() : accounts_(&kvs_, accounts::Options{.hash_params = accounts::kTestHashParams}) {
+    ctx_.store = &kvs_;
+    ctx_.accounts = &accounts_;
+    RegisterAccountRoutes(router_, ctx_);
+    RegisterMailRoutes(router_, ctx_);
+    for (const char* u : {"alice", "bob", "carol"}) {
+      EXPECT_TRUE(accounts_.SignUp(u, "password1").ok());
+      auto login = accounts_.LogIn(u, "password1");
+      sessions_[u] = {login->token, login->session.csrf};
+    }
+  }
+
+  Response Call(const std::string& user, std::string method, std::string target,
+                std::string body = "") {
+    Request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    if (!user.empty()) {
+      req.headers.Add("Cookie", "pc_session=" + sessions_[user].first);
+      req.headers.Add("X-CSRF-Token", sessions_[user].second);
+    }
+    ParseTarget(req);
+    return router_.Dispatch(req);
+  }
+  json CallJson(const std::string& user, std::string method, std::string target,
+                std::string body = "", int want = 200) {
+    Response res = Call(user, std::move(method), std::move(target), std::move(body));
+    EXPECT_EQ(res.status, want) << res.body;
+    return json::parse(res.body);
+  }
+  json Inbox(const std::string& user, const std::string& extra = "") {
+    return CallJson(user, "GET", "/api/mail?folder=inbox" + extra)["messages"];
+  }
+
+  kvs::MemoryClient kvs_;
+  accounts::Accounts accounts_;
+  ApiContext ctx_;
+  Router router_;
+  std::map<std::string, std::pair<std::string, std::string>> sessions_;
+};
+
+TEST_F(MailApiTest, SendReadReplyForwardDelete) {
+  std::string attachment("\x00\x01binary\xff", 9);
+  json sent = CallJson("alice", "POST", "/api/mail",
+                       json{{"to", {"bob"}},
+                            {"cc", {"carol@penncloud.local"}},
+                            {"subject", "Lunch?"},
+                            {"body", "At noon.\n"},
+                            {"attachments",
+                             {{{"filename", "menu.bin"},
+                               {"content_type", "application/octet-stream"},
+                               {"data", absl::Base64Escape(attachment)}}}}}
+                           .dump(),
+                       201);
+  EXPECT_EQ(sent["folder"], "sent");
+  EXPECT_EQ(CallJson("alice", "GET", "/api/mail?folder=sent")["messages"].size(), 1u);
+
+  json bob_inbox = Inbox("bob");
+  ASSERT_EQ(bob_inbox.size(), 1u);
+  EXPECT_EQ(bob_inbox[0]["subject"], "Lunch?");
+  EXPECT_EQ(bob_inbox[0]["unread"], true);
+  EXPECT_EQ(Inbox("carol").size(), 1u);
+  EXPECT_EQ(CallJson("bob", "GET", "/api/mail/counts")["inbox"]["unread"], 1);
+
+  std::string id = bob_inbox[0]["id"];
+  json message = CallJson("bob", "GET", "/api/mail/" + id);
+  EXPECT_EQ(message["body"], "At noon.\n");
+  EXPECT_NE(message["from"].get<std::string>().find("alice@penncloud.local"), std::string::npos);
+  EXPECT_NE(message["cc"].get<std::string>().find("carol@penncloud.local"), std::string::npos);
+  ASSERT_EQ(message["attachments"].size(), 1u);
+  EXPECT_EQ(message["attachments"][0]["filename"], "menu.bin");
+  EXPECT_EQ(Inbox("bob")[0]["unread"], false);  // reading marked it
+
+  Response download = Call("bob", "GET", "/api/mail/" + id + "/attachments/0");
+  EXPECT_EQ(download.status, 200);
+  EXPECT_EQ(download.body, attachment);
+  EXPECT_NE(std::string(download.headers.Get("Content-Disposition")).find("attachment;"),
+            std::string::npos);
+  EXPECT_EQ(Call("bob", "GET", "/api/mail/" + id + "/attachments/1").status, 404);
+  // Nobody else can read Bob's message.
+  EXPECT_EQ(Call("alice", "GET", "/api/mail/" + id).status, 404);
+  EXPECT_EQ(Call("", "GET", "/api/mail/" + id).status, 401);
+
+  // Reply threads under the original; forward carries the attachment.
+  CallJson(
+      "bob", "POST", "/api/mail",
+      json{{"to", {"alice"}}, {"subject", "Re: Lunch?"}, {"body", "Yes"}, {"reply_to", id}}.dump(),
+      201);
+  json reply_id = Inbox("alice")[0]["id"];
+  Response source = Call("alice", "GET", "/api/mail/" + reply_id.get<std::string>() + "/source");
+  EXPECT_NE(source.body.find("In-Reply-To: <"), std::string::npos);
+  CallJson(
+      "bob", "POST", "/api/mail",
+      json{{"to", "carol"}, {"subject", "Fwd: Lunch?"}, {"body", "fyi"}, {"forward", id}}.dump(),
+      201);
+  json fwd = Inbox("carol", "&q=fwd");
+  ASSERT_EQ(fwd.size(), 1u);
+  EXPECT_EQ(fwd[0]["has_attachments"], true);
+
+  // Delete: to Trash, then from Trash for good.
+  EXPECT_EQ(CallJson("bob", "DELETE", "/api/mail/" + id)["folder"], "trash");
+  EXPECT_EQ(Inbox("bob").size(), 0u);
+  EXPECT_EQ(CallJson("bob", "GET", "/api/mail?folder=trash")["messages"].size(), 1u);
+  EXPECT_EQ(CallJson("bob", "DELETE", "/api/mail/" + id)["deleted"], true);
+  EXPECT_EQ(CallJson("bob", "GET", "/api/mail?folder=trash")["messages"].size(), 0u);
+}
+
+TEST_F(MailApiTest, SearchPagingAndFlags) {
+  for (int i = 0; i < 5; ++i) {
+    CallJson("alice", "POST", "/api/mail",
+             json{{"to", {"bob"}}, {"subject", "note " + std::to_string(i)}, {"body", "x"}}.dump(),
+             201);
+  }
+  CallJson("carol", "POST", "/api/mail",
+           json{{"to", {"bob"}}, {"subject", "other"}, {"body", "x"}}.dump(), 201);
+  json page = CallJson("bob", "GET", "/api/mail?folder=inbox&limit=4");
+  EXPECT_EQ(page["messages"].size(), 4u);
+  EXPECT_EQ(page["messages"][0]["subject"], "other");  // newest first
+  json rest = CallJson("bob", "GET",
+                       "/api/mail?folder=inbox&limit=4&cursor=" + page["next"].get<std::string>());
+  EXPECT_EQ(rest["messages"].size(), 2u);
+  EXPECT_EQ(rest["next"], "");
+  EXPECT_EQ(Inbox("bob", "&q=CAROL").size(), 1u);  // by sender, any case
+  EXPECT_EQ(Inbox("bob", "&q=note").size(), 5u);   // by subject
+  std::string id = page["messages"][0]["id"];
+  CallJson("bob", "POST", "/api/mail/" + id + "/flags", R"({"unread":false})");
+  EXPECT_EQ(CallJson("bob", "GET", "/api/mail/counts")["inbox"]["unread"], 5);
+}
+
+TEST_F(MailApiTest, BadRequests) {
+  EXPECT_EQ(Call("alice", "GET", "/api/mail?folder=spam").status, 400);
+  EXPECT_EQ(Call("alice", "POST", "/api/mail", R"({"subject":"x"})").status, 400);
+  EXPECT_EQ(Call("alice", "POST", "/api/mail", R"({"to":["nobody"]})").status, 400);
+  EXPECT_EQ(Call("alice", "POST", "/api/mail", R"({"to":["a b@c"]})").status, 400);
+  EXPECT_EQ(Call("alice", "GET", "/api/mail/nope").status, 404);
+  // A state change without the CSRF token is refused.
+  Request req;
+  req.method = "POST";
+  req.target = "/api/mail";
+  req.body = R"({"to":["bob"]})";
+  req.headers.Add("Cookie", "pc_session=" + sessions_["alice"].first);
+  ParseTarget(req);
+  EXPECT_EQ(router_.Dispatch(req).status, 403);
+}
+
+TEST_F(MailApiTest, ExternalRecipientsGoToTheOutboundQueue) {
+  CallJson("alice", "POST", "/api/mail",
+           json{{"to", {"dave@example.com", "bob"}}, {"subject", "hi"}, {"body", "x"}}.dump(), 201);
+  EXPECT_EQ(Inbox("bob").size(), 1u);
+  kvs::ListOptions options;
+  auto queued = kvs_.List("mailq", options);
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(queued->cells.size(), 1u);
+}
+
+}  // namespace
+}  // namespace penncloud::frontend
