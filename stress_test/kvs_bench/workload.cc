@@ -38,9 +38,9 @@ struct ClientResult {
 
 // One benchmark client: its own keys, values unique per write (a counter up front, then
 // filler to the requested size) so a read can be checked against the last write.
-class Client {
+class BenchClient {
  public:
-  Client(Target& target, const WorkloadOptions& o, int id, ClientResult& out)
+  BenchClient(Target& target, const WorkloadOptions& o, int id, ClientResult& out)
       : target_(target), o_(o), id_(id), out_(out), rng_(o.seed * 7919 + id) {
     for (int k = 0; k < o.keys_per_client; ++k) {
       keys_.push_back(o.key_prefix + "/" + std::to_string(id) + "/" + std::to_string(k));
@@ -143,9 +143,9 @@ Report RunWorkload(Target& target, const WorkloadOptions& options) {
   Report report;
   report.options = options;
   std::vector<ClientResult> results(options.clients);
-  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<std::unique_ptr<BenchClient>> clients;
   for (int i = 0; i < options.clients; ++i) {
-    clients.push_back(std::make_unique<Client>(target, options, i, results[i]));
+    clients.push_back(std::make_unique<BenchClient>(target, options, i, results[i]));
   }
   OnEveryClient(options.clients, [&](int i) { clients[i]->Preload(); });
 
