@@ -108,7 +108,12 @@ absl::Status ReplicaGroupClient::Retry(const char* what, Attempt attempt) {
   int attempts = 0;
   while (true) {
     const int index = leader_.load(std::memory_order_relaxed);
-    auto attempt_deadline = std::chrono::system_clock::now() + options_.attempt_timeout;
+    // No attempt outlives the call's own deadline.
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto attempt_deadline =
+        std::chrono::system_clock::now() +
+        std::max(std::chrono::milliseconds(1), std::min(options_.attempt_timeout, remaining));
     pb::LeaderHint hint;
     ++attempts;
     grpc::Status status = attempt(*stubs_[index], attempt_deadline, &hint);
