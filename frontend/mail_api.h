@@ -3,6 +3,7 @@
 //   GET    /api/mail/counts                      unread counts per folder
 //   GET    /api/mail/{id}                        one message (marks it read)
 //   GET    /api/mail/{id}/attachments/{n}        attachment n's bytes (download)
+//   GET    /api/mail/{id}/html[?images=1]       the HTML body under a sandboxing CSP
 //   GET    /api/mail/{id}/source                 the RFC 5322 source
 //   POST   /api/mail                             send {to,cc,subject,body,reply_to|forward,
 //                                                attachments:[{filename,content_type,data}]}

@@ -143,6 +143,29 @@ TEST_F(MailApiTest, SearchPagingAndFlags) {
   EXPECT_EQ(CallJson("bob", "GET", "/api/mail/counts")["inbox"]["unread"], 5);
 }
 
+TEST_F(MailApiTest, HtmlBodyIsServedUnderASandboxingCsp) {
+  mail::MailStore store(kvs_);
+  auto meta =
+      store.Add("bob", mail::kInbox,
+                "From: x@example.com\r\nSubject: hostile\r\nContent-Type: text/html\r\n\r\n"
+                "<p>hi</p><script>alert(1)</script><img src=\"http://evil.example/t.png\">\r\n",
+                false);
+  ASSERT_TRUE(meta.ok());
+  Response res = Call("bob", "GET", "/api/mail/" + meta->id() + "/html");
+  EXPECT_EQ(res.status, 200);
+  std::string csp(res.headers.Get("Content-Security-Policy"));
+  EXPECT_TRUE(csp.starts_with("sandbox "));
+  EXPECT_EQ(csp.find("allow-scripts"), std::string::npos);
+  EXPECT_NE(csp.find("default-src 'none'"), std::string::npos);
+  EXPECT_EQ(csp.find("http:"), std::string::npos);
+  EXPECT_NE(res.body.find("<p>hi</p>"), std::string::npos);
+  res = Call("bob", "GET", "/api/mail/" + meta->id() + "/html?images=1");
+  EXPECT_NE(
+      std::string(res.headers.Get("Content-Security-Policy")).find("img-src data: https: http:"),
+      std::string::npos);
+  EXPECT_EQ(Call("alice", "GET", "/api/mail/" + meta->id() + "/html").status, 404);
+}
+
 TEST_F(MailApiTest, BadRequests) {
   EXPECT_EQ(Call("alice", "GET", "/api/mail?folder=spam").status, 400);
   EXPECT_EQ(Call("alice", "POST", "/api/mail", R"({"subject":"x"})").status, 400);
