@@ -165,6 +165,41 @@ TEST(KvsFaultTest, ReadIndexReadsStayLinearizable) {
   });
 }
 
+TEST(KvsFaultTest, MinoritySideNeverAcknowledgesAWrite) {
+  KvsGroupOptions options;
+  options.proxied_peers = true;
+  auto group = KvsGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  KvsGroup& g = **group;
+  const int leader = g.Leader().value();
+  g.Isolate(leader);
+  // Straight at the cut-off leader: whatever it believes, it has no majority to choose
+  // the write, so it must not say it succeeded.
+  auto stub = kvs::pb::KvsService::NewStub(
+      grpc::CreateChannel(g.address(leader), grpc::InsecureChannelCredentials()));
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    kvs::pb::WriteRequest request;
+    kvs::pb::Command* c = request.mutable_command();
+    c->set_op(kvs::pb::OP_PUT);
+    c->set_session(777);
+    c->set_seq(seq);
+    c->set_row("minority");
+    c->set_column("c");
+    c->set_value("lost");
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + milliseconds(1500));
+    kvs::pb::WriteResponse response;
+    grpc::Status s = stub->Write(&context, request, &response);
+    EXPECT_TRUE(!s.ok() || response.hint().not_leader())
+        << "the isolated replica acknowledged write " << seq;
+  }
+  // Meanwhile the majority side goes on.
+  auto client = kvs::Connect(g.spec()).value();
+  EXPECT_TRUE(client->Put("majority", "c", "ok").ok());
+  g.Heal();
+  EXPECT_EQ(client->Get("majority", "c").value(), "ok");
+}
+
 TEST(KvsFaultTest, KillAllThreeAndRestart) {
   auto group = KvsGroup::Start();
   ASSERT_TRUE(group.ok()) << group.status();
