@@ -506,6 +506,13 @@ void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
           absl::InternalError("the core installed a snapshot whose data never arrived"));
   }
   const uint64_t data_slot = held_snapshot_.front().slot();
+  if (data_slot < meta.slot()) {
+    // Cannot happen (the sender dumps after compacting, and its applied slot never goes
+    // below a compaction point), but installing it would silently lose slots.
+    Fatal("kvs.snapshot_too_old",
+          absl::InternalError(absl::StrCat("snapshot data at slot ", data_slot,
+                                           " is older than its metadata slot ", meta.slot())));
+  }
   PC_LOG(kInfo, "kvs.snapshot_install")
   ("slot", meta.slot())("data_slot", data_slot)("chunks", held_snapshot_.size());
   // The marker makes a crash in the middle visible at the next start instead of leaving
@@ -515,7 +522,7 @@ void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
   for (size_t i = 0; s.ok() && i < held_snapshot_.size(); ++i) {
     s = store_->AddChunk(held_snapshot_[i]);
   }
-  if (s.ok()) s = store_->FinishInstall(std::max(data_slot, meta.slot()));
+  if (s.ok()) s = store_->FinishInstall(data_slot);
   if (s.ok()) s = store_->PutMeta(kSnapshotMeta, meta.SerializeAsString(), /*sync=*/true);
   if (s.ok()) s = store_->PutMeta(kInstalling, "", /*sync=*/true);
   if (s.ok()) s = store_->CompactLog(meta.slot());
