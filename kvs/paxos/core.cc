@@ -170,7 +170,7 @@ bool Core::HasReady() const {
   if (ready_taken_) return false;
   if (!ready_.empty() || hs_dirty_) return true;
   if (role_ != Role::kLeader) return false;
-  return heartbeat_now_ || ((!batch_.empty() || queued_config_) && WindowOpen());
+  return heartbeat_now_ || ((!batch_.empty() || queued_config_) && WindowOpen()) || NeedsFill();
 }
 
 Ready Core::TakeReady() {
@@ -552,7 +552,20 @@ void Core::CutBatches() {
     batch_bytes_ -= bytes;
     AppendOwn(std::move(e));
   }
+  // A chosen membership change governs from slot s + window on: fill the slots before
+  // that with no-ops so it takes effect even when no commands arrive.
+  while (NeedsFill()) {
+    auto e = std::make_shared<Entry>();
+    e->set_slot(next_slot_++);
+    *e->mutable_ballot() = promised_;
+    e->set_type(ENTRY_NOOP);
+    AppendOwn(std::move(e));
+  }
   if (next_slot_ > first_new) Broadcast(first_new, next_slot_ - 1);
+}
+
+bool Core::NeedsFill() const {
+  return configs_.spans().back().from > next_slot_ && WindowOpen();
 }
 
 void Core::AppendOwn(EntryPtr e) {

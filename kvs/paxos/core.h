@@ -74,6 +74,7 @@ class Core {
   bool ConfigChangeInFlight() const;
   bool LeaseValid() const;
   bool WindowOpen() const;
+  bool NeedsFill() const;
   Slot MaxPromiseLag() const;
 
   // --- shared

@@ -36,6 +36,7 @@ class ConfigTracker {
   // The spans governing any slot >= `slot`, in order.
   std::vector<const Span*> SpansFrom(Slot slot) const;
   std::vector<Span>& spans() { return spans_; }
+  const std::vector<Span>& spans() const { return spans_; }
 
   // Drops the spans that only govern slots < `slot`.
   void Prune(Slot slot);
