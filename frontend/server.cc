@@ -62,38 +62,39 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::promise<absl::StatusOr<std::string>> done;
     auto result = done.get_future();
     net::post(stream_.get_executor(), [this, max_bytes, &done] {
-      piece_.assign(max_bytes, '\0');
-      ReadSomeBody(&done);
+      // One buffer per connection, reused: allocating (and faulting in) a fresh large
+      // buffer per piece costs more than the transfer itself.
+      if (read_buf_.size() < kReadBufBytes) read_buf_.resize(kReadBufBytes);
+      ReadSomeBody(std::min(max_bytes, read_buf_.size()), &done);
     });
     return result.get();
   }
 
  private:
-  void ReadSomeBody(std::promise<absl::StatusOr<std::string>>* done) {
-    if (stream_parser_->is_done()) {
-      done->set_value(std::string());
+  static constexpr size_t kReadBufBytes = 1 << 20;
+
+  // Fills up to `want` bytes (or to the end of the body) before waking the worker: each
+  // wake-up is a pair of context switches, which dominate on a busy machine.
+  void ReadSomeBody(size_t want, std::promise<absl::StatusOr<std::string>>* done, size_t have = 0) {
+    if (stream_parser_->is_done() || have == want) {
+      done->set_value(std::string(read_buf_.data(), have));
       return;
     }
     auto& body = stream_parser_->get().body();
-    body.data = piece_.data();
-    body.size = piece_.size();
+    body.data = read_buf_.data() + have;
+    body.size = want - have;
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
     http::async_read_some(
         stream_, buffer_, *stream_parser_,
-        [self = shared_from_this(), done](beast::error_code ec, size_t) {
+        [self = shared_from_this(), want, have, done](beast::error_code ec, size_t) {
           if (ec == http::error::need_buffer) ec = {};
           if (ec) {
             self->body_broken_ = true;
             done->set_value(absl::UnavailableError("request body: " + ec.message()));
             return;
           }
-          size_t n = self->piece_.size() - self->stream_parser_->get().body().size;
-          if (n == 0) {
-            self->ReadSomeBody(done);  // chunk framing only; read on
-            return;
-          }
-          self->piece_.resize(n);
-          done->set_value(std::move(self->piece_));
+          size_t got = (want - have) - self->stream_parser_->get().body().size;
+          self->ReadSomeBody(want, done, have + got);
         });
   }
 
@@ -301,6 +302,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_res_.reset();
     out_piece_.clear();
     out_piece_.shrink_to_fit();
+    read_buf_.clear();
+    read_buf_.shrink_to_fit();
     if (ec || !keep_alive_) return Close();
     ReadHeader();
   }
@@ -320,7 +323,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<http::request_parser<http::string_body>> string_parser_;
   std::optional<http::request_parser<http::buffer_body>> stream_parser_;
   std::unique_ptr<StreamReader> reader_;
-  std::string piece_;  // the request body piece being read
+  std::vector<char> read_buf_;  // streamed request body pieces land here first
   bool body_broken_ = false;
 
   Request req_;
