@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -113,6 +114,7 @@ class Upload {
   Upload(Drive* drive, std::string user, std::vector<std::string> path, std::string version,
          UploadOptions options, uint64_t allowance);
   absl::Status FlushChunk();
+  absl::Status DrainWrites();
 
   Drive* drive_;
   std::string user_;
@@ -122,6 +124,9 @@ class Upload {
   std::optional<std::map<std::string, std::string>> dead_props_;  // set by Copy
   uint64_t allowance_;  // bytes this upload may write before the quota check at commit
   std::string buffer_;
+  // Chunk writes under way (at most kWritesInFlight), so the store's replicas commit
+  // several chunks per fsync; memory stays at a few chunks.
+  std::deque<std::future<absl::Status>> writes_;
   uint64_t size_ = 0;
   uint32_t chunks_ = 0;
   std::string pending_raw_;  // our pending record as last written, for compare-and-put
@@ -151,6 +156,7 @@ class Reader {
   bool IsConditionFailed(const absl::Status& status);
   Reader(kvs::Client* kvs, std::string user, EntryInfo info, std::string version,
          uint32_t chunk_bytes, uint64_t begin, uint64_t end);
+  std::future<absl::StatusOr<std::string>> Fetch(uint64_t index);
 
   kvs::Client* kvs_;
   std::string user_;
@@ -158,6 +164,9 @@ class Reader {
   std::string version_;
   uint32_t chunk_bytes_;
   uint64_t begin_, end_, pos_;
+  // Read-ahead of the next chunk while the caller sends this one.
+  uint64_t ahead_index_ = 0;
+  std::future<absl::StatusOr<std::string>> ahead_;
 };
 
 class Drive {

@@ -35,13 +35,21 @@ void Drive::DeleteChunks(const std::string& user, const std::string& version, ui
   }
 }
 
-// For an upload that died we do not know how many chunks it wrote; they were written in
-// order, so delete until the first one that is missing.
+// For an upload that died we do not know how many chunks it wrote. They were written in
+// order with a few in flight at once, so a run of missing chunks longer than that window
+// marks the end.
 void Drive::ProbeDeleteChunks(const std::string& user, const std::string& version) {
-  for (uint64_t i = 0; i < kMaxProbedChunks; ++i) {
+  constexpr uint64_t kGapThatEnds = 8;
+  uint64_t missing = 0;
+  for (uint64_t i = 0; i < kMaxProbedChunks && missing < kGapThatEnds; ++i) {
     std::string row = keys::ChunkRow(user, version, i);
     auto page = kvs_->List(row, kvs::ListOptions{.after = "", .limit = 1, .with_values = false});
-    if (!page.ok() || page->cells.empty()) return;
+    if (!page.ok()) return;  // try again at the next collection
+    if (page->cells.empty()) {
+      ++missing;
+      continue;
+    }
+    missing = 0;
     (void)kvs_->Delete(row, keys::kChunkColumn);
   }
 }

@@ -2,6 +2,9 @@
 // the collector (exactly one of them may win).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "storage/drive.h"
 #include "storage/test_util.h"
 
@@ -30,6 +33,10 @@ TEST_F(DriveTest, AbandonedUploadIsCollectedAfterTimeout) {
     version = (*upload)->version_for_test();
     // A crashed frontend never calls Abort: simulate by leaking the object.
     (void)upload->release();
+  }
+  // Its last chunk writes were still under way; wait for them to land.
+  for (int i = 0; i < 200 && ChunksOf("alice", version) < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(ChunksOf("alice", version), 4);
   clock_ += 9000;

@@ -47,11 +47,23 @@ absl::Status Reader::Restrict(uint64_t begin, uint64_t end) {
   return absl::OkStatus();
 }
 
+std::future<absl::StatusOr<std::string>> Reader::Fetch(uint64_t index) {
+  return std::async(std::launch::async, [kvs = kvs_, row = keys::ChunkRow(user_, version_, index)] {
+    return kvs->Get(row, keys::kChunkColumn);
+  });
+}
+
 absl::StatusOr<std::string> Reader::Next() {
   if (pos_ >= end_) return std::string();
   uint64_t index = pos_ / chunk_bytes_;
   uint64_t offset = pos_ - index * chunk_bytes_;
-  auto chunk = kvs_->Get(keys::ChunkRow(user_, version_, index), keys::kChunkColumn);
+  absl::StatusOr<std::string> chunk;
+  if (ahead_.valid() && ahead_index_ == index) {
+    chunk = ahead_.get();
+  } else {
+    if (ahead_.valid()) (void)ahead_.get();
+    chunk = kvs_->Get(keys::ChunkRow(user_, version_, index), keys::kChunkColumn);
+  }
   if (absl::IsNotFound(chunk.status())) {
     // Only a version collected after its grace period lacks chunks: the file was replaced
     // or deleted long ago. Stop rather than splice in another version's bytes.
@@ -61,6 +73,10 @@ absl::StatusOr<std::string> Reader::Next() {
   if (chunk->size() <= offset) return absl::DataLossError("file chunk shorter than expected");
   uint64_t take = std::min<uint64_t>(chunk->size() - offset, end_ - pos_);
   pos_ += take;
+  if (pos_ < end_) {
+    ahead_index_ = index + 1;
+    ahead_ = Fetch(ahead_index_);
+  }
   if (offset == 0 && take == chunk->size()) return std::move(*chunk);
   return chunk->substr(offset, take);
 }

@@ -15,6 +15,7 @@ namespace penncloud::storage {
 namespace {
 
 constexpr int kMaxCommitAttempts = 32;
+constexpr size_t kWritesInFlight = 4;
 
 std::string SerializePending(int64_t touched_ms, uint32_t chunk_bytes, bool committing) {
   pb::PendingUpload p;
@@ -130,17 +131,40 @@ absl::Status Upload::Append(std::string_view bytes) {
 }
 
 absl::Status Upload::FlushChunk() {
-  auto s = drive_->kvs_->Put(keys::ChunkRow(user_, version_, chunks_), keys::kChunkColumn, buffer_);
-  // Counted even on error: the write may have happened, and Abort deletes up to chunks_.
+  kvs::Client* kvs = drive_->kvs_;
+  std::string row = keys::ChunkRow(user_, version_, chunks_);
+  // Counted before the write finishes: it may take effect even if it reports an error, and
+  // Abort deletes chunks [0, chunks_).
   ++chunks_;
-  if (!s.ok()) return error_ = s;
-  buffer_.clear();
-  return absl::OkStatus();
+  std::string data;
+  data.swap(buffer_);
+  buffer_.reserve(drive_->options_.chunk_bytes);
+  writes_.push_back(
+      std::async(std::launch::async, [kvs, row = std::move(row), data = std::move(data)] {
+        return kvs->Put(row, keys::kChunkColumn, data);
+      }));
+  if (writes_.size() < kWritesInFlight) return absl::OkStatus();
+  absl::Status s = writes_.front().get();
+  writes_.pop_front();
+  if (!s.ok()) error_ = s;
+  return s;
+}
+
+absl::Status Upload::DrainWrites() {
+  absl::Status first;
+  while (!writes_.empty()) {
+    absl::Status s = writes_.front().get();
+    writes_.pop_front();
+    if (first.ok() && !s.ok()) first = s;
+  }
+  if (error_.ok() && !first.ok()) error_ = first;
+  return first;
 }
 
 absl::StatusOr<EntryInfo> Upload::Commit() {
   if (done_) return absl::FailedPreconditionError("upload already finished");
   if (error_.ok() && !buffer_.empty()) (void)FlushChunk();
+  (void)DrainWrites();
   if (!error_.ok()) {
     absl::Status s = error_;
     Abort();
@@ -151,8 +175,11 @@ absl::StatusOr<EntryInfo> Upload::Commit() {
   std::string claim = SerializePending(touched_ms_, drive_->options_.chunk_bytes, true);
   auto claimed = kvs->CPut(keys::PendingRow(user_), version_, pending_raw_, claim);
   if (!claimed.ok() || !*claimed) {
-    done_ = true;  // the chunks belong to the collector now (or to the next collection)
-    if (!claimed.ok()) return claimed.status();
+    done_ = true;
+    if (!claimed.ok()) return claimed.status();  // the collector will see the record later
+    // The collector took this upload for abandoned. It may have probed before our last
+    // writes landed, so delete them too (both sides deleting is harmless).
+    drive_->DeleteChunks(user_, version_, chunks_);
     return absl::AbortedError("upload timed out and was discarded");
   }
   pending_raw_ = claim;
@@ -219,6 +246,7 @@ absl::StatusOr<EntryInfo> Upload::Commit() {
 void Upload::Abort() {
   if (done_) return;
   done_ = true;
+  (void)DrainWrites();
   drive_->DeleteChunks(user_, version_, chunks_);
   (void)drive_->kvs_->Delete(keys::PendingRow(user_), version_);
 }

@@ -83,14 +83,30 @@ TEST_F(DriveTest, ReplaceIsAtomicForReadersAlreadyReading) {
 }
 
 TEST_F(DriveTest, ReaderOfCollectedVersionFailsInsteadOfMixing) {
-  ASSERT_TRUE(Write("alice", "/v", Pattern(40, 3)).ok());
+  std::string old_data = Pattern(40, 3);
+  ASSERT_TRUE(Write("alice", "/v", old_data).ok());
   auto reader = drive_->Open("alice", "/v");
   ASSERT_TRUE(reader.ok());
-  ASSERT_TRUE((*reader)->Next().ok());
+  std::string got = *(*reader)->Next();
   ASSERT_TRUE(Write("alice", "/v", Pattern(40, 4)).ok());
   clock_ += 2000;
   ASSERT_EQ(*drive_->CollectGarbage("alice"), 1);
-  EXPECT_EQ((*reader)->Next().status().code(), absl::StatusCode::kAborted);
+  // At most the chunk already read ahead still arrives; then the reader stops with an
+  // error. Everything it did produce is the old version's.
+  absl::Status end;
+  for (int i = 0; i < 100 && end.ok(); ++i) {
+    auto piece = (*reader)->Next();
+    if (!piece.ok()) {
+      end = piece.status();
+    } else if (piece->empty()) {
+      break;
+    } else {
+      got += *piece;
+    }
+  }
+  EXPECT_EQ(end.code(), absl::StatusCode::kAborted);
+  EXPECT_LE(got.size(), 8u);
+  EXPECT_EQ(got, old_data.substr(0, got.size()));
 }
 
 TEST_F(DriveTest, AbortedUploadLeavesOldFileAndNoChunks) {
@@ -101,7 +117,7 @@ TEST_F(DriveTest, AbortedUploadLeavesOldFileAndNoChunks) {
     ASSERT_TRUE(upload.ok());
     ASSERT_TRUE((*upload)->Append("partial new contents").ok());
     version = (*upload)->version_for_test();
-    EXPECT_EQ(ChunksOf("alice", version), 5);
+    EXPECT_GT(ChunksOf("alice", version), 0);  // some chunk writes may still be under way
     // Dropped without Commit: the client went away.
   }
   EXPECT_EQ(ChunksOf("alice", version), 0);
@@ -109,17 +125,22 @@ TEST_F(DriveTest, AbortedUploadLeavesOldFileAndNoChunks) {
   EXPECT_EQ(drive_->GetUsage("alice")->used_bytes, 8u);
 }
 
-TEST_F(DriveTest, StoreFailureMidUploadLeavesOldFile) {
+TEST_F(DriveTest, StoreFailureMidUploadLeavesOldFileAndCollectorCleansUp) {
   ASSERT_TRUE(Write("alice", "/keep", "original").ok());
   auto upload = drive_->BeginUpload("alice", "/keep");
   ASSERT_TRUE(upload.ok());
   ASSERT_TRUE((*upload)->Append("12345678").ok());
   kvs_.SetUnavailable(true);
-  EXPECT_FALSE((*upload)->Append("9999").ok());
-  kvs_.SetUnavailable(false);
+  (void)(*upload)->Append("9999");  // chunk writes are asynchronous: the error may come later
   EXPECT_EQ((*upload)->Commit().status().code(), absl::StatusCode::kUnavailable);
+  kvs_.SetUnavailable(false);
   EXPECT_EQ(*Read("alice", "/keep"), "original");
+  // Whatever the failed upload could not delete while the store was away, the collector
+  // removes once the upload is stale.
+  clock_ += 10000;
+  ASSERT_TRUE(drive_->CollectGarbage("alice").ok());
   EXPECT_EQ(ChunksOf("alice", (*upload)->version_for_test()), 0);
+  EXPECT_EQ(*Read("alice", "/keep"), "original");
 }
 
 TEST_F(DriveTest, ConditionalUploads) {
