@@ -3,14 +3,18 @@
 # builds, launches the cluster on loopback, waits until it is healthy, and prints the URL,
 # the admin login and the mail settings. Running it again restarts the same cluster on the
 # same data (state/ or $PENNCLOUD_STATE).
+#   scripts/start.sh             install, build, start
+#   scripts/start.sh --no-build  start what is already built (a quick restart)
 set -euo pipefail
 source "$(dirname "$0")/lib/cluster.sh"
 
-echo "== Installing dependencies"
-bash "$root/scripts/setup.sh"
-echo "== Building (first time takes a while)"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C "$build" -j"$(nproc)" kvs_server kvsctl coordinator frontend smtp pop3 >/dev/null
+if [[ "${1:-}" != "--no-build" ]]; then
+  echo "== Installing dependencies"
+  bash "$root/scripts/setup.sh"
+  echo "== Building (the first time takes a while)"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C "$build" -j"$(nproc)" kvs_server kvsctl coordinator frontend smtp pop3 >/dev/null
+fi
 
 mkdir -p "$state"
 if [[ ! -s $state/admin-password ]]; then
