@@ -25,9 +25,11 @@ while (($#)); do
   esac
 done
 bin=$build/bin
+kvsctl=${KVSCTL:-$bin/kvsctl}
 out=$root/stress_test/results/smtp-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 work=$(mktemp -d /tmp/penncloud-smtp-bench.XXXXXX)
+chmod 755 "$work"  # Postfix daemons run as user postfix
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -38,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 command -v smtp-source >/dev/null || { echo "needs smtp-source (scripts/setup.sh --bench)" >&2; exit 1; }
-if [[ ! -x $bin/smtp || ! -x $bin/kvs_server || ! -x $bin/kvsctl ]]; then
+if [[ ! -x $bin/smtp || ! -x $bin/kvs_server || ! -x $kvsctl ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   ninja -C "$build" kvs_server kvsctl smtp >/dev/null
 fi
@@ -64,11 +66,11 @@ for i in 1 2 3; do
   pids+=($!)
 done
 for _ in $(seq 1 200); do
-  "$bin/kvsctl" --group="$spec" put bench probe 1 >/dev/null 2>&1 && break
+  "$kvsctl" --group="$spec" put bench probe 1 >/dev/null 2>&1 && break
   sleep 0.1
 done
 # The recipient account: the smtp server only checks that it exists.
-"$bin/kvsctl" --group="$spec" put acct/bench password 'x' >/dev/null
+"$kvsctl" --group="$spec" put acct/bench password 'x' >/dev/null
 smtp_port=$(free_port)
 "$bin/smtp" --port="$smtp_port" --kvs="$spec" --state_dir="$work" --relay=false \
   --max_connections=512 >"$out/smtp.log" 2>&1 &
@@ -84,7 +86,7 @@ pc_secs=$(echo "$end - $start" | bc -l)
 stored=0
 after=""
 while :; do
-  page=$("$bin/kvsctl" --group="$spec" list mail/bench --after="$after" --limit=1000)
+  page=$("$kvsctl" --group="$spec" list mail/bench --after="$after" --limit=1000 2>/dev/null)
   [[ -z $page ]] && break
   n=$(grep -c '^inbox/' <<<"$page" || true)
   stored=$((stored + n))
