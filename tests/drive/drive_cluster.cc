@@ -1,6 +1,7 @@
 #include "tests/drive/drive_cluster.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -42,6 +43,8 @@ absl::StatusOr<std::unique_ptr<DriveCluster>> DriveCluster::Start() {
 DriveCluster::~DriveCluster() {
   frontend_.Kill();
   coordinator_.Kill();
+  // The test files are big (64 MiB and more): keep them only when asked to.
+  if (std::getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(dir_);
 }
 
 absl::Status DriveCluster::StartFrontend() {
