@@ -1,5 +1,6 @@
 #include "frontend/drive_api.h"
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -85,6 +86,16 @@ std::shared_ptr<storage::Drive> SharedDrive(const ApiContext& ctx) {
   if (auto drive = slot.lock()) return drive;
   storage::Options options;
   options.background_collection = true;
+  // Test knobs: process tests shorten the timeouts to watch collection happen.
+  int64_t ms = 0;
+  if (const char* v = std::getenv("PENNCLOUD_DRIVE_PENDING_TIMEOUT_MS");
+      v && absl::SimpleAtoi(v, &ms)) {
+    options.pending_timeout_ms = ms;
+  }
+  if (const char* v = std::getenv("PENNCLOUD_DRIVE_GARBAGE_GRACE_MS");
+      v && absl::SimpleAtoi(v, &ms)) {
+    options.garbage_grace_ms = ms;
+  }
   auto drive = std::make_shared<storage::Drive>(ctx.store, options);
   slot = drive;
   return drive;

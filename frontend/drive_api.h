@@ -30,7 +30,9 @@ namespace penncloud::frontend {
 void RegisterDriveRoutes(Router& router, const ApiContext& ctx);
 
 // The one Drive of this process over ctx.store (created on first use; it runs the
-// background collector of replaced and abandoned contents).
+// background collector of replaced and abandoned contents). For process tests only, the
+// environment variables PENNCLOUD_DRIVE_PENDING_TIMEOUT_MS and PENNCLOUD_DRIVE_GARBAGE_GRACE_MS
+// shorten the collector's timeouts.
 std::shared_ptr<storage::Drive> SharedDrive(const ApiContext& ctx);
 
 // Largest upload a streamed route accepts at the HTTP level; the quota is the real bound.

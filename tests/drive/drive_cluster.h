@@ -17,7 +17,8 @@ class DriveCluster {
   static absl::StatusOr<std::unique_ptr<DriveCluster>> Start();
   ~DriveCluster();
 
-  int http_port() const { return http_port_; }          // the coordinator
+  int http_port() const { return http_port_; }  // the coordinator
+  const std::string& kvs_spec() const { return kvs_->spec(); }
   int frontend_port() const { return frontend_port_; }  // the frontend, directly
   pid_t frontend_pid() const { return frontend_.pid(); }
   const std::string& dir() const { return dir_; }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "kvs/client/connect.h"
 #include "tests/drive/drive_cluster.h"
 
 namespace penncloud::testing {
@@ -114,7 +115,38 @@ TEST_F(DriveSystemTest, FrontendKilledMidUploadKeepsPreviousVersion) {
   Shell(slow);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   cluster_->KillFrontend();
+
+  // The dead upload left a pending record and some chunks behind.
+  auto store = kvs::Connect(cluster_->kvs_spec());
+  ASSERT_TRUE(store.ok()) << store.status();
+  kvs::ListOptions one{.after = "", .limit = 10, .with_values = false};
+  auto pending = (*store)->List("drive/alice/pending", one);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->cells.size(), 1u);
+  std::string version = pending->cells[0].column;
+  std::string first_chunk = absl::StrCat("drive/alice/chunk/", version, "/0");
+  EXPECT_TRUE((*store)->Get(first_chunk, "d").ok());
+
+  // The restarted frontend serves the previous version whole...
+  setenv("PENNCLOUD_DRIVE_PENDING_TIMEOUT_MS", "1000", 1);
   ASSERT_TRUE(cluster_->StartFrontend().ok());
+  unsetenv("PENNCLOUD_DRIVE_PENDING_TIMEOUT_MS");
+  EXPECT_EQ(Download(cluster_->frontend_port(), "alice", "/doc.bin", back), "200");
+  EXPECT_EQ(Sha256File(back), Sha256File(v1));
+
+  // ...and once the upload is stale, the user's next write lets the collector remove it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  std::string small = dir_ + "/small.txt";
+  Shell("echo small > '" + small + "'");
+  ASSERT_EQ(Upload(cluster_->frontend_port(), "alice", *csrf, small, "/small.txt"), "201");
+  bool collected = false;
+  for (int i = 0; i < 100 && !collected; ++i) {
+    auto left = (*store)->List("drive/alice/pending", one);
+    collected = left.ok() && left->cells.empty() &&
+                absl::IsNotFound((*store)->Get(first_chunk, "d").status());
+    if (!collected) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(collected) << "the abandoned upload's chunks were not collected";
   EXPECT_EQ(Download(cluster_->frontend_port(), "alice", "/doc.bin", back), "200");
   EXPECT_EQ(Sha256File(back), Sha256File(v1));
 }
