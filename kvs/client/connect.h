@@ -10,9 +10,10 @@
 
 namespace penncloud::kvs {
 
-// `spec` names one replica group: its replicas' client addresses, comma-separated, e.g.
-// "127.0.0.1:7011,127.0.0.1:7012,127.0.0.1:7013". (The sharding work extends the spec to
-// name the config group instead; the signature stays.)
+// `spec` names either one replica group, by its replicas' client addresses, comma-separated,
+// e.g. "127.0.0.1:7011,127.0.0.1:7012,127.0.0.1:7013"; or a sharded store, by its config
+// group: "config=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003" (a ShardedClient over the
+// cluster map kept there, kvs/shard/sharded_client.h).
 //
 // Connecting does not contact the group: it only validates the spec and creates the
 // channels, so a tier may start before the store does. The returned Client is thread-safe.

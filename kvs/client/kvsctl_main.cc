@@ -9,11 +9,18 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
+#include "kvs/client/connect.h"
+#include "kvs/client/kvsctl_cluster.h"
 #include "kvs/client/replica_group_client.h"
 
 ABSL_FLAG(std::string, group, "",
           "The replica group: comma-separated client addresses of its replicas. Default: "
           "$PENNCLOUD_KVS.");
+ABSL_FLAG(std::string, config, "",
+          "The config group of a sharded store: comma-separated client addresses. With it, "
+          "get/put/cput/delete/list go through the cluster map. Default: $PENNCLOUD_KVS_CONFIG "
+          "(when --group and $PENNCLOUD_KVS are unset).");
+ABSL_FLAG(int, virtual_nodes, 192, "cluster init: ring tokens per group (1..4096).");
 ABSL_FLAG(std::string, after, "", "list: start after this column.");
 ABSL_FLAG(int, limit, 100, "list: at most this many columns (1..1000).");
 ABSL_FLAG(bool, values, false, "list: print values too (column<TAB>value).");
@@ -30,7 +37,14 @@ constexpr char kUsage[] =
     "  cput --absent ROW COLUMN VALUE   write if the cell does not exist (exit 4 if not written)\n"
     "  delete ROW COLUMN           delete the cell (succeeds if it does not exist)\n"
     "  list ROW [--after=C] [--limit=N] [--values]   columns of a row, in order\n"
-    "  status                      one line per replica: id, role, leader, slots, log size\n"
+    "  status                      one line per replica: id, role, leader, slots, log size, map\n"
+    "Sharded store (--config=host:port,...):\n"
+    "  cluster init ID@1=h:p,2=h:p,3=h:p ...   store map version 1 with these groups\n"
+    "  cluster show                the map: version, groups, replicas, migrations\n"
+    "  group add ID@1=h:p,...      add a group (plans the range moves)\n"
+    "  group remove ID             mark a group leaving (plans the range moves)\n"
+    "  rebalance progress          ranges and bytes moved and left\n"
+    "  rebalance                   move the planned ranges (not implemented yet: exit 1)\n"
     "Exit status: 0 ok, 1 error (message on stderr), 2 usage, 3 not found, 4 cput not applied.";
 
 int Fail(const absl::Status& status) {
@@ -50,18 +64,45 @@ int main(int argc, char** argv) {
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> args(rest.begin() + 1, rest.end());
   if (args.empty()) return Usage("no command");
+  std::string config = absl::GetFlag(FLAGS_config);
   std::string spec = absl::GetFlag(FLAGS_group);
-  if (spec.empty() && std::getenv("PENNCLOUD_KVS") != nullptr) spec = std::getenv("PENNCLOUD_KVS");
-  if (spec.empty()) return Usage("no group: pass --group or set PENNCLOUD_KVS");
+  if (spec.empty() && config.empty() && std::getenv("PENNCLOUD_KVS") != nullptr) {
+    spec = std::getenv("PENNCLOUD_KVS");
+  }
+  if (spec.empty() && config.empty() && std::getenv("PENNCLOUD_KVS_CONFIG") != nullptr) {
+    config = std::getenv("PENNCLOUD_KVS_CONFIG");
+  }
+  const std::string& cmd = args[0];
+  if (cmd == "cluster" || cmd == "group" || cmd == "rebalance") {
+    penncloud::kvs::kvsctl::ClusterFlags flags;
+    flags.config = config;
+    flags.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+    flags.virtual_nodes = absl::GetFlag(FLAGS_virtual_nodes);
+    return penncloud::kvs::kvsctl::RunClusterCommand(args, flags);
+  }
+  if (spec.empty() && config.empty()) {
+    return Usage(
+        "no store: pass --group or --config, or set PENNCLOUD_KVS or PENNCLOUD_KVS_CONFIG");
+  }
   std::vector<std::string> addresses;
-  for (absl::string_view a : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
+  for (absl::string_view a :
+       absl::StrSplit(spec.empty() ? config : spec, ',', absl::SkipWhitespace())) {
     addresses.emplace_back(a);
   }
   penncloud::kvs::ReplicaGroupOptions options;
   options.deadline = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
-  penncloud::kvs::ReplicaGroupClient client(addresses, options);
+  penncloud::kvs::ReplicaGroupClient group_client(addresses, options);
+  // With --config the data commands go through the sharded client; `status` always
+  // reports the named group's replicas (the config group's with --config alone).
+  std::unique_ptr<penncloud::kvs::Client> sharded;
+  if (spec.empty() && cmd != "status") {
+    auto connected = penncloud::kvs::Connect("config=" + config);
+    if (!connected.ok()) return Fail(connected.status());
+    sharded = std::move(*connected);
+  }
+  penncloud::kvs::Client& client =
+      sharded != nullptr ? *sharded : static_cast<penncloud::kvs::Client&>(group_client);
 
-  const std::string& cmd = args[0];
   const size_t n = args.size() - 1;
   if (cmd == "get") {
     if (n != 2) return Usage("get takes ROW COLUMN");
@@ -123,7 +164,7 @@ int main(int argc, char** argv) {
   if (cmd == "status") {
     if (n != 0) return Usage("status takes no arguments");
     int reachable = 0;
-    for (const auto& [address, status] : client.StatusAll()) {
+    for (const auto& [address, status] : group_client.StatusAll()) {
       if (!status.ok()) {
         std::cout << address << " unreachable: " << status.status().message() << "\n";
         continue;
@@ -134,7 +175,7 @@ int main(int argc, char** argv) {
                 << " commit=" << status->commit_slot() << " applied=" << status->applied_slot()
                 << " log=" << status->first_log_slot() << ".." << status->last_log_slot()
                 << " snapshot=" << status->snapshot_slot() << " log_bytes=" << status->log_bytes()
-                << "\n";
+                << " group=" << status->group() << " map=" << status->map_version() << "\n";
     }
     return reachable > 0 ? 0 : 1;
   }

@@ -3,13 +3,8 @@
 #include <random>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
-#include "kvs/client/connect.h"
 
 namespace penncloud::kvs {
 namespace {
@@ -44,9 +39,11 @@ absl::Status CheckValue(std::string_view value) {
   return absl::OkStatus();
 }
 
-// Errors a retry cannot fix.
+// Errors a retry cannot fix. FAILED_PRECONDITION is "wrong group" (kvs/shard/wrong_group.h):
+// this group will not serve the row, so only the caller (the sharded client) can act on it.
 bool IsPermanent(grpc::StatusCode code) {
   return code == grpc::StatusCode::INVALID_ARGUMENT ||
+         code == grpc::StatusCode::FAILED_PRECONDITION ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::UNIMPLEMENTED ||
          code == grpc::StatusCode::OUT_OF_RANGE;
 }
@@ -57,9 +54,29 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 }  // namespace
 
+SessionPool::Session SessionPool::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      Session session = idle_.back();
+      idle_.pop_back();
+      return session;
+    }
+  }
+  return Session{RandomId(), 1};
+}
+
+void SessionPool::Release(Session session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.push_back(session);
+}
+
 ReplicaGroupClient::ReplicaGroupClient(std::vector<std::string> addresses,
-                                       ReplicaGroupOptions options)
-    : addresses_(std::move(addresses)), options_(options) {
+                                       ReplicaGroupOptions options,
+                                       std::shared_ptr<SessionPool> sessions)
+    : addresses_(std::move(addresses)),
+      options_(options),
+      sessions_(sessions != nullptr ? std::move(sessions) : std::make_shared<SessionPool>()) {
   for (const std::string& address : addresses_) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(kMaxMessageBytes);
@@ -74,23 +91,6 @@ ReplicaGroupClient::ReplicaGroupClient(std::vector<std::string> addresses,
     auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     stubs_.push_back(pb::KvsService::NewStub(channel));
   }
-}
-
-ReplicaGroupClient::Session ReplicaGroupClient::AcquireSession() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!idle_sessions_.empty()) {
-      Session session = idle_sessions_.back();
-      idle_sessions_.pop_back();
-      return session;
-    }
-  }
-  return Session{RandomId(), 1};
-}
-
-void ReplicaGroupClient::ReleaseSession(Session session) {
-  std::lock_guard<std::mutex> lock(mu_);
-  idle_sessions_.push_back(session);
 }
 
 int ReplicaGroupClient::IndexOf(const std::string& address) const {
@@ -152,7 +152,7 @@ absl::Status ReplicaGroupClient::Retry(const char* what, Attempt attempt) {
 }
 
 absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command) {
-  Session session = AcquireSession();
+  Session session = sessions_->Acquire();
   command.set_session(session.id);
   command.set_seq(session.next_seq++);
   pb::WriteRequest request;
@@ -169,7 +169,7 @@ absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command)
       });
   // Reusing the session after a failure is safe: a late copy of the failed request has a
   // lower sequence than the session's next one, so the replicas ignore it.
-  ReleaseSession(session);
+  sessions_->Release(session);
   if (!status.ok()) return status;
   return response;
 }
@@ -286,25 +286,18 @@ ReplicaGroupClient::StatusAll() {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& spec) {
-  std::vector<std::string> addresses;
-  for (absl::string_view part : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
-    std::string address(absl::StripAsciiWhitespace(part));
-    if (address.find(':') == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("kvs: bad replica address '", address,
-                                                     "' in spec '", spec,
-                                                     "' (want host:port,host:port,...)"));
-    }
-    addresses.push_back(std::move(address));
-  }
-  // gRPC locks absl::Mutex on every call; Debian's absl tracks lock order for deadlock
-  // reports on each of those, a cost every caller of the store would pay on every request.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  if (addresses.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("kvs: empty connect spec '", spec, "' (want host:port,host:port,...)"));
-  }
-  return std::make_unique<ReplicaGroupClient>(std::move(addresses));
+absl::Status ReplicaGroupClient::InstallMap(const std::string& map_bytes) {
+  pb::InstallMapRequest request;
+  request.set_map(map_bytes);
+  pb::WriteResponse response;
+  return Retry("install map", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    response.Clear();
+    grpc::Status s = stub.InstallMap(&context, request, &response);
+    *hint = response.hint();
+    return s;
+  });
 }
 
 }  // namespace penncloud::kvs

@@ -25,9 +25,29 @@ struct ReplicaGroupOptions {
   std::chrono::milliseconds max_backoff{200};
 };
 
+// At-most-once sessions, shared by the clients of several groups (the sharded client) so
+// that one session's sequence numbers rise across groups: when a range moves, its session
+// records move with it and still order correctly against the session's later writes.
+class SessionPool {
+ public:
+  struct Session {
+    uint64_t id;
+    uint64_t next_seq;
+  };
+  // A session no other thread is using (a new one when all are busy).
+  Session Acquire();
+  void Release(Session session);
+
+ private:
+  std::mutex mu_;
+  std::vector<Session> idle_;  // GUARDED_BY(mu_)
+};
+
 class ReplicaGroupClient final : public Client {
  public:
-  ReplicaGroupClient(std::vector<std::string> addresses, ReplicaGroupOptions options = {});
+  // `sessions` may be shared with other groups' clients; null = a pool of its own.
+  ReplicaGroupClient(std::vector<std::string> addresses, ReplicaGroupOptions options = {},
+                     std::shared_ptr<SessionPool> sessions = nullptr);
 
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override;
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override;
@@ -40,16 +60,14 @@ class ReplicaGroupClient final : public Client {
   // The status of every replica (for kvsctl); unreachable replicas are left out.
   std::vector<std::pair<std::string, absl::StatusOr<pb::StatusResponse>>> StatusAll();
 
+  // Has the group apply a serialized cluster map (docs/sharding.md section 5); returns
+  // once the group's leader has applied it. A map not newer than the group's is ignored.
+  absl::Status InstallMap(const std::string& map_bytes);
+
  private:
-  // One at-most-once session: at most one write is in flight in it at a time.
-  struct Session {
-    uint64_t id;
-    uint64_t next_seq;
-  };
+  using Session = SessionPool::Session;
 
   absl::StatusOr<pb::WriteResponse> Write(pb::Command command);
-  Session AcquireSession();
-  void ReleaseSession(Session session);
 
   // Runs `attempt(stub, hint)` against the believed leader until it succeeds, fails for
   // good, or the deadline passes. `attempt` returns the gRPC status and fills `hint`.
@@ -62,9 +80,7 @@ class ReplicaGroupClient final : public Client {
   const ReplicaGroupOptions options_;
   std::vector<std::unique_ptr<pb::KvsService::Stub>> stubs_;
   std::atomic<int> leader_{0};  // index into stubs_ of the believed leader
-
-  std::mutex mu_;
-  std::vector<Session> idle_sessions_;  // GUARDED_BY(mu_)
+  const std::shared_ptr<SessionPool> sessions_;
 };
 
 }  // namespace penncloud::kvs

@@ -2,6 +2,7 @@
 //
 //   kvs_server --id=1 --peers=1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013
 //              --data_dir=state/kvs-1
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -42,6 +43,12 @@ ABSL_FLAG(uint64_t, log_keep_slots, 1000,
           "Slots kept in the log after compaction for followers that lag a little.");
 ABSL_FLAG(int, write_timeout_ms, 3000,
           "A write not chosen within this time is answered UNAVAILABLE (clients retry it).");
+ABSL_FLAG(uint64_t, group, 0,
+          "This replica's group id in the cluster map (0: unsharded, serve every row).");
+ABSL_FLAG(std::string, config, "",
+          "The config group's client addresses (host:port,...): the leader polls the cluster "
+          "map there and applies newer versions. Empty: maps arrive only by InstallMap.");
+ABSL_FLAG(int, map_poll_ms, 1000, "How often the leader reads the cluster map (with --config).");
 ABSL_FLAG(std::string, log_level, "info", "Log level: debug, info, warn or error.");
 
 namespace {
@@ -94,6 +101,9 @@ int main(int argc, char** argv) {
   options.snapshot_interval = absl::GetFlag(FLAGS_snapshot_interval);
   options.log_keep_slots = absl::GetFlag(FLAGS_log_keep_slots);
   options.write_timeout_ms = absl::GetFlag(FLAGS_write_timeout_ms);
+  options.group = absl::GetFlag(FLAGS_group);
+  options.config = absl::GetFlag(FLAGS_config);
+  options.map_poll_ms = std::max(10, absl::GetFlag(FLAGS_map_poll_ms));
   if (options.tick_ms < 1 || options.election_ticks < 2 || options.heartbeat_ticks < 1 ||
       options.heartbeat_ticks >= options.election_ticks || options.window < 1) {
     std::cerr << "kvs_server: need tick_ms >= 1, election_ticks >= 2, "

@@ -2,10 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "kvs/client/client.h"
+#include "kvs/client/replica_group_client.h"
+#include "kvs/shard/config_store.h"
+#include "kvs/shard/wrong_group.h"
 
 namespace penncloud::kvs::server {
 namespace {
@@ -56,6 +61,20 @@ const char* RoleName(paxos::Role role) {
     default:
       return "follower";
   }
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+// Identifies an OP_SET_MAP among the pending writes (it has no client session).
+uint64_t Nonce() {
+  static std::mutex mu;
+  static std::mt19937_64 rng(std::random_device{}());
+  std::lock_guard<std::mutex> lock(mu);
+  uint64_t n = 0;
+  while (n == 0) n = rng();
+  return n;
 }
 
 [[noreturn]] void Fatal(const char* event, const absl::Status& status) {
@@ -137,6 +156,33 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     read.list = request;
     read.list_response = response;
     r_->Enqueue([&](Inbox& in) { in.reads.push_back(read); });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* InstallMap(grpc::CallbackServerContext* context,
+                                       const pb::InstallMapRequest* request,
+                                       pb::WriteResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    // Only valid maps enter the log: every replica must be able to route by it.
+    if (absl::StatusOr<shard::ClusterMap> map = shard::ClusterMap::Parse(request->map());
+        !map.ok()) {
+      reactor->Finish(Invalid(absl::StrCat("bad cluster map: ", map.status().message())));
+      return reactor;
+    }
+    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
+      r_->FillHint(response->mutable_hint());
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    pb::Command c;
+    c.set_op(pb::OP_SET_MAP);
+    c.set_seq(Nonce());
+    c.set_map(request->map());
+    Proposal p{
+        c.SerializeAsString(), 0, c.seq(),
+        PendingWrite{reactor, response,
+                     Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms)}};
+    r_->Enqueue([&](Inbox& in) { in.proposals.push_back(std::move(p)); });
     return reactor;
   }
 
@@ -247,6 +293,9 @@ absl::Status Replica::Init() {
                                             state.snapshot.slot()));
   }
   last_compacted_ = state.snapshot.slot();
+  LoadMap(store_->ShardMap());
+  hooks_.map_applied = [this](const std::string& bytes) { LoadMap(bytes); };
+  hooks_.wrong_group = [this](const pb::Command& c) { return !Serves(c.row()); };
   durable_promise_ = state.hard_state.promised();
   PC_LOG(kInfo, "kvs.recovered")
   ("id", options_.id)("entries", state.entries.size())("snapshot_slot", state.snapshot.slot())(
@@ -279,7 +328,8 @@ absl::Status Replica::Init() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
   }
   loop_ = std::thread([this] { Loop(); });
-  PC_LOG(kInfo, "kvs.serving")("id", options_.id)("listen", listen);
+  if (!options_.config.empty()) map_poller_ = std::thread([this] { PollMap(); });
+  PC_LOG(kInfo, "kvs.serving")("id", options_.id)("listen", listen)("group", options_.group);
   return absl::OkStatus();
 }
 
@@ -292,6 +342,8 @@ void Replica::Shutdown() {
     stop_ = true;
   }
   cv_.notify_all();
+  poll_cv_.notify_all();
+  if (map_poller_.joinable()) map_poller_.join();
   if (loop_.joinable()) loop_.join();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
@@ -529,6 +581,7 @@ void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
   if (!s.ok()) Fatal("kvs.snapshot_install_failed", s);
   last_compacted_ = meta.slot();
   held_snapshot_.clear();
+  LoadMap(store_->ShardMap());
 }
 
 void Replica::ApplyEntry(const paxos::Entry& entry) {
@@ -548,7 +601,7 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
     ("slot", entry.slot())("voters", entry.membership().voters_size());
   }
   absl::StatusOr<std::vector<storage::ApplyOutcome>> outcomes =
-      store_->ApplySlot(entry.slot(), commands);
+      store_->ApplySlot(entry.slot(), commands, &hooks_);
   if (!outcomes.ok()) Fatal("kvs.apply_failed", outcomes.status());
   if (pending_writes_.empty()) return;
   for (size_t i = 0; i < commands.size(); ++i) {
@@ -561,6 +614,12 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
                                        "kvs: request superseded by a later one of its session"));
         continue;
       }
+      if (outcome.result.wrong_group()) {
+        w.reactor->Finish(ToGrpc(shard::WrongGroupError(
+            outcome.result.map_version(),
+            absl::StrCat("group ", options_.group, " does not serve this row"))));
+        continue;
+      }
       w.response->set_cput_succeeded(outcome.result.cput_succeeded());
       w.reactor->Finish(grpc::Status::OK);
     }
@@ -569,6 +628,13 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
 }
 
 void Replica::ServeRead(PendingRead& r) {
+  // Checked on the applied state, after the read index: refused by exactly the replicas
+  // whose state says the group does not serve the row.
+  if (!Serves(r.get != nullptr ? r.get->row() : r.list->row())) {
+    r.reactor->Finish(ToGrpc(shard::WrongGroupError(
+        store_->MapVersion(), absl::StrCat("group ", options_.group, " does not serve this row"))));
+    return;
+  }
   if (r.get != nullptr) {
     auto value = store_->Get(r.get->row(), r.get->column());
     if (!value.ok()) {
@@ -678,6 +744,71 @@ void Replica::FetchSnapshot(paxos::Message message) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Sharding.
+
+void Replica::LoadMap(const std::string& bytes) {
+  map_.reset();
+  if (!bytes.empty()) {
+    absl::StatusOr<shard::ClusterMap> map = shard::ClusterMap::Parse(bytes);
+    // Maps are validated before they are proposed, so this cannot fail on one replica and
+    // not another; if it did, serving everything is what an unsharded group does.
+    if (map.ok()) {
+      map_ = std::move(*map);
+    } else {
+      PC_LOG(kError, "kvs.bad_map")("error", map.status().ToString());
+    }
+  }
+  map_version_.store(map_ ? map_->version() : 0, std::memory_order_relaxed);
+  if (map_) {
+    PC_LOG(kInfo, "kvs.map_applied")("version", map_->version())("group", options_.group);
+  }
+}
+
+bool Replica::Serves(const std::string& row) const {
+  if (options_.group == 0 || !map_) return true;
+  return map_->GroupOfRow(row) == options_.group;
+}
+
+void Replica::PollMap() {
+  // The leader asks its own group (through the normal RPC, so the map enters the log like
+  // any other) to apply what the config group holds, whenever that is newer.
+  std::vector<std::string> config;
+  for (absl::string_view a : absl::StrSplit(options_.config, ',', absl::SkipWhitespace())) {
+    config.emplace_back(a);
+  }
+  std::vector<std::string> self;
+  const auto& addresses =
+      options_.client_addresses.empty() ? options_.peers : options_.client_addresses;
+  for (const auto& [id, address] : addresses) self.push_back(address);
+  ReplicaGroupOptions quick;
+  quick.deadline = std::chrono::milliseconds(2000);
+  quick.attempt_timeout = std::chrono::milliseconds(500);
+  ReplicaGroupClient config_client(config, quick);
+  ReplicaGroupClient group_client(self, quick);
+  shard::ConfigStore store(config_client);
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (poll_cv_.wait_for(lock, std::chrono::milliseconds(options_.map_poll_ms),
+                            [&] { return stop_; })) {
+        return;
+      }
+    }
+    if (!is_leader_.load(std::memory_order_relaxed)) continue;
+    absl::StatusOr<shard::ClusterMap> map = store.Read();
+    if (!map.ok()) {
+      if (!absl::IsNotFound(map.status())) {
+        PC_LOG(kDebug, "kvs.map_poll_failed")("error", map.status().ToString());
+      }
+      continue;
+    }
+    if (map->version() <= map_version_.load(std::memory_order_relaxed)) continue;
+    absl::Status s = group_client.InstallMap(map->bytes());
+    PC_LOG(kInfo, "kvs.map_polled")("version", map->version())("ok", s.ok())("error", s.ToString());
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Status and hints.
 
 void Replica::PublishStatus() {
@@ -730,6 +861,8 @@ pb::StatusResponse Replica::StatusNow() const {
   out.set_last_log_slot(status.last_slot);
   out.set_snapshot_slot(status.first_slot > 0 ? status.first_slot - 1 : 0);
   out.set_log_bytes(store_->LogBytes());
+  out.set_map_version(map_version_.load(std::memory_order_relaxed));
+  out.set_group(options_.group);
   return out;
 }
 

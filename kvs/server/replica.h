@@ -22,6 +22,7 @@
 #include "kvs/paxos/node.h"
 #include "kvs/server/peer_transport.h"
 #include "kvs/server/replica_options.h"
+#include "kvs/shard/cluster_map.h"
 #include "kvs/storage/replica_store.h"
 #include "proto/kvs.grpc.pb.h"
 
@@ -87,6 +88,10 @@ class Replica {
   void SweepPendingWrites();
   void PublishStatus();
   void FetchSnapshot(paxos::Message message);
+  // Sharding (docs/sharding.md section 5): the applied map, ownership, map polling.
+  void LoadMap(const std::string& bytes);
+  bool Serves(const std::string& row) const;
+  void PollMap();
 
   // Called from gRPC threads.
   void Enqueue(const std::function<void(Inbox&)>& add);
@@ -104,9 +109,10 @@ class Replica {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  Inbox inbox_;                 // GUARDED_BY(mu_)
-  bool stop_ = false;           // GUARDED_BY(mu_)
-  bool loop_sleeping_ = false;  // GUARDED_BY(mu_): the loop waits on cv_
+  std::condition_variable poll_cv_;  // wakes the map poller (never the loop) at shutdown
+  Inbox inbox_;                      // GUARDED_BY(mu_)
+  bool stop_ = false;                // GUARDED_BY(mu_)
+  bool loop_sleeping_ = false;       // GUARDED_BY(mu_): the loop waits on cv_
   std::thread loop_;
 
   // Loop-thread state.
@@ -117,13 +123,17 @@ class Replica {
   uint64_t last_compacted_ = 0;
   paxos::Ballot durable_promise_;  // the promised ballot last made durable
   bool was_leader_ = false;
+  std::optional<shard::ClusterMap> map_;  // the applied cluster map, parsed (none: serve all)
+  storage::ApplyHooks hooks_;
 
   // Published by the loop for gRPC threads.
   std::atomic<bool> is_leader_{false};
   std::atomic<uint64_t> leader_id_{0};
   mutable std::mutex status_mu_;
   paxos::NodeStatus status_;  // GUARDED_BY(status_mu_)
+  std::atomic<uint64_t> map_version_{0};
   std::atomic<bool> fetching_snapshot_{false};
+  std::thread map_poller_;
   std::thread snapshot_thread_;
   std::mutex shutdown_mu_;
   std::condition_variable shutdown_cv_;

@@ -30,6 +30,14 @@ struct ReplicaOptions {
   uint64_t log_keep_slots = 1000;
   // A write not chosen within this time is answered UNAVAILABLE (the client retries it).
   int write_timeout_ms = 3000;
+
+  // Sharding (docs/sharding.md section 5). This replica's group id in the cluster map; 0 =
+  // not sharded: every row is served whatever map is applied.
+  uint64_t group = 0;
+  // The config group's client addresses ("host:port,..."); when set, the group's leader
+  // reads the cluster map there every `map_poll_ms` and applies a newer one.
+  std::string config;
+  int map_poll_ms = 1000;
 };
 
 // Parses "1=host:port,2=host:port,...".

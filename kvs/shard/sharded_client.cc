@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "kvs/client/connect.h"
+#include "kvs/client/replica_group_client.h"
 #include "kvs/shard/wrong_group.h"
 
 namespace penncloud::kvs::shard {
@@ -25,7 +25,20 @@ std::string Members(const cluster::Group& group) {
 }  // namespace
 
 GroupClientFactory ConnectGroupFactory() {
-  return [](const cluster::Group& group) { return Connect(Members(group)); };
+  // One session pool for all groups: a session's sequence numbers then rise across groups,
+  // which the at-most-once records that move with a range rely on.
+  auto sessions = std::make_shared<SessionPool>();
+  return [sessions](const cluster::Group& group) -> absl::StatusOr<std::unique_ptr<Client>> {
+    std::vector<std::string> addresses;
+    for (const cluster::Replica& replica : group.replicas()) {
+      addresses.push_back(replica.address());
+    }
+    if (addresses.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("group ", group.id(), " has no replicas"));
+    }
+    return std::make_unique<ReplicaGroupClient>(std::move(addresses), ReplicaGroupOptions{},
+                                                sessions);
+  };
 }
 
 ShardedClient::ShardedClient(std::shared_ptr<Client> config_group, GroupClientFactory factory,

@@ -24,7 +24,8 @@ namespace penncloud::kvs::shard {
 using GroupClientFactory =
     std::function<absl::StatusOr<std::unique_ptr<Client>>(const cluster::Group& group)>;
 
-// The production factory: penncloud::kvs::Connect over the group's replica addresses.
+// The production factory: a ReplicaGroupClient over the group's replica addresses, all
+// groups sharing one session pool.
 GroupClientFactory ConnectGroupFactory();
 
 struct ShardedClientOptions {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kvs/storage/cell_key.h"
+#include "proto/cluster.pb.h"
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
@@ -20,6 +21,15 @@ std::string SessionKey(uint64_t session) { return SlotKey(session); }
 
 constexpr char kApplied[] = "applied";
 constexpr char kHardState[] = "hard_state";
+constexpr char kShardMap[] = "shard_map";
+
+// The version of a serialized cluster map; 0 for none (or unreadable, which never happens:
+// maps are validated before they are proposed).
+uint64_t VersionOf(const std::string& bytes) {
+  cluster::ClusterMap map;
+  if (bytes.empty() || !map.ParseFromString(bytes)) return 0;
+  return map.version();
+}
 
 }  // namespace
 
@@ -54,6 +64,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   store->data_ = store->handles_[3];
   store->sessions_ = store->handles_[4];
   if (auto applied = store->Meta(kApplied)) store->applied_ = DecodeSlotKey(*applied);
+  store->LoadShardMap();
   return store;
 }
 
@@ -136,6 +147,11 @@ absl::Status ReplicaStore::WriteApplied(rocksdb::WriteBatch* batch, uint64_t slo
   return absl::OkStatus();
 }
 
+void ReplicaStore::LoadShardMap() {
+  shard_map_ = Meta(kShardMap).value_or("");
+  map_version_ = VersionOf(shard_map_);
+}
+
 absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Command& command) {
   absl::StatusOr<std::vector<ApplyOutcome>> out = ApplySlot(slot, {command});
   if (!out.ok()) return out.status();
@@ -143,7 +159,7 @@ absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Comman
 }
 
 absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
-    uint64_t slot, const std::vector<pb::Command>& commands) {
+    uint64_t slot, const std::vector<pb::Command>& commands, const ApplyHooks* hooks) {
   std::vector<ApplyOutcome> outcomes(commands.size());
   // Reads go through the batch so that a command sees the effects of earlier commands of
   // the same slot (including a retry of a request that is also in this slot).
@@ -177,6 +193,33 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
       outcome.duplicate = command.seq() == record.seq();
       outcome.stale = command.seq() < record.seq();
       outcome.result = record.result();
+      continue;
+    }
+    if (command.op() == pb::OP_SET_MAP) {
+      // Maps only move forward; an older or equal one (a retried push) changes nothing.
+      const uint64_t version = VersionOf(command.map());
+      if (version > map_version_) {
+        batch.Put(meta_, kShardMap, command.map());
+        shard_map_ = command.map();
+        map_version_ = version;
+        if (hooks != nullptr && hooks->map_applied) hooks->map_applied(shard_map_);
+      }
+      continue;
+    }
+    // Ownership is decided after the duplicate check (a retry of a write this group
+    // applied gets its recorded result even if the row has moved away since), and the
+    // refusal is recorded like any result, so every later copy gets the same answer.
+    const bool is_write =
+        command.op() == pb::OP_PUT || command.op() == pb::OP_CPUT || command.op() == pb::OP_DELETE;
+    if (is_write && hooks != nullptr && hooks->wrong_group && hooks->wrong_group(command)) {
+      outcome.result.set_wrong_group(true);
+      outcome.result.set_map_version(map_version_);
+      if (command.session() != 0) {
+        record.set_seq(command.seq());
+        *record.mutable_result() = outcome.result;
+        batch.Put(sessions_, session_key, record.SerializeAsString());
+        session_cache_[command.session()] = record;
+      }
       continue;
     }
     const std::string key = CellKey(command.row(), command.column());
@@ -263,9 +306,12 @@ absl::Status ReplicaStore::DumpSnapshot(
   size_t bytes = 0;
   absl::Status status;
   bool stopped = false;
-  for (uint32_t family = 0; family < 2 && !stopped; ++family) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, family == 0 ? data_ : sessions_));
+  // Family 2 is the meta family, of which only the shard map belongs to the state machine.
+  for (uint32_t family = 0; family < 3 && !stopped; ++family) {
+    rocksdb::ColumnFamilyHandle* handle = family == 0 ? data_ : family == 1 ? sessions_ : meta_;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (family == 2 && it->key() != rocksdb::Slice(kShardMap)) continue;
       chunk.add_keys(it->key().ToString());
       chunk.add_values(it->value().ToString());
       chunk.add_families(family);
@@ -300,6 +346,7 @@ absl::Status ReplicaStore::BeginInstall() {
   const std::string hi(9, '\xff');
   batch.DeleteRange(data_, lo, hi);
   batch.DeleteRange(sessions_, lo, hi);
+  batch.Delete(meta_, kShardMap);
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "clear for snapshot");
 }
 
@@ -309,7 +356,12 @@ absl::Status ReplicaStore::AddChunk(const pb::SnapshotChunk& chunk) {
   }
   rocksdb::WriteBatch batch;
   for (int i = 0; i < chunk.keys_size(); ++i) {
-    batch.Put(chunk.families(i) == 0 ? data_ : sessions_, chunk.keys(i), chunk.values(i));
+    const uint32_t family = chunk.families(i);
+    if (family == 2 && chunk.keys(i) != kShardMap) continue;  // only the map is state
+    batch.Put(family == 0   ? data_
+              : family == 1 ? sessions_
+                            : meta_,
+              chunk.keys(i), chunk.values(i));
   }
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "install chunk");
 }
@@ -321,6 +373,7 @@ absl::Status ReplicaStore::FinishInstall(uint64_t slot) {
   options.sync = true;
   absl::Status s = FromRocks(db_->Write(options, &batch), "finish snapshot");
   if (s.ok()) applied_ = slot;
+  LoadShardMap();
   return s;
 }
 

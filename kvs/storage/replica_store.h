@@ -4,6 +4,7 @@
 //   "meta"         "hard_state"                the consensus core's hard state (opaque)
 //                  "snapshot_meta"             the core's metadata of the last snapshot
 //                  "applied"                   last slot applied to the state machine
+//                  "shard_map"                 the cluster map the group applied (OP_SET_MAP)
 //   "log"          SlotKey(slot)               one log entry as the core serialized it
 //   "data"         CellKey(row, column)        the cell's value
 //   "sessions"     8-byte session id           pb::SessionRecord (at-most-once table)
@@ -48,6 +49,15 @@ struct ApplyOutcome {
   bool stale = false;      // an older sequence than the session's last: result unknown
 };
 
+// What the replica decides while a slot is applied (docs/sharding.md section 5).
+struct ApplyHooks {
+  // True if the group does not serve the command's row: the write is refused, not applied,
+  // and the refusal recorded for its (session, seq). Asked only of non-duplicate writes.
+  std::function<bool(const pb::Command&)> wrong_group;
+  // Called when an OP_SET_MAP installs a newer map, before the slot's later commands.
+  std::function<void(const std::string& map_bytes)> map_applied;
+};
+
 struct ListedCell {
   std::string column;
   std::string value;
@@ -79,7 +89,11 @@ class ReplicaStore {
   // Applies the commands of one slot in order (each at most once per session sequence)
   // and records `slot` as applied, all in one atomic write. No commands: only the latter.
   absl::StatusOr<std::vector<ApplyOutcome>> ApplySlot(uint64_t slot,
-                                                      const std::vector<pb::Command>& commands);
+                                                      const std::vector<pb::Command>& commands,
+                                                      const ApplyHooks* hooks = nullptr);
+  // The serialized cluster map last applied ("" = none) and its version (0 = none).
+  const std::string& ShardMap() const { return shard_map_; }
+  uint64_t MapVersion() const { return map_version_; }
   absl::StatusOr<ApplyOutcome> Apply(uint64_t slot, const pb::Command& command);
   absl::Status SkipSlot(uint64_t slot) { return ApplySlot(slot, {}).status(); }
   // Calls `fn` for every log entry, in slot order.
@@ -103,6 +117,7 @@ class ReplicaStore {
  private:
   ReplicaStore() = default;
   absl::Status WriteApplied(rocksdb::WriteBatch* batch, uint64_t slot);
+  void LoadShardMap();
 
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
@@ -114,6 +129,8 @@ class ReplicaStore {
   // The at-most-once table as far as it was touched since Open (apply thread only). A
   // failed apply is fatal for the replica, so the cache never runs ahead of the disk.
   absl::flat_hash_map<uint64_t, pb::SessionRecord> session_cache_;
+  std::string shard_map_;     // apply thread only
+  uint64_t map_version_ = 0;  // apply thread only
 };
 
 }  // namespace penncloud::kvs::storage

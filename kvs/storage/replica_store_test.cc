@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "proto/cluster.pb.h"
 #include "tests/support/process.h"
 
 namespace penncloud::kvs::storage {
@@ -16,6 +17,17 @@ pb::Command Put(uint64_t session, uint64_t seq, std::string row, std::string col
   c.set_row(std::move(row));
   c.set_column(std::move(column));
   c.set_value(std::move(value));
+  return c;
+}
+
+// A serialized map; the store reads only its version.
+pb::Command SetMap(uint64_t version) {
+  cluster::ClusterMap map;
+  map.set_version(version);
+  pb::Command c;
+  c.set_op(pb::OP_SET_MAP);
+  c.set_seq(version * 1000 + 1);  // an RPC nonce, never a session sequence
+  c.set_map(map.SerializeAsString());
   return c;
 }
 
@@ -127,6 +139,70 @@ TEST_F(ReplicaStoreTest, SnapshotRoundTripReplacesState) {
   auto retry = target->Apply(2, Put(5, 1, "r", "c", "w"));
   ASSERT_TRUE(retry.ok());
   EXPECT_TRUE(retry->duplicate);
+}
+
+TEST_F(ReplicaStoreTest, MapsOnlyMoveForwardAndSurviveReopenAndSnapshots) {
+  {
+    auto store = Open();
+    EXPECT_EQ(store->MapVersion(), 0u);
+    std::vector<std::string> seen;
+    ApplyHooks hooks;
+    hooks.map_applied = [&](const std::string& bytes) { seen.push_back(bytes); };
+    ASSERT_TRUE(store->ApplySlot(1, {SetMap(2)}, &hooks).ok());
+    ASSERT_TRUE(store->ApplySlot(2, {SetMap(1), SetMap(2)}, &hooks).ok());
+    EXPECT_EQ(store->MapVersion(), 2u);
+    EXPECT_EQ(seen.size(), 1u);  // the older and the repeated map changed nothing
+  }
+  auto store = Open();
+  EXPECT_EQ(store->MapVersion(), 2u);
+  std::vector<pb::SnapshotChunk> chunks;
+  ASSERT_TRUE(store
+                  ->DumpSnapshot(1 << 20,
+                                 [&](const pb::SnapshotChunk& c) {
+                                   chunks.push_back(c);
+                                   return true;
+                                 })
+                  .ok());
+  store.reset();
+  dir_ = dir_ + std::string("/other");
+  auto target = Open();
+  ASSERT_TRUE(target->ApplySlot(1, {SetMap(5)}).ok());
+  ASSERT_TRUE(target->BeginInstall().ok());
+  for (const auto& c : chunks) ASSERT_TRUE(target->AddChunk(c).ok());
+  ASSERT_TRUE(target->FinishInstall(chunks[0].slot()).ok());
+  EXPECT_EQ(target->MapVersion(), 2u);  // the snapshot's map, not the one it replaced
+}
+
+TEST_F(ReplicaStoreTest, WrongGroupIsRecordedAfterTheDuplicateCheck) {
+  auto store = Open();
+  bool refuse = false;
+  int asked = 0;
+  ApplyHooks hooks;
+  hooks.wrong_group = [&](const pb::Command&) {
+    ++asked;
+    return refuse;
+  };
+  ASSERT_TRUE(store->ApplySlot(1, {SetMap(3)}, &hooks).ok());
+  ASSERT_TRUE(store->ApplySlot(2, {Put(9, 1, "r", "c", "a")}, &hooks).ok());
+  // The row moves away. A retry of the applied write still gets its recorded result...
+  refuse = true;
+  auto retry = store->ApplySlot(3, {Put(9, 1, "r", "c", "a")}, &hooks);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_TRUE((*retry)[0].duplicate);
+  EXPECT_FALSE((*retry)[0].result.wrong_group());
+  EXPECT_EQ(asked, 1);  // ...without asking about ownership.
+  // A new write is refused, not applied, and the refusal is what every copy gets.
+  auto refused = store->ApplySlot(4, {Put(9, 2, "r", "c", "b")}, &hooks);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_TRUE((*refused)[0].result.wrong_group());
+  EXPECT_EQ((*refused)[0].result.map_version(), 3u);
+  EXPECT_EQ(*store->Get("r", "c").value(), "a");
+  refuse = false;  // even if the row came back meanwhile
+  auto again = store->ApplySlot(5, {Put(9, 2, "r", "c", "b")}, &hooks);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_TRUE((*again)[0].result.wrong_group());
+  EXPECT_EQ(*store->Get("r", "c").value(), "a");
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 
 namespace penncloud::testing {
 
-HistoryRecorder::HistoryRecorder(kvs::Client* client, int threads, int keys)
-    : client_(client), threads_(threads), keys_(keys) {}
+HistoryRecorder::HistoryRecorder(kvs::Client* client, int threads, int keys, bool spread_rows)
+    : client_(client), threads_(threads), keys_(keys), spread_rows_(spread_rows) {}
 
 HistoryRecorder::~HistoryRecorder() { Finish(); }
 
@@ -35,13 +35,15 @@ void HistoryRecorder::Worker(int id) {
   while (!stop_) {
     lincheck::Operation op;
     op.client = id;
-    const std::string column = absl::StrCat("k", rng() % keys_);
-    op.key = "lin/" + column;
+    const uint64_t k = rng() % keys_;
+    const std::string row = spread_rows_ ? absl::StrCat("lin", k) : "lin";
+    const std::string column = spread_rows_ ? "k" : absl::StrCat("k", k);
+    op.key = row + "/" + column;
     const int dice = rng() % 10;
     op.call = now();
     if (dice < 4) {
       op.kind = lincheck::OpKind::kGet;
-      absl::StatusOr<std::string> v = client_->Get("lin", column);
+      absl::StatusOr<std::string> v = client_->Get(row, column);
       op.ret = now();
       if (v.ok()) {
         op.observed = *v;
@@ -51,7 +53,7 @@ void HistoryRecorder::Worker(int id) {
     } else if (dice < 8) {
       op.kind = lincheck::OpKind::kPut;
       op.value = absl::StrCat("c", id, "-", ++counter);
-      absl::Status s = client_->Put("lin", column, *op.value);
+      absl::Status s = client_->Put(row, column, *op.value);
       op.ret = now();
       op.completed = s.ok();
       if (s.ok()) ++acked_writes_;
@@ -68,7 +70,7 @@ void HistoryRecorder::Worker(int id) {
       }
       op.expected = expected;
       absl::StatusOr<bool> done = client_->CPut(
-          "lin", column, expected ? std::optional<std::string_view>(*expected) : std::nullopt,
+          row, column, expected ? std::optional<std::string_view>(*expected) : std::nullopt,
           *op.value);
       op.ret = now();
       op.completed = done.ok();

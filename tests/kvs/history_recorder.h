@@ -18,7 +18,9 @@ namespace penncloud::testing {
 
 class HistoryRecorder {
  public:
-  HistoryRecorder(kvs::Client* client, int threads, int keys);
+  // Keys are columns of one row, or with `spread_rows` one row each (so that a sharded
+  // store places them in different groups).
+  HistoryRecorder(kvs::Client* client, int threads, int keys, bool spread_rows = false);
   ~HistoryRecorder();
 
   void Start();
@@ -35,6 +37,7 @@ class HistoryRecorder {
   kvs::Client* client_;
   const int threads_;
   const int keys_;
+  const bool spread_rows_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> acked_writes_{0};
   std::atomic<int64_t> failed_{0};

@@ -1,0 +1,137 @@
+#include "kvs/client/kvsctl_cluster.h"
+
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "kvs/client/replica_group_client.h"
+#include "kvs/shard/cluster_map.h"
+#include "kvs/shard/config_store.h"
+#include "kvs/shard/describe.h"
+
+namespace penncloud::kvs::kvsctl {
+namespace {
+
+int Fail(const std::string& what, const absl::Status& status) {
+  std::cerr << "kvsctl: " << what << ": " << status << "\n";
+  return 1;
+}
+
+int Usage(const std::string& why) {
+  std::cerr << "kvsctl: " << why << " (see kvsctl --help)\n";
+  return 2;
+}
+
+std::vector<std::string> Split(const std::string& list) {
+  std::vector<std::string> out;
+  for (absl::string_view a : absl::StrSplit(list, ',', absl::SkipWhitespace())) out.emplace_back(a);
+  return out;
+}
+
+// "ID@1=host:port,2=host:port,..." -> a serving group.
+absl::StatusOr<cluster::Group> ParseGroupArg(const std::string& arg) {
+  const size_t at = arg.find('@');
+  uint64_t id = 0;
+  if (at == std::string::npos || !absl::SimpleAtoi(arg.substr(0, at), &id) || id == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad group '", arg, "' (want ID@1=host:port,2=host:port,...)"));
+  }
+  return shard::ParseGroup(id, arg.substr(at + 1));
+}
+
+// Every replica of every group in `map` is told to apply it. Replicas also poll the config
+// group, so a group that is down now catches up later; that is reported, not fatal.
+void PushMap(const shard::ClusterMap& map, const ClusterFlags& flags) {
+  ReplicaGroupOptions options;
+  options.deadline = std::chrono::milliseconds(std::min(flags.timeout_ms, 3000));
+  for (const cluster::Group& group : map.proto().groups()) {
+    std::vector<std::string> addresses;
+    for (const cluster::Replica& r : group.replicas()) addresses.push_back(r.address());
+    ReplicaGroupClient client(addresses, options);
+    absl::Status s = client.InstallMap(map.bytes());
+    if (!s.ok()) {
+      std::cerr << "kvsctl: warning: group " << group.id() << " has not applied map version "
+                << map.version() << " yet (it will read it from the config group): " << s << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int RunClusterCommand(const std::vector<std::string>& args, const ClusterFlags& flags) {
+  if (flags.config.empty()) {
+    return Usage("cluster commands need --config=host:port,... (or $PENNCLOUD_KVS_CONFIG)");
+  }
+  ReplicaGroupOptions options;
+  options.deadline = std::chrono::milliseconds(flags.timeout_ms);
+  ReplicaGroupClient config(Split(flags.config), options);
+  shard::ConfigStore store(config);
+  const std::string what = args.size() >= 2 ? args[0] + " " + args[1] : args[0];
+
+  if (what == "cluster init") {
+    if (args.size() < 3) return Usage("cluster init takes ID@1=host:port,... for each group");
+    cluster::ClusterMap first;
+    first.set_version(1);
+    first.set_virtual_nodes(flags.virtual_nodes);
+    first.set_next_migration_id(1);
+    for (size_t i = 2; i < args.size(); ++i) {
+      absl::StatusOr<cluster::Group> group = ParseGroupArg(args[i]);
+      if (!group.ok()) return Fail("cluster init", group.status());
+      *first.add_groups() = std::move(*group);
+    }
+    absl::StatusOr<shard::ClusterMap> map = store.Initialize(std::move(first));
+    if (!map.ok()) return Fail("cluster init", map.status());
+    PushMap(*map, flags);
+    std::cout << shard::DescribeMap(*map);
+    return 0;
+  }
+  if (what == "cluster show" || what == "rebalance progress") {
+    if (args.size() != 2) return Usage(what + " takes no arguments");
+    absl::StatusOr<shard::ClusterMap> map = store.Read();
+    if (absl::IsNotFound(map.status())) {
+      std::cerr << "kvsctl: no cluster map yet: run 'kvsctl cluster init' first\n";
+      return 3;
+    }
+    if (!map.ok()) return Fail(what, map.status());
+    std::cout << (what == "cluster show" ? shard::DescribeMap(*map)
+                                         : shard::DescribeProgress(*map) + "\n");
+    return 0;
+  }
+  if (what == "group add" || what == "group remove") {
+    const bool add = what == "group add";
+    if (args.size() != 3) {
+      return Usage(add ? "group add takes ID@1=host:port,2=host:port,..."
+                       : "group remove takes ID");
+    }
+    absl::StatusOr<cluster::Group> group;
+    uint64_t id = 0;
+    if (add) {
+      group = ParseGroupArg(args[2]);
+      if (!group.ok()) return Fail(what, group.status());
+    } else if (!absl::SimpleAtoi(args[2], &id) || id == 0) {
+      return Usage("group remove takes a group id (a number > 0)");
+    }
+    absl::StatusOr<shard::ClusterMap> map = store.Update([&](const shard::ClusterMap& current) {
+      return add ? shard::PlanAddGroup(current, *group) : shard::PlanRemoveGroup(current, id);
+    });
+    if (!map.ok()) return Fail(what, map.status());
+    PushMap(*map, flags);
+    std::cout << shard::DescribeMap(*map);
+    // Planned migrations keep every range at its current group (docs/sharding.md section 2),
+    // so the map is safe as it stands; moving the data is the rebalance's job.
+    std::cerr << "kvsctl: planned " << map->proto().migrations_size()
+              << " range moves; ranges stay where they are until 'kvsctl rebalance' moves "
+                 "them\n";
+    return 0;
+  }
+  if (args[0] == "rebalance" && args.size() == 1) {
+    std::cerr << "kvsctl: rebalance: the replicas do not implement the migration steps yet "
+                 "(docs/sharding.md section 10); planned ranges keep being served by their "
+                 "current groups\n";
+    return 1;
+  }
+  return Usage("unknown cluster command '" + what + "'");
+}
+
+}  // namespace penncloud::kvs::kvsctl

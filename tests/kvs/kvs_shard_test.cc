@@ -1,0 +1,97 @@
+// Whole-system tests of the sharded KVS: a config group and data groups of real kvs_server
+// processes. The replicas learn the cluster map from the config group, serve only the rows
+// their group owns, and answer "wrong group" at once for the others (docs/sharding.md);
+// the ShardedClient routes by the map, and the history it records is linearizable.
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "kvs/client/connect.h"
+#include "kvs/client/replica_group_client.h"
+#include "kvs/lincheck/history.h"
+#include "kvs/shard/wrong_group.h"
+#include "tests/kvs/history_recorder.h"
+#include "tests/support/kvs_cluster.h"
+
+namespace penncloud::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::unique_ptr<kvs::ReplicaGroupClient> GroupClient(KvsGroup& group) {
+  std::vector<std::string> addresses;
+  for (int i = 0; i < group.size(); ++i) addresses.push_back(group.address(i));
+  return std::make_unique<kvs::ReplicaGroupClient>(addresses);
+}
+
+KvsClusterOptions TwoGroups() {
+  KvsClusterOptions options;
+  options.data_groups = 2;
+  return options;
+}
+
+TEST(KvsShardTest, RowsLiveInTheirGroupAndTheOtherGroupRefusesThem) {
+  auto started = KvsCluster::Start(TwoGroups());
+  ASSERT_TRUE(started.ok()) << started.status();
+  KvsCluster& cluster = **started;
+  auto map = cluster.Initialize({1, 2});
+  ASSERT_TRUE(map.ok()) << map.status();
+  ASSERT_TRUE(cluster.WaitForMap(1).ok());
+
+  auto client = kvs::Connect(cluster.spec());
+  ASSERT_TRUE(client.ok()) << client.status();
+  std::map<kvs::shard::GroupId, std::unique_ptr<kvs::ReplicaGroupClient>> direct;
+  direct[1] = GroupClient(cluster.group(1));
+  direct[2] = GroupClient(cluster.group(2));
+  std::map<kvs::shard::GroupId, int> rows_in;
+  for (int i = 0; i < 40; ++i) {
+    const std::string row = absl::StrCat("user", i, "/inbox");
+    ASSERT_TRUE((*client)->Put(row, "c", absl::StrCat("v", i)).ok()) << row;
+    const kvs::shard::GroupId owner = map->GroupOfRow(row);
+    const kvs::shard::GroupId other = owner == 1 ? 2 : 1;
+    ++rows_in[owner];
+    EXPECT_EQ(direct[owner]->Get(row, "c").value(), absl::StrCat("v", i));
+    // The other group answers wrong group at once (the group client does not retry it),
+    // for reads and writes, and the refused write is not applied anywhere.
+    const auto asked = std::chrono::steady_clock::now();
+    absl::StatusOr<std::string> refused = direct[other]->Get(row, "c");
+    EXPECT_EQ(kvs::shard::ParseWrongGroup(refused.status()), 1u) << refused.status();
+    absl::Status put = direct[other]->Put(row, "c", "stray");
+    EXPECT_EQ(kvs::shard::ParseWrongGroup(put), 1u) << put;
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, seconds(2));
+    EXPECT_EQ((*client)->Get(row, "c").value(), absl::StrCat("v", i));
+  }
+  EXPECT_GT(rows_in[1], 5);
+  EXPECT_GT(rows_in[2], 5);
+}
+
+TEST(KvsShardTest, ConcurrentClientsThroughTheShardedClientAreLinearizable) {
+  auto started = KvsCluster::Start(TwoGroups());
+  ASSERT_TRUE(started.ok()) << started.status();
+  KvsCluster& cluster = **started;
+  ASSERT_TRUE(cluster.Initialize({1, 2}).ok());
+  ASSERT_TRUE(cluster.WaitForMap(1).ok());
+  auto client = kvs::Connect(cluster.spec());
+  ASSERT_TRUE(client.ok()) << client.status();
+  HistoryRecorder recorder(client->get(), /*threads=*/6, /*keys=*/10, /*spread_rows=*/true);
+  recorder.Start();
+  std::this_thread::sleep_for(milliseconds(500));
+  // A data group's leader crashes: its rows pause, the other group's do not.
+  KvsGroup& g1 = cluster.group(1);
+  g1.Kill(g1.Leader().value());
+  ASSERT_TRUE(g1.Leader(seconds(10)).ok());
+  const int64_t before = recorder.acknowledged_writes();
+  std::this_thread::sleep_for(milliseconds(1000));
+  std::vector<lincheck::Operation> history = recorder.Finish();
+  EXPECT_GT(recorder.acknowledged_writes(), before);
+  EXPECT_GT(recorder.completed_ops(), 100);
+  lincheck::CheckResult result = lincheck::CheckKv(history, seconds(30));
+  EXPECT_EQ(result.verdict, lincheck::CheckResult::Verdict::kLinearizable)
+      << "key " << result.key << ": " << result.explanation;
+  std::cerr << "history: " << history.size() << " ops, " << recorder.acknowledged_writes()
+            << " acknowledged writes\n";
+}
+
+}  // namespace
+}  // namespace penncloud::testing
