@@ -378,10 +378,15 @@ class Server::Impl {
   }
 
   void Stop(int grace_ms) {
-    net::post(acceptor_.get_executor(), [this] {
+    // Stop accepting first, and wait for it: new connections must be refused (so the
+    // coordinator retries elsewhere at once), not left in the listen backlog.
+    auto closed = std::make_shared<std::promise<void>>();
+    net::post(acceptor_.get_executor(), [this, closed] {
       beast::error_code ignored;
       acceptor_.close(ignored);
+      closed->set_value();
     });
+    closed->get_future().wait_for(std::chrono::seconds(1));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
     while (shared_.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
