@@ -2,6 +2,9 @@
 // processes. The replicas learn the cluster map from the config group, serve only the rows
 // their group owns, and answer "wrong group" at once for the others (docs/sharding.md);
 // the ShardedClient routes by the map, and the history it records is linearizable.
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +26,33 @@ std::unique_ptr<kvs::ReplicaGroupClient> GroupClient(KvsGroup& group) {
   std::vector<std::string> addresses;
   for (int i = 0; i < group.size(); ++i) addresses.push_back(group.address(i));
   return std::make_unique<kvs::ReplicaGroupClient>(addresses);
+}
+
+struct KvsctlRun {
+  int exit = -1;
+  std::string out;  // stdout and stderr together
+};
+
+// Runs kvsctl with `args` (already shell-safe) and captures what it prints.
+KvsctlRun Kvsctl(const std::string& args) {
+  KvsctlRun run;
+  FILE* pipe = popen((BinaryPath("kvsctl") + " --timeout_ms=3000 " + args + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) run.out.append(buffer, n);
+  const int status = pclose(pipe);
+  run.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string GroupArg(KvsCluster& cluster, kvs::shard::GroupId id) {
+  std::string arg = absl::StrCat(id, "@");
+  KvsGroup& group = cluster.group(id);
+  for (int i = 0; i < group.size(); ++i) {
+    absl::StrAppend(&arg, i == 0 ? "" : ",", i + 1, "=", group.address(i));
+  }
+  return arg;
 }
 
 KvsClusterOptions TwoGroups() {
@@ -91,6 +121,60 @@ TEST(KvsShardTest, ConcurrentClientsThroughTheShardedClientAreLinearizable) {
       << "key " << result.key << ": " << result.explanation;
   std::cerr << "history: " << history.size() << " ops, " << recorder.acknowledged_writes()
             << " acknowledged writes\n";
+}
+
+// kvsctl's cluster commands against real groups: init, show, a planned group addition and
+// removal that keep every row where it is (and readable) while the map moves on, and clear
+// non-zero exits for every error.
+TEST(KvsShardTest, KvsctlClusterCommands) {
+  auto started = KvsCluster::Start(TwoGroups());
+  ASSERT_TRUE(started.ok()) << started.status();
+  KvsCluster& cluster = **started;
+  const std::string config = "--config=" + cluster.config().spec();
+
+  KvsctlRun show = Kvsctl(config + " cluster show");
+  EXPECT_EQ(show.exit, 3) << show.out;
+  EXPECT_NE(show.out.find("cluster init"), std::string::npos) << show.out;
+  KvsctlRun init = Kvsctl(config + " --virtual_nodes=64 cluster init " + GroupArg(cluster, 1) +
+                          " " + GroupArg(cluster, 2));
+  ASSERT_EQ(init.exit, 0) << init.out;
+  EXPECT_NE(init.out.find("cluster map version 1"), std::string::npos) << init.out;
+  KvsctlRun again = Kvsctl(config + " cluster init " + GroupArg(cluster, 1));
+  EXPECT_EQ(again.exit, 1) << again.out;
+  ASSERT_TRUE(cluster.WaitForMap(1).ok());
+
+  // Data commands go through the sharded client.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Kvsctl(absl::StrCat(config, " put row", i, " c v", i)).exit, 0);
+  }
+  KvsctlRun get = Kvsctl(config + " get row7 c");
+  EXPECT_EQ(get.exit, 0);
+  EXPECT_EQ(get.out, "v7\n");
+
+  ASSERT_TRUE(cluster.StartGroup(3).ok());
+  KvsctlRun add = Kvsctl(config + " group add " + GroupArg(cluster, 3));
+  ASSERT_EQ(add.exit, 0) << add.out;
+  EXPECT_NE(add.out.find("cluster map version 2"), std::string::npos) << add.out;
+  KvsctlRun second = Kvsctl(config + " group remove 1");  // one change at a time
+  EXPECT_EQ(second.exit, 1) << second.out;
+  KvsctlRun bad = Kvsctl(config + " group add 4@nonsense");
+  EXPECT_EQ(bad.exit, 1) << bad.out;
+  KvsctlRun progress = Kvsctl(config + " rebalance progress");
+  EXPECT_EQ(progress.exit, 0) << progress.out;
+  EXPECT_NE(progress.out.find("ranges"), std::string::npos) << progress.out;
+  KvsctlRun rebalance = Kvsctl(config + " rebalance");
+  EXPECT_EQ(rebalance.exit, 1) << rebalance.out;
+  ASSERT_TRUE(cluster.WaitForMap(2).ok());
+  // Planned ranges stay with their current groups: every row is still served.
+  for (int i = 0; i < 20; ++i) {
+    KvsctlRun row = Kvsctl(absl::StrCat(config, " get row", i, " c"));
+    EXPECT_EQ(row.exit, 0) << row.out;
+    EXPECT_EQ(row.out, absl::StrCat("v", i, "\n"));
+  }
+  KvsctlRun usage = Kvsctl("cluster show");
+  EXPECT_EQ(usage.exit, 2) << usage.out;
+  KvsctlRun unknown = Kvsctl(config + " cluster frobnicate");
+  EXPECT_EQ(unknown.exit, 2) << unknown.out;
 }
 
 }  // namespace
