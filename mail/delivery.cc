@@ -21,7 +21,21 @@ absl::StatusOr<std::string> Delivery::Authenticate(std::string_view user,
 }
 
 absl::StatusOr<bool> Delivery::LocalUserExists(std::string_view user) {
-  return exists_(ToLower(user));
+  constexpr auto kTtl = std::chrono::seconds(30);
+  std::string name = ToLower(user);
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = known_.find(name);
+    if (it != known_.end() && now - it->second < kTtl) return true;
+  }
+  auto exists = exists_(name);
+  if (exists.ok() && *exists) {
+    std::lock_guard lock(mu_);
+    if (known_.size() > 100'000) known_.clear();  // bound the memory
+    known_[name] = now;
+  }
+  return exists;
 }
 
 bool Delivery::IsLocal(std::string_view address, std::string* user) const {

@@ -3,7 +3,10 @@
 // compose, so both paths deliver the same way.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +48,11 @@ class Delivery final : public SmtpBackend {
   const std::string domain_;
   Authenticator authenticate_;
   UserExists exists_;
+
+  // Accounts seen to exist recently: every RCPT of a busy mailbox need not read the account.
+  // Only positive answers are cached, so a new account is reachable at once.
+  std::mutex mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> known_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace penncloud::mail
