@@ -2,6 +2,7 @@
 // and a hostile HTML mail (delivered by our real SMTP server) that must neither run script
 // nor fetch anything until the reader asks for images.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -10,12 +11,17 @@ import { freePort, launchBrowser, signUp, startCluster } from '../cluster.js';
 let cluster;
 let browser;
 let smtpPort;
+let pop3Port;
 
 before(async () => {
   cluster = await startCluster({ frontends: 1 });
   smtpPort = await freePort();
   cluster.launch('smtp', 'smtp', [
     `--port=${smtpPort}`, `--kvs=${cluster.kvsSpec}`, `--state_dir=${cluster.dir}`, '--relay=false',
+  ]);
+  pop3Port = await freePort();
+  cluster.launch('pop3', 'pop3', [
+    `--port=${pop3Port}`, `--kvs=${cluster.kvsSpec}`, `--state_dir=${cluster.dir}`,
   ]);
   browser = await launchBrowser();
 });
@@ -124,6 +130,14 @@ test('compose, read, reply, reply all, forward with an attachment, delete', asyn
   assert.equal(await bob.page.getByLabel('To', { exact: true }).inputValue(), 'alice@penncloud.local');
   assert.match(await bob.page.getByLabel('Cc', { exact: true }).inputValue(), /carol@penncloud\.local/);
   assert.equal(await bob.page.getByLabel('Subject', { exact: true }).inputValue(), 'Re: Plans');
+  // The same message, sent from webmail, arrives by POP3 (curl as the client).
+  const pop = (path) => execFileSync('curl', ['-sS', '--max-time', '20',
+    `pop3://bob:password-bob@127.0.0.1:${pop3Port}/${path}`]).toString();
+  assert.match(pop(''), /^1 \d+/);
+  const retrieved = pop('1');
+  assert.match(retrieved, /Subject: Plans/);
+  assert.match(retrieved, /Cc: carol@penncloud\.local/);
+  assert.match(retrieved, /filename="?menu\.bin/);
   await bob.page.getByLabel('Message', { exact: true }).fill('Yes!');
   await bob.page.getByRole('button', { name: 'Send' }).click();
   await bob.page.getByText('Message sent.').waitFor();
