@@ -31,6 +31,7 @@ wait_port() { for _ in $(seq 1 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/n
 # --- nginx, own config ---
 nginx_port=$(free_port)
 mkdir -p "$work/nginx/html" "$work/nginx/tmp"
+chmod 755 "$work"  # nginx workers run as nobody
 cp "$root/web/login.html" "$work/nginx/html/login"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes auto;
