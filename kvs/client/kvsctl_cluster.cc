@@ -9,6 +9,8 @@
 #include "kvs/shard/cluster_map.h"
 #include "kvs/shard/config_store.h"
 #include "kvs/shard/describe.h"
+#include "kvs/shard/grpc_group_steps.h"
+#include "kvs/shard/rebalancer.h"
 
 namespace penncloud::kvs::kvsctl {
 namespace {
@@ -55,6 +57,24 @@ void PushMap(const shard::ClusterMap& map, const ClusterFlags& flags) {
                 << map.version() << " yet (it will read it from the config group): " << s << "\n";
     }
   }
+}
+
+// Drives the rebalance recorded in the map to its end, printing progress.
+int Rebalance(shard::ConfigStore& store, const ClusterFlags& flags) {
+  ReplicaGroupOptions options;
+  options.deadline = std::chrono::milliseconds(flags.timeout_ms);
+  shard::GrpcGroupSteps steps(store, options);
+  shard::Rebalancer rebalancer(store, steps);
+  absl::Status s = rebalancer.Run([](const shard::RebalanceProgress& p) {
+    std::cerr << "map version " << p.map_version << ": " << p.ranges_done << "/" << p.ranges_total
+              << " ranges moved, " << p.bytes_done << " bytes\n";
+  });
+  if (!s.ok()) {
+    return Fail("rebalance stopped (run 'kvsctl rebalance' to resume from where it stopped)", s);
+  }
+  absl::StatusOr<shard::ClusterMap> map = store.Read();
+  if (map.ok()) std::cout << shard::DescribeMap(*map);
+  return 0;
 }
 
 }  // namespace
@@ -117,20 +137,16 @@ int RunClusterCommand(const std::vector<std::string>& args, const ClusterFlags& 
     });
     if (!map.ok()) return Fail(what, map.status());
     PushMap(*map, flags);
-    std::cout << shard::DescribeMap(*map);
     // Planned migrations keep every range at its current group (docs/sharding.md section 2),
     // so the map is safe as it stands; moving the data is the rebalance's job.
-    std::cerr << "kvsctl: planned " << map->proto().migrations_size()
-              << " range moves; ranges stay where they are until 'kvsctl rebalance' moves "
-                 "them\n";
-    return 0;
+    std::cerr << "kvsctl: planned " << map->proto().migrations_size() << " range moves\n";
+    if (flags.no_wait) {
+      std::cout << shard::DescribeMap(*map);
+      return 0;
+    }
+    return Rebalance(store, flags);
   }
-  if (args[0] == "rebalance" && args.size() == 1) {
-    std::cerr << "kvsctl: rebalance: the replicas do not implement the migration steps yet "
-                 "(docs/sharding.md section 10); planned ranges keep being served by their "
-                 "current groups\n";
-    return 1;
-  }
+  if (args[0] == "rebalance" && args.size() == 1) return Rebalance(store, flags);
   return Usage("unknown cluster command '" + what + "'");
 }
 

@@ -11,7 +11,7 @@ struct ClusterFlags {
   std::string config;  // the config group's client addresses
   int timeout_ms = 10000;
   int virtual_nodes = 192;
-  uint64_t id = 0;  // group add: the new group's id
+  bool no_wait = false;  // group add/remove: only plan, leave the moves to `rebalance`
 };
 
 // Runs `args` (starting with "cluster", "group" or "rebalance"); returns the exit status.

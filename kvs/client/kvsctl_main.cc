@@ -20,6 +20,8 @@ ABSL_FLAG(std::string, config, "",
           "The config group of a sharded store: comma-separated client addresses. With it, "
           "get/put/cput/delete/list go through the cluster map. Default: $PENNCLOUD_KVS_CONFIG "
           "(when --group and $PENNCLOUD_KVS are unset).");
+ABSL_FLAG(bool, no_wait, false,
+          "group add/remove: only plan the range moves (run 'kvsctl rebalance' later).");
 ABSL_FLAG(int, virtual_nodes, 192, "cluster init: ring tokens per group (1..4096).");
 ABSL_FLAG(std::string, after, "", "list: start after this column.");
 ABSL_FLAG(int, limit, 100, "list: at most this many columns (1..1000).");
@@ -41,10 +43,10 @@ constexpr char kUsage[] =
     "Sharded store (--config=host:port,...):\n"
     "  cluster init ID@1=h:p,2=h:p,3=h:p ...   store map version 1 with these groups\n"
     "  cluster show                the map: version, groups, replicas, migrations\n"
-    "  group add ID@1=h:p,...      add a group (plans the range moves)\n"
-    "  group remove ID             mark a group leaving (plans the range moves)\n"
+    "  group add ID@1=h:p,...      add a group and move its ranges to it [--no_wait: plan only]\n"
+    "  group remove ID             move a group's ranges away, then drop it [--no_wait]\n"
     "  rebalance progress          ranges and bytes moved and left\n"
-    "  rebalance                   move the planned ranges (not implemented yet: exit 1)\n"
+    "  rebalance                   move the planned ranges (resumes an interrupted rebalance)\n"
     "Exit status: 0 ok, 1 error (message on stderr), 2 usage, 3 not found, 4 cput not applied.";
 
 int Fail(const absl::Status& status) {
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     flags.config = config;
     flags.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
     flags.virtual_nodes = absl::GetFlag(FLAGS_virtual_nodes);
+    flags.no_wait = absl::GetFlag(FLAGS_no_wait);
     return penncloud::kvs::kvsctl::RunClusterCommand(args, flags);
   }
   if (spec.empty() && config.empty()) {

@@ -300,4 +300,18 @@ absl::Status ReplicaGroupClient::InstallMap(const std::string& map_bytes) {
   });
 }
 
+absl::Status ReplicaGroupClient::Migrate(const pb::MigrateStep& step) {
+  pb::MigrateRequest request;
+  *request.mutable_step() = step;
+  pb::WriteResponse response;
+  return Retry("migrate", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    response.Clear();
+    grpc::Status s = stub.Migrate(&context, request, &response);
+    *hint = response.hint();
+    return s;
+  });
+}
+
 }  // namespace penncloud::kvs

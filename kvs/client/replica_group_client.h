@@ -63,6 +63,9 @@ class ReplicaGroupClient final : public Client {
   // Has the group apply a serialized cluster map (docs/sharding.md section 5); returns
   // once the group's leader has applied it. A map not newer than the group's is ignored.
   absl::Status InstallMap(const std::string& map_bytes);
+  // Has the group apply one migration step (docs/sharding.md section 6); returns once the
+  // group's leader has applied it.
+  absl::Status Migrate(const pb::MigrateStep& step);
 
  private:
   using Session = SessionPool::Session;

@@ -186,6 +186,32 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     return reactor;
   }
 
+  grpc::ServerUnaryReactor* Migrate(grpc::CallbackServerContext* context,
+                                    const pb::MigrateRequest* request,
+                                    pb::WriteResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    const pb::MigrateStep& step = request->step();
+    if (step.kind() == pb::MIGRATE_UNSPECIFIED || step.migration().id() == 0) {
+      reactor->Finish(Invalid("migrate step without kind or migration id"));
+      return reactor;
+    }
+    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
+      r_->FillHint(response->mutable_hint());
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    pb::Command c;
+    c.set_op(pb::OP_MIGRATE);
+    c.set_seq(Nonce());
+    *c.mutable_migrate() = step;
+    Proposal p{
+        c.SerializeAsString(), 0, c.seq(),
+        PendingWrite{reactor, response,
+                     Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms)}};
+    r_->Enqueue([&](Inbox& in) { in.proposals.push_back(std::move(p)); });
+    return reactor;
+  }
+
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context, const pb::StatusRequest*,
                                    pb::StatusResponse* response) override {
     auto* reactor = context->DefaultReactor();
@@ -201,6 +227,24 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
 class Replica::PeerService final : public pb::KvsPeer::Service {
  public:
   explicit PeerService(Replica* replica) : r_(replica) {}
+
+  grpc::Status FetchRange(grpc::ServerContext*, const pb::FetchRangeRequest* request,
+                          grpc::ServerWriter<pb::RangeChunk>* writer) override {
+    // Only once FREEZE is applied (and on disk) here is the range final: no write to it
+    // comes after FREEZE in the log.
+    const pb::MigrationStep step = r_->store_->StepOf(request->migration().id());
+    if (step != pb::STEP_FROZEN && step != pb::STEP_RELEASED) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("kvs: migration ", request->migration().id(),
+                                       " is not frozen at replica ", r_->options_.id));
+    }
+    absl::Status s = r_->store_->DumpRange(
+        request->migration(), kSnapshotChunkBytes,
+        [](const std::string& row) { return shard::RingPosition(row); },
+        [&](const pb::RangeChunk& chunk) { return writer->Write(chunk); });
+    if (!s.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, s.ToString());
+    return grpc::Status::OK;
+  }
 
   grpc::Status Send(grpc::ServerContext*, const pb::PeerBatch* batch, pb::PeerAck*) override {
     std::vector<paxos::Message> messages;
@@ -295,7 +339,15 @@ absl::Status Replica::Init() {
   last_compacted_ = state.snapshot.slot();
   LoadMap(store_->ShardMap());
   hooks_.map_applied = [this](const std::string& bytes) { LoadMap(bytes); };
-  hooks_.wrong_group = [this](const pb::Command& c) { return !Serves(c.row()); };
+  hooks_.wrong_group = [this](const pb::Command& c) {
+    std::string why;
+    return Judge(c.row(), /*write=*/true, &why) == Verdict::kWrongGroup;
+  };
+  hooks_.unavailable = [this](const pb::Command& c) {
+    std::string why;
+    return Judge(c.row(), /*write=*/true, &why) == Verdict::kUnavailable ? why : std::string();
+  };
+  hooks_.position = [](const std::string& row) { return shard::RingPosition(row); };
   durable_promise_ = state.hard_state.promised();
   PC_LOG(kInfo, "kvs.recovered")
   ("id", options_.id)("entries", state.entries.size())("snapshot_slot", state.snapshot.slot())(
@@ -614,6 +666,11 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
                                        "kvs: request superseded by a later one of its session"));
         continue;
       }
+      if (!outcome.unavailable.empty()) {
+        w.reactor->Finish(
+            grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: " + outcome.unavailable + "; retry"));
+        continue;
+      }
       if (outcome.result.wrong_group()) {
         w.reactor->Finish(ToGrpc(shard::WrongGroupError(
             outcome.result.map_version(),
@@ -630,10 +687,16 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
 void Replica::ServeRead(PendingRead& r) {
   // Checked on the applied state, after the read index: refused by exactly the replicas
   // whose state says the group does not serve the row.
-  if (!Serves(r.get != nullptr ? r.get->row() : r.list->row())) {
-    r.reactor->Finish(ToGrpc(shard::WrongGroupError(
-        store_->MapVersion(), absl::StrCat("group ", options_.group, " does not serve this row"))));
-    return;
+  std::string why;
+  switch (Judge(r.get != nullptr ? r.get->row() : r.list->row(), /*write=*/false, &why)) {
+    case Verdict::kServe:
+      break;
+    case Verdict::kWrongGroup:
+      r.reactor->Finish(ToGrpc(shard::WrongGroupError(store_->MapVersion(), why)));
+      return;
+    case Verdict::kUnavailable:
+      r.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: " + why + "; retry"));
+      return;
   }
   if (r.get != nullptr) {
     auto value = store_->Get(r.get->row(), r.get->column());
@@ -765,8 +828,42 @@ void Replica::LoadMap(const std::string& bytes) {
 }
 
 bool Replica::Serves(const std::string& row) const {
-  if (options_.group == 0 || !map_) return true;
-  return map_->GroupOfRow(row) == options_.group;
+  std::string why;
+  return Judge(row, /*write=*/false, &why) == Verdict::kServe;
+}
+
+Replica::Verdict Replica::Judge(const std::string& row, bool write, std::string* why) const {
+  if (options_.group == 0 || !map_) return Verdict::kServe;
+  const uint64_t p = shard::RingPosition(row);
+  const bool mapped_here = map_->GroupOfPosition(p) == options_.group;
+  // The newest migration of this group that covers the row decides (ids only grow, so a
+  // range that moved away and back is judged by its latest move).
+  const pb::MigrationEntry* latest = nullptr;
+  for (const pb::MigrationEntry& e : store_->Migrations().entries()) {
+    const shard::RingRange range{e.start(), e.end()};
+    if (!range.Contains(p)) continue;
+    if (latest == nullptr || e.id() > latest->id()) latest = &e;
+  }
+  auto wrong = [&] {
+    *why = absl::StrCat("group ", options_.group, " does not serve row position ", p);
+    return Verdict::kWrongGroup;
+  };
+  if (latest != nullptr && latest->from_group() == options_.group) {
+    if (latest->step() == pb::STEP_RELEASED || latest->step() == pb::STEP_DROPPED) return wrong();
+    if (mapped_here && write && latest->step() == pb::STEP_FROZEN) {
+      *why = absl::StrCat("range frozen for migration ", latest->id());
+      return Verdict::kUnavailable;
+    }
+  }
+  if (latest != nullptr && latest->to_group() == options_.group) {
+    if (latest->step() == pb::STEP_ACTIVE) return Verdict::kServe;
+    if (mapped_here) {
+      *why = absl::StrCat("range arriving with migration ", latest->id());
+      return Verdict::kUnavailable;
+    }
+    return wrong();
+  }
+  return mapped_here ? Verdict::kServe : wrong();
 }
 
 void Replica::PollMap() {

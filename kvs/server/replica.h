@@ -91,6 +91,9 @@ class Replica {
   // Sharding (docs/sharding.md section 5): the applied map, ownership, map polling.
   void LoadMap(const std::string& bytes);
   bool Serves(const std::string& row) const;
+  // "" if the group serves `row` now; else why not: kWrongGroup or an UNAVAILABLE reason.
+  enum class Verdict { kServe, kWrongGroup, kUnavailable };
+  Verdict Judge(const std::string& row, bool write, std::string* why) const;
   void PollMap();
 
   // Called from gRPC threads.

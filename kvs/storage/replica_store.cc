@@ -22,6 +22,32 @@ std::string SessionKey(uint64_t session) { return SlotKey(session); }
 constexpr char kApplied[] = "applied";
 constexpr char kHardState[] = "hard_state";
 constexpr char kShardMap[] = "shard_map";
+constexpr char kMigrations[] = "shard_migrations";
+
+// The meta keys that belong to the state machine (and so to snapshots).
+bool IsStateMeta(std::string_view key) { return key == kShardMap || key == kMigrations; }
+
+// The row of a CellKey (4-byte big-endian length, row, column).
+std::string RowOfCellKey(std::string_view key) {
+  if (key.size() < 4) return "";
+  const uint32_t n = (uint32_t(uint8_t(key[0])) << 24) | (uint32_t(uint8_t(key[1])) << 16) |
+                     (uint32_t(uint8_t(key[2])) << 8) | uint32_t(uint8_t(key[3]));
+  if (key.size() < 4 + n) return "";
+  return std::string(key.substr(4, n));
+}
+
+// (start, end], wrapping when start >= end (start == end: the whole ring).
+bool InRange(const pb::MigrationEntry& m, uint64_t p) {
+  if (m.start() < m.end()) return p > m.start() && p <= m.end();
+  return p > m.start() || p <= m.end();
+}
+
+pb::MigrationEntry* FindEntry(pb::MigrationTable& table, uint64_t id) {
+  for (pb::MigrationEntry& e : *table.mutable_entries()) {
+    if (e.id() == id) return &e;
+  }
+  return nullptr;
+}
 
 // The version of a serialized cluster map; 0 for none (or unreadable, which never happens:
 // maps are validated before they are proposed).
@@ -150,6 +176,145 @@ absl::Status ReplicaStore::WriteApplied(rocksdb::WriteBatch* batch, uint64_t slo
 void ReplicaStore::LoadShardMap() {
   shard_map_ = Meta(kShardMap).value_or("");
   map_version_ = VersionOf(shard_map_);
+  migrations_.Clear();
+  if (auto table = Meta(kMigrations)) migrations_.ParseFromString(*table);
+  Publish();
+}
+
+void ReplicaStore::Publish() {
+  std::lock_guard<std::mutex> lock(published_mu_);
+  published_ = migrations_;
+}
+
+pb::MigrationStep ReplicaStore::StepOf(uint64_t id) const {
+  std::lock_guard<std::mutex> lock(published_mu_);
+  for (const pb::MigrationEntry& e : published_.entries()) {
+    if (e.id() == id) return e.step();
+  }
+  return pb::STEP_NONE;
+}
+
+absl::Status ReplicaStore::DeleteRange(const pb::MigrationEntry& m, const ApplyHooks* hooks,
+                                       rocksdb::WriteBatchWithIndex* batch) {
+  // A scan of the whole data family: cell keys are not ordered by ring position yet
+  // (docs/sharding.md section 5, "Storage layout change"), so a range is not contiguous.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), data_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (InRange(m, hooks->position(RowOfCellKey(it->key().ToStringView())))) {
+      batch->Delete(data_, it->key());
+    }
+  }
+  return FromRocks(it->status(), "scan range");
+}
+
+absl::Status ReplicaStore::ApplyMigrate(const pb::MigrateStep& step, const ApplyHooks* hooks,
+                                        rocksdb::WriteBatchWithIndex* batch) {
+  if (hooks == nullptr || !hooks->position) return absl::OkStatus();
+  pb::MigrationEntry* entry = FindEntry(migrations_, step.migration().id());
+  if (entry == nullptr) {
+    entry = migrations_.add_entries();
+    *entry = step.migration();
+    entry->set_step(pb::STEP_NONE);
+  }
+  // Every step is idempotent and never moves a migration backwards, so a retried or
+  // reordered RPC leaves the table as the first application did.
+  switch (step.kind()) {
+    case pb::MIGRATE_FREEZE:
+      if (entry->step() == pb::STEP_NONE) entry->set_step(pb::STEP_FROZEN);
+      break;
+    case pb::MIGRATE_INSTALL_CHUNK: {
+      if (entry->step() >= pb::STEP_INSTALLED && !step.reset()) break;
+      if (entry->step() >= pb::STEP_ACTIVE) break;  // serving it: never overwritten
+      if (step.reset()) {
+        if (absl::Status s = DeleteRange(*entry, hooks, batch); !s.ok()) return s;
+      }
+      for (const pb::RangeCell& cell : step.cells()) {
+        batch->Put(data_, CellKey(cell.row(), cell.column()), cell.value());
+      }
+      rocksdb::ReadOptions read;
+      for (const pb::RangeSession& incoming : step.sessions()) {
+        const std::string key = SessionKey(incoming.session());
+        std::string bytes;
+        pb::SessionRecord mine;
+        rocksdb::Status s = batch->GetFromBatchAndDB(db_.get(), read, sessions_, key, &bytes);
+        if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read session");
+        if (s.ok() && mine.ParseFromString(bytes) && mine.seq() >= incoming.record().seq()) {
+          continue;  // keep the higher sequence
+        }
+        batch->Put(sessions_, key, incoming.record().SerializeAsString());
+        session_cache_[incoming.session()] = incoming.record();
+      }
+      entry->set_step(step.last() ? pb::STEP_INSTALLED : pb::STEP_INSTALLING);
+      break;
+    }
+    case pb::MIGRATE_RELEASE:
+      if (entry->step() < pb::STEP_RELEASED) entry->set_step(pb::STEP_RELEASED);
+      break;
+    case pb::MIGRATE_ACTIVATE:
+      if (entry->step() == pb::STEP_INSTALLED) entry->set_step(pb::STEP_ACTIVE);
+      break;
+    case pb::MIGRATE_DROP:
+      if (entry->step() == pb::STEP_DROPPED) break;
+      if (absl::Status s = DeleteRange(*entry, hooks, batch); !s.ok()) return s;
+      entry->set_step(pb::STEP_DROPPED);
+      break;
+    default:
+      break;
+  }
+  batch->Put(meta_, kMigrations, migrations_.SerializeAsString());
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaStore::DumpRange(const pb::MigrationEntry& m, size_t chunk_bytes,
+                                     const std::function<uint64_t(const std::string&)>& position,
+                                     const std::function<bool(const pb::RangeChunk&)>& sink) const {
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  rocksdb::ReadOptions read;
+  read.snapshot = snap;
+  pb::RangeChunk chunk;
+  size_t bytes = 0;
+  bool stopped = false;
+  absl::Status status;
+  auto flush = [&] {
+    if (bytes < chunk_bytes) return;
+    if (!sink(chunk)) stopped = true;
+    chunk.Clear();
+    bytes = 0;
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, data_));
+  for (it->SeekToFirst(); it->Valid() && !stopped; it->Next()) {
+    std::string row = RowOfCellKey(it->key().ToStringView());
+    if (!InRange(m, position(row))) continue;
+    pb::RangeCell* cell = chunk.add_cells();
+    const std::string_view key = it->key().ToStringView();
+    cell->set_column(std::string(key.substr(4 + row.size())));
+    cell->set_row(std::move(row));
+    cell->set_value(it->value().ToString());
+    bytes += key.size() + it->value().size();
+    flush();
+  }
+  if (!it->status().ok()) status = FromRocks(it->status(), "dump range");
+  // Every session record goes along (they carry no row): merging keeps the higher
+  // sequence, and one (session, seq) is only ever sent to one group, so extra records
+  // only ever answer requests that were already answered.
+  std::unique_ptr<rocksdb::Iterator> sit(db_->NewIterator(read, sessions_));
+  for (sit->SeekToFirst(); sit->Valid() && !stopped && status.ok(); sit->Next()) {
+    pb::RangeSession* session = chunk.add_sessions();
+    const std::string_view key = sit->key().ToStringView();
+    uint64_t id = 0;
+    for (char c : key.substr(0, 8)) id = (id << 8) | uint8_t(c);
+    session->set_session(id);
+    session->mutable_record()->ParseFromString(sit->value().ToString());
+    bytes += key.size() + sit->value().size();
+    flush();
+  }
+  if (status.ok() && !sit->status().ok()) status = FromRocks(sit->status(), "dump sessions");
+  db_->ReleaseSnapshot(snap);
+  if (!status.ok()) return status;
+  if (stopped) return absl::CancelledError("kvs store: range receiver went away");
+  chunk.set_last(true);
+  if (!sink(chunk)) return absl::CancelledError("kvs store: range receiver went away");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Command& command) {
@@ -165,6 +330,7 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
   // the same slot (including a retry of a request that is also in this slot).
   rocksdb::WriteBatchWithIndex batch;
   WriteApplied(batch.GetWriteBatch(), slot).IgnoreError();
+  bool migrated = false;
   rocksdb::ReadOptions read;
   for (size_t i = 0; i < commands.size(); ++i) {
     const pb::Command& command = commands[i];
@@ -195,6 +361,11 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
       outcome.result = record.result();
       continue;
     }
+    if (command.op() == pb::OP_MIGRATE) {
+      if (absl::Status s = ApplyMigrate(command.migrate(), hooks, &batch); !s.ok()) return s;
+      migrated = true;
+      continue;
+    }
     if (command.op() == pb::OP_SET_MAP) {
       // Maps only move forward; an older or equal one (a retried push) changes nothing.
       const uint64_t version = VersionOf(command.map());
@@ -211,6 +382,10 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
     // refusal is recorded like any result, so every later copy gets the same answer.
     const bool is_write =
         command.op() == pb::OP_PUT || command.op() == pb::OP_CPUT || command.op() == pb::OP_DELETE;
+    if (is_write && hooks != nullptr && hooks->unavailable) {
+      outcome.unavailable = hooks->unavailable(command);
+      if (!outcome.unavailable.empty()) continue;
+    }
     if (is_write && hooks != nullptr && hooks->wrong_group && hooks->wrong_group(command)) {
       outcome.result.set_wrong_group(true);
       outcome.result.set_map_version(map_version_);
@@ -252,6 +427,8 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
   }
   absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()), "apply");
   if (!s.ok()) return s;
+  // Only now may FetchRange see a FREEZE: its snapshot must hold every earlier write.
+  if (migrated) Publish();
   applied_ = slot;
   return outcomes;
 }
@@ -311,7 +488,7 @@ absl::Status ReplicaStore::DumpSnapshot(
     rocksdb::ColumnFamilyHandle* handle = family == 0 ? data_ : family == 1 ? sessions_ : meta_;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (family == 2 && it->key() != rocksdb::Slice(kShardMap)) continue;
+      if (family == 2 && !IsStateMeta(it->key().ToStringView())) continue;
       chunk.add_keys(it->key().ToString());
       chunk.add_values(it->value().ToString());
       chunk.add_families(family);
@@ -347,6 +524,7 @@ absl::Status ReplicaStore::BeginInstall() {
   batch.DeleteRange(data_, lo, hi);
   batch.DeleteRange(sessions_, lo, hi);
   batch.Delete(meta_, kShardMap);
+  batch.Delete(meta_, kMigrations);
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "clear for snapshot");
 }
 
@@ -357,7 +535,7 @@ absl::Status ReplicaStore::AddChunk(const pb::SnapshotChunk& chunk) {
   rocksdb::WriteBatch batch;
   for (int i = 0; i < chunk.keys_size(); ++i) {
     const uint32_t family = chunk.families(i);
-    if (family == 2 && chunk.keys(i) != kShardMap) continue;  // only the map is state
+    if (family == 2 && !IsStateMeta(chunk.keys(i))) continue;  // only sharding state
     batch.Put(family == 0   ? data_
               : family == 1 ? sessions_
                             : meta_,

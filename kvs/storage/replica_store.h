@@ -5,6 +5,7 @@
 //                  "snapshot_meta"             the core's metadata of the last snapshot
 //                  "applied"                   last slot applied to the state machine
 //                  "shard_map"                 the cluster map the group applied (OP_SET_MAP)
+//                  "shard_migrations"          pb::MigrationTable (OP_MIGRATE)
 //   "log"          SlotKey(slot)               one log entry as the core serialized it
 //   "data"         CellKey(row, column)        the cell's value
 //   "sessions"     8-byte session id           pb::SessionRecord (at-most-once table)
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "proto/kvs.pb.h"
 #include "rocksdb/db.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
 
 namespace penncloud::kvs::storage {
 
@@ -47,6 +50,8 @@ struct ApplyOutcome {
   pb::CommandResult result;
   bool duplicate = false;  // the session had applied this sequence already
   bool stale = false;      // an older sequence than the session's last: result unknown
+  // Not applied, not recorded: the client should retry (e.g. its range is frozen).
+  std::string unavailable;
 };
 
 // What the replica decides while a slot is applied (docs/sharding.md section 5).
@@ -56,6 +61,11 @@ struct ApplyHooks {
   std::function<bool(const pb::Command&)> wrong_group;
   // Called when an OP_SET_MAP installs a newer map, before the slot's later commands.
   std::function<void(const std::string& map_bytes)> map_applied;
+  // Non-empty: the write must wait (its range is frozen or still arriving); it is neither
+  // applied nor recorded. Asked before wrong_group, only of non-duplicate writes.
+  std::function<std::string(const pb::Command&)> unavailable;
+  // The ring position of a row (OP_MIGRATE applies to ring ranges).
+  std::function<uint64_t(const std::string& row)> position;
 };
 
 struct ListedCell {
@@ -94,6 +104,15 @@ class ReplicaStore {
   // The serialized cluster map last applied ("" = none) and its version (0 = none).
   const std::string& ShardMap() const { return shard_map_; }
   uint64_t MapVersion() const { return map_version_; }
+  // The group's migration table (apply thread only).
+  const pb::MigrationTable& Migrations() const { return migrations_; }
+  // The step of migration `id` as written to disk (any thread); STEP_NONE if unknown.
+  pb::MigrationStep StepOf(uint64_t id) const;
+  // The cells of `m`'s range (by `position`) and the whole session table, from one
+  // consistent view, in chunks of about `chunk_bytes`.
+  absl::Status DumpRange(const pb::MigrationEntry& m, size_t chunk_bytes,
+                         const std::function<uint64_t(const std::string&)>& position,
+                         const std::function<bool(const pb::RangeChunk&)>& sink) const;
   absl::StatusOr<ApplyOutcome> Apply(uint64_t slot, const pb::Command& command);
   absl::Status SkipSlot(uint64_t slot) { return ApplySlot(slot, {}).status(); }
   // Calls `fn` for every log entry, in slot order.
@@ -118,6 +137,10 @@ class ReplicaStore {
   ReplicaStore() = default;
   absl::Status WriteApplied(rocksdb::WriteBatch* batch, uint64_t slot);
   void LoadShardMap();
+  absl::Status ApplyMigrate(const pb::MigrateStep& step, const ApplyHooks* hooks,
+                            rocksdb::WriteBatchWithIndex* batch);
+  absl::Status DeleteRange(const pb::MigrationEntry& m, const ApplyHooks* hooks,
+                           rocksdb::WriteBatchWithIndex* batch);
 
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
@@ -129,8 +152,13 @@ class ReplicaStore {
   // The at-most-once table as far as it was touched since Open (apply thread only). A
   // failed apply is fatal for the replica, so the cache never runs ahead of the disk.
   absl::flat_hash_map<uint64_t, pb::SessionRecord> session_cache_;
-  std::string shard_map_;     // apply thread only
-  uint64_t map_version_ = 0;  // apply thread only
+  std::string shard_map_;          // apply thread only
+  uint64_t map_version_ = 0;       // apply thread only
+  pb::MigrationTable migrations_;  // apply thread only
+  // migrations_ as of the last write to disk, for other threads (FetchRange).
+  mutable std::mutex published_mu_;
+  pb::MigrationTable published_;  // GUARDED_BY(published_mu_)
+  void Publish();
 };
 
 }  // namespace penncloud::kvs::storage

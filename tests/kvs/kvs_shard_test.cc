@@ -12,6 +12,9 @@
 #include "kvs/client/connect.h"
 #include "kvs/client/replica_group_client.h"
 #include "kvs/lincheck/history.h"
+#include "kvs/shard/config_store.h"
+#include "kvs/shard/grpc_group_steps.h"
+#include "kvs/shard/rebalancer.h"
 #include "kvs/shard/wrong_group.h"
 #include "tests/kvs/history_recorder.h"
 #include "tests/support/kvs_cluster.h"
@@ -152,7 +155,7 @@ TEST(KvsShardTest, KvsctlClusterCommands) {
   EXPECT_EQ(get.out, "v7\n");
 
   ASSERT_TRUE(cluster.StartGroup(3).ok());
-  KvsctlRun add = Kvsctl(config + " group add " + GroupArg(cluster, 3));
+  KvsctlRun add = Kvsctl(config + " --no_wait group add " + GroupArg(cluster, 3));
   ASSERT_EQ(add.exit, 0) << add.out;
   EXPECT_NE(add.out.find("cluster map version 2"), std::string::npos) << add.out;
   KvsctlRun second = Kvsctl(config + " group remove 1");  // one change at a time
@@ -162,10 +165,17 @@ TEST(KvsShardTest, KvsctlClusterCommands) {
   KvsctlRun progress = Kvsctl(config + " rebalance progress");
   EXPECT_EQ(progress.exit, 0) << progress.out;
   EXPECT_NE(progress.out.find("ranges"), std::string::npos) << progress.out;
-  KvsctlRun rebalance = Kvsctl(config + " rebalance");
-  EXPECT_EQ(rebalance.exit, 1) << rebalance.out;
   ASSERT_TRUE(cluster.WaitForMap(2).ok());
   // Planned ranges stay with their current groups: every row is still served.
+  for (int i = 0; i < 20; ++i) {
+    KvsctlRun row = Kvsctl(absl::StrCat(config, " get row", i, " c"));
+    EXPECT_EQ(row.exit, 0) << row.out;
+    EXPECT_EQ(row.out, absl::StrCat("v", i, "\n"));
+  }
+  // The rebalance moves them, and the map ends without migrations.
+  KvsctlRun rebalance = Kvsctl(config + " rebalance");
+  EXPECT_EQ(rebalance.exit, 0) << rebalance.out;
+  EXPECT_NE(rebalance.out.find("no rebalance in progress"), std::string::npos) << rebalance.out;
   for (int i = 0; i < 20; ++i) {
     KvsctlRun row = Kvsctl(absl::StrCat(config, " get row", i, " c"));
     EXPECT_EQ(row.exit, 0) << row.out;
@@ -175,6 +185,76 @@ TEST(KvsShardTest, KvsctlClusterCommands) {
   EXPECT_EQ(usage.exit, 2) << usage.out;
   KvsctlRun unknown = Kvsctl(config + " cluster frobnicate");
   EXPECT_EQ(unknown.exit, 2) << unknown.out;
+}
+
+// Clients keep working (and stay linearizable) while a group is added and then another is
+// removed; every acknowledged write is readable at the end, from the group the final map
+// names.
+TEST(KvsShardTest, AddAndRemoveAGroupWhileClientsWork) {
+  auto started = KvsCluster::Start(TwoGroups());
+  ASSERT_TRUE(started.ok()) << started.status();
+  KvsCluster& cluster = **started;
+  ASSERT_TRUE(cluster.Initialize({1, 2}).ok());
+  ASSERT_TRUE(cluster.WaitForMap(1).ok());
+  ASSERT_TRUE(cluster.StartGroup(3).ok());
+  auto client = kvs::Connect(cluster.spec());
+  ASSERT_TRUE(client.ok()) << client.status();
+  // Rows written before any move, checked at the end.
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE((*client)->Put(absl::StrCat("before", i), "c", absl::StrCat("v", i)).ok());
+  }
+  std::vector<std::string> config_addresses;
+  for (int i = 0; i < cluster.config().size(); ++i) {
+    config_addresses.push_back(cluster.config().address(i));
+  }
+  kvs::ReplicaGroupClient config(config_addresses);
+  kvs::shard::ConfigStore store(config);
+  kvs::shard::GrpcGroupSteps steps(store);
+  kvs::shard::Rebalancer rebalancer(store, steps);
+
+  HistoryRecorder recorder(client->get(), /*threads=*/6, /*keys=*/12, /*spread_rows=*/true);
+  recorder.Start();
+  std::this_thread::sleep_for(milliseconds(300));
+  auto added = store.Update([&](const kvs::shard::ClusterMap& current) {
+    return kvs::shard::PlanAddGroup(current, cluster.Entry(3));
+  });
+  ASSERT_TRUE(added.ok()) << added.status();
+  ASSERT_TRUE(rebalancer.Run().ok());
+  std::this_thread::sleep_for(milliseconds(300));
+  auto removed = store.Update([&](const kvs::shard::ClusterMap& current) {
+    return kvs::shard::PlanRemoveGroup(current, 1);
+  });
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  ASSERT_TRUE(rebalancer.Run().ok());
+  const int64_t before = recorder.acknowledged_writes();
+  std::this_thread::sleep_for(milliseconds(500));
+  std::vector<lincheck::Operation> history = recorder.Finish();
+  EXPECT_GT(recorder.acknowledged_writes(), before);
+  lincheck::CheckResult result = lincheck::CheckKv(history, seconds(30));
+  EXPECT_EQ(result.verdict, lincheck::CheckResult::Verdict::kLinearizable)
+      << "key " << result.key << ": " << result.explanation;
+  std::cerr << "history: " << history.size() << " ops, " << recorder.acknowledged_writes()
+            << " acknowledged writes, " << recorder.failed_ops() << " unknown\n";
+
+  auto final_map = store.Read();
+  ASSERT_TRUE(final_map.ok());
+  EXPECT_EQ(final_map->proto().migrations_size(), 0);
+  EXPECT_EQ(final_map->FindGroup(1), nullptr);  // tidied away
+  std::map<kvs::shard::GroupId, std::unique_ptr<kvs::ReplicaGroupClient>> direct;
+  direct[2] = GroupClient(cluster.group(2));
+  direct[3] = GroupClient(cluster.group(3));
+  int moved_to_3 = 0;
+  for (int i = 0; i < 60; ++i) {
+    const std::string row = absl::StrCat("before", i);
+    EXPECT_EQ((*client)->Get(row, "c").value_or("?"), absl::StrCat("v", i)) << row;
+    const kvs::shard::GroupId owner = final_map->GroupOfRow(row);
+    EXPECT_EQ(direct[owner]->Get(row, "c").value_or("?"), absl::StrCat("v", i)) << row;
+    moved_to_3 += owner == 3;
+  }
+  EXPECT_GT(moved_to_3, 5);
+  // The removed group serves nothing any more.
+  auto old = GroupClient(cluster.group(1));
+  EXPECT_TRUE(kvs::shard::ParseWrongGroup(old->Get("before0", "c").status()).has_value());
 }
 
 }  // namespace
