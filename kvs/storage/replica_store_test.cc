@@ -205,5 +205,120 @@ TEST_F(ReplicaStoreTest, WrongGroupIsRecordedAfterTheDuplicateCheck) {
   EXPECT_EQ(*store->Get("r", "c").value(), "a");
 }
 
+// Ring positions for these tests: the row's first byte, so ranges are easy to read.
+uint64_t TestPosition(const std::string& row) { return row.empty() ? 0 : uint8_t(row[0]); }
+
+pb::Command Migrate(pb::MigrateKind kind, uint64_t start, uint64_t end) {
+  pb::Command c;
+  c.set_op(pb::OP_MIGRATE);
+  c.set_seq(77);
+  pb::MigrateStep* step = c.mutable_migrate();
+  step->set_kind(kind);
+  step->mutable_migration()->set_id(5);
+  step->mutable_migration()->set_start(start);
+  step->mutable_migration()->set_end(end);
+  step->mutable_migration()->set_from_group(1);
+  step->mutable_migration()->set_to_group(2);
+  return c;
+}
+
+TEST_F(ReplicaStoreTest, MigrationStepsMoveARangeWithItsSessions) {
+  ApplyHooks hooks;
+  hooks.position = TestPosition;
+  std::string frozen_reason;
+  hooks.unavailable = [&](const pb::Command&) { return frozen_reason; };
+  auto source = Open();
+  uint64_t slot = 0;
+  // Rows "b..." and "c..." are in the range ('a', 'c'], "d..." is not.
+  ASSERT_TRUE(source->ApplySlot(++slot, {Put(1, 1, "b1", "x", "1")}, &hooks).ok());
+  ASSERT_TRUE(source->ApplySlot(++slot, {Put(2, 4, "c1", "x", "2")}, &hooks).ok());
+  ASSERT_TRUE(source->ApplySlot(++slot, {Put(3, 1, "d1", "x", "3")}, &hooks).ok());
+  ASSERT_TRUE(source->ApplySlot(++slot, {Migrate(pb::MIGRATE_FREEZE, 'a', 'c')}, &hooks).ok());
+  EXPECT_EQ(source->StepOf(5), pb::STEP_FROZEN);
+  // A frozen write is neither applied nor recorded: its retry later is a new request.
+  frozen_reason = "range frozen for migration 5";
+  auto refused = source->ApplySlot(++slot, {Put(1, 2, "b1", "x", "late")}, &hooks);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ((*refused)[0].unavailable, frozen_reason);
+  EXPECT_FALSE((*refused)[0].duplicate);
+  frozen_reason.clear();
+  std::vector<pb::RangeChunk> chunks;
+  ASSERT_TRUE(source
+                  ->DumpRange(Migrate(pb::MIGRATE_FREEZE, 'a', 'c').migrate().migration(), 1 << 20,
+                              TestPosition,
+                              [&](const pb::RangeChunk& c) {
+                                chunks.push_back(c);
+                                return true;
+                              })
+                  .ok());
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_TRUE(chunks[0].last());
+  ASSERT_EQ(chunks[0].cells_size(), 2);  // b1 and c1, not d1
+  EXPECT_EQ(chunks[0].cells(0).row(), "b1");
+  EXPECT_EQ(chunks[0].sessions_size(), 3);
+
+  dir_ = dir_ + std::string("/destination");
+  auto dest = Open();
+  // Leftovers of an earlier attempt, and a session that is further along here.
+  ASSERT_TRUE(dest->ApplySlot(1, {Put(2, 9, "b9", "x", "stale")}, &hooks).ok());
+  pb::Command install = Migrate(pb::MIGRATE_INSTALL_CHUNK, 'a', 'c');
+  install.mutable_migrate()->set_reset(true);
+  install.mutable_migrate()->set_last(true);
+  *install.mutable_migrate()->mutable_cells() = chunks[0].cells();
+  *install.mutable_migrate()->mutable_sessions() = chunks[0].sessions();
+  ASSERT_TRUE(dest->ApplySlot(2, {install}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_INSTALLED);
+  EXPECT_FALSE(dest->Get("b9", "x").value().has_value());  // reset cleared the range
+  EXPECT_EQ(*dest->Get("c1", "x").value(), "2");
+  // Session 1 came along (a retry of its write is a duplicate); session 2 kept seq 9.
+  auto retry = dest->ApplySlot(3, {Put(1, 1, "b1", "x", "again")}, &hooks);
+  EXPECT_TRUE((*retry)[0].duplicate);
+  auto old = dest->ApplySlot(4, {Put(2, 4, "c1", "x", "again")}, &hooks);
+  EXPECT_TRUE((*old)[0].stale);
+  ASSERT_TRUE(dest->ApplySlot(5, {Migrate(pb::MIGRATE_ACTIVATE, 'a', 'c')}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_ACTIVE);
+  // A late repeat of the install never overwrites a range being served.
+  install.mutable_migrate()->clear_cells();
+  ASSERT_TRUE(dest->ApplySlot(6, {install}, &hooks).ok());
+  EXPECT_EQ(*dest->Get("c1", "x").value(), "2");
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_ACTIVE);
+}
+
+TEST_F(ReplicaStoreTest, DropDeletesExactlyTheRangeAndSnapshotsCarryTheTable) {
+  ApplyHooks hooks;
+  hooks.position = TestPosition;
+  {
+    auto store = Open();
+    ASSERT_TRUE(
+        store->ApplySlot(1, {Put(1, 1, "b1", "x", "1"), Put(1, 2, "d1", "x", "3")}, &hooks).ok());
+    ASSERT_TRUE(store->ApplySlot(2, {Migrate(pb::MIGRATE_FREEZE, 'a', 'c')}, &hooks).ok());
+    ASSERT_TRUE(store->ApplySlot(3, {Migrate(pb::MIGRATE_RELEASE, 'a', 'c')}, &hooks).ok());
+    ASSERT_TRUE(store->ApplySlot(4, {Migrate(pb::MIGRATE_DROP, 'a', 'c')}, &hooks).ok());
+    EXPECT_FALSE(store->Get("b1", "x").value().has_value());
+    EXPECT_EQ(*store->Get("d1", "x").value(), "3");
+    // Steps never go back: a late FREEZE changes nothing.
+    ASSERT_TRUE(store->ApplySlot(5, {Migrate(pb::MIGRATE_FREEZE, 'a', 'c')}, &hooks).ok());
+    EXPECT_EQ(store->StepOf(5), pb::STEP_DROPPED);
+  }
+  auto store = Open();  // the table survives a restart
+  EXPECT_EQ(store->StepOf(5), pb::STEP_DROPPED);
+  ASSERT_EQ(store->Migrations().entries_size(), 1);
+  std::vector<pb::SnapshotChunk> chunks;
+  ASSERT_TRUE(store
+                  ->DumpSnapshot(1 << 20,
+                                 [&](const pb::SnapshotChunk& c) {
+                                   chunks.push_back(c);
+                                   return true;
+                                 })
+                  .ok());
+  store.reset();
+  dir_ = dir_ + std::string("/other");
+  auto target = Open();
+  ASSERT_TRUE(target->BeginInstall().ok());
+  for (const auto& c : chunks) ASSERT_TRUE(target->AddChunk(c).ok());
+  ASSERT_TRUE(target->FinishInstall(chunks[0].slot()).ok());
+  EXPECT_EQ(target->StepOf(5), pb::STEP_DROPPED);
+}
+
 }  // namespace
 }  // namespace penncloud::kvs::storage
