@@ -344,7 +344,7 @@ class Session : public std::enable_shared_from_this<Session> {
     upstream_ = tcp::socket(shared_->ioc->get_executor());
     Arm(std::chrono::milliseconds(shared_->options.connect_timeout_ms));
     upstream_.async_connect(ep, Bind([self = shared_from_this()](beast::error_code ec) {
-                              self->timer_.cancel();
+                              self->Disarm();
                               if (ec) return self->UpstreamFailed(ec, /*connect=*/true);
                               beast::error_code ignored;
                               self->upstream_.set_option(tcp::no_delay(true), ignored);
@@ -352,16 +352,32 @@ class Session : public std::enable_shared_from_this<Session> {
                             }));
   }
 
-  // Closes the upstream socket if an upstream step takes longer than `d`.
+  // Closes the upstream socket if an upstream step takes longer than `d`. Re-arming is
+  // lazy: each step only moves `deadline_`; the one pending wait re-waits when it fires
+  // early. (Cancelling and re-waiting a timer per step cost a handler dispatch each.)
   void Arm(std::chrono::steady_clock::duration d) {
-    timer_.expires_after(d);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return;  // cancelled
+    deadline_ = std::chrono::steady_clock::now() + d;
+    watching_ = true;
+    if (timer_pending_ && timer_.expiry() <= deadline_) return;
+    if (timer_pending_) timer_.cancel();
+    WaitTimer();
+  }
+
+  void WaitTimer() {
+    timer_pending_ = true;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this(), at = deadline_](beast::error_code ec) {
+      if (ec == net::error::operation_aborted && self->timer_.expiry() != at) return;
+      self->timer_pending_ = false;
+      if (ec || !self->watching_) return;
+      if (std::chrono::steady_clock::now() < self->deadline_) return self->WaitTimer();
       beast::error_code ignored;
       self->upstream_.cancel(ignored);
       self->upstream_.close(ignored);
     });
   }
+
+  void Disarm() { watching_ = false; }
 
   void ArmUpstream() { Arm(std::chrono::seconds(shared_->options.upstream_timeout_s)); }
 
@@ -448,7 +464,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void UpstreamFailed(beast::error_code ec, bool connect) {
-    timer_.cancel();
+    Disarm();
     DropUpstream();
     PC_LOG(kWarn, "proxy.upstream_failed")
     ("upstream", upstream_address_)("error", ec.message())("attempt", attempts_)("reused", reused_);
@@ -555,7 +571,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void FinishExchange(beast::error_code ec) {
-    timer_.cancel();
+    Disarm();
     if (counted_active_) {
       shared_->upstreams->AddActive(upstream_address_, -1);
       counted_active_ = false;
@@ -582,6 +598,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Shared* shared_;
   tcp::socket upstream_;
   net::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool watching_ = false;       // an upstream step is in progress
+  bool timer_pending_ = false;  // a wait is outstanding on timer_
   std::string peer_;
   beast::flat_buffer client_buffer_;
   beast::flat_buffer upstream_buffer_;
