@@ -12,6 +12,20 @@ TEST(ConnectTest, RejectsMalformedSpecs) {
   EXPECT_TRUE(absl::IsInvalidArgument(Connect(" , ").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Connect("127.0.0.1:1,nonsense").status()));
   EXPECT_TRUE(Connect("127.0.0.1:7011, 127.0.0.1:7012").ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(Connect("config=").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Connect("config=nonsense").status()));
+}
+
+TEST(ConnectTest, ConfigSpecGivesAShardedClientWithoutContactingAnything) {
+  auto plain = Connect("127.0.0.1:7011");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_NE(dynamic_cast<ReplicaGroupClient*>(plain->get()), nullptr);
+  // Nothing listens there: connecting still succeeds, as with the plain form, because the
+  // map is only read on the first call.
+  const std::string config = "127.0.0.1:" + std::to_string(penncloud::testing::FreePort());
+  auto sharded = Connect(" config=" + config);
+  ASSERT_TRUE(sharded.ok()) << sharded.status();
+  EXPECT_EQ(dynamic_cast<ReplicaGroupClient*>(sharded->get()), nullptr);
 }
 
 TEST(ReplicaGroupClientTest, UnreachableGroupIsUnavailableWithinTheDeadline) {
