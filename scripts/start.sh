@@ -21,14 +21,49 @@ if [[ ! -s $state/admin-password ]]; then
   (umask 077 && openssl rand -base64 18 | tr -d '/+=' >"$state/admin-password")
 fi
 
-echo "== Starting the key-value store"
-for id in "${kvs_replicas[@]}"; do
-  launch "kvs-g1-r$id" "$bin/kvs_server" --id="$id" --peers="$(kvs_peers)" \
-    --data_dir="$state/kvs/g1-r$id"
+echo "== Starting the key-value store (config group + ${#data_groups[@]} data groups)"
+for r in "${replicas[@]}"; do
+  launch "kvs-config-r$r" "$bin/kvs_server" --id="$r" --peers="$(group_peers 0)" \
+    --data_dir="$state/kvs/config-r$r"
 done
-for _ in $(seq 1 100); do
-  "$bin/kvsctl" --group="$(kvs_spec)" status >/dev/null 2>&1 && break
+for g in "${data_groups[@]}"; do
+  for r in "${replicas[@]}"; do
+    launch "kvs-g$g-r$r" "$bin/kvs_server" --id="$r" --peers="$(group_peers "$g")" \
+      --group="$g" --config="$(config_spec)" --data_dir="$state/kvs/g$g-r$r"
+  done
+done
+kvsctl=("$bin/kvsctl" --config="$(config_spec)")
+# Runs a command quietly; its output is shown only if it fails.
+quietly() {
+  local out
+  if ! out=$("$@" 2>&1); then
+    echo "$out" >&2
+    return 1
+  fi
+}
+for _ in $(seq 1 150); do
+  "$bin/kvsctl" --group="$(config_spec)" status >/dev/null 2>&1 && break
   sleep 0.2
+done
+# The first start creates the map with group 1 and adds the others one at a time, so rows
+# written by an older single-group layout move to their owners. A later start finds the
+# map, finishes a rebalance a crash interrupted, and changes nothing else.
+set +e
+"${kvsctl[@]}" cluster show >/dev/null 2>&1
+shown=$?
+set -e
+if ((shown == 3)); then
+  quietly "${kvsctl[@]}" cluster init "1@$(group_peers 1)"
+elif ((shown != 0)); then
+  echo "the config group does not answer; logs are in $log_dir" >&2
+  exit 1
+fi
+quietly "${kvsctl[@]}" rebalance
+for g in "${data_groups[@]}"; do
+  if ! "${kvsctl[@]}" cluster show | grep -q "^group $g "; then
+    echo "   adding group $g to the ring"
+    quietly "${kvsctl[@]}" group add "$g@$(group_peers "$g")"
+  fi
 done
 
 echo "== Starting the coordinator and frontends"
@@ -48,8 +83,8 @@ launch pop3 "$bin/pop3" --port=$pop3_port --kvs="$(kvs_spec)" --domain="$mail_do
 echo "== Waiting until healthy"
 healthy=0
 for _ in $(seq 1 150); do
-  if "$bin/kvsctl" --group="$(kvs_spec)" status >/dev/null 2>&1 &&
-    curl -fsS -o /dev/null "http://127.0.0.1:$http_port/"; then
+  if "${kvsctl[@]}" cluster show >/dev/null 2>&1 &&
+    curl -fs -o /dev/null "http://127.0.0.1:$http_port/"; then
     healthy=1
     break
   fi

@@ -6,19 +6,22 @@ bin=$build/bin
 run_dir=$state/run
 log_dir=$state/logs
 
-# One data group of three replicas. The sharding work adds the config group and more groups.
-kvs_replicas=(1 2 3)
-kvs_port() { echo $((7010 + $1)); }
-kvs_spec() {
-  local spec=() id
-  for id in "${kvs_replicas[@]}"; do spec+=("127.0.0.1:$(kvs_port "$id")"); done
-  (IFS=,; echo "${spec[*]}")
-}
-kvs_peers() {
-  local peers=() id
-  for id in "${kvs_replicas[@]}"; do peers+=("$id=127.0.0.1:$(kvs_port "$id")"); done
+# The config group (the cluster map) and three data groups, three replicas each.
+# Group G's replica R listens on 70GR; the config group on 700R.
+replicas=(1 2 3)
+data_groups=(1 2 3)
+group_port() { echo $((7000 + 10 * $1 + $2)); }  # group (0 = config), replica
+group_peers() {
+  local peers=() r
+  for r in "${replicas[@]}"; do peers+=("$r=127.0.0.1:$(group_port "$1" "$r")"); done
   (IFS=,; echo "${peers[*]}")
 }
+config_spec() {
+  local spec=() r
+  for r in "${replicas[@]}"; do spec+=("127.0.0.1:$(group_port 0 "$r")"); done
+  (IFS=,; echo "${spec[*]}")
+}
+kvs_spec() { echo "config=$(config_spec)"; }
 
 http_port=8000
 coordinator_grpc_port=8100
