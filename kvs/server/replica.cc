@@ -18,7 +18,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr char kSnapshotMeta[] = "snapshot_meta";
-constexpr char kInstalling[] = "installing_snapshot";
 constexpr size_t kSnapshotChunkBytes = 1 << 20;
 constexpr int kMaxListLimit = 1000;
 
@@ -302,11 +301,6 @@ absl::Status Replica::Init() {
   auto store = storage::ReplicaStore::Open(options_.data_dir + "/store");
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  if (auto marker = store_->Meta(kInstalling); marker && !marker->empty()) {
-    return absl::DataLossError(
-        "a snapshot install was interrupted by a crash: the state machine is incomplete. "
-        "Remove the data directory and restart this replica; it will catch up from its peers.");
-  }
 
   paxos::PersistentState state;
   if (auto hs = store_->HardState()) {
@@ -619,16 +613,10 @@ void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
   }
   PC_LOG(kInfo, "kvs.snapshot_install")
   ("slot", meta.slot())("data_slot", data_slot)("chunks", held_snapshot_.size());
-  // The marker makes a crash in the middle visible at the next start instead of leaving
-  // a half-replaced state machine that looks whole.
-  absl::Status s = store_->PutMeta(kInstalling, "1", /*sync=*/true);
-  if (s.ok()) s = store_->BeginInstall();
-  for (size_t i = 0; s.ok() && i < held_snapshot_.size(); ++i) {
-    s = store_->AddChunk(held_snapshot_[i]);
-  }
-  if (s.ok()) s = store_->FinishInstall(data_slot);
-  if (s.ok()) s = store_->PutMeta(kSnapshotMeta, meta.SerializeAsString(), /*sync=*/true);
-  if (s.ok()) s = store_->PutMeta(kInstalling, "", /*sync=*/true);
+  // One atomic write replaces the state machine and records the snapshot's metadata, so a
+  // crash in the middle leaves the old, whole state (the leader then sends the snapshot
+  // again) and never a half-replaced one.
+  absl::Status s = store_->InstallSnapshot(held_snapshot_, kSnapshotMeta, meta.SerializeAsString());
   if (s.ok()) s = store_->CompactLog(meta.slot());
   if (!s.ok()) Fatal("kvs.snapshot_install_failed", s);
   last_compacted_ = meta.slot();

@@ -514,8 +514,10 @@ absl::Status ReplicaStore::DumpSnapshot(
   return absl::OkStatus();
 }
 
-absl::Status ReplicaStore::BeginInstall() {
-  session_cache_.clear();
+absl::Status ReplicaStore::InstallSnapshot(const std::vector<pb::SnapshotChunk>& chunks,
+                                           const std::string& meta_key,
+                                           const std::string& meta_value) {
+  if (chunks.empty()) return absl::InvalidArgumentError("kvs store: empty snapshot");
   rocksdb::WriteBatch batch;
   // Cell keys start with a length byte of 0x00 (rows are short) and session keys are 8
   // bytes, so nine 0xff bytes bound both families from above.
@@ -525,31 +527,26 @@ absl::Status ReplicaStore::BeginInstall() {
   batch.DeleteRange(sessions_, lo, hi);
   batch.Delete(meta_, kShardMap);
   batch.Delete(meta_, kMigrations);
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "clear for snapshot");
-}
-
-absl::Status ReplicaStore::AddChunk(const pb::SnapshotChunk& chunk) {
-  if (chunk.keys_size() != chunk.values_size() || chunk.keys_size() != chunk.families_size()) {
-    return absl::InvalidArgumentError("kvs store: malformed snapshot chunk");
+  for (const pb::SnapshotChunk& chunk : chunks) {
+    if (chunk.keys_size() != chunk.values_size() || chunk.keys_size() != chunk.families_size()) {
+      return absl::InvalidArgumentError("kvs store: malformed snapshot chunk");
+    }
+    for (int i = 0; i < chunk.keys_size(); ++i) {
+      const uint32_t family = chunk.families(i);
+      if (family == 2 && !IsStateMeta(chunk.keys(i))) continue;  // only sharding state
+      batch.Put(family == 0   ? data_
+                : family == 1 ? sessions_
+                              : meta_,
+                chunk.keys(i), chunk.values(i));
+    }
   }
-  rocksdb::WriteBatch batch;
-  for (int i = 0; i < chunk.keys_size(); ++i) {
-    const uint32_t family = chunk.families(i);
-    if (family == 2 && !IsStateMeta(chunk.keys(i))) continue;  // only sharding state
-    batch.Put(family == 0   ? data_
-              : family == 1 ? sessions_
-                            : meta_,
-              chunk.keys(i), chunk.values(i));
-  }
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "install chunk");
-}
-
-absl::Status ReplicaStore::FinishInstall(uint64_t slot) {
-  rocksdb::WriteBatch batch;
+  const uint64_t slot = chunks.front().slot();
   WriteApplied(&batch, slot).IgnoreError();
+  batch.Put(meta_, meta_key, meta_value);
   rocksdb::WriteOptions options;
   options.sync = true;
-  absl::Status s = FromRocks(db_->Write(options, &batch), "finish snapshot");
+  session_cache_.clear();
+  absl::Status s = FromRocks(db_->Write(options, &batch), "install snapshot");
   if (s.ok()) applied_ = slot;
   LoadShardMap();
   return s;

@@ -128,10 +128,11 @@ class ReplicaStore {
   // Calls `sink` with chunks of at most ~`chunk_bytes`; the first carries `slot`.
   absl::Status DumpSnapshot(size_t chunk_bytes,
                             const std::function<bool(const pb::SnapshotChunk&)>& sink) const;
-  // Replaces the whole state machine with a dump, chunk by chunk: Begin, Add..., Finish.
-  absl::Status BeginInstall();
-  absl::Status AddChunk(const pb::SnapshotChunk& chunk);
-  absl::Status FinishInstall(uint64_t slot);
+  // Replaces the whole state machine with a dump (the chunks of one DumpSnapshot, the first
+  // carrying its slot) and records `meta_value` under the meta key `meta_key`, in one synced
+  // atomic write: a crash leaves either the old state machine or the new one, never a mix.
+  absl::Status InstallSnapshot(const std::vector<pb::SnapshotChunk>& chunks,
+                               const std::string& meta_key, const std::string& meta_value);
 
  private:
   ReplicaStore() = default;

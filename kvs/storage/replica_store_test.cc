@@ -130,9 +130,7 @@ TEST_F(ReplicaStoreTest, SnapshotRoundTripReplacesState) {
   dir_ = dir_ + std::string("/other");
   auto target = Open();
   ASSERT_TRUE(target->Apply(1, Put(0, 0, "gone", "c", "x")).ok());
-  ASSERT_TRUE(target->BeginInstall().ok());
-  for (const auto& c : chunks) ASSERT_TRUE(target->AddChunk(c).ok());
-  ASSERT_TRUE(target->FinishInstall(chunks[0].slot()).ok());
+  ASSERT_TRUE(target->InstallSnapshot(chunks, "snapshot_meta", "m").ok());
   EXPECT_EQ(*target->Get("r", "c").value(), "v");
   EXPECT_FALSE(target->Get("gone", "c").value().has_value());
   // The session table came along: a retry of session 5's request is a duplicate.
@@ -167,9 +165,7 @@ TEST_F(ReplicaStoreTest, MapsOnlyMoveForwardAndSurviveReopenAndSnapshots) {
   dir_ = dir_ + std::string("/other");
   auto target = Open();
   ASSERT_TRUE(target->ApplySlot(1, {SetMap(5)}).ok());
-  ASSERT_TRUE(target->BeginInstall().ok());
-  for (const auto& c : chunks) ASSERT_TRUE(target->AddChunk(c).ok());
-  ASSERT_TRUE(target->FinishInstall(chunks[0].slot()).ok());
+  ASSERT_TRUE(target->InstallSnapshot(chunks, "snapshot_meta", "m").ok());
   EXPECT_EQ(target->MapVersion(), 2u);  // the snapshot's map, not the one it replaced
 }
 
@@ -314,9 +310,7 @@ TEST_F(ReplicaStoreTest, DropDeletesExactlyTheRangeAndSnapshotsCarryTheTable) {
   store.reset();
   dir_ = dir_ + std::string("/other");
   auto target = Open();
-  ASSERT_TRUE(target->BeginInstall().ok());
-  for (const auto& c : chunks) ASSERT_TRUE(target->AddChunk(c).ok());
-  ASSERT_TRUE(target->FinishInstall(chunks[0].slot()).ok());
+  ASSERT_TRUE(target->InstallSnapshot(chunks, "snapshot_meta", "m").ok());
   EXPECT_EQ(target->StepOf(5), pb::STEP_DROPPED);
 }
 
