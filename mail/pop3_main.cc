@@ -12,7 +12,7 @@
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 11000, "POP3 port");
-ABSL_FLAG(std::string, kvs, "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+ABSL_FLAG(std::string, kvs, "config=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
           "the key-value store (see kvs/client/connect.h)");
 ABSL_FLAG(std::string, domain, "penncloud.local", "local mail domain");
 ABSL_FLAG(std::string, hostname, "penncloud.local", "our host name in banners");
@@ -68,10 +68,10 @@ int main(int argc, char** argv) {
     std::cerr << "pop3: " << s << "\n";
     return 1;
   }
-  auto heartbeat = pm::StartHeartbeat(
-      absl::GetFlag(FLAGS_coordinator), "pop3",
-      absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()),
-      absl::GetFlag(FLAGS_node), server);
+  auto heartbeat =
+      pm::StartHeartbeat(absl::GetFlag(FLAGS_coordinator), "pop3",
+                         absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()),
+                         absl::GetFlag(FLAGS_node), server);
   PC_LOG(kInfo, "pop3.listening")("port", server.port())("tls", config.tls_available);
   pm::WaitForStopSignal();
   PC_LOG(kInfo, "pop3.stopping");

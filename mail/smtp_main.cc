@@ -16,7 +16,7 @@
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 2500, "SMTP port");
-ABSL_FLAG(std::string, kvs, "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+ABSL_FLAG(std::string, kvs, "config=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
           "the key-value store (see kvs/client/connect.h)");
 ABSL_FLAG(std::string, domain, "penncloud.local", "local mail domain");
 ABSL_FLAG(std::string, hostname, "penncloud.local", "our host name in banners and headers");
@@ -114,10 +114,10 @@ int main(int argc, char** argv) {
                   });
   if (absl::GetFlag(FLAGS_relay)) relay.Start();
 
-  auto heartbeat = pm::StartHeartbeat(
-      absl::GetFlag(FLAGS_coordinator), "smtp",
-      absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()),
-      absl::GetFlag(FLAGS_node), server);
+  auto heartbeat =
+      pm::StartHeartbeat(absl::GetFlag(FLAGS_coordinator), "smtp",
+                         absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()),
+                         absl::GetFlag(FLAGS_node), server);
   PC_LOG(kInfo, "smtp.listening")
   ("port", server.port())("tls", config.tls_available)("smarthost", smarthost);
   pm::WaitForStopSignal();

@@ -366,8 +366,8 @@ void Core::OnPrepare(Message& m) {
   }
   const bool behind =
       m.from_slot() <= snapshot_.slot() || commit_ >= m.from_slot() + MaxPromiseLag();
-  const bool lease = b > promised_ && (role_ == Role::kLeader ||
-                                       ticks_since_leader_ < cfg_.election_ticks);
+  const bool lease =
+      b > promised_ && (role_ == Role::kLeader || ticks_since_leader_ < cfg_.election_ticks);
   if (behind || lease) {
     Message r = NewMessage(MSG_PROMISE, m.from());
     *r.mutable_ballot() = b;
@@ -564,9 +564,7 @@ void Core::CutBatches() {
   if (next_slot_ > first_new) Broadcast(first_new, next_slot_ - 1);
 }
 
-bool Core::NeedsFill() const {
-  return configs_.spans().back().from > next_slot_ && WindowOpen();
-}
+bool Core::NeedsFill() const { return configs_.spans().back().from > next_slot_ && WindowOpen(); }
 
 void Core::AppendOwn(EntryPtr e) {
   log_.Put(e);
@@ -710,8 +708,8 @@ void Core::SetCommit(Slot c) {
     }
   }
   const std::vector<Span>& spans = configs_.spans();
-  const bool crossed = spans.size() > 1 && spans.back().from > commit_ + 1 &&
-                       spans.back().from <= c + 1;
+  const bool crossed =
+      spans.size() > 1 && spans.back().from > commit_ + 1 && spans.back().from <= c + 1;
   commit_ = c;
   MarkHardState();
   for (Slot s = handed_ + 1; s <= c; ++s) ready_.committed.push_back(log_.Get(s));

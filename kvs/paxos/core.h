@@ -125,9 +125,9 @@ class Core {
   bool heartbeat_now_ = false;
   std::deque<std::string> batch_;
   size_t batch_bytes_ = 0;
-  std::optional<Slot> config_in_flight_;  // slot of an unchosen membership change
+  std::optional<Slot> config_in_flight_;     // slot of an unchosen membership change
   std::optional<Membership> queued_config_;  // waits for room in the window
-  std::vector<NodeId> prepared_;            // candidate: sent a PREPARE to these
+  std::vector<NodeId> prepared_;             // candidate: sent a PREPARE to these
 
   // Output.
   Ready ready_;

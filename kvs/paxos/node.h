@@ -104,8 +104,8 @@ struct Ready {
   std::vector<std::string> dropped;      // proposals that never got a slot
 
   bool empty() const {
-    return !snapshot && entries.empty() && !hard_state && messages.empty() &&
-           committed.empty() && reads.empty() && failed_reads.empty() && dropped.empty();
+    return !snapshot && entries.empty() && !hard_state && messages.empty() && committed.empty() &&
+           reads.empty() && failed_reads.empty() && dropped.empty();
   }
 };
 
@@ -114,7 +114,7 @@ enum class Role { kFollower, kCandidate, kLeader };
 struct PeerStatus {
   NodeId id = 0;
   bool voter = false;
-  Slot match = 0;          // highest slot known accepted (in order) in the leader's ballot
+  Slot match = 0;           // highest slot known accepted (in order) in the leader's ballot
   int ticks_since_ack = 0;  // since the last reply
   bool snapshotting = false;
 };
@@ -128,7 +128,7 @@ struct NodeStatus {
   Slot applied = 0;
   Slot first_slot = 0;  // the first slot still in the log (snapshot slot + 1)
   Slot last_slot = 0;
-  ConfigState config;           // memberships governing the slots after commit
+  ConfigState config;             // memberships governing the slots after commit
   std::vector<PeerStatus> peers;  // leader only
 };
 

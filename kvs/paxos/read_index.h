@@ -53,7 +53,7 @@ class ReadTracker {
   uint64_t floor_ = 0;
   int64_t confirmed_sent_tick_ = 0;
   std::deque<std::pair<uint64_t, int64_t>> sent_;  // unconfirmed rounds and their ticks
-  std::deque<Pending> reads_;                       // index and need_round nondecreasing
+  std::deque<Pending> reads_;                      // index and need_round nondecreasing
 };
 
 }  // namespace penncloud::paxos

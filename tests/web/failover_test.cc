@@ -24,8 +24,8 @@ TEST(FailoverTest, KilledFrontendIsInvisibleToUsersAndComesBack) {
   WebCluster& cluster = **started;
 
   HttpClient setup(cluster.http_port());
-  auto signup = setup.Send("POST", "/api/signup",
-                           R"({"username":"loadtester","password":"password1"})");
+  auto signup =
+      setup.Send("POST", "/api/signup", R"({"username":"loadtester","password":"password1"})");
   ASSERT_TRUE(signup.ok() && signup->status == 201);
 
   std::atomic<bool> stop{false};

@@ -40,8 +40,7 @@ HttpClient::HttpClient(int port, int timeout_ms)
     : port_(port), timeout_ms_(timeout_ms), conn_(std::make_unique<Conn>()) {}
 HttpClient::~HttpClient() = default;
 
-absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method,
-                                              const std::string& target,
+absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
                                               const std::string& body,
                                               const std::map<std::string, std::string>& headers) {
   http::request<http::string_body> req;
@@ -68,9 +67,8 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method,
     bool reused = conn_->open;
     if (!conn_->open) {
       conn_->stream.expires_after(std::chrono::milliseconds(timeout_ms_));
-      conn_->stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"),
-                                          static_cast<uint16_t>(port_)),
-                            ec);
+      conn_->stream.connect(
+          tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port_)), ec);
       if (ec) return absl::UnavailableError("connect: " + ec.message());
       conn_->open = true;
       conn_->buffer.clear();

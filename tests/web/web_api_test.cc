@@ -92,9 +92,9 @@ TEST_F(WebApiTest, StateChangesWithoutCsrfTokenAre403) {
   std::string csrf = json::parse(r.body)["csrf"];
   EXPECT_EQ(Must(c.Send("POST", "/api/logout")).status, 403);
   EXPECT_EQ(Must(c.Send("POST", "/api/logout", "", {{"X-CSRF-Token", "forged"}})).status, 403);
-  EXPECT_EQ(Must(c.Send("POST", "/api/password", R"({"old":"password1","new":"password2"})"))
-                .status,
-            403);
+  EXPECT_EQ(
+      Must(c.Send("POST", "/api/password", R"({"old":"password1","new":"password2"})")).status,
+      403);
   // Still logged in: nothing happened.
   EXPECT_EQ(Must(c.Send("GET", "/api/me")).status, 200);
   EXPECT_EQ(Must(c.Send("POST", "/api/logout", "", {{"X-CSRF-Token", csrf}})).status, 200);
@@ -123,9 +123,9 @@ TEST_F(WebApiTest, PasswordChangeEndsOtherSessions) {
   HttpClient b(cluster_->http_port());
   ASSERT_EQ(Must(b.Send("POST", "/api/login", Creds("frank", "password1"))).status, 200);
 
-  HttpResponse wrong = Must(a.Send("POST", "/api/password",
-                                   R"({"old":"not-it-at-all","new":"password2"})",
-                                   {{"X-CSRF-Token", csrf}}));
+  HttpResponse wrong =
+      Must(a.Send("POST", "/api/password", R"({"old":"not-it-at-all","new":"password2"})",
+                  {{"X-CSRF-Token", csrf}}));
   EXPECT_EQ(wrong.status, 401);
   HttpResponse ok = Must(a.Send("POST", "/api/password", R"({"old":"password1","new":"password2"})",
                                 {{"X-CSRF-Token", csrf}}));

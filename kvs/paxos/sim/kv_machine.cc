@@ -58,8 +58,8 @@ bool KvMachine::Apply(const KvCommand& c, bool* fresh) {
       break;
     case 'C': {
       auto d = data_.find(c.key);
-      const bool match = c.expected ? (d != data_.end() && d->second == *c.expected)
-                                    : d == data_.end();
+      const bool match =
+          c.expected ? (d != data_.end() && d->second == *c.expected) : d == data_.end();
       if (match) data_[c.key] = c.value;
       result = match;
       break;

@@ -27,14 +27,22 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--seeds") seeds = std::stoull(value());
-    else if (a == "--first_seed") first = std::stoull(value());
-    else if (a == "--replicas") base.replicas = std::stoi(value());
-    else if (a == "--chaos_ticks") base.chaos_ticks = std::stoi(value());
-    else if (a == "--liveness_ticks") base.liveness_ticks = std::stoi(value());
-    else if (a == "--no_faults") base.faults = false;
-    else if (a == "--no_lincheck") base.lincheck = false;
-    else if (a == "--verbose") base.verbose = true;
+    if (a == "--seeds")
+      seeds = std::stoull(value());
+    else if (a == "--first_seed")
+      first = std::stoull(value());
+    else if (a == "--replicas")
+      base.replicas = std::stoi(value());
+    else if (a == "--chaos_ticks")
+      base.chaos_ticks = std::stoi(value());
+    else if (a == "--liveness_ticks")
+      base.liveness_ticks = std::stoi(value());
+    else if (a == "--no_faults")
+      base.faults = false;
+    else if (a == "--no_lincheck")
+      base.lincheck = false;
+    else if (a == "--verbose")
+      base.verbose = true;
     else {
       std::cerr << "unknown flag " << a << "\n";
       return 2;

@@ -36,8 +36,18 @@ struct ClientReply {
   bool cput_ok = false;
 };
 
-enum class EventType { kDeliver, kTick, kReady, kClientRequest, kClientReply, kClientTimer,
-                       kRestart, kHealPartition, kFault, kHeal };
+enum class EventType {
+  kDeliver,
+  kTick,
+  kReady,
+  kClientRequest,
+  kClientReply,
+  kClientTimer,
+  kRestart,
+  kHealPartition,
+  kFault,
+  kHeal
+};
 
 struct Event {
   int64_t time = 0;
@@ -379,7 +389,8 @@ void Simulation::ProcessReady(int i) {
     r.disk.snapshot_data = std::make_shared<KvMachine>(r.sm);
     r.disk.entries.erase(r.disk.entries.begin(), r.disk.entries.upper_bound(meta->slot()));
   }
-  const std::optional<NodeId> leader = node.is_leader() ? std::optional<NodeId>(r.id) : std::nullopt;
+  const std::optional<NodeId> leader =
+      node.is_leader() ? std::optional<NodeId>(r.id) : std::nullopt;
   if (leader && leader != last_leader_) {
     last_leader_ = leader;
     ++result_.leader_changes;
@@ -489,8 +500,8 @@ void Simulation::StartOp(int c) {
     q.value = "c" + std::to_string(c + 1) + "s" + std::to_string(q.seq);
   }
   if (q.op == 'C' && !written_values_.empty() && rng_.Below(4) != 0) {
-    q.expected = written_values_[written_values_.size() - 1 - rng_.Below(std::min<size_t>(
-                                                               3, written_values_.size()))];
+    q.expected = written_values_[written_values_.size() - 1 -
+                                 rng_.Below(std::min<size_t>(3, written_values_.size()))];
   }
   if (!q.value.empty()) written_values_.push_back(q.value);
   lincheck::Operation op;
