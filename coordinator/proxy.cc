@@ -10,7 +10,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 #include <vector>
 
@@ -69,54 +68,90 @@ struct IdleSocket {
   std::chrono::steady_clock::time_point since;
 };
 
-// Idle keep-alive connections to each frontend, and the requests in flight to each.
+// One frontend as the proxy sees it. Entries are created once per address and never freed
+// (the set of frontends is small), so sessions hold plain pointers to them.
+struct Upstream {
+  explicit Upstream(std::string a) : address(std::move(a)) {}
+  const std::string address;
+  // Requests this proxy has in flight to the frontend. An atomic, not a map under a mutex:
+  // every request reads it for each candidate and changes it twice.
+  std::atomic<int64_t> active{0};
+  std::mutex mu;
+  std::vector<IdleSocket> idle;  // GUARDED_BY(mu)
+};
+
+struct Candidate {
+  Upstream* upstream;
+  int64_t in_flight;  // as last reported by the frontend's heartbeat
+};
+
+using Candidates = std::vector<Candidate>;
+
+// Idle keep-alive connections to each frontend, the requests in flight to each, and a
+// cached list of the healthy ones.
 class UpstreamPool {
  public:
   explicit UpstreamPool(size_t max_idle) : max_idle_(max_idle) {}
 
-  std::optional<tcp::socket> Take(const std::string& address) {
+  // The healthy frontends. Asking the Registry copies every address under its mutex; done
+  // per request that was the proxy's largest cost after the kernel's, so the list is
+  // shared and re-read at most every kRefresh, or at once when `fresh` (the caller found
+  // no usable frontend in it) or after Invalidate (a frontend failed). Heartbeats change
+  // the loads only once a second, so nothing of value is lost.
+  std::shared_ptr<const Candidates> Healthy(Registry* registry, bool fresh) {
+    Clock::time_point now = Clock::now();
     std::lock_guard lock(mu_);
-    auto& idle = idle_[address];
+    if (fresh || !healthy_ || now >= refresh_at_) {
+      auto next = std::make_shared<Candidates>();
+      for (const auto& [address, load] : registry->Healthy("frontend", now)) {
+        auto& entry = upstreams_[address];
+        if (!entry) entry = std::make_unique<Upstream>(address);
+        next->push_back({entry.get(), load.in_flight});
+      }
+      healthy_ = std::move(next);
+      refresh_at_ = now + kRefresh;
+    }
+    return healthy_;
+  }
+
+  void Invalidate() {
+    std::lock_guard lock(mu_);
+    healthy_.reset();
+  }
+
+  std::optional<tcp::socket> Take(Upstream* u) {
+    std::lock_guard lock(u->mu);
     auto now = std::chrono::steady_clock::now();
-    while (!idle.empty()) {
-      IdleSocket s = std::move(idle.back());
-      idle.pop_back();
+    while (!u->idle.empty()) {
+      IdleSocket s = std::move(u->idle.back());
+      u->idle.pop_back();
       // The frontend closes idle connections after 60 s; never reuse one near that age.
       if (now - s.since < std::chrono::seconds(30)) return std::move(s.socket);
     }
     return std::nullopt;
   }
 
-  void Give(const std::string& address, tcp::socket socket) {
-    std::lock_guard lock(mu_);
-    auto& idle = idle_[address];
-    if (idle.size() < max_idle_) {
-      idle.push_back({std::move(socket), std::chrono::steady_clock::now()});
+  void Give(Upstream* u, tcp::socket socket) {
+    std::lock_guard lock(u->mu);
+    if (u->idle.size() < max_idle_) {
+      u->idle.push_back({std::move(socket), std::chrono::steady_clock::now()});
     }
   }
 
-  void Forget(const std::string& address) {
-    std::lock_guard lock(mu_);
-    idle_.erase(address);
-  }
-
-  void AddActive(const std::string& address, int delta) {
-    std::lock_guard lock(mu_);
-    active_[address] += delta;
-  }
-
-  int Active(const std::string& address) {
-    std::lock_guard lock(mu_);
-    return active_[address];
+  void Forget(Upstream* u) {
+    std::lock_guard lock(u->mu);
+    u->idle.clear();
   }
 
   uint64_t NextTurn() { return turn_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
+  static constexpr std::chrono::milliseconds kRefresh{100};
   const size_t max_idle_;
   std::mutex mu_;
-  std::map<std::string, std::vector<IdleSocket>> idle_;  // GUARDED_BY(mu_)
-  std::map<std::string, int> active_;                    // GUARDED_BY(mu_)
+  std::map<std::string, std::unique_ptr<Upstream>> upstreams_;  // GUARDED_BY(mu_)
+  std::shared_ptr<const Candidates> healthy_;                   // GUARDED_BY(mu_)
+  Clock::time_point refresh_at_;                                // GUARDED_BY(mu_)
   std::atomic<uint64_t> turn_{0};
 };
 
@@ -201,6 +236,13 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_parser_.emplace(std::move(*header_parser_));
       stream_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
       BuildUpstreamRequest(stream_parser_->get());
+      return Attempt();
+    }
+    if (!local_ && header_parser_->is_done()) {
+      // No body (most GETs): forward at once. Another async_read would complete
+      // immediately, but only after a round trip through the scheduler queue.
+      BuildUpstreamRequest(header_parser_->get());
+      upstream_req_.prepare_payload();
       return Attempt();
     }
     buffered_parser_.emplace(std::move(*header_parser_));
@@ -299,37 +341,42 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Chooses the healthy frontend with the least load among those not yet tried.
-  std::optional<std::string> Pick() {
-    auto healthy = shared_->registry->Healthy("frontend", Clock::now());
-    std::erase_if(healthy, [&](const auto& n) { return tried_.count(n.first) > 0; });
-    if (healthy.empty()) return std::nullopt;
-    size_t start = shared_->upstreams->NextTurn() % healthy.size();
-    std::optional<std::string> best;
-    int64_t best_score = 0;
-    for (size_t i = 0; i < healthy.size(); ++i) {
-      const auto& [address, load] = healthy[(start + i) % healthy.size()];
-      int64_t score = shared_->upstreams->Active(address) + load.in_flight;
-      if (!best || score < best_score) {
-        best = address;
-        best_score = score;
+  Upstream* Pick() {
+    for (bool fresh : {false, true}) {
+      std::shared_ptr<const Candidates> healthy =
+          shared_->upstreams->Healthy(shared_->registry, fresh);
+      size_t n = healthy->size();
+      if (n == 0) continue;
+      size_t start = shared_->upstreams->NextTurn() % n;
+      Upstream* best = nullptr;
+      int64_t best_score = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const Candidate& c = (*healthy)[(start + i) % n];
+        if (std::find(tried_.begin(), tried_.end(), c.upstream) != tried_.end()) continue;
+        int64_t score = c.upstream->active.load(std::memory_order_relaxed) + c.in_flight;
+        if (!best || score < best_score) {
+          best = c.upstream;
+          best_score = score;
+        }
       }
+      if (best) return best;
     }
-    return best;
+    return nullptr;
   }
 
   void Attempt() {
     ++attempts_;
-    std::optional<std::string> target = Pick();
-    if (!target) {
+    target_ = Pick();
+    if (!target_) {
       client_keep_alive_ = client_keep_alive_ && !streaming_;
       return ReplyError(503, "no frontend available; try again");
     }
-    upstream_address_ = *target;
-    tried_.insert(upstream_address_);
-    shared_->upstreams->AddActive(upstream_address_, 1);
+    upstream_address_ = target_->address;
+    tried_.push_back(target_);
+    target_->active.fetch_add(1, std::memory_order_relaxed);
     counted_active_ = true;
     sent_anything_ = false;
-    std::optional<tcp::socket> pooled = shared_->upstreams->Take(upstream_address_);
+    std::optional<tcp::socket> pooled = shared_->upstreams->Take(target_);
     if (pooled) {
       upstream_ = std::move(*pooled);
       reused_ = true;
@@ -470,14 +517,17 @@ class Session : public std::enable_shared_from_this<Session> {
     ("upstream", upstream_address_)("error", ec.message())("attempt", attempts_)("reused", reused_);
     // A fresh connection that failed says the frontend is gone; a reused one may only
     // have been closed by the frontend while idle.
-    if (connect || !reused_) shared_->registry->MarkSuspect(upstream_address_, Clock::now());
-    if (connect || !reused_) shared_->upstreams->Forget(upstream_address_);
+    if (connect || !reused_) {
+      shared_->registry->MarkSuspect(upstream_address_, Clock::now());
+      shared_->upstreams->Forget(target_);
+      shared_->upstreams->Invalidate();
+    }
     bool repeatable =
         !streaming_ && (connect || !sent_anything_ || SafeToRepeat(method_, method_string_));
     // A stale pooled connection does not count against the attempts.
     if (reused_ && !connect) --attempts_;
     if (repeatable && attempts_ < shared_->options.max_attempts) {
-      if (reused_ && !connect) tried_.erase(upstream_address_);
+      if (reused_ && !connect) std::erase(tried_, target_);
       return Attempt();
     }
     client_keep_alive_ = client_keep_alive_ && !streaming_;
@@ -486,7 +536,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void DropUpstream() {
     if (counted_active_) {
-      shared_->upstreams->AddActive(upstream_address_, -1);
+      target_->active.fetch_sub(1, std::memory_order_relaxed);
       counted_active_ = false;
     }
     beast::error_code ignored;
@@ -573,12 +623,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void FinishExchange(beast::error_code ec) {
     Disarm();
     if (counted_active_) {
-      shared_->upstreams->AddActive(upstream_address_, -1);
+      target_->active.fetch_sub(1, std::memory_order_relaxed);
       counted_active_ = false;
     }
     if (upstream_keep_alive_ && res_parser_->is_done() && upstream_buffer_.size() == 0 &&
         upstream_.is_open()) {
-      shared_->upstreams->Give(upstream_address_, std::move(upstream_));
+      shared_->upstreams->Give(target_, std::move(upstream_));
       upstream_ = tcp::socket(shared_->ioc->get_executor());
     } else {
       beast::error_code ignored;
@@ -627,8 +677,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string request_id_;
   frontend::Request req_;
 
+  Upstream* target_ = nullptr;
   std::string upstream_address_;
-  std::set<std::string> tried_;
+  std::vector<Upstream*> tried_;
   int attempts_ = 0;
   bool reused_ = false;
   bool sent_anything_ = false;
