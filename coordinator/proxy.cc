@@ -77,7 +77,9 @@ struct Upstream {
   // every request reads it for each candidate and changes it twice.
   std::atomic<int64_t> active{0};
   std::mutex mu;
-  std::vector<IdleSocket> idle;  // GUARDED_BY(mu)
+  // Per I/O thread: a socket belongs to the io_context it was opened on, and a session
+  // only takes sockets of its own, so no completion ever crosses threads.
+  std::vector<std::vector<IdleSocket>> idle;  // GUARDED_BY(mu)
 };
 
 struct Candidate {
@@ -91,7 +93,7 @@ using Candidates = std::vector<Candidate>;
 // cached list of the healthy ones.
 class UpstreamPool {
  public:
-  explicit UpstreamPool(size_t max_idle) : max_idle_(max_idle) {}
+  UpstreamPool(size_t max_idle, size_t threads) : max_idle_(max_idle), threads_(threads) {}
 
   // The healthy frontends. Asking the Registry copies every address under its mutex; done
   // per request that was the proxy's largest cost after the kernel's, so the list is
@@ -105,7 +107,10 @@ class UpstreamPool {
       auto next = std::make_shared<Candidates>();
       for (const auto& [address, load] : registry->Healthy("frontend", now)) {
         auto& entry = upstreams_[address];
-        if (!entry) entry = std::make_unique<Upstream>(address);
+        if (!entry) {
+          entry = std::make_unique<Upstream>(address);
+          entry->idle.resize(threads_);
+        }
         next->push_back({entry.get(), load.in_flight});
       }
       healthy_ = std::move(next);
@@ -119,28 +124,30 @@ class UpstreamPool {
     healthy_.reset();
   }
 
-  std::optional<tcp::socket> Take(Upstream* u) {
+  std::optional<tcp::socket> Take(Upstream* u, size_t thread) {
     std::lock_guard lock(u->mu);
+    auto& idle = u->idle[thread];
     auto now = std::chrono::steady_clock::now();
-    while (!u->idle.empty()) {
-      IdleSocket s = std::move(u->idle.back());
-      u->idle.pop_back();
+    while (!idle.empty()) {
+      IdleSocket s = std::move(idle.back());
+      idle.pop_back();
       // The frontend closes idle connections after 60 s; never reuse one near that age.
       if (now - s.since < std::chrono::seconds(30)) return std::move(s.socket);
     }
     return std::nullopt;
   }
 
-  void Give(Upstream* u, tcp::socket socket) {
+  void Give(Upstream* u, size_t thread, tcp::socket socket) {
     std::lock_guard lock(u->mu);
-    if (u->idle.size() < max_idle_) {
-      u->idle.push_back({std::move(socket), std::chrono::steady_clock::now()});
+    auto& idle = u->idle[thread];
+    if (idle.size() < max_idle_) {
+      idle.push_back({std::move(socket), std::chrono::steady_clock::now()});
     }
   }
 
   void Forget(Upstream* u) {
     std::lock_guard lock(u->mu);
-    u->idle.clear();
+    for (auto& idle : u->idle) idle.clear();
   }
 
   uint64_t NextTurn() { return turn_.fetch_add(1, std::memory_order_relaxed); }
@@ -148,6 +155,7 @@ class UpstreamPool {
  private:
   static constexpr std::chrono::milliseconds kRefresh{100};
   const size_t max_idle_;
+  const size_t threads_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Upstream>> upstreams_;  // GUARDED_BY(mu_)
   std::shared_ptr<const Candidates> healthy_;                   // GUARDED_BY(mu_)
@@ -156,7 +164,6 @@ class UpstreamPool {
 };
 
 struct Shared {
-  net::io_context* ioc;
   Registry* registry;
   const frontend::Router* local;
   frontend::WorkerPool* pool;
@@ -168,10 +175,12 @@ struct Shared {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared* shared)
+  // `thread`: the index of the single-threaded io_context that `socket` belongs to.
+  Session(tcp::socket socket, Shared* shared, size_t thread)
       : client_(std::move(socket)),
         shared_(shared),
-        upstream_(shared->ioc->get_executor()),
+        thread_(thread),
+        upstream_(client_.get_executor()),
         timer_(client_.get_executor()) {
     beast::error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
@@ -333,11 +342,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- upstream side ----------------------------------------------------------------
 
-  // Upstream sockets move between sessions through the pool, so their completions are
-  // bound to this session's strand explicitly.
+  // Upstream completions need no binding: a session only uses upstream sockets opened on
+  // its own single-threaded io_context (the pool keeps them per thread).
   template <typename Handler>
-  auto Bind(Handler&& handler) {
-    return net::bind_executor(client_.get_executor(), std::forward<Handler>(handler));
+  Handler&& Bind(Handler&& handler) {
+    return std::forward<Handler>(handler);
   }
 
   // Chooses the healthy frontend with the least load among those not yet tried.
@@ -376,7 +385,7 @@ class Session : public std::enable_shared_from_this<Session> {
     target_->active.fetch_add(1, std::memory_order_relaxed);
     counted_active_ = true;
     sent_anything_ = false;
-    std::optional<tcp::socket> pooled = shared_->upstreams->Take(target_);
+    std::optional<tcp::socket> pooled = shared_->upstreams->Take(target_, thread_);
     if (pooled) {
       upstream_ = std::move(*pooled);
       reused_ = true;
@@ -388,7 +397,7 @@ class Session : public std::enable_shared_from_this<Session> {
     tcp::endpoint ep(net::ip::make_address(upstream_address_.substr(0, colon), ec),
                      static_cast<uint16_t>(std::stoi(upstream_address_.substr(colon + 1))));
     if (ec) return UpstreamFailed(ec, /*connect=*/true);
-    upstream_ = tcp::socket(shared_->ioc->get_executor());
+    upstream_ = tcp::socket(client_.get_executor());
     Arm(std::chrono::milliseconds(shared_->options.connect_timeout_ms));
     upstream_.async_connect(ep, Bind([self = shared_from_this()](beast::error_code ec) {
                               self->Disarm();
@@ -628,8 +637,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (upstream_keep_alive_ && res_parser_->is_done() && upstream_buffer_.size() == 0 &&
         upstream_.is_open()) {
-      shared_->upstreams->Give(target_, std::move(upstream_));
-      upstream_ = tcp::socket(shared_->ioc->get_executor());
+      shared_->upstreams->Give(target_, thread_, std::move(upstream_));
+      upstream_ = tcp::socket(client_.get_executor());
     } else {
       beast::error_code ignored;
       upstream_.close(ignored);
@@ -646,6 +655,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream client_;
   Shared* shared_;
+  const size_t thread_;
   tcp::socket upstream_;
   net::steady_timer timer_;
   std::chrono::steady_clock::time_point deadline_;
@@ -690,12 +700,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Proxy::Impl {
  public:
+  // One single-threaded io_context per I/O thread, each connection pinned to one. A shared
+  // io_context with a strand per connection made two threads contend on the scheduler's
+  // mutex and wake each other through futexes on every completion; here a thread runs
+  // its own connections' handlers inline, with no locking and no strand.
   Impl(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
        ProxyOptions options)
-      : upstreams_(options.max_idle_per_upstream),
-        ioc_(options.io_threads),
-        acceptor_(net::make_strand(ioc_)) {
-    shared_.ioc = &ioc_;
+      : upstreams_(options.max_idle_per_upstream,
+                   static_cast<size_t>(std::max(1, options.io_threads))) {
+    for (int i = 0; i < std::max(1, options.io_threads); ++i) {
+      contexts_.push_back(std::make_unique<net::io_context>(1));
+      guards_.push_back(net::make_work_guard(*contexts_.back()));
+    }
+    acceptor_.emplace(*contexts_[0]);
     shared_.registry = registry;
     shared_.local = local;
     shared_.pool = pool;
@@ -710,42 +727,48 @@ class Proxy::Impl {
     beast::error_code ec;
     tcp::endpoint ep(net::ip::make_address(shared_.options.address, ec), shared_.options.port);
     if (ec) return absl::InvalidArgumentError("bad address");
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
     if (ec) return absl::UnavailableError("listen: " + ec.message());
     Accept();
-    return acceptor_.local_endpoint().port();
+    return acceptor_->local_endpoint().port();
   }
 
   void Run() {
     std::vector<std::thread> threads;
-    for (int i = 1; i < shared_.options.io_threads; ++i)
-      threads.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    for (size_t i = 1; i < contexts_.size(); ++i)
+      threads.emplace_back([ioc = contexts_[i].get()] { ioc->run(); });
+    contexts_[0]->run();
     for (auto& t : threads) t.join();
   }
 
-  void Stop() { ioc_.stop(); }
+  void Stop() {
+    for (auto& ioc : contexts_) ioc->stop();
+  }
 
  private:
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec) {
-        beast::error_code ignored;
-        s.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(s), &shared_)->Start();
-      }
-      Accept();
-    });
+    size_t thread = next_thread_++ % contexts_.size();
+    acceptor_->async_accept(contexts_[thread]->get_executor(),
+                            [this, thread](beast::error_code ec, tcp::socket s) {
+                              if (ec == net::error::operation_aborted) return;
+                              if (!ec) {
+                                beast::error_code ignored;
+                                s.set_option(tcp::no_delay(true), ignored);
+                                std::make_shared<Session>(std::move(s), &shared_, thread)->Start();
+                              }
+                              Accept();
+                            });
   }
 
   UpstreamPool upstreams_;
   Shared shared_;
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::optional<tcp::acceptor> acceptor_;  // on contexts_[0]
+  size_t next_thread_ = 0;                 // only touched by contexts_[0]'s thread
 };
 
 Proxy::Proxy(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
