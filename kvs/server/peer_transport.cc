@@ -31,18 +31,16 @@ PeerTransport::PeerTransport(uint64_t self, const std::map<uint64_t, std::string
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     peer->stub = pb::KvsPeer::NewStub(
         grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
-    Peer* raw = peer.get();
     peers_.emplace(id, std::move(peer));
-    raw->thread = std::thread([this, raw] { Run(raw); });
   }
 }
 
 PeerTransport::~PeerTransport() {
   stop_ = true;
+  // Every RPC has a deadline, so in-flight ones end soon; none starts after stop_.
   for (auto& [id, peer] : peers_) {
-    { std::lock_guard<std::mutex> lock(peer->mu); }
-    peer->cv.notify_all();
-    peer->thread.join();
+    std::unique_lock<std::mutex> lock(peer->mu);
+    peer->idle_cv.wait(lock, [&] { return !peer->in_flight; });
   }
 }
 
@@ -51,60 +49,75 @@ pb::KvsPeer::Stub* PeerTransport::Stub(uint64_t peer) {
   return it == peers_.end() ? nullptr : it->second->stub.get();
 }
 
+struct PeerTransport::Call {
+  grpc::ClientContext context;
+  pb::PeerBatch batch;
+  pb::PeerAck ack;
+  std::chrono::steady_clock::time_point started;
+};
+
 void PeerTransport::Send(paxos::Message message) {
+  if (stop_) return;
   auto it = peers_.find(message.to());
   if (it == peers_.end()) return;
   Peer& peer = *it->second;
-  bool wake = false;
+  std::vector<paxos::Message> batch;
   {
     std::lock_guard<std::mutex> lock(peer.mu);
     // A peer that is down must not make us hold unbounded memory: drop, the core resends.
     if (peer.queue.size() >= kMaxQueuedMessages) return;
     peer.queue.push_back(std::move(message));
-    wake = peer.sleeping;  // a sender busy with an RPC picks the message up after it
+    if (peer.in_flight) return;  // the running RPC's completion sends it
+    peer.in_flight = true;
+    batch.swap(peer.queue);
   }
-  if (wake) peer.cv.notify_one();
+  Start(&peer, std::move(batch));
 }
 
-void PeerTransport::Run(Peer* peer) {
-  std::vector<paxos::Message> pending;
-  while (!stop_) {
-    {
-      std::unique_lock<std::mutex> lock(peer->mu);
-      peer->sleeping = true;
-      peer->cv.wait(lock, [&] { return stop_ || !peer->queue.empty(); });
-      peer->sleeping = false;
-      if (stop_) return;
-      pending.swap(peer->queue);
-    }
-    size_t i = 0;
-    while (i < pending.size() && !stop_) {
-      pb::PeerBatch batch;
-      batch.set_from(self_);
-      size_t bytes = 0;
-      for (; i < pending.size() && bytes < kMaxBatchBytes; ++i) {
-        std::string* out = batch.add_messages();
-        pending[i].SerializeToString(out);
-        bytes += out->size();
-      }
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-      pb::PeerAck ack;
-      const auto started = std::chrono::steady_clock::now();
-      grpc::Status status = peer->stub->Send(&context, batch, &ack);
-      const auto took = std::chrono::steady_clock::now() - started;
-      if (took > std::chrono::milliseconds(100)) {
-        PC_LOG(kWarn, "kvs.slow_peer_send")
-        ("peer", peer->id)("ms",
-                           std::chrono::duration_cast<std::chrono::milliseconds>(took).count())(
-            "messages", batch.messages_size())("ok", status.ok());
-      }
-      if (!status.ok()) {
-        PC_LOG(kDebug, "kvs.peer_send_failed")("peer", peer->id)("error", status.error_message());
-      }
-    }
-    pending.clear();
+void PeerTransport::Start(Peer* peer, std::vector<paxos::Message> messages) {
+  auto* call = new Call;
+  call->batch.set_from(self_);
+  size_t bytes = 0;
+  size_t i = 0;
+  for (; i < messages.size() && bytes < kMaxBatchBytes; ++i) {
+    std::string* out = call->batch.add_messages();
+    messages[i].SerializeToString(out);
+    bytes += out->size();
   }
+  if (i < messages.size()) {
+    // Too much for one RPC: the rest goes first in the next one, in order.
+    std::lock_guard<std::mutex> lock(peer->mu);
+    peer->queue.insert(peer->queue.begin(), std::make_move_iterator(messages.begin() + i),
+                       std::make_move_iterator(messages.end()));
+  }
+  call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  call->started = std::chrono::steady_clock::now();
+  peer->stub->async()->Send(&call->context, &call->batch, &call->ack,
+                            [this, peer, call](grpc::Status status) { Done(peer, call, status); });
+}
+
+void PeerTransport::Done(Peer* peer, Call* call, const grpc::Status& status) {
+  const auto took = std::chrono::steady_clock::now() - call->started;
+  if (took > std::chrono::milliseconds(100)) {
+    PC_LOG(kWarn, "kvs.slow_peer_send")
+    ("peer", peer->id)("ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count())(
+        "messages", call->batch.messages_size())("ok", status.ok());
+  }
+  if (!status.ok()) {
+    PC_LOG(kDebug, "kvs.peer_send_failed")("peer", peer->id)("error", status.error_message());
+  }
+  delete call;
+  std::vector<paxos::Message> next;
+  {
+    std::lock_guard<std::mutex> lock(peer->mu);
+    if (stop_ || peer->queue.empty()) {
+      peer->in_flight = false;
+      peer->idle_cv.notify_all();
+      return;
+    }
+    next.swap(peer->queue);
+  }
+  Start(peer, std::move(next));
 }
 
 }  // namespace penncloud::kvs::server

@@ -1,16 +1,19 @@
-// Sends Paxos messages to the other replicas. One sender thread per peer drains that
-// peer's queue into one PeerBatch per RPC, so while an RPC is in flight the next batch
-// accumulates (batching grows with load; no message waits behind a timer). Delivery is
-// best effort: a failed batch is dropped, and the consensus core resends what matters.
+// Sends Paxos messages to the other replicas. Each peer has at most one PeerBatch RPC in
+// flight; while it is, the next batch accumulates (batching grows with load; no message
+// waits behind a timer). The RPCs are asynchronous: an idle peer's batch is sent from the
+// caller's thread and the next one from the completion of the previous, so no sender
+// thread has to be woken (and scheduled, on a busy machine) between the loop and the
+// wire. Delivery is best effort: a failed batch is dropped, and the consensus core
+// resends what matters.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "proto/kvs.grpc.pb.h"
@@ -32,12 +35,15 @@ class PeerTransport {
     uint64_t id = 0;
     std::unique_ptr<pb::KvsPeer::Stub> stub;
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable idle_cv;    // signalled when in_flight turns false
     std::vector<paxos::Message> queue;  // GUARDED_BY(mu)
-    bool sleeping = false;              // GUARDED_BY(mu): the sender waits on cv
-    std::thread thread;
+    bool in_flight = false;             // GUARDED_BY(mu): an RPC to this peer is running
   };
-  void Run(Peer* peer);
+  struct Call;
+  // Sends `messages` (and whatever does not fit goes back to the queue's front) in one
+  // RPC. Called with in_flight set by the caller, and without peer->mu held.
+  void Start(Peer* peer, std::vector<paxos::Message> messages);
+  void Done(Peer* peer, Call* call, const grpc::Status& status);
 
   const uint64_t self_;
   std::map<uint64_t, std::unique_ptr<Peer>> peers_;
