@@ -151,6 +151,21 @@ absl::Status ReplicaGroupClient::Retry(const char* what, Attempt attempt) {
                    options_.deadline.count(), " ms; last error: ", last.error_message()));
 }
 
+template <typename Request, typename Response>
+absl::Status ReplicaGroupClient::Call(
+    const char* what,
+    grpc::Status (pb::KvsService::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, Response* response) {
+  return Retry(what, [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    response->Clear();
+    grpc::Status s = (stub.*method)(&context, request, response);
+    *hint = response->hint();
+    return s;
+  });
+}
+
 absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command) {
   Session session = sessions_->Acquire();
   command.set_session(session.id);
@@ -158,15 +173,7 @@ absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command)
   pb::WriteRequest request;
   *request.mutable_command() = std::move(command);
   pb::WriteResponse response;
-  absl::Status status =
-      Retry("write", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
-        grpc::ClientContext context;
-        context.set_deadline(deadline);
-        response.Clear();
-        grpc::Status s = stub.Write(&context, request, &response);
-        *hint = response.hint();
-        return s;
-      });
+  absl::Status status = Call("write", &pb::KvsService::Stub::Write, request, &response);
   // Reusing the session after a failure is safe: a late copy of the failed request has a
   // lower sequence than the session's next one, so the replicas ignore it.
   sessions_->Release(session);
@@ -180,15 +187,7 @@ absl::StatusOr<std::string> ReplicaGroupClient::Get(std::string_view row, std::s
   request.set_row(std::string(row));
   request.set_column(std::string(column));
   pb::GetResponse response;
-  absl::Status status =
-      Retry("get", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
-        grpc::ClientContext context;
-        context.set_deadline(deadline);
-        response.Clear();
-        grpc::Status s = stub.Get(&context, request, &response);
-        *hint = response.hint();
-        return s;
-      });
+  absl::Status status = Call("get", &pb::KvsService::Stub::Get, request, &response);
   if (!status.ok()) return status;
   if (!response.found()) return absl::NotFoundError("kvs: no such cell");
   return std::move(*response.mutable_value());
@@ -250,15 +249,7 @@ absl::StatusOr<ColumnPage> ReplicaGroupClient::List(std::string_view row,
   request.set_limit(options.limit);
   request.set_with_values(options.with_values);
   pb::ListResponse response;
-  absl::Status status =
-      Retry("list", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
-        grpc::ClientContext context;
-        context.set_deadline(deadline);
-        response.Clear();
-        grpc::Status s = stub.List(&context, request, &response);
-        *hint = response.hint();
-        return s;
-      });
+  absl::Status status = Call("list", &pb::KvsService::Stub::List, request, &response);
   if (!status.ok()) return status;
   ColumnPage page;
   page.more = response.more();
@@ -290,28 +281,14 @@ absl::Status ReplicaGroupClient::InstallMap(const std::string& map_bytes) {
   pb::InstallMapRequest request;
   request.set_map(map_bytes);
   pb::WriteResponse response;
-  return Retry("install map", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
-    grpc::ClientContext context;
-    context.set_deadline(deadline);
-    response.Clear();
-    grpc::Status s = stub.InstallMap(&context, request, &response);
-    *hint = response.hint();
-    return s;
-  });
+  return Call("install map", &pb::KvsService::Stub::InstallMap, request, &response);
 }
 
 absl::Status ReplicaGroupClient::Migrate(const pb::MigrateStep& step) {
   pb::MigrateRequest request;
   *request.mutable_step() = step;
   pb::WriteResponse response;
-  return Retry("migrate", [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
-    grpc::ClientContext context;
-    context.set_deadline(deadline);
-    response.Clear();
-    grpc::Status s = stub.Migrate(&context, request, &response);
-    *hint = response.hint();
-    return s;
-  });
+  return Call("migrate", &pb::KvsService::Stub::Migrate, request, &response);
 }
 
 }  // namespace penncloud::kvs

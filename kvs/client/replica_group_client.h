@@ -77,6 +77,13 @@ class ReplicaGroupClient final : public Client {
   template <typename Attempt>
   absl::Status Retry(const char* what, Attempt attempt);
 
+  // One unary KvsService call through Retry: every response carries the leader hint.
+  template <typename Request, typename Response>
+  absl::Status Call(const char* what,
+                    grpc::Status (pb::KvsService::Stub::*method)(grpc::ClientContext*,
+                                                                 const Request&, Response*),
+                    const Request& request, Response* response);
+
   int IndexOf(const std::string& address) const;
 
   const std::vector<std::string> addresses_;

@@ -115,47 +115,25 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const pb::GetRequest* request,
                                 pb::GetResponse* response) override {
-    auto* reactor = context->DefaultReactor();
-    if (grpc::Status s = CheckCell(request->row(), request->column()); !s.ok()) {
-      reactor->Finish(s);
-      return reactor;
-    }
-    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
-      r_->FillHint(response->mutable_hint());
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
-    }
     PendingRead read;
-    read.reactor = reactor;
+    read.reactor = context->DefaultReactor();
     read.get = request;
     read.get_response = response;
-    r_->Enqueue([&](Inbox& in) { in.reads.push_back(read); });
-    return reactor;
+    return StartRead(read, CheckCell(request->row(), request->column()), response->mutable_hint());
   }
 
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const pb::ListRequest* request,
                                  pb::ListResponse* response) override {
-    auto* reactor = context->DefaultReactor();
     grpc::Status s = CheckCell(request->row(), request->after());
     if (s.ok() && (request->limit() < 1 || request->limit() > kMaxListLimit)) {
       s = Invalid(absl::StrCat("list limit ", request->limit(), " not in 1..", kMaxListLimit));
     }
-    if (!s.ok()) {
-      reactor->Finish(s);
-      return reactor;
-    }
-    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
-      r_->FillHint(response->mutable_hint());
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
-    }
     PendingRead read;
-    read.reactor = reactor;
+    read.reactor = context->DefaultReactor();
     read.list = request;
     read.list_response = response;
-    r_->Enqueue([&](Inbox& in) { in.reads.push_back(read); });
-    return reactor;
+    return StartRead(read, s, response->mutable_hint());
   }
 
   grpc::ServerUnaryReactor* InstallMap(grpc::CallbackServerContext* context,
@@ -220,6 +198,23 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
   }
 
  private:
+  // A read that passed validation goes to the loop, which serves it once the core says it is
+  // safe; a replica that is not the leader answers at once with a hint instead.
+  grpc::ServerUnaryReactor* StartRead(PendingRead read, const grpc::Status& valid,
+                                      pb::LeaderHint* hint) {
+    if (!valid.ok()) {
+      read.reactor->Finish(valid);
+      return read.reactor;
+    }
+    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
+      r_->FillHint(hint);
+      read.reactor->Finish(grpc::Status::OK);
+      return read.reactor;
+    }
+    grpc::ServerUnaryReactor* reactor = read.reactor;
+    r_->Enqueue([&](Inbox& in) { in.reads.push_back(read); });
+    return reactor;
+  }
   Replica* r_;
 };
 
