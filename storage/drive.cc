@@ -183,6 +183,24 @@ absl::Status Drive::Delete(std::string_view user, std::string_view path) {
   return s;
 }
 
+absl::StatusOr<Drive::Located> Drive::ClearDestination(const std::string& user, const Located& src,
+                                                       const std::vector<std::string>& dst_parts,
+                                                       const std::string& to, bool overwrite,
+                                                       const char* verb) {
+  std::vector<std::string> chain;
+  auto dst = Locate(user, dst_parts, &chain);
+  if (!dst.ok()) return dst.status();
+  if (IsFolder(src.entry) &&
+      std::find(chain.begin(), chain.end(), src.entry.folder_id()) != chain.end()) {
+    return absl::FailedPreconditionError(absl::StrCat("a folder cannot be ", verb, " into itself"));
+  }
+  if (dst->raw) {
+    if (!overwrite) return absl::AlreadyExistsError(absl::StrCat("already exists: ", to));
+    if (auto s = DeleteLocated(user, *dst); !s.ok()) return s;
+  }
+  return dst;
+}
+
 absl::Status Drive::DeleteLocated(const std::string& user, const Located& at) {
   if (IsFolder(at.entry)) {
     if (auto s = DeleteFolderContents(user, at.entry.folder_id(), 0); !s.ok()) return s;
@@ -247,18 +265,8 @@ absl::Status Drive::Move(std::string_view user, std::string_view from, std::stri
   if (!src->raw)
     return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(from)));
   if (*src_parts == *dst_parts) return absl::OkStatus();
-  std::vector<std::string> chain;
-  auto dst = Locate(u, *dst_parts, &chain);
+  auto dst = ClearDestination(u, *src, *dst_parts, std::string(to), overwrite, "moved");
   if (!dst.ok()) return dst.status();
-  if (IsFolder(src->entry) &&
-      std::find(chain.begin(), chain.end(), src->entry.folder_id()) != chain.end()) {
-    return absl::FailedPreconditionError("a folder cannot be moved into itself");
-  }
-  if (dst->raw) {
-    if (!overwrite)
-      return absl::AlreadyExistsError(absl::StrCat("already exists: ", std::string(to)));
-    if (auto s = DeleteLocated(u, *dst); !s.ok()) return s;
-  }
   std::string dst_row = keys::TreeRow(u, dst->parent_id);
   auto put = kvs_->CPut(dst_row, dst->name, std::nullopt, *src->raw);
   if (!put.ok()) return put.status();
@@ -294,18 +302,8 @@ absl::Status Drive::Copy(std::string_view user, std::string_view from, std::stri
   if (*src_parts == *dst_parts) {
     return absl::FailedPreconditionError("source and destination are the same");
   }
-  std::vector<std::string> chain;
-  auto dst = Locate(u, *dst_parts, &chain);
+  auto dst = ClearDestination(u, *src, *dst_parts, std::string(to), overwrite, "copied");
   if (!dst.ok()) return dst.status();
-  if (IsFolder(src->entry) &&
-      std::find(chain.begin(), chain.end(), src->entry.folder_id()) != chain.end()) {
-    return absl::FailedPreconditionError("a folder cannot be copied into itself");
-  }
-  if (dst->raw) {
-    if (!overwrite)
-      return absl::AlreadyExistsError(absl::StrCat("already exists: ", std::string(to)));
-    if (auto s = DeleteLocated(u, *dst); !s.ok()) return s;
-  }
   auto s = CopyLocated(u, *src, *dst_parts, 0);
   ScheduleCollection(u);
   return s;

@@ -222,6 +222,11 @@ class Drive {
   absl::StatusOr<Located> Locate(const std::string& user, const std::vector<std::string>& parts,
                                  std::vector<std::string>* chain = nullptr);
   absl::Status DeleteLocated(const std::string& user, const Located& at);
+  // The destination of a move or copy of `src` (`verb` names it in errors): never inside
+  // `src` itself; an existing entry there is an error unless `overwrite`, then deleted.
+  absl::StatusOr<Located> ClearDestination(const std::string& user, const Located& src,
+                                           const std::vector<std::string>& dst_parts,
+                                           const std::string& to, bool overwrite, const char* verb);
   absl::Status DeleteFolderContents(const std::string& user, const std::string& folder_id,
                                     int depth);
   absl::Status CopyLocated(const std::string& user, const Located& from,
