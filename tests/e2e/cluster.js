@@ -13,8 +13,17 @@
 // Binaries come from $PENNCLOUD_BIN_DIR (ctest sets it; default build/h4-web/bin), the web
 // app from the checkout's web/. Logs land in cluster.dir (kept if a spec fails and
 // $PENNCLOUD_KEEP_TEST_DIRS is set).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, readFileSync } from 'node:fs';
+//
+// Every process gets a launch record, cluster.runDir/<name>.json = {name, tier, address,
+// argv, cwd, log, pid}, kept current across restarts, so the coordinator (--run_dir) can stop
+// and start nodes it did not launch. `startCluster({ groups: N })` starts the sharded
+// layout instead of one group: a config group plus N data groups on the hash ring, named
+// like the admin console's node ids (kvs-config-1, kvs-g2-3, frontend-<port>).
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -53,26 +62,109 @@ async function waitFor(what, probe, timeoutMs) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+const TIERS = { kvs_server: 'kvs', frontend: 'frontend', coordinator: 'coordinator', smtp: 'smtp',
+                pop3: 'pop3' };
+
+// The host:port a process serves clients on, from its flags.
+function addressOf(args) {
+  for (const a of args) {
+    const [flag, value] = a.split(/=(.*)/s);
+    if (flag === '--listen') return value;
+    if (flag === '--port' || flag === '--http_port') return `127.0.0.1:${value}`;
+  }
+  return null;
+}
+
+// Whether `binary` knows `--flag` (so the harness can pass flags other engineers add to a
+// binary without breaking while an older build is in use).
+const flagCache = new Map();
+export function binaryHasFlag(binary, flag) {
+  const key = `${binary} ${flag}`;
+  if (!flagCache.has(key)) {
+    let help = '';
+    try {
+      help = execFileSync(join(binDir, binary), ['--helpfull'], { encoding: 'utf8' });
+    } catch (e) {
+      help = `${e.stdout || ''}${e.stderr || ''}`;  // --helpfull exits non-zero
+    }
+    flagCache.set(key, help.includes(`--${flag} (`));
+  }
+  return flagCache.get(key);
+}
+
+function processArgv(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return null;
+  }
+}
+
 class Cluster {
   constructor(dir) {
     this.dir = dir;
-    this.processes = new Map();  // name -> { child, args, log }
+    this.runDir = join(dir, 'run');
+    mkdirSync(this.runDir, { recursive: true });
+    this.processes = new Map();  // name -> { child, binary, args, tier, address }
   }
 
   url(path = '/') {
     return `http://127.0.0.1:${this.httpPort}${path}`;
   }
 
-  launch(name, binary, args) {
-    const log = openSync(join(this.dir, `${name}.log`), 'a');
-    const child = spawn(join(binDir, binary), args, { stdio: ['ignore', log, log] });
-    this.processes.set(name, { child, binary, args });
+  launch(name, binary, args, { tier = TIERS[binary] || binary, address = addressOf(args) } = {}) {
+    const logPath = join(this.dir, `${name}.log`);
+    const log = openSync(logPath, 'a');
+    const argv = [join(binDir, binary), ...args];
+    const child = spawn(argv[0], args, { stdio: ['ignore', log, log], cwd: this.dir });
+    this.processes.set(name, { child, binary, args, tier, address });
+    this.writeRecord({ name, tier, address, argv, cwd: this.dir, log: logPath, pid: child.pid });
     return child;
+  }
+
+  // Written whole and renamed into place: the coordinator may read it at any moment.
+  writeRecord(record) {
+    const path = join(this.runDir, `${record.name}.json`);
+    writeFileSync(`${path}.tmp`, JSON.stringify(record, null, 2));
+    renameSync(`${path}.tmp`, path);
+  }
+
+  records() {
+    return readdirSync(this.runDir).filter((f) => f.endsWith('.json')).map((f) => {
+      try {
+        return JSON.parse(readFileSync(join(this.runDir, f), 'utf8'));
+      } catch {
+        return null;  // being replaced right now
+      }
+    }).filter((r) => r);
+  }
+
+  record(name) {
+    return JSON.parse(readFileSync(join(this.runDir, `${name}.json`), 'utf8'));
+  }
+
+  // The live pid of a process by its record, which the coordinator rewrites when it
+  // starts a node again; null when that pid is gone or runs something else.
+  pidOf(name) {
+    const r = this.record(name);
+    const argv = processArgv(r.pid);
+    return argv && argv.join('\0') === r.argv.join('\0') ? r.pid : null;
   }
 
   kill(name, signal = 'SIGKILL') {
     const p = this.processes.get(name);
-    if (p && p.child.exitCode === null) p.child.kill(signal);
+    if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
+    // A node the coordinator restarted is not our child: find it by its record.
+    if (existsSync(join(this.runDir, `${name}.json`))) {
+      const pid = this.pidOf(name);
+      if (pid !== null && (!p || pid !== p.child.pid)) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // already gone
+        }
+      }
+    }
   }
 
   restart(name) {
@@ -86,40 +178,112 @@ class Cluster {
   }
 
   async stop() {
-    for (const name of this.processes.keys()) this.kill(name);
+    const names = new Set([...this.processes.keys(), ...this.records().map((r) => r.name)]);
+    for (const name of names) this.kill(name);
     await sleep(100);
     if (!process.env.PENNCLOUD_KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-export async function startCluster({ frontends = 1, replicas = 3, extraFrontendFlags = [] } = {}) {
+// Launches one group of `replicas` kvs_servers on free ports; returns its client spec and
+// peer list.
+async function launchGroup(cluster, { replicas, name, extraArgs = [] }) {
+  const ports = [];
+  for (let i = 0; i < replicas; i++) ports.push(await freePort());
+  const peers = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(',');
+  ports.forEach((port, i) => {
+    const replica = name(i + 1);
+    cluster.launch(replica, 'kvs_server', [
+      `--id=${i + 1}`, `--peers=${peers}`, `--client_addrs=${peers}`,
+      `--listen=127.0.0.1:${port}`, `--data_dir=${join(cluster.dir, replica)}`, ...extraArgs,
+    ]);
+  });
+  return { spec: ports.map((p) => `127.0.0.1:${p}`).join(','), peers };
+}
+
+function kvsctl(args, input) {
+  return execFileSync(join(binDir, 'kvsctl'), args, {
+    encoding: 'utf8', input, timeout: 30000, stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+// The sharded store: a config group holding the cluster map and `groups` data groups
+// (ids 1..groups) on the hash ring. Returns the spec every tier's --kvs takes.
+async function startShardedStore(cluster, { groups, replicas }) {
+  const config = await launchGroup(cluster, { replicas, name: (r) => `kvs-config-${r}` });
+  cluster.configSpec = config.spec;
+  cluster.groupSpecs = {};
+  const peers = {};
+  for (let g = 1; g <= groups; g++) {
+    const group = await launchGroup(cluster, {
+      replicas, name: (r) => `kvs-g${g}-${r}`, extraArgs: [`--group=${g}`, `--config=${config.spec}`],
+    });
+    cluster.groupSpecs[g] = group.spec;
+    peers[g] = group.peers;
+  }
+  await waitFor('the config group', async () => {
+    kvsctl([`--group=${config.spec}`, '--timeout_ms=2000', 'status']);
+    return true;
+  }, 30000);
+  kvsctl([`--config=${config.spec}`, 'cluster', 'init', `1@${peers[1]}`]);
+  for (let g = 2; g <= groups; g++) {
+    kvsctl([`--config=${config.spec}`, 'group', 'add', `${g}@${peers[g]}`]);
+  }
+  return `config=${config.spec}`;
+}
+
+// Options: frontends, replicas (per group), extraFrontendFlags; groups (> 0: the sharded
+// layout); admin ({user, password}: the coordinator creates that admin account); mail
+// (true: SMTP and POP3 too, heartbeating to the coordinator like the frontends).
+export async function startCluster({
+  frontends = 1, replicas = 3, extraFrontendFlags = [], groups = 0, admin = null, mail = false,
+} = {}) {
   const cluster = new Cluster(mkdtempSync(join(tmpdir(), 'penncloud-e2e-')));
   try {
-    const kvsPorts = [];
-    for (let i = 0; i < replicas; i++) kvsPorts.push(await freePort());
-    const peers = kvsPorts.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(',');
-    kvsPorts.forEach((port, i) => {
-      cluster.launch(`kvs${i + 1}`, 'kvs_server', [
-        `--id=${i + 1}`, `--peers=${peers}`, `--client_addrs=${peers}`,
-        `--listen=127.0.0.1:${port}`, `--data_dir=${join(cluster.dir, `replica-${i + 1}`)}`,
-      ]);
-    });
-    cluster.kvsSpec = kvsPorts.map((p) => `127.0.0.1:${p}`).join(',');
+    if (groups > 0) {
+      cluster.kvsSpec = await startShardedStore(cluster, { groups, replicas });
+    } else {
+      const group = await launchGroup(cluster, { replicas, name: (r) => `kvs${r}` });
+      cluster.kvsSpec = group.spec;
+    }
+    // Sharded clusters name processes by their console node id.
+    const named = (plain, id) => (groups > 0 ? id : plain);
 
     cluster.httpPort = await freePort();
     cluster.grpcPort = await freePort();
-    cluster.launch('coordinator', 'coordinator', [
-      `--http_port=${cluster.httpPort}`, `--grpc_port=${cluster.grpcPort}`,
-      `--kvs=${cluster.kvsSpec}`,
-    ]);
+    const coordinatorArgs = [
+      `--http_port=${cluster.httpPort}`, `--grpc_port=${cluster.grpcPort}`, `--kvs=${cluster.kvsSpec}`,
+    ];
+    if (admin) {
+      const file = join(cluster.dir, 'admin-password');
+      writeFileSync(file, admin.password, { mode: 0o600 });
+      coordinatorArgs.push(`--admin_user=${admin.user}`, `--admin_password_file=${file}`);
+    }
+    if (binaryHasFlag('coordinator', 'run_dir')) coordinatorArgs.push(`--run_dir=${cluster.runDir}`);
+    if (binaryHasFlag('coordinator', 'web_root')) {
+      coordinatorArgs.push(`--web_root=${join(sourceRoot, 'web')}`);
+    }
+    cluster.launch('coordinator', 'coordinator', coordinatorArgs);
     cluster.frontendPorts = [];
     for (let i = 0; i < frontends; i++) {
       const port = await freePort();
       cluster.frontendPorts.push(port);
-      cluster.launch(`frontend${i + 1}`, 'frontend', [
+      cluster.launch(named(`frontend${i + 1}`, `frontend-${port}`), 'frontend', [
         `--port=${port}`, `--kvs=${cluster.kvsSpec}`,
         `--coordinator=127.0.0.1:${cluster.grpcPort}`, `--web_root=${join(sourceRoot, 'web')}`,
         '--io_threads=1', '--workers=16', ...extraFrontendFlags,
+      ]);
+    }
+    if (mail) {
+      cluster.smtpPort = await freePort();
+      cluster.launch(named('smtp', `smtp-${cluster.smtpPort}`), 'smtp', [
+        `--port=${cluster.smtpPort}`, `--kvs=${cluster.kvsSpec}`, `--state_dir=${cluster.dir}`,
+        '--relay=false', `--coordinator=127.0.0.1:${cluster.grpcPort}`,
+      ]);
+      cluster.pop3Port = await freePort();
+      cluster.launch(named('pop3', `pop3-${cluster.pop3Port}`), 'pop3', [
+        `--port=${cluster.pop3Port}`, `--kvs=${cluster.kvsSpec}`, `--state_dir=${cluster.dir}`,
+        `--coordinator=127.0.0.1:${cluster.grpcPort}`,
       ]);
     }
     // Ready when :8000 reaches a frontend and that frontend reaches the store: a login
@@ -138,6 +302,13 @@ export async function startCluster({ frontends = 1, replicas = 3, extraFrontendF
     for (const name of cluster.processes.keys()) cluster.kill(name);
     throw e;
   }
+}
+
+// Runs kvsctl against the cluster's store (the sharded map when there is one); `input`
+// feeds a '-' value. Returns its standard output.
+export function clusterKvsctl(cluster, args, input) {
+  const target = cluster.configSpec ? `--config=${cluster.configSpec}` : `--group=${cluster.kvsSpec}`;
+  return kvsctl([target, ...args], input);
 }
 
 // Debian's chromium, headless, driven by playwright-core (no browser download).
