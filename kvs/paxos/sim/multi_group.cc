@@ -1,0 +1,1324 @@
+#include "kvs/paxos/sim/multi_group.h"
+
+#include <algorithm>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "kvs/lincheck/history.h"
+#include "kvs/paxos/node.h"
+#include "kvs/paxos/rng.h"
+#include "kvs/shard/cluster_map.h"
+
+namespace penncloud::paxos::sim {
+namespace {
+
+namespace shard = kvs::shard;
+constexpr int64_t kTick = 10;  // time units per tick
+
+// What a client or the rebalancer asks of one replica.
+enum class ReqKind { kGet, kWrite, kConfigRead, kCommand, kFetch };
+
+struct Request {
+  ReqKind kind = ReqKind::kGet;
+  int caller = 0;
+  uint64_t token = 0;  // names the request; a reply for an older one is ignored
+  ShardCommand cmd;    // kWrite, kCommand; kFetch: the migration (id and range)
+  std::string key;     // kGet
+};
+
+enum class RepStatus { kOk, kNotLeader, kWrongGroup, kUnavailable, kRefused };
+
+struct Reply {
+  int caller = 0;
+  uint64_t token = 0;
+  RepStatus status = RepStatus::kOk;
+  std::optional<NodeId> hint;
+  std::optional<std::string> value;
+  bool cput_ok = false;
+  uint64_t version = 0;  // wrong group: the version of the group's map
+  uint64_t map = 0;      // config read: the stored map
+  std::string payload;   // fetch
+};
+
+enum class EventType {
+  kDeliver,
+  kTick,
+  kReady,
+  kRequest,
+  kReply,
+  kTimer,
+  kRestart,
+  kHealPartition,
+  kFault,
+  kHeal,
+  kRebalancerRestart
+};
+
+struct Event {
+  int64_t time = 0;
+  uint64_t order = 0;
+  EventType type = EventType::kTick;
+  int node = 0;  // global replica index, or caller index
+  uint64_t token = 0;
+  Message msg;
+  std::shared_ptr<const ShardMachine> snapshot_data;
+  Request request;
+  Reply reply;
+};
+
+struct EventLater {
+  bool operator()(const std::unique_ptr<Event>& a, const std::unique_ptr<Event>& b) const {
+    return std::tie(a->time, a->order) > std::tie(b->time, b->order);
+  }
+};
+
+struct Disk {
+  HardState hard_state;
+  std::map<Slot, Entry> entries;
+  SnapshotMeta snapshot;
+  std::shared_ptr<const ShardMachine> snapshot_data;
+};
+
+struct Replica {
+  int group = 0;  // index in groups_ (= group id; 0 is the config group)
+  NodeId id = 0;  // Paxos id within the group
+  bool up = true;
+  int restarts = 0;
+  int64_t tick_period = kTick;
+  std::unique_ptr<Node> node;
+  Disk disk;
+  ShardMachine sm;
+  Slot applied = 0;
+  bool ready_scheduled = false;
+  uint64_t epoch = 0;
+  std::map<Slot, std::shared_ptr<const ShardMachine>> incoming_snapshots;
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, uint64_t>> pending_writes;
+  std::map<uint64_t, Request> pending_reads;
+  Slot snapshot_every = 20;
+};
+
+struct Group {
+  std::vector<int> nodes;           // global replica indices, by Paxos id - 1
+  std::vector<std::string> chosen;  // slot -> fingerprint of the value applied there
+  std::vector<uint64_t> digest;     // slot -> state digest after it
+  ShardMachine oracle;              // the state after the chosen prefix
+  std::optional<NodeId> last_leader;
+  int64_t next_reconfig = 0;
+};
+
+// One request at a time toward a group, retried at other replicas until answered.
+struct Call {
+  int group = 0;
+  int target = 0;  // replica index within the group
+  std::optional<NodeId> hint;
+  Request req;
+  uint64_t timer = 0;
+};
+
+struct Client {
+  Call call;
+  bool active = false, done = false, reading_map = false;
+  bool reroute = false;  // the next timer routes afresh instead of resending
+  int ops_left = 0;
+  int64_t deadline = 0;
+  uint64_t cached_map = 0;  // registration number; 0 = none yet
+  uint64_t seq = 0;
+  ReqKind kind = ReqKind::kGet;
+  ShardCommand op;  // the operation in flight (key, op, value, expected)
+  size_t history_index = 0;
+  uint64_t read_percent = 35;
+};
+
+struct Rebalancer {
+  Call call;
+  bool down = false, finished = false;
+  std::shared_ptr<const shard::ClusterMap> map;  // the map as last read or written
+  uint64_t map_id = 0;
+  std::deque<uint64_t> push_left;  // groups still to get `map`
+  int sub = 0;                     // step within the current migration state
+  std::string payload;             // the fetched range
+  bool push_after_write = false;
+  // The operator's script (it outlives rebalancer restarts): (add?, group id), in order.
+  std::vector<std::pair<bool, uint64_t>> changes;
+  size_t next_change = 0;
+};
+
+std::string Fingerprint(const Entry& e) {
+  std::string f = std::to_string(int(e.type()));
+  f += ':';
+  for (const std::string& c : e.commands()) {
+    f += c;
+    f += '\x1e';
+  }
+  for (NodeId v : e.membership().voters()) f += "v" + std::to_string(v);
+  for (NodeId v : e.membership().learners()) f += "l" + std::to_string(v);
+  return f;
+}
+
+bool IsControl(char op) { return op != 'P' && op != 'C' && op != 'D'; }
+
+class MultiGroupSimulation {
+ public:
+  explicit MultiGroupSimulation(const MultiOptions& o)
+      : opt_(o), rng_(o.seed * 0x9e3779b97f4a7c15ULL + 11) {}
+
+  MultiResult Run();
+
+ private:
+  Event& Schedule(int64_t at, EventType type, int node = 0) {
+    auto e = std::make_unique<Event>();
+    e->time = at;
+    e->order = next_order_++;
+    e->type = type;
+    e->node = node;
+    Event& ref = *e;
+    queue_.push_back(std::move(e));
+    std::push_heap(queue_.begin(), queue_.end(), EventLater());
+    return ref;
+  }
+  bool Chance(double p) { return p > 0 && double(rng_.Below(1000000)) < p * 1e6; }
+  int64_t Between(int64_t lo, int64_t hi) { return lo + int64_t(rng_.Below(hi - lo + 1)); }
+  void Fail(const std::string& why) {
+    if (!result_.ok) return;
+    result_.ok = false;
+    std::ostringstream s;
+    s << "t=" << now_ / kTick << ": " << why;
+    result_.failure = s.str();
+  }
+  void Trace(const std::string& what) {
+    if (opt_.verbose) std::cerr << "[t=" << now_ / kTick << "] " << what << "\n";
+  }
+  int64_t NetDelay() {
+    if (faults_on_ && Chance(long_delay_)) return Between(kTick, 40 * kTick);
+    return Between(1, max_delay_);
+  }
+  std::string Name(int i) const {
+    return "g" + std::to_string(reps_[i].group) + "n" + std::to_string(reps_[i].id);
+  }
+  int Rebal() const { return int(clients_.size()); }  // the rebalancer's caller index
+
+  // Maps.
+  // The registration number of `proto` (the same for the same bytes); 0 if invalid.
+  uint64_t Register(cluster::ClusterMap proto);
+  uint64_t VersionOf(uint64_t map) const { return map == 0 ? 0 : maps_.at(map)->version(); }
+  cluster::Group GroupProto(uint64_t id) const;
+
+  // Replicas.
+  Config NodeConfig(const Replica& r) const;
+  void StartNode(int i);
+  void Crash(int i);
+  void ScheduleReady(int i);
+  void ProcessReady(int i);
+  void ApplyEntry(int i, const Entry& e);
+  void Respond(Reply reply);
+  void OnRequest(int i, const Request& req);
+  void CheckExclusive(int g);
+
+  // Callers (clients and the rebalancer).
+  void Send(int caller);
+  void Retry(int caller, int64_t delay);
+  Call& CallOf(int caller) { return caller == Rebal() ? rebal_.call : clients_[caller].call; }
+  void OnReply(const Reply& rep);
+  void OnTimer(int caller, uint64_t token);
+
+  void StartOp(int c);
+  void Route(int c);
+  void FinishOp(int c, bool completed, const Reply* rep);
+  void OnClientReply(int c, const Reply& rep);
+
+  void RebalancerNext();
+  void RebalancerAsk(int group, Request req);
+  void RebalancerWrite(absl::StatusOr<cluster::ClusterMap> next, bool push);
+  void OnRebalancerReply(const Reply& rep);
+
+  void InjectFault();
+  void Reconfigure(int g);
+  void HealAll();
+  void FinalCheck();
+
+  MultiOptions opt_;
+  Rng rng_;
+  int64_t now_ = 0;
+  uint64_t next_order_ = 0;
+  std::vector<std::unique_ptr<Event>> queue_;
+  MultiResult result_;
+  MapRegistry maps_;
+  std::map<std::string, uint64_t> map_ids_;  // serialized map -> registration number
+  std::vector<Replica> reps_;
+  std::vector<Group> groups_;
+  std::vector<Client> clients_;
+  Rebalancer rebal_;
+  std::vector<std::string> rows_;
+  std::map<std::string, std::set<int>> serving_;  // row -> groups whose chosen state serves it
+  std::vector<lincheck::Operation> history_;
+  std::vector<std::string> written_values_;
+  uint64_t next_token_ = 0, next_read_id_ = 0, next_nonce_ = 0;
+
+  bool faults_on_ = false;
+  double loss_ = 0, dup_ = 0, long_delay_ = 0, crash_rate_ = 0, partition_rate_ = 0;
+  double mid_ready_crash_ = 0, rebalancer_crash_ = 0;
+  bool churn_ = false;
+  int64_t max_delay_ = 5;
+  std::set<std::pair<int, int>> blocked_;
+  uint64_t partition_token_ = 0;
+  int64_t heal_time_ = 0;
+  size_t max_batch_ = 8, max_entries_msg_ = 8;
+  uint32_t window_ = 4;
+};
+
+// ----------------------------------------------------------------------------------------
+// Maps: commands and replies name a map by its registration number, standing for the
+// serialized map the real ones carry.
+
+uint64_t MultiGroupSimulation::Register(cluster::ClusterMap proto) {
+  absl::StatusOr<shard::ClusterMap> map = shard::ClusterMap::FromProto(std::move(proto));
+  if (!map.ok()) {
+    Fail("invalid map: " + std::string(map.status().message()));
+    return 0;
+  }
+  auto [it, fresh] = map_ids_.emplace(map->bytes(), maps_.size() + 1);
+  if (fresh) maps_[it->second] = std::make_shared<const shard::ClusterMap>(*std::move(map));
+  return it->second;
+}
+
+cluster::Group MultiGroupSimulation::GroupProto(uint64_t id) const {
+  cluster::Group g;
+  g.set_id(id);
+  g.set_state(cluster::GROUP_SERVING);
+  for (int r = 1; r <= opt_.replicas; ++r) {
+    cluster::Replica* rep = g.add_replicas();
+    rep->set_id(uint64_t(r));
+    rep->set_address("g" + std::to_string(id) + "n" + std::to_string(r) + ":1");
+  }
+  return g;
+}
+
+// ----------------------------------------------------------------------------------------
+// Replicas: the Ready contract, as in the single-group simulator.
+
+Config MultiGroupSimulation::NodeConfig(const Replica& r) const {
+  Config c;
+  c.id = r.id;
+  c.election_ticks = 10;
+  c.heartbeat_ticks = 2;
+  c.lease_margin_ticks = 2;
+  c.seed = opt_.seed * 1000003 + uint64_t(r.group) * 7919 + r.id * 101 + uint64_t(r.restarts);
+  c.max_batch_commands = max_batch_;
+  c.max_entries_per_message = max_entries_msg_;
+  c.snapshot_retry_ticks = 20;
+  c.learner_catchup_slots = 8;
+  return c;
+}
+
+void MultiGroupSimulation::StartNode(int i) {
+  Replica& r = reps_[i];
+  PersistentState st;
+  st.hard_state = r.disk.hard_state;
+  for (const auto& [slot, e] : r.disk.entries) st.entries.push_back(e);
+  st.snapshot = r.disk.snapshot;
+  st.applied = r.disk.snapshot.slot();
+  r.sm = *r.disk.snapshot_data;
+  r.applied = r.disk.snapshot.slot();
+  r.node = std::make_unique<Node>(NodeConfig(r), std::move(st));
+  r.up = true;
+  r.ready_scheduled = false;
+  Event& t = Schedule(now_ + Between(1, r.tick_period), EventType::kTick, i);
+  t.token = r.epoch;
+  ScheduleReady(i);
+}
+
+void MultiGroupSimulation::Crash(int i) {
+  Replica& r = reps_[i];
+  if (!r.up) return;
+  Trace("crash " + Name(i));
+  ++result_.crashes;
+  r.up = false;
+  r.node.reset();
+  r.epoch++;
+  r.restarts++;
+  r.incoming_snapshots.clear();
+  r.pending_writes.clear();
+  r.pending_reads.clear();
+  r.ready_scheduled = false;
+  Event& e = Schedule(now_ + Between(2, 60) * kTick, EventType::kRestart, i);
+  e.token = r.epoch;
+}
+
+void MultiGroupSimulation::ScheduleReady(int i) {
+  Replica& r = reps_[i];
+  if (!r.up || r.ready_scheduled || !r.node->HasReady()) return;
+  r.ready_scheduled = true;
+  Event& e = Schedule(now_ + Between(0, 3), EventType::kReady, i);
+  e.token = r.epoch;
+}
+
+void MultiGroupSimulation::Respond(Reply reply) {
+  if (faults_on_ && Chance(loss_)) return;
+  Event& e = Schedule(now_ + NetDelay(), EventType::kReply, reply.caller);
+  e.reply = std::move(reply);
+}
+
+void MultiGroupSimulation::ProcessReady(int i) {
+  Replica& r = reps_[i];
+  Node& node = *r.node;
+  Ready rd = node.TakeReady();
+  if (faults_on_ && Chance(mid_ready_crash_)) {
+    Crash(i);  // nothing of this Ready was made durable
+    return;
+  }
+  if (rd.snapshot) {
+    const Slot slot = rd.snapshot->slot();
+    auto it = r.incoming_snapshots.find(slot);
+    if (it == r.incoming_snapshots.end()) {
+      Fail(Name(i) + " asked to install a snapshot it never received");
+      return;
+    }
+    r.sm = *it->second;
+    r.applied = slot;
+    r.disk.snapshot = *rd.snapshot;
+    r.disk.snapshot_data = it->second;
+    r.disk.entries.erase(r.disk.entries.begin(), r.disk.entries.upper_bound(slot));
+    r.incoming_snapshots.clear();
+    ++result_.snapshots_installed;
+    const Group& g = groups_[r.group];
+    if (slot < g.digest.size() && g.digest[slot] != 0 && g.digest[slot] != (r.sm.Digest() | 1)) {
+      Fail(Name(i) + " installed a snapshot at slot " + std::to_string(slot) +
+           " whose state differs from the state applied there");
+    }
+  }
+  for (const EntryPtr& e : rd.entries) {
+    if (e->slot() > r.disk.snapshot.slot()) r.disk.entries[e->slot()] = *e;
+  }
+  if (rd.hard_state) r.disk.hard_state = *rd.hard_state;
+  if (faults_on_ && Chance(mid_ready_crash_)) {
+    Crash(i);  // durable, but nothing sent or applied
+    return;
+  }
+  for (Message& m : rd.messages) {
+    ++result_.messages;
+    std::shared_ptr<const ShardMachine> data;
+    if (m.type() == MSG_SNAPSHOT) {
+      if (m.snapshot().slot() != r.disk.snapshot.slot()) {
+        Fail("MSG_SNAPSHOT names a snapshot the server does not hold");
+        return;
+      }
+      data = r.disk.snapshot_data;
+    }
+    if (m.to() < 1 || m.to() > groups_[r.group].nodes.size()) continue;
+    const int to = groups_[r.group].nodes[m.to() - 1];
+    if (faults_on_ && (Chance(loss_) || blocked_.count({i, to}))) continue;
+    const int copies = faults_on_ && Chance(dup_) ? 2 : 1;
+    for (int k = 0; k < copies; ++k) {
+      Event& e = Schedule(now_ + NetDelay(), EventType::kDeliver, to);
+      e.msg = m;
+      e.snapshot_data = data;
+    }
+  }
+  for (const EntryPtr& e : rd.committed) {
+    ApplyEntry(i, *e);
+    if (!result_.ok) return;
+  }
+  for (const ReadState& rs : rd.reads) {
+    auto it = r.pending_reads.find(rs.id);
+    if (it == r.pending_reads.end()) continue;
+    if (r.applied < rs.index) Fail("read released before its index was applied");
+    const Request& q = it->second;
+    Reply rep;
+    rep.caller = q.caller;
+    rep.token = q.token;
+    rep.version = r.sm.map_version();
+    rep.map = r.sm.map_id();
+    if (q.kind == ReqKind::kGet) {
+      const Verdict v = r.sm.Judge(q.key, /*write=*/false);
+      rep.status = v == Verdict::kServe        ? RepStatus::kOk
+                   : v == Verdict::kWrongGroup ? RepStatus::kWrongGroup
+                                               : RepStatus::kUnavailable;
+      if (v == Verdict::kServe) rep.value = r.sm.Get(q.key);
+    }
+    r.pending_reads.erase(it);
+    Respond(std::move(rep));
+  }
+  for (uint64_t id : rd.failed_reads) {
+    auto it = r.pending_reads.find(id);
+    if (it == r.pending_reads.end()) continue;
+    Reply rep;
+    rep.caller = it->second.caller;
+    rep.token = it->second.token;
+    rep.status = RepStatus::kNotLeader;
+    r.pending_reads.erase(it);
+    Respond(std::move(rep));
+  }
+  for (const std::string& c : rd.dropped) {
+    const ShardCommand cmd = DecodeCommand(c);
+    auto it = r.pending_writes.find({cmd.client, cmd.seq});
+    if (it == r.pending_writes.end()) continue;
+    Reply rep;
+    rep.caller = it->second.first;
+    rep.token = it->second.second;
+    rep.status = RepStatus::kNotLeader;
+    r.pending_writes.erase(it);
+    Respond(std::move(rep));
+  }
+  node.Advance();
+  if (r.applied >= r.disk.snapshot.slot() + r.snapshot_every) {
+    auto meta = node.Compact(r.applied);
+    if (!meta.ok()) {
+      Fail("Compact refused: " + std::string(meta.status().message()));
+      return;
+    }
+    r.disk.snapshot = *meta;
+    r.disk.snapshot_data = std::make_shared<ShardMachine>(r.sm);
+    r.disk.entries.erase(r.disk.entries.begin(), r.disk.entries.upper_bound(meta->slot()));
+  }
+  Group& g = groups_[r.group];
+  if (node.is_leader() && g.last_leader != r.id) {
+    g.last_leader = r.id;
+    Trace("leader " + Name(i));
+  }
+  ScheduleReady(i);
+}
+
+void MultiGroupSimulation::ApplyEntry(int i, const Entry& e) {
+  Replica& r = reps_[i];
+  Group& g = groups_[r.group];
+  const Slot s = e.slot();
+  if (s != r.applied + 1) {
+    Fail(Name(i) + " applied slot " + std::to_string(s) + " after " + std::to_string(r.applied));
+    return;
+  }
+  if (g.chosen.size() <= s) {
+    g.chosen.resize(s + 1);
+    g.digest.resize(s + 1, 0);
+  }
+  const std::string fp = Fingerprint(e);
+  const bool first = g.chosen[s].empty();
+  if (first) {
+    g.chosen[s] = fp;
+  } else if (g.chosen[s] != fp) {
+    Fail("group " + std::to_string(r.group) + " slot " + std::to_string(s) + ": " + Name(i) +
+         " applied a value different from another replica's");
+    return;
+  }
+  bool control = false;
+  for (const std::string& c : e.commands()) {
+    const ShardCommand cmd = DecodeCommand(c);
+    const ApplyOutcome out = r.sm.Apply(cmd);
+    if (first) {
+      g.oracle.Apply(cmd);
+      control = control || IsControl(cmd.op);
+    }
+    auto it = r.pending_writes.find({cmd.client, cmd.seq});
+    if (it == r.pending_writes.end()) continue;
+    Reply rep;
+    rep.caller = it->second.first;
+    rep.token = it->second.second;
+    rep.cput_ok = out.cput_ok;
+    rep.version = r.sm.map_version();
+    rep.status = IsControl(cmd.op) || out.verdict == Verdict::kServe ? RepStatus::kOk
+                 : out.verdict == Verdict::kWrongGroup               ? RepStatus::kWrongGroup
+                                                                     : RepStatus::kUnavailable;
+    r.pending_writes.erase(it);
+    Respond(std::move(rep));
+  }
+  r.applied = s;
+  const uint64_t d = r.sm.Digest() | 1;
+  if (g.digest[s] == 0) {
+    g.digest[s] = d;
+  } else if (g.digest[s] != d) {
+    Fail("group " + std::to_string(r.group) + " slot " + std::to_string(s) + ": " + Name(i) +
+         " has a state different from another replica's after applying it");
+  }
+  if (control) CheckExclusive(r.group);
+}
+
+// Called when a slot with a map or migration command is first applied in group g, i.e. in
+// the order slots are chosen: no row may start being served by g while another group's
+// chosen state still serves it.
+void MultiGroupSimulation::CheckExclusive(int g) {
+  if (g == 0) return;
+  for (const std::string& row : rows_) {
+    std::set<int>& holders = serving_[row];
+    if (!groups_[g].oracle.Serves(row)) {
+      holders.erase(g);
+      continue;
+    }
+    for (int other : holders) {
+      if (other == g) continue;
+      Fail("row " + row + " served by groups " + std::to_string(other) + " and " +
+           std::to_string(g) + " at once (their maps: v" +
+           std::to_string(groups_[other].oracle.map_version()) + ", v" +
+           std::to_string(groups_[g].oracle.map_version()) + ")");
+      return;
+    }
+    holders.insert(g);
+  }
+}
+
+void MultiGroupSimulation::OnRequest(int i, const Request& req) {
+  Replica& r = reps_[i];
+  if (!r.up) return;
+  Reply rep;
+  rep.caller = req.caller;
+  rep.token = req.token;
+  absl::Status st;
+  switch (req.kind) {
+    case ReqKind::kFetch: {
+      // Any replica that applied the freeze can answer: its copy of the range is final.
+      std::optional<std::string> dump = r.sm.Dump(req.cmd.migration, {req.cmd.start, req.cmd.end});
+      rep.status = dump ? RepStatus::kOk : RepStatus::kRefused;
+      rep.payload = dump.value_or("");
+      Respond(std::move(rep));
+      return;
+    }
+    case ReqKind::kGet:
+    case ReqKind::kConfigRead: {
+      const uint64_t id = ++next_read_id_;
+      st = r.node->RequestRead(id);
+      if (st.ok()) r.pending_reads[id] = req;
+      break;
+    }
+    case ReqKind::kWrite:
+    case ReqKind::kCommand:
+      st = r.node->Propose(EncodeCommand(req.cmd));
+      if (st.ok()) r.pending_writes[{req.cmd.client, req.cmd.seq}] = {req.caller, req.token};
+      break;
+  }
+  if (!st.ok()) {
+    rep.status = RepStatus::kNotLeader;
+    rep.hint = LeaderHint(st);
+    Respond(std::move(rep));
+  }
+  ScheduleReady(i);
+}
+
+// ----------------------------------------------------------------------------------------
+// Calls: one request toward one group, resent (to the leader hint or another replica)
+// until the caller takes an answer.
+
+void MultiGroupSimulation::Send(int caller) {
+  Call& call = CallOf(caller);
+  const int n = int(groups_[call.group].nodes.size());
+  if (call.hint && *call.hint >= 1 && int(*call.hint) <= n) {
+    call.target = int(*call.hint) - 1;
+  }
+  call.hint.reset();
+  if (!faults_on_ || !Chance(loss_)) {
+    Event& e =
+        Schedule(now_ + NetDelay(), EventType::kRequest, groups_[call.group].nodes[call.target]);
+    e.request = call.req;
+  }
+  Event& t = Schedule(now_ + 15 * kTick, EventType::kTimer, caller);
+  t.token = ++call.timer;
+}
+
+void MultiGroupSimulation::Retry(int caller, int64_t delay) {
+  Event& t = Schedule(now_ + delay, EventType::kTimer, caller);
+  t.token = ++CallOf(caller).timer;
+}
+
+void MultiGroupSimulation::OnReply(const Reply& rep) {
+  Call& call = CallOf(rep.caller);
+  if (rep.token != call.req.token) return;
+  if (rep.status == RepStatus::kNotLeader) {
+    call.hint = rep.hint;
+    if (!rep.hint) call.target = int(rng_.Below(groups_[call.group].nodes.size()));
+    Retry(rep.caller, Between(kTick, 3 * kTick));
+    return;
+  }
+  if (rep.caller == Rebal()) {
+    OnRebalancerReply(rep);
+  } else {
+    OnClientReply(rep.caller, rep);
+  }
+}
+
+void MultiGroupSimulation::OnTimer(int caller, uint64_t token) {
+  Call& call = CallOf(caller);
+  if (token != call.timer) return;
+  if (caller == Rebal()) {
+    if (rebal_.down || rebal_.finished) return;
+    if (call.hint == std::nullopt) call.target = int(rng_.Below(groups_[call.group].nodes.size()));
+    Send(caller);
+    return;
+  }
+  Client& cl = clients_[caller];
+  if (cl.done) return;
+  if (!cl.active) {
+    StartOp(caller);
+    return;
+  }
+  if (faults_on_ && now_ >= cl.deadline) {
+    FinishOp(caller, false, nullptr);  // gave up: the outcome stays unknown
+    return;
+  }
+  if (cl.reroute) {
+    cl.reroute = false;
+    Route(caller);
+    return;
+  }
+  if (call.hint == std::nullopt) call.target = int(rng_.Below(groups_[call.group].nodes.size()));
+  Send(caller);
+}
+
+// ----------------------------------------------------------------------------------------
+// Clients: route each row by the cached map, refresh it on a wrong-group answer that is
+// not older than the cache, and take a fresh sequence number for a write refused that
+// way (the refusal is recorded, so that (client, seq) is finished at that group).
+
+void MultiGroupSimulation::StartOp(int c) {
+  Client& cl = clients_[c];
+  if (cl.ops_left <= 0) {
+    cl.done = true;
+    return;
+  }
+  --cl.ops_left;
+  ShardCommand& q = cl.op;
+  q = ShardCommand();
+  q.client = uint64_t(c + 1);
+  q.key = rows_[rng_.Below(rows_.size())];
+  const uint64_t dice = rng_.Below(100);
+  const uint64_t rest = 100 - cl.read_percent;
+  cl.kind = dice < cl.read_percent ? ReqKind::kGet : ReqKind::kWrite;
+  q.op = dice < cl.read_percent + rest / 2       ? 'P'
+         : dice < cl.read_percent + rest * 5 / 6 ? 'C'
+                                                 : 'D';
+  if (cl.kind == ReqKind::kWrite && q.op != 'D') {
+    q.value = "c" + std::to_string(c + 1) + "o" + std::to_string(history_.size());
+    written_values_.push_back(q.value);
+  }
+  if (cl.kind == ReqKind::kWrite && q.op == 'C' && written_values_.size() > 1 &&
+      rng_.Below(4) != 0) {
+    q.expected = written_values_[written_values_.size() - 2 -
+                                 rng_.Below(std::min<size_t>(3, written_values_.size() - 1))];
+  }
+  lincheck::Operation op;
+  op.client = c + 1;
+  op.key = q.key;
+  op.kind = cl.kind == ReqKind::kGet ? lincheck::OpKind::kGet
+            : q.op == 'P'            ? lincheck::OpKind::kPut
+            : q.op == 'C'            ? lincheck::OpKind::kCPut
+                                     : lincheck::OpKind::kDelete;
+  if (op.kind == lincheck::OpKind::kPut || op.kind == lincheck::OpKind::kCPut) op.value = q.value;
+  if (op.kind == lincheck::OpKind::kCPut) op.expected = q.expected;
+  op.call = now_;
+  op.completed = false;
+  cl.history_index = history_.size();
+  history_.push_back(std::move(op));
+  cl.active = true;
+  cl.deadline = now_ + 150 * kTick;
+  q.seq = ++cl.seq;
+  Route(c);
+}
+
+void MultiGroupSimulation::Route(int c) {
+  Client& cl = clients_[c];
+  Call& call = cl.call;
+  Request q;
+  q.caller = c;
+  q.token = ++next_token_;
+  int group = 0;
+  cl.reading_map = cl.cached_map == 0;
+  if (cl.reading_map) {
+    q.kind = ReqKind::kConfigRead;
+  } else {
+    group = int(maps_.at(cl.cached_map)->GroupOfRow(cl.op.key));
+    q.kind = cl.kind;
+    q.key = cl.op.key;
+    if (cl.kind == ReqKind::kWrite) q.cmd = cl.op;
+  }
+  if (group != call.group) {
+    call.group = group;
+    call.hint.reset();
+    call.target = int(rng_.Below(groups_[group].nodes.size()));
+  }
+  call.req = q;
+  Send(c);
+}
+
+void MultiGroupSimulation::FinishOp(int c, bool completed, const Reply* rep) {
+  Client& cl = clients_[c];
+  lincheck::Operation& op = history_[cl.history_index];
+  op.completed = completed;
+  op.ret = now_;
+  if (completed) {
+    ++result_.ops_completed;
+    if (op.kind == lincheck::OpKind::kGet) op.observed = rep->value;
+    if (op.kind == lincheck::OpKind::kCPut) op.cput_succeeded = rep->cput_ok;
+  } else {
+    ++result_.ops_incomplete;
+  }
+  cl.active = false;
+  cl.call.req.token = 0;
+  Retry(c, Between(0, 3 * kTick));
+}
+
+void MultiGroupSimulation::OnClientReply(int c, const Reply& rep) {
+  Client& cl = clients_[c];
+  if (!cl.active) return;
+  if (cl.reading_map) {
+    if (rep.status != RepStatus::kOk) return;
+    if (VersionOf(rep.map) >= VersionOf(cl.cached_map)) cl.cached_map = rep.map;
+    Route(c);
+    return;
+  }
+  switch (rep.status) {
+    case RepStatus::kOk:
+      FinishOp(c, true, &rep);
+      return;
+    case RepStatus::kWrongGroup:
+      ++result_.wrong_group_answers;
+      if (cl.kind == ReqKind::kWrite) cl.op.seq = ++cl.seq;
+      if (rep.version >= VersionOf(cl.cached_map)) cl.cached_map = 0;  // re-read the map
+      cl.reroute = true;
+      Retry(c, Between(1, 2 * kTick));
+      return;
+    case RepStatus::kUnavailable:  // frozen or arriving: the same group, a little later
+    case RepStatus::kRefused:
+    case RepStatus::kNotLeader:
+      Retry(c, Between(2 * kTick, 5 * kTick));
+      return;
+  }
+}
+
+// ----------------------------------------------------------------------------------------
+// The rebalancer: the steps of kvs/shard/rebalancer.cc as a state machine over the map it
+// last read or wrote. A restart forgets everything but the config group's map, pushes it
+// to every group and resumes where the map says, like Rebalancer::Run.
+
+void MultiGroupSimulation::RebalancerAsk(int group, Request req) {
+  Call& call = rebal_.call;
+  req.caller = Rebal();
+  req.token = ++next_token_;
+  if (req.kind == ReqKind::kCommand) req.cmd.seq = ++next_nonce_;  // session 0: a nonce
+  if (group != call.group) {
+    call.group = group;
+    call.hint.reset();
+    call.target = int(rng_.Below(groups_[group].nodes.size()));
+  }
+  call.req = std::move(req);
+  Send(Rebal());
+}
+
+void MultiGroupSimulation::RebalancerWrite(absl::StatusOr<cluster::ClusterMap> next, bool push) {
+  if (!next.ok()) {
+    Fail("rebalancer: " + std::string(next.status().message()));
+    return;
+  }
+  const uint64_t id = Register(*std::move(next));
+  if (id == 0) return;
+  rebal_.push_after_write = push;
+  Request q;
+  q.kind = ReqKind::kCommand;
+  q.cmd.op = 'S';
+  q.cmd.map = id;
+  q.cmd.expected_map = rebal_.map_id;
+  RebalancerAsk(0, std::move(q));
+}
+
+void MultiGroupSimulation::RebalancerNext() {
+  Rebalancer& rb = rebal_;
+  if (rb.down || rb.finished || !result_.ok) return;
+  Request q;
+  q.kind = ReqKind::kCommand;
+  if (rb.map == nullptr) {
+    q.kind = ReqKind::kConfigRead;
+    RebalancerAsk(0, std::move(q));
+    return;
+  }
+  if (!rb.push_left.empty()) {
+    q.cmd.op = 'M';
+    q.cmd.map = rb.map_id;
+    RebalancerAsk(int(rb.push_left.front()), std::move(q));
+    return;
+  }
+  const shard::ClusterMap& map = *rb.map;
+  const cluster::Migration* m = nullptr;
+  for (const cluster::Migration& x : map.proto().migrations()) {
+    if (x.state() != cluster::MIGRATION_DONE) {
+      m = &x;
+      break;
+    }
+  }
+  if (m == nullptr) {
+    if (std::optional<cluster::ClusterMap> tidy = shard::Tidy(map)) {
+      RebalancerWrite(*std::move(tidy), true);
+    } else if (rb.next_change < rb.changes.size()) {
+      const auto [add, id] = rb.changes[rb.next_change];
+      const cluster::Group* g = map.FindGroup(id);
+      if (add ? g != nullptr : g == nullptr || g->state() != cluster::GROUP_SERVING) {
+        ++rb.next_change;  // planned by an earlier try whose answer was lost; done since
+        return RebalancerNext();
+      }
+      Trace(std::string(add ? "plan: add group " : "plan: remove group ") + std::to_string(id));
+      RebalancerWrite(
+          add ? shard::PlanAddGroup(map, GroupProto(id)) : shard::PlanRemoveGroup(map, id), true);
+    } else {
+      rb.finished = true;
+      Trace("rebalancer: finished at map v" + std::to_string(map.version()));
+    }
+    return;
+  }
+  q.cmd.migration = m->id();
+  q.cmd.start = m->range().start();
+  q.cmd.end = m->range().end();
+  q.cmd.from = m->from_group();
+  q.cmd.to = m->to_group();
+  const int src = int(m->from_group()), dst = int(m->to_group());
+  auto advance = [&](cluster::MigrationState state, bool push) {
+    RebalancerWrite(shard::AdvanceMigration(map, m->id(), state, 0, rb.payload.size()), push);
+  };
+  auto fetch = [&] {
+    q.kind = ReqKind::kFetch;
+    RebalancerAsk(src, std::move(q));
+  };
+  auto install = [&] {
+    q.cmd.op = 'I';
+    q.cmd.payload = rb.payload;
+    RebalancerAsk(dst, std::move(q));
+  };
+  const bool early_copy = opt_.bug == Bug::kCopyBeforeFreeze;
+  switch (m->state()) {
+    case cluster::MIGRATION_PLANNED:
+      if (early_copy && rb.sub == 0) return fetch();
+      if (early_copy && rb.sub == 1) return install();
+      if (rb.sub == (early_copy ? 2 : 0)) {
+        q.cmd.op = 'F';
+        return RebalancerAsk(src, std::move(q));
+      }
+      return advance(cluster::MIGRATION_FROZEN, false);
+    case cluster::MIGRATION_FROZEN:
+      if (!early_copy && rb.sub == 0) return fetch();
+      if (!early_copy && rb.sub == 1) return install();
+      return advance(cluster::MIGRATION_INSTALLED, false);
+    case cluster::MIGRATION_INSTALLED:
+      return advance(cluster::MIGRATION_SWITCHED, true);
+    case cluster::MIGRATION_SWITCHED:
+      // The source stops before the destination starts.
+      if (rb.sub == 0 || rb.sub == 2) {
+        q.cmd.op = rb.sub == 0 ? 'R' : 'X';
+        return RebalancerAsk(src, std::move(q));
+      }
+      if (rb.sub == 1) {
+        q.cmd.op = 'A';
+        return RebalancerAsk(dst, std::move(q));
+      }
+      return advance(cluster::MIGRATION_DONE, false);
+    default:
+      Fail("rebalancer: migration without state");
+  }
+}
+
+void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
+  Rebalancer& rb = rebal_;
+  if (rb.down || rb.finished) return;
+  const Request& q = rb.call.req;
+  if (rep.status == RepStatus::kRefused) {  // that replica has not applied the freeze yet
+    rb.call.target = int(rng_.Below(groups_[rb.call.group].nodes.size()));
+    Retry(Rebal(), Between(kTick, 3 * kTick));
+    return;
+  }
+  if (rep.status != RepStatus::kOk) {
+    Fail("rebalancer: unexpected answer to a migration step");
+    return;
+  }
+  rb.call.req.token = 0;
+  ++rb.call.timer;
+  if (q.kind == ReqKind::kConfigRead) {
+    rb.map_id = rep.map;
+    rb.map = maps_.at(rep.map);
+    rb.push_left.clear();
+    for (const cluster::Group& g : rb.map->proto().groups()) rb.push_left.push_back(g.id());
+    rb.sub = 0;
+  } else if (q.kind == ReqKind::kFetch) {
+    rb.payload = rep.payload;
+    ++rb.sub;
+  } else if (q.cmd.op == 'M') {
+    rb.push_left.pop_front();
+  } else if (q.cmd.op == 'S') {
+    if (!rep.cput_ok) {
+      rb.map = nullptr;  // another map is stored (our earlier try?): read it, go on from it
+    } else {
+      rb.map_id = q.cmd.map;
+      rb.map = maps_.at(q.cmd.map);
+      rb.sub = 0;
+      rb.payload.clear();
+      if (rb.push_after_write) {
+        for (const cluster::Group& g : rb.map->proto().groups()) rb.push_left.push_back(g.id());
+      }
+      Trace("map v" + std::to_string(rb.map->version()) + " stored");
+    }
+  } else {
+    ++rb.sub;
+  }
+  RebalancerNext();
+}
+
+// ----------------------------------------------------------------------------------------
+// Faults.
+
+void MultiGroupSimulation::Reconfigure(int g) {
+  // Remove a voter, later add it back as a learner, then promote it: one change at a time.
+  const int n = int(groups_[g].nodes.size());
+  for (int i : groups_[g].nodes) {
+    Replica& r = reps_[i];
+    if (!r.up || !r.node->is_leader()) continue;
+    const NodeStatus st = r.node->Status();
+    Membership m = st.config.next_from() ? st.config.next() : st.config.current();
+    std::vector<NodeId> voters(m.voters().begin(), m.voters().end());
+    std::vector<NodeId> learners(m.learners().begin(), m.learners().end());
+    if (!learners.empty()) {
+      voters.push_back(learners.back());
+      learners.pop_back();
+    } else if (voters.size() == size_t(n)) {
+      voters.erase(voters.begin() + int64_t(rng_.Below(voters.size())));
+    } else {
+      for (int k = 1; k <= n; ++k) {
+        if (std::find(voters.begin(), voters.end(), NodeId(k)) == voters.end()) {
+          learners.push_back(NodeId(k));
+          break;
+        }
+      }
+    }
+    Membership want;
+    for (NodeId v : voters) want.add_voters(v);
+    for (NodeId l : learners) want.add_learners(l);
+    if (r.node->ProposeMembership(want).ok()) {
+      ++result_.reconfigs;
+      Trace("reconfig proposed at " + Name(i));
+      ScheduleReady(i);
+    }
+    return;
+  }
+}
+
+void MultiGroupSimulation::InjectFault() {
+  if (Chance(crash_rate_)) Crash(int(rng_.Below(reps_.size())));
+  if (Chance(partition_rate_)) {
+    // Within one group: split it, isolate one replica (perhaps the leader), or cut links
+    // one way.
+    blocked_.clear();
+    ++result_.partitions;
+    const std::vector<int>& nodes = groups_[rng_.Below(groups_.size())].nodes;
+    const int n = int(nodes.size());
+    const uint64_t kind = rng_.Below(4);
+    if (kind == 0) {
+      std::vector<int> side(n);
+      for (int a = 0; a < n; ++a) side[a] = int(rng_.Below(2));
+      for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b)
+          if (side[a] != side[b]) blocked_.insert({nodes[a], nodes[b]});
+    } else if (kind == 1 || kind == 3) {
+      int x = int(rng_.Below(n));
+      for (int k = 0; kind == 3 && k < n; ++k) {
+        if (reps_[nodes[k]].up && reps_[nodes[k]].node->is_leader()) x = k;
+      }
+      for (int b = 0; b < n; ++b) {
+        if (b != x) blocked_.insert({nodes[x], nodes[b]}), blocked_.insert({nodes[b], nodes[x]});
+      }
+    } else {
+      for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b)
+          if (a != b && rng_.Below(3) == 0) blocked_.insert({nodes[a], nodes[b]});
+    }
+    Trace("partition in group " + std::to_string(reps_[nodes[0]].group));
+    Event& e = Schedule(now_ + Between(5, 80) * kTick, EventType::kHealPartition);
+    e.token = ++partition_token_;
+  }
+  if (churn_) {
+    for (int g = 0; g < int(groups_.size()); ++g) {
+      if (now_ < groups_[g].next_reconfig) continue;
+      groups_[g].next_reconfig = now_ + Between(20, 80) * kTick;
+      Reconfigure(g);
+    }
+  }
+  if (!rebal_.down && !rebal_.finished && Chance(rebalancer_crash_)) {
+    Trace("rebalancer crashed");
+    ++result_.rebalancer_restarts;
+    rebal_.down = true;
+    rebal_.call.req.token = 0;
+    ++rebal_.call.timer;
+    Schedule(now_ + Between(2, 40) * kTick, EventType::kRebalancerRestart);
+  }
+}
+
+void MultiGroupSimulation::HealAll() {
+  faults_on_ = false;
+  blocked_.clear();
+  heal_time_ = now_;
+  Trace("heal");
+  for (int i = 0; i < int(reps_.size()); ++i) {
+    if (!reps_[i].up) StartNode(i);
+  }
+  if (rebal_.down) Schedule(now_, EventType::kRebalancerRestart);
+  for (int c = 0; c < int(clients_.size()); ++c) {
+    clients_[c].ops_left = 2;
+    clients_[c].done = false;
+    if (!clients_[c].active) Retry(c, 1);
+  }
+}
+
+// Once everything finished: every row is served by exactly the group the final map names,
+// and its value there is read into the history, so a lost acknowledged write shows up as a
+// history that is not linearizable.
+void MultiGroupSimulation::FinalCheck() {
+  const shard::ClusterMap& final_map = *rebal_.map;
+  if (!final_map.proto().migrations().empty()) {
+    Fail("the final map still has migrations");
+    return;
+  }
+  for (const std::string& row : rows_) {
+    const std::set<int>& holders = serving_[row];
+    const int owner = int(final_map.GroupOfRow(row));
+    if (holders != std::set<int>{owner}) {
+      std::string who;
+      for (int g : holders) who += " " + std::to_string(g);
+      Fail("row " + row + " is served by groups {" + who + " } at the end; the map says " +
+           std::to_string(owner));
+      return;
+    }
+    lincheck::Operation op;
+    op.client = int(clients_.size()) + 1;
+    op.key = row;
+    op.kind = lincheck::OpKind::kGet;
+    op.observed = groups_[owner].oracle.Get(row);
+    op.call = now_ + 1;
+    op.ret = now_ + 2;
+    history_.push_back(std::move(op));
+  }
+}
+
+// ----------------------------------------------------------------------------------------
+
+MultiResult MultiGroupSimulation::Run() {
+  const int n = opt_.replicas;
+  max_batch_ = 1 + rng_.Below(8);
+  max_entries_msg_ = 1 + rng_.Below(8);
+  window_ = 1 + uint32_t(rng_.Below(6));
+  max_delay_ = 1 + Between(1, 3 * kTick);
+  const uint32_t virtual_nodes = 1 + uint32_t(rng_.Below(6));
+  const int num_rows = 4 + int(rng_.Below(9));
+  if (opt_.faults) {
+    loss_ = rng_.Below(4) == 0 ? 0 : double(rng_.Below(100)) / 1000;
+    dup_ = double(rng_.Below(60)) / 1000;
+    long_delay_ = double(rng_.Below(20)) / 1000;
+    crash_rate_ = double(rng_.Below(30)) / 1000;
+    partition_rate_ = double(rng_.Below(25)) / 1000;
+    mid_ready_crash_ = double(rng_.Below(5)) / 1000;
+    rebalancer_crash_ = double(rng_.Below(10)) / 1000;
+    churn_ = rng_.Below(3) == 0;
+  }
+  const bool drift = rng_.Below(2) == 0;
+  for (int k = 0; k < num_rows; ++k) rows_.push_back("row" + std::to_string(k));
+
+  // The changes: add a new group, remove a random serving one, add, ...
+  std::vector<uint64_t> serving;
+  for (int g = 1; g <= opt_.groups; ++g) serving.push_back(uint64_t(g));
+  uint64_t next_id = uint64_t(opt_.groups) + 1;
+  for (int k = 0; k < opt_.changes; ++k) {
+    if (k % 2 == 0 || serving.size() < 2) {
+      rebal_.changes.push_back({true, next_id});
+      serving.push_back(next_id++);
+    } else {
+      const size_t victim = rng_.Below(serving.size());
+      rebal_.changes.push_back({false, serving[victim]});
+      serving.erase(serving.begin() + int64_t(victim));
+    }
+  }
+  const int num_groups = int(next_id);  // config group 0, data groups 1..next_id-1
+
+  cluster::ClusterMap first;
+  first.set_version(1);
+  first.set_virtual_nodes(virtual_nodes);
+  first.set_next_migration_id(1);
+  for (int g = 1; g <= opt_.groups; ++g) *first.add_groups() = GroupProto(uint64_t(g));
+  if (Register(first) != 1) return result_;
+
+  Membership initial;
+  for (int i = 1; i <= n; ++i) initial.add_voters(NodeId(i));
+  initial.set_window(window_);
+  groups_.resize(num_groups);
+  for (int g = 0; g < num_groups; ++g) {
+    // Every group starts where `cluster init` leaves it: the first map applied (a group
+    // added later is not in it, so it serves nothing until it gets ranges).
+    ShardMachine initial_state(uint64_t(g), &maps_, opt_.bug);
+    ShardCommand set;
+    set.op = g == 0 ? 'S' : 'M';
+    set.map = 1;
+    initial_state.Apply(set);
+    auto data = std::make_shared<const ShardMachine>(initial_state);
+    groups_[g].oracle = initial_state;
+    for (int k = 1; k <= n; ++k) {
+      const int i = int(reps_.size());
+      reps_.emplace_back();
+      Replica& r = reps_.back();
+      r.group = g;
+      r.id = NodeId(k);
+      r.tick_period = drift ? kTick + Between(-1, 1) : kTick;
+      r.snapshot_every = Slot(Between(3, 40));
+      *r.disk.snapshot.mutable_config()->mutable_current() = initial;
+      r.disk.snapshot_data = data;
+      groups_[g].nodes.push_back(i);
+    }
+  }
+  for (int i = 0; i < int(reps_.size()); ++i) StartNode(i);
+  for (int g = 1; g < num_groups; ++g) CheckExclusive(g);
+  for (const std::string& row : rows_) {
+    if (serving_[row].size() != 1) Fail("row " + row + " has no single owner in the first map");
+  }
+
+  const int num_clients = 1 + int(rng_.Below(5));
+  clients_.resize(num_clients);
+  for (int c = 0; c < num_clients; ++c) {
+    clients_[c].ops_left = 1000000;
+    clients_[c].read_percent = rng_.Below(2) == 0 ? 35 : 80;
+    Retry(c, Between(0, 10 * kTick));
+  }
+  // The rebalancer starts a little after the clients.
+  rebal_.call.timer = 0;
+  Schedule(Between(20, 100) * kTick, EventType::kRebalancerRestart);
+  faults_on_ = opt_.faults;
+  Schedule(int64_t(opt_.chaos_ticks) * kTick, EventType::kHeal);
+  if (faults_on_) Schedule(kTick, EventType::kFault);
+  const int64_t end = int64_t(opt_.chaos_ticks + opt_.liveness_ticks) * kTick;
+
+  while (!queue_.empty() && result_.ok) {
+    std::pop_heap(queue_.begin(), queue_.end(), EventLater());
+    std::unique_ptr<Event> ev = std::move(queue_.back());
+    queue_.pop_back();
+    now_ = ev->time;
+    if (now_ > end) break;
+    const int i = ev->node;
+    switch (ev->type) {
+      case EventType::kDeliver: {
+        Replica& r = reps_[i];
+        if (!r.up) break;
+        if (ev->msg.type() == MSG_SNAPSHOT && ev->snapshot_data) {
+          r.incoming_snapshots[ev->msg.snapshot().slot()] = ev->snapshot_data;
+        }
+        r.node->Step(std::move(ev->msg));
+        ScheduleReady(i);
+        break;
+      }
+      case EventType::kTick: {
+        Replica& r = reps_[i];
+        if (!r.up || ev->token != r.epoch) break;
+        r.node->Tick();
+        ScheduleReady(i);
+        Event& t = Schedule(now_ + r.tick_period, EventType::kTick, i);
+        t.token = r.epoch;
+        break;
+      }
+      case EventType::kReady: {
+        Replica& r = reps_[i];
+        if (!r.up || ev->token != r.epoch) break;
+        r.ready_scheduled = false;
+        if (r.node->HasReady()) ProcessReady(i);
+        break;
+      }
+      case EventType::kRequest:
+        OnRequest(i, ev->request);
+        break;
+      case EventType::kReply:
+        OnReply(ev->reply);
+        break;
+      case EventType::kTimer:
+        OnTimer(i, ev->token);
+        break;
+      case EventType::kRestart:
+        if (!reps_[i].up && reps_[i].epoch == ev->token) {
+          Trace("restart " + Name(i));
+          StartNode(i);
+        }
+        break;
+      case EventType::kHealPartition:
+        if (ev->token == partition_token_) blocked_.clear();
+        break;
+      case EventType::kFault:
+        if (faults_on_) {
+          InjectFault();
+          Schedule(now_ + kTick, EventType::kFault);
+        }
+        break;
+      case EventType::kHeal:
+        HealAll();
+        break;
+      case EventType::kRebalancerRestart:
+        if (rebal_.finished) break;
+        Trace("rebalancer (re)starts");
+        rebal_.down = false;
+        rebal_.map = nullptr;
+        rebal_.push_left.clear();
+        rebal_.sub = 0;
+        rebal_.payload.clear();
+        RebalancerNext();
+        break;
+    }
+    if (heal_time_ > 0 && rebal_.finished &&
+        std::all_of(clients_.begin(), clients_.end(), [](const Client& c) { return c.done; })) {
+      break;
+    }
+  }
+  if (result_.ok && !rebal_.finished) {
+    Fail("liveness: the rebalance did not finish within " + std::to_string(opt_.liveness_ticks) +
+         " ticks after the faults healed (map v" +
+         std::to_string(rebal_.map ? rebal_.map->version() : 0) + ")");
+  }
+  for (int c = 0; c < num_clients && result_.ok; ++c) {
+    if (!clients_[c].done) {
+      Fail("liveness: client " + std::to_string(c + 1) + " did not finish within " +
+           std::to_string(opt_.liveness_ticks) + " ticks after the faults healed");
+    }
+  }
+  if (result_.ok) FinalCheck();
+  result_.map_versions = int64_t(rebal_.map ? rebal_.map->version() : 0);
+  std::set<uint64_t> moved;
+  for (const auto& [version, map] : maps_) {
+    for (const cluster::Migration& m : map->proto().migrations()) {
+      if (m.state() == cluster::MIGRATION_DONE) moved.insert(m.id());
+    }
+  }
+  result_.migrations_done = int64_t(moved.size());
+  if (rebal_.finished) {
+    for (const auto& [add, id] : rebal_.changes)
+      ++(add ? result_.groups_added : result_.groups_removed);
+  }
+  if (opt_.verbose) {
+    for (const lincheck::Operation& op : history_) {
+      static const char* kKinds[] = {"GET", "PUT", "CPUT", "DELETE"};
+      std::cerr << "op client=" << op.client << " " << kKinds[int(op.kind)] << "(" << op.key
+                << (op.value ? "=" + *op.value : "") << ") [" << op.call / kTick << ", "
+                << (op.completed ? std::to_string(op.ret / kTick) : "?") << "]";
+      if (op.completed && op.kind == lincheck::OpKind::kGet) {
+        std::cerr << " -> " << op.observed.value_or("<absent>");
+      }
+      if (op.completed && op.kind == lincheck::OpKind::kCPut) {
+        std::cerr << " -> " << (op.cput_succeeded ? "ok" : "failed");
+      }
+      std::cerr << "\n";
+    }
+  }
+  if (result_.ok && opt_.lincheck) {
+    const lincheck::CheckResult check = lincheck::CheckKv(history_, std::chrono::seconds(20));
+    if (!check.ok()) {
+      Fail(std::string(check.verdict == lincheck::CheckResult::Verdict::kUnknown
+                           ? "linearizability check ran out of time"
+                           : "history not linearizable") +
+           " (key " + check.key + "): " + check.explanation);
+    }
+  }
+  return result_;
+}
+
+}  // namespace
+
+MultiResult RunMultiGroup(const MultiOptions& options) {
+  return MultiGroupSimulation(options).Run();
+}
+
+}  // namespace penncloud::paxos::sim
