@@ -1,0 +1,115 @@
+// user_sim: simulated webmail/drive users against PennCloud's :8000. See simulation.h.
+//
+//   user_sim --levels=100,1000,10000 --stage_s=20 --think_ms=1000 --csv=/tmp/r.csv
+//
+// Prints a table per level and per step; --csv writes every request, --summary_json the
+// table. Exit status: 0 when every request succeeded (and --verify found everything),
+// 1 when some failed, 2 on bad flags or when the accounts could not be set up.
+#include <fstream>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "stress_test/user_sim/simulation.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:8000", "the coordinator's HTTP address");
+ABSL_FLAG(int, threads, 0, "I/O threads (0: one per core)");
+ABSL_FLAG(std::string, levels, "100", "concurrent users per stage, e.g. 100,1000,10000");
+ABSL_FLAG(double, stage_s, 10, "seconds each level lasts");
+ABSL_FLAG(int, think_ms, 1000, "mean think time between a user's steps (exponential)");
+ABSL_FLAG(double, rate, 0, "offered steps/s in all (open loop); overrides --think_ms");
+ABSL_FLAG(bool, open_loop, false, "keep each user's schedule however slow the answers");
+ABSL_FLAG(int, accounts, 50, "accounts the users share (each signs up or logs in once)");
+ABSL_FLAG(std::string, prefix, "sim", "account name prefix");
+ABSL_FLAG(std::string, password, "sim-password-1", "the accounts' password");
+ABSL_FLAG(std::string, domain, "penncloud.local", "mail domain");
+ABSL_FLAG(int, file_bytes, 4096, "size of each user's file");
+ABSL_FLAG(int, timeout_ms, 10000, "per-attempt request timeout");
+ABSL_FLAG(int, retries, 0, "extra attempts after 503/502/504, timeouts, broken connections");
+ABSL_FLAG(int64_t, max_requests, 10'000'000, "stop once this many steps were issued");
+ABSL_FLAG(bool, login_per_user, false, "every user logs in itself (Argon2id per user)");
+ABSL_FLAG(bool, verify, false, "re-read every acknowledged mail and file at the end");
+ABSL_FLAG(std::string, csv, "", "write every request here");
+ABSL_FLAG(std::string, summary_json, "", "write the summary here");
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "user_sim: " << message << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Simulated PennCloud users through :8000; see simulation.h");
+  absl::ParseCommandLine(argc, argv);
+  using namespace penncloud::sim;
+  SimOptions o;
+  std::string target = absl::GetFlag(FLAGS_target);
+  std::vector<std::string> hp = absl::StrSplit(target, ':');
+  if (hp.size() != 2 || !absl::SimpleAtoi(hp[1], &o.port)) return Fail("--target is host:port");
+  o.host = hp[0];
+  o.levels.clear();
+  for (absl::string_view l : absl::StrSplit(absl::GetFlag(FLAGS_levels), ',')) {
+    int users = 0;
+    if (!absl::SimpleAtoi(l, &users) || users < 1 || users > 100000) {
+      return Fail("--levels wants user counts 1..100000, got '" + std::string(l) + "'");
+    }
+    o.levels.push_back(users);
+  }
+  if (o.levels.size() > 250) return Fail("at most 250 levels");
+  o.threads = absl::GetFlag(FLAGS_threads);
+  o.stage = std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_stage_s) * 1000));
+  o.think = std::chrono::milliseconds(absl::GetFlag(FLAGS_think_ms));
+  o.rate = absl::GetFlag(FLAGS_rate);
+  o.open_loop = absl::GetFlag(FLAGS_open_loop);
+  o.accounts = absl::GetFlag(FLAGS_accounts);
+  o.prefix = absl::GetFlag(FLAGS_prefix);
+  o.password = absl::GetFlag(FLAGS_password);
+  o.domain = absl::GetFlag(FLAGS_domain);
+  o.file_bytes = absl::GetFlag(FLAGS_file_bytes);
+  o.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
+  o.retries = absl::GetFlag(FLAGS_retries);
+  o.max_requests = absl::GetFlag(FLAGS_max_requests);
+  o.login_per_user = absl::GetFlag(FLAGS_login_per_user);
+  o.verify = absl::GetFlag(FLAGS_verify);
+  if (o.stage.count() <= 0 || o.think.count() < 0 || o.rate < 0) {
+    return Fail("--stage_s must be > 0, --think_ms and --rate >= 0");
+  }
+  if (o.accounts < 2 || o.file_bytes < 32 || o.timeout.count() <= 0 || o.retries < 0) {
+    return Fail("--accounts >= 2, --file_bytes >= 32, --timeout_ms > 0, --retries >= 0");
+  }
+
+  SimResult r = RunSimulation(o);
+  nlohmann::json summary = Summarize(r.records, r.levels);
+  if (!r.setup_error.empty()) summary["setup_error"] = r.setup_error;
+  if (!r.first_error.empty()) summary["first_error"] = r.first_error;
+  if (r.verify.ran) {
+    summary["verify"] = {{"mails_acked", r.verify.mails_acked},
+                         {"mails_missing", r.verify.mails_missing},
+                         {"files_acked", r.verify.files_acked},
+                         {"files_bad", r.verify.files_bad},
+                         {"problems", r.verify.problems}};
+  }
+  if (auto path = absl::GetFlag(FLAGS_csv); !path.empty()) {
+    std::ofstream out(path);
+    WriteCsv(r.records, out);
+    if (!out) return Fail("cannot write " + path);
+  }
+  if (auto path = absl::GetFlag(FLAGS_summary_json); !path.empty()) {
+    std::ofstream out(path);
+    out << summary.dump(2) << "\n";
+    if (!out) return Fail("cannot write " + path);
+  }
+  PrintSummary(summary, std::cout);
+  if (!r.first_error.empty()) std::cout << "first error: " << r.first_error << "\n";
+  if (r.verify.ran) std::cout << "verify: " << summary["verify"].dump() << "\n";
+  if (!r.setup_error.empty()) return Fail("setup failed: " + r.setup_error);
+  bool clean = summary["total"]["failed"] == 0 &&
+               (!r.verify.ran || (r.verify.mails_missing == 0 && r.verify.files_bad == 0));
+  return clean ? 0 : 1;
+}
