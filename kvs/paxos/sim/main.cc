@@ -5,7 +5,7 @@
 // Flags: --seeds N, --first_seed S, --replicas 3|5, --chaos_ticks T, --liveness_ticks T,
 //        --no_faults, --no_lincheck, --verbose; multi-group mode: --groups G (data groups
 //        in the first map), --changes C (rebalances: add, remove, add, ...), and the
-//        test-only --bug source_serves_after_switch|copy_before_freeze.
+//        test-only --bug source_serves_after_switch|copy_before_freeze|activate_before_install.
 // Exits 1 on the first failing seed, 2 on bad flags.
 #include <chrono>
 #include <cstdlib>
@@ -77,7 +77,7 @@ Flags Parse(int argc, char** argv) {
     } else if (a == "--bug") {
       f.bug = value();
       if (f.bug != "none" && f.bug != "source_serves_after_switch" &&
-          f.bug != "copy_before_freeze") {
+          f.bug != "copy_before_freeze" && f.bug != "activate_before_install") {
         Usage("unknown --bug " + f.bug);
       }
     } else if (a == "--no_faults") {
@@ -165,6 +165,7 @@ int RunMulti(const Flags& f) {
   base.verbose = f.verbose;
   base.bug = f.bug == "source_serves_after_switch" ? sim::Bug::kSourceServesAfterSwitch
              : f.bug == "copy_before_freeze"       ? sim::Bug::kCopyBeforeFreeze
+             : f.bug == "activate_before_install"  ? sim::Bug::kActivateBeforeInstall
                                                    : sim::Bug::kNone;
   const auto start = std::chrono::steady_clock::now();
   sim::MultiResult t;
@@ -183,6 +184,7 @@ int RunMulti(const Flags& f) {
     t.rebalancer_restarts += r.rebalancer_restarts;
     t.map_versions += r.map_versions;
     t.migrations_done += r.migrations_done;
+    t.ranges_moved_in_chaos += r.ranges_moved_in_chaos;
     t.groups_added += r.groups_added;
     t.groups_removed += r.groups_removed;
     t.wrong_group_answers += r.wrong_group_answers;
@@ -205,6 +207,7 @@ int RunMulti(const Flags& f) {
             << " snapshot_installs=" << t.snapshots_installed << " reconfigs=" << t.reconfigs
             << " rebalancer_restarts=" << t.rebalancer_restarts
             << " map_versions=" << t.map_versions << " ranges_moved=" << t.migrations_done
+            << " (in_chaos=" << t.ranges_moved_in_chaos << ")"
             << " groups_added=" << t.groups_added << " groups_removed=" << t.groups_removed
             << " wrong_group_answers=" << t.wrong_group_answers << "\n";
   std::cout << passed << " passed, " << failed << " failed\n";

@@ -881,6 +881,10 @@ void MultiGroupSimulation::RebalancerNext() {
     q.cmd.op = 'I';
     q.cmd.payload = rb.payload;
     RebalancerAsk(dst, std::move(q));
+    if (opt_.bug == Bug::kActivateBeforeInstall) {
+      ++rb.sub;  // the broken variant goes on without waiting for the install to be chosen
+      RebalancerNext();
+    }
   };
   const bool early_copy = opt_.bug == Bug::kCopyBeforeFreeze;
   switch (m->state()) {
@@ -900,13 +904,9 @@ void MultiGroupSimulation::RebalancerNext() {
       return advance(cluster::MIGRATION_SWITCHED, true);
     case cluster::MIGRATION_SWITCHED:
       // The source stops before the destination starts.
-      if (rb.sub == 0 || rb.sub == 2) {
-        q.cmd.op = rb.sub == 0 ? 'R' : 'X';
-        return RebalancerAsk(src, std::move(q));
-      }
-      if (rb.sub == 1) {
-        q.cmd.op = 'A';
-        return RebalancerAsk(dst, std::move(q));
+      if (rb.sub <= 2) {
+        q.cmd.op = "RAX"[rb.sub];
+        return RebalancerAsk(q.cmd.op == 'A' ? dst : src, std::move(q));
       }
       return advance(cluster::MIGRATION_DONE, false);
     default:
@@ -944,6 +944,11 @@ void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
     if (!rep.cput_ok) {
       rb.map = nullptr;  // another map is stored (our earlier try?): read it, go on from it
     } else {
+      if (faults_on_ && rb.map != nullptr &&
+          rb.map->proto().rebalance_ranges_done() <
+              maps_.at(q.cmd.map)->proto().rebalance_ranges_done()) {
+        ++result_.ranges_moved_in_chaos;
+      }
       rb.map_id = q.cmd.map;
       rb.map = maps_.at(q.cmd.map);
       rb.sub = 0;

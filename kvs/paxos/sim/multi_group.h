@@ -46,6 +46,7 @@ struct MultiResult {
   int64_t rebalancer_restarts = 0;
   int64_t map_versions = 0;
   int64_t migrations_done = 0;
+  int64_t ranges_moved_in_chaos = 0;  // DONE recorded while faults were still injected
   int64_t groups_added = 0;
   int64_t groups_removed = 0;
   int64_t wrong_group_answers = 0;

@@ -174,6 +174,9 @@ void ShardMachine::ApplyControl(const ShardCommand& c, ApplyOutcome* out) {
       return;
     case 'A':
       if (known && entry->second.step == Step::kInstalled) entry->second.step = Step::kActive;
+      if (!known && bug_ == Bug::kActivateBeforeInstall) {
+        table_[c.migration] = Entry{c.start, c.end, c.from, c.to, Step::kActive};
+      }
       return;
     case 'X':
       if (known && entry->second.step == Step::kReleased) {

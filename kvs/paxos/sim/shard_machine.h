@@ -57,6 +57,8 @@ enum class Bug {
   kNone,
   kSourceServesAfterSwitch,  // the source ignores RELEASE and the switched map
   kCopyBeforeFreeze,         // the rebalancer copies the range before freezing the source
+  kActivateBeforeInstall,    // the rebalancer does not wait for the install to be chosen, and
+                             // the destination activates a range it never installed
 };
 
 class ShardMachine {
