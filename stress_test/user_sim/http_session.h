@@ -3,6 +3,9 @@
 // thread drives thousands of sessions without a thread per user.
 #pragma once
 
+// clang-format off
+#include <utility>  // first: Boost 1.74's awaitable.hpp uses std::exchange without it
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -10,7 +13,6 @@
 #include <chrono>
 #include <string>
 #include <string_view>
-#include <utility>  // first: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 namespace penncloud::sim {
 
