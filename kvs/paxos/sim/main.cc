@@ -185,6 +185,7 @@ int RunMulti(const Flags& f) {
     t.map_versions += r.map_versions;
     t.migrations_done += r.migrations_done;
     t.ranges_moved_in_chaos += r.ranges_moved_in_chaos;
+    t.rebalances_cut_by_heal += r.rebalances_cut_by_heal;
     t.groups_added += r.groups_added;
     t.groups_removed += r.groups_removed;
     t.wrong_group_answers += r.wrong_group_answers;
@@ -208,6 +209,7 @@ int RunMulti(const Flags& f) {
             << " rebalancer_restarts=" << t.rebalancer_restarts
             << " map_versions=" << t.map_versions << " ranges_moved=" << t.migrations_done
             << " (in_chaos=" << t.ranges_moved_in_chaos << ")"
+            << " healed_mid_rebalance=" << t.rebalances_cut_by_heal
             << " groups_added=" << t.groups_added << " groups_removed=" << t.groups_removed
             << " wrong_group_answers=" << t.wrong_group_answers << "\n";
   std::cout << passed << " passed, " << failed << " failed\n";

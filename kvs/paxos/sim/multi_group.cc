@@ -861,6 +861,8 @@ void MultiGroupSimulation::RebalancerNext() {
     } else {
       rb.finished = true;
       Trace("rebalancer: finished at map v" + std::to_string(map.version()));
+      // The faults go on as long as there is something to move, and stop with it.
+      if (faults_on_) Schedule(now_ + Between(0, 50) * kTick, EventType::kHeal);
     }
     return;
   }
@@ -1053,6 +1055,8 @@ void MultiGroupSimulation::InjectFault() {
 }
 
 void MultiGroupSimulation::HealAll() {
+  if (heal_time_ > 0) return;
+  if (!rebal_.finished) ++result_.rebalances_cut_by_heal;
   faults_on_ = false;
   blocked_.clear();
   heal_time_ = now_;

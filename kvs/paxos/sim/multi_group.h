@@ -22,10 +22,12 @@ namespace penncloud::paxos::sim {
 
 struct MultiOptions {
   uint64_t seed = 1;
-  int groups = 2;             // data groups in the first map
-  int replicas = 3;           // per group (3 or 5)
-  int changes = 2;            // rebalances per run: add a group, remove one, add, ...
-  int chaos_ticks = 600;      // faults are injected during this many ticks
+  int groups = 2;    // data groups in the first map
+  int replicas = 3;  // per group (3 or 5)
+  int changes = 2;   // rebalances per run: add a group, remove one, add, ...
+  // Faults are injected until the rebalance finished (plus up to 50 ticks), for at most
+  // this many ticks.
+  int chaos_ticks = 2000;
   int liveness_ticks = 3000;  // after healing, the rebalance and every client must finish
   bool faults = true;
   bool lincheck = true;
@@ -46,7 +48,8 @@ struct MultiResult {
   int64_t rebalancer_restarts = 0;
   int64_t map_versions = 0;
   int64_t migrations_done = 0;
-  int64_t ranges_moved_in_chaos = 0;  // DONE recorded while faults were still injected
+  int64_t ranges_moved_in_chaos = 0;   // DONE recorded while faults were still injected
+  int64_t rebalances_cut_by_heal = 0;  // runs whose rebalance was still going at the heal
   int64_t groups_added = 0;
   int64_t groups_removed = 0;
   int64_t wrong_group_answers = 0;
