@@ -9,8 +9,10 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "accounts/accounts.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "coordinator/admin.h"
+#include "coordinator/cluster_poller.h"
 #include "coordinator/grpc_service.h"
 #include "coordinator/proxy.h"
 #include "grpcpp/grpcpp.h"
@@ -26,6 +28,10 @@ ABSL_FLAG(int, io_threads, 0, "proxy I/O threads (0: one per core)");
 ABSL_FLAG(std::string, admin_user, "admin", "name of the first admin account");
 ABSL_FLAG(std::string, admin_password_file, "",
           "if set, ensure the admin account exists with the password in this file");
+ABSL_FLAG(std::string, run_dir, "",
+          "folder of launch records (<name>.json) through which the admin console stops and "
+          "starts nodes; empty: no node can be stopped or started");
+ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/admin.html)");
 
 namespace {
 penncloud::coordinator::Proxy* g_proxy = nullptr;
@@ -53,7 +59,7 @@ void EnsureAdmin(penncloud::accounts::Accounts* accounts, std::string user, std:
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("PennCloud coordinator: load balancer on :8000, heartbeats, admin");
-  absl::ParseCommandLine(argc, argv);
+  penncloud::config::ParseFlags(argc, argv, "coordinator");
   using namespace penncloud;
   log::SetNode("coordinator");
   std::signal(SIGPIPE, SIG_IGN);
@@ -91,8 +97,27 @@ int main(int argc, char** argv) {
   frontend::ApiContext ctx;
   ctx.store = store.get();
   ctx.accounts = &accounts;
+  // The admin console's sources: the registry above, the KVS poller, launch records.
+  coordinator::History history;
+  coordinator::ClusterPoller poller(coordinator::KvsLayout::FromSpec(spec), &registry, &history);
+  poller.Start();
+  coordinator::Launcher launcher(absl::GetFlag(FLAGS_run_dir));
+  coordinator::NodeTable node_table(
+      &registry, &poller, &launcher,
+      {.http_address = absl::StrCat(address, ":", absl::GetFlag(FLAGS_http_port)),
+       .started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count()});
+  coordinator::DataBrowser data(&poller);
+  coordinator::Membership membership;
   frontend::Router local;
-  coordinator::RegisterAdminRoutes(local, ctx, &registry);
+  coordinator::RegisterAdminRoutes(local, ctx,
+                                   {.nodes = &node_table,
+                                    .launcher = &launcher,
+                                    .history = &history,
+                                    .data = &data,
+                                    .membership = &membership,
+                                    .web_root = absl::GetFlag(FLAGS_web_root)});
   frontend::WorkerPool pool(8, 10000);
 
   coordinator::ProxyOptions options;

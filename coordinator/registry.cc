@@ -43,6 +43,12 @@ bool Registry::Beat(const std::string& kind, const std::string& address, const s
   return false;
 }
 
+void Registry::SetVersion(const std::string& address, const std::string& version) {
+  std::lock_guard lock(mu_);
+  auto it = nodes_.find(address);
+  if (it != nodes_.end()) it->second.version = version;
+}
+
 void Registry::MarkSuspect(const std::string& address, Clock::time_point now) {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(address);

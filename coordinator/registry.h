@@ -25,6 +25,7 @@ struct NodeLoad {
   int64_t in_flight = 0;
   double requests_per_second = 0;
   int64_t connections = 0;
+  double p99_ms = 0;  // 0: not reported
 };
 
 struct NodeState {
@@ -33,6 +34,7 @@ struct NodeState {
   std::string name;
   NodeLoad load;
   int64_t started_unix_ms = 0;
+  std::string version;  // as the node reports it ("" if it does not)
   Clock::time_point last_beat;
   int64_t last_beat_unix_ms = 0;
   Clock::time_point suspect_until;
@@ -53,6 +55,9 @@ class Registry {
   bool Beat(const std::string& kind, const std::string& address, const std::string& name,
             const NodeLoad& load, int64_t started_unix_ms, Clock::time_point now,
             int64_t now_unix_ms);
+
+  // Records the build version a node reports in its heartbeats.
+  void SetVersion(const std::string& address, const std::string& version);
 
   // The proxy could not reach `address`: skip it for a while.
   void MarkSuspect(const std::string& address, Clock::time_point now);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/coordinator.grpc.pb.h"
 
@@ -35,6 +36,7 @@ void HeartbeatSender::Loop() {
     req.set_address(options_.address);
     req.set_name(options_.name);
     req.set_started_unix_ms(started);
+    req.set_version(std::string(Version()));
     *req.mutable_load() = load_();
     coordinator::pb::HeartbeatResponse res;
     grpc::ClientContext ctx;

@@ -68,7 +68,7 @@ done
 
 echo "== Starting the coordinator and frontends"
 launch coordinator "$bin/coordinator" --http_port=$http_port --grpc_port=$coordinator_grpc_port \
-  --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password"
+  --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password" --run_dir="$run_dir"
 for port in "${frontend_ports[@]}"; do
   launch "frontend-$port" "$bin/frontend" --port="$port" --kvs="$(kvs_spec)" \
     --coordinator=127.0.0.1:$coordinator_grpc_port --mail_domain="$mail_domain"

@@ -30,7 +30,25 @@ smtp_port=2500
 pop3_port=11000
 mail_domain=${PENNCLOUD_DOMAIN:-penncloud.local}
 
-# Starts one detached process, remembering its pid under a name.
+# The tier and client address of a process launched under `name` (this file's layout).
+launch_identity() {
+  case $1 in
+    kvs-config-r*) echo "kvs ${address:-127.0.0.1}:$(group_port 0 "${1#kvs-config-r}")" ;;
+    kvs-g*-r*)
+      local g=${1#kvs-g}
+      echo "kvs ${address:-127.0.0.1}:$(group_port "${g%%-r*}" "${1##*-r}")"
+      ;;
+    coordinator) echo "coordinator ${address:-127.0.0.1}:$http_port" ;;
+    frontend-*) echo "frontend ${address:-127.0.0.1}:${1#frontend-}" ;;
+    smtp) echo "smtp ${address:-127.0.0.1}:$smtp_port" ;;
+    pop3) echo "pop3 ${address:-127.0.0.1}:$pop3_port" ;;
+    *) echo "unknown -" ;;
+  esac
+}
+
+# Starts one detached process, remembering its pid under a name, and writes its launch
+# record ($run_dir/<name>.json: name, tier, address, argv, cwd, log, pid), through which
+# the admin console stops and starts it (docs/admin.md).
 launch() {
   local name=$1
   shift
@@ -41,5 +59,16 @@ launch() {
     return
   fi
   setsid "$@" >>"$log_dir/$name.log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
+  local pid=$!
+  echo "$pid" >"$pidfile"
+  local identity
+  read -r -a identity <<<"$(launch_identity "$name")"
+  python3 -c 'import json, os, sys
+name, tier, address, log, pid, out = sys.argv[1:7]
+record = {"name": name, "tier": tier, "address": address, "argv": sys.argv[7:],
+          "cwd": os.getcwd(), "log": log, "pid": int(pid)}
+with open(out + ".tmp", "w") as f:
+    json.dump(record, f, indent=2)
+os.replace(out + ".tmp", out)' "$name" "${identity[0]}" "${identity[1]}" "$log_dir/$name.log" \
+    "$pid" "$run_dir/$name.json" "$@"
 }
