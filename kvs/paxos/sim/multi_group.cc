@@ -862,7 +862,7 @@ void MultiGroupSimulation::RebalancerNext() {
       rb.finished = true;
       Trace("rebalancer: finished at map v" + std::to_string(map.version()));
       // The faults go on as long as there is something to move, and stop with it.
-      if (faults_on_) Schedule(now_ + Between(0, 50) * kTick, EventType::kHeal);
+      if (heal_time_ == 0) Schedule(now_ + Between(0, 50) * kTick, EventType::kHeal);
     }
     return;
   }
