@@ -201,7 +201,9 @@ async function launchGroup(cluster, { replicas, name, extraArgs = [] }) {
   return { spec: ports.map((p) => `127.0.0.1:${p}`).join(','), peers };
 }
 
-function kvsctl(args, input) {
+// Runs kvsctl with `args` (which name the store: --group=... or --config=...); `input`
+// feeds a '-' value. Returns its standard output; throws on a non-zero exit.
+export function kvsctl(args, input) {
   return execFileSync(join(binDir, 'kvsctl'), args, {
     encoding: 'utf8', input, timeout: 30000, stdio: ['pipe', 'pipe', 'pipe'],
   });

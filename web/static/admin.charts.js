@@ -79,7 +79,9 @@ export function startCharts(onError) {
     try {
       const h = await api('GET', `/api/admin/history?seconds=${WINDOW_S}`);
       const frontends = Object.entries(h.frontends || {}).sort(([a], [b]) => a.localeCompare(b));
-      const groups = Object.entries(h.groups || {}).sort(([a], [b]) => a.localeCompare(b));
+      // The config group first, then data groups by number.
+      const rank = (id) => (id === 'config' ? -1 : Number(id));
+      const groups = Object.entries(h.groups || {}).sort(([a], [b]) => rank(a) - rank(b));
       let now = Date.now();
       for (const [, pts] of [...frontends, ...groups]) {
         if (pts.length > 0) now = Math.max(now, pts[pts.length - 1][0]);

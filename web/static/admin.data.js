@@ -36,6 +36,7 @@ class Pager {
     this.cursors.length = index + 1;
     this.prev.disabled = true;
     this.next.disabled = true;
+    if (this.label) this.label.textContent = 'loading…';
     const page = await this.fetchPage(this.cursors[index]);
     this.list.replaceChildren();
     for (const item of page.items) this.list.appendChild(this.renderItem(item));
