@@ -291,4 +291,28 @@ absl::Status ReplicaGroupClient::Migrate(const pb::MigrateStep& step) {
   return Call("migrate", &pb::KvsService::Stub::Migrate, request, &response);
 }
 
+absl::StatusOr<pb::ListRowsResponse> ReplicaGroupClient::ListRows(
+    const pb::ListRowsRequest& request) {
+  if (request.limit() <= 0 || request.limit() > 1000) {
+    return absl::InvalidArgumentError("kvs: list limit must be in 1..1000");
+  }
+  if (request.after().size() > kMaxKeyBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kvs: row longer than ", kMaxKeyBytes, " bytes"));
+  }
+  pb::ListRowsResponse response;
+  absl::Status status = Call("list rows", &pb::KvsService::Stub::ListRows, request, &response);
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<pb::ChangeMembershipResponse> ReplicaGroupClient::ChangeMembership(
+    const pb::ChangeMembershipRequest& request) {
+  pb::ChangeMembershipResponse response;
+  absl::Status status =
+      Call("change membership", &pb::KvsService::Stub::ChangeMembership, request, &response);
+  if (!status.ok()) return status;
+  return response;
+}
+
 }  // namespace penncloud::kvs

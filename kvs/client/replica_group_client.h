@@ -66,6 +66,13 @@ class ReplicaGroupClient final : public Client {
   // Has the group apply one migration step (docs/sharding.md section 6); returns once the
   // group's leader has applied it.
   absl::Status Migrate(const pb::MigrateStep& step);
+  // Admin reads (kvs/client/group_admin.h): a page of the rows the group stores, from its
+  // leader's applied state.
+  absl::StatusOr<pb::ListRowsResponse> ListRows(const pb::ListRowsRequest& request);
+  // One node membership change through the group's leader (docs/sharding.md section 7).
+  absl::StatusOr<pb::ChangeMembershipResponse> ChangeMembership(
+      const pb::ChangeMembershipRequest& request);
+  const std::vector<std::string>& addresses() const { return addresses_; }
 
  private:
   using Session = SessionPool::Session;

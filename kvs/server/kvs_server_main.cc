@@ -27,6 +27,11 @@ ABSL_FLAG(std::string, listen, "",
 ABSL_FLAG(std::string, data_dir, "",
           "Directory of this replica's durable state (log, hard state, state machine). "
           "Created if missing; reused on restart.");
+ABSL_FLAG(bool, join, false,
+          "Start as a replica being added to a running group (docs/sharding.md section 7): "
+          "no membership of its own until the group's log names it a learner. --peers must "
+          "name the group's current members and this replica. Ignored once --data_dir holds "
+          "state.");
 ABSL_FLAG(int, tick_ms, 10, "Length of one consensus tick in milliseconds.");
 ABSL_FLAG(int, election_ticks, 30,
           "Ticks without a leader before a follower stands for election (randomized up to "
@@ -89,6 +94,7 @@ int main(int argc, char** argv) {
   }
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.join = absl::GetFlag(FLAGS_join);
   if (options.data_dir.empty()) {
     std::cerr << "kvs_server: --data_dir is required\n";
     return 2;

@@ -13,26 +13,30 @@ constexpr size_t kMaxQueuedMessages = 100000;
 
 PeerTransport::PeerTransport(uint64_t self, const std::map<uint64_t, std::string>& peers)
     : self_(self) {
-  for (const auto& [id, address] : peers) {
-    if (id == self_) continue;
-    auto peer = std::make_unique<Peer>();
-    peer->id = id;
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(64 << 20);
-    args.SetMaxReceiveMessageSize(64 << 20);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    // A restarted or reconnected peer must be reachable again within a fraction of the
-    // election timeout.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    peer->stub = pb::KvsPeer::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
-    peers_.emplace(id, std::move(peer));
-  }
+  for (const auto& [id, address] : peers) AddPeer(id, address);
+}
+
+void PeerTransport::AddPeer(uint64_t id, const std::string& address) {
+  if (id == self_ || address.empty()) return;
+  std::lock_guard<std::mutex> lock(peers_mu_);
+  if (peers_.contains(id)) return;
+  auto peer = std::make_unique<Peer>();
+  peer->id = id;
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(64 << 20);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // A restarted or reconnected peer must be reachable again within a fraction of the
+  // election timeout.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  peer->stub = pb::KvsPeer::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  peers_.emplace(id, std::move(peer));
 }
 
 PeerTransport::~PeerTransport() {
@@ -44,9 +48,15 @@ PeerTransport::~PeerTransport() {
   }
 }
 
+PeerTransport::Peer* PeerTransport::Find(uint64_t id) {
+  std::lock_guard<std::mutex> lock(peers_mu_);
+  auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : it->second.get();
+}
+
 pb::KvsPeer::Stub* PeerTransport::Stub(uint64_t peer) {
-  auto it = peers_.find(peer);
-  return it == peers_.end() ? nullptr : it->second->stub.get();
+  Peer* p = Find(peer);
+  return p == nullptr ? nullptr : p->stub.get();
 }
 
 struct PeerTransport::Call {
@@ -58,9 +68,9 @@ struct PeerTransport::Call {
 
 void PeerTransport::Send(paxos::Message message) {
   if (stop_) return;
-  auto it = peers_.find(message.to());
-  if (it == peers_.end()) return;
-  Peer& peer = *it->second;
+  Peer* found = Find(message.to());
+  if (found == nullptr) return;
+  Peer& peer = *found;
   std::vector<paxos::Message> batch;
   {
     std::lock_guard<std::mutex> lock(peer.mu);

@@ -29,6 +29,9 @@ class PeerTransport {
   void Send(paxos::Message message);
   // A stub for pulling a snapshot from `peer` (nullptr if unknown).
   pb::KvsPeer::Stub* Stub(uint64_t peer);
+  // Starts sending to a replica added to the group (docs/sharding.md section 7). A known id
+  // keeps its first address: ids are never reused for another replica.
+  void AddPeer(uint64_t id, const std::string& address);
 
  private:
   struct Peer {
@@ -45,7 +48,10 @@ class PeerTransport {
   void Start(Peer* peer, std::vector<paxos::Message> messages);
   void Done(Peer* peer, Call* call, const grpc::Status& status);
 
+  Peer* Find(uint64_t id);
+
   const uint64_t self_;
+  std::mutex peers_mu_;  // guards the map; a Peer lives as long as the transport
   std::map<uint64_t, std::unique_ptr<Peer>> peers_;
   std::atomic<bool> stop_{false};
 };

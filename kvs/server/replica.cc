@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "kvs/client/client.h"
 #include "kvs/client/replica_group_client.h"
+#include "kvs/paxos/membership.h"
 #include "kvs/shard/config_store.h"
 #include "kvs/shard/wrong_group.h"
 
@@ -18,6 +19,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr char kSnapshotMeta[] = "snapshot_meta";
+constexpr char kPeersMeta[] = "peers";  // pb::PeerBook, part of snapshots
 constexpr size_t kSnapshotChunkBytes = 1 << 20;
 constexpr int kMaxListLimit = 1000;
 
@@ -76,6 +78,23 @@ uint64_t Nonce() {
   return n;
 }
 
+// The members of `m`, sorted, for comparing two memberships.
+std::pair<std::vector<uint64_t>, std::vector<uint64_t>> Members(const paxos::Membership& m) {
+  std::vector<uint64_t> voters(m.voters().begin(), m.voters().end());
+  std::vector<uint64_t> learners(m.learners().begin(), m.learners().end());
+  std::sort(voters.begin(), voters.end());
+  std::sort(learners.begin(), learners.end());
+  return {voters, learners};
+}
+
+bool Contains(const google::protobuf::RepeatedField<uint64_t>& ids, uint64_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+void Erase(google::protobuf::RepeatedField<uint64_t>* ids, uint64_t id) {
+  ids->erase(std::remove(ids->begin(), ids->end(), id), ids->end());
+}
+
 [[noreturn]] void Fatal(const char* event, const absl::Status& status) {
   // A replica that cannot persist or apply must not go on: it restarts from disk.
   PC_LOG(kError, event)("error", status.ToString());
@@ -94,6 +113,7 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
   grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context,
                                   const pb::WriteRequest* request,
                                   pb::WriteResponse* response) override {
+    r_->CountRequest();
     auto* reactor = context->DefaultReactor();
     const pb::Command& c = request->command();
     if (grpc::Status s = CheckCommand(c); !s.ok()) {
@@ -115,6 +135,7 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const pb::GetRequest* request,
                                 pb::GetResponse* response) override {
+    r_->CountRequest();
     PendingRead read;
     read.reactor = context->DefaultReactor();
     read.get = request;
@@ -125,6 +146,7 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const pb::ListRequest* request,
                                  pb::ListResponse* response) override {
+    r_->CountRequest();
     grpc::Status s = CheckCell(request->row(), request->after());
     if (s.ok() && (request->limit() < 1 || request->limit() > kMaxListLimit)) {
       s = Invalid(absl::StrCat("list limit ", request->limit(), " not in 1..", kMaxListLimit));
@@ -139,6 +161,7 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
   grpc::ServerUnaryReactor* InstallMap(grpc::CallbackServerContext* context,
                                        const pb::InstallMapRequest* request,
                                        pb::WriteResponse* response) override {
+    r_->CountRequest();
     auto* reactor = context->DefaultReactor();
     // Only valid maps enter the log: every replica must be able to route by it.
     if (absl::StatusOr<shard::ClusterMap> map = shard::ClusterMap::Parse(request->map());
@@ -166,6 +189,7 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
   grpc::ServerUnaryReactor* Migrate(grpc::CallbackServerContext* context,
                                     const pb::MigrateRequest* request,
                                     pb::WriteResponse* response) override {
+    r_->CountRequest();
     auto* reactor = context->DefaultReactor();
     const pb::MigrateStep& step = request->step();
     if (step.kind() == pb::MIGRATE_UNSPECIFIED || step.migration().id() == 0) {
@@ -189,8 +213,61 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     return reactor;
   }
 
+  grpc::ServerUnaryReactor* ListRows(grpc::CallbackServerContext* context,
+                                     const pb::ListRowsRequest* request,
+                                     pb::ListRowsResponse* response) override {
+    r_->CountRequest();
+    grpc::Status s;
+    if (request->after().size() > kMaxKeyBytes) {
+      s = Invalid(
+          absl::StrCat("row of ", request->after().size(), " bytes exceeds ", kMaxKeyBytes));
+    } else if (request->limit() < 1 || request->limit() > kMaxListLimit) {
+      s = Invalid(absl::StrCat("list limit ", request->limit(), " not in 1..", kMaxListLimit));
+    }
+    PendingRead read;
+    read.reactor = context->DefaultReactor();
+    read.rows = request;
+    read.rows_response = response;
+    return StartRead(read, s, response->mutable_hint());
+  }
+
+  grpc::ServerUnaryReactor* ChangeMembership(grpc::CallbackServerContext* context,
+                                             const pb::ChangeMembershipRequest* request,
+                                             pb::ChangeMembershipResponse* response) override {
+    r_->CountRequest();
+    auto* reactor = context->DefaultReactor();
+    const pb::Member& m = request->member();
+    grpc::Status s;
+    if (request->change() == pb::MEMBERSHIP_UNSPECIFIED) {
+      s = Invalid("membership change without a kind (add learner, promote or remove)");
+    } else if (m.id() == 0) {
+      s = Invalid("membership change without a replica id (ids start at 1)");
+    } else if (request->change() == pb::MEMBERSHIP_ADD_LEARNER &&
+               (m.peer_address().find(':') == std::string::npos ||
+                m.address().find(':') == std::string::npos)) {
+      s = Invalid("adding a replica needs its peer and client addresses as host:port");
+    }
+    if (!s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
+    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
+      r_->FillHint(response->mutable_hint());
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    PendingChange change;
+    change.reactor = reactor;
+    change.response = response;
+    change.request = *request;
+    change.deadline = Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms);
+    r_->Enqueue([&](Inbox& in) { in.changes.push_back(std::move(change)); });
+    return reactor;
+  }
+
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context, const pb::StatusRequest*,
                                    pb::StatusResponse* response) override {
+    r_->CountRequest();
     auto* reactor = context->DefaultReactor();
     *response = r_->StatusNow();
     reactor->Finish(grpc::Status::OK);
@@ -280,7 +357,11 @@ class Replica::PeerService final : public pb::KvsPeer::Service {
 // ---------------------------------------------------------------------------------------
 // Start-up.
 
-Replica::Replica(const ReplicaOptions& options) : options_(options) {}
+Replica::Replica(const ReplicaOptions& options)
+    : options_(options),
+      started_unix_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()) {}
 
 absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(const ReplicaOptions& options) {
   std::unique_ptr<Replica> replica(new Replica(options));
@@ -307,7 +388,7 @@ absl::Status Replica::Init() {
     if (!state.snapshot.ParseFromString(*meta)) {
       return absl::DataLossError("unreadable snapshot metadata in the store");
     }
-  } else {
+  } else if (!options_.join) {
     // A new group: every replica derives the same initial membership from --peers.
     paxos::Membership* m = state.snapshot.mutable_config()->mutable_current();
     for (const auto& [id, address] : options_.peers) m->add_voters(id);
@@ -327,6 +408,7 @@ absl::Status Replica::Init() {
   }
   last_compacted_ = state.snapshot.slot();
   LoadMap(store_->ShardMap());
+  LoadPeers();
   hooks_.map_applied = [this](const std::string& bytes) { LoadMap(bytes); };
   hooks_.wrong_group = [this](const pb::Command& c) {
     std::string why;
@@ -350,7 +432,12 @@ absl::Status Replica::Init() {
   config.seed = options_.id * 0x9E3779B97F4A7C15ull ^
                 static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   node_ = std::make_unique<paxos::Node>(config, std::move(state));
-  transport_ = std::make_unique<PeerTransport>(options_.id, options_.peers);
+  {
+    std::map<uint64_t, std::string> peers;
+    std::lock_guard<std::mutex> lock(book_mu_);
+    for (const auto& [id, member] : book_) peers.emplace(id, member.peer_address());
+    transport_ = std::make_unique<PeerTransport>(options_.id, peers);
+  }
   PublishStatus();
 
   client_service_ = std::make_unique<ClientService>(this);
@@ -447,6 +534,7 @@ void Replica::Loop() {
       node_->Step(std::move(s.message));
     }
     for (paxos::Message& m : in.messages) node_->Step(std::move(m));
+    for (PendingChange& c : in.changes) StartChange(std::move(c));
     for (Proposal& p : in.proposals) {
       absl::Status s = node_->Propose(std::move(p.command));
       if (!s.ok()) {
@@ -460,8 +548,7 @@ void Replica::Loop() {
       const uint64_t id = next_read_id_++;
       absl::Status s = node_->RequestRead(id);
       if (!s.ok()) {
-        FillHint(r.get ? r.get_response->mutable_hint() : r.list_response->mutable_hint(),
-                 paxos::LeaderHint(s));
+        FillHint(r.hint(), paxos::LeaderHint(s));
         r.reactor->Finish(grpc::Status::OK);
         continue;
       }
@@ -472,6 +559,7 @@ void Replica::Loop() {
     in.reads.clear();
     in.snapshot_reports.clear();
     in.snapshots.clear();
+    in.changes.clear();
 
     while (node_->HasReady()) HandleReady();
 
@@ -479,16 +567,23 @@ void Replica::Loop() {
     if (was_leader_ && !leader) {
       FailPendingWrites(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "kvs: leadership lost before the write was chosen; retry"));
+      FinishChange(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "kvs: leadership lost during the membership change; retry"));
     }
     was_leader_ = leader;
     if (Clock::now() >= next_sweep) {
       SweepPendingWrites();
+      if (change_ && change_->deadline <= Clock::now()) {
+        FinishChange(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  "kvs: membership change not chosen in time; retry"));
+      }
       MaybeCompact();
       next_sweep = Clock::now() + std::chrono::milliseconds(100);
     }
     PublishStatus();
   }
   FailPendingWrites(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down"));
+  FinishChange(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down"));
   for (auto& [id, read] : pending_reads_) {
     read.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: shutting down"));
   }
@@ -575,7 +670,7 @@ void Replica::HandleReady() {
     auto it = pending_reads_.find(id);
     if (it == pending_reads_.end()) continue;
     PendingRead& r = it->second;
-    FillHint(r.get ? r.get_response->mutable_hint() : r.list_response->mutable_hint());
+    FillHint(r.hint());
     r.reactor->Finish(grpc::Status::OK);
     pending_reads_.erase(it);
   }
@@ -617,6 +712,7 @@ void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
   last_compacted_ = meta.slot();
   held_snapshot_.clear();
   LoadMap(store_->ShardMap());
+  LoadPeers();
 }
 
 void Replica::ApplyEntry(const paxos::Entry& entry) {
@@ -633,11 +729,28 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
     }
   } else if (entry.type() == paxos::ENTRY_CONFIG) {
     PC_LOG(kInfo, "kvs.membership")
-    ("slot", entry.slot())("voters", entry.membership().voters_size());
+    ("slot", entry.slot())("voters", entry.membership().voters_size())(
+        "learners", entry.membership().learners_size());
+  }
+  // The address book is written before the slot (RocksDB keeps write order, so it is on
+  // disk whenever the slot is); applying it again after a crash changes nothing.
+  for (const pb::Command& c : commands) {
+    if (c.op() == pb::OP_SET_PEER) ApplySetPeer(c.peer());
   }
   absl::StatusOr<std::vector<storage::ApplyOutcome>> outcomes =
       store_->ApplySlot(entry.slot(), commands, &hooks_);
   if (!outcomes.ok()) Fatal("kvs.apply_failed", outcomes.status());
+  applied_commands_.fetch_add(commands.size(), std::memory_order_relaxed);
+  if (change_) {
+    for (const pb::Command& c : commands) {
+      if (c.op() == pb::OP_SET_PEER && change_ && c.seq() == change_->peer_nonce) ProposeChange();
+    }
+    if (change_ && change_->target && entry.type() == paxos::ENTRY_CONFIG &&
+        Members(entry.membership()) == Members(*change_->target)) {
+      change_->response->set_chosen(true);
+      FinishChange(grpc::Status::OK);
+    }
+  }
   if (pending_writes_.empty()) return;
   for (size_t i = 0; i < commands.size(); ++i) {
     auto it = pending_writes_.find({commands[i].session(), commands[i].seq()});
@@ -670,6 +783,20 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
 void Replica::ServeRead(PendingRead& r) {
   // Checked on the applied state, after the read index: refused by exactly the replicas
   // whose state says the group does not serve the row.
+  if (r.rows != nullptr) {
+    // Admin listing of what this group stores: no row of its own to judge.
+    std::vector<std::string> rows;
+    bool more = false;
+    absl::Status s = store_->ListRows(r.rows->after(), r.rows->limit(), &rows, &more);
+    if (!s.ok()) {
+      r.reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, s.ToString()));
+      return;
+    }
+    for (std::string& row : rows) r.rows_response->add_rows(std::move(row));
+    r.rows_response->set_more(more);
+    r.reactor->Finish(grpc::Status::OK);
+    return;
+  }
   std::string why;
   switch (Judge(r.get != nullptr ? r.get->row() : r.list->row(), /*write=*/false, &why)) {
     case Verdict::kServe:
@@ -889,6 +1016,172 @@ void Replica::PollMap() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Node membership (docs/sharding.md section 7).
+
+void Replica::LoadPeers() {
+  std::map<uint64_t, pb::Member> book;
+  for (const auto& [id, address] : options_.peers) {
+    pb::Member& m = book[id];
+    m.set_id(id);
+    m.set_peer_address(address);
+    auto client = options_.client_addresses.find(id);
+    m.set_address(client != options_.client_addresses.end() ? client->second : address);
+  }
+  // What the log said (OP_SET_PEER) outranks the flags this process was started with.
+  if (std::optional<std::string> bytes = store_->Meta(kPeersMeta)) {
+    pb::PeerBook stored;
+    if (stored.ParseFromString(*bytes)) {
+      for (const pb::Member& m : stored.members()) book[m.id()] = m;
+    } else {
+      PC_LOG(kError, "kvs.bad_peer_book")("bytes", bytes->size());
+    }
+  }
+  std::lock_guard<std::mutex> lock(book_mu_);
+  book_ = std::move(book);
+  if (transport_) {
+    for (const auto& [id, m] : book_) transport_->AddPeer(id, m.peer_address());
+  }
+}
+
+void Replica::ApplySetPeer(const pb::Member& member) {
+  if (member.id() == 0 || member.peer_address().empty()) return;  // refused before proposing
+  pb::PeerBook book;
+  {
+    std::lock_guard<std::mutex> lock(book_mu_);
+    book_[member.id()] = member;
+    for (const auto& [id, m] : book_) *book.add_members() = m;
+  }
+  if (absl::Status s = store_->PutMeta(kPeersMeta, book.SerializeAsString(), /*sync=*/false);
+      !s.ok()) {
+    Fatal("kvs.peer_book_failed", s);
+  }
+  if (member.id() != options_.id) transport_->AddPeer(member.id(), member.peer_address());
+  PC_LOG(kInfo, "kvs.peer_set")
+  ("id", member.id())("peer", member.peer_address())("client", member.address());
+}
+
+paxos::Membership Replica::LatestMembership() const {
+  const paxos::ConfigState config = node_->Status().config;
+  return config.next_from() != 0 ? config.next() : config.current();
+}
+
+std::string Replica::ClientAddress(uint64_t id) const {
+  std::lock_guard<std::mutex> lock(book_mu_);
+  auto it = book_.find(id);
+  return it == book_.end() ? std::string() : it->second.address();
+}
+
+void Replica::StartChange(PendingChange change) {
+  if (!node_->is_leader()) {
+    FillHint(change.response->mutable_hint());
+    change.reactor->Finish(grpc::Status::OK);
+    return;
+  }
+  if (change_) {
+    change.reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                        "kvs: another membership change is in progress; retry"));
+    return;
+  }
+  const pb::Member& member = change.request.member();
+  change_ = std::move(change);
+  if (change_->request.change() != pb::MEMBERSHIP_ADD_LEARNER) {
+    ProposeChange();
+    return;
+  }
+  {
+    const paxos::Membership current = LatestMembership();
+    std::lock_guard<std::mutex> lock(book_mu_);
+    for (const auto& [id, m] : book_) {
+      if (id != member.id() && paxos::IsMember(current, id) &&
+          (m.peer_address() == member.peer_address() || m.address() == member.address())) {
+        FinishChange(Invalid(absl::StrCat("address already used by replica ", id)));
+        return;
+      }
+    }
+  }
+  // Every replica must know how to reach the new one before a membership names it.
+  pb::Command c;
+  c.set_op(pb::OP_SET_PEER);
+  c.set_seq(Nonce());
+  *c.mutable_peer() = member;
+  if (absl::Status s = node_->Propose(c.SerializeAsString()); !s.ok()) {
+    FillHint(change_->response->mutable_hint(), paxos::LeaderHint(s));
+    FinishChange(grpc::Status::OK);
+    return;
+  }
+  change_->peer_nonce = c.seq();
+}
+
+void Replica::ProposeChange() {
+  const pb::ChangeMembershipRequest& request = change_->request;
+  const uint64_t id = request.member().id();
+  change_->peer_nonce = 0;
+  paxos::Membership target = LatestMembership();
+  const bool voter = Contains(target.voters(), id);
+  const bool learner = Contains(target.learners(), id);
+  switch (request.change()) {
+    case pb::MEMBERSHIP_ADD_LEARNER:
+      if (voter || learner) {  // a retry of a change that was chosen: done
+        change_->response->set_chosen(true);
+        FinishChange(grpc::Status::OK);
+        return;
+      }
+      target.add_learners(id);
+      break;
+    case pb::MEMBERSHIP_PROMOTE:
+      if (voter) {
+        change_->response->set_chosen(true);
+        FinishChange(grpc::Status::OK);
+        return;
+      }
+      if (!learner) {
+        FinishChange(Invalid(absl::StrCat("replica ", id, " is not a learner of this group")));
+        return;
+      }
+      Erase(target.mutable_learners(), id);
+      target.add_voters(id);
+      break;
+    case pb::MEMBERSHIP_REMOVE:
+      if (!voter && !learner) {
+        change_->response->set_chosen(true);
+        FinishChange(grpc::Status::OK);
+        return;
+      }
+      if (voter && target.voters_size() == 1) {
+        FinishChange(Invalid(absl::StrCat("replica ", id, " is the group's last voter")));
+        return;
+      }
+      Erase(target.mutable_voters(), id);
+      Erase(target.mutable_learners(), id);
+      break;
+    default:
+      FinishChange(Invalid("unknown membership change"));
+      return;
+  }
+  absl::Status s = node_->ProposeMembership(target);
+  if (!s.ok()) {
+    if (paxos::LeaderHint(s) || absl::IsUnavailable(s)) {
+      FillHint(change_->response->mutable_hint(), paxos::LeaderHint(s));
+      FinishChange(grpc::Status::OK);
+    } else {
+      FinishChange(grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                                absl::StrCat("kvs: ", s.message())));
+    }
+    return;
+  }
+  PC_LOG(kInfo, "kvs.membership_proposed")
+  ("change", pb::MembershipChange_Name(request.change()))("id", id)("voters", target.voters_size())(
+      "learners", target.learners_size());
+  change_->target = std::move(target);
+}
+
+void Replica::FinishChange(const grpc::Status& status) {
+  if (!change_) return;
+  change_->reactor->Finish(status);
+  change_.reset();
+}
+
+// ---------------------------------------------------------------------------------------
 // Status and hints.
 
 void Replica::PublishStatus() {
@@ -911,10 +1204,7 @@ void Replica::FillHint(pb::LeaderHint* hint) const {
 void Replica::FillHint(pb::LeaderHint* hint, std::optional<uint64_t> leader) const {
   hint->set_not_leader(true);
   if (!leader || *leader == options_.id) return;
-  const auto& addresses =
-      options_.client_addresses.empty() ? options_.peers : options_.client_addresses;
-  auto it = addresses.find(*leader);
-  if (it != addresses.end()) hint->set_leader(it->second);
+  hint->set_leader(ClientAddress(*leader));
 }
 
 pb::StatusResponse Replica::StatusNow() const {
@@ -928,11 +1218,7 @@ pb::StatusResponse Replica::StatusNow() const {
   out.set_role(RoleName(status.role));
   if (status.leader) {
     out.set_leader_id(*status.leader);
-    const auto& addresses =
-        options_.client_addresses.empty() ? options_.peers : options_.client_addresses;
-    if (auto it = addresses.find(*status.leader); it != addresses.end()) {
-      out.set_leader(it->second);
-    }
+    out.set_leader(ClientAddress(*status.leader));
   }
   out.set_ballot(absl::StrCat(status.ballot.round(), ".", status.ballot.node()));
   out.set_commit_slot(status.commit);
@@ -943,6 +1229,21 @@ pb::StatusResponse Replica::StatusNow() const {
   out.set_log_bytes(store_->LogBytes());
   out.set_map_version(map_version_.load(std::memory_order_relaxed));
   out.set_group(options_.group);
+  out.set_started_unix_ms(started_unix_ms_);
+  out.set_client_requests_total(client_requests_.load(std::memory_order_relaxed));
+  out.set_applied_commands_total(applied_commands_.load(std::memory_order_relaxed));
+  const bool pending = status.config.next_from() != 0;
+  out.set_membership_pending(pending);
+  const paxos::Membership& m = pending ? status.config.next() : status.config.current();
+  std::lock_guard<std::mutex> lock(book_mu_);
+  auto add = [&](uint64_t id, bool learner) {
+    pb::Member* member = out.add_members();
+    if (auto it = book_.find(id); it != book_.end()) *member = it->second;
+    member->set_id(id);
+    member->set_learner(learner);
+  };
+  for (uint64_t id : m.voters()) add(id, false);
+  for (uint64_t id : m.learners()) add(id, true);
   return out;
 }
 

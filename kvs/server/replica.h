@@ -11,8 +11,10 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -53,6 +55,24 @@ class Replica {
     pb::GetResponse* get_response = nullptr;
     const pb::ListRequest* list = nullptr;
     pb::ListResponse* list_response = nullptr;
+    const pb::ListRowsRequest* rows = nullptr;
+    pb::ListRowsResponse* rows_response = nullptr;
+    pb::LeaderHint* hint() const {
+      return get_response != nullptr    ? get_response->mutable_hint()
+             : list_response != nullptr ? list_response->mutable_hint()
+                                        : rows_response->mutable_hint();
+    }
+  };
+  // A node membership change (docs/sharding.md section 7) on its way through the log:
+  // first the OP_SET_PEER that tells every replica the node's addresses (if it is added),
+  // then the membership entry; answered once that entry is chosen.
+  struct PendingChange {
+    grpc::ServerUnaryReactor* reactor = nullptr;
+    pb::ChangeMembershipResponse* response = nullptr;
+    pb::ChangeMembershipRequest request;
+    std::chrono::steady_clock::time_point deadline;
+    uint64_t peer_nonce = 0;                  // the OP_SET_PEER still awaited (0: none)
+    std::optional<paxos::Membership> target;  // proposed, waiting to be chosen
   };
   struct Proposal {
     std::string command;  // serialized pb::Command
@@ -70,9 +90,10 @@ class Replica {
     std::vector<PendingRead> reads;
     std::vector<std::pair<uint64_t, bool>> snapshot_reports;
     std::vector<IncomingSnapshot> snapshots;
+    std::vector<PendingChange> changes;
     bool empty() const {
       return messages.empty() && proposals.empty() && reads.empty() && snapshot_reports.empty() &&
-             snapshots.empty();
+             snapshots.empty() && changes.empty();
     }
   };
 
@@ -95,8 +116,17 @@ class Replica {
   enum class Verdict { kServe, kWrongGroup, kUnavailable };
   Verdict Judge(const std::string& row, bool write, std::string* why) const;
   void PollMap();
+  // Node membership (docs/sharding.md section 7).
+  void LoadPeers();
+  void ApplySetPeer(const pb::Member& member);
+  void StartChange(PendingChange change);
+  void ProposeChange();
+  void FinishChange(const grpc::Status& status);
+  paxos::Membership LatestMembership() const;
+  std::string ClientAddress(uint64_t id) const;
 
   // Called from gRPC threads.
+  void CountRequest() { client_requests_.fetch_add(1, std::memory_order_relaxed); }
   void Enqueue(const std::function<void(Inbox&)>& add);
   void FillHint(pb::LeaderHint* hint) const;
   void FillHint(pb::LeaderHint* hint, std::optional<uint64_t> leader) const;
@@ -127,6 +157,7 @@ class Replica {
   paxos::Ballot durable_promise_;  // the promised ballot last made durable
   bool was_leader_ = false;
   std::optional<shard::ClusterMap> map_;  // the applied cluster map, parsed (none: serve all)
+  std::optional<PendingChange> change_;   // at most one membership change at a time
   storage::ApplyHooks hooks_;
 
   // Published by the loop for gRPC threads.
@@ -135,6 +166,12 @@ class Replica {
   mutable std::mutex status_mu_;
   paxos::NodeStatus status_;  // GUARDED_BY(status_mu_)
   std::atomic<uint64_t> map_version_{0};
+  // How to reach every replica the group ever named (--peers, then OP_SET_PEER), by id.
+  mutable std::mutex book_mu_;
+  std::map<uint64_t, pb::Member> book_;  // GUARDED_BY(book_mu_)
+  const int64_t started_unix_ms_;
+  std::atomic<uint64_t> client_requests_{0};
+  std::atomic<uint64_t> applied_commands_{0};
   std::atomic<bool> fetching_snapshot_{false};
   std::thread map_poller_;
   std::thread snapshot_thread_;

@@ -18,6 +18,10 @@ struct ReplicaOptions {
   std::map<uint64_t, std::string> client_addresses;
   std::string listen;  // host:port to serve on (default: peers[id])
   std::string data_dir;
+  // A replica added to a running group (docs/sharding.md section 7): it starts with no
+  // membership and waits to be named a learner by the group's log; `peers` must name the
+  // current members (to fetch a snapshot from) and this replica. Ignored once it has state.
+  bool join = false;
 
   int tick_ms = 10;
   int election_ticks = 30;

@@ -25,7 +25,10 @@ constexpr char kShardMap[] = "shard_map";
 constexpr char kMigrations[] = "shard_migrations";
 
 // The meta keys that belong to the state machine (and so to snapshots).
-bool IsStateMeta(std::string_view key) { return key == kShardMap || key == kMigrations; }
+// "peers" is the replica's address book (kvs/server, docs/sharding.md section 7).
+bool IsStateMeta(std::string_view key) {
+  return key == kShardMap || key == kMigrations || key == "peers";
+}
 
 // The row of a CellKey (4-byte big-endian length, row, column).
 std::string RowOfCellKey(std::string_view key) {
@@ -469,6 +472,36 @@ absl::Status ReplicaStore::List(const std::string& row, const std::string& after
     cells->push_back(ListedCell{std::move(column), with_values ? it->value().ToString() : ""});
   }
   return FromRocks(it->status(), "list");
+}
+
+absl::Status ReplicaStore::ListRows(const std::string& after, int limit,
+                                    std::vector<std::string>* rows, bool* more) const {
+  // Every cell key of a row starts with RowPrefix(row), so the first key past that prefix
+  // (the prefix with its last byte incremented, carrying) is the next row's first cell.
+  auto past = [](std::string prefix) {
+    while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+    if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+    return prefix;
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), data_));
+  *more = false;
+  if (after.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(past(RowPrefix(after)));
+  }
+  while (it->Valid()) {
+    std::string row = RowOfCellKey(it->key().ToStringView());
+    if (static_cast<int>(rows->size()) >= limit) {
+      *more = true;
+      break;
+    }
+    const std::string next = past(RowPrefix(row));
+    rows->push_back(std::move(row));
+    if (next.empty()) break;
+    it->Seek(next);
+  }
+  return FromRocks(it->status(), "list rows");
 }
 
 absl::Status ReplicaStore::DumpSnapshot(

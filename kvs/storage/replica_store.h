@@ -123,6 +123,10 @@ class ReplicaStore {
   // Up to `limit` columns of `row` strictly after `after`; `more` says whether others exist.
   absl::Status List(const std::string& row, const std::string& after, int limit, bool with_values,
                     std::vector<ListedCell>* cells, bool* more) const;
+  // Up to `limit` rows strictly after `after` in store order ("" = from the first), one seek
+  // per row (admin reads; never the whole family at once); `more` says whether others exist.
+  absl::Status ListRows(const std::string& after, int limit, std::vector<std::string>* rows,
+                        bool* more) const;
 
   // ---- Snapshots: a consistent dump of the state machine (data + sessions + applied slot).
   // Calls `sink` with chunks of at most ~`chunk_bytes`; the first carries `slot`.
