@@ -309,10 +309,9 @@ class Replica::PeerService final : public pb::KvsPeer::Service {
                           absl::StrCat("kvs: migration ", request->migration().id(),
                                        " is not frozen at replica ", r_->options_.id));
     }
-    absl::Status s = r_->store_->DumpRange(
-        request->migration(), kSnapshotChunkBytes,
-        [](const std::string& row) { return shard::RingPosition(row); },
-        [&](const pb::RangeChunk& chunk) { return writer->Write(chunk); });
+    absl::Status s =
+        r_->store_->DumpRange(request->migration(), kSnapshotChunkBytes,
+                              [&](const pb::RangeChunk& chunk) { return writer->Write(chunk); });
     if (!s.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, s.ToString());
     return grpc::Status::OK;
   }
@@ -374,7 +373,7 @@ absl::Status Replica::Init() {
     return absl::InvalidArgumentError(
         absl::StrCat("--id=", options_.id, " is not one of the members in --peers"));
   }
-  auto store = storage::ReplicaStore::Open(options_.data_dir + "/store");
+  auto store = storage::ReplicaStore::Open(options_.data_dir + "/store", shard::RingPosition);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
 
@@ -418,7 +417,6 @@ absl::Status Replica::Init() {
     std::string why;
     return Judge(c.row(), /*write=*/true, &why) == Verdict::kUnavailable ? why : std::string();
   };
-  hooks_.position = [](const std::string& row) { return shard::RingPosition(row); };
   durable_promise_ = state.hard_state.promised();
   PC_LOG(kInfo, "kvs.recovered")
   ("id", options_.id)("entries", state.entries.size())("snapshot_slot", state.snapshot.slot())(

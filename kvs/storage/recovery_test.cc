@@ -17,13 +17,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+uint64_t FirstByte(std::string_view row) { return row.empty() ? 0 : uint8_t(row[0]); }
+
 // Writes entries 1..n (each its own synced write) in a child process that then dies
 // without closing anything, as under kill -9.
 void WriteAndCrash(const std::string& dir, int n) {
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    auto store = ReplicaStore::Open(dir);
+    auto store = ReplicaStore::Open(dir, FirstByte);
     if (!store.ok()) _exit(1);
     for (int i = 1; i <= n; ++i) {
       LogWrite w;
@@ -59,7 +61,7 @@ class RecoveryTest : public ::testing::Test {
 
 TEST_F(RecoveryTest, EverySyncedWriteSurvivesAKill) {
   WriteAndCrash(dir_, 50);
-  auto store = ReplicaStore::Open(dir_);
+  auto store = ReplicaStore::Open(dir_, FirstByte);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->LogBounds().first, 1u);
   EXPECT_EQ((*store)->LogBounds().second, 50u);
@@ -73,7 +75,7 @@ TEST_F(RecoveryTest, TornTailIsCutAtTheLastIntactRecord) {
   const auto size = fs::file_size(wal);
   // Cut the last record in half, as a crash in the middle of writing it would.
   fs::resize_file(wal, size - 60);
-  auto store = ReplicaStore::Open(dir_);
+  auto store = ReplicaStore::Open(dir_, FirstByte);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->LogBounds().first, 1u);
   EXPECT_EQ((*store)->LogBounds().second, 49u);  // entry 50's record was torn
@@ -91,7 +93,7 @@ TEST_F(RecoveryTest, GarbageAfterTheLastRecordIsDropped) {
     std::ofstream out(wal, std::ios::app | std::ios::binary);
     out << std::string("\x13\x37\xde\xad\xbe\xef garbage of a half-written block", 40);
   }
-  auto store = ReplicaStore::Open(dir_);
+  auto store = ReplicaStore::Open(dir_, FirstByte);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->LogBounds().second, 20u);
   EXPECT_EQ((*store)->HardState(), "hs-20");

@@ -1,5 +1,6 @@
 #include "kvs/storage/replica_store.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +24,7 @@ constexpr char kApplied[] = "applied";
 constexpr char kHardState[] = "hard_state";
 constexpr char kShardMap[] = "shard_map";
 constexpr char kMigrations[] = "shard_migrations";
+constexpr char kFormatKey[] = "format";
 
 // The meta keys that belong to the state machine (and so to snapshots).
 // "peers" is the replica's address book (kvs/server, docs/sharding.md section 7).
@@ -30,13 +32,41 @@ bool IsStateMeta(std::string_view key) {
   return key == kShardMap || key == kMigrations || key == "peers";
 }
 
-// The row of a CellKey (4-byte big-endian length, row, column).
+// The row of a cell key ("" if malformed, which the store never writes).
 std::string RowOfCellKey(std::string_view key) {
-  if (key.size() < 4) return "";
-  const uint32_t n = (uint32_t(uint8_t(key[0])) << 24) | (uint32_t(uint8_t(key[1])) << 16) |
-                     (uint32_t(uint8_t(key[2])) << 8) | uint32_t(uint8_t(key[3]));
-  if (key.size() < 4 + n) return "";
-  return std::string(key.substr(4, n));
+  auto parsed = ParseCellKey(key);
+  return parsed ? std::string(parsed->row) : std::string();
+}
+
+// The cell keys of ring range (start, end] as at most two key intervals [lo, hi) ("" hi: to
+// the end of the family). Positions lead every key, so the intervals hold exactly the
+// range's cells.
+std::vector<std::pair<std::string, std::string>> KeyIntervals(const pb::MigrationEntry& m) {
+  const uint64_t start = m.start();
+  const uint64_t end = m.end();
+  auto above = [](uint64_t p) { return p == UINT64_MAX ? std::string() : SlotKey(p + 1); };
+  if (start < end) return {{SlotKey(start + 1), above(end)}};
+  // Wrapping (or the whole ring when start == end): (start, 2^64-1] and [0, end].
+  std::vector<std::pair<std::string, std::string>> out;
+  if (start != UINT64_MAX) out.emplace_back(SlotKey(start + 1), std::string());
+  out.emplace_back(std::string(), above(end));
+  return out;
+}
+
+// Calls fn(iterator) for every key of the range, in key order, from one read view.
+absl::Status ForEachInRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+                            rocksdb::ReadOptions read, const pb::MigrationEntry& m,
+                            const std::function<bool(rocksdb::Iterator*)>& fn) {
+  for (const auto& [lo, hi] : KeyIntervals(m)) {
+    rocksdb::Slice upper(hi);
+    read.iterate_upper_bound = hi.empty() ? nullptr : &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, family));
+    for (it->Seek(lo); it->Valid(); it->Next()) {
+      if (!fn(it.get())) return absl::OkStatus();
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "scan range");
+  }
+  return absl::OkStatus();
 }
 
 // (start, end], wrapping when start >= end (start == end: the whole ring).
@@ -60,9 +90,23 @@ uint64_t VersionOf(const std::string& bytes) {
   return map.version();
 }
 
+// Every migration with a lower id than this has finished (or was aborted) under the map:
+// the map holds the migrations of the current rebalance and ids only grow, so ids below
+// its lowest one (or below next_migration_id when it has none) are over for good. Their
+// table entries can go: the ring alone gives the same verdict (docs/sharding.md section 10).
+uint64_t FinishedBelow(const std::string& bytes) {
+  cluster::ClusterMap map;
+  if (bytes.empty() || !map.ParseFromString(bytes)) return 0;
+  uint64_t lowest = map.next_migration_id();
+  for (const cluster::Migration& m : map.migrations()) lowest = std::min(lowest, m.id());
+  return lowest;
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::string& dir,
+                                                                 RowPosition position) {
+  if (position == nullptr) return absl::InvalidArgumentError("kvs store: no row position");
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -84,6 +128,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   if (error)
     return absl::InternalError(absl::StrCat("kvs store: mkdir ", dir, ": ", error.message()));
   std::unique_ptr<ReplicaStore> store(new ReplicaStore());
+  store->position_ = position;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, families, &store->handles_, &db);
   if (!s.ok()) return FromRocks(s, absl::StrCat("open ", dir));
@@ -92,9 +137,46 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   store->log_ = store->handles_[2];
   store->data_ = store->handles_[3];
   store->sessions_ = store->handles_[4];
+  if (absl::Status s = store->UpgradeFormat(dir); !s.ok()) return s;
   if (auto applied = store->Meta(kApplied)) store->applied_ = DecodeSlotKey(*applied);
   store->LoadShardMap();
   return store;
+}
+
+absl::Status ReplicaStore::UpgradeFormat(const std::string& dir) {
+  if (auto format = Meta(kFormatKey)) {
+    if (*format == kFormat) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("kvs store: ", dir, " is in store format ", *format,
+                     ", which this kvs_server cannot read (it reads format ", kFormat,
+                     "); run the kvs_server build that wrote it, or move the directory away "
+                     "and let the replica catch up from its group by snapshot"));
+  }
+  // No marker: a new directory or one written before format 2. Rewrite every cell key in
+  // one atomic write together with the marker, so a crash leaves the old layout whole
+  // and the next open starts the upgrade over.
+  rocksdb::WriteBatch batch;
+  uint64_t cells = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), data_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    auto parsed = ParseFormat1CellKey(key);
+    if (!parsed) {
+      return absl::DataLossError(absl::StrCat(
+          "kvs store: ", dir, " has no format marker and an unreadable cell key (", key.size(),
+          " bytes); move the directory away and let the replica catch up from "
+          "its group by snapshot"));
+    }
+    batch.Delete(data_, it->key());
+    batch.Put(data_, SlotKey(position_(parsed->row)) + std::string(key), it->value());
+    ++cells;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scan format-1 cells");
+  batch.Put(meta_, kFormatKey, kFormat);
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return FromRocks(db_->Write(options, &batch),
+                   absl::StrCat("upgrade ", cells, " cells to format ", kFormat));
 }
 
 ReplicaStore::~ReplicaStore() {
@@ -181,7 +263,19 @@ void ReplicaStore::LoadShardMap() {
   map_version_ = VersionOf(shard_map_);
   migrations_.Clear();
   if (auto table = Meta(kMigrations)) migrations_.ParseFromString(*table);
+  finished_below_ = FinishedBelow(shard_map_);
   Publish();
+}
+
+bool ReplicaStore::PruneMigrations() {
+  finished_below_ = FinishedBelow(shard_map_);
+  const int before = migrations_.entries_size();
+  auto* entries = migrations_.mutable_entries();
+  entries->erase(
+      std::remove_if(entries->begin(), entries->end(),
+                     [&](const pb::MigrationEntry& e) { return e.id() < finished_below_; }),
+      entries->end());
+  return migrations_.entries_size() != before;
 }
 
 void ReplicaStore::Publish() {
@@ -197,23 +291,25 @@ pb::MigrationStep ReplicaStore::StepOf(uint64_t id) const {
   return pb::STEP_NONE;
 }
 
-absl::Status ReplicaStore::DeleteRange(const pb::MigrationEntry& m, const ApplyHooks* hooks,
+absl::Status ReplicaStore::DeleteRange(const pb::MigrationEntry& m,
                                        rocksdb::WriteBatchWithIndex* batch) {
-  // A scan of the whole data family: cell keys are not ordered by ring position yet
-  // (docs/sharding.md section 5, "Storage layout change"), so a range is not contiguous.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), data_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (InRange(m, hooks->position(RowOfCellKey(it->key().ToStringView())))) {
-      batch->Delete(data_, it->key());
-    }
-  }
-  return FromRocks(it->status(), "scan range");
+  // Point deletes of exactly the range's keys (WriteBatchWithIndex has no range delete,
+  // and later commands of the slot must see the deletes).
+  return ForEachInRange(db_.get(), data_, rocksdb::ReadOptions(), m, [&](rocksdb::Iterator* it) {
+    batch->Delete(data_, it->key());
+    return true;
+  });
 }
 
-absl::Status ReplicaStore::ApplyMigrate(const pb::MigrateStep& step, const ApplyHooks* hooks,
+absl::Status ReplicaStore::ApplyMigrate(const pb::MigrateStep& step,
                                         rocksdb::WriteBatchWithIndex* batch) {
-  if (hooks == nullptr || !hooks->position) return absl::OkStatus();
   pb::MigrationEntry* entry = FindEntry(migrations_, step.migration().id());
+  if (entry == nullptr && step.migration().id() < finished_below_) {
+    // The migration finished (or was aborted) and its entry was pruned: this is a late
+    // copy from a rebalancer that lost its lease. Recreating the entry would let a stale
+    // INSTALL_CHUNK reset a range this group serves, so it changes nothing.
+    return absl::OkStatus();
+  }
   if (entry == nullptr) {
     entry = migrations_.add_entries();
     *entry = step.migration();
@@ -229,10 +325,10 @@ absl::Status ReplicaStore::ApplyMigrate(const pb::MigrateStep& step, const Apply
       if (entry->step() >= pb::STEP_INSTALLED && !step.reset()) break;
       if (entry->step() >= pb::STEP_ACTIVE) break;  // serving it: never overwritten
       if (step.reset()) {
-        if (absl::Status s = DeleteRange(*entry, hooks, batch); !s.ok()) return s;
+        if (absl::Status s = DeleteRange(*entry, batch); !s.ok()) return s;
       }
       for (const pb::RangeCell& cell : step.cells()) {
-        batch->Put(data_, CellKey(cell.row(), cell.column()), cell.value());
+        batch->Put(data_, Key(cell.row(), cell.column()), cell.value());
       }
       rocksdb::ReadOptions read;
       for (const pb::RangeSession& incoming : step.sessions()) {
@@ -256,9 +352,22 @@ absl::Status ReplicaStore::ApplyMigrate(const pb::MigrateStep& step, const Apply
     case pb::MIGRATE_ACTIVATE:
       if (entry->step() == pb::STEP_INSTALLED) entry->set_step(pb::STEP_ACTIVE);
       break;
+    case pb::MIGRATE_UNFREEZE:
+      if (entry->step() == pb::STEP_NONE || entry->step() == pb::STEP_FROZEN) {
+        entry->set_step(pb::STEP_ABORTED);
+      }
+      break;
+    case pb::MIGRATE_DISCARD:
+      if (entry->step() == pb::STEP_INSTALLING || entry->step() == pb::STEP_INSTALLED) {
+        if (absl::Status s = DeleteRange(*entry, batch); !s.ok()) return s;
+      }
+      if (entry->step() <= pb::STEP_INSTALLED) {
+        entry->set_step(pb::STEP_ABORTED);
+      }
+      break;
     case pb::MIGRATE_DROP:
       if (entry->step() == pb::STEP_DROPPED) break;
-      if (absl::Status s = DeleteRange(*entry, hooks, batch); !s.ok()) return s;
+      if (absl::Status s = DeleteRange(*entry, batch); !s.ok()) return s;
       entry->set_step(pb::STEP_DROPPED);
       break;
     default:
@@ -269,7 +378,6 @@ absl::Status ReplicaStore::ApplyMigrate(const pb::MigrateStep& step, const Apply
 }
 
 absl::Status ReplicaStore::DumpRange(const pb::MigrationEntry& m, size_t chunk_bytes,
-                                     const std::function<uint64_t(const std::string&)>& position,
                                      const std::function<bool(const pb::RangeChunk&)>& sink) const {
   const rocksdb::Snapshot* snap = db_->GetSnapshot();
   rocksdb::ReadOptions read;
@@ -277,38 +385,37 @@ absl::Status ReplicaStore::DumpRange(const pb::MigrationEntry& m, size_t chunk_b
   pb::RangeChunk chunk;
   size_t bytes = 0;
   bool stopped = false;
-  absl::Status status;
   auto flush = [&] {
-    if (bytes < chunk_bytes) return;
+    if (bytes < chunk_bytes) return true;
     if (!sink(chunk)) stopped = true;
     chunk.Clear();
     bytes = 0;
+    return !stopped;
   };
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, data_));
-  for (it->SeekToFirst(); it->Valid() && !stopped; it->Next()) {
-    std::string row = RowOfCellKey(it->key().ToStringView());
-    if (!InRange(m, position(row))) continue;
-    pb::RangeCell* cell = chunk.add_cells();
+  absl::Status status = ForEachInRange(db_.get(), data_, read, m, [&](rocksdb::Iterator* it) {
     const std::string_view key = it->key().ToStringView();
-    cell->set_column(std::string(key.substr(4 + row.size())));
-    cell->set_row(std::move(row));
+    auto parsed = ParseCellKey(key);
+    if (!parsed) return true;  // never written by this store
+    pb::RangeCell* cell = chunk.add_cells();
+    cell->set_row(std::string(parsed->row));
+    cell->set_column(std::string(key.substr(parsed->column_offset)));
     cell->set_value(it->value().ToString());
     bytes += key.size() + it->value().size();
-    flush();
-  }
-  if (!it->status().ok()) status = FromRocks(it->status(), "dump range");
-  // Every session record goes along (they carry no row): merging keeps the higher
-  // sequence, and one (session, seq) is only ever sent to one group, so extra records
-  // only ever answer requests that were already answered.
+    return flush();
+  });
+  // A session's record goes with the range of the row it last wrote: only a retry of that
+  // last write can still arrive, and it goes where that row lives. Records written before
+  // SessionRecord.position go with every range (merging keeps the higher sequence, so an
+  // extra copy only answers requests that were already answered).
   std::unique_ptr<rocksdb::Iterator> sit(db_->NewIterator(read, sessions_));
   for (sit->SeekToFirst(); sit->Valid() && !stopped && status.ok(); sit->Next()) {
+    pb::SessionRecord record;
+    if (!record.ParseFromString(sit->value().ToString())) continue;
+    if (record.has_position() && !InRange(m, record.position())) continue;
     pb::RangeSession* session = chunk.add_sessions();
-    const std::string_view key = sit->key().ToStringView();
-    uint64_t id = 0;
-    for (char c : key.substr(0, 8)) id = (id << 8) | uint8_t(c);
-    session->set_session(id);
-    session->mutable_record()->ParseFromString(sit->value().ToString());
-    bytes += key.size() + sit->value().size();
+    session->set_session(DecodeSlotKey(sit->key().ToStringView()));
+    *session->mutable_record() = std::move(record);
+    bytes += sit->key().size() + sit->value().size();
     flush();
   }
   if (status.ok() && !sit->status().ok()) status = FromRocks(sit->status(), "dump sessions");
@@ -365,7 +472,7 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
       continue;
     }
     if (command.op() == pb::OP_MIGRATE) {
-      if (absl::Status s = ApplyMigrate(command.migrate(), hooks, &batch); !s.ok()) return s;
+      if (absl::Status s = ApplyMigrate(command.migrate(), &batch); !s.ok()) return s;
       migrated = true;
       continue;
     }
@@ -376,6 +483,10 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
         batch.Put(meta_, kShardMap, command.map());
         shard_map_ = command.map();
         map_version_ = version;
+        if (PruneMigrations()) {
+          batch.Put(meta_, kMigrations, migrations_.SerializeAsString());
+          migrated = true;
+        }
         if (hooks != nullptr && hooks->map_applied) hooks->map_applied(shard_map_);
       }
       continue;
@@ -394,13 +505,14 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
       outcome.result.set_map_version(map_version_);
       if (command.session() != 0) {
         record.set_seq(command.seq());
+        record.set_position(position_(command.row()));
         *record.mutable_result() = outcome.result;
         batch.Put(sessions_, session_key, record.SerializeAsString());
         session_cache_[command.session()] = record;
       }
       continue;
     }
-    const std::string key = CellKey(command.row(), command.column());
+    const std::string key = Key(command.row(), command.column());
     switch (command.op()) {
       case pb::OP_PUT:
         batch.Put(data_, key, command.value());
@@ -423,6 +535,7 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
     }
     if (command.session() != 0) {
       record.set_seq(command.seq());
+      record.set_position(position_(command.row()));
       *record.mutable_result() = outcome.result;
       batch.Put(sessions_, session_key, record.SerializeAsString());
       session_cache_[command.session()] = record;
@@ -448,7 +561,7 @@ absl::Status ReplicaStore::ForEachLogEntry(
 absl::StatusOr<std::optional<std::string>> ReplicaStore::Get(const std::string& row,
                                                              const std::string& column) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_, CellKey(row, column), &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_, Key(row, column), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "get");
   return std::optional<std::string>(std::move(value));
@@ -457,7 +570,7 @@ absl::StatusOr<std::optional<std::string>> ReplicaStore::Get(const std::string& 
 absl::Status ReplicaStore::List(const std::string& row, const std::string& after, int limit,
                                 bool with_values, std::vector<ListedCell>* cells,
                                 bool* more) const {
-  const std::string prefix = RowPrefix(row);
+  const std::string prefix = RowPrefix(position_(row), row);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), data_));
   *more = false;
   for (it->Seek(prefix + after); it->Valid(); it->Next()) {
@@ -488,7 +601,7 @@ absl::Status ReplicaStore::ListRows(const std::string& after, int limit,
   if (after.empty()) {
     it->SeekToFirst();
   } else {
-    it->Seek(past(RowPrefix(after)));
+    it->Seek(past(RowPrefix(position_(after), after)));
   }
   while (it->Valid()) {
     std::string row = RowOfCellKey(it->key().ToStringView());
@@ -496,7 +609,7 @@ absl::Status ReplicaStore::ListRows(const std::string& after, int limit,
       *more = true;
       break;
     }
-    const std::string next = past(RowPrefix(row));
+    const std::string next = past(RowPrefix(position_(row), row));
     rows->push_back(std::move(row));
     if (next.empty()) break;
     it->Seek(next);
@@ -552,8 +665,9 @@ absl::Status ReplicaStore::InstallSnapshot(const std::vector<pb::SnapshotChunk>&
                                            const std::string& meta_value) {
   if (chunks.empty()) return absl::InvalidArgumentError("kvs store: empty snapshot");
   rocksdb::WriteBatch batch;
-  // Cell keys start with a length byte of 0x00 (rows are short) and session keys are 8
-  // bytes, so nine 0xff bytes bound both families from above.
+  // Cell keys are an 8-byte position then a row length whose first byte is 0x00 (rows are
+  // far shorter than 16 MiB), and session keys are 8 bytes, so nine 0xff bytes bound both
+  // families from above.
   const std::string lo;
   const std::string hi(9, '\xff');
   batch.DeleteRange(data_, lo, hi);

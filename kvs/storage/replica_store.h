@@ -6,9 +6,15 @@
 //                  "applied"                   last slot applied to the state machine
 //                  "shard_map"                 the cluster map the group applied (OP_SET_MAP)
 //                  "shard_migrations"          pb::MigrationTable (OP_MIGRATE)
+//                  "format"                    the store format ("2"; see below)
 //   "log"          SlotKey(slot)               one log entry as the core serialized it
-//   "data"         CellKey(row, column)        the cell's value
+//   "data"         CellKey(position, row, col) the cell's value (cell_key.h)
 //   "sessions"     8-byte session id           pb::SessionRecord (at-most-once table)
+//
+// Format 2 puts the row's ring position in front of every cell key, so a ring range is at
+// most two contiguous key ranges. A format-1 directory (no "format" key, cell keys without
+// the position) is rewritten to format 2 on open, in one atomic write; an unknown format
+// is refused, never read.
 //
 // The log and hard state are written with sync (fsync of RocksDB's write-ahead log), one
 // write per batch of changes (group commit); state machine applies are written without
@@ -31,6 +37,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kvs/storage/cell_key.h"
 #include "proto/kvs.pb.h"
 #include "rocksdb/db.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
@@ -64,8 +71,6 @@ struct ApplyHooks {
   // Non-empty: the write must wait (its range is frozen or still arriving); it is neither
   // applied nor recorded. Asked before wrong_group, only of non-duplicate writes.
   std::function<std::string(const pb::Command&)> unavailable;
-  // The ring position of a row (OP_MIGRATE applies to ring ranges).
-  std::function<uint64_t(const std::string& row)> position;
 };
 
 struct ListedCell {
@@ -75,7 +80,11 @@ struct ListedCell {
 
 class ReplicaStore {
  public:
-  static absl::StatusOr<std::unique_ptr<ReplicaStore>> Open(const std::string& dir);
+  // `position` places rows on the ring (shard::RingPosition in the server); it decides the
+  // key layout, so every open of one directory must pass the same function.
+  static absl::StatusOr<std::unique_ptr<ReplicaStore>> Open(const std::string& dir,
+                                                            RowPosition position);
+  static constexpr char kFormat[] = "2";
   ~ReplicaStore();
 
   // ---- Durable log (consensus side). With `sync` the write is fsync'd before returning;
@@ -108,10 +117,10 @@ class ReplicaStore {
   const pb::MigrationTable& Migrations() const { return migrations_; }
   // The step of migration `id` as written to disk (any thread); STEP_NONE if unknown.
   pb::MigrationStep StepOf(uint64_t id) const;
-  // The cells of `m`'s range (by `position`) and the whole session table, from one
-  // consistent view, in chunks of about `chunk_bytes`.
+  // The cells of `m`'s range and the session records whose last write was in it (or that
+  // predate SessionRecord.position), from one consistent view, in chunks of about
+  // `chunk_bytes`. Reads only the range's keys (plus the session table).
   absl::Status DumpRange(const pb::MigrationEntry& m, size_t chunk_bytes,
-                         const std::function<uint64_t(const std::string&)>& position,
                          const std::function<bool(const pb::RangeChunk&)>& sink) const;
   absl::StatusOr<ApplyOutcome> Apply(uint64_t slot, const pb::Command& command);
   absl::Status SkipSlot(uint64_t slot) { return ApplySlot(slot, {}).status(); }
@@ -142,11 +151,16 @@ class ReplicaStore {
   ReplicaStore() = default;
   absl::Status WriteApplied(rocksdb::WriteBatch* batch, uint64_t slot);
   void LoadShardMap();
-  absl::Status ApplyMigrate(const pb::MigrateStep& step, const ApplyHooks* hooks,
-                            rocksdb::WriteBatchWithIndex* batch);
-  absl::Status DeleteRange(const pb::MigrationEntry& m, const ApplyHooks* hooks,
-                           rocksdb::WriteBatchWithIndex* batch);
+  // Drops the table entries of migrations the applied map says are over; true if any.
+  bool PruneMigrations();
+  absl::Status ApplyMigrate(const pb::MigrateStep& step, rocksdb::WriteBatchWithIndex* batch);
+  absl::Status DeleteRange(const pb::MigrationEntry& m, rocksdb::WriteBatchWithIndex* batch);
+  absl::Status UpgradeFormat(const std::string& dir);
+  std::string Key(const std::string& row, const std::string& column) const {
+    return CellKey(position_(row), row, column);
+  }
 
+  RowPosition position_ = nullptr;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* log_ = nullptr;
@@ -160,6 +174,7 @@ class ReplicaStore {
   std::string shard_map_;          // apply thread only
   uint64_t map_version_ = 0;       // apply thread only
   pb::MigrationTable migrations_;  // apply thread only
+  uint64_t finished_below_ = 0;    // apply thread only: see FinishedBelow()
   // migrations_ as of the last write to disk, for other threads (FetchRange).
   mutable std::mutex published_mu_;
   pb::MigrationTable published_;  // GUARDED_BY(published_mu_)
