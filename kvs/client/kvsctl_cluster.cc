@@ -1,16 +1,30 @@
 #include "kvs/client/kvsctl_cluster.h"
 
+#include <unistd.h>
+
 #include <iostream>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "kvs/client/replica_group_client.h"
 #include "kvs/shard/cluster_map.h"
+#include "kvs/shard/cluster_status.h"
 #include "kvs/shard/config_store.h"
 #include "kvs/shard/describe.h"
 #include "kvs/shard/grpc_group_steps.h"
 #include "kvs/shard/rebalancer.h"
+#include "kvs/shard/rebalancer_lease.h"
+
+// Rebalancer flags live here, with the commands that read them.
+ABSL_FLAG(int, parallel, 4, "rebalance, group add/remove: ranges moved at once (1..64).");
+ABSL_FLAG(bool, abort, false,
+          "rebalance: undo the rebalance in progress instead (only before any range is "
+          "switched).");
+ABSL_FLAG(int, lease_s, 30,
+          "rebalance: seconds of the rebalancer lease (renewed while working; another "
+          "rebalancer may take over that long after this one dies).");
 
 namespace penncloud::kvs::kvsctl {
 namespace {
@@ -59,15 +73,34 @@ void PushMap(const shard::ClusterMap& map, const ClusterFlags& flags) {
   }
 }
 
-// Drives the rebalance recorded in the map to its end, printing progress.
-int Rebalance(shard::ConfigStore& store, const ClusterFlags& flags) {
+std::string LeaseOwner() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat("kvsctl@", host, ":", getpid());
+}
+
+// Drives the rebalance recorded in the map to its end (or undoes it with --abort), holding
+// the rebalancer lease, printing progress.
+int Rebalance(shard::ConfigStore& store, Client& config, const ClusterFlags& flags) {
   ReplicaGroupOptions options;
   options.deadline = std::chrono::milliseconds(flags.timeout_ms);
   shard::GrpcGroupSteps steps(store, options);
-  shard::Rebalancer rebalancer(store, steps);
+  const int parallel = absl::GetFlag(FLAGS_parallel);
+  if (parallel < 1 || parallel > 64) return Usage("--parallel must be 1..64");
+  shard::RebalancerLease lease(config, LeaseOwner(), absl::Seconds(absl::GetFlag(FLAGS_lease_s)));
+  shard::Rebalancer rebalancer(store, steps, {.parallel = parallel, .lease = &lease});
+  if (absl::GetFlag(FLAGS_abort)) {
+    absl::Status s = rebalancer.Abort();
+    if (!s.ok()) return Fail("rebalance --abort", s);
+    absl::StatusOr<shard::ClusterMap> map = store.Read();
+    std::cerr << "kvsctl: rebalance aborted; every range is back with its old group\n";
+    if (map.ok()) std::cout << shard::DescribeMap(*map);
+    return 0;
+  }
   absl::Status s = rebalancer.Run([](const shard::RebalanceProgress& p) {
     std::cerr << "map version " << p.map_version << ": " << p.ranges_done << "/" << p.ranges_total
-              << " ranges moved, " << p.bytes_done << " bytes\n";
+              << " ranges moved (" << p.ranges_in_flight << " in flight), " << p.bytes_done
+              << " bytes\n";
   });
   if (!s.ok()) {
     return Fail("rebalance stopped (run 'kvsctl rebalance' to resume from where it stopped)", s);
@@ -106,16 +139,30 @@ int RunClusterCommand(const std::vector<std::string>& args, const ClusterFlags& 
     std::cout << shard::DescribeMap(*map);
     return 0;
   }
-  if (what == "cluster show" || what == "rebalance progress") {
+  if (what == "cluster show" || what == "rebalance progress" || what == "cluster status") {
     if (args.size() != 2) return Usage(what + " takes no arguments");
-    absl::StatusOr<shard::ClusterMap> map = store.Read();
+    absl::StatusOr<shard::ClusterStatus> status;
+    absl::StatusOr<shard::ClusterMap> map;
+    if (what == "cluster status") {
+      status = shard::ReadClusterStatus(store, config, shard::GrpcGroupProber(absl::Seconds(1)),
+                                        absl::Now());
+      map = status.ok() ? absl::StatusOr<shard::ClusterMap>(status->map)
+                        : absl::StatusOr<shard::ClusterMap>(status.status());
+    } else {
+      map = store.Read();
+    }
     if (absl::IsNotFound(map.status())) {
       std::cerr << "kvsctl: no cluster map yet: run 'kvsctl cluster init' first\n";
       return 3;
     }
     if (!map.ok()) return Fail(what, map.status());
-    std::cout << (what == "cluster show" ? shard::DescribeMap(*map)
-                                         : shard::DescribeProgress(*map) + "\n");
+    if (what == "cluster status") {
+      std::cout << shard::DescribeClusterStatus(*status);
+    } else if (what == "cluster show") {
+      std::cout << shard::DescribeMap(*map);
+    } else {
+      std::cout << shard::DescribeRebalance(shard::EstimateRebalance(*map, absl::Now())) << "\n";
+    }
     return 0;
   }
   if (what == "group add" || what == "group remove") {
@@ -144,9 +191,9 @@ int RunClusterCommand(const std::vector<std::string>& args, const ClusterFlags& 
       std::cout << shard::DescribeMap(*map);
       return 0;
     }
-    return Rebalance(store, flags);
+    return Rebalance(store, config, flags);
   }
-  if (args[0] == "rebalance" && args.size() == 1) return Rebalance(store, flags);
+  if (args[0] == "rebalance" && args.size() == 1) return Rebalance(store, config, flags);
   return Usage("unknown cluster command '" + what + "'");
 }
 

@@ -77,6 +77,12 @@ absl::Status GrpcGroupSteps::Activate(const cluster::Migration& m) {
 absl::Status GrpcGroupSteps::Drop(const cluster::Migration& m) {
   return Step(m.from_group(), pb::MIGRATE_DROP, m);
 }
+absl::Status GrpcGroupSteps::Discard(const cluster::Migration& m) {
+  return Step(m.to_group(), pb::MIGRATE_DISCARD, m);
+}
+absl::Status GrpcGroupSteps::Unfreeze(const cluster::Migration& m) {
+  return Step(m.from_group(), pb::MIGRATE_UNFREEZE, m);
+}
 
 absl::StatusOr<InstallResult> GrpcGroupSteps::Install(const cluster::Migration& m) {
   absl::StatusOr<ReplicaGroupClient*> destination = Client(m.to_group());

@@ -27,6 +27,8 @@ class GrpcGroupSteps final : public GroupSteps {
   absl::Status Release(const cluster::Migration& m) override;
   absl::Status Activate(const cluster::Migration& m) override;
   absl::Status Drop(const cluster::Migration& m) override;
+  absl::Status Discard(const cluster::Migration& m) override;
+  absl::Status Unfreeze(const cluster::Migration& m) override;
 
  private:
   absl::StatusOr<const cluster::Group*> FindGroup(GroupId id);

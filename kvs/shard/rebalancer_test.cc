@@ -29,7 +29,7 @@ RingRange RangeOf(const cluster::Migration& m) { return {m.range().start(), m.ra
 // serves the row. Every step and every request is atomic under `mu`.
 class FakeGroups final : public GroupSteps {
  public:
-  enum class Local { kFrozen, kInstalled, kReleased, kActive, kDropped };
+  enum class Local { kNone, kFrozen, kInstalled, kReleased, kActive, kDropped, kAborted };
   enum class Verdict { kServe, kWrongGroup, kRetry };
 
   struct Group {
@@ -77,7 +77,7 @@ class FakeGroups final : public GroupSteps {
   absl::Status Freeze(const cluster::Migration& m) override {
     std::lock_guard lock(mu);
     auto& local = groups[m.from_group()].table[m.id()];
-    if (local != Local::kReleased && local != Local::kDropped) local = Local::kFrozen;
+    if (local == Local::kNone) local = Local::kFrozen;
     return absl::OkStatus();
   }
   absl::StatusOr<InstallResult> Install(const cluster::Migration& m) override {
@@ -124,6 +124,26 @@ class FakeGroups final : public GroupSteps {
     groups[m.from_group()].table[m.id()] = Local::kDropped;
     return absl::OkStatus();
   }
+  absl::Status Discard(const cluster::Migration& m) override {
+    std::lock_guard lock(mu);
+    auto& local = groups[m.to_group()].table[m.id()];
+    EXPECT_NE(local, Local::kActive) << "aborting a range that is served";
+    if (local == Local::kInstalled) {
+      std::erase_if(groups[m.to_group()].cells, [&](const auto& cell) {
+        return RangeOf(m).Contains(RingPosition(cell.first.first));
+      });
+    }
+    local = Local::kAborted;
+    ++discards;
+    return absl::OkStatus();
+  }
+  absl::Status Unfreeze(const cluster::Migration& m) override {
+    std::lock_guard lock(mu);
+    auto& local = groups[m.from_group()].table[m.id()];
+    if (local == Local::kNone || local == Local::kFrozen) local = Local::kAborted;
+    return absl::OkStatus();
+  }
+  int discards = 0;
 };
 
 // One group's client: retries "frozen" and "arriving" like the group client does, and
@@ -337,6 +357,74 @@ TEST_F(RebalancerTest, ResumesWhereAFailedRunStopped) {
     ASSERT_TRUE(run.ok()) << run;
     EXPECT_EQ(runs, 4);
   });
+}
+
+TEST_F(RebalancerTest, MovesSeveralRangesAtOnceWhileClientsWrite) {
+  Plan([](const ClusterMap& current) { return PlanAddGroup(current, MakeGroup(4)); });
+  uint64_t most_in_flight = 0;
+  UnderLoad([&] {
+    Rebalancer rebalancer(store_, groups_, {.parallel = 4});
+    absl::Status run = rebalancer.Run([&](const RebalanceProgress& p) {
+      most_in_flight = std::max(most_in_flight, p.ranges_in_flight);
+    });
+    ASSERT_TRUE(run.ok()) << run;
+  });
+  EXPECT_GT(most_in_flight, 1u);
+  EXPECT_LE(most_in_flight, 4u);
+}
+
+TEST_F(RebalancerTest, AbortBeforeTheSwitchRestoresTheOldRing) {
+  const ClusterMap before = *store_.Read();
+  Plan([](const ClusterMap& current) { return PlanAddGroup(current, MakeGroup(4)); });
+  groups_.fail_installs = 1;
+  UnderLoad([&] {
+    Rebalancer rebalancer(store_, groups_);
+    ASSERT_TRUE(absl::IsUnavailable(rebalancer.Run()));
+    ASSERT_EQ(store_.Read()->proto().migrations(0).state(), cluster::MIGRATION_FROZEN);
+    absl::Status abort = rebalancer.Abort();
+    ASSERT_TRUE(abort.ok()) << abort;
+  });
+  // UnderLoad checked every row against the ring of the stored map; that ring is the one
+  // before the plan, and group 4 is gone from it.
+  const ClusterMap after = *store_.Read();
+  EXPECT_EQ(after.FindGroup(4), nullptr);
+  EXPECT_TRUE(DiffMaps(before, after).empty());
+  EXPECT_GT(groups_.discards, 0);
+  EXPECT_TRUE(absl::IsNotFound(Rebalancer(store_, groups_).Abort()));
+}
+
+TEST_F(RebalancerTest, AbortAfterASwitchIsRefusedAndTheRunFinishes) {
+  Plan([](const ClusterMap& current) { return PlanAddGroup(current, MakeGroup(4)); });
+  groups_.fail_releases = 1;
+  UnderLoad([&] {
+    Rebalancer rebalancer(store_, groups_);
+    ASSERT_FALSE(rebalancer.Run().ok());
+    ASSERT_EQ(store_.Read()->proto().migrations(0).state(), cluster::MIGRATION_SWITCHED);
+    const uint64_t version = store_.Read()->version();
+    absl::Status abort = rebalancer.Abort();
+    EXPECT_TRUE(absl::IsFailedPrecondition(abort)) << abort;
+    EXPECT_EQ(store_.Read()->version(), version);  // nothing changed
+    EXPECT_EQ(groups_.discards, 0);
+    ASSERT_TRUE(rebalancer.Run().ok());
+  });
+  EXPECT_NE(store_.Read()->FindGroup(4), nullptr);
+}
+
+TEST_F(RebalancerTest, ASecondRebalancerWaitsForTheLease) {
+  Plan([](const ClusterMap& current) { return PlanAddGroup(current, MakeGroup(4)); });
+  RebalancerLease first(*config_, "first", absl::Seconds(30));
+  ASSERT_TRUE(first.Acquire(absl::Now()).ok());
+  RebalancerLease second_lease(*config_, "second", absl::Seconds(30));
+  Rebalancer second(store_, groups_, {.lease = &second_lease});
+  const uint64_t version = store_.Read()->version();
+  absl::Status refused = second.Run();
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_NE(refused.message().find("first"), std::string::npos) << refused;
+  EXPECT_TRUE(absl::IsFailedPrecondition(second.Abort()));
+  EXPECT_EQ(store_.Read()->version(), version);  // no step taken, no record written
+  first.Release();
+  UnderLoad([&] { ASSERT_TRUE(second.Run().ok()); });
+  EXPECT_FALSE(second_lease.held());  // released at the end of the run
 }
 
 }  // namespace
