@@ -313,5 +313,77 @@ TEST_F(ReplicaStoreTest, DropDeletesExactlyTheRangeAndSnapshotsCarryTheTable) {
   EXPECT_EQ(target->StepOf(5), pb::STEP_DROPPED);
 }
 
+// A map whose migrations are `ids` (all PLANNED) and whose next id is `next`.
+pb::Command MapWith(uint64_t version, uint64_t next, std::vector<uint64_t> ids) {
+  cluster::ClusterMap map;
+  map.set_version(version);
+  map.set_next_migration_id(next);
+  for (uint64_t id : ids) map.add_migrations()->set_id(id);
+  pb::Command c;
+  c.set_op(pb::OP_SET_MAP);
+  c.set_seq(version * 1000 + 1);
+  c.set_map(map.SerializeAsString());
+  return c;
+}
+
+TEST_F(ReplicaStoreTest, AbortUndoesAFreezeAndDiscardsWhatArrived) {
+  ApplyHooks hooks;
+  auto source = Open();
+  ASSERT_TRUE(source->ApplySlot(1, {Put(1, 1, "b1", "x", "1")}, &hooks).ok());
+  ASSERT_TRUE(source->ApplySlot(2, {Migrate(pb::MIGRATE_FREEZE, 'a', 'c')}, &hooks).ok());
+  ASSERT_TRUE(source->ApplySlot(3, {Migrate(pb::MIGRATE_UNFREEZE, 'a', 'c')}, &hooks).ok());
+  EXPECT_EQ(source->StepOf(5), pb::STEP_ABORTED);
+  // A late FREEZE from a stale rebalancer cannot freeze the range again.
+  ASSERT_TRUE(source->ApplySlot(4, {Migrate(pb::MIGRATE_FREEZE, 'a', 'c')}, &hooks).ok());
+  EXPECT_EQ(source->StepOf(5), pb::STEP_ABORTED);
+  EXPECT_EQ(*source->Get("b1", "x").value(), "1");
+
+  dir_ = dir_ + std::string("/destination");
+  auto dest = Open();
+  ASSERT_TRUE(dest->ApplySlot(1, {Put(2, 1, "d1", "x", "mine")}, &hooks).ok());
+  pb::Command install = Migrate(pb::MIGRATE_INSTALL_CHUNK, 'a', 'c');
+  install.mutable_migrate()->set_reset(true);
+  pb::RangeCell* cell = install.mutable_migrate()->add_cells();
+  cell->set_row("b1");
+  cell->set_column("x");
+  cell->set_value("1");
+  ASSERT_TRUE(dest->ApplySlot(2, {install}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_INSTALLING);
+  ASSERT_TRUE(dest->ApplySlot(3, {Migrate(pb::MIGRATE_DISCARD, 'a', 'c')}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_ABORTED);
+  EXPECT_FALSE(dest->Get("b1", "x").value().has_value());  // what arrived is gone
+  EXPECT_EQ(*dest->Get("d1", "x").value(), "mine");        // the rest is untouched
+  // A late chunk of the aborted migration installs nothing.
+  ASSERT_TRUE(dest->ApplySlot(4, {install}, &hooks).ok());
+  EXPECT_FALSE(dest->Get("b1", "x").value().has_value());
+}
+
+TEST_F(ReplicaStoreTest, FinishedMigrationsArePrunedAndTheirLateStepsIgnored) {
+  ApplyHooks hooks;
+  auto store = Open();
+  ASSERT_TRUE(store->ApplySlot(1, {MapWith(2, 6, {5})}, &hooks).ok());
+  ASSERT_TRUE(store->ApplySlot(2, {Put(1, 1, "b1", "x", "moved in")}, &hooks).ok());
+  ASSERT_TRUE(store->ApplySlot(3, {Migrate(pb::MIGRATE_FREEZE, 'a', 'c')}, &hooks).ok());
+  EXPECT_EQ(store->Migrations().entries_size(), 1);
+  // Migration 5 is still in the map (even DONE ones stay until the map is tidied).
+  ASSERT_TRUE(store->ApplySlot(4, {MapWith(3, 6, {5})}, &hooks).ok());
+  EXPECT_EQ(store->Migrations().entries_size(), 1);
+  // The tidied map no longer holds it: the entry goes, on disk too.
+  ASSERT_TRUE(store->ApplySlot(5, {MapWith(4, 6, {})}, &hooks).ok());
+  EXPECT_EQ(store->Migrations().entries_size(), 0);
+  EXPECT_EQ(store->StepOf(5), pb::STEP_NONE);
+  // A stale reset chunk for it (a rebalancer that lost its lease) must not wipe the range.
+  pb::Command install = Migrate(pb::MIGRATE_INSTALL_CHUNK, 'a', 'c');
+  install.mutable_migrate()->set_reset(true);
+  ASSERT_TRUE(store->ApplySlot(6, {install}, &hooks).ok());
+  EXPECT_EQ(*store->Get("b1", "x").value(), "moved in");
+  EXPECT_EQ(store->Migrations().entries_size(), 0);
+  store.reset();
+  store = Open();  // the pruned table and the rule survive a restart
+  EXPECT_EQ(store->Migrations().entries_size(), 0);
+  ASSERT_TRUE(store->ApplySlot(7, {install}, &hooks).ok());
+  EXPECT_EQ(*store->Get("b1", "x").value(), "moved in");
+}
+
 }  // namespace
 }  // namespace penncloud::kvs::storage
