@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/kvsctl_cluster.h"
+#include "kvs/client/kvsctl_node.h"
 #include "kvs/client/replica_group_client.h"
 
 ABSL_FLAG(std::string, group, "",
@@ -28,6 +29,11 @@ ABSL_FLAG(int, limit, 100, "list: at most this many columns (1..1000).");
 ABSL_FLAG(bool, values, false, "list: print values too (column<TAB>value).");
 ABSL_FLAG(bool, absent, false, "cput: succeed only if the cell does not exist (no EXPECTED).");
 ABSL_FLAG(int, timeout_ms, 10000, "Give up (exit 1, UNAVAILABLE) after this long.");
+ABSL_FLAG(std::string, peer_address, "",
+          "node add/replace: the new replica's peer address (default: its client address).");
+ABSL_FLAG(int, node_timeout_ms, 60000,
+          "node add/remove/replace: give up after this long (includes the new replica's "
+          "catch-up).");
 
 namespace {
 
@@ -47,6 +53,11 @@ constexpr char kUsage[] =
     "  group remove ID             move a group's ranges away, then drop it [--no_wait]\n"
     "  rebalance progress          ranges and bytes moved and left\n"
     "  rebalance                   move the planned ranges (resumes an interrupted rebalance)\n"
+    "Replicas of one group (sharded: --config and the group id; unsharded: --group, no GROUP):\n"
+    "  node add [GROUP] ID ADDRESS [--peer_address=P]   add a replica (its kvs_server --join\n"
+    "                              must be running): learner, catch-up, voter\n"
+    "  node remove [GROUP] ID      remove a replica (a leader hands over first)\n"
+    "  node replace [GROUP] OLD_ID NEW_ID ADDRESS   add NEW_ID, then remove OLD_ID\n"
     "Exit status: 0 ok, 1 error (message on stderr), 2 usage, 3 not found, 4 cput not applied.";
 
 int Fail(const absl::Status& status) {
@@ -75,6 +86,14 @@ int main(int argc, char** argv) {
     config = std::getenv("PENNCLOUD_KVS_CONFIG");
   }
   const std::string& cmd = args[0];
+  if (cmd == "node") {
+    penncloud::kvs::kvsctl::NodeFlags flags;
+    flags.config = spec.empty() ? config : "";
+    flags.group = spec;
+    flags.peer_address = absl::GetFlag(FLAGS_peer_address);
+    flags.timeout_ms = absl::GetFlag(FLAGS_node_timeout_ms);
+    return penncloud::kvs::kvsctl::RunNodeCommand(args, flags);
+  }
   if (cmd == "cluster" || cmd == "group" || cmd == "rebalance") {
     penncloud::kvs::kvsctl::ClusterFlags flags;
     flags.config = config;

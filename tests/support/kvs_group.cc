@@ -29,6 +29,7 @@ absl::StatusOr<std::unique_ptr<KvsGroup>> KvsGroup::Start(KvsGroupOptions option
       }
     }
   }
+  group->initial_ = n;
   group->replicas_.resize(n);
   for (int i = 0; i < n; ++i) {
     if (absl::Status s = group->Launch(i); !s.ok()) return s;
@@ -76,6 +77,7 @@ absl::Status KvsGroup::Launch(int i) {
       absl::StrCat("--listen=127.0.0.1:", ports_[i]),
       absl::StrCat("--data_dir=", dir_, "/replica-", i + 1),
   };
+  if (i >= initial_) args.push_back("--join");
   for (const std::string& f : options_.extra_flags) args.push_back(f);
   absl::StatusOr<Process> p = Process::Start(BinaryPath("kvs_server"), args,
                                              absl::StrCat(dir_, "/replica-", i + 1, ".log"));
@@ -99,6 +101,22 @@ absl::Status KvsGroup::Restart(int i) {
                                                dir_, "/replica-", i + 1, ".log"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> KvsGroup::StartJoining(int port) {
+  if (options_.proxied_peers) {
+    return absl::UnimplementedError("StartJoining does not support proxied_peers");
+  }
+  const int i = size();
+  ports_.push_back(port != 0 ? port : FreePort());
+  replicas_.emplace_back();
+  absl::StrAppend(&spec_, ",", address(i));
+  if (absl::Status s = Launch(i); !s.ok()) return s;
+  if (!WaitForPort(ports_[i], options_.start_timeout)) {
+    return absl::UnavailableError(absl::StrCat(
+        "joining kvs_server ", i + 1, " did not listen; see ", dir_, "/replica-", i + 1, ".log"));
+  }
+  return i;
 }
 
 void KvsGroup::Stop(int i) { replicas_[i].Stop(); }

@@ -40,6 +40,12 @@ class KvsGroup {
   std::string address(int i) const;  // client address of replica i (0-based)
   const std::string& dir() const { return dir_; }
 
+  // Starts one more replica (index size(), --id size() + 1) on `port` and a fresh data folder
+  // with --join and --peers naming every replica started so far; returns its index once it
+  // listens. The group's log must still add it (kvs::shard::AddReplica). Not with
+  // proxied_peers.
+  absl::StatusOr<int> StartJoining(int port = 0);  // 0: a free port
+
   // Replica i is 0-based; its kvs_server --id is i + 1.
   void Kill(int i);  // SIGKILL (a crash); Restart() brings it back on the same port/dir
   absl::Status Restart(int i);
@@ -64,6 +70,7 @@ class KvsGroup {
   std::string spec_;
   std::vector<int> ports_;
   std::vector<Process> replicas_;
+  int initial_ = 0;  // replicas started with the group; the others joined later
   // proxies_[from][to]: what replica `from` dials to reach replica `to`.
   std::vector<std::vector<std::unique_ptr<FaultProxy>>> proxies_;
 };
