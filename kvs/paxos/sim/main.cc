@@ -181,6 +181,7 @@ int RunMulti(const Flags& f) {
     t.partitions += r.partitions;
     t.snapshots_installed += r.snapshots_installed;
     t.reconfigs += r.reconfigs;
+    t.replicas_replaced += r.replicas_replaced;
     t.rebalancer_restarts += r.rebalancer_restarts;
     t.map_versions += r.map_versions;
     t.migrations_done += r.migrations_done;
@@ -206,6 +207,7 @@ int RunMulti(const Flags& f) {
             << " ops=" << t.ops_completed << " unknown_ops=" << t.ops_incomplete
             << " msgs=" << t.messages << " crashes=" << t.crashes << " partitions=" << t.partitions
             << " snapshot_installs=" << t.snapshots_installed << " reconfigs=" << t.reconfigs
+            << " new_replicas=" << t.replicas_replaced
             << " rebalancer_restarts=" << t.rebalancer_restarts
             << " map_versions=" << t.map_versions << " ranges_moved=" << t.migrations_done
             << " (in_chaos=" << t.ranges_moved_in_chaos << ")"

@@ -104,10 +104,12 @@ struct Replica {
 };
 
 struct Group {
-  std::vector<int> nodes;           // global replica indices, by Paxos id - 1
-  std::vector<std::string> chosen;  // slot -> fingerprint of the value applied there
-  std::vector<uint64_t> digest;     // slot -> state digest after it
-  ShardMachine oracle;              // the state after the chosen prefix
+  std::vector<int> nodes;                       // global replica indices, by Paxos id - 1
+  std::set<NodeId> retired;                     // replaced: stopped for good
+  std::shared_ptr<const ShardMachine> initial;  // the state at slot 0
+  std::vector<std::string> chosen;              // slot -> fingerprint of the value applied there
+  std::vector<uint64_t> digest;                 // slot -> state digest after it
+  ShardMachine oracle;                          // the state after the chosen prefix
   std::optional<NodeId> last_leader;
   int64_t next_reconfig = 0;
 };
@@ -221,6 +223,15 @@ class MultiGroupSimulation {
   void CheckExclusive(int g);
 
   // Callers (clients and the rebalancer).
+  // A random replica of group g that was not replaced: callers know the group's members
+  // (the map lists them).
+  int PickReplica(int g) {
+    const Group& group = groups_[g];
+    for (;;) {
+      const int k = int(rng_.Below(group.nodes.size()));
+      if (!group.retired.count(NodeId(k + 1))) return k;
+    }
+  }
   void Send(int caller);
   void Retry(int caller, int64_t delay);
   Call& CallOf(int caller) { return caller == Rebal() ? rebal_.call : clients_[caller].call; }
@@ -250,7 +261,7 @@ class MultiGroupSimulation {
   MultiResult result_;
   MapRegistry maps_;
   std::map<std::string, uint64_t> map_ids_;  // serialized map -> registration number
-  std::vector<Replica> reps_;
+  std::deque<Replica> reps_;  // a deque: replicas join mid-run while others are referenced
   std::vector<Group> groups_;
   std::vector<Client> clients_;
   Rebalancer rebal_;
@@ -627,7 +638,7 @@ void MultiGroupSimulation::OnReply(const Reply& rep) {
   if (rep.token != call.req.token) return;
   if (rep.status == RepStatus::kNotLeader) {
     call.hint = rep.hint;
-    if (!rep.hint) call.target = int(rng_.Below(groups_[call.group].nodes.size()));
+    if (!rep.hint) call.target = PickReplica(call.group);
     Retry(rep.caller, Between(kTick, 3 * kTick));
     return;
   }
@@ -643,7 +654,7 @@ void MultiGroupSimulation::OnTimer(int caller, uint64_t token) {
   if (token != call.timer) return;
   if (caller == Rebal()) {
     if (rebal_.down || rebal_.finished) return;
-    if (call.hint == std::nullopt) call.target = int(rng_.Below(groups_[call.group].nodes.size()));
+    if (call.hint == std::nullopt) call.target = PickReplica(call.group);
     Send(caller);
     return;
   }
@@ -662,7 +673,7 @@ void MultiGroupSimulation::OnTimer(int caller, uint64_t token) {
     Route(caller);
     return;
   }
-  if (call.hint == std::nullopt) call.target = int(rng_.Below(groups_[call.group].nodes.size()));
+  if (call.hint == std::nullopt) call.target = PickReplica(call.group);
   Send(caller);
 }
 
@@ -735,7 +746,7 @@ void MultiGroupSimulation::Route(int c) {
   if (group != call.group) {
     call.group = group;
     call.hint.reset();
-    call.target = int(rng_.Below(groups_[group].nodes.size()));
+    call.target = PickReplica(group);
   }
   call.req = q;
   Send(c);
@@ -799,7 +810,7 @@ void MultiGroupSimulation::RebalancerAsk(int group, Request req) {
   if (group != call.group) {
     call.group = group;
     call.hint.reset();
-    call.target = int(rng_.Below(groups_[group].nodes.size()));
+    call.target = PickReplica(group);
   }
   call.req = std::move(req);
   Send(Rebal());
@@ -921,7 +932,7 @@ void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
   if (rb.down || rb.finished) return;
   const Request& q = rb.call.req;
   if (rep.status == RepStatus::kRefused) {  // that replica has not applied the freeze yet
-    rb.call.target = int(rng_.Below(groups_[rb.call.group].nodes.size()));
+    rb.call.target = PickReplica(rb.call.group);
     Retry(Rebal(), Between(kTick, 3 * kTick));
     return;
   }
@@ -970,35 +981,73 @@ void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
 // Faults.
 
 void MultiGroupSimulation::Reconfigure(int g) {
-  // Remove a voter, later add it back as a learner, then promote it: one change at a time.
-  const int n = int(groups_[g].nodes.size());
-  for (int i : groups_[g].nodes) {
+  // One change at a time, through the group's log: either remove a voter and later add it
+  // back as a learner and promote it, or replace one: a brand-new replica (empty disk,
+  // a fresh id) joins as a learner, catches up by log or snapshot, is promoted once the
+  // core allows it, and then an old voter is removed and stopped for good.
+  Group& group = groups_[g];
+  const size_t target = size_t(opt_.replicas);
+  for (int i : group.nodes) {
     Replica& r = reps_[i];
     if (!r.up || !r.node->is_leader()) continue;
     const NodeStatus st = r.node->Status();
     Membership m = st.config.next_from() ? st.config.next() : st.config.current();
     std::vector<NodeId> voters(m.voters().begin(), m.voters().end());
     std::vector<NodeId> learners(m.learners().begin(), m.learners().end());
+    auto absent = [&](NodeId id) {
+      return std::find(voters.begin(), voters.end(), id) == voters.end() &&
+             std::find(learners.begin(), learners.end(), id) == learners.end();
+    };
+    std::optional<NodeId> retire;
+    bool join = false;
     if (!learners.empty()) {
       voters.push_back(learners.back());
       learners.pop_back();
-    } else if (voters.size() == size_t(n)) {
+    } else if (voters.size() > target) {
+      // The replacement is a voter: remove an old one (the one already retired, if any).
+      NodeId victim = voters[rng_.Below(voters.size())];
+      for (NodeId v : voters) {
+        if (group.retired.count(v)) victim = v;
+      }
+      if (victim == r.id) continue;  // not the leader that proposes it
+      voters.erase(std::find(voters.begin(), voters.end(), victim));
+      retire = victim;
+    } else if (voters.size() == target && (group.nodes.size() >= target + 3 || rng_.Below(2))) {
       voters.erase(voters.begin() + int64_t(rng_.Below(voters.size())));
     } else {
-      for (int k = 1; k <= n; ++k) {
-        if (std::find(voters.begin(), voters.end(), NodeId(k)) == voters.end()) {
-          learners.push_back(NodeId(k));
-          break;
-        }
+      NodeId back = 0;
+      for (NodeId k = 1; k <= group.nodes.size(); ++k) {
+        if (absent(k) && !group.retired.count(k)) back = k;
       }
+      if (back == 0 && group.nodes.size() >= target + 3) return;
+      join = back == 0;
+      learners.push_back(join ? NodeId(group.nodes.size() + 1) : back);
     }
     Membership want;
     for (NodeId v : voters) want.add_voters(v);
     for (NodeId l : learners) want.add_learners(l);
-    if (r.node->ProposeMembership(want).ok()) {
-      ++result_.reconfigs;
-      Trace("reconfig proposed at " + Name(i));
-      ScheduleReady(i);
+    if (!r.node->ProposeMembership(want).ok()) return;
+    ++result_.reconfigs;
+    Trace("reconfig proposed at " + Name(i));
+    ScheduleReady(i);
+    if (join) {
+      const int k = int(reps_.size());
+      Replica& fresh = reps_.emplace_back();
+      fresh.group = g;
+      fresh.id = NodeId(group.nodes.size() + 1);
+      fresh.tick_period = reps_[i].tick_period;
+      fresh.snapshot_every = Slot(Between(3, 40));
+      fresh.disk.snapshot_data = group.initial;  // a joining replica: no membership yet
+      group.nodes.push_back(k);
+      ++result_.replicas_replaced;
+      Trace("new replica " + Name(k) + " joins as a learner");
+      StartNode(k);
+    }
+    if (retire && !group.retired.count(*retire)) {
+      group.retired.insert(*retire);
+      const int k = group.nodes[*retire - 1];
+      Trace("retire " + Name(k));
+      Crash(k);
     }
     return;
   }
@@ -1062,7 +1111,7 @@ void MultiGroupSimulation::HealAll() {
   heal_time_ = now_;
   Trace("heal");
   for (int i = 0; i < int(reps_.size()); ++i) {
-    if (!reps_[i].up) StartNode(i);
+    if (!reps_[i].up && !groups_[reps_[i].group].retired.count(reps_[i].id)) StartNode(i);
   }
   if (rebal_.down) Schedule(now_, EventType::kRebalancerRestart);
   for (int c = 0; c < int(clients_.size()); ++c) {
@@ -1162,6 +1211,7 @@ MultiResult MultiGroupSimulation::Run() {
     initial_state.Apply(set);
     auto data = std::make_shared<const ShardMachine>(initial_state);
     groups_[g].oracle = initial_state;
+    groups_[g].initial = data;
     for (int k = 1; k <= n; ++k) {
       const int i = int(reps_.size());
       reps_.emplace_back();
@@ -1240,7 +1290,8 @@ MultiResult MultiGroupSimulation::Run() {
         OnTimer(i, ev->token);
         break;
       case EventType::kRestart:
-        if (!reps_[i].up && reps_[i].epoch == ev->token) {
+        if (!reps_[i].up && reps_[i].epoch == ev->token &&
+            !groups_[reps_[i].group].retired.count(reps_[i].id)) {
           Trace("restart " + Name(i));
           StartNode(i);
         }

@@ -45,6 +45,7 @@ struct MultiResult {
   int64_t partitions = 0;
   int64_t snapshots_installed = 0;
   int64_t reconfigs = 0;
+  int64_t replicas_replaced = 0;  // brand-new replicas that joined a group
   int64_t rebalancer_restarts = 0;
   int64_t map_versions = 0;
   int64_t migrations_done = 0;
