@@ -223,13 +223,33 @@ async function startShardedStore(cluster, { groups, replicas }) {
     cluster.groupSpecs[g] = group.spec;
     peers[g] = group.peers;
   }
-  await waitFor('the config group', async () => {
-    kvsctl([`--group=${config.spec}`, '--timeout_ms=2000', 'status']);
+  // Every group answers Status (has its replicas up) before the map names it.
+  for (const [what, spec] of [['the config group', config.spec],
+                              ...Object.entries(cluster.groupSpecs).map(([g, sp]) => [`group ${g}`, sp])]) {
+    await waitFor(what, async () => {
+      kvsctl([`--group=${spec}`, '--timeout_ms=2000', 'status']);
+      return true;
+    }, 30000);
+  }
+  // Each step is retried until the map shows its effect: on a busy machine a step can
+  // time out half done, and init / add / rebalance all resume from the stored map.
+  const admin = (args) => kvsctl([`--config=${config.spec}`, '--timeout_ms=20000', ...args]);
+  const show = () => admin(['cluster', 'show']);
+  await waitFor('the cluster map', async () => {
+    try {
+      show();
+    } catch {
+      admin(['cluster', 'init', `1@${peers[1]}`]);
+    }
     return true;
-  }, 30000);
-  kvsctl([`--config=${config.spec}`, 'cluster', 'init', `1@${peers[1]}`]);
+  }, 90000);
   for (let g = 2; g <= groups; g++) {
-    kvsctl([`--config=${config.spec}`, 'group', 'add', `${g}@${peers[g]}`]);
+    await waitFor(`group ${g} in the map`, async () => {
+      if (!show().includes(`group ${g} `)) admin(['group', 'add', `${g}@${peers[g]}`]);
+      else admin(['rebalance']);
+      const map = show();
+      return map.includes(`group ${g} serving`) && map.includes('no rebalance in progress');
+    }, 90000);
   }
   return `config=${config.spec}`;
 }

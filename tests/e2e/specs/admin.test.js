@@ -1,0 +1,317 @@
+// Browser tests of the admin console on a real sharded PennCloud (config group + two data
+// groups, coordinator, frontend, SMTP, POP3): the admin sees every node; stopping a KVS
+// leader from the page crashes it, the group elects a new leader while a normal user's
+// webmail keeps working in another browser context, and starting it again shows it
+// catching up; a normal user gets 403 on every admin URL; raw data pages over more rows
+// than one page holds; a cell holding HTML and script renders as inert text.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { clusterKvsctl, kvsctl, launchBrowser, logIn, signUp, startCluster } from '../cluster.js';
+
+const ADMIN = { user: 'admin', password: 'admin-password-e2e' };
+const ROWS = 30;  // admin-e2e-row-00..29, over two groups: more than a page of 10 in total
+const XSS_ROW = '<img src=x onerror="window.__xss=1">';
+const XSS_COLUMN = '<b>col</b>';
+const XSS_VALUE = '<script>window.__xss=2</script><img src=x onerror="window.__xss=3">';
+const BINARY_VALUE = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x41]);
+
+let cluster;
+let browser;
+let admin;  // {page, context, errors} of the admin's console
+
+before(async () => {
+  cluster = await startCluster({ groups: 2, admin: ADMIN, mail: true });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await cluster?.stop();
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function newContext() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  return { page, context, errors };
+}
+
+function expectedNodeIds() {
+  const ids = ['coordinator', `frontend-${cluster.frontendPorts[0]}`, `smtp-${cluster.smtpPort}`,
+               `pop3-${cluster.pop3Port}`];
+  for (const g of ['config', 'g1', 'g2']) for (let r = 1; r <= 3; r++) ids.push(`kvs-${g}-${r}`);
+  return ids;
+}
+
+const nodeRow = (page, id) => page.locator(`#node-rows tr[data-node-id="${id}"]`);
+
+async function overview(page) {
+  const res = await page.request.get(cluster.url('/api/admin/overview'));
+  assert.equal(res.status(), 200);
+  return res.json();
+}
+
+test('an admin logs in and sees every node of every tier, leaders marked', async () => {
+  admin = await newContext();
+  const { page } = admin;
+  await logIn(page, cluster, ADMIN.user, ADMIN.password);
+  await page.waitForURL(cluster.url('/'));
+  const res = await page.goto(cluster.url('/admin'));
+  assert.equal(res.status(), 200);
+  await page.getByRole('heading', { name: 'Admin console' }).waitFor();
+
+  // Frontends, SMTP and POP3 appear with their first heartbeat, replicas with the poller.
+  for (const id of expectedNodeIds()) {
+    await page.locator(`#node-rows tr[data-node-id="${id}"][data-health="up"]`)
+      .waitFor({ timeout: 30000 });
+  }
+  const addresses = new Map(cluster.records().map((r) => [r.name, r.address]));
+  for (const id of expectedNodeIds()) {
+    if (addresses.has(id)) {
+      assert.equal(await nodeRow(page, id).locator('.admin-col-address').textContent(),
+                   addresses.get(id), id);
+    }
+  }
+  // Each KVS group: exactly one leader row, named by the groups table too.
+  for (const [group, prefix] of [['config', 'kvs-config-'], ['1', 'kvs-g1-'], ['2', 'kvs-g2-']]) {
+    const leaders = page.locator(`#node-rows tr[data-role="leader"][data-node-id^="${prefix}"]`);
+    await leaders.first().waitFor();
+    assert.equal(await leaders.count(), 1, `one leader in ${group}`);
+    const leaderId = await leaders.getAttribute('data-node-id');
+    assert.match(await leaders.locator('.admin-col-role').textContent(), /leader/);
+    await page.locator(`#group-rows tr[data-group-id="${group}"]`, { hasText: leaderId }).waitFor();
+  }
+  // The coordinator cannot be stopped from its own console; KVS replicas can.
+  assert.equal(await nodeRow(page, 'coordinator').getByRole('button', { name: /^Stop/ }).isVisible(),
+               false);
+  assert.ok(await nodeRow(page, 'kvs-g1-1').getByRole('button', { name: 'Stop kvs-g1-1' }).isVisible());
+  // The strict CSP let every script run.
+  assert.deepEqual(admin.errors, []);
+});
+
+test('stopping a KVS leader: a new leader, webmail keeps working; start: it catches up',
+  async () => {
+    const { page } = admin;
+    // A normal user in a second browser context, with a first message in her inbox.
+    const user = await newContext();
+    await signUp(user.page, cluster, 'alice', 'password-alice');
+    await user.page.goto(cluster.url('/mail'));
+    const send = async (subject) => {
+      await user.page.getByRole('button', { name: 'Compose' }).click();
+      await user.page.getByLabel('To', { exact: true }).fill('alice');
+      await user.page.getByLabel('Subject', { exact: true }).fill(subject);
+      await user.page.getByLabel('Message', { exact: true }).fill(`body of ${subject}`);
+      await user.page.getByRole('button', { name: 'Send' }).click();
+      // Sent is listed only after the store took the message.
+      await user.page.locator('#list-view:not(.d-none) #message-rows tr', { hasText: subject })
+        .waitFor({ timeout: 20000 });
+      assert.equal(await user.page.locator('#alert').textContent(), 'Message sent.');
+    };
+    const read = async (subject) => {
+      await user.page.locator('#folders [data-folder="inbox"]').click();
+      await user.page.locator('#folder-title', { hasText: 'Inbox' }).waitFor();
+      await user.page.locator('#message-rows tr', { hasText: subject }).first().click();
+      await user.page.locator('#read-body', { hasText: `body of ${subject}` }).waitFor();
+    };
+    await send('before the crash');
+
+    // Crash the leader of the group holding alice's mailbox index.
+    const owns = (g) => {
+      try {  // a group refuses rows it does not own (FAILED_PRECONDITION)
+        kvsctl([`--group=${cluster.groupSpecs[g]}`, 'list', 'mail/alice', '--limit=1']);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const group = owns('1') ? '1' : '2';
+    assert.ok(owns(group), `group ${group} holds mail/alice`);
+    const before = await overview(page);
+    const oldLeader = before.groups.find((g) => g.id === group).leader;
+    assert.ok(oldLeader, `group ${group} has a leader`);
+    const oldPid = cluster.pidOf(oldLeader);
+    assert.ok(oldPid);
+
+    await nodeRow(page, oldLeader).getByRole('button', { name: `Stop ${oldLeader}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Stop', exact: true }).click();
+    // The user keeps mailing while the group fails over.
+    const mailing = (async () => {
+      await send('during the failover');
+      await read('during the failover');
+    })();
+    mailing.catch(() => {});  // awaited below; this only keeps an early failure "handled"
+
+    await page.locator(`#node-rows tr[data-node-id="${oldLeader}"][data-health="stopped"]`)
+      .waitFor({ timeout: 15000 });
+    await page.locator('#activity', { hasText: `${oldLeader} is stopped` }).waitFor();
+    assert.equal(cluster.pidOf(oldLeader), null, 'the process is gone (killed, not paused)');
+    const newLeaderRow = page.locator(
+      `#node-rows tr[data-role="leader"][data-node-id^="kvs-g${group}-"][data-health="up"]`);
+    await newLeaderRow.waitFor({ timeout: 30000 });
+    const newLeader = await newLeaderRow.getAttribute('data-node-id');
+    assert.notEqual(newLeader, oldLeader);
+    await page.locator('#activity', { hasText: `group ${group} elected a new leader: ${newLeader}` })
+      .waitFor();
+    await mailing;
+    await send('after the election');
+    await read('after the election');
+    await read('before the crash');
+
+    // Start it again: it comes back from disk and catches up with the leader's applied slot.
+    const leaderApplied = (await overview(page)).nodes.find((n) => n.id === newLeader).applied_slot;
+    await nodeRow(page, oldLeader).getByRole('button', { name: `Start ${oldLeader}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Start', exact: true }).click();
+    await page.locator(`#node-rows tr[data-node-id="${oldLeader}"][data-health="up"]`)
+      .waitFor({ timeout: 30000 });
+    await page.locator('#activity', { hasText: `${oldLeader} caught up with the leader` })
+      .waitFor({ timeout: 30000 });
+    const restarted = cluster.pidOf(oldLeader);
+    assert.ok(restarted && restarted !== oldPid, 'a new process from the launch record');
+    const back = (await overview(page)).nodes.find((n) => n.id === oldLeader);
+    assert.ok(back.applied_slot >= leaderApplied,
+              `applied ${back.applied_slot} reached the leader's ${leaderApplied}`);
+    // No script error in webmail (its missing favicon's 404 is not one).
+    assert.deepEqual(user.errors.filter((e) => !e.startsWith('Failed to load resource')), []);
+    await user.context.close();
+  });
+
+test('a normal user gets 403 on every admin URL, page and API', async () => {
+  const { page, context } = await newContext();
+  await signUp(page, cluster, 'mallory', 'password-mallory');
+  const { csrf } = await (await page.request.get(cluster.url('/api/me'))).json();
+  const key = Buffer.from('acct/mallory').toString('base64');
+  const urls = [
+    ['GET', '/admin'], ['GET', '/admin/anything'], ['GET', '/api/admin/overview'],
+    ['GET', '/api/admin/nodes'], ['GET', '/api/admin/history?seconds=60'],
+    ['GET', '/api/admin/data/1/rows'],
+    ['GET', `/api/admin/data/1/columns?row=${encodeURIComponent(key)}`],
+    ['GET', `/api/admin/data/1/cell?row=${encodeURIComponent(key)}&column=${encodeURIComponent(key)}`],
+    ['POST', '/api/admin/nodes/kvs-g1-1/stop'], ['POST', '/api/admin/nodes/kvs-g1-1/start'],
+    ['POST', '/api/admin/groups/1/replicas'], ['DELETE', '/api/admin/groups/1/replicas/kvs-g1-1'],
+    ['POST', '/api/admin/groups'], ['DELETE', '/api/admin/groups/2'],
+  ];
+  for (const [method, path] of urls) {
+    const res = await page.request.fetch(cluster.url(path), {
+      method, headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' },
+      data: method === 'GET' ? undefined : '{}',
+    });
+    assert.equal(res.status(), 403, `${method} ${path}`);
+    assert.ok((await res.json()).error, `${method} ${path} explains`);
+  }
+  // The page itself, in the browser.
+  const res = await page.goto(cluster.url('/admin'));
+  assert.equal(res.status(), 403);
+  // And nothing changed: every replica is still up.
+  const nodes = (await overview(admin.page)).nodes;
+  for (const id of expectedNodeIds()) {
+    assert.equal(nodes.find((n) => n.id === id)?.health, 'up', id);
+  }
+  await context.close();
+});
+
+// The rows the raw-data browser shows for `group`, page by page (10 a page), following
+// Next until it is disabled; checks Previous shows the page before again.
+// The pager's label reads "page N" once page N is shown ("loading…" while it loads).
+const pageShown = (page, n) => page.locator('#rows-page', { hasText: new RegExp(`^page ${n}$`) })
+  .waitFor();
+
+async function showRows(page, group) {
+  await page.getByLabel('Group', { exact: true }).selectOption(group);
+  await page.getByLabel('Rows per page').selectOption('10');
+  await page.getByRole('button', { name: 'Show rows' }).click();
+  await pageShown(page, 1);
+}
+
+async function browseRows(page, group) {
+  await showRows(page, group);
+  const pages = [];
+  for (let i = 1; i <= 40; i++) {
+    if (i > 1) {
+      await page.locator('#rows-next').click();
+      await pageShown(page, i);
+    }
+    pages.push(await page.locator('#data-rows .admin-key').allTextContents());
+    if (await page.locator('#rows-next').isDisabled()) break;
+  }
+  if (pages.length > 1) {
+    await page.locator('#rows-prev').click();
+    await pageShown(page, pages.length - 1);
+    assert.deepEqual(await page.locator('#data-rows .admin-key').allTextContents(),
+                     pages[pages.length - 2]);
+  }
+  return pages;
+}
+
+// Pages forward from the first page of `group` until the row `text` is shown.
+async function findRow(page, group, text) {
+  await showRows(page, group);
+  for (let i = 1; i <= 40; i++) {
+    if (await page.locator('#data-rows .admin-key', { hasText: text }).count()) return;
+    await page.locator('#rows-next').click();
+    await pageShown(page, i + 1);
+  }
+  throw new Error(`${text} not found in group ${group}`);
+}
+
+test('raw data: paging over more rows than a page; HTML and binary cells are inert', async (t) => {
+  // Row listing needs the replicas' ListRows RPC; until the coordinator has it, the
+  // endpoint says 501 and this test reports itself skipped rather than passing.
+  const probe = await admin.page.request.get(cluster.url('/api/admin/data/1/rows?limit=1'));
+  if (probe.status() === 501) {
+    t.skip(`GET /api/admin/data/{group}/rows: ${(await probe.json()).error}`);
+    return;
+  }
+  for (let i = 0; i < ROWS; i++) {
+    clusterKvsctl(cluster, ['put', `admin-e2e-row-${String(i).padStart(2, '0')}`, 'c', `value ${i}`]);
+  }
+  clusterKvsctl(cluster, ['put', XSS_ROW, XSS_COLUMN, XSS_VALUE]);
+  clusterKvsctl(cluster, ['put', XSS_ROW, 'binary', '-'], BINARY_VALUE);
+
+  const { page } = admin;
+  await page.reload();
+  await page.getByLabel('Group', { exact: true }).locator('option[value="2"]').waitFor({ state: 'attached' });
+  const seen = new Map();  // row text -> group
+  let longest = 0;
+  for (const group of ['1', '2']) {
+    const pages = await browseRows(page, group);
+    longest = Math.max(longest, pages.length);
+    for (const p of pages) {
+      assert.ok(p.length <= 10, `a page holds at most 10 rows, got ${p.length}`);
+      for (const text of p) {
+        assert.ok(!seen.has(text), `${text} shown once (group ${group}, before ${seen.get(text)})`);
+        seen.set(text, group);
+      }
+    }
+  }
+  assert.ok(longest > 1, 'some group needed more than one page');
+  for (let i = 0; i < ROWS; i++) {
+    assert.ok(seen.has(`admin-e2e-row-${String(i).padStart(2, '0')}`), `row ${i} was listed`);
+  }
+
+  // The hostile row, its columns and its cell render as text; nothing runs or loads.
+  const xssGroup = seen.get(XSS_ROW);
+  assert.ok(xssGroup, 'the HTML row was listed as text');
+  await findRow(page, xssGroup, XSS_ROW);
+  await page.locator('#data-rows .admin-key', { hasText: XSS_ROW }).click();
+  await page.locator('#data-columns .admin-key', { hasText: XSS_COLUMN }).click();
+  await page.locator('#cell-content', { hasText: 'window.__xss=2' }).waitFor();
+  assert.equal(await page.locator('#cell-content').textContent(), XSS_VALUE);
+  assert.match(await page.locator('#cell-size').textContent(), new RegExp(`\\(${Buffer.byteLength(XSS_VALUE)} bytes\\)`));
+  await page.getByRole('button', { name: 'Hex', exact: true }).click();
+  assert.equal(await page.locator('#cell-content').textContent(),
+               Buffer.from(XSS_VALUE).toString('hex').replace(/(..)/g, '$1 ').trim());
+
+  await page.locator('#data-columns .admin-key', { hasText: 'binary' }).click();
+  await page.locator('#cell-size', { hasText: '(5 bytes)' }).waitFor();
+  assert.equal(await page.locator('#cell-content').textContent(), '00 ff 10 80 41');
+
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.equal(await page.locator('#admin img, #admin script, #admin b').count(), 0);
+  assert.deepEqual(admin.errors, []);
+});
