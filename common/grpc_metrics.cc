@@ -133,7 +133,26 @@ class Factory final : public gx::ServerInterceptorFactoryInterface {
   const GrpcServerMetricsOptions options_;
 };
 
+GrpcServerMetricsOptions g_everywhere;  // set once, before any server is built
+
+class Plugin final : public grpc::ServerBuilderPlugin {
+ public:
+  std::string name() override { return "penncloud_metrics"; }
+  void UpdateServerBuilder(grpc::ServerBuilder* builder) override {
+    InstallGrpcServerMetrics(*builder, g_everywhere);
+  }
+  void InitServer(grpc::ServerInitializer*) override {}
+  void Finish(grpc::ServerInitializer*) override {}
+  void ChangeArguments(const std::string&, void*) override {}
+};
+
 }  // namespace
+
+void InstallGrpcServerMetricsEverywhere(GrpcServerMetricsOptions options) {
+  g_everywhere = options;
+  grpc::ServerBuilder::InternalAddPluginFactory(
+      [] { return std::unique_ptr<grpc::ServerBuilderPlugin>(new Plugin()); });
+}
 
 void InstallGrpcServerMetrics(grpc::ServerBuilder& builder, GrpcServerMetricsOptions options) {
   std::vector<std::unique_ptr<gx::ServerInterceptorFactoryInterface>> creators;

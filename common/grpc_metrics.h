@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/server_builder.h"
 
 namespace penncloud::metrics {
@@ -20,5 +21,10 @@ struct GrpcServerMetricsOptions {
 
 // Installs the interceptor on a builder (before BuildAndStart).
 void InstallGrpcServerMetrics(grpc::ServerBuilder& builder, GrpcServerMetricsOptions options = {});
+
+// Installs it on every gRPC server this process builds from now on (through gRPC's server
+// builder plugin hook), so a binary gets RPC metrics without reaching into the component
+// that owns its server. Call once from main, before any server is built.
+void InstallGrpcServerMetricsEverywhere(GrpcServerMetricsOptions options = {});
 
 }  // namespace penncloud::metrics

@@ -10,7 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "accounts/accounts.h"
 #include "common/config.h"
+#include "common/grpc_metrics.h"
 #include "common/log.h"
+#include "common/metrics_server.h"
+#include "common/stop_signal.h"
 #include "coordinator/admin.h"
 #include "coordinator/cluster_poller.h"
 #include "coordinator/grpc_service.h"
@@ -32,9 +35,9 @@ ABSL_FLAG(std::string, run_dir, "",
           "folder of launch records (<name>.json) through which the admin console stops and "
           "starts nodes; empty: no node can be stopped or started");
 ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/admin.html)");
+ABSL_FLAG(int, drain_ms, 10000, "on SIGTERM, how long requests in flight may take to finish");
 
 namespace {
-penncloud::coordinator::Proxy* g_proxy = nullptr;
 
 // Creates the first admin account (or marks an existing one admin), retrying while the
 // store comes up.
@@ -62,7 +65,10 @@ int main(int argc, char** argv) {
   penncloud::config::ParseFlags(argc, argv, "coordinator");
   using namespace penncloud;
   log::SetNode("coordinator");
-  std::signal(SIGPIPE, SIG_IGN);
+  BlockStopSignals();
+  metrics::InstallGrpcServerMetricsEverywhere();
+  auto metrics_server = metrics::StartFromFlag();
+  if (!metrics_server.ok()) return 2;
 
   std::string spec = absl::GetFlag(FLAGS_kvs);
   std::unique_ptr<kvs::Client> store;
@@ -143,9 +149,9 @@ int main(int argc, char** argv) {
     admin_thread = std::thread(EnsureAdmin, &accounts, absl::GetFlag(FLAGS_admin_user), pw);
   }
 
-  g_proxy = &proxy;
-  std::signal(SIGTERM, [](int) { std::thread([] { g_proxy->Stop(); }).detach(); });
-  std::signal(SIGINT, [](int) { std::thread([] { g_proxy->Stop(); }).detach(); });
+  const int drain_ms = absl::GetFlag(FLAGS_drain_ms);
+  OnStopSignal([&proxy, drain_ms] { proxy.Drain(drain_ms); },
+               std::chrono::milliseconds(drain_ms + 5000));
   proxy.Run();
   PC_LOG(kInfo, "coordinator.stopped");
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <future>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -15,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "frontend/api_context.h"
 
 namespace penncloud::coordinator {
@@ -43,6 +45,38 @@ bool SafeToRepeat(http::verb method, std::string_view method_string) {
     default:
       return method_string == "PROPPATCH" || method_string == "REPORT";
   }
+}
+
+// A client's own X-Request-Id is kept if it is short and plain (it goes into every log
+// line of the request); anything else is replaced by a fresh one.
+bool UsableRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Requests through :8000, by kind ("proxied" to a frontend, "admin" served here) and
+// status; the per-route view is each frontend's own.
+struct ProxyMetrics {
+  metrics::CounterFamily& requests = metrics::Default().Counter(
+      "coordinator_http_requests_total", "HTTP requests answered at :8000, by kind and status",
+      {"kind", "status"});
+  metrics::HistogramFamily& latency = metrics::Default().Histogram(
+      "coordinator_http_request_duration_seconds",
+      "HTTP request latency at :8000 (header read to response written), by kind", {"kind"});
+  metrics::CounterFamily& upstream_failures = metrics::Default().Counter(
+      "coordinator_upstream_failures_total", "failed exchanges with a frontend (retried or 502)");
+  metrics::GaugeFamily& in_flight = metrics::Default().Gauge("coordinator_http_in_flight_requests",
+                                                             "requests at :8000 not yet answered");
+};
+
+ProxyMetrics& Metrics() {
+  static ProxyMetrics* m = new ProxyMetrics();
+  return *m;
 }
 
 bool HopByHop(http::field f) {
@@ -171,6 +205,10 @@ struct Shared {
   UpstreamPool* upstreams;
   std::string id_prefix;
   std::atomic<uint64_t> next_id{0};
+  // Shared with the metrics refresher, which may outlive the proxy.
+  std::shared_ptr<std::atomic<int64_t>> in_flight_cell = std::make_shared<std::atomic<int64_t>>(0);
+  std::atomic<int64_t>& in_flight = *in_flight_cell;
+  std::atomic<bool> draining{false};
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -216,7 +254,16 @@ class Session : public std::enable_shared_from_this<Session> {
     method_string_ = std::string(h.method_string());
     version_ = h.version();
     client_keep_alive_ = h.keep_alive();
-    request_id_ = absl::StrCat(shared_->id_prefix, "-", shared_->next_id.fetch_add(1));
+    started_ = std::chrono::steady_clock::now();
+    status_ = 0;
+    if (!active_) {
+      active_ = true;
+      shared_->in_flight.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::string_view given(h["X-Request-Id"].data(), h["X-Request-Id"].size());
+    request_id_ = UsableRequestId(given)
+                      ? std::string(given)
+                      : absl::StrCat(shared_->id_prefix, "-", shared_->next_id.fetch_add(1));
     std::string_view target(h.target().data(), h.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     local_ = path == "/admin" || path.starts_with("/admin/") || path.starts_with("/api/admin/") ||
@@ -313,6 +360,9 @@ class Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(res.status), version_);
     for (const auto& [k, v] : res.headers.fields()) msg->insert(k, v);
     msg->body() = std::move(res.body);
+    status_ = res.status;
+    msg->set("X-Request-Id", request_id_);
+    if (shared_->draining.load(std::memory_order_relaxed)) client_keep_alive_ = false;
     msg->keep_alive(client_keep_alive_);
     msg->prepare_payload();
     if (method_ == http::verb::head) msg->body().clear();
@@ -329,11 +379,26 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void AfterClientResponse(beast::error_code ec) {
+    if (!ec && active_) {
+      const char* kind = local_ ? "admin" : "proxied";
+      ProxyMetrics& m = Metrics();
+      m.requests.With({kind, std::to_string(status_)}).Inc();
+      m.latency.With({kind}).Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    }
+    EndRequest();
     if (ec || !client_keep_alive_) return CloseClient();
     ReadHeader();
   }
 
+  void EndRequest() {
+    if (!active_) return;
+    active_ = false;
+    shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   void CloseClient() {
+    EndRequest();
     beast::error_code ignored;
     client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     client_.socket().close(ignored);
@@ -522,6 +587,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void UpstreamFailed(beast::error_code ec, bool connect) {
     Disarm();
     DropUpstream();
+    Metrics().upstream_failures.With().Inc();
     PC_LOG(kWarn, "proxy.upstream_failed")
     ("upstream", upstream_address_)("error", ec.message())("attempt", attempts_)("reused", reused_);
     // A fresh connection that failed says the frontend is gone; a reused one may only
@@ -563,6 +629,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     upstream_keep_alive_ = in.keep_alive();
     int status = in.result_int();
+    status_ = status;
+    client_res_->set("X-Request-Id", request_id_);
+    if (shared_->draining.load(std::memory_order_relaxed)) client_keep_alive_ = false;
     bool no_body = method_ == http::verb::head || status == 204 || status == 304 ||
                    (status >= 100 && status < 200);
     if (no_body) {
@@ -685,6 +754,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool local_ = false;
   bool streaming_ = false;
   std::string request_id_;
+  std::chrono::steady_clock::time_point started_;
+  int status_ = 0;
+  bool active_ = false;  // a request was read and is not answered yet
   frontend::Request req_;
 
   Upstream* target_ = nullptr;
@@ -719,6 +791,9 @@ class Proxy::Impl {
     shared_.options = options;
     shared_.upstreams = &upstreams_;
     // Request ids are "<start time>-<counter>": unique across coordinator restarts.
+    metrics::Default().OnCollect([cell = shared_.in_flight_cell] {
+      Metrics().in_flight.With().Set(static_cast<double>(cell->load()));
+    });
     shared_.id_prefix = absl::StrCat(
         absl::Hex(std::chrono::system_clock::now().time_since_epoch().count() & 0xffffffffff));
   }
@@ -746,6 +821,23 @@ class Proxy::Impl {
 
   void Stop() {
     for (auto& ioc : contexts_) ioc->stop();
+  }
+
+  void Drain(int grace_ms) {
+    shared_.draining = true;
+    auto closed = std::make_shared<std::promise<void>>();
+    net::post(contexts_[0]->get_executor(), [this, closed] {
+      beast::error_code ignored;
+      acceptor_->close(ignored);
+      closed->set_value();
+    });
+    closed->get_future().wait_for(std::chrono::seconds(1));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+    while (shared_.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    PC_LOG(kInfo, "proxy.drained")("unfinished", shared_.in_flight.load());
+    Stop();
   }
 
  private:
@@ -778,5 +870,6 @@ Proxy::~Proxy() = default;
 absl::StatusOr<uint16_t> Proxy::Start() { return impl_->Start(); }
 void Proxy::Run() { impl_->Run(); }
 void Proxy::Stop() { impl_->Stop(); }
+void Proxy::Drain(int grace_ms) { impl_->Drain(grace_ms); }
 
 }  // namespace penncloud::coordinator

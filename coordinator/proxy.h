@@ -14,6 +14,8 @@
 //   frontend is reported to the Registry so others skip it until it beats again.
 // - Keep-alive both ways; idle upstream connections are pooled per frontend.
 // - Paths under /admin and /api/admin/ never leave the coordinator: `local` serves them.
+// - Request ids: a client's X-Request-Id (if short and plain) or a fresh one goes to the
+//   frontend and back to the client, so one id names the request in every tier's logs.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +49,9 @@ class Proxy {
   absl::StatusOr<uint16_t> Start();
   void Run();
   void Stop();
+  // Stops accepting, answers requests in flight (with Connection: close) for up to
+  // `grace_ms`, then stops.
+  void Drain(int grace_ms);
 
  private:
   class Impl;

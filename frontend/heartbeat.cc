@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/version.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/coordinator.grpc.pb.h"
@@ -13,13 +14,16 @@ HeartbeatSender::HeartbeatSender(HeartbeatOptions options,
                                  std::function<coordinator::pb::Load()> load)
     : options_(std::move(options)), load_(std::move(load)), thread_([this] { Loop(); }) {}
 
-HeartbeatSender::~HeartbeatSender() {
+HeartbeatSender::~HeartbeatSender() { Stop(); }
+
+void HeartbeatSender::Stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  std::lock_guard lock(join_mu_);
+  if (thread_.joinable()) thread_.join();
 }
 
 void HeartbeatSender::Loop() {
@@ -28,6 +32,8 @@ void HeartbeatSender::Loop() {
   const int64_t started = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
+  static metrics::CounterFamily& sent = metrics::Default().Counter(
+      "heartbeats_sent_total", "heartbeats sent to the coordinator, by result", {"result"});
   bool connected = false;
   int interval_ms = options_.interval_ms;
   while (true) {
@@ -42,6 +48,7 @@ void HeartbeatSender::Loop() {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     grpc::Status status = stub->Heartbeat(&ctx, req, &res);
+    sent.With({status.ok() ? "ok" : "failed"}).Inc();
     if (status.ok() != connected) {
       connected = status.ok();
       PC_LOG(kInfo, connected ? "heartbeat.connected" : "heartbeat.lost")
@@ -52,6 +59,23 @@ void HeartbeatSender::Loop() {
       return;
     }
   }
+}
+
+coordinator::pb::Load LoadReporter::Report(const LoadStats& now) {
+  auto at = std::chrono::steady_clock::now();
+  double secs = std::chrono::duration<double>(at - last_at_).count();
+  coordinator::pb::Load load;
+  load.set_in_flight(now.in_flight);
+  load.set_connections(now.connections);
+  load.set_requests_per_second(
+      secs > 0 ? static_cast<double>(now.requests_total - last_.requests_total) / secs : 0);
+  if (!now.latency.counts.empty()) {
+    load.set_p99_ms(1000 *
+                    metrics::Quantile(metrics::LatencyBuckets(), last_.latency, now.latency, 0.99));
+  }
+  last_ = now;
+  last_at_ = at;
+  return load;
 }
 
 }  // namespace penncloud::frontend

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "frontend/server.h"
 #include "proto/coordinator.pb.h"
 
 namespace penncloud::frontend {
@@ -28,6 +30,10 @@ class HeartbeatSender {
   HeartbeatSender(HeartbeatOptions options, std::function<coordinator::pb::Load()> load);
   ~HeartbeatSender();  // stops the thread
 
+  // Stops beating (idempotent). A draining node calls this first, so the coordinator
+  // stops choosing it once its down-timeout passes.
+  void Stop();
+
  private:
   void Loop();
 
@@ -35,8 +41,20 @@ class HeartbeatSender {
   std::function<coordinator::pb::Load()> load_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
+  bool stop_ = false;   // GUARDED_BY(mu_)
+  std::mutex join_mu_;  // Stop() may race the destructor
   std::thread thread_;
+};
+
+// Turns the server's running totals into the per-interval Load a heartbeat carries:
+// requests per second and p99 latency since the previous report.
+class LoadReporter {
+ public:
+  coordinator::pb::Load Report(const LoadStats& now);
+
+ private:
+  LoadStats last_;
+  std::chrono::steady_clock::time_point last_at_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace penncloud::frontend

@@ -9,7 +9,10 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "accounts/accounts.h"
+#include "common/config.h"
 #include "common/log.h"
+#include "common/metrics_server.h"
+#include "common/stop_signal.h"
 #include "frontend/heartbeat.h"
 #include "frontend/routes.h"
 #include "frontend/server.h"
@@ -31,19 +34,19 @@ ABSL_FLAG(int, io_threads, 0, "I/O threads (0: one per core)");
 ABSL_FLAG(int, workers, 64, "worker threads for handlers that call the KVS");
 ABSL_FLAG(std::string, name, "", "node name in logs (default frontend-<port>)");
 ABSL_FLAG(bool, secure_cookies, false, "mark cookies Secure (when served over HTTPS)");
-
-namespace {
-penncloud::frontend::Server* g_server = nullptr;
-}
+ABSL_FLAG(int, drain_ms, 10000, "on SIGTERM, how long requests in flight may take to finish");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("PennCloud frontend: HTTP server for the web app and JSON API");
-  absl::ParseCommandLine(argc, argv);
+  penncloud::config::ParseFlags(argc, argv, "frontend");
   using namespace penncloud;
   int port = absl::GetFlag(FLAGS_port);
   std::string name = absl::GetFlag(FLAGS_name);
   if (name.empty()) name = absl::StrCat("frontend-", port);
   log::SetNode(name);
+  BlockStopSignals();
+  auto metrics_server = metrics::StartFromFlag();
+  if (!metrics_server.ok()) return 2;
 
   if (absl::GetFlag(FLAGS_kvs).empty()) {
     PC_LOG(kError, "frontend.no_kvs")("hint", "pass --kvs");
@@ -89,31 +92,24 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<frontend::HeartbeatSender> heartbeat;
   if (!absl::GetFlag(FLAGS_coordinator).empty()) {
-    auto last = std::make_shared<std::pair<int64_t, std::chrono::steady_clock::time_point>>(
-        0, std::chrono::steady_clock::now());
+    auto reporter = std::make_shared<frontend::LoadReporter>();
     heartbeat = std::make_unique<frontend::HeartbeatSender>(
         frontend::HeartbeatOptions{.coordinator = absl::GetFlag(FLAGS_coordinator),
                                    .kind = "frontend",
                                    .address = address,
                                    .name = name},
-        [&server, last] {
-          frontend::LoadStats stats = server.Load();
-          auto now = std::chrono::steady_clock::now();
-          double secs = std::chrono::duration<double>(now - last->second).count();
-          coordinator::pb::Load load;
-          load.set_in_flight(stats.in_flight);
-          load.set_connections(stats.connections);
-          load.set_requests_per_second(
-              secs > 0 ? static_cast<double>(stats.requests_total - last->first) / secs : 0);
-          *last = {stats.requests_total, now};
-          return load;
-        });
+        [&server, reporter] { return reporter->Report(server.Load()); });
   }
 
-  g_server = &server;
-  std::signal(SIGTERM, [](int) { std::thread([] { g_server->Stop(); }).detach(); });
-  std::signal(SIGINT, [](int) { std::thread([] { g_server->Stop(); }).detach(); });
-  std::signal(SIGPIPE, SIG_IGN);
+  // Drain: stop beating (the coordinator stops choosing this node), stop accepting, let
+  // requests in flight finish, then stop.
+  const int drain_ms = absl::GetFlag(FLAGS_drain_ms);
+  OnStopSignal(
+      [&server, &heartbeat, drain_ms] {
+        if (heartbeat) heartbeat->Stop();
+        server.Stop(drain_ms);
+      },
+      std::chrono::milliseconds(drain_ms + 5000));
   server.Run();
   PC_LOG(kInfo, "frontend.stopped");
   heartbeat.reset();

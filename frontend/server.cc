@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "frontend/api_context.h"
 #include "frontend/worker_pool.h"
 
@@ -22,13 +23,61 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+// Request counts and latencies, per route pattern (never the raw path: it holds user
+// data such as file names, and would grow without bound).
+struct HttpMetrics {
+  metrics::CounterFamily& requests = metrics::Default().Counter(
+      "frontend_http_requests_total", "HTTP requests answered, by method, route and status",
+      {"method", "route", "status"});
+  metrics::HistogramFamily& latency = metrics::Default().Histogram(
+      "frontend_http_request_duration_seconds",
+      "HTTP request latency (header read to response written), by route", {"route"});
+  metrics::GaugeFamily& in_flight = metrics::Default().Gauge(
+      "frontend_http_in_flight_requests", "requests being served (handler or body stream)");
+  metrics::GaugeFamily& connections =
+      metrics::Default().Gauge("frontend_http_connections", "open client connections");
+  metrics::GaugeFamily& queued = metrics::Default().Gauge(
+      "frontend_worker_queue_length", "handler tasks waiting for a worker thread");
+  metrics::GaugeFamily& draining =
+      metrics::Default().Gauge("frontend_draining", "1 once SIGTERM started the drain");
+};
+
+HttpMetrics& Metrics() {
+  static HttpMetrics* m = new HttpMetrics();
+  return *m;
+}
+
+// Live figures shared with the metrics refresher, which may outlive the server.
+struct Live {
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> connections{0};
+  std::atomic<int64_t> requests_total{0};
+  std::atomic<int64_t> queued{0};
+  std::atomic<bool> draining{false};
+  // Every request's latency, for the heartbeat's p99 over its interval.
+  std::vector<double> bounds = metrics::LatencyBuckets();
+  metrics::HistogramCell latency{&bounds};
+};
+
 struct Shared {
   const Router* router;
   ServerOptions options;
   WorkerPool* pool;
-  std::atomic<int64_t> in_flight{0};
-  std::atomic<int64_t> connections{0};
-  std::atomic<int64_t> requests_total{0};
+  std::shared_ptr<Live> live = std::make_shared<Live>();
+  std::atomic<int64_t>& in_flight = live->in_flight;
+  std::atomic<int64_t>& connections = live->connections;
+  std::atomic<int64_t>& requests_total = live->requests_total;
+
+  // Runs `task` on the pool, counting it as queued until a worker picks it up.
+  bool Submit(std::function<void()> task) {
+    ++live->queued;
+    bool queued = pool->Submit([live = live, task = std::move(task)] {
+      --live->queued;
+      task();
+    });
+    if (!queued) --live->queued;
+    return queued;
+  }
 };
 
 class Connection;
@@ -113,6 +162,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnHeader(beast::error_code ec) {
     if (ec) return Close();  // includes timeouts and clean closes
     ++shared_->requests_total;
+    started_ = std::chrono::steady_clock::now();
     const auto& h = header_parser_->get();
     req_ = Request();
     req_.method = std::string(h.method_string());
@@ -174,7 +224,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return Write(shared_->router->Dispatch(req_));
     }
     ++shared_->in_flight;
-    bool queued = shared_->pool->Submit([self = shared_from_this()] {
+    bool queued = shared_->Submit([self = shared_from_this()] {
       log::SetRequestId(std::string(self->req_.headers.Get("X-Request-Id")));
       Response res = self->route_->handler(self->req_);
       log::SetRequestId("");
@@ -203,6 +253,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Write(Response res) {
     if (!BodyFullyRead()) keep_alive_ = false;
+    // A draining server closes each connection after its response, so the coordinator's
+    // pooled connections move to the other frontends.
+    if (shared_->live->draining.load(std::memory_order_relaxed)) keep_alive_ = false;
+    status_ = res.status;
     res_ = std::move(res);
     if (res_.stream && !head_) return WriteStreamHeader();
     if (head_) {
@@ -253,7 +307,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void NextPiece() {
     ++shared_->in_flight;
-    bool queued = shared_->pool->Submit([self = shared_from_this()] {
+    bool queued = shared_->Submit([self = shared_from_this()] {
       auto piece = self->res_.stream();
       net::post(self->stream_.get_executor(), [self, piece = std::move(piece)]() mutable {
         --self->shared_->in_flight;
@@ -294,7 +348,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       });
   }
 
+  void Record() {
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const std::string& route = route_ ? route_->pattern : kUnmatched;
+    HttpMetrics& m = Metrics();
+    m.requests.With({req_.method, route, std::to_string(status_)}).Inc();
+    m.latency.With({route}).Observe(secs);
+    shared_->live->latency.Observe(secs);
+  }
+
   void AfterResponse(beast::error_code ec) {
+    if (!ec) Record();
     reader_.reset();  // breaks the reader's reference cycle
     req_.body_reader = nullptr;
     res_ = Response();
@@ -326,8 +391,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<char> read_buf_;  // streamed request body pieces land here first
   bool body_broken_ = false;
 
+  static inline const std::string kUnmatched = "(none)";
   Request req_;
   const Route* route_ = nullptr;
+  std::chrono::steady_clock::time_point started_;
+  int status_ = 0;
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool head_ = false;
@@ -354,6 +422,13 @@ class Server::Impl {
     shared_.router = router;
     shared_.options = options;
     shared_.pool = &pool_;
+    metrics::Default().OnCollect([live = shared_.live] {
+      HttpMetrics& m = Metrics();
+      m.in_flight.With().Set(static_cast<double>(live->in_flight.load()));
+      m.connections.With().Set(static_cast<double>(live->connections.load()));
+      m.queued.With().Set(static_cast<double>(live->queued.load()));
+      m.draining.With().Set(live->draining.load() ? 1 : 0);
+    });
   }
 
   absl::StatusOr<uint16_t> Start() {
@@ -378,6 +453,7 @@ class Server::Impl {
   }
 
   void Stop(int grace_ms) {
+    shared_.live->draining = true;
     // Stop accepting first, and wait for it: new connections must be refused (so the
     // coordinator retries elsewhere at once), not left in the listen backlog.
     auto closed = std::make_shared<std::promise<void>>();
@@ -395,7 +471,8 @@ class Server::Impl {
   }
 
   LoadStats Load() const {
-    return {shared_.in_flight.load(), shared_.connections.load(), shared_.requests_total.load()};
+    return {shared_.in_flight.load(), shared_.connections.load(), shared_.requests_total.load(),
+            shared_.live->latency.Take()};
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/metrics.h"
 #include "frontend/router.h"
 
 namespace penncloud::frontend {
@@ -30,6 +31,9 @@ struct LoadStats {
   int64_t in_flight = 0;
   int64_t connections = 0;
   int64_t requests_total = 0;
+  // Latency of every request answered so far, in metrics::LatencyBuckets() (two snapshots
+  // give the p99 between them).
+  metrics::HistogramCell::Snapshot latency;
 };
 
 class Server {
@@ -41,7 +45,8 @@ class Server {
   absl::StatusOr<uint16_t> Start();
   // Runs the I/O threads until Stop (blocks the caller).
   void Run();
-  // Stops accepting, waits up to `grace_ms` for requests in flight, then stops the I/O.
+  // Stops accepting, waits up to `grace_ms` for requests in flight (answering each with
+  // Connection: close meanwhile), then stops the I/O.
   void Stop(int grace_ms = 5000);
 
   LoadStats Load() const;

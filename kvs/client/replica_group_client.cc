@@ -5,6 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/grpc_metrics.h"
+#include "common/log.h"
+#include "common/metrics.h"
 
 namespace penncloud::kvs {
 namespace {
@@ -46,6 +49,27 @@ bool IsPermanent(grpc::StatusCode code) {
          code == grpc::StatusCode::FAILED_PRECONDITION ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::UNIMPLEMENTED ||
          code == grpc::StatusCode::OUT_OF_RANGE;
+}
+
+// Why an attempt is retried, as a metric label: a rising count says which way the store is
+// failing (no leader, unreachable replica, slow replica) before users notice.
+void CountRetry(const char* reason) {
+  static metrics::CounterFamily& retries = metrics::Default().Counter(
+      "kvs_client_retries_total", "KVS client attempts retried, by reason", {"reason"});
+  retries.With({reason}).Inc();
+}
+
+const char* RetryReason(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return "unavailable";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "deadline";
+    case grpc::StatusCode::CANCELLED:
+      return "cancelled";
+    default:
+      return "other";
+  }
 }
 
 absl::Status FromGrpc(const grpc::Status& status) {
@@ -119,6 +143,7 @@ absl::Status ReplicaGroupClient::Retry(const char* what, Attempt attempt) {
     grpc::Status status = attempt(*stubs_[index], attempt_deadline, &hint);
     if (status.ok() && !hint.not_leader()) return absl::OkStatus();
     if (!status.ok() && IsPermanent(status.error_code())) return FromGrpc(status);
+    CountRetry(status.ok() ? "not_leader" : RetryReason(status));
     bool hinted = false;
     if (status.ok()) {
       last = grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -159,6 +184,10 @@ absl::Status ReplicaGroupClient::Call(
   return Retry(what, [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
+    // The request id of the web request this call serves, so the replica can log it.
+    if (const std::string& id = log::RequestId(); !id.empty()) {
+      context.AddMetadata(metrics::kRequestIdMetadata, id);
+    }
     response->Clear();
     grpc::Status s = (stub.*method)(&context, request, response);
     *hint = response->hint();

@@ -12,8 +12,13 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/grpc_metrics.h"
+#include "common/config.h"
 #include "common/log.h"
+#include "common/metrics_server.h"
+#include "common/stop_signal.h"
 #include "kvs/server/replica.h"
+#include "kvs/server/status_metrics.h"
 
 ABSL_FLAG(uint64_t, id, 0, "This replica's id (>= 1); must be one of the ids in --peers.");
 ABSL_FLAG(std::string, peers, "",
@@ -55,23 +60,16 @@ ABSL_FLAG(std::string, config, "",
           "map there and applies newer versions. Empty: maps arrive only by InstallMap.");
 ABSL_FLAG(int, map_poll_ms, 1000, "How often the leader reads the cluster map (with --config).");
 ABSL_FLAG(std::string, log_level, "info", "Log level: debug, info, warn or error.");
-
-namespace {
-
-void OnTerminate(int) {
-  // Everything acknowledged is already fsync'd, so stopping at once is as safe as a clean
-  // shutdown and cannot hang.
-  std::_Exit(0);
-}
-
-}  // namespace
+ABSL_FLAG(int, slow_rpc_ms, 500,
+          "RPCs at least this slow are logged with the caller's request id (0: log every RPC).");
+ABSL_FLAG(int, drain_ms, 5000, "On SIGTERM, exit after at most this long.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "One replica of a PennCloud KVS replica group (Multi-Paxos, durable, linearizable).\n"
       "Example: kvs_server --id=1 "
       "--peers=1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013 --data_dir=state/kvs-1");
-  absl::ParseCommandLine(argc, argv);
+  penncloud::config::ParseFlags(argc, argv, "kvs_server");
   // gRPC locks absl::Mutex on every call; Debian's absl tracks lock order for deadlock
   // reports on each of those, which costs a few percent of CPU on the hot path.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -124,15 +122,24 @@ int main(int argc, char** argv) {
                            : level == "error" ? Level::kError
                                               : Level::kInfo);
   penncloud::log::SetNode(absl::StrCat("kvs-", options.id));
-  std::signal(SIGTERM, OnTerminate);
-  std::signal(SIGINT, OnTerminate);
-  std::signal(SIGPIPE, SIG_IGN);
+  penncloud::BlockStopSignals();
+  penncloud::metrics::InstallGrpcServerMetricsEverywhere(
+      {.slow_ms = absl::GetFlag(FLAGS_slow_rpc_ms)});
+  auto metrics_server = penncloud::metrics::StartFromFlag();
+  if (!metrics_server.ok()) return 2;
 
   auto replica = penncloud::kvs::server::Replica::Start(options);
   if (!replica.ok()) {
     std::cerr << "kvs_server: " << replica.status() << "\n";
     return 1;
   }
+  penncloud::kvs::server::ExportStatusMetrics(
+      options.listen.empty() ? options.peers.at(options.id) : options.listen);
+  // Everything acknowledged is already fsync'd; a clean stop lets RPCs in flight finish
+  // (or fail, for the client to retry elsewhere) instead of cutting them off.
+  penncloud::OnStopSignal([r = replica->get()] { r->Shutdown(); },
+                          std::chrono::milliseconds(absl::GetFlag(FLAGS_drain_ms)));
   (*replica)->Wait();
-  return 0;
+  PC_LOG(kInfo, "kvs.stopped");
+  std::_Exit(0);
 }
