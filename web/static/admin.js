@@ -303,8 +303,10 @@ function renderRebalance(r) {
   fill.style.width = `${pct}%`;  // CSSOM, allowed by the CSP
   fill.textContent = `${pct}%`;
   fill.classList.add('progress-bar-striped', 'progress-bar-animated');
-  text.textContent = `${r.ranges_done} of ${r.ranges_total} ranges, ` +
-    `${humanBytes(r.bytes_moved)} of ${humanBytes(r.bytes_total)} moved, ` +
+  const bytes = r.bytes_total === null || r.bytes_total === undefined ?
+    `${humanBytes(r.bytes_moved)} moved` :
+    `${humanBytes(r.bytes_moved)} of ${humanBytes(r.bytes_total)} moved`;
+  text.textContent = `${r.ranges_done} of ${r.ranges_total} ranges, ${bytes}, ` +
     (r.eta_s === null || r.eta_s === undefined ? 'time left unknown' : `about ${humanDuration(r.eta_s)} left`);
 }
 
@@ -318,10 +320,11 @@ function noticeChanges(overview, lags) {
     const old = before.get(node.id);
     if (pending.has(node.id) && old && old.health !== node.health) pending.delete(node.id);
     if (!old) {
-      if (previous) note(`${node.id} appeared (${node.health})`, 'info');
-      continue;
-    }
-    if (old.health !== node.health) {
+      if (!previous) continue;
+      note(`${node.id} appeared (${node.health})`, 'info');
+      // A replica that just joined starts behind, like one that restarted.
+      if (node.tier === 'kvs' && node.health === 'up') catchingUp.set(node.id, true);
+    } else if (old.health !== node.health) {
       note(`${node.id} is ${node.health}`, node.health === 'up' ? 'success' : 'danger');
       if (node.health === 'up' && node.tier === 'kvs') catchingUp.set(node.id, true);
       if (node.health !== 'up') catchingUp.delete(node.id);
