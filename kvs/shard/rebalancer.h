@@ -7,12 +7,15 @@
 // idempotent and the map records how far each migration got, so Run() after any failure
 // or crash (of this process or of any replica) continues where the last run stopped.
 // Several ranges move at once (`parallel`); the steps of one range stay in order, and the
-// map writes of all of them go through one lock, so they never race each other.
+// map writes of all of them are group-committed (one map version for all the steps
+// recorded meanwhile), so they never race each other.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -89,13 +92,26 @@ class Rebalancer {
   // Records migration `id` in `state` in the map and pushes the new map to every group.
   absl::StatusOr<ClusterMap> Record(uint64_t id, cluster::MigrationState state,
                                     InstallResult counts, bool push);
+  struct PendingRecord {
+    uint64_t id;
+    cluster::MigrationState state;
+    InstallResult counts;
+    bool done = false;
+    absl::StatusOr<ClusterMap> result = absl::UnknownError("not written");
+  };
+  // Writes the records of `batch` as one new map version.
+  absl::StatusOr<ClusterMap> WriteBatch(const std::vector<PendingRecord*>& batch);
   absl::Status PushToAll(const ClusterMap& map);
   absl::Status Renew();
 
   ConfigStore& store_;
   GroupSteps& steps_;
   const RebalancerOptions options_;
-  std::mutex record_mu_;  // one map write at a time
+  std::mutex record_mu_;
+  std::condition_variable record_cv_;
+  std::vector<PendingRecord*> pending_;  // GUARDED_BY(record_mu_)
+  bool writing_ = false;                 // GUARDED_BY(record_mu_): a batch is being written
+  std::mutex lease_mu_;
   std::function<void(const RebalanceProgress&)> progress_;
 };
 
