@@ -4,7 +4,8 @@
 //   paxos_sim --first_seed 1234 --seeds 1 --verbose    (replay one seed)
 // Flags: --seeds N, --first_seed S, --replicas 3|5, --chaos_ticks T, --liveness_ticks T,
 //        --no_faults, --no_lincheck, --verbose; multi-group mode: --groups G (data groups
-//        in the first map), --changes C (rebalances: add, remove, add, ...), and the
+//        in the first map), --changes C (rebalances: add, remove, add, ...),
+//        --install_chunks N (installs cut into 1..N chunks; default 1), and the
 //        test-only --bug source_serves_after_switch|copy_before_freeze|activate_before_install.
 // Exits 1 on the first failing seed, 2 on bad flags.
 #include <chrono>
@@ -24,6 +25,7 @@ struct Flags {
   uint64_t seeds = 100, first = 1;
   int groups = 0;  // 0: the single-group mode
   int changes = 2;
+  int install_chunks = 1;
   int replicas = 3;
   int chaos_ticks = -1, liveness_ticks = -1;  // -1: the mode's default
   bool faults = true, lincheck = true, verbose = false;
@@ -70,6 +72,8 @@ Flags Parse(int argc, char** argv) {
       f.groups = ToInt(a, value(), 1, 8);
     } else if (a == "--changes") {
       f.changes = ToInt(a, value(), 0, 8);
+    } else if (a == "--install_chunks") {
+      f.install_chunks = ToInt(a, value(), 1, 16);
     } else if (a == "--chaos_ticks") {
       f.chaos_ticks = ToInt(a, value(), 0, 1000000);
     } else if (a == "--liveness_ticks") {
@@ -99,6 +103,7 @@ std::string Replay(const Flags& f, uint64_t seed, int chaos, int liveness) {
   std::ostringstream s;
   s << "paxos_sim --replicas " << f.replicas;
   if (f.groups > 0) s << " --groups " << f.groups << " --changes " << f.changes;
+  if (f.install_chunks > 1) s << " --install_chunks " << f.install_chunks;
   if (f.bug != "none") s << " --bug " << f.bug;
   s << " --first_seed " << seed << " --seeds 1 --chaos_ticks " << chaos << " --liveness_ticks "
     << liveness << (f.faults ? "" : " --no_faults") << (f.lincheck ? "" : " --no_lincheck")
@@ -158,6 +163,7 @@ int RunMulti(const Flags& f) {
   base.groups = f.groups;
   base.replicas = f.replicas;
   base.changes = f.changes;
+  base.install_chunks = f.install_chunks;
   if (f.chaos_ticks >= 0) base.chaos_ticks = f.chaos_ticks;
   if (f.liveness_ticks >= 0) base.liveness_ticks = f.liveness_ticks;
   base.faults = f.faults;

@@ -281,6 +281,7 @@ class MultiGroupSimulation {
   int64_t heal_time_ = 0;
   size_t max_batch_ = 8, max_entries_msg_ = 8;
   uint32_t window_ = 4;
+  int install_chunks_ = 1;
 };
 
 // ----------------------------------------------------------------------------------------
@@ -523,6 +524,12 @@ void MultiGroupSimulation::ApplyEntry(int i, const Entry& e) {
     if (first) {
       g.oracle.Apply(cmd);
       control = control || IsControl(cmd.op);
+      if (IsControl(cmd.op) && cmd.op != 'S' && cmd.op != 'M') {
+        Trace("group " + std::to_string(r.group) + " chose " + std::string(1, cmd.op) + " m" +
+              std::to_string(cmd.migration) +
+              (cmd.op == 'I' ? std::string(cmd.reset ? " reset" : "") + (cmd.last ? " last" : "")
+                             : ""));
+      }
     }
     auto it = r.pending_writes.find({cmd.client, cmd.seq});
     if (it == r.pending_writes.end()) continue;
@@ -890,12 +897,16 @@ void MultiGroupSimulation::RebalancerNext() {
     q.kind = ReqKind::kFetch;
     RebalancerAsk(src, std::move(q));
   };
-  auto install = [&] {
+  // Chunk k of the install is sub-step 1 + k; a new attempt starts again at chunk 0.
+  const int chunks = install_chunks_;
+  auto install = [&](int k) {
     q.cmd.op = 'I';
-    q.cmd.payload = rb.payload;
+    q.cmd.payload = SplitDump(rb.payload, size_t(chunks))[size_t(k)];
+    q.cmd.reset = k == 0;
+    q.cmd.last = k == chunks - 1;
     RebalancerAsk(dst, std::move(q));
     if (opt_.bug == Bug::kActivateBeforeInstall) {
-      ++rb.sub;  // the broken variant goes on without waiting for the install to be chosen
+      ++rb.sub;  // the broken variant goes on without waiting for the chunk to be chosen
       RebalancerNext();
     }
   };
@@ -903,15 +914,15 @@ void MultiGroupSimulation::RebalancerNext() {
   switch (m->state()) {
     case cluster::MIGRATION_PLANNED:
       if (early_copy && rb.sub == 0) return fetch();
-      if (early_copy && rb.sub == 1) return install();
-      if (rb.sub == (early_copy ? 2 : 0)) {
+      if (early_copy && rb.sub <= chunks) return install(rb.sub - 1);
+      if (rb.sub == (early_copy ? chunks + 1 : 0)) {
         q.cmd.op = 'F';
         return RebalancerAsk(src, std::move(q));
       }
       return advance(cluster::MIGRATION_FROZEN, false);
     case cluster::MIGRATION_FROZEN:
       if (!early_copy && rb.sub == 0) return fetch();
-      if (!early_copy && rb.sub == 1) return install();
+      if (!early_copy && rb.sub <= chunks) return install(rb.sub - 1);
       return advance(cluster::MIGRATION_INSTALLED, false);
     case cluster::MIGRATION_INSTALLED:
       return advance(cluster::MIGRATION_SWITCHED, true);
@@ -1161,6 +1172,7 @@ MultiResult MultiGroupSimulation::Run() {
   max_delay_ = 1 + Between(1, 3 * kTick);
   const uint32_t virtual_nodes = 1 + uint32_t(rng_.Below(6));
   const int num_rows = 4 + int(rng_.Below(9));
+  install_chunks_ = 1 + int(rng_.Below(uint64_t(opt_.install_chunks)));
   if (opt_.faults) {
     loss_ = rng_.Below(4) == 0 ? 0 : double(rng_.Below(100)) / 1000;
     dup_ = double(rng_.Below(60)) / 1000;

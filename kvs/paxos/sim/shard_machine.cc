@@ -28,13 +28,27 @@ uint64_t Mix(uint64_t h, std::string_view s) {
 }
 }  // namespace
 
+std::vector<std::string> SplitDump(const std::string& dump, size_t chunks) {
+  const std::vector<std::string> records =
+      dump.empty() ? std::vector<std::string>() : Split(dump, kRecord);
+  std::vector<std::string> out(chunks);
+  for (size_t k = 0; k < chunks; ++k) {
+    for (size_t i = k * records.size() / chunks; i < (k + 1) * records.size() / chunks; ++i) {
+      if (!out[k].empty()) out[k] += kRecord;
+      out[k] += records[i];
+    }
+  }
+  return out;
+}
+
 std::string EncodeCommand(const ShardCommand& c) {
   std::string s(1, c.op);
   for (const std::string& f :
        {std::to_string(c.client), std::to_string(c.seq), c.key, c.value,
         std::string(c.expected ? "1" : "0"), c.expected.value_or(""), std::to_string(c.map),
         std::to_string(c.expected_map), std::to_string(c.migration), std::to_string(c.start),
-        std::to_string(c.end), std::to_string(c.from), std::to_string(c.to), c.payload}) {
+        std::to_string(c.end), std::to_string(c.from), std::to_string(c.to), c.payload,
+        std::string(c.reset ? "1" : "0"), std::string(c.last ? "1" : "0")}) {
     s += kField;
     s += f;
   }
@@ -44,7 +58,7 @@ std::string EncodeCommand(const ShardCommand& c) {
 ShardCommand DecodeCommand(const std::string& s) {
   const std::vector<std::string> f = Split(s, kField);
   ShardCommand c;
-  if (f.size() != 15 || f[0].size() != 1) {
+  if (f.size() != 17 || f[0].size() != 1) {
     c.op = '?';
     return c;
   }
@@ -62,6 +76,8 @@ ShardCommand DecodeCommand(const std::string& s) {
   c.from = std::stoull(f[12]);
   c.to = std::stoull(f[13]);
   c.payload = f[14];
+  c.reset = f[15] == "1";
+  c.last = f[16] == "1";
   return c;
 }
 
@@ -153,8 +169,11 @@ void ShardMachine::ApplyControl(const ShardCommand& c, ApplyOutcome* out) {
       if (!known) table_[c.migration] = Entry{c.start, c.end, c.from, c.to, Step::kFrozen};
       return;
     case 'I': {
-      if (known && entry->second.step == Step::kActive) return;  // never overwrite a live range
-      EraseRange(c.start, c.end);  // leftovers of an interrupted attempt
+      // As INSTALL_CHUNK in kvs/storage/replica_store.cc: a live range is never touched; an
+      // installed one only by a new attempt (reset), which starts over.
+      if (known && entry->second.step == Step::kActive) return;
+      if (known && entry->second.step == Step::kInstalled && !c.reset) return;
+      if (c.reset) EraseRange(c.start, c.end);  // leftovers of an interrupted attempt
       for (const std::string& rec : Split(c.payload, kRecord)) {
         const std::vector<std::string> p = Split(rec, kPart);
         if (p.size() == 3 && p[0] == "c") data_[p[1]] = p[2];
@@ -164,7 +183,8 @@ void ShardMachine::ApplyControl(const ShardCommand& c, ApplyOutcome* out) {
           if (seq > s.seq) s = Session{seq, p[3] == "1", p[4] == "1"};
         }
       }
-      table_[c.migration] = Entry{c.start, c.end, c.from, c.to, Step::kInstalled};
+      table_[c.migration] =
+          Entry{c.start, c.end, c.from, c.to, c.last ? Step::kInstalled : Step::kInstalling};
       return;
     }
     case 'R':

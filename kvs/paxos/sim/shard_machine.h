@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kvs/shard/cluster_map.h"
 
@@ -36,14 +37,18 @@ struct ShardCommand {
   uint64_t expected_map = 0;  // 'S': the map that must be stored for the change to apply
   uint64_t migration = 0;     // 'F' 'I' 'R' 'A' 'X'
   uint64_t start = 0, end = 0, from = 0, to = 0;
-  std::string payload;  // 'I': the range's cells and the source's session table
+  std::string payload;  // 'I': a piece of the range's cells and the source's session table
+  bool reset = true;    // 'I': the first chunk: delete what the destination has of the range
+  bool last = true;     // 'I': the last chunk: the range is installed
 };
 
 std::string EncodeCommand(const ShardCommand& c);
+// Cuts a FetchRange dump into `chunks` INSTALL_CHUNK payloads (some may be empty).
+std::vector<std::string> SplitDump(const std::string& dump, size_t chunks);
 ShardCommand DecodeCommand(const std::string& s);
 
 // A group's local step of one migration (pb::MigrationStep in the server).
-enum class Step { kFrozen, kReleased, kDropped, kInstalled, kActive };
+enum class Step { kFrozen, kReleased, kDropped, kInstalling, kInstalled, kActive };
 
 enum class Verdict { kServe, kWrongGroup, kUnavailable };
 
