@@ -23,6 +23,35 @@ std::vector<lincheck::Operation> HistoryRecorder::Finish() {
   return history_;
 }
 
+std::vector<lincheck::Operation> HistoryRecorder::FinishWithFinalReads() {
+  std::vector<lincheck::Operation> history = Finish();
+  auto now = [&] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 epoch_)
+        .count();
+  };
+  final_reads_ok_ = true;
+  for (int k = 0; k < keys_; ++k) {
+    lincheck::Operation op;
+    op.client = threads_ + k;
+    const std::string row = spread_rows_ ? absl::StrCat("lin", k) : "lin";
+    const std::string column = spread_rows_ ? "k" : absl::StrCat("k", k);
+    op.key = row + "/" + column;
+    op.kind = lincheck::OpKind::kGet;
+    op.call = now();
+    absl::StatusOr<std::string> v = client_->Get(row, column);
+    op.ret = now();
+    if (v.ok()) {
+      op.observed = *v;
+    } else if (!absl::IsNotFound(v.status())) {
+      op.completed = false;
+      final_reads_ok_ = false;
+    }
+    history.push_back(op);
+  }
+  return history;
+}
+
 void HistoryRecorder::Worker(int id) {
   std::mt19937 rng(1000 + id);
   auto now = [&] {

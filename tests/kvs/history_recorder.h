@@ -26,6 +26,12 @@ class HistoryRecorder {
   void Start();
   // Stops the workers and returns the history.
   std::vector<lincheck::Operation> Finish();
+  // Finish, then one more read of every key, after every recorded operation returned, added
+  // to the history: the checker then also proves that the final state holds exactly what the
+  // acknowledged writes left (a lost acknowledged write cannot hide). A read that fails is
+  // recorded as such and fails `final_reads_ok()`.
+  std::vector<lincheck::Operation> FinishWithFinalReads();
+  bool final_reads_ok() const { return final_reads_ok_; }
 
   int64_t acknowledged_writes() const { return acked_writes_; }
   int64_t failed_ops() const { return failed_; }
@@ -39,6 +45,7 @@ class HistoryRecorder {
   const int keys_;
   const bool spread_rows_;
   std::atomic<bool> stop_{false};
+  bool final_reads_ok_ = false;
   std::atomic<int64_t> acked_writes_{0};
   std::atomic<int64_t> failed_{0};
   std::atomic<int64_t> completed_{0};

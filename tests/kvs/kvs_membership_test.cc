@@ -160,7 +160,8 @@ TEST(KvsMembershipTest, AddRemoveLeaderAndReplaceUnderLoad) {
       << out;
 
   std::this_thread::sleep_for(milliseconds(300));
-  std::vector<lincheck::Operation> history = recorder.Finish();
+  std::vector<lincheck::Operation> history = recorder.FinishWithFinalReads();
+  EXPECT_TRUE(recorder.final_reads_ok());
   EXPECT_GT(recorder.acknowledged_writes(), 50);
   lincheck::CheckResult result = lincheck::CheckKv(history, seconds(30));
   EXPECT_EQ(result.verdict, lincheck::CheckResult::Verdict::kLinearizable)

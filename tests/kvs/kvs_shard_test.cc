@@ -6,15 +6,19 @@
 
 #include <atomic>
 #include <cstdio>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "kvs/client/connect.h"
+#include "kvs/client/group_admin.h"
 #include "kvs/client/replica_group_client.h"
 #include "kvs/lincheck/history.h"
 #include "kvs/shard/config_store.h"
 #include "kvs/shard/grpc_group_steps.h"
+#include "kvs/shard/node_membership.h"
 #include "kvs/shard/rebalancer.h"
 #include "kvs/shard/wrong_group.h"
 #include "tests/kvs/history_recorder.h"
@@ -220,47 +224,73 @@ TEST(KvsShardTest, AddAndRemoveAGroupWhileClientsWork) {
     return kvs::shard::PlanAddGroup(current, cluster.Entry(3));
   });
   ASSERT_TRUE(added.ok()) << added.status();
-  // In the middle of the migrations, a source group's leader crashes. Every step is a
-  // command in the group's log, so the new leader carries on; a run that fails anyway is
-  // resumed from the steps recorded in the map.
+  // In the middle of the migrations, a source group's leader crashes, and later the
+  // destination group's leader. Every step is a command in the group's log, so the new
+  // leader carries on; a run that fails anyway is resumed from the steps recorded in the map.
   KvsGroup& g2 = cluster.group(2);
-  std::atomic<bool> killed_mid_run{false};
+  KvsGroup& g3 = cluster.group(3);
+  std::atomic<int> killed_mid_run{0};
   std::thread crash([&] {
     kvs::ReplicaGroupClient watcher(config_addresses);
     kvs::shard::ConfigStore watch(watcher);
-    for (int i = 0; i < 500; ++i) {
-      auto map = watch.Read();
-      if (map.ok() && map->proto().rebalance_ranges_done() >= 3) {
-        killed_mid_run =
-            map->proto().rebalance_ranges_done() < map->proto().rebalance_ranges_total();
-        break;
+    for (auto [done, group] : {std::pair<uint64_t, KvsGroup*>{3, &g2}, {6, &g3}}) {
+      for (int i = 0; i < 500; ++i) {
+        auto map = watch.Read();
+        if (map.ok() && map->proto().rebalance_ranges_done() >= done) {
+          killed_mid_run +=
+              map->proto().rebalance_ranges_done() < map->proto().rebalance_ranges_total();
+          break;
+        }
+        std::this_thread::sleep_for(milliseconds(10));
       }
-      std::this_thread::sleep_for(milliseconds(10));
+      group->Kill(group->Leader().value());
     }
-    g2.Kill(g2.Leader().value());
   });
   absl::Status run = rebalancer.Run();
   crash.join();
-  EXPECT_TRUE(killed_mid_run);
+  EXPECT_EQ(killed_mid_run, 2);
   for (int attempt = 0; !run.ok() && attempt < 3; ++attempt) {
     std::cerr << "rebalance resumed after: " << run << "\n";
     run = rebalancer.Run();
   }
   ASSERT_TRUE(run.ok()) << run;
-  for (int i = 0; i < g2.size(); ++i) {
-    if (!g2.running(i)) {
-      ASSERT_TRUE(g2.Restart(i).ok());
+  for (KvsGroup* g : {&g2, &g3}) {
+    for (int i = 0; i < g->size(); ++i) {
+      if (!g->running(i)) {
+        ASSERT_TRUE(g->Restart(i).ok());
+      }
     }
   }
+  std::this_thread::sleep_for(milliseconds(300));
+
+  // Group 2's leader is replaced by a new replica (4): it joins, catches up, becomes a
+  // voter, then the old leader is removed (it steps down) and the map follows.
+  auto g2_leader = g2.Leader();
+  ASSERT_TRUE(g2_leader.ok());
+  const uint64_t replaced = *g2_leader + 1;
+  auto joined = g2.StartJoining();
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  kvs::shard::GroupTarget g2_target;
+  g2_target.config = absl::StrJoin(config_addresses, ",");
+  g2_target.group = 2;
+  kvs::shard::NodeChangeOptions node_options;
+  node_options.timeout = seconds(30);
+  absl::Status replace = kvs::shard::ReplaceReplica(
+      g2_target, replaced, {.id = 4, .address = g2.address(*joined), .peer_address = ""},
+      node_options);
+  ASSERT_TRUE(replace.ok()) << replace;
+  g2.Kill(*g2_leader);
   std::this_thread::sleep_for(milliseconds(300));
   auto removed = store.Update([&](const kvs::shard::ClusterMap& current) {
     return kvs::shard::PlanRemoveGroup(current, 1);
   });
   ASSERT_TRUE(removed.ok()) << removed.status();
-  ASSERT_TRUE(rebalancer.Run().ok());
+  absl::Status second = rebalancer.Run();
+  ASSERT_TRUE(second.ok()) << second;
   const int64_t before = recorder.acknowledged_writes();
   std::this_thread::sleep_for(milliseconds(500));
-  std::vector<lincheck::Operation> history = recorder.Finish();
+  std::vector<lincheck::Operation> history = recorder.FinishWithFinalReads();
+  EXPECT_TRUE(recorder.final_reads_ok());
   EXPECT_GT(recorder.acknowledged_writes(), before);
   lincheck::CheckResult result = lincheck::CheckKv(history, seconds(30));
   EXPECT_EQ(result.verdict, lincheck::CheckResult::Verdict::kLinearizable)
@@ -274,6 +304,29 @@ TEST(KvsShardTest, AddAndRemoveAGroupWhileClientsWork) {
   ASSERT_TRUE(cluster.WaitForMap(final_map->version()).ok());
   EXPECT_EQ(final_map->proto().migrations_size(), 0);
   EXPECT_EQ(final_map->FindGroup(1), nullptr);  // tidied away
+  // The replaced replica is gone from the map and from its group's membership; its
+  // replacement is a voter in both.
+  std::set<uint64_t> in_map;
+  for (const cluster::Replica& r : final_map->FindGroup(2)->replicas()) {
+    in_map.insert(r.id());
+    EXPECT_FALSE(r.learner()) << r.id();
+    if (r.id() == 4) {
+      EXPECT_EQ(r.address(), g2.address(*joined));
+    }
+  }
+  std::set<uint64_t> expected_members = {1, 2, 3, 4};
+  expected_members.erase(replaced);
+  EXPECT_EQ(in_map, expected_members);
+  std::vector<std::string> g2_addresses;
+  for (int i = 0; i < g2.size(); ++i) g2_addresses.push_back(g2.address(i));
+  auto g2_status = kvs::GroupAdmin(g2_addresses).LeaderStatus();
+  ASSERT_TRUE(g2_status.ok()) << g2_status.status();
+  std::set<uint64_t> members;
+  for (const kvs::pb::Member& m : g2_status->members()) {
+    members.insert(m.id());
+    EXPECT_FALSE(m.learner()) << m.id();
+  }
+  EXPECT_EQ(members, expected_members);
   std::map<kvs::shard::GroupId, std::unique_ptr<kvs::ReplicaGroupClient>> direct;
   direct[2] = GroupClient(cluster.group(2));
   direct[3] = GroupClient(cluster.group(3));
