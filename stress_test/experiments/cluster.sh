@@ -1,7 +1,7 @@
 # A throw-away PennCloud cluster for the experiments, laid out like scripts/start.sh (config
 # group + data groups of three kvs_server replicas, coordinator, frontends) but on a free
 # port range and in a temporary state dir, so it never meets a cluster someone else runs.
-# Sourced, not run. Reuses scripts/lib/cluster.sh's helpers with our ports and dirs.
+# Sourced, not run.
 #
 #   pc_start              starts it; sets PC_HTTP (the :8000 equivalent) and PC_DIR
 #   pc_kill NAME          SIGKILL one process (names: kvs-g1-r2, frontend-1, coordinator ...)
@@ -11,13 +11,38 @@
 # Knobs (environment): PC_BUILD (binaries; default build/h6-drive), PC_GROUPS (data groups,
 # default 3), PC_FRONTENDS (default 3), PC_FRONTEND_ARGS, PC_COORDINATOR_ARGS.
 
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/cluster.sh"
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=${PC_BUILD:-$root/build/h6-drive}/bin
+replicas=(1 2 3)
+# The binaries get every setting as a flag; no shared config file may move their ports.
+unset PENNCLOUD_CONFIG
+
+group_port() { echo $((pc_base + 10 * $1 + $2)); }  # group (0 = config), replica
+group_peers() {
+  local peers=() r
+  for r in "${replicas[@]}"; do peers+=("$r=127.0.0.1:$(group_port "$1" "$r")"); done
+  (IFS=,; echo "${peers[*]}")
+}
+config_spec() {
+  local spec=() r
+  for r in "${replicas[@]}"; do spec+=("127.0.0.1:$(group_port 0 "$r")"); done
+  (IFS=,; echo "${spec[*]}")
+}
+kvs_spec() { echo "config=$(config_spec)"; }
+
+# Starts one process detached, remembering its pid under a name.
+launch() {
+  local name=$1
+  shift
+  setsid "$@" >>"$log_dir/$name.log" 2>&1 </dev/null &
+  echo $! >"$run_dir/$name.pid"
+  disown $! 2>/dev/null || true  # no "Killed" notes from the shell when the nemesis strikes
+}
 
 pc_free_base() {  # a base port whose next 100 ports nobody listens on
   local base p busy
   for _ in $(seq 1 50); do
-    base=$((20000 + 100 * (RANDOM % 300)))
+    base=$((10000 + 100 * (RANDOM % 220)))  # below the ephemeral range (32768-)
     busy=$(ss -Htln "( sport >= :$base and sport < :$((base + 100)) )" 2>/dev/null | wc -l)
     ((busy == 0)) && { echo "$base"; return; }
   done
@@ -38,7 +63,6 @@ pc_start() {
   PC_DIR=$(mktemp -d /tmp/penncloud-stress-XXXXXX)
   state=$PC_DIR run_dir=$PC_DIR/run log_dir=$PC_DIR/logs
   pc_base=$(pc_free_base)
-  group_port() { echo $((pc_base + 10 * $1 + $2)); }
   data_groups=($(seq 1 "${PC_GROUPS:-3}"))
   PC_HTTP=$((pc_base + 50))
   local grpc=$((pc_base + 51)) g r i
@@ -93,7 +117,7 @@ pc_names() {
     f=$(basename "$f" .cmd)
     case $1 in
       frontend) [[ $f == frontend-* ]] && echo "$f" ;;
-      kvs) [[ $f == kvs-g* ]] && echo "$f" ;;
+      kvs) [[ $f == kvs-* ]] && echo "$f" ;;
     esac
   done
   return 0

@@ -1,0 +1,87 @@
+// user_sim for a few seconds against a real small web tier (3-replica KVS group,
+// coordinator, two frontends): every step of every visit must succeed, every acknowledged
+// mail and file must be found again, and every request must be in the CSV. Keeps the
+// simulator and the experiments built on it from rotting.
+#include <sys/wait.h>
+
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/process.h"
+#include "tests/web/web_cluster.h"
+
+namespace penncloud::testing {
+namespace {
+
+struct SimRun {
+  int exit = -1;
+  nlohmann::json summary;
+  std::string log;
+};
+
+SimRun RunSim(const std::string& dir, std::vector<std::string> args) {
+  args.push_back("--summary_json=" + dir + "/summary.json");
+  auto p = Process::Start(BinaryPath("user_sim"), args, dir + "/user_sim.log");
+  EXPECT_TRUE(p.ok()) << p.status();
+  SimRun run;
+  if (!p.ok()) return run;
+  int status = p->Wait(std::chrono::seconds(90));
+  run.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream log(dir + "/user_sim.log");
+  run.log.assign(std::istreambuf_iterator<char>(log), {});
+  std::ifstream in(dir + "/summary.json");
+  run.summary = nlohmann::json::parse(in, nullptr, false);
+  return run;
+}
+
+TEST(UserSimSmoke, EveryVisitSucceedsAndEveryAcknowledgedWriteIsFound) {
+  auto cluster = WebCluster::Start({.frontends = 2});
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string dir = (*cluster)->dir();
+  SimRun run = RunSim(dir, {absl::StrCat("--target=127.0.0.1:", (*cluster)->http_port()),
+                            "--levels=10,30", "--stage_s=3", "--think_ms=100", "--accounts=6",
+                            "--verify", "--csv=" + dir + "/requests.csv"});
+  ASSERT_EQ(run.exit, 0) << run.log;
+  const auto& s = run.summary;
+  ASSERT_TRUE(s.is_object()) << run.log;
+  EXPECT_EQ(s["total"]["failed"], 0) << run.log;
+  for (const char* op :
+       {"list_inbox", "read_mail", "send_mail", "list_drive", "upload", "download"}) {
+    ASSERT_TRUE(s["ops"].contains(op)) << op << "\n" << run.log;
+    EXPECT_GT(s["ops"][op]["ok"].get<int>(), 5) << op;
+  }
+  EXPECT_GT(s["verify"]["mails_acked"].get<int>(), 5);
+  EXPECT_EQ(s["verify"]["mails_missing"], 0) << s["verify"].dump();
+  EXPECT_GT(s["verify"]["files_acked"].get<int>(), 5);
+  EXPECT_EQ(s["verify"]["files_bad"], 0) << s["verify"].dump();
+  ASSERT_EQ(s["levels"].size(), 2u);
+  EXPECT_EQ(s["levels"][1]["users"], 30);
+
+  std::ifstream csv(dir + "/requests.csv");
+  int64_t lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, s["total"]["requests"].get<int64_t>() + 1);  // + the header
+}
+
+TEST(UserSimSmoke, NobodyListeningIsAFailedSetupNotASuccess) {
+  const std::string dir = TempDir("penncloud-usersim");
+  SimRun run = RunSim(dir, {absl::StrCat("--target=127.0.0.1:", FreePort()), "--levels=2",
+                            "--stage_s=1", "--accounts=2", "--timeout_ms=500"});
+  EXPECT_EQ(run.exit, 2) << run.log;
+  EXPECT_NE(run.log.find("setup failed"), std::string::npos) << run.log;
+  RemoveTree(dir);
+}
+
+TEST(UserSimSmoke, BadFlagsAreRefused) {
+  const std::string dir = TempDir("penncloud-usersim");
+  SimRun run = RunSim(dir, {"--levels=10,abc"});
+  EXPECT_EQ(run.exit, 2);
+  EXPECT_NE(run.log.find("--levels"), std::string::npos) << run.log;
+  RemoveTree(dir);
+}
+
+}  // namespace
+}  // namespace penncloud::testing
