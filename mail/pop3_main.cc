@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "mail/line_server.h"
 #include "mail/main_common.h"
@@ -28,7 +29,8 @@ ABSL_FLAG(std::string, node, "pop3", "node name in logs");
 namespace pm = penncloud::mail;
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  penncloud::config::ParseFlags(argc, argv, "pop3",
+                                "PennCloud POP3: mail clients read local mailboxes");
   penncloud::log::SetNode(absl::GetFlag(FLAGS_node));
   pm::BlockStopSignals();
 

@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "mail/delivery.h"
 #include "mail/line_server.h"
@@ -40,7 +41,8 @@ ABSL_FLAG(std::string, node, "smtp", "node name in logs");
 namespace pm = penncloud::mail;
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  penncloud::config::ParseFlags(argc, argv, "smtp",
+                                "PennCloud SMTP: receives mail for local users, relays the rest");
   penncloud::log::SetNode(absl::GetFlag(FLAGS_node));
   pm::BlockStopSignals();
 

@@ -9,6 +9,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
+#include "common/config.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/kvsctl_cluster.h"
 #include "kvs/client/kvsctl_node.h"
@@ -74,7 +75,7 @@ int Usage(const std::string& why) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> rest = penncloud::config::ParseFlags(argc, argv, "kvsctl");
   std::vector<std::string> args(rest.begin() + 1, rest.end());
   if (args.empty()) return Usage("no command");
   std::string config = absl::GetFlag(FLAGS_config);

@@ -7,6 +7,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
+#include "common/config.h"
 #include "kvs/client/connect.h"
 #include "stress_test/kvs_bench/target.h"
 #include "stress_test/kvs_bench/workload.h"
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
       "Benchmarks a key-value store with N closed-loop clients.\n"
       "  kvs_bench --target=etcd --endpoints=127.0.0.1:23791 --clients=64 --read_fraction=0.9\n"
       "  kvs_bench --target=penncloud --kvs=127.0.0.1:7011,127.0.0.1:7012,127.0.0.1:7013");
-  absl::ParseCommandLine(argc, argv);
+  penncloud::config::ParseFlags(argc, argv, "kvs_bench");
   using penncloud::bench::Target;
 
   penncloud::bench::WorkloadOptions options;
