@@ -11,10 +11,12 @@ packages=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev libboost-dev libssl-dev nlohmann-json3-dev libargon2-dev libgmime-3.0-dev
-  libgtest-dev libgmock-dev libexpat1-dev
+  libgtest-dev libgmock-dev libexpat1-dev libtomlplusplus-dev
   # real clients and tools the tests drive
   curl swaks libnet-ssleay-perl fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
   chromium litmus rclone
+  # validates docker/compose.yaml in CI (no container engine needed)
+  docker-compose
   # the web app's CSS/JS, served by the frontends under /assets/
   libjs-bootstrap5
 )

@@ -2,18 +2,54 @@
 # Starts the whole PennCloud system on this machine, from nothing: installs what is missing,
 # builds, launches the cluster on loopback, waits until it is healthy, and prints the URL,
 # the admin login and the mail settings. Running it again restarts the same cluster on the
-# same data (state/ or $PENNCLOUD_STATE).
+# same data (state/ or $PENNCLOUD_STATE). Ports, paths, the mail domain and the group layout
+# come from config/penncloud.conf (or the file $PENNCLOUD_CONFIG names).
 #   scripts/start.sh             install, build, start
 #   scripts/start.sh --no-build  start what is already built (a quick restart)
 set -euo pipefail
 source "$(dirname "$0")/lib/cluster.sh"
 
+binaries=(kvs_server kvsctl coordinator frontend smtp pop3)
 if [[ "${1:-}" != "--no-build" ]]; then
   echo "== Installing dependencies"
   bash "$root/scripts/setup.sh"
-  echo "== Building (the first time takes a while)"
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$build" -j"$(nproc)" kvs_server kvsctl coordinator frontend smtp pop3 >/dev/null
+  echo "== Building into $build (the first time takes a while: ~20 min on 2 cores)"
+  mkdir -p "$build"
+  build_log=$build/start-build.log
+  if ! { cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
+    ninja -C "$build" -j"$(nproc)" "${binaries[@]}"; } >"$build_log" 2>&1; then
+    tail -n 30 "$build_log" >&2
+    echo "the build failed; the whole output is in $build_log" >&2
+    exit 1
+  fi
+fi
+for b in "${binaries[@]}"; do
+  if [[ ! -x $bin/$b ]]; then
+    echo "$bin/$b is missing: run scripts/start.sh without --no-build" >&2
+    exit 1
+  fi
+done
+
+# Every binary checks its own table of the config file before anything starts.
+for b in "${binaries[@]}"; do
+  "$bin/$b" --check_config >/dev/null || exit 1
+done
+
+# A port another program holds would only show up later as a cluster that never gets healthy.
+running=0
+for pidfile in "$run_dir"/*.pid; do
+  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && running=1
+done
+if ((!running)); then
+  for port in "$http_port" "$coordinator_grpc_port" "${frontend_ports[@]}" "$smtp_port" \
+    "$pop3_port" $(for g in 0 "${data_groups[@]}"; do for r in "${replicas[@]}"; do
+      group_port "$g" "$r"; done; done); do
+    if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+      echo "port $port is already in use by another program (see: ss -ltnp 'sport = :$port');" \
+        "free it or change the [cluster] ports in $config_file" >&2
+      exit 1
+    fi
+  done
 fi
 
 mkdir -p "$state"
@@ -67,24 +103,24 @@ for g in "${data_groups[@]}"; do
 done
 
 echo "== Starting the coordinator and frontends"
-launch coordinator "$bin/coordinator" --http_port=$http_port --grpc_port=$coordinator_grpc_port \
+launch coordinator "$bin/coordinator" --address="$address" --http_port=$http_port --grpc_port=$coordinator_grpc_port \
   --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password" --run_dir="$run_dir"
 for port in "${frontend_ports[@]}"; do
-  launch "frontend-$port" "$bin/frontend" --port="$port" --kvs="$(kvs_spec)" \
-    --coordinator=127.0.0.1:$coordinator_grpc_port --mail_domain="$mail_domain"
+  launch "frontend-$port" "$bin/frontend" --address="$address" --port="$port" \
+    --kvs="$(kvs_spec)" --coordinator="$address:$coordinator_grpc_port" --mail_domain="$mail_domain"
 done
 
 echo "== Starting SMTP and POP3"
-launch smtp "$bin/smtp" --port=$smtp_port --kvs="$(kvs_spec)" --domain="$mail_domain" \
-  --state_dir="$state" --coordinator=127.0.0.1:$coordinator_grpc_port
-launch pop3 "$bin/pop3" --port=$pop3_port --kvs="$(kvs_spec)" --domain="$mail_domain" \
-  --state_dir="$state" --coordinator=127.0.0.1:$coordinator_grpc_port
+launch smtp "$bin/smtp" --address="$address" --port=$smtp_port --kvs="$(kvs_spec)" \
+  --domain="$mail_domain" --state_dir="$state" --coordinator="$address:$coordinator_grpc_port"
+launch pop3 "$bin/pop3" --address="$address" --port=$pop3_port --kvs="$(kvs_spec)" \
+  --domain="$mail_domain" --state_dir="$state" --coordinator="$address:$coordinator_grpc_port"
 
 echo "== Waiting until healthy"
 healthy=0
 for _ in $(seq 1 150); do
   if "${kvsctl[@]}" cluster show >/dev/null 2>&1 &&
-    curl -fs -o /dev/null "http://127.0.0.1:$http_port/"; then
+    curl -fs -o /dev/null "http://$address:$http_port/"; then
     healthy=1
     break
   fi
@@ -98,13 +134,14 @@ fi
 cat <<MSG
 
 PennCloud is running.
-  Web app:        http://127.0.0.1:$http_port/
-  Admin console:  http://127.0.0.1:$http_port/admin
+  Web app:        http://$address:$http_port/
+  Admin console:  http://$address:$http_port/admin
   Admin login:    admin / $(cat "$state/admin-password")   (kept in $state/admin-password)
 
   Thunderbird (account user@$mail_domain, password = the web password):
-    incoming  POP3  127.0.0.1 port $pop3_port, STARTTLS (self-signed), normal password
-    outgoing  SMTP  127.0.0.1 port $smtp_port, STARTTLS (self-signed), normal password
+    incoming  POP3  $address port $pop3_port, STARTTLS (self-signed), normal password
+    outgoing  SMTP  $address port $smtp_port, STARTTLS (self-signed), normal password
 
   Logs: $log_dir    Data: $state    Stop: scripts/stop.sh
+  Config: $config_file
 MSG

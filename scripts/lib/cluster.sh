@@ -1,34 +1,71 @@
 # The local PennCloud cluster's layout, shared by start.sh and stop.sh. Sourced, not run.
+# The layout comes from the [cluster] table of the config file (config/penncloud.conf, or the
+# file $PENNCLOUD_CONFIG names); the binaries read their own tables of the same file.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-state=${PENNCLOUD_STATE:-$root/state}
+config_file=${PENNCLOUD_CONFIG:-$root/config/penncloud.conf}
+if [[ ! -r $config_file ]]; then
+  echo "cannot read the config file $config_file (set PENNCLOUD_CONFIG to another)" >&2
+  exit 1
+fi
+config_file=$(cd "$(dirname "$config_file")" && pwd)/$(basename "$config_file")
+export PENNCLOUD_CONFIG=$config_file
+
+# Prints KEY of [TABLE] in the config file: quotes dropped, a list as space-separated words.
+# The binaries check the whole file (start.sh runs each with --check_config); this reader
+# only needs the simple "key = value" lines of [cluster].
+conf_get() {
+  awk -v table="$1" -v key="$2" '
+    { sub(/#.*/, "") }
+    /^[[:space:]]*\[/ { gsub(/[][[:space:]]/, ""); in_table = ($0 == table); next }
+    in_table && match($0, "^[[:space:]]*" key "[[:space:]]*=") {
+      value = substr($0, RLENGTH + 1)
+      gsub(/[][",]/, " ", value)
+      gsub(/^[[:space:]]+|[[:space:]]+$/, "", value)
+      gsub(/[[:space:]]+/, " ", value)
+      print value
+      exit
+    }' "$config_file"
+}
+# KEY of [cluster], or DEFAULT when the file leaves it out.
+cluster_conf() {
+  local value
+  value=$(conf_get cluster "$1")
+  echo "${value:-$2}"
+}
+
+state_dir=$(cluster_conf state_dir state)
+[[ $state_dir == /* ]] || state_dir=$root/$state_dir
+state=${PENNCLOUD_STATE:-$state_dir}
 build=${PENNCLOUD_BUILD:-$root/build/release}
 bin=$build/bin
 run_dir=$state/run
 log_dir=$state/logs
 
-# The config group (the cluster map) and three data groups, three replicas each.
-# Group G's replica R listens on 70GR; the config group on 700R.
-replicas=(1 2 3)
-data_groups=(1 2 3)
-group_port() { echo $((7000 + 10 * $1 + $2)); }  # group (0 = config), replica
+# The config group (the cluster map) and the data groups, each of the same replica count.
+# Group G's replica R listens on kvs_port_base + 10*G + R (the config group is G = 0).
+address=$(cluster_conf address 127.0.0.1)
+kvs_port_base=$(cluster_conf kvs_port_base 7000)
+mapfile -t replicas < <(seq 1 "$(cluster_conf replicas 3)")
+mapfile -t data_groups < <(seq 1 "$(cluster_conf data_groups 3)")
+group_port() { echo $((kvs_port_base + 10 * $1 + $2)); }  # group (0 = config), replica
 group_peers() {
   local peers=() r
-  for r in "${replicas[@]}"; do peers+=("$r=127.0.0.1:$(group_port "$1" "$r")"); done
+  for r in "${replicas[@]}"; do peers+=("$r=$address:$(group_port "$1" "$r")"); done
   (IFS=,; echo "${peers[*]}")
 }
 config_spec() {
   local spec=() r
-  for r in "${replicas[@]}"; do spec+=("127.0.0.1:$(group_port 0 "$r")"); done
+  for r in "${replicas[@]}"; do spec+=("$address:$(group_port 0 "$r")"); done
   (IFS=,; echo "${spec[*]}")
 }
 kvs_spec() { echo "config=$(config_spec)"; }
 
-http_port=8000
-coordinator_grpc_port=8100
-frontend_ports=(8001 8002 8003)
-smtp_port=2500
-pop3_port=11000
-mail_domain=${PENNCLOUD_DOMAIN:-penncloud.local}
+http_port=$(cluster_conf http_port 8000)
+coordinator_grpc_port=$(cluster_conf coordinator_grpc_port 8100)
+read -ra frontend_ports <<<"$(cluster_conf frontend_ports "8001 8002 8003")"
+smtp_port=$(cluster_conf smtp_port 2500)
+pop3_port=$(cluster_conf pop3_port 11000)
+mail_domain=${PENNCLOUD_DOMAIN:-$(cluster_conf domain penncloud.local)}
 
 # The tier and client address of a process launched under `name` (this file's layout).
 launch_identity() {
