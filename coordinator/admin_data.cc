@@ -82,8 +82,7 @@ absl::StatusOr<int> ParseLimit(const std::string& text) {
   return limit;
 }
 
-absl::StatusOr<std::shared_ptr<kvs::ReplicaGroupClient>> DataBrowser::ClientFor(
-    const std::string& group) {
+absl::StatusOr<std::shared_ptr<kvs::GroupAdmin>> DataBrowser::ClientFor(const std::string& group) {
   std::vector<std::string> addresses = poller_->GroupAddresses(group);
   if (addresses.empty()) return absl::NotFoundError(absl::StrCat("no group ", group));
   std::lock_guard lock(mu_);
@@ -92,24 +91,29 @@ absl::StatusOr<std::shared_ptr<kvs::ReplicaGroupClient>> DataBrowser::ClientFor(
     kvs::ReplicaGroupOptions options;
     options.deadline = std::chrono::milliseconds(5000);
     options.attempt_timeout = std::chrono::milliseconds(1000);
-    client = std::make_shared<kvs::ReplicaGroupClient>(addresses, options);
+    client = std::make_shared<kvs::GroupAdmin>(addresses, options);
     known = addresses;
   }
   return client;
 }
 
-absl::StatusOr<nlohmann::json> DataBrowser::Rows(const std::string& group, const std::string&,
-                                                 int) {
-  if (absl::StatusOr<std::shared_ptr<kvs::ReplicaGroupClient>> c = ClientFor(group); !c.ok()) {
-    return c.status();
-  }
-  return absl::UnimplementedError("row listing is not available yet (needs the ListRows RPC)");
+absl::StatusOr<nlohmann::json> DataBrowser::Rows(const std::string& group, const std::string& after,
+                                                 int limit) {
+  absl::StatusOr<std::shared_ptr<kvs::GroupAdmin>> client = ClientFor(group);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<kvs::RowPage> page = (*client)->ListRows(after, limit);
+  if (!page.ok()) return page.status();
+  nlohmann::json rows = nlohmann::json::array();
+  for (const std::string& row : page->rows) rows.push_back(NameJson(row));
+  bool more = page->more && !page->rows.empty();
+  return nlohmann::json{{"rows", std::move(rows)},
+                        {"next", KeyOrNull(more, more ? page->rows.back() : "")}};
 }
 
 absl::StatusOr<nlohmann::json> DataBrowser::Columns(const std::string& group,
                                                     const std::string& row,
                                                     const std::string& after, int limit) {
-  absl::StatusOr<std::shared_ptr<kvs::ReplicaGroupClient>> client = ClientFor(group);
+  absl::StatusOr<std::shared_ptr<kvs::GroupAdmin>> client = ClientFor(group);
   if (!client.ok()) return client.status();
   nlohmann::json columns = nlohmann::json::array();
   std::string cursor = after;
@@ -119,7 +123,7 @@ absl::StatusOr<nlohmann::json> DataBrowser::Columns(const std::string& group,
     options.after = cursor;
     options.limit = std::min(kSizeBatch, limit - static_cast<int>(columns.size()));
     options.with_values = true;
-    absl::StatusOr<kvs::ColumnPage> page = (*client)->List(row, options);
+    absl::StatusOr<kvs::ColumnPage> page = (*client)->ListColumns(row, options);
     if (!page.ok()) return page.status();
     for (const kvs::Cell& cell : page->cells) {
       nlohmann::json name = NameJson(cell.column);
@@ -134,9 +138,9 @@ absl::StatusOr<nlohmann::json> DataBrowser::Columns(const std::string& group,
 
 absl::StatusOr<nlohmann::json> DataBrowser::Cell(const std::string& group, const std::string& row,
                                                  const std::string& column) {
-  absl::StatusOr<std::shared_ptr<kvs::ReplicaGroupClient>> client = ClientFor(group);
+  absl::StatusOr<std::shared_ptr<kvs::GroupAdmin>> client = ClientFor(group);
   if (!client.ok()) return client.status();
-  absl::StatusOr<std::string> value = (*client)->Get(row, column);
+  absl::StatusOr<std::string> value = (*client)->GetCell(row, column);
   if (!value.ok()) return value.status();
   const bool utf8 = IsValidUtf8(*value);
   std::string_view text = Utf8Prefix(*value, kCellTextBytes);

@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "coordinator/cluster_poller.h"
-#include "kvs/client/replica_group_client.h"
+#include "kvs/client/group_admin.h"
 #include "nlohmann/json.hpp"
 
 namespace penncloud::coordinator {
@@ -52,13 +52,12 @@ class DataBrowser {
 
  private:
   // A client of the group's replicas; kNotFound for an unknown group.
-  absl::StatusOr<std::shared_ptr<kvs::ReplicaGroupClient>> ClientFor(const std::string& group);
+  absl::StatusOr<std::shared_ptr<kvs::GroupAdmin>> ClientFor(const std::string& group);
 
   ClusterPoller* const poller_;
   std::mutex mu_;
   // By group id, with the addresses it was made for (remade when they change).
-  std::map<std::string,
-           std::pair<std::vector<std::string>, std::shared_ptr<kvs::ReplicaGroupClient>>>
+  std::map<std::string, std::pair<std::vector<std::string>, std::shared_ptr<kvs::GroupAdmin>>>
       clients_;  // GUARDED_BY(mu_)
 };
 

@@ -1,5 +1,6 @@
 #include "coordinator/cluster_poller.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
@@ -174,6 +175,17 @@ void ClusterPoller::PollOnce() {
       for (const cluster::Replica& r : g->replicas()) {
         targets.push_back(Target(absl::StrCat(g->id()), r.id(), r.address(), r.learner()));
       }
+      // Replicas the group's log already has but the map does not list yet (a replica
+      // being added), as the leader reported them in the last poll.
+      auto known = members_.find(g->id());
+      if (known == members_.end()) continue;
+      for (const kvs::pb::Member& m : known->second) {
+        bool listed = false;
+        for (const cluster::Replica& r : g->replicas()) listed = listed || r.id() == m.id();
+        if (!listed && !m.address().empty()) {
+          targets.push_back(Target(absl::StrCat(g->id()), m.id(), m.address(), m.learner()));
+        }
+      }
     }
   }
   std::vector<std::string> addresses;
@@ -183,6 +195,8 @@ void ClusterPoller::PollOnce() {
   std::map<std::string, const ReplicaView*> before;
   for (const ReplicaView& r : previous.replicas) before[r.group + "/" + r.address] = &r;
   std::map<std::string, Counter> applied;
+  std::map<std::string, Counter> requests;
+  std::map<uint64_t, std::vector<kvs::pb::Member>> members;
   for (size_t i = 0; i < targets.size(); ++i) {
     ReplicaView view = targets[i];
     auto old = before.find(view.group + "/" + view.address);
@@ -191,8 +205,18 @@ void ClusterPoller::PollOnce() {
       view.up = true;
       view.status = std::move(statuses[i]);
       if (view.group == kConfigGroup && view.status->id() != 0) view.replica = view.status->id();
-      view.up_since_unix_ms = prior && prior->up ? prior->up_since_unix_ms : now;
-      applied[view.address] = {now, view.status->applied_slot()};
+      view.up_since_unix_ms = view.status->started_unix_ms() > 0 ? view.status->started_unix_ms()
+                              : prior && prior->up               ? prior->up_since_unix_ms
+                                                                 : now;
+      applied[view.address] = {now, view.status->applied_commands_total()};
+      requests[view.address] = {now, view.status->client_requests_total()};
+      if (auto was = requests_.find(view.address);
+          was != requests_.end() && now > was->second.unix_ms &&
+          view.status->client_requests_total() >= was->second.value) {
+        view.requests_per_second =
+            double(view.status->client_requests_total() - was->second.value) * 1000.0 /
+            double(now - was->second.unix_ms);
+      }
     } else if (prior) {
       view.status = prior->status;
       if (view.group == kConfigGroup) view.replica = prior->replica;
@@ -211,14 +235,20 @@ void ClusterPoller::PollOnce() {
     g.replicas.push_back(r.replica);
     if (!r.up || r.status->role() != "leader") continue;
     g.leader = r.replica;
+    uint64_t group_number = 0;
+    if (absl::SimpleAtoi(r.group, &group_number)) {
+      members[group_number].assign(r.status->members().begin(), r.status->members().end());
+    }
     auto was = applied_.find(r.address);
     if (was != applied_.end() && now > was->second.unix_ms &&
-        r.status->applied_slot() >= was->second.value) {
-      g.ops_per_second = double(r.status->applied_slot() - was->second.value) * 1000.0 /
+        r.status->applied_commands_total() >= was->second.value) {
+      g.ops_per_second = double(r.status->applied_commands_total() - was->second.value) * 1000.0 /
                          double(now - was->second.unix_ms);
     }
   }
   applied_ = std::move(applied);
+  requests_ = std::move(requests);
+  members_ = std::move(members);
   for (const GroupView& g : next.groups) {
     Sample sample;
     sample.unix_ms = now;

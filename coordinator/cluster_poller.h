@@ -45,7 +45,7 @@ struct ReplicaView {
   bool up = false;                                // answered the last poll
   std::optional<kvs::pb::StatusResponse> status;  // the last answer (kept while down)
   std::optional<double> requests_per_second;      // when the replica reports a counter
-  int64_t up_since_unix_ms = 0;                   // first answer after being down
+  int64_t up_since_unix_ms = 0;  // process start (as reported), else first answer seen
 };
 
 struct GroupView {
@@ -103,6 +103,8 @@ class ClusterPoller {
   std::map<std::string, std::unique_ptr<kvs::pb::KvsService::Stub>> stubs_;  // poll thread only
   std::map<std::string, Counter> applied_;   // by address; poll thread only
   std::map<std::string, Counter> requests_;  // by address; poll thread only
+  // Each data group's members as its leader reported them; poll thread only.
+  std::map<uint64_t, std::vector<kvs::pb::Member>> members_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -11,7 +11,10 @@ namespace penncloud::testing {
 absl::StatusOr<std::unique_ptr<KvsCluster>> KvsCluster::Start(KvsClusterOptions options) {
   std::unique_ptr<KvsCluster> cluster(new KvsCluster());
   cluster->options_ = std::move(options);
-  auto config = KvsGroup::Start();
+  KvsGroupOptions config_options;
+  config_options.run_dir = cluster->options_.run_dir;
+  config_options.record_prefix = "kvs-config-r";
+  auto config = KvsGroup::Start(config_options);
   if (!config.ok()) return config.status();
   cluster->config_ = std::move(*config);
   for (int id = 1; id <= cluster->options_.data_groups; ++id) {
@@ -24,6 +27,8 @@ absl::Status KvsCluster::StartGroup(kvs::shard::GroupId id) {
   KvsGroupOptions group_options;
   group_options.replicas = options_.replicas;
   group_options.extra_flags = options_.extra_flags;
+  group_options.run_dir = options_.run_dir;
+  group_options.record_prefix = absl::StrCat("kvs-g", id, "-r");
   group_options.extra_flags.push_back(absl::StrCat("--group=", id));
   group_options.extra_flags.push_back(absl::StrCat("--config=", config_->spec()));
   // Fast enough that a test never waits long for a map, slow enough to cost nothing.

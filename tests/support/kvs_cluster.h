@@ -24,6 +24,9 @@ struct KvsClusterOptions {
   int replicas = 3;
   // Extra kvs_server flags for the data groups' replicas.
   std::vector<std::string> extra_flags;
+  // If set, every replica gets a launch record there (KvsGroupOptions::run_dir), named
+  // kvs-config-r<R> and kvs-g<G>-r<R> like scripts/start.sh's.
+  std::string run_dir;
 };
 
 class KvsCluster {

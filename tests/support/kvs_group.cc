@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kvs/client/replica_group_client.h"
+#include "tests/support/launch_record.h"
 
 namespace penncloud::testing {
 
@@ -83,6 +84,16 @@ absl::Status KvsGroup::Launch(int i) {
                                              absl::StrCat(dir_, "/replica-", i + 1, ".log"));
   if (!p.ok()) return p.status();
   replicas_[i] = std::move(*p);
+  if (!options_.run_dir.empty()) {
+    return WriteLaunchRecord(options_.run_dir,
+                             {.name = absl::StrCat(options_.record_prefix, i + 1),
+                              .tier = "kvs",
+                              .address = address(i),
+                              .binary = BinaryPath("kvs_server"),
+                              .args = args,
+                              .log = absl::StrCat(dir_, "/replica-", i + 1, ".log"),
+                              .pid = replicas_[i].pid()});
+  }
   return absl::OkStatus();
 }
 

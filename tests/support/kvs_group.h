@@ -27,6 +27,10 @@ struct KvsGroupOptions {
   // Wait until a leader is elected before Start returns.
   bool wait_for_leader = true;
   std::chrono::milliseconds start_timeout{20000};
+  // If set, every launch writes `<run_dir>/<record_prefix><id>.json` (launch_record.h), so a
+  // coordinator with --run_dir can stop and start the replicas.
+  std::string run_dir;
+  std::string record_prefix = "kvs-r";
 };
 
 class KvsGroup {
