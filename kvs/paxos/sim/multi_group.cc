@@ -1251,7 +1251,6 @@ MultiResult MultiGroupSimulation::Run() {
     Retry(c, Between(0, 10 * kTick));
   }
   // The rebalancer starts a little after the clients.
-  rebal_.call.timer = 0;
   Schedule(Between(20, 100) * kTick, EventType::kRebalancerRestart);
   faults_on_ = opt_.faults;
   Schedule(int64_t(opt_.chaos_ticks) * kTick, EventType::kHeal);
