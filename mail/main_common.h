@@ -8,7 +8,9 @@
 
 #include "absl/status/statusor.h"
 #include "accounts/accounts.h"
+#include "common/metrics_server.h"
 #include "kvs/client/client.h"
+#include "mail/line_server.h"
 
 namespace penncloud::mail {
 
@@ -18,12 +20,18 @@ std::string StateDir(const std::string& flag);
 struct Services {
   std::unique_ptr<kvs::Client> kvs;
   std::unique_ptr<accounts::Accounts> accounts;
-  std::unique_ptr<boost::asio::ssl::context> tls;  // null if TLS is off
+  std::unique_ptr<boost::asio::ssl::context> tls;   // null if TLS is off
+  std::unique_ptr<metrics::MetricsServer> metrics;  // --metrics_listen; null if unset
 };
 
 absl::StatusOr<Services> StartServices(const std::string& kvs_spec, const std::string& state_dir,
                                        const std::string& cert, const std::string& key,
                                        const std::string& hostname, bool tls);
+
+// Wraps a protocol factory so every session is counted (`<kind>_sessions_total`, open
+// sessions) and every command by verb (`<kind>_commands_total`); SMTP message lines
+// between a DATA's 354 and its "." are not commands and are not counted.
+ProtocolFactory Observed(const std::string& kind, ProtocolFactory factory);
 
 // Sends heartbeats (kind "smtp"/"pop3", connection count as load) to the coordinator at
 // `coordinator` ("" = none) until destroyed.

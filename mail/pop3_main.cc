@@ -60,12 +60,13 @@ int main(int argc, char** argv) {
   // Lease owners must be unique across every pop3 server and connection.
   std::string prefix = absl::GetFlag(FLAGS_node) + "-" + std::to_string(std::random_device{}());
   std::atomic<uint64_t> sessions{0};
-  pm::LineServer server(options, [&](const std::string&) {
-    return std::make_unique<pm::Pop3LineProtocol>(
-        config, store,
-        [&](std::string_view u, std::string_view p) { return accounts.CheckPassword(u, p); },
-        prefix + "-" + std::to_string(sessions++));
-  });
+  pm::LineServer server(
+      options, pm::Observed("pop3", [&](const std::string&) {
+        return std::make_unique<pm::Pop3LineProtocol>(
+            config, store,
+            [&](std::string_view u, std::string_view p) { return accounts.CheckPassword(u, p); },
+            prefix + "-" + std::to_string(sessions++));
+      }));
   if (auto s = server.Start(); !s.ok()) {
     std::cerr << "pop3: " << s << "\n";
     return 1;

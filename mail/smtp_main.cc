@@ -79,9 +79,9 @@ int main(int argc, char** argv) {
   options.idle_timeout = std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s));
   options.tls = services->tls.get();
   options.busy_reply = "421 4.3.2 Too many connections, try again later\r\n";
-  pm::LineServer server(options, [&](const std::string& peer) {
-    return std::make_unique<pm::SmtpLineProtocol>(config, delivery, peer);
-  });
+  pm::LineServer server(options, pm::Observed("smtp", [&](const std::string& peer) {
+                          return std::make_unique<pm::SmtpLineProtocol>(config, delivery, peer);
+                        }));
   if (auto s = server.Start(); !s.ok()) {
     std::cerr << "smtp: " << s << "\n";
     return 1;
