@@ -2,7 +2,8 @@
 
 namespace penncloud::frontend {
 
-WorkerPool::WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
+WorkerPool::WorkerPool(int threads, size_t max_queued, std::chrono::milliseconds max_queue_delay)
+    : max_queued_(max_queued), max_queue_delay_(max_queue_delay) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
@@ -17,9 +18,14 @@ WorkerPool::~WorkerPool() {
 
 bool WorkerPool::Submit(std::function<void()> task) {
   {
+    const auto now = Clock::now();
     std::lock_guard lock(mu_);
-    if (queue_.size() >= max_queued_) return false;
-    queue_.push_back(std::move(task));
+    if (queue_.size() >= max_queued_ ||
+        (!queue_.empty() && now - queue_.front().since > max_queue_delay_)) {
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    queue_.push_back({std::move(task), now});
   }
   cv_.notify_one();
   return true;
@@ -32,7 +38,7 @@ void WorkerPool::Loop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;
-      task = std::move(queue_.front());
+      task = std::move(queue_.front().task);
       queue_.pop_front();
     }
     task();
