@@ -60,12 +60,13 @@ fi
 echo "== Starting the key-value store (config group + ${#data_groups[@]} data groups)"
 for r in "${replicas[@]}"; do
   launch "kvs-config-r$r" "$bin/kvs_server" --id="$r" --peers="$(group_peers 0)" \
-    --data_dir="$state/kvs/config-r$r"
+    --data_dir="$state/kvs/config-r$r" "$(metrics_listen "$(group_port 0 "$r")")"
 done
 for g in "${data_groups[@]}"; do
   for r in "${replicas[@]}"; do
     launch "kvs-g$g-r$r" "$bin/kvs_server" --id="$r" --peers="$(group_peers "$g")" \
-      --group="$g" --config="$(config_spec)" --data_dir="$state/kvs/g$g-r$r"
+      --group="$g" --config="$(config_spec)" --data_dir="$state/kvs/g$g-r$r" \
+      "$(metrics_listen "$(group_port "$g" "$r")")"
   done
 done
 kvsctl=("$bin/kvsctl" --config="$(config_spec)")
@@ -104,17 +105,21 @@ done
 
 echo "== Starting the coordinator and frontends"
 launch coordinator "$bin/coordinator" --address="$address" --http_port=$http_port --grpc_port=$coordinator_grpc_port \
-  --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password" --run_dir="$run_dir"
+  --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password" --run_dir="$run_dir" \
+  "$(metrics_listen "$http_port")"
 for port in "${frontend_ports[@]}"; do
   launch "frontend-$port" "$bin/frontend" --address="$address" --port="$port" \
-    --kvs="$(kvs_spec)" --coordinator="$address:$coordinator_grpc_port" --mail_domain="$mail_domain"
+    --kvs="$(kvs_spec)" --coordinator="$address:$coordinator_grpc_port" --mail_domain="$mail_domain" \
+    "$(metrics_listen "$port")"
 done
 
 echo "== Starting SMTP and POP3"
 launch smtp "$bin/smtp" --address="$address" --port=$smtp_port --kvs="$(kvs_spec)" \
-  --domain="$mail_domain" --state_dir="$state" --coordinator="$address:$coordinator_grpc_port"
+  --domain="$mail_domain" --state_dir="$state" --coordinator="$address:$coordinator_grpc_port" \
+  "$(metrics_listen "$smtp_port")"
 launch pop3 "$bin/pop3" --address="$address" --port=$pop3_port --kvs="$(kvs_spec)" \
-  --domain="$mail_domain" --state_dir="$state" --coordinator="$address:$coordinator_grpc_port"
+  --domain="$mail_domain" --state_dir="$state" --coordinator="$address:$coordinator_grpc_port" \
+  "$(metrics_listen "$pop3_port")"
 
 echo "== Waiting until healthy"
 healthy=0

@@ -66,6 +66,10 @@ read -ra frontend_ports <<<"$(cluster_conf frontend_ports "8001 8002 8003")"
 smtp_port=$(cluster_conf smtp_port 2500)
 pop3_port=$(cluster_conf pop3_port 11000)
 mail_domain=${PENNCLOUD_DOMAIN:-$(cluster_conf domain penncloud.local)}
+# Every process serves Prometheus metrics at /metrics on its main port + this offset
+# (docs/operations.md, "Metrics, logs, shutdown"); docker/prometheus.yml scrapes them.
+metrics_port_offset=$(cluster_conf metrics_port_offset 10000)
+metrics_listen() { echo "--metrics_listen=$address:$(($1 + metrics_port_offset))"; }
 
 # The tier and client address of a process launched under `name` (this file's layout).
 launch_identity() {
