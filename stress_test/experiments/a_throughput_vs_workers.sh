@@ -32,7 +32,7 @@ for w in $workers; do
   PC_FRONTEND_ARGS="--workers=$w" pc_start
   sim_target=127.0.0.1:$PC_HTTP
   for c in $conns; do
-    run_sim "w$w-c$c" --levels="$c" --stage_s="$stage_s" --think_ms=0 --accounts=50 \
+    run_sim "w$w-c$c" --levels="$c" --stage_s="$stage_s" --think_ms=0 --accounts="$accounts" \
       --timeout_ms=15000
     j=$work/w$w-c$c.json
     printf '%s %s %s %s %s %s %s\n' "$w" "$c" \

@@ -25,7 +25,7 @@ dat=$out/b_latency_vs_rate.dat
   echo "# offered_per_s ok_per_s mean_ms p50_ms p99_ms failed busy_503"
 } >"$dat"
 for r in $rates; do
-  run_sim "r$r" --levels="$users" --stage_s="$stage_s" --rate="$r" --accounts=50 --timeout_ms=15000
+  run_sim "r$r" --levels="$users" --stage_s="$stage_s" --rate="$r" --accounts="$accounts" --timeout_ms=15000
   j=$work/r$r.json
   printf '%s %s %s %s %s %s %s\n' "$r" "$(json_field "$j" 's["levels"][0]["ok_per_s"]')" \
     "$(json_field "$j" 's["levels"][0]["mean_ms"]')" "$(json_field "$j" 's["levels"][0]["p50_ms"]')" \

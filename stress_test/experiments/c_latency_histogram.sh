@@ -19,7 +19,7 @@ done
 stage_s=${stage_s:-30}
 ensure_cluster
 work=$(mktemp -d /tmp/penncloud-exp-c-XXXXXX)
-run_sim hist --levels="$users" --stage_s="$stage_s" --think_ms="$think" --accounts=50 \
+run_sim hist --levels="$users" --stage_s="$stage_s" --think_ms="$think" --accounts="$accounts" \
   --timeout_ms=15000 --csv="$work/requests.csv"
 dat=$out/c_latency_histogram.dat
 # 1 ms bins up to 100 ms, 10 ms bins up to 1 s, one bin beyond; visit steps only.

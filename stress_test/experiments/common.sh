@@ -4,11 +4,13 @@
 #   --build DIR          where user_sim and the servers are (default build/h6-drive)
 #   --out DIR            raw data and PNG (default docs/plots)
 #   --stage_s S          seconds per measured point (each script has its own default)
+#   --accounts N         accounts the simulated users share (default 50; each costs an
+#                        Argon2id sign-up or login before the run)
 # Every other flag is the script's own (see its header).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-target="" build=$repo/build/h6-drive out=$repo/docs/plots stage_s=""
+target="" build=$repo/build/h6-drive out=$repo/docs/plots stage_s="" accounts=50
 extra=()
 while (($#)); do
   case $1 in
@@ -16,6 +18,7 @@ while (($#)); do
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --stage_s) stage_s=$2; shift 2 ;;
+    --accounts) accounts=$2; shift 2 ;;
     *) extra+=("$1"); shift ;;
   esac
 done

@@ -18,7 +18,7 @@ done
 stage_s=${stage_s:-20}
 ensure_cluster
 work=$(mktemp -d /tmp/penncloud-exp-d-XXXXXX)
-run_sim ramp --levels="$levels" --stage_s="$stage_s" --think_ms="$think" --accounts=100 \
+run_sim ramp --levels="$levels" --stage_s="$stage_s" --think_ms="$think" --accounts="$accounts" \
   --timeout_ms=15000
 dat=$out/d_latency_vs_users.dat
 {

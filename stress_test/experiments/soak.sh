@@ -29,7 +29,7 @@ ensure_cluster
 machine_note | tee "$res/nemesis.log"
 start=$SECONDS
 "$sim" --target="$sim_target" --levels="$users" --stage_s="$duration" --think_ms="$think" \
-  --accounts=50 --retries=5 --timeout_ms=10000 --verify --csv="$res/requests.csv" \
+  --accounts="$accounts" --retries=5 --timeout_ms=10000 --verify --csv="$res/requests.csv" \
   --summary_json="$res/summary.json" >"$res/user_sim.txt" 2>&1 &
 sim_pid=$!
 victims=($(pc_names frontend) $(pc_names kvs))

@@ -46,7 +46,7 @@ struct Record {
   Op op;
   Outcome outcome;
   uint8_t attempts;
-  uint8_t level;  // index into the ramp's levels
+  uint8_t level;  // index into the ramp's levels; 255 while a level's users still arrive
 };
 
 class Recorder {

@@ -22,10 +22,11 @@ namespace penncloud::sim {
 struct SimOptions {
   std::string host = "127.0.0.1";
   int port = 8000;
-  int threads = 0;                  // 0: one per core
-  std::vector<int> levels = {100};  // concurrent users, one level after another
-  std::chrono::milliseconds stage{10000};
-  std::chrono::milliseconds think{1000};  // mean of an exponential pause between steps
+  int threads = 0;                         // 0: one per core
+  std::vector<int> levels = {100};         // concurrent users, one level after another
+  std::chrono::milliseconds stage{10000};  // measured time per level, after its ramp
+  double ramp_per_s = 1000;                // new users per second when a level starts
+  std::chrono::milliseconds think{1000};   // mean of an exponential pause between steps
   double rate = 0;         // >0: offered steps/s in all; sets think = users / rate, open loop
   bool open_loop = false;  // steps keep their schedule however slow the answers are
   int accounts = 50;

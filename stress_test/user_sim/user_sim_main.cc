@@ -18,7 +18,8 @@
 ABSL_FLAG(std::string, target, "127.0.0.1:8000", "the coordinator's HTTP address");
 ABSL_FLAG(int, threads, 0, "I/O threads (0: one per core)");
 ABSL_FLAG(std::string, levels, "100", "concurrent users per stage, e.g. 100,1000,10000");
-ABSL_FLAG(double, stage_s, 10, "seconds each level lasts");
+ABSL_FLAG(double, stage_s, 10, "seconds each level is measured (after its users arrived)");
+ABSL_FLAG(double, ramp_per_s, 1000, "new users per second while a level's users arrive");
 ABSL_FLAG(int, think_ms, 1000, "mean think time between a user's steps (exponential)");
 ABSL_FLAG(double, rate, 0, "offered steps/s in all (open loop); overrides --think_ms");
 ABSL_FLAG(bool, open_loop, false, "keep each user's schedule however slow the answers");
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
   o.threads = absl::GetFlag(FLAGS_threads);
   o.stage = std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_stage_s) * 1000));
   o.think = std::chrono::milliseconds(absl::GetFlag(FLAGS_think_ms));
+  o.ramp_per_s = absl::GetFlag(FLAGS_ramp_per_s);
   o.rate = absl::GetFlag(FLAGS_rate);
   o.open_loop = absl::GetFlag(FLAGS_open_loop);
   o.accounts = absl::GetFlag(FLAGS_accounts);
@@ -77,8 +79,8 @@ int main(int argc, char** argv) {
   o.max_requests = absl::GetFlag(FLAGS_max_requests);
   o.login_per_user = absl::GetFlag(FLAGS_login_per_user);
   o.verify = absl::GetFlag(FLAGS_verify);
-  if (o.stage.count() <= 0 || o.think.count() < 0 || o.rate < 0) {
-    return Fail("--stage_s must be > 0, --think_ms and --rate >= 0");
+  if (o.stage.count() <= 0 || o.think.count() < 0 || o.rate < 0 || o.ramp_per_s <= 0) {
+    return Fail("--stage_s and --ramp_per_s must be > 0, --think_ms and --rate >= 0");
   }
   if (o.accounts < 2 || o.file_bytes < 32 || o.timeout.count() <= 0 || o.retries < 0) {
     return Fail("--accounts >= 2, --file_bytes >= 32, --timeout_ms > 0, --retries >= 0");
