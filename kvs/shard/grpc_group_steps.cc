@@ -1,6 +1,7 @@
 #include "kvs/shard/grpc_group_steps.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 
 namespace penncloud::kvs::shard {
@@ -108,6 +109,10 @@ absl::StatusOr<InstallResult> GrpcGroupSteps::Install(const cluster::Migration& 
     InstallResult result;
     pb::RangeChunk chunk;
     bool first = true;
+    // A fresh attempt number per copy (see pb::MigrateStep.attempt): chunks of an earlier
+    // try that are still in flight can then never mix with this one.
+    const uint64_t attempt = static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()));
+    uint64_t index = 0;
     bool complete = false;
     absl::Status sent;
     while (sent.ok() && reader->Read(&chunk)) {
@@ -116,6 +121,8 @@ absl::StatusOr<InstallResult> GrpcGroupSteps::Install(const cluster::Migration& 
       *step.mutable_migration() = EntryOf(m);
       step.set_reset(first);
       step.set_last(chunk.last());
+      step.set_attempt(attempt);
+      step.set_chunk(index++);
       for (pb::RangeCell& cell : *chunk.mutable_cells()) {
         ++result.cells;
         result.bytes += cell.row().size() + cell.column().size() + cell.value().size();

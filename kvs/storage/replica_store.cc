@@ -322,8 +322,22 @@ absl::Status ReplicaStore::ApplyMigrate(const pb::MigrateStep& step,
       if (entry->step() == pb::STEP_NONE) entry->set_step(pb::STEP_FROZEN);
       break;
     case pb::MIGRATE_INSTALL_CHUNK: {
-      if (entry->step() >= pb::STEP_INSTALLED && !step.reset()) break;
-      if (entry->step() >= pb::STEP_ACTIVE) break;  // serving it: never overwritten
+      if (entry->step() >= pb::STEP_ACTIVE) break;  // serving it (or aborted): never touched
+      if (step.attempt() != 0) {
+        // Numbered chunks: chunk 0 of a newer attempt starts over, the next chunk of the
+        // current attempt continues it; a late or repeated chunk (a retried RPC chosen
+        // twice, an older attempt's proposal chosen after a newer one) is ignored, so it
+        // can never reset a range that a later attempt installed.
+        const bool starts = step.attempt() > entry->attempt() && step.chunk() == 0 && step.reset();
+        const bool continues = step.attempt() == entry->attempt() &&
+                               step.chunk() == entry->next_chunk() &&
+                               entry->step() == pb::STEP_INSTALLING;
+        if (!starts && !continues) break;
+        entry->set_attempt(step.attempt());
+        entry->set_next_chunk(step.chunk() + 1);
+      } else if (entry->step() >= pb::STEP_INSTALLED && !step.reset()) {
+        break;
+      }
       if (step.reset()) {
         if (absl::Status s = DeleteRange(*entry, batch); !s.ok()) return s;
       }

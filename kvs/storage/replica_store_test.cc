@@ -358,6 +358,49 @@ TEST_F(ReplicaStoreTest, AbortUndoesAFreezeAndDiscardsWhatArrived) {
   EXPECT_FALSE(dest->Get("b1", "x").value().has_value());
 }
 
+// Chunk `index` of install attempt `attempt`, holding row `row` = `value`.
+pb::Command Chunk(uint64_t attempt, uint64_t index, bool last, const std::string& row,
+                  const std::string& value) {
+  pb::Command c = Migrate(pb::MIGRATE_INSTALL_CHUNK, 'a', 'c');
+  c.mutable_migrate()->set_attempt(attempt);
+  c.mutable_migrate()->set_chunk(index);
+  c.mutable_migrate()->set_reset(index == 0);
+  c.mutable_migrate()->set_last(last);
+  pb::RangeCell* cell = c.mutable_migrate()->add_cells();
+  cell->set_row(row);
+  cell->set_column("x");
+  cell->set_value(value);
+  return c;
+}
+
+TEST_F(ReplicaStoreTest, LateOrRepeatedChunksNeverUndoAnInstall) {
+  ApplyHooks hooks;
+  auto dest = Open();
+  uint64_t slot = 0;
+  ASSERT_TRUE(dest->ApplySlot(++slot, {Chunk(10, 0, false, "b1", "one")}, &hooks).ok());
+  ASSERT_TRUE(dest->ApplySlot(++slot, {Chunk(10, 1, true, "b2", "two")}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_INSTALLED);
+  // The first chunk chosen a second time (a retried RPC), and the first chunk of an older
+  // attempt chosen late: neither resets the installed range.
+  ASSERT_TRUE(dest->ApplySlot(++slot, {Chunk(10, 0, false, "b1", "one")}, &hooks).ok());
+  ASSERT_TRUE(dest->ApplySlot(++slot, {Chunk(9, 0, false, "b9", "old")}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_INSTALLED);
+  EXPECT_EQ(*dest->Get("b2", "x").value(), "two");
+  EXPECT_FALSE(dest->Get("b9", "x").value().has_value());
+  // A newer attempt starts over, and takes its chunks only in order.
+  ASSERT_TRUE(dest->ApplySlot(++slot, {Chunk(11, 0, false, "b1", "new")}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_INSTALLING);
+  EXPECT_FALSE(dest->Get("b2", "x").value().has_value());
+  ASSERT_TRUE(dest->ApplySlot(++slot, {Chunk(11, 2, true, "b3", "skipped")}, &hooks).ok());
+  ASSERT_TRUE(dest->ApplySlot(++slot, {Chunk(10, 1, true, "b2", "stale")}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_INSTALLING);
+  ASSERT_TRUE(dest->ApplySlot(++slot, {Chunk(11, 1, true, "b2", "new two")}, &hooks).ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_INSTALLED);
+  EXPECT_EQ(*dest->Get("b1", "x").value(), "new");
+  EXPECT_EQ(*dest->Get("b2", "x").value(), "new two");
+  EXPECT_FALSE(dest->Get("b3", "x").value().has_value());
+}
+
 TEST_F(ReplicaStoreTest, FinishedMigrationsArePrunedAndTheirLateStepsIgnored) {
   ApplyHooks hooks;
   auto store = Open();
