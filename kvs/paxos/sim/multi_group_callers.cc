@@ -1,0 +1,381 @@
+// The callers of the multi-group simulation: clients that route rows by a cached map, and
+// the rebalancer that drives the migration steps. Both send one request at a time to a
+// group and retry it until they take an answer.
+#include "kvs/paxos/sim/multi_group_sim.h"
+
+namespace penncloud::paxos::sim::multi {
+
+// ----------------------------------------------------------------------------------------
+// Calls: one request toward one group, resent (to the leader hint or another replica)
+// until the caller takes an answer.
+
+void MultiGroupSimulation::Send(int caller) {
+  Call& call = CallOf(caller);
+  const int n = int(groups_[call.group].nodes.size());
+  if (call.hint && *call.hint >= 1 && int(*call.hint) <= n) {
+    call.target = int(*call.hint) - 1;
+  }
+  call.hint.reset();
+  if (!faults_on_ || !Chance(loss_)) {
+    Event& e =
+        Schedule(now_ + NetDelay(), EventType::kRequest, groups_[call.group].nodes[call.target]);
+    e.request = call.req;
+  }
+  Event& t = Schedule(now_ + 15 * kTick, EventType::kTimer, caller);
+  t.token = ++call.timer;
+}
+
+void MultiGroupSimulation::Retry(int caller, int64_t delay) {
+  Event& t = Schedule(now_ + delay, EventType::kTimer, caller);
+  t.token = ++CallOf(caller).timer;
+}
+
+void MultiGroupSimulation::OnReply(const Reply& rep) {
+  Call& call = CallOf(rep.caller);
+  if (rep.token != call.req.token) return;
+  if (rep.status == RepStatus::kNotLeader) {
+    call.hint = rep.hint;
+    if (!rep.hint) call.target = PickReplica(call.group);
+    Retry(rep.caller, Between(kTick, 3 * kTick));
+    return;
+  }
+  if (rep.caller == Rebal()) {
+    OnRebalancerReply(rep);
+  } else {
+    OnClientReply(rep.caller, rep);
+  }
+}
+
+void MultiGroupSimulation::OnTimer(int caller, uint64_t token) {
+  Call& call = CallOf(caller);
+  if (token != call.timer) return;
+  if (caller == Rebal()) {
+    if (rebal_.down || rebal_.finished) return;
+    if (call.hint == std::nullopt) call.target = PickReplica(call.group);
+    Send(caller);
+    return;
+  }
+  Client& cl = clients_[caller];
+  if (cl.done) return;
+  if (!cl.active) {
+    StartOp(caller);
+    return;
+  }
+  if (faults_on_ && now_ >= cl.deadline) {
+    FinishOp(caller, false, nullptr);  // gave up: the outcome stays unknown
+    return;
+  }
+  if (cl.reroute) {
+    cl.reroute = false;
+    Route(caller);
+    return;
+  }
+  if (call.hint == std::nullopt) call.target = PickReplica(call.group);
+  Send(caller);
+}
+
+// ----------------------------------------------------------------------------------------
+// Clients: route each row by the cached map, refresh it on a wrong-group answer that is
+// not older than the cache, and take a fresh sequence number for a write refused that
+// way (the refusal is recorded, so that (client, seq) is finished at that group).
+
+void MultiGroupSimulation::StartOp(int c) {
+  Client& cl = clients_[c];
+  if (cl.ops_left <= 0) {
+    cl.done = true;
+    return;
+  }
+  --cl.ops_left;
+  ShardCommand& q = cl.op;
+  q = ShardCommand();
+  q.client = uint64_t(c + 1);
+  q.key = rows_[rng_.Below(rows_.size())];
+  const uint64_t dice = rng_.Below(100);
+  const uint64_t rest = 100 - cl.read_percent;
+  cl.kind = dice < cl.read_percent ? ReqKind::kGet : ReqKind::kWrite;
+  q.op = dice < cl.read_percent + rest / 2       ? 'P'
+         : dice < cl.read_percent + rest * 5 / 6 ? 'C'
+                                                 : 'D';
+  if (cl.kind == ReqKind::kWrite && q.op != 'D') {
+    q.value = "c" + std::to_string(c + 1) + "o" + std::to_string(history_.size());
+    written_values_.push_back(q.value);
+  }
+  if (cl.kind == ReqKind::kWrite && q.op == 'C' && written_values_.size() > 1 &&
+      rng_.Below(4) != 0) {
+    q.expected = written_values_[written_values_.size() - 2 -
+                                 rng_.Below(std::min<size_t>(3, written_values_.size() - 1))];
+  }
+  lincheck::Operation op;
+  op.client = c + 1;
+  op.key = q.key;
+  op.kind = cl.kind == ReqKind::kGet ? lincheck::OpKind::kGet
+            : q.op == 'P'            ? lincheck::OpKind::kPut
+            : q.op == 'C'            ? lincheck::OpKind::kCPut
+                                     : lincheck::OpKind::kDelete;
+  if (op.kind == lincheck::OpKind::kPut || op.kind == lincheck::OpKind::kCPut) op.value = q.value;
+  if (op.kind == lincheck::OpKind::kCPut) op.expected = q.expected;
+  op.call = now_;
+  op.completed = false;
+  cl.history_index = history_.size();
+  history_.push_back(std::move(op));
+  cl.active = true;
+  cl.deadline = now_ + 150 * kTick;
+  q.seq = ++cl.seq;
+  Route(c);
+}
+
+void MultiGroupSimulation::Route(int c) {
+  Client& cl = clients_[c];
+  Call& call = cl.call;
+  Request q;
+  q.caller = c;
+  q.token = ++next_token_;
+  int group = 0;
+  cl.reading_map = cl.cached_map == 0;
+  if (cl.reading_map) {
+    q.kind = ReqKind::kConfigRead;
+  } else {
+    group = int(maps_.at(cl.cached_map)->GroupOfRow(cl.op.key));
+    q.kind = cl.kind;
+    q.key = cl.op.key;
+    if (cl.kind == ReqKind::kWrite) q.cmd = cl.op;
+  }
+  if (group != call.group) {
+    call.group = group;
+    call.hint.reset();
+    call.target = PickReplica(group);
+  }
+  call.req = q;
+  Send(c);
+}
+
+void MultiGroupSimulation::FinishOp(int c, bool completed, const Reply* rep) {
+  Client& cl = clients_[c];
+  lincheck::Operation& op = history_[cl.history_index];
+  op.completed = completed;
+  op.ret = now_;
+  if (completed) {
+    ++result_.ops_completed;
+    if (op.kind == lincheck::OpKind::kGet) op.observed = rep->value;
+    if (op.kind == lincheck::OpKind::kCPut) op.cput_succeeded = rep->cput_ok;
+  } else {
+    ++result_.ops_incomplete;
+  }
+  cl.active = false;
+  cl.call.req.token = 0;
+  Retry(c, Between(0, 3 * kTick));
+}
+
+void MultiGroupSimulation::OnClientReply(int c, const Reply& rep) {
+  Client& cl = clients_[c];
+  if (!cl.active) return;
+  if (cl.reading_map) {
+    if (rep.status != RepStatus::kOk) return;
+    if (VersionOf(rep.map) >= VersionOf(cl.cached_map)) cl.cached_map = rep.map;
+    Route(c);
+    return;
+  }
+  switch (rep.status) {
+    case RepStatus::kOk:
+      FinishOp(c, true, &rep);
+      return;
+    case RepStatus::kWrongGroup:
+      ++result_.wrong_group_answers;
+      if (cl.kind == ReqKind::kWrite) cl.op.seq = ++cl.seq;
+      if (rep.version >= VersionOf(cl.cached_map)) cl.cached_map = 0;  // re-read the map
+      cl.reroute = true;
+      Retry(c, Between(1, 2 * kTick));
+      return;
+    case RepStatus::kUnavailable:  // frozen or arriving: the same group, a little later
+    case RepStatus::kRefused:
+    case RepStatus::kNotLeader:
+      Retry(c, Between(2 * kTick, 5 * kTick));
+      return;
+  }
+}
+
+// ----------------------------------------------------------------------------------------
+// The rebalancer: the steps of kvs/shard/rebalancer.cc as a state machine over the map it
+// last read or wrote. A restart forgets everything but the config group's map, pushes it
+// to every group and resumes where the map says, like Rebalancer::Run.
+
+void MultiGroupSimulation::RebalancerAsk(int group, Request req) {
+  Call& call = rebal_.call;
+  req.caller = Rebal();
+  req.token = ++next_token_;
+  if (req.kind == ReqKind::kCommand) req.cmd.seq = ++next_nonce_;  // session 0: a nonce
+  if (group != call.group) {
+    call.group = group;
+    call.hint.reset();
+    call.target = PickReplica(group);
+  }
+  call.req = std::move(req);
+  Send(Rebal());
+}
+
+void MultiGroupSimulation::RebalancerWrite(absl::StatusOr<cluster::ClusterMap> next, bool push) {
+  if (!next.ok()) {
+    Fail("rebalancer: " + std::string(next.status().message()));
+    return;
+  }
+  const uint64_t id = Register(*std::move(next));
+  if (id == 0) return;
+  rebal_.push_after_write = push;
+  Request q;
+  q.kind = ReqKind::kCommand;
+  q.cmd.op = 'S';
+  q.cmd.map = id;
+  q.cmd.expected_map = rebal_.map_id;
+  RebalancerAsk(0, std::move(q));
+}
+
+void MultiGroupSimulation::RebalancerNext() {
+  Rebalancer& rb = rebal_;
+  if (rb.down || rb.finished || !result_.ok) return;
+  Request q;
+  q.kind = ReqKind::kCommand;
+  if (rb.map == nullptr) {
+    q.kind = ReqKind::kConfigRead;
+    RebalancerAsk(0, std::move(q));
+    return;
+  }
+  if (!rb.push_left.empty()) {
+    q.cmd.op = 'M';
+    q.cmd.map = rb.map_id;
+    RebalancerAsk(int(rb.push_left.front()), std::move(q));
+    return;
+  }
+  const shard::ClusterMap& map = *rb.map;
+  const cluster::Migration* m = nullptr;
+  for (const cluster::Migration& x : map.proto().migrations()) {
+    if (x.state() != cluster::MIGRATION_DONE) {
+      m = &x;
+      break;
+    }
+  }
+  if (m == nullptr) {
+    if (std::optional<cluster::ClusterMap> tidy = shard::Tidy(map)) {
+      RebalancerWrite(*std::move(tidy), true);
+    } else if (rb.next_change < rb.changes.size()) {
+      const auto [add, id] = rb.changes[rb.next_change];
+      const cluster::Group* g = map.FindGroup(id);
+      if (add ? g != nullptr : g == nullptr || g->state() != cluster::GROUP_SERVING) {
+        ++rb.next_change;  // planned by an earlier try whose answer was lost; done since
+        return RebalancerNext();
+      }
+      Trace(std::string(add ? "plan: add group " : "plan: remove group ") + std::to_string(id));
+      RebalancerWrite(
+          add ? shard::PlanAddGroup(map, GroupProto(id)) : shard::PlanRemoveGroup(map, id), true);
+    } else {
+      rb.finished = true;
+      Trace("rebalancer: finished at map v" + std::to_string(map.version()));
+      // The faults go on as long as there is something to move, and stop with it.
+      if (heal_time_ == 0) Schedule(now_ + Between(0, 50) * kTick, EventType::kHeal);
+    }
+    return;
+  }
+  q.cmd.migration = m->id();
+  q.cmd.start = m->range().start();
+  q.cmd.end = m->range().end();
+  q.cmd.from = m->from_group();
+  q.cmd.to = m->to_group();
+  const int src = int(m->from_group()), dst = int(m->to_group());
+  auto advance = [&](cluster::MigrationState state, bool push) {
+    RebalancerWrite(shard::AdvanceMigration(map, m->id(), state, 0, rb.payload.size()), push);
+  };
+  auto fetch = [&] {
+    q.kind = ReqKind::kFetch;
+    RebalancerAsk(src, std::move(q));
+  };
+  // Chunk k of the install is sub-step 1 + k; a new attempt starts again at chunk 0.
+  const int chunks = install_chunks_;
+  auto install = [&](int k) {
+    q.cmd.op = 'I';
+    q.cmd.payload = SplitDump(rb.payload, size_t(chunks))[size_t(k)];
+    q.cmd.reset = k == 0;
+    q.cmd.last = k == chunks - 1;
+    RebalancerAsk(dst, std::move(q));
+    if (opt_.bug == Bug::kActivateBeforeInstall) {
+      ++rb.sub;  // the broken variant goes on without waiting for the chunk to be chosen
+      RebalancerNext();
+    }
+  };
+  const bool early_copy = opt_.bug == Bug::kCopyBeforeFreeze;
+  switch (m->state()) {
+    case cluster::MIGRATION_PLANNED:
+      if (early_copy && rb.sub == 0) return fetch();
+      if (early_copy && rb.sub <= chunks) return install(rb.sub - 1);
+      if (rb.sub == (early_copy ? chunks + 1 : 0)) {
+        q.cmd.op = 'F';
+        return RebalancerAsk(src, std::move(q));
+      }
+      return advance(cluster::MIGRATION_FROZEN, false);
+    case cluster::MIGRATION_FROZEN:
+      if (!early_copy && rb.sub == 0) return fetch();
+      if (!early_copy && rb.sub <= chunks) return install(rb.sub - 1);
+      return advance(cluster::MIGRATION_INSTALLED, false);
+    case cluster::MIGRATION_INSTALLED:
+      return advance(cluster::MIGRATION_SWITCHED, true);
+    case cluster::MIGRATION_SWITCHED:
+      // The source stops before the destination starts.
+      if (rb.sub <= 2) {
+        q.cmd.op = "RAX"[rb.sub];
+        return RebalancerAsk(q.cmd.op == 'A' ? dst : src, std::move(q));
+      }
+      return advance(cluster::MIGRATION_DONE, false);
+    default:
+      Fail("rebalancer: migration without state");
+  }
+}
+
+void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
+  Rebalancer& rb = rebal_;
+  if (rb.down || rb.finished) return;
+  const Request& q = rb.call.req;
+  if (rep.status == RepStatus::kRefused) {  // that replica has not applied the freeze yet
+    rb.call.target = PickReplica(rb.call.group);
+    Retry(Rebal(), Between(kTick, 3 * kTick));
+    return;
+  }
+  if (rep.status != RepStatus::kOk) {
+    Fail("rebalancer: unexpected answer to a migration step");
+    return;
+  }
+  rb.call.req.token = 0;
+  ++rb.call.timer;
+  if (q.kind == ReqKind::kConfigRead) {
+    rb.map_id = rep.map;
+    rb.map = maps_.at(rep.map);
+    rb.push_left.clear();
+    for (const cluster::Group& g : rb.map->proto().groups()) rb.push_left.push_back(g.id());
+    rb.sub = 0;
+  } else if (q.kind == ReqKind::kFetch) {
+    rb.payload = rep.payload;
+    ++rb.sub;
+  } else if (q.cmd.op == 'M') {
+    rb.push_left.pop_front();
+  } else if (q.cmd.op == 'S') {
+    if (!rep.cput_ok) {
+      rb.map = nullptr;  // another map is stored (our earlier try?): read it, go on from it
+    } else {
+      if (faults_on_ && rb.map != nullptr &&
+          rb.map->proto().rebalance_ranges_done() <
+              maps_.at(q.cmd.map)->proto().rebalance_ranges_done()) {
+        ++result_.ranges_moved_in_chaos;
+      }
+      rb.map_id = q.cmd.map;
+      rb.map = maps_.at(q.cmd.map);
+      rb.sub = 0;
+      rb.payload.clear();
+      if (rb.push_after_write) {
+        for (const cluster::Group& g : rb.map->proto().groups()) rb.push_left.push_back(g.id());
+      }
+      Trace("map v" + std::to_string(rb.map->version()) + " stored");
+    }
+  } else {
+    ++rb.sub;
+  }
+  RebalancerNext();
+}
+
+}  // namespace penncloud::paxos::sim::multi
