@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
                               std::chrono::system_clock::now().time_since_epoch())
                               .count()});
   coordinator::DataBrowser data(&poller);
-  coordinator::Membership membership;
+  coordinator::Membership membership(spec.starts_with("config=") ? spec.substr(7) : std::string(),
+                                     &poller, &launcher);
   frontend::Router local;
   coordinator::RegisterAdminRoutes(local, ctx,
                                    {.nodes = &node_table,

@@ -587,5 +587,62 @@ TEST_F(AdminApiTest, StoppedLeaderIsReplacedAndCatchesUpAfterStart) {
   EXPECT_EQ(FindNode(overview, fe)["health"], "up");
 }
 
+TEST_F(AdminApiTest, ReplicaAddedAndRemovedThroughConsensus) {
+  WaitAllUp();
+  auto store = kvs::Connect(system_->kvs().spec());
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE((*store)->Put(absl::StrCat("member-test/", i), "c", "before").ok());
+  }
+
+  HttpResponse r = admin_->Send("POST", "/api/admin/groups/2/replicas", "{}");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = json::parse(r.body)["id"];
+  EXPECT_EQ(id, "kvs-g2-4");
+  // One change at a time.
+  EXPECT_EQ(admin_->Send("POST", "/api/admin/groups/2/replicas", "{}").status, 409);
+
+  // It joins as a learner, catches up and becomes a voting member of group 2.
+  json overview = WaitForOverview(
+      *admin_,
+      [&](const json& o) {
+        json n = FindNode(o, id);
+        return !n.is_null() && n["health"] == "up" && n["paxos_role"] == "follower" &&
+               FindGroup(o, "2")["members"].size() == 4;
+      },
+      seconds(60));
+  json added = FindNode(overview, id);
+  ASSERT_FALSE(added.is_null()) << overview.dump();
+  EXPECT_EQ(added["health"], "up") << added.dump();
+  EXPECT_EQ(added["paxos_role"], "follower") << added.dump();
+  EXPECT_EQ(added["can_stop"], true) << added.dump();
+  EXPECT_EQ(FindGroup(overview, "2")["members"].size(), 4u) << overview.dump();
+
+  // Removal waits for the add to finish completely, then takes it out and stops it.
+  const auto deadline = steady_clock::now() + seconds(30);
+  do {
+    r = admin_->Send("DELETE", "/api/admin/groups/2/replicas/" + id, "");
+    if (r.status != 409) break;
+    std::this_thread::sleep_for(milliseconds(300));
+  } while (steady_clock::now() < deadline);
+  ASSERT_EQ(r.status, 202) << r.body;
+  overview = WaitForOverview(
+      *admin_,
+      [&](const json& o) {
+        json n = FindNode(o, id);
+        return FindGroup(o, "2")["members"].size() == 3 && (n.is_null() || n["health"] != "up");
+      },
+      seconds(30));
+  EXPECT_EQ(FindGroup(overview, "2")["members"].size(), 3u) << overview.dump();
+  for (int i = 0; i < 40; ++i) {
+    auto v = (*store)->Get(absl::StrCat("member-test/", i), "c");
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(*v, "before");
+  }
+  EXPECT_EQ(admin_->Send("DELETE", "/api/admin/groups/2/replicas/kvs-g2-9", "").status, 404);
+  EXPECT_EQ(admin_->Send("DELETE", "/api/admin/groups/2/replicas/kvs-g1-1", "").status, 400);
+  EXPECT_EQ(admin_->Send("POST", "/api/admin/groups", "{}").status, 501);
+}
+
 }  // namespace
 }  // namespace penncloud::testing
