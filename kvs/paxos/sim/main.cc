@@ -6,7 +6,8 @@
 //        --no_faults, --no_lincheck, --verbose; multi-group mode: --groups G (data groups
 //        in the first map), --changes C (rebalances: add, remove, add, ...),
 //        --install_chunks N (installs cut into 1..N chunks; default 1), and the
-//        test-only --bug source_serves_after_switch|copy_before_freeze|activate_before_install.
+//        test-only --bug source_serves_after_switch|copy_before_freeze|activate_before_install|
+//        unnumbered_chunks.
 // Exits 1 on the first failing seed, 2 on bad flags.
 #include <chrono>
 #include <cstdlib>
@@ -81,7 +82,8 @@ Flags Parse(int argc, char** argv) {
     } else if (a == "--bug") {
       f.bug = value();
       if (f.bug != "none" && f.bug != "source_serves_after_switch" &&
-          f.bug != "copy_before_freeze" && f.bug != "activate_before_install") {
+          f.bug != "copy_before_freeze" && f.bug != "activate_before_install" &&
+          f.bug != "unnumbered_chunks") {
         Usage("unknown --bug " + f.bug);
       }
     } else if (a == "--no_faults") {
@@ -172,6 +174,7 @@ int RunMulti(const Flags& f) {
   base.bug = f.bug == "source_serves_after_switch" ? sim::Bug::kSourceServesAfterSwitch
              : f.bug == "copy_before_freeze"       ? sim::Bug::kCopyBeforeFreeze
              : f.bug == "activate_before_install"  ? sim::Bug::kActivateBeforeInstall
+             : f.bug == "unnumbered_chunks"        ? sim::Bug::kUnnumberedChunks
                                                    : sim::Bug::kNone;
   const auto start = std::chrono::steady_clock::now();
   sim::MultiResult t;

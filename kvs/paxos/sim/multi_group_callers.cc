@@ -294,6 +294,8 @@ void MultiGroupSimulation::RebalancerNext() {
     q.cmd.payload = SplitDump(rb.payload, size_t(chunks))[size_t(k)];
     q.cmd.reset = k == 0;
     q.cmd.last = k == chunks - 1;
+    q.cmd.attempt = rb.attempt;
+    q.cmd.chunk = uint64_t(k);
     RebalancerAsk(dst, std::move(q));
     if (opt_.bug == Bug::kActivateBeforeInstall) {
       ++rb.sub;  // the broken variant goes on without waiting for the chunk to be chosen
@@ -351,6 +353,7 @@ void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
     rb.sub = 0;
   } else if (q.kind == ReqKind::kFetch) {
     rb.payload = rep.payload;
+    rb.attempt = opt_.bug == Bug::kUnnumberedChunks ? 0 : ++next_attempt_;
     ++rb.sub;
   } else if (q.cmd.op == 'M') {
     rb.push_left.pop_front();

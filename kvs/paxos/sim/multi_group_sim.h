@@ -149,6 +149,7 @@ struct Rebalancer {
   std::deque<uint64_t> push_left;  // groups still to get `map`
   int sub = 0;                     // step within the current migration state
   std::string payload;             // the fetched range
+  uint64_t attempt = 0;            // the install attempt of `payload`
   bool push_after_write = false;
   // The operator's script (it outlives rebalancer restarts): (add?, group id), in order.
   std::vector<std::pair<bool, uint64_t>> changes;
@@ -286,6 +287,7 @@ class MultiGroupSimulation {
   size_t max_batch_ = 8, max_entries_msg_ = 8;
   uint32_t window_ = 4;
   int install_chunks_ = 1;
+  uint64_t next_attempt_ = 0;  // install attempts only grow, like the real rebalancer's clock
 };
 
 }  // namespace penncloud::paxos::sim::multi

@@ -48,7 +48,8 @@ std::string EncodeCommand(const ShardCommand& c) {
         std::string(c.expected ? "1" : "0"), c.expected.value_or(""), std::to_string(c.map),
         std::to_string(c.expected_map), std::to_string(c.migration), std::to_string(c.start),
         std::to_string(c.end), std::to_string(c.from), std::to_string(c.to), c.payload,
-        std::string(c.reset ? "1" : "0"), std::string(c.last ? "1" : "0")}) {
+        std::string(c.reset ? "1" : "0"), std::string(c.last ? "1" : "0"),
+        std::to_string(c.attempt), std::to_string(c.chunk)}) {
     s += kField;
     s += f;
   }
@@ -58,7 +59,7 @@ std::string EncodeCommand(const ShardCommand& c) {
 ShardCommand DecodeCommand(const std::string& s) {
   const std::vector<std::string> f = Split(s, kField);
   ShardCommand c;
-  if (f.size() != 17 || f[0].size() != 1) {
+  if (f.size() != 19 || f[0].size() != 1) {
     c.op = '?';
     return c;
   }
@@ -78,6 +79,8 @@ ShardCommand DecodeCommand(const std::string& s) {
   c.payload = f[14];
   c.reset = f[15] == "1";
   c.last = f[16] == "1";
+  c.attempt = std::stoull(f[17]);
+  c.chunk = std::stoull(f[18]);
   return c;
 }
 
@@ -172,7 +175,18 @@ void ShardMachine::ApplyControl(const ShardCommand& c, ApplyOutcome* out) {
       // As INSTALL_CHUNK in kvs/storage/replica_store.cc: a live range is never touched; an
       // installed one only by a new attempt (reset), which starts over.
       if (known && entry->second.step == Step::kActive) return;
-      if (known && entry->second.step == Step::kInstalled && !c.reset) return;
+      if (c.attempt != 0) {
+        // Numbered chunks (as fixed in 7e1e0c4): chunk 0 of a newer attempt starts over,
+        // the next chunk of the current attempt continues it; anything else is late.
+        const bool starts =
+            (!known || c.attempt > entry->second.attempt) && c.chunk == 0 && c.reset;
+        const bool continues = known && c.attempt == entry->second.attempt &&
+                               c.chunk == entry->second.next_chunk &&
+                               entry->second.step == Step::kInstalling;
+        if (!starts && !continues) return;
+      } else if (known && entry->second.step == Step::kInstalled && !c.reset) {
+        return;
+      }
       if (c.reset) EraseRange(c.start, c.end);  // leftovers of an interrupted attempt
       for (const std::string& rec : Split(c.payload, kRecord)) {
         const std::vector<std::string> p = Split(rec, kPart);
@@ -184,7 +198,8 @@ void ShardMachine::ApplyControl(const ShardCommand& c, ApplyOutcome* out) {
         }
       }
       table_[c.migration] =
-          Entry{c.start, c.end, c.from, c.to, c.last ? Step::kInstalled : Step::kInstalling};
+          Entry{c.start,   c.end,      c.from, c.to, c.last ? Step::kInstalled : Step::kInstalling,
+                c.attempt, c.chunk + 1};
       return;
     }
     case 'R':

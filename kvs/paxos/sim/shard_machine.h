@@ -37,9 +37,11 @@ struct ShardCommand {
   uint64_t expected_map = 0;  // 'S': the map that must be stored for the change to apply
   uint64_t migration = 0;     // 'F' 'I' 'R' 'A' 'X'
   uint64_t start = 0, end = 0, from = 0, to = 0;
-  std::string payload;  // 'I': a piece of the range's cells and the source's session table
-  bool reset = true;    // 'I': the first chunk: delete what the destination has of the range
-  bool last = true;     // 'I': the last chunk: the range is installed
+  std::string payload;   // 'I': a piece of the range's cells and the source's session table
+  bool reset = true;     // 'I': the first chunk: delete what the destination has of the range
+  bool last = true;      // 'I': the last chunk: the range is installed
+  uint64_t attempt = 0;  // 'I': which copy (newer = higher); 0 = unnumbered
+  uint64_t chunk = 0;    // 'I': the chunk's index within its attempt
 };
 
 std::string EncodeCommand(const ShardCommand& c);
@@ -62,6 +64,8 @@ enum class Bug {
   kNone,
   kSourceServesAfterSwitch,  // the source ignores RELEASE and the switched map
   kCopyBeforeFreeze,         // the rebalancer copies the range before freezing the source
+  kUnnumberedChunks,         // install chunks without attempt numbers (the store before
+                             // 7e1e0c4): a late reset chunk restarts an installed range
   kActivateBeforeInstall,    // the rebalancer does not wait for the install to be chosen, and
                              // the destination activates a range it never installed
 };
@@ -96,6 +100,7 @@ class ShardMachine {
   struct Entry {
     uint64_t start = 0, end = 0, from = 0, to = 0;
     Step step = Step::kFrozen;
+    uint64_t attempt = 0, next_chunk = 0;  // destination: the install being applied
   };
   ApplyOutcome ApplyWrite(const ShardCommand& c);
   void ApplyControl(const ShardCommand& c, ApplyOutcome* out);

@@ -192,6 +192,35 @@ TEST_F(ShardMachineTest, ActivateOnlyFromInstalledAndNeverOverwritten) {
   EXPECT_EQ(dst.Get(moving_), "v2") << "a live range is never overwritten";
 }
 
+TEST_F(ShardMachineTest, ALateChunkNeverResetsAnInstalledRange) {
+  ShardMachine dst(move_.to_group(), &maps_, Bug::kNone);
+  dst.Apply(SetMap(3));
+  auto chunk = [&](uint64_t attempt, uint64_t k, bool last, const std::string& value) {
+    ShardCommand c = Step('I');
+    c.attempt = attempt;
+    c.chunk = k;
+    c.reset = k == 0;
+    c.last = last;
+    c.payload = std::string("c\x1d") + moving_ + "\x1d" + value;
+    return c;
+  };
+  dst.Apply(chunk(1, 0, false, "a"));
+  dst.Apply(chunk(1, 1, true, "b"));
+  dst.Apply(chunk(1, 0, false, "a"));  // the first chunk again, chosen late
+  dst.Apply(Step('A'));
+  EXPECT_EQ(dst.Judge(moving_, true), Verdict::kServe) << "still installed, so activated";
+  EXPECT_EQ(dst.Get(moving_), "b");
+
+  ShardMachine old(move_.to_group(), &maps_, Bug::kNone);  // unnumbered, as before 7e1e0c4
+  old.Apply(SetMap(3));
+  old.Apply(chunk(0, 0, false, "a"));
+  old.Apply(chunk(0, 1, true, "b"));
+  old.Apply(chunk(0, 0, false, "a"));
+  old.Apply(Step('A'));
+  EXPECT_EQ(old.Judge(moving_, false), Verdict::kUnavailable)
+      << "the late reset sent the range back to installing: the simulator's finding";
+}
+
 TEST_F(ShardMachineTest, WrongGroupIsRecordedAndStable) {
   ShardMachine dst(move_.to_group(), &maps_, Bug::kNone);
   dst.Apply(SetMap(2));
