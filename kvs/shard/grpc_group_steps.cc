@@ -34,12 +34,16 @@ absl::StatusOr<const cluster::Group*> GrpcGroupSteps::FindGroup(GroupId id) {
 
 absl::StatusOr<ReplicaGroupClient*> GrpcGroupSteps::Client(GroupId id) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = clients_.find(id);
-  if (it != clients_.end()) return it->second.get();
   absl::StatusOr<const cluster::Group*> group = FindGroup(id);
   if (!group.ok()) return group.status();
   std::vector<std::string> addresses;
   for (const cluster::Replica& r : (*group)->replicas()) addresses.push_back(r.address());
+  auto it = clients_.find(id);
+  if (it != clients_.end() && it->second->addresses() == addresses) return it->second.get();
+  // New group, or its replicas changed (docs/sharding.md section 7): a client of the old
+  // list may never reach a leader among the new replicas. The old client stays alive for
+  // calls still using it.
+  if (it != clients_.end()) retired_.push_back(std::move(it->second));
   auto client = std::make_unique<ReplicaGroupClient>(std::move(addresses), options_);
   ReplicaGroupClient* out = client.get();
   clients_[id] = std::move(client);

@@ -40,6 +40,7 @@ class GrpcGroupSteps final : public GroupSteps {
   std::mutex mu_;
   std::optional<ClusterMap> map_;                                   // GUARDED_BY(mu_)
   std::map<GroupId, std::unique_ptr<ReplicaGroupClient>> clients_;  // GUARDED_BY(mu_)
+  std::vector<std::unique_ptr<ReplicaGroupClient>> retired_;        // GUARDED_BY(mu_)
 };
 
 }  // namespace penncloud::kvs::shard
