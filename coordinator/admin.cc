@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/node_id.h"
 #include "frontend/static_files.h"
+#include "kvs/shard/cluster_status.h"
 
 namespace penncloud::coordinator {
 namespace {
@@ -79,10 +80,16 @@ nlohmann::json Overview(const NodeTable& table) {
   if (view.map) {
     const cluster::ClusterMap& map = view.map->proto();
     map_version = map.version();
-    rebalance["active"] = map.migrations_size() > 0;
-    rebalance["ranges_done"] = map.rebalance_ranges_done();
-    rebalance["ranges_total"] = map.rebalance_ranges_total();
-    rebalance["bytes_moved"] = map.rebalance_bytes_done();
+    kvs::shard::RebalanceEstimate estimate =
+        kvs::shard::EstimateRebalance(*view.map, absl::FromUnixMillis(now));
+    rebalance["active"] = estimate.in_progress;
+    rebalance["ranges_done"] = estimate.ranges_done;
+    rebalance["ranges_total"] = estimate.ranges_total;
+    rebalance["ranges_in_flight"] = estimate.ranges_in_flight;
+    rebalance["bytes_moved"] = estimate.bytes_done;
+    // Both are estimates from the ranges done so far: unknown until the first one is.
+    if (estimate.bytes_total_estimate > 0) rebalance["bytes_total"] = estimate.bytes_total_estimate;
+    if (estimate.time_left) rebalance["eta_s"] = absl::ToDoubleSeconds(*estimate.time_left);
   }
   return {{"now_ms", now},
           {"map_version", map_version},

@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -91,6 +93,16 @@ absl::StatusOr<pid_t> SpawnDetached(const std::vector<std::string>& argv, const 
     ::close(null_fd);
     return absl::InternalError("pipe failed");
   }
+  // Closed by a successful exec: until then /proc/<pid>/cmdline is still ours, and a
+  // second start could not tell that the first one is running.
+  int exec_fds[2];
+  if (::pipe2(exec_fds, O_CLOEXEC) != 0) {
+    ::close(log_fd);
+    ::close(null_fd);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    return absl::InternalError("pipe failed");
+  }
 
   // Double fork: the middle child starts a session and exits at once, so the process runs
   // under init, not as the coordinator's child (no zombie to reap, survives a restart).
@@ -107,9 +119,14 @@ absl::StatusOr<pid_t> SpawnDetached(const std::vector<std::string>& argv, const 
       ::dup2(null_fd, STDIN_FILENO);
       ::dup2(log_fd, STDOUT_FILENO);
       ::dup2(log_fd, STDERR_FILENO);
+      ::dup2(exec_fds[1], 3);
+      ::fcntl(3, F_SETFD, FD_CLOEXEC);
       // Listening sockets of the coordinator must not leak into the new process.
-      ::syscall(SYS_close_range, 3U, ~0U, 0U);
+      ::syscall(SYS_close_range, 4U, ~0U, 0U);
       ::execv(c_argv[0], c_argv.data());
+      int error = errno;
+      ssize_t ignored = ::write(3, &error, sizeof error);
+      (void)ignored;
       _exit(127);
     }
     ssize_t ignored = ::write(pipe_fds[1], &grandchild, sizeof grandchild);
@@ -117,10 +134,12 @@ absl::StatusOr<pid_t> SpawnDetached(const std::vector<std::string>& argv, const 
     _exit(0);
   }
   ::close(pipe_fds[1]);
+  ::close(exec_fds[1]);
   ::close(log_fd);
   ::close(null_fd);
   if (middle < 0) {
     ::close(pipe_fds[0]);
+    ::close(exec_fds[0]);
     return absl::InternalError("fork failed");
   }
   pid_t pid = -1;
@@ -128,7 +147,15 @@ absl::StatusOr<pid_t> SpawnDetached(const std::vector<std::string>& argv, const 
   ::close(pipe_fds[0]);
   int status = 0;
   ::waitpid(middle, &status, 0);
+  // EOF once the exec happened (or the process is gone); an errno if exec failed.
+  int exec_error = 0;
+  ssize_t e = ::read(exec_fds[0], &exec_error, sizeof exec_error);
+  ::close(exec_fds[0]);
   if (n != sizeof pid || pid <= 0) return absl::InternalError("could not start the process");
+  if (e == sizeof exec_error) {
+    return absl::InternalError(
+        absl::StrCat("cannot run ", argv[0], ": ", std::strerror(exec_error)));
+  }
   return pid;
 }
 
