@@ -5,7 +5,12 @@
 #include <sys/wait.h>
 
 #include <atomic>
-#include <boost/asio.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -243,6 +248,62 @@ TEST_F(OpsTest, CoordinatorExitsZeroOnSigterm) {
   int status = coordinator_.Wait(15s);
   EXPECT_TRUE(ExitedZero(status)) << "wait status " << status;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);  // nothing in flight: at once
+}
+
+// Sends `lines` (CRLF added) one by one after the greeting, the last being QUIT, and
+// returns everything the server said until it closed the connection.
+std::string Converse(int port, const std::vector<std::string>& lines) {
+  namespace net = boost::asio;
+  net::io_context ioc;
+  net::ip::tcp::socket sock(ioc);
+  sock.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  net::streambuf buf;
+  boost::system::error_code ec;
+  net::read_until(sock, buf, "\r\n", ec);  // greeting
+  for (const auto& l : lines) {
+    net::write(sock, net::buffer(l + "\r\n"));
+    std::this_thread::sleep_for(50ms);
+  }
+  net::read(sock, buf, ec);  // to EOF: QUIT closes
+  return std::string(net::buffers_begin(buf.data()), net::buffers_end(buf.data()));
+}
+
+TEST_F(OpsTest, MailServersServeMetricsAndExitZeroOnSigterm) {
+  int smtp_port = FreePort(), smtp_metrics = FreePort();
+  int pop3_port = FreePort(), pop3_metrics = FreePort();
+  auto smtp = Process::Start(
+      BinaryPath("smtp"),
+      {absl::StrCat("--port=", smtp_port), "--kvs=" + kvs_->spec(), "--tls=false", "--relay=false",
+       "--state_dir=" + dir_, absl::StrCat("--metrics_listen=127.0.0.1:", smtp_metrics)},
+      dir_ + "/smtp.log");
+  ASSERT_TRUE(smtp.ok()) << smtp.status();
+  auto pop3 = Process::Start(
+      BinaryPath("pop3"),
+      {absl::StrCat("--port=", pop3_port), "--kvs=" + kvs_->spec(), "--tls=false",
+       "--state_dir=" + dir_, absl::StrCat("--metrics_listen=127.0.0.1:", pop3_metrics)},
+      dir_ + "/pop3.log");
+  ASSERT_TRUE(pop3.ok()) << pop3.status();
+  for (int port : {smtp_port, smtp_metrics, pop3_port, pop3_metrics}) {
+    ASSERT_TRUE(WaitForPort(port)) << "port " << port << " never listened; logs in " << dir_;
+  }
+  std::string smtp_talk = Converse(smtp_port, {"EHLO test", "NOOP", "NOOP", "QUIT"});
+  EXPECT_NE(smtp_talk.find("221"), std::string::npos) << smtp_talk;
+  std::string pop3_talk = Converse(pop3_port, {"CAPA", "QUIT"});
+  EXPECT_NE(pop3_talk.find("+OK"), std::string::npos) << pop3_talk;
+
+  PromSamples s = Scrape(smtp_metrics);
+  EXPECT_GE(SumSeries(s, "smtp_sessions_total"), 1);
+  EXPECT_EQ(SumSeries(s, "smtp_commands_total", {"verb=\"NOOP\""}), 2);
+  EXPECT_EQ(SumSeries(s, "smtp_commands_total", {"verb=\"EHLO\""}), 1);
+  PromSamples p = Scrape(pop3_metrics);
+  EXPECT_GE(SumSeries(p, "pop3_sessions_total"), 1);
+  EXPECT_EQ(SumSeries(p, "pop3_commands_total", {"verb=\"CAPA\""}), 1);
+
+  for (Process* proc : {&*smtp, &*pop3}) {
+    proc->Terminate();
+    int status = proc->Wait(15s);
+    EXPECT_TRUE(ExitedZero(status)) << "wait status " << status;
+  }
 }
 
 // Three replicas started here (the test needs each one's process to send SIGTERM to).
