@@ -117,14 +117,27 @@ absl::StatusOr<ShardedClient::Route> ShardedClient::RouteFor(std::string_view ro
 }
 
 template <typename Result, typename Op>
-Result ShardedClient::Call(std::string_view row, const Op& op) {
+Result ShardedClient::Call(std::string_view row, const Op& op, bool read) {
   auto backoff = options_.retry_backoff;
   absl::Status last;
+  bool refreshed_for_outage = false;
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     absl::StatusOr<Route> route = RouteFor(row);
     if (!route.ok()) return route.status();
     Result result = op(*route->client);
-    std::optional<uint64_t> their_version = ParseWrongGroup(StatusOf(result));
+    const absl::Status status = StatusOf(result);
+    if ((absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) &&
+        !refreshed_for_outage) {
+      // The group client found no leader among the replicas the map named: the group's
+      // replicas may have changed (docs/sharding.md section 7). Later calls use the new
+      // list; a read is retried at once, a write is not (its outcome is unknown, and a
+      // retry would carry a new at-most-once id).
+      refreshed_for_outage = true;
+      absl::StatusOr<std::shared_ptr<const ClusterMap>> fresh = RefreshFrom(route->map->version());
+      if (read && fresh.ok() && (*fresh)->version() > route->map->version()) continue;
+      return result;
+    }
+    std::optional<uint64_t> their_version = ParseWrongGroup(status);
     if (!their_version.has_value()) return result;
     last = StatusOf(result);
     const uint64_t ours = route->map->version();
@@ -149,7 +162,8 @@ Result ShardedClient::Call(std::string_view row, const Op& op) {
 }
 
 absl::StatusOr<std::string> ShardedClient::Get(std::string_view row, std::string_view column) {
-  return Call<absl::StatusOr<std::string>>(row, [&](Client& c) { return c.Get(row, column); });
+  return Call<absl::StatusOr<std::string>>(
+      row, [&](Client& c) { return c.Get(row, column); }, /*read=*/true);
 }
 
 absl::Status ShardedClient::Put(std::string_view row, std::string_view column,
@@ -169,7 +183,8 @@ absl::Status ShardedClient::Delete(std::string_view row, std::string_view column
 }
 
 absl::StatusOr<ColumnPage> ShardedClient::List(std::string_view row, const ListOptions& options) {
-  return Call<absl::StatusOr<ColumnPage>>(row, [&](Client& c) { return c.List(row, options); });
+  return Call<absl::StatusOr<ColumnPage>>(
+      row, [&](Client& c) { return c.List(row, options); }, /*read=*/true);
 }
 
 }  // namespace penncloud::kvs::shard

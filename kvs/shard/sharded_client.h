@@ -66,8 +66,9 @@ class ShardedClient final : public Client {
     std::shared_ptr<Client> client;
   };
 
+  // `read`: the operation may be repeated safely (Get, List).
   template <typename Result, typename Op>
-  Result Call(std::string_view row, const Op& op);
+  Result Call(std::string_view row, const Op& op, bool read = false);
 
   absl::StatusOr<std::shared_ptr<const ClusterMap>> CurrentMap();
   // Re-reads the map unless someone already replaced `seen` with a newer one.
