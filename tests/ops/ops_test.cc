@@ -22,6 +22,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kvs/client/connect.h"
+#include "proto/coordinator.grpc.pb.h"
 #include "proto/kvs.grpc.pb.h"
 #include "tests/ops/prom_text.h"
 #include "tests/support/kvs_group.h"
@@ -178,6 +179,24 @@ TEST_F(OpsTest, MetricsParseAndMoveAndRequestIdsReachEveryLog) {
                       {"method=\"Coordinator/Heartbeat\"", "code=\"OK\""}),
             1);
   EXPECT_GE(SumSeries(fe_after, "heartbeats_sent_total", {"result=\"ok\""}), 1);
+  // The next beats carry the p99 of those requests (over one interval) to the coordinator.
+  auto coord = coordinator::pb::Coordinator::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_), grpc::InsecureChannelCredentials()));
+  double p99 = 0;
+  for (int i = 0; i < 40 && p99 <= 0; ++i) {
+    for (int j = 0; j < 3; ++j) ASSERT_TRUE(web.Send("GET", "/api/me").ok());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 1s);
+    coordinator::pb::ListNodesRequest req;
+    req.set_kind("frontend");
+    coordinator::pb::ListNodesResponse res;
+    if (coord->ListNodes(&ctx, req, &res).ok() && res.nodes_size() == 1) {
+      p99 = res.nodes(0).load().p99_ms();
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GT(p99, 0) << "no heartbeat carried a p99";
+  EXPECT_LT(p99, 10000);
   // Each /api/me reads the session from the KVS.
   EXPECT_GE(SumSeries(kvs_after, "grpc_server_handled_total", {"method=\"KvsService/Get\""}) -
                 SumSeries(kvs_before, "grpc_server_handled_total", {"method=\"KvsService/Get\""}),
