@@ -40,7 +40,7 @@ struct ClusterKey {
   const char* name;
   Kind kind;
 };
-constexpr std::array<ClusterKey, 11> kClusterKeys = {{
+constexpr std::array<ClusterKey, 12> kClusterKeys = {{
     {"state_dir", Kind::kString},
     {"domain", Kind::kString},
     {"address", Kind::kString},
@@ -50,6 +50,7 @@ constexpr std::array<ClusterKey, 11> kClusterKeys = {{
     {"smtp_port", Kind::kPort},
     {"pop3_port", Kind::kPort},
     {"kvs_port_base", Kind::kPort},
+    {"metrics_port_offset", Kind::kPort},  // /metrics on each main port + this
     {"replicas", Kind::kSmallCount},
     {"data_groups", Kind::kSmallCount},
 }};

@@ -28,6 +28,7 @@ TEST_F(ConfigTest, OwnTableSetsFlagsOtherTablesDoNot) {
 [cluster]
 http_port = 8000
 frontend_ports = [8001, 8002]
+metrics_port_offset = 10000
 
 [frontend]
 cfg_port = 9001
