@@ -10,16 +10,19 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "coordinator/node_id.h"
+#include "kvs/client/replica_group_client.h"
+#include "kvs/shard/config_store.h"
+#include "kvs/shard/describe.h"
+#include "kvs/shard/grpc_group_steps.h"
 #include "kvs/shard/node_membership.h"
+#include "kvs/shard/rebalancer.h"
+#include "kvs/shard/rebalancer_lease.h"
 
 namespace penncloud::coordinator {
 namespace {
-
-absl::Status NotYet(const char* what) {
-  return absl::UnimplementedError(std::string(what) + " is not available yet");
-}
 
 // A port nobody listens on now, on `host` (the kernel picks it).
 absl::StatusOr<int> FreePort(const std::string& host) {
@@ -44,6 +47,44 @@ std::string FlagValue(const std::vector<std::string>& argv, const std::string& f
     if (a.starts_with(prefix)) return a.substr(prefix.size());
   }
   return "";
+}
+
+// `sibling` relaunched as another replica: every flag naming the replica itself is dropped
+// and `own` (its new identity) appended; the rest (binary, config group, timing) is kept.
+LaunchRecord Sibling(const LaunchRecord& sibling, std::string name, std::string address,
+                     std::vector<std::string> own) {
+  LaunchRecord record = sibling;
+  record.name = std::move(name);
+  record.address = std::move(address);
+  record.pid = 0;
+  std::filesystem::path log(sibling.log);
+  record.log = (log.parent_path() / (record.name + ".log")).string();
+  std::filesystem::path data(FlagValue(sibling.argv, "data_dir"));
+  record.argv = {sibling.argv[0]};
+  for (size_t i = 1; i < sibling.argv.size(); ++i) {
+    const std::string& a = sibling.argv[i];
+    bool replaced = false;
+    for (const char* flag : {"--id=", "--peers=", "--client_addrs=", "--listen=", "--data_dir=",
+                             "--join", "--group="}) {
+      replaced = replaced || a.starts_with(flag);
+    }
+    if (!replaced) record.argv.push_back(a);
+  }
+  for (std::string& flag : own) record.argv.push_back(std::move(flag));
+  record.argv.push_back(absl::StrCat("--data_dir=", (data.parent_path() / record.name).string()));
+  return record;
+}
+
+// The `kvs-g<group>-r<replica>` launch records, by group id.
+std::optional<std::pair<uint64_t, uint64_t>> GroupAndReplica(const std::string& name) {
+  std::vector<std::string> parts = absl::StrSplit(name, '-');
+  uint64_t group = 0, replica = 0;
+  if (parts.size() != 3 || parts[0] != "kvs" || !parts[1].starts_with("g") ||
+      !parts[2].starts_with("r") || !absl::SimpleAtoi(parts[1].substr(1), &group) ||
+      !absl::SimpleAtoi(parts[2].substr(1), &replica)) {
+    return std::nullopt;
+  }
+  return std::make_pair(group, replica);
 }
 
 }  // namespace
@@ -111,28 +152,10 @@ absl::StatusOr<std::string> Membership::AddReplica(const std::string& group) {
   const std::string address = absl::StrCat(host, ":", *port);
   peers.push_back(absl::StrCat(id, "=", address));
 
-  LaunchRecord record = *sibling;
-  record.name = absl::StrCat(prefix, id);
-  record.address = address;
-  record.pid = 0;
-  std::filesystem::path log(sibling->log);
-  record.log = (log.parent_path() / (record.name + ".log")).string();
-  std::filesystem::path data(FlagValue(sibling->argv, "data_dir"));
-  record.argv = {sibling->argv[0]};
-  for (size_t i = 1; i < sibling->argv.size(); ++i) {
-    const std::string& a = sibling->argv[i];
-    bool replaced = false;
-    for (const char* flag :
-         {"--id=", "--peers=", "--client_addrs=", "--listen=", "--data_dir=", "--join"}) {
-      replaced = replaced || a.starts_with(flag);
-    }
-    if (!replaced) record.argv.push_back(a);
-  }
-  record.argv.push_back("--join");
-  record.argv.push_back(absl::StrCat("--id=", id));
-  record.argv.push_back(absl::StrCat("--peers=", absl::StrJoin(peers, ",")));
-  record.argv.push_back(absl::StrCat("--listen=", address));
-  record.argv.push_back(absl::StrCat("--data_dir=", (data.parent_path() / record.name).string()));
+  LaunchRecord record = Sibling(
+      *sibling, absl::StrCat(prefix, id), address,
+      {"--join", absl::StrCat("--group=", group_id), absl::StrCat("--id=", id),
+       absl::StrCat("--peers=", absl::StrJoin(peers, ",")), absl::StrCat("--listen=", address)});
 
   const std::string node = KvsNodeId(group, id);
   absl::Status started = RunInBackground(
@@ -190,7 +213,116 @@ absl::Status Membership::RemoveReplica(const std::string& group, const std::stri
       });
 }
 
-absl::StatusOr<std::string> Membership::AddGroup() { return NotYet("adding a group"); }
-absl::Status Membership::RemoveGroup(const std::string&) { return NotYet("removing a group"); }
+absl::Status Membership::Rebalance(
+    const std::function<absl::StatusOr<cluster::ClusterMap>(const kvs::shard::ClusterMap&)>& plan) {
+  kvs::ReplicaGroupOptions options;
+  options.deadline = std::chrono::seconds(10);
+  kvs::ReplicaGroupClient config(absl::StrSplit(config_, ',', absl::SkipWhitespace()), options);
+  kvs::shard::ConfigStore store(config);
+  absl::StatusOr<kvs::shard::ClusterMap> planned = store.Update(plan);
+  if (!planned.ok()) return planned.status();
+  kvs::shard::GrpcGroupSteps steps(store, options);
+  kvs::shard::RebalancerLease lease(config, "coordinator admin console", absl::Seconds(30));
+  kvs::shard::Rebalancer rebalancer(store, steps, {.parallel = 4, .lease = &lease});
+  // Every step is recorded in the map, so a run cut short (a group still electing its
+  // first leader, a leader change) resumes where it stopped.
+  absl::Status s;
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    s = rebalancer.Run();
+    if (s.ok()) return s;
+    PC_LOG(kWarn, "coordinator.rebalance_retry")("error", s.ToString());
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  return s;
+}
+
+absl::StatusOr<std::string> Membership::AddGroup() {
+  if (config_.empty()) {
+    return absl::InvalidArgumentError("groups can be added to a sharded store only");
+  }
+  if (busy_) return absl::FailedPreconditionError("another membership change is in progress");
+  ClusterView view = poller_->View();
+  if (!view.map) return absl::UnavailableError("the cluster map has not been read yet");
+  if (view.map->proto().migrations_size() > 0) {
+    return absl::FailedPreconditionError("a rebalance is in progress");
+  }
+  // A replica of any data group to copy, and a group id above every one used so far.
+  std::optional<LaunchRecord> sibling;
+  uint64_t group_id = 0;
+  for (const cluster::Group& g : view.map->proto().groups()) {
+    group_id = std::max(group_id, g.id());
+    for (const cluster::Replica& r : g.replicas()) {
+      if (!sibling) sibling = launcher_->Find("kvs", r.address());
+    }
+  }
+  for (const LaunchRecord& r : launcher_->Records()) {
+    if (auto ids = GroupAndReplica(r.name)) group_id = std::max(group_id, ids->first);
+  }
+  ++group_id;
+  if (!sibling) {
+    return absl::FailedPreconditionError("no launch record of a data replica to start from");
+  }
+  const std::string host = sibling->address.substr(0, sibling->address.rfind(':'));
+  std::vector<std::string> addresses, peers;
+  for (int replica = 1; replica <= 3; ++replica) {
+    absl::StatusOr<int> port = FreePort(host);
+    if (!port.ok()) return port.status();
+    addresses.push_back(absl::StrCat(host, ":", *port));
+    peers.push_back(absl::StrCat(replica, "=", addresses.back()));
+  }
+  std::vector<LaunchRecord> records;
+  for (int replica = 1; replica <= 3; ++replica) {
+    records.push_back(Sibling(*sibling, absl::StrCat("kvs-g", group_id, "-r", replica),
+                              addresses[replica - 1],
+                              {absl::StrCat("--group=", group_id), absl::StrCat("--id=", replica),
+                               absl::StrCat("--peers=", absl::StrJoin(peers, ",")),
+                               absl::StrCat("--listen=", addresses[replica - 1])}));
+  }
+  absl::StatusOr<cluster::Group> group =
+      kvs::shard::ParseGroup(group_id, absl::StrJoin(peers, ","));
+  if (!group.ok()) return group.status();
+  absl::Status started = RunInBackground(
+      absl::StrCat("add group ", group_id), [this, records, group = *group]() -> absl::Status {
+        for (const LaunchRecord& record : records) {
+          if (absl::StatusOr<LaunchRecord> s = launcher_->Start(record); !s.ok()) {
+            return s.status();
+          }
+        }
+        return Rebalance([&](const kvs::shard::ClusterMap& current) {
+          return kvs::shard::PlanAddGroup(current, group);
+        });
+      });
+  if (!started.ok()) return started;
+  return absl::StrCat(group_id);
+}
+
+absl::Status Membership::RemoveGroup(const std::string& group) {
+  uint64_t group_id = 0;
+  if (config_.empty() || !absl::SimpleAtoi(group, &group_id)) {
+    return absl::InvalidArgumentError("data groups of a sharded store can be removed");
+  }
+  ClusterView view = poller_->View();
+  if (!view.map) return absl::UnavailableError("the cluster map has not been read yet");
+  if (!view.map->FindGroup(group_id)) return absl::NotFoundError(absl::StrCat("no group ", group));
+  // Refused at once when the plan is impossible (the last group, a rebalance under way).
+  if (absl::StatusOr<cluster::ClusterMap> plan = kvs::shard::PlanRemoveGroup(*view.map, group_id);
+      !plan.ok()) {
+    return absl::FailedPreconditionError(plan.status().message());
+  }
+  return RunInBackground(absl::StrCat("remove group ", group), [this, group_id]() -> absl::Status {
+    absl::Status moved = Rebalance([&](const kvs::shard::ClusterMap& current) {
+      return kvs::shard::PlanRemoveGroup(current, group_id);
+    });
+    if (!moved.ok()) return moved;
+    // Its ranges live elsewhere now and the map no longer names it: its processes go.
+    for (const LaunchRecord& record : launcher_->Records()) {
+      auto ids = GroupAndReplica(record.name);
+      if (ids && ids->first == group_id && Launcher::IsRunning(record)) {
+        if (absl::Status s = launcher_->Stop(record); !s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  });
+}
 
 }  // namespace penncloud::coordinator

@@ -7,10 +7,14 @@
 // copied with a new id (one above every id the group has used), a free port on the same
 // host, a fresh data folder beside the sibling's, and --join (docs/sharding.md section 7);
 // then kvs::shard::AddReplica takes it in through the group's log and the map.
-// Adding or removing whole groups is not built yet (501).
+//
+// Adding a group launches three replicas the same way (group id one above every id used),
+// plans the group into the map and drives the rebalance to its end under the rebalancer
+// lease; removing one drives its ranges away, then stops its processes.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -37,6 +41,10 @@ class Membership {
   absl::Status RemoveGroup(const std::string& group);
 
  private:
+  // Writes the map `plan` makes of the current one, then moves the planned ranges.
+  absl::Status Rebalance(
+      const std::function<absl::StatusOr<cluster::ClusterMap>(const kvs::shard::ClusterMap&)>&
+          plan);
   // kFailedPrecondition (409) while another change runs; else starts `work` in the
   // background.
   absl::Status RunInBackground(std::string what, std::function<absl::Status()> work);

@@ -259,14 +259,7 @@ async function findRow(page, group, text) {
   throw new Error(`${text} not found in group ${group}`);
 }
 
-test('raw data: paging over more rows than a page; HTML and binary cells are inert', async (t) => {
-  // Row listing needs the replicas' ListRows RPC; until the coordinator has it, the
-  // endpoint says 501 and this test reports itself skipped rather than passing.
-  const probe = await admin.page.request.get(cluster.url('/api/admin/data/1/rows?limit=1'));
-  if (probe.status() === 501) {
-    t.skip(`GET /api/admin/data/{group}/rows: ${(await probe.json()).error}`);
-    return;
-  }
+test('raw data: paging over more rows than a page; HTML and binary cells are inert', async () => {
   for (let i = 0; i < ROWS; i++) {
     clusterKvsctl(cluster, ['put', `admin-e2e-row-${String(i).padStart(2, '0')}`, 'c', `value ${i}`]);
   }
@@ -327,7 +320,7 @@ async function confirmed(page, button, confirmLabel) {
   return (await alert.isVisible()) ? alert.textContent() : null;
 }
 
-test('membership: add a replica, see it catch up, remove it', async (t) => {
+test('membership: add a replica, see it catch up, remove it', async () => {
   const { page } = admin;
   const members = async (group) =>
     (await overview(page)).groups.find((g) => g.id === group)?.members ?? [];
@@ -335,10 +328,6 @@ test('membership: add a replica, see it catch up, remove it', async (t) => {
 
   const refused = await confirmed(page, page.getByRole('button', { name: 'Add a replica to group 2' }),
                                   'Add replica');
-  if (refused && /not available yet/.test(refused)) {
-    t.skip(`membership endpoints: ${refused}`);
-    return;
-  }
   assert.equal(refused, null);
   // The new replica appears, joins the group and catches up with its leader.
   let added = null;
@@ -361,14 +350,10 @@ test('membership: add a replica, see it catch up, remove it', async (t) => {
 
 });
 
-test('membership: add a group, rebalance to the end, remove it; no row lost', async (t) => {
+test('membership: add a group, rebalance to the end, remove it; no row lost', async () => {
   const { page } = admin;
   // A new group: it appears, the rebalance runs to its end, and it can be removed again.
   const refused = await confirmed(page, page.locator('#add-group'), 'Add group');
-  if (refused && /not available yet/.test(refused)) {
-    t.skip(`group endpoints: ${refused}`);
-    return;
-  }
   assert.equal(refused, null);
   const newGroup = page.locator('#group-rows tr[data-group-id="3"]');
   await newGroup.waitFor({ timeout: 30000 });
