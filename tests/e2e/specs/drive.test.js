@@ -43,7 +43,9 @@ async function drivePage(user) {
   page.on('pageerror', (e) => errors.push(e.message));
   await signUp(page, cluster, user, `password-${user}`);
   await page.goto(cluster.url('/drive'));
-  await page.getByRole('heading', { name: 'Drive' }).waitFor();
+  // The new user's empty listing is drawn by drive.js once it has loaded, so its buttons
+  // have their handlers by then (on a loaded machine a click can otherwise come first).
+  await page.locator('#empty-folder').waitFor();
   return { page, context, errors };
 }
 
