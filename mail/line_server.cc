@@ -35,14 +35,22 @@ absl::Status LineServer::Start() {
   return absl::OkStatus();
 }
 
-void LineServer::Stop() {
+void LineServer::Stop(std::chrono::milliseconds drain) {
   if (stopping_.exchange(true)) return;
   // shutdown() wakes a thread blocked in accept() or read() on that socket.
   if (acceptor_.is_open()) ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
   if (accept_thread_.joinable()) accept_thread_.join();
   std::unique_lock lock(mu_);
+  draining_ = true;
+  // An idle session's read ends (its thread says goodbye over the still-open write side);
+  // a busy one reaches ClosingForShutdown when its transaction is done.
+  for (auto& [id, c] : connections_) {
+    if (!c.busy) ::shutdown(c.fd, SHUT_RD);
+  }
+  auto all_closed = [this] { return connections_.empty(); };
+  cv_.wait_for(lock, drain, all_closed);
   for (auto& [id, c] : connections_) ::shutdown(c.fd, SHUT_RDWR);
-  cv_.wait_for(lock, std::chrono::seconds(10), [this] { return connections_.empty(); });
+  cv_.wait_for(lock, std::chrono::seconds(10), all_closed);
   cv_.notify_all();
   lock.unlock();
   if (reaper_thread_.joinable()) reaper_thread_.join();
@@ -76,6 +84,12 @@ void LineServer::AcceptLoop() {
     lock.unlock();
     std::thread([this, s = std::move(socket), id]() mutable { Serve(std::move(s), id); }).detach();
   }
+}
+
+bool LineServer::ClosingForShutdown(uint64_t id, bool busy) {
+  std::lock_guard lock(mu_);
+  connections_[id].busy = busy;
+  return draining_ && !busy;
 }
 
 void LineServer::ReapIdle() {
@@ -113,10 +127,13 @@ void LineServer::Serve(tcp::socket socket, uint64_t id) {
   std::string in;
   bool discarding = false;  // inside a line that grew past MaxLineBytes
   char buffer[16384];
-  while (open && !stopping_) {
+  while (open) {
     size_t n =
         tls ? tls->read_some(asio::buffer(buffer), ec) : socket.read_some(asio::buffer(buffer), ec);
-    if (ec || n == 0) break;
+    if (ec || n == 0) {
+      if (stopping_) write(protocol->ShutdownNotice());  // Stop() ended this read
+      break;
+    }
     touch();
     in.append(buffer, n);
     std::string out;
@@ -165,6 +182,10 @@ void LineServer::Serve(tcp::socket socket, uint64_t id) {
       in.clear();
     }
     if (!write(out)) break;
+    if (ClosingForShutdown(id, protocol->Busy())) {
+      write(protocol->ShutdownNotice());
+      break;
+    }
   }
   protocol->OnDisconnect();
   // No TLS close_notify exchange: a vanished peer must not hold this thread.

@@ -33,6 +33,11 @@ class LineProtocol {
   virtual void OnDisconnect() {}
   // Lines longer than this are not kept; OnLineTooLong is called once they end.
   virtual size_t MaxLineBytes() const = 0;
+  // True while the client is in the middle of something a shutdown lets finish (an SMTP
+  // mail transaction): Stop() closes such a session only once it is done, within a bound.
+  virtual bool Busy() const { return false; }
+  // Said to a session closed for shutdown ("" = close without a word).
+  virtual std::string ShutdownNotice() const { return ""; }
 };
 
 struct LineServerOptions {
@@ -52,8 +57,10 @@ class LineServer {
   ~LineServer();
 
   absl::Status Start();
-  // Stops accepting, closes every connection and waits for their threads.
-  void Stop();
+  // Stops accepting and drains: idle sessions get the protocol's ShutdownNotice and are
+  // closed at once, busy ones when they finish or after `drain`; then waits for their
+  // threads.
+  void Stop(std::chrono::milliseconds drain = std::chrono::seconds(10));
   int port() const { return port_; }
   size_t connections();
 
@@ -70,11 +77,15 @@ class LineServer {
   std::thread accept_thread_;
   std::thread reaper_thread_;
   std::atomic<bool> stopping_{false};
+  bool draining_ = false;  // GUARDED_BY(mu_)
 
   struct Connection {
     int fd;
     std::chrono::steady_clock::time_point last_active;
+    bool busy = false;  // the protocol's Busy() after the last batch of lines
   };
+  // Records whether session `id` is busy; true when it should now close for shutdown.
+  bool ClosingForShutdown(uint64_t id, bool busy);
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<uint64_t, Connection> connections_;  // GUARDED_BY(mu_)

@@ -83,6 +83,8 @@ class ObservedProtocol final : public LineProtocol {
   void OnTlsStarted() override { inner_->OnTlsStarted(); }
   void OnDisconnect() override { inner_->OnDisconnect(); }
   size_t MaxLineBytes() const override { return inner_->MaxLineBytes(); }
+  bool Busy() const override { return inner_->Busy(); }
+  std::string ShutdownNotice() const override { return inner_->ShutdownNotice(); }
 
  private:
   std::unique_ptr<LineProtocol> inner_;

@@ -22,6 +22,11 @@ class SmtpLineProtocol final : public LineProtocol {
   // RFC 5321 allows 1000-octet text lines; we keep up to 64 KiB so that sloppy clients'
   // long lines still arrive, and refuse beyond.
   size_t MaxLineBytes() const override { return 64 << 10; }
+  bool Busy() const override { return session_.in_transaction(); }
+  // RFC 5321 3.8: the server may close with 421 when it must shut down.
+  std::string ShutdownNotice() const override {
+    return "421 4.3.2 Service shutting down, try again later\r\n";
+  }
 
  private:
   SmtpSession session_;

@@ -62,6 +62,8 @@ class SmtpSession {
   void OnTlsStarted();
 
   bool in_data() const { return state_ == State::kData; }
+  // Between MAIL and the end of DATA (or RSET): a message is on its way.
+  bool in_transaction() const { return in_transaction_ || in_data(); }
   const std::string& authenticated_user() const { return user_; }
 
  private:

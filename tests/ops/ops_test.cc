@@ -390,5 +390,62 @@ TEST(KvsDrainTest, SigtermOnTheLeaderLosesNoAcknowledgedWrite) {
   RemoveTree(dir);
 }
 
+// SIGTERM while one client is in the middle of DATA and another sits idle: the idle one is
+// told 421 at once, the message in flight is still taken (250: stored), then that session
+// gets its 421 too and the server exits 0.
+TEST_F(OpsTest, SmtpSigtermFinishesTheMessageInFlightAndSays421ToIdleSessions) {
+  namespace net = boost::asio;
+  HttpClient web(fe_);
+  SignUp(web, "drain");
+  int smtp_port = FreePort();
+  auto smtp = Process::Start(BinaryPath("smtp"),
+                             {absl::StrCat("--port=", smtp_port), "--kvs=" + kvs_->spec(),
+                              "--tls=false", "--relay=false", "--state_dir=" + dir_},
+                             dir_ + "/smtp-drain.log");
+  ASSERT_TRUE(smtp.ok()) << smtp.status();
+  ASSERT_TRUE(WaitForPort(smtp_port)) << "smtp never listened; logs in " << dir_;
+
+  net::io_context ioc;
+  struct Session {
+    explicit Session(net::io_context& ioc) : sock(ioc) {}
+    net::ip::tcp::socket sock;
+    net::streambuf buf;
+    std::string Line() {
+      boost::system::error_code ec;
+      size_t n = net::read_until(sock, buf, "\r\n", ec);
+      if (ec) return "<" + ec.message() + ">";
+      std::string line(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + n);
+      buf.consume(n);
+      return line;
+    }
+    std::string Say(const std::string& text) {
+      net::write(sock, net::buffer(text));
+      return Line();
+    }
+  };
+  auto open = [&] {
+    auto s = std::make_unique<Session>(ioc);
+    s->sock.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(smtp_port)});
+    EXPECT_EQ(s->Line().substr(0, 3), "220");
+    return s;
+  };
+  auto idle = open();
+  EXPECT_EQ(idle->Say("HELO idle\r\n").substr(0, 3), "250");
+  auto busy = open();
+  EXPECT_EQ(busy->Say("HELO busy\r\n").substr(0, 3), "250");
+  EXPECT_EQ(busy->Say("MAIL FROM:<sender@example.com>\r\n").substr(0, 3), "250");
+  EXPECT_EQ(busy->Say("RCPT TO:<drain@penncloud.local>\r\n").substr(0, 3), "250");
+  EXPECT_EQ(busy->Say("DATA\r\n").substr(0, 3), "354");
+  net::write(busy->sock, net::buffer(std::string("Subject: drained\r\n\r\nfirst line\r\n")));
+
+  smtp->Terminate();
+  EXPECT_EQ(idle->Line().substr(0, 3), "421");
+  std::this_thread::sleep_for(300ms);  // the server is draining now, the message unfinished
+  EXPECT_EQ(busy->Say("second line\r\n.\r\n").substr(0, 3), "250");
+  EXPECT_EQ(busy->Line().substr(0, 3), "421");
+  int status = smtp->Wait(15s);
+  EXPECT_TRUE(ExitedZero(status)) << "wait status " << status;
+}
+
 }  // namespace
 }  // namespace penncloud::testing
