@@ -5,12 +5,12 @@
 #   3. the coordinator :8000, GET /login            (proxy -> frontend)
 #   4. authenticated GET /api/me through :8000 at 256 connections (session checked in the
 #      real 3-replica KVS on every request)
-# Usage: stress_test/web_bench.sh [build_dir] [seconds]   (default build/h4-web, 15 s)
+# Usage: stress_test/web_bench.sh [build_dir] [seconds]   (default build/release, 15 s)
 # Output: a summary on stdout and raw wrk output in stress_test/results/web-<time>/.
 # wrk shares the 2 cores with the servers (it takes 35-45% of them): ratios are what count.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build/h4-web}
+build=${1:-$root/build/release}
 secs=${2:-15}
 bin=$build/bin
 out=$root/stress_test/results/web-$(date -u +%Y%m%dT%H%M%S)

@@ -8,11 +8,11 @@
 #   pc_restart NAME       starts it again with the same command line
 #   pc_names KIND         the names of the frontends or kvs replicas (KIND = frontend|kvs)
 #   pc_stop               stops everything and removes PC_DIR (unless PC_KEEP=1)
-# Knobs (environment): PC_BUILD (binaries; default build/h6-drive), PC_GROUPS (data groups,
+# Knobs (environment): PC_BUILD (binaries; default build/release), PC_GROUPS (data groups,
 # default 3), PC_FRONTENDS (default 3), PC_FRONTEND_ARGS, PC_COORDINATOR_ARGS.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-bin=${PC_BUILD:-$root/build/h6-drive}/bin
+bin=${PC_BUILD:-$root/build/release}/bin
 replicas=(1 2 3)
 # The binaries get every setting as a flag; no shared config file may move their ports.
 unset PENNCLOUD_CONFIG

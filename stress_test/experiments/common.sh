@@ -1,7 +1,7 @@
 # Shared by the experiment scripts (sourced): flags, the cluster (our own or --target), a
 # user_sim runner, the machine-load note, and the summary-to-table helper.
 #   --target HOST:PORT   use a running PennCloud instead of starting one
-#   --build DIR          where user_sim and the servers are (default build/h6-drive)
+#   --build DIR          where user_sim and the servers are (default build/release, what scripts/test.sh builds)
 #   --out DIR            raw data and PNG (default docs/plots)
 #   --stage_s S          seconds per measured point (each script has its own default)
 #   --accounts N         accounts the simulated users share (default 50; each costs an
@@ -10,7 +10,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-target="" build=$repo/build/h6-drive out=$repo/docs/plots stage_s="" accounts=50
+target="" build=$repo/build/release out=$repo/docs/plots stage_s="" accounts=50
 extra=()
 while (($#)); do
   case $1 in

@@ -10,7 +10,7 @@
 //   ...
 //   await browser.close(); await cluster.stop();
 //
-// Binaries come from $PENNCLOUD_BIN_DIR (ctest sets it; default build/h4-web/bin), the web
+// Binaries come from $PENNCLOUD_BIN_DIR (ctest sets it; default build/release/bin), the web
 // app from the checkout's web/. Logs land in cluster.dir (kept if a spec fails and
 // $PENNCLOUD_KEEP_TEST_DIRS is set).
 //
@@ -32,7 +32,7 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const sourceRoot = resolve(here, '..', '..');
-export const binDir = process.env.PENNCLOUD_BIN_DIR || join(sourceRoot, 'build', 'h4-web', 'bin');
+export const binDir = process.env.PENNCLOUD_BIN_DIR || join(sourceRoot, 'build', 'release', 'bin');
 
 export function freePort() {
   return new Promise((ok, fail) => {
