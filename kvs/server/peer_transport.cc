@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "grpcpp/grpcpp.h"
+#include "kvs/server/paxos_traffic.h"
 
 namespace penncloud::kvs::server {
 namespace {
@@ -76,6 +77,7 @@ void PeerTransport::Send(paxos::Message message) {
     std::lock_guard<std::mutex> lock(peer.mu);
     // A peer that is down must not make us hold unbounded memory: drop, the core resends.
     if (peer.queue.size() >= kMaxQueuedMessages) return;
+    CountPaxosMessage(Direction::kSent, message);
     peer.queue.push_back(std::move(message));
     if (peer.in_flight) return;  // the running RPC's completion sends it
     peer.in_flight = true;

@@ -10,6 +10,7 @@
 #include "kvs/client/client.h"
 #include "kvs/client/replica_group_client.h"
 #include "kvs/paxos/membership.h"
+#include "kvs/server/paxos_traffic.h"
 #include "kvs/shard/config_store.h"
 #include "kvs/shard/wrong_group.h"
 
@@ -323,6 +324,7 @@ class Replica::PeerService final : public pb::KvsPeer::Service {
       paxos::Message m;
       if (!m.ParseFromString(bytes)) return Invalid("malformed Paxos message");
       if (m.to() != r_->options_.id) continue;  // misrouted (e.g. a stale proxy mapping)
+      CountPaxosMessage(Direction::kReceived, m);
       if (m.type() == paxos::MSG_SNAPSHOT) {
         // The data comes in a separate stream; the message is stepped once it is here.
         r_->FetchSnapshot(std::move(m));

@@ -329,13 +329,15 @@ TEST_F(OpsTest, MailServersServeMetricsAndExitZeroOnSigterm) {
 TEST(KvsDrainTest, SigtermOnTheLeaderLosesNoAcknowledgedWrite) {
   std::string dir = TempDir("ops-kvs");
   std::vector<int> ports = {FreePort(), FreePort(), FreePort()};
+  std::vector<int> metrics = {FreePort(), FreePort(), FreePort()};
   std::vector<std::string> members;
   for (int i = 0; i < 3; ++i) members.push_back(absl::StrCat(i + 1, "=127.0.0.1:", ports[i]));
   std::vector<Process> replicas;
   for (int i = 0; i < 3; ++i) {
     auto p = Process::Start(BinaryPath("kvs_server"),
                             {absl::StrCat("--id=", i + 1), "--peers=" + absl::StrJoin(members, ","),
-                             absl::StrCat("--data_dir=", dir, "/r", i + 1)},
+                             absl::StrCat("--data_dir=", dir, "/r", i + 1),
+                             absl::StrCat("--metrics_listen=127.0.0.1:", metrics[i])},
                             absl::StrCat(dir, "/replica-", i + 1, ".log"));
     ASSERT_TRUE(p.ok()) << p.status();
     replicas.push_back(std::move(*p));
@@ -361,6 +363,18 @@ TEST(KvsDrainTest, SigtermOnTheLeaderLosesNoAcknowledgedWrite) {
   };
   int lead = leader();
   ASSERT_GE(lead, 0);
+  // Paxos traffic is on /metrics: the leader's heartbeats and accepts out, a follower's in.
+  PromSamples from_leader = Scrape(metrics[lead]);
+  PromSamples at_follower = Scrape(metrics[(lead + 1) % 3]);
+  EXPECT_GT(SumSeries(from_leader, "kvs_paxos_messages_total",
+                      {"direction=\"sent\"", "type=\"HEARTBEAT\""}),
+            0);
+  EXPECT_GT(SumSeries(from_leader, "kvs_paxos_messages_total",
+                      {"direction=\"sent\"", "type=\"MSG_ACCEPT\""}),
+            0);
+  EXPECT_GT(SumSeries(at_follower, "kvs_paxos_messages_total",
+                      {"direction=\"received\"", "type=\"HEARTBEAT\""}),
+            0);
 
   std::vector<int> acked;
   std::atomic<bool> stop{false};
