@@ -14,6 +14,7 @@
 #include "kvs/shard/config_store.h"
 #include "kvs/shard/describe.h"
 #include "kvs/shard/grpc_group_steps.h"
+#include "kvs/shard/node_membership.h"
 #include "kvs/shard/rebalancer.h"
 #include "kvs/shard/rebalancer_lease.h"
 
@@ -56,21 +57,11 @@ absl::StatusOr<cluster::Group> ParseGroupArg(const std::string& arg) {
   return shard::ParseGroup(id, arg.substr(at + 1));
 }
 
-// Every replica of every group in `map` is told to apply it. Replicas also poll the config
-// group, so a group that is down now catches up later; that is reported, not fatal.
+// Every group in `map` is told to apply it; one that is down now reads it from the config
+// group later, which is reported, not fatal.
 void PushMap(const shard::ClusterMap& map, const ClusterFlags& flags) {
-  ReplicaGroupOptions options;
-  options.deadline = std::chrono::milliseconds(std::min(flags.timeout_ms, 3000));
-  for (const cluster::Group& group : map.proto().groups()) {
-    std::vector<std::string> addresses;
-    for (const cluster::Replica& r : group.replicas()) addresses.push_back(r.address());
-    ReplicaGroupClient client(addresses, options);
-    absl::Status s = client.InstallMap(map.bytes());
-    if (!s.ok()) {
-      std::cerr << "kvsctl: warning: group " << group.id() << " has not applied map version "
-                << map.version() << " yet (it will read it from the config group): " << s << "\n";
-    }
-  }
+  shard::PushMapToGroups(map, std::chrono::milliseconds(std::min(flags.timeout_ms, 3000)),
+                         [](std::string_view line) { std::cerr << "kvsctl: " << line << "\n"; });
 }
 
 std::string LeaseOwner() {
