@@ -162,17 +162,29 @@ TEST_F(OpsTest, MetricsParseAndMoveAndRequestIdsReachEveryLog) {
   PromSamples coord_after = Scrape(coord_metrics_);
   PromSamples kvs_after = Scrape(kvs_metrics_);
 
+  // Servers count a request once its response is written, which can be just after the
+  // client read it: a counter is polled briefly until it shows what was sent.
+  auto count_since = [](int port, PromSamples& after, const PromSamples& before,
+                        const std::string& name, const std::vector<std::string>& labels,
+                        double want) {
+    for (int i = 0;
+         i < 20 && SumSeries(after, name, labels) - SumSeries(before, name, labels) < want; ++i) {
+      std::this_thread::sleep_for(100ms);
+      after = Scrape(port);
+    }
+    return SumSeries(after, name, labels) - SumSeries(before, name, labels);
+  };
   const std::vector<std::string> me_ok = {"route=\"/api/me\"", "status=\"200\""};
-  EXPECT_EQ(SumSeries(fe_after, "frontend_http_requests_total", me_ok) -
-                SumSeries(fe_before, "frontend_http_requests_total", me_ok),
+  EXPECT_EQ(count_since(fe_metrics_, fe_after, fe_before, "frontend_http_requests_total", me_ok,
+                        kRequests),
             kRequests);
   EXPECT_GE(
       SumSeries(fe_after, "frontend_http_request_duration_seconds_count", {"route=\"/api/me\""}),
       kRequests);
   EXPECT_GE(SumSeries(fe_after, "frontend_http_requests_total", {"route=\"/api/signup\""}), 1);
   const std::vector<std::string> proxied = {"kind=\"proxied\"", "status=\"200\""};
-  EXPECT_GE(SumSeries(coord_after, "coordinator_http_requests_total", proxied) -
-                SumSeries(coord_before, "coordinator_http_requests_total", proxied),
+  EXPECT_GE(count_since(coord_metrics_, coord_after, coord_before,
+                        "coordinator_http_requests_total", proxied, kRequests),
             kRequests);
   // Frontends beat to the coordinator; its gRPC server counts the beats.
   EXPECT_GE(SumSeries(coord_after, "grpc_server_handled_total",
@@ -198,8 +210,8 @@ TEST_F(OpsTest, MetricsParseAndMoveAndRequestIdsReachEveryLog) {
   EXPECT_GT(p99, 0) << "no heartbeat carried a p99";
   EXPECT_LT(p99, 10000);
   // Each /api/me reads the session from the KVS.
-  EXPECT_GE(SumSeries(kvs_after, "grpc_server_handled_total", {"method=\"KvsService/Get\""}) -
-                SumSeries(kvs_before, "grpc_server_handled_total", {"method=\"KvsService/Get\""}),
+  EXPECT_GE(count_since(kvs_metrics_, kvs_after, kvs_before, "grpc_server_handled_total",
+                        {"method=\"KvsService/Get\""}, kRequests),
             kRequests);
   EXPECT_GE(SumSeries(kvs_after, "grpc_server_handled_total", {"method=\"KvsService/Write\""}), 1);
   EXPECT_EQ(SumSeries(kvs_after, "kvs_paxos_is_leader"), 1);
