@@ -39,6 +39,11 @@ grpc::Status CheckCell(const std::string& row, const std::string& column) {
   return grpc::Status::OK;
 }
 
+grpc::Status CheckListLimit(int limit) {
+  if (limit >= 1 && limit <= kMaxListLimit) return grpc::Status::OK;
+  return Invalid(absl::StrCat("list limit ", limit, " not in 1..", kMaxListLimit));
+}
+
 grpc::Status CheckCommand(const pb::Command& c) {
   if (c.op() != pb::OP_PUT && c.op() != pb::OP_CPUT && c.op() != pb::OP_DELETE) {
     return Invalid(absl::StrCat("unknown or unsupported op ", static_cast<int>(c.op()),
@@ -149,9 +154,7 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
                                  pb::ListResponse* response) override {
     r_->CountRequest();
     grpc::Status s = CheckCell(request->row(), request->after());
-    if (s.ok() && (request->limit() < 1 || request->limit() > kMaxListLimit)) {
-      s = Invalid(absl::StrCat("list limit ", request->limit(), " not in 1..", kMaxListLimit));
-    }
+    if (s.ok()) s = CheckListLimit(request->limit());
     PendingRead read;
     read.reactor = context->DefaultReactor();
     read.list = request;
@@ -222,8 +225,8 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     if (request->after().size() > kMaxKeyBytes) {
       s = Invalid(
           absl::StrCat("row of ", request->after().size(), " bytes exceeds ", kMaxKeyBytes));
-    } else if (request->limit() < 1 || request->limit() > kMaxListLimit) {
-      s = Invalid(absl::StrCat("list limit ", request->limit(), " not in 1..", kMaxListLimit));
+    } else {
+      s = CheckListLimit(request->limit());
     }
     PendingRead read;
     read.reactor = context->DefaultReactor();

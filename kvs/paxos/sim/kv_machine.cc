@@ -41,6 +41,26 @@ KvCommand Decode(const std::string& s) {
   return c;
 }
 
+bool ApplyKvWrite(std::map<std::string, std::string>& data, char op, const std::string& key,
+                  const std::string& value, const std::optional<std::string>& expected) {
+  switch (op) {
+    case 'P':
+      data[key] = value;
+      return false;
+    case 'D':
+      data.erase(key);
+      return false;
+    case 'C': {
+      auto d = data.find(key);
+      const bool match = expected ? (d != data.end() && d->second == *expected) : d == data.end();
+      if (match) data[key] = value;
+      return match;
+    }
+    default:
+      return false;
+  }
+}
+
 bool KvMachine::Apply(const KvCommand& c, bool* fresh) {
   auto it = sessions_.find(c.client);
   if (it != sessions_.end() && it->second.first >= c.seq) {
@@ -48,25 +68,7 @@ bool KvMachine::Apply(const KvCommand& c, bool* fresh) {
     return it->second.first == c.seq && it->second.second;
   }
   *fresh = true;
-  bool result = false;
-  switch (c.op) {
-    case 'P':
-      data_[c.key] = c.value;
-      break;
-    case 'D':
-      data_.erase(c.key);
-      break;
-    case 'C': {
-      auto d = data_.find(c.key);
-      const bool match =
-          c.expected ? (d != data_.end() && d->second == *c.expected) : d == data_.end();
-      if (match) data_[c.key] = c.value;
-      result = match;
-      break;
-    }
-    default:
-      break;
-  }
+  const bool result = ApplyKvWrite(data_, c.op, c.key, c.value, c.expected);
   sessions_[c.client] = {c.seq, result};
   return result;
 }

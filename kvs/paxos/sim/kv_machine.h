@@ -19,6 +19,11 @@ struct KvCommand {
 };
 
 std::string Encode(const KvCommand& c);
+
+// Applies one write to `data` ('P' put, 'D' delete, 'C' put if `expected` holds, where
+// nullopt means absent); true when a CPUT's expectation held, false otherwise.
+bool ApplyKvWrite(std::map<std::string, std::string>& data, char op, const std::string& key,
+                  const std::string& value, const std::optional<std::string>& expected);
 KvCommand Decode(const std::string& s);
 
 class KvMachine {

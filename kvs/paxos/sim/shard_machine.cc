@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kvs/paxos/sim/kv_machine.h"
 #include "kvs/shard/hash_ring.h"
 
 namespace penncloud::paxos::sim {
@@ -125,24 +126,7 @@ ApplyOutcome ShardMachine::ApplyWrite(const ShardCommand& c) {
   Session& s = sessions_[c.client];
   s = Session{c.seq, out.verdict == Verdict::kWrongGroup, false};
   if (out.verdict == Verdict::kWrongGroup) return out;
-  switch (c.op) {
-    case 'P':
-      data_[c.key] = c.value;
-      break;
-    case 'D':
-      data_.erase(c.key);
-      break;
-    case 'C': {
-      auto d = data_.find(c.key);
-      const bool match =
-          c.expected ? (d != data_.end() && d->second == *c.expected) : d == data_.end();
-      if (match) data_[c.key] = c.value;
-      s.cput_ok = out.cput_ok = match;
-      break;
-    }
-    default:
-      break;
-  }
+  s.cput_ok = out.cput_ok = ApplyKvWrite(data_, c.op, c.key, c.value, c.expected);
   return out;
 }
 
