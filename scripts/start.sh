@@ -44,11 +44,13 @@ if ((!running)); then
   for port in "$http_port" "$coordinator_grpc_port" "${frontend_ports[@]}" "$smtp_port" \
     "$pop3_port" $(for g in 0 "${data_groups[@]}"; do for r in "${replicas[@]}"; do
       group_port "$g" "$r"; done; done); do
-    if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
-      echo "port $port is already in use by another program (see: ss -ltnp 'sport = :$port');" \
-        "free it or change the [cluster] ports in $config_file" >&2
-      exit 1
-    fi
+    for p in "$port" $((port + metrics_port_offset)); do
+      if ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+        echo "port $p is already in use by another program (see: ss -ltnp 'sport = :$p');" \
+          "free it or change the [cluster] ports in $config_file" >&2
+        exit 1
+      fi
+    done
   done
 fi
 
@@ -122,19 +124,70 @@ launch pop3 "$bin/pop3" --address="$address" --port=$pop3_port --kvs="$(kvs_spec
   "$(metrics_listen "$pop3_port")"
 
 echo "== Waiting until healthy"
-healthy=0
-for _ in $(seq 1 150); do
-  if "${kvsctl[@]}" cluster show >/dev/null 2>&1 &&
-    curl -fs -o /dev/null "http://$address:$http_port/"; then
-    healthy=1
-    break
+# Healthy means every process is still running, every replica group has a leader that all
+# its replicas see, every frontend and the coordinator serve the app, and SMTP and POP3
+# greet. A process that exits, or a check still failing at the deadline, is named with
+# the tail of its log, so a start that does not come up says why.
+group_healthy() {
+  local out
+  out=$("$bin/kvsctl" --timeout_ms=2000 --group="$(group_addresses "$1")" status 2>/dev/null) &&
+    ! grep -q unreachable <<<"$out" && grep -q "role=leader" <<<"$out"
+}
+greets() {  # port, the greeting's first characters
+  local line
+  line=$(timeout 2 bash -c "exec 3<>/dev/tcp/$address/$1 && head -c ${#2} <&3" 2>/dev/null) &&
+    [[ $line == "$2" ]]
+}
+serves() { curl -fs -m 2 -o /dev/null "http://$address:$1/"; }
+failing_check() {  # prints the first check that fails, with the log to read
+  local g port
+  for g in 0 "${data_groups[@]}"; do
+    if ! group_healthy "$g"; then
+      local logs=kvs-g$g-r*
+      ((g == 0)) && logs=kvs-config-r*
+      echo "kvs group $g has no leader that all its replicas answer for|$logs"
+      return
+    fi
+  done
+  for port in "${frontend_ports[@]}"; do
+    serves "$port" || { echo "frontend :$port does not serve|frontend-$port"; return; }
+  done
+  serves "$http_port" || { echo "the coordinator :$http_port does not serve|coordinator"; return; }
+  greets "$smtp_port" 220 || { echo "SMTP :$smtp_port does not greet|smtp"; return; }
+  greets "$pop3_port" +OK || { echo "POP3 :$pop3_port does not greet|pop3"; return; }
+}
+show_log() {
+  local log
+  for log in "$log_dir"/$1.log; do
+    [[ -f $log ]] || continue
+    echo "--- last lines of $log" >&2
+    tail -n 15 "$log" >&2
+  done
+}
+deadline=$((SECONDS + ${PENNCLOUD_START_TIMEOUT:-90}))
+next_report=$((SECONDS + 10))
+while :; do
+  for pidfile in "$run_dir"/*.pid; do
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      name=$(basename "$pidfile" .pid)
+      echo "$name exited during the start" >&2
+      show_log "$name"
+      exit 1
+    fi
+  done
+  failing=$(failing_check)
+  [[ -z $failing ]] && break
+  if ((SECONDS >= deadline)); then
+    echo "PennCloud did not become healthy: ${failing%%|*}; logs are in $log_dir" >&2
+    show_log "${failing##*|}"
+    exit 1
   fi
-  sleep 0.2
+  if ((SECONDS >= next_report)); then
+    echo "   still waiting: ${failing%%|*}"
+    next_report=$((SECONDS + 10))
+  fi
+  sleep 0.3
 done
-if ((!healthy)); then
-  echo "PennCloud did not become healthy; logs are in $log_dir" >&2
-  exit 1
-fi
 
 cat <<MSG
 

@@ -53,11 +53,12 @@ group_peers() {
   for r in "${replicas[@]}"; do peers+=("$r=$address:$(group_port "$1" "$r")"); done
   (IFS=,; echo "${peers[*]}")
 }
-config_spec() {
+group_addresses() {  # the client addresses of group G's replicas, comma-separated
   local spec=() r
-  for r in "${replicas[@]}"; do spec+=("$address:$(group_port 0 "$r")"); done
+  for r in "${replicas[@]}"; do spec+=("$address:$(group_port "$1" "$r")"); done
   (IFS=,; echo "${spec[*]}")
 }
+config_spec() { group_addresses 0; }
 kvs_spec() { echo "config=$(config_spec)"; }
 
 http_port=$(cluster_conf http_port 8000)
