@@ -16,18 +16,12 @@ void MultiGroupSimulation::Send(int caller) {
     call.target = int(*call.hint) - 1;
   }
   call.hint.reset();
-  if (!faults_on_ || !Chance(loss_)) {
-    Event& e =
-        Schedule(now_ + NetDelay(), EventType::kRequest, groups_[call.group].nodes[call.target]);
-    e.request = call.req;
-  }
-  Event& t = Schedule(now_ + 15 * kTick, EventType::kTimer, caller);
-  t.token = ++call.timer;
+  SendRequest(groups_[call.group].nodes[call.target], call.req);
+  Schedule(now_ + 15 * kTick, EventType::kTimer, caller).token = ++call.timer;
 }
 
 void MultiGroupSimulation::Retry(int caller, int64_t delay) {
-  Event& t = Schedule(now_ + delay, EventType::kTimer, caller);
-  t.token = ++CallOf(caller).timer;
+  Schedule(now_ + delay, EventType::kTimer, caller).token = ++CallOf(caller).timer;
 }
 
 void MultiGroupSimulation::OnReply(const Reply& rep) {
@@ -61,7 +55,7 @@ void MultiGroupSimulation::OnTimer(int caller, uint64_t token) {
     StartOp(caller);
     return;
   }
-  if (faults_on_ && now_ >= cl.deadline) {
+  if (net_.faults_on && now_ >= cl.deadline) {
     FinishOp(caller, false, nullptr);  // gave up: the outcome stays unknown
     return;
   }
@@ -105,19 +99,11 @@ void MultiGroupSimulation::StartOp(int c) {
     q.expected = written_values_[written_values_.size() - 2 -
                                  rng_.Below(std::min<size_t>(3, written_values_.size() - 1))];
   }
-  lincheck::Operation op;
-  op.client = c + 1;
-  op.key = q.key;
-  op.kind = cl.kind == ReqKind::kGet ? lincheck::OpKind::kGet
-            : q.op == 'P'            ? lincheck::OpKind::kPut
-            : q.op == 'C'            ? lincheck::OpKind::kCPut
-                                     : lincheck::OpKind::kDelete;
-  if (op.kind == lincheck::OpKind::kPut || op.kind == lincheck::OpKind::kCPut) op.value = q.value;
-  if (op.kind == lincheck::OpKind::kCPut) op.expected = q.expected;
-  op.call = now_;
-  op.completed = false;
-  cl.history_index = history_.size();
-  history_.push_back(std::move(op));
+  const lincheck::OpKind kind = cl.kind == ReqKind::kGet ? lincheck::OpKind::kGet
+                                : q.op == 'P'            ? lincheck::OpKind::kPut
+                                : q.op == 'C'            ? lincheck::OpKind::kCPut
+                                                         : lincheck::OpKind::kDelete;
+  cl.history_index = history_.Call(c + 1, q.key, kind, q.value, q.expected, now_);
   cl.active = true;
   cl.deadline = now_ + 150 * kTick;
   q.seq = ++cl.seq;
@@ -151,15 +137,10 @@ void MultiGroupSimulation::Route(int c) {
 
 void MultiGroupSimulation::FinishOp(int c, bool completed, const Reply* rep) {
   Client& cl = clients_[c];
-  lincheck::Operation& op = history_[cl.history_index];
-  op.completed = completed;
-  op.ret = now_;
   if (completed) {
-    ++result_.ops_completed;
-    if (op.kind == lincheck::OpKind::kGet) op.observed = rep->value;
-    if (op.kind == lincheck::OpKind::kCPut) op.cput_succeeded = rep->cput_ok;
+    history_.Return(cl.history_index, now_, rep->value, rep->cput_ok);
   } else {
-    ++result_.ops_incomplete;
+    history_.GiveUp(cl.history_index, now_);
   }
   cl.active = false;
   cl.call.req.token = 0;
@@ -231,7 +212,7 @@ void MultiGroupSimulation::RebalancerWrite(absl::StatusOr<cluster::ClusterMap> n
 
 void MultiGroupSimulation::RebalancerNext() {
   Rebalancer& rb = rebal_;
-  if (rb.down || rb.finished || !result_.ok) return;
+  if (rb.down || rb.finished || !ok()) return;
   Request q;
   q.kind = ReqKind::kCommand;
   if (rb.map == nullptr) {
@@ -361,7 +342,7 @@ void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
     if (!rep.cput_ok) {
       rb.map = nullptr;  // another map is stored (our earlier try?): read it, go on from it
     } else {
-      if (faults_on_ && rb.map != nullptr &&
+      if (net_.faults_on && rb.map != nullptr &&
           rb.map->proto().rebalance_ranges_done() <
               maps_.at(q.cmd.map)->proto().rebalance_ranges_done()) {
         ++result_.ranges_moved_in_chaos;

@@ -1,6 +1,7 @@
 // The multi-group simulation's parts, shared by its source files: the messages between
-// callers (clients, the rebalancer) and replicas, the simulated replicas and groups, and
-// the simulation itself (multi_group.cc: replicas, faults, checks and the event loop;
+// callers (clients, the rebalancer) and replicas, the callers' state, and the simulation
+// itself, built on the replica harness (replica_harness.h) that it shares with the
+// single-group simulator (multi_group.cc: requests, faults, checks and the run;
 // multi_group_callers.cc: the clients and the rebalancer). Internal to the simulator.
 #pragma once
 
@@ -16,14 +17,14 @@
 
 #include "kvs/lincheck/history.h"
 #include "kvs/paxos/node.h"
-#include "kvs/paxos/rng.h"
 #include "kvs/paxos/sim/multi_group.h"
+#include "kvs/paxos/sim/op_history.h"
+#include "kvs/paxos/sim/replica_harness.h"
 #include "kvs/shard/cluster_map.h"
 
 namespace penncloud::paxos::sim::multi {
 
 namespace shard = kvs::shard;
-constexpr int64_t kTick = 10;  // time units per tick
 
 // What a client or the rebalancer asks of one replica.
 enum class ReqKind { kGet, kWrite, kConfigRead, kCommand, kFetch };
@@ -50,71 +51,10 @@ struct Reply {
   std::string payload;   // fetch
 };
 
-enum class EventType {
-  kDeliver,
-  kTick,
-  kReady,
-  kRequest,
-  kReply,
-  kTimer,
-  kRestart,
-  kHealPartition,
-  kFault,
-  kHeal,
-  kRebalancerRestart
-};
-
-struct Event {
-  int64_t time = 0;
-  uint64_t order = 0;
-  EventType type = EventType::kTick;
-  int node = 0;  // global replica index, or caller index
-  uint64_t token = 0;
-  Message msg;
-  std::shared_ptr<const ShardMachine> snapshot_data;
-  Request request;
-  Reply reply;
-};
-
-struct EventLater {
-  bool operator()(const std::unique_ptr<Event>& a, const std::unique_ptr<Event>& b) const {
-    return std::tie(a->time, a->order) > std::tie(b->time, b->order);
-  }
-};
-
-struct Disk {
-  HardState hard_state;
-  std::map<Slot, Entry> entries;
-  SnapshotMeta snapshot;
-  std::shared_ptr<const ShardMachine> snapshot_data;
-};
-
-struct Replica {
-  int group = 0;  // index in groups_ (= group id; 0 is the config group)
-  NodeId id = 0;  // Paxos id within the group
-  bool up = true;
-  int restarts = 0;
-  int64_t tick_period = kTick;
-  std::unique_ptr<Node> node;
-  Disk disk;
-  ShardMachine sm;
-  Slot applied = 0;
-  bool ready_scheduled = false;
-  uint64_t epoch = 0;
-  std::map<Slot, std::shared_ptr<const ShardMachine>> incoming_snapshots;
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, uint64_t>> pending_writes;
-  std::map<uint64_t, Request> pending_reads;
-  Slot snapshot_every = 20;
-};
-
-struct Group {
-  std::vector<int> nodes;                       // global replica indices, by Paxos id - 1
-  std::set<NodeId> retired;                     // replaced: stopped for good
+// What the simulation keeps per group beside the harness's ReplicaGroup.
+struct GroupModel {
   std::shared_ptr<const ShardMachine> initial;  // the state at slot 0
-  std::vector<std::string> chosen;              // slot -> fingerprint of the value applied there
-  std::vector<uint64_t> digest;                 // slot -> state digest after it
   ShardMachine oracle;                          // the state after the chosen prefix
-  std::optional<NodeId> last_leader;
   int64_t next_reconfig = 0;
 };
 
@@ -156,58 +96,33 @@ struct Rebalancer {
   size_t next_change = 0;
 };
 
-inline std::string Fingerprint(const Entry& e) {
-  std::string f = std::to_string(int(e.type()));
-  f += ':';
-  for (const std::string& c : e.commands()) {
-    f += c;
-    f += '\x1e';
-  }
-  for (NodeId v : e.membership().voters()) f += "v" + std::to_string(v);
-  for (NodeId v : e.membership().learners()) f += "l" + std::to_string(v);
-  return f;
-}
-
 inline bool IsControl(char op) { return op != 'P' && op != 'C' && op != 'D'; }
 
-class MultiGroupSimulation {
+class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply> {
  public:
   explicit MultiGroupSimulation(const MultiOptions& o)
-      : opt_(o), rng_(o.seed * 0x9e3779b97f4a7c15ULL + 11) {}
+      : ReplicaHarness(o.seed, o.seed * 0x9e3779b97f4a7c15ULL + 11, o.verbose), opt_(o) {}
 
   MultiResult Run();
 
  private:
-  Event& Schedule(int64_t at, EventType type, int node = 0) {
-    auto e = std::make_unique<Event>();
-    e->time = at;
-    e->order = next_order_++;
-    e->type = type;
-    e->node = node;
-    Event& ref = *e;
-    queue_.push_back(std::move(e));
-    std::push_heap(queue_.begin(), queue_.end(), EventLater());
-    return ref;
-  }
-  bool Chance(double p) { return p > 0 && double(rng_.Below(1000000)) < p * 1e6; }
-  int64_t Between(int64_t lo, int64_t hi) { return lo + int64_t(rng_.Below(hi - lo + 1)); }
-  void Fail(const std::string& why) {
-    if (!result_.ok) return;
-    result_.ok = false;
-    std::ostringstream s;
-    s << "t=" << now_ / kTick << ": " << why;
-    result_.failure = s.str();
-  }
-  void Trace(const std::string& what) {
-    if (opt_.verbose) std::cerr << "[t=" << now_ / kTick << "] " << what << "\n";
-  }
-  int64_t NetDelay() {
-    if (faults_on_ && Chance(long_delay_)) return Between(kTick, 40 * kTick);
-    return Between(1, max_delay_);
-  }
-  std::string Name(int i) const {
+  // The harness's hooks.
+  std::string Name(int i) const override {
     return "g" + std::to_string(reps_[i].group) + "n" + std::to_string(reps_[i].id);
   }
+  void ApplyCommand(int i, const std::string& command, bool first) override;
+  void SlotApplied(int i, bool first) override;
+  WriteKey KeyOf(const std::string& command) const override {
+    const ShardCommand c = DecodeCommand(command);
+    return {c.client, c.seq};
+  }
+  void AnswerRead(int i, const Request& q) override;
+  void AnswerNotLeader(int i, const Request& q) override;
+  void InjectFault() override;
+  void HealAll() override;
+  void OnEvent(SimEvent& ev) override;
+  bool Done() const override;
+
   int Rebal() const { return int(clients_.size()); }  // the rebalancer's caller index
 
   // Maps.
@@ -217,13 +132,7 @@ class MultiGroupSimulation {
   cluster::Group GroupProto(uint64_t id) const;
 
   // Replicas.
-  Config NodeConfig(const Replica& r) const;
-  void StartNode(int i);
-  void Crash(int i);
-  void ScheduleReady(int i);
-  void ProcessReady(int i);
-  void ApplyEntry(int i, const Entry& e);
-  void Respond(Reply reply);
+  void Respond(Reply reply) { SendReply(reply.caller, std::move(reply)); }
   void OnRequest(int i, const Request& req);
   void CheckExclusive(int g);
 
@@ -231,7 +140,7 @@ class MultiGroupSimulation {
   // A random replica of group g that was not replaced: callers know the group's members
   // (the map lists them).
   int PickReplica(int g) {
-    const Group& group = groups_[g];
+    const ReplicaGroup& group = groups_[g];
     for (;;) {
       const int k = int(rng_.Below(group.nodes.size()));
       if (!group.retired.count(NodeId(k + 1))) return k;
@@ -253,38 +162,26 @@ class MultiGroupSimulation {
   void RebalancerWrite(absl::StatusOr<cluster::ClusterMap> next, bool push);
   void OnRebalancerReply(const Reply& rep);
 
-  void InjectFault();
   void Reconfigure(int g);
-  void HealAll();
   void FinalCheck();
+  MultiResult Result();  // result_ with the harness's verdict and counts
 
   MultiOptions opt_;
-  Rng rng_;
-  int64_t now_ = 0;
-  uint64_t next_order_ = 0;
-  std::vector<std::unique_ptr<Event>> queue_;
   MultiResult result_;
   MapRegistry maps_;
   std::map<std::string, uint64_t> map_ids_;  // serialized map -> registration number
-  std::deque<Replica> reps_;  // a deque: replicas join mid-run while others are referenced
-  std::vector<Group> groups_;
+  std::vector<GroupModel> models_;           // by group, beside the harness's groups_
   std::vector<Client> clients_;
   Rebalancer rebal_;
   std::vector<std::string> rows_;
   std::map<std::string, std::set<int>> serving_;  // row -> groups whose chosen state serves it
-  std::vector<lincheck::Operation> history_;
+  OpHistory history_;
   std::vector<std::string> written_values_;
-  uint64_t next_token_ = 0, next_read_id_ = 0, next_nonce_ = 0;
+  uint64_t next_token_ = 0, next_nonce_ = 0;
+  bool control_chosen_ = false;  // the slot being applied first holds a map/migration command
 
-  bool faults_on_ = false;
-  double loss_ = 0, dup_ = 0, long_delay_ = 0, crash_rate_ = 0, partition_rate_ = 0;
-  double mid_ready_crash_ = 0, rebalancer_crash_ = 0;
+  double rebalancer_crash_ = 0;
   bool churn_ = false;
-  int64_t max_delay_ = 5;
-  std::set<std::pair<int, int>> blocked_;
-  uint64_t partition_token_ = 0;
-  int64_t heal_time_ = 0;
-  size_t max_batch_ = 8, max_entries_msg_ = 8;
   uint32_t window_ = 4;
   int install_chunks_ = 1;
   uint64_t next_attempt_ = 0;  // install attempts only grow, like the real rebalancer's clock

@@ -1,0 +1,443 @@
+// Drives simulated replica groups exactly as the Ready contract (kvs/paxos/node.h) says,
+// over the simulated network, with crash-restarts (also in the middle of a Ready: only what
+// was persisted survives) and the per-group checks: every replica applies the slots in
+// order, no two apply different values in one slot, and their states agree after every
+// slot and after every snapshot install. Both simulators derive from it (simulator.cc: one
+// group and its clients; multi_group.cc: groups, clients and a rebalancer) and add what is
+// theirs through the hooks below: what a command does, how a request is answered, which
+// faults to inject, and the events of their callers.
+#pragma once
+
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kvs/paxos/node.h"
+#include "kvs/paxos/rng.h"
+#include "kvs/paxos/sim/draws.h"
+#include "kvs/paxos/sim/event_queue.h"
+#include "kvs/paxos/sim/network.h"
+#include "kvs/paxos/sim/sim_replica.h"
+
+namespace penncloud::paxos::sim {
+
+// What the harness counts, for the simulators' reports.
+struct HarnessCounts {
+  int64_t messages = 0;
+  int64_t crashes = 0;
+  int64_t partitions = 0;
+  int64_t snapshots_installed = 0;
+  int64_t leader_changes = 0;
+  int64_t reconfigs = 0;
+};
+
+template <class Machine, class Request, class Reply>
+class ReplicaHarness {
+ public:
+  using SimEvent = Event<Machine, Request, Reply>;
+  using SimReplica = Replica<Machine, Request>;
+
+  virtual ~ReplicaHarness() = default;
+
+ protected:
+  ReplicaHarness(uint64_t seed, uint64_t rng_seed, bool verbose)
+      : seed_(seed), verbose_(verbose), rng_(rng_seed) {}
+
+  // --- hooks
+  // Name of replica i in traces and failures.
+  virtual std::string Name(int i) const = 0;
+  // Applies one command of the entry replica i applies now (`first`: no replica applied
+  // this slot before) and answers its pending write, if any.
+  virtual void ApplyCommand(int i, const std::string& command, bool first) = 0;
+  // Replica i applied a slot and it agreed with the others.
+  virtual void SlotApplied(int /*i*/, bool /*first*/) {}
+  // The write key a command carries, to find the request that proposed it.
+  virtual WriteKey KeyOf(const std::string& command) const = 0;
+  // Answers a read request whose read was released (every slot up to its index applied).
+  virtual void AnswerRead(int i, const Request& q) = 0;
+  // Answers a request the core refused or dropped: not the leader (any more).
+  virtual void AnswerNotLeader(int i, const Request& q) = 0;
+  virtual void InjectFault() = 0;
+  virtual void HealAll() = 0;
+  // Events that are not the replicas' own: requests, replies, timers, ...
+  virtual void OnEvent(SimEvent& ev) = 0;
+  // True once the run can stop early (after the heal, everything finished).
+  virtual bool Done() const = 0;
+
+  // --- plumbing
+  SimEvent& Schedule(int64_t at, EventType type, int node = 0) {
+    return queue_.Schedule(at, type, node);
+  }
+  bool Chance(double p) { return sim::Chance(rng_, p); }
+  int64_t Between(int64_t lo, int64_t hi) { return sim::Between(rng_, lo, hi); }
+  int64_t NetDelay() { return net_.Delay(rng_); }
+  bool ok() const { return failure_.empty(); }
+  const std::string& failure() const { return failure_; }
+  void Fail(const std::string& why) {
+    if (!ok()) return;
+    std::ostringstream s;
+    s << "t=" << now_ / kTick << ": " << why;
+    failure_ = s.str();
+  }
+  void Trace(const std::string& what) const {
+    if (verbose_) std::cerr << "[t=" << now_ / kTick << "] " << what << "\n";
+  }
+
+  // --- replicas
+  // Appends replica `id` of group `g` (down until StartNode); returns its index.
+  int AddReplica(int g, NodeId id) {
+    const int i = int(reps_.size());
+    SimReplica& r = reps_.emplace_back();
+    r.group = g;
+    r.id = id;
+    groups_[g].nodes.push_back(i);
+    return i;
+  }
+  bool Retired(int i) const { return groups_[reps_[i].group].retired.count(reps_[i].id) > 0; }
+  Config NodeConfig(const SimReplica& r) const;
+  // Starts (or restarts) replica i from its disk.
+  void StartNode(int i);
+  void Crash(int i);
+  void ScheduleReady(int i);
+  // A caller's request toward replica i, unless the network loses it.
+  void SendRequest(int i, const Request& q) {
+    if (net_.Lost(rng_)) return;
+    Schedule(now_ + NetDelay(), EventType::kRequest, i).request = q;
+  }
+  // An answer toward caller `to`, unless the network loses it.
+  void SendReply(int to, Reply rep) {
+    if (net_.Lost(rng_)) return;
+    Schedule(now_ + NetDelay(), EventType::kReply, to).reply = std::move(rep);
+  }
+  // Takes the request that proposed the write `key` at replica r, if it is still owed.
+  std::optional<Request> TakeWrite(SimReplica& r, const WriteKey& key) {
+    auto it = r.pending_writes.find(key);
+    if (it == r.pending_writes.end()) return std::nullopt;
+    std::optional<Request> q = std::move(it->second);
+    r.pending_writes.erase(it);
+    return q;
+  }
+  // Cuts links inside group g (see Network::Partition) until a heal event; returns what.
+  std::string Partition(int g);
+  // Ends every fault: the network heals and every crashed replica (not retired) restarts.
+  void HealReplicas();
+  // Runs the events in time order until `end`, a failure, or Done().
+  void RunEvents(int64_t end);
+
+  uint64_t seed_;
+  bool verbose_;
+  uint64_t next_read_id_ = 0;  // names the reads requested from the cores
+  Rng rng_;
+  int64_t now_ = 0;
+  int64_t heal_time_ = 0;        // 0 until the heal
+  std::deque<SimReplica> reps_;  // a deque: replicas join mid-run while others are referenced
+  std::vector<ReplicaGroup> groups_;
+  Network net_;
+  double crash_rate_ = 0, partition_rate_ = 0, mid_ready_crash_ = 0;
+  size_t max_batch_ = 8, max_entries_msg_ = 8;
+  HarnessCounts counts_;
+
+ private:
+  void ProcessReady(int i);
+  void ApplyEntry(int i, const Entry& e);
+  void SendPeer(int from, Message m);
+  // The harness's own events; false for the others.
+  bool OnReplicaEvent(SimEvent& ev);
+
+  EventQueue<SimEvent> queue_;
+  std::string failure_;
+};
+
+// ----------------------------------------------------------------------------------------
+
+template <class M, class Q, class P>
+Config ReplicaHarness<M, Q, P>::NodeConfig(const SimReplica& r) const {
+  Config c;
+  c.id = r.id;
+  c.election_ticks = 10;
+  c.heartbeat_ticks = 2;
+  c.lease_margin_ticks = 2;
+  c.seed = seed_ * 1000003 + uint64_t(r.group) * 7919 + r.id * 101 + uint64_t(r.restarts);
+  c.max_batch_commands = max_batch_;
+  c.max_entries_per_message = max_entries_msg_;
+  c.snapshot_retry_ticks = 20;
+  c.learner_catchup_slots = 8;
+  return c;
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::StartNode(int i) {
+  SimReplica& r = reps_[i];
+  PersistentState st;
+  st.hard_state = r.disk.hard_state;
+  for (const auto& [slot, e] : r.disk.entries) st.entries.push_back(e);
+  st.snapshot = r.disk.snapshot;
+  st.applied = r.disk.snapshot.slot();
+  r.sm = *r.disk.snapshot_data;
+  r.applied = r.disk.snapshot.slot();
+  r.node = std::make_unique<Node>(NodeConfig(r), std::move(st));
+  r.up = true;
+  r.ready_scheduled = false;
+  Schedule(now_ + Between(1, r.tick_period), EventType::kTick, i).token = r.epoch;
+  ScheduleReady(i);
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::Crash(int i) {
+  SimReplica& r = reps_[i];
+  if (!r.up) return;
+  Trace("crash " + Name(i));
+  ++counts_.crashes;
+  r.up = false;
+  r.node.reset();
+  r.epoch++;
+  r.restarts++;
+  r.incoming_snapshots.clear();
+  r.pending_writes.clear();
+  r.pending_reads.clear();
+  r.ready_scheduled = false;
+  Schedule(now_ + Between(2, 60) * kTick, EventType::kRestart, i).token = r.epoch;
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::ScheduleReady(int i) {
+  SimReplica& r = reps_[i];
+  if (!r.up || r.ready_scheduled || !r.node->HasReady()) return;
+  r.ready_scheduled = true;
+  Schedule(now_ + Between(0, 3), EventType::kReady, i).token = r.epoch;
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::SendPeer(int from, Message m) {
+  ++counts_.messages;
+  const SimReplica& r = reps_[from];
+  std::shared_ptr<const M> data;
+  if (m.type() == MSG_SNAPSHOT) {
+    if (m.snapshot().slot() != r.disk.snapshot.slot()) {
+      Fail("MSG_SNAPSHOT names a snapshot the server does not hold");
+      return;
+    }
+    data = r.disk.snapshot_data;
+  }
+  const std::vector<int>& nodes = groups_[r.group].nodes;
+  if (m.to() < 1 || m.to() > nodes.size()) return;
+  const int to = nodes[m.to() - 1];
+  if (net_.Drops(rng_, from, to)) return;
+  const int copies = net_.Copies(rng_);
+  for (int k = 0; k < copies; ++k) {
+    SimEvent& e = Schedule(now_ + NetDelay(), EventType::kDeliver, to);
+    e.msg = m;
+    e.snapshot_data = data;
+  }
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::ProcessReady(int i) {
+  SimReplica& r = reps_[i];
+  Node& node = *r.node;
+  Ready rd = node.TakeReady();
+  if (net_.faults_on && Chance(mid_ready_crash_)) {
+    Crash(i);  // before anything was made durable: the whole Ready is lost
+    return;
+  }
+  // 1. Snapshot.
+  if (rd.snapshot) {
+    const Slot slot = rd.snapshot->slot();
+    auto it = r.incoming_snapshots.find(slot);
+    if (it == r.incoming_snapshots.end()) {
+      Fail(Name(i) + " asked to install a snapshot it never received");
+      return;
+    }
+    r.sm = *it->second;
+    r.applied = slot;
+    r.disk.snapshot = *rd.snapshot;
+    r.disk.snapshot_data = it->second;
+    r.disk.entries.erase(r.disk.entries.begin(), r.disk.entries.upper_bound(slot));
+    r.incoming_snapshots.clear();
+    ++counts_.snapshots_installed;
+    if (!groups_[r.group].ledger.Matches(slot, r.sm.Digest())) {
+      Fail(Name(i) + " installed a snapshot at slot " + std::to_string(slot) +
+           " whose state differs from the state applied there");
+    }
+  }
+  // 2. Persist.
+  for (const EntryPtr& e : rd.entries) {
+    if (e->slot() > r.disk.snapshot.slot()) r.disk.entries[e->slot()] = *e;
+  }
+  if (rd.hard_state) r.disk.hard_state = *rd.hard_state;
+  if (net_.faults_on && Chance(mid_ready_crash_)) {
+    Crash(i);  // durable, but nothing sent or applied
+    return;
+  }
+  // 3. Send.
+  for (Message& m : rd.messages) {
+    SendPeer(i, std::move(m));
+    if (!ok()) return;
+  }
+  // 4. Apply.
+  for (const EntryPtr& e : rd.committed) {
+    ApplyEntry(i, *e);
+    if (!ok()) return;
+  }
+  // 5. Reads and refusals.
+  for (const ReadState& rs : rd.reads) {
+    auto it = r.pending_reads.find(rs.id);
+    if (it == r.pending_reads.end()) continue;
+    if (r.applied < rs.index) Fail("read released before its index was applied");
+    const Q q = std::move(it->second);
+    r.pending_reads.erase(it);
+    AnswerRead(i, q);
+  }
+  for (uint64_t id : rd.failed_reads) {
+    auto it = r.pending_reads.find(id);
+    if (it == r.pending_reads.end()) continue;
+    const Q q = std::move(it->second);
+    r.pending_reads.erase(it);
+    AnswerNotLeader(i, q);
+  }
+  for (const std::string& c : rd.dropped) {
+    if (std::optional<Q> q = TakeWrite(r, KeyOf(c))) AnswerNotLeader(i, *q);
+  }
+  // 6. Advance, then maybe snapshot.
+  node.Advance();
+  if (r.applied >= r.disk.snapshot.slot() + r.snapshot_every) {
+    auto meta = node.Compact(r.applied);
+    if (!meta.ok()) {
+      Fail("Compact refused: " + std::string(meta.status().message()));
+      return;
+    }
+    r.disk.snapshot = *meta;
+    r.disk.snapshot_data = std::make_shared<M>(r.sm);
+    r.disk.entries.erase(r.disk.entries.begin(), r.disk.entries.upper_bound(meta->slot()));
+  }
+  ReplicaGroup& g = groups_[r.group];
+  if (node.is_leader() && g.last_leader != r.id) {
+    g.last_leader = r.id;
+    ++counts_.leader_changes;
+    Trace("leader " + Name(i) + " ballot " + std::to_string(node.Status().ballot.round()));
+  }
+  ScheduleReady(i);
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::ApplyEntry(int i, const Entry& e) {
+  SimReplica& r = reps_[i];
+  ReplicaGroup& g = groups_[r.group];
+  const Slot s = e.slot();
+  if (s != r.applied + 1) {
+    Fail(Name(i) + " applied slot " + std::to_string(s) + " after " + std::to_string(r.applied));
+    return;
+  }
+  const SlotLedger::Value value = g.ledger.Applied(s, Fingerprint(e));
+  if (value == SlotLedger::Value::kDifferent) {
+    Fail("slot " + std::to_string(s) + ": " + Name(i) +
+         " applied a value different from another replica's");
+    return;
+  }
+  const bool first = value == SlotLedger::Value::kFirst;
+  for (const std::string& c : e.commands()) ApplyCommand(i, c, first);
+  r.applied = s;
+  if (!g.ledger.StateAfter(s, r.sm.Digest())) {
+    Fail("slot " + std::to_string(s) + ": " + Name(i) +
+         " has a state different from another replica's after applying it");
+  }
+  SlotApplied(i, first);
+}
+
+template <class M, class Q, class P>
+std::string ReplicaHarness<M, Q, P>::Partition(int g) {
+  const std::vector<int>& nodes = groups_[g].nodes;
+  std::vector<bool> leads(nodes.size());
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    leads[k] = reps_[nodes[k]].up && reps_[nodes[k]].node->is_leader();
+  }
+  ++counts_.partitions;
+  const Network::Cut cut = net_.Partition(rng_, nodes, leads);
+  Schedule(now_ + Between(5, 80) * kTick, EventType::kHealPartition).token = net_.partition();
+  return cut.isolated < 0 ? cut.what : cut.what + " " + Name(nodes[cut.isolated]);
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::HealReplicas() {
+  net_.faults_on = false;
+  net_.HealPartition();
+  heal_time_ = now_;
+  Trace("heal");
+  for (int i = 0; i < int(reps_.size()); ++i) {
+    if (!reps_[i].up && !Retired(i)) StartNode(i);
+  }
+}
+
+template <class M, class Q, class P>
+bool ReplicaHarness<M, Q, P>::OnReplicaEvent(SimEvent& ev) {
+  const int i = ev.node;
+  switch (ev.type) {
+    case EventType::kDeliver: {
+      SimReplica& r = reps_[i];
+      if (!r.up) break;
+      if (ev.msg.type() == MSG_SNAPSHOT && ev.snapshot_data) {
+        r.incoming_snapshots[ev.msg.snapshot().slot()] = ev.snapshot_data;
+      }
+      r.node->Step(std::move(ev.msg));
+      ScheduleReady(i);
+      break;
+    }
+    case EventType::kTick: {
+      SimReplica& r = reps_[i];
+      if (!r.up || ev.token != r.epoch) break;
+      r.node->Tick();
+      ScheduleReady(i);
+      Schedule(now_ + r.tick_period, EventType::kTick, i).token = r.epoch;
+      break;
+    }
+    case EventType::kReady: {
+      SimReplica& r = reps_[i];
+      if (!r.up || ev.token != r.epoch) break;
+      r.ready_scheduled = false;
+      if (r.node->HasReady()) ProcessReady(i);
+      break;
+    }
+    case EventType::kRestart:
+      if (!reps_[i].up && reps_[i].epoch == ev.token && !Retired(i)) {
+        Trace("restart " + Name(i));
+        StartNode(i);
+      }
+      break;
+    case EventType::kHealPartition:
+      if (ev.token == net_.partition()) {
+        net_.HealPartition();
+        Trace("partition healed");
+      }
+      break;
+    case EventType::kFault:
+      if (net_.faults_on) {
+        InjectFault();
+        Schedule(now_ + kTick, EventType::kFault);
+      }
+      break;
+    case EventType::kHeal:
+      HealAll();
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::RunEvents(int64_t end) {
+  while (!queue_.empty() && ok()) {
+    std::unique_ptr<SimEvent> ev = queue_.Pop();
+    now_ = ev->time;
+    if (now_ > end) break;
+    if (!OnReplicaEvent(*ev)) OnEvent(*ev);
+    if (Done()) break;
+  }
+}
+
+}  // namespace penncloud::paxos::sim
