@@ -237,11 +237,18 @@ if [[ $RUN_KVS == 1 ]]; then
   start_kvs
   log "PennCloud leader: replica $(kvs_leader)"
 fi
+# The servers' CPU per operation (kvs_bench --server_pids) is reported beside throughput:
+# on a shared machine it moves much less than ops/s.
+join_pids() { local IFS=,; echo "$*"; }
 for w in "${WORKLOADS[@]}"; do
   if [[ $RUN_ETCD == 1 ]]; then
-    run_one etcd "$w" --target=etcd --endpoints="$ETCD_BENCH_ENDPOINTS"
+    run_one etcd "$w" --target=etcd --endpoints="$ETCD_BENCH_ENDPOINTS" \
+      --server_pids="$(join_pids "${ETCD_PIDS[@]}")"
   fi
-  if [[ $RUN_KVS == 1 ]]; then run_one penncloud "$w" --target=penncloud --kvs="$KVS_SPEC"; fi
+  if [[ $RUN_KVS == 1 ]]; then
+    run_one penncloud "$w" --target=penncloud --kvs="$KVS_SPEC" \
+      --server_pids="$(join_pids "${KVS_PIDS[@]}")"
+  fi
 done
 if [[ $RUN_ETCD == 1 ]]; then
   read -r leader_n leader_ep < <(etcd_leader)
@@ -294,6 +301,14 @@ for key, label in rows:
                      "%.0f%%" % p["bench_cpu_percent"] if p else "-")
     print("%-32s %11s %11s %7s   %-24s %-24s %-12s %s" % (label, ops(e), ops(p),
           ratio(p and p["throughput"], e and e["throughput"]), lat(e), lat(p), cpu, errs))
+print()
+def cpu_op(r):
+    v = r.get("server_cpu_us_per_op", -1) if r else -1
+    return "%.0f" % v if v >= 0 else "-"
+print("server CPU per operation, all three members (us):")
+for key, label in rows:
+    e, p = res[key]
+    print("  %-32s etcd %6s   PennCloud %6s" % (label, cpu_op(e), cpu_op(p)))
 print()
 for sysname in ("etcd", "penncloud"):
     f = load(sysname + "-failover")

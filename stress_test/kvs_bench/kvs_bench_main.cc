@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "kvs/client/connect.h"
+#include "stress_test/kvs_bench/proc_cpu.h"
 #include "stress_test/kvs_bench/target.h"
 #include "stress_test/kvs_bench/workload.h"
 
@@ -34,6 +35,10 @@ ABSL_FLAG(uint64_t, seed, 1, "Seed of the operation mix.");
 ABSL_FLAG(std::string, completions_out, "",
           "If set, write the Unix time (microseconds) of every acknowledged operation to this "
           "file, one per line, sorted; kvs_vs_etcd.sh uses it to time a leader failover.");
+ABSL_FLAG(std::string, server_pids, "",
+          "Comma-separated process ids of the servers under test: their CPU seconds over the "
+          "measured window, and per operation, are reported (the figure that still means "
+          "something on a shared machine).");
 
 namespace {
 
@@ -61,6 +66,14 @@ int main(int argc, char** argv) {
   options.key_prefix = absl::GetFlag(FLAGS_key_prefix);
   options.seed = absl::GetFlag(FLAGS_seed);
   const int conns = std::max(1, absl::GetFlag(FLAGS_conns));
+  if (absl::StatusOr<std::vector<int>> pids =
+          penncloud::bench::ParsePids(absl::GetFlag(FLAGS_server_pids));
+      pids.ok()) {
+    options.server_pids = *std::move(pids);
+  } else {
+    std::cerr << "kvs_bench: --server_pids: " << pids.status().message() << "\n";
+    return 2;
+  }
   if (options.clients < 1 || options.read_fraction < 0 || options.read_fraction > 1) {
     std::cerr << "kvs_bench: need --clients >= 1 and 0 <= --read_fraction <= 1\n";
     return 2;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "stress_test/kvs_bench/proc_cpu.h"
 
 namespace penncloud::bench {
 namespace {
@@ -153,7 +154,19 @@ Report RunWorkload(Target& target, const WorkloadOptions& options) {
   const double cpu_start = CpuSeconds();
   const Clock::time_point measure_from = start + options.warmup;
   const Clock::time_point end = measure_from + options.duration;
+  // The servers' CPU is sampled at the edges of the measured window, like the latencies.
+  std::optional<double> server_cpu_from, server_cpu_to;
+  std::thread server_sampler;
+  if (!options.server_pids.empty()) {
+    server_sampler = std::thread([&] {
+      std::this_thread::sleep_until(measure_from);
+      server_cpu_from = TotalCpuSeconds(options.server_pids);
+      std::this_thread::sleep_until(end);
+      server_cpu_to = TotalCpuSeconds(options.server_pids);
+    });
+  }
   OnEveryClient(options.clients, [&](int i) { clients[i]->Run(measure_from, end); });
+  if (server_sampler.joinable()) server_sampler.join();
   report.bench_cpu_percent = 100 * (CpuSeconds() - cpu_start) /
                              std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -181,6 +194,13 @@ Report RunWorkload(Target& target, const WorkloadOptions& options) {
   report.all.latency = Summarize(all);
   report.measured_seconds = std::chrono::duration<double>(options.duration).count();
   report.throughput = static_cast<double>(report.all.ok) / report.measured_seconds;
+  if (server_cpu_from && server_cpu_to) {
+    report.server_cpu_seconds = *server_cpu_to - *server_cpu_from;
+    if (report.all.ok > 0) {
+      report.server_cpu_us_per_op =
+          1e6 * report.server_cpu_seconds / static_cast<double>(report.all.ok);
+    }
+  }
 
   std::sort(completions.begin(), completions.end());
   for (size_t i = 1; i < completions.size(); ++i) {
@@ -214,6 +234,10 @@ std::string FormatReport(const Report& r, const std::string& target_name) {
   line("read ", r.reads);
   line("write", r.writes);
   out << "  kvs_bench itself used " << r.bench_cpu_percent << "% of a core\n";
+  if (r.server_cpu_seconds >= 0) {
+    out << "  servers used " << r.server_cpu_seconds << " CPU s in the measured window, "
+        << r.server_cpu_us_per_op << " us per operation\n";
+  }
   out << "  longest gap between acknowledged ops: " << r.longest_gap_us / 1000.0 << " ms\n";
   if (!r.first_error.empty()) out << "  first error: " << r.first_error << "\n";
   return out.str();
@@ -236,6 +260,8 @@ std::string ReportJson(const Report& r, const std::string& target_name) {
                       {"reads", LatencyJson(r.reads)},
                       {"writes", LatencyJson(r.writes)},
                       {"bench_cpu_percent", r.bench_cpu_percent},
+                      {"server_cpu_seconds", r.server_cpu_seconds},
+                      {"server_cpu_us_per_op", r.server_cpu_us_per_op},
                       {"longest_gap_ms", r.longest_gap_us / 1000.0},
                       {"gap_start_unix_us", r.gap_start_unix_us},
                       {"gap_end_unix_us", r.gap_end_unix_us}};

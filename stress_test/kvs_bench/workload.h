@@ -21,6 +21,8 @@ struct WorkloadOptions {
   std::chrono::milliseconds duration{20000};
   std::string key_prefix = "bench";
   uint64_t seed = 1;
+  // The servers under test: their CPU seconds over the measured window are reported.
+  std::vector<int> server_pids;
 };
 
 struct OpStats {
@@ -48,6 +50,10 @@ struct Report {
   // CPU the benchmark process itself used during warm-up and measurement, in percent of one
   // core: on a shared machine this is taken from the system under test.
   double bench_cpu_percent = 0;
+  // CPU seconds the `server_pids` used during the measured window, and per successful
+  // operation in microseconds; negative when not measured (no pids, or one died).
+  double server_cpu_seconds = -1;
+  double server_cpu_us_per_op = -1;
   // Every successful completion (Unix microseconds, sorted), for failover measurements.
   std::vector<int64_t> completions_unix_us;
 };

@@ -1,5 +1,7 @@
 #include "stress_test/kvs_bench/workload.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -7,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
 #include "nlohmann/json.hpp"
+#include "stress_test/kvs_bench/proc_cpu.h"
 
 namespace penncloud::bench {
 namespace {
@@ -125,6 +128,40 @@ TEST(RunWorkload, CountsErrorsAndReportsTheGap) {
   EXPECT_LT(r.longest_gap_us, 400000);
   EXPECT_EQ(r.gap_end_unix_us - r.gap_start_unix_us, r.longest_gap_us);
   EXPECT_FALSE(r.first_error.empty());
+}
+
+TEST(ProcCpu, CountsTheCpuAProcessBurns) {
+  const std::optional<double> before = ProcessCpuSeconds(getpid());
+  ASSERT_TRUE(before.has_value());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  volatile uint64_t spin = 0;
+  while (std::chrono::steady_clock::now() < until) spin = spin + 1;
+  const std::optional<double> after = ProcessCpuSeconds(getpid());
+  ASSERT_TRUE(after.has_value());
+  // Clock ticks are 10 ms; a loaded machine may give the spin only part of a core.
+  EXPECT_GE(*after - *before, 0.05);
+  EXPECT_FALSE(TotalCpuSeconds({getpid(), 0}).has_value());
+}
+
+TEST(ProcCpu, ParsesPidListsAndRefusesGarbage) {
+  EXPECT_EQ(*ParsePids("12, 34"), (std::vector<int>{12, 34}));
+  EXPECT_TRUE(ParsePids("")->empty());
+  EXPECT_FALSE(ParsePids("12,x").ok());
+  EXPECT_FALSE(ParsePids("-3").ok());
+}
+
+TEST(RunWorkload, ReportsTheServersCpuPerOperation) {
+  kvs::MemoryClient* memory;
+  auto target = MemoryTarget(&memory);
+  WorkloadOptions o = Short();
+  o.server_pids = {getpid()};  // the in-memory "server" runs in this process
+  Report r = RunWorkload(*target, o);
+  EXPECT_GT(r.server_cpu_seconds, 0);
+  EXPECT_NEAR(r.server_cpu_us_per_op, 1e6 * r.server_cpu_seconds / r.all.ok, 1e-6);
+  nlohmann::json j = nlohmann::json::parse(ReportJson(r, "memory"));
+  EXPECT_EQ(j["server_cpu_us_per_op"], r.server_cpu_us_per_op);
+  o.server_pids = {};
+  EXPECT_LT(RunWorkload(*target, o).server_cpu_seconds, 0);
 }
 
 }  // namespace
