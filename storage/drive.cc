@@ -174,11 +174,19 @@ absl::Status Drive::Delete(std::string_view user, std::string_view path) {
   if (!parts.ok()) return parts.status();
   if (parts->empty()) return absl::FailedPreconditionError("the root folder cannot be deleted");
   std::string u(user);
-  auto at = Locate(u, *parts);
-  if (!at.ok()) return at.status();
-  if (!at->raw)
-    return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(path)));
-  auto s = DeleteLocated(u, *at);
+  absl::Status s;
+  // An entry replaced while we deleted it (an upload committed) is looked up again and
+  // deleted as it is now: the delete then comes after that upload.
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    auto at = Locate(u, *parts);
+    if (!at.ok()) return at.status();
+    if (!at->raw) {
+      if (attempt > 0) break;  // deleted by someone else meanwhile
+      return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(path)));
+    }
+    s = DeleteLocated(u, *at);
+    if (!absl::IsAborted(s)) break;
+  }
   ScheduleCollection(u);
   return s;
 }
@@ -205,14 +213,18 @@ absl::Status Drive::DeleteLocated(const std::string& user, const Located& at) {
   if (IsFolder(at.entry)) {
     if (auto s = DeleteFolderContents(user, at.entry.folder_id(), 0); !s.ok()) return s;
   }
-  // The store has no compare-and-delete: re-read, then delete only what we looked at, so a
-  // file replaced meanwhile is not removed behind its uploader's back (a small window stays).
+  // Compare-and-delete: only the entry we looked at goes. An upload that switched it to
+  // its own version meanwhile keeps its file; deleting blindly would drop the only
+  // reference to that version's chunks (docs/drive.md, "Deleting and moving").
   std::string row = keys::TreeRow(user, at.parent_id);
-  auto now = GetOptional(kvs_, row, at.name);
-  if (!now.ok()) return now.status();
-  if (!*now) return absl::OkStatus();
-  if (**now != *at.raw) return absl::AbortedError("changed while being deleted; try again");
-  if (auto s = kvs_->Delete(row, at.name); !s.ok()) return s;
+  auto deleted = kvs_->CDelete(row, at.name, *at.raw);
+  if (!deleted.ok()) return deleted.status();
+  if (!*deleted) {
+    auto now = GetOptional(kvs_, row, at.name);
+    if (!now.ok()) return now.status();
+    if (!*now) return absl::OkStatus();  // someone else deleted it (and collects it)
+    return absl::AbortedError("changed while being deleted; try again");
+  }
   if (!IsFolder(at.entry)) {
     if (auto s = AddGarbage(user, at.entry.version(), at.entry.size(), at.entry.chunk_bytes());
         !s.ok()) {
@@ -271,16 +283,25 @@ absl::Status Drive::Move(std::string_view user, std::string_view from, std::stri
   auto put = kvs_->CPut(dst_row, dst->name, std::nullopt, *src->raw);
   if (!put.ok()) return put.status();
   if (!*put) return absl::AlreadyExistsError(absl::StrCat("already exists: ", std::string(to)));
+  // The source goes only if it still holds what we copied (compare-and-delete): an upload
+  // that replaced it meanwhile keeps its new version there.
   std::string src_row = keys::TreeRow(u, src->parent_id);
-  auto now = GetOptional(kvs_, src_row, src->name);
-  if (now.ok() && *now && **now == *src->raw) {
-    auto s = kvs_->Delete(src_row, src->name);
-    ScheduleCollection(u);
-    return s;
+  auto moved = kvs_->CDelete(src_row, src->name, *src->raw);
+  if (!moved.ok()) {
+    // Unknown outcome: a source that is gone was moved; one still there was not.
+    auto now = GetOptional(kvs_, src_row, src->name);
+    if (!now.ok()) return moved.status();
+    moved = !now->has_value();
   }
-  // The source changed under us (replaced or moved by someone else): undo our half.
-  if (auto s = kvs_->Delete(dst_row, dst->name); !s.ok()) return s;
-  if (!now.ok()) return now.status();
+  if (*moved) {
+    ScheduleCollection(u);
+    return absl::OkStatus();
+  }
+  // The source changed under us (replaced or moved by someone else): undo our half,
+  // unless that too was replaced meanwhile.
+  if (auto undone = kvs_->CDelete(dst_row, dst->name, *src->raw); !undone.ok()) {
+    return undone.status();
+  }
   return absl::AbortedError("source changed during the move; try again");
 }
 

@@ -60,6 +60,11 @@ class Client {
   // Deleting a cell that does not exist succeeds.
   virtual absl::Status Delete(std::string_view row, std::string_view column) = 0;
 
+  // Deletes the cell only if it currently holds `expected`. Returns whether it did (false
+  // also when the cell does not exist).
+  virtual absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
+                                       std::string_view expected) = 0;
+
   virtual absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) = 0;
 };
 

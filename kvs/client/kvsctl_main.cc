@@ -20,7 +20,7 @@ ABSL_FLAG(std::string, group, "",
           "$PENNCLOUD_KVS.");
 ABSL_FLAG(std::string, config, "",
           "The config group of a sharded store: comma-separated client addresses. With it, "
-          "get/put/cput/delete/list go through the cluster map. Default: $PENNCLOUD_KVS_CONFIG "
+          "the data commands go through the cluster map. Default: $PENNCLOUD_KVS_CONFIG "
           "(when --group and $PENNCLOUD_KVS are unset).");
 ABSL_FLAG(bool, no_wait, false,
           "group add/remove: only plan the range moves (run 'kvsctl rebalance' later).");
@@ -45,6 +45,7 @@ constexpr char kUsage[] =
     "  cput ROW COLUMN EXPECTED VALUE   write if the cell holds EXPECTED; with --absent:\n"
     "  cput --absent ROW COLUMN VALUE   write if the cell does not exist (exit 4 if not written)\n"
     "  delete ROW COLUMN           delete the cell (succeeds if it does not exist)\n"
+    "  cdelete ROW COLUMN EXPECTED delete the cell if it holds EXPECTED (exit 4 if not deleted)\n"
     "  list ROW [--after=C] [--limit=N] [--values]   columns of a row, in order\n"
     "  status                      one line per replica: id, role, leader, slots, log size, map\n"
     "Sharded store (--config=host:port,...):\n"
@@ -59,7 +60,8 @@ constexpr char kUsage[] =
     "                              must be running): learner, catch-up, voter\n"
     "  node remove [GROUP] ID      remove a replica (a leader hands over first)\n"
     "  node replace [GROUP] OLD_ID NEW_ID ADDRESS   add NEW_ID, then remove OLD_ID\n"
-    "Exit status: 0 ok, 1 error (message on stderr), 2 usage, 3 not found, 4 cput not applied.";
+    "Exit status: 0 ok, 1 error (message on stderr), 2 usage, 3 not found, 4 cput/cdelete not "
+    "applied.";
 
 int Fail(const absl::Status& status) {
   std::cerr << "kvsctl: " << status << "\n";
@@ -166,6 +168,16 @@ int main(int argc, char** argv) {
     if (n != 2) return Usage("delete takes ROW COLUMN");
     absl::Status s = client.Delete(args[1], args[2]);
     return s.ok() ? 0 : Fail(s);
+  }
+  if (cmd == "cdelete") {
+    if (n != 3) return Usage("cdelete takes ROW COLUMN EXPECTED");
+    auto done = client.CDelete(args[1], args[2], args[3]);
+    if (!done.ok()) return Fail(done.status());
+    if (!*done) {
+      std::cerr << "kvsctl: cdelete not applied: the cell did not hold the expected value\n";
+      return 4;
+    }
+    return 0;
   }
   if (cmd == "list") {
     if (n != 1) return Usage("list takes ROW");

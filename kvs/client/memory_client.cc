@@ -46,6 +46,16 @@ absl::Status MemoryClient::Delete(std::string_view row, std::string_view column)
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> MemoryClient::CDelete(std::string_view row, std::string_view column,
+                                           std::string_view expected) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckAvailable(); !s.ok()) return s;
+  auto it = cells_.find({std::string(row), std::string(column)});
+  if (it == cells_.end() || it->second != expected) return false;
+  cells_.erase(it);
+  return true;
+}
+
 absl::StatusOr<ColumnPage> MemoryClient::List(std::string_view row, const ListOptions& options) {
   std::lock_guard lock(mu_);
   if (auto s = CheckAvailable(); !s.ok()) return s;

@@ -18,6 +18,8 @@ class MemoryClient final : public Client {
                             std::optional<std::string_view> expected,
                             std::string_view value) override;
   absl::Status Delete(std::string_view row, std::string_view column) override;
+  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
+                               std::string_view expected) override;
   absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) override;
 
   // While set, every call fails with kUnavailable, as if the store were cut off.

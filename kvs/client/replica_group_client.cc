@@ -266,6 +266,20 @@ absl::Status ReplicaGroupClient::Delete(std::string_view row, std::string_view c
   return Write(std::move(command)).status();
 }
 
+absl::StatusOr<bool> ReplicaGroupClient::CDelete(std::string_view row, std::string_view column,
+                                                 std::string_view expected) {
+  if (absl::Status s = CheckKey(row, column); !s.ok()) return s;
+  if (absl::Status s = CheckValue(expected); !s.ok()) return s;
+  pb::Command command;
+  command.set_op(pb::OP_CDELETE);
+  command.set_row(std::string(row));
+  command.set_column(std::string(column));
+  command.set_expected(std::string(expected));
+  absl::StatusOr<pb::WriteResponse> response = Write(std::move(command));
+  if (!response.ok()) return response.status();
+  return response->cput_succeeded();
+}
+
 absl::StatusOr<ColumnPage> ReplicaGroupClient::List(std::string_view row,
                                                     const ListOptions& options) {
   if (absl::Status s = CheckKey(row, options.after); !s.ok()) return s;

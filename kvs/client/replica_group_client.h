@@ -55,6 +55,8 @@ class ReplicaGroupClient final : public Client {
                             std::optional<std::string_view> expected,
                             std::string_view value) override;
   absl::Status Delete(std::string_view row, std::string_view column) override;
+  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
+                               std::string_view expected) override;
   absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) override;
 
   // The status of every replica (for kvsctl); unreachable replicas are left out.

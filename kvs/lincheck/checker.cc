@@ -17,6 +17,7 @@ std::string Malformed(const Operation& op) {
   if ((op.kind == OpKind::kPut || op.kind == OpKind::kCPut) && !op.value) {
     return "a PUT or CPUT without a value";
   }
+  if (op.kind == OpKind::kCDelete && !op.expected) return "a CDELETE without an expected value";
   if (op.completed && op.ret < op.call) return "returns before its call";
   if (!op.completed && op.call == std::numeric_limits<int64_t>::max()) {
     return "call time reserved for unknown returns";

@@ -60,6 +60,18 @@ Operation Del(int client, std::string key, int64_t call, int64_t ret) {
   op.ret = ret;
   return op;
 }
+Operation CDel(int client, std::string key, std::string expected, bool ok, int64_t call,
+               int64_t ret) {
+  Operation op;
+  op.client = client;
+  op.key = std::move(key);
+  op.kind = OpKind::kCDelete;
+  op.expected = std::move(expected);
+  op.cput_succeeded = ok;
+  op.call = call;
+  op.ret = ret;
+  return op;
+}
 // The client timed out: the op may have taken effect any time after `call`, or never.
 // Builds "prefix<i>" (spelled out: GCC 12 misreports `"v" + std::to_string(i)` as an overlap).
 std::string Name(const char* prefix, int64_t i) {
@@ -229,6 +241,30 @@ TEST(CheckKv, DeleteThenRead) {
   ExpectLinearizable({Put(1, "x", "1", 0, 10), Del(1, "x", 20, 50), Get(2, "x", "1", 30, 40)});
 }
 
+TEST(CheckKv, CompareAndDeleteActsOnlyOnItsExpectedValue) {
+  ExpectLinearizable(
+      {Put(1, "x", "1", 0, 10), CDel(1, "x", "1", true, 20, 30), Get(2, "x", kAbsent, 40, 50)});
+  // A successful CDELETE proves the value was there and leaves nothing behind.
+  ExpectViolation(
+      {Put(1, "x", "1", 0, 10), CDel(1, "x", "1", true, 20, 30), Get(2, "x", "1", 40, 50)});
+  ExpectViolation({Put(1, "x", "1", 0, 10), CDel(1, "x", "2", true, 20, 30)});
+  // A failed one changes nothing, and needs a value other than the expected one.
+  ExpectLinearizable(
+      {Put(1, "x", "1", 0, 10), CDel(1, "x", "2", false, 20, 30), Get(2, "x", "1", 40, 50)});
+  ExpectViolation({Put(1, "x", "1", 0, 10), CDel(1, "x", "1", false, 20, 30)});
+  // Two CDELETEs of the same value: only one can win.
+  ExpectViolation(
+      {Put(1, "x", "1", 0, 10), CDel(1, "x", "1", true, 20, 40), CDel(2, "x", "1", true, 20, 40)});
+  // An unknown one takes effect only if its comparison holds.
+  ExpectLinearizable({Put(1, "x", "1", 0, 10), Unknown(CDel(1, "x", "1", false, 20, 0)),
+                      Get(2, "x", kAbsent, 30, 40)});
+  ExpectViolation({Put(1, "x", "1", 0, 10), Unknown(CDel(1, "x", "2", false, 20, 0)),
+                   Get(2, "x", kAbsent, 30, 40)});
+  Operation malformed = CDel(1, "x", "1", true, 0, 10);
+  malformed.expected.reset();
+  EXPECT_EQ(CheckKv({malformed}).verdict, Verdict::kUnknown);
+}
+
 TEST(CheckKv, ReadOfANeverWrittenValueIsRejected) {
   ExpectViolation({Put(1, "x", "1", 0, 10), Get(2, "x", "zzz", 5, 15)});
 }
@@ -317,11 +353,12 @@ bool BruteForceLinearizable(const std::vector<Operation>& h) {
           after = kAbsent;
           break;
         case OpKind::kCPut:
+        case OpKind::kCDelete:
           if (op.completed && !op.cput_succeeded) {
             fits = state != op.expected;
           } else {
             fits = state == op.expected;
-            after = op.value;
+            after = op.kind == OpKind::kCPut ? op.value : kAbsent;
           }
           break;
       }
@@ -350,7 +387,7 @@ TEST(CheckKv, AgreesWithBruteForceOnRandomSmallHistories) {
     for (int i = 0; i < n; ++i) {
       const int64_t call = pick(30);
       const int64_t ret = call + pick(15);
-      const int kind = pick(10);
+      const int kind = pick(11);
       Operation op;
       if (kind < 4) {
         op = Get(i, "x", values[pick(4)], call, ret);
@@ -358,8 +395,10 @@ TEST(CheckKv, AgreesWithBruteForceOnRandomSmallHistories) {
         op = Put(i, "x", *values[1 + pick(3)], call, ret);
       } else if (kind < 9) {
         op = CPut(i, "x", values[pick(4)], *values[1 + pick(3)], pick(2) == 0, call, ret);
-      } else {
+      } else if (kind < 10) {
         op = Del(i, "x", call, ret);
+      } else {
+        op = CDel(i, "x", *values[1 + pick(3)], pick(2) == 0, call, ret);
       }
       if (pick(6) == 0) MakeUnknown(op);
       h.push_back(op);

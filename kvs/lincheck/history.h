@@ -14,7 +14,7 @@
 
 namespace penncloud::lincheck {
 
-enum class OpKind { kGet, kPut, kCPut, kDelete };
+enum class OpKind { kGet, kPut, kCPut, kDelete, kCDelete };
 
 struct Operation {
   int client = 0;
@@ -23,13 +23,14 @@ struct Operation {
 
   // Inputs.
   std::optional<std::string> value;     // kPut, kCPut: the value written
-  std::optional<std::string> expected;  // kCPut: the value compared with (nullopt = absent)
+  std::optional<std::string> expected;  // kCPut: the value compared with (nullopt = absent);
+                                        // kCDelete: the value compared with (required)
 
   // Outcome. When `completed` is false the client never learned the result; `ret` and the
   // outputs below are then ignored.
   bool completed = true;
   std::optional<std::string> observed;  // kGet: the value read (nullopt = absent)
-  bool cput_succeeded = false;          // kCPut: whether the write happened
+  bool cput_succeeded = false;          // kCPut, kCDelete: whether the write happened
 
   // Real-time interval: any monotonically increasing clock, same units for every operation.
   int64_t call = 0;
@@ -38,7 +39,8 @@ struct Operation {
 
 struct CheckResult {
   // kUnknown: the budget ran out before every key was decided, or the history itself is
-  // malformed (a PUT/CPUT without a value, a return before its call); `explanation` says which.
+  // malformed (a PUT/CPUT without a value, a CDELETE without an expected value, a return
+  // before its call); `explanation` says which.
   enum class Verdict { kLinearizable, kNotLinearizable, kUnknown };
   Verdict verdict = Verdict::kLinearizable;
   std::string key;          // for kNotLinearizable: a key whose sub-history has no order

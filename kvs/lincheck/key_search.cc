@@ -44,7 +44,9 @@ struct ConfigHash {
 // outcome unchanged. So any linearization can be rewritten into one where each unknown write
 // is immediately followed by a GET or CPUT, and the search only looks for those. Without
 // this, refuting a key with k timed-out writes pending explores ~2^k placements per point.
-bool ReadsState(const KeyOp& op) { return op.kind == OpKind::kGet || op.kind == OpKind::kCPut; }
+bool ReadsState(const KeyOp& op) {
+  return op.kind == OpKind::kGet || op.kind == OpKind::kCPut || op.kind == OpKind::kCDelete;
+}
 
 // Applies `op` to register state `state`; false if the op's recorded outcome is impossible
 // there. Unknown-outcome CPUTs are only tried as successes: a failed CPUT changes nothing,
@@ -67,6 +69,13 @@ bool Step(const KeyOp& op, int32_t state, int32_t* next) {
       }
       *next = state;
       return state != op.expected;
+    case OpKind::kCDelete:  // like a CPUT whose new value is "absent"
+      if (!op.completed || op.succeeded) {
+        *next = kAbsent;
+        return state == op.expected;
+      }
+      *next = state;
+      return state != op.expected;
   }
   return false;
 }
@@ -82,15 +91,17 @@ std::vector<KeyOp> DropUnobservableUnknownWrites(std::vector<KeyOp> ops) {
   int64_t last_failed_cput_ret = std::numeric_limits<int64_t>::min();
   for (const KeyOp& op : ops) {
     if (op.kind == OpKind::kGet && op.completed) noticed.insert(op.observed);
-    if (op.kind == OpKind::kCPut) noticed.insert(op.expected);
-    if (op.kind == OpKind::kCPut && op.completed && !op.succeeded) {
+    const bool conditional = op.kind == OpKind::kCPut || op.kind == OpKind::kCDelete;
+    if (conditional) noticed.insert(op.expected);
+    if (conditional && op.completed && !op.succeeded) {
       last_failed_cput_ret = std::max(last_failed_cput_ret, op.ret);
     }
   }
   std::vector<KeyOp> kept;
   kept.reserve(ops.size());
   for (const KeyOp& op : ops) {
-    const int32_t written = op.kind == OpKind::kDelete ? kAbsent : op.value;
+    const int32_t written =
+        op.kind == OpKind::kDelete || op.kind == OpKind::kCDelete ? kAbsent : op.value;
     const bool droppable =
         !op.completed && Writes(op) && !noticed.contains(written) && last_failed_cput_ret < op.call;
     if (!droppable) kept.push_back(op);
@@ -138,6 +149,10 @@ std::string Describe(const Operation& op) {
       break;
     case OpKind::kCPut:
       out << "CPUT(" << op.key << ", " << show(op.expected) << " -> " << show(op.value) << ")";
+      if (op.completed) out << (op.cput_succeeded ? " -> ok" : " -> failed");
+      break;
+    case OpKind::kCDelete:
+      out << "CDELETE(" << op.key << ", " << show(op.expected) << ")";
       if (op.completed) out << (op.cput_succeeded ? " -> ok" : " -> failed");
       break;
   }
@@ -314,7 +329,9 @@ KeyResult SearchKey(std::vector<KeyOp> ops, std::chrono::steady_clock::time_poin
   {
     std::unordered_set<int32_t> written{kAbsent};
     for (const KeyOp& op : ops) {
-      if (Writes(op) && op.kind != OpKind::kDelete) written.insert(op.value);
+      if (Writes(op) && op.kind != OpKind::kDelete && op.kind != OpKind::kCDelete) {
+        written.insert(op.value);
+      }
     }
     for (const KeyOp& op : ops) {
       if (op.kind == OpKind::kGet && !written.contains(op.observed)) {

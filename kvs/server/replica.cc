@@ -11,6 +11,7 @@
 #include "kvs/client/replica_group_client.h"
 #include "kvs/paxos/membership.h"
 #include "kvs/server/paxos_traffic.h"
+#include "kvs/server/queue_metrics.h"
 #include "kvs/shard/config_store.h"
 #include "kvs/shard/wrong_group.h"
 
@@ -45,9 +46,13 @@ grpc::Status CheckListLimit(int limit) {
 }
 
 grpc::Status CheckCommand(const pb::Command& c) {
-  if (c.op() != pb::OP_PUT && c.op() != pb::OP_CPUT && c.op() != pb::OP_DELETE) {
+  if (c.op() != pb::OP_PUT && c.op() != pb::OP_CPUT && c.op() != pb::OP_DELETE &&
+      c.op() != pb::OP_CDELETE) {
     return Invalid(absl::StrCat("unknown or unsupported op ", static_cast<int>(c.op()),
-                                " (want PUT, CPUT or DELETE)"));
+                                " (want PUT, CPUT, DELETE or CDELETE)"));
+  }
+  if (c.op() == pb::OP_CDELETE && c.expect_absent()) {
+    return Invalid("CDELETE compares with a value; expect_absent makes no sense there");
   }
   if (grpc::Status s = CheckCell(c.row(), c.column()); !s.ok()) return s;
   if (c.value().size() > kMaxValueBytes || c.expected().size() > kMaxValueBytes) {
@@ -496,6 +501,7 @@ void Replica::Enqueue(const std::function<void(Inbox&)>& add) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     add(inbox_);
+    ProposalQueue().waiting.Set(static_cast<double>(inbox_.proposals.size()));
     // A busy loop drains the inbox on its next turn anyway; only a sleeping one needs
     // the (system call) wake-up.
     wake = loop_sleeping_;
@@ -519,6 +525,7 @@ void Replica::Loop() {
       loop_sleeping_ = false;
       if (stop_) break;
       std::swap(in, inbox_);
+      ProposalQueue().waiting.Set(0);
     }
     // Ticks first: after a pause (SIGSTOP) the core must learn how much time passed (and
     // that its lease ran out) before it is asked to serve any read that waited meanwhile.
@@ -574,6 +581,7 @@ void Replica::Loop() {
                                 "kvs: leadership lost during the membership change; retry"));
     }
     was_leader_ = leader;
+    ProposalQueue().proposed.Set(static_cast<double>(pending_writes_.size()));
     if (Clock::now() >= next_sweep) {
       SweepPendingWrites();
       if (change_ && change_->deadline <= Clock::now()) {

@@ -178,6 +178,9 @@ class FakeGroupClient final : public Client {
       return absl::OkStatus();
     });
   }
+  absl::StatusOr<bool> CDelete(std::string_view, std::string_view, std::string_view) override {
+    return absl::UnimplementedError("not needed here");
+  }
   absl::StatusOr<ColumnPage> List(std::string_view, const ListOptions&) override {
     return absl::UnimplementedError("not needed here");
   }

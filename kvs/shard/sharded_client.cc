@@ -182,6 +182,12 @@ absl::Status ShardedClient::Delete(std::string_view row, std::string_view column
   return Call<absl::Status>(row, [&](Client& c) { return c.Delete(row, column); });
 }
 
+absl::StatusOr<bool> ShardedClient::CDelete(std::string_view row, std::string_view column,
+                                            std::string_view expected) {
+  return Call<absl::StatusOr<bool>>(row,
+                                    [&](Client& c) { return c.CDelete(row, column, expected); });
+}
+
 absl::StatusOr<ColumnPage> ShardedClient::List(std::string_view row, const ListOptions& options) {
   return Call<absl::StatusOr<ColumnPage>>(
       row, [&](Client& c) { return c.List(row, options); }, /*read=*/true);

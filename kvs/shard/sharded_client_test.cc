@@ -78,6 +78,12 @@ class FakeGroup final : public Client {
     if (auto s = Check(row); !s.ok()) return s;
     return Store().Delete(row, column);
   }
+  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
+                               std::string_view expected) override {
+    std::lock_guard lock(cluster_.mu);
+    if (auto s = Check(row); !s.ok()) return s;
+    return Store().CDelete(row, column, expected);
+  }
   absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) override {
     std::lock_guard lock(cluster_.mu);
     if (auto s = Check(row); !s.ok()) return s;

@@ -508,8 +508,8 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
     // Ownership is decided after the duplicate check (a retry of a write this group
     // applied gets its recorded result even if the row has moved away since), and the
     // refusal is recorded like any result, so every later copy gets the same answer.
-    const bool is_write =
-        command.op() == pb::OP_PUT || command.op() == pb::OP_CPUT || command.op() == pb::OP_DELETE;
+    const bool is_write = command.op() == pb::OP_PUT || command.op() == pb::OP_CPUT ||
+                          command.op() == pb::OP_DELETE || command.op() == pb::OP_CDELETE;
     if (is_write && hooks != nullptr && hooks->unavailable) {
       outcome.unavailable = hooks->unavailable(command);
       if (!outcome.unavailable.empty()) continue;
@@ -541,6 +541,15 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
         const bool matches =
             command.expect_absent() ? s.IsNotFound() : (s.ok() && current == command.expected());
         if (matches) batch.Put(data_, key, command.value());
+        outcome.result.set_cput_succeeded(matches);
+        break;
+      }
+      case pb::OP_CDELETE: {
+        std::string current;
+        rocksdb::Status s = batch.GetFromBatchAndDB(db_.get(), read, data_, key, &current);
+        if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read cell");
+        const bool matches = s.ok() && current == command.expected();
+        if (matches) batch.Delete(data_, key);
         outcome.result.set_cput_succeeded(matches);
         break;
       }

@@ -94,6 +94,39 @@ TEST_F(ReplicaStoreTest, ApplyIsAtMostOncePerSessionSequence) {
   EXPECT_EQ(store->AppliedSlot(), 4u);
 }
 
+TEST_F(ReplicaStoreTest, CompareAndDeleteActsOnlyOnTheExpectedValue) {
+  auto store = Open();
+  ASSERT_TRUE(store->Apply(1, Put(7, 1, "r", "c", "a")).ok());
+  auto cdelete = [](uint64_t seq, std::string expected) {
+    pb::Command c = Put(7, seq, "r", "c", "");
+    c.set_op(pb::OP_CDELETE);
+    c.set_expected(std::move(expected));
+    return c;
+  };
+  auto miss = store->Apply(2, cdelete(2, "b"));
+  ASSERT_TRUE(miss.ok());
+  EXPECT_FALSE(miss->result.cput_succeeded());
+  EXPECT_EQ(*store->Get("r", "c").value(), "a");
+  auto hit = store->Apply(3, cdelete(3, "a"));
+  ASSERT_TRUE(hit.ok());
+  EXPECT_TRUE(hit->result.cput_succeeded());
+  EXPECT_FALSE(store->Get("r", "c").value().has_value());
+  // A retry reports what the first attempt did, although the cell is gone now.
+  auto retry = store->Apply(4, cdelete(3, "a"));
+  ASSERT_TRUE(retry.ok());
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_TRUE(retry->result.cput_succeeded());
+  // A missing cell never matches, and a put then delete in one slot are seen in order.
+  auto gone = store->Apply(5, cdelete(4, "a"));
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->result.cput_succeeded());
+  pb::Command put = Put(8, 1, "r", "c", "x");
+  auto slot = store->ApplySlot(6, {put, cdelete(5, "x")});
+  ASSERT_TRUE(slot.ok());
+  EXPECT_TRUE((*slot)[1].result.cput_succeeded());
+  EXPECT_FALSE(store->Get("r", "c").value().has_value());
+}
+
 TEST_F(ReplicaStoreTest, ListPagesInColumnOrderWithinOneRow) {
   auto store = Open();
   uint64_t slot = 0;

@@ -56,6 +56,11 @@ TEST(KvsGroupTest, ClientOperationsEndToEnd) {
   ASSERT_TRUE(client->Delete("user/alice", "name").ok());
   ASSERT_TRUE(client->Delete("user/alice", "name").ok());
   EXPECT_TRUE(absl::IsNotFound(client->Get("user/alice", "name").status()));
+  EXPECT_FALSE(client->CDelete("user/alice", "new", "not Z").value());
+  EXPECT_EQ(client->Get("user/alice", "new").value(), "Z");
+  EXPECT_TRUE(client->CDelete("user/alice", "new", "Z").value());
+  EXPECT_TRUE(absl::IsNotFound(client->Get("user/alice", "new").status()));
+  EXPECT_FALSE(client->CDelete("user/alice", "new", "Z").value());
   // A value at the limit is accepted; one byte more is refused before it is sent.
   std::string big(kvs::kMaxValueBytes, 'x');
   ASSERT_TRUE(client->Put("big", "c", big).ok());
@@ -96,6 +101,11 @@ TEST(KvsGroupTest, BadRequestsGetClearErrorsAndNoCrash) {
   c.set_row(std::string(kvs::kMaxKeyBytes + 1, 'r'));
   EXPECT_EQ(write(c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   c.set_row("r");
+  c.set_op(kvs::pb::OP_CDELETE);
+  c.set_expect_absent(true);
+  EXPECT_EQ(write(c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  c.set_expect_absent(false);
+  c.set_op(kvs::pb::OP_PUT);
   c.set_session(0);
   EXPECT_EQ(write(c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   // Garbage bytes where a Paxos message belongs.

@@ -158,6 +158,16 @@ TEST(KvsShardTest, KvsctlClusterCommands) {
   KvsctlRun get = Kvsctl(config + " get row7 c");
   EXPECT_EQ(get.exit, 0);
   EXPECT_EQ(get.out, "v7\n");
+  // Compare-and-delete: only the expected value is deleted (exit 4 otherwise).
+  ASSERT_EQ(Kvsctl(config + " put gone c x").exit, 0);
+  KvsctlRun miss = Kvsctl(config + " cdelete gone c y");
+  EXPECT_EQ(miss.exit, 4) << miss.out;
+  EXPECT_EQ(Kvsctl(config + " get gone c").out, "x\n");
+  KvsctlRun hit = Kvsctl(config + " cdelete gone c x");
+  EXPECT_EQ(hit.exit, 0) << hit.out;
+  EXPECT_EQ(Kvsctl(config + " get gone c").exit, 3);
+  EXPECT_EQ(Kvsctl(config + " cdelete gone c x").exit, 4);
+  EXPECT_EQ(Kvsctl(config + " cdelete gone c").exit, 2);
 
   ASSERT_TRUE(cluster.StartGroup(3).ok());
   KvsctlRun add = Kvsctl(config + " --no_wait group add " + GroupArg(cluster, 3));
