@@ -64,8 +64,8 @@ one_round() {
     timeout --kill-after=5 "$check_deadline" podman healthcheck run "$name" >/dev/null 2>&1 &
   done
   wait
-  for name in "${names[@]}"; do
-    status=$(podman inspect --format '{{.State.Health.Status}}' "$name" 2>/dev/null) || continue
+  ((${#names[@]})) || return 0
+  while read -r name status; do
     if [[ ${last_status[$name]:-} != "$status" ]]; then
       echo "$(stamp) $name ${last_status[$name]:-none} -> $status"
       last_status[$name]=$status
@@ -78,7 +78,7 @@ one_round() {
         unset "last_status[$name]"
       fi
     fi
-  done
+  done < <(podman inspect --format '{{.Name}} {{.State.Health.Status}}' "${names[@]}" 2>/dev/null)
   return "$any_unhealthy"
 }
 
