@@ -113,6 +113,77 @@ std::string Replay(const Flags& f, uint64_t seed, int chaos, int liveness) {
   return s.str();
 }
 
+void Add(sim::SimResult& total, const sim::SimResult& r) {
+  total += r;
+  total.slots_chosen += r.slots_chosen;
+}
+
+void Add(sim::MultiResult& total, const sim::MultiResult& r) {
+  total += r;
+  total.replicas_replaced += r.replicas_replaced;
+  total.rebalancer_restarts += r.rebalancer_restarts;
+  total.map_versions += r.map_versions;
+  total.migrations_done += r.migrations_done;
+  total.ranges_moved_in_chaos += r.ranges_moved_in_chaos;
+  total.rebalances_cut_by_heal += r.rebalances_cut_by_heal;
+  total.groups_added += r.groups_added;
+  total.groups_removed += r.groups_removed;
+  total.wrong_group_answers += r.wrong_group_answers;
+}
+
+std::string Figures(const sim::SimResult& t) {
+  std::ostringstream s;
+  s << " ops=" << t.ops_completed << " unknown_ops=" << t.ops_incomplete
+    << " slots=" << t.slots_chosen << " msgs=" << t.messages << " crashes=" << t.crashes
+    << " partitions=" << t.partitions << " snapshot_installs=" << t.snapshots_installed
+    << " leader_changes=" << t.leader_changes << " reconfigs=" << t.reconfigs;
+  return s.str();
+}
+
+std::string Figures(const sim::MultiResult& t) {
+  std::ostringstream s;
+  s << " ops=" << t.ops_completed << " unknown_ops=" << t.ops_incomplete << " msgs=" << t.messages
+    << " crashes=" << t.crashes << " partitions=" << t.partitions
+    << " snapshot_installs=" << t.snapshots_installed << " reconfigs=" << t.reconfigs
+    << " new_replicas=" << t.replicas_replaced << " rebalancer_restarts=" << t.rebalancer_restarts
+    << " map_versions=" << t.map_versions << " ranges_moved=" << t.migrations_done
+    << " (in_chaos=" << t.ranges_moved_in_chaos << ")"
+    << " healed_mid_rebalance=" << t.rebalances_cut_by_heal << " groups_added=" << t.groups_added
+    << " groups_removed=" << t.groups_removed << " wrong_group_answers=" << t.wrong_group_answers;
+  return s.str();
+}
+
+// Runs the seeds in order with `base` (each with its own seed) until one fails, which is
+// printed with the command that replays it; then the totals. `mode` names the settings in
+// a failure line, `settings` in the totals line.
+template <class Options, class Result>
+int RunSeeds(const Flags& f, const Options& base, Result (*run)(const Options&),
+             const std::string& mode, const std::string& settings) {
+  const auto start = std::chrono::steady_clock::now();
+  Result total;
+  uint64_t passed = 0, failed = 0;
+  for (uint64_t s = f.first; s < f.first + f.seeds; ++s) {
+    Options o = base;
+    o.seed = s;
+    const Result r = run(o);
+    Add(total, r);
+    if (r.ok) {
+      ++passed;
+      continue;
+    }
+    ++failed;
+    std::cout << "FAIL seed=" << s << " " << mode << ": " << r.failure << "\n"
+              << "  replay: " << Replay(f, s, o.chaos_ticks, o.liveness_ticks) << "\n";
+    break;
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "paxos_sim " << settings << " seeds=" << passed + failed << " time=" << secs
+            << "s seeds/s=" << (passed + failed) / std::max(secs, 1e-9) << Figures(total) << "\n";
+  std::cout << passed << " passed, " << failed << " failed\n";
+  return failed == 0 ? 0 : 1;
+}
+
 int RunSingle(const Flags& f) {
   sim::SimOptions base;
   base.replicas = f.replicas;
@@ -121,43 +192,8 @@ int RunSingle(const Flags& f) {
   base.faults = f.faults;
   base.lincheck = f.lincheck;
   base.verbose = f.verbose;
-  const auto start = std::chrono::steady_clock::now();
-  sim::SimResult total;
-  uint64_t passed = 0, failed = 0;
-  for (uint64_t s = f.first; s < f.first + f.seeds; ++s) {
-    sim::SimOptions o = base;
-    o.seed = s;
-    const sim::SimResult r = sim::RunSimulation(o);
-    total.ops_completed += r.ops_completed;
-    total.ops_incomplete += r.ops_incomplete;
-    total.slots_chosen += r.slots_chosen;
-    total.messages += r.messages;
-    total.crashes += r.crashes;
-    total.partitions += r.partitions;
-    total.snapshots_installed += r.snapshots_installed;
-    total.leader_changes += r.leader_changes;
-    total.reconfigs += r.reconfigs;
-    if (r.ok) {
-      ++passed;
-      continue;
-    }
-    ++failed;
-    std::cout << "FAIL seed=" << s << " replicas=" << o.replicas << ": " << r.failure << "\n"
-              << "  replay: " << Replay(f, s, o.chaos_ticks, o.liveness_ticks) << "\n";
-    break;
-  }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "paxos_sim replicas=" << base.replicas << " seeds=" << passed + failed
-            << " time=" << secs << "s seeds/s=" << (passed + failed) / std::max(secs, 1e-9)
-            << " ops=" << total.ops_completed << " unknown_ops=" << total.ops_incomplete
-            << " slots=" << total.slots_chosen << " msgs=" << total.messages
-            << " crashes=" << total.crashes << " partitions=" << total.partitions
-            << " snapshot_installs=" << total.snapshots_installed
-            << " leader_changes=" << total.leader_changes << " reconfigs=" << total.reconfigs
-            << "\n";
-  std::cout << passed << " passed, " << failed << " failed\n";
-  return failed == 0 ? 0 : 1;
+  const std::string replicas = "replicas=" + std::to_string(base.replicas);
+  return RunSeeds(f, base, &sim::RunSimulation, replicas, replicas);
 }
 
 int RunMulti(const Flags& f) {
@@ -176,55 +212,10 @@ int RunMulti(const Flags& f) {
              : f.bug == "activate_before_install"  ? sim::Bug::kActivateBeforeInstall
              : f.bug == "unnumbered_chunks"        ? sim::Bug::kUnnumberedChunks
                                                    : sim::Bug::kNone;
-  const auto start = std::chrono::steady_clock::now();
-  sim::MultiResult t;
-  uint64_t passed = 0, failed = 0;
-  for (uint64_t s = f.first; s < f.first + f.seeds; ++s) {
-    sim::MultiOptions o = base;
-    o.seed = s;
-    const sim::MultiResult r = sim::RunMultiGroup(o);
-    t.ops_completed += r.ops_completed;
-    t.ops_incomplete += r.ops_incomplete;
-    t.messages += r.messages;
-    t.crashes += r.crashes;
-    t.partitions += r.partitions;
-    t.snapshots_installed += r.snapshots_installed;
-    t.reconfigs += r.reconfigs;
-    t.replicas_replaced += r.replicas_replaced;
-    t.rebalancer_restarts += r.rebalancer_restarts;
-    t.map_versions += r.map_versions;
-    t.migrations_done += r.migrations_done;
-    t.ranges_moved_in_chaos += r.ranges_moved_in_chaos;
-    t.rebalances_cut_by_heal += r.rebalances_cut_by_heal;
-    t.groups_added += r.groups_added;
-    t.groups_removed += r.groups_removed;
-    t.wrong_group_answers += r.wrong_group_answers;
-    if (r.ok) {
-      ++passed;
-      continue;
-    }
-    ++failed;
-    std::cout << "FAIL seed=" << s << " groups=" << o.groups << ": " << r.failure << "\n"
-              << "  replay: " << Replay(f, s, o.chaos_ticks, o.liveness_ticks) << "\n";
-    break;
-  }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "paxos_sim groups=" << base.groups << " replicas=" << base.replicas
-            << " changes=" << base.changes << " seeds=" << passed + failed << " time=" << secs
-            << "s seeds/s=" << (passed + failed) / std::max(secs, 1e-9)
-            << " ops=" << t.ops_completed << " unknown_ops=" << t.ops_incomplete
-            << " msgs=" << t.messages << " crashes=" << t.crashes << " partitions=" << t.partitions
-            << " snapshot_installs=" << t.snapshots_installed << " reconfigs=" << t.reconfigs
-            << " new_replicas=" << t.replicas_replaced
-            << " rebalancer_restarts=" << t.rebalancer_restarts
-            << " map_versions=" << t.map_versions << " ranges_moved=" << t.migrations_done
-            << " (in_chaos=" << t.ranges_moved_in_chaos << ")"
-            << " healed_mid_rebalance=" << t.rebalances_cut_by_heal
-            << " groups_added=" << t.groups_added << " groups_removed=" << t.groups_removed
-            << " wrong_group_answers=" << t.wrong_group_answers << "\n";
-  std::cout << passed << " passed, " << failed << " failed\n";
-  return failed == 0 ? 0 : 1;
+  const std::string groups = "groups=" + std::to_string(base.groups);
+  return RunSeeds(f, base, &sim::RunMultiGroup, groups,
+                  groups + " replicas=" + std::to_string(base.replicas) +
+                      " changes=" + std::to_string(base.changes));
 }
 
 }  // namespace

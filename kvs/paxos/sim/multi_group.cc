@@ -328,7 +328,10 @@ MultiResult MultiGroupSimulation::Run() {
   first.set_virtual_nodes(virtual_nodes);
   first.set_next_migration_id(1);
   for (int g = 1; g <= opt_.groups; ++g) *first.add_groups() = GroupProto(uint64_t(g));
-  if (Register(first) != 1) return Result();
+  if (Register(first) != 1) {
+    Report(result_);
+    return result_;
+  }
 
   Membership initial;
   for (int i = 1; i <= n; ++i) initial.add_voters(NodeId(i));
@@ -398,37 +401,13 @@ MultiResult MultiGroupSimulation::Run() {
     for (const auto& [add, id] : rebal_.changes)
       ++(add ? result_.groups_added : result_.groups_removed);
   }
-  if (opt_.verbose) history_.Dump(std::cerr, kTick);
-  if (ok() && opt_.lincheck) {
-    if (std::optional<std::string> why = history_.Check()) Fail(*why);
-  }
-  return Result();
-}
-
-MultiResult MultiGroupSimulation::Result() {
-  result_.ok = ok();
-  result_.failure = failure();
-  result_.ops_completed = history_.completed();
-  result_.ops_incomplete = history_.given_up();
-  result_.messages = counts_.messages;
-  result_.crashes = counts_.crashes;
-  result_.partitions = counts_.partitions;
-  result_.snapshots_installed = counts_.snapshots_installed;
-  result_.reconfigs = counts_.reconfigs;
+  CheckHistory(opt_.lincheck);
+  Report(result_);
   return result_;
 }
 
 void MultiGroupSimulation::OnEvent(SimEvent& ev) {
   switch (ev.type) {
-    case EventType::kRequest:
-      OnRequest(ev.node, ev.request);
-      break;
-    case EventType::kReply:
-      OnReply(ev.reply);
-      break;
-    case EventType::kTimer:
-      OnTimer(ev.node, ev.token);
-      break;
     case EventType::kRebalancerRestart:
       if (rebal_.finished) break;
       Trace("rebalancer (re)starts");

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 
+#include "kvs/paxos/sim/run_counts.h"
 #include "kvs/paxos/sim/shard_machine.h"
 
 namespace penncloud::paxos::sim {
@@ -39,16 +40,9 @@ struct MultiOptions {
   Bug bug = Bug::kNone;
 };
 
-struct MultiResult {
+struct MultiResult : RunCounts {
   bool ok = true;
   std::string failure;
-  int64_t ops_completed = 0;
-  int64_t ops_incomplete = 0;
-  int64_t messages = 0;
-  int64_t crashes = 0;
-  int64_t partitions = 0;
-  int64_t snapshots_installed = 0;
-  int64_t reconfigs = 0;
   int64_t replicas_replaced = 0;  // brand-new replicas that joined a group
   int64_t rebalancer_restarts = 0;
   int64_t map_versions = 0;

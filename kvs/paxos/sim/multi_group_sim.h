@@ -18,7 +18,6 @@
 #include "kvs/lincheck/history.h"
 #include "kvs/paxos/node.h"
 #include "kvs/paxos/sim/multi_group.h"
-#include "kvs/paxos/sim/op_history.h"
 #include "kvs/paxos/sim/replica_harness.h"
 #include "kvs/shard/cluster_map.h"
 
@@ -120,6 +119,9 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
   void AnswerNotLeader(int i, const Request& q) override;
   void InjectFault() override;
   void HealAll() override;
+  void OnRequest(int i, const Request& req) override;
+  void OnReply(const Reply& rep) override;
+  void OnTimer(int caller, uint64_t token) override;
   void OnEvent(SimEvent& ev) override;
   bool Done() const override;
 
@@ -133,7 +135,6 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
 
   // Replicas.
   void Respond(Reply reply) { SendReply(reply.caller, std::move(reply)); }
-  void OnRequest(int i, const Request& req);
   void CheckExclusive(int g);
 
   // Callers (clients and the rebalancer).
@@ -149,8 +150,6 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
   void Send(int caller);
   void Retry(int caller, int64_t delay);
   Call& CallOf(int caller) { return caller == Rebal() ? rebal_.call : clients_[caller].call; }
-  void OnReply(const Reply& rep);
-  void OnTimer(int caller, uint64_t token);
 
   void StartOp(int c);
   void Route(int c);
@@ -164,7 +163,6 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
 
   void Reconfigure(int g);
   void FinalCheck();
-  MultiResult Result();  // result_ with the harness's verdict and counts
 
   MultiOptions opt_;
   MultiResult result_;
@@ -175,7 +173,6 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
   Rebalancer rebal_;
   std::vector<std::string> rows_;
   std::map<std::string, std::set<int>> serving_;  // row -> groups whose chosen state serves it
-  OpHistory history_;
   std::vector<std::string> written_values_;
   uint64_t next_token_ = 0, next_nonce_ = 0;
   bool control_chosen_ = false;  // the slot being applied first holds a map/migration command

@@ -22,19 +22,11 @@
 #include "kvs/paxos/sim/draws.h"
 #include "kvs/paxos/sim/event_queue.h"
 #include "kvs/paxos/sim/network.h"
+#include "kvs/paxos/sim/op_history.h"
+#include "kvs/paxos/sim/run_counts.h"
 #include "kvs/paxos/sim/sim_replica.h"
 
 namespace penncloud::paxos::sim {
-
-// What the harness counts, for the simulators' reports.
-struct HarnessCounts {
-  int64_t messages = 0;
-  int64_t crashes = 0;
-  int64_t partitions = 0;
-  int64_t snapshots_installed = 0;
-  int64_t leader_changes = 0;
-  int64_t reconfigs = 0;
-};
 
 template <class Machine, class Request, class Reply>
 class ReplicaHarness {
@@ -64,8 +56,13 @@ class ReplicaHarness {
   virtual void AnswerNotLeader(int i, const Request& q) = 0;
   virtual void InjectFault() = 0;
   virtual void HealAll() = 0;
-  // Events that are not the replicas' own: requests, replies, timers, ...
-  virtual void OnEvent(SimEvent& ev) = 0;
+  // A caller's request reached replica i (which may be down).
+  virtual void OnRequest(int i, const Request& q) = 0;
+  virtual void OnReply(const Reply& rep) = 0;
+  // Caller c's timer, numbered `token`.
+  virtual void OnTimer(int c, uint64_t token) = 0;
+  // Any other event of the simulator's own.
+  virtual void OnEvent(SimEvent& /*ev*/) {}
   // True once the run can stop early (after the heal, everything finished).
   virtual bool Done() const = 0;
 
@@ -128,6 +125,22 @@ class ReplicaHarness {
   void HealReplicas();
   // Runs the events in time order until `end`, a failure, or Done().
   void RunEvents(int64_t end);
+  // The end of a run: dumps the history when verbose, then checks it (unless `lincheck` is
+  // off or the run failed already).
+  void CheckHistory(bool lincheck) {
+    if (verbose_) history_.Dump(std::cerr, kTick);
+    if (!ok() || !lincheck) return;
+    if (std::optional<std::string> why = history_.Check()) Fail(*why);
+  }
+  // Fills a result's verdict and counts.
+  template <class Result>
+  void Report(Result& result) const {
+    static_cast<RunCounts&>(result) = counts_;
+    result.ops_completed = history_.completed();
+    result.ops_incomplete = history_.given_up();
+    result.ok = ok();
+    result.failure = failure();
+  }
 
   uint64_t seed_;
   bool verbose_;
@@ -140,14 +153,15 @@ class ReplicaHarness {
   Network net_;
   double crash_rate_ = 0, partition_rate_ = 0, mid_ready_crash_ = 0;
   size_t max_batch_ = 8, max_entries_msg_ = 8;
-  HarnessCounts counts_;
+  RunCounts counts_;   // but the operations, which history_ counts
+  OpHistory history_;  // the clients' operations
 
  private:
   void ProcessReady(int i);
   void ApplyEntry(int i, const Entry& e);
   void SendPeer(int from, Message m);
-  // The harness's own events; false for the others.
-  bool OnReplicaEvent(SimEvent& ev);
+  // Hands an event to its handler; false for the simulator's own kinds.
+  bool Dispatch(SimEvent& ev);
 
   EventQueue<SimEvent> queue_;
   std::string failure_;
@@ -374,7 +388,7 @@ void ReplicaHarness<M, Q, P>::HealReplicas() {
 }
 
 template <class M, class Q, class P>
-bool ReplicaHarness<M, Q, P>::OnReplicaEvent(SimEvent& ev) {
+bool ReplicaHarness<M, Q, P>::Dispatch(SimEvent& ev) {
   const int i = ev.node;
   switch (ev.type) {
     case EventType::kDeliver: {
@@ -423,6 +437,15 @@ bool ReplicaHarness<M, Q, P>::OnReplicaEvent(SimEvent& ev) {
     case EventType::kHeal:
       HealAll();
       break;
+    case EventType::kRequest:
+      OnRequest(i, ev.request);
+      break;
+    case EventType::kReply:
+      OnReply(ev.reply);
+      break;
+    case EventType::kTimer:
+      OnTimer(i, ev.token);
+      break;
     default:
       return false;
   }
@@ -435,7 +458,7 @@ void ReplicaHarness<M, Q, P>::RunEvents(int64_t end) {
     std::unique_ptr<SimEvent> ev = queue_.Pop();
     now_ = ev->time;
     if (now_ > end) break;
-    if (!OnReplicaEvent(*ev)) OnEvent(*ev);
+    if (!Dispatch(*ev)) OnEvent(*ev);
     if (Done()) break;
   }
 }

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "kvs/paxos/sim/kv_machine.h"
-#include "kvs/paxos/sim/op_history.h"
 #include "kvs/paxos/sim/replica_harness.h"
 
 namespace penncloud::paxos::sim {
@@ -63,13 +62,14 @@ class Simulation : public ReplicaHarness<KvMachine, ClientRequest, ClientReply> 
   void AnswerNotLeader(int i, const ClientRequest& q) override;
   void InjectFault() override;
   void HealAll() override;
-  void OnEvent(SimEvent& ev) override;
+  void OnRequest(int i, const ClientRequest& req) override;
+  void OnReply(const ClientReply& rep) override;
+  void OnTimer(int c, uint64_t token) override;
   bool Done() const override {
     return heal_time_ > 0 && std::all_of(clients_.begin(), clients_.end(),
                                          [](const ClientState& c) { return c.done; });
   }
 
-  void OnClientRequest(int i, const ClientRequest& req);
   void Reply(ClientReply rep) { SendReply(rep.client, std::move(rep)); }
   void SetTimer(int c, int64_t delay) {
     Schedule(now_ + delay, EventType::kTimer, c).token = ++clients_[c].timer_token;
@@ -78,17 +78,13 @@ class Simulation : public ReplicaHarness<KvMachine, ClientRequest, ClientReply> 
   // --- clients
   void StartOp(int c);
   void SendOp(int c);
-  void OnClientReply(const ClientReply& rep);
-  void OnClientTimer(int c, uint64_t token);
   void FinishOp(int c, bool completed, const ClientReply* rep);
 
   void Reconfigure();
   void DumpStuck(int c) const;
 
   SimOptions opt_;
-  SimResult result_;
   std::vector<ClientState> clients_;
-  OpHistory history_;
   std::vector<std::string> written_values_;
   bool reconfig_ = false;
   int64_t next_reconfig_ = 0;
@@ -126,7 +122,7 @@ void Simulation::AnswerNotLeader(int /*i*/, const ClientRequest& q) {
   Reply(std::move(rep));
 }
 
-void Simulation::OnClientRequest(int i, const ClientRequest& req) {
+void Simulation::OnRequest(int i, const ClientRequest& req) {
   SimReplica& r = reps_[i];
   if (!r.up) return;
   absl::Status st;
@@ -154,22 +150,6 @@ void Simulation::OnClientRequest(int i, const ClientRequest& req) {
     Reply(std::move(rep));
   }
   ScheduleReady(i);
-}
-
-void Simulation::OnEvent(SimEvent& ev) {
-  switch (ev.type) {
-    case EventType::kRequest:
-      OnClientRequest(ev.node, ev.request);
-      break;
-    case EventType::kReply:
-      OnClientReply(ev.reply);
-      break;
-    case EventType::kTimer:
-      OnClientTimer(ev.node, ev.token);
-      break;
-    default:
-      break;
-  }
 }
 
 // ----------------------------------------------------------------------------------------
@@ -230,7 +210,7 @@ void Simulation::FinishOp(int c, bool completed, const ClientReply* rep) {
   SetTimer(c, Between(0, 3 * kTick));  // think a little, then the next operation
 }
 
-void Simulation::OnClientReply(const ClientReply& rep) {
+void Simulation::OnReply(const ClientReply& rep) {
   const int c = rep.client - 1;
   ClientState& cl = clients_[c];
   if (!cl.active || rep.seq != cl.req.seq) return;
@@ -247,7 +227,7 @@ void Simulation::OnClientReply(const ClientReply& rep) {
   FinishOp(c, true, &rep);
 }
 
-void Simulation::OnClientTimer(int c, uint64_t token) {
+void Simulation::OnTimer(int c, uint64_t token) {
   ClientState& cl = clients_[c];
   if (token != cl.timer_token || cl.done) return;
   if (!cl.active) {
@@ -391,22 +371,11 @@ SimResult Simulation::Run() {
     Fail("liveness: client " + std::to_string(c + 1) + " did not finish within " +
          std::to_string(opt_.liveness_ticks) + " ticks after the faults healed");
   }
-  if (opt_.verbose) history_.Dump(std::cerr, kTick);
-  if (ok() && opt_.lincheck) {
-    if (std::optional<std::string> why = history_.Check()) Fail(*why);
-  }
-  result_.ok = ok();
-  result_.failure = failure();
-  result_.ops_completed = history_.completed();
-  result_.ops_incomplete = history_.given_up();
-  result_.slots_chosen = int64_t(groups_[0].ledger.highest());
-  result_.messages = counts_.messages;
-  result_.crashes = counts_.crashes;
-  result_.partitions = counts_.partitions;
-  result_.snapshots_installed = counts_.snapshots_installed;
-  result_.leader_changes = counts_.leader_changes;
-  result_.reconfigs = counts_.reconfigs;
-  return result_;
+  CheckHistory(opt_.lincheck);
+  SimResult result;
+  Report(result);
+  result.slots_chosen = int64_t(groups_[0].ledger.highest());
+  return result;
 }
 
 }  // namespace

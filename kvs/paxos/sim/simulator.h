@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "kvs/paxos/sim/run_counts.h"
+
 namespace penncloud::paxos::sim {
 
 struct SimOptions {
@@ -26,19 +28,10 @@ struct SimOptions {
   bool verbose = false;  // trace leader changes, crashes, partitions to stderr
 };
 
-struct SimResult {
+struct SimResult : RunCounts {
   bool ok = true;
   std::string failure;  // what went wrong, when !ok
-  // Figures, for reports.
-  int64_t ops_completed = 0;
-  int64_t ops_incomplete = 0;
   int64_t slots_chosen = 0;
-  int64_t messages = 0;
-  int64_t crashes = 0;
-  int64_t partitions = 0;
-  int64_t snapshots_installed = 0;
-  int64_t leader_changes = 0;
-  int64_t reconfigs = 0;
 };
 
 SimResult RunSimulation(const SimOptions& options);

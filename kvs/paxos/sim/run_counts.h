@@ -1,0 +1,31 @@
+// What a simulated run counts in either mode (one group or several), for the reports.
+#pragma once
+
+#include <cstdint>
+
+namespace penncloud::paxos::sim {
+
+struct RunCounts {
+  int64_t ops_completed = 0;
+  int64_t ops_incomplete = 0;  // the client gave up: the outcome is unknown
+  int64_t messages = 0;        // between replicas
+  int64_t crashes = 0;
+  int64_t partitions = 0;
+  int64_t snapshots_installed = 0;
+  int64_t leader_changes = 0;
+  int64_t reconfigs = 0;  // membership changes proposed
+
+  RunCounts& operator+=(const RunCounts& o) {
+    ops_completed += o.ops_completed;
+    ops_incomplete += o.ops_incomplete;
+    messages += o.messages;
+    crashes += o.crashes;
+    partitions += o.partitions;
+    snapshots_installed += o.snapshots_installed;
+    leader_changes += o.leader_changes;
+    reconfigs += o.reconfigs;
+    return *this;
+  }
+};
+
+}  // namespace penncloud::paxos::sim
