@@ -184,29 +184,30 @@ int RunSeeds(const Flags& f, const Options& base, Result (*run)(const Options&),
   return failed == 0 ? 0 : 1;
 }
 
+// The settings both modes take from the flags (either's defaults stand for the rest).
+template <class Options>
+Options CommonOptions(const Flags& f) {
+  Options o;
+  o.replicas = f.replicas;
+  if (f.chaos_ticks >= 0) o.chaos_ticks = f.chaos_ticks;
+  if (f.liveness_ticks >= 0) o.liveness_ticks = f.liveness_ticks;
+  o.faults = f.faults;
+  o.lincheck = f.lincheck;
+  o.verbose = f.verbose;
+  return o;
+}
+
 int RunSingle(const Flags& f) {
-  sim::SimOptions base;
-  base.replicas = f.replicas;
-  if (f.chaos_ticks >= 0) base.chaos_ticks = f.chaos_ticks;
-  if (f.liveness_ticks >= 0) base.liveness_ticks = f.liveness_ticks;
-  base.faults = f.faults;
-  base.lincheck = f.lincheck;
-  base.verbose = f.verbose;
+  const auto base = CommonOptions<sim::SimOptions>(f);
   const std::string replicas = "replicas=" + std::to_string(base.replicas);
   return RunSeeds(f, base, &sim::RunSimulation, replicas, replicas);
 }
 
 int RunMulti(const Flags& f) {
-  sim::MultiOptions base;
+  auto base = CommonOptions<sim::MultiOptions>(f);
   base.groups = f.groups;
-  base.replicas = f.replicas;
   base.changes = f.changes;
   base.install_chunks = f.install_chunks;
-  if (f.chaos_ticks >= 0) base.chaos_ticks = f.chaos_ticks;
-  if (f.liveness_ticks >= 0) base.liveness_ticks = f.liveness_ticks;
-  base.faults = f.faults;
-  base.lincheck = f.lincheck;
-  base.verbose = f.verbose;
   base.bug = f.bug == "source_serves_after_switch" ? sim::Bug::kSourceServesAfterSwitch
              : f.bug == "copy_before_freeze"       ? sim::Bug::kCopyBeforeFreeze
              : f.bug == "activate_before_install"  ? sim::Bug::kActivateBeforeInstall

@@ -295,12 +295,7 @@ MultiResult MultiGroupSimulation::Run() {
   const int num_rows = 4 + int(rng_.Below(9));
   install_chunks_ = 1 + int(rng_.Below(uint64_t(opt_.install_chunks)));
   if (opt_.faults) {
-    net_.loss = rng_.Below(4) == 0 ? 0 : double(rng_.Below(100)) / 1000;
-    net_.dup = double(rng_.Below(60)) / 1000;
-    net_.long_delay = double(rng_.Below(20)) / 1000;
-    crash_rate_ = double(rng_.Below(30)) / 1000;
-    partition_rate_ = double(rng_.Below(25)) / 1000;
-    mid_ready_crash_ = double(rng_.Below(5)) / 1000;
+    DrawFaultRates(/*max_loss=*/100, /*max_long_delay=*/20, /*max_crash=*/30);
     rebalancer_crash_ = double(rng_.Below(10)) / 1000;
     churn_ = rng_.Below(3) == 0;
   }

@@ -119,6 +119,16 @@ class ReplicaHarness {
     r.pending_writes.erase(it);
     return q;
   }
+  // Draws the seed's fault rates, each uniform below its maximum (in thousandths); a
+  // quarter of the seeds lose nothing.
+  void DrawFaultRates(uint64_t max_loss, uint64_t max_long_delay, uint64_t max_crash) {
+    net_.loss = rng_.Below(4) == 0 ? 0 : double(rng_.Below(max_loss)) / 1000;
+    net_.dup = double(rng_.Below(60)) / 1000;
+    net_.long_delay = double(rng_.Below(max_long_delay)) / 1000;
+    crash_rate_ = double(rng_.Below(max_crash)) / 1000;
+    partition_rate_ = double(rng_.Below(25)) / 1000;
+    mid_ready_crash_ = double(rng_.Below(5)) / 1000;
+  }
   // Cuts links inside group g (see Network::Partition) until a heal event; returns what.
   std::string Partition(int g);
   // Ends every fault: the network heals and every crashed replica (not retired) restarts.

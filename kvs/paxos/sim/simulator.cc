@@ -329,12 +329,7 @@ SimResult Simulation::Run() {
   window_ = 1 + uint32_t(rng_.Below(6));
   net_.max_delay = 1 + Between(1, 3 * kTick);
   if (opt_.faults) {
-    net_.loss = rng_.Below(4) == 0 ? 0 : double(rng_.Below(150)) / 1000;
-    net_.dup = double(rng_.Below(60)) / 1000;
-    net_.long_delay = double(rng_.Below(30)) / 1000;
-    crash_rate_ = double(rng_.Below(20)) / 1000;
-    partition_rate_ = double(rng_.Below(25)) / 1000;
-    mid_ready_crash_ = double(rng_.Below(5)) / 1000;
+    DrawFaultRates(/*max_loss=*/150, /*max_long_delay=*/30, /*max_crash=*/20);
     reconfig_ = rng_.Below(3) == 0;
   }
   const bool drift = rng_.Below(2) == 0;
