@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_server.h"
+#include "common/node_name.h"
 #include "common/stop_signal.h"
 #include "kvs/server/replica.h"
 #include "kvs/server/status_metrics.h"
@@ -121,7 +122,8 @@ int main(int argc, char** argv) {
                            : level == "warn"  ? Level::kWarn
                            : level == "error" ? Level::kError
                                               : Level::kInfo);
-  penncloud::log::SetNode(absl::StrCat("kvs-", options.id));
+  penncloud::InitNodeName(options.group > 0 ? absl::StrCat("kvs-g", options.group, "-", options.id)
+                                            : absl::StrCat("kvs-", options.id));
   penncloud::BlockStopSignals();
   penncloud::metrics::InstallGrpcServerMetricsEverywhere(
       {.slow_ms = absl::GetFlag(FLAGS_slow_rpc_ms)});

@@ -21,8 +21,7 @@ void PeerTransport::AddPeer(uint64_t id, const std::string& address) {
   if (id == self_ || address.empty()) return;
   std::lock_guard<std::mutex> lock(peers_mu_);
   if (peers_.contains(id)) return;
-  auto peer = std::make_unique<Peer>();
-  peer->id = id;
+  auto peer = std::make_unique<Peer>(id);
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(64 << 20);
   args.SetMaxReceiveMessageSize(64 << 20);
@@ -76,12 +75,19 @@ void PeerTransport::Send(paxos::Message message) {
   {
     std::lock_guard<std::mutex> lock(peer.mu);
     // A peer that is down must not make us hold unbounded memory: drop, the core resends.
-    if (peer.queue.size() >= kMaxQueuedMessages) return;
+    if (peer.queue.size() >= kMaxQueuedMessages) {
+      peer.metrics.dropped.Inc();
+      return;
+    }
     CountPaxosMessage(Direction::kSent, message);
     peer.queue.push_back(std::move(message));
-    if (peer.in_flight) return;  // the running RPC's completion sends it
+    if (peer.in_flight) {  // the running RPC's completion sends it
+      peer.metrics.queued.Set(static_cast<double>(peer.queue.size()));
+      return;
+    }
     peer.in_flight = true;
     batch.swap(peer.queue);
+    peer.metrics.queued.Set(0);
   }
   Start(&peer, std::move(batch));
 }
@@ -101,7 +107,9 @@ void PeerTransport::Start(Peer* peer, std::vector<paxos::Message> messages) {
     std::lock_guard<std::mutex> lock(peer->mu);
     peer->queue.insert(peer->queue.begin(), std::make_move_iterator(messages.begin() + i),
                        std::make_move_iterator(messages.end()));
+    peer->metrics.queued.Set(static_cast<double>(peer->queue.size()));
   }
+  peer->metrics.in_flight.Set(static_cast<double>(i));
   call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   call->started = std::chrono::steady_clock::now();
   peer->stub->async()->Send(&call->context, &call->batch, &call->ack,
@@ -115,6 +123,7 @@ void PeerTransport::Done(Peer* peer, Call* call, const grpc::Status& status) {
     ("peer", peer->id)("ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count())(
         "messages", call->batch.messages_size())("ok", status.ok());
   }
+  (status.ok() ? peer->metrics.batches_ok : peer->metrics.batches_failed).Inc();
   if (!status.ok()) {
     PC_LOG(kDebug, "kvs.peer_send_failed")("peer", peer->id)("error", status.error_message());
   }
@@ -124,10 +133,12 @@ void PeerTransport::Done(Peer* peer, Call* call, const grpc::Status& status) {
     std::lock_guard<std::mutex> lock(peer->mu);
     if (stop_ || peer->queue.empty()) {
       peer->in_flight = false;
+      peer->metrics.in_flight.Set(0);
       peer->idle_cv.notify_all();
       return;
     }
     next.swap(peer->queue);
+    peer->metrics.queued.Set(0);
   }
   Start(peer, std::move(next));
 }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kvs/server/queue_metrics.h"
 #include "proto/kvs.grpc.pb.h"
 #include "proto/paxos.pb.h"
 
@@ -35,7 +36,9 @@ class PeerTransport {
 
  private:
   struct Peer {
-    uint64_t id = 0;
+    explicit Peer(uint64_t peer_id) : id(peer_id), metrics(PeerQueue(peer_id)) {}
+    const uint64_t id;
+    const PeerQueueCells metrics;  // the queue's lengths on /metrics
     std::unique_ptr<pb::KvsPeer::Stub> stub;
     std::mutex mu;
     std::condition_variable idle_cv;    // signalled when in_flight turns false

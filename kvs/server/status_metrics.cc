@@ -26,6 +26,8 @@ struct Gauges {
       metrics::Default().Gauge("kvs_paxos_commit_slot", "highest slot known chosen");
   metrics::GaugeFamily& applied =
       metrics::Default().Gauge("kvs_paxos_applied_slot", "highest slot applied to the store");
+  metrics::GaugeFamily& apply_backlog = metrics::Default().Gauge(
+      "kvs_apply_backlog_slots", "slots known chosen but not yet applied (commit - applied)");
   metrics::GaugeFamily& snapshot =
       metrics::Default().Gauge("kvs_snapshot_slot", "slot of the latest snapshot");
   metrics::GaugeFamily& log_slots =
@@ -34,6 +36,8 @@ struct Gauges {
       metrics::Default().Gauge("kvs_log_bytes", "bytes of the log on disk");
   metrics::GaugeFamily& map_version = metrics::Default().Gauge(
       "kvs_cluster_map_version", "version of the applied cluster map (0: none)");
+  metrics::GaugeFamily& sessions = metrics::Default().Gauge(
+      "kvs_session_records", "records in the at-most-once table (docs/kvs.md)");
 };
 
 void Fill(Gauges& g, const pb::StatusResponse& s) {
@@ -54,6 +58,9 @@ void Fill(Gauges& g, const pb::StatusResponse& s) {
   }
   g.commit.With().Set(static_cast<double>(s.commit_slot()));
   g.applied.With().Set(static_cast<double>(s.applied_slot()));
+  g.apply_backlog.With().Set(s.commit_slot() > s.applied_slot()
+                                 ? static_cast<double>(s.commit_slot() - s.applied_slot())
+                                 : 0);
   g.snapshot.With().Set(static_cast<double>(s.snapshot_slot()));
   uint64_t slots = s.last_log_slot() >= s.first_log_slot() && s.last_log_slot() > 0
                        ? s.last_log_slot() - s.first_log_slot() + 1
@@ -61,6 +68,7 @@ void Fill(Gauges& g, const pb::StatusResponse& s) {
   g.log_slots.With().Set(static_cast<double>(slots));
   g.log_bytes.With().Set(static_cast<double>(s.log_bytes()));
   g.map_version.With().Set(static_cast<double>(s.map_version()));
+  g.sessions.With().Set(static_cast<double>(s.session_records()));
 }
 
 }  // namespace
