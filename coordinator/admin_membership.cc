@@ -65,7 +65,7 @@ LaunchRecord Sibling(const LaunchRecord& sibling, std::string name, std::string 
     const std::string& a = sibling.argv[i];
     bool replaced = false;
     for (const char* flag : {"--id=", "--peers=", "--client_addrs=", "--listen=", "--data_dir=",
-                             "--join", "--group="}) {
+                             "--join", "--group=", "--node_name="}) {
       replaced = replaced || a.starts_with(flag);
     }
     if (!replaced) record.argv.push_back(a);
@@ -155,7 +155,8 @@ absl::StatusOr<std::string> Membership::AddReplica(const std::string& group) {
   LaunchRecord record = Sibling(
       *sibling, absl::StrCat(prefix, id), address,
       {"--join", absl::StrCat("--group=", group_id), absl::StrCat("--id=", id),
-       absl::StrCat("--peers=", absl::StrJoin(peers, ",")), absl::StrCat("--listen=", address)});
+       absl::StrCat("--peers=", absl::StrJoin(peers, ",")), absl::StrCat("--listen=", address),
+       absl::StrCat("--node_name=", KvsNodeId(group, id))});
 
   const std::string node = KvsNodeId(group, id);
   absl::Status started = RunInBackground(
@@ -271,10 +272,12 @@ absl::StatusOr<std::string> Membership::AddGroup() {
     peers.push_back(absl::StrCat(replica, "=", addresses.back()));
   }
   std::vector<LaunchRecord> records;
+  const std::string group_name = absl::StrCat(group_id);
   for (int replica = 1; replica <= 3; ++replica) {
     records.push_back(Sibling(*sibling, absl::StrCat("kvs-g", group_id, "-r", replica),
                               addresses[replica - 1],
                               {absl::StrCat("--group=", group_id), absl::StrCat("--id=", replica),
+                               absl::StrCat("--node_name=", KvsNodeId(group_name, replica)),
                                absl::StrCat("--peers=", absl::StrJoin(peers, ",")),
                                absl::StrCat("--listen=", addresses[replica - 1])}));
   }

@@ -13,6 +13,7 @@
 #include "common/grpc_metrics.h"
 #include "common/log.h"
 #include "common/metrics_server.h"
+#include "common/node_name.h"
 #include "common/stop_signal.h"
 #include "coordinator/admin.h"
 #include "coordinator/cluster_poller.h"
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("PennCloud coordinator: load balancer on :8000, heartbeats, admin");
   penncloud::config::ParseFlags(argc, argv, "coordinator");
   using namespace penncloud;
-  log::SetNode("coordinator");
+  InitNodeName("coordinator");
   BlockStopSignals();
   metrics::InstallGrpcServerMetricsEverywhere();
   auto metrics_server = metrics::StartFromFlag();

@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_server.h"
+#include "common/node_name.h"
 #include "common/stop_signal.h"
 #include "frontend/heartbeat.h"
 #include "frontend/routes.h"
@@ -32,7 +33,6 @@ ABSL_FLAG(std::string, assets_root, "/usr/share/javascript/bootstrap5",
 ABSL_FLAG(std::string, mail_domain, "penncloud.local", "mail domain of local users");
 ABSL_FLAG(int, io_threads, 0, "I/O threads (0: one per core)");
 ABSL_FLAG(int, workers, 64, "worker threads for handlers that call the KVS");
-ABSL_FLAG(std::string, name, "", "node name in logs (default frontend-<port>)");
 ABSL_FLAG(bool, secure_cookies, false, "mark cookies Secure (when served over HTTPS)");
 ABSL_FLAG(int, drain_ms, 10000, "on SIGTERM, how long requests in flight may take to finish");
 
@@ -41,9 +41,7 @@ int main(int argc, char** argv) {
   penncloud::config::ParseFlags(argc, argv, "frontend");
   using namespace penncloud;
   int port = absl::GetFlag(FLAGS_port);
-  std::string name = absl::GetFlag(FLAGS_name);
-  if (name.empty()) name = absl::StrCat("frontend-", port);
-  log::SetNode(name);
+  const std::string name = InitNodeName(absl::StrCat("frontend-", port));
   BlockStopSignals();
   auto metrics_server = metrics::StartFromFlag();
   if (!metrics_server.ok()) return 2;

@@ -22,6 +22,17 @@ std::string BodyName(std::string_view id) { return Cat("mailqbody/", id); }
 
 }  // namespace
 
+QueueStats StatsOf(const std::vector<pb::QueuedMessage>& entries) {
+  QueueStats stats{.length = static_cast<int64_t>(entries.size())};
+  for (const pb::QueuedMessage& entry : entries) {
+    if (stats.oldest_enqueued_micros == 0 ||
+        entry.enqueued_micros() < stats.oldest_enqueued_micros) {
+      stats.oldest_enqueued_micros = entry.enqueued_micros();
+    }
+  }
+  return stats;
+}
+
 OutboundQueue::OutboundQueue(kvs::Client& kvs, std::function<int64_t()> now_micros)
     : kvs_(kvs), now_micros_(now_micros ? std::move(now_micros) : SystemMicros) {}
 
@@ -64,10 +75,11 @@ absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::ListAll() {
 }
 
 absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::Claim(std::string_view owner,
-                                                                    int64_t lease_micros,
-                                                                    int limit) {
+                                                                    int64_t lease_micros, int limit,
+                                                                    QueueStats* stats) {
   auto all = ListAll();
   if (!all.ok()) return all.status();
+  if (stats != nullptr) *stats = StatsOf(*all);
   std::vector<pb::QueuedMessage> claimed;
   int64_t now = now_micros_();
   for (const pb::QueuedMessage& entry : *all) {

@@ -21,6 +21,13 @@
 
 namespace penncloud::mail {
 
+// What a Claim pass saw of the whole queue (every runner's entries, due or not).
+struct QueueStats {
+  int64_t length = 0;
+  int64_t oldest_enqueued_micros = 0;  // 0 when the queue is empty
+};
+QueueStats StatsOf(const std::vector<pb::QueuedMessage>& entries);
+
 class OutboundQueue {
  public:
   explicit OutboundQueue(kvs::Client& kvs, std::function<int64_t()> now_micros = nullptr);
@@ -29,9 +36,10 @@ class OutboundQueue {
                                       const std::vector<std::string>& recipients,
                                       std::string_view source);
 
-  // Claims up to `limit` entries that are due and not leased by a live runner.
+  // Claims up to `limit` entries that are due and not leased by a live runner; `stats`, if
+  // given, is filled from the same listing.
   absl::StatusOr<std::vector<pb::QueuedMessage>> Claim(std::string_view owner, int64_t lease_micros,
-                                                       int limit);
+                                                       int limit, QueueStats* stats = nullptr);
   absl::StatusOr<std::string> Source(const pb::QueuedMessage& entry);
 
   // Removes a delivered (or bounced) entry.

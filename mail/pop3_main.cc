@@ -7,6 +7,7 @@
 #include "absl/flags/parse.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/node_name.h"
 #include "mail/line_server.h"
 #include "mail/main_common.h"
 #include "mail/protocols.h"
@@ -24,14 +25,13 @@ ABSL_FLAG(std::string, tls_key, "", "PEM key (default <state>/tls/mail.key)");
 ABSL_FLAG(int, max_connections, 256, "concurrent connections");
 ABSL_FLAG(int, idle_timeout_s, 600, "close connections idle this long (RFC 1939: >= 10 min)");
 ABSL_FLAG(std::string, coordinator, "", "coordinator gRPC host:port for heartbeats (\"\" = none)");
-ABSL_FLAG(std::string, node, "pop3", "node name in logs");
 
 namespace pm = penncloud::mail;
 
 int main(int argc, char** argv) {
   penncloud::config::ParseFlags(argc, argv, "pop3",
                                 "PennCloud POP3: mail clients read local mailboxes");
-  penncloud::log::SetNode(absl::GetFlag(FLAGS_node));
+  const std::string node = penncloud::InitNodeName("pop3");
   pm::BlockStopSignals();
 
   std::string state = pm::StateDir(absl::GetFlag(FLAGS_state_dir));
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   options.tls = services->tls.get();
   options.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
   // Lease owners must be unique across every pop3 server and connection.
-  std::string prefix = absl::GetFlag(FLAGS_node) + "-" + std::to_string(std::random_device{}());
+  std::string prefix = node + "-" + std::to_string(std::random_device{}());
   std::atomic<uint64_t> sessions{0};
   pm::LineServer server(
       options, pm::Observed("pop3", [&](const std::string&) {
@@ -71,10 +71,9 @@ int main(int argc, char** argv) {
     std::cerr << "pop3: " << s << "\n";
     return 1;
   }
-  auto heartbeat =
-      pm::StartHeartbeat(absl::GetFlag(FLAGS_coordinator), "pop3",
-                         absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()),
-                         absl::GetFlag(FLAGS_node), server);
+  auto heartbeat = pm::StartHeartbeat(
+      absl::GetFlag(FLAGS_coordinator), "pop3",
+      absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()), node, server);
   PC_LOG(kInfo, "pop3.listening")("port", server.port())("tls", config.tls_available);
   pm::WaitForStopSignal();
   PC_LOG(kInfo, "pop3.stopping");

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/log.h"
+#include "mail/relay_metrics.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -84,12 +85,19 @@ void Relay::Stop() {
 }
 
 int Relay::RunOnce() {
-  auto claimed = queue_.Claim(options_.owner, options_.lease_micros, 32);
+  QueueStats stats;
+  auto claimed = queue_.Claim(options_.owner, options_.lease_micros, 32, &stats);
   if (!claimed.ok()) {
     PC_LOG(kWarn, "relay.claim_failed")("error", claimed.status().ToString());
     return 0;
   }
+  RecordQueuePass(stats, now_micros_());
   for (const auto& entry : *claimed) Process(entry);
+  // The length above was listed before this pass's deliveries: refresh it, so a queue
+  // that was just emptied shows 0 now rather than one poll interval later.
+  if (!claimed->empty()) {
+    if (auto all = queue_.ListAll(); all.ok()) RecordQueuePass(StatsOf(*all), now_micros_());
+  }
   return static_cast<int>(claimed->size());
 }
 
@@ -97,6 +105,7 @@ void Relay::Process(const pb::QueuedMessage& entry) {
   auto source = queue_.Source(entry);
   if (!source.ok()) {
     PC_LOG(kWarn, "relay.read_failed")("id", entry.id())("error", source.status().ToString());
+    RecordMessageOutcome("error");
     return;  // the lease runs out and a later pass retries
   }
   // Group the recipients by destination host.
@@ -113,6 +122,7 @@ void Relay::Process(const pb::QueuedMessage& entry) {
     for (auto& result : send_(host.first, host.second, entry.sender(), recipients, *source)) {
       if (result.outcome == RecipientOutcome::kTemporaryFailure) temporary.push_back(result);
       if (result.outcome == RecipientOutcome::kPermanentFailure) permanent.push_back(result);
+      RecordRecipientResult(result.outcome);
       PC_LOG(kInfo, "relay.result")
       ("id", entry.id())("rcpt", result.recipient)("outcome", static_cast<int>(result.outcome))(
           "reply", result.reply);
@@ -127,6 +137,7 @@ void Relay::Process(const pb::QueuedMessage& entry) {
     temporary.clear();
   }
   if (!permanent.empty()) Bounce(entry, *source, permanent);
+  RecordMessageOutcome(!temporary.empty() ? "retry" : !permanent.empty() ? "bounced" : "delivered");
   if (temporary.empty()) {
     if (auto s = queue_.Complete(entry); !s.ok()) {
       PC_LOG(kWarn, "relay.complete_failed")("id", entry.id())("error", s.ToString());

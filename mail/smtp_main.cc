@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/node_name.h"
 #include "mail/delivery.h"
 #include "mail/line_server.h"
 #include "mail/main_common.h"
@@ -36,14 +37,13 @@ ABSL_FLAG(int64_t, relay_retry_max_ms, 3600000, "longest retry delay");
 ABSL_FLAG(int, relay_max_attempts, 12, "attempts before bouncing");
 ABSL_FLAG(int, relay_timeout_ms, 30000, "per-step timeout talking to other servers");
 ABSL_FLAG(std::string, coordinator, "", "coordinator gRPC host:port for heartbeats (\"\" = none)");
-ABSL_FLAG(std::string, node, "smtp", "node name in logs");
 
 namespace pm = penncloud::mail;
 
 int main(int argc, char** argv) {
   penncloud::config::ParseFlags(argc, argv, "smtp",
                                 "PennCloud SMTP: receives mail for local users, relays the rest");
-  penncloud::log::SetNode(absl::GetFlag(FLAGS_node));
+  const std::string node = penncloud::InitNodeName("smtp");
   pm::BlockStopSignals();
 
   std::string state = pm::StateDir(absl::GetFlag(FLAGS_state_dir));
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   relay_options.retry_base_micros = absl::GetFlag(FLAGS_relay_retry_base_ms) * 1000;
   relay_options.retry_max_micros = absl::GetFlag(FLAGS_relay_retry_max_ms) * 1000;
   relay_options.max_attempts = absl::GetFlag(FLAGS_relay_max_attempts);
-  relay_options.owner = absl::GetFlag(FLAGS_node) + "-" + std::to_string(std::random_device{}());
+  relay_options.owner = node + "-" + std::to_string(std::random_device{}());
   pm::Relay relay(queue, store, relay_options,
                   [&](const std::string& host, int port, const std::string& sender,
                       const std::vector<std::string>& rcpts, const std::string& message) {
@@ -116,10 +116,9 @@ int main(int argc, char** argv) {
                   });
   if (absl::GetFlag(FLAGS_relay)) relay.Start();
 
-  auto heartbeat =
-      pm::StartHeartbeat(absl::GetFlag(FLAGS_coordinator), "smtp",
-                         absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()),
-                         absl::GetFlag(FLAGS_node), server);
+  auto heartbeat = pm::StartHeartbeat(
+      absl::GetFlag(FLAGS_coordinator), "smtp",
+      absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()), node, server);
   PC_LOG(kInfo, "smtp.listening")
   ("port", server.port())("tls", config.tls_available)("smarthost", smarthost);
   pm::WaitForStopSignal();
