@@ -88,12 +88,24 @@ launch_identity() {
   esac
 }
 
+# The node name (node= in its log lines, its name in heartbeats and in the admin console) of
+# a process launched under `name`: replica R of group G is kvs-gG-R (config group:
+# kvs-config-R), every other process is named as launched.
+node_name() {
+  case $1 in
+    kvs-config-r*) echo "kvs-config-${1#kvs-config-r}" ;;
+    kvs-g*-r*) echo "${1%-r*}-${1##*-r}" ;;
+    *) echo "$1" ;;
+  esac
+}
+
 # Starts one detached process, remembering its pid under a name, and writes its launch
 # record ($run_dir/<name>.json: name, tier, address, argv, cwd, log, pid), through which
 # the admin console stops and starts it (docs/admin.md).
 launch() {
   local name=$1
   shift
+  set -- "$@" "--node_name=$(node_name "$name")"
   mkdir -p "$run_dir" "$log_dir"
   local pidfile=$run_dir/$name.pid
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
