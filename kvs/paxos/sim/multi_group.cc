@@ -162,12 +162,9 @@ void MultiGroupSimulation::Reconfigure(int g) {
   ReplicaGroup& group = groups_[g];
   const size_t target = size_t(opt_.replicas);
   for (int i : group.nodes) {
-    SimReplica& r = reps_[i];
+    const SimReplica& r = reps_[i];
     if (!r.up || !r.node->is_leader()) continue;
-    const NodeStatus st = r.node->Status();
-    Membership m = st.config.next_from() ? st.config.next() : st.config.current();
-    std::vector<NodeId> voters(m.voters().begin(), m.voters().end());
-    std::vector<NodeId> learners(m.learners().begin(), m.learners().end());
+    auto [voters, learners] = MembersToChange(i);
     auto absent = [&](NodeId id) {
       return std::find(voters.begin(), voters.end(), id) == voters.end() &&
              std::find(learners.begin(), learners.end(), id) == learners.end();
@@ -197,13 +194,7 @@ void MultiGroupSimulation::Reconfigure(int g) {
       join = back == 0;
       learners.push_back(join ? NodeId(group.nodes.size() + 1) : back);
     }
-    Membership want;
-    for (NodeId v : voters) want.add_voters(v);
-    for (NodeId l : learners) want.add_learners(l);
-    if (!r.node->ProposeMembership(want).ok()) return;
-    ++counts_.reconfigs;
-    Trace("reconfig proposed at " + Name(i));
-    ScheduleReady(i);
+    if (!ProposeMembers(i, voters, learners)) return;
     if (join) {
       const int k = AddReplica(g, NodeId(group.nodes.size() + 1));
       SimReplica& fresh = reps_[k];

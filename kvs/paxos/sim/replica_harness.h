@@ -119,6 +119,25 @@ class ReplicaHarness {
     r.pending_writes.erase(it);
     return q;
   }
+  // The voters and learners a membership change at replica i (a leader) starts from: the
+  // membership being changed to when a change is under way, else the current one.
+  std::pair<std::vector<NodeId>, std::vector<NodeId>> MembersToChange(int i) const {
+    const NodeStatus st = reps_[i].node->Status();
+    const Membership& m = st.config.next_from() ? st.config.next() : st.config.current();
+    return {{m.voters().begin(), m.voters().end()}, {m.learners().begin(), m.learners().end()}};
+  }
+  // Proposes a new membership at replica i; false if its core refused.
+  bool ProposeMembers(int i, const std::vector<NodeId>& voters,
+                      const std::vector<NodeId>& learners) {
+    Membership want;
+    for (NodeId v : voters) want.add_voters(v);
+    for (NodeId l : learners) want.add_learners(l);
+    if (!reps_[i].node->ProposeMembership(want).ok()) return false;
+    ++counts_.reconfigs;
+    Trace("reconfig proposed at " + Name(i));
+    ScheduleReady(i);
+    return true;
+  }
   // Draws the seed's fault rates, each uniform below its maximum (in thousandths); a
   // quarter of the seeds lose nothing.
   void DrawFaultRates(uint64_t max_loss, uint64_t max_long_delay, uint64_t max_crash) {

@@ -263,12 +263,9 @@ void Simulation::InjectFault() {
 void Simulation::Reconfigure() {
   const size_t n = reps_.size();
   for (int i = 0; i < int(n); ++i) {
-    SimReplica& r = reps_[i];
+    const SimReplica& r = reps_[i];
     if (!r.up || !r.node->is_leader()) continue;
-    const NodeStatus st = r.node->Status();
-    Membership m = st.config.next_from() ? st.config.next() : st.config.current();
-    std::vector<NodeId> voters(m.voters().begin(), m.voters().end());
-    std::vector<NodeId> learners(m.learners().begin(), m.learners().end());
+    auto [voters, learners] = MembersToChange(i);
     if (!learners.empty()) {
       voters.push_back(learners.back());
       learners.pop_back();
@@ -283,14 +280,7 @@ void Simulation::Reconfigure() {
         }
       }
     }
-    Membership want;
-    for (NodeId v : voters) want.add_voters(v);
-    for (NodeId l : learners) want.add_learners(l);
-    if (r.node->ProposeMembership(want).ok()) {
-      ++counts_.reconfigs;
-      Trace("reconfig proposed at " + Name(i));
-      ScheduleReady(i);
-    }
+    ProposeMembers(i, voters, learners);
     return;
   }
 }
