@@ -1,6 +1,7 @@
 // coordinator: the front door of PennCloud. gRPC for heartbeats (frontends, SMTP, POP3),
 // HTTP on :8000 for browsers (reverse proxy over healthy frontends, plus /admin).
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -27,7 +28,10 @@ ABSL_FLAG(std::string, address, "127.0.0.1", "address for both HTTP and gRPC");
 ABSL_FLAG(int, http_port, 8000, "HTTP port browsers use");
 ABSL_FLAG(int, grpc_port, 8100, "gRPC port nodes send heartbeats to");
 ABSL_FLAG(std::string, kvs, "", "KVS spec (for admin sessions); 'memory' for tests only");
-ABSL_FLAG(int, down_after_ms, 3000, "silence after which a node is marked down");
+ABSL_FLAG(int, heartbeat_ms, 1000,
+          "how often nodes are told to send heartbeats; missed beats are counted against it");
+ABSL_FLAG(int, down_after_ms, 3000,
+          "silence after which a node is marked down and requests waiting on it are ended");
 ABSL_FLAG(int, io_threads, 0, "proxy I/O threads (0: one per core)");
 ABSL_FLAG(std::string, admin_user, "admin", "name of the first admin account");
 ABSL_FLAG(std::string, admin_password_file, "",
@@ -85,10 +89,19 @@ int main(int argc, char** argv) {
   }
   accounts::Accounts accounts(store.get());
 
-  coordinator::Registry registry(
-      {.interval = std::chrono::milliseconds(1000),
-       .down_after = std::chrono::milliseconds(absl::GetFlag(FLAGS_down_after_ms)),
-       .suspect_for = std::chrono::milliseconds(2000)});
+  const int heartbeat_ms = absl::GetFlag(FLAGS_heartbeat_ms);
+  const int down_after_ms = absl::GetFlag(FLAGS_down_after_ms);
+  if (heartbeat_ms < 10 || heartbeat_ms > 60000 || down_after_ms <= heartbeat_ms) {
+    std::fprintf(stderr,
+                 "coordinator: --heartbeat_ms must be 10..60000 and --down_after_ms larger than "
+                 "it (got %d and %d)\n",
+                 heartbeat_ms, down_after_ms);
+    return 2;
+  }
+  coordinator::Registry registry({.interval = std::chrono::milliseconds(heartbeat_ms),
+                                  .down_after = std::chrono::milliseconds(down_after_ms),
+                                  .suspect_for = std::chrono::milliseconds(2000)});
+  registry.ExportGauges();
   coordinator::CoordinatorService service(&registry);
   std::string address = absl::GetFlag(FLAGS_address);
   std::string grpc_address = absl::StrCat(address, ":", absl::GetFlag(FLAGS_grpc_port));

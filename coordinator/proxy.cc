@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <future>
 #include <limits>
@@ -26,6 +27,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+namespace bi = boost::intrusive;
 
 constexpr size_t kPieceBytes = 256 << 10;
 
@@ -72,6 +74,9 @@ struct ProxyMetrics {
       "coordinator_upstream_failures_total", "failed exchanges with a frontend (retried or 502)");
   metrics::GaugeFamily& in_flight = metrics::Default().Gauge("coordinator_http_in_flight_requests",
                                                              "requests at :8000 not yet answered");
+  metrics::CounterFamily& abandoned = metrics::Default().Counter(
+      "coordinator_upstream_abandoned_total",
+      "exchanges ended because their frontend was marked down while they waited on it");
 };
 
 ProxyMetrics& Metrics() {
@@ -197,6 +202,16 @@ class UpstreamPool {
   std::atomic<uint64_t> turn_{0};
 };
 
+class Session;
+
+// A session with an exchange open to a frontend. It is linked into its I/O thread's list
+// while the exchange lasts, so that thread's sweep can end the exchange when the frontend
+// is marked down. Same-thread only, so no lock; unlinked by itself when destroyed.
+struct OpenExchange : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
+  Session* session = nullptr;
+};
+using OpenExchanges = bi::list<OpenExchange, bi::constant_time_size<false>>;
+
 struct Shared {
   Registry* registry;
   const frontend::Router* local;
@@ -209,6 +224,7 @@ struct Shared {
   std::shared_ptr<std::atomic<int64_t>> in_flight_cell = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<int64_t>& in_flight = *in_flight_cell;
   std::atomic<bool> draining{false};
+  std::vector<std::unique_ptr<OpenExchanges>> open_exchanges;  // one per I/O thread
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -220,6 +236,7 @@ class Session : public std::enable_shared_from_this<Session> {
         thread_(thread),
         upstream_(client_.get_executor()),
         timer_(client_.get_executor()) {
+    open_.session = this;
     beast::error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
     if (!ec) peer_ = ep.address().to_string();
@@ -227,6 +244,22 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() {
     net::dispatch(client_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  Upstream* target() const { return target_; }
+
+  // Called by the sweep when this exchange's frontend is marked down (or suspect). A
+  // frozen frontend would hold the exchange until the upstream timeout; ending it lets
+  // UpstreamFailed retry the request elsewhere or answer 502 now. An exchange whose current
+  // step is younger than `stall` is left alone: a frontend still moving bytes (say, one
+  // whose heartbeats are lost but which streams a download) keeps its stream.
+  bool AbandonIfStalled(Clock::time_point now, Clock::duration stall) {
+    if (abandoned_ || !watching_ || now - step_started_ < stall) return false;
+    abandoned_ = true;
+    beast::error_code ignored;
+    upstream_.cancel(ignored);
+    upstream_.close(ignored);
+    return true;
   }
 
  private:
@@ -440,6 +473,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Attempt() {
     ++attempts_;
+    abandoned_ = false;
     target_ = Pick();
     if (!target_) {
       client_keep_alive_ = client_keep_alive_ && !streaming_;
@@ -449,6 +483,7 @@ class Session : public std::enable_shared_from_this<Session> {
     tried_.push_back(target_);
     target_->active.fetch_add(1, std::memory_order_relaxed);
     counted_active_ = true;
+    if (!open_.is_linked()) shared_->open_exchanges[thread_]->push_back(open_);
     sent_anything_ = false;
     std::optional<tcp::socket> pooled = shared_->upstreams->Take(target_, thread_);
     if (pooled) {
@@ -477,7 +512,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // lazy: each step only moves `deadline_`; the one pending wait re-waits when it fires
   // early. (Cancelling and re-waiting a timer per step cost a handler dispatch each.)
   void Arm(std::chrono::steady_clock::duration d) {
-    deadline_ = std::chrono::steady_clock::now() + d;
+    step_started_ = std::chrono::steady_clock::now();
+    deadline_ = step_started_ + d;
     watching_ = true;
     if (timer_pending_ && timer_.expiry() <= deadline_) return;
     if (timer_pending_) timer_.cancel();
@@ -591,8 +627,10 @@ class Session : public std::enable_shared_from_this<Session> {
     PC_LOG(kWarn, "proxy.upstream_failed")
     ("upstream", upstream_address_)("error", ec.message())("attempt", attempts_)("reused", reused_);
     // A fresh connection that failed says the frontend is gone; a reused one may only
-    // have been closed by the frontend while idle.
-    if (connect || !reused_) {
+    // have been closed by the frontend while idle. An abandoned one was to a frontend
+    // already marked down.
+    const bool stale = reused_ && !connect && !abandoned_;
+    if (!stale) {
       shared_->registry->MarkSuspect(upstream_address_, Clock::now());
       shared_->upstreams->Forget(target_);
       shared_->upstreams->Invalidate();
@@ -600,13 +638,16 @@ class Session : public std::enable_shared_from_this<Session> {
     bool repeatable =
         !streaming_ && (connect || !sent_anything_ || SafeToRepeat(method_, method_string_));
     // A stale pooled connection does not count against the attempts.
-    if (reused_ && !connect) --attempts_;
+    if (stale) --attempts_;
     if (repeatable && attempts_ < shared_->options.max_attempts) {
-      if (reused_ && !connect) std::erase(tried_, target_);
+      if (stale) std::erase(tried_, target_);
       return Attempt();
     }
     client_keep_alive_ = client_keep_alive_ && !streaming_;
-    ReplyError(502, "frontend failed; try again");
+    // The frontend may still carry out a request it had received before it stopped.
+    ReplyError(502, sent_anything_ ? "frontend failed; the request may or may not have taken "
+                                     "effect"
+                                   : "frontend failed; try again");
   }
 
   void DropUpstream() {
@@ -614,6 +655,7 @@ class Session : public std::enable_shared_from_this<Session> {
       target_->active.fetch_sub(1, std::memory_order_relaxed);
       counted_active_ = false;
     }
+    open_.unlink();
     beast::error_code ignored;
     upstream_.close(ignored);
   }
@@ -704,6 +746,7 @@ class Session : public std::enable_shared_from_this<Session> {
       target_->active.fetch_sub(1, std::memory_order_relaxed);
       counted_active_ = false;
     }
+    open_.unlink();
     if (upstream_keep_alive_ && res_parser_->is_done() && upstream_buffer_.size() == 0 &&
         upstream_.is_open()) {
       shared_->upstreams->Give(target_, thread_, std::move(upstream_));
@@ -728,8 +771,9 @@ class Session : public std::enable_shared_from_this<Session> {
   tcp::socket upstream_;
   net::steady_timer timer_;
   std::chrono::steady_clock::time_point deadline_;
-  bool watching_ = false;       // an upstream step is in progress
-  bool timer_pending_ = false;  // a wait is outstanding on timer_
+  std::chrono::steady_clock::time_point step_started_;  // of the current upstream step
+  bool watching_ = false;                               // an upstream step is in progress
+  bool timer_pending_ = false;                          // a wait is outstanding on timer_
   std::string peer_;
   beast::flat_buffer client_buffer_;
   beast::flat_buffer upstream_buffer_;
@@ -766,6 +810,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reused_ = false;
   bool sent_anything_ = false;
   bool counted_active_ = false;
+  bool abandoned_ = false;  // the sweep ended this exchange (its frontend is down)
+  OpenExchange open_;       // linked while an exchange with target_ is open
 };
 
 }  // namespace
@@ -783,6 +829,8 @@ class Proxy::Impl {
     for (int i = 0; i < std::max(1, options.io_threads); ++i) {
       contexts_.push_back(std::make_unique<net::io_context>(1));
       guards_.push_back(net::make_work_guard(*contexts_.back()));
+      shared_.open_exchanges.push_back(std::make_unique<OpenExchanges>());
+      sweep_timers_.push_back(std::make_unique<net::steady_timer>(*contexts_.back()));
     }
     acceptor_.emplace(*contexts_[0]);
     shared_.registry = registry;
@@ -809,6 +857,7 @@ class Proxy::Impl {
     if (!ec) acceptor_->non_blocking(true, ec);  // DrainBacklog's accepts never wait
     if (ec) return absl::UnavailableError("listen: " + ec.message());
     Accept();
+    for (size_t t = 0; t < contexts_.size(); ++t) ScheduleSweep(t);
     return acceptor_->local_endpoint().port();
   }
 
@@ -867,6 +916,35 @@ class Proxy::Impl {
     }
   }
 
+  // Every sweep_ms, each I/O thread ends its exchanges with frontends that are no longer
+  // healthy (see Session::AbandonIfStalled). New requests already avoid them: Pick reads
+  // the same list.
+  void ScheduleSweep(size_t thread) {
+    auto& timer = *sweep_timers_[thread];
+    timer.expires_after(std::chrono::milliseconds(shared_.options.sweep_ms));
+    timer.async_wait([this, thread](beast::error_code ec) {
+      if (ec) return;
+      Sweep(thread);
+      ScheduleSweep(thread);
+    });
+  }
+
+  void Sweep(size_t thread) {
+    OpenExchanges& open = *shared_.open_exchanges[thread];
+    if (open.empty()) return;
+    std::shared_ptr<const Candidates> healthy = upstreams_.Healthy(shared_.registry, false);
+    const Clock::time_point now = Clock::now();
+    const auto stall = std::chrono::milliseconds(shared_.options.stall_ms);
+    for (OpenExchange& e : open) {
+      Upstream* target = e.session->target();
+      bool up = std::any_of(healthy->begin(), healthy->end(),
+                            [target](const Candidate& c) { return c.upstream == target; });
+      // Ending an exchange only cancels its socket; the session unlinks itself later, in
+      // its completion handler, so this iteration stays valid.
+      if (!up && e.session->AbandonIfStalled(now, stall)) Metrics().abandoned.With().Inc();
+    }
+  }
+
   void StartSession(tcp::socket s, size_t thread) {
     beast::error_code ignored;
     s.set_option(tcp::no_delay(true), ignored);
@@ -877,8 +955,9 @@ class Proxy::Impl {
   Shared shared_;
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::optional<tcp::acceptor> acceptor_;  // on contexts_[0]
-  size_t next_thread_ = 0;                 // only touched by contexts_[0]'s thread
+  std::optional<tcp::acceptor> acceptor_;                         // on contexts_[0]
+  std::vector<std::unique_ptr<net::steady_timer>> sweep_timers_;  // one per context
+  size_t next_thread_ = 0;  // only touched by contexts_[0]'s thread
 };
 
 Proxy::Proxy(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,

@@ -12,6 +12,9 @@
 //   to repeat (GET, HEAD, OPTIONS, PUT, DELETE, PROPFIND and the other idempotent WebDAV
 //   methods) or the request never reached the upstream (connect failed). An unreachable
 //   frontend is reported to the Registry so others skip it until it beats again.
+// - Frozen frontends: requests waiting on a frontend that is marked down (missed
+//   heartbeats) are ended within a sweep, then retried or answered 502 as above, instead
+//   of waiting for the upstream timeout.
 // - Keep-alive both ways; idle upstream connections are pooled per frontend.
 // - Paths under /admin and /api/admin/ never leave the coordinator: `local` serves them.
 // - Request ids: a client's X-Request-Id (if short and plain) or a fresh one goes to the
@@ -39,6 +42,11 @@ struct ProxyOptions {
   int max_attempts = 3;
   uint64_t buffer_limit = 1 << 20;  // larger request bodies stream (and are not retried)
   size_t max_idle_per_upstream = 512;
+  // Exchanges with a frontend that is no longer healthy (heartbeats missed for the
+  // registry's down_after, or found unreachable) are ended once their current step has
+  // waited stall_ms; each I/O thread checks every sweep_ms.
+  int sweep_ms = 200;
+  int stall_ms = 1000;
 };
 
 class Proxy {

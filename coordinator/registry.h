@@ -3,7 +3,12 @@
 // the health rules are unit-tested exactly.
 //
 // Health: a node is healthy while its last heartbeat is younger than `down_after`
-// (default 3 s = three missed beats at the 1 s interval). The proxy may also report a
+// (default 3 s = three missed beats at the 1 s interval).
+//
+// Missed beats: a beat is counted missed once half an interval has passed after it was
+// due, so the count grows while a node is silent (a frozen process shows up in the
+// metrics before it is marked down) and is settled when its next beat arrives. Each miss
+// adds to `coordinator_heartbeats_missed_total{kind,node}`. The proxy may also report a
 // node it could not reach; such a node is skipped for `suspect_for` (default 2 s) unless a
 // heartbeat from a restarted process (a new `started` time) arrives first. Nodes are never
 // forgotten, so the admin console can show the down ones.
@@ -38,11 +43,14 @@ struct NodeState {
   Clock::time_point last_beat;
   int64_t last_beat_unix_ms = 0;
   Clock::time_point suspect_until;
-  bool healthy = false;  // as of the last Snapshot/Healthy call
+  bool healthy = false;           // as of the last Snapshot/Healthy call
+  int64_t missed_beats = 0;       // over the node's whole life in this registry
+  int64_t missed_in_silence = 0;  // since the last beat (already in missed_beats)
+  bool beaten = false;            // last_beat is set
 };
 
 struct RegistryOptions {
-  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds interval{1000};  // nodes are told to beat this often
   std::chrono::milliseconds down_after{3000};
   std::chrono::milliseconds suspect_for{2000};
 };
@@ -72,9 +80,14 @@ class Registry {
 
   const RegistryOptions& options() const { return options_; }
 
+  // Publishes `coordinator_nodes_up{kind}` and `coordinator_nodes_known{kind}`, evaluated
+  // at each scrape. Call once per process; this registry must outlive the scrapes.
+  void ExportGauges();
+
  private:
   bool IsHealthy(const NodeState& node, Clock::time_point now) const;
-  void UpdateHealth(NodeState& node, Clock::time_point now);  // REQUIRES: mu_ held
+  void UpdateHealth(NodeState& node, Clock::time_point now);      // REQUIRES: mu_ held
+  void CountMissedBeats(NodeState& node, Clock::time_point now);  // REQUIRES: mu_ held
 
   const RegistryOptions options_;
   std::mutex mu_;

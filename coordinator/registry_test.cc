@@ -48,5 +48,32 @@ TEST(Registry, SuspectIsSkippedUntilExpiryOrRestart) {
   EXPECT_EQ(healthy[0].second.in_flight, 0);
 }
 
+TEST(Registry, CountsMissedBeatsWhileSilentAndSettlesOnTheNextBeat) {
+  Registry reg({.interval = milliseconds(1000),
+                .down_after = milliseconds(3000),
+                .suspect_for = milliseconds(2000)});
+  Clock::time_point t0{};
+  auto missed = [&reg](Clock::time_point at) {
+    return reg.Snapshot("frontend", at)[0].missed_beats;
+  };
+  reg.Beat("frontend", "a:1", "fe1", {}, 100, t0, 0);
+  // A late beat within half an interval is not a miss.
+  EXPECT_EQ(missed(t0 + milliseconds(1499)), 0);
+  reg.Beat("frontend", "a:1", "fe1", {}, 100, t0 + milliseconds(1400), 0);
+  EXPECT_EQ(missed(t0 + milliseconds(1400)), 0);
+  // Frozen from here: the count grows while silent, before the node is marked down...
+  Clock::time_point t1 = t0 + milliseconds(1400);
+  EXPECT_EQ(missed(t1 + milliseconds(1500)), 1);
+  EXPECT_TRUE(reg.Snapshot("frontend", t1 + milliseconds(1500))[0].healthy);
+  EXPECT_EQ(missed(t1 + milliseconds(2600)), 2);
+  EXPECT_FALSE(reg.Snapshot("frontend", t1 + milliseconds(3000))[0].healthy);
+  // ...is never counted twice for one silence, and the resuming beat settles it.
+  EXPECT_EQ(missed(t1 + milliseconds(2700)), 2);
+  EXPECT_TRUE(reg.Beat("frontend", "a:1", "fe1", {}, 100, t1 + milliseconds(4000), 0));
+  EXPECT_EQ(missed(t1 + milliseconds(4000)), 3);
+  EXPECT_EQ(missed(t1 + milliseconds(5000)), 3);
+  EXPECT_EQ(missed(t1 + milliseconds(5500)), 4);
+}
+
 }  // namespace
 }  // namespace penncloud::coordinator

@@ -49,6 +49,10 @@ void HeartbeatSender::Loop() {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     grpc::Status status = stub->Heartbeat(&ctx, req, &res);
     sent.With({status.ok() ? "ok" : "failed"}).Inc();
+    // The coordinator sets the pace: it counts missed beats against its own interval.
+    if (status.ok() && res.interval_ms() >= 10 && res.interval_ms() <= 60000) {
+      interval_ms = res.interval_ms();
+    }
     if (status.ok() != connected) {
       connected = status.ok();
       PC_LOG(kInfo, connected ? "heartbeat.connected" : "heartbeat.lost")

@@ -21,7 +21,7 @@ struct HeartbeatOptions {
   std::string kind = "frontend";
   std::string address;  // where this node serves
   std::string name;
-  int interval_ms = 1000;
+  int interval_ms = 1000;  // until the coordinator's first answer names its interval
 };
 
 class HeartbeatSender {

@@ -18,10 +18,13 @@ absl::StatusOr<std::unique_ptr<WebCluster>> WebCluster::Start(WebClusterOptions 
 
   c->http_port_ = FreePort();
   c->grpc_port_ = FreePort();
+  c->metrics_port_ = FreePort();
   auto coord = Process::Start(
       BinaryPath("coordinator"),
       {absl::StrCat("--http_port=", c->http_port_), absl::StrCat("--grpc_port=", c->grpc_port_),
-       "--kvs=" + c->kvs_->spec(), absl::StrCat("--down_after_ms=", options.down_after_ms)},
+       "--kvs=" + c->kvs_->spec(), absl::StrCat("--down_after_ms=", options.down_after_ms),
+       absl::StrCat("--heartbeat_ms=", options.heartbeat_ms),
+       absl::StrCat("--metrics_listen=127.0.0.1:", c->metrics_port_)},
       c->dir_ + "/coordinator.log");
   if (!coord.ok()) return coord.status();
   c->coordinator_ = std::move(*coord);

@@ -16,6 +16,7 @@ namespace penncloud::testing {
 struct WebClusterOptions {
   int frontends = 1;
   int down_after_ms = 3000;
+  int heartbeat_ms = 1000;
 };
 
 class WebCluster {
@@ -23,11 +24,14 @@ class WebCluster {
   static absl::StatusOr<std::unique_ptr<WebCluster>> Start(WebClusterOptions options = {});
   ~WebCluster();
 
-  int http_port() const { return http_port_; }  // the coordinator's :8000
+  int http_port() const { return http_port_; }        // the coordinator's :8000
+  int metrics_port() const { return metrics_port_; }  // the coordinator's /metrics
   int frontend_port(int i) const { return frontend_ports_[i]; }
   std::string frontend_address(int i) const;
 
   void KillFrontend(int i);
+  void StopFrontend(int i) { frontends_[i].Stop(); }          // SIGSTOP: frozen, sockets open
+  void ContinueFrontend(int i) { frontends_[i].Continue(); }  // SIGCONT
   absl::Status RestartFrontend(int i);
 
   // The coordinator's node table (gRPC ListNodes).
@@ -47,6 +51,7 @@ class WebCluster {
   Process coordinator_;
   int http_port_ = 0;
   int grpc_port_ = 0;
+  int metrics_port_ = 0;
   std::vector<int> frontend_ports_;
   std::vector<Process> frontends_;
 };
