@@ -79,6 +79,10 @@ absl::Status KvsGroup::Launch(int i) {
       absl::StrCat("--data_dir=", dir_, "/replica-", i + 1),
   };
   if (i >= initial_) args.push_back("--join");
+  if (options_.serve_metrics) {
+    while (static_cast<int>(metrics_ports_.size()) <= i) metrics_ports_.push_back(FreePort());
+    args.push_back(absl::StrCat("--metrics_listen=127.0.0.1:", metrics_ports_[i]));
+  }
   for (const std::string& f : options_.extra_flags) args.push_back(f);
   absl::StatusOr<Process> p = Process::Start(BinaryPath("kvs_server"), args,
                                              absl::StrCat(dir_, "/replica-", i + 1, ".log"));

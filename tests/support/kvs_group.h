@@ -31,6 +31,8 @@ struct KvsGroupOptions {
   // coordinator with --run_dir can stop and start the replicas.
   std::string run_dir;
   std::string record_prefix = "kvs-r";
+  // Every replica serves /metrics on a free port of its own (metrics_port(i)).
+  bool serve_metrics = false;
 };
 
 class KvsGroup {
@@ -43,6 +45,7 @@ class KvsGroup {
   int size() const { return static_cast<int>(replicas_.size()); }
   std::string address(int i) const;  // client address of replica i (0-based)
   const std::string& dir() const { return dir_; }
+  int metrics_port(int i) const { return metrics_ports_.at(i); }  // with serve_metrics
 
   // Starts one more replica (index size(), --id size() + 1) on `port` and a fresh data folder
   // with --join and --peers naming every replica started so far; returns its index once it
@@ -73,6 +76,7 @@ class KvsGroup {
   std::string dir_;
   std::string spec_;
   std::vector<int> ports_;
+  std::vector<int> metrics_ports_;  // kept across restarts
   std::vector<Process> replicas_;
   int initial_ = 0;  // replicas started with the group; the others joined later
   // proxies_[from][to]: what replica `from` dials to reach replica `to`.
