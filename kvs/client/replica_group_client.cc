@@ -3,6 +3,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_metrics.h"
@@ -180,7 +181,7 @@ template <typename Request, typename Response>
 absl::Status ReplicaGroupClient::Call(
     const char* what,
     grpc::Status (pb::KvsService::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-    const Request& request, Response* response) {
+    const Request& request, Response* response, bool* retried_after_failure) {
   return Retry(what, [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
@@ -191,23 +192,40 @@ absl::Status ReplicaGroupClient::Call(
     response->Clear();
     grpc::Status s = (stub.*method)(&context, request, response);
     *hint = response->hint();
+    // An attempt that failed this way may have reached a leader's log before it failed.
+    if (retried_after_failure != nullptr && !s.ok() && !IsPermanent(s.error_code())) {
+      *retried_after_failure = true;
+    }
     return s;
   });
 }
 
 absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command) {
-  Session session = sessions_->Acquire();
-  command.set_session(session.id);
-  command.set_seq(session.next_seq++);
   pb::WriteRequest request;
   *request.mutable_command() = std::move(command);
   pb::WriteResponse response;
-  absl::Status status = Call("write", &pb::KvsService::Stub::Write, request, &response);
-  // Reusing the session after a failure is safe: a late copy of the failed request has a
-  // lower sequence than the session's next one, so the replicas ignore it.
-  sessions_->Release(session);
-  if (!status.ok()) return status;
-  return response;
+  for (int round = 0;; ++round) {
+    Session session = sessions_->Acquire();
+    request.mutable_command()->set_session(session.id);
+    request.mutable_command()->set_seq(session.next_seq++);
+    bool retried_after_failure = false;
+    absl::Status status =
+        Call("write", &pb::KvsService::Stub::Write, request, &response, &retried_after_failure);
+    if (absl::IsFailedPrecondition(status) && absl::StartsWith(status.message(), kSessionExpired)) {
+      // The group dropped the session (idle too long): it is not used again. If no earlier
+      // attempt can have reached a leader's log, this request never ran and goes out once
+      // more under a fresh session; otherwise one of those attempts may have been applied.
+      if (!retried_after_failure && round == 0) continue;
+      return absl::UnavailableError(absl::StrCat(
+          "kvs: write's outcome unknown: its session expired while it was retried (",
+          status.message(), ")"));
+    }
+    // Reusing the session after a failure is safe: a late copy of the failed request has a
+    // lower sequence than the session's next one, so the replicas ignore it.
+    sessions_->Release(session);
+    if (!status.ok()) return status;
+    return response;
+  }
 }
 
 absl::StatusOr<std::string> ReplicaGroupClient::Get(std::string_view row, std::string_view column) {

@@ -16,6 +16,12 @@
 
 namespace penncloud::kvs {
 
+// How a replica's FAILED_PRECONDITION answer to a write starts when the write's session is
+// unknown to the group and the write may be a late retry of one applied before the session
+// expired (docs/kvs.md "The at-most-once table"): not applied, outcome of earlier copies
+// unknown.
+inline constexpr char kSessionExpired[] = "kvs: session expired";
+
 struct ReplicaGroupOptions {
   // How long one call keeps retrying before it reports kUnavailable.
   std::chrono::milliseconds deadline{10000};
@@ -91,7 +97,8 @@ class ReplicaGroupClient final : public Client {
   absl::Status Call(const char* what,
                     grpc::Status (pb::KvsService::Stub::*method)(grpc::ClientContext*,
                                                                  const Request&, Response*),
-                    const Request& request, Response* response);
+                    const Request& request, Response* response,
+                    bool* retried_after_failure = nullptr);
 
   int IndexOf(const std::string& address) const;
 

@@ -54,6 +54,9 @@ ABSL_FLAG(uint64_t, log_keep_slots, 1000,
           "Slots kept in the log after compaction for followers that lag a little.");
 ABSL_FLAG(int, write_timeout_ms, 3000,
           "A write not chosen within this time is answered UNAVAILABLE (clients retry it).");
+ABSL_FLAG(int64_t, session_idle_ms, 3600000,
+          "Drop at-most-once sessions idle longer than this (log time; 0: never). Must exceed "
+          "twice the clients' retry deadline (10 s) plus the clock skew between replicas.");
 ABSL_FLAG(uint64_t, group, 0,
           "This replica's group id in the cluster map (0: unsharded, serve every row).");
 ABSL_FLAG(std::string, config, "",
@@ -106,6 +109,11 @@ int main(int argc, char** argv) {
   options.snapshot_interval = absl::GetFlag(FLAGS_snapshot_interval);
   options.log_keep_slots = absl::GetFlag(FLAGS_log_keep_slots);
   options.write_timeout_ms = absl::GetFlag(FLAGS_write_timeout_ms);
+  options.session_idle_ms = absl::GetFlag(FLAGS_session_idle_ms);
+  if (options.session_idle_ms != 0 && options.session_idle_ms < 1000) {
+    std::cerr << "kvs_server: --session_idle_ms must be 0 (never) or at least 1000\n";
+    return 2;
+  }
   options.group = absl::GetFlag(FLAGS_group);
   options.config = absl::GetFlag(FLAGS_config);
   options.map_poll_ms = std::max(10, absl::GetFlag(FLAGS_map_poll_ms));

@@ -545,7 +545,9 @@ void Replica::Loop() {
     }
     for (paxos::Message& m : in.messages) node_->Step(std::move(m));
     for (PendingChange& c : in.changes) StartChange(std::move(c));
+    const std::string stamp = StampNow();
     for (Proposal& p : in.proposals) {
+      if (p.session != 0) p.command += stamp;  // client writes only
       absl::Status s = node_->Propose(std::move(p.command));
       if (!s.ok()) {
         FillHint(p.write.response->mutable_hint(), paxos::LeaderHint(s));
@@ -589,6 +591,7 @@ void Replica::Loop() {
                                   "kvs: membership change not chosen in time; retry"));
       }
       MaybeCompact();
+      MaybeExpireSessions();
       next_sweep = Clock::now() + std::chrono::milliseconds(100);
     }
     PublishStatus();
@@ -773,6 +776,14 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
                                        "kvs: request superseded by a later one of its session"));
         continue;
       }
+      if (outcome.expired) {
+        w.reactor->Finish(
+            grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                         absl::StrCat(kSessionExpired,
+                                      ": the write may be a late retry of one applied before; "
+                                      "not applied")));
+        continue;
+      }
       if (!outcome.unavailable.empty()) {
         w.reactor->Finish(
             grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: " + outcome.unavailable + "; retry"));
@@ -873,6 +884,33 @@ void Replica::SweepPendingWrites() {
       ++it;
     }
   }
+}
+
+std::string Replica::StampNow() {
+  // A serialized Command holding only stamp_ms: appended to a serialized command it sets
+  // that field (protobuf merges concatenated messages), without re-encoding the value.
+  pb::Command stamp;
+  stamp.set_stamp_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
+  return stamp.SerializeAsString();
+}
+
+void Replica::MaybeExpireSessions() {
+  const int64_t idle = options_.session_idle_ms;
+  if (idle <= 0 || !node_->is_leader() || Clock::now() < next_expiry_) return;
+  const pb::SessionClock& clock = store_->SessionClockNow();
+  if (clock.now_ms() == 0 || clock.now_ms() - clock.swept_ms() < idle / 4) return;
+  // Measured on the log's clock, so every replica drops the same sessions; at most one
+  // sweep a second is proposed (a lost one is proposed again).
+  next_expiry_ = Clock::now() + std::chrono::seconds(1);
+  pb::Command c;
+  c.set_op(pb::OP_EXPIRE_SESSIONS);
+  c.set_seq(Nonce());
+  c.mutable_expire()->set_horizon_ms(clock.now_ms() - idle);
+  c.mutable_expire()->set_retry_window_ms(idle / 2);
+  if (absl::Status s = node_->Propose(c.SerializeAsString()); !s.ok()) return;
+  PC_LOG(kDebug, "kvs.sessions_expiring")("horizon_ms", c.expire().horizon_ms());
 }
 
 void Replica::MaybeCompact() {
@@ -1243,6 +1281,7 @@ pb::StatusResponse Replica::StatusNow() const {
   out.set_started_unix_ms(started_unix_ms_);
   out.set_client_requests_total(client_requests_.load(std::memory_order_relaxed));
   out.set_applied_commands_total(applied_commands_.load(std::memory_order_relaxed));
+  out.set_session_records(store_->SessionRecords());
   const bool pending = status.config.next_from() != 0;
   out.set_membership_pending(pending);
   const paxos::Membership& m = pending ? status.config.next() : status.config.current();

@@ -105,6 +105,9 @@ class Replica {
   void ApplyEntry(const paxos::Entry& entry);
   void ServeRead(PendingRead& read);
   void MaybeCompact();
+  // At-most-once session expiry (docs/kvs.md): the leader's stamp and periodic sweep.
+  static std::string StampNow();
+  void MaybeExpireSessions();
   void FailPendingWrites(const grpc::Status& status);
   void SweepPendingWrites();
   void PublishStatus();
@@ -156,6 +159,7 @@ class Replica {
   uint64_t last_compacted_ = 0;
   paxos::Ballot durable_promise_;  // the promised ballot last made durable
   bool was_leader_ = false;
+  std::chrono::steady_clock::time_point next_expiry_;  // earliest next sweep proposal
   std::optional<shard::ClusterMap> map_;  // the applied cluster map, parsed (none: serve all)
   std::optional<PendingChange> change_;   // at most one membership change at a time
   storage::ApplyHooks hooks_;

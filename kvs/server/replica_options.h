@@ -34,6 +34,10 @@ struct ReplicaOptions {
   uint64_t log_keep_slots = 1000;
   // A write not chosen within this time is answered UNAVAILABLE (the client retries it).
   int write_timeout_ms = 3000;
+  // The leader drops at-most-once sessions idle (in log time) longer than this, and for
+  // half of it refuses writes of unknown sessions stamped before the horizon (docs/kvs.md
+  // "The at-most-once table"). 0 = never.
+  int64_t session_idle_ms = 3600000;
 
   // Sharding (docs/sharding.md section 5). This replica's group id in the cluster map; 0 =
   // not sharded: every row is served whatever map is applied.

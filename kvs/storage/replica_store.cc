@@ -29,7 +29,8 @@ constexpr char kFormatKey[] = "format";
 // The meta keys that belong to the state machine (and so to snapshots).
 // "peers" is the replica's address book (kvs/server, docs/sharding.md section 7).
 bool IsStateMeta(std::string_view key) {
-  return key == kShardMap || key == kMigrations || key == "peers";
+  return key == kShardMap || key == kMigrations || key == "peers" ||
+         key == ReplicaStore::kSessionClockKey;
 }
 
 // The row of a cell key ("" if malformed, which the store never writes).
@@ -140,6 +141,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   if (absl::Status s = store->UpgradeFormat(dir); !s.ok()) return s;
   if (auto applied = store->Meta(kApplied)) store->applied_ = DecodeSlotKey(*applied);
   store->LoadShardMap();
+  store->LoadSessions();
   return store;
 }
 
@@ -455,10 +457,16 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
   rocksdb::WriteBatchWithIndex batch;
   WriteApplied(batch.GetWriteBatch(), slot).IgnoreError();
   bool migrated = false;
+  bool clock_changed = false;
   rocksdb::ReadOptions read;
   for (size_t i = 0; i < commands.size(); ++i) {
     const pb::Command& command = commands[i];
     ApplyOutcome& outcome = outcomes[i];
+    // The table's clock is the highest stamp applied: the same on every replica.
+    if (command.stamp_ms() > clock_.now_ms()) {
+      clock_.set_now_ms(command.stamp_ms());
+      clock_changed = true;
+    }
     pb::SessionRecord record;
     bool have_record = false;
     const std::string session_key = SessionKey(command.session());
@@ -483,6 +491,15 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
       outcome.duplicate = command.seq() == record.seq();
       outcome.stale = command.seq() < record.seq();
       outcome.result = record.result();
+      continue;
+    }
+    if (!have_record && SessionExpired(command)) {
+      outcome.expired = true;
+      continue;
+    }
+    if (command.op() == pb::OP_EXPIRE_SESSIONS) {
+      if (absl::Status s = ExpireSessions(command.expire(), &batch); !s.ok()) return s;
+      clock_changed = true;
       continue;
     }
     if (command.op() == pb::OP_MIGRATE) {
@@ -520,6 +537,8 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
       if (command.session() != 0) {
         record.set_seq(command.seq());
         record.set_position(position_(command.row()));
+        record.set_last_ms(clock_.now_ms());
+        if (!have_record) ++session_records_;
         *record.mutable_result() = outcome.result;
         batch.Put(sessions_, session_key, record.SerializeAsString());
         session_cache_[command.session()] = record;
@@ -559,10 +578,15 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
     if (command.session() != 0) {
       record.set_seq(command.seq());
       record.set_position(position_(command.row()));
+      record.set_last_ms(clock_.now_ms());
+      if (!have_record) ++session_records_;
       *record.mutable_result() = outcome.result;
       batch.Put(sessions_, session_key, record.SerializeAsString());
       session_cache_[command.session()] = record;
     }
+  }
+  if (clock_changed) {
+    batch.Put(meta_, kSessionClockKey, clock_.SerializeAsString());
   }
   absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()), "apply");
   if (!s.ok()) return s;
@@ -697,6 +721,7 @@ absl::Status ReplicaStore::InstallSnapshot(const std::vector<pb::SnapshotChunk>&
   batch.DeleteRange(sessions_, lo, hi);
   batch.Delete(meta_, kShardMap);
   batch.Delete(meta_, kMigrations);
+  batch.Delete(meta_, kSessionClockKey);
   for (const pb::SnapshotChunk& chunk : chunks) {
     if (chunk.keys_size() != chunk.values_size() || chunk.keys_size() != chunk.families_size()) {
       return absl::InvalidArgumentError("kvs store: malformed snapshot chunk");
@@ -719,6 +744,7 @@ absl::Status ReplicaStore::InstallSnapshot(const std::vector<pb::SnapshotChunk>&
   absl::Status s = FromRocks(db_->Write(options, &batch), "install snapshot");
   if (s.ok()) applied_ = slot;
   LoadShardMap();
+  LoadSessions();
   return s;
 }
 

@@ -59,6 +59,9 @@ struct ApplyOutcome {
   bool stale = false;      // an older sequence than the session's last: result unknown
   // Not applied, not recorded: the client should retry (e.g. its range is frozen).
   std::string unavailable;
+  // Not applied, not recorded: the session is unknown and the write may be a late retry of
+  // one applied before the session expired, so its outcome is unknown to the client.
+  bool expired = false;
 };
 
 // What the replica decides while a slot is applied (docs/sharding.md section 5).
@@ -85,6 +88,7 @@ class ReplicaStore {
   static absl::StatusOr<std::unique_ptr<ReplicaStore>> Open(const std::string& dir,
                                                             RowPosition position);
   static constexpr char kFormat[] = "2";
+  static constexpr char kSessionClockKey[] = "session_clock";  // meta: pb::SessionClock
   ~ReplicaStore();
 
   // ---- Durable log (consensus side). With `sync` the write is fsync'd before returning;
@@ -137,6 +141,12 @@ class ReplicaStore {
   absl::Status ListRows(const std::string& after, int limit, std::vector<std::string>* rows,
                         bool* more) const;
 
+  // ---- At-most-once sessions (session_table.cc; docs/kvs.md "The at-most-once table").
+  // Records in the table: exact after each expiry sweep, plus the sessions opened since.
+  uint64_t SessionRecords() const { return session_records_.load(); }
+  // The table's clock, from the stamps of applied commands (apply thread only).
+  const pb::SessionClock& SessionClockNow() const { return clock_; }
+
   // ---- Snapshots: a consistent dump of the state machine (data + sessions + applied slot).
   // Calls `sink` with chunks of at most ~`chunk_bytes`; the first carries `slot`.
   absl::Status DumpSnapshot(size_t chunk_bytes,
@@ -156,6 +166,13 @@ class ReplicaStore {
   absl::Status ApplyMigrate(const pb::MigrateStep& step, rocksdb::WriteBatchWithIndex* batch);
   absl::Status DeleteRange(const pb::MigrationEntry& m, rocksdb::WriteBatchWithIndex* batch);
   absl::Status UpgradeFormat(const std::string& dir);
+  // session_table.cc: the clock and the record count, at open and after a snapshot.
+  void LoadSessions();
+  // OP_EXPIRE_SESSIONS: drops the records idle since before the horizon.
+  absl::Status ExpireSessions(const pb::SessionExpiry& expiry,
+                              rocksdb::WriteBatchWithIndex* batch);
+  // A write of a session without a record that may be a retry from before the sweep.
+  bool SessionExpired(const pb::Command& command) const;
   std::string Key(const std::string& row, const std::string& column) const {
     return CellKey(position_(row), row, column);
   }
@@ -171,6 +188,8 @@ class ReplicaStore {
   // The at-most-once table as far as it was touched since Open (apply thread only). A
   // failed apply is fatal for the replica, so the cache never runs ahead of the disk.
   absl::flat_hash_map<uint64_t, pb::SessionRecord> session_cache_;
+  pb::SessionClock clock_;                      // apply thread only
+  std::atomic<uint64_t> session_records_{0};  // written by the apply thread
   std::string shard_map_;          // apply thread only
   uint64_t map_version_ = 0;       // apply thread only
   pb::MigrationTable migrations_;  // apply thread only

@@ -157,6 +157,106 @@ TEST(KvsGroupTest, RetriedWriteIsAppliedOnce) {
   EXPECT_EQ(client->Get("r", "c").value(), "c");
 }
 
+// The at-most-once table expires idle sessions (docs/kvs.md): many clients that write once
+// and go away leave no lasting trace on any replica, while a session that keeps writing is
+// still remembered (a retry of its last write gets the first answer, not a second apply).
+TEST(KvsGroupTest, IdleSessionsExpireAndTheTableStaysBounded) {
+  KvsGroupOptions options;
+  options.extra_flags = {"--session_idle_ms=3000"};
+  auto group = KvsGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  auto records = [&](int i) -> uint64_t {
+    auto stub = kvs::pb::KvsService::NewStub(
+        grpc::CreateChannel((*group)->address(i), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    kvs::pb::StatusResponse status;
+    EXPECT_TRUE(stub->Status(&context, kvs::pb::StatusRequest(), &status).ok());
+    return status.session_records();
+  };
+  constexpr int kShortLived = 60;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kShortLived; ++i) {
+    auto once = ConnectTo(**group);  // a client process with a session pool of its own
+    ASSERT_TRUE(once->Put("short", absl::StrCat("c", i), "x").ok());
+  }
+  const int leader = (*group)->Leader().value();
+  // All of them are in the table, unless the machine was so slow that the first ones
+  // were already idle for longer than the bound (then sweeps may have begun).
+  if (std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
+    EXPECT_GE(records(leader), static_cast<uint64_t>(kShortLived));
+  } else {
+    EXPECT_GT(records(leader), 1u);
+  }
+
+  // One live session (fixed id, raw requests so the test controls its sequence numbers)
+  // keeps writing: CPUT v<k-1> -> v<k> under sequence k. Its writes also move the log's
+  // clock, which is what lets the leader's sweeps drop the others.
+  // Sent to each replica in turn until the leader answers (leadership may move on a
+  // loaded machine); resending one (session, seq) is what a client retry does anyway.
+  std::vector<std::unique_ptr<kvs::pb::KvsService::Stub>> stubs;
+  for (int i = 0; i < (*group)->size(); ++i) {
+    stubs.push_back(kvs::pb::KvsService::NewStub(
+        grpc::CreateChannel((*group)->address(i), grpc::InsecureChannelCredentials())));
+  }
+  auto cput = [&](uint64_t k) {
+    kvs::pb::WriteRequest request;
+    kvs::pb::Command* c = request.mutable_command();
+    c->set_op(kvs::pb::OP_CPUT);
+    c->set_session(4242);
+    c->set_seq(k);
+    c->set_row("live");
+    c->set_column("c");
+    if (k == 1) {
+      c->set_expect_absent(true);
+    } else {
+      c->set_expected(absl::StrCat("v", k - 1));
+    }
+    c->set_value(absl::StrCat("v", k));
+    grpc::Status s;
+    for (int attempt = 0; attempt < 60; ++attempt) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      kvs::pb::WriteResponse response;
+      s = stubs[attempt % stubs.size()]->Write(&context, request, &response);
+      if (s.ok() && !response.hint().not_leader()) return response.cput_succeeded();
+      if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE &&
+          s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+        break;
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    ADD_FAILURE() << "live write " << k << " not answered: " << s.error_message();
+    return false;
+  };
+  uint64_t k = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline && records(leader) > 1) {
+    ASSERT_TRUE(cput(++k)) << "live session write " << k;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  EXPECT_LE(records(leader), 1u) << "after " << k << " live writes";
+  ASSERT_TRUE(cput(++k));
+  // Every replica applied the same sweeps (the followers may be a moment behind).
+  for (int i = 0; i < (*group)->size(); ++i) {
+    uint64_t n = records(i);
+    for (int tries = 0; tries < 50 && n > 1; ++tries) {
+      std::this_thread::sleep_for(milliseconds(100));
+      n = records(i);
+    }
+    EXPECT_LE(n, 1u) << "replica " << i;
+  }
+  // The live session survived every sweep: its last write, sent again, is answered from
+  // the table (succeeded) instead of being applied again (it would fail: the cell moved on).
+  EXPECT_TRUE(cput(k));
+  auto client = ConnectTo(**group);
+  EXPECT_EQ(client->Get("live", "c").value(), absl::StrCat("v", k));
+  // The short-lived clients' data is untouched by the expiry of their sessions.
+  kvs::ListOptions list;
+  list.limit = 1000;
+  EXPECT_EQ(client->List("short", list)->cells.size(), static_cast<size_t>(kShortLived));
+}
+
 TEST(KvsGroupTest, AcknowledgedWritesSurviveCrashOfEveryReplica) {
   auto group = KvsGroup::Start();
   ASSERT_TRUE(group.ok()) << group.status();
