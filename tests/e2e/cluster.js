@@ -341,6 +341,21 @@ export function launchBrowser() {
   });
 }
 
+// A fresh browser context with one page that collects the page's uncaught errors and, with
+// `consoleErrors`, what it logs as errors, so a spec can assert there were none.
+export async function openPage(browser, { contextOptions = {}, consoleErrors = true } = {}) {
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (consoleErrors) {
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+  }
+  return { page, context, errors };
+}
+
 // Signs up through the real page and lands on the home page. Returns the page.
 export async function signUp(page, cluster, username, password) {
   await page.goto(cluster.url('/signup'));

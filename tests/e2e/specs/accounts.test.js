@@ -2,7 +2,7 @@
 // password, through the coordinator like a real user.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, logIn, signUp, startCluster } from '../cluster.js';
+import { launchBrowser, logIn, openPage, signUp, startCluster } from '../cluster.js';
 
 let cluster;
 let browser;
@@ -17,16 +17,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function freshPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  return { page, context, errors };
-}
+const freshPage = () => openPage(browser);
 
 test('sign up lands on the home page with the user name', async () => {
   const { page, context, errors } = await freshPage();

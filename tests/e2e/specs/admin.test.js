@@ -6,7 +6,9 @@
 // than one page holds; a cell holding HTML and script renders as inert text.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { clusterKvsctl, kvsctl, launchBrowser, logIn, signUp, startCluster } from '../cluster.js';
+import {
+  clusterKvsctl, kvsctl, launchBrowser, logIn, openPage, signUp, startCluster,
+} from '../cluster.js';
 
 const ADMIN = { user: 'admin', password: 'admin-password-e2e' };
 const ROWS = 30;  // admin-e2e-row-00..29, over two groups: more than a page of 10 in total
@@ -31,16 +33,7 @@ after(async () => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function newContext() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  return { page, context, errors };
-}
+const newContext = () => openPage(browser);
 
 function expectedNodeIds() {
   const ids = ['coordinator', `frontend-${cluster.frontendPorts[0]}`, `smtp-${cluster.smtpPort}`,

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchBrowser, signUp, startCluster } from '../cluster.js';
+import { launchBrowser, openPage, signUp, startCluster } from '../cluster.js';
 
 let cluster;
 let browser;
@@ -37,10 +37,10 @@ function randomBytes(n, seed) {
 }
 
 async function drivePage(user) {
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { page, context, errors } = await openPage(browser, {
+    contextOptions: { acceptDownloads: true },
+    consoleErrors: false,
+  });
   await signUp(page, cluster, user, `password-${user}`);
   await page.goto(cluster.url('/drive'));
   // The new user's empty listing is drawn by drive.js once it has loaded, so its buttons

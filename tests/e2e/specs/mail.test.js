@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import { freePort, launchBrowser, signUp, startCluster } from '../cluster.js';
+import { freePort, launchBrowser, openPage, signUp, startCluster } from '../cluster.js';
 
 let cluster;
 let browser;
@@ -74,10 +74,10 @@ async function waitForSmtp() {
 }
 
 async function newUser(name) {
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { page, context, errors } = await openPage(browser, {
+    contextOptions: { acceptDownloads: true },
+    consoleErrors: false,
+  });
   await signUp(page, cluster, name, `password-${name}`);
   await page.goto(cluster.url('/mail'));
   await page.locator('#folder-title').waitFor();
