@@ -116,7 +116,7 @@ for target in 10.89.7.11:17000 10.89.7.21:17000 10.89.7.50:18000 10.89.7.51:1800
   code=$(http "http://$target/metrics")
   [[ $code == 200 ]] || fail "/metrics at $target answered $code"
   ok "GET http://$target/metrics -> $code, $(grep -vc '^#' "$work/body") samples," \
-    "e.g. $(grep -m1 -E '^(kvs_paxos_role|frontend_requests_total|coordinator_|smtp_|pop3_)' "$work/body")"
+    "e.g. $(grep -m1 -E '^(kvs|coordinator|frontend|smtp|pop3)_' "$work/body")"
 done
 
 ((kill_leader)) || exit 0
@@ -141,7 +141,8 @@ while (($(wc -l <"$work/acked") < 10 && SECONDS < deadline)); do sleep 0.2; done
 pid=$(podman inspect --format '{{.State.Pid}}' "$victim_id")
 kill -KILL "$pid" || fail "kill -KILL $pid ($victim) failed"
 killed_at=$(date +%s%N)
-ok "SIGKILL to $victim's kvs_server (pid $pid, group 1 leader) after $(wc -l <"$work/acked") acknowledged writes"
+ok "SIGKILL to $victim's kvs_server (pid $pid, group 1 leader)" \
+  "after $(wc -l <"$work/acked") acknowledged writes"
 deadline=$((SECONDS + 60))
 until [[ $(podman inspect --format '{{.State.Running}} {{.State.Pid}}' "$victim_id") == "true "* &&
   $(podman inspect --format '{{.State.Pid}}' "$victim_id") != "$pid" ]]; do
