@@ -1,11 +1,89 @@
 #include "kvs/client/replica_group_client.h"
 
+#include <deque>
+#include <mutex>
+
+#include "absl/strings/match.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kvs/client/connect.h"
 #include "tests/support/process.h"
 
 namespace penncloud::kvs {
 namespace {
+
+// One replica that answers writes from a script (then OK) and records each request's
+// at-most-once id, to see what the client does with a "session expired" answer.
+class ScriptedReplica final : public pb::KvsService::Service {
+ public:
+  explicit ScriptedReplica(std::deque<grpc::Status> script) : script_(std::move(script)) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~ScriptedReplica() override { server_->Shutdown(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  grpc::Status Write(grpc::ServerContext*, const pb::WriteRequest* request,
+                     pb::WriteResponse*) override {
+    std::lock_guard lock(mu_);
+    seen_.emplace_back(request->command().session(), request->command().seq());
+    if (script_.empty()) return grpc::Status::OK;
+    grpc::Status next = script_.front();
+    script_.pop_front();
+    return next;
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> seen() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<grpc::Status> script_;                  // GUARDED_BY(mu_)
+  std::vector<std::pair<uint64_t, uint64_t>> seen_;  // GUARDED_BY(mu_)
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+const grpc::Status kExpired(grpc::StatusCode::FAILED_PRECONDITION,
+                            std::string(kSessionExpired) + ": not applied");
+
+TEST(ReplicaGroupClientTest, AnExpiredSessionOnTheFirstAttemptIsReplacedAndTheWriteSent) {
+  ScriptedReplica replica({kExpired});
+  ReplicaGroupClient client({replica.address()});
+  // Connect first (the fake does not serve reads): an attempt that failed to connect is
+  // conservatively counted as one that may have reached a log.
+  (void)client.Get("r", "c");
+  absl::Status put = client.Put("r", "c", "v");
+  ASSERT_TRUE(put.ok()) << put << " after " << replica.seen().size() << " requests";
+  auto seen = replica.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[0].first, seen[1].first);  // a fresh session
+  EXPECT_EQ(seen[1].second, 1u);
+  // The dropped session is not used again.
+  ASSERT_TRUE(client.Put("r", "c", "w").ok());
+  EXPECT_NE(replica.seen()[2].first, seen[0].first);
+}
+
+TEST(ReplicaGroupClientTest, AnExpiredSessionAfterAFailedAttemptIsAnUnknownOutcome) {
+  // The first attempt failed in a way that may have reached the log; the retry then finds
+  // the session expired: sending it again under a new session could apply it twice.
+  ScriptedReplica replica(
+      {grpc::Status(grpc::StatusCode::UNAVAILABLE, "leadership lost"), kExpired});
+  ReplicaGroupOptions options;
+  options.initial_backoff = std::chrono::milliseconds(1);
+  ReplicaGroupClient client({replica.address()}, options);
+  absl::Status s = client.Put("r", "c", "v");
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "outcome unknown")) << s;
+  auto seen = replica.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], seen[1]);  // the retry, not a new request
+  ASSERT_TRUE(client.Put("r", "c", "w").ok());
+  EXPECT_NE(replica.seen()[2].first, seen[0].first);
+}
 
 TEST(ConnectTest, RejectsMalformedSpecs) {
   EXPECT_TRUE(absl::IsInvalidArgument(Connect("").status()));
