@@ -116,6 +116,10 @@ ReplicaGroupClient::ReplicaGroupClient(std::vector<std::string> addresses,
     auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     stubs_.push_back(pb::KvsService::NewStub(channel));
   }
+  Batcher::Options batching;
+  batching.timeout = options_.attempt_timeout;
+  batcher_ = std::make_unique<Batcher>(
+      [this] { return stubs_[leader_.load(std::memory_order_relaxed)].get(); }, batching);
 }
 
 int ReplicaGroupClient::IndexOf(const std::string& address) const {
@@ -200,6 +204,22 @@ absl::Status ReplicaGroupClient::Call(
   });
 }
 
+bool ReplicaGroupClient::Batched(BatchItem* item, absl::Status* status) {
+  batcher_->Run(item);
+  if (!item->answered) return false;
+  const pb::LeaderHint& hint =
+      item->write != nullptr ? item->write_response->hint() : item->get_response->hint();
+  if (item->status.ok() && !hint.not_leader()) {
+    *status = absl::OkStatus();
+    return true;
+  }
+  if (!item->status.ok() && IsPermanent(item->status.error_code())) {
+    *status = FromGrpc(item->status);
+    return true;
+  }
+  return false;
+}
+
 absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command) {
   pb::WriteRequest request;
   *request.mutable_command() = std::move(command);
@@ -208,17 +228,26 @@ absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command)
     Session session = sessions_->Acquire();
     request.mutable_command()->set_session(session.id);
     request.mutable_command()->set_seq(session.next_seq++);
+    absl::Status status;
+    BatchItem item;
+    item.write = &request;
+    item.write_response = &response;
     bool retried_after_failure = false;
-    absl::Status status =
-        Call("write", &pb::KvsService::Stub::Write, request, &response, &retried_after_failure);
+    if (!Batched(&item, &status)) {
+      // A batch that failed on the wire, or whose answer asks for a retry, may have put
+      // the write in a leader's log, like a failed attempt of its own.
+      retried_after_failure = item.in_doubt || (item.answered && !item.status.ok());
+      status =
+          Call("write", &pb::KvsService::Stub::Write, request, &response, &retried_after_failure);
+    }
     if (absl::IsFailedPrecondition(status) && absl::StartsWith(status.message(), kSessionExpired)) {
       // The group dropped the session (idle too long): it is not used again. If no earlier
       // attempt can have reached a leader's log, this request never ran and goes out once
       // more under a fresh session; otherwise one of those attempts may have been applied.
       if (!retried_after_failure && round == 0) continue;
-      return absl::UnavailableError(absl::StrCat(
-          "kvs: write's outcome unknown: its session expired while it was retried (",
-          status.message(), ")"));
+      return absl::UnavailableError(
+          absl::StrCat("kvs: write's outcome unknown: its session expired while it was retried (",
+                       status.message(), ")"));
     }
     // Reusing the session after a failure is safe: a late copy of the failed request has a
     // lower sequence than the session's next one, so the replicas ignore it.
@@ -234,7 +263,12 @@ absl::StatusOr<std::string> ReplicaGroupClient::Get(std::string_view row, std::s
   request.set_row(std::string(row));
   request.set_column(std::string(column));
   pb::GetResponse response;
-  absl::Status status = Call("get", &pb::KvsService::Stub::Get, request, &response);
+  absl::Status status;
+  BatchItem item;
+  item.get = &request;
+  item.get_response = &response;
+  if (!Batched(&item, &status))
+    status = Call("get", &pb::KvsService::Stub::Get, request, &response);
   if (!status.ok()) return status;
   if (!response.found()) return absl::NotFoundError("kvs: no such cell");
   return std::move(*response.mutable_value());

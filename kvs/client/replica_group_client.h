@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "grpcpp/grpcpp.h"
+#include "kvs/client/batcher.h"
 #include "kvs/client/client.h"
 #include "proto/kvs.grpc.pb.h"
 
@@ -102,11 +103,17 @@ class ReplicaGroupClient final : public Client {
 
   int IndexOf(const std::string& address) const;
 
+  // The first attempt of a write or a read goes in a batch (kvs/client/batcher.h). True if
+  // the leader's answer settles the call (success or an error no retry can fix), in
+  // *status; false if the caller must retry it alone.
+  bool Batched(BatchItem* item, absl::Status* status);
+
   const std::vector<std::string> addresses_;
   const ReplicaGroupOptions options_;
   std::vector<std::unique_ptr<pb::KvsService::Stub>> stubs_;
   std::atomic<int> leader_{0};  // index into stubs_ of the believed leader
   const std::shared_ptr<SessionPool> sessions_;
+  std::unique_ptr<Batcher> batcher_;
 };
 
 }  // namespace penncloud::kvs

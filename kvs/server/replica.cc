@@ -115,6 +115,45 @@ void Erase(google::protobuf::RepeatedField<uint64_t>* ids, uint64_t id) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
+// Answering calls and batch items.
+
+// Every item (and the handler itself, until it has queued them all) holds one count; the
+// last to let go answers the call. Items write only their own pre-sized elements of the
+// response, so no lock is needed.
+struct Replica::BatchCall {
+  grpc::ServerUnaryReactor* reactor;
+  pb::BatchResponse* response;
+  std::atomic<int> remaining;
+
+  void Answer(pb::ItemStatus* item, const grpc::Status& status) {
+    item->set_code(status.error_code());
+    item->set_message(status.error_message());
+    Release();
+  }
+  void Release() {
+    if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    reactor->Finish(grpc::Status::OK);
+    delete this;
+  }
+};
+
+void Replica::PendingWrite::Finish(const grpc::Status& status) {
+  if (batch == nullptr) {
+    reactor->Finish(status);
+  } else {
+    batch->Answer(batch->response->mutable_write_status(index), status);
+  }
+}
+
+void Replica::PendingRead::Finish(const grpc::Status& status) {
+  if (batch == nullptr) {
+    reactor->Finish(status);
+  } else {
+    batch->Answer(batch->response->mutable_get_status(index), status);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // gRPC services.
 
 class Replica::ClientService final : public pb::KvsService::CallbackService {
@@ -274,6 +313,65 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     return reactor;
   }
 
+  // The items go to the loop together (one hand-off, one wake-up), where each takes the
+  // path of its own call: the same checks, proposals and read index, the same answers.
+  grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* context,
+                                  const pb::BatchRequest* request,
+                                  pb::BatchResponse* response) override {
+    r_->CountRequest();
+    auto* reactor = context->DefaultReactor();
+    const int writes = request->writes_size();
+    const int gets = request->gets_size();
+    if (!r_->is_leader_.load(std::memory_order_relaxed) || writes + gets == 0) {
+      if (writes + gets > 0) r_->FillHint(response->mutable_hint());
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    for (int i = 0; i < writes; ++i) {
+      response->add_writes();
+      response->add_write_status();
+    }
+    for (int i = 0; i < gets; ++i) {
+      response->add_gets();
+      response->add_get_status();
+    }
+    auto* batch = new BatchCall{reactor, response, writes + gets + 1};
+    const auto deadline = Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms);
+    std::vector<Proposal> proposals;
+    proposals.reserve(writes);
+    for (int i = 0; i < writes; ++i) {
+      const pb::Command& c = request->writes(i).command();
+      PendingWrite w{nullptr, response->mutable_writes(i), deadline, batch, i};
+      if (grpc::Status s = CheckCommand(c); !s.ok()) {
+        w.Finish(s);
+        continue;
+      }
+      proposals.push_back(Proposal{c.SerializeAsString(), c.session(), c.seq(), w});
+    }
+    std::vector<PendingRead> reads;
+    reads.reserve(gets);
+    for (int i = 0; i < gets; ++i) {
+      PendingRead read;
+      read.batch = batch;
+      read.index = i;
+      read.get = &request->gets(i);
+      read.get_response = response->mutable_gets(i);
+      if (grpc::Status s = CheckCell(read.get->row(), read.get->column()); !s.ok()) {
+        read.Finish(s);
+        continue;
+      }
+      reads.push_back(read);
+    }
+    if (!proposals.empty() || !reads.empty()) {
+      r_->Enqueue([&](Inbox& in) {
+        for (Proposal& p : proposals) in.proposals.push_back(std::move(p));
+        in.reads.insert(in.reads.end(), reads.begin(), reads.end());
+      });
+    }
+    batch->Release();  // the handler's own count: answers now if every item was refused
+    return reactor;
+  }
+
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context, const pb::StatusRequest*,
                                    pb::StatusResponse* response) override {
     r_->CountRequest();
@@ -289,12 +387,12 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
   grpc::ServerUnaryReactor* StartRead(PendingRead read, const grpc::Status& valid,
                                       pb::LeaderHint* hint) {
     if (!valid.ok()) {
-      read.reactor->Finish(valid);
+      read.Finish(valid);
       return read.reactor;
     }
     if (!r_->is_leader_.load(std::memory_order_relaxed)) {
       r_->FillHint(hint);
-      read.reactor->Finish(grpc::Status::OK);
+      read.Finish(grpc::Status::OK);
       return read.reactor;
     }
     grpc::ServerUnaryReactor* reactor = read.reactor;
@@ -551,7 +649,7 @@ void Replica::Loop() {
       absl::Status s = node_->Propose(std::move(p.command));
       if (!s.ok()) {
         FillHint(p.write.response->mutable_hint(), paxos::LeaderHint(s));
-        p.write.reactor->Finish(grpc::Status::OK);
+        p.write.Finish(grpc::Status::OK);
         continue;
       }
       pending_writes_[{p.session, p.seq}].push_back(p.write);
@@ -561,7 +659,7 @@ void Replica::Loop() {
       absl::Status s = node_->RequestRead(id);
       if (!s.ok()) {
         FillHint(r.hint(), paxos::LeaderHint(s));
-        r.reactor->Finish(grpc::Status::OK);
+        r.Finish(grpc::Status::OK);
         continue;
       }
       pending_reads_.emplace(id, r);
@@ -599,7 +697,7 @@ void Replica::Loop() {
   FailPendingWrites(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down"));
   FinishChange(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down"));
   for (auto& [id, read] : pending_reads_) {
-    read.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: shutting down"));
+    read.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: shutting down"));
   }
   pending_reads_.clear();
 }
@@ -685,7 +783,7 @@ void Replica::HandleReady() {
     if (it == pending_reads_.end()) continue;
     PendingRead& r = it->second;
     FillHint(r.hint());
-    r.reactor->Finish(grpc::Status::OK);
+    r.Finish(grpc::Status::OK);
     pending_reads_.erase(it);
   }
   for (const std::string& bytes : rd.dropped) {
@@ -695,7 +793,7 @@ void Replica::HandleReady() {
     if (it == pending_writes_.end()) continue;
     for (PendingWrite& w : it->second) {
       FillHint(w.response->mutable_hint());
-      w.reactor->Finish(grpc::Status::OK);
+      w.Finish(grpc::Status::OK);
     }
     pending_writes_.erase(it);
   }
@@ -772,31 +870,30 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
     const storage::ApplyOutcome& outcome = (*outcomes)[i];
     for (PendingWrite& w : it->second) {
       if (outcome.stale) {
-        w.reactor->Finish(grpc::Status(grpc::StatusCode::ABORTED,
+        w.Finish(grpc::Status(grpc::StatusCode::ABORTED,
                                        "kvs: request superseded by a later one of its session"));
         continue;
       }
       if (outcome.expired) {
-        w.reactor->Finish(
-            grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                         absl::StrCat(kSessionExpired,
-                                      ": the write may be a late retry of one applied before; "
-                                      "not applied")));
+        w.Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                              absl::StrCat(kSessionExpired,
+                                           ": the write may be a late retry of "
+                                           "one applied before; not applied")));
         continue;
       }
       if (!outcome.unavailable.empty()) {
-        w.reactor->Finish(
+        w.Finish(
             grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: " + outcome.unavailable + "; retry"));
         continue;
       }
       if (outcome.result.wrong_group()) {
-        w.reactor->Finish(ToGrpc(shard::WrongGroupError(
+        w.Finish(ToGrpc(shard::WrongGroupError(
             outcome.result.map_version(),
             absl::StrCat("group ", options_.group, " does not serve this row"))));
         continue;
       }
       w.response->set_cput_succeeded(outcome.result.cput_succeeded());
-      w.reactor->Finish(grpc::Status::OK);
+      w.Finish(grpc::Status::OK);
     }
     pending_writes_.erase(it);
   }
@@ -811,12 +908,12 @@ void Replica::ServeRead(PendingRead& r) {
     bool more = false;
     absl::Status s = store_->ListRows(r.rows->after(), r.rows->limit(), &rows, &more);
     if (!s.ok()) {
-      r.reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, s.ToString()));
+      r.Finish(grpc::Status(grpc::StatusCode::INTERNAL, s.ToString()));
       return;
     }
     for (std::string& row : rows) r.rows_response->add_rows(std::move(row));
     r.rows_response->set_more(more);
-    r.reactor->Finish(grpc::Status::OK);
+    r.Finish(grpc::Status::OK);
     return;
   }
   std::string why;
@@ -824,23 +921,23 @@ void Replica::ServeRead(PendingRead& r) {
     case Verdict::kServe:
       break;
     case Verdict::kWrongGroup:
-      r.reactor->Finish(ToGrpc(shard::WrongGroupError(store_->MapVersion(), why)));
+      r.Finish(ToGrpc(shard::WrongGroupError(store_->MapVersion(), why)));
       return;
     case Verdict::kUnavailable:
-      r.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: " + why + "; retry"));
+      r.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: " + why + "; retry"));
       return;
   }
   if (r.get != nullptr) {
     auto value = store_->Get(r.get->row(), r.get->column());
     if (!value.ok()) {
-      r.reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, value.status().ToString()));
+      r.Finish(grpc::Status(grpc::StatusCode::INTERNAL, value.status().ToString()));
       return;
     }
     if (value->has_value()) {
       r.get_response->set_found(true);
       r.get_response->set_value(std::move(**value));
     }
-    r.reactor->Finish(grpc::Status::OK);
+    r.Finish(grpc::Status::OK);
     return;
   }
   std::vector<storage::ListedCell> cells;
@@ -848,7 +945,7 @@ void Replica::ServeRead(PendingRead& r) {
   absl::Status s = store_->List(r.list->row(), r.list->after(), r.list->limit(),
                                 r.list->with_values(), &cells, &more);
   if (!s.ok()) {
-    r.reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, s.ToString()));
+    r.Finish(grpc::Status(grpc::StatusCode::INTERNAL, s.ToString()));
     return;
   }
   for (storage::ListedCell& cell : cells) {
@@ -857,12 +954,12 @@ void Replica::ServeRead(PendingRead& r) {
     out->set_value(std::move(cell.value));
   }
   r.list_response->set_more(more);
-  r.reactor->Finish(grpc::Status::OK);
+  r.Finish(grpc::Status::OK);
 }
 
 void Replica::FailPendingWrites(const grpc::Status& status) {
   for (auto& [key, writes] : pending_writes_) {
-    for (PendingWrite& w : writes) w.reactor->Finish(status);
+    for (PendingWrite& w : writes) w.Finish(status);
   }
   pending_writes_.clear();
 }
@@ -873,7 +970,7 @@ void Replica::SweepPendingWrites() {
     auto& writes = it->second;
     auto expired = std::remove_if(writes.begin(), writes.end(), [&](PendingWrite& w) {
       if (w.deadline > now) return false;
-      w.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+      w.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "kvs: write not chosen in time (no quorum?); retry"));
       return true;
     });

@@ -44,13 +44,22 @@ class Replica {
   class ClientService;
   class PeerService;
 
+  // One KvsService.Batch call: answered when the last of its items is (replica.cc).
+  struct BatchCall;
   struct PendingWrite {
-    grpc::ServerUnaryReactor* reactor;
+    grpc::ServerUnaryReactor* reactor;  // unused for a batch item
     pb::WriteResponse* response;
     std::chrono::steady_clock::time_point deadline;
+    BatchCall* batch = nullptr;  // set: item `index` of this batch
+    int index = 0;
+    // Answers the write: its own call, or its item of the batch.
+    void Finish(const grpc::Status& status);
   };
   struct PendingRead {
-    grpc::ServerUnaryReactor* reactor = nullptr;
+    grpc::ServerUnaryReactor* reactor = nullptr;  // unused for a batch item
+    BatchCall* batch = nullptr;                   // set: get item `index` of this batch
+    int index = 0;
+    void Finish(const grpc::Status& status);
     const pb::GetRequest* get = nullptr;  // one of get/list is set
     pb::GetResponse* get_response = nullptr;
     const pb::ListRequest* list = nullptr;
