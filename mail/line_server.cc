@@ -76,6 +76,7 @@ void LineServer::AcceptLoop() {
     std::unique_lock lock(mu_);
     if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
       lock.unlock();
+      if (options_.on_refused) options_.on_refused();
       asio::write(socket, asio::buffer(options_.busy_reply), ec);
       continue;
     }

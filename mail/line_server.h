@@ -47,6 +47,7 @@ struct LineServerOptions {
   std::chrono::seconds idle_timeout{300};
   boost::asio::ssl::context* tls = nullptr;  // null: no STARTTLS/STLS
   std::string busy_reply;                    // sent to connections over the cap
+  std::function<void()> on_refused;          // called per connection refused over the cap
 };
 
 using ProtocolFactory = std::function<std::unique_ptr<LineProtocol>(const std::string& peer)>;

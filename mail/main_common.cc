@@ -105,6 +105,15 @@ ProtocolFactory Observed(const std::string& kind, ProtocolFactory factory) {
   };
 }
 
+std::function<void()> CountRefused(const std::string& kind) {
+  metrics::CounterCell& refused =
+      metrics::Default()
+          .Counter(kind + "_connections_refused_total",
+                   kind + " connections refused because --max_connections sessions were open")
+          .With();
+  return [&refused] { refused.Inc(); };
+}
+
 std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
                                      const std::string& address, const std::string& name,
                                      LineServer& server) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,10 @@ absl::StatusOr<Services> StartServices(const std::string& kvs_spec, const std::s
 // sessions) and every command by verb (`<kind>_commands_total`); SMTP message lines
 // between a DATA's 354 and its "." are not commands and are not counted.
 ProtocolFactory Observed(const std::string& kind, ProtocolFactory factory);
+
+// Counts, in `<kind>_connections_refused_total`, connections turned away because
+// --max_connections sessions were open (LineServerOptions::on_refused).
+std::function<void()> CountRefused(const std::string& kind);
 
 // Sends heartbeats (kind "smtp"/"pop3", connection count as load) to the coordinator at
 // `coordinator` ("" = none) until destroyed.

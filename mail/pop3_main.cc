@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   options.idle_timeout = std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s));
   options.tls = services->tls.get();
   options.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+  options.on_refused = pm::CountRefused("pop3");
   // Lease owners must be unique across every pop3 server and connection.
   std::string prefix = node + "-" + std::to_string(std::random_device{}());
   std::atomic<uint64_t> sessions{0};

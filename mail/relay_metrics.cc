@@ -27,6 +27,14 @@ struct RelayMetrics {
       "smtp_relay_messages_total",
       "outcome of each delivery attempt of a queued message (delivered, retry, bounced, error)",
       {"outcome"});
+
+  // Every series exists from the first pass, so a scrape shows 0 rather than nothing.
+  RelayMetrics() {
+    for (const char* r : {"delivered", "temporary_failure", "permanent_failure"}) {
+      recipients.With({r});
+    }
+    for (const char* o : {"delivered", "retry", "bounced", "error"}) messages.With({o});
+  }
 };
 
 RelayMetrics& Metrics() {

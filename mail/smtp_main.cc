@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   options.idle_timeout = std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s));
   options.tls = services->tls.get();
   options.busy_reply = "421 4.3.2 Too many connections, try again later\r\n";
+  options.on_refused = pm::CountRefused("smtp");
   pm::LineServer server(options, pm::Observed("smtp", [&](const std::string& peer) {
                           return std::make_unique<pm::SmtpLineProtocol>(config, delivery, peer);
                         }));

@@ -5,6 +5,10 @@
 // empties once the smarthost is back and has it all.
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -206,7 +210,9 @@ TEST(SmtpQueueMetricsTest, OutboundQueueHoldsWhatTheSmarthostCouldNotTakeThenEmp
   ASSERT_TRUE(WaitForPort(metrics_port));
   EXPECT_TRUE(ScrapeUntil(metrics_port, 3s, [](const PromSamples& s) {
     return s.count("smtp_outbound_queue_length") == 1 &&
-           SumSeries(s, "smtp_outbound_queue_length") == 0;
+           SumSeries(s, "smtp_outbound_queue_length") == 0 &&
+           s.count("smtp_relay_messages_total{outcome=\"retry\"}") == 1 &&
+           s.count("smtp_relay_recipients_total{result=\"delivered\"}") == 1;
   })) << "no empty outbound queue gauge at the start";
 
   constexpr int kMessages = 3;
@@ -254,6 +260,58 @@ TEST(SmtpQueueMetricsTest, OutboundQueueHoldsWhatTheSmarthostCouldNotTakeThenEmp
     delivered += e.is_regular_file();
   }
   EXPECT_EQ(delivered, kMessages);
+}
+
+// SMTP and POP3 have no queue (a thread per session); what they turn away over
+// --max_connections is counted instead.
+TEST(MailRefusalMetricsTest, ConnectionsOverTheCapAreRefusedAndCounted) {
+  KvsGroupOptions options;
+  options.replicas = 1;
+  auto group = KvsGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  const std::string dir = (*group)->dir();
+  struct Server {
+    std::string binary, busy, extra;
+    int port = FreePort(), metrics = FreePort();
+  };
+  std::vector<Server> servers = {{"smtp", "421 ", "--relay=false"},
+                                 {"pop3", "-ERR ", "--tls=false"}};
+  std::vector<Process> processes;
+  for (const Server& s : servers) {
+    auto p = Process::Start(BinaryPath(s.binary),
+                            {absl::StrCat("--port=", s.port), "--kvs=" + (*group)->spec(),
+                             "--tls=false", s.extra, "--state_dir=" + dir, "--max_connections=1",
+                             absl::StrCat("--metrics_listen=127.0.0.1:", s.metrics)},
+                            dir + "/" + s.binary + ".log");
+    ASSERT_TRUE(p.ok()) << p.status();
+    processes.push_back(std::move(*p));
+  }
+  namespace net = boost::asio;
+  net::io_context ioc;
+  std::vector<std::unique_ptr<net::ip::tcp::socket>> open;
+  auto first_line = [&](int port) {
+    open.push_back(std::make_unique<net::ip::tcp::socket>(ioc));
+    open.back()->connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    net::streambuf buf;
+    boost::system::error_code ec;
+    size_t n = net::read_until(*open.back(), buf, "\r\n", ec);
+    return std::string(net::buffers_begin(buf.data()), net::buffers_begin(buf.data()) + n);
+  };
+  for (const Server& s : servers) {
+    ASSERT_TRUE(WaitForPort(s.port)) << s.binary << " never listened; logs in " << dir;
+    ASSERT_TRUE(WaitForPort(s.metrics));
+    const std::string refused = s.binary + "_connections_refused_total";
+    EXPECT_EQ(SumSeries(Scrape(s.metrics), refused), 0) << s.binary;
+    std::string greeting = first_line(s.port);  // the one session allowed
+    EXPECT_FALSE(greeting.starts_with(s.busy)) << s.binary << ": " << greeting;
+    for (int i = 0; i < 2; ++i) {
+      std::string line = first_line(s.port);
+      EXPECT_TRUE(line.starts_with(s.busy)) << s.binary << ": " << line;
+    }
+    EXPECT_TRUE(ScrapeUntil(s.metrics, 2s,
+                            [&](const PromSamples& m) { return SumSeries(m, refused) == 2; }))
+        << s.binary << ": " << SumSeries(Scrape(s.metrics), refused) << " refusals counted";
+  }
 }
 
 }  // namespace
