@@ -1,11 +1,12 @@
 #include "coordinator/admin.h"
 
-#include <chrono>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "coordinator/node_id.h"
 #include "frontend/static_files.h"
 #include "kvs/shard/cluster_status.h"
@@ -18,12 +19,6 @@ using frontend::JsonResponse;
 using frontend::Request;
 using frontend::Response;
 using Session = accounts::Session;
-
-int64_t UnixMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Service errors as HTTP, with 501 for what is not built yet.
 Response FromStatus(const absl::Status& status) {
@@ -60,7 +55,7 @@ Response ConsolePage(const std::string& web_root, const Session& s) {
 }
 
 nlohmann::json Overview(const NodeTable& table) {
-  const int64_t now = UnixMillis();
+  const int64_t now = absl::ToUnixMillis(absl::Now());
   ClusterView view = table.poller()->View();
   nlohmann::json nodes = nlohmann::json::array();
   for (const NodeRow& row : table.Rows(view, now)) nodes.push_back(ToJson(row));
@@ -115,7 +110,7 @@ nlohmann::json SeriesJson(const std::map<std::string, std::vector<Sample>>& seri
 // Stop or start the node named in the path.
 Response ChangeNode(const AdminServices& services, const Request& req, bool stop) {
   const std::string& id = req.params.at("id");
-  std::optional<NodeRow> row = services.nodes->Find(id, UnixMillis());
+  std::optional<NodeRow> row = services.nodes->Find(id, absl::ToUnixMillis(absl::Now()));
   if (!row) return ErrorResponse(404, absl::StrCat("no node ", id));
   if (row->tier == "coordinator") {
     return ErrorResponse(422, "the coordinator cannot be stopped or started from its console");
@@ -196,7 +191,7 @@ void RegisterAdminRoutes(frontend::Router& router, const frontend::ApiContext& c
         return ErrorResponse(400, "seconds must be 1..600");
       }
     }
-    const int64_t now = UnixMillis();
+    const int64_t now = absl::ToUnixMillis(absl::Now());
     return JsonResponse(200, {{"frontends", SeriesJson(s.history->Frontends(now, seconds), true)},
                               {"groups", SeriesJson(s.history->Groups(now, seconds), false)}});
   });

@@ -3,6 +3,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/log.h"
 #include "coordinator/node_id.h"
 #include "grpcpp/grpcpp.h"
@@ -10,12 +12,6 @@
 
 namespace penncloud::coordinator {
 namespace {
-
-int64_t UnixMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::vector<std::string> SplitAddresses(const std::string& text) {
   return absl::StrSplit(text, ',', absl::SkipWhitespace());
@@ -147,7 +143,7 @@ std::vector<std::optional<kvs::pb::StatusResponse>> ClusterPoller::StatusOf(
 }
 
 void ClusterPoller::PollOnce() {
-  const int64_t now = UnixMillis();
+  const int64_t now = absl::ToUnixMillis(absl::Now());
   ClusterView previous = View();
   ClusterView next;
   next.polled_unix_ms = now;

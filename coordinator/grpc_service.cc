@@ -1,15 +1,9 @@
 #include "coordinator/grpc_service.h"
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 namespace penncloud::coordinator {
-namespace {
-
-int64_t UnixMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*,
                                            const pb::HeartbeatRequest* request,
@@ -20,7 +14,7 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*,
   NodeLoad load{request->load().in_flight(), request->load().requests_per_second(),
                 request->load().connections(), request->load().p99_ms()};
   registry_->Beat(request->kind(), request->address(), request->name(), load,
-                  request->started_unix_ms(), Clock::now(), UnixMillis());
+                  request->started_unix_ms(), Clock::now(), absl::ToUnixMillis(absl::Now()));
   if (!request->version().empty()) registry_->SetVersion(request->address(), request->version());
   response->set_interval_ms(static_cast<int32_t>(registry_->options().interval.count()));
   response->set_down_after_ms(static_cast<int32_t>(registry_->options().down_after.count()));
