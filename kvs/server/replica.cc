@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "kvs/server/queue_metrics.h"
 #include "kvs/shard/config_store.h"
 #include "kvs/shard/wrong_group.h"
+#include "kvs/storage/snapshot_file.h"
 
 namespace penncloud::kvs::server {
 namespace {
@@ -495,6 +497,11 @@ absl::Status Replica::Init() {
   auto store = storage::ReplicaStore::Open(options_.data_dir + "/store", shard::RingPosition);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
+  {
+    // Downloads a crash left behind (an install in progress was finished by Open).
+    std::error_code ignored;
+    std::filesystem::remove_all(store_->SnapshotInbox(), ignored);
+  }
 
   paxos::PersistentState state;
   if (auto hs = store_->HardState()) {
@@ -649,8 +656,13 @@ void Replica::Loop() {
     }
     for (auto& [peer, ok] : in.snapshot_reports) node_->ReportSnapshot(peer, ok);
     for (IncomingSnapshot& s : in.snapshots) {
-      held_snapshot_ = std::move(s.chunks);
-      node_->Step(std::move(s.message));
+      paxos::Message message = std::move(s.message);
+      if (held_snapshot_ && held_snapshot_->dir != s.dir) {
+        std::error_code ignored;  // superseded before the core asked for it
+        std::filesystem::remove_all(held_snapshot_->dir, ignored);
+      }
+      held_snapshot_ = std::move(s);
+      node_->Step(std::move(message));
     }
     for (paxos::Message& m : in.messages) node_->Step(std::move(m));
     for (PendingChange& c : in.changes) StartChange(std::move(c));
@@ -812,11 +824,11 @@ void Replica::HandleReady() {
 }
 
 void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
-  if (held_snapshot_.empty()) {
+  if (!held_snapshot_) {
     Fatal("kvs.snapshot_missing",
           absl::InternalError("the core installed a snapshot whose data never arrived"));
   }
-  const uint64_t data_slot = held_snapshot_.front().slot();
+  const uint64_t data_slot = held_snapshot_->slot;
   if (data_slot < meta.slot()) {
     // Cannot happen (the sender dumps after compacting, and its applied slot never goes
     // below a compaction point), but installing it would silently lose slots.
@@ -825,15 +837,16 @@ void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
                                            " is older than its metadata slot ", meta.slot())));
   }
   PC_LOG(kInfo, "kvs.snapshot_install")
-  ("slot", meta.slot())("data_slot", data_slot)("chunks", held_snapshot_.size());
-  // One atomic write replaces the state machine and records the snapshot's metadata, so a
-  // crash in the middle leaves the old, whole state (the leader then sends the snapshot
-  // again) and never a half-replaced one.
-  absl::Status s = store_->InstallSnapshot(held_snapshot_, kSnapshotMeta, meta.SerializeAsString());
+  ("slot", meta.slot())("data_slot", data_slot)("dir", held_snapshot_->dir);
+  // The downloaded files replace the state machine and the snapshot's metadata is recorded;
+  // a crash in the middle leaves the old state (download incomplete: the leader sends the
+  // snapshot again) or is finished from the files at the next open, never half-replaced.
+  absl::Status s =
+      store_->InstallSnapshot(held_snapshot_->dir, kSnapshotMeta, meta.SerializeAsString());
   if (s.ok()) s = store_->CompactLog(meta.slot());
   if (!s.ok()) Fatal("kvs.snapshot_install_failed", s);
   last_compacted_ = meta.slot();
-  held_snapshot_.clear();
+  held_snapshot_.reset();
   LoadMap(store_->ShardMap());
   LoadPeers();
 }
@@ -1045,29 +1058,45 @@ void Replica::FetchSnapshot(paxos::Message message) {
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
   snapshot_thread_ = std::thread([this, message = std::move(message)]() mutable {
     pb::KvsPeer::Stub* stub = transport_->Stub(message.from());
-    std::vector<pb::SnapshotChunk> chunks;
+    // Each chunk goes to disk as it arrives: memory stays at one chunk (snapshot_file.h).
+    const std::string dir = absl::StrCat(store_->SnapshotInbox(), "/", Nonce());
+    auto download = storage::SnapshotDownload::Create(dir);
+    uint64_t chunks = 0;
     bool ok = false;
-    if (stub != nullptr) {
+    if (stub != nullptr && download.ok()) {
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
       pb::SnapshotRequest request;
       request.set_from(options_.id);
       auto reader = stub->FetchSnapshot(&context, request);
       pb::SnapshotChunk chunk;
+      absl::Status stored;
       while (reader->Read(&chunk)) {
         ok = chunk.last();
-        chunks.push_back(std::move(chunk));
+        ++chunks;
+        stored = (*download)->Add(chunk);
+        if (!stored.ok()) {
+          ok = false;
+          context.TryCancel();
+          break;
+        }
         chunk.Clear();
       }
       grpc::Status s = reader->Finish();
-      ok = ok && s.ok();
+      if (ok && s.ok()) stored = (*download)->Finish();
+      ok = ok && s.ok() && stored.ok();
       PC_LOG(kInfo, "kvs.snapshot_fetched")
-      ("from", message.from())("chunks", chunks.size())("ok", ok)("error", s.error_message());
+      ("from", message.from())("chunks", chunks)("ok", ok)("error", s.error_message())(
+          "store_error", stored.ToString());
     }
-    if (ok && !chunks.empty()) {
+    if (ok) {
+      const uint64_t slot = (*download)->slot();
       Enqueue([&](Inbox& in) {
-        in.snapshots.push_back(IncomingSnapshot{std::move(message), std::move(chunks)});
+        in.snapshots.push_back(IncomingSnapshot{std::move(message), dir, slot});
       });
+    } else {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
     }
     fetching_snapshot_ = false;
   });

@@ -91,7 +91,8 @@ class Replica {
   };
   struct IncomingSnapshot {
     paxos::Message message;
-    std::vector<pb::SnapshotChunk> chunks;
+    std::string dir;    // a finished storage::SnapshotDownload
+    uint64_t slot = 0;  // the applied slot its data was dumped at
   };
   struct Inbox {
     std::vector<paxos::Message> messages;
@@ -164,7 +165,7 @@ class Replica {
   absl::flat_hash_map<std::pair<uint64_t, uint64_t>, std::vector<PendingWrite>> pending_writes_;
   absl::flat_hash_map<uint64_t, PendingRead> pending_reads_;
   uint64_t next_read_id_ = 1;
-  std::vector<pb::SnapshotChunk> held_snapshot_;
+  std::optional<IncomingSnapshot> held_snapshot_;  // its message was stepped
   uint64_t last_compacted_ = 0;
   paxos::Ballot durable_promise_;  // the promised ballot last made durable
   bool was_leader_ = false;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kvs/storage/cell_key.h"
+#include "kvs/storage/snapshot_file.h"
 #include "proto/cluster.pb.h"
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
@@ -25,6 +26,7 @@ constexpr char kHardState[] = "hard_state";
 constexpr char kShardMap[] = "shard_map";
 constexpr char kMigrations[] = "shard_migrations";
 constexpr char kFormatKey[] = "format";
+constexpr char kInstalling[] = "installing";  // pb::SnapshotInstall
 
 // The meta keys that belong to the state machine (and so to snapshots).
 // "peers" is the replica's address book (kvs/server, docs/sharding.md section 7).
@@ -130,6 +132,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
     return absl::InternalError(absl::StrCat("kvs store: mkdir ", dir, ": ", error.message()));
   std::unique_ptr<ReplicaStore> store(new ReplicaStore());
   store->position_ = position;
+  store->dir_ = dir;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, families, &store->handles_, &db);
   if (!s.ok()) return FromRocks(s, absl::StrCat("open ", dir));
@@ -140,6 +143,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   store->sessions_ = store->handles_[4];
   if (absl::Status s = store->UpgradeFormat(dir); !s.ok()) return s;
   if (auto applied = store->Meta(kApplied)) store->applied_ = DecodeSlotKey(*applied);
+  if (absl::Status s = store->FinishInterruptedInstall(); !s.ok()) return s;
   store->LoadShardMap();
   store->LoadSessions();
   return store;
@@ -711,41 +715,100 @@ absl::Status ReplicaStore::InstallSnapshot(const std::vector<pb::SnapshotChunk>&
                                            const std::string& meta_key,
                                            const std::string& meta_value) {
   if (chunks.empty()) return absl::InvalidArgumentError("kvs store: empty snapshot");
-  rocksdb::WriteBatch batch;
-  // Cell keys are an 8-byte position then a row length whose first byte is 0x00 (rows are
-  // far shorter than 16 MiB), and session keys are 8 bytes, so nine 0xff bytes bound both
-  // families from above.
+  auto download = SnapshotDownload::Create(SnapshotInbox() + "/local");
+  if (!download.ok()) return download.status();
+  for (const pb::SnapshotChunk& chunk : chunks) {
+    if (absl::Status s = (*download)->Add(chunk); !s.ok()) return s;
+  }
+  if (absl::Status s = (*download)->Finish(); !s.ok()) return s;
+  return InstallSnapshot((*download)->dir(), meta_key, meta_value);
+}
+
+absl::Status ReplicaStore::InstallSnapshot(const std::string& download_dir,
+                                           const std::string& meta_key,
+                                           const std::string& meta_value) {
+  absl::StatusOr<SnapshotFiles> files = ReadSnapshotDir(download_dir);
+  if (!files.ok()) return files.status();
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  session_cache_.clear();
+  // 1. The marker, with the old state machine cleared, in one synced write. Cell keys are
+  // an 8-byte position then a row length whose first byte is 0x00 (rows are far shorter
+  // than 16 MiB), and session keys are 8 bytes, so nine 0xff bytes bound both families.
+  pb::SnapshotInstall marker;
+  marker.set_dir(download_dir);
+  marker.set_meta_key(meta_key);
+  marker.set_meta_value(meta_value);
+  rocksdb::WriteBatch clear;
+  clear.Put(meta_, kInstalling, marker.SerializeAsString());
   const std::string lo;
   const std::string hi(9, '\xff');
-  batch.DeleteRange(data_, lo, hi);
-  batch.DeleteRange(sessions_, lo, hi);
-  batch.Delete(meta_, kShardMap);
-  batch.Delete(meta_, kMigrations);
-  batch.Delete(meta_, kSessionClockKey);
-  for (const pb::SnapshotChunk& chunk : chunks) {
-    if (chunk.keys_size() != chunk.values_size() || chunk.keys_size() != chunk.families_size()) {
-      return absl::InvalidArgumentError("kvs store: malformed snapshot chunk");
-    }
-    for (int i = 0; i < chunk.keys_size(); ++i) {
-      const uint32_t family = chunk.families(i);
-      if (family == 2 && !IsStateMeta(chunk.keys(i))) continue;  // only sharding state
-      batch.Put(family == 0   ? data_
-                : family == 1 ? sessions_
-                              : meta_,
-                chunk.keys(i), chunk.values(i));
+  clear.DeleteRange(data_, lo, hi);
+  clear.DeleteRange(sessions_, lo, hi);
+  clear.Delete(meta_, kShardMap);
+  clear.Delete(meta_, kMigrations);
+  clear.Delete(meta_, kSessionClockKey);
+  if (absl::Status s = FromRocks(db_->Write(synced, &clear), "clear for snapshot"); !s.ok()) {
+    return s;
+  }
+  if (crash_install_for_test_) {
+    crash_install_for_test_ = false;
+    return absl::AbortedError("kvs store: install stopped after clearing (test)");
+  }
+  // 2. Both families' files at once (atomic across families). Copied, not moved, so a
+  // crash before step 3 can redo the install from the same directory.
+  std::vector<rocksdb::IngestExternalFileArg> ingest;
+  for (const auto& [family, path] : {std::pair(data_, files->data_sst),
+                                     std::pair(sessions_, files->sessions_sst)}) {
+    if (!path) continue;
+    rocksdb::IngestExternalFileArg arg;
+    arg.column_family = family;
+    arg.external_files = {*path};
+    arg.options.move_files = false;
+    ingest.push_back(std::move(arg));
+  }
+  if (!ingest.empty()) {
+    if (absl::Status s = FromRocks(db_->IngestExternalFiles(ingest), "ingest snapshot");
+        !s.ok()) {
+      return s;
     }
   }
-  const uint64_t slot = chunks.front().slot();
-  WriteApplied(&batch, slot).IgnoreError();
-  batch.Put(meta_, meta_key, meta_value);
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  session_cache_.clear();
-  absl::Status s = FromRocks(db_->Write(options, &batch), "install snapshot");
-  if (s.ok()) applied_ = slot;
+  // 3. The state meta keys, the applied slot and the caller's metadata; the marker goes.
+  rocksdb::WriteBatch finish;
+  const pb::SnapshotChunk& state = files->state;
+  for (int i = 0; i < state.keys_size() && i < state.values_size(); ++i) {
+    if (IsStateMeta(state.keys(i))) finish.Put(meta_, state.keys(i), state.values(i));
+  }
+  WriteApplied(&finish, state.slot()).IgnoreError();
+  finish.Put(meta_, meta_key, meta_value);
+  finish.Delete(meta_, kInstalling);
+  absl::Status s = FromRocks(db_->Write(synced, &finish), "install snapshot");
+  if (s.ok()) applied_ = state.slot();
   LoadShardMap();
   LoadSessions();
+  if (s.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(download_dir, ignored);
+  }
   return s;
+}
+
+absl::Status ReplicaStore::FinishInterruptedInstall() {
+  std::optional<std::string> bytes = Meta(kInstalling);
+  if (!bytes) return absl::OkStatus();
+  pb::SnapshotInstall marker;
+  if (!marker.ParseFromString(*bytes)) {
+    return absl::DataLossError("kvs store: unreadable snapshot install marker");
+  }
+  // A crash cut an install short: the old state is gone, the new one is on disk whole
+  // (the download was complete before the marker was written): finish it.
+  absl::Status s = InstallSnapshot(marker.dir(), marker.meta_key(), marker.meta_value());
+  if (!s.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "kvs store: a snapshot install was interrupted and cannot be finished (", s.message(),
+        "); move the directory away and let the replica catch up from its group"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace penncloud::kvs::storage

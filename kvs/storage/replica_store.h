@@ -156,6 +156,17 @@ class ReplicaStore {
   // atomic write: a crash leaves either the old state machine or the new one, never a mix.
   absl::Status InstallSnapshot(const std::vector<pb::SnapshotChunk>& chunks,
                                const std::string& meta_key, const std::string& meta_value);
+  // The same from a finished SnapshotDownload in `download_dir` (snapshot_file.h), which
+  // it removes once installed. Memory stays small: the files are ingested, not read. Not
+  // one atomic write: a synced marker (meta "installing") is written before the old state
+  // is cleared and removed after the new one is in, and Open redoes an install it finds
+  // marked, so a crash still leaves the old state machine or, after Open, the new one.
+  absl::Status InstallSnapshot(const std::string& download_dir, const std::string& meta_key,
+                               const std::string& meta_value);
+  // Where a replica puts its downloads: a directory beside the store's own.
+  std::string SnapshotInbox() const { return dir_ + ".snapshots"; }
+  // Tests: the next install stops right after clearing the old state, as a crash would.
+  void CrashNextInstallForTest() { crash_install_for_test_ = true; }
 
  private:
   ReplicaStore() = default;
@@ -166,6 +177,8 @@ class ReplicaStore {
   absl::Status ApplyMigrate(const pb::MigrateStep& step, rocksdb::WriteBatchWithIndex* batch);
   absl::Status DeleteRange(const pb::MigrationEntry& m, rocksdb::WriteBatchWithIndex* batch);
   absl::Status UpgradeFormat(const std::string& dir);
+  // Finishes a snapshot install a crash cut short (meta "installing"), at open.
+  absl::Status FinishInterruptedInstall();
   // session_table.cc: the clock and the record count, at open and after a snapshot.
   void LoadSessions();
   // OP_EXPIRE_SESSIONS: drops the records idle since before the horizon.
@@ -178,6 +191,8 @@ class ReplicaStore {
   }
 
   RowPosition position_ = nullptr;
+  std::string dir_;
+  bool crash_install_for_test_ = false;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* log_ = nullptr;

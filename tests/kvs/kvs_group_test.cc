@@ -295,6 +295,12 @@ TEST(KvsGroupTest, ReplicaDownDuringCompactionCatchesUpBySnapshot) {
   const int other = (leader + 2) % 3;
   (*group)->Kill(lagger);
   auto client = ConnectTo(**group);
+  // 2.4 MB of large values: the snapshot spans several 1 MiB chunks, which the returning
+  // replica writes to disk as they arrive (kvs/storage/snapshot_file.h).
+  auto big = [](int i) { return std::string(200 << 10, static_cast<char>('A' + i)); };
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(client->Put("snapbig", absl::StrCat("c", i), big(i)).ok());
+  }
   for (int i = 0; i < 300; ++i) {
     ASSERT_TRUE(client->Put("snap", absl::StrCat("c", 1000 + i), absl::StrCat("v", i)).ok());
   }
@@ -305,7 +311,7 @@ TEST(KvsGroupTest, ReplicaDownDuringCompactionCatchesUpBySnapshot) {
       grpc::CreateChannel((*group)->address(lagger), grpc::InsecureChannelCredentials()));
   uint64_t applied = 0;
   uint64_t snapshot = 0;
-  for (int i = 0; i < 200 && (applied < 300 || snapshot == 0); ++i) {
+  for (int i = 0; i < 200 && (applied < 312 || snapshot == 0); ++i) {
     grpc::ClientContext context;
     kvs::pb::StatusResponse status;
     if (stub->Status(&context, kvs::pb::StatusRequest(), &status).ok()) {
@@ -314,13 +320,19 @@ TEST(KvsGroupTest, ReplicaDownDuringCompactionCatchesUpBySnapshot) {
     }
     std::this_thread::sleep_for(milliseconds(50));
   }
-  EXPECT_GE(applied, 300u);
+  EXPECT_GE(applied, 312u);
   EXPECT_GT(snapshot, 0u);
   // It came back by snapshot, not by log: the leader had compacted the log it missed.
   std::ifstream log_file(absl::StrCat((*group)->dir(), "/replica-", lagger + 1, ".log"));
   std::string log_text((std::istreambuf_iterator<char>(log_file)),
                        std::istreambuf_iterator<char>());
   EXPECT_NE(log_text.find("event=kvs.snapshot_install"), std::string::npos) << log_text;
+  // ... received in several chunks, streamed to disk.
+  const size_t fetched = log_text.find("event=kvs.snapshot_fetched");
+  ASSERT_NE(fetched, std::string::npos) << log_text;
+  const size_t at = log_text.find("chunks=", fetched);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stoi(log_text.substr(at + 7)), 3) << log_text.substr(fetched, 200);
   // It restarts from the installed snapshot (a crash-safe install leaves no marker behind).
   absl::Status restarted = (*group)->Restart(lagger);
   ASSERT_TRUE(restarted.ok()) << restarted;
@@ -334,6 +346,11 @@ TEST(KvsGroupTest, ReplicaDownDuringCompactionCatchesUpBySnapshot) {
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->cells.size(), 300u);
   EXPECT_EQ(page->cells[299].value, "v299");
+  for (int i = 0; i < 12; ++i) {
+    auto value = client->Get("snapbig", absl::StrCat("c", i));
+    ASSERT_TRUE(value.ok()) << value.status();
+    EXPECT_TRUE(*value == big(i)) << "big value " << i << " differs";
+  }
   (void)other;
 }
 
