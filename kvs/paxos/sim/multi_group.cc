@@ -244,9 +244,7 @@ void MultiGroupSimulation::HealAll() {
   HealReplicas();
   if (rebal_.down) Schedule(now_, EventType::kRebalancerRestart);
   for (int c = 0; c < int(clients_.size()); ++c) {
-    clients_[c].ops_left = 2;
-    clients_[c].done = false;
-    if (!clients_[c].active) Retry(c, 1);
+    if (clients_[c].Heal()) Retry(c, 1);
   }
 }
 

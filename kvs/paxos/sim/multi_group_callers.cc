@@ -51,13 +51,13 @@ void MultiGroupSimulation::OnTimer(int caller, uint64_t token) {
   }
   Client& cl = clients_[caller];
   if (cl.done) return;
-  if (!cl.active) {
-    StartOp(caller);
-    return;
-  }
-  if (net_.faults_on && now_ >= cl.deadline) {
-    FinishOp(caller, false, nullptr);  // gave up: the outcome stays unknown
-    return;
+  switch (cl.OnTimer(net_.faults_on, now_)) {
+    case ClientOps::Due::kNextOp:
+      return StartOp(caller);
+    case ClientOps::Due::kGiveUp:
+      return FinishOp(caller, false, nullptr);
+    case ClientOps::Due::kResend:
+      break;
   }
   if (cl.reroute) {
     cl.reroute = false;
@@ -75,11 +75,7 @@ void MultiGroupSimulation::OnTimer(int caller, uint64_t token) {
 
 void MultiGroupSimulation::StartOp(int c) {
   Client& cl = clients_[c];
-  if (cl.ops_left <= 0) {
-    cl.done = true;
-    return;
-  }
-  --cl.ops_left;
+  if (!cl.TakeNext()) return;
   ShardCommand& q = cl.op;
   q = ShardCommand();
   q.client = uint64_t(c + 1);
@@ -103,9 +99,7 @@ void MultiGroupSimulation::StartOp(int c) {
                                 : q.op == 'P'            ? lincheck::OpKind::kPut
                                 : q.op == 'C'            ? lincheck::OpKind::kCPut
                                                          : lincheck::OpKind::kDelete;
-  cl.history_index = history_.Call(c + 1, q.key, kind, q.value, q.expected, now_);
-  cl.active = true;
-  cl.deadline = now_ + 150 * kTick;
+  cl.Begin(history_, c + 1, q.key, kind, q.value, q.expected, now_, now_ + 150 * kTick);
   q.seq = ++cl.seq;
   Route(c);
 }
@@ -138,11 +132,10 @@ void MultiGroupSimulation::Route(int c) {
 void MultiGroupSimulation::FinishOp(int c, bool completed, const Reply* rep) {
   Client& cl = clients_[c];
   if (completed) {
-    history_.Return(cl.history_index, now_, rep->value, rep->cput_ok);
+    cl.Complete(history_, now_, rep->value, rep->cput_ok);
   } else {
-    history_.GiveUp(cl.history_index, now_);
+    cl.GiveUp(history_, now_);
   }
-  cl.active = false;
   cl.call.req.token = 0;
   Retry(c, Between(0, 3 * kTick));
 }

@@ -17,6 +17,7 @@
 
 #include "kvs/lincheck/history.h"
 #include "kvs/paxos/node.h"
+#include "kvs/paxos/sim/client_ops.h"
 #include "kvs/paxos/sim/multi_group.h"
 #include "kvs/paxos/sim/replica_harness.h"
 #include "kvs/shard/cluster_map.h"
@@ -66,18 +67,14 @@ struct Call {
   uint64_t timer = 0;
 };
 
-struct Client {
+struct Client : ClientOps {
   Call call;
-  bool active = false, done = false, reading_map = false;
-  bool reroute = false;  // the next timer routes afresh instead of resending
-  int ops_left = 0;
-  int64_t deadline = 0;
+  bool reading_map = false;
+  bool reroute = false;     // the next timer routes afresh instead of resending
   uint64_t cached_map = 0;  // registration number; 0 = none yet
   uint64_t seq = 0;
   ReqKind kind = ReqKind::kGet;
   ShardCommand op;  // the operation in flight (key, op, value, expected)
-  size_t history_index = 0;
-  uint64_t read_percent = 35;
 };
 
 struct Rebalancer {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "kvs/paxos/sim/client_ops.h"
 #include "kvs/paxos/sim/kv_machine.h"
 #include "kvs/paxos/sim/replica_harness.h"
 
@@ -29,17 +30,11 @@ struct ClientReply {
   bool cput_ok = false;
 };
 
-struct ClientState {
-  bool active = false;  // has an operation in flight
-  bool done = false;
-  ClientRequest req;
-  size_t history_index = 0;
-  int64_t deadline = 0;
-  int target = 0;
+struct ClientState : ClientOps {
+  ClientRequest req;  // the operation in flight
+  int target = 0;     // the replica it goes to next
   std::optional<NodeId> hint;
-  int ops_left = 0;
   uint64_t timer_token = 0;
-  uint64_t read_percent = 35;  // some clients mostly read: they linger at a deposed leader
 };
 
 // One group of replicas (replica index = Paxos id - 1) and its clients.
@@ -157,11 +152,7 @@ void Simulation::OnRequest(int i, const ClientRequest& req) {
 
 void Simulation::StartOp(int c) {
   ClientState& cl = clients_[c];
-  if (cl.ops_left <= 0) {
-    cl.done = true;
-    return;
-  }
-  --cl.ops_left;
+  if (!cl.TakeNext()) return;
   ClientRequest& q = cl.req;
   q.client = c + 1;
   q.seq++;
@@ -187,9 +178,7 @@ void Simulation::StartOp(int c) {
                                 : q.op == 'P' ? lincheck::OpKind::kPut
                                 : q.op == 'C' ? lincheck::OpKind::kCPut
                                               : lincheck::OpKind::kDelete;
-  cl.history_index = history_.Call(c + 1, q.key, kind, q.value, q.expected, now_);
-  cl.active = true;
-  cl.deadline = now_ + 80 * kTick;
+  cl.Begin(history_, c + 1, q.key, kind, q.value, q.expected, now_, now_ + 80 * kTick);
   SendOp(c);
 }
 
@@ -202,11 +191,10 @@ void Simulation::SendOp(int c) {
 void Simulation::FinishOp(int c, bool completed, const ClientReply* rep) {
   ClientState& cl = clients_[c];
   if (completed) {
-    history_.Return(cl.history_index, now_, rep->observed, rep->cput_ok);
+    cl.Complete(history_, now_, rep->observed, rep->cput_ok);
   } else {
-    history_.GiveUp(cl.history_index, now_);
+    cl.GiveUp(history_, now_);
   }
-  cl.active = false;
   SetTimer(c, Between(0, 3 * kTick));  // think a little, then the next operation
 }
 
@@ -230,13 +218,13 @@ void Simulation::OnReply(const ClientReply& rep) {
 void Simulation::OnTimer(int c, uint64_t token) {
   ClientState& cl = clients_[c];
   if (token != cl.timer_token || cl.done) return;
-  if (!cl.active) {
-    StartOp(c);
-    return;
-  }
-  if (net_.faults_on && now_ >= cl.deadline) {
-    FinishOp(c, false, nullptr);  // gave up: the outcome stays unknown
-    return;
+  switch (cl.OnTimer(net_.faults_on, now_)) {
+    case ClientOps::Due::kNextOp:
+      return StartOp(c);
+    case ClientOps::Due::kGiveUp:
+      return FinishOp(c, false, nullptr);
+    case ClientOps::Due::kResend:
+      break;
   }
   if (cl.hint && *cl.hint >= 1 && *cl.hint <= reps_.size()) {
     cl.target = int(*cl.hint) - 1;
@@ -289,9 +277,7 @@ void Simulation::HealAll() {
   HealReplicas();
   // After healing, everyone finishes the current operation plus a few more.
   for (int c = 0; c < int(clients_.size()); ++c) {
-    clients_[c].ops_left = 2;
-    clients_[c].done = false;
-    if (!clients_[c].active) SetTimer(c, 1);
+    if (clients_[c].Heal()) SetTimer(c, 1);
   }
 }
 
