@@ -130,6 +130,7 @@ restarts_before=$(podman inspect --format '{{.RestartCount}}' "$victim_id")
 writes=60
 run=$(date +%s)
 # One client writes rows one at a time and prints each acknowledged one.
+: >"$work/acked"
 in_cluster sh -c "for i in \$(seq 1 $writes); do
     kvsctl --config=$config_group put smoke-$run-\$i c v\$i >/dev/null 2>&1 && echo \$i
   done" >"$work/acked" 2>"$work/writer.err" &
