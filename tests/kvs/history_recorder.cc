@@ -87,9 +87,8 @@ void HistoryRecorder::Worker(int id) {
       op.completed = s.ok();
       if (s.ok()) ++acked_writes_;
     } else {
-      // CPUT against the value this worker last saw for the key, or "absent".
-      op.kind = lincheck::OpKind::kCPut;
-      op.value = absl::StrCat("c", id, "-", ++counter);
+      // CPUT against the value this worker last saw for the key, or "absent"; one time in
+      // four (when that value exists) a CDELETE of it instead.
       std::optional<std::string> expected;
       for (auto it = local.rbegin(); it != local.rend(); ++it) {
         if (it->key == op.key && it->completed && it->kind == lincheck::OpKind::kGet) {
@@ -98,9 +97,17 @@ void HistoryRecorder::Worker(int id) {
         }
       }
       op.expected = expected;
-      absl::StatusOr<bool> done = client_->CPut(
-          row, column, expected ? std::optional<std::string_view>(*expected) : std::nullopt,
-          *op.value);
+      absl::StatusOr<bool> done;
+      if (expected && rng() % 4 == 0) {
+        op.kind = lincheck::OpKind::kCDelete;
+        done = client_->CDelete(row, column, *expected);
+      } else {
+        op.kind = lincheck::OpKind::kCPut;
+        op.value = absl::StrCat("c", id, "-", ++counter);
+        done = client_->CPut(row, column,
+                             expected ? std::optional<std::string_view>(*expected) : std::nullopt,
+                             *op.value);
+      }
       op.ret = now();
       op.completed = done.ok();
       if (done.ok()) {

@@ -1,5 +1,6 @@
-// Drives a KVS Client from several threads with a random mix of operations on a few keys
-// and records every call and its outcome for the linearizability checker. Each put writes
+// Drives a KVS Client from several threads with a random mix of operations (GET, PUT, CPUT,
+// CDELETE) on a few keys and records every call and its outcome for the linearizability
+// checker. Each put writes
 // a value never written before, so a lost or resurrected write cannot hide.
 #pragma once
 
