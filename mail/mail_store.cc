@@ -1,11 +1,12 @@
 #include "mail/mail_store.h"
 
-#include <chrono>
 #include <random>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "mail/chunks.h"
 #include "mail/mime.h"
 #include "mail/text.h"
@@ -16,12 +17,6 @@ namespace {
 constexpr std::string_view kLockColumn = "lock/pop3";
 constexpr int kCasAttempts = 16;  // bounded retries of a compare-and-put loop
 const std::string_view kFolders[] = {kInbox, kSent, kTrash};
-
-int64_t SystemMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Column(std::string_view folder, std::string_view id) { return Cat(folder, "/", id); }
 
@@ -54,7 +49,9 @@ std::string BodyName(std::string_view user, std::string_view id) {
 }
 
 MailStore::MailStore(kvs::Client& kvs, std::function<int64_t()> now_micros)
-    : kvs_(kvs), now_micros_(now_micros ? std::move(now_micros) : SystemMicros) {}
+    : kvs_(kvs), now_micros_(now_micros ? std::move(now_micros) : [] {
+        return absl::ToUnixMicros(absl::Now());
+      }) {}
 
 std::string MailStore::NewId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};

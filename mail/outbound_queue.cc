@@ -1,9 +1,10 @@
 #include "mail/outbound_queue.h"
 
-#include <chrono>
 #include <random>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "mail/chunks.h"
 #include "mail/text.h"
 
@@ -11,12 +12,6 @@ namespace penncloud::mail {
 namespace {
 
 constexpr std::string_view kRow = "mailq";
-
-int64_t SystemMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string BodyName(std::string_view id) { return Cat("mailqbody/", id); }
 
@@ -34,7 +29,9 @@ QueueStats StatsOf(const std::vector<pb::QueuedMessage>& entries) {
 }
 
 OutboundQueue::OutboundQueue(kvs::Client& kvs, std::function<int64_t()> now_micros)
-    : kvs_(kvs), now_micros_(now_micros ? std::move(now_micros) : SystemMicros) {}
+    : kvs_(kvs), now_micros_(now_micros ? std::move(now_micros) : [] {
+        return absl::ToUnixMicros(absl::Now());
+      }) {}
 
 absl::StatusOr<std::string> OutboundQueue::Enqueue(std::string_view sender,
                                                    const std::vector<std::string>& recipients,

@@ -1,8 +1,8 @@
 #include "mail/pop3_session.h"
 
-#include <chrono>
-
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/log.h"
 #include "mail/text.h"
 
@@ -11,12 +11,6 @@ namespace {
 
 SessionOutput Line(std::string_view text) { return {Cat(text, "\r\n")}; }
 SessionOutput Err(std::string_view text) { return Line(Cat("-ERR ", text)); }
-
-int64_t SystemMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Appends `source` as a multi-line response body: dot-stuffed, CRLF, ".".
 // `body_lines` < 0 sends everything; otherwise the headers, the blank line and that many
@@ -46,7 +40,8 @@ Pop3Session::Pop3Session(const Pop3Config& config, MailStore& store, Authenticat
       store_(store),
       authenticate_(std::move(authenticate)),
       owner_(std::move(owner)),
-      now_micros_(now_micros ? std::move(now_micros) : SystemMicros) {}
+      now_micros_(now_micros ? std::move(now_micros)
+                             : [] { return absl::ToUnixMicros(absl::Now()); }) {}
 
 std::string Pop3Session::Greeting() const {
   return Cat("+OK ", config_.hostname, " PennCloud POP3 server ready\r\n");

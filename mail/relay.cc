@@ -1,21 +1,16 @@
 #include "mail/relay.h"
 
-#include <chrono>
 #include <ctime>
 #include <map>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/log.h"
 #include "mail/relay_metrics.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
 namespace {
-
-int64_t SystemMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string DomainOf(const std::string& address) {
   size_t at = address.rfind('@');
@@ -59,7 +54,8 @@ Relay::Relay(OutboundQueue& queue, MailStore& store, RelayOptions options, SendF
       store_(store),
       options_(std::move(options)),
       send_(std::move(send)),
-      now_micros_(now_micros ? std::move(now_micros) : SystemMicros) {}
+      now_micros_(now_micros ? std::move(now_micros)
+                             : [] { return absl::ToUnixMicros(absl::Now()); }) {}
 
 Relay::~Relay() { Stop(); }
 
