@@ -72,6 +72,17 @@ class ProxyTest : public ::testing::Test {
       };
       return res;
     });
+    // GET /pieces?n=N streams "piece0;piece1;..." with no length: the frontend chunks it.
+    router_.Add("GET", "/pieces", [](frontend::Request& req) {
+      auto next = std::make_shared<int>(0);
+      int n = std::stoi(req.Query("n", "0"));
+      frontend::Response res;
+      res.stream = [next, n]() -> absl::StatusOr<std::optional<std::string>> {
+        if (*next == n) return std::nullopt;
+        return absl::StrCat("piece", (*next)++, ";");
+      };
+      return res;
+    });
     router_.Add("GET", "/hello", [](frontend::Request& req) {
       frontend::Response res;
       res.body = "hello " + std::string(req.headers.Get("X-Request-Id").empty() ? "anon" : "id");
@@ -165,6 +176,19 @@ TEST_F(ProxyTest, HeadKeepAliveAndRequestIds) {
   EXPECT_EQ(out, "hello id 1hello id 0") << "want the second answer over the kept-alive connection";
   std::string head = Shell(absl::StrCat("curl -sS -I '", Url("/source?bytes=5000"), "'"));
   EXPECT_NE(head.find("Content-Length: 5000"), std::string::npos) << head;
+}
+
+TEST_F(ProxyTest, BodiesOfUnknownLengthAreChunkedOrCloseDelimited) {
+  Announce(0);
+  std::string want;
+  for (int i = 0; i < 50; ++i) absl::StrAppend(&want, "piece", i, ";");
+  std::string url = Url("/pieces?n=50");
+  std::string head = Shell("curl -sS -o /dev/null -D - '" + url + "'");
+  EXPECT_NE(head.find("Transfer-Encoding: chunked"), std::string::npos) << head;
+  EXPECT_EQ(Shell("curl -sS '" + url + "' '" + url + "' -w ' %{num_connects}'"),
+            want + " 1" + want + " 0");  // the chunked body ended cleanly: connection reused
+  // HTTP/1.0 has no chunks: the body ends with the connection.
+  EXPECT_EQ(Shell("curl -sS --http1.0 '" + url + "'"), want);
 }
 
 TEST_F(ProxyTest, DeadFrontendIsSkippedAndRequestRetried) {
