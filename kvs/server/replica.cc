@@ -666,7 +666,7 @@ void Replica::Loop() {
     }
     for (paxos::Message& m : in.messages) node_->Step(std::move(m));
     for (PendingChange& c : in.changes) StartChange(std::move(c));
-    const std::string stamp = StampNow();
+    const std::string stamp = in.proposals.empty() ? std::string() : StampNow();
     for (Proposal& p : in.proposals) {
       if (p.session != 0) p.command += stamp;  // client writes only
       absl::Status s = node_->Propose(std::move(p.command));
