@@ -349,8 +349,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!local_ && header_parser_->is_done()) {
       // No body (most GETs): forward at once. Another async_read would complete
       // immediately, but only after a round trip through the scheduler queue.
-      BuildUpstreamRequest(header_parser_->get());
-      upstream_req_.prepare_payload();
+      req_body_.clear();
+      WriteRequestHead(header_parser_->get());
       return Attempt();
     }
     buffered_parser_.emplace(std::move(*header_parser_));
@@ -363,13 +363,43 @@ class Session : public std::enable_shared_from_this<Session> {
                        }
                        if (ec) return self->CloseClient();
                        if (self->local_) return self->ServeLocal();
-                       self->BuildUpstreamRequest(self->buffered_parser_->get());
-                       self->upstream_req_.body() = std::move(self->buffered_parser_->get().body());
-                       self->upstream_req_.prepare_payload();
+                       self->req_body_ = std::move(self->buffered_parser_->get().body());
+                       self->WriteRequestHead(self->buffered_parser_->get());
                        self->Attempt();
                      });
   }
 
+  // The head of a buffered request for the frontend (req_body_ already set), written into
+  // a string the session reuses; kept until the exchange ends, for retries. The same
+  // header rules as BuildUpstreamRequest, and Content-Length as Beast's prepare_payload
+  // would set it.
+  template <typename Body>
+  void WriteRequestHead(const http::request<Body>& in) {
+    req_head_.clear();
+    beast::string_view method = in.method_string(), target = in.target();
+    req_head_.append(method.data(), method.size());
+    req_head_.push_back(' ');
+    req_head_.append(target.data(), target.size());
+    req_head_.append(" HTTP/1.1\r\n");
+    for (const auto& f : in) {
+      if (f.name() != http::field::unknown && HopByHop(f.name())) continue;
+      if (beast::iequals(f.name_string(), "X-Request-Id") ||
+          beast::iequals(f.name_string(), "X-Forwarded-For")) {
+        continue;
+      }
+      AppendField(req_head_, f.name_string(), f.value());
+    }
+    AppendField(req_head_, "X-Request-Id", request_id_);
+    AppendField(req_head_, "X-Forwarded-For", peer_);
+    http::verb verb = in.method();
+    if (!req_body_.empty() || verb == http::verb::options || verb == http::verb::put ||
+        verb == http::verb::post) {
+      absl::StrAppend(&req_head_, "Content-Length: ", req_body_.size(), "\r\n");
+    }
+    req_head_.append("\r\n");
+  }
+
+  // The head of a streamed upload, as Beast fields (its serializer then frames the body).
   template <typename Body>
   void BuildUpstreamRequest(const http::request<Body>& in) {
     upstream_req_ = {};
@@ -560,12 +590,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void SendRequest() {
     ArmUpstream();
     if (!streaming_) {
-      http::async_write(upstream_, upstream_req_,
-                        Bind([self = shared_from_this()](beast::error_code ec, size_t) {
-                          if (ec) return self->UpstreamFailed(ec, /*connect=*/false);
-                          self->sent_anything_ = true;
-                          self->ReadUpstreamHeader();
-                        }));
+      std::array<net::const_buffer, 2> request{net::buffer(req_head_), net::buffer(req_body_)};
+      net::async_write(upstream_, request,
+                       Bind([self = shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->UpstreamFailed(ec, /*connect=*/false);
+                         self->sent_anything_ = true;
+                         self->ReadUpstreamHeader();
+                       }));
       return;
     }
     // Streaming upload: header, then the body piece by piece from the client.
@@ -826,7 +857,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request<http::buffer_body>> stream_req_;
   std::optional<http::request_serializer<http::buffer_body>> stream_req_sr_;
   std::optional<http::response_parser<http::buffer_body>> res_parser_;
-  std::string head_;  // the response head for the client; reused, so rarely reallocated
+  std::string req_head_;  // a buffered request's head for the frontend; reused
+  std::string req_body_;  // a buffered request's body
+  std::string head_;      // the response head for the client; reused, so rarely reallocated
   bool head_sent_ = false;
   bool chunked_out_ = false;
   char chunk_prefix_[24];
