@@ -74,6 +74,9 @@ struct ProxyMetrics {
   metrics::HistogramFamily& latency = metrics::Default().Histogram(
       "coordinator_http_request_duration_seconds",
       "HTTP request latency at :8000 (header read to response written), by kind", {"kind"});
+  // Looked up once: finding a child builds a label vector and takes the family's lock.
+  metrics::HistogramCell& proxied_latency = latency.With({"proxied"});
+  metrics::HistogramCell& admin_latency = latency.With({"admin"});
   metrics::CounterFamily& upstream_failures = metrics::Default().Counter(
       "coordinator_upstream_failures_total", "failed exchanges with a frontend (retried or 502)");
   metrics::GaugeFamily& in_flight = metrics::Default().Gauge("coordinator_http_in_flight_requests",
@@ -462,11 +465,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void AfterClientResponse(beast::error_code ec) {
     if (!ec && active_) {
-      const char* kind = local_ ? "admin" : "proxied";
       ProxyMetrics& m = Metrics();
-      m.requests.With({kind, std::to_string(status_)}).Inc();
-      m.latency.With({kind}).Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+      // A connection's answers mostly share one status: keep that counter at hand.
+      if (!status_cell_ || status_cell_code_ != status_ || status_cell_local_ != local_) {
+        status_cell_ = &m.requests.With({local_ ? "admin" : "proxied", std::to_string(status_)});
+        status_cell_code_ = status_;
+        status_cell_local_ = local_;
+      }
+      status_cell_->Inc();
+      (local_ ? m.admin_latency : m.proxied_latency)
+          .Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     }
     EndRequest();
     if (ec || !client_keep_alive_) return CloseClient();
@@ -887,7 +896,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool sent_anything_ = false;
   bool counted_active_ = false;
   bool abandoned_ = false;  // the sweep ended this exchange (its frontend is down)
-  OpenExchange open_;       // linked while an exchange with target_ is open
+  metrics::CounterCell* status_cell_ = nullptr;  // requests{kind, status} of the last answer
+  int status_cell_code_ = 0;
+  bool status_cell_local_ = false;
+  OpenExchange open_;  // linked while an exchange with target_ is open
 };
 
 }  // namespace
