@@ -145,12 +145,16 @@ absl::StatusOr<LoginResult> Accounts::CreateSession(const std::string& user) {
   result.session.username = user;
   result.session.csrf = NewToken();
   result.session.expires = options_.now() + options_.session_ttl;
+  absl::StatusOr<bool> admin = IsAdmin(user);
+  if (!admin.ok()) return admin.status();
+  result.session.admin = *admin;
   std::string digest = Sha256Hex(result.token);
   std::string expiry = absl::StrCat(absl::ToUnixSeconds(result.session.expires));
   // Index first: a session that exists is always findable by a password change.
   if (absl::Status s = store_->Put(IndexRow(user), digest, expiry); !s.ok()) return s;
   if (absl::Status s = store_->Put(SessionRow(digest), kSessionCol,
-                                   absl::StrCat(user, "\n", result.session.csrf, "\n", expiry));
+                                   absl::StrCat(user, "\n", result.session.csrf, "\n", expiry,
+                                                result.session.admin ? "\nadmin" : ""));
       !s.ok()) {
     return s;
   }
@@ -175,10 +179,12 @@ absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
   if (!data.ok()) return data.status();
   std::vector<std::string> parts = absl::StrSplit(*data, '\n');
   int64_t expiry = 0;
-  if (parts.size() != 3 || !absl::SimpleAtoi(parts[2], &expiry)) {
+  // user, csrf, expiry, and "admin" as a fourth line for an admin's session.
+  if (parts.size() < 3 || parts.size() > 4 || !absl::SimpleAtoi(parts[2], &expiry)) {
     return absl::InternalError("corrupt session record");
   }
-  Session session{parts[0], parts[1], absl::FromUnixSeconds(expiry)};
+  Session session{parts[0], parts[1], absl::FromUnixSeconds(expiry),
+                  parts.size() == 4 && parts[3] == "admin"};
   if (options_.now() >= session.expires) return absl::UnauthenticatedError("session expired");
   return session;
 }

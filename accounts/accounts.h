@@ -52,6 +52,9 @@ struct Session {
   std::string username;
   std::string csrf;
   absl::Time expires;
+  // Whether the user was an admin when the session began: what the web app uses to show the
+  // admin console's link. Admin pages and APIs still ask IsAdmin on every request.
+  bool admin = false;
 };
 
 struct LoginResult {

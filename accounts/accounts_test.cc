@@ -148,8 +148,16 @@ TEST_F(AccountsTest, AdminFlag) {
   EXPECT_TRUE(accounts_.IsAdmin("root").value());
   EXPECT_FALSE(accounts_.IsAdmin("user").value());
   EXPECT_FALSE(accounts_.IsAdmin("ghost").value());
+  LoginResult root = accounts_.LogIn("root", "password1").value();
+  EXPECT_TRUE(root.session.admin);
+  EXPECT_TRUE(accounts_.WhoAmI(root.token).value().admin);
+  LoginResult before = accounts_.LogIn("user", "password1").value();
+  EXPECT_FALSE(accounts_.WhoAmI(before.token).value().admin);
   ASSERT_TRUE(accounts_.SetAdmin("user", true).ok());
   EXPECT_TRUE(accounts_.IsAdmin("user").value());
+  // A session says what the user was when it began; a new login sees the change.
+  EXPECT_FALSE(accounts_.WhoAmI(before.token).value().admin);
+  EXPECT_TRUE(accounts_.WhoAmI(accounts_.LogIn("user", "password1").value().token).value().admin);
   EXPECT_TRUE(accounts_.Exists("user").value());
   EXPECT_FALSE(accounts_.Exists("ghost").value());
 }

@@ -84,6 +84,7 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
                return JsonResponse(200,
                                    {{"username", s.username},
                                     {"csrf", s.csrf},
+                                    {"admin", s.admin},
                                     {"email", absl::StrCat(s.username, "@", ctx.mail_domain)}});
              }));
 }

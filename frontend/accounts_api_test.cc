@@ -68,6 +68,7 @@ TEST_F(AccountsApiTest, LoginMeLogoutWithCsrf) {
   Response me = Call("GET", "/api/me", "", token);
   ASSERT_EQ(me.status, 200);
   EXPECT_EQ(nlohmann::json::parse(me.body)["username"], "bob");
+  EXPECT_EQ(nlohmann::json::parse(me.body)["admin"], false);
   EXPECT_EQ(Call("GET", "/api/me").status, 401);
 
   EXPECT_EQ(Call("POST", "/api/logout", "", token).status, 403);

@@ -43,7 +43,7 @@ export async function api(method, path, body, { raw = false, headers = {} } = {}
   return data;
 }
 
-// The logged-in user ({username, csrf, email}), or null if there is no session.
+// The logged-in user ({username, csrf, email, admin}), or null if there is no session.
 export async function me() {
   try {
     const who = await api('GET', '/api/me');

@@ -1,5 +1,5 @@
 // The shared page frame: the navigation bar, the login guard, and message helpers.
-// Every signed-in page calls `startPage('mail')` (or 'drive', 'home', 'account').
+// Every signed-in page calls `startPage('mail')` (or 'drive', 'home', 'account', 'admin').
 import { api, me } from '/static/api.js';
 
 const LINKS = [
@@ -7,6 +7,7 @@ const LINKS = [
   ['mail', '/mail', 'Mail'],
   ['drive', '/drive', 'Drive'],
   ['account', '/account', 'Account'],
+  ['admin', '/admin', 'Admin'],  // only for admins (the console itself checks again)
 ];
 
 function renderNav(active, user) {
@@ -30,6 +31,7 @@ function renderNav(active, user) {
     </div>`;
   const list = nav.querySelector('ul');
   for (const [key, href, label] of LINKS) {
+    if (key === 'admin' && !user.admin) continue;
     const li = document.createElement('li');
     li.className = 'nav-item';
     const a = document.createElement('a');

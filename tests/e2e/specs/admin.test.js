@@ -55,6 +55,8 @@ test('an admin logs in and sees every node of every tier, leaders marked', async
   const { page } = admin;
   await logIn(page, cluster, ADMIN.user, ADMIN.password);
   await page.waitForURL(cluster.url('/'));
+  // The app's navigation links the console for an admin, and the link works.
+  await page.locator('#pc-nav a[href="/admin"]', { hasText: 'Admin' }).waitFor();
   const res = await page.goto(cluster.url('/admin'));
   assert.equal(res.status(), 200);
   await page.getByRole('heading', { name: 'Admin console' }).waitFor();
@@ -177,7 +179,12 @@ test('stopping a KVS leader: a new leader, webmail keeps working; start: it catc
 test('a normal user gets 403 on every admin URL, page and API', async () => {
   const { page, context } = await newContext();
   await signUp(page, cluster, 'mallory', 'password-mallory');
-  const { csrf } = await (await page.request.get(cluster.url('/api/me'))).json();
+  const who = await (await page.request.get(cluster.url('/api/me'))).json();
+  const { csrf } = who;
+  // No console link for her: the navigation is drawn, without it.
+  assert.equal(who.admin, false);
+  await page.locator('#pc-nav a[href="/mail"]').waitFor();
+  assert.equal(await page.locator('#pc-nav a[href="/admin"]').count(), 0);
   const key = Buffer.from('acct/mallory').toString('base64');
   const urls = [
     ['GET', '/admin'], ['GET', '/admin/anything'], ['GET', '/api/admin/overview'],
