@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "kvs/storage/store_test_fixture.h"
 #include "proto/cluster.pb.h"
-#include "tests/support/process.h"
 
 namespace penncloud::kvs::storage {
 namespace {
@@ -31,20 +31,7 @@ pb::Command SetMap(uint64_t version) {
   return c;
 }
 
-// Ring positions for these tests: the row's first byte, so ranges are easy to read.
-uint64_t TestPosition(std::string_view row) { return row.empty() ? 0 : uint8_t(row[0]); }
-
-class ReplicaStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override { dir_ = penncloud::testing::TempDir("replica-store"); }
-  void TearDown() override { penncloud::testing::RemoveTree(dir_); }
-  std::unique_ptr<ReplicaStore> Open() {
-    auto store = ReplicaStore::Open(dir_ + "/db", TestPosition);
-    EXPECT_TRUE(store.ok()) << store.status();
-    return std::move(*store);
-  }
-  std::string dir_;
-};
+class ReplicaStoreTest : public StoreTest {};
 
 TEST_F(ReplicaStoreTest, LogAndHardStateSurviveReopen) {
   {
@@ -163,8 +150,7 @@ TEST_F(ReplicaStoreTest, SnapshotRoundTripReplacesState) {
   ASSERT_FALSE(chunks.empty());
   EXPECT_TRUE(chunks.back().last());
   source.reset();
-  dir_ = dir_ + std::string("/other");
-  auto target = Open();
+  auto target = Open("other");
   ASSERT_TRUE(target->Apply(1, Put(0, 0, "gone", "c", "x")).ok());
   ASSERT_TRUE(target->InstallSnapshot(chunks, "snapshot_meta", "m").ok());
   EXPECT_EQ(*target->Get("r", "c").value(), "v");
@@ -198,8 +184,7 @@ TEST_F(ReplicaStoreTest, MapsOnlyMoveForwardAndSurviveReopenAndSnapshots) {
                                  })
                   .ok());
   store.reset();
-  dir_ = dir_ + std::string("/other");
-  auto target = Open();
+  auto target = Open("other");
   ASSERT_TRUE(target->ApplySlot(1, {SetMap(5)}).ok());
   ASSERT_TRUE(target->InstallSnapshot(chunks, "snapshot_meta", "m").ok());
   EXPECT_EQ(target->MapVersion(), 2u);  // the snapshot's map, not the one it replaced
@@ -286,8 +271,7 @@ TEST_F(ReplicaStoreTest, MigrationStepsMoveARangeWithItsSessions) {
   ASSERT_EQ(chunks[0].sessions_size(), 2);
   for (const pb::RangeSession& s : chunks[0].sessions()) EXPECT_NE(s.session(), 3u);
 
-  dir_ = dir_ + std::string("/destination");
-  auto dest = Open();
+  auto dest = Open("destination");
   // Leftovers of an earlier attempt, and a session that is further along here.
   ASSERT_TRUE(dest->ApplySlot(1, {Put(2, 9, "b9", "x", "stale")}, &hooks).ok());
   pb::Command install = Migrate(pb::MIGRATE_INSTALL_CHUNK, 'a', 'c');
@@ -340,8 +324,7 @@ TEST_F(ReplicaStoreTest, DropDeletesExactlyTheRangeAndSnapshotsCarryTheTable) {
                                  })
                   .ok());
   store.reset();
-  dir_ = dir_ + std::string("/other");
-  auto target = Open();
+  auto target = Open("other");
   ASSERT_TRUE(target->InstallSnapshot(chunks, "snapshot_meta", "m").ok());
   EXPECT_EQ(target->StepOf(5), pb::STEP_DROPPED);
 }
@@ -371,8 +354,7 @@ TEST_F(ReplicaStoreTest, AbortUndoesAFreezeAndDiscardsWhatArrived) {
   EXPECT_EQ(source->StepOf(5), pb::STEP_ABORTED);
   EXPECT_EQ(*source->Get("b1", "x").value(), "1");
 
-  dir_ = dir_ + std::string("/destination");
-  auto dest = Open();
+  auto dest = Open("destination");
   ASSERT_TRUE(dest->ApplySlot(1, {Put(2, 1, "d1", "x", "mine")}, &hooks).ok());
   pb::Command install = Migrate(pb::MIGRATE_INSTALL_CHUNK, 'a', 'c');
   install.mutable_migrate()->set_reset(true);

@@ -2,7 +2,7 @@
 // dropped session gets, and that the table's clock survives reopen and snapshots.
 #include "gtest/gtest.h"
 #include "kvs/storage/replica_store.h"
-#include "tests/support/process.h"
+#include "kvs/storage/store_test_fixture.h"
 
 namespace penncloud::kvs::storage {
 namespace {
@@ -28,23 +28,13 @@ pb::Command Expire(int64_t horizon_ms, int64_t retry_window_ms) {
   return c;
 }
 
-uint64_t Position(std::string_view row) { return row.empty() ? 0 : uint8_t(row[0]); }
-
-class SessionTableTest : public ::testing::Test {
+class SessionTableTest : public StoreTest {
  protected:
-  void SetUp() override { dir_ = penncloud::testing::TempDir("session-table"); }
-  void TearDown() override { penncloud::testing::RemoveTree(dir_); }
-  std::unique_ptr<ReplicaStore> Open(const std::string& sub = "db") {
-    auto store = ReplicaStore::Open(dir_ + "/" + sub, Position);
-    EXPECT_TRUE(store.ok()) << store.status();
-    return std::move(*store);
-  }
   ApplyOutcome Apply(ReplicaStore& store, const pb::Command& c) {
     auto out = store.Apply(++slot_, c);
     EXPECT_TRUE(out.ok()) << out.status();
     return out.ok() ? *out : ApplyOutcome();
   }
-  std::string dir_;
   uint64_t slot_ = 0;
 };
 

@@ -1,0 +1,37 @@
+// The store's unit tests share one fixture: a ReplicaStore in a fresh temporary directory,
+// removed with everything in it after the test.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gtest/gtest.h"
+#include "kvs/storage/replica_store.h"
+#include "tests/support/process.h"
+
+namespace penncloud::kvs::storage {
+
+// Ring positions for tests: the row's first byte, so ranges are easy to read.
+inline uint64_t FirstBytePosition(std::string_view row) {
+  return row.empty() ? 0 : uint8_t(row[0]);
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = penncloud::testing::TempDir("kvs-store"); }
+  void TearDown() override { penncloud::testing::RemoveTree(dir_); }
+
+  // Opens (or reopens) the store kept in `name` under this test's directory; a second name
+  // is a second replica's store.
+  std::unique_ptr<ReplicaStore> Open(const std::string& name = "db") {
+    auto store = ReplicaStore::Open(dir_ + "/" + name, FirstBytePosition);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  std::string dir_;
+};
+
+}  // namespace penncloud::kvs::storage
