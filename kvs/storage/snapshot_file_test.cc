@@ -8,12 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "kvs/storage/replica_store.h"
-#include "tests/support/process.h"
+#include "kvs/storage/store_test_fixture.h"
 
 namespace penncloud::kvs::storage {
 namespace {
-
-uint64_t Position(std::string_view row) { return row.empty() ? 0 : uint8_t(row[0]); }
 
 pb::Command Put(uint64_t session, std::string row, std::string column, std::string value) {
   pb::Command c;
@@ -31,13 +29,13 @@ std::string Value(int i) {
   return std::string(1000, static_cast<char>('a' + i % 26)) + std::to_string(i);
 }
 
-class SnapshotFileTest : public ::testing::Test {
+class SnapshotFileTest : public StoreTest {
  protected:
   static constexpr int kCells = 1500;  // ~1.5 MB of values
   static constexpr size_t kChunkBytes = 64 << 10;
 
   void SetUp() override {
-    dir_ = penncloud::testing::TempDir("snapshot-file");
+    StoreTest::SetUp();
     source_ = Open("source");
     uint64_t slot = 0;
     for (int i = 0; i < kCells; ++i) {
@@ -46,13 +44,6 @@ class SnapshotFileTest : public ::testing::Test {
                                           absl::StrCat("c", i), Value(i)))
                       .ok());
     }
-  }
-  void TearDown() override { penncloud::testing::RemoveTree(dir_); }
-
-  std::unique_ptr<ReplicaStore> Open(const std::string& name) {
-    auto store = ReplicaStore::Open(dir_ + "/" + name, Position);
-    EXPECT_TRUE(store.ok()) << store.status();
-    return store.ok() ? std::move(*store) : nullptr;
   }
 
   // Streams the source's snapshot into a download in `target`'s inbox, one chunk at a
@@ -90,7 +81,6 @@ class SnapshotFileTest : public ::testing::Test {
     EXPECT_TRUE(retry->duplicate);
   }
 
-  std::string dir_;
   std::unique_ptr<ReplicaStore> source_;
 };
 
