@@ -139,14 +139,7 @@ TEST_F(ReplicaStoreTest, ListPagesInColumnOrderWithinOneRow) {
 TEST_F(ReplicaStoreTest, SnapshotRoundTripReplacesState) {
   auto source = Open();
   ASSERT_TRUE(source->Apply(1, Put(5, 1, "r", "c", "v")).ok());
-  std::vector<pb::SnapshotChunk> chunks;
-  ASSERT_TRUE(source
-                  ->DumpSnapshot(1,
-                                 [&](const pb::SnapshotChunk& c) {
-                                   chunks.push_back(c);
-                                   return true;
-                                 })
-                  .ok());
+  std::vector<pb::SnapshotChunk> chunks = DumpAll(*source, 1);
   ASSERT_FALSE(chunks.empty());
   EXPECT_TRUE(chunks.back().last());
   source.reset();
@@ -175,14 +168,7 @@ TEST_F(ReplicaStoreTest, MapsOnlyMoveForwardAndSurviveReopenAndSnapshots) {
   }
   auto store = Open();
   EXPECT_EQ(store->MapVersion(), 2u);
-  std::vector<pb::SnapshotChunk> chunks;
-  ASSERT_TRUE(store
-                  ->DumpSnapshot(1 << 20,
-                                 [&](const pb::SnapshotChunk& c) {
-                                   chunks.push_back(c);
-                                   return true;
-                                 })
-                  .ok());
+  std::vector<pb::SnapshotChunk> chunks = DumpAll(*store);
   store.reset();
   auto target = Open("other");
   ASSERT_TRUE(target->ApplySlot(1, {SetMap(5)}).ok());
@@ -315,14 +301,7 @@ TEST_F(ReplicaStoreTest, DropDeletesExactlyTheRangeAndSnapshotsCarryTheTable) {
   auto store = Open();  // the table survives a restart
   EXPECT_EQ(store->StepOf(5), pb::STEP_DROPPED);
   ASSERT_EQ(store->Migrations().entries_size(), 1);
-  std::vector<pb::SnapshotChunk> chunks;
-  ASSERT_TRUE(store
-                  ->DumpSnapshot(1 << 20,
-                                 [&](const pb::SnapshotChunk& c) {
-                                   chunks.push_back(c);
-                                   return true;
-                                 })
-                  .ok());
+  std::vector<pb::SnapshotChunk> chunks = DumpAll(*store);
   store.reset();
   auto target = Open("other");
   ASSERT_TRUE(target->InstallSnapshot(chunks, "snapshot_meta", "m").ok());

@@ -102,13 +102,7 @@ TEST_F(SessionTableTest, TheClockSurvivesReopenAndTravelsInSnapshots) {
     Apply(*store, Put(5, 1, 1000, "a"));
     Apply(*store, Put(6, 1, 9000, "b"));
     Apply(*store, Expire(5000, 1000));
-    ASSERT_TRUE(store
-                    ->DumpSnapshot(1 << 20,
-                                   [&](const pb::SnapshotChunk& c) {
-                                     chunks.push_back(c);
-                                     return true;
-                                   })
-                    .ok());
+    chunks = DumpAll(*store);
   }
   auto reopened = Open();
   EXPECT_EQ(reopened->SessionClockNow().now_ms(), 9000);

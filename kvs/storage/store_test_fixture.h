@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "kvs/storage/replica_store.h"
@@ -29,6 +30,17 @@ class StoreTest : public ::testing::Test {
     auto store = ReplicaStore::Open(dir_ + "/" + name, FirstBytePosition);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  // The store's whole snapshot, in chunks of at most `chunk_bytes`.
+  static std::vector<pb::SnapshotChunk> DumpAll(ReplicaStore& store, size_t chunk_bytes = 1 << 20) {
+    std::vector<pb::SnapshotChunk> chunks;
+    absl::Status dumped = store.DumpSnapshot(chunk_bytes, [&](const pb::SnapshotChunk& c) {
+      chunks.push_back(c);
+      return true;
+    });
+    EXPECT_TRUE(dumped.ok()) << dumped;
+    return chunks;
   }
 
   std::string dir_;

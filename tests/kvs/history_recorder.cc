@@ -25,11 +25,6 @@ std::vector<lincheck::Operation> HistoryRecorder::Finish() {
 
 std::vector<lincheck::Operation> HistoryRecorder::FinishWithFinalReads() {
   std::vector<lincheck::Operation> history = Finish();
-  auto now = [&] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                 epoch_)
-        .count();
-  };
   final_reads_ok_ = true;
   for (int k = 0; k < keys_; ++k) {
     lincheck::Operation op;
@@ -37,28 +32,34 @@ std::vector<lincheck::Operation> HistoryRecorder::FinishWithFinalReads() {
     const std::string row = spread_rows_ ? absl::StrCat("lin", k) : "lin";
     const std::string column = spread_rows_ ? "k" : absl::StrCat("k", k);
     op.key = row + "/" + column;
-    op.kind = lincheck::OpKind::kGet;
-    op.call = now();
-    absl::StatusOr<std::string> v = client_->Get(row, column);
-    op.ret = now();
-    if (v.ok()) {
-      op.observed = *v;
-    } else if (!absl::IsNotFound(v.status())) {
-      op.completed = false;
-      final_reads_ok_ = false;
-    }
+    op.call = Micros();
+    Read(op, row, column);
+    if (!op.completed) final_reads_ok_ = false;
     history.push_back(op);
   }
   return history;
 }
 
+int64_t HistoryRecorder::Micros() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               epoch_)
+      .count();
+}
+
+void HistoryRecorder::Read(lincheck::Operation& op, const std::string& row,
+                           const std::string& column) {
+  op.kind = lincheck::OpKind::kGet;
+  absl::StatusOr<std::string> v = client_->Get(row, column);
+  op.ret = Micros();
+  if (v.ok()) {
+    op.observed = *v;
+  } else if (!absl::IsNotFound(v.status())) {
+    op.completed = false;  // the read may have seen anything
+  }
+}
+
 void HistoryRecorder::Worker(int id) {
   std::mt19937 rng(1000 + id);
-  auto now = [&] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                 epoch_)
-        .count();
-  };
   int64_t counter = 0;
   std::vector<lincheck::Operation> local;
   while (!stop_) {
@@ -69,21 +70,14 @@ void HistoryRecorder::Worker(int id) {
     const std::string column = spread_rows_ ? "k" : absl::StrCat("k", k);
     op.key = row + "/" + column;
     const int dice = rng() % 10;
-    op.call = now();
+    op.call = Micros();
     if (dice < 4) {
-      op.kind = lincheck::OpKind::kGet;
-      absl::StatusOr<std::string> v = client_->Get(row, column);
-      op.ret = now();
-      if (v.ok()) {
-        op.observed = *v;
-      } else if (!absl::IsNotFound(v.status())) {
-        op.completed = false;
-      }
+      Read(op, row, column);
     } else if (dice < 8) {
       op.kind = lincheck::OpKind::kPut;
       op.value = absl::StrCat("c", id, "-", ++counter);
       absl::Status s = client_->Put(row, column, *op.value);
-      op.ret = now();
+      op.ret = Micros();
       op.completed = s.ok();
       if (s.ok()) ++acked_writes_;
     } else {
@@ -108,7 +102,7 @@ void HistoryRecorder::Worker(int id) {
                              expected ? std::optional<std::string_view>(*expected) : std::nullopt,
                              *op.value);
       }
-      op.ret = now();
+      op.ret = Micros();
       op.completed = done.ok();
       if (done.ok()) {
         op.cput_succeeded = *done;

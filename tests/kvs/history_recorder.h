@@ -40,6 +40,10 @@ class HistoryRecorder {
 
  private:
   void Worker(int id);
+  // Microseconds since the recorder was made: the history's clock.
+  int64_t Micros() const;
+  // Reads row/column as `op` (a GET whose call time is already set) and records the answer.
+  void Read(lincheck::Operation& op, const std::string& row, const std::string& column);
 
   kvs::Client* client_;
   const int threads_;
