@@ -19,13 +19,15 @@ absl::StatusOr<std::unique_ptr<WebCluster>> WebCluster::Start(WebClusterOptions 
   c->http_port_ = FreePort();
   c->grpc_port_ = FreePort();
   c->metrics_port_ = FreePort();
-  auto coord = Process::Start(
-      BinaryPath("coordinator"),
-      {absl::StrCat("--http_port=", c->http_port_), absl::StrCat("--grpc_port=", c->grpc_port_),
-       "--kvs=" + c->kvs_->spec(), absl::StrCat("--down_after_ms=", options.down_after_ms),
-       absl::StrCat("--heartbeat_ms=", options.heartbeat_ms),
-       absl::StrCat("--metrics_listen=127.0.0.1:", c->metrics_port_)},
-      c->dir_ + "/coordinator.log");
+  std::vector<std::string> coordinator_args = {
+      absl::StrCat("--http_port=", c->http_port_), absl::StrCat("--grpc_port=", c->grpc_port_),
+      "--kvs=" + c->kvs_->spec(), absl::StrCat("--down_after_ms=", options.down_after_ms),
+      absl::StrCat("--heartbeat_ms=", options.heartbeat_ms),
+      absl::StrCat("--metrics_listen=127.0.0.1:", c->metrics_port_)};
+  coordinator_args.insert(coordinator_args.end(), options.coordinator_flags.begin(),
+                          options.coordinator_flags.end());
+  auto coord =
+      Process::Start(BinaryPath("coordinator"), coordinator_args, c->dir_ + "/coordinator.log");
   if (!coord.ok()) return coord.status();
   c->coordinator_ = std::move(*coord);
   if (!WaitForPort(c->http_port_) || !WaitForPort(c->grpc_port_)) {
