@@ -40,7 +40,7 @@ struct ClusterKey {
   const char* name;
   Kind kind;
 };
-constexpr std::array<ClusterKey, 12> kClusterKeys = {{
+constexpr std::array<ClusterKey, 14> kClusterKeys = {{
     {"state_dir", Kind::kString},
     {"domain", Kind::kString},
     {"address", Kind::kString},
@@ -49,6 +49,8 @@ constexpr std::array<ClusterKey, 12> kClusterKeys = {{
     {"frontend_ports", Kind::kPortList},
     {"smtp_port", Kind::kPort},
     {"pop3_port", Kind::kPort},
+    {"smtps_port", Kind::kPort},  // SMTP submission with implicit TLS
+    {"pop3s_port", Kind::kPort},  // POP3 with implicit TLS
     {"kvs_port_base", Kind::kPort},
     {"metrics_port_offset", Kind::kPort},  // /metrics on each main port + this
     {"replicas", Kind::kSmallCount},

@@ -116,12 +116,12 @@ for port in "${frontend_ports[@]}"; do
 done
 
 echo "== Starting SMTP and POP3"
-launch smtp "$bin/smtp" --address="$address" --port=$smtp_port --kvs="$(kvs_spec)" \
-  --domain="$mail_domain" --state_dir="$state" --coordinator="$address:$coordinator_grpc_port" \
-  "$(metrics_listen "$smtp_port")"
-launch pop3 "$bin/pop3" --address="$address" --port=$pop3_port --kvs="$(kvs_spec)" \
-  --domain="$mail_domain" --state_dir="$state" --coordinator="$address:$coordinator_grpc_port" \
-  "$(metrics_listen "$pop3_port")"
+launch smtp "$bin/smtp" --address="$address" --port=$smtp_port --smtps_port=$smtps_port \
+  --kvs="$(kvs_spec)" --domain="$mail_domain" --state_dir="$state" \
+  --coordinator="$address:$coordinator_grpc_port" "$(metrics_listen "$smtp_port")"
+launch pop3 "$bin/pop3" --address="$address" --port=$pop3_port --pop3s_port=$pop3s_port \
+  --kvs="$(kvs_spec)" --domain="$mail_domain" --state_dir="$state" \
+  --coordinator="$address:$coordinator_grpc_port" "$(metrics_listen "$pop3_port")"
 
 echo "== Waiting until healthy"
 # Healthy means every process is still running, every replica group has a leader that all

@@ -66,6 +66,8 @@ coordinator_grpc_port=$(cluster_conf coordinator_grpc_port 8100)
 read -ra frontend_ports <<<"$(cluster_conf frontend_ports "8001 8002 8003")"
 smtp_port=$(cluster_conf smtp_port 2500)
 pop3_port=$(cluster_conf pop3_port 11000)
+smtps_port=$(cluster_conf smtps_port 4650)  # submission with implicit TLS (RFC 8314)
+pop3s_port=$(cluster_conf pop3s_port 9950)  # POP3 with implicit TLS
 mail_domain=${PENNCLOUD_DOMAIN:-$(cluster_conf domain penncloud.local)}
 # Every process serves Prometheus metrics at /metrics on its main port + this offset
 # (docs/operations.md, "Metrics, logs, shutdown"); docker/prometheus.yml scrapes them.
