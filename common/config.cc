@@ -184,8 +184,10 @@ absl::Status ApplyText(std::string_view text, const std::string& source,
     }
     if (name == "cluster") {
       for (auto&& [ckey, cnode] : *table) {
+        // A plain name for the key: clang 14 cannot capture a structured binding.
+        const std::string_view key_name = ckey.str();
         auto known = std::find_if(kClusterKeys.begin(), kClusterKeys.end(),
-                                  [&](const ClusterKey& k) { return ckey.str() == k.name; });
+                                  [&](const ClusterKey& k) { return key_name == k.name; });
         if (known == kClusterKeys.end()) {
           return Bad(source, ckey.source(), "cluster", std::string(ckey.str()), "unknown key");
         }
