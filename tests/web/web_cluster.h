@@ -17,7 +17,7 @@ struct WebClusterOptions {
   int frontends = 1;
   int down_after_ms = 3000;
   int heartbeat_ms = 1000;
-  std::vector<std::string> coordinator_flags;  // more flags for the coordinator (HTTPS, limits)
+  std::vector<std::string> coordinator_flags = {};  // more coordinator flags (HTTPS, limits)
 };
 
 class WebCluster {
