@@ -102,41 +102,57 @@ absl::StatusOr<std::string> Accounts::Authenticate(std::string_view username,
       store_->List(AccountRow(*user), {.after = "", .limit = 16, .with_values = true});
   if (!row.ok()) return row.status();
   std::optional<std::string> hash;
-  Failures failures;
+  std::optional<std::string> fail_cell;  // the counter exactly as stored, for the CPut
   for (const kvs::Cell& cell : row->cells) {
     if (cell.column == kPasswordCol) hash = cell.value;
-    if (cell.column == kFailCol) failures = ParseFailures(cell.value);
+    if (cell.column == kFailCol) fail_cell = cell.value;
   }
   if (!hash) {
     VerifyPassword(password, dummy_hash_);
     return Unauthenticated();
   }
-  if (failures.count >= kFreeFailures) {
-    int64_t shift = std::min<int64_t>(failures.count - kFreeFailures, 20);
-    absl::Duration wait = std::min(absl::Seconds(int64_t{1} << shift), options_.max_backoff);
-    absl::Time until = absl::FromUnixMillis(failures.last_ms) + wait;
-    absl::Time now = options_.now();
-    if (now < until) {
-      int64_t secs = absl::ToInt64Seconds(absl::Ceil(until - now, absl::Seconds(1)));
-      return absl::ResourceExhaustedError(
-          absl::StrCat("too many failed logins; try again in ", std::max<int64_t>(secs, 1), " s"));
-    }
-  }
-  if (!VerifyPassword(password, *hash)) {
-    if (absl::Status s = RecordFailure(*user, failures.count); !s.ok()) return s;
-    return Unauthenticated();
-  }
-  if (failures.count > 0) {
-    if (absl::Status s = store_->Delete(AccountRow(*user), kFailCol); !s.ok()) return s;
-  }
+  if (absl::Status s = TakeFailureStep(*user, std::move(fail_cell)); !s.ok()) return s;
+  if (!VerifyPassword(password, *hash)) return Unauthenticated();  // the step stays taken
+  // The right password clears the count, this attempt's own step included.
+  if (absl::Status s = store_->Delete(AccountRow(*user), kFailCol); !s.ok()) return s;
   return *user;
 }
 
-absl::Status Accounts::RecordFailure(const std::string& user, int64_t previous_count) {
-  // A plain Put: two concurrent failures may count as one, which only makes the backoff
-  // one step milder; it never lets an attacker skip a wait.
-  return store_->Put(AccountRow(user), kFailCol,
-                     absl::StrCat(previous_count + 1, " ", absl::ToUnixMillis(options_.now())));
+absl::Status Accounts::TakeFailureStep(const std::string& user, std::optional<std::string> cell) {
+  // Every password check first counts as a failure, taken by CPut from the value this
+  // attempt saw. Of N parallel guesses each must win its own CPut, so N guesses cost N
+  // steps; a loser reads the counter again and is refused if it now says to wait. (Reading,
+  // hashing and only then writing let them all through one back-off window.)
+  constexpr int kMaxRaces = 32;
+  for (int race = 0; race < kMaxRaces; ++race) {
+    Failures failures = cell ? ParseFailures(*cell) : Failures{};
+    if (failures.count >= kFreeFailures) {
+      int64_t shift = std::min<int64_t>(failures.count - kFreeFailures, 20);
+      absl::Duration wait = std::min(absl::Seconds(int64_t{1} << shift), options_.max_backoff);
+      absl::Time until = absl::FromUnixMillis(failures.last_ms) + wait;
+      absl::Time now = options_.now();
+      if (now < until) {
+        int64_t secs = absl::ToInt64Seconds(absl::Ceil(until - now, absl::Seconds(1)));
+        return absl::ResourceExhaustedError(absl::StrCat("too many failed logins; try again in ",
+                                                         std::max<int64_t>(secs, 1), " s"));
+      }
+    }
+    std::string taken = absl::StrCat(failures.count + 1, " ", absl::ToUnixMillis(options_.now()));
+    std::optional<std::string_view> expected;
+    if (cell) expected = *cell;
+    absl::StatusOr<bool> won = store_->CPut(AccountRow(user), kFailCol, expected, taken);
+    if (!won.ok()) return won.status();
+    if (*won) return absl::OkStatus();
+    absl::StatusOr<std::string> stored = store_->Get(AccountRow(user), kFailCol);
+    if (absl::IsNotFound(stored.status())) {
+      cell.reset();
+    } else if (!stored.ok()) {
+      return stored.status();
+    } else {
+      cell = *std::move(stored);
+    }
+  }
+  return absl::ResourceExhaustedError("too many concurrent logins; try again later");
 }
 
 absl::StatusOr<LoginResult> Accounts::CreateSession(const std::string& user) {

@@ -12,8 +12,9 @@
 // - Failed logins: after kFreeFailures failures in a row, each further attempt must wait
 //   2^(failures - kFreeFailures) seconds (capped at 15 minutes) after the last failure;
 //   attempts during the wait are refused with kResourceExhausted without checking the
-//   password. A success clears the count. The state lives in the store, so every frontend
-//   and the mail servers share it.
+//   password. Every checked attempt first takes a failure step by CPut (so N parallel
+//   guesses cost N steps, not one); a success then clears the count. The state lives in
+//   the store, so every frontend and the mail servers (web, POP3, SMTP AUTH) share it.
 //
 // Store layout (rows / columns):
 //   acct/<user>   password = PHC string, admin = "1" (absent: not admin),
@@ -28,6 +29,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -102,7 +104,9 @@ class Accounts {
 
  private:
   absl::StatusOr<std::string> Authenticate(std::string_view username, std::string_view password);
-  absl::Status RecordFailure(const std::string& user, int64_t previous_count);
+  // Counts this attempt as a failure before its password is checked (CPut from `cell`, the
+  // counter as read; absent if none); kResourceExhausted if the account must wait.
+  absl::Status TakeFailureStep(const std::string& user, std::optional<std::string> cell);
   absl::StatusOr<LoginResult> CreateSession(const std::string& user);
 
   kvs::Client* const store_;

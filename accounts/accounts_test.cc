@@ -100,6 +100,34 @@ TEST_F(AccountsTest, FailedLoginsBackOffAndSuccessResets) {
   EXPECT_TRUE(accounts_.LogIn("frank", "password1").ok());
 }
 
+// The race of issue 16: guesses sent in parallel used to read the counter, hash, and only
+// then write it, so all of them were checked inside one back-off window. Each check now
+// takes its own step first, so only kFreeFailures of them reach the hash.
+TEST_F(AccountsTest, ParallelWrongPasswordsEachCostAStep) {
+  ASSERT_TRUE(accounts_.SignUp("paula", "password1").ok());
+  constexpr int kGuesses = 16;
+  std::atomic<int> checked{0}, throttled{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kGuesses; ++i) {
+    threads.emplace_back([&, i] {
+      absl::Status s = accounts_.CheckPassword("paula", "guess-" + std::to_string(i)).status();
+      if (absl::IsUnauthenticated(s)) ++checked;
+      if (absl::IsResourceExhausted(s)) ++throttled;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(checked.load(), kFreeFailures);
+  EXPECT_EQ(throttled.load(), kGuesses - kFreeFailures);
+  // The stored count says how many were checked: one step each.
+  std::string fail = store_.Get("acct/paula", "fail").value();
+  EXPECT_EQ(fail.substr(0, fail.find(' ')), std::to_string(kFreeFailures));
+  // Even the right password now waits for the back-off.
+  EXPECT_TRUE(absl::IsResourceExhausted(accounts_.CheckPassword("paula", "password1").status()));
+  now_ += absl::Seconds(1);
+  EXPECT_TRUE(accounts_.CheckPassword("paula", "password1").ok());
+  EXPECT_TRUE(absl::IsNotFound(store_.Get("acct/paula", "fail").status()));
+}
+
 TEST_F(AccountsTest, BackoffIsCapped) {
   ASSERT_TRUE(accounts_.SignUp("gina", "password1").ok());
   for (int i = 0; i < 40; ++i) {

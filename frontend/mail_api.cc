@@ -109,7 +109,10 @@ absl::StatusOr<std::vector<std::string>> Addresses(const json& body, const char*
     if (a.empty()) continue;
     if (a.find('@') == std::string::npos) a += "@" + domain;
     size_t at = a.find('@');
-    if (at == 0 || at + 1 == a.size() || a.find_first_of(" <>\r\n\"") != std::string::npos) {
+    bool control = std::any_of(a.begin(), a.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (at == 0 || at + 1 == a.size() || control || a.find_first_of(" <>\"") != std::string::npos) {
       return absl::InvalidArgumentError("bad address: " + a);
     }
     out.push_back(a);
@@ -272,12 +275,16 @@ Response Send(MailServices& mail, const ApiContext& ctx, Request& req, const acc
     if (!source.ok()) return FromStatus(source.status());
     mail::ParsedMessage original = mail::ParseMessage(*source);
     if (original_id == reply_to && !original.message_id.empty()) {
-      std::string id = "<" + original.message_id + ">";
+      // Both come from someone else's message: re-parsed, only well-formed ids are kept.
+      std::string id = mail::CleanReferences("<" + original.message_id + ">");
+      std::string references = mail::CleanReferences(original.references);
       draft.in_reply_to = id;
-      draft.references = original.references.empty() ? id : original.references + " " + id;
+      draft.references = references.empty() ? id : references + " " + id;
     }
     if (original_id == forward) {
-      for (auto& a : original.attachments) draft.attachments.push_back(std::move(a));
+      for (auto& a : original.attachments) {
+        draft.attachments.push_back(mail::Forwardable(std::move(a)));
+      }
     }
   }
   if (body->contains("attachments")) {
@@ -297,7 +304,11 @@ Response Send(MailServices& mail, const ApiContext& ctx, Request& req, const acc
       draft.attachments.push_back(std::move(att));
     }
   }
-  std::string source = mail::BuildMessage(draft, ctx.mail_domain);
+  // Every field that becomes a header is checked there (no CR, LF or NUL, a type/subtype
+  // content type): a bad one is the sender's mistake, answered 400.
+  auto built = mail::BuildMessage(draft, ctx.mail_domain);
+  if (!built.ok()) return ErrorResponse(400, std::string(built.status().message()));
+  std::string source = std::move(*built);
   std::vector<std::string> recipients = *to;
   recipients.insert(recipients.end(), cc->begin(), cc->end());
   // Unknown local users are refused up front, as SMTP refuses them at RCPT.

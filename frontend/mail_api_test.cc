@@ -182,6 +182,68 @@ TEST_F(MailApiTest, BadRequests) {
   EXPECT_EQ(router_.Dispatch(req).status, 403);
 }
 
+// Issue 16: CR/LF in a compose field became a header line of its own (here a Bcc to eve).
+TEST_F(MailApiTest, ComposeFieldsCannotInjectHeaders) {
+  auto with_attachment = [](const std::string& filename, const std::string& type) {
+    return json{
+        {"to", {"bob"}},
+        {"subject", "hi"},
+        {"attachments", {{{"filename", filename}, {"content_type", type}, {"data", "eA=="}}}}}
+        .dump();
+  };
+  const std::string kInject = "\r\nBcc: eve@example.com";
+  for (const std::string& body :
+       {with_attachment("a.txt" + kInject, "text/plain"),
+        with_attachment("a.txt", "text/plain" + kInject), with_attachment("a.txt", "text/plain;x"),
+        json{{"to", {"bob"}}, {"subject", "hi" + kInject}}.dump(),
+        json{{"to", {"bob" + kInject}}}.dump(), json{{"to", {std::string("bob\0", 4)}}}.dump()}) {
+    Response res = Call("alice", "POST", "/api/mail", body);
+    EXPECT_EQ(res.status, 400) << body << " -> " << res.body;
+  }
+  EXPECT_EQ(Inbox("bob").size(), 0u);
+  auto queued = kvs_.List("mailq", kvs::ListOptions{});
+  ASSERT_TRUE(queued.ok());
+  EXPECT_TRUE(queued->cells.empty());
+  EXPECT_EQ(CallJson("alice", "GET", "/api/mail?folder=sent")["messages"].size(), 0u);
+
+  // A non-ASCII name is fine, sent as an RFC 2231 parameter and read back intact.
+  CallJson("alice", "POST", "/api/mail",
+           with_attachment("Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac.txt", "text/plain"), 201);
+  std::string id = Inbox("bob")[0]["id"];
+  Response source = Call("bob", "GET", "/api/mail/" + id + "/source");
+  EXPECT_NE(source.body.find("filename*="), std::string::npos) << source.body;
+  EXPECT_EQ(source.body.find("Bcc"), std::string::npos);
+  EXPECT_EQ(CallJson("bob", "GET", "/api/mail/" + id)["attachments"][0]["filename"],
+            "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac.txt");
+}
+
+// Replying to or forwarding a hostile message copies only what is safe from it.
+TEST_F(MailApiTest, ReplyAndForwardOfHostileMailStayClean) {
+  mail::MailStore store(kvs_);
+  auto meta = store.Add(
+      "bob", mail::kInbox,
+      "From: x@example.com\r\nSubject: hostile\r\nMessage-ID: <m1@example.com>\r\n"
+      "References: <r0@example.com> garbage\r\n <r1@example.com>\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+      "hi\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; "
+      "filename*=utf-8''evil%0D%0ABcc%3A%20eve%40example.com.txt\r\n\r\ndata\r\n--b--\r\n",
+      false);
+  ASSERT_TRUE(meta.ok());
+  CallJson("bob", "POST", "/api/mail",
+           json{{"to", {"alice"}}, {"subject", "Re"}, {"reply_to", meta->id()}}.dump(), 201);
+  CallJson("bob", "POST", "/api/mail",
+           json{{"to", {"carol"}}, {"subject", "Fwd"}, {"forward", meta->id()}}.dump(), 201);
+  std::string reply =
+      Call("alice", "GET", "/api/mail/" + Inbox("alice")[0]["id"].get<std::string>() + "/source")
+          .body;
+  EXPECT_NE(reply.find("<r0@example.com> <r1@example.com> <m1@example.com>"), std::string::npos)
+      << reply;
+  std::string forward =
+      Call("carol", "GET", "/api/mail/" + Inbox("carol")[0]["id"].get<std::string>() + "/source")
+          .body;
+  EXPECT_EQ(forward.find("\nBcc"), std::string::npos) << forward;
+}
+
 TEST_F(MailApiTest, ExternalRecipientsGoToTheOutboundQueue) {
   CallJson("alice", "POST", "/api/mail",
            json{{"to", {"dave@example.com", "bob"}}, {"subject", "hi"}, {"body", "x"}}.dump(), 201);

@@ -73,17 +73,29 @@ void LineServer::AcceptLoop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // e.g. EMFILE: back off
       continue;
     }
+    std::string peer = socket.remote_endpoint(ec).address().to_string();
+    if (ec) continue;  // already gone
+    auto refuse = [&] {
+      if (options_.on_refused) options_.on_refused();
+      asio::write(socket, asio::buffer(options_.busy_reply), ec);
+    };
+    if (options_.limits != nullptr && !options_.limits->OpenConnection(peer)) {
+      refuse();
+      continue;
+    }
     std::unique_lock lock(mu_);
     if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
       lock.unlock();
-      if (options_.on_refused) options_.on_refused();
-      asio::write(socket, asio::buffer(options_.busy_reply), ec);
+      if (options_.limits != nullptr) options_.limits->CloseConnection(peer);
+      refuse();
       continue;
     }
     uint64_t id = next_id_++;
     connections_[id] = {socket.native_handle(), std::chrono::steady_clock::now()};
     lock.unlock();
-    std::thread([this, s = std::move(socket), id]() mutable { Serve(std::move(s), id); }).detach();
+    std::thread([this, s = std::move(socket), id, peer = std::move(peer)]() mutable {
+      Serve(std::move(s), id, std::move(peer));
+    }).detach();
   }
 }
 
@@ -104,9 +116,8 @@ void LineServer::ReapIdle() {
   }
 }
 
-void LineServer::Serve(tcp::socket socket, uint64_t id) {
+void LineServer::Serve(tcp::socket socket, uint64_t id, std::string peer) {
   boost::system::error_code ec;
-  std::string peer = socket.remote_endpoint(ec).address().to_string();
   std::unique_ptr<LineProtocol> protocol = factory_(peer);
   std::optional<asio::ssl::stream<tcp::socket&>> tls;
 
@@ -124,7 +135,19 @@ void LineServer::Serve(tcp::socket socket, uint64_t id) {
     connections_[id].last_active = std::chrono::steady_clock::now();
   };
 
-  bool open = write(protocol->Greeting());
+  bool open = true;
+  if (options_.implicit_tls && options_.tls != nullptr) {
+    // RFC 8314: the handshake comes first; the greeting is the first thing sent inside it.
+    tls.emplace(socket, *options_.tls);
+    tls->handshake(asio::ssl::stream_base::server, ec);
+    if (ec) {
+      PC_LOG(kInfo, "tls.handshake_failed")("peer", peer)("error", ec.message());
+      open = false;
+    } else {
+      protocol->OnTlsStarted();
+    }
+  }
+  open = open && write(protocol->Greeting());
   std::string in;
   bool discarding = false;  // inside a line that grew past MaxLineBytes
   char buffer[16384];
@@ -144,13 +167,14 @@ void LineServer::Serve(tcp::socket socket, uint64_t id) {
       if (end == std::string::npos) break;
       std::string_view line(in.data() + start, end - start);
       start = end + 1;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      bool bare_lf = line.empty() || line.back() != '\r';
+      if (!bare_lf) line.remove_suffix(1);
       SessionOutput reply;
       if (discarding) {
         discarding = false;
         reply = protocol->OnLineTooLong();
       } else {
-        reply = protocol->OnLine(line);
+        reply = protocol->OnLine(line, bare_lf);
       }
       out += reply.text;
       if (reply.close) {
@@ -192,6 +216,7 @@ void LineServer::Serve(tcp::socket socket, uint64_t id) {
   // No TLS close_notify exchange: a vanished peer must not hold this thread.
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
+  if (options_.limits != nullptr) options_.limits->CloseConnection(peer);
   std::lock_guard lock(mu_);
   connections_.erase(id);
   cv_.notify_all();

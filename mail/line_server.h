@@ -1,7 +1,8 @@
 // A TCP server for line-based protocols (SMTP, POP3) around a session state machine:
-// one thread per connection with blocking Boost.Asio I/O, in-band upgrade to TLS, replies
-// batched per read so pipelined commands get pipelined answers, a cap on line length and
-// on connections, and an idle timeout.
+// one thread per connection with blocking Boost.Asio I/O, in-band upgrade to TLS or TLS
+// from the first byte (implicit TLS, RFC 8314), replies batched per read so pipelined
+// commands get pipelined answers, a cap on line length, on connections in all and per
+// client address, and an idle timeout.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "mail/address_limits.h"
 #include "mail/session_output.h"
 
 namespace penncloud::mail {
@@ -27,8 +29,11 @@ class LineProtocol {
  public:
   virtual ~LineProtocol() = default;
   virtual std::string Greeting() = 0;
-  virtual SessionOutput OnLine(std::string_view line) = 0;
+  // `line` is without its line end; `bare_lf` says it ended in LF alone, not CRLF.
+  virtual SessionOutput OnLine(std::string_view line, bool bare_lf) = 0;
   virtual SessionOutput OnLineTooLong() = 0;
+  // The TLS handshake finished: after a STARTTLS/STLS reply, or (implicit TLS) before
+  // Greeting is asked for.
   virtual void OnTlsStarted() = 0;
   virtual void OnDisconnect() {}
   // Lines longer than this are not kept; OnLineTooLong is called once they end.
@@ -46,8 +51,11 @@ struct LineServerOptions {
   int max_connections = 256;
   std::chrono::seconds idle_timeout{300};
   boost::asio::ssl::context* tls = nullptr;  // null: no STARTTLS/STLS
-  std::string busy_reply;                    // sent to connections over the cap
-  std::function<void()> on_refused;          // called per connection refused over the cap
+  bool implicit_tls = false;         // TLS handshake on connect, then the greeting (needs `tls`)
+  std::string busy_reply;            // sent to connections over a cap
+  std::function<void()> on_refused;  // called per connection refused over a cap
+  // Per-address connection caps, shared with the process's other listeners; null: none.
+  AddressLimits* limits = nullptr;
 };
 
 using ProtocolFactory = std::function<std::unique_ptr<LineProtocol>(const std::string& peer)>;
@@ -67,7 +75,7 @@ class LineServer {
 
  private:
   void AcceptLoop();
-  void Serve(boost::asio::ip::tcp::socket socket, uint64_t id);
+  void Serve(boost::asio::ip::tcp::socket socket, uint64_t id, std::string peer);
   void ReapIdle();
 
   const LineServerOptions options_;

@@ -68,13 +68,13 @@ class ObservedProtocol final : public LineProtocol {
   ~ObservedProtocol() override { f_.open->With().Add(-1); }
 
   std::string Greeting() override { return inner_->Greeting(); }
-  SessionOutput OnLine(std::string_view line) override {
+  SessionOutput OnLine(std::string_view line, bool bare_lf) override {
     if (in_data_) {
       if (line == ".") in_data_ = false;
-      return inner_->OnLine(line);
+      return inner_->OnLine(line, bare_lf);
     }
     std::string verb = absl::AsciiStrToUpper(std::string(line.substr(0, line.find(' '))));
-    SessionOutput out = inner_->OnLine(line);
+    SessionOutput out = inner_->OnLine(line, bare_lf);
     f_.commands->With({KnownVerb(verb) ? verb : "other"}).Inc();
     if (verb == "DATA" && out.text.starts_with("354")) in_data_ = true;
     return out;

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "mail/text.h"
+
 namespace penncloud::mail {
 namespace {
 
@@ -76,7 +78,135 @@ std::string Join(const std::vector<std::string>& parts) {
   return out;
 }
 
+// A value that may go into a header: nothing that ends the line or the string.
+bool HeaderSafe(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// Appends every mailbox address of `list` (members of groups too).
+void CollectAddresses(InternetAddressList* list, std::vector<std::string>* out) {
+  if (list == nullptr) return;
+  for (int i = 0; i < internet_address_list_length(list); ++i) {
+    InternetAddress* address = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_MAILBOX(address)) {
+      const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(address));
+      out->push_back(addr == nullptr ? "" : addr);
+    } else if (INTERNET_ADDRESS_IS_GROUP(address)) {
+      CollectAddresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(address)), out);
+    }
+  }
+}
+
+// Whether `address` is one plain mailbox as GMime reads it ("a@b", no name, no group).
+bool SingleMailbox(const std::string& address) {
+  InternetAddressList* list = internet_address_list_parse(nullptr, address.c_str());
+  if (list == nullptr) return false;
+  std::vector<std::string> found;
+  CollectAddresses(list, &found);
+  bool one = internet_address_list_length(list) == 1 && found.size() == 1 &&
+             ToLower(found[0]) == ToLower(address);
+  g_object_unref(list);
+  return one;
+}
+
+// RFC 2045 "type/subtype" with token characters only (no parameters, no spaces).
+bool ContentTypeSafe(std::string_view type) {
+  constexpr std::string_view kSpecials = "()<>@,;:\\\"/[]?= ";
+  size_t slash = type.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == type.size()) return false;
+  for (size_t i = 0; i < type.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(type[i]);
+    if (i == slash) continue;
+    if (c <= 0x20 || c >= 0x7f || kSpecials.find(static_cast<char>(c)) != std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+absl::Status ValidateDraft(const Draft& draft) {
+  InitGMime();
+  auto bad = [](std::string_view what) {
+    return absl::InvalidArgumentError(Cat(what, " may not contain CR, LF or NUL"));
+  };
+  if (!HeaderSafe(draft.from) || !SingleMailbox(draft.from)) {
+    return absl::InvalidArgumentError("bad sender address");
+  }
+  for (const std::vector<std::string>* list : {&draft.to, &draft.cc}) {
+    for (const std::string& address : *list) {
+      if (!HeaderSafe(address) || !SingleMailbox(address)) {
+        return absl::InvalidArgumentError(Cat("bad address: ", address));
+      }
+    }
+  }
+  if (!HeaderSafe(draft.subject)) return bad("the subject");
+  if (!HeaderSafe(draft.in_reply_to) || !HeaderSafe(draft.references)) {
+    return bad("In-Reply-To and References");
+  }
+  for (const Attachment& a : draft.attachments) {
+    if (!HeaderSafe(a.filename)) return bad("an attachment's file name");
+    if (!a.content_type.empty() && !ContentTypeSafe(a.content_type)) {
+      return absl::InvalidArgumentError(
+          "an attachment's content type must be type/subtype (e.g. application/pdf)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+Attachment Forwardable(Attachment attachment) {
+  for (char& c : attachment.filename) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  }
+  if (!ContentTypeSafe(attachment.content_type)) {
+    attachment.content_type = "application/octet-stream";
+  }
+  return attachment;
+}
+
+std::string CleanReferences(std::string_view header_value) {
+  InitGMime();
+  std::string text(header_value);
+  GMimeReferences* refs = g_mime_references_parse(nullptr, text.c_str());
+  if (refs == nullptr) return "";
+  std::string out;
+  for (int i = 0; i < g_mime_references_length(refs); ++i) {
+    std::string_view id = g_mime_references_get_message_id(refs, i);
+    bool printable = !id.empty();
+    for (char c : id) printable = printable && c > 0x20 && c < 0x7f && c != '<' && c != '>';
+    if (printable) out += Cat(out.empty() ? "" : " ", "<", id, ">");
+  }
+  g_mime_references_free(refs);
+  return out;
+}
+
+FromHeader ReadFromHeader(std::string_view source) {
+  InitGMime();
+  // Only the header section: a big body need not be parsed to read one header.
+  size_t end = source.find("\r\n\r\n");
+  std::string headers(source.substr(0, end == std::string_view::npos ? source.size() : end));
+  headers += "\r\n\r\n";
+  FromHeader out;
+  GMimeStream* stream = g_mime_stream_mem_new_with_buffer(headers.data(), headers.size());
+  GMimeParser* parser = g_mime_parser_new_with_stream(stream);
+  g_object_unref(stream);
+  GMimeMessage* message = g_mime_parser_construct_message(parser, nullptr);
+  g_object_unref(parser);
+  if (message == nullptr) return out;
+  GMimeHeaderList* list = g_mime_object_get_header_list(GMIME_OBJECT(message));
+  for (int i = 0; i < g_mime_header_list_get_count(list); ++i) {
+    GMimeHeader* header = g_mime_header_list_get_header_at(list, i);
+    if (!EqualsIgnoreCase(g_mime_header_get_name(header), "From")) continue;
+    ++out.fields;
+    const char* raw = g_mime_header_get_raw_value(header);
+    InternetAddressList* addresses = internet_address_list_parse(nullptr, raw ? raw : "");
+    CollectAddresses(addresses, &out.addresses);
+    if (addresses != nullptr) g_object_unref(addresses);
+  }
+  g_object_unref(message);
+  return out;
+}
 
 std::string ToCrlf(std::string_view text) {
   std::string out;
@@ -122,7 +252,8 @@ ParsedMessage ParseMessage(std::string_view source) {
   return out;
 }
 
-std::string BuildMessage(const Draft& draft, std::string_view domain) {
+absl::StatusOr<std::string> BuildMessage(const Draft& draft, std::string_view domain) {
+  if (absl::Status s = ValidateDraft(draft); !s.ok()) return s;
   InitGMime();
   GMimeMessage* message = g_mime_message_new(TRUE);
   GMimeObject* object = GMIME_OBJECT(message);
@@ -185,6 +316,9 @@ std::string BuildMessage(const Draft& draft, std::string_view domain) {
 
   GMimeFormatOptions* options = g_mime_format_options_new();
   g_mime_format_options_set_newline_format(options, GMIME_NEWLINE_FORMAT_DOS);
+  // Non-ASCII file names as RFC 2231 parameters (filename*=utf-8''...), which every
+  // current client reads, rather than RFC 2047 words, which the RFCs forbid in parameters.
+  g_mime_format_options_set_param_encoding_method(options, GMIME_PARAM_ENCODING_METHOD_RFC2231);
   std::string out = TakeString(g_mime_object_to_string(object, options));
   g_mime_format_options_free(options);
   g_object_unref(message);

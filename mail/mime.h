@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace penncloud::mail {
@@ -35,9 +36,32 @@ struct Draft {
   std::vector<Attachment> attachments;
 };
 
+// Checks every field of a draft that becomes a header: no CR, LF or NUL anywhere (they
+// would start a new header line), addresses that parse as addresses, a content type that
+// is "type/subtype" tokens only. kInvalidArgument names the bad field.
+absl::Status ValidateDraft(const Draft& draft);
+
 // Builds the RFC 5322 source (CRLF line ends) of a draft, with a Date and a Message-ID
-// under `domain`.
-std::string BuildMessage(const Draft& draft, std::string_view domain);
+// under `domain`. Attachment file names go out as RFC 2231 parameters (GMime encodes them).
+// Fails with ValidateDraft's error.
+absl::StatusOr<std::string> BuildMessage(const Draft& draft, std::string_view domain);
+
+// Someone else's attachment made fit to send on (forwarding): control characters in the
+// file name become '_', and a content type ValidateDraft would refuse becomes
+// application/octet-stream, so forwarding a hostile message never fails or injects.
+Attachment Forwardable(Attachment attachment);
+
+// The message ids of a References (or In-Reply-To) header value, re-parsed by GMime and
+// written back as "<id1> <id2>": whatever else a hostile original put there is dropped.
+std::string CleanReferences(std::string_view header_value);
+
+// The From: header fields of a message's source: how many there are and every mailbox
+// address in them (groups flattened). Only the header section is parsed.
+struct FromHeader {
+  int fields = 0;
+  std::vector<std::string> addresses;
+};
+FromHeader ReadFromHeader(std::string_view source);
 
 // Converts bare LF (and lone CR) line ends to CRLF, the form messages are stored in.
 std::string ToCrlf(std::string_view text);

@@ -40,7 +40,7 @@ TEST(Mime, BuildThenParseRoundTrip) {
   d.in_reply_to = "<orig@penncloud.local>";
   d.attachments.push_back(
       {"r\xc3\xa9sum\xc3\xa9.bin", "application/octet-stream", std::string("\x00\xff\r\n.", 5)});
-  std::string source = BuildMessage(d, "penncloud.local");
+  std::string source = BuildMessage(d, "penncloud.local").value();
   // Every line ends in CRLF and none is over the RFC 5322 limit.
   for (size_t i = 0; i < source.size(); ++i) {
     if (source[i] == '\n') {
@@ -57,6 +57,93 @@ TEST(Mime, BuildThenParseRoundTrip) {
   ASSERT_EQ(m.attachments.size(), 1u);
   EXPECT_EQ(m.attachments[0].filename, d.attachments[0].filename);
   EXPECT_EQ(m.attachments[0].data, d.attachments[0].data);
+}
+
+Draft Simple() {
+  Draft d;
+  d.from = "alice@penncloud.local";
+  d.to = {"bob@penncloud.local"};
+  d.subject = "hi";
+  d.text = "body";
+  return d;
+}
+
+// Issue 16: CR or LF in a field that becomes a header started a header line of its own.
+TEST(Mime, HeaderFieldsWithLineBreaksAreRefused) {
+  const std::string kInjections[] = {"x\r\nBcc: victim@example.com", "x\nBcc: v@e.com",
+                                     "x\rBcc: v@e.com", std::string("x\0y", 3)};
+  for (const std::string& bad : kInjections) {
+    Draft d = Simple();
+    d.subject = bad;
+    EXPECT_TRUE(absl::IsInvalidArgument(BuildMessage(d, "penncloud.local").status()));
+    d = Simple();
+    d.attachments.push_back({bad, "text/plain", "data"});
+    EXPECT_TRUE(absl::IsInvalidArgument(BuildMessage(d, "penncloud.local").status()));
+    d = Simple();
+    d.attachments.push_back({"a.txt", "text/plain" + bad, "data"});
+    EXPECT_TRUE(absl::IsInvalidArgument(BuildMessage(d, "penncloud.local").status()));
+    d = Simple();
+    d.to.push_back("carol@example.com" + bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(BuildMessage(d, "penncloud.local").status()));
+    d = Simple();
+    d.references = "<a@b>" + bad;
+    EXPECT_TRUE(absl::IsInvalidArgument(BuildMessage(d, "penncloud.local").status()));
+  }
+  for (const char* type : {"text/plain; name=x", "text", "/plain", "te xt/plain", "a/b/c"}) {
+    Draft d = Simple();
+    d.attachments.push_back({"a.txt", type, "data"});
+    EXPECT_TRUE(absl::IsInvalidArgument(BuildMessage(d, "penncloud.local").status())) << type;
+  }
+  Draft d = Simple();
+  d.to = {"Bob <bob@penncloud.local>, eve@example.com"};  // one field, two addresses
+  EXPECT_TRUE(absl::IsInvalidArgument(BuildMessage(d, "penncloud.local").status()));
+}
+
+TEST(Mime, AttachmentNamesAreRfc2231Parameters) {
+  Draft d = Simple();
+  std::string names[] = {"na\xc3\xafve r\xc3\xa9sum\xc3\xa9.pdf", "quote\"semi;colon=.txt",
+                         std::string(120, 'x') + ".txt"};
+  for (const std::string& name : names) d.attachments.push_back({name, "application/pdf", "%PDF"});
+  std::string source = BuildMessage(d, "penncloud.local").value();
+  // GMime picks the smallest charset that holds the name (here Latin-1), percent-encoded.
+  EXPECT_NE(source.find("filename*=iso-8859-1''na%EFve%20r%E9sum%E9.pdf"), std::string::npos)
+      << source;
+  EXPECT_NE(source.find("filename=\"quote\\\"semi;colon=.txt\""), std::string::npos);
+  EXPECT_NE(source.find("filename*0*="), std::string::npos);  // a long name is continued
+  EXPECT_EQ(source.find("=?utf-8?"), std::string::npos);      // no RFC 2047 words in parameters
+  ParsedMessage m = ParseMessage(source);
+  ASSERT_EQ(m.attachments.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(m.attachments[i].filename, names[i]);
+  std::string_view headers(source.data(), source.find("\r\n\r\n"));
+  EXPECT_EQ(headers.find("Bcc"), std::string::npos);
+}
+
+TEST(Mime, ForwardableCleansSomeoneElsesAttachment) {
+  Attachment a = Forwardable({"evil\r\nBcc: x@y.z.txt", "text/plain\r\nBcc: x@y.z", "data"});
+  EXPECT_EQ(a.filename, "evil__Bcc: x@y.z.txt");
+  EXPECT_EQ(a.content_type, "application/octet-stream");
+  Draft d = Simple();
+  d.attachments.push_back(a);
+  EXPECT_TRUE(BuildMessage(d, "penncloud.local").ok());
+}
+
+TEST(Mime, CleanReferencesKeepsOnlyMessageIds) {
+  EXPECT_EQ(CleanReferences("<a@b>  <c@d>"), "<a@b> <c@d>");
+  EXPECT_EQ(CleanReferences("<a@b>\r\nBcc: x@y.z <c@d>").find('\n'), std::string::npos);
+  EXPECT_EQ(CleanReferences(""), "");
+}
+
+TEST(Mime, ReadFromHeader) {
+  FromHeader one =
+      ReadFromHeader("From: \"A\" <a@x.y>, b@z.w\r\nSubject: s\r\n\r\nFrom: body@x.y\r\n");
+  EXPECT_EQ(one.fields, 1);
+  EXPECT_EQ(one.addresses, (std::vector<std::string>{"a@x.y", "b@z.w"}));
+  FromHeader group = ReadFromHeader("from: team: c@x.y, d@x.y;\r\n\r\n");
+  EXPECT_EQ(group.fields, 1);
+  EXPECT_EQ(group.addresses, (std::vector<std::string>{"c@x.y", "d@x.y"}));
+  FromHeader two = ReadFromHeader("From: a@x.y\r\nFrom: b@x.y\r\n\r\nbody");
+  EXPECT_EQ(two.fields, 2);
+  EXPECT_EQ(ReadFromHeader("Subject: none\r\n\r\n").fields, 0);
 }
 
 TEST(Mime, ToCrlfNormalisesLineEnds) { EXPECT_EQ(ToCrlf("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd"); }

@@ -76,7 +76,8 @@ SessionOutput Pop3Session::Capabilities() const {
       "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
       "AUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\n";
   if (state_ != State::kTransaction) {
-    text += "USER\r\nSASL PLAIN LOGIN\r\n";
+    // Logins are offered only under TLS (RFC 2595 4 allows hiding them before).
+    if (tls_) text += "USER\r\nSASL PLAIN LOGIN\r\n";
     if (config_.tls_available && !tls_) text += "STLS\r\n";
   }
   text += "IMPLEMENTATION PennCloud\r\n.\r\n";
@@ -84,6 +85,9 @@ SessionOutput Pop3Session::Capabilities() const {
 }
 
 SessionOutput Pop3Session::Authorization(std::string_view verb, std::string_view arg) {
+  if (!tls_ && (verb == "user" || verb == "pass" || verb == "apop" || verb == "auth")) {
+    return Err("[AUTH] Plaintext authentication disallowed without TLS; use STLS");
+  }
   if (verb == "user") {
     if (arg.empty()) return Err("USER needs a name");
     pending_user_ = std::string(arg);
@@ -161,7 +165,8 @@ SessionOutput Pop3Session::Login(std::string_view user, std::string_view passwor
       return Err("[AUTH] Invalid user name or password");
     }
     if (absl::IsResourceExhausted(checked.status())) {
-      return Err("[AUTH] Too many failed attempts, try again later");
+      // The account's back-off or this address's attempt limit; the message says which.
+      return Err(Cat("[AUTH] ", std::string(checked.status().message())));
     }
     return Err("[SYS/TEMP] Authentication unavailable, try again later");
   }

@@ -1,5 +1,7 @@
 // One POP3 session (RFC 1939 with RFC 2449 CAPA, RFC 5034 SASL PLAIN/LOGIN, RFC 2595 STLS)
 // as a state machine over the mailbox store: lines in, reply text out, no sockets inside.
+// USER, PASS, APOP and AUTH are neither offered (CAPA) nor accepted before TLS: a password
+// never crosses the wire in clear.
 //
 // The session sees the Inbox as it was at login (message numbers stay fixed); DELE only
 // marks, and the marked messages are removed when QUIT ends the TRANSACTION state. A
@@ -39,7 +41,12 @@ class Pop3Session {
   std::string Greeting() const;
   SessionOutput OnLine(std::string_view line);
   SessionOutput OnLineTooLong();
-  void OnTlsStarted() { tls_ = true; }
+  // TLS is up (after STLS, or before the greeting on the implicit-TLS port). Logins are
+  // accepted only from then on; anything learned before is forgotten (RFC 2595 3.1).
+  void OnTlsStarted() {
+    tls_ = true;
+    pending_user_.clear();
+  }
   // The connection went away without QUIT: release the mailbox, delete nothing.
   void OnDisconnect();
 

@@ -26,8 +26,12 @@ class Pop3SessionTest : public ::testing::Test {
     first_ = *store_.Add("alice", kInbox, Message("one", "line 1\r\n.dot\r\nline 3\r\n"), false);
     second_ = *store_.Add("alice", kInbox, Message("two", "x\r\n"), false);
   }
-  std::unique_ptr<Pop3Session> NewSession(std::string owner) {
-    return std::make_unique<Pop3Session>(config_, store_, CheckPassword, std::move(owner));
+  // A session whose connection is under TLS already (after STLS or on the POP3S port)
+  // unless `tls` is false.
+  std::unique_ptr<Pop3Session> NewSession(std::string owner, bool tls = true) {
+    auto session = std::make_unique<Pop3Session>(config_, store_, CheckPassword, std::move(owner));
+    if (tls) session->OnTlsStarted();
+    return session;
   }
   std::string Send(std::string_view line) { return session_->OnLine(line).text; }
 
@@ -42,14 +46,22 @@ class Pop3SessionTest : public ::testing::Test {
 // "Normal password": CAPA, AUTH PLAIN with an empty "+ " challenge and the token on its
 // own line, STAT, LIST, UIDL, then TOP n 20 for large messages or RETR, and QUIT.
 TEST_F(Pop3SessionTest, ThunderbirdPlainLeaveOnServer) {
+  session_ = NewSession("s1", /*tls=*/false);
   EXPECT_EQ(session_->Greeting().substr(0, 4), "+OK ");
   std::string capa = Send("CAPA");
   EXPECT_TRUE(capa.starts_with("+OK"));
   EXPECT_TRUE(capa.ends_with("\r\n.\r\n"));
+  EXPECT_NE(capa.find("\r\nSTLS\r\n"), std::string::npos);
+  EXPECT_EQ(capa.find("USER"), std::string::npos);  // no login offered in clear
+  EXPECT_EQ(capa.find("SASL"), std::string::npos);
+  ASSERT_TRUE(session_->OnLine("STLS").start_tls);
+  session_->OnTlsStarted();
+  capa = Send("CAPA");
   for (const char* c : {"\r\nTOP\r\n", "\r\nUIDL\r\n", "\r\nUSER\r\n", "\r\nSASL PLAIN LOGIN\r\n",
-                        "\r\nSTLS\r\n", "\r\nRESP-CODES\r\n"}) {
+                        "\r\nRESP-CODES\r\n"}) {
     EXPECT_NE(capa.find(c), std::string::npos) << c;
   }
+  EXPECT_EQ(capa.find("STLS"), std::string::npos);
   EXPECT_EQ(Send("AUTH PLAIN"), "+ \r\n");
   EXPECT_EQ(Send(Base64Encode(std::string("\0alice\0alice-password", 21))),
             "+OK alice has 2 messages\r\n");
@@ -150,7 +162,27 @@ TEST_F(Pop3SessionTest, BadArguments) {
   EXPECT_EQ(Send("FROB"), "-ERR Command not valid in this state\r\n");
 }
 
+TEST_F(Pop3SessionTest, LoginsAreRefusedBeforeTls) {
+  session_ = NewSession("s1", /*tls=*/false);
+  for (const char* command : {"USER alice", "PASS alice-password", "APOP alice 0123456789abcdef",
+                              "AUTH", "AUTH PLAIN", "AUTH LOGIN"}) {
+    EXPECT_TRUE(Send(command).starts_with("-ERR [AUTH] Plaintext authentication disallowed"))
+        << command;
+  }
+  // AUTH PLAIN with an initial response: refused before the password is even decoded.
+  EXPECT_TRUE(Send(Cat("AUTH PLAIN ", Base64Encode(std::string("\0alice\0alice-password", 21))))
+                  .starts_with("-ERR"));
+  EXPECT_EQ(Send("STAT").substr(0, 4), "-ERR");
+  // A USER sent before STLS does not carry over into the TLS session.
+  session_ = NewSession("s2", /*tls=*/false);
+  Send("USER alice");
+  session_->OnLine("STLS");
+  session_->OnTlsStarted();
+  EXPECT_EQ(Send("PASS alice-password"), "-ERR Send USER first\r\n");
+}
+
 TEST_F(Pop3SessionTest, Stls) {
+  session_ = NewSession("s1", /*tls=*/false);
   SessionOutput out = session_->OnLine("STLS");
   EXPECT_TRUE(out.start_tls);
   session_->OnTlsStarted();

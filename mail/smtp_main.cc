@@ -7,6 +7,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "common/config.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/node_name.h"
 #include "mail/delivery.h"
@@ -17,7 +18,9 @@
 #include "mail/tls.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
-ABSL_FLAG(int, port, 2500, "SMTP port");
+ABSL_FLAG(int, port, 2500, "SMTP port (receiving, and submission after STARTTLS)");
+ABSL_FLAG(int, smtps_port, 0,
+          "submission port with implicit TLS, RFC 8314 (the cluster uses 4650; 0 = none)");
 ABSL_FLAG(std::string, kvs, "config=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
           "the key-value store (see kvs/client/connect.h)");
 ABSL_FLAG(std::string, domain, "penncloud.local", "local mail domain");
@@ -27,7 +30,11 @@ ABSL_FLAG(bool, tls, true, "offer STARTTLS");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (default <state>/tls/mail.crt)");
 ABSL_FLAG(std::string, tls_key, "", "PEM key (default <state>/tls/mail.key)");
 ABSL_FLAG(int64_t, max_message_bytes, 32 << 20, "largest message accepted");
-ABSL_FLAG(int, max_connections, 256, "concurrent connections");
+ABSL_FLAG(int, max_connections, 256, "concurrent connections (per port)");
+ABSL_FLAG(int, max_connections_per_address, 50,
+          "concurrent connections from one client address, both ports together (0 = no cap)");
+ABSL_FLAG(int, login_attempts_per_minute, 30,
+          "AUTH attempts one client address may make per minute (0 = no cap)");
 ABSL_FLAG(int, idle_timeout_s, 300, "close connections idle this long");
 ABSL_FLAG(std::string, smarthost, "", "relay all outbound mail via host:port (default: MX)");
 ABSL_FLAG(bool, relay, true, "run the outbound queue runner");
@@ -44,6 +51,12 @@ int main(int argc, char** argv) {
   penncloud::config::ParseFlags(argc, argv, "smtp",
                                 "PennCloud SMTP: receives mail for local users, relays the rest");
   const std::string node = penncloud::InitNodeName("smtp");
+  if (absl::Status s =
+          penncloud::tls::InitProcess(node, penncloud::tls::Identity::Service("smtp", node));
+      !s.ok()) {
+    std::cerr << "smtp: " << s.message() << "\n";
+    return 2;
+  }
   pm::BlockStopSignals();
 
   std::string state = pm::StateDir(absl::GetFlag(FLAGS_state_dir));
@@ -72,6 +85,9 @@ int main(int argc, char** argv) {
   config.max_message_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_message_bytes));
   config.tls_available = services->tls != nullptr;
 
+  pm::AddressLimits limits(
+      {.max_connections = absl::GetFlag(FLAGS_max_connections_per_address),
+       .login_attempts_per_minute = absl::GetFlag(FLAGS_login_attempts_per_minute)});
   pm::LineServerOptions options;
   options.address = absl::GetFlag(FLAGS_address);
   options.port = absl::GetFlag(FLAGS_port);
@@ -80,12 +96,30 @@ int main(int argc, char** argv) {
   options.tls = services->tls.get();
   options.busy_reply = "421 4.3.2 Too many connections, try again later\r\n";
   options.on_refused = pm::CountRefused("smtp");
-  pm::LineServer server(options, pm::Observed("smtp", [&](const std::string& peer) {
-                          return std::make_unique<pm::SmtpLineProtocol>(config, delivery, peer);
-                        }));
+  options.limits = &limits;
+  auto factory = pm::Observed("smtp", [&](const std::string& peer) {
+    return std::make_unique<pm::SmtpLineProtocol>(config, delivery, peer, &limits);
+  });
+  pm::LineServer server(options, factory);
   if (auto s = server.Start(); !s.ok()) {
     std::cerr << "smtp: " << s << "\n";
     return 1;
+  }
+  // The submission port with implicit TLS: the same sessions, TLS from the first byte.
+  std::unique_ptr<pm::LineServer> smtps;
+  if (absl::GetFlag(FLAGS_smtps_port) != 0) {
+    if (options.tls == nullptr) {
+      std::cerr << "smtp: --smtps_port needs TLS (--tls)\n";
+      return 1;
+    }
+    pm::LineServerOptions implicit = options;
+    implicit.port = absl::GetFlag(FLAGS_smtps_port);
+    implicit.implicit_tls = true;
+    smtps = std::make_unique<pm::LineServer>(implicit, factory);
+    if (auto s = smtps->Start(); !s.ok()) {
+      std::cerr << "smtp: port " << implicit.port << ": " << s << "\n";
+      return 1;
+    }
   }
 
   auto client_tls = pm::OpportunisticClientTlsContext();
@@ -121,10 +155,12 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_coordinator), "smtp",
       absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()), node, server);
   PC_LOG(kInfo, "smtp.listening")
-  ("port", server.port())("tls", config.tls_available)("smarthost", smarthost);
+  ("port", server.port())("smtps_port", smtps ? smtps->port() : 0)("tls", config.tls_available)(
+      "smarthost", smarthost);
   pm::WaitForStopSignal();
   PC_LOG(kInfo, "smtp.stopping");
   relay.Stop();
+  if (smtps) smtps->Stop();
   server.Stop();
   return 0;
 }

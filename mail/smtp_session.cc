@@ -1,6 +1,7 @@
 #include "mail/smtp_session.h"
 
 #include "absl/strings/numbers.h"
+#include "mail/mime.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -10,8 +11,22 @@ SessionOutput Reply(std::string_view text) { return {Cat(text, "\r\n")}; }
 
 }  // namespace
 
+namespace {
+
+// CR, LF and the other controls never belong in a path or a HELO name (RFC 5321 4.1.2); a
+// bare CR in one would be echoed into the Received header and the relay's own commands.
+bool HasControl(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool ParsePath(std::string_view text, std::string* address, std::string_view* rest) {
   text = Trim(text);
+  if (HasControl(text)) return false;
   if (text.empty()) return false;
   if (text.front() != '<') {
     // Lenient: some clients omit the brackets.
@@ -76,10 +91,10 @@ SessionOutput SmtpSession::OnLineTooLong() {
   return Reply("500 5.5.2 Line too long");
 }
 
-SessionOutput SmtpSession::OnLine(std::string_view line) {
+SessionOutput SmtpSession::OnLine(std::string_view line, bool bare_lf) {
   switch (state_) {
     case State::kData:
-      return DataLine(line);
+      return DataLine(line, bare_lf);
     case State::kAuthPlain:
     case State::kAuthLoginUser:
     case State::kAuthLoginPass:
@@ -128,7 +143,10 @@ SessionOutput SmtpSession::Command(std::string_view line) {
   }
   if (is("MAIL")) return Mail(arg);
   if (is("RCPT")) return Rcpt(arg);
-  if (is("AUTH")) return Auth(arg);
+  if (is("AUTH")) {
+    if (!tls_) return Reply("530 5.7.0 Must issue a STARTTLS command first");
+    return Auth(arg);
+  }
   if (is("DATA")) {
     if (!in_transaction_) return Reply("503 5.5.1 Need MAIL command");
     if (envelope_.recipients.empty()) return Reply("554 5.5.1 No valid recipients");
@@ -143,6 +161,7 @@ SessionOutput SmtpSession::Command(std::string_view line) {
 
 SessionOutput SmtpSession::Ehlo(std::string_view arg, bool extended) {
   if (arg.empty()) return Reply(Cat("501 5.5.4 Syntax: ", extended ? "EHLO" : "HELO", " hostname"));
+  if (HasControl(arg)) return Reply("501 5.5.4 Control characters in the hostname");
   helo_ = std::string(arg.substr(0, arg.find(' ')));
   esmtp_ = extended;
   state_ = State::kReady;
@@ -152,7 +171,7 @@ SessionOutput SmtpSession::Ehlo(std::string_view arg, bool extended) {
                                     Cat("SIZE ", config_.max_message_bytes), "8BITMIME",
                                     "PIPELINING", "ENHANCEDSTATUSCODES"};
   if (config_.tls_available && !tls_) lines.push_back("STARTTLS");
-  if (user_.empty()) lines.push_back("AUTH PLAIN LOGIN");
+  if (tls_ && user_.empty()) lines.push_back("AUTH PLAIN LOGIN");
   std::string text;
   for (size_t i = 0; i < lines.size(); ++i) {
     text += Cat("250", i + 1 < lines.size() ? '-' : ' ', lines[i], "\r\n");
@@ -193,6 +212,7 @@ SessionOutput SmtpSession::Mail(std::string_view arg) {
     if (!SplitAddress(address, &local, &domain))
       return Reply("501 5.1.7 Bad sender address syntax");
   }
+  if (std::string refusal = SenderRefusal(address); !refusal.empty()) return Reply(refusal);
   in_transaction_ = true;
   envelope_ = Envelope();
   envelope_.sender = address;
@@ -292,12 +312,52 @@ SessionOutput SmtpSession::FinishAuth(std::string_view user, std::string_view pa
     return Reply("535 5.7.8 Authentication credentials invalid");
   }
   if (absl::IsResourceExhausted(checked.status())) {
-    return Reply("454 4.7.0 Too many failed attempts, try again later");
+    // The account's back-off or this address's attempt limit; the message says which.
+    return Reply(Cat("454 4.7.0 ", std::string(checked.status().message())));
   }
   return Reply("454 4.7.0 Temporary authentication failure");
 }
 
-SessionOutput SmtpSession::DataLine(std::string_view line) {
+std::string SmtpSession::SenderRefusal(std::string_view address) const {
+  std::string local, domain;
+  bool parsed = SplitAddress(address, &local, &domain);
+  if (!user_.empty()) {
+    // Usernames are lower case, so the own address compares case-insensitively.
+    if (parsed && domain == ToLower(config_.domain) && ToLower(local) == user_) return "";
+    return Cat("553 5.7.1 Sender must be your own address <", user_, "@", config_.domain, ">");
+  }
+  if (parsed && domain == ToLower(config_.domain)) {
+    return "550 5.7.1 Authenticate to send as a local address";
+  }
+  return "";
+}
+
+std::string SmtpSession::FromHeaderRefusal(std::string_view message) const {
+  FromHeader from = ReadFromHeader(message);
+  if (from.fields > 1) return "554 5.6.0 A message has one From: header, not several";
+  if (from.fields == 1 && !user_.empty() && from.addresses.empty()) {
+    return "553 5.7.1 From: header must be your own address";
+  }
+  for (const std::string& address : from.addresses) {
+    std::string refusal = SenderRefusal(address);
+    if (!refusal.empty()) {
+      return user_.empty() ? "550 5.7.1 Authenticate to send with a local From: address"
+                           : "553 5.7.1 From: header must be your own address";
+    }
+  }
+  return "";
+}
+
+SessionOutput SmtpSession::DataLine(std::string_view line, bool bare_lf) {
+  if (bare_lf || line.find('\r') != std::string_view::npos) {
+    // As Postfix's smtpd_forbid_bare_newline: the client and we might disagree on where
+    // the message ends, so nothing more it sends is trusted.
+    ResetTransaction();
+    state_ = State::kReady;
+    SessionOutput out = Reply("521 5.5.2 Bare LF or CR in message text; lines must end in CRLF");
+    out.close = true;
+    return out;
+  }
   if (line == ".") return EndOfData();
   if (!line.empty() && line.front() == '.') line.remove_prefix(1);  // dot-unstuffing
   if (data_too_big_ || data_.size() + line.size() + 2 > config_.max_message_bytes) {
@@ -327,6 +387,10 @@ SessionOutput SmtpSession::EndOfData() {
   if (data_too_big_) {
     ResetTransaction();
     return Reply("552 5.3.4 Message too big for system");
+  }
+  if (std::string refusal = FromHeaderRefusal(data_); !refusal.empty()) {
+    ResetTransaction();
+    return Reply(refusal);
   }
   std::string message = ReceivedHeader() + data_;
   auto id = backend_.Deliver(envelope_, message);

@@ -6,6 +6,13 @@
 // Relaying rule: recipients in the local domain are accepted from anyone; recipients
 // elsewhere only from an authenticated client. A message is answered 250 only after the
 // backend reports it durably stored (delivered locally and/or queued for relay).
+//
+// Who may say what (issue 16): AUTH is offered and accepted only under TLS (530 before),
+// so no password crosses the wire in clear. An authenticated client may use only its own
+// address in MAIL FROM and in the From: header (553 5.7.1); a client that has not
+// authenticated may not claim a local-domain sender in either (550 5.7.1). Message lines
+// must end in CRLF: a bare LF (or lone CR) inside DATA ends the session with 521, so no
+// ".<LF>" can end a message early and smuggle the bytes after it in as commands.
 #pragma once
 
 #include <cstdint>
@@ -55,10 +62,12 @@ class SmtpSession {
               std::function<std::string()> date);
 
   std::string Greeting() const;
-  SessionOutput OnLine(std::string_view line);
+  // `bare_lf`: the line ended in LF without the CR before it.
+  SessionOutput OnLine(std::string_view line, bool bare_lf = false);
   // The reader saw a line longer than it keeps; the session answers as for a bad line.
   SessionOutput OnLineTooLong();
-  // The TLS handshake finished: RFC 3207 says forget everything learned before it.
+  // The TLS handshake finished (after STARTTLS, or before the greeting on an implicit-TLS
+  // port): RFC 3207 says forget everything learned before it.
   void OnTlsStarted();
 
   bool in_data() const { return state_ == State::kData; }
@@ -70,7 +79,7 @@ class SmtpSession {
   enum class State { kStart, kReady, kData, kAuthPlain, kAuthLoginUser, kAuthLoginPass };
 
   SessionOutput Command(std::string_view line);
-  SessionOutput DataLine(std::string_view line);
+  SessionOutput DataLine(std::string_view line, bool bare_lf);
   SessionOutput Ehlo(std::string_view arg, bool extended);
   SessionOutput Mail(std::string_view arg);
   SessionOutput Rcpt(std::string_view arg);
@@ -78,6 +87,10 @@ class SmtpSession {
   SessionOutput AuthResponse(std::string_view line);
   SessionOutput FinishAuth(std::string_view user, std::string_view password);
   SessionOutput EndOfData();
+  // The reply refusing `address` as this session's sender, or "" if it may use it.
+  std::string SenderRefusal(std::string_view address) const;
+  // The same for the From: header of `message`.
+  std::string FromHeaderRefusal(std::string_view message) const;
   void ResetTransaction();
   std::string ReceivedHeader() const;
 

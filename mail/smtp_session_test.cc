@@ -45,13 +45,30 @@ TEST_F(SmtpSessionTest, EhloAdvertisesExtensions) {
   EXPECT_EQ(session_.Greeting().substr(0, 4), "220 ");
   std::string ehlo = Send("EHLO client.example");
   EXPECT_NE(ehlo.find("250-penncloud.local greets client.example\r\n"), std::string::npos);
-  for (const char* ext : {"SIZE 33554432", "8BITMIME", "PIPELINING", "ENHANCEDSTATUSCODES",
-                          "STARTTLS", "AUTH PLAIN LOGIN"}) {
+  for (const char* ext :
+       {"SIZE 33554432", "8BITMIME", "PIPELINING", "ENHANCEDSTATUSCODES", "STARTTLS"}) {
     EXPECT_NE(ehlo.find(ext), std::string::npos) << ext;
   }
-  // The last line has a space after the code, all others a dash.
-  EXPECT_NE(ehlo.find("250 AUTH PLAIN LOGIN\r\n"), std::string::npos);
+  // The last line has a space after the code, all others a dash. No AUTH in clear.
+  EXPECT_NE(ehlo.find("250 STARTTLS\r\n"), std::string::npos);
+  EXPECT_EQ(ehlo.find("AUTH"), std::string::npos);
   EXPECT_EQ(Send("HELO x"), "250 penncloud.local\r\n");
+  // Under TLS: AUTH, and no second STARTTLS.
+  session_.OnTlsStarted();
+  ehlo = Send("EHLO client.example");
+  EXPECT_NE(ehlo.find("250 AUTH PLAIN LOGIN\r\n"), std::string::npos);
+  EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);
+}
+
+TEST_F(SmtpSessionTest, AuthIsRefusedBeforeTls) {
+  Send("EHLO c");
+  EXPECT_EQ(Code(Cat("AUTH PLAIN ", Base64Encode(std::string("\0alice\0alice-password", 21)))),
+            "530 5.7.0");
+  EXPECT_EQ(Code("AUTH LOGIN"), "530 5.7.0");
+  EXPECT_EQ(Code("AUTH PLAIN"), "530 5.7.0");
+  EXPECT_EQ(session_.authenticated_user(), "");
+  // The next line is a command, not a SASL response.
+  EXPECT_EQ(Code("NOOP"), "250 2.0.0");
 }
 
 TEST_F(SmtpSessionTest, LocalDeliveryWithDotUnstuffingAndReceived) {
@@ -105,13 +122,14 @@ TEST_F(SmtpSessionTest, UnknownLocalUserRefused) {
 
 TEST_F(SmtpSessionTest, NeverAnOpenRelay) {
   Send("EHLO c");
-  Send("MAIL FROM:<alice@penncloud.local>");
+  Send("MAIL FROM:<someone@example.org>");
   EXPECT_EQ(Code("RCPT TO:<victim@example.com>"), "554 5.7.1");
   EXPECT_EQ(Code("RCPT TO:<victim@example.com"), "501 5.1.3");
   EXPECT_EQ(Code("DATA"), "554 5.5.1");
 }
 
 TEST_F(SmtpSessionTest, AuthPlainThenRelay) {
+  session_.OnTlsStarted();
   Send("EHLO c");
   // authzid "", authcid "alice", password "wrong"
   EXPECT_EQ(Code(Cat("AUTH PLAIN ", Base64Encode(std::string("\0alice\0wrong", 12)))), "535 5.7.8");
@@ -127,10 +145,11 @@ TEST_F(SmtpSessionTest, AuthPlainThenRelay) {
   Send("hi");
   EXPECT_EQ(Code("."), "250 2.0.0");
   EXPECT_EQ(backend_.delivered[0].first.authenticated_user, "alice");
-  EXPECT_NE(backend_.delivered[0].second.find("with ESMTPA"), std::string::npos);
+  EXPECT_NE(backend_.delivered[0].second.find("with ESMTPSA"), std::string::npos);
 }
 
 TEST_F(SmtpSessionTest, AuthLoginExactChallenges) {
+  session_.OnTlsStarted();
   Send("EHLO c");
   EXPECT_EQ(Send("AUTH LOGIN"), "334 VXNlcm5hbWU6\r\n");
   EXPECT_EQ(Send(Base64Encode("alice")), "334 UGFzc3dvcmQ6\r\n");
@@ -138,6 +157,7 @@ TEST_F(SmtpSessionTest, AuthLoginExactChallenges) {
 }
 
 TEST_F(SmtpSessionTest, AuthLoginWithInitialUserAndCancel) {
+  session_.OnTlsStarted();
   Send("EHLO c");
   EXPECT_EQ(Send(Cat("AUTH LOGIN ", Base64Encode("alice"))), "334 UGFzc3dvcmQ6\r\n");
   EXPECT_EQ(Code("*"), "501 5.7.0");
@@ -180,6 +200,105 @@ TEST_F(SmtpSessionTest, StartTlsResetsState) {
   EXPECT_EQ(Code("STARTTLS"), "503 5.5.1");
 }
 
+// Sends a whole message (header lines, a blank line, a body) and returns the final reply.
+std::string SendMessage(SmtpSession& session, std::string_view from_header) {
+  session.OnLine("DATA");
+  session.OnLine(from_header);
+  session.OnLine("Subject: s");
+  session.OnLine("");
+  session.OnLine("body");
+  return session.OnLine(".").text.substr(0, 9);
+}
+
+TEST_F(SmtpSessionTest, AuthenticatedSenderUsesOnlyOwnAddress) {
+  session_.OnTlsStarted();
+  Send("EHLO c");
+  ASSERT_EQ(Code(Cat("AUTH PLAIN ", Base64Encode(std::string("\0alice\0alice-password", 21)))),
+            "235 2.7.0");
+  for (const char* other : {"<bob@penncloud.local>", "<mallory@example.com>", "<>",
+                            "<alice@example.com>", "<alice.x@penncloud.local>"}) {
+    EXPECT_EQ(Code(Cat("MAIL FROM:", other)), "553 5.7.1") << other;
+  }
+  // The own address, in any case.
+  EXPECT_EQ(Code("MAIL FROM:<Alice@PennCloud.Local>"), "250 2.1.0");
+  Send("RCPT TO:<carol@example.com>");
+  EXPECT_EQ(SendMessage(session_, "From: Bob <bob@penncloud.local>"), "553 5.7.1");
+  Send("MAIL FROM:<alice@penncloud.local>");
+  Send("RCPT TO:<carol@example.com>");
+  EXPECT_EQ(SendMessage(session_, "From: ceo@example.com"), "553 5.7.1");
+  Send("MAIL FROM:<alice@penncloud.local>");
+  Send("RCPT TO:<carol@example.com>");
+  EXPECT_EQ(SendMessage(session_, "From: a@x.y, alice@penncloud.local"), "553 5.7.1");
+  Send("MAIL FROM:<alice@penncloud.local>");
+  Send("RCPT TO:<carol@example.com>");
+  EXPECT_EQ(SendMessage(session_, "From: not an address"), "553 5.7.1");
+  EXPECT_TRUE(backend_.delivered.empty());
+  // Any display name with the own address is fine.
+  Send("MAIL FROM:<alice@penncloud.local>");
+  Send("RCPT TO:<carol@example.com>");
+  EXPECT_EQ(SendMessage(session_, "From: \"Alice A.\" <ALICE@penncloud.local>"), "250 2.0.0");
+  EXPECT_EQ(backend_.delivered.size(), 1u);
+}
+
+TEST_F(SmtpSessionTest, UnauthenticatedMayNotClaimALocalSender) {
+  Send("EHLO c");
+  EXPECT_EQ(Code("MAIL FROM:<admin@penncloud.local>"), "550 5.7.1");
+  EXPECT_EQ(Code("MAIL FROM:<admin@PENNCLOUD.LOCAL>"), "550 5.7.1");
+  // A foreign envelope sender with a local From: header is refused after DATA.
+  for (const char* from : {"From: PennCloud Admin <admin@penncloud.local>",
+                           "From: staff: admin@penncloud.local;", "FROM: bob@PennCloud.Local"}) {
+    ASSERT_EQ(Code("MAIL FROM:<x@example.com>"), "250 2.1.0");
+    Send("RCPT TO:<alice@penncloud.local>");
+    EXPECT_EQ(SendMessage(session_, from), "550 5.7.1") << from;
+  }
+  EXPECT_TRUE(backend_.delivered.empty());
+  // Foreign senders deliver as before.
+  Send("MAIL FROM:<x@example.com>");
+  Send("RCPT TO:<alice@penncloud.local>");
+  EXPECT_EQ(SendMessage(session_, "From: X <x@example.com>"), "250 2.0.0");
+}
+
+TEST_F(SmtpSessionTest, TwoFromHeadersAreRefused) {
+  Send("EHLO c");
+  Send("MAIL FROM:<x@example.com>");
+  Send("RCPT TO:<alice@penncloud.local>");
+  Send("DATA");
+  Send("From: x@example.com");
+  Send("From: y@example.com");
+  Send("");
+  EXPECT_EQ(Code("."), "554 5.6.0");
+  EXPECT_TRUE(backend_.delivered.empty());
+}
+
+// SMTP smuggling: a client ending DATA with <LF>.<LF> (or <CR>.<CR>) hoped we would see the
+// end there and run what follows as commands, while the next hop sees one message.
+TEST_F(SmtpSessionTest, BareLineEndsInDataAreRefused) {
+  Send("EHLO c");
+  Send("MAIL FROM:<x@example.com>");
+  Send("RCPT TO:<alice@penncloud.local>");
+  Send("DATA");
+  Send("Subject: one");
+  Send("");
+  SessionOutput out = session_.OnLine(".", /*bare_lf=*/true);
+  EXPECT_EQ(out.text.substr(0, 9), "521 5.5.2");
+  EXPECT_TRUE(out.close);
+  EXPECT_TRUE(backend_.delivered.empty());
+
+  SmtpSession other(config_, backend_, "127.0.0.1", [] { return std::string("now"); });
+  other.OnLine("EHLO c");
+  other.OnLine("MAIL FROM:<x@example.com>");
+  other.OnLine("RCPT TO:<alice@penncloud.local>");
+  other.OnLine("DATA");
+  EXPECT_EQ(other.OnLine("text\r.\rMAIL FROM:<admin@penncloud.local>").text.substr(0, 9),
+            "521 5.5.2");
+  EXPECT_TRUE(backend_.delivered.empty());
+
+  // Commands may still end in a bare LF (sloppy clients), as may message text when CRLF.
+  SmtpSession lenient(config_, backend_, "127.0.0.1", [] { return std::string("now"); });
+  EXPECT_EQ(lenient.OnLine("EHLO c", true).text.substr(0, 3), "250");
+  EXPECT_EQ(lenient.OnLine("NOOP", true).text.substr(0, 9), "250 2.0.0");
+}
+
 TEST(SmtpPath, Parse) {
   std::string a;
   std::string_view rest;
@@ -189,6 +308,22 @@ TEST(SmtpPath, Parse) {
   EXPECT_TRUE(ParsePath("<>", &a, &rest));
   EXPECT_EQ(a, "");
   EXPECT_FALSE(ParsePath("<a b@c>", &a, &rest));
+}
+
+// Found by fuzz/smtp_session_fuzz.cc: a bare CR inside a HELO name or a path was accepted,
+// then echoed into replies, the Received header of stored mail, and (relayed mail) the next
+// hop's MAIL and RCPT commands.
+TEST_F(SmtpSessionTest, ControlCharactersInHeloAndPathsAreRefused) {
+  EXPECT_EQ(Code("EHLO b\rX-Injected: 1"), "501 5.5.4");
+  EXPECT_EQ(Code(std::string("HELO a\0b", 8)), "501 5.5.4");
+  EXPECT_EQ(Send("EHLO c").substr(0, 4), "250-");
+  EXPECT_EQ(Code("MAIL FROM:<a\r@y.org>"), "501 5.1.7");
+  EXPECT_EQ(Code("MAIL FROM:a\x7f@y.org"), "501 5.1.7");
+  std::string a;
+  std::string_view rest;
+  EXPECT_FALSE(ParsePath("<x\rRCPT TO:v@penncloud.local>", &a, &rest));
+  EXPECT_FALSE(ParsePath("<x@y.org>\r SIZE=1", &a, &rest));
+  EXPECT_TRUE(ParsePath("<x@y.org>", &a, &rest));
 }
 
 }  // namespace

@@ -31,8 +31,9 @@ class MailRelayTest : public ::testing::Test {
   }
   ShResult SendAuthenticated(const std::string& to) {
     return Sh("swaks --server 127.0.0.1 --port " + std::to_string(sys_->smtp_port()) +
-              " --auth PLAIN --auth-user alice --auth-password " + MailSystem::kAlicePassword +
-              " --from alice@penncloud.local --to " + to + " --header 'Subject: outbound'");
+              " --tls --auth PLAIN --auth-user alice --auth-password " +
+              MailSystem::kAlicePassword + " --from alice@penncloud.local --to " + to +
+              " --header 'Subject: outbound'");
   }
   int SinkCount() {
     if (!std::filesystem::exists(sink_dir_)) return 0;
@@ -77,8 +78,9 @@ TEST_F(MailRelayTest, RefusalBouncesToTheSender) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_THAT(stat, HasSubstr("stat 1"));
-  ShResult bounce = Sh("curl -sS pop3://alice:" + std::string(MailSystem::kAlicePassword) +
-                       "@127.0.0.1:" + std::to_string(sys_->pop3_port()) + "/1");
+  ShResult bounce =
+      Sh("curl -sS --ssl-reqd -k pop3://alice:" + std::string(MailSystem::kAlicePassword) +
+         "@127.0.0.1:" + std::to_string(sys_->pop3_port()) + "/1");
   EXPECT_THAT(bounce.output, HasSubstr("Undelivered Mail Returned to Sender"));
   EXPECT_THAT(bounce.output, HasSubstr("<nobody@example.com>: 550 5.1.1"));
   EXPECT_THAT(bounce.output, HasSubstr("Subject: outbound"));

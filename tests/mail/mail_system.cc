@@ -31,7 +31,7 @@ ShResult Sh(const std::string& command) {
 std::string MailSystem::Script(const std::string& name) { return SourcePath("tests/mail/" + name); }
 
 absl::StatusOr<std::unique_ptr<MailSystem>> MailSystem::Start(
-    std::vector<std::string> extra_smtp_flags) {
+    std::vector<std::string> extra_smtp_flags, std::vector<std::string> extra_pop3_flags) {
   auto system = std::unique_ptr<MailSystem>(new MailSystem());
   system->extra_smtp_flags_ = std::move(extra_smtp_flags);
   auto group = KvsGroup::Start();
@@ -49,21 +49,28 @@ absl::StatusOr<std::unique_ptr<MailSystem>> MailSystem::Start(
   }
   system->dir_ = TempDir("penncloud-mail");
   system->smtp_port_ = FreePort();
+  system->smtps_port_ = FreePort();
   system->sink_port_ = FreePort();
   if (auto s = system->StartSmtp(); !s.ok()) return s;
   system->pop3_port_ = FreePort();
-  auto pop3 = Process::Start(BinaryPath("pop3"),
-                             {"--port=" + std::to_string(system->pop3_port_),
-                              "--kvs=" + system->group_->spec(), "--state_dir=" + system->dir_},
-                             system->dir_ + "/pop3.log");
+  system->pop3s_port_ = FreePort();
+  std::vector<std::string> pop3_args = {"--port=" + std::to_string(system->pop3_port_),
+                                        "--pop3s_port=" + std::to_string(system->pop3s_port_),
+                                        "--kvs=" + system->group_->spec(),
+                                        "--state_dir=" + system->dir_};
+  for (const auto& f : extra_pop3_flags) pop3_args.push_back(f);
+  auto pop3 = Process::Start(BinaryPath("pop3"), pop3_args, system->dir_ + "/pop3.log");
   if (!pop3.ok()) return pop3.status();
   system->pop3_ = std::move(*pop3);
-  if (!WaitForPort(system->pop3_port_)) return absl::UnavailableError("pop3 did not start");
+  if (!WaitForPort(system->pop3_port_) || !WaitForPort(system->pop3s_port_)) {
+    return absl::UnavailableError("pop3 did not start");
+  }
   return system;
 }
 
 absl::Status MailSystem::StartSmtp() {
   std::vector<std::string> args = {"--port=" + std::to_string(smtp_port_),
+                                   "--smtps_port=" + std::to_string(smtps_port_),
                                    "--kvs=" + group_->spec(),
                                    "--state_dir=" + dir_,
                                    "--smarthost=127.0.0.1:" + std::to_string(sink_port_),
@@ -74,7 +81,9 @@ absl::Status MailSystem::StartSmtp() {
   auto smtp = Process::Start(BinaryPath("smtp"), args, dir_ + "/smtp.log");
   if (!smtp.ok()) return smtp.status();
   smtp_ = std::move(*smtp);
-  if (!WaitForPort(smtp_port_)) return absl::UnavailableError("smtp did not start");
+  if (!WaitForPort(smtp_port_) || !WaitForPort(smtps_port_)) {
+    return absl::UnavailableError("smtp did not start");
+  }
   return absl::OkStatus();
 }
 

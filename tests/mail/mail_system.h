@@ -1,7 +1,7 @@
 // A whole mail system for process tests: a real 3-replica KVS group, the smtp and pop3
-// binaries on free loopback ports, and two accounts (alice, bob) made through the
-// accounts library. Clients under test (curl, swaks, smtplib, poplib, fetchmail) are run
-// as shell commands with Sh().
+// binaries on free loopback ports (each with its implicit-TLS port too), and two accounts (alice,
+// bob) made through the accounts library. Clients under test (curl, swaks, smtplib, poplib,
+// fetchmail) are run as shell commands with Sh().
 #pragma once
 
 #include <memory>
@@ -25,13 +25,16 @@ ShResult Sh(const std::string& command);
 class MailSystem {
  public:
   static absl::StatusOr<std::unique_ptr<MailSystem>> Start(
-      std::vector<std::string> extra_smtp_flags = {});
+      std::vector<std::string> extra_smtp_flags = {},
+      std::vector<std::string> extra_pop3_flags = {});
 
   absl::Status StartSmtp();
   void KillSmtp() { smtp_.Kill(); }
 
   int smtp_port() const { return smtp_port_; }
   int pop3_port() const { return pop3_port_; }
+  int smtps_port() const { return smtps_port_; }  // implicit TLS (RFC 8314)
+  int pop3s_port() const { return pop3s_port_; }
   int sink_port() const { return sink_port_; }
   const std::string& dir() const { return dir_; }
   kvs::Client& kvs() { return *kvs_; }
@@ -46,7 +49,7 @@ class MailSystem {
   std::unique_ptr<kvs::Client> kvs_;
   std::vector<std::string> extra_smtp_flags_;
   Process smtp_, pop3_;
-  int smtp_port_ = 0, pop3_port_ = 0, sink_port_ = 0;
+  int smtp_port_ = 0, pop3_port_ = 0, smtps_port_ = 0, pop3s_port_ = 0, sink_port_ = 0;
   std::string dir_;
 };
 

@@ -2,13 +2,23 @@
 """Drives Python's poplib against our POP3 server for the process tests.
 Usage: pop3_client.py PORT USER PASSWORD SCENARIO; prints one result line per step."""
 import poplib
+import ssl
 import sys
 
 port, user, password, scenario = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 
 
+def tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the server's self-signed certificate
+    return ctx
+
+
 def connect():
+    # Logins are accepted only under TLS: STLS first, as Thunderbird does.
     p = poplib.POP3("127.0.0.1", port, timeout=20)
+    p.stls(tls_context())
     p.user(user)
     p.pass_(password)
     return p
@@ -47,11 +57,7 @@ elif scenario == "stat":
     p.quit()
 elif scenario == "stls":
     p = poplib.POP3("127.0.0.1", port, timeout=20)
-    import ssl
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    p.stls(ctx)
+    p.stls(tls_context())
     p.user(user)
     p.pass_(password)
     print("stls_stat", p.stat()[0])

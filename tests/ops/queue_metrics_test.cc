@@ -219,7 +219,7 @@ TEST(SmtpQueueMetricsTest, OutboundQueueHoldsWhatTheSmarthostCouldNotTakeThenEmp
   for (int i = 0; i < kMessages; ++i) {
     ShResult r =
         Sh(absl::StrCat("swaks --server 127.0.0.1 --port ", sys.smtp_port(),
-                        " --auth PLAIN --auth-user alice --auth-password ",
+                        " --tls --auth PLAIN --auth-user alice --auth-password ",
                         MailSystem::kAlicePassword, " --from alice@penncloud.local --to carol", i,
                         "@example.com --header 'Subject: q", i, "'"));
     ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -131,7 +131,8 @@ test('compose, read, reply, reply all, forward with an attachment, delete', asyn
   assert.match(await bob.page.getByLabel('Cc', { exact: true }).inputValue(), /carol@penncloud\.local/);
   assert.equal(await bob.page.getByLabel('Subject', { exact: true }).inputValue(), 'Re: Plans');
   // The same message, sent from webmail, arrives by POP3 (curl as the client).
-  const pop = (path) => execFileSync('curl', ['-sS', '--max-time', '20',
+  // STLS is required: the server refuses logins in clear.
+  const pop = (path) => execFileSync('curl', ['-sS', '--max-time', '20', '--ssl-reqd', '-k',
     `pop3://bob:password-bob@127.0.0.1:${pop3Port}/${path}`]).toString();
   assert.match(pop(''), /^1 \d+/);
   const retrieved = pop('1');
