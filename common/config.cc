@@ -29,9 +29,12 @@ ABSL_FLAG(bool, check_config, false,
 namespace penncloud::config {
 namespace {
 
-// Tables a file may hold: the layout, and one per binary.
-constexpr std::array<const char*, 8> kTables = {"cluster",  "kvs_server", "kvsctl", "coordinator",
-                                                "frontend", "smtp",       "pop3",   "kvs_bench"};
+// Tables a file may hold: the layout, one per binary, and [web], the public face of the
+// site (HTTPS certificate, public mode), which is the coordinator's flags under a name an
+// operator looks for.
+constexpr std::array<const char*, 9> kTables = {"cluster",     "kvs_server", "kvsctl",
+                                                "coordinator", "frontend",   "smtp",
+                                                "pop3",        "kvs_bench",  "web"};
 
 // The [cluster] keys scripts/start.sh reads; checked here so every binary (and
 // --check_config) catches a typo or a bad port before anything starts.
@@ -40,7 +43,8 @@ struct ClusterKey {
   const char* name;
   Kind kind;
 };
-constexpr std::array<ClusterKey, 14> kClusterKeys = {{
+constexpr std::array<ClusterKey, 16> kClusterKeys = {{
+    {"tls_dir", Kind::kString},  // the cluster CA and the per-process certificates
     {"state_dir", Kind::kString},
     {"domain", Kind::kString},
     {"address", Kind::kString},
@@ -51,6 +55,7 @@ constexpr std::array<ClusterKey, 14> kClusterKeys = {{
     {"pop3_port", Kind::kPort},
     {"smtps_port", Kind::kPort},  // SMTP submission with implicit TLS
     {"pop3s_port", Kind::kPort},  // POP3 with implicit TLS
+    {"https_port", Kind::kPort},  // the coordinator's HTTPS
     {"kvs_port_base", Kind::kPort},
     {"metrics_port_offset", Kind::kPort},  // /metrics on each main port + this
     {"replicas", Kind::kSmallCount},
@@ -195,7 +200,7 @@ absl::Status ApplyText(std::string_view text, const std::string& source,
           return Bad(source, cnode.source(), "cluster", std::string(ckey.str()), why);
         }
       }
-    } else if (name == program) {
+    } else if (name == program || (name == "web" && program == "coordinator")) {
       if (absl::Status s = ApplyTable(*table, source, program); !s.ok()) return s;
     }
   }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "coordinator/node_id.h"
 #include "grpcpp/grpcpp.h"
@@ -103,7 +104,7 @@ kvs::pb::KvsService::Stub* ClusterPoller::Stub(const std::string& address) {
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
     stub = kvs::pb::KvsService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+        grpc::CreateCustomChannel(address, tls::ChannelCredentials(), args));
   }
   return stub.get();
 }

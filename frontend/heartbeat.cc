@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/version.h"
@@ -27,7 +28,7 @@ void HeartbeatSender::Stop() {
 }
 
 void HeartbeatSender::Loop() {
-  auto channel = grpc::CreateChannel(options_.coordinator, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(options_.coordinator, tls::ChannelCredentials());
   auto stub = coordinator::pb::Coordinator::NewStub(channel);
   const int64_t started = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())

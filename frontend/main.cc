@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "accounts/accounts.h"
 #include "common/config.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/metrics_server.h"
 #include "common/node_name.h"
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
   using namespace penncloud;
   int port = absl::GetFlag(FLAGS_port);
   const std::string name = InitNodeName(absl::StrCat("frontend-", port));
+  if (absl::Status s = tls::InitProcess(name, tls::Identity::Service("frontend", name)); !s.ok()) {
+    PC_LOG(kError, "frontend.tls")("error", s.message());
+    return 2;
+  }
   BlockStopSignals();
   auto metrics_server = metrics::StartFromFlag();
   if (!metrics_server.ok()) return 2;

@@ -41,7 +41,7 @@ for pidfile in "$run_dir"/*.pid; do
   [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && running=1
 done
 if ((!running)); then
-  for port in "$http_port" "$coordinator_grpc_port" "${frontend_ports[@]}" "$smtp_port" \
+  for port in "$http_port" "$https_port" "$coordinator_grpc_port" "${frontend_ports[@]}" "$smtp_port" \
     "$pop3_port" $(for g in 0 "${data_groups[@]}"; do for r in "${replicas[@]}"; do
       group_port "$g" "$r"; done; done); do
     for p in "$port" $((port + metrics_port_offset)); do
@@ -59,6 +59,13 @@ if [[ ! -s $state/admin-password ]]; then
   (umask 077 && openssl rand -base64 18 | tr -d '/+=' >"$state/admin-password")
 fi
 
+# The cluster CA, made on the first start (docs/security.md); each launch issues its
+# process's certificate from it.
+if [[ ! -s $tls_dir/ca.crt ]]; then
+  bash "$root/scripts/lib/tls.sh" ca "$tls_dir"
+fi
+tls_certificate kvsctl
+
 echo "== Starting the key-value store (config group + ${#data_groups[@]} data groups)"
 for r in "${replicas[@]}"; do
   launch "kvs-config-r$r" "$bin/kvs_server" --id="$r" --peers="$(group_peers 0)" \
@@ -71,7 +78,7 @@ for g in "${data_groups[@]}"; do
       "$(metrics_listen "$(group_port "$g" "$r")")"
   done
 done
-kvsctl=("$bin/kvsctl" --config="$(config_spec)")
+kvsctl=("$bin/kvsctl" "$tls_flag" --config="$(config_spec)")
 # Runs a command quietly; its output is shown only if it fails.
 quietly() {
   local out
@@ -81,7 +88,7 @@ quietly() {
   fi
 }
 for _ in $(seq 1 150); do
-  "$bin/kvsctl" --group="$(config_spec)" status >/dev/null 2>&1 && break
+  "$bin/kvsctl" "$tls_flag" --group="$(config_spec)" status >/dev/null 2>&1 && break
   sleep 0.2
 done
 # The first start creates the map with group 1 and adds the others one at a time, so rows
@@ -106,9 +113,19 @@ for g in "${data_groups[@]}"; do
 done
 
 echo "== Starting the coordinator and frontends"
+# HTTPS: the operator's certificate if [web] names one (the coordinator reads it from the
+# config itself), else one from the cluster CA for 127.0.0.1, localhost and [web] dns_name.
+https_flags=(--https_port="$https_port")
+if [[ -z $(conf_get web tls_cert) ]]; then
+  "$root/scripts/lib/tls.sh" ca "$state/tls"
+  # shellcheck disable=SC2046  # dns_name is one word or none
+  "$root/scripts/lib/tls.sh" issue "$state/tls" https web/https 127.0.0.1 "$address" \
+    $(conf_get web dns_name)
+  https_flags+=(--tls_cert="$state/tls/https.crt" --tls_key="$state/tls/https.key")
+fi
 launch coordinator "$bin/coordinator" --address="$address" --http_port=$http_port --grpc_port=$coordinator_grpc_port \
   --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password" --run_dir="$run_dir" \
-  "$(metrics_listen "$http_port")"
+  "${https_flags[@]}" "$(metrics_listen "$http_port")"
 for port in "${frontend_ports[@]}"; do
   launch "frontend-$port" "$bin/frontend" --address="$address" --port="$port" \
     --kvs="$(kvs_spec)" --coordinator="$address:$coordinator_grpc_port" --mail_domain="$mail_domain" \
@@ -130,7 +147,7 @@ echo "== Waiting until healthy"
 # the tail of its log, so a start that does not come up says why.
 group_healthy() {
   local out
-  out=$("$bin/kvsctl" --timeout_ms=2000 --group="$(group_addresses "$1")" status 2>/dev/null) &&
+  out=$("$bin/kvsctl" "$tls_flag" --timeout_ms=2000 --group="$(group_addresses "$1")" status 2>/dev/null) &&
     ! grep -q unreachable <<<"$out" && grep -q "role=leader" <<<"$out"
 }
 greets() {  # port, the greeting's first characters
@@ -153,6 +170,8 @@ failing_check() {  # prints the first check that fails, with the log to read
     serves "$port" || { echo "frontend :$port does not serve|frontend-$port"; return; }
   done
   serves "$http_port" || { echo "the coordinator :$http_port does not serve|coordinator"; return; }
+  curl -fsk -m 2 -o /dev/null "https://$address:$https_port/healthz" ||
+    { echo "the coordinator's HTTPS :$https_port does not serve|coordinator"; return; }
   greets "$smtp_port" 220 || { echo "SMTP :$smtp_port does not greet|smtp"; return; }
   greets "$pop3_port" +OK || { echo "POP3 :$pop3_port does not greet|pop3"; return; }
 }
@@ -192,8 +211,8 @@ done
 cat <<MSG
 
 PennCloud is running.
-  Web app:        http://$address:$http_port/
-  Admin console:  http://$address:$http_port/admin
+  Web app:        http://$address:$http_port/   https://$address:$https_port/
+  Admin console:  http://$address:$http_port/admin   (HTTPS signed by $state/tls/ca.crt)
   Admin login:    admin / $(cat "$state/admin-password")   (kept in $state/admin-password)
 
   Thunderbird (account user@$mail_domain, password = the web password):

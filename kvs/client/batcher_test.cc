@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_split.h"
+#include "common/grpc_tls.h"
 #include "gtest/gtest.h"
 #include "kvs/client/replica_group_client.h"
 #include "tests/support/kvs_group.h"
@@ -28,7 +29,7 @@ class BatchTest : public ::testing::Test {
 
   std::unique_ptr<pb::KvsService::Stub> StubOf(int i) {
     return pb::KvsService::NewStub(
-        grpc::CreateChannel(group_->address(i), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(group_->address(i), tls::ChannelCredentials()));
   }
 
   uint64_t RequestsServed(int i) {

@@ -10,6 +10,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/grpc_tls.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/kvsctl_cluster.h"
 #include "kvs/client/kvsctl_node.h"
@@ -80,6 +81,13 @@ int main(int argc, char** argv) {
   std::vector<char*> rest = penncloud::config::ParseFlags(argc, argv, "kvsctl");
   std::vector<std::string> args(rest.begin() + 1, rest.end());
   if (args.empty()) return Usage("no command");
+  // An operator's tool: its certificate must grant the admin role (the cluster's own is
+  // state/tls/kvsctl.crt: `kvsctl --tls_dir=state/tls ...`).
+  if (absl::Status s = penncloud::tls::InitProcess(
+          "kvsctl", penncloud::tls::Identity::Admin("kvsctl"));
+      !s.ok()) {
+    return Fail(s);
+  }
   std::string config = absl::GetFlag(FLAGS_config);
   std::string spec = absl::GetFlag(FLAGS_group);
   if (spec.empty() && config.empty() && std::getenv("PENNCLOUD_KVS") != nullptr) {

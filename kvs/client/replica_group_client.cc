@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_metrics.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/metrics.h"
 
@@ -113,7 +114,7 @@ ReplicaGroupClient::ReplicaGroupClient(std::vector<std::string> addresses,
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-    auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    auto channel = grpc::CreateCustomChannel(address, tls::ChannelCredentials(), args);
     stubs_.push_back(pb::KvsService::NewStub(channel));
   }
   Batcher::Options batching;

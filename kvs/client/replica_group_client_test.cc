@@ -4,10 +4,12 @@
 #include <mutex>
 
 #include "absl/strings/match.h"
+#include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kvs/client/connect.h"
 #include "tests/support/process.h"
+#include "tests/support/test_pki.h"
 
 namespace penncloud::kvs {
 namespace {
@@ -17,8 +19,9 @@ namespace {
 class ScriptedReplica final : public pb::KvsService::Service {
  public:
   explicit ScriptedReplica(std::deque<grpc::Status> script) : script_(std::move(script)) {
+    testing::TestPki::Shared();  // the server and the client under test use its certificates
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort("127.0.0.1:0", tls::ServerCredentials(), &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
@@ -86,6 +89,7 @@ TEST(ReplicaGroupClientTest, AnExpiredSessionAfterAFailedAttemptIsAnUnknownOutco
 }
 
 TEST(ConnectTest, RejectsMalformedSpecs) {
+  testing::TestPki::Shared();  // Connect makes (TLS) channels
   EXPECT_TRUE(absl::IsInvalidArgument(Connect("").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Connect(" , ").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Connect("127.0.0.1:1,nonsense").status()));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_metrics.h"
+#include "common/grpc_tls.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_server.h"
@@ -130,8 +131,15 @@ int main(int argc, char** argv) {
                            : level == "warn"  ? Level::kWarn
                            : level == "error" ? Level::kError
                                               : Level::kInfo);
-  penncloud::InitNodeName(options.group > 0 ? absl::StrCat("kvs-g", options.group, "-", options.id)
-                                            : absl::StrCat("kvs-", options.id));
+  const std::string node_name =
+      penncloud::InitNodeName(options.group > 0 ? absl::StrCat("kvs-g", options.group, "-", options.id)
+                                                : absl::StrCat("kvs-", options.id));
+  if (absl::Status s = penncloud::tls::InitProcess(
+          node_name, penncloud::tls::Identity::Replica(options.group, options.id));
+      !s.ok()) {
+    std::cerr << "kvs_server: " << s.message() << "\n";
+    return 2;
+  }
   penncloud::BlockStopSignals();
   penncloud::metrics::InstallGrpcServerMetricsEverywhere(
       {.slow_ms = absl::GetFlag(FLAGS_slow_rpc_ms)});

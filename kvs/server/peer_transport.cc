@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "grpcpp/grpcpp.h"
 #include "kvs/server/paxos_traffic.h"
@@ -35,7 +36,7 @@ void PeerTransport::AddPeer(uint64_t id, const std::string& address) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   peer->stub = pb::KvsPeer::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      grpc::CreateCustomChannel(address, tls::ChannelCredentials(), args));
   peers_.emplace(id, std::move(peer));
 }
 

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/grpc_authz.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "kvs/client/client.h"
 #include "kvs/client/replica_group_client.h"
@@ -21,6 +23,7 @@ namespace penncloud::kvs::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using tls::Role;
 
 constexpr char kSnapshotMeta[] = "snapshot_meta";
 constexpr char kPeersMeta[] = "peers";  // pb::PeerBook, part of snapshots
@@ -64,6 +67,33 @@ grpc::Status CheckCommand(const pb::Command& c) {
     return Invalid("write without (session, seq): every write must carry its at-most-once id");
   }
   return grpc::Status::OK;
+}
+
+// Who may call what (docs/security.md, "Inside the cluster"). Data writes come from the
+// services, the coordinator and operators; the cluster map's row (the map and the
+// rebalancer's lease) changes only through the coordinator or an operator, so a service's
+// certificate cannot redraw the ring.
+grpc::Status AuthorizeWrites(const grpc::ServerContextBase& context, absl::string_view rpc,
+                             const std::vector<const pb::Command*>& commands) {
+  std::optional<tls::Identity> caller;
+  grpc::Status s =
+      tls::Authorize(context, rpc, {Role::kService, Role::kCoordinator, Role::kAdmin}, &caller);
+  if (!s.ok() || !caller || caller->role != Role::kService) return s;
+  for (const pb::Command* c : commands) {
+    if (c->row() == shard::kMapRow) {
+      return tls::Deny(context, rpc, "the cluster map's row is not a service's to write");
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AuthorizeReads(const grpc::ServerContextBase& context, absl::string_view rpc) {
+  return tls::Authorize(context, rpc,
+                        {Role::kService, Role::kCoordinator, Role::kAdmin, Role::kReplica});
+}
+
+grpc::Status AuthorizeOperator(const grpc::ServerContextBase& context, absl::string_view rpc) {
+  return tls::Authorize(context, rpc, {Role::kCoordinator, Role::kAdmin});
 }
 
 const char* RoleName(paxos::Role role) {
@@ -168,6 +198,10 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     r_->CountRequest();
     auto* reactor = context->DefaultReactor();
     const pb::Command& c = request->command();
+    if (grpc::Status s = AuthorizeWrites(*context, "Write", {&c}); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
     if (grpc::Status s = CheckCommand(c); !s.ok()) {
       reactor->Finish(s);
       return reactor;
@@ -192,14 +226,17 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     read.reactor = context->DefaultReactor();
     read.get = request;
     read.get_response = response;
-    return StartRead(read, CheckCell(request->row(), request->column()), response->mutable_hint());
+    grpc::Status s = AuthorizeReads(*context, "Get");
+    if (s.ok()) s = CheckCell(request->row(), request->column());
+    return StartRead(read, s, response->mutable_hint());
   }
 
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const pb::ListRequest* request,
                                  pb::ListResponse* response) override {
     r_->CountRequest();
-    grpc::Status s = CheckCell(request->row(), request->after());
+    grpc::Status s = AuthorizeReads(*context, "List");
+    if (s.ok()) s = CheckCell(request->row(), request->after());
     if (s.ok()) s = CheckListLimit(request->limit());
     PendingRead read;
     read.reactor = context->DefaultReactor();
@@ -213,6 +250,10 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
                                        pb::WriteResponse* response) override {
     r_->CountRequest();
     auto* reactor = context->DefaultReactor();
+    if (grpc::Status s = r_->AuthorizeInstallMap(*context); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
     // Only valid maps enter the log: every replica must be able to route by it.
     if (absl::StatusOr<shard::ClusterMap> map = shard::ClusterMap::Parse(request->map());
         !map.ok()) {
@@ -241,6 +282,10 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
                                     pb::WriteResponse* response) override {
     r_->CountRequest();
     auto* reactor = context->DefaultReactor();
+    if (grpc::Status s = AuthorizeOperator(*context, "Migrate"); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
     const pb::MigrateStep& step = request->step();
     if (step.kind() == pb::MIGRATE_UNSPECIFIED || step.migration().id() == 0) {
       reactor->Finish(Invalid("migrate step without kind or migration id"));
@@ -267,8 +312,9 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
                                      const pb::ListRowsRequest* request,
                                      pb::ListRowsResponse* response) override {
     r_->CountRequest();
-    grpc::Status s;
-    if (request->after().size() > kMaxKeyBytes) {
+    grpc::Status s = AuthorizeOperator(*context, "ListRows");
+    if (!s.ok()) {
+    } else if (request->after().size() > kMaxKeyBytes) {
       s = Invalid(
           absl::StrCat("row of ", request->after().size(), " bytes exceeds ", kMaxKeyBytes));
     } else {
@@ -287,8 +333,9 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     r_->CountRequest();
     auto* reactor = context->DefaultReactor();
     const pb::Member& m = request->member();
-    grpc::Status s;
-    if (request->change() == pb::MEMBERSHIP_UNSPECIFIED) {
+    grpc::Status s = AuthorizeOperator(*context, "ChangeMembership");
+    if (!s.ok()) {
+    } else if (request->change() == pb::MEMBERSHIP_UNSPECIFIED) {
       s = Invalid("membership change without a kind (add learner, promote or remove)");
     } else if (m.id() == 0) {
       s = Invalid("membership change without a replica id (ids start at 1)");
@@ -324,6 +371,15 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     auto* reactor = context->DefaultReactor();
     const int writes = request->writes_size();
     const int gets = request->gets_size();
+    std::vector<const pb::Command*> commands;
+    commands.reserve(writes);
+    for (const pb::WriteRequest& w : request->writes()) commands.push_back(&w.command());
+    grpc::Status allowed = writes > 0 ? AuthorizeWrites(*context, "Batch", commands)
+                                      : AuthorizeReads(*context, "Batch");
+    if (!allowed.ok()) {
+      reactor->Finish(allowed);
+      return reactor;
+    }
     if (!r_->is_leader_.load(std::memory_order_relaxed) || writes + gets == 0) {
       if (writes + gets > 0) r_->FillHint(response->mutable_hint());
       reactor->Finish(grpc::Status::OK);
@@ -378,6 +434,10 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
                                    pb::StatusResponse* response) override {
     r_->CountRequest();
     auto* reactor = context->DefaultReactor();
+    if (grpc::Status s = AuthorizeReads(*context, "Status"); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
     *response = r_->StatusNow();
     reactor->Finish(grpc::Status::OK);
     return reactor;
@@ -413,8 +473,9 @@ class Replica::PeerService final
   explicit PeerService(Replica* replica) : r_(replica) {}
   using pb::KvsPeer::WithCallbackMethod_Send<pb::KvsPeer::Service>::Send;
 
-  grpc::Status FetchRange(grpc::ServerContext*, const pb::FetchRangeRequest* request,
+  grpc::Status FetchRange(grpc::ServerContext* context, const pb::FetchRangeRequest* request,
                           grpc::ServerWriter<pb::RangeChunk>* writer) override {
+    if (grpc::Status s = AuthorizeOperator(*context, "FetchRange"); !s.ok()) return s;
     // Only once FREEZE is applied (and on disk) here is the range final: no write to it
     // comes after FREEZE in the log.
     const pb::MigrationStep step = r_->store_->StepOf(request->migration().id());
@@ -433,12 +494,21 @@ class Replica::PeerService final
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context, const pb::PeerBatch* batch,
                                  pb::PeerAck*) override {
     auto* reactor = context->DefaultReactor();
+    if (grpc::Status s = r_->AuthorizePeer(*context, "Send", batch->from()); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
     std::vector<paxos::Message> messages;
     messages.reserve(batch->messages_size());
     for (const std::string& bytes : batch->messages()) {
       paxos::Message m;
       if (!m.ParseFromString(bytes)) {
         reactor->Finish(Invalid("malformed Paxos message"));
+        return reactor;
+      }
+      // The certificate vouched for the batch's sender; each message must be its own.
+      if (m.from() != batch->from()) {
+        reactor->Finish(tls::Deny(*context, "Send", "a message names another sender"));
         return reactor;
       }
       if (m.to() != r_->options_.id) continue;  // misrouted (e.g. a stale proxy mapping)
@@ -459,8 +529,11 @@ class Replica::PeerService final
     return reactor;
   }
 
-  grpc::Status FetchSnapshot(grpc::ServerContext*, const pb::SnapshotRequest* request,
+  grpc::Status FetchSnapshot(grpc::ServerContext* context, const pb::SnapshotRequest* request,
                              grpc::ServerWriter<pb::SnapshotChunk>* writer) override {
+    if (grpc::Status s = r_->AuthorizePeer(*context, "FetchSnapshot", request->from()); !s.ok()) {
+      return s;
+    }
     absl::Status s = r_->store_->DumpSnapshot(
         kSnapshotChunkBytes, [&](const pb::SnapshotChunk& chunk) { return writer->Write(chunk); });
     const uint64_t peer = request->from();
@@ -570,7 +643,7 @@ absl::Status Replica::Init() {
   const std::string listen =
       options_.listen.empty() ? options_.peers.at(options_.id) : options_.listen;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, tls::ServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(client_service_.get());
@@ -867,6 +940,9 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
     PC_LOG(kInfo, "kvs.membership")
     ("slot", entry.slot())("voters", entry.membership().voters_size())(
         "learners", entry.membership().learners_size());
+    // Peers are authorized by the published membership (AuthorizePeer): a new member's
+    // first replies must not meet the old one.
+    PublishStatus(/*now_please=*/true);
   }
   // The address book is written before the slot (RocksDB keeps write order, so it is on
   // disk whenever the slot is); applying it again after a crash changes nothing.
@@ -1368,14 +1444,69 @@ void Replica::FinishChange(const grpc::Status& status) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Authorization of peers (docs/security.md, "Inside the cluster").
+
+grpc::Status Replica::AuthorizePeer(const grpc::ServerContextBase& context, absl::string_view rpc,
+                                    uint64_t from) const {
+  std::optional<tls::Identity> caller;
+  grpc::Status s = tls::Authorize(context, rpc, {Role::kReplica}, &caller);
+  if (!s.ok() || !caller) return s;
+  if (caller->group != options_.group) {
+    return tls::Deny(context, rpc,
+                     absl::StrCat("the sender is a replica of group ", caller->group,
+                                  ", this is group ", options_.group));
+  }
+  if (caller->member != from || from == options_.id) {
+    return tls::Deny(context, rpc,
+                     absl::StrCat("the sender says it is replica ", from,
+                                  " but its certificate names replica ", caller->member));
+  }
+  if (WasRemoved(from)) {
+    return tls::Deny(context, rpc, absl::StrCat("replica ", from, " was removed from the group"));
+  }
+  return grpc::Status::OK;
+}
+
+bool Replica::WasRemoved(uint64_t id) const {
+  {
+    std::lock_guard<std::mutex> lock(status_mu_);
+    const paxos::ConfigState& config = status_.config;
+    auto member = [&](uint64_t who) {
+      return paxos::IsMember(config.current(), who) ||
+             (config.next_from() != 0 && paxos::IsMember(config.next(), who));
+    };
+    if (member(id)) return false;
+    // A replica still joining has no membership of its own yet: it learns it from the
+    // very peers that would otherwise be refused.
+    if (!member(options_.id)) return false;
+  }
+  // A sender never named here may be a member added while this replica was away, and its
+  // log is the only way back; ids are never reused, so a removed replica is always known.
+  std::lock_guard<std::mutex> lock(book_mu_);
+  return book_.contains(id);
+}
+
+grpc::Status Replica::AuthorizeInstallMap(const grpc::ServerContextBase& context) const {
+  // Operators and the coordinator install maps; so does this group's own leader, handing
+  // what the config group holds to its log (PollMap).
+  std::optional<tls::Identity> caller;
+  grpc::Status s = tls::Authorize(
+      context, "InstallMap", {Role::kCoordinator, Role::kAdmin, Role::kReplica}, &caller);
+  if (!s.ok() || !caller || caller->role != Role::kReplica || caller->group == options_.group) {
+    return s;
+  }
+  return tls::Deny(context, "InstallMap", "only this group's own replicas may install its map");
+}
+
+// ---------------------------------------------------------------------------------------
 // Status and hints.
 
-void Replica::PublishStatus() {
+void Replica::PublishStatus(bool now_please) {
   is_leader_.store(node_->is_leader(), std::memory_order_relaxed);
   leader_id_.store(node_->leader().value_or(0), std::memory_order_relaxed);
   static thread_local auto last = Clock::time_point();
   const auto now = Clock::now();
-  if (now - last < std::chrono::milliseconds(20)) return;
+  if (!now_please && now - last < std::chrono::milliseconds(20)) return;
   last = now;
   paxos::NodeStatus status = node_->Status();
   std::lock_guard<std::mutex> lock(status_mu_);

@@ -120,7 +120,8 @@ class Replica {
   void MaybeExpireSessions();
   void FailPendingWrites(const grpc::Status& status);
   void SweepPendingWrites();
-  void PublishStatus();
+  // Publishes the core's status for gRPC threads (at most every 20 ms unless `now_please`).
+  void PublishStatus(bool now_please = false);
   void FetchSnapshot(paxos::Message message);
   // Sharding (docs/sharding.md section 5): the applied map, ownership, map polling.
   void LoadMap(const std::string& bytes);
@@ -139,6 +140,10 @@ class Replica {
   std::string ClientAddress(uint64_t id) const;
 
   // Called from gRPC threads.
+  grpc::Status AuthorizePeer(const grpc::ServerContextBase& context, absl::string_view rpc,
+                             uint64_t from) const;
+  bool WasRemoved(uint64_t id) const;
+  grpc::Status AuthorizeInstallMap(const grpc::ServerContextBase& context) const;
   void CountRequest() { client_requests_.fetch_add(1, std::memory_order_relaxed); }
   void Enqueue(const std::function<void(Inbox&)>& add);
   void FillHint(pb::LeaderHint* hint) const;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/numbers.h"
+#include "common/grpc_tls.h"
 #include "common/metrics.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/kvs.grpc.pb.h"
@@ -76,7 +77,7 @@ void Fill(Gauges& g, const pb::StatusResponse& s) {
 void ExportStatusMetrics(const std::string& address) {
   auto gauges = std::make_shared<Gauges>();
   auto stub = std::shared_ptr<pb::KvsService::Stub>(
-      pb::KvsService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())));
+      pb::KvsService::NewStub(grpc::CreateChannel(address, tls::ChannelCredentials())));
   metrics::Default().OnCollect([gauges, stub] {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 
 namespace penncloud::kvs::shard {
@@ -104,7 +105,7 @@ absl::StatusOr<InstallResult> GrpcGroupSteps::Install(const cluster::Migration& 
   // refuses and the next is tried.
   for (const std::string& address : sources) {
     auto stub =
-        pb::KvsPeer::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        pb::KvsPeer::NewStub(grpc::CreateChannel(address, tls::ChannelCredentials()));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     pb::FetchRangeRequest request;

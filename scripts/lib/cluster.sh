@@ -68,6 +68,7 @@ smtp_port=$(cluster_conf smtp_port 2500)
 pop3_port=$(cluster_conf pop3_port 11000)
 smtps_port=$(cluster_conf smtps_port 4650)  # submission with implicit TLS (RFC 8314)
 pop3s_port=$(cluster_conf pop3s_port 9950)  # POP3 with implicit TLS
+https_port=$(cluster_conf https_port 8443)  # the coordinator's HTTPS
 mail_domain=${PENNCLOUD_DOMAIN:-$(cluster_conf domain penncloud.local)}
 # Every process serves Prometheus metrics at /metrics on its main port + this offset
 # (docs/operations.md, "Metrics, logs, shutdown"); docker/prometheus.yml scrapes them.
@@ -101,13 +102,51 @@ node_name() {
   esac
 }
 
+# Mutual TLS inside the cluster (docs/security.md): the cluster CA and one certificate per
+# process live in tls_dir ([cluster] tls_dir, default state/tls). With the CA's key there,
+# start.sh issues what is missing or expires within 30 days; an operator whose CA key stays
+# elsewhere puts ca.crt and every <node name>.crt/.key there instead.
+tls_dir=$(cluster_conf tls_dir "")
+if [[ -z $tls_dir ]]; then
+  tls_dir=$state/tls
+elif [[ $tls_dir != /* ]]; then
+  tls_dir=$root/$tls_dir
+fi
+tls_flag="--tls_dir=$tls_dir"
+# The identity a process launched under `name` proves with its certificate.
+tls_identity() {
+  case $1 in
+    kvs-config-r*) echo "replica/0/${1#kvs-config-r}" ;;
+    kvs-g*-r*)
+      local g=${1#kvs-g}
+      echo "replica/${g%%-r*}/${1##*-r}"
+      ;;
+    coordinator) echo "coordinator/coordinator" ;;
+    frontend-*) echo "service/frontend/$1" ;;
+    smtp | pop3 | imap) echo "service/$1/$1" ;;
+    kvsctl) echo "admin/kvsctl" ;;
+  esac
+}
+# Makes sure `name` has a current certificate (when this cluster's CA key is at hand).
+tls_certificate() {
+  local name=$1 node
+  node=$(node_name "$name")
+  if [[ -s $tls_dir/ca.key ]]; then
+    bash "$root/scripts/lib/tls.sh" issue "$tls_dir" "$node" "$(tls_identity "$name")" "$address"
+  elif [[ ! -s $tls_dir/$node.crt || ! -s $tls_dir/$node.key || ! -s $tls_dir/ca.crt ]]; then
+    echo "no certificate for $node in $tls_dir (and no CA key there to issue one)" >&2
+    return 1
+  fi
+}
+
 # Starts one detached process, remembering its pid under a name, and writes its launch
 # record ($run_dir/<name>.json: name, tier, address, argv, cwd, log, pid), through which
 # the admin console stops and starts it (docs/admin.md).
 launch() {
   local name=$1
   shift
-  set -- "$@" "--node_name=$(node_name "$name")"
+  tls_certificate "$name"
+  set -- "$@" "--node_name=$(node_name "$name")" "$tls_flag"
   mkdir -p "$run_dir" "$log_dir"
   local pidfile=$run_dir/$name.pid
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then

@@ -15,6 +15,7 @@
 #   coordinator/NAME       a coordinator
 #   admin/NAME             kvsctl and the operator's tools
 # The IPs (default 127.0.0.1) are the addresses the process serves on; clients check them.
+# An argument that is not an address is a DNS name (the site's, for the HTTPS certificate).
 # Keys are 0600. Nothing here prints a key or a certificate.
 set -euo pipefail
 
@@ -50,11 +51,13 @@ current() {
     grep -qF "URI:spiffe://penncloud/$identity"
 }
 
-extensions() {  # identity ip...
+extensions() {  # identity ip-or-dns-name...
   local identity=$1 san ip
   shift
   san="URI:spiffe://penncloud/$identity,DNS:localhost"
-  for ip in "${@:-127.0.0.1}"; do san+=",IP:$ip"; done
+  for ip in "${@:-127.0.0.1}"; do
+    if [[ $ip =~ ^[0-9.]+$ || $ip == *:* ]]; then san+=",IP:$ip"; else san+=",DNS:$ip"; fi
+  done
   printf '%s\n' "basicConstraints=critical,CA:FALSE" \
     "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth,clientAuth" \
     "subjectAltName=$san"

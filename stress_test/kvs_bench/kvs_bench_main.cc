@@ -8,6 +8,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/grpc_tls.h"
 #include "kvs/client/connect.h"
 #include "stress_test/kvs_bench/proc_cpu.h"
 #include "stress_test/kvs_bench/target.h"
@@ -91,6 +92,14 @@ int main(int argc, char** argv) {
     target = penncloud::bench::MakeEtcdTarget(endpoints, conns,
                                               Millis(absl::GetFlag(FLAGS_etcd_rpc_timeout)));
   } else if (name == "penncloud") {
+    // The benchmark is a client like any tier: mutual TLS with its own certificate
+    // (--tls_dir holding kvs-bench.crt, an admin identity), or --insecure_plaintext.
+    if (absl::Status s = penncloud::tls::InitProcess(
+            "kvs-bench", penncloud::tls::Identity::Admin("kvs-bench"));
+        !s.ok()) {
+      std::cerr << "kvs_bench: " << s.message() << "\n";
+      return 2;
+    }
     std::vector<std::unique_ptr<penncloud::kvs::Client>> clients;
     for (int i = 0; i < conns; ++i) {
       auto client = penncloud::kvs::Connect(absl::GetFlag(FLAGS_kvs));

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kvs/client/group_admin.h"
@@ -112,7 +113,7 @@ TEST(KvsAdminTest, ListRowsPagesThroughEveryRowOnceInStoreOrder) {
   auto leader = (*group)->Leader();
   ASSERT_TRUE(leader.ok());
   auto stub = kvs::pb::KvsService::NewStub(
-      grpc::CreateChannel((*group)->address(*leader), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel((*group)->address(*leader), tls::ChannelCredentials()));
   for (int limit : {0, -1, 1001}) {
     grpc::ClientContext context;
     kvs::pb::ListRowsRequest request;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kvs/client/connect.h"
@@ -85,7 +86,7 @@ TEST(KvsFaultTest, PausedLeaderNeverServesStaleReads) {
   // The others elect a new leader and take a write the old one never saw.
   ASSERT_TRUE(client->Put("stale", "c", "new").ok());
   auto stub = kvs::pb::KvsService::NewStub(
-      grpc::CreateChannel(g.address(old_leader), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(g.address(old_leader), tls::ChannelCredentials()));
   // Queue a read at the paused leader, then wake it: the read must not return "old".
   kvs::pb::GetRequest request;
   request.set_row("stale");
@@ -176,7 +177,7 @@ TEST(KvsFaultTest, MinoritySideNeverAcknowledgesAWrite) {
   // Straight at the cut-off leader: whatever it believes, it has no majority to choose
   // the write, so it must not say it succeeded.
   auto stub = kvs::pb::KvsService::NewStub(
-      grpc::CreateChannel(g.address(leader), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(g.address(leader), tls::ChannelCredentials()));
   for (uint64_t seq = 1; seq <= 5; ++seq) {
     kvs::pb::WriteRequest request;
     kvs::pb::Command* c = request.mutable_command();

@@ -7,10 +7,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kvs/client/connect.h"
 #include "proto/kvs.grpc.pb.h"
+#include "tests/support/test_pki.h"
 
 namespace penncloud::testing {
 namespace {
@@ -74,7 +76,7 @@ TEST(KvsGroupTest, BadRequestsGetClearErrorsAndNoCrash) {
   ASSERT_TRUE(group.ok()) << group.status();
   const int leader = (*group)->Leader().value();
   auto stub = kvs::pb::KvsService::NewStub(
-      grpc::CreateChannel((*group)->address(leader), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel((*group)->address(leader), tls::ChannelCredentials()));
   auto write = [&](kvs::pb::Command c) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -108,10 +110,15 @@ TEST(KvsGroupTest, BadRequestsGetClearErrorsAndNoCrash) {
   c.set_op(kvs::pb::OP_PUT);
   c.set_session(0);
   EXPECT_EQ(write(c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  // Garbage bytes where a Paxos message belongs.
-  auto peer = kvs::pb::KvsPeer::NewStub(
-      grpc::CreateChannel((*group)->address(leader), grpc::InsecureChannelCredentials()));
+  // Garbage bytes where a Paxos message belongs, from a peer's own certificate.
+  const int other = (leader + 1) % (*group)->size();
+  absl::StatusOr<tls::Files> peer_files =
+      TestPki::Shared().Issue(tls::Identity::Replica(0, other + 1));
+  ASSERT_TRUE(peer_files.ok()) << peer_files.status();
+  auto peer = kvs::pb::KvsPeer::NewStub(grpc::CreateChannel(
+      (*group)->address(leader), tls::MakeChannelCredentials(*peer_files)));
   kvs::pb::PeerBatch batch;
+  batch.set_from(other + 1);
   batch.add_messages("\xff\xff\xff garbage");
   grpc::ClientContext context;
   kvs::pb::PeerAck ack;
@@ -127,7 +134,7 @@ TEST(KvsGroupTest, RetriedWriteIsAppliedOnce) {
   ASSERT_TRUE(group.ok()) << group.status();
   const int leader = (*group)->Leader().value();
   auto stub = kvs::pb::KvsService::NewStub(
-      grpc::CreateChannel((*group)->address(leader), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel((*group)->address(leader), tls::ChannelCredentials()));
   auto cput = [&](uint64_t seq, std::string expected, std::string value) {
     kvs::pb::WriteRequest request;
     kvs::pb::Command* c = request.mutable_command();
@@ -167,7 +174,7 @@ TEST(KvsGroupTest, IdleSessionsExpireAndTheTableStaysBounded) {
   ASSERT_TRUE(group.ok()) << group.status();
   auto records = [&](int i) -> uint64_t {
     auto stub = kvs::pb::KvsService::NewStub(
-        grpc::CreateChannel((*group)->address(i), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel((*group)->address(i), tls::ChannelCredentials()));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     kvs::pb::StatusResponse status;
@@ -197,7 +204,7 @@ TEST(KvsGroupTest, IdleSessionsExpireAndTheTableStaysBounded) {
   std::vector<std::unique_ptr<kvs::pb::KvsService::Stub>> stubs;
   for (int i = 0; i < (*group)->size(); ++i) {
     stubs.push_back(kvs::pb::KvsService::NewStub(
-        grpc::CreateChannel((*group)->address(i), grpc::InsecureChannelCredentials())));
+        grpc::CreateChannel((*group)->address(i), tls::ChannelCredentials())));
   }
   auto cput = [&](uint64_t k) {
     kvs::pb::WriteRequest request;
@@ -308,7 +315,7 @@ TEST(KvsGroupTest, ReplicaDownDuringCompactionCatchesUpBySnapshot) {
   ASSERT_TRUE((*group)->Restart(lagger).ok());
   // Wait until the returning replica has applied what the leader committed.
   auto stub = kvs::pb::KvsService::NewStub(
-      grpc::CreateChannel((*group)->address(lagger), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel((*group)->address(lagger), tls::ChannelCredentials()));
   uint64_t applied = 0;
   uint64_t snapshot = 0;
   for (int i = 0; i < 200 && (applied < 312 || snapshot == 0); ++i) {

@@ -19,6 +19,7 @@
 #include "kvs/shard/node_membership.h"
 #include "tests/kvs/history_recorder.h"
 #include "tests/support/kvs_group.h"
+#include "tests/support/test_pki.h"
 
 namespace penncloud::testing {
 namespace {
@@ -51,7 +52,8 @@ std::map<uint64_t, bool> Members(KvsGroup& group, const std::map<uint64_t, bool>
 }
 
 int Kvsctl(const std::string& args, std::string* out) {
-  FILE* pipe = popen((BinaryPath("kvsctl") + " " + args + " 2>&1").c_str(), "r");
+  const std::string tls = absl::StrJoin(WithTestTls(BinaryPath("kvsctl"), {}), " ");
+  FILE* pipe = popen((BinaryPath("kvsctl") + " " + tls + " " + args + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return -1;
   char buffer[4096];
   size_t n;

@@ -23,6 +23,7 @@
 #include "kvs/shard/wrong_group.h"
 #include "tests/kvs/history_recorder.h"
 #include "tests/support/kvs_cluster.h"
+#include "tests/support/test_pki.h"
 
 namespace penncloud::testing {
 namespace {
@@ -44,7 +45,9 @@ struct KvsctlRun {
 // Runs kvsctl with `args` (already shell-safe) and captures what it prints.
 KvsctlRun Kvsctl(const std::string& args) {
   KvsctlRun run;
-  FILE* pipe = popen((BinaryPath("kvsctl") + " --timeout_ms=3000 " + args + " 2>&1").c_str(), "r");
+  const std::string tls = absl::StrJoin(WithTestTls(BinaryPath("kvsctl"), {}), " ");
+  FILE* pipe = popen(
+      (BinaryPath("kvsctl") + " " + tls + " --timeout_ms=3000 " + args + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return run;
   char buffer[4096];
   size_t n;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/coordinator.grpc.pb.h"
@@ -98,7 +99,7 @@ TEST(NodeNameTest, EveryBinaryLogsTheNameItWasGiven) {
 
   // The frontend's heartbeats carry the same name to the coordinator (the admin console).
   auto stub = coordinator::pb::Coordinator::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+      absl::StrCat("127.0.0.1:", grpc_port), tls::ChannelCredentials()));
   std::string reported;
   for (int i = 0; i < 50 && reported.empty(); ++i) {
     grpc::ClientContext ctx;

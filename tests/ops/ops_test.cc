@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kvs/client/connect.h"
@@ -193,7 +194,7 @@ TEST_F(OpsTest, MetricsParseAndMoveAndRequestIdsReachEveryLog) {
   EXPECT_GE(SumSeries(fe_after, "heartbeats_sent_total", {"result=\"ok\""}), 1);
   // The next beats carry the p99 of those requests (over one interval) to the coordinator.
   auto coord = coordinator::pb::Coordinator::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_), tls::ChannelCredentials()));
   double p99 = 0;
   for (int i = 0; i < 40 && p99 <= 0; ++i) {
     for (int j = 0; j < 3; ++j) ASSERT_TRUE(web.Send("GET", "/api/me").ok());
@@ -372,7 +373,7 @@ TEST(KvsDrainTest, SigtermOnTheLeaderLosesNoAcknowledgedWrite) {
   auto leader = [&]() -> int {
     for (int i = 0; i < 3; ++i) {
       auto stub = kvs::pb::KvsService::NewStub(grpc::CreateChannel(
-          absl::StrCat("127.0.0.1:", ports[i]), grpc::InsecureChannelCredentials()));
+          absl::StrCat("127.0.0.1:", ports[i]), tls::ChannelCredentials()));
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + 1s);
       kvs::pb::StatusResponse res;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "kvs/client/replica_group_client.h"
 #include "tests/support/launch_record.h"
+#include "tests/support/test_pki.h"
 
 namespace penncloud::testing {
 
@@ -84,6 +85,7 @@ absl::Status KvsGroup::Launch(int i) {
     args.push_back(absl::StrCat("--metrics_listen=127.0.0.1:", metrics_ports_[i]));
   }
   for (const std::string& f : options_.extra_flags) args.push_back(f);
+  args = WithTestTls(BinaryPath("kvs_server"), std::move(args));  // into the launch record too
   absl::StatusOr<Process> p = Process::Start(BinaryPath("kvs_server"), args,
                                              absl::StrCat(dir_, "/replica-", i + 1, ".log"));
   if (!p.ok()) return p.status();

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "tests/support/test_pki.h"
 
 namespace penncloud::testing {
 
@@ -21,7 +22,9 @@ absl::StatusOr<Process> Process::Start(const std::string& binary,
                                        const std::string& log_path) {
   std::vector<std::string> argv_storage;
   argv_storage.push_back(binary);
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  // Every PennCloud process runs with mutual TLS, as it does in production.
+  const std::vector<std::string> with_tls = WithTestTls(binary, args);
+  argv_storage.insert(argv_storage.end(), with_tls.begin(), with_tls.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -16,6 +16,7 @@
 #include "tests/support/kvs_cluster.h"
 #include "tests/support/launch_record.h"
 #include "tests/support/process.h"
+#include "tests/support/test_pki.h"
 #include "tests/web/http_client.h"
 
 namespace penncloud::testing {
@@ -109,6 +110,7 @@ class AdminSystem {
   absl::Status Launch(const std::string& name, const std::string& tier, const std::string& binary,
                       int port, std::vector<std::string> args, bool record = true) {
     const std::string log = dir_ + "/" + name + ".log";
+    args = WithTestTls(BinaryPath(binary), std::move(args));  // into the launch record too
     auto p = Process::Start(BinaryPath(binary), args, log);
     if (!p.ok()) return p.status();
     if (record) {

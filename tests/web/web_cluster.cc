@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/coordinator.grpc.pb.h"
 
@@ -80,7 +81,7 @@ absl::Status WebCluster::RestartFrontend(int i) { return LaunchFrontend(i); }
 
 absl::StatusOr<std::vector<coordinator::pb::NodeInfo>> WebCluster::Nodes() {
   auto stub = coordinator::pb::Coordinator::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", grpc_port_), grpc::InsecureChannelCredentials()));
+      absl::StrCat("127.0.0.1:", grpc_port_), tls::ChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
   coordinator::pb::ListNodesRequest req;

@@ -1,0 +1,32 @@
+// Reading X.509 certificates with OpenSSL: the PennCloud identity a certificate carries, when
+// it expires, and whether a certificate, its key and the CA bundle belong together. Used
+// when a process loads its own credentials (to refuse a wrong file at start, not at the
+// first handshake) and by the console to show what each node presents.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+#include "common/peer_identity.h"
+
+namespace penncloud::tls {
+
+struct CertificateInfo {
+  Identity identity;
+  int64_t not_after_unix = 0;  // end of validity, seconds since the epoch
+};
+
+// The first certificate of a PEM text. Fails unless it has exactly one
+// spiffe://penncloud/... URI SAN that Identity::FromUri accepts.
+absl::StatusOr<CertificateInfo> ReadCertificate(absl::string_view pem);
+
+// Reads three PEM files and checks that the key is the certificate's, that the certificate
+// chains to a CA in the bundle, and that it is valid now. Returns what the certificate says.
+absl::StatusOr<CertificateInfo> CheckKeyPair(const std::string& ca_file,
+                                             const std::string& cert_file,
+                                             const std::string& key_file);
+
+}  // namespace penncloud::tls
