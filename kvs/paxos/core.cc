@@ -33,31 +33,83 @@ Core::Core(const Config& config, PersistentState st)
 // ----------------------------------------------------------------------------------------
 // Inputs.
 
-void Core::Step(Message m) {
-  if (m.to() != cfg_.id || m.from() == cfg_.id) return;
+DropReason Core::Step(Message m) {
+  DropReason why = DropReason::kNone;
+  if (m.to() != cfg_.id) {
+    why = DropReason::kWrongRecipient;
+  } else if (m.from() == cfg_.id) {
+    why = DropReason::kFromSelf;
+  } else if (!KnownMember(m.from()) && !KnowsMoreThan(m, commit_)) {
+    // A sender we do not know that knows no more of the log than we do is no member of
+    // any membership governing the slots we have not chosen: we know all of those.
+    why = DropReason::kNotMember;
+  } else {
+    why = CheckMessage(m, Limits());
+  }
+  // Only a message that passed every check may touch the state (even max_round_: a huge
+  // round seen here would be the base of our next ballot).
+  if (why == DropReason::kNone) why = Dispatch(m);
+  if (why != DropReason::kNone) ++drops_.by_reason[size_t(why)];
+  return why;
+}
+
+DropReason Core::Dispatch(Message& m) {
   max_round_ = std::max(max_round_, m.ballot().round());
   switch (m.type()) {
     case MSG_PREPARE:
-      if (m.ballot().node() == m.from()) OnPrepare(m);
-      break;
+      OnPrepare(m);
+      return DropReason::kNone;
     case MSG_PROMISE:
-      OnPromise(m);
-      break;
+      return OnPromise(m);
     case MSG_ACCEPT:
-      if (m.ballot().node() == m.from()) OnAccept(m);
-      break;
+      OnAccept(m);
+      return DropReason::kNone;
     case MSG_ACCEPTED:
       OnAccepted(m);
-      break;
+      return DropReason::kNone;
     case MSG_SNAPSHOT:
-      if (m.ballot().node() == m.from()) OnSnapshot(m);
-      break;
+      OnSnapshot(m);
+      return DropReason::kNone;
     case MSG_REJECT:
       OnReject(m);
-      break;
+      return DropReason::kNone;
     default:
-      break;
+      return DropReason::kUnknownType;
   }
+}
+
+MessageLimits Core::Limits() const {
+  MessageLimits l;
+  l.self = cfg_.id;
+  l.max_entries_per_message = cfg_.max_entries_per_message;
+  l.max_batch_commands = cfg_.max_batch_commands;
+  l.max_promise_lag = MaxPromiseLag();
+  l.max_open_slots = MaxOpenSlots();
+  return l;
+}
+
+bool Core::KnownMember(NodeId id) const {
+  bool knows_voters = false;
+  for (const Span* sp : configs_.SpansFrom(commit_ + 1)) {
+    if (IsMember(sp->membership, id)) return true;
+    knows_voters = knows_voters || sp->membership.voters_size() > 0;
+  }
+  // A replica that joined with an empty disk knows no membership until the leader's log or
+  // snapshot reaches it: it cannot tell members apart yet (the server's authentication
+  // is all it has).
+  if (!knows_voters) return true;
+  // A candidate also asks the voters of memberships it found among the promises.
+  if (role_ == Role::kCandidate &&
+      std::find(prepared_.begin(), prepared_.end(), id) != prepared_.end()) {
+    return true;
+  }
+  // Membership changes accepted but not known chosen yet (a new member may already lead).
+  // Only a sender no chosen membership names gets here, so honest traffic never pays it.
+  for (Slot s = std::max(commit_ + 1, log_.first_slot()); s <= log_.last_slot(); ++s) {
+    const EntryPtr& e = log_.Get(s);
+    if (e && e->type() == ENTRY_CONFIG && IsMember(e->membership(), id)) return true;
+  }
+  return false;
 }
 
 void Core::Tick() {
@@ -357,6 +409,12 @@ Slot Core::MaxPromiseLag() const {
   return 4 * cfg_.max_entries_per_message + 4 * Slot{configs_.window()};
 }
 
+// An acceptor stores entries up to 2 * MaxPromiseLag() past its match, and its match is at
+// most a window past its commit index; a leader's log also holds the slots it recovered,
+// which a promiser up to MaxPromiseLag() ahead of it reported. Sixteen times both covers
+// a chain of more than ten leaders each deposed before its recovered slots were chosen.
+Slot Core::MaxOpenSlots() const { return 16 * (MaxPromiseLag() + Slot{configs_.window()}); }
+
 void Core::OnPrepare(Message& m) {
   const Ballot& b = m.ballot();
   if (b < promised_) {
@@ -374,6 +432,17 @@ void Core::OnPrepare(Message& m) {
     r.set_refused(true);
     r.set_commit(commit_);
     Send(std::move(r));
+    if (m.from_slot() <= snapshot_.slot()) {
+      // The candidate lacks slots we compacted, and no one may be able to send them to it
+      // as leader: the replicas that know them chosen may all be outside the memberships it
+      // knows (a removed voter that compacted past the change; seed 850133 of issue 18).
+      // A snapshot holds chosen slots only, so it may come from anyone: the zero ballot
+      // says it claims no leadership.
+      Message snap = NewMessage(MSG_SNAPSHOT, m.from());
+      snap.clear_ballot();
+      *snap.mutable_snapshot() = snapshot_;
+      Send(std::move(snap));
+    }
     return;
   }
   if (b > promised_) {
@@ -433,6 +502,15 @@ void Core::OnAccept(Message& m) {
 }
 
 void Core::OnSnapshot(Message& m) {
+  if (m.ballot().round() == 0) {
+    // Catch-up from a replica that refused our prepare: install it if it is ahead, promise
+    // nothing. A leader recovers its open slots itself; a candidate's election asked for
+    // slots now behind it, so it starts over as a follower.
+    if (role_ == Role::kLeader || m.snapshot().slot() <= commit_) return;
+    if (role_ == Role::kCandidate) StepDown();
+    InstallSnapshot(m.snapshot());
+    return;
+  }
   if (m.ballot() < promised_) {
     Send(NewMessage(MSG_REJECT, m.from()));
     return;
@@ -441,25 +519,26 @@ void Core::OnSnapshot(Message& m) {
   leader_ = m.from();
   ticks_since_leader_ = 0;
   election_elapsed_ = 0;
-  const SnapshotMeta& meta = m.snapshot();
-  if (meta.slot() > commit_) {
-    const Slot slot = meta.slot();
-    snapshot_ = meta;
-    log_.DropThrough(slot);
-    configs_.Reset(meta.config(), slot);
-    commit_ = slot;
-    applied_ = handed_ = slot;
-    MarkHardState();
-    std::erase_if(ready_.committed, [slot](const EntryPtr& e) { return e->slot() <= slot; });
-    std::erase_if(ready_.entries, [slot](const EntryPtr& e) { return e->slot() <= slot; });
-    ready_.snapshot = meta;
-    match_ = commit_;
-    ExtendMatch();
-  }
+  if (m.snapshot().slot() > commit_) InstallSnapshot(m.snapshot());
   Message r = NewMessage(MSG_ACCEPTED, m.from());
   r.set_match(match_);
   r.set_commit(commit_);
   Send(std::move(r));
+}
+
+void Core::InstallSnapshot(const SnapshotMeta& meta) {
+  const Slot slot = meta.slot();
+  snapshot_ = meta;
+  log_.DropThrough(slot);
+  configs_.Reset(meta.config(), slot);
+  commit_ = slot;
+  applied_ = handed_ = slot;
+  MarkHardState();
+  std::erase_if(ready_.committed, [slot](const EntryPtr& e) { return e->slot() <= slot; });
+  std::erase_if(ready_.entries, [slot](const EntryPtr& e) { return e->slot() <= slot; });
+  ready_.snapshot = meta;
+  match_ = commit_;
+  ExtendMatch();
 }
 
 void Core::OnReject(const Message& m) {
@@ -469,12 +548,18 @@ void Core::OnReject(const Message& m) {
 // ----------------------------------------------------------------------------------------
 // Candidate and leader.
 
-void Core::OnPromise(Message& m) {
-  if (role_ != Role::kCandidate || m.ballot() != promised_ || m.refused()) return;
+DropReason Core::OnPromise(Message& m) {
+  // A late answer to an earlier election is normal: ignored, not counted.
+  if (role_ != Role::kCandidate || m.ballot() != promised_ || m.refused()) {
+    return DropReason::kNone;
+  }
+  // Our ballot is unique to this election, so an honest promise names its from_slot.
+  if (m.from_slot() != election_.from_slot()) return DropReason::kInconsistent;
   std::vector<EntryPtr> entries;
   entries.reserve(m.entries_size());
   for (Entry& e : *m.mutable_entries()) entries.push_back(std::make_shared<Entry>(std::move(e)));
   if (election_.AddPromise(m.from(), m.commit(), std::move(entries))) MaybeWin();
+  return DropReason::kNone;
 }
 
 std::vector<NodeId> Core::AllMembers() const {

@@ -10,6 +10,7 @@
 #include "kvs/paxos/election.h"
 #include "kvs/paxos/log.h"
 #include "kvs/paxos/membership.h"
+#include "kvs/paxos/message_check.h"
 #include "kvs/paxos/node.h"
 #include "kvs/paxos/progress.h"
 #include "kvs/paxos/read_index.h"
@@ -21,7 +22,8 @@ class Core {
  public:
   Core(const Config& config, PersistentState state);
 
-  void Step(Message m);
+  DropReason Step(Message m);
+  const DropCounts& drops() const { return drops_; }
   void Tick();
   absl::Status Propose(std::string command);
   absl::Status ProposeMembership(const Membership& membership);
@@ -48,17 +50,23 @@ class Core {
   void ResetElectionTimer();
   bool CanCampaign() const;
 
+  // --- input checks (message_check.h has the ones that need no state)
+  DropReason Dispatch(Message& m);
+  bool KnownMember(NodeId id) const;
+  MessageLimits Limits() const;
+
   // --- acceptor
   void OnPrepare(Message& m);
   void OnAccept(Message& m);
   void OnSnapshot(Message& m);
+  void InstallSnapshot(const SnapshotMeta& meta);
   void OnReject(const Message& m);
   // A message from a leader or candidate with ballot >= promised: adopt the ballot.
   void Promise(const Ballot& b);
   void ExtendMatch();
 
   // --- leader
-  void OnPromise(Message& m);
+  DropReason OnPromise(Message& m);
   void OnAccepted(const Message& m);
   void SyncPeers();
   Progress* PeerProgress(NodeId id);
@@ -76,6 +84,7 @@ class Core {
   bool WindowOpen() const;
   bool NeedsFill() const;
   Slot MaxPromiseLag() const;
+  Slot MaxOpenSlots() const;
 
   // --- shared
   void SetCommit(Slot commit);  // hands newly chosen entries to the application
@@ -128,6 +137,8 @@ class Core {
   std::optional<Slot> config_in_flight_;     // slot of an unchosen membership change
   std::optional<Membership> queued_config_;  // waits for room in the window
   std::vector<NodeId> prepared_;             // candidate: sent a PREPARE to these
+
+  DropCounts drops_;
 
   // Output.
   Ready ready_;

@@ -22,11 +22,38 @@ std::optional<NodeId> LeaderHint(const absl::Status& status) {
   return std::stoull(std::string(*p));
 }
 
+const char* DropReasonName(DropReason reason) {
+  switch (reason) {
+    case DropReason::kNone:
+      return "none";
+    case DropReason::kWrongRecipient:
+      return "wrong_recipient";
+    case DropReason::kFromSelf:
+      return "from_self";
+    case DropReason::kUnknownType:
+      return "unknown_type";
+    case DropReason::kNotMember:
+      return "not_member";
+    case DropReason::kBadBallot:
+      return "bad_ballot";
+    case DropReason::kBadSlot:
+      return "bad_slot";
+    case DropReason::kTooLarge:
+      return "too_large";
+    case DropReason::kBadEntry:
+      return "bad_entry";
+    case DropReason::kInconsistent:
+      return "inconsistent";
+  }
+  return "unknown";
+}
+
 Node::Node(const Config& config, PersistentState state)
     : core_(std::make_unique<Core>(config, std::move(state))) {}
 Node::~Node() = default;
 
-void Node::Step(Message message) { core_->Step(std::move(message)); }
+DropReason Node::Step(Message message) { return core_->Step(std::move(message)); }
+const DropCounts& Node::drops() const { return core_->drops(); }
 void Node::Tick() { core_->Tick(); }
 absl::Status Node::Propose(std::string command) { return core_->Propose(std::move(command)); }
 absl::Status Node::ProposeMembership(const Membership& m) { return core_->ProposeMembership(m); }

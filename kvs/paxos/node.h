@@ -111,6 +111,36 @@ struct Ready {
 
 enum class Role { kFollower, kCandidate, kLeader };
 
+// What Step did with a message: kNone = stepped; anything else = dropped before it could
+// change any state (docs/paxos.md, "Messages a replica drops", gives the rules). No honest
+// peer's message is dropped, except kNotMember for a replica removed from the group (and
+// the lagging-replica case that section describes).
+enum class DropReason : uint8_t {
+  kNone = 0,
+  kWrongRecipient,  // `to` is not this replica
+  kFromSelf,        // `from` is this replica
+  kUnknownType,     // not a message type this core knows
+  kNotMember,       // the sender is not a voter or learner of any membership known here
+  kBadBallot,       // a ballot no honest sender uses here (zero, not its own, beyond kMaxRound)
+  kBadSlot,         // a slot of 0, past kMaxSlot, or beyond what an honest peer can hold
+  kTooLarge,        // more entries, commands or members than the group's limits allow
+  kBadEntry,        // an entry of unknown type, or a membership without voters
+  kInconsistent,    // fields that contradict each other or the type, or a stale answer
+};
+inline constexpr size_t kDropReasons = size_t(DropReason::kInconsistent) + 1;
+// A short stable name (metric labels): "none", "wrong_recipient", "from_self", ...
+const char* DropReasonName(DropReason reason);
+
+// Messages dropped since the Node was made, by reason (index = DropReason).
+struct DropCounts {
+  uint64_t by_reason[kDropReasons] = {};
+  uint64_t total() const {
+    uint64_t n = 0;
+    for (size_t i = 1; i < kDropReasons; ++i) n += by_reason[i];
+    return n;
+  }
+};
+
 struct PeerStatus {
   NodeId id = 0;
   bool voter = false;
@@ -143,8 +173,11 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // A message from a peer. Malformed or stale messages are ignored.
-  void Step(Message message);
+  // A message from a peer. A malformed or out-of-range message, or one from a sender that
+  // is not a member, is dropped without any effect; the result says why (kNone: stepped).
+  DropReason Step(Message message);
+  // Every drop so far, by reason (the server exports them in /metrics).
+  const DropCounts& drops() const;
   // One tick of real time.
   void Tick();
 

@@ -38,6 +38,9 @@ struct Event {
   uint64_t token = 0;
   Message msg;
   std::shared_ptr<const Machine> snapshot_data;  // with a MSG_SNAPSHOT
+  bool garbage = false;                          // made by the garbage sender, not by a core
+  bool must_drop = false;                        // garbage the receiving core must drop
+  bool forged_sender = false;                    // garbage from an id no replica has
   Request request;
   Reply reply;
 };
@@ -57,6 +60,8 @@ class EventQueue {
     return ref;
   }
   bool empty() const { return heap_.empty(); }
+  // The time of the earliest event; the queue must not be empty.
+  int64_t next_time() const { return heap_.front()->time; }
   // The earliest event; the queue must not be empty.
   std::unique_ptr<E> Pop() {
     std::pop_heap(heap_.begin(), heap_.end(), Later);

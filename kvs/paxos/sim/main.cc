@@ -3,8 +3,9 @@
 //   paxos_sim --groups 2 --changes 2 --seeds 300       (config group + data groups, CI)
 //   paxos_sim --first_seed 1234 --seeds 1 --verbose    (replay one seed)
 // Flags: --seeds N, --first_seed S, --replicas 3|5, --chaos_ticks T, --liveness_ticks T,
-//        --no_faults, --no_lincheck, --verbose; multi-group mode: --groups G (data groups
-//        in the first map), --changes C (rebalances: add, remove, add, ...),
+//        --no_faults, --no_garbage (no garbage sender), --no_lincheck, --verbose;
+//        multi-group mode: --groups G (data groups in the first map), --changes C
+//        (rebalances: add, remove, add, ...),
 //        --install_chunks N (installs cut into 1..N chunks; default 1), and the
 //        test-only --bug source_serves_after_switch|copy_before_freeze|activate_before_install|
 //        unnumbered_chunks.
@@ -29,7 +30,7 @@ struct Flags {
   int install_chunks = 1;
   int replicas = 3;
   int chaos_ticks = -1, liveness_ticks = -1;  // -1: the mode's default
-  bool faults = true, lincheck = true, verbose = false;
+  bool faults = true, garbage = true, lincheck = true, verbose = false;
   std::string bug = "none";
 };
 
@@ -86,6 +87,8 @@ Flags Parse(int argc, char** argv) {
           f.bug != "unnumbered_chunks") {
         Usage("unknown --bug " + f.bug);
       }
+    } else if (a == "--no_garbage") {
+      f.garbage = false;
     } else if (a == "--no_faults") {
       f.faults = false;
     } else if (a == "--no_lincheck") {
@@ -108,8 +111,8 @@ std::string Replay(const Flags& f, uint64_t seed, int chaos, int liveness) {
   if (f.install_chunks > 1) s << " --install_chunks " << f.install_chunks;
   if (f.bug != "none") s << " --bug " << f.bug;
   s << " --first_seed " << seed << " --seeds 1 --chaos_ticks " << chaos << " --liveness_ticks "
-    << liveness << (f.faults ? "" : " --no_faults") << (f.lincheck ? "" : " --no_lincheck")
-    << " --verbose";
+    << liveness << (f.faults ? "" : " --no_faults") << (f.garbage ? "" : " --no_garbage")
+    << (f.lincheck ? "" : " --no_lincheck") << " --verbose";
   return s.str();
 }
 
@@ -129,6 +132,9 @@ void Add(sim::MultiResult& total, const sim::MultiResult& r) {
   total.groups_added += r.groups_added;
   total.groups_removed += r.groups_removed;
   total.wrong_group_answers += r.wrong_group_answers;
+  total.max_stall_ticks = std::max(total.max_stall_ticks, r.max_stall_ticks);
+  total.max_rebalance_after_heal =
+      std::max(total.max_rebalance_after_heal, r.max_rebalance_after_heal);
 }
 
 std::string Figures(const sim::SimResult& t) {
@@ -136,7 +142,9 @@ std::string Figures(const sim::SimResult& t) {
   s << " ops=" << t.ops_completed << " unknown_ops=" << t.ops_incomplete
     << " slots=" << t.slots_chosen << " msgs=" << t.messages << " crashes=" << t.crashes
     << " partitions=" << t.partitions << " snapshot_installs=" << t.snapshots_installed
-    << " leader_changes=" << t.leader_changes << " reconfigs=" << t.reconfigs;
+    << " leader_changes=" << t.leader_changes << " reconfigs=" << t.reconfigs
+    << " garbage=" << t.garbage << " garbage_authn=" << t.garbage_authn
+    << " honest_not_member=" << t.honest_not_member;
   return s.str();
 }
 
@@ -149,7 +157,10 @@ std::string Figures(const sim::MultiResult& t) {
     << " map_versions=" << t.map_versions << " ranges_moved=" << t.migrations_done
     << " (in_chaos=" << t.ranges_moved_in_chaos << ")"
     << " healed_mid_rebalance=" << t.rebalances_cut_by_heal << " groups_added=" << t.groups_added
-    << " groups_removed=" << t.groups_removed << " wrong_group_answers=" << t.wrong_group_answers;
+    << " groups_removed=" << t.groups_removed << " wrong_group_answers=" << t.wrong_group_answers
+    << " max_stall_after_heal=" << t.max_stall_ticks
+    << " max_rebalance_after_heal=" << t.max_rebalance_after_heal << " garbage=" << t.garbage
+    << " garbage_authn=" << t.garbage_authn << " honest_not_member=" << t.honest_not_member;
   return s.str();
 }
 
@@ -192,6 +203,7 @@ Options CommonOptions(const Flags& f) {
   if (f.chaos_ticks >= 0) o.chaos_ticks = f.chaos_ticks;
   if (f.liveness_ticks >= 0) o.liveness_ticks = f.liveness_ticks;
   o.faults = f.faults;
+  o.garbage = f.garbage;
   o.lincheck = f.lincheck;
   o.verbose = f.verbose;
   return o;

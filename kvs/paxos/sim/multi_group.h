@@ -29,12 +29,16 @@ struct MultiOptions {
   // Faults are injected until the rebalance finished (plus up to 50 ticks), for at most
   // this many ticks.
   int chaos_ticks = 2000;
-  int liveness_ticks = 3000;  // after healing, the rebalance and every client must finish
+  // After healing, every client must finish its operation and two more within this; the
+  // rebalance must store its next map within a third of it each time (no step stalls) and
+  // finish within four times it (docs/paxos.md, "Liveness after heal").
+  int liveness_ticks = 3000;
   // Each install is cut into 1..install_chunks INSTALL_CHUNKs (drawn per seed). Above 1
   // the simulator finds a late first chunk (reset) applied after the last one, which sends
   // the destination back to installing: see docs/paxos.md, "A finding".
   int install_chunks = 1;
   bool faults = true;
+  bool garbage = true;  // the garbage sender (with the other faults)
   bool lincheck = true;
   bool verbose = false;
   Bug bug = Bug::kNone;
@@ -52,6 +56,10 @@ struct MultiResult : RunCounts {
   int64_t groups_added = 0;
   int64_t groups_removed = 0;
   int64_t wrong_group_answers = 0;
+  // Over the seeds (the largest, not a sum): the longest wait for the next map after the
+  // heal, and how long the rebalance still ran after the heal.
+  int64_t max_stall_ticks = 0;
+  int64_t max_rebalance_after_heal = 0;
 };
 
 MultiResult RunMultiGroup(const MultiOptions& options);

@@ -242,6 +242,7 @@ void MultiGroupSimulation::RebalancerNext() {
           add ? shard::PlanAddGroup(map, GroupProto(id)) : shard::PlanRemoveGroup(map, id), true);
     } else {
       rb.finished = true;
+      NoteRebalanceStep();
       Trace("rebalancer: finished at map v" + std::to_string(map.version()));
       // The faults go on as long as there is something to move, and stop with it.
       if (heal_time_ == 0) Schedule(now_ + Between(0, 50) * kTick, EventType::kHeal);
@@ -348,6 +349,7 @@ void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
         for (const cluster::Group& g : rb.map->proto().groups()) rb.push_left.push_back(g.id());
       }
       Trace("map v" + std::to_string(rb.map->version()) + " stored");
+      NoteRebalanceStep();
     }
   } else {
     ++rb.sub;

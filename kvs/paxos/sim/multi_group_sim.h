@@ -160,6 +160,10 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
 
   void Reconfigure(int g);
   void FinalCheck();
+  // The rebalance made a step (stored a map, or finished): after the heal, how long it took.
+  void NoteRebalanceStep();
+  // After the clients' bound: runs on while the rebalance keeps stepping, up to the cap.
+  void RunRebalanceToEnd();
 
   MultiOptions opt_;
   MultiResult result_;
@@ -179,6 +183,7 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
   uint32_t window_ = 4;
   int install_chunks_ = 1;
   uint64_t next_attempt_ = 0;  // install attempts only grow, like the real rebalancer's clock
+  int64_t last_step_ = 0;      // when the rebalancer last stored a map
 };
 
 }  // namespace penncloud::paxos::sim::multi

@@ -17,10 +17,12 @@
 #include <utility>
 #include <vector>
 
+#include "kvs/paxos/message_check.h"
 #include "kvs/paxos/node.h"
 #include "kvs/paxos/rng.h"
 #include "kvs/paxos/sim/draws.h"
 #include "kvs/paxos/sim/event_queue.h"
+#include "kvs/paxos/sim/garbage.h"
 #include "kvs/paxos/sim/network.h"
 #include "kvs/paxos/sim/op_history.h"
 #include "kvs/paxos/sim/run_counts.h"
@@ -147,12 +149,13 @@ class ReplicaHarness {
     crash_rate_ = double(rng_.Below(max_crash)) / 1000;
     partition_rate_ = double(rng_.Below(25)) / 1000;
     mid_ready_crash_ = double(rng_.Below(5)) / 1000;
+    if (garbage_on_) garbage_rate_ = double(rng_.Below(100)) / 1000;
   }
   // Cuts links inside group g (see Network::Partition) until a heal event; returns what.
   std::string Partition(int g);
   // Ends every fault: the network heals and every crashed replica (not retired) restarts.
   void HealReplicas();
-  // Runs the events in time order until `end`, a failure, or Done().
+  // Runs the events in time order up to `end` (then now_ = end), a failure, or Done().
   void RunEvents(int64_t end);
   // The end of a run: dumps the history when verbose, then checks it (unless `lincheck` is
   // off or the run failed already).
@@ -181,6 +184,8 @@ class ReplicaHarness {
   std::vector<ReplicaGroup> groups_;
   Network net_;
   double crash_rate_ = 0, partition_rate_ = 0, mid_ready_crash_ = 0;
+  bool garbage_on_ = true;   // the garbage sender is part of the fault menu
+  double garbage_rate_ = 0;  // per peer message: the chance it has a bad companion
   size_t max_batch_ = 8, max_entries_msg_ = 8;
   RunCounts counts_;   // but the operations, which history_ counts
   OpHistory history_;  // the clients' operations
@@ -189,6 +194,10 @@ class ReplicaHarness {
   void ProcessReady(int i);
   void ApplyEntry(int i, const Entry& e);
   void SendPeer(int from, Message m);
+  // The garbage sender: a bad message made from `real`, toward replica `to`.
+  void SendGarbage(int to, const Message& real);
+  // Steps a delivered message and checks what the core did with it.
+  void Deliver(int i, SimEvent& ev);
   // Hands an event to its handler; false for the simulator's own kinds.
   bool Dispatch(SimEvent& ev);
 
@@ -276,6 +285,50 @@ void ReplicaHarness<M, Q, P>::SendPeer(int from, Message m) {
     SimEvent& e = Schedule(now_ + NetDelay(), EventType::kDeliver, to);
     e.msg = m;
     e.snapshot_data = data;
+  }
+  if (net_.faults_on && Chance(garbage_rate_)) SendGarbage(to, m);
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::SendGarbage(int to, const Message& real) {
+  Garbage g = MakeGarbage(rng_, real, GarbageLimits{max_entries_msg_, max_batch_});
+  // Replays come late too: a long delay reorders them behind newer traffic.
+  SimEvent& e = Schedule(now_ + Between(1, 40 * kTick), EventType::kDeliver, to);
+  e.msg = std::move(g.msg);
+  e.garbage = true;
+  e.must_drop = g.must_drop;
+  e.forged_sender = g.forged_sender;
+}
+
+template <class M, class Q, class P>
+void ReplicaHarness<M, Q, P>::Deliver(int i, SimEvent& ev) {
+  SimReplica& r = reps_[i];
+  if (ev.garbage) {
+    // A replica that joined with an empty disk knows no members yet: it relies on the
+    // server's authentication alone (docs/paxos.md), so no garbage is sent to it.
+    const NodeStatus st = r.node->Status();
+    if (st.config.current().voters_size() == 0) return;
+    if (ev.forged_sender && KnowsMoreThan(ev.msg, st.commit)) {
+      ++counts_.garbage_authn;  // the server refuses a peer without a certificate
+      return;
+    }
+    ++counts_.garbage;
+  }
+  if (ev.msg.type() == MSG_SNAPSHOT && ev.snapshot_data) {
+    r.incoming_snapshots[ev.msg.snapshot().slot()] = ev.snapshot_data;
+  }
+  // The message goes into the core; keep what a failure would print.
+  const std::string garbage = ev.must_drop ? ev.msg.ShortDebugString() : std::string();
+  const int type = ev.msg.type();
+  const NodeId from = ev.msg.from(), to = ev.msg.to();
+  const DropReason why = r.node->Step(std::move(ev.msg));
+  if (ev.garbage && ev.must_drop && why == DropReason::kNone) {
+    Fail(Name(i) + " stepped a malformed message: " + garbage);
+  } else if (!ev.garbage && why == DropReason::kNotMember) {
+    ++counts_.honest_not_member;
+  } else if (!ev.garbage && why != DropReason::kNone) {
+    Fail(Name(i) + " dropped a message of a core (" + DropReasonName(why) + "): type " +
+         std::to_string(type) + " from " + std::to_string(from) + " to " + std::to_string(to));
   }
 }
 
@@ -421,12 +474,8 @@ bool ReplicaHarness<M, Q, P>::Dispatch(SimEvent& ev) {
   const int i = ev.node;
   switch (ev.type) {
     case EventType::kDeliver: {
-      SimReplica& r = reps_[i];
-      if (!r.up) break;
-      if (ev.msg.type() == MSG_SNAPSHOT && ev.snapshot_data) {
-        r.incoming_snapshots[ev.msg.snapshot().slot()] = ev.snapshot_data;
-      }
-      r.node->Step(std::move(ev.msg));
+      if (!reps_[i].up) break;
+      Deliver(i, ev);
       ScheduleReady(i);
       break;
     }
@@ -483,13 +532,14 @@ bool ReplicaHarness<M, Q, P>::Dispatch(SimEvent& ev) {
 
 template <class M, class Q, class P>
 void ReplicaHarness<M, Q, P>::RunEvents(int64_t end) {
-  while (!queue_.empty() && ok()) {
+  // An event past `end` stays queued: a run may go on from where it stopped.
+  while (!queue_.empty() && ok() && queue_.next_time() <= end) {
     std::unique_ptr<SimEvent> ev = queue_.Pop();
     now_ = ev->time;
-    if (now_ > end) break;
     if (!Dispatch(*ev)) OnEvent(*ev);
-    if (Done()) break;
+    if (Done()) return;
   }
+  now_ = std::max(now_, end);
 }
 
 }  // namespace penncloud::paxos::sim

@@ -13,7 +13,11 @@ struct RunCounts {
   int64_t partitions = 0;
   int64_t snapshots_installed = 0;
   int64_t leader_changes = 0;
-  int64_t reconfigs = 0;  // membership changes proposed
+  int64_t reconfigs = 0;      // membership changes proposed
+  int64_t garbage = 0;        // bad messages the garbage sender delivered to a core
+  int64_t garbage_authn = 0;  // ... and those only the server's certificate check stops
+  // Messages of cores dropped as from a non-member (a removed replica still talking).
+  int64_t honest_not_member = 0;
 
   RunCounts& operator+=(const RunCounts& o) {
     ops_completed += o.ops_completed;
@@ -24,6 +28,9 @@ struct RunCounts {
     snapshots_installed += o.snapshots_installed;
     leader_changes += o.leader_changes;
     reconfigs += o.reconfigs;
+    garbage += o.garbage;
+    garbage_authn += o.garbage_authn;
+    honest_not_member += o.honest_not_member;
     return *this;
   }
 };

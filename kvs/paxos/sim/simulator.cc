@@ -304,6 +304,7 @@ SimResult Simulation::Run() {
   num_keys_ = 1 + int(rng_.Below(4));
   window_ = 1 + uint32_t(rng_.Below(6));
   net_.max_delay = 1 + Between(1, 3 * kTick);
+  garbage_on_ = opt_.garbage;
   if (opt_.faults) {
     DrawFaultRates(/*max_loss=*/150, /*max_long_delay=*/30, /*max_crash=*/20);
     reconfig_ = rng_.Below(3) == 0;

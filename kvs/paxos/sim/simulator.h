@@ -24,6 +24,7 @@ struct SimOptions {
   int chaos_ticks = 400;     // faults are injected during this many ticks
   int liveness_ticks = 400;  // after healing, every client must finish within this
   bool faults = true;
+  bool garbage = true;  // the garbage sender (with the other faults)
   bool lincheck = true;
   bool verbose = false;  // trace leader changes, crashes, partitions to stderr
 };

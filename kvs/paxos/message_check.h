@@ -1,0 +1,46 @@
+// The first thing Step does with a message from a peer: decide whether it is well formed and
+// in range, before it can promise, accept or persist anything. A message that fails is
+// dropped and counted by reason (DropReason, node.h). docs/paxos.md, "Messages a replica
+// drops", gives each rule and why no honest peer ever breaks it.
+//
+// The checks here look only at the message and at limits that hold for the whole group
+// (Config is the same on every replica). Checks that need the receiver's state (is the
+// sender a member, does a promise answer the current election) are made by the core.
+#pragma once
+
+#include "kvs/paxos/node.h"
+
+namespace penncloud::paxos {
+
+// Far above any round or slot an honest replica reaches (one election or one slot per
+// microsecond for 100,000 years stays below 2^62), and far enough below 2^64 that
+// `round + 1` and `slot + window + lag` never overflow.
+inline constexpr uint64_t kMaxRound = uint64_t{1} << 62;
+inline constexpr Slot kMaxSlot = uint64_t{1} << 62;
+// The core's peer table has one bit per member in a 64-bit mask.
+inline constexpr int kMaxMembers = 64;
+
+struct MessageLimits {
+  NodeId self = 0;
+  size_t max_entries_per_message = 0;  // an ACCEPT carries at most this many entries
+  size_t max_batch_commands = 0;       // an entry holds at most this many commands
+  // An acceptor whose commit index is this far past a candidate's from_slot refuses to
+  // promise (Core::MaxPromiseLag), so a promise never reports a commit index that far.
+  Slot max_promise_lag = 0;
+  // How far past its commit index an honest acceptor can hold accepted entries (see
+  // Core::MaxOpenSlots): bounds the slots a PROMISE may report.
+  Slot max_open_slots = 0;
+};
+
+// kNone if the message may be stepped; otherwise why it must be dropped.
+DropReason CheckMessage(const Message& m, const MessageLimits& limits);
+
+// True if `m` shows that its sender knows chosen slots past `commit` (the receiver's): a
+// PREPARE from past it, an ACCEPT (leader) with a higher commit index, a snapshot past it.
+// Such a sender may be a member added in those slots, which the receiver cannot know yet.
+bool KnowsMoreThan(const Message& m, Slot commit);
+
+// The checks of one entry (ACCEPT and PROMISE carry entries).
+DropReason CheckEntry(const Entry& e, const MessageLimits& limits);
+
+}  // namespace penncloud::paxos
