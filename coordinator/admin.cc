@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "coordinator/admin_signup.h"
 #include "coordinator/node_id.h"
 #include "frontend/static_files.h"
 #include "kvs/shard/cluster_status.h"
@@ -58,7 +59,7 @@ nlohmann::json Overview(const NodeTable& table) {
   const int64_t now = absl::ToUnixMillis(absl::Now());
   ClusterView view = table.poller()->View();
   nlohmann::json nodes = nlohmann::json::array();
-  for (const NodeRow& row : table.Rows(view, now)) nodes.push_back(ToJson(row));
+  for (const NodeRow& row : table.Rows(view, now)) nodes.push_back(ToJson(row, now));
   nlohmann::json groups = nlohmann::json::array();
   for (const GroupView& g : view.groups) {
     nlohmann::json members = nlohmann::json::array();
@@ -253,6 +254,8 @@ void RegisterAdminRoutes(frontend::Router& router, const frontend::ApiContext& c
     if (row->empty() || column->empty()) return ErrorResponse(400, "row and column are required");
     return FromJson(s.data->Cell(group, *row, *column));
   });
+
+  RegisterSignupAdminRoutes(router, ctx);
 
   add("*", "/admin/*", [](Request&, const Session&) { return ErrorResponse(404, "not found"); });
   add("*", "/api/admin/*",

@@ -20,6 +20,7 @@
 #include "coordinator/cluster_poller.h"
 #include "coordinator/grpc_service.h"
 #include "coordinator/proxy.h"
+#include "coordinator/https_context.h"
 #include "grpcpp/grpcpp.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/memory_client.h"
@@ -42,6 +43,19 @@ ABSL_FLAG(std::string, run_dir, "",
 ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/admin.html)");
 ABSL_FLAG(int, drain_ms, 10000, "on SIGTERM, how long requests in flight may take to finish");
 
+ABSL_FLAG(int, https_port, 8443, "HTTPS port (the same site over TLS), if --tls_cert is set");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain for HTTPS; empty: no HTTPS listener (start.sh issues one)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(bool, public, false,
+          "a public deployment: plain HTTP only redirects to HTTPS (needs --tls_cert)");
+ABSL_FLAG(std::string, dns_name, "",
+          "the site's DNS name: HTTPS redirects go there (else to the request's Host), and "
+          "start.sh puts it in the certificate it issues");
+ABSL_FLAG(int, max_connections_per_address, 512, "open HTTP(S) connections per client address");
+ABSL_FLAG(int, login_failures_per_address, 20,
+          "failed logins (web and WebDAV) per client address in 10 minutes before 429");
+ABSL_FLAG(int, signups_per_hour_per_address, 20, "sign-up attempts per client address per hour");
 namespace {
 
 // Creates the first admin account (or marks an existing one admin), retrying while the
@@ -153,8 +167,28 @@ int main(int argc, char** argv) {
     return 1;
   }
   PC_LOG(kInfo, "coordinator.listening")
-  ("http", absl::StrCat(address, ":", *port))("grpc", grpc_address)(
-      "down_after_ms", absl::GetFlag(FLAGS_down_after_ms));
+  std::unique_ptr<boost::asio::ssl::context> https;
+  if (std::string cert = absl::GetFlag(FLAGS_tls_cert); !cert.empty()) {
+    auto loaded = coordinator::HttpsContext(cert, absl::GetFlag(FLAGS_tls_key));
+    if (!loaded.ok()) {
+      PC_LOG(kError, "coordinator.https_config")("error", loaded.status().ToString());
+      return 2;
+    }
+    https = std::move(*loaded);
+  } else if (absl::GetFlag(FLAGS_public)) {
+    std::fprintf(stderr, "coordinator: --public needs --tls_cert and --tls_key\n");
+    return 2;
+  }
+  options.tls = https.get();
+  options.https_port = static_cast<uint16_t>(absl::GetFlag(FLAGS_https_port));
+  options.redirect_to_https = absl::GetFlag(FLAGS_public);
+  options.public_host = absl::GetFlag(FLAGS_dns_name);
+  options.limits.max_connections = absl::GetFlag(FLAGS_max_connections_per_address);
+  options.limits.login_failures = absl::GetFlag(FLAGS_login_failures_per_address);
+  options.limits.signups_per_hour = absl::GetFlag(FLAGS_signups_per_hour_per_address);
+  ("http", absl::StrCat(address, ":", *port))(
+      "https", https ? absl::StrCat(address, ":", proxy.https_port()) : "off")(
+      "grpc", grpc_address)("down_after_ms", absl::GetFlag(FLAGS_down_after_ms));
 
   std::thread admin_thread;
   if (std::string file = absl::GetFlag(FLAGS_admin_password_file); !file.empty()) {

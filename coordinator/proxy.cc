@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "coordinator/client_stream.h"
 #include "frontend/api_context.h"
 
 namespace penncloud::coordinator {
@@ -117,6 +118,29 @@ void AppendField(std::string& out, beast::string_view name, beast::string_view v
   out.append(": ");
   out.append(value.data(), value.size());
   out.append("\r\n");
+}
+
+// Headers only the proxy may set: a client's copy would be believed by the frontend.
+bool SetByProxy(beast::string_view name) {
+  return beast::iequals(name, "X-Request-Id") || beast::iequals(name, "X-Forwarded-For") ||
+         beast::iequals(name, "X-Forwarded-Proto");
+}
+
+// "example.org:8000" -> "example.org", "[::1]:8000" -> "[::1]"; "" unless the name is made
+// of the characters a host name or address may hold (it goes into a Location header).
+std::string HostWithoutPort(std::string_view host) {
+  size_t end = host.size();
+  if (size_t colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+    end = colon;
+  }
+  host = host.substr(0, end);
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '[' || c == ']' || c == ':';
+    if (!ok) return "";
+  }
+  return std::string(host);
 }
 
 struct IdleSocket {
@@ -242,13 +266,17 @@ struct Shared {
   std::atomic<int64_t>& in_flight = *in_flight_cell;
   std::atomic<bool> draining{false};
   std::vector<std::unique_ptr<OpenExchanges>> open_exchanges;  // one per I/O thread
+  std::unique_ptr<ClientLimits> limits;
+  uint16_t https_port = 0;  // as bound, for redirects
+  std::string hsts;         // the Strict-Transport-Security value
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // `thread`: the index of the single-threaded io_context that `socket` belongs to.
-  Session(tcp::socket socket, Shared* shared, size_t thread)
-      : client_(std::move(socket)),
+  // `tls`: the HTTPS context for a connection accepted on the TLS port, else nullptr.
+  Session(tcp::socket socket, Shared* shared, size_t thread, net::ssl::context* tls)
+      : client_(std::move(socket), tls),
         shared_(shared),
         thread_(thread),
         upstream_(client_.get_executor()),
@@ -260,12 +288,26 @@ class Session : public std::enable_shared_from_this<Session> {
     upstream_buffer_.reserve(kReadBytes);
     client_buffer_.reserve(kReadBytes / 4);
     beast::error_code ec;
-    auto ep = client_.socket().remote_endpoint(ec);
+    auto ep = client_.tcp().socket().remote_endpoint(ec);
     if (!ec) peer_ = ep.address().to_string();
+    // Over the cap, the connection still gets one answer (429) rather than a bare reset.
+    over_connection_cap_ = !shared_->limits->OpenConnection(peer_);
+  }
+
+  ~Session() {
+    if (!over_connection_cap_) shared_->limits->CloseConnection(peer_);
   }
 
   void Start() {
-    net::dispatch(client_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+    net::dispatch(client_.get_executor(), [self = shared_from_this()] {
+      if (!self->client_.is_tls()) return self->ReadHeader();
+      self->client_.tcp().expires_after(std::chrono::seconds(10));
+      self->client_.tls().async_handshake(net::ssl::stream_base::server,
+                                          [self](beast::error_code ec) {
+                                            if (ec) return self->CloseClient();
+                                            self->ReadHeader();
+                                          });
+    });
   }
 
   Upstream* target() const { return target_; }
@@ -295,7 +337,8 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_parser_.reset();
     tried_.clear();
     attempts_ = 0;
-    client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    client_.tcp().expires_after(
+        std::chrono::seconds(over_connection_cap_ ? 5 : shared_->options.idle_timeout_s));
     http::async_read_header(client_, client_buffer_, *header_parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->CloseClient();
@@ -320,9 +363,28 @@ class Session : public std::enable_shared_from_this<Session> {
                       ? std::string(given)
                       : absl::StrCat(shared_->id_prefix, "-", shared_->next_id.fetch_add(1));
     std::string_view target(h.target().data(), h.target().size());
-    std::string_view path = target.substr(0, target.find('?'));
+    // Decoded as the frontends decode it, so "/%61dmin" is the console here too.
+    const std::string path = frontend::PercentDecode(target.substr(0, target.find('?')), false);
     local_ = path == "/admin" || path.starts_with("/admin/") || path.starts_with("/api/admin/") ||
              path == "/api/admin";
+
+    if (over_connection_cap_) {
+      client_keep_alive_ = false;
+      return ReplyError(429, "too many connections from your address");
+    }
+    if (shared_->options.redirect_to_https && !client_.is_tls()) return RedirectToHttps(h);
+    limited_ =
+        ClassifyRequest(method_string_, path,
+                        beast::string_view(h[http::field::authorization]).starts_with("Basic "));
+    if (auto wait = shared_->limits->Admit(peer_, limited_, Clock::now())) {
+      limited_ = LimitedKind::kNone;
+      // The body is left unread, so the connection cannot carry another request.
+      client_keep_alive_ = false;
+      frontend::Response res =
+          frontend::ErrorResponse(429, "too many attempts from your address; try again later");
+      res.headers.Set("Retry-After", std::to_string(*wait));
+      return WriteLocal(std::move(res));
+    }
 
     boost::optional<uint64_t> length = header_parser_->content_length();
     bool chunked = header_parser_->chunked();
@@ -386,14 +448,12 @@ class Session : public std::enable_shared_from_this<Session> {
     req_head_.append(" HTTP/1.1\r\n");
     for (const auto& f : in) {
       if (f.name() != http::field::unknown && HopByHop(f.name())) continue;
-      if (beast::iequals(f.name_string(), "X-Request-Id") ||
-          beast::iequals(f.name_string(), "X-Forwarded-For")) {
-        continue;
-      }
+      if (SetByProxy(f.name_string())) continue;
       AppendField(req_head_, f.name_string(), f.value());
     }
     AppendField(req_head_, "X-Request-Id", request_id_);
     AppendField(req_head_, "X-Forwarded-For", peer_);
+    AppendField(req_head_, "X-Forwarded-Proto", client_.is_tls() ? "https" : "http");
     http::verb verb = in.method();
     if (!req_body_.empty() || verb == http::verb::options || verb == http::verb::put ||
         verb == http::verb::post) {
@@ -412,11 +472,12 @@ class Session : public std::enable_shared_from_this<Session> {
     upstream_req_.version(11);
     for (const auto& f : in) {
       if (f.name() != http::field::unknown && HopByHop(f.name())) continue;
-      if (beast::iequals(f.name_string(), "X-Request-Id")) continue;
+      if (SetByProxy(f.name_string())) continue;
       upstream_req_.insert(f.name_string(), f.value());
     }
     upstream_req_.set("X-Request-Id", request_id_);
     upstream_req_.set("X-Forwarded-For", peer_);
+    upstream_req_.set("X-Forwarded-Proto", client_.is_tls() ? "https" : "http");
     upstream_req_.keep_alive(true);
   }
 
@@ -427,7 +488,11 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& in = buffered_parser_->get();
     req_.method = method_string_;
     req_.target = std::string(in.target());
-    for (const auto& f : in) req_.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    for (const auto& f : in) {
+      if (SetByProxy(f.name_string())) continue;
+      req_.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    }
+    req_.headers.Add("X-Forwarded-Proto", client_.is_tls() ? "https" : "http");
     req_.body = std::move(in.body());
     req_.remote = peer_;
     frontend::ParseTarget(req_);
@@ -447,11 +512,12 @@ class Session : public std::enable_shared_from_this<Session> {
     msg->body() = std::move(res.body);
     status_ = res.status;
     msg->set("X-Request-Id", request_id_);
+    if (client_.is_tls()) msg->set(http::field::strict_transport_security, shared_->hsts);
     if (shared_->draining.load(std::memory_order_relaxed)) client_keep_alive_ = false;
     msg->keep_alive(client_keep_alive_);
     msg->prepare_payload();
     if (method_ == http::verb::head) msg->body().clear();
-    client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    client_.tcp().expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
     http::async_write(client_, *msg,
                       [self = shared_from_this(), msg](beast::error_code ec, size_t) {
                         self->AfterClientResponse(ec);
@@ -483,6 +549,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void EndRequest() {
+    if (limited_ != LimitedKind::kNone) {
+      shared_->limits->Answered(peer_, limited_, status_, Clock::now());
+      limited_ = LimitedKind::kNone;
+    }
     if (!active_) return;
     active_ = false;
     shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -490,10 +560,35 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void CloseClient() {
     EndRequest();
-    beast::error_code ignored;
-    client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    client_.socket().close(ignored);
     DropUpstream();
+    if (client_.is_tls() && !tls_closing_ && client_.tcp().socket().is_open()) {
+      // close_notify first, so a body delimited by the close is not taken for a cut.
+      tls_closing_ = true;
+      client_.tcp().expires_after(std::chrono::seconds(2));
+      client_.tls().async_shutdown([self = shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->client_.tcp().socket().close(ignored);
+      });
+      return;
+    }
+    beast::error_code ignored;
+    client_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    client_.tcp().socket().close(ignored);
+  }
+
+  // A public deployment's plain listener: the same URL over https, with its port.
+  void RedirectToHttps(const http::request_header<>& h) {
+    client_keep_alive_ = false;  // any body stays unread
+    std::string host = shared_->options.public_host;
+    beast::string_view given = h[http::field::host];
+    if (host.empty()) host = HostWithoutPort(std::string_view(given.data(), given.size()));
+    if (host.empty()) host = shared_->options.address;
+    std::string location = absl::StrCat("https://", host);
+    if (shared_->https_port != 443) absl::StrAppend(&location, ":", shared_->https_port);
+    location.append(h.target().data(), h.target().size());
+    frontend::Response res = frontend::ErrorResponse(308, "use https");
+    res.headers.Set("Location", location);
+    WriteLocal(std::move(res));
   }
 
   // ---- upstream side ----------------------------------------------------------------
@@ -644,7 +739,7 @@ class Session : public std::enable_shared_from_this<Session> {
     up_piece_.resize(kPieceBytes);
     stream_parser_->get().body().data = up_piece_.data();
     stream_parser_->get().body().size = up_piece_.size();
-    client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    client_.tcp().expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
     http::async_read_some(client_, client_buffer_, *stream_parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) {
                             if (ec == http::error::need_buffer) ec = {};
@@ -742,10 +837,14 @@ class Session : public std::enable_shared_from_this<Session> {
     head_.append("\r\n");
     for (const auto& f : in) {
       if (f.name() != http::field::unknown && HopByHop(f.name())) continue;
-      if (beast::iequals(f.name_string(), "X-Request-Id")) continue;
+      if (beast::iequals(f.name_string(), "X-Request-Id") ||
+          f.name() == http::field::strict_transport_security) {
+        continue;
+      }
       AppendField(head_, f.name_string(), f.value());
     }
     AppendField(head_, "X-Request-Id", request_id_);
+    if (client_.is_tls()) AppendField(head_, "Strict-Transport-Security", shared_->hsts);
     if (no_body) {
       if (auto len = in.find(http::field::content_length); len != in.end()) {
         AppendField(head_, "Content-Length", len->value());
@@ -761,7 +860,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_sent_ = false;
 
     if (no_body) {
-      client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+      client_.tcp().expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
       head_sent_ = true;
       net::async_write(
           client_, net::buffer(head_),
@@ -814,7 +913,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (n > 0) out[count++] = net::buffer(down_piece_.data(), n);
     if (chunked_out_ && n > 0) out[count++] = net::buffer("\r\n", 2);
     if (chunked_out_ && last) out[count++] = net::buffer("0\r\n\r\n", 5);
-    client_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
+    client_.tcp().expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
     net::async_write(client_, std::span<const net::const_buffer>(out.data(), count),
                      [self = shared_from_this(), last](beast::error_code ec, size_t) {
                        if (ec) return self->CloseClient();
@@ -846,7 +945,7 @@ class Session : public std::enable_shared_from_this<Session> {
     AfterClientResponse(ec);
   }
 
-  beast::tcp_stream client_;
+  ClientStream client_;
   Shared* shared_;
   const size_t thread_;
   tcp::socket upstream_;
@@ -900,6 +999,9 @@ class Session : public std::enable_shared_from_this<Session> {
   int status_cell_code_ = 0;
   bool status_cell_local_ = false;
   OpenExchange open_;  // linked while an exchange with target_ is open
+  bool over_connection_cap_ = false;          // answered 429, then closed
+  LimitedKind limited_ = LimitedKind::kNone;  // admitted by the limits, not yet answered
+  bool tls_closing_ = false;
 };
 
 }  // namespace
@@ -921,6 +1023,9 @@ class Proxy::Impl {
       sweep_timers_.push_back(std::make_unique<net::steady_timer>(*contexts_.back()));
     }
     acceptor_.emplace(*contexts_[0]);
+    if (options.tls != nullptr) tls_acceptor_.emplace(*contexts_[0]);
+    shared_.limits = std::make_unique<ClientLimits>(options.limits);
+    shared_.hsts = absl::StrCat("max-age=", options.hsts_max_age_s);
     shared_.registry = registry;
     shared_.local = local;
     shared_.pool = pool;
@@ -935,19 +1040,22 @@ class Proxy::Impl {
   }
 
   absl::StatusOr<uint16_t> Start() {
-    beast::error_code ec;
-    tcp::endpoint ep(net::ip::make_address(shared_.options.address, ec), shared_.options.port);
-    if (ec) return absl::InvalidArgumentError("bad address");
-    acceptor_->open(ep.protocol(), ec);
-    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_->bind(ep, ec);
-    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
-    if (!ec) acceptor_->non_blocking(true, ec);  // DrainBacklog's accepts never wait
-    if (ec) return absl::UnavailableError("listen: " + ec.message());
-    Accept();
+    if (absl::Status s = Listen(*acceptor_, shared_.options.port); !s.ok()) return s;
+    if (tls_acceptor_) {
+      if (absl::Status s = Listen(*tls_acceptor_, shared_.options.https_port); !s.ok()) {
+        return absl::UnavailableError(absl::StrCat("HTTPS ", s.message()));
+      }
+      shared_.https_port = tls_acceptor_->local_endpoint().port();
+      Accept(*tls_acceptor_, shared_.options.tls);
+    } else {
+      shared_.https_port = shared_.options.https_port;
+    }
+    Accept(*acceptor_, nullptr);
     for (size_t t = 0; t < contexts_.size(); ++t) ScheduleSweep(t);
     return acceptor_->local_endpoint().port();
   }
+
+  uint16_t https_port() const { return shared_.https_port; }
 
   void Run() {
     std::vector<std::thread> threads;
@@ -967,6 +1075,7 @@ class Proxy::Impl {
     net::post(contexts_[0]->get_executor(), [this, closed] {
       beast::error_code ignored;
       acceptor_->close(ignored);
+      if (tls_acceptor_) tls_acceptor_->close(ignored);
       closed->set_value();
     });
     closed->get_future().wait_for(std::chrono::seconds(1));
@@ -979,28 +1088,42 @@ class Proxy::Impl {
   }
 
  private:
-  void Accept() {
+  absl::Status Listen(tcp::acceptor& acceptor, uint16_t port) {
+    beast::error_code ec;
+    tcp::endpoint ep(net::ip::make_address(shared_.options.address, ec), port);
+    if (ec) return absl::InvalidArgumentError("bad address");
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) acceptor.non_blocking(true, ec);  // DrainBacklog's accepts never wait
+    if (ec) return absl::UnavailableError("listen: " + ec.message());
+    return absl::OkStatus();
+  }
+
+  // `tls`: the HTTPS context for connections from this acceptor, or nullptr.
+  void Accept(tcp::acceptor& acceptor, net::ssl::context* tls) {
     size_t thread = next_thread_++ % contexts_.size();
-    acceptor_->async_accept(contexts_[thread]->get_executor(),
-                            [this, thread](beast::error_code ec, tcp::socket s) {
-                              if (ec == net::error::operation_aborted) return;
-                              if (!ec) StartSession(std::move(s), thread);
-                              DrainBacklog();
-                              Accept();
-                            });
+    acceptor.async_accept(contexts_[thread]->get_executor(),
+                          [this, &acceptor, tls, thread](beast::error_code ec, tcp::socket s) {
+                            if (ec == net::error::operation_aborted) return;
+                            if (!ec) StartSession(std::move(s), thread, tls);
+                            DrainBacklog(acceptor, tls);
+                            Accept(acceptor, tls);
+                          });
   }
 
   // Takes every client already waiting in the listen queue. One accept per turn of this
   // busy thread's event loop lets a burst of new users wait there for seconds (stress test
   // (d): ~2,500 queued at 3,000 users) and, past the backlog, the kernel drops their SYNs,
   // which the clients resend only after 1, 3, 7, 15 s.
-  void DrainBacklog() {
+  void DrainBacklog(tcp::acceptor& acceptor, net::ssl::context* tls) {
     beast::error_code ec;
     for (int i = 0; i < 1024; ++i) {
       size_t thread = next_thread_++ % contexts_.size();
-      tcp::socket s = acceptor_->accept(contexts_[thread]->get_executor(), ec);
+      tcp::socket s = acceptor.accept(contexts_[thread]->get_executor(), ec);
       if (ec) return;  // would_block: the queue is empty
-      StartSession(std::move(s), thread);
+      StartSession(std::move(s), thread, tls);
     }
   }
 
@@ -1033,10 +1156,10 @@ class Proxy::Impl {
     }
   }
 
-  void StartSession(tcp::socket s, size_t thread) {
+  void StartSession(tcp::socket s, size_t thread, net::ssl::context* tls) {
     beast::error_code ignored;
     s.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<Session>(std::move(s), &shared_, thread)->Start();
+    std::make_shared<Session>(std::move(s), &shared_, thread, tls)->Start();
   }
 
   UpstreamPool upstreams_;
@@ -1044,6 +1167,7 @@ class Proxy::Impl {
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   std::optional<tcp::acceptor> acceptor_;                         // on contexts_[0]
+  std::optional<tcp::acceptor> tls_acceptor_;                     // HTTPS; on contexts_[0]
   std::vector<std::unique_ptr<net::steady_timer>> sweep_timers_;  // one per context
   size_t next_thread_ = 0;  // only touched by contexts_[0]'s thread
 };
@@ -1053,6 +1177,7 @@ Proxy::Proxy(Registry* registry, const frontend::Router* local, frontend::Worker
     : impl_(std::make_unique<Impl>(registry, local, pool, std::move(options))) {}
 Proxy::~Proxy() = default;
 absl::StatusOr<uint16_t> Proxy::Start() { return impl_->Start(); }
+uint16_t Proxy::https_port() const { return impl_->https_port(); }
 void Proxy::Run() { impl_->Run(); }
 void Proxy::Stop() { impl_->Stop(); }
 void Proxy::Drain(int grace_ms) { impl_->Drain(grace_ms); }

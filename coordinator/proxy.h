@@ -19,13 +19,21 @@
 // - Paths under /admin and /api/admin/ never leave the coordinator: `local` serves them.
 // - Request ids: a client's X-Request-Id (if short and plain) or a fresh one goes to the
 //   frontend and back to the client, so one id names the request in every tier's logs.
+// - HTTPS: with `tls` set, a second listener on `https_port` serves the same site over TLS;
+//   its answers carry HSTS. Every request to a frontend carries X-Forwarded-Proto (http or
+//   https), set here and never taken from the client, so frontends mark cookies Secure
+//   exactly when the browser's connection is encrypted. With `redirect_to_https` (a
+//   public deployment) the plain listener answers every request with a redirect there.
+// - Limits per client address (client_limits.h): connections, login guesses, sign-ups.
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "coordinator/client_limits.h"
 #include "coordinator/registry.h"
 #include "frontend/router.h"
 #include "frontend/worker_pool.h"
@@ -47,6 +55,13 @@ struct ProxyOptions {
   // waited stall_ms; each I/O thread checks every sweep_ms.
   int sweep_ms = 200;
   int stall_ms = 1000;
+  // HTTPS: serves on https_port when `tls` is set (the context outlives the proxy).
+  boost::asio::ssl::context* tls = nullptr;
+  uint16_t https_port = 8443;
+  bool redirect_to_https = false;  // plain HTTP answers 308 to the https:// URL
+  std::string public_host = {};    // the redirects' host; empty: the request's Host
+  int hsts_max_age_s = 31536000;   // Strict-Transport-Security on HTTPS answers
+  ClientLimitOptions limits = {};
 };
 
 class Proxy {
@@ -54,7 +69,9 @@ class Proxy {
   Proxy(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
         ProxyOptions options);
   ~Proxy();
+  // Binds and listens: returns the HTTP port (and, with TLS, sets https_port()).
   absl::StatusOr<uint16_t> Start();
+  uint16_t https_port() const;
   void Run();
   void Stop();
   // Stops accepting, answers requests in flight (with Connection: close) for up to

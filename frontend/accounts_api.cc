@@ -2,16 +2,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "frontend/signup_policy.h"
 
 namespace penncloud::frontend {
 namespace {
 
 // Login and sign-up both answer {"username","csrf"} and set the session cookie.
-Response SessionStarted(const ApiContext& ctx, int status, const accounts::LoginResult& login) {
+Response SessionStarted(const ApiContext& ctx, const Request& req, int status,
+                        const accounts::LoginResult& login) {
   Response res =
       JsonResponse(status, {{"username", login.session.username}, {"csrf", login.session.csrf}});
   res.headers.Add("Set-Cookie",
-                  SessionCookie(ctx, login.token, login.session.expires - absl::Now()));
+                  SessionCookie(ctx, req, login.token, login.session.expires - absl::Now()));
   return res;
 }
 
@@ -31,13 +33,41 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
     absl::StatusOr<std::string> password = JsonString(*body, "password");
     if (!username.ok()) return FromStatus(username.status());
     if (!password.ok()) return FromStatus(password.status());
+    // The admin's sign-up policy (signup_policy.h): an invite is used up before the
+    // account is made, and given back if the sign-up then fails.
+    SignupRules rules(ctx.store);
+    absl::StatusOr<SignupPolicy> policy = rules.Policy();
+    if (!policy.ok()) return FromStatus(policy.status());
+    if (*policy == SignupPolicy::kClosed) {
+      return ErrorResponse(403, "sign-up is closed; ask an administrator for an account");
+    }
+    std::optional<Invite> invite;
+    if (*policy == SignupPolicy::kInvite) {
+      auto it = body->find("invite");
+      if (it == body->end() || !it->is_string()) {
+        return ErrorResponse(403, "sign-up needs an invite link from an administrator");
+      }
+      absl::StatusOr<Invite> taken = rules.TakeInvite(it->get<std::string>());
+      if (!taken.ok()) return FromStatus(taken.status());
+      invite = std::move(*taken);
+    }
     absl::StatusOr<std::string> user = ctx.accounts->SignUp(*username, *password);
-    if (!user.ok()) return FromStatus(user.status());
+    if (!user.ok()) {
+      if (invite) (void)rules.ReturnInvite(*invite);
+      return FromStatus(user.status());
+    }
     PC_LOG(kInfo, "accounts.signup")("user", *user);
     // A new account is logged in at once.
     absl::StatusOr<accounts::LoginResult> login = ctx.accounts->LogIn(*user, *password);
     if (!login.ok()) return FromStatus(login.status());
-    return SessionStarted(ctx, 201, *login);
+    return SessionStarted(ctx, req, 201, *login);
+  });
+
+  // The sign-up page asks which form to show.
+  router.Add("GET", "/api/signup", [&ctx](Request&) {
+    absl::StatusOr<SignupPolicy> policy = SignupRules(ctx.store).Policy();
+    if (!policy.ok()) return FromStatus(policy.status());
+    return JsonResponse(200, {{"policy", SignupPolicyName(*policy)}});
   });
 
   router.Add("POST", "/api/login", [&ctx](Request& req) {
@@ -52,7 +82,7 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
       PC_LOG(kInfo, "accounts.login_failed")("user", *username)("code", login.status().code());
       return CredentialsError(login.status());
     }
-    return SessionStarted(ctx, 200, *login);
+    return SessionStarted(ctx, req, 200, *login);
   });
 
   router.Add("POST", "/api/logout",
@@ -60,7 +90,7 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
                absl::Status s = ctx.accounts->LogOut(req.Cookie(kSessionCookie));
                if (!s.ok()) return FromStatus(s);
                Response res = JsonResponse(200, nlohmann::json::object());
-               res.headers.Add("Set-Cookie", ClearedSessionCookie(ctx));
+               res.headers.Add("Set-Cookie", ClearedSessionCookie(ctx, req));
                return res;
              }));
 

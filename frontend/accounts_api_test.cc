@@ -1,5 +1,6 @@
 #include "frontend/accounts_api.h"
 
+#include "frontend/signup_policy.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
 
@@ -93,6 +94,53 @@ TEST_F(AccountsApiTest, PasswordChange) {
       200);
   EXPECT_EQ(Call("POST", "/api/login", R"({"username":"carol","password":"password2"})").status,
             200);
+}
+
+TEST_F(AccountsApiTest, SignUpFollowsTheAdminsPolicy) {
+  SignupRules rules(&store_);
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/api/signup").body)["policy"], "open");
+
+  ASSERT_TRUE(rules.SetPolicy(SignupPolicy::kClosed).ok());
+  Response closed = Call("POST", "/api/signup", R"({"username":"dave","password":"password1"})");
+  EXPECT_EQ(closed.status, 403);
+  EXPECT_NE(nlohmann::json::parse(closed.body)["error"].get<std::string>().find("closed"),
+            std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/api/signup").body)["policy"], "closed");
+
+  ASSERT_TRUE(rules.SetPolicy(SignupPolicy::kInvite).ok());
+  EXPECT_EQ(Call("POST", "/api/signup", R"({"username":"dave","password":"password1"})").status,
+            403);
+  EXPECT_EQ(Call("POST", "/api/signup",
+                 R"({"username":"dave","password":"password1","invite":"made-up"})")
+                .status,
+            403);
+  absl::StatusOr<Invite> invite = rules.CreateInvite("admin", absl::Hours(1));
+  ASSERT_TRUE(invite.ok());
+  auto with_invite = [&](const std::string& user) {
+    return Call(
+        "POST", "/api/signup",
+        nlohmann::json{{"username", user}, {"password", "password1"}, {"invite", invite->token}}
+            .dump());
+  };
+  ASSERT_EQ(Call("POST", "/api/signup", R"({"username":"erin","password":"password1"})").status,
+            403);
+  ASSERT_TRUE(accounts_.SignUp("taken", "password1").ok());
+  EXPECT_EQ(with_invite("taken").status, 409);  // a failed sign-up gives the invite back
+  EXPECT_EQ(with_invite("dave").status, 201);
+  EXPECT_EQ(with_invite("erin").status, 403);  // used once only
+  auto listed = rules.ListInvites();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+
+  absl::StatusOr<Invite> stale =
+      rules.CreateInvite("admin", absl::Hours(1), absl::Now() - absl::Hours(2));
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(Call("POST", "/api/signup",
+                 nlohmann::json{
+                     {"username", "frank"}, {"password", "password1"}, {"invite", stale->token}}
+                     .dump())
+                .status,
+            403);  // expired
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ Handler WithSession(const ApiContext& ctx, SessionHandler handler) {
   };
 }
 
-absl::StatusOr<std::string> RequireBasicAuth(const ApiContext& ctx, const Request& request) {
+absl::StatusOr<BasicCredentials> ParseBasicAuth(const Request& request) {
   std::string_view auth = request.headers.Get("Authorization");
   constexpr std::string_view kBasic = "Basic ";
   if (auth.size() <= kBasic.size() || !auth.starts_with(kBasic)) {
@@ -108,18 +108,28 @@ absl::StatusOr<std::string> RequireBasicAuth(const ApiContext& ctx, const Reques
   }
   size_t colon = decoded.find(':');
   if (colon == std::string::npos) return absl::UnauthenticatedError("malformed credentials");
-  return ctx.accounts->CheckPassword(std::string_view(decoded).substr(0, colon),
-                                     std::string_view(decoded).substr(colon + 1));
+  return BasicCredentials{.user = decoded.substr(0, colon), .password = decoded.substr(colon + 1)};
 }
 
-std::string SessionCookie(const ApiContext& ctx, const std::string& token, absl::Duration ttl) {
+absl::StatusOr<std::string> RequireBasicAuth(const ApiContext& ctx, const Request& request) {
+  absl::StatusOr<BasicCredentials> given = ParseBasicAuth(request);
+  if (!given.ok()) return given.status();
+  return ctx.accounts->CheckPassword(given->user, given->password);
+}
+
+bool OverHttps(const ApiContext& ctx, const Request& request) {
+  return ctx.secure_cookies || request.headers.Get("X-Forwarded-Proto") == "https";
+}
+
+std::string SessionCookie(const ApiContext& ctx, const Request& request, const std::string& token,
+                          absl::Duration ttl) {
   return absl::StrCat(kSessionCookie, "=", token, "; Path=/; Max-Age=", absl::ToInt64Seconds(ttl),
-                      "; HttpOnly; SameSite=Strict", ctx.secure_cookies ? "; Secure" : "");
+                      "; HttpOnly; SameSite=Strict", OverHttps(ctx, request) ? "; Secure" : "");
 }
 
-std::string ClearedSessionCookie(const ApiContext& ctx) {
+std::string ClearedSessionCookie(const ApiContext& ctx, const Request& request) {
   return absl::StrCat(kSessionCookie, "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict",
-                      ctx.secure_cookies ? "; Secure" : "");
+                      OverHttps(ctx, request) ? "; Secure" : "");
 }
 
 }  // namespace penncloud::frontend

@@ -68,12 +68,26 @@ using SessionHandler = std::function<Response(Request&, const accounts::Session&
 // A handler that answers 401/403 itself unless RequireSession succeeds.
 Handler WithSession(const ApiContext& ctx, SessionHandler handler);
 
+// The user name and password of an "Authorization: Basic" header, as sent;
+// kUnauthenticated if there is none or it is malformed.
+struct BasicCredentials {
+  std::string user;
+  std::string password;
+};
+absl::StatusOr<BasicCredentials> ParseBasicAuth(const Request& request);
+
 // HTTP Basic credentials checked with Accounts::CheckPassword (for WebDAV clients).
 // kUnauthenticated (answer 401 with WWW-Authenticate) if missing or wrong. Returns the user.
 absl::StatusOr<std::string> RequireBasicAuth(const ApiContext& ctx, const Request& request);
 
-// Set-Cookie values that set / clear the session cookie.
-std::string SessionCookie(const ApiContext& ctx, const std::string& token, absl::Duration ttl);
-std::string ClearedSessionCookie(const ApiContext& ctx);
+// Whether the browser's connection is encrypted: --secure_cookies, or the coordinator's
+// X-Forwarded-Proto (it sets the header itself and drops a client's; frontends listen
+// only for it).
+bool OverHttps(const ApiContext& ctx, const Request& request);
+
+// Set-Cookie values that set / clear the session cookie (Secure when OverHttps).
+std::string SessionCookie(const ApiContext& ctx, const Request& request, const std::string& token,
+                          absl::Duration ttl);
+std::string ClearedSessionCookie(const ApiContext& ctx, const Request& request);
 
 }  // namespace penncloud::frontend

@@ -55,12 +55,20 @@ bool EtagMatches(std::string_view header, const std::string& etag) {
   return false;
 }
 
-// Types a browser cannot run script from; everything else is always downloaded.
-bool SafeInline(std::string_view type) {
-  if (type == "image/svg+xml") return false;  // SVG may carry script
+}  // namespace
+
+bool SafeInline(std::string_view content_type) {
+  // Judged by the media type's essence: "image/svg+xml; charset=utf-8" and "Image/SVG+XML"
+  // are SVG too (the type is the uploader's to choose).
+  std::string essence(content_type.substr(0, content_type.find(';')));
+  std::string type = absl::AsciiStrToLower(absl::StripAsciiWhitespace(essence));
+  if (type.find("svg") != std::string::npos) return false;  // SVG may carry script
+  if (type.find("xml") != std::string::npos) return false;  // so may any XML (XSLT, XHTML)
   return type.starts_with("image/") || type.starts_with("video/") || type.starts_with("audio/") ||
          type == "application/pdf" || type == "text/plain";
 }
+
+namespace {
 
 std::string ContentDisposition(std::string_view name, bool attachment) {
   std::string fallback;
@@ -126,6 +134,9 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size, bool
       *unsatisfiable = true;
       return std::nullopt;
     }
+    // An empty file has no last bytes to send: served whole (found by drive_path_fuzz;
+    // {0, 0} became "Content-Range: bytes 0--1/0").
+    if (size == 0) return std::nullopt;
     return ByteRange{size - std::min(b, size), size};
   }
   if (!absl::SimpleAtoi(first, &a)) return std::nullopt;
@@ -134,7 +145,9 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size, bool
     *unsatisfiable = true;
     return std::nullopt;
   }
-  uint64_t end = last.empty() ? size : std::min(b + 1, size);
+  // RFC 9110 14.1.2: a last position at or past the end means the end. Compared before
+  // adding one, so that 2^64-1 cannot wrap to an empty range.
+  uint64_t end = last.empty() || b >= size - 1 ? size : b + 1;
   return ByteRange{a, end};
 }
 

@@ -52,6 +52,11 @@ struct ByteRange {
 };
 std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size, bool* unsatisfiable);
 
+// Whether a stored file of this Content-Type may be shown inline: only types a browser
+// cannot run script from (never SVG or other XML, whatever parameters follow); everything
+// else is always downloaded.
+bool SafeInline(std::string_view content_type);
+
 // Serves GET/HEAD of a file: 200, 206 with Content-Range, 304 for If-None-Match, 412 for
 // If-Match, 416 for a range past the end. The body streams chunk by chunk.
 // `attachment` chooses Content-Disposition; inline only for types that cannot run script.

@@ -173,6 +173,20 @@ TEST_F(DriveApiTest, RangesAndConditionalGets) {
   r = range("bytes=10-");
   EXPECT_EQ(r.status, 416);
   EXPECT_EQ(r.headers.Get("Content-Range"), "bytes */10");
+  // A last position past the end is clamped to the end (RFC 9110), even 2^64-1, which once
+  // wrapped to an empty range with "bytes 0--1/10".
+  r = range("bytes=0-18446744073709551615");
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes 0-9/10");
+  EXPECT_EQ(Body(r), "0123456789");
+  r = range("bytes=3-18446744073709551614");
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes 3-9/10");
+  r = range("bytes=18446744073709551615-");
+  EXPECT_EQ(r.status, 416);
+  r = range("bytes=-18446744073709551615");
+  EXPECT_EQ(Body(r), "0123456789");
+  r = range("bytes=0-18446744073709551616");  // not a 64-bit number: the header is ignored
+  EXPECT_EQ(r.status, 200);
   r = range("bytes=0-1,4-5");  // several ranges: served whole
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(Body(r), "0123456789");
@@ -273,6 +287,35 @@ TEST_F(DriveApiTest, InlineOnlyForHarmlessTypes) {
   Response png = Call(alice_, "GET", "/api/files/content?path=/pic.png&inline=1");
   EXPECT_TRUE(png.headers.Get("Content-Disposition").starts_with("inline"));
   EXPECT_EQ(png.headers.Get("Content-Type"), "image/png");
+}
+
+// An uploader chooses the Content-Type: SVG with a parameter, or spelt in capitals, was
+// once shown inline (and SVG runs script).
+TEST_F(DriveApiTest, SvgIsNeverInlineWhateverItsParameters) {
+  for (const char* type : {"image/svg+xml", "image/svg+xml; charset=utf-8", "IMAGE/SVG+XML",
+                           " image/svg+xml ;q=1", "image/svg+xml;charset=\"utf-8\""}) {
+    ASSERT_EQ(Put(alice_, "/logo.svg", "<svg onload='alert(1)'/>", {{"Content-Type", type}}).status,
+              201)
+        << type;
+    Response svg = Call(alice_, "GET", "/api/files/content?path=/logo.svg&inline=1");
+    EXPECT_TRUE(svg.headers.Get("Content-Disposition").starts_with("attachment")) << type;
+    EXPECT_EQ(svg.headers.Get("X-Content-Type-Options"), "nosniff");
+  }
+  EXPECT_FALSE(SafeInline("application/xhtml+xml"));
+  EXPECT_TRUE(SafeInline("image/png"));
+  EXPECT_TRUE(SafeInline("text/plain; charset=utf-8"));
+}
+
+// Found by fuzz/drive_path_fuzz.cc: a suffix range of an empty file resolved to the empty
+// range [0, 0), answered 206 with "Content-Range: bytes 0--1/0".
+TEST(ParseRangeTest, SuffixOfAnEmptyFileIsServedWhole) {
+  bool unsatisfiable = true;
+  EXPECT_FALSE(ParseRange("bytes=-5", 0, &unsatisfiable).has_value());
+  EXPECT_FALSE(unsatisfiable);
+  auto last = ParseRange("bytes=-5", 3, &unsatisfiable);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->begin, 0u);
+  EXPECT_EQ(last->end, 3u);
 }
 
 }  // namespace

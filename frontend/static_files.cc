@@ -24,27 +24,39 @@ std::string ContentType(const std::string& path) {
   return "application/octet-stream";
 }
 
-// Reads files on first use and keeps them; a missing file is remembered as missing.
+// Reads files on first use and keeps them, up to a bound. Only files that exist are kept:
+// remembering misses let anyone grow the cache without bound by asking for made-up names.
+// Past the bound files are read from disk on every request (the app's own files, a few
+// hundred KiB in all, always fit).
 class FileCache {
  public:
+  static constexpr size_t kMaxFiles = 1024;
+  static constexpr size_t kMaxBytes = 64 << 20;
+  static constexpr size_t kMaxFileBytes = 4 << 20;
+
   std::shared_ptr<const std::string> Get(const std::string& path) {
-    std::lock_guard lock(mu_);
-    auto it = files_.find(path);
-    if (it != files_.end()) return it->second;
-    std::shared_ptr<const std::string> content;
-    std::ifstream in(path, std::ios::binary);
-    if (in) {
-      std::ostringstream buf;
-      buf << in.rdbuf();
-      content = std::make_shared<const std::string>(buf.str());
+    {
+      std::lock_guard lock(mu_);
+      auto it = files_.find(path);
+      if (it != files_.end()) return it->second;
     }
-    files_.emplace(path, content);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return nullptr;
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    auto content = std::make_shared<const std::string>(buf.str());
+    std::lock_guard lock(mu_);
+    if (files_.size() < kMaxFiles && bytes_ + content->size() <= kMaxBytes &&
+        content->size() <= kMaxFileBytes && files_.emplace(path, content).second) {
+      bytes_ += content->size();
+    }
     return content;
   }
 
  private:
   std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const std::string>> files_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> files_;  // GUARDED_BY(mu_)
+  size_t bytes_ = 0;                                                           // GUARDED_BY(mu_)
 };
 
 bool SafeRelative(const std::string& rel) {
@@ -127,7 +139,9 @@ void RegisterStaticRoutes(Router& router, const StaticOptions& options) {
       "GET", "/{page}",
       [cache, web](Request& req) {
         const std::string& page = req.params["page"];
-        if (!SafeRelative(page) || page.find('.') != std::string::npos) {
+        // The console page is the coordinator's (it checks the admin session first); a
+        // frontend never serves it, whatever spelling of the path reached it.
+        if (!SafeRelative(page) || page.find('.') != std::string::npos || page == "admin") {
           return ErrorResponse(404, "not found");
         }
         return Serve(*cache, web + "/" + page + ".html", true, "no-cache");

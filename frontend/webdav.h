@@ -1,7 +1,9 @@
 // WebDAV (RFC 4918, class 1 plus COPY and MOVE) at /dav/, over the same drive as the JSON
 // API, so rclone, davfs2, cadaver and desktop file managers can use it. Clients log in with
-// HTTP Basic and the account password (verified logins are cached for a minute, since every
-// WebDAV request carries them and password hashing is deliberately slow).
+// HTTP Basic and the account password. Verified logins are cached, since every WebDAV
+// request carries them and password hashing is deliberately slow; an entry serves only
+// while the account's stored password hash is unchanged, so a new password ends the old
+// one at once on every frontend.
 //
 //   OPTIONS, GET/HEAD (Range, ETag), PUT (streamed, If-Match / If-None-Match), DELETE,
 //   MKCOL, COPY / MOVE (Destination, Overwrite, Depth 0 for a shallow folder copy),

@@ -114,14 +114,14 @@ done
 
 echo "== Starting the coordinator and frontends"
 # HTTPS: the operator's certificate if [web] names one (the coordinator reads it from the
-# config itself), else one from the cluster CA for 127.0.0.1, localhost and [web] dns_name.
+# config itself), else one from the cluster CA for 127.0.0.1, localhost and [web] dns_name
+# (identity web/https, which grants nothing inside the cluster).
 https_flags=(--https_port="$https_port")
 if [[ -z $(conf_get web tls_cert) ]]; then
-  "$root/scripts/lib/tls.sh" ca "$state/tls"
   # shellcheck disable=SC2046  # dns_name is one word or none
-  "$root/scripts/lib/tls.sh" issue "$state/tls" https web/https 127.0.0.1 "$address" \
+  bash "$root/scripts/lib/tls.sh" issue "$tls_dir" https web/https 127.0.0.1 "$address" \
     $(conf_get web dns_name)
-  https_flags+=(--tls_cert="$state/tls/https.crt" --tls_key="$state/tls/https.key")
+  https_flags+=(--tls_cert="$tls_dir/https.crt" --tls_key="$tls_dir/https.key")
 fi
 launch coordinator "$bin/coordinator" --address="$address" --http_port=$http_port --grpc_port=$coordinator_grpc_port \
   --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password" --run_dir="$run_dir" \
@@ -212,7 +212,7 @@ cat <<MSG
 
 PennCloud is running.
   Web app:        http://$address:$http_port/   https://$address:$https_port/
-  Admin console:  http://$address:$http_port/admin   (HTTPS signed by $state/tls/ca.crt)
+  Admin console:  http://$address:$http_port/admin   (HTTPS signed by $tls_dir/ca.crt)
   Admin login:    admin / $(cat "$state/admin-password")   (kept in $state/admin-password)
 
   Thunderbird (account user@$mail_domain, password = the web password):

@@ -1,15 +1,19 @@
 #include "storage/path.h"
 
+#include <unicode/uchar.h>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace penncloud::storage {
 namespace {
 
 // Length of the UTF-8 sequence starting at s[i], or 0 if it is not well-formed (overlong
-// forms, surrogates and code points above U+10FFFF included).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
+// forms, surrogates and code points above U+10FFFF included); its code point in `*out`.
+size_t Utf8SequenceLength(std::string_view s, size_t i, uint32_t* out) {
   auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = byte(i);
+  *out = c;
   if (c < 0x80) return 1;
   size_t n;
   uint32_t cp;
@@ -32,7 +36,30 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   }
   static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
   if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  *out = cp;
   return n;
+}
+
+// Characters a name may not hold although they are valid UTF-8, by Unicode general
+// category (ICU's tables, so new code points are covered as Unicode adds them):
+// - Cf, format characters: the bidi overrides and isolates (U+202A-202E, U+2066-2069)
+//   make "evil\u202Efdp.exe" display as "evilexe.pdf"; zero-width ones (U+200B-200D,
+//   U+2060, U+FEFF) and the soft hyphen make two names look alike. (The cost: emoji joined
+//   by U+200D are refused too.)
+// - Cc: C1 controls (U+0080-009F); C0 and DEL are refused above with a plainer message.
+// - Zl, Zp: line and paragraph separators, which break a name over lines.
+const char* ForbiddenCategory(uint32_t cp) {
+  switch (u_charType(static_cast<UChar32>(cp))) {
+    case U_FORMAT_CHAR:
+      return "invisible or text-direction (format) characters";
+    case U_CONTROL_CHAR:
+      return "control characters";
+    case U_LINE_SEPARATOR:
+    case U_PARAGRAPH_SEPARATOR:
+      return "line or paragraph separators";
+    default:
+      return nullptr;
+  }
 }
 
 }  // namespace
@@ -52,8 +79,14 @@ absl::Status ValidateName(std::string_view name) {
     if (c < 0x20 || c == 0x7F) {
       return absl::InvalidArgumentError("name may not contain control characters");
     }
-    size_t n = Utf8SequenceLength(name, i);
+    uint32_t cp = 0;
+    size_t n = Utf8SequenceLength(name, i, &cp);
     if (n == 0) return absl::InvalidArgumentError("name is not valid UTF-8");
+    if (const char* why = ForbiddenCategory(cp)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("name may not contain ", why, " (U+",
+                       absl::AsciiStrToUpper(absl::StrCat(absl::Hex(cp, absl::kZeroPad4))), ")"));
+    }
     i += n;
   }
   return absl::OkStatus();

@@ -16,7 +16,9 @@ inline constexpr size_t kMaxPathBytes = 4096;
 inline constexpr size_t kMaxDepth = 64;
 
 // OK if `name` may be one component of a path: 1..255 bytes of valid UTF-8, not "." or
-// "..", no '/', no control characters. Otherwise kInvalidArgument saying which rule broke.
+// "..", no '/', no control characters, no format characters (bidi overrides, zero-width
+// characters: Unicode category Cf) and no line or paragraph separators. Otherwise
+// kInvalidArgument saying which rule broke (and naming the code point).
 absl::Status ValidateName(std::string_view name);
 
 // Splits an absolute path into validated components. Repeated and trailing slashes are

@@ -29,6 +29,57 @@ TEST(ValidateName, RejectsEachBadForm) {
   EXPECT_NE(ValidateName("..").message().find(".."), std::string::npos);
 }
 
+// The UTF-8 encoding of one code point.
+std::string Utf8(char32_t cp) {
+  std::string out;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
+// Names that display as something else: "invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf".
+TEST(ValidateName, RejectsFormatAndBidiCharacters) {
+  for (char32_t cp : {
+           0x202E,   // RIGHT-TO-LEFT OVERRIDE
+           0x202A,   // LEFT-TO-RIGHT EMBEDDING
+           0x2066,   // LEFT-TO-RIGHT ISOLATE
+           0x200F,   // RIGHT-TO-LEFT MARK
+           0x200B,   // ZERO WIDTH SPACE
+           0x200D,   // ZERO WIDTH JOINER
+           0xFEFF,   // ZERO WIDTH NO-BREAK SPACE
+           0x00AD,   // SOFT HYPHEN
+           0x061C,   // ARABIC LETTER MARK
+           0x0085,   // NEXT LINE (a C1 control)
+           0x2028,   // LINE SEPARATOR
+           0xE0001,  // LANGUAGE TAG
+       }) {
+    std::string name = "invoice" + Utf8(cp) + "fdp.exe";
+    EXPECT_EQ(ValidateName(name).code(), absl::StatusCode::kInvalidArgument)
+        << "U+" << std::hex << static_cast<uint32_t>(cp);
+  }
+  const std::string spoof = "invoice" + Utf8(0x202E) + "fdp.exe";
+  EXPECT_NE(ValidateName(spoof).message().find("U+202E"), std::string::npos)
+      << ValidateName(spoof).message();
+  EXPECT_FALSE(SplitPath("/docs/" + spoof).ok());
+  // Right-to-left scripts themselves are fine: only the invisible controls are refused.
+  EXPECT_TRUE(
+      ValidateName(Utf8(0x05E9) + Utf8(0x05DC) + Utf8(0x05D5) + Utf8(0x05DD) + ".txt").ok());
+  EXPECT_TRUE(ValidateName(Utf8(0x0645) + Utf8(0x0644) + Utf8(0x0641) + ".pdf").ok());
+}
+
 TEST(SplitPath, NormalisesSlashes) {
   EXPECT_EQ(*SplitPath("/"), std::vector<std::string>{});
   EXPECT_EQ(*SplitPath(""), std::vector<std::string>{});

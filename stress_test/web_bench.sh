@@ -5,6 +5,9 @@
 #   3. the coordinator :8000, GET /login            (proxy -> frontend)
 #   4. authenticated GET /api/me through :8000 at 256 connections (session checked in the
 #      real 3-replica KVS on every request)
+#   5. nginx with TLS (1.2/1.3, the same EC P-256 certificate) serving web/login.html
+#   6. the coordinator's HTTPS listener, GET /login (TLS -> proxy -> frontend)
+#   wrk keeps its connections alive, so 5 and 6 measure TLS records, not handshakes.
 # Usage: stress_test/web_bench.sh [build_dir] [seconds]   (default build/release, 15 s)
 # Output: a summary on stdout and raw wrk output in stress_test/results/web-<time>/.
 # wrk shares the 2 cores with the servers (it takes 35-45% of them): ratios are what count.
@@ -28,10 +31,15 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 
+# --- one certificate for both TLS servers, from a throw-away cluster CA ---
+"$root/scripts/lib/tls.sh" ca "$work/tls"
+"$root/scripts/lib/tls.sh" issue "$work/tls" https web/https 127.0.0.1
+
 # --- nginx, own config ---
 nginx_port=$(free_port)
+nginx_tls_port=$(free_port)
 mkdir -p "$work/nginx/html" "$work/nginx/tmp"
-chmod 755 "$work"  # nginx workers run as nobody
+chmod 755 "$work"  # nginx workers run as nobody (the master reads the key as us)
 cp "$root/web/login.html" "$work/nginx/html/login"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes auto;
@@ -49,6 +57,13 @@ http {
   scgi_temp_path $work/nginx/tmp/scgi;
   default_type text/html;
   server { listen 127.0.0.1:$nginx_port; root $work/nginx/html; }
+  server {
+    listen 127.0.0.1:$nginx_tls_port ssl;
+    ssl_certificate $work/tls/https.crt;
+    ssl_certificate_key $work/tls/https.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $work/nginx/html;
+  }
 }
 CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
@@ -63,8 +78,10 @@ for i in 1 2 3; do
     --listen=127.0.0.1:${k[$((i-1))]} --data_dir="$work/kvs$i" >"$work/kvs$i.log" 2>&1 &
   pids+=($!)
 done
-http_port=$(free_port); grpc_port=$(free_port); fe_port=$(free_port)
-"$bin/coordinator" --http_port=$http_port --grpc_port=$grpc_port --kvs="$spec" >"$work/coord.log" 2>&1 &
+http_port=$(free_port); grpc_port=$(free_port); fe_port=$(free_port); https_port=$(free_port)
+"$bin/coordinator" --http_port=$http_port --grpc_port=$grpc_port --kvs="$spec" \
+  --https_port=$https_port --tls_cert="$work/tls/https.crt" --tls_key="$work/tls/https.key" \
+  >"$work/coord.log" 2>&1 &
 pids+=($!)
 "$bin/frontend" --port=$fe_port --kvs="$spec" --coordinator=127.0.0.1:$grpc_port \
   --web_root="$root/web" >"$work/fe.log" 2>&1 &
@@ -98,4 +115,11 @@ run nginx_static "http://127.0.0.1:$nginx_port/login"
 run frontend_static "http://127.0.0.1:$fe_port/login"
 run coordinator_static "http://127.0.0.1:$http_port/login"
 run coordinator_api_me "http://127.0.0.1:$http_port/api/me" -H "Cookie: pc_session=$token"
+run nginx_static_tls "https://127.0.0.1:$nginx_tls_port/login"
+run coordinator_static_tls "https://127.0.0.1:$https_port/login"
+rate() { awk '/Requests\/sec/{print $2}' "$out/$1.txt"; }
+awk -v a="$(rate coordinator_static)" -v b="$(rate nginx_static)" \
+  -v c="$(rate coordinator_static_tls)" -v d="$(rate nginx_static_tls)" \
+  'BEGIN { printf "coordinator/nginx: static %.2fx, static over TLS %.2fx\n", a / b, c / d }' |
+  tee -a "$out/summary.txt"
 echo "raw output: $out"

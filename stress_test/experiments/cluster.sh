@@ -87,9 +87,12 @@ pc_start() {
     "${kvsctl[@]}" group add "$g@$(group_peers "$g")" >>"$log_dir/kvsctl.log" 2>&1 ||
       { echo "group add $g failed; see $log_dir" >&2; return 1; }
   done
+  # Every simulated user comes from 127.0.0.1: the per-address limits (connections, login
+  # failures, sign-ups) would throttle the load generator itself.
   # shellcheck disable=SC2086  # the extra args are word lists on purpose
   pc_launch coordinator "$bin/coordinator" --http_port=$PC_HTTP --grpc_port=$grpc \
-    --kvs="$(kvs_spec)" ${PC_COORDINATOR_ARGS:-}
+    --kvs="$(kvs_spec)" --max_connections_per_address=0 --login_failures_per_address=0 \
+    --signups_per_hour_per_address=0 ${PC_COORDINATOR_ARGS:-}
   for i in $(seq 1 "${PC_FRONTENDS:-3}"); do
     # shellcheck disable=SC2086
     pc_launch "frontend-$i" "$bin/frontend" --port=$((pc_base + 60 + i)) --kvs="$(kvs_spec)" \

@@ -4,10 +4,21 @@ import { clearMessage, showMessage } from '/static/layout.js';
 const form = document.getElementById('login-form');
 const message = document.getElementById('message');
 
-// Only same-site paths: an open redirect would help phishing.
+// Only same-origin paths: an open redirect would help phishing. A prefix check is not
+// enough: the URL parser reads "/\evil.example" (and "/%5cevil", decoded here to it) as
+// "//evil.example", and drops tabs and newlines ("/\t/evil"). So the target is resolved
+// the way the browser will resolve it, and its origin compared.
 function nextPage() {
-  const next = new URLSearchParams(window.location.search).get('next') || '/';
-  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  const { search, origin } = window.location;
+  const next = new URLSearchParams(search).get('next') || '/';
+  if (!next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return '/';
+  let url;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return '/';
+  }
+  return url.origin === origin ? url.pathname + url.search + url.hash : '/';
 }
 
 form.addEventListener('submit', async (event) => {
