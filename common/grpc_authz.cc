@@ -107,6 +107,15 @@ grpc::Status Deny(const grpc::ServerContextBase& context, absl::string_view rpc,
                 identity.ok() ? &*identity : nullptr, absl::StrCat(rpc, ": ", why));
 }
 
+std::optional<CertificateInfo> PeerCertificate(const grpc::AuthContext* auth) {
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return std::nullopt;
+  std::vector<grpc::string_ref> pem = auth->FindPropertyValues("x509_pem_cert");
+  if (pem.size() != 1) return std::nullopt;
+  absl::StatusOr<CertificateInfo> info = ReadCertificate(absl::string_view(pem[0].data(), pem[0].size()));
+  if (!info.ok()) return std::nullopt;
+  return *std::move(info);
+}
+
 std::vector<std::string> CallerAddresses(const grpc::ServerContextBase& context) {
   std::vector<std::string> addresses;
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();

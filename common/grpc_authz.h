@@ -16,9 +16,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/certificate.h"
 #include "common/peer_identity.h"
 
 namespace grpc {
+class AuthContext;
 class ServerContextBase;
 class Status;
 }  // namespace grpc
@@ -36,6 +38,10 @@ grpc::Status Authorize(const grpc::ServerContextBase& context, absl::string_view
 // Authorize's refusals are.
 grpc::Status Deny(const grpc::ServerContextBase& context, absl::string_view rpc,
                   absl::string_view why);
+
+// What the other end's verified certificate says (its identity and expiry), from either
+// side of a call: a server's context, or a client's once the call has completed.
+std::optional<CertificateInfo> PeerCertificate(const grpc::AuthContext* auth);
 
 // The IP addresses the caller's verified certificate names: where it may say it serves.
 std::vector<std::string> CallerAddresses(const grpc::ServerContextBase& context);

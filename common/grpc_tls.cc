@@ -33,6 +33,7 @@ namespace gx = grpc::experimental;
 struct ProcessCredentials {
   std::mutex mu;
   bool plaintext = false;
+  std::optional<CertificateInfo> certificate;         // GUARDED_BY(mu)
   std::shared_ptr<grpc::ChannelCredentials> channel;  // GUARDED_BY(mu)
   std::shared_ptr<grpc::ServerCredentials> server;    // GUARDED_BY(mu)
 };
@@ -80,6 +81,7 @@ absl::StatusOr<CertificateInfo> Init(const Files& files, unsigned reload_s) {
   ProcessCredentials& process = Process();
   std::lock_guard lock(process.mu);
   process.plaintext = false;
+  process.certificate = *info;
   process.channel = MakeChannelCredentials(files, reload_s);
   process.server = MakeServerCredentials(files, reload_s);
   return info;
@@ -129,6 +131,12 @@ absl::Status InitProcess(absl::string_view node_name, const Identity& expected) 
                                                    " but this process is ", expected.Path()));
   }
   return absl::OkStatus();
+}
+
+std::optional<CertificateInfo> ProcessCertificate() {
+  ProcessCredentials& process = Process();
+  std::lock_guard lock(process.mu);
+  return process.certificate;
 }
 
 bool Plaintext() {

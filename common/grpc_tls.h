@@ -47,6 +47,10 @@ absl::StatusOr<std::optional<CertificateInfo>> InitFromFlags(absl::string_view n
 // first refused call. Plaintext passes.
 absl::Status InitProcess(absl::string_view node_name, const Identity& expected);
 
+// What this process's certificate said when it was loaded (nullopt before Init* and under
+// --insecure_plaintext): the console shows it beside the node.
+std::optional<CertificateInfo> ProcessCertificate();
+
 // The same for explicit files (tests and tools); `reload_s` as --tls_reload_s.
 absl::StatusOr<CertificateInfo> Init(const Files& files, unsigned reload_s = 60);
 

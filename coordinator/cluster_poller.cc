@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/grpc_authz.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
 #include "coordinator/node_id.h"
@@ -109,7 +110,7 @@ kvs::pb::KvsService::Stub* ClusterPoller::Stub(const std::string& address) {
   return stub.get();
 }
 
-std::vector<std::optional<kvs::pb::StatusResponse>> ClusterPoller::StatusOf(
+std::vector<ClusterPoller::Answer> ClusterPoller::StatusOf(
     const std::vector<std::string>& addresses) {
   struct Call {
     grpc::ClientContext context;
@@ -127,13 +128,16 @@ std::vector<std::optional<kvs::pb::StatusResponse>> ClusterPoller::StatusOf(
     call->rpc->Finish(&call->response, &call->status, reinterpret_cast<void*>(i));
     calls.push_back(std::move(call));
   }
-  std::vector<std::optional<kvs::pb::StatusResponse>> out(addresses.size());
+  std::vector<Answer> out(addresses.size());
   for (size_t done = 0; done < calls.size(); ++done) {
     void* tag = nullptr;
     bool ok = false;
     if (!cq.Next(&tag, &ok)) break;
     size_t i = reinterpret_cast<size_t>(tag);
-    if (ok && calls[i]->status.ok()) out[i] = std::move(calls[i]->response);
+    if (ok && calls[i]->status.ok()) {
+      out[i].status = std::move(calls[i]->response);
+      out[i].certificate = tls::PeerCertificate(calls[i]->context.auth_context().get());
+    }
   }
   cq.Shutdown();
   void* tag = nullptr;
@@ -187,7 +191,7 @@ void ClusterPoller::PollOnce() {
   }
   std::vector<std::string> addresses;
   for (const ReplicaView& t : targets) addresses.push_back(t.address);
-  std::vector<std::optional<kvs::pb::StatusResponse>> statuses = StatusOf(addresses);
+  std::vector<Answer> statuses = StatusOf(addresses);
 
   std::map<std::string, const ReplicaView*> before;
   for (const ReplicaView& r : previous.replicas) before[r.group + "/" + r.address] = &r;
@@ -198,9 +202,10 @@ void ClusterPoller::PollOnce() {
     ReplicaView view = targets[i];
     auto old = before.find(view.group + "/" + view.address);
     const ReplicaView* prior = old == before.end() ? nullptr : old->second;
-    if (statuses[i]) {
+    if (statuses[i].status) {
       view.up = true;
-      view.status = std::move(statuses[i]);
+      view.status = std::move(statuses[i].status);
+      view.certificate = std::move(statuses[i].certificate);
       if (view.group == kConfigGroup && view.status->id() != 0) view.replica = view.status->id();
       view.up_since_unix_ms = view.status->started_unix_ms() > 0 ? view.status->started_unix_ms()
                               : prior && prior->up               ? prior->up_since_unix_ms
@@ -216,6 +221,7 @@ void ClusterPoller::PollOnce() {
       }
     } else if (prior) {
       view.status = prior->status;
+      view.certificate = prior->certificate;
       if (view.group == kConfigGroup) view.replica = prior->replica;
     }
     next.replicas.push_back(std::move(view));

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/certificate.h"
 #include "coordinator/history.h"
 #include "coordinator/registry.h"
 #include "kvs/client/replica_group_client.h"
@@ -44,6 +45,7 @@ struct ReplicaView {
   bool learner = false;
   bool up = false;                                // answered the last poll
   std::optional<kvs::pb::StatusResponse> status;  // the last answer (kept while down)
+  std::optional<tls::CertificateInfo> certificate;  // what it presented (kept while down)
   std::optional<double> requests_per_second;      // when the replica reports a counter
   int64_t up_since_unix_ms = 0;  // process start (as reported), else first answer seen
 };
@@ -89,8 +91,11 @@ class ClusterPoller {
   void Loop();
   void PollOnce();
   // Status of each address, in parallel, within options_.status_timeout.
-  std::vector<std::optional<kvs::pb::StatusResponse>> StatusOf(
-      const std::vector<std::string>& addresses);
+  struct Answer {
+    std::optional<kvs::pb::StatusResponse> status;
+    std::optional<tls::CertificateInfo> certificate;
+  };
+  std::vector<Answer> StatusOf(const std::vector<std::string>& addresses);
   kvs::pb::KvsService::Stub* Stub(const std::string& address);
   void SampleFrontends(int64_t now_ms);
 

@@ -49,6 +49,10 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
   registry_->Beat(request->kind(), request->address(), request->name(), load,
                   request->started_unix_ms(), Clock::now(), absl::ToUnixMillis(absl::Now()));
   if (!request->version().empty()) registry_->SetVersion(request->address(), request->version());
+  if (std::optional<tls::CertificateInfo> certificate =
+          tls::PeerCertificate(context->auth_context().get())) {
+    registry_->SetCertificate(request->address(), *certificate);
+  }
   response->set_interval_ms(static_cast<int32_t>(registry_->options().interval.count()));
   response->set_down_after_ms(static_cast<int32_t>(registry_->options().down_after.count()));
   return grpc::Status::OK;

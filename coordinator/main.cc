@@ -12,6 +12,7 @@
 #include "accounts/accounts.h"
 #include "common/config.h"
 #include "common/grpc_metrics.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/metrics_server.h"
 #include "common/node_name.h"
@@ -19,8 +20,8 @@
 #include "coordinator/admin.h"
 #include "coordinator/cluster_poller.h"
 #include "coordinator/grpc_service.h"
-#include "coordinator/proxy.h"
 #include "coordinator/https_context.h"
+#include "coordinator/proxy.h"
 #include "grpcpp/grpcpp.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/memory_client.h"
@@ -42,7 +43,6 @@ ABSL_FLAG(std::string, run_dir, "",
           "starts nodes; empty: no node can be stopped or started");
 ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/admin.html)");
 ABSL_FLAG(int, drain_ms, 10000, "on SIGTERM, how long requests in flight may take to finish");
-
 ABSL_FLAG(int, https_port, 8443, "HTTPS port (the same site over TLS), if --tls_cert is set");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain for HTTPS; empty: no HTTPS listener (start.sh issues one)");
@@ -56,6 +56,7 @@ ABSL_FLAG(int, max_connections_per_address, 512, "open HTTP(S) connections per c
 ABSL_FLAG(int, login_failures_per_address, 20,
           "failed logins (web and WebDAV) per client address in 10 minutes before 429");
 ABSL_FLAG(int, signups_per_hour_per_address, 20, "sign-up attempts per client address per hour");
+
 namespace {
 
 // Creates the first admin account (or marks an existing one admin), retrying while the
@@ -83,7 +84,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("PennCloud coordinator: load balancer on :8000, heartbeats, admin");
   penncloud::config::ParseFlags(argc, argv, "coordinator");
   using namespace penncloud;
-  InitNodeName("coordinator");
+  const std::string node_name = InitNodeName("coordinator");
+  if (absl::Status s = tls::InitProcess(node_name, tls::Identity::Coordinator(node_name));
+      !s.ok()) {
+    std::fprintf(stderr, "coordinator: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   BlockStopSignals();
   metrics::InstallGrpcServerMetricsEverywhere();
   auto metrics_server = metrics::StartFromFlag();
@@ -120,7 +126,7 @@ int main(int argc, char** argv) {
   std::string address = absl::GetFlag(FLAGS_address);
   std::string grpc_address = absl::StrCat(address, ":", absl::GetFlag(FLAGS_grpc_port));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials());
+  builder.AddListeningPort(grpc_address, tls::ServerCredentials());
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (!grpc_server) {
@@ -141,7 +147,8 @@ int main(int argc, char** argv) {
       {.http_address = absl::StrCat(address, ":", absl::GetFlag(FLAGS_http_port)),
        .started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
-                              .count()});
+                              .count(),
+       .certificate = tls::ProcessCertificate()});
   coordinator::DataBrowser data(&poller);
   coordinator::Membership membership(spec.starts_with("config=") ? spec.substr(7) : std::string(),
                                      &poller, &launcher);
@@ -160,13 +167,6 @@ int main(int argc, char** argv) {
   options.port = static_cast<uint16_t>(absl::GetFlag(FLAGS_http_port));
   int io = absl::GetFlag(FLAGS_io_threads);
   options.io_threads = io > 0 ? io : std::max(1u, std::thread::hardware_concurrency());
-  coordinator::Proxy proxy(&registry, &local, &pool, options);
-  auto port = proxy.Start();
-  if (!port.ok()) {
-    PC_LOG(kError, "coordinator.http_listen_failed")("error", port.status().ToString());
-    return 1;
-  }
-  PC_LOG(kInfo, "coordinator.listening")
   std::unique_ptr<boost::asio::ssl::context> https;
   if (std::string cert = absl::GetFlag(FLAGS_tls_cert); !cert.empty()) {
     auto loaded = coordinator::HttpsContext(cert, absl::GetFlag(FLAGS_tls_key));
@@ -186,6 +186,13 @@ int main(int argc, char** argv) {
   options.limits.max_connections = absl::GetFlag(FLAGS_max_connections_per_address);
   options.limits.login_failures = absl::GetFlag(FLAGS_login_failures_per_address);
   options.limits.signups_per_hour = absl::GetFlag(FLAGS_signups_per_hour_per_address);
+  coordinator::Proxy proxy(&registry, &local, &pool, options);
+  auto port = proxy.Start();
+  if (!port.ok()) {
+    PC_LOG(kError, "coordinator.http_listen_failed")("error", port.status().ToString());
+    return 1;
+  }
+  PC_LOG(kInfo, "coordinator.listening")
   ("http", absl::StrCat(address, ":", *port))(
       "https", https ? absl::StrCat(address, ":", proxy.https_port()) : "off")(
       "grpc", grpc_address)("down_after_ms", absl::GetFlag(FLAGS_down_after_ms));

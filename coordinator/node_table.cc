@@ -28,9 +28,22 @@ void Attach(NodeRow& row, std::map<std::string, LaunchRecord>& records) {
   }
 }
 
+// A certificate that expires within this many days is flagged in the console, early enough
+// to rotate it (docs/operations.md) before peers start refusing the node.
+constexpr int64_t kExpiringSoonDays = 30;
+
+nlohmann::json CertificateJson(const std::optional<tls::CertificateInfo>& c, int64_t now_ms) {
+  if (!c) return nullptr;
+  const int64_t days_left = (c->not_after_unix * 1000 - now_ms) / (86400 * 1000);
+  return {{"identity", c->identity.Path()},
+          {"expires_unix", c->not_after_unix},
+          {"days_left", days_left},
+          {"expiring_soon", days_left < kExpiringSoonDays}};
+}
+
 }  // namespace
 
-nlohmann::json ToJson(const NodeRow& r) {
+nlohmann::json ToJson(const NodeRow& r, int64_t now_ms) {
   return {{"id", r.id},
           {"tier", r.tier},
           {"name", r.name},
@@ -49,6 +62,7 @@ nlohmann::json ToJson(const NodeRow& r) {
           {"connections", r.connections},
           {"uptime_s", OrNull(r.uptime_s)},
           {"version", r.version},
+          {"certificate", CertificateJson(r.certificate, now_ms)},
           {"can_stop", r.can_stop()},
           {"can_start", r.can_start()},
           {"pid", r.record && r.running ? nlohmann::json(r.record->pid) : nlohmann::json(nullptr)}};
@@ -70,6 +84,7 @@ std::vector<NodeRow> NodeTable::Rows(const ClusterView& view, int64_t now_ms) co
   self.health = "up";
   self.uptime_s = (now_ms - self_.started_unix_ms) / 1000;
   self.version = std::string(Version());
+  self.certificate = self_.certificate;
   records.erase("coordinator " + self.address);
   rows.push_back(std::move(self));
 
@@ -89,6 +104,7 @@ std::vector<NodeRow> NodeTable::Rows(const ClusterView& view, int64_t now_ms) co
       if (n.started_unix_ms > 0) row.uptime_s = (now_ms - n.started_unix_ms) / 1000;
     }
     if (!n.version.empty()) row.version = n.version;
+    row.certificate = n.certificate;
     Attach(row, records);
     services.push_back(std::move(row));
   }
@@ -118,6 +134,7 @@ std::vector<NodeRow> NodeTable::Rows(const ClusterView& view, int64_t now_ms) co
     row.group = r.group;
     row.replica = r.replica;
     row.health = r.up ? "up" : "down";
+    row.certificate = r.certificate;
     if (r.status) {
       const kvs::pb::StatusResponse& s = *r.status;
       row.paxos_role = r.learner ? "learner" : s.role();

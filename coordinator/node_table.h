@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/certificate.h"
 #include "coordinator/cluster_poller.h"
 #include "coordinator/launcher.h"
 #include "coordinator/registry.h"
@@ -38,6 +39,7 @@ struct NodeRow {
   int64_t connections = 0;
   std::optional<int64_t> uptime_s;
   std::string version = "unknown";
+  std::optional<tls::CertificateInfo> certificate;  // what it presents on internal gRPC
   std::optional<LaunchRecord> record;  // how to stop / start it, if known
   bool running = false;                // the record's process runs (with a record only)
 
@@ -45,11 +47,12 @@ struct NodeRow {
   bool can_start() const { return tier != "coordinator" && record && !running; }
 };
 
-nlohmann::json ToJson(const NodeRow& row);
+nlohmann::json ToJson(const NodeRow& row, int64_t now_ms);
 
 struct CoordinatorIdentity {
   std::string http_address;  // host:port of :8000
   int64_t started_unix_ms = 0;
+  std::optional<tls::CertificateInfo> certificate;
 };
 
 class NodeTable {

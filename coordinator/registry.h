@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "common/certificate.h"
+
 namespace penncloud::coordinator {
 
 using Clock = std::chrono::steady_clock;
@@ -40,6 +42,7 @@ struct NodeState {
   NodeLoad load;
   int64_t started_unix_ms = 0;
   std::string version;  // as the node reports it ("" if it does not)
+  std::optional<tls::CertificateInfo> certificate;  // what its heartbeats were signed with
   Clock::time_point last_beat;
   int64_t last_beat_unix_ms = 0;
   Clock::time_point suspect_until;
@@ -66,6 +69,7 @@ class Registry {
 
   // Records the build version a node reports in its heartbeats.
   void SetVersion(const std::string& address, const std::string& version);
+  void SetCertificate(const std::string& address, const tls::CertificateInfo& certificate);
 
   // The proxy could not reach `address`: skip it for a while.
   void MarkSuspect(const std::string& address, Clock::time_point now);

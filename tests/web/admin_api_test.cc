@@ -322,6 +322,23 @@ TEST_F(AdminApiTest, OnlyAdminsGetInAndTheOverviewListsEveryTier) {
     EXPECT_EQ(n["health"], "up") << n.dump();
     EXPECT_TRUE(n["version"].is_string()) << n.dump();
     EXPECT_TRUE(n["uptime_s"].is_number()) << n.dump();
+    // The identity each node proves on internal gRPC, as its certificate says, and when
+    // that certificate runs out (a year ahead for what the test CA issues).
+    const json& cert = n["certificate"];
+    ASSERT_TRUE(cert.is_object()) << n.dump();
+    const std::string identity = cert["identity"];
+    if (n["tier"] == "kvs") {
+      EXPECT_EQ(identity, absl::StrCat("replica/", n["group"] == "config" ? "0" : n["group"].get<std::string>(),
+                                       "/", n["replica"].get<uint64_t>()))
+          << n.dump();
+    } else if (n["tier"] == "coordinator") {
+      EXPECT_EQ(identity, "coordinator/coordinator") << n.dump();
+    } else {
+      EXPECT_TRUE(identity.starts_with(absl::StrCat("service/", n["tier"].get<std::string>(), "/")))
+          << n.dump();
+    }
+    EXPECT_GT(cert["days_left"].get<int64_t>(), 300) << n.dump();
+    EXPECT_EQ(cert["expiring_soon"], false) << n.dump();
     if (n["tier"] == "kvs") {
       EXPECT_TRUE(n["applied_slot"].is_number()) << n.dump();
       EXPECT_TRUE(n["commit_slot"].is_number()) << n.dump();

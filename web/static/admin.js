@@ -122,7 +122,7 @@ async function removeGroup(group) {
 // ---- nodes table --------------------------------------------------------------------------
 
 const COLUMNS = ['id', 'tier', 'address', 'group', 'role', 'ballot', 'slots', 'log', 'health',
-                 'rps', 'p99', 'conns', 'uptime', 'version', 'actions'];
+                 'rps', 'p99', 'conns', 'uptime', 'version', 'cert', 'actions'];
 
 function newRow(node) {
   const tr = el('tr');
@@ -199,7 +199,25 @@ function fillRow(entry, node, lag) {
   cells.conns.textContent = orDash(node.connections);
   cells.uptime.textContent = node.health === 'up' ? humanDuration(node.uptime_s) : '–';
   cells.version.textContent = orDash(node.version);
+  fillCertificate(cells.cert, node.certificate);
   setButtons(entry);
+}
+
+// The identity a node proves on internal gRPC and when its certificate runs out; one that
+// expires within 30 days is flagged so it is rotated before peers refuse the node.
+function fillCertificate(cell, cert) {
+  if (!cert) {
+    cell.textContent = '–';
+    cell.title = '';
+    return;
+  }
+  const expires = new Date(cert.expires_unix * 1000).toISOString().slice(0, 10);
+  cell.title = `${cert.identity}, valid until ${expires}`;
+  if (cert.expiring_soon) {
+    setBadge(cell, cert.days_left < 0 ? 'expired' : `expires in ${cert.days_left} d`, 'warning');
+  } else {
+    cell.replaceChildren(el('span', 'small', `${cert.identity} · ${expires}`));
+  }
 }
 
 function setButtons(entry) {
