@@ -15,6 +15,7 @@ namespace {
 constexpr char kPasswordCol[] = "password";
 constexpr char kAdminCol[] = "admin";
 constexpr char kFailCol[] = "fail";
+constexpr char kCreatedCol[] = "created";
 constexpr char kSessionCol[] = "data";
 
 std::string AccountRow(std::string_view user) { return std::string("acct/").append(user); }
@@ -84,6 +85,12 @@ absl::StatusOr<std::string> Accounts::SignUp(std::string_view username, std::str
   absl::StatusOr<bool> won = store_->CPut(AccountRow(*user), kPasswordCol, std::nullopt, *hash);
   if (!won.ok()) return won.status();
   if (!*won) return absl::AlreadyExistsError("username is taken");
+  // Its age decides when it may send mail outside the domain (sending_policy.h).
+  if (absl::Status s = store_->Put(AccountRow(*user), kCreatedCol,
+                                   absl::StrCat(absl::ToUnixSeconds(options_.now())));
+      !s.ok()) {
+    return s;
+  }
   if (admin) {
     if (absl::Status s = SetAdmin(*user, true); !s.ok()) return s;
   }

@@ -18,7 +18,8 @@
 //
 // Store layout (rows / columns):
 //   acct/<user>   password = PHC string, admin = "1" (absent: not admin),
-//                 fail = "<count> <unix ms of last failure>"
+//                 fail = "<count> <unix ms of last failure>", created = unix seconds,
+//                 external = "1" (sending_policy.h)
 //   sess/<sha256(token)>  data = "<user>\n<csrf>\n<expiry unix seconds>"
 //   usess/<user>  <sha256(token)> = expiry   (index, so a password change finds them all)
 //

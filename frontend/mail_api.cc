@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "accounts/sending_policy.h"
 #include "mail/delivery.h"
 #include "mail/mail_store.h"
 #include "mail/mime.h"
@@ -19,7 +20,8 @@ using nlohmann::json;
 // The mail services one frontend shares among its handlers.
 struct MailServices {
   explicit MailServices(const ApiContext& ctx)
-      : store(*ctx.store),
+      : sending(ctx.store),
+        store(*ctx.store),
         queue(*ctx.store),
         delivery(
             store, queue, ctx.mail_domain,
@@ -30,7 +32,9 @@ struct MailServices {
               auto exists = a->Exists(u);
               if (absl::IsInvalidArgument(exists.status())) return false;
               return exists;
-            }) {}
+            },
+            [this](std::string_view u) { return sending.MaySendOutside(u); }) {}
+  accounts::SendingPolicy sending;  // constructed first: Delivery asks it
   mail::MailStore store;
   mail::OutboundQueue queue;
   mail::Delivery delivery;
@@ -311,10 +315,22 @@ Response Send(MailServices& mail, const ApiContext& ctx, Request& req, const acc
   std::string source = std::move(*built);
   std::vector<std::string> recipients = *to;
   recipients.insert(recipients.end(), cc->begin(), cc->end());
-  // Unknown local users are refused up front, as SMTP refuses them at RCPT.
+  // Unknown local users are refused up front, as SMTP refuses them at RCPT; so are other
+  // domains for an account too new to send there (as SMTP's 550 5.7.1).
+  bool outside_checked = false;
   for (const auto& r : recipients) {
     std::string user;
-    if (!mail.delivery.IsLocal(r, &user)) continue;
+    if (!mail.delivery.IsLocal(r, &user)) {
+      if (outside_checked) continue;
+      auto allowed = mail.delivery.MaySendOutside(s.username);
+      if (!allowed.ok()) return FromStatus(allowed.status());
+      if (!*allowed) {
+        return ErrorResponse(403, "new accounts may send only within " + ctx.mail_domain +
+                                      " for now; an admin can allow more");
+      }
+      outside_checked = true;
+      continue;
+    }
     auto exists = mail.delivery.LocalUserExists(user);
     if (!exists.ok()) return FromStatus(exists.status());
     if (!*exists) return ErrorResponse(400, "no such user: " + r);

@@ -1,6 +1,7 @@
 #include "frontend/mail_api.h"
 
 #include "absl/strings/escaping.h"
+#include "accounts/sending_policy.h"
 #include "frontend/accounts_api.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
@@ -244,7 +245,18 @@ TEST_F(MailApiTest, ReplyAndForwardOfHostileMailStayClean) {
   EXPECT_EQ(forward.find("\nBcc"), std::string::npos) << forward;
 }
 
+TEST_F(MailApiTest, NewAccountsSendOnlyInsideTheDomain) {
+  Response res = Call("bob", "POST", "/api/mail",
+                      json{{"to", {"dave@example.com", "alice"}}, {"subject", "hi"}}.dump());
+  EXPECT_EQ(res.status, 403) << res.body;
+  EXPECT_EQ(Inbox("alice").size(), 0u);  // nothing went anywhere
+  CallJson("bob", "POST", "/api/mail", json{{"to", {"alice"}}, {"subject", "hi"}}.dump(), 201);
+  ASSERT_TRUE(accounts::SendingPolicy(&kvs_).SetAllowed("bob", true).ok());
+  CallJson("bob", "POST", "/api/mail", json{{"to", {"dave@example.com"}}}.dump(), 201);
+}
+
 TEST_F(MailApiTest, ExternalRecipientsGoToTheOutboundQueue) {
+  ASSERT_TRUE(accounts::SendingPolicy(&kvs_).SetAllowed("alice", true).ok());
   CallJson("alice", "POST", "/api/mail",
            json{{"to", {"dave@example.com", "bob"}}, {"subject", "hi"}, {"body", "x"}}.dump(), 201);
   EXPECT_EQ(Inbox("bob").size(), 1u);

@@ -8,12 +8,19 @@
 namespace penncloud::mail {
 
 Delivery::Delivery(MailStore& store, OutboundQueue& queue, std::string domain,
-                   Authenticator authenticate, UserExists exists)
+                   Authenticator authenticate, UserExists exists,
+                   MaySendOutsideCheck may_send_outside)
     : store_(store),
       queue_(queue),
       domain_(ToLower(domain)),
       authenticate_(std::move(authenticate)),
-      exists_(std::move(exists)) {}
+      exists_(std::move(exists)),
+      may_send_outside_(std::move(may_send_outside)) {}
+
+absl::StatusOr<bool> Delivery::MaySendOutside(std::string_view user) {
+  if (!may_send_outside_) return true;
+  return may_send_outside_(user);
+}
 
 absl::StatusOr<std::string> Delivery::Authenticate(std::string_view user,
                                                    std::string_view password) {

@@ -20,15 +20,18 @@
 namespace penncloud::mail {
 
 using UserExists = std::function<absl::StatusOr<bool>(std::string_view user)>;
+// Whether an account may send outside the local domain (null: everyone may).
+using MaySendOutsideCheck = std::function<absl::StatusOr<bool>(std::string_view user)>;
 
 class Delivery final : public SmtpBackend {
  public:
   Delivery(MailStore& store, OutboundQueue& queue, std::string domain, Authenticator authenticate,
-           UserExists exists);
+           UserExists exists, MaySendOutsideCheck may_send_outside = nullptr);
 
   absl::StatusOr<std::string> Authenticate(std::string_view user,
                                            std::string_view password) override;
   absl::StatusOr<bool> LocalUserExists(std::string_view user) override;
+  absl::StatusOr<bool> MaySendOutside(std::string_view user) override;
   // Stores for every local recipient and queues one copy for all remote ones. Returns
   // once everything is durable.
   absl::StatusOr<std::string> Deliver(const Envelope& envelope, std::string_view message) override;
@@ -48,6 +51,7 @@ class Delivery final : public SmtpBackend {
   const std::string domain_;
   Authenticator authenticate_;
   UserExists exists_;
+  MaySendOutsideCheck may_send_outside_;
 
   // Accounts seen to exist recently: every RCPT of a busy mailbox need not read the account.
   // Only positive answers are cached, so a new account is reachable at once.

@@ -63,6 +63,9 @@ class SmtpLineProtocol final : public LineProtocol {
     absl::StatusOr<bool> LocalUserExists(std::string_view user) override {
       return inner_.LocalUserExists(user);
     }
+    absl::StatusOr<bool> MaySendOutside(std::string_view user) override {
+      return inner_.MaySendOutside(user);
+    }
     absl::StatusOr<std::string> Deliver(const Envelope& envelope,
                                         std::string_view message) override {
       return inner_.Deliver(envelope, message);

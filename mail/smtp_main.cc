@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
+#include "accounts/sending_policy.h"
 #include "common/config.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   penncloud::accounts::Accounts& accounts = *services->accounts;
   pm::MailStore store(*services->kvs);
   pm::OutboundQueue queue(*services->kvs);
+  penncloud::accounts::SendingPolicy sending(services->kvs.get());
   pm::Delivery delivery(
       store, queue, absl::GetFlag(FLAGS_domain),
       [&](std::string_view u, std::string_view p) { return accounts.CheckPassword(u, p); },
@@ -77,7 +79,8 @@ int main(int argc, char** argv) {
         auto exists = accounts.Exists(u);
         if (absl::IsInvalidArgument(exists.status())) return false;  // not a valid name
         return exists;
-      });
+      },
+      [&](std::string_view u) { return sending.MaySendOutside(u); });
 
   pm::SmtpConfig config;
   config.hostname = absl::GetFlag(FLAGS_hostname);

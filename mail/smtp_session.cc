@@ -242,6 +242,13 @@ SessionOutput SmtpSession::Rcpt(std::string_view arg) {
     if (!*exists) return Reply("550 5.1.1 No such user here");
   } else if (user_.empty()) {
     return Reply("554 5.7.1 Relay access denied: authenticate to send to other domains");
+  } else {
+    auto allowed = backend_.MaySendOutside(user_);
+    if (!allowed.ok()) return Reply("451 4.3.0 Account lookup failed, try again later");
+    if (!*allowed) {
+      return Reply(Cat("550 5.7.1 New accounts may send only within ", config_.domain,
+                       " for now; an admin can allow more"));
+    }
   }
   envelope_.recipients.push_back(address);
   return Reply("250 2.1.5 Recipient OK");

@@ -4,8 +4,9 @@
 // every exchange is unit-testable; SmtpServer glues it to the network.
 //
 // Relaying rule: recipients in the local domain are accepted from anyone; recipients
-// elsewhere only from an authenticated client. A message is answered 250 only after the
-// backend reports it durably stored (delivered locally and/or queued for relay).
+// elsewhere only from an authenticated client whose account may send outside (a new
+// account waits, unless an admin allowed it: accounts/sending_policy.h). A message is answered 250
+// only after the backend reports it durably stored (delivered locally and/or queued for relay).
 //
 // Who may say what (issue 16): AUTH is offered and accepted only under TLS (530 before),
 // so no password crosses the wire in clear. An authenticated client may use only its own
@@ -40,6 +41,8 @@ class SmtpBackend {
   virtual absl::StatusOr<std::string> Authenticate(std::string_view user,
                                                    std::string_view password) = 0;
   virtual absl::StatusOr<bool> LocalUserExists(std::string_view user) = 0;
+  // Whether the authenticated `user` may send to other domains yet (new accounts wait).
+  virtual absl::StatusOr<bool> MaySendOutside(std::string_view user) = 0;
   // Stores the message durably for every recipient; returns a queue id for the reply.
   virtual absl::StatusOr<std::string> Deliver(const Envelope& envelope,
                                               std::string_view message) = 0;

@@ -13,11 +13,16 @@ class FakeBackend : public SmtpBackend {
   absl::StatusOr<std::string> Authenticate(std::string_view user,
                                            std::string_view password) override {
     if (user == "alice" && password == "alice-password") return std::string("alice");
+    if (user == "newbie" && password == "newbie-password") return std::string("newbie");
     return absl::UnauthenticatedError("no");
   }
   absl::StatusOr<bool> LocalUserExists(std::string_view user) override {
     if (down) return absl::UnavailableError("down");
     return user == "alice" || user == "bob";
+  }
+  absl::StatusOr<bool> MaySendOutside(std::string_view user) override {
+    if (down) return absl::UnavailableError("down");
+    return user != "newbie";
   }
   absl::StatusOr<std::string> Deliver(const Envelope& envelope, std::string_view message) override {
     if (down) return absl::UnavailableError("down");
@@ -297,6 +302,18 @@ TEST_F(SmtpSessionTest, BareLineEndsInDataAreRefused) {
   SmtpSession lenient(config_, backend_, "127.0.0.1", [] { return std::string("now"); });
   EXPECT_EQ(lenient.OnLine("EHLO c", true).text.substr(0, 3), "250");
   EXPECT_EQ(lenient.OnLine("NOOP", true).text.substr(0, 9), "250 2.0.0");
+}
+
+TEST_F(SmtpSessionTest, NewAccountsSendOnlyInsideTheDomain) {
+  session_.OnTlsStarted();
+  Send("EHLO c");
+  ASSERT_EQ(Code(Cat("AUTH PLAIN ", Base64Encode(std::string("\0newbie\0newbie-password", 23)))),
+            "235 2.7.0");
+  Send("MAIL FROM:<newbie@penncloud.local>");
+  EXPECT_EQ(Code("RCPT TO:<carol@example.com>"), "550 5.7.1");
+  EXPECT_EQ(Code("RCPT TO:<alice@penncloud.local>"), "250 2.1.5");
+  backend_.down = true;
+  EXPECT_EQ(Code("RCPT TO:<carol@example.com>"), "451 4.3.0");
 }
 
 TEST(SmtpPath, Parse) {

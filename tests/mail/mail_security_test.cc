@@ -5,6 +5,8 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "accounts/accounts.h"
+#include "accounts/sending_policy.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/mail/mail_system.h"
@@ -189,6 +191,31 @@ TEST_F(MailSecurityTest, PerAddressCapsOnConnectionsAndLogins) {
   EXPECT_THAT(r.output, HasSubstr("pop3_attempt 4 -ERR [AUTH] too many login attempts from your"));
   // Delivery needs no login and is not held back.
   EXPECT_THAT(Swaks(sys_->smtp_port(), "--from friend@example.com --to bob@penncloud.local"),
+              HasSubstr("250 2.0.0"));
+}
+
+// A fresh account may write to local users only, until an admin allows it or the site's
+// wait (site/mail new_account_external_days) has passed.
+TEST_F(MailSecurityTest, NewAccountsSendOutsideOnlyOnceAllowed) {
+  Start();
+  accounts::Accounts accounts(&sys_->kvs(),
+                              accounts::Options{.hash_params = accounts::kTestHashParams});
+  ASSERT_TRUE(accounts.SignUp("newbie", "newbie-secret-1").ok());
+  const std::string send =
+      "--tls --auth PLAIN --auth-user newbie --auth-password newbie-secret-1 "
+      "--from newbie@penncloud.local --to ";
+  EXPECT_THAT(Swaks(sys_->smtp_port(), send + "carol@example.com"), HasSubstr("550 5.7.1"));
+  EXPECT_THAT(Swaks(sys_->smtp_port(), send + "bob@penncloud.local"), HasSubstr("250 2.0.0"));
+  accounts::SendingPolicy sending(&sys_->kvs());
+  ASSERT_TRUE(sending.SetAllowed("newbie", true).ok());
+  EXPECT_THAT(Swaks(sys_->smtp_port(), send + "carol@example.com"), HasSubstr("250 2.0.0"));
+  // Or no wait at all for anyone.
+  ASSERT_TRUE(accounts.SignUp("fresh", "fresh-secret-12").ok());
+  ASSERT_TRUE(sending.SetWaitDays(0).ok());
+  EXPECT_THAT(Swaks(sys_->smtp_port(),
+                    "--tls --auth PLAIN --auth-user fresh --auth-password "
+                    "fresh-secret-12 --from fresh@penncloud.local --to "
+                    "carol@example.com"),
               HasSubstr("250 2.0.0"));
 }
 

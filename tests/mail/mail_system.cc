@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "accounts/accounts.h"
+#include "accounts/sending_policy.h"
 #include "kvs/client/connect.h"
 
 namespace penncloud::testing {
@@ -43,9 +44,12 @@ absl::StatusOr<std::unique_ptr<MailSystem>> MailSystem::Start(
   accounts::Options options;
   options.hash_params = accounts::kTestHashParams;
   accounts::Accounts accounts(system->kvs_.get(), options);
+  // Both may send to other domains at once (an admin's allowance; new accounts wait).
+  accounts::SendingPolicy sending(system->kvs_.get());
   for (auto [user, password] : {std::pair{"alice", kAlicePassword}, {"bob", kBobPassword}}) {
     auto s = accounts.SignUp(user, password);
     if (!s.ok()) return s.status();
+    if (auto allowed = sending.SetAllowed(user, true); !allowed.ok()) return allowed;
   }
   system->dir_ = TempDir("penncloud-mail");
   system->smtp_port_ = FreePort();
