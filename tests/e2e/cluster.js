@@ -19,6 +19,12 @@
 // and start nodes it did not launch. `startCluster({ groups: N })` starts the sharded
 // layout instead of one group: a config group plus N data groups on the hash ring, named
 // like the admin console's node ids (kvs-config-1, kvs-g2-3, frontend-<port>).
+//
+// Internal gRPC is mutual TLS, as in production: one cluster CA per test run (this node
+// process), made by scripts/lib/tls.sh like start.sh's, and a certificate per node name.
+// launch() adds --tls_dir to every PennCloud binary (so it is in the launch records too,
+// and a node the console restarts comes back with it), and kvsctl() holds an operator's
+// (admin) certificate.
 import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync,
@@ -60,6 +66,76 @@ async function waitFor(what, probe, timeoutMs) {
     await sleep(100);
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+// --- the test run's cluster CA ---------------------------------------------------------
+const tlsScript = join(sourceRoot, 'scripts', 'lib', 'tls.sh');
+let pkiDir = null;
+
+function runTlsScript(...args) {
+  execFileSync('bash', [tlsScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
+}
+
+// The CA's folder, made on first use and removed when this process exits (keys included).
+// As in start.sh's state/tls/, every process finds <node name>.crt/.key there (--tls_dir).
+function pki() {
+  if (pkiDir === null) {
+    pkiDir = mkdtempSync(join(tmpdir(), 'penncloud-e2e-pki-'));
+    process.on('exit', () => rmSync(pkiDir, { recursive: true, force: true }));
+    runTlsScript('ca', pkiDir);
+  }
+  return pkiDir;
+}
+
+// Makes sure node `name` has a certificate for `identity` (spiffe://penncloud/<identity>)
+// in the CA's folder; returns the --tls_dir flag.
+const issued = new Set();
+export function issueCertificate(name, identity) {
+  const dir = pki();
+  if (!issued.has(name)) {
+    runTlsScript('issue', dir, name, identity, '127.0.0.1');
+    issued.add(name);
+  }
+  return `--tls_dir=${dir}`;
+}
+
+// The value of --flag=VALUE in args, or undefined.
+function flagValue(args, flag) {
+  const prefix = `--${flag}=`;
+  const arg = args.find((a) => a.startsWith(prefix));
+  return arg === undefined ? undefined : arg.slice(prefix.length);
+}
+
+// The node name (its certificate's file name) and identity of a binary started with `args`:
+// the name it derives itself (common/node_name.h) unless --node_name gives one. null: not
+// a PennCloud server.
+function tlsNameOf(binary, args) {
+  const node = flagValue(args, 'node_name');
+  switch (binary) {
+    case 'kvs_server': {
+      const group = flagValue(args, 'group') || '0';
+      const id = flagValue(args, 'id');
+      return { name: node || (group === '0' ? `kvs-${id}` : `kvs-g${group}-${id}`),
+               identity: `replica/${group}/${id}` };
+    }
+    case 'frontend': {
+      const name = node || `frontend-${flagValue(args, 'port') || 8001}`;
+      return { name, identity: `service/frontend/${name}` };
+    }
+    case 'smtp': case 'pop3': case 'imap':
+      return { name: node || binary, identity: `service/${binary}/${node || binary}` };
+    case 'coordinator':
+      return { name: node || 'coordinator', identity: `coordinator/${node || 'coordinator'}` };
+    default:
+      return null;
+  }
+}
+
+// `args` with the TLS flag `binary` needs, unless they already name TLS files.
+function withTls(binary, args) {
+  if (args.some((a) => a.startsWith('--tls_') || a === '--insecure_plaintext')) return args;
+  const node = tlsNameOf(binary, args);
+  return node ? [...args, issueCertificate(node.name, node.identity)] : args;
 }
 
 const TIERS = { kvs_server: 'kvs', frontend: 'frontend', coordinator: 'coordinator', smtp: 'smtp',
@@ -112,7 +188,8 @@ class Cluster {
     return `http://127.0.0.1:${this.httpPort}${path}`;
   }
 
-  launch(name, binary, args, { tier = TIERS[binary] || binary, address = addressOf(args) } = {}) {
+  launch(name, binary, plainArgs, { tier = TIERS[binary] || binary, address = addressOf(plainArgs) } = {}) {
+    const args = withTls(binary, plainArgs);
     const logPath = join(this.dir, `${name}.log`);
     const log = openSync(logPath, 'a');
     const argv = [join(binDir, binary), ...args];
@@ -201,10 +278,11 @@ async function launchGroup(cluster, { replicas, name, extraArgs = [] }) {
   return { spec: ports.map((p) => `127.0.0.1:${p}`).join(','), peers };
 }
 
-// Runs kvsctl with `args` (which name the store: --group=... or --config=...); `input`
-// feeds a '-' value. Returns its standard output; throws on a non-zero exit.
+// Runs kvsctl with `args` (which name the store: --group=... or --config=...) and the
+// test run's admin certificate; `input` feeds a '-' value. Returns its standard output;
+// throws on a non-zero exit.
 export function kvsctl(args, input) {
-  return execFileSync(join(binDir, 'kvsctl'), args, {
+  return execFileSync(join(binDir, 'kvsctl'), [issueCertificate('kvsctl', 'admin/kvsctl'), ...args], {
     encoding: 'utf8', input, timeout: 30000, stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
@@ -222,6 +300,13 @@ async function startShardedStore(cluster, { groups, replicas }) {
     });
     cluster.groupSpecs[g] = group.spec;
     peers[g] = group.peers;
+  }
+  // The admin console starts new replicas (the next ids of a group) and new groups with a
+  // sibling's flags and --node_name=kvs-gG-N, so they look for kvs-gG-N.crt in --tls_dir:
+  // issued up front here, as an operator whose CA key is not on the coordinator would.
+  for (let g = 1; g <= groups + 1; g++) {
+    const ids = g <= groups ? [replicas + 1, replicas + 2] : [...Array(replicas).keys()].map((i) => i + 1);
+    for (const id of ids) issueCertificate(`kvs-g${g}-${id}`, `replica/${g}/${id}`);
   }
   // Every group answers Status (has its replicas up) before the map names it.
   for (const [what, spec] of [['the config group', config.spec],
