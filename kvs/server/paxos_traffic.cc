@@ -38,7 +38,32 @@ class PaxosTraffic {
   std::array<std::array<metrics::CounterCell*, kHeartbeat + 1>, 2> cells_{};
 };
 
+class DroppedMessages {
+ public:
+  DroppedMessages() {
+    metrics::CounterFamily& family = metrics::Default().Counter(
+        "kvs_paxos_dropped_messages_total",
+        "peer messages the consensus core refused before they touched any state, by reason",
+        {"reason"});
+    for (size_t r = 1; r < paxos::kDropReasons; ++r) {
+      cells_[r] = &family.With({paxos::DropReasonName(paxos::DropReason(r))});
+    }
+  }
+  void Count(paxos::DropReason reason) {
+    const size_t r = static_cast<size_t>(reason);
+    if (r > 0 && r < paxos::kDropReasons) cells_[r]->Inc();
+  }
+
+ private:
+  std::array<metrics::CounterCell*, paxos::kDropReasons> cells_{};
+};
+
 }  // namespace
+
+void CountDroppedMessage(paxos::DropReason reason) {
+  static DroppedMessages dropped;
+  dropped.Count(reason);
+}
 
 void CountPaxosMessage(Direction direction, const paxos::Message& message) {
   static PaxosTraffic traffic;

@@ -12,4 +12,7 @@ enum class Direction { kSent = 0, kReceived = 1 };
 // Cheap enough for every message: the counters are looked up once, at first use.
 void CountPaxosMessage(Direction direction, const paxos::Message& message);
 
+// A message the core refused to step (docs/paxos.md, "Messages a replica drops").
+void CountDroppedMessage(paxos::DropReason reason);
+
 }  // namespace penncloud::kvs::server

@@ -735,9 +735,9 @@ void Replica::Loop() {
         std::filesystem::remove_all(held_snapshot_->dir, ignored);
       }
       held_snapshot_ = std::move(s);
-      node_->Step(std::move(message));
+      CountDroppedMessage(node_->Step(std::move(message)));
     }
-    for (paxos::Message& m : in.messages) node_->Step(std::move(m));
+    for (paxos::Message& m : in.messages) CountDroppedMessage(node_->Step(std::move(m)));
     for (PendingChange& c : in.changes) StartChange(std::move(c));
     const std::string stamp = in.proposals.empty() ? std::string() : StampNow();
     for (Proposal& p : in.proposals) {
