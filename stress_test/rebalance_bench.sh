@@ -15,6 +15,8 @@
 #   --duration S   measured seconds of each steady load (default 15)
 #   --build DIR    CMake build folder (default build/bench); built here unless --no-build
 #   --keep         leave the state folder (its path is printed) instead of deleting it
+# Every process speaks mutual TLS, as in production: a throw-away cluster CA in the state
+# folder and a certificate per process (scripts/lib/tls.sh, the script start.sh uses).
 # Results (server logs, kvsctl output, kvs_bench reports) go to
 # stress_test/results/rebalance-<UTC time>/.
 set -euo pipefail
@@ -34,7 +36,7 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD=$2; shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "rebalance_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -80,12 +82,23 @@ for g in 0 1 2 3 4; do
   done
 done
 
+# Certificates: each process finds <node name>.crt/.key in --tls_dir; kvsctl and kvs_bench
+# hold operator (admin) certificates under the names they look for.
+TLS="$STATE/tls"
+tls_issue() { bash "$ROOT/scripts/lib/tls.sh" issue "$TLS" "$1" "$2" "$ADDR"; }
+bash "$ROOT/scripts/lib/tls.sh" ca "$TLS"
+tls_issue kvsctl admin/kvsctl
+tls_issue kvs-bench admin/kvs-bench
+KVSCTL=("$BIN/kvsctl" --tls_dir="$TLS")
+KVS_BENCH=("$BIN/kvs_bench" --tls_dir="$TLS")
+
 start_group() {  # group id (0 = config)
   local g=$1 r extra=()
   ((g > 0)) && extra=(--group="$g" --config="$CONFIG")
   for r in 1 2 3; do
+    tls_issue "kvs-g$g-r$r" "replica/$g/$r"
     "$BIN/kvs_server" --id="$r" --peers="$(peers "$g")" --data_dir="$STATE/g$g-r$r" \
-      "${extra[@]}" >"$RUN/kvs-g$g-r$r.log" 2>&1 &
+      --node_name="kvs-g$g-r$r" --tls_dir="$TLS" "${extra[@]}" >"$RUN/kvs-g$g-r$r.log" 2>&1 &
     PIDS+=($!)
   done
 }
@@ -93,23 +106,23 @@ start_group() {  # group id (0 = config)
 log "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for g in 0 1 2 3 4; do start_group "$g"; done
 for _ in $(seq 1 150); do
-  "$BIN/kvsctl" --group="$CONFIG" status >/dev/null 2>&1 && break
+  "${KVSCTL[@]}" --group="$CONFIG" status >/dev/null 2>&1 && break
   sleep 0.2
 done
-"$BIN/kvsctl" --config="$CONFIG" cluster init "1@$(peers 1)" "2@$(peers 2)" "3@$(peers 3)" \
+"${KVSCTL[@]}" --config="$CONFIG" cluster init "1@$(peers 1)" "2@$(peers 2)" "3@$(peers 3)" \
   >"$RUN/init.txt"
 
 keys_per_client=$(((SIZE_MB * 1024 * 1024 / VALUE_BYTES + LOAD_CLIENTS - 1) / LOAD_CLIENTS))
 log "loading $SIZE_MB MiB: $LOAD_CLIENTS clients x $keys_per_client values of 64 KiB"
 load_start=$(date +%s.%N)
-"$BIN/kvs_bench" --kvs="config=$CONFIG" --clients=$LOAD_CLIENTS --conns=4 \
+"${KVS_BENCH[@]}" --kvs="config=$CONFIG" --clients=$LOAD_CLIENTS --conns=4 \
   --value_size=$VALUE_BYTES --keys_per_client="$keys_per_client" --read_fraction=0 \
   --key_prefix=data --warmup=0 --duration=0.1 >"$RUN/load.txt" 2>&1 || true
 load_s=$($PY -c "import time; print(round(time.time() - $load_start, 1))")
 log "loaded in ${load_s}s; $(du -sh "$STATE" | cut -f1) on disk (3 replicas per group)"
 
 steady() {  # name: a steady mixed load of small values on rows of its own
-  "$BIN/kvs_bench" --kvs="config=$CONFIG" --clients=8 --conns=2 --value_size=1024 \
+  "${KVS_BENCH[@]}" --kvs="config=$CONFIG" --clients=8 --conns=2 --value_size=1024 \
     --keys_per_client=64 --read_fraction=0.5 --key_prefix="steady-$1" --warmup=2 \
     --duration="$DURATION" >"$RUN/steady-$1.txt" 2>&1 || true
 }
@@ -119,12 +132,12 @@ steady before
 
 log "adding group 4 (--parallel=$PARALLEL)"
 move_start=$(date +%s.%N)
-"$BIN/kvsctl" --config="$CONFIG" --parallel="$PARALLEL" --timeout_ms=60000 \
+"${KVSCTL[@]}" --config="$CONFIG" --parallel="$PARALLEL" --timeout_ms=60000 \
   group add "4@$(peers 4)" >"$RUN/group-add.txt" 2>"$RUN/group-add.err" &
 add_pid=$!
 (
   while kill -0 "$add_pid" 2>/dev/null; do
-    echo "$(date -u +%H:%M:%S) $("$BIN/kvsctl" --config="$CONFIG" rebalance progress 2>&1)"
+    echo "$(date -u +%H:%M:%S) $("${KVSCTL[@]}" --config="$CONFIG" rebalance progress 2>&1)"
     sleep 5
   done
 ) >"$RUN/progress.txt" &
@@ -142,7 +155,7 @@ if ((add_status != 0)); then
   echo "rebalance_bench.sh: group add failed (exit $add_status)" >&2
   exit 1
 fi
-"$BIN/kvsctl" --config="$CONFIG" cluster status >"$RUN/status-after.txt" 2>&1 || true
+"${KVSCTL[@]}" --config="$CONFIG" cluster status >"$RUN/status-after.txt" 2>&1 || true
 log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 $PY - "$RUN" "$move_start" "$move_end" "$during_start" "$during_end" "$SIZE_MB" "$load_s" \

@@ -22,11 +22,18 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
+# The frontend's heartbeats to the coordinator are mutual TLS, as in production: a
+# throw-away CA and a certificate each (scripts/lib/tls.sh), found by node name in --tls_dir.
+tls=$work/tls
+"$root/scripts/lib/tls.sh" ca "$tls"
+"$root/scripts/lib/tls.sh" issue "$tls" coordinator coordinator/coordinator 127.0.0.1
+"$root/scripts/lib/tls.sh" issue "$tls" frontend service/frontend/frontend 127.0.0.1
 http_port=$(free_port); grpc_port=$(free_port); fe_port=$(free_port)
-"$coordinator" --http_port=$http_port --grpc_port=$grpc_port --kvs=memory >"$work/coord.log" 2>&1 &
+"$coordinator" --http_port=$http_port --grpc_port=$grpc_port --kvs=memory \
+  --node_name=coordinator --tls_dir="$tls" >"$work/coord.log" 2>&1 &
 coord_pid=$!; pids+=($coord_pid)
 "$bin/frontend" --port=$fe_port --kvs=memory --coordinator=127.0.0.1:$grpc_port \
-  --web_root="$root/web" >"$work/fe.log" 2>&1 &
+  --node_name=frontend --tls_dir="$tls" --web_root="$root/web" >"$work/fe.log" 2>&1 &
 fe_pid=$!; pids+=($fe_pid)
 wait_port "$http_port"; wait_port "$fe_port"
 for _ in $(seq 1 100); do
