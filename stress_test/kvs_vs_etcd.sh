@@ -4,17 +4,25 @@
 # Starts a fresh 3-member etcd cluster and a fresh 3-replica PennCloud group on loopback,
 # runs the same kvs_bench workloads against each (alternating), then SIGKILLs each leader
 # under write load and times the pause until writes are acknowledged again. Prints a table
-# with ratios and the targets of issue 3.
+# with ratios and the targets of issues 3 (plaintext) and 15 (both sides encrypted).
 # Servers and load generator share the machine's cores, as they would in any one-box test.
 #
 # usage: stress_test/kvs_vs_etcd.sh [--duration S] [--warmup S] [--only etcd|penncloud]
 #                                   [--build DIR] [--no-build] [--etcd-all-members]
+#                                   [--tls | --tls-cost]
 #   --duration S        measured seconds per workload (default 20)
 #   --warmup S          unmeasured seconds of load before each (default 3)
 #   --only SYSTEM       run just one side (the table then shows one column)
 #   --build DIR         CMake build folder (default build/bench); built here unless --no-build
 #   --etcd-all-members  spread etcd clients over all three members (default: the leader
 #                       only, which spares etcd the follower-to-leader forwarding hop)
+#   --tls               both sides encrypted and mutually authenticated: etcd with client and
+#                       peer TLS and client-certificate auth, PennCloud with its mutual TLS.
+#                       Without it both sides are plaintext (PennCloud --insecure_plaintext).
+#   --tls-cost          both: a plaintext and an encrypted cluster of each system, all four up
+#                       at once and every workload run on each in turn, so the table also
+#                       shows what TLS costs each system under the same machine load.
+# Certificates come from scripts/lib/tls.sh: one throw-away CA per system, deleted at exit.
 # Results (logs, JSON, table) go to stress_test/results/<UTC time>/.
 set -euo pipefail
 
@@ -25,6 +33,7 @@ WARMUP=3
 ONLY=""
 DO_BUILD=1
 ETCD_ALL=0
+MODES=(plain)
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
@@ -33,7 +42,9 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD=$2; shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
     --etcd-all-members) ETCD_ALL=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --tls) MODES=(tls); shift ;;
+    --tls-cost) MODES=(plain tls); shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "kvs_vs_etcd.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -43,14 +54,22 @@ RUN="$ROOT/stress_test/results/kvs-vs-etcd-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$RUN"
 PY=/usr/bin/python3
 
-ETCD_CLIENT_PORTS=(23791 23792 23793)
-ETCD_PEER_PORTS=(23801 23802 23803)
-ETCD_ENDPOINTS="127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793"
-KVS_PORTS=(27011 27012 27013)
-KVS_SPEC="127.0.0.1:27011,127.0.0.1:27012,127.0.0.1:27013"
-KVS_PEERS="1=127.0.0.1:27011,2=127.0.0.1:27012,3=127.0.0.1:27013"
+# Ports of member/replica i (1-3) in each mode: plaintext as always, TLS three higher.
+etcd_client_port() { [[ $1 == tls ]] && echo $((23793 + $2)) || echo $((23790 + $2)); }
+etcd_peer_port() { [[ $1 == tls ]] && echo $((23803 + $2)) || echo $((23800 + $2)); }
+kvs_port() { [[ $1 == tls ]] && echo $((27013 + $2)) || echo $((27010 + $2)); }
+etcd_endpoints() { echo "127.0.0.1:$(etcd_client_port "$1" 1),127.0.0.1:$(etcd_client_port "$1" 2),127.0.0.1:$(etcd_client_port "$1" 3)"; }
+kvs_spec() { echo "127.0.0.1:$(kvs_port "$1" 1),127.0.0.1:$(kvs_port "$1" 2),127.0.0.1:$(kvs_port "$1" 3)"; }
+kvs_peers() { echo "1=127.0.0.1:$(kvs_port "$1" 1),2=127.0.0.1:$(kvs_port "$1" 2),3=127.0.0.1:$(kvs_port "$1" 3)"; }
+# Result files: etcd-write64.json (plaintext), etcd-tls-write64.json (TLS).
+label() { [[ $2 == tls ]] && echo "$1-tls" || echo "$1"; }
 
-declare -A ETCD_PIDS=() KVS_PIDS=()
+declare -A ETCD_PIDS=() KVS_PIDS=()  # "<mode> <i>" -> pid
+mode_pids() {  # array-name mode: the pids of that mode's three servers
+  local -n pids=$1
+  local k
+  for k in "${!pids[@]}"; do [[ $k == "$2 "* ]] && echo "${pids[$k]}"; done
+}
 
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -64,8 +83,10 @@ stop_pids() {
     wait "$pid" 2>/dev/null || true
   done
 }
+PKI=$(mktemp -d /tmp/penncloud-kvs-vs-etcd-pki.XXXXXX)
 cleanup() {
   stop_pids "${ETCD_PIDS[@]}" "${KVS_PIDS[@]}"
+  rm -rf "$PKI"
 }
 trap cleanup EXIT
 
@@ -95,7 +116,49 @@ fi
   echo "PennCloud tree: $tree"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "duration: ${DURATION}s measured, ${WARMUP}s warm-up per workload"
+  echo "modes: ${MODES[*]} (tls: etcd client+peer TLS with client-cert auth, PennCloud mTLS)"
 } >"$RUN/machine.txt"
+
+# ---- certificates (TLS mode) ---------------------------------------------------------
+# etcd: members e1-e3 serve clients and peers with one certificate each (serverAuth and
+# clientAuth, IP 127.0.0.1); etcdctl and kvs_bench present etcd-client. PennCloud: each
+# replica finds kvs-N.crt in --tls_dir; kvsctl and kvs_bench hold admin certificates.
+tls_issue() { bash "$ROOT/scripts/lib/tls.sh" issue "$PKI/$1" "$2" "$3" 127.0.0.1; }
+if [[ " ${MODES[*]} " == *" tls "* ]]; then
+  bash "$ROOT/scripts/lib/tls.sh" ca "$PKI/etcd"
+  bash "$ROOT/scripts/lib/tls.sh" ca "$PKI/penncloud"
+  for i in 1 2 3; do
+    tls_issue etcd "e$i" "etcd/e$i"  # etcd ignores the URI; it checks the chain and the IP
+    tls_issue penncloud "kvs-$i" "replica/0/$i"
+  done
+  tls_issue etcd etcd-client etcd/client
+  tls_issue penncloud kvsctl admin/kvsctl
+  tls_issue penncloud kvs-bench admin/kvs-bench
+fi
+etcd_scheme() { [[ $1 == tls ]] && echo https || echo http; }
+etcdctl_mode() {  # mode etcdctl-args...
+  local mode=$1 tls=()
+  shift
+  [[ $mode == tls ]] && tls=(--cacert="$PKI/etcd/ca.crt" --cert="$PKI/etcd/etcd-client.crt"
+    --key="$PKI/etcd/etcd-client.key")
+  local eps=() i
+  for i in 1 2 3; do eps+=("$(etcd_scheme "$mode")://127.0.0.1:$(etcd_client_port "$mode" "$i")"); done
+  etcdctl "${tls[@]}" --endpoints="$(IFS=,; echo "${eps[*]}")" "$@"
+}
+# kvs_bench's flags for a mode: the etcd client certificate, or PennCloud's --tls_dir.
+bench_tls() {  # system mode
+  if [[ $2 != tls ]]; then
+    [[ $1 == penncloud ]] && echo --insecure_plaintext
+    return 0
+  fi
+  if [[ $1 == etcd ]]; then
+    echo "--etcd_ca_file=$PKI/etcd/ca.crt --etcd_cert_file=$PKI/etcd/etcd-client.crt" \
+      "--etcd_key_file=$PKI/etcd/etcd-client.key"
+  else
+    echo "--tls_dir=$PKI/penncloud"
+  fi
+}
+pc_tls() { [[ $1 == tls ]] && echo "--tls_dir=$PKI/penncloud" || echo --insecure_plaintext; }
 
 # name|kvs_bench flags
 WORKLOADS=(
@@ -104,7 +167,7 @@ WORKLOADS=(
   "write1|--clients=1 --read_fraction=0 --value_size=128"
 )
 
-# run_one SYSTEM WORKLOAD TARGET_FLAGS...
+# run_one LABEL WORKLOAD TARGET_FLAGS...   (LABEL: etcd, penncloud-tls, ...)
 run_one() {
   local system=$1 w=$2; shift 2
   local name=${w%%|*} flags=${w#*|}
@@ -113,7 +176,7 @@ run_one() {
   "$BIN/kvs_bench" "$@" $flags --duration="$DURATION" --warmup="$WARMUP" \
     --key_prefix="$name" >"$RUN/$system-$name.txt" 2>&1 || true
   grep '^RESULT ' "$RUN/$system-$name.txt" | sed 's/^RESULT //' >"$RUN/$system-$name.json" || true
-  grep -E 'throughput|all +latency' "$RUN/$system-$name.txt" >&2 || true
+  grep -E 'throughput|all +latency|kvs_bench:' "$RUN/$system-$name.txt" >&2 || true
 }
 
 # failover SYSTEM KILL_PID TARGET_FLAGS...: 4 writing clients; SIGKILL the pid after 3 s.
@@ -152,133 +215,159 @@ PYEOF
 }
 
 # ---- etcd ----------------------------------------------------------------------------
-start_etcd() {
-  require_free "${ETCD_CLIENT_PORTS[@]}" "${ETCD_PEER_PORTS[@]}"
-  local cluster="" i
-  for i in 1 2 3; do cluster+="${cluster:+,}e$i=http://127.0.0.1:2380$i"; done
+start_etcd() {  # mode
+  local mode=$1 scheme dir="$RUN/$(label etcd "$1")" cluster="" i tls=()
+  scheme=$(etcd_scheme "$mode")
+  for i in 1 2 3; do require_free "$(etcd_client_port "$mode" "$i")" "$(etcd_peer_port "$mode" "$i")"; done
+  for i in 1 2 3; do cluster+="${cluster:+,}e$i=$scheme://127.0.0.1:$(etcd_peer_port "$mode" "$i")"; done
+  mkdir -p "$dir"
   for i in 1 2 3; do
-    mkdir -p "$RUN/etcd"
-    etcd --name "e$i" --data-dir "$RUN/etcd/e$i" \
-      --listen-client-urls "http://127.0.0.1:2379$i" \
-      --advertise-client-urls "http://127.0.0.1:2379$i" \
-      --listen-peer-urls "http://127.0.0.1:2380$i" \
-      --initial-advertise-peer-urls "http://127.0.0.1:2380$i" \
-      --initial-cluster "$cluster" --initial-cluster-token "kvs-vs-etcd-$$" \
-      --initial-cluster-state new >"$RUN/etcd/e$i.log" 2>&1 &
-    ETCD_PIDS[$i]=$!
+    # Client and peer TLS, each side presenting a certificate the other checks.
+    [[ $mode == tls ]] && tls=(--cert-file "$PKI/etcd/e$i.crt" --key-file "$PKI/etcd/e$i.key"
+      --trusted-ca-file "$PKI/etcd/ca.crt" --client-cert-auth
+      --peer-cert-file "$PKI/etcd/e$i.crt" --peer-key-file "$PKI/etcd/e$i.key"
+      --peer-trusted-ca-file "$PKI/etcd/ca.crt" --peer-client-cert-auth)
+    etcd --name "e$i" --data-dir "$dir/e$i" \
+      --listen-client-urls "$scheme://127.0.0.1:$(etcd_client_port "$mode" "$i")" \
+      --advertise-client-urls "$scheme://127.0.0.1:$(etcd_client_port "$mode" "$i")" \
+      --listen-peer-urls "$scheme://127.0.0.1:$(etcd_peer_port "$mode" "$i")" \
+      --initial-advertise-peer-urls "$scheme://127.0.0.1:$(etcd_peer_port "$mode" "$i")" \
+      --initial-cluster "$cluster" --initial-cluster-token "kvs-vs-etcd-$mode-$$" \
+      --initial-cluster-state new "${tls[@]}" >"$dir/e$i.log" 2>&1 &
+    ETCD_PIDS["$mode $i"]=$!
   done
   for _ in $(seq 1 150); do
-    if etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint health >/dev/null 2>&1; then return 0; fi
+    if etcdctl_mode "$mode" endpoint health >/dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
-  echo "kvs_vs_etcd.sh: etcd did not become healthy; see $RUN/etcd/" >&2
+  echo "kvs_vs_etcd.sh: etcd ($mode) did not become healthy; see $dir/" >&2
   exit 1
 }
 
-# Prints "<member number> <host:port>" of the etcd leader.
+# Prints "<member number> <host:port>" of the etcd leader of a mode.
 etcd_leader() {
-  etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint status -w json | $PY -c '
+  etcdctl_mode "$1" endpoint status -w json | $PY -c '
 import json, sys
 for s in json.load(sys.stdin):
     st = s["Status"]
     if st["header"]["member_id"] == st["leader"]:
-        ep = s["Endpoint"].replace("http://", "")
-        print(ep[-1], ep)
+        ep = s["Endpoint"].split("://")[-1]
+        print(int(ep[-1]) % 3 or 3, ep)
 '
 }
 
-stop_etcd() {
-  stop_pids "${ETCD_PIDS[@]}"
-  ETCD_PIDS=()
-  rm -rf "$RUN/etcd"/e?  # data only; logs stay
+stop_etcd() {  # mode
+  local i
+  for i in 1 2 3; do
+    stop_pids "${ETCD_PIDS["$1 $i"]}"
+    unset "ETCD_PIDS[$1 $i]"
+  done
+  rm -rf "$RUN/$(label etcd "$1")"/e?  # data only; logs stay
 }
 
 
 # ---- PennCloud -----------------------------------------------------------------------
-start_kvs() {
-  require_free "${KVS_PORTS[@]}"
-  local i
-  mkdir -p "$RUN/kvs"
+start_kvs() {  # mode
+  local mode=$1 dir="$RUN/$(label kvs "$1")" i
+  for i in 1 2 3; do require_free "$(kvs_port "$mode" "$i")"; done
+  mkdir -p "$dir"
   for i in 1 2 3; do
-    "$BIN/kvs_server" --id="$i" --peers="$KVS_PEERS" --data_dir="$RUN/kvs/r$i" \
-      --log_level=warn >"$RUN/kvs/r$i.log" 2>&1 &
-    KVS_PIDS[$i]=$!
+    "$BIN/kvs_server" --id="$i" --peers="$(kvs_peers "$mode")" --data_dir="$dir/r$i" \
+      "$(pc_tls "$mode")" --log_level=warn >"$dir/r$i.log" 2>&1 &
+    KVS_PIDS["$mode $i"]=$!
   done
   for _ in $(seq 1 150); do
-    if [[ -n $(kvs_leader) ]]; then return 0; fi
+    if [[ -n $(kvs_leader "$mode") ]]; then return 0; fi
     sleep 0.2
   done
-  echo "kvs_vs_etcd.sh: no PennCloud leader elected; see $RUN/kvs/" >&2
+  echo "kvs_vs_etcd.sh: no PennCloud leader elected ($mode); see $dir/" >&2
   exit 1
 }
 
 # Prints the id of the replica that reports itself leader (empty if none).
-kvs_leader() {
-  "$BIN/kvsctl" --group="$KVS_SPEC" --timeout_ms=1000 status 2>/dev/null |
+kvs_leader() {  # mode
+  "$BIN/kvsctl" "$(pc_tls "$1")" --group="$(kvs_spec "$1")" --timeout_ms=1000 status 2>/dev/null |
     sed -n 's/.* id=\([0-9]*\) role=leader .*/\1/p' | head -1
 }
 
 # ---- the runs ------------------------------------------------------------------------
 # Both clusters stay up (idle costs little) and the workloads alternate between them, so a
 # burst of other load on the machine hits both sides alike.
+# With --tls-cost the plaintext and the TLS cluster of each system are up side by side.
 RUN_ETCD=0; RUN_KVS=0
 if [[ -z $ONLY || $ONLY == etcd ]]; then RUN_ETCD=1; fi
 if [[ -z $ONLY || $ONLY == penncloud ]]; then RUN_KVS=1; fi
-if [[ $RUN_ETCD == 1 ]]; then
-  log "starting etcd (3 members)"
-  start_etcd
-  read -r leader_n leader_ep < <(etcd_leader)
-  log "etcd leader: e$leader_n at $leader_ep"
-  ETCD_BENCH_ENDPOINTS=$leader_ep
-  if [[ $ETCD_ALL == 1 ]]; then ETCD_BENCH_ENDPOINTS=$ETCD_ENDPOINTS; fi
-fi
-if [[ $RUN_KVS == 1 ]]; then
-  log "starting PennCloud (3 replicas)"
-  start_kvs
-  log "PennCloud leader: replica $(kvs_leader)"
-fi
+declare -A ETCD_BENCH_ENDPOINTS=()
+for mode in "${MODES[@]}"; do
+  if [[ $RUN_ETCD == 1 ]]; then
+    log "starting etcd (3 members, $mode)"
+    start_etcd "$mode"
+    read -r leader_n leader_ep < <(etcd_leader "$mode")
+    log "etcd leader ($mode): e$leader_n at $leader_ep"
+    ETCD_BENCH_ENDPOINTS[$mode]=$leader_ep
+    if [[ $ETCD_ALL == 1 ]]; then ETCD_BENCH_ENDPOINTS[$mode]=$(etcd_endpoints "$mode"); fi
+  fi
+  if [[ $RUN_KVS == 1 ]]; then
+    log "starting PennCloud (3 replicas, $mode)"
+    start_kvs "$mode"
+    log "PennCloud leader ($mode): replica $(kvs_leader "$mode")"
+  fi
+done
 # The servers' CPU per operation (kvs_bench --server_pids) is reported beside throughput:
 # on a shared machine it moves much less than ops/s.
 join_pids() { local IFS=,; echo "$*"; }
 for w in "${WORKLOADS[@]}"; do
+  for mode in "${MODES[@]}"; do
+    if [[ $RUN_ETCD == 1 ]]; then
+      # shellcheck disable=SC2046  # bench_tls prints separate flags
+      run_one "$(label etcd "$mode")" "$w" --target=etcd --endpoints="${ETCD_BENCH_ENDPOINTS[$mode]}" \
+        $(bench_tls etcd "$mode") --server_pids="$(join_pids $(mode_pids ETCD_PIDS "$mode"))"
+    fi
+    if [[ $RUN_KVS == 1 ]]; then
+      # shellcheck disable=SC2046
+      run_one "$(label penncloud "$mode")" "$w" --target=penncloud --kvs="$(kvs_spec "$mode")" \
+        $(bench_tls penncloud "$mode") --server_pids="$(join_pids $(mode_pids KVS_PIDS "$mode"))"
+    fi
+  done
+done
+for mode in "${MODES[@]}"; do
   if [[ $RUN_ETCD == 1 ]]; then
-    run_one etcd "$w" --target=etcd --endpoints="$ETCD_BENCH_ENDPOINTS" \
-      --server_pids="$(join_pids "${ETCD_PIDS[@]}")"
+    read -r leader_n leader_ep < <(etcd_leader "$mode")
+    # A short RPC deadline, so requests parked on a follower during the election are retried
+    # soon after it rather than measuring our client's patience.
+    # shellcheck disable=SC2046
+    failover "$(label etcd "$mode")" "${ETCD_PIDS["$mode $leader_n"]}" --target=etcd \
+      --endpoints="$(etcd_endpoints "$mode")" $(bench_tls etcd "$mode") --conns=3 \
+      --etcd_rpc_timeout=0.2
+    stop_etcd "$mode"
   fi
   if [[ $RUN_KVS == 1 ]]; then
-    run_one penncloud "$w" --target=penncloud --kvs="$KVS_SPEC" \
-      --server_pids="$(join_pids "${KVS_PIDS[@]}")"
+    leader=$(kvs_leader "$mode")
+    # shellcheck disable=SC2046
+    failover "$(label penncloud "$mode")" "${KVS_PIDS["$mode $leader"]}" --target=penncloud \
+      --kvs="$(kvs_spec "$mode")" $(bench_tls penncloud "$mode")
+    for i in 1 2 3; do
+      stop_pids "${KVS_PIDS["$mode $i"]}"
+      unset "KVS_PIDS[$mode $i]"
+    done
+    rm -rf "$RUN/$(label kvs "$mode")"/r?
   fi
 done
-if [[ $RUN_ETCD == 1 ]]; then
-  read -r leader_n leader_ep < <(etcd_leader)
-  # A short RPC deadline, so requests parked on a follower during the election are retried
-  # soon after it rather than measuring our client's patience.
-  failover etcd "${ETCD_PIDS[$leader_n]}" --target=etcd --endpoints="$ETCD_ENDPOINTS" \
-    --conns=3 --etcd_rpc_timeout=0.2
-  stop_etcd
-fi
-if [[ $RUN_KVS == 1 ]]; then
-  leader=$(kvs_leader)
-  failover penncloud "${KVS_PIDS[$leader]}" --target=penncloud --kvs="$KVS_SPEC"
-  stop_pids "${KVS_PIDS[@]}"
-  KVS_PIDS=()
-  rm -rf "$RUN/kvs"/r?
-fi
 
 # ---- the table -----------------------------------------------------------------------
-$PY - "$RUN" <<'PYEOF' | tee "$RUN/table.txt"
+$PY - "$RUN" "${MODES[@]}" <<'PYEOF' | tee "$RUN/table.txt"
 import json, os, sys
-run = sys.argv[1]
+run, modes = sys.argv[1], sys.argv[2:]
 def load(name):
     try:
         with open(os.path.join(run, name + ".json")) as f:
             return json.loads(f.read().strip().splitlines()[-1])
     except (OSError, ValueError, IndexError):
         return None
+def label(system, mode):
+    return system + ("-tls" if mode == "tls" else "")
 print(open(os.path.join(run, "machine.txt")).read().rstrip())
 print("load average at end: " + " ".join(open("/proc/loadavg").read().split()[:3]))
-print()
 rows = [("write64", "100% writes, 128 B, 64 clients"),
         ("read90", "90% lin. reads, 64 clients"),
         ("write1", "100% writes, 1 client")]
@@ -288,53 +377,75 @@ def ops(r):
     return "%.0f" % r["throughput"] if r else "-"
 def ratio(a, b):
     return "%.2fx" % (a / b) if a and b else "-"
-print("%-32s %11s %11s %7s   %-24s %-24s %-12s %s" % ("workload", "etcd ops/s", "PennCloud",
-      "ratio", "etcd p50/p99/p99.9 ms", "PennCloud p50/p99/p99.9", "bench CPU e/p",
-      "errors e/p, wrong reads e/p"))
-res = {}
-for key, label in rows:
-    e, p = load("etcd-" + key), load("penncloud-" + key)
-    res[key] = (e, p)
-    errs = "%s/%s, %s/%s" % (e["errors"] if e else "-", p["errors"] if p else "-",
-                             e["wrong_reads"] if e else "-", p["wrong_reads"] if p else "-")
-    cpu = "%s/%s" % ("%.0f%%" % e["bench_cpu_percent"] if e else "-",
-                     "%.0f%%" % p["bench_cpu_percent"] if p else "-")
-    print("%-32s %11s %11s %7s   %-24s %-24s %-12s %s" % (label, ops(e), ops(p),
-          ratio(p and p["throughput"], e and e["throughput"]), lat(e), lat(p), cpu, errs))
-print()
 def cpu_op(r):
     v = r.get("server_cpu_us_per_op", -1) if r else -1
     return "%.0f" % v if v >= 0 else "-"
-print("server CPU per operation, all three members (us):")
-for key, label in rows:
-    e, p = res[key]
-    print("  %-32s etcd %6s   PennCloud %6s" % (label, cpu_op(e), cpu_op(p)))
-print()
-for sysname in ("etcd", "penncloud"):
-    f = load(sysname + "-failover")
-    if f:
-        print("%s: SIGKILL of the leader -> writes acknowledged again after %s ms "
-              "(longest pause %s ms, %d acks after the kill)"
-              % (sysname, f["failover_ms"], f["longest_pause_ms"], f["acks_after_kill"]))
-print()
 def check(name, ok):
     print("  [%s] %s" % ("met" if ok else "NOT met", name))
-print("issue 3 targets (PennCloud vs etcd, this run):")
-e, p = res["write64"]
-if e and p:
-    check("write throughput >= 2x etcd (%.2fx) at equal or lower p99 (%.2f vs %.2f ms)"
-          % (p["throughput"] / e["throughput"], p["p99_ms"], e["p99_ms"]),
-          p["throughput"] >= 2 * e["throughput"] and p["p99_ms"] <= e["p99_ms"])
-e, p = res["read90"]
-if e and p:
-    check("90%%-read throughput >= 2x etcd (%.2fx)" % (p["throughput"] / e["throughput"]),
-          p["throughput"] >= 2 * e["throughput"])
-e, p = res["write1"]
-if e and p:
-    check("single-client write p50 within 1.5x etcd (%.2f vs %.2f ms)" % (p["p50_ms"], e["p50_ms"]),
-          p["p50_ms"] <= 1.5 * e["p50_ms"])
-f = load("penncloud-failover")
-if f and f["failover_ms"] is not None:
-    check("leader failover < 1000 ms (%.0f ms)" % f["failover_ms"], f["failover_ms"] < 1000)
+
+res = {}  # (mode, workload) -> (etcd result, PennCloud result)
+for mode in modes:
+    print()
+    print("== %s ==" % ("both sides mutual TLS (etcd client+peer TLS, client-cert auth)"
+                        if mode == "tls" else "both sides plaintext"))
+    print("%-32s %11s %11s %7s   %-24s %-24s %-12s %s" % ("workload", "etcd ops/s", "PennCloud",
+          "ratio", "etcd p50/p99/p99.9 ms", "PennCloud p50/p99/p99.9", "bench CPU e/p",
+          "errors e/p, wrong reads e/p"))
+    for key, text in rows:
+        e, p = load(label("etcd", mode) + "-" + key), load(label("penncloud", mode) + "-" + key)
+        res[mode, key] = (e, p)
+        errs = "%s/%s, %s/%s" % (e["errors"] if e else "-", p["errors"] if p else "-",
+                                 e["wrong_reads"] if e else "-", p["wrong_reads"] if p else "-")
+        cpu = "%s/%s" % ("%.0f%%" % e["bench_cpu_percent"] if e else "-",
+                         "%.0f%%" % p["bench_cpu_percent"] if p else "-")
+        print("%-32s %11s %11s %7s   %-24s %-24s %-12s %s" % (text, ops(e), ops(p),
+              ratio(p and p["throughput"], e and e["throughput"]), lat(e), lat(p), cpu, errs))
+    print()
+    print("server CPU per operation, all three members (us):")
+    for key, text in rows:
+        e, p = res[mode, key]
+        print("  %-32s etcd %6s   PennCloud %6s" % (text, cpu_op(e), cpu_op(p)))
+    print()
+    for system in ("etcd", "penncloud"):
+        f = load(label(system, mode) + "-failover")
+        if f:
+            print("%s: SIGKILL of the leader -> writes acknowledged again after %s ms "
+                  "(longest pause %s ms, %d acks after the kill)"
+                  % (system, f["failover_ms"], f["longest_pause_ms"], f["acks_after_kill"]))
+    print()
+    print("issue %s targets (PennCloud vs etcd, %s, this run):"
+          % ("15" if mode == "tls" else "3", "both encrypted" if mode == "tls" else "plaintext"))
+    e, p = res[mode, "write64"]
+    if e and p:
+        check("write throughput >= 2x etcd (%.2fx) at equal or lower p99 (%.2f vs %.2f ms)"
+              % (p["throughput"] / e["throughput"], p["p99_ms"], e["p99_ms"]),
+              p["throughput"] >= 2 * e["throughput"] and p["p99_ms"] <= e["p99_ms"])
+    e, p = res[mode, "read90"]
+    if e and p:
+        check("90%%-read throughput >= 2x etcd (%.2fx)" % (p["throughput"] / e["throughput"]),
+              p["throughput"] >= 2 * e["throughput"])
+    e, p = res[mode, "write1"]
+    if e and p:
+        check("single-client write p50 within 1.5x etcd (%.2f vs %.2f ms)" % (p["p50_ms"], e["p50_ms"]),
+              p["p50_ms"] <= 1.5 * e["p50_ms"])
+    f = load(label("penncloud", mode) + "-failover")
+    if f and f["failover_ms"] is not None:
+        check("leader failover < 1000 ms (%.0f ms)" % f["failover_ms"], f["failover_ms"] < 1000)
+
+# What TLS costs each system: its TLS cluster against its plaintext one, same run.
+if set(modes) == {"plain", "tls"}:
+    print()
+    print("what TLS costs (TLS cluster / plaintext cluster of the same system, this run):")
+    print("  %-32s %-9s %13s %17s %21s" % ("workload", "system", "throughput", "p50 ms plain/TLS",
+                                          "server CPU us/op p/TLS"))
+    for key, text in rows:
+        for i, system in enumerate(("etcd", "PennCloud")):
+            a, b = res["plain", key][i], res["tls", key][i]
+            if not (a and b):
+                continue
+            print("  %-32s %-9s %13s %17s %21s" % (text, system,
+                  ratio(b["throughput"], a["throughput"]),
+                  "%.2f / %.2f" % (a["p50_ms"], b["p50_ms"]),
+                  "%s / %s" % (cpu_op(a), cpu_op(b))))
 PYEOF
 log "results in $RUN"

@@ -15,14 +15,21 @@ absl::Status FromGrpc(const grpc::Status& s) {
 class EtcdTarget final : public Target {
  public:
   EtcdTarget(const std::vector<std::string>& endpoints, int connections,
-             std::chrono::milliseconds rpc_timeout)
+             std::chrono::milliseconds rpc_timeout, const EtcdTls& tls)
       : rpc_timeout_(rpc_timeout) {
+    // etcd checks the client certificate against its --trusted-ca-file; we check its serving
+    // certificate's SAN against the address dialled (an IP SAN for 127.0.0.1).
+    std::shared_ptr<grpc::ChannelCredentials> credentials =
+        tls.enabled() ? grpc::SslCredentials({.pem_root_certs = tls.ca,
+                                              .pem_private_key = tls.key,
+                                              .pem_cert_chain = tls.cert})
+                      : grpc::InsecureChannelCredentials();
     for (int i = 0; i < connections; ++i) {
       grpc::ChannelArguments args;
       // Without a private subchannel pool, channels to one endpoint share a connection.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      auto channel = grpc::CreateCustomChannel(endpoints[i % endpoints.size()],
-                                               grpc::InsecureChannelCredentials(), args);
+      auto channel =
+          grpc::CreateCustomChannel(endpoints[i % endpoints.size()], credentials, args);
       stubs_.push_back(etcdserverpb::KV::NewStub(channel));
     }
   }
@@ -61,8 +68,9 @@ class EtcdTarget final : public Target {
 }  // namespace
 
 std::unique_ptr<Target> MakeEtcdTarget(const std::vector<std::string>& endpoints, int connections,
-                                       std::chrono::milliseconds rpc_timeout) {
-  return std::make_unique<EtcdTarget>(endpoints, connections, rpc_timeout);
+                                       std::chrono::milliseconds rpc_timeout,
+                                       const EtcdTls& tls) {
+  return std::make_unique<EtcdTarget>(endpoints, connections, rpc_timeout, tls);
 }
 
 }  // namespace penncloud::bench

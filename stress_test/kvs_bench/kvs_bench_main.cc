@@ -2,10 +2,12 @@
 // the same workload against either. Prints a readable report and one "RESULT {json}" line.
 #include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/grpc_tls.h"
@@ -21,6 +23,12 @@ ABSL_FLAG(std::string, endpoints, "127.0.0.1:23791",
 ABSL_FLAG(double, etcd_rpc_timeout, 5,
           "etcd only: seconds before an unanswered RPC fails and its client moves on. A "
           "request parked on a follower during an election waits this long.");
+ABSL_FLAG(std::string, etcd_ca_file, "",
+          "etcd only: CA bundle (PEM) of etcd's serving certificates; set, the benchmark "
+          "speaks TLS to etcd and presents --etcd_cert_file/--etcd_key_file (etcd's "
+          "--client-cert-auth). Empty: plaintext.");
+ABSL_FLAG(std::string, etcd_cert_file, "", "etcd only: client certificate (PEM) for TLS.");
+ABSL_FLAG(std::string, etcd_key_file, "", "etcd only: the client certificate's key (PEM).");
 ABSL_FLAG(std::string, kvs, "127.0.0.1:7011,127.0.0.1:7012,127.0.0.1:7013",
           "penncloud only: the replica group's client addresses, as kvs::Connect() takes them.");
 ABSL_FLAG(int, clients, 64, "Concurrent clients, each with one operation in flight.");
@@ -45,6 +53,14 @@ namespace {
 
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+// The whole of a PEM file, or an error naming the flag that named it.
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty()) return absl::NotFoundError("--" + flag + ": cannot read " + path);
+  return text;
 }
 
 }  // namespace
@@ -89,8 +105,22 @@ int main(int argc, char** argv) {
       std::cerr << "kvs_bench: --endpoints is empty\n";
       return 2;
     }
-    target = penncloud::bench::MakeEtcdTarget(endpoints, conns,
-                                              Millis(absl::GetFlag(FLAGS_etcd_rpc_timeout)));
+    penncloud::bench::EtcdTls tls;
+    if (!absl::GetFlag(FLAGS_etcd_ca_file).empty()) {
+      absl::StatusOr<std::string> ca = ReadPem("etcd_ca_file", absl::GetFlag(FLAGS_etcd_ca_file));
+      absl::StatusOr<std::string> cert =
+          ReadPem("etcd_cert_file", absl::GetFlag(FLAGS_etcd_cert_file));
+      absl::StatusOr<std::string> key = ReadPem("etcd_key_file", absl::GetFlag(FLAGS_etcd_key_file));
+      for (const absl::Status& s : {ca.status(), cert.status(), key.status()}) {
+        if (!s.ok()) {
+          std::cerr << "kvs_bench: " << s.message() << "\n";
+          return 2;
+        }
+      }
+      tls = {.ca = *std::move(ca), .cert = *std::move(cert), .key = *std::move(key)};
+    }
+    target = penncloud::bench::MakeEtcdTarget(
+        endpoints, conns, Millis(absl::GetFlag(FLAGS_etcd_rpc_timeout)), tls);
   } else if (name == "penncloud") {
     // The benchmark is a client like any tier: mutual TLS with its own certificate
     // (--tls_dir holding kvs-bench.crt, an admin identity), or --insecure_plaintext.

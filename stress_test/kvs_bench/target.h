@@ -25,12 +25,21 @@ class Target {
   virtual absl::StatusOr<std::optional<std::string>> Get(int client, const std::string& key) = 0;
 };
 
+// PEM contents (not paths) for etcd over TLS with a client certificate, as etcd's
+// --client-cert-auth asks. All empty: plaintext.
+struct EtcdTls {
+  std::string ca;    // the CA bundle etcd's serving certificate chains to
+  std::string cert;  // the client certificate
+  std::string key;   // its private key
+  bool enabled() const { return !ca.empty(); }
+};
+
 // etcd v3 over gRPC: Put = KV.Put, Get = KV.Range with serializable=false. Clients are
 // spread over `connections` channels, which are spread over `endpoints` (host:port). An RPC
 // that gets no answer within `rpc_timeout` fails (DEADLINE_EXCEEDED) and the client moves on.
 std::unique_ptr<Target> MakeEtcdTarget(
     const std::vector<std::string>& endpoints, int connections,
-    std::chrono::milliseconds rpc_timeout = std::chrono::seconds(5));
+    std::chrono::milliseconds rpc_timeout = std::chrono::seconds(5), const EtcdTls& tls = {});
 
 // PennCloud through kvs::Client instances (one per connection, clients spread over them).
 // A key is stored as row = key, column "v".
