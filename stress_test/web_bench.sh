@@ -70,21 +70,31 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 wait_port "$nginx_port"
 
 # --- PennCloud: 3 KVS replicas, coordinator, one frontend ---
+# Internal gRPC is mutual TLS, as in production: the cluster CA in $work/tls and a
+# certificate per process (scripts/lib/tls.sh, the script start.sh uses), each found by its
+# node name in --tls_dir.
+"$root/scripts/lib/tls.sh" ca "$work/tls"
+issue() { "$root/scripts/lib/tls.sh" issue "$work/tls" "$1" "$2" 127.0.0.1; }
 k=($(free_port) $(free_port) $(free_port))
 peers="1=127.0.0.1:${k[0]},2=127.0.0.1:${k[1]},3=127.0.0.1:${k[2]}"
 spec="127.0.0.1:${k[0]},127.0.0.1:${k[1]},127.0.0.1:${k[2]}"
 for i in 1 2 3; do
-  "$bin/kvs_server" --id=$i --peers="$peers" --client_addrs="$peers" \
-    --listen=127.0.0.1:${k[$((i-1))]} --data_dir="$work/kvs$i" >"$work/kvs$i.log" 2>&1 &
+  issue "kvs-$i" "replica/0/$i"
+  "$bin/kvs_server" --id=$i --peers="$peers" --client_addrs="$peers" --node_name="kvs-$i" \
+    --tls_dir="$work/tls" --listen=127.0.0.1:${k[$((i-1))]} --data_dir="$work/kvs$i" \
+    >"$work/kvs$i.log" 2>&1 &
   pids+=($!)
 done
 http_port=$(free_port); grpc_port=$(free_port); fe_port=$(free_port); https_port=$(free_port)
+issue coordinator coordinator/coordinator
+issue frontend service/frontend/frontend
 "$bin/coordinator" --http_port=$http_port --grpc_port=$grpc_port --kvs="$spec" \
+  --node_name=coordinator --tls_dir="$work/tls" \
   --https_port=$https_port --tls_cert="$work/tls/https.crt" --tls_key="$work/tls/https.key" \
   >"$work/coord.log" 2>&1 &
 pids+=($!)
 "$bin/frontend" --port=$fe_port --kvs="$spec" --coordinator=127.0.0.1:$grpc_port \
-  --web_root="$root/web" >"$work/fe.log" 2>&1 &
+  --node_name=frontend --tls_dir="$work/tls" --web_root="$root/web" >"$work/fe.log" 2>&1 &
 pids+=($!)
 wait_port "$http_port"; wait_port "$fe_port"
 for _ in $(seq 1 300); do

@@ -9,7 +9,13 @@
 #   pc_names KIND         the names of the frontends or kvs replicas (KIND = frontend|kvs)
 #   pc_stop               stops everything and removes PC_DIR (unless PC_KEEP=1)
 # Knobs (environment): PC_BUILD (binaries; default build/release), PC_GROUPS (data groups,
-# default 3), PC_FRONTENDS (default 3), PC_FRONTEND_ARGS, PC_COORDINATOR_ARGS.
+# default 3), PC_FRONTENDS (default 3), PC_FRONTEND_ARGS, PC_COORDINATOR_ARGS,
+# PC_PLAINTEXT=1 (internal gRPC without TLS, --insecure_plaintext: only to measure what
+# mutual TLS costs, side by side with a default run).
+#
+# Internal gRPC is mutual TLS as in production: a throw-away cluster CA in $PC_DIR/tls and a
+# certificate per process, made by scripts/lib/tls.sh (the script start.sh uses), each
+# process named with --node_name so it finds its own <name>.crt/.key in --tls_dir.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=${PC_BUILD:-$root/build/release}/bin
@@ -50,18 +56,43 @@ pc_free_base() {  # a base port whose next 100 ports nobody listens on
   return 1
 }
 
-# Starts one process detached and keeps its command line for pc_restart.
+# The identity (spiffe://penncloud/...) a process launched under `name` proves.
+pc_identity() {
+  case $1 in
+    kvs-config-r*) echo "replica/0/${1#kvs-config-r}" ;;
+    kvs-g*-r*) local g=${1#kvs-g}; echo "replica/${g%%-r*}/${1##*-r}" ;;
+    coordinator) echo "coordinator/coordinator" ;;
+    frontend-*) echo "service/frontend/$1" ;;
+    kvsctl) echo "admin/kvsctl" ;;
+  esac
+}
+
+# The TLS flags of the process `name` (its certificate issued on first use).
+pc_tls_flags() {
+  if [[ ${PC_PLAINTEXT:-0} == 1 ]]; then
+    echo "--insecure_plaintext"
+    return
+  fi
+  bash "$root/scripts/lib/tls.sh" issue "$tls_dir" "$1" "$(pc_identity "$1")" 127.0.0.1 || return 1
+  echo "--tls_dir=$tls_dir"
+}
+
+# Starts one process detached under its node name, with its certificate, and keeps its
+# command line for pc_restart.
 pc_launch() {
-  local name=$1
+  local name=$1 tls
   shift
   mkdir -p "$run_dir" "$log_dir"
+  tls=$(pc_tls_flags "$name") || return 1
+  set -- "$@" --node_name="$name" "$tls"
   printf '%q ' "$@" >"$run_dir/$name.cmd"
   launch "$name" "$@"
 }
 
 pc_start() {
   PC_DIR=$(mktemp -d /tmp/penncloud-stress-XXXXXX)
-  state=$PC_DIR run_dir=$PC_DIR/run log_dir=$PC_DIR/logs
+  state=$PC_DIR run_dir=$PC_DIR/run log_dir=$PC_DIR/logs tls_dir=$PC_DIR/tls
+  [[ ${PC_PLAINTEXT:-0} == 1 ]] || bash "$root/scripts/lib/tls.sh" ca "$tls_dir"
   pc_base=$(pc_free_base)
   data_groups=($(seq 1 "${PC_GROUPS:-3}"))
   PC_HTTP=$((pc_base + 50))
@@ -76,9 +107,11 @@ pc_start() {
         --group="$g" --config="$(config_spec)" --data_dir="$state/kvs/g$g-r$r"
     done
   done
-  local kvsctl=("$bin/kvsctl" --config="$(config_spec)")
+  local kvsctl_tls
+  kvsctl_tls=$(pc_tls_flags kvsctl) || return 1
+  local kvsctl=("$bin/kvsctl" "$kvsctl_tls" --config="$(config_spec)")
   for _ in $(seq 1 150); do
-    "$bin/kvsctl" --group="$(config_spec)" status >/dev/null 2>&1 && break
+    "$bin/kvsctl" "$kvsctl_tls" --group="$(config_spec)" status >/dev/null 2>&1 && break
     sleep 0.2
   done
   "${kvsctl[@]}" cluster init "1@$(group_peers 1)" >"$log_dir/kvsctl.log" 2>&1 ||
