@@ -70,10 +70,9 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 wait_port "$nginx_port"
 
 # --- PennCloud: 3 KVS replicas, coordinator, one frontend ---
-# Internal gRPC is mutual TLS, as in production: the cluster CA in $work/tls and a
-# certificate per process (scripts/lib/tls.sh, the script start.sh uses), each found by its
-# node name in --tls_dir.
-"$root/scripts/lib/tls.sh" ca "$work/tls"
+# Internal gRPC is mutual TLS, as in production: a certificate per process from the CA
+# above (scripts/lib/tls.sh, the script start.sh uses), each found by its node name in
+# --tls_dir.
 issue() { "$root/scripts/lib/tls.sh" issue "$work/tls" "$1" "$2" 127.0.0.1; }
 k=($(free_port) $(free_port) $(free_port))
 peers="1=127.0.0.1:${k[0]},2=127.0.0.1:${k[1]},3=127.0.0.1:${k[2]}"
