@@ -3,7 +3,10 @@
 # (first start) and adds every data group to the ring, like scripts/start.sh does on loopback.
 # A later run finds the map, finishes an interrupted rebalance and changes nothing else.
 #   cluster-init.sh CONFIG_GROUP GROUP_SPEC...    e.g. 10.89.7.11:7000,... 1@1=10.89.7.21:7000,...
+# kvsctl proves an operator's (admin) identity with /tls/kvsctl.crt, which the compose file's
+# pki job writes into this job's own volume ($PENNCLOUD_TLS_DIR names another folder).
 set -eu
+kvsctl() { command kvsctl --tls_dir="${PENNCLOUD_TLS_DIR:-/tls}" "$@"; }
 config=$1
 shift
 for _ in $(seq 1 300); do

@@ -4,7 +4,10 @@
 # POP3 and the webmail API, a drive file up and down, the admin console and its node table,
 # /metrics of a few containers, then SIGKILL of data group 1's leader process while a client
 # writes: the restart policy must bring its container back and every acknowledged write must
-# read back. Prints one line per step with what it saw; exits non-zero at the first failure.
+# read back. Internal gRPC is mutual TLS: a client without a certificate must be refused,
+# and kvsctl runs as the operator's, in a one-off container holding only the admin
+# certificate (cluster-init's volume). Prints one line per step with what it saw; exits
+# non-zero at the first failure.
 #
 #   DOCKER_HOST=unix:///run/podman/podman.sock docker/smoke.sh [--project penncloud] [--no-kill]
 #
@@ -33,8 +36,17 @@ ms() { echo $((($(date +%s%N) - t0) / 1000000)); }
 ok() { echo "ok   [$(ms) ms] $*"; }
 fail() { echo "FAIL [$(ms) ms] $*" >&2; exit 1; }
 container() { "${compose[@]}" ps -q "$1" 2>/dev/null | head -n1; }
-# Runs a command in the coordinator's container, where kvsctl reaches every group.
+# Runs a command in the coordinator's container.
 in_cluster() { podman exec "$(container coordinator)" "$@"; }
+# Runs a shell command line in which `kvsctl` is the operator's: a one-off container on the
+# cluster's network with only cluster-init's admin certificate mounted (no service container
+# holds an admin key). One fixed address, so it never takes the address of a container that
+# is restarting; the steps below run it one at a time.
+as_operator() {
+  podman run --rm --network "${project}_penncloud" --ip 10.89.7.80 \
+    -v "${project}_tls-cluster-init:/tls:ro" localhost/penncloud:latest \
+    sh -c "kvsctl() { command kvsctl --tls_dir=/tls \"\$@\"; }; $1"
+}
 # curl that prints the status code last; the body goes to $work/body.
 http() { curl -sS -o "$work/body" -w '%{http_code}' --max-time 30 "$@"; }
 
@@ -119,9 +131,24 @@ for target in 10.89.7.11:17000 10.89.7.21:17000 10.89.7.50:18000 10.89.7.51:1800
     "e.g. $(grep -m1 -E '^(kvs|coordinator|frontend|smtp|pop3)_' "$work/body")"
 done
 
+# An outsider on the cluster's network: plaintext, then TLS without a client certificate.
+if podman run --rm --network "${project}_penncloud" --ip 10.89.7.80 localhost/penncloud:latest \
+  kvsctl --insecure_plaintext --group="$group1" --timeout_ms=2000 status >"$work/outsider" 2>&1; then
+  fail "a plaintext kvsctl without a certificate got an answer from group 1: $(head -c 300 "$work/outsider")"
+fi
+if podman run --rm --network "${project}_penncloud" --ip 10.89.7.80 localhost/penncloud:latest \
+  curl -sS --max-time 3 -k -o /dev/null "https://${group1%%,*}/" >"$work/outsider" 2>&1; then
+  fail "a TLS client without a certificate completed a handshake with ${group1%%,*}"
+fi
+ok "group 1 refuses plaintext and TLS without a client certificate" \
+  "($(tail -n1 "$work/outsider" | cut -c1-100))"
+status=$(as_operator "kvsctl --group=$group1 --timeout_ms=3000 status") ||
+  fail "kvsctl with the admin certificate could not reach group 1"
+ok "kvsctl with the admin certificate: $(grep -c 'role=' <<<"$status") replicas of group 1 answer"
+
 ((kill_leader)) || exit 0
 
-leader=$(in_cluster kvsctl --group="$group1" --timeout_ms=3000 status |
+leader=$(as_operator "kvsctl --group=$group1 --timeout_ms=3000 status" |
   sed -n 's/.* leader=\([1-3]\) .*/\1/p' | head -n1)
 [[ -n $leader ]] || fail "group 1 has no leader"
 victim=kvs-g1-r$leader
@@ -131,7 +158,7 @@ writes=60
 run=$(date +%s)
 # One client writes rows one at a time and prints each acknowledged one.
 : >"$work/acked"
-in_cluster sh -c "for i in \$(seq 1 $writes); do
+as_operator "for i in \$(seq 1 $writes); do
     kvsctl --config=$config_group put smoke-$run-\$i c v\$i >/dev/null 2>&1 && echo \$i
   done" >"$work/acked" 2>"$work/writer.err" &
 writer=$!
@@ -154,13 +181,13 @@ ok "$victim running again after $((($(date +%s%N) - killed_at) / 1000000)) ms" \
   "(RestartCount $restarts_before -> $(podman inspect --format '{{.RestartCount}}' "$victim_id"))"
 timeout 180 tail --pid="$writer" -f /dev/null
 acked=$(wc -l <"$work/acked")
-missing=$(in_cluster sh -c "for i in $(tr '\n' ' ' <"$work/acked"); do
+missing=$(as_operator "for i in $(tr '\n' ' ' <"$work/acked"); do
     [ \"\$(kvsctl --config=$config_group get smoke-$run-\$i c 2>/dev/null)\" = v\$i ] || echo \$i
   done")
 [[ -z $missing ]] || fail "acknowledged writes lost or wrong: $missing"
 ok "$acked of $writes writes acknowledged across the kill; all $acked read back"
 for _ in $(seq 1 60); do
-  in_cluster kvsctl --group="$group1" --timeout_ms=2000 status >"$work/status" 2>&1 &&
+  as_operator "kvsctl --group=$group1 --timeout_ms=2000 status" >"$work/status" 2>&1 &&
     ! grep -q unreachable "$work/status" && break
   sleep 1
 done
