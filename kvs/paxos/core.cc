@@ -39,9 +39,13 @@ DropReason Core::Step(Message m) {
     why = DropReason::kWrongRecipient;
   } else if (m.from() == cfg_.id) {
     why = DropReason::kFromSelf;
-  } else if (!KnownMember(m.from()) && !KnowsMoreThan(m, commit_)) {
-    // A sender we do not know that knows no more of the log than we do is no member of
-    // any membership governing the slots we have not chosen: we know all of those.
+  } else if (const Slot first = FirstSlotConcerned(m, commit_);
+             first <= commit_ + 1 && !KnownMember(m.from(), first)) {
+    // A message is judged by the memberships of the slots it is about. We know every
+    // membership from our snapshot on, so a sender none of them names there is no member
+    // (a removed replica, or no replica at all). A message about slots past our commit
+    // index comes from a sender that knows more than we do: it may have joined in slots
+    // we lack, so only the server's check of its certificate can judge it.
     why = DropReason::kNotMember;
   } else {
     why = CheckMessage(m, Limits());
@@ -88,9 +92,9 @@ MessageLimits Core::Limits() const {
   return l;
 }
 
-bool Core::KnownMember(NodeId id) const {
+bool Core::KnownMember(NodeId id, Slot from) const {
   bool knows_voters = false;
-  for (const Span* sp : configs_.SpansFrom(commit_ + 1)) {
+  for (const Span* sp : configs_.SpansFrom(from)) {
     if (IsMember(sp->membership, id)) return true;
     knows_voters = knows_voters || sp->membership.voters_size() > 0;
   }
@@ -537,6 +541,11 @@ void Core::InstallSnapshot(const SnapshotMeta& meta) {
   std::erase_if(ready_.committed, [slot](const EntryPtr& e) { return e->slot() <= slot; });
   std::erase_if(ready_.entries, [slot](const EntryPtr& e) { return e->slot() <= slot; });
   ready_.snapshot = meta;
+  // A catch-up snapshot queued before this one names data the server no longer keeps: the
+  // server attaches its latest snapshot, which is this one (and serves the candidate better).
+  for (Message& m : ready_.messages) {
+    if (m.type() == MSG_SNAPSHOT) *m.mutable_snapshot() = meta;
+  }
   match_ = commit_;
   ExtendMatch();
 }

@@ -52,7 +52,8 @@ class Core {
 
   // --- input checks (message_check.h has the ones that need no state)
   DropReason Dispatch(Message& m);
-  bool KnownMember(NodeId id) const;
+  // True if `id` is a voter or learner of a membership we know governs `from` or later.
+  bool KnownMember(NodeId id, Slot from) const;
   MessageLimits Limits() const;
 
   // --- acceptor

@@ -66,6 +66,19 @@ bool KnowsMoreThan(const Message& m, Slot commit) {
   }
 }
 
+Slot FirstSlotConcerned(const Message& m, Slot commit) {
+  switch (m.type()) {
+    case MSG_PREPARE:
+      return m.from_slot();
+    case MSG_ACCEPT:
+      return m.commit() + 1;
+    case MSG_SNAPSHOT:
+      return m.snapshot().slot() + 1;
+    default:
+      return commit + 1;
+  }
+}
+
 DropReason CheckEntry(const Entry& e, const MessageLimits& limits) {
   if (e.slot() == 0 || e.slot() > kMaxSlot) return DropReason::kBadSlot;
   if (e.ballot().round() > kMaxRound) return DropReason::kBadBallot;

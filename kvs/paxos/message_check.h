@@ -40,6 +40,11 @@ DropReason CheckMessage(const Message& m, const MessageLimits& limits);
 // Such a sender may be a member added in those slots, which the receiver cannot know yet.
 bool KnowsMoreThan(const Message& m, Slot commit);
 
+// The first slot a message is about, which decides whose message it may be: a candidate's
+// from_slot, the slot after a leader's commit index or after its snapshot; for replies,
+// the slot after the receiver's commit index (`commit`).
+Slot FirstSlotConcerned(const Message& m, Slot commit);
+
 // The checks of one entry (ACCEPT and PROMISE carry entries).
 DropReason CheckEntry(const Entry& e, const MessageLimits& limits);
 
