@@ -76,7 +76,10 @@ TEST(BadPeerTest, HugeBallotFromNonMemberIsNeitherPromisedNorPersisted) {
   // Issue 15: such an ACCEPT was promised and persisted, and no real replica led again.
   auto node = NodeAt(1, Voters({1, 2, 3}), /*slot=*/5);
   ExpectDropped(*node, Accept(99, 1, kMaxRound, 6, 7, 5), DropReason::kNotMember);
-  ExpectDropped(*node, Msg(MSG_PREPARE, 0, 1, 7, 0), DropReason::kNotMember);
+  Message prepare = Msg(MSG_PREPARE, 0, 1, 7, 0);
+  prepare.set_from_slot(6);
+  prepare.set_commit(5);
+  ExpectDropped(*node, prepare, DropReason::kNotMember);
 }
 
 TEST(BadPeerTest, RoundThatWouldOverflowTheNextBallotIsDropped) {
@@ -164,9 +167,17 @@ TEST(BadPeerTest, RemovedMemberIsDroppedButANewerMemberAheadOfUsIsNot) {
   // 2 knows no more than we do: it is a member of nothing we have not chosen.
   ExpectDropped(*node, Accept(2, 1, 5, 11, 11, 10), DropReason::kNotMember);
   Message prepare = Msg(MSG_PREPARE, 2, 1, 6, 2);
-  prepare.set_from_slot(9);
-  prepare.set_commit(8);
+  prepare.set_from_slot(11);
+  prepare.set_commit(10);
   ExpectDropped(*node, prepare, DropReason::kNotMember);
+  // A candidate behind our snapshot may have been a member of slots we compacted (and
+  // forgot the memberships of): it gets our refusal and our snapshot.
+  Message behind = Msg(MSG_PREPARE, 2, 1, 6, 2);
+  behind.set_from_slot(9);
+  behind.set_commit(8);
+  EXPECT_EQ(node->Step(behind), DropReason::kNone);
+  node->TakeReady();
+  node->Advance();
   // 5 leads with a commit index past ours: it may have joined in slots we lack (we lag).
   EXPECT_EQ(node->Step(Accept(5, 1, 6, 11, 12, 30)), DropReason::kNone);
   EXPECT_EQ(node->leader(), std::optional<NodeId>(5));

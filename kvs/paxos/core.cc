@@ -39,13 +39,14 @@ DropReason Core::Step(Message m) {
     why = DropReason::kWrongRecipient;
   } else if (m.from() == cfg_.id) {
     why = DropReason::kFromSelf;
-  } else if (const Slot first = FirstSlotConcerned(m, commit_);
-             first <= commit_ + 1 && !KnownMember(m.from(), first)) {
-    // A message is judged by the memberships of the slots it is about. We know every
-    // membership from our snapshot on, so a sender none of them names there is no member
-    // (a removed replica, or no replica at all). A message about slots past our commit
-    // index comes from a sender that knows more than we do: it may have joined in slots
-    // we lack, so only the server's check of its certificate can judge it.
+  } else if (JudgesMembership(m, commit_, snapshot_.slot()) &&
+             !KnownMember(m.from(), FirstSlotConcerned(m, commit_))) {
+    // A message is judged by the memberships of the slots it is about. We know those of
+    // the slots after our snapshot up to our commit index + 1, so a sender none of them
+    // names is no member there (a removed replica, or no replica at all). About compacted
+    // slots (a candidate far behind: we send it our snapshot) or slots past our commit
+    // index (a sender that knows more, perhaps a member added there) we cannot judge, and
+    // leave it to the server's check of the peer's certificate.
     why = DropReason::kNotMember;
   } else {
     why = CheckMessage(m, Limits());

@@ -53,19 +53,6 @@ DropReason CheckMembership(const Membership& ms) {
 
 }  // namespace
 
-bool KnowsMoreThan(const Message& m, Slot commit) {
-  switch (m.type()) {
-    case MSG_PREPARE:
-      return m.from_slot() > commit + 1;
-    case MSG_ACCEPT:
-      return m.commit() > commit;
-    case MSG_SNAPSHOT:
-      return m.snapshot().slot() > commit;
-    default:
-      return false;
-  }
-}
-
 Slot FirstSlotConcerned(const Message& m, Slot commit) {
   switch (m.type()) {
     case MSG_PREPARE:
@@ -77,6 +64,11 @@ Slot FirstSlotConcerned(const Message& m, Slot commit) {
     default:
       return commit + 1;
   }
+}
+
+bool JudgesMembership(const Message& m, Slot commit, Slot snapshot_slot) {
+  const Slot first = FirstSlotConcerned(m, commit);
+  return first > snapshot_slot && first <= commit + 1;
 }
 
 DropReason CheckEntry(const Entry& e, const MessageLimits& limits) {

@@ -35,15 +35,17 @@ struct MessageLimits {
 // kNone if the message may be stepped; otherwise why it must be dropped.
 DropReason CheckMessage(const Message& m, const MessageLimits& limits);
 
-// True if `m` shows that its sender knows chosen slots past `commit` (the receiver's): a
-// PREPARE from past it, an ACCEPT (leader) with a higher commit index, a snapshot past it.
-// Such a sender may be a member added in those slots, which the receiver cannot know yet.
-bool KnowsMoreThan(const Message& m, Slot commit);
-
 // The first slot a message is about, which decides whose message it may be: a candidate's
 // from_slot, the slot after a leader's commit index or after its snapshot; for replies,
 // the slot after the receiver's commit index (`commit`).
 Slot FirstSlotConcerned(const Message& m, Slot commit);
+
+// True if a receiver at `commit` with a snapshot at `snapshot_slot` can tell from its own
+// log whether the sender is a member: it knows the memberships of the slots after its
+// snapshot up to commit + 1 (and the changes announced past it). About compacted slots or
+// slots past its commit index it cannot judge: that is left to the server's certificate
+// check. docs/paxos.md, "Members".
+bool JudgesMembership(const Message& m, Slot commit, Slot snapshot_slot);
 
 // The checks of one entry (ACCEPT and PROMISE carry entries).
 DropReason CheckEntry(const Entry& e, const MessageLimits& limits);

@@ -308,7 +308,7 @@ void ReplicaHarness<M, Q, P>::Deliver(int i, SimEvent& ev) {
     // server's authentication alone (docs/paxos.md), so no garbage is sent to it.
     const NodeStatus st = r.node->Status();
     if (st.config.current().voters_size() == 0) return;
-    if (ev.forged_sender && KnowsMoreThan(ev.msg, st.commit)) {
+    if (ev.forged_sender && !JudgesMembership(ev.msg, st.commit, st.first_slot - 1)) {
       ++counts_.garbage_authn;  // the server refuses a peer without a certificate
       return;
     }
