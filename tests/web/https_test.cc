@@ -11,13 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/web/web_cluster.h"
 
 namespace penncloud::testing {
 namespace {
 
 // Runs a shell command; its stdout, and the exit status in `status`.
-std::string Run(const std::string& command, int* status = nullptr) {
+std::string ShellOut(const std::string& command, int* status = nullptr) {
   std::string out;
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) return out;
@@ -33,7 +34,7 @@ std::string Run(const std::string& command, int* status = nullptr) {
 struct Head {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> fields;
-  std::string Get(std::string_view name) const {
+  std::string Get(const std::string& name) const {
     for (const auto& [k, v] : fields) {
       if (absl::EqualsIgnoreCase(k, name)) return v;
     }
@@ -43,18 +44,19 @@ struct Head {
 
 Head ParseHead(const std::string& text) {
   Head head;
-  for (std::string_view line : absl::StrSplit(text, "\r\n")) {
+  std::vector<std::string> lines = absl::StrSplit(text, "\r\n");
+  for (const std::string& line : lines) {
     if (line.starts_with("HTTP/")) {
       head = Head();  // a later head (after 100 Continue) replaces the first
-      std::vector<std::string_view> parts = absl::StrSplit(line, ' ');
-      if (parts.size() > 1) head.status = std::atoi(std::string(parts[1]).c_str());
+      std::vector<std::string> parts = absl::StrSplit(line, ' ');
+      if (parts.size() > 1) head.status = std::atoi(parts[1].c_str());
       continue;
     }
     size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    head.fields.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    head.fields.emplace_back(line.substr(0, colon), value);
   }
   return head;
 }
@@ -63,9 +65,9 @@ Head ParseHead(const std::string& text) {
 std::string MakeCertificates(const std::string& dir) {
   std::string tls = SourcePath("scripts/lib/tls.sh");
   int status = 0;
-  Run(absl::StrCat("bash ", tls, " ca ", dir, " && bash ", tls, " issue ", dir,
-                   " https web/https 127.0.0.1 2>&1"),
-      &status);
+  ShellOut(absl::StrCat("bash ", tls, " ca ", dir, " && bash ", tls, " issue ", dir,
+                        " https web/https 127.0.0.1 2>&1"),
+           &status);
   return status == 0 ? dir : "";
 }
 
@@ -93,13 +95,14 @@ class HttpsTest : public ::testing::Test {
   // curl over HTTPS, verifying the server against the cluster CA.
   static std::string Https(const std::string& args, const std::string& path, int* status = nullptr,
                            const std::string& host = "127.0.0.1") {
-    return Run(absl::StrCat("curl -sS --max-time 10 -D - -o /dev/null --cacert ", *tls_dir_,
-                            "/ca.crt ", args, " https://", host, ":", https_port_, path, " 2>&1"),
-               status);
+    return ShellOut(
+        absl::StrCat("curl -sS --max-time 10 -D - -o /dev/null --cacert ", *tls_dir_, "/ca.crt ",
+                     args, " https://", host, ":", https_port_, path, " 2>&1"),
+        status);
   }
   static std::string Http(const std::string& args, const std::string& path) {
-    return Run(absl::StrCat("curl -sS --max-time 10 -D - -o /dev/null ", args,
-                            " http://127.0.0.1:", cluster_->http_port(), path, " 2>&1"));
+    return ShellOut(absl::StrCat("curl -sS --max-time 10 -D - -o /dev/null ", args,
+                                 " http://127.0.0.1:", cluster_->http_port(), path, " 2>&1"));
   }
   static std::string SignUp(const std::string& user) {
     return absl::StrCat("-H 'Content-Type: application/json' --data '{\"username\":\"", user,
@@ -129,7 +132,7 @@ TEST_F(HttpsTest, ServesTheSiteWithHstsAndACertificateFromTheClusterCa) {
   EXPECT_EQ(missing.status, 401);
   EXPECT_FALSE(missing.Get("Strict-Transport-Security").empty());
   Head console = ParseHead(Https("", "/api/admin/overview"));
-  EXPECT_EQ(console.status, 401);
+  EXPECT_EQ(console.status, 403);  // the coordinator's own answer: admin login required
   EXPECT_FALSE(console.Get("Strict-Transport-Security").empty());
   // Plain HTTP does not send HSTS (browsers ignore it there anyway).
   Head plain = ParseHead(Http("", "/login"));
@@ -178,21 +181,24 @@ TEST_F(HttpsTest, ServesLargeBodiesAndKeepAliveOverTls) {
   // Two requests on one connection, the second a 2 MiB upload-and-download round trip
   // through the streaming relay.
   std::string dir = cluster_->dir();
-  Run(absl::StrCat("head -c 2097152 /dev/urandom > ", dir, "/blob"));
+  ShellOut(absl::StrCat("head -c 2097152 /dev/urandom > ", dir, "/blob"));
   std::string jar = dir + "/jar";
   std::string base = absl::StrCat("curl -sS --max-time 30 --cacert ", *tls_dir_, "/ca.crt -b ", jar,
                                   " -c ", jar, " https://127.0.0.1:", https_port_);
-  std::string signup = Run(absl::StrCat(base, "/api/signup ", SignUp("bigfile")));
-  std::string csrf = signup.substr(signup.find("\"csrf\":\"") + 8, 64);
+  std::string signup = ShellOut(absl::StrCat(base, "/api/signup ", SignUp("bigfile")));
+  nlohmann::json created = nlohmann::json::parse(signup, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(created.is_object() && created.contains("csrf")) << signup;
+  std::string csrf = created["csrf"];
   int status = -1;
   std::string code =
-      Run(absl::StrCat(base, "/api/files/content?path=/blob -X PUT -T ", dir,
-                       "/blob -H 'X-CSRF-Token: ", csrf, "' -o /dev/null -w '%{http_code}'"),
-          &status);
+      ShellOut(absl::StrCat(base, "/api/files/content?path=/blob -X PUT -T ", dir,
+                            "/blob -H 'X-CSRF-Token: ", csrf, "' -o /dev/null -w '%{http_code}'"),
+               &status);
   EXPECT_EQ(code, "201");
-  Run(absl::StrCat(base, "/api/files/content?path=/blob -o ", dir, "/blob.back"), &status);
+  ShellOut(absl::StrCat(base, "/api/files/content?path=/blob -o ", dir, "/blob.back"), &status);
   EXPECT_EQ(status, 0);
-  EXPECT_EQ(Run(absl::StrCat("cmp ", dir, "/blob ", dir, "/blob.back && echo same")), "same\n");
+  EXPECT_EQ(ShellOut(absl::StrCat("cmp ", dir, "/blob ", dir, "/blob.back && echo same")),
+            "same\n");
 }
 
 // A public deployment: plain HTTP only redirects to the same URL over HTTPS.
@@ -208,8 +214,9 @@ TEST(PublicHttpsTest, PlainHttpRedirectsToHttps) {
   ASSERT_TRUE(c.ok()) << c.status();
   std::unique_ptr<WebCluster> cluster = std::move(*c);
   auto http = [&](const std::string& args, const std::string& path) {
-    return ParseHead(Run(absl::StrCat("curl -sS --max-time 10 -D - -o /dev/null ", args,
-                                      " 'http://127.0.0.1:", cluster->http_port(), path, "'")));
+    return ParseHead(
+        ShellOut(absl::StrCat("curl -sS --max-time 10 -D - -o /dev/null ", args,
+                              " 'http://127.0.0.1:", cluster->http_port(), path, "'")));
   };
   Head page = http("", "/drive?path=%2Fdocs");
   EXPECT_EQ(page.status, 308);
@@ -227,9 +234,9 @@ TEST(PublicHttpsTest, PlainHttpRedirectsToHttps) {
   EXPECT_EQ(odd.Get("Location"), absl::StrCat("https://127.0.0.1:", https_port, "/"));
   // curl follows to HTTPS, where the page is served.
   std::string followed =
-      Run(absl::StrCat("curl -sS --max-time 10 -L --cacert ", tls_dir,
-                       "/ca.crt -o /dev/null -w '%{http_code} %{url_effective}' ",
-                       "http://127.0.0.1:", cluster->http_port(), "/login"));
+      ShellOut(absl::StrCat("curl -sS --max-time 10 -L --cacert ", tls_dir,
+                            "/ca.crt -o /dev/null -w '%{http_code} %{url_effective}' ",
+                            "http://127.0.0.1:", cluster->http_port(), "/login"));
   EXPECT_EQ(followed, absl::StrCat("200 https://127.0.0.1:", https_port, "/login"));
   cluster.reset();
   RemoveTree(tls_dir);

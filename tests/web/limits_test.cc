@@ -20,7 +20,7 @@
 namespace penncloud::testing {
 namespace {
 
-std::string Run(const std::string& command) {
+std::string ShellOut(const std::string& command) {
   std::string out;
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) return out;
@@ -49,9 +49,9 @@ class LimitsTest : public ::testing::Test {
   // curl from source address `from`: "<status>" (and the body after a space if `body`).
   static std::string Curl(const std::string& from, const std::string& args,
                           const std::string& path) {
-    return Run(absl::StrCat("curl -s --max-time 20 --interface ", from,
-                            " -o /dev/null -w '%{http_code}' ", args,
-                            " http://127.0.0.1:", cluster_->http_port(), path));
+    return ShellOut(absl::StrCat("curl -s --max-time 20 --interface ", from,
+                                 " -o /dev/null -w '%{http_code}' ", args,
+                                 " http://127.0.0.1:", cluster_->http_port(), path));
   }
   static std::string Json(const std::string& user, const std::string& pw) {
     return absl::StrCat("-H 'Content-Type: application/json' --data '{\"username\":\"", user,
@@ -74,8 +74,8 @@ TEST_F(LimitsTest, WrongPasswordsLockTheAddressOutOfWebAndWebDav) {
   EXPECT_EQ(Curl(me, Json("victim", "password-right"), "/api/login"), "429");
   EXPECT_EQ(Curl(me, Basic("victim", "password-right"), "/dav/"), "429");
   std::string retry =
-      Run(absl::StrCat("curl -s -D - -o /dev/null --interface ", me, " ", Json("victim", "x"),
-                       " http://127.0.0.1:", cluster_->http_port(), "/api/login"));
+      ShellOut(absl::StrCat("curl -s -D - -o /dev/null --interface ", me, " ", Json("victim", "x"),
+                            " http://127.0.0.1:", cluster_->http_port(), "/api/login"));
   EXPECT_NE(retry.find("Retry-After: "), std::string::npos) << retry;
   // ...while the owner, from another address, logs in as usual (per-account back-off has
   // not started after 3 failures).
@@ -105,7 +105,7 @@ TEST_F(LimitsTest, ParallelGuessesAreNotAllChecked) {
                     " http://127.0.0.1:", cluster_->http_port(), "/api/login & ");
   }
   absl::StrAppend(&script, "wait");
-  std::vector<std::string> codes = absl::StrSplit(Run(script), '\n', absl::SkipEmpty());
+  std::vector<std::string> codes = absl::StrSplit(ShellOut(script), '\n', absl::SkipEmpty());
   ASSERT_EQ(codes.size(), 16u);
   int checked = 0, refused = 0;
   for (const std::string& code : codes) {

@@ -27,10 +27,12 @@ test('login ?next= only leads to paths on this site', async () => {
   const origin = new URL(cluster.url('/')).origin;
   // Each of these once sent the browser to evil.example after a successful login: the
   // URL parser reads a backslash as a slash, and drops tabs and newlines.
-  for (const next of ['/\\evil.example', '/%5cevil.example', '//evil.example',
-    '/\t/evil.example', 'https://evil.example/', '/\\/evil.example']) {
+  // Each is the query as an attacker would write it (the page reads %5c as a backslash).
+  for (const next of [encodeURIComponent('/\\evil.example'), '/%5cevil.example',
+    '/%5Cevil.example', '//evil.example', encodeURIComponent('/\t/evil.example'),
+    encodeURIComponent('https://evil.example/'), encodeURIComponent('/\\/evil.example')]) {
     const { page: p, context: c } = await openPage(browser, { consoleErrors: false });
-    await p.goto(cluster.url(`/login?next=${encodeURIComponent(next)}`));
+    await p.goto(cluster.url(`/login?next=${next}`));
     await p.getByLabel('Username').fill('nextuser');
     await p.getByLabel('Password').fill('password-next');
     await p.getByRole('button', { name: 'Log in' }).click();
