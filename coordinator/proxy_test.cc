@@ -212,5 +212,32 @@ TEST_F(ProxyTest, NoFrontendIs503AndAdminPathsStayLocal) {
   EXPECT_EQ(out, R"({"error":"not found"} 404)");  // the (empty) local router answered
 }
 
+// The coordinator decides what it serves itself on the decoded path, as the frontends
+// decode it: "/%61dmin" once went to a frontend, which served the console page.
+TEST_F(ProxyTest, AdminPathsStayLocalWhateverTheirSpelling) {
+  local_.Add("GET", "/admin", [](frontend::Request&) {
+    frontend::Response res;
+    res.body = "console";
+    return res;
+  });
+  local_.Add("GET", "/api/admin/nodes", [](frontend::Request&) {
+    frontend::Response res;
+    res.body = "nodes";
+    return res;
+  });
+  Announce(0);
+  for (const char* path : {"/admin", "/%61dmin", "/%61%64%6D%69%6E", "/%2561dmin"}) {
+    std::string out =
+        Shell(absl::StrCat("curl -sS --path-as-is -w ' %{http_code}' '", Url(path), "'"));
+    if (std::string(path) == "/%2561dmin") {
+      EXPECT_NE(out, "console 200") << path;  // decoded once: "/%61dmin" is not the console
+    } else {
+      EXPECT_EQ(out, "console 200") << path;
+    }
+  }
+  EXPECT_EQ(Shell("curl -sS --path-as-is -w ' %{http_code}' '" + Url("/api/%61dmin/nodes") + "'"),
+            "nodes 200");
+}
+
 }  // namespace
 }  // namespace penncloud::coordinator
