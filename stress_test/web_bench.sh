@@ -90,7 +90,7 @@ issue frontend service/frontend/frontend
 "$bin/coordinator" --http_port=$http_port --grpc_port=$grpc_port --kvs="$spec" \
   --node_name=coordinator --tls_dir="$work/tls" \
   --https_port=$https_port --tls_cert="$work/tls/https.crt" --tls_key="$work/tls/https.key" \
-  >"$work/coord.log" 2>&1 &
+  --max_connections_per_address=0 >"$work/coord.log" 2>&1 &  # wrk: one address, 256 conns
 pids+=($!)
 "$bin/frontend" --port=$fe_port --kvs="$spec" --coordinator=127.0.0.1:$grpc_port \
   --node_name=frontend --tls_dir="$work/tls" --web_root="$root/web" >"$work/fe.log" 2>&1 &
