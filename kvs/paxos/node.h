@@ -15,7 +15,9 @@
 //     2. Persist rd.entries (replace any stored entry of the same slot) and then
 //        rd.hard_state (or both in one atomic write), and make them durable (fsync).
 //     3. Only then send rd.messages (each to msg.to). For a MSG_SNAPSHOT, attach the data of
-//        the snapshot named by msg.snapshot (the latest one handed to Compact()).
+//        the snapshot named by msg.snapshot (the latest one handed to Compact() or installed
+//        from rd.snapshot). A MSG_SNAPSHOT with the zero ballot goes from any replica to a
+//        candidate that lacks compacted slots (docs/paxos.md, "Snapshots and catch-up").
 //     4. Apply rd.committed in order: every command of every ENTRY_COMMANDS entry, in order;
 //        ENTRY_CONFIG tells the server the new membership (it governs slots from
 //        entry.slot + window on); ENTRY_NOOP does nothing.
