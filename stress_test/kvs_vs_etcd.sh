@@ -44,7 +44,7 @@ while [[ $# -gt 0 ]]; do
     --etcd-all-members) ETCD_ALL=1; shift ;;
     --tls) MODES=(tls); shift ;;
     --tls-cost) MODES=(plain tls); shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "kvs_vs_etcd.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
