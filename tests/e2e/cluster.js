@@ -76,12 +76,15 @@ function runTlsScript(...args) {
   execFileSync('bash', [tlsScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
 }
 
-// The CA's folder, made on first use and removed when this process exits (keys included).
-// As in start.sh's state/tls/, every process finds <node name>.crt/.key there (--tls_dir).
+// The CA's folder, made on first use and removed when this process exits (keys included;
+// kept with $PENNCLOUD_KEEP_TEST_DIRS, like the clusters' folders whose launch records name
+// it). As in start.sh's state/tls/, every process finds <node name>.crt/.key there.
 function pki() {
   if (pkiDir === null) {
     pkiDir = mkdtempSync(join(tmpdir(), 'penncloud-e2e-pki-'));
-    process.on('exit', () => rmSync(pkiDir, { recursive: true, force: true }));
+    if (!process.env.PENNCLOUD_KEEP_TEST_DIRS) {
+      process.on('exit', () => rmSync(pkiDir, { recursive: true, force: true }));
+    }
     runTlsScript('ca', pkiDir);
   }
   return pkiDir;
