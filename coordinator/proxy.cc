@@ -292,11 +292,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) peer_ = ep.address().to_string();
     // Over the cap, the connection still gets one answer (429) rather than a bare reset.
     over_connection_cap_ = !shared_->limits->OpenConnection(peer_);
+    counts_as_connection_ = !over_connection_cap_;
   }
 
-  ~Session() {
-    if (!over_connection_cap_) shared_->limits->CloseConnection(peer_);
-  }
+  ~Session() { ReleaseConnection(); }
 
   void Start() {
     net::dispatch(client_.get_executor(), [self = shared_from_this()] {
@@ -558,9 +557,18 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  // The connection stops counting against its address when its socket closes, not when
+  // the session is freed (a pending upstream timer may keep it a while longer).
+  void ReleaseConnection() {
+    if (!counts_as_connection_) return;
+    counts_as_connection_ = false;
+    shared_->limits->CloseConnection(peer_);
+  }
+
   void CloseClient() {
     EndRequest();
     DropUpstream();
+    ReleaseConnection();
     if (client_.is_tls() && !tls_closing_ && client_.tcp().socket().is_open()) {
       // close_notify first, so a body delimited by the close is not taken for a cut.
       tls_closing_ = true;
@@ -998,8 +1006,9 @@ class Session : public std::enable_shared_from_this<Session> {
   metrics::CounterCell* status_cell_ = nullptr;  // requests{kind, status} of the last answer
   int status_cell_code_ = 0;
   bool status_cell_local_ = false;
-  OpenExchange open_;  // linked while an exchange with target_ is open
+  OpenExchange open_;                         // linked while an exchange with target_ is open
   bool over_connection_cap_ = false;          // answered 429, then closed
+  bool counts_as_connection_ = false;         // counted in limits until the socket closes
   LimitedKind limited_ = LimitedKind::kNone;  // admitted by the limits, not yet answered
   bool tls_closing_ = false;
 };
