@@ -1,8 +1,14 @@
 #include "common/certificate.h"
 
+#include <fcntl.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <fstream>
@@ -103,6 +109,109 @@ absl::StatusOr<CertificateInfo> CheckKeyPair(const std::string& ca_file,
   absl::StatusOr<CertificateInfo> info = Describe(cert.get());
   if (!info.ok()) return absl::InvalidArgumentError(absl::StrCat(cert_file, ": ", info.status().message()));
   return info;
+}
+
+namespace {
+
+absl::StatusOr<KeyPtr> ReadKey(const std::string& path) {
+  absl::StatusOr<std::string> pem = ReadFile(path);
+  if (!pem.ok()) return pem.status();
+  BioPtr bio = MemoryBio(*pem);
+  KeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return absl::InvalidArgumentError(absl::StrCat(path, ": not a PEM private key"));
+  return key;
+}
+
+// Writes `text` to `path` with `mode`, by rename, so a reader never sees half a file.
+absl::Status WriteFile(const std::string& path, const std::string& text, mode_t mode) {
+  const std::string temporary = path + ".new";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", temporary));
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Write>
+std::string ToPem(Write write) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  write(bio.get());
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(size));
+}
+
+bool AddExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+  if (ext == nullptr) return false;
+  const bool added = X509_add_ext(cert, ext, -1) == 1;
+  X509_EXTENSION_free(ext);
+  return added;
+}
+
+}  // namespace
+
+absl::Status IssueCertificate(const std::string& dir, const std::string& name,
+                              const Identity& identity, const std::vector<std::string>& ips) {
+  const std::string cert_path = absl::StrCat(dir, "/", name, ".crt");
+  const std::string key_path = absl::StrCat(dir, "/", name, ".key");
+  if (CheckKeyPair(dir + "/ca.crt", cert_path, key_path).ok()) return absl::OkStatus();
+  if (::access((dir + "/ca.key").c_str(), R_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("no CA key in ", dir, " to issue ", name,
+                                            ".crt; put the certificate there"));
+  }
+  absl::StatusOr<KeyPtr> ca_key = ReadKey(dir + "/ca.key");
+  if (!ca_key.ok()) return ca_key.status();
+  absl::StatusOr<std::string> ca_pem = ReadFile(dir + "/ca.crt");
+  if (!ca_pem.ok()) return ca_pem.status();
+  BioPtr ca_bio = MemoryBio(*ca_pem);
+  X509Ptr ca(PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
+  if (!ca) return absl::InvalidArgumentError(absl::StrCat(dir, "/ca.crt: not a PEM certificate"));
+
+  KeyPtr key(EVP_EC_gen("P-256"));
+  X509Ptr cert(X509_new());
+  if (!key || !cert) return absl::InternalError("cannot make a key");
+  X509_set_version(cert.get(), 2);
+  unsigned char serial[16];
+  RAND_bytes(serial, sizeof serial);
+  serial[0] &= 0x7f;  // positive
+  BIGNUM* number = BN_bin2bn(serial, sizeof serial, nullptr);
+  BN_to_ASN1_INTEGER(number, X509_get_serialNumber(cert.get()));
+  BN_free(number);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 397L * 86400);
+  X509_NAME* subject = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("PennCloud"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.get()));
+  X509_set_pubkey(cert.get(), key.get());
+  std::string san = absl::StrCat("URI:", identity.Uri(), ",DNS:localhost");
+  for (const std::string& ip : ips) absl::StrAppend(&san, ",IP:", ip);
+  if (!AddExtension(cert.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE") ||
+      !AddExtension(cert.get(), ca.get(), NID_key_usage, "critical,digitalSignature") ||
+      !AddExtension(cert.get(), ca.get(), NID_ext_key_usage, "serverAuth,clientAuth") ||
+      !AddExtension(cert.get(), ca.get(), NID_subject_alt_name, san) ||
+      X509_sign(cert.get(), ca_key->get(), EVP_sha256()) == 0) {
+    return absl::InternalError(absl::StrCat("cannot sign a certificate for ", identity.Path()));
+  }
+  // Key first: a process reloading in between sees a mismatched pair and keeps its old one.
+  if (absl::Status s = WriteFile(key_path, ToPem([&](BIO* b) {
+                                   PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0,
+                                                            nullptr, nullptr);
+                                 }),
+                                 0600);
+      !s.ok()) {
+    return s;
+  }
+  return WriteFile(cert_path, ToPem([&](BIO* b) { PEM_write_bio_X509(b, cert.get()); }), 0644);
 }
 
 }  // namespace penncloud::tls

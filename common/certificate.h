@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/strings/string_view.h"
@@ -28,5 +29,13 @@ absl::StatusOr<CertificateInfo> ReadCertificate(absl::string_view pem);
 absl::StatusOr<CertificateInfo> CheckKeyPair(const std::string& ca_file,
                                              const std::string& cert_file,
                                              const std::string& key_file);
+
+// Issues `dir`/`name`.crt and .key for `identity`, signed by the cluster CA in `dir`
+// (ca.crt, ca.key), as scripts/lib/tls.sh does: EC P-256, 397 days, the identity's URI SAN,
+// DNS localhost and `ips`. For a process the console starts (a replica added to a group);
+// a certificate already there is kept. NotFound if `dir` holds no CA key: an operator whose
+// CA stays elsewhere provides the files.
+absl::Status IssueCertificate(const std::string& dir, const std::string& name,
+                              const Identity& identity, const std::vector<std::string>& ips);
 
 }  // namespace penncloud::tls

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/certificate.h"
 #include "common/log.h"
 #include "coordinator/node_id.h"
 #include "kvs/client/replica_group_client.h"
@@ -65,7 +66,8 @@ LaunchRecord Sibling(const LaunchRecord& sibling, std::string name, std::string 
     const std::string& a = sibling.argv[i];
     bool replaced = false;
     for (const char* flag : {"--id=", "--peers=", "--client_addrs=", "--listen=", "--data_dir=",
-                             "--join", "--group=", "--node_name="}) {
+                             "--join", "--group=", "--node_name=", "--tls_cert_file=",
+                             "--tls_key_file="}) {
       replaced = replaced || a.starts_with(flag);
     }
     if (!replaced) record.argv.push_back(a);
@@ -159,6 +161,16 @@ absl::StatusOr<std::string> Membership::AddReplica(const std::string& group) {
        absl::StrCat("--node_name=", KvsNodeId(group, id))});
 
   const std::string node = KvsNodeId(group, id);
+  // The new replica proves its own identity: its certificate is issued from the cluster
+  // CA, when that CA's key is at hand (the local cluster start.sh made); otherwise the
+  // operator must have put <node>.crt/.key in the TLS folder beforehand.
+  if (const std::string tls_dir = FlagValue(record.argv, "tls_dir"); !tls_dir.empty()) {
+    if (absl::Status s =
+            tls::IssueCertificate(tls_dir, node, tls::Identity::Replica(group_id, id), {host});
+        !s.ok()) {
+      return s;
+    }
+  }
   absl::Status started = RunInBackground(
       absl::StrCat("add ", node), [this, record, group_id, id, address]() -> absl::Status {
         absl::StatusOr<LaunchRecord> launched = launcher_->Start(record);

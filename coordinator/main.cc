@@ -85,12 +85,12 @@ int main(int argc, char** argv) {
   penncloud::config::ParseFlags(argc, argv, "coordinator");
   using namespace penncloud;
   const std::string node_name = InitNodeName("coordinator");
+  BlockStopSignals();  // before any thread starts: the TLS file watcher is one
   if (absl::Status s = tls::InitProcess(node_name, tls::Identity::Coordinator(node_name));
       !s.ok()) {
     std::fprintf(stderr, "coordinator: %s\n", std::string(s.message()).c_str());
     return 2;
   }
-  BlockStopSignals();
   metrics::InstallGrpcServerMetricsEverywhere();
   auto metrics_server = metrics::StartFromFlag();
   if (!metrics_server.ok()) return 2;

@@ -43,11 +43,11 @@ int main(int argc, char** argv) {
   using namespace penncloud;
   int port = absl::GetFlag(FLAGS_port);
   const std::string name = InitNodeName(absl::StrCat("frontend-", port));
+  BlockStopSignals();  // before any thread starts: the TLS file watcher is one
   if (absl::Status s = tls::InitProcess(name, tls::Identity::Service("frontend", name)); !s.ok()) {
     PC_LOG(kError, "frontend.tls")("error", s.message());
     return 2;
   }
-  BlockStopSignals();
   auto metrics_server = metrics::StartFromFlag();
   if (!metrics_server.ok()) return 2;
 

@@ -38,13 +38,13 @@ int main(int argc, char** argv) {
   penncloud::config::ParseFlags(argc, argv, "pop3",
                                 "PennCloud POP3: mail clients read local mailboxes");
   const std::string node = penncloud::InitNodeName("pop3");
+  pm::BlockStopSignals();  // before any thread starts: the TLS file watcher is one
   if (absl::Status s =
           penncloud::tls::InitProcess(node, penncloud::tls::Identity::Service("pop3", node));
       !s.ok()) {
     std::cerr << "pop3: " << s.message() << "\n";
     return 2;
   }
-  pm::BlockStopSignals();
 
   std::string state = pm::StateDir(absl::GetFlag(FLAGS_state_dir));
   auto services = pm::StartServices(absl::GetFlag(FLAGS_kvs), state, absl::GetFlag(FLAGS_tls_cert),

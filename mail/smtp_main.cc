@@ -52,13 +52,13 @@ int main(int argc, char** argv) {
   penncloud::config::ParseFlags(argc, argv, "smtp",
                                 "PennCloud SMTP: receives mail for local users, relays the rest");
   const std::string node = penncloud::InitNodeName("smtp");
+  pm::BlockStopSignals();  // before any thread starts: the TLS file watcher is one
   if (absl::Status s =
           penncloud::tls::InitProcess(node, penncloud::tls::Identity::Service("smtp", node));
       !s.ok()) {
     std::cerr << "smtp: " << s.message() << "\n";
     return 2;
   }
-  pm::BlockStopSignals();
 
   std::string state = pm::StateDir(absl::GetFlag(FLAGS_state_dir));
   auto services = pm::StartServices(absl::GetFlag(FLAGS_kvs), state, absl::GetFlag(FLAGS_tls_cert),

@@ -14,12 +14,18 @@
 namespace penncloud::kvs {
 namespace {
 
+// Clients and the scripted replica speak mutual TLS with the test CA's certificates.
+class TestCertificates : public ::testing::Environment {
+ public:
+  void SetUp() override { testing::TestPki::Shared(); }
+};
+const auto* const kCertificates = ::testing::AddGlobalTestEnvironment(new TestCertificates);
+
 // One replica that answers writes from a script (then OK) and records each request's
 // at-most-once id, to see what the client does with a "session expired" answer.
 class ScriptedReplica final : public pb::KvsService::Service {
  public:
   explicit ScriptedReplica(std::deque<grpc::Status> script) : script_(std::move(script)) {
-    testing::TestPki::Shared();  // the server and the client under test use its certificates
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", tls::ServerCredentials(), &port_);
     builder.RegisterService(this);
@@ -89,7 +95,6 @@ TEST(ReplicaGroupClientTest, AnExpiredSessionAfterAFailedAttemptIsAnUnknownOutco
 }
 
 TEST(ConnectTest, RejectsMalformedSpecs) {
-  testing::TestPki::Shared();  // Connect makes (TLS) channels
   EXPECT_TRUE(absl::IsInvalidArgument(Connect("").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Connect(" , ").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Connect("127.0.0.1:1,nonsense").status()));

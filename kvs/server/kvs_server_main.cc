@@ -134,13 +134,13 @@ int main(int argc, char** argv) {
   const std::string node_name =
       penncloud::InitNodeName(options.group > 0 ? absl::StrCat("kvs-g", options.group, "-", options.id)
                                                 : absl::StrCat("kvs-", options.id));
+  penncloud::BlockStopSignals();  // before any thread starts: the TLS file watcher is one
   if (absl::Status s = penncloud::tls::InitProcess(
           node_name, penncloud::tls::Identity::Replica(options.group, options.id));
       !s.ok()) {
     std::cerr << "kvs_server: " << s.message() << "\n";
     return 2;
   }
-  penncloud::BlockStopSignals();
   penncloud::metrics::InstallGrpcServerMetricsEverywhere(
       {.slow_ms = absl::GetFlag(FLAGS_slow_rpc_ms)});
   auto metrics_server = penncloud::metrics::StartFromFlag();

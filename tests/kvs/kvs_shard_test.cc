@@ -47,7 +47,7 @@ KvsctlRun Kvsctl(const std::string& args) {
   KvsctlRun run;
   const std::string tls = absl::StrJoin(WithTestTls(BinaryPath("kvsctl"), {}), " ");
   FILE* pipe = popen(
-      (BinaryPath("kvsctl") + " " + tls + " --timeout_ms=3000 " + args + " 2>&1").c_str(), "r");
+      (BinaryPath("kvsctl") + " " + tls + " --timeout_ms=10000 " + args + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return run;
   char buffer[4096];
   size_t n;

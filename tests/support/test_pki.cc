@@ -42,8 +42,10 @@ std::string FlagValue(const std::vector<std::string>& args, absl::string_view na
   return "";
 }
 
-std::optional<tls::Identity> IdentityFor(const std::string& binary,
-                                         const std::vector<std::string>& args) {
+// The identity a binary started with `args` must present, and its node name (which names
+// its certificate files in --tls_dir), derived as the binary derives them.
+std::optional<std::pair<tls::Identity, std::string>> IdentityFor(
+    const std::string& binary, const std::vector<std::string>& args) {
   const std::string program = std::filesystem::path(binary).filename();
   const std::string node_name = FlagValue(args, "node_name");
   auto named = [&](std::string fallback) { return node_name.empty() ? fallback : node_name; };
@@ -52,18 +54,24 @@ std::optional<tls::Identity> IdentityFor(const std::string& binary,
     const std::string g = FlagValue(args, "group");
     if (!g.empty() && !absl::SimpleAtoi(g, &group)) return std::nullopt;
     if (!absl::SimpleAtoi(FlagValue(args, "id"), &id)) return std::nullopt;
-    return tls::Identity::Replica(group, id);
+    return std::pair{tls::Identity::Replica(group, id),
+                     named(group > 0 ? absl::StrCat("kvs-g", group, "-", id) : absl::StrCat("kvs-", id))};
   }
   if (program == "frontend") {
     const std::string port = FlagValue(args, "port");
-    return tls::Identity::Service("frontend", named(absl::StrCat("frontend-", port.empty() ? "8001" : port)));
+    const std::string name = named(absl::StrCat("frontend-", port.empty() ? "8001" : port));
+    return std::pair{tls::Identity::Service("frontend", name), name};
   }
   if (program == "smtp" || program == "pop3" || program == "imap") {
-    return tls::Identity::Service(program, named(program));
+    return std::pair{tls::Identity::Service(program, named(program)), named(program)};
   }
-  if (program == "coordinator") return tls::Identity::Coordinator(named("coordinator"));
-  if (program == "kvsctl") return tls::Identity::Admin("kvsctl");
-  if (program == "kvs_bench") return tls::Identity::Admin("kvs-bench");
+  if (program == "coordinator") {
+    return std::pair{tls::Identity::Coordinator(named("coordinator")), named("coordinator")};
+  }
+  if (program == "kvsctl") return std::pair{tls::Identity::Admin("kvsctl"), std::string("kvsctl")};
+  if (program == "kvs_bench") {
+    return std::pair{tls::Identity::Admin("kvs-bench"), std::string("kvs-bench")};
+  }
   return std::nullopt;
 }
 
@@ -92,16 +100,20 @@ absl::StatusOr<TestPki> TestPki::Create(const std::string& dir) {
   return TestPki(dir);
 }
 
-absl::StatusOr<tls::Files> TestPki::Issue(const tls::Identity& identity, const std::string& ip) {
-  const std::string name = FileName(identity);
-  tls::Files files{.ca = ca_file(), .cert = dir_ + "/" + name + ".crt", .key = dir_ + "/" + name + ".key"};
+tls::Files TestPki::FilesOf(const std::string& name) const {
+  return tls::Files{.ca = ca_file(), .cert = dir_ + "/" + name + ".crt", .key = dir_ + "/" + name + ".key"};
+}
+
+absl::StatusOr<tls::Files> TestPki::Issue(const tls::Identity& identity, const std::string& file_name) {
+  const std::string name = file_name.empty() ? FileName(identity) : file_name;
+  tls::Files files = FilesOf(name);
   // Tests start processes from several threads; each certificate is made once.
   static std::mutex mu;
   static std::set<std::string>* issued = new std::set<std::string>;
   std::lock_guard lock(mu);
   if (issued->contains(files.cert)) return files;
   if (absl::Status s =
-          RunTlsScript({"issue", dir_, name, identity.Path(), ip}, dir_ + "/issue.log");
+          RunTlsScript({"issue", dir_, name, identity.Path(), "127.0.0.1"}, dir_ + "/issue.log");
       !s.ok()) {
     return s;
   }
@@ -119,11 +131,11 @@ absl::StatusOr<tls::Files> TestPki::SelfSigned(const tls::Identity& identity) {
   return tls::Files{.ca = ca_file(), .cert = dir_ + "/" + name + ".crt", .key = dir_ + "/" + name + ".key"};
 }
 
-absl::StatusOr<std::vector<std::string>> TestPki::Flags(const tls::Identity& identity) {
-  absl::StatusOr<tls::Files> files = Issue(identity);
+absl::StatusOr<std::vector<std::string>> TestPki::Flags(const tls::Identity& identity,
+                                                        const std::string& node_name) {
+  absl::StatusOr<tls::Files> files = Issue(identity, node_name);
   if (!files.ok()) return files.status();
-  return std::vector<std::string>{"--tls_ca_file=" + files->ca, "--tls_cert_file=" + files->cert,
-                                  "--tls_key_file=" + files->key};
+  return std::vector<std::string>{"--tls_dir=" + dir_};
 }
 
 std::vector<std::string> WithTestTls(const std::string& binary, std::vector<std::string> args) {
@@ -133,9 +145,10 @@ std::vector<std::string> WithTestTls(const std::string& binary, std::vector<std:
       return args;
     }
   }
-  std::optional<tls::Identity> identity = IdentityFor(binary, args);
+  std::optional<std::pair<tls::Identity, std::string>> identity = IdentityFor(binary, args);
   if (!identity) return args;
-  absl::StatusOr<std::vector<std::string>> flags = TestPki::Shared().Flags(*identity);
+  absl::StatusOr<std::vector<std::string>> flags =
+      TestPki::Shared().Flags(identity->first, identity->second);
   if (!flags.ok()) {
     std::cerr << "test PKI: " << flags.status() << "\n";
     std::abort();
