@@ -44,8 +44,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 absl::StatusOr<CertificateInfo> Describe(X509* cert) {
-  NamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  NamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   std::string uri;
   int uris = 0;
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
@@ -102,12 +102,13 @@ absl::StatusOr<CertificateInfo> CheckKeyPair(const std::string& ca_file,
   StoreCtxPtr verify(X509_STORE_CTX_new());
   X509_STORE_CTX_init(verify.get(), store.get(), cert.get(), nullptr);
   if (X509_verify_cert(verify.get()) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        cert_file, " does not verify against ", ca_file, ": ",
-        X509_verify_cert_error_string(X509_STORE_CTX_get_error(verify.get()))));
+    return absl::InvalidArgumentError(
+        absl::StrCat(cert_file, " does not verify against ", ca_file, ": ",
+                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(verify.get()))));
   }
   absl::StatusOr<CertificateInfo> info = Describe(cert.get());
-  if (!info.ok()) return absl::InvalidArgumentError(absl::StrCat(cert_file, ": ", info.status().message()));
+  if (!info.ok())
+    return absl::InvalidArgumentError(absl::StrCat(cert_file, ": ", info.status().message()));
   return info;
 }
 
@@ -163,8 +164,8 @@ absl::Status IssueCertificate(const std::string& dir, const std::string& name,
   const std::string key_path = absl::StrCat(dir, "/", name, ".key");
   if (CheckKeyPair(dir + "/ca.crt", cert_path, key_path).ok()) return absl::OkStatus();
   if (::access((dir + "/ca.key").c_str(), R_OK) != 0) {
-    return absl::NotFoundError(absl::StrCat("no CA key in ", dir, " to issue ", name,
-                                            ".crt; put the certificate there"));
+    return absl::NotFoundError(
+        absl::StrCat("no CA key in ", dir, " to issue ", name, ".crt; put the certificate there"));
   }
   absl::StatusOr<KeyPtr> ca_key = ReadKey(dir + "/ca.key");
   if (!ca_key.ok()) return ca_key.status();

@@ -52,9 +52,9 @@ TEST_F(CertificateTest, AnIssuedCertificateCarriesItsIdentityAndAYearOfValidity)
       CheckKeyPair(Path("ca.crt"), Path("kvs-g1-2.crt"), Path("kvs-g1-2.key"));
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_EQ(checked->identity, Identity::Replica(1, 2));
-  EXPECT_EQ(std::filesystem::status(Path("kvs-g1-2.key")).permissions() &
-                std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(
+      std::filesystem::status(Path("kvs-g1-2.key")).permissions() & std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 TEST_F(CertificateTest, AWrongKeyAnotherCaOrNoIdentityIsRefused) {
@@ -93,9 +93,9 @@ TEST_F(CertificateTest, TheConsoleIssuesWhatTheScriptWouldFromTheSameCa) {
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->identity, Identity::Replica(2, 4));
   EXPECT_GT(info->not_after_unix, std::time(nullptr) + 360 * 86400);
-  EXPECT_EQ(std::filesystem::status(Path("kvs-g2-4.key")).permissions() &
-                std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(
+      std::filesystem::status(Path("kvs-g2-4.key")).permissions() & std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // The script accepts it as current, so start.sh keeps it.
   const std::string before = Read("kvs-g2-4.crt");
   Tls("issue " + dir_ + " kvs-g2-4 replica/2/4");
@@ -104,8 +104,8 @@ TEST_F(CertificateTest, TheConsoleIssuesWhatTheScriptWouldFromTheSameCa) {
   ASSERT_TRUE(IssueCertificate(dir_, "kvs-g2-4", Identity::Replica(2, 4), {"127.0.0.1"}).ok());
   EXPECT_EQ(Read("kvs-g2-4.crt"), before);
   std::filesystem::remove(Path("ca.key"));
-  EXPECT_TRUE(absl::IsNotFound(
-      IssueCertificate(dir_, "kvs-g2-5", Identity::Replica(2, 5), {"127.0.0.1"})));
+  EXPECT_TRUE(
+      absl::IsNotFound(IssueCertificate(dir_, "kvs-g2-5", Identity::Replica(2, 5), {"127.0.0.1"})));
 }
 
 }  // namespace

@@ -96,8 +96,8 @@ grpc::Status Authorize(const grpc::ServerContextBase& context, absl::string_view
   std::vector<absl::string_view> allowed;
   for (Role role : roles) allowed.push_back(RoleName(role));
   return Refuse(context, rpc, grpc::StatusCode::PERMISSION_DENIED, &*identity,
-                absl::StrCat(rpc, " needs the role ", absl::StrJoin(allowed, " or "), "; caller is ",
-                             identity->Path()));
+                absl::StrCat(rpc, " needs the role ", absl::StrJoin(allowed, " or "),
+                             "; caller is ", identity->Path()));
 }
 
 grpc::Status Deny(const grpc::ServerContextBase& context, absl::string_view rpc,
@@ -111,7 +111,8 @@ std::optional<CertificateInfo> PeerCertificate(const grpc::AuthContext* auth) {
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return std::nullopt;
   std::vector<grpc::string_ref> pem = auth->FindPropertyValues("x509_pem_cert");
   if (pem.size() != 1) return std::nullopt;
-  absl::StatusOr<CertificateInfo> info = ReadCertificate(absl::string_view(pem[0].data(), pem[0].size()));
+  absl::StatusOr<CertificateInfo> info =
+      ReadCertificate(absl::string_view(pem[0].data(), pem[0].size()));
   if (!info.ok()) return std::nullopt;
   return *std::move(info);
 }

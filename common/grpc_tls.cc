@@ -113,8 +113,8 @@ absl::StatusOr<std::optional<CertificateInfo>> InitFromFlags(absl::string_view n
   }
   absl::StatusOr<CertificateInfo> info = Init(files, absl::GetFlag(FLAGS_tls_reload_s));
   if (!info.ok()) return info.status();
-  PC_LOG(kDebug, "tls.identity")("identity", info->identity.Path())(
-      "expires_unix", info->not_after_unix);
+  PC_LOG(kDebug, "tls.identity")
+  ("identity", info->identity.Path())("expires_unix", info->not_after_unix);
   return std::optional<CertificateInfo>(*std::move(info));
 }
 
@@ -123,9 +123,9 @@ absl::Status InitProcess(absl::string_view node_name, const Identity& expected) 
   if (!info.ok()) return info.status();
   if (!info->has_value()) return absl::OkStatus();
   const Identity& have = (*info)->identity;
-  const bool fits = have.role == expected.role &&
-                    (expected.role == Role::kCoordinator || expected.role == Role::kAdmin ||
-                     have == expected);
+  const bool fits =
+      have.role == expected.role &&
+      (expected.role == Role::kCoordinator || expected.role == Role::kAdmin || have == expected);
   if (!fits) {
     return absl::InvalidArgumentError(absl::StrCat("the certificate names ", have.Path(),
                                                    " but this process is ", expected.Path()));

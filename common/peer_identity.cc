@@ -21,8 +21,7 @@ bool IsServiceKind(absl::string_view kind) {
 bool IsNodeName(absl::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-          c == '.')) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
       return false;
     }
   }

@@ -12,9 +12,9 @@
 #include <sstream>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -54,9 +54,9 @@ std::string ReadFile(const std::string& path) {
 
 // Every internal RPC of a replica, each made once with `credentials`; returns the status
 // of each by name.
-std::map<std::string, grpc::Status> CallEverything(const std::string& address,
-                                                   std::shared_ptr<grpc::ChannelCredentials> credentials,
-                                                   uint64_t target_id) {
+std::map<std::string, grpc::Status> CallEverything(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+    uint64_t target_id) {
   std::map<std::string, grpc::Status> out;
   auto channel = grpc::CreateChannel(address, credentials);
   auto kvs = kvs::pb::KvsService::NewStub(channel);
@@ -208,7 +208,8 @@ class MtlsTest : public ::testing::Test {
       ASSERT_TRUE(stub->Status(&context, request, &response).ok());
       // "round.node": an honest cluster this young is in its first few rounds.
       uint64_t round = 0;
-      ASSERT_TRUE(absl::SimpleAtoi(response.ballot().substr(0, response.ballot().find('.')), &round))
+      ASSERT_TRUE(
+          absl::SimpleAtoi(response.ballot().substr(0, response.ballot().find('.')), &round))
           << response.ballot();
       EXPECT_LT(round, 1000u) << "replica " << i + 1 << " promised ballot " << response.ballot();
     }
@@ -236,9 +237,9 @@ TEST_F(MtlsTest, StrangersWithoutAClusterCertificateGetNothing) {
   // The strangers trust our CA for the server's certificate; what they present is theirs.
   const std::map<std::string, std::shared_ptr<grpc::ChannelCredentials>> strangers = {
       {"plaintext", grpc::InsecureChannelCredentials()},
-      {"self-signed", tls::MakeChannelCredentials({.ca = pki.ca_file(),
-                                                    .cert = self_signed->cert,
-                                                    .key = self_signed->key})},
+      {"self-signed",
+       tls::MakeChannelCredentials(
+           {.ca = pki.ca_file(), .cert = self_signed->cert, .key = self_signed->key})},
       {"another CA", tls::MakeChannelCredentials(
                          {.ca = pki.ca_file(), .cert = foreign->cert, .key = foreign->key})},
   };
@@ -290,8 +291,7 @@ TEST_F(MtlsTest, APeerMaySpeakOnlyAsItselfAndOnlyInItsOwnGroup) {
     std::map<std::string, grpc::Status> got =
         CallEverything(group_->address(leader_), tls::MakeChannelCredentials(files), target);
     EXPECT_EQ(got["Send"].error_code(), grpc::StatusCode::PERMISSION_DENIED) << files.cert;
-    EXPECT_EQ(got["FetchSnapshot"].error_code(), grpc::StatusCode::PERMISSION_DENIED)
-        << files.cert;
+    EXPECT_EQ(got["FetchSnapshot"].error_code(), grpc::StatusCode::PERMISSION_DENIED) << files.cert;
   }
   ExpectNothingApplied();
 }
@@ -394,12 +394,11 @@ TEST(MtlsMembershipTest, ARemovedReplicaIsRefusedAndANewOneWithItsOwnCertificate
 TEST(MtlsCoordinatorTest, AStolenServiceCertificateCannotRegisterAFrontend) {
   const std::string dir = TempDir("mtls-coordinator");
   const int http = FreePort(), grpc_port = FreePort();
-  auto coordinator = Process::Start(
-      BinaryPath("coordinator"),
-      {"--address=127.0.0.1", absl::StrCat("--http_port=", http),
-       absl::StrCat("--grpc_port=", grpc_port), "--kvs=memory", "--heartbeat_ms=100",
-       "--down_after_ms=1000"},
-      dir + "/coordinator.log");
+  auto coordinator = Process::Start(BinaryPath("coordinator"),
+                                    {"--address=127.0.0.1", absl::StrCat("--http_port=", http),
+                                     absl::StrCat("--grpc_port=", grpc_port), "--kvs=memory",
+                                     "--heartbeat_ms=100", "--down_after_ms=1000"},
+                                    dir + "/coordinator.log");
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   ASSERT_TRUE(WaitForPort(grpc_port));
   const std::string address = absl::StrCat("127.0.0.1:", grpc_port);

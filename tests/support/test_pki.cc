@@ -54,8 +54,9 @@ std::optional<std::pair<tls::Identity, std::string>> IdentityFor(
     const std::string g = FlagValue(args, "group");
     if (!g.empty() && !absl::SimpleAtoi(g, &group)) return std::nullopt;
     if (!absl::SimpleAtoi(FlagValue(args, "id"), &id)) return std::nullopt;
-    return std::pair{tls::Identity::Replica(group, id),
-                     named(group > 0 ? absl::StrCat("kvs-g", group, "-", id) : absl::StrCat("kvs-", id))};
+    return std::pair{
+        tls::Identity::Replica(group, id),
+        named(group > 0 ? absl::StrCat("kvs-g", group, "-", id) : absl::StrCat("kvs-", id))};
   }
   if (program == "frontend") {
     const std::string port = FlagValue(args, "port");
@@ -101,10 +102,12 @@ absl::StatusOr<TestPki> TestPki::Create(const std::string& dir) {
 }
 
 tls::Files TestPki::FilesOf(const std::string& name) const {
-  return tls::Files{.ca = ca_file(), .cert = dir_ + "/" + name + ".crt", .key = dir_ + "/" + name + ".key"};
+  return tls::Files{
+      .ca = ca_file(), .cert = dir_ + "/" + name + ".crt", .key = dir_ + "/" + name + ".key"};
 }
 
-absl::StatusOr<tls::Files> TestPki::Issue(const tls::Identity& identity, const std::string& file_name) {
+absl::StatusOr<tls::Files> TestPki::Issue(const tls::Identity& identity,
+                                          const std::string& file_name) {
   const std::string name = file_name.empty() ? FileName(identity) : file_name;
   tls::Files files = FilesOf(name);
   // Tests start processes from several threads; each certificate is made once.
@@ -128,7 +131,8 @@ absl::StatusOr<tls::Files> TestPki::SelfSigned(const tls::Identity& identity) {
       !s.ok()) {
     return s;
   }
-  return tls::Files{.ca = ca_file(), .cert = dir_ + "/" + name + ".crt", .key = dir_ + "/" + name + ".key"};
+  return tls::Files{
+      .ca = ca_file(), .cert = dir_ + "/" + name + ".crt", .key = dir_ + "/" + name + ".key"};
 }
 
 absl::StatusOr<std::vector<std::string>> TestPki::Flags(const tls::Identity& identity,
