@@ -77,7 +77,8 @@ void LineServer::AcceptLoop() {
     if (ec) continue;  // already gone
     auto refuse = [&] {
       if (options_.on_refused) options_.on_refused();
-      asio::write(socket, asio::buffer(options_.busy_reply), ec);
+      // On an implicit-TLS port the client expects a handshake, not text: just close.
+      if (!options_.implicit_tls) asio::write(socket, asio::buffer(options_.busy_reply), ec);
     };
     if (options_.limits != nullptr && !options_.limits->OpenConnection(peer)) {
       refuse();
