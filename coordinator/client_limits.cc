@@ -44,6 +44,7 @@ std::optional<int> ClientLimits::Admit(const std::string& address, LimitedKind k
                                        Clock::time_point now) {
   if (kind == LimitedKind::kNone) return std::nullopt;
   std::lock_guard lock(mu_);
+  SweepNowAndThen(now);
   PerAddress& entry = by_address_[address];
   Expire(entry, now);
   const size_t max_failures = static_cast<size_t>(std::max(0, options_.login_failures));
@@ -81,6 +82,23 @@ void ClientLimits::Expire(PerAddress& entry, Clock::time_point now) const {
   }
   while (!entry.signups.empty() && entry.signups.front() + kSignupWindow <= now) {
     entry.signups.pop_front();
+  }
+}
+
+size_t ClientLimits::TrackedAddresses() {
+  std::lock_guard lock(mu_);
+  return by_address_.size();
+}
+
+void ClientLimits::SweepNowAndThen(Clock::time_point now) {
+  constexpr uint64_t kEvery = 1024;
+  if (++admissions_ % kEvery != 0) return;
+  for (auto it = by_address_.begin(); it != by_address_.end();) {
+    PerAddress& e = it->second;
+    Expire(e, now);
+    bool idle =
+        e.connections == 0 && e.logins_in_flight == 0 && e.failures.empty() && e.signups.empty();
+    it = idle ? by_address_.erase(it) : std::next(it);
   }
 }
 

@@ -53,6 +53,9 @@ class ClientLimits {
   // Once the admitted request is answered (`status` 0 if it never was).
   void Answered(const std::string& address, LimitedKind kind, int status, Clock::time_point now);
 
+  // Addresses with something still counted (for tests: memory stays bounded by live ones).
+  size_t TrackedAddresses();
+
  private:
   struct PerAddress {
     int connections = 0;
@@ -65,10 +68,15 @@ class ClientLimits {
   void Expire(PerAddress& entry, Clock::time_point now) const;
   // Forgets `address` once nothing about it is left; REQUIRES: mu_ held.
   void ForgetIfIdle(const std::string& address);
+  // Every so many admissions, drops what has aged out for every address, so addresses that
+  // failed once and never came back (an attacker may own very many) do not pile up.
+  // REQUIRES: mu_ held.
+  void SweepNowAndThen(Clock::time_point now);
 
   const ClientLimitOptions options_;
   std::mutex mu_;
   std::unordered_map<std::string, PerAddress> by_address_;  // GUARDED_BY(mu_)
+  uint64_t admissions_ = 0;                                 // GUARDED_BY(mu_)
 };
 
 }  // namespace penncloud::coordinator

@@ -85,6 +85,24 @@ TEST(ClientLimits, SignUpsPerHour) {
   EXPECT_FALSE(limits.Admit("a", LimitedKind::kSignup, t + minutes(61)));
 }
 
+// Addresses that failed once and never came back are forgotten once their failures age
+// out, so many addresses cannot grow the table without bound.
+TEST(ClientLimits, ForgetsAddressesWhoseCountsAgedOut) {
+  ClientLimits limits({.failure_window = minutes(10)});
+  Clock::time_point t = Clock::now();
+  for (int i = 0; i < 3000; ++i) {
+    std::string address = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    ASSERT_FALSE(limits.Admit(address, LimitedKind::kLogin, t));
+    limits.Answered(address, LimitedKind::kLogin, 401, t);
+  }
+  EXPECT_EQ(limits.TrackedAddresses(), 3000u);
+  for (int i = 0; i < 2048; ++i) {
+    ASSERT_FALSE(limits.Admit("10.9.9.9", LimitedKind::kBasicAuth, t + minutes(11)));
+    limits.Answered("10.9.9.9", LimitedKind::kBasicAuth, 207, t + minutes(11));
+  }
+  EXPECT_LE(limits.TrackedAddresses(), 1u);
+}
+
 TEST(ClientLimits, ZeroMeansNoCap) {
   ClientLimits limits({.max_connections = 0,
                        .login_failures = 0,
