@@ -52,6 +52,29 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// A Paxos message of `type` from replica `from` to `to`, in `round`.
+paxos::Message PeerMessage(paxos::MessageType type, uint64_t from, uint64_t to, uint64_t round) {
+  paxos::Message m;
+  m.set_type(type);
+  m.set_from(from);
+  m.set_to(to);
+  m.set_from_slot(1);
+  m.mutable_ballot()->set_round(round);
+  m.mutable_ballot()->set_node(from);
+  return m;
+}
+
+// Sends `m` alone in a batch from its sender, as a peer's transport would.
+grpc::Status SendPeerMessage(kvs::pb::KvsPeer::Stub& peer, const paxos::Message& m) {
+  kvs::pb::PeerBatch batch;
+  batch.set_from(m.from());
+  batch.add_messages(m.SerializeAsString());
+  kvs::pb::PeerAck ack;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + seconds(3));
+  return peer.Send(&context, batch, &ack);
+}
+
 // Every internal RPC of a replica, each made once with `credentials`; returns the status
 // of each by name.
 std::map<std::string, grpc::Status> CallEverything(
@@ -138,19 +161,8 @@ std::map<std::string, grpc::Status> CallEverything(
   {
     // An ACCEPT with a huge ballot: promised and persisted, it would keep every real
     // replica from leading again.
-    paxos::Message m;
-    m.set_type(paxos::MSG_ACCEPT);
-    m.set_from(target_id == 1 ? 2 : 1);
-    m.set_to(target_id);
-    m.mutable_ballot()->set_round(kHugeRound);
-    m.mutable_ballot()->set_node(m.from());
-    kvs::pb::PeerBatch batch;
-    batch.set_from(m.from());
-    batch.add_messages(m.SerializeAsString());
-    kvs::pb::PeerAck ack;
-    grpc::ClientContext context;
-    deadline(context);
-    out["Send"] = peer->Send(&context, batch, &ack);
+    out["Send"] = SendPeerMessage(
+        *peer, PeerMessage(paxos::MSG_ACCEPT, target_id == 1 ? 2 : 1, target_id, kHugeRound));
   }
   {
     kvs::pb::SnapshotRequest request;  // the whole store
@@ -305,19 +317,9 @@ TEST_F(MtlsTest, AMemberSendingAnAbsurdBallotIsDroppedByTheCoreAndCounted) {
   ASSERT_TRUE(files.ok()) << files.status();
   auto peer = kvs::pb::KvsPeer::NewStub(
       grpc::CreateChannel(group_->address(leader_), tls::MakeChannelCredentials(*files)));
-  paxos::Message m;
-  m.set_type(paxos::MSG_PREPARE);
-  m.set_from(sender);
-  m.set_to(target);
-  m.set_from_slot(1);
-  m.mutable_ballot()->set_round(uint64_t{1} << 63);
-  m.mutable_ballot()->set_node(sender);
-  kvs::pb::PeerBatch batch;
-  batch.set_from(sender);
-  batch.add_messages(m.SerializeAsString());
-  kvs::pb::PeerAck ack;
-  grpc::ClientContext context;
-  EXPECT_TRUE(peer->Send(&context, batch, &ack).ok());
+  EXPECT_TRUE(
+      SendPeerMessage(*peer, PeerMessage(paxos::MSG_PREPARE, sender, target, uint64_t{1} << 63))
+          .ok());
   HttpClient metrics(group_->metrics_port(leader_));
   std::string body;
   for (int attempt = 0; attempt < 50; ++attempt) {
@@ -361,21 +363,10 @@ TEST(MtlsMembershipTest, ARemovedReplicaIsRefusedAndANewOneWithItsOwnCertificate
   for (int i = 1; i < group.size(); ++i) {
     auto peer = kvs::pb::KvsPeer::NewStub(
         grpc::CreateChannel(group.address(i), tls::MakeChannelCredentials(*removed)));
-    paxos::Message m;
-    m.set_type(paxos::MSG_PREPARE);
-    m.set_from(1);
-    m.set_to(i + 1);
-    m.mutable_ballot()->set_round(kHugeRound);
-    m.mutable_ballot()->set_node(1);
-    kvs::pb::PeerBatch batch;
-    batch.set_from(1);
-    batch.add_messages(m.SerializeAsString());
-    kvs::pb::PeerAck ack;
     // A member learns of the removal when it applies it; give the last one a moment.
     grpc::Status s;
     for (int attempt = 0; attempt < 50; ++attempt) {
-      grpc::ClientContext context;
-      s = peer->Send(&context, batch, &ack);
+      s = SendPeerMessage(*peer, PeerMessage(paxos::MSG_PREPARE, 1, i + 1, kHugeRound));
       if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) break;
       std::this_thread::sleep_for(milliseconds(100));
     }
