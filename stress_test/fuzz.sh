@@ -4,6 +4,7 @@
 #   stress_test/fuzz.sh --minutes 30 --target mime_fuzz
 #   stress_test/fuzz.sh --seconds 30 --jobs 2   what scripts/test.sh (CI) runs
 #   stress_test/fuzz.sh --merge              also merge new interesting inputs into fuzz/corpus/
+#   stress_test/fuzz.sh --no-build           run the binaries already in the build folder
 # New inputs go to build/fuzz/corpus/<target> (the committed seeds in fuzz/corpus/<target>
 # are only read unless --merge); crashes, leaks and hangs land in build/fuzz/findings/<target>/
 # and make the script fail. Every run appends "<target> <wall s> <cpu s>" to
@@ -15,6 +16,7 @@ seconds=60
 targets=()
 jobs=1
 merge=0
+build_first=1
 while (($#)); do
   case "$1" in
     --minutes) seconds=$(($2 * 60)); shift 2 ;;
@@ -22,18 +24,20 @@ while (($#)); do
     --target) targets+=("$2"); shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --merge) merge=1; shift ;;
-    *) echo "usage: $0 [--minutes N | --seconds N] [--target NAME]... [--jobs N] [--merge]" >&2; exit 2 ;;
+    --no-build) build_first=0; shift ;;
+    *) echo "usage: $0 [--minutes N | --seconds N] [--target NAME]... [--jobs N] [--merge] [--no-build]" >&2
+       exit 2 ;;
   esac
 done
 
-if [[ ! -f "$build/build.ninja" ]]; then
+if ((build_first)) && [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$root/fuzz" -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang-14 \
     -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
 fi
 if ((${#targets[@]})); then
-  ninja -C "$build" -j"$(nproc)" "${targets[@]}"
+  ((build_first)) && ninja -C "$build" -j"$(nproc)" "${targets[@]}"
 else
-  ninja -C "$build" -j"$(nproc)" fuzz_targets
+  ((build_first)) && ninja -C "$build" -j"$(nproc)" fuzz_targets
   for seeds in "$root"/fuzz/corpus/*/; do targets+=("$(basename "$seeds")"); done
 fi
 
