@@ -71,9 +71,11 @@ absl::Status Bad(const std::string& source, const toml::source_region& where,
   return absl::InvalidArgumentError(absl::StrCat(at, why));
 }
 
+// value_exact, not value: value<int64_t>() converts a float such as 8e22 to an integer,
+// which is undefined behaviour when it does not fit (found by fuzz/config_fuzz.cc).
 bool IsPort(const toml::node& node) {
-  auto v = node.value<int64_t>();
-  return node.is_integer() && v && *v >= 1 && *v <= 65535;
+  auto v = node.value_exact<int64_t>();
+  return v && *v >= 1 && *v <= 65535;
 }
 
 // Why `node` is not a valid value for the [cluster] key of this kind ("" when it is).
@@ -84,8 +86,8 @@ std::string CheckCluster(Kind kind, const toml::node& node) {
     case Kind::kPort:
       return IsPort(node) ? "" : "expected a port number (1..65535)";
     case Kind::kSmallCount: {
-      auto v = node.value<int64_t>();
-      return node.is_integer() && v && *v >= 1 && *v <= 9 ? "" : "expected a count from 1 to 9";
+      auto v = node.value_exact<int64_t>();
+      return v && *v >= 1 && *v <= 9 ? "" : "expected a count from 1 to 9";
     }
     case Kind::kPortList: {
       const toml::array* list = node.as_array();

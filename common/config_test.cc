@@ -92,6 +92,19 @@ TEST_F(ConfigTest, ClusterKeysAreCheckedByEveryBinary) {
               HasSubstr("[cluster] domain: expected a string"));
 }
 
+// Found by fuzz/config_fuzz.cc: a float too large for an integer where a port or count
+// belongs was converted anyway (undefined behaviour); now it is simply not a port.
+TEST_F(ConfigTest, HugeFloatsAreNotPortsOrCounts) {
+  EXPECT_THAT(ApplyText("[cluster]\nfrontend_ports = [8001, 8e22]\n", "t.conf", "pop3").message(),
+              HasSubstr("[cluster] frontend_ports: expected a list of ports"));
+  EXPECT_THAT(ApplyText("[cluster]\nsmtp_port = -8e22\n", "t.conf", "pop3").message(),
+              HasSubstr("[cluster] smtp_port: expected a port number"));
+  EXPECT_THAT(ApplyText("[cluster]\nreplicas = inf\n", "t.conf", "pop3").message(),
+              HasSubstr("[cluster] replicas: expected a count from 1 to 9"));
+  EXPECT_THAT(ApplyText("[cluster]\nhttp_port = 8000.0\n", "t.conf", "pop3").message(),
+              HasSubstr("[cluster] http_port: expected a port number"));
+}
+
 TEST_F(ConfigTest, SyntaxErrorNamesTheLine) {
   absl::Status s = ApplyText("[pop3]\ncfg_port = 1\ncfg_name = \"open\n", "t.conf", "pop3");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
