@@ -514,6 +514,10 @@ class Replica::PeerService final
       if (m.to() != r_->options_.id) continue;  // misrouted (e.g. a stale proxy mapping)
       CountPaxosMessage(Direction::kReceived, m);
       if (m.type() == paxos::MSG_SNAPSHOT) {
+        // A snapshot no newer than what is applied here brings nothing: peers that refuse
+        // a candidate's prepare offer theirs on every try (docs/paxos.md), and each
+        // download would copy the whole store.
+        if (m.snapshot().slot() <= r_->store_->AppliedSlot()) continue;
         // The data comes in a separate stream; the message is stepped once it is here.
         r_->FetchSnapshot(std::move(m));
         continue;
