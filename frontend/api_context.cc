@@ -10,7 +10,10 @@ Response JsonResponse(int status, const nlohmann::json& body) {
   res.status = status;
   res.headers.Set("Content-Type", "application/json");
   res.headers.Set("Cache-Control", "no-store");
-  res.body = body.dump();
+  // Invalid UTF-8 (a client's Content-Type stored with a file, say) is replaced rather than
+  // thrown: dump() throws on it, and an exception escaping a handler ends the frontend
+  // (found by fuzz/http_api_fuzz.cc).
+  res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return res;
 }
 
@@ -56,7 +59,21 @@ Response FromStatus(const absl::Status& status) {
 }
 
 absl::StatusOr<nlohmann::json> ParseJsonBody(const Request& request) {
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  // Nesting is refused as it is met, so a megabyte of '[' never becomes a million nested
+  // values (which nlohmann::json would then dump and destroy recursively).
+  bool too_deep = false;
+  auto limit_depth = [&too_deep](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    bool opens = event == nlohmann::json::parse_event_t::object_start ||
+                 event == nlohmann::json::parse_event_t::array_start;
+    if (opens && depth >= kMaxJsonDepth) too_deep = true;
+    return !too_deep;
+  };
+  nlohmann::json body =
+      nlohmann::json::parse(request.body, limit_depth, /*allow_exceptions=*/false);
+  if (too_deep) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request body nests deeper than ", kMaxJsonDepth, " levels"));
+  }
   if (body.is_discarded() || !body.is_object()) {
     return absl::InvalidArgumentError("request body must be a JSON object");
   }

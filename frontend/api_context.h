@@ -53,7 +53,11 @@ Response ErrorResponse(int status, std::string_view message);
 Response FromStatus(const absl::Status& status);
 int HttpStatusFor(absl::StatusCode code);
 
-// Parses the body as a JSON object; kInvalidArgument if it is not one.
+// Deepest nesting of arrays and objects a JSON request body may have (ours need 3).
+inline constexpr int kMaxJsonDepth = 32;
+
+// Parses the body as a JSON object; kInvalidArgument if it is not one or nests deeper than
+// kMaxJsonDepth.
 absl::StatusOr<nlohmann::json> ParseJsonBody(const Request& request);
 // A string member of a JSON object; kInvalidArgument if absent or not a string.
 absl::StatusOr<std::string> JsonString(const nlohmann::json& object, const char* key);

@@ -50,5 +50,34 @@ TEST(WebDavXml, Escaping) {
   EXPECT_EQ(ElementXml("", "p", "v"), R"(<p xmlns="">v</p>)");
 }
 
+// The nesting limit, at its edge: 64 elements deep parse, 65 do not.
+TEST(WebDavXml, NestingLimitIsExact) {
+  auto nested = [](int depth) {
+    std::string doc;
+    for (int i = 0; i < depth; ++i) doc += "<a>";
+    for (int i = 0; i < depth; ++i) doc += "</a>";
+    return doc;
+  };
+  EXPECT_TRUE(ParseXml(nested(64)).ok());
+  auto over = ParseXml(nested(65));
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.status().message().find("too deep"), std::string::npos);
+}
+
+// No XXE: external entities (general or parameter) are never fetched or expanded.
+TEST(WebDavXml, ExternalEntitiesAreNotLoaded) {
+  for (const char* doc : {
+           R"(<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>)",
+           R"(<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><r/>)",
+           R"(<!DOCTYPE r SYSTEM "file:///etc/passwd"><r>x</r>)",
+       }) {
+    auto parsed = ParseXml(doc);
+    if (parsed.ok()) {
+      EXPECT_EQ(parsed->text.find("root"), std::string::npos) << doc;
+      EXPECT_EQ(parsed->inner_xml.find("root"), std::string::npos) << doc;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace penncloud::frontend::dav

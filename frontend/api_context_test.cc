@@ -1,0 +1,56 @@
+#include "frontend/api_context.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace penncloud::frontend {
+namespace {
+
+// A JSON object whose member "a" holds `levels - 1` nested arrays: `levels` in all.
+std::string Nested(int levels) {
+  std::string body = "{\"a\":";
+  body.append(levels - 1, '[');
+  body.append(levels - 1, ']');
+  return body + "}";
+}
+
+TEST(ParseJsonBodyTest, NestingUpToTheLimitParses) {
+  Request req;
+  req.body = Nested(kMaxJsonDepth);
+  EXPECT_TRUE(ParseJsonBody(req).ok());
+}
+
+TEST(ParseJsonBodyTest, NestingJustOverTheLimitIsRefused) {
+  Request req;
+  req.body = Nested(kMaxJsonDepth + 1);
+  auto parsed = ParseJsonBody(req);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(parsed.status().message().find("deeper"), absl::string_view::npos);
+  // A megabyte of '[' is refused the same way, without building it.
+  req.body = "{\"a\":" + std::string(1 << 20, '[');
+  EXPECT_EQ(ParseJsonBody(req).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Found by fuzz/http_api_fuzz.cc: "PUT /api/files/content" with a Content-Type holding the
+// byte 0x90 stored it with the file, and the JSON answer threw on dump(), which ends the
+// frontend process.
+TEST(JsonResponseTest, InvalidUtf8IsReplacedNotThrown) {
+  Response res;
+  ASSERT_NO_THROW(res = JsonResponse(200, {{"content_type", std::string("te\x90xt/plain")}}));
+  EXPECT_EQ(res.status, 200);
+  auto parsed = nlohmann::json::parse(res.body);
+  EXPECT_EQ(parsed["content_type"], "te\xEF\xBF\xBDxt/plain");  // U+FFFD
+}
+
+TEST(ParseJsonBodyTest, NotAnObjectIsRefused) {
+  Request req;
+  for (const char* body : {"", "[]", "1", "{\"a\":", "{\"a\":1} x"}) {
+    req.body = body;
+    EXPECT_EQ(ParseJsonBody(req).status().code(), absl::StatusCode::kInvalidArgument) << body;
+  }
+}
+
+}  // namespace
+}  // namespace penncloud::frontend
