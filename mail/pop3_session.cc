@@ -264,7 +264,9 @@ SessionOutput Pop3Session::Transaction(std::string_view verb, std::string_view a
     Entry* e = Message(args[0], &error);
     if (e == nullptr) return Err(error);
     e->deleted = true;
-    return Line(Cat("+OK Message ", args[0], " deleted"));
+    // The number as we read it, not as sent: "1\r" (absl::SimpleAtoi skips the CR) would
+    // echo a bare CR into the reply (found by pop3_session_fuzz).
+    return Line(Cat("+OK Message ", e - messages_.data() + 1, " deleted"));
   }
   if (verb == "rset") {
     for (Entry& e : messages_) e.deleted = false;

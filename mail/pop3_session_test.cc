@@ -111,6 +111,10 @@ TEST_F(Pop3SessionTest, DeleTakesEffectOnlyAtQuit) {
   Send("PASS alice-password");
   EXPECT_EQ(Send("DELE 1"), "+OK Message 1 deleted\r\n");
   EXPECT_EQ(Send("DELE 1"), "-ERR Message already deleted\r\n");
+  // Found by pop3_session_fuzz: the argument was echoed, bare CR and all.
+  EXPECT_EQ(Send("DELE 02\r"), "+OK Message 2 deleted\r\n");
+  EXPECT_EQ(Send("RSET").substr(0, 3), "+OK");
+  EXPECT_EQ(Send("DELE 1"), "+OK Message 1 deleted\r\n");
   EXPECT_EQ(Send("RETR 1"), "-ERR Message already deleted\r\n");
   EXPECT_EQ(Send("STAT"), Cat("+OK 1 ", second_.size(), "\r\n"));
   EXPECT_EQ(Send("LIST"), Cat("+OK\r\n2 ", second_.size(), "\r\n.\r\n"));
