@@ -11,6 +11,7 @@ namespace {
 
 constexpr char kSeparator = '\n';  // expat joins "namespace<sep>local"; '\n' is never in a URI
 constexpr size_t kMaxDepth = 64;
+constexpr std::string_view kXmlNamespace = "http://www.w3.org/XML/1998/namespace";
 
 void SplitName(const char* qualified, std::string* ns, std::string* name) {
   std::string_view q(qualified);
@@ -49,6 +50,10 @@ void OnStart(void* data, const char* qname, const char** attrs) {
     SplitName(attrs[i], &ans, &aname);
     if (ans.empty()) {
       absl::StrAppend(&tag, " ", aname, "=\"", XmlEscape(attrs[i + 1]), "\"");
+    } else if (ans == kXmlNamespace) {
+      // xml:lang and xml:space: this namespace may only be written with its own prefix
+      // (found by webdav_xml_fuzz: declaring a0 for it made the fragment malformed).
+      absl::StrAppend(&tag, " xml:", aname, "=\"", XmlEscape(attrs[i + 1]), "\"");
     } else {
       std::string p = absl::StrCat("a", prefix++);
       absl::StrAppend(&tag, " xmlns:", p, "=\"", XmlEscape(ans), "\" ", p, ":", aname, "=\"",

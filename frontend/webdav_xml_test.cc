@@ -50,6 +50,15 @@ TEST(WebDavXml, Escaping) {
   EXPECT_EQ(ElementXml("", "p", "v"), R"(<p xmlns="">v</p>)");
 }
 
+// Found by webdav_xml_fuzz: an xml:lang attribute was re-serialized as xmlns:a0 bound to
+// the XML namespace, which no parser accepts, so the stored dead property was malformed.
+TEST(WebDavXml, XmlLangSurvivesReserialization) {
+  auto doc = ParseXml(R"(<a:v xmlns:a="urn:a"><t xml:lang="en" xml:space="preserve">hi</t></a:v>)");
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  EXPECT_EQ(doc->inner_xml, R"(<t xmlns="" xml:lang="en" xml:space="preserve">hi</t>)");
+  EXPECT_TRUE(ParseXml("<w>" + doc->inner_xml + "</w>").ok());
+}
+
 // The nesting limit, at its edge: 64 elements deep parse, 65 do not.
 TEST(WebDavXml, NestingLimitIsExact) {
   auto nested = [](int depth) {
