@@ -313,13 +313,11 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
                                      pb::ListRowsResponse* response) override {
     r_->CountRequest();
     grpc::Status s = AuthorizeOperator(*context, "ListRows");
-    if (!s.ok()) {
-    } else if (request->after().size() > kMaxKeyBytes) {
+    if (s.ok() && request->after().size() > kMaxKeyBytes) {
       s = Invalid(
           absl::StrCat("row of ", request->after().size(), " bytes exceeds ", kMaxKeyBytes));
-    } else {
-      s = CheckListLimit(request->limit());
     }
+    if (s.ok()) s = CheckListLimit(request->limit());
     PendingRead read;
     read.reactor = context->DefaultReactor();
     read.rows = request;
@@ -333,9 +331,12 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     r_->CountRequest();
     auto* reactor = context->DefaultReactor();
     const pb::Member& m = request->member();
-    grpc::Status s = AuthorizeOperator(*context, "ChangeMembership");
-    if (!s.ok()) {
-    } else if (request->change() == pb::MEMBERSHIP_UNSPECIFIED) {
+    if (grpc::Status s = AuthorizeOperator(*context, "ChangeMembership"); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
+    grpc::Status s;
+    if (request->change() == pb::MEMBERSHIP_UNSPECIFIED) {
       s = Invalid("membership change without a kind (add learner, promote or remove)");
     } else if (m.id() == 0) {
       s = Invalid("membership change without a replica id (ids start at 1)");
@@ -1494,8 +1495,8 @@ grpc::Status Replica::AuthorizeInstallMap(const grpc::ServerContextBase& context
   // Operators and the coordinator install maps; so does this group's own leader, handing
   // what the config group holds to its log (PollMap).
   std::optional<tls::Identity> caller;
-  grpc::Status s = tls::Authorize(
-      context, "InstallMap", {Role::kCoordinator, Role::kAdmin, Role::kReplica}, &caller);
+  grpc::Status s = tls::Authorize(context, "InstallMap",
+                                  {Role::kCoordinator, Role::kAdmin, Role::kReplica}, &caller);
   if (!s.ok() || !caller || caller->role != Role::kReplica || caller->group == options_.group) {
     return s;
   }
