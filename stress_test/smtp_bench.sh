@@ -45,48 +45,11 @@ if [[ ! -x $bin/smtp || ! -x $bin/kvs_server || ! -x $kvsctl ]]; then
   ninja -C "$build" kvs_server kvsctl smtp >/dev/null
 fi
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "port $1 did not open" >&2
-  return 1
-}
+source "$root/stress_test/smtp_cluster.sh"
 now() { date +%s.%N; }
 
 # ---- PennCloud ----
-# Internal gRPC is mutual TLS, as in production: a throw-away cluster CA and a certificate
-# per process (scripts/lib/tls.sh, the script start.sh uses); each process finds
-# <node name>.crt/.key in --tls_dir.
-tls=$work/tls
-bash "$root/scripts/lib/tls.sh" ca "$tls"
-issue() { bash "$root/scripts/lib/tls.sh" issue "$tls" "$1" "$2" 127.0.0.1; }
-issue kvsctl admin/kvsctl
-kvsctl=("$kvsctl" --tls_dir="$tls")
-ports=($(free_port) $(free_port) $(free_port))
-peers="1=127.0.0.1:${ports[0]},2=127.0.0.1:${ports[1]},3=127.0.0.1:${ports[2]}"
-spec="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
-for i in 1 2 3; do
-  issue "kvs-$i" "replica/0/$i"
-  "$bin/kvs_server" --id=$i --peers="$peers" --client_addrs="$peers" --node_name="kvs-$i" \
-    --tls_dir="$tls" --listen=127.0.0.1:${ports[$((i - 1))]} --data_dir="$work/kvs$i" \
-    >"$out/kvs$i.log" 2>&1 &
-  pids+=($!)
-done
-for _ in $(seq 1 200); do
-  "${kvsctl[@]}" --group="$spec" put bench probe 1 >/dev/null 2>&1 && break
-  sleep 0.1
-done
-# The recipient account: the smtp server only checks that it exists.
-"${kvsctl[@]}" --group="$spec" put acct/bench password 'x' >/dev/null
-smtp_port=$(free_port)
-issue smtp service/smtp/smtp
-"$bin/smtp" --port="$smtp_port" --kvs="$spec" --state_dir="$work" --relay=false \
-  --node_name=smtp --tls_dir="$tls" --max_connections=512 >"$out/smtp.log" 2>&1 &
-pids+=($!)
-wait_port "$smtp_port"
+start_penncloud_smtp
 
 start=$(now)
 smtp-source -c -s "$sessions" -l "$size" -m "$messages" -f sender@example.com \
