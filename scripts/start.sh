@@ -87,10 +87,7 @@ quietly() {
     return 1
   fi
 }
-for _ in $(seq 1 150); do
-  "$bin/kvsctl" "$tls_flag" --group="$(config_spec)" status >/dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_kvs_ready "${PENNCLOUD_KVS_READY_TIMEOUT:-120}"
 # The first start creates the map with group 1 and adds the others one at a time, so rows
 # written by an older single-group layout move to their owners. A later start finds the
 # map, finishes a rebalance a crash interrupted, and changes nothing else.

@@ -167,3 +167,61 @@ with open(out + ".tmp", "w") as f:
 os.replace(out + ".tmp", out)' "$name" "${identity[0]}" "${identity[1]}" "$log_dir/$name.log" \
     "$pid" "$run_dir/$name.json" "$@"
 }
+
+# Why replica group G (0 = the config group) is not ready yet; prints nothing when it is.
+# Ready means every replica answers, one of them is the leader, and every replica has
+# applied all that leader has committed (a replica still replaying its log at start-up
+# lags behind). The map steps of start.sh need every group ready: a group that is still
+# electing or replaying makes them fail.
+kvs_group_not_ready() {
+  local out
+  if ! out=$("$bin/kvsctl" "$tls_flag" --timeout_ms=2000 --group="$(group_addresses "$1")" status 2>&1); then
+    echo "no replica answers"
+    return
+  fi
+  awk '
+    / unreachable/ { print $1 " does not answer"; bad = 1; exit }
+    {
+      for (i = 2; i <= NF; ++i) {
+        split($i, kv, "=")
+        field[kv[1]] = kv[2]
+      }
+      applied[$1] = field["applied"]
+      if (field["role"] == "leader") { leaders++; commit = field["commit"] }
+    }
+    END {
+      if (bad) exit
+      if (leaders == 0) { print "no leader yet"; exit }
+      for (a in applied) {
+        if (applied[a] + 0 < commit + 0) {
+          print a " has applied slot " applied[a] " of the " commit " committed (replaying its log?)"
+          exit
+        }
+      }
+    }' <<<"$out"
+}
+
+# Waits until every replica group is ready (kvs_group_not_ready), at most $1 seconds; on
+# timeout says which group is not and why, with where its logs are, and fails.
+wait_kvs_ready() {
+  local deadline=$((SECONDS + $1)) next_report=$((SECONDS + 10)) g why
+  while :; do
+    why=
+    for g in 0 "${data_groups[@]}"; do
+      why=$(kvs_group_not_ready "$g")
+      [[ -n $why ]] && break
+    done
+    [[ -z $why ]] && return 0
+    local name="kvs group $g"
+    ((g == 0)) && name="the config group"
+    if ((SECONDS >= deadline)); then
+      echo "the key-value store is not ready after $1 s: $name: $why; logs are in $log_dir" >&2
+      return 1
+    fi
+    if ((SECONDS >= next_report)); then
+      echo "   waiting for $name: $why"
+      next_report=$((SECONDS + 10))
+    fi
+    sleep 0.3
+  done
+}
