@@ -130,7 +130,8 @@ std::string OptionalString(const json& body, const char* key) {
 
 Response List(MailServices& mail, Request& req, const accounts::Session& s) {
   std::string folder = req.Query("folder", "inbox");
-  if (!mail::IsFolder(folder)) return ErrorResponse(400, "folder must be inbox, sent or trash");
+  if (!mail::IsFolder(folder))
+    return ErrorResponse(400, "folder must be inbox, sent, drafts, trash or junk");
   int limit = 50;
   if (!req.Query("limit").empty() &&
       (!absl::SimpleAtoi(req.Query("limit"), &limit) || limit < 1 || limit > 500)) {
@@ -158,7 +159,7 @@ Response List(MailServices& mail, Request& req, const accounts::Session& s) {
 
 Response Counts(MailServices& mail, const accounts::Session& s) {
   json counts;
-  for (std::string_view folder : {mail::kInbox, mail::kSent, mail::kTrash}) {
+  for (std::string_view folder : mail::kSystemFolders) {
     auto all = mail.store.ListAll(s.username, folder);
     if (!all.ok()) return FromStatus(all.status());
     int unread = 0;

@@ -16,7 +16,6 @@ namespace {
 
 constexpr std::string_view kLockColumn = "lock/pop3";
 constexpr int kCasAttempts = 16;  // bounded retries of a compare-and-put loop
-const std::string_view kFolders[] = {kInbox, kSent, kTrash};
 
 std::string Column(std::string_view folder, std::string_view id) { return Cat(folder, "/", id); }
 
@@ -40,7 +39,10 @@ std::string Preview(const ParsedMessage& parsed) {
 }  // namespace
 
 bool IsFolder(std::string_view folder) {
-  return folder == kInbox || folder == kSent || folder == kTrash;
+  for (std::string_view known : kSystemFolders) {
+    if (folder == known) return true;
+  }
+  return false;
 }
 
 std::string MailboxRow(std::string_view user) { return Cat("mail/", user); }
@@ -135,7 +137,7 @@ absl::StatusOr<pb::MessageMeta> MailStore::Find(std::string_view user, std::stri
   if (id.empty() || id.find('/') != std::string_view::npos) {
     return absl::NotFoundError("no such message");
   }
-  for (std::string_view folder : kFolders) {
+  for (std::string_view folder : kSystemFolders) {
     auto meta = ReadMeta(user, folder, id);
     if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
   }

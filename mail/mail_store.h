@@ -2,7 +2,7 @@
 //
 // Layout in the key-value store:
 //   row "mail/<user>"            the mailbox index, one row so a user's listing is one group
-//     column "<folder>/<id>"     pb::MessageMeta of one message (folder: inbox|sent|trash)
+//     column "<folder>/<id>"     pb::MessageMeta of one message (folder: kSystemFolders)
 //     column "lock/pop3"         "<owner> <expiry micros>": the POP3 session holding the box
 //   rows "mailbody/<user>/<id>/<n>", column "c"   the RFC 5322 source, in ~1 MiB chunks
 //
@@ -31,6 +31,10 @@ namespace penncloud::mail {
 inline constexpr std::string_view kInbox = "inbox";
 inline constexpr std::string_view kSent = "sent";
 inline constexpr std::string_view kTrash = "trash";
+inline constexpr std::string_view kDrafts = "drafts";
+inline constexpr std::string_view kJunk = "junk";  // quarantined mail (DMARC, spam)
+// The folders every mailbox has, in the order clients list them.
+inline constexpr std::string_view kSystemFolders[] = {kInbox, kSent, kDrafts, kTrash, kJunk};
 bool IsFolder(std::string_view folder);
 
 struct ListPage {

@@ -102,6 +102,20 @@ TEST_F(MailStoreTest, MoveToTrashKeepsIdAndSource) {
   EXPECT_TRUE(absl::IsNotFound(store_.Find("bob", a->id()).status()));
 }
 
+TEST_F(MailStoreTest, DraftsAndJunkAreFoldersLikeTheOthers) {
+  auto draft = store_.Add("alice", kDrafts, Message("draft"), true);
+  ASSERT_TRUE(draft.ok());
+  auto spam = store_.Add("alice", kJunk, Message("spam"), false);
+  ASSERT_TRUE(spam.ok());
+  EXPECT_EQ(store_.ListAll("alice", kDrafts)->size(), 1u);
+  EXPECT_EQ(store_.Find("alice", spam->id())->folder(), "junk");
+  ASSERT_TRUE(store_.Move("alice", spam->id(), kInbox).ok());
+  EXPECT_TRUE(store_.ListAll("alice", kJunk)->empty());
+  EXPECT_EQ(store_.ListAll("alice", kInbox)->size(), 1u);
+  EXPECT_FALSE(IsFolder("spam"));
+  EXPECT_TRUE(absl::IsInvalidArgument(store_.Add("alice", "spam", Message("x"), false).status()));
+}
+
 TEST(MailStoreConcurrency, ConcurrentDeliveriesAreAllKept) {
   kvs::MemoryClient kvs;
   MailStore store(kvs);  // real clock: many deliveries share a microsecond
