@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "accounts/rows.h"
 #include "accounts/tokens.h"
 
 namespace penncloud::accounts {
@@ -16,11 +17,23 @@ constexpr char kPasswordCol[] = "password";
 constexpr char kAdminCol[] = "admin";
 constexpr char kFailCol[] = "fail";
 constexpr char kCreatedCol[] = "created";
-constexpr char kSessionCol[] = "data";
+using rows::kSessionCol;
+constexpr char kTotpCol[] = "totp";
+constexpr absl::Duration kCodeTicketTtl = absl::Minutes(5);
 
-std::string AccountRow(std::string_view user) { return std::string("acct/").append(user); }
-std::string SessionRow(std::string_view digest) { return std::string("sess/").append(digest); }
-std::string IndexRow(std::string_view user) { return std::string("usess/").append(user); }
+constexpr auto AccountRow = rows::Account;
+constexpr auto SessionRow = rows::Session;
+constexpr auto IndexRow = rows::SessionIndex;
+constexpr auto TicketRow = rows::CodeTicket;
+
+// A client's text as one line of bounded length (it is stored between newlines).
+std::string OneLine(std::string_view text, size_t max) {
+  std::string out(text.substr(0, max));
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
 
 absl::Status Unauthenticated() { return absl::UnauthenticatedError("wrong username or password"); }
 
@@ -71,7 +84,10 @@ absl::Status ValidatePassword(std::string_view password) {
 }
 
 Accounts::Accounts(kvs::Client* store, Options options)
-    : store_(store), options_(std::move(options)) {
+    : store_(store),
+      options_(std::move(options)),
+      app_passwords_(store, options_.now),
+      two_factor_(store, options_.now) {
   dummy_hash_ = HashPassword("penncloud-dummy-password", options_.hash_params).value();
 }
 
@@ -97,35 +113,67 @@ absl::StatusOr<std::string> Accounts::SignUp(std::string_view username, std::str
   return *user;
 }
 
-absl::StatusOr<std::string> Accounts::Authenticate(std::string_view username,
-                                                   std::string_view password) {
+absl::StatusOr<Accounts::Checked> Accounts::Authenticate(std::string_view username,
+                                                         std::string_view password,
+                                                         bool code_follows) {
   absl::StatusOr<std::string> user = NormalizeUsername(username);
   if (!user.ok() || password.size() > 128) {
     VerifyPassword(password.substr(0, 128), dummy_hash_);
     return Unauthenticated();
   }
-  // One round trip for the hash and the failure count.
+  // One round trip for the hash, the failure count and whether a second factor is on.
   absl::StatusOr<kvs::ColumnPage> row =
-      store_->List(AccountRow(*user), {.after = "", .limit = 16, .with_values = true});
+      store_->List(AccountRow(*user), {.after = "", .limit = 32, .with_values = true});
   if (!row.ok()) return row.status();
   std::optional<std::string> hash;
   std::optional<std::string> fail_cell;  // the counter exactly as stored, for the CPut
+  bool two_factor = false;
   for (const kvs::Cell& cell : row->cells) {
     if (cell.column == kPasswordCol) hash = cell.value;
     if (cell.column == kFailCol) fail_cell = cell.value;
+    if (cell.column == kTotpCol) two_factor = true;
   }
   if (!hash) {
     VerifyPassword(password, dummy_hash_);
     return Unauthenticated();
   }
-  if (absl::Status s = TakeFailureStep(*user, std::move(fail_cell)); !s.ok()) return s;
+  absl::StatusOr<Step> step = TakeFailureStep(*user, std::move(fail_cell));
+  if (!step.ok()) return step.status();
   if (!VerifyPassword(password, *hash)) return Unauthenticated();  // the step stays taken
-  // The right password clears the count, this attempt's own step included.
-  if (absl::Status s = store_->Delete(AccountRow(*user), kFailCol); !s.ok()) return s;
-  return *user;
+  if (two_factor && code_follows) {
+    // With a code still owed, the right password gives back only its own step: the count
+    // is cleared by the right code, so redoing the password step buys no free code guesses.
+    // Best effort: if another attempt moved the counter since, this step stays.
+    absl::StatusOr<bool> undone =
+        step->before ? store_->CPut(AccountRow(*user), kFailCol, step->taken, *step->before)
+                     : store_->CDelete(AccountRow(*user), kFailCol, step->taken);
+    if (!undone.ok()) return undone.status();
+  } else {
+    // The right password clears the count, this attempt's own step included.
+    if (absl::Status s = store_->Delete(AccountRow(*user), kFailCol); !s.ok()) return s;
+  }
+  return Checked{*user, *std::move(hash), two_factor};
 }
 
-absl::Status Accounts::TakeFailureStep(const std::string& user, std::optional<std::string> cell) {
+absl::StatusOr<bool> Accounts::CheckCodeWithStep(const std::string& user, std::string_view code) {
+  absl::StatusOr<std::string> fail = store_->Get(AccountRow(user), kFailCol);
+  std::optional<std::string> cell;
+  if (fail.ok()) {
+    cell = *std::move(fail);
+  } else if (!absl::IsNotFound(fail.status())) {
+    return fail.status();
+  }
+  if (absl::StatusOr<Step> step = TakeFailureStep(user, std::move(cell)); !step.ok()) {
+    return step.status();
+  }
+  absl::StatusOr<bool> right = two_factor_.CheckCode(user, code);
+  if (!right.ok() || !*right) return right;  // the step stays taken
+  if (absl::Status s = store_->Delete(AccountRow(user), kFailCol); !s.ok()) return s;
+  return true;
+}
+
+absl::StatusOr<Accounts::Step> Accounts::TakeFailureStep(const std::string& user,
+                                                         std::optional<std::string> cell) {
   // Every password check first counts as a failure, taken by CPut from the value this
   // attempt saw. Of N parallel guesses each must win its own CPut, so N guesses cost N
   // steps; a loser reads the counter again and is refused if it now says to wait. (Reading,
@@ -149,7 +197,7 @@ absl::Status Accounts::TakeFailureStep(const std::string& user, std::optional<st
     if (cell) expected = *cell;
     absl::StatusOr<bool> won = store_->CPut(AccountRow(user), kFailCol, expected, taken);
     if (!won.ok()) return won.status();
-    if (*won) return absl::OkStatus();
+    if (*won) return Step{std::move(cell), std::move(taken)};
     absl::StatusOr<std::string> stored = store_->Get(AccountRow(user), kFailCol);
     if (absl::IsNotFound(stored.status())) {
       cell.reset();
@@ -162,7 +210,8 @@ absl::Status Accounts::TakeFailureStep(const std::string& user, std::optional<st
   return absl::ResourceExhaustedError("too many concurrent logins; try again later");
 }
 
-absl::StatusOr<LoginResult> Accounts::CreateSession(const std::string& user) {
+absl::StatusOr<LoginResult> Accounts::CreateSession(const std::string& user,
+                                                    const ClientInfo& client) {
   LoginResult result;
   result.token = NewToken();
   result.session.username = user;
@@ -174,7 +223,10 @@ absl::StatusOr<LoginResult> Accounts::CreateSession(const std::string& user) {
   std::string digest = Sha256Hex(result.token);
   std::string expiry = absl::StrCat(absl::ToUnixSeconds(result.session.expires));
   // Index first: a session that exists is always findable by a password change.
-  if (absl::Status s = store_->Put(IndexRow(user), digest, expiry); !s.ok()) return s;
+  std::string entry =
+      absl::StrCat(expiry, "\n", absl::ToUnixSeconds(options_.now()), "\n",
+                   OneLine(client.address, 64), "\n", OneLine(client.user_agent, 256));
+  if (absl::Status s = store_->Put(IndexRow(user), digest, entry); !s.ok()) return s;
   if (absl::Status s = store_->Put(SessionRow(digest), kSessionCol,
                                    absl::StrCat(user, "\n", result.session.csrf, "\n", expiry,
                                                 result.session.admin ? "\nadmin" : ""));
@@ -184,15 +236,89 @@ absl::StatusOr<LoginResult> Accounts::CreateSession(const std::string& user) {
   return result;
 }
 
-absl::StatusOr<LoginResult> Accounts::LogIn(std::string_view username, std::string_view password) {
-  absl::StatusOr<std::string> user = Authenticate(username, password);
-  if (!user.ok()) return user.status();
-  return CreateSession(*user);
+absl::StatusOr<LoginResult> Accounts::LogIn(std::string_view username, std::string_view password,
+                                            const ClientInfo& client) {
+  absl::StatusOr<Checked> checked = Authenticate(username, password, /*code_follows=*/true);
+  if (!checked.ok()) return checked.status();
+  if (!checked->two_factor) return CreateSession(checked->user, client);
+  LoginResult owed;
+  owed.code_ticket = NewToken();
+  std::string expiry = absl::StrCat(absl::ToUnixSeconds(options_.now() + kCodeTicketTtl));
+  if (absl::Status s = store_->Put(TicketRow(Sha256Hex(owed.code_ticket)), kSessionCol,
+                                   absl::StrCat(checked->user, "\n", expiry));
+      !s.ok()) {
+    return s;
+  }
+  return owed;
+}
+
+absl::StatusOr<LoginResult> Accounts::LogInWithCode(std::string_view ticket, std::string_view code,
+                                                    const ClientInfo& client) {
+  const absl::Status expired =
+      absl::UnauthenticatedError("sign-in expired; enter your password again");
+  if (ticket.empty() || ticket.size() > 128) return expired;
+  const std::string row = TicketRow(Sha256Hex(ticket));
+  absl::StatusOr<std::string> data = store_->Get(row, kSessionCol);
+  if (absl::IsNotFound(data.status())) return expired;
+  if (!data.ok()) return data.status();
+  std::vector<std::string> parts = absl::StrSplit(*data, '\n');
+  int64_t until = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &until)) {
+    return absl::InternalError("corrupt sign-in ticket");
+  }
+  if (options_.now() >= absl::FromUnixSeconds(until)) {
+    (void)store_->Delete(row, kSessionCol);
+    return expired;
+  }
+  absl::StatusOr<bool> right = CheckCodeWithStep(parts[0], code);
+  if (!right.ok()) return right.status();
+  if (!*right) return absl::UnauthenticatedError("wrong code");
+  // A ticket begins one session: of two racing uses, only the one that deletes it goes on.
+  absl::StatusOr<bool> taken = store_->CDelete(row, kSessionCol, *data);
+  if (!taken.ok()) return taken.status();
+  if (!*taken) return expired;
+  return CreateSession(parts[0], client);
 }
 
 absl::StatusOr<std::string> Accounts::CheckPassword(std::string_view username,
                                                     std::string_view password) {
-  return Authenticate(username, password);
+  absl::StatusOr<ProtocolLogin> login = CheckProtocolLogin(username, password);
+  if (!login.ok()) return login.status();
+  return std::move(login->user);
+}
+
+absl::StatusOr<ProtocolLogin> Accounts::CheckProtocolLogin(std::string_view username,
+                                                           std::string_view password) {
+  absl::StatusOr<std::string> user = NormalizeUsername(username);
+  if (user.ok()) {
+    absl::StatusOr<std::optional<std::string>> app = app_passwords_.Match(*user, password);
+    if (!app.ok()) return app.status();
+    if (*app) return ProtocolLogin{.user = *user, .app_password_id = **app, .password_hash = ""};
+  }
+  absl::StatusOr<Checked> checked = Authenticate(username, password, /*code_follows=*/true);
+  if (!checked.ok()) return checked.status();
+  if (checked->two_factor) {
+    // The step this attempt took stays: to a guesser, this is one more wrong answer.
+    return absl::UnauthenticatedError(
+        "this account has two-factor sign-in: use an app password (Account settings)");
+  }
+  return ProtocolLogin{
+      .user = checked->user, .app_password_id = "", .password_hash = checked->password_hash};
+}
+
+absl::StatusOr<bool> Accounts::ProtocolLoginHolds(const ProtocolLogin& login) {
+  if (!login.app_password_id.empty()) {
+    return app_passwords_.Exists(login.user, login.app_password_id);
+  }
+  absl::StatusOr<kvs::ColumnPage> row =
+      store_->List(AccountRow(login.user), {.after = "", .limit = 32, .with_values = true});
+  if (!row.ok()) return row.status();
+  bool same_password = false;
+  for (const kvs::Cell& cell : row->cells) {
+    if (cell.column == kTotpCol) return false;
+    if (cell.column == kPasswordCol) same_password = cell.value == login.password_hash;
+  }
+  return same_password;
 }
 
 absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
@@ -209,6 +335,7 @@ absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
   Session session{parts[0], parts[1], absl::FromUnixSeconds(expiry),
                   parts.size() == 4 && parts[3] == "admin"};
   if (options_.now() >= session.expires) return absl::UnauthenticatedError("session expired");
+  NoteSeen(session.username, Sha256Hex(token));
   return session;
 }
 
@@ -216,8 +343,9 @@ absl::Status Accounts::LogOut(std::string_view token) {
   absl::StatusOr<Session> session = WhoAmI(token);
   std::string digest = Sha256Hex(token);
   if (absl::Status s = store_->Delete(SessionRow(digest), kSessionCol); !s.ok()) return s;
-  if (session.ok()) return store_->Delete(IndexRow(session->username), digest);
-  return absl::OkStatus();
+  if (!session.ok()) return absl::OkStatus();
+  if (absl::Status s = store_->Delete(IndexRow(session->username), digest); !s.ok()) return s;
+  return store_->Delete(rows::Seen(session->username), digest);
 }
 
 absl::Status Accounts::ChangePassword(std::string_view token, std::string_view old_password,
@@ -225,27 +353,30 @@ absl::Status Accounts::ChangePassword(std::string_view token, std::string_view o
   absl::StatusOr<Session> session = WhoAmI(token);
   if (!session.ok()) return session.status();
   if (absl::Status s = ValidatePassword(new_password); !s.ok()) return s;
-  absl::StatusOr<std::string> user = Authenticate(session->username, old_password);
-  if (!user.ok()) return user.status();
+  absl::StatusOr<Checked> checked = Authenticate(session->username, old_password);
+  if (!checked.ok()) return checked.status();
   absl::StatusOr<std::string> hash = HashPassword(new_password, options_.hash_params);
   if (!hash.ok()) return hash.status();
-  if (absl::Status s = store_->Put(AccountRow(*user), kPasswordCol, *hash); !s.ok()) return s;
-
-  const std::string keep = Sha256Hex(token);
-  const std::string index = IndexRow(*user);
-  kvs::ListOptions page{.after = "", .limit = 100, .with_values = false};
-  while (true) {
-    absl::StatusOr<kvs::ColumnPage> cols = store_->List(index, page);
-    if (!cols.ok()) return cols.status();
-    for (const kvs::Cell& cell : cols->cells) {
-      if (cell.column == keep) continue;
-      if (absl::Status s = store_->Delete(SessionRow(cell.column), kSessionCol); !s.ok()) return s;
-      if (absl::Status s = store_->Delete(index, cell.column); !s.ok()) return s;
-    }
-    if (!cols->more || cols->cells.empty()) break;
-    page.after = cols->cells.back().column;
+  if (absl::Status s = store_->Put(AccountRow(checked->user), kPasswordCol, *hash); !s.ok()) {
+    return s;
   }
-  return absl::OkStatus();
+  return EndSessionsExcept(checked->user, Sha256Hex(token));
+}
+
+absl::Status Accounts::DisableTwoFactor(std::string_view token, std::string_view password,
+                                        std::string_view code) {
+  absl::StatusOr<Session> session = WhoAmI(token);
+  if (!session.ok()) return session.status();
+  // One step for the password and the code together: it stays unless both are right.
+  absl::StatusOr<Checked> checked =
+      Authenticate(session->username, password, /*code_follows=*/true);
+  if (!checked.ok()) return checked.status();
+  if (!checked->two_factor) return absl::FailedPreconditionError("two-factor sign-in is off");
+  absl::StatusOr<bool> right = two_factor_.CheckCode(checked->user, code);
+  if (!right.ok()) return right.status();
+  if (!*right) return absl::UnauthenticatedError("wrong code");
+  if (absl::Status s = store_->Delete(AccountRow(checked->user), kFailCol); !s.ok()) return s;
+  return two_factor_.Disable(checked->user);
 }
 
 absl::StatusOr<bool> Accounts::IsAdmin(std::string_view username) {

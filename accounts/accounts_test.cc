@@ -202,3 +202,69 @@ TEST_F(AccountsTest, StoreOutageIsReportedNotMistakenForBadCredentials) {
 
 }  // namespace
 }  // namespace penncloud::accounts
+
+namespace penncloud::accounts {
+namespace {
+
+class SessionListTest : public AccountsTest {};
+
+TEST_F(SessionListTest, ListsWhereAndWhenAndEndsOne) {
+  accounts_.SignUp("alice", "password1").value();
+  LoginResult phone =
+      accounts_.LogIn("alice", "password1", {"192.0.2.7", "Mozilla/5.0 (iPhone)\r\nX: y"}).value();
+  now_ += absl::Minutes(5);
+  LoginResult laptop = accounts_.LogIn("alice", "password1", {"198.51.100.2", "curl/8"}).value();
+  now_ += absl::Minutes(5);
+  ASSERT_TRUE(accounts_.WhoAmI(phone.token).ok());  // seen now
+
+  std::vector<SessionInfo> list = accounts_.ListSessions(laptop.token).value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].address, "198.51.100.2");  // the current one first
+  EXPECT_TRUE(list[0].current);
+  EXPECT_EQ(list[0].created, now_ - absl::Minutes(5));
+  EXPECT_EQ(list[1].address, "192.0.2.7");
+  EXPECT_EQ(list[1].user_agent, "Mozilla/5.0 (iPhone)  X: y");  // one line, as stored
+  EXPECT_EQ(list[1].last_seen, now_);
+  EXPECT_EQ(list[1].created, now_ - absl::Minutes(10));
+  EXPECT_FALSE(list[1].current);
+
+  // Bob cannot end Alice's session by its id.
+  accounts_.SignUp("bob", "password2").value();
+  LoginResult bob = accounts_.LogIn("bob", "password2").value();
+  EXPECT_TRUE(absl::IsNotFound(accounts_.EndSession(bob.token, list[1].id)));
+  EXPECT_TRUE(accounts_.WhoAmI(phone.token).ok());
+
+  ASSERT_TRUE(accounts_.EndSession(laptop.token, list[1].id).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.WhoAmI(phone.token).status()));
+  EXPECT_EQ(accounts_.ListSessions(laptop.token).value().size(), 1u);
+  EXPECT_TRUE(absl::IsNotFound(accounts_.EndSession(laptop.token, "not-an-id")));
+}
+
+TEST_F(SessionListTest, EndOthersKeepsTheCurrentOne) {
+  accounts_.SignUp("alice", "password1").value();
+  LoginResult a = accounts_.LogIn("alice", "password1").value();
+  LoginResult b = accounts_.LogIn("alice", "password1").value();
+  LoginResult c = accounts_.LogIn("alice", "password1").value();
+  ASSERT_TRUE(accounts_.EndOtherSessions(b.token).ok());
+  EXPECT_FALSE(accounts_.WhoAmI(a.token).ok());
+  EXPECT_TRUE(accounts_.WhoAmI(b.token).ok());
+  EXPECT_FALSE(accounts_.WhoAmI(c.token).ok());
+  EXPECT_EQ(accounts_.ListSessions(b.token).value().size(), 1u);
+  EXPECT_TRUE(store_.List("useen/alice", {}).value().cells.size() <= 1);
+}
+
+TEST_F(SessionListTest, LastSeenIsWrittenAtMostOncePerMinute) {
+  accounts_.SignUp("alice", "password1").value();
+  LoginResult a = accounts_.LogIn("alice", "password1").value();
+  ASSERT_TRUE(accounts_.WhoAmI(a.token).ok());
+  absl::Time first = now_;
+  now_ += absl::Seconds(40);
+  ASSERT_TRUE(accounts_.WhoAmI(a.token).ok());
+  EXPECT_EQ(accounts_.ListSessions(a.token).value()[0].last_seen, first);
+  now_ += absl::Seconds(30);
+  ASSERT_TRUE(accounts_.WhoAmI(a.token).ok());
+  EXPECT_EQ(accounts_.ListSessions(a.token).value()[0].last_seen, now_);
+}
+
+}  // namespace
+}  // namespace penncloud::accounts

@@ -6,7 +6,9 @@
 
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "accounts/base32.h"
 
 namespace penncloud::accounts {
 
@@ -25,6 +27,29 @@ std::string Sha256Hex(std::string_view data) {
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
+}
+
+std::string NewTypedSecret(int groups) {
+  // 5 random bytes are exactly 8 base32 characters: two groups.
+  std::string text = absl::AsciiStrToLower(Base32Encode(RandomBytes(5 * ((groups + 1) / 2))));
+  std::string out;
+  for (int g = 0; g < groups; ++g) {
+    if (g > 0) out.push_back('-');
+    out.append(text, 4 * g, 4);
+  }
+  return out;
+}
+
+std::optional<std::string> CanonicalTypedSecret(std::string_view typed, int groups) {
+  std::string out;
+  for (char c : typed) {
+    if (c == '-' || c == ' ') continue;
+    c = absl::ascii_tolower(static_cast<unsigned char>(c));
+    if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'))) return std::nullopt;
+    out.push_back(c);
+  }
+  if (out.size() != static_cast<size_t>(4 * groups)) return std::nullopt;
+  return out;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -1,0 +1,19 @@
+// Base32 (RFC 4648, alphabet A-Z2-7, no padding): the text form of TOTP secrets in
+// otpauth:// URIs, and of the secrets people type (app passwords, recovery codes), since
+// it has no look-alike pairs of upper and lower case.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace penncloud::accounts {
+
+// Upper-case, unpadded.
+std::string Base32Encode(std::string_view bytes);
+
+// Accepts either case and ignores '=' padding; std::nullopt on any other character or on
+// trailing bits that do not make a whole byte's worth of zeros.
+std::optional<std::string> Base32Decode(std::string_view text);
+
+}  // namespace penncloud::accounts

@@ -1,0 +1,22 @@
+// The store rows of accounts and sessions (layout in accounts.h), named in one place for
+// the files that implement Accounts.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace penncloud::accounts::rows {
+
+inline constexpr char kSessionCol[] = "data";
+
+inline std::string Account(std::string_view user) { return std::string("acct/").append(user); }
+inline std::string Session(std::string_view digest) { return std::string("sess/").append(digest); }
+inline std::string SessionIndex(std::string_view user) {
+  return std::string("usess/").append(user);
+}
+inline std::string Seen(std::string_view user) { return std::string("useen/").append(user); }
+inline std::string CodeTicket(std::string_view digest) {
+  return std::string("tfa/").append(digest);
+}
+
+}  // namespace penncloud::accounts::rows
