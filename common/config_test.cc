@@ -105,6 +105,24 @@ TEST_F(ConfigTest, HugeFloatsAreNotPortsOrCounts) {
               HasSubstr("[cluster] http_port: expected a port number"));
 }
 
+// toml++ bounds how deep arrays and inline tables nest (TOML_MAX_NESTED_VALUES, 256), so a
+// hostile file cannot recurse the parser off the stack: 256 levels parse (the value is then
+// refused as a flag's value), 257 are refused by the parser, naming the line.
+TEST_F(ConfigTest, NestingAtTheParsersLimitParsesOneMoreIsRefused) {
+  auto nested = [](int levels) {
+    return "[pop3]\ncfg_name = " + std::string(levels - 1, '[') + "1" +
+           std::string(levels - 1, ']') + "\n";
+  };
+  absl::Status at = ApplyText(nested(256), "t.conf", "pop3");
+  EXPECT_THAT(at.message(), HasSubstr("cfg_name"));
+  EXPECT_THAT(at.message(), ::testing::Not(HasSubstr("nested")));
+  absl::Status over = ApplyText(nested(257), "t.conf", "pop3");
+  EXPECT_EQ(over.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(over.message(), HasSubstr("t.conf:2: "));
+  EXPECT_THAT(over.message(), HasSubstr("nested value depth of 256"));
+  EXPECT_THAT(ApplyText(nested(100000), "t.conf", "pop3").message(), HasSubstr("nested"));
+}
+
 TEST_F(ConfigTest, SyntaxErrorNamesTheLine) {
   absl::Status s = ApplyText("[pop3]\ncfg_port = 1\ncfg_name = \"open\n", "t.conf", "pop3");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);

@@ -2,8 +2,12 @@
 
 #include <gmime/gmime.h>
 
+#include <algorithm>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -181,19 +185,56 @@ std::string CleanReferences(std::string_view header_value) {
   return out;
 }
 
+// The From fields of a header section, with their folded lines, as a header section of
+// their own; `*fields` counts them all, but only the first few are kept. For sections too
+// big to hand GMime whole.
+std::string FromFieldsOnly(std::string_view headers, int* fields) {
+  constexpr int kKept = 4;  // more than one is refused anyway
+  std::string out;
+  bool in_from = false;
+  for (absl::string_view line :
+       absl::StrSplit(absl::string_view(headers.data(), headers.size()), "\r\n")) {
+    if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      if (in_from) absl::StrAppend(&out, line, "\r\n");
+      continue;
+    }
+    absl::string_view name = line.substr(0, line.find(':'));
+    absl::string_view trimmed = absl::StripTrailingAsciiWhitespace(name);
+    in_from = name.size() < line.size() &&
+              EqualsIgnoreCase(std::string_view(trimmed.data(), trimmed.size()), "From");
+    if (!in_from) continue;
+    if (++*fields > kKept) {
+      in_from = false;
+      continue;
+    }
+    // Named plainly, so that GMime files "FROM :" under From as a mail client would.
+    absl::StrAppend(&out, "From:", line.substr(name.size() + 1), "\r\n");
+  }
+  return out;
+}
+
 FromHeader ReadFromHeader(std::string_view source) {
   InitGMime();
   // Only the header section: a big body need not be parsed to read one header.
   size_t end = source.find("\r\n\r\n");
   std::string headers(source.substr(0, end == std::string_view::npos ? source.size() : end));
-  headers += "\r\n\r\n";
   FromHeader out;
+  int from_fields = 0;
+  if (MimeParseLength(headers) < headers.size()) {
+    // Too many fields to hand GMime whole; every From field is still counted and read, so
+    // one hidden past the limit cannot slip by a check of the sender.
+    headers = FromFieldsOnly(headers, &from_fields);
+  }
+  headers += "\r\n\r\n";
   GMimeStream* stream = g_mime_stream_mem_new_with_buffer(headers.data(), headers.size());
   GMimeParser* parser = g_mime_parser_new_with_stream(stream);
   g_object_unref(stream);
   GMimeMessage* message = g_mime_parser_construct_message(parser, nullptr);
   g_object_unref(parser);
-  if (message == nullptr) return out;
+  if (message == nullptr) {
+    out.fields = from_fields;
+    return out;
+  }
   GMimeHeaderList* list = g_mime_object_get_header_list(GMIME_OBJECT(message));
   for (int i = 0; i < g_mime_header_list_get_count(list); ++i) {
     GMimeHeader* header = g_mime_header_list_get_header_at(list, i);
@@ -205,6 +246,7 @@ FromHeader ReadFromHeader(std::string_view source) {
     if (addresses != nullptr) g_object_unref(addresses);
   }
   g_object_unref(message);
+  out.fields = std::max(out.fields, from_fields);
   return out;
 }
 
@@ -225,8 +267,57 @@ std::string ToCrlf(std::string_view text) {
   return out;
 }
 
-ParsedMessage ParseMessage(std::string_view source) {
+namespace {
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
+}
+
+}  // namespace
+
+size_t MimeParseLength(std::string_view source) {
+  size_t fields = 0, containers = 0;
+  bool in_header = true;          // the message's own header block comes first
+  bool content_type = false;      // the field being read (with its folded lines) is Content-Type
+  bool container = false;         // ...and names a multipart or message/* type
+  bool attached_message = false;  // this block's Content-Type is message/*
+  size_t pos = 0;
+  while (pos < source.size()) {
+    size_t end = source.find('\n', pos);
+    size_t next = end == std::string_view::npos ? source.size() : end + 1;
+    std::string_view line = source.substr(pos, next - pos);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    if (!in_header) {
+      in_header = line.starts_with("--");  // a boundary may open a part's header block
+    } else if (line.empty()) {
+      // An attached message's own header block follows its part's header block.
+      in_header = attached_message;
+      attached_message = content_type = container = false;
+    } else {
+      bool folded = line.front() == ' ' || line.front() == '\t';
+      if (!folded) {
+        if (++fields > kMaxMimeHeaderFields) return pos;
+        content_type = StartsWithNoCase(line, "content-type:");
+        container = false;
+      }
+      if (content_type && !container) {
+        std::string lower = ToLower(line);
+        if (lower.find("multipart/") != std::string::npos ||
+            lower.find("message/") != std::string::npos) {
+          container = true;
+          attached_message = lower.find("message/") != std::string::npos;
+          if (++containers > kMaxMimeContainers) return pos;
+        }
+      }
+    }
+    pos = next;
+  }
+  return source.size();
+}
+
+ParsedMessage ParseMessage(std::string_view full_source) {
   InitGMime();
+  const std::string_view source = full_source.substr(0, MimeParseLength(full_source));
   ParsedMessage out;
   GMimeStream* stream = g_mime_stream_mem_new_with_buffer(source.data(), source.size());
   GMimeParser* parser = g_mime_parser_new_with_stream(stream);

@@ -146,6 +146,87 @@ TEST(Mime, ReadFromHeader) {
   EXPECT_EQ(ReadFromHeader("Subject: none\r\n\r\n").fields, 0);
 }
 
+// A message with `fields` header fields in all: From, Subject, then X- fields.
+std::string WithHeaderFields(size_t fields, const std::string& body = "body\r\n") {
+  std::string source = "From: zoe@example.com\r\nSubject: kept\r\n";
+  for (size_t i = 2; i < fields; ++i) source += "X-F" + std::to_string(i) + ": v\r\n";
+  return source + "\r\n" + body;
+}
+
+// `levels` multiparts nested one in the other, the innermost holding one text part.
+std::string Nested(size_t levels) {
+  std::string source = "From: zoe@example.com\r\n";
+  for (size_t i = 0; i < levels; ++i) {
+    source += "Content-Type: multipart/mixed; boundary=\"b" + std::to_string(i) + "\"\r\n\r\n--b" +
+              std::to_string(i) + "\r\n";
+  }
+  source += "Content-Type: text/plain\r\n\r\ninnermost\r\n";
+  for (size_t i = levels; i-- > 0;) source += "--b" + std::to_string(i) + "--\r\n";
+  return source;
+}
+
+TEST(MimeLimits, HeaderFieldsAtTheLimitAreAllReadOneMoreStopsThere) {
+  std::string at = WithHeaderFields(kMaxMimeHeaderFields - 1);
+  at.insert(at.find("\r\n\r\n") + 2, "Cc: last@example.com\r\n");  // field number 10,000
+  EXPECT_EQ(MimeParseLength(at), at.size());
+  ParsedMessage whole = ParseMessage(at);
+  EXPECT_EQ(whole.cc, "last@example.com");
+  EXPECT_EQ(whole.text, "body\r\n");
+
+  std::string over = at;
+  over.insert(over.find("\r\n\r\n") + 2, "Cc: past@example.com\r\n");  // field 10,001
+  EXPECT_EQ(MimeParseLength(over), over.find("Cc: past"));
+  ParsedMessage cut = ParseMessage(over);
+  EXPECT_EQ(cut.subject, "kept");  // what came before the limit is read
+  EXPECT_EQ(cut.cc, "last@example.com");
+  EXPECT_EQ(cut.text, "");  // the rest is not parsed (the stored source stays whole)
+}
+
+TEST(MimeLimits, HeaderFieldsOfPartsAndAttachedMessagesCountToo) {
+  std::string part_fields;
+  for (size_t i = 0; i < kMaxMimeHeaderFields; ++i) part_fields += "X-P: v\r\n";
+  const std::string head =
+      "From: a@b.c\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n";
+  std::string in_part = head + "Content-Type: text/plain\r\n" + part_fields + "\r\nx\r\n--B--\r\n";
+  // Fields 1-3 are From and the two Content-Types: the cut is at the 9,998th X-P of 10,000,
+  // each 8 bytes long.
+  EXPECT_EQ(MimeParseLength(in_part), in_part.rfind("X-P: v") - 2 * 8);
+  std::string in_attached = head + "Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n" +
+                            part_fields + "\r\nx\r\n--B--\r\n";
+  // The attached message's Subject is field 4: the cut is at the 9,997th X-P.
+  EXPECT_EQ(MimeParseLength(in_attached), in_attached.rfind("X-P: v") - 3 * 8);
+  // Body lines are not header fields, however they look.
+  std::string body;
+  for (size_t i = 0; i < 2 * kMaxMimeHeaderFields; ++i) body += "Key: value\r\n";
+  std::string plain = WithHeaderFields(3, body);
+  EXPECT_EQ(MimeParseLength(plain), plain.size());
+  EXPECT_EQ(ParseMessage(plain).text, body);
+}
+
+TEST(MimeLimits, NestingAtTheLimitIsReadOneMoreStopsThere) {
+  std::string at = Nested(kMaxMimeContainers);
+  EXPECT_EQ(MimeParseLength(at), at.size());
+  EXPECT_EQ(ParseMessage(at).text, "innermost");
+  std::string over = Nested(kMaxMimeContainers + 1);
+  EXPECT_LT(MimeParseLength(over), over.size());
+  EXPECT_EQ(ParseMessage(over).text, "");
+  // Far over (GMime alone took seconds per MB of this): cut at the same place.
+  std::string deep = Nested(20000);
+  EXPECT_EQ(MimeParseLength(deep), MimeParseLength(over));
+  EXPECT_EQ(ParseMessage(deep).from, "zoe@example.com");
+}
+
+// The sender check must see every From field, even past the fields GMime is handed.
+TEST(MimeLimits, ReadFromHeaderCountsFromFieldsPastTheLimit) {
+  std::string source = WithHeaderFields(kMaxMimeHeaderFields + 10);
+  source.insert(source.find("\r\n\r\n") + 2, "FROM :\r\n mallory@example.com\r\n");
+  FromHeader from = ReadFromHeader(source);
+  EXPECT_EQ(from.fields, 2);
+  EXPECT_EQ(from.addresses, (std::vector<std::string>{"zoe@example.com", "mallory@example.com"}));
+  FromHeader at = ReadFromHeader(WithHeaderFields(kMaxMimeHeaderFields));
+  EXPECT_EQ(at.fields, 1);
+}
+
 TEST(Mime, ToCrlfNormalisesLineEnds) { EXPECT_EQ(ToCrlf("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd"); }
 
 }  // namespace
