@@ -58,7 +58,8 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
     }
     PC_LOG(kInfo, "accounts.signup")("user", *user);
     // A new account is logged in at once.
-    absl::StatusOr<accounts::LoginResult> login = ctx.accounts->LogIn(*user, *password);
+    absl::StatusOr<accounts::LoginResult> login =
+        ctx.accounts->LogIn(*user, *password, ClientOf(req));
     if (!login.ok()) return FromStatus(login.status());
     return SessionStarted(ctx, req, 201, *login);
   });
@@ -77,9 +78,32 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
     absl::StatusOr<std::string> password = JsonString(*body, "password");
     if (!username.ok()) return FromStatus(username.status());
     if (!password.ok()) return FromStatus(password.status());
-    absl::StatusOr<accounts::LoginResult> login = ctx.accounts->LogIn(*username, *password);
+    absl::StatusOr<accounts::LoginResult> login =
+        ctx.accounts->LogIn(*username, *password, ClientOf(req));
     if (!login.ok()) {
       PC_LOG(kInfo, "accounts.login_failed")("user", *username)("code", login.status().code());
+      return CredentialsError(login.status());
+    }
+    // Two-factor sign-in: no session yet, only the ticket the code step sends back.
+    if (login->needs_code()) {
+      return JsonResponse(200, {{"code_required", true}, {"ticket", login->code_ticket}});
+    }
+    return SessionStarted(ctx, req, 200, *login);
+  });
+
+  // The second step of a two-factor sign-in: {"ticket","code"}, the code from the
+  // authenticator app or a recovery code.
+  router.Add("POST", "/api/login/code", [&ctx](Request& req) {
+    absl::StatusOr<nlohmann::json> body = ParseJsonBody(req);
+    if (!body.ok()) return FromStatus(body.status());
+    absl::StatusOr<std::string> ticket = JsonString(*body, "ticket");
+    absl::StatusOr<std::string> code = JsonString(*body, "code");
+    if (!ticket.ok()) return FromStatus(ticket.status());
+    if (!code.ok()) return FromStatus(code.status());
+    absl::StatusOr<accounts::LoginResult> login =
+        ctx.accounts->LogInWithCode(*ticket, *code, ClientOf(req));
+    if (!login.ok()) {
+      PC_LOG(kInfo, "accounts.code_failed")("code", login.status().code());
       return CredentialsError(login.status());
     }
     return SessionStarted(ctx, req, 200, *login);

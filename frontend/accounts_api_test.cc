@@ -1,5 +1,8 @@
 #include "frontend/accounts_api.h"
 
+#include "accounts/base32.h"
+#include "accounts/totp.h"
+#include "frontend/account_settings_api.h"
 #include "frontend/signup_policy.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
@@ -14,11 +17,13 @@ class AccountsApiTest : public ::testing::Test {
     ctx_.store = &store_;
     ctx_.accounts = &accounts_;
     RegisterAccountRoutes(router_, ctx_);
+    RegisterAccountSettingsRoutes(router_, ctx_);
   }
 
   Response Call(std::string method, std::string target, std::string body = "",
-                std::string cookie = "", std::string csrf = "") {
+                std::string cookie = "", std::string csrf = "", std::string user_agent = "") {
     Request req;
+    if (!user_agent.empty()) req.headers.Add("User-Agent", user_agent);
     req.method = std::move(method);
     req.target = std::move(target);
     req.body = std::move(body);
@@ -141,6 +146,130 @@ TEST_F(AccountsApiTest, SignUpFollowsTheAdminsPolicy) {
                      .dump())
                 .status,
             403);  // expired
+}
+
+}  // namespace
+}  // namespace penncloud::frontend
+
+namespace penncloud::frontend {
+namespace {
+
+using nlohmann::json;
+
+// A logged-in user for the account-settings endpoints.
+class AccountSettingsApiTest : public AccountsApiTest {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(Call("POST", "/api/signup", R"({"username":"carol","password":"password1"})").status,
+              201);
+    Response login = Call("POST", "/api/login", R"({"username":"carol","password":"password1"})",
+                          "", "", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0");
+    token_ = TokenOf(login);
+    csrf_ = json::parse(login.body)["csrf"];
+  }
+  Response As(std::string method, std::string target, std::string body = "") {
+    return Call(std::move(method), std::move(target), std::move(body), token_, csrf_);
+  }
+  // The current TOTP code of a base32 secret, `steps` steps from now.
+  static std::string CodeFor(const std::string& secret, int steps = 0) {
+    return accounts::HotpCode(*accounts::Base32Decode(secret),
+                              static_cast<uint64_t>(accounts::TotpStep(absl::Now()) + steps));
+  }
+
+  std::string token_, csrf_;
+};
+
+TEST_F(AccountSettingsApiTest, AppPasswordsCreateListRevoke) {
+  EXPECT_EQ(Call("POST", "/api/account/app-passwords", R"({"name":"Phone"})", token_).status, 403);
+  EXPECT_EQ(Call("GET", "/api/account/app-passwords").status, 401);
+  EXPECT_EQ(As("POST", "/api/account/app-passwords", R"({"name":""})").status, 400);
+  EXPECT_EQ(As("POST", "/api/account/app-passwords", R"({"nom":"x"})").status, 400);
+  Response made = As("POST", "/api/account/app-passwords", R"({"name":"Phone"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  json body = json::parse(made.body);
+  std::string secret = body["password"], id = body["id"];
+  EXPECT_EQ(body["name"], "Phone");
+  EXPECT_EQ(accounts_.CheckPassword("carol", secret).value(), "carol");
+
+  json list = json::parse(As("GET", "/api/account/app-passwords").body);
+  ASSERT_EQ(list["app_passwords"].size(), 1u);
+  EXPECT_EQ(list["app_passwords"][0]["id"], id);
+  EXPECT_TRUE(list["app_passwords"][0].contains("last_used"));
+  EXPECT_FALSE(list["app_passwords"][0].contains("password"));  // shown only once
+  EXPECT_NE(list["app_passwords"][0]["last_used"], nullptr);    // used above
+
+  EXPECT_EQ(Call("DELETE", "/api/account/app-passwords/" + id, "", token_).status, 403);
+  EXPECT_EQ(As("DELETE", "/api/account/app-passwords/" + id).status, 200);
+  EXPECT_EQ(As("DELETE", "/api/account/app-passwords/" + id).status, 404);
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.CheckPassword("carol", secret).status()));
+}
+
+TEST_F(AccountSettingsApiTest, TwoFactorEnrollLogInDisable) {
+  EXPECT_EQ(json::parse(As("GET", "/api/account/two-factor").body)["enabled"], false);
+  EXPECT_EQ(As("POST", "/api/account/two-factor/confirm", R"({"code":"123456"})").status, 409);
+  Response setup = As("POST", "/api/account/two-factor/setup");
+  ASSERT_EQ(setup.status, 200) << setup.body;
+  json enrollment = json::parse(setup.body);
+  std::string secret = enrollment["secret"];
+  EXPECT_EQ(enrollment["uri"].get<std::string>().rfind("otpauth://totp/PennCloud:carol?", 0), 0u);
+  EXPECT_EQ(enrollment["qr_svg"].get<std::string>().rfind("<svg", 0), 0u);
+  EXPECT_EQ(As("POST", "/api/account/two-factor/confirm", R"({"code":"abc"})").status, 400);
+  Response on =
+      As("POST", "/api/account/two-factor/confirm", json{{"code", CodeFor(secret)}}.dump());
+  ASSERT_EQ(on.status, 200) << on.body;
+  std::vector<std::string> recovery = json::parse(on.body)["recovery_codes"];
+  EXPECT_EQ(recovery.size(), 10u);
+
+  // Login: the password answers "code required" and sets no cookie.
+  Response first = Call("POST", "/api/login", R"({"username":"carol","password":"password1"})");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.headers.Get("Set-Cookie"), "");
+  json owed = json::parse(first.body);
+  EXPECT_EQ(owed["code_required"], true);
+  std::string ticket = owed["ticket"];
+  EXPECT_EQ(
+      Call("POST", "/api/login/code", json{{"ticket", ticket}, {"code", "000000"}}.dump()).status,
+      401);
+  EXPECT_EQ(Call("POST", "/api/login/code", R"({"ticket":"x"})").status, 400);
+  Response done =
+      Call("POST", "/api/login/code", json{{"ticket", ticket}, {"code", recovery[0]}}.dump());
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(Call("GET", "/api/me", "", TokenOf(done)).status, 200);
+
+  // Off only with the password and a code.
+  EXPECT_EQ(As("POST", "/api/account/two-factor/disable",
+               json{{"password", "password1"}, {"code", "000000"}}.dump())
+                .status,
+            401);
+  EXPECT_EQ(As("POST", "/api/account/two-factor/disable",
+               json{{"password", "password1"}, {"code", recovery[1]}}.dump())
+                .status,
+            200);
+  EXPECT_EQ(json::parse(As("GET", "/api/account/two-factor").body)["enabled"], false);
+}
+
+TEST_F(AccountSettingsApiTest, SessionsListAndEnd) {
+  Response other = Call("POST", "/api/login", R"({"username":"carol","password":"password1"})", "",
+                        "", "curl/8.1");
+  std::string other_token = TokenOf(other);
+  json list = json::parse(As("GET", "/api/account/sessions").body);
+  // Sign-up's own session, the Firefox login (this one, listed first) and curl's.
+  ASSERT_EQ(list["sessions"].size(), 3u) << list.dump();
+  EXPECT_EQ(list["sessions"][0]["current"], true);
+  EXPECT_EQ(list["sessions"][0]["device"], "Firefox on Linux");
+  std::string other_id;
+  for (const json& s : list["sessions"]) {
+    if (s["device"] == "curl") other_id = s["id"];
+  }
+  ASSERT_FALSE(other_id.empty()) << list.dump();
+  EXPECT_EQ(As("DELETE", "/api/account/sessions/nope").status, 404);
+  EXPECT_EQ(As("DELETE", "/api/account/sessions/" + other_id).status, 200);
+  EXPECT_EQ(Call("GET", "/api/me", "", other_token).status, 401);
+
+  Response third = Call("POST", "/api/login", R"({"username":"carol","password":"password1"})");
+  EXPECT_EQ(As("POST", "/api/account/sessions/end-others").status, 200);
+  EXPECT_EQ(Call("GET", "/api/me", "", TokenOf(third)).status, 401);
+  EXPECT_EQ(Call("GET", "/api/me", "", token_).status, 200);
 }
 
 }  // namespace

@@ -134,6 +134,24 @@ absl::StatusOr<std::string> RequireBasicAuth(const ApiContext& ctx, const Reques
   return ctx.accounts->CheckPassword(given->user, given->password);
 }
 
+std::string ClientAddress(const Request& request) {
+  std::string address(request.headers.Get("X-Forwarded-For"));
+  if (address.empty()) address = request.remote;
+  if (address.starts_with('[')) {  // "[::1]:8000"
+    size_t close = address.find(']');
+    return close == std::string::npos ? address : address.substr(1, close - 1);
+  }
+  size_t colon = address.find(':');
+  if (colon != std::string::npos && address.find(':', colon + 1) == std::string::npos) {
+    address.resize(colon);  // "192.0.2.1:5000"; a bare IPv6 address has several colons
+  }
+  return address;
+}
+
+accounts::ClientInfo ClientOf(const Request& request) {
+  return {ClientAddress(request), std::string(request.headers.Get("User-Agent"))};
+}
+
 bool OverHttps(const ApiContext& ctx, const Request& request) {
   return ctx.secure_cookies || request.headers.Get("X-Forwarded-Proto") == "https";
 }

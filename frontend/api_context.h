@@ -84,6 +84,13 @@ absl::StatusOr<BasicCredentials> ParseBasicAuth(const Request& request);
 // kUnauthenticated (answer 401 with WWW-Authenticate) if missing or wrong. Returns the user.
 absl::StatusOr<std::string> RequireBasicAuth(const ApiContext& ctx, const Request& request);
 
+// Where the request came from, for the owner's sessions list: the coordinator's
+// X-Forwarded-For (it sets the header itself and drops a client's), else the peer; without
+// the port.
+std::string ClientAddress(const Request& request);
+// The address and User-Agent that Accounts records with a new session.
+accounts::ClientInfo ClientOf(const Request& request);
+
 // Whether the browser's connection is encrypted: --secure_cookies, or the coordinator's
 // X-Forwarded-Proto (it sets the header itself and drops a client's; frontends listen
 // only for it).

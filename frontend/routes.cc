@@ -1,5 +1,6 @@
 #include "frontend/routes.h"
 
+#include "frontend/account_settings_api.h"
 #include "frontend/accounts_api.h"
 #ifdef PENNCLOUD_HAVE_MAIL_API
 #include "frontend/mail_api.h"
@@ -15,6 +16,7 @@ namespace penncloud::frontend {
 
 void BuildRoutes(Router& router, const ApiContext& ctx, const StaticOptions& static_options) {
   RegisterAccountRoutes(router, ctx);
+  RegisterAccountSettingsRoutes(router, ctx);
 #ifdef PENNCLOUD_HAVE_MAIL_API
   RegisterMailRoutes(router, ctx);
 #endif

@@ -26,24 +26,19 @@ constexpr size_t kMaxXmlBody = 1 << 20;
 
 // Verified Basic credentials, by SHA-256 of the Authorization header, so that a WebDAV
 // client's every request does not cost an Argon2 check (~35 ms of CPU). An entry records
-// the stored password hash (the PHC string, salt included) the credentials were checked
-// against, and serves only while the account still holds that very hash: a password change
-// writes a new one, so the old password stops working at once on every frontend, for one
-// store read per request (accounts/accounts.h documents the acct/<user> row).
+// what the credentials matched (the stored web-password hash, or an app password's id) and
+// serves only while Accounts::ProtocolLoginHolds says it still would: a password change, a
+// revoked app password or two-factor sign-in turned on stops it at once on every frontend,
+// for one store read per request (accounts/accounts.h).
 class CredentialCache {
  public:
-  struct Entry {
-    std::string user;
-    std::string password_hash;
-  };
-
-  std::optional<Entry> Find(const std::string& key) {
+  std::optional<accounts::ProtocolLogin> Find(const std::string& key) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(key);
     if (it == entries_.end()) return std::nullopt;
     return it->second;
   }
-  void Remember(const std::string& key, Entry entry) {
+  void Remember(const std::string& key, accounts::ProtocolLogin entry) {
     std::lock_guard lock(mu_);
     if (entries_.size() >= kMaxEntries) entries_.clear();
     entries_[key] = std::move(entry);
@@ -56,13 +51,8 @@ class CredentialCache {
  private:
   static constexpr size_t kMaxEntries = 10000;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, accounts::ProtocolLogin> entries_;  // GUARDED_BY(mu_)
 };
-
-// The account's current password hash; NotFound if the account is gone.
-absl::StatusOr<std::string> StoredPasswordHash(kvs::Client* store, const std::string& user) {
-  return store->Get("acct/" + user, "password");
-}
 
 Response Unauthorized() {
   Response res = ErrorResponse(401, "authentication required");
@@ -251,23 +241,19 @@ class WebDav {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(auth.data()), auth.size(), digest);
     std::string key(reinterpret_cast<const char*>(digest), sizeof digest);
-    if (std::optional<CredentialCache::Entry> hit = cache_.Find(key)) {
-      absl::StatusOr<std::string> now = StoredPasswordHash(ctx_.store, hit->user);
-      if (now.ok() && *now == hit->password_hash) return hit->user;
-      if (!now.ok() && !absl::IsNotFound(now.status())) return now.status();
-      cache_.Forget(key);  // the password changed (or the account went): check afresh
+    if (std::optional<accounts::ProtocolLogin> hit = cache_.Find(key)) {
+      absl::StatusOr<bool> holds = ctx_.accounts->ProtocolLoginHolds(*hit);
+      if (!holds.ok()) return holds.status();
+      if (*holds) return hit->user;
+      cache_.Forget(key);  // the password changed or the app password went: check afresh
     }
-    // The hash is read before the check: if the password changes in between, the entry
-    // records the old hash and never serves.
     absl::StatusOr<BasicCredentials> given = ParseBasicAuth(req);
     if (!given.ok()) return given.status();
-    const std::string user_name = absl::AsciiStrToLower(given->user);  // as accounts/ does
-    absl::StatusOr<std::string> hash = StoredPasswordHash(ctx_.store, user_name);
-    auto user = RequireBasicAuth(ctx_, req);
-    if (user.ok() && hash.ok() && *user == user_name) {
-      cache_.Remember(key, {.user = *user, .password_hash = *hash});
-    }
-    return user;
+    absl::StatusOr<accounts::ProtocolLogin> login =
+        ctx_.accounts->CheckProtocolLogin(given->user, given->password);
+    if (!login.ok()) return login.status();
+    cache_.Remember(key, *login);
+    return login->user;
   }
 
   static Response Options() {

@@ -14,6 +14,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev libboost-dev libssl-dev nlohmann-json3-dev libargon2-dev libgmime-3.0-dev
   libgtest-dev libgmock-dev libexpat1-dev libtomlplusplus-dev libicu-dev
+  # QR codes for two-factor enrollment (frontend/qr_svg.h)
+  libqrencode-dev
   # real clients and tools the tests drive
   curl swaks libnet-ssleay-perl fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
   chromium litmus rclone

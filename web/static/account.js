@@ -1,7 +1,9 @@
 import { api } from '/static/api.js';
 import { clearMessage, showMessage, startPage } from '/static/layout.js';
+import { startSettings } from '/static/account.settings.js';
 
 await startPage('account');
+await startSettings();
 const form = document.getElementById('password-form');
 const message = document.getElementById('message');
 

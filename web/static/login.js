@@ -33,7 +33,11 @@ form.addEventListener('submit', async (event) => {
   const button = document.getElementById('submit');
   button.disabled = true;
   try {
-    await api('POST', '/api/login', { username, password });
+    const answer = await api('POST', '/api/login', { username, password });
+    if (answer.code_required) {
+      askForCode(answer.ticket);
+      return;
+    }
     window.location.assign(nextPage());
   } catch (e) {
     if (e.status === 401) {
@@ -45,6 +49,48 @@ form.addEventListener('submit', async (event) => {
     }
     form.password.value = '';
     form.password.focus();
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// Two-step sign-in: the password was right; the session begins once the code is.
+const codeForm = document.getElementById('code-form');
+let ticket = null;
+
+function askForCode(newTicket) {
+  ticket = newTicket;
+  form.hidden = true;
+  codeForm.hidden = false;
+  codeForm.code.focus();
+}
+
+codeForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearMessage(message);
+  const code = codeForm.code.value.trim();
+  if (!code) {
+    showMessage(message, 'Enter the code from your authenticator app.');
+    return;
+  }
+  const button = document.getElementById('code-submit');
+  button.disabled = true;
+  try {
+    await api('POST', '/api/login/code', { ticket, code });
+    window.location.assign(nextPage());
+  } catch (e) {
+    if (e.status === 429) {
+      showMessage(message, `Too many failed attempts. ${e.message}`);
+    } else if (e.message.startsWith('sign-in expired')) {
+      showMessage(message, 'That took too long. Enter your password again.');
+      codeForm.hidden = true;
+      form.hidden = false;
+      form.password.value = '';
+      form.password.focus();
+    } else {
+      showMessage(message, e.status === 401 ? 'That code is not right.' : e.message);
+    }
+    codeForm.code.value = '';
   } finally {
     button.disabled = false;
   }
