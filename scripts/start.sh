@@ -65,6 +65,7 @@ if [[ ! -s $tls_dir/ca.crt ]]; then
   bash "$root/scripts/lib/tls.sh" ca "$tls_dir"
 fi
 tls_certificate kvsctl
+bash "$root/scripts/lib/dkim.sh" "$(conf_get smtp dkim_dir)" "$state/dkim" "$mail_domain"  # DKIM keys + DNS records
 
 echo "== Starting the key-value store (config group + ${#data_groups[@]} data groups)"
 for r in "${replicas[@]}"; do
