@@ -16,6 +16,9 @@ packages=(
   libgtest-dev libgmock-dev libexpat1-dev libtomlplusplus-dev libicu-dev
   # QR codes for two-factor enrollment (frontend/qr_svg.h)
   libqrencode-dev
+  # mail between domains (docs/mail-auth.md): DKIM, SPF, DMARC; python3-dkim (+ nacl for
+  # Ed25519) is the second DKIM implementation the interop test checks ours against
+  libopendkim-dev libspf2-dev libopendmarc-dev python3-dkim python3-nacl
   # real clients and tools the tests drive
   curl swaks libnet-ssleay-perl fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
   chromium litmus rclone
