@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "storage/content_type.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -228,8 +229,15 @@ absl::StatusOr<Received> ReceiveFileContent(storage::Drive& drive, const std::st
                                             const std::string& path, Request& request) {
   storage::UploadOptions options;
   std::string type(request.headers.Get("Content-Type"));
+  if (!type.empty()) {
+    // Checked before a byte is stored: the type goes back out in headers and PROPFIND.
+    auto normal = storage::NormalizeContentType(type);
+    if (!normal.ok()) return normal.status();
+    type = *std::move(normal);
+  }
+  // "" lets the drive guess from the name; so do the types clients send for "unknown".
   if (type != "application/octet-stream" && type != "application/x-www-form-urlencoded") {
-    options.content_type = type;  // "" lets the drive guess from the name
+    options.content_type = type;
   }
   if (request.headers.Has("If-Match")) {
     auto tags = EtagList(request.headers.Get("If-Match"));

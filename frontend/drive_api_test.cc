@@ -7,6 +7,7 @@
 #include "accounts/accounts.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
+#include "storage/content_type.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -306,8 +307,47 @@ TEST_F(DriveApiTest, SvgIsNeverInlineWhateverItsParameters) {
   EXPECT_TRUE(SafeInline("text/plain; charset=utf-8"));
 }
 
+// The uploader's Content-Type is stored with the file and sent back in headers and
+// PROPFIND: it is checked and normalised before anything is stored.
+TEST_F(DriveApiTest, UploadContentTypeIsCheckedAndNormalised) {
+  ASSERT_EQ(Put(alice_, "/a.txt", "kept", {{"Content-Type", "text/plain"}}).status, 201);
+  const std::string at_cap = "application/" + std::string(storage::kMaxContentTypeBytes - 12, 'x');
+  for (const std::string& bad :
+       {std::string("text/plain\x90"), std::string("text/plain\r\nX-Evil: 1"),
+        std::string("text/plain\0", 11), std::string("text"), std::string("text/"),
+        std::string("text/plain; charset"), std::string("text/plain; a=\"open"),
+        std::string("text/plain, text/html"), at_cap + "x"}) {
+    Response res = Put(alice_, "/a.txt", "replaced", {{"Content-Type", bad}});
+    EXPECT_EQ(res.status, 400) << bad;
+    EXPECT_NE(res.body.find("invalid Content-Type"), std::string::npos) << res.body;
+  }
+  EXPECT_EQ(Get(alice_, "/a.txt"), "kept");  // no refused upload replaced it
+  EXPECT_EQ(List(alice_, "/")["entries"].size(), 1u);
+
+  ASSERT_EQ(
+      Put(alice_, "/b.txt", "b", {{"Content-Type", " Text/Plain ;Charset=\"UTF-8\" ; "}}).status,
+      201);
+  Response b = Call(alice_, "GET", "/api/files/content?path=/b.txt&inline=1");
+  EXPECT_EQ(b.headers.Get("Content-Type"), "text/plain; charset=\"UTF-8\"");
+  ASSERT_EQ(Put(alice_, "/c.bin", "c", {{"Content-Type", at_cap}}).status, 201);
+  EXPECT_EQ(List(alice_, "/")["entries"].size(), 3u);
+}
+
 // Found by fuzz/drive_path_fuzz.cc: a suffix range of an empty file resolved to the empty
 // range [0, 0), answered 206 with "Content-Range: bytes 0--1/0".
+// One range at most: a list of ranges (which could ask for the same bytes many times
+// over) is ignored and the file served whole, as RFC 9110 allows.
+TEST(ParseRangeTest, OneRangeIsServedAListIsIgnored) {
+  bool unsatisfiable = true;
+  auto one = ParseRange("bytes=0-1", 10, &unsatisfiable);
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->end, 2u);
+  for (const char* list : {"bytes=0-1,3-4", "bytes=0-9,0-9,0-9", "bytes=-1,"}) {
+    EXPECT_FALSE(ParseRange(list, 10, &unsatisfiable).has_value()) << list;
+    EXPECT_FALSE(unsatisfiable) << list;
+  }
+}
+
 TEST(ParseRangeTest, SuffixOfAnEmptyFileIsServedWhole) {
   bool unsatisfiable = true;
   EXPECT_FALSE(ParseRange("bytes=-5", 0, &unsatisfiable).has_value());
