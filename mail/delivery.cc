@@ -64,9 +64,21 @@ absl::StatusOr<std::string> Delivery::Deliver(const Envelope& envelope, std::str
       remote.push_back(r);
     }
   }
+  // Mail from other domains is authenticated first; it may be refused or go to Junk.
+  std::string_view folder = kInbox;
+  std::string checked;
+  if (envelope.authenticated_user.empty() && inbound_check_) {
+    InboundDecision decision = inbound_check_(envelope, message);
+    if (decision.action == InboundDecision::Action::kReject) {
+      return absl::PermissionDeniedError(decision.reason);
+    }
+    if (decision.action == InboundDecision::Action::kJunk) folder = kJunk;
+    checked = std::move(decision.message);
+    message = checked;
+  }
   std::string id;
   for (const auto& user : local) {
-    auto meta = store_.Add(user, kInbox, message, false);
+    auto meta = store_.Add(user, folder, message, false);
     if (!meta.ok()) return meta.status();
     if (id.empty()) id = meta->id();
   }

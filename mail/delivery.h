@@ -23,6 +23,17 @@ using UserExists = std::function<absl::StatusOr<bool>(std::string_view user)>;
 // Whether an account may send outside the local domain (null: everyone may).
 using MaySendOutsideCheck = std::function<absl::StatusOr<bool>(std::string_view user)>;
 
+// What inbound authentication (SPF, DKIM, DMARC: mail/inbound_auth.h) decided about a
+// message from a client that did not log in.
+struct InboundDecision {
+  enum class Action { kDeliver, kJunk, kReject };
+  Action action = Action::kDeliver;
+  std::string message;  // the message to store (with its Authentication-Results field)
+  std::string reason;   // why it is refused (kReject)
+};
+using InboundCheck =
+    std::function<InboundDecision(const Envelope& envelope, std::string_view message)>;
+
 class Delivery final : public SmtpBackend {
  public:
   Delivery(MailStore& store, OutboundQueue& queue, std::string domain, Authenticator authenticate,
@@ -42,6 +53,10 @@ class Delivery final : public SmtpBackend {
                                          const std::vector<std::string>& recipients,
                                          std::string_view source);
 
+  // Checks every message from clients that did not log in before it is stored (unset: none
+  // is checked). Set before serving.
+  void SetInboundCheck(InboundCheck check) { inbound_check_ = std::move(check); }
+
   bool IsLocal(std::string_view address, std::string* user) const;
   const std::string& domain() const { return domain_; }
 
@@ -52,6 +67,7 @@ class Delivery final : public SmtpBackend {
   Authenticator authenticate_;
   UserExists exists_;
   MaySendOutsideCheck may_send_outside_;
+  InboundCheck inbound_check_;
 
   // Accounts seen to exist recently: every RCPT of a busy mailbox need not read the account.
   // Only positive answers are cached, so a new account is reachable at once.

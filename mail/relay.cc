@@ -113,9 +113,19 @@ void Relay::Process(const pb::QueuedMessage& entry) {
       by_host[{LookupMx(DomainOf(r)).front(), 25}].push_back(r);
     }
   }
+  std::string outgoing = std::move(*source);
+  if (options_.sign) {
+    auto signed_message = options_.sign(outgoing);
+    if (signed_message.ok()) {
+      outgoing = std::move(*signed_message);
+    } else {
+      PC_LOG(kWarn, "relay.sign_failed")
+      ("id", entry.id())("error", std::string(signed_message.status().message()));
+    }
+  }
   std::vector<RecipientResult> temporary, permanent;
   for (const auto& [host, recipients] : by_host) {
-    for (auto& result : send_(host.first, host.second, entry.sender(), recipients, *source)) {
+    for (auto& result : send_(host.first, host.second, entry.sender(), recipients, outgoing)) {
       if (result.outcome == RecipientOutcome::kTemporaryFailure) temporary.push_back(result);
       if (result.outcome == RecipientOutcome::kPermanentFailure) permanent.push_back(result);
       RecordRecipientResult(result.outcome);
@@ -132,7 +142,7 @@ void Relay::Process(const pb::QueuedMessage& entry) {
     }
     temporary.clear();
   }
-  if (!permanent.empty()) Bounce(entry, *source, permanent);
+  if (!permanent.empty()) Bounce(entry, outgoing, permanent);
   RecordMessageOutcome(!temporary.empty() ? "retry" : !permanent.empty() ? "bounced" : "delivered");
   if (temporary.empty()) {
     if (auto s = queue_.Complete(entry); !s.ok()) {

@@ -12,9 +12,11 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "mail/mail_store.h"
 #include "mail/outbound_queue.h"
 #include "mail/smtp_client.h"
@@ -31,6 +33,9 @@ struct RelayOptions {
   int64_t lease_micros = 300'000'000;
   std::chrono::milliseconds poll_interval{1000};
   std::string owner = "relay";  // this runner's name in queue leases
+  // Signs a message before it leaves (DKIM, mail/dkim.h); unset: sent as queued. A message
+  // that cannot be signed is sent unsigned rather than held back.
+  std::function<absl::StatusOr<std::string>(std::string_view message)> sign;
 };
 
 // Delivers one message to one host; the real one is SendMail.

@@ -6,12 +6,16 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
 #include "accounts/sending_policy.h"
 #include "common/config.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/node_name.h"
 #include "mail/delivery.h"
+#include "mail/dkim.h"
+#include "mail/dns_resolver.h"
+#include "mail/inbound_auth.h"
 #include "mail/line_server.h"
 #include "mail/main_common.h"
 #include "mail/protocols.h"
@@ -44,6 +48,15 @@ ABSL_FLAG(int64_t, relay_retry_base_ms, 60000, "first retry delay (doubles per a
 ABSL_FLAG(int64_t, relay_retry_max_ms, 3600000, "longest retry delay");
 ABSL_FLAG(int, relay_max_attempts, 12, "attempts before bouncing");
 ABSL_FLAG(int, relay_timeout_ms, 30000, "per-step timeout talking to other servers");
+ABSL_FLAG(std::string, dkim_dir, "",
+          "DKIM private keys <domain>.<selector>.key (default <state>/dkim; made by start.sh)");
+ABSL_FLAG(bool, verify_inbound, true,
+          "check SPF, DKIM and DMARC of mail from other domains (Authentication-Results)");
+ABSL_FLAG(std::string, authserv_id, "", "our name in Authentication-Results (default --hostname)");
+ABSL_FLAG(std::string, dns_script, "",
+          "answer DNS from this file of scripted records instead of the system resolver "
+          "(tests; format in mail/dns_resolver.h)");
+ABSL_FLAG(int, dns_timeout_ms, 5000, "per-try timeout of the system resolver");
 ABSL_FLAG(std::string, coordinator, "", "coordinator gRPC host:port for heartbeats (\"\" = none)");
 
 namespace pm = penncloud::mail;
@@ -81,6 +94,38 @@ int main(int argc, char** argv) {
         return exists;
       },
       [&](std::string_view u) { return sending.MaySendOutside(u); });
+
+  // Mail between domains (docs/mail-auth.md): DNS for SPF/DKIM/DMARC, inbound checks, and
+  // the keys outbound mail is signed with.
+  std::unique_ptr<pm::DnsResolver> resolver;
+  if (std::string script = absl::GetFlag(FLAGS_dns_script); !script.empty()) {
+    auto scripted = pm::ScriptedResolver::Load(script);
+    if (!scripted.ok()) {
+      std::cerr << "smtp: " << scripted.status() << "\n";
+      return 1;
+    }
+    resolver = std::move(*scripted);
+  } else {
+    resolver =
+        pm::NewSystemResolver(std::chrono::milliseconds(absl::GetFlag(FLAGS_dns_timeout_ms)));
+  }
+  std::string authserv_id = absl::GetFlag(FLAGS_authserv_id);
+  if (authserv_id.empty()) authserv_id = absl::GetFlag(FLAGS_hostname);
+  pm::InboundAuth inbound(*resolver, authserv_id);
+  if (absl::GetFlag(FLAGS_verify_inbound)) {
+    delivery.SetInboundCheck(
+        [&](const pm::Envelope& e, std::string_view m) { return inbound(e, m); });
+  }
+  std::string dkim_dir = absl::GetFlag(FLAGS_dkim_dir);
+  if (dkim_dir.empty()) dkim_dir = state + "/dkim";
+  auto dkim_keys = pm::LoadDkimKeys(dkim_dir, absl::GetFlag(FLAGS_domain));
+  if (!dkim_keys.ok()) {
+    std::cerr << "smtp: " << dkim_keys.status() << "\n";
+    return 1;
+  }
+  std::vector<std::string> selectors;
+  for (const auto& k : *dkim_keys) selectors.push_back(k.selector);
+  const pm::DkimSigner signer(std::move(*dkim_keys));
 
   pm::SmtpConfig config;
   config.hostname = absl::GetFlag(FLAGS_hostname);
@@ -147,6 +192,9 @@ int main(int argc, char** argv) {
   relay_options.retry_max_micros = absl::GetFlag(FLAGS_relay_retry_max_ms) * 1000;
   relay_options.max_attempts = absl::GetFlag(FLAGS_relay_max_attempts);
   relay_options.owner = node + "-" + std::to_string(std::random_device{}());
+  if (!signer.empty()) {
+    relay_options.sign = [&signer](std::string_view m) { return signer.Sign(m); };
+  }
   pm::Relay relay(queue, store, relay_options,
                   [&](const std::string& host, int port, const std::string& sender,
                       const std::vector<std::string>& rcpts, const std::string& message) {
@@ -159,7 +207,8 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()), node, server);
   PC_LOG(kInfo, "smtp.listening")
   ("port", server.port())("smtps_port", smtps ? smtps->port() : 0)("tls", config.tls_available)(
-      "smarthost", smarthost);
+      "smarthost", smarthost)("dkim_selectors", absl::StrJoin(selectors, ","))(
+      "verify_inbound", absl::GetFlag(FLAGS_verify_inbound));
   pm::WaitForStopSignal();
   PC_LOG(kInfo, "smtp.stopping");
   relay.Stop();

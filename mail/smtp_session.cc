@@ -217,6 +217,8 @@ SessionOutput SmtpSession::Mail(std::string_view arg) {
   envelope_ = Envelope();
   envelope_.sender = address;
   envelope_.authenticated_user = user_;
+  envelope_.client_address = peer_;
+  envelope_.helo = helo_;
   return Reply("250 2.1.0 Sender OK");
 }
 
@@ -402,6 +404,9 @@ SessionOutput SmtpSession::EndOfData() {
   std::string message = ReceivedHeader() + data_;
   auto id = backend_.Deliver(envelope_, message);
   ResetTransaction();
+  if (absl::IsPermissionDenied(id.status())) {
+    return Reply(Cat("550 5.7.1 ", std::string(id.status().message())));
+  }
   if (!id.ok()) return Reply("451 4.3.0 Could not store message, try again later");
   return Reply(Cat("250 2.0.0 OK: queued as ", *id));
 }

@@ -31,6 +31,8 @@ struct Envelope {
   std::string sender;                   // MAIL FROM path, "" for the null sender <>
   std::vector<std::string> recipients;  // RCPT TO paths, as given
   std::string authenticated_user;       // "" if the client did not authenticate
+  std::string client_address;           // the client's IP address, for SPF
+  std::string helo;                     // the name it gave in HELO/EHLO
 };
 
 // What the session needs from the rest of the system.
@@ -44,6 +46,7 @@ class SmtpBackend {
   // Whether the authenticated `user` may send to other domains yet (new accounts wait).
   virtual absl::StatusOr<bool> MaySendOutside(std::string_view user) = 0;
   // Stores the message durably for every recipient; returns a queue id for the reply.
+  // kPermissionDenied refuses the message for good (550 5.7.1 with the status message).
   virtual absl::StatusOr<std::string> Deliver(const Envelope& envelope,
                                               std::string_view message) = 0;
 };
