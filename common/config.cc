@@ -32,9 +32,9 @@ namespace {
 // Tables a file may hold: the layout, one per binary, and [web], the public face of the
 // site (HTTPS certificate, public mode), which is the coordinator's flags under a name an
 // operator looks for.
-constexpr std::array<const char*, 9> kTables = {"cluster",     "kvs_server", "kvsctl",
-                                                "coordinator", "frontend",   "smtp",
-                                                "pop3",        "kvs_bench",  "web"};
+constexpr std::array<const char*, 10> kTables = {"cluster",   "kvs_server", "kvsctl", "coordinator",
+                                                 "frontend",  "smtp",       "pop3",   "imap",
+                                                 "kvs_bench", "web"};
 
 // The [cluster] keys scripts/start.sh reads; checked here so every binary (and
 // --check_config) catches a typo or a bad port before anything starts.
@@ -43,7 +43,7 @@ struct ClusterKey {
   const char* name;
   Kind kind;
 };
-constexpr std::array<ClusterKey, 16> kClusterKeys = {{
+constexpr std::array<ClusterKey, 18> kClusterKeys = {{
     {"tls_dir", Kind::kString},  // the cluster CA and the per-process certificates
     {"state_dir", Kind::kString},
     {"domain", Kind::kString},
@@ -55,6 +55,8 @@ constexpr std::array<ClusterKey, 16> kClusterKeys = {{
     {"pop3_port", Kind::kPort},
     {"smtps_port", Kind::kPort},  // SMTP submission with implicit TLS
     {"pop3s_port", Kind::kPort},  // POP3 with implicit TLS
+    {"imap_port", Kind::kPort},   // IMAP, logins after STARTTLS
+    {"imaps_port", Kind::kPort},  // IMAP with implicit TLS
     {"https_port", Kind::kPort},  // the coordinator's HTTPS
     {"kvs_port_base", Kind::kPort},
     {"metrics_port_offset", Kind::kPort},  // /metrics on each main port + this

@@ -21,7 +21,7 @@ namespace penncloud::coordinator {
 
 struct LaunchRecord {
   std::string name;
-  std::string tier;     // "kvs", "frontend", "smtp", "pop3", "coordinator"
+  std::string tier;     // "kvs", "frontend", "smtp", "pop3", "imap", "coordinator"
   std::string address;  // host:port served to clients
   std::vector<std::string> argv;
   std::string cwd;

@@ -109,7 +109,10 @@ std::vector<NodeRow> NodeTable::Rows(const ClusterView& view, int64_t now_ms) co
     services.push_back(std::move(row));
   }
   for (auto& [key, record] : records) {
-    if (record.tier != "frontend" && record.tier != "smtp" && record.tier != "pop3") continue;
+    if (record.tier != "frontend" && record.tier != "smtp" && record.tier != "pop3" &&
+        record.tier != "imap") {
+      continue;
+    }
     NodeRow row;
     row.id = ServiceNodeId(record.tier, record.address);
     row.tier = record.tier;

@@ -22,7 +22,7 @@ namespace penncloud::coordinator {
 
 struct NodeRow {
   std::string id;
-  std::string tier;  // "coordinator", "frontend", "smtp", "pop3", "kvs"
+  std::string tier;  // "coordinator", "frontend", "smtp", "pop3", "imap", "kvs"
   std::string name;
   std::string address;
   std::optional<std::string> group;

@@ -360,8 +360,8 @@ Response Delete(MailServices& mail, Request& req, const accounts::Session& s) {
     if (!status.ok()) return FromStatus(status);
     return Json(200, {{"id", meta->id()}, {"deleted", true}});
   }
-  auto status = mail.store.Move(s.username, meta->id(), mail::kTrash);
-  if (!status.ok()) return FromStatus(status);
+  auto moved = mail.store.Move(s.username, meta->id(), mail::kTrash);
+  if (!moved.ok()) return FromStatus(moved.status());
   return Json(200, {{"id", meta->id()}, {"folder", "trash"}});
 }
 

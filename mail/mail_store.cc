@@ -1,5 +1,6 @@
 #include "mail/mail_store.h"
 
+#include <algorithm>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -16,8 +17,6 @@ namespace {
 
 constexpr std::string_view kLockColumn = "lock/pop3";
 constexpr int kCasAttempts = 16;  // bounded retries of a compare-and-put loop
-
-std::string Column(std::string_view folder, std::string_view id) { return Cat(folder, "/", id); }
 
 std::string Preview(const ParsedMessage& parsed) {
   std::string text = parsed.text.empty() ? parsed.html : parsed.text;
@@ -37,6 +36,30 @@ std::string Preview(const ParsedMessage& parsed) {
 }
 
 }  // namespace
+
+MessageFlags FlagsOf(const pb::MessageMeta& meta) {
+  MessageFlags f;
+  f.seen = meta.seen();
+  f.answered = meta.answered();
+  f.flagged = meta.flagged();
+  f.deleted = meta.deleted();
+  f.draft = meta.draft();
+  f.keywords.assign(meta.keywords().begin(), meta.keywords().end());
+  return f;
+}
+
+void SetFlags(const MessageFlags& flags, pb::MessageMeta* meta) {
+  meta->set_seen(flags.seen);
+  meta->set_answered(flags.answered);
+  meta->set_flagged(flags.flagged);
+  meta->set_deleted(flags.deleted);
+  meta->set_draft(flags.draft);
+  std::vector<std::string> keywords = flags.keywords;
+  std::sort(keywords.begin(), keywords.end());
+  keywords.erase(std::unique(keywords.begin(), keywords.end()), keywords.end());
+  meta->clear_keywords();
+  for (auto& k : keywords) meta->add_keywords(std::move(k));
+}
 
 bool IsFolder(std::string_view folder) {
   for (std::string_view known : kSystemFolders) {
@@ -63,26 +86,43 @@ std::string MailStore::NewId() {
 
 absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::string_view folder,
                                                std::string_view source, bool seen) {
-  if (!IsFolder(folder)) return absl::InvalidArgumentError("no such folder");
+  MessageFlags flags;
+  flags.seen = seen;
+  return Add(user, folder, source, flags, 0);
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::string_view folder,
+                                               std::string_view source, const MessageFlags& flags,
+                                               int64_t received_micros) {
+  if (!FolderExists(user, folder)) return absl::NotFoundError("no such folder");
   ParsedMessage parsed = ParseMessage(source);
   pb::MessageMeta meta;
   meta.set_id(NewId());
-  meta.set_folder(std::string(folder));
   meta.set_from(parsed.from);
   meta.set_to(parsed.to);
   meta.set_cc(parsed.cc);
   meta.set_subject(parsed.subject);
   meta.set_date(parsed.date);
-  meta.set_received_micros(now_micros_());
+  meta.set_received_micros(received_micros > 0 ? received_micros : now_micros_());
   meta.set_size(static_cast<int64_t>(source.size()));
-  meta.set_seen(seen);
+  SetFlags(flags, &meta);
   meta.set_has_attachments(!parsed.attachments.empty());
   meta.set_preview(Preview(parsed));
 
   auto chunks = WriteChunks(kvs_, BodyName(user, meta.id()), source);
   if (!chunks.ok()) return chunks.status();
   meta.set_chunks(*chunks);
-  auto created = kvs_.CPut(MailboxRow(user), Column(folder, meta.id()), std::nullopt,
+  return Insert(user, folder, std::move(meta));
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::Insert(std::string_view user, std::string_view folder,
+                                                  pb::MessageMeta meta) {
+  auto state = Advance(user, folder, /*new_uid=*/true);
+  if (!state.ok()) return state.status();
+  meta.set_folder(std::string(folder));
+  meta.set_uid(state->uid_next() - 1);
+  meta.set_modseq(state->highest_modseq());
+  auto created = kvs_.CPut(MailboxRow(user), MessageColumn(folder, meta.id()), std::nullopt,
                            meta.SerializeAsString());
   if (!created.ok()) return created.status();
   // 128 bits of time and randomness collided: refuse rather than lose either message.
@@ -92,10 +132,12 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
 
 absl::StatusOr<ListPage> MailStore::List(std::string_view user, std::string_view folder,
                                          std::string_view cursor, int limit) {
-  if (!IsFolder(folder)) return absl::InvalidArgumentError("no such folder");
-  std::string prefix = Cat(folder, "/");
+  if (!IsFolder(folder) && !CheckUserFolderName(folder).ok()) {
+    return absl::InvalidArgumentError("no such folder");
+  }
+  std::string prefix = FolderPrefix(folder);
   kvs::ListOptions options;
-  options.after = cursor.empty() ? prefix : Column(folder, cursor);
+  options.after = cursor.empty() ? prefix : MessageColumn(folder, cursor);
   options.limit = limit;
   options.with_values = true;
   auto page = kvs_.List(MailboxRow(user), options);
@@ -126,7 +168,7 @@ absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::ListAll(std::string_view
 
 absl::StatusOr<pb::MessageMeta> MailStore::ReadMeta(std::string_view user, std::string_view folder,
                                                     std::string_view id) {
-  auto value = kvs_.Get(MailboxRow(user), Column(folder, id));
+  auto value = kvs_.Get(MailboxRow(user), MessageColumn(folder, id));
   if (!value.ok()) return value.status();
   pb::MessageMeta meta;
   if (!meta.ParseFromString(*value)) return absl::DataLossError("bad mail index cell");
@@ -137,7 +179,9 @@ absl::StatusOr<pb::MessageMeta> MailStore::Find(std::string_view user, std::stri
   if (id.empty() || id.find('/') != std::string_view::npos) {
     return absl::NotFoundError("no such message");
   }
-  for (std::string_view folder : kSystemFolders) {
+  auto folders = Folders(user);
+  if (!folders.ok()) return folders.status();
+  for (const std::string& folder : *folders) {
     auto meta = ReadMeta(user, folder, id);
     if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
   }
@@ -149,39 +193,70 @@ absl::StatusOr<std::string> MailStore::Source(std::string_view user, const pb::M
 }
 
 absl::Status MailStore::SetSeen(std::string_view user, std::string_view id, bool seen) {
+  auto meta = Find(user, id);
+  if (!meta.ok()) return meta.status();
+  return UpdateFlags(user, meta->folder(), id, [seen](MessageFlags& f) { f.seen = seen; }).status();
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::UpdateFlags(
+    std::string_view user, std::string_view folder, std::string_view id,
+    const std::function<void(MessageFlags&)>& change) {
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    auto meta = Find(user, id);
+    auto meta = ReadMeta(user, folder, id);
     if (!meta.ok()) return meta.status();
-    if (meta->seen() == seen) return absl::OkStatus();
-    std::string old = meta->SerializeAsString();
-    meta->set_seen(seen);
-    auto done =
-        kvs_.CPut(MailboxRow(user), Column(meta->folder(), id), old, meta->SerializeAsString());
+    MessageFlags flags = FlagsOf(*meta);
+    change(flags);
+    pb::MessageMeta changed = *meta;
+    SetFlags(flags, &changed);
+    if (changed.SerializeAsString() == meta->SerializeAsString()) return *meta;
+    auto state = Advance(user, folder, /*new_uid=*/false);
+    if (!state.ok()) return state.status();
+    changed.set_modseq(state->highest_modseq());
+    auto done = kvs_.CPut(MailboxRow(user), MessageColumn(folder, id), meta->SerializeAsString(),
+                          changed.SerializeAsString());
     if (!done.ok()) return done.status();
-    if (*done) return absl::OkStatus();
+    if (*done) return changed;
   }
   return absl::AbortedError("message changed concurrently");
 }
 
-absl::Status MailStore::Move(std::string_view user, std::string_view id, std::string_view folder) {
-  if (!IsFolder(folder)) return absl::InvalidArgumentError("no such folder");
+absl::StatusOr<pb::MessageMeta> MailStore::Move(std::string_view user, std::string_view id,
+                                                std::string_view folder) {
+  if (!FolderExists(user, folder)) return absl::NotFoundError("no such folder");
   auto meta = Find(user, id);
   if (!meta.ok()) return meta.status();
-  if (meta->folder() == folder) return absl::OkStatus();
+  if (meta->folder() == folder) return *meta;
   std::string from = meta->folder();
-  meta->set_folder(std::string(folder));
   // New entry first, old one second: a crash in between shows the message twice (Find
-  // prefers the earlier folder), never loses it.
-  auto s = kvs_.Put(MailboxRow(user), Column(folder, id), meta->SerializeAsString());
+  // prefers the earlier folder), never loses it. A half-done move is finished by the next.
+  (void)kvs_.Delete(MailboxRow(user), MessageColumn(folder, id));
+  auto moved = Insert(user, folder, *meta);
+  if (!moved.ok()) return moved.status();
+  auto s = kvs_.Delete(MailboxRow(user), MessageColumn(from, id));
   if (!s.ok()) return s;
-  return kvs_.Delete(MailboxRow(user), Column(from, id));
+  if (auto bumped = Advance(user, from, false); !bumped.ok()) return bumped.status();
+  return moved;
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::Copy(std::string_view user, const pb::MessageMeta& meta,
+                                                std::string_view folder) {
+  if (!FolderExists(user, folder)) return absl::NotFoundError("no such folder");
+  auto source = Source(user, meta);
+  if (!source.ok()) return source.status();
+  pb::MessageMeta copy = meta;
+  copy.set_id(NewId());
+  auto chunks = WriteChunks(kvs_, BodyName(user, copy.id()), *source);
+  if (!chunks.ok()) return chunks.status();
+  copy.set_chunks(*chunks);
+  return Insert(user, folder, std::move(copy));
 }
 
 absl::Status MailStore::Remove(std::string_view user, std::string_view id) {
   auto meta = Find(user, id);
   if (!meta.ok()) return meta.status();
-  auto s = kvs_.Delete(MailboxRow(user), Column(meta->folder(), id));
+  auto s = kvs_.Delete(MailboxRow(user), MessageColumn(meta->folder(), id));
   if (!s.ok()) return s;
+  if (auto bumped = Advance(user, meta->folder(), false); !bumped.ok()) return bumped.status();
   return DeleteChunks(kvs_, BodyName(user, id), meta->chunks());
 }
 

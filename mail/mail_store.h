@@ -3,6 +3,8 @@
 // Layout in the key-value store:
 //   row "mail/<user>"            the mailbox index, one row so a user's listing is one group
 //     column "<folder>/<id>"     pb::MessageMeta of one message (folder: kSystemFolders)
+//     column "~<name>/<id>"      the same, in user folder <name> ('%' and '/' %-escaped)
+//     column "box/<folder>"      pb::FolderState: IMAP's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ
 //     column "lock/pop3"         "<owner> <expiry micros>": the POP3 session holding the box
 //   rows "mailbody/<user>/<id>/<n>", column "c"   the RFC 5322 source, in ~1 MiB chunks
 //
@@ -13,6 +15,12 @@
 //
 // Adding writes the body chunks first and the index cell last: once Add returns OK the
 // message is durable and visible; if it fails, nothing is visible.
+//
+// Folders: the five system folders always exist; user folders ("Work", "Work/2026"; '/'
+// separates levels) exist while their "box/" cell does. Every change to a folder's
+// messages first takes a change number (and, for a new entry, a UID) from that cell with
+// compare-and-put, so a UID is never reused even if the writer dies before the entry is
+// written (the UID is then simply skipped).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +43,18 @@ inline constexpr std::string_view kDrafts = "drafts";
 inline constexpr std::string_view kJunk = "junk";  // quarantined mail (DMARC, spam)
 // The folders every mailbox has, in the order clients list them.
 inline constexpr std::string_view kSystemFolders[] = {kInbox, kSent, kDrafts, kTrash, kJunk};
-bool IsFolder(std::string_view folder);
+bool IsFolder(std::string_view folder);  // a system folder
+// Refuses (kInvalidArgument) a user folder name that is empty, too long or too deep, has an
+// empty level, control characters, or names a system folder.
+absl::Status CheckUserFolderName(std::string_view name);
+
+// What a message's entry says beyond its content: IMAP's flags and keywords.
+struct MessageFlags {
+  bool seen = false, answered = false, flagged = false, deleted = false, draft = false;
+  std::vector<std::string> keywords;
+};
+MessageFlags FlagsOf(const pb::MessageMeta& meta);
+void SetFlags(const MessageFlags& flags, pb::MessageMeta* meta);
 
 struct ListPage {
   std::vector<pb::MessageMeta> messages;  // newest first
@@ -50,6 +69,10 @@ class MailStore {
   // Stores a message's source in a folder. The listing fields are parsed from the source.
   absl::StatusOr<pb::MessageMeta> Add(std::string_view user, std::string_view folder,
                                       std::string_view source, bool seen);
+  // The same with every flag, and the arrival time IMAP APPEND may give (0 = now).
+  absl::StatusOr<pb::MessageMeta> Add(std::string_view user, std::string_view folder,
+                                      std::string_view source, const MessageFlags& flags,
+                                      int64_t received_micros);
 
   absl::StatusOr<ListPage> List(std::string_view user, std::string_view folder,
                                 std::string_view cursor, int limit);
@@ -61,9 +84,36 @@ class MailStore {
   absl::StatusOr<std::string> Source(std::string_view user, const pb::MessageMeta& meta);
 
   absl::Status SetSeen(std::string_view user, std::string_view id, bool seen);
-  absl::Status Move(std::string_view user, std::string_view id, std::string_view folder);
-  // Deletes the message for good (POP3 DELE at QUIT, emptying Trash).
+  // Changes the flags of message `id` in `folder` with `change`, taking a new change number;
+  // returns the entry as written (unchanged, without a new number, if `change` left it so).
+  absl::StatusOr<pb::MessageMeta> UpdateFlags(std::string_view user, std::string_view folder,
+                                              std::string_view id,
+                                              const std::function<void(MessageFlags&)>& change);
+  // Moves keep the id (and the source); the entry gets a UID of the new folder.
+  absl::StatusOr<pb::MessageMeta> Move(std::string_view user, std::string_view id,
+                                       std::string_view folder);
+  // A copy is a new message (new id, its own source) with the same flags and arrival time.
+  absl::StatusOr<pb::MessageMeta> Copy(std::string_view user, const pb::MessageMeta& meta,
+                                       std::string_view folder);
+  // Deletes the message for good (POP3 DELE at QUIT, emptying Trash, IMAP EXPUNGE).
   absl::Status Remove(std::string_view user, std::string_view id);
+
+  // --- folders (mail_folders.cc) ---
+  // The system folders, then the user's folders in name order.
+  absl::StatusOr<std::vector<std::string>> Folders(std::string_view user);
+  bool FolderExists(std::string_view user, std::string_view folder);
+  // A folder's counters; a system folder's are created on first use. kNotFound if none.
+  absl::StatusOr<pb::FolderState> State(std::string_view user, std::string_view folder);
+  // A folder's messages in UID order; entries from before UIDs get theirs now, oldest first.
+  absl::StatusOr<std::vector<pb::MessageMeta>> Mailbox(std::string_view user,
+                                                       std::string_view folder);
+  absl::Status CreateFolder(std::string_view user, std::string_view name);
+  // Deletes a user folder and every message in it; refused while it has subfolders.
+  absl::Status DeleteFolder(std::string_view user, std::string_view name);
+  // Renames a user folder and its subfolders; their messages move (new UIDs, new
+  // UIDVALIDITY, as RFC 9051 6.3.6 allows).
+  absl::Status RenameFolder(std::string_view user, std::string_view from, std::string_view to);
+  absl::Status SetSubscribed(std::string_view user, std::string_view folder, bool subscribed);
 
   absl::StatusOr<int> CountUnread(std::string_view user, std::string_view folder);
 
@@ -76,12 +126,22 @@ class MailStore {
   std::string NewId();
   absl::StatusOr<pb::MessageMeta> ReadMeta(std::string_view user, std::string_view folder,
                                            std::string_view id);
+  // Takes the folder's next change number, and a UID if `new_uid`, by compare-and-put.
+  absl::StatusOr<pb::FolderState> Advance(std::string_view user, std::string_view folder,
+                                          bool new_uid);
+  // Writes `meta` as a new entry of `folder` with a fresh UID and change number.
+  absl::StatusOr<pb::MessageMeta> Insert(std::string_view user, std::string_view folder,
+                                         pb::MessageMeta meta);
+  absl::StatusOr<pb::FolderState> NewState(std::string_view user, std::string_view folder);
 
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;
 };
 
 std::string MailboxRow(std::string_view user);
+// The index column of message `id` in `folder`, and the prefix all of that folder's share.
+std::string MessageColumn(std::string_view folder, std::string_view id);
+std::string FolderPrefix(std::string_view folder);
 std::string BodyName(std::string_view user, std::string_view id);
 
 }  // namespace penncloud::mail

@@ -57,7 +57,7 @@ TEST_F(MailStoreTest, LargeMessageIsChunked) {
   EXPECT_EQ(meta->chunks(), 4);
   EXPECT_EQ(*store_.Source("alice", *meta), big);
   ASSERT_TRUE(store_.Remove("alice", meta->id()).ok());
-  EXPECT_EQ(kvs_.CellCount(), 0u);  // index cell and every chunk are gone
+  EXPECT_EQ(kvs_.CellCount(), 1u);  // index cell and every chunk are gone; the counters stay
 }
 
 TEST_F(MailStoreTest, PagingVisitsEveryMessageOnce) {
@@ -113,7 +113,115 @@ TEST_F(MailStoreTest, DraftsAndJunkAreFoldersLikeTheOthers) {
   EXPECT_TRUE(store_.ListAll("alice", kJunk)->empty());
   EXPECT_EQ(store_.ListAll("alice", kInbox)->size(), 1u);
   EXPECT_FALSE(IsFolder("spam"));
-  EXPECT_TRUE(absl::IsInvalidArgument(store_.Add("alice", "spam", Message("x"), false).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_.Add("alice", "spam", Message("x"), false).status()));
+}
+
+TEST_F(MailStoreTest, UidsAscendAndAreNeverReused) {
+  auto a = store_.Add("alice", kInbox, Message("a"), false);
+  auto b = store_.Add("alice", kInbox, Message("b"), false);
+  EXPECT_EQ(a->uid(), 1u);
+  EXPECT_EQ(b->uid(), 2u);
+  EXPECT_GT(b->modseq(), a->modseq());
+  ASSERT_TRUE(store_.Remove("alice", b->id()).ok());
+  auto c = store_.Add("alice", kInbox, Message("c"), false);
+  EXPECT_EQ(c->uid(), 3u);
+  auto state = store_.State("alice", kInbox);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->uid_next(), 4u);
+  EXPECT_GE(state->highest_modseq(), c->modseq());
+  EXPECT_GT(state->uid_validity(), 0u);
+  // Each folder counts on its own; a move takes the new folder's next UID.
+  auto moved = store_.Move("alice", a->id(), kTrash);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->uid(), 1u);
+  EXPECT_EQ(moved->id(), a->id());
+  auto inbox = store_.Mailbox("alice", kInbox);
+  ASSERT_EQ(inbox->size(), 1u);
+  EXPECT_EQ((*inbox)[0].uid(), 3u);
+}
+
+TEST_F(MailStoreTest, FlagChangesTakeANewModseq) {
+  auto a = store_.Add("alice", kInbox, Message("a"), false);
+  uint64_t before = store_.State("alice", kInbox)->highest_modseq();
+  auto flagged = store_.UpdateFlags("alice", kInbox, a->id(), [](MessageFlags& f) {
+    f.flagged = true;
+    f.keywords = {"$Label1", "$Label1", "Work"};
+  });
+  ASSERT_TRUE(flagged.ok());
+  EXPECT_TRUE(flagged->flagged());
+  EXPECT_EQ(flagged->keywords_size(), 2);  // duplicates dropped
+  EXPECT_GT(flagged->modseq(), before);
+  EXPECT_EQ(store_.State("alice", kInbox)->highest_modseq(), flagged->modseq());
+  // No change, no new number.
+  auto same =
+      store_.UpdateFlags("alice", kInbox, a->id(), [](MessageFlags& f) { f.flagged = true; });
+  EXPECT_EQ(same->modseq(), flagged->modseq());
+  EXPECT_TRUE(
+      absl::IsNotFound(store_.UpdateFlags("alice", kSent, a->id(), [](MessageFlags&) {}).status()));
+}
+
+TEST_F(MailStoreTest, RowsFromBeforeUidsGetThemOldestFirst) {
+  // Two entries as the store wrote them before UIDs: no uid, no folder counters.
+  for (const char* subject : {"old", "older"}) {
+    auto meta = store_.Add("alice", kInbox, Message(subject), false);
+    pb::MessageMeta legacy = *meta;
+    legacy.clear_uid();
+    legacy.clear_modseq();
+    ASSERT_TRUE(
+        kvs_.Put(MailboxRow("alice"), MessageColumn(kInbox, meta->id()), legacy.SerializeAsString())
+            .ok());
+  }
+  auto box = store_.Mailbox("alice", kInbox);
+  ASSERT_TRUE(box.ok());
+  ASSERT_EQ(box->size(), 2u);
+  EXPECT_EQ((*box)[0].subject(), "old");  // arrived first
+  EXPECT_EQ((*box)[0].uid(), 3u);         // 1 and 2 were taken before: never reused
+  EXPECT_EQ((*box)[1].uid(), 4u);
+  EXPECT_EQ(store_.Mailbox("alice", kInbox)->at(1).uid(), 4u);  // stable once given
+}
+
+TEST_F(MailStoreTest, UserFoldersNestRenameAndDelete) {
+  ASSERT_TRUE(store_.CreateFolder("alice", "Work").ok());
+  ASSERT_TRUE(store_.CreateFolder("alice", "Work/2026").ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(store_.CreateFolder("alice", "Work")));
+  for (const char* bad : {"", "/x", "x/", "a//b", "INBOX", "Trash", "a\nb", "a/b/c/d/e/f/g/h/i"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(store_.CreateFolder("alice", bad))) << bad;
+  }
+  auto m = store_.Add("alice", "Work", Message("w"), false);
+  auto n = store_.Add("alice", "Work/2026", Message("w2"), false);
+  ASSERT_TRUE(m.ok() && n.ok());
+  // A folder's listing never includes its subfolders' messages.
+  EXPECT_EQ(store_.ListAll("alice", "Work")->size(), 1u);
+  EXPECT_EQ(store_.Find("alice", n->id())->folder(), "Work/2026");
+  EXPECT_EQ(*store_.Folders("alice"), (std::vector<std::string>{"inbox", "sent", "drafts", "trash",
+                                                                "junk", "Work", "Work/2026"}));
+  EXPECT_TRUE(absl::IsFailedPrecondition(store_.DeleteFolder("alice", "Work")));
+  ASSERT_TRUE(store_.RenameFolder("alice", "Work", "Jobs").ok());
+  EXPECT_EQ(*store_.Folders("alice"), (std::vector<std::string>{"inbox", "sent", "drafts", "trash",
+                                                                "junk", "Jobs", "Jobs/2026"}));
+  EXPECT_EQ(store_.Find("alice", n->id())->folder(), "Jobs/2026");
+  EXPECT_EQ(*store_.Source("alice", *store_.Find("alice", m->id())), Message("w"));
+  ASSERT_TRUE(store_.DeleteFolder("alice", "Jobs/2026").ok());
+  EXPECT_TRUE(absl::IsNotFound(store_.Find("alice", n->id()).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_.Add("alice", "Jobs/2026", Message("x"), false).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(store_.DeleteFolder("alice", "inbox")));
+  ASSERT_TRUE(store_.SetSubscribed("alice", "Jobs", false).ok());
+  EXPECT_FALSE(store_.State("alice", "Jobs")->subscribed());
+}
+
+TEST_F(MailStoreTest, CopyIsANewMessageWithTheSameFlags) {
+  MessageFlags flags;
+  flags.flagged = true;
+  auto a = store_.Add("alice", kInbox, Message("a"), flags, 42);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->received_micros(), 42);
+  auto copy = store_.Copy("alice", *a, kSent);
+  ASSERT_TRUE(copy.ok());
+  EXPECT_NE(copy->id(), a->id());
+  EXPECT_TRUE(copy->flagged());
+  EXPECT_EQ(copy->received_micros(), 42);
+  ASSERT_TRUE(store_.Remove("alice", a->id()).ok());
+  EXPECT_EQ(*store_.Source("alice", *copy), Message("a"));
 }
 
 TEST(MailStoreConcurrency, ConcurrentDeliveriesAreAllKept) {
@@ -128,9 +236,10 @@ TEST(MailStoreConcurrency, ConcurrentDeliveriesAreAllKept) {
     });
   }
   for (auto& t : threads) t.join();
-  auto all = store.ListAll("alice", kInbox);
+  auto all = store.Mailbox("alice", kInbox);
   ASSERT_TRUE(all.ok());
-  EXPECT_EQ(all->size(), 400u);
+  ASSERT_EQ(all->size(), 400u);
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].uid(), i + 1);  // none shared
 }
 
 TEST_F(MailStoreTest, Pop3LockIsExclusiveUntilReleasedOrExpired) {

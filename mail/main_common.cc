@@ -117,17 +117,25 @@ std::function<void()> CountRefused(const std::string& kind) {
 std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
                                      const std::string& address, const std::string& name,
                                      LineServer& server) {
+  return StartHeartbeat(coordinator, kind, address, name,
+                        [&server] { return server.connections(); });
+}
+
+std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
+                                     const std::string& address, const std::string& name,
+                                     std::function<size_t()> connections) {
   if (coordinator.empty()) return nullptr;
   frontend::HeartbeatOptions options;
   options.coordinator = coordinator;
   options.kind = kind;
   options.address = address;
   options.name = name;
-  return std::make_shared<frontend::HeartbeatSender>(options, [&server] {
-    coordinator::pb::Load load;
-    load.set_connections(static_cast<int64_t>(server.connections()));
-    return load;
-  });
+  return std::make_shared<frontend::HeartbeatSender>(
+      options, [connections = std::move(connections)] {
+        coordinator::pb::Load load;
+        load.set_connections(static_cast<int64_t>(connections()));
+        return load;
+      });
 }
 
 void BlockStopSignals() {

@@ -44,6 +44,10 @@ class LineServer;
 std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
                                      const std::string& address, const std::string& name,
                                      LineServer& server);
+// The same for a server that counts its connections some other way (imap).
+std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
+                                     const std::string& address, const std::string& name,
+                                     std::function<size_t()> connections);
 
 // Blocks until SIGINT or SIGTERM arrives. Call before starting threads (it blocks them).
 void BlockStopSignals();

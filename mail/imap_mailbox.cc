@@ -1,0 +1,421 @@
+// ImapSession's folder commands: SELECT/EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE,
+// LIST/LSUB, STATUS, APPEND, CLOSE/UNSELECT, and keeping the selected snapshot fresh.
+#include <algorithm>
+#include <map>
+
+#include "mail/imap_session.h"
+#include "mail/mime.h"
+#include "mail/text.h"
+
+namespace penncloud::mail {
+namespace {
+
+SessionOutput Tagged(std::string_view tag, std::string_view text) {
+  return {Cat(tag, " ", text, "\r\n")};
+}
+
+SessionOutput StoreError(std::string_view tag, const absl::Status& s) {
+  if (absl::IsNotFound(s)) return Tagged(tag, "NO [NONEXISTENT] No such mailbox");
+  if (absl::IsAlreadyExists(s)) return Tagged(tag, "NO [ALREADYEXISTS] Mailbox exists");
+  if (absl::IsInvalidArgument(s)) {
+    return Tagged(tag, Cat("NO [CANNOT] ", std::string(s.message())));
+  }
+  if (absl::IsFailedPrecondition(s)) {
+    return Tagged(tag, Cat("NO [INUSE] ", std::string(s.message())));
+  }
+  return Tagged(tag, "NO [UNAVAILABLE] Mail store unavailable, try again");
+}
+
+// LIST pattern match: '*' matches anything, '%' anything but the delimiter.
+bool Matches(std::string_view pattern, std::string_view name) {
+  if (pattern.empty()) return name.empty();
+  if (pattern[0] == '*' || pattern[0] == '%') {
+    for (size_t i = 0; i <= name.size(); ++i) {
+      if (Matches(pattern.substr(1), name.substr(i))) return true;
+      if (i < name.size() && pattern[0] == '%' && name[i] == '/') return false;
+    }
+    return false;
+  }
+  if (name.empty()) return false;
+  bool same = pattern[0] == name[0];
+  return same && Matches(pattern.substr(1), name.substr(1));
+}
+
+}  // namespace
+
+std::string ImapSession::FlagsText(const pb::MessageMeta& m) const {
+  std::vector<std::string> flags;
+  if (m.answered()) flags.push_back("\\Answered");
+  if (m.flagged()) flags.push_back("\\Flagged");
+  if (m.deleted()) flags.push_back("\\Deleted");
+  if (m.seen()) flags.push_back("\\Seen");
+  if (m.draft()) flags.push_back("\\Draft");
+  for (const std::string& k : m.keywords()) flags.push_back(k);
+  std::string out = "(";
+  for (size_t i = 0; i < flags.size(); ++i) out += Cat(i ? " " : "", flags[i]);
+  return out + ")";
+}
+
+std::string ImapSession::Refresh() {
+  if (!selected_) return "";
+  auto state = store_.State(user_, selected_->folder);
+  if (!state.ok()) return "";
+  if (state->highest_modseq() == selected_->state.highest_modseq() &&
+      state->uid_validity() == selected_->state.uid_validity()) {
+    return "";
+  }
+  auto now = store_.Mailbox(user_, selected_->folder);
+  if (!now.ok()) return "";
+  std::map<uint32_t, const pb::MessageMeta*> by_uid;
+  for (const auto& m : *now) by_uid[m.uid()] = &m;
+  std::string out;
+  auto& old = selected_->messages;
+  // Expunged elsewhere: highest first, so every number is right when sent.
+  for (size_t i = old.size(); i-- > 0;) {
+    if (by_uid.count(old[i].uid()) == 0) {
+      out += Cat("* ", i + 1, " EXPUNGE\r\n");
+      old.erase(old.begin() + static_cast<long>(i));
+    }
+  }
+  for (size_t i = 0; i < old.size(); ++i) {
+    const pb::MessageMeta& fresh = *by_uid[old[i].uid()];
+    if (fresh.modseq() != old[i].modseq()) {
+      out += Cat("* ", i + 1, " FETCH (UID ", fresh.uid(), " FLAGS ", FlagsText(fresh),
+                 condstore_ ? Cat(" MODSEQ (", fresh.modseq(), ")") : "", ")\r\n");
+      old[i] = fresh;
+    }
+  }
+  uint32_t last = old.empty() ? 0 : old.back().uid();
+  size_t before = old.size();
+  for (const auto& m : *now) {
+    if (m.uid() > last) old.push_back(m);
+  }
+  if (old.size() != before) out += Cat("* ", old.size(), " EXISTS\r\n");
+  selected_->state = *state;
+  return out;
+}
+
+std::vector<size_t> ImapSession::Resolve(const SequenceSet& set, bool uid) const {
+  std::vector<size_t> out;
+  const auto& messages = selected_->messages;
+  if (messages.empty()) return out;
+  uint32_t largest = uid ? messages.back().uid() : static_cast<uint32_t>(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    uint32_t n = uid ? messages[i].uid() : static_cast<uint32_t>(i + 1);
+    if (set.Contains(n, largest)) out.push_back(i);
+  }
+  return out;
+}
+
+std::string ImapSession::ExpungeIndexes(std::vector<size_t> indexes) {
+  std::sort(indexes.begin(), indexes.end());
+  std::string out;
+  for (size_t k = indexes.size(); k-- > 0;) {
+    size_t i = indexes[k];
+    if (!store_.Remove(user_, selected_->messages[i].id()).ok()) continue;
+    out += Cat("* ", i + 1, " EXPUNGE\r\n");
+    selected_->messages.erase(selected_->messages.begin() + static_cast<long>(i));
+  }
+  return out;
+}
+
+SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool read_only) {
+  selected_.reset();  // RFC 9051 6.3.2: a failed SELECT leaves nothing selected
+  std::optional<std::string> name;
+  if (!p.Space() || !(name = p.AString())) return Tagged(tag, "BAD Syntax: SELECT mailbox");
+  if (p.Space()) {  // (CONDSTORE) and friends
+    if (!p.Consume('(')) return Tagged(tag, "BAD Syntax: SELECT mailbox [(parameters)]");
+    while (!p.Consume(')')) {
+      auto param = p.Atom();
+      if (!param) return Tagged(tag, "BAD Bad SELECT parameter");
+      if (EqualsIgnoreCase(*param, "CONDSTORE")) condstore_ = true;
+      p.Space();
+    }
+  }
+  if (!p.AtEnd()) return Tagged(tag, "BAD Syntax: SELECT mailbox");
+  std::string folder = StoreName(*name);
+  auto state = store_.State(user_, folder);
+  if (!state.ok()) return StoreError(tag, state.status());
+  auto messages = store_.Mailbox(user_, folder);
+  if (!messages.ok()) return StoreError(tag, messages.status());
+  if (auto again = store_.State(user_, folder); again.ok()) state = again;  // after numbering
+  selected_ = Selected{folder, read_only, *state, std::move(*messages)};
+  std::string out =
+      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags allowed\r\n";
+  out += Cat("* ", selected_->messages.size(), " EXISTS\r\n");
+  if (!rev2_) {
+    out += "* 0 RECENT\r\n";
+    for (size_t i = 0; i < selected_->messages.size(); ++i) {
+      if (!selected_->messages[i].seen()) {
+        out += Cat("* OK [UNSEEN ", i + 1, "] First unseen\r\n");
+        break;
+      }
+    }
+  }
+  out += Cat("* OK [UIDVALIDITY ", state->uid_validity(), "] UIDs valid\r\n");
+  out += Cat("* OK [UIDNEXT ", state->uid_next(), "] Predicted next UID\r\n");
+  out += Cat("* OK [HIGHESTMODSEQ ", state->highest_modseq(), "] Highest\r\n");
+  out += Cat(tag, read_only ? " OK [READ-ONLY] EXAMINE completed\r\n"
+                            : " OK [READ-WRITE] SELECT completed\r\n");
+  return {out};
+}
+
+SessionOutput ImapSession::Create(const std::string& tag, ImapParser& p) {
+  std::optional<std::string> name;
+  if (!p.Space() || !(name = p.AString())) return Tagged(tag, "BAD Syntax: CREATE mailbox");
+  std::string folder = StoreName(*name);
+  while (!folder.empty() && folder.back() == '/') folder.pop_back();  // RFC 9051 6.3.4
+  if (IsFolder(folder)) return Tagged(tag, "NO [ALREADYEXISTS] Mailbox exists");
+  // Missing parents are created too (RFC 9051 6.3.4).
+  for (size_t slash = folder.find('/'); slash != std::string::npos;
+       slash = folder.find('/', slash + 1)) {
+    std::string parent = folder.substr(0, slash);
+    if (!store_.FolderExists(user_, parent)) {
+      if (auto s = store_.CreateFolder(user_, parent); !s.ok()) return StoreError(tag, s);
+    }
+  }
+  if (auto s = store_.CreateFolder(user_, folder); !s.ok()) return StoreError(tag, s);
+  return Tagged(tag, "OK CREATE completed");
+}
+
+SessionOutput ImapSession::Delete(const std::string& tag, ImapParser& p) {
+  std::optional<std::string> name;
+  if (!p.Space() || !(name = p.AString())) return Tagged(tag, "BAD Syntax: DELETE mailbox");
+  std::string folder = StoreName(*name);
+  if (IsFolder(folder)) return Tagged(tag, "NO [CANNOT] System folders cannot be deleted");
+  if (selected_ && selected_->folder == folder) selected_.reset();
+  if (auto s = store_.DeleteFolder(user_, folder); !s.ok()) return StoreError(tag, s);
+  return Tagged(tag, "OK DELETE completed");
+}
+
+SessionOutput ImapSession::Rename(const std::string& tag, ImapParser& p) {
+  std::optional<std::string> from, to;
+  if (!p.Space() || !(from = p.AString()) || !p.Space() || !(to = p.AString())) {
+    return Tagged(tag, "BAD Syntax: RENAME from to");
+  }
+  std::string a = StoreName(*from), b = StoreName(*to);
+  if (IsFolder(a)) return Tagged(tag, "NO [CANNOT] System folders cannot be renamed");
+  if (IsFolder(b)) return Tagged(tag, "NO [ALREADYEXISTS] Mailbox exists");
+  if (auto s = store_.RenameFolder(user_, a, b); !s.ok()) return StoreError(tag, s);
+  if (selected_ && selected_->folder == a) selected_.reset();
+  return Tagged(tag, "OK RENAME completed");
+}
+
+SessionOutput ImapSession::Subscribe(const std::string& tag, ImapParser& p, bool subscribe) {
+  std::optional<std::string> name;
+  if (!p.Space() || !(name = p.AString())) return Tagged(tag, "BAD Syntax: SUBSCRIBE mailbox");
+  if (auto s = store_.SetSubscribed(user_, StoreName(*name), subscribe); !s.ok()) {
+    return StoreError(tag, s);
+  }
+  return Tagged(tag, subscribe ? "OK SUBSCRIBE completed" : "OK UNSUBSCRIBE completed");
+}
+
+std::optional<std::string> ImapSession::StatusItems(std::string_view folder,
+                                                    const std::vector<std::string>& items) {
+  auto state = store_.State(user_, folder);
+  if (!state.ok()) return std::nullopt;
+  std::optional<std::vector<pb::MessageMeta>> messages;
+  std::string out;
+  for (const std::string& item : items) {
+    std::string upper = item;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    uint64_t value = 0;
+    if (upper == "UIDNEXT") {
+      value = state->uid_next();
+    } else if (upper == "UIDVALIDITY") {
+      value = state->uid_validity();
+    } else if (upper == "HIGHESTMODSEQ") {
+      value = state->highest_modseq();
+    } else if (upper == "RECENT") {
+      value = 0;
+    } else if (upper == "MESSAGES" || upper == "UNSEEN" || upper == "SIZE" || upper == "DELETED") {
+      if (!messages) {
+        auto all = store_.Mailbox(user_, folder);
+        if (!all.ok()) return std::nullopt;
+        messages = std::move(*all);
+      }
+      for (const auto& m : *messages) {
+        if (upper == "MESSAGES") value += 1;
+        if (upper == "UNSEEN") value += m.seen() ? 0 : 1;
+        if (upper == "DELETED") value += m.deleted() ? 1 : 0;
+        if (upper == "SIZE") value += static_cast<uint64_t>(m.size());
+      }
+    } else {
+      return std::nullopt;
+    }
+    out += Cat(out.empty() ? "" : " ", upper, " ", value);
+  }
+  return out;
+}
+
+SessionOutput ImapSession::Status(const std::string& tag, ImapParser& p) {
+  std::optional<std::string> name;
+  if (!p.Space() || !(name = p.AString()) || !p.Space() || !p.Consume('(')) {
+    return Tagged(tag, "BAD Syntax: STATUS mailbox (items)");
+  }
+  std::vector<std::string> items;
+  while (!p.Consume(')')) {
+    auto item = p.Atom();
+    if (!item || items.size() > 16) return Tagged(tag, "BAD Syntax: STATUS mailbox (items)");
+    items.push_back(*item);
+    p.Space();
+  }
+  std::string folder = StoreName(*name);
+  if (!store_.FolderExists(user_, folder)) return Tagged(tag, "NO [NONEXISTENT] No such mailbox");
+  auto text = StatusItems(folder, items);
+  if (!text) return Tagged(tag, "BAD Unknown status item (or store unavailable)");
+  return {Cat("* STATUS ", ImapString(ImapName(folder)), " (", *text, ")\r\n", tag,
+              " OK STATUS completed\r\n")};
+}
+
+SessionOutput ImapSession::List(const std::string& tag, ImapParser& p, bool lsub) {
+  bool subscribed_only = lsub, special_only = false;
+  if (!p.Space()) return Tagged(tag, "BAD Syntax: LIST reference pattern");
+  if (!lsub && p.Consume('(')) {  // LIST-EXTENDED selection options
+    while (!p.Consume(')')) {
+      auto option = p.Atom();
+      if (!option) return Tagged(tag, "BAD Bad LIST selection option");
+      if (EqualsIgnoreCase(*option, "SUBSCRIBED")) subscribed_only = true;
+      if (EqualsIgnoreCase(*option, "SPECIAL-USE")) special_only = true;
+      p.Space();
+    }
+    if (!p.Space()) return Tagged(tag, "BAD Syntax: LIST (options) reference pattern");
+  }
+  std::optional<std::string> reference, pattern;
+  if (!(reference = p.AString().value_or("")).has_value() || !p.Space()) {
+    return Tagged(tag, "BAD Syntax: LIST reference pattern");
+  }
+  std::vector<std::string> patterns;
+  if (p.Consume('(')) {
+    while (!p.Consume(')')) {
+      auto one = p.ListMailbox();
+      if (!one || patterns.size() > 32) return Tagged(tag, "BAD Bad LIST pattern");
+      patterns.push_back(*reference + *one);
+      p.Space();
+    }
+  } else {
+    if (!(pattern = p.ListMailbox())) return Tagged(tag, "BAD Syntax: LIST reference pattern");
+    patterns.push_back(*reference + *pattern);
+  }
+  bool return_special = false;
+  std::vector<std::string> status_items;
+  if (p.Space()) {
+    if (!p.ConsumeWord("RETURN") || !p.Space() || !p.Consume('(')) {
+      return Tagged(tag, "BAD Syntax: LIST ... RETURN (options)");
+    }
+    while (!p.Consume(')')) {
+      auto option = p.Atom();
+      if (!option) return Tagged(tag, "BAD Bad LIST return option");
+      if (EqualsIgnoreCase(*option, "SPECIAL-USE")) return_special = true;
+      if (EqualsIgnoreCase(*option, "STATUS")) {
+        if (!p.Space() || !p.Consume('('))
+          return Tagged(tag, "BAD Syntax: RETURN (STATUS (items))");
+        while (!p.Consume(')')) {
+          auto item = p.Atom();
+          if (!item || status_items.size() > 16) return Tagged(tag, "BAD Bad STATUS item");
+          status_items.push_back(*item);
+          p.Space();
+        }
+      }
+      p.Space();
+    }
+  }
+  if (!p.AtEnd()) return Tagged(tag, "BAD Syntax: LIST reference pattern");
+  const char* verb = lsub ? "LSUB" : "LIST";
+  if (patterns.size() == 1 && patterns[0].empty()) {
+    return {Cat("* ", verb, " (\\Noselect) \"/\" \"\"\r\n", tag, " OK ", verb, " completed\r\n")};
+  }
+  auto folders = store_.Folders(user_);
+  if (!folders.ok()) return StoreError(tag, folders.status());
+  std::string out;
+  for (const std::string& folder : *folders) {
+    std::string name = ImapName(folder);
+    bool match = false;
+    for (const std::string& pat : patterns) {
+      // INBOX matches case-insensitively (RFC 9051 5.1).
+      match = match || Matches(pat, name) || (folder == kInbox && EqualsIgnoreCase(pat, "INBOX"));
+    }
+    if (!match) continue;
+    std::string_view special = SpecialUse(folder);
+    if (special_only && special.empty()) continue;
+    bool subscribed = true;
+    if (subscribed_only || !lsub) {
+      auto state = store_.State(user_, folder);
+      subscribed = state.ok() && state->subscribed();
+    }
+    if (subscribed_only && !subscribed) continue;
+    bool children = std::any_of(folders->begin(), folders->end(), [&](const std::string& f) {
+      return f.size() > folder.size() && f.starts_with(folder) && f[folder.size()] == '/';
+    });
+    std::string attributes = children ? "\\HasChildren" : "\\HasNoChildren";
+    if (!special.empty() && (!return_special || true)) attributes += Cat(" ", special);
+    if (subscribed_only && subscribed && !lsub) attributes += " \\Subscribed";
+    out += Cat("* ", verb, " (", attributes, ") \"/\" ", ImapString(name), "\r\n");
+    if (!status_items.empty()) {
+      if (auto items = StatusItems(folder, status_items)) {
+        out += Cat("* STATUS ", ImapString(name), " (", *items, ")\r\n");
+      }
+    }
+  }
+  return {Cat(out, tag, " OK ", verb, " completed\r\n")};
+}
+
+SessionOutput ImapSession::Append(const std::string& tag, ImapParser& p) {
+  std::optional<std::string> name;
+  if (!p.Space() || !(name = p.AString()) || !p.Space()) {
+    return Tagged(tag, "BAD Syntax: APPEND mailbox [(flags)] [date-time] literal");
+  }
+  MessageFlags flags;
+  if (p.Peek() == '(') {
+    auto list = p.FlagList();
+    if (!list || !p.Space()) return Tagged(tag, "BAD Bad flag list");
+    for (const std::string& f : *list) {
+      if (EqualsIgnoreCase(f, "\\Seen"))
+        flags.seen = true;
+      else if (EqualsIgnoreCase(f, "\\Answered"))
+        flags.answered = true;
+      else if (EqualsIgnoreCase(f, "\\Flagged"))
+        flags.flagged = true;
+      else if (EqualsIgnoreCase(f, "\\Deleted"))
+        flags.deleted = true;
+      else if (EqualsIgnoreCase(f, "\\Draft"))
+        flags.draft = true;
+      else if (f[0] != '\\')
+        flags.keywords.push_back(f);
+    }
+  }
+  int64_t received = 0;
+  if (p.Peek() == '"') {
+    auto date = p.String();
+    auto parsed = date ? ParseImapDate(*date) : std::nullopt;
+    if (!parsed || !p.Space()) return Tagged(tag, "BAD Bad date-time");
+    received = *parsed;
+  }
+  if (p.Peek() != '{') return Tagged(tag, "BAD APPEND needs the message as a literal");
+  auto message = p.String();
+  if (!message || !p.AtEnd()) return Tagged(tag, "BAD Syntax: APPEND mailbox literal");
+  if (message->empty()) return Tagged(tag, "NO An empty message cannot be stored");
+  std::string folder = StoreName(*name);
+  if (!store_.FolderExists(user_, folder)) return Tagged(tag, "NO [TRYCREATE] No such mailbox");
+  auto added = store_.Add(user_, folder, ToCrlf(*message), flags, received);
+  if (!added.ok()) return StoreError(tag, added.status());
+  auto state = store_.State(user_, folder);
+  std::string news = selected_ && selected_->folder == folder ? Refresh() : "";
+  return {Cat(news, tag, " OK [APPENDUID ", state.ok() ? state->uid_validity() : 0, " ",
+              added->uid(), "] APPEND completed\r\n")};
+}
+
+SessionOutput ImapSession::Close(const std::string& tag, bool expunge) {
+  if (expunge && !selected_->read_only) {
+    std::vector<size_t> deleted;
+    for (size_t i = 0; i < selected_->messages.size(); ++i) {
+      if (selected_->messages[i].deleted()) deleted.push_back(i);
+    }
+    ExpungeIndexes(deleted);  // CLOSE sends no EXPUNGE responses
+  }
+  selected_.reset();
+  return Tagged(tag, expunge ? "OK CLOSE completed" : "OK UNSELECT completed");
+}
+
+}  // namespace penncloud::mail

@@ -1,0 +1,314 @@
+#include "mail/imap_message.h"
+
+#include <gmime/gmime.h>
+
+#include <mutex>
+
+#include "mail/imap_parser.h"
+#include "mail/mime.h"
+#include "mail/text.h"
+
+namespace penncloud::mail {
+namespace {
+
+void InitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+// Owns a parsed message for the length of one call.
+class Parsed {
+ public:
+  explicit Parsed(std::string_view source) {
+    InitOnce();
+    source = source.substr(0, MimeParseLength(source));
+    GMimeStream* stream = g_mime_stream_mem_new_with_buffer(source.data(), source.size());
+    GMimeParser* parser = g_mime_parser_new_with_stream(stream);
+    message_ = g_mime_parser_construct_message(parser, nullptr);
+    g_object_unref(parser);
+    g_object_unref(stream);
+  }
+  ~Parsed() {
+    if (message_ != nullptr) g_object_unref(message_);
+  }
+  Parsed(const Parsed&) = delete;
+  Parsed& operator=(const Parsed&) = delete;
+  GMimeMessage* message() const { return message_; }
+
+ private:
+  GMimeMessage* message_ = nullptr;
+};
+
+std::string Unfold(std::string_view raw) {
+  std::string out;
+  for (char c : raw) {
+    if (c == '\r' || c == '\n') continue;
+    out.push_back(c == '\t' ? ' ' : c);
+  }
+  return std::string(Trim(out));
+}
+
+std::string RawHeader(GMimeObject* object, const char* name) {
+  GMimeHeaderList* headers = g_mime_object_get_header_list(object);
+  GMimeHeader* header = headers ? g_mime_header_list_get_header(headers, name) : nullptr;
+  if (header == nullptr) return "";
+  const char* raw = g_mime_header_get_raw_value(header);
+  return raw ? Unfold(raw) : "";
+}
+
+std::string ObjectText(GMimeObject* object) {
+  char* text = g_mime_object_to_string(object, nullptr);
+  std::string out = text ? text : "";
+  g_free(text);
+  return ToCrlf(out);
+}
+
+// The body of one part as it is encoded in the message: a leaf's content as written, an
+// attached message's whole text, a multipart's text after its header.
+std::string PartBody(GMimeObject* object) {
+  if (GMIME_IS_PART(object)) {
+    GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(object));
+    GMimeStream* stream = content ? g_mime_data_wrapper_get_stream(content) : nullptr;
+    if (stream == nullptr) return "";
+    g_mime_stream_reset(stream);
+    std::string out;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = g_mime_stream_read(stream, buffer, sizeof(buffer))) > 0) {
+      out.append(buffer, static_cast<size_t>(n));
+    }
+    g_mime_stream_reset(stream);
+    return ToCrlf(out);
+  }
+  if (GMIME_IS_MESSAGE_PART(object)) {
+    GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
+    return inner ? ObjectText(GMIME_OBJECT(inner)) : "";
+  }
+  return std::string(BodyOf(ObjectText(object)));
+}
+
+std::string Addresses(InternetAddressList* list) {
+  if (list == nullptr || internet_address_list_length(list) == 0) return "NIL";
+  std::string out = "(";
+  auto mailbox = [&](InternetAddressMailbox* box) {
+    const char* name = internet_address_get_name(INTERNET_ADDRESS(box));
+    std::string encoded;
+    if (name != nullptr && *name != '\0') {
+      char* e = g_mime_utils_header_encode_phrase(nullptr, name, nullptr);
+      encoded = e ? e : "";
+      g_free(e);
+    }
+    std::string addr = internet_address_mailbox_get_addr(box);
+    size_t at = addr.rfind('@');
+    std::string local = at == std::string::npos ? addr : addr.substr(0, at);
+    std::string domain = at == std::string::npos ? "" : addr.substr(at + 1);
+    out +=
+        Cat("(", ImapNString(encoded), " NIL ", ImapNString(local), " ", ImapNString(domain), ")");
+  };
+  for (int i = 0; i < internet_address_list_length(list); ++i) {
+    InternetAddress* a = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+      mailbox(INTERNET_ADDRESS_MAILBOX(a));
+    } else if (INTERNET_ADDRESS_IS_GROUP(a)) {
+      const char* name = internet_address_get_name(a);
+      out += Cat("(NIL NIL ", ImapNString(name ? name : ""), " NIL)");
+      InternetAddressList* members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a));
+      for (int j = 0; members && j < internet_address_list_length(members); ++j) {
+        InternetAddress* m = internet_address_list_get_address(members, j);
+        if (INTERNET_ADDRESS_IS_MAILBOX(m)) mailbox(INTERNET_ADDRESS_MAILBOX(m));
+      }
+      out += "(NIL NIL NIL NIL)";
+    }
+  }
+  return out + ")";
+}
+
+std::string Params(GMimeParamList* params) {
+  int n = params ? g_mime_param_list_length(params) : 0;
+  if (n == 0) return "NIL";
+  std::string out = "(";
+  for (int i = 0; i < n; ++i) {
+    GMimeParam* p = g_mime_param_list_get_parameter_at(params, i);
+    if (i > 0) out += ' ';
+    out += Cat(ImapString(g_mime_param_get_name(p)), " ",
+               ImapString(g_mime_param_get_value(p) ? g_mime_param_get_value(p) : ""));
+  }
+  return out + ")";
+}
+
+std::string Disposition(GMimeObject* object) {
+  GMimeContentDisposition* d = g_mime_object_get_content_disposition(object);
+  if (d == nullptr) return "NIL";
+  return Cat("(", ImapString(g_mime_content_disposition_get_disposition(d)), " ",
+             Params(g_mime_content_disposition_get_parameters(d)), ")");
+}
+
+int CountLines(std::string_view s) {
+  int lines = 0;
+  for (char c : s) lines += c == '\n' ? 1 : 0;
+  if (!s.empty() && s.back() != '\n') ++lines;
+  return lines;
+}
+
+std::string Structure(GMimeObject* object, bool extended, int depth) {
+  GMimeContentType* type = g_mime_object_get_content_type(object);
+  std::string media = type ? g_mime_content_type_get_media_type(type) : "text";
+  std::string subtype = type ? g_mime_content_type_get_media_subtype(type) : "plain";
+  if (GMIME_IS_MULTIPART(object) && depth < 32) {
+    GMimeMultipart* multi = GMIME_MULTIPART(object);
+    std::string out = "(";
+    int n = g_mime_multipart_get_count(multi);
+    for (int i = 0; i < n; ++i) {
+      out += Structure(g_mime_multipart_get_part(multi, i), extended, depth + 1);
+    }
+    if (n == 0) out += "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0)";
+    out += Cat(" ", ImapString(subtype));
+    if (extended)
+      out += Cat(" ", Params(g_mime_content_type_get_parameters(type)), " ", Disposition(object),
+                 " NIL NIL");
+    return out + ")";
+  }
+  std::string body = PartBody(object);
+  std::string encoding = "7bit";
+  if (GMIME_IS_PART(object)) {
+    const char* e =
+        g_mime_content_encoding_to_string(g_mime_part_get_content_encoding(GMIME_PART(object)));
+    if (e != nullptr && *e != '\0') encoding = e;
+  }
+  std::string out = Cat("(", ImapString(media), " ", ImapString(subtype), " ",
+                        Params(type ? g_mime_content_type_get_parameters(type) : nullptr), " ",
+                        ImapNString(RawHeader(object, "Content-Id")), " ",
+                        ImapNString(RawHeader(object, "Content-Description")), " ",
+                        ImapString(encoding), " ", body.size());
+  if (GMIME_IS_MESSAGE_PART(object) && depth < 32) {
+    GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
+    std::string inner_text = inner ? ObjectText(GMIME_OBJECT(inner)) : "";
+    out += Cat(" ", ImapEnvelope(inner_text), " ",
+               inner && g_mime_message_get_mime_part(inner)
+                   ? Structure(g_mime_message_get_mime_part(inner), extended, depth + 1)
+                   : "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0)",
+               " ", CountLines(body));
+  } else if (EqualsIgnoreCase(media, "text")) {
+    out += Cat(" ", CountLines(body));
+  }
+  if (extended) out += Cat(" NIL ", Disposition(object), " NIL NIL");
+  return out + ")";
+}
+
+// The object `part` names below `root` (RFC 9051 6.4.5), or nullptr.
+GMimeObject* FindPart(GMimeObject* root, const std::vector<int>& part) {
+  GMimeObject* at = root;
+  for (size_t i = 0; i < part.size(); ++i) {
+    if (at == nullptr) return nullptr;
+    if (GMIME_IS_MESSAGE_PART(at)) {
+      GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(at));
+      at = inner ? g_mime_message_get_mime_part(inner) : nullptr;
+      if (at == nullptr) return nullptr;
+    }
+    if (GMIME_IS_MULTIPART(at)) {
+      GMimeMultipart* multi = GMIME_MULTIPART(at);
+      if (part[i] < 1 || part[i] > g_mime_multipart_get_count(multi)) return nullptr;
+      at = g_mime_multipart_get_part(multi, part[i] - 1);
+    } else if (part[i] != 1) {
+      return nullptr;  // a single part has only part 1: itself
+    }
+  }
+  return at;
+}
+
+std::string FilterFields(std::string_view header, const std::vector<std::string>& fields,
+                         bool keep) {
+  std::string out;
+  bool keeping = false;
+  while (!header.empty()) {
+    size_t end = header.find('\n');
+    std::string_view line =
+        header.substr(0, end == std::string_view::npos ? header.size() : end + 1);
+    header.remove_prefix(line.size());
+    if (Trim(line).empty()) break;
+    if (line.front() != ' ' && line.front() != '\t') {
+      std::string name(Trim(line.substr(0, line.find(':'))));
+      bool listed = false;
+      for (const std::string& f : fields) listed = listed || EqualsIgnoreCase(f, name);
+      keeping = listed == keep;
+    }
+    if (keeping) out += line;
+  }
+  return out + "\r\n";
+}
+
+std::string Cut(std::string_view whole, const SectionSpec& section) {
+  if (section.text == "HEADER" || section.text == "MIME") return std::string(HeaderBlock(whole));
+  if (section.text == "HEADER.FIELDS")
+    return FilterFields(HeaderBlock(whole), section.fields, true);
+  if (section.text == "HEADER.FIELDS.NOT") {
+    return FilterFields(HeaderBlock(whole), section.fields, false);
+  }
+  if (section.text == "TEXT") return std::string(BodyOf(whole));
+  return std::string(whole);
+}
+
+}  // namespace
+
+std::string_view HeaderBlock(std::string_view source) {
+  size_t end = source.find("\r\n\r\n");
+  if (end != std::string_view::npos) return source.substr(0, end + 4);
+  end = source.find("\n\n");
+  if (end != std::string_view::npos) return source.substr(0, end + 2);
+  return source;
+}
+
+std::string_view BodyOf(std::string_view source) {
+  return source.substr(HeaderBlock(source).size());
+}
+
+std::optional<std::string> MessageSection(std::string_view source, const SectionSpec& section) {
+  if (section.part.empty()) return Cut(source, section);
+  Parsed parsed(source);
+  if (parsed.message() == nullptr) return std::nullopt;
+  GMimeObject* root = g_mime_message_get_mime_part(parsed.message());
+  GMimeObject* part = FindPart(root, section.part);
+  if (part == nullptr) return std::nullopt;
+  if (section.text.empty()) {
+    // A single-part message's part 1 is its body: the stored bytes exactly.
+    if (part == root && !GMIME_IS_MULTIPART(root)) return std::string(BodyOf(source));
+    return PartBody(part);
+  }
+  if (section.text == "MIME") return std::string(HeaderBlock(ObjectText(part)));
+  // HEADER/TEXT of a part are those of the message it holds (message/rfc822).
+  if (!GMIME_IS_MESSAGE_PART(part)) return std::nullopt;
+  return Cut(PartBody(part), section);
+}
+
+std::string ImapEnvelope(std::string_view source) {
+  Parsed parsed(source);
+  GMimeMessage* m = parsed.message();
+  if (m == nullptr) return "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
+  GMimeObject* o = GMIME_OBJECT(m);
+  auto list = [&](GMimeAddressType type) {
+    return Addresses(g_mime_message_get_addresses(m, type));
+  };
+  std::string from = list(GMIME_ADDRESS_TYPE_FROM);
+  std::string sender = list(GMIME_ADDRESS_TYPE_SENDER);
+  std::string reply_to = list(GMIME_ADDRESS_TYPE_REPLY_TO);
+  // RFC 9051 7.5.2: Sender and Reply-To default to From.
+  if (sender == "NIL") sender = from;
+  if (reply_to == "NIL") reply_to = from;
+  return Cat("(", ImapNString(RawHeader(o, "Date")), " ", ImapNString(RawHeader(o, "Subject")), " ",
+             from, " ", sender, " ", reply_to, " ", list(GMIME_ADDRESS_TYPE_TO), " ",
+             list(GMIME_ADDRESS_TYPE_CC), " ", list(GMIME_ADDRESS_TYPE_BCC), " ",
+             ImapNString(RawHeader(o, "In-Reply-To")), " ", ImapNString(RawHeader(o, "Message-Id")),
+             ")");
+}
+
+std::string ImapBodyStructure(std::string_view source, bool extended) {
+  Parsed parsed(source);
+  GMimeObject* root = parsed.message() ? g_mime_message_get_mime_part(parsed.message()) : nullptr;
+  if (root == nullptr) {
+    return Cat("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" ",
+               BodyOf(source).size(), " ", CountLines(BodyOf(source)), ")");
+  }
+  return Structure(root, extended, 0);
+}
+
+}  // namespace penncloud::mail

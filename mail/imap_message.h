@@ -1,0 +1,33 @@
+// What IMAP FETCH shows of one stored message (RFC 9051 7.5.2): its ENVELOPE and
+// BODYSTRUCTURE, and the bytes of a BODY[section]. GMime finds the MIME structure; the
+// top level's HEADER, TEXT and whole source are cut from the stored bytes exactly, so
+// RFC822.SIZE and BODY[] always agree.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace penncloud::mail {
+
+// A BODY[...] section: part numbers ("1.2"), then "", HEADER, HEADER.FIELDS,
+// HEADER.FIELDS.NOT, TEXT or MIME (upper case).
+struct SectionSpec {
+  std::vector<int> part;
+  std::string text;
+  std::vector<std::string> fields;  // for HEADER.FIELDS[.NOT], upper case
+};
+
+// The section's bytes, or nullopt if the message has no such part.
+std::optional<std::string> MessageSection(std::string_view source, const SectionSpec& section);
+
+// The ENVELOPE and BODYSTRUCTURE (extensible form when `extended`) parenthesized lists.
+std::string ImapEnvelope(std::string_view source);
+std::string ImapBodyStructure(std::string_view source, bool extended);
+
+// The source's header block (through its blank line) and its body.
+std::string_view HeaderBlock(std::string_view source);
+std::string_view BodyOf(std::string_view source);
+
+}  // namespace penncloud::mail

@@ -1,0 +1,240 @@
+// MailStore's folders: names, the per-folder IMAP counters, and creating, renaming and
+// deleting user folders (see mail_store.h for the layout).
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "mail/chunks.h"
+#include "mail/mail_store.h"
+#include "mail/text.h"
+
+namespace penncloud::mail {
+namespace {
+
+constexpr std::string_view kStatePrefix = "box/";
+constexpr int kCasAttempts = 16;
+constexpr size_t kMaxFolderNameBytes = 200;
+constexpr int kMaxFolderDepth = 8;
+
+std::string StateColumn(std::string_view folder) { return Cat(kStatePrefix, folder); }
+
+// '%' and '/' escaped, so "A" and "A/B" never share a column prefix.
+std::string Escape(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '/') {
+      out += "%2F";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status CheckUserFolderName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxFolderNameBytes) {
+    return absl::InvalidArgumentError("folder names are 1 to 200 bytes");
+  }
+  int depth = 1;
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError("folder names have no control characters");
+    }
+    depth += c == '/' ? 1 : 0;
+  }
+  if (depth > kMaxFolderDepth) return absl::InvalidArgumentError("folders nest 8 levels at most");
+  if (name.front() == '/' || name.back() == '/' || name.find("//") != std::string_view::npos) {
+    return absl::InvalidArgumentError("folder names have no empty level");
+  }
+  for (std::string_view system : kSystemFolders) {
+    if (EqualsIgnoreCase(name, system)) {
+      return absl::InvalidArgumentError("that name belongs to a system folder");
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string MessageColumn(std::string_view folder, std::string_view id) {
+  return Cat(FolderPrefix(folder), id);
+}
+
+std::string FolderPrefix(std::string_view folder) {
+  if (IsFolder(folder)) return Cat(folder, "/");  // the layout from before user folders
+  return Cat("~", Escape(folder), "/");
+}
+
+absl::StatusOr<std::vector<std::string>> MailStore::Folders(std::string_view user) {
+  std::vector<std::string> out(std::begin(kSystemFolders), std::end(kSystemFolders));
+  kvs::ListOptions options;
+  options.after = std::string(kStatePrefix);
+  options.limit = 500;
+  while (true) {
+    auto page = kvs_.List(MailboxRow(user), options);
+    if (!page.ok()) return page.status();
+    for (const kvs::Cell& cell : page->cells) {
+      std::string_view column = cell.column;
+      if (!column.starts_with(kStatePrefix)) return out;
+      std::string name(column.substr(kStatePrefix.size()));
+      if (!IsFolder(name)) out.push_back(std::move(name));
+    }
+    if (!page->more || page->cells.empty()) return out;
+    options.after = page->cells.back().column;
+  }
+}
+
+bool MailStore::FolderExists(std::string_view user, std::string_view folder) {
+  if (IsFolder(folder)) return true;
+  if (!CheckUserFolderName(folder).ok()) return false;
+  return kvs_.Get(MailboxRow(user), StateColumn(folder)).ok();
+}
+
+absl::StatusOr<pb::FolderState> MailStore::NewState(std::string_view user,
+                                                    std::string_view folder) {
+  pb::FolderState state;
+  // Seconds since the epoch: a folder deleted and created again gets a larger value.
+  state.set_uid_validity(static_cast<uint32_t>(now_micros_() / 1'000'000));
+  state.set_uid_next(1);
+  state.set_highest_modseq(1);
+  state.set_subscribed(true);
+  auto created =
+      kvs_.CPut(MailboxRow(user), StateColumn(folder), std::nullopt, state.SerializeAsString());
+  if (!created.ok()) return created.status();
+  if (!*created) return absl::AlreadyExistsError("folder exists");
+  return state;
+}
+
+absl::StatusOr<pb::FolderState> MailStore::State(std::string_view user, std::string_view folder) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto value = kvs_.Get(MailboxRow(user), StateColumn(folder));
+    if (value.ok()) {
+      pb::FolderState state;
+      if (!state.ParseFromString(*value)) return absl::DataLossError("bad folder state cell");
+      return state;
+    }
+    if (!absl::IsNotFound(value.status())) return value.status();
+    if (!IsFolder(folder)) return absl::NotFoundError("no such folder");
+    auto created = NewState(user, folder);
+    if (created.ok() || !absl::IsAlreadyExists(created.status())) return created;
+  }
+  return absl::AbortedError("folder state changed concurrently");
+}
+
+absl::StatusOr<pb::FolderState> MailStore::Advance(std::string_view user, std::string_view folder,
+                                                   bool new_uid) {
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    auto state = State(user, folder);
+    if (!state.ok()) return state.status();
+    std::string old = state->SerializeAsString();
+    if (new_uid) {
+      if (state->uid_next() == UINT32_MAX) return absl::ResourceExhaustedError("UIDs used up");
+      state->set_uid_next(state->uid_next() + 1);
+    }
+    state->set_highest_modseq(state->highest_modseq() + 1);
+    auto done = kvs_.CPut(MailboxRow(user), StateColumn(folder), old, state->SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (*done) return state;
+  }
+  return absl::AbortedError("folder changed concurrently");
+}
+
+absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::Mailbox(std::string_view user,
+                                                                std::string_view folder) {
+  if (!FolderExists(user, folder)) return absl::NotFoundError("no such folder");
+  auto all = ListAll(user, folder);  // newest first
+  if (!all.ok()) return all.status();
+  // Entries written before UIDs existed get theirs now, oldest first, each by
+  // compare-and-put so two sessions doing this at once keep one UID per message.
+  for (auto it = all->rbegin(); it != all->rend(); ++it) {
+    if (it->uid() != 0) continue;
+    auto state = Advance(user, folder, /*new_uid=*/true);
+    if (!state.ok()) return state.status();
+    pb::MessageMeta numbered = *it;
+    numbered.set_uid(state->uid_next() - 1);
+    numbered.set_modseq(state->highest_modseq());
+    auto done = kvs_.CPut(MailboxRow(user), MessageColumn(folder, it->id()),
+                          it->SerializeAsString(), numbered.SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (*done) {
+      *it = std::move(numbered);
+    } else {
+      auto current = ReadMeta(user, folder, it->id());
+      if (!current.ok()) return current.status();
+      *it = std::move(*current);
+    }
+  }
+  std::sort(all->begin(), all->end(),
+            [](const pb::MessageMeta& a, const pb::MessageMeta& b) { return a.uid() < b.uid(); });
+  return all;
+}
+
+absl::Status MailStore::CreateFolder(std::string_view user, std::string_view name) {
+  if (auto s = CheckUserFolderName(name); !s.ok()) return s;
+  return NewState(user, name).status();
+}
+
+absl::Status MailStore::DeleteFolder(std::string_view user, std::string_view name) {
+  if (IsFolder(name)) return absl::InvalidArgumentError("system folders cannot be deleted");
+  if (!FolderExists(user, name)) return absl::NotFoundError("no such folder");
+  auto folders = Folders(user);
+  if (!folders.ok()) return folders.status();
+  std::string children = Cat(name, "/");
+  for (const std::string& f : *folders) {
+    if (f.starts_with(children)) return absl::FailedPreconditionError("folder has subfolders");
+  }
+  // The folder goes first so no new message lands in it, then its messages.
+  if (auto s = kvs_.Delete(MailboxRow(user), StateColumn(name)); !s.ok()) return s;
+  auto messages = ListAll(user, name);
+  if (!messages.ok()) return messages.status();
+  for (const pb::MessageMeta& m : *messages) {
+    if (auto s = kvs_.Delete(MailboxRow(user), MessageColumn(name, m.id())); !s.ok()) return s;
+    if (auto s = DeleteChunks(kvs_, BodyName(user, m.id()), m.chunks()); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MailStore::RenameFolder(std::string_view user, std::string_view from,
+                                     std::string_view to) {
+  if (IsFolder(from)) return absl::InvalidArgumentError("system folders cannot be renamed");
+  if (auto s = CheckUserFolderName(to); !s.ok()) return s;
+  if (!FolderExists(user, from)) return absl::NotFoundError("no such folder");
+  if (FolderExists(user, to)) return absl::AlreadyExistsError("folder exists");
+  if (std::string_view(to).starts_with(Cat(from, "/"))) {
+    return absl::InvalidArgumentError("a folder cannot move into itself");
+  }
+  auto folders = Folders(user);
+  if (!folders.ok()) return folders.status();
+  for (const std::string& old : *folders) {
+    if (old != from && !old.starts_with(Cat(from, "/"))) continue;
+    std::string renamed = Cat(to, std::string_view(old).substr(from.size()));
+    if (auto s = CheckUserFolderName(renamed); !s.ok()) return s;
+    if (auto s = NewState(user, renamed); !s.ok()) return s.status();
+    auto messages = ListAll(user, old);
+    if (!messages.ok()) return messages.status();
+    for (const pb::MessageMeta& m : *messages) {
+      if (auto moved = Move(user, m.id(), renamed); !moved.ok()) return moved.status();
+    }
+    if (auto s = kvs_.Delete(MailboxRow(user), StateColumn(old)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MailStore::SetSubscribed(std::string_view user, std::string_view folder,
+                                      bool subscribed) {
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    auto state = State(user, folder);
+    if (!state.ok()) return state.status();
+    if (state->subscribed() == subscribed) return absl::OkStatus();
+    std::string old = state->SerializeAsString();
+    state->set_subscribed(subscribed);
+    auto done = kvs_.CPut(MailboxRow(user), StateColumn(folder), old, state->SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (*done) return absl::OkStatus();
+  }
+  return absl::AbortedError("folder changed concurrently");
+}
+
+}  // namespace penncloud::mail
