@@ -12,9 +12,9 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/config.h"
 #include "common/grpc_metrics.h"
 #include "common/grpc_tls.h"
-#include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_server.h"
 #include "common/node_name.h"
@@ -51,6 +51,10 @@ ABSL_FLAG(uint32_t, window, 32,
           "Paxos pipelining window (slots in flight). Fixed when the group is created.");
 ABSL_FLAG(uint64_t, snapshot_interval, 10000,
           "Compact the log after this many applied slots beyond the last snapshot.");
+ABSL_FLAG(uint64_t, snapshot_log_bytes, 64ull << 20,
+          "Also compact the log as soon as the entries applied since the last snapshot hold "
+          "this many bytes (0: no byte bound), so that the log and the replay at start stay "
+          "small whatever the value sizes.");
 ABSL_FLAG(uint64_t, log_keep_slots, 1000,
           "Slots kept in the log after compaction for followers that lag a little.");
 ABSL_FLAG(int, write_timeout_ms, 3000,
@@ -109,6 +113,7 @@ int main(int argc, char** argv) {
   options.window = absl::GetFlag(FLAGS_window);
   options.snapshot_interval = absl::GetFlag(FLAGS_snapshot_interval);
   options.log_keep_slots = absl::GetFlag(FLAGS_log_keep_slots);
+  options.snapshot_log_bytes = absl::GetFlag(FLAGS_snapshot_log_bytes);
   options.write_timeout_ms = absl::GetFlag(FLAGS_write_timeout_ms);
   options.session_idle_ms = absl::GetFlag(FLAGS_session_idle_ms);
   if (options.session_idle_ms != 0 && options.session_idle_ms < 1000) {
@@ -131,9 +136,9 @@ int main(int argc, char** argv) {
                            : level == "warn"  ? Level::kWarn
                            : level == "error" ? Level::kError
                                               : Level::kInfo);
-  const std::string node_name =
-      penncloud::InitNodeName(options.group > 0 ? absl::StrCat("kvs-g", options.group, "-", options.id)
-                                                : absl::StrCat("kvs-", options.id));
+  const std::string node_name = penncloud::InitNodeName(
+      options.group > 0 ? absl::StrCat("kvs-g", options.group, "-", options.id)
+                        : absl::StrCat("kvs-", options.id));
   penncloud::BlockStopSignals();  // before any thread starts: the TLS file watcher is one
   if (absl::Status s = penncloud::tls::InitProcess(
           node_name, penncloud::tls::Identity::Replica(options.group, options.id));
@@ -151,8 +156,8 @@ int main(int argc, char** argv) {
     std::cerr << "kvs_server: " << replica.status() << "\n";
     return 1;
   }
-  penncloud::kvs::server::ExportStatusMetrics(
-      options.listen.empty() ? options.peers.at(options.id) : options.listen);
+  penncloud::kvs::server::ExportStatusMetrics(options.listen.empty() ? options.peers.at(options.id)
+                                                                     : options.listen);
   // Everything acknowledged is already fsync'd; a clean stop lets RPCs in flight finish
   // (or fail, for the client to retry elsewhere) instead of cutting them off.
   penncloud::OnStopSignal([r = replica->get()] { r->Shutdown(); },

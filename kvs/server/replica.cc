@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "kvs/client/client.h"
 #include "kvs/client/replica_group_client.h"
+#include "kvs/machine/session_expiry.h"
 #include "kvs/paxos/membership.h"
 #include "kvs/server/paxos_traffic.h"
 #include "kvs/server/queue_metrics.h"
@@ -557,6 +558,9 @@ class Replica::PeerService final
 
 Replica::Replica(const ReplicaOptions& options)
     : options_(options),
+      compaction_(CompactionLimits{.interval_slots = options.snapshot_interval,
+                                   .keep_slots = options.log_keep_slots,
+                                   .log_bytes = options.snapshot_log_bytes}),
       started_unix_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count()) {}
@@ -597,19 +601,23 @@ absl::Status Replica::Init() {
     for (const auto& [id, address] : options_.peers) m->add_voters(id);
     m->set_window(options_.window);
   }
+  compaction_.Compacted(state.snapshot.slot());
+  state.applied = store_->AppliedSlot();
   absl::Status scan = store_->ForEachLogEntry([&](uint64_t slot, const std::string& bytes) {
     if (slot <= state.snapshot.slot()) return;
     paxos::Entry entry;
-    if (entry.ParseFromString(bytes)) state.entries.push_back(std::move(entry));
+    if (!entry.ParseFromString(bytes)) return;
+    // Entries the state machine holds already count toward the next compaction now;
+    // the others when they are applied (ApplyEntry).
+    if (slot <= state.applied) compaction_.Applied(slot, bytes.size());
+    state.entries.push_back(std::move(entry));
   });
   if (!scan.ok()) return scan;
-  state.applied = store_->AppliedSlot();
   if (state.applied < state.snapshot.slot()) {
     return absl::DataLossError(absl::StrCat("state machine applied slot ", state.applied,
                                             " is behind the snapshot slot ",
                                             state.snapshot.slot()));
   }
-  last_compacted_ = state.snapshot.slot();
   LoadMap(store_->ShardMap());
   LoadPeers();
   hooks_.map_applied = [this](const std::string& bytes) { LoadMap(bytes); };
@@ -923,7 +931,7 @@ void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
       store_->InstallSnapshot(held_snapshot_->dir, kSnapshotMeta, meta.SerializeAsString());
   if (s.ok()) s = store_->CompactLog(meta.slot());
   if (!s.ok()) Fatal("kvs.snapshot_install_failed", s);
-  last_compacted_ = meta.slot();
+  compaction_.Compacted(meta.slot());
   held_snapshot_.reset();
   LoadMap(store_->ShardMap());
   LoadPeers();
@@ -933,6 +941,7 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
   // The state machine may be ahead of the core (a snapshot's data is taken at the
   // sender's applied slot, which can be past the snapshot's slot): skip what it has.
   if (entry.slot() <= store_->AppliedSlot()) return;
+  compaction_.Applied(entry.slot(), entry.ByteSizeLong());
   std::vector<pb::Command> commands;
   if (entry.type() == paxos::ENTRY_COMMANDS) {
     commands.resize(entry.commands_size());
@@ -1101,24 +1110,24 @@ std::string Replica::StampNow() {
 void Replica::MaybeExpireSessions() {
   const int64_t idle = options_.session_idle_ms;
   if (idle <= 0 || !node_->is_leader() || Clock::now() < next_expiry_) return;
-  const pb::SessionClock& clock = store_->SessionClockNow();
-  if (clock.now_ms() == 0 || clock.now_ms() - clock.swept_ms() < idle / 4) return;
   // Measured on the log's clock, so every replica drops the same sessions; at most one
   // sweep a second is proposed (a lost one is proposed again).
+  std::optional<pb::SessionExpiry> due = machine::ExpiryDue(store_->SessionClockNow(), idle);
+  if (!due) return;
   next_expiry_ = Clock::now() + std::chrono::seconds(1);
   pb::Command c;
   c.set_op(pb::OP_EXPIRE_SESSIONS);
   c.set_seq(Nonce());
-  c.mutable_expire()->set_horizon_ms(clock.now_ms() - idle);
-  c.mutable_expire()->set_retry_window_ms(idle / 2);
+  *c.mutable_expire() = *due;
   if (absl::Status s = node_->Propose(c.SerializeAsString()); !s.ok()) return;
   PC_LOG(kDebug, "kvs.sessions_expiring")("horizon_ms", c.expire().horizon_ms());
 }
 
 void Replica::MaybeCompact() {
-  const uint64_t applied = store_->AppliedSlot();
-  if (applied < last_compacted_ + options_.snapshot_interval + options_.log_keep_slots) return;
-  const uint64_t slot = applied - options_.log_keep_slots;
+  const std::optional<uint64_t> due = compaction_.Due();
+  if (!due) return;
+  const uint64_t slot = *due;
+  const uint64_t log_bytes = compaction_.applied_bytes();
   absl::StatusOr<paxos::SnapshotMeta> meta = node_->Compact(slot);
   if (!meta.ok()) {
     PC_LOG(kWarn, "kvs.compact_refused")("slot", slot)("error", meta.status().ToString());
@@ -1129,8 +1138,10 @@ void Replica::MaybeCompact() {
   absl::Status s = store_->PutMeta(kSnapshotMeta, meta->SerializeAsString(), /*sync=*/true);
   if (s.ok()) s = store_->CompactLog(meta->slot());
   if (!s.ok()) Fatal("kvs.compact_failed", s);
-  last_compacted_ = meta->slot();
-  PC_LOG(kInfo, "kvs.compacted")("through", meta->slot())("applied", applied);
+  compaction_.Compacted(meta->slot());
+  PC_LOG(kInfo, "kvs.compacted")
+  ("through", meta->slot())("applied", store_->AppliedSlot())("log_bytes_before", log_bytes)(
+      "log_bytes_after", compaction_.applied_bytes());
 }
 
 void Replica::FetchSnapshot(paxos::Message message) {
@@ -1210,37 +1221,8 @@ bool Replica::Serves(const std::string& row) const {
 }
 
 Replica::Verdict Replica::Judge(const std::string& row, bool write, std::string* why) const {
-  if (options_.group == 0 || !map_) return Verdict::kServe;
-  const uint64_t p = shard::RingPosition(row);
-  const bool mapped_here = map_->GroupOfPosition(p) == options_.group;
-  // The newest migration of this group that covers the row decides (ids only grow, so a
-  // range that moved away and back is judged by its latest move).
-  const pb::MigrationEntry* latest = nullptr;
-  for (const pb::MigrationEntry& e : store_->Migrations().entries()) {
-    const shard::RingRange range{e.start(), e.end()};
-    if (!range.Contains(p)) continue;
-    if (latest == nullptr || e.id() > latest->id()) latest = &e;
-  }
-  auto wrong = [&] {
-    *why = absl::StrCat("group ", options_.group, " does not serve row position ", p);
-    return Verdict::kWrongGroup;
-  };
-  if (latest != nullptr && latest->from_group() == options_.group) {
-    if (latest->step() == pb::STEP_RELEASED || latest->step() == pb::STEP_DROPPED) return wrong();
-    if (mapped_here && write && latest->step() == pb::STEP_FROZEN) {
-      *why = absl::StrCat("range frozen for migration ", latest->id());
-      return Verdict::kUnavailable;
-    }
-  }
-  if (latest != nullptr && latest->to_group() == options_.group) {
-    if (latest->step() == pb::STEP_ACTIVE) return Verdict::kServe;
-    if (mapped_here) {
-      *why = absl::StrCat("range arriving with migration ", latest->id());
-      return Verdict::kUnavailable;
-    }
-    return wrong();
-  }
-  return mapped_here ? Verdict::kServe : wrong();
+  return machine::Judge(options_.group, map_ ? &*map_ : nullptr, store_->Migrations(),
+                        shard::RingPosition(row), write, why);
 }
 
 void Replica::PollMap() {

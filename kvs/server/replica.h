@@ -21,7 +21,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "kvs/machine/ownership.h"
 #include "kvs/paxos/node.h"
+#include "kvs/server/compaction_policy.h"
 #include "kvs/server/peer_transport.h"
 #include "kvs/server/replica_options.h"
 #include "kvs/shard/cluster_map.h"
@@ -127,7 +129,7 @@ class Replica {
   void LoadMap(const std::string& bytes);
   bool Serves(const std::string& row) const;
   // "" if the group serves `row` now; else why not: kWrongGroup or an UNAVAILABLE reason.
-  enum class Verdict { kServe, kWrongGroup, kUnavailable };
+  using Verdict = machine::Verdict;
   Verdict Judge(const std::string& row, bool write, std::string* why) const;
   void PollMap();
   // Node membership (docs/sharding.md section 7).
@@ -171,7 +173,7 @@ class Replica {
   absl::flat_hash_map<uint64_t, PendingRead> pending_reads_;
   uint64_t next_read_id_ = 1;
   std::optional<IncomingSnapshot> held_snapshot_;  // its message was stepped
-  uint64_t last_compacted_ = 0;
+  CompactionPolicy compaction_;
   paxos::Ballot durable_promise_;  // the promised ballot last made durable
   bool was_leader_ = false;
   std::chrono::steady_clock::time_point next_expiry_;  // earliest next sweep proposal

@@ -32,6 +32,10 @@ struct ReplicaOptions {
   // `log_keep_slots` slots in the log for followers that are only a little behind.
   uint64_t snapshot_interval = 10000;
   uint64_t log_keep_slots = 1000;
+  // ... and as soon as the applied entries since the last snapshot hold this many bytes
+  // (0 = no byte bound), so that the log and the replay at start stay small whatever the
+  // value sizes (compaction_policy.h).
+  uint64_t snapshot_log_bytes = 64ull << 20;
   // A write not chosen within this time is answered UNAVAILABLE (the client retries it).
   int write_timeout_ms = 3000;
   // The leader drops at-most-once sessions idle (in log time) longer than this, and for

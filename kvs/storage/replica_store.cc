@@ -4,7 +4,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "kvs/machine/ownership.h"
 #include "kvs/storage/cell_key.h"
+#include "kvs/storage/range_scan.h"
 #include "kvs/storage/snapshot_file.h"
 #include "proto/cluster.pb.h"
 #include "rocksdb/options.h"
@@ -14,17 +16,10 @@
 namespace penncloud::kvs::storage {
 namespace {
 
-absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("kvs store: ", what, ": ", s.ToString()));
-}
-
-std::string SessionKey(uint64_t session) { return SlotKey(session); }
-
 constexpr char kApplied[] = "applied";
 constexpr char kHardState[] = "hard_state";
-constexpr char kShardMap[] = "shard_map";
-constexpr char kMigrations[] = "shard_migrations";
+constexpr const char* kShardMap = machine::kShardMapKey;
+constexpr const char* kMigrations = machine::kMigrationsKey;
 constexpr char kFormatKey[] = "format";
 constexpr char kInstalling[] = "installing";  // pb::SnapshotInstall
 
@@ -39,70 +34,6 @@ bool IsStateMeta(std::string_view key) {
 std::string RowOfCellKey(std::string_view key) {
   auto parsed = ParseCellKey(key);
   return parsed ? std::string(parsed->row) : std::string();
-}
-
-// The cell keys of ring range (start, end] as at most two key intervals [lo, hi) ("" hi: to
-// the end of the family). Positions lead every key, so the intervals hold exactly the
-// range's cells.
-std::vector<std::pair<std::string, std::string>> KeyIntervals(const pb::MigrationEntry& m) {
-  const uint64_t start = m.start();
-  const uint64_t end = m.end();
-  auto above = [](uint64_t p) { return p == UINT64_MAX ? std::string() : SlotKey(p + 1); };
-  if (start < end) return {{SlotKey(start + 1), above(end)}};
-  // Wrapping (or the whole ring when start == end): (start, 2^64-1] and [0, end].
-  std::vector<std::pair<std::string, std::string>> out;
-  if (start != UINT64_MAX) out.emplace_back(SlotKey(start + 1), std::string());
-  out.emplace_back(std::string(), above(end));
-  return out;
-}
-
-// Calls fn(iterator) for every key of the range, in key order, from one read view.
-absl::Status ForEachInRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-                            rocksdb::ReadOptions read, const pb::MigrationEntry& m,
-                            const std::function<bool(rocksdb::Iterator*)>& fn) {
-  for (const auto& [lo, hi] : KeyIntervals(m)) {
-    rocksdb::Slice upper(hi);
-    read.iterate_upper_bound = hi.empty() ? nullptr : &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, family));
-    for (it->Seek(lo); it->Valid(); it->Next()) {
-      if (!fn(it.get())) return absl::OkStatus();
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "scan range");
-  }
-  return absl::OkStatus();
-}
-
-// (start, end], wrapping when start >= end (start == end: the whole ring).
-bool InRange(const pb::MigrationEntry& m, uint64_t p) {
-  if (m.start() < m.end()) return p > m.start() && p <= m.end();
-  return p > m.start() || p <= m.end();
-}
-
-pb::MigrationEntry* FindEntry(pb::MigrationTable& table, uint64_t id) {
-  for (pb::MigrationEntry& e : *table.mutable_entries()) {
-    if (e.id() == id) return &e;
-  }
-  return nullptr;
-}
-
-// The version of a serialized cluster map; 0 for none (or unreadable, which never happens:
-// maps are validated before they are proposed).
-uint64_t VersionOf(const std::string& bytes) {
-  cluster::ClusterMap map;
-  if (bytes.empty() || !map.ParseFromString(bytes)) return 0;
-  return map.version();
-}
-
-// Every migration with a lower id than this has finished (or was aborted) under the map:
-// the map holds the migrations of the current rebalance and ids only grow, so ids below
-// its lowest one (or below next_migration_id when it has none) are over for good. Their
-// table entries can go: the ring alone gives the same verdict (docs/sharding.md section 10).
-uint64_t FinishedBelow(const std::string& bytes) {
-  cluster::ClusterMap map;
-  if (bytes.empty() || !map.ParseFromString(bytes)) return 0;
-  uint64_t lowest = map.next_migration_id();
-  for (const cluster::Migration& m : map.migrations()) lowest = std::min(lowest, m.id());
-  return lowest;
 }
 
 }  // namespace
@@ -132,6 +63,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
     return absl::InternalError(absl::StrCat("kvs store: mkdir ", dir, ": ", error.message()));
   std::unique_ptr<ReplicaStore> store(new ReplicaStore());
   store->position_ = position;
+  store->machine_ = machine::StateMachine(position);
   store->dir_ = dir;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, families, &store->handles_, &db);
@@ -144,8 +76,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   if (absl::Status s = store->UpgradeFormat(dir); !s.ok()) return s;
   if (auto applied = store->Meta(kApplied)) store->applied_ = DecodeSlotKey(*applied);
   if (absl::Status s = store->FinishInterruptedInstall(); !s.ok()) return s;
-  store->LoadShardMap();
-  store->LoadSessions();
+  store->LoadMachine();
   return store;
 }
 
@@ -264,29 +195,18 @@ absl::Status ReplicaStore::WriteApplied(rocksdb::WriteBatch* batch, uint64_t slo
   return absl::OkStatus();
 }
 
-void ReplicaStore::LoadShardMap() {
-  shard_map_ = Meta(kShardMap).value_or("");
-  map_version_ = VersionOf(shard_map_);
-  migrations_.Clear();
-  if (auto table = Meta(kMigrations)) migrations_.ParseFromString(*table);
-  finished_below_ = FinishedBelow(shard_map_);
+void ReplicaStore::LoadMachine() {
+  uint64_t records = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), sessions_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++records;
+  machine_.Load(Meta(kShardMap), Meta(kMigrations), Meta(kSessionClockKey), records);
+  session_records_ = records;
   Publish();
-}
-
-bool ReplicaStore::PruneMigrations() {
-  finished_below_ = FinishedBelow(shard_map_);
-  const int before = migrations_.entries_size();
-  auto* entries = migrations_.mutable_entries();
-  entries->erase(
-      std::remove_if(entries->begin(), entries->end(),
-                     [&](const pb::MigrationEntry& e) { return e.id() < finished_below_; }),
-      entries->end());
-  return migrations_.entries_size() != before;
 }
 
 void ReplicaStore::Publish() {
   std::lock_guard<std::mutex> lock(published_mu_);
-  published_ = migrations_;
+  published_ = machine_.Migrations();
 }
 
 pb::MigrationStep ReplicaStore::StepOf(uint64_t id) const {
@@ -295,106 +215,6 @@ pb::MigrationStep ReplicaStore::StepOf(uint64_t id) const {
     if (e.id() == id) return e.step();
   }
   return pb::STEP_NONE;
-}
-
-absl::Status ReplicaStore::DeleteRange(const pb::MigrationEntry& m,
-                                       rocksdb::WriteBatchWithIndex* batch) {
-  // Point deletes of exactly the range's keys (WriteBatchWithIndex has no range delete,
-  // and later commands of the slot must see the deletes).
-  return ForEachInRange(db_.get(), data_, rocksdb::ReadOptions(), m, [&](rocksdb::Iterator* it) {
-    batch->Delete(data_, it->key());
-    return true;
-  });
-}
-
-absl::Status ReplicaStore::ApplyMigrate(const pb::MigrateStep& step,
-                                        rocksdb::WriteBatchWithIndex* batch) {
-  pb::MigrationEntry* entry = FindEntry(migrations_, step.migration().id());
-  if (entry == nullptr && step.migration().id() < finished_below_) {
-    // The migration finished (or was aborted) and its entry was pruned: this is a late
-    // copy from a rebalancer that lost its lease. Recreating the entry would let a stale
-    // INSTALL_CHUNK reset a range this group serves, so it changes nothing.
-    return absl::OkStatus();
-  }
-  if (entry == nullptr) {
-    entry = migrations_.add_entries();
-    *entry = step.migration();
-    entry->set_step(pb::STEP_NONE);
-  }
-  // Every step is idempotent and never moves a migration backwards, so a retried or
-  // reordered RPC leaves the table as the first application did.
-  switch (step.kind()) {
-    case pb::MIGRATE_FREEZE:
-      if (entry->step() == pb::STEP_NONE) entry->set_step(pb::STEP_FROZEN);
-      break;
-    case pb::MIGRATE_INSTALL_CHUNK: {
-      if (entry->step() >= pb::STEP_ACTIVE) break;  // serving it (or aborted): never touched
-      if (step.attempt() != 0) {
-        // Numbered chunks: chunk 0 of a newer attempt starts over, the next chunk of the
-        // current attempt continues it; a late or repeated chunk (a retried RPC chosen
-        // twice, an older attempt's proposal chosen after a newer one) is ignored, so it
-        // can never reset a range that a later attempt installed.
-        const bool starts = step.attempt() > entry->attempt() && step.chunk() == 0 && step.reset();
-        const bool continues = step.attempt() == entry->attempt() &&
-                               step.chunk() == entry->next_chunk() &&
-                               entry->step() == pb::STEP_INSTALLING;
-        if (!starts && !continues) break;
-        entry->set_attempt(step.attempt());
-        entry->set_next_chunk(step.chunk() + 1);
-      } else if (entry->step() >= pb::STEP_INSTALLED && !step.reset()) {
-        break;
-      }
-      if (step.reset()) {
-        if (absl::Status s = DeleteRange(*entry, batch); !s.ok()) return s;
-      }
-      for (const pb::RangeCell& cell : step.cells()) {
-        batch->Put(data_, Key(cell.row(), cell.column()), cell.value());
-      }
-      rocksdb::ReadOptions read;
-      for (const pb::RangeSession& incoming : step.sessions()) {
-        const std::string key = SessionKey(incoming.session());
-        std::string bytes;
-        pb::SessionRecord mine;
-        rocksdb::Status s = batch->GetFromBatchAndDB(db_.get(), read, sessions_, key, &bytes);
-        if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read session");
-        if (s.ok() && mine.ParseFromString(bytes) && mine.seq() >= incoming.record().seq()) {
-          continue;  // keep the higher sequence
-        }
-        batch->Put(sessions_, key, incoming.record().SerializeAsString());
-        session_cache_[incoming.session()] = incoming.record();
-      }
-      entry->set_step(step.last() ? pb::STEP_INSTALLED : pb::STEP_INSTALLING);
-      break;
-    }
-    case pb::MIGRATE_RELEASE:
-      if (entry->step() < pb::STEP_RELEASED) entry->set_step(pb::STEP_RELEASED);
-      break;
-    case pb::MIGRATE_ACTIVATE:
-      if (entry->step() == pb::STEP_INSTALLED) entry->set_step(pb::STEP_ACTIVE);
-      break;
-    case pb::MIGRATE_UNFREEZE:
-      if (entry->step() == pb::STEP_NONE || entry->step() == pb::STEP_FROZEN) {
-        entry->set_step(pb::STEP_ABORTED);
-      }
-      break;
-    case pb::MIGRATE_DISCARD:
-      if (entry->step() == pb::STEP_INSTALLING || entry->step() == pb::STEP_INSTALLED) {
-        if (absl::Status s = DeleteRange(*entry, batch); !s.ok()) return s;
-      }
-      if (entry->step() <= pb::STEP_INSTALLED) {
-        entry->set_step(pb::STEP_ABORTED);
-      }
-      break;
-    case pb::MIGRATE_DROP:
-      if (entry->step() == pb::STEP_DROPPED) break;
-      if (absl::Status s = DeleteRange(*entry, batch); !s.ok()) return s;
-      entry->set_step(pb::STEP_DROPPED);
-      break;
-    default:
-      break;
-  }
-  batch->Put(meta_, kMigrations, migrations_.SerializeAsString());
-  return absl::OkStatus();
 }
 
 absl::Status ReplicaStore::DumpRange(const pb::MigrationEntry& m, size_t chunk_bytes,
@@ -431,7 +251,7 @@ absl::Status ReplicaStore::DumpRange(const pb::MigrationEntry& m, size_t chunk_b
   for (sit->SeekToFirst(); sit->Valid() && !stopped && status.ok(); sit->Next()) {
     pb::SessionRecord record;
     if (!record.ParseFromString(sit->value().ToString())) continue;
-    if (record.has_position() && !InRange(m, record.position())) continue;
+    if (record.has_position() && !machine::InRange(m, record.position())) continue;
     pb::RangeSession* session = chunk.add_sessions();
     session->set_session(DecodeSlotKey(sit->key().ToStringView()));
     *session->mutable_record() = std::move(record);
@@ -455,145 +275,19 @@ absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Comman
 
 absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
     uint64_t slot, const std::vector<pb::Command>& commands, const ApplyHooks* hooks) {
-  std::vector<ApplyOutcome> outcomes(commands.size());
   // Reads go through the batch so that a command sees the effects of earlier commands of
   // the same slot (including a retry of a request that is also in this slot).
   rocksdb::WriteBatchWithIndex batch;
   WriteApplied(batch.GetWriteBatch(), slot).IgnoreError();
+  RocksSlot store(RocksFamilies{db_.get(), meta_, data_, sessions_}, position_, &session_cache_,
+                  &batch);
   bool migrated = false;
-  bool clock_changed = false;
-  rocksdb::ReadOptions read;
-  for (size_t i = 0; i < commands.size(); ++i) {
-    const pb::Command& command = commands[i];
-    ApplyOutcome& outcome = outcomes[i];
-    // The table's clock is the highest stamp applied: the same on every replica.
-    if (command.stamp_ms() > clock_.now_ms()) {
-      clock_.set_now_ms(command.stamp_ms());
-      clock_changed = true;
-    }
-    pb::SessionRecord record;
-    bool have_record = false;
-    const std::string session_key = SessionKey(command.session());
-    if (command.session() != 0) {
-      // The cache holds every session this store applied or read since it was opened, so
-      // the common case costs no RocksDB lookup.
-      if (auto cached = session_cache_.find(command.session()); cached != session_cache_.end()) {
-        record = cached->second;
-        have_record = true;
-      } else {
-        std::string record_bytes;
-        rocksdb::Status s =
-            batch.GetFromBatchAndDB(db_.get(), read, sessions_, session_key, &record_bytes);
-        if (s.ok()) {
-          have_record = record.ParseFromString(record_bytes);
-        } else if (!s.IsNotFound()) {
-          return FromRocks(s, "read session");
-        }
-      }
-    }
-    if (have_record && command.seq() <= record.seq()) {
-      outcome.duplicate = command.seq() == record.seq();
-      outcome.stale = command.seq() < record.seq();
-      outcome.result = record.result();
-      continue;
-    }
-    if (!have_record && SessionExpired(command)) {
-      outcome.expired = true;
-      continue;
-    }
-    if (command.op() == pb::OP_EXPIRE_SESSIONS) {
-      if (absl::Status s = ExpireSessions(command.expire(), &batch); !s.ok()) return s;
-      clock_changed = true;
-      continue;
-    }
-    if (command.op() == pb::OP_MIGRATE) {
-      if (absl::Status s = ApplyMigrate(command.migrate(), &batch); !s.ok()) return s;
-      migrated = true;
-      continue;
-    }
-    if (command.op() == pb::OP_SET_MAP) {
-      // Maps only move forward; an older or equal one (a retried push) changes nothing.
-      const uint64_t version = VersionOf(command.map());
-      if (version > map_version_) {
-        batch.Put(meta_, kShardMap, command.map());
-        shard_map_ = command.map();
-        map_version_ = version;
-        if (PruneMigrations()) {
-          batch.Put(meta_, kMigrations, migrations_.SerializeAsString());
-          migrated = true;
-        }
-        if (hooks != nullptr && hooks->map_applied) hooks->map_applied(shard_map_);
-      }
-      continue;
-    }
-    // Ownership is decided after the duplicate check (a retry of a write this group
-    // applied gets its recorded result even if the row has moved away since), and the
-    // refusal is recorded like any result, so every later copy gets the same answer.
-    const bool is_write = command.op() == pb::OP_PUT || command.op() == pb::OP_CPUT ||
-                          command.op() == pb::OP_DELETE || command.op() == pb::OP_CDELETE;
-    if (is_write && hooks != nullptr && hooks->unavailable) {
-      outcome.unavailable = hooks->unavailable(command);
-      if (!outcome.unavailable.empty()) continue;
-    }
-    if (is_write && hooks != nullptr && hooks->wrong_group && hooks->wrong_group(command)) {
-      outcome.result.set_wrong_group(true);
-      outcome.result.set_map_version(map_version_);
-      if (command.session() != 0) {
-        record.set_seq(command.seq());
-        record.set_position(position_(command.row()));
-        record.set_last_ms(clock_.now_ms());
-        if (!have_record) ++session_records_;
-        *record.mutable_result() = outcome.result;
-        batch.Put(sessions_, session_key, record.SerializeAsString());
-        session_cache_[command.session()] = record;
-      }
-      continue;
-    }
-    const std::string key = Key(command.row(), command.column());
-    switch (command.op()) {
-      case pb::OP_PUT:
-        batch.Put(data_, key, command.value());
-        break;
-      case pb::OP_DELETE:
-        batch.Delete(data_, key);
-        break;
-      case pb::OP_CPUT: {
-        std::string current;
-        rocksdb::Status s = batch.GetFromBatchAndDB(db_.get(), read, data_, key, &current);
-        if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read cell");
-        const bool matches =
-            command.expect_absent() ? s.IsNotFound() : (s.ok() && current == command.expected());
-        if (matches) batch.Put(data_, key, command.value());
-        outcome.result.set_cput_succeeded(matches);
-        break;
-      }
-      case pb::OP_CDELETE: {
-        std::string current;
-        rocksdb::Status s = batch.GetFromBatchAndDB(db_.get(), read, data_, key, &current);
-        if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read cell");
-        const bool matches = s.ok() && current == command.expected();
-        if (matches) batch.Delete(data_, key);
-        outcome.result.set_cput_succeeded(matches);
-        break;
-      }
-      default:
-        break;  // validated before proposing; doing nothing keeps replicas in step
-    }
-    if (command.session() != 0) {
-      record.set_seq(command.seq());
-      record.set_position(position_(command.row()));
-      record.set_last_ms(clock_.now_ms());
-      if (!have_record) ++session_records_;
-      *record.mutable_result() = outcome.result;
-      batch.Put(sessions_, session_key, record.SerializeAsString());
-      session_cache_[command.session()] = record;
-    }
-  }
-  if (clock_changed) {
-    batch.Put(meta_, kSessionClockKey, clock_.SerializeAsString());
-  }
+  absl::StatusOr<std::vector<ApplyOutcome>> outcomes =
+      machine_.ApplySlot(commands, store, hooks, &migrated);
+  if (!outcomes.ok()) return outcomes.status();
   absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()), "apply");
   if (!s.ok()) return s;
+  session_records_ = machine_.SessionRecords();
   // Only now may FetchRange see a FREEZE: its snapshot must hold every earlier write.
   if (migrated) Publish();
   applied_ = slot;
@@ -758,8 +452,8 @@ absl::Status ReplicaStore::InstallSnapshot(const std::string& download_dir,
   // 2. Both families' files at once (atomic across families). Copied, not moved, so a
   // crash before step 3 can redo the install from the same directory.
   std::vector<rocksdb::IngestExternalFileArg> ingest;
-  for (const auto& [family, path] : {std::pair(data_, files->data_sst),
-                                     std::pair(sessions_, files->sessions_sst)}) {
+  for (const auto& [family, path] :
+       {std::pair(data_, files->data_sst), std::pair(sessions_, files->sessions_sst)}) {
     if (!path) continue;
     rocksdb::IngestExternalFileArg arg;
     arg.column_family = family;
@@ -768,8 +462,7 @@ absl::Status ReplicaStore::InstallSnapshot(const std::string& download_dir,
     ingest.push_back(std::move(arg));
   }
   if (!ingest.empty()) {
-    if (absl::Status s = FromRocks(db_->IngestExternalFiles(ingest), "ingest snapshot");
-        !s.ok()) {
+    if (absl::Status s = FromRocks(db_->IngestExternalFiles(ingest), "ingest snapshot"); !s.ok()) {
       return s;
     }
   }
@@ -784,8 +477,7 @@ absl::Status ReplicaStore::InstallSnapshot(const std::string& download_dir,
   finish.Delete(meta_, kInstalling);
   absl::Status s = FromRocks(db_->Write(synced, &finish), "install snapshot");
   if (s.ok()) applied_ = state.slot();
-  LoadShardMap();
-  LoadSessions();
+  LoadMachine();
   if (s.ok()) {
     std::error_code ignored;
     std::filesystem::remove_all(download_dir, ignored);

@@ -37,7 +37,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kvs/machine/state_machine.h"
 #include "kvs/storage/cell_key.h"
+#include "kvs/storage/rocks_slot.h"
 #include "proto/kvs.pb.h"
 #include "rocksdb/db.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
@@ -53,28 +55,10 @@ struct LogWrite {
   bool Empty() const { return !hard_state && !truncate_from && entries.empty(); }
 };
 
-struct ApplyOutcome {
-  pb::CommandResult result;
-  bool duplicate = false;  // the session had applied this sequence already
-  bool stale = false;      // an older sequence than the session's last: result unknown
-  // Not applied, not recorded: the client should retry (e.g. its range is frozen).
-  std::string unavailable;
-  // Not applied, not recorded: the session is unknown and the write may be a late retry of
-  // one applied before the session expired, so its outcome is unknown to the client.
-  bool expired = false;
-};
-
-// What the replica decides while a slot is applied (docs/sharding.md section 5).
-struct ApplyHooks {
-  // True if the group does not serve the command's row: the write is refused, not applied,
-  // and the refusal recorded for its (session, seq). Asked only of non-duplicate writes.
-  std::function<bool(const pb::Command&)> wrong_group;
-  // Called when an OP_SET_MAP installs a newer map, before the slot's later commands.
-  std::function<void(const std::string& map_bytes)> map_applied;
-  // Non-empty: the write must wait (its range is frozen or still arriving); it is neither
-  // applied nor recorded. Asked before wrong_group, only of non-duplicate writes.
-  std::function<std::string(const pb::Command&)> unavailable;
-};
+// The state machine's rules live in kvs/machine (state_machine.h); this store is their
+// RocksDB backend.
+using ApplyOutcome = machine::ApplyOutcome;
+using ApplyHooks = machine::ApplyHooks;
 
 struct ListedCell {
   std::string column;
@@ -88,7 +72,7 @@ class ReplicaStore {
   static absl::StatusOr<std::unique_ptr<ReplicaStore>> Open(const std::string& dir,
                                                             RowPosition position);
   static constexpr char kFormat[] = "2";
-  static constexpr char kSessionClockKey[] = "session_clock";  // meta: pb::SessionClock
+  static constexpr const char* kSessionClockKey = machine::kSessionClockKey;
   ~ReplicaStore();
 
   // ---- Durable log (consensus side). With `sync` the write is fsync'd before returning;
@@ -107,7 +91,7 @@ class ReplicaStore {
   std::optional<std::string> Meta(const std::string& key) const;
   absl::Status PutMeta(const std::string& key, const std::string& value, bool sync);
 
-  // ---- State machine.
+  // ---- State machine (kvs/machine/state_machine.h holds the rules).
   uint64_t AppliedSlot() const { return applied_.load(); }
   // Applies the commands of one slot in order (each at most once per session sequence)
   // and records `slot` as applied, all in one atomic write. No commands: only the latter.
@@ -115,10 +99,10 @@ class ReplicaStore {
                                                       const std::vector<pb::Command>& commands,
                                                       const ApplyHooks* hooks = nullptr);
   // The serialized cluster map last applied ("" = none) and its version (0 = none).
-  const std::string& ShardMap() const { return shard_map_; }
-  uint64_t MapVersion() const { return map_version_; }
+  const std::string& ShardMap() const { return machine_.ShardMap(); }
+  uint64_t MapVersion() const { return machine_.MapVersion(); }
   // The group's migration table (apply thread only).
-  const pb::MigrationTable& Migrations() const { return migrations_; }
+  const pb::MigrationTable& Migrations() const { return machine_.Migrations(); }
   // The step of migration `id` as written to disk (any thread); STEP_NONE if unknown.
   pb::MigrationStep StepOf(uint64_t id) const;
   // The cells of `m`'s range and the session records whose last write was in it (or that
@@ -145,7 +129,7 @@ class ReplicaStore {
   // Records in the table: exact after each expiry sweep, plus the sessions opened since.
   uint64_t SessionRecords() const { return session_records_.load(); }
   // The table's clock, from the stamps of applied commands (apply thread only).
-  const pb::SessionClock& SessionClockNow() const { return clock_; }
+  const pb::SessionClock& SessionClockNow() const { return machine_.SessionClockNow(); }
 
   // ---- Snapshots: a consistent dump of the state machine (data + sessions + applied slot).
   // Calls `sink` with chunks of at most ~`chunk_bytes`; the first carries `slot`.
@@ -171,21 +155,12 @@ class ReplicaStore {
  private:
   ReplicaStore() = default;
   absl::Status WriteApplied(rocksdb::WriteBatch* batch, uint64_t slot);
-  void LoadShardMap();
-  // Drops the table entries of migrations the applied map says are over; true if any.
-  bool PruneMigrations();
-  absl::Status ApplyMigrate(const pb::MigrateStep& step, rocksdb::WriteBatchWithIndex* batch);
-  absl::Status DeleteRange(const pb::MigrationEntry& m, rocksdb::WriteBatchWithIndex* batch);
+  // The machine's state from the meta family and the session count, at open and after a
+  // snapshot install.
+  void LoadMachine();
   absl::Status UpgradeFormat(const std::string& dir);
   // Finishes a snapshot install a crash cut short (meta "installing"), at open.
   absl::Status FinishInterruptedInstall();
-  // session_table.cc: the clock and the record count, at open and after a snapshot.
-  void LoadSessions();
-  // OP_EXPIRE_SESSIONS: drops the records idle since before the horizon.
-  absl::Status ExpireSessions(const pb::SessionExpiry& expiry,
-                              rocksdb::WriteBatchWithIndex* batch);
-  // A write of a session without a record that may be a retry from before the sweep.
-  bool SessionExpired(const pb::Command& command) const;
   std::string Key(const std::string& row, const std::string& column) const {
     return CellKey(position_(row), row, column);
   }
@@ -199,16 +174,10 @@ class ReplicaStore {
   rocksdb::ColumnFamilyHandle* data_ = nullptr;
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::atomic<uint64_t> applied_{0};  // only the apply thread writes it
-  // The at-most-once table as far as it was touched since Open (apply thread only). A
-  // failed apply is fatal for the replica, so the cache never runs ahead of the disk.
-  absl::flat_hash_map<uint64_t, pb::SessionRecord> session_cache_;
-  pb::SessionClock clock_;                      // apply thread only
-  std::atomic<uint64_t> session_records_{0};  // written by the apply thread
-  std::string shard_map_;          // apply thread only
-  uint64_t map_version_ = 0;       // apply thread only
-  pb::MigrationTable migrations_;  // apply thread only
-  uint64_t finished_below_ = 0;    // apply thread only: see FinishedBelow()
+  std::atomic<uint64_t> applied_{0};          // only the apply thread writes it
+  SessionCache session_cache_;                // apply thread only
+  machine::StateMachine machine_{nullptr};    // apply thread only
+  std::atomic<uint64_t> session_records_{0};  // machine_'s count, for other threads
   // migrations_ as of the last write to disk, for other threads (FetchRange).
   mutable std::mutex published_mu_;
   pb::MigrationTable published_;  // GUARDED_BY(published_mu_)
