@@ -1,43 +1,35 @@
-// The simulator's replicated state machine: a key-value map with PUT/CPUT/DELETE commands
-// and an at-most-once table (the last sequence applied per client, with its result).
+// The single-group simulator's replicated state machine: the replica server's own
+// (kvs/machine/state_machine.h) on the memory store, so the simulator checks the rules that
+// serve users (at-most-once, CPUT/CDELETE, session expiry) under every fault it injects.
+// Commands are serialized pb::Command, as in the server's log.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 
+#include "kvs/machine/memory_store.h"
+#include "kvs/machine/state_machine.h"
+#include "proto/kvs.pb.h"
+
 namespace penncloud::paxos::sim {
-
-struct KvCommand {
-  char op = 'P';  // 'P' put, 'C' cput, 'D' delete
-  uint64_t client = 0;
-  uint64_t seq = 0;
-  std::string key;
-  std::string value;
-  std::optional<std::string> expected;  // CPUT: nullopt = the key must be absent
-};
-
-std::string Encode(const KvCommand& c);
-
-// Applies one write to `data` ('P' put, 'D' delete, 'C' put if `expected` holds, where
-// nullopt means absent); true when a CPUT's expectation held, false otherwise.
-bool ApplyKvWrite(std::map<std::string, std::string>& data, char op, const std::string& key,
-                  const std::string& value, const std::optional<std::string>& expected);
-KvCommand Decode(const std::string& s);
 
 class KvMachine {
  public:
-  // Applies `c` unless its (client, seq) was applied already; returns the CPUT outcome
-  // (the remembered one for a duplicate). `*fresh` tells whether it was applied now.
-  bool Apply(const KvCommand& c, bool* fresh);
-  std::optional<std::string> Get(const std::string& key) const;
-  // A fingerprint of the whole state (data and at-most-once table).
+  KvMachine();
+
+  // Applies one command (a command that does not parse does nothing, as in the server).
+  kvs::machine::ApplyOutcome Apply(const std::string& command);
+  std::optional<std::string> Get(const std::string& row, const std::string& column) const;
+  // The at-most-once table's clock (the leader's expiry sweeps start from it).
+  const kvs::pb::SessionClock& clock() const { return machine_.SessionClockNow(); }
+  uint64_t session_records() const { return machine_.SessionRecords(); }
+  // A fingerprint of the whole state (cells, at-most-once table, meta).
   uint64_t Digest() const;
 
  private:
-  std::map<std::string, std::string> data_;
-  std::map<uint64_t, std::pair<uint64_t, bool>> sessions_;  // client -> (seq, cput result)
+  kvs::machine::MemoryStore store_;
+  kvs::machine::StateMachine machine_;
 };
 
 }  // namespace penncloud::paxos::sim

@@ -144,7 +144,10 @@ std::string Figures(const sim::SimResult& t) {
     << " partitions=" << t.partitions << " snapshot_installs=" << t.snapshots_installed
     << " leader_changes=" << t.leader_changes << " reconfigs=" << t.reconfigs
     << " garbage=" << t.garbage << " garbage_authn=" << t.garbage_authn
-    << " honest_not_member=" << t.honest_not_member;
+    << " honest_not_member=" << t.honest_not_member << "\n  chosen: put=" << t.puts
+    << " cput=" << t.cputs << " delete=" << t.deletes << " cdelete=" << t.cdeletes
+    << " expiry_sweeps=" << t.sweeps << " sessions_expired=" << t.sessions_expired
+    << " expired_refusals=" << t.expired_refusals;
   return s.str();
 }
 

@@ -14,7 +14,7 @@ size_t OpHistory::Call(int client, const std::string& key, OpKind kind, const st
   op.key = key;
   op.kind = kind;
   if (kind == OpKind::kPut || kind == OpKind::kCPut) op.value = value;
-  if (kind == OpKind::kCPut) op.expected = expected;
+  if (kind == OpKind::kCPut || kind == OpKind::kCDelete) op.expected = expected;
   op.call = now;
   op.completed = false;
   ops_.push_back(std::move(op));
@@ -27,7 +27,7 @@ void OpHistory::Return(size_t index, int64_t now, const std::optional<std::strin
   op.completed = true;
   op.ret = now;
   if (op.kind == OpKind::kGet) op.observed = observed;
-  if (op.kind == OpKind::kCPut) op.cput_succeeded = cput_ok;
+  if (op.kind == OpKind::kCPut || op.kind == OpKind::kCDelete) op.cput_succeeded = cput_ok;
   ++completed_;
 }
 
@@ -55,10 +55,13 @@ void OpHistory::Dump(std::ostream& out, int64_t tick) const {
     const size_t k = size_t(op.kind);
     out << "op client=" << op.client << " " << (k < std::size(kKinds) ? kKinds[k] : "?") << "("
         << op.key << (op.value ? "=" + *op.value : "")
-        << (op.kind == OpKind::kCPut ? " if " + op.expected.value_or("<absent>") : "") << ") ["
-        << op.call / tick << ", " << (op.completed ? std::to_string(op.ret / tick) : "?") << "]";
+        << (op.kind == OpKind::kCPut || op.kind == OpKind::kCDelete
+                ? " if " + op.expected.value_or("<absent>")
+                : "")
+        << ") [" << op.call / tick << ", " << (op.completed ? std::to_string(op.ret / tick) : "?")
+        << "]";
     if (op.completed && op.kind == OpKind::kGet) out << " -> " << op.observed.value_or("<absent>");
-    if (op.completed && op.kind == OpKind::kCPut) {
+    if (op.completed && (op.kind == OpKind::kCPut || op.kind == OpKind::kCDelete)) {
       out << " -> " << (op.cput_succeeded ? "ok" : "failed");
     }
     out << "\n";

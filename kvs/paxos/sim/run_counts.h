@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "proto/kvs.pb.h"
+
 namespace penncloud::paxos::sim {
 
 struct RunCounts {
@@ -18,6 +20,33 @@ struct RunCounts {
   int64_t garbage_authn = 0;  // ... and those only the server's certificate check stops
   // Messages of cores dropped as from a non-member (a removed replica still talking).
   int64_t honest_not_member = 0;
+  // Commands chosen, by operation (counted once per slot, by its first replica to apply).
+  int64_t puts = 0, cputs = 0, deletes = 0, cdeletes = 0, sweeps = 0, other_commands = 0;
+  int64_t sessions_expired = 0;  // at-most-once records the sweeps dropped
+  int64_t expired_refusals = 0;  // writes refused as late retries of an expired session
+
+  void CountOp(kvs::pb::Op op) {
+    switch (op) {
+      case kvs::pb::OP_PUT:
+        ++puts;
+        break;
+      case kvs::pb::OP_CPUT:
+        ++cputs;
+        break;
+      case kvs::pb::OP_DELETE:
+        ++deletes;
+        break;
+      case kvs::pb::OP_CDELETE:
+        ++cdeletes;
+        break;
+      case kvs::pb::OP_EXPIRE_SESSIONS:
+        ++sweeps;
+        break;
+      default:
+        ++other_commands;
+        break;
+    }
+  }
 
   RunCounts& operator+=(const RunCounts& o) {
     ops_completed += o.ops_completed;
@@ -31,6 +60,14 @@ struct RunCounts {
     garbage += o.garbage;
     garbage_authn += o.garbage_authn;
     honest_not_member += o.honest_not_member;
+    puts += o.puts;
+    cputs += o.cputs;
+    deletes += o.deletes;
+    cdeletes += o.cdeletes;
+    sweeps += o.sweeps;
+    other_commands += o.other_commands;
+    sessions_expired += o.sessions_expired;
+    expired_refusals += o.expired_refusals;
     return *this;
   }
 };

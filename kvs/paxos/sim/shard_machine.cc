@@ -3,7 +3,6 @@
 #include <string_view>
 #include <vector>
 
-#include "kvs/paxos/sim/kv_machine.h"
 #include "kvs/shard/hash_ring.h"
 
 namespace penncloud::paxos::sim {
@@ -20,6 +19,28 @@ std::vector<std::string> Split(std::string_view s, char sep) {
     out.emplace_back(s.substr(start, end == std::string_view::npos ? s.npos : end - start));
     if (end == std::string_view::npos) return out;
     start = end + 1;
+  }
+}
+
+// Applies one write to `data` ('P' put, 'D' delete, 'C' put if `expected` holds, where
+// nullopt means absent); true when a CPUT's expectation held, false otherwise.
+bool ApplyKvWrite(std::map<std::string, std::string>& data, char op, const std::string& key,
+                  const std::string& value, const std::optional<std::string>& expected) {
+  switch (op) {
+    case 'P':
+      data[key] = value;
+      return false;
+    case 'D':
+      data.erase(key);
+      return false;
+    case 'C': {
+      auto d = data.find(key);
+      const bool match = expected ? (d != data.end() && d->second == *expected) : d == data.end();
+      if (match) data[key] = value;
+      return match;
+    }
+    default:
+      return false;
   }
 }
 

@@ -6,17 +6,22 @@
 #include <optional>
 #include <vector>
 
+#include "kvs/machine/session_expiry.h"
 #include "kvs/paxos/sim/client_ops.h"
 #include "kvs/paxos/sim/kv_machine.h"
 #include "kvs/paxos/sim/replica_harness.h"
+#include "proto/kvs.pb.h"
 
 namespace penncloud::paxos::sim {
 namespace {
 
+// The one column of every simulated row: a key of the history is a row.
+constexpr char kColumn[] = "c";
+
 struct ClientRequest {
   int client = 0;
   uint64_t seq = 0;
-  char op = 'G';
+  char op = 'G';  // 'G' get, 'P' put, 'C' cput, 'D' delete, 'X' cdelete
   std::string key, value;
   std::optional<std::string> expected;
 };
@@ -28,6 +33,8 @@ struct ClientReply {
   std::optional<NodeId> hint;
   std::optional<std::string> observed;
   bool cput_ok = false;
+  // The write was refused as a late retry of an expired session: its outcome is unknown.
+  bool expired = false;
 };
 
 struct ClientState : ClientOps {
@@ -50,8 +57,9 @@ class Simulation : public ReplicaHarness<KvMachine, ClientRequest, ClientReply> 
   std::string Name(int i) const override { return "n" + std::to_string(reps_[i].id); }
   void ApplyCommand(int i, const std::string& command, bool first) override;
   WriteKey KeyOf(const std::string& command) const override {
-    const KvCommand c = Decode(command);
-    return {c.client, c.seq};
+    kvs::pb::Command c;
+    c.ParseFromString(command);
+    return {c.session(), c.seq()};
   }
   void AnswerRead(int i, const ClientRequest& q) override;
   void AnswerNotLeader(int i, const ClientRequest& q) override;
@@ -76,6 +84,8 @@ class Simulation : public ReplicaHarness<KvMachine, ClientRequest, ClientReply> 
   void FinishOp(int c, bool completed, const ClientReply* rep);
 
   void Reconfigure();
+  // At a leader, proposes an expiry sweep of the at-most-once table when one is due.
+  void MaybeExpireSessions(int i);
   void DumpStuck(int c) const;
 
   SimOptions opt_;
@@ -85,27 +95,49 @@ class Simulation : public ReplicaHarness<KvMachine, ClientRequest, ClientReply> 
   int64_t next_reconfig_ = 0;
   int num_keys_ = 3;
   uint32_t window_ = 4;
+  int64_t session_idle_ = 0;  // in time units; sessions idle longer are dropped
+  uint64_t next_nonce_ = 0;   // the seq of sweeps (no session)
 };
 
-void Simulation::ApplyCommand(int i, const std::string& command, bool /*first*/) {
+void Simulation::ApplyCommand(int i, const std::string& command, bool first) {
   SimReplica& r = reps_[i];
-  const KvCommand cmd = Decode(command);
-  bool fresh = false;
-  const bool ok = r.sm.Apply(cmd, &fresh);
-  if (std::optional<ClientRequest> q = TakeWrite(r, {cmd.client, cmd.seq})) {
+  kvs::pb::Command cmd;
+  cmd.ParseFromString(command);
+  const uint64_t records_before = r.sm.session_records();
+  const kvs::machine::ApplyOutcome outcome = r.sm.Apply(command);
+  if (first) {
+    counts_.CountOp(cmd.op());
+    if (cmd.op() == kvs::pb::OP_EXPIRE_SESSIONS) {
+      counts_.sessions_expired += int64_t(records_before - r.sm.session_records());
+    }
+    if (outcome.expired) ++counts_.expired_refusals;
+  }
+  if (std::optional<ClientRequest> q = TakeWrite(r, {cmd.session(), cmd.seq()})) {
     ClientReply rep;
     rep.client = q->client;
     rep.seq = q->seq;
-    rep.cput_ok = ok;
+    rep.cput_ok = outcome.result.cput_succeeded();
+    rep.expired = outcome.expired;
     Reply(std::move(rep));
   }
+}
+
+void Simulation::MaybeExpireSessions(int i) {
+  SimReplica& r = reps_[i];
+  std::optional<kvs::pb::SessionExpiry> due = kvs::machine::ExpiryDue(r.sm.clock(), session_idle_);
+  if (!due) return;
+  kvs::pb::Command c;
+  c.set_op(kvs::pb::OP_EXPIRE_SESSIONS);
+  c.set_seq(++next_nonce_);
+  *c.mutable_expire() = *due;
+  r.node->Propose(c.SerializeAsString()).IgnoreError();
 }
 
 void Simulation::AnswerRead(int i, const ClientRequest& q) {
   ClientReply rep;
   rep.client = q.client;
   rep.seq = q.seq;
-  rep.observed = reps_[i].sm.Get(q.key);
+  rep.observed = reps_[i].sm.Get(q.key, kColumn);
   Reply(std::move(rep));
 }
 
@@ -126,15 +158,29 @@ void Simulation::OnRequest(int i, const ClientRequest& req) {
     st = r.node->RequestRead(id);
     if (st.ok()) r.pending_reads[id] = req;
   } else {
-    KvCommand c;
-    c.op = req.op;
-    c.client = uint64_t(req.client);
-    c.seq = req.seq;
-    c.key = req.key;
-    c.value = req.value;
-    c.expected = req.expected;
-    st = r.node->Propose(Encode(c));
-    if (st.ok()) r.pending_writes[{c.client, c.seq}] = req;
+    // As the server's client API: one session per client, stamped by the leader that
+    // proposes it (the log's clock for session expiry).
+    kvs::pb::Command c;
+    c.set_op(req.op == 'P'   ? kvs::pb::OP_PUT
+             : req.op == 'C' ? kvs::pb::OP_CPUT
+             : req.op == 'D' ? kvs::pb::OP_DELETE
+                             : kvs::pb::OP_CDELETE);
+    c.set_session(uint64_t(req.client));
+    c.set_seq(req.seq);
+    c.set_row(req.key);
+    c.set_column(kColumn);
+    c.set_value(req.value);
+    if (req.expected) {
+      c.set_expected(*req.expected);
+    } else if (req.op == 'C') {
+      c.set_expect_absent(true);
+    }
+    c.set_stamp_ms(now_);
+    st = r.node->Propose(c.SerializeAsString());
+    if (st.ok()) {
+      r.pending_writes[{c.session(), c.seq()}] = req;
+      MaybeExpireSessions(i);
+    }
   }
   if (!st.ok()) {
     ClientReply rep;
@@ -164,12 +210,19 @@ void Simulation::StartOp(int c) {
   const uint64_t rest = 100 - reads;
   q.op = dice < reads                  ? 'G'
          : dice < reads + rest / 2     ? 'P'
-         : dice < reads + rest * 5 / 6 ? 'C'
+         : dice < reads + rest * 4 / 6 ? 'C'
+         : dice < reads + rest * 5 / 6 ? 'X'
                                        : 'D';
   if (q.op == 'P' || q.op == 'C') {
     q.value = "c" + std::to_string(c + 1) + "s" + std::to_string(q.seq);
   }
-  if (q.op == 'C' && !written_values_.empty() && rng_.Below(4) != 0) {
+  if (q.op == 'X') {
+    // A compare-and-delete always names the value it expects, mostly one written lately.
+    q.expected = written_values_.empty() || rng_.Below(5) == 0
+                     ? std::string("never-written")
+                     : written_values_[written_values_.size() - 1 -
+                                       rng_.Below(std::min<size_t>(3, written_values_.size()))];
+  } else if (q.op == 'C' && !written_values_.empty() && rng_.Below(4) != 0) {
     q.expected = written_values_[written_values_.size() - 1 -
                                  rng_.Below(std::min<size_t>(3, written_values_.size()))];
   }
@@ -177,6 +230,7 @@ void Simulation::StartOp(int c) {
   const lincheck::OpKind kind = q.op == 'G'   ? lincheck::OpKind::kGet
                                 : q.op == 'P' ? lincheck::OpKind::kPut
                                 : q.op == 'C' ? lincheck::OpKind::kCPut
+                                : q.op == 'X' ? lincheck::OpKind::kCDelete
                                               : lincheck::OpKind::kDelete;
   cl.Begin(history_, c + 1, q.key, kind, q.value, q.expected, now_, now_ + 80 * kTick);
   SendOp(c);
@@ -212,6 +266,7 @@ void Simulation::OnReply(const ClientReply& rep) {
     SetTimer(c, Between(kTick, 3 * kTick));  // retry soon, at the hinted or another replica
     return;
   }
+  if (rep.expired) return FinishOp(c, false, nullptr);  // outcome unknown
   FinishOp(c, true, &rep);
 }
 
@@ -310,6 +365,8 @@ SimResult Simulation::Run() {
     reconfig_ = rng_.Below(3) == 0;
   }
   const bool drift = rng_.Below(2) == 0;
+  // Longer than twice a client's retry deadline (80 ticks), as the server's flag must be.
+  session_idle_ = Between(170, 400) * kTick;
 
   Membership initial;
   for (int i = 1; i <= n; ++i) initial.add_voters(NodeId(i));
