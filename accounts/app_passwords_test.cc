@@ -45,6 +45,8 @@ TEST_F(AppPasswordsTest, ProtocolsAcceptItAsTypedAndNoteItsUse) {
   for (char& c : typed) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   EXPECT_EQ(accounts_.CheckPassword("alice", typed).value(), "alice");
   EXPECT_EQ(accounts_.CheckPassword("alice", "password1").value(), "alice");
+  // It is for the protocols only: no web session from it.
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("alice", made.secret).status()));
   std::vector<AppPassword> list = apps().List("alice").value();
   ASSERT_EQ(list.size(), 1u);
   ASSERT_TRUE(list[0].last_used.has_value());

@@ -38,6 +38,8 @@ class MailSystem {
   int sink_port() const { return sink_port_; }
   const std::string& dir() const { return dir_; }
   kvs::Client& kvs() { return *kvs_; }
+  // The replica group's --kvs flag, for starting more processes on the same store.
+  std::string kvs_spec() const { return group_->spec(); }
   // The helper scripts beside this file.
   static std::string Script(const std::string& name);
 
