@@ -9,7 +9,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/cluster.sh"
 
-binaries=(kvs_server kvsctl coordinator frontend smtp pop3)
+binaries=(kvs_server kvsctl coordinator frontend smtp pop3 imap)
 if [[ "${1:-}" != "--no-build" ]]; then
   echo "== Installing dependencies"
   bash "$root/scripts/setup.sh"
@@ -42,7 +42,7 @@ for pidfile in "$run_dir"/*.pid; do
 done
 if ((!running)); then
   for port in "$http_port" "$https_port" "$coordinator_grpc_port" "${frontend_ports[@]}" "$smtp_port" \
-    "$pop3_port" $(for g in 0 "${data_groups[@]}"; do for r in "${replicas[@]}"; do
+    "$pop3_port" "$imap_port" $(for g in 0 "${data_groups[@]}"; do for r in "${replicas[@]}"; do
       group_port "$g" "$r"; done; done); do
     for p in "$port" $((port + metrics_port_offset)); do
       if ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
@@ -130,13 +130,16 @@ for port in "${frontend_ports[@]}"; do
     "$(metrics_listen "$port")"
 done
 
-echo "== Starting SMTP and POP3"
+echo "== Starting SMTP, POP3 and IMAP"
 launch smtp "$bin/smtp" --address="$address" --port=$smtp_port --smtps_port=$smtps_port \
   --kvs="$(kvs_spec)" --domain="$mail_domain" --state_dir="$state" \
   --coordinator="$address:$coordinator_grpc_port" "$(metrics_listen "$smtp_port")"
 launch pop3 "$bin/pop3" --address="$address" --port=$pop3_port --pop3s_port=$pop3s_port \
   --kvs="$(kvs_spec)" --domain="$mail_domain" --state_dir="$state" \
   --coordinator="$address:$coordinator_grpc_port" "$(metrics_listen "$pop3_port")"
+launch imap "$bin/imap" --address="$address" --port=$imap_port --imaps_port=$imaps_port \
+  --kvs="$(kvs_spec)" --domain="$mail_domain" --state_dir="$state" \
+  --coordinator="$address:$coordinator_grpc_port" "$(metrics_listen "$imap_port")"
 
 echo "== Waiting until healthy"
 # Healthy means every process is still running, every replica group has a leader that all
@@ -172,6 +175,7 @@ failing_check() {  # prints the first check that fails, with the log to read
     { echo "the coordinator's HTTPS :$https_port does not serve|coordinator"; return; }
   greets "$smtp_port" 220 || { echo "SMTP :$smtp_port does not greet|smtp"; return; }
   greets "$pop3_port" +OK || { echo "POP3 :$pop3_port does not greet|pop3"; return; }
+  greets "$imap_port" "* OK" || { echo "IMAP :$imap_port does not greet|imap"; return; }
 }
 show_log() {
   local log
@@ -214,6 +218,7 @@ PennCloud is running.
   Admin login:    admin / $(cat "$state/admin-password")   (kept in $state/admin-password)
 
   Thunderbird (account user@$mail_domain, password = the web password):
+    incoming  IMAP  $address port $imap_port, STARTTLS (or $imaps_port, SSL/TLS), normal password
     incoming  POP3  $address port $pop3_port, STARTTLS (self-signed), normal password
     outgoing  SMTP  $address port $smtp_port, STARTTLS (self-signed), normal password
 

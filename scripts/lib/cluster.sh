@@ -68,6 +68,8 @@ smtp_port=$(cluster_conf smtp_port 2500)
 pop3_port=$(cluster_conf pop3_port 11000)
 smtps_port=$(cluster_conf smtps_port 4650)  # submission with implicit TLS (RFC 8314)
 pop3s_port=$(cluster_conf pop3s_port 9950)  # POP3 with implicit TLS
+imap_port=$(cluster_conf imap_port 14300)   # IMAP, logins after STARTTLS
+imaps_port=$(cluster_conf imaps_port 9930)  # IMAP with implicit TLS
 https_port=$(cluster_conf https_port 8443)  # the coordinator's HTTPS
 mail_domain=${PENNCLOUD_DOMAIN:-$(cluster_conf domain penncloud.local)}
 # Every process serves Prometheus metrics at /metrics on its main port + this offset
@@ -87,6 +89,7 @@ launch_identity() {
     frontend-*) echo "frontend ${address:-127.0.0.1}:${1#frontend-}" ;;
     smtp) echo "smtp ${address:-127.0.0.1}:$smtp_port" ;;
     pop3) echo "pop3 ${address:-127.0.0.1}:$pop3_port" ;;
+    imap) echo "imap ${address:-127.0.0.1}:$imap_port" ;;
     *) echo "unknown -" ;;
   esac
 }
