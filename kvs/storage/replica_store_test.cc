@@ -395,6 +395,20 @@ TEST_F(ReplicaStoreTest, LateOrRepeatedChunksNeverUndoAnInstall) {
   EXPECT_FALSE(dest->Get("b3", "x").value().has_value());
 }
 
+TEST_F(ReplicaStoreTest, AResetChunkClearsWhatAnEarlierCommandOfItsSlotInstalled) {
+  ApplyHooks hooks;
+  auto dest = Open();
+  // One slot: attempt 10 starts (chunk 0, "b9"), then attempt 11 starts over. The reset
+  // must clear the cell the first command wrote into the batch, not only what is on disk.
+  ASSERT_TRUE(dest->ApplySlot(1,
+                              {Chunk(10, 0, false, "b9", "old"), Chunk(11, 0, true, "b1", "new")},
+                              &hooks)
+                  .ok());
+  EXPECT_EQ(dest->StepOf(5), pb::STEP_INSTALLED);
+  EXPECT_EQ(*dest->Get("b1", "x").value(), "new");
+  EXPECT_FALSE(dest->Get("b9", "x").value().has_value());
+}
+
 TEST_F(ReplicaStoreTest, FinishedMigrationsArePrunedAndTheirLateStepsIgnored) {
   ApplyHooks hooks;
   auto store = Open();
