@@ -171,7 +171,9 @@ void LineServer::Serve(tcp::socket socket, uint64_t id, std::string peer) {
       bool bare_lf = line.empty() || line.back() != '\r';
       if (!bare_lf) line.remove_suffix(1);
       SessionOutput reply;
-      if (discarding) {
+      // A line that arrived whole in one read is held to the cap as well as one that grew
+      // across reads (the `discarding` case).
+      if (discarding || line.size() > protocol->MaxLineBytes()) {
         discarding = false;
         reply = protocol->OnLineTooLong();
       } else {
@@ -203,7 +205,8 @@ void LineServer::Serve(tcp::socket socket, uint64_t id, std::string peer) {
     }
     if (!open) break;
     in.erase(0, start);
-    if (in.size() > protocol->MaxLineBytes()) {
+    // The partial line may still end in the CR of its CRLF, which the cap does not count.
+    if (in.size() > protocol->MaxLineBytes() + 1) {
       discarding = true;
       in.clear();
     }

@@ -36,7 +36,8 @@ class LineProtocol {
   // Greeting is asked for.
   virtual void OnTlsStarted() = 0;
   virtual void OnDisconnect() {}
-  // Lines longer than this are not kept; OnLineTooLong is called once they end.
+  // Lines longer than this (not counting their CRLF) are not kept: OnLineTooLong is called
+  // instead of OnLine once they end.
   virtual size_t MaxLineBytes() const = 0;
   // True while the client is in the middle of something a shutdown lets finish (an SMTP
   // mail transaction): Stop() closes such a session only once it is done, within a bound.

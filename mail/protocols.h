@@ -12,6 +12,13 @@
 
 namespace penncloud::mail {
 
+// The longest line each server keeps, not counting its CRLF. RFC 5321 allows 1000-octet
+// SMTP text lines; we keep up to 64 KiB so that sloppy clients' long lines still arrive,
+// and refuse beyond (commands have their own, smaller cap: SmtpConfig::max_command_bytes).
+inline constexpr size_t kMaxSmtpLineBytes = 64 << 10;
+// RFC 2449: 255 octets suffice for any POP3 command.
+inline constexpr size_t kMaxPop3LineBytes = 1024;
+
 // What a login refused by the address limit returns (SMTP 454, POP3 -ERR [AUTH]).
 inline absl::Status TooManyAttempts() {
   return absl::ResourceExhaustedError("too many login attempts from your address; try later");
@@ -40,9 +47,7 @@ class SmtpLineProtocol final : public LineProtocol {
   }
   SessionOutput OnLineTooLong() override { return session_.OnLineTooLong(); }
   void OnTlsStarted() override { session_.OnTlsStarted(); }
-  // RFC 5321 allows 1000-octet text lines; we keep up to 64 KiB so that sloppy clients'
-  // long lines still arrive, and refuse beyond.
-  size_t MaxLineBytes() const override { return 64 << 10; }
+  size_t MaxLineBytes() const override { return kMaxSmtpLineBytes; }
   bool Busy() const override { return session_.in_transaction(); }
   // RFC 5321 3.8: the server may close with 421 when it must shut down.
   std::string ShutdownNotice() const override {
@@ -94,7 +99,7 @@ class Pop3LineProtocol final : public LineProtocol {
   SessionOutput OnLineTooLong() override { return session_.OnLineTooLong(); }
   void OnTlsStarted() override { session_.OnTlsStarted(); }
   void OnDisconnect() override { session_.OnDisconnect(); }
-  size_t MaxLineBytes() const override { return 1024; }  // RFC 2449: 255 octets suffice
+  size_t MaxLineBytes() const override { return kMaxPop3LineBytes; }
 
  private:
   Pop3Session session_;
