@@ -61,6 +61,7 @@ json Summary(const mail::pb::MessageMeta& m) {
           {"date", m.date()},
           {"received", m.received_micros() / 1000},
           {"unread", !m.seen()},
+          {"flagged", m.flagged()},
           {"size", m.size()},
           {"preview", m.preview()},
           {"has_attachments", m.has_attachments()}};
@@ -130,8 +131,9 @@ std::string OptionalString(const json& body, const char* key) {
 
 Response List(MailServices& mail, Request& req, const accounts::Session& s) {
   std::string folder = req.Query("folder", "inbox");
-  if (!mail::IsFolder(folder))
-    return ErrorResponse(400, "folder must be inbox, sent, drafts, trash or junk");
+  if (!mail.store.FolderExists(s.username, folder)) {
+    return ErrorResponse(400, "no such folder (inbox, sent, drafts, trash, junk or your own)");
+  }
   int limit = 50;
   if (!req.Query("limit").empty() &&
       (!absl::SimpleAtoi(req.Query("limit"), &limit) || limit < 1 || limit > 500)) {
@@ -344,12 +346,76 @@ Response Send(MailServices& mail, const ApiContext& ctx, Request& req, const acc
 Response Flags(MailServices& mail, Request& req, const accounts::Session& s) {
   auto body = ParseJsonBody(req);
   if (!body.ok()) return FromStatus(body.status());
-  if (!body->contains("unread") || !(*body)["unread"].is_boolean()) {
-    return ErrorResponse(400, "unread must be true or false");
+  bool has_unread = body->contains("unread"), has_flagged = body->contains("flagged");
+  if ((has_unread && !(*body)["unread"].is_boolean()) ||
+      (has_flagged && !(*body)["flagged"].is_boolean()) || (!has_unread && !has_flagged)) {
+    return ErrorResponse(400, "unread and flagged must be true or false (one at least)");
   }
-  auto status = mail.store.SetSeen(s.username, req.params["id"], !(*body)["unread"].get<bool>());
-  if (!status.ok()) return FromStatus(status);
-  return Json(200, {{"id", req.params["id"]}, {"unread", (*body)["unread"]}});
+  auto meta = mail.store.Find(s.username, req.params["id"]);
+  if (!meta.ok()) return FromStatus(meta.status());
+  auto updated =
+      mail.store.UpdateFlags(s.username, meta->folder(), meta->id(), [&](mail::MessageFlags& f) {
+        if (has_unread) f.seen = !(*body)["unread"].get<bool>();
+        if (has_flagged) f.flagged = (*body)["flagged"].get<bool>();
+      });
+  if (!updated.ok()) return FromStatus(updated.status());
+  return Json(
+      200, {{"id", updated->id()}, {"unread", !updated->seen()}, {"flagged", updated->flagged()}});
+}
+
+Response Move(MailServices& mail, Request& req, const accounts::Session& s) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return FromStatus(body.status());
+  std::string folder = OptionalString(*body, "folder");
+  if (folder.empty()) return ErrorResponse(400, "folder is required");
+  auto moved = mail.store.Move(s.username, req.params["id"], folder);
+  if (!moved.ok()) return FromStatus(moved.status());
+  return Json(200, {{"id", moved->id()}, {"folder", moved->folder()}});
+}
+
+// The folder list: the system folders (with their SPECIAL-USE role), then the user's own.
+Response Folders(MailServices& mail, const accounts::Session& s) {
+  auto folders = mail.store.Folders(s.username);
+  if (!folders.ok()) return FromStatus(folders.status());
+  json out = json::array();
+  for (const std::string& name : *folders) {
+    auto all = mail.store.ListAll(s.username, name);
+    if (!all.ok()) return FromStatus(all.status());
+    int unread = 0;
+    for (const auto& m : *all) unread += m.seen() ? 0 : 1;
+    json folder = {{"name", name}, {"total", all->size()}, {"unread", unread}};
+    if (mail::IsFolder(name)) folder["special"] = name;
+    out.push_back(std::move(folder));
+  }
+  return Json(200, {{"folders", out}});
+}
+
+Response CreateFolder(MailServices& mail, Request& req, const accounts::Session& s) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return FromStatus(body.status());
+  std::string name = OptionalString(*body, "name");
+  if (auto status = mail.store.CreateFolder(s.username, name); !status.ok()) {
+    return FromStatus(status);
+  }
+  return Json(201, {{"name", name}});
+}
+
+Response RenameFolder(MailServices& mail, Request& req, const accounts::Session& s) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return FromStatus(body.status());
+  std::string from = OptionalString(*body, "from"), to = OptionalString(*body, "to");
+  if (auto status = mail.store.RenameFolder(s.username, from, to); !status.ok()) {
+    return FromStatus(status);
+  }
+  return Json(200, {{"from", from}, {"to", to}});
+}
+
+Response DeleteFolder(MailServices& mail, Request& req, const accounts::Session& s) {
+  std::string name = req.Query("name");
+  if (auto status = mail.store.DeleteFolder(s.username, name); !status.ok()) {
+    return FromStatus(status);
+  }
+  return Json(200, {{"name", name}, {"deleted", true}});
 }
 
 Response Delete(MailServices& mail, Request& req, const accounts::Session& s) {
@@ -371,6 +437,26 @@ void RegisterMailRoutes(Router& router, const ApiContext& ctx) {
   auto mail = std::make_shared<MailServices>(ctx);
   router.Add("GET", "/api/mail", WithSession(ctx, [mail](Request& r, const accounts::Session& s) {
                return List(*mail, r, s);
+             }));
+  // The folder routes come before /api/mail/{id}, which would match "folders" too.
+  router.Add(
+      "GET", "/api/mail/folders",
+      WithSession(ctx, [mail](Request&, const accounts::Session& s) { return Folders(*mail, s); }));
+  router.Add("POST", "/api/mail/folders",
+             WithSession(ctx, [mail](Request& r, const accounts::Session& s) {
+               return CreateFolder(*mail, r, s);
+             }));
+  router.Add("POST", "/api/mail/folders/rename",
+             WithSession(ctx, [mail](Request& r, const accounts::Session& s) {
+               return RenameFolder(*mail, r, s);
+             }));
+  router.Add("DELETE", "/api/mail/folders",
+             WithSession(ctx, [mail](Request& r, const accounts::Session& s) {
+               return DeleteFolder(*mail, r, s);
+             }));
+  router.Add("POST", "/api/mail/{id}/move",
+             WithSession(ctx, [mail](Request& r, const accounts::Session& s) {
+               return Move(*mail, r, s);
              }));
   router.Add(
       "GET", "/api/mail/counts",

@@ -209,13 +209,17 @@ TEST_F(MailApiTest, ComposeFieldsCannotInjectHeaders) {
 
   // A non-ASCII name is fine, sent as an RFC 2231 parameter and read back intact.
   CallJson("alice", "POST", "/api/mail",
-           with_attachment("Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac.txt", "text/plain"), 201);
+           with_attachment("Gr\xc3\xbc\xc3\x9f"
+                           "e \xe2\x82\xac.txt",
+                           "text/plain"),
+           201);
   std::string id = Inbox("bob")[0]["id"];
   Response source = Call("bob", "GET", "/api/mail/" + id + "/source");
   EXPECT_NE(source.body.find("filename*="), std::string::npos) << source.body;
   EXPECT_EQ(source.body.find("Bcc"), std::string::npos);
   EXPECT_EQ(CallJson("bob", "GET", "/api/mail/" + id)["attachments"][0]["filename"],
-            "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac.txt");
+            "Gr\xc3\xbc\xc3\x9f"
+            "e \xe2\x82\xac.txt");
 }
 
 // Replying to or forwarding a hostile message copies only what is safe from it.
@@ -264,6 +268,60 @@ TEST_F(MailApiTest, ExternalRecipientsGoToTheOutboundQueue) {
   auto queued = kvs_.List("mailq", options);
   ASSERT_TRUE(queued.ok());
   EXPECT_EQ(queued->cells.size(), 1u);
+}
+
+}  // namespace
+}  // namespace penncloud::frontend
+
+namespace penncloud::frontend {
+namespace {
+
+TEST_F(MailApiTest, FoldersMoveRestoreAndFlags) {
+  CallJson("alice", "POST", "/api/mail",
+           R"({"to":["bob@penncloud.local"],"subject":"folders","body":"x"})", 201);
+  std::string id = Inbox("bob")[0]["id"];
+  json folders = CallJson("bob", "GET", "/api/mail/folders")["folders"];
+  ASSERT_EQ(folders.size(), 5u);
+  EXPECT_EQ(folders[0]["name"], "inbox");
+  EXPECT_EQ(folders[0]["special"], "inbox");
+  EXPECT_EQ(folders[0]["unread"], 1);
+  EXPECT_EQ(folders[4]["name"], "junk");
+  EXPECT_EQ(Call("bob", "POST", "/api/mail/folders", R"({"name":"Work/2026"})").status, 201);
+  EXPECT_EQ(Call("bob", "POST", "/api/mail/folders", R"({"name":"Work/2026"})").status, 409);
+  EXPECT_EQ(Call("bob", "POST", "/api/mail/folders", R"({"name":"a//b"})").status, 400);
+  EXPECT_EQ(Call("bob", "POST", "/api/mail/folders", R"({"name":"Trash"})").status, 400);
+  // Move into the user folder, list it, then to Trash and restore from there.
+  EXPECT_EQ(
+      CallJson("bob", "POST", "/api/mail/" + id + "/move", R"({"folder":"Work/2026"})")["folder"],
+      "Work/2026");
+  EXPECT_EQ(CallJson("bob", "GET", "/api/mail?folder=Work/2026")["messages"].size(), 1u);
+  EXPECT_EQ(Call("bob", "GET", "/api/mail?folder=Nope").status, 400);
+  EXPECT_EQ(Call("bob", "POST", "/api/mail/" + id + "/move", R"({"folder":"Nope"})").status, 404);
+  EXPECT_EQ(CallJson("bob", "DELETE", "/api/mail/" + id)["folder"], "trash");
+  EXPECT_EQ(CallJson("bob", "POST", "/api/mail/" + id + "/move", R"({"folder":"inbox"})")["folder"],
+            "inbox");
+  // Mark unread and flagged, separately or together.
+  json flags = CallJson("bob", "POST", "/api/mail/" + id + "/flags", R"({"flagged":true})");
+  EXPECT_EQ(flags["flagged"], true);
+  EXPECT_EQ(Inbox("bob")[0]["flagged"], true);
+  EXPECT_EQ(CallJson("bob", "POST", "/api/mail/" + id + "/flags", R"({"unread":true})")["unread"],
+            true);
+  EXPECT_EQ(Call("bob", "POST", "/api/mail/" + id + "/flags", R"({})").status, 400);
+  EXPECT_EQ(Call("bob", "POST", "/api/mail/" + id + "/flags", R"({"flagged":"yes"})").status, 400);
+  // Rename (subfolders follow), delete.
+  EXPECT_EQ(
+      Call("bob", "POST", "/api/mail/folders/rename", R"({"from":"Work","to":"Jobs"})").status,
+      200);
+  folders = CallJson("bob", "GET", "/api/mail/folders")["folders"];
+  EXPECT_EQ(folders[5]["name"], "Jobs");
+  EXPECT_EQ(folders[6]["name"], "Jobs/2026");
+  EXPECT_FALSE(folders[5].contains("special"));
+  EXPECT_EQ(Call("bob", "DELETE", "/api/mail/folders?name=Jobs").status, 409);
+  EXPECT_EQ(Call("bob", "DELETE", "/api/mail/folders?name=Jobs/2026").status, 200);
+  EXPECT_EQ(Call("bob", "DELETE", "/api/mail/folders?name=inbox").status, 400);
+  EXPECT_EQ(Call("bob", "DELETE", "/api/mail/folders?name=Jobs/2026").status, 404);
+  // Another user's folders are not ours.
+  EXPECT_EQ(CallJson("alice", "GET", "/api/mail/folders")["folders"].size(), 5u);
 }
 
 }  // namespace

@@ -167,14 +167,6 @@ SessionOutput ImapSession::Create(const std::string& tag, ImapParser& p) {
   std::string folder = StoreName(*name);
   while (!folder.empty() && folder.back() == '/') folder.pop_back();  // RFC 9051 6.3.4
   if (IsFolder(folder)) return Tagged(tag, "NO [ALREADYEXISTS] Mailbox exists");
-  // Missing parents are created too (RFC 9051 6.3.4).
-  for (size_t slash = folder.find('/'); slash != std::string::npos;
-       slash = folder.find('/', slash + 1)) {
-    std::string parent = folder.substr(0, slash);
-    if (!store_.FolderExists(user_, parent)) {
-      if (auto s = store_.CreateFolder(user_, parent); !s.ok()) return StoreError(tag, s);
-    }
-  }
   if (auto s = store_.CreateFolder(user_, folder); !s.ok()) return StoreError(tag, s);
   return Tagged(tag, "OK CREATE completed");
 }

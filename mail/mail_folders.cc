@@ -173,6 +173,15 @@ absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::Mailbox(std::string_view
 
 absl::Status MailStore::CreateFolder(std::string_view user, std::string_view name) {
   if (auto s = CheckUserFolderName(name); !s.ok()) return s;
+  // Missing parents come too (as IMAP CREATE does, RFC 9051 6.3.4).
+  for (size_t slash = name.find('/'); slash != std::string_view::npos;
+       slash = name.find('/', slash + 1)) {
+    std::string_view parent = name.substr(0, slash);
+    // A system folder ("Sent" of "Sent/2025") is there already, whatever its case.
+    if (!CheckUserFolderName(parent).ok() || FolderExists(user, parent)) continue;
+    auto made = NewState(user, parent);
+    if (!made.ok() && !absl::IsAlreadyExists(made.status())) return made.status();
+  }
   return NewState(user, name).status();
 }
 

@@ -107,6 +107,7 @@ class MailStore {
   // A folder's messages in UID order; entries from before UIDs get theirs now, oldest first.
   absl::StatusOr<std::vector<pb::MessageMeta>> Mailbox(std::string_view user,
                                                        std::string_view folder);
+  // Creates a user folder and any missing parents; kAlreadyExists if it exists.
   absl::Status CreateFolder(std::string_view user, std::string_view name);
   // Deletes a user folder and every message in it; refused while it has subfolders.
   absl::Status DeleteFolder(std::string_view user, std::string_view name);

@@ -1,5 +1,6 @@
 #include "mail/mail_store.h"
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -205,6 +206,13 @@ TEST_F(MailStoreTest, UserFoldersNestRenameAndDelete) {
   EXPECT_TRUE(absl::IsNotFound(store_.Find("alice", n->id()).status()));
   EXPECT_TRUE(absl::IsNotFound(store_.Add("alice", "Jobs/2026", Message("x"), false).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(store_.DeleteFolder("alice", "inbox")));
+  // Missing parents are made; a system folder as parent is not made again.
+  ASSERT_TRUE(store_.CreateFolder("alice", "A/B/C").ok());
+  ASSERT_TRUE(store_.CreateFolder("alice", "Sent/2025").ok());
+  EXPECT_TRUE(store_.FolderExists("alice", "A/B"));
+  auto folders = store_.Folders("alice");
+  EXPECT_EQ(std::count(folders->begin(), folders->end(), "Sent"), 0);
+  EXPECT_EQ(std::count(folders->begin(), folders->end(), "Sent/2025"), 1);
   ASSERT_TRUE(store_.SetSubscribed("alice", "Jobs", false).ok());
   EXPECT_FALSE(store_.State("alice", "Jobs")->subscribed());
 }

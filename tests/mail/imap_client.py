@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Drives Python's imaplib against our IMAP server for the process tests.
+Usage: imap_client.py PORT USER PASSWORD SCENARIO [ARGS...]; prints one result line per
+step ("key value"), which the C++ test checks."""
+import email
+import imaplib
+import re
+import smtplib
+import ssl
+import sys
+import time
+
+port, user, password, scenario = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+args = sys.argv[5:]
+
+
+def tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the server's self-signed certificate
+    return ctx
+
+
+def connect():
+    # Logins are refused before TLS: STARTTLS first, as Thunderbird does on 143-style ports.
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+    m.starttls(tls_context())
+    m.login(user, password)
+    return m
+
+
+def out(key, value):
+    print(key, value, flush=True)
+
+
+def untagged(m, name):
+    """The untagged responses of `name` imaplib collected, and forgets them."""
+    return m.response(name)[1]
+
+
+if scenario == "plain_login":
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+    out("caps", " ".join(m.capabilities))
+    try:
+        m.login(user, password)
+        out("login", "accepted")
+    except imaplib.IMAP4.error as e:
+        out("login", "refused " + str(e))
+
+elif scenario == "implicit_tls":
+    m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=tls_context(), timeout=20)
+    m.login(user, password)
+    typ, data = m.select("INBOX")
+    out("select", typ + " " + data[0].decode())
+    m.logout()
+
+elif scenario == "basics":
+    m = connect()
+    out("caps", " ".join(m.capabilities))
+    typ, folders = m.list()
+    for f in folders:
+        out("list", f.decode())
+    typ, data = m.select("INBOX")
+    out("exists", data[0].decode())
+    out("uidvalidity", untagged(m, "UIDVALIDITY")[0].decode())
+    typ, data = m.fetch("1", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    out("subject", data[0][1].decode().strip())
+    typ, data = m.fetch("1", "(FLAGS)")
+    out("flags_before", data[0].decode())
+    typ, data = m.store("1", "+FLAGS", "(\\Flagged)")
+    out("store", data[0].decode())
+    typ, data = m.fetch("1", "(RFC822)")
+    msg = email.message_from_bytes(data[0][1])
+    out("body_subject", msg["Subject"])
+    typ, data = m.fetch("1", "(FLAGS)")
+    out("flags_after", data[0].decode())
+    typ, data = m.uid("FETCH", "1:*", "(UID FLAGS)")
+    out("uid_fetch", " ".join(d.decode() for d in data))
+    typ, data = m.uid("SEARCH", None, "UNSEEN")
+    out("uid_search_unseen", data[0].decode())
+    typ, data = m.search(None, "SUBJECT", '"second"')
+    out("search_subject", data[0].decode())
+    typ, data = m.create("Work/Projects")
+    out("create", typ)
+    typ, data = m.copy("1", "Work/Projects")
+    out("copy", typ + " " + data[0].decode())
+    typ, data = m._simple_command("MOVE", "2", "Trash")
+    out("move", typ + " " + untagged(m, "COPYUID")[-1].decode())  # the last: MOVE's
+    out("move_expunge", " ".join(d.decode() for d in untagged(m, "EXPUNGE")))
+    typ, data = m.status("Work/Projects", "(MESSAGES UIDNEXT)")
+    out("status", data[0].decode())
+    sent = (b"From: alice@penncloud.local\r\nTo: bob@example.com\r\n"
+            b"Subject: thunderbird sent copy\r\n\r\nSent from a desktop client.\r\n")
+    typ, data = m.append("Sent", "(\\Seen)", imaplib.Time2Internaldate(time.time()), sent)
+    out("append", typ + " " + data[0].decode())
+    m.select("INBOX")
+    m.store("1", "+FLAGS", "(\\Deleted)")
+    typ, data = m.expunge()
+    out("expunge", " ".join(d.decode() for d in data if d))
+    typ, data = m.select("INBOX")
+    out("exists_after", data[0].decode())
+    m.close()
+    m.logout()
+    out("done", "ok")
+
+elif scenario == "two_sessions":
+    a, b = connect(), connect()
+    a.select("INBOX")
+    b.select("INBOX")
+    a.store("1", "+FLAGS", "(\\Flagged $Important)")
+    b.noop()
+    out("b_sees_flags", " ".join(d.decode() for d in untagged(b, "FETCH")))
+    a.store("2", "+FLAGS", "(\\Deleted)")
+    a.expunge()
+    b.noop()
+    out("b_sees_expunge", " ".join(d.decode() for d in untagged(b, "EXPUNGE")))
+    typ, data = b.select("INBOX")
+    out("b_exists", data[0].decode())
+    a.logout()
+    b.logout()
+
+elif scenario == "idle_during_smtp":
+    # IDLE on the Inbox, then a message goes in through the smtp binary (another process);
+    # the untagged EXISTS must arrive within 1 s of the SMTP transaction's end.
+    smtp_port = int(args[0])
+    m = connect()
+    typ, data = m.select("INBOX")
+    before = int(data[0])
+    tag = m._new_tag().decode()
+    m.send(("%s IDLE\r\n" % tag).encode())
+    out("idle_reply", m.readline().decode().strip())
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=20) as s:
+        s.sendmail("carol@example.com", ["%s@penncloud.local" % user],
+                   "From: carol@example.com\r\nTo: %s@penncloud.local\r\n"
+                   "Subject: pushed\r\n\r\nhello idle\r\n" % user)
+    delivered = time.monotonic()
+    m.sock.settimeout(5)
+    line = m.readline().decode().strip()
+    out("push_ms", int((time.monotonic() - delivered) * 1000))
+    out("pushed", line)
+    m.send(b"DONE\r\n")
+    out("done_reply", m.readline().decode().strip())
+    out("before", before)
+    m.logout()
+
+elif scenario == "bad_input":
+    m = connect()
+    m.select("INBOX")
+    for command in [b"x1 FETCH 1:* (FLAGS", b"x2 FROB", b"x3 SEARCH " + b"(" * 50 + b"ALL" + b")" * 50,
+                    b"x4 APPEND INBOX {999999999}", b"x5 STORE 1 +FLAGS (\\Bogus)"]:
+        m.send(command + b"\r\n")
+        out("reply", m.readline().decode().strip())
+    m.send(b"x6 NOOP\r\n")
+    out("still_alive", m.readline().decode().strip())
+    m.send(b"x7 APPEND INBOX {999999999+}\r\n")
+    out("nonsync", m.readline().decode().strip())
+    try:
+        rest = m.readline()
+        out("after_bye", "closed" if rest == b"" else rest.decode().strip())
+    except Exception:
+        out("after_bye", "closed")
+
+else:
+    sys.exit("unknown scenario " + scenario)
