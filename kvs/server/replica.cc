@@ -14,6 +14,7 @@
 #include "kvs/client/replica_group_client.h"
 #include "kvs/machine/session_expiry.h"
 #include "kvs/paxos/membership.h"
+#include "kvs/paxos/ready_driver.h"
 #include "kvs/server/paxos_traffic.h"
 #include "kvs/server/queue_metrics.h"
 #include "kvs/shard/config_store.h"
@@ -811,71 +812,40 @@ void Replica::Loop() {
   pending_reads_.clear();
 }
 
-void Replica::HandleReady() {
-  paxos::Ready rd = node_->TakeReady();
-  if (rd.snapshot) InstallSnapshot(*rd.snapshot);
+// The replica's side of the Ready driver (kvs/paxos/ready_driver.h, which the simulator's
+// harness runs too): the order of persist, send and apply is the driver's.
+class Replica::ReadyHandler final : public paxos::ReadyHooks {
+ public:
+  explicit ReadyHandler(Replica& r) : r_(r) {}
 
-  // A leader's ACCEPTs go out before its own fsync, so the followers' fsyncs overlap the
-  // leader's (one disk round per write instead of two). This is safe: the ACCEPT's ballot
-  // was made durable before the leader's PREPARE went out, a slot is chosen by a majority
-  // of acceptors whether or not the leader's own copy is among them, and the leader counts
-  // its own acceptance only in a later Ready, i.e. after this fsync. Every other message
-  // (PROMISE, ACCEPTED, PREPARE, ...) vouches for state on disk and waits for the fsync.
-  std::vector<paxos::Message> after_sync;
-  after_sync.reserve(rd.messages.size());
-  for (paxos::Message& m : rd.messages) {
-    if (m.type() == paxos::MSG_ACCEPT && m.from() == options_.id) {
-      transport_->Send(std::move(m));
-    } else {
-      after_sync.push_back(std::move(m));
+  bool InstallSnapshot(const paxos::SnapshotMeta& meta) override {
+    r_.InstallSnapshot(meta);
+    return true;
+  }
+  bool Persist(const std::vector<paxos::EntryPtr>& entries,
+               const std::optional<paxos::HardState>& hard_state) override {
+    storage::LogWrite write;
+    write.entries.reserve(entries.size());
+    for (const paxos::EntryPtr& e : entries) {
+      write.entries.emplace_back(e->slot(), e->SerializeAsString());
     }
-  }
-
-  // Committed entries that were made durable by earlier Readies (always so on a leader,
-  // which counts its own acceptance only after its fsync) may be applied, and reads
-  // served, before this Ready's fsync: the replies then do not wait for a disk round
-  // that only concerns newer slots. If a committed slot is among this Ready's new
-  // entries (a follower learning entries and their commit together), it waits.
-  bool apply_early = true;
-  if (!rd.committed.empty() && !rd.entries.empty()) {
-    uint64_t first_new = UINT64_MAX;
-    for (const paxos::EntryPtr& e : rd.entries) first_new = std::min(first_new, e->slot());
-    apply_early = rd.committed.back()->slot() < first_new;
-  }
-  auto apply_and_read = [&] {
-    for (const paxos::EntryPtr& e : rd.committed) ApplyEntry(*e);
-    for (const paxos::ReadState& read : rd.reads) {
-      auto it = pending_reads_.find(read.id);
-      if (it == pending_reads_.end()) continue;
-      ServeRead(it->second);
-      pending_reads_.erase(it);
+    bool sync = !write.entries.empty();
+    if (hard_state) {
+      write.hard_state = hard_state->SerializeAsString();
+      // A new promise must be on disk before anyone hears of it. A higher commit alone
+      // need not: every entry it covers was synced before, and if the commit index is lost
+      // in a crash the core learns it again from its peers. Skipping that fsync takes a
+      // whole disk round off the leader's path from "chosen" to "applied".
+      const paxos::Ballot& promised = hard_state->promised();
+      if (promised.round() != r_.durable_promise_.round() ||
+          promised.node() != r_.durable_promise_.node()) {
+        sync = true;
+        r_.durable_promise_ = promised;
+      }
     }
-  };
-  if (apply_early) apply_and_read();
-
-  storage::LogWrite write;
-  write.entries.reserve(rd.entries.size());
-  for (const paxos::EntryPtr& e : rd.entries) {
-    write.entries.emplace_back(e->slot(), e->SerializeAsString());
-  }
-  bool sync = !write.entries.empty();
-  if (rd.hard_state) {
-    write.hard_state = rd.hard_state->SerializeAsString();
-    // A new promise must be on disk before anyone hears of it. A higher commit alone need
-    // not: every entry it covers was synced before, and if the commit index is lost in a
-    // crash the core learns it again from its peers. Skipping that fsync takes a whole
-    // disk round off the leader's path from "chosen" to "applied".
-    const paxos::Ballot& promised = rd.hard_state->promised();
-    if (promised.round() != durable_promise_.round() ||
-        promised.node() != durable_promise_.node()) {
-      sync = true;
-      durable_promise_ = promised;
-    }
-  }
-  if (!write.Empty()) {
     // The one fsync that covers everything gathered since the last one.
     const auto started = Clock::now();
-    if (absl::Status s = store_->Persist(write, sync); !s.ok()) {
+    if (absl::Status s = r_.store_->Persist(write, sync); !s.ok()) {
       Fatal("kvs.persist_failed", s);
     }
     const auto took = Clock::now() - started;
@@ -884,29 +854,52 @@ void Replica::HandleReady() {
       ("ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count())(
           "entries", write.entries.size())("sync", sync);
     }
+    return true;
   }
-  for (paxos::Message& m : after_sync) transport_->Send(std::move(m));
-  if (!apply_early) apply_and_read();
-  for (uint64_t id : rd.failed_reads) {
-    auto it = pending_reads_.find(id);
-    if (it == pending_reads_.end()) continue;
-    PendingRead& r = it->second;
-    FillHint(r.hint());
-    r.Finish(grpc::Status::OK);
-    pending_reads_.erase(it);
+  bool Send(paxos::Message message) override {
+    r_.transport_->Send(std::move(message));
+    return true;
   }
-  for (const std::string& bytes : rd.dropped) {
+  bool Apply(const paxos::Entry& entry) override {
+    r_.ApplyEntry(entry);
+    return true;
+  }
+  bool ReleaseRead(const paxos::ReadState& read) override {
+    auto it = r_.pending_reads_.find(read.id);
+    if (it == r_.pending_reads_.end()) return true;
+    r_.ServeRead(it->second);
+    r_.pending_reads_.erase(it);
+    return true;
+  }
+  void FailRead(uint64_t id) override {
+    auto it = r_.pending_reads_.find(id);
+    if (it == r_.pending_reads_.end()) return;
+    PendingRead& read = it->second;
+    FillHint(read.hint());
+    read.Finish(grpc::Status::OK);
+    r_.pending_reads_.erase(it);
+  }
+  void Dropped(const std::string& bytes) override {
     pb::Command c;
-    if (!c.ParseFromString(bytes)) continue;
-    auto it = pending_writes_.find({c.session(), c.seq()});
-    if (it == pending_writes_.end()) continue;
+    if (!c.ParseFromString(bytes)) return;
+    auto it = r_.pending_writes_.find({c.session(), c.seq()});
+    if (it == r_.pending_writes_.end()) return;
     for (PendingWrite& w : it->second) {
-      FillHint(w.response->mutable_hint());
+      r_.FillHint(w.response->mutable_hint());
       w.Finish(grpc::Status::OK);
     }
-    pending_writes_.erase(it);
+    r_.pending_writes_.erase(it);
   }
-  node_->Advance();
+
+ private:
+  void FillHint(pb::LeaderHint* hint) { r_.FillHint(hint); }
+
+  Replica& r_;
+};
+
+void Replica::HandleReady() {
+  ReadyHandler hooks(*this);
+  paxos::HandleReady(*node_, options_.id, hooks);
 }
 
 void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {

@@ -112,6 +112,7 @@ class Replica {
   explicit Replica(const ReplicaOptions& options);
   absl::Status Init();
   void Loop();
+  class ReadyHandler;  // the hooks of the Ready driver (kvs/paxos/ready_driver.h)
   void HandleReady();
   void InstallSnapshot(const paxos::SnapshotMeta& meta);
   void ApplyEntry(const paxos::Entry& entry);

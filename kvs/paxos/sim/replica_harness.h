@@ -19,6 +19,7 @@
 
 #include "kvs/paxos/message_check.h"
 #include "kvs/paxos/node.h"
+#include "kvs/paxos/ready_driver.h"
 #include "kvs/paxos/rng.h"
 #include "kvs/paxos/sim/draws.h"
 #include "kvs/paxos/sim/event_queue.h"
@@ -191,6 +192,7 @@ class ReplicaHarness {
   OpHistory history_;  // the clients' operations
 
  private:
+  class SimReadyHooks;
   void ProcessReady(int i);
   void ApplyEntry(int i, const Entry& e);
   void SendPeer(int from, Message m);
@@ -332,75 +334,105 @@ void ReplicaHarness<M, Q, P>::Deliver(int i, SimEvent& ev) {
   }
 }
 
+// The harness's side of the Ready driver (kvs/paxos/ready_driver.h) that the replica
+// server uses too; a simulated crash stops the Ready where it happens.
+template <class M, class Q, class P>
+class ReplicaHarness<M, Q, P>::SimReadyHooks final : public ReadyHooks {
+ public:
+  SimReadyHooks(ReplicaHarness& h, int i) : h_(h), i_(i) {}
+
+  bool InstallSnapshot(const SnapshotMeta& meta) override {
+    if (!Begin()) return false;
+    SimReplica& r = h_.reps_[i_];
+    const Slot slot = meta.slot();
+    auto it = r.incoming_snapshots.find(slot);
+    if (it == r.incoming_snapshots.end()) {
+      h_.Fail(h_.Name(i_) + " asked to install a snapshot it never received");
+      return false;
+    }
+    r.sm = *it->second;
+    r.applied = slot;
+    r.disk.snapshot = meta;
+    r.disk.snapshot_data = it->second;
+    r.disk.entries.erase(r.disk.entries.begin(), r.disk.entries.upper_bound(slot));
+    r.incoming_snapshots.clear();
+    ++h_.counts_.snapshots_installed;
+    if (!h_.groups_[r.group].ledger.Matches(slot, r.sm.Digest())) {
+      h_.Fail(h_.Name(i_) + " installed a snapshot at slot " + std::to_string(slot) +
+              " whose state differs from the state applied there");
+    }
+    return true;
+  }
+  bool Persist(const std::vector<EntryPtr>& entries,
+               const std::optional<HardState>& hard_state) override {
+    if (!Begin()) return false;
+    SimReplica& r = h_.reps_[i_];
+    for (const EntryPtr& e : entries) {
+      if (e->slot() > r.disk.snapshot.slot()) r.disk.entries[e->slot()] = *e;
+    }
+    if (hard_state) r.disk.hard_state = *hard_state;
+    if (h_.net_.faults_on && h_.Chance(h_.mid_ready_crash_)) {
+      h_.Crash(i_);  // durable, but nothing more sent or applied
+      return false;
+    }
+    return true;
+  }
+  bool Send(Message m) override {
+    if (!Begin()) return false;
+    h_.SendPeer(i_, std::move(m));
+    return h_.ok();
+  }
+  bool Apply(const Entry& e) override {
+    if (!Begin()) return false;
+    h_.ApplyEntry(i_, e);
+    return h_.ok();
+  }
+  bool ReleaseRead(const ReadState& rs) override {
+    SimReplica& r = h_.reps_[i_];
+    auto it = r.pending_reads.find(rs.id);
+    if (it == r.pending_reads.end()) return true;
+    if (r.applied < rs.index) h_.Fail("read released before its index was applied");
+    const Q q = std::move(it->second);
+    r.pending_reads.erase(it);
+    h_.AnswerRead(i_, q);
+    return h_.ok();
+  }
+  void FailRead(uint64_t id) override {
+    SimReplica& r = h_.reps_[i_];
+    auto it = r.pending_reads.find(id);
+    if (it == r.pending_reads.end()) return;
+    const Q q = std::move(it->second);
+    r.pending_reads.erase(it);
+    h_.AnswerNotLeader(i_, q);
+  }
+  void Dropped(const std::string& c) override {
+    if (std::optional<Q> q = h_.TakeWrite(h_.reps_[i_], h_.KeyOf(c))) h_.AnswerNotLeader(i_, *q);
+  }
+
+ private:
+  // Before the Ready's first effect, the replica may crash: nothing of it is durable.
+  bool Begin() {
+    if (begun_) return true;
+    begun_ = true;
+    if (h_.net_.faults_on && h_.Chance(h_.mid_ready_crash_)) {
+      h_.Crash(i_);
+      return false;
+    }
+    return true;
+  }
+
+  ReplicaHarness& h_;
+  const int i_;
+  bool begun_ = false;
+};
+
 template <class M, class Q, class P>
 void ReplicaHarness<M, Q, P>::ProcessReady(int i) {
   SimReplica& r = reps_[i];
   Node& node = *r.node;
-  Ready rd = node.TakeReady();
-  if (net_.faults_on && Chance(mid_ready_crash_)) {
-    Crash(i);  // before anything was made durable: the whole Ready is lost
-    return;
-  }
-  // 1. Snapshot.
-  if (rd.snapshot) {
-    const Slot slot = rd.snapshot->slot();
-    auto it = r.incoming_snapshots.find(slot);
-    if (it == r.incoming_snapshots.end()) {
-      Fail(Name(i) + " asked to install a snapshot it never received");
-      return;
-    }
-    r.sm = *it->second;
-    r.applied = slot;
-    r.disk.snapshot = *rd.snapshot;
-    r.disk.snapshot_data = it->second;
-    r.disk.entries.erase(r.disk.entries.begin(), r.disk.entries.upper_bound(slot));
-    r.incoming_snapshots.clear();
-    ++counts_.snapshots_installed;
-    if (!groups_[r.group].ledger.Matches(slot, r.sm.Digest())) {
-      Fail(Name(i) + " installed a snapshot at slot " + std::to_string(slot) +
-           " whose state differs from the state applied there");
-    }
-  }
-  // 2. Persist.
-  for (const EntryPtr& e : rd.entries) {
-    if (e->slot() > r.disk.snapshot.slot()) r.disk.entries[e->slot()] = *e;
-  }
-  if (rd.hard_state) r.disk.hard_state = *rd.hard_state;
-  if (net_.faults_on && Chance(mid_ready_crash_)) {
-    Crash(i);  // durable, but nothing sent or applied
-    return;
-  }
-  // 3. Send.
-  for (Message& m : rd.messages) {
-    SendPeer(i, std::move(m));
-    if (!ok()) return;
-  }
-  // 4. Apply.
-  for (const EntryPtr& e : rd.committed) {
-    ApplyEntry(i, *e);
-    if (!ok()) return;
-  }
-  // 5. Reads and refusals.
-  for (const ReadState& rs : rd.reads) {
-    auto it = r.pending_reads.find(rs.id);
-    if (it == r.pending_reads.end()) continue;
-    if (r.applied < rs.index) Fail("read released before its index was applied");
-    const Q q = std::move(it->second);
-    r.pending_reads.erase(it);
-    AnswerRead(i, q);
-  }
-  for (uint64_t id : rd.failed_reads) {
-    auto it = r.pending_reads.find(id);
-    if (it == r.pending_reads.end()) continue;
-    const Q q = std::move(it->second);
-    r.pending_reads.erase(it);
-    AnswerNotLeader(i, q);
-  }
-  for (const std::string& c : rd.dropped) {
-    if (std::optional<Q> q = TakeWrite(r, KeyOf(c))) AnswerNotLeader(i, *q);
-  }
-  // 6. Advance, then maybe snapshot.
-  node.Advance();
+  SimReadyHooks hooks(*this, i);
+  if (!HandleReady(node, r.id, hooks)) return;
+  // Then maybe snapshot.
   if (r.applied >= r.disk.snapshot.slot() + r.snapshot_every) {
     auto meta = node.Compact(r.applied);
     if (!meta.ok()) {
