@@ -120,4 +120,14 @@ void HistoryRecorder::Worker(int id) {
   history_.insert(history_.end(), local.begin(), local.end());
 }
 
+bool HistoryRecorder::WaitForMoreWrites(int64_t more, std::chrono::milliseconds timeout) {
+  const int64_t target = acked_writes_ + more;
+  for (auto deadline = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < deadline;) {
+    if (acked_writes_ >= target) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return acked_writes_ >= target;
+}
+
 }  // namespace penncloud::testing

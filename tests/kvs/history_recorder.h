@@ -35,6 +35,9 @@ class HistoryRecorder {
   bool final_reads_ok() const { return final_reads_ok_; }
 
   int64_t acknowledged_writes() const { return acked_writes_; }
+  // Waits until `more` writes beyond those acknowledged now are acknowledged: the store is
+  // taking writes again (after a start, a crash or a change). False after `timeout`.
+  bool WaitForMoreWrites(int64_t more, std::chrono::milliseconds timeout);
   int64_t failed_ops() const { return failed_; }
   int64_t completed_ops() const { return completed_; }
 

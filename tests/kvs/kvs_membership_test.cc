@@ -89,7 +89,7 @@ TEST(KvsMembershipTest, AddRemoveLeaderAndReplaceUnderLoad) {
   kvs::ReplicaGroupClient recorded(every, patient);
   HistoryRecorder recorder(&recorded, /*threads=*/4, /*keys=*/8);
   recorder.Start();
-  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(recorder.WaitForMoreWrites(10, seconds(10))) << "no writes before the changes";
 
   // 1. Replica 4 joins: learner, catch-up by snapshot, voter.
   auto four = group.StartJoining(port4);
@@ -161,7 +161,8 @@ TEST(KvsMembershipTest, AddRemoveLeaderAndReplaceUnderLoad) {
   EXPECT_EQ(Kvsctl(absl::StrCat("--group=", group.address(*five), " node frobnicate 1"), &out), 2)
       << out;
 
-  std::this_thread::sleep_for(milliseconds(300));
+  // The group takes writes in its last membership before the history ends.
+  EXPECT_TRUE(recorder.WaitForMoreWrites(10, seconds(15))) << "no writes after the changes";
   std::vector<lincheck::Operation> history = recorder.FinishWithFinalReads();
   EXPECT_TRUE(recorder.final_reads_ok());
   EXPECT_GT(recorder.acknowledged_writes(), 50);

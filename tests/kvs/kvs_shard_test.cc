@@ -117,13 +117,13 @@ TEST(KvsShardTest, ConcurrentClientsThroughTheShardedClientAreLinearizable) {
   ASSERT_TRUE(client.ok()) << client.status();
   HistoryRecorder recorder(client->get(), /*threads=*/6, /*keys=*/10, /*spread_rows=*/true);
   recorder.Start();
-  std::this_thread::sleep_for(milliseconds(500));
+  ASSERT_TRUE(recorder.WaitForMoreWrites(20, seconds(10))) << "no writes before the crash";
   // A data group's leader crashes: its rows pause, the other group's do not.
   KvsGroup& g1 = cluster.group(1);
   g1.Kill(g1.Leader().value());
   ASSERT_TRUE(g1.Leader(seconds(10)).ok());
   const int64_t before = recorder.acknowledged_writes();
-  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_TRUE(recorder.WaitForMoreWrites(20, seconds(10))) << "no writes after the crash";
   std::vector<lincheck::Operation> history = recorder.Finish();
   EXPECT_GT(recorder.acknowledged_writes(), before);
   EXPECT_GT(recorder.completed_ops(), 100);
@@ -232,7 +232,7 @@ TEST(KvsShardTest, AddAndRemoveAGroupWhileClientsWork) {
 
   HistoryRecorder recorder(client->get(), /*threads=*/6, /*keys=*/12, /*spread_rows=*/true);
   recorder.Start();
-  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(recorder.WaitForMoreWrites(10, seconds(10))) << "no writes before the moves";
   auto added = store.Update([&](const kvs::shard::ClusterMap& current) {
     return kvs::shard::PlanAddGroup(current, cluster.Entry(3));
   });
@@ -273,8 +273,9 @@ TEST(KvsShardTest, AddAndRemoveAGroupWhileClientsWork) {
         ASSERT_TRUE(g->Restart(i).ok());
       }
     }
+    ASSERT_TRUE(g->Leader().ok());
   }
-  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(recorder.WaitForMoreWrites(10, seconds(15))) << "no writes after the restarts";
 
   // Group 2's leader is replaced by a new replica (4): it joins, catches up, becomes a
   // voter, then the old leader is removed (it steps down) and the map follows.
@@ -302,7 +303,7 @@ TEST(KvsShardTest, AddAndRemoveAGroupWhileClientsWork) {
     ASSERT_TRUE(g2.Restart(*now_leading).ok());
   }
   EXPECT_EQ(g2.Leader().value_or(-1), *joined);
-  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(recorder.WaitForMoreWrites(10, seconds(15))) << "no writes after the new leader";
   auto removed = store.Update([&](const kvs::shard::ClusterMap& current) {
     return kvs::shard::PlanRemoveGroup(current, 1);
   });
