@@ -115,6 +115,8 @@ SpfResult CheckSpf(DnsResolver& resolver, std::string_view client_ip, std::strin
   if (server == nullptr) return {"temperror", out.identity, out.domain, "no SPF server"};
   SPF_request_t* request = SPF_request_new(server);
   std::string ip(client_ip);
+  // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; their SPF is ip4's.
+  if (ip.starts_with("::ffff:") && ip.find('.') != std::string::npos) ip = ip.substr(7);
   bool v6 = ip.find(':') != std::string::npos;
   SPF_errcode_t err = v6 ? SPF_request_set_ipv6_str(request, ip.c_str())
                          : SPF_request_set_ipv4_str(request, ip.c_str());

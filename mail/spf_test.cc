@@ -32,6 +32,7 @@ TEST(Spf, RecordDecidesByClientAddress) {
   EXPECT_EQ(fail.result, "fail");
   EXPECT_EQ(fail.identity, "mailfrom");
   EXPECT_EQ(fail.domain, "strict.example");
+  EXPECT_EQ(CheckSpf(*dns, "::ffff:192.0.2.10", "h", "a@strict.example").result, "pass");
   EXPECT_EQ(CheckSpf(*dns, "192.0.2.11", "h", "a@soft.example").result, "softfail");
   EXPECT_EQ(CheckSpf(*dns, "192.0.2.11", "h", "a@neutral.example").result, "neutral");
 }
