@@ -123,17 +123,17 @@ absl::Status WaitCaughtUp(const KvsGroup& group, std::chrono::milliseconds timeo
   return absl::DeadlineExceededError("the group did not catch up");
 }
 
-// The soak of issue 18: a group holding 1 GiB (PENNCLOUD_SOAK_MIB to change it) is crashed
-// and restarted 10 times; every start must come up, caught up, with the log it replays
-// bounded by --snapshot_log_bytes (default 64 MiB). Minutes long: it runs only with
-// PENNCLOUD_SOAK=1.
+// The restart soak: a group holding PENNCLOUD_KVS_RESTART_SOAK MiB (1024 for the 1 GiB of
+// issue 18) is crashed and restarted 10 times; every start must come up, caught up, with
+// the log it replays bounded by --snapshot_log_bytes (default 64 MiB). Minutes long, so it
+// runs only when that variable is set (the binary, not ctest, whose timeout is 120 s).
 TEST(KvsRecoveryTest, SoakRestartsAGroupHoldingAGibibyteTenTimes) {
-  if (std::getenv("PENNCLOUD_SOAK") == nullptr) {
-    GTEST_SKIP() << "a soak of several minutes: run with PENNCLOUD_SOAK=1";
+  const char* mib_text = std::getenv("PENNCLOUD_KVS_RESTART_SOAK");
+  if (mib_text == nullptr) {
+    GTEST_SKIP() << "a soak of minutes: run with PENNCLOUD_KVS_RESTART_SOAK=1024";
   }
-  const char* mib_text = std::getenv("PENNCLOUD_SOAK_MIB");
-  const int mib = mib_text != nullptr ? std::atoi(mib_text) : 1024;
-  ASSERT_GT(mib, 0);
+  const int mib = std::atoi(mib_text);
+  ASSERT_GT(mib, 0) << "PENNCLOUD_KVS_RESTART_SOAK is a size in MiB";
   constexpr uint64_t kBound = 64 << 20;
   KvsGroupOptions options;
   options.start_timeout = std::chrono::seconds(60);
