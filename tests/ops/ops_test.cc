@@ -251,18 +251,28 @@ TEST_F(OpsTest, SigtermLetsAnUploadInFlightFinishThenExitsZero) {
   net::write(sock, net::buffer(head));
   std::string body(kBody, 'd');
   net::write(sock, net::buffer(body.data(), kBody / 4));
-  std::this_thread::sleep_for(300ms);  // the handler is running, reading the body
+  // The handler is running, reading the body.
+  bool in_flight = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !in_flight && std::chrono::steady_clock::now() < deadline;) {
+    in_flight = SumSeries(Scrape(fe_metrics_), "frontend_http_in_flight_requests") >= 1;
+    if (!in_flight) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(in_flight) << "the upload never reached its handler";
 
   auto sigterm_at = std::chrono::steady_clock::now();
   frontend_.Terminate();
-  std::this_thread::sleep_for(500ms);
-  // Draining: no new connections.
-  {
+  // Draining: no new connections, soon after the signal.
+  bool refused = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 5s;
+       !refused && std::chrono::steady_clock::now() < deadline;) {
     net::ip::tcp::socket probe(ioc);
     boost::system::error_code ec;
     probe.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(fe_)}, ec);
-    EXPECT_TRUE(ec) << "a draining frontend still accepts connections";
+    refused = static_cast<bool>(ec);
+    if (!refused) std::this_thread::sleep_for(20ms);
   }
+  EXPECT_TRUE(refused) << "a draining frontend still accepts connections";
   net::write(sock, net::buffer(body.data() + kBody / 4, kBody - kBody / 4));
   std::string reply;
   boost::system::error_code ec;
@@ -372,8 +382,8 @@ TEST(KvsDrainTest, SigtermOnTheLeaderLosesNoAcknowledgedWrite) {
 
   auto leader = [&]() -> int {
     for (int i = 0; i < 3; ++i) {
-      auto stub = kvs::pb::KvsService::NewStub(grpc::CreateChannel(
-          absl::StrCat("127.0.0.1:", ports[i]), tls::ChannelCredentials()));
+      auto stub = kvs::pb::KvsService::NewStub(
+          grpc::CreateChannel(absl::StrCat("127.0.0.1:", ports[i]), tls::ChannelCredentials()));
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + 1s);
       kvs::pb::StatusResponse res;
@@ -398,23 +408,40 @@ TEST(KvsDrainTest, SigtermOnTheLeaderLosesNoAcknowledgedWrite) {
                       {"direction=\"received\"", "type=\"HEARTBEAT\""}),
             0);
 
-  std::vector<int> acked;
+  std::vector<int> acked;  // read once the writer has joined
+  std::atomic<int> acked_count{0};
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     auto deadline = std::chrono::steady_clock::now() + 20s;
     for (int i = 0; i < 3000 && !stop && std::chrono::steady_clock::now() < deadline; ++i) {
-      if ((*client)->Put(absl::StrCat("k", i), "c", absl::StrCat("v", i)).ok()) acked.push_back(i);
+      if ((*client)->Put(absl::StrCat("k", i), "c", absl::StrCat("v", i)).ok()) {
+        acked.push_back(i);
+        ++acked_count;
+      }
     }
   });
-  std::this_thread::sleep_for(700ms);
+  auto wait_for_writes = [&](int more) {
+    const int target = acked_count + more;
+    for (auto deadline = std::chrono::steady_clock::now() + 15s;
+         acked_count < target && std::chrono::steady_clock::now() < deadline;) {
+      std::this_thread::sleep_for(10ms);
+    }
+    return acked_count >= target;
+  };
+  if (!wait_for_writes(20)) {
+    stop = true;
+    writer.join();
+    FAIL() << "no writes before the SIGTERM";
+  }
   auto sigterm_at = std::chrono::steady_clock::now();
   replicas[lead].Terminate();
   int status = replicas[lead].Wait(10s);
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - sigterm_at).count();
   EXPECT_TRUE(ExitedZero(status)) << "wait status " << status;
-  EXPECT_LT(secs, 7);                   // --drain_ms defaults to 5 s
-  std::this_thread::sleep_for(1500ms);  // the others elect a leader and take more writes
+  EXPECT_LT(secs, 7);  // --drain_ms defaults to 5 s
+  // The others elect a leader and take more writes.
+  EXPECT_TRUE(wait_for_writes(20)) << "no writes after the leader left";
   stop = true;
   writer.join();
   ASSERT_GT(acked.size(), 10u);
@@ -475,8 +502,8 @@ TEST_F(OpsTest, SmtpSigtermFinishesTheMessageInFlightAndSays421ToIdleSessions) {
   net::write(busy->sock, net::buffer(std::string("Subject: drained\r\n\r\nfirst line\r\n")));
 
   smtp->Terminate();
+  // The idle session's 421 shows the drain has begun, with the message still unfinished.
   EXPECT_EQ(idle->Line().substr(0, 3), "421");
-  std::this_thread::sleep_for(300ms);  // the server is draining now, the message unfinished
   EXPECT_EQ(busy->Say("second line\r\n.\r\n").substr(0, 3), "250");
   EXPECT_EQ(busy->Line().substr(0, 3), "421");
   int status = smtp->Wait(15s);
