@@ -35,8 +35,8 @@ absl::Status RocksSlot::DeleteRange(const pb::MigrationEntry& range) {
   // interrupted attempt's install chunk before a reset) go too.
   std::vector<std::string> keys;
   for (const auto& [lo, hi] : KeyIntervals(range)) {
-    std::unique_ptr<rocksdb::Iterator> it(batch_->NewIteratorWithBase(
-        f_.data, f_.db->NewIterator(rocksdb::ReadOptions(), f_.data)));
+    std::unique_ptr<rocksdb::Iterator> it(
+        batch_->NewIteratorWithBase(f_.data, f_.db->NewIterator(rocksdb::ReadOptions(), f_.data)));
     for (it->Seek(lo); it->Valid(); it->Next()) {
       if (!hi.empty() && it->key().compare(rocksdb::Slice(hi)) >= 0) break;
       keys.push_back(it->key().ToString());
