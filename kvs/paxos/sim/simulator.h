@@ -1,8 +1,9 @@
 // A seeded, single-threaded simulation of one replica group: 3 or 5 Multi-Paxos cores,
-// each glued to a simulated disk and a key-value state machine exactly as the Ready
-// contract (kvs/paxos/node.h) says, plus concurrent clients, over a network that loses,
-// duplicates, delays and reorders messages, with partitions (also one-way), crash-restarts
-// (everything not yet made durable is lost, including mid-Ready) and clock drift.
+// each glued to a simulated disk and the replica server's own state machine (kvs/machine,
+// on memory) by the server's Ready driver (kvs/paxos/ready_driver.h), plus concurrent
+// clients, over a network that loses, duplicates, delays and reorders messages, with
+// partitions (also one-way), crash-restarts (everything not yet made durable is lost,
+// including mid-Ready) and clock drift.
 //
 // Checked on every applied slot: no two replicas apply different values in one slot, every
 // replica applies the slots in order, and its state after each slot (also after installing a
