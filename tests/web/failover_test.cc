@@ -17,6 +17,16 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
+// Polls `done` until it holds or `timeout` passes; whether it held.
+template <typename Pred>
+bool WaitUntil(Pred done, milliseconds timeout) {
+  for (auto deadline = Clock::now() + timeout; Clock::now() < deadline;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return done();
+}
+
 TEST(FailoverTest, KilledFrontendIsInvisibleToUsersAndComesBack) {
   constexpr int kDownAfterMs = 3000;
   auto started = WebCluster::Start({.frontends = 3, .down_after_ms = kDownAfterMs});
@@ -57,9 +67,20 @@ TEST(FailoverTest, KilledFrontendIsInvisibleToUsersAndComesBack) {
     });
   }
 
-  std::this_thread::sleep_for(milliseconds(2000));
-  int64_t before_kill = ok.load();
-  EXPECT_GT(before_kill, 50) << "load loop is not running";
+  // The load runs, and runs through every frontend.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        if (ok.load() < 200) return false;
+        auto nodes = cluster.Nodes();
+        if (!nodes.ok()) return false;
+        int serving = 0;
+        for (const auto& n : *nodes) {
+          serving += n.kind() == "frontend" && n.load().requests_per_second() > 0;
+        }
+        return serving == 3;
+      },
+      milliseconds(20000)))
+      << "load loop is not running on all three frontends: " << ok.load() << " requests";
   Clock::time_point killed_at = Clock::now();
   cluster.KillFrontend(1);
   bool marked_down = cluster.WaitForHealth(1, false, milliseconds(kDownAfterMs + 2000));
@@ -67,7 +88,9 @@ TEST(FailoverTest, KilledFrontendIsInvisibleToUsersAndComesBack) {
   EXPECT_TRUE(marked_down);
   EXPECT_LE(down_after.count(), kDownAfterMs + 1500);
 
-  std::this_thread::sleep_for(milliseconds(1000));
+  // Users keep being served while it is down.
+  int64_t at_down = ok.load();
+  EXPECT_TRUE(WaitUntil([&] { return ok.load() >= at_down + 100; }, milliseconds(10000)));
   ASSERT_TRUE(cluster.RestartFrontend(1).ok());
   EXPECT_TRUE(cluster.WaitForHealth(1, true, milliseconds(5000)));
   // Back in rotation: the restarted frontend reports traffic in its heartbeats.
@@ -85,11 +108,11 @@ TEST(FailoverTest, KilledFrontendIsInvisibleToUsersAndComesBack) {
   }
   EXPECT_TRUE(serving) << "restarted frontend gets no requests";
   int64_t after_restart = ok.load();
-  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_TRUE(WaitUntil([&] { return ok.load() >= after_restart + 100; }, milliseconds(10000)))
+      << "load stalled after the restart";
   stop = true;
   for (auto& th : clients) th.join();
 
-  EXPECT_GT(ok.load(), after_restart) << "load stalled after the restart";
   EXPECT_EQ(failed.load(), 0) << "first failures: " << (failures.empty() ? "" : failures[0]);
   EXPECT_EQ(stale.load(), 0);
   RecordProperty("requests_ok", static_cast<int>(ok.load()));
