@@ -328,7 +328,8 @@ TEST_F(AdminApiTest, OnlyAdminsGetInAndTheOverviewListsEveryTier) {
     ASSERT_TRUE(cert.is_object()) << n.dump();
     const std::string identity = cert["identity"];
     if (n["tier"] == "kvs") {
-      EXPECT_EQ(identity, absl::StrCat("replica/", n["group"] == "config" ? "0" : n["group"].get<std::string>(),
+      EXPECT_EQ(identity, absl::StrCat("replica/",
+                                       n["group"] == "config" ? "0" : n["group"].get<std::string>(),
                                        "/", n["replica"].get<uint64_t>()))
           << n.dump();
     } else if (n["tier"] == "coordinator") {
@@ -581,7 +582,12 @@ TEST_F(AdminApiTest, StoppedLeaderIsReplacedAndCatchesUpAfterStart) {
   EXPECT_NE(new_leader_id, leader);
 
   // Let the user write while the old leader is gone, so it has slots to catch up on.
-  std::this_thread::sleep_for(seconds(2));
+  const int before_start = ok.load();
+  for (auto deadline = std::chrono::steady_clock::now() + seconds(15);
+       ok.load() < before_start + 20 && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_GE(ok.load(), before_start + 20) << "the user wrote nothing while the leader was down";
   r = admin_->Send("POST", "/api/admin/nodes/" + leader + "/start", "{}");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(admin_->Send("POST", "/api/admin/nodes/" + leader + "/start", "{}").status, 409);
