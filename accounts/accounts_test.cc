@@ -4,24 +4,11 @@
 #include <thread>
 #include <vector>
 
+#include "accounts/accounts_fixture.h"
 #include "gtest/gtest.h"
-#include "kvs/client/memory_client.h"
 
 namespace penncloud::accounts {
 namespace {
-
-class AccountsTest : public ::testing::Test {
- protected:
-  AccountsTest()
-      : accounts_(&store_, Options{.hash_params = kTestHashParams,
-                                   .session_ttl = absl::Hours(1),
-                                   .max_backoff = absl::Minutes(15),
-                                   .now = [this] { return now_; }}) {}
-
-  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
-  kvs::MemoryClient store_;
-  Accounts accounts_;
-};
 
 TEST(Username, RulesAreEnforced) {
   EXPECT_EQ(NormalizeUsername("Alice").value(), "alice");

@@ -2,26 +2,17 @@
 
 #include "absl/strings/str_replace.h"
 #include "accounts/accounts.h"
+#include "accounts/accounts_fixture.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
 
 namespace penncloud::accounts {
 namespace {
 
-class AppPasswordsTest : public ::testing::Test {
+class AppPasswordsTest : public AccountsTest {
  protected:
-  AppPasswordsTest()
-      : accounts_(&store_, Options{.hash_params = kTestHashParams,
-                                   .session_ttl = absl::Hours(1),
-                                   .max_backoff = absl::Minutes(15),
-                                   .now = [this] { return now_; }}) {
-    accounts_.SignUp("alice", "password1").value();
-  }
+  AppPasswordsTest() { accounts_.SignUp("alice", "password1").value(); }
   AppPasswords& apps() { return accounts_.app_passwords(); }
-
-  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
-  kvs::MemoryClient store_;
-  Accounts accounts_;
 };
 
 TEST_F(AppPasswordsTest, CreatedSecretIsShownOnceAndStoredOnlyAsDigest) {

@@ -132,13 +132,8 @@ absl::StatusOr<bool> TwoFactor::UseRecoveryCode(std::string_view user, std::stri
 
 absl::StatusOr<std::vector<std::string>> TwoFactor::NewRecoveryCodes(std::string_view user) {
   // Old codes go first, so only this set is ever valid.
+  if (absl::Status s = DeleteRecoveryCodes(user); !s.ok()) return s;
   const std::string row = RecoveryRow(user);
-  absl::StatusOr<kvs::ColumnPage> old =
-      store_->List(row, {.after = "", .limit = 100, .with_values = false});
-  if (!old.ok()) return old.status();
-  for (const kvs::Cell& cell : old->cells) {
-    if (absl::Status s = store_->Delete(row, cell.column); !s.ok()) return s;
-  }
   std::vector<std::string> codes;
   for (int i = 0; i < kRecoveryCodes; ++i) {
     codes.push_back(NewTypedSecret(kRecoveryCodeGroups));
@@ -154,12 +149,17 @@ absl::Status TwoFactor::Disable(std::string_view user) {
   for (const char* col : {kSecretCol, kPendingCol, kStepCol}) {
     if (absl::Status s = store_->Delete(row, col); !s.ok()) return s;
   }
-  const std::string recovery = RecoveryRow(user);
+  return DeleteRecoveryCodes(user);
+}
+
+absl::Status TwoFactor::DeleteRecoveryCodes(std::string_view user) {
+  // A user holds at most kRecoveryCodes of them, so one page lists them all.
+  const std::string row = RecoveryRow(user);
   absl::StatusOr<kvs::ColumnPage> codes =
-      store_->List(recovery, {.after = "", .limit = 100, .with_values = false});
+      store_->List(row, {.after = "", .limit = 100, .with_values = false});
   if (!codes.ok()) return codes.status();
   for (const kvs::Cell& cell : codes->cells) {
-    if (absl::Status s = store_->Delete(recovery, cell.column); !s.ok()) return s;
+    if (absl::Status s = store_->Delete(row, cell.column); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

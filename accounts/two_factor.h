@@ -66,6 +66,7 @@ class TwoFactor {
   absl::StatusOr<bool> TakeStep(const std::string& row, int64_t step);
   absl::StatusOr<bool> UseRecoveryCode(std::string_view user, std::string_view code);
   absl::StatusOr<std::vector<std::string>> NewRecoveryCodes(std::string_view user);
+  absl::Status DeleteRecoveryCodes(std::string_view user);
 
   kvs::Client* const store_;
   const std::function<absl::Time()> now_;

@@ -1,6 +1,7 @@
 #include "accounts/two_factor.h"
 
 #include "accounts/accounts.h"
+#include "accounts/accounts_fixture.h"
 #include "accounts/base32.h"
 #include "accounts/totp.h"
 #include "gtest/gtest.h"
@@ -9,15 +10,9 @@
 namespace penncloud::accounts {
 namespace {
 
-class TwoFactorTest : public ::testing::Test {
+class TwoFactorTest : public AccountsTest {
  protected:
-  TwoFactorTest()
-      : accounts_(&store_, Options{.hash_params = kTestHashParams,
-                                   .session_ttl = absl::Hours(1),
-                                   .max_backoff = absl::Minutes(15),
-                                   .now = [this] { return now_; }}) {
-    accounts_.SignUp("alice", "password1").value();
-  }
+  TwoFactorTest() { accounts_.SignUp("alice", "password1").value(); }
 
   // Turns two-factor on for alice; returns the recovery codes.
   std::vector<std::string> Enroll() {
@@ -30,9 +25,6 @@ class TwoFactorTest : public ::testing::Test {
     return HotpCode(key_, static_cast<uint64_t>(TotpStep(now_) + steps_later));
   }
 
-  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
-  kvs::MemoryClient store_;
-  Accounts accounts_;
   std::string key_;
 };
 
