@@ -310,14 +310,19 @@ test('raw data: paging over more rows than a page; HTML and binary cells are ine
 });
 
 // Clicks a console action and confirms it; returns the error alert's text if the server
-// refused (null when it accepted).
+// refused (null when it accepted). The action's own request (the console polls with GETs
+// only) decides which: its answer is waited for, not a fixed time.
 async function confirmed(page, button, confirmLabel) {
   await button.click();
+  const answered = page.waitForResponse(
+    (r) => r.url().includes('/api/admin/') && r.request().method() !== 'GET', { timeout: 60000 });
   await page.getByRole('dialog').getByRole('button', { name: confirmLabel, exact: true }).click();
   await page.getByRole('dialog').waitFor({ state: 'hidden' });
+  const response = await answered;
+  if (response.ok()) return null;
   const alert = page.locator('#alert');
-  await page.waitForTimeout(500);
-  return (await alert.isVisible()) ? alert.textContent() : null;
+  await alert.waitFor({ state: 'visible' });
+  return alert.textContent();
 }
 
 test('membership: add a replica, see it catch up, remove it', async () => {
