@@ -10,7 +10,9 @@ namespace {
 
 bool IsAtomChar(char c) {
   unsigned char u = static_cast<unsigned char>(c);
-  if (u <= 0x20 || u == 0x7f) return false;
+  // CHAR is 7-bit (RFC 9051 9): an 8-bit byte is never part of an atom (nor of a keyword
+  // stored in a protobuf string, which must be UTF-8).
+  if (u <= 0x20 || u >= 0x7f) return false;
   return std::string_view("(){%*\"\\]").find(c) == std::string_view::npos;
 }
 

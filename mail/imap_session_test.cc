@@ -133,6 +133,8 @@ TEST_F(ImapSessionTest, FoldersListCreateRenameDeleteSubscribe) {
   EXPECT_TRUE(Has(Send("e CREATE Work"), "e NO [ALREADYEXISTS]"));
   EXPECT_TRUE(Has(Send("f CREATE INBOX"), "f NO [ALREADYEXISTS]"));
   EXPECT_TRUE(Has(Send("g CREATE \"a//b\""), "g NO [CANNOT]"));
+  EXPECT_TRUE(Has(Send("g2 CREATE \"bad\xff\xfe\""), "g2 NO [CANNOT]"));
+  EXPECT_TRUE(Has(Send("g3 CREATE \"Caf\xc3\xa9\""), "g3 OK"));  // UTF-8 is fine
   list = Send("h LIST \"\" %");
   EXPECT_TRUE(Has(list, "* LIST (\\HasChildren) \"/\" \"Work\""));
   EXPECT_FALSE(Has(list, "Work/2026"));
@@ -253,6 +255,9 @@ TEST_F(ImapSessionTest, StoreFlagsAndKeywords) {
   auto all = store_.Mailbox("alice", kInbox);
   EXPECT_TRUE((*all)[0].seen() && (*all)[0].answered() && !(*all)[0].flagged());
   EXPECT_TRUE(Has(Send("f STORE 1 +FLAGS (\\Bogus)"), "f BAD Unknown flag"));
+  // Keywords are 7-bit atoms: an 8-bit byte would make the entry's protobuf unreadable.
+  EXPECT_TRUE(Has(Send("f2 STORE 1 +FLAGS (caf\xc3\xa9)"), "f2 BAD"));
+  EXPECT_TRUE(store_.Mailbox("alice", kInbox).ok());
   EXPECT_TRUE(Has(Send("g STORE 1 FLAGZ (\\Seen)"), "g BAD"));
   EXPECT_TRUE(Has(Send("h STORE 1 +FLAGS (\\Seen"), "h BAD"));
   // CONDSTORE: a message changed since the given number is not touched.

@@ -39,6 +39,7 @@ absl::Status CheckUserFolderName(std::string_view name) {
   if (name.empty() || name.size() > kMaxFolderNameBytes) {
     return absl::InvalidArgumentError("folder names are 1 to 200 bytes");
   }
+  if (!IsValidUtf8(name)) return absl::InvalidArgumentError("folder names are UTF-8");
   int depth = 1;
   for (char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {

@@ -98,16 +98,18 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
   ParsedMessage parsed = ParseMessage(source);
   pb::MessageMeta meta;
   meta.set_id(NewId());
-  meta.set_from(parsed.from);
-  meta.set_to(parsed.to);
-  meta.set_cc(parsed.cc);
-  meta.set_subject(parsed.subject);
-  meta.set_date(parsed.date);
+  // Protobuf strings must be UTF-8, and 8-bit headers or a preview cut inside a character
+  // need not be: stored as they are, the entry would not parse back.
+  meta.set_from(ScrubUtf8(parsed.from));
+  meta.set_to(ScrubUtf8(parsed.to));
+  meta.set_cc(ScrubUtf8(parsed.cc));
+  meta.set_subject(ScrubUtf8(parsed.subject));
+  meta.set_date(ScrubUtf8(parsed.date));
   meta.set_received_micros(received_micros > 0 ? received_micros : now_micros_());
   meta.set_size(static_cast<int64_t>(source.size()));
   SetFlags(flags, &meta);
   meta.set_has_attachments(!parsed.attachments.empty());
-  meta.set_preview(Preview(parsed));
+  meta.set_preview(ScrubUtf8(Preview(parsed)));
 
   auto chunks = WriteChunks(kvs_, BodyName(user, meta.id()), source);
   if (!chunks.ok()) return chunks.status();

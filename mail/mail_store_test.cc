@@ -232,6 +232,22 @@ TEST_F(MailStoreTest, CopyIsANewMessageWithTheSameFlags) {
   EXPECT_EQ(*store_.Source("alice", *copy), Message("a"));
 }
 
+TEST_F(MailStoreTest, EightBitHeadersAndCutPreviewsStillReadBack) {
+  // A raw Latin-1 subject, and a body of two-byte characters whose preview is cut inside one.
+  std::string body;
+  for (int i = 0; i < 100; ++i) body += "\xc3\xa9";
+  std::string source = "From: x@example.com\r\nSubject: caf\xe9\r\n\r\n" + body + "\r\n";
+  auto added = store_.Add("alice", kInbox, source, false);
+  ASSERT_TRUE(added.ok());
+  EXPECT_TRUE(IsValidUtf8(added->subject()));
+  EXPECT_TRUE(IsValidUtf8(added->preview()));
+  auto all = store_.Mailbox("alice", kInbox);
+  ASSERT_TRUE(all.ok()) << all.status();                  // the entry parses back
+  EXPECT_EQ(*store_.Source("alice", (*all)[0]), source);  // the source itself is untouched
+  EXPECT_EQ(ScrubUtf8("a\xff\xc3"), "a\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(ScrubUtf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
+}
+
 TEST(MailStoreConcurrency, ConcurrentDeliveriesAreAllKept) {
   kvs::MemoryClient kvs;
   MailStore store(kvs);  // real clock: many deliveries share a microsecond

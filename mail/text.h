@@ -31,6 +31,12 @@ std::string ToLower(std::string_view s);
 std::string_view Trim(std::string_view s);
 std::vector<std::string_view> SplitSpaces(std::string_view s);
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates). Protobuf string
+// fields refuse anything else, so every text kept in one passes through here.
+bool IsValidUtf8(std::string_view s);
+// `s` with every byte that is not part of a well-formed UTF-8 sequence replaced by U+FFFD.
+std::string ScrubUtf8(std::string_view s);
+
 // The current time as an RFC 5322 date ("Tue, 24 Nov 2026 17:00:00 +0000").
 std::string Rfc5322Date();
 
