@@ -23,6 +23,7 @@
 #include "common/metrics.h"
 #include "coordinator/client_stream.h"
 #include "frontend/api_context.h"
+#include "frontend/header_bytes.h"
 
 namespace penncloud::coordinator {
 namespace {
@@ -34,7 +35,8 @@ using tcp = net::ip::tcp;
 namespace bi = boost::intrusive;
 
 constexpr size_t kPieceBytes = 256 << 10;
-constexpr size_t kReadBytes = 16 << 10;  // upstream read buffer per client connection
+constexpr size_t kReadBytes = 16 << 10;           // upstream read buffer per client connection
+constexpr uint64_t kMaxAdminBodyBytes = 1 << 20;  // the console's own API (not proxied)
 
 bool SafeToRepeat(http::verb method, std::string_view method_string) {
   switch (method) {
@@ -330,7 +332,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadHeader() {
     header_parser_.emplace();
-    header_parser_->header_limit(16 << 10);
+    header_parser_->header_limit(frontend::kMaxHeaderBytes);
     header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     buffered_parser_.reset();
     stream_parser_.reset();
@@ -340,9 +342,24 @@ class Session : public std::enable_shared_from_this<Session> {
         std::chrono::seconds(over_connection_cap_ ? 5 : shared_->options.idle_timeout_s));
     http::async_read_header(client_, client_buffer_, *header_parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec == http::error::header_limit ||
+                                  (!ec && frontend::HeaderFieldBytes(self->header_parser_->get()) >
+                                              frontend::kMaxHeaderBytes)) {
+                                return self->HeaderTooLarge();
+                              }
                               if (ec) return self->CloseClient();
                               self->OnHeader();
                             });
+  }
+
+  // Answered here, not forwarded: the frontends hold headers to the same limit.
+  void HeaderTooLarge() {
+    version_ = 11;
+    method_ = http::verb::unknown;
+    client_keep_alive_ = false;
+    started_ = std::chrono::steady_clock::now();
+    request_id_ = absl::StrCat(shared_->id_prefix, "-", shared_->next_id.fetch_add(1));
+    ReplyError(431, "request header too large");
   }
 
   void OnHeader() {
@@ -388,6 +405,12 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::optional<uint64_t> length = header_parser_->content_length();
     bool chunked = header_parser_->chunked();
     streaming_ = !local_ && (chunked || (length && *length > shared_->options.buffer_limit));
+    // Beast holds a Content-Length to body_limit only while it parses the header, so the
+    // console's limit set in ReadBody would bind chunked bodies alone: checked here.
+    if (local_ && length && *length > kMaxAdminBodyBytes) {
+      client_keep_alive_ = false;  // the body stays unread
+      return ReplyError(413, "request body too large");
+    }
 
     auto after_continue = [self = shared_from_this()] { self->ReadBody(); };
     if (beast::iequals(h[http::field::expect], "100-continue")) {
@@ -418,7 +441,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Attempt();
     }
     buffered_parser_.emplace(std::move(*header_parser_));
-    buffered_parser_->body_limit(local_ ? (1 << 20) : shared_->options.buffer_limit);
+    buffered_parser_->body_limit(local_ ? kMaxAdminBodyBytes : shared_->options.buffer_limit);
     http::async_read(client_, client_buffer_, *buffered_parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec == http::error::body_limit) {

@@ -27,6 +27,17 @@
 
 namespace penncloud::frontend {
 
+// The largest header fields of a request the frontends and the coordinator read, counted
+// as header_bytes.h counts them (each "Name: value" CRLF, and the blank line); more is
+// answered 431. Beast's parser holds the request line to the same size on its own.
+inline constexpr uint32_t kMaxHeaderBytes = 16 << 10;
+// What the coordinator may add to a header it forwards (X-Request-Id, X-Forwarded-For,
+// X-Forwarded-Proto): a frontend reads this much more, so a header the coordinator took is
+// never refused behind it.
+inline constexpr uint32_t kForwardedHeaderBytes = 1 << 10;
+// The largest body of a request no route takes (it gets 404 or 405 after being read).
+inline constexpr uint64_t kMaxUnroutedBodyBytes = 64 << 10;
+
 // Header fields in arrival order; names compare case-insensitively.
 class Headers {
  public:

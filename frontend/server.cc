@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "frontend/api_context.h"
+#include "frontend/header_bytes.h"
 #include "frontend/worker_pool.h"
 
 namespace penncloud::frontend {
@@ -160,6 +161,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnHeader(beast::error_code ec) {
+    if (ec == http::error::header_limit ||
+        (!ec && HeaderFieldBytes(header_parser_->get()) > shared_->options.header_limit)) {
+      // Said, not just closed on, so a client (or the coordinator) sees why.
+      ++shared_->requests_total;
+      started_ = std::chrono::steady_clock::now();
+      req_ = Request();  // counted as an unmatched request, not as the previous one's route
+      route_ = nullptr;
+      version_ = 11;
+      head_ = false;
+      keep_alive_ = false;
+      return Write(ErrorResponse(431, "request header too large"));
+    }
     if (ec) return Close();  // includes timeouts and clean closes
     ++shared_->requests_total;
     started_ = std::chrono::steady_clock::now();
@@ -179,7 +192,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     bool method_allowed = true;
     route_ = shared_->router->Match(req_, &method_allowed);
-    uint64_t limit = route_ ? route_->options.max_body : (64 << 10);
+    uint64_t limit = route_ ? route_->options.max_body : kMaxUnroutedBodyBytes;
     if (req_.content_length && *req_.content_length > limit) {
       keep_alive_ = false;
       return Write(ErrorResponse(413, "request body too large"));
@@ -206,7 +219,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return Dispatch();
     }
     string_parser_.emplace(std::move(*header_parser_));
-    string_parser_->body_limit(route_ ? route_->options.max_body : (64 << 10));
+    string_parser_->body_limit(route_ ? route_->options.max_body : kMaxUnroutedBodyBytes);
     http::async_read(stream_, buffer_, *string_parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec == http::error::body_limit) {

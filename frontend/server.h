@@ -22,7 +22,7 @@ struct ServerOptions {
   int io_threads = 2;
   int workers = 64;
   size_t max_queued = 20000;
-  uint32_t header_limit = 16 << 10;
+  uint32_t header_limit = kMaxHeaderBytes + kForwardedHeaderBytes;
   int idle_timeout_s = 60;  // keep-alive connections and stalled reads/writes
 };
 
