@@ -14,7 +14,7 @@
 #include "kvs/client/replica_group_client.h"
 #include "kvs/machine/session_expiry.h"
 #include "kvs/paxos/membership.h"
-#include "kvs/paxos/ready_driver.h"
+#include "kvs/server/fatal.h"
 #include "kvs/server/paxos_traffic.h"
 #include "kvs/server/queue_metrics.h"
 #include "kvs/shard/config_store.h"
@@ -138,12 +138,6 @@ bool Contains(const google::protobuf::RepeatedField<uint64_t>& ids, uint64_t id)
 
 void Erase(google::protobuf::RepeatedField<uint64_t>* ids, uint64_t id) {
   ids->erase(std::remove(ids->begin(), ids->end(), id), ids->end());
-}
-
-[[noreturn]] void Fatal(const char* event, const absl::Status& status) {
-  // A replica that cannot persist or apply must not go on: it restarts from disk.
-  PC_LOG(kError, event)("error", status.ToString());
-  std::abort();
 }
 
 }  // namespace
@@ -810,96 +804,6 @@ void Replica::Loop() {
     read.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: shutting down"));
   }
   pending_reads_.clear();
-}
-
-// The replica's side of the Ready driver (kvs/paxos/ready_driver.h, which the simulator's
-// harness runs too): the order of persist, send and apply is the driver's.
-class Replica::ReadyHandler final : public paxos::ReadyHooks {
- public:
-  explicit ReadyHandler(Replica& r) : r_(r) {}
-
-  bool InstallSnapshot(const paxos::SnapshotMeta& meta) override {
-    r_.InstallSnapshot(meta);
-    return true;
-  }
-  bool Persist(const std::vector<paxos::EntryPtr>& entries,
-               const std::optional<paxos::HardState>& hard_state) override {
-    storage::LogWrite write;
-    write.entries.reserve(entries.size());
-    for (const paxos::EntryPtr& e : entries) {
-      write.entries.emplace_back(e->slot(), e->SerializeAsString());
-    }
-    bool sync = !write.entries.empty();
-    if (hard_state) {
-      write.hard_state = hard_state->SerializeAsString();
-      // A new promise must be on disk before anyone hears of it. A higher commit alone
-      // need not: every entry it covers was synced before, and if the commit index is lost
-      // in a crash the core learns it again from its peers. Skipping that fsync takes a
-      // whole disk round off the leader's path from "chosen" to "applied".
-      const paxos::Ballot& promised = hard_state->promised();
-      if (promised.round() != r_.durable_promise_.round() ||
-          promised.node() != r_.durable_promise_.node()) {
-        sync = true;
-        r_.durable_promise_ = promised;
-      }
-    }
-    // The one fsync that covers everything gathered since the last one.
-    const auto started = Clock::now();
-    if (absl::Status s = r_.store_->Persist(write, sync); !s.ok()) {
-      Fatal("kvs.persist_failed", s);
-    }
-    const auto took = Clock::now() - started;
-    if (took > std::chrono::milliseconds(100)) {
-      PC_LOG(kWarn, "kvs.slow_persist")
-      ("ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count())(
-          "entries", write.entries.size())("sync", sync);
-    }
-    return true;
-  }
-  bool Send(paxos::Message message) override {
-    r_.transport_->Send(std::move(message));
-    return true;
-  }
-  bool Apply(const paxos::Entry& entry) override {
-    r_.ApplyEntry(entry);
-    return true;
-  }
-  bool ReleaseRead(const paxos::ReadState& read) override {
-    auto it = r_.pending_reads_.find(read.id);
-    if (it == r_.pending_reads_.end()) return true;
-    r_.ServeRead(it->second);
-    r_.pending_reads_.erase(it);
-    return true;
-  }
-  void FailRead(uint64_t id) override {
-    auto it = r_.pending_reads_.find(id);
-    if (it == r_.pending_reads_.end()) return;
-    PendingRead& read = it->second;
-    FillHint(read.hint());
-    read.Finish(grpc::Status::OK);
-    r_.pending_reads_.erase(it);
-  }
-  void Dropped(const std::string& bytes) override {
-    pb::Command c;
-    if (!c.ParseFromString(bytes)) return;
-    auto it = r_.pending_writes_.find({c.session(), c.seq()});
-    if (it == r_.pending_writes_.end()) return;
-    for (PendingWrite& w : it->second) {
-      r_.FillHint(w.response->mutable_hint());
-      w.Finish(grpc::Status::OK);
-    }
-    r_.pending_writes_.erase(it);
-  }
-
- private:
-  void FillHint(pb::LeaderHint* hint) { r_.FillHint(hint); }
-
-  Replica& r_;
-};
-
-void Replica::HandleReady() {
-  ReadyHandler hooks(*this);
-  paxos::HandleReady(*node_, options_.id, hooks);
 }
 
 void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
