@@ -54,13 +54,9 @@ std::string AuthservIdOf(std::string_view value) {
   while (i < value.size()) {
     char c = value[i];
     if (depth > 0) {
-      if (c == '\\')
-        ++i;
-      else if (c == '(')
-        ++depth;
-      else if (c == ')')
-        --depth;
-      ++i;
+      if (c == '(') ++depth;
+      if (c == ')') --depth;
+      i += c == '\\' ? 2 : 1;  // a quoted pair; may step past the end
     } else if (c == '(') {
       ++depth;
       ++i;
@@ -70,6 +66,7 @@ std::string AuthservIdOf(std::string_view value) {
       break;
     }
   }
+  if (i >= value.size()) return "";  // only comments (a last "\\" skipped past the end)
   size_t end = value.find_first_of(" \t\r\n;(", i);
   return ToLower(value.substr(i, end == std::string_view::npos ? end : end - i));
 }

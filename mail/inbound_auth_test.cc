@@ -114,6 +114,11 @@ TEST(AuthenticationResults, StripKeepsEverythingElseByteForByte) {
   EXPECT_EQ(AuthservIdOf(" (a (nested) comment)\r\n\tid.example ; x"), "id.example");
   EXPECT_EQ(AuthservIdOf("id.example"), "id.example");
   EXPECT_EQ(AuthservIdOf(" ( unclosed"), "");
+  // A comment ending in a backslash (found by mail_auth_fuzz: read past the end and threw).
+  EXPECT_EQ(AuthservIdOf(" (ends in \\"), "");
+  EXPECT_EQ(AuthservIdOf(" (a \\) quoted) id.example;"), "id.example");
+  EXPECT_EQ(StripAuthenticationResults("Authentication-Results: (x\\\r\n\r\nbody", "x"),
+            "Authentication-Results: (x\\\r\n\r\nbody");
 }
 
 TEST(HeaderFields, SplitsFoldedFieldsAndFindsTheBody) {
