@@ -15,7 +15,10 @@ int SecondsUntil(ClientLimits::Clock::time_point when, ClientLimits::Clock::time
 }  // namespace
 
 LimitedKind ClassifyRequest(std::string_view method, std::string_view path, bool has_basic_auth) {
-  if (method == "POST" && path == "/api/login") return LimitedKind::kLogin;
+  // A two-step sign-in's code is a guess like a password, and counts as one.
+  if (method == "POST" && (path == "/api/login" || path == "/api/login/code")) {
+    return LimitedKind::kLogin;
+  }
   if (method == "POST" && path == "/api/signup") return LimitedKind::kSignup;
   if (has_basic_auth) return LimitedKind::kBasicAuth;
   return LimitedKind::kNone;

@@ -11,6 +11,7 @@ using Clock = ClientLimits::Clock;
 
 TEST(ClassifyRequest, LoginsSignUpsAndBasicAuth) {
   EXPECT_EQ(ClassifyRequest("POST", "/api/login", false), LimitedKind::kLogin);
+  EXPECT_EQ(ClassifyRequest("POST", "/api/login/code", false), LimitedKind::kLogin);
   EXPECT_EQ(ClassifyRequest("POST", "/api/signup", false), LimitedKind::kSignup);
   EXPECT_EQ(ClassifyRequest("PROPFIND", "/dav/x", true), LimitedKind::kBasicAuth);
   EXPECT_EQ(ClassifyRequest("GET", "/api/login", false), LimitedKind::kNone);
