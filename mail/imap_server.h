@@ -1,4 +1,4 @@
-// The TCP server around ImapSession. It differs from LineServer (SMTP, POP3) in the two
+// The TCP server around ImapSession. Its loop differs from LineServer's (SMTP, POP3) in the two
 // ways IMAP needs: literals are passed through as raw bytes of any length (never split
 // into lines), and a session waiting in IDLE is polled every `poll_interval` while its
 // connection is quiet, so news reaches the client without any input. One thread per
@@ -6,21 +6,17 @@
 // caps on connections in all and per client address; an idle timeout.
 #pragma once
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "mail/address_limits.h"
 #include "mail/imap_session.h"
+#include "mail/listener.h"
 
 namespace penncloud::mail {
 
@@ -43,36 +39,19 @@ using ImapSessionFactory = std::function<std::unique_ptr<ImapSession>(const std:
 class ImapServer {
  public:
   ImapServer(ImapServerOptions options, ImapSessionFactory factory);
-  ~ImapServer();
 
-  absl::Status Start();
+  absl::Status Start() { return listener_.Start(); }
   // Stops accepting, says BYE to every session and waits for their threads.
-  void Stop();
-  int port() const { return port_; }
-  size_t connections();
+  void Stop() { listener_.Stop(std::chrono::seconds(10)); }
+  int port() const { return listener_.port(); }
+  size_t connections() { return listener_.connections(); }
 
  private:
-  void AcceptLoop();
-  void Serve(boost::asio::ip::tcp::socket socket, uint64_t id, std::string peer);
-  void ReapIdle();
-  void Touch(uint64_t id);
+  void Serve(boost::asio::ip::tcp::socket& socket, uint64_t id, const std::string& peer);
 
   const ImapServerOptions options_;
   const ImapSessionFactory factory_;
-  boost::asio::io_context io_;
-  boost::asio::ip::tcp::acceptor acceptor_{io_};
-  int port_ = 0;
-  std::thread accept_thread_, reaper_thread_;
-  std::atomic<bool> stopping_{false};
-
-  struct Connection {
-    int fd;
-    std::chrono::steady_clock::time_point last_active;
-  };
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<uint64_t, Connection> connections_;  // GUARDED_BY(mu_)
-  uint64_t next_id_ = 0;                        // GUARDED_BY(mu_)
+  Listener listener_;  // last: its threads call Serve, which reads the fields above
 };
 
 }  // namespace penncloud::mail

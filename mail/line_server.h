@@ -5,21 +5,17 @@
 // client address, and an idle timeout.
 #pragma once
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "mail/address_limits.h"
+#include "mail/listener.h"
 #include "mail/session_output.h"
 
 namespace penncloud::mail {
@@ -64,42 +60,21 @@ using ProtocolFactory = std::function<std::unique_ptr<LineProtocol>(const std::s
 class LineServer {
  public:
   LineServer(LineServerOptions options, ProtocolFactory factory);
-  ~LineServer();
 
-  absl::Status Start();
+  absl::Status Start() { return listener_.Start(); }
   // Stops accepting and drains: idle sessions get the protocol's ShutdownNotice and are
   // closed at once, busy ones when they finish or after `drain`; then waits for their
   // threads.
-  void Stop(std::chrono::milliseconds drain = std::chrono::seconds(10));
-  int port() const { return port_; }
-  size_t connections();
+  void Stop(std::chrono::milliseconds drain = std::chrono::seconds(10)) { listener_.Stop(drain); }
+  int port() const { return listener_.port(); }
+  size_t connections() { return listener_.connections(); }
 
  private:
-  void AcceptLoop();
-  void Serve(boost::asio::ip::tcp::socket socket, uint64_t id, std::string peer);
-  void ReapIdle();
+  void Serve(boost::asio::ip::tcp::socket& socket, uint64_t id, const std::string& peer);
 
   const LineServerOptions options_;
   const ProtocolFactory factory_;
-  boost::asio::io_context io_;
-  boost::asio::ip::tcp::acceptor acceptor_{io_};
-  int port_ = 0;
-  std::thread accept_thread_;
-  std::thread reaper_thread_;
-  std::atomic<bool> stopping_{false};
-  bool draining_ = false;  // GUARDED_BY(mu_)
-
-  struct Connection {
-    int fd;
-    std::chrono::steady_clock::time_point last_active;
-    bool busy = false;  // the protocol's Busy() after the last batch of lines
-  };
-  // Records whether session `id` is busy; true when it should now close for shutdown.
-  bool ClosingForShutdown(uint64_t id, bool busy);
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<uint64_t, Connection> connections_;  // GUARDED_BY(mu_)
-  uint64_t next_id_ = 0;                        // GUARDED_BY(mu_)
+  Listener listener_;  // last: its threads call Serve, which reads the fields above
 };
 
 }  // namespace penncloud::mail
