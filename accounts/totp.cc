@@ -1,13 +1,11 @@
 #include "accounts/totp.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "accounts/base32.h"
+#include "accounts/oath_init.h"
 #include "accounts/tokens.h"
 
 namespace penncloud::accounts {
@@ -39,26 +37,14 @@ int64_t TotpStep(absl::Time t) {
 }
 
 std::string HotpCode(std::string_view key, uint64_t counter, int digits) {
-  unsigned char message[8];
-  for (int i = 7; i >= 0; --i) {
-    message[i] = static_cast<unsigned char>(counter & 0xff);
-    counter >>= 8;
+  EnsureOathInitialized();
+  char code[OATH_HOTP_LENGTH(8, false) + 1];
+  if (digits < 6 || digits > 8 ||
+      oath_hotp_generate(key.data(), key.size(), counter, static_cast<unsigned>(digits), false,
+                         OATH_HOTP_DYNAMIC_TRUNCATION, code) != OATH_OK) {
+    std::abort();  // digits is one of our constants; liboath fails on nothing else
   }
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  if (HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), message, sizeof message, mac,
-           &mac_len) == nullptr) {
-    std::abort();  // only on allocation failure inside OpenSSL
-  }
-  // Dynamic truncation: four bytes at the offset the last nibble names, top bit cleared.
-  int offset = mac[mac_len - 1] & 0x0f;
-  uint32_t binary = (static_cast<uint32_t>(mac[offset] & 0x7f) << 24) |
-                    (static_cast<uint32_t>(mac[offset + 1]) << 16) |
-                    (static_cast<uint32_t>(mac[offset + 2]) << 8) |
-                    static_cast<uint32_t>(mac[offset + 3]);
-  uint32_t modulus = 1;
-  for (int i = 0; i < digits; ++i) modulus *= 10;
-  return absl::StrFormat("%0*u", digits, binary % modulus);
+  return std::string(code, static_cast<size_t>(digits));
 }
 
 std::optional<int64_t> MatchTotp(std::string_view key, std::string_view code, absl::Time now) {

@@ -14,8 +14,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev libboost-dev libssl-dev nlohmann-json3-dev libargon2-dev libgmime-3.0-dev
   libgtest-dev libgmock-dev libexpat1-dev libtomlplusplus-dev libicu-dev
-  # QR codes for two-factor enrollment (frontend/qr_svg.h)
-  libqrencode-dev
+  # two-step sign-in: QR codes for enrollment (frontend/qr_svg.h), base32 and HOTP/TOTP codes
+  libqrencode-dev liboath-dev
   # mail between domains (docs/mail-auth.md): DKIM, SPF, DMARC; python3-dkim (+ nacl for
   # Ed25519) is the second DKIM implementation the interop test checks ours against
   libopendkim-dev libspf2-dev libopendmarc-dev python3-dkim python3-nacl
