@@ -1,6 +1,7 @@
 // Our DKIM against a second implementation, Debian's python3-dkim (mail/dkim_reference.py):
 // what we sign it verifies, and what it signs we verify, for Ed25519 and RSA alike.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <cstdio>
 #include <fstream>
@@ -32,8 +33,11 @@ const std::string kMessage =
 class DkimInteropTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/dkim_interop";
-    std::system(Cat("rm -rf ", dir_, " && mkdir -p ", dir_).c_str());
+    // A folder of this process's own: ctest runs the two tests at once, and a shared
+    // "in" file let one sign the other's already signed message.
+    std::string pattern = ::testing::TempDir() + "/dkim_interop.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
     ed_ = NewTestKey("penncloud.local", "ed", true);
     rsa_ = NewTestKey("penncloud.local", "rsa", false);
     Write("ed.key", ed_.pem);
@@ -43,6 +47,7 @@ class DkimInteropTest : public ::testing::Test {
     Write("records", records_);
     resolver_ = *ScriptedResolver::Parse(records_);
   }
+  void TearDown() override { std::system(Cat("rm -rf ", dir_).c_str()); }
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(Cat(dir_, "/", name), std::ios::binary) << text;
   }

@@ -99,10 +99,11 @@ class AccountSecurityTest : public ::testing::Test {
     return status;
   }
 
-  static std::string Code(const std::string& secret, int steps_from_now) {
-    return accounts::HotpCode(
-        *accounts::Base32Decode(secret),
-        static_cast<uint64_t>(accounts::TotpStep(absl::Now()) + steps_from_now));
+  // The TOTP code of a base32 secret for time step `step`. The test names steps, not
+  // offsets from now, so a 30 s boundary passing mid-test cannot turn a reused code into
+  // a fresh one.
+  static std::string Code(const std::string& secret, int64_t step) {
+    return accounts::HotpCode(*accounts::Base32Decode(secret), static_cast<uint64_t>(step));
   }
 
   std::unique_ptr<MailSystem> sys_;
@@ -150,8 +151,9 @@ TEST_F(AccountSecurityTest, TwoStepSignInAndThenProtocolsTakeOnlyAppPasswords) {
   EXPECT_NE(setup.body["qr_svg"].get<std::string>().find("<path"), std::string::npos);
   EXPECT_EQ(Api("browser", "POST", "/api/account/two-factor/confirm", {{"code", "000000"}}).status,
             400);
+  const int64_t enrolled = accounts::TotpStep(absl::Now());
   Answer on =
-      Api("browser", "POST", "/api/account/two-factor/confirm", {{"code", Code(secret, 0)}});
+      Api("browser", "POST", "/api/account/two-factor/confirm", {{"code", Code(secret, enrolled)}});
   ASSERT_EQ(on.status, 200) << on.body;
   ASSERT_EQ(on.body["recovery_codes"].size(), 10u);
   Answer app = Api("browser", "POST", "/api/account/app-passwords", {{"name", "Laptop"}});
@@ -165,12 +167,12 @@ TEST_F(AccountSecurityTest, TwoStepSignInAndThenProtocolsTakeOnlyAppPasswords) {
   EXPECT_EQ(first.body["code_required"], true);
   EXPECT_EQ(Api("phone", "GET", "/api/me", nullptr, 1).status, 401);
   const std::string ticket = first.body["ticket"];
-  EXPECT_EQ(
-      Api("phone", "POST", "/api/login/code", {{"ticket", ticket}, {"code", Code(secret, 0)}}, 1)
-          .status,
-      401);  // used at enrollment: no code twice
-  Answer done =
-      Api("phone", "POST", "/api/login/code", {{"ticket", ticket}, {"code", Code(secret, 1)}}, 1);
+  EXPECT_EQ(Api("phone", "POST", "/api/login/code",
+                {{"ticket", ticket}, {"code", Code(secret, enrolled)}}, 1)
+                .status,
+            401);  // used at enrollment: no code twice
+  Answer done = Api("phone", "POST", "/api/login/code",
+                    {{"ticket", ticket}, {"code", Code(secret, enrolled + 1)}}, 1);
   ASSERT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(Api("phone", "GET", "/api/me", nullptr, 0).status, 200);
 

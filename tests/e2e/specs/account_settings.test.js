@@ -37,13 +37,19 @@ function totp(secret, stepsFromNow = 0) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
 }
 
+// The text of `selector` once the page has filled it in (it is empty until the API answers).
+async function shownText(page, selector) {
+  await page.waitForFunction((s) => document.querySelector(s)?.textContent !== '', selector);
+  return page.locator(selector).textContent();
+}
+
 test('app password: made once, listed, revoked', async () => {
   const { page, context, errors } = await openPage(browser);
   await signUp(page, cluster, 'hedy', 'password-hedy');
   await page.goto(cluster.url('/account'));
   await page.getByPlaceholder('Device name').fill('Phone mail');
   await page.getByRole('button', { name: 'Create' }).click();
-  const secret = await page.locator('#app-secret').textContent();
+  const secret = await shownText(page, '#app-secret');
   assert.match(secret, /^([a-z2-7]{4}-){7}[a-z2-7]{4}$/);
   const row = page.locator('#app-list tr', { hasText: 'Phone mail' });
   await row.waitFor();
@@ -59,7 +65,7 @@ test('two-step sign-in: turned on with a code, then asked for at login', async (
   await signUp(page, cluster, 'alan', 'password-alan');
   await page.goto(cluster.url('/account'));
   await page.getByRole('button', { name: 'Turn on' }).click();
-  const key = await page.locator('#tfa-secret').textContent();
+  const key = await shownText(page, '#tfa-secret');
   assert.ok(await page.locator('#tfa-qr').isVisible());
   await page.getByLabel('Code', { exact: true }).fill(totp(key));
   await page.getByRole('button', { name: 'Confirm' }).click();
