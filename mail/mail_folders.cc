@@ -1,6 +1,7 @@
 // MailStore's folders: names, the per-folder IMAP counters, and creating, renaming and
 // deleting user folders (see mail_store.h for the layout).
 #include <algorithm>
+#include <random>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -13,6 +14,17 @@ namespace {
 
 constexpr std::string_view kStatePrefix = "box/";
 constexpr int kCasAttempts = 16;
+// Every delivery, flag change and expunge in a folder advances its one counter cell, so
+// parallel deliveries into one inbox contend there. They back off for a random, growing
+// while between attempts (up to ~64 ms, a few seconds in all), which spreads the
+// contenders out instead of failing the ones that lose 16 times in a row.
+constexpr int kAdvanceAttempts = 64;
+
+void BackOff(int attempt) {
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  const int ceiling_ms = 1 << std::min(attempt, 6);
+  absl::SleepFor(absl::Microseconds(std::uniform_int_distribution<int>(0, ceiling_ms * 1000)(rng)));
+}
 constexpr size_t kMaxFolderNameBytes = 200;
 constexpr int kMaxFolderDepth = 8;
 
@@ -126,7 +138,8 @@ absl::StatusOr<pb::FolderState> MailStore::State(std::string_view user, std::str
 
 absl::StatusOr<pb::FolderState> MailStore::Advance(std::string_view user, std::string_view folder,
                                                    bool new_uid) {
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kAdvanceAttempts; ++attempt) {
+    if (attempt > 0) BackOff(attempt);
     auto state = State(user, folder);
     if (!state.ok()) return state.status();
     std::string old = state->SerializeAsString();

@@ -55,6 +55,7 @@ test('app password: made once, listed, revoked', async () => {
   await row.waitFor();
   await row.getByRole('button', { name: 'Revoke' }).click();
   await page.getByText('Revoked “Phone mail”.').waitFor();
+  await row.waitFor({ state: 'detached' });  // the list is redrawn after the message
   assert.equal(await page.locator('#app-list tr').count(), 0);
   assert.deepEqual(errors, []);
   await context.close();
