@@ -338,6 +338,7 @@ ParsedMessage ParseMessage(std::string_view full_source) {
   const char* id = g_mime_message_get_message_id(message);
   out.message_id = id == nullptr ? "" : id;
   out.references = Header(object, "References");
+  out.in_reply_to = Header(object, "In-Reply-To");
   g_mime_message_foreach(message, VisitPart, &out);
   g_object_unref(message);
   return out;

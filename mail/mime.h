@@ -19,7 +19,7 @@ struct Attachment {
 };
 
 struct ParsedMessage {
-  std::string from, to, cc, subject, date, message_id, references;
+  std::string from, to, cc, subject, date, message_id, references, in_reply_to;
   std::string text;  // the text/plain body (decoded, UTF-8); empty if none
   std::string html;  // the text/html body (decoded, UTF-8); empty if none
   std::vector<Attachment> attachments;
