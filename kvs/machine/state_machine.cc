@@ -254,6 +254,7 @@ absl::Status StateMachine::ApplyMigrate(const pb::MigrateStep& step, SlotStore& 
         if (mine->has_value() && (*mine)->seq() >= incoming.record().seq()) {
           continue;  // keep the higher sequence
         }
+        if (!mine->has_value()) ++session_records_;
         store.PutSession(incoming.session(), incoming.record());
       }
       entry->set_step(step.last() ? pb::STEP_INSTALLED : pb::STEP_INSTALLING);

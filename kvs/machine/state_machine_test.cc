@@ -174,5 +174,26 @@ TEST_F(StateMachineTest, InstallChunksOfAnOlderAttemptNeverResetANewerInstall) {
   EXPECT_EQ(machine_.Migrations().entries(0).step(), pb::STEP_INSTALLED);
 }
 
+TEST_F(StateMachineTest, InstalledSessionsCountAsRecords) {
+  Apply(Write(pb::OP_PUT, 1, 1, "a"));
+  pb::Command install;
+  install.set_op(pb::OP_MIGRATE);
+  pb::MigrateStep* step = install.mutable_migrate();
+  step->set_kind(pb::MIGRATE_INSTALL_CHUNK);
+  step->mutable_migration()->set_id(1);
+  step->set_reset(true);
+  step->set_last(true);
+  for (uint64_t session : {1, 2, 3}) {
+    pb::RangeSession* s = step->add_sessions();
+    s->set_session(session);
+    s->mutable_record()->set_seq(5);
+  }
+  Apply(install);
+  // Session 1 was known (its record is replaced by the higher sequence), 2 and 3 are new:
+  // the gauge and an expiry sweep's count of dropped records start from this.
+  EXPECT_EQ(machine_.SessionRecords(), 3u);
+  EXPECT_EQ(store_.sessions().size(), 3u);
+}
+
 }  // namespace
 }  // namespace penncloud::kvs::machine

@@ -137,6 +137,16 @@ void Add(sim::MultiResult& total, const sim::MultiResult& r) {
       std::max(total.max_rebalance_after_heal, r.max_rebalance_after_heal);
 }
 
+// The chosen commands by operation, and what the expiry sweeps did.
+std::string Chosen(const sim::RunCounts& t) {
+  std::ostringstream s;
+  s << "\n  chosen: put=" << t.puts << " cput=" << t.cputs << " delete=" << t.deletes
+    << " cdelete=" << t.cdeletes << " expiry_sweeps=" << t.sweeps
+    << " sessions_expired=" << t.sessions_expired << " expired_refusals=" << t.expired_refusals
+    << " other=" << t.other_commands;
+  return s.str();
+}
+
 std::string Figures(const sim::SimResult& t) {
   std::ostringstream s;
   s << " ops=" << t.ops_completed << " unknown_ops=" << t.ops_incomplete
@@ -144,10 +154,7 @@ std::string Figures(const sim::SimResult& t) {
     << " partitions=" << t.partitions << " snapshot_installs=" << t.snapshots_installed
     << " leader_changes=" << t.leader_changes << " reconfigs=" << t.reconfigs
     << " garbage=" << t.garbage << " garbage_authn=" << t.garbage_authn
-    << " honest_not_member=" << t.honest_not_member << "\n  chosen: put=" << t.puts
-    << " cput=" << t.cputs << " delete=" << t.deletes << " cdelete=" << t.cdeletes
-    << " expiry_sweeps=" << t.sweeps << " sessions_expired=" << t.sessions_expired
-    << " expired_refusals=" << t.expired_refusals;
+    << " honest_not_member=" << t.honest_not_member << Chosen(t);
   return s.str();
 }
 
@@ -163,7 +170,8 @@ std::string Figures(const sim::MultiResult& t) {
     << " groups_removed=" << t.groups_removed << " wrong_group_answers=" << t.wrong_group_answers
     << " max_stall_after_heal=" << t.max_stall_ticks
     << " max_rebalance_after_heal=" << t.max_rebalance_after_heal << " garbage=" << t.garbage
-    << " garbage_authn=" << t.garbage_authn << " honest_not_member=" << t.honest_not_member;
+    << " garbage_authn=" << t.garbage_authn << " honest_not_member=" << t.honest_not_member
+    << Chosen(t);
   return s.str();
 }
 

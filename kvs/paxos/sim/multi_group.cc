@@ -1,4 +1,6 @@
+#include "kvs/machine/session_expiry.h"
 #include "kvs/paxos/sim/multi_group_sim.h"
+#include "kvs/shard/config_store.h"
 
 namespace penncloud::paxos::sim {
 namespace multi {
@@ -14,7 +16,11 @@ uint64_t MultiGroupSimulation::Register(cluster::ClusterMap proto) {
     return 0;
   }
   auto [it, fresh] = map_ids_.emplace(map->bytes(), maps_.size() + 1);
-  if (fresh) maps_[it->second] = std::make_shared<const shard::ClusterMap>(*std::move(map));
+  if (fresh) {
+    auto shared = std::make_shared<const shard::ClusterMap>(*std::move(map));
+    maps_[it->second] = shared;
+    maps_by_bytes_[it->first] = std::move(shared);
+  }
   return it->second;
 }
 
@@ -35,29 +41,48 @@ cluster::Group MultiGroupSimulation::GroupProto(uint64_t id) const {
 
 void MultiGroupSimulation::ApplyCommand(int i, const std::string& command, bool first) {
   SimReplica& r = reps_[i];
-  const ShardCommand cmd = DecodeCommand(command);
-  const ApplyOutcome out = r.sm.Apply(cmd);
+  kvs::pb::Command cmd;
+  cmd.ParseFromString(command);
+  const uint64_t records_before = r.sm.session_records();
+  const kvs::machine::ApplyOutcome out = r.sm.Apply(cmd);
   if (first) {
     models_[r.group].oracle.Apply(cmd);
-    control_chosen_ = control_chosen_ || IsControl(cmd.op);
-    if (IsControl(cmd.op) && cmd.op != 'S' && cmd.op != 'M') {
-      Trace("group " + std::to_string(r.group) + " chose " + std::string(1, cmd.op) + " m" +
-            std::to_string(cmd.migration) +
-            (cmd.op == 'I' ? std::string(cmd.reset ? " reset" : "") + (cmd.last ? " last" : "")
-                           : ""));
+    counts_.CountOp(cmd.op());
+    if (cmd.op() == kvs::pb::OP_EXPIRE_SESSIONS) {
+      counts_.sessions_expired += int64_t(records_before - r.sm.session_records());
+    }
+    if (out.expired) ++counts_.expired_refusals;
+    control_chosen_ = control_chosen_ || IsControl(cmd.op());
+    if (cmd.op() == kvs::pb::OP_MIGRATE) {
+      const kvs::pb::MigrateStep& step = cmd.migrate();
+      Trace("group " + std::to_string(r.group) + " chose " +
+            kvs::pb::MigrateKind_Name(step.kind()) + " m" + std::to_string(step.migration().id()) +
+            (step.reset() ? " reset" : "") + (step.last() ? " last" : ""));
     }
   }
-  std::optional<Request> q = TakeWrite(r, {cmd.client, cmd.seq});
+  std::optional<Request> q = TakeWrite(r, {cmd.session(), cmd.seq()});
   if (!q) return;
   Reply rep;
   rep.caller = q->caller;
   rep.token = q->token;
-  rep.cput_ok = out.cput_ok;
+  rep.cput_ok = out.result.cput_succeeded();
+  rep.expired = out.expired;
   rep.version = r.sm.map_version();
-  rep.status = IsControl(cmd.op) || out.verdict == Verdict::kServe ? RepStatus::kOk
-               : out.verdict == Verdict::kWrongGroup               ? RepStatus::kWrongGroup
-                                                                   : RepStatus::kUnavailable;
+  rep.status = !out.unavailable.empty()   ? RepStatus::kUnavailable
+               : out.result.wrong_group() ? RepStatus::kWrongGroup
+                                          : RepStatus::kOk;
   Respond(std::move(rep));
+}
+
+void MultiGroupSimulation::MaybeExpireSessions(int i) {
+  SimReplica& r = reps_[i];
+  std::optional<kvs::pb::SessionExpiry> due = kvs::machine::ExpiryDue(r.sm.clock(), session_idle_);
+  if (!due) return;
+  kvs::pb::Command c;
+  c.set_op(kvs::pb::OP_EXPIRE_SESSIONS);
+  c.set_seq(++next_nonce_);
+  *c.mutable_expire() = *due;
+  r.node->Propose(c.SerializeAsString()).IgnoreError();
 }
 
 void MultiGroupSimulation::SlotApplied(int i, bool /*first*/) {
@@ -67,18 +92,21 @@ void MultiGroupSimulation::SlotApplied(int i, bool /*first*/) {
 }
 
 void MultiGroupSimulation::AnswerRead(int i, const Request& q) {
-  const ShardMachine& sm = reps_[i].sm;
+  const SimMachine& sm = reps_[i].sm;
   Reply rep;
   rep.caller = q.caller;
   rep.token = q.token;
   rep.version = sm.map_version();
-  rep.map = sm.map_id();
-  if (q.kind == ReqKind::kGet) {
-    const Verdict v = sm.Judge(q.key, /*write=*/false);
-    rep.status = v == Verdict::kServe        ? RepStatus::kOk
-                 : v == Verdict::kWrongGroup ? RepStatus::kWrongGroup
-                                             : RepStatus::kUnavailable;
-    if (v == Verdict::kServe) rep.value = sm.Get(q.key);
+  if (q.kind == ReqKind::kConfigRead) {
+    const std::optional<std::string> stored =
+        sm.Get(std::string(shard::kMapRow), std::string(shard::kMapColumn));
+    rep.map = IdOf(stored.value_or(""));
+  } else {
+    const kvs::machine::Verdict v = sm.Judge(q.key, /*write=*/false);
+    rep.status = v == kvs::machine::Verdict::kServe        ? RepStatus::kOk
+                 : v == kvs::machine::Verdict::kWrongGroup ? RepStatus::kWrongGroup
+                                                           : RepStatus::kUnavailable;
+    if (v == kvs::machine::Verdict::kServe) rep.value = sm.Get(q.key, kColumn);
   }
   Respond(std::move(rep));
 }
@@ -124,9 +152,9 @@ void MultiGroupSimulation::OnRequest(int i, const Request& req) {
   switch (req.kind) {
     case ReqKind::kFetch: {
       // Any replica that applied the freeze can answer: its copy of the range is final.
-      std::optional<std::string> dump = r.sm.Dump(req.cmd.migration, {req.cmd.start, req.cmd.end});
+      std::optional<kvs::pb::RangeChunk> dump = r.sm.Dump(req.cmd.migrate().migration());
       rep.status = dump ? RepStatus::kOk : RepStatus::kRefused;
-      rep.payload = dump.value_or("");
+      if (dump) rep.payload = *std::move(dump);
       Respond(std::move(rep));
       return;
     }
@@ -138,10 +166,18 @@ void MultiGroupSimulation::OnRequest(int i, const Request& req) {
       break;
     }
     case ReqKind::kWrite:
-    case ReqKind::kCommand:
-      st = r.node->Propose(EncodeCommand(req.cmd));
-      if (st.ok()) r.pending_writes[{req.cmd.client, req.cmd.seq}] = req;
+    case ReqKind::kCommand: {
+      // As the server's client API: a client's write is stamped by the leader that
+      // proposes it (the log's clock for session expiry).
+      kvs::pb::Command c = req.cmd;
+      if (req.kind == ReqKind::kWrite) c.set_stamp_ms(now_);
+      st = r.node->Propose(c.SerializeAsString());
+      if (st.ok()) {
+        r.pending_writes[{c.session(), c.seq()}] = req;
+        if (req.kind == ReqKind::kWrite) MaybeExpireSessions(i);
+      }
       break;
+    }
   }
   if (!st.ok()) {
     rep.status = RepStatus::kNotLeader;
@@ -267,8 +303,8 @@ void MultiGroupSimulation::FinalCheck() {
            std::to_string(owner));
       return;
     }
-    history_.AddRead(int(clients_.size()) + 1, row, models_[owner].oracle.Get(row), now_ + 1,
-                     now_ + 2);
+    history_.AddRead(int(clients_.size()) + 1, row, models_[owner].oracle.Get(row, kColumn),
+                     now_ + 1, now_ + 2);
   }
 }
 
@@ -290,6 +326,8 @@ MultiResult MultiGroupSimulation::Run() {
     churn_ = rng_.Below(3) == 0;
   }
   const bool drift = rng_.Below(2) == 0;
+  // Longer than twice a client's retry deadline (150 ticks), as the server's flag must be.
+  session_idle_ = Between(310, 700) * kTick;
   for (int k = 0; k < num_rows; ++k) rows_.push_back("row" + std::to_string(k));
 
   // The changes: add a new group, remove a random serving one, add, ...
@@ -326,12 +364,19 @@ MultiResult MultiGroupSimulation::Run() {
   for (int g = 0; g < num_groups; ++g) {
     // Every group starts where `cluster init` leaves it: the first map applied (a group
     // added later is not in it, so it serves nothing until it gets ranges).
-    ShardMachine initial_state(uint64_t(g), &maps_, opt_.bug);
-    ShardCommand set;
-    set.op = g == 0 ? 'S' : 'M';
-    set.map = 1;
+    SimMachine initial_state(uint64_t(g), &maps_by_bytes_, opt_.bug);
+    kvs::pb::Command set;
+    if (g == 0) {  // the config group holds the map in its cell, as ConfigStore writes it
+      set.set_op(kvs::pb::OP_PUT);
+      set.set_row(std::string(shard::kMapRow));
+      set.set_column(std::string(shard::kMapColumn));
+      set.set_value(maps_.at(1)->bytes());
+    } else {
+      set.set_op(kvs::pb::OP_SET_MAP);
+      set.set_map(maps_.at(1)->bytes());
+    }
     initial_state.Apply(set);
-    auto data = std::make_shared<const ShardMachine>(initial_state);
+    auto data = std::make_shared<const SimMachine>(initial_state);
     models_[g].oracle = initial_state;
     models_[g].initial = data;
     for (int k = 1; k <= n; ++k) {
@@ -434,7 +479,7 @@ void MultiGroupSimulation::OnEvent(SimEvent& ev) {
       rebal_.map = nullptr;
       rebal_.push_left.clear();
       rebal_.sub = 0;
-      rebal_.payload.clear();
+      rebal_.payload.Clear();
       RebalancerNext();
       break;
     default:

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "kvs/paxos/sim/run_counts.h"
-#include "kvs/paxos/sim/shard_machine.h"
+#include "kvs/paxos/sim/sim_machine.h"
 
 namespace penncloud::paxos::sim {
 

@@ -2,6 +2,7 @@
 // the rebalancer that drives the migration steps. Both send one request at a time to a
 // group and retry it until they take an answer.
 #include "kvs/paxos/sim/multi_group_sim.h"
+#include "kvs/shard/config_store.h"
 
 namespace penncloud::paxos::sim::multi {
 
@@ -76,33 +77,65 @@ void MultiGroupSimulation::OnTimer(int caller, uint64_t token) {
 void MultiGroupSimulation::StartOp(int c) {
   Client& cl = clients_[c];
   if (!cl.TakeNext()) return;
-  ShardCommand& q = cl.op;
-  q = ShardCommand();
-  q.client = uint64_t(c + 1);
+  ClientOp& q = cl.op;
+  q = ClientOp();
   q.key = rows_[rng_.Below(rows_.size())];
   const uint64_t dice = rng_.Below(100);
-  const uint64_t rest = 100 - cl.read_percent;
-  cl.kind = dice < cl.read_percent ? ReqKind::kGet : ReqKind::kWrite;
-  q.op = dice < cl.read_percent + rest / 2       ? 'P'
-         : dice < cl.read_percent + rest * 5 / 6 ? 'C'
-                                                 : 'D';
-  if (cl.kind == ReqKind::kWrite && q.op != 'D') {
+  const uint64_t reads = cl.read_percent;
+  const uint64_t rest = 100 - reads;
+  cl.kind = dice < reads ? ReqKind::kGet : ReqKind::kWrite;
+  q.op = dice < reads + rest / 2       ? 'P'
+         : dice < reads + rest * 4 / 6 ? 'C'
+         : dice < reads + rest * 5 / 6 ? 'X'
+                                       : 'D';
+  if (cl.kind == ReqKind::kWrite && (q.op == 'P' || q.op == 'C')) {
     q.value = "c" + std::to_string(c + 1) + "o" + std::to_string(history_.size());
-    written_values_.push_back(q.value);
   }
-  if (cl.kind == ReqKind::kWrite && q.op == 'C' && written_values_.size() > 1 &&
-      rng_.Below(4) != 0) {
-    q.expected = written_values_[written_values_.size() - 2 -
-                                 rng_.Below(std::min<size_t>(3, written_values_.size() - 1))];
+  if (cl.kind == ReqKind::kWrite && q.op == 'X') {
+    // A compare-and-delete always names the value it expects, mostly one written lately.
+    q.expected = written_values_.empty() || rng_.Below(5) == 0
+                     ? std::string("never-written")
+                     : written_values_[written_values_.size() - 1 -
+                                       rng_.Below(std::min<size_t>(3, written_values_.size()))];
+  } else if (cl.kind == ReqKind::kWrite && q.op == 'C' && !written_values_.empty() &&
+             rng_.Below(4) != 0) {
+    q.expected = written_values_[written_values_.size() - 1 -
+                                 rng_.Below(std::min<size_t>(3, written_values_.size()))];
   }
+  if (!q.value.empty()) written_values_.push_back(q.value);
   const lincheck::OpKind kind = cl.kind == ReqKind::kGet ? lincheck::OpKind::kGet
                                 : q.op == 'P'            ? lincheck::OpKind::kPut
                                 : q.op == 'C'            ? lincheck::OpKind::kCPut
+                                : q.op == 'X'            ? lincheck::OpKind::kCDelete
                                                          : lincheck::OpKind::kDelete;
   cl.Begin(history_, c + 1, q.key, kind, q.value, q.expected, now_, now_ + 150 * kTick);
   q.seq = ++cl.seq;
   Route(c);
 }
+
+namespace {
+
+// The command a client's write proposes: its session is the client, as in the server.
+kvs::pb::Command WriteCommand(int c, const ClientOp& op) {
+  kvs::pb::Command w;
+  w.set_op(op.op == 'P'   ? kvs::pb::OP_PUT
+           : op.op == 'C' ? kvs::pb::OP_CPUT
+           : op.op == 'X' ? kvs::pb::OP_CDELETE
+                          : kvs::pb::OP_DELETE);
+  w.set_session(uint64_t(c + 1));
+  w.set_seq(op.seq);
+  w.set_row(op.key);
+  w.set_column(kColumn);
+  w.set_value(op.value);
+  if (op.expected) {
+    w.set_expected(*op.expected);
+  } else if (op.op == 'C') {
+    w.set_expect_absent(true);
+  }
+  return w;
+}
+
+}  // namespace
 
 void MultiGroupSimulation::Route(int c) {
   Client& cl = clients_[c];
@@ -118,7 +151,7 @@ void MultiGroupSimulation::Route(int c) {
     group = int(maps_.at(cl.cached_map)->GroupOfRow(cl.op.key));
     q.kind = cl.kind;
     q.key = cl.op.key;
-    if (cl.kind == ReqKind::kWrite) q.cmd = cl.op;
+    if (cl.kind == ReqKind::kWrite) q.cmd = WriteCommand(c, cl.op);
   }
   if (group != call.group) {
     call.group = group;
@@ -151,6 +184,7 @@ void MultiGroupSimulation::OnClientReply(int c, const Reply& rep) {
   }
   switch (rep.status) {
     case RepStatus::kOk:
+      if (rep.expired) return FinishOp(c, false, nullptr);  // outcome unknown
       FinishOp(c, true, &rep);
       return;
     case RepStatus::kWrongGroup:
@@ -177,7 +211,7 @@ void MultiGroupSimulation::RebalancerAsk(int group, Request req) {
   Call& call = rebal_.call;
   req.caller = Rebal();
   req.token = ++next_token_;
-  if (req.kind == ReqKind::kCommand) req.cmd.seq = ++next_nonce_;  // session 0: a nonce
+  if (req.kind == ReqKind::kCommand) req.cmd.set_seq(++next_nonce_);  // session 0: a nonce
   if (group != call.group) {
     call.group = group;
     call.hint.reset();
@@ -195,11 +229,14 @@ void MultiGroupSimulation::RebalancerWrite(absl::StatusOr<cluster::ClusterMap> n
   const uint64_t id = Register(*std::move(next));
   if (id == 0) return;
   rebal_.push_after_write = push;
+  // ConfigStore's compare-and-put of the map cell, from the exact bytes last read.
   Request q;
   q.kind = ReqKind::kCommand;
-  q.cmd.op = 'S';
-  q.cmd.map = id;
-  q.cmd.expected_map = rebal_.map_id;
+  q.cmd.set_op(kvs::pb::OP_CPUT);
+  q.cmd.set_row(std::string(shard::kMapRow));
+  q.cmd.set_column(std::string(shard::kMapColumn));
+  q.cmd.set_expected(maps_.at(rebal_.map_id)->bytes());
+  q.cmd.set_value(maps_.at(id)->bytes());
   RebalancerAsk(0, std::move(q));
 }
 
@@ -214,8 +251,8 @@ void MultiGroupSimulation::RebalancerNext() {
     return;
   }
   if (!rb.push_left.empty()) {
-    q.cmd.op = 'M';
-    q.cmd.map = rb.map_id;
+    q.cmd.set_op(kvs::pb::OP_SET_MAP);
+    q.cmd.set_map(rb.map->bytes());
     RebalancerAsk(int(rb.push_left.front()), std::move(q));
     return;
   }
@@ -249,14 +286,19 @@ void MultiGroupSimulation::RebalancerNext() {
     }
     return;
   }
-  q.cmd.migration = m->id();
-  q.cmd.start = m->range().start();
-  q.cmd.end = m->range().end();
-  q.cmd.from = m->from_group();
-  q.cmd.to = m->to_group();
+  q.cmd.set_op(kvs::pb::OP_MIGRATE);
+  kvs::pb::MigrateStep& step = *q.cmd.mutable_migrate();
+  kvs::pb::MigrationEntry& entry = *step.mutable_migration();
+  entry.set_id(m->id());
+  entry.set_start(m->range().start());
+  entry.set_end(m->range().end());
+  entry.set_from_group(m->from_group());
+  entry.set_to_group(m->to_group());
   const int src = int(m->from_group()), dst = int(m->to_group());
   auto advance = [&](cluster::MigrationState state, bool push) {
-    RebalancerWrite(shard::AdvanceMigration(map, m->id(), state, 0, rb.payload.size()), push);
+    RebalancerWrite(shard::AdvanceMigration(map, m->id(), state, uint64_t(rb.payload.cells_size()),
+                                            rb.payload.ByteSizeLong()),
+                    push);
   };
   auto fetch = [&] {
     q.kind = ReqKind::kFetch;
@@ -265,12 +307,14 @@ void MultiGroupSimulation::RebalancerNext() {
   // Chunk k of the install is sub-step 1 + k; a new attempt starts again at chunk 0.
   const int chunks = install_chunks_;
   auto install = [&](int k) {
-    q.cmd.op = 'I';
-    q.cmd.payload = SplitDump(rb.payload, size_t(chunks))[size_t(k)];
-    q.cmd.reset = k == 0;
-    q.cmd.last = k == chunks - 1;
-    q.cmd.attempt = rb.attempt;
-    q.cmd.chunk = uint64_t(k);
+    kvs::pb::RangeChunk piece = std::move(SplitDump(rb.payload, size_t(chunks))[size_t(k)]);
+    step.set_kind(kvs::pb::MIGRATE_INSTALL_CHUNK);
+    step.mutable_cells()->Swap(piece.mutable_cells());
+    step.mutable_sessions()->Swap(piece.mutable_sessions());
+    step.set_reset(k == 0);
+    step.set_last(k == chunks - 1);
+    step.set_attempt(rb.attempt);
+    step.set_chunk(uint64_t(k));
     RebalancerAsk(dst, std::move(q));
     if (opt_.bug == Bug::kActivateBeforeInstall) {
       ++rb.sub;  // the broken variant goes on without waiting for the chunk to be chosen
@@ -283,7 +327,7 @@ void MultiGroupSimulation::RebalancerNext() {
       if (early_copy && rb.sub == 0) return fetch();
       if (early_copy && rb.sub <= chunks) return install(rb.sub - 1);
       if (rb.sub == (early_copy ? chunks + 1 : 0)) {
-        q.cmd.op = 'F';
+        step.set_kind(kvs::pb::MIGRATE_FREEZE);
         return RebalancerAsk(src, std::move(q));
       }
       return advance(cluster::MIGRATION_FROZEN, false);
@@ -296,8 +340,10 @@ void MultiGroupSimulation::RebalancerNext() {
     case cluster::MIGRATION_SWITCHED:
       // The source stops before the destination starts.
       if (rb.sub <= 2) {
-        q.cmd.op = "RAX"[rb.sub];
-        return RebalancerAsk(q.cmd.op == 'A' ? dst : src, std::move(q));
+        constexpr kvs::pb::MigrateKind kSteps[] = {
+            kvs::pb::MIGRATE_RELEASE, kvs::pb::MIGRATE_ACTIVATE, kvs::pb::MIGRATE_DROP};
+        step.set_kind(kSteps[rb.sub]);
+        return RebalancerAsk(step.kind() == kvs::pb::MIGRATE_ACTIVATE ? dst : src, std::move(q));
       }
       return advance(cluster::MIGRATION_DONE, false);
     default:
@@ -330,21 +376,22 @@ void MultiGroupSimulation::OnRebalancerReply(const Reply& rep) {
     rb.payload = rep.payload;
     rb.attempt = opt_.bug == Bug::kUnnumberedChunks ? 0 : ++next_attempt_;
     ++rb.sub;
-  } else if (q.cmd.op == 'M') {
+  } else if (q.cmd.op() == kvs::pb::OP_SET_MAP) {
     rb.push_left.pop_front();
-  } else if (q.cmd.op == 'S') {
+  } else if (q.cmd.op() == kvs::pb::OP_CPUT) {
+    const uint64_t written = IdOf(q.cmd.value());
     if (!rep.cput_ok) {
       rb.map = nullptr;  // another map is stored (our earlier try?): read it, go on from it
     } else {
       if (net_.faults_on && rb.map != nullptr &&
           rb.map->proto().rebalance_ranges_done() <
-              maps_.at(q.cmd.map)->proto().rebalance_ranges_done()) {
+              maps_.at(written)->proto().rebalance_ranges_done()) {
         ++result_.ranges_moved_in_chaos;
       }
-      rb.map_id = q.cmd.map;
-      rb.map = maps_.at(q.cmd.map);
+      rb.map_id = written;
+      rb.map = maps_.at(written);
       rb.sub = 0;
-      rb.payload.clear();
+      rb.payload.Clear();
       if (rb.push_after_write) {
         for (const cluster::Group& g : rb.map->proto().groups()) rb.push_left.push_back(g.id());
       }

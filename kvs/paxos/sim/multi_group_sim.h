@@ -32,9 +32,9 @@ enum class ReqKind { kGet, kWrite, kConfigRead, kCommand, kFetch };
 struct Request {
   ReqKind kind = ReqKind::kGet;
   int caller = 0;
-  uint64_t token = 0;  // names the request; a reply for an older one is ignored
-  ShardCommand cmd;    // kWrite, kCommand; kFetch: the migration (id and range)
-  std::string key;     // kGet
+  uint64_t token = 0;    // names the request; a reply for an older one is ignored
+  kvs::pb::Command cmd;  // kWrite, kCommand: what is proposed; kFetch: migrate().migration()
+  std::string key;       // kGet
 };
 
 enum class RepStatus { kOk, kNotLeader, kWrongGroup, kUnavailable, kRefused };
@@ -46,15 +46,16 @@ struct Reply {
   std::optional<NodeId> hint;
   std::optional<std::string> value;
   bool cput_ok = false;
-  uint64_t version = 0;  // wrong group: the version of the group's map
-  uint64_t map = 0;      // config read: the stored map
-  std::string payload;   // fetch
+  bool expired = false;         // refused as a late retry of an expired session: outcome unknown
+  uint64_t version = 0;         // wrong group: the version of the group's map
+  uint64_t map = 0;             // config read: the stored map (registration number)
+  kvs::pb::RangeChunk payload;  // fetch
 };
 
 // What the simulation keeps per group beside the harness's ReplicaGroup.
 struct GroupModel {
-  std::shared_ptr<const ShardMachine> initial;  // the state at slot 0
-  ShardMachine oracle;                          // the state after the chosen prefix
+  std::shared_ptr<const SimMachine> initial;  // the state at slot 0
+  SimMachine oracle;                          // the state after the chosen prefix
   int64_t next_reconfig = 0;
 };
 
@@ -67,6 +68,14 @@ struct Call {
   uint64_t timer = 0;
 };
 
+// A client's operation in flight.
+struct ClientOp {
+  char op = 'P';  // 'P' put, 'C' cput, 'D' delete, 'X' cdelete (writes)
+  uint64_t seq = 0;
+  std::string key, value;
+  std::optional<std::string> expected;  // CPUT: nullopt = the key must be absent
+};
+
 struct Client : ClientOps {
   Call call;
   bool reading_map = false;
@@ -74,7 +83,7 @@ struct Client : ClientOps {
   uint64_t cached_map = 0;  // registration number; 0 = none yet
   uint64_t seq = 0;
   ReqKind kind = ReqKind::kGet;
-  ShardCommand op;  // the operation in flight (key, op, value, expected)
+  ClientOp op;
 };
 
 struct Rebalancer {
@@ -84,7 +93,7 @@ struct Rebalancer {
   uint64_t map_id = 0;
   std::deque<uint64_t> push_left;  // groups still to get `map`
   int sub = 0;                     // step within the current migration state
-  std::string payload;             // the fetched range
+  kvs::pb::RangeChunk payload;     // the fetched range
   uint64_t attempt = 0;            // the install attempt of `payload`
   bool push_after_write = false;
   // The operator's script (it outlives rebalancer restarts): (add?, group id), in order.
@@ -92,9 +101,15 @@ struct Rebalancer {
   size_t next_change = 0;
 };
 
-inline bool IsControl(char op) { return op != 'P' && op != 'C' && op != 'D'; }
+// The one column of every simulated row: a key of the history is a row.
+inline constexpr char kColumn[] = "c";
 
-class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply> {
+// A map or migration command: what can change which rows a group serves.
+inline bool IsControl(kvs::pb::Op op) {
+  return op == kvs::pb::OP_SET_MAP || op == kvs::pb::OP_MIGRATE;
+}
+
+class MultiGroupSimulation : public ReplicaHarness<SimMachine, Request, Reply> {
  public:
   explicit MultiGroupSimulation(const MultiOptions& o)
       : ReplicaHarness(o.seed, o.seed * 0x9e3779b97f4a7c15ULL + 11, o.verbose), opt_(o) {}
@@ -109,8 +124,9 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
   void ApplyCommand(int i, const std::string& command, bool first) override;
   void SlotApplied(int i, bool first) override;
   WriteKey KeyOf(const std::string& command) const override {
-    const ShardCommand c = DecodeCommand(command);
-    return {c.client, c.seq};
+    kvs::pb::Command c;
+    c.ParseFromString(command);
+    return {c.session(), c.seq()};
   }
   void AnswerRead(int i, const Request& q) override;
   void AnswerNotLeader(int i, const Request& q) override;
@@ -128,11 +144,18 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
   // The registration number of `proto` (the same for the same bytes); 0 if invalid.
   uint64_t Register(cluster::ClusterMap proto);
   uint64_t VersionOf(uint64_t map) const { return map == 0 ? 0 : maps_.at(map)->version(); }
+  // The registration number of a serialized map; 0 for none.
+  uint64_t IdOf(const std::string& bytes) const {
+    auto it = map_ids_.find(bytes);
+    return it == map_ids_.end() ? 0 : it->second;
+  }
   cluster::Group GroupProto(uint64_t id) const;
 
   // Replicas.
   void Respond(Reply reply) { SendReply(reply.caller, std::move(reply)); }
   void CheckExclusive(int g);
+  // At a leader, proposes an expiry sweep of the at-most-once table when one is due.
+  void MaybeExpireSessions(int i);
 
   // Callers (clients and the rebalancer).
   // A random replica of group g that was not replaced: callers know the group's members
@@ -167,7 +190,8 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
 
   MultiOptions opt_;
   MultiResult result_;
-  MapRegistry maps_;
+  std::map<uint64_t, std::shared_ptr<const shard::ClusterMap>> maps_;  // by registration number
+  MapsByBytes maps_by_bytes_;                // the same maps, for the groups' machines
   std::map<std::string, uint64_t> map_ids_;  // serialized map -> registration number
   std::vector<GroupModel> models_;           // by group, beside the harness's groups_
   std::vector<Client> clients_;
@@ -183,6 +207,7 @@ class MultiGroupSimulation : public ReplicaHarness<ShardMachine, Request, Reply>
   uint32_t window_ = 4;
   int install_chunks_ = 1;
   uint64_t next_attempt_ = 0;  // install attempts only grow, like the real rebalancer's clock
+  int64_t session_idle_ = 0;   // in time units; sessions idle longer are dropped
   int64_t last_step_ = 0;      // when the rebalancer last stored a map
 };
 

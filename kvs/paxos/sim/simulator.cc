@@ -8,8 +8,8 @@
 
 #include "kvs/machine/session_expiry.h"
 #include "kvs/paxos/sim/client_ops.h"
-#include "kvs/paxos/sim/kv_machine.h"
 #include "kvs/paxos/sim/replica_harness.h"
+#include "kvs/paxos/sim/sim_machine.h"
 #include "proto/kvs.pb.h"
 
 namespace penncloud::paxos::sim {
@@ -45,7 +45,7 @@ struct ClientState : ClientOps {
 };
 
 // One group of replicas (replica index = Paxos id - 1) and its clients.
-class Simulation : public ReplicaHarness<KvMachine, ClientRequest, ClientReply> {
+class Simulation : public ReplicaHarness<SimMachine, ClientRequest, ClientReply> {
  public:
   explicit Simulation(const SimOptions& o)
       : ReplicaHarness(o.seed, o.seed * 0x9e3779b97f4a7c15ULL + 7, o.verbose), opt_(o) {}
@@ -378,7 +378,7 @@ SimResult Simulation::Run() {
     r.tick_period = drift ? kTick + Between(-1, 1) : kTick;
     r.snapshot_every = Slot(Between(3, 40));
     *r.disk.snapshot.mutable_config()->mutable_current() = initial;
-    r.disk.snapshot_data = std::make_shared<KvMachine>();
+    r.disk.snapshot_data = std::make_shared<SimMachine>();
     StartNode(i);
   }
   const int num_clients = 1 + int(rng_.Below(5));
