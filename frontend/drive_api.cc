@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/log.h"
-#include "storage/content_type.h"
+#include "drive/content_type.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -22,7 +22,7 @@ std::string IsoTime(int64_t unix_ms) {
                           absl::UTCTimeZone());
 }
 
-nlohmann::json EntryJson(const storage::EntryInfo& e) {
+nlohmann::json EntryJson(const drive::EntryInfo& e) {
   nlohmann::json j = {{"name", e.name},
                       {"type", e.folder ? "folder" : "file"},
                       {"size", e.size},
@@ -87,13 +87,13 @@ bool BoolField(const nlohmann::json& body, const char* key) {
 
 }  // namespace
 
-std::shared_ptr<storage::Drive> SharedDrive(const ApiContext& ctx) {
+std::shared_ptr<drive::Drive> SharedDrive(const ApiContext& ctx) {
   static std::mutex mu;
-  static auto* drives = new std::map<kvs::Client*, std::weak_ptr<storage::Drive>>();
+  static auto* drives = new std::map<kvs::Client*, std::weak_ptr<drive::Drive>>();
   std::lock_guard lock(mu);
   auto& slot = (*drives)[ctx.store];
   if (auto drive = slot.lock()) return drive;
-  storage::Options options;
+  drive::Options options;
   options.background_collection = true;
   // Test knobs: process tests shorten the timeouts to watch collection happen.
   int64_t ms = 0;
@@ -105,7 +105,7 @@ std::shared_ptr<storage::Drive> SharedDrive(const ApiContext& ctx) {
       v && absl::SimpleAtoi(v, &ms)) {
     options.garbage_grace_ms = ms;
   }
-  auto drive = std::make_shared<storage::Drive>(ctx.store, options);
+  auto drive = std::make_shared<drive::Drive>(ctx.store, options);
   slot = drive;
   return drive;
 }
@@ -153,7 +153,7 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size, bool
 }
 
 Response DriveError(const absl::Status& status) {
-  if (storage::IsConditionFailed(status)) return ErrorResponse(412, std::string(status.message()));
+  if (drive::IsConditionFailed(status)) return ErrorResponse(412, std::string(status.message()));
   if (absl::IsResourceExhausted(status)) return ErrorResponse(507, std::string(status.message()));
   if (absl::IsAborted(status)) return ErrorResponse(409, std::string(status.message()));
   if (!absl::IsUnavailable(status) && !absl::IsDeadlineExceeded(status) &&
@@ -163,12 +163,12 @@ Response DriveError(const absl::Status& status) {
   return FromStatus(status);
 }
 
-Response ServeFileContent(storage::Drive& drive, const std::string& user, const std::string& path,
+Response ServeFileContent(drive::Drive& drive, const std::string& user, const std::string& path,
                           const Request& request, bool attachment) {
   auto opened = drive.Open(user, path);
   if (!opened.ok()) return DriveError(opened.status());
-  std::shared_ptr<storage::Reader> reader = std::move(*opened);
-  const storage::EntryInfo& info = reader->info();
+  std::shared_ptr<drive::Reader> reader = std::move(*opened);
+  const drive::EntryInfo& info = reader->info();
   std::string etag = QuotedEtag(info.etag);
 
   Response res;
@@ -225,13 +225,13 @@ Response ServeFileContent(storage::Drive& drive, const std::string& user, const 
   return res;
 }
 
-absl::StatusOr<Received> ReceiveFileContent(storage::Drive& drive, const std::string& user,
+absl::StatusOr<Received> ReceiveFileContent(drive::Drive& drive, const std::string& user,
                                             const std::string& path, Request& request) {
-  storage::UploadOptions options;
+  drive::UploadOptions options;
   std::string type(request.headers.Get("Content-Type"));
   if (!type.empty()) {
     // Checked before a byte is stored: the type goes back out in headers and PROPFIND.
-    auto normal = storage::NormalizeContentType(type);
+    auto normal = drive::NormalizeContentType(type);
     if (!normal.ok()) return normal.status();
     type = *std::move(normal);
   }
@@ -275,7 +275,7 @@ absl::StatusOr<Received> ReceiveFileContent(storage::Drive& drive, const std::st
 }
 
 void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
-  std::shared_ptr<storage::Drive> drive = SharedDrive(ctx);
+  std::shared_ptr<drive::Drive> drive = SharedDrive(ctx);
 
   router.Add("GET", "/api/files",
              WithSession(ctx, [drive](Request& req, const accounts::Session& s) {

@@ -1,4 +1,4 @@
-// The drive part of the JSON API (DESIGN.md), over storage::Drive:
+// The drive part of the JSON API (DESIGN.md), over drive::Drive:
 //   GET    /api/files?path=/dir              listing {"path","entries":[...],"usage":{...}}
 //   GET    /api/files/content?path=/f        download: streamed, Range, ETag, If-None-Match,
 //                                            If-Match, Content-Disposition (attachment, or
@@ -23,7 +23,7 @@
 #include <string_view>
 
 #include "frontend/api_context.h"
-#include "storage/drive.h"
+#include "drive/drive.h"
 
 namespace penncloud::frontend {
 
@@ -33,7 +33,7 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx);
 // background collector of replaced and abandoned contents). For process tests only, the
 // environment variables PENNCLOUD_DRIVE_PENDING_TIMEOUT_MS and PENNCLOUD_DRIVE_GARBAGE_GRACE_MS
 // shorten the collector's timeouts.
-std::shared_ptr<storage::Drive> SharedDrive(const ApiContext& ctx);
+std::shared_ptr<drive::Drive> SharedDrive(const ApiContext& ctx);
 
 // Largest upload a streamed route accepts at the HTTP level; the quota is the real bound.
 inline constexpr uint64_t kMaxUploadBytes = uint64_t{1} << 40;
@@ -60,16 +60,16 @@ bool SafeInline(std::string_view content_type);
 // Serves GET/HEAD of a file: 200, 206 with Content-Range, 304 for If-None-Match, 412 for
 // If-Match, 416 for a range past the end. The body streams chunk by chunk.
 // `attachment` chooses Content-Disposition; inline only for types that cannot run script.
-Response ServeFileContent(storage::Drive& drive, const std::string& user, const std::string& path,
+Response ServeFileContent(drive::Drive& drive, const std::string& user, const std::string& path,
                           const Request& request, bool attachment);
 
 // Receives a streamed body into `path` (If-Match / If-None-Match honoured). On success
 // returns the new entry and whether the file was created (false: replaced).
 struct Received {
-  storage::EntryInfo entry;
+  drive::EntryInfo entry;
   bool created = false;
 };
-absl::StatusOr<Received> ReceiveFileContent(storage::Drive& drive, const std::string& user,
+absl::StatusOr<Received> ReceiveFileContent(drive::Drive& drive, const std::string& user,
                                             const std::string& path, Request& request);
 
 // FromStatus with the drive's extra meanings: 412 for failed conditions, 507 for quota.

@@ -7,7 +7,7 @@
 #include "accounts/accounts.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
-#include "storage/content_type.h"
+#include "drive/content_type.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -311,7 +311,7 @@ TEST_F(DriveApiTest, SvgIsNeverInlineWhateverItsParameters) {
 // PROPFIND: it is checked and normalised before anything is stored.
 TEST_F(DriveApiTest, UploadContentTypeIsCheckedAndNormalised) {
   ASSERT_EQ(Put(alice_, "/a.txt", "kept", {{"Content-Type", "text/plain"}}).status, 201);
-  const std::string at_cap = "application/" + std::string(storage::kMaxContentTypeBytes - 12, 'x');
+  const std::string at_cap = "application/" + std::string(drive::kMaxContentTypeBytes - 12, 'x');
   for (const std::string& bad :
        {std::string("text/plain\x90"), std::string("text/plain\r\nX-Evil: 1"),
         std::string("text/plain\0", 11), std::string("text"), std::string("text/"),

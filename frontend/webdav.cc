@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "frontend/drive_api.h"
 #include "frontend/webdav_xml.h"
-#include "storage/path.h"
+#include "drive/path.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -129,7 +129,7 @@ const std::vector<std::string>& LiveNames(bool folder) {
 }
 
 // The inner XML of a live property, or nullopt if `e` does not have it.
-std::optional<std::string> LiveValue(const storage::EntryInfo& e, const std::string& name) {
+std::optional<std::string> LiveValue(const drive::EntryInfo& e, const std::string& name) {
   if (name == "resourcetype") return e.folder ? std::string("<D:collection/>") : std::string();
   if (name == "displayname") return dav::XmlEscape(e.name);
   if (name == "creationdate") return IsoTime(e.created_ms);
@@ -154,7 +154,7 @@ void SplitDeadKey(const std::string& key, std::string* ns, std::string* name) {
 enum class PropfindKind { kAll, kNames, kSome };
 
 // One <D:response> for PROPFIND.
-std::string PropResponse(const std::string& href, const storage::EntryInfo& e, PropfindKind kind,
+std::string PropResponse(const std::string& href, const drive::EntryInfo& e, PropfindKind kind,
                          const std::vector<PropName>& wanted) {
   std::string found, missing;
   auto live = [&](const std::string& name, bool names_only) {
@@ -206,7 +206,7 @@ absl::StatusOr<std::string> SmallBody(Request& req) {
 
 class WebDav {
  public:
-  WebDav(const ApiContext& ctx, std::shared_ptr<storage::Drive> drive)
+  WebDav(const ApiContext& ctx, std::shared_ptr<drive::Drive> drive)
       : ctx_(ctx), drive_(std::move(drive)) {}
 
   Response Handle(Request& req) {
@@ -270,7 +270,7 @@ class WebDav {
     if (!info->folder) return ServeFileContent(*drive_, user, path, req, /*attachment=*/true);
     auto list = drive_->List(user, path);
     if (!list.ok()) return DriveError(list.status());
-    auto parts = storage::SplitPath(path);
+    auto parts = drive::SplitPath(path);
     std::string html = "<!doctype html><meta charset=utf-8><title>PennCloud</title><ul>";
     for (const auto& e : *list) {
       std::vector<std::string> child = *parts;
@@ -322,8 +322,8 @@ class WebDav {
     if (!req.headers.Has("Destination")) return ErrorResponse(400, "Destination missing");
     auto dest = DestinationPath(req.headers.Get("Destination"));
     if (!dest.ok()) return ErrorResponse(502, std::string(dest.status().message()));
-    auto src_parts = storage::SplitPath(path);
-    auto dst_parts = storage::SplitPath(*dest);
+    auto src_parts = drive::SplitPath(path);
+    auto dst_parts = drive::SplitPath(*dest);
     if (!src_parts.ok()) return DriveError(src_parts.status());
     if (!dst_parts.ok()) return DriveError(dst_parts.status());
     if (*src_parts == *dst_parts) return ErrorResponse(403, "source and destination are the same");
@@ -353,14 +353,14 @@ class WebDav {
   }
 
   // COPY with Depth 0 of a folder: the folder and its properties, not its members.
-  absl::Status ShallowCopy(const std::string& user, const storage::EntryInfo& src,
+  absl::Status ShallowCopy(const std::string& user, const drive::EntryInfo& src,
                            const std::string& dest, bool existed) {
     if (existed) {
       if (auto s = drive_->Delete(user, dest); !s.ok()) return s;
     }
     if (auto s = drive_->CreateFolder(user, dest); !s.ok()) return s;
     if (src.dead_props.empty()) return absl::OkStatus();
-    storage::PropertyPatch patch;
+    drive::PropertyPatch patch;
     for (const auto& [k, v] : src.dead_props) patch.emplace_back(k, v);
     return drive_->PatchProperties(user, dest, patch);
   }
@@ -389,7 +389,7 @@ class WebDav {
         return ErrorResponse(400, "expected allprop, prop or propname");
       }
     }
-    auto parts = storage::SplitPath(path);
+    auto parts = drive::SplitPath(path);
     if (!parts.ok()) return DriveError(parts.status());
     auto info = drive_->Stat(user, path);
     if (!info.ok()) return DriveError(info.status());
@@ -414,7 +414,7 @@ class WebDav {
     if (!doc->Is(kDav, "propertyupdate")) return ErrorResponse(400, "expected propertyupdate");
     auto info = drive_->Stat(user, path);
     if (!info.ok()) return DriveError(info.status());
-    storage::PropertyPatch patch;
+    drive::PropertyPatch patch;
     std::vector<PropName> names;
     bool forbidden = false;
     for (const auto& op : doc->children) {
@@ -432,7 +432,7 @@ class WebDav {
     if (!forbidden && !patch.empty()) {
       if (auto s = drive_->PatchProperties(user, path, patch); !s.ok()) return DriveError(s);
     }
-    auto parts = storage::SplitPath(path);
+    auto parts = drive::SplitPath(path);
     std::string props;
     std::string out = absl::StrCat("<D:response><D:href>",
                                    dav::XmlEscape(Href(*parts, info->folder)), "</D:href>");
@@ -447,7 +447,7 @@ class WebDav {
   }
 
   const ApiContext& ctx_;
-  std::shared_ptr<storage::Drive> drive_;
+  std::shared_ptr<drive::Drive> drive_;
   CredentialCache cache_;
 };
 

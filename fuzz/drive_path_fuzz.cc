@@ -13,12 +13,12 @@
 #include "frontend/drive_api.h"
 #include "frontend/http_types.h"
 #include "fuzz/check.h"
-#include "storage/path.h"
+#include "drive/path.h"
 
 namespace {
 
 void CheckPath(std::string_view path) {
-  using namespace penncloud::storage;
+  using namespace penncloud::drive;
   auto parts = SplitPath(path);
   if (!parts.ok()) return;
   FUZZ_CHECK(parts->size() <= kMaxDepth);

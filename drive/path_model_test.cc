@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "storage/path.h"
+#include "drive/path.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 // RFC 3629, section 4: the well-formed sequences as byte ranges. Returns the length of the
@@ -195,4 +195,4 @@ TEST(PathModelTest, ModelDecodeMatchesTheTable) {
 }
 
 }  // namespace
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

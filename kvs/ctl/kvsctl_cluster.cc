@@ -1,4 +1,4 @@
-#include "kvs/client/kvsctl_cluster.h"
+#include "kvs/ctl/kvsctl_cluster.h"
 
 #include <unistd.h>
 

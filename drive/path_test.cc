@@ -1,8 +1,8 @@
-#include "storage/path.h"
+#include "drive/path.h"
 
 #include <gtest/gtest.h>
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 TEST(ValidateName, AcceptsOrdinaryAndUnicodeNames) {
@@ -109,4 +109,4 @@ TEST(ValidateUser, RejectsSlashesSoRowsCannotCross) {
 }
 
 }  // namespace
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -2,13 +2,13 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "storage/drive.h"
-#include "storage/entry.h"
-#include "storage/keys.h"
-#include "storage/located.h"
-#include "storage/path.h"
+#include "drive/drive.h"
+#include "drive/entry.h"
+#include "drive/keys.h"
+#include "drive/located.h"
+#include "drive/path.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 absl::StatusOr<std::unique_ptr<Reader>> Drive::Open(std::string_view user, std::string_view path,
                                                     uint64_t begin, std::optional<uint64_t> end) {
@@ -81,4 +81,4 @@ absl::StatusOr<std::string> Reader::Next() {
   return chunk->substr(offset, take);
 }
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "kvs/client/memory_client.h"
-#include "storage/drive.h"
-#include "storage/keys.h"
+#include "drive/drive.h"
+#include "drive/keys.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 class DriveTest : public ::testing::Test {
  protected:
@@ -76,4 +76,4 @@ class DriveTest : public ::testing::Test {
   std::unique_ptr<Drive> drive_;
 };
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

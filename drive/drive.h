@@ -40,7 +40,7 @@
 #include "absl/status/statusor.h"
 #include "kvs/client/client.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 struct Options {
   uint32_t chunk_bytes = 1 << 20;
@@ -252,4 +252,4 @@ class Drive {
   std::thread collector_;
 };
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

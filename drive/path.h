@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 inline constexpr size_t kMaxNameBytes = 255;
 inline constexpr size_t kMaxPathBytes = 4096;
@@ -32,4 +32,4 @@ std::string JoinPath(const std::vector<std::string>& components);
 // User names become part of row keys: they must not contain '/' or control characters.
 absl::Status ValidateUser(std::string_view user);
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -8,11 +8,11 @@
 #include <mutex>
 #include <set>
 
-#include "storage/drive.h"
-#include "storage/keys.h"
-#include "storage/test_util.h"
+#include "drive/drive.h"
+#include "drive/keys.h"
+#include "drive/test_util.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 // Forwards to a MemoryClient; the first Delete or CDelete of one cell runs `hook` first.
@@ -171,4 +171,4 @@ TEST_F(DriveRaceTest, UncontendedDeleteAndMoveStillWork) {
 }
 
 }  // namespace
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -12,8 +12,8 @@
 #include "common/config.h"
 #include "common/grpc_tls.h"
 #include "kvs/client/connect.h"
-#include "kvs/client/kvsctl_cluster.h"
-#include "kvs/client/kvsctl_node.h"
+#include "kvs/ctl/kvsctl_cluster.h"
+#include "kvs/ctl/kvsctl_node.h"
 #include "kvs/client/replica_group_client.h"
 
 ABSL_FLAG(std::string, group, "",

@@ -1,12 +1,12 @@
 // Tree operations: folders, listing, move, copy, delete, properties, isolation, quota.
-#include "storage/drive.h"
+#include "drive/drive.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "storage/test_util.h"
+#include "drive/test_util.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 using ::testing::ElementsAre;
@@ -179,4 +179,4 @@ TEST_F(DriveTest, StoreOutageIsReportedNotHidden) {
 }
 
 }  // namespace
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -5,10 +5,10 @@
 #include <chrono>
 #include <thread>
 
-#include "storage/drive.h"
-#include "storage/test_util.h"
+#include "drive/drive.h"
+#include "drive/test_util.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 TEST_F(DriveTest, ReplacedVersionCollectedOnlyAfterGrace) {
@@ -101,4 +101,4 @@ TEST(DriveBackground, CollectorThreadRunsAfterWrites) {
 }
 
 }  // namespace
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -4,10 +4,10 @@
 #include <random>
 #include <thread>
 
-#include "storage/drive.h"
-#include "storage/test_util.h"
+#include "drive/drive.h"
+#include "drive/test_util.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 std::string Pattern(size_t n, int seed) {
@@ -235,4 +235,4 @@ TEST_F(DriveTest, UploadIntoFolderDeletedMeanwhileFails) {
 }
 
 }  // namespace
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -1,8 +1,8 @@
-#include "storage/content_type.h"
+#include "drive/content_type.h"
 
 #include "gtest/gtest.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 TEST(NormalizeContentType, LowercasesTheTypeAndTidiesParameters) {
@@ -35,4 +35,4 @@ TEST(NormalizeContentType, LengthCapTakesItsEdgeAndRefusesOneMore) {
 }
 
 }  // namespace
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -5,11 +5,11 @@
 
 #include "common/log.h"
 #include "proto/drive.pb.h"
-#include "storage/drive.h"
-#include "storage/keys.h"
-#include "storage/path.h"
+#include "drive/drive.h"
+#include "drive/keys.h"
+#include "drive/path.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 constexpr int kMaxRecordsPerCall = 256;
 constexpr uint64_t kMaxProbedChunks = uint64_t{1} << 24;  // 16 TiB at 1 MiB chunks
@@ -158,4 +158,4 @@ void Drive::CollectorLoop() {
   }
 }
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

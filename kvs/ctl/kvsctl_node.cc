@@ -1,4 +1,4 @@
-#include "kvs/client/kvsctl_node.h"
+#include "kvs/ctl/kvsctl_node.h"
 
 #include <chrono>
 #include <iostream>

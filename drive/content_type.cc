@@ -1,11 +1,11 @@
-#include "storage/content_type.h"
+#include "drive/content_type.h"
 
 #include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 std::string GuessContentType(std::string_view name) {
   static const auto* kTypes = new std::map<std::string, std::string>{
@@ -107,4 +107,4 @@ absl::StatusOr<std::string> NormalizeContentType(std::string_view given) {
   }
 }
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -4,14 +4,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "storage/content_type.h"
-#include "storage/drive.h"
-#include "storage/entry.h"
-#include "storage/keys.h"
-#include "storage/located.h"
-#include "storage/path.h"
+#include "drive/content_type.h"
+#include "drive/drive.h"
+#include "drive/entry.h"
+#include "drive/keys.h"
+#include "drive/located.h"
+#include "drive/path.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 constexpr int kMaxCommitAttempts = 32;
@@ -251,4 +251,4 @@ void Upload::Abort() {
   (void)drive_->kvs_->Delete(keys::PendingRow(user_), version_);
 }
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

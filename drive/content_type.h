@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 // The longest Content-Type stored with a file.
 inline constexpr size_t kMaxContentTypeBytes = 256;
@@ -24,4 +24,4 @@ std::string GuessContentType(std::string_view name);
 // "text/plain; charset=UTF-8"). Anything else is kInvalidArgument, naming what is wrong.
 absl::StatusOr<std::string> NormalizeContentType(std::string_view given);
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

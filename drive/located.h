@@ -6,9 +6,9 @@
 #include <string>
 
 #include "proto/drive.pb.h"
-#include "storage/drive.h"
+#include "drive/drive.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 struct Drive::Located {
   bool is_root = false;
@@ -18,4 +18,4 @@ struct Drive::Located {
   pb::Entry entry;                 // parsed `raw` (or a synthetic folder for the root)
 };
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace penncloud::storage::keys {
+namespace penncloud::drive::keys {
 
 inline constexpr std::string_view kRootFolderId = "root";
 inline constexpr std::string_view kChunkColumn = "d";
@@ -32,4 +32,4 @@ inline std::string ChunkRow(std::string_view user, std::string_view version, uin
 // nothing that names another file.
 std::string RandomId();
 
-}  // namespace penncloud::storage::keys
+}  // namespace penncloud::drive::keys

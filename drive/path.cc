@@ -1,11 +1,11 @@
-#include "storage/path.h"
+#include "drive/path.h"
 
 #include <unicode/uchar.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 namespace {
 
 // Length of the UTF-8 sequence starting at s[i], or 0 if it is not well-formed (overlong
@@ -136,4 +136,4 @@ absl::Status ValidateUser(std::string_view user) {
   return absl::OkStatus();
 }
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

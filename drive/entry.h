@@ -7,13 +7,13 @@
 
 #include "absl/status/statusor.h"
 #include "proto/drive.pb.h"
-#include "storage/drive.h"
+#include "drive/drive.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 absl::StatusOr<pb::Entry> ParseEntry(std::string_view raw);
 std::string SerializeEntry(const pb::Entry& entry);
 EntryInfo ToInfo(std::string_view name, const pb::Entry& entry);
 inline bool IsFolder(const pb::Entry& e) { return e.kind() == pb::Entry::FOLDER; }
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -1,6 +1,6 @@
 // The drive's tree operations: resolving paths, folders, move, copy, delete, properties,
 // usage. Uploads are in upload.cc, downloads in reader.cc, collection in garbage.cc.
-#include "storage/drive.h"
+#include "drive/drive.h"
 
 #include <algorithm>
 #include <chrono>
@@ -8,12 +8,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "storage/entry.h"
-#include "storage/keys.h"
-#include "storage/located.h"
-#include "storage/path.h"
+#include "drive/entry.h"
+#include "drive/keys.h"
+#include "drive/located.h"
+#include "drive/path.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 namespace {
 
@@ -456,4 +456,4 @@ absl::Status Drive::ChargeUsage(const std::string& user, int64_t delta) {
   return absl::AbortedError("usage counter too contended");
 }
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive

@@ -1,11 +1,11 @@
-#include "storage/entry.h"
+#include "drive/entry.h"
 
 #include <openssl/rand.h>
 
 #include "absl/strings/escaping.h"
-#include "storage/keys.h"
+#include "drive/keys.h"
 
-namespace penncloud::storage {
+namespace penncloud::drive {
 
 absl::StatusOr<pb::Entry> ParseEntry(std::string_view raw) {
   pb::Entry entry;
@@ -43,4 +43,4 @@ std::string RandomId() {
 }
 }  // namespace keys
 
-}  // namespace penncloud::storage
+}  // namespace penncloud::drive
