@@ -47,8 +47,10 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Browser tests drive Debian's chromium through playwright-core (no browser download).
+# Browser tests drive Debian's chromium through playwright-core (no browser download) and
+# check pages with axe-core.
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ -f "$root/tests/e2e/package.json" && ! -d "$root/tests/e2e/node_modules/playwright-core" ]]; then
+if [[ -f "$root/tests/e2e/package.json" && ( ! -d "$root/tests/e2e/node_modules/playwright-core" ||
+      ! -d "$root/tests/e2e/node_modules/@axe-core/playwright" ) ]]; then
   (cd "$root/tests/e2e" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -8,9 +8,11 @@ missing=()
 command -v node >/dev/null || missing+=("node (Debian package nodejs)")
 [[ -f "$dir/node_modules/playwright-core/package.json" ]] ||
   missing+=("playwright-core (npm install in tests/e2e)")
+[[ -f "$dir/node_modules/@axe-core/playwright/package.json" ]] ||
+  missing+=("@axe-core/playwright (npm install in tests/e2e)")
 [[ -x "$chromium" ]] || missing+=("chromium at $chromium (Debian package chromium)")
 if ((${#missing[@]})); then
   echo "e2e: missing ${missing[*]}; run scripts/setup.sh" >&2
   exit 1
 fi
-echo "e2e: node $(node --version), playwright-core, $chromium"
+echo "e2e: node $(node --version), playwright-core, @axe-core/playwright, $chromium"
