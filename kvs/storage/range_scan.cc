@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kvs/storage/cell_key.h"
+#include "kvs/storage/disk.h"
 
 namespace penncloud::kvs::storage {
 
@@ -23,7 +24,15 @@ std::vector<std::pair<std::string, std::string>> KeyIntervals(const pb::Migratio
 
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("kvs store: ", what, ": ", s.ToString()));
+  const std::string message = absl::StrCat("kvs store: ", what, ": ", s.ToString());
+  if (s.IsCorruption()) {
+    absl::Status lost = absl::DataLossError(message);
+    ReportCorruption(lost);
+    return lost;
+  }
+  if (s.IsNoSpace())
+    return absl::ResourceExhaustedError(absl::StrCat(message, " (out of disk space)"));
+  return absl::InternalError(message);
 }
 
 absl::Status ForEachInRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,

@@ -12,6 +12,8 @@
 
 namespace penncloud::kvs::storage {
 
+// Corruption is DATA_LOSS (and reported to disk.h's sink), no space RESOURCE_EXHAUSTED, any
+// other failure INTERNAL.
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what);
 
 // The cell keys of the entry's ring range (start, end] as at most two key intervals

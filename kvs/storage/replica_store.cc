@@ -1,14 +1,16 @@
 #include "kvs/storage/replica_store.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "kvs/machine/ownership.h"
 #include "kvs/storage/cell_key.h"
+#include "kvs/storage/disk.h"
+#include "kvs/storage/disk_files.h"
 #include "kvs/storage/range_scan.h"
 #include "kvs/storage/snapshot_file.h"
 #include "proto/cluster.pb.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 #include "rocksdb/write_batch.h"
@@ -22,6 +24,17 @@ constexpr const char* kShardMap = machine::kShardMapKey;
 constexpr const char* kMigrations = machine::kMigrationsKey;
 constexpr char kFormatKey[] = "format";
 constexpr char kInstalling[] = "installing";  // pb::SnapshotInstall
+
+// Corruption a background job finds (a compaction reading a damaged SST) goes to the same
+// sink as the corruption a read finds.
+class CorruptionListener : public rocksdb::EventListener {
+ public:
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
+    if (error != nullptr && error->IsCorruption()) {
+      ReportCorruption(absl::DataLossError("kvs store: background job: " + error->ToString()));
+    }
+  }
+};
 
 // The meta keys that belong to the state machine (and so to snapshots).
 // "peers" is the replica's address book (kvs/server, docs/sharding.md section 7).
@@ -42,12 +55,17 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
                                                                  RowPosition position) {
   if (position == nullptr) return absl::InvalidArgumentError("kvs store: no row position");
   rocksdb::DBOptions options;
+  options.env = DiskEnv();
   options.create_if_missing = true;
   options.create_missing_column_families = true;
-  // A torn or corrupt tail of the write-ahead log (a crash mid-write) is cut off at the
-  // last intact record; nothing after it was acknowledged, because acknowledgement waits
-  // for fsync of the record.
-  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // A write-ahead log that ends in an incomplete record (a crash cut the last write short)
+  // is cut there: that record was never synced, so never acknowledged. A record that is
+  // whole but fails its checksum is damage, not a torn write, and the open fails, because
+  // dropping it and everything after it would forget acknowledged writes and promises
+  // (docs/kvs.md "Disk faults").
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  options.paranoid_checks = true;
+  options.listeners.push_back(std::make_shared<CorruptionListener>());
   options.max_background_jobs = 2;
   options.max_total_wal_size = 64 << 20;
   rocksdb::ColumnFamilyOptions cf;
@@ -57,10 +75,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
                                                            {"log", cf},
                                                            {"data", cf},
                                                            {"sessions", cf}};
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error)
-    return absl::InternalError(absl::StrCat("kvs store: mkdir ", dir, ": ", error.message()));
+  if (absl::Status s = CreateDirs(dir); !s.ok()) return s;
   std::unique_ptr<ReplicaStore> store(new ReplicaStore());
   store->position_ = position;
   store->machine_ = machine::StateMachine(position);
@@ -73,11 +88,27 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   store->log_ = store->handles_[2];
   store->data_ = store->handles_[3];
   store->sessions_ = store->handles_[4];
+  // The consensus state is read strictly here, so that damage to it stops the open instead
+  // of reading as "never promised anything" later (Meta() answers nullopt for both).
+  for (const char* key :
+       {kHardState, ReplicaStore::kSnapshotMetaKey, kApplied, kFormatKey, kInstalling}) {
+    if (absl::StatusOr<std::optional<std::string>> v = store->StrictMeta(key); !v.ok()) {
+      return v.status();
+    }
+  }
   if (absl::Status s = store->UpgradeFormat(dir); !s.ok()) return s;
   if (auto applied = store->Meta(kApplied)) store->applied_ = DecodeSlotKey(*applied);
   if (absl::Status s = store->FinishInterruptedInstall(); !s.ok()) return s;
   store->LoadMachine();
   return store;
+}
+
+absl::StatusOr<std::optional<std::string>> ReplicaStore::StrictMeta(const std::string& key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, absl::StrCat("read meta ", key));
+  return std::optional<std::string>(std::move(value));
 }
 
 absl::Status ReplicaStore::UpgradeFormat(const std::string& dir) {
@@ -136,10 +167,8 @@ absl::Status ReplicaStore::Persist(const LogWrite& write, bool sync) {
 }
 
 std::optional<std::string> ReplicaStore::Meta(const std::string& key) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, key, &value);
-  if (!s.ok()) return std::nullopt;
-  return value;
+  absl::StatusOr<std::optional<std::string>> value = StrictMeta(key);
+  return value.ok() ? *value : std::nullopt;
 }
 
 absl::Status ReplicaStore::PutMeta(const std::string& key, const std::string& value, bool sync) {
@@ -478,10 +507,7 @@ absl::Status ReplicaStore::InstallSnapshot(const std::string& download_dir,
   absl::Status s = FromRocks(db_->Write(synced, &finish), "install snapshot");
   if (s.ok()) applied_ = state.slot();
   LoadMachine();
-  if (s.ok()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(download_dir, ignored);
-  }
+  if (s.ok()) RemoveTree(download_dir).IgnoreError();  // only space: the install is done
   return s;
 }
 

@@ -20,8 +20,10 @@
 // write per batch of changes (group commit); state machine applies are written without
 // sync, atomically with the applied slot and the session record, because the synced log
 // already holds them: a later synced write (or a replay of the log) makes them durable.
-// RocksDB's write-ahead log checksums every record and on open drops a torn tail (it
-// recovers to the last consistent point), which is exactly the unsynced suffix.
+// RocksDB's write-ahead log checksums every record and on open drops an incomplete last
+// record (the unsynced suffix a crash cut short); a whole record that fails its checksum,
+// like a damaged SST block on any read, is corruption: DATA_LOSS, reported to disk.h's
+// sink. All file I/O goes through disk.h's file system.
 #pragma once
 
 #include <atomic>
@@ -72,6 +74,8 @@ class ReplicaStore {
   static absl::StatusOr<std::unique_ptr<ReplicaStore>> Open(const std::string& dir,
                                                             RowPosition position);
   static constexpr char kFormat[] = "2";
+  // The meta key of the consensus core's snapshot metadata (paxos::SnapshotMeta).
+  static constexpr char kSnapshotMetaKey[] = "snapshot_meta";
   static constexpr const char* kSessionClockKey = machine::kSessionClockKey;
   ~ReplicaStore();
 
@@ -88,7 +92,11 @@ class ReplicaStore {
   absl::Status CompactLog(uint64_t through);
   uint64_t LogBytes() const;
 
+  // nullopt when the key is absent or cannot be read; Open has already read the consensus
+  // keys (hard state, snapshot metadata, applied slot) strictly.
   std::optional<std::string> Meta(const std::string& key) const;
+  // Absent (nullopt) and unreadable (DATA_LOSS for corruption) told apart.
+  absl::StatusOr<std::optional<std::string>> StrictMeta(const std::string& key) const;
   absl::Status PutMeta(const std::string& key, const std::string& value, bool sync);
 
   // ---- State machine (kvs/machine/state_machine.h holds the rules).

@@ -1,13 +1,8 @@
 #include "kvs/storage/snapshot_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-
 #include "absl/strings/str_cat.h"
+#include "kvs/storage/disk.h"
+#include "kvs/storage/disk_files.h"
 #include "rocksdb/options.h"
 
 namespace penncloud::kvs::storage {
@@ -15,40 +10,18 @@ namespace {
 
 constexpr const char* kSstNames[2] = {"data.sst", "sessions.sst"};
 constexpr char kStateName[] = "state.pb";
+// The state file holds the state machine's meta keys (the cluster map is the largest).
+constexpr size_t kMaxStateBytes = 64 << 20;
 
 absl::Status Failed(const std::string& what, const rocksdb::Status& s) {
   return absl::InternalError(absl::StrCat("kvs snapshot download: ", what, ": ", s.ToString()));
 }
 
-// Writes `bytes` to `path` and fsyncs it: the file is whole on disk when this returns.
-absl::Status WriteSynced(const std::string& path, const std::string& bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return absl::InternalError(absl::StrCat("kvs snapshot download: open ", path));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return absl::InternalError(absl::StrCat("kvs snapshot download: write ", path));
-    }
-    done += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return absl::InternalError(absl::StrCat("kvs snapshot download: fsync ", path));
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SnapshotDownload>> SnapshotDownload::Create(const std::string& dir) {
-  std::error_code error;
-  std::filesystem::remove_all(dir, error);
-  std::filesystem::create_directories(dir, error);
-  if (error) {
-    return absl::InternalError(
-        absl::StrCat("kvs snapshot download: mkdir ", dir, ": ", error.message()));
-  }
+  if (absl::Status s = RemoveTree(dir); !s.ok()) return s;
+  if (absl::Status s = CreateDirs(dir); !s.ok()) return s;
   return std::unique_ptr<SnapshotDownload>(new SnapshotDownload(dir));
 }
 
@@ -58,7 +31,9 @@ absl::Status SnapshotDownload::Put(uint32_t family, const std::string& key,
                                    const std::string& value) {
   std::unique_ptr<rocksdb::SstFileWriter>& writer = writers_[family];
   if (writer == nullptr) {
-    writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), rocksdb::Options());
+    rocksdb::Options options;
+    options.env = DiskEnv();
+    writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options);
     const std::string path = absl::StrCat(dir_, "/", kSstNames[family]);
     if (rocksdb::Status s = writer->Open(path); !s.ok()) return Failed("open " + path, s);
   }
@@ -94,21 +69,20 @@ absl::Status SnapshotDownload::Finish() {
     if (writer == nullptr) continue;
     if (rocksdb::Status s = writer->Finish(); !s.ok()) return Failed("finish", s);
   }
-  return WriteSynced(absl::StrCat(dir_, "/", kStateName), state_.SerializeAsString());
+  return WriteFileSynced(absl::StrCat(dir_, "/", kStateName), state_.SerializeAsString());
 }
 
 absl::StatusOr<SnapshotFiles> ReadSnapshotDir(const std::string& dir) {
   SnapshotFiles files;
   const std::string state = absl::StrCat(dir, "/", kStateName);
-  std::ifstream in(state, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!std::filesystem::exists(state) || !files.state.ParseFromString(bytes)) {
+  absl::StatusOr<std::string> bytes = ReadSmallFile(state, kMaxStateBytes);
+  if (!bytes.ok() || !files.state.ParseFromString(*bytes)) {
     return absl::DataLossError(
         absl::StrCat("kvs store: snapshot download ", dir, " is incomplete or unreadable"));
   }
   for (int family = 0; family < 2; ++family) {
     const std::string path = absl::StrCat(dir, "/", kSstNames[family]);
-    if (!std::filesystem::exists(path)) continue;
+    if (!PathExists(path)) continue;
     (family == 0 ? files.data_sst : files.sessions_sst) = path;
   }
   return files;
