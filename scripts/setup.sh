@@ -22,6 +22,8 @@ packages=(
   # real clients and tools the tests drive
   curl swaks libnet-ssleay-perl fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
   chromium litmus rclone
+  # IMAP clients the mail tests drive: mbsync, and Thunderbird headless over Marionette
+  isync thunderbird
   # validates docker/compose.yaml in CI (no container engine needed)
   docker-compose
   # the web app's CSS/JS, served by the frontends under /assets/
@@ -30,7 +32,7 @@ packages=(
 # Node may come from elsewhere (with its own npm); Debian's nodejs and npm only when absent.
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(etcd-server etcd-client wrk nginx-light postfix gnuplot-nox)
+  packages+=(etcd-server etcd-client wrk nginx-light postfix gnuplot-nox dovecot-imapd)
 fi
 
 missing=()
