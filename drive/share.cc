@@ -1,0 +1,376 @@
+#include "drive/share.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "drive/keys.h"
+#include "drive/path.h"
+#include "proto/drive_share.pb.h"
+
+namespace penncloud::drive {
+namespace {
+
+constexpr std::string_view kLinkColumn = "s";
+constexpr int kCountAttempts = 8;
+
+std::string SharesRow(std::string_view owner) { return keys::UserRow(owner, "shares"); }
+std::string CountsRow(std::string_view owner) { return keys::UserRow(owner, "share_counts"); }
+std::string IncomingRow(std::string_view user) { return keys::UserRow(user, "incoming"); }
+std::string IncomingColumn(std::string_view owner, std::string_view id) {
+  return std::string(owner).append("/").append(id);
+}
+
+// The link row is keyed by the token's SHA-256, so the store's row listings (the admin
+// console shows them) never show a working token.
+std::string LinkRow(std::string_view token) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+  return "share/link/" +
+         absl::BytesToHexString(std::string(reinterpret_cast<char*>(digest), sizeof digest));
+}
+
+// 256 random bits, URL-safe: twice the floor, at no cost.
+std::string NewToken() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no entropy: nothing is safe
+  return absl::WebSafeBase64Escape(std::string(reinterpret_cast<char*>(bytes), sizeof bytes));
+}
+
+pb::Share::Permission ToProto(SharePermission p) {
+  switch (p) {
+    case SharePermission::kRead:
+      return pb::Share::READ;
+    case SharePermission::kUpload:
+      return pb::Share::UPLOAD;
+    case SharePermission::kWrite:
+      return pb::Share::WRITE;
+  }
+  return pb::Share::PERMISSION_UNSPECIFIED;
+}
+
+absl::StatusOr<pb::Share> Parse(std::string_view raw) {
+  pb::Share share;
+  if (!share.ParseFromArray(raw.data(), static_cast<int>(raw.size())) ||
+      share.kind() == pb::Share::KIND_UNSPECIFIED ||
+      share.permission() == pb::Share::PERMISSION_UNSPECIFIED) {
+    return absl::DataLossError("corrupt share record");
+  }
+  return share;
+}
+
+Share FromProto(const pb::Share& s) {
+  Share out;
+  out.id = s.id();
+  out.kind = s.kind() == pb::Share::LINK ? ShareKind::kLink : ShareKind::kUser;
+  out.owner = s.owner();
+  out.path = s.path();
+  out.permission = s.permission() == pb::Share::READ     ? SharePermission::kRead
+                   : s.permission() == pb::Share::UPLOAD ? SharePermission::kUpload
+                                                         : SharePermission::kWrite;
+  out.token = s.token();
+  out.password = !s.password_hash().empty();
+  out.expires_ms = s.expires_ms();
+  out.user = s.user();
+  out.created_ms = s.created_ms();
+  return out;
+}
+
+pb::Share ToProto(const Share& s, const std::string& password_hash) {
+  pb::Share out;
+  out.set_id(s.id);
+  out.set_kind(s.kind == ShareKind::kLink ? pb::Share::LINK : pb::Share::USER);
+  out.set_owner(s.owner);
+  out.set_path(s.path);
+  out.set_permission(ToProto(s.permission));
+  out.set_token(s.token);
+  out.set_password_hash(password_hash);
+  out.set_expires_ms(s.expires_ms);
+  out.set_user(s.user);
+  out.set_created_ms(s.created_ms);
+  return out;
+}
+
+std::string Serialize(const pb::Share& share) {
+  std::string out;
+  share.SerializeToString(&out);
+  return out;
+}
+
+// Every value of `row`, up to kMaxSharesPerOwner.
+absl::StatusOr<std::vector<kvs::Cell>> ListRow(kvs::Client* kvs, const std::string& row) {
+  std::vector<kvs::Cell> cells;
+  kvs::ListOptions options{.after = "", .limit = 200, .with_values = true};
+  while (cells.size() < kMaxSharesPerOwner) {
+    auto page = kvs->List(row, options);
+    if (!page.ok()) return page.status();
+    for (auto& cell : page->cells) cells.push_back(std::move(cell));
+    if (!page->more || page->cells.empty()) break;
+    options.after = cells.back().column;
+  }
+  return cells;
+}
+
+std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+}  // namespace
+
+std::string_view PermissionName(SharePermission permission) {
+  switch (permission) {
+    case SharePermission::kRead:
+      return "read";
+    case SharePermission::kUpload:
+      return "upload";
+    case SharePermission::kWrite:
+      return "write";
+  }
+  return "";
+}
+
+std::optional<SharePermission> ParsePermission(std::string_view name) {
+  if (name == "read") return SharePermission::kRead;
+  if (name == "upload") return SharePermission::kUpload;
+  if (name == "write") return SharePermission::kWrite;
+  return std::nullopt;
+}
+
+Shares::Shares(kvs::Client* kvs, Drive* drive, ShareOptions options)
+    : kvs_(kvs), drive_(drive), options_(std::move(options)) {}
+
+int64_t Shares::Now() const {
+  if (options_.now_ms) return options_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::StatusOr<std::string> Shares::NormalizeOwnerPath(std::string_view owner,
+                                                       std::string_view path, bool* folder) {
+  if (auto s = ValidateUser(owner); !s.ok()) return s;
+  auto parts = SplitPath(path);
+  if (!parts.ok()) return parts.status();
+  if (parts->empty()) return absl::InvalidArgumentError("the whole drive cannot be shared");
+  std::string normal = JoinPath(*parts);
+  auto info = drive_->Stat(owner, normal);
+  if (!info.ok()) return info.status();
+  *folder = info->folder;
+  return normal;
+}
+
+absl::Status Shares::Store(const Share& share, const std::string& password_hash) {
+  // The owner's list is written first, so whatever grants access can always be revoked.
+  std::string raw = Serialize(ToProto(share, password_hash));
+  if (auto s = kvs_->Put(SharesRow(share.owner), share.id, raw); !s.ok()) return s;
+  if (share.kind == ShareKind::kLink) return kvs_->Put(LinkRow(share.token), kLinkColumn, raw);
+  pb::Share incoming = ToProto(share, "");
+  incoming.clear_token();
+  return kvs_->Put(IncomingRow(share.user), IncomingColumn(share.owner, share.id),
+                   Serialize(incoming));
+}
+
+absl::StatusOr<Share> Shares::CreateLink(std::string_view owner, const LinkRequest& request) {
+  if (request.permission != SharePermission::kRead &&
+      request.permission != SharePermission::kUpload) {
+    return absl::InvalidArgumentError("a link's permission is \"read\" or \"upload\"");
+  }
+  if (request.expires_ms != 0 && request.expires_ms <= Now()) {
+    return absl::InvalidArgumentError("the expiry is in the past");
+  }
+  std::string hash;
+  if (request.password) {
+    if (request.password->empty() || request.password->size() > kMaxSharePasswordBytes) {
+      return absl::InvalidArgumentError("a link password is 1-128 bytes");
+    }
+    auto hashed = accounts::HashPassword(*request.password, options_.hash_params);
+    if (!hashed.ok()) return hashed.status();
+    hash = *std::move(hashed);
+  }
+  bool folder = false;
+  auto path = NormalizeOwnerPath(owner, request.path, &folder);
+  if (!path.ok()) return path.status();
+  if (request.permission == SharePermission::kUpload && !folder) {
+    return absl::FailedPreconditionError("an upload link needs a folder");
+  }
+  auto existing = ListMine(owner);
+  if (!existing.ok()) return existing.status();
+  if (existing->size() >= kMaxSharesPerOwner) {
+    return absl::ResourceExhaustedError("too many shares; revoke some first");
+  }
+  Share share;
+  share.id = keys::RandomId();
+  share.kind = ShareKind::kLink;
+  share.owner = std::string(owner);
+  share.path = *path;
+  share.permission = request.permission;
+  share.token = NewToken();
+  share.password = !hash.empty();
+  share.expires_ms = request.expires_ms;
+  share.created_ms = Now();
+  if (auto s = Store(share, hash); !s.ok()) return s;
+  return share;
+}
+
+absl::StatusOr<Share> Shares::ShareWithUser(std::string_view owner, std::string_view path,
+                                            std::string_view user, SharePermission permission) {
+  if (permission != SharePermission::kRead && permission != SharePermission::kWrite) {
+    return absl::InvalidArgumentError("a share with an account is \"read\" or \"write\"");
+  }
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  if (user == owner) return absl::InvalidArgumentError("you cannot share with yourself");
+  bool folder = false;
+  auto normal = NormalizeOwnerPath(owner, path, &folder);
+  if (!normal.ok()) return normal.status();
+  auto existing = ListMine(owner);
+  if (!existing.ok()) return existing.status();
+  if (existing->size() >= kMaxSharesPerOwner) {
+    return absl::ResourceExhaustedError("too many shares; revoke some first");
+  }
+  for (const Share& s : *existing) {
+    // The recipient sees shares by owner and name, so a name must be unique per recipient.
+    if (s.kind == ShareKind::kUser && s.user == user && BaseName(s.path) == BaseName(*normal)) {
+      return absl::AlreadyExistsError("something of that name is already shared with them");
+    }
+  }
+  Share share;
+  share.id = keys::RandomId();
+  share.kind = ShareKind::kUser;
+  share.owner = std::string(owner);
+  share.path = *normal;
+  share.permission = permission;
+  share.user = std::string(user);
+  share.created_ms = Now();
+  if (auto s = Store(share, ""); !s.ok()) return s;
+  return share;
+}
+
+absl::StatusOr<std::vector<Share>> Shares::ListMine(std::string_view owner) {
+  if (auto s = ValidateUser(owner); !s.ok()) return s;
+  auto cells = ListRow(kvs_, SharesRow(owner));
+  if (!cells.ok()) return cells.status();
+  auto counts = ListRow(kvs_, CountsRow(owner));
+  if (!counts.ok()) return counts.status();
+  std::vector<Share> out;
+  for (const auto& cell : *cells) {
+    auto share = Parse(cell.value);
+    if (!share.ok()) continue;  // one bad record must not hide the rest
+    out.push_back(FromProto(*share));
+    for (const auto& count : *counts) {
+      if (count.column == cell.column) (void)absl::SimpleAtoi(count.value, &out.back().downloads);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Share& a, const Share& b) { return a.created_ms > b.created_ms; });
+  return out;
+}
+
+absl::StatusOr<std::vector<Share>> Shares::ListIncoming(std::string_view user) {
+  if (auto s = ValidateUser(user); !s.ok()) return s;
+  auto cells = ListRow(kvs_, IncomingRow(user));
+  if (!cells.ok()) return cells.status();
+  std::vector<Share> out;
+  for (const auto& cell : *cells) {
+    auto share = Parse(cell.value);
+    if (share.ok()) out.push_back(FromProto(*share));
+  }
+  return out;
+}
+
+absl::Status Shares::Revoke(std::string_view owner, std::string_view id) {
+  if (auto s = ValidateUser(owner); !s.ok()) return s;
+  auto raw = kvs_->Get(SharesRow(owner), id);
+  if (!raw.ok()) return raw.status();
+  auto share = Parse(*raw);
+  if (!share.ok()) return share.status();
+  // Access goes first: once this returns, no frontend finds the share any more.
+  absl::Status access =
+      share->kind() == pb::Share::LINK
+          ? kvs_->Delete(LinkRow(share->token()), kLinkColumn)
+          : kvs_->Delete(IncomingRow(share->user()), IncomingColumn(share->owner(), share->id()));
+  if (!access.ok()) return access;
+  if (auto s = kvs_->Delete(SharesRow(owner), id); !s.ok()) return s;
+  return kvs_->Delete(CountsRow(owner), id);
+}
+
+absl::StatusOr<Share> Shares::OpenLink(std::string_view token) {
+  auto raw = kvs_->Get(LinkRow(token), kLinkColumn);
+  if (absl::IsNotFound(raw.status())) return absl::NotFoundError("no such link");
+  if (!raw.ok()) return raw.status();
+  auto share = Parse(*raw);
+  if (!share.ok()) return share.status();
+  if (share->token() != token) return absl::NotFoundError("no such link");
+  if (share->expires_ms() != 0 && share->expires_ms() <= Now()) {
+    return absl::NotFoundError("this link has expired");
+  }
+  return FromProto(*share);
+}
+
+absl::StatusOr<std::string> Shares::LinkSecret(const Share& link) {
+  auto raw = kvs_->Get(LinkRow(link.token), kLinkColumn);
+  if (!raw.ok()) return raw.status();
+  auto share = Parse(*raw);
+  if (!share.ok()) return share.status();
+  return share->password_hash();
+}
+
+absl::StatusOr<bool> Shares::CheckLinkPassword(const Share& link, std::string_view password) {
+  auto hash = LinkSecret(link);
+  if (!hash.ok()) return hash.status();
+  if (hash->empty()) return true;
+  if (password.empty() || password.size() > kMaxSharePasswordBytes) return false;
+  return accounts::VerifyPassword(password, *hash);
+}
+
+absl::StatusOr<std::string> Shares::Resolve(const Share& share, std::string_view relative) {
+  auto parts = SplitPath(relative);
+  if (!parts.ok()) return parts.status();
+  auto base = SplitPath(share.path);
+  if (!base.ok()) return base.status();
+  base->insert(base->end(), parts->begin(), parts->end());
+  if (base->size() > kMaxDepth) return absl::InvalidArgumentError("the path is too deep");
+  return JoinPath(*base);
+}
+
+void Shares::CountDownload(const Share& link) {
+  std::string row = CountsRow(link.owner);
+  for (int attempt = 0; attempt < kCountAttempts; ++attempt) {
+    auto current = kvs_->Get(row, link.id);
+    uint64_t n = 0;
+    std::optional<std::string> expected;
+    if (current.ok()) {
+      expected = *current;
+      (void)absl::SimpleAtoi(*current, &n);
+    } else if (!absl::IsNotFound(current.status())) {
+      return;
+    }
+    auto done = kvs_->CPut(row, link.id,
+                           expected ? std::optional<std::string_view>(*expected) : std::nullopt,
+                           std::to_string(n + 1));
+    if (!done.ok() || *done) return;
+  }
+}
+
+absl::StatusOr<SharedPath> Shares::ResolveIncoming(std::string_view user, std::string_view path,
+                                                   bool write) {
+  auto parts = SplitPath(path);
+  if (!parts.ok()) return parts.status();
+  if (parts->size() < 2) return absl::NotFoundError("not a shared item");
+  auto incoming = ListIncoming(user);
+  if (!incoming.ok()) return incoming.status();
+  for (const Share& share : *incoming) {
+    if (share.owner != (*parts)[0] || BaseName(share.path) != (*parts)[1]) continue;
+    if (write && share.permission != SharePermission::kWrite) {
+      return absl::PermissionDeniedError("this share is read-only");
+    }
+    std::vector<std::string> rest(parts->begin() + 2, parts->end());
+    auto owner_path = Resolve(share, JoinPath(rest));
+    if (!owner_path.ok()) return owner_path.status();
+    return SharedPath{share, *owner_path};
+  }
+  return absl::NotFoundError("nothing of that name is shared with you");
+}
+
+}  // namespace penncloud::drive

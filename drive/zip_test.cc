@@ -1,0 +1,97 @@
+#include "drive/zip.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <clocale>
+#include <map>
+
+#include "drive/test_util.h"
+
+namespace penncloud::drive {
+namespace {
+
+class ZipTest : public DriveTest {
+ protected:
+  ZipTest() : DriveTest(/*chunk_bytes=*/1024) {}
+
+  // The whole archive of `path`, and the pieces' largest size.
+  std::string ZipOf(const std::string& path, size_t* largest = nullptr) {
+    auto zip = ZipStream::Open(drive_.get(), "alice", path);
+    EXPECT_TRUE(zip.ok()) << zip.status();
+    if (!zip.ok()) return "";
+    std::string out;
+    for (int i = 0; i < 100000; ++i) {
+      auto piece = (*zip)->Next();
+      EXPECT_TRUE(piece.ok()) << piece.status();
+      if (!piece.ok() || piece->empty()) break;
+      if (largest) *largest = std::max(*largest, piece->size());
+      out += *piece;
+    }
+    return out;
+  }
+
+  // name -> contents ("/" suffix for folders), read back by the central directory (stored
+  // entries with data descriptors have no length in their local headers).
+  static std::map<std::string, std::string> Unzip(const std::string& bytes) {
+    std::map<std::string, std::string> files;
+    // The reader converts names to the locale's charset; the C locale cannot hold "é".
+    setlocale(LC_CTYPE, "C.UTF-8");
+    archive* a = archive_read_new();
+    archive_read_support_format_zip_seekable(a);
+    EXPECT_EQ(archive_read_open_memory(a, bytes.data(), bytes.size()), ARCHIVE_OK);
+    archive_entry* entry;
+    // ARCHIVE_WARN: a UTF-8 name the C locale cannot convert; the raw name is still there.
+    for (int r; (r = archive_read_next_header(a, &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN;) {
+      std::string content;
+      char buf[4096];
+      for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;) content.append(buf, n);
+      const char* name = archive_entry_pathname_utf8(entry);
+      files[name != nullptr ? name : "?"] = content;
+    }
+    archive_read_free(a);
+    return files;
+  }
+};
+
+TEST_F(ZipTest, FolderRoundTrips) {
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/Trip").ok());
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/Trip/Day 1").ok());
+  std::string big(300 * 1024 + 7, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  ASSERT_TRUE(Write("alice", "/Trip/notes.txt", "hello").ok());
+  ASSERT_TRUE(Write("alice", "/Trip/Day 1/été.bin", big).ok());
+  ASSERT_TRUE(Write("alice", "/Trip/empty", "").ok());
+  ASSERT_TRUE(Write("alice", "/other.txt", "not in the zip").ok());
+  size_t largest = 0;
+  auto files = Unzip(ZipOf("/Trip", &largest));
+  std::map<std::string, std::string> want = {{"Trip/", ""},
+                                             {"Trip/Day 1/", ""},
+                                             {"Trip/Day 1/été.bin", big},
+                                             {"Trip/empty", ""},
+                                             {"Trip/notes.txt", "hello"}};
+  ASSERT_EQ(files.size(), want.size());
+  for (const auto& [name, content] : want) {
+    ASSERT_TRUE(files.contains(name)) << name;
+    EXPECT_TRUE(files[name] == content) << name << ": " << files[name].size() << " bytes";
+  }
+  // Streamed: no piece holds much more than the piece size plus one chunk.
+  EXPECT_LT(largest, 64u * 1024 + 2048);
+}
+
+TEST_F(ZipTest, SingleFile) {
+  ASSERT_TRUE(Write("alice", "/a.txt", "abc").ok());
+  auto zip = ZipStream::Open(drive_.get(), "alice", "/a.txt");
+  ASSERT_TRUE(zip.ok());
+  EXPECT_EQ((*zip)->file_name(), "a.txt.zip");
+  auto files = Unzip(ZipOf("/a.txt"));
+  EXPECT_EQ(files, (std::map<std::string, std::string>{{"a.txt", "abc"}}));
+}
+
+TEST_F(ZipTest, MissingOrBadPaths) {
+  EXPECT_TRUE(absl::IsNotFound(ZipStream::Open(drive_.get(), "alice", "/nope").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ZipStream::Open(drive_.get(), "alice", "/../x").status()));
+}
+
+}  // namespace
+}  // namespace penncloud::drive
