@@ -35,8 +35,8 @@ void PeerTransport::AddPeer(uint64_t id, const std::string& address) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  peer->stub = pb::KvsPeer::NewStub(
-      grpc::CreateCustomChannel(address, tls::ChannelCredentials(), args));
+  peer->stub =
+      pb::KvsPeer::NewStub(grpc::CreateCustomChannel(address, tls::ChannelCredentials(), args));
   peers_.emplace(id, std::move(peer));
 }
 

@@ -82,13 +82,7 @@ class Replica::ReadyHandler final : public paxos::ReadyHooks {
   void Dropped(const std::string& bytes) override {
     pb::Command c;
     if (!c.ParseFromString(bytes)) return;
-    auto it = r_.pending_writes_.find({c.session(), c.seq()});
-    if (it == r_.pending_writes_.end()) return;
-    for (PendingWrite& w : it->second) {
-      r_.FillHint(w.response->mutable_hint());
-      w.Finish(grpc::Status::OK);
-    }
-    r_.pending_writes_.erase(it);
+    r_.apply_queue_.Dropped(c.session(), c.seq(), [this](pb::LeaderHint* hint) { FillHint(hint); });
   }
 
  private:

@@ -1,0 +1,54 @@
+// A call the loop answers later: a write waiting for its slot to be applied, a read waiting
+// for the core's read index, or an item of a KvsService.Batch call. The gRPC threads
+// make them; the loop finishes them, each exactly once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "grpcpp/grpcpp.h"
+#include "proto/kvs.pb.h"
+
+namespace penncloud::kvs::server {
+
+// One KvsService.Batch call: every item (and the handler itself, until it has queued them
+// all) holds one count; the last to let go answers the call. Items write only their own
+// pre-sized elements of the response, so no lock is needed.
+struct BatchCall {
+  grpc::ServerUnaryReactor* reactor;
+  pb::BatchResponse* response;
+  std::atomic<int> remaining;
+
+  void Answer(pb::ItemStatus* item, const grpc::Status& status);
+  void Release();
+};
+
+struct PendingWrite {
+  grpc::ServerUnaryReactor* reactor;  // unused for a batch item
+  pb::WriteResponse* response;
+  std::chrono::steady_clock::time_point deadline;
+  BatchCall* batch = nullptr;  // set: item `index` of this batch
+  int index = 0;
+  // Answers the write: its own call, or its item of the batch.
+  void Finish(const grpc::Status& status);
+};
+
+struct PendingRead {
+  grpc::ServerUnaryReactor* reactor = nullptr;  // unused for a batch item
+  BatchCall* batch = nullptr;                   // set: get item `index` of this batch
+  int index = 0;
+  void Finish(const grpc::Status& status);
+  const pb::GetRequest* get = nullptr;  // one of get/list/rows is set
+  pb::GetResponse* get_response = nullptr;
+  const pb::ListRequest* list = nullptr;
+  pb::ListResponse* list_response = nullptr;
+  const pb::ListRowsRequest* rows = nullptr;
+  pb::ListRowsResponse* rows_response = nullptr;
+  pb::LeaderHint* hint() const {
+    return get_response != nullptr    ? get_response->mutable_hint()
+           : list_response != nullptr ? list_response->mutable_hint()
+                                      : rows_response->mutable_hint();
+  }
+};
+
+}  // namespace penncloud::kvs::server
