@@ -2,7 +2,10 @@
 
 #include <set>
 
+#include "absl/time/clock.h"
 #include "common/log.h"
+#include "mail/imap_message.h"
+#include "mail/mime.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -53,7 +56,43 @@ bool Delivery::IsLocal(std::string_view address, std::string* user) const {
   return true;
 }
 
+absl::StatusOr<std::optional<pb::MessageMeta>> FindSentCopy(MailStore& store, std::string_view user,
+                                                            std::string_view source,
+                                                            int64_t now_micros) {
+  std::string id = ParseMessage(HeaderBlock(source)).message_id;
+  if (id.empty()) return std::nullopt;
+  auto newest = store.List(user, kSent, "", kSentCopyCandidates);
+  if (!newest.ok()) return newest.status();
+  for (const pb::MessageMeta& m : newest->messages) {
+    if (m.received_micros() < now_micros - kSentCopyWindowMicros) break;  // newest first
+    auto candidate = store.Source(user, m);
+    if (!candidate.ok()) continue;  // removed meanwhile
+    if (ParseMessage(HeaderBlock(*candidate)).message_id == id) return m;
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::string> Delivery::Deliver(const Envelope& envelope, std::string_view message) {
+  auto id = DeliverCopies(envelope, message);
+  if (id.ok() && !envelope.authenticated_user.empty()) {
+    FileSentCopy(envelope.authenticated_user, message);
+  }
+  return id;
+}
+
+void Delivery::FileSentCopy(std::string_view user, std::string_view message) {
+  // The recipients have their copies: a failure here is logged, not answered with a 4xx
+  // that would make the client send everything again.
+  auto existing = FindSentCopy(store_, user, message, absl::ToUnixMicros(absl::Now()));
+  absl::Status s = existing.status();
+  if (existing.ok() && !existing->has_value()) s = store_.Add(user, kSent, message, true).status();
+  if (!s.ok()) {
+    PC_LOG(kWarn, "mail.sent_copy_failed")("user", user)("error", s.ToString());
+  }
+}
+
+absl::StatusOr<std::string> Delivery::DeliverCopies(const Envelope& envelope,
+                                                    std::string_view message) {
   std::set<std::string> local;
   std::vector<std::string> remote;
   for (const auto& r : envelope.recipients) {
@@ -101,7 +140,7 @@ absl::StatusOr<pb::MessageMeta> Delivery::SendAs(std::string_view user,
   envelope.recipients = recipients;
   envelope.authenticated_user = std::string(user);
   if (!recipients.empty()) {
-    auto delivered = Deliver(envelope, source);
+    auto delivered = DeliverCopies(envelope, source);
     if (!delivered.ok()) return delivered.status();
   }
   return store_.Add(user, kSent, source, true);

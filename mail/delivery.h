@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,21 @@ struct InboundDecision {
 using InboundCheck =
     std::function<InboundDecision(const Envelope& envelope, std::string_view message)>;
 
+// Sent copies are filed once per message, whoever files first. An authenticated SMTP
+// submission stores one (so POP3 users, phones and scripts that never APPEND still get
+// their Sent folder), and a client that APPENDs its own copy to Sent afterwards, as
+// Thunderbird does, finds it by Message-ID and stores nothing; the other order works the
+// same way. Only the newest kSentCopyCandidates Sent entries that arrived within
+// kSentCopyWindowMicros are compared, so a check reads at most that many header blocks.
+inline constexpr int64_t kSentCopyWindowMicros = int64_t{15} * 60 * 1'000'000;
+inline constexpr int kSentCopyCandidates = 32;
+
+// The Sent entry holding the message `source` (same Message-ID), if one arrived recently;
+// nullopt if none did or `source` has no Message-ID.
+absl::StatusOr<std::optional<pb::MessageMeta>> FindSentCopy(MailStore& store, std::string_view user,
+                                                            std::string_view source,
+                                                            int64_t now_micros);
+
 class Delivery final : public SmtpBackend {
  public:
   Delivery(MailStore& store, OutboundQueue& queue, std::string domain, Authenticator authenticate,
@@ -43,8 +59,9 @@ class Delivery final : public SmtpBackend {
                                            std::string_view password) override;
   absl::StatusOr<bool> LocalUserExists(std::string_view user) override;
   absl::StatusOr<bool> MaySendOutside(std::string_view user) override;
-  // Stores for every local recipient and queues one copy for all remote ones. Returns
-  // once everything is durable.
+  // Stores for every local recipient and queues one copy for all remote ones; a message
+  // an authenticated user submits also gets a Sent copy (see FindSentCopy). Returns once
+  // everything is durable.
   absl::StatusOr<std::string> Deliver(const Envelope& envelope, std::string_view message) override;
 
   // Webmail's send: delivers `source` from `user` to the recipients and files a copy in the
@@ -61,6 +78,11 @@ class Delivery final : public SmtpBackend {
   const std::string& domain() const { return domain_; }
 
  private:
+  // Deliver without the Sent copy.
+  absl::StatusOr<std::string> DeliverCopies(const Envelope& envelope, std::string_view message);
+  // Files `message` in `user`'s Sent unless a copy is there already.
+  void FileSentCopy(std::string_view user, std::string_view message);
+
   MailStore& store_;
   OutboundQueue& queue_;
   const std::string domain_;

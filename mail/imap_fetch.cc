@@ -85,6 +85,10 @@ std::optional<std::vector<FetchItem>> ParseItems(ImapParser& p) {
       }
       item.has_section = true;
       if (!ParseSection(p, &item)) return false;
+      if (name.starts_with("BINARY") && !item.section.text.empty()) {
+        return p.Fail("BINARY takes part numbers only");  // RFC 3516 section-binary
+      }
+      if (name == "BINARY.SIZE" && p.Peek() == '<') return p.Fail("BINARY.SIZE has no partial");
       if (p.Consume('<')) {
         auto offset = p.Number64();
         if (!offset || !p.Consume('.')) return p.Fail("bad partial");
@@ -123,20 +127,31 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
   auto items = ParseItems(p);
   if (!items) return Tagged(tag, Cat("BAD Bad fetch items (", p.error(), ")"));
   uint64_t changed_since = 0;
-  if (p.Space()) {  // (CHANGEDSINCE n)
-    if (!p.Consume('(') || !p.ConsumeWord("CHANGEDSINCE") || !p.Space()) {
-      return Tagged(tag, "BAD Bad FETCH modifier");
-    }
-    auto n = p.Number64();
-    if (!n || !p.Consume(')')) return Tagged(tag, "BAD Bad CHANGEDSINCE");
-    changed_since = *n;
-    condstore_ = true;
+  bool vanished = false;
+  if (p.Space()) {  // (CHANGEDSINCE n [VANISHED]), in either order
+    if (!p.Consume('(')) return Tagged(tag, "BAD Bad FETCH modifier");
+    do {
+      if (p.ConsumeWord("VANISHED")) {
+        vanished = true;
+      } else if (p.ConsumeWord("CHANGEDSINCE") && p.Space()) {
+        auto n = p.Number64();
+        if (!n) return Tagged(tag, "BAD Bad CHANGEDSINCE");
+        changed_since = *n;
+        condstore_ = true;
+      } else {
+        return Tagged(tag, "BAD Bad FETCH modifier");
+      }
+    } while (p.Consume(' '));
+    if (!p.Consume(')')) return Tagged(tag, "BAD Bad FETCH modifier");
   }
   if (!p.AtEnd()) return Tagged(tag, "BAD Syntax: FETCH sequence items");
+  if (vanished && (!uid || !qresync_ || changed_since == 0)) {  // RFC 7162 3.2.6
+    return Tagged(tag, "BAD VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC");
+  }
   bool want_modseq =
       condstore_ || std::any_of(items->begin(), items->end(),
                                 [](const FetchItem& i) { return i.name == "MODSEQ"; });
-  std::string out;
+  std::string out = vanished ? VanishedEarlier(*set) : "";
   for (size_t index : Resolve(*set, uid)) {
     pb::MessageMeta& m = selected_->messages[index];
     if (changed_since > 0 && m.modseq() <= changed_since) continue;
@@ -152,7 +167,7 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
     std::vector<std::string> parts;
     bool seen_now = false;
     if (uid) parts.push_back(Cat("UID ", m.uid()));
-    bool failed = false;
+    bool failed = false, unknown_cte = false;
     for (const FetchItem& item : *items) {
       const std::string& n = item.name;
       if (n == "UID") {
@@ -181,9 +196,19 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
                                                           : BodyOf(*src);
           parts.push_back(Cat(n, " ", Literal(bytes)));
           seen_now = seen_now || n != "RFC822.HEADER";
-        } else {  // BODY[...], BODY.PEEK[...], BINARY[...]
-          auto bytes = MessageSection(*src, item.section);
-          std::string label = n.starts_with("BINARY") ? "BINARY" : "BODY";
+        } else {  // BODY[...], BODY.PEEK[...], BINARY[...], BINARY.SIZE[...]
+          bool binary = n.starts_with("BINARY");
+          std::optional<std::string> bytes;
+          if (binary) {
+            BinarySection decoded = DecodedSection(*src, item.section.part);
+            if (decoded.unknown_encoding) {
+              unknown_cte = true;
+              break;
+            }
+            bytes = std::move(decoded.bytes);
+          } else {
+            bytes = MessageSection(*src, item.section);
+          }
           if (n == "BINARY.SIZE") {
             parts.push_back(
                 Cat("BINARY.SIZE[", item.section_text, "] ", bytes ? bytes->size() : 0));
@@ -195,11 +220,17 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
             text = item.offset >= text.size() ? "" : text.substr(item.offset, item.length);
             origin = Cat("<", item.offset, ">");
           }
-          parts.push_back(
-              Cat(label, "[", item.section_text, "]", origin, " ", bytes ? Literal(text) : "NIL"));
+          // Decoded bytes may hold NUL, which only a literal8 (~{n}) may carry.
+          bool literal8 = binary && text.find('\0') != std::string::npos;
+          parts.push_back(Cat(binary ? "BINARY" : "BODY", "[", item.section_text, "]", origin, " ",
+                              !bytes ? "NIL" : Cat(literal8 ? "~" : "", Literal(text))));
           seen_now = seen_now || !n.ends_with(".PEEK");
         }
       }
+    }
+    if (unknown_cte) {
+      return {Cat(out, tag, " NO [UNKNOWN-CTE] Message ", index + 1,
+                  " has a part in a transfer encoding the server cannot decode\r\n")};
     }
     if (failed) continue;  // gone meanwhile, or the store is down: say nothing of it
     if (seen_now && !m.seen() && !selected_->read_only) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "mail/delivery.h"
 #include "mail/imap_session.h"
 #include "mail/mime.h"
 #include "mail/text.h"
@@ -70,13 +71,11 @@ std::string ImapSession::Refresh() {
   for (const auto& m : *now) by_uid[m.uid()] = &m;
   std::string out;
   auto& old = selected_->messages;
-  // Expunged elsewhere: highest first, so every number is right when sent.
-  for (size_t i = old.size(); i-- > 0;) {
-    if (by_uid.count(old[i].uid()) == 0) {
-      out += Cat("* ", i + 1, " EXPUNGE\r\n");
-      old.erase(old.begin() + static_cast<long>(i));
-    }
+  std::vector<size_t> gone;  // expunged elsewhere
+  for (size_t i = 0; i < old.size(); ++i) {
+    if (by_uid.count(old[i].uid()) == 0) gone.push_back(i);
   }
+  out += Forget(std::move(gone));
   for (size_t i = 0; i < old.size(); ++i) {
     const pb::MessageMeta& fresh = *by_uid[old[i].uid()];
     if (fresh.modseq() != old[i].modseq()) {
@@ -108,28 +107,38 @@ std::vector<size_t> ImapSession::Resolve(const SequenceSet& set, bool uid) const
 }
 
 std::string ImapSession::ExpungeIndexes(std::vector<size_t> indexes) {
-  std::sort(indexes.begin(), indexes.end());
-  std::string out;
-  for (size_t k = indexes.size(); k-- > 0;) {
-    size_t i = indexes[k];
-    if (!store_.Remove(user_, selected_->messages[i].id()).ok()) continue;
-    out += Cat("* ", i + 1, " EXPUNGE\r\n");
-    selected_->messages.erase(selected_->messages.begin() + static_cast<long>(i));
+  std::vector<size_t> removed;
+  for (size_t i : indexes) {
+    if (store_.Remove(user_, selected_->messages[i].id()).ok()) removed.push_back(i);
   }
-  return out;
+  return Forget(std::move(removed));
 }
 
 SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool read_only) {
-  selected_.reset();  // RFC 9051 6.3.2: a failed SELECT leaves nothing selected
+  // RFC 9051 6.3.2: a failed SELECT leaves nothing selected; RFC 7162 3.2.11 and IMAP4rev2
+  // say when the old one closed.
+  std::string closed =
+      selected_ && (qresync_ || rev2_) ? "* OK [CLOSED] Previous mailbox closed\r\n" : "";
+  selected_.reset();
   std::optional<std::string> name;
   if (!p.Space() || !(name = p.AString())) return Tagged(tag, "BAD Syntax: SELECT mailbox");
-  if (p.Space()) {  // (CONDSTORE) and friends
+  std::optional<ResyncFrom> resync;
+  if (p.Space()) {  // (CONDSTORE), (QRESYNC (...))
     if (!p.Consume('(')) return Tagged(tag, "BAD Syntax: SELECT mailbox [(parameters)]");
     while (!p.Consume(')')) {
       auto param = p.Atom();
       if (!param) return Tagged(tag, "BAD Bad SELECT parameter");
-      if (EqualsIgnoreCase(*param, "CONDSTORE")) condstore_ = true;
-      p.Space();
+      if (EqualsIgnoreCase(*param, "CONDSTORE")) {
+        condstore_ = true;
+      } else if (EqualsIgnoreCase(*param, "QRESYNC")) {
+        if (!qresync_) return Tagged(tag, "BAD QRESYNC must be enabled first (ENABLE QRESYNC)");
+        if (!p.Space() || !(resync = ParseResync(p))) {
+          return Tagged(tag, "BAD Syntax: (QRESYNC (uidvalidity modseq [known-uids]))");
+        }
+      } else {
+        return Tagged(tag, Cat("BAD Unknown SELECT parameter ", *param));
+      }
+      if (p.Peek() == ' ') p.Space();
     }
   }
   if (!p.AtEnd()) return Tagged(tag, "BAD Syntax: SELECT mailbox");
@@ -141,6 +150,7 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
   if (auto again = store_.State(user_, folder); again.ok()) state = again;  // after numbering
   selected_ = Selected{folder, read_only, *state, std::move(*messages)};
   std::string out =
+      closed +
       "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
       "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags allowed\r\n";
   out += Cat("* ", selected_->messages.size(), " EXISTS\r\n");
@@ -156,6 +166,7 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
   out += Cat("* OK [UIDVALIDITY ", state->uid_validity(), "] UIDs valid\r\n");
   out += Cat("* OK [UIDNEXT ", state->uid_next(), "] Predicted next UID\r\n");
   out += Cat("* OK [HIGHESTMODSEQ ", state->highest_modseq(), "] Highest\r\n");
+  if (resync) out += Resync(*resync);
   out += Cat(tag, read_only ? " OK [READ-ONLY] EXAMINE completed\r\n"
                             : " OK [READ-WRITE] SELECT completed\r\n");
   return {out};
@@ -353,49 +364,104 @@ SessionOutput ImapSession::List(const std::string& tag, ImapParser& p, bool lsub
   return {Cat(out, tag, " OK ", verb, " completed\r\n")};
 }
 
+namespace {
+
+struct Appended {
+  MessageFlags flags;
+  int64_t received = 0;  // 0 = now
+  std::string source;
+};
+
+// One message of an APPEND: [(flags)] [date-time] literal (a literal8, ~{n}, too: BINARY).
+std::optional<Appended> ParseAppended(ImapParser& p, std::string* error) {
+  auto fail = [error](const char* why) {
+    *error = why;
+    return std::nullopt;
+  };
+  Appended a;
+  if (p.Peek() == '(') {
+    auto list = p.FlagList();
+    if (!list || !p.Space()) return fail("Bad flag list");
+    for (const std::string& f : *list) {
+      if (EqualsIgnoreCase(f, "\\Seen"))
+        a.flags.seen = true;
+      else if (EqualsIgnoreCase(f, "\\Answered"))
+        a.flags.answered = true;
+      else if (EqualsIgnoreCase(f, "\\Flagged"))
+        a.flags.flagged = true;
+      else if (EqualsIgnoreCase(f, "\\Deleted"))
+        a.flags.deleted = true;
+      else if (EqualsIgnoreCase(f, "\\Draft"))
+        a.flags.draft = true;
+      else if (f[0] != '\\')
+        a.flags.keywords.push_back(f);
+    }
+  }
+  if (p.Peek() == '"') {
+    auto date = p.String();
+    auto parsed = date ? ParseImapDate(*date) : std::nullopt;
+    if (!parsed || !p.Space()) return fail("Bad date-time");
+    a.received = *parsed;
+  }
+  p.Consume('~');
+  if (p.Peek() != '{') return fail("APPEND needs the message as a literal");
+  auto message = p.String();
+  if (!message) return fail("Syntax: APPEND mailbox literal");
+  if (message->empty()) return fail("An empty message cannot be stored");
+  a.source = ToCrlf(*message);
+  return a;
+}
+
+}  // namespace
+
+// APPEND, and MULTIAPPEND (RFC 3502): several messages in one command, all or none.
 SessionOutput ImapSession::Append(const std::string& tag, ImapParser& p) {
   std::optional<std::string> name;
   if (!p.Space() || !(name = p.AString()) || !p.Space()) {
     return Tagged(tag, "BAD Syntax: APPEND mailbox [(flags)] [date-time] literal");
   }
-  MessageFlags flags;
-  if (p.Peek() == '(') {
-    auto list = p.FlagList();
-    if (!list || !p.Space()) return Tagged(tag, "BAD Bad flag list");
-    for (const std::string& f : *list) {
-      if (EqualsIgnoreCase(f, "\\Seen"))
-        flags.seen = true;
-      else if (EqualsIgnoreCase(f, "\\Answered"))
-        flags.answered = true;
-      else if (EqualsIgnoreCase(f, "\\Flagged"))
-        flags.flagged = true;
-      else if (EqualsIgnoreCase(f, "\\Deleted"))
-        flags.deleted = true;
-      else if (EqualsIgnoreCase(f, "\\Draft"))
-        flags.draft = true;
-      else if (f[0] != '\\')
-        flags.keywords.push_back(f);
-    }
-  }
-  int64_t received = 0;
-  if (p.Peek() == '"') {
-    auto date = p.String();
-    auto parsed = date ? ParseImapDate(*date) : std::nullopt;
-    if (!parsed || !p.Space()) return Tagged(tag, "BAD Bad date-time");
-    received = *parsed;
-  }
-  if (p.Peek() != '{') return Tagged(tag, "BAD APPEND needs the message as a literal");
-  auto message = p.String();
-  if (!message || !p.AtEnd()) return Tagged(tag, "BAD Syntax: APPEND mailbox literal");
-  if (message->empty()) return Tagged(tag, "NO An empty message cannot be stored");
+  std::vector<Appended> messages;
+  do {
+    std::string error;
+    auto one = ParseAppended(p, &error);
+    if (!one) return Tagged(tag, Cat(error.starts_with("An empty") ? "NO " : "BAD ", error));
+    messages.push_back(std::move(*one));
+  } while (p.Consume(' '));
+  if (!p.AtEnd()) return Tagged(tag, "BAD Syntax: APPEND mailbox literal...");
   std::string folder = StoreName(*name);
   if (!store_.FolderExists(user_, folder)) return Tagged(tag, "NO [TRYCREATE] No such mailbox");
-  auto added = store_.Add(user_, folder, ToCrlf(*message), flags, received);
-  if (!added.ok()) return StoreError(tag, added.status());
+  std::vector<uint32_t> uids;
+  std::vector<std::string> added_ids;  // what to take back if a later message fails
+  absl::Status failed;
+  for (const Appended& a : messages) {
+    // A Sent copy our SMTP server filed when the client sent the message is the copy
+    // (delivery.h): answer with its UID instead of storing the message twice.
+    absl::StatusOr<std::optional<pb::MessageMeta>> filed = std::nullopt;
+    if (folder == kSent) filed = FindSentCopy(store_, user_, a.source, now_micros_());
+    if (!filed.ok()) {
+      failed = filed.status();
+      break;
+    }
+    if (filed->has_value()) {
+      uids.push_back((*filed)->uid());
+      continue;
+    }
+    auto added = store_.Add(user_, folder, a.source, a.flags, a.received);
+    if (!added.ok()) {
+      failed = added.status();
+      break;
+    }
+    uids.push_back(added->uid());
+    added_ids.push_back(added->id());
+  }
+  if (!failed.ok()) {
+    for (const std::string& id : added_ids) (void)store_.Remove(user_, id);
+    return StoreError(tag, failed);
+  }
   auto state = store_.State(user_, folder);
   std::string news = selected_ && selected_->folder == folder ? Refresh() : "";
   return {Cat(news, tag, " OK [APPENDUID ", state.ok() ? state->uid_validity() : 0, " ",
-              added->uid(), "] APPEND completed\r\n")};
+              SequenceText(uids), "] APPEND completed\r\n")};
 }
 
 SessionOutput ImapSession::Close(const std::string& tag, bool expunge) {

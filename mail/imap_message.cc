@@ -280,6 +280,29 @@ std::optional<std::string> MessageSection(std::string_view source, const Section
   return Cut(PartBody(part), section);
 }
 
+BinarySection DecodedSection(std::string_view source, const std::vector<int>& part) {
+  if (part.empty()) return {std::string(source)};
+  Parsed parsed(source);
+  if (parsed.message() == nullptr) return {};
+  GMimeObject* object = FindPart(g_mime_message_get_mime_part(parsed.message()), part);
+  if (object == nullptr) return {};
+  if (!GMIME_IS_PART(object)) return {MessageSection(source, SectionSpec{part, "", {}})};
+  GMimePart* leaf = GMIME_PART(object);
+  std::string declared = RawHeader(object, "Content-Transfer-Encoding");
+  if (!declared.empty() &&
+      g_mime_content_encoding_from_string(declared.c_str()) == GMIME_CONTENT_ENCODING_DEFAULT) {
+    return {std::nullopt, true};
+  }
+  GMimeDataWrapper* content = g_mime_part_get_content(leaf);
+  if (content == nullptr) return {std::string()};
+  GMimeStream* out = g_mime_stream_mem_new();
+  g_mime_data_wrapper_write_to_stream(content, out);  // decodes the transfer encoding
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out));
+  std::string decoded(reinterpret_cast<const char*>(bytes->data), bytes->len);
+  g_object_unref(out);
+  return {std::move(decoded)};
+}
+
 std::string ImapEnvelope(std::string_view source) {
   Parsed parsed(source);
   GMimeMessage* m = parsed.message();

@@ -22,6 +22,16 @@ struct SectionSpec {
 // The section's bytes, or nullopt if the message has no such part.
 std::optional<std::string> MessageSection(std::string_view source, const SectionSpec& section);
 
+// A BINARY[part] section (RFC 3516): a leaf part's content with its
+// Content-Transfer-Encoding undone (GMime's decoder), the whole message for no part
+// numbers, a container's bytes as encoded. `unknown_encoding` is set (and `bytes` empty)
+// for a transfer encoding GMime does not know, which IMAP answers NO [UNKNOWN-CTE].
+struct BinarySection {
+  std::optional<std::string> bytes;  // nullopt: no such part
+  bool unknown_encoding = false;
+};
+BinarySection DecodedSection(std::string_view source, const std::vector<int>& part);
+
 // The ENVELOPE and BODYSTRUCTURE (extensible form when `extended`) parenthesized lists.
 std::string ImapEnvelope(std::string_view source);
 std::string ImapBodyStructure(std::string_view source, bool extended);

@@ -10,12 +10,6 @@ SessionOutput Tagged(std::string_view tag, std::string_view text) {
   return {Cat(tag, " ", text, "\r\n")};
 }
 
-std::string UidList(const std::vector<uint32_t>& uids) {
-  std::string out;
-  for (size_t i = 0; i < uids.size(); ++i) out += Cat(i ? "," : "", uids[i]);
-  return out;
-}
-
 }  // namespace
 
 SessionOutput ImapSession::CopyOrMove(const std::string& tag, ImapParser& p, bool uid, bool move) {
@@ -45,17 +39,14 @@ SessionOutput ImapSession::CopyOrMove(const std::string& tag, ImapParser& p, boo
     moved.push_back(index);
   }
   auto state = store_.State(user_, folder);
-  std::string code = from.empty() || !state.ok() ? ""
-                                                 : Cat("[COPYUID ", state->uid_validity(), " ",
-                                                       UidList(from), " ", UidList(to), "] ");
+  std::string code = from.empty() || !state.ok()
+                         ? ""
+                         : Cat("[COPYUID ", state->uid_validity(), " ", SequenceText(from), " ",
+                               SequenceText(to), "] ");
   if (!move) return {Cat(tag, " OK ", code, uid ? "UID COPY" : "COPY", " completed\r\n")};
   // MOVE: the COPYUID comes untagged, then the EXPUNGEs (RFC 6851 4.3).
   std::string out = code.empty() ? "" : Cat("* OK ", code, "Moved\r\n");
-  std::sort(moved.begin(), moved.end());
-  for (size_t k = moved.size(); k-- > 0;) {
-    out += Cat("* ", moved[k] + 1, " EXPUNGE\r\n");
-    selected_->messages.erase(selected_->messages.begin() + static_cast<long>(moved[k]));
-  }
+  out += Forget(std::move(moved));
   return {Cat(out, tag, " OK ", uid ? "UID MOVE" : "MOVE", " completed\r\n")};
 }
 

@@ -209,4 +209,16 @@ std::string ImapString(std::string_view s) {
 
 std::string ImapNString(std::string_view s) { return s.empty() ? "NIL" : ImapString(s); }
 
+std::string SequenceText(const std::vector<uint32_t>& numbers) {
+  std::string out;
+  for (size_t i = 0; i < numbers.size();) {
+    size_t end = i;
+    while (end + 1 < numbers.size() && numbers[end + 1] == numbers[end] + 1) ++end;
+    out += Cat(out.empty() ? "" : ",", numbers[i]);
+    if (end > i) out += Cat(":", numbers[end]);
+    i = end + 1;
+  }
+  return out;
+}
+
 }  // namespace penncloud::mail

@@ -69,5 +69,8 @@ class ImapParser {
 std::string ImapString(std::string_view s);
 // NIL for empty.
 std::string ImapNString(std::string_view s);
+// Numbers as a sequence set in the order given, runs of consecutive ones as ranges
+// ("1:3,7"): COPYUID, APPENDUID and VANISHED lists.
+std::string SequenceText(const std::vector<uint32_t>& numbers);
 
 }  // namespace penncloud::mail

@@ -104,8 +104,8 @@ std::string ImapSession::Capabilities() const {
     return caps;
   }
   return caps +
-         " UNSELECT UIDPLUS MOVE CONDSTORE SPECIAL-USE LIST-EXTENDED LIST-STATUS CHILDREN "
-         "ESEARCH";
+         " UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC SPECIAL-USE LIST-EXTENDED LIST-STATUS "
+         "CHILDREN ESEARCH MULTIAPPEND BINARY";
 }
 
 SessionOutput ImapSession::OnLineTooLong() {
@@ -239,6 +239,9 @@ SessionOutput ImapSession::Dispatch(const std::string& tag, std::string_view ver
       if (EqualsIgnoreCase(*what, "CONDSTORE")) {
         condstore_ = true;
         enabled += " CONDSTORE";
+      } else if (EqualsIgnoreCase(*what, "QRESYNC")) {
+        condstore_ = qresync_ = true;  // RFC 7162 3.2.3: QRESYNC implies CONDSTORE
+        enabled += " QRESYNC";
       } else if (EqualsIgnoreCase(*what, "IMAP4rev2")) {
         rev2_ = true;
         enabled += " IMAP4rev2";

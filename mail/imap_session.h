@@ -1,7 +1,7 @@
 // One IMAP session (RFC 9051 IMAP4rev2 and RFC 3501 IMAP4rev1, with LITERAL+, SASL-IR,
-// ENABLE, ID, IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, SPECIAL-USE,
-// LIST-EXTENDED and LIST-STATUS) as a state machine over the mailbox store: the server
-// hands it lines and literal bytes, it returns the text to send. No sockets inside.
+// ENABLE, ID, IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, QRESYNC, SPECIAL-USE,
+// LIST-EXTENDED, LIST-STATUS, MULTIAPPEND and BINARY) as a state machine over the mailbox store:
+// the server hands it lines and literal bytes, it returns the text to send. No sockets inside.
 //
 // Framing: a line ending in {n} or {n+} announces an n-byte literal. The session refuses
 // one over ImapConfig::max_literal_bytes before any of it is read: a synchronizing
@@ -94,6 +94,24 @@ class ImapSession {
 
   // The selected folder's news since the last look, as untagged responses.
   std::string Refresh();
+  // Drops the messages at `indexes` from the snapshot; returns what tells the client:
+  // EXPUNGEs (highest first), or one VANISHED once QRESYNC is enabled (imap_resync.cc).
+  std::string Forget(std::vector<size_t> indexes);
+  // QRESYNC's VANISHED (EARLIER): the UIDs in `within` below UIDNEXT that the folder no
+  // longer holds, or "" if none. The store keeps no record of expunged UIDs, so this is
+  // every such UID, not only those removed since the client's mod-sequence (RFC 7162
+  // 3.2.5.1 allows the larger set; clients drop UIDs they never had).
+  std::string VanishedEarlier(const SequenceSet& within) const;
+  // SELECT's (QRESYNC (uidvalidity modseq [known-uids [seq-match]])): what the client
+  // knew, and, if its UIDVALIDITY still holds, the VANISHED (EARLIER) and the FETCHes of
+  // what changed since its modseq.
+  struct ResyncFrom {
+    uint32_t uid_validity = 0;
+    uint64_t modseq = 0;
+    SequenceSet known{{{1, 0}}};  // 1:*
+  };
+  static std::optional<ResyncFrom> ParseResync(ImapParser& p);
+  std::string Resync(const ResyncFrom& from) const;
   // Message indexes (0-based) a sequence or UID set names, in order.
   std::vector<size_t> Resolve(const SequenceSet& set, bool uid) const;
   // Removes the messages at `indexes` for good; returns their untagged EXPUNGEs.
@@ -111,6 +129,7 @@ class ImapSession {
   bool tls_ = false;
   std::string user_;
   bool condstore_ = false;  // ENABLE CONDSTORE, or a CONDSTORE-only command seen
+  bool qresync_ = false;    // ENABLE QRESYNC: VANISHED instead of EXPUNGE
   bool rev2_ = false;       // ENABLE IMAP4rev2
   std::optional<Selected> selected_;
 

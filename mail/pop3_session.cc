@@ -283,12 +283,18 @@ SessionOutput Pop3Session::Quit() {
     out.text = Cat("+OK ", config_.hostname, " signing off\r\n");
     return out;
   }
-  // UPDATE state: remove what DELE marked.
+  // UPDATE state: what DELE marked goes to Trash, where webmail and IMAP can still
+  // restore it (emptying Trash deletes for good). A message another client has meanwhile
+  // filed elsewhere, or removed, stays where it is.
   int removed = 0;
   bool failed = false;
   for (const Entry& e : messages_) {
     if (!e.deleted) continue;
-    absl::Status s = store_.Remove(user_, e.meta.id());
+    auto current = store_.Find(user_, e.meta.id());
+    absl::Status s = current.status();
+    if (current.ok() && current->folder() == kInbox) {
+      s = store_.Move(user_, e.meta.id(), kTrash).status();
+    }
     if (s.ok() || absl::IsNotFound(s)) {
       ++removed;
     } else {
@@ -299,7 +305,7 @@ SessionOutput Pop3Session::Quit() {
   state_ = State::kAuthorization;
   PC_LOG(kInfo, "pop3.quit")("user", user_)("removed", removed)("failed", failed);
   if (failed) {
-    out.text = "-ERR [SYS/TEMP] Some deleted messages were not removed\r\n";
+    out.text = "-ERR [SYS/TEMP] Some deleted messages were not moved to Trash\r\n";
   } else {
     out.text = Cat("+OK ", config_.hostname, " signing off (", removed, " messages deleted)\r\n");
   }

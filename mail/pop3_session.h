@@ -4,9 +4,10 @@
 // never crosses the wire in clear.
 //
 // The session sees the Inbox as it was at login (message numbers stay fixed); DELE only
-// marks, and the marked messages are removed when QUIT ends the TRANSACTION state. A
-// dropped connection (OnDisconnect) removes nothing. Only one session may hold a mailbox:
-// the store's lease, renewed while the session is active, enforces it across servers.
+// marks, and the marked messages move to Trash when QUIT ends the TRANSACTION state (so
+// webmail and IMAP can still restore them). A dropped connection (OnDisconnect) moves nothing. Only
+// one session may hold a mailbox: the store's lease, renewed while the session is active, enforces
+// it across servers.
 #pragma once
 
 #include <cstdint>

@@ -123,6 +123,21 @@ TEST_F(Pop3SessionTest, DeleTakesEffectOnlyAtQuit) {
   auto left = store_.ListAll("alice", kInbox);
   ASSERT_EQ(left->size(), 1u);
   EXPECT_EQ((*left)[0].id(), second_.id());
+  // The deleted one waits in Trash, same id, until Trash is emptied.
+  auto trash = store_.ListAll("alice", kTrash);
+  ASSERT_EQ(trash->size(), 1u);
+  EXPECT_EQ((*trash)[0].id(), first_.id());
+}
+
+TEST_F(Pop3SessionTest, DeleLeavesAMessageFiledElsewhereMeanwhile) {
+  Send("USER alice");
+  Send("PASS alice-password");
+  Send("DELE 2");
+  // An IMAP client files message 2 into Drafts before this session quits.
+  ASSERT_TRUE(store_.Move("alice", second_.id(), kDrafts).ok());
+  EXPECT_TRUE(Send("QUIT").starts_with("+OK"));
+  EXPECT_EQ(store_.Find("alice", second_.id())->folder(), kDrafts);
+  EXPECT_TRUE(store_.ListAll("alice", kTrash)->empty());
 }
 
 TEST_F(Pop3SessionTest, RsetRestoresAndDroppedConnectionDeletesNothing) {
