@@ -165,6 +165,7 @@ absl::Status Drive::CreateFolder(std::string_view user, std::string_view path) {
       kvs_->CPut(keys::TreeRow(u, at->parent_id), at->name, std::nullopt, SerializeEntry(entry));
   if (!done.ok()) return done.status();
   if (!*done) return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(*parts)));
+  IndexPut(u, JoinPath(*parts), entry);
   return absl::OkStatus();
 }
 
@@ -184,7 +185,14 @@ absl::Status Drive::Delete(std::string_view user, std::string_view path) {
       if (attempt > 0) break;  // deleted by someone else meanwhile
       return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(path)));
     }
-    s = DeleteLocated(u, *at);
+    std::string at_path = JoinPath(*parts);
+    if (options_.trash_retention_ms > 0) {
+      s = MoveToTrash(u, at_path, *at);
+      if (s.ok()) IndexTree(u, at_path, at->entry, /*add=*/false);
+    } else {
+      IndexTree(u, at_path, at->entry, /*add=*/false);
+      s = DeleteLocated(u, *at);
+    }
     if (!absl::IsAborted(s)) break;
   }
   ScheduleCollection(u);
@@ -204,7 +212,13 @@ absl::StatusOr<Drive::Located> Drive::ClearDestination(const std::string& user, 
   }
   if (dst->raw) {
     if (!overwrite) return absl::AlreadyExistsError(absl::StrCat("already exists: ", to));
-    if (auto s = DeleteLocated(user, *dst); !s.ok()) return s;
+    // What is overwritten goes to the trash like any delete (a WebDAV client's MOVE over
+    // a file is how many editors save).
+    std::string dst_path = JoinPath(dst_parts);
+    auto s = options_.trash_retention_ms > 0 ? MoveToTrash(user, dst_path, *dst)
+                                             : DeleteLocated(user, *dst);
+    if (!s.ok()) return s;
+    IndexTree(user, dst_path, dst->entry, /*add=*/false);
   }
   return dst;
 }
@@ -225,14 +239,18 @@ absl::Status Drive::DeleteLocated(const std::string& user, const Located& at) {
     if (!*now) return absl::OkStatus();  // someone else deleted it (and collects it)
     return absl::AbortedError("changed while being deleted; try again");
   }
-  if (!IsFolder(at.entry)) {
-    if (auto s = AddGarbage(user, at.entry.version(), at.entry.size(), at.entry.chunk_bytes());
-        !s.ok()) {
-      return s;
-    }
-    return ChargeUsage(user, -static_cast<int64_t>(at.entry.size()));
-  }
+  if (!IsFolder(at.entry)) return ReleaseFile(user, at.entry);
   return absl::OkStatus();
+}
+
+absl::Status Drive::ReleaseFile(const std::string& user, const pb::Entry& entry) {
+  if (auto s = AddGarbage(user, entry.version(), entry.size(), entry.chunk_bytes()); !s.ok()) {
+    return s;
+  }
+  if (!entry.file_id().empty()) {
+    if (auto s = PurgeVersions(user, entry.file_id()); !s.ok()) return s;
+  }
+  return ChargeUsage(user, -static_cast<int64_t>(entry.size()));
 }
 
 absl::Status Drive::DeleteFolderContents(const std::string& user, const std::string& folder_id,
@@ -294,6 +312,8 @@ absl::Status Drive::Move(std::string_view user, std::string_view from, std::stri
     moved = !now->has_value();
   }
   if (*moved) {
+    IndexTree(u, JoinPath(*src_parts), src->entry, /*add=*/false);
+    IndexTree(u, JoinPath(*dst_parts), src->entry, /*add=*/true);
     ScheduleCollection(u);
     return absl::OkStatus();
   }

@@ -42,6 +42,10 @@
 
 namespace penncloud::drive {
 
+namespace pb {
+class Entry;
+}
+
 struct Options {
   uint32_t chunk_bytes = 1 << 20;
   uint64_t default_quota_bytes = uint64_t{10} << 30;
@@ -53,6 +57,13 @@ struct Options {
   std::function<int64_t()> now_ms;
   // If true, the Drive runs a thread that collects a user's garbage after their writes.
   bool background_collection = false;
+  // Deleted files and folders stay in the trash this long, then the collector purges them.
+  // 0: no trash, deletes are final.
+  int64_t trash_retention_ms = int64_t{30} * 24 * 3600 * 1000;
+  // A replaced file keeps its last `max_versions` contents (0: none), each for at most
+  // `version_retention_ms` after it was replaced.
+  int max_versions = 10;
+  int64_t version_retention_ms = int64_t{30} * 24 * 3600 * 1000;
 };
 
 struct EntryInfo {
@@ -78,6 +89,36 @@ struct UploadOptions {
   // Commit only if nothing exists at the path yet.
   bool if_none_match = false;
 };
+
+// A deleted file or folder waiting in the trash.
+struct TrashEntry {
+  std::string id;
+  std::string path;  // where it was
+  bool folder = false;
+  uint64_t size = 0;  // bytes of every file inside
+  int64_t deleted_ms = 0;
+};
+
+// An older content of a file.
+struct VersionInfo {
+  std::string id;
+  uint64_t size = 0;
+  int64_t modified_ms = 0;  // when that content was written
+  int64_t replaced_ms = 0;
+};
+
+// One file or folder found by name.
+struct NameMatch {
+  std::string path;
+  std::string name;
+  bool folder = false;
+  uint64_t size = 0;
+  int64_t modified_ms = 0;
+};
+
+// Bounds of a name search.
+inline constexpr size_t kMaxQueryBytes = 256;
+inline constexpr int kMaxSearchResults = 200;
 
 // WebDAV PROPPATCH: set (value present) or remove (nullopt) dead properties, in order.
 using PropertyPatch = std::vector<std::pair<std::string, std::optional<std::string>>>;
@@ -189,8 +230,38 @@ class Drive {
   // Copies a file or a whole folder; contents are copied chunk by chunk.
   absl::Status Copy(std::string_view user, std::string_view from, std::string_view to,
                     bool overwrite);
-  // Deletes a file, or a folder with everything inside.
+  // Moves a file, or a folder with everything inside, to the trash (deletes it for good
+  // when the trash is off). Its bytes keep counting toward the quota until purged.
   absl::Status Delete(std::string_view user, std::string_view path);
+
+  // The trash, newest first.
+  absl::StatusOr<std::vector<TrashEntry>> ListTrash(std::string_view user);
+  // Puts an item back where it was, recreating missing folders on the way. If that name is
+  // taken, the item comes back beside it as "name (restored)" (or "(restored 2)", ...).
+  // Returns the path it was restored to. kNotFound for an unknown id.
+  absl::StatusOr<std::string> Restore(std::string_view user, std::string_view id);
+  // Deletes one item of the trash for good.
+  absl::Status Purge(std::string_view user, std::string_view id);
+  // Purges everything in the trash; returns how many items went.
+  absl::StatusOr<int> EmptyTrash(std::string_view user);
+
+  // The older versions of a file, newest first.
+  absl::StatusOr<std::vector<VersionInfo>> ListVersions(std::string_view user,
+                                                        std::string_view path);
+  // Makes an older version current again; the current content becomes a version.
+  absl::StatusOr<EntryInfo> RestoreVersion(std::string_view user, std::string_view path,
+                                           std::string_view version_id);
+  // Like Open, for an older version of the file at `path`.
+  absl::StatusOr<std::unique_ptr<Reader>> OpenVersion(std::string_view user, std::string_view path,
+                                                      std::string_view version_id);
+
+  // Files and folders whose name holds every word of `query` as the start of one of its
+  // words, compared case-insensitively and without accents (Unicode case folding). Answers
+  // from the name index, never by walking the tree. kInvalidArgument for a query with no
+  // letters or digits or longer than kMaxQueryBytes. At most `limit` (<= kMaxSearchResults)
+  // matches, sorted by name.
+  absl::StatusOr<std::vector<NameMatch>> Search(std::string_view user, std::string_view query,
+                                                int limit = 50);
 
   // Starts an upload to `path`, whose parent folder must exist. Checked again at commit.
   absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(std::string_view user, std::string_view path,
@@ -222,6 +293,34 @@ class Drive {
   absl::StatusOr<Located> Locate(const std::string& user, const std::vector<std::string>& parts,
                                  std::vector<std::string>* chain = nullptr);
   absl::Status DeleteLocated(const std::string& user, const Located& at);
+  // A file entry that left the tree for good: its content and older versions go to garbage
+  // and stop counting toward the quota.
+  absl::Status ReleaseFile(const std::string& user, const pb::Entry& entry);
+  absl::Status MoveToTrash(const std::string& user, const std::string& path, const Located& at);
+  absl::Status PurgeItem(const std::string& user, const std::string& id, const std::string& raw);
+  absl::StatusOr<uint64_t> SubtreeBytes(const std::string& user, const std::string& folder_id,
+                                        int depth);
+  // A lost folder on the way back from the trash is made again; returns the parent's id.
+  absl::StatusOr<std::string> EnsureFolders(const std::string& user,
+                                            const std::vector<std::string>& parts);
+  int ExpireTrash(const std::string& user);
+
+  // Versions (versions.cc). Files `old`, replaced at `now`, among the versions of
+  // `file_id`; false if it was not kept (the caller then releases it).
+  bool KeepVersion(const std::string& user, const std::string& file_id, const pb::Entry& old,
+                   int64_t now);
+  void PruneVersions(const std::string& user, const std::string& file_id, int64_t now);
+  absl::Status PurgeVersions(const std::string& user, const std::string& file_id);
+  int ExpireVersions(const std::string& user);
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> VersionCells(
+      const std::string& user, const std::string& file_id);
+
+  // Name index (search.cc). Failures are logged, never fail the operation.
+  void IndexPut(const std::string& user, const std::string& path, const pb::Entry& entry);
+  void IndexRemove(const std::string& user, const std::string& path);
+  // The entry at `path` and, for a folder, everything inside.
+  void IndexTree(const std::string& user, const std::string& path, const pb::Entry& entry, bool add,
+                 int depth = 0);
   // The destination of a move or copy of `src` (`verb` names it in errors): never inside
   // `src` itself; an existing entry there is an error unless `overwrite`, then deleted.
   absl::StatusOr<Located> ClearDestination(const std::string& user, const Located& src,

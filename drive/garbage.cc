@@ -4,10 +4,10 @@
 #include <chrono>
 
 #include "common/log.h"
-#include "proto/drive.pb.h"
 #include "drive/drive.h"
 #include "drive/keys.h"
 #include "drive/path.h"
+#include "proto/drive.pb.h"
 
 namespace penncloud::drive {
 namespace {
@@ -104,6 +104,8 @@ absl::StatusOr<int> Drive::CollectGarbage(std::string_view user) {
     PC_LOG(kInfo, "drive.abandoned_upload_collected")("user", u)("version", cell.column);
     ++collected;
   }
+  // Expired trash and versions become garbage themselves, collected after the grace.
+  collected += ExpireTrash(u) + ExpireVersions(u);
   return collected;
 }
 
@@ -148,8 +150,16 @@ void Drive::CollectorLoop() {
                               kvs::ListOptions{.after = "", .limit = 1, .with_values = false});
     auto uploads = kvs_->List(keys::PendingRow(user),
                               kvs::ListOptions{.after = "", .limit = 1, .with_values = false});
-    bool more =
-        (pending.ok() && !pending->cells.empty()) || (uploads.ok() && !uploads->cells.empty());
+    // Trash and versions expire in days; a user who has any is looked at on the same
+    // rhythm (one listing of each row), so expiry needs no separate sweep.
+    auto trash = kvs_->List(keys::TrashRow(user),
+                            kvs::ListOptions{.after = "", .limit = 1, .with_values = false});
+    auto versions = kvs_->List(keys::VersionsRow(user),
+                               kvs::ListOptions{.after = "", .limit = 1, .with_values = false});
+    auto nonempty = [](const absl::StatusOr<kvs::ColumnPage>& page) {
+      return page.ok() && !page->cells.empty();
+    };
+    bool more = nonempty(pending) || nonempty(uploads) || nonempty(trash) || nonempty(versions);
     lock.lock();
     if (more) {
       int64_t wait_ms = std::min(options_.garbage_grace_ms, options_.pending_timeout_ms) / 2 + 1000;

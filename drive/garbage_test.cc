@@ -86,6 +86,7 @@ TEST(DriveBackground, CollectorThreadRunsAfterWrites) {
   options.chunk_bytes = 4;
   options.garbage_grace_ms = 0;
   options.background_collection = true;
+  options.trash_retention_ms = 0;  // the delete is final
   Drive drive(&kvs, options);
   auto up = drive.BeginUpload("alice", "/f");
   ASSERT_TRUE((*up)->Append("0123456789").ok());

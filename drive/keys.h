@@ -1,4 +1,4 @@
-// Row keys of the drive's records (layout in proto/drive.proto). Internal to storage/.
+// Row keys of the drive's records (layout in proto/drive.proto). Internal to drive/.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,19 @@ inline std::string TreeRow(std::string_view user, std::string_view folder_id) {
 inline std::string StateRow(std::string_view user) { return UserRow(user, "state"); }
 inline std::string PendingRow(std::string_view user) { return UserRow(user, "pending"); }
 inline std::string GarbageRow(std::string_view user) { return UserRow(user, "garbage"); }
+inline std::string TrashRow(std::string_view user) { return UserRow(user, "trash"); }
+inline std::string VersionsRow(std::string_view user) { return UserRow(user, "versions"); }
+inline std::string NamesRow(std::string_view user) { return UserRow(user, "names"); }
+// A file's versions sort together: "<file id>/<version>".
+inline std::string VersionColumn(std::string_view file_id, std::string_view version) {
+  return std::string(file_id).append("/").append(version);
+}
+// The name index: "<folded word>\0<path>"; no word or path holds a NUL.
+inline std::string NameColumn(std::string_view word, std::string_view path) {
+  std::string column(word);
+  column.push_back('\0');
+  return column.append(path);
+}
 inline std::string ChunkRow(std::string_view user, std::string_view version, uint64_t index) {
   return UserRow(user, "chunk/").append(version).append("/").append(std::to_string(index));
 }

@@ -64,6 +64,16 @@ const char* ForbiddenCategory(uint32_t cp) {
 
 }  // namespace
 
+absl::Status ValidateUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    size_t n = Utf8SequenceLength(text, i, &cp);
+    if (n == 0) return absl::InvalidArgumentError("text is not valid UTF-8");
+    i += n;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateName(std::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("name is empty");
   if (name.size() > kMaxNameBytes) {

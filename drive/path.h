@@ -29,6 +29,9 @@ absl::StatusOr<std::vector<std::string>> SplitPath(std::string_view path);
 // "/" + components joined by "/".
 std::string JoinPath(const std::vector<std::string>& components);
 
+// OK if `text` is well-formed UTF-8; otherwise kInvalidArgument.
+absl::Status ValidateUtf8(std::string_view text);
+
 // User names become part of row keys: they must not contain '/' or control characters.
 absl::Status ValidateUser(std::string_view user);
 

@@ -1,4 +1,4 @@
-// Helpers shared by the storage tests: a Drive over a MemoryClient with a fake clock and
+// Helpers shared by the drive tests: a Drive over a MemoryClient with a fake clock and
 // tiny chunks, so chunk boundaries are crossed by short strings.
 #pragma once
 
@@ -8,22 +8,34 @@
 #include <memory>
 #include <string>
 
-#include "kvs/client/memory_client.h"
 #include "drive/drive.h"
 #include "drive/keys.h"
+#include "kvs/client/memory_client.h"
 
 namespace penncloud::drive {
 
 class DriveTest : public ::testing::Test {
  protected:
-  explicit DriveTest(uint32_t chunk_bytes = 4) {
+  // Deletes are final and replaced contents are not kept unless `recovery` (trash and
+  // versions) is asked for: most tests watch collection happen right after a delete.
+  explicit DriveTest(uint32_t chunk_bytes = 4, bool recovery = false) {
     Options options;
     options.chunk_bytes = chunk_bytes;
     options.garbage_grace_ms = 1000;
     options.pending_timeout_ms = 10000;
     options.now_ms = [this] { return clock_.load(); };
+    if (!recovery) {
+      options.trash_retention_ms = 0;
+      options.max_versions = 0;
+    } else {
+      options.trash_retention_ms = kRetentionMs;
+      options.max_versions = 3;
+      options.version_retention_ms = kRetentionMs;
+    }
     drive_ = std::make_unique<Drive>(&kvs_, options);
   }
+
+  static constexpr int64_t kRetentionMs = 100'000;
 
   absl::Status Write(const std::string& user, const std::string& path, const std::string& data,
                      UploadOptions options = {}) {

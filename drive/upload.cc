@@ -198,7 +198,11 @@ absl::StatusOr<EntryInfo> Upload::Commit() {
       failure = usage.status();
       break;
     }
-    if (usage->used_bytes + size_ > usage->quota_bytes + old_size) {
+    // The replaced content stays as a version (still counted) when both fit; when only the
+    // new one fits, the old one is not kept.
+    bool keep_old = at->raw && drive_->options_.max_versions > 0 &&
+                    usage->used_bytes + size_ <= usage->quota_bytes;
+    if (!keep_old && usage->used_bytes + size_ > usage->quota_bytes + old_size) {
       failure = absl::ResourceExhaustedError("the file does not fit in your quota");
       break;
     }
@@ -211,6 +215,8 @@ absl::StatusOr<EntryInfo> Upload::Commit() {
     int64_t now = drive_->Now();
     entry.set_created_ms(at->raw ? at->entry.created_ms() : now);
     entry.set_modified_ms(now);
+    entry.set_file_id(at->raw && !at->entry.file_id().empty() ? at->entry.file_id()
+                                                              : keys::RandomId());
     if (dead_props_) {
       entry.mutable_dead_props()->insert(dead_props_->begin(), dead_props_->end());
     } else if (at->raw) {
@@ -229,11 +235,14 @@ absl::StatusOr<EntryInfo> Upload::Commit() {
     if (!*done) continue;  // someone else changed the entry: look again
     done_ = true;
     (void)kvs->Delete(keys::PendingRow(user_), version_);
-    if (at->raw) {
+    if (at->raw && !(keep_old && drive_->KeepVersion(user_, entry.file_id(), at->entry, now))) {
       (void)drive_->AddGarbage(user_, at->entry.version(), at->entry.size(),
                                at->entry.chunk_bytes());
+    } else {
+      old_size = 0;  // still counted, as a version
     }
     (void)drive_->ChargeUsage(user_, static_cast<int64_t>(size_) - static_cast<int64_t>(old_size));
+    drive_->IndexPut(user_, JoinPath(path_), entry);
     drive_->ScheduleCollection(user_);
     PC_LOG(kInfo, "drive.upload_committed")("user", user_)("size", size_)("chunks", chunks_);
     return ToInfo(path_.back(), entry);

@@ -1,0 +1,103 @@
+// Name search: folded words (case, compatibility forms, accents), the index kept in step with
+// every change of the tree, and the bounds of a query.
+#include <gtest/gtest.h>
+
+#include "drive/drive.h"
+#include "drive/name_words.h"
+#include "drive/test_util.h"
+
+namespace penncloud::drive {
+namespace {
+
+class SearchTest : public DriveTest {
+ protected:
+  SearchTest() : DriveTest(/*chunk_bytes=*/4, /*recovery=*/true) {}
+
+  std::vector<std::string> Find(const std::string& query, const std::string& user = "alice") {
+    auto found = drive_->Search(user, query);
+    EXPECT_TRUE(found.ok()) << found.status();
+    std::vector<std::string> paths;
+    if (found.ok()) {
+      for (const auto& m : *found) paths.push_back(m.path);
+    }
+    return paths;
+  }
+};
+
+using Paths = std::vector<std::string>;
+
+TEST(NameWordsTest, FoldsCaseWidthAndAccents) {
+  EXPECT_EQ(FoldedWords("Q3-Report_FINAL.pdf"), (Paths{"q3", "report", "final", "pdf"}));
+  EXPECT_EQ(FoldedWords("Résumé"), Paths{"resume"});
+  EXPECT_EQ(FoldedWords("STRASSE straße"), Paths{"strasse"});
+  EXPECT_EQ(FoldedWords("ＦＵＬＬ ﬁle"), (Paths{"full", "file"}));
+  EXPECT_EQ(FoldedWords("ΣΊΣΥΦΟΣ"), Paths{"σισυφοσ"});
+  EXPECT_EQ(FoldedWords("写真 2024"), (Paths{"写真", "2024"}));
+  EXPECT_TRUE(FoldedWords("--- ...").empty());
+  EXPECT_EQ(FoldedWords(std::string(100, 'a'))[0].size(), kMaxWordBytes);
+}
+
+TEST_F(SearchTest, FindsByWordPrefixCaseAndAccentInsensitive) {
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/Photos").ok());
+  ASSERT_TRUE(Write("alice", "/Photos/Résumé 2024.PDF", "pdf").ok());
+  ASSERT_TRUE(Write("alice", "/report-final.txt", "12345").ok());
+  EXPECT_EQ(Find("resume"), Paths{"/Photos/Résumé 2024.PDF"});
+  EXPECT_EQ(Find("RÉS 20"), Paths{"/Photos/Résumé 2024.PDF"});
+  EXPECT_EQ(Find("phot"), Paths{"/Photos"});
+  EXPECT_EQ(Find("fin rep"), Paths{"/report-final.txt"});
+  EXPECT_TRUE(Find("inal").empty());  // words match from their start
+  auto found = drive_->Search("alice", "report");
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].name, "report-final.txt");
+  EXPECT_FALSE((*found)[0].folder);
+  EXPECT_EQ((*found)[0].size, 5u);
+}
+
+TEST_F(SearchTest, IndexFollowsMovesDeletesAndRestores) {
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/a").ok());
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/a/inner").ok());
+  ASSERT_TRUE(Write("alice", "/a/inner/budget.xls", "x").ok());
+  ASSERT_TRUE(drive_->Move("alice", "/a", "/b", false).ok());
+  EXPECT_EQ(Find("budget"), Paths{"/b/inner/budget.xls"});
+  ASSERT_TRUE(drive_->Move("alice", "/b/inner/budget.xls", "/b/plan.xls", false).ok());
+  EXPECT_TRUE(Find("budget").empty());
+  EXPECT_EQ(Find("plan"), Paths{"/b/plan.xls"});
+  ASSERT_TRUE(drive_->Delete("alice", "/b").ok());
+  EXPECT_TRUE(Find("plan").empty());
+  EXPECT_TRUE(Find("inner").empty());
+  ASSERT_TRUE(drive_->Restore("alice", (*drive_->ListTrash("alice"))[0].id).ok());
+  EXPECT_EQ(Find("plan"), Paths{"/b/plan.xls"});
+  EXPECT_EQ(Find("inner"), Paths{"/b/inner"});
+  ASSERT_TRUE(drive_->Copy("alice", "/b", "/c", false).ok());
+  EXPECT_EQ(Find("plan"), (Paths{"/b/plan.xls", "/c/plan.xls"}));
+}
+
+TEST_F(SearchTest, ReplacementUpdatesSizeAndOverwriteDropsTheOldName) {
+  ASSERT_TRUE(Write("alice", "/notes", "1").ok());
+  ASSERT_TRUE(Write("alice", "/notes", "123").ok());
+  EXPECT_EQ((*drive_->Search("alice", "notes"))[0].size, 3u);
+  ASSERT_TRUE(Write("alice", "/memo", "m").ok());
+  ASSERT_TRUE(drive_->Move("alice", "/memo", "/notes", true).ok());
+  EXPECT_TRUE(Find("memo").empty());
+  EXPECT_EQ(Find("notes"), Paths{"/notes"});
+}
+
+TEST_F(SearchTest, BadQueriesAndOtherUsers) {
+  EXPECT_TRUE(absl::IsInvalidArgument(drive_->Search("alice", "").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(drive_->Search("alice", "-- ..").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(drive_->Search("alice", std::string(257, 'a')).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(drive_->Search("alice", "\xff\xfe").status()));
+  ASSERT_TRUE(Write("alice", "/private.txt", "p").ok());
+  EXPECT_TRUE(Find("private", "bob").empty());
+}
+
+TEST_F(SearchTest, ResultsAreBounded) {
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(Write("alice", "/photo " + std::to_string(i), "x").ok());
+  }
+  EXPECT_EQ(drive_->Search("alice", "photo", 10)->size(), 10u);
+  EXPECT_EQ(drive_->Search("alice", "photo", 1000)->size(), 30u);
+}
+
+}  // namespace
+}  // namespace penncloud::drive
