@@ -13,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/tls_versions.h"
 
 ABSL_FLAG(std::string, tls_dir, "",
           "folder with the cluster CA (ca.crt) and this node's <node_name>.crt and .key");
@@ -78,6 +79,7 @@ std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials(const Files& fi
 absl::StatusOr<CertificateInfo> Init(const Files& files, unsigned reload_s) {
   absl::StatusOr<CertificateInfo> info = CheckKeyPair(files.ca, files.cert, files.key);
   if (!info.ok()) return info.status();
+  if (absl::Status tls13 = RequireTls13ForNewContexts(); !tls13.ok()) return tls13;
   ProcessCredentials& process = Process();
   std::lock_guard lock(process.mu);
   process.plaintext = false;

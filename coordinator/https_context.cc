@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/tls_versions.h"
 
 namespace penncloud::coordinator {
 namespace {
@@ -22,8 +23,8 @@ absl::StatusOr<std::unique_ptr<ssl::context>> HttpsContext(const std::string& ce
                                                            const std::string& key_file) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
-  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
-      SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
+  tls::AllowTls12(native);
+  if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
     return absl::InternalError("OpenSSL refused the TLS settings");
   }
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |

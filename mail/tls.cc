@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/tls_versions.h"
 
 namespace penncloud::mail {
 namespace {
@@ -76,6 +77,7 @@ absl::StatusOr<std::unique_ptr<boost::asio::ssl::context>> ServerTlsContext(
   ctx->set_options(boost::asio::ssl::context::default_workarounds |
                    boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
                    boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1);
+  tls::AllowTls12(ctx->native_handle());
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(cert_path, ec);
   if (ec)
@@ -87,6 +89,7 @@ absl::StatusOr<std::unique_ptr<boost::asio::ssl::context>> ServerTlsContext(
 
 std::unique_ptr<boost::asio::ssl::context> OpportunisticClientTlsContext() {
   auto ctx = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
+  tls::AllowTls12(ctx->native_handle());
   ctx->set_verify_mode(boost::asio::ssl::verify_none);
   return ctx;
 }

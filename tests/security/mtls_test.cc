@@ -4,7 +4,12 @@
 // coordinator may. Every call is refused, nothing is applied or persisted, refusals show in
 // /metrics; a removed replica is refused by the others although its certificate is still
 // valid; and certificates and the CA are rotated while a writer runs, with no failed write.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_tls.h"
+#include "common/tls_versions.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kvs/client/replica_group_client.h"
@@ -62,6 +68,37 @@ paxos::Message PeerMessage(paxos::MessageType type, uint64_t from, uint64_t to, 
   m.mutable_ballot()->set_round(round);
   m.mutable_ballot()->set_node(from);
   return m;
+}
+
+// The TLS version a handshake with 127.0.0.1:`port` settles on, offering only versions
+// `min`..`max` and presenting `files`; 0 if the server refuses it.
+int HandshakeVersion(int port, const tls::Files& files, int min, int max) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  tls::AllowTls12(ctx);  // this process's own settings must not decide the outcome
+  SSL_CTX_set_min_proto_version(ctx, min);
+  SSL_CTX_set_max_proto_version(ctx, max);
+  SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str());
+  SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM);
+  int version = 0;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    // gRPC speaks HTTP/2 over TLS and refuses a handshake without ALPN "h2".
+    static const unsigned char kAlpn[] = {2, 'h', '2'};
+    SSL_set_alpn_protos(ssl, kAlpn, sizeof kAlpn);
+    if (SSL_connect(ssl) == 1) version = SSL_version(ssl);
+    SSL_free(ssl);
+  }
+  close(fd);
+  SSL_CTX_free(ctx);
+  return version;
 }
 
 // Sends `m` alone in a batch from its sender, as a peer's transport would.
@@ -262,6 +299,17 @@ TEST_F(MtlsTest, StrangersWithoutAClusterCertificateGetNothing) {
     }
   }
   ExpectNothingApplied();
+}
+
+TEST_F(MtlsTest, InternalPortsSpeakOnlyTls13) {
+  auto admin = TestPki::Shared().Issue(Identity::Admin("tls-versions"));
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  const std::string& address = group_->address(leader_);
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port)) << address;
+  EXPECT_EQ(HandshakeVersion(port, *admin, TLS1_2_VERSION, TLS1_2_VERSION), 0)
+      << "a TLS 1.2-only client completed a handshake with " << address;
+  EXPECT_EQ(HandshakeVersion(port, *admin, TLS1_2_VERSION, TLS1_3_VERSION), TLS1_3_VERSION);
 }
 
 TEST_F(MtlsTest, AServiceCertificateReachesDataButNotPeersOperatorsOrTheMap) {
