@@ -3,9 +3,11 @@
 //   kvs_server --id=1 --peers=1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013
 //              --data_dir=state/kvs-1
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -19,8 +21,12 @@
 #include "common/metrics_server.h"
 #include "common/node_name.h"
 #include "common/stop_signal.h"
+#include "kvs/server/disk_repair.h"
+#include "kvs/server/fatal.h"
 #include "kvs/server/replica.h"
 #include "kvs/server/status_metrics.h"
+#include "kvs/storage/disk.h"
+#include "kvs/storage/fault_control.h"
 
 ABSL_FLAG(uint64_t, id, 0, "This replica's id (>= 1); must be one of the ids in --peers.");
 ABSL_FLAG(std::string, peers, "",
@@ -72,6 +78,62 @@ ABSL_FLAG(std::string, log_level, "info", "Log level: debug, info, warn or error
 ABSL_FLAG(int, slow_rpc_ms, 500,
           "RPCs at least this slow are logged with the caller's request id (0: log every RPC).");
 ABSL_FLAG(int, drain_ms, 5000, "On SIGTERM, exit after at most this long.");
+ABSL_FLAG(int, repair_timeout_ms, 600000,
+          "A replica whose store is damaged rebuilds it from its peers before it serves "
+          "(docs/kvs.md \"Disk faults\"); it gives up (exit 1) after this long without "
+          "every voter of the group answering.");
+ABSL_FLAG(std::string, fault_fs_control, "",
+          "TESTS ONLY, never set by scripts/start.sh: run this replica's disk through a "
+          "fault-injecting file system driven by the file DIR/replica-<id> (words sync_fails, "
+          "no_space, crash; kvs/storage/fault_control.h).");
+
+namespace {
+
+using penncloud::kvs::server::Replica;
+using penncloud::kvs::server::ReplicaOptions;
+
+// Starts the replica, first rebuilding a damaged store from the peers, and waiting while
+// the disk is full (the store cannot even open then). Exits on any other failure.
+std::unique_ptr<Replica> StartReplica(const ReplicaOptions& options) {
+  namespace server = penncloud::kvs::server;
+  bool disk_full_logged = false;
+  for (int repairs = 0;;) {
+    if (server::NeedsRepair(options.data_dir)) {
+      PC_LOG(kWarn, "kvs.repair_started")("data_dir", options.data_dir);
+      const auto deadline = std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(absl::GetFlag(FLAGS_repair_timeout_ms));
+      if (absl::Status s = server::RepairFromPeers(options, deadline); !s.ok()) {
+        std::cerr << "kvs_server: " << s.message() << "\n";
+        std::exit(1);
+      }
+    }
+    auto replica = Replica::Start(options);
+    if (replica.ok()) return std::move(*replica);
+    const absl::Status& s = replica.status();
+    if (s.code() == absl::StatusCode::kDataLoss && repairs++ == 0) {
+      // Damage found while opening: the replica must not serve (or vote) from this store.
+      PC_LOG(kError, "kvs.store_corrupt")("error", s.ToString());
+      if (absl::Status marked = server::MarkForRepair(options.data_dir, s.ToString());
+          !marked.ok()) {
+        server::Fatal("kvs.repair_mark_failed", marked);
+      }
+      continue;
+    }
+    if (s.code() == absl::StatusCode::kResourceExhausted) {
+      if (!disk_full_logged) {
+        PC_LOG(kError, "kvs.disk_full")("error", s.ToString())("retry_ms", 1000);
+        std::cerr << "kvs_server: " << s.message() << "; waiting for space\n";
+        disk_full_logged = true;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    std::cerr << "kvs_server: " << s << "\n";
+    std::exit(1);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -151,18 +213,39 @@ int main(int argc, char** argv) {
   auto metrics_server = penncloud::metrics::StartFromFlag();
   if (!metrics_server.ok()) return 2;
 
-  auto replica = penncloud::kvs::server::Replica::Start(options);
-  if (!replica.ok()) {
-    std::cerr << "kvs_server: " << replica.status() << "\n";
-    return 1;
+  std::unique_ptr<penncloud::kvs::storage::FaultControl> fault_control;
+  if (const std::string dir = absl::GetFlag(FLAGS_fault_fs_control); !dir.empty()) {
+    auto fault =
+        std::make_shared<penncloud::kvs::storage::FaultFileSystem>(rocksdb::FileSystem::Default());
+    penncloud::kvs::storage::UseFileSystem(fault);
+    const std::string path = absl::StrCat(dir, "/replica-", options.id);
+    fault_control = std::make_unique<penncloud::kvs::storage::FaultControl>(path, fault);
+    PC_LOG(kWarn, "kvs.fault_fs")("control", path);
   }
+
+  // Everything acknowledged is already fsync'd; a clean stop lets RPCs in flight finish
+  // (or fail, for the client to retry elsewhere) instead of cutting them off. Before the
+  // replica serves (a repair, a full disk) there is nothing to drain.
+  std::atomic<Replica*> serving{nullptr};
+  penncloud::OnStopSignal(
+      [&serving] {
+        if (Replica* r = serving.load()) {
+          r->Shutdown();
+        } else {
+          std::_Exit(0);
+        }
+      },
+      std::chrono::milliseconds(absl::GetFlag(FLAGS_drain_ms)));
+  std::unique_ptr<Replica> replica = StartReplica(options);
+  // Damage found while serving: mark the store, stop. The next start rebuilds it.
+  penncloud::kvs::storage::OnCorruption([dir = options.data_dir](const absl::Status& s) {
+    penncloud::kvs::server::MarkForRepair(dir, s.ToString()).IgnoreError();
+    penncloud::kvs::server::Fatal("kvs.store_corrupt", s);
+  });
+  serving = replica.get();
   penncloud::kvs::server::ExportStatusMetrics(options.listen.empty() ? options.peers.at(options.id)
                                                                      : options.listen);
-  // Everything acknowledged is already fsync'd; a clean stop lets RPCs in flight finish
-  // (or fail, for the client to retry elsewhere) instead of cutting them off.
-  penncloud::OnStopSignal([r = replica->get()] { r->Shutdown(); },
-                          std::chrono::milliseconds(absl::GetFlag(FLAGS_drain_ms)));
-  (*replica)->Wait();
+  replica->Wait();
   PC_LOG(kInfo, "kvs.stopped");
   std::_Exit(0);
 }

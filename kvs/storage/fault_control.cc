@@ -39,10 +39,18 @@ void FaultControl::Poll() {
   std::set<std::string> words;
   std::ifstream in(path_);
   std::string word;
-  while (words.size() < kMaxWords && in >> word) words.insert(word);
+  std::string text;
+  while (words.size() < kMaxWords && in >> word) {
+    words.insert(word);
+    text += word + " ";
+  }
   if (words.contains("crash")) fs_->CrashProcess(kCrashExitCode);
   fs_->SetFaults(DiskFaults{.sync_fails = words.contains("sync_fails"),
                             .no_space = words.contains("no_space")});
+  if (text == seen_) return;
+  seen_ = text;
+  // Outside the faulty file system on purpose: the test's side channel, not replica data.
+  std::ofstream(path_ + ".seen", std::ios::trunc) << text << "\n";
 }
 
 }  // namespace penncloud::kvs::storage

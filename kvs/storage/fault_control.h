@@ -6,12 +6,14 @@
 //   sync_fails   every sync fails with EIO (fault_fs.h DiskFaults)
 //   no_space     every write fails with ENOSPC
 //   crash        lose everything not synced and exit at once with kCrashExitCode
-// A missing or empty file means no faults.
+// A missing or empty file means no faults. Once the faults of a new text are in force the
+// watcher copies the text to <file>.seen, so a test can wait for them.
 #pragma once
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -34,6 +36,7 @@ class FaultControl {
  private:
   const std::string path_;
   const std::shared_ptr<FaultFileSystem> fs_;
+  std::optional<std::string> seen_;  // the text last applied (the polling thread's)
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // GUARDED_BY(mu_)
