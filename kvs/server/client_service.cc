@@ -34,17 +34,7 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
       reactor->Finish(s);
       return reactor;
     }
-    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
-      r_->FillHint(response->mutable_hint());
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
-    }
-    Proposal p{
-        c.SerializeAsString(), c.session(), c.seq(),
-        PendingWrite{reactor, response,
-                     Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms)}};
-    r_->Enqueue([&](Inbox& in) { in.proposals.push_back(std::move(p)); });
-    return reactor;
+    return Propose(reactor, response, c);
   }
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const pb::GetRequest* request,
@@ -88,21 +78,11 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
       reactor->Finish(Invalid(absl::StrCat("bad cluster map: ", map.status().message())));
       return reactor;
     }
-    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
-      r_->FillHint(response->mutable_hint());
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
-    }
     pb::Command c;
     c.set_op(pb::OP_SET_MAP);
     c.set_seq(Nonce());
     c.set_map(request->map());
-    Proposal p{
-        c.SerializeAsString(), 0, c.seq(),
-        PendingWrite{reactor, response,
-                     Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms)}};
-    r_->Enqueue([&](Inbox& in) { in.proposals.push_back(std::move(p)); });
-    return reactor;
+    return Propose(reactor, response, c);
   }
 
   grpc::ServerUnaryReactor* Migrate(grpc::CallbackServerContext* context,
@@ -119,21 +99,11 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
       reactor->Finish(Invalid("migrate step without kind or migration id"));
       return reactor;
     }
-    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
-      r_->FillHint(response->mutable_hint());
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
-    }
     pb::Command c;
     c.set_op(pb::OP_MIGRATE);
     c.set_seq(Nonce());
     *c.mutable_migrate() = step;
-    Proposal p{
-        c.SerializeAsString(), 0, c.seq(),
-        PendingWrite{reactor, response,
-                     Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms)}};
-    r_->Enqueue([&](Inbox& in) { in.proposals.push_back(std::move(p)); });
-    return reactor;
+    return Propose(reactor, response, c);
   }
 
   grpc::ServerUnaryReactor* ListRows(grpc::CallbackServerContext* context,
@@ -260,6 +230,23 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
   }
 
  private:
+  // A write that passed validation goes to the loop, which proposes it and answers once it
+  // is applied; a replica that is not the leader answers at once with a hint instead.
+  grpc::ServerUnaryReactor* Propose(grpc::ServerUnaryReactor* reactor, pb::WriteResponse* response,
+                                    const pb::Command& c) {
+    if (!r_->is_leader_.load(std::memory_order_relaxed)) {
+      r_->FillHint(response->mutable_hint());
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    Proposal p{
+        c.SerializeAsString(), c.session(), c.seq(),
+        PendingWrite{reactor, response,
+                     Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms)}};
+    r_->Enqueue([&](Inbox& in) { in.proposals.push_back(std::move(p)); });
+    return reactor;
+  }
+
   // A read that passed validation goes to the loop, which serves it once the core says it is
   // safe; a replica that is not the leader answers at once with a hint instead.
   grpc::ServerUnaryReactor* StartRead(PendingRead read, const grpc::Status& valid,
