@@ -4,6 +4,8 @@
 #include "frontend/accounts_api.h"
 #include "frontend/drive_api.h"
 #include "frontend/mail_api.h"
+#include "frontend/mail_search_api.h"
+#include "frontend/mail_threads_api.h"
 #include "frontend/webdav.h"
 
 namespace penncloud::frontend {
@@ -11,6 +13,8 @@ namespace penncloud::frontend {
 void BuildRoutes(Router& router, const ApiContext& ctx, const StaticOptions& static_options) {
   RegisterAccountRoutes(router, ctx);
   RegisterAccountSettingsRoutes(router, ctx);
+  RegisterMailSearchRoutes(router, ctx);  // before /api/mail/{id} takes their paths
+  RegisterMailThreadsRoutes(router, ctx);
   RegisterMailRoutes(router, ctx);
   RegisterDriveRoutes(router, ctx);
   RegisterWebDavRoutes(router, ctx);

@@ -175,7 +175,7 @@ absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::Mailbox(std::string_view
     if (*done) {
       *it = std::move(numbered);
     } else {
-      auto current = ReadMeta(user, folder, it->id());
+      auto current = Entry(user, folder, it->id());
       if (!current.ok()) return current.status();
       *it = std::move(*current);
     }
@@ -215,6 +215,7 @@ absl::Status MailStore::DeleteFolder(std::string_view user, std::string_view nam
   for (const pb::MessageMeta& m : *messages) {
     if (auto s = kvs_.Delete(MailboxRow(user), MessageColumn(name, m.id())); !s.ok()) return s;
     if (auto s = DeleteChunks(kvs_, BodyName(user, m.id()), m.chunks()); !s.ok()) return s;
+    if (auto s = index_.Remove(user, m.id()); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

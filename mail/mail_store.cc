@@ -11,6 +11,7 @@
 #include "mail/chunks.h"
 #include "mail/mime.h"
 #include "mail/text.h"
+#include "mail/thread.h"
 
 namespace penncloud::mail {
 namespace {
@@ -74,9 +75,10 @@ std::string BodyName(std::string_view user, std::string_view id) {
 }
 
 MailStore::MailStore(kvs::Client& kvs, std::function<int64_t()> now_micros)
-    : kvs_(kvs), now_micros_(now_micros ? std::move(now_micros) : [] {
-        return absl::ToUnixMicros(absl::Now());
-      }) {}
+    : kvs_(kvs),
+      now_micros_(now_micros ? std::move(now_micros)
+                             : [] { return absl::ToUnixMicros(absl::Now()); }),
+      index_(kvs, now_micros_) {}
 
 std::string MailStore::NewId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -110,7 +112,13 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
   SetFlags(flags, &meta);
   meta.set_has_attachments(!parsed.attachments.empty());
   meta.set_preview(ScrubUtf8(Preview(parsed)));
+  meta.set_message_id(ScrubUtf8(ThreadMessageId(parsed)));
+  for (std::string& ref : ThreadReferences(parsed)) meta.add_references(ScrubUtf8(ref));
 
+  // The index first: a message is searchable from the moment it can be seen.
+  if (indexing_) {
+    if (auto s = index_.Add(user, meta.id(), folder, parsed, !flags.seen); !s.ok()) return s;
+  }
   auto chunks = WriteChunks(kvs_, BodyName(user, meta.id()), source);
   if (!chunks.ok()) return chunks.status();
   meta.set_chunks(*chunks);
@@ -168,8 +176,8 @@ absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::ListAll(std::string_view
   return all;
 }
 
-absl::StatusOr<pb::MessageMeta> MailStore::ReadMeta(std::string_view user, std::string_view folder,
-                                                    std::string_view id) {
+absl::StatusOr<pb::MessageMeta> MailStore::Entry(std::string_view user, std::string_view folder,
+                                                 std::string_view id) {
   auto value = kvs_.Get(MailboxRow(user), MessageColumn(folder, id));
   if (!value.ok()) return value.status();
   pb::MessageMeta meta;
@@ -184,7 +192,7 @@ absl::StatusOr<pb::MessageMeta> MailStore::Find(std::string_view user, std::stri
   auto folders = Folders(user);
   if (!folders.ok()) return folders.status();
   for (const std::string& folder : *folders) {
-    auto meta = ReadMeta(user, folder, id);
+    auto meta = Entry(user, folder, id);
     if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
   }
   return absl::NotFoundError("no such message");
@@ -204,20 +212,37 @@ absl::StatusOr<pb::MessageMeta> MailStore::UpdateFlags(
     std::string_view user, std::string_view folder, std::string_view id,
     const std::function<void(MessageFlags&)>& change) {
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    auto meta = ReadMeta(user, folder, id);
+    auto meta = Entry(user, folder, id);
     if (!meta.ok()) return meta.status();
     MessageFlags flags = FlagsOf(*meta);
     change(flags);
     pb::MessageMeta changed = *meta;
     SetFlags(flags, &changed);
     if (changed.SerializeAsString() == meta->SerializeAsString()) return *meta;
+    const bool to_unread = meta->seen() && !changed.seen();
+    const bool to_read = !meta->seen() && changed.seen();
+    // The unread key is a superset of the unread messages (search_index.h): written before
+    // and after a change to unread, dropped only after a change to read.
+    if (to_unread) {
+      if (auto s = index_.PutUnread(user, id); !s.ok()) return s;
+    }
     auto state = Advance(user, folder, /*new_uid=*/false);
     if (!state.ok()) return state.status();
     changed.set_modseq(state->highest_modseq());
     auto done = kvs_.CPut(MailboxRow(user), MessageColumn(folder, id), meta->SerializeAsString(),
                           changed.SerializeAsString());
     if (!done.ok()) return done.status();
-    if (*done) return changed;
+    if (!*done) continue;
+    absl::Status indexed;
+    if (to_unread) indexed = index_.PutUnread(user, id);
+    if (to_read) {
+      indexed = index_.DropUnread(user, id, [&] {
+        auto now = Entry(user, folder, id);
+        return !now.ok() || !now->seen();
+      });
+    }
+    if (!indexed.ok()) return indexed;
+    return changed;
   }
   return absl::AbortedError("message changed concurrently");
 }
@@ -232,11 +257,14 @@ absl::StatusOr<pb::MessageMeta> MailStore::Move(std::string_view user, std::stri
   // New entry first, old one second: a crash in between shows the message twice (Find
   // prefers the earlier folder), never loses it. A half-done move is finished by the next.
   (void)kvs_.Delete(MailboxRow(user), MessageColumn(folder, id));
+  if (auto s = index_.BeforeMove(user, id, folder); !s.ok()) return s;
   auto moved = Insert(user, folder, *meta);
   if (!moved.ok()) return moved.status();
+  if (auto s = index_.SetFolder(user, id, folder); !s.ok()) return s;
   auto s = kvs_.Delete(MailboxRow(user), MessageColumn(from, id));
   if (!s.ok()) return s;
   if (auto bumped = Advance(user, from, false); !bumped.ok()) return bumped.status();
+  if (auto unindexed = index_.AfterMove(user, id, from); !unindexed.ok()) return unindexed;
   return moved;
 }
 
@@ -247,6 +275,10 @@ absl::StatusOr<pb::MessageMeta> MailStore::Copy(std::string_view user, const pb:
   if (!source.ok()) return source.status();
   pb::MessageMeta copy = meta;
   copy.set_id(NewId());
+  if (indexing_) {
+    auto s = index_.Add(user, copy.id(), folder, ParseMessage(*source), !copy.seen());
+    if (!s.ok()) return s;
+  }
   auto chunks = WriteChunks(kvs_, BodyName(user, copy.id()), *source);
   if (!chunks.ok()) return chunks.status();
   copy.set_chunks(*chunks);
@@ -259,7 +291,8 @@ absl::Status MailStore::Remove(std::string_view user, std::string_view id) {
   auto s = kvs_.Delete(MailboxRow(user), MessageColumn(meta->folder(), id));
   if (!s.ok()) return s;
   if (auto bumped = Advance(user, meta->folder(), false); !bumped.ok()) return bumped.status();
-  return DeleteChunks(kvs_, BodyName(user, id), meta->chunks());
+  if (auto gone = DeleteChunks(kvs_, BodyName(user, id), meta->chunks()); !gone.ok()) return gone;
+  return index_.Remove(user, id);
 }
 
 absl::StatusOr<int> MailStore::CountUnread(std::string_view user, std::string_view folder) {

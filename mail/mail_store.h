@@ -21,6 +21,10 @@
 // messages first takes a change number (and, for a new entry, a UID) from that cell with
 // compare-and-put, so a UID is never reused even if the writer dies before the entry is
 // written (the UID is then simply skipped).
+//
+// Every change also keeps the user's full-text index (search_index.h) in step: the index is
+// written before a message appears and cleared after it is gone, so a search never misses
+// a visible message; what a crash leaves over is checked away by each query (search.h).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +36,7 @@
 
 #include "absl/status/statusor.h"
 #include "kvs/client/client.h"
+#include "mail/search_index.h"
 #include "proto/mail.pb.h"
 
 namespace penncloud::mail {
@@ -81,6 +86,9 @@ class MailStore {
 
   // The entry of message `id`, in whichever folder it is; kNotFound if none.
   absl::StatusOr<pb::MessageMeta> Find(std::string_view user, std::string_view id);
+  // The entry of message `id` in `folder`; kNotFound if it is not there.
+  absl::StatusOr<pb::MessageMeta> Entry(std::string_view user, std::string_view folder,
+                                        std::string_view id);
   absl::StatusOr<std::string> Source(std::string_view user, const pb::MessageMeta& meta);
 
   absl::Status SetSeen(std::string_view user, std::string_view id, bool seen);
@@ -123,10 +131,13 @@ class MailStore {
   absl::StatusOr<bool> Lock(std::string_view user, std::string_view owner, int64_t lease_micros);
   absl::Status Unlock(std::string_view user, std::string_view owner);
 
+  SearchIndex& index() { return index_; }
+  // For stress_test/mail_search_bench only, to measure what indexing costs: Add and Copy
+  // skip the index, so what they store is not searchable.
+  void SkipIndexingForBenchmark() { indexing_ = false; }
+
  private:
   std::string NewId();
-  absl::StatusOr<pb::MessageMeta> ReadMeta(std::string_view user, std::string_view folder,
-                                           std::string_view id);
   // Takes the folder's next change number, and a UID if `new_uid`, by compare-and-put.
   absl::StatusOr<pb::FolderState> Advance(std::string_view user, std::string_view folder,
                                           bool new_uid);
@@ -137,6 +148,8 @@ class MailStore {
 
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;
+  SearchIndex index_;
+  bool indexing_ = true;
 };
 
 std::string MailboxRow(std::string_view user);

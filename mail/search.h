@@ -1,0 +1,64 @@
+// Answers searches from the full-text index (search_index.h), checking every hit against
+// the mailbox, so a query never shows a message that is gone, moved or changed, and never
+// misses one the index had written before the message appeared.
+#pragma once
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mail/mail_store.h"
+#include "mail/search_query.h"
+
+namespace penncloud::mail {
+
+inline constexpr int kMaxSearchPage = 100;
+// Postings one query reads at most; past it the page ends early with a cursor, so a query
+// whose words rarely meet stays bounded.
+inline constexpr int kSearchScanBudget = 50000;
+
+struct SearchPage {
+  std::vector<pb::MessageMeta> messages;  // newest first
+  std::string next_cursor;                // "" when nothing more can match
+};
+
+class MailSearch {
+ public:
+  explicit MailSearch(MailStore& store);
+
+  // One page of hits (1..kMaxSearchPage), after `cursor` (from a previous page, or "").
+  // The first search of a mailbox indexes the messages stored before the index existed.
+  absl::StatusOr<SearchPage> Search(std::string_view user, const SearchQuery& query,
+                                    std::string_view cursor, int limit);
+
+  // The ids in `folder` whose index has every word of `words` anywhere (IMAP TEXT), before
+  // any check against the mailbox: a superset the caller narrows.
+  absl::StatusOr<std::set<std::string>> FolderCandidates(std::string_view user,
+                                                         std::string_view folder,
+                                                         const std::vector<std::string>& words);
+
+  // Indexes every message that has no index entry yet, once per mailbox.
+  absl::Status IndexOlderMessages(std::string_view user);
+
+  // The sweep of the repair path: removes the index entries of every message that does not
+  // exist and whose id is older than kRepairGrace (queries remove only those they meet).
+  // Returns how many it removed.
+  absl::StatusOr<int> Repair(std::string_view user);
+
+ private:
+  // The message behind a posting, if it still exists (kNotFound if not; leftovers of a
+  // message that never was or is gone are removed once past kRepairGrace).
+  absl::StatusOr<pb::MessageMeta> Resolve(std::string_view user, const std::string& id,
+                                          const std::vector<std::string>& keys);
+  absl::StatusOr<bool> Matches(std::string_view user, const SearchQuery& query,
+                               const pb::MessageMeta& meta);
+
+  MailStore& store_;
+};
+
+// The query's posting keys, the special ones included (never empty: "~all" at least).
+std::vector<std::string> QueryKeys(const SearchQuery& query);
+
+}  // namespace penncloud::mail

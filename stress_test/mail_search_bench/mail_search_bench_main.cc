@@ -1,0 +1,219 @@
+// mail_search_bench: the full-text search and conversation targets of issue 21, measured
+// through the mail library on one KVS (an in-process map, or a real cluster):
+//   1. search in a mailbox of --messages messages: --queries random queries, first page
+//      each; p50 and p99 (target p99 < 100 ms at 50,000);
+//   2. the conversation listing of a folder of --thread_folder messages: ListAll plus
+//      threading (target < 100 ms at 10,000);
+//   3. intake with and without indexing, alternating rounds of 20 deliveries so both see the
+//      same load (target: indexing costs at most 20%).
+// Prints one JSON object. stress_test/mail_search_bench.sh runs it.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "common/grpc_tls.h"
+#include "kvs/client/connect.h"
+#include "kvs/client/memory_client.h"
+#include "mail/mail_store.h"
+#include "mail/search.h"
+#include "mail/text.h"
+#include "mail/thread.h"
+#include "nlohmann/json.hpp"
+
+ABSL_FLAG(std::string, kvs, "memory",
+          "\"memory\", or a store as kvs::Connect takes it (then --tls_dir or "
+          "--insecure_plaintext as for every tier).");
+ABSL_FLAG(int, messages, 50000, "Messages in the searched mailbox.");
+ABSL_FLAG(int, queries, 200, "Searches timed.");
+ABSL_FLAG(int, thread_folder, 10000, "Messages in the folder whose conversations are listed.");
+ABSL_FLAG(int, ab_messages, 400, "Deliveries per side of the indexing A/B.");
+ABSL_FLAG(int, fill_threads, 8, "Threads filling the mailbox.");
+ABSL_FLAG(std::string, user, "benchuser", "Mailbox to fill (use a fresh one per run).");
+
+namespace penncloud::mail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Mail with a Zipf-like vocabulary, 50 senders and threads: 40% are replies to an earlier
+// message (References and "Re:").
+class Generator {
+ public:
+  explicit Generator(uint32_t seed) : rng_(seed) {
+    for (int i = 0; i < 5000; ++i) vocabulary_.push_back(Cat("w", i));
+  }
+  std::string Word() {
+    double u = std::uniform_real_distribution<double>(0, 1)(rng_);
+    return vocabulary_[static_cast<size_t>(std::pow(u, 3) * vocabulary_.size())];
+  }
+  std::string Message(int n) {
+    std::string id = Cat("m", n, "-", rng_(), "@bench");
+    std::string subject = Cat(Word(), " ", Word(), " ", Word());
+    std::string refs;
+    if (!ids_.empty() && rng_() % 10 < 4) {
+      size_t parent = rng_() % ids_.size();
+      subject = Cat("Re: ", subjects_[parent]);
+      refs = Cat("References: <", ids_[parent], ">\r\nIn-Reply-To: <", ids_[parent], ">\r\n");
+    }
+    ids_.push_back(id);
+    subjects_.push_back(subject);
+    std::string body;
+    for (int w = 0; w < 80; ++w) body += Cat(Word(), w % 12 == 11 ? "\r\n" : " ");
+    return Cat("From: user", rng_() % 50, " <user", rng_() % 50,
+               "@example.com>\r\nTo: ", absl::GetFlag(FLAGS_user),
+               "@penncloud.local\r\nSubject: ", subject, "\r\nMessage-ID: <", id, ">\r\n", refs,
+               "\r\n", body, "\r\n");
+  }
+  std::string Query() {
+    switch (rng_() % 5) {
+      case 0:
+        return Cat("from:user", rng_() % 50, " ", Word());
+      case 1:
+        return Cat(Word(), " ", Word());
+      case 2:
+        return Cat(Word(), " is:unread");
+      case 3:
+        return Cat("subject:", Word(), " in:inbox");
+      default:
+        return Word();
+    }
+  }
+
+ private:
+  std::mt19937 rng_;
+  std::vector<std::string> vocabulary_, ids_, subjects_;
+};
+
+absl::Status Fill(MailStore& store, const std::string& user, std::string_view folder, int n) {
+  const int threads = std::max(1, absl::GetFlag(FLAGS_fill_threads));
+  std::vector<std::thread> workers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      Generator gen(static_cast<uint32_t>(t + 1));
+      for (int i = t; i < n; i += threads) {
+        if (!store.Add(user, folder, gen.Message(i), i % 3 == 0).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  if (failures > 0) return absl::UnavailableError(Cat(failures.load(), " deliveries failed"));
+  return absl::OkStatus();
+}
+
+int Run() {
+  std::unique_ptr<kvs::Client> kvs;
+  if (absl::GetFlag(FLAGS_kvs) == "memory") {
+    kvs = std::make_unique<kvs::MemoryClient>();
+  } else {
+    if (auto s = tls::InitProcess("mail-search-bench", tls::Identity::Admin("mail-search-bench"));
+        !s.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    auto connected = kvs::Connect(absl::GetFlag(FLAGS_kvs));
+    if (!connected.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(connected.status().message()).c_str());
+      return 1;
+    }
+    kvs = std::move(*connected);
+  }
+  MailStore store(*kvs);
+  MailSearch search(store);
+  const std::string user = absl::GetFlag(FLAGS_user);
+  nlohmann::json out;
+
+  auto start = Clock::now();
+  if (auto s = Fill(store, user, kInbox, absl::GetFlag(FLAGS_messages)); !s.ok()) {
+    std::fprintf(stderr, "fill: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  out["fill_messages_per_s"] =
+      absl::GetFlag(FLAGS_messages) / (Millis(Clock::now() - start) / 1000);
+
+  Generator gen(99);
+  std::vector<double> latencies;
+  int hits = 0;
+  for (int i = 0; i < absl::GetFlag(FLAGS_queries); ++i) {
+    auto query = ParseSearchQuery(gen.Query());
+    if (!query.ok()) continue;
+    auto t0 = Clock::now();
+    auto page = search.Search(user, *query, "", 50);
+    latencies.push_back(Millis(Clock::now() - t0));
+    if (page.ok()) hits += static_cast<int>(page->messages.size());
+  }
+  out["search"] = {{"mailbox", absl::GetFlag(FLAGS_messages)},
+                   {"queries", latencies.size()},
+                   {"mean_hits", latencies.empty() ? 0 : hits / static_cast<int>(latencies.size())},
+                   {"p50_ms", Percentile(latencies, 0.5)},
+                   {"p99_ms", Percentile(latencies, 0.99)}};
+
+  const std::string list_folder = "ThreadBench";
+  (void)store.CreateFolder(user, list_folder);
+  if (auto s = Fill(store, user, list_folder, absl::GetFlag(FLAGS_thread_folder)); !s.ok()) {
+    std::fprintf(stderr, "fill: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  std::vector<double> listings;
+  size_t thread_count = 0;
+  for (int round = 0; round < 5; ++round) {
+    auto t0 = Clock::now();
+    auto all = store.ListAll(user, list_folder);
+    if (!all.ok()) return 1;
+    std::vector<ThreadInput> inputs;
+    for (const auto& m : *all) {
+      inputs.push_back({m.id(),
+                        m.message_id(),
+                        {m.references().begin(), m.references().end()},
+                        m.subject(),
+                        m.received_micros(),
+                        !m.seen()});
+    }
+    thread_count = BuildThreads(inputs).size();
+    listings.push_back(Millis(Clock::now() - t0));
+  }
+  out["threads"] = {{"folder", absl::GetFlag(FLAGS_thread_folder)},
+                    {"threads", thread_count},
+                    {"p50_ms", Percentile(listings, 0.5)},
+                    {"max_ms", Percentile(listings, 1.0)}};
+
+  MailStore plain(*kvs);
+  plain.SkipIndexingForBenchmark();
+  double indexed_ms = 0, plain_ms = 0;
+  Generator ab(7);
+  for (int done = 0; done < absl::GetFlag(FLAGS_ab_messages); done += 20) {
+    for (MailStore* side : {&store, &plain}) {
+      auto t0 = Clock::now();
+      for (int i = 0; i < 20; ++i) (void)side->Add(Cat(user, "-ab"), kInbox, ab.Message(i), false);
+      (side == &store ? indexed_ms : plain_ms) += Millis(Clock::now() - t0);
+    }
+  }
+  out["intake"] = {{"messages_per_side", absl::GetFlag(FLAGS_ab_messages)},
+                   {"indexed_ms_per_message", indexed_ms / absl::GetFlag(FLAGS_ab_messages)},
+                   {"plain_ms_per_message", plain_ms / absl::GetFlag(FLAGS_ab_messages)},
+                   {"slowdown", plain_ms > 0 ? indexed_ms / plain_ms - 1 : 0}};
+  std::printf("%s\n", out.dump(2).c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace penncloud::mail
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return penncloud::mail::Run();
+}
