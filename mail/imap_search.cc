@@ -1,12 +1,16 @@
 // ImapSession's SEARCH (RFC 9051 6.4.4, every search key; ESEARCH's RETURN options).
 // Keys on the listing fields (flags, sizes, dates, From/To/Cc/Subject) read only the
 // index; BCC, HEADER, BODY, TEXT and the SENT* dates read message sources, at most
-// ImapConfig::max_search_bodies of them per SEARCH (NO [LIMIT] beyond) until the
-// full-text index exists.
+// ImapConfig::max_search_bodies of them per SEARCH (NO [LIMIT] beyond). In a larger folder
+// the full-text index (mail/search.h) first narrows TEXT and BODY to the messages holding
+// their words; there they match whole words, as the index does, not any substring.
 #include <memory>
+#include <set>
 
 #include "absl/time/time.h"
 #include "mail/imap_session.h"
+#include "mail/search.h"
+#include "mail/search_tokenizer.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -321,6 +325,17 @@ bool Match(const SearchKey& key, const Candidate& c) {
   return false;
 }
 
+// The words of the TEXT and BODY keys every hit must satisfy (those right under the
+// top-level AND), for the index to narrow a folder too large to read.
+std::vector<std::string> RequiredWords(const SearchKey& all) {
+  std::vector<std::string> words;
+  for (const auto& c : all.children) {
+    if (c->kind != SearchKey::kText && c->kind != SearchKey::kBody) continue;
+    for (std::string& w : Words(c->value, kMaxQueryWords)) words.push_back(std::move(w));
+  }
+  return words;
+}
+
 }  // namespace
 
 SessionOutput ImapSession::Search(const std::string& tag, ImapParser& p, bool uid) {
@@ -362,13 +377,24 @@ SessionOutput ImapSession::Search(const std::string& tag, ImapParser& p, bool ui
   }
   const auto& messages = selected_->messages;
   bool needs_source = all.NeedsSource();
+  std::optional<std::set<std::string>> candidates;
   if (needs_source && messages.size() > config_.max_search_bodies) {
-    return Tagged(tag, Cat("NO [LIMIT] Searching message text is limited to folders of ",
-                           config_.max_search_bodies, " messages"));
+    std::vector<std::string> words = RequiredWords(all);
+    if (!words.empty()) {
+      auto found = MailSearch(store_).FolderCandidates(user_, selected_->folder, words);
+      if (!found.ok()) return Tagged(tag, "NO [UNAVAILABLE] Search failed, try again");
+      candidates = std::move(*found);
+    }
+    if (!candidates || candidates->size() > config_.max_search_bodies) {
+      return Tagged(
+          tag, Cat("NO [LIMIT] Searching message text is limited to ", config_.max_search_bodies,
+                   " messages (TEXT or BODY words narrow it)"));
+    }
   }
   std::vector<uint32_t> hits;
   uint64_t highest = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
+    if (candidates && !candidates->contains(messages[i].id())) continue;
     std::string source;
     if (needs_source) {
       auto s = store_.Source(user_, messages[i]);
