@@ -189,6 +189,15 @@ IOStatus FaultFileSystem::RenameFile(const std::string& from, const std::string&
   return s;
 }
 
+IOStatus FaultFileSystem::GetFreeSpace(const std::string& path, const IOOptions& options,
+                                       uint64_t* free, IODebugContext* dbg) {
+  if (faults().no_space) {
+    *free = 0;
+    return IOStatus::OK();
+  }
+  return target()->GetFreeSpace(path, options, free, dbg);
+}
+
 IOStatus FaultFileSystem::Write(const std::string& path, uint64_t end,
                                 const std::function<IOStatus()>& write) {
   // Held across the write, so that a crash (DropUnsyncedData, CrashProcess) never races one.

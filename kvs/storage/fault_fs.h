@@ -23,7 +23,7 @@ struct DiskFaults {
   // Every file and directory sync fails with EIO, and the file loses what it had not synced
   // (a failed writeback leaves the kernel's copy marked clean: the bytes may never land).
   bool sync_fails = false;
-  // Appends and new files fail with ENOSPC.
+  // Appends and new files fail with ENOSPC, and the free space reads as 0.
   bool no_space = false;
 };
 
@@ -58,6 +58,8 @@ class FaultFileSystem : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus RenameFile(const std::string& from, const std::string& to,
                                const rocksdb::IOOptions& options,
                                rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus GetFreeSpace(const std::string& path, const rocksdb::IOOptions& options,
+                                 uint64_t* free, rocksdb::IODebugContext* dbg) override;
 
   // The writable files' side (fault_fs.cc).
   // Runs `write` (which leaves the file `end` bytes long) unless there is no space.
