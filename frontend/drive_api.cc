@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,12 +13,20 @@
 #include "common/log.h"
 #include "drive/content_type.h"
 
+ABSL_FLAG(int, drive_trash_days, 30,
+          "days a deleted drive file stays in the trash before it is purged (0: no trash)");
+ABSL_FLAG(int, drive_versions, 10, "older versions kept per drive file (0: none)");
+ABSL_FLAG(int, drive_version_days, 30, "days an older version of a drive file is kept");
+
 namespace penncloud::frontend {
 namespace {
 
 constexpr size_t kReadPiece = 1 << 20;
+constexpr int64_t kDayMs = int64_t{24} * 3600 * 1000;
 
-std::string IsoTime(int64_t unix_ms) {
+}  // namespace
+
+std::string IsoTimeMs(int64_t unix_ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(unix_ms),
                           absl::UTCTimeZone());
 }
@@ -26,7 +35,7 @@ nlohmann::json EntryJson(const drive::EntryInfo& e) {
   nlohmann::json j = {{"name", e.name},
                       {"type", e.folder ? "folder" : "file"},
                       {"size", e.size},
-                      {"modified", IsoTime(e.modified_ms)},
+                      {"modified", IsoTimeMs(e.modified_ms)},
                       {"modified_ms", e.modified_ms}};
   if (!e.folder) {
     j["content_type"] = e.content_type;
@@ -34,6 +43,8 @@ nlohmann::json EntryJson(const drive::EntryInfo& e) {
   }
   return j;
 }
+
+namespace {
 
 // The entity tags listed in an If-Match / If-None-Match header, unquoted ("*" kept).
 std::vector<std::string> EtagList(std::string_view header) {
@@ -95,6 +106,9 @@ std::shared_ptr<drive::Drive> SharedDrive(const ApiContext& ctx) {
   if (auto drive = slot.lock()) return drive;
   drive::Options options;
   options.background_collection = true;
+  options.trash_retention_ms = absl::GetFlag(FLAGS_drive_trash_days) * kDayMs;
+  options.max_versions = absl::GetFlag(FLAGS_drive_versions);
+  options.version_retention_ms = absl::GetFlag(FLAGS_drive_version_days) * kDayMs;
   // Test knobs: process tests shorten the timeouts to watch collection happen.
   int64_t ms = 0;
   if (const char* v = std::getenv("PENNCLOUD_DRIVE_PENDING_TIMEOUT_MS");
@@ -165,7 +179,11 @@ Response DriveError(const absl::Status& status) {
 
 Response ServeFileContent(drive::Drive& drive, const std::string& user, const std::string& path,
                           const Request& request, bool attachment) {
-  auto opened = drive.Open(user, path);
+  return ServeReader(drive.Open(user, path), request, attachment);
+}
+
+Response ServeReader(absl::StatusOr<std::unique_ptr<drive::Reader>> opened, const Request& request,
+                     bool attachment) {
   if (!opened.ok()) return DriveError(opened.status());
   std::shared_ptr<drive::Reader> reader = std::move(*opened);
   const drive::EntryInfo& info = reader->info();
@@ -300,8 +318,13 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
 
   router.Add("GET", "/api/files/content",
              WithSession(ctx, [drive](Request& req, const accounts::Session& s) {
-               return ServeFileContent(*drive, s.username, req.Query("path"), req,
-                                       req.Query("inline") != "1");
+               bool attachment = req.Query("inline") != "1";
+               std::string version = req.Query("version");
+               if (!version.empty()) {
+                 return ServeReader(drive->OpenVersion(s.username, req.Query("path"), version), req,
+                                    attachment);
+               }
+               return ServeFileContent(*drive, s.username, req.Query("path"), req, attachment);
              }));
 
   router.Add("PUT", "/api/files/content",
@@ -349,6 +372,7 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
                  return JsonResponse(200, EntryJson(*info));
                }));
   }
+  RegisterDriveRecoveryRoutes(router, ctx, drive);
 }
 
 }  // namespace penncloud::frontend

@@ -9,6 +9,10 @@
 //   POST   /api/files/move    {"from","to","overwrite"?}   rename / move
 //   POST   /api/files/copy    {"from","to","overwrite"?}
 //   DELETE /api/files?path=/x                file, or folder with everything inside
+//   GET    /api/trash, POST /api/trash/restore {"id"}, DELETE /api/trash/{id}, DELETE /api/trash
+//   GET    /api/files/versions?path=, POST /api/files/versions/restore {"path","id"},
+//          GET /api/files/content?path=&version=ID
+//   GET    /api/files/search?q=&limit=           (drive_api_recover.cc)
 // Every route needs the session cookie (and X-CSRF-Token when it changes state); the user's
 // name comes only from the session, so no path or id can reach another user's files.
 //
@@ -22,17 +26,26 @@
 #include <string>
 #include <string_view>
 
-#include "frontend/api_context.h"
 #include "drive/drive.h"
+#include "frontend/api_context.h"
 
 namespace penncloud::frontend {
 
 void RegisterDriveRoutes(Router& router, const ApiContext& ctx);
+// The trash, versions and name search routes (drive_api_recover.cc).
+void RegisterDriveRecoveryRoutes(Router& router, const ApiContext& ctx,
+                                 std::shared_ptr<drive::Drive> drive);
+
+// "2026-11-24T17:26:04.123Z".
+std::string IsoTimeMs(int64_t unix_ms);
+// A listing's entry: {"name","type","size","modified","modified_ms"} (+ content_type, etag).
+nlohmann::json EntryJson(const drive::EntryInfo& e);
 
 // The one Drive of this process over ctx.store (created on first use; it runs the
-// background collector of replaced and abandoned contents). For process tests only, the
-// environment variables PENNCLOUD_DRIVE_PENDING_TIMEOUT_MS and PENNCLOUD_DRIVE_GARBAGE_GRACE_MS
-// shorten the collector's timeouts.
+// background collector of replaced and abandoned contents). The flags --drive_trash_days,
+// --drive_versions and --drive_version_days (config [frontend]) set its retention. For process
+// tests only, the environment variables PENNCLOUD_DRIVE_PENDING_TIMEOUT_MS and
+// PENNCLOUD_DRIVE_GARBAGE_GRACE_MS shorten the collector's timeouts.
 std::shared_ptr<drive::Drive> SharedDrive(const ApiContext& ctx);
 
 // Largest upload a streamed route accepts at the HTTP level; the quota is the real bound.
@@ -62,6 +75,10 @@ bool SafeInline(std::string_view content_type);
 // `attachment` chooses Content-Disposition; inline only for types that cannot run script.
 Response ServeFileContent(drive::Drive& drive, const std::string& user, const std::string& path,
                           const Request& request, bool attachment);
+
+// The same for a reader already opened (an older version, say).
+Response ServeReader(absl::StatusOr<std::unique_ptr<drive::Reader>> opened, const Request& request,
+                     bool attachment);
 
 // Receives a streamed body into `path` (If-Match / If-None-Match honoured). On success
 // returns the new entry and whether the file was created (false: replaced).

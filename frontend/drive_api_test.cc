@@ -5,9 +5,9 @@
 #include <deque>
 
 #include "accounts/accounts.h"
+#include "drive/content_type.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
-#include "drive/content_type.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -337,6 +337,112 @@ TEST_F(DriveApiTest, UploadContentTypeIsCheckedAndNormalised) {
 // range [0, 0), answered 206 with "Content-Range: bytes 0--1/0".
 // One range at most: a list of ranges (which could ask for the same bytes many times
 // over) is ignored and the file served whole, as RFC 9110 allows.
+TEST_F(DriveApiTest, TrashListRestorePurgeEmpty) {
+  ASSERT_EQ(Call(alice_, "POST", "/api/files/folder", R"({"path":"/docs"})").status, 201);
+  ASSERT_EQ(Put(alice_, "/docs/a.txt", "AAA").status, 201);
+  ASSERT_EQ(Put(alice_, "/b.txt", "BB").status, 201);
+  ASSERT_EQ(Call(alice_, "DELETE", "/api/files?path=/docs").status, 200);
+  ASSERT_EQ(Call(alice_, "DELETE", "/api/files?path=/b.txt").status, 200);
+  EXPECT_EQ(List(alice_, "/")["entries"].size(), 0u);
+  EXPECT_EQ(List(alice_, "/")["usage"]["used"], 5);  // the trash counts
+
+  Response trash = Call(alice_, "GET", "/api/trash");
+  ASSERT_EQ(trash.status, 200);
+  auto entries = nlohmann::json::parse(trash.body)["entries"];
+  ASSERT_EQ(entries.size(), 2u);
+  std::string docs_id, b_id;
+  for (const auto& e : entries) {
+    EXPECT_TRUE(e["deleted"].get<std::string>().ends_with("Z"));
+    (e["path"] == "/docs" ? docs_id : b_id) = e["id"];
+    if (e["path"] == "/docs") {
+      EXPECT_EQ(e["type"], "folder");
+      EXPECT_EQ(e["size"], 3);
+    }
+  }
+  Response restored =
+      Call(alice_, "POST", "/api/trash/restore", nlohmann::json{{"id", docs_id}}.dump());
+  ASSERT_EQ(restored.status, 200) << restored.body;
+  EXPECT_EQ(nlohmann::json::parse(restored.body)["path"], "/docs");
+  EXPECT_EQ(Get(alice_, "/docs/a.txt"), "AAA");
+  EXPECT_EQ(
+      Call(alice_, "POST", "/api/trash/restore", nlohmann::json{{"id", docs_id}}.dump()).status,
+      404);
+  EXPECT_EQ(Call(alice_, "POST", "/api/trash/restore", R"({"id":"../x"})").status, 404);
+  EXPECT_EQ(Call(alice_, "POST", "/api/trash/restore", R"({})").status, 400);
+
+  // Bob sees none of it and can touch none of it.
+  EXPECT_EQ(nlohmann::json::parse(Call(bob_, "GET", "/api/trash").body)["entries"].size(), 0u);
+  EXPECT_EQ(Call(bob_, "DELETE", "/api/trash/" + b_id).status, 404);
+  EXPECT_EQ(Call(bob_, "POST", "/api/trash/restore", nlohmann::json{{"id", b_id}}.dump()).status,
+            404);
+  EXPECT_EQ(Call(Login{}, "GET", "/api/trash").status, 401);
+  EXPECT_EQ(Call(Login{alice_.cookie, ""}, "DELETE", "/api/trash").status, 403);
+
+  EXPECT_EQ(Call(alice_, "DELETE", "/api/trash/" + b_id).status, 200);
+  EXPECT_EQ(Call(alice_, "DELETE", "/api/trash/" + b_id).status, 404);
+  EXPECT_EQ(List(alice_, "/")["usage"]["used"], 3);
+  ASSERT_EQ(Call(alice_, "DELETE", "/api/files?path=/docs/a.txt").status, 200);
+  Response emptied = Call(alice_, "DELETE", "/api/trash");
+  ASSERT_EQ(emptied.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(emptied.body)["purged"], 1);
+  EXPECT_EQ(List(alice_, "/")["usage"]["used"], 0);
+}
+
+TEST_F(DriveApiTest, VersionsListDownloadRestore) {
+  ASSERT_EQ(Put(alice_, "/v.txt", "first").status, 201);
+  ASSERT_EQ(Put(alice_, "/v.txt", "second").status, 200);
+  Response listed = Call(alice_, "GET", "/api/files/versions?path=/v.txt");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  auto versions = nlohmann::json::parse(listed.body)["versions"];
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0]["size"], 5);
+  std::string id = versions[0]["id"];
+  Response old = Call(alice_, "GET", "/api/files/content?path=/v.txt&version=" + id);
+  ASSERT_EQ(old.status, 200);
+  EXPECT_EQ(Body(old), "first");
+  EXPECT_EQ(Call(bob_, "GET", "/api/files/content?path=/v.txt&version=" + id).status, 404);
+  EXPECT_EQ(Call(bob_, "GET", "/api/files/versions?path=/v.txt").status, 404);
+  EXPECT_EQ(Call(Login{}, "GET", "/api/files/versions?path=/v.txt").status, 401);
+  EXPECT_EQ(Call(alice_, "GET", "/api/files/content?path=/v.txt&version=ffff").status, 404);
+
+  Response restored = Call(alice_, "POST", "/api/files/versions/restore",
+                           nlohmann::json{{"path", "/v.txt"}, {"id", id}}.dump());
+  ASSERT_EQ(restored.status, 200) << restored.body;
+  EXPECT_EQ(nlohmann::json::parse(restored.body)["size"], 5);
+  EXPECT_EQ(Get(alice_, "/v.txt"), "first");
+  versions = nlohmann::json::parse(
+      Call(alice_, "GET", "/api/files/versions?path=/v.txt").body)["versions"];
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0]["size"], 6);
+  EXPECT_EQ(Call(bob_, "POST", "/api/files/versions/restore",
+                 nlohmann::json{{"path", "/v.txt"}, {"id", versions[0]["id"]}}.dump())
+                .status,
+            404);
+  EXPECT_EQ(List(alice_, "/")["usage"]["used"], 11);
+}
+
+TEST_F(DriveApiTest, NameSearch) {
+  ASSERT_EQ(Call(alice_, "POST", "/api/files/folder", R"({"path":"/Trips"})").status, 201);
+  ASSERT_EQ(Put(alice_, "/Trips/Zürich Photo.JPG", "jpg").status, 201);
+  Response found = Call(alice_, "GET", "/api/files/search?q=" + PercentEncode("zurich pho"));
+  ASSERT_EQ(found.status, 200) << found.body;
+  auto entries = nlohmann::json::parse(found.body)["entries"];
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]["path"], "/Trips/Zürich Photo.JPG");
+  EXPECT_EQ(entries[0]["name"], "Zürich Photo.JPG");
+  EXPECT_EQ(entries[0]["type"], "file");
+  EXPECT_EQ(entries[0]["size"], 3);
+  EXPECT_TRUE(entries[0]["modified"].get<std::string>().ends_with("Z"));
+  EXPECT_EQ(Call(alice_, "GET", "/api/files/search?q=").status, 400);
+  EXPECT_EQ(Call(alice_, "GET", "/api/files/search?q=" + std::string(300, 'a')).status, 400);
+  EXPECT_EQ(Call(alice_, "GET", "/api/files/search?q=trips&limit=0").status, 400);
+  EXPECT_EQ(Call(alice_, "GET", "/api/files/search?q=trips&limit=x").status, 400);
+  EXPECT_EQ(
+      nlohmann::json::parse(Call(bob_, "GET", "/api/files/search?q=zurich").body)["entries"].size(),
+      0u);
+  EXPECT_EQ(Call(Login{}, "GET", "/api/files/search?q=zurich").status, 401);
+}
+
 TEST(ParseRangeTest, OneRangeIsServedAListIsIgnored) {
   bool unsatisfiable = true;
   auto one = ParseRange("bytes=0-1", 10, &unsatisfiable);
