@@ -17,6 +17,7 @@ constexpr char kPasswordCol[] = "password";
 constexpr char kAdminCol[] = "admin";
 constexpr char kFailCol[] = "fail";
 constexpr char kCreatedCol[] = "created";
+constexpr char kDisabledCol[] = "disabled";
 using rows::kSessionCol;
 constexpr char kTotpCol[] = "totp";
 constexpr absl::Duration kCodeTicketTtl = absl::Minutes(5);
@@ -36,6 +37,7 @@ std::string OneLine(std::string_view text, size_t max) {
 }
 
 absl::Status Unauthenticated() { return absl::UnauthenticatedError("wrong username or password"); }
+absl::Status Disabled() { return absl::PermissionDeniedError("this account is disabled"); }
 
 struct Failures {
   int64_t count = 0;
@@ -102,11 +104,9 @@ absl::StatusOr<std::string> Accounts::SignUp(std::string_view username, std::str
   if (!won.ok()) return won.status();
   if (!*won) return absl::AlreadyExistsError("username is taken");
   // Its age decides when it may send mail outside the domain (sending_policy.h).
-  if (absl::Status s = store_->Put(AccountRow(*user), kCreatedCol,
-                                   absl::StrCat(absl::ToUnixSeconds(options_.now())));
-      !s.ok()) {
-    return s;
-  }
+  const std::string created = absl::StrCat(absl::ToUnixSeconds(options_.now()));
+  if (absl::Status s = store_->Put(AccountRow(*user), kCreatedCol, created); !s.ok()) return s;
+  if (absl::Status s = store_->Put(rows::kUsers, *user, ""); !s.ok()) return s;
   if (admin) {
     if (absl::Status s = SetAdmin(*user, true); !s.ok()) return s;
   }
@@ -128,10 +128,12 @@ absl::StatusOr<Accounts::Checked> Accounts::Authenticate(std::string_view userna
   std::optional<std::string> hash;
   std::optional<std::string> fail_cell;  // the counter exactly as stored, for the CPut
   bool two_factor = false;
+  bool disabled = false;
   for (const kvs::Cell& cell : row->cells) {
     if (cell.column == kPasswordCol) hash = cell.value;
     if (cell.column == kFailCol) fail_cell = cell.value;
     if (cell.column == kTotpCol) two_factor = true;
+    if (cell.column == kDisabledCol) disabled = true;
   }
   if (!hash) {
     VerifyPassword(password, dummy_hash_);
@@ -152,6 +154,8 @@ absl::StatusOr<Accounts::Checked> Accounts::Authenticate(std::string_view userna
     // The right password clears the count, this attempt's own step included.
     if (absl::Status s = store_->Delete(AccountRow(*user), kFailCol); !s.ok()) return s;
   }
+  // Said only to someone who knows the password.
+  if (disabled) return Disabled();
   return Checked{*user, *std::move(hash), two_factor};
 }
 
@@ -217,9 +221,15 @@ absl::StatusOr<LoginResult> Accounts::CreateSession(const std::string& user,
   result.session.username = user;
   result.session.csrf = NewToken();
   result.session.expires = options_.now() + options_.session_ttl;
-  absl::StatusOr<bool> admin = IsAdmin(user);
-  if (!admin.ok()) return admin.status();
-  result.session.admin = *admin;
+  absl::StatusOr<kvs::ColumnPage> row =
+      store_->List(AccountRow(user), {.after = "", .limit = 32, .with_values = true});
+  if (!row.ok()) return row.status();
+  for (const kvs::Cell& cell : row->cells) {
+    if (cell.column == kAdminCol) result.session.admin = cell.value == "1";
+    if (cell.column == kDisabledCol) return Disabled();
+  }
+  // Accounts made before the user list existed join it at their next login.
+  if (absl::Status s = store_->Put(rows::kUsers, user, ""); !s.ok()) return s;
   std::string digest = Sha256Hex(result.token);
   std::string expiry = absl::StrCat(absl::ToUnixSeconds(result.session.expires));
   // Index first: a session that exists is always findable by a password change.
@@ -293,7 +303,12 @@ absl::StatusOr<ProtocolLogin> Accounts::CheckProtocolLogin(std::string_view user
   if (user.ok()) {
     absl::StatusOr<std::optional<std::string>> app = app_passwords_.Match(*user, password);
     if (!app.ok()) return app.status();
-    if (*app) return ProtocolLogin{.user = *user, .app_password_id = **app, .password_hash = ""};
+    if (*app) {
+      absl::StatusOr<bool> disabled = IsDisabled(*user);
+      if (!disabled.ok()) return disabled.status();
+      if (*disabled) return Disabled();
+      return ProtocolLogin{.user = *user, .app_password_id = **app, .password_hash = ""};
+    }
   }
   absl::StatusOr<Checked> checked = Authenticate(username, password, /*code_follows=*/true);
   if (!checked.ok()) return checked.status();
@@ -308,6 +323,8 @@ absl::StatusOr<ProtocolLogin> Accounts::CheckProtocolLogin(std::string_view user
 
 absl::StatusOr<bool> Accounts::ProtocolLoginHolds(const ProtocolLogin& login) {
   if (!login.app_password_id.empty()) {
+    absl::StatusOr<bool> disabled = IsDisabled(login.user);
+    if (!disabled.ok() || *disabled) return !disabled.ok() ? disabled : false;
     return app_passwords_.Exists(login.user, login.app_password_id);
   }
   absl::StatusOr<kvs::ColumnPage> row =
@@ -315,7 +332,7 @@ absl::StatusOr<bool> Accounts::ProtocolLoginHolds(const ProtocolLogin& login) {
   if (!row.ok()) return row.status();
   bool same_password = false;
   for (const kvs::Cell& cell : row->cells) {
-    if (cell.column == kTotpCol) return false;
+    if (cell.column == kTotpCol || cell.column == kDisabledCol) return false;
     if (cell.column == kPasswordCol) same_password = cell.value == login.password_hash;
   }
   return same_password;
@@ -386,6 +403,27 @@ absl::StatusOr<bool> Accounts::IsAdmin(std::string_view username) {
   if (absl::IsNotFound(flag.status())) return false;
   if (!flag.ok()) return flag.status();
   return *flag == "1";
+}
+
+absl::StatusOr<bool> Accounts::IsDisabled(std::string_view username) {
+  absl::StatusOr<std::string> user = NormalizeUsername(username);
+  if (!user.ok()) return false;
+  absl::StatusOr<std::string> flag = store_->Get(AccountRow(*user), kDisabledCol);
+  if (absl::IsNotFound(flag.status())) return false;
+  if (!flag.ok()) return flag.status();
+  return true;
+}
+
+absl::Status Accounts::SetDisabled(std::string_view username, bool disabled) {
+  absl::StatusOr<std::string> user = NormalizeUsername(username);
+  if (!user.ok()) return user.status();
+  absl::StatusOr<bool> exists = Exists(*user);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return absl::NotFoundError("no such user");
+  if (!disabled) return store_->Delete(AccountRow(*user), kDisabledCol);
+  // The flag first, so a login that starts now is refused; then the sessions end.
+  if (absl::Status s = store_->Put(AccountRow(*user), kDisabledCol, "1"); !s.ok()) return s;
+  return EndSessionsExcept(*user, "");
 }
 
 absl::Status Accounts::SetAdmin(std::string_view username, bool admin) {

@@ -33,7 +33,9 @@
 // Store layout (rows / columns):
 //   acct/<user>   password = PHC string, admin = "1" (absent: not admin),
 //                 fail = "<count> <unix ms of last failure>", created = unix seconds,
-//                 external = "1" (sending_policy.h), totp/totp_new/totp_step (two_factor.h)
+//                 external = "1" (sending_policy.h), totp/totp_new/totp_step (two_factor.h),
+//                 disabled = "1" (set by an admin: no login of any kind, no sessions)
+//   users         <user> = "" (the admin console's user list, directory.h)
 //   sess/<sha256(token)>  data = "<user>\n<csrf>\n<expiry unix seconds>[\nadmin]"
 //   usess/<user>  <sha256(token)> = "<expiry>\n<created>\n<client address>\n<user agent>"
 //                 (index, so a password change finds them all; older entries hold only
@@ -176,6 +178,11 @@ class Accounts {
 
   absl::StatusOr<bool> IsAdmin(std::string_view username);
   absl::Status SetAdmin(std::string_view username, bool admin);
+  // A disabled account cannot log in (web, protocols, app passwords: kPermissionDenied,
+  // told only to a caller with the right password or app password); disabling ends every
+  // session it has. kNotFound for an unknown user.
+  absl::Status SetDisabled(std::string_view username, bool disabled);
+  absl::StatusOr<bool> IsDisabled(std::string_view username);
   // Whether the account exists (for mail delivery to local users).
   absl::StatusOr<bool> Exists(std::string_view username);
 

@@ -8,6 +8,8 @@
 namespace penncloud::accounts::rows {
 
 inline constexpr char kSessionCol[] = "data";
+// The user list: one empty column per account, named by the user.
+inline constexpr char kUsers[] = "users";
 
 inline std::string Account(std::string_view user) { return std::string("acct/").append(user); }
 inline std::string Session(std::string_view digest) { return std::string("sess/").append(digest); }

@@ -1,0 +1,77 @@
+// The user list, and what disabling an account does to its logins and sessions.
+#include "accounts/directory.h"
+
+#include "accounts/accounts_fixture.h"
+#include "accounts/rows.h"
+
+namespace penncloud::accounts {
+namespace {
+
+std::vector<std::string> Names(const UserPage& page) {
+  std::vector<std::string> names;
+  for (const UserSummary& u : page.users) names.push_back(u.name);
+  return names;
+}
+
+TEST_F(AccountsTest, UsersArePagedInNameOrderAndFoundByPrefix) {
+  for (const char* name : {"bob", "alice", "alfred", "carol", "al.x"}) {
+    ASSERT_TRUE(accounts_.SignUp(name, "password1", std::string(name) == "carol").ok());
+  }
+  absl::StatusOr<UserPage> first = ListUsers(&store_, "", "", 2);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Names(*first), (std::vector<std::string>{"al.x", "alfred"}));
+  absl::StatusOr<UserPage> rest = ListUsers(&store_, "", first->next, 10);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(Names(*rest), (std::vector<std::string>{"alice", "bob", "carol"}));
+  EXPECT_EQ(rest->next, "");
+  EXPECT_TRUE(rest->users[2].admin);
+  EXPECT_EQ(rest->users[2].created_unix_s, absl::ToUnixSeconds(now_));
+
+  absl::StatusOr<UserPage> al = ListUsers(&store_, "AL", "", 2);
+  ASSERT_TRUE(al.ok());
+  EXPECT_EQ(Names(*al), (std::vector<std::string>{"al.x", "alfred"}));
+  al = ListUsers(&store_, "al", al->next, 2);
+  ASSERT_TRUE(al.ok());
+  EXPECT_EQ(Names(*al), (std::vector<std::string>{"alice"}));
+  EXPECT_EQ(al->next, "");
+  EXPECT_TRUE(ListUsers(&store_, "zed", "", 5)->users.empty());
+  EXPECT_FALSE(ListUsers(&store_, "", "", 0).ok());
+  EXPECT_FALSE(ListUsers(&store_, "", "", kMaxUsersPerPage + 1).ok());
+}
+
+TEST_F(AccountsTest, AnAccountMadeBeforeTheListJoinsItAtItsNextLogin) {
+  ASSERT_TRUE(accounts_.SignUp("dave", "password1").ok());
+  ASSERT_TRUE(store_.Delete(rows::kUsers, "dave").ok());  // as before the list existed
+  EXPECT_TRUE(ListUsers(&store_, "", "", 10)->users.empty());
+  ASSERT_TRUE(accounts_.LogIn("dave", "password1").ok());
+  EXPECT_EQ(Names(*ListUsers(&store_, "", "", 10)), (std::vector<std::string>{"dave"}));
+}
+
+TEST_F(AccountsTest, ADisabledAccountCannotLogInAndItsSessionsEnd) {
+  ASSERT_TRUE(accounts_.SignUp("erin", "password1").ok());
+  absl::StatusOr<LoginResult> login = accounts_.LogIn("erin", "password1");
+  ASSERT_TRUE(login.ok());
+  absl::StatusOr<NewAppPassword> app = accounts_.app_passwords().Create("erin", "phone");
+  ASSERT_TRUE(app.ok());
+  absl::StatusOr<ProtocolLogin> cached = accounts_.CheckProtocolLogin("erin", app->secret);
+  ASSERT_TRUE(cached.ok());
+
+  ASSERT_TRUE(accounts_.SetDisabled("erin", true).ok());
+  EXPECT_TRUE(*accounts_.IsDisabled("erin"));
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.WhoAmI(login->token).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts_.LogIn("erin", "password1").status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts_.CheckPassword("erin", "password1").status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(accounts_.CheckPassword("erin", app->secret).status()));
+  EXPECT_FALSE(*accounts_.ProtocolLoginHolds(*cached));
+  // A wrong password is still just wrong: being disabled is told only to the owner.
+  EXPECT_TRUE(absl::IsUnauthenticated(accounts_.LogIn("erin", "password2").status()));
+  EXPECT_TRUE(ListUsers(&store_, "erin", "", 1)->users[0].disabled);
+
+  ASSERT_TRUE(accounts_.SetDisabled("erin", false).ok());
+  EXPECT_TRUE(accounts_.LogIn("erin", "password1").ok());
+  EXPECT_TRUE(accounts_.CheckPassword("erin", app->secret).ok());
+  EXPECT_TRUE(absl::IsNotFound(accounts_.SetDisabled("nobody", true)));
+}
+
+}  // namespace
+}  // namespace penncloud::accounts
