@@ -2,40 +2,119 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <iostream>
 
 #include "absl/strings/ascii.h"
+#include "common/config.h"
+#include "common/grpc_tls.h"
+#include "common/log.h"
 #include "common/metrics.h"
+#include "common/node_name.h"
+#include "common/stop_signal.h"
 #include "frontend/heartbeat.h"
 #include "kvs/client/connect.h"
 #include "mail/line_server.h"
 #include "mail/tls.h"
 
+ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
+ABSL_FLAG(std::string, kvs, "config=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+          "the key-value store (see kvs/client/connect.h)");
+ABSL_FLAG(std::string, domain, "penncloud.local", "local mail domain");
+ABSL_FLAG(std::string, hostname, "penncloud.local", "our host name in banners and headers");
+ABSL_FLAG(std::string, state_dir, "", "state folder (default $PENNCLOUD_STATE or ./state)");
+ABSL_FLAG(bool, tls, true, "offer STARTTLS (POP3: STLS) and serve the implicit-TLS port");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (default <state>/tls/mail.crt)");
+ABSL_FLAG(std::string, tls_key, "", "PEM key (default <state>/tls/mail.key)");
+ABSL_FLAG(int, max_connections, 256, "concurrent connections (per port)");
+ABSL_FLAG(int, login_attempts_per_minute, 30,
+          "logins one client address may attempt per minute (0 = no cap)");
+ABSL_FLAG(std::string, coordinator, "", "coordinator gRPC host:port for heartbeats (\"\" = none)");
+
 namespace penncloud::mail {
 
+namespace {
+
+// --state_dir, else $PENNCLOUD_STATE, else "state".
 std::string StateDir(const std::string& flag) {
   if (!flag.empty()) return flag;
   const char* env = std::getenv("PENNCLOUD_STATE");
   return env != nullptr && *env != '\0' ? env : "state";
 }
 
-absl::StatusOr<Services> StartServices(const std::string& kvs_spec, const std::string& state_dir,
-                                       const std::string& cert, const std::string& key,
-                                       const std::string& hostname, bool tls) {
-  Services s;
-  auto metrics_server = metrics::StartFromFlag();
-  if (!metrics_server.ok()) return metrics_server.status();
-  s.metrics = std::move(*metrics_server);
-  auto kvs = kvs::Connect(kvs_spec);
-  if (!kvs.ok()) return kvs.status();
-  s.kvs = std::move(*kvs);
-  s.accounts = std::make_unique<accounts::Accounts>(s.kvs.get());
-  if (tls) {
-    auto ctx = ServerTlsContext(cert.empty() ? state_dir + "/tls/mail.crt" : cert,
-                                key.empty() ? state_dir + "/tls/mail.key" : key, hostname);
-    if (!ctx.ok()) return ctx.status();
-    s.tls = std::move(*ctx);
+void WaitForStopSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+}
+
+}  // namespace
+
+void MailProcess::Fail(const std::string& why, int code) const {
+  std::cerr << kind << ": " << why << "\n";
+  std::exit(code);
+}
+
+MailProcess StartMailProcess(int argc, char** argv, const std::string& kind,
+                             const std::string& usage,
+                             const absl::Flag<int>& max_connections_per_address) {
+  config::ParseFlags(argc, argv, kind, usage);
+  MailProcess p;
+  p.kind = kind;
+  p.node = InitNodeName(kind);
+  BlockStopSignals();  // before any thread starts: the TLS file watcher is one
+  if (absl::Status s = tls::InitProcess(p.node, tls::Identity::Service(kind, p.node)); !s.ok()) {
+    p.Fail(std::string(s.message()), 2);
   }
-  return s;
+  p.address = absl::GetFlag(FLAGS_address);
+  p.domain = absl::GetFlag(FLAGS_domain);
+  p.hostname = absl::GetFlag(FLAGS_hostname);
+  p.coordinator = absl::GetFlag(FLAGS_coordinator);
+  p.max_connections = absl::GetFlag(FLAGS_max_connections);
+  p.state_dir = StateDir(absl::GetFlag(FLAGS_state_dir));
+  auto metrics_server = metrics::StartFromFlag();
+  if (!metrics_server.ok()) p.Fail(metrics_server.status().ToString());
+  p.metrics = std::move(*metrics_server);
+  auto kvs = kvs::Connect(absl::GetFlag(FLAGS_kvs));
+  if (!kvs.ok()) p.Fail(kvs.status().ToString());
+  p.kvs = std::move(*kvs);
+  p.accounts = std::make_unique<accounts::Accounts>(p.kvs.get());
+  if (absl::GetFlag(FLAGS_tls)) {
+    std::string cert = absl::GetFlag(FLAGS_tls_cert), key = absl::GetFlag(FLAGS_tls_key);
+    auto ctx = ServerTlsContext(cert.empty() ? p.state_dir + "/tls/mail.crt" : cert,
+                                key.empty() ? p.state_dir + "/tls/mail.key" : key, p.hostname);
+    if (!ctx.ok()) p.Fail(ctx.status().ToString());
+    p.tls = std::move(*ctx);
+  }
+  p.limits = std::make_unique<AddressLimits>(AddressLimits::Options{
+      .max_connections = absl::GetFlag(max_connections_per_address),
+      .login_attempts_per_minute = absl::GetFlag(FLAGS_login_attempts_per_minute)});
+  return p;
+}
+
+void ServeUntilStopped(const MailProcess& process, int port, int implicit_port,
+                       std::function<size_t()> connections, std::function<void()> stop) {
+  std::shared_ptr<void> heartbeat;
+  if (!process.coordinator.empty()) {
+    frontend::HeartbeatOptions options;
+    options.coordinator = process.coordinator;
+    options.kind = process.kind;
+    options.address = process.address + ":" + std::to_string(port);
+    options.name = process.node;
+    heartbeat = std::make_shared<frontend::HeartbeatSender>(
+        options, [connections = std::move(connections)] {
+          coordinator::pb::Load load;
+          load.set_connections(static_cast<int64_t>(connections()));
+          return load;
+        });
+  }
+  PC_LOG(kInfo, process.kind + ".listening")
+  ("port", port)("implicit_tls_port", implicit_port)("tls", process.tls != nullptr);
+  WaitForStopSignal();
+  PC_LOG(kInfo, process.kind + ".stopping");
+  stop();
 }
 
 namespace {
@@ -112,48 +191,6 @@ std::function<void()> CountRefused(const std::string& kind) {
                    kind + " connections refused because --max_connections sessions were open")
           .With();
   return [&refused] { refused.Inc(); };
-}
-
-std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
-                                     const std::string& address, const std::string& name,
-                                     LineServer& server) {
-  return StartHeartbeat(coordinator, kind, address, name,
-                        [&server] { return server.connections(); });
-}
-
-std::shared_ptr<void> StartHeartbeat(const std::string& coordinator, const std::string& kind,
-                                     const std::string& address, const std::string& name,
-                                     std::function<size_t()> connections) {
-  if (coordinator.empty()) return nullptr;
-  frontend::HeartbeatOptions options;
-  options.coordinator = coordinator;
-  options.kind = kind;
-  options.address = address;
-  options.name = name;
-  return std::make_shared<frontend::HeartbeatSender>(
-      options, [connections = std::move(connections)] {
-        coordinator::pb::Load load;
-        load.set_connections(static_cast<int64_t>(connections()));
-        return load;
-      });
-}
-
-void BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-}
-
-void WaitForStopSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  int sig = 0;
-  sigwait(&set, &sig);
 }
 
 }  // namespace penncloud::mail

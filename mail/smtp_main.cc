@@ -1,17 +1,12 @@
 // The PennCloud SMTP server: receives mail for local users from anyone, accepts mail for
 // other domains from authenticated users, and relays the outbound queue.
-#include <iostream>
 #include <random>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "accounts/sending_policy.h"
-#include "common/config.h"
-#include "common/grpc_tls.h"
 #include "common/log.h"
-#include "common/node_name.h"
 #include "mail/delivery.h"
 #include "mail/dkim.h"
 #include "mail/dns_resolver.h"
@@ -22,24 +17,12 @@
 #include "mail/relay.h"
 #include "mail/tls.h"
 
-ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 2500, "SMTP port (receiving, and submission after STARTTLS)");
 ABSL_FLAG(int, smtps_port, 0,
           "submission port with implicit TLS, RFC 8314 (the cluster uses 4650; 0 = none)");
-ABSL_FLAG(std::string, kvs, "config=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-          "the key-value store (see kvs/client/connect.h)");
-ABSL_FLAG(std::string, domain, "penncloud.local", "local mail domain");
-ABSL_FLAG(std::string, hostname, "penncloud.local", "our host name in banners and headers");
-ABSL_FLAG(std::string, state_dir, "", "state folder (default $PENNCLOUD_STATE or ./state)");
-ABSL_FLAG(bool, tls, true, "offer STARTTLS");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (default <state>/tls/mail.crt)");
-ABSL_FLAG(std::string, tls_key, "", "PEM key (default <state>/tls/mail.key)");
 ABSL_FLAG(int64_t, max_message_bytes, 32 << 20, "largest message accepted");
-ABSL_FLAG(int, max_connections, 256, "concurrent connections (per port)");
 ABSL_FLAG(int, max_connections_per_address, 50,
           "concurrent connections from one client address, both ports together (0 = no cap)");
-ABSL_FLAG(int, login_attempts_per_minute, 30,
-          "AUTH attempts one client address may make per minute (0 = no cap)");
 ABSL_FLAG(int, idle_timeout_s, 300, "close connections idle this long");
 ABSL_FLAG(std::string, smarthost, "", "relay all outbound mail via host:port (default: MX)");
 ABSL_FLAG(bool, relay, true, "run the outbound queue runner");
@@ -57,36 +40,19 @@ ABSL_FLAG(std::string, dns_script, "",
           "answer DNS from this file of scripted records instead of the system resolver "
           "(tests; format in mail/dns_resolver.h)");
 ABSL_FLAG(int, dns_timeout_ms, 5000, "per-try timeout of the system resolver");
-ABSL_FLAG(std::string, coordinator, "", "coordinator gRPC host:port for heartbeats (\"\" = none)");
 
 namespace pm = penncloud::mail;
 
 int main(int argc, char** argv) {
-  penncloud::config::ParseFlags(argc, argv, "smtp",
-                                "PennCloud SMTP: receives mail for local users, relays the rest");
-  const std::string node = penncloud::InitNodeName("smtp");
-  pm::BlockStopSignals();  // before any thread starts: the TLS file watcher is one
-  if (absl::Status s =
-          penncloud::tls::InitProcess(node, penncloud::tls::Identity::Service("smtp", node));
-      !s.ok()) {
-    std::cerr << "smtp: " << s.message() << "\n";
-    return 2;
-  }
-
-  std::string state = pm::StateDir(absl::GetFlag(FLAGS_state_dir));
-  auto services = pm::StartServices(absl::GetFlag(FLAGS_kvs), state, absl::GetFlag(FLAGS_tls_cert),
-                                    absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_hostname),
-                                    absl::GetFlag(FLAGS_tls));
-  if (!services.ok()) {
-    std::cerr << "smtp: " << services.status() << "\n";
-    return 1;
-  }
-  penncloud::accounts::Accounts& accounts = *services->accounts;
-  pm::MailStore store(*services->kvs);
-  pm::OutboundQueue queue(*services->kvs);
-  penncloud::accounts::SendingPolicy sending(services->kvs.get());
+  pm::MailProcess process = pm::StartMailProcess(
+      argc, argv, "smtp", "PennCloud SMTP: receives mail for local users, relays the rest",
+      FLAGS_max_connections_per_address);
+  penncloud::accounts::Accounts& accounts = *process.accounts;
+  pm::MailStore store(*process.kvs);
+  pm::OutboundQueue queue(*process.kvs);
+  penncloud::accounts::SendingPolicy sending(process.kvs.get());
   pm::Delivery delivery(
-      store, queue, absl::GetFlag(FLAGS_domain),
+      store, queue, process.domain,
       [&](std::string_view u, std::string_view p) { return accounts.CheckPassword(u, p); },
       [&](std::string_view u) -> absl::StatusOr<bool> {
         auto exists = accounts.Exists(u);
@@ -100,75 +66,43 @@ int main(int argc, char** argv) {
   std::unique_ptr<pm::DnsResolver> resolver;
   if (std::string script = absl::GetFlag(FLAGS_dns_script); !script.empty()) {
     auto scripted = pm::ScriptedResolver::Load(script);
-    if (!scripted.ok()) {
-      std::cerr << "smtp: " << scripted.status() << "\n";
-      return 1;
-    }
+    if (!scripted.ok()) process.Fail(scripted.status().ToString());
     resolver = std::move(*scripted);
   } else {
     resolver =
         pm::NewSystemResolver(std::chrono::milliseconds(absl::GetFlag(FLAGS_dns_timeout_ms)));
   }
   std::string authserv_id = absl::GetFlag(FLAGS_authserv_id);
-  if (authserv_id.empty()) authserv_id = absl::GetFlag(FLAGS_hostname);
+  if (authserv_id.empty()) authserv_id = process.hostname;
   pm::InboundAuth inbound(*resolver, authserv_id);
   if (absl::GetFlag(FLAGS_verify_inbound)) {
     delivery.SetInboundCheck(
         [&](const pm::Envelope& e, std::string_view m) { return inbound(e, m); });
   }
   std::string dkim_dir = absl::GetFlag(FLAGS_dkim_dir);
-  if (dkim_dir.empty()) dkim_dir = state + "/dkim";
-  auto dkim_keys = pm::LoadDkimKeys(dkim_dir, absl::GetFlag(FLAGS_domain));
-  if (!dkim_keys.ok()) {
-    std::cerr << "smtp: " << dkim_keys.status() << "\n";
-    return 1;
-  }
+  if (dkim_dir.empty()) dkim_dir = process.state_dir + "/dkim";
+  auto dkim_keys = pm::LoadDkimKeys(dkim_dir, process.domain);
+  if (!dkim_keys.ok()) process.Fail(dkim_keys.status().ToString());
   std::vector<std::string> selectors;
   for (const auto& k : *dkim_keys) selectors.push_back(k.selector);
   const pm::DkimSigner signer(std::move(*dkim_keys));
 
   pm::SmtpConfig config;
-  config.hostname = absl::GetFlag(FLAGS_hostname);
-  config.domain = absl::GetFlag(FLAGS_domain);
+  config.hostname = process.hostname;
+  config.domain = process.domain;
   config.max_message_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_message_bytes));
-  config.tls_available = services->tls != nullptr;
+  config.tls_available = process.tls != nullptr;
 
-  pm::AddressLimits limits(
-      {.max_connections = absl::GetFlag(FLAGS_max_connections_per_address),
-       .login_attempts_per_minute = absl::GetFlag(FLAGS_login_attempts_per_minute)});
-  pm::LineServerOptions options;
-  options.address = absl::GetFlag(FLAGS_address);
-  options.port = absl::GetFlag(FLAGS_port);
-  options.max_connections = absl::GetFlag(FLAGS_max_connections);
-  options.idle_timeout = std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s));
-  options.tls = services->tls.get();
+  auto options = pm::ListenerOptions<pm::LineServerOptions>(
+      process, absl::GetFlag(FLAGS_port),
+      std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s)));
   options.busy_reply = "421 4.3.2 Too many connections, try again later\r\n";
-  options.on_refused = pm::CountRefused("smtp");
-  options.limits = &limits;
   auto factory = pm::Observed("smtp", [&](const std::string& peer) {
-    return std::make_unique<pm::SmtpLineProtocol>(config, delivery, peer, &limits);
+    return std::make_unique<pm::SmtpLineProtocol>(config, delivery, peer, process.limits.get());
   });
-  pm::LineServer server(options, factory);
-  if (auto s = server.Start(); !s.ok()) {
-    std::cerr << "smtp: " << s << "\n";
-    return 1;
-  }
-  // The submission port with implicit TLS: the same sessions, TLS from the first byte.
-  std::unique_ptr<pm::LineServer> smtps;
-  if (absl::GetFlag(FLAGS_smtps_port) != 0) {
-    if (options.tls == nullptr) {
-      std::cerr << "smtp: --smtps_port needs TLS (--tls)\n";
-      return 1;
-    }
-    pm::LineServerOptions implicit = options;
-    implicit.port = absl::GetFlag(FLAGS_smtps_port);
-    implicit.implicit_tls = true;
-    smtps = std::make_unique<pm::LineServer>(implicit, factory);
-    if (auto s = smtps->Start(); !s.ok()) {
-      std::cerr << "smtp: port " << implicit.port << ": " << s << "\n";
-      return 1;
-    }
-  }
+  // The submission port with implicit TLS serves the same sessions (RFC 8314).
+  auto listeners = pm::StartListeners<pm::LineServer>(process, options,
+                                                      absl::GetFlag(FLAGS_smtps_port), factory);
 
   auto client_tls = pm::OpportunisticClientTlsContext();
   pm::SmtpClientOptions client_options;
@@ -183,15 +117,14 @@ int main(int argc, char** argv) {
     relay_options.smarthost_host = smarthost.substr(0, colon);
     if (colon != std::string::npos &&
         !absl::SimpleAtoi(smarthost.substr(colon + 1), &relay_options.smarthost_port)) {
-      std::cerr << "smtp: bad --smarthost\n";
-      return 1;
+      process.Fail("bad --smarthost");
     }
   }
   relay_options.poll_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_relay_poll_ms));
   relay_options.retry_base_micros = absl::GetFlag(FLAGS_relay_retry_base_ms) * 1000;
   relay_options.retry_max_micros = absl::GetFlag(FLAGS_relay_retry_max_ms) * 1000;
   relay_options.max_attempts = absl::GetFlag(FLAGS_relay_max_attempts);
-  relay_options.owner = node + "-" + std::to_string(std::random_device{}());
+  relay_options.owner = process.node + "-" + std::to_string(std::random_device{}());
   if (!signer.empty()) {
     relay_options.sign = [&signer](std::string_view m) { return signer.Sign(m); };
   }
@@ -202,17 +135,9 @@ int main(int argc, char** argv) {
                   });
   if (absl::GetFlag(FLAGS_relay)) relay.Start();
 
-  auto heartbeat = pm::StartHeartbeat(
-      absl::GetFlag(FLAGS_coordinator), "smtp",
-      absl::GetFlag(FLAGS_address) + ":" + std::to_string(server.port()), node, server);
-  PC_LOG(kInfo, "smtp.listening")
-  ("port", server.port())("smtps_port", smtps ? smtps->port() : 0)("tls", config.tls_available)(
-      "smarthost", smarthost)("dkim_selectors", absl::StrJoin(selectors, ","))(
-      "verify_inbound", absl::GetFlag(FLAGS_verify_inbound));
-  pm::WaitForStopSignal();
-  PC_LOG(kInfo, "smtp.stopping");
-  relay.Stop();
-  if (smtps) smtps->Stop();
-  server.Stop();
+  PC_LOG(kInfo, "smtp.relay")
+  ("smarthost", smarthost)("dkim_selectors", absl::StrJoin(selectors, ","))(
+      "verify_inbound", absl::GetFlag(FLAGS_verify_inbound))("running", absl::GetFlag(FLAGS_relay));
+  pm::ServeUntilStopped(process, listeners, [&relay] { relay.Stop(); });
   return 0;
 }

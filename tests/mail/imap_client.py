@@ -143,6 +143,36 @@ elif scenario == "idle_during_smtp":
     out("before", before)
     m.logout()
 
+elif scenario == "sent_once":
+    # Thunderbird's way: submit over SMTP (STARTTLS, AUTH), then APPEND the same message
+    # to Sent. The SMTP server filed a Sent copy already, so the APPEND stores nothing.
+    smtp_port = int(args[0])
+    message = ("From: %s@penncloud.local\r\nTo: bob@penncloud.local\r\n"
+               "Subject: sent once\r\nMessage-ID: <sent-once-1@thunderbird.test>\r\n\r\n"
+               "one copy please\r\n" % user)
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=20) as s:
+        s.starttls(context=tls_context())
+        s.login(user, password)
+        s.sendmail("%s@penncloud.local" % user, ["bob@penncloud.local"], message)
+    m = connect()
+    typ, data = m.append("Sent", "(\\Seen)", None, message.encode())
+    out("append", typ + " " + data[0].decode())
+    typ, data = m.select("Sent")
+    out("sent_exists", int(data[0]))
+    # A message the SMTP server never saw is stored as usual.
+    typ, data = m.append("Sent", "(\\Seen)", None,
+                         message.replace("sent-once-1", "sent-once-2").encode())
+    out("append_new", typ)
+    typ, data = m.select("Sent")
+    out("sent_exists_after", int(data[0]))
+    m.logout()
+
+elif scenario == "status_trash":
+    m = connect()
+    typ, data = m.status("Trash", "(MESSAGES)")
+    out("trash", data[0].decode().split(" ", 1)[1])
+    m.logout()
+
 elif scenario == "bad_input":
     m = connect()
     m.select("INBOX")

@@ -1,12 +1,12 @@
 // Python's imaplib against the real imap binary, beside the real smtp and pop3 binaries on
 // a real KVS group: folders, flags, APPEND to Sent, COPY/MOVE/EXPUNGE, UID commands, two
-// sessions at once, IDLE during an SMTP delivery, and bad input.
+// sessions at once, IDLE during an SMTP delivery, and bad input; fetchmail and mbsync.
 #include <fstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mail/mail_store.h"
-#include "tests/mail/mail_system.h"
+#include "tests/mail/imap_system.h"
 
 namespace penncloud::testing {
 namespace {
@@ -14,42 +14,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class ImapClientsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto system = MailSystem::Start();
-    ASSERT_TRUE(system.ok()) << system.status();
-    sys_ = std::move(*system);
-    imap_port_ = FreePort();
-    imaps_port_ = FreePort();
-    auto imap = Process::Start(
-        BinaryPath("imap"),
-        {"--port=" + std::to_string(imap_port_), "--imaps_port=" + std::to_string(imaps_port_),
-         "--kvs=" + sys_->kvs_spec(), "--state_dir=" + sys_->dir(), "--idle_poll_ms=100"},
-        sys_->dir() + "/imap.log");
-    ASSERT_TRUE(imap.ok()) << imap.status();
-    imap_ = std::move(*imap);
-    ASSERT_TRUE(WaitForPort(imap_port_) && WaitForPort(imaps_port_));
-  }
-  ShResult Imap(const std::string& scenario, const std::string& extra = "", int port = 0) {
-    return Sh("/usr/bin/python3 " + MailSystem::Script("imap_client.py") + " " +
-              std::to_string(port ? port : imap_port_) + " alice " + MailSystem::kAlicePassword +
-              " " + scenario + " " + extra);
-  }
-  void Deliver(const std::string& subject) {
-    mail::MailStore store(sys_->kvs());
-    auto added =
-        store.Add("alice", mail::kInbox,
-                  "From: bob@example.com\r\nTo: alice@penncloud.local\r\nSubject: " + subject +
-                      "\r\n\r\nbody of " + subject + "\r\n",
-                  false);
-    ASSERT_TRUE(added.ok()) << added.status();
-  }
-
-  std::unique_ptr<MailSystem> sys_;
-  Process imap_;
-  int imap_port_ = 0, imaps_port_ = 0;
-};
+using ImapClientsTest = ImapSystemTest;
 
 TEST_F(ImapClientsTest, LoginIsRefusedBeforeStartTls) {
   ShResult r = Imap("plain_login");
@@ -132,6 +97,42 @@ TEST_F(ImapClientsTest, IdleHearsOfMailDeliveredBySmtpWithinOneSecond) {
   EXPECT_LT(std::stoi(r.output.substr(at + 8)), 1000) << r.output;
 }
 
+TEST_F(ImapClientsTest, SmtpSubmissionThenAppendToSentStoresOneCopy) {
+  ShResult r = Imap("sent_once", std::to_string(sys_->smtp_port()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, ::testing::ContainsRegex("append OK \\[APPENDUID [0-9]+ 1\\]"));
+  EXPECT_THAT(r.output, HasSubstr("sent_exists 1\n"));
+  EXPECT_THAT(r.output, HasSubstr("append_new OK"));
+  EXPECT_THAT(r.output, HasSubstr("sent_exists_after 2\n"));
+  // Webmail's Sent (the store's listing) has the one copy; bob got his.
+  mail::MailStore store(sys_->kvs());
+  auto sent = store.ListAll("alice", mail::kSent);
+  ASSERT_TRUE(sent.ok());
+  ASSERT_EQ(sent->size(), 2u);
+  EXPECT_EQ((*sent)[0].subject(), "sent once");
+  EXPECT_EQ((*sent)[1].subject(), "sent once");
+  EXPECT_TRUE((*sent)[0].seen() && (*sent)[1].seen());
+  EXPECT_EQ(store.ListAll("bob", mail::kInbox)->size(), 1u);
+}
+
+TEST_F(ImapClientsTest, Pop3DeleMovesToTrashWhereImapSeesIt) {
+  Deliver("oldest, deleted");
+  Deliver("newer, kept");
+  ShResult pop =
+      Sh("/usr/bin/python3 " + MailSystem::Script("pop3_client.py") + " " +
+         std::to_string(sys_->pop3_port()) + " alice " + MailSystem::kAlicePassword + " dele_quit");
+  EXPECT_THAT(pop.output, HasSubstr("stat_after_dele 1")) << pop.output;
+  mail::MailStore store(sys_->kvs());
+  auto inbox = store.ListAll("alice", mail::kInbox);
+  ASSERT_EQ(inbox->size(), 1u);
+  EXPECT_EQ((*inbox)[0].subject(), "newer, kept");  // POP3's message 1 is the oldest
+  auto trash = store.ListAll("alice", mail::kTrash);
+  ASSERT_EQ(trash->size(), 1u);
+  EXPECT_EQ((*trash)[0].subject(), "oldest, deleted");
+  ShResult status = Imap("status_trash");
+  EXPECT_THAT(status.output, HasSubstr("trash (MESSAGES 1)")) << status.output;
+}
+
 TEST_F(ImapClientsTest, BadInputGetsTaggedAnswersAndNeverHangs) {
   Deliver("x");
   ShResult r = Imap("bad_input");
@@ -168,6 +169,53 @@ TEST_F(ImapClientsTest, FetchmailOverImapMarksSeenAndKeeps) {
   auto inbox = store.ListAll("alice", mail::kInbox);
   ASSERT_EQ(inbox->size(), 2u);
   EXPECT_TRUE((*inbox)[0].seen() && (*inbox)[1].seen());
+}
+
+TEST_F(ImapClientsTest, MbsyncSyncsBothWays) {
+  Deliver("down one");
+  Deliver("down two");
+  // mbsync reaches the implicit-TLS port through s_client, which trusts our certificate.
+  auto mbsync = [&](const std::string& scenario) {
+    return Sh("/usr/bin/python3 " + MailSystem::Script("mbsync_client.py") + " " +
+              std::to_string(imaps_port_) + " " + MailSystem::kAlicePassword + " " + sys_->dir() +
+              "/tls/mail.crt " + sys_->dir() + " " + scenario);
+  };
+  auto log = [&] { return Sh("cat " + sys_->dir() + "/mbsync.log").output; };
+  ShResult down = mbsync("down");
+  ASSERT_THAT(down.output, HasSubstr("sync 0")) << down.output << log();
+  EXPECT_THAT(down.output, HasSubstr("down down one"));
+  EXPECT_THAT(down.output, HasSubstr("down down two"));
+  EXPECT_THAT(down.output, HasSubstr("folders Drafts INBOX Junk Sent Trash"));
+
+  // Up: a flag changed in the maildir, a message written there, a folder made there.
+  ShResult edit = mbsync("edit");
+  ASSERT_THAT(edit.output, HasSubstr("sync 0")) << edit.output << log();
+  mail::MailStore store(sys_->kvs());
+  auto inbox = store.Mailbox("alice", mail::kInbox);
+  ASSERT_TRUE(inbox.ok()) << inbox.status();
+  ASSERT_EQ(inbox->size(), 3u) << log();
+  EXPECT_EQ((*inbox)[0].subject(), "down one");
+  EXPECT_TRUE((*inbox)[0].flagged() && (*inbox)[0].seen());
+  EXPECT_FALSE((*inbox)[1].flagged() || (*inbox)[1].seen());
+  EXPECT_EQ((*inbox)[2].subject(), "made locally");
+  ASSERT_TRUE(store.FolderExists("alice", "Local/Sub")) << log();
+  auto sub = store.Mailbox("alice", "Local/Sub");
+  ASSERT_EQ(sub->size(), 1u);
+  EXPECT_EQ((*sub)[0].subject(), "filed locally");
+
+  // Down again: a flag set and a message delivered on the server.
+  ASSERT_TRUE(store
+                  .UpdateFlags("alice", mail::kInbox, (*inbox)[1].id(),
+                               [](mail::MessageFlags& f) { f.answered = true; })
+                  .ok());
+  Deliver("down three");
+  ShResult again = mbsync("again");
+  ASSERT_THAT(again.output, HasSubstr("sync 0")) << again.output << log();
+  EXPECT_THAT(again.output, HasSubstr("local down one flags=FS"));
+  EXPECT_THAT(again.output, HasSubstr("local down two flags=R"));
+  EXPECT_THAT(again.output, HasSubstr("local made locally flags="));
+  EXPECT_THAT(again.output, HasSubstr("local down three flags="));
+  EXPECT_EQ(store.Mailbox("alice", mail::kInbox)->size(), 4u);  // nothing doubled
 }
 
 }  // namespace
