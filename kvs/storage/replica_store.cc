@@ -99,7 +99,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   if (absl::Status s = store->UpgradeFormat(dir); !s.ok()) return s;
   if (auto applied = store->Meta(kApplied)) store->applied_ = DecodeSlotKey(*applied);
   if (absl::Status s = store->FinishInterruptedInstall(); !s.ok()) return s;
-  store->LoadMachine();
+  if (absl::Status s = store->LoadMachine(); !s.ok()) return s;
   return store;
 }
 
@@ -199,7 +199,11 @@ absl::Status ReplicaStore::ReadLog(uint64_t from, uint64_t to,
 std::pair<uint64_t, uint64_t> ReplicaStore::LogBounds() const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
   it->SeekToFirst();
-  if (!it->Valid()) return {0, 0};
+  if (!it->Valid()) {
+    // Damage reads as an empty log here; FromRocks tells the corruption sink about it.
+    FromRocks(it->status(), "log bounds").IgnoreError();
+    return {0, 0};
+  }
   const uint64_t first = DecodeSlotKey(it->key().ToStringView());
   it->SeekToLast();
   return {first, DecodeSlotKey(it->key().ToStringView())};
@@ -224,13 +228,16 @@ absl::Status ReplicaStore::WriteApplied(rocksdb::WriteBatch* batch, uint64_t slo
   return absl::OkStatus();
 }
 
-void ReplicaStore::LoadMachine() {
+absl::Status ReplicaStore::LoadMachine() {
   uint64_t records = 0;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), sessions_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++records;
+  // A damaged block ends the scan early: the count (and the store) cannot be trusted.
+  if (absl::Status s = FromRocks(it->status(), "count sessions"); !s.ok()) return s;
   machine_.Load(Meta(kShardMap), Meta(kMigrations), Meta(kSessionClockKey), records);
   session_records_ = records;
   Publish();
+  return absl::OkStatus();
 }
 
 void ReplicaStore::Publish() {
@@ -506,7 +513,7 @@ absl::Status ReplicaStore::InstallSnapshot(const std::string& download_dir,
   finish.Delete(meta_, kInstalling);
   absl::Status s = FromRocks(db_->Write(synced, &finish), "install snapshot");
   if (s.ok()) applied_ = state.slot();
-  LoadMachine();
+  if (absl::Status loaded = LoadMachine(); s.ok()) s = loaded;
   if (s.ok()) RemoveTree(download_dir).IgnoreError();  // only space: the install is done
   return s;
 }

@@ -165,7 +165,7 @@ class ReplicaStore {
   absl::Status WriteApplied(rocksdb::WriteBatch* batch, uint64_t slot);
   // The machine's state from the meta family and the session count, at open and after a
   // snapshot install.
-  void LoadMachine();
+  absl::Status LoadMachine();
   absl::Status UpgradeFormat(const std::string& dir);
   // Finishes a snapshot install a crash cut short (meta "installing"), at open.
   absl::Status FinishInterruptedInstall();

@@ -248,19 +248,32 @@ TEST_F(KvsDiskFaultTest, ALeaderThatLosesItsUnsyncedWritesInACrashRejoinsAndCatc
   EXPECT_TRUE(LogOf(*group_, l).find("kvs.recovered") != std::string::npos);
 }
 
-// The log family's SST of a store: the file whose properties name the family "log" (the
+// The SST of column family `family` in a store: the file whose properties name it (the
 // property keys share prefixes, so "column.family.name" is stored as "...id" + "name").
-std::string LogFamilySst(const std::string& store) {
+std::string FamilySst(const std::string& store, const std::string& family) {
   for (const auto& e : fs::directory_iterator(store)) {
     if (e.path().extension() != ".sst") continue;
     std::ifstream in(e.path(), std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const size_t at = bytes.find("column.family.id");
-    if (at != std::string::npos && bytes.substr(at, 40).find("namelog") != std::string::npos) {
+    if (at != std::string::npos &&
+        bytes.substr(at, 40).find("name" + family) != std::string::npos) {
       return e.path().string();
     }
   }
   return "";
+}
+
+// Flips one bit in the first data block of `path`.
+void FlipBit(const std::string& path) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(64);
+  char byte = 0;
+  f.read(&byte, 1);
+  byte = static_cast<char>(byte ^ 0x04);
+  f.seekp(64);
+  f.write(&byte, 1);
+  ASSERT_TRUE(f.good()) << path;
 }
 
 TEST_F(KvsDiskFaultTest, AFlippedBitInTheLogIsCaughtAndTheReplicaRebuildsItselfFromAllItsPeers) {
@@ -275,18 +288,9 @@ TEST_F(KvsDiskFaultTest, AFlippedBitInTheLogIsCaughtAndTheReplicaRebuildsItselfF
   ASSERT_TRUE(CaughtUp(seconds(30)));
   group_->Kill(damaged);
   const std::string store = absl::StrCat(group_->dir(), "/replica-", damaged + 1, "/store");
-  const std::string sst = LogFamilySst(store);
+  const std::string sst = FamilySst(store, "log");
   ASSERT_FALSE(sst.empty()) << "no SST of the log family in " << store;
-  {
-    std::fstream f(sst, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(64);
-    char byte = 0;
-    f.read(&byte, 1);
-    byte = static_cast<char>(byte ^ 0x04);
-    f.seekp(64);
-    f.write(&byte, 1);
-    ASSERT_TRUE(f.good());
-  }
+  FlipBit(sst);
   auto before = StatusOf(*group_, *leader);
   ASSERT_TRUE(before.ok());
 
@@ -318,6 +322,46 @@ TEST_F(KvsDiskFaultTest, AFlippedBitInTheLogIsCaughtAndTheReplicaRebuildsItselfF
   EXPECT_TRUE(moved_aside);
   WriteAcknowledged(30, 40);
   EXPECT_TRUE(CaughtUp(seconds(30)));
+  ExpectAcknowledgedPresent();
+}
+
+TEST_F(KvsDiskFaultTest, AFlippedBitFoundWhileServingStopsTheReplicaAndItsNextStartRebuildsIt) {
+  WriteAcknowledged(0, 30);
+  auto leader = group_->Leader();
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const int damaged = (*leader + 1) % 3;
+  ASSERT_TRUE(CaughtUp(seconds(30)));
+  ASSERT_TRUE(group_->Restart(damaged).ok());  // the recovered log goes into SST files
+  ASSERT_TRUE(CaughtUp(seconds(30)));
+  group_->Kill(damaged);
+  const std::string dir = absl::StrCat(group_->dir(), "/replica-", damaged + 1);
+  const std::string sst = FamilySst(dir + "/store", "data");
+  ASSERT_FALSE(sst.empty()) << "no SST of the data family in " << dir;
+  FlipBit(sst);
+  // Nothing reads the cells at start, so the replica serves...
+  ASSERT_TRUE(group_->Restart(damaged).ok());
+  // ...until a compare-and-put makes every replica read the cell it compares.
+  for (int i = 0; i < 30; ++i) {
+    auto swapped = client_->CPut(Row(i), "c", Value(i), Value(i + 100));
+    ASSERT_TRUE(swapped.ok()) << swapped.status();
+    EXPECT_TRUE(*swapped) << "row " << i;
+  }
+  ASSERT_TRUE(WaitFor([&] { return !StatusOf(*group_, damaged).ok(); }, seconds(30)))
+      << "the replica went on serving from a damaged store";
+  EXPECT_NE(LogOf(*group_, damaged).find("kvs.store_corrupt"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir + "/REPAIR_NEEDED"));
+
+  ASSERT_TRUE(group_->Restart(damaged).ok()) << LogOf(*group_, damaged);
+  EXPECT_NE(LogOf(*group_, damaged).find("kvs.repaired"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir + "/REPAIR_NEEDED"));
+  WriteAcknowledged(30, 40);
+  EXPECT_TRUE(CaughtUp(seconds(30)));
+  for (int i = 0; i < 30; ++i) {
+    auto got = client_->Get(Row(i), "c");
+    ASSERT_TRUE(got.ok()) << "row " << i << ": " << got.status();
+    EXPECT_EQ(*got, Value(i + 100)) << "row " << i << " lost its acknowledged swap";
+  }
+  acknowledged_.erase(acknowledged_.begin(), acknowledged_.begin() + 30);  // swapped since
   ExpectAcknowledgedPresent();
 }
 
