@@ -43,16 +43,20 @@ async function until(what, check, ms = 30000) {
     if (value) return value;
     await sleep(100);
   }
-  throw new Error("timed out waiting for " + what);
+  const seen = server().rootFolder.descendants.map(f => f.URI).join(" ");
+  throw new Error("timed out waiting for " + what + "; folders: " + seen);
 }
 const account = () => MailServices.accounts.accounts.find(a => a.incomingServer.type == "imap");
 const server = () => account().incomingServer;
 function folder(name) {
-  return server().rootFolder.descendants.find(f => f.prettyName == name || f.name == name);
+  return server().rootFolder.descendants.find(
+      f => f.name.toLowerCase() == name.toLowerCase());  // INBOX is "INBOX"
 }
 function update(f) {
-  return new Promise(resolve => f.updateFolderWithListener(null, {
-    OnStartRunningUrl() {}, OnStopRunningUrl(url, status) { resolve(status); }}));
+  return new Promise(resolve => f.QueryInterface(Ci.nsIMsgImapMailFolder)
+      .updateFolderWithListener(null, {
+        QueryInterface: ChromeUtils.generateQI(["nsIUrlListener"]),
+        OnStartRunningUrl() {}, OnStopRunningUrl(url, status) { resolve(status); }}));
 }
 function subjects(f) { return [...f.messages].map(h => h.mime2DecodedSubject).sort(); }
 function run(body) { body().then(done, e => done("error " + e)); }
@@ -112,11 +116,16 @@ run(async () => {
   const inbox = folder("Inbox"), filed = folder("Filed");
   const header = [...inbox.messages].find(h => h.mime2DecodedSubject == "move me");
   if (!header) return "no such message";
-  const status = await new Promise(resolve => MailServices.copy.copyMessages(
+  const moved = new Promise(resolve => MailServices.copy.copyMessages(
       inbox, [header], filed, true /* move */, {
+        QueryInterface: ChromeUtils.generateQI(["nsIMsgCopyServiceListener"]),
         onStartCopy() {}, onProgress() {}, setMessageKey() {}, getMessageId() { return ""; },
         onStopCopy(status) { resolve(status); }}, null, false));
-  await update(filed);
+  const status = await Promise.race([moved, sleep(30000).then(() => "timeout")]);
+  for (let i = 0; i < 50 && filed.getTotalMessages(false) < 1; ++i) {
+    await Promise.race([update(filed), sleep(2000)]);
+    await sleep(200);
+  }
   return status + " " + subjects(filed).join(",");
 });
 """
