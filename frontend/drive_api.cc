@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "drive/content_type.h"
+#include "frontend/share_api.h"
 
 ABSL_FLAG(int, drive_trash_days, 30,
           "days a deleted drive file stays in the trash before it is purged (0: no trash)");
@@ -296,8 +297,9 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
   std::shared_ptr<drive::Drive> drive = SharedDrive(ctx);
 
   router.Add("GET", "/api/files",
-             WithSession(ctx, [drive](Request& req, const accounts::Session& s) {
+             WithSession(ctx, [&ctx, drive](Request& req, const accounts::Session& s) {
                std::string path = req.Query("path", "/");
+               if (InSharedWithMe(path)) return ListSharedWithMe(ctx, s.username, path);
                auto list = drive->List(s.username, path);
                if (!list.ok()) return DriveError(list.status());
                nlohmann::json entries = nlohmann::json::array();
@@ -317,7 +319,11 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
              }));
 
   router.Add("GET", "/api/files/content",
-             WithSession(ctx, [drive](Request& req, const accounts::Session& s) {
+             WithSession(ctx, [&ctx, drive](Request& req, const accounts::Session& s) {
+               if (InSharedWithMe(req.Query("path"))) {
+                 return ServeSharedWithMe(ctx, s.username, req.Query("path"), req,
+                                          req.Query("inline") != "1");
+               }
                bool attachment = req.Query("inline") != "1";
                std::string version = req.Query("version");
                if (!version.empty()) {
@@ -329,8 +335,11 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
 
   router.Add("PUT", "/api/files/content",
              WithSession(ctx,
-                         [drive](Request& req, const accounts::Session& s) {
+                         [&ctx, drive](Request& req, const accounts::Session& s) {
                            std::string path = req.Query("path");
+                           if (InSharedWithMe(path)) {
+                             return ReceiveSharedWithMe(ctx, s.username, path, req);
+                           }
                            auto received = ReceiveFileContent(*drive, s.username, path, req);
                            if (!received.ok()) return DriveError(received.status());
                            Response res = JsonResponse(received->created ? 201 : 200,

@@ -4,6 +4,7 @@
 #include "frontend/accounts_api.h"
 #include "frontend/drive_api.h"
 #include "frontend/mail_api.h"
+#include "frontend/share_api.h"
 #include "frontend/mail_search_api.h"
 #include "frontend/mail_threads_api.h"
 #include "frontend/webdav.h"
@@ -17,6 +18,7 @@ void BuildRoutes(Router& router, const ApiContext& ctx, const StaticOptions& sta
   RegisterMailThreadsRoutes(router, ctx);
   RegisterMailRoutes(router, ctx);
   RegisterDriveRoutes(router, ctx);
+  RegisterShareRoutes(router, ctx);
   RegisterWebDavRoutes(router, ctx);
   RegisterStaticRoutes(router, static_options);
 }
