@@ -34,7 +34,7 @@ packages=(
 # Node may come from elsewhere (with its own npm); Debian's nodejs and npm only when absent.
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(etcd-server etcd-client wrk nginx-light postfix gnuplot-nox dovecot-imapd)
+  packages+=(etcd-server etcd-client wrk nginx-light postfix gnuplot-nox dovecot-imapd argon2)
 fi
 
 missing=()
