@@ -136,6 +136,12 @@ TEST_F(ImapSessionTest, QresyncReportsVanishedAndChangedMessages) {
   EXPECT_FALSE(Has(stale, "FETCH")) << stale;
   EXPECT_TRUE(Has(Send("k SELECT INBOX (QRESYNC (1))"), "k BAD"));
   EXPECT_TRUE(Has(Send("l SELECT INBOX (FROBNICATE)"), "l BAD"));
+  EXPECT_TRUE(Has(Send("l2 NOOP"), "l2 OK"));  // a BAD SELECT was not run: INBOX stays
+  EXPECT_TRUE(Has(Send("l3 FETCH 1 FLAGS"), "* 1 FETCH"));
+  EXPECT_EQ(Send("l4 SELECT Nowhere"),
+            "* OK [CLOSED] Previous mailbox closed\r\n"
+            "l4 NO [NONEXISTENT] No such mailbox\r\n");
+  EXPECT_TRUE(Has(Send("l5 FETCH 1 FLAGS"), "l5 BAD No mailbox selected"));
   // UID FETCH ... (CHANGEDSINCE m VANISHED).
   Send("m SELECT INBOX");
   std::string changed = Send(Cat("n UID FETCH 1:* FLAGS (CHANGEDSINCE ", modseq, " VANISHED)"));

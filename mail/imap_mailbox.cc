@@ -115,11 +115,6 @@ std::string ImapSession::ExpungeIndexes(std::vector<size_t> indexes) {
 }
 
 SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool read_only) {
-  // RFC 9051 6.3.2: a failed SELECT leaves nothing selected; RFC 7162 3.2.11 and IMAP4rev2
-  // say when the old one closed.
-  std::string closed =
-      selected_ && (qresync_ || rev2_) ? "* OK [CLOSED] Previous mailbox closed\r\n" : "";
-  selected_.reset();
   std::optional<std::string> name;
   if (!p.Space() || !(name = p.AString())) return Tagged(tag, "BAD Syntax: SELECT mailbox");
   std::optional<ResyncFrom> resync;
@@ -142,11 +137,16 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
     }
   }
   if (!p.AtEnd()) return Tagged(tag, "BAD Syntax: SELECT mailbox");
+  // RFC 9051 6.3.2: a SELECT that fails leaves nothing selected (a BAD one was not run);
+  // QRESYNC (RFC 7162 3.2.11) and IMAP4rev2 clients are told the old mailbox closed.
+  std::string closed =
+      selected_ && (qresync_ || rev2_) ? "* OK [CLOSED] Previous mailbox closed\r\n" : "";
+  selected_.reset();
   std::string folder = StoreName(*name);
   auto state = store_.State(user_, folder);
-  if (!state.ok()) return StoreError(tag, state.status());
+  if (!state.ok()) return {closed + StoreError(tag, state.status()).text};
   auto messages = store_.Mailbox(user_, folder);
-  if (!messages.ok()) return StoreError(tag, messages.status());
+  if (!messages.ok()) return {closed + StoreError(tag, messages.status()).text};
   if (auto again = store_.State(user_, folder); again.ok()) state = again;  // after numbering
   selected_ = Selected{folder, read_only, *state, std::move(*messages)};
   std::string out =
