@@ -178,8 +178,9 @@ Response DropFile(drive::Drive& drive, drive::Shares& shares, const drive::Share
   }
   if (path.empty()) return ErrorResponse(409, "too many files of that name");
   // Never replaces: of two drops racing for one name, the second fails with 409.
-  auto upload = drive.BeginUpload(
-      link.owner, path, {.content_type = "", .if_match = std::nullopt, .if_none_match = true});
+  drive::UploadOptions options;
+  options.if_none_match = true;
+  auto upload = drive.BeginUpload(link.owner, path, options);
   if (!upload.ok()) return DriveError(upload.status());
   // Each Read returns at least one byte or ends the loop; the body is bounded by max_body.
   for (;;) {
