@@ -145,6 +145,7 @@ absl::Status ValidateDraft(const Draft& draft) {
       }
     }
   }
+  if (!HeaderSafe(draft.from_name)) return bad("the sender's name");
   if (!HeaderSafe(draft.subject)) return bad("the subject");
   if (!HeaderSafe(draft.in_reply_to) || !HeaderSafe(draft.references)) {
     return bad("In-Reply-To and References");
@@ -356,7 +357,16 @@ absl::StatusOr<std::string> BuildMessage(const Draft& draft, std::string_view do
     internet_address_list_append(g_mime_message_get_addresses(message, type), parsed);
     g_object_unref(parsed);
   };
-  add(GMIME_ADDRESS_TYPE_FROM, draft.from);
+  if (draft.from_name.empty()) {
+    add(GMIME_ADDRESS_TYPE_FROM, draft.from);
+  } else {
+    // GMime quotes or encodes the name as it needs (RFC 5322 phrase, RFC 2047 words).
+    InternetAddress* sender =
+        internet_address_mailbox_new(draft.from_name.c_str(), draft.from.c_str());
+    internet_address_list_add(g_mime_message_get_addresses(message, GMIME_ADDRESS_TYPE_FROM),
+                              sender);
+    g_object_unref(sender);
+  }
   add(GMIME_ADDRESS_TYPE_TO, Join(draft.to));
   add(GMIME_ADDRESS_TYPE_CC, Join(draft.cc));
   g_mime_message_set_subject(message, draft.subject.c_str(), "utf-8");

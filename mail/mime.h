@@ -45,7 +45,8 @@ ParsedMessage ParseMessage(std::string_view source);
 
 // What a user composes in webmail.
 struct Draft {
-  std::string from;  // "alice@penncloud.local"
+  std::string from;       // "alice@penncloud.local"
+  std::string from_name;  // the sender's display name on the From line ("" = none)
   std::vector<std::string> to, cc;
   std::string subject, text;
   std::string in_reply_to, references;  // set when replying
