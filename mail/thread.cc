@@ -15,7 +15,9 @@ constexpr int kMaxDepth = 1000;
 
 std::vector<std::string> IdsOf(std::string_view header_value) {
   std::vector<std::string> ids;
-  for (std::string_view part : SplitSpaces(CleanReferences(header_value))) {
+  // Held here: the range-for would keep only SplitSpaces' result alive, not this string.
+  const std::string clean = CleanReferences(header_value);
+  for (std::string_view part : SplitSpaces(clean)) {
     if (part.size() > 2) ids.emplace_back(part.substr(1, part.size() - 2));  // "<id>"
   }
   return ids;
