@@ -2,6 +2,7 @@
 
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "frontend/mail_api_profile.h"
 #include "frontend/qr_svg.h"
 #include "frontend/user_agent.h"
 
@@ -143,12 +144,32 @@ void AddSessionRoutes(Router& router, const ApiContext& ctx) {
              }));
 }
 
+void AddProfileRoutes(Router& router, const ApiContext& ctx) {
+  router.Add("GET", "/api/account/profile",
+             WithSession(ctx, [&ctx](Request&, const accounts::Session& s) {
+               auto profile = LoadMailProfile(*ctx.store, s.username);
+               if (!profile.ok()) return FromStatus(profile.status());
+               return JsonResponse(200, ProfileJson(*profile));
+             }));
+  router.Add("PUT", "/api/account/profile",
+             WithSession(ctx, [&ctx](Request& req, const accounts::Session& s) {
+               auto body = ParseJsonBody(req);
+               if (!body.ok()) return FromStatus(body.status());
+               auto profile = ProfileFromJson(*body);
+               if (!profile.ok()) return FromStatus(profile.status());
+               absl::Status saved = SaveMailProfile(*ctx.store, s.username, *profile);
+               if (!saved.ok()) return FromStatus(saved);
+               return JsonResponse(200, ProfileJson(*profile));
+             }));
+}
+
 }  // namespace
 
 void RegisterAccountSettingsRoutes(Router& router, const ApiContext& ctx) {
   AddAppPasswordRoutes(router, ctx);
   AddTwoFactorRoutes(router, ctx);
   AddSessionRoutes(router, ctx);
+  AddProfileRoutes(router, ctx);
 }
 
 }  // namespace penncloud::frontend

@@ -14,6 +14,8 @@
 //                                              "address","created","last_seen","current"}]}
 //   DELETE /api/account/sessions/{id}         end one -> {}
 //   POST   /api/account/sessions/end-others   -> {}
+//   GET    /api/account/profile               {"display_name","signature"} (webmail's
+//   PUT    /api/account/profile               From name and signature; mail_api_profile.h)
 //
 // Times are RFC 3339 in UTC. The rules live in accounts/ (app_passwords.h, two_factor.h,
 // accounts.h); this file only maps them to HTTP.

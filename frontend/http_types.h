@@ -14,6 +14,7 @@
 // the KVS. `body_reader->Read` and `stream` are called on worker threads too.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -91,6 +92,9 @@ struct Response {
   // sent). Set `content_length` when known; otherwise the body is sent chunked.
   std::function<absl::StatusOr<std::optional<std::string>>()> stream;
   std::optional<uint64_t> content_length;
+  // With `stream`: an empty piece means "nothing yet", and the server asks again after this
+  // long (0: at once) without holding a worker meanwhile (Server-Sent Events).
+  std::chrono::milliseconds stream_poll{0};
 };
 
 // Decodes %XX (and '+' as space when `plus_is_space`, as in query strings).

@@ -2,7 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "accounts/sending_policy.h"
-#include "frontend/accounts_api.h"
+#include "frontend/mail_api_test_fixture.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
 #include "mail/mail_store.h"
@@ -12,49 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-class MailApiTest : public ::testing::Test {
- protected:
-  MailApiTest() : accounts_(&kvs_, accounts::Options{.hash_params = accounts::kTestHashParams}) {
-    ctx_.store = &kvs_;
-    ctx_.accounts = &accounts_;
-    RegisterAccountRoutes(router_, ctx_);
-    RegisterMailRoutes(router_, ctx_);
-    for (const char* u : {"alice", "bob", "carol"}) {
-      EXPECT_TRUE(accounts_.SignUp(u, "password1").ok());
-      auto login = accounts_.LogIn(u, "password1");
-      sessions_[u] = {login->token, login->session.csrf};
-    }
-  }
-
-  Response Call(const std::string& user, std::string method, std::string target,
-                std::string body = "") {
-    Request req;
-    req.method = std::move(method);
-    req.target = std::move(target);
-    req.body = std::move(body);
-    if (!user.empty()) {
-      req.headers.Add("Cookie", "pc_session=" + sessions_[user].first);
-      req.headers.Add("X-CSRF-Token", sessions_[user].second);
-    }
-    ParseTarget(req);
-    return router_.Dispatch(req);
-  }
-  json CallJson(const std::string& user, std::string method, std::string target,
-                std::string body = "", int want = 200) {
-    Response res = Call(user, std::move(method), std::move(target), std::move(body));
-    EXPECT_EQ(res.status, want) << res.body;
-    return json::parse(res.body);
-  }
-  json Inbox(const std::string& user, const std::string& extra = "") {
-    return CallJson(user, "GET", "/api/mail?folder=inbox" + extra)["messages"];
-  }
-
-  kvs::MemoryClient kvs_;
-  accounts::Accounts accounts_;
-  ApiContext ctx_;
-  Router router_;
-  std::map<std::string, std::pair<std::string, std::string>> sessions_;
-};
+class MailApiTest : public MailApiFixture {};
 
 TEST_F(MailApiTest, SendReadReplyForwardDelete) {
   std::string attachment("\x00\x01binary\xff", 9);

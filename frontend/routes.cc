@@ -3,6 +3,7 @@
 #include "frontend/account_settings_api.h"
 #include "frontend/accounts_api.h"
 #include "frontend/drive_api.h"
+#include "frontend/events_api.h"
 #include "frontend/mail_api.h"
 #include "frontend/share_api.h"
 #include "frontend/mail_search_api.h"
@@ -17,6 +18,7 @@ void BuildRoutes(Router& router, const ApiContext& ctx, const StaticOptions& sta
   RegisterMailSearchRoutes(router, ctx);  // before /api/mail/{id} takes their paths
   RegisterMailThreadsRoutes(router, ctx);
   RegisterMailRoutes(router, ctx);
+  RegisterEventRoutes(router, ctx);
   RegisterDriveRoutes(router, ctx);
   RegisterShareRoutes(router, ctx);
   RegisterWebDavRoutes(router, ctx);

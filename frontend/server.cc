@@ -344,7 +344,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       body.size = 0;
       body.more = false;
     } else {
-      if ((*piece)->empty()) return NextPiece();
+      if ((*piece)->empty()) return WaitForPiece();
       out_piece_ = std::move(**piece);
       body.data = out_piece_.data();
       body.size = out_piece_.size();
@@ -359,6 +359,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         if (last || self->serializer_->is_done()) return self->AfterResponse(ec);
                         self->NextPiece();
                       });
+  }
+
+  // An empty piece: ask again at once, or after the response's poll interval (an event
+  // stream waiting for news holds no worker). A draining server ends a polled stream, so
+  // its clients reconnect through the coordinator to another frontend.
+  void WaitForPiece() {
+    if (res_.stream_poll.count() == 0) return NextPiece();
+    if (shared_->live->draining.load(std::memory_order_relaxed)) {
+      return OnPiece(std::optional<std::string>());
+    }
+    poll_timer_.expires_after(res_.stream_poll);
+    poll_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->Close();
+      self->NextPiece();
+    });
   }
 
   void Record() {
@@ -417,6 +432,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<http::response<http::buffer_body>> stream_res_;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
   std::string out_piece_;
+  net::steady_timer poll_timer_{stream_.get_executor()};
 };
 
 absl::StatusOr<std::string> StreamReader::Read(size_t max_bytes) {

@@ -1,9 +1,11 @@
 import { api } from '/static/api.js';
 import { clearMessage, showMessage, startPage } from '/static/layout.js';
+import { startProfile } from '/static/account.profile.js';
 import { startSettings } from '/static/account.settings.js';
 
 await startPage('account');
 await startSettings();
+await startProfile();
 const form = document.getElementById('password-form');
 const message = document.getElementById('message');
 

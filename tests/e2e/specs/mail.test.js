@@ -163,7 +163,7 @@ test('compose, read, reply, reply all, forward with an attachment, delete', asyn
   await carol.page.getByRole('link', { name: 'Download attachment menu.bin' }).waitFor();
 
   // Search by sender, then delete to Trash and for good.
-  await carol.page.getByLabel('Search sender or subject').fill('alice');
+  await carol.page.getByLabel('Search mail').fill('alice');
   await carol.page.getByRole('button', { name: 'Search' }).click();
   await carol.page.locator('#message-rows tr', { hasText: 'Fwd: Plans' }).click();
   await carol.page.getByRole('button', { name: 'Delete' }).click();

@@ -1,0 +1,30 @@
+// GET /api/events: Server-Sent Events for the signed-in user.
+//
+//   event: ready            once, when the stream is live
+//   event: mail             data {"folders":[names]}: those folders of the user changed,
+//                           whoever changed them (delivery, IMAP, POP3, another tab or frontend)
+//   ": keep-alive" comments every 15 s, so no proxy or browser times the stream out
+//
+// A stream polls its user's folder change numbers in the store (the "box/" cells of the
+// mailbox row, one List every 250 ms); between polls it holds no worker thread
+// (Response::stream_poll). Bounds: kMaxEventStreamsPerUser and kMaxEventStreams on each
+// frontend (429 beyond). A stream re-reads its session every second and ends once the
+// session is gone (logout, password change, ended from another device); it also ends after
+// kMaxEventStreamAge, and the browser's EventSource reconnects (through :8000, to any
+// frontend) with a fresh session check.
+#pragma once
+
+#include <chrono>
+
+#include "frontend/api_context.h"
+#include "frontend/router.h"
+
+namespace penncloud::frontend {
+
+inline constexpr int kMaxEventStreamsPerUser = 8;
+inline constexpr int kMaxEventStreams = 1024;
+inline constexpr std::chrono::minutes kMaxEventStreamAge{10};
+
+void RegisterEventRoutes(Router& router, const ApiContext& ctx);
+
+}  // namespace penncloud::frontend
