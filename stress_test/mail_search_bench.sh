@@ -28,5 +28,5 @@ fi
 ninja -C "$build" mail_search_bench >/dev/null
 mkdir -p "$build/results"
 out="$build/results/mail_search-$(date -u +%Y%m%dT%H%M%SZ).json"
-"$build/stress_test/mail_search_bench" "${args[@]}" | tee "$out"
+"$build/bin/mail_search_bench" "${args[@]}" | tee "$out"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
