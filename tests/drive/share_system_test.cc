@@ -1,0 +1,314 @@
+// Sharing on the real system (KVS group, coordinator, frontend), driven with curl through
+// the coordinator, from outside: the owner, another account, a third account and anonymous
+// clients. Every way in (listing, download, zip, upload) is tried with a revoked link, an
+// expired link, a missing or wrong password and a path that climbs out of the share, and
+// each gets nothing (401/403/404); guessing is answered 429.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "tests/drive/drive_cluster.h"
+
+namespace penncloud::testing {
+namespace {
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  nlohmann::json Json() const { return nlohmann::json::parse(body, nullptr, false); }
+};
+
+class ShareSystemTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = DriveCluster::Start();
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = std::move(*c);
+    dir_ = cluster_->dir();
+    for (const char* user : {"alice", "bob", "carol"}) {
+      auto csrf = cluster_->SignUp(user);
+      ASSERT_TRUE(csrf.ok()) << csrf.status();
+      csrf_[user] = *csrf;
+    }
+    ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Trip"})").status, 201);
+    ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Trip/Day 1"})").status, 201);
+    ASSERT_EQ(Put("alice", "/Trip/notes.txt", "hello trip").status, 201);
+    ASSERT_EQ(Put("alice", "/Trip/Day 1/photo.jpg", std::string(300000, 'p')).status, 201);
+    ASSERT_EQ(Put("alice", "/secret.txt", "not shared").status, 201);
+  }
+
+  std::string Base() { return absl::StrCat("http://127.0.0.1:", cluster_->http_port()); }
+
+  // curl with `args` (already quoted) against `path`; the body goes to `out` if given.
+  Reply Curl(const std::string& args, const std::string& path, const std::string& out = "") {
+    std::string file = out.empty() ? dir_ + "/reply" : out;
+    std::string code;
+    Shell(absl::StrCat("curl -s --max-time 60 -o '", file, "' -w '%{http_code}' ", args, " '",
+                       Base(), path, "'"),
+          &code);
+    Reply r;
+    r.status = std::atoi(code.c_str());
+    if (out.empty()) Shell(absl::StrCat("cat '", file, "'"), &r.body);
+    return r;
+  }
+  Reply As(const std::string& user, const std::string& method, const std::string& path,
+           const std::string& json = "") {
+    std::string args = absl::StrCat("-X ", method, " -b ", dir_, "/", user, ".jar -H 'X-CSRF-Token: ",
+                                    csrf_[user], "'");
+    if (!json.empty()) {
+      std::string body = dir_ + "/body.json";
+      Shell(absl::StrCat("cat > '", body, "' <<'EOF'\n", json, "\nEOF"));
+      args += absl::StrCat(" -H 'Content-Type: application/json' --data-binary @", body);
+    }
+    return Curl(args, path);
+  }
+  Reply Put(const std::string& user, const std::string& path, const std::string& bytes) {
+    std::string file = dir_ + "/upload.bin";
+    Shell(absl::StrCat("printf '%s' '", bytes, "' > '", file, "'"));
+    return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user, ".jar -H 'X-CSRF-Token: ",
+                             csrf_[user], "'"),
+                "/api/files/content?path=" + Encode(path));
+  }
+  static std::string Encode(const std::string& path) {
+    std::string out;
+    for (char c : path) out += c == ' ' ? std::string("%20") : std::string(1, c);
+    return out;
+  }
+  // A link to `path` made by alice with extra JSON members; returns {id, token}.
+  std::pair<std::string, std::string> Link(const std::string& path, const std::string& extra = "") {
+    Reply r = As("alice", "POST", "/api/shares",
+                 absl::StrCat(R"({"path":")", path, R"(")", extra, "}"));
+    EXPECT_EQ(r.status, 201) << r.body;
+    auto j = r.Json();
+    if (!j.is_object()) return {};
+    EXPECT_EQ(j["url"], "/s/" + j["token"].get<std::string>());
+    return {j["id"], j["token"]};
+  }
+  // Every read of link `token`'s content, with extra curl args; their statuses.
+  std::vector<int> ReadAll(const std::string& token, const std::string& args = "") {
+    return {Curl(args, "/s/" + token + "/files?path=/").status,
+            Curl(args, "/s/" + token + "/content?path=/notes.txt").status,
+            Curl(args, "/s/" + token + "/zip").status,
+            Curl(args, "/s/" + token + "/content?path=/Day%201/photo.jpg").status};
+  }
+
+  std::unique_ptr<DriveCluster> cluster_;
+  std::string dir_;
+  std::map<std::string, std::string> csrf_;
+};
+
+TEST_F(ShareSystemTest, PublicLinkListsDownloadsZipsAndRevokes) {
+  auto [id, token] = Link("/Trip");
+  EXPECT_GE(token.size(), 43u);  // 256 bits
+
+  Reply page = Curl("-i", "/s/" + token);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("Content-Security-Policy: default-src 'self'"), std::string::npos);
+  EXPECT_NE(page.body.find("Referrer-Policy: no-referrer"), std::string::npos);
+
+  Reply list = Curl("", "/s/" + token + "/files?path=/");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto entries = list.Json()["entries"];
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0]["name"], "Day 1");
+  EXPECT_EQ(entries[1]["name"], "notes.txt");
+  EXPECT_EQ(Curl("", "/s/" + token + "/files?path=/Day%201").Json()["entries"][0]["name"],
+            "photo.jpg");
+
+  Reply file = Curl("", "/s/" + token + "/content?path=/notes.txt");
+  EXPECT_EQ(file.status, 200);
+  EXPECT_EQ(file.body, "hello trip");
+
+  std::string zip = dir_ + "/trip.zip";
+  ASSERT_EQ(Curl("", "/s/" + token + "/zip", zip).status, 200);
+  std::string listing;
+  ASSERT_EQ(Shell(absl::StrCat("python3 -c 'import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); "
+                               "assert z.testzip() is None; "
+                               "print(sorted((i.filename, i.file_size) for i in z.infolist()))' ",
+                               zip),
+                  &listing),
+            0);
+  EXPECT_EQ(listing,
+            "[('Trip/', 0), ('Trip/Day 1/', 0), ('Trip/Day 1/photo.jpg', 300000), "
+            "('Trip/notes.txt', 10)]\n");
+
+  // Nothing outside the shared folder, however the path is spelled.
+  for (const char* path : {"/../secret.txt", "/..%2Fsecret.txt", "/%2E%2E/secret.txt",
+                           "/Day%201/../../secret.txt", "/./notes.txt"}) {
+    Reply r = Curl("", "/s/" + token + "/content?path=" + path);
+    EXPECT_EQ(r.status, 400) << path;
+    EXPECT_EQ(r.body.find("not shared"), std::string::npos) << path;
+    EXPECT_EQ(Curl("", "/s/" + token + "/zip?path=" + path).status, 400) << path;
+  }
+  EXPECT_EQ(Curl("", "/s/" + token + "/upload?name=x.txt").status, 405);  // PUT only
+  EXPECT_EQ(Curl("-T /dev/null", "/s/" + token + "/upload?name=x.txt").status, 403);
+
+  Reply mine = As("alice", "GET", "/api/shares");
+  ASSERT_EQ(mine.status, 200);
+  auto shares = mine.Json()["shares"];
+  ASSERT_EQ(shares.size(), 1u);
+  EXPECT_EQ(shares[0]["downloads"], 2);  // the file and the zip
+  EXPECT_EQ(shares[0]["kind"], "link");
+  // Others cannot see or revoke it.
+  EXPECT_TRUE(As("bob", "GET", "/api/shares").Json()["shares"].empty());
+  EXPECT_EQ(As("bob", "DELETE", "/api/shares/" + id).status, 404);
+  EXPECT_EQ(Curl("", "/s/" + token + "/files?path=/").status, 200);
+
+  ASSERT_EQ(As("alice", "DELETE", "/api/shares/" + id).status, 200);
+  EXPECT_EQ(ReadAll(token), (std::vector<int>{404, 404, 404, 404}));
+  EXPECT_EQ(Curl("", "/s/" + token + "/info").status, 404);
+}
+
+TEST_F(ShareSystemTest, PasswordLinkNeedsThePasswordEverywhere) {
+  auto [id, token] = Link("/Trip", R"(,"password":"open sesame")");
+  EXPECT_EQ(ReadAll(token), (std::vector<int>{401, 401, 401, 401}));
+  EXPECT_EQ(ReadAll(token, "-H 'X-Share-Password: open sesam'"),
+            (std::vector<int>{401, 401, 401, 401}));
+  EXPECT_EQ(ReadAll(token, "-H 'X-Share-Password: open sesame'"),
+            (std::vector<int>{200, 200, 200, 200}));
+  auto info = Curl("", "/s/" + token + "/info").Json();
+  EXPECT_EQ(info["password"], true);
+  EXPECT_EQ(info["unlocked"], false);
+  EXPECT_FALSE(info.contains("name"));  // nothing about the files before the password
+
+  // The page's form: a grant cookie for this link only.
+  std::string jar = dir_ + "/anon.jar";
+  Shell(absl::StrCat("printf '%s' '{\"password\":\"open sesame\"}' > ", dir_, "/pw.json"));
+  EXPECT_EQ(Curl(absl::StrCat("-c ", jar, " -H 'Content-Type: application/json' --data-binary @",
+                              dir_, "/pw.json"),
+                 "/s/" + token + "/unlock")
+                .status,
+            200);
+  EXPECT_EQ(ReadAll(token, "-b " + jar), (std::vector<int>{200, 200, 200, 200}));
+  // A forged grant does nothing.
+  EXPECT_EQ(Curl(absl::StrCat("-b 'pc_link_", id, "=99999999999999.00'"),
+                 "/s/" + token + "/files?path=/")
+                .status,
+            401);
+
+  // Guessing: after 10 wrong passwords the link answers 429, even to the right one.
+  int limited = 0;
+  for (int i = 0; i < 12; ++i) {
+    int status = Curl(absl::StrCat("-H 'X-Share-Password: guess", i, "'"),
+                      "/s/" + token + "/files?path=/")
+                     .status;
+    EXPECT_TRUE(status == 401 || status == 429) << status;
+    limited += status == 429;
+  }
+  EXPECT_GE(limited, 2);
+  EXPECT_EQ(Curl("-H 'X-Share-Password: open sesame'", "/s/" + token + "/files?path=/").status,
+            429);
+}
+
+TEST_F(ShareSystemTest, ExpiredLinkGivesNothing) {
+  int64_t soon = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count() +
+                 1500;
+  auto [id, token] = Link("/Trip", absl::StrCat(R"(,"expires":)", soon));
+  EXPECT_EQ(Curl("", "/s/" + token + "/files?path=/").status, 200);
+  // Wait (bounded) until the clock passes the expiry.
+  for (int i = 0; i < 100 && Curl("", "/s/" + token + "/info").status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ReadAll(token), (std::vector<int>{404, 404, 404, 404}));
+  EXPECT_EQ(As("alice", "POST", "/api/shares", R"({"path":"/Trip","expires":"2001-01-01"})").status,
+            400);
+}
+
+TEST_F(ShareSystemTest, FileDropTakesUploadsAndShowsNothing) {
+  auto [id, token] = Link("/Trip", R"(,"permission":"upload")");
+  std::string file = dir_ + "/drop.txt";
+  Shell("printf 'dropped' > " + file);
+  Reply first = Curl("-T " + file, "/s/" + token + "/upload?name=notes.txt");
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(first.Json()["name"], "notes (2).txt");  // never replaces alice's file
+  EXPECT_EQ(Curl("-T " + file, "/s/" + token + "/upload?name=..").status, 400);
+  EXPECT_EQ(Curl("-T " + file, "/s/" + token + "/upload?name=a%2Fb").status, 400);
+  EXPECT_EQ(ReadAll(token), (std::vector<int>{403, 403, 403, 403}));
+  Reply got = As("alice", "GET", "/api/files/content?path=/Trip/notes%20(2).txt");
+  EXPECT_EQ(got.body, "dropped");
+  EXPECT_EQ(As("alice", "GET", "/api/files/content?path=/Trip/notes.txt").body, "hello trip");
+}
+
+TEST_F(ShareSystemTest, ShareWithAnotherAccount) {
+  EXPECT_EQ(As("alice", "POST", "/api/shares", R"({"path":"/Trip","user":"nobody"})").status,
+            404);
+  Reply made =
+      As("alice", "POST", "/api/shares", R"({"path":"/Trip","user":"bob","permission":"read"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  std::string id = made.Json()["id"];
+
+  auto incoming = As("bob", "GET", "/api/shares/incoming").Json()["shares"];
+  ASSERT_EQ(incoming.size(), 1u);
+  EXPECT_EQ(incoming[0]["path"], "/Shared with me/alice/Trip");
+  EXPECT_TRUE(As("carol", "GET", "/api/shares/incoming").Json()["shares"].empty());
+  // The owner sees who has access.
+  auto mine = As("alice", "GET", "/api/shares").Json()["shares"];
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]["user"], "bob");
+
+  EXPECT_EQ(As("bob", "GET", "/api/files?path=/Shared%20with%20me").Json()["entries"][0]["name"],
+            "alice");
+  Reply list = As("bob", "GET", "/api/files?path=/Shared%20with%20me/alice/Trip");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(list.Json()["entries"].size(), 2u);
+  Reply file = As("bob", "GET", "/api/files/content?path=/Shared%20with%20me/alice/Trip/notes.txt");
+  EXPECT_EQ(file.body, "hello trip");
+  EXPECT_EQ(As("bob", "GET", "/api/files/zip?path=/Shared%20with%20me/alice/Trip").status, 200);
+  // Read-only: bob cannot write; nothing climbs out.
+  EXPECT_EQ(Put("bob", "/Shared with me/alice/Trip/new.txt", "x").status, 403);
+  EXPECT_EQ(As("bob", "GET", "/api/files/content?path=/Shared%20with%20me/alice/Trip/../secret.txt")
+                .status,
+            400);
+  // carol and anonymous get nothing.
+  EXPECT_EQ(As("carol", "GET", "/api/files?path=/Shared%20with%20me/alice/Trip").status, 404);
+  EXPECT_EQ(As("carol", "GET", "/api/files/zip?path=/Shared%20with%20me/alice/Trip").status, 404);
+  EXPECT_EQ(Curl("", "/api/files/zip?path=/Shared%20with%20me/alice/Trip").status, 401);
+
+  ASSERT_EQ(As("alice", "DELETE", "/api/shares/" + id).status, 200);
+  EXPECT_EQ(As("bob", "GET", "/api/files?path=/Shared%20with%20me/alice/Trip").status, 404);
+  EXPECT_EQ(
+      As("bob", "GET", "/api/files/content?path=/Shared%20with%20me/alice/Trip/notes.txt").status,
+      404);
+  EXPECT_EQ(As("bob", "GET", "/api/files/zip?path=/Shared%20with%20me/alice/Trip").status, 404);
+
+  // Read-write: bob adds a file that lands in alice's folder.
+  ASSERT_EQ(
+      As("alice", "POST", "/api/shares", R"({"path":"/Trip","user":"bob","permission":"write"})")
+          .status,
+      201);
+  EXPECT_EQ(Put("bob", "/Shared with me/alice/Trip/from-bob.txt", "hi alice").status, 201);
+  EXPECT_EQ(As("alice", "GET", "/api/files/content?path=/Trip/from-bob.txt").body, "hi alice");
+}
+
+TEST_F(ShareSystemTest, TokenGuessingIsRateLimited) {
+  auto [id, token] = Link("/Trip");
+  int limited = 0;
+  for (int i = 0; i < 35; ++i) {
+    int status = Curl("", absl::StrCat("/s/guess", i, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/files"))
+                     .status;
+    EXPECT_TRUE(status == 404 || status == 429) << status;
+    limited += status == 429;
+  }
+  EXPECT_GE(limited, 4);
+  // The guesser's address is shut out of real links too, for the window.
+  EXPECT_EQ(Curl("", "/s/" + token + "/files?path=/").status, 429);
+}
+
+TEST_F(ShareSystemTest, OwnerZipsOwnFolder) {
+  std::string zip = dir_ + "/own.zip";
+  Reply r = Curl(absl::StrCat("-b ", dir_, "/alice.jar"), "/api/files/zip?path=/Trip", zip);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Shell(absl::StrCat("python3 -c 'import zipfile,sys; "
+                               "assert zipfile.ZipFile(sys.argv[1]).testzip() is None' ",
+                               zip)),
+            0);
+  EXPECT_EQ(Curl(absl::StrCat("-b ", dir_, "/bob.jar"), "/api/files/zip?path=/Trip").status, 404);
+}
+
+}  // namespace
+}  // namespace penncloud::testing
