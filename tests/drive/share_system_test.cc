@@ -56,8 +56,8 @@ class ShareSystemTest : public ::testing::Test {
   }
   Reply As(const std::string& user, const std::string& method, const std::string& path,
            const std::string& json = "") {
-    std::string args = absl::StrCat("-X ", method, " -b ", dir_, "/", user, ".jar -H 'X-CSRF-Token: ",
-                                    csrf_[user], "'");
+    std::string args = absl::StrCat("-X ", method, " -b ", dir_, "/", user,
+                                    ".jar -H 'X-CSRF-Token: ", csrf_[user], "'");
     if (!json.empty()) {
       std::string body = dir_ + "/body.json";
       Shell(absl::StrCat("cat > '", body, "' <<'EOF'\n", json, "\nEOF"));
@@ -68,8 +68,8 @@ class ShareSystemTest : public ::testing::Test {
   Reply Put(const std::string& user, const std::string& path, const std::string& bytes) {
     std::string file = dir_ + "/upload.bin";
     Shell(absl::StrCat("printf '%s' '", bytes, "' > '", file, "'"));
-    return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user, ".jar -H 'X-CSRF-Token: ",
-                             csrf_[user], "'"),
+    return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user,
+                             ".jar -H 'X-CSRF-Token: ", csrf_[user], "'"),
                 "/api/files/content?path=" + Encode(path));
   }
   static std::string Encode(const std::string& path) {
@@ -79,8 +79,8 @@ class ShareSystemTest : public ::testing::Test {
   }
   // A link to `path` made by alice with extra JSON members; returns {id, token}.
   std::pair<std::string, std::string> Link(const std::string& path, const std::string& extra = "") {
-    Reply r = As("alice", "POST", "/api/shares",
-                 absl::StrCat(R"({"path":")", path, R"(")", extra, "}"));
+    Reply r =
+        As("alice", "POST", "/api/shares", absl::StrCat(R"({"path":")", path, R"(")", extra, "}"));
     EXPECT_EQ(r.status, 201) << r.body;
     auto j = r.Json();
     if (!j.is_object()) return {};
@@ -184,17 +184,17 @@ TEST_F(ShareSystemTest, PasswordLinkNeedsThePasswordEverywhere) {
             200);
   EXPECT_EQ(ReadAll(token, "-b " + jar), (std::vector<int>{200, 200, 200, 200}));
   // A forged grant does nothing.
-  EXPECT_EQ(Curl(absl::StrCat("-b 'pc_link_", id, "=99999999999999.00'"),
-                 "/s/" + token + "/files?path=/")
-                .status,
-            401);
+  EXPECT_EQ(
+      Curl(absl::StrCat("-b 'pc_link_", id, "=99999999999999.00'"), "/s/" + token + "/files?path=/")
+          .status,
+      401);
 
   // Guessing: after 10 wrong passwords the link answers 429, even to the right one.
   int limited = 0;
   for (int i = 0; i < 12; ++i) {
-    int status = Curl(absl::StrCat("-H 'X-Share-Password: guess", i, "'"),
-                      "/s/" + token + "/files?path=/")
-                     .status;
+    int status =
+        Curl(absl::StrCat("-H 'X-Share-Password: guess", i, "'"), "/s/" + token + "/files?path=/")
+            .status;
     EXPECT_TRUE(status == 401 || status == 429) << status;
     limited += status == 429;
   }
@@ -235,8 +235,7 @@ TEST_F(ShareSystemTest, FileDropTakesUploadsAndShowsNothing) {
 }
 
 TEST_F(ShareSystemTest, ShareWithAnotherAccount) {
-  EXPECT_EQ(As("alice", "POST", "/api/shares", R"({"path":"/Trip","user":"nobody"})").status,
-            404);
+  EXPECT_EQ(As("alice", "POST", "/api/shares", R"({"path":"/Trip","user":"nobody"})").status, 404);
   Reply made =
       As("alice", "POST", "/api/shares", R"({"path":"/Trip","user":"bob","permission":"read"})");
   ASSERT_EQ(made.status, 201) << made.body;
@@ -289,8 +288,8 @@ TEST_F(ShareSystemTest, TokenGuessingIsRateLimited) {
   auto [id, token] = Link("/Trip");
   int limited = 0;
   for (int i = 0; i < 35; ++i) {
-    int status = Curl("", absl::StrCat("/s/guess", i, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/files"))
-                     .status;
+    int status =
+        Curl("", absl::StrCat("/s/guess", i, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/files")).status;
     EXPECT_TRUE(status == 404 || status == 429) << status;
     limited += status == 429;
   }
