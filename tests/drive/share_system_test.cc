@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -67,7 +68,7 @@ class ShareSystemTest : public ::testing::Test {
   }
   Reply Put(const std::string& user, const std::string& path, const std::string& bytes) {
     std::string file = dir_ + "/upload.bin";
-    Shell(absl::StrCat("printf '%s' '", bytes, "' > '", file, "'"));
+    std::ofstream(file, std::ios::binary) << bytes;
     return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user,
                              ".jar -H 'X-CSRF-Token: ", csrf_[user], "'"),
                 "/api/files/content?path=" + Encode(path));
