@@ -145,6 +145,14 @@ int Run() {
   out["fill_messages_per_s"] =
       absl::GetFlag(FLAGS_messages) / (Millis(Clock::now() - start) / 1000);
 
+  // A mailbox's first search checks once that every message is indexed (older mail);
+  // timed apart from the queries.
+  auto check_start = Clock::now();
+  if (auto s = search.IndexOlderMessages(user); !s.ok()) {
+    std::fprintf(stderr, "index check: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  const double check_ms = Millis(Clock::now() - check_start);
   Generator gen(99);
   std::vector<double> latencies;
   int hits = 0;
@@ -160,7 +168,8 @@ int Run() {
                    {"queries", latencies.size()},
                    {"mean_hits", latencies.empty() ? 0 : hits / static_cast<int>(latencies.size())},
                    {"p50_ms", Percentile(latencies, 0.5)},
-                   {"p99_ms", Percentile(latencies, 0.99)}};
+                   {"p99_ms", Percentile(latencies, 0.99)},
+                   {"first_search_check_ms", check_ms}};
 
   const std::string list_folder = "ThreadBench";
   (void)store.CreateFolder(user, list_folder);
