@@ -127,7 +127,7 @@ TEST_F(DriveApiTest, UploadListDownload) {
   EXPECT_EQ(list["entries"][0]["type"], "file");
   EXPECT_EQ(list["entries"][0]["size"], 12);
   EXPECT_TRUE(list["entries"][0]["modified"].get<std::string>().ends_with("Z"));
-  EXPECT_EQ(list["usage"]["used"], 12);
+  EXPECT_EQ(list["usage"]["used"], 24);  // the replaced content is kept as a version
 
   Response get = Call(alice_, "GET", "/api/files/content?path=/hello.txt");
   ASSERT_EQ(get.status, 200);

@@ -2,7 +2,9 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -10,12 +12,16 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/log.h"
-#include "frontend/drive_api.h"
-#include "frontend/webdav_xml.h"
+#include "drive/locks.h"
 #include "drive/path.h"
+#include "frontend/drive_api.h"
+#include "frontend/webdav_if.h"
+#include "frontend/webdav_xml.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -23,6 +29,10 @@ namespace {
 constexpr std::string_view kDav = "DAV:";
 constexpr std::string_view kPrefix = "/dav";
 constexpr size_t kMaxXmlBody = 1 << 20;
+// A Depth: infinity PROPFIND answers for at most this many resources; a bigger tree gets
+// 403 with DAV:propfind-finite-depth (RFC 4918 9.1) and the client walks it by Depth 1.
+constexpr size_t kMaxPropfindResources = 10000;
+constexpr int64_t kDefaultLockSeconds = 3600;
 
 // Verified Basic credentials, by SHA-256 of the Authorization header, so that a WebDAV
 // client's every request does not cost an Argon2 check (~35 ms of CPU). An entry records
@@ -100,6 +110,7 @@ std::string StatusLine(int code) {
   const char* text = code == 200   ? "OK"
                      : code == 403 ? "Forbidden"
                      : code == 404 ? "Not Found"
+                     : code == 423 ? "Locked"
                      : code == 424 ? "Failed Dependency"
                                    : "Error";
   return absl::StrCat("HTTP/1.1 ", code, " ", text);
@@ -120,16 +131,55 @@ struct PropName {
 
 // Live properties we compute, in DAV:.
 const std::vector<std::string>& LiveNames(bool folder) {
-  static const std::vector<std::string> kFolder = {"resourcetype", "displayname", "creationdate",
-                                                   "getlastmodified"};
+  static const std::vector<std::string> kFolder = {
+      "resourcetype",          "displayname",      "creationdate",  "getlastmodified",
+      "quota-available-bytes", "quota-used-bytes", "supportedlock", "lockdiscovery"};
   static const std::vector<std::string> kFile = {
-      "resourcetype",     "displayname",    "creationdate", "getlastmodified",
-      "getcontentlength", "getcontenttype", "getetag"};
+      "resourcetype",   "displayname", "creationdate",  "getlastmodified", "getcontentlength",
+      "getcontenttype", "getetag",     "supportedlock", "lockdiscovery"};
   return folder ? kFolder : kFile;
 }
 
+// What live properties need beyond the entry: the user's quota (RFC 4331, on folders) and
+// the locks on the resource.
+struct LiveContext {
+  drive::Usage usage;
+  std::vector<drive::LockInfo> locks;
+};
+
+std::string ActiveLockXml(const drive::LockInfo& l) {
+  auto split = drive::SplitPath(l.path);
+  std::string root = Href(split.ok() ? *split : std::vector<std::string>{}, false);
+  return absl::StrCat(
+      "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope>",
+      l.shared ? "<D:shared/>" : "<D:exclusive/>", "</D:lockscope><D:depth>",
+      l.infinite ? "infinity" : "0", "</D:depth>",
+      l.owner_xml.empty() ? "" : absl::StrCat("<D:owner>", l.owner_xml, "</D:owner>"),
+      "<D:timeout>", l.timeout_s == 0 ? "Infinite" : absl::StrCat("Second-", l.timeout_s),
+      "</D:timeout><D:locktoken><D:href>", dav::XmlEscape(l.token),
+      "</D:href></D:locktoken><D:lockroot><D:href>", dav::XmlEscape(root),
+      "</D:href></D:lockroot></D:activelock>");
+}
+
 // The inner XML of a live property, or nullopt if `e` does not have it.
-std::optional<std::string> LiveValue(const drive::EntryInfo& e, const std::string& name) {
+std::optional<std::string> LiveValue(const drive::EntryInfo& e, const std::string& name,
+                                     const LiveContext& live) {
+  if (name == "supportedlock") {
+    return std::string(
+        "<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
+        "</D:lockentry><D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/>"
+        "</D:locktype></D:lockentry>");
+  }
+  if (name == "lockdiscovery") {
+    std::string out;
+    for (const auto& l : live.locks) out += ActiveLockXml(l);
+    return out;
+  }
+  if (e.folder && name == "quota-used-bytes") return std::to_string(live.usage.used_bytes);
+  if (e.folder && name == "quota-available-bytes") {
+    const drive::Usage& u = live.usage;
+    return std::to_string(u.quota_bytes > u.used_bytes ? u.quota_bytes - u.used_bytes : 0);
+  }
   if (name == "resourcetype") return e.folder ? std::string("<D:collection/>") : std::string();
   if (name == "displayname") return dav::XmlEscape(e.name);
   if (name == "creationdate") return IsoTime(e.created_ms);
@@ -155,10 +205,10 @@ enum class PropfindKind { kAll, kNames, kSome };
 
 // One <D:response> for PROPFIND.
 std::string PropResponse(const std::string& href, const drive::EntryInfo& e, PropfindKind kind,
-                         const std::vector<PropName>& wanted) {
+                         const std::vector<PropName>& wanted, const LiveContext& context) {
   std::string found, missing;
   auto live = [&](const std::string& name, bool names_only) {
-    auto v = LiveValue(e, name);
+    auto v = LiveValue(e, name, context);
     if (!v) return false;
     found += names_only || v->empty() ? absl::StrCat("<D:", name, "/>")
                                       : absl::StrCat("<D:", name, ">", *v, "</D:", name, ">");
@@ -195,6 +245,38 @@ std::string PropResponse(const std::string& href, const drive::EntryInfo& e, Pro
   return absl::StrCat(out, "</D:response>");
 }
 
+// The locks of `all` that cover `path`: on it, or on a folder above it with Depth infinity;
+// with `below` also those on anything under it (what a DELETE or MOVE of a folder touches).
+std::vector<drive::LockInfo> LocksOn(const std::vector<drive::LockInfo>& all,
+                                     const std::string& path, bool below = false) {
+  std::vector<drive::LockInfo> out;
+  for (const auto& l : all) {
+    if (l.path == path || (l.infinite && drive::PathWithin(path, l.path)) ||
+        (below && drive::PathWithin(l.path, path))) {
+      out.push_back(l);
+    }
+  }
+  return out;
+}
+
+// The Timeout header's first usable value in seconds (0 = infinite).
+int64_t LockSeconds(std::string_view header) {
+  for (absl::string_view part :
+       absl::StrSplit(absl::string_view(header.data(), header.size()), ',')) {
+    std::string v(absl::StripAsciiWhitespace(part));
+    int64_t n = 0;
+    if (v == "Infinite") return 0;
+    if (v.starts_with("Second-") && absl::SimpleAtoi(v.substr(7), &n) && n > 0) return n;
+  }
+  return kDefaultLockSeconds;
+}
+
+// "/a/b" as SplitPath normalises it.
+std::string Normal(const std::string& path) {
+  auto parts = drive::SplitPath(path);
+  return parts.ok() ? drive::JoinPath(*parts) : path;
+}
+
 // Reads a small XML request body (PROPFIND, PROPPATCH). "" if there is none.
 absl::StatusOr<std::string> SmallBody(Request& req) {
   if (req.body_reader == nullptr) return req.body;
@@ -207,7 +289,7 @@ absl::StatusOr<std::string> SmallBody(Request& req) {
 class WebDav {
  public:
   WebDav(const ApiContext& ctx, std::shared_ptr<drive::Drive> drive)
-      : ctx_(ctx), drive_(std::move(drive)) {}
+      : ctx_(ctx), drive_(std::move(drive)), locks_(ctx.store) {}
 
   Response Handle(Request& req) {
     auto user = Authenticate(req);
@@ -220,6 +302,20 @@ class WebDav {
     const std::string& m = req.method;
     if (m == "OPTIONS") return Options();
     if (m == "GET" || m == "HEAD") return Get(*user, path, req);
+    if (m == "LOCK") return Lock(*user, path, req);
+    if (m == "UNLOCK") return Unlock(*user, path, req);
+    if (m == "PUT" || m == "DELETE" || m == "MKCOL" || m == "COPY" || m == "MOVE" ||
+        m == "PROPPATCH") {
+      // What each method changes: the path itself, and for DELETE and MOVE everything
+      // under it; COPY and MOVE also their destination.
+      std::vector<std::pair<std::string, bool>> changed;
+      if (m != "COPY") changed.emplace_back(Normal(path), m == "DELETE" || m == "MOVE");
+      if ((m == "COPY" || m == "MOVE") && req.headers.Has("Destination")) {
+        auto dest = DestinationPath(req.headers.Get("Destination"));
+        if (dest.ok()) changed.emplace_back(Normal(*dest), true);
+      }
+      if (auto refused = CheckLocks(*user, path, req, changed)) return *refused;
+    }
     if (m == "PUT") return Put(*user, path, req);
     if (m == "DELETE") return Delete(*user, path);
     if (m == "MKCOL") return Mkcol(*user, path, req);
@@ -233,7 +329,162 @@ class WebDav {
 
  private:
   static constexpr const char* kAllow =
-      "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH";
+      "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
+
+  // The If header (412 if no list of it holds) and the locks on what the request changes
+  // (423 unless the client submitted the token of one of them). nullopt: go ahead.
+  std::optional<Response> CheckLocks(const std::string& user, const std::string& path,
+                                     const Request& req,
+                                     const std::vector<std::pair<std::string, bool>>& changed) {
+    auto all = locks_.Covering(user, "/", /*below=*/true);
+    if (!all.ok()) return DriveError(all.status());
+    std::vector<std::string> submitted;
+    if (req.headers.Has("If")) {
+      auto lists = dav::ParseIfHeader(req.headers.Get("If"));
+      if (!lists.ok()) return ErrorResponse(400, std::string(lists.status().message()));
+      if (!AnyListHolds(user, path, *lists, *all)) {
+        return ErrorResponse(412, "the If header's conditions do not hold");
+      }
+      submitted = dav::SubmittedTokens(*lists);
+    }
+    for (const auto& [target, below] : changed) {
+      auto on = LocksOn(*all, target, below);
+      if (on.empty()) continue;
+      bool held = std::any_of(on.begin(), on.end(), [&](const drive::LockInfo& l) {
+        return std::find(submitted.begin(), submitted.end(), l.token) != submitted.end();
+      });
+      if (!held) {
+        Response res = ErrorResponse(423, "locked");
+        return res;
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool AnyListHolds(const std::string& user, const std::string& path,
+                    const std::vector<dav::IfList>& lists,
+                    const std::vector<drive::LockInfo>& all) {
+    for (const auto& list : lists) {
+      std::string resource = path;
+      if (!list.tag.empty()) {
+        auto tagged = DestinationPath(list.tag);
+        if (!tagged.ok()) continue;
+        resource = *tagged;
+      }
+      resource = Normal(resource);
+      auto on = LocksOn(all, resource);
+      auto info = drive_->Stat(user, resource);
+      bool holds = true;
+      for (const auto& c : list.conditions) {
+        bool truth;
+        if (c.is_etag) {
+          truth = info.ok() && !info->folder && c.value == QuotedEtag(info->etag);
+        } else {
+          truth = std::any_of(on.begin(), on.end(),
+                              [&](const drive::LockInfo& l) { return l.token == c.value; });
+        }
+        if (truth == c.negated) {
+          holds = false;
+          break;
+        }
+      }
+      if (holds) return true;
+    }
+    return false;
+  }
+
+  static Response LockDiscovery(int status, const drive::LockInfo& lock) {
+    Response res = Plain(status);
+    res.headers.Set("Content-Type", "application/xml; charset=utf-8");
+    res.body = absl::StrCat(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>",
+        ActiveLockXml(lock), "</D:lockdiscovery></D:prop>\n");
+    return res;
+  }
+
+  Response Lock(const std::string& user, const std::string& path, Request& req) {
+    auto body = SmallBody(req);
+    if (!body.ok()) return DriveError(body.status());
+    std::string at = Normal(path);
+    if (auto s = drive::SplitPath(path); !s.ok()) return DriveError(s.status());
+    int64_t seconds = LockSeconds(req.headers.Get("Timeout"));
+    auto all = locks_.Covering(user, "/", /*below=*/true);
+    if (!all.ok()) return DriveError(all.status());
+    if (body->empty()) {  // a refresh names its lock in the If header
+      auto lists = dav::ParseIfHeader(req.headers.Get("If"));
+      if (!lists.ok())
+        return ErrorResponse(400, "a lock refresh needs an If header with its token");
+      for (const auto& token : dav::SubmittedTokens(*lists)) {
+        for (const auto& l : LocksOn(*all, at)) {
+          if (l.token != token) continue;
+          auto refreshed = locks_.Refresh(user, token, seconds);
+          if (!refreshed.ok()) return DriveError(refreshed.status());
+          return LockDiscovery(200, *refreshed);
+        }
+      }
+      return ErrorResponse(412, "no lock on this resource has the token given");
+    }
+    auto doc = dav::ParseXml(*body);
+    if (!doc.ok()) return ErrorResponse(400, std::string(doc.status().message()));
+    if (!doc->Is(kDav, "lockinfo")) return ErrorResponse(400, "expected DAV:lockinfo");
+    const auto* scope = doc->Child(kDav, "lockscope");
+    if (scope == nullptr) return ErrorResponse(400, "lockscope missing");
+    drive::LockInfo want;
+    want.path = at;
+    want.shared = scope->Child(kDav, "shared") != nullptr;
+    want.timeout_s = seconds;
+    std::string depth(req.headers.Get("Depth"));
+    if (!depth.empty() && depth != "0" && depth != "infinity") {
+      return ErrorResponse(400, "Depth must be 0 or infinity");
+    }
+    want.infinite = depth != "0";
+    if (const auto* owner = doc->Child(kDav, "owner")) want.owner_xml = owner->inner_xml;
+    if (req.headers.Has("If")) {
+      if (auto refused = CheckLocks(user, path, req, {}); refused) return *refused;
+    }
+    auto granted = locks_.Lock(user, want);
+    if (absl::IsFailedPrecondition(granted.status())) return ErrorResponse(423, "locked");
+    if (!granted.ok()) return DriveError(granted.status());
+    // Locking an unmapped URL makes an empty file there (RFC 4918 7.3).
+    auto info = drive_->Stat(user, path);
+    bool created = false;
+    if (absl::IsNotFound(info.status())) {
+      drive::UploadOptions empty_file;
+      empty_file.if_none_match = true;
+      auto upload = drive_->BeginUpload(user, path, empty_file);
+      absl::Status made = upload.ok() ? (*upload)->Commit().status() : upload.status();
+      if (!made.ok() && !drive::IsConditionFailed(made)) {
+        (void)locks_.Unlock(user, granted->token);
+        if (absl::IsNotFound(made)) return ErrorResponse(409, "no parent folder");
+        return DriveError(made);
+      }
+      created = made.ok();
+    } else if (!info.ok()) {
+      (void)locks_.Unlock(user, granted->token);
+      return DriveError(info.status());
+    }
+    Response res = LockDiscovery(created ? 201 : 200, *granted);
+    res.headers.Set("Lock-Token", absl::StrCat("<", granted->token, ">"));
+    return res;
+  }
+
+  Response Unlock(const std::string& user, const std::string& path, const Request& req) {
+    std::string token(absl::StripAsciiWhitespace(std::string(req.headers.Get("Lock-Token"))));
+    if (token.size() < 2 || token.front() != '<' || token.back() != '>') {
+      return ErrorResponse(400, "Lock-Token header missing");
+    }
+    token = token.substr(1, token.size() - 2);
+    auto all = locks_.Covering(user, "/", /*below=*/true);
+    if (!all.ok()) return DriveError(all.status());
+    auto on = LocksOn(*all, Normal(path));
+    if (std::none_of(on.begin(), on.end(),
+                     [&](const drive::LockInfo& l) { return l.token == token; })) {
+      return ErrorResponse(409, "no lock on this resource has that token");
+    }
+    auto s = locks_.Unlock(user, token);
+    if (!s.ok()) return DriveError(s);
+    return Plain(204);
+  }
 
   absl::StatusOr<std::string> Authenticate(const Request& req) {
     std::string auth(req.headers.Get("Authorization"));
@@ -258,7 +509,7 @@ class WebDav {
 
   static Response Options() {
     Response res = Plain(200);
-    res.headers.Set("DAV", "1");
+    res.headers.Set("DAV", "1, 2");
     res.headers.Set("MS-Author-Via", "DAV");
     res.headers.Set("Allow", kAllow);
     return res;
@@ -368,9 +619,8 @@ class WebDav {
   Response Propfind(const std::string& user, const std::string& path, Request& req) {
     std::string depth(req.headers.Get("Depth"));
     if (depth.empty()) depth = "infinity";
-    if (depth != "0" && depth != "1") {
-      Response res = ErrorResponse(403, "Depth infinity is not supported; use 0 or 1");
-      return res;
+    if (depth != "0" && depth != "1" && depth != "infinity") {
+      return ErrorResponse(400, "Depth must be 0, 1 or infinity");
     }
     auto body = SmallBody(req);
     if (!body.ok()) return DriveError(body.status());
@@ -393,14 +643,39 @@ class WebDav {
     if (!parts.ok()) return DriveError(parts.status());
     auto info = drive_->Stat(user, path);
     if (!info.ok()) return DriveError(info.status());
-    std::string out = PropResponse(Href(*parts, info->folder), *info, kind, wanted);
-    if (info->folder && depth == "1") {
-      auto list = drive_->List(user, path);
+    LiveContext context;
+    auto usage = drive_->GetUsage(user);
+    if (!usage.ok()) return DriveError(usage.status());
+    context.usage = *usage;
+    auto all = locks_.Covering(user, "/", /*below=*/true);
+    if (!all.ok()) return DriveError(all.status());
+    auto respond = [&](const std::vector<std::string>& at, const drive::EntryInfo& e) {
+      context.locks = LocksOn(*all, drive::JoinPath(at));
+      return PropResponse(Href(at, e.folder), e, kind, wanted, context);
+    };
+    std::string out = respond(*parts, *info);
+    if (!info->folder || depth == "0") return Multistatus(out);
+    // Breadth first, bounded: Depth 1 stops after the first level.
+    std::deque<std::vector<std::string>> folders = {*parts};
+    size_t answered = 1;
+    while (!folders.empty()) {
+      std::vector<std::string> folder = std::move(folders.front());
+      folders.pop_front();
+      auto list = drive_->List(user, drive::JoinPath(folder));
       if (!list.ok()) return DriveError(list.status());
       for (const auto& e : *list) {
-        std::vector<std::string> child = *parts;
+        if (++answered > kMaxPropfindResources) {
+          Response res = Plain(403);
+          res.headers.Set("Content-Type", "application/xml; charset=utf-8");
+          res.body =
+              "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\">"
+              "<D:propfind-finite-depth/></D:error>\n";
+          return res;
+        }
+        std::vector<std::string> child = folder;
         child.push_back(e.name);
-        out += PropResponse(Href(child, e.folder), e, kind, wanted);
+        out += respond(child, e);
+        if (e.folder && depth == "infinity") folders.push_back(std::move(child));
       }
     }
     return Multistatus(out);
@@ -448,6 +723,7 @@ class WebDav {
 
   const ApiContext& ctx_;
   std::shared_ptr<drive::Drive> drive_;
+  drive::LockTable locks_;
   CredentialCache cache_;
 };
 
