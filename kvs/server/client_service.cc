@@ -183,10 +183,11 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     const auto deadline = Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms);
     std::vector<Proposal> proposals;
     proposals.reserve(writes);
+    const grpc::Status room = writes > 0 ? Room() : grpc::Status::OK;
     for (int i = 0; i < writes; ++i) {
       const pb::Command& c = request->writes(i).command();
       PendingWrite w{nullptr, response->mutable_writes(i), deadline, batch, i};
-      if (grpc::Status s = CheckCommand(c); !s.ok()) {
+      if (grpc::Status s = room.ok() ? CheckCommand(c) : room; !s.ok()) {
         w.Finish(s);
         continue;
       }
@@ -230,6 +231,13 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
   }
 
  private:
+  // Whether the leader's disk has room for more writes (disk_space.h).
+  grpc::Status Room() {
+    absl::Status room = r_->disk_space_.CheckWritable();
+    if (room.ok()) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, std::string(room.message()));
+  }
+
   // A write that passed validation goes to the loop, which proposes it and answers once it
   // is applied; a replica that is not the leader answers at once with a hint instead.
   grpc::ServerUnaryReactor* Propose(grpc::ServerUnaryReactor* reactor, pb::WriteResponse* response,
@@ -237,6 +245,10 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     if (!r_->is_leader_.load(std::memory_order_relaxed)) {
       r_->FillHint(response->mutable_hint());
       reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    if (grpc::Status room = Room(); !room.ok()) {
+      reactor->Finish(room);
       return reactor;
     }
     Proposal p{

@@ -1,9 +1,8 @@
 // Whether a replica's disk has room for more writes, so that a leader can refuse a client
 // write with a clear error (RESOURCE_EXHAUSTED) while its disk is nearly full, instead of
 // accepting it and aborting when the persist finds no space (docs/kvs.md "Disk faults").
-//
-// Not wired yet: the leader's client service calls CheckWritable() before it enqueues a
-// write (the call site is the lead's, in kvs/server/client_service.cc).
+// The leader's client service asks CheckWritable() before it hands a write to the loop
+// (--disk_reserve_mb).
 #pragma once
 
 #include <chrono>

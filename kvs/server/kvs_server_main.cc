@@ -63,6 +63,9 @@ ABSL_FLAG(uint64_t, snapshot_log_bytes, 64ull << 20,
           "small whatever the value sizes.");
 ABSL_FLAG(uint64_t, log_keep_slots, 1000,
           "Slots kept in the log after compaction for followers that lag a little.");
+ABSL_FLAG(uint64_t, disk_reserve_mb, 64,
+          "As leader, refuse client writes (RESOURCE_EXHAUSTED) while fewer MiB than this are "
+          "free under --data_dir.");
 ABSL_FLAG(int, write_timeout_ms, 3000,
           "A write not chosen within this time is answered UNAVAILABLE (clients retry it).");
 ABSL_FLAG(int64_t, session_idle_ms, 3600000,
@@ -177,6 +180,7 @@ int main(int argc, char** argv) {
   options.log_keep_slots = absl::GetFlag(FLAGS_log_keep_slots);
   options.snapshot_log_bytes = absl::GetFlag(FLAGS_snapshot_log_bytes);
   options.write_timeout_ms = absl::GetFlag(FLAGS_write_timeout_ms);
+  options.disk_reserve_bytes = absl::GetFlag(FLAGS_disk_reserve_mb) << 20;
   options.session_idle_ms = absl::GetFlag(FLAGS_session_idle_ms);
   if (options.session_idle_ms != 0 && options.session_idle_ms < 1000) {
     std::cerr << "kvs_server: --session_idle_ms must be 0 (never) or at least 1000\n";

@@ -1,7 +1,6 @@
 #include "kvs/server/replica.h"
 
 #include <chrono>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_tls.h"
@@ -10,6 +9,7 @@
 #include "kvs/server/paxos_traffic.h"
 #include "kvs/server/queue_metrics.h"
 #include "kvs/shard/hash_ring.h"
+#include "kvs/storage/disk_files.h"
 
 namespace penncloud::kvs::server {
 namespace {
@@ -26,6 +26,7 @@ Replica::Replica(const ReplicaOptions& options)
       compaction_(CompactionLimits{.interval_slots = options.snapshot_interval,
                                    .keep_slots = options.log_keep_slots,
                                    .log_bytes = options.snapshot_log_bytes}),
+      disk_space_(options.data_dir, options.disk_reserve_bytes),
       started_unix_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count()) {}
@@ -45,11 +46,9 @@ absl::Status Replica::Init() {
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   snapshots_ = std::make_unique<SnapshotExecutor>(*store_);
-  {
-    // Downloads a crash left behind (an install in progress was finished by Open).
-    std::error_code ignored;
-    std::filesystem::remove_all(store_->SnapshotInbox(), ignored);
-  }
+  // Downloads a crash left behind (an install in progress was finished by Open); a failure
+  // to remove them is only wasted space.
+  (void)storage::RemoveTree(store_->SnapshotInbox());
 
   paxos::PersistentState state;
   if (auto hs = store_->HardState()) {

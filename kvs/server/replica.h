@@ -31,6 +31,7 @@
 #include "kvs/paxos/node.h"
 #include "kvs/server/apply_queue.h"
 #include "kvs/server/compaction_policy.h"
+#include "kvs/server/disk_space.h"
 #include "kvs/server/peer_book.h"
 #include "kvs/server/peer_transport.h"
 #include "kvs/server/pending_call.h"
@@ -174,6 +175,7 @@ class Replica {
   paxos::NodeStatus status_;  // GUARDED_BY(status_mu_)
   std::atomic<uint64_t> map_version_{0};
   PeerBook book_;
+  DiskSpace disk_space_;
   const int64_t started_unix_ms_;
   std::atomic<uint64_t> client_requests_{0};
   std::atomic<uint64_t> applied_commands_{0};

@@ -36,6 +36,9 @@ struct ReplicaOptions {
   // (0 = no byte bound), so that the log and the replay at start stay small whatever the
   // value sizes (compaction_policy.h).
   uint64_t snapshot_log_bytes = 64ull << 20;
+  // The leader refuses client writes (RESOURCE_EXHAUSTED) while fewer bytes than this are
+  // free under `data_dir`, rather than accept them and stop when the persist finds no space.
+  uint64_t disk_reserve_bytes = 64ull << 20;
   // A write not chosen within this time is answered UNAVAILABLE (the client retries it).
   int write_timeout_ms = 3000;
   // The leader drops at-most-once sessions idle (in log time) longer than this, and for

@@ -1,20 +1,18 @@
 #include "kvs/server/snapshot_executor.h"
 
 #include <chrono>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "kvs/server/nonce.h"
+#include "kvs/storage/disk_files.h"
 #include "kvs/storage/snapshot_file.h"
 
 namespace penncloud::kvs::server {
 namespace {
 
-void RemoveDir(const std::string& dir) {
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
-}
+// A leftover download is only wasted space, so a failure to remove it is not an error.
+void RemoveDir(const std::string& dir) { (void)storage::RemoveTree(dir); }
 
 }  // namespace
 

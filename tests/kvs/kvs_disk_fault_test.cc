@@ -365,5 +365,20 @@ TEST_F(KvsDiskFaultTest, AFlippedBitFoundWhileServingStopsTheReplicaAndItsNextSt
   ExpectAcknowledgedPresent();
 }
 
+// A leader whose disk is nearly full refuses client writes with a clear error before it
+// proposes them, and still serves reads. (The reserve here is more than any disk holds.)
+TEST(KvsDiskReserveTest, ALeaderWithoutRoomRefusesWritesClearlyAndStillServesReads) {
+  KvsGroupOptions options;
+  options.extra_flags = {"--disk_reserve_mb=1099511627776"};
+  auto group = KvsGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  auto client = kvs::Connect((*group)->spec());
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::Status put = (*client)->Put("row", "c", "value");
+  EXPECT_TRUE(absl::IsResourceExhausted(put)) << put;
+  EXPECT_NE(put.message().find("free"), absl::string_view::npos) << put;
+  EXPECT_TRUE(absl::IsNotFound((*client)->Get("row", "c").status()));
+}
+
 }  // namespace
 }  // namespace penncloud::testing
