@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "coordinator/admin_signup.h"
+#include "coordinator/admin_users.h"
 #include "coordinator/node_id.h"
 #include "frontend/static_files.h"
 #include "kvs/shard/cluster_status.h"
@@ -256,6 +257,7 @@ void RegisterAdminRoutes(frontend::Router& router, const frontend::ApiContext& c
   });
 
   RegisterSignupAdminRoutes(router, ctx);
+  RegisterUserAdminRoutes(router, ctx);
 
   add("*", "/admin/*", [](Request&, const Session&) { return ErrorResponse(404, "not found"); });
   add("*", "/api/admin/*",

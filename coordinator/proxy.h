@@ -1,20 +1,18 @@
-// The HTTP front door at :8000: one origin for the browser, spreading requests over the
-// healthy frontends and hiding their failures.
+// The HTTP front door at :8000 (and :8443): one origin for the browser, spreading requests
+// over the healthy frontends and hiding their failures. The parts:
+// - listener.h accepts and spreads connections over the I/O threads;
+// - downstream_session.h is one client connection: the edge rules, the console's own
+//   requests, and the exchanges with frontends (upstream_relay.cc);
+// - balancer.h picks the frontend, upstream_pool.h keeps idle connections to each;
+// - retry_policy.h decides whether a failed exchange is tried on another frontend.
 //
-// - Balancing: each request goes to the healthy frontend with the fewest requests in
-//   flight (this proxy's own count, which is exact and immediate, plus the frontend's
-//   reported in-flight count, which also covers traffic that bypasses the proxy); ties go
-//   round-robin. Frontends are stateless, so no stickiness is needed.
 // - Streaming: bodies larger than `buffer_limit` (uploads) and every response body are
-//   relayed piece by piece, so memory stays flat whatever the size.
-// - Retries: a request whose body is buffered is retried on another frontend (up to
-//   `max_attempts` in all) when the upstream fails before answering, if the method is safe
-//   to repeat (GET, HEAD, OPTIONS, PUT, DELETE, PROPFIND and the other idempotent WebDAV
-//   methods) or the request never reached the upstream (connect failed). An unreachable
-//   frontend is reported to the Registry so others skip it until it beats again.
+//   relayed piece by piece, so memory stays flat whatever the size. A frontend's early
+//   answer to an upload (a 413 by length) reaches the client. Server-Sent Events
+//   (text/event-stream) pass unbuffered and without the upstream read timeout.
 // - Frozen frontends: requests waiting on a frontend that is marked down (missed
-//   heartbeats) are ended within a sweep, then retried or answered 502 as above, instead
-//   of waiting for the upstream timeout.
+//   heartbeats) are ended within a sweep, then retried or answered 502, instead of
+//   waiting for the upstream timeout.
 // - Keep-alive both ways; idle upstream connections are pooled per frontend.
 // - Paths under /admin and /api/admin/ never leave the coordinator: `local` serves them.
 // - Request ids: a client's X-Request-Id (if short and plain) or a fresh one goes to the

@@ -1,8 +1,14 @@
 // The proxy and the frontend server together in one process, with curl as the client:
-// bodies stream both ways with flat memory, HEAD and keep-alive work, and a request is
-// retried on a second frontend when the first is gone.
+// bodies stream both ways with flat memory, HEAD and keep-alive work, a request is retried
+// on a second frontend when the first is gone (POSTs too, when they never reached it), a
+// frontend's early 413 reaches the client, and Server-Sent Events from a scripted frontend
+// pass unbuffered through :8000.
 #include "coordinator/proxy.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -83,6 +89,10 @@ class ProxyTest : public ::testing::Test {
       };
       return res;
     });
+    // POST /json: a JSON route, which takes at most 1 MiB.
+    router_.Add("POST", "/json", [](frontend::Request& req) {
+      return frontend::JsonResponse(200, {{"bytes", req.body.size()}});
+    });
     router_.Add("GET", "/hello", [](frontend::Request& req) {
       frontend::Response res;
       res.body = "hello " + std::string(req.headers.Get("X-Request-Id").empty() ? "anon" : "id");
@@ -95,9 +105,9 @@ class ProxyTest : public ::testing::Test {
       auto port = servers_.back()->Start();
       ASSERT_TRUE(port.ok());
       ports_.push_back(*port);
-      threads_.emplace_back([s = servers_.back().get()] { s->Run(); });
+      server_threads_.emplace_back([s = servers_.back().get()] { s->Run(); });
     }
-    proxy_ = std::make_unique<Proxy>(&registry_, &local_, &pool_, ProxyOptions{.port = 0});
+    proxy_ = std::make_unique<Proxy>(&registry_, &local_, &pool_, Options());
     auto port = proxy_->Start();
     ASSERT_TRUE(port.ok());
     proxy_port_ = *port;
@@ -116,8 +126,23 @@ class ProxyTest : public ::testing::Test {
   void TearDown() override {
     stop_beats_ = true;
     proxy_->Stop();
-    for (auto& s : servers_) s->Stop(100);
+    for (auto& s : servers_) {
+      if (s) s->Stop(100);
+    }
+    for (auto& t : server_threads_) {
+      if (t.joinable()) t.join();
+    }
     for (auto& t : threads_) t.join();
+  }
+
+  virtual ProxyOptions Options() { return {.port = 0}; }
+
+  // As SIGKILL would: the listener and every connection close at once (the frontend is
+  // still beating, so the proxy does not know yet).
+  void Kill(int i) {
+    servers_[i]->Stop(0);
+    server_threads_[i].join();
+    servers_[i].reset();
   }
 
   void Announce(int i) {
@@ -126,7 +151,8 @@ class ProxyTest : public ::testing::Test {
   }
 
   void Beat(int i) {
-    registry_.Beat("frontend", absl::StrCat("127.0.0.1:", ports_[i]), "fe", {}, 1, Clock::now(), 0);
+    registry_.Beat("frontend", absl::StrCat("127.0.0.1:", ports_[i]), "fe",
+                   {.in_flight = reported_load_[i].load()}, 1, Clock::now(), 0);
   }
 
   std::string Url(const std::string& path) {
@@ -141,9 +167,11 @@ class ProxyTest : public ::testing::Test {
   std::vector<uint16_t> ports_;
   std::unique_ptr<Proxy> proxy_;
   uint16_t proxy_port_ = 0;
+  std::vector<std::thread> server_threads_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_beats_{false};
   std::array<std::atomic<bool>, 2> beating_{};
+  std::array<std::atomic<int64_t>, 2> reported_load_{};
 };
 
 TEST_F(ProxyTest, LargeBodiesStreamBothWaysWithFlatMemory) {
@@ -237,6 +265,195 @@ TEST_F(ProxyTest, AdminPathsStayLocalWhateverTheirSpelling) {
   }
   EXPECT_EQ(Shell("curl -sS --path-as-is -w ' %{http_code}' '" + Url("/api/%61dmin/nodes") + "'"),
             "nodes 200");
+}
+
+// A JSON body over the route's limit streams through the proxy (it buffers only 1 MiB);
+// the frontend answers 413 by its length and closes before reading it. The client gets
+// that 413, not a 502, whether it waits for 100-continue, sends at once, or sends chunks.
+TEST_F(ProxyTest, FrontendsEarlyAnswerToAnUploadReachesTheClient) {
+  Announce(0);
+  std::string file = ::testing::TempDir() + "/penncloud-proxy-2m";
+  { std::ofstream(file) << std::string(2 << 20, '{'); }
+  const std::string want = R"({"error":"request body too large"} 413)";
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Shell("curl -sS -w ' %{http_code}' --data-binary @" + file + " " + Url("/json")),
+              want)
+        << "100-continue, round " << i;
+    EXPECT_EQ(Shell("curl -sS -w ' %{http_code}' -H 'Expect:' --data-binary @" + file + " " +
+                    Url("/json")),
+              want)
+        << "no 100-continue, round " << i;
+  }
+  EXPECT_EQ(
+      Shell("head -c 8000000 /dev/zero | curl -sS -w ' %{http_code}' -X POST -T - " + Url("/json")),
+      want);
+  // Under the limit the same route works, and the frontend is still in the rotation.
+  EXPECT_EQ(Shell("curl -sS --data-binary 12345 " + Url("/json")), R"({"bytes":5})");
+  unlink(file.c_str());
+}
+
+// A frontend killed while it looked healthy: requests that provably never reached it (its
+// pooled connections closed, new ones refused) go to the other frontend, POSTs included.
+TEST_F(ProxyTest, RequestsThatNeverReachedAKilledFrontendGoElsewhereWhateverTheMethod) {
+  reported_load_[1] = 1000;  // frontend 0 is the proxy's first choice while it looks healthy
+  Announce(0);
+  Announce(1);
+  // Keep-alive connections to frontend 0 wait in the pool.
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(Shell("curl -sS --data-binary 1 " + Url("/json")), R"({"bytes":1})");
+  }
+  Kill(0);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(Shell("curl -sS -w ' %{http_code}' --data-binary 12 " + Url("/json")),
+              R"({"bytes":2} 200)")
+        << i;
+  }
+}
+
+TEST_F(ProxyTest, StreamedUploadToAKilledFrontendGoesElsewhere) {
+  reported_load_[1] = 1000;
+  Announce(0);
+  Announce(1);
+  Kill(0);
+  EXPECT_EQ(Shell("head -c 3000000 /dev/zero | curl -sS -T - " + Url("/sink")),
+            R"({"bytes":3000000})");
+}
+
+// A raw loopback server standing in for a frontend, scripted by the test.
+class FakeFrontend {
+ public:
+  FakeFrontend() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(fd_, 4);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~FakeFrontend() {
+    if (conn_ >= 0) close(conn_);
+    close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+  // Accepts one connection and reads its request head; false after `timeout_ms`.
+  bool AcceptRequest(int timeout_ms) {
+    pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+    if (poll(&p, 1, timeout_ms) != 1) return false;
+    conn_ = accept(fd_, nullptr, nullptr);
+    std::string head;
+    return ReadUntil(conn_, head, "\r\n\r\n", timeout_ms);
+  }
+  bool Send(std::string_view bytes) {
+    return write(conn_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  }
+  // True once the proxy closed its side of the connection.
+  bool WaitClosed(int timeout_ms) {
+    pollfd p{.fd = conn_, .events = POLLIN, .revents = 0};
+    char buf[256];
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (poll(&p, 1, 100) == 1 && read(conn_, buf, sizeof buf) <= 0) return true;
+    }
+    return false;
+  }
+
+  // Appends what `fd` sends to `out` until `needle` is in it; false after `timeout_ms`.
+  static bool ReadUntil(int fd, std::string& out, std::string_view needle, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    char buf[4096];
+    while (out.find(needle) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) != 1) return false;
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) return false;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+  int conn_ = -1;
+  uint16_t port_ = 0;
+};
+
+class ProxyShortTimeoutsTest : public ProxyTest {
+ protected:
+  ProxyOptions Options() override {
+    return {.port = 0, .idle_timeout_s = 1, .upstream_timeout_s = 1};
+  }
+};
+
+// Heartbeats for a fake frontend for as long as the object lives.
+class BeatWhileAlive {
+ public:
+  // The first beat is in by the time the constructor returns.
+  BeatWhileAlive(Registry* registry, uint16_t port)
+      : first_(registry->Beat("frontend", absl::StrCat("127.0.0.1:", port), "fake", {}, 1,
+                              Clock::now(), 0)),
+        thread_([this, registry, port] {
+          // Each sleep is a heartbeat interval, not a wait for a condition.
+          for (int i = 0; i < 600 && !done_.load(); ++i) {
+            registry->Beat("frontend", absl::StrCat("127.0.0.1:", port), "fake", {}, 1,
+                           Clock::now(), 0);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          }
+        }) {}
+  ~BeatWhileAlive() {
+    done_ = true;
+    thread_.join();
+  }
+
+ private:
+  bool first_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// One event stream from `frontend` to the client reading `client_fd`: the head reaches
+// the client before any event, and each event before the frontend sends the next (nothing
+// is buffered), across quiet gaps longer than every proxy timeout (the tests set 1 s).
+void RelaySlowEvents(FakeFrontend& frontend, int client_fd) {
+  ASSERT_TRUE(frontend.AcceptRequest(10000));
+  ASSERT_TRUE(frontend.Send(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n"));
+  std::string got;
+  ASSERT_TRUE(FakeFrontend::ReadUntil(client_fd, got, "text/event-stream", 5000)) << got;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    // Quiet for longer than the proxy's 1 s idle and upstream timeouts.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    std::string event = absl::StrCat("event: mail\ndata: ", i, "\n\n");
+    ASSERT_TRUE(frontend.Send(absl::StrCat(absl::Hex(event.size()), "\r\n", event, "\r\n")));
+    ASSERT_TRUE(FakeFrontend::ReadUntil(client_fd, got, absl::StrCat("data: ", i, "\n\n"), 5000))
+        << "event " << i << " not relayed; got: " << got;
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(4500));
+}
+
+// Server-Sent Events through :8000, and the client's departure closes the stream to the
+// frontend at once (not at the next event).
+TEST_F(ProxyShortTimeoutsTest, EventStreamsPassUnbufferedAndOutliveTheTimeouts) {
+  FakeFrontend frontend;
+  BeatWhileAlive beats(&registry_, frontend.port());
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(proxy_port_);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(write(client, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  RelaySlowEvents(frontend, client);
+  close(client);
+  EXPECT_TRUE(frontend.WaitClosed(5000)) << "the stream to the frontend outlived its client";
 }
 
 }  // namespace

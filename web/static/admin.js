@@ -8,6 +8,7 @@ import { startPage } from '/static/layout.js';
 import { startCharts } from '/static/admin.charts.js';
 import { startDataBrowser } from '/static/admin.data.js';
 import { startSignupSettings } from '/static/admin.signup.js';
+import { startUsers } from '/static/admin.users.js';
 import {
   confirmAction, el, hideAlert, humanBytes, humanDuration, orDash, rate, showAlert,
 } from '/static/admin.util.js';
@@ -26,6 +27,7 @@ const catchingUp = new Map();  // node id -> true while a restarted replica lags
 const setDataGroups = startDataBrowser();
 startCharts(() => {});  // chart errors show up in the overview status already
 startSignupSettings();
+startUsers();
 
 // ---- activity -----------------------------------------------------------------------------
 

@@ -2,9 +2,14 @@
 // groups, coordinator, frontend, SMTP, POP3): the admin sees every node; stopping a KVS
 // leader from the page crashes it, the group elects a new leader while a normal user's
 // webmail keeps working in another browser context, and starting it again shows it
-// catching up; a normal user gets 403 on every admin URL; raw data pages over more rows
-// than one page holds; a cell holding HTML and script renders as inert text.
+// catching up; a normal user gets 403 on every admin URL; users are searched, disabled
+// (after a confirmation: her session ends and her login is refused), enabled and made
+// admin; raw data pages over more rows than one page holds; a cell holding HTML and script
+// renders as inert text.
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   clusterKvsctl, kvsctl, launchBrowser, logIn, openPage, signUp, startCluster,
@@ -32,6 +37,19 @@ after(async () => {
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Screenshots at desktop width and at 390 px go to $PENNCLOUD_SCREENSHOTS (default: a
+// penncloud-screenshots folder under the temp dir).
+const screenshots = process.env.PENNCLOUD_SCREENSHOTS || join(tmpdir(), 'penncloud-screenshots');
+
+async function shoot(page, name) {
+  mkdirSync(screenshots, { recursive: true });
+  const size = page.viewportSize();
+  await page.screenshot({ path: join(screenshots, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(screenshots, `${name}-390.png`), fullPage: true });
+  if (size) await page.setViewportSize(size);
+}
 
 const newContext = () => openPage(browser);
 
@@ -195,6 +213,8 @@ test('a normal user gets 403 on every admin URL, page and API', async () => {
     ['POST', '/api/admin/nodes/kvs-g1-1/stop'], ['POST', '/api/admin/nodes/kvs-g1-1/start'],
     ['POST', '/api/admin/groups/1/replicas'], ['DELETE', '/api/admin/groups/1/replicas/kvs-g1-1'],
     ['POST', '/api/admin/groups'], ['DELETE', '/api/admin/groups/2'],
+    ['GET', '/api/admin/users'], ['POST', '/api/admin/users/mallory/admin'],
+    ['POST', '/api/admin/users/admin/disabled'],
   ];
   for (const [method, path] of urls) {
     const res = await page.request.fetch(cluster.url(path), {
@@ -213,6 +233,56 @@ test('a normal user gets 403 on every admin URL, page and API', async () => {
     assert.equal(nodes.find((n) => n.id === id)?.health, 'up', id);
   }
   await context.close();
+});
+
+test('users: search, disable after confirming ends her session and login; enable', async () => {
+  const user = await newContext();
+  await signUp(user.page, cluster, 'userdemo', 'password-userdemo');
+  const me = () => user.page.request.get(cluster.url('/api/me'));
+  const login = () => user.page.request.post(cluster.url('/api/login'), {
+    data: { username: 'userdemo', password: 'password-userdemo' },
+  });
+  assert.equal((await me()).status(), 200);
+
+  const { page } = admin;
+  await page.goto(cluster.url('/admin'));
+  await page.getByLabel('Name starts with').fill('userd');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const row = page.locator('#users-body tr[data-user="userdemo"]');
+  await row.waitFor();
+  assert.equal(await page.locator('#users-body tr').count(), 1);
+  await shoot(page, 'admin-users');
+
+  // Cancelling the confirmation changes nothing.
+  const modal = page.locator('#confirm-modal');
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await modal.getByText('They are logged out everywhere').waitFor();
+  await shoot(page, 'admin-users-confirm');
+  await modal.locator('.modal-footer').getByRole('button', { name: 'Cancel' }).click();
+  await modal.waitFor({ state: 'hidden' });
+  assert.equal((await me()).status(), 200);
+
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await page.locator('#confirm-ok').click();
+  await row.locator('.badge', { hasText: 'disabled' }).waitFor();
+  assert.equal((await me()).status(), 401, 'her session ended');
+  const refused = await login();
+  assert.equal(refused.status(), 403);
+  assert.equal((await refused.json()).error, 'this account is disabled');
+
+  await row.getByRole('button', { name: 'Enable' }).click();
+  await row.getByRole('button', { name: 'Disable' }).waitFor();
+  assert.equal((await login()).status(), 200);
+
+  // Making her admin takes effect on her next request; removing it asks first.
+  await row.getByRole('button', { name: 'Make admin' }).click();
+  await row.locator('.badge', { hasText: 'admin' }).waitFor();
+  assert.equal((await user.page.request.get(cluster.url('/api/admin/users'))).status(), 200);
+  await row.getByRole('button', { name: 'Remove admin' }).click();
+  await page.locator('#confirm-ok').click();
+  await row.getByRole('button', { name: 'Make admin' }).waitFor();
+  assert.equal((await user.page.request.get(cluster.url('/api/admin/users'))).status(), 403);
+  await user.context.close();
 });
 
 // The rows the raw-data browser shows for `group`, page by page (10 a page), following

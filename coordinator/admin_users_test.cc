@@ -1,0 +1,147 @@
+// The console's user routes over an in-memory store, called through the router as the
+// coordinator serves them: only an admin session gets in, changes need its CSRF token, and
+// a disabled user is logged out and cannot log in again until enabled.
+#include "coordinator/admin_users.h"
+
+#include "frontend/accounts_api.h"
+#include "gtest/gtest.h"
+#include "kvs/client/memory_client.h"
+
+namespace penncloud::coordinator {
+namespace {
+
+using frontend::Request;
+using frontend::Response;
+
+struct Login {
+  std::string cookie;
+  std::string csrf;
+};
+
+class AdminUsersTest : public ::testing::Test {
+ protected:
+  AdminUsersTest()
+      : accounts_(&store_, accounts::Options{.hash_params = accounts::kTestHashParams}) {
+    ctx_.store = &store_;
+    ctx_.accounts = &accounts_;
+    frontend::RegisterAccountRoutes(router_, ctx_);
+    RegisterUserAdminRoutes(router_, ctx_);
+    EXPECT_TRUE(accounts_.SignUp("root", "password1", /*admin=*/true).ok());
+    for (const char* name : {"alice", "alfred", "bob"}) {
+      EXPECT_TRUE(accounts_.SignUp(name, "password1").ok());
+    }
+  }
+
+  Response Call(std::string method, std::string target, const Login& as = {}, std::string body = "",
+                bool with_csrf = true) {
+    Request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    if (!as.cookie.empty()) req.headers.Add("Cookie", "pc_session=" + as.cookie);
+    if (with_csrf && !as.csrf.empty()) req.headers.Add("X-CSRF-Token", as.csrf);
+    frontend::ParseTarget(req);
+    return router_.Dispatch(req);
+  }
+
+  Response LogInAs(const std::string& user, Login* out = nullptr) {
+    Response res =
+        Call("POST", "/api/login", {}, R"({"username":")" + user + R"(","password":"password1"})");
+    if (res.status == 200 && out != nullptr) {
+      std::string c(res.headers.Get("Set-Cookie"));
+      size_t eq = c.find('='), semi = c.find(';');
+      out->cookie = c.substr(eq + 1, semi - eq - 1);
+      out->csrf = nlohmann::json::parse(res.body)["csrf"];
+    }
+    return res;
+  }
+
+  static std::vector<std::string> Names(const Response& res) {
+    std::vector<std::string> names;
+    const nlohmann::json body = nlohmann::json::parse(res.body);
+    for (const auto& u : body["users"]) names.push_back(u["username"]);
+    return names;
+  }
+
+  kvs::MemoryClient store_;
+  accounts::Accounts accounts_;
+  frontend::ApiContext ctx_;
+  frontend::Router router_;
+};
+
+TEST_F(AdminUsersTest, OnlyAnAdminSessionGetsIn) {
+  Login bob, root;
+  ASSERT_EQ(LogInAs("bob", &bob).status, 200);
+  ASSERT_EQ(LogInAs("root", &root).status, 200);
+  EXPECT_EQ(Call("GET", "/api/admin/users").status, 403);
+  EXPECT_EQ(Call("GET", "/api/admin/users", bob).status, 403);
+  EXPECT_EQ(Call("POST", "/api/admin/users/alice/disabled", bob, R"({"disabled":true})").status,
+            403);
+  EXPECT_EQ(Call("POST", "/api/admin/users/bob/admin", bob, R"({"admin":true})").status, 403);
+  // The admin's own change without the CSRF token is refused too.
+  EXPECT_EQ(Call("POST", "/api/admin/users/alice/disabled", root, R"({"disabled":true})",
+                 /*with_csrf=*/false)
+                .status,
+            403);
+  EXPECT_FALSE(*accounts_.IsDisabled("alice"));
+  EXPECT_EQ(Call("GET", "/api/admin/users", root).status, 200);
+}
+
+TEST_F(AdminUsersTest, ListIsPagedAndSearchedByPrefix) {
+  Login root;
+  ASSERT_EQ(LogInAs("root", &root).status, 200);
+  Response page = Call("GET", "/api/admin/users?limit=2", root);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(Names(page), (std::vector<std::string>{"alfred", "alice"}));
+  auto body = nlohmann::json::parse(page.body);
+  EXPECT_EQ(body["next"], "alice");
+  page = Call("GET", "/api/admin/users?limit=2&after=alice", root);
+  EXPECT_EQ(Names(page), (std::vector<std::string>{"bob", "root"}));
+  EXPECT_TRUE(nlohmann::json::parse(page.body)["next"].is_null());
+  page = Call("GET", "/api/admin/users?q=AL", root);
+  EXPECT_EQ(Names(page), (std::vector<std::string>{"alfred", "alice"}));
+  auto root_row = nlohmann::json::parse(Call("GET", "/api/admin/users?q=root", root).body);
+  EXPECT_EQ(root_row["users"][0]["admin"], true);
+  EXPECT_EQ(Call("GET", "/api/admin/users?limit=0", root).status, 400);
+  EXPECT_EQ(Call("GET", "/api/admin/users?limit=x", root).status, 400);
+}
+
+TEST_F(AdminUsersTest, ADisabledUserIsLoggedOutAndCannotLogInUntilEnabled) {
+  Login root, alice;
+  ASSERT_EQ(LogInAs("root", &root).status, 200);
+  ASSERT_EQ(LogInAs("alice", &alice).status, 200);
+  ASSERT_EQ(Call("GET", "/api/me", alice).status, 200);
+
+  Response res = Call("POST", "/api/admin/users/alice/disabled", root, R"({"disabled":true})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(nlohmann::json::parse(res.body)["disabled"], true);
+  EXPECT_EQ(Call("GET", "/api/me", alice).status, 401);
+  res = LogInAs("alice");
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(res.body)["error"], "this account is disabled");
+
+  ASSERT_EQ(Call("POST", "/api/admin/users/alice/disabled", root, R"({"disabled":false})").status,
+            200);
+  EXPECT_EQ(LogInAs("alice").status, 200);
+}
+
+TEST_F(AdminUsersTest, AdminFlagAndTheRulesThatKeepTheConsoleReachable) {
+  Login root, bob;
+  ASSERT_EQ(LogInAs("root", &root).status, 200);
+  ASSERT_EQ(LogInAs("bob", &bob).status, 200);
+  EXPECT_EQ(Call("POST", "/api/admin/users/root/disabled", root, R"({"disabled":true})").status,
+            409);
+  EXPECT_EQ(Call("POST", "/api/admin/users/root/admin", root, R"({"admin":false})").status, 409);
+  EXPECT_EQ(Call("POST", "/api/admin/users/nobody/admin", root, R"({"admin":true})").status, 404);
+  EXPECT_EQ(Call("POST", "/api/admin/users/nobody/disabled", root, R"({"disabled":true})").status,
+            404);
+  EXPECT_EQ(Call("POST", "/api/admin/users/bob/admin", root, R"({"admin":"yes"})").status, 400);
+
+  ASSERT_EQ(Call("POST", "/api/admin/users/bob/admin", root, R"({"admin":true})").status, 200);
+  EXPECT_EQ(Call("GET", "/api/admin/users", bob).status, 200);  // checked per request
+  ASSERT_EQ(Call("POST", "/api/admin/users/bob/admin", root, R"({"admin":false})").status, 200);
+  EXPECT_EQ(Call("GET", "/api/admin/users", bob).status, 403);
+}
+
+}  // namespace
+}  // namespace penncloud::coordinator
