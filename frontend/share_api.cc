@@ -139,6 +139,13 @@ Response ZipResponse(drive::Drive& drive, const std::string& user, const std::st
   return res;
 }
 
+// The gate's answers: FromStatus's 429 for guessing limits (DriveError would say 507).
+Response GateError(const absl::Status& status) {
+  Response res = FromStatus(status);
+  res.headers.Set("Referrer-Policy", "no-referrer");
+  return res;
+}
+
 Response LinkError(const absl::Status& status) {
   Response res = DriveError(status);
   res.headers.Set("Referrer-Policy", "no-referrer");
@@ -225,7 +232,7 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
   router.Add("GET", "/s/{token}/info", [gate, drive](Request& req) {
     bool unlocked = false;
     auto link = gate->Peek(req, &unlocked);
-    if (!link.ok()) return LinkError(link.status());
+    if (!link.ok()) return GateError(link.status());
     nlohmann::json body = {{"permission", std::string(drive::PermissionName(link->permission))},
                            {"password", link->password},
                            {"unlocked", unlocked}};
@@ -248,7 +255,7 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
     auto password = JsonString(*body, "password");
     if (!password.ok()) return LinkError(password.status());
     auto cookie = gate->Unlock(ctx, req, *password);
-    if (!cookie.ok()) return LinkError(cookie.status());
+    if (!cookie.ok()) return GateError(cookie.status());
     Response res = JsonResponse(200, nlohmann::json::object());
     res.headers.Add("Set-Cookie", *cookie);
     res.headers.Set("Referrer-Policy", "no-referrer");
@@ -257,7 +264,7 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
 
   router.Add("GET", "/s/{token}/files", [gate, drive, shares](Request& req) {
     auto link = gate->Open(req);
-    if (!link.ok()) return LinkError(link.status());
+    if (!link.ok()) return GateError(link.status());
     auto path = ReadablePath(*shares, *link, req);
     if (!path.ok()) return LinkError(path.status());
     auto info = drive->Stat(link->owner, *path);
@@ -277,7 +284,7 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
 
   router.Add("GET", "/s/{token}/content", [gate, drive, shares](Request& req) {
     auto link = gate->Open(req);
-    if (!link.ok()) return LinkError(link.status());
+    if (!link.ok()) return GateError(link.status());
     auto path = ReadablePath(*shares, *link, req);
     if (!path.ok()) return LinkError(path.status());
     // A file link's one file is reached as "/" or by its own name.
@@ -296,7 +303,7 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
 
   router.Add("GET", "/s/{token}/zip", [gate, drive, shares](Request& req) {
     auto link = gate->Open(req);
-    if (!link.ok()) return LinkError(link.status());
+    if (!link.ok()) return GateError(link.status());
     auto path = ReadablePath(*shares, *link, req);
     if (!path.ok()) return LinkError(path.status());
     Response res = ZipResponse(*drive, link->owner, *path);
@@ -309,7 +316,7 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
       "PUT", "/s/{token}/upload",
       [gate, drive, shares](Request& req) {
         auto link = gate->Open(req);
-        if (!link.ok()) return LinkError(link.status());
+        if (!link.ok()) return GateError(link.status());
         if (link->permission != drive::SharePermission::kUpload) {
           return LinkError(absl::PermissionDeniedError("this link does not take uploads"));
         }
