@@ -232,7 +232,7 @@ TEST_F(DriveSystemTest, LitmusPasses) {
   ASSERT_TRUE(cluster_->SignUp("litmus").ok());
   std::string out;
   int rc = Shell(absl::StrCat("cd '", dir_,
-                              "' && TESTS='basic copymove props' timeout 300 litmus "
+                              "' && TESTS='basic copymove props locks' timeout 300 litmus "
                               "http://127.0.0.1:",
                               cluster_->http_port(), "/dav/ litmus password1 2>&1"),
                  &out);
@@ -242,7 +242,7 @@ TEST_F(DriveSystemTest, LitmusPasses) {
        at = out.find("0 failed", at + 1)) {
     ++summaries;
   }
-  EXPECT_EQ(summaries, 3u) << out;
+  EXPECT_EQ(summaries, 4u) << out;
 }
 
 TEST_F(DriveSystemTest, RcloneCopiesTreeInAndOutUnchanged) {
