@@ -16,7 +16,7 @@ using ThunderbirdTest = ImapSystemTest;
 
 TEST_F(ThunderbirdTest, FetchesMovesAndSendsWithOneSentCopy) {
   if (Sh("command -v thunderbird").exit_code != 0) {
-    GTEST_SKIP() << "thunderbird is not installed (scripts/setup.sh installs it)";
+    FAIL() << "thunderbird is not installed: run scripts/setup.sh, which installs it";
   }
   Deliver("hello thunderbird");
   Deliver("move me");
