@@ -34,9 +34,16 @@ function renderInvites(invites) {
   }
 }
 
-async function load() {
+// The policy control stays disabled until the stored policy is shown, and later reloads
+// (after an invite changes) leave it alone: an answer arriving late must not overwrite a
+// choice the admin has made but not yet saved.
+async function load({ withPolicy = false } = {}) {
   const settings = await api('GET', '/api/admin/signup');
-  document.getElementById('signup-policy').value = settings.policy;
+  if (withPolicy) {
+    document.getElementById('signup-policy').value = settings.policy;
+    document.getElementById('signup-policy').disabled = false;
+    document.getElementById('signup-save').disabled = false;
+  }
   renderInvites(settings.invites);
 }
 
@@ -66,5 +73,5 @@ export function startSignupSettings() {
       showAlert(alertBox(), e.message);
     }
   });
-  load().catch((e) => showAlert(alertBox(), e.message));
+  load({ withPolicy: true }).catch((e) => showAlert(alertBox(), e.message));
 }
