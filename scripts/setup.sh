@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git clang-format
+  build-essential cmake ninja-build pkg-config git clang-format ccache
   # the fuzz targets (fuzz/): clang with libFuzzer and the sanitizer runtimes
   clang-14 libclang-rt-14-dev
   # libraries
