@@ -168,6 +168,11 @@ class Accounts {
   // Ends every session of the user but `token`'s.
   absl::Status EndOtherSessions(std::string_view token);
 
+  // Sets a new password for `username` without the old one (a reset link an admin made,
+  // password_reset.h): the rules of ValidatePassword, the failed-login count cleared, every
+  // session ended. App passwords and two-step sign-in stay. Defined in password_reset.cc.
+  absl::Status ResetPassword(std::string_view username, std::string_view new_password);
+
   // Turning two-factor sign-in off takes the password and a code (TOTP or recovery), with
   // failure steps as at login.
   absl::Status DisableTwoFactor(std::string_view token, std::string_view password,
