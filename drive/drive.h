@@ -284,6 +284,7 @@ class Drive {
 
  private:
   friend class Upload;
+  friend class TusStore;
   struct Located;
 
   int64_t Now() const;
@@ -330,6 +331,14 @@ class Drive {
                                     int depth);
   absl::Status CopyLocated(const std::string& user, const Located& from,
                            const std::vector<std::string>& to, int depth);
+  // Points the file at `path` to content `version` (already written) by compare-and-put,
+  // keeping the replaced content as a version; done already if it points there. Used by
+  // Upload::Commit and by resumable uploads (tus.h). `*outcome_unknown`: the store did not
+  // say whether the switch happened, so the caller must keep the chunks.
+  absl::StatusOr<EntryInfo> SwitchEntry(
+      const std::string& user, const std::vector<std::string>& path, const std::string& version,
+      uint64_t size, const UploadOptions& options,
+      const std::optional<std::map<std::string, std::string>>& dead_props, bool* outcome_unknown);
   absl::Status ChargeUsage(const std::string& user, int64_t delta);
   absl::StatusOr<uint64_t> QuotaOf(const std::string& user);
   absl::Status AddGarbage(const std::string& user, const std::string& version, uint64_t size,

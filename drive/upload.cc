@@ -184,71 +184,87 @@ absl::StatusOr<EntryInfo> Upload::Commit() {
   }
   pending_raw_ = claim;
 
+  bool unknown = false;
+  auto landed = drive_->SwitchEntry(user_, path_, version_, size_, options_, dead_props_, &unknown);
+  if (landed.ok() || unknown) {
+    // Unknown outcome: the entry may now point at our version, so keep the chunks (the
+    // pending record is marked committing and is never collected) and report the error.
+    done_ = true;
+    if (landed.ok()) (void)kvs->Delete(keys::PendingRow(user_), version_);
+    return landed;
+  }
+  Abort();
+  return landed.status();
+}
+
+absl::StatusOr<EntryInfo> Drive::SwitchEntry(
+    const std::string& user, const std::vector<std::string>& path, const std::string& version,
+    uint64_t size, const UploadOptions& options,
+    const std::optional<std::map<std::string, std::string>>& dead_props, bool* outcome_unknown) {
+  *outcome_unknown = false;
   absl::Status failure;
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    auto at = drive_->Locate(user_, path_);
+    auto at = Locate(user, path);
     if (!at.ok()) {
       failure = at.status();
       break;
     }
-    if (failure = PreconditionsHold(options_, at->raw, at->entry); !failure.ok()) break;
+    // Already switched (a resumable upload's landing run again after a crash): done.
+    if (at->raw && !IsFolder(at->entry) && at->entry.version() == version) {
+      return ToInfo(path.back(), at->entry);
+    }
+    if (failure = PreconditionsHold(options, at->raw, at->entry); !failure.ok()) break;
     uint64_t old_size = at->raw ? at->entry.size() : 0;
-    auto usage = drive_->GetUsage(user_);
+    auto usage = GetUsage(user);
     if (!usage.ok()) {
       failure = usage.status();
       break;
     }
     // The replaced content stays as a version (still counted) when both fit; when only the
     // new one fits, the old one is not kept.
-    bool keep_old = at->raw && drive_->options_.max_versions > 0 &&
-                    usage->used_bytes + size_ <= usage->quota_bytes;
-    if (!keep_old && usage->used_bytes + size_ > usage->quota_bytes + old_size) {
+    bool keep_old = at->raw && options_.max_versions > 0 &&
+                    usage->used_bytes + size <= usage->quota_bytes;
+    if (!keep_old && usage->used_bytes + size > usage->quota_bytes + old_size) {
       failure = absl::ResourceExhaustedError("the file does not fit in your quota");
       break;
     }
     pb::Entry entry;
     entry.set_kind(pb::Entry::FILE);
-    entry.set_version(version_);
-    entry.set_size(size_);
-    entry.set_chunk_bytes(drive_->options_.chunk_bytes);
-    entry.set_content_type(options_.content_type);
-    int64_t now = drive_->Now();
+    entry.set_version(version);
+    entry.set_size(size);
+    entry.set_chunk_bytes(options_.chunk_bytes);
+    entry.set_content_type(options.content_type);
+    int64_t now = Now();
     entry.set_created_ms(at->raw ? at->entry.created_ms() : now);
     entry.set_modified_ms(now);
     entry.set_file_id(at->raw && !at->entry.file_id().empty() ? at->entry.file_id()
                                                               : keys::RandomId());
-    if (dead_props_) {
-      entry.mutable_dead_props()->insert(dead_props_->begin(), dead_props_->end());
+    if (dead_props) {
+      entry.mutable_dead_props()->insert(dead_props->begin(), dead_props->end());
     } else if (at->raw) {
       *entry.mutable_dead_props() = at->entry.dead_props();
     }
     std::optional<std::string_view> expected;
     if (at->raw) expected = *at->raw;
     auto done =
-        kvs->CPut(keys::TreeRow(user_, at->parent_id), at->name, expected, SerializeEntry(entry));
+        kvs_->CPut(keys::TreeRow(user, at->parent_id), at->name, expected, SerializeEntry(entry));
     if (!done.ok()) {
-      // Unknown outcome: the entry may now point at our version, so keep the chunks (the
-      // pending record is marked committing and is never collected) and report the error.
-      done_ = true;
+      *outcome_unknown = true;
       return done.status();
     }
     if (!*done) continue;  // someone else changed the entry: look again
-    done_ = true;
-    (void)kvs->Delete(keys::PendingRow(user_), version_);
-    if (at->raw && !(keep_old && drive_->KeepVersion(user_, entry.file_id(), at->entry, now))) {
-      (void)drive_->AddGarbage(user_, at->entry.version(), at->entry.size(),
-                               at->entry.chunk_bytes());
+    if (at->raw && !(keep_old && KeepVersion(user, entry.file_id(), at->entry, now))) {
+      (void)AddGarbage(user, at->entry.version(), at->entry.size(), at->entry.chunk_bytes());
     } else {
       old_size = 0;  // still counted, as a version
     }
-    (void)drive_->ChargeUsage(user_, static_cast<int64_t>(size_) - static_cast<int64_t>(old_size));
-    drive_->IndexPut(user_, JoinPath(path_), entry);
-    drive_->ScheduleCollection(user_);
-    PC_LOG(kInfo, "drive.upload_committed")("user", user_)("size", size_)("chunks", chunks_);
-    return ToInfo(path_.back(), entry);
+    (void)ChargeUsage(user, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
+    IndexPut(user, JoinPath(path), entry);
+    ScheduleCollection(user);
+    PC_LOG(kInfo, "drive.upload_committed")("user", user)("size", size);
+    return ToInfo(path.back(), entry);
   }
   if (failure.ok()) failure = absl::AbortedError("too many concurrent changes; try again");
-  Abort();
   return failure;
 }
 
