@@ -7,6 +7,7 @@
 #include "drive/drive.h"
 #include "drive/keys.h"
 #include "drive/path.h"
+#include "drive/thumbnail_cache.h"
 #include "proto/drive.pb.h"
 
 namespace penncloud::drive {
@@ -70,6 +71,8 @@ absl::StatusOr<int> Drive::CollectGarbage(std::string_view user) {
     if (g.collect_after_ms() > now) continue;
     uint32_t chunk = std::max<uint32_t>(g.chunk_bytes(), 1);
     DeleteChunks(u, cell.column, (g.size() + chunk - 1) / chunk);
+    // Its thumbnails go with it (a failure leaves a few small cells, never a wrong one).
+    (void)ThumbnailCache(kvs_).DeleteAll(u, cell.column);
     if (auto s = kvs_->Delete(keys::GarbageRow(u), cell.column); !s.ok()) return s;
     ++collected;
   }

@@ -1,0 +1,188 @@
+// The sandbox around the decoder: the real `thumbnailer` binary, and stand-ins that crash,
+// hang or spin, run through ThumbnailProcess as the frontend runs them.
+#include "drive/thumbnail_process.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "drive/thumbnail.h"
+#include "drive/thumbnail_test_util.h"
+#include "drive/thumbnailer_child.h"
+#include "gtest/gtest.h"
+
+namespace penncloud::drive {
+namespace {
+
+using testing::DeclaredPng;
+using testing::ImageSize;
+using testing::TestImage;
+
+// The thumbnailer built beside this test (both land in build/<dir>/bin).
+std::string ThumbnailerPath() {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "thumbnailer").string();
+}
+
+// Yields `bytes` in pieces of `piece` bytes, as drive::Reader::Next would.
+ByteSource Pieces(std::string bytes, size_t piece = 4096) {
+  auto data = std::make_shared<std::string>(std::move(bytes));
+  auto at = std::make_shared<size_t>(0);
+  return [data, at, piece]() -> absl::StatusOr<std::string> {
+    std::string next = data->substr(*at, piece);
+    *at += next.size();
+    return next;
+  };
+}
+
+ThumbnailProcess Real(ThumbnailerLimits limits = {}) {
+  return ThumbnailProcess({.command = {ThumbnailerPath()}, .limits = limits});
+}
+
+ThumbnailProcess StandIn(const std::string& script, int wall_ms = 10000) {
+  ThumbnailerLimits limits;
+  limits.wall_ms = wall_ms;
+  return ThumbnailProcess({.command = {"/bin/sh", "-c", script}, .limits = limits});
+}
+
+class ThumbnailProcessTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_TRUE(InitThumbnailDecoder().ok()); }
+};
+
+TEST_F(ThumbnailProcessTest, RealThumbnailerShrinksAnImageFedInPieces) {
+  auto process = Real();
+  auto thumb = process.Make(128, Pieces(TestImage(ImageFormat::kPng, 800, 400)));
+  ASSERT_TRUE(thumb.ok()) << thumb.status();
+  EXPECT_EQ(ImageSize(*thumb), std::make_pair(128, 64));
+}
+
+TEST_F(ThumbnailProcessTest, DecompressionBombIsRefusedWithItsReason) {
+  auto process = Real();
+  auto thumb = process.Make(256, Pieces(DeclaredPng(50000, 50000)));
+  ASSERT_TRUE(absl::IsFailedPrecondition(thumb.status())) << thumb.status();
+  EXPECT_NE(thumb.status().message().find("too large to preview"), std::string::npos);
+  EXPECT_NE(thumb.status().message().find("50000x50000"), std::string::npos);
+}
+
+TEST_F(ThumbnailProcessTest, TruncatedAndForeignBytesAreRefused) {
+  auto process = Real();
+  std::string jpeg = TestImage(ImageFormat::kJpeg, 640, 480);
+  auto truncated = process.Make(256, Pieces(jpeg.substr(0, jpeg.size() / 3)));
+  ASSERT_TRUE(absl::IsFailedPrecondition(truncated.status())) << truncated.status();
+  EXPECT_NE(truncated.status().message().find("cannot be decoded"), std::string::npos);
+  auto text = process.Make(256, Pieces("<svg onload='alert(1)'/>"));
+  ASSERT_TRUE(absl::IsFailedPrecondition(text.status())) << text.status();
+  EXPECT_NE(text.status().message().find("not a JPEG"), std::string::npos);
+}
+
+TEST_F(ThumbnailProcessTest, InputOverTheLimitIsRefused) {
+  ThumbnailerLimits limits;
+  limits.max_input_bytes = 10000;
+  auto process = Real(limits);
+  auto thumb = process.Make(64, Pieces(std::string(50000, 'x')));
+  ASSERT_TRUE(absl::IsFailedPrecondition(thumb.status())) << thumb.status();
+  EXPECT_NE(thumb.status().message().find("too large"), std::string::npos);
+}
+
+TEST_F(ThumbnailProcessTest, DecoderThatCrashesCostsOnlyItself) {
+  auto process = StandIn("head -c 100 >/dev/null; kill -SEGV $$");
+  auto thumb = process.Make(64, Pieces(TestImage(ImageFormat::kPng, 64, 64)));
+  ASSERT_TRUE(absl::IsFailedPrecondition(thumb.status())) << thumb.status();
+  EXPECT_NE(thumb.status().message().find("crashed"), std::string::npos);
+  EXPECT_NE(thumb.status().message().find("signal 11"), std::string::npos);
+}
+
+TEST_F(ThumbnailProcessTest, DecoderThatHangsIsKilledAtTheWallClockLimit) {
+  auto process = StandIn("exec sleep 60", /*wall_ms=*/300);
+  auto start = std::chrono::steady_clock::now();
+  auto thumb = process.Make(64, Pieces("x"));
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(absl::IsFailedPrecondition(thumb.status())) << thumb.status();
+  EXPECT_NE(thumb.status().message().find("longer than 300 ms"), std::string::npos);
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+}
+
+// The stand-in lowers its own CPU limit, as the thumbnailer does; the kernel ends it.
+TEST_F(ThumbnailProcessTest, DecoderThatSpinsIsEndedByTheCpuLimit) {
+  auto process = StandIn("ulimit -t 1; while :; do :; done");
+  auto thumb = process.Make(64, Pieces("x"));
+  ASSERT_TRUE(absl::IsFailedPrecondition(thumb.status())) << thumb.status();
+  EXPECT_NE(thumb.status().message().find("CPU"), std::string::npos);
+}
+
+TEST_F(ThumbnailProcessTest, MemoryLimitStopsTheRealDecoder) {
+  // A 5000 x 5000 GIF frame is decoded whole (100 MB of RGBA) before it is shrunk: within
+  // the default limit, not within 96 MiB of address space (libvips itself starts in less).
+  std::string gif = testing::SolidGif(5000, 5000);
+  auto roomy = Real().Make(64, Pieces(gif));
+  ASSERT_TRUE(roomy.ok()) << roomy.status();
+  EXPECT_EQ(ImageSize(*roomy), std::make_pair(64, 64));
+  ThumbnailerLimits tight;
+  tight.address_space_bytes = uint64_t{96} << 20;
+  auto thumb = Real(tight).Make(64, Pieces(gif));
+  ASSERT_TRUE(absl::IsFailedPrecondition(thumb.status())) << thumb.status();
+}
+
+TEST_F(ThumbnailProcessTest, SourceErrorsPassThroughAndStopTheChild) {
+  auto process = StandIn("cat >/dev/null");
+  int calls = 0;
+  auto thumb = process.Make(64, [&]() -> absl::StatusOr<std::string> {
+    if (++calls == 1) return std::string(1000, 'x');
+    return absl::UnavailableError("store down");
+  });
+  EXPECT_TRUE(absl::IsUnavailable(thumb.status())) << thumb.status();
+  EXPECT_EQ(thumb.status().message(), "store down");
+}
+
+TEST_F(ThumbnailProcessTest, MissingBinaryIsUnavailable) {
+  ThumbnailProcess process({.command = {"/nonexistent/thumbnailer"}, .limits = {}});
+  EXPECT_TRUE(absl::IsUnavailable(process.Make(64, Pieces("x")).status()));
+}
+
+TEST_F(ThumbnailProcessTest, GarbledOutputOverTheLimitIsAnError) {
+  ThumbnailerLimits limits;
+  limits.max_output_bytes = 1000;
+  ThumbnailProcess process(
+      {.command = {"/bin/sh", "-c", "head -c 100000 /dev/zero"}, .limits = limits});
+  EXPECT_TRUE(absl::IsInternal(process.Make(64, Pieces("x")).status()));
+}
+
+// The confinement itself, in a forked child of the test: after ConfineThumbnailer no file
+// or socket can be opened and the limits read back as set.
+TEST(ThumbnailerConfineTest, LimitsHoldAfterConfinement) {
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ThumbnailerLimits limits;
+    limits.address_space_bytes = uint64_t{512} << 20;
+    limits.cpu_seconds = 3;
+    if (!ConfineThumbnailer(limits).ok()) ::_exit(1);
+    int failures = 0;
+    if (::socket(AF_INET, SOCK_STREAM, 0) >= 0 || errno != EMFILE) failures |= 2;
+    if (::open("/etc/hostname", O_RDONLY) >= 0) failures |= 4;
+    struct rlimit r;
+    ::getrlimit(RLIMIT_AS, &r);
+    if (r.rlim_max != limits.address_space_bytes) failures |= 8;
+    ::getrlimit(RLIMIT_CPU, &r);
+    if (r.rlim_cur != 3) failures |= 16;
+    ::getrlimit(RLIMIT_FSIZE, &r);
+    if (r.rlim_max != 0) failures |= 32;
+    // The hard limits cannot be raised back.
+    r.rlim_cur = r.rlim_max = RLIM_INFINITY;
+    if (::setrlimit(RLIMIT_AS, &r) == 0) failures |= 64;
+    ::_exit(failures);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace penncloud::drive
