@@ -59,3 +59,8 @@ if [[ -f "$root/tests/e2e/package.json" && ( ! -d "$root/tests/e2e/node_modules/
       ! -d "$root/tests/e2e/node_modules/@axe-core/playwright" ) ]]; then
   (cd "$root/tests/e2e" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+# The offline checks of the Kubernetes manifests render and validate them with node.
+if [[ -f "$root/deploy/kubernetes/check/package.json" && ( ! -d "$root/deploy/kubernetes/check/node_modules/yaml" ||
+      ! -d "$root/deploy/kubernetes/check/node_modules/kubernetes-models" ) ]]; then
+  (cd "$root/deploy/kubernetes/check" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
