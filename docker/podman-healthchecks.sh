@@ -11,7 +11,9 @@
 #                                 [--restart-unhealthy]
 #
 # Start it before `docker-compose up` (compose waits on the health it records) and leave it
-# running; it prints one line whenever a container's health changes. --once runs one round
+# running; it prints one line whenever a container's health changes, and one when a
+# container of the same name is a new container (compose recreated it), whatever its health,
+# so a recreated container that comes back healthy is not silent. --once runs one round
 # and exits 1 if any checked container is unhealthy. --restart-unhealthy restarts a
 # container once it is unhealthy (neither Docker nor podman-without-systemd does that).
 set -uo pipefail
@@ -44,7 +46,7 @@ if ! [[ $interval =~ ^[0-9]+$ ]] || ((interval < 1)); then
 fi
 command -v podman >/dev/null || { echo "podman-healthchecks: podman not found" >&2; exit 2; }
 
-declare -A last_status
+declare -A last_status last_id
 
 stamp() { date -u +%FT%TZ; }
 
@@ -65,11 +67,17 @@ one_round() {
   done
   wait
   ((${#names[@]})) || return 0
-  while read -r name status; do
-    if [[ ${last_status[$name]:-} != "$status" ]]; then
+  while read -r name id status; do
+    # A recreated container keeps its name, not its id: its first health is news even when
+    # it reads the same as its predecessor's last.
+    if [[ -n ${last_id[$name]:-} && ${last_id[$name]} != "$id" ]]; then
+      echo "$(stamp) $name recreated (${last_id[$name]:0:12} -> ${id:0:12}): $status"
+      last_status[$name]=$status
+    elif [[ ${last_status[$name]:-} != "$status" ]]; then
       echo "$(stamp) $name ${last_status[$name]:-none} -> $status"
       last_status[$name]=$status
     fi
+    last_id[$name]=$id
     if [[ $status == unhealthy ]]; then
       any_unhealthy=1
       if ((restart_unhealthy)); then
@@ -78,7 +86,7 @@ one_round() {
         unset "last_status[$name]"
       fi
     fi
-  done < <(podman inspect --format '{{.Name}} {{.State.Health.Status}}' "${names[@]}" 2>/dev/null)
+  done < <(podman inspect --format '{{.Name}} {{.Id}} {{.State.Health.Status}}' "${names[@]}" 2>/dev/null)
   return "$any_unhealthy"
 }
 

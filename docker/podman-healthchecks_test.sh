@@ -2,7 +2,8 @@
 # Test of docker/podman-healthchecks.sh against real podman containers: a container whose
 # check fails turns "unhealthy" after its retries, one whose check passes turns "healthy", a
 # container without a check is left alone, --once exits 1 while anything is unhealthy, and
-# --restart-unhealthy restarts an unhealthy container. Exits 77 (ctest: skipped) when podman
+# --restart-unhealthy restarts an unhealthy container, and a container recreated under the
+# same name is reported when it comes back healthy. Exits 77 (ctest: skipped) when podman
 # or the image is missing; PENNCLOUD_TEST_IMAGE names the image (any with sh and sleep).
 set -uo pipefail
 
@@ -60,3 +61,27 @@ wait "$pid"
 grep -q "$checked unhealthy: restarting" "$log" || fail "no restart line in: $(cat "$log")"
 rm -f "$log"
 echo "ok: --restart-unhealthy restarted it and it turned healthy"
+
+# Recreated under the same name (what `docker-compose up` does to a changed service) and
+# healthy again, like its predecessor: the log still says so.
+log=$(mktemp)
+"$loop" --project "$project" --interval 1 >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 30); do
+  grep -q "$checked none -> healthy" "$log" && break
+  sleep 1
+done
+grep -q "$checked none -> healthy" "$log" || fail "the loop never saw it healthy: $(cat "$log")"
+podman rm -f -t 0 "$checked" >/dev/null 2>&1
+podman run -d --name "$checked" --label "com.docker.compose.project=$project" \
+  --health-cmd 'test -e /tmp/ok' --health-interval 1h --health-retries 2 --stop-timeout 1 \
+  "$image" sh -c 'touch /tmp/ok; exec sleep 600' >/dev/null 2>&1 || fail "podman run failed"
+for _ in $(seq 1 30); do
+  grep -q "$checked recreated .*: healthy" "$log" && break
+  sleep 1
+done
+kill "$pid"
+wait "$pid"
+grep -q "$checked recreated .*: healthy" "$log" || fail "no line for the recreated container in: $(cat "$log")"
+rm -f "$log"
+echo "ok: a container recreated under the same name is reported healthy"
