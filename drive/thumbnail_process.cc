@@ -119,9 +119,13 @@ absl::StatusOr<Child> Child::Spawn(const std::vector<std::string>& argv) {
   for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
   c_argv.push_back(nullptr);
   // A fixed environment: none of the server's variables (and whatever secrets they hold).
+  // VIPSHOME names no folder, so libvips finds no loadable modules (Debian's magick, PDF,
+  // HEIF, JPEG XL, OpenSlide): less code mapped into the decoder, and it starts faster
+  // (144 instead of 177 shared objects opened).
   char path_var[] = "PATH=/usr/bin:/bin";
   char untrusted_var[] = "VIPS_BLOCK_UNTRUSTED=1";
-  char* envp[] = {path_var, untrusted_var, nullptr};
+  char home_var[] = "VIPSHOME=/nonexistent";
+  char* envp[] = {path_var, untrusted_var, home_var, nullptr};
 
   Child child;
   int rc = ::posix_spawn(&child.pid_, c_argv[0], &actions, &attr, c_argv.data(), envp);

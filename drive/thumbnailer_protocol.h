@@ -12,8 +12,8 @@
 namespace penncloud::drive {
 
 struct ThumbnailerLimits {
-  // RLIMIT_AS. Measured: a 12-megapixel JPEG peaks near 60 MiB of address space with one
-  // libvips thread; a 100 MP GIF frame, decoded whole, needs about 400 MiB.
+  // RLIMIT_AS. Measured: thumbnailing a 12-megapixel JPEG peaks at 57 MiB resident; a
+  // 100 MP GIF frame is decoded whole, 400 MB of RGBA.
   uint64_t address_space_bytes = uint64_t{768} << 20;
   // RLIMIT_CPU (the kernel kills the child past it).
   int cpu_seconds = 10;

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "drive/content_type.h"
+#include "frontend/preview_api.h"
 #include "frontend/share_api.h"
 
 ABSL_FLAG(int, drive_trash_days, 30,
@@ -204,12 +205,15 @@ Response ServeReader(absl::StatusOr<std::unique_ptr<drive::Reader>> opened, cons
     return res;
   }
   // User content never runs as part of our pages: sniffing off, scripts sandboxed.
-  bool inline_ok = !attachment && SafeInline(info.content_type);
-  res.headers.Set("Content-Type",
-                  inline_ok || attachment ? info.content_type : "application/octet-stream");
+  // Inline only in the type frontend/preview_api.h chooses (text as UTF-8 plain text).
+  std::optional<std::string> inline_type =
+      attachment ? std::nullopt : InlineContentType(info.content_type);
+  res.headers.Set("Content-Type", inline_type  ? *inline_type
+                                  : attachment ? info.content_type
+                                               : "application/octet-stream");
   res.headers.Set("X-Content-Type-Options", "nosniff");
   res.headers.Set("Content-Security-Policy", "sandbox");
-  res.headers.Set("Content-Disposition", ContentDisposition(info.name, !inline_ok));
+  res.headers.Set("Content-Disposition", ContentDisposition(info.name, !inline_type));
 
   uint64_t size = info.size;
   bool use_range = request.headers.Has("Range");

@@ -8,6 +8,7 @@
 #include "frontend/share_api.h"
 #include "frontend/mail_search_api.h"
 #include "frontend/mail_threads_api.h"
+#include "frontend/preview_api.h"
 #include "frontend/webdav.h"
 
 namespace penncloud::frontend {
@@ -20,6 +21,7 @@ void BuildRoutes(Router& router, const ApiContext& ctx, const StaticOptions& sta
   RegisterMailRoutes(router, ctx);
   RegisterEventRoutes(router, ctx);
   RegisterDriveRoutes(router, ctx);
+  RegisterPreviewRoutes(router, ctx);
   RegisterShareRoutes(router, ctx);
   RegisterWebDavRoutes(router, ctx);
   RegisterStaticRoutes(router, static_options);
