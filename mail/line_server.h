@@ -36,7 +36,7 @@ class LineProtocol {
   // instead of OnLine once they end.
   virtual size_t MaxLineBytes() const = 0;
   // True while the client is in the middle of something a shutdown lets finish (an SMTP
-  // mail transaction): Stop() closes such a session only once it is done, within a bound.
+  // message inside DATA): Stop() closes such a session only once it is done, within a bound.
   virtual bool Busy() const { return false; }
   // Said to a session closed for shutdown ("" = close without a word).
   virtual std::string ShutdownNotice() const { return ""; }

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
@@ -102,8 +104,8 @@ Listeners<Server> StartListeners(const MailProcess& process, const Options& opti
 }
 
 // Heartbeats to the coordinator (--coordinator), logs "<kind>.listening", waits for
-// SIGINT or SIGTERM, logs "<kind>.stopping", runs `before_stop` (e.g. the relay), then
-// stops the implicit-TLS listener and the plain one.
+// SIGINT or SIGTERM, logs "<kind>.stopping", then runs `before_stop` (e.g. the relay) and
+// stops the implicit-TLS listener and the plain one, all at the same time.
 void ServeUntilStopped(const MailProcess& process, int port, int implicit_port,
                        std::function<size_t()> connections, std::function<void()> stop);
 template <typename Server>
@@ -113,9 +115,14 @@ void ServeUntilStopped(const MailProcess& process, Listeners<Server>& l,
       process, l.plain->port(), l.implicit ? l.implicit->port() : 0,
       [&l] { return l.connections(); },
       [&l, before_stop = std::move(before_stop)] {
-        if (before_stop) before_stop();
-        if (l.implicit) l.implicit->Stop();
+        // All at once: each may wait out its own bound (a relay pass on a slow store, a
+        // message in DATA), and one after another those bounds would add up past a
+        // container's stop grace period.
+        std::vector<std::thread> stopping;
+        if (before_stop) stopping.emplace_back(before_stop);
+        if (l.implicit) stopping.emplace_back([&l] { l.implicit->Stop(); });
         l.plain->Stop();
+        for (std::thread& t : stopping) t.join();
       });
 }
 

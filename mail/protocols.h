@@ -48,7 +48,10 @@ class SmtpLineProtocol final : public LineProtocol {
   SessionOutput OnLineTooLong() override { return session_.OnLineTooLong(); }
   void OnTlsStarted() override { session_.OnTlsStarted(); }
   size_t MaxLineBytes() const override { return kMaxSmtpLineBytes; }
-  bool Busy() const override { return session_.in_transaction(); }
+  // Only a message whose content is arriving holds a shutdown back: between commands (even
+  // after MAIL or RCPT) the 421 below is an answer every client retries after, and a
+  // session idling in an open transaction would otherwise hold the drain to its bound.
+  bool Busy() const override { return session_.in_data(); }
   // RFC 5321 3.8: the server may close with 421 when it must shut down.
   std::string ShutdownNotice() const override {
     return "421 4.3.2 Service shutting down, try again later\r\n";
