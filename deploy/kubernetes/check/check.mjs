@@ -154,6 +154,13 @@ function checkReferences(tree, objects) {
           }
         }
       }
+      // A $(VAR) that names no variable of the container reaches the process as written.
+      const defined = new Set((c.env ?? []).map((e) => e.name));
+      for (const arg of [...(c.command ?? []), ...(c.args ?? [])]) {
+        for (const m of arg.matchAll(/\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)/g)) {
+          if (m[1] && !defined.has(m[1])) fail(tree, `${cname}: $(${m[1]}) names no variable of the container`);
+        }
+      }
       // Scripts the containers run come from the scripts ConfigMap.
       const text = [...(c.command ?? []), ...(c.args ?? [])].join(" ");
       for (const m of text.matchAll(/\/scripts\/([\w.-]+)/g)) {
@@ -223,6 +230,13 @@ function checkReferences(tree, objects) {
 // --- 4. the real binaries accept the config and the flags -----------------------------------
 // What each server container would run, with --check_config added: the binary parses the
 // ConfigMap's file and every flag, reports any problem, and exits without starting.
+// What Kubernetes does to command and args: $(VAR) becomes the container's variable, $$
+// becomes $, and a reference to no variable is left as written (so a shell's $(( )) passes).
+function kubernetesExpand(text, env) {
+  return text.replace(/\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)/g, (whole, name) =>
+    whole === "$$" ? "$" : (env[name] ?? whole));
+}
+
 const seenRuns = new Set();
 
 function runOne(tree, r) {
@@ -264,11 +278,10 @@ async function checkConfigRuns(tree, objects) {
       for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
       env.PENNCLOUD_CONFIG = confPath;  // the ConfigMap's file, where the mount would put it
       let argv;
+      const expand = (s) => kubernetesExpand(s, env);
       if (c.command[0] === "sh" && c.command[1] === "-c") {
-        argv = ["sh", "-c", `${[...c.command.slice(2), ...(c.args ?? [])].join(" ")} --check_config`];
+        argv = ["sh", "-c", `${[...c.command.slice(2), ...(c.args ?? [])].map(expand).join(" ")} --check_config`];
       } else {
-        // Kubernetes expands $(VAR) in command and args from the container's environment.
-        const expand = (s) => s.replace(/\$\((\w+)\)/g, (_, v) => env[v] ?? `$(${v})`);
         argv = [...c.command, ...(c.args ?? [])].map(expand).concat("--check_config");
       }
       const binary = (argv[0] === "sh" ? argv[2].match(/exec (\S+)/)?.[1] : argv[0]) ?? "?";

@@ -23,6 +23,7 @@ const MUTATIONS = [
   ["a peer that does not exist", "base/kvs.yaml", "3=kvs-g2-2.kvs-g2:7000", "3=kvs-g2-3.kvs-g2:7000", "names kvs-g2-3.kvs-g2"],
   ["a wrong type", "base/frontend.yaml", "minReplicas: 3", "minReplicas: three", "must be integer"],
   ["a writable root file system", "base/mail.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "root file system not read-only"],
+  ["a $(VAR) the container lacks", "base/coordinator.yaml", "            - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}\n", "", "$(POD_NAMESPACE) names no variable"],
   ["an overlay patch that misses", "overlays/production/kustomization.yaml", "name: coordinator}", "name: coordinators}", "a patch matches no object"],
 ];
 
