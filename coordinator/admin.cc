@@ -10,16 +10,16 @@
 #include "coordinator/admin_signup.h"
 #include "coordinator/admin_users.h"
 #include "coordinator/node_id.h"
-#include "frontend/static_files.h"
+#include "http/static_files.h"
 #include "kvs/shard/cluster_status.h"
 
 namespace penncloud::coordinator {
 namespace {
 
-using frontend::ErrorResponse;
-using frontend::JsonResponse;
-using frontend::Request;
-using frontend::Response;
+using http::ErrorResponse;
+using http::JsonResponse;
+using http::Request;
+using http::Response;
 using Session = accounts::Session;
 
 // Service errors as HTTP, with 501 for what is not built yet.
@@ -37,7 +37,7 @@ Response ConsolePage(const std::string& web_root, const Session& s) {
   Response res;
   res.headers.Set("Content-Type", "text/html; charset=utf-8");
   res.headers.Set("Cache-Control", "no-store");
-  frontend::AddPageSecurityHeaders(res);
+  http::AddPageSecurityHeaders(res);
   std::ifstream in(web_root + "/admin.html", std::ios::binary);
   if (in) {
     std::stringstream page;
@@ -151,21 +151,21 @@ absl::Status CheckGroup(const std::string& group) {
 
 }  // namespace
 
-frontend::Handler WithAdmin(const frontend::ApiContext& ctx, frontend::SessionHandler handler) {
-  return [&ctx, handler = std::move(handler)](frontend::Request& req) {
+http::Handler WithAdmin(const frontend::ApiContext& ctx, frontend::SessionHandler handler) {
+  return [&ctx, handler = std::move(handler)](http::Request& req) {
     absl::StatusOr<accounts::Session> session = frontend::RequireSession(ctx, req);
     if (absl::IsUnavailable(session.status()) || absl::IsDeadlineExceeded(session.status())) {
       return frontend::FromStatus(session.status());
     }
-    if (!session.ok()) return frontend::ErrorResponse(403, "admin login required");
+    if (!session.ok()) return http::ErrorResponse(403, "admin login required");
     absl::StatusOr<bool> admin = ctx.accounts->IsAdmin(session->username);
     if (!admin.ok()) return frontend::FromStatus(admin.status());
-    if (!*admin) return frontend::ErrorResponse(403, "admin login required");
+    if (!*admin) return http::ErrorResponse(403, "admin login required");
     return handler(req, *session);
   };
 }
 
-void RegisterAdminRoutes(frontend::Router& router, const frontend::ApiContext& ctx,
+void RegisterAdminRoutes(http::Router& router, const frontend::ApiContext& ctx,
                          const AdminServices& services) {
   // `s` is copied into each handler: the services outlive the router.
   const AdminServices s = services;

@@ -17,7 +17,7 @@ namespace penncloud::coordinator {
 
 // A handler that answers 403 unless the request carries an admin session (with the CSRF
 // rule of frontend::RequireSession for state-changing methods).
-frontend::Handler WithAdmin(const frontend::ApiContext& ctx, frontend::SessionHandler handler);
+http::Handler WithAdmin(const frontend::ApiContext& ctx, frontend::SessionHandler handler);
 
 struct AdminServices {
   NodeTable* nodes = nullptr;
@@ -28,7 +28,7 @@ struct AdminServices {
   std::string web_root;  // where admin.html lives
 };
 
-void RegisterAdminRoutes(frontend::Router& router, const frontend::ApiContext& ctx,
+void RegisterAdminRoutes(http::Router& router, const frontend::ApiContext& ctx,
                          const AdminServices& services);
 
 }  // namespace penncloud::coordinator

@@ -7,13 +7,13 @@
 namespace penncloud::coordinator {
 namespace {
 
-using frontend::ErrorResponse;
 using frontend::FromStatus;
-using frontend::JsonResponse;
-using frontend::Request;
-using frontend::Response;
 using frontend::SignupPolicy;
 using frontend::SignupRules;
+using http::ErrorResponse;
+using http::JsonResponse;
+using http::Request;
+using http::Response;
 using Session = accounts::Session;
 
 Response Settings(SignupRules& rules) {
@@ -30,7 +30,7 @@ Response Settings(SignupRules& rules) {
 
 }  // namespace
 
-void RegisterSignupAdminRoutes(frontend::Router& router, const frontend::ApiContext& ctx) {
+void RegisterSignupAdminRoutes(http::Router& router, const frontend::ApiContext& ctx) {
   auto add = [&](const char* method, const char* pattern, frontend::SessionHandler handler) {
     router.Add(method, pattern, WithAdmin(ctx, std::move(handler)));
   };

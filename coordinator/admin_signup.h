@@ -7,10 +7,10 @@
 #pragma once
 
 #include "frontend/api_context.h"
-#include "frontend/router.h"
+#include "http/router.h"
 
 namespace penncloud::coordinator {
 
-void RegisterSignupAdminRoutes(frontend::Router& router, const frontend::ApiContext& ctx);
+void RegisterSignupAdminRoutes(http::Router& router, const frontend::ApiContext& ctx);
 
 }  // namespace penncloud::coordinator

@@ -8,11 +8,11 @@
 namespace penncloud::coordinator {
 namespace {
 
-using frontend::ErrorResponse;
 using frontend::FromStatus;
-using frontend::JsonResponse;
-using frontend::Request;
-using frontend::Response;
+using http::ErrorResponse;
+using http::JsonResponse;
+using http::Request;
+using http::Response;
 using Session = accounts::Session;
 
 nlohmann::json ToJson(const accounts::UserSummary& u) {
@@ -61,7 +61,7 @@ Response Conflict(const absl::Status& s) {
 
 }  // namespace
 
-void RegisterUserAdminRoutes(frontend::Router& router, const frontend::ApiContext& ctx) {
+void RegisterUserAdminRoutes(http::Router& router, const frontend::ApiContext& ctx) {
   auto add = [&](const char* method, const char* pattern, frontend::SessionHandler handler) {
     router.Add(method, pattern, WithAdmin(ctx, std::move(handler)));
   };

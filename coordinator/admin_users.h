@@ -10,10 +10,10 @@
 #pragma once
 
 #include "frontend/api_context.h"
-#include "frontend/router.h"
+#include "http/router.h"
 
 namespace penncloud::coordinator {
 
-void RegisterUserAdminRoutes(frontend::Router& router, const frontend::ApiContext& ctx);
+void RegisterUserAdminRoutes(http::Router& router, const frontend::ApiContext& ctx);
 
 }  // namespace penncloud::coordinator

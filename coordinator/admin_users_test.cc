@@ -10,8 +10,8 @@
 namespace penncloud::coordinator {
 namespace {
 
-using frontend::Request;
-using frontend::Response;
+using http::Request;
+using http::Response;
 
 struct Login {
   std::string cookie;
@@ -40,7 +40,7 @@ class AdminUsersTest : public ::testing::Test {
     req.body = std::move(body);
     if (!as.cookie.empty()) req.headers.Add("Cookie", "pc_session=" + as.cookie);
     if (with_csrf && !as.csrf.empty()) req.headers.Add("X-CSRF-Token", as.csrf);
-    frontend::ParseTarget(req);
+    http::ParseTarget(req);
     return router_.Dispatch(req);
   }
 
@@ -66,7 +66,7 @@ class AdminUsersTest : public ::testing::Test {
   kvs::MemoryClient store_;
   accounts::Accounts accounts_;
   frontend::ApiContext ctx_;
-  frontend::Router router_;
+  http::Router router_;
 };
 
 TEST_F(AdminUsersTest, OnlyAnAdminSessionGetsIn) {

@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "coordinator/proxy_metrics.h"
 #include "frontend/api_context.h"
-#include "frontend/header_bytes.h"
+#include "http/header_bytes.h"
 
 namespace penncloud::coordinator {
 
@@ -77,7 +77,7 @@ bool DownstreamSession::AbandonIfStalled(Clock::time_point now, Clock::duration 
 
 void DownstreamSession::ReadHeader() {
   header_parser_.emplace();
-  header_parser_->header_limit(frontend::kMaxHeaderBytes);
+  header_parser_->header_limit(penncloud::http::kMaxHeaderBytes);
   header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   buffered_parser_.reset();
   stream_parser_.reset();
@@ -89,16 +89,17 @@ void DownstreamSession::ReadHeader() {
   event_stream_ = false;
   client_.tcp().expires_after(
       std::chrono::seconds(over_connection_cap_ ? 5 : shared_->options.idle_timeout_s));
-  http::async_read_header(client_, client_buffer_, *header_parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) {
-                            if (ec == http::error::header_limit ||
-                                (!ec && frontend::HeaderFieldBytes(self->header_parser_->get()) >
-                                            frontend::kMaxHeaderBytes)) {
-                              return self->HeaderTooLarge();
-                            }
-                            if (ec) return self->CloseClient();
-                            self->OnHeader();
-                          });
+  http::async_read_header(
+      client_, client_buffer_, *header_parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec == http::error::header_limit ||
+            (!ec && penncloud::http::HeaderFieldBytes(self->header_parser_->get()) >
+                        penncloud::http::kMaxHeaderBytes)) {
+          return self->HeaderTooLarge();
+        }
+        if (ec) return self->CloseClient();
+        self->OnHeader();
+      });
 }
 
 // Answered here, not forwarded: the frontends hold headers to the same limit.
@@ -129,7 +130,8 @@ void DownstreamSession::OnHeader() {
                     : absl::StrCat(shared_->id_prefix, "-", shared_->next_id.fetch_add(1));
   std::string_view target(h.target().data(), h.target().size());
   // Decoded as the frontends decode it, so "/%61dmin" is the console here too.
-  const std::string path = frontend::PercentDecode(target.substr(0, target.find('?')), false);
+  const std::string path =
+      penncloud::http::PercentDecode(target.substr(0, target.find('?')), false);
   local_ = IsConsolePath(path);
 
   if (over_connection_cap_) {
@@ -144,8 +146,8 @@ void DownstreamSession::OnHeader() {
     limited_ = LimitedKind::kNone;
     // The body is left unread, so the connection cannot carry another request.
     client_keep_alive_ = false;
-    frontend::Response res =
-        frontend::ErrorResponse(429, "too many attempts from your address; try again later");
+    penncloud::http::Response res =
+        penncloud::http::ErrorResponse(429, "too many attempts from your address; try again later");
     res.headers.Set("Retry-After", std::to_string(*wait));
     return WriteLocal(std::move(res));
   }
@@ -211,7 +213,7 @@ ForwardedBy DownstreamSession::Forwarding() const {
 // Admin paths: served here by the local router on the worker pool (it checks the
 // session against the KVS, which may block).
 void DownstreamSession::ServeLocal() {
-  req_ = frontend::Request();
+  req_ = penncloud::http::Request();
   auto& in = buffered_parser_->get();
   req_.method = method_string_;
   req_.target = std::string(in.target());
@@ -223,17 +225,17 @@ void DownstreamSession::ServeLocal() {
   req_.headers.Add("X-Forwarded-Proto", client_.is_tls() ? "https" : "http");
   req_.body = std::move(in.body());
   req_.remote = peer_;
-  frontend::ParseTarget(req_);
+  penncloud::http::ParseTarget(req_);
   bool queued = shared_->pool->Submit([self = shared_from_this()] {
     log::SetRequestId(self->request_id_);
-    frontend::Response res = self->shared_->local->Dispatch(self->req_);
+    penncloud::http::Response res = self->shared_->local->Dispatch(self->req_);
     net::post(self->client_.get_executor(),
               [self, res = std::move(res)]() mutable { self->WriteLocal(std::move(res)); });
   });
   if (!queued) ReplyError(503, "coordinator busy");
 }
 
-void DownstreamSession::WriteLocal(frontend::Response res) {
+void DownstreamSession::WriteLocal(penncloud::http::Response res) {
   if (closed_) return;
   auto msg = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(res.status), version_);
@@ -253,7 +255,7 @@ void DownstreamSession::WriteLocal(frontend::Response res) {
 }
 
 void DownstreamSession::ReplyError(int status, std::string_view message) {
-  WriteLocal(frontend::ErrorResponse(status, message));
+  WriteLocal(penncloud::http::ErrorResponse(status, message));
 }
 
 void DownstreamSession::AfterClientResponse(beast::error_code ec) {
@@ -330,7 +332,7 @@ void DownstreamSession::RedirectToHttps(const http::request_header<>& h) {
   std::string location = absl::StrCat("https://", host);
   if (shared_->https_port != 443) absl::StrAppend(&location, ":", shared_->https_port);
   location.append(h.target().data(), h.target().size());
-  frontend::Response res = frontend::ErrorResponse(308, "use https");
+  penncloud::http::Response res = penncloud::http::ErrorResponse(308, "use https");
   res.headers.Set("Location", location);
   WriteLocal(std::move(res));
 }

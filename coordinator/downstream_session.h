@@ -32,7 +32,7 @@
 #include "coordinator/client_stream.h"
 #include "coordinator/proxy_heads.h"
 #include "coordinator/proxy_shared.h"
-#include "frontend/http_types.h"
+#include "http/types.h"
 
 namespace penncloud::coordinator {
 
@@ -71,7 +71,7 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   void ReadBody();
   ForwardedBy Forwarding() const;
   void ServeLocal();
-  void WriteLocal(frontend::Response res);
+  void WriteLocal(http::Response res);
   void ReplyError(int status, std::string_view message);
   // The answer went out (or failed to): count it, then read the next request or close,
   // once the upload track (if any) has ended too.
@@ -150,7 +150,7 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   TimePoint started_;
   int status_ = 0;
   bool active_ = false;  // a request was read and is not answered yet
-  frontend::Request req_;
+  http::Request req_;
 
   // The exchange with a frontend.
   Upstream* target_ = nullptr;

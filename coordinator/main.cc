@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
   coordinator::DataBrowser data(&poller);
   coordinator::Membership membership(spec.starts_with("config=") ? spec.substr(7) : std::string(),
                                      &poller, &launcher);
-  frontend::Router local;
+  http::Router local;
   coordinator::RegisterAdminRoutes(local, ctx,
                                    {.nodes = &node_table,
                                     .launcher = &launcher,
@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
                                     .data = &data,
                                     .membership = &membership,
                                     .web_root = absl::GetFlag(FLAGS_web_root)});
-  frontend::WorkerPool pool(8, 10000);
+  http::WorkerPool pool(8, 10000);
 
   coordinator::ProxyOptions options;
   options.address = address;

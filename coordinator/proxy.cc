@@ -28,8 +28,7 @@ class Proxy::Impl {
   // io_context with a strand per connection made two threads contend on the scheduler's
   // mutex and wake each other through futexes on every completion; here a thread runs
   // its own connections' handlers inline, with no locking and no strand.
-  Impl(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
-       ProxyOptions options)
+  Impl(Registry* registry, const http::Router* local, http::WorkerPool* pool, ProxyOptions options)
       : upstreams_(options.max_idle_per_upstream,
                    static_cast<size_t>(std::max(1, options.io_threads))) {
     for (int i = 0; i < std::max(1, options.io_threads); ++i) {
@@ -154,7 +153,7 @@ class Proxy::Impl {
   std::vector<std::unique_ptr<net::steady_timer>> sweep_timers_;  // one per context
 };
 
-Proxy::Proxy(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
+Proxy::Proxy(Registry* registry, const http::Router* local, http::WorkerPool* pool,
              ProxyOptions options)
     : impl_(std::make_unique<Impl>(registry, local, pool, std::move(options))) {}
 Proxy::~Proxy() = default;

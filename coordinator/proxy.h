@@ -33,8 +33,8 @@
 #include "absl/status/statusor.h"
 #include "coordinator/client_limits.h"
 #include "coordinator/registry.h"
-#include "frontend/router.h"
-#include "frontend/worker_pool.h"
+#include "http/router.h"
+#include "http/worker_pool.h"
 
 namespace penncloud::coordinator {
 
@@ -64,7 +64,7 @@ struct ProxyOptions {
 
 class Proxy {
  public:
-  Proxy(Registry* registry, const frontend::Router* local, frontend::WorkerPool* pool,
+  Proxy(Registry* registry, const http::Router* local, http::WorkerPool* pool,
         ProxyOptions options);
   ~Proxy();
   // Binds and listens: returns the HTTP port (and, with TLS, sets https_port()).

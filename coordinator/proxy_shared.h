@@ -12,8 +12,8 @@
 #include "coordinator/proxy.h"
 #include "coordinator/registry.h"
 #include "coordinator/upstream_pool.h"
-#include "frontend/router.h"
-#include "frontend/worker_pool.h"
+#include "http/router.h"
+#include "http/worker_pool.h"
 
 namespace penncloud::coordinator {
 
@@ -31,8 +31,8 @@ using OpenExchanges =
 
 struct ProxyShared {
   Registry* registry = nullptr;
-  const frontend::Router* local = nullptr;  // serves /admin and /api/admin/
-  frontend::WorkerPool* pool = nullptr;     // runs `local`'s handlers
+  const http::Router* local = nullptr;  // serves /admin and /api/admin/
+  http::WorkerPool* pool = nullptr;     // runs `local`'s handlers
   ProxyOptions options;
   UpstreamPool* upstreams = nullptr;
   std::string id_prefix;  // request ids are "<id_prefix>-<next_id>"

@@ -20,8 +20,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "frontend/api_context.h"
-#include "frontend/server.h"
 #include "gtest/gtest.h"
+#include "http/server.h"
 
 namespace penncloud::coordinator {
 namespace {
@@ -54,20 +54,20 @@ class ProxyTest : public ::testing::Test {
   void SetUp() override {
     // PUT /sink counts the streamed bytes; GET /source?bytes=N streams N zero bytes.
     router_.Add("PUT", "/sink",
-                [](frontend::Request& req) {
+                [](http::Request& req) {
                   uint64_t total = 0;
                   while (true) {
                     auto piece = req.body_reader->Read(1 << 20);
-                    if (!piece.ok()) return frontend::ErrorResponse(400, "broken body");
+                    if (!piece.ok()) return http::ErrorResponse(400, "broken body");
                     if (piece->empty()) break;
                     total += piece->size();
                   }
-                  return frontend::JsonResponse(200, {{"bytes", total}});
+                  return http::JsonResponse(200, {{"bytes", total}});
                 },
                 {.stream_body = true, .max_body = 4 * kGiB});
-    router_.Add("GET", "/source", [](frontend::Request& req) {
+    router_.Add("GET", "/source", [](http::Request& req) {
       auto left = std::make_shared<uint64_t>(std::stoull(req.Query("bytes", "0")));
-      frontend::Response res;
+      http::Response res;
       res.headers.Set("Content-Type", "application/octet-stream");
       res.content_length = *left;
       res.stream = [left]() -> absl::StatusOr<std::optional<std::string>> {
@@ -79,10 +79,10 @@ class ProxyTest : public ::testing::Test {
       return res;
     });
     // GET /pieces?n=N streams "piece0;piece1;..." with no length: the frontend chunks it.
-    router_.Add("GET", "/pieces", [](frontend::Request& req) {
+    router_.Add("GET", "/pieces", [](http::Request& req) {
       auto next = std::make_shared<int>(0);
       int n = std::stoi(req.Query("n", "0"));
-      frontend::Response res;
+      http::Response res;
       res.stream = [next, n]() -> absl::StatusOr<std::optional<std::string>> {
         if (*next == n) return std::nullopt;
         return absl::StrCat("piece", (*next)++, ";");
@@ -90,18 +90,18 @@ class ProxyTest : public ::testing::Test {
       return res;
     });
     // POST /json: a JSON route, which takes at most 1 MiB.
-    router_.Add("POST", "/json", [](frontend::Request& req) {
-      return frontend::JsonResponse(200, {{"bytes", req.body.size()}});
+    router_.Add("POST", "/json", [](http::Request& req) {
+      return http::JsonResponse(200, {{"bytes", req.body.size()}});
     });
-    router_.Add("GET", "/hello", [](frontend::Request& req) {
-      frontend::Response res;
+    router_.Add("GET", "/hello", [](http::Request& req) {
+      http::Response res;
       res.body = "hello " + std::string(req.headers.Get("X-Request-Id").empty() ? "anon" : "id");
       return res;
     });
 
     for (int i = 0; i < 2; ++i) {
-      servers_.push_back(std::make_unique<frontend::Server>(
-          &router_, frontend::ServerOptions{.io_threads = 1, .workers = 4}));
+      servers_.push_back(std::make_unique<http::Server>(
+          &router_, http::ServerOptions{.io_threads = 1, .workers = 4}));
       auto port = servers_.back()->Start();
       ASSERT_TRUE(port.ok());
       ports_.push_back(*port);
@@ -159,11 +159,11 @@ class ProxyTest : public ::testing::Test {
     return absl::StrCat("http://127.0.0.1:", proxy_port_, path);
   }
 
-  frontend::Router router_;
-  frontend::Router local_;
-  frontend::WorkerPool pool_{2, 100};
+  http::Router router_;
+  http::Router local_;
+  http::WorkerPool pool_{2, 100};
   Registry registry_;
-  std::vector<std::unique_ptr<frontend::Server>> servers_;
+  std::vector<std::unique_ptr<http::Server>> servers_;
   std::vector<uint16_t> ports_;
   std::unique_ptr<Proxy> proxy_;
   uint16_t proxy_port_ = 0;
@@ -243,13 +243,13 @@ TEST_F(ProxyTest, NoFrontendIs503AndAdminPathsStayLocal) {
 // The coordinator decides what it serves itself on the decoded path, as the frontends
 // decode it: "/%61dmin" once went to a frontend, which served the console page.
 TEST_F(ProxyTest, AdminPathsStayLocalWhateverTheirSpelling) {
-  local_.Add("GET", "/admin", [](frontend::Request&) {
-    frontend::Response res;
+  local_.Add("GET", "/admin", [](http::Request&) {
+    http::Response res;
     res.body = "console";
     return res;
   });
-  local_.Add("GET", "/api/admin/nodes", [](frontend::Request&) {
-    frontend::Response res;
+  local_.Add("GET", "/api/admin/nodes", [](http::Request&) {
+    http::Response res;
     res.body = "nodes";
     return res;
   });

@@ -26,11 +26,26 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "accounts/accounts.h"
-#include "frontend/router.h"
+#include "http/json_response.h"
+#include "http/router.h"
 #include "kvs/client/client.h"
 #include "nlohmann/json.hpp"
 
 namespace penncloud::frontend {
+
+// The HTTP framework's vocabulary, which every handler of the API speaks.
+using http::BodyReader;
+using http::ErrorResponse;
+using http::Handler;
+using http::Headers;
+using http::JsonResponse;
+using http::ParseTarget;
+using http::PercentDecode;
+using http::PercentEncode;
+using http::Request;
+using http::Response;
+using http::RouteOptions;
+using http::Router;
 
 inline constexpr char kSessionCookie[] = "pc_session";
 inline constexpr char kCsrfHeader[] = "X-CSRF-Token";
@@ -45,8 +60,6 @@ struct ApiContext {
   bool secure_cookies = false;
 };
 
-Response JsonResponse(int status, const nlohmann::json& body);
-Response ErrorResponse(int status, std::string_view message);
 // Maps a service error to its HTTP status: InvalidArgument 400, Unauthenticated 401,
 // PermissionDenied 403, NotFound 404, AlreadyExists 409, FailedPrecondition 409,
 // OutOfRange 416, ResourceExhausted 429, Unavailable/DeadlineExceeded 503, else 500.

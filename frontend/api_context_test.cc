@@ -52,5 +52,13 @@ TEST(ParseJsonBodyTest, NotAnObjectIsRefused) {
   }
 }
 
+TEST(ApiContext, StatusMapping) {
+  EXPECT_EQ(FromStatus(absl::AlreadyExistsError("taken")).status, 409);
+  EXPECT_EQ(FromStatus(absl::AlreadyExistsError("taken")).body, R"({"error":"taken"})");
+  EXPECT_EQ(FromStatus(absl::UnauthenticatedError("x")).status, 401);
+  EXPECT_EQ(FromStatus(absl::UnavailableError("x")).status, 503);
+  EXPECT_EQ(FromStatus(absl::InternalError("secret detail")).body, R"({"error":"internal error"})");
+}
+
 }  // namespace
 }  // namespace penncloud::frontend

@@ -17,7 +17,7 @@
 #include <chrono>
 
 #include "frontend/api_context.h"
-#include "frontend/router.h"
+#include "http/router.h"
 
 namespace penncloud::frontend {
 

@@ -66,7 +66,7 @@ void HeartbeatSender::Loop() {
   }
 }
 
-coordinator::pb::Load LoadReporter::Report(const LoadStats& now) {
+coordinator::pb::Load LoadReporter::Report(const http::LoadStats& now) {
   auto at = std::chrono::steady_clock::now();
   double secs = std::chrono::duration<double>(at - last_at_).count();
   coordinator::pb::Load load;

@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "frontend/server.h"
+#include "http/server.h"
 #include "proto/coordinator.pb.h"
 
 namespace penncloud::frontend {
@@ -50,10 +50,10 @@ class HeartbeatSender {
 // requests per second and p99 latency since the previous report.
 class LoadReporter {
  public:
-  coordinator::pb::Load Report(const LoadStats& now);
+  coordinator::pb::Load Report(const http::LoadStats& now);
 
  private:
-  LoadStats last_;
+  http::LoadStats last_;
   std::chrono::steady_clock::time_point last_at_ = std::chrono::steady_clock::now();
 };
 

@@ -8,7 +8,7 @@
 #include "accounts/sending_policy.h"
 #include "frontend/api_context.h"
 #include "frontend/mail_summary.h"
-#include "frontend/router.h"
+#include "http/router.h"
 #include "mail/delivery.h"
 #include "mail/mail_store.h"
 #include "mail/outbound_queue.h"

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "frontend/api_context.h"
-#include "frontend/router.h"
+#include "http/router.h"
 
 namespace penncloud::frontend {
 

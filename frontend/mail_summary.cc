@@ -17,8 +17,8 @@ nlohmann::json MailSummary(const mail::pb::MessageMeta& m) {
           {"has_attachments", m.has_attachments()}};
 }
 
-Response MailJson(int status, const nlohmann::json& body) {
-  Response res;
+http::Response MailJson(int status, const nlohmann::json& body) {
+  http::Response res;
   res.status = status;
   res.headers.Set("Content-Type", "application/json");
   res.headers.Set("Cache-Control", "no-store");

@@ -2,7 +2,7 @@
 // folder and a few more), for the search and conversation endpoints.
 #pragma once
 
-#include "frontend/http_types.h"
+#include "http/types.h"
 #include "nlohmann/json.hpp"
 #include "proto/mail.pb.h"
 
@@ -11,6 +11,6 @@ namespace penncloud::frontend {
 nlohmann::json MailSummary(const mail::pb::MessageMeta& m);
 
 // A JSON response whose text may hold invalid UTF-8 from mail: replaced, not fatal.
-Response MailJson(int status, const nlohmann::json& body);
+http::Response MailJson(int status, const nlohmann::json& body);
 
 }  // namespace penncloud::frontend

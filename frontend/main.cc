@@ -17,7 +17,7 @@
 #include "common/stop_signal.h"
 #include "frontend/heartbeat.h"
 #include "frontend/routes.h"
-#include "frontend/server.h"
+#include "http/server.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/memory_client.h"
 
@@ -73,17 +73,17 @@ int main(int argc, char** argv) {
   ctx.web_root = absl::GetFlag(FLAGS_web_root);
   ctx.secure_cookies = absl::GetFlag(FLAGS_secure_cookies);
 
-  frontend::Router router;
+  http::Router router;
   frontend::BuildRoutes(
       router, ctx, {.web_root = ctx.web_root, .assets_root = absl::GetFlag(FLAGS_assets_root)});
 
-  frontend::ServerOptions options;
+  http::ServerOptions options;
   options.address = absl::GetFlag(FLAGS_address);
   options.port = static_cast<uint16_t>(port);
   int io = absl::GetFlag(FLAGS_io_threads);
   options.io_threads = io > 0 ? io : std::max(1u, std::thread::hardware_concurrency());
   options.workers = absl::GetFlag(FLAGS_workers);
-  frontend::Server server(&router, options);
+  http::Server server(&router, options);
   auto bound = server.Start();
   if (!bound.ok()) {
     PC_LOG(kError, "frontend.listen_failed")("error", bound.status().ToString());

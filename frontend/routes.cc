@@ -13,7 +13,7 @@
 
 namespace penncloud::frontend {
 
-void BuildRoutes(Router& router, const ApiContext& ctx, const StaticOptions& static_options) {
+void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticOptions& static_options) {
   RegisterAccountRoutes(router, ctx);
   RegisterAccountSettingsRoutes(router, ctx);
   RegisterMailSearchRoutes(router, ctx);  // before /api/mail/{id} takes their paths
@@ -24,7 +24,7 @@ void BuildRoutes(Router& router, const ApiContext& ctx, const StaticOptions& sta
   RegisterPreviewRoutes(router, ctx);
   RegisterShareRoutes(router, ctx);
   RegisterWebDavRoutes(router, ctx);
-  RegisterStaticRoutes(router, static_options);
+  http::RegisterStaticRoutes(router, static_options);
 }
 
 }  // namespace penncloud::frontend

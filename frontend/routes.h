@@ -4,11 +4,11 @@
 #pragma once
 
 #include "frontend/api_context.h"
-#include "frontend/static_files.h"
+#include "http/static_files.h"
 
 namespace penncloud::frontend {
 
 // `ctx` must outlive `router`: handlers keep a reference to it.
-void BuildRoutes(Router& router, const ApiContext& ctx, const StaticOptions& static_options);
+void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticOptions& static_options);
 
 }  // namespace penncloud::frontend

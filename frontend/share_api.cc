@@ -12,7 +12,7 @@
 #include "drive/zip.h"
 #include "frontend/drive_api.h"
 #include "frontend/share_api_access.h"
-#include "frontend/static_files.h"
+#include "http/static_files.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -223,7 +223,7 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
     Response res;
     res.headers.Set("Content-Type", "text/html; charset=utf-8");
     res.headers.Set("Cache-Control", "no-store");
-    AddPageSecurityHeaders(res);
+    http::AddPageSecurityHeaders(res);
     res.headers.Set("Referrer-Policy", "no-referrer");
     res.body = page;
     return res;

@@ -10,10 +10,10 @@
 #include <string>
 #include <string_view>
 
-#include "frontend/drive_api.h"
-#include "frontend/http_types.h"
-#include "fuzz/check.h"
 #include "drive/path.h"
+#include "frontend/drive_api.h"
+#include "fuzz/check.h"
+#include "http/types.h"
 
 namespace {
 

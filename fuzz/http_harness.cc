@@ -22,11 +22,11 @@ namespace penncloud::fuzz {
 namespace {
 
 namespace http = boost::beast::http;
-using frontend::Request;
-using frontend::Response;
+using penncloud::http::Request;
+using penncloud::http::Response;
 
 // Hands a buffered body out in small pieces, the way the server's reader does.
-class PieceReader final : public frontend::BodyReader {
+class PieceReader final : public penncloud::http::BodyReader {
  public:
   explicit PieceReader(std::string_view body) : rest_(body) {}
   absl::StatusOr<std::string> Read(size_t max_bytes) override {
@@ -46,7 +46,7 @@ struct World {
   kvs::MemoryClient store;
   accounts::Accounts accounts{&store, accounts::Options{.hash_params = accounts::kTestHashParams}};
   frontend::ApiContext ctx;
-  frontend::Router router;
+  penncloud::http::Router router;
   std::string token, csrf, mail_id;
 
   World() {
@@ -139,10 +139,10 @@ void RunHttpInput(const uint8_t* data, size_t size, const HttpFuzzOptions& optio
     req.headers.Set("Authorization", "Basic " + absl::Base64Escape("alice:password1"));
   }
   if (options.webdav && !req.target.starts_with("/dav")) req.target = "/dav" + req.target;
-  frontend::ParseTarget(req);
+  penncloud::http::ParseTarget(req);
 
   bool method_allowed = true;
-  const frontend::Route* route = world.router.Match(req, &method_allowed);
+  const penncloud::http::Route* route = world.router.Match(req, &method_allowed);
   if (route == nullptr) return;
   if (req.content_length && *req.content_length > route->options.max_body) return;  // 413
   std::string body = std::move(parser.get().body());

@@ -9,8 +9,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "frontend/http_types.h"
 #include "gtest/gtest.h"
+#include "http/types.h"
 #include "tests/web/web_cluster.h"
 
 namespace penncloud::testing {
@@ -91,14 +91,14 @@ WebCluster* HttpLimitsTest::cluster_ = nullptr;
 TEST_F(HttpLimitsTest, HeaderFieldsAtTheCoordinatorsLimitAreServedOneMoreIs431) {
   const int port = cluster_->http_port();
   // Served all the way through: the frontend behind reads what the coordinator adds too.
-  EXPECT_EQ(Exchange(port, GetWithFieldBytes(frontend::kMaxHeaderBytes)).status, 401);
-  ExpectRefused(Exchange(port, GetWithFieldBytes(frontend::kMaxHeaderBytes + 1)), 431,
+  EXPECT_EQ(Exchange(port, GetWithFieldBytes(http::kMaxHeaderBytes)).status, 401);
+  ExpectRefused(Exchange(port, GetWithFieldBytes(http::kMaxHeaderBytes + 1)), 431,
                 "request header too large");
 }
 
 TEST_F(HttpLimitsTest, HeaderFieldsAtAFrontendsLimitAreServedOneMoreIs431) {
   const int port = cluster_->frontend_port(0);
-  const size_t limit = frontend::kMaxHeaderBytes + frontend::kForwardedHeaderBytes;
+  const size_t limit = http::kMaxHeaderBytes + http::kForwardedHeaderBytes;
   EXPECT_EQ(Exchange(port, GetWithFieldBytes(limit)).status, 401);
   ExpectRefused(Exchange(port, GetWithFieldBytes(limit + 1)), 431, "request header too large");
 }
@@ -119,7 +119,7 @@ TEST_F(HttpLimitsTest, JsonBodyAtItsLimitIsReadOneMoreIs413) {
 }
 
 TEST_F(HttpLimitsTest, UnroutedBodyAtItsLimitIsReadOneMoreIs413) {
-  const uint64_t limit = frontend::kMaxUnroutedBodyBytes;
+  const uint64_t limit = http::kMaxUnroutedBodyBytes;
   const int port = cluster_->frontend_port(0);
   EXPECT_EQ(Exchange(port, PostWithBody("/api/no-such-route", limit, true)).status, 404);
   ExpectRefused(Exchange(port, PostWithBody("/api/no-such-route", limit + 1, false)), 413,

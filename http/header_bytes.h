@@ -6,7 +6,7 @@
 
 #include <cstddef>
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 
 // Every field as "Name: value\r\n", plus the blank line that ends them: for a header sent
 // that way, exactly its bytes from the line after the request line through the blank line.
@@ -17,4 +17,4 @@ size_t HeaderFieldBytes(const Fields& fields) {
   return bytes;
 }
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

@@ -1,9 +1,9 @@
-#include "frontend/http_types.h"
+#include "http/types.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 namespace {
 
 bool NameEquals(std::string_view a, std::string_view b) {
@@ -134,4 +134,4 @@ void ParseTarget(Request& request) {
   }
 }
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

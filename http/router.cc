@@ -1,10 +1,10 @@
-#include "frontend/router.h"
+#include "http/router.h"
 
 #include <string_view>
 
-#include "frontend/api_context.h"
+#include "http/json_response.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 namespace {
 
 // Matches `path` against `pattern`, filling `params`.
@@ -76,4 +76,4 @@ Response Router::Dispatch(Request& request) const {
   return route->handler(request);
 }
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

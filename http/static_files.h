@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "frontend/router.h"
+#include "http/router.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 
 struct StaticOptions {
   std::string web_root;  // web/ of the checkout
@@ -20,4 +20,4 @@ void RegisterStaticRoutes(Router& router, const StaticOptions& options);
 // Headers every HTML page gets.
 void AddPageSecurityHeaders(Response& res);
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

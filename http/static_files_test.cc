@@ -1,13 +1,13 @@
 // The web app's files: what a frontend serves and what its cache keeps.
-#include "frontend/static_files.h"
+#include "http/static_files.h"
 
 #include <filesystem>
 #include <fstream>
 
-#include "frontend/api_context.h"
 #include "gtest/gtest.h"
+#include "http/json_response.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 namespace {
 
 namespace fs = std::filesystem;
@@ -75,4 +75,4 @@ TEST_F(StaticFilesTest, HitsAreCachedAndStayServedAfterTheFileGoes) {
 }
 
 }  // namespace
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

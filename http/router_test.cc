@@ -1,9 +1,9 @@
-#include "frontend/router.h"
+#include "http/router.h"
 
-#include "frontend/api_context.h"
 #include "gtest/gtest.h"
+#include "http/json_response.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 namespace {
 
 Request Make(std::string method, std::string target) {
@@ -90,13 +90,5 @@ TEST(HttpTypes, ReadFullGathersPieces) {
   EXPECT_EQ(reader.ReadFull(4).value(), "");
 }
 
-TEST(ApiContext, StatusMapping) {
-  EXPECT_EQ(FromStatus(absl::AlreadyExistsError("taken")).status, 409);
-  EXPECT_EQ(FromStatus(absl::AlreadyExistsError("taken")).body, R"({"error":"taken"})");
-  EXPECT_EQ(FromStatus(absl::UnauthenticatedError("x")).status, 401);
-  EXPECT_EQ(FromStatus(absl::UnavailableError("x")).status, 503);
-  EXPECT_EQ(FromStatus(absl::InternalError("secret detail")).body, R"({"error":"internal error"})");
-}
-
 }  // namespace
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "frontend/http_types.h"
+#include "http/types.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 
 using Handler = std::function<Response(Request&)>;
 
@@ -55,4 +55,4 @@ class Router {
   std::vector<Route> routes_;
 };
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

@@ -1,11 +1,11 @@
-#include "frontend/worker_pool.h"
+#include "http/worker_pool.h"
 
 #include <atomic>
 #include <future>
 
 #include "gtest/gtest.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 namespace {
 
 using std::chrono::milliseconds;
@@ -62,4 +62,4 @@ TEST(WorkerPoolTest, RefusesWhileTheOldestTaskWaitedTooLongThenRecovers) {
 }
 
 }  // namespace
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 
 class WorkerPool {
  public:
@@ -54,4 +54,4 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

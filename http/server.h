@@ -12,9 +12,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
-#include "frontend/router.h"
+#include "http/router.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -56,4 +56,4 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

@@ -1,4 +1,4 @@
-#include "frontend/server.h"
+#include "http/server.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -12,15 +12,15 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
-#include "frontend/api_context.h"
-#include "frontend/header_bytes.h"
-#include "frontend/worker_pool.h"
+#include "http/header_bytes.h"
+#include "http/json_response.h"
+#include "http/worker_pool.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 namespace {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
@@ -134,10 +134,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     body.data = read_buf_.data() + have;
     body.size = want - have;
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
-    http::async_read_some(
+    bhttp::async_read_some(
         stream_, buffer_, *stream_parser_,
         [self = shared_from_this(), want, have, done](beast::error_code ec, size_t) {
-          if (ec == http::error::need_buffer) ec = {};
+          if (ec == bhttp::error::need_buffer) ec = {};
           if (ec) {
             self->body_broken_ = true;
             done->set_value(absl::UnavailableError("request body: " + ec.message()));
@@ -155,13 +155,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     string_parser_.reset();
     stream_parser_.reset();
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
-    http::async_read_header(
+    bhttp::async_read_header(
         stream_, buffer_, *header_parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
-    if (ec == http::error::header_limit ||
+    if (ec == bhttp::error::header_limit ||
         (!ec && HeaderFieldBytes(header_parser_->get()) > shared_->options.header_limit)) {
       // Said, not just closed on, so a client (or the coordinator) sees why.
       ++shared_->requests_total;
@@ -187,7 +187,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req_.remote = remote_;
     version_ = h.version();
     keep_alive_ = h.keep_alive();
-    head_ = h.method() == http::verb::head;
+    head_ = h.method() == bhttp::verb::head;
     ParseTarget(req_);
 
     bool method_allowed = true;
@@ -197,14 +197,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       keep_alive_ = false;
       return Write(ErrorResponse(413, "request body too large"));
     }
-    if (beast::iequals(h[http::field::expect], "100-continue")) {
+    if (beast::iequals(h[bhttp::field::expect], "100-continue")) {
       auto cont =
-          std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
-      http::async_write(stream_, *cont,
-                        [self = shared_from_this(), cont](beast::error_code ec, size_t) {
-                          if (ec) return self->Close();
-                          self->ReadBody();
-                        });
+          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, version_);
+      bhttp::async_write(stream_, *cont,
+                         [self = shared_from_this(), cont](beast::error_code ec, size_t) {
+                           if (ec) return self->Close();
+                           self->ReadBody();
+                         });
       return;
     }
     ReadBody();
@@ -220,16 +220,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     string_parser_.emplace(std::move(*header_parser_));
     string_parser_->body_limit(route_ ? route_->options.max_body : kMaxUnroutedBodyBytes);
-    http::async_read(stream_, buffer_, *string_parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (ec == http::error::body_limit) {
-                         self->keep_alive_ = false;
-                         return self->Write(ErrorResponse(413, "request body too large"));
-                       }
-                       if (ec) return self->Close();
-                       self->req_.body = std::move(self->string_parser_->get().body());
-                       self->Dispatch();
-                     });
+    bhttp::async_read(stream_, buffer_, *string_parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec == bhttp::error::body_limit) {
+                          self->keep_alive_ = false;
+                          return self->Write(ErrorResponse(413, "request body too large"));
+                        }
+                        if (ec) return self->Close();
+                        self->req_.body = std::move(self->string_parser_->get().body());
+                        self->Dispatch();
+                      });
   }
 
   void Dispatch() {
@@ -273,15 +273,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res_ = std::move(res);
     if (res_.stream && !head_) return WriteStreamHeader();
     if (head_) {
-      auto msg = std::make_shared<http::response<http::empty_body>>(
-          static_cast<http::status>(res_.status), version_);
+      auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>(
+          static_cast<bhttp::status>(res_.status), version_);
       CopyHeaders(*msg, res_);
       msg->content_length(res_.stream ? res_.content_length.value_or(0) : res_.body.size());
       msg->keep_alive(keep_alive_);
       return SendWhole(msg);
     }
-    auto msg = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(res_.status), version_);
+    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(res_.status), version_);
     CopyHeaders(*msg, res_);
     msg->body() = std::move(res_.body);
     msg->keep_alive(keep_alive_);
@@ -292,14 +292,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   template <typename Message>
   void SendWhole(std::shared_ptr<Message> msg) {
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
-    http::async_write(stream_, *msg,
-                      [self = shared_from_this(), msg](beast::error_code ec, size_t) {
-                        self->AfterResponse(ec);
-                      });
+    bhttp::async_write(stream_, *msg,
+                       [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+                         self->AfterResponse(ec);
+                       });
   }
 
   void WriteStreamHeader() {
-    stream_res_.emplace(static_cast<http::status>(res_.status), version_);
+    stream_res_.emplace(static_cast<bhttp::status>(res_.status), version_);
     CopyHeaders(*stream_res_, res_);
     if (res_.content_length) {
       stream_res_->content_length(*res_.content_length);
@@ -311,11 +311,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_res_->body().more = true;
     serializer_.emplace(*stream_res_);
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
-    http::async_write_header(stream_, *serializer_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               if (ec) return self->Close();
-                               self->NextPiece();
-                             });
+    bhttp::async_write_header(stream_, *serializer_,
+                              [self = shared_from_this()](beast::error_code ec, size_t) {
+                                if (ec) return self->Close();
+                                self->NextPiece();
+                              });
   }
 
   void NextPiece() {
@@ -352,13 +352,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     bool last = !body.more;
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
-    http::async_write(stream_, *serializer_,
-                      [self = shared_from_this(), last](beast::error_code ec, size_t) {
-                        if (ec == http::error::need_buffer) ec = {};
-                        if (ec) return self->Close();
-                        if (last || self->serializer_->is_done()) return self->AfterResponse(ec);
-                        self->NextPiece();
-                      });
+    bhttp::async_write(stream_, *serializer_,
+                       [self = shared_from_this(), last](beast::error_code ec, size_t) {
+                         if (ec == bhttp::error::need_buffer) ec = {};
+                         if (ec) return self->Close();
+                         if (last || self->serializer_->is_done()) return self->AfterResponse(ec);
+                         self->NextPiece();
+                       });
   }
 
   // An empty piece: ask again at once, or after the response's poll interval (an event
@@ -412,9 +412,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Shared* shared_;
   std::string remote_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::empty_body>> header_parser_;
-  std::optional<http::request_parser<http::string_body>> string_parser_;
-  std::optional<http::request_parser<http::buffer_body>> stream_parser_;
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
   std::unique_ptr<StreamReader> reader_;
   std::vector<char> read_buf_;  // streamed request body pieces land here first
   bool body_broken_ = false;
@@ -429,8 +429,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool head_ = false;
 
   Response res_;
-  std::optional<http::response<http::buffer_body>> stream_res_;
-  std::optional<http::response_serializer<http::buffer_body>> serializer_;
+  std::optional<bhttp::response<bhttp::buffer_body>> stream_res_;
+  std::optional<bhttp::response_serializer<bhttp::buffer_body>> serializer_;
   std::string out_piece_;
   net::steady_timer poll_timer_{stream_.get_executor()};
 };
@@ -531,4 +531,4 @@ void Server::Run() { impl_->Run(); }
 void Server::Stop(int grace_ms) { impl_->Stop(grace_ms); }
 LoadStats Server::Load() const { return impl_->Load(); }
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

@@ -1,4 +1,4 @@
-#include "frontend/static_files.h"
+#include "http/static_files.h"
 
 #include <fstream>
 #include <memory>
@@ -7,9 +7,9 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "frontend/api_context.h"
+#include "http/json_response.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 namespace {
 
 std::string ContentType(const std::string& path) {
@@ -149,4 +149,4 @@ void RegisterStaticRoutes(Router& router, const StaticOptions& options) {
       fast);
 }
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

@@ -1,6 +1,6 @@
-#include "frontend/worker_pool.h"
+#include "http/worker_pool.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 
 WorkerPool::WorkerPool(int threads, size_t max_queued, std::chrono::milliseconds max_queue_delay)
     : max_queued_(max_queued), max_queue_delay_(max_queue_delay) {
@@ -45,4 +45,4 @@ void WorkerPool::Loop() {
   }
 }
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http

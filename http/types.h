@@ -26,7 +26,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace penncloud::frontend {
+namespace penncloud::http {
 
 // The largest header fields of a request the frontends and the coordinator read, counted
 // as header_bytes.h counts them (each "Name: value" CRLF, and the blank line); more is
@@ -104,4 +104,4 @@ std::string PercentEncode(std::string_view text);  // everything but unreserved 
 // Fills path and query from target.
 void ParseTarget(Request& request);
 
-}  // namespace penncloud::frontend
+}  // namespace penncloud::http
