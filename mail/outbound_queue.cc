@@ -33,16 +33,25 @@ OutboundQueue::OutboundQueue(kvs::Client& kvs, std::function<int64_t()> now_micr
         return absl::ToUnixMicros(absl::Now());
       }) {}
 
+std::string OutboundQueue::NewId() const {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return absl::StrFormat("%016x%016x", static_cast<uint64_t>(now_micros_()), rng());
+}
+
 absl::StatusOr<std::string> OutboundQueue::Enqueue(std::string_view sender,
                                                    const std::vector<std::string>& recipients,
                                                    std::string_view source) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   pb::QueuedMessage entry;
-  entry.set_id(absl::StrFormat("%016x%016x", static_cast<uint64_t>(now_micros_()), rng()));
   entry.set_sender(std::string(sender));
   for (const auto& r : recipients) entry.add_recipients(r);
+  return Enqueue(std::move(entry), source);
+}
+
+absl::StatusOr<std::string> OutboundQueue::Enqueue(pb::QueuedMessage entry,
+                                                   std::string_view source) {
+  if (entry.id().empty()) entry.set_id(NewId());
   entry.set_enqueued_micros(now_micros_());
-  entry.set_next_attempt_micros(now_micros_());
+  if (entry.next_attempt_micros() == 0) entry.set_next_attempt_micros(now_micros_());
   entry.set_size(static_cast<int64_t>(source.size()));
   auto chunks = WriteChunks(kvs_, BodyName(entry.id()), source);
   if (!chunks.ok()) return chunks.status();
@@ -71,9 +80,9 @@ absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::ListAll() {
   return out;
 }
 
-absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::Claim(std::string_view owner,
-                                                                    int64_t lease_micros, int limit,
-                                                                    QueueStats* stats) {
+absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::Claim(
+    std::string_view owner, int64_t lease_micros, int limit, QueueStats* stats,
+    const std::function<bool(const pb::QueuedMessage&)>& wanted) {
   auto all = ListAll();
   if (!all.ok()) return all.status();
   if (stats != nullptr) *stats = StatsOf(*all);
@@ -82,6 +91,7 @@ absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::Claim(std::string_
   for (const pb::QueuedMessage& entry : *all) {
     if (static_cast<int>(claimed.size()) >= limit) break;
     if (entry.next_attempt_micros() > now) continue;
+    if (wanted && !wanted(entry)) continue;
     if (!entry.lease_owner().empty() && entry.lease_until_micros() > now) continue;
     pb::QueuedMessage mine = entry;
     mine.set_lease_owner(std::string(owner));
@@ -116,6 +126,87 @@ absl::Status OutboundQueue::Update(const pb::QueuedMessage& claimed, pb::QueuedM
   if (!done.ok()) return done.status();
   if (!*done) return absl::AbortedError("lease lost");
   return absl::OkStatus();
+}
+
+absl::StatusOr<OutboundQueue::Page> OutboundQueue::List(std::string_view after, int limit) {
+  kvs::ListOptions options;
+  options.with_values = true;
+  options.limit = limit;
+  options.after = std::string(after);
+  auto page = kvs_.List(kRow, options);
+  if (!page.ok()) return page.status();
+  Page out;
+  out.more = page->more;
+  for (const kvs::Cell& cell : page->cells) {
+    pb::QueuedMessage entry;
+    if (entry.ParseFromString(cell.value)) out.entries.push_back(std::move(entry));
+  }
+  return out;
+}
+
+absl::StatusOr<pb::QueuedMessage> OutboundQueue::Get(std::string_view id) {
+  auto value = kvs_.Get(kRow, id);
+  if (!value.ok()) return value.status();
+  pb::QueuedMessage entry;
+  if (!entry.ParseFromString(*value)) return absl::DataLossError("bad queue entry");
+  return entry;
+}
+
+absl::StatusOr<pb::QueuedMessage> OutboundQueue::Rewrite(const pb::QueuedMessage& claimed,
+                                                         pb::QueuedMessage updated) {
+  updated.set_lease_owner(claimed.lease_owner());
+  updated.set_lease_until_micros(claimed.lease_until_micros());
+  auto done =
+      kvs_.CPut(kRow, claimed.id(), claimed.SerializeAsString(), updated.SerializeAsString());
+  if (!done.ok()) return done.status();
+  if (!*done) return absl::AbortedError("lease lost");
+  return updated;
+}
+
+namespace {
+
+// An entry a live runner holds may change under us: callers wait and ask again.
+absl::Status Unleased(const pb::QueuedMessage& entry, int64_t now) {
+  if (!entry.lease_owner().empty() && entry.lease_until_micros() > now) {
+    return absl::FailedPreconditionError("the message is being delivered right now");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<pb::QueuedMessage> OutboundQueue::Modify(
+    std::string_view id, const std::function<absl::Status(pb::QueuedMessage&)>& change) {
+  for (int tries = 0; tries < 8; ++tries) {
+    auto current = Get(id);
+    if (!current.ok()) return current.status();
+    if (auto s = Unleased(*current, now_micros_()); !s.ok()) return s;
+    pb::QueuedMessage next = *current;
+    next.clear_lease_owner();
+    next.clear_lease_until_micros();
+    if (auto s = change(next); !s.ok()) return s;
+    auto done = kvs_.CPut(kRow, id, current->SerializeAsString(), next.SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (*done) return next;
+  }
+  return absl::FailedPreconditionError("the message is being delivered right now");
+}
+
+absl::StatusOr<pb::QueuedMessage> OutboundQueue::Withdraw(
+    std::string_view id, const std::function<absl::Status(const pb::QueuedMessage&)>& check) {
+  for (int tries = 0; tries < 8; ++tries) {
+    auto current = Get(id);
+    if (!current.ok()) return current.status();
+    if (auto s = Unleased(*current, now_micros_()); !s.ok()) return s;
+    if (auto s = check(*current); !s.ok()) return s;
+    auto done = kvs_.CDelete(kRow, id, current->SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (!*done) continue;  // changed meanwhile: look again
+    // The entry is gone, so no runner can read the source any more.
+    (void)DeleteChunks(kvs_, BodyName(id), current->chunks());
+    return *current;
+  }
+  return absl::FailedPreconditionError("the message is being delivered right now");
 }
 
 }  // namespace penncloud::mail

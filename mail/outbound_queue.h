@@ -35,11 +35,16 @@ class OutboundQueue {
   absl::StatusOr<std::string> Enqueue(std::string_view sender,
                                       const std::vector<std::string>& recipients,
                                       std::string_view source);
+  // Enqueues `entry` as given (sender, recipients, due time, owner, hold); the queue fills
+  // in the size, chunks, enqueue time and, unless set (from NewId), the id. A next
+  // attempt of 0 means now.
+  absl::StatusOr<std::string> Enqueue(pb::QueuedMessage entry, std::string_view source);
 
-  // Claims up to `limit` entries that are due and not leased by a live runner; `stats`, if
-  // given, is filled from the same listing.
-  absl::StatusOr<std::vector<pb::QueuedMessage>> Claim(std::string_view owner, int64_t lease_micros,
-                                                       int limit, QueueStats* stats = nullptr);
+  // Claims up to `limit` entries that are due, not leased by a live runner and, if given,
+  // `wanted`; `stats`, if given, is filled from the same listing.
+  absl::StatusOr<std::vector<pb::QueuedMessage>> Claim(
+      std::string_view owner, int64_t lease_micros, int limit, QueueStats* stats = nullptr,
+      const std::function<bool(const pb::QueuedMessage&)>& wanted = nullptr);
   absl::StatusOr<std::string> Source(const pb::QueuedMessage& entry);
 
   // Removes a delivered (or bounced) entry.
@@ -49,6 +54,34 @@ class OutboundQueue {
   absl::Status Update(const pb::QueuedMessage& claimed, pb::QueuedMessage updated);
 
   absl::StatusOr<std::vector<pb::QueuedMessage>> ListAll();
+  // Up to `limit` entries after column `after`, in id order (oldest first); `more` says
+  // whether others follow.
+  struct Page {
+    std::vector<pb::QueuedMessage> entries;
+    bool more = false;
+  };
+  absl::StatusOr<Page> List(std::string_view after, int limit);
+  // kNotFound once the entry is gone (delivered, bounced, cancelled or undone).
+  absl::StatusOr<pb::QueuedMessage> Get(std::string_view id);
+
+  // Writes a claimed entry's new state and keeps the lease; returns the entry as now
+  // stored (the next Update or Complete must name it). kAborted if the lease was lost.
+  absl::StatusOr<pb::QueuedMessage> Rewrite(const pb::QueuedMessage& claimed,
+                                            pb::QueuedMessage updated);
+
+  // Changes an entry no runner holds: `change` may refuse with an error (returned as is).
+  // kFailedPrecondition while a runner holds it; kNotFound if it is gone. Returns the
+  // entry as written.
+  absl::StatusOr<pb::QueuedMessage> Modify(
+      std::string_view id, const std::function<absl::Status(pb::QueuedMessage&)>& change);
+  // Removes an entry no runner holds, with its source, if `check` allows; returns what it
+  // removed. Errors as Modify.
+  absl::StatusOr<pb::QueuedMessage> Withdraw(
+      std::string_view id, const std::function<absl::Status(const pb::QueuedMessage&)>& check);
+  int64_t Now() const { return now_micros_(); }
+  // A fresh entry id: the enqueue time in microseconds, then 64 random bits.
+  std::string NewId() const;
+  kvs::Client& kvs() { return kvs_; }
 
  private:
   kvs::Client& kvs_;

@@ -6,7 +6,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "mail/delivery_status.h"
 #include "mail/relay_metrics.h"
+#include "mail/relay_release.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -55,7 +57,8 @@ Relay::Relay(OutboundQueue& queue, MailStore& store, RelayOptions options, SendF
       options_(std::move(options)),
       send_(std::move(send)),
       now_micros_(now_micros ? std::move(now_micros)
-                             : [] { return absl::ToUnixMicros(absl::Now()); }) {}
+                             : [] { return absl::ToUnixMicros(absl::Now()); }),
+      timelines_(queue.kvs()) {}
 
 Relay::~Relay() { Stop(); }
 
@@ -97,12 +100,54 @@ int Relay::RunOnce() {
   return static_cast<int>(claimed->size());
 }
 
-void Relay::Process(const pb::QueuedMessage& entry) {
-  auto source = queue_.Source(entry);
+void Relay::RecordTimeline(const pb::QueuedMessage& entry,
+                           const std::vector<RecipientResult>& results, int attempts,
+                           int64_t next_attempt_micros, bool done) {
+  if (entry.user().empty()) return;
+  int64_t now = now_micros_();
+  auto s = timelines_.Update(entry.user(), entry.sent_id(), [&](pb::DeliveryStatus& st) {
+    for (const RecipientResult& r : results) {
+      switch (r.outcome) {
+        case RecipientOutcome::kDelivered:
+          SetRecipient(st, r.recipient, kAccepted, r.reply, 0, attempts, now);
+          break;
+        case RecipientOutcome::kTemporaryFailure:
+          SetRecipient(st, r.recipient, kDeferred, r.reply, next_attempt_micros, attempts, now);
+          break;
+        case RecipientOutcome::kPermanentFailure:
+          SetRecipient(st, r.recipient, kBounced, r.reply, 0, attempts, now);
+          break;
+      }
+    }
+    if (done) st.clear_queue_id();
+  });
+  if (!s.ok()) {
+    PC_LOG(kWarn, "relay.timeline_failed")("id", entry.id())("error", s.ToString());
+  }
+}
+
+void Relay::Process(const pb::QueuedMessage& claimed) {
+  auto source = queue_.Source(claimed);
   if (!source.ok()) {
-    PC_LOG(kWarn, "relay.read_failed")("id", entry.id())("error", source.status().ToString());
+    PC_LOG(kWarn, "relay.read_failed")("id", claimed.id())("error", source.status().ToString());
     RecordMessageOutcome("error");
     return;  // the lease runs out and a later pass retries
+  }
+  pb::QueuedMessage entry = claimed;
+  if (entry.held()) {
+    auto released = ReleaseHeld(queue_, store_, timelines_, entry, *source);
+    if (!released.ok()) {
+      PC_LOG(kWarn, "relay.release_failed")
+      ("id", entry.id())("error", released.status().ToString());
+      return;  // the lease runs out and a later pass retries
+    }
+    entry = std::move(*released);
+    if (entry.recipients_size() == 0) {
+      if (auto s = queue_.Complete(entry); !s.ok()) {
+        PC_LOG(kWarn, "relay.complete_failed")("id", entry.id())("error", s.ToString());
+      }
+      return;
+    }
   }
   // Group the recipients by destination host.
   std::map<std::pair<std::string, int>, std::vector<std::string>> by_host;
@@ -123,9 +168,10 @@ void Relay::Process(const pb::QueuedMessage& entry) {
       ("id", entry.id())("error", std::string(signed_message.status().message()));
     }
   }
-  std::vector<RecipientResult> temporary, permanent;
+  std::vector<RecipientResult> temporary, permanent, results;
   for (const auto& [host, recipients] : by_host) {
     for (auto& result : send_(host.first, host.second, entry.sender(), recipients, outgoing)) {
+      results.push_back(result);
       if (result.outcome == RecipientOutcome::kTemporaryFailure) temporary.push_back(result);
       if (result.outcome == RecipientOutcome::kPermanentFailure) permanent.push_back(result);
       RecordRecipientResult(result.outcome);
@@ -138,12 +184,23 @@ void Relay::Process(const pb::QueuedMessage& entry) {
   if (!temporary.empty() && attempts >= options_.max_attempts) {
     for (auto& t : temporary) {
       t.reply = Cat("gave up after ", attempts, " attempts; last error: ", t.reply);
+      t.outcome = RecipientOutcome::kPermanentFailure;
       permanent.push_back(t);
+    }
+    for (auto& r : results) {
+      if (r.outcome == RecipientOutcome::kTemporaryFailure) {
+        r.outcome = RecipientOutcome::kPermanentFailure;
+        r.reply = Cat("gave up after ", attempts, " attempts; last error: ", r.reply);
+      }
     }
     temporary.clear();
   }
   if (!permanent.empty()) Bounce(entry, outgoing, permanent);
   RecordMessageOutcome(!temporary.empty() ? "retry" : !permanent.empty() ? "bounced" : "delivered");
+  int64_t delay = options_.retry_base_micros;
+  for (int i = 1; i < attempts && delay < options_.retry_max_micros; ++i) delay *= 2;
+  int64_t next_attempt = now_micros_() + std::min(delay, options_.retry_max_micros);
+  RecordTimeline(entry, results, attempts, next_attempt, temporary.empty());
   if (temporary.empty()) {
     if (auto s = queue_.Complete(entry); !s.ok()) {
       PC_LOG(kWarn, "relay.complete_failed")("id", entry.id())("error", s.ToString());
@@ -154,9 +211,7 @@ void Relay::Process(const pb::QueuedMessage& entry) {
   next.clear_recipients();
   for (const auto& t : temporary) next.add_recipients(t.recipient);
   next.set_attempts(attempts);
-  int64_t delay = options_.retry_base_micros;
-  for (int i = 1; i < attempts && delay < options_.retry_max_micros; ++i) delay *= 2;
-  next.set_next_attempt_micros(now_micros_() + std::min(delay, options_.retry_max_micros));
+  next.set_next_attempt_micros(next_attempt);
   next.set_last_error(temporary.front().reply);
   if (auto s = queue_.Update(entry, next); !s.ok()) {
     PC_LOG(kWarn, "relay.update_failed")("id", entry.id())("error", s.ToString());

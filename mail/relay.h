@@ -2,7 +2,8 @@
 // configured smarthost or to the recipient domain's MX, and decides what happens next:
 // delivered -> removed; temporary failure -> retried with exponential backoff; permanent
 // failure (or too many attempts) -> a bounce to the sender. Bounces are sent from the null
-// sender <> and are never bounced themselves.
+// sender <> and are never bounced themselves. A held webmail send is released here when
+// its undo window ends (any runner may: the entry, not a process, holds it).
 #pragma once
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "mail/delivery_status.h"
 #include "mail/mail_store.h"
 #include "mail/outbound_queue.h"
 #include "mail/smtp_client.h"
@@ -55,7 +57,11 @@ class Relay {
   void Stop();
 
  private:
-  void Process(const pb::QueuedMessage& entry);
+  void Process(const pb::QueuedMessage& claimed);
+  // Writes the attempt's outcome into the sender's timeline (webmail sends only), while
+  // this runner still holds the entry: see mail/delivery_status.h for why that orders it.
+  void RecordTimeline(const pb::QueuedMessage& entry, const std::vector<RecipientResult>& results,
+                      int attempts, int64_t next_attempt_micros, bool done);
   void Bounce(const pb::QueuedMessage& entry, const std::string& source,
               const std::vector<RecipientResult>& failed);
 
@@ -64,6 +70,7 @@ class Relay {
   const RelayOptions options_;
   SendFunction send_;
   std::function<int64_t()> now_micros_;
+  DeliveryStatusStore timelines_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,0 +1,57 @@
+// Ending a held webmail send's undo window (frontend/mail_delivery_api.h). The held entry
+// in the outbound queue carries every recipient; releasing it stores the local
+// recipients' copies, marks them delivered in the sender's timeline, and leaves the entry
+// with the remote recipients only, due now. Any process that can claim queue entries may
+// do it: the smtp relay does, as part of its pass, and every frontend runs a
+// HeldMailReleaser, so neither a crashed frontend nor an smtp server started with
+// --relay=false leaves held mail behind. The claim (a compare-and-put of a lease) makes
+// sure one of them does it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "mail/delivery_status.h"
+#include "mail/mail_store.h"
+#include "mail/outbound_queue.h"
+
+namespace penncloud::mail {
+
+// Releases `claimed` (a held entry this caller leased), whose source is `source`. Returns
+// the entry as rewritten, still leased: the caller goes on with the remote recipients or
+// completes it. Local copies are stored before the entry says so: a crash in between
+// gives a local recipient a second copy at the next release, never none.
+absl::StatusOr<pb::QueuedMessage> ReleaseHeld(OutboundQueue& queue, MailStore& store,
+                                              DeliveryStatusStore& timelines,
+                                              const pb::QueuedMessage& claimed,
+                                              std::string_view source);
+
+// A thread that, every `interval`, claims due held entries and releases them, then hands
+// the remote part to the relay (lease dropped) or removes an entry with nothing left.
+class HeldMailReleaser {
+ public:
+  HeldMailReleaser(kvs::Client& kvs, std::string owner,
+                   std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+  ~HeldMailReleaser();  // stops the thread
+
+  // One pass; returns how many entries it released.
+  int RunOnce();
+
+ private:
+  OutboundQueue queue_;
+  MailStore store_;
+  DeliveryStatusStore timelines_;
+  const std::string owner_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace penncloud::mail
