@@ -6,6 +6,7 @@
 #include "frontend/events_api.h"
 #include "frontend/mail_api.h"
 #include "frontend/share_api.h"
+#include "frontend/tus_api.h"
 #include "frontend/mail_search_api.h"
 #include "frontend/mail_threads_api.h"
 #include "frontend/preview_api.h"
@@ -21,6 +22,7 @@ void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticOption
   RegisterMailRoutes(router, ctx);
   RegisterEventRoutes(router, ctx);
   RegisterDriveRoutes(router, ctx);
+  RegisterTusRoutes(router, ctx);
   RegisterPreviewRoutes(router, ctx);
   RegisterShareRoutes(router, ctx);
   RegisterWebDavRoutes(router, ctx);
