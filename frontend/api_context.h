@@ -58,6 +58,9 @@ struct ApiContext {
   std::string web_root;
   // Whether Set-Cookie says Secure (off for plain-HTTP loopback deployments).
   bool secure_cookies = false;
+  // The undo-send window of accounts that never chose one (frontend/mail_delivery_api.h);
+  // the frontend binary's --undo_send_default_s (5), 0 here so in-process tests send at once.
+  int undo_send_default_s = 0;
 };
 
 // Maps a service error to its HTTP status: InvalidArgument 400, Unauthenticated 401,

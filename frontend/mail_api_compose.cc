@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "frontend/mail_api_profile.h"
+#include "frontend/mail_delivery_api.h"
 #include "mail/mime.h"
 #include "mail/text.h"
 
@@ -245,7 +246,7 @@ Response Send(MailServices& mail, const ApiContext& ctx, Request& req, const acc
   if (auto refused = CheckRecipients(mail, ctx, s.username, recipients)) return *refused;
   auto source = Build(*composed, ctx);
   if (auto* refused = std::get_if<Response>(&source)) return *refused;
-  auto sent = mail.delivery.SendAs(s.username, recipients, std::get<std::string>(source));
+  auto sent = SendWithTimeline(mail, ctx, s.username, recipients, std::get<std::string>(source));
   if (!sent.ok()) return FromStatus(sent.status());
   if (saved) RemoveDraft(mail, ctx, s.username, draft_id);
   return MailJson(201, MailSummary(*sent));

@@ -35,6 +35,8 @@ ABSL_FLAG(std::string, mail_domain, "penncloud.local", "mail domain of local use
 ABSL_FLAG(int, io_threads, 0, "I/O threads (0: one per core)");
 ABSL_FLAG(int, workers, 64, "worker threads for handlers that call the KVS");
 ABSL_FLAG(bool, secure_cookies, false, "mark cookies Secure (when served over HTTPS)");
+ABSL_FLAG(int, undo_send_default_s, 5,
+          "seconds a webmail send is held for undo, for accounts that never chose (0-30)");
 ABSL_FLAG(int, drain_ms, 10000, "on SIGTERM, how long requests in flight may take to finish");
 
 int main(int argc, char** argv) {
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   ctx.mail_domain = absl::GetFlag(FLAGS_mail_domain);
   ctx.web_root = absl::GetFlag(FLAGS_web_root);
   ctx.secure_cookies = absl::GetFlag(FLAGS_secure_cookies);
+  ctx.undo_send_default_s = absl::GetFlag(FLAGS_undo_send_default_s);
 
   http::Router router;
   frontend::BuildRoutes(
