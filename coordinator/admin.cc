@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "coordinator/admin_queue.h"
 #include "coordinator/admin_signup.h"
 #include "coordinator/admin_users.h"
 #include "coordinator/node_id.h"
@@ -258,6 +259,7 @@ void RegisterAdminRoutes(http::Router& router, const frontend::ApiContext& ctx,
 
   RegisterSignupAdminRoutes(router, ctx);
   RegisterUserAdminRoutes(router, ctx);
+  RegisterQueueAdminRoutes(router, ctx);
 
   add("*", "/admin/*", [](Request&, const Session&) { return ErrorResponse(404, "not found"); });
   add("*", "/api/admin/*",
