@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include "drive/thumbnail.h"
 #include "drive/thumbnail_test_util.h"
@@ -138,6 +140,34 @@ TEST_F(ThumbnailProcessTest, SourceErrorsPassThroughAndStopTheChild) {
   });
   EXPECT_TRUE(absl::IsUnavailable(thumb.status())) << thumb.status();
   EXPECT_EQ(thumb.status().message(), "store down");
+}
+
+// With every turn taken, a request waits at most the wall-clock limit, then is told to
+// come back (503), rather than starting one more decoder.
+TEST_F(ThumbnailProcessTest, RequestsBeyondTheConcurrencyLimitWaitThenGiveUp) {
+  ThumbnailerLimits limits;
+  limits.wall_ms = 300;
+  ThumbnailProcess process(
+      {.command = {"/bin/sh", "-c", "cat >/dev/null"}, .limits = limits, .max_concurrent = 1});
+  // The first request holds the only turn while its source is blocked.
+  std::promise<void> holding, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread first([&] {
+    bool told = false;
+    (void)process.Make(64, [&]() -> absl::StatusOr<std::string> {
+      if (!told) holding.set_value(), told = true;
+      released.wait();
+      return std::string();
+    });
+  });
+  holding.get_future().wait();
+  auto start = std::chrono::steady_clock::now();
+  auto second = process.Make(64, Pieces("x"));
+  auto waited = std::chrono::steady_clock::now() - start;
+  release.set_value();
+  first.join();
+  EXPECT_TRUE(absl::IsUnavailable(second.status())) << second.status();
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
 }
 
 TEST_F(ThumbnailProcessTest, MissingBinaryIsUnavailable) {
