@@ -72,7 +72,11 @@ class Child {
   int status() const { return status_; }
   // Called once pidfd is readable (the child is gone): collects its status.
   void Reap() {
-    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+    while (::waitpid(pid_, &status_, 0) < 0) {
+      if (errno == EINTR) continue;
+      // Someone else reaped it (SIGCHLD ignored): its verdict is unknown, so not a success.
+      status_ = kThumbnailerInternal << 8;
+      break;
     }
     pid_ = -1;
   }
