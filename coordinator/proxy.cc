@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
-#include <future>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -12,10 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "coordinator/downstream_session.h"
-#include "coordinator/listener.h"
 #include "coordinator/proxy_metrics.h"
 #include "coordinator/proxy_shared.h"
 #include "coordinator/upstream_pool.h"
+#include "http/listener.h"
 
 namespace penncloud::coordinator {
 
@@ -37,13 +36,18 @@ class Proxy::Impl {
       shared_.open_exchanges.push_back(std::make_unique<OpenExchanges>());
       sweep_timers_.push_back(std::make_unique<net::steady_timer>(*contexts_.back()));
     }
-    plain_.emplace(contexts_, [this](tcp::socket s, size_t thread) {
-      StartSession(std::move(s), thread, nullptr);
-    });
+    // Connections are spread over the I/O threads round-robin; the acceptors run on the first.
+    auto lane = [this](size_t thread) -> http::Listener::Executor {
+      return contexts_[thread]->get_executor();
+    };
+    plain_.emplace(
+        contexts_[0]->get_executor(), contexts_.size(), lane,
+        [this](tcp::socket s, size_t thread) { StartSession(std::move(s), thread, nullptr); });
     if (options.tls != nullptr) {
-      tls_.emplace(contexts_, [this, tls = options.tls](tcp::socket s, size_t thread) {
-        StartSession(std::move(s), thread, tls);
-      });
+      tls_.emplace(contexts_[0]->get_executor(), contexts_.size(), lane,
+                   [this, tls = options.tls](tcp::socket s, size_t thread) {
+                     StartSession(std::move(s), thread, tls);
+                   });
     }
     shared_.limits = std::make_unique<ClientLimits>(options.limits);
     shared_.hsts = absl::StrCat("max-age=", options.hsts_max_age_s);
@@ -93,17 +97,9 @@ class Proxy::Impl {
 
   void Drain(int grace_ms) {
     shared_.draining = true;
-    auto closed = std::make_shared<std::promise<void>>();
-    net::post(contexts_[0]->get_executor(), [this, closed] {
-      plain_->Close();
-      if (tls_) tls_->Close();
-      closed->set_value();
-    });
-    closed->get_future().wait_for(std::chrono::seconds(1));
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
-    while (shared_.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    plain_->Close();
+    if (tls_) tls_->Close();
+    http::AwaitIdle(shared_.in_flight, std::chrono::milliseconds(grace_ms));
     PC_LOG(kInfo, "proxy.drained")("unfinished", shared_.in_flight.load());
     Stop();
   }
@@ -139,8 +135,6 @@ class Proxy::Impl {
   }
 
   void StartSession(tcp::socket s, size_t thread, net::ssl::context* tls) {
-    boost::system::error_code ignored;
-    s.set_option(tcp::no_delay(true), ignored);
     std::make_shared<DownstreamSession>(std::move(s), &shared_, thread, tls)->Start();
   }
 
@@ -148,8 +142,8 @@ class Proxy::Impl {
   ProxyShared shared_;
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::optional<Listener> plain_;                                 // :8000
-  std::optional<Listener> tls_;                                   // HTTPS
+  std::optional<http::Listener> plain_;                           // :8000
+  std::optional<http::Listener> tls_;                             // HTTPS
   std::vector<std::unique_ptr<net::steady_timer>> sweep_timers_;  // one per context
 };
 

@@ -1,6 +1,6 @@
 // The HTTP front door at :8000 (and :8443): one origin for the browser, spreading requests
 // over the healthy frontends and hiding their failures. The parts:
-// - listener.h accepts and spreads connections over the I/O threads;
+// - http/listener.h accepts and spreads connections over the I/O threads;
 // - downstream_session.h is one client connection: the edge rules, the console's own
 //   requests, and the exchanges with frontends (upstream_relay.cc);
 // - balancer.h picks the frontend, upstream_pool.h keeps idle connections to each;

@@ -14,6 +14,7 @@
 #include "common/metrics.h"
 #include "http/header_bytes.h"
 #include "http/json_response.h"
+#include "http/listener.h"
 #include "http/worker_pool.h"
 
 namespace penncloud::http {
@@ -447,7 +448,12 @@ class Server::Impl {
   Impl(const Router* router, ServerOptions options)
       : pool_(options.workers, options.max_queued),
         ioc_(options.io_threads),
-        acceptor_(net::make_strand(ioc_)) {
+        // One lane: every connection gets a strand of its own on the shared io_context.
+        listener_(
+            net::make_strand(ioc_), 1, [this](size_t) { return net::make_strand(ioc_); },
+            [this](tcp::socket s, size_t) {
+              std::make_shared<Connection>(std::move(s), &shared_)->Start();
+            }) {
     shared_.router = router;
     shared_.options = options;
     shared_.pool = &pool_;
@@ -461,16 +467,10 @@ class Server::Impl {
   }
 
   absl::StatusOr<uint16_t> Start() {
-    beast::error_code ec;
-    tcp::endpoint ep(net::ip::make_address(shared_.options.address, ec), shared_.options.port);
-    if (ec) return absl::InvalidArgumentError("bad address: " + shared_.options.address);
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return absl::UnavailableError("listen: " + ec.message());
-    Accept();
-    return acceptor_.local_endpoint().port();
+    absl::Status listening = listener_.Listen(shared_.options.address, shared_.options.port);
+    if (!listening.ok()) return listening;
+    listener_.Start();
+    return listener_.port();
   }
 
   void Run() {
@@ -483,19 +483,8 @@ class Server::Impl {
 
   void Stop(int grace_ms) {
     shared_.live->draining = true;
-    // Stop accepting first, and wait for it: new connections must be refused (so the
-    // coordinator retries elsewhere at once), not left in the listen backlog.
-    auto closed = std::make_shared<std::promise<void>>();
-    net::post(acceptor_.get_executor(), [this, closed] {
-      beast::error_code ignored;
-      acceptor_.close(ignored);
-      closed->set_value();
-    });
-    closed->get_future().wait_for(std::chrono::seconds(1));
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
-    while (shared_.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    listener_.Close();
+    AwaitIdle(shared_.in_flight, std::chrono::milliseconds(grace_ms));
     ioc_.stop();
   }
 
@@ -505,22 +494,10 @@ class Server::Impl {
   }
 
  private:
-  void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec) {
-        beast::error_code ignored;
-        s.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Connection>(std::move(s), &shared_)->Start();
-      }
-      Accept();
-    });
-  }
-
   WorkerPool pool_;
   Shared shared_;
   net::io_context ioc_;
-  tcp::acceptor acceptor_;
+  Listener listener_;
 };
 
 Server::Server(const Router* router, ServerOptions options)
