@@ -381,7 +381,9 @@ export async function startCluster({
       cluster.launch(named(`frontend${i + 1}`, `frontend-${port}`), 'frontend', [
         `--port=${port}`, `--kvs=${cluster.kvsSpec}`,
         `--coordinator=127.0.0.1:${cluster.grpcPort}`, `--web_root=${join(sourceRoot, 'web')}`,
-        '--io_threads=1', '--workers=16', ...extraFrontendFlags,
+        '--io_threads=1', '--workers=16',
+        // Sends deliver at once unless a spec sets an account's undo window itself.
+        '--undo_send_default_s=0', ...extraFrontendFlags,
       ]);
     }
     if (mail) {

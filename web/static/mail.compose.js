@@ -2,6 +2,7 @@
 // address suggestions from past correspondents, and drafts saved on the server every few
 // seconds while typing (the same Drafts folder IMAP shows). Sending a saved draft removes it.
 import { api } from '/static/api.js';
+import { offerUndo } from '/static/mail.delivery.js';
 import { $, clearAlert, onViewChange, show, showAlert, state } from '/static/mail.util.js';
 
 const AUTOSAVE_MS = 3000;
@@ -171,10 +172,11 @@ async function send(ev) {
                          data: await readFile(f) });
     }
     const body = { ...fields(), attachments, ...(draft.id ? { draft: draft.id } : {}) };
-    await api('POST', '/api/mail', body);
+    const sent = await api('POST', '/api/mail', body);
     Object.assign(draft, { id: '', dirty: false });
     await afterSend();
     showAlert('Message sent.', 'success');
+    offerUndo(sent);
   } catch (e) {
     draft.timer = setInterval(saveDraft, AUTOSAVE_MS);
     showAlert(e.message);

@@ -11,6 +11,7 @@ import {
 import {
   MESSAGE_DRAG_TYPE, fillMoveMenu, initFolders, moveMessage, refreshFolders,
 } from '/static/mail.folders.js';
+import { showDelivery } from '/static/mail.delivery.js';
 import { initShortcuts } from '/static/mail.keys.js';
 import { conversationsOn, initConversations, listThreads, openThread, threadRow } from '/static/mail.threads.js';
 import { startLiveUpdates } from '/static/mail.live.js';
@@ -161,6 +162,7 @@ async function openMessage(id) {
   showFlag(m);
   fillMoveMenu();
   show('read-view');
+  showDelivery(m);
   $('read-subject').tabIndex = -1;
   $('read-subject').focus();
   refreshFolders();
