@@ -15,8 +15,9 @@
 #include "common/metrics_server.h"
 #include "common/node_name.h"
 #include "common/stop_signal.h"
-#include "frontend/heartbeat.h"
 #include "frontend/routes.h"
+#include "heartbeat/load_reporter.h"
+#include "heartbeat/sender.h"
 #include "http/server.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/memory_client.h"
@@ -27,7 +28,8 @@ ABSL_FLAG(std::string, kvs, "",
           "KVS spec (see kvs/client/connect.h), e.g. 127.0.0.1:7011,...; 'memory': in-process, "
           "for HTTP-layer benchmarks only");
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:8100",
-          "coordinator gRPC address for heartbeats (empty: none)");
+          "coordinator gRPC addresses (host:port), comma-separated: heartbeats go to each "
+          "(empty: none)");
 ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/)");
 ABSL_FLAG(std::string, assets_root, "/usr/share/javascript/bootstrap5",
           "Bootstrap files served under /assets/");
@@ -96,29 +98,36 @@ int main(int argc, char** argv) {
   PC_LOG(kInfo, "frontend.listening")
   ("address", address)("io_threads", options.io_threads)("workers", options.workers);
 
-  std::unique_ptr<frontend::HeartbeatSender> heartbeat;
+  std::unique_ptr<heartbeat::HeartbeatSender> beats;
   if (!absl::GetFlag(FLAGS_coordinator).empty()) {
-    auto reporter = std::make_shared<frontend::LoadReporter>();
-    heartbeat = std::make_unique<frontend::HeartbeatSender>(
-        frontend::HeartbeatOptions{.coordinator = absl::GetFlag(FLAGS_coordinator),
-                                   .kind = "frontend",
-                                   .address = address,
-                                   .name = name},
-        [&server, reporter] { return reporter->Report(server.Load()); });
+    auto reporter = std::make_shared<heartbeat::LoadReporter>();
+    beats = std::make_unique<heartbeat::HeartbeatSender>(
+        heartbeat::HeartbeatOptions{
+            .coordinators = heartbeat::ParseCoordinatorList(absl::GetFlag(FLAGS_coordinator)),
+            .kind = "frontend",
+            .address = address,
+            .name = name},
+        [&server, reporter] {
+          http::LoadStats now = server.Load();
+          return reporter->Report({.in_flight = now.in_flight,
+                                   .connections = now.connections,
+                                   .requests_total = now.requests_total,
+                                   .latency = now.latency});
+        });
   }
 
   // Drain: stop beating (the coordinator stops choosing this node), stop accepting, let
   // requests in flight finish, then stop.
   const int drain_ms = absl::GetFlag(FLAGS_drain_ms);
   OnStopSignal(
-      [&server, &heartbeat, drain_ms] {
-        if (heartbeat) heartbeat->Stop();
+      [&server, &beats, drain_ms] {
+        if (beats) beats->Stop();
         server.Stop(drain_ms);
       },
       std::chrono::milliseconds(drain_ms + 5000));
   server.Run();
   PC_LOG(kInfo, "frontend.stopped");
-  heartbeat.reset();
+  beats.reset();
   // Workers blocked on a dead connection must not hold up the exit.
   std::_Exit(0);
 }

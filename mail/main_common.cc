@@ -11,7 +11,7 @@
 #include "common/metrics.h"
 #include "common/node_name.h"
 #include "common/stop_signal.h"
-#include "frontend/heartbeat.h"
+#include "heartbeat/sender.h"
 #include "kvs/client/connect.h"
 #include "mail/line_server.h"
 #include "mail/tls.h"
@@ -28,7 +28,9 @@ ABSL_FLAG(std::string, tls_key, "", "PEM key (default <state>/tls/mail.key)");
 ABSL_FLAG(int, max_connections, 256, "concurrent connections (per port)");
 ABSL_FLAG(int, login_attempts_per_minute, 30,
           "logins one client address may attempt per minute (0 = no cap)");
-ABSL_FLAG(std::string, coordinator, "", "coordinator gRPC host:port for heartbeats (\"\" = none)");
+ABSL_FLAG(std::string, coordinator, "",
+          "coordinator gRPC addresses (host:port), comma-separated: heartbeats go to each "
+          "(\"\" = none)");
 
 namespace penncloud::mail {
 
@@ -96,14 +98,14 @@ MailProcess StartMailProcess(int argc, char** argv, const std::string& kind,
 
 void ServeUntilStopped(const MailProcess& process, int port, int implicit_port,
                        std::function<size_t()> connections, std::function<void()> stop) {
-  std::shared_ptr<void> heartbeat;
+  std::shared_ptr<void> beats;
   if (!process.coordinator.empty()) {
-    frontend::HeartbeatOptions options;
-    options.coordinator = process.coordinator;
+    heartbeat::HeartbeatOptions options;
+    options.coordinators = heartbeat::ParseCoordinatorList(process.coordinator);
     options.kind = process.kind;
     options.address = process.address + ":" + std::to_string(port);
     options.name = process.node;
-    heartbeat = std::make_shared<frontend::HeartbeatSender>(
+    beats = std::make_shared<heartbeat::HeartbeatSender>(
         options, [connections = std::move(connections)] {
           coordinator::pb::Load load;
           load.set_connections(static_cast<int64_t>(connections()));
