@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "frontend/mail_api_profile.h"
+#include "frontend/mail_drive_api.h"
 #include "frontend/mail_delivery_api.h"
 #include "mail/mime.h"
 #include "mail/text.h"
@@ -181,6 +182,7 @@ absl::StatusOr<Composed> Compose(MailServices& mail, const ApiContext& ctx, cons
     }
   }
   if (auto s = AddRequestAttachments(body, c.message); !s.ok()) return s;
+  if (auto s = AddDriveAttachments(ctx, user, body, c.message); !s.ok()) return s;
   return c;
 }
 

@@ -5,6 +5,7 @@
 #include "frontend/drive_api.h"
 #include "frontend/events_api.h"
 #include "frontend/mail_api.h"
+#include "frontend/mail_drive_api.h"
 #include "frontend/mail_delivery_api.h"
 #include "frontend/share_api.h"
 #include "frontend/tus_api.h"
@@ -21,6 +22,7 @@ void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticOption
   RegisterMailSearchRoutes(router, ctx);  // before /api/mail/{id} takes their paths
   RegisterMailThreadsRoutes(router, ctx);
   RegisterMailRoutes(router, ctx);
+  RegisterMailDriveRoutes(router, ctx);
   RegisterMailDeliveryRoutes(router, ctx);
   RegisterEventRoutes(router, ctx);
   RegisterDriveRoutes(router, ctx);

@@ -1,0 +1,210 @@
+// Mail and drive together on the real system (KVS group, coordinator, frontend), with curl
+// through the coordinator: an attachment saved to the drive (never replacing, hostile names
+// made safe), drive files attached to a sent message and to a draft, and every way to reach
+// someone else's mail or files (another account, no session, no CSRF token) refused.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "tests/drive/drive_cluster.h"
+
+namespace penncloud::testing {
+namespace {
+
+using nlohmann::json;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  json Json() const { return json::parse(body, nullptr, false); }
+};
+
+class MailDriveSystemTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = DriveCluster::Start();
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = std::move(*c);
+    dir_ = cluster_->dir();
+    for (const char* user : {"alice", "bob", "carol"}) {
+      auto csrf = cluster_->SignUp(user);
+      ASSERT_TRUE(csrf.ok()) << csrf.status();
+      csrf_[user] = *csrf;
+    }
+  }
+
+  Reply Curl(const std::string& args, const std::string& path, const std::string& out = "") {
+    std::string file = out.empty() ? dir_ + "/reply" : out;
+    std::string code;
+    Shell(absl::StrCat("curl -s --max-time 60 -o '", file, "' -w '%{http_code}' ", args,
+                       " 'http://127.0.0.1:", cluster_->http_port(), path, "'"),
+          &code);
+    Reply r;
+    r.status = std::atoi(code.c_str());
+    if (out.empty()) Shell(absl::StrCat("cat '", file, "'"), &r.body);
+    return r;
+  }
+  // `user` ("" for nobody) with their cookie and, if `csrf`, their CSRF token.
+  Reply As(const std::string& user, const std::string& method, const std::string& path,
+           const json& body = nullptr, bool csrf = true) {
+    std::string args = "-X " + method;
+    if (!user.empty()) absl::StrAppend(&args, " -b ", dir_, "/", user, ".jar");
+    if (!user.empty() && csrf) absl::StrAppend(&args, " -H 'X-CSRF-Token: ", csrf_[user], "'");
+    if (!body.is_null()) {
+      std::string file = dir_ + "/body.json";
+      std::ofstream(file, std::ios::binary) << body.dump();
+      absl::StrAppend(&args, " -H 'Content-Type: application/json' --data-binary @", file);
+    }
+    return Curl(args, path);
+  }
+  Reply Put(const std::string& user, const std::string& path, const std::string& bytes) {
+    std::string file = dir_ + "/upload.bin";
+    std::ofstream(file, std::ios::binary) << bytes;
+    return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user,
+                             ".jar -H 'X-CSRF-Token: ", csrf_[user], "'"),
+                "/api/files/content?path=" + path);
+  }
+  std::string Download(const std::string& user, const std::string& path) {
+    std::string file = dir_ + "/download.bin";
+    Reply r = Curl(absl::StrCat("-b ", dir_, "/", user, ".jar"), path, file);
+    EXPECT_EQ(r.status, 200) << path;
+    std::string bytes;
+    Shell(absl::StrCat("cat '", file, "'"), &bytes);
+    return bytes;
+  }
+  // The id of the newest message in `user`'s inbox with `subject`, or "".
+  std::string InboxId(const std::string& user, const std::string& subject) {
+    Reply r = As(user, "GET", "/api/mail?folder=inbox");
+    EXPECT_EQ(r.status, 200) << r.body;
+    json listing = r.Json();  // kept alive: the loop walks into it
+    for (const auto& m : listing["messages"]) {
+      if (m["subject"] == subject) return m["id"];
+    }
+    return "";
+  }
+
+  std::unique_ptr<DriveCluster> cluster_;
+  std::string dir_;
+  std::map<std::string, std::string> csrf_;
+};
+
+TEST_F(MailDriveSystemTest, SaveToDriveLandsTheAttachmentAndNeverReplaces) {
+  const std::string pdf = "%PDF-1.4 quarterly figures \x01\x02\xff";
+  json mail = {{"to", {"bob"}},
+               {"subject", "report"},
+               {"body", "see attached"},
+               {"attachments",
+                {{{"filename", "report.pdf"},
+                  {"content_type", "application/pdf"},
+                  {"data", absl::Base64Escape(pdf)}},
+                 {{"filename", "../../etc/passwd"},
+                  {"content_type", "text/plain"},
+                  {"data", absl::Base64Escape("root:x:0:0")}}}}};
+  ASSERT_EQ(As("alice", "POST", "/api/mail", mail).status, 201);
+  std::string id = InboxId("bob", "report");
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(As("bob", "POST", "/api/files/folder", {{"path", "/Mail"}}).status, 201);
+  const std::string save = "/api/mail/" + id + "/attachments/0/save";
+
+  Reply first = As("bob", "POST", save, {{"path", "/Mail"}});
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(first.Json()["path"], "/Mail/report.pdf");
+  EXPECT_EQ(first.Json()["size"], pdf.size());
+  EXPECT_EQ(Download("bob", "/api/files/content?path=/Mail/report.pdf"), pdf);
+
+  // A second save keeps both.
+  Reply second = As("bob", "POST", save, {{"path", "/Mail"}});
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_EQ(second.Json()["path"], "/Mail/report (2).pdf");
+  EXPECT_EQ(Download("bob", "/api/files/content?path=/Mail/report%20(2).pdf"), pdf);
+
+  // The sender's name cannot climb out of the folder.
+  Reply hostile = As("bob", "POST", "/api/mail/" + id + "/attachments/1/save", {{"path", "/Mail"}});
+  ASSERT_EQ(hostile.status, 201) << hostile.body;
+  EXPECT_EQ(hostile.Json()["path"], "/Mail/.._.._etc_passwd");
+
+  // A chosen name, checked like any drive name.
+  EXPECT_EQ(As("bob", "POST", save, {{"path", "/"}, {"name", "q3.pdf"}}).Json()["path"], "/q3.pdf");
+  EXPECT_EQ(As("bob", "POST", save, {{"path", "/"}, {"name", "a/b"}}).status, 400);
+
+  // Bad requests: no folder, a file as the folder, a missing folder, a climbing path, a
+  // missing attachment, a missing message.
+  EXPECT_EQ(As("bob", "POST", save, json::object()).status, 400);
+  EXPECT_EQ(As("bob", "POST", save, {{"path", "/Mail/report.pdf"}}).status, 409);
+  EXPECT_EQ(As("bob", "POST", save, {{"path", "/Nowhere"}}).status, 404);
+  EXPECT_EQ(As("bob", "POST", save, {{"path", "/Mail/../.."}}).status, 400);
+  EXPECT_EQ(As("bob", "POST", "/api/mail/" + id + "/attachments/7/save", {{"path", "/"}}).status,
+            404);
+  EXPECT_EQ(As("bob", "POST", "/api/mail/no-such-id/attachments/0/save", {{"path", "/"}}).status,
+            404);
+
+  // Someone else's message is not there for them; no session, no token: refused.
+  ASSERT_EQ(As("carol", "POST", "/api/files/folder", {{"path", "/Mail"}}).status, 201);
+  EXPECT_EQ(As("carol", "POST", save, {{"path", "/Mail"}}).status, 404);
+  EXPECT_EQ(As("carol", "GET", "/api/files?path=/Mail").Json()["entries"].size(), 0u);
+  EXPECT_EQ(As("", "POST", save, {{"path", "/Mail"}}).status, 401);
+  EXPECT_EQ(As("bob", "POST", save, {{"path", "/Mail"}}, /*csrf=*/false).status, 403);
+  // Nothing else landed in bob's folder.
+  EXPECT_EQ(As("bob", "GET", "/api/files?path=/Mail").Json()["entries"].size(), 3u);
+}
+
+TEST_F(MailDriveSystemTest, AttachFromDriveSendsTheFileAndRefusesOthersFiles) {
+  const std::string notes = "hello from the drive\n";
+  ASSERT_EQ(Put("alice", "/notes.txt", notes).status, 201);
+  ASSERT_EQ(As("alice", "POST", "/api/files/folder", {{"path", "/Docs"}}).status, 201);
+  ASSERT_EQ(Put("bob", "/private.txt", "bob's own").status, 201);
+
+  json mail = {{"to", {"bob"}},
+               {"subject", "from the drive"},
+               {"body", "attached from my drive"},
+               {"drive_attachments", {"/notes.txt"}}};
+  Reply sent = As("alice", "POST", "/api/mail", mail);
+  ASSERT_EQ(sent.status, 201) << sent.body;
+  std::string id = InboxId("bob", "from the drive");
+  ASSERT_FALSE(id.empty());
+  Reply read = As("bob", "GET", "/api/mail/" + id);
+  ASSERT_EQ(read.status, 200);
+  auto attachments = read.Json()["attachments"];
+  ASSERT_EQ(attachments.size(), 1u) << read.body;
+  EXPECT_EQ(attachments[0]["filename"], "notes.txt");
+  EXPECT_EQ(attachments[0]["size"], notes.size());
+  EXPECT_EQ(Download("bob", "/api/mail/" + id + "/attachments/0"), notes);
+
+  // A draft keeps drive files like uploaded ones.
+  json draft = {{"to", {"bob"}}, {"subject", "draft"}, {"drive_attachments", {"/notes.txt"}}};
+  Reply saved = As("alice", "POST", "/api/mail/drafts", draft);
+  ASSERT_EQ(saved.status, 201) << saved.body;
+  Reply opened = As("alice", "GET", "/api/mail/" + saved.Json()["id"].get<std::string>());
+  ASSERT_EQ(opened.Json()["attachments"].size(), 1u) << opened.body;
+  EXPECT_EQ(opened.Json()["attachments"][0]["filename"], "notes.txt");
+
+  // Bob's file is not in alice's drive; a missing file, a folder, a bad list: refused, and
+  // nothing is sent.
+  auto with = [&](const json& list) {
+    json m = {{"to", {"bob"}}, {"subject", "refused"}, {"drive_attachments", list}};
+    return As("alice", "POST", "/api/mail", m);
+  };
+  EXPECT_EQ(with(json::array({"/private.txt"})).status, 404);
+  EXPECT_EQ(with(json::array({"/missing.txt"})).status, 404);
+  EXPECT_EQ(with(json::array({"/Docs"})).status, 400);
+  EXPECT_EQ(with("/notes.txt").status, 400);
+  EXPECT_EQ(with(json::array({7})).status, 400);
+  EXPECT_EQ(with(json::array({"/../notes.txt"})).status, 400);
+  json many = json::array();
+  for (int i = 0; i < 51; ++i) many.push_back("/notes.txt");
+  EXPECT_EQ(with(many).status, 400);
+  EXPECT_TRUE(InboxId("bob", "refused").empty());
+
+  // Over the message limit (32 MiB): refused before the file is read.
+  ASSERT_EQ(Put("alice", "/big.bin", std::string((32 << 20) + 1, 'b')).status, 201);
+  Reply big = with(json::array({"/big.bin"}));
+  EXPECT_EQ(big.status, 400);
+  EXPECT_NE(big.body.find("32 MiB"), std::string::npos) << big.body;
+  EXPECT_TRUE(InboxId("bob", "refused").empty());
+}
+
+}  // namespace
+}  // namespace penncloud::testing
