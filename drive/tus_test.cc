@@ -80,6 +80,32 @@ TEST_F(TusTest, BrokenBodyKeepsWhatArrived) {
   EXPECT_EQ(*Read("alice", "/f"), data);
 }
 
+TEST_F(TusTest, ALaterRequestTakesOver) {
+  const std::string data = "0123456789abcdef";
+  auto up = Create("alice", data.size(), "/f");
+  // The first request stalls after 9 bytes (two chunks stored); the client gives up on it
+  // and resumes at the durable offset with a second request, which finishes the upload.
+  size_t pos = 0;
+  bool resumed = false;
+  TusByteSource stalled = [&](size_t max) -> absl::StatusOr<std::string> {
+    if (pos == 9 && !resumed) {
+      resumed = true;
+      uint64_t offset = tus_->Get("alice", up.id)->offset;
+      EXPECT_EQ(offset, 8u);
+      auto second = tus_->Append("alice", up.id, offset, Body(data.substr(offset)));
+      EXPECT_TRUE(second.ok() && second->done) << second.status();
+    }
+    size_t n = std::min<size_t>({3, max, data.size() - pos});
+    std::string out = data.substr(pos, n);
+    pos += n;
+    return out;
+  };
+  auto first = tus_->Append("alice", up.id, 0, stalled);
+  EXPECT_TRUE(absl::IsAborted(first.status())) << first.status();
+  EXPECT_EQ(*Read("alice", "/f"), data);
+  EXPECT_EQ(Used("alice"), data.size());
+}
+
 TEST_F(TusTest, ReplacingKeepsTheOldVersion) {
   ASSERT_TRUE(Write("alice", "/f", "old content").ok());
   auto up = Create("alice", 3, "/f");
@@ -93,8 +119,11 @@ TEST_F(TusTest, ReplacingKeepsTheOldVersion) {
 TEST_F(TusTest, BodyPastTheLengthIsRefused) {
   auto up = Create("alice", 4, "/f");
   EXPECT_TRUE(absl::IsInvalidArgument(tus_->Append("alice", up.id, 0, Body("abcdefgh")).status()));
+  // The bytes within the length were kept; nothing past it was.
   auto again = tus_->Get("alice", up.id);
   ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->offset, 3u);
+  EXPECT_FALSE(again->done);
 }
 
 TEST_F(TusTest, OtherUsersCannotSeeIt) {

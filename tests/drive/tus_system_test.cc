@@ -13,7 +13,6 @@
 #include <chrono>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/ascii.h"
