@@ -62,7 +62,13 @@ coordinator::pb::Load HeartbeatSender::CurrentLoad(std::chrono::milliseconds fre
 }
 
 void HeartbeatSender::Loop(const std::string& coordinator) {
-  auto channel = grpc::CreateChannel(coordinator, tls::ChannelCredentials());
+  // gRPC's reconnect back-off grows to two minutes by default; a coordinator back from a
+  // crash must hear from every node within about a second to rebuild its table.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  auto channel = grpc::CreateCustomChannel(coordinator, tls::ChannelCredentials(), args);
   auto stub = coordinator::pb::Coordinator::NewStub(channel);
   static metrics::CounterFamily& sent = metrics::Default().Counter(
       "heartbeats_sent_total", "heartbeats sent, by coordinator and result",
