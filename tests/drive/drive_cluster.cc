@@ -52,7 +52,9 @@ absl::Status DriveCluster::StartFrontend() {
       Process::Start(BinaryPath("frontend"),
                      {absl::StrCat("--port=", frontend_port_), absl::StrCat("--kvs=", kvs_->spec()),
                       absl::StrCat("--coordinator=127.0.0.1:", grpc_port_),
-                      "--web_root=" + SourcePath("web"), "--io_threads=1", "--workers=16"},
+                      "--web_root=" + SourcePath("web"), "--io_threads=1", "--workers=16",
+                      // Webmail sends deliver at once, as these tests read them right after.
+                      "--undo_send_default_s=0"},
                      absl::StrCat(dir_, "/frontend.log"));
   if (!fe.ok()) return fe.status();
   frontend_ = std::move(*fe);
