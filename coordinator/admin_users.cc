@@ -4,6 +4,8 @@
 #include "accounts/directory.h"
 #include "common/log.h"
 #include "coordinator/admin.h"
+#include "coordinator/admin_quota.h"
+#include "coordinator/admin_reset.h"
 
 namespace penncloud::coordinator {
 namespace {
@@ -20,6 +22,15 @@ nlohmann::json ToJson(const accounts::UserSummary& u) {
           {"admin", u.admin},
           {"disabled", u.disabled},
           {"created", u.created_unix_s}};
+}
+
+// A listed user with their drive's usage and quota ({"used","quota"}).
+absl::StatusOr<nlohmann::json> WithDrive(kvs::Client* store, const accounts::UserSummary& u) {
+  absl::StatusOr<drive::Usage> usage = DriveUsage(store, u.name);
+  if (!usage.ok()) return usage.status();
+  nlohmann::json out = ToJson(u);
+  out["drive"] = {{"used", usage->used_bytes}, {"quota", usage->quota_bytes}};
+  return out;
 }
 
 // The one user `name`, as the list shows it.
@@ -67,6 +78,8 @@ void RegisterUserAdminRoutes(http::Router& router, const frontend::ApiContext& c
   };
   kvs::Client* store = ctx.store;
   accounts::Accounts* accounts = ctx.accounts;
+  RegisterResetAdminRoutes(router, ctx);
+  RegisterQuotaAdminRoutes(router, ctx);
   add("GET", "/api/admin/users", [store](Request& req, const Session&) {
     int limit = 50;
     if (std::string given = req.Query("limit", ""); !given.empty()) {
@@ -76,7 +89,11 @@ void RegisterUserAdminRoutes(http::Router& router, const frontend::ApiContext& c
         accounts::ListUsers(store, req.Query("q", ""), req.Query("after", ""), limit);
     if (!page.ok()) return FromStatus(page.status());
     nlohmann::json users = nlohmann::json::array();
-    for (const accounts::UserSummary& u : page->users) users.push_back(ToJson(u));
+    for (const accounts::UserSummary& u : page->users) {
+      absl::StatusOr<nlohmann::json> user = WithDrive(store, u);
+      if (!user.ok()) return FromStatus(user.status());
+      users.push_back(*std::move(user));
+    }
     return JsonResponse(
         200, {{"users", users},
               {"next", page->next.empty() ? nlohmann::json(nullptr) : nlohmann::json(page->next)}});

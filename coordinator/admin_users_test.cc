@@ -4,6 +4,7 @@
 #include "coordinator/admin_users.h"
 
 #include "frontend/accounts_api.h"
+#include "frontend/password_reset_api.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
 
@@ -25,6 +26,7 @@ class AdminUsersTest : public ::testing::Test {
     ctx_.store = &store_;
     ctx_.accounts = &accounts_;
     frontend::RegisterAccountRoutes(router_, ctx_);
+    frontend::RegisterPasswordResetRoutes(router_, ctx_);
     RegisterUserAdminRoutes(router_, ctx_);
     EXPECT_TRUE(accounts_.SignUp("root", "password1", /*admin=*/true).ok());
     for (const char* name : {"alice", "alfred", "bob"}) {
@@ -141,6 +143,78 @@ TEST_F(AdminUsersTest, AdminFlagAndTheRulesThatKeepTheConsoleReachable) {
   EXPECT_EQ(Call("GET", "/api/admin/users", bob).status, 200);  // checked per request
   ASSERT_EQ(Call("POST", "/api/admin/users/bob/admin", root, R"({"admin":false})").status, 200);
   EXPECT_EQ(Call("GET", "/api/admin/users", bob).status, 403);
+}
+
+TEST_F(AdminUsersTest, OnlyAnAdminMakesResetLinksOrSeesAndSetsQuotas) {
+  Login bob, root;
+  ASSERT_EQ(LogInAs("bob", &bob).status, 200);
+  ASSERT_EQ(LogInAs("root", &root).status, 200);
+  EXPECT_EQ(Call("POST", "/api/admin/users/alice/reset", bob, "{}").status, 403);
+  EXPECT_EQ(Call("GET", "/api/admin/users/alice/drive", bob).status, 403);
+  EXPECT_EQ(Call("PUT", "/api/admin/users/alice/drive", bob, R"({"quota":1})").status, 403);
+  EXPECT_EQ(Call("POST", "/api/admin/users/alice/reset", root, "{}", /*with_csrf=*/false).status,
+            403);
+  EXPECT_EQ(Call("POST", "/api/admin/users/nobody/reset", root, "{}").status, 404);
+  EXPECT_EQ(Call("POST", "/api/admin/users/alice/reset", root, R"({"hours":0})").status, 400);
+  EXPECT_EQ(Call("POST", "/api/admin/users/alice/reset", root, R"({"hours":169})").status, 400);
+  EXPECT_EQ(Call("GET", "/api/admin/users/nobody/drive", root).status, 404);
+}
+
+TEST_F(AdminUsersTest, AResetLinkWorksOnceAndEndsTheUsersSessions) {
+  Login root, alice;
+  ASSERT_EQ(LogInAs("root", &root).status, 200);
+  ASSERT_EQ(LogInAs("alice", &alice).status, 200);
+  Response made = Call("POST", "/api/admin/users/Alice/reset", root, R"({"hours":2})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  auto link = nlohmann::json::parse(made.body);
+  const std::string token = link["token"];
+  EXPECT_EQ(link["url"], "/reset?token=" + token);
+  EXPECT_EQ(link["username"], "alice");
+
+  const std::string use = R"({"token":")" + token + R"(","password":"brand-new-pw"})";
+  Response check = Call("POST", "/api/password/reset/check", {}, R"({"token":")" + token + "\"}");
+  ASSERT_EQ(check.status, 200) << check.body;
+  EXPECT_EQ(nlohmann::json::parse(check.body)["username"], "alice");
+  EXPECT_EQ(
+      Call("POST", "/api/password/reset", {}, R"({"token":")" + token + R"(","password":"short"})")
+          .status,
+      400);
+  Response done = Call("POST", "/api/password/reset", {}, use);
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(Call("GET", "/api/me", alice).status, 401);
+  EXPECT_EQ(Call("POST", "/api/password/reset", {}, use).status, 404);
+  Response fresh =
+      Call("POST", "/api/login", {}, R"({"username":"alice","password":"brand-new-pw"})");
+  EXPECT_EQ(fresh.status, 200);
+}
+
+TEST_F(AdminUsersTest, WrongResetTokensAreLimitedPerAddress) {
+  const std::string wrong = R"({"token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})";
+  for (int i = 0; i < frontend::kMaxResetGuesses; ++i) {
+    ASSERT_EQ(Call("POST", "/api/password/reset/check", {}, wrong).status, 404) << i;
+  }
+  Response limited = Call("POST", "/api/password/reset/check", {}, wrong);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_FALSE(limited.headers.Get("Retry-After").empty());
+}
+
+TEST_F(AdminUsersTest, QuotaIsShownAndSetWithinBounds) {
+  Login root;
+  ASSERT_EQ(LogInAs("root", &root).status, 200);
+  Response usage = Call("GET", "/api/admin/users/alice/drive", root);
+  ASSERT_EQ(usage.status, 200) << usage.body;
+  EXPECT_EQ(nlohmann::json::parse(usage.body)["used"], 0);
+  EXPECT_EQ(nlohmann::json::parse(usage.body)["quota"], uint64_t{10} << 30);
+  for (const char* bad : {R"({"quota":-1})", R"({"quota":1.5})", R"({"quota":"1"})", R"({})",
+                          R"({"quota":1125899906842625})"}) {
+    EXPECT_EQ(Call("PUT", "/api/admin/users/alice/drive", root, bad).status, 400) << bad;
+  }
+  Response set = Call("PUT", "/api/admin/users/alice/drive", root, R"({"quota":1048576})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(nlohmann::json::parse(set.body)["quota"], 1048576);
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/api/admin/users/alice/drive", root).body)["quota"],
+            1048576);
+  EXPECT_EQ(Call("PUT", "/api/admin/users/nobody/drive", root, R"({"quota":1})").status, 404);
 }
 
 }  // namespace

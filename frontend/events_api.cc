@@ -16,7 +16,10 @@ namespace {
 
 constexpr std::chrono::milliseconds kPoll{250};
 constexpr absl::Duration kSessionCheck = absl::Seconds(1);
-constexpr absl::Duration kKeepAlive = absl::Seconds(15);
+// Short, because a write is how this frontend learns the browser left: the coordinator
+// closes its side of the stream at once (it watches the client), and a stream that writes
+// nothing would hold its place in the per-user bound until the next keep-alive fails.
+constexpr absl::Duration kKeepAlive = absl::Seconds(2);
 // The folder state cells of the mailbox row (mail/mail_store.h's layout).
 constexpr std::string_view kFolderStatePrefix = "box/";
 

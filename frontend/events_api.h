@@ -3,7 +3,8 @@
 //   event: ready            once, when the stream is live
 //   event: mail             data {"folders":[names]}: those folders of the user changed,
 //                           whoever changed them (delivery, IMAP, POP3, another tab or frontend)
-//   ": keep-alive" comments every 15 s, so no proxy or browser times the stream out
+//   ": keep-alive" comments every 2 s, so no proxy or browser times the stream out, and a
+//                           stream whose client left fails its next write and frees its place
 //
 // A stream polls its user's folder change numbers in the store (the "box/" cells of the
 // mailbox row, one List every 250 ms); between polls it holds no worker thread

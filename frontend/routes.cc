@@ -7,6 +7,7 @@
 #include "frontend/mail_api.h"
 #include "frontend/mail_drive_api.h"
 #include "frontend/mail_delivery_api.h"
+#include "frontend/password_reset_api.h"
 #include "frontend/share_api.h"
 #include "frontend/tus_api.h"
 #include "frontend/mail_search_api.h"
@@ -19,6 +20,7 @@ namespace penncloud::frontend {
 void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticOptions& static_options) {
   RegisterAccountRoutes(router, ctx);
   RegisterAccountSettingsRoutes(router, ctx);
+  RegisterPasswordResetRoutes(router, ctx);
   RegisterMailSearchRoutes(router, ctx);  // before /api/mail/{id} takes their paths
   RegisterMailThreadsRoutes(router, ctx);
   RegisterMailRoutes(router, ctx);

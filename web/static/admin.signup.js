@@ -2,7 +2,9 @@
 // (/api/admin/signup, /api/admin/invites). A new link's token is shown once, like a
 // password: the server keeps only its digest.
 import { api } from '/static/api.js';
-import { el, hideAlert, showAlert } from '/static/admin.util.js';
+import {
+  confirmAction, el, hideAlert, showAlert,
+} from '/static/admin.util.js';
 
 const alertBox = () => document.getElementById('signup-alert');
 
@@ -22,6 +24,10 @@ function renderInvites(invites) {
     const revoke = el('button', 'btn btn-outline-danger btn-sm', 'Revoke');
     revoke.type = 'button';
     revoke.addEventListener('click', async () => {
+      const ok = await confirmAction('Revoke this invite link?',
+        `Nobody can sign up with the link ${invite.creator} made any more; it cannot be restored.`,
+        'Revoke');
+      if (!ok) return;
       try {
         await api('DELETE', `/api/admin/invites/${invite.id}`);
         await load();

@@ -1,8 +1,11 @@
 // The console's users (/api/admin/users): a paged list searched by name prefix, with
-// disable/enable and make/remove admin per user. Disabling and removing admin ask first;
-// the server checks every action again (admin session and CSRF token).
+// disable/enable, make/remove admin, a one-time password-reset link and the drive quota
+// per user. Every action that takes something away or hands out access asks first; the
+// server checks every action again (admin session and CSRF token).
 import { api } from '/static/api.js';
-import { el, hideAlert, showAlert, confirmAction } from '/static/admin.util.js';
+import {
+  el, hideAlert, humanBytes, showAlert, confirmAction,
+} from '/static/admin.util.js';
 
 const alertBox = () => document.getElementById('users-alert');
 const PAGE = 25;
@@ -33,6 +36,8 @@ function userRow(user) {
   if (!user.disabled && !user.admin) status.append(el('span', 'text-muted', 'active'));
   row.append(status);
   row.append(el('td', '', user.created ? new Date(user.created * 1000).toLocaleDateString() : '—'));
+  const drive = user.drive || { used: null, quota: null };
+  row.append(el('td', 'text-nowrap', `${humanBytes(drive.used)} of ${humanBytes(drive.quota)}`));
   const actions = el('td', 'd-flex gap-2 flex-wrap');
   const base = `/api/admin/users/${encodeURIComponent(user.username)}`;
   if (user.disabled) {
@@ -60,12 +65,71 @@ function userRow(user) {
     }));
   } else {
     actions.append(actionButton('Make admin', 'primary', async () => {
+      const ok = await confirmAction(`Make ${user.username} an admin?`,
+        'They get this console: nodes, data, users and sign-up, including making other admins.',
+        'Make admin');
+      if (!ok) return;
       await api('POST', `${base}/admin`, { admin: true });
       await show();
     }));
   }
+  actions.append(actionButton('Reset password', 'warning', async () => {
+    const ok = await confirmAction(`Make a password-reset link for ${user.username}?`,
+      'The link is shown once and works once, for 24 hours; a newer link replaces it. When '
+        + `${user.username} sets a new password with it, they are logged out everywhere. Their `
+        + 'app passwords (mail clients) keep working.',
+      'Make link');
+    if (!ok) return;
+    const link = await api('POST', `${base}/reset`, {});
+    document.getElementById('reset-user').textContent = link.username;
+    document.getElementById('reset-url').value = new URL(link.url, window.location.origin).href;
+    document.getElementById('reset-new').hidden = false;
+  }));
+  actions.append(actionButton('Quota…', 'secondary', () => editQuota(user)));
   row.append(actions);
   return row;
+}
+
+const GIB = 1024 ** 3;
+
+// Asks for the new quota in the page's quota dialog; lowering it below what the user
+// stores already says so before it is saved (their files stay, new uploads are refused).
+function editQuota(user) {
+  const modalEl = document.getElementById('quota-modal');
+  const form = document.getElementById('quota-form');
+  const input = document.getElementById('quota-gib');
+  const warning = document.getElementById('quota-warning');
+  const drive = user.drive || { used: 0, quota: 0 };
+  document.getElementById('quota-title').textContent = `Drive quota of ${user.username}`;
+  document.getElementById('quota-used').textContent =
+    `Stored now: ${humanBytes(drive.used)}. Limit now: ${humanBytes(drive.quota)}.`;
+  input.value = String(Math.round((drive.quota / GIB) * 1000) / 1000);
+  const bytes = () => Math.round(Number(input.value) * GIB);
+  const warn = () => {
+    warning.hidden = !(bytes() < drive.used);
+  };
+  warn();
+  input.addEventListener('input', warn);
+  const modal = window.bootstrap.Modal.getOrCreateInstance(modalEl);
+  const onSubmit = async (event) => {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    try {
+      await api('PUT', `/api/admin/users/${encodeURIComponent(user.username)}/drive`,
+        { quota: bytes() });
+      modal.hide();
+      await show();
+    } catch (e) {
+      showAlert(document.getElementById('quota-alert'), e.message);
+    }
+  };
+  form.addEventListener('submit', onSubmit);
+  modalEl.addEventListener('hidden.bs.modal', () => {
+    form.removeEventListener('submit', onSubmit);
+    input.removeEventListener('input', warn);
+    hideAlert(document.getElementById('quota-alert'));
+  }, { once: true });
+  modal.show();
 }
 
 async function show() {
@@ -78,7 +142,7 @@ async function show() {
   if (page.users.length === 0) {
     const empty = el('tr');
     const cell = el('td', 'text-muted', 'No users match.');
-    cell.colSpan = 4;
+    cell.colSpan = 5;
     empty.append(cell);
     body.append(empty);
   }

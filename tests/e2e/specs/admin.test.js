@@ -214,7 +214,10 @@ test('a normal user gets 403 on every admin URL, page and API', async () => {
     ['POST', '/api/admin/groups/1/replicas'], ['DELETE', '/api/admin/groups/1/replicas/kvs-g1-1'],
     ['POST', '/api/admin/groups'], ['DELETE', '/api/admin/groups/2'],
     ['GET', '/api/admin/users'], ['POST', '/api/admin/users/mallory/admin'],
-    ['POST', '/api/admin/users/admin/disabled'],
+    ['POST', '/api/admin/users/admin/disabled'], ['POST', '/api/admin/users/admin/reset'],
+    ['GET', '/api/admin/users/mallory/drive'], ['PUT', '/api/admin/users/mallory/drive'],
+    ['GET', '/api/admin/signup'], ['PUT', '/api/admin/signup'], ['POST', '/api/admin/invites'],
+    ['DELETE', `/api/admin/invites/${'0'.repeat(64)}`],
   ];
   for (const [method, path] of urls) {
     const res = await page.request.fetch(cluster.url(path), {
@@ -276,6 +279,7 @@ test('users: search, disable after confirming ends her session and login; enable
 
   // Making her admin takes effect on her next request; removing it asks first.
   await row.getByRole('button', { name: 'Make admin' }).click();
+  await page.locator('#confirm-ok').click();
   await row.locator('.badge', { hasText: 'admin' }).waitFor();
   assert.equal((await user.page.request.get(cluster.url('/api/admin/users'))).status(), 200);
   await row.getByRole('button', { name: 'Remove admin' }).click();
