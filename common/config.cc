@@ -38,17 +38,18 @@ constexpr std::array<const char*, 10> kTables = {"cluster",   "kvs_server", "kvs
 
 // The [cluster] keys scripts/start.sh reads; checked here so every binary (and
 // --check_config) catches a typo or a bad port before anything starts.
-enum class Kind { kString, kPort, kPortList, kSmallCount };
+enum class Kind { kString, kPort, kPortList, kSmallCount, kAddressList };
 struct ClusterKey {
   const char* name;
   Kind kind;
 };
-constexpr std::array<ClusterKey, 18> kClusterKeys = {{
+constexpr std::array<ClusterKey, 19> kClusterKeys = {{
     {"tls_dir", Kind::kString},  // the cluster CA and the per-process certificates
     {"state_dir", Kind::kString},
     {"domain", Kind::kString},
     {"address", Kind::kString},
     {"http_port", Kind::kPort},
+    {"coordinators", Kind::kAddressList},  // one coordinator per address (docs/operations.md)
     {"coordinator_grpc_port", Kind::kPort},
     {"frontend_ports", Kind::kPortList},
     {"smtp_port", Kind::kPort},
@@ -90,6 +91,23 @@ std::string CheckCluster(Kind kind, const toml::node& node) {
     case Kind::kSmallCount: {
       auto v = node.value_exact<int64_t>();
       return v && *v >= 1 && *v <= 9 ? "" : "expected a count from 1 to 9";
+    }
+    case Kind::kAddressList: {
+      // start.sh splits the list on blanks and builds host:port lists from it, so an entry
+      // is one host name or IPv4 address and nothing else.
+      const toml::array* list = node.as_array();
+      if (list == nullptr || list->empty() || list->size() > 9) {
+        return "expected a list of 1 to 9 addresses, e.g. [\"127.0.0.1\", \"127.0.0.2\"]";
+      }
+      for (const toml::node& entry : *list) {
+        auto address = entry.value_exact<std::string>();
+        if (!address || address->empty() || address->size() > 253 ||
+            address->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789.-") != std::string::npos) {
+          return "expected host names or IPv4 addresses in quotes, without ports";
+        }
+      }
+      return "";
     }
     case Kind::kPortList: {
       const toml::array* list = node.as_array();

@@ -92,6 +92,21 @@ TEST_F(ConfigTest, ClusterKeysAreCheckedByEveryBinary) {
               HasSubstr("[cluster] domain: expected a string"));
 }
 
+// [cluster] coordinators: addresses only, since start.sh appends the ports itself.
+TEST_F(ConfigTest, CoordinatorListTakesAddressesWithoutPorts) {
+  EXPECT_TRUE(
+      ApplyText("[cluster]\ncoordinators = [\"127.0.0.1\", \"127.0.0.2\"]\n", "t.conf", "pop3")
+          .ok());
+  for (const char* bad :
+       {"[]", "[\"127.0.0.1:8000\"]", "[\"a b\"]", "[\"\"]", "[1]", "\"127.0.0.1\"",
+        "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\"]"}) {
+    EXPECT_THAT(ApplyText(std::string("[cluster]\ncoordinators = ") + bad + "\n", "t.conf", "pop3")
+                    .message(),
+                HasSubstr("[cluster] coordinators: expected"))
+        << bad;
+  }
+}
+
 // Found by fuzz/config_fuzz.cc: a float too large for an integer where a port or count
 // belongs was converted anyway (undefined behaviour); now it is simply not a port.
 TEST_F(ConfigTest, HugeFloatsAreNotPortsOrCounts) {

@@ -110,36 +110,43 @@ for g in "${data_groups[@]}"; do
   fi
 done
 
-echo "== Starting the coordinator and frontends"
+echo "== Starting ${#coordinator_addresses[@]} coordinator(s) and the frontends"
 # HTTPS: the operator's certificate if [web] names one (the coordinator reads it from the
-# config itself), else one from the cluster CA for 127.0.0.1, localhost and [web] dns_name
-# (identity web/https, which grants nothing inside the cluster).
-https_flags=(--https_port="$https_port")
-if [[ -z $(conf_get web tls_cert) ]]; then
-  # shellcheck disable=SC2046  # dns_name is one word or none
-  bash "$root/scripts/lib/tls.sh" issue "$tls_dir" https web/https 127.0.0.1 "$address" \
-    $(conf_get web dns_name)
-  https_flags+=(--tls_cert="$tls_dir/https.crt" --tls_key="$tls_dir/https.key")
-fi
-launch coordinator "$bin/coordinator" --address="$address" --http_port=$http_port --grpc_port=$coordinator_grpc_port \
-  --kvs="$(kvs_spec)" --admin_password_file="$state/admin-password" --run_dir="$run_dir" \
-  "${https_flags[@]}" "$(metrics_listen "$http_port")"
+# config itself), else one per coordinator from the cluster CA for its address, 127.0.0.1,
+# localhost and [web] dns_name (identity web/https, which grants nothing inside the cluster).
+for i in "${!coordinator_addresses[@]}"; do
+  name=$(coordinator_name "$i")
+  caddress=${coordinator_addresses[$i]}
+  https_flags=(--https_port="$https_port")
+  if [[ -z $(conf_get web tls_cert) ]]; then
+    cert=https
+    ((i == 0)) || cert=https-$name
+    # shellcheck disable=SC2046  # dns_name is one word or none
+    bash "$root/scripts/lib/tls.sh" issue "$tls_dir" "$cert" web/https 127.0.0.1 "$caddress" \
+      $(conf_get web dns_name)
+    https_flags+=(--tls_cert="$tls_dir/$cert.crt" --tls_key="$tls_dir/$cert.key")
+  fi
+  launch "$name" "$bin/coordinator" --address="$caddress" --http_port=$http_port \
+    --grpc_port=$coordinator_grpc_port --kvs="$(kvs_spec)" \
+    --admin_password_file="$state/admin-password" --run_dir="$run_dir" \
+    "${https_flags[@]}" "$(metrics_listen "$http_port" "$caddress")"
+done
 for port in "${frontend_ports[@]}"; do
   launch "frontend-$port" "$bin/frontend" --address="$address" --port="$port" \
-    --kvs="$(kvs_spec)" --coordinator="$address:$coordinator_grpc_port" --mail_domain="$mail_domain" \
+    --kvs="$(kvs_spec)" --coordinator="$(coordinator_grpc_list)" --mail_domain="$mail_domain" \
     "$(metrics_listen "$port")"
 done
 
 echo "== Starting SMTP, POP3 and IMAP"
 launch smtp "$bin/smtp" --address="$address" --port=$smtp_port --smtps_port=$smtps_port \
   --kvs="$(kvs_spec)" --domain="$mail_domain" --state_dir="$state" \
-  --coordinator="$address:$coordinator_grpc_port" "$(metrics_listen "$smtp_port")"
+  --coordinator="$(coordinator_grpc_list)" "$(metrics_listen "$smtp_port")"
 launch pop3 "$bin/pop3" --address="$address" --port=$pop3_port --pop3s_port=$pop3s_port \
   --kvs="$(kvs_spec)" --domain="$mail_domain" --state_dir="$state" \
-  --coordinator="$address:$coordinator_grpc_port" "$(metrics_listen "$pop3_port")"
+  --coordinator="$(coordinator_grpc_list)" "$(metrics_listen "$pop3_port")"
 launch imap "$bin/imap" --address="$address" --port=$imap_port --imaps_port=$imaps_port \
   --kvs="$(kvs_spec)" --domain="$mail_domain" --state_dir="$state" \
-  --coordinator="$address:$coordinator_grpc_port" "$(metrics_listen "$imap_port")"
+  --coordinator="$(coordinator_grpc_list)" "$(metrics_listen "$imap_port")"
 
 echo "== Waiting until healthy"
 # Healthy means every process is still running, every replica group has a leader that all
@@ -156,7 +163,7 @@ greets() {  # port, the greeting's first characters
   line=$(timeout 2 bash -c "exec 3<>/dev/tcp/$address/$1 && head -c ${#2} <&3" 2>/dev/null) &&
     [[ $line == "$2" ]]
 }
-serves() { curl -fs -m 2 -o /dev/null "http://$address:$1/"; }
+serves() { curl -fs -m 2 -o /dev/null "http://${2:-$address}:$1/"; }  # port [host]
 failing_check() {  # prints the first check that fails, with the log to read
   local g port
   for g in 0 "${data_groups[@]}"; do
@@ -170,9 +177,14 @@ failing_check() {  # prints the first check that fails, with the log to read
   for port in "${frontend_ports[@]}"; do
     serves "$port" || { echo "frontend :$port does not serve|frontend-$port"; return; }
   done
-  serves "$http_port" || { echo "the coordinator :$http_port does not serve|coordinator"; return; }
-  curl -fsk -m 2 -o /dev/null "https://$address:$https_port/healthz" ||
-    { echo "the coordinator's HTTPS :$https_port does not serve|coordinator"; return; }
+  local i host name
+  for i in "${!coordinator_addresses[@]}"; do
+    host=${coordinator_addresses[$i]}
+    name=$(coordinator_name "$i")
+    serves "$http_port" "$host" || { echo "$name $host:$http_port does not serve|$name"; return; }
+    curl -fsk -m 2 -o /dev/null "https://$host:$https_port/healthz" ||
+      { echo "$name's HTTPS $host:$https_port does not serve|$name"; return; }
+  done
   greets "$smtp_port" 220 || { echo "SMTP :$smtp_port does not greet|smtp"; return; }
   greets "$pop3_port" +OK || { echo "POP3 :$pop3_port does not greet|pop3"; return; }
   greets "$imap_port" "* OK" || { echo "IMAP :$imap_port does not greet|imap"; return; }
@@ -210,12 +222,18 @@ while :; do
   sleep 0.3
 done
 
+site=${coordinator_addresses[0]}
+also=
+if ((${#coordinator_addresses[@]} > 1)); then
+  also=$'\n'"  Coordinators:   ${coordinator_addresses[*]} (each serves the same site and console on"
+  also+=" its own address; one address in front of them: docs/operations.md)"
+fi
 cat <<MSG
 
 PennCloud is running.
-  Web app:        http://$address:$http_port/   https://$address:$https_port/
-  Admin console:  http://$address:$http_port/admin   (HTTPS signed by $tls_dir/ca.crt)
-  Admin login:    admin / $(cat "$state/admin-password")   (kept in $state/admin-password)
+  Web app:        http://$site:$http_port/   https://$site:$https_port/
+  Admin console:  http://$site:$http_port/admin   (HTTPS signed by $tls_dir/ca.crt)
+  Admin login:    admin / $(cat "$state/admin-password")   (kept in $state/admin-password)$also
 
   Thunderbird (account user@$mail_domain, password = the web password):
     incoming  IMAP  $address port $imap_port, STARTTLS (or $imaps_port, SSL/TLS), normal password

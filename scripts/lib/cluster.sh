@@ -63,6 +63,24 @@ kvs_spec() { echo "config=$(config_spec)"; }
 
 http_port=$(cluster_conf http_port 8000)
 coordinator_grpc_port=$(cluster_conf coordinator_grpc_port 8100)
+# The coordinators: one per address of [cluster] coordinators (default: just `address`), each
+# serving http_port, https_port and coordinator_grpc_port on its own address. They hold only
+# soft state (docs/coordinator.md), and every frontend and mail server beats to all of them.
+read -ra coordinator_addresses <<<"$(cluster_conf coordinators "$address")"
+# Launch name of coordinator I (from 0): "coordinator", then "coordinator-2", ...
+coordinator_name() {
+  if (($1 == 0)); then echo coordinator; else echo "coordinator-$(($1 + 1))"; fi
+}
+coordinator_address() {  # launch name -> its address
+  local i=0
+  [[ $1 == coordinator-* ]] && i=$((${1#coordinator-} - 1))
+  echo "${coordinator_addresses[$i]}"
+}
+coordinator_grpc_list() {  # the --coordinator flag of every node: all gRPC addresses
+  local list=() a
+  for a in "${coordinator_addresses[@]}"; do list+=("$a:$coordinator_grpc_port"); done
+  (IFS=,; echo "${list[*]}")
+}
 read -ra frontend_ports <<<"$(cluster_conf frontend_ports "8001 8002 8003")"
 smtp_port=$(cluster_conf smtp_port 2500)
 pop3_port=$(cluster_conf pop3_port 11000)
@@ -75,7 +93,7 @@ mail_domain=${PENNCLOUD_DOMAIN:-$(cluster_conf domain penncloud.local)}
 # Every process serves Prometheus metrics at /metrics on its main port + this offset
 # (docs/operations.md, "Metrics, logs, shutdown"); docker/prometheus.yml scrapes them.
 metrics_port_offset=$(cluster_conf metrics_port_offset 10000)
-metrics_listen() { echo "--metrics_listen=$address:$(($1 + metrics_port_offset))"; }
+metrics_listen() { echo "--metrics_listen=${2:-$address}:$(($1 + metrics_port_offset))"; }  # port [host]
 
 # The tier and client address of a process launched under `name` (this file's layout).
 launch_identity() {
@@ -85,7 +103,7 @@ launch_identity() {
       local g=${1#kvs-g}
       echo "kvs ${address:-127.0.0.1}:$(group_port "${g%%-r*}" "${1##*-r}")"
       ;;
-    coordinator) echo "coordinator ${address:-127.0.0.1}:$http_port" ;;
+    coordinator*) echo "coordinator $(coordinator_address "$1"):$http_port" ;;
     frontend-*) echo "frontend ${address:-127.0.0.1}:${1#frontend-}" ;;
     smtp) echo "smtp ${address:-127.0.0.1}:$smtp_port" ;;
     pop3) echo "pop3 ${address:-127.0.0.1}:$pop3_port" ;;
@@ -124,7 +142,7 @@ tls_identity() {
       local g=${1#kvs-g}
       echo "replica/${g%%-r*}/${1##*-r}"
       ;;
-    coordinator) echo "coordinator/coordinator" ;;
+    coordinator*) echo "coordinator/$1" ;;
     frontend-*) echo "service/frontend/$1" ;;
     smtp | pop3 | imap) echo "service/$1/$1" ;;
     kvsctl) echo "admin/kvsctl" ;;
@@ -132,10 +150,12 @@ tls_identity() {
 }
 # Makes sure `name` has a current certificate (when this cluster's CA key is at hand).
 tls_certificate() {
-  local name=$1 node
+  local name=$1 node ip=$address identity
   node=$(node_name "$name")
+  read -r -a identity <<<"$(launch_identity "$name")"
+  [[ ${identity[1]} != - ]] && ip=${identity[1]%:*}  # a coordinator's own address
   if [[ -s $tls_dir/ca.key ]]; then
-    bash "$root/scripts/lib/tls.sh" issue "$tls_dir" "$node" "$(tls_identity "$name")" "$address"
+    bash "$root/scripts/lib/tls.sh" issue "$tls_dir" "$node" "$(tls_identity "$name")" "$ip"
   elif [[ ! -s $tls_dir/$node.crt || ! -s $tls_dir/$node.key || ! -s $tls_dir/ca.crt ]]; then
     echo "no certificate for $node in $tls_dir (and no CA key there to issue one)" >&2
     return 1
