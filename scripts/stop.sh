@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib/cluster.sh"
 ours() {
   local comm
   { read -r comm </proc/"$1"/comm; } 2>/dev/null || return 1
-  case $comm in kvs_server | coordinator | frontend | smtp | pop3) return 0 ;; esac
+  case $comm in kvs_server | coordinator | frontend | smtp | pop3 | imap) return 0 ;; esac
   return 1
 }
 
