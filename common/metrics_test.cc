@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/metrics_server.h"
+#include "http/metrics_server.h"
 
 namespace penncloud::metrics {
 namespace {

@@ -12,7 +12,7 @@
 #include "common/config.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
-#include "common/metrics_server.h"
+#include "http/metrics_server.h"
 #include "common/node_name.h"
 #include "common/stop_signal.h"
 #include "frontend/routes.h"

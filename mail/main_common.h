@@ -17,7 +17,7 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "accounts/accounts.h"
-#include "common/metrics_server.h"
+#include "http/metrics_server.h"
 #include "kvs/client/client.h"
 #include "mail/address_limits.h"
 #include "mail/line_server.h"

@@ -1,4 +1,4 @@
-#include "common/metrics_server.h"
+#include "http/metrics_server.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "common/log.h"
+#include "http/listener.h"
 
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port serving Prometheus metrics at /metrics (\"\": none); by convention the "
@@ -18,7 +19,7 @@ namespace penncloud::metrics {
 namespace {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
@@ -31,10 +32,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     parser_.header_limit(8 << 10);
     parser_.body_limit(0);
     stream_.expires_after(std::chrono::seconds(5));
-    http::async_read(stream_, buffer_, parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (!ec) self->Answer();
-                     });
+    bhttp::async_read(stream_, buffer_, parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (!ec) self->Answer();
+                      });
   }
 
  private:
@@ -44,23 +45,23 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     res_.keep_alive(false);
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      res_.result(http::status::method_not_allowed);
-      res_.set(http::field::allow, "GET, HEAD");
-      res_.set(http::field::content_type, "text/plain");
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+      res_.result(bhttp::status::method_not_allowed);
+      res_.set(bhttp::field::allow, "GET, HEAD");
+      res_.set(bhttp::field::content_type, "text/plain");
       res_.body() = "only GET /metrics\n";
     } else if (path != "/metrics") {
-      res_.result(http::status::not_found);
-      res_.set(http::field::content_type, "text/plain");
+      res_.result(bhttp::status::not_found);
+      res_.set(bhttp::field::content_type, "text/plain");
       res_.body() = "metrics are at /metrics\n";
     } else {
-      res_.result(http::status::ok);
-      res_.set(http::field::content_type, kContentType);
+      res_.result(bhttp::status::ok);
+      res_.set(bhttp::field::content_type, kContentType);
       res_.body() = registry_->Expose();
     }
     res_.prepare_payload();
-    if (req.method() == http::verb::head) res_.body().clear();
-    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, size_t) {
+    if (req.method() == bhttp::verb::head) res_.body().clear();
+    bhttp::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, size_t) {
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     });
@@ -69,15 +70,21 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   beast::tcp_stream stream_;
   Registry* registry_;
   beast::flat_buffer buffer_;
-  http::request_parser<http::empty_body> parser_;
-  http::response<http::string_body> res_;
+  bhttp::request_parser<bhttp::empty_body> parser_;
+  bhttp::response<bhttp::string_body> res_;
 };
 
 }  // namespace
 
 class MetricsServer::Impl {
  public:
-  explicit Impl(Registry* registry) : registry_(registry), acceptor_(ioc_) {}
+  explicit Impl(Registry* registry)
+      : registry_(registry),
+        listener_(
+            ioc_.get_executor(), 1, [this](size_t) { return ioc_.get_executor(); },
+            [this](tcp::socket socket, size_t) {
+              std::make_shared<Exchange>(std::move(socket), registry_)->Start();
+            }) {}
 
   absl::Status Listen(const std::string& listen) {
     size_t colon = listen.rfind(':');
@@ -86,17 +93,13 @@ class MetricsServer::Impl {
         port < 0 || port > 65535) {
       return absl::InvalidArgumentError("--metrics_listen: want host:port, got '" + listen + "'");
     }
-    beast::error_code ec;
-    auto address = net::ip::make_address(listen.substr(0, colon), ec);
-    if (ec) return absl::InvalidArgumentError("--metrics_listen: bad host in '" + listen + "'");
-    tcp::endpoint ep(address, static_cast<uint16_t>(port));
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return absl::UnavailableError("--metrics_listen " + listen + ": " + ec.message());
-    port_ = acceptor_.local_endpoint().port();
-    Accept();
+    absl::Status s = listener_.Listen(listen.substr(0, colon), static_cast<uint16_t>(port));
+    if (absl::IsInvalidArgument(s)) {
+      return absl::InvalidArgumentError("--metrics_listen: bad host in '" + listen + "'");
+    }
+    if (!s.ok())
+      return absl::UnavailableError("--metrics_listen " + listen + ": " + std::string(s.message()));
+    listener_.Start();
     thread_ = std::thread([this] { ioc_.run(); });
     return absl::OkStatus();
   }
@@ -106,21 +109,12 @@ class MetricsServer::Impl {
     if (thread_.joinable()) thread_.join();
   }
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return listener_.port(); }
 
  private:
-  void Accept() {
-    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec) std::make_shared<Exchange>(std::move(socket), registry_)->Start();
-      Accept();
-    });
-  }
-
   Registry* registry_;
   net::io_context ioc_{1};
-  tcp::acceptor acceptor_;
-  uint16_t port_ = 0;
+  http::Listener listener_;
   std::thread thread_;
 };
 

@@ -1,8 +1,9 @@
 // A tiny HTTP server for scrapes: GET /metrics answers the registry in Prometheus text
 // format; anything else is 404 (405 for other methods). It serves on its own port
 // (`--metrics_listen`), never on a port users reach, so it cannot leak user data and a
-// flood of user traffic cannot starve the scrapes. One thread, one connection at a time
-// is plenty for a scraper every few seconds.
+// flood of user traffic cannot starve the scrapes. One thread is plenty for a scraper every
+// few seconds. It accepts through http::Listener like every other HTTP server; its names
+// stay in namespace metrics, beside the registry it serves.
 #pragma once
 
 #include <cstdint>
