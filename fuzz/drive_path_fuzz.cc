@@ -1,5 +1,5 @@
 // Drive path rules (storage/path.h), Range headers (frontend/drive_api.h) and request-target
-// decoding (frontend/http_types.h): the small parsers every drive request goes through.
+// decoding (http/types.h): the small parsers every drive request goes through.
 // Beyond "no crash", each is held to what it promises:
 // - SplitPath accepts only valid components, and JoinPath of its result splits the same;
 // - a resolved range lies inside the file and is never empty;
