@@ -73,7 +73,7 @@ function userRow(user) {
       await show();
     }));
   }
-  actions.append(actionButton('Reset password', 'warning', async () => {
+  actions.append(actionButton('Reset password', 'dark', async () => {
     const ok = await confirmAction(`Make a password-reset link for ${user.username}?`,
       'The link is shown once and works once, for 24 hours; a newer link replaces it. When '
         + `${user.username} sets a new password with it, they are logged out everywhere. Their `
