@@ -1,5 +1,6 @@
 // Browser tests of the drive page through the coordinator: upload (with progress), download,
-// new folder, rename, move, delete with confirmation, folder upload, breadcrumbs.
+// new folder, rename, move, delete to the trash with confirmation, folder upload, breadcrumbs.
+// (The page's other tools are in drive_ui.test.js.)
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,11 @@ async function drivePage(user) {
 }
 
 const row = (page, name) => page.locator('#file-rows tr', { has: page.getByText(name, { exact: true }) });
+// An item of a row's action menu, by its accessible name ("Rename notes.txt").
+async function act(page, name, action) {
+  await page.getByRole('button', { name: `Actions for ${name}` }).click();
+  return page.getByRole(action.startsWith('Download') ? 'link' : 'button', { name: `${action} ${name}` });
+}
 
 test('upload with progress, download, rename, move into a folder, delete', async () => {
   const { page, context, errors } = await drivePage('dora');
@@ -63,13 +69,13 @@ test('upload with progress, download, rename, move into a folder, delete', async
   assert.equal(await bars.count(), 2);
   for (let i = 0; i < 2; i++) assert.equal(await bars.nth(i).getAttribute('aria-valuenow'), '100');
   await row(page, 'video.bin').waitFor();
-  assert.match(await row(page, 'video.bin').locator('td').nth(1).textContent(), /^6\.0 MB$/);
-  assert.match(await row(page, 'notes.txt').locator('td').nth(1).textContent(), /^23 B$/);
+  assert.match(await row(page, 'video.bin').locator('td').nth(2).textContent(), /^6\.0 MB$/);
+  assert.match(await row(page, 'notes.txt').locator('td').nth(2).textContent(), /^23 B$/);
 
   // Download gives back the same bytes.
   const [download] = await Promise.all([
     page.waitForEvent('download'),
-    page.getByRole('link', { name: 'Download video.bin' }).click(),
+    (await act(page, 'video.bin', 'Download')).click(),
   ]);
   assert.equal(download.suggestedFilename(), 'video.bin');
   const saved = join(files, 'downloaded.bin');
@@ -83,14 +89,14 @@ test('upload with progress, download, rename, move into a folder, delete', async
   await row(page, 'Archive').waitFor();
 
   // Rename.
-  await page.getByRole('button', { name: 'Rename notes.txt' }).click();
+  await (await act(page, 'notes.txt', 'Rename')).click();
   await page.getByLabel('New name').fill('renamed.txt');
   await page.getByRole('button', { name: 'Rename', exact: true }).click();
   await row(page, 'renamed.txt').waitFor();
   assert.equal(await row(page, 'notes.txt').count(), 0);
 
   // Move into the folder, then open it through its link and come back by breadcrumb.
-  await page.getByRole('button', { name: 'Move renamed.txt' }).click();
+  await (await act(page, 'renamed.txt', 'Move')).click();
   await page.getByLabel(/Destination folder/).fill('/Archive');
   await page.getByRole('button', { name: 'Move', exact: true }).click();
   await page.getByRole('link', { name: 'Open folder Archive' }).waitFor();
@@ -101,13 +107,13 @@ test('upload with progress, download, rename, move into a folder, delete', async
   await page.getByRole('navigation', { name: 'Folder path' }).getByRole('link', { name: 'My Drive' }).click();
   await row(page, 'video.bin').waitFor();
 
-  // Delete asks first; cancelling keeps the file, confirming removes it.
-  await page.getByRole('button', { name: 'Delete video.bin' }).click();
-  await page.getByText('Delete "video.bin"? This cannot be undone.').waitFor();
+  // Delete asks first; cancelling keeps the file, confirming moves it to the trash.
+  await (await act(page, 'video.bin', 'Delete')).click();
+  await page.getByText('Move "video.bin" to the trash? You can restore from the trash for 30 days.').waitFor();
   await page.getByRole('button', { name: 'Cancel' }).click();
   await page.locator('#dialog').waitFor({ state: 'hidden' });
   assert.equal(await row(page, 'video.bin').count(), 1);
-  await page.getByRole('button', { name: 'Delete video.bin' }).click();
+  await (await act(page, 'video.bin', 'Delete')).click();
   await page.locator('#dialog-ok').click();
   await row(page, 'video.bin').waitFor({ state: 'detached' });
 
