@@ -3,6 +3,7 @@
 // seconds while typing (the same Drafts folder IMAP shows). Sending a saved draft removes it.
 import { api } from '/static/api.js';
 import { offerUndo } from '/static/mail.delivery.js';
+import { clearDriveAttachments, driveAttachments, initAttachFromDrive } from '/static/mail.drive.js';
 import { $, clearAlert, onViewChange, show, showAlert, state } from '/static/mail.util.js';
 
 const AUTOSAVE_MS = 3000;
@@ -87,6 +88,7 @@ export function compose({ to = '', cc = '', bcc = '', subject = '', body = '', r
   $('compose-subject').value = subject;
   $('compose-body').value = body;
   $('compose-files').value = '';
+  clearDriveAttachments();
   $('draft-status').textContent = draftOf ? 'Saved draft' : '';
   Object.assign(draft, { id: draftOf ? draftOf.id : '', dirty: false, form: draft.form + 1,
                          replyTo, forward: forward ? forward.id : '' });
@@ -171,7 +173,7 @@ async function send(ev) {
       attachments.push({ filename: f.name, content_type: f.type || 'application/octet-stream',
                          data: await readFile(f) });
     }
-    const body = { ...fields(), attachments, ...(draft.id ? { draft: draft.id } : {}) };
+    const body = { ...fields(), attachments, ...driveAttachments(), ...(draft.id ? { draft: draft.id } : {}) };
     const sent = await api('POST', '/api/mail', body);
     Object.assign(draft, { id: '', dirty: false });
     await afterSend();
@@ -202,6 +204,7 @@ async function discard(onDone) {
 // `sent()` shows where the page goes after a send; `closed()` after Discard.
 export async function initCompose({ sent, closed }) {
   afterSend = sent;
+  initAttachFromDrive();
   for (const id of FIELDS) $(id).addEventListener('input', () => { draft.dirty = true; });
   for (const id of ['compose-to', 'compose-cc', 'compose-bcc']) {
     $(id).addEventListener('input', () => suggestContacts($(id)));

@@ -12,6 +12,7 @@ import {
   MESSAGE_DRAG_TYPE, fillMoveMenu, initFolders, moveMessage, refreshFolders,
 } from '/static/mail.folders.js';
 import { showDelivery } from '/static/mail.delivery.js';
+import { addSaveButtons } from '/static/mail.drive.js';
 import { initShortcuts } from '/static/mail.keys.js';
 import { conversationsOn, initConversations, listThreads, openThread, threadRow } from '/static/mail.threads.js';
 import { startLiveUpdates } from '/static/mail.live.js';
@@ -151,6 +152,7 @@ async function openMessage(id) {
     li.appendChild(link);
     list.appendChild(li);
   }
+  addSaveButtons(m);
   const hasHtml = Boolean(m.html);
   $('html-part').classList.toggle('d-none', !hasHtml);
   if (hasHtml) loadHtml(m.id, false);
