@@ -8,8 +8,8 @@
 
 #include "absl/strings/escaping.h"
 #include "frontend/mail_api_profile.h"
-#include "frontend/mail_drive_api.h"
 #include "frontend/mail_delivery_api.h"
+#include "frontend/mail_drive_api.h"
 #include "mail/mime.h"
 #include "mail/text.h"
 
@@ -248,7 +248,19 @@ Response Send(MailServices& mail, const ApiContext& ctx, Request& req, const acc
   if (auto refused = CheckRecipients(mail, ctx, s.username, recipients)) return *refused;
   auto source = Build(*composed, ctx);
   if (auto* refused = std::get_if<Response>(&source)) return *refused;
-  auto sent = SendWithTimeline(mail, ctx, s.username, recipients, std::get<std::string>(source));
+  // Only a client that offers an undo (webmail sends "undo": true) has its send held:
+  // a plain API call is delivered at once, as it always was.
+  int hold_seconds = 0;
+  if (body->contains("undo")) {
+    if (!(*body)["undo"].is_boolean()) return ErrorResponse(400, "undo must be true or false");
+    if ((*body)["undo"].get<bool>()) {
+      auto seconds = UndoSeconds(ctx, s.username);
+      if (!seconds.ok()) return FromStatus(seconds.status());
+      hold_seconds = *seconds;
+    }
+  }
+  auto sent = SendWithTimeline(mail, ctx, s.username, recipients, std::get<std::string>(source),
+                               hold_seconds);
   if (!sent.ok()) return FromStatus(sent.status());
   if (saved) RemoveDraft(mail, ctx, s.username, draft_id);
   return MailJson(201, MailSummary(*sent));

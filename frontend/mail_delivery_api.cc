@@ -215,9 +215,7 @@ absl::StatusOr<int> UndoSeconds(const ApiContext& ctx, const std::string& user) 
 absl::StatusOr<mail::pb::MessageMeta> SendWithTimeline(MailServices& mail, const ApiContext& ctx,
                                                        const std::string& user,
                                                        const std::vector<std::string>& recipients,
-                                                       std::string_view source) {
-  auto seconds = UndoSeconds(ctx, user);
-  if (!seconds.ok()) return seconds.status();
+                                                       std::string_view source, int hold_seconds) {
   const std::string domain = mail.delivery.domain();
   std::vector<std::string> local, remote;  // each local account once
   std::set<std::string> local_users;
@@ -239,10 +237,10 @@ absl::StatusOr<mail::pb::MessageMeta> SendWithTimeline(MailServices& mail, const
   entry.set_user(user);
   entry.set_sent_id(sent->id());
   for (const std::string& r : remote) entry.add_recipients(r);
-  if (*seconds > 0) {
+  if (hold_seconds > 0) {
     entry.set_held(true);
     for (const std::string& a : local) entry.add_local_recipients(a);
-    entry.set_next_attempt_micros(now + int64_t{*seconds} * 1'000'000);
+    entry.set_next_attempt_micros(now + int64_t{hold_seconds} * 1'000'000);
     status.set_undo_until_micros(entry.next_attempt_micros());
     for (const std::string& a : local) mail::SetRecipient(status, a, mail::kQueued, "", 0, 0, now);
   } else {

@@ -28,13 +28,13 @@ inline constexpr int kMaxUndoSeconds = 30;
 
 void RegisterMailDeliveryRoutes(Router& router, const ApiContext& ctx);
 
-// Webmail's send: files the Sent copy, writes its timeline, and either holds everything
-// for the sender's undo window or, with a window of 0, delivers local copies now and
-// queues the rest. Returns the Sent copy's entry.
+// A send through the API: files the Sent copy, writes its timeline, and either holds
+// everything for `hold_seconds` (the undo window webmail asks for) or, with 0, delivers
+// local copies now and queues the rest. Returns the Sent copy's entry.
 absl::StatusOr<mail::pb::MessageMeta> SendWithTimeline(MailServices& mail, const ApiContext& ctx,
                                                        const std::string& user,
                                                        const std::vector<std::string>& recipients,
-                                                       std::string_view source);
+                                                       std::string_view source, int hold_seconds);
 
 // The account's undo window in seconds (the site default until the user picks one).
 absl::StatusOr<int> UndoSeconds(const ApiContext& ctx, const std::string& user);

@@ -117,8 +117,8 @@ class MailDeliveryTest : public ::testing::Test {
   }
 
   std::string Send(const json& to, const std::string& subject) {
-    Answer a =
-        Api("alice", "POST", "/api/mail", {{"to", to}, {"subject", subject}, {"body", "hi"}});
+    Answer a = Api("alice", "POST", "/api/mail",
+                   {{"to", to}, {"subject", subject}, {"body", "hi"}, {"undo", true}});
     EXPECT_EQ(a.status, 201) << a.body;
     return a.body.value("id", "");
   }
@@ -282,6 +282,21 @@ TEST_F(MailDeliveryTest, ConsoleListsRetriesAndDropsQueuedMail) {
       Api("admin", "GET", "/api/admin/queue", nullptr, http_port_).body["messages"].empty());
   EXPECT_EQ(RemoteCount(), 1);
   EXPECT_EQ(Count("alice", "inbox", "Undelivered"), 0);  // dropped, not bounced
+}
+
+TEST_F(MailDeliveryTest, AnApiSendThatOffersNoUndoIsNotHeld) {
+  SetUndo(30);
+  Answer a = Api("alice", "POST", "/api/mail",
+                 {{"to", {"bob"}}, {"subject", "Right away"}, {"body", "hi"}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  json t = Timeline(a.body.value("id", ""));
+  EXPECT_FALSE(t.contains("undo_until")) << t.dump();
+  EXPECT_EQ(Line(t, "bob@penncloud.local")["state"], "delivered");
+  EXPECT_EQ(Count("bob", "inbox", "Right away"), 1);
+  EXPECT_EQ(Api("alice", "POST", "/api/mail",
+                {{"to", {"bob"}}, {"subject", "x"}, {"body", "hi"}, {"undo", "yes"}})
+                .status,
+            400);
 }
 
 TEST_F(MailDeliveryTest, UndoWithinTheWindowKeepsEverythingBack) {

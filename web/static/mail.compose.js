@@ -173,7 +173,7 @@ async function send(ev) {
       attachments.push({ filename: f.name, content_type: f.type || 'application/octet-stream',
                          data: await readFile(f) });
     }
-    const body = { ...fields(), attachments, ...driveAttachments(), ...(draft.id ? { draft: draft.id } : {}) };
+    const body = { ...fields(), attachments, ...driveAttachments(), ...(draft.id ? { draft: draft.id } : {}), undo: true };
     const sent = await api('POST', '/api/mail', body);
     Object.assign(draft, { id: '', dirty: false });
     await afterSend();
