@@ -132,13 +132,20 @@ function editQuota(user) {
   modal.show();
 }
 
+// Answers can arrive out of order (the first page load and a quick search): only the
+// newest request's answer is drawn, and the table says which search it shows.
+let latest = 0;
+
 async function show() {
+  const asked = ++latest;
   const query = document.getElementById('users-query').value.trim();
   const after = pages[pages.length - 1];
   const params = new URLSearchParams({ q: query, after, limit: String(PAGE) });
   const page = await api('GET', `/api/admin/users?${params}`);
+  if (asked !== latest) return;
   const body = document.getElementById('users-body');
   body.replaceChildren();
+  body.dataset.query = query;
   if (page.users.length === 0) {
     const empty = el('tr');
     const cell = el('td', 'text-muted', 'No users match.');

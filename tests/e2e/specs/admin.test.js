@@ -7,13 +7,11 @@
 // admin; raw data pages over more rows than one page holds; a cell holding HTML and script
 // renders as inert text.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   clusterKvsctl, kvsctl, launchBrowser, logIn, openPage, signUp, startCluster,
 } from '../cluster.js';
+import { shoot } from '../page.js';
 
 const ADMIN = { user: 'admin', password: 'admin-password-e2e' };
 const ROWS = 30;  // admin-e2e-row-00..29, over two groups: more than a page of 10 in total
@@ -38,18 +36,6 @@ after(async () => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Screenshots at desktop width and at 390 px go to $PENNCLOUD_SCREENSHOTS (default: a
-// penncloud-screenshots folder under the temp dir).
-const screenshots = process.env.PENNCLOUD_SCREENSHOTS || join(tmpdir(), 'penncloud-screenshots');
-
-async function shoot(page, name) {
-  mkdirSync(screenshots, { recursive: true });
-  const size = page.viewportSize();
-  await page.screenshot({ path: join(screenshots, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(screenshots, `${name}-390.png`), fullPage: true });
-  if (size) await page.setViewportSize(size);
-}
 
 const newContext = () => openPage(browser);
 
@@ -251,7 +237,7 @@ test('users: search, disable after confirming ends her session and login; enable
   await page.goto(cluster.url('/admin'));
   await page.getByLabel('Name starts with').fill('userd');
   await page.getByRole('button', { name: 'Search' }).click();
-  const row = page.locator('#users-body tr[data-user="userdemo"]');
+  const row = page.locator('#users-body[data-query="userd"] tr[data-user="userdemo"]');
   await row.waitFor();
   assert.equal(await page.locator('#users-body tr').count(), 1);
   await shoot(page, 'admin-users');

@@ -5,14 +5,11 @@
 // list shows it. The reset page and the console's users card have no serious or critical
 // axe findings.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import AxeBuilder from '@axe-core/playwright';
 import {
   launchBrowser, logIn, openPage, signUp, startCluster,
 } from '../cluster.js';
+import { assertAccessible, shoot } from '../page.js';
 
 const ADMIN = { user: 'admin', password: 'admin-password-e2e' };
 let cluster;
@@ -28,29 +25,11 @@ after(async () => {
   await cluster?.stop();
 });
 
-const screenshots = process.env.PENNCLOUD_SCREENSHOTS || join(tmpdir(), 'penncloud-screenshots');
-async function shoot(page, name) {
-  mkdirSync(screenshots, { recursive: true });
-  const size = page.viewportSize();
-  await page.screenshot({ path: join(screenshots, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(screenshots, `${name}-390.png`), fullPage: true });
-  if (size) await page.setViewportSize(size);
-}
-
-async function noSeriousViolations(page, what, include = null) {
-  const axe = new AxeBuilder({ page });
-  if (include) axe.include(include);
-  const result = await axe.analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], what);
-}
-
 async function findUser(page, name) {
   await page.goto(cluster.url('/admin'));
   await page.getByLabel('Name starts with').fill(name);
   await page.getByRole('button', { name: 'Search' }).click();
-  const row = page.locator(`#users-body tr[data-user="${name}"]`);
+  const row = page.locator(`#users-body[data-query="${name}"] tr[data-user="${name}"]`);
   await row.waitFor();
   return row;
 }
@@ -74,7 +53,7 @@ test('a reset link made in the console sets a new password once and ends old ses
   const link = await admin.page.locator('#reset-url').inputValue();
   assert.match(link, /\/reset\?token=[A-Za-z0-9_-]{43}$/);
   // The users card (the console's raw-data lists have findings of their own).
-  await noSeriousViolations(admin.page, 'console users', 'section[aria-labelledby="users-title"]');
+  await assertAccessible(admin.page, 'console users', 'section[aria-labelledby="users-title"]');
 
   // The user, in another browser, opens the link.
   const other = await openPage(browser);
@@ -82,7 +61,7 @@ test('a reset link made in the console sets a new password once and ends old ses
   await other.page.getByText('For the account resetdemo').waitFor();
   assert.equal(new URL(other.page.url()).search, '', 'the token leaves the address bar');
   await other.page.getByText('App passwords you made for mail clients keep working').waitFor();
-  await noSeriousViolations(other.page, 'reset page');
+  await assertAccessible(other.page, 'reset page');
   await shoot(other.page, 'reset-page');
   await other.page.getByLabel('New password', { exact: true }).fill('short');
   await other.page.getByLabel('Repeat new password').fill('short');

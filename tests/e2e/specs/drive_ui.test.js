@@ -6,17 +6,12 @@
 // download count, revoke; shares with another account, seen in their "Shared with me",
 // revoked), text files opening in a new tab, and axe-core finding no serious or critical
 // violation; screenshots at 1280 and 390 px go to $PENNCLOUD_SCREENSHOTS.
-import AxeBuilder from '@axe-core/playwright';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launchBrowser, openPage, signUp, startCluster } from '../cluster.js';
+import { DESKTOP, PHONE, assertAccessible, pageApi, shoot } from '../page.js';
 
-const screenshots = process.env.PENNCLOUD_SCREENSHOTS || join(tmpdir(), 'penncloud-screenshots');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 
 let cluster;
 let browser;
@@ -24,7 +19,6 @@ let browser;
 before(async () => {
   cluster = await startCluster({ frontends: 1 });
   browser = await launchBrowser();
-  mkdirSync(screenshots, { recursive: true });
 });
 
 after(async () => {
@@ -32,29 +26,15 @@ after(async () => {
   await cluster?.stop();
 });
 
-// The JSON API from inside the page (its cookie and CSRF token); `raw` sends text as is.
-function api(page, method, path, body, raw = false) {
-  return page.evaluate(async ({ method, path, body, raw }) => {
-    const me = await (await fetch('/api/me')).json();
-    const headers = { 'X-CSRF-Token': me.csrf };
-    if (!raw && body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, text, json: text.startsWith('{') ? JSON.parse(text) : null };
-  }, { method, path, body, raw });
-}
-
 async function put(page, path, text) {
-  const res = await api(page, 'PUT', `/api/files/content?path=${encodeURIComponent(path)}`, text, true);
+  const res = await pageApi(page, 'PUT', `/api/files/content?path=${encodeURIComponent(path)}`, text, true);
   assert.ok(res.status === 201 || res.status === 200, res.text);
 }
 async function folder(page, path) {
-  assert.equal((await api(page, 'POST', '/api/files/folder', { path })).status, 201);
+  assert.equal((await pageApi(page, 'POST', '/api/files/folder', { path })).status, 201);
 }
 async function names(page, path) {
-  const res = await api(page, 'GET', `/api/files?path=${encodeURIComponent(path)}`);
+  const res = await pageApi(page, 'GET', `/api/files?path=${encodeURIComponent(path)}`);
   return res.json.entries.map((e) => e.name).sort();
 }
 
@@ -71,23 +51,6 @@ async function drivePage(user) {
 async function openDrive(page, address = '/drive') {
   await page.goto(cluster.url(address));
   await page.locator('#file-rows tr, #file-grid > li, #empty-folder:visible').first().waitFor();
-}
-
-async function shoot(page, name) {
-  await page.screenshot({ path: join(screenshots, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  // Nothing wider than the phone's screen but the scroll boxes made for it.
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(overflow <= PHONE.width, `${name}: the page is ${overflow} px wide at 390 px`);
-  await page.screenshot({ path: join(screenshots, `${name}-390.png`), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
-
-async function assertAccessible(page, what) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
-    `accessibility violations on ${what}`);
 }
 
 // Polls `probe` in the page (the page's CSP forbids waitForFunction's eval) until it is true.
@@ -136,7 +99,7 @@ test('list and grid, sorting, multi-select with bulk move, download and delete',
   await page.getByRole('button', { name: 'Sort ascending' }).click();
   await page.getByLabel('Sort by').selectOption('name');
   await assertAccessible(page, 'the list');
-  await shoot(page, 'drive-list');
+  await shoot(page, 'drive-list', { fitsPhone: true });
 
   // Grid: a card per item; the picture shows its thumbnail or, if there is none, an icon.
   await page.getByRole('button', { name: 'Grid' }).click();
@@ -152,7 +115,7 @@ test('list and grid, sorting, multi-select with bulk move, download and delete',
   assert.equal(await photo.locator('img, .pc-thumb-icon').count(), 1);
   assert.equal(await page.locator('#file-grid li[data-name="Archive"] .pc-thumb-icon').textContent(), '📁');
   await assertAccessible(page, 'the grid');
-  await shoot(page, 'drive-grid');
+  await shoot(page, 'drive-grid', { fitsPhone: true });
   // The layout is remembered.
   await openDrive(page);
   assert.equal(await page.locator('#file-grid > li').count(), 5);
@@ -202,7 +165,7 @@ test('list and grid, sorting, multi-select with bulk move, download and delete',
   await confirm(page);
   await row(page, 'c-large.bin').waitFor({ state: 'detached' });
   assert.deepEqual(await names(page, '/'), ['Archive']);
-  const trash = await api(page, 'GET', '/api/trash');
+  const trash = await pageApi(page, 'GET', '/api/trash');
   assert.deepEqual(trash.json.entries.map((e) => e.path).sort(), ['/c-large.bin', '/d-photo.png']);
 
   assert.deepEqual(errors, []);
@@ -246,14 +209,14 @@ test('trash: restore, delete forever and empty, each confirmed', async () => {
   const { page, context, errors } = await drivePage('cleo');
   for (const n of ['keep.txt', 'purge.txt', 'rest1.txt', 'rest2.txt']) await put(page, `/${n}`, n);
   for (const n of ['keep.txt', 'purge.txt', 'rest1.txt', 'rest2.txt']) {
-    assert.equal((await api(page, 'DELETE', `/api/files?path=%2F${n}`)).status, 200);
+    assert.equal((await pageApi(page, 'DELETE', `/api/files?path=%2F${n}`)).status, 200);
   }
   await openDrive(page);
   await page.getByRole('navigation', { name: 'Drive sections' }).getByRole('link', { name: 'Trash' }).click();
   await page.locator('#trash-rows tr').nth(3).waitFor();
   assert.ok(page.url().endsWith('/drive?view=trash'));
   await assertAccessible(page, 'the trash');
-  await shoot(page, 'drive-trash');
+  await shoot(page, 'drive-trash', { fitsPhone: true });
 
   await page.getByRole('button', { name: 'Restore keep.txt' }).click();
   await page.getByText('Restored to /keep.txt.').waitFor();
@@ -275,7 +238,7 @@ test('trash: restore, delete forever and empty, each confirmed', async () => {
   await page.getByText('Everything in the trash will be deleted for good.').waitFor();
   await confirm(page);
   await page.getByText('The trash is empty.', { exact: true }).first().waitFor();
-  assert.equal((await api(page, 'GET', '/api/trash')).json.entries.length, 0);
+  assert.equal((await pageApi(page, 'GET', '/api/trash')).json.entries.length, 0);
   assert.deepEqual(await names(page, '/'), ['keep.txt']);
   assert.deepEqual(errors, []);
   await context.close();
@@ -290,7 +253,7 @@ test('versions: list, download an older one, restore it', async () => {
   await page.locator('#versions-list li').first().waitFor();
   assert.equal(await page.locator('#versions-list li').count(), 1);
   await assertAccessible(page, 'the versions panel');
-  await shoot(page, 'drive-versions');
+  await shoot(page, 'drive-versions', { fitsPhone: true });
 
   const [download] = await Promise.all([
     page.waitForEvent('download'),
@@ -300,7 +263,7 @@ test('versions: list, download an older one, restore it', async () => {
 
   await page.getByRole('button', { name: /^Restore version 1/ }).click();
   await page.getByText('Restored. The content it replaced is now a version.').waitFor();
-  const now = await api(page, 'GET', '/api/files/content?path=%2Fessay.txt');
+  const now = await pageApi(page, 'GET', '/api/files/content?path=%2Fessay.txt');
   assert.equal(now.text, 'first draft');
   await page.getByRole('button', { name: 'Close' }).click();
   await page.locator('#versions-dialog').waitFor({ state: 'hidden' });
@@ -322,7 +285,7 @@ test('search opens the containing folder; text opens in a new tab', async () => 
   await page.locator('#search-rows tr').nth(1).waitFor();
   assert.ok(page.url().includes('q=resume'));
   await assertAccessible(page, 'search results');
-  await shoot(page, 'drive-search');
+  await shoot(page, 'drive-search', { fitsPhone: true });
   await page.getByRole('link', { name: 'Show Résumé final.txt in /Taxes/2026' }).click();
   await row(page, 'Résumé final.txt').waitFor();
   assert.ok(page.url().includes(`path=${encodeURIComponent('/Taxes/2026')}`));
@@ -379,7 +342,7 @@ test('share dialog: links with password and expiry, copy, count, revoke; people'
   await page.getByRole('button', { name: 'Share', exact: true }).click();
   await page.getByText('There is no account named nobody-here.').waitFor();
   await assertAccessible(page, 'the share dialog');
-  await shoot(page, 'drive-share');
+  await shoot(page, 'drive-share', { fitsPhone: true });
 
   // Reopened, the dialog shows the download.
   await page.getByRole('button', { name: 'Close' }).click();
@@ -394,7 +357,7 @@ test('share dialog: links with password and expiry, copy, count, revoke; people'
   await bob.page.getByRole('link', { name: 'Open folder Trip' }).click();
   await row(bob.page, 'notes.txt').waitFor();
   await assertAccessible(bob.page, 'Shared with me');
-  await shoot(bob.page, 'drive-shared-with-me');
+  await shoot(bob.page, 'drive-shared-with-me', { fitsPhone: true });
 
   // Revoking the link and the share takes effect at once.
   await page.getByRole('button', { name: 'Revoke link 1' }).click();
@@ -402,7 +365,7 @@ test('share dialog: links with password and expiry, copy, count, revoke; people'
   assert.equal((await fetch(cluster.url(`/s/${token}/info`))).status, 404);
   await page.getByRole('button', { name: 'Revoke access of fern' }).click();
   await page.getByText('Only you have access.').waitFor();
-  const after = await api(bob.page, 'GET', '/api/shares/incoming');
+  const after = await pageApi(bob.page, 'GET', '/api/shares/incoming');
   assert.deepEqual(after.json.shares, []);
 
   assert.deepEqual(errors, []);

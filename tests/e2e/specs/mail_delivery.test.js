@@ -5,13 +5,10 @@
 // delivered when the window ends and its Sent view shows the timeline; an admin finds a
 // queued message in the console and drops it after a confirmation, and the sender's
 // timeline then says cancelled. Screenshots at desktop width and 390 px.
-import AxeBuilder from '@axe-core/playwright';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser, logIn, openPage, signUp, startCluster } from '../cluster.js';
+import { assertAccessible, pageApi, shoot } from '../page.js';
 
 const ADMIN = { user: 'admin', password: 'admin-password-e2e' };
 let cluster;
@@ -27,41 +24,8 @@ after(async () => {
   await cluster?.stop();
 });
 
-const screenshots = process.env.PENNCLOUD_SCREENSHOTS || join(tmpdir(), 'penncloud-screenshots');
 
-async function shoot(page, name) {
-  mkdirSync(screenshots, { recursive: true });
-  const size = page.viewportSize();
-  await page.screenshot({ path: join(screenshots, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(screenshots, `${name}-390.png`), fullPage: true });
-  if (size) await page.setViewportSize(size);
-}
-
-// axe-core on the page, or on the part `only` selects: no serious or critical violation.
-async function assertAccessible(page, what, only = null) {
-  const axe = new AxeBuilder({ page });
-  if (only) axe.include(only);
-  const { violations } = await axe.analyze();
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-                   [], `axe on ${what}`);
-}
-
-function api(page, method, path, body) {
-  return page.evaluate(async ({ method, path, body }) => {
-    const me = await (await fetch('/api/me')).json();
-    const res = await fetch(path, {
-      method,
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text.startsWith('{') ? JSON.parse(text) : null };
-  }, { method, path, body });
-}
-
-const listing = async (page, folder) => (await api(page, 'GET', `/api/mail?folder=${folder}`)).json.messages;
+const listing = async (page, folder) => (await pageApi(page, 'GET', `/api/mail?folder=${folder}`)).json.messages;
 
 async function compose(page, to, subject) {
   await page.getByRole('button', { name: 'Compose' }).click();
@@ -84,7 +48,7 @@ test('undo send, the delivery timeline, and dropping queued mail in the console'
   await seconds.fill('4');
   await alice.page.locator('#undo-save').click();
   await alice.page.locator('#undo-message', { hasText: 'Saved.' }).waitFor();
-  assert.equal((await api(alice.page, 'GET', '/api/account/undo-send')).json.seconds, 4);
+  assert.equal((await pageApi(alice.page, 'GET', '/api/account/undo-send')).json.seconds, 4);
   await alice.page.goto(cluster.url('/mail'));
 
   // Send, then Undo inside the window: the message is a draft again, bob gets nothing.
@@ -116,12 +80,12 @@ test('undo send, the delivery timeline, and dropping queued mail in the console'
   const admin = await openPage(browser);
   await logIn(admin.page, cluster, ADMIN.user, ADMIN.password);
   await admin.page.waitForURL(cluster.url('/'));
-  assert.equal((await api(admin.page, 'PUT', '/api/account/undo-send', { seconds: 0 })).status, 200);
+  assert.equal((await pageApi(admin.page, 'PUT', '/api/account/undo-send', { seconds: 0 })).status, 200);
   await admin.page.goto(cluster.url('/mail'));
   await compose(admin.page, 'far@example.com', 'Overseas');
   await admin.page.getByText('Message sent.').waitFor();
   const sent = (await listing(admin.page, 'sent')).find((m) => m.subject === 'Overseas');
-  const before = (await api(admin.page, 'GET', `/api/mail/${sent.id}/delivery`)).json;
+  const before = (await pageApi(admin.page, 'GET', `/api/mail/${sent.id}/delivery`)).json;
   assert.equal(before.recipients[0].state, 'queued');
 
   // A non-admin is refused by the server, whatever a page would show.
@@ -141,7 +105,7 @@ test('undo send, the delivery timeline, and dropping queued mail in the console'
   await dialog.getByRole('button', { name: 'Drop' }).click();
   await admin.page.locator('#queue-body', { hasText: 'The queue is empty.' }).waitFor();
   await assertAccessible(admin.page, 'the console\'s queue', 'section[aria-labelledby="queue-title"]');
-  const afterDrop = (await api(admin.page, 'GET', `/api/mail/${sent.id}/delivery`)).json;
+  const afterDrop = (await pageApi(admin.page, 'GET', `/api/mail/${sent.id}/delivery`)).json;
   assert.equal(afterDrop.recipients[0].state, 'cancelled');
   assert.match(afterDrop.recipients[0].reply, /dropped by an administrator/);
   for (const p of [alice, bob, admin]) assert.deepEqual(p.errors, []);

@@ -3,17 +3,11 @@
 // picked, one removed again, the rest arriving as attachments), with axe-core finding no
 // serious or critical violation in the picker; screenshots at 1280 and 390 px go to
 // $PENNCLOUD_SCREENSHOTS.
-import AxeBuilder from '@axe-core/playwright';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser, openPage, signUp, startCluster } from '../cluster.js';
+import { DESKTOP, PHONE, assertAccessible, pageApi, shoot } from '../page.js';
 
-const screenshots = process.env.PENNCLOUD_SCREENSHOTS || join(tmpdir(), 'penncloud-screenshots');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 
 let cluster;
 let browser;
@@ -21,26 +15,12 @@ let browser;
 before(async () => {
   cluster = await startCluster({ frontends: 1 });
   browser = await launchBrowser();
-  mkdirSync(screenshots, { recursive: true });
 });
 
 after(async () => {
   await browser?.close();
   await cluster?.stop();
 });
-
-function api(page, method, path, body, raw = false) {
-  return page.evaluate(async ({ method, path, body, raw }) => {
-    const me = await (await fetch('/api/me')).json();
-    const headers = { 'X-CSRF-Token': me.csrf };
-    if (!raw && body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, text, json: text.startsWith('{') ? JSON.parse(text) : null };
-  }, { method, path, body, raw });
-}
 
 async function user(name) {
   const { page, context, errors } = await openPage(browser, {
@@ -55,25 +35,11 @@ async function openMail(page) {
   await page.locator('#folders [data-folder="inbox"]').waitFor();
 }
 
-async function shoot(page, name) {
-  await page.screenshot({ path: join(screenshots, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: join(screenshots, `${name}-390.png`), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
-
-async function assertAccessible(page, what) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
-    `accessibility violations on ${what}`);
-}
-
 test('Save to Drive puts an attachment into the folder picked', async () => {
   const ivy = await user('ivy');
   const jon = await user('jon');
-  assert.equal((await api(jon.page, 'POST', '/api/files/folder', { path: '/Saved' })).status, 201);
-  const sent = await api(ivy.page, 'POST', '/api/mail', {
+  assert.equal((await pageApi(jon.page, 'POST', '/api/files/folder', { path: '/Saved' })).status, 201);
+  const sent = await pageApi(ivy.page, 'POST', '/api/mail', {
     to: ['jon'], subject: 'the report', body: 'attached',
     attachments: [{ filename: 'report.txt', content_type: 'text/plain', data: Buffer.from('quarterly numbers').toString('base64') }],
   });
@@ -89,14 +55,14 @@ test('Save to Drive puts an attachment into the folder picked', async () => {
   await shoot(jon.page, 'mail-save-to-drive');
   await picker.getByRole('button', { name: 'Save here' }).click();
   await jon.page.getByText('Saved to Drive as /Saved/report.txt.').waitFor();
-  const file = await api(jon.page, 'GET', '/api/files/content?path=%2FSaved%2Freport.txt');
+  const file = await pageApi(jon.page, 'GET', '/api/files/content?path=%2FSaved%2Freport.txt');
   assert.equal(file.text, 'quarterly numbers');
 
   // Cancelling saves nothing.
   await jon.page.getByRole('button', { name: 'Save report.txt to Drive' }).click();
   await picker.getByRole('button', { name: 'Cancel' }).click();
   await picker.waitFor({ state: 'hidden' });
-  const listing = await api(jon.page, 'GET', '/api/files?path=%2FSaved');
+  const listing = await pageApi(jon.page, 'GET', '/api/files?path=%2FSaved');
   assert.deepEqual(listing.json.entries.map((e) => e.name), ['report.txt']);
   assert.deepEqual(jon.errors, []);
   await ivy.context.close();
@@ -106,9 +72,9 @@ test('Save to Drive puts an attachment into the folder picked', async () => {
 test('Attach from Drive sends the files picked', async () => {
   const kim = await user('kim');
   const lou = await user('lou');
-  assert.equal((await api(kim.page, 'POST', '/api/files/folder', { path: '/Docs' })).status, 201);
+  assert.equal((await pageApi(kim.page, 'POST', '/api/files/folder', { path: '/Docs' })).status, 201);
   for (const [path, text] of [['/Docs/plan.txt', 'the plan'], ['/Docs/draft.txt', 'not this'], ['/top.txt', 'top level']]) {
-    const res = await api(kim.page, 'PUT', `/api/files/content?path=${encodeURIComponent(path)}`, text, true);
+    const res = await pageApi(kim.page, 'PUT', `/api/files/content?path=${encodeURIComponent(path)}`, text, true);
     assert.equal(res.status, 201, res.text);
   }
 
@@ -132,12 +98,12 @@ test('Attach from Drive sends the files picked', async () => {
   await kim.page.getByRole('button', { name: 'Send' }).click();
   await kim.page.getByText('Message sent.').waitFor();
 
-  const inbox = await api(lou.page, 'GET', '/api/mail?folder=inbox');
+  const inbox = await pageApi(lou.page, 'GET', '/api/mail?folder=inbox');
   const id = inbox.json.messages.find((m) => m.subject === 'files from my drive').id;
-  const message = await api(lou.page, 'GET', `/api/mail/${id}`);
+  const message = await pageApi(lou.page, 'GET', `/api/mail/${id}`);
   assert.deepEqual(message.json.attachments.map((a) => a.filename).sort(), ['plan.txt', 'top.txt']);
   for (const a of message.json.attachments) {
-    const bytes = await api(lou.page, 'GET', `/api/mail/${id}/attachments/${a.index}`);
+    const bytes = await pageApi(lou.page, 'GET', `/api/mail/${id}/attachments/${a.index}`);
     assert.equal(bytes.text, a.filename === 'plan.txt' ? 'the plan' : 'top level');
   }
   // The next message starts with nothing from the drive.

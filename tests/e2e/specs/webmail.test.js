@@ -6,18 +6,13 @@
 // frontend is SIGKILLed; keyboard shortcuts; and axe-core finding no serious or critical
 // violation on the pages, light and dark, at desktop width and at 390 px. Screenshots go
 // to $PENNCLOUD_SCREENSHOTS (default: a penncloud-screenshots folder under the temp dir).
-import AxeBuilder from '@axe-core/playwright';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser, logIn, openPage, signUp, sourceRoot, startCluster } from '../cluster.js';
+import { DESKTOP, PHONE, assertAccessible, pageApi, shoot } from '../page.js';
 
-const screenshots = process.env.PENNCLOUD_SCREENSHOTS || join(tmpdir(), 'penncloud-screenshots');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 const ADMIN = { user: 'root', password: 'admin-password-e2e' };
 
 let cluster;
@@ -26,7 +21,6 @@ let browser;
 before(async () => {
   cluster = await startCluster({ frontends: 2, mail: true, admin: ADMIN });
   browser = await launchBrowser();
-  mkdirSync(screenshots, { recursive: true });
 });
 
 after(async () => {
@@ -50,40 +44,10 @@ async function openMail(page) {
   await page.locator('body[data-live="on"]').waitFor();
 }
 
-// The JSON API from inside the page (its cookie and CSRF token).
-function api(page, method, path, body) {
-  return page.evaluate(async ({ method, path, body }) => {
-    const me = await (await fetch('/api/me')).json();
-    const res = await fetch(path, {
-      method,
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, text, json: text.startsWith('{') ? JSON.parse(text) : null };
-  }, { method, path, body });
-}
-
 async function listing(page, folder) {
-  const res = await api(page, 'GET', `/api/mail?folder=${encodeURIComponent(folder)}`);
+  const res = await pageApi(page, 'GET', `/api/mail?folder=${encodeURIComponent(folder)}`);
   assert.equal(res.status, 200, res.text);
   return res.json.messages;
-}
-
-// A screenshot at desktop width and one at 390 px.
-async function shoot(page, name) {
-  await page.screenshot({ path: join(screenshots, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: join(screenshots, `${name}-390.png`), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
-
-// axe-core on the page as it is now: no serious or critical violation.
-async function assertAccessible(page, what) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
-                   `accessibility violations on ${what}`);
 }
 
 // Sends one message through the real SMTP server with Python's smtplib; resolves to the
@@ -111,7 +75,7 @@ function smtpSend(to, subject, replyTo) {
 async function waitUntilUp(adminPage, port) {
   const deadline = Date.now() + 20000;
   for (;;) {
-    const res = await api(adminPage, 'GET', '/api/admin/nodes');
+    const res = await pageApi(adminPage, 'GET', '/api/admin/nodes');
     const node = res.json?.nodes.find((n) => n.address === `127.0.0.1:${port}`);
     if (node?.health === 'up') return;
     if (Date.now() > deadline) throw new Error(`frontend on ${port} is not up: ${res.text}`);
@@ -133,7 +97,7 @@ function alertSays(page, text) {
 test('folders: nested create, rename, delete; move by menu and by drag; flag, unread, restore, empty Trash', async () => {
   const { page, context, errors } = await newUser('alice');
   for (const subject of ['One', 'Two', 'Three']) {
-    assert.equal((await api(page, 'POST', '/api/mail', { to: ['alice'], subject, body: subject })).status, 201);
+    assert.equal((await pageApi(page, 'POST', '/api/mail', { to: ['alice'], subject, body: subject })).status, 201);
   }
   await row(page, 'Three').waitFor();  // the event stream brought them in
   await page.waitForFunction(() => document.title === '(3) Mail · PennCloud');
@@ -238,9 +202,9 @@ test('compose: Bcc in no header, Reply-To, drafts saved while typing, name and s
   assert.match(await bob.page.locator('#draft-status').textContent(), /^Draft saved at /);
   const drafts = await listing(bob.page, 'drafts');
   assert.deepEqual(drafts.map((m) => m.subject), ['Secret plan']);
-  const saved = (await api(bob.page, 'GET', `/api/mail/${drafts[0].id}`)).json;
+  const saved = (await pageApi(bob.page, 'GET', `/api/mail/${drafts[0].id}`)).json;
   assert.deepEqual(saved.bcc, ['dave@penncloud.local']);
-  const draftSource = (await api(bob.page, 'GET', `/api/mail/${drafts[0].id}/source`)).text;
+  const draftSource = (await pageApi(bob.page, 'GET', `/api/mail/${drafts[0].id}/source`)).text;
   assert.doesNotMatch(draftSource, /dave/i);
   await shoot(bob.page, 'mail-compose');
   await assertAccessible(bob.page, 'the compose form');
@@ -249,13 +213,13 @@ test('compose: Bcc in no header, Reply-To, drafts saved while typing, name and s
   assert.deepEqual(await listing(bob.page, 'drafts'), []);
 
   const sent = (await listing(bob.page, 'sent')).find((m) => m.subject === 'Secret plan');
-  const sentSource = (await api(bob.page, 'GET', `/api/mail/${sent.id}/source`)).text;
+  const sentSource = (await pageApi(bob.page, 'GET', `/api/mail/${sent.id}/source`)).text;
   assert.match(sentSource, /^From: "?Bob Builder"? <bob@penncloud\.local>/m);
   assert.match(sentSource, /Meet at six\./);
   for (const [user, who] of [[carol, 'carol'], [dave, 'dave']]) {
     const got = (await listing(user.page, 'inbox')).find((m) => m.subject === 'Secret plan');
     assert.ok(got, `${who} did not get the message`);
-    const source = (await api(user.page, 'GET', `/api/mail/${got.id}/source`)).text;
+    const source = (await pageApi(user.page, 'GET', `/api/mail/${got.id}/source`)).text;
     assert.doesNotMatch(source, /^bcc:/im, `${who}'s copy shows a Bcc header`);
     assert.doesNotMatch(source, /dave@/i, `${who}'s copy names the Bcc recipient`);
   }
@@ -335,7 +299,7 @@ test('live: the event stream comes back through :8000 after a frontend is SIGKIL
 test('keyboard shortcuts, skip link, dark mode and 390 px, with axe', async () => {
   const { page, context, errors } = await newUser('gina');
   for (const subject of ['First', 'Second']) {
-    await api(page, 'POST', '/api/mail', { to: ['gina'], subject, body: subject });
+    await pageApi(page, 'POST', '/api/mail', { to: ['gina'], subject, body: subject });
   }
   await row(page, 'First').waitFor();
   await page.keyboard.press('Tab');
@@ -384,11 +348,11 @@ test('keyboard shortcuts, skip link, dark mode and 390 px, with axe', async () =
 
 test('conversations: a setting groups a thread, whose view folds quoted text; off again', async () => {
   const { page, context, errors } = await newUser('hank');
-  const first = (await api(page, 'POST', '/api/mail', { to: ['hank'], subject: 'Trip', body: 'Where to?' })).json;
+  const first = (await pageApi(page, 'POST', '/api/mail', { to: ['hank'], subject: 'Trip', body: 'Where to?' })).json;
   await row(page, 'Trip').waitFor();
   const original = (await listing(page, 'inbox')).find((m) => m.subject === 'Trip');
   assert.ok(first.id && original);
-  await api(page, 'POST', '/api/mail', { to: ['hank'], subject: 'Re: Trip', body: 'The sea.\n\n> Where to?',
+  await pageApi(page, 'POST', '/api/mail', { to: ['hank'], subject: 'Re: Trip', body: 'The sea.\n\n> Where to?',
                                          reply_to: original.id });
   await row(page, 'Re: Trip').waitFor();
 
