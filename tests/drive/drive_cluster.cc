@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace penncloud::testing {
@@ -73,6 +74,37 @@ absl::StatusOr<std::string> DriveCluster::SignUp(const std::string& user) {
   if (rc != 0 || at == std::string::npos) return absl::InternalError("signup failed: " + out);
   size_t start = at + 8;
   return out.substr(start, out.find('"', start) - start);
+}
+
+std::string CurlReply::Header(const std::string& lower_case_name) const {
+  auto it = headers.find(lower_case_name);
+  return it == headers.end() ? "" : it->second;
+}
+
+nlohmann::json CurlReply::Json() const { return nlohmann::json::parse(body, nullptr, false); }
+
+CurlReply RunCurl(int port, const std::string& dir, const std::string& args,
+                  const std::string& target, const std::string& body_file) {
+  const std::string head = dir + "/curl.head",
+                    body = body_file.empty() ? dir + "/curl.body" : body_file;
+  std::string code;
+  Shell(absl::StrCat("curl -s --max-time 60 -D '", head, "' -o '", body, "' -w '%{http_code}' ",
+                     args, " 'http://127.0.0.1:", port, target, "'"),
+        &code);
+  CurlReply r;
+  r.status = std::atoi(code.c_str());
+  std::ifstream h(head);
+  for (std::string line; std::getline(h, line);) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    r.headers[absl::AsciiStrToLower(line.substr(0, colon))] =
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+  }
+  if (body_file.empty()) {
+    std::ifstream b(body, std::ios::binary);
+    r.body.assign(std::istreambuf_iterator<char>(b), {});
+  }
+  return r;
 }
 
 int Shell(const std::string& command, std::string* output) {

@@ -3,10 +3,12 @@
 // Clients are the real ones (curl, litmus, rclone), run as child processes.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/kvs_group.h"
 #include "tests/support/process.h"
 
@@ -39,6 +41,21 @@ class DriveCluster {
   Process frontend_;
   int http_port_ = 0, grpc_port_ = 0, frontend_port_ = 0;
 };
+
+// One curl exchange: the status, the header fields (names in lower case) and the body.
+struct CurlReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string Header(const std::string& lower_case_name) const;  // "" when absent
+  nlohmann::json Json() const;  // a discarded value when the body is not JSON
+};
+
+// Runs curl with `args` (already quoted; they go before the URL) against
+// http://127.0.0.1:<port><target>, its scratch files in `dir`. With `body_file` the body is
+// written there instead of into the reply.
+CurlReply RunCurl(int port, const std::string& dir, const std::string& args,
+                  const std::string& target, const std::string& body_file = "");
 
 // Runs a shell command line; returns its exit status and fills *output with its stdout.
 int Shell(const std::string& command, std::string* output = nullptr);

@@ -13,11 +13,7 @@
 namespace penncloud::testing {
 namespace {
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  nlohmann::json Json() const { return nlohmann::json::parse(body, nullptr, false); }
-};
+using Reply = CurlReply;
 
 class DriveRecoveryTest : public ::testing::Test {
  protected:
@@ -32,18 +28,9 @@ class DriveRecoveryTest : public ::testing::Test {
   Reply Curl(const std::string& user, const std::string& csrf, const std::string& args,
              const std::string& target) {
     std::string auth = user.empty() ? ""
-                                    : absl::StrCat(" -b '", dir_, "/", user,
+                                    : absl::StrCat("-b '", dir_, "/", user,
                                                    ".jar' -H 'X-CSRF-Token: ", csrf, "' ");
-    std::string out;
-    Shell(absl::StrCat("curl -s --max-time 60 -w '\\n%{http_code}' ", auth, args,
-                       " 'http://127.0.0.1:", cluster_->http_port(), target, "'"),
-          &out);
-    Reply r;
-    size_t nl = out.rfind('\n');
-    if (nl == std::string::npos) return r;
-    r.body = out.substr(0, nl);
-    r.status = std::atoi(out.c_str() + nl + 1);
-    return r;
+    return RunCurl(cluster_->http_port(), dir_, auth + args, target);
   }
   Reply Put(const std::string& user, const std::string& csrf, const std::string& path,
             const std::string& text) {

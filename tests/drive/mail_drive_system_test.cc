@@ -16,11 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  json Json() const { return json::parse(body, nullptr, false); }
-};
+using Reply = CurlReply;
 
 class MailDriveSystemTest : public ::testing::Test {
  protected:
@@ -37,15 +33,7 @@ class MailDriveSystemTest : public ::testing::Test {
   }
 
   Reply Curl(const std::string& args, const std::string& path, const std::string& out = "") {
-    std::string file = out.empty() ? dir_ + "/reply" : out;
-    std::string code;
-    Shell(absl::StrCat("curl -s --max-time 60 -o '", file, "' -w '%{http_code}' ", args,
-                       " 'http://127.0.0.1:", cluster_->http_port(), path, "'"),
-          &code);
-    Reply r;
-    r.status = std::atoi(code.c_str());
-    if (out.empty()) Shell(absl::StrCat("cat '", file, "'"), &r.body);
-    return r;
+    return RunCurl(cluster_->http_port(), dir_, args, path, out);
   }
   // `user` ("" for nobody) with their cookie and, if `csrf`, their CSRF token.
   Reply As(const std::string& user, const std::string& method, const std::string& path,

@@ -28,16 +28,7 @@ using drive::testing::DeclaredPng;
 using drive::testing::ImageSize;
 using drive::testing::TestImage;
 
-struct Reply {
-  int status = 0;
-  std::string headers;  // lowercased names
-  std::string body;
-  std::string Header(const std::string& name) const {
-    std::smatch m;
-    std::regex re("(^|\n)" + name + ": ([^\r\n]*)", std::regex::icase);
-    return std::regex_search(headers, m, re) ? m[2].str() : "";
-  }
-};
+using Reply = CurlReply;
 
 class PreviewSystemTest : public ::testing::Test {
  protected:
@@ -99,17 +90,8 @@ class PreviewSystemTest : public ::testing::Test {
 
   // curl through the coordinator as `user` ("" = no session); `args` go before the URL.
   Reply Curl(const std::string& user, const std::string& args, const std::string& target) {
-    std::string auth = user.empty() ? "" : absl::StrCat(" -b '", dir_, "/", user, ".jar' ");
-    std::string body = dir_ + "/body.out", head = dir_ + "/head.out";
-    std::string code;
-    Shell(absl::StrCat("curl -s --max-time 60 -o '", body, "' -D '", head, "' -w '%{http_code}' ",
-                       auth, args, " 'http://127.0.0.1:", http_port_, target, "'"),
-          &code);
-    Reply r;
-    r.status = std::atoi(code.c_str());
-    r.headers = Slurp(head);
-    r.body = Slurp(body);
-    return r;
+    std::string auth = user.empty() ? "" : absl::StrCat("-b '", dir_, "/", user, ".jar' ");
+    return RunCurl(http_port_, dir_, auth + args, target);
   }
 
   Reply Upload(const std::string& user, const std::string& csrf, const std::string& path,
@@ -136,11 +118,6 @@ class PreviewSystemTest : public ::testing::Test {
     std::smatch m;
     std::regex re("drive_thumbnails_total\\{outcome=\"" + outcome + "\"\\} ([0-9]+)");
     return std::regex_search(page, m, re) ? std::stoi(m[1].str()) : 0;
-  }
-
-  static std::string Slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), {});
   }
 
   std::string dir_;

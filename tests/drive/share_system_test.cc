@@ -16,11 +16,7 @@
 namespace penncloud::testing {
 namespace {
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  nlohmann::json Json() const { return nlohmann::json::parse(body, nullptr, false); }
-};
+using Reply = CurlReply;
 
 class ShareSystemTest : public ::testing::Test {
  protected:
@@ -45,15 +41,7 @@ class ShareSystemTest : public ::testing::Test {
 
   // curl with `args` (already quoted) against `path`; the body goes to `out` if given.
   Reply Curl(const std::string& args, const std::string& path, const std::string& out = "") {
-    std::string file = out.empty() ? dir_ + "/reply" : out;
-    std::string code;
-    Shell(absl::StrCat("curl -s --max-time 60 -o '", file, "' -w '%{http_code}' ", args, " '",
-                       Base(), path, "'"),
-          &code);
-    Reply r;
-    r.status = std::atoi(code.c_str());
-    if (out.empty()) Shell(absl::StrCat("cat '", file, "'"), &r.body);
-    return r;
+    return RunCurl(cluster_->http_port(), dir_, args, path, out);
   }
   Reply As(const std::string& user, const std::string& method, const std::string& path,
            const std::string& json = "") {

@@ -12,10 +12,8 @@
 
 #include <chrono>
 #include <fstream>
-#include <map>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -32,15 +30,7 @@ constexpr uint64_t kBigBytes = 40 << 20;
 // kill reaches the client as an error (a buffered one the coordinator would replay itself).
 constexpr uint64_t kClientChunk = 2 << 20;
 
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // names in lower case
-  std::string body;
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
+using Reply = CurlReply;
 
 // The system, shared by the tests of this file (the kill test runs last).
 struct Cluster {
@@ -128,27 +118,10 @@ class TusSystemTest : public ::testing::Test {
   // curl through the coordinator; `user` "" sends no cookie, `csrf` "" no token.
   Reply Curl(const std::string& user, const std::string& csrf, const std::string& args,
              const std::string& target) {
-    std::string headers = cluster->dir + "/headers.tmp", body = cluster->dir + "/body.tmp";
     std::string auth;
-    if (!user.empty()) auth += absl::StrCat(" -b '", cluster->dir, "/", user, ".jar'");
-    if (!csrf.empty()) auth += absl::StrCat(" -H 'X-CSRF-Token: ", csrf, "'");
-    std::string code;
-    Shell(absl::StrCat("curl -s --max-time 60 -D '", headers, "' -o '", body, "' -w '%{http_code}'",
-                       auth, " ", args, " 'http://127.0.0.1:", cluster->http_port, target, "'"),
-          &code);
-    Reply r;
-    r.status = std::atoi(code.c_str());
-    std::ifstream h(headers);
-    std::string line;
-    while (std::getline(h, line)) {
-      size_t colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      r.headers[absl::AsciiStrToLower(line.substr(0, colon))] =
-          std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
-    }
-    std::ifstream b(body, std::ios::binary);
-    r.body.assign(std::istreambuf_iterator<char>(b), {});
-    return r;
+    if (!user.empty()) auth += absl::StrCat("-b '", cluster->dir, "/", user, ".jar' ");
+    if (!csrf.empty()) auth += absl::StrCat("-H 'X-CSRF-Token: ", csrf, "' ");
+    return RunCurl(cluster->http_port, cluster->dir, auth + args, target);
   }
 
   // POST /api/uploads/ with the tus headers; returns the reply (Location on 201).
