@@ -1,5 +1,5 @@
 // Delivery timelines, undo send and the console's queue, through real processes: a KVS
-// group, smtp (whose queue runner relays to delivery_sink.py, a remote server answering
+// group, smtp (whose queue runner relays to sink.py by-recipient, a remote server answering
 // 250, 451 or 550 per recipient), a frontend and a coordinator, driven with curl.
 #include <chrono>
 #include <filesystem>
@@ -38,10 +38,10 @@ class MailDeliveryTest : public ::testing::Test {
     ASSERT_TRUE(system.ok()) << system.status();
     sys_ = std::move(*system);
     remote_dir_ = sys_->dir() + "/remote";
-    auto sink = Process::Start(
-        "/usr/bin/python3",
-        {MailSystem::Script("delivery_sink.py"), std::to_string(sys_->sink_port()), remote_dir_},
-        sys_->dir() + "/sink.log");
+    auto sink = Process::Start("/usr/bin/python3",
+                               {MailSystem::Script("sink.py"), std::to_string(sys_->sink_port()),
+                                remote_dir_, "by-recipient"},
+                               sys_->dir() + "/sink.log");
     ASSERT_TRUE(sink.ok()) << sink.status();
     sink_ = std::move(*sink);
     ASSERT_TRUE(WaitForPort(sys_->sink_port()));
