@@ -75,3 +75,19 @@ export function clearMessage(element) {
   element.hidden = true;
   element.textContent = '';
 }
+
+// Checks a new password and its repetition (fields `password` and `confirm` of `form`)
+// before the server does, saying what is wrong in `message` and focusing the field.
+export function newPasswordIsValid(form, message) {
+  if (form.password.value.length < 8) {
+    showMessage(message, 'Your password must be at least 8 characters.');
+    form.password.focus();
+    return false;
+  }
+  if (form.password.value !== form.confirm.value) {
+    showMessage(message, 'The two passwords do not match.');
+    form.confirm.focus();
+    return false;
+  }
+  return true;
+}

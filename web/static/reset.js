@@ -2,7 +2,7 @@
 // once and taken out of the address bar, so it does not linger in history or get copied
 // along with the URL; the server checks it, and spends it only when the new password is set.
 import { api } from '/static/api.js';
-import { clearMessage, showMessage } from '/static/layout.js';
+import { clearMessage, newPasswordIsValid, showMessage } from '/static/layout.js';
 
 const form = document.getElementById('reset-form');
 const message = document.getElementById('message');
@@ -38,16 +38,7 @@ form.addEventListener('submit', async (event) => {
   event.preventDefault();
   clearMessage(message);
   const password = form.password.value;
-  if (password.length < 8) {
-    showMessage(message, 'Your password must be at least 8 characters.');
-    form.password.focus();
-    return;
-  }
-  if (password !== form.confirm.value) {
-    showMessage(message, 'The two passwords do not match.');
-    form.confirm.focus();
-    return;
-  }
+  if (!newPasswordIsValid(form, message)) return;
   const button = document.getElementById('submit');
   button.disabled = true;
   try {

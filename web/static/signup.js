@@ -1,5 +1,5 @@
 import { api } from '/static/api.js';
-import { clearMessage, showMessage } from '/static/layout.js';
+import { clearMessage, newPasswordIsValid, showMessage } from '/static/layout.js';
 
 const form = document.getElementById('signup-form');
 const message = document.getElementById('message');
@@ -41,16 +41,7 @@ form.addEventListener('submit', async (event) => {
     form.username.focus();
     return;
   }
-  if (password.length < 8) {
-    showMessage(message, 'Your password must be at least 8 characters.');
-    form.password.focus();
-    return;
-  }
-  if (password !== form.confirm.value) {
-    showMessage(message, 'The two passwords do not match.');
-    form.confirm.focus();
-    return;
-  }
+  if (!newPasswordIsValid(form, message)) return;
   const button = document.getElementById('submit');
   button.disabled = true;
   try {
