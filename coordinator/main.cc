@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
   std::string grpc_address = absl::StrCat(address, ":", absl::GetFlag(FLAGS_grpc_port));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(grpc_address, tls::ServerCredentials());
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a second coordinator here fails
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (!grpc_server) {

@@ -210,7 +210,10 @@ grpc::Status Replica::AuthorizePeer(const grpc::ServerContextBase& context, absl
                      absl::StrCat("the sender is a replica of group ", caller->group,
                                   ", this is group ", options_.group));
   }
-  if (caller->member != from || from == options_.id) {
+  if (from == options_.id) {
+    return tls::Deny(context, rpc, absl::StrCat("the sender says it is this replica, ", from));
+  }
+  if (caller->member != from) {
     return tls::Deny(context, rpc,
                      absl::StrCat("the sender says it is replica ", from,
                                   " but its certificate names replica ", caller->member));

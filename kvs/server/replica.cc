@@ -121,6 +121,9 @@ absl::Status Replica::Init() {
       options_.listen.empty() ? options_.peers.at(options_.id) : options_.listen;
   int port = 0;
   builder.AddListeningPort(listen, tls::ServerCredentials(), &port);
+  // A second replica started on this port by mistake must fail, not share it: with
+  // SO_REUSEPORT the kernel would split the group's traffic between the two.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(client_service_.get());

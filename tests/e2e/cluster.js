@@ -40,16 +40,25 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const sourceRoot = resolve(here, '..', '..');
 export const binDir = process.env.PENNCLOUD_BIN_DIR || join(sourceRoot, 'build', 'release', 'bin');
 
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
+// A port nothing listens on. The kernel may hand out the same one twice, so the ports given
+// out in this process are remembered and skipped.
+const givenPorts = new Set();
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((ok, fail) => {
+      const server = createServer();
+      server.unref();
+      server.on('error', fail);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address();
+        server.close(() => ok(port));
+      });
     });
-  });
+    if (!givenPorts.has(port)) {
+      givenPorts.add(port);
+      return port;
+    }
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -43,8 +43,22 @@ export async function shoot(page, name, { fitsPhone = false } = {}) {
   await page.setViewportSize(size ?? DESKTOP);
 }
 
+// Polls `probe(arg)` in the page until it is true. Not page.waitForFunction: that evaluates its
+// predicate with eval once it has to poll, which the pages' CSP (script-src 'self') forbids.
+export async function until(page, probe, arg, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(probe, arg))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${probe}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 // axe-core on the page, or on the part `only` selects: no serious or critical violation.
+// Colour transitions run out first: half-way through a switch to dark mode a link's colour is
+// neither scheme's, and axe would judge that passing frame.
 export async function assertAccessible(page, what, only = null) {
+  await page.evaluate(() => Promise.all(document.getAnimations()
+    .filter((a) => a instanceof CSSTransition).map((a) => a.finished.catch(() => {}))));
   const axe = new AxeBuilder({ page });
   if (only) axe.include(only);
   const { violations } = await axe.analyze();

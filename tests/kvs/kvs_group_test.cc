@@ -2,6 +2,8 @@
 // durability across a crash of every replica, and catch-up by snapshot.
 #include "tests/support/kvs_group.h"
 
+#include <sys/wait.h>
+
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -69,6 +71,26 @@ TEST(KvsGroupTest, ClientOperationsEndToEnd) {
   EXPECT_EQ(client->Get("big", "c").value().size(), big.size());
   big.push_back('x');
   EXPECT_TRUE(absl::IsInvalidArgument(client->Put("big", "c", big)));
+}
+
+// A replica started by mistake on a port another replica holds must exit. Were the port
+// shared (SO_REUSEPORT), the kernel would hand each of them part of the group's traffic.
+TEST(KvsGroupTest, AReplicaStartedOnATakenPortExitsInsteadOfSharingIt) {
+  auto group = KvsGroup::Start();
+  ASSERT_TRUE(group.ok()) << group.status();
+  const std::string taken = (*group)->address(0);
+  auto intruder = (*group)->StartJoining(std::stoi(taken.substr(taken.rfind(':') + 1)));
+  ASSERT_TRUE(intruder.ok()) << intruder.status();  // the port answers: replica 1 holds it
+  const int status = (*group)->Wait(*intruder, std::chrono::seconds(10));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  std::ifstream log((*group)->dir() + "/replica-" + std::to_string(*intruder + 1) + ".log");
+  const std::string text{std::istreambuf_iterator<char>(log), {}};
+  EXPECT_NE(text.find("cannot listen on " + taken), std::string::npos) << text;
+  auto client = ConnectTo(**group);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(client->Put("row", absl::StrCat("c", i), "v").ok());
+    EXPECT_EQ(client->Get("row", absl::StrCat("c", i)).value(), "v");
+  }
 }
 
 TEST(KvsGroupTest, BadRequestsGetClearErrorsAndNoCrash) {

@@ -139,6 +139,7 @@ absl::StatusOr<int> KvsGroup::StartJoining(int port) {
 void KvsGroup::Stop(int i) { replicas_[i].Stop(); }
 void KvsGroup::Continue(int i) { replicas_[i].Continue(); }
 bool KvsGroup::running(int i) const { return replicas_[i].running(); }
+int KvsGroup::Wait(int i, std::chrono::milliseconds timeout) { return replicas_[i].Wait(timeout); }
 
 absl::StatusOr<int> KvsGroup::Leader(std::chrono::milliseconds timeout) {
   std::vector<std::string> addresses;

@@ -59,6 +59,9 @@ class KvsGroup {
   void Stop(int i);      // SIGSTOP
   void Continue(int i);  // SIGCONT
   bool running(int i) const;
+  // Replica i's exit status (as from waitpid) once it exits, or -1 if it still runs after
+  // `timeout`.
+  int Wait(int i, std::chrono::milliseconds timeout);
 
   // The index of the replica that is leader according to a majority of Status replies
   // (the leader itself included), waiting up to `timeout`.

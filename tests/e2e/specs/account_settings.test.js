@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { launchBrowser, logIn, openPage, signUp, startCluster } from '../cluster.js';
+import { until } from '../page.js';
 
 let cluster;
 let browser;
@@ -39,7 +40,7 @@ function totp(secret, stepsFromNow = 0) {
 
 // The text of `selector` once the page has filled it in (it is empty until the API answers).
 async function shownText(page, selector) {
-  await page.waitForFunction((s) => document.querySelector(s)?.textContent !== '', selector);
+  await until(page, (s) => document.querySelector(s)?.textContent !== '', selector);
   return page.locator(selector).textContent();
 }
 

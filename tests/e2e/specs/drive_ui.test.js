@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launchBrowser, openPage, signUp, startCluster } from '../cluster.js';
-import { DESKTOP, PHONE, assertAccessible, pageApi, shoot } from '../page.js';
+import { DESKTOP, PHONE, assertAccessible, pageApi, shoot, until } from '../page.js';
 
 
 let cluster;
@@ -51,15 +51,6 @@ async function drivePage(user) {
 async function openDrive(page, address = '/drive') {
   await page.goto(cluster.url(address));
   await page.locator('#file-rows tr, #file-grid > li, #empty-folder:visible').first().waitFor();
-}
-
-// Polls `probe` in the page (the page's CSP forbids waitForFunction's eval) until it is true.
-async function until(page, probe, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(probe))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${probe}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const rowNames = (page) => page.locator('#file-rows tr').evaluateAll((rows) => rows.map((r) => r.dataset.name));

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, logIn, openPage, signUp, startCluster } from '../cluster.js';
+import { until } from '../page.js';
 
 const ADMIN = { user: 'admin', password: 'admin-password-edges' };
 
@@ -70,7 +71,7 @@ test('the admin makes sign-up invite-only; an invite link works once', async () 
   await visitorContext.close();
 
   await admin.getByRole('button', { name: 'Create invite link' }).click();
-  await admin.waitForFunction(() => document.getElementById('invite-url').value.includes('invite='));
+  await until(admin, () => document.getElementById('invite-url').value.includes('invite='));
   const link = await admin.locator('#invite-url').inputValue();
   assert.match(link, /\/signup\?invite=[A-Za-z0-9_-]{40,}/);
   await admin.locator('#invite-list').getByText(`Made by ${ADMIN.user}`).waitFor();

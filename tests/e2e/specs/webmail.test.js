@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser, logIn, openPage, signUp, sourceRoot, startCluster } from '../cluster.js';
-import { DESKTOP, PHONE, assertAccessible, pageApi, shoot } from '../page.js';
+import { DESKTOP, PHONE, assertAccessible, pageApi, shoot, until } from '../page.js';
 
 const ADMIN = { user: 'root', password: 'admin-password-e2e' };
 
@@ -100,7 +100,7 @@ test('folders: nested create, rename, delete; move by menu and by drag; flag, un
     assert.equal((await pageApi(page, 'POST', '/api/mail', { to: ['alice'], subject, body: subject })).status, 201);
   }
   await row(page, 'Three').waitFor();  // the event stream brought them in
-  await page.waitForFunction(() => document.title === '(3) Mail · PennCloud');
+  await until(page, () => document.title === '(3) Mail · PennCloud');
 
   await page.getByRole('button', { name: 'New folder' }).click();
   await page.getByLabel('New folder name').fill('Work');
@@ -264,7 +264,7 @@ test('live: SMTP mail shows in an open tab within 1 s of its 250; other tabs fol
   const delay = (await seen) - accepted;
   console.log(`live: shown ${delay} ms after the 250`);
   assert.ok(delay < 1000, `shown ${delay} ms after the 250`);
-  await erin.page.waitForFunction(() => document.title === '(1) Mail · PennCloud');
+  await until(erin.page, () => document.title === '(1) Mail · PennCloud');
 
   // A second tab follows what the first does.
   const other = await erin.context.newPage();
@@ -274,7 +274,7 @@ test('live: SMTP mail shows in an open tab within 1 s of its 250; other tabs fol
   await row(erin.page, 'Live one').click();
   await erin.page.getByRole('button', { name: 'Delete', exact: true }).click();
   await row(other, 'Live one').waitFor({ state: 'detached', timeout: 5000 });
-  await other.waitForFunction(() => document.title === 'Mail · PennCloud');
+  await until(other, () => document.title === 'Mail · PennCloud');
   assert.deepEqual(erin.errors, []);
   await erin.context.close();
 });
