@@ -27,6 +27,8 @@ packages=(
   # the multi-host test cuts emulated hosts off inside their network namespaces
   iptables
   chromium litmus rclone
+  # the WebDAV client the drive test drives for locks (tests/drive/cadaver_system_test.cc)
+  cadaver
   # IMAP clients the mail tests drive: mbsync, and Thunderbird headless over Marionette
   isync thunderbird
   # validates docker/compose.yaml in CI (no container engine needed)
