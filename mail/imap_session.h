@@ -58,6 +58,9 @@ class ImapSession {
   bool Idling() const { return idle_tag_.has_value(); }
   SessionOutput OnPoll();
   bool authenticated() const { return !user_.empty(); }
+  const std::string& user() const { return user_; }
+  // The selected folder (the store's name, "" if none): the one an IDLE waits on.
+  std::string selected_folder() const { return selected_ ? selected_->folder : ""; }
 
  private:
   struct Selected {
