@@ -65,9 +65,9 @@ LaunchRecord Sibling(const LaunchRecord& sibling, std::string name, std::string 
   for (size_t i = 1; i < sibling.argv.size(); ++i) {
     const std::string& a = sibling.argv[i];
     bool replaced = false;
-    for (const char* flag : {"--id=", "--peers=", "--client_addrs=", "--listen=", "--data_dir=",
-                             "--join", "--group=", "--node_name=", "--tls_cert_file=",
-                             "--tls_key_file="}) {
+    for (const char* flag :
+         {"--id=", "--peers=", "--client_addrs=", "--listen=", "--data_dir=", "--join",
+          "--group=", "--node_name=", "--tls_cert_file=", "--tls_key_file="}) {
       replaced = replaced || a.starts_with(flag);
     }
     if (!replaced) record.argv.push_back(a);

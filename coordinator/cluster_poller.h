@@ -43,10 +43,10 @@ struct ReplicaView {
   uint64_t replica = 0;
   std::string address;
   bool learner = false;
-  bool up = false;                                // answered the last poll
-  std::optional<kvs::pb::StatusResponse> status;  // the last answer (kept while down)
+  bool up = false;                                  // answered the last poll
+  std::optional<kvs::pb::StatusResponse> status;    // the last answer (kept while down)
   std::optional<tls::CertificateInfo> certificate;  // what it presented (kept while down)
-  std::optional<double> requests_per_second;      // when the replica reports a counter
+  std::optional<double> requests_per_second;        // when the replica reports a counter
   int64_t up_since_unix_ms = 0;  // process start (as reported), else first answer seen
 };
 

@@ -61,8 +61,8 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
 grpc::Status CoordinatorService::ListNodes(grpc::ServerContext* context,
                                            const pb::ListNodesRequest* request,
                                            pb::ListNodesResponse* response) {
-  if (grpc::Status s = tls::Authorize(*context, "ListNodes",
-                                      {tls::Role::kCoordinator, tls::Role::kAdmin});
+  if (grpc::Status s =
+          tls::Authorize(*context, "ListNodes", {tls::Role::kCoordinator, tls::Role::kAdmin});
       !s.ok()) {
     return s;
   }

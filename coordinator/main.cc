@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -14,15 +15,16 @@
 #include "common/grpc_metrics.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
-#include "http/metrics_server.h"
 #include "common/node_name.h"
 #include "common/stop_signal.h"
 #include "coordinator/admin.h"
+#include "coordinator/admin_users_backfill.h"
 #include "coordinator/cluster_poller.h"
 #include "coordinator/grpc_service.h"
 #include "coordinator/https_context.h"
 #include "coordinator/proxy.h"
 #include "grpcpp/grpcpp.h"
+#include "http/metrics_server.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/memory_client.h"
 
@@ -142,6 +144,9 @@ int main(int argc, char** argv) {
   coordinator::History history;
   coordinator::ClusterPoller poller(coordinator::KvsLayout::FromSpec(spec), &registry, &history);
   poller.Start();
+  // Accounts older than the console's user list join it (once per store, in the background).
+  std::optional<coordinator::UserListBackfill> backfill;
+  if (spec != "memory") backfill.emplace(store.get(), coordinator::PollerRowSource(&poller));
   coordinator::Launcher launcher(absl::GetFlag(FLAGS_run_dir));
   coordinator::NodeTable node_table(
       &registry, &poller, &launcher,

@@ -40,8 +40,8 @@ struct NodeRow {
   std::optional<int64_t> uptime_s;
   std::string version = "unknown";
   std::optional<tls::CertificateInfo> certificate;  // what it presents on internal gRPC
-  std::optional<LaunchRecord> record;  // how to stop / start it, if known
-  bool running = false;                // the record's process runs (with a record only)
+  std::optional<LaunchRecord> record;               // how to stop / start it, if known
+  bool running = false;  // the record's process runs (with a record only)
 
   bool can_stop() const { return tier != "coordinator" && record && running; }
   bool can_start() const { return tier != "coordinator" && record && !running; }

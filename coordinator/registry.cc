@@ -85,8 +85,7 @@ void Registry::SetVersion(const std::string& address, const std::string& version
   if (it != nodes_.end()) it->second.version = version;
 }
 
-void Registry::SetCertificate(const std::string& address,
-                              const tls::CertificateInfo& certificate) {
+void Registry::SetCertificate(const std::string& address, const tls::CertificateInfo& certificate) {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(address);
   if (it != nodes_.end()) it->second.certificate = certificate;

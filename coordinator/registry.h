@@ -41,7 +41,7 @@ struct NodeState {
   std::string name;
   NodeLoad load;
   int64_t started_unix_ms = 0;
-  std::string version;  // as the node reports it ("" if it does not)
+  std::string version;                              // as the node reports it ("" if it does not)
   std::optional<tls::CertificateInfo> certificate;  // what its heartbeats were signed with
   Clock::time_point last_beat;
   int64_t last_beat_unix_ms = 0;

@@ -12,9 +12,9 @@
 #include "common/config.h"
 #include "common/grpc_tls.h"
 #include "kvs/client/connect.h"
+#include "kvs/client/replica_group_client.h"
 #include "kvs/ctl/kvsctl_cluster.h"
 #include "kvs/ctl/kvsctl_node.h"
-#include "kvs/client/replica_group_client.h"
 
 ABSL_FLAG(std::string, group, "",
           "The replica group: comma-separated client addresses of its replicas. Default: "
@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
   if (args.empty()) return Usage("no command");
   // An operator's tool: its certificate must grant the admin role (the cluster's own is
   // state/tls/kvsctl.crt: `kvsctl --tls_dir=state/tls ...`).
-  if (absl::Status s = penncloud::tls::InitProcess(
-          "kvsctl", penncloud::tls::Identity::Admin("kvsctl"));
+  if (absl::Status s =
+          penncloud::tls::InitProcess("kvsctl", penncloud::tls::Identity::Admin("kvsctl"));
       !s.ok()) {
     return Fail(s);
   }

@@ -104,8 +104,7 @@ absl::StatusOr<InstallResult> GrpcGroupSteps::Install(const cluster::Migration& 
   // Any source replica that has applied FREEZE holds the final range; a lagging one
   // refuses and the next is tried.
   for (const std::string& address : sources) {
-    auto stub =
-        pb::KvsPeer::NewStub(grpc::CreateChannel(address, tls::ChannelCredentials()));
+    auto stub = pb::KvsPeer::NewStub(grpc::CreateChannel(address, tls::ChannelCredentials()));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     pb::FetchRangeRequest request;

@@ -28,8 +28,7 @@ class EtcdTarget final : public Target {
       grpc::ChannelArguments args;
       // Without a private subchannel pool, channels to one endpoint share a connection.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      auto channel =
-          grpc::CreateCustomChannel(endpoints[i % endpoints.size()], credentials, args);
+      auto channel = grpc::CreateCustomChannel(endpoints[i % endpoints.size()], credentials, args);
       stubs_.push_back(etcdserverpb::KV::NewStub(channel));
     }
   }
@@ -68,8 +67,7 @@ class EtcdTarget final : public Target {
 }  // namespace
 
 std::unique_ptr<Target> MakeEtcdTarget(const std::vector<std::string>& endpoints, int connections,
-                                       std::chrono::milliseconds rpc_timeout,
-                                       const EtcdTls& tls) {
+                                       std::chrono::milliseconds rpc_timeout, const EtcdTls& tls) {
   return std::make_unique<EtcdTarget>(endpoints, connections, rpc_timeout, tls);
 }
 

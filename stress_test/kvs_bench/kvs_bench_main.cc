@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
       absl::StatusOr<std::string> ca = ReadPem("etcd_ca_file", absl::GetFlag(FLAGS_etcd_ca_file));
       absl::StatusOr<std::string> cert =
           ReadPem("etcd_cert_file", absl::GetFlag(FLAGS_etcd_cert_file));
-      absl::StatusOr<std::string> key = ReadPem("etcd_key_file", absl::GetFlag(FLAGS_etcd_key_file));
+      absl::StatusOr<std::string> key =
+          ReadPem("etcd_key_file", absl::GetFlag(FLAGS_etcd_key_file));
       for (const absl::Status& s : {ca.status(), cert.status(), key.status()}) {
         if (!s.ok()) {
           std::cerr << "kvs_bench: " << s.message() << "\n";
@@ -119,13 +120,13 @@ int main(int argc, char** argv) {
       }
       tls = {.ca = *std::move(ca), .cert = *std::move(cert), .key = *std::move(key)};
     }
-    target = penncloud::bench::MakeEtcdTarget(
-        endpoints, conns, Millis(absl::GetFlag(FLAGS_etcd_rpc_timeout)), tls);
+    target = penncloud::bench::MakeEtcdTarget(endpoints, conns,
+                                              Millis(absl::GetFlag(FLAGS_etcd_rpc_timeout)), tls);
   } else if (name == "penncloud") {
     // The benchmark is a client like any tier: mutual TLS with its own certificate
     // (--tls_dir holding kvs-bench.crt, an admin identity), or --insecure_plaintext.
-    if (absl::Status s = penncloud::tls::InitProcess(
-            "kvs-bench", penncloud::tls::Identity::Admin("kvs-bench"));
+    if (absl::Status s =
+            penncloud::tls::InitProcess("kvs-bench", penncloud::tls::Identity::Admin("kvs-bench"));
         !s.ok()) {
       std::cerr << "kvs_bench: " << s.message() << "\n";
       return 2;

@@ -137,8 +137,8 @@ TEST(KvsGroupTest, BadRequestsGetClearErrorsAndNoCrash) {
   absl::StatusOr<tls::Files> peer_files =
       TestPki::Shared().Issue(tls::Identity::Replica(0, other + 1));
   ASSERT_TRUE(peer_files.ok()) << peer_files.status();
-  auto peer = kvs::pb::KvsPeer::NewStub(grpc::CreateChannel(
-      (*group)->address(leader), tls::MakeChannelCredentials(*peer_files)));
+  auto peer = kvs::pb::KvsPeer::NewStub(
+      grpc::CreateChannel((*group)->address(leader), tls::MakeChannelCredentials(*peer_files)));
   kvs::pb::PeerBatch batch;
   batch.set_from(other + 1);
   batch.add_messages("\xff\xff\xff garbage");

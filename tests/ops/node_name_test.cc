@@ -98,8 +98,8 @@ TEST(NodeNameTest, EveryBinaryLogsTheNameItWasGiven) {
   ExpectEveryLineNames(dir + "/coordinator.log", "coordinator.node_up", "front-door");
 
   // The frontend's heartbeats carry the same name to the coordinator (the admin console).
-  auto stub = coordinator::pb::Coordinator::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", grpc_port), tls::ChannelCredentials()));
+  auto stub = coordinator::pb::Coordinator::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), tls::ChannelCredentials()));
   std::string reported;
   for (int i = 0; i < 50 && reported.empty(); ++i) {
     grpc::ClientContext ctx;

@@ -21,8 +21,10 @@ absl::StatusOr<std::unique_ptr<WebCluster>> WebCluster::Start(WebClusterOptions 
   c->grpc_port_ = FreePort();
   c->metrics_port_ = FreePort();
   std::vector<std::string> coordinator_args = {
-      absl::StrCat("--http_port=", c->http_port_), absl::StrCat("--grpc_port=", c->grpc_port_),
-      "--kvs=" + c->kvs_->spec(), absl::StrCat("--down_after_ms=", options.down_after_ms),
+      absl::StrCat("--http_port=", c->http_port_),
+      absl::StrCat("--grpc_port=", c->grpc_port_),
+      "--kvs=" + c->kvs_->spec(),
+      absl::StrCat("--down_after_ms=", options.down_after_ms),
       absl::StrCat("--heartbeat_ms=", options.heartbeat_ms),
       absl::StrCat("--metrics_listen=127.0.0.1:", c->metrics_port_)};
   coordinator_args.insert(coordinator_args.end(), options.coordinator_flags.begin(),
@@ -80,8 +82,8 @@ void WebCluster::KillFrontend(int i) {
 absl::Status WebCluster::RestartFrontend(int i) { return LaunchFrontend(i); }
 
 absl::StatusOr<std::vector<coordinator::pb::NodeInfo>> WebCluster::Nodes() {
-  auto stub = coordinator::pb::Coordinator::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", grpc_port_), tls::ChannelCredentials()));
+  auto stub = coordinator::pb::Coordinator::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_), tls::ChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
   coordinator::pb::ListNodesRequest req;
