@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "mail/delivery_pool.h"
 #include "mail/imap_message.h"
 #include "mail/mime.h"
 #include "mail/text.h"
@@ -115,17 +116,22 @@ absl::StatusOr<std::string> Delivery::DeliverCopies(const Envelope& envelope,
     checked = std::move(decision.message);
     message = checked;
   }
-  std::string id;
-  for (const auto& user : local) {
-    auto meta = store_.Add(user, folder, message, false);
-    if (!meta.ok()) return meta.status();
-    if (id.empty()) id = meta->id();
-  }
-  if (!remote.empty()) {
+  // Every local copy and the queue entry at once: each is complete on its own.
+  const std::vector<std::string> users(local.begin(), local.end());
+  std::vector<std::string> ids(users.size() + 1);
+  auto stored = RunTogether(ids.size(), [&](size_t i) -> absl::Status {
+    if (i < users.size()) {
+      auto meta = store_.Add(users[i], folder, message, false);
+      if (meta.ok()) ids[i] = meta->id();
+      return meta.status();
+    }
+    if (remote.empty()) return absl::OkStatus();
     auto queued = queue_.Enqueue(envelope.sender, remote, message);
-    if (!queued.ok()) return queued.status();
-    if (id.empty()) id = *queued;
-  }
+    if (queued.ok()) ids[i] = *queued;
+    return queued.status();
+  });
+  if (!stored.ok()) return stored;
+  const std::string& id = users.empty() ? ids.back() : ids.front();
   PC_LOG(kInfo, "mail.delivered")
   ("from", envelope.sender)("local", local.size())("remote", remote.size())("bytes",
                                                                             message.size());

@@ -155,6 +155,29 @@ absl::StatusOr<pb::FolderState> MailStore::Advance(std::string_view user, std::s
   return absl::AbortedError("folder changed concurrently");
 }
 
+absl::StatusOr<pb::FolderState> MailStore::Reserve(std::string_view user, std::string_view folder,
+                                                   uint32_t count,
+                                                   const std::optional<pb::FolderState>& known) {
+  std::optional<pb::FolderState> state = known;
+  for (int attempt = 0; attempt < kAdvanceAttempts; ++attempt) {
+    if (attempt > 1) BackOff(attempt - 1);  // the first miss may only be a stale `known`
+    if (!state) {
+      auto read = State(user, folder);
+      if (!read.ok()) return read.status();
+      state = std::move(*read);
+    }
+    std::string old = state->SerializeAsString();
+    if (state->uid_next() > UINT32_MAX - count) return absl::ResourceExhaustedError("UIDs used up");
+    state->set_uid_next(state->uid_next() + count);
+    state->set_highest_modseq(state->highest_modseq() + count);
+    auto done = kvs_.CPut(MailboxRow(user), StateColumn(folder), old, state->SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (*done) return *state;
+    state.reset();  // someone else moved it: read it again
+  }
+  return absl::AbortedError("folder changed concurrently");
+}
+
 absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::Mailbox(std::string_view user,
                                                                 std::string_view folder) {
   if (!FolderExists(user, folder)) return absl::NotFoundError("no such folder");

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "mail/chunks.h"
+#include "mail/delivery_pool.h"
 #include "mail/mime.h"
 #include "mail/text.h"
 #include "mail/thread.h"
@@ -78,7 +79,11 @@ MailStore::MailStore(kvs::Client& kvs, std::function<int64_t()> now_micros)
     : kvs_(kvs),
       now_micros_(now_micros ? std::move(now_micros)
                              : [] { return absl::ToUnixMicros(absl::Now()); }),
-      index_(kvs, now_micros_) {}
+      index_(kvs, now_micros_),
+      uids_([this](std::string_view user, std::string_view folder, uint32_t count,
+                   const std::optional<pb::FolderState>& known) {
+        return Reserve(user, folder, count, known);
+      }) {}
 
 std::string MailStore::NewId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -115,23 +120,41 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
   meta.set_message_id(ScrubUtf8(ThreadMessageId(parsed)));
   for (std::string& ref : ThreadReferences(parsed)) meta.add_references(ScrubUtf8(ref));
 
-  // The index first: a message is searchable from the moment it can be seen.
-  if (indexing_) {
-    if (auto s = index_.Add(user, meta.id(), folder, parsed, !flags.seen); !s.ok()) return s;
-  }
-  auto chunks = WriteChunks(kvs_, BodyName(user, meta.id()), source);
-  if (!chunks.ok()) return chunks.status();
-  meta.set_chunks(*chunks);
-  return Insert(user, folder, std::move(meta));
+  // The index, the source and a UID before the entry: a message is searchable and
+  // complete from the moment it can be seen. The three are independent, so they go out
+  // together and the KVS client batches them.
+  int chunks = 0;
+  TakenUid uid;
+  auto written = RunTogether(3, [&](size_t part) -> absl::Status {
+    if (part == 0) {
+      return indexing_ ? index_.Add(user, meta.id(), folder, parsed, !flags.seen)
+                       : absl::OkStatus();
+    }
+    if (part == 1) {
+      auto n = WriteChunks(kvs_, BodyName(user, meta.id()), source);
+      if (n.ok()) chunks = *n;
+      return n.status();
+    }
+    auto taken = uids_.Take(user, folder);
+    if (taken.ok()) uid = *taken;
+    return taken.status();
+  });
+  if (!written.ok()) return written;
+  meta.set_chunks(chunks);
+  return Insert(user, folder, std::move(meta), uid);
 }
 
 absl::StatusOr<pb::MessageMeta> MailStore::Insert(std::string_view user, std::string_view folder,
-                                                  pb::MessageMeta meta) {
-  auto state = Advance(user, folder, /*new_uid=*/true);
-  if (!state.ok()) return state.status();
+                                                  pb::MessageMeta meta,
+                                                  std::optional<TakenUid> uid) {
+  if (!uid) {
+    auto taken = uids_.Take(user, folder);
+    if (!taken.ok()) return taken.status();
+    uid = *taken;
+  }
   meta.set_folder(std::string(folder));
-  meta.set_uid(state->uid_next() - 1);
-  meta.set_modseq(state->highest_modseq());
+  meta.set_uid(uid->uid);
+  meta.set_modseq(uid->modseq);
   auto created = kvs_.CPut(MailboxRow(user), MessageColumn(folder, meta.id()), std::nullopt,
                            meta.SerializeAsString());
   if (!created.ok()) return created.status();

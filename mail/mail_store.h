@@ -13,8 +13,9 @@
 // CPUT loops, never blind read-modify-writes. Ids sort newest first: they begin with the
 // inverted arrival time, followed by random bits.
 //
-// Adding writes the body chunks first and the index cell last: once Add returns OK the
-// message is durable and visible; if it fails, nothing is visible.
+// Adding writes the body chunks, the search index and the folder's next UID first (all at
+// once: they are independent) and the index cell last: once Add returns OK the message is
+// durable and visible; if it fails, nothing is visible.
 //
 // Folders: the five system folders always exist; user folders ("Work", "Work/2026"; '/'
 // separates levels) exist while their "box/" cell does. Every change to a folder's
@@ -36,6 +37,7 @@
 
 #include "absl/status/statusor.h"
 #include "kvs/client/client.h"
+#include "mail/mail_store_uids.h"
 #include "mail/search_index.h"
 #include "proto/mail.pb.h"
 
@@ -141,14 +143,21 @@ class MailStore {
   // Takes the folder's next change number, and a UID if `new_uid`, by compare-and-put.
   absl::StatusOr<pb::FolderState> Advance(std::string_view user, std::string_view folder,
                                           bool new_uid);
-  // Writes `meta` as a new entry of `folder` with a fresh UID and change number.
+  // Advances the folder's cell by `count` UIDs and change numbers (UidBatcher::Reserve).
+  absl::StatusOr<pb::FolderState> Reserve(std::string_view user, std::string_view folder,
+                                          uint32_t count,
+                                          const std::optional<pb::FolderState>& known);
+  // Writes `meta` as a new entry of `folder` with a fresh UID and change number (`uid`, if
+  // taken already).
   absl::StatusOr<pb::MessageMeta> Insert(std::string_view user, std::string_view folder,
-                                         pb::MessageMeta meta);
+                                         pb::MessageMeta meta,
+                                         std::optional<TakenUid> uid = std::nullopt);
   absl::StatusOr<pb::FolderState> NewState(std::string_view user, std::string_view folder);
 
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;
   SearchIndex index_;
+  UidBatcher uids_;
   bool indexing_ = true;
 };
 

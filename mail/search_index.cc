@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/numbers.h"
+#include "mail/delivery_pool.h"
 #include "mail/search_concurrency.h"
 #include "mail/search_query.h"
 #include "mail/search_tokenizer.h"
@@ -81,8 +82,7 @@ SearchIndex::SearchIndex(kvs::Client& kvs, std::function<int64_t()> now_micros)
 
 absl::Status SearchIndex::PutAll(std::string_view user, const std::vector<std::string>& columns) {
   const std::string row = SearchRow(user);
-  return ForEachConcurrently(columns.size(), kWriters,
-                             [&](size_t i) { return kvs_.Put(row, columns[i], ""); });
+  return RunTogether(columns.size(), [&](size_t i) { return kvs_.Put(row, columns[i], ""); });
 }
 
 absl::Status SearchIndex::DeleteAll(std::string_view user,
