@@ -11,6 +11,10 @@
 // returned an error may or may not have taken effect.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +45,34 @@ struct ColumnPage {
   bool more = false;        // true if columns beyond the last one returned exist
 };
 
+// A cell as a watcher last saw it, or as it is now (value nullopt: the cell does not exist).
+struct WatchedCell {
+  std::string column;
+  std::optional<std::string> value;
+  bool operator==(const WatchedCell&) const = default;
+};
+
+// Bounds of one Watch (docs/kvs.md "Watches"): a replica parks every call, so each is small.
+inline constexpr std::chrono::milliseconds kMaxWatchTimeout{60000};
+inline constexpr size_t kMaxWatchCells = 256;
+inline constexpr size_t kMaxWatchKnownBytes = 64 << 10;  // the known values together
+
+// Lets another thread end a Watch early; the Watch then returns kCancelled. One per call.
+class WatchCancel {
+ public:
+  void Cancel();
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  // For Client implementations: `hook` runs once at Cancel (at once if cancelled already)
+  // unless ClearHook came first. ClearHook waits for a running hook to end.
+  void SetHook(std::function<void()> hook);
+  void ClearHook();
+
+ private:
+  std::mutex mu_;
+  std::function<void()> hook_;  // GUARDED_BY(mu_)
+  std::atomic<bool> cancelled_{false};
+};
+
 class Client {
  public:
   virtual ~Client() = default;
@@ -66,6 +98,19 @@ class Client {
                                        std::string_view expected) = 0;
 
   virtual absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) = 0;
+
+  // Waits until some cell of `row` named in `known` no longer holds the value given there,
+  // or `timeout` (clamped to kMaxWatchTimeout) passes, and returns the cells that differ,
+  // as they are now (empty: timed out). A change made after the caller read a cell and
+  // before it called Watch is not missed: `known` is compared first. `cancel` may be null.
+  // Clients that cannot watch answer kUnimplemented (callers poll instead).
+  virtual absl::StatusOr<std::vector<WatchedCell>> Watch(std::string_view row,
+                                                         const std::vector<WatchedCell>& known,
+                                                         std::chrono::milliseconds timeout,
+                                                         WatchCancel* cancel);
 };
+
+// Refuses a watch outside the bounds above (kInvalidArgument).
+absl::Status CheckWatch(std::string_view row, const std::vector<WatchedCell>& known);
 
 }  // namespace penncloud::kvs

@@ -1,5 +1,7 @@
 #include "kvs/client/memory_client.h"
 
+#include <algorithm>
+
 namespace penncloud::kvs {
 
 absl::Status MemoryClient::CheckAvailable() const {
@@ -21,6 +23,7 @@ absl::Status MemoryClient::Put(std::string_view row, std::string_view column,
   if (auto s = CheckAvailable(); !s.ok()) return s;
   if (value.size() > kMaxValueBytes) return absl::InvalidArgumentError("value too large");
   cells_[{std::string(row), std::string(column)}] = std::string(value);
+  written_.notify_all();
   return absl::OkStatus();
 }
 
@@ -36,6 +39,7 @@ absl::StatusOr<bool> MemoryClient::CPut(std::string_view row, std::string_view c
       expected.has_value() ? (it != cells_.end() && it->second == *expected) : it == cells_.end();
   if (!matches) return false;
   cells_[key] = std::string(value);
+  written_.notify_all();
   return true;
 }
 
@@ -43,6 +47,7 @@ absl::Status MemoryClient::Delete(std::string_view row, std::string_view column)
   std::lock_guard lock(mu_);
   if (auto s = CheckAvailable(); !s.ok()) return s;
   cells_.erase({std::string(row), std::string(column)});
+  written_.notify_all();
   return absl::OkStatus();
 }
 
@@ -53,6 +58,7 @@ absl::StatusOr<bool> MemoryClient::CDelete(std::string_view row, std::string_vie
   auto it = cells_.find({std::string(row), std::string(column)});
   if (it == cells_.end() || it->second != expected) return false;
   cells_.erase(it);
+  written_.notify_all();
   return true;
 }
 
@@ -72,9 +78,56 @@ absl::StatusOr<ColumnPage> MemoryClient::List(std::string_view row, const ListOp
   return page;
 }
 
+std::vector<WatchedCell> MemoryClient::Differing(const std::string& row,
+                                                 const std::vector<WatchedCell>& known) const {
+  std::vector<WatchedCell> out;
+  for (const WatchedCell& cell : known) {
+    auto it = cells_.find({row, cell.column});
+    WatchedCell now{cell.column,
+                    it == cells_.end() ? std::nullopt : std::optional<std::string>(it->second)};
+    if (now.value != cell.value) out.push_back(std::move(now));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<WatchedCell>> MemoryClient::Watch(std::string_view row,
+                                                             const std::vector<WatchedCell>& known,
+                                                             std::chrono::milliseconds timeout,
+                                                             WatchCancel* cancel) {
+  if (auto s = CheckWatch(row, known); !s.ok()) return s;
+  const auto until = std::chrono::steady_clock::now() +
+                     std::clamp(timeout, std::chrono::milliseconds(0), kMaxWatchTimeout);
+  // Taking mu_ before notifying means a cancel cannot slip between the check and the wait.
+  if (cancel != nullptr) {
+    cancel->SetHook([this] {
+      { std::lock_guard lock(mu_); }
+      written_.notify_all();
+    });
+  }
+  absl::StatusOr<std::vector<WatchedCell>> result;
+  {
+    std::unique_lock lock(mu_);
+    const std::string r(row);
+    written_.wait_until(lock, until, [&] {
+      if (cancel != nullptr && cancel->cancelled()) {
+        result = absl::CancelledError("kvs: watch cancelled");
+      } else if (auto s = CheckAvailable(); !s.ok()) {
+        result = s;
+      } else {
+        result = Differing(r, known);
+      }
+      return !result.ok() || !result->empty();
+    });
+  }
+  // After mu_ is released: the hook takes mu_ while the cancel holds its own lock.
+  if (cancel != nullptr) cancel->ClearHook();
+  return result;
+}
+
 void MemoryClient::SetUnavailable(bool unavailable) {
   std::lock_guard lock(mu_);
   unavailable_ = unavailable;
+  written_.notify_all();
 }
 
 size_t MemoryClient::CellCount() const {

@@ -1,7 +1,9 @@
 // An in-process Client over a std::map, for unit tests of the service libraries. It is
-// trivially linearizable (one mutex) and never fails unless told to.
+// trivially linearizable (one mutex) and never fails unless told to. Watches wait on a
+// condition variable that every write signals.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -21,6 +23,10 @@ class MemoryClient final : public Client {
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override;
   absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) override;
+  absl::StatusOr<std::vector<WatchedCell>> Watch(std::string_view row,
+                                                 const std::vector<WatchedCell>& known,
+                                                 std::chrono::milliseconds timeout,
+                                                 WatchCancel* cancel) override;
 
   // While set, every call fails with kUnavailable, as if the store were cut off.
   void SetUnavailable(bool unavailable);
@@ -29,9 +35,13 @@ class MemoryClient final : public Client {
 
  private:
   absl::Status CheckAvailable() const;
+  // REQUIRES: mu_ held. The cells of `row` that no longer hold their `known` value.
+  std::vector<WatchedCell> Differing(const std::string& row,
+                                     const std::vector<WatchedCell>& known) const;
 
   mutable std::mutex mu_;
-  bool unavailable_ = false;                                          // GUARDED_BY(mu_)
+  std::condition_variable written_;  // every write (and a watch's cancel) notifies it
+  bool unavailable_ = false;         // GUARDED_BY(mu_)
   std::map<std::pair<std::string, std::string>, std::string> cells_;  // GUARDED_BY(mu_)
 };
 

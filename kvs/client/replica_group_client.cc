@@ -1,5 +1,6 @@
 #include "kvs/client/replica_group_client.h"
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -131,8 +132,10 @@ int ReplicaGroupClient::IndexOf(const std::string& address) const {
 }
 
 template <typename Attempt>
-absl::Status ReplicaGroupClient::Retry(const char* what, Attempt attempt) {
-  const auto deadline = std::chrono::steady_clock::now() + options_.deadline;
+absl::Status ReplicaGroupClient::Retry(const char* what,
+                                       std::chrono::steady_clock::time_point deadline,
+                                       const WatchCancel* cancel, Attempt attempt) {
+  const auto started = std::chrono::steady_clock::now();
   auto backoff = options_.initial_backoff;
   grpc::Status last = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no attempt made");
   int attempts = 0;
@@ -147,6 +150,9 @@ absl::Status ReplicaGroupClient::Retry(const char* what, Attempt attempt) {
     pb::LeaderHint hint;
     ++attempts;
     grpc::Status status = attempt(*stubs_[index], attempt_deadline, &hint);
+    if (cancel != nullptr && cancel->cancelled()) {
+      return absl::CancelledError(absl::StrCat("kvs: ", what, " cancelled"));
+    }
     if (status.ok() && !hint.not_leader()) return absl::OkStatus();
     if (!status.ok() && IsPermanent(status.error_code())) return FromGrpc(status);
     CountRetry(status.ok() ? "not_leader" : RetryReason(status));
@@ -176,10 +182,13 @@ absl::Status ReplicaGroupClient::Retry(const char* what, Attempt attempt) {
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
   }
-  return absl::UnavailableError(
-      absl::StrCat("kvs: ", what, " failed: replica group [", absl::StrJoin(addresses_, ","),
-                   "] unreachable or without leader after ", attempts, " attempts in ",
-                   options_.deadline.count(), " ms; last error: ", last.error_message()));
+  return absl::UnavailableError(absl::StrCat(
+      "kvs: ", what, " failed: replica group [", absl::StrJoin(addresses_, ","),
+      "] unreachable or without leader after ", attempts, " attempts in ",
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                            started)
+          .count(),
+      " ms; last error: ", last.error_message()));
 }
 
 template <typename Request, typename Response>
@@ -187,22 +196,24 @@ absl::Status ReplicaGroupClient::Call(
     const char* what,
     grpc::Status (pb::KvsService::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
     const Request& request, Response* response, bool* retried_after_failure) {
-  return Retry(what, [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
-    grpc::ClientContext context;
-    context.set_deadline(deadline);
-    // The request id of the web request this call serves, so the replica can log it.
-    if (const std::string& id = log::RequestId(); !id.empty()) {
-      context.AddMetadata(metrics::kRequestIdMetadata, id);
-    }
-    response->Clear();
-    grpc::Status s = (stub.*method)(&context, request, response);
-    *hint = response->hint();
-    // An attempt that failed this way may have reached a leader's log before it failed.
-    if (retried_after_failure != nullptr && !s.ok() && !IsPermanent(s.error_code())) {
-      *retried_after_failure = true;
-    }
-    return s;
-  });
+  return Retry(what, std::chrono::steady_clock::now() + options_.deadline, nullptr,
+               [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
+                 grpc::ClientContext context;
+                 context.set_deadline(deadline);
+                 // The request id of the web request this call serves, so the replica can log it.
+                 if (const std::string& id = log::RequestId(); !id.empty()) {
+                   context.AddMetadata(metrics::kRequestIdMetadata, id);
+                 }
+                 response->Clear();
+                 grpc::Status s = (stub.*method)(&context, request, response);
+                 *hint = response->hint();
+                 // An attempt that failed this way may have reached a leader's log before it
+                 // failed.
+                 if (retried_after_failure != nullptr && !s.ok() && !IsPermanent(s.error_code())) {
+                   *retried_after_failure = true;
+                 }
+                 return s;
+               });
 }
 
 bool ReplicaGroupClient::Batched(BatchItem* item, absl::Status* status) {
@@ -354,6 +365,51 @@ absl::StatusOr<ColumnPage> ReplicaGroupClient::List(std::string_view row,
     page.cells.push_back(Cell{std::move(*cell.mutable_column()), std::move(*cell.mutable_value())});
   }
   return page;
+}
+
+absl::StatusOr<std::vector<WatchedCell>> ReplicaGroupClient::Watch(
+    std::string_view row, const std::vector<WatchedCell>& known, std::chrono::milliseconds timeout,
+    WatchCancel* cancel) {
+  if (absl::Status s = CheckWatch(row, known); !s.ok()) return s;
+  using std::chrono::milliseconds;
+  const auto until =
+      std::chrono::steady_clock::now() + std::clamp(timeout, milliseconds(0), kMaxWatchTimeout);
+  pb::WatchRequest request;
+  request.set_row(std::string(row));
+  for (const WatchedCell& cell : known) {
+    pb::WatchedCell* out = request.add_known();
+    out->set_column(cell.column);
+    out->set_found(cell.value.has_value());
+    if (cell.value) out->set_value(*cell.value);
+  }
+  pb::WatchResponse response;
+  absl::Status status = Retry(
+      "watch", until + options_.deadline, cancel,
+      [&](pb::KvsService::Stub& stub, auto, pb::LeaderHint* hint) {
+        // Each attempt waits for what is left of the caller's time (a last look once
+        // none is), plus the usual attempt time for the answer to travel.
+        const auto left = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(
+                                                        until - std::chrono::steady_clock::now()));
+        request.set_timeout_ms(static_cast<int32_t>(left.count()));
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + left + options_.attempt_timeout);
+        if (cancel != nullptr) cancel->SetHook([&context] { context.TryCancel(); });
+        response.Clear();
+        grpc::Status s = stub.Watch(&context, request, &response);
+        if (cancel != nullptr) cancel->ClearHook();
+        *hint = response.hint();
+        return s;
+      });
+  if (!status.ok()) return status;
+  std::vector<WatchedCell> changed;
+  changed.reserve(response.changed_size());
+  for (pb::WatchedCell& cell : *response.mutable_changed()) {
+    changed.push_back(WatchedCell{std::move(*cell.mutable_column()),
+                                  cell.found()
+                                      ? std::optional<std::string>(std::move(*cell.mutable_value()))
+                                      : std::nullopt});
+  }
+  return changed;
 }
 
 std::vector<std::pair<std::string, absl::StatusOr<pb::StatusResponse>>>

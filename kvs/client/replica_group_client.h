@@ -65,6 +65,14 @@ class ReplicaGroupClient final : public Client {
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override;
   absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) override;
+  // Follows the leader like every call; after a lost leader or a broken connection it
+  // watches again at the new leader with the same `known`, for the time that is left, so
+  // nothing written meanwhile is missed. Gives up kUnavailable when no leader answered
+  // within the client's deadline past the timeout.
+  absl::StatusOr<std::vector<WatchedCell>> Watch(std::string_view row,
+                                                 const std::vector<WatchedCell>& known,
+                                                 std::chrono::milliseconds timeout,
+                                                 WatchCancel* cancel) override;
 
   // The status of every replica (for kvsctl); unreachable replicas are left out.
   std::vector<std::pair<std::string, absl::StatusOr<pb::StatusResponse>>> StatusAll();
@@ -88,10 +96,12 @@ class ReplicaGroupClient final : public Client {
 
   absl::StatusOr<pb::WriteResponse> Write(pb::Command command);
 
-  // Runs `attempt(stub, hint)` against the believed leader until it succeeds, fails for
-  // good, or the deadline passes. `attempt` returns the gRPC status and fills `hint`.
+  // Runs `attempt(stub, attempt_deadline, hint)` against the believed leader until it
+  // succeeds, fails for good, `deadline` passes or `cancel` (may be null) is cancelled.
+  // `attempt` returns the gRPC status and fills `hint`.
   template <typename Attempt>
-  absl::Status Retry(const char* what, Attempt attempt);
+  absl::Status Retry(const char* what, std::chrono::steady_clock::time_point deadline,
+                     const WatchCancel* cancel, Attempt attempt);
 
   // One unary KvsService call through Retry: every response carries the leader hint.
   template <typename Request, typename Response>

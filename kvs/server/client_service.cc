@@ -63,6 +63,23 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
     return StartRead(read, s, response->mutable_hint());
   }
 
+  // A watch takes the read path (read index, then the applied state) and may be parked
+  // there (watch_table.h); it answers through its own reactor, which hears a cancel.
+  grpc::ServerUnaryReactor* Watch(grpc::CallbackServerContext* context,
+                                  const pb::WatchRequest* request,
+                                  pb::WatchResponse* response) override {
+    r_->CountRequest();
+    auto* call = new WatchCall(r_->watches_, response);
+    PendingRead read;
+    read.reactor = call;
+    read.watch = request;
+    read.watcher = call;
+    read.watch_response = response;
+    grpc::Status s = AuthorizeReads(*context, "Watch");
+    if (s.ok()) s = CheckWatchRequest(*request);
+    return StartRead(read, s, response->mutable_hint());
+  }
+
   grpc::ServerUnaryReactor* InstallMap(grpc::CallbackServerContext* context,
                                        const pb::InstallMapRequest* request,
                                        pb::WriteResponse* response) override {

@@ -18,9 +18,9 @@
 #include "common/grpc_metrics.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
-#include "http/metrics_server.h"
 #include "common/node_name.h"
 #include "common/stop_signal.h"
+#include "http/metrics_server.h"
 #include "kvs/server/disk_repair.h"
 #include "kvs/server/fatal.h"
 #include "kvs/server/replica.h"
@@ -68,6 +68,8 @@ ABSL_FLAG(uint64_t, disk_reserve_mb, 64,
           "free under --data_dir.");
 ABSL_FLAG(int, write_timeout_ms, 3000,
           "A write not chosen within this time is answered UNAVAILABLE (clients retry it).");
+ABSL_FLAG(uint64_t, max_watches, 10000,
+          "As leader, park at most this many Watch calls at once (more: RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int64_t, session_idle_ms, 3600000,
           "Drop at-most-once sessions idle longer than this (log time; 0: never). Must exceed "
           "twice the clients' retry deadline (10 s) plus the clock skew between replicas.");
@@ -182,6 +184,7 @@ int main(int argc, char** argv) {
   options.write_timeout_ms = absl::GetFlag(FLAGS_write_timeout_ms);
   options.disk_reserve_bytes = absl::GetFlag(FLAGS_disk_reserve_mb) << 20;
   options.session_idle_ms = absl::GetFlag(FLAGS_session_idle_ms);
+  options.max_watches = absl::GetFlag(FLAGS_max_watches);
   if (options.session_idle_ms != 0 && options.session_idle_ms < 1000) {
     std::cerr << "kvs_server: --session_idle_ms must be 0 (never) or at least 1000\n";
     return 2;

@@ -30,4 +30,22 @@ void PendingRead::Finish(const grpc::Status& status) {
   }
 }
 
+void WatchCall::Answer(const absl::Status& status, std::vector<WatchedCell> changed) {
+  for (WatchedCell& cell : changed) {
+    pb::WatchedCell* out = response_->add_changed();
+    out->set_column(std::move(cell.column));
+    out->set_found(cell.value.has_value());
+    if (cell.value) out->set_value(std::move(*cell.value));
+  }
+  Finish(grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message())));
+}
+
+void WatchCall::OnCancel() {
+  MarkCancelled();
+  // Parked: the table lets go of it and this thread answers. Otherwise the loop will
+  // (Park refuses a cancelled watcher), or already has.
+  if (table_.Cancel(this))
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "kvs: watch cancelled"));
+}
+
 }  // namespace penncloud::kvs::server

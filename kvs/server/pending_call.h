@@ -1,5 +1,5 @@
-// A call the loop answers later: a write waiting for its slot to be applied, a read waiting
-// for the core's read index, or an item of a KvsService.Batch call. The gRPC threads
+// A call the loop answers later: a write waiting for its slot to be applied, a read (or a
+// watch) waiting for the core's read index, or an item of a KvsService.Batch call. The gRPC threads
 // make them; the loop finishes them, each exactly once.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "grpcpp/grpcpp.h"
+#include "kvs/server/watch_table.h"
 #include "proto/kvs.pb.h"
 
 namespace penncloud::kvs::server {
@@ -33,21 +34,39 @@ struct PendingWrite {
   void Finish(const grpc::Status& status);
 };
 
+// One KvsService.Watch call: checked on the leader's applied state after a read index,
+// then parked in the WatchTable until a write, its timeout, or the caller going away.
+class WatchCall final : public grpc::ServerUnaryReactor, public Watcher {
+ public:
+  WatchCall(WatchTable& table, pb::WatchResponse* response) : table_(table), response_(response) {}
+  void Answer(const absl::Status& status, std::vector<WatchedCell> changed) override;
+  void OnCancel() override;
+  void OnDone() override { delete this; }
+
+ private:
+  WatchTable& table_;
+  pb::WatchResponse* response_;
+};
+
 struct PendingRead {
   grpc::ServerUnaryReactor* reactor = nullptr;  // unused for a batch item
   BatchCall* batch = nullptr;                   // set: get item `index` of this batch
   int index = 0;
   void Finish(const grpc::Status& status);
-  const pb::GetRequest* get = nullptr;  // one of get/list/rows is set
+  const pb::GetRequest* get = nullptr;  // one of get/list/rows/watch is set
   pb::GetResponse* get_response = nullptr;
   const pb::ListRequest* list = nullptr;
   pb::ListResponse* list_response = nullptr;
   const pb::ListRowsRequest* rows = nullptr;
   pb::ListRowsResponse* rows_response = nullptr;
+  const pb::WatchRequest* watch = nullptr;  // with watcher: `reactor` is that WatchCall
+  WatchCall* watcher = nullptr;
+  pb::WatchResponse* watch_response = nullptr;
   pb::LeaderHint* hint() const {
     return get_response != nullptr    ? get_response->mutable_hint()
            : list_response != nullptr ? list_response->mutable_hint()
-                                      : rows_response->mutable_hint();
+           : rows_response != nullptr ? rows_response->mutable_hint()
+                                      : watch_response->mutable_hint();
   }
 };
 

@@ -27,6 +27,7 @@ Replica::Replica(const ReplicaOptions& options)
                                    .keep_slots = options.log_keep_slots,
                                    .log_bytes = options.snapshot_log_bytes}),
       disk_space_(options.data_dir, options.disk_reserve_bytes),
+      watches_(options.max_watches),
       started_unix_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count()) {}
@@ -216,11 +217,13 @@ void Replica::Loop() {
                                         "kvs: leadership lost before the write was chosen; retry"));
       FinishChange(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                 "kvs: leadership lost during the membership change; retry"));
+      watches_.FailAll(absl::UnavailableError("kvs: leadership lost; watch at the new leader"));
     }
     was_leader_ = leader;
     ProposalQueue().proposed.Set(static_cast<double>(apply_queue_.size()));
     if (Clock::now() >= next_sweep) {
       apply_queue_.Expire(Clock::now());
+      watches_.Expire(Clock::now());
       if (change_ && change_->deadline <= Clock::now()) {
         FinishChange(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                   "kvs: membership change not chosen in time; retry"));
@@ -233,6 +236,7 @@ void Replica::Loop() {
   }
   apply_queue_.FailAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down"));
   FinishChange(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down"));
+  watches_.FailAll(absl::UnavailableError("kvs: replica shutting down"));
   for (auto& [id, read] : pending_reads_) {
     read.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: shutting down"));
   }

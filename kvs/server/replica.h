@@ -37,6 +37,7 @@
 #include "kvs/server/pending_call.h"
 #include "kvs/server/replica_options.h"
 #include "kvs/server/snapshot_executor.h"
+#include "kvs/server/watch_table.h"
 #include "kvs/shard/cluster_map.h"
 #include "kvs/storage/replica_store.h"
 #include "proto/kvs.grpc.pb.h"
@@ -103,6 +104,10 @@ class Replica {
   // --- Applying (replica_apply.cc): committed entries to the state machine, and reads.
   void ApplyEntry(const paxos::Entry& entry);
   void ServeRead(PendingRead& read);
+  // A watch released by the read index: answered now if a cell differs, else parked.
+  void ServeWatch(PendingRead& read);
+  // After a slot is applied: the watches its commands concern (watch_table.h).
+  void WakeWatches(const std::vector<pb::Command>& commands);
   // At-most-once session expiry (docs/kvs.md): the leader's stamp and periodic sweep.
   static std::string StampNow();
   void MaybeExpireSessions();
@@ -176,6 +181,7 @@ class Replica {
   std::atomic<uint64_t> map_version_{0};
   PeerBook book_;
   DiskSpace disk_space_;
+  WatchTable watches_;  // parked by the loop, cancelled from gRPC threads
   const int64_t started_unix_ms_;
   std::atomic<uint64_t> client_requests_{0};
   std::atomic<uint64_t> applied_commands_{0};

@@ -48,6 +48,7 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
       store_->ApplySlot(entry.slot(), commands, &hooks_);
   if (!outcomes.ok()) Fatal("kvs.apply_failed", outcomes.status());
   applied_commands_.fetch_add(commands.size(), std::memory_order_relaxed);
+  if (watches_.size() > 0) WakeWatches(commands);
   if (change_) {
     for (const pb::Command& c : commands) {
       if (c.op() == pb::OP_SET_PEER && change_ && c.seq() == change_->peer_nonce) ProposeChange();
@@ -82,7 +83,10 @@ void Replica::ServeRead(PendingRead& r) {
     return;
   }
   std::string why;
-  switch (Judge(r.get != nullptr ? r.get->row() : r.list->row(), /*write=*/false, &why)) {
+  const std::string& row = r.get != nullptr    ? r.get->row()
+                           : r.list != nullptr ? r.list->row()
+                                               : r.watch->row();
+  switch (Judge(row, /*write=*/false, &why)) {
     case Verdict::kServe:
       break;
     case Verdict::kWrongGroup:
@@ -91,6 +95,10 @@ void Replica::ServeRead(PendingRead& r) {
     case Verdict::kUnavailable:
       r.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: " + why + "; retry"));
       return;
+  }
+  if (r.watch != nullptr) {
+    ServeWatch(r);
+    return;
   }
   if (r.get != nullptr) {
     auto value = store_->Get(r.get->row(), r.get->column());
@@ -120,6 +128,61 @@ void Replica::ServeRead(PendingRead& r) {
   }
   r.list_response->set_more(more);
   r.Finish(grpc::Status::OK);
+}
+
+void Replica::ServeWatch(PendingRead& r) {
+  const pb::WatchRequest& w = *r.watch;
+  std::vector<WatchedCell> known, changed;
+  known.reserve(w.known_size());
+  for (const pb::WatchedCell& k : w.known()) {
+    absl::StatusOr<std::optional<std::string>> now = store_->Get(w.row(), k.column());
+    if (!now.ok()) {
+      r.Finish(grpc::Status(grpc::StatusCode::INTERNAL, now.status().ToString()));
+      return;
+    }
+    known.push_back(
+        WatchedCell{k.column(), k.found() ? std::optional<std::string>(k.value()) : std::nullopt});
+    if (*now != known.back().value) changed.push_back(WatchedCell{k.column(), *std::move(now)});
+  }
+  if (changed.empty() && w.timeout_ms() > 0) {
+    // On the loop thread, between two applies: no write can slip between the look above
+    // and the registration.
+    absl::Status parked =
+        watches_.Park(w.row(), std::move(known),
+                      Clock::now() + std::chrono::milliseconds(w.timeout_ms()), r.watcher);
+    if (parked.ok()) return;
+    r.Finish(ToGrpc(parked));
+    return;
+  }
+  r.watcher->Answer(absl::OkStatus(), std::move(changed));
+}
+
+void Replica::WakeWatches(const std::vector<pb::Command>& commands) {
+  for (const pb::Command& c : commands) {
+    switch (c.op()) {
+      case pb::OP_PUT:
+      case pb::OP_CPUT:
+      case pb::OP_DELETE:
+      case pb::OP_CDELETE: {
+        if (!watches_.Watches(c.row())) break;
+        absl::StatusOr<std::optional<std::string>> now = store_->Get(c.row(), c.column());
+        if (!now.ok()) {
+          watches_.FailAll(absl::InternalError(now.status().ToString()));
+          return;
+        }
+        watches_.Changed(c.row(), c.column(), *now);
+        break;
+      }
+      case pb::OP_SET_MAP:
+      case pb::OP_MIGRATE:
+        // Rows may have moved to another group: every watcher asks again, and one whose
+        // row is no longer served here hears "wrong group" and follows it.
+        watches_.FailAll(absl::UnavailableError("kvs: the group's ranges changed; watch again"));
+        break;
+      default:
+        break;
+    }
+  }
 }
 
 std::string Replica::StampNow() {

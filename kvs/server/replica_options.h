@@ -41,6 +41,8 @@ struct ReplicaOptions {
   uint64_t disk_reserve_bytes = 64ull << 20;
   // A write not chosen within this time is answered UNAVAILABLE (the client retries it).
   int write_timeout_ms = 3000;
+  // Watches parked at once (docs/kvs.md "Watches"); more are refused RESOURCE_EXHAUSTED.
+  size_t max_watches = 10000;
   // The leader drops at-most-once sessions idle (in log time) longer than this, and for
   // half of it refuses writes of unknown sessions stamped before the horizon (docs/kvs.md
   // "The at-most-once table"). 0 = never.

@@ -17,6 +17,8 @@ void Replica::InstallSnapshot(const paxos::SnapshotMeta& meta) {
   compaction_.Compacted(meta.slot());
   LoadMap(store_->ShardMap());
   LoadPeers();
+  // Any cell may have changed: every watcher looks again.
+  watches_.FailAll(absl::UnavailableError("kvs: snapshot installed; watch again"));
 }
 
 void Replica::MaybeCompact() {

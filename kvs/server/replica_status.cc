@@ -73,6 +73,7 @@ pb::StatusResponse Replica::StatusNow() const {
   out.set_client_requests_total(client_requests_.load(std::memory_order_relaxed));
   out.set_applied_commands_total(applied_commands_.load(std::memory_order_relaxed));
   out.set_session_records(store_->SessionRecords());
+  out.set_watches_parked(watches_.size());
   const bool pending = status.config.next_from() != 0;
   out.set_membership_pending(pending);
   const paxos::Membership& m = pending ? status.config.next() : status.config.current();

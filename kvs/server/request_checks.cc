@@ -35,6 +35,20 @@ grpc::Status CheckListLimit(int limit) {
   return Invalid(absl::StrCat("list limit ", limit, " not in 1..", kMaxListLimit));
 }
 
+grpc::Status CheckWatchRequest(const pb::WatchRequest& request) {
+  if (request.timeout_ms() < 0 || request.timeout_ms() > kMaxWatchTimeout.count()) {
+    return Invalid(absl::StrCat("watch timeout ", request.timeout_ms(), " ms not in 0..",
+                                kMaxWatchTimeout.count()));
+  }
+  std::vector<WatchedCell> known;
+  known.reserve(request.known_size());
+  for (const pb::WatchedCell& cell : request.known()) {
+    known.push_back(WatchedCell{
+        cell.column(), cell.found() ? std::optional<std::string>(cell.value()) : std::nullopt});
+  }
+  return ToGrpc(CheckWatch(request.row(), known));
+}
+
 grpc::Status CheckCommand(const pb::Command& c) {
   if (c.op() != pb::OP_PUT && c.op() != pb::OP_CPUT && c.op() != pb::OP_DELETE &&
       c.op() != pb::OP_CDELETE) {

@@ -20,6 +20,8 @@ grpc::Status ToGrpc(const absl::Status& status);
 
 grpc::Status CheckCell(const std::string& row, const std::string& column);
 grpc::Status CheckListLimit(int limit);
+// A watch: the bounds of kvs::CheckWatch, a timeout in 0..kMaxWatchTimeout.
+grpc::Status CheckWatchRequest(const pb::WatchRequest& request);
 // A client write: a data op, cells and values within the limits, an at-most-once id.
 grpc::Status CheckCommand(const pb::Command& c);
 // A node membership change: a kind, a replica id, and addresses for a new replica.

@@ -39,6 +39,8 @@ struct Gauges {
       "kvs_cluster_map_version", "version of the applied cluster map (0: none)");
   metrics::GaugeFamily& sessions = metrics::Default().Gauge(
       "kvs_session_records", "records in the at-most-once table (docs/kvs.md)");
+  metrics::GaugeFamily& watches = metrics::Default().Gauge(
+      "kvs_watches_parked", "Watch calls the replica holds (docs/kvs.md \"Watches\")");
 };
 
 void Fill(Gauges& g, const pb::StatusResponse& s) {
@@ -70,6 +72,7 @@ void Fill(Gauges& g, const pb::StatusResponse& s) {
   g.log_bytes.With().Set(static_cast<double>(s.log_bytes()));
   g.map_version.With().Set(static_cast<double>(s.map_version()));
   g.sessions.With().Set(static_cast<double>(s.session_records()));
+  g.watches.With().Set(static_cast<double>(s.watches_parked()));
 }
 
 }  // namespace

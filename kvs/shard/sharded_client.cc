@@ -193,4 +193,12 @@ absl::StatusOr<ColumnPage> ShardedClient::List(std::string_view row, const ListO
       row, [&](Client& c) { return c.List(row, options); }, /*read=*/true);
 }
 
+absl::StatusOr<std::vector<WatchedCell>> ShardedClient::Watch(std::string_view row,
+                                                              const std::vector<WatchedCell>& known,
+                                                              std::chrono::milliseconds timeout,
+                                                              WatchCancel* cancel) {
+  return Call<absl::StatusOr<std::vector<WatchedCell>>>(
+      row, [&](Client& c) { return c.Watch(row, known, timeout, cancel); }, /*read=*/true);
+}
+
 }  // namespace penncloud::kvs::shard

@@ -52,6 +52,12 @@ class ShardedClient final : public Client {
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override;
   absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) override;
+  // At the group that serves the row; a range that moved away ends the group's watch, and
+  // the watch starts again at the new group with the same `known` (nothing is missed).
+  absl::StatusOr<std::vector<WatchedCell>> Watch(std::string_view row,
+                                                 const std::vector<WatchedCell>& known,
+                                                 std::chrono::milliseconds timeout,
+                                                 WatchCancel* cancel) override;
 
   // Re-reads the map now.
   absl::Status Refresh();
