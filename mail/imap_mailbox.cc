@@ -90,7 +90,21 @@ std::string ImapSession::Refresh() {
     if (m.uid() > last) old.push_back(m);
   }
   if (old.size() != before) out += Cat("* ", old.size(), " EXISTS\r\n");
-  selected_->state = *state;
+  // A change number is taken before the entry it numbers is written (mail_store.h), so a
+  // look just after a change may not list it yet. The counters are kept only once the
+  // entries show them, or once they stood unshown longer than a write may take (an
+  // expunge, a writer that died): until then the next look lists the folder again.
+  uint64_t shown = 0;
+  for (const auto& m : *now) shown = std::max(shown, m.modseq());
+  const auto looked = std::chrono::steady_clock::now();
+  if (state->highest_modseq() != selected_->unshown_modseq) {
+    selected_->unshown_modseq = state->highest_modseq();
+    selected_->unshown_since = looked;
+  }
+  if (shown >= state->highest_modseq() ||
+      looked - selected_->unshown_since > std::chrono::seconds(15)) {
+    selected_->state = *state;
+  }
   return out;
 }
 
@@ -148,7 +162,7 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
   auto messages = store_.Mailbox(user_, folder);
   if (!messages.ok()) return {closed + StoreError(tag, messages.status()).text};
   if (auto again = store_.State(user_, folder); again.ok()) state = again;  // after numbering
-  selected_ = Selected{folder, read_only, *state, std::move(*messages)};
+  selected_ = Selected{folder, read_only, *state, std::move(*messages), 0, {}};
   std::string out =
       closed +
       "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"

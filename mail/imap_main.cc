@@ -3,6 +3,7 @@
 #include "absl/flags/flag.h"
 #include "common/metrics.h"
 #include "mail/imap_server.h"
+#include "mail/mailbox_idle_waker.h"
 #include "mail/main_common.h"
 #include "mail/protocols.h"
 
@@ -11,6 +12,9 @@ ABSL_FLAG(int, imaps_port, 0, "IMAP port with implicit TLS (the cluster uses 993
 ABSL_FLAG(int, max_connections_per_address, 20,
           "concurrent connections from one client address, both ports together (0 = no cap)");
 ABSL_FLAG(int, idle_timeout_s, 31 * 60, "close connections idle this long (RFC 9051: >= 30 min)");
+ABSL_FLAG(bool, idle_watch, true,
+          "IDLE sessions wait on a KVS watch of their folder (10 s poll as a fallback); false: "
+          "they look at the folder's counters every idle_poll_ms");
 ABSL_FLAG(int, idle_poll_ms, 200, "how often an IDLE session looks at its folder's counters");
 ABSL_FLAG(int, max_literal_bytes, 32 << 20, "the largest literal (APPENDed message) accepted");
 
@@ -31,6 +35,9 @@ int main(int argc, char** argv) {
       process, absl::GetFlag(FLAGS_port),
       std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s)));
   options.poll_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_idle_poll_ms));
+  pm::MailboxWatch watch(*process.kvs);
+  pm::MailboxIdleWaker waker(watch);
+  if (absl::GetFlag(FLAGS_idle_watch)) options.idle_waker = &waker;
   auto& sessions =
       penncloud::metrics::Default().Counter("imap_sessions_total", "imap sessions accepted").With();
   penncloud::accounts::Accounts& accounts = *process.accounts;

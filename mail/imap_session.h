@@ -16,6 +16,7 @@
 // arrive then as untagged FETCH and EXPUNGE.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -68,6 +69,10 @@ class ImapSession {
     bool read_only = false;
     pb::FolderState state;
     std::vector<pb::MessageMeta> messages;  // message n is messages[n - 1]
+    // The newest change number the counters showed and no entry did yet, and since when
+    // (Refresh).
+    uint64_t unshown_modseq = 0;
+    std::chrono::steady_clock::time_point unshown_since;
   };
   enum class Sasl { kNone, kPlain, kLoginUser, kLoginPass };
 
