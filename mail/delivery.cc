@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "mail/delivery_pool.h"
+#include "mail/delivery_status.h"
 #include "mail/imap_message.h"
 #include "mail/mime.h"
 #include "mail/text.h"
@@ -74,22 +75,76 @@ absl::StatusOr<std::optional<pb::MessageMeta>> FindSentCopy(MailStore& store, st
 }
 
 absl::StatusOr<std::string> Delivery::Deliver(const Envelope& envelope, std::string_view message) {
-  auto id = DeliverCopies(envelope, message);
-  if (id.ok() && !envelope.authenticated_user.empty()) {
-    FileSentCopy(envelope.authenticated_user, message);
+  if (envelope.authenticated_user.empty()) return DeliverCopies(envelope, message);
+  auto sent = FileSentCopy(envelope.authenticated_user, message);
+  if (!sent.ok()) {
+    // Without a Sent copy there is nothing to hang a timeline on; the recipients still get
+    // the message, which matters more than the copy.
+    PC_LOG(kWarn, "mail.sent_copy_failed")
+    ("user", envelope.authenticated_user)("error", sent.status().ToString());
+    return DeliverCopies(envelope, message);
   }
-  return id;
+  return Submit(envelope, message, *sent);
 }
 
-void Delivery::FileSentCopy(std::string_view user, std::string_view message) {
-  // The recipients have their copies: a failure here is logged, not answered with a 4xx
-  // that would make the client send everything again.
+absl::StatusOr<std::string> Delivery::FileSentCopy(std::string_view user,
+                                                   std::string_view message) {
   auto existing = FindSentCopy(store_, user, message, absl::ToUnixMicros(absl::Now()));
-  absl::Status s = existing.status();
-  if (existing.ok() && !existing->has_value()) s = store_.Add(user, kSent, message, true).status();
-  if (!s.ok()) {
-    PC_LOG(kWarn, "mail.sent_copy_failed")("user", user)("error", s.ToString());
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return (*existing)->id();
+  auto added = store_.Add(user, kSent, message, true);
+  if (!added.ok()) return added.status();
+  return added->id();
+}
+
+absl::StatusOr<std::string> Delivery::Submit(const Envelope& envelope, std::string_view message,
+                                             const std::string& sent_id) {
+  const std::string& user = envelope.authenticated_user;
+  std::set<std::string> local;
+  std::vector<std::string> remote;
+  for (const auto& r : envelope.recipients) {
+    std::string name;
+    if (IsLocal(r, &name)) {
+      local.insert(name);
+    } else {
+      remote.push_back(r);
+    }
   }
+  const std::vector<std::string> users(local.begin(), local.end());
+  auto stored = RunTogether(users.size(), [&](size_t i) {
+    return store_.Add(users[i], kInbox, message, false).status();
+  });
+  if (!stored.ok()) return stored;
+  const int64_t now = queue_.Now();
+  pb::DeliveryStatus status;
+  status.set_sent_micros(now);
+  for (const std::string& name : users) {
+    SetRecipient(status, Cat(name, "@", domain_), kDelivered, "", 0, 1, now);
+  }
+  pb::QueuedMessage entry;
+  if (!remote.empty()) {
+    entry.set_id(queue_.NewId());
+    entry.set_sender(envelope.sender);
+    entry.set_user(user);
+    entry.set_sent_id(sent_id);
+    for (const std::string& r : remote) {
+      entry.add_recipients(r);
+      SetRecipient(status, r, kQueued, "", 0, 0, now);
+    }
+    // The timeline names the entry before the entry exists, as a webmail send's does, so
+    // a runner that takes the entry at once finds the timeline to update.
+    status.set_queue_id(entry.id());
+  }
+  if (auto saved = DeliveryStatusStore(queue_.kvs()).Save(user, sent_id, status); !saved.ok()) {
+    // The runner starts a missing timeline afresh; the mail itself is what must not fail.
+    PC_LOG(kWarn, "mail.timeline_failed")("user", user)("error", saved.ToString());
+  }
+  if (remote.empty()) return sent_id;
+  auto queued = queue_.Enqueue(std::move(entry), message);
+  if (!queued.ok()) return queued.status();
+  PC_LOG(kInfo, "mail.submitted")
+  ("user", user)("local", users.size())("remote", remote.size())("bytes", message.size());
+  return *queued;
 }
 
 absl::StatusOr<std::string> Delivery::DeliverCopies(const Envelope& envelope,

@@ -60,8 +60,9 @@ class Delivery final : public SmtpBackend {
   absl::StatusOr<bool> LocalUserExists(std::string_view user) override;
   absl::StatusOr<bool> MaySendOutside(std::string_view user) override;
   // Stores for every local recipient and queues one copy for all remote ones; a message
-  // an authenticated user submits also gets a Sent copy (see FindSentCopy). Returns once
-  // everything is durable.
+  // an authenticated user submits also gets a Sent copy (see FindSentCopy) and a delivery
+  // timeline on it, as a webmail send does (delivery_status.h). Returns once everything
+  // is durable.
   absl::StatusOr<std::string> Deliver(const Envelope& envelope, std::string_view message) override;
 
   // Webmail's send: delivers `source` from `user` to the recipients and files a copy in the
@@ -80,8 +81,12 @@ class Delivery final : public SmtpBackend {
  private:
   // Deliver without the Sent copy.
   absl::StatusOr<std::string> DeliverCopies(const Envelope& envelope, std::string_view message);
-  // Files `message` in `user`'s Sent unless a copy is there already.
-  void FileSentCopy(std::string_view user, std::string_view message);
+  // Files `message` in `user`'s Sent unless a copy is there already; returns its id.
+  absl::StatusOr<std::string> FileSentCopy(std::string_view user, std::string_view message);
+  // An authenticated submission with its Sent copy `sent_id` filed: local copies, then the
+  // timeline, then the queue entry naming both (the order a webmail send keeps).
+  absl::StatusOr<std::string> Submit(const Envelope& envelope, std::string_view message,
+                                     const std::string& sent_id);
 
   MailStore& store_;
   OutboundQueue& queue_;

@@ -1,6 +1,9 @@
 #include "mail/mail_store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <latch>
 #include <string>
 #include <thread>
 #include <vector>
@@ -264,6 +267,69 @@ TEST(MailStoreConcurrency, ConcurrentDeliveriesAreAllKept) {
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 400u);
   for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].uid(), i + 1);  // none shared
+}
+
+// Counts the writes of folder cells ("box/...") and makes each take a while, as a
+// consensus round does, so concurrent deliveries meet.
+class SlowFolderCells final : public kvs::Client {
+ public:
+  explicit SlowFolderCells(kvs::Client& inner) : inner_(inner) {}
+  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
+    return inner_.Get(row, column);
+  }
+  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
+    return inner_.Put(row, column, value);
+  }
+  absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
+                            std::optional<std::string_view> expected,
+                            std::string_view value) override {
+    if (column.starts_with("box/")) {
+      ++folder_writes;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return inner_.CPut(row, column, expected, value);
+  }
+  absl::Status Delete(std::string_view row, std::string_view column) override {
+    return inner_.Delete(row, column);
+  }
+  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
+                               std::string_view expected) override {
+    return inner_.CDelete(row, column, expected);
+  }
+  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
+                                       const kvs::ListOptions& options) override {
+    return inner_.List(row, options);
+  }
+  std::atomic<int> folder_writes{0};
+
+ private:
+  kvs::Client& inner_;
+};
+
+TEST(MailStoreConcurrency, DeliveriesToOneFolderShareTheFolderCellsWrites) {
+  kvs::MemoryClient memory;
+  SlowFolderCells kvs(memory);
+  MailStore store(kvs), other_process(kvs);
+  constexpr int kDeliveries = 40;
+  std::latch start(kDeliveries);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kDeliveries; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      MailStore& s = t % 4 == 0 ? other_process : store;
+      ASSERT_TRUE(s.Add("alice", kInbox, Message(Cat("m", t)), false).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto all = store.Mailbox("alice", kInbox);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), size_t{kDeliveries});
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].uid(), i + 1);  // none shared
+  auto state = store.State("alice", kInbox);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->uid_next(), uint32_t{kDeliveries + 1});
+  // One compare-and-put per batch of waiting deliveries, not one (or more) per message.
+  EXPECT_LE(kvs.folder_writes.load(), kDeliveries / 2);
 }
 
 TEST_F(MailStoreTest, Pop3LockIsExclusiveUntilReleasedOrExpired) {

@@ -43,7 +43,7 @@ command -v smtp-source >/dev/null || { echo "needs smtp-source (scripts/setup.sh
 
 smtp_wrapper=()
 if ((callgrind)); then
-  smtp_wrapper=(valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$out/callgrind.out")
+  smtp_wrapper=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out")
   smtp_wait_tries=1800
 fi
 source "$root/stress_test/smtp_cluster.sh"
@@ -63,7 +63,7 @@ for _ in $(seq 1 600); do  # under valgrind the server takes a while to greet
   sleep 0.1
 done
 kvs_pids=("${pids[@]:0:3}")
-((callgrind)) && callgrind_control -i on "$smtp_pid" >/dev/null
+((callgrind)) && callgrind_control -z "$smtp_pid" >/dev/null  # count from here
 smtp_cpu0=$(cpu_seconds "$smtp_pid")
 kvs_cpu0=$(cpu_seconds "${kvs_pids[@]}")
 start=$(date +%s.%N)
@@ -72,11 +72,17 @@ smtp-source -c -s "$sessions" -l "$size" -m "$messages" -f sender@example.com \
 end=$(date +%s.%N)
 smtp_cpu=$(echo "$(cpu_seconds "$smtp_pid") - $smtp_cpu0" | bc -l)
 kvs_cpu=$(echo "$(cpu_seconds "${kvs_pids[@]}") - $kvs_cpu0" | bc -l)
-if ((callgrind)); then
-  callgrind_control -i off "$smtp_pid" >/dev/null
-  callgrind_control -d "$smtp_pid" >/dev/null
-fi
-stored=$("${kvsctl[@]}" --group="$spec" list mail/bench --limit=100000 2>/dev/null | grep -c '^inbox/' || true)
+((callgrind)) && callgrind_control -d "$smtp_pid" >/dev/null  # to callgrind.out.1
+stored=0
+after=""
+while :; do
+  page=$("${kvsctl[@]}" --group="$spec" list mail/bench --after="$after" --limit=1000 2>/dev/null)
+  [[ -z $page ]] && break
+  n=$(grep -c '^inbox/' <<<"$page" || true)
+  stored=$((stored + n))
+  after=$(tail -1 <<<"$page" | awk '{print $1}')
+  ((n < 1000)) && break
+done
 {
   printf 'smtp %s, %d messages x %d B, %d sessions: %.2f s wall (%.0f msg/s), stored %d (1 warm-up)\n' \
     "${smtp_bin:-$bin/smtp}" "$messages" "$size" "$sessions" "$(echo "$end - $start" | bc -l)" \
@@ -85,7 +91,7 @@ stored=$("${kvsctl[@]}" --group="$spec" list mail/bench --limit=100000 2>/dev/nu
     "$(echo "$smtp_cpu * 1000000 / $messages" | bc -l)" \
     "$(echo "$kvs_cpu * 1000000 / $messages" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
   if ((callgrind)); then
-    total=$(callgrind_annotate "$out"/callgrind.out* 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+    total=$(callgrind_annotate "$out/callgrind.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
     printf 'smtp instructions per message (callgrind): %.0f\n' "$(echo "$total / $messages" | bc -l)"
   fi
 } | tee "$out/summary.txt"

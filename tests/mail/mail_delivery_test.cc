@@ -233,6 +233,46 @@ TEST_F(MailDeliveryTest, TimelineShowsAcceptedDeferredBouncedAndRetryCancel) {
   EXPECT_EQ(Api("alice", "PUT", "/api/account/undo-send", {{"seconds", "5"}}).status, 400);
 }
 
+// Mail a client submits over SMTP (AUTH after STARTTLS) gets what a webmail send gets: one
+// Sent copy, a timeline webmail shows, entries the console lists, retry and cancel.
+TEST_F(MailDeliveryTest, SmtpSubmissionsHaveASentCopyAndATimeline) {
+  ShResult sent = Sh(absl::StrCat("/usr/bin/python3 ", MailSystem::Script("smtp_submit.py"), " ",
+                                  sys_->smtp_port(), " alice ", MailSystem::kAlicePassword,
+                                  " alice@penncloud.local 'From Thunderbird' bob@penncloud.local",
+                                  " ok8@example.com defer8@example.com"));
+  ASSERT_EQ(sent.exit_code, 0) << sent.output;
+  Answer listed = Api("alice", "GET", "/api/mail?folder=sent");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.body["messages"].size(), 1u) << listed.body;
+  EXPECT_EQ(listed.body["messages"][0]["subject"], "From Thunderbird");
+  const std::string id = listed.body["messages"][0]["id"];
+
+  json t = Timeline(id);
+  EXPECT_EQ(Line(t, "bob@penncloud.local")["state"], "delivered") << t.dump();
+  EXPECT_EQ(Count("bob", "inbox", "From Thunderbird"), 1);
+  t = WaitForState(id, "ok8@example.com", "accepted");
+  EXPECT_THAT(Line(t, "ok8@example.com").value("reply", ""), HasSubstr("250"));
+  t = WaitForState(id, "defer8@example.com", "deferred");
+  EXPECT_THAT(Line(t, "defer8@example.com").value("reply", ""), HasSubstr("451 4.2.0"));
+  EXPECT_TRUE(t["pending"].get<bool>());
+  EXPECT_EQ(RemoteCount(), 1);
+
+  LogIn("admin", "admin", kAdminPassword, http_port_);
+  Answer queue = Api("admin", "GET", "/api/admin/queue", nullptr, http_port_);
+  ASSERT_EQ(queue.status, 200) << queue.body;
+  ASSERT_EQ(queue.body["messages"].size(), 1u) << queue.body;
+  EXPECT_EQ(queue.body["messages"][0]["sender"], "alice@penncloud.local");
+  EXPECT_EQ(queue.body["messages"][0]["recipients"], json::array({"defer8@example.com"}));
+
+  // The owner's retry works on it as on a webmail send.
+  std::ofstream(remote_dir_ + "/open") << "";
+  ASSERT_EQ(Api("alice", "POST", "/api/mail/" + id + "/delivery/retry").status, 200);
+  t = WaitForState(id, "defer8@example.com", "accepted");
+  EXPECT_FALSE(t["pending"].get<bool>());
+  EXPECT_EQ(RemoteCount(), 2);
+  EXPECT_EQ(Count("alice", "sent", "From Thunderbird"), 1);
+}
+
 TEST_F(MailDeliveryTest, ConsoleListsRetriesAndDropsQueuedMail) {
   SetUndo(0);
   std::string id = Send({"defer3@example.com"}, "Stuck");
