@@ -100,13 +100,15 @@ absl::StatusOr<std::string> Accounts::SignUp(std::string_view username, std::str
   if (absl::Status s = ValidatePassword(password); !s.ok()) return s;
   absl::StatusOr<std::string> hash = HashPassword(password, options_.hash_params);
   if (!hash.ok()) return hash.status();
+  // The user list's entry before the account: an account that exists is always listed.
+  // A sign-up that fails after this line leaves an entry the list skips (directory.h).
+  if (absl::Status s = store_->Put(rows::kUsers, *user, ""); !s.ok()) return s;
   absl::StatusOr<bool> won = store_->CPut(AccountRow(*user), kPasswordCol, std::nullopt, *hash);
   if (!won.ok()) return won.status();
   if (!*won) return absl::AlreadyExistsError("username is taken");
   // Its age decides when it may send mail outside the domain (sending_policy.h).
   const std::string created = absl::StrCat(absl::ToUnixSeconds(options_.now()));
   if (absl::Status s = store_->Put(AccountRow(*user), kCreatedCol, created); !s.ok()) return s;
-  if (absl::Status s = store_->Put(rows::kUsers, *user, ""); !s.ok()) return s;
   if (admin) {
     if (absl::Status s = SetAdmin(*user, true); !s.ok()) return s;
   }
@@ -228,8 +230,6 @@ absl::StatusOr<LoginResult> Accounts::CreateSession(const std::string& user,
     if (cell.column == kAdminCol) result.session.admin = cell.value == "1";
     if (cell.column == kDisabledCol) return Disabled();
   }
-  // Accounts made before the user list existed join it at their next login.
-  if (absl::Status s = store_->Put(rows::kUsers, user, ""); !s.ok()) return s;
   std::string digest = Sha256Hex(result.token);
   std::string expiry = absl::StrCat(absl::ToUnixSeconds(result.session.expires));
   // Index first: a session that exists is always findable by a password change.

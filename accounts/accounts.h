@@ -35,7 +35,9 @@
 //                 fail = "<count> <unix ms of last failure>", created = unix seconds,
 //                 external = "1" (sending_policy.h), totp/totp_new/totp_step (two_factor.h),
 //                 disabled = "1" (set by an admin: no login of any kind, no sessions)
-//   users         <user> = "" (the admin console's user list, directory.h)
+//   users         <user> = "" (the admin console's user list, directory.h; written before
+//                 the account, so an entry without an account is a failed sign-up)
+//   users.backfill  done = unix seconds (every older account was added to `users`)
 //   sess/<sha256(token)>  data = "<user>\n<csrf>\n<expiry unix seconds>[\nadmin]"
 //   usess/<user>  <sha256(token)> = "<expiry>\n<created>\n<client address>\n<user agent>"
 //                 (index, so a password change finds them all; older entries hold only

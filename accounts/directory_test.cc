@@ -1,6 +1,10 @@
 // The user list, and what disabling an account does to its logins and sessions.
 #include "accounts/directory.h"
 
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
 #include "accounts/accounts_fixture.h"
 #include "accounts/rows.h"
 
@@ -39,12 +43,78 @@ TEST_F(AccountsTest, UsersArePagedInNameOrderAndFoundByPrefix) {
   EXPECT_FALSE(ListUsers(&store_, "", "", kMaxUsersPerPage + 1).ok());
 }
 
-TEST_F(AccountsTest, AnAccountMadeBeforeTheListJoinsItAtItsNextLogin) {
+TEST_F(AccountsTest, AnAccountMadeBeforeTheListIsAddedFromItsRow) {
   ASSERT_TRUE(accounts_.SignUp("dave", "password1").ok());
   ASSERT_TRUE(store_.Delete(rows::kUsers, "dave").ok());  // as before the list existed
   EXPECT_TRUE(ListUsers(&store_, "", "", 10)->users.empty());
-  ASSERT_TRUE(accounts_.LogIn("dave", "password1").ok());
+  EXPECT_TRUE(*ListAccountRow(&store_, "acct/dave"));
+  EXPECT_TRUE(*ListAccountRow(&store_, "acct/dave"));  // again: no harm
   EXPECT_EQ(Names(*ListUsers(&store_, "", "", 10)), (std::vector<std::string>{"dave"}));
+  // Rows that are not accounts, or not of a name sign-up makes, are left alone.
+  ASSERT_TRUE(store_.Put("acct/Eve", "password", "x").ok());
+  ASSERT_TRUE(store_.Put("acct/x", "password", "x").ok());
+  for (const char* row : {"acct/Eve", "acct/x", "acct/nobody", "usess/dave", "acct/", "users"}) {
+    EXPECT_FALSE(*ListAccountRow(&store_, row)) << row;
+  }
+  EXPECT_EQ(Names(*ListUsers(&store_, "", "", 10)), (std::vector<std::string>{"dave"}));
+}
+
+TEST_F(AccountsTest, AnEntryWithoutAnAccountIsSkippedAndPagingGoesOn) {
+  for (const char* name : {"anna", "dora"}) ASSERT_TRUE(accounts_.SignUp(name, "password1").ok());
+  // Sign-ups that wrote the list's entry and never got further.
+  for (const char* ghost : {"bert", "carl", "cleo", "dan"}) {
+    ASSERT_TRUE(store_.Put(rows::kUsers, ghost, "").ok());
+  }
+  absl::StatusOr<UserPage> first = ListUsers(&store_, "", "", 1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(Names(*first), (std::vector<std::string>{"anna"}));
+  std::vector<std::string> seen = Names(*first);
+  std::string next = first->next;
+  for (int page = 0; page < 10 && !next.empty(); ++page) {
+    absl::StatusOr<UserPage> more = ListUsers(&store_, "", next, 1);
+    ASSERT_TRUE(more.ok());
+    for (const std::string& name : Names(*more)) seen.push_back(name);
+    next = more->next;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"anna", "dora"}));
+  EXPECT_EQ(next, "");
+  // The name of an unfinished sign-up is still free, and taking it lists it once.
+  ASSERT_TRUE(accounts_.SignUp("carl", "password1").ok());
+  EXPECT_EQ(Names(*ListUsers(&store_, "c", "", 10)), (std::vector<std::string>{"carl"}));
+}
+
+TEST_F(AccountsTest, EveryConcurrentSignUpIsListedOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 10;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < kEach; ++i) {
+        // Two threads race for each name; exactly one wins it.
+        (void)accounts_.SignUp(absl::StrCat("user", (t / 2) * kEach + i), "password1");
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::vector<std::string> seen;
+  std::string after;
+  for (int page = 0; page < 100; ++page) {
+    absl::StatusOr<UserPage> got = ListUsers(&store_, "user", after, 7);
+    ASSERT_TRUE(got.ok());
+    for (const std::string& name : Names(*got)) seen.push_back(name);
+    after = got->next;
+    if (after.empty()) break;
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads / 2 * kEach));
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
+}
+
+TEST_F(AccountsTest, TheBackfillIsRecordedOnce) {
+  EXPECT_FALSE(*BackfillDone(&store_));
+  ASSERT_TRUE(MarkBackfillDone(&store_, 1234).ok());
+  EXPECT_TRUE(*BackfillDone(&store_));
+  EXPECT_TRUE(ListUsers(&store_, "", "", 10)->users.empty());  // no trace in the list
 }
 
 TEST_F(AccountsTest, ADisabledAccountCannotLogInAndItsSessionsEnd) {

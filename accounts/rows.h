@@ -10,6 +10,8 @@ namespace penncloud::accounts::rows {
 inline constexpr char kSessionCol[] = "data";
 // The user list: one empty column per account, named by the user.
 inline constexpr char kUsers[] = "users";
+// Once every account older than the list is in it (directory.h BackfillDone).
+inline constexpr char kUsersBackfill[] = "users.backfill";
 
 // Columns of the account row that files other than accounts.cc use.
 inline constexpr char kPasswordCol[] = "password";

@@ -98,6 +98,26 @@ void RegisterUserAdminRoutes(http::Router& router, const frontend::ApiContext& c
         200, {{"users", users},
               {"next", page->next.empty() ? nlohmann::json(nullptr) : nlohmann::json(page->next)}});
   });
+  add("POST", "/api/admin/users", [store, accounts](Request& req, const Session& admin) {
+    absl::StatusOr<nlohmann::json> body = frontend::ParseJsonBody(req);
+    if (!body.ok()) return FromStatus(body.status());
+    absl::StatusOr<std::string> name = frontend::JsonString(*body, "username");
+    absl::StatusOr<std::string> password = frontend::JsonString(*body, "password");
+    if (!name.ok()) return FromStatus(name.status());
+    if (!password.ok()) return FromStatus(password.status());
+    auto make_admin = body->find("admin");
+    if (make_admin != body->end() && !make_admin->is_boolean()) {
+      return ErrorResponse(400, "admin must be true or false");
+    }
+    absl::StatusOr<std::string> created =
+        accounts->SignUp(*name, *password, make_admin != body->end() && make_admin->get<bool>());
+    if (absl::IsAlreadyExists(created.status())) return ErrorResponse(409, "username is taken");
+    if (!created.ok()) return FromStatus(created.status());
+    PC_LOG(kInfo, "admin.user_created")("user", *created)("by", admin.username);
+    Response res = OneUser(store, *created);
+    if (res.status == 200) res.status = 201;
+    return res;
+  });
   add("POST", "/api/admin/users/{name}/disabled",
       [store, accounts](Request& req, const Session& admin) {
         absl::StatusOr<bool> disabled = BoolField(req, "disabled");

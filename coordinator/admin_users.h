@@ -3,6 +3,8 @@
 //   GET  /api/admin/users?q=&after=&limit=   {"users":[{"username","admin","disabled",
 //        "created","drive":{"used","quota"}}], "next": name|null}; `q` is a name prefix,
 //        `limit` 1..100 (50)
+//   POST /api/admin/users                     {"username","password","admin"?: bool} ->
+//        201 the user, whatever the sign-up policy; 409 if the name is taken
 //   POST /api/admin/users/{name}/disabled     {"disabled": bool} -> the user; disabling
 //        ends the user's sessions and refuses every login until enabled again
 //   POST /api/admin/users/{name}/admin        {"admin": bool} -> the user

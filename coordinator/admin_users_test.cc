@@ -108,6 +108,40 @@ TEST_F(AdminUsersTest, ListIsPagedAndSearchedByPrefix) {
   EXPECT_EQ(Call("GET", "/api/admin/users?limit=x", root).status, 400);
 }
 
+TEST_F(AdminUsersTest, AnAdminMakesAccountsWhateverTheSignUpPolicy) {
+  Login root, bob;
+  ASSERT_EQ(LogInAs("root", &root).status, 200);
+  ASSERT_EQ(LogInAs("bob", &bob).status, 200);
+  Response made = Call("POST", "/api/admin/users", root,
+                       R"({"username":"Carol","password":"password1","admin":true})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(nlohmann::json::parse(made.body)["username"], "carol");
+  EXPECT_EQ(nlohmann::json::parse(made.body)["admin"], true);
+  EXPECT_EQ(LogInAs("carol").status, 200);
+  EXPECT_EQ(Names(Call("GET", "/api/admin/users?q=c", root)), (std::vector<std::string>{"carol"}));
+  made = Call("POST", "/api/admin/users", root, R"({"username":"dan","password":"password1"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(nlohmann::json::parse(made.body)["admin"], false);
+
+  EXPECT_EQ(
+      Call("POST", "/api/admin/users", root, R"({"username":"bob","password":"password1"})").status,
+      409);
+  for (const char* bad : {R"({"username":"erin"})", R"({"password":"password1"})",
+                          R"({"username":"erin","password":"short"})",
+                          R"({"username":"9lives","password":"password1"})",
+                          R"({"username":"erin","password":"password1","admin":1})", "[]"}) {
+    EXPECT_EQ(Call("POST", "/api/admin/users", root, bad).status, 400) << bad;
+  }
+  EXPECT_EQ(
+      Call("POST", "/api/admin/users", bob, R"({"username":"erin","password":"password1"})").status,
+      403);
+  EXPECT_EQ(Call("POST", "/api/admin/users", root, R"({"username":"erin","password":"password1"})",
+                 /*with_csrf=*/false)
+                .status,
+            403);
+  EXPECT_FALSE(*accounts_.Exists("erin"));
+}
+
 TEST_F(AdminUsersTest, ADisabledUserIsLoggedOutAndCannotLogInUntilEnabled) {
   Login root, alice;
   ASSERT_EQ(LogInAs("root", &root).status, 200);
