@@ -10,8 +10,9 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-HttpSession::HttpSession(net::any_io_executor executor, net::ip::tcp::endpoint target)
-    : target_(target), stream_(executor) {}
+HttpSession::HttpSession(net::any_io_executor executor, std::vector<net::ip::tcp::endpoint> targets,
+                         size_t first)
+    : targets_(std::move(targets)), current_(first % targets_.size()), stream_(executor) {}
 
 void HttpSession::Close() {
   beast::error_code ignored;
@@ -32,11 +33,12 @@ net::awaitable<HttpResult> HttpSession::Send(std::string_view method, std::strin
     result.error = ec == beast::error::timeout ? std::string("timeout")
                                                : std::string(stage) + ": " + ec.message();
     Close();
+    current_ = (current_ + 1) % targets_.size();
   };
 
   if (!connected_) {
     stream_.expires_at(deadline);
-    co_await stream_.async_connect(target_, token());
+    co_await stream_.async_connect(targets_[current_], token());
     if (ec) {
       fail("connect");
       co_return result;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace penncloud::sim {
 
@@ -25,7 +26,9 @@ struct HttpResult {
 
 class HttpSession {
  public:
-  HttpSession(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint target);
+  // Talks to targets[first % size] until an exchange fails below HTTP, then to the next.
+  HttpSession(boost::asio::any_io_executor executor,
+              std::vector<boost::asio::ip::tcp::endpoint> targets, size_t first = 0);
 
   void set_session(std::string cookie, std::string csrf) {
     cookie_ = std::move(cookie);
@@ -35,7 +38,8 @@ class HttpSession {
   const std::string& csrf() const { return csrf_; }
 
   // Sends one request on the kept-alive connection (connecting first when needed) and reads
-  // the whole answer within `timeout`. State-changing methods carry X-CSRF-Token.
+  // the whole answer within `timeout`. State-changing methods carry X-CSRF-Token. A failure
+  // below HTTP closes the connection and moves the session to the next target.
   boost::asio::awaitable<HttpResult> Send(std::string_view method, std::string_view target,
                                           const std::string& body,
                                           std::chrono::milliseconds timeout);
@@ -43,7 +47,8 @@ class HttpSession {
   void Close();
 
  private:
-  boost::asio::ip::tcp::endpoint target_;
+  std::vector<boost::asio::ip::tcp::endpoint> targets_;
+  size_t current_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   bool connected_ = false;

@@ -70,8 +70,10 @@ constexpr int kRampLevel = 255;  // the level recorded while users are still arr
 
 class Simulation {
  public:
-  explicit Simulation(const SimOptions& o)
-      : o_(o), target_(net::ip::make_address(o.host), static_cast<uint16_t>(o.port)) {
+  explicit Simulation(const SimOptions& o) : o_(o) {
+    for (const Target& t : o.targets) {
+      targets_.emplace_back(net::ip::make_address(t.host), static_cast<uint16_t>(t.port));
+    }
     int n = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     for (int i = 0; i < n; ++i) {
       lanes_.push_back(std::make_unique<Lane>());
@@ -224,7 +226,7 @@ class Simulation {
     Lane& lane = *lanes_[lane_index];
     for (size_t i = lane_index; i < accounts_.size(); i += lanes_.size()) {
       if (setup_failed_) co_return;
-      HttpSession fresh(co_await net::this_coro::executor, target_);
+      HttpSession fresh(co_await net::this_coro::executor, targets_, i);
       if (!co_await SignIn(lane, fresh, -1, accounts_[i], true)) co_return;
       accounts_[i].cookie = fresh.cookie();
       accounts_[i].csrf = fresh.csrf();
@@ -247,7 +249,7 @@ class Simulation {
     Lane& lane = *lanes_[lane_index];
     const int acct = user % o_.accounts;
     const int peer = (acct + 1) % o_.accounts;
-    HttpSession http(co_await net::this_coro::executor, target_);
+    HttpSession http(co_await net::this_coro::executor, targets_, user);
     auto think = o_.think;
     if (o_.rate > 0) {
       think = std::chrono::milliseconds(static_cast<int64_t>(1000.0 * active_users_ / o_.rate));
@@ -389,8 +391,10 @@ class Simulation {
       level_ = static_cast<int>(li);
       LevelInfo info{want, NowUs(), 0};
       auto end = Clock::now() + o_.stage;
-      while (Clock::now() < end && !stop_)
+      while (Clock::now() < end && !stop_) {
+        if (o_.interrupted != nullptr && o_.interrupted->load()) stop_ = true;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
       info.end_us = NowUs();
       levels->push_back(info);
     }
@@ -416,7 +420,7 @@ class Simulation {
     }
     for (size_t a = lane_index; a < accounts_.size(); a += lanes_.size()) {
       if (wanted[a].empty()) continue;
-      HttpSession http(co_await net::this_coro::executor, target_);
+      HttpSession http(co_await net::this_coro::executor, targets_, a);
       http.set_session(accounts_[a].cookie, accounts_[a].csrf);
       std::set<std::string> seen;
       std::string cursor;
@@ -448,7 +452,7 @@ class Simulation {
     }
     // Files: each user's file holds its last acknowledged upload (or a later one it sent).
     for (const auto& f : lane.files) {
-      HttpSession http(co_await net::this_coro::executor, target_);
+      HttpSession http(co_await net::this_coro::executor, targets_, f.user);
       http.set_session(accounts_[f.account].cookie, accounts_[f.account].csrf);
       const Step read{Op::kVerify, "GET", "/api/files/content?path=" + UrlEncode(FilePath(f.user)),
                       "", retries};
@@ -476,7 +480,7 @@ class Simulation {
   }
 
   const SimOptions o_;
-  const net::ip::tcp::endpoint target_;
+  std::vector<net::ip::tcp::endpoint> targets_;
   Clock::time_point start_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::vector<Account> accounts_;

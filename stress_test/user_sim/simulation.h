@@ -8,8 +8,13 @@
 // exists) once, and its users share that browser session (cookie + CSRF token), because an
 // Argon2id login costs ~35 ms of CPU and 10,000 of them would be the whole experiment.
 // `login_per_user` makes every user log in itself instead.
+//
+// Several entry points (coordinators) can be given: users are spread over them, and a user
+// whose request fails below HTTP (refused, reset, timed out) moves to the next one, as a
+// browser tries the next address of a name.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -19,14 +24,18 @@
 
 namespace penncloud::sim {
 
+struct Target {
+  std::string host;
+  int port;
+};
+
 struct SimOptions {
-  std::string host = "127.0.0.1";
-  int port = 8000;
-  int threads = 0;                         // 0: one per core
-  std::vector<int> levels = {100};         // concurrent users, one level after another
-  std::chrono::milliseconds stage{10000};  // measured time per level, after its ramp
-  double ramp_per_s = 1000;                // new users per second when a level starts
-  std::chrono::milliseconds think{1000};   // mean of an exponential pause between steps
+  std::vector<Target> targets = {{"127.0.0.1", 8000}};  // the coordinators' HTTP addresses
+  int threads = 0;                                      // 0: one per core
+  std::vector<int> levels = {100};                      // concurrent users, one level after another
+  std::chrono::milliseconds stage{10000};               // measured time per level, after its ramp
+  double ramp_per_s = 1000;                             // new users per second when a level starts
+  std::chrono::milliseconds think{1000};  // mean of an exponential pause between steps
   double rate = 0;         // >0: offered steps/s in all; sets think = users / rate, open loop
   bool open_loop = false;  // steps keep their schedule however slow the answers are
   int accounts = 50;
@@ -39,6 +48,9 @@ struct SimOptions {
   int64_t max_requests = 10'000'000;
   bool login_per_user = false;
   bool verify = false;  // after the load, re-read every acknowledged mail and file
+  // Once this turns true the load ends early (verification still runs): user_sim's
+  // SIGINT/SIGTERM, for a caller that decides how long the load lasts.
+  const std::atomic<bool>* interrupted = nullptr;
 };
 
 struct VerifyReport {

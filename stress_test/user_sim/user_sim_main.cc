@@ -3,8 +3,13 @@
 //   user_sim --levels=100,1000,10000 --stage_s=20 --think_ms=1000 --csv=/tmp/r.csv
 //
 // Prints a table per level and per step; --csv writes every request, --summary_json the
-// table. Exit status: 0 when every request succeeded (and --verify found everything),
-// 1 when some failed, 2 on bad flags or when the accounts could not be set up.
+// table. SIGINT or SIGTERM ends the load early; verification and the reports follow. Exit status: 0
+// when every request succeeded (and --verify found everything), 1 when some failed, 2 on bad flags
+// or when the accounts could not be set up.
+#include <signal.h>
+
+#include <atomic>
+#include <boost/asio/ip/address.hpp>
 #include <fstream>
 #include <iostream>
 
@@ -15,7 +20,9 @@
 #include "absl/strings/str_split.h"
 #include "stress_test/user_sim/simulation.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:8000", "the coordinator's HTTP address");
+ABSL_FLAG(std::string, target, "127.0.0.1:8000",
+          "the coordinators' HTTP addresses (host:port, comma-separated): users are spread "
+          "over them and move to the next when one fails to answer");
 ABSL_FLAG(int, threads, 0, "I/O threads (0: one per core)");
 ABSL_FLAG(std::string, levels, "100", "concurrent users per stage, e.g. 100,1000,10000");
 ABSL_FLAG(double, stage_s, 10, "seconds each level is measured (after its users arrived)");
@@ -43,6 +50,10 @@ int Fail(const std::string& message) {
   return 2;
 }
 
+std::atomic<bool> interrupted{false};  // lock-free, so the handler may store to it
+
+void OnInterrupt(int) { interrupted.store(true); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,10 +61,19 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using namespace penncloud::sim;
   SimOptions o;
-  std::string target = absl::GetFlag(FLAGS_target);
-  std::vector<std::string> hp = absl::StrSplit(target, ':');
-  if (hp.size() != 2 || !absl::SimpleAtoi(hp[1], &o.port)) return Fail("--target is host:port");
-  o.host = hp[0];
+  o.targets.clear();
+  for (absl::string_view t : absl::StrSplit(absl::GetFlag(FLAGS_target), ',')) {
+    std::vector<std::string> hp = absl::StrSplit(t, ':');
+    Target target{hp[0], 0};
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(target.host, ec);
+    if (hp.size() != 2 || ec || !absl::SimpleAtoi(hp[1], &target.port) || target.port < 1 ||
+        target.port > 65535) {
+      return Fail("--target wants ip:port[,ip:port...], got '" + std::string(t) + "'");
+    }
+    o.targets.push_back(target);
+  }
+  if (o.targets.size() > 16) return Fail("at most 16 targets");
   o.levels.clear();
   for (absl::string_view l : absl::StrSplit(absl::GetFlag(FLAGS_levels), ',')) {
     int users = 0;
@@ -86,6 +106,11 @@ int main(int argc, char** argv) {
     return Fail("--accounts >= 2, --file_bytes >= 32, --timeout_ms > 0, --retries >= 0");
   }
 
+  o.interrupted = &interrupted;
+  struct sigaction on_interrupt {};
+  on_interrupt.sa_handler = OnInterrupt;
+  sigaction(SIGINT, &on_interrupt, nullptr);
+  sigaction(SIGTERM, &on_interrupt, nullptr);
   SimResult r = RunSimulation(o);
   nlohmann::json summary = Summarize(r.records, r.levels);
   if (!r.setup_error.empty()) summary["setup_error"] = r.setup_error;

@@ -2,10 +2,13 @@
 // coordinator, two frontends): every step of every visit must succeed, every acknowledged
 // mail and file must be found again, and every request must be in the CSV. Keeps the
 // simulator and the experiments built on it from rotting.
+#include <signal.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -64,6 +67,48 @@ TEST(UserSimSmoke, EveryVisitSucceedsAndEveryAcknowledgedWriteIsFound) {
   int64_t lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
   EXPECT_EQ(lines, s["total"]["requests"].get<int64_t>() + 1);  // + the header
+}
+
+// Two entry points, the first with nobody listening: every user that starts there moves to
+// the second on its first refused connect, and the retry it is allowed hides the refusal.
+// SIGINT (sent once the handler is in place) ends the 60 s stage early, and verification
+// still runs.
+TEST(UserSimSmoke, UsersMoveToTheNextTargetAndAnInterruptEndsTheLoadEarly) {
+  auto cluster = WebCluster::Start({.frontends = 1});
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string dir = (*cluster)->dir();
+  const auto started = std::chrono::steady_clock::now();
+  auto p = Process::Start(
+      BinaryPath("user_sim"),
+      {absl::StrCat("--target=127.0.0.1:", FreePort(), ",127.0.0.1:", (*cluster)->http_port()),
+       "--levels=6", "--stage_s=60", "--think_ms=50", "--accounts=4", "--retries=1", "--verify",
+       "--summary_json=" + dir + "/summary.json"},
+      dir + "/user_sim.log");
+  ASSERT_TRUE(p.ok()) << p.status();
+  // SigCgt in /proc/PID/status lists the signals the process catches; SIGINT is bit 1.
+  auto catches_sigint = [&] {
+    std::ifstream status(absl::StrCat("/proc/", p->pid(), "/status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.starts_with("SigCgt:")) return (std::stoull(line.substr(7), nullptr, 16) & 2) != 0;
+    }
+    return false;
+  };
+  for (int i = 0; i < 500 && !catches_sigint(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(catches_sigint());
+  ::kill(p->pid(), SIGINT);
+  const int status = p->Wait(std::chrono::seconds(45));
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(50));
+  std::ifstream in(dir + "/summary.json");
+  const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(s.is_object());
+  EXPECT_EQ(WEXITSTATUS(status), 0) << s.dump(2);
+  EXPECT_EQ(s["total"]["failed"], 0) << s.dump(2);
+  EXPECT_GT(s["total"]["requests"].get<int64_t>(), 0);
+  EXPECT_EQ(s["verify"]["mails_missing"], 0);
+  EXPECT_EQ(s["verify"]["files_bad"], 0);
 }
 
 TEST(UserSimSmoke, NobodyListeningIsAFailedSetupNotASuccess) {
