@@ -73,20 +73,25 @@ end=$(date +%s.%N)
 smtp_cpu=$(echo "$(cpu_seconds "$smtp_pid") - $smtp_cpu0" | bc -l)
 kvs_cpu=$(echo "$(cpu_seconds "${kvs_pids[@]}") - $kvs_cpu0" | bc -l)
 ((callgrind)) && callgrind_control -d "$smtp_pid" >/dev/null  # to callgrind.out.1
-stored=0
-after=""
-while :; do
-  page=$("${kvsctl[@]}" --group="$spec" list mail/bench --after="$after" --limit=1000 2>/dev/null)
-  [[ -z $page ]] && break
-  n=$(grep -c '^inbox/' <<<"$page" || true)
-  stored=$((stored + n))
-  after=$(tail -1 <<<"$page" | awk '{print $1}')
-  ((n < 1000)) && break
-done
+count_cells() {  # ROW [PATTERN]: how many of the row's columns match PATTERN
+  local total=0 after="" page n
+  while :; do
+    page=$("${kvsctl[@]}" --group="$spec" list "$1" --after="$after" --limit=1000 2>/dev/null)
+    [[ -z $page ]] && break
+    n=$(wc -l <<<"$page")
+    total=$((total + $(grep -c "${2:-.}" <<<"$page" || true)))
+    after=$(tail -1 <<<"$page" | awk '{print $1}')
+    ((n < 1000)) && break
+  done
+  echo "$total"
+}
+stored=$(count_cells mail/bench '^inbox/')
+index_cells=$(count_cells mailsearch/bench)
 {
   printf 'smtp %s, %d messages x %d B, %d sessions: %.2f s wall (%.0f msg/s), stored %d (1 warm-up)\n' \
     "${smtp_bin:-$bin/smtp}" "$messages" "$size" "$sessions" "$(echo "$end - $start" | bc -l)" \
     "$(echo "$messages / ($end - $start)" | bc -l)" "$stored"
+  printf 'search index cells per stored message: %.1f\n' "$(echo "$index_cells / $stored" | bc -l)"
   printf 'CPU per message: smtp %.0f us, 3 kvs_server %.0f us; load average %s\n' \
     "$(echo "$smtp_cpu * 1000000 / $messages" | bc -l)" \
     "$(echo "$kvs_cpu * 1000000 / $messages" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
