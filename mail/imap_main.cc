@@ -17,6 +17,7 @@ ABSL_FLAG(bool, idle_watch, true,
           "they look at the folder's counters every idle_poll_ms");
 ABSL_FLAG(int, idle_poll_ms, 200, "how often an IDLE session looks at its folder's counters");
 ABSL_FLAG(int, max_literal_bytes, 32 << 20, "the largest literal (APPENDed message) accepted");
+ABSL_FLAG(int, worker_threads, 16, "IMAP commands run at once (each may wait on the store)");
 
 namespace pm = penncloud::mail;
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
       process, absl::GetFlag(FLAGS_port),
       std::chrono::seconds(absl::GetFlag(FLAGS_idle_timeout_s)));
   options.poll_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_idle_poll_ms));
+  options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   pm::MailboxWatch watch(*process.kvs);
   pm::MailboxIdleWaker waker(watch);
   if (absl::GetFlag(FLAGS_idle_watch)) options.idle_waker = &waker;

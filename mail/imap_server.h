@@ -10,6 +10,7 @@
 // of news without any input.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -47,8 +48,8 @@ struct ImapServerOptions {
   bool implicit_tls = false;
   std::function<void()> on_refused;
   AddressLimits* limits = nullptr;  // per-address connection caps; null: none
-  int io_threads = 2;
-  int worker_threads = 16;  // commands waiting on the store at once
+  int io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int worker_threads = 16;  // commands running at once (each may wait on the store)
 };
 
 using ImapSessionFactory = std::function<std::unique_ptr<ImapSession>(const std::string& peer)>;
