@@ -1,4 +1,4 @@
-// The accept side that PennCloud's mail servers (SMTP, POP3, IMAP) share: a listening
+// The accept side that PennCloud's line-based mail servers (SMTP, POP3) share: a listening
 // socket, one thread per accepted connection, caps on connections in all and per client
 // address, an idle timeout, and a Stop() that lets busy sessions finish within a bound.
 // What a connection says is the caller's `Serve`; the listener owns when it may start and
