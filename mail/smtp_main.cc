@@ -40,6 +40,10 @@ ABSL_FLAG(std::string, dns_script, "",
           "answer DNS from this file of scripted records instead of the system resolver "
           "(tests; format in mail/dns_resolver.h)");
 ABSL_FLAG(int, dns_timeout_ms, 5000, "per-try timeout of the system resolver");
+ABSL_FLAG(bool, search_index, true,
+          "index delivered mail for full-text search; false only to measure what indexing "
+          "costs (stress_test/smtp_profile.sh --no-index): mail stored so is never found by "
+          "search");
 
 namespace pm = penncloud::mail;
 
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
       FLAGS_max_connections_per_address);
   penncloud::accounts::Accounts& accounts = *process.accounts;
   pm::MailStore store(*process.kvs);
+  if (!absl::GetFlag(FLAGS_search_index)) store.SkipIndexingForBenchmark();
   pm::OutboundQueue queue(*process.kvs);
   penncloud::accounts::SendingPolicy sending(process.kvs.get());
   pm::Delivery delivery(

@@ -3,8 +3,9 @@
 # caller sets root, bin, kvsctl (the binary's path), work, out and pids=(); afterwards
 # spec is the group's client addresses, smtp_port the server's port, kvsctl an array with
 # the TLS flag, and every started process is in pids. Optional: smtp_bin (another smtp
-# binary, for A/B runs), smtp_wrapper (an array the server runs under, e.g. valgrind) and
-# smtp_wait_tries (tenths of a second to wait for its port).
+# binary, for A/B runs), smtp_wrapper (an array the server runs under, e.g. valgrind),
+# smtp_flags (an array of extra flags) and smtp_wait_tries (tenths of a second to wait for
+# its port).
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {  # PORT [tries of 0.1 s, default 200]
@@ -44,7 +45,7 @@ start_penncloud_smtp() {
   smtp_port=$(free_port)
   issue smtp service/smtp/smtp
   "${smtp_wrapper[@]}" "${smtp_bin:-$bin/smtp}" --port="$smtp_port" --kvs="$spec" --state_dir="$work" --relay=false \
-    --node_name=smtp --tls_dir="$tls" --max_connections=512 >"$out/smtp.log" 2>&1 &
+    --node_name=smtp --tls_dir="$tls" --max_connections=512 "${smtp_flags[@]}" >"$out/smtp.log" 2>&1 &
   pids+=($!)
   wait_port "$smtp_port" "${smtp_wait_tries:-200}"
   smtp_pid=${pids[-1]}

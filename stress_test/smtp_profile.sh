@@ -5,7 +5,9 @@
 # smtp server executes per message (valgrind's callgrind, counted only while smtp-source
 # runs). For A/B runs of two smtp builds against the same KVS binaries.
 #   stress_test/smtp_profile.sh [--build DIR] [--smtp BIN] [--messages N] [--sessions S]
-#                               [--size BYTES] [--callgrind]
+#                               [--size BYTES] [--callgrind] [--no-index]
+# --no-index runs the server with --search_index=false: the same run without the
+# full-text index, to see what indexing costs.
 # Results (the summary, the callgrind profile) go to stress_test/results/smtp-profile-<time>/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +24,7 @@ while (($#)); do
     --sessions) sessions=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
     --callgrind) callgrind=1; shift ;;
+    --no-index) smtp_flags=(--search_index=false); shift ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
