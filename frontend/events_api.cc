@@ -1,20 +1,27 @@
 #include "frontend/events_api.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
 #include "mail/mail_store.h"
+#include "mail/mailbox_watch.h"
 #include "nlohmann/json.hpp"
 
 namespace penncloud::frontend {
 namespace {
 
-constexpr std::chrono::milliseconds kPoll{250};
+// How often a stream looks whether its watch fired (memory only).
+constexpr std::chrono::milliseconds kPoll{100};
+// A change is announced once more this long after, by when the entry it numbered has
+// been written (the number is taken first).
+constexpr absl::Duration kResend = absl::Milliseconds(500);
 constexpr absl::Duration kSessionCheck = absl::Seconds(1);
 // Short, because a write is how this frontend learns the browser left: the coordinator
 // closes its side of the stream at once (it watches the client), and a stream that writes
@@ -84,9 +91,13 @@ std::vector<std::string> Changed(const ChangeNumbers& before, const ChangeNumber
 // One open stream; Next is called for each piece, one call at a time.
 class EventStream {
  public:
-  EventStream(const ApiContext& ctx, std::shared_ptr<StreamCounts> counts, std::string token,
-              std::string user)
-      : ctx_(ctx), counts_(std::move(counts)), token_(std::move(token)), user_(std::move(user)) {}
+  EventStream(const ApiContext& ctx, std::shared_ptr<StreamCounts> counts,
+              std::shared_ptr<mail::MailboxWatch> watch, std::string token, std::string user)
+      : ctx_(ctx),
+        counts_(std::move(counts)),
+        watch_(std::move(watch)),
+        token_(std::move(token)),
+        user_(std::move(user)) {}
   ~EventStream() { counts_->Release(user_); }
 
   absl::StatusOr<std::optional<std::string>> Next() {
@@ -96,6 +107,8 @@ class EventStream {
       opened_ = last_check_ = last_write_ = now;
       auto numbers = ReadChangeNumbers(*ctx_.store, user_);
       if (numbers.ok()) seen_ = std::move(*numbers);
+      // Every change after that read fires the watch (its first call comes after it).
+      subscription_ = watch_->Subscribe(user_, "", [wakes = wakes_] { wakes->fetch_add(1); });
       // The browser waits 1 s before it reconnects after the stream ends.
       return std::optional<std::string>("retry: 1000\nevent: ready\ndata: {}\n\n");
     }
@@ -107,17 +120,27 @@ class EventStream {
         return std::nullopt;
       }
     }
-    auto numbers = ReadChangeNumbers(*ctx_.store, user_);
-    if (numbers.ok()) {
-      std::vector<std::string> changed = Changed(seen_, *numbers);
-      seen_ = std::move(*numbers);
-      if (!changed.empty()) {
-        last_write_ = now;
-        nlohmann::json data = {{"folders", changed}};
-        return std::optional<std::string>(
-            "event: mail\ndata: " +
-            data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n");
+    std::vector<std::string> changed;
+    if (const uint64_t wakes = wakes_->load(); wakes != read_at_wakes_) {
+      auto numbers = ReadChangeNumbers(*ctx_.store, user_);
+      if (numbers.ok()) {
+        read_at_wakes_ = wakes;
+        changed = Changed(seen_, *numbers);
+        seen_ = std::move(*numbers);
       }
+    }
+    if (!changed.empty()) {
+      resend_ = changed;
+      resend_at_ = now + kResend;
+    } else if (!resend_.empty() && now >= resend_at_) {
+      changed = std::exchange(resend_, {});
+    }
+    if (!changed.empty()) {
+      last_write_ = now;
+      nlohmann::json data = {{"folders", changed}};
+      return std::optional<std::string>(
+          "event: mail\ndata: " +
+          data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n");
     }
     if (now - last_write_ >= kKeepAlive) {
       last_write_ = now;
@@ -129,23 +152,34 @@ class EventStream {
  private:
   const ApiContext& ctx_;
   std::shared_ptr<StreamCounts> counts_;
+  std::shared_ptr<mail::MailboxWatch> watch_;  // outlives subscription_
   const std::string token_, user_;
+  // Bumped by the watch (on its thread), possibly after the stream is gone: shared.
+  std::shared_ptr<std::atomic<uint64_t>> wakes_ = std::make_shared<std::atomic<uint64_t>>(0);
+  uint64_t read_at_wakes_ = 0;
+  std::unique_ptr<mail::MailboxWatch::Subscription> subscription_;
   bool started_ = false;
   absl::Time opened_, last_check_, last_write_;
   ChangeNumbers seen_;
+  std::vector<std::string> resend_;  // the last change, announced again once
+  absl::Time resend_at_;
 };
 
 }  // namespace
 
 void RegisterEventRoutes(Router& router, const ApiContext& ctx) {
   auto counts = std::make_shared<StreamCounts>();
+  // One watch per user with open streams on this frontend, whatever their number.
+  auto watch = std::make_shared<mail::MailboxWatch>(
+      *ctx.store, mail::MailboxWatchOptions{.fallback = kEventFallback,
+                                            .settle = std::chrono::milliseconds(0)});
   router.Add("GET", "/api/events",
-             WithSession(ctx, [&ctx, counts](Request& req, const accounts::Session& s) {
+             WithSession(ctx, [&ctx, counts, watch](Request& req, const accounts::Session& s) {
                if (!counts->Acquire(s.username)) {
                  return ErrorResponse(429, "too many open event streams");
                }
-               auto stream = std::make_shared<EventStream>(ctx, counts, req.Cookie(kSessionCookie),
-                                                           s.username);
+               auto stream = std::make_shared<EventStream>(ctx, counts, watch,
+                                                           req.Cookie(kSessionCookie), s.username);
                Response res;
                res.headers.Set("Content-Type", "text/event-stream");
                res.headers.Set("Cache-Control", "no-store");
