@@ -9,6 +9,7 @@
 #include "mail/imap_message.h"
 #include "mail/mime.h"
 #include "mail/text.h"
+#include "mail/thread.h"
 
 namespace penncloud::mail {
 
@@ -61,12 +62,20 @@ bool Delivery::IsLocal(std::string_view address, std::string* user) const {
 absl::StatusOr<std::optional<pb::MessageMeta>> FindSentCopy(MailStore& store, std::string_view user,
                                                             std::string_view source,
                                                             int64_t now_micros) {
-  std::string id = ParseMessage(HeaderBlock(source)).message_id;
+  const ParsedMessage parsed = ParseMessage(HeaderBlock(source));
+  const std::string& id = parsed.message_id;
   if (id.empty()) return std::nullopt;
+  // Entries keep the Message-ID as threading reads it: compared there, no source is read.
+  const std::string listed_id = ScrubUtf8(ThreadMessageId(parsed));
   auto newest = store.List(user, kSent, "", kSentCopyCandidates);
   if (!newest.ok()) return newest.status();
   for (const pb::MessageMeta& m : newest->messages) {
     if (m.received_micros() < now_micros - kSentCopyWindowMicros) break;  // newest first
+    if (!listed_id.empty() && !m.message_id().empty()) {
+      if (m.message_id() == listed_id) return m;
+      continue;
+    }
+    // An entry from before the listing kept it, or an id threading cannot read.
     auto candidate = store.Source(user, m);
     if (!candidate.ok()) continue;  // removed meanwhile
     if (ParseMessage(HeaderBlock(*candidate)).message_id == id) return m;
