@@ -102,7 +102,9 @@ kvs::pb::KvsService::Stub* ClusterPoller::Stub(const std::string& address) {
     grpc::ChannelArguments args;
     // Notice a restarted replica within a poll or two instead of after a long backoff.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    // gRPC also takes this as the least time a connection attempt (TCP and TLS handshake)
+    // gets: a few ms never complete on a loaded machine (the multi-host test saw it).
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
     stub = kvs::pb::KvsService::NewStub(
         grpc::CreateCustomChannel(address, tls::ChannelCredentials(), args));

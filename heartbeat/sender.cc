@@ -66,7 +66,9 @@ void HeartbeatSender::Loop(const std::string& coordinator) {
   // crash must hear from every node within about a second to rebuild its table.
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  // gRPC also takes this as the least time a connection attempt (TCP and TLS handshake)
+  // gets: a few ms never complete on a loaded machine (the multi-host test saw it).
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   auto channel = grpc::CreateCustomChannel(coordinator, tls::ChannelCredentials(), args);
   auto stub = coordinator::pb::Coordinator::NewStub(channel);

@@ -113,7 +113,9 @@ ReplicaGroupClient::ReplicaGroupClient(std::vector<std::string> addresses,
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     // Reconnect quickly after a replica restarts: failover time depends on it.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    // gRPC also takes this as the least time a connection attempt (TCP and TLS handshake)
+    // gets: a few ms never complete on a loaded machine (the multi-host test saw it).
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
     auto channel = grpc::CreateCustomChannel(address, tls::ChannelCredentials(), args);
     stubs_.push_back(pb::KvsService::NewStub(channel));

@@ -30,7 +30,9 @@ void PeerTransport::AddPeer(uint64_t id, const std::string& address) {
   // A restarted or reconnected peer must be reachable again within a fraction of the
   // election timeout.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+  // gRPC also takes this as the least time a connection attempt (TCP and TLS handshake)
+  // gets: a few ms never complete on a loaded machine (the multi-host test saw it).
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
