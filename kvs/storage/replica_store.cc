@@ -7,6 +7,7 @@
 #include "kvs/storage/cell_key.h"
 #include "kvs/storage/disk.h"
 #include "kvs/storage/disk_files.h"
+#include "kvs/storage/family_options.h"
 #include "kvs/storage/range_scan.h"
 #include "kvs/storage/snapshot_file.h"
 #include "proto/cluster.pb.h"
@@ -67,14 +68,14 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   options.paranoid_checks = true;
   options.listeners.push_back(std::make_shared<CorruptionListener>());
   options.max_background_jobs = 2;
-  options.max_total_wal_size = 64 << 20;
-  rocksdb::ColumnFamilyOptions cf;
-  cf.write_buffer_size = 16 << 20;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {{rocksdb::kDefaultColumnFamilyName, cf},
-                                                           {"meta", cf},
-                                                           {"log", cf},
-                                                           {"data", cf},
-                                                           {"sessions", cf}};
+  options.max_total_wal_size = kMaxWalBytes;
+  const rocksdb::ColumnFamilyOptions small = SmallFamilyOptions();
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, small},
+      {"meta", small},
+      {"log", LogFamilyOptions()},
+      {"data", DataFamilyOptions()},
+      {"sessions", small}};
   if (absl::Status s = CreateDirs(dir); !s.ok()) return s;
   std::unique_ptr<ReplicaStore> store(new ReplicaStore());
   store->position_ = position;
@@ -88,6 +89,7 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   store->log_ = store->handles_[2];
   store->data_ = store->handles_[3];
   store->sessions_ = store->handles_[4];
+  store->reclaimer_ = std::make_unique<LogReclaimer>(db, store->log_);
   // The consensus state is read strictly here, so that damage to it stops the open instead
   // of reading as "never promised anything" later (Meta() answers nullopt for both).
   for (const char* key :
@@ -149,6 +151,7 @@ absl::Status ReplicaStore::UpgradeFormat(const std::string& dir) {
 
 ReplicaStore::~ReplicaStore() {
   if (db_ == nullptr) return;
+  reclaimer_.reset();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
 }
@@ -212,7 +215,9 @@ std::pair<uint64_t, uint64_t> ReplicaStore::LogBounds() const {
 absl::Status ReplicaStore::CompactLog(uint64_t through) {
   rocksdb::WriteBatch batch;
   batch.DeleteRange(log_, SlotKey(0), SlotKey(through + 1));
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "compact log");
+  absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "compact log");
+  if (s.ok()) reclaimer_->Reclaim(through);
+  return s;
 }
 
 uint64_t ReplicaStore::LogBytes() const {

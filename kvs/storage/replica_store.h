@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "kvs/machine/state_machine.h"
 #include "kvs/storage/cell_key.h"
+#include "kvs/storage/log_reclaimer.h"
 #include "kvs/storage/rocks_slot.h"
 #include "proto/kvs.pb.h"
 #include "rocksdb/db.h"
@@ -88,8 +89,11 @@ class ReplicaStore {
                        std::vector<std::pair<uint64_t, std::string>>* out) const;
   // First and last slot present in the log; {0, 0} when empty.
   std::pair<uint64_t, uint64_t> LogBounds() const;
-  // Drops entries with slot <= through (they are covered by the state machine).
+  // Drops entries with slot <= through (they are covered by the state machine); their disk
+  // space comes back in the background (log_reclaimer.h).
   absl::Status CompactLog(uint64_t through);
+  // Tests: waits until the space of every compacted entry has come back.
+  void WaitLogReclaimedForTest() { reclaimer_->WaitIdle(); }
   uint64_t LogBytes() const;
 
   // nullopt when the key is absent or cannot be read; Open has already read the consensus
@@ -182,6 +186,7 @@ class ReplicaStore {
   rocksdb::ColumnFamilyHandle* data_ = nullptr;
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<LogReclaimer> reclaimer_;   // reset before the handles and the db go
   std::atomic<uint64_t> applied_{0};          // only the apply thread writes it
   SessionCache session_cache_;                // apply thread only
   machine::StateMachine machine_{nullptr};    // apply thread only

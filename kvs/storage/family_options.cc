@@ -1,0 +1,37 @@
+#include "kvs/storage/family_options.h"
+
+namespace penncloud::kvs::storage {
+
+rocksdb::ColumnFamilyOptions SmallFamilyOptions() {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = 16 << 20;
+  return cf;
+}
+
+rocksdb::ColumnFamilyOptions LogFamilyOptions() {
+  // Entries are written once in slot order and deleted soon after (log_reclaimer.h): no
+  // compression to spend CPU on for bytes that are about to go.
+  rocksdb::ColumnFamilyOptions cf = SmallFamilyOptions();
+  cf.compression = rocksdb::kNoCompression;
+  return cf;
+}
+
+rocksdb::ColumnFamilyOptions DataFamilyOptions() {
+  rocksdb::ColumnFamilyOptions cf = SmallFamilyOptions();
+  // Key-value separation: a large value is written once, into a blob file, when its
+  // memtable is flushed; compactions then move a short reference, not the value, so a
+  // chunk is not rewritten at every level it passes.
+  cf.enable_blob_files = true;
+  cf.min_blob_size = kBlobMinBytes;
+  cf.blob_file_size = 64 << 20;
+  // Overwritten and deleted values are dropped from blob files: a compaction that reaches
+  // the oldest quarter of them rewrites what is still live into new files.
+  cf.enable_blob_garbage_collection = true;
+  cf.blob_garbage_collection_age_cutoff = 0.25;
+  // Level sizes follow the data's size, so at most about a tenth of the SST bytes are
+  // older versions waiting for a compaction.
+  cf.level_compaction_dynamic_level_bytes = true;
+  return cf;
+}
+
+}  // namespace penncloud::kvs::storage
