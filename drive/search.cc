@@ -1,9 +1,13 @@
 // The name index and name search. Every file and folder has one cell per folded word of its
 // name in the user's names row, "<word>\0<path>" -> NameHit, written by the operation that
 // changes the tree (upload, new folder, move, delete, restore). A query reads the cells
-// whose word starts with the query's longest word, a short range of one row, so its cost
-// follows the number of matches, not the size of the tree.
+// whose word starts with one of its words (the lead), a range of one row, and checks each
+// candidate's name for the other words; so its cost follows the number of matches, not the
+// size of the tree. The lead is the query word with the fewest cells when one of them has
+// less than a page of them: in a drive of 100,000 files "report n4711" reads the few cells
+// of "n4711", not the thousands of "report" (where the match could lie past the scan bound).
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +25,8 @@ constexpr int kPageSize = 500;
 // A query reads at most this many index cells (one word prefix shared by many names).
 constexpr int kMaxScannedCells = 5000;
 constexpr int kMaxRecursion = static_cast<int>(kMaxDepth) + 2;
+// Query words whose ranges are sized to pick the lead (the longest ones).
+constexpr size_t kMaxProbedWords = 4;
 
 std::string NameOf(std::string_view path) {
   size_t slash = path.rfind('/');
@@ -33,6 +39,50 @@ bool AllWordsMatch(const std::vector<std::string>& query, const std::vector<std:
     return std::any_of(name.begin(), name.end(),
                        [&](const std::string& w) { return w.starts_with(q); });
   });
+}
+
+// How many cells of `page` lie in `word`'s range (cells "<word...>\0<path>"), and whether
+// the page shows the range's end.
+struct RangeProbe {
+  int cells = 0;
+  bool whole = false;
+};
+
+bool InRange(const std::string& column, const std::string& word) {
+  size_t nul = column.find('\0');
+  return nul != std::string::npos && std::string_view(column).substr(0, nul).starts_with(word);
+}
+
+RangeProbe Probe(const kvs::ColumnPage& page, const std::string& word) {
+  RangeProbe probe;
+  for (const auto& cell : page.cells) {
+    if (!InRange(cell.column, word)) return {probe.cells, true};
+    ++probe.cells;
+  }
+  return {probe.cells, !page.more};
+}
+
+// The first page of the lead word's range, read from `after` = the word: the word with the
+// fewest cells among those whose range fits in one page, else the first (longest) word.
+// `words` is sorted longest first; the lead is moved to its front.
+absl::StatusOr<kvs::ColumnPage> FirstPageOfLead(kvs::Client* kvs, const std::string& row,
+                                                std::vector<std::string>& words) {
+  std::optional<kvs::ColumnPage> best;
+  size_t best_word = 0;
+  int best_cells = 0;
+  for (size_t i = 0; i < words.size() && i < kMaxProbedWords; ++i) {
+    auto page = kvs->List(row, {.after = words[i], .limit = kPageSize, .with_values = true});
+    if (!page.ok()) return page.status();
+    RangeProbe probe = Probe(*page, words[i]);
+    if (i == 0 || (probe.whole && probe.cells < best_cells)) {
+      best = *std::move(page);
+      best_word = i;
+      best_cells = probe.whole ? probe.cells : kMaxScannedCells;
+    }
+    if (probe.whole && probe.cells == 0) break;  // nothing can match
+  }
+  std::swap(words[0], words[best_word]);
+  return *std::move(best);
 }
 
 }  // namespace
@@ -96,32 +146,28 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
   auto words = FoldedWords(query);
   if (words.empty()) return absl::InvalidArgumentError("the search has no letters or digits");
   limit = std::clamp(limit, 1, kMaxSearchResults);
-  // The longest word narrows the range the most.
+  // Longest first: when no word's range is known to be short, the longest narrows the most.
   std::stable_sort(words.begin(), words.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  const std::string row = keys::NamesRow(std::string(user));
+  auto page = FirstPageOfLead(kvs_, row, words);
+  if (!page.ok()) return page.status();
   const std::string& lead = words.front();
 
-  std::string u(user);
   std::vector<NameMatch> out;
   std::set<std::string> seen;
-  kvs::ListOptions opts{.after = lead, .limit = kPageSize, .with_values = true};
   int scanned = 0;
-  bool past_lead = false;
-  while (!past_lead && scanned < kMaxScannedCells && static_cast<int>(out.size()) < limit) {
-    auto page = kvs_->List(keys::NamesRow(u), opts);
-    if (!page.ok()) return page.status();
+  for (bool past_lead = false;;) {
     for (const auto& cell : page->cells) {
-      ++scanned;
-      size_t nul = cell.column.find('\0');
-      if (nul == std::string::npos) continue;
-      if (!std::string_view(cell.column).substr(0, nul).starts_with(lead)) {
+      if (++scanned > kMaxScannedCells || static_cast<int>(out.size()) >= limit) break;
+      if (!InRange(cell.column, lead)) {
         past_lead = true;
         break;
       }
-      std::string path = cell.column.substr(nul + 1);
+      std::string path = cell.column.substr(cell.column.find('\0') + 1);
       if (!seen.insert(path).second) continue;
       std::string name = NameOf(path);
-      if (!AllWordsMatch(words, FoldedWords(name))) continue;
+      if (words.size() > 1 && !AllWordsMatch(words, FoldedWords(name))) continue;
       pb::NameHit hit;
       if (!hit.ParseFromString(cell.value)) continue;
       out.push_back(NameMatch{.path = path,
@@ -129,10 +175,14 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
                               .folder = hit.folder(),
                               .size = hit.size(),
                               .modified_ms = hit.modified_ms()});
-      if (static_cast<int>(out.size()) >= limit) break;
     }
-    if (!page->more || page->cells.empty()) break;
-    opts.after = page->cells.back().column;
+    if (past_lead || !page->more || page->cells.empty() || scanned >= kMaxScannedCells ||
+        static_cast<int>(out.size()) >= limit) {
+      break;
+    }
+    page = kvs_->List(
+        row, {.after = page->cells.back().column, .limit = kPageSize, .with_values = true});
+    if (!page.ok()) return page.status();
   }
   std::sort(out.begin(), out.end(), [](const NameMatch& a, const NameMatch& b) {
     return a.name != b.name ? a.name < b.name : a.path < b.path;

@@ -5,6 +5,7 @@
 #include "drive/drive.h"
 #include "drive/name_words.h"
 #include "drive/test_util.h"
+#include "proto/drive.pb.h"
 
 namespace penncloud::drive {
 namespace {
@@ -89,6 +90,26 @@ TEST_F(SearchTest, BadQueriesAndOtherUsers) {
   EXPECT_TRUE(absl::IsInvalidArgument(drive_->Search("alice", "\xff\xfe").status()));
   ASSERT_TRUE(Write("alice", "/private.txt", "p").ok());
   EXPECT_TRUE(Find("private", "bob").empty());
+}
+
+TEST_F(SearchTest, TheRarestWordLeadsSoACommonWordHidesNoMatch) {
+  // More names with "report" than a query scans (5,000 cells), and one that also has "n4711".
+  // Written as the index holds them (one cell per word), since 5,000 uploads would be slow.
+  std::string hit;
+  pb::NameHit().SerializeToString(&hit);
+  auto put = [&](const std::string& path) {
+    for (const std::string& word : FoldedWords(path.substr(path.rfind('/') + 1))) {
+      ASSERT_TRUE(kvs_.Put(keys::NamesRow("alice"), keys::NameColumn(word, path), hit).ok());
+    }
+  };
+  for (int i = 0; i < 6000; ++i) put("/r/report " + std::to_string(10000 + i));
+  put("/r/report n4711");
+  put("/r/zz n4711 budget");
+  EXPECT_EQ(Find("report n4711"), Paths{"/r/report n4711"});
+  EXPECT_EQ(Find("n4711 rep"), Paths{"/r/report n4711"});
+  EXPECT_EQ(Find("n4711"), (Paths{"/r/report n4711", "/r/zz n4711 budget"}));
+  EXPECT_EQ(drive_->Search("alice", "report", 200)->size(), 200u);
+  EXPECT_TRUE(Find("report nothing").empty());
 }
 
 TEST_F(SearchTest, ResultsAreBounded) {
