@@ -1,7 +1,8 @@
 // The TCP server around ImapSession, asynchronous so that an idle connection costs a few
 // KiB, not a thread: `io_threads` threads run every socket (non-blocking, one strand per
 // connection, ImapConnection), and `worker_threads` threads run the sessions' commands,
-// which call the store and block. STARTTLS or TLS from the first byte (port 993-style);
+// which call the store and block (a connection queues one job at a time, so the queue is
+// bounded by the connection cap). STARTTLS or TLS from the first byte (port 993-style);
 // caps on connections in all and per client address; an idle timeout; IDLE sessions are
 // woken by an IdleWaker (by default a poll every `poll_interval`).
 //
