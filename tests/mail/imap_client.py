@@ -143,6 +143,19 @@ elif scenario == "idle_during_smtp":
     out("before", before)
     m.logout()
 
+elif scenario == "idle_quietly":
+    # IDLE on the Inbox and say nothing for args[0] seconds, while the test counts what the
+    # server's wakes cost the store.
+    m = connect()
+    m.select("INBOX")
+    tag = m._new_tag().decode()
+    m.send(("%s IDLE\r\n" % tag).encode())
+    out("idle_reply", m.readline().decode().strip())
+    time.sleep(float(args[0]))
+    m.send(b"DONE\r\n")
+    out("done_reply", m.readline().decode().strip())
+    m.logout()
+
 elif scenario == "sent_once":
     # Thunderbird's way: submit over SMTP (STARTTLS, AUTH), then APPEND the same message
     # to Sent. The SMTP server filed a Sent copy already, so the APPEND stores nothing.
