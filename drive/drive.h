@@ -129,7 +129,7 @@ class Drive;
 // hold; HTTP answers 412 for these and 409 for other kFailedPrecondition errors.
 bool IsConditionFailed(const absl::Status& status);
 
-// One upload, fed the file's bytes in pieces of any size. Memory stays at one chunk.
+// One upload, fed the file's bytes in pieces of any size. Memory stays at a few chunks.
 // Destroying an upload that was not committed aborts it (its chunks are deleted).
 class Upload {
  public:
@@ -149,9 +149,6 @@ class Upload {
  private:
   friend class Drive;
 
-  // True if `status` says a conditional upload's condition (if_match / if_none_match) did not
-  // hold; HTTP answers 412 for these and 409 for other kFailedPrecondition errors.
-  bool IsConditionFailed(const absl::Status& status);
   Upload(Drive* drive, std::string user, std::vector<std::string> path, std::string version,
          UploadOptions options, uint64_t allowance);
   absl::Status FlushChunk();
@@ -192,9 +189,6 @@ class Reader {
  private:
   friend class Drive;
 
-  // True if `status` says a conditional upload's condition (if_match / if_none_match) did not
-  // hold; HTTP answers 412 for these and 409 for other kFailedPrecondition errors.
-  bool IsConditionFailed(const absl::Status& status);
   Reader(kvs::Client* kvs, std::string user, EntryInfo info, std::string version,
          uint32_t chunk_bytes, uint64_t begin, uint64_t end);
   std::future<absl::StatusOr<std::string>> Fetch(uint64_t index);

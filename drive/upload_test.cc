@@ -64,6 +64,18 @@ TEST_F(DriveTest, ReaderPiecesAreAtMostOneChunk) {
   EXPECT_EQ(sizes, (std::vector<size_t>{1, 4, 4, 4, 4}));
 }
 
+TEST_F(DriveTest, ReaderDroppedWhileReadingAheadIsHarmless) {
+  std::string data = Pattern(400, 5);
+  ASSERT_TRUE(Write("alice", "/r", data).ok());
+  for (int i = 0; i < 20; ++i) {
+    auto reader = drive_->Open("alice", "/r");
+    ASSERT_TRUE(reader.ok());
+    EXPECT_EQ(*(*reader)->Next(), data.substr(0, 4));
+  }
+  // A reader over a range read ahead from its start still produces it whole.
+  EXPECT_EQ(*Read("alice", "/r", 6, 390), data.substr(6, 384));
+}
+
 TEST_F(DriveTest, ReplaceIsAtomicForReadersAlreadyReading) {
   std::string old_data = Pattern(40, 3), new_data = Pattern(40, 4);
   ASSERT_TRUE(Write("alice", "/v", old_data).ok());
