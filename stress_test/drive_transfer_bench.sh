@@ -17,8 +17,9 @@
 # Usage: stress_test/drive_transfer_bench.sh [--build DIR]... [--size MiB] [--rounds N]
 #                                            [--perf]
 #   defaults: --build build/release, --size 1024, --rounds 3
-#   --perf: record `perf record -g` of the frontend, the coordinator and the leader replica
-#   for each PennCloud transfer into the results folder (slows the transfers).
+#   --perf: `perf record -g` of the whole cluster (frontend, coordinator, the three replicas)
+#   for each PennCloud transfer, into the results folder (slows the transfers); read it with
+#   `perf report -i FILE --sort comm` (the busiest kvs_server is the leader).
 # Output: a summary on stdout (medians, ratios to nginx, peak RSS) and the raw figures in
 # stress_test/results/drive-xfer-<time>/.
 set -euo pipefail
@@ -42,7 +43,7 @@ done
 [[ $rounds =~ ^[0-9]+$ && $rounds -ge 1 && $rounds -le 20 ]] ||
   { echo "--rounds: 1-20" >&2; exit 2; }
 bytes=$((size_mb << 20))
-# Any one transfer may take this long (30 s per GiB at 1 MB/s would be far too slow).
+# A transfer slower than about 1 MiB/s fails: 60 s plus 1 s per MiB.
 max_s=$((60 + size_mb))
 
 out=$root/stress_test/results/drive-xfer-$(date -u +%Y%m%dT%H%M%S)
@@ -124,7 +125,7 @@ issue frontend service/frontend/frontend
 declare -A role  # pid -> process name, for the RSS table
 start_cluster() {  # build_dir data_dir
   local bin=$1/bin data=$2
-  k=($(free_port) $(free_port) $(free_port))
+  k=("$(free_port)" "$(free_port)" "$(free_port)")
   local peers="1=127.0.0.1:${k[0]},2=127.0.0.1:${k[1]},3=127.0.0.1:${k[2]}"
   spec="127.0.0.1:${k[0]},127.0.0.1:${k[1]},127.0.0.1:${k[2]}"
   for i in 1 2 3; do
@@ -133,7 +134,8 @@ start_cluster() {  # build_dir data_dir
       >"$data/kvs$i.log" 2>&1 &
     pids+=($!); role[$!]=kvs-$i
   done
-  http_port=$(free_port); local grpc_port=$(free_port) fe_port=$(free_port)
+  local grpc_port fe_port
+  http_port=$(free_port); grpc_port=$(free_port); fe_port=$(free_port)
   "$bin/coordinator" --http_port=$http_port --grpc_port=$grpc_port --kvs="$spec" \
     --node_name=coordinator --tls_dir="$work/tls" >"$data/coord.log" 2>&1 &
   pids+=($!); role[$!]=coordinator
@@ -175,8 +177,7 @@ peak_rss() {  # -> "name=MiB ..." for every process of the cluster
   done
   echo "$line"
 }
-# One perf for the whole cluster: the report splits it by pid (`perf report --sort pid,sym`),
-# and the leader replica is the busiest kvs_server.
+# One perf for the whole cluster; its report splits by process (`--sort comm` or `pid`).
 perf_pid=
 perf_start() {  # label
   ((use_perf)) || return 0
