@@ -70,15 +70,15 @@ KV=("$BIN/kvsctl" --tls_dir="$D/tls" --group="$GROUP")
 
 # Applied slot of every reachable replica, "role slot", one line per reachable replica.
 applied() { "${KV[@]}" status 2>/dev/null | sed -n 's/.*role=\([a-z]*\).* applied=\([0-9]*\).*/\1 \2/p'; }
-for t in $(seq 1 300); do applied | grep -q '^leader' && break; sleep 0.1; done
+for _ in $(seq 1 300); do applied | grep -q '^leader' && break; sleep 0.1; done
 applied | grep -q '^leader' || { echo "storage_amp_bench: no leader after 30 s" >&2; exit 1; }
 
 disk() { du -sb "$D"/r1 "$D"/r2 "$D"/r3 | awk '{s += $1} END {printf "%.0f\n", s}'; }
 # The peak of the three directories while writing, sampled every 0.5 s (at most 2 hours).
 touch "$D/writing"
-(peak=0; for t in $(seq 1 14400); do
+(peak=0; for _ in $(seq 1 14400); do
    [ -e "$D/writing" ] || break
-   n=$(disk 2>/dev/null); [ "${n:-0}" -gt $peak ] && peak=$n && echo $peak >"$D/peak"
+   n=$(disk 2>/dev/null); [ "${n:-0}" -gt "$peak" ] && peak=$n && echo "$peak" >"$D/peak"
    sleep 0.5
  done) &
 SAMPLER=$!
@@ -93,7 +93,7 @@ USER_BYTES=$(sed -n 's/.*user_bytes \([0-9]*\).*/\1/p' "$D/writer.out")
 # Settled: all three applied the leader's slot, and the directories' size held still for
 # 5 s (RocksDB's flushes and compactions done). At most 10 minutes.
 last=-1; still=0
-for t in $(seq 1 600); do
+for _ in $(seq 1 600); do
   alive
   lines=$(applied)
   lead=$(echo "$lines" | awk '$1 == "leader" {print $2}')
