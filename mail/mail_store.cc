@@ -120,38 +120,30 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
   meta.set_message_id(ScrubUtf8(ThreadMessageId(parsed)));
   for (std::string& ref : ThreadReferences(parsed)) meta.add_references(ScrubUtf8(ref));
 
-  // The index, the source and a UID before the entry: a message is searchable and
-  // complete from the moment it can be seen. The three are independent, so they go out
-  // together and the KVS client batches them.
+  // The index and the source before the entry: a message is searchable and complete from
+  // the moment it can be seen. The two are independent, so they go out together and the
+  // KVS client batches them. The UID comes last, just before the entry: the folder's cell
+  // changes before its new entry exists, and watchers of that cell (IMAP IDLE, webmail's
+  // events) look again only shortly after a change, so the gap must stay one write.
   int chunks = 0;
-  TakenUid uid;
-  auto written = RunTogether(3, [&](size_t part) -> absl::Status {
+  auto written = RunTogether(2, [&](size_t part) -> absl::Status {
     if (part == 0) {
       return indexing_ ? index_.Add(user, meta.id(), folder, parsed, !flags.seen)
                        : absl::OkStatus();
     }
-    if (part == 1) {
-      auto n = WriteChunks(kvs_, BodyName(user, meta.id()), source);
-      if (n.ok()) chunks = *n;
-      return n.status();
-    }
-    auto taken = uids_.Take(user, folder);
-    if (taken.ok()) uid = *taken;
-    return taken.status();
+    auto n = WriteChunks(kvs_, BodyName(user, meta.id()), source);
+    if (n.ok()) chunks = *n;
+    return n.status();
   });
   if (!written.ok()) return written;
   meta.set_chunks(chunks);
-  return Insert(user, folder, std::move(meta), uid);
+  return Insert(user, folder, std::move(meta));
 }
 
 absl::StatusOr<pb::MessageMeta> MailStore::Insert(std::string_view user, std::string_view folder,
-                                                  pb::MessageMeta meta,
-                                                  std::optional<TakenUid> uid) {
-  if (!uid) {
-    auto taken = uids_.Take(user, folder);
-    if (!taken.ok()) return taken.status();
-    uid = *taken;
-  }
+                                                  pb::MessageMeta meta) {
+  auto uid = uids_.Take(user, folder);
+  if (!uid.ok()) return uid.status();
   meta.set_folder(std::string(folder));
   meta.set_uid(uid->uid);
   meta.set_modseq(uid->modseq);

@@ -13,9 +13,9 @@
 // CPUT loops, never blind read-modify-writes. Ids sort newest first: they begin with the
 // inverted arrival time, followed by random bits.
 //
-// Adding writes the body chunks, the search index and the folder's next UID first (all at
-// once: they are independent) and the index cell last: once Add returns OK the message is
-// durable and visible; if it fails, nothing is visible.
+// Adding writes the body chunks and the search index first (at once: they are
+// independent), then takes the folder's next UID and writes the index cell last: once Add
+// returns OK the message is durable and visible; if it fails, nothing is visible.
 //
 // Folders: the five system folders always exist; user folders ("Work", "Work/2026"; '/'
 // separates levels) exist while their "box/" cell does. Every change to a folder's
@@ -147,11 +147,9 @@ class MailStore {
   absl::StatusOr<pb::FolderState> Reserve(std::string_view user, std::string_view folder,
                                           uint32_t count,
                                           const std::optional<pb::FolderState>& known);
-  // Writes `meta` as a new entry of `folder` with a fresh UID and change number (`uid`, if
-  // taken already).
+  // Writes `meta` as a new entry of `folder` with a fresh UID and change number.
   absl::StatusOr<pb::MessageMeta> Insert(std::string_view user, std::string_view folder,
-                                         pb::MessageMeta meta,
-                                         std::optional<TakenUid> uid = std::nullopt);
+                                         pb::MessageMeta meta);
   absl::StatusOr<pb::FolderState> NewState(std::string_view user, std::string_view folder);
 
   kvs::Client& kvs_;
