@@ -231,7 +231,16 @@ for r in $(seq 1 "$rounds"); do
     echo "$name $r before the transfers MiB: $(peak_rss)" >>"$out/rss.txt"
     written=$(disk_written)
     perf_start "$name$r-up"
-    up=$(put "http://127.0.0.1:$http_port/dav/file" "${auth[@]}")
+    # A failed upload (a 5xx while the store has no leader, on a loaded machine) is counted
+    # and the round goes on; the medians are over the rounds that finished.
+    if ! up=$(put "http://127.0.0.1:$http_port/dav/file" "${auth[@]}"); then
+      perf_stop
+      echo "round $r $name: upload failed" | tee -a "$out/failures.txt"
+      stop_cluster
+      cp "$data"/*.log "$out/" 2>/dev/null || true
+      rm -rf "$data"
+      continue
+    fi
     perf_stop
     rss_up=$(peak_rss)
     written=$(awk -v a="$written" -v b="$(disk_written)" -v n="$bytes" \
@@ -272,4 +281,5 @@ awk -v b="$bytes" 'NR > 1 { up[$1] = up[$1] " " b / $3 / 1e6; down[$1] = down[$1
 awk '/(upload|download) peak/ { for (i = 6; i <= NF; i++) { split($i, kv, "="); k = $1 " " kv[1]; if (kv[2] + 0 > peak[k] + 0) peak[k] = kv[2] } }
   END { for (k in peak) printf "peak RSS over all rounds: %s %d MiB\n", k, peak[k] }' \
   "$out/rss.txt" | tee -a "$out/summary.txt"
+[[ -f $out/failures.txt ]] && tee -a "$out/summary.txt" <"$out/failures.txt"
 echo "raw figures: $out"
