@@ -70,10 +70,11 @@ TEST_F(StoreTest, RewritingTheSameCellsTenTimesKeepsTheDiskBounded) {
   }
   store->WaitLogReclaimedForTest();
   const uint64_t settled = DirBytes(dir);
-  // 50 MiB live, one log bound, one write-ahead log bound and one memtable of slack: the
-  // old versions (450 MiB) must be gone, not merely hidden.
+  // 50 MiB live, one log bound, one write-ahead log bound and room for the background
+  // compactions, which lag on a busy machine: the old versions (450 MiB) must be gone, not
+  // merely hidden. Measured 93-120 MiB settled, 140-215 MiB at the peak.
   EXPECT_LE(settled, 150 * kMiB) << "peak " << peak;
-  EXPECT_LE(peak, 200 * kMiB) << "settled " << settled;
+  EXPECT_LE(peak, 260 * kMiB) << "settled " << settled;
   // And the newest version of every chunk is what reads return.
   for (uint64_t chunk = 0; chunk < kChunks; chunk += 7) {
     auto value = store->Get(absl::StrCat("file/chunk/", chunk), "d");
