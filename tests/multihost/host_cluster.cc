@@ -38,7 +38,7 @@ std::string NodeName(int h, const std::string& name) {
 
 std::string HostCluster::Addresses(int group) const {
   std::vector<std::string> out;
-  for (int h = 0; h < static_cast<int>(nodes_.size()); ++h) {
+  for (int h : members_[group]) {
     out.push_back(absl::StrCat(net_->address(h), ":", group == 0 ? kConfigPort : kDataPort));
   }
   return absl::StrJoin(out, ",");
@@ -60,6 +60,8 @@ absl::StatusOr<std::unique_ptr<HostCluster>> HostCluster::Start(VirtualNetwork* 
   std::ofstream(cluster->dir_ + "/admin-password") << kAdminPassword << "\n";
   cluster->nodes_.resize(net->hosts());
   for (int h = 0; h < net->hosts(); ++h) {
+    cluster->members_[0].insert(h);
+    cluster->members_[1].insert(h);
     if (absl::Status s = cluster->IssueCertificates(h); !s.ok()) return s;
   }
   for (int h = 0; h < net->hosts(); ++h) {
@@ -157,7 +159,7 @@ absl::Status HostCluster::StartReplicas(int h) {
 
 absl::Status HostCluster::Initialize() {
   std::vector<std::string> members;
-  for (int h = 0; h < static_cast<int>(nodes_.size()); ++h) {
+  for (int h : members_[1]) {
     members.push_back(absl::StrCat(h + 1, "=", net_->address(h), ":", kDataPort));
   }
   // The config group elects its leader meanwhile: kvsctl retries until its deadline.
@@ -168,6 +170,73 @@ absl::Status HostCluster::Initialize() {
                      dir_ + "/kvsctl.log");
   if (!init.ok()) return init.status();
   if (init->Wait(90s) != 0) return absl::InternalError("kvsctl cluster init failed; see " + dir_);
+  return absl::OkStatus();
+}
+
+absl::Status HostCluster::Kvsctl(const std::vector<std::string>& args) {
+  absl::StatusOr<Process> p = Process::Start(BinaryPath("kvsctl"), args, dir_ + "/kvsctl.log");
+  if (!p.ok()) return p.status();
+  if (p->Wait(120s) != 0) {
+    return absl::InternalError(
+        absl::StrCat("kvsctl ", absl::StrJoin(args, " "), " failed; see ", dir_, "/kvsctl.log"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HostCluster::MoveDataReplica(int from, int to) {
+  if (static_cast<int>(nodes_.size()) <= to) nodes_.resize(to + 1);
+  const std::string tls_dir = absl::StrCat(dir_, "/", HostName(to), "/tls");
+  std::filesystem::create_directories(tls_dir);
+  ::chmod(tls_dir.c_str(), 0700);
+  TestPki& ca = TestPki::Shared();
+  std::filesystem::copy_file(ca.ca_file(), tls_dir + "/ca.crt",
+                             std::filesystem::copy_options::overwrite_existing);
+  const std::string node = NodeName(to, "kvs-g1");
+  const std::string issued = absl::StrCat(net_->namespace_name(to), ".", node);
+  if (absl::Status s = net_->Run({"/bin/bash", SourcePath("scripts/lib/tls.sh"), "issue", ca.dir(),
+                                  issued, absl::StrCat("replica/1/", to + 1), net_->address(to)});
+      !s.ok()) {
+    return s;
+  }
+  for (const char* ext : {".key", ".crt"}) {
+    std::filesystem::rename(ca.dir() + "/" + issued + ext, tls_dir + "/" + node + ext);
+  }
+  // The joining replica reaches the group through the current members and itself.
+  std::vector<std::string> peers;
+  for (int h : members_[1])
+    peers.push_back(absl::StrCat(h + 1, "=", net_->address(h), ":", kDataPort));
+  const std::string address = absl::StrCat(net_->address(to), ":", kDataPort);
+  peers.push_back(absl::StrCat(to + 1, "=", address));
+  if (absl::Status s =
+          Launch(to, "kvs-g1", "kvs_server",
+                 {absl::StrCat("--id=", to + 1), "--join", "--peers=" + absl::StrJoin(peers, ","),
+                  "--group=1", "--config=" + Addresses(0),
+                  absl::StrCat("--data_dir=", dir_, "/", HostName(to), "/kvs-g1")});
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          Kvsctl({"--config=" + Addresses(0), "--node_timeout_ms=90000", "node", "replace", "1",
+                  std::to_string(from + 1), std::to_string(to + 1), address});
+      !s.ok()) {
+    return s;
+  }
+  members_[1].erase(from);
+  members_[1].insert(to);
+  if (Node* old = Find(from, "kvs-g1")) old->process.Terminate();
+  return absl::OkStatus();
+}
+
+absl::Status HostCluster::Retire(int h) {
+  if (members_[1].contains(h)) return absl::FailedPreconditionError("host holds a data replica");
+  if (absl::Status s = Kvsctl({"--group=" + Addresses(0), "--node_timeout_ms=90000", "node",
+                               "remove", std::to_string(h + 1)});
+      !s.ok()) {
+    return s;
+  }
+  members_[0].erase(h);
+  retired_.insert(h);
+  for (Node& n : nodes_[h]) n.process.Terminate();
   return absl::OkStatus();
 }
 
@@ -261,7 +330,7 @@ absl::StatusOr<int> HostCluster::LeaderHost(int group) {
     if (status.ok() && status->leader_id() != 0) ++votes[status->leader_id()];
   }
   for (const auto& [leader, count] : votes) {
-    if (2 * count > static_cast<int>(nodes_.size())) return static_cast<int>(leader) - 1;
+    if (2 * count > static_cast<int>(members_[group].size())) return static_cast<int>(leader) - 1;
   }
   return absl::UnavailableError(absl::StrCat("group ", group, " has no agreed leader"));
 }
@@ -302,6 +371,7 @@ absl::Status HostCluster::Healthy() {
     absl::StatusOr<std::set<std::string>> healthy = HealthyAt(c);
     if (!healthy.ok()) return healthy.status();
     for (int h = 0; h < static_cast<int>(nodes_.size()); ++h) {
+      if (!Active(h) || Find(h, "frontend") == nullptr) continue;  // gone, or replicas only
       for (const std::string& name : RegisteredNames(h)) {
         if (!healthy->contains(name)) {
           return absl::UnavailableError(absl::StrCat("coordinator ", c, " lacks ", name));

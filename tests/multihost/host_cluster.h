@@ -69,6 +69,14 @@ class HostCluster {
   // The names nodes of host h register with (frontend, and mail servers if it has them).
   std::vector<std::string> RegisteredNames(int h) const;
 
+  // Membership changes an operator makes with kvsctl (docs/sharding.md section 7). A new
+  // host of the network (VirtualNetwork::AddHost) joins data group 1 in place of host
+  // `from`'s replica, which then stops.
+  absl::Status MoveDataReplica(int from, int to);
+  // Host h leaves for good: its config replica is removed from the group, then every
+  // process stops. It must hold no data replica any more.
+  absl::Status Retire(int h);
+
  private:
   struct Node {
     std::string name;  // within the host: "kvs-config", "kvs-g1", "frontend", "coordinator", ...
@@ -90,11 +98,15 @@ class HostCluster {
   absl::Status Initialize();
   absl::Status Healthy();
   Node* Find(int h, const std::string& name);
+  absl::Status Kvsctl(const std::vector<std::string>& args);
+  bool Active(int h) const { return !retired_.contains(h); }
 
   VirtualNetwork* net_;
   std::string dir_;
   HostClusterOptions options_;
   std::vector<std::vector<Node>> nodes_;  // by host
+  std::set<int> members_[2];              // hosts with a replica of the config group, group 1
+  std::set<int> retired_;                 // hosts gone for good
 };
 
 }  // namespace penncloud::testing

@@ -3,7 +3,8 @@
 //   - a host loses power (every process SIGKILLed at once) and comes back;
 //   - a host is cut off by iptables inside its namespace, both directions, and heals;
 //   - a host stops sending (one direction) and heals;
-//   - a coordinator is SIGKILLed: the users move to the other one.
+//   - a coordinator is SIGKILLed: the users move to the other one;
+//   - a fifth host takes over a replica of the data group, then a host leaves for good.
 // No user request may fail except ones a retry saved; at the end user_sim re-reads every
 // acknowledged mail and file, a mail delivered by SMTP on one host is read by IMAP and POP3
 // on others, and the history an operator's client recorded on the store all along must be
@@ -300,6 +301,29 @@ TEST_F(MultiHostTest, PowerLossCutsAndACoordinatorCrashCostUsersNothing) {
       [&] { ASSERT_TRUE(cluster_->Restart(doomed, "coordinator").ok()); }, {});
   ASSERT_FALSE(HasFatalFailure());
 
+  // A fifth host takes over h3's replica of data group 1; then h3 leaves for good (its
+  // config replica removed, every process stopped). Users must not notice either.
+  auto step = [&](const std::string& name, const std::function<absl::Status()>& change) {
+    const auto began = Clock::now();
+    phases.push_back({.name = name, .begin_us = SimMicros()});
+    absl::Status changed = change();
+    ASSERT_TRUE(changed.ok()) << name << ": " << changed;
+    ASSERT_TRUE(cluster_->WaitHealthy(60s).ok()) << name << ": " << cluster_->WaitHealthy(1s);
+    EXPECT_TRUE(recorder.WaitForMoreWrites(20, 30s)) << name << ": the store took no writes";
+    const int64_t target = served.Poll() + 20;
+    EXPECT_TRUE(WaitFor([&] { return served.Poll() >= target; }, 30s)) << name;
+    phases.back().end_us = SimMicros();
+    std::cout << name << ": " << Seconds(began) << " s\n";
+  };
+  step("h5 added, takes over h3's data replica", [&]() -> absl::Status {
+    absl::StatusOr<int> h5 = net_->AddHost();
+    if (!h5.ok()) return h5.status();
+    return cluster_->MoveDataReplica(kMailHost, *h5);
+  });
+  ASSERT_FALSE(HasFatalFailure());
+  step("h3 removed for good", [&] { return cluster_->Retire(kMailHost); });
+  ASSERT_FALSE(HasFatalFailure());
+
   // The load ends; user_sim re-reads everything it was told was stored.
   ::kill(sim_.pid(), SIGINT);
   const int sim_status = sim_.Wait(120s);
@@ -333,10 +357,11 @@ TEST_F(MultiHostTest, PowerLossCutsAndACoordinatorCrashCostUsersNothing) {
   std::cout << "user_sim: " << summary["total"].dump() << "\nverify: " << summary["verify"].dump()
             << "\n";
 
-  // The SMTP mail of h3, read by IMAP on h4 (from h1) and by POP3 on h3 (from h2).
+  // The mail that entered through h3's SMTP (h3 is gone now), read by IMAP and POP3 on h4
+  // from h1 and h2.
   EXPECT_TRUE(RunOn(0, MailProbe("imap", 3, HostCluster::kImapPort), "probe-imap.log"))
       << "see " << dir_ << "/probe-imap.log";
-  EXPECT_TRUE(RunOn(1, MailProbe("pop3", kMailHost, HostCluster::kPop3Port), "probe-pop3.log"))
+  EXPECT_TRUE(RunOn(1, MailProbe("pop3", 3, HostCluster::kPop3Port), "probe-pop3.log"))
       << "see " << dir_ << "/probe-pop3.log";
 
   std::vector<lincheck::Operation> history = recorder.FinishWithFinalReads();
