@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "proto/drive.pb.h"
 #include "drive/drive.h"
+#include "proto/drive.pb.h"
 
 namespace penncloud::drive {
 

@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "proto/drive.pb.h"
 #include "drive/drive.h"
+#include "proto/drive.pb.h"
 
 namespace penncloud::drive {
 

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "drive/path.h"
+#include "gtest/gtest.h"
 
 namespace penncloud::drive {
 namespace {

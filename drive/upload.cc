@@ -222,8 +222,8 @@ absl::StatusOr<EntryInfo> Drive::SwitchEntry(
     }
     // The replaced content stays as a version (still counted) when both fit; when only the
     // new one fits, the old one is not kept.
-    bool keep_old = at->raw && options_.max_versions > 0 &&
-                    usage->used_bytes + size <= usage->quota_bytes;
+    bool keep_old =
+        at->raw && options_.max_versions > 0 && usage->used_bytes + size <= usage->quota_bytes;
     if (!keep_old && usage->used_bytes + size > usage->quota_bytes + old_size) {
       failure = absl::ResourceExhaustedError("the file does not fit in your quota");
       break;

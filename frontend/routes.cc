@@ -5,14 +5,14 @@
 #include "frontend/drive_api.h"
 #include "frontend/events_api.h"
 #include "frontend/mail_api.h"
-#include "frontend/mail_drive_api.h"
 #include "frontend/mail_delivery_api.h"
-#include "frontend/password_reset_api.h"
-#include "frontend/share_api.h"
-#include "frontend/tus_api.h"
+#include "frontend/mail_drive_api.h"
 #include "frontend/mail_search_api.h"
 #include "frontend/mail_threads_api.h"
+#include "frontend/password_reset_api.h"
 #include "frontend/preview_api.h"
+#include "frontend/share_api.h"
+#include "frontend/tus_api.h"
 #include "frontend/webdav.h"
 
 namespace penncloud::frontend {
