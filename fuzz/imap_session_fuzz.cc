@@ -1,10 +1,11 @@
-// The IMAP session (mail/imap_session.h) over a small mailbox in the in-memory store, on
-// arbitrary byte streams cut the way mail/imap_server.cc cuts them: literal bytes while
-// the session wants them, lines otherwise. The first byte picks whether STARTTLS is
-// offered. Checked after every step: each reply ends in CRLF and every reply line begins
-// with "*", "+" or a tag; no login succeeds before TLS; the asked-for literal never
-// exceeds the limit; and at the end every folder the store lists reads back (no cell the
-// client wrote fails to parse) with UIDs unique, ascending and below its UIDNEXT.
+// The IMAP session (mail/imap_session.h) over a small mailbox in the in-memory store, fed
+// through the server's own framing (mail/imap_framer.h) in reads of a size the input picks,
+// so a line or a literal may be cut anywhere. The first byte picks whether STARTTLS is
+// offered, the second the read size. Checked after every read: each reply ends in CRLF; no
+// login succeeds before TLS; the asked-for literal never exceeds the limit; the framer
+// keeps no complete line and at most one over-long line's worth of bytes; and at the end
+// every folder the store lists reads back (no cell the client wrote fails to parse) with
+// UIDs unique, ascending and below its UIDNEXT.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "fuzz/check.h"
 #include "kvs/client/memory_client.h"
+#include "mail/imap_framer.h"
 #include "mail/imap_session.h"
 
 namespace {
@@ -48,8 +50,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return absl::UnauthenticatedError("wrong");
   };
   ImapSession session(config, store, auth, [&now] { return now; });
+  ImapFramer framer(session, config.max_command_bytes);
+  if (in.size() < 2) return 0;
+  const size_t read_size = 1 + static_cast<uint8_t>(in[1]);
+  in.remove_prefix(2);
   bool tls = false;
-  if (!in.empty()) in.remove_prefix(1);
   auto handle = [&](const SessionOutput& out) {
     FUZZ_CHECK(ValidReply(out.text));
     FUZZ_CHECK(session.LiteralWanted() <= config.max_literal_bytes);
@@ -61,21 +66,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return !out.close;
   };
   FUZZ_CHECK(ValidReply(session.Greeting()));
+  std::string pending;
   while (!in.empty()) {
-    if (size_t want = session.LiteralWanted(); want > 0) {
-      size_t take = std::min(want, in.size());
-      if (!handle(session.OnLiteral(in.substr(0, take)))) break;
-      in.remove_prefix(take);
-      continue;
-    }
-    if (session.Idling() && !handle(session.OnPoll())) break;
-    size_t end = in.find('\n');
-    std::string_view line = in.substr(0, end);
-    in = end == std::string_view::npos ? std::string_view() : in.substr(end + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    SessionOutput out =
-        line.size() > config.max_command_bytes ? session.OnLineTooLong() : session.OnLine(line);
+    size_t take = std::min(read_size, in.size());
+    pending.append(in.substr(0, take));
+    in.remove_prefix(take);
+    SessionOutput out = framer.Feed(pending, config.tls_available && !tls);
     if (!handle(out)) break;
+    if (!out.start_tls && session.LiteralWanted() == 0) {
+      FUZZ_CHECK(pending.find('\n') == std::string::npos);
+    }
+    FUZZ_CHECK(pending.size() <= config.max_command_bytes + 1);
+    if (session.Idling() && !handle(session.OnPoll())) break;
   }
   auto folders = store.Folders("alice");
   FUZZ_CHECK(folders.ok());

@@ -22,6 +22,7 @@ ImapConnection::ImapConnection(const Shared& shared, asio::ip::tcp::socket socke
       id_(id),
       peer_(peer),
       session_(std::move(session)),
+      framer_(*session_, shared.max_line_bytes),
       stream_(std::move(socket), std::move(peer)),
       last_active_(std::chrono::steady_clock::now().time_since_epoch().count()) {}
 
@@ -188,47 +189,7 @@ void ImapConnection::Touch() {
 }
 
 SessionOutput ImapConnection::Feed() {
-  SessionOutput out;
-  size_t used = 0;  // bytes of in_ handed over
-  while (true) {
-    std::string_view rest = std::string_view(in_).substr(used);
-    if (size_t want = session_->LiteralWanted(); want > 0) {
-      if (rest.empty()) break;
-      size_t take = std::min(want, rest.size());
-      out.text += session_->OnLiteral(rest.substr(0, take)).text;
-      used += take;
-      continue;
-    }
-    size_t end = rest.find('\n');
-    if (end == std::string_view::npos) {
-      if (rest.size() > shared_.max_line_bytes + 1) {
-        discarding_ = true;
-        used = in_.size();
-      }
-      break;
-    }
-    std::string_view line = rest.substr(0, end);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    SessionOutput reply;
-    if (discarding_ || line.size() > shared_.max_line_bytes) {
-      discarding_ = false;
-      reply = session_->OnLineTooLong();
-    } else {
-      reply = session_->OnLine(line);
-    }
-    used += end + 1;
-    out.text += reply.text;
-    if (reply.close) {
-      out.close = true;
-      break;
-    }
-    if (reply.start_tls && shared_.tls != nullptr && !stream_.encrypted()) {
-      out.start_tls = true;
-      used = in_.size();  // RFC 9051 6.2.1: nothing sent before the handshake may be used
-      break;
-    }
-  }
-  in_.erase(0, used);
+  SessionOutput out = framer_.Feed(in_, shared_.tls != nullptr && !stream_.encrypted());
   if (in_.empty()) {
     std::string().swap(in_);
   } else if (in_.capacity() > in_.size() + kSpareBytes) {

@@ -4,8 +4,7 @@
 // block) is handed to the worker pool, and the connection reads again only once its reply
 // is sent. So at any time the session is touched by one thread.
 //
-// Framing: literal bytes go to the session raw, whatever their length, lines one by one; a
-// line longer than max_line_bytes is dropped whole and answered with OnLineTooLong.
+// Framing (literals raw, lines one by one, an over-long line dropped whole) is ImapFramer's.
 //
 // Memory: an idle connection holds no read buffer (the stream waits for readability, not
 // for bytes), and the input buffer is released or shrunk once a batch is handled, so a
@@ -25,6 +24,7 @@
 #include <string>
 
 #include "mail/idle_waker.h"
+#include "mail/imap_framer.h"
 #include "mail/imap_session.h"
 #include "mail/nonblocking_stream.h"
 #include "mail/session_output.h"
@@ -88,12 +88,12 @@ class ImapConnection : public std::enable_shared_from_this<ImapConnection> {
   const uint64_t id_;
   const std::string peer_;
   const std::unique_ptr<ImapSession> session_;
+  ImapFramer framer_;  // on a worker, one at a time, like the session
   NonblockingStream stream_;
   std::atomic<std::chrono::steady_clock::rep> last_active_;
 
   // Strand state.
   std::string in_;            // read, not yet handed to the session (a worker's during Process)
-  bool discarding_ = false;   // inside a line that grew past max_line_bytes
   bool busy_ = false;         // a handshake, a worker's job or a reply in flight
   bool reading_ = false;      // a read is pending
   bool input_ready_ = false;  // a read completed while busy
