@@ -41,8 +41,9 @@ void ImapConnection::Shutdown() {
   asio::post(strand_, [self = shared_from_this()] {
     self->stopping_ = true;
     // An idle connection's read ends at once, and OnRead says goodbye; a busy one says
-    // it after its reply (Continue).
-    if (!self->busy_ && self->reading_) self->stream_.Cancel();
+    // it after its reply (Continue). A TLS handshake waits on the client, and no goodbye
+    // can be said before it ends: it is cut short, and the connection closes.
+    if ((!self->busy_ && self->reading_) || self->handshaking_) self->stream_.Cancel();
   });
 }
 
@@ -61,7 +62,9 @@ void ImapConnection::Greet() {
 }
 
 void ImapConnection::StartTls(std::function<void()> then) {
+  handshaking_ = true;
   stream_.AsyncStartTls(shared_.tls, [self = shared_from_this(), then = std::move(then)](bool ok) {
+    self->handshaking_ = false;
     if (self->finished_) return;
     if (!ok) return self->Finish();
     self->session_->OnTlsStarted();

@@ -96,6 +96,7 @@ class ImapConnection : public std::enable_shared_from_this<ImapConnection> {
   std::string in_;            // read, not yet handed to the session (a worker's during Process)
   bool busy_ = false;         // a handshake, a worker's job or a reply in flight
   bool reading_ = false;      // a read is pending
+  bool handshaking_ = false;  // a TLS handshake is pending
   bool input_ready_ = false;  // a read completed while busy
   bool read_failed_ = false;  // a read failed while busy
   bool wake_pending_ = false;

@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "mail/listener.h"
+
 namespace penncloud::mail {
 
 namespace asio = boost::asio;
@@ -31,15 +33,7 @@ ImapServer::ImapServer(ImapServerOptions options, ImapSessionFactory factory)
 ImapServer::~ImapServer() { Stop(); }
 
 absl::Status ImapServer::Start() {
-  boost::system::error_code ec;
-  tcp::endpoint endpoint(asio::ip::make_address(options_.address, ec),
-                         static_cast<unsigned short>(options_.port));
-  if (ec) return absl::InvalidArgumentError("bad listen address: " + ec.message());
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return absl::UnavailableError("cannot listen: " + ec.message());
+  if (absl::Status s = Listen(acceptor_, options_.address, options_.port); !s.ok()) return s;
   port_ = acceptor_.local_endpoint().port();
   asio::post(acceptor_.get_executor(), [this] { Accept(); });
   asio::post(reaper_.get_executor(), [this] { ReapIdle(); });

@@ -14,16 +14,20 @@ Listener::Listener(ListenerOptions options, Serve serve)
 
 Listener::~Listener() { Stop(std::chrono::seconds(10)); }
 
-absl::Status Listener::Start() {
+absl::Status Listen(tcp::acceptor& acceptor, const std::string& address, int port) {
   boost::system::error_code ec;
-  tcp::endpoint endpoint(asio::ip::make_address(options_.address, ec),
-                         static_cast<unsigned short>(options_.port));
+  tcp::endpoint endpoint(asio::ip::make_address(address, ec), static_cast<unsigned short>(port));
   if (ec) return absl::InvalidArgumentError("bad listen address: " + ec.message());
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return absl::UnavailableError("cannot listen: " + ec.message());
+  return absl::OkStatus();
+}
+
+absl::Status Listener::Start() {
+  if (absl::Status s = Listen(acceptor_, options_.address, options_.port); !s.ok()) return s;
   port_ = acceptor_.local_endpoint().port();
   accept_thread_ = std::thread([this] { AcceptLoop(); });
   reaper_thread_ = std::thread([this] { ReapIdle(); });

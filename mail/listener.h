@@ -20,6 +20,10 @@
 
 namespace penncloud::mail {
 
+// Opens `acceptor` listening on address:port (port 0: any free port), for Listener and the
+// IMAP server alike.
+absl::Status Listen(boost::asio::ip::tcp::acceptor& acceptor, const std::string& address, int port);
+
 struct ListenerOptions {
   std::string address = "127.0.0.1";
   int port = 0;  // 0: any free port (see Listener::port)
