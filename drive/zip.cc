@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "drive/path.h"
@@ -18,9 +19,22 @@ struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 
+// `name`, or the first of "name (2).ext", "name (3).ext", ... (a folder's name has no
+// extension) not in `taken`; taken then. Ends: each try is a new name, `taken` is finite.
+std::string UnusedName(const std::string& name, bool folder, std::set<std::string>& taken) {
+  size_t dot = folder ? std::string::npos : name.rfind('.');
+  if (dot == 0 || dot == std::string::npos) dot = name.size();
+  std::string chosen = name;
+  for (int n = 2; taken.contains(chosen); ++n) {
+    chosen = absl::StrCat(name.substr(0, dot), " (", n, ")", name.substr(dot));
+  }
+  taken.insert(chosen);
+  return chosen;
+}
+
 }  // namespace
 
-ZipStream::ZipStream(Drive* drive, std::string user) : drive_(drive), user_(std::move(user)) {}
+ZipStream::ZipStream(Drive* drive) : drive_(drive) {}
 
 ZipStream::~ZipStream() {
   if (archive_ != nullptr) archive_write_free(archive_);
@@ -30,12 +44,31 @@ absl::StatusOr<std::unique_ptr<ZipStream>> ZipStream::Open(Drive* drive, std::st
                                                            std::string path) {
   auto parts = SplitPath(path);
   if (!parts.ok()) return parts.status();
-  auto info = drive->Stat(user, path);
-  if (!info.ok()) return info.status();
-  std::unique_ptr<ZipStream> zip(new ZipStream(drive, std::move(user)));
   std::string name = parts->empty() ? "drive" : parts->back();
-  zip->file_name_ = name + ".zip";
-  zip->stack_.push_back({JoinPath(*parts), name + (info->folder ? "/" : "")});
+  return OpenMany(drive, {ZipItem{std::move(user), std::move(path)}}, name + ".zip");
+}
+
+absl::StatusOr<std::unique_ptr<ZipStream>> ZipStream::OpenMany(Drive* drive,
+                                                               std::vector<ZipItem> items,
+                                                               std::string file_name) {
+  if (items.empty()) return absl::InvalidArgumentError("nothing to zip");
+  if (items.size() > kMaxZipItems) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxZipItems, " items in one zip"));
+  }
+  std::unique_ptr<ZipStream> zip(new ZipStream(drive));
+  zip->file_name_ = std::move(file_name);
+  std::set<std::string> taken;
+  for (ZipItem& item : items) {
+    auto parts = SplitPath(item.path);
+    if (!parts.ok()) return parts.status();
+    auto info = drive->Stat(item.user, item.path);
+    if (!info.ok()) return info.status();
+    std::string name = UnusedName(parts->empty() ? "drive" : parts->back(), info->folder, taken);
+    zip->stack_.push_back(
+        {std::move(item.user), JoinPath(*parts), name + (info->folder ? "/" : "")});
+  }
+  // The stack pops from the back: reversed, the archive keeps the order given.
+  std::reverse(zip->stack_.begin(), zip->stack_.end());
 
   zip->archive_ = archive_write_new();
   if (zip->archive_ == nullptr) return absl::ResourceExhaustedError("out of memory");
@@ -68,18 +101,18 @@ absl::Status ZipStream::StartEntry(const Pending& item) {
   bool folder = item.zip_name.ends_with('/');
   EntryInfo info;
   if (folder) {
-    auto children = drive_->List(user_, item.drive_path);
+    auto children = drive_->List(item.user, item.drive_path);
     if (!children.ok()) return children.status();
     // Pushed in reverse, so the archive lists each folder in name order.
     for (auto it = children->rbegin(); it != children->rend(); ++it) {
       std::string child =
           item.drive_path == "/" ? "/" + it->name : item.drive_path + "/" + it->name;
-      stack_.push_back({child, item.zip_name + it->name + (it->folder ? "/" : "")});
+      stack_.push_back({item.user, child, item.zip_name + it->name + (it->folder ? "/" : "")});
     }
-    auto stat = drive_->Stat(user_, item.drive_path);
+    auto stat = drive_->Stat(item.user, item.drive_path);
     if (stat.ok()) info = *stat;
   } else {
-    auto reader = drive_->Open(user_, item.drive_path);
+    auto reader = drive_->Open(item.user, item.drive_path);
     // A file deleted since its folder was listed is left out, not an error.
     if (absl::IsNotFound(reader.status())) return absl::OkStatus();
     if (!reader.ok()) return reader.status();

@@ -24,6 +24,15 @@ namespace penncloud::drive {
 // More entries than this end the archive with an error (the connection is cut), so a
 // runaway tree cannot grow the central directory without bound.
 inline constexpr uint64_t kMaxZipEntries = 100000;
+// At most this many items chosen for one archive (each may be a folder of any size).
+inline constexpr size_t kMaxZipItems = 1000;
+
+// One item chosen for an archive: `path` in `user`'s drive (several users' items may share
+// one archive: a user's own files beside files shared with them).
+struct ZipItem {
+  std::string user;
+  std::string path;
+};
 
 class ZipStream {
  public:
@@ -31,6 +40,13 @@ class ZipStream {
   // file. kNotFound / kInvalidArgument as Drive::Stat.
   static absl::StatusOr<std::unique_ptr<ZipStream>> Open(Drive* drive, std::string user,
                                                          std::string path);
+  // Several items side by side at the top of one archive named `file_name`. Items of the
+  // same name are told apart as "name (2).ext", "name (3).ext", ... in the order given.
+  // kInvalidArgument for no items or more than kMaxZipItems; kNotFound (naming the path)
+  // if any item does not exist.
+  static absl::StatusOr<std::unique_ptr<ZipStream>> OpenMany(Drive* drive,
+                                                             std::vector<ZipItem> items,
+                                                             std::string file_name);
   ~ZipStream();
   ZipStream(const ZipStream&) = delete;
   ZipStream& operator=(const ZipStream&) = delete;
@@ -44,18 +60,18 @@ class ZipStream {
 
  private:
   struct Pending {
+    std::string user;
     std::string drive_path;
     std::string zip_name;
   };
 
-  ZipStream(Drive* drive, std::string user);
+  explicit ZipStream(Drive* drive);
   static long WriteCallback(archive* a, void* self, const void* buffer, size_t length);
   absl::Status Step();
   absl::Status StartEntry(const Pending& item);
   absl::Status Fail(absl::Status status);
 
   Drive* drive_;
-  std::string user_;
   std::string file_name_;
   archive* archive_ = nullptr;
   std::string out_;

@@ -17,7 +17,11 @@ class ZipTest : public DriveTest {
 
   // The whole archive of `path`, and the pieces' largest size.
   std::string ZipOf(const std::string& path, size_t* largest = nullptr) {
-    auto zip = ZipStream::Open(drive_.get(), "alice", path);
+    return Drain(ZipStream::Open(drive_.get(), "alice", path), largest);
+  }
+
+  static std::string Drain(absl::StatusOr<std::unique_ptr<ZipStream>> zip,
+                           size_t* largest = nullptr) {
     EXPECT_TRUE(zip.ok()) << zip.status();
     if (!zip.ok()) return "";
     std::string out;
@@ -91,6 +95,51 @@ TEST_F(ZipTest, SingleFile) {
 TEST_F(ZipTest, MissingOrBadPaths) {
   EXPECT_TRUE(absl::IsNotFound(ZipStream::Open(drive_.get(), "alice", "/nope").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(ZipStream::Open(drive_.get(), "alice", "/../x").status()));
+}
+
+TEST_F(ZipTest, SeveralItemsInOneArchiveWithNamesToldApart) {
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/Docs").ok());
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/Old").ok());
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/Old/Docs").ok());
+  ASSERT_TRUE(Write("alice", "/Docs/plan.txt", "new plan").ok());
+  ASSERT_TRUE(Write("alice", "/Old/plan.txt", "old plan").ok());
+  ASSERT_TRUE(Write("alice", "/Old/Docs/a.txt", "a").ok());
+  ASSERT_TRUE(Write("alice", "/v1.2", "a file with a dot").ok());
+  ASSERT_TRUE(Write("bob", "/plan.txt", "bob's plan").ok());
+  auto zip = ZipStream::OpenMany(drive_.get(),
+                                 {{"alice", "/Docs/plan.txt"},
+                                  {"alice", "/Old/plan.txt"},
+                                  {"bob", "/plan.txt"},
+                                  {"alice", "/Docs"},
+                                  {"alice", "/Old/Docs"},
+                                  {"alice", "/v1.2"}},
+                                 "download.zip");
+  ASSERT_TRUE(zip.ok()) << zip.status();
+  EXPECT_EQ((*zip)->file_name(), "download.zip");
+  auto files = Unzip(Drain(std::move(zip)));
+  EXPECT_EQ(files, (std::map<std::string, std::string>{{"plan.txt", "new plan"},
+                                                       {"plan (2).txt", "old plan"},
+                                                       {"plan (3).txt", "bob's plan"},
+                                                       {"Docs/", ""},
+                                                       {"Docs/plan.txt", "new plan"},
+                                                       {"Docs (2)/", ""},
+                                                       {"Docs (2)/a.txt", "a"},
+                                                       {"v1.2", "a file with a dot"}}));
+}
+
+TEST_F(ZipTest, SeveralItemsAreChecked) {
+  ASSERT_TRUE(Write("alice", "/a.txt", "a").ok());
+  auto open = [&](std::vector<ZipItem> items) {
+    return ZipStream::OpenMany(drive_.get(), std::move(items), "x.zip").status();
+  };
+  EXPECT_TRUE(absl::IsInvalidArgument(open({})));
+  EXPECT_TRUE(absl::IsNotFound(open({{"alice", "/a.txt"}, {"alice", "/gone.txt"}})));
+  EXPECT_TRUE(absl::IsNotFound(open({{"bob", "/a.txt"}})));  // alice's path, bob's drive
+  EXPECT_TRUE(absl::IsInvalidArgument(open({{"alice", "/a.txt"}, {"alice", "/x/../a.txt"}})));
+  std::vector<ZipItem> many(kMaxZipItems + 1, ZipItem{"alice", "/a.txt"});
+  EXPECT_TRUE(absl::IsInvalidArgument(open(many)));
+  many.pop_back();
+  EXPECT_TRUE(open(many).ok());
 }
 
 }  // namespace
