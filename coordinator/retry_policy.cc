@@ -9,16 +9,11 @@ bool SafeToRepeat(http::verb method, std::string_view method_string) {
     case http::verb::get:
     case http::verb::head:
     case http::verb::options:
-    case http::verb::put:
-    case http::verb::delete_:
     case http::verb::propfind:
-    case http::verb::mkcol:
-    case http::verb::copy:
-    case http::verb::move:
     case http::verb::trace:
       return true;
     default:
-      return method_string == "PROPPATCH" || method_string == "REPORT";
+      return method_string == "REPORT";
   }
 }
 

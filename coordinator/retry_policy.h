@@ -6,9 +6,12 @@
 //   it broke before the whole request was written (a frontend acts only on a complete
 //   request), whatever the method, as long as the proxy still holds the body (a streamed
 //   upload is held only until its first piece is read from the client);
-// - or it reached the frontend but its method is safe to repeat and its body is held.
-// POST and other unsafe methods that reached a frontend are not repeated: the frontend
-// may have acted before it failed.
+// - or it reached the frontend but only reads (GET, HEAD, OPTIONS, PROPFIND, TRACE,
+//   REPORT) and its body is held.
+// A write that reached a frontend is not repeated, not even an idempotent PUT or DELETE:
+// the frontend may still carry it out after it failed (a frontend cut off from the
+// network finishes it when the network heals), and the client, told 502 or gone, may have
+// written something newer meanwhile; a copy repeated late would put old data over it.
 #pragma once
 
 #include <boost/beast/http/verb.hpp>
@@ -17,7 +20,7 @@
 
 namespace penncloud::coordinator {
 
-// GET, HEAD, OPTIONS, PUT, DELETE, TRACE and the idempotent WebDAV methods.
+// The methods that only read.
 bool SafeToRepeat(boost::beast::http::verb method, std::string_view method_string);
 
 struct ExchangeFailure {

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/node_name.h"
 #include "common/stop_signal.h"
+#include "frontend/deadline_store.h"
 #include "frontend/routes.h"
 #include "heartbeat/load_reporter.h"
 #include "heartbeat/sender.h"
@@ -69,9 +70,10 @@ int main(int argc, char** argv) {
     PC_LOG(kError, "frontend.kvs_spec")("error", store.status().ToString());
     return 2;
   }
-  accounts::Accounts accounts(store->get());
+  frontend::DeadlineStore deadline_store(store->get());
+  accounts::Accounts accounts(&deadline_store);
   frontend::ApiContext ctx;
-  ctx.store = store->get();
+  ctx.store = &deadline_store;
   ctx.accounts = &accounts;
   ctx.mail_domain = absl::GetFlag(FLAGS_mail_domain);
   ctx.web_root = absl::GetFlag(FLAGS_web_root);

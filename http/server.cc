@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/write_deadline.h"
 #include "http/header_bytes.h"
 #include "http/json_response.h"
 #include "http/listener.h"
@@ -240,7 +241,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ++shared_->in_flight;
     bool queued = shared_->Submit([self = shared_from_this()] {
       log::SetRequestId(std::string(self->req_.headers.Get("X-Request-Id")));
-      Response res = self->route_->handler(self->req_);
+      Response res;
+      {
+        write_deadline::Scope budget(
+            write_deadline::BudgetFor(self->req_.headers.Get(write_deadline::kTimeoutHeader)));
+        res = self->route_->handler(self->req_);
+      }
       log::SetRequestId("");
       net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
         --self->shared_->in_flight;
@@ -438,7 +444,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 absl::StatusOr<std::string> StreamReader::Read(size_t max_bytes) {
   if (max_bytes == 0) return std::string();
-  return conn_->ReadPiece(max_bytes);
+  absl::StatusOr<std::string> piece = conn_->ReadPiece(max_bytes);
+  // The client is still sending: its request's budget runs from its latest bytes.
+  write_deadline::Restart();
+  return piece;
 }
 
 }  // namespace

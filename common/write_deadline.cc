@@ -1,0 +1,42 @@
+#include "common/write_deadline.h"
+
+#include <charconv>
+#include <optional>
+
+namespace penncloud::write_deadline {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Budget {
+  std::chrono::milliseconds length;
+  Clock::time_point started;
+};
+
+thread_local std::optional<Budget> t_budget;
+
+}  // namespace
+
+std::chrono::milliseconds BudgetFor(std::string_view timeout_header) {
+  int64_t ms = 0;
+  auto [end, ec] =
+      std::from_chars(timeout_header.data(), timeout_header.data() + timeout_header.size(), ms);
+  if (ec != std::errc() || end != timeout_header.data() + timeout_header.size() || ms <= 0 ||
+      ms > kMaxBudget.count()) {
+    return kMaxBudget;
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+Scope::Scope(std::chrono::milliseconds budget) { t_budget = Budget{budget, Clock::now()}; }
+
+Scope::~Scope() { t_budget.reset(); }
+
+void Restart() {
+  if (t_budget) t_budget->started = Clock::now();
+}
+
+bool Passed() { return t_budget && Clock::now() - t_budget->started > t_budget->length; }
+
+}  // namespace penncloud::write_deadline

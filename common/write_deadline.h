@@ -1,0 +1,42 @@
+// How long after a client's request a frontend may still change stored data for it.
+//
+// A client that gave up on a request (its own timeout, or the coordinator that stopped
+// waiting for the answer) cannot tell whether the request took effect, and moves on: it
+// retries, or writes something newer. A write that lands after that can put old data over
+// newer data the client has seen acknowledged. So each request gets a budget, counted from
+// the last byte the client sent: the client's own timeout (kTimeoutHeader), capped by
+// kMaxBudget; once it has run out, the store refuses the request's writes (frontend/
+// deadline_store.h), and the request fails as if the store were unreachable.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+namespace penncloud::write_deadline {
+
+// Milliseconds the client waits for the answer; bigger values and garbage mean kMaxBudget.
+inline constexpr char kTimeoutHeader[] = "X-PennCloud-Timeout-Ms";
+
+// Below the coordinator's 60 s wait for a frontend's answer (--upstream_timeout_s), so a
+// write never lands after the coordinator has answered 502 for it.
+inline constexpr std::chrono::milliseconds kMaxBudget{50000};
+
+std::chrono::milliseconds BudgetFor(std::string_view timeout_header);
+
+// Starts the budget of the request this thread serves; ends it at scope exit.
+class Scope {
+ public:
+  explicit Scope(std::chrono::milliseconds budget);
+  ~Scope();
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+};
+
+// The client sent more of its request (a piece of a streamed body): the budget runs from
+// now.
+void Restart();
+
+// Whether the request this thread serves has run out of budget (false outside a Scope).
+bool Passed();
+
+}  // namespace penncloud::write_deadline

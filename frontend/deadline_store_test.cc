@@ -1,0 +1,74 @@
+#include "frontend/deadline_store.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/write_deadline.h"
+#include "kvs/client/memory_client.h"
+
+namespace penncloud::frontend {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(WriteDeadlineTest, BudgetComesFromTheHeaderCappedAndDefaulted) {
+  EXPECT_EQ(write_deadline::BudgetFor("5000"), milliseconds(5000));
+  EXPECT_EQ(write_deadline::BudgetFor(""), write_deadline::kMaxBudget);
+  EXPECT_EQ(write_deadline::BudgetFor("0"), write_deadline::kMaxBudget);
+  EXPECT_EQ(write_deadline::BudgetFor("-5"), write_deadline::kMaxBudget);
+  EXPECT_EQ(write_deadline::BudgetFor("12abc"), write_deadline::kMaxBudget);
+  EXPECT_EQ(write_deadline::BudgetFor("99999999999999999999"), write_deadline::kMaxBudget);
+  EXPECT_EQ(write_deadline::BudgetFor(std::to_string(write_deadline::kMaxBudget.count() + 1)),
+            write_deadline::kMaxBudget);
+}
+
+TEST(DeadlineStoreTest, WritesOutsideARequestAreNotLimited) {
+  kvs::MemoryClient memory;
+  DeadlineStore store(&memory);
+  EXPECT_FALSE(write_deadline::Passed());
+  ASSERT_TRUE(store.Put("r", "c", "v").ok());
+  EXPECT_EQ(*memory.Get("r", "c"), "v");
+}
+
+TEST(DeadlineStoreTest, ARequestPastItsBudgetChangesNothingButStillReads) {
+  kvs::MemoryClient memory;
+  ASSERT_TRUE(memory.Put("r", "c", "old").ok());
+  DeadlineStore store(&memory);
+  write_deadline::Scope request(milliseconds(20));
+  ASSERT_TRUE(store.Put("r", "fresh", "1").ok());  // within the budget
+  const auto started = std::chrono::steady_clock::now();
+  while (!write_deadline::Passed() &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_TRUE(write_deadline::Passed());
+
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.Put("r", "c", "new")));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.CPut("r", "c", "old", "new").status()));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.Delete("r", "c")));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.CDelete("r", "c", "old").status()));
+  EXPECT_EQ(*memory.Get("r", "c"), "old");
+  EXPECT_EQ(*store.Get("r", "c"), "old");
+  EXPECT_TRUE(store.List("r", {}).ok());
+
+  // More of the request arrived: the budget runs again from now.
+  write_deadline::Restart();
+  EXPECT_TRUE(store.Put("r", "c", "new").ok());
+  EXPECT_EQ(*memory.Get("r", "c"), "new");
+}
+
+TEST(DeadlineStoreTest, TheBudgetEndsWithItsRequest) {
+  kvs::MemoryClient memory;
+  DeadlineStore store(&memory);
+  {
+    write_deadline::Scope request(milliseconds(0));
+    std::this_thread::sleep_for(milliseconds(2));
+    EXPECT_FALSE(store.Put("r", "c", "v").ok());
+  }
+  // The worker thread's next request (or background work) is not held to it.
+  EXPECT_TRUE(store.Put("r", "c", "v").ok());
+}
+
+}  // namespace
+}  // namespace penncloud::frontend
