@@ -10,11 +10,12 @@ import { $, showAlert } from '/static/mail.util.js';
 const REFRESH_MS = 2000;
 const STATE_LABEL = {
   queued: 'Queued', delivered: 'Delivered', accepted: 'Accepted by the remote server',
-  deferred: 'Deferred', bounced: 'Bounced', cancelled: 'Cancelled',
+  deferred: 'Deferred', bounced: 'Bounced', cancelled: 'Cancelled', unknown: 'Unknown',
 };
 const STATE_BADGE = {
   queued: 'text-bg-secondary', delivered: 'text-bg-success', accepted: 'text-bg-success',
   deferred: 'text-bg-warning', bounced: 'text-bg-danger', cancelled: 'text-bg-dark',
+  unknown: 'text-bg-light',
 };
 let panelFor = '';  // the message whose timeline the panel shows
 let refreshTimer = null;
