@@ -82,6 +82,10 @@ class RpcInterceptor final : public gx::Interceptor {
  public:
   RpcInterceptor(gx::ServerRpcInfo* info, int slow_ms)
       : method_(ShortMethod(info->method())),
+        // The request of these is read before the handler runs; of the others, the handler
+        // reads each message itself.
+        request_first_(info->type() == gx::ServerRpcInfo::Type::UNARY ||
+                       info->type() == gx::ServerRpcInfo::Type::SERVER_STREAMING),
         slow_ms_(slow_ms),
         start_(std::chrono::steady_clock::now()) {}
 
@@ -94,6 +98,11 @@ class RpcInterceptor final : public gx::Interceptor {
         if (it != md->end()) request_id_.assign(it->second.data(), it->second.size());
       }
     }
+    if (request_first_ && !message_seen_ &&
+        methods->QueryInterceptionHookPoint(gx::InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      message_seen_ = true;
+      request_unread_ = methods->GetRecvMessage() == nullptr;
+    }
     if (methods->QueryInterceptionHookPoint(gx::InterceptionHookPoints::PRE_SEND_STATUS)) {
       Finish(methods->GetSendStatus());
     }
@@ -103,8 +112,20 @@ class RpcInterceptor final : public gx::Interceptor {
  private:
   void Finish(const grpc::Status& status) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const char* code = CodeName(status.error_code());
     Families& f = GetFamilies();
+    if (request_unread_) {
+      // The request never arrived (the caller cancelled or ran out of time while it was on
+      // its way) or could not be parsed; the handler never ran. gRPC's callback handler
+      // answers UNIMPLEMENTED then, which a caller that has gone never sees: counted and
+      // logged as what happened, not as a method this server lacks (docs/kvs.md).
+      f.handled.With({method_, "REQUEST_UNREAD"}).Inc();
+      PC_LOG(kWarn, "rpc.request_unread")
+      ("method", method_)("ms", static_cast<int64_t>(secs * 1000))(
+          "req", request_id_.empty() ? "-" : request_id_)("answered",
+                                                          CodeName(status.error_code()));
+      return;
+    }
+    const char* code = CodeName(status.error_code());
     f.handled.With({method_, code}).Inc();
     f.latency.With({method_}).Observe(secs);
     bool slow = secs * 1000 >= slow_ms_;
@@ -117,6 +138,9 @@ class RpcInterceptor final : public gx::Interceptor {
   }
 
   const std::string method_;
+  const bool request_first_;
+  bool message_seen_ = false;
+  bool request_unread_ = false;
   const int slow_ms_;
   const std::chrono::steady_clock::time_point start_;
   std::string request_id_;
