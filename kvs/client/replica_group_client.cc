@@ -47,13 +47,14 @@ absl::Status CheckValue(std::string_view value) {
 
 // Errors a retry cannot fix. FAILED_PRECONDITION is "wrong group" (kvs/shard/wrong_group.h):
 // this group will not serve the row, so only the caller (the sharded client) can act on it.
-// UNIMPLEMENTED is retried: replicas under heavy load have been seen to answer it at once
-// for methods they serve (cause not yet found, docs/status.md), and a call answered so was
-// never run, so trying again within the deadline is safe.
+// UNIMPLEMENTED is a method the replica lacks (an older binary: callers fall back, e.g. from
+// Watch to polling). gRPC also answers it to a call whose request never arrived, but only
+// after its caller gave up, so no caller receives that one (docs/kvs.md "Unread requests").
 bool IsPermanent(grpc::StatusCode code) {
   return code == grpc::StatusCode::INVALID_ARGUMENT ||
          code == grpc::StatusCode::FAILED_PRECONDITION ||
-         code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::OUT_OF_RANGE;
+         code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::UNIMPLEMENTED ||
+         code == grpc::StatusCode::OUT_OF_RANGE;
 }
 
 // Why an attempt is retried, as a metric label: a rising count says which way the store is
@@ -72,8 +73,6 @@ const char* RetryReason(const grpc::Status& status) {
       return "deadline";
     case grpc::StatusCode::CANCELLED:
       return "cancelled";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "unimplemented";
     default:
       return "other";
   }

@@ -94,6 +94,16 @@ TEST(ReplicaGroupClientTest, AnExpiredSessionAfterAFailedAttemptIsAnUnknownOutco
   EXPECT_NE(replica.seen()[2].first, seen[0].first);
 }
 
+TEST(ReplicaGroupClientTest, AMethodTheReplicaLacksFailsAtOnce) {
+  ScriptedReplica replica({});  // serves Write only
+  ReplicaGroupClient client({replica.address()});
+  const auto started = std::chrono::steady_clock::now();
+  absl::StatusOr<std::string> got = client.Get("r", "c");
+  EXPECT_TRUE(absl::IsUnimplemented(got.status())) << got.status();
+  // One attempt, not retries until the 10 s deadline.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
 TEST(ConnectTest, RejectsMalformedSpecs) {
   EXPECT_TRUE(absl::IsInvalidArgument(Connect("").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Connect(" , ").status()));
