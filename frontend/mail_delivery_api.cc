@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "mail/delivery_intent.h"
 #include "mail/delivery_status.h"
 #include "mail/imap_message.h"
 #include "mail/mime.h"
@@ -77,9 +78,37 @@ Response Conflict(const absl::Status& s, const char* gone) {
   return FromStatus(s);
 }
 
+// A timeline still naming a queue entry that is gone was cut short: the entry ended, or
+// was never written by an older version that wrote the timeline first, without its result
+// reaching the timeline. Every writer updates the timeline before it removes the entry, so
+// the timeline is read once more after the entry is seen gone; what is still open then is
+// shown as unknown, and nothing waits any more.
+absl::StatusOr<mail::pb::DeliveryStatus> Settled(MailServices& mail, const ApiContext& ctx,
+                                                 const std::string& user, const std::string& id,
+                                                 mail::pb::DeliveryStatus status) {
+  if (status.queue_id().empty()) return status;
+  auto entry = mail.queue.Get(status.queue_id());
+  if (!absl::IsNotFound(entry.status())) return status;
+  const std::string gone = status.queue_id();
+  auto again = TimelineOf(mail, ctx, user, id);
+  if (!again.ok() || again->queue_id() != gone) return again;
+  again->clear_queue_id();
+  again->clear_undo_until_micros();
+  for (auto& r : *again->mutable_recipients()) {
+    if (r.state() == mail::kQueued || r.state() == mail::kDeferred) {
+      r.set_state(mail::kUnknown);
+      r.set_reply("the delivery record ended before this result was written");
+      r.clear_next_retry_micros();
+    }
+  }
+  return again;
+}
+
 Response GetTimeline(MailServices& mail, const ApiContext& ctx, Request& req,
                      const accounts::Session& s) {
-  auto status = TimelineOf(mail, ctx, s.username, req.params["id"]);
+  const std::string id = req.params["id"];
+  auto status = TimelineOf(mail, ctx, s.username, id);
+  if (status.ok()) status = Settled(mail, ctx, s.username, id, *std::move(status));
   if (!status.ok()) return FromStatus(status.status());
   return JsonResponse(200, TimelineJson(*status, mail.queue.Now()));
 }
@@ -217,55 +246,22 @@ absl::StatusOr<mail::pb::MessageMeta> SendWithTimeline(MailServices& mail, const
                                                        const std::vector<std::string>& recipients,
                                                        std::string_view source, int hold_seconds) {
   const std::string domain = mail.delivery.domain();
-  std::vector<std::string> local, remote;  // each local account once
+  // One entry holds the whole send, local recipients too (each account once).
+  mail::pb::QueuedMessage entry;
+  entry.set_sender(user + "@" + domain);
+  entry.set_user(user);
   std::set<std::string> local_users;
   for (const std::string& r : recipients) {
     std::string name;
     if (!mail.delivery.IsLocal(r, &name)) {
-      remote.push_back(r);
+      entry.add_recipients(r);
     } else if (local_users.insert(name).second) {
-      local.push_back(name + "@" + domain);
+      entry.add_local_recipients(name + "@" + domain);
     }
-  }
-  auto sent = mail.store.Add(user, mail::kSent, source, true);
-  if (!sent.ok()) return sent.status();
-  const int64_t now = mail.queue.Now();
-  mail::pb::DeliveryStatus status;
-  status.set_sent_micros(now);
-  mail::pb::QueuedMessage entry;
-  entry.set_sender(user + "@" + domain);
-  entry.set_user(user);
-  entry.set_sent_id(sent->id());
-  for (const std::string& r : remote) entry.add_recipients(r);
-  if (hold_seconds > 0) {
-    entry.set_held(true);
-    for (const std::string& a : local) entry.add_local_recipients(a);
-    entry.set_next_attempt_micros(now + int64_t{hold_seconds} * 1'000'000);
-    status.set_undo_until_micros(entry.next_attempt_micros());
-    for (const std::string& a : local) mail::SetRecipient(status, a, mail::kQueued, "", 0, 0, now);
-  } else {
-    for (const std::string& name : local_users) {
-      auto added = mail.store.Add(name, mail::kInbox, source, false);
-      if (!added.ok()) return added.status();
-    }
-    for (const std::string& a : local) {
-      mail::SetRecipient(status, a, mail::kDelivered, "", 0, 1, now);
-    }
-  }
-  for (const std::string& r : remote) mail::SetRecipient(status, r, mail::kQueued, "", 0, 0, now);
-  if (entry.held() || !remote.empty()) {
-    // The timeline names the entry before the entry exists: a runner that takes the entry
-    // at once then finds the timeline to update, and never has its result overwritten.
-    entry.set_id(mail.queue.NewId());
-    status.set_queue_id(entry.id());
   }
   mail::DeliveryStatusStore timelines(*ctx.store);
-  if (auto saved = timelines.Save(user, sent->id(), status); !saved.ok()) return saved;
-  if (!status.queue_id().empty()) {
-    auto queued = mail.queue.Enqueue(std::move(entry), source);
-    if (!queued.ok()) return queued.status();
-  }
-  return sent;
+  return mail::Send(mail.queue, mail.store, timelines, std::move(entry), source,
+                    int64_t{hold_seconds} * 1'000'000);
 }
 
 void RegisterMailDeliveryRoutes(Router& router, const ApiContext& ctx) {

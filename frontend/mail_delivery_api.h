@@ -7,12 +7,15 @@
 //        message is back in Drafts (same id); after it: 409
 //   GET/PUT /api/account/undo-send        {"seconds": 0..30}, the account's undo window
 //
-// How a send is held (docs/mail.md, "Undo send"): the Sent copy is filed at once, and one
-// outbound queue entry carries every recipient, local ones included, marked held and due
-// at the end of the window. Nothing else holds it: whichever queue runner claims the entry
+// How a send is held (docs/mail.md, "Delivery timelines and undo send"): one outbound
+// queue entry carries every recipient, local ones included, marked held and due at the end
+// of the window; it is written first, then the Sent copy and its timeline
+// (mail/delivery_intent.h). Nothing else holds it: whichever queue runner claims the entry
 // once it is due releases it (local copies, then the remote attempt), so a frontend that
-// dies inside the window loses nothing. Undo is a compare-and-delete of that same entry
-// while it is held and not yet due, so undo and release exclude each other.
+// dies inside the window, or in the middle of the send, loses nothing. Undo is a
+// compare-and-delete of that same entry while it is held and not yet due, so undo and
+// release exclude each other. A timeline whose entry is gone without its result shows the
+// open recipients as "unknown".
 #pragma once
 
 #include <string>
@@ -28,9 +31,9 @@ inline constexpr int kMaxUndoSeconds = 30;
 
 void RegisterMailDeliveryRoutes(Router& router, const ApiContext& ctx);
 
-// A send through the API: files the Sent copy, writes its timeline, and either holds
-// everything for `hold_seconds` (the undo window webmail asks for) or, with 0, delivers
-// local copies now and queues the rest. Returns the Sent copy's entry.
+// A send through the API: its queue entry, the Sent copy and its timeline, then either
+// everything held for `hold_seconds` (the undo window webmail asks for) or, with 0, the
+// local copies stored now and the rest left to the relay. Returns the Sent copy's entry.
 absl::StatusOr<mail::pb::MessageMeta> SendWithTimeline(MailServices& mail, const ApiContext& ctx,
                                                        const std::string& user,
                                                        const std::vector<std::string>& recipients,

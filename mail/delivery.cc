@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "mail/delivery_intent.h"
 #include "mail/delivery_pool.h"
 #include "mail/delivery_status.h"
 #include "mail/imap_message.h"
@@ -62,15 +63,23 @@ bool Delivery::IsLocal(std::string_view address, std::string* user) const {
 absl::StatusOr<std::optional<pb::MessageMeta>> FindSentCopy(MailStore& store, std::string_view user,
                                                             std::string_view source,
                                                             int64_t now_micros) {
+  return FindCopy(store, user, kSent, source, now_micros - kSentCopyWindowMicros,
+                  kSentCopyCandidates);
+}
+
+absl::StatusOr<std::optional<pb::MessageMeta>> FindCopy(MailStore& store, std::string_view user,
+                                                        std::string_view folder,
+                                                        std::string_view source,
+                                                        int64_t since_micros, int candidates) {
   const ParsedMessage parsed = ParseMessage(HeaderBlock(source));
   const std::string& id = parsed.message_id;
   if (id.empty()) return std::nullopt;
   // Entries keep the Message-ID as threading reads it: compared there, no source is read.
   const std::string listed_id = ScrubUtf8(ThreadMessageId(parsed));
-  auto newest = store.List(user, kSent, "", kSentCopyCandidates);
+  auto newest = store.List(user, folder, "", candidates);
   if (!newest.ok()) return newest.status();
   for (const pb::MessageMeta& m : newest->messages) {
-    if (m.received_micros() < now_micros - kSentCopyWindowMicros) break;  // newest first
+    if (m.received_micros() < since_micros) break;  // newest first
     if (!listed_id.empty() && !m.message_id().empty()) {
       if (m.message_id() == listed_id) return m;
       continue;
@@ -85,15 +94,7 @@ absl::StatusOr<std::optional<pb::MessageMeta>> FindSentCopy(MailStore& store, st
 
 absl::StatusOr<std::string> Delivery::Deliver(const Envelope& envelope, std::string_view message) {
   if (envelope.authenticated_user.empty()) return DeliverCopies(envelope, message);
-  auto sent = FileSentCopy(envelope.authenticated_user, message);
-  if (!sent.ok()) {
-    // Without a Sent copy there is nothing to hang a timeline on; the recipients still get
-    // the message, which matters more than the copy.
-    PC_LOG(kWarn, "mail.sent_copy_failed")
-    ("user", envelope.authenticated_user)("error", sent.status().ToString());
-    return DeliverCopies(envelope, message);
-  }
-  return Submit(envelope, message, *sent);
+  return Submit(envelope, message);
 }
 
 absl::StatusOr<std::string> Delivery::FileSentCopy(std::string_view user,
@@ -106,8 +107,7 @@ absl::StatusOr<std::string> Delivery::FileSentCopy(std::string_view user,
   return added->id();
 }
 
-absl::StatusOr<std::string> Delivery::Submit(const Envelope& envelope, std::string_view message,
-                                             const std::string& sent_id) {
+absl::StatusOr<std::string> Delivery::Submit(const Envelope& envelope, std::string_view message) {
   const std::string& user = envelope.authenticated_user;
   std::set<std::string> local;
   std::vector<std::string> remote;
@@ -119,41 +119,73 @@ absl::StatusOr<std::string> Delivery::Submit(const Envelope& envelope, std::stri
       remote.push_back(r);
     }
   }
+  // The remote part's record comes first (delivery_intent.h): a crash after it leaves a
+  // send a runner finishes, never a Sent copy waiting for an entry nobody wrote.
+  std::optional<pb::QueuedMessage> record;
+  if (!remote.empty()) {
+    pb::QueuedMessage entry;
+    entry.set_sender(envelope.sender);
+    entry.set_user(user);
+    for (const std::string& r : remote) entry.add_recipients(r);
+    auto begun = BeginSend(queue_, std::move(entry), message, "smtp-submission");
+    if (!begun.ok()) return begun.status();
+    record = std::move(*begun);
+  }
+  // The local copies and the Sent copy together; only the local copies must succeed.
   const std::vector<std::string> users(local.begin(), local.end());
-  auto stored = RunTogether(users.size(), [&](size_t i) {
-    return store_.Add(users[i], kInbox, message, false).status();
+  std::vector<std::string> ids(users.size());
+  absl::StatusOr<std::string> sent = absl::UnknownError("not filed");
+  auto stored = RunTogether(users.size() + 1, [&](size_t i) -> absl::Status {
+    if (i == users.size()) {
+      sent = FileSentCopy(user, message);
+      return absl::OkStatus();
+    }
+    auto meta = store_.Add(users[i], kInbox, message, false);
+    if (meta.ok()) ids[i] = meta->id();
+    return meta.status();
   });
-  if (!stored.ok()) return stored;
+  if (!stored.ok()) {
+    // The client is told to try again and will send it all again: nothing may leave now.
+    if (record) (void)queue_.Complete(*record);
+    return stored;
+  }
   const int64_t now = queue_.Now();
+  if (!sent.ok()) {
+    // Without a Sent copy there is nothing to hang a timeline on; the recipients still get
+    // the message, which matters more than the copy.
+    PC_LOG(kWarn, "mail.sent_copy_failed")("user", user)("error", sent.status().ToString());
+    if (!record) return ids.front();
+    pb::QueuedMessage plain = *record;
+    plain.clear_user();
+    if (auto s = queue_.Update(*record, std::move(plain)); !s.ok()) {
+      // Still leased and still a send: the runner that adopts it files the copy.
+      PC_LOG(kWarn, "mail.submission_update_failed")("id", record->id())("error", s.ToString());
+    }
+    return record->id();
+  }
   pb::DeliveryStatus status;
-  status.set_sent_micros(now);
+  if (record) {
+    status = NewTimeline(*record, now);
+  } else {
+    status.set_sent_micros(now);
+  }
   for (const std::string& name : users) {
     SetRecipient(status, Cat(name, "@", domain_), kDelivered, "", 0, 1, now);
   }
-  pb::QueuedMessage entry;
-  if (!remote.empty()) {
-    entry.set_id(queue_.NewId());
-    entry.set_sender(envelope.sender);
-    entry.set_user(user);
-    entry.set_sent_id(sent_id);
-    for (const std::string& r : remote) {
-      entry.add_recipients(r);
-      SetRecipient(status, r, kQueued, "", 0, 0, now);
-    }
-    // The timeline names the entry before the entry exists, as a webmail send's does, so
-    // a runner that takes the entry at once finds the timeline to update.
-    status.set_queue_id(entry.id());
-  }
-  if (auto saved = DeliveryStatusStore(queue_.kvs()).Save(user, sent_id, status); !saved.ok()) {
+  if (auto saved = DeliveryStatusStore(queue_.kvs()).Save(user, *sent, status); !saved.ok()) {
     // The runner starts a missing timeline afresh; the mail itself is what must not fail.
     PC_LOG(kWarn, "mail.timeline_failed")("user", user)("error", saved.ToString());
   }
-  if (remote.empty()) return sent_id;
-  auto queued = queue_.Enqueue(std::move(entry), message);
-  if (!queued.ok()) return queued.status();
+  if (!record) return *sent;
+  pb::QueuedMessage named = *record;
+  named.set_sent_id(*sent);
+  if (auto s = queue_.Update(*record, std::move(named)); !s.ok()) {
+    // The send is recorded: a runner adopts the entry once the lease runs out.
+    PC_LOG(kWarn, "mail.submission_update_failed")("id", record->id())("error", s.ToString());
+  }
   PC_LOG(kInfo, "mail.submitted")
   ("user", user)("local", users.size())("remote", remote.size())("bytes", message.size());
-  return *queued;
+  return record->id();
 }
 
 absl::StatusOr<std::string> Delivery::DeliverCopies(const Envelope& envelope,
@@ -200,20 +232,6 @@ absl::StatusOr<std::string> Delivery::DeliverCopies(const Envelope& envelope,
   ("from", envelope.sender)("local", local.size())("remote", remote.size())("bytes",
                                                                             message.size());
   return id;
-}
-
-absl::StatusOr<pb::MessageMeta> Delivery::SendAs(std::string_view user,
-                                                 const std::vector<std::string>& recipients,
-                                                 std::string_view source) {
-  Envelope envelope;
-  envelope.sender = Cat(user, "@", domain_);
-  envelope.recipients = recipients;
-  envelope.authenticated_user = std::string(user);
-  if (!recipients.empty()) {
-    auto delivered = DeliverCopies(envelope, source);
-    if (!delivered.ok()) return delivered.status();
-  }
-  return store_.Add(user, kSent, source, true);
 }
 
 }  // namespace penncloud::mail

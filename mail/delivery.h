@@ -49,6 +49,13 @@ inline constexpr int kSentCopyCandidates = 32;
 absl::StatusOr<std::optional<pb::MessageMeta>> FindSentCopy(MailStore& store, std::string_view user,
                                                             std::string_view source,
                                                             int64_t now_micros);
+// The entry of `folder` holding the message `source` (same Message-ID) among its newest
+// `candidates` entries that arrived at or after `since_micros`; nullopt if none does or
+// `source` has no Message-ID.
+absl::StatusOr<std::optional<pb::MessageMeta>> FindCopy(MailStore& store, std::string_view user,
+                                                        std::string_view folder,
+                                                        std::string_view source,
+                                                        int64_t since_micros, int candidates);
 
 class Delivery final : public SmtpBackend {
  public:
@@ -65,12 +72,6 @@ class Delivery final : public SmtpBackend {
   // is durable.
   absl::StatusOr<std::string> Deliver(const Envelope& envelope, std::string_view message) override;
 
-  // Webmail's send: delivers `source` from `user` to the recipients and files a copy in the
-  // user's Sent folder. Returns the Sent copy's entry.
-  absl::StatusOr<pb::MessageMeta> SendAs(std::string_view user,
-                                         const std::vector<std::string>& recipients,
-                                         std::string_view source);
-
   // Checks every message from clients that did not log in before it is stored (unset: none
   // is checked). Set before serving.
   void SetInboundCheck(InboundCheck check) { inbound_check_ = std::move(check); }
@@ -83,10 +84,10 @@ class Delivery final : public SmtpBackend {
   absl::StatusOr<std::string> DeliverCopies(const Envelope& envelope, std::string_view message);
   // Files `message` in `user`'s Sent unless a copy is there already; returns its id.
   absl::StatusOr<std::string> FileSentCopy(std::string_view user, std::string_view message);
-  // An authenticated submission with its Sent copy `sent_id` filed: local copies, then the
-  // timeline, then the queue entry naming both (the order a webmail send keeps).
-  absl::StatusOr<std::string> Submit(const Envelope& envelope, std::string_view message,
-                                     const std::string& sent_id);
+  // An authenticated submission: the queue entry of the remote part first (leased,
+  // delivery_intent.h), then the local copies and the Sent copy, its timeline, and last
+  // the entry naming the Sent copy, which lets the relay have it.
+  absl::StatusOr<std::string> Submit(const Envelope& envelope, std::string_view message);
 
   MailStore& store_;
   OutboundQueue& queue_;

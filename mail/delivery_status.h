@@ -28,6 +28,9 @@ inline constexpr char kAccepted[] = "accepted";    // the remote server said 2xx
 inline constexpr char kDeferred[] = "deferred";
 inline constexpr char kBounced[] = "bounced";
 inline constexpr char kCancelled[] = "cancelled";
+// Shown, never stored: the queue entry is gone but its last result never reached the
+// timeline (a server stopped between the two writes).
+inline constexpr char kUnknown[] = "unknown";
 
 class DeliveryStatusStore {
  public:

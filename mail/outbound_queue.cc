@@ -49,6 +49,13 @@ absl::StatusOr<std::string> OutboundQueue::Enqueue(std::string_view sender,
 
 absl::StatusOr<std::string> OutboundQueue::Enqueue(pb::QueuedMessage entry,
                                                    std::string_view source) {
+  auto added = Add(std::move(entry), source);
+  if (!added.ok()) return added.status();
+  return added->id();
+}
+
+absl::StatusOr<pb::QueuedMessage> OutboundQueue::Add(pb::QueuedMessage entry,
+                                                     std::string_view source) {
   if (entry.id().empty()) entry.set_id(NewId());
   entry.set_enqueued_micros(now_micros_());
   if (entry.next_attempt_micros() == 0) entry.set_next_attempt_micros(now_micros_());
@@ -59,7 +66,7 @@ absl::StatusOr<std::string> OutboundQueue::Enqueue(pb::QueuedMessage entry,
   auto created = kvs_.CPut(kRow, entry.id(), std::nullopt, entry.SerializeAsString());
   if (!created.ok()) return created.status();
   if (!*created) return absl::AbortedError("queue id collision");
-  return entry.id();
+  return entry;
 }
 
 absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::ListAll() {

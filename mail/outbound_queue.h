@@ -39,6 +39,9 @@ class OutboundQueue {
   // in the size, chunks, enqueue time and, unless set (from NewId), the id. A next
   // attempt of 0 means now.
   absl::StatusOr<std::string> Enqueue(pb::QueuedMessage entry, std::string_view source);
+  // Enqueue, returning the entry as stored: a caller that enqueues it already leased (a
+  // send's record, mail/delivery_intent.h) names it in its next Rewrite, Update or Complete.
+  absl::StatusOr<pb::QueuedMessage> Add(pb::QueuedMessage entry, std::string_view source);
 
   // Claims up to `limit` entries that are due, not leased by a live runner and, if given,
   // `wanted`; `stats`, if given, is filled from the same listing.

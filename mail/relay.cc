@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "mail/delivery_intent.h"
 #include "mail/delivery_status.h"
 #include "mail/relay_metrics.h"
 #include "mail/relay_release.h"
@@ -134,6 +135,14 @@ void Relay::Process(const pb::QueuedMessage& claimed) {
     return;  // the lease runs out and a later pass retries
   }
   pb::QueuedMessage entry = claimed;
+  if (Unfiled(entry)) {
+    auto adopted = AdoptSend(queue_, store_, timelines_, entry, *source);
+    if (!adopted.ok()) {
+      PC_LOG(kWarn, "relay.adopt_failed")("id", entry.id())("error", adopted.status().ToString());
+      return;  // the lease runs out and a later pass retries
+    }
+    entry = std::move(*adopted);
+  }
   if (entry.held()) {
     auto released = ReleaseHeld(queue_, store_, timelines_, entry, *source);
     if (!released.ok()) {

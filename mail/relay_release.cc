@@ -1,39 +1,71 @@
 #include "mail/relay_release.h"
 
 #include "common/log.h"
+#include "mail/delivery.h"
+#include "mail/delivery_intent.h"
+#include "mail/delivery_pool.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
+
+namespace {
+
+// How far a resumed release looks back past its mark, for a clock that stepped back.
+constexpr int64_t kClockSlackMicros = 5'000'000;
+// Inbox entries a resumed release compares, newest first (a page of the listing).
+constexpr int kCopyCandidates = 500;
+
+}  // namespace
 
 absl::StatusOr<pb::QueuedMessage> ReleaseHeld(OutboundQueue& queue, MailStore& store,
                                               DeliveryStatusStore& timelines,
                                               const pb::QueuedMessage& claimed,
                                               std::string_view source) {
-  for (const std::string& address : claimed.local_recipients()) {
-    std::string user = ToLower(address.substr(0, address.rfind('@')));
-    if (auto added = store.Add(user, kInbox, source, false); !added.ok()) return added.status();
+  pb::QueuedMessage entry = claimed;
+  const int64_t resumed_since = claimed.release_started_micros();
+  if (resumed_since == 0 && claimed.local_recipients_size() > 0) {
+    pb::QueuedMessage marked = claimed;
+    marked.set_release_started_micros(queue.Now());
+    auto rewritten = queue.Rewrite(claimed, std::move(marked));
+    if (!rewritten.ok()) return rewritten.status();
+    entry = std::move(*rewritten);
   }
+  std::vector<std::string> users;
+  for (const std::string& address : entry.local_recipients()) {
+    users.push_back(ToLower(address.substr(0, address.rfind('@'))));
+  }
+  auto stored = RunTogether(users.size(), [&](size_t i) -> absl::Status {
+    if (resumed_since > 0) {
+      auto copy = FindCopy(store, users[i], kInbox, source, resumed_since - kClockSlackMicros,
+                           kCopyCandidates);
+      if (!copy.ok()) return copy.status();
+      if (copy->has_value()) return absl::OkStatus();  // the release that died stored it
+    }
+    return store.Add(users[i], kInbox, source, false).status();
+  });
+  if (!stored.ok()) return stored;
   const int64_t now = queue.Now();
-  if (!claimed.user().empty()) {
-    auto s = timelines.Update(claimed.user(), claimed.sent_id(), [&](pb::DeliveryStatus& st) {
+  if (!entry.user().empty()) {
+    auto s = timelines.Update(entry.user(), entry.sent_id(), [&](pb::DeliveryStatus& st) {
       st.set_undo_until_micros(0);
-      for (const auto& a : claimed.local_recipients()) {
+      for (const auto& a : entry.local_recipients()) {
         SetRecipient(st, a, kDelivered, "", 0, 1, now);
       }
-      if (claimed.recipients_size() == 0) st.clear_queue_id();
+      if (entry.recipients_size() == 0) st.clear_queue_id();
     });
     if (!s.ok()) {
-      PC_LOG(kWarn, "relay.timeline_failed")("id", claimed.id())("error", s.ToString());
+      PC_LOG(kWarn, "relay.timeline_failed")("id", entry.id())("error", s.ToString());
     }
   }
-  pb::QueuedMessage next = claimed;
+  pb::QueuedMessage next = entry;
   next.set_held(false);
   next.clear_local_recipients();
+  next.clear_release_started_micros();
   next.set_next_attempt_micros(now);
   PC_LOG(kInfo, "relay.released")
-  ("id", claimed.id())("local", claimed.local_recipients_size())("remote",
-                                                                 claimed.recipients_size());
-  return queue.Rewrite(claimed, std::move(next));
+  ("id", entry.id())("local", entry.local_recipients_size())("remote", entry.recipients_size())(
+      "resumed", resumed_since > 0);
+  return queue.Rewrite(entry, std::move(next));
 }
 
 HeldMailReleaser::HeldMailReleaser(kvs::Client& kvs, std::string owner,
@@ -70,8 +102,10 @@ int HeldMailReleaser::RunOnce() {
   int released = 0;
   for (const pb::QueuedMessage& entry : *claimed) {
     auto source = queue_.Source(entry);
-    absl::StatusOr<pb::QueuedMessage> next =
-        source.ok() ? ReleaseHeld(queue_, store_, timelines_, entry, *source) : source.status();
+    absl::StatusOr<pb::QueuedMessage> next = source.status();
+    if (source.ok())
+      next = Unfiled(entry) ? AdoptSend(queue_, store_, timelines_, entry, *source) : entry;
+    if (next.ok()) next = ReleaseHeld(queue_, store_, timelines_, *next, *source);
     if (!next.ok()) {
       PC_LOG(kWarn, "mail.release_failed")("id", entry.id())("error", next.status().ToString());
       continue;  // the lease runs out and a later pass, here or elsewhere, retries

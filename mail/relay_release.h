@@ -24,8 +24,11 @@ namespace penncloud::mail {
 
 // Releases `claimed` (a held entry this caller leased), whose source is `source`. Returns
 // the entry as rewritten, still leased: the caller goes on with the remote recipients or
-// completes it. Local copies are stored before the entry says so: a crash in between
-// gives a local recipient a second copy at the next release, never none.
+// completes it. Local copies are stored before the entry says so, and a release marks the
+// entry (release_started_micros) before its first copy: a release that finds the mark
+// follows one that died and first looks in each recipient's Inbox for a copy that arrived
+// since then (same Message-ID), so nobody gets a second copy. What it cannot see: a copy
+// the recipient moved out of the Inbox or deleted between the crash and the next release.
 absl::StatusOr<pb::QueuedMessage> ReleaseHeld(OutboundQueue& queue, MailStore& store,
                                               DeliveryStatusStore& timelines,
                                               const pb::QueuedMessage& claimed,
