@@ -101,6 +101,12 @@ void RegisterUserAdminRoutes(http::Router& router, const frontend::ApiContext& c
   add("POST", "/api/admin/users", [store, accounts](Request& req, const Session& admin) {
     absl::StatusOr<nlohmann::json> body = frontend::ParseJsonBody(req);
     if (!body.ok()) return FromStatus(body.status());
+    // A misspelt field ("admn") must not quietly make an account other than the one meant.
+    for (const auto& [key, value] : body->items()) {
+      if (key != "username" && key != "password" && key != "admin") {
+        return ErrorResponse(400, "unknown field: " + key);
+      }
+    }
     absl::StatusOr<std::string> name = frontend::JsonString(*body, "username");
     absl::StatusOr<std::string> password = frontend::JsonString(*body, "password");
     if (!name.ok()) return FromStatus(name.status());

@@ -129,7 +129,8 @@ TEST_F(AdminUsersTest, AnAdminMakesAccountsWhateverTheSignUpPolicy) {
   for (const char* bad : {R"({"username":"erin"})", R"({"password":"password1"})",
                           R"({"username":"erin","password":"short"})",
                           R"({"username":"9lives","password":"password1"})",
-                          R"({"username":"erin","password":"password1","admin":1})", "[]"}) {
+                          R"({"username":"erin","password":"password1","admin":1})",
+                          R"({"username":"erin","password":"password1","admn":true})", "[]"}) {
     EXPECT_EQ(Call("POST", "/api/admin/users", root, bad).status, 400) << bad;
   }
   EXPECT_EQ(

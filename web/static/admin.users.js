@@ -1,11 +1,12 @@
-// The console's users (/api/admin/users): a paged list searched by name prefix, with
-// disable/enable, make/remove admin, a one-time password-reset link and the drive quota
-// per user. Every action that takes something away or hands out access asks first; the
+// The console's users (/api/admin/users): a paged list searched by name prefix, a form that
+// creates an account (admin.newuser.js), and per user disable/enable, make/remove admin, a
+// one-time password-reset link and the drive quota. Every action that takes something away or hands out access asks first; the
 // server checks every action again (admin session and CSRF token).
 import { api } from '/static/api.js';
 import {
   el, hideAlert, humanBytes, showAlert, confirmAction,
 } from '/static/admin.util.js';
+import { startNewUserForm } from '/static/admin.newuser.js';
 
 const alertBox = () => document.getElementById('users-alert');
 const PAGE = 25;
@@ -176,6 +177,12 @@ export function startUsers() {
   document.getElementById('users-prev').addEventListener('click', () => {
     if (pages.length > 1) pages.pop();
     run();
+  });
+  // A new account is shown by searching for it.
+  startNewUserForm(async (name) => {
+    document.getElementById('users-query').value = name;
+    pages = [''];
+    await show();
   });
   run();
 }

@@ -2,14 +2,16 @@
 // password-reset link (after a confirmation that says app passwords stay), the user opens it
 // in another browser, sets a new password and is logged out of the old session; the link
 // then refuses a second use. The admin lowers a user's drive quota in its dialog, and the
-// list shows it. The reset page and the console's users card have no serious or critical
-// axe findings.
+// list shows it. The admin creates an account with the console's form: mistakes are named
+// beside their fields before anything is sent, a cancelled confirmation creates nothing, a
+// taken name shows the server's refusal, and the new user then logs in. The reset page and
+// the console's users card have no serious or critical axe findings.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   launchBrowser, logIn, openPage, signUp, startCluster,
 } from '../cluster.js';
-import { assertAccessible, shoot } from '../page.js';
+import { assertAccessible, shoot, until } from '../page.js';
 
 const ADMIN = { user: 'admin', password: 'admin-password-e2e' };
 let cluster;
@@ -105,5 +107,71 @@ test('the admin lowers a drive quota in its dialog; the list shows it', async ()
   const res = await admin.page.request.get(cluster.url('/api/admin/users/quotademo/drive'));
   assert.equal((await res.json()).quota, 512 * 1024 * 1024);
   assert.deepEqual(admin.errors, []);
+  await admin.context.close();
+});
+
+test('the admin creates a user with the form; she logs in with the password set there', async () => {
+  const admin = await openPage(browser);
+  const { page } = admin;
+  await logIn(page, cluster, ADMIN.user, ADMIN.password);
+  await page.waitForURL(cluster.url('/'));
+  await page.goto(cluster.url('/admin'));
+  const form = page.locator('#newuser-form');
+  const name = form.getByLabel('New username');
+  const password = form.getByLabel('Initial password');
+  const create = form.getByRole('button', { name: 'Create user' });
+  const lookUp = async (user) => {
+    const res = await page.request.get(cluster.url(`/api/admin/users?q=${user}`));
+    return (await res.json()).users.map((u) => u.username);
+  };
+
+  // The page's own checks name each mistake beside its field and send nothing.
+  await name.fill('9lives');
+  await password.fill('short');
+  await create.click();
+  await form.getByText('A username starts with a letter.').waitFor();
+  await form.getByText('The password must be at least 8 characters.').waitFor();
+  assert.equal(await name.getAttribute('aria-invalid'), 'true');
+  await assertAccessible(page, 'create-user form with errors', 'section[aria-labelledby="users-title"]');
+  await shoot(page, 'admin-newuser-invalid');
+  await name.fill('New.Hire');
+  await until(page, () => document.getElementById('newuser-name-error').textContent === '');
+  assert.equal(await name.getAttribute('aria-invalid'), 'false');
+  await password.fill('hire-password-1');
+
+  // Cancelling the confirmation creates nothing.
+  await create.click();
+  let dialog = page.getByRole('dialog', { name: 'Create the account new.hire?' });
+  await dialog.getByText('They can log in at once').waitFor();
+  await shoot(page, 'admin-newuser-confirm');
+  await dialog.getByRole('button', { name: 'Cancel' }).first().click();
+  await dialog.waitFor({ state: 'hidden' });
+  assert.deepEqual(await lookUp('new.hire'), []);
+
+  // Confirmed: the account exists and the list shows it.
+  await create.click();
+  dialog = page.getByRole('dialog', { name: 'Create the account new.hire?' });
+  await dialog.getByRole('button', { name: 'Create user' }).click();
+  await page.locator('#newuser-alert').getByText('Created new.hire.').waitFor();
+  await page.locator('#users-body[data-query="new.hire"] tr[data-user="new.hire"]').waitFor();
+  assert.equal(await name.inputValue(), '', 'the form is cleared');
+  assert.deepEqual(await lookUp('new.hire'), ['new.hire']);
+
+  // The server's refusal of a taken name shows, with its reason.
+  await name.fill('new.hire');
+  await password.fill('another-password');
+  await create.click();
+  dialog = page.getByRole('dialog', { name: 'Create the account new.hire?' });
+  await dialog.getByRole('button', { name: 'Create user' }).click();
+  await page.locator('#newuser-alert').getByText('Not created: username is taken').waitFor();
+  await shoot(page, 'admin-newuser-taken');
+
+  const hire = await openPage(browser);
+  await logIn(hire.page, cluster, 'new.hire', 'hire-password-1');
+  await hire.page.waitForURL(cluster.url('/'));
+  const me = await (await hire.page.request.get(cluster.url('/api/me'))).json();
+  assert.equal(me.username, 'new.hire');
+  assert.deepEqual(admin.errors.filter((e) => !e.includes('409')), []);
+  await hire.context.close();
   await admin.context.close();
 });
