@@ -154,13 +154,15 @@ void ImapConnection::Continue() {
   if (!reading_) ArmRead();
   if (wake_pending_) {
     wake_pending_ = false;
-    if (session_->Idling()) Poll();
+    if (session_->Idling()) return Poll();
   }
+  UpdateRecheck();
 }
 
 void ImapConnection::SayByeAndClose() {
   busy_ = true;
   watch_.reset();
+  recheck_.reset();
   stream_.AsyncWrite("* BYE Server shutting down, reconnect shortly\r\n",
                      [self = shared_from_this()](bool) { self->Finish(); });
 }
@@ -169,6 +171,7 @@ void ImapConnection::Finish() {
   if (finished_) return;
   finished_ = true;
   watch_.reset();
+  recheck_.reset();
   stream_.Close();
   shared_.closed(*this);
 }
@@ -184,6 +187,19 @@ void ImapConnection::UpdateWatch() {
                                     asio::post(self->strand_, [self] { self->OnWake(); });
                                   });
   }
+}
+
+void ImapConnection::UpdateRecheck() {
+  const std::optional<std::chrono::milliseconds> after = session_->RecheckAfter();
+  if (!after) {
+    recheck_.reset();  // a wait still pending ends with operation_aborted
+    return;
+  }
+  if (recheck_ == nullptr) recheck_ = std::make_unique<asio::steady_timer>(strand_);
+  recheck_->expires_after(*after);  // ends a wait still pending
+  recheck_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->OnWake();
+  });
 }
 
 void ImapConnection::Touch() {

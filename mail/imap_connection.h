@@ -11,12 +11,15 @@
 // big literal leaves nothing behind.
 //
 // While the session is in IDLE the connection holds a watch of the server's IdleWaker;
-// each wake runs OnPoll on a worker and sends what it returns.
+// each wake runs OnPoll on a worker and sends what it returns. While the session awaits an
+// entry its folder's counters already show (ImapSession::RecheckAfter), a timer wakes it
+// too: the watch reports the change number, not the entry written after it.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
@@ -78,6 +81,8 @@ class ImapConnection : public std::enable_shared_from_this<ImapConnection> {
   void SayByeAndClose();
   void Finish();
   void UpdateWatch();
+  // Arms the timer of the session's RecheckAfter, or drops it when nothing is awaited.
+  void UpdateRecheck();
   void Touch();
 
   // On a worker: hands everything complete in `in_` to the session.
@@ -103,6 +108,7 @@ class ImapConnection : public std::enable_shared_from_this<ImapConnection> {
   bool stopping_ = false;
   bool finished_ = false;
   std::unique_ptr<IdleWaker::Watch> watch_;
+  std::unique_ptr<boost::asio::steady_timer> recheck_;  // only while a recheck is due
 };
 
 }  // namespace penncloud::mail

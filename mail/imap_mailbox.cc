@@ -61,7 +61,7 @@ std::string ImapSession::Refresh() {
   if (!selected_) return "";
   auto state = store_.State(user_, selected_->folder);
   if (!state.ok()) return "";
-  if (state->highest_modseq() == selected_->state.highest_modseq() &&
+  if (!selected_->counters_ahead && state->highest_modseq() == selected_->state.highest_modseq() &&
       state->uid_validity() == selected_->state.uid_validity()) {
     return "";
   }
@@ -90,22 +90,34 @@ std::string ImapSession::Refresh() {
     if (m.uid() > last) old.push_back(m);
   }
   if (old.size() != before) out += Cat("* ", old.size(), " EXISTS\r\n");
-  // A change number is taken before the entry it numbers is written (mail_store.h), so a
-  // look just after a change may not list it yet. The counters are kept only once the
-  // entries show them, or once they stood unshown longer than a write may take (an
-  // expunge, a writer that died): until then the next look lists the folder again.
-  uint64_t shown = 0;
-  for (const auto& m : *now) shown = std::max(shown, m.modseq());
-  const auto looked = std::chrono::steady_clock::now();
-  if (state->highest_modseq() != selected_->unshown_modseq) {
-    selected_->unshown_modseq = state->highest_modseq();
-    selected_->unshown_since = looked;
-  }
-  if (shown >= state->highest_modseq() ||
-      looked - selected_->unshown_since > std::chrono::seconds(15)) {
-    selected_->state = *state;
-  }
+  KeepCounters(*state, *now);
   return out;
+}
+
+// A change number is taken before the entry it numbers is written (mail_store.h), so a look
+// just after a change may not list it yet, and a listing that sees the counters but not the
+// entry must not be the last one. An expunge's number is never shown by any entry, nor is
+// that of a writer that died: hence the bound.
+void ImapSession::KeepCounters(const pb::FolderState& state,
+                               const std::vector<pb::MessageMeta>& listed) {
+  constexpr auto kLongestWrite = std::chrono::seconds(15);
+  uint64_t shown = 0;
+  for (const auto& m : listed) shown = std::max(shown, m.modseq());
+  const auto looked = std::chrono::steady_clock::now();
+  Selected& s = *selected_;
+  if (!s.counters_ahead || state.highest_modseq() != s.unshown_modseq) {
+    s.unshown_modseq = state.highest_modseq();
+    s.unshown_since = looked;
+  }
+  s.counters_ahead = shown < state.highest_modseq() && looked - s.unshown_since <= kLongestWrite;
+  if (!s.counters_ahead) s.state = state;
+}
+
+std::optional<std::chrono::milliseconds> ImapSession::RecheckAfter() const {
+  if (!Idling() || !selected_ || !selected_->counters_ahead) return std::nullopt;
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - selected_->unshown_since);
+  return std::max(waited, std::chrono::milliseconds(250));
 }
 
 std::vector<size_t> ImapSession::Resolve(const SequenceSet& set, bool uid) const {
@@ -162,7 +174,8 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
   auto messages = store_.Mailbox(user_, folder);
   if (!messages.ok()) return {closed + StoreError(tag, messages.status()).text};
   if (auto again = store_.State(user_, folder); again.ok()) state = again;  // after numbering
-  selected_ = Selected{folder, read_only, *state, std::move(*messages), 0, {}};
+  selected_ = Selected{folder, read_only, *state, std::move(*messages), false, 0, {}};
+  KeepCounters(*state, selected_->messages);
   std::string out =
       closed +
       "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"

@@ -58,6 +58,12 @@ class ImapSession {
   // True while the client waits in IDLE: the server then calls OnPoll every so often.
   bool Idling() const { return idle_tag_.has_value(); }
   SessionOutput OnPoll();
+  // While an IDLE waits for entries its folder's counters already show (a change number is
+  // taken before the entry it numbers is written, mail_store.h), how long the server should
+  // wait before calling OnPoll again unwoken: the time waited so far, at least 250 ms, so
+  // the looks back off by doubling until the entries show or Refresh stops waiting (15 s).
+  // A wake (a watch's) may never come for the entry itself. nullopt: nothing awaited.
+  std::optional<std::chrono::milliseconds> RecheckAfter() const;
   bool authenticated() const { return !user_.empty(); }
   const std::string& user() const { return user_; }
   // The selected folder (the store's name, "" if none): the one an IDLE waits on.
@@ -69,8 +75,9 @@ class ImapSession {
     bool read_only = false;
     pb::FolderState state;
     std::vector<pb::MessageMeta> messages;  // message n is messages[n - 1]
-    // The newest change number the counters showed and no entry did yet, and since when
-    // (Refresh).
+    // The counters show a change no entry does yet (KeepCounters): each look lists the
+    // folder. The newest such change number, and since when it stood unshown.
+    bool counters_ahead = false;
     uint64_t unshown_modseq = 0;
     std::chrono::steady_clock::time_point unshown_since;
   };
@@ -102,6 +109,9 @@ class ImapSession {
 
   // The selected folder's news since the last look, as untagged responses.
   std::string Refresh();
+  // Keeps `state` as the selected folder's counters once `listed` (its entries, read after
+  // it) shows every change it numbers, or once it stood unshown longer than a write takes.
+  void KeepCounters(const pb::FolderState& state, const std::vector<pb::MessageMeta>& listed);
   // Drops the messages at `indexes` from the snapshot; returns what tells the client:
   // EXPUNGEs (highest first), or one VANISHED once QRESYNC is enabled (imap_resync.cc).
   std::string Forget(std::vector<size_t> indexes);

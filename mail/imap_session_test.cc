@@ -401,5 +401,60 @@ TEST_F(ImapSessionTest, IdleReportsNewMail) {
   EXPECT_TRUE(Has(Send("e IDLE now"), "e BAD"));
 }
 
+// What a writer slow to write its entry leaves for a while: the Inbox's counters advanced
+// for a new message (UID and change number taken) whose entry is not there yet. Returns
+// that entry (a copy of message `like`'s listing), for WriteEntry to land later.
+pb::MessageMeta TakeNumbersOnly(kvs::MemoryClient& kvs, MailStore& store, const std::string& like) {
+  auto state = store.State("alice", kInbox);
+  EXPECT_TRUE(state.ok());
+  pb::FolderState next = *state;
+  next.set_uid_next(state->uid_next() + 1);
+  next.set_highest_modseq(state->highest_modseq() + 1);
+  EXPECT_TRUE(kvs.Put(MailboxRow("alice"), "box/inbox", next.SerializeAsString()).ok());
+  pb::MessageMeta entry = *store.Entry("alice", kInbox, like);
+  entry.set_id(std::string(31, '0') + "1");
+  entry.set_uid(state->uid_next());
+  entry.set_modseq(next.highest_modseq());
+  return entry;
+}
+
+void WriteEntry(kvs::MemoryClient& kvs, const pb::MessageMeta& entry) {
+  EXPECT_TRUE(
+      kvs.Put(MailboxRow("alice"), MessageColumn(kInbox, entry.id()), entry.SerializeAsString())
+          .ok());
+}
+
+TEST_F(ImapSessionTest, IdleAsksForRechecksUntilAPendingEntryShows) {
+  const std::string first = Add("first");
+  LoginAndSelect();
+  EXPECT_EQ(Send("c IDLE"), "+ idling\r\n");
+  EXPECT_EQ(session_->RecheckAfter(), std::nullopt);  // nothing awaited
+
+  pb::MessageMeta pending = TakeNumbersOnly(kvs_, store_, first);
+  EXPECT_EQ(session_->OnPoll().text, "");  // the wake of the change number: no entry yet
+  auto after = session_->RecheckAfter();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_GE(*after, std::chrono::milliseconds(250));
+  EXPECT_LT(*after, std::chrono::seconds(15));
+  EXPECT_EQ(session_->OnPoll().text, "");  // still not there: still awaited
+  EXPECT_TRUE(session_->RecheckAfter().has_value());
+
+  WriteEntry(kvs_, pending);  // the counters do not move again: only a recheck finds it
+  EXPECT_EQ(session_->OnPoll().text, "* 2 EXISTS\r\n");
+  EXPECT_EQ(session_->RecheckAfter(), std::nullopt);
+  EXPECT_EQ(session_->OnPoll().text, "");
+  EXPECT_EQ(Send("DONE"), "c OK IDLE terminated\r\n");
+}
+
+TEST_F(ImapSessionTest, ASelectDuringAPendingWriteListsAgainUntilTheEntryShows) {
+  const std::string first = Add("first");
+  pb::MessageMeta pending = TakeNumbersOnly(kvs_, store_, first);
+  LoginAndSelect();  // the counters say UID 2 is taken, the listing has UID 1 only
+  EXPECT_EQ(Send("c NOOP"), "c OK NOOP completed\r\n");
+  WriteEntry(kvs_, pending);
+  EXPECT_EQ(Send("d NOOP"), "* 2 EXISTS\r\nd OK NOOP completed\r\n");
+  EXPECT_EQ(Send("e NOOP"), "e OK NOOP completed\r\n");
+}
+
 }  // namespace
 }  // namespace penncloud::mail
