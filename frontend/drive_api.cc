@@ -316,8 +316,10 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
              }));
 
   router.Add("DELETE", "/api/files",
-             WithSession(ctx, [drive](Request& req, const accounts::Session& s) {
-               auto status = drive->Delete(s.username, req.Query("path"));
+             WithSession(ctx, [&ctx, drive](Request& req, const accounts::Session& s) {
+               std::string path = req.Query("path");
+               if (InSharedWithMe(path)) return DeleteSharedWithMe(ctx, s.username, path);
+               auto status = drive->Delete(s.username, path);
                if (!status.ok()) return DriveError(status);
                return JsonResponse(200, nlohmann::json::object());
              }));
@@ -354,11 +356,12 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
              RouteOptions{.stream_body = true, .max_body = kMaxUploadBytes, .nonblocking = false});
 
   router.Add("POST", "/api/files/folder",
-             WithSession(ctx, [drive](Request& req, const accounts::Session& s) {
+             WithSession(ctx, [&ctx, drive](Request& req, const accounts::Session& s) {
                auto body = ParseJsonBody(req);
                if (!body.ok()) return FromStatus(body.status());
                auto path = JsonString(*body, "path");
                if (!path.ok()) return FromStatus(path.status());
+               if (InSharedWithMe(*path)) return CreateFolderSharedWithMe(ctx, s.username, *path);
                auto status = drive->CreateFolder(s.username, *path);
                if (!status.ok()) return DriveError(status);
                auto info = drive->Stat(s.username, *path);
@@ -369,7 +372,7 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
   for (const char* op : {"move", "copy"}) {
     bool is_move = std::string_view(op) == "move";
     router.Add("POST", absl::StrCat("/api/files/", op),
-               WithSession(ctx, [drive, is_move](Request& req, const accounts::Session& s) {
+               WithSession(ctx, [&ctx, drive, is_move](Request& req, const accounts::Session& s) {
                  auto body = ParseJsonBody(req);
                  if (!body.ok()) return FromStatus(body.status());
                  auto from = JsonString(*body, "from");
@@ -377,6 +380,9 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
                  if (!from.ok()) return FromStatus(from.status());
                  if (!to.ok()) return FromStatus(to.status());
                  bool overwrite = BoolField(*body, "overwrite");
+                 if (is_move && (InSharedWithMe(*from) || InSharedWithMe(*to))) {
+                   return MoveSharedWithMe(ctx, s.username, *from, *to, overwrite);
+                 }
                  auto status = is_move ? drive->Move(s.username, *from, *to, overwrite)
                                        : drive->Copy(s.username, *from, *to, overwrite);
                  if (!status.ok()) return DriveError(status);

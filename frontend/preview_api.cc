@@ -1,7 +1,9 @@
 #include "frontend/preview_api.h"
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
@@ -13,6 +15,7 @@
 #include "drive/thumbnail_cache.h"
 #include "drive/thumbnail_process.h"
 #include "frontend/drive_api.h"
+#include "frontend/share_api.h"
 
 ABSL_FLAG(std::string, thumbnailer, "",
           "the thumbnailer binary (\"\": the one beside this frontend's own binary)");
@@ -62,7 +65,25 @@ struct Previews {
   drive::ThumbnailProcess process;
 };
 
-Response Thumbnail(Previews& p, const Request& req, const std::string& user) {
+// The process's one Previews over ctx.store, so every route shares one bound on decoders;
+// the routes hold it (weak here, as SharedDrive does, so a store gone is never used).
+std::shared_ptr<Previews> SharedPreviews(const ApiContext& ctx) {
+  static std::mutex mu;
+  static auto* all = new std::map<kvs::Client*, std::weak_ptr<Previews>>();
+  std::lock_guard lock(mu);
+  auto& slot = (*all)[ctx.store];
+  if (auto previews = slot.lock()) return previews;
+  drive::ThumbnailProcessOptions options;
+  options.command = {ThumbnailerBinary()};
+  options.limits.wall_ms = absl::GetFlag(FLAGS_thumbnail_timeout_ms);
+  options.max_concurrent = std::max(1, absl::GetFlag(FLAGS_thumbnail_concurrency));
+  auto previews = std::make_shared<Previews>(SharedDrive(ctx), ctx.store, std::move(options));
+  slot = previews;
+  return previews;
+}
+
+Response Thumbnail(Previews& p, const Request& req, const std::string& user,
+                   const std::string& path) {
   int side = kDefaultSide;
   if (std::string size = req.Query("size"); !size.empty()) {
     if (!absl::SimpleAtoi(size, &side) || side < drive::kMinThumbnailSide ||
@@ -72,7 +93,6 @@ Response Thumbnail(Previews& p, const Request& req, const std::string& user) {
                             drive::kMaxThumbnailSide));
     }
   }
-  std::string path = req.Query("path");
   auto info = p.drive->Stat(user, path);
   if (!info.ok()) return DriveError(info.status());
   if (info->folder || !Thumbnailable(info->content_type)) {
@@ -145,15 +165,18 @@ std::optional<std::string> InlineContentType(std::string_view stored_type) {
   return std::nullopt;
 }
 
+Response ThumbnailOf(const ApiContext& ctx, const Request& req, const std::string& owner,
+                     const std::string& path) {
+  return Thumbnail(*SharedPreviews(ctx), req, owner, path);
+}
+
 void RegisterPreviewRoutes(Router& router, const ApiContext& ctx) {
-  drive::ThumbnailProcessOptions options;
-  options.command = {ThumbnailerBinary()};
-  options.limits.wall_ms = absl::GetFlag(FLAGS_thumbnail_timeout_ms);
-  options.max_concurrent = std::max(1, absl::GetFlag(FLAGS_thumbnail_concurrency));
-  auto previews = std::make_shared<Previews>(SharedDrive(ctx), ctx.store, std::move(options));
+  std::shared_ptr<Previews> previews = SharedPreviews(ctx);
   router.Add("GET", "/api/files/thumbnail",
-             WithSession(ctx, [previews](Request& req, const accounts::Session& s) {
-               return Thumbnail(*previews, req, s.username);
+             WithSession(ctx, [&ctx, previews](Request& req, const accounts::Session& s) {
+               std::string path = req.Query("path");
+               if (InSharedWithMe(path)) return ThumbnailSharedWithMe(ctx, s.username, path, req);
+               return Thumbnail(*previews, req, s.username, path);
              }));
 }
 

@@ -5,7 +5,8 @@
 //       size or path; 404 no such file; 415 not one of those image types; 422 the image
 //       cannot be thumbnailed (undecodable, too many pixels, decoder crashed or out of
 //       time); 503 the thumbnailers are all busy.
-// Owner only: the user comes from the session, as for /api/files/content.
+// The user comes from the session, as for /api/files/content; a "/Shared with me" path is
+// checked like a download there (share_api.h), and public links have their own route.
 //
 // The image is decoded in a separate `thumbnailer` process under resource limits
 // (drive/thumbnail_process.h), fed from the drive a chunk at a time; the result is kept in
@@ -25,6 +26,11 @@
 namespace penncloud::frontend {
 
 void RegisterPreviewRoutes(Router& router, const ApiContext& ctx);
+
+// The thumbnail of `path` in `owner`'s drive, sized by `req`'s ?size=, for a route that has
+// checked the caller's access itself (share_api.cc: public links and "Shared with me").
+Response ThumbnailOf(const ApiContext& ctx, const Request& req, const std::string& owner,
+                     const std::string& path);
 
 // The Content-Type a stored file is shown inline with (`/api/files/content?inline=1`), or
 // nullopt when it must be downloaded as an attachment. Text (plain, Markdown, CSV) becomes

@@ -3,15 +3,15 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "drive/path.h"
-#include "drive/zip.h"
 #include "frontend/drive_api.h"
+#include "frontend/preview_api.h"
 #include "frontend/share_api_access.h"
+#include "frontend/share_api_zip.h"
 #include "http/static_files.h"
 
 namespace penncloud::frontend {
@@ -24,24 +24,6 @@ constexpr int kMaxDropNames = 100;
 std::string IsoTime(int64_t unix_ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(unix_ms),
                           absl::UTCTimeZone());
-}
-
-nlohmann::json ListingEntry(const drive::EntryInfo& e) {
-  nlohmann::json j = {{"name", e.name},
-                      {"type", e.folder ? "folder" : "file"},
-                      {"size", e.size},
-                      {"modified", IsoTime(e.modified_ms)},
-                      {"modified_ms", e.modified_ms}};
-  if (!e.folder) j["content_type"] = e.content_type;
-  return j;
-}
-
-nlohmann::json VirtualFolder(const std::string& name) {
-  return {{"name", name},
-          {"type", "folder"},
-          {"size", 0},
-          {"modified", IsoTime(0)},
-          {"modified_ms", 0}};
 }
 
 std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
@@ -117,26 +99,6 @@ Response CreateShare(const ApiContext& ctx, drive::Shares& shares, const Request
   auto share = shares.CreateLink(owner, link);
   if (!share.ok()) return DriveError(share.status());
   return JsonResponse(201, ShareJson(*share));
-}
-
-Response ZipResponse(drive::Drive& drive, const std::string& user, const std::string& path) {
-  auto zip = drive::ZipStream::Open(&drive, user, path);
-  if (!zip.ok()) return DriveError(zip.status());
-  std::shared_ptr<drive::ZipStream> stream = std::move(*zip);
-  Response res;
-  res.headers.Set("Content-Type", "application/zip");
-  res.headers.Set("X-Content-Type-Options", "nosniff");
-  res.headers.Set("Content-Security-Policy", "sandbox");
-  res.headers.Set("Content-Disposition",
-                  absl::StrCat("attachment; filename=\"download.zip\"; filename*=UTF-8''",
-                               PercentEncode(stream->file_name())));
-  res.stream = [stream]() -> absl::StatusOr<std::optional<std::string>> {
-    auto piece = stream->Next();
-    if (!piece.ok()) return piece.status();
-    if (piece->empty()) return std::optional<std::string>();
-    return std::optional<std::string>(std::move(*piece));
-  };
-  return res;
 }
 
 // The gate's answers: FromStatus's 429 for guessing limits (DriveError would say 507).
@@ -271,11 +233,11 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
     if (!info.ok()) return LinkError(info.status());
     nlohmann::json entries = nlohmann::json::array();
     if (!info->folder) {
-      entries.push_back(ListingEntry(*info));  // a file link lists its one file
+      entries.push_back(SharedEntryJson(*info));  // a file link lists its one file
     } else {
       auto list = drive->List(link->owner, *path);
       if (!list.ok()) return LinkError(list.status());
-      for (const auto& e : *list) entries.push_back(ListingEntry(e));
+      for (const auto& e : *list) entries.push_back(SharedEntryJson(e));
     }
     Response res = JsonResponse(200, {{"path", req.Query("path", "/")}, {"entries", entries}});
     res.headers.Set("Referrer-Policy", "no-referrer");
@@ -301,12 +263,28 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
     return res;
   });
 
+  // The same access as a download of that file, so nothing outside the share can be named.
+  router.Add("GET", "/s/{token}/thumbnail", [gate, drive, shares, &ctx](Request& req) {
+    auto link = gate->Open(req);
+    if (!link.ok()) return GateError(link.status());
+    auto path = ReadablePath(*shares, *link, req);
+    if (!path.ok()) return LinkError(path.status());
+    // A file link's one file is reached as "/" or by its own name, as for /content.
+    if (req.Query("path", "/") != "/" && BaseName(link->path) == BaseName(*path) &&
+        !drive->Stat(link->owner, *path).ok()) {
+      path = link->path;
+    }
+    Response res = ThumbnailOf(ctx, req, link->owner, *path);
+    res.headers.Set("Referrer-Policy", "no-referrer");
+    return res;
+  });
+
   router.Add("GET", "/s/{token}/zip", [gate, drive, shares](Request& req) {
     auto link = gate->Open(req);
     if (!link.ok()) return GateError(link.status());
     auto path = ReadablePath(*shares, *link, req);
     if (!path.ok()) return LinkError(path.status());
-    Response res = ZipResponse(*drive, link->owner, *path);
+    Response res = ZipResponse(drive::ZipStream::Open(drive.get(), link->owner, *path));
     res.headers.Set("Referrer-Policy", "no-referrer");
     if (res.stream) shares->CountDownload(*link);
     return res;
@@ -327,6 +305,16 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
 
 }  // namespace
 
+nlohmann::json SharedEntryJson(const drive::EntryInfo& e) {
+  nlohmann::json j = {{"name", e.name},
+                      {"type", e.folder ? "folder" : "file"},
+                      {"size", e.size},
+                      {"modified", IsoTime(e.modified_ms)},
+                      {"modified_ms", e.modified_ms}};
+  if (!e.folder) j["content_type"] = e.content_type;
+  return j;
+}
+
 std::shared_ptr<drive::Shares> SharedShares(const ApiContext& ctx) {
   static std::mutex mu;
   static auto* all = new std::map<kvs::Client*, std::weak_ptr<drive::Shares>>();
@@ -345,62 +333,6 @@ bool InSharedWithMe(std::string_view path) {
   if (!path.starts_with(kSharedWithMe)) return false;
   std::string_view rest = path.substr(kSharedWithMe.size());
   return rest.empty() || rest.front() == '/';
-}
-
-Response ListSharedWithMe(const ApiContext& ctx, const std::string& user, const std::string& path) {
-  auto shares = SharedShares(ctx);
-  auto parts = drive::SplitPath(path.substr(kSharedWithMe.size()));
-  if (!parts.ok()) return FromStatus(parts.status());
-  nlohmann::json entries = nlohmann::json::array();
-  if (parts->size() < 2) {
-    auto incoming = shares->ListIncoming(user);
-    if (!incoming.ok()) return DriveError(incoming.status());
-    std::set<std::string> names;
-    for (const auto& s : *incoming) {
-      if (parts->empty())
-        names.insert(s.owner);
-      else if (s.owner == (*parts)[0])
-        names.insert(BaseName(s.path));
-    }
-    if (parts->size() == 1 && names.empty()) return ErrorResponse(404, "nothing shared by them");
-    auto drive = SharedDrive(ctx);
-    for (const auto& name : names) {
-      if (parts->empty()) {
-        entries.push_back(VirtualFolder(name));
-        continue;
-      }
-      auto at = shares->ResolveIncoming(user, absl::StrCat("/", (*parts)[0], "/", name), false);
-      auto info = at.ok() ? drive->Stat(at->share.owner, at->owner_path)
-                          : absl::StatusOr<drive::EntryInfo>(at.status());
-      if (info.ok()) entries.push_back(ListingEntry(*info));
-    }
-  } else {
-    auto at = shares->ResolveIncoming(user, path.substr(kSharedWithMe.size()), false);
-    if (!at.ok()) return DriveError(at.status());
-    auto drive = SharedDrive(ctx);
-    auto list = drive->List(at->share.owner, at->owner_path);
-    if (!list.ok()) return DriveError(list.status());
-    for (const auto& e : *list) entries.push_back(ListingEntry(e));
-  }
-  return JsonResponse(200, {{"path", path}, {"entries", entries}, {"shared", true}});
-}
-
-Response ServeSharedWithMe(const ApiContext& ctx, const std::string& user, const std::string& path,
-                           const Request& request, bool attachment) {
-  auto at = SharedShares(ctx)->ResolveIncoming(user, path.substr(kSharedWithMe.size()), false);
-  if (!at.ok()) return DriveError(at.status());
-  return ServeFileContent(*SharedDrive(ctx), at->share.owner, at->owner_path, request, attachment);
-}
-
-Response ReceiveSharedWithMe(const ApiContext& ctx, const std::string& user,
-                             const std::string& path, Request& request) {
-  auto at = SharedShares(ctx)->ResolveIncoming(user, path.substr(kSharedWithMe.size()), true);
-  if (!at.ok()) return DriveError(at.status());
-  auto received = ReceiveFileContent(*SharedDrive(ctx), at->share.owner, at->owner_path, request);
-  if (!received.ok()) return DriveError(received.status());
-  Response res = JsonResponse(received->created ? 201 : 200, ListingEntry(received->entry));
-  res.headers.Set("ETag", QuotedEtag(received->entry.etag));
-  return res;
 }
 
 void RegisterShareRoutes(Router& router, const ApiContext& ctx) {
@@ -442,16 +374,7 @@ void RegisterShareRoutes(Router& router, const ApiContext& ctx) {
                if (!status.ok()) return DriveError(status);
                return JsonResponse(200, nlohmann::json::object());
              }));
-  router.Add("GET", "/api/files/zip",
-             WithSession(ctx, [drive, shares](Request& req, const accounts::Session& s) {
-               std::string path = req.Query("path", "/");
-               if (!InSharedWithMe(path)) return ZipResponse(*drive, s.username, path);
-               auto at =
-                   shares->ResolveIncoming(s.username, path.substr(kSharedWithMe.size()), false);
-               if (!at.ok()) return DriveError(at.status());
-               return ZipResponse(*drive, at->share.owner, at->owner_path);
-             }));
-
+  RegisterZipRoutes(router, ctx, drive, shares);
   RegisterPublicRoutes(router, ctx, drive, shares);
 }
 

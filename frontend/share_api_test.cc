@@ -1,0 +1,317 @@
+// The sharing side of the drive API through the router (no sockets): zips of several
+// selected items, thumbnails for share viewers with the same access as their downloads, and
+// what a recipient may do inside a write share.
+#include "frontend/share_api.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <clocale>
+#include <map>
+
+#include "accounts/accounts.h"
+#include "drive/zip.h"
+#include "frontend/drive_api.h"
+#include "frontend/preview_api.h"
+#include "gtest/gtest.h"
+#include "kvs/client/memory_client.h"
+
+namespace penncloud::frontend {
+namespace {
+
+// A 1x1 PNG: small enough to spell out, real enough for the thumbnailer.
+const std::string kPng(
+    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
+    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
+    "\xfc\xcf\xc0\x50\x0f\x00\x04\x85\x01\x80\x84\xa9\x8c\x21\x00\x00\x00\x00\x49\x45\x4e\x44"
+    "\xae\x42\x60\x82",
+    67);
+
+struct Login {
+  std::string cookie;
+  std::string csrf;
+};
+
+class ShareApiTest : public ::testing::Test {
+ protected:
+  ShareApiTest() : accounts_(&store_, accounts::Options{.hash_params = accounts::kTestHashParams}) {
+    ctx_.store = &store_;
+    ctx_.accounts = &accounts_;
+    RegisterDriveRoutes(router_, ctx_);
+    RegisterPreviewRoutes(router_, ctx_);
+    RegisterShareRoutes(router_, ctx_);
+    alice_ = SignUp("alice");
+    bob_ = SignUp("bobby");
+    carol_ = SignUp("carol");
+  }
+
+  Login SignUp(const std::string& name) {
+    EXPECT_TRUE(accounts_.SignUp(name, "password1").ok());
+    auto login = accounts_.LogIn(name, "password1");
+    EXPECT_TRUE(login.ok());
+    return Login{login->token, login->session.csrf};
+  }
+
+  Response Call(const Login& who, std::string method, std::string target, std::string body = "",
+                std::vector<std::pair<std::string, std::string>> headers = {}) {
+    Request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    if (!who.cookie.empty()) req.headers.Add("Cookie", "pc_session=" + who.cookie);
+    if (!who.csrf.empty()) req.headers.Add("X-CSRF-Token", who.csrf);
+    for (auto& [k, v] : headers) req.headers.Add(k, v);
+    ParseTarget(req);
+    return router_.Dispatch(req);
+  }
+  int Status(const Login& who, std::string method, std::string target, std::string body = "") {
+    Response res = Call(who, std::move(method), std::move(target), std::move(body));
+    return res.status;
+  }
+
+  static std::string Body(Response& res) {
+    if (!res.stream) return res.body;
+    std::string out;
+    for (int i = 0; i < 100000; ++i) {
+      auto piece = res.stream();
+      EXPECT_TRUE(piece.ok());
+      if (!piece.ok() || !*piece) break;
+      out += **piece;
+    }
+    return out;
+  }
+
+  void Put(const Login& who, const std::string& path, const std::string& data,
+           const std::string& type = "") {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!type.empty()) headers.push_back({"Content-Type", type});
+    Response res =
+        Call(who, "PUT", "/api/files/content?path=" + PercentEncode(path), data, headers);
+    EXPECT_TRUE(res.status == 201 || res.status == 200) << path << ": " << res.body;
+  }
+  void Folder(const Login& who, const std::string& path) {
+    nlohmann::json body = {{"path", path}};
+    EXPECT_EQ(Status(who, "POST", "/api/files/folder", body.dump()), 201) << path;
+  }
+  nlohmann::json Json(const Login& who, const std::string& target) {
+    Response res = Call(who, "GET", target);
+    EXPECT_EQ(res.status, 200) << target << ": " << res.body;
+    return nlohmann::json::parse(res.body, nullptr, false);
+  }
+  // Shares `path` of alice's: with an account (`user` set) or as a link; returns the answer.
+  nlohmann::json Share(const std::string& path, const std::string& permission,
+                       const std::string& user = "") {
+    nlohmann::json body = {{"path", path}, {"permission", permission}};
+    if (!user.empty()) body["user"] = user;
+    Response res = Call(alice_, "POST", "/api/shares", body.dump());
+    EXPECT_EQ(res.status, 201) << res.body;
+    return nlohmann::json::parse(res.body, nullptr, false);
+  }
+
+  // name -> contents ("/" suffix for folders) of a zip.
+  static std::map<std::string, std::string> Unzip(const std::string& bytes) {
+    std::map<std::string, std::string> files;
+    setlocale(LC_CTYPE, "C.UTF-8");
+    archive* a = archive_read_new();
+    archive_read_support_format_zip_seekable(a);
+    EXPECT_EQ(archive_read_open_memory(a, bytes.data(), bytes.size()), ARCHIVE_OK);
+    archive_entry* entry;
+    for (int r; (r = archive_read_next_header(a, &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN;) {
+      std::string content;
+      char buf[4096];
+      for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;) content.append(buf, n);
+      const char* name = archive_entry_pathname_utf8(entry);
+      files[name != nullptr ? name : "?"] = content;
+    }
+    archive_read_free(a);
+    return files;
+  }
+
+  kvs::MemoryClient store_;
+  accounts::Accounts accounts_;
+  ApiContext ctx_;
+  Router router_;
+  Login alice_, bob_, carol_;
+};
+
+TEST_F(ShareApiTest, SeveralSelectedItemsDownloadAsOneZip) {
+  Folder(alice_, "/Docs");
+  Folder(alice_, "/Old");
+  Folder(alice_, "/Photos");
+  Put(alice_, "/Docs/plan.txt", "new plan");
+  Put(alice_, "/Old/plan.txt", "old plan");
+  Put(alice_, "/Photos/a.jpg", "jpeg bytes");
+  std::map<std::string, std::string> want = {{"plan.txt", "new plan"},
+                                             {"plan (2).txt", "old plan"},
+                                             {"Photos/", ""},
+                                             {"Photos/a.jpg", "jpeg bytes"}};
+
+  Response get =
+      Call(alice_, "GET",
+           "/api/files/zip?path=%2FDocs%2Fplan.txt&path=/Old/plan.txt&x=1&path=%2FPhotos");
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_EQ(get.headers.Get("Content-Type"), "application/zip");
+  EXPECT_NE(get.headers.Get("Content-Disposition").find("download.zip"), std::string::npos);
+  EXPECT_EQ(Unzip(Body(get)), want);
+
+  nlohmann::json body = {{"paths", {"/Docs/plan.txt", "/Old/plan.txt", "/Photos"}}};
+  Response post = Call(alice_, "POST", "/api/files/zip", body.dump());
+  ASSERT_EQ(post.status, 200) << post.body;
+  EXPECT_EQ(Unzip(Body(post)), want);
+
+  // One path is the item's own archive, as before.
+  Response one = Call(alice_, "GET", "/api/files/zip?path=/Photos");
+  ASSERT_EQ(one.status, 200);
+  EXPECT_NE(one.headers.Get("Content-Disposition").find("Photos.zip"), std::string::npos);
+
+  // A recipient zips their own files beside what is shared with them.
+  Share("/Photos", "read", "bobby");
+  Put(bob_, "/mine.txt", "bob's");
+  Response mixed = Call(
+      bob_, "GET",
+      "/api/files/zip?path=/mine.txt&path=" + PercentEncode("/Shared with me/alice/Photos/a.jpg"));
+  ASSERT_EQ(mixed.status, 200) << mixed.body;
+  EXPECT_EQ(Unzip(Body(mixed)),
+            (std::map<std::string, std::string>{{"mine.txt", "bob's"}, {"a.jpg", "jpeg bytes"}}));
+}
+
+TEST_F(ShareApiTest, ZipOfSeveralChecksEveryPath) {
+  Folder(alice_, "/Docs");
+  Put(alice_, "/Docs/plan.txt", "plan");
+  Put(alice_, "/secret.txt", "secret");
+  Share("/Docs", "read", "bobby");
+  Put(bob_, "/mine.txt", "bob's");
+  std::string shared = PercentEncode("/Shared with me/alice/Docs");
+
+  // Another user's paths name nothing of theirs, and nothing outside a share is reachable.
+  EXPECT_EQ(Status(bob_, "GET", "/api/files/zip?path=/mine.txt&path=/secret.txt"), 404);
+  EXPECT_EQ(Status(carol_, "GET", "/api/files/zip?path=" + shared), 404);
+  EXPECT_EQ(Status(bob_, "GET", "/api/files/zip?path=/mine.txt&path=" + shared + "%2F..%2F..%2F"),
+            400);
+  EXPECT_EQ(Status(bob_, "GET",
+                   "/api/files/zip?path=/mine.txt&path=" +
+                       PercentEncode("/Shared with me/alice/secret.txt")),
+            404);
+  EXPECT_EQ(Status(Login{}, "GET", "/api/files/zip?path=/mine.txt&path=/mine.txt"), 401);
+
+  // Bounded, and the list must be a list of strings.
+  nlohmann::json many = {{"paths", std::vector<std::string>(drive::kMaxZipItems + 1, "/mine.txt")}};
+  EXPECT_EQ(Status(bob_, "POST", "/api/files/zip", many.dump()), 400);
+  EXPECT_EQ(Status(bob_, "POST", "/api/files/zip", R"({"paths":[]})"), 400);
+  EXPECT_EQ(Status(bob_, "POST", "/api/files/zip", R"({"paths":"/mine.txt"})"), 400);
+  EXPECT_EQ(Status(bob_, "POST", "/api/files/zip", R"({"paths":["/mine.txt",7]})"), 400);
+  EXPECT_EQ(Status(Login{bob_.cookie, ""}, "POST", "/api/files/zip", R"({"paths":["/mine.txt"]})"),
+            403);  // CSRF
+  // Twice the same item: two entries, told apart.
+  Response twice = Call(bob_, "GET", "/api/files/zip?path=/mine.txt&path=/mine.txt");
+  ASSERT_EQ(twice.status, 200);
+  EXPECT_EQ(Unzip(Body(twice)),
+            (std::map<std::string, std::string>{{"mine.txt", "bob's"}, {"mine (2).txt", "bob's"}}));
+}
+
+TEST_F(ShareApiTest, ShareViewersGetThumbnailsOfWhatTheyMayDownload) {
+  Folder(alice_, "/Trip");
+  Put(alice_, "/Trip/dot.png", kPng, "image/png");
+  Put(alice_, "/Trip/notes.txt", "notes");
+  Put(alice_, "/secret.png", kPng, "image/png");
+  auto link = Share("/Trip", "read");
+  std::string token = link["token"];
+  auto thumb = [&](const Login& who, const std::string& target) {
+    Response res = Call(who, "GET", target);
+    if (res.status == 200) {
+      EXPECT_EQ(res.headers.Get("Content-Type"), "image/jpeg") << target;
+    }
+    return res.status;
+  };
+
+  EXPECT_EQ(thumb(Login{}, "/s/" + token + "/thumbnail?path=/dot.png&size=64"), 200);
+  Response again = Call(Login{}, "GET", "/s/" + token + "/thumbnail?path=/dot.png&size=64");
+  EXPECT_EQ(again.headers.Get("Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(Body(again).substr(0, 2), "\xff\xd8");  // a JPEG
+  EXPECT_EQ(thumb(Login{}, "/s/" + token + "/thumbnail?path=/notes.txt"), 415);
+  EXPECT_EQ(thumb(Login{}, "/s/" + token + "/thumbnail?path=/nothing.png"), 404);
+  EXPECT_EQ(thumb(Login{}, "/s/" + token + "/thumbnail?path=/../secret.png"), 400);
+  EXPECT_EQ(thumb(Login{}, "/s/" + token + "/thumbnail?path=%2F..%2Fsecret.png"), 400);
+  EXPECT_EQ(thumb(Login{}, "/s/" + token + "/thumbnail?path=/dot.png&size=5000"), 400);
+  EXPECT_EQ(thumb(Login{}, "/s/nosuchtoken/thumbnail?path=/dot.png"), 404);
+  // A file link: its one file, by "/" or by name; nothing else.
+  std::string file_token = Share("/Trip/dot.png", "read")["token"];
+  EXPECT_EQ(thumb(Login{}, "/s/" + file_token + "/thumbnail?path=/"), 200);
+  EXPECT_EQ(thumb(Login{}, "/s/" + file_token + "/thumbnail?path=/dot.png"), 200);
+  // Whatever else it names is refused as its download is (the file is no folder: 409).
+  EXPECT_EQ(thumb(Login{}, "/s/" + file_token + "/thumbnail?path=/secret.png"),
+            Status(Login{}, "GET", "/s/" + file_token + "/content?path=/secret.png"));
+  EXPECT_EQ(thumb(Login{}, "/s/" + file_token + "/thumbnail?path=/secret.png"), 409);
+  // Upload-only links show nothing; revoked links are gone.
+  std::string drop = Share("/Trip", "upload")["token"];
+  EXPECT_EQ(thumb(Login{}, "/s/" + drop + "/thumbnail?path=/dot.png"), 403);
+  EXPECT_EQ(Status(alice_, "DELETE", "/api/shares/" + link["id"].get<std::string>()), 200);
+  EXPECT_EQ(thumb(Login{}, "/s/" + token + "/thumbnail?path=/dot.png"), 404);
+
+  // Shared with an account: that account, and nobody else, gets it.
+  Share("/Trip", "read", "bobby");
+  std::string shared = "/api/files/thumbnail?path=" + PercentEncode("/Shared with me/alice/Trip/");
+  EXPECT_EQ(thumb(bob_, shared + "dot.png"), 200);
+  EXPECT_EQ(thumb(carol_, shared + "dot.png"), 404);
+  EXPECT_EQ(thumb(bob_, shared + "..%2F..%2Fsecret.png"), 400);
+  EXPECT_EQ(
+      thumb(bob_, "/api/files/thumbnail?path=" + PercentEncode("/Shared with me/alice/secret.png")),
+      404);
+  EXPECT_EQ(thumb(Login{}, shared + "dot.png"), 401);
+}
+
+TEST_F(ShareApiTest, WriteShareTakesNewFoldersMovesAndDeletes) {
+  Folder(alice_, "/Team");
+  Folder(alice_, "/Read");
+  Put(alice_, "/Team/a.txt", "a");
+  Put(alice_, "/Read/r.txt", "r");
+  Share("/Team", "write", "bobby");
+  Share("/Read", "read", "bobby");
+  const std::string team = "/Shared with me/alice/Team";
+  const std::string read = "/Shared with me/alice/Read";
+  auto list = [&](const Login& who, const std::string& path) {
+    return Json(who, "/api/files?path=" + PercentEncode(path));
+  };
+  auto move = [&](const Login& who, const std::string& from, const std::string& to) {
+    return Status(who, "POST", "/api/files/move",
+                  nlohmann::json{{"from", from}, {"to", to}}.dump());
+  };
+  EXPECT_EQ(list(bob_, team)["permission"], "write");
+  EXPECT_EQ(list(bob_, read)["permission"], "read");
+
+  Folder(bob_, team + "/New");
+  EXPECT_EQ(list(alice_, "/Team/New")["entries"].size(), 0u);
+  EXPECT_EQ(move(bob_, team + "/a.txt", team + "/New/b.txt"), 200);
+  EXPECT_EQ(list(alice_, "/Team/New")["entries"][0]["name"], "b.txt");
+  EXPECT_EQ(Status(bob_, "DELETE", "/api/files?path=" + PercentEncode(team + "/New/b.txt")), 200);
+  EXPECT_EQ(list(alice_, "/Team/New")["entries"].size(), 0u);
+  auto trash = Json(alice_, "/api/trash")["entries"];  // the owner's trash has it
+  ASSERT_EQ(trash.size(), 1u);
+  EXPECT_EQ(trash[0]["path"], "/Team/New/b.txt");
+
+  // The shared folder itself stays the owner's; read shares take no changes.
+  EXPECT_EQ(Status(bob_, "DELETE", "/api/files?path=" + PercentEncode(team)), 403);
+  EXPECT_EQ(move(bob_, team, team + "/New/Team"), 403);
+  EXPECT_EQ(move(bob_, team + "/New", read + "/New"), 403);
+  EXPECT_EQ(Status(bob_, "DELETE", "/api/files?path=" + PercentEncode(read + "/r.txt")), 403);
+  EXPECT_EQ(Status(bob_, "POST", "/api/files/folder", nlohmann::json{{"path", read + "/X"}}.dump()),
+            403);
+  EXPECT_EQ(move(bob_, read + "/r.txt", read + "/s.txt"), 403);
+  // Moves never cross from a share into one's own drive (or back), nor between owners.
+  Put(bob_, "/mine.txt", "m");
+  EXPECT_EQ(move(bob_, "/mine.txt", team + "/mine.txt"), 400);
+  EXPECT_EQ(move(bob_, team + "/New", "/New"), 400);
+  Folder(carol_, "/Carols");
+  ASSERT_EQ(Call(carol_, "POST", "/api/shares",
+                 R"({"path":"/Carols","user":"bobby","permission":"write"})")
+                .status,
+            201);
+  EXPECT_EQ(move(bob_, team + "/New", "/Shared with me/carol/Carols/New"), 400);
+  // Nor can anyone else, or a path that climbs out.
+  EXPECT_EQ(Status(carol_, "DELETE", "/api/files?path=" + PercentEncode(team + "/New")), 404);
+  EXPECT_EQ(Status(bob_, "DELETE", "/api/files?path=" + PercentEncode(team + "/../Read")), 400);
+  EXPECT_EQ(list(alice_, "/Team")["entries"].size(), 1u);  // New is still there
+}
+
+}  // namespace
+}  // namespace penncloud::frontend
