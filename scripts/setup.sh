@@ -33,8 +33,8 @@ packages=(
   isync thunderbird
   # validates docker/compose.yaml in CI (no container engine needed)
   docker-compose
-  # the web app's CSS/JS, served by the frontends under /assets/
-  libjs-bootstrap5
+  # the web app's CSS/JS, served by the frontends under /assets/, and its icons (/icons/)
+  libjs-bootstrap5 bootstrap-icons
 )
 # Node may come from elsewhere (with its own npm); Debian's nodejs and npm only when absent.
 command -v npm >/dev/null || packages+=(nodejs npm)
