@@ -272,14 +272,12 @@ absl::StatusOr<pb::MessageMeta> MailStore::Move(std::string_view user, std::stri
   // New entry first, old one second: a crash in between shows the message twice (Find
   // prefers the earlier folder), never loses it. A half-done move is finished by the next.
   (void)kvs_.Delete(MailboxRow(user), MessageColumn(folder, id));
-  if (auto s = index_.BeforeMove(user, id, folder); !s.ok()) return s;
   auto moved = Insert(user, folder, *meta);
   if (!moved.ok()) return moved.status();
   if (auto s = index_.SetFolder(user, id, folder); !s.ok()) return s;
   auto s = kvs_.Delete(MailboxRow(user), MessageColumn(from, id));
   if (!s.ok()) return s;
   if (auto bumped = Advance(user, from, false); !bumped.ok()) return bumped.status();
-  if (auto unindexed = index_.AfterMove(user, id, from); !unindexed.ok()) return unindexed;
   return moved;
 }
 

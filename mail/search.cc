@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include "mail/delivery_pool.h"
 #include "mail/search_concurrency.h"
 #include "mail/search_index.h"
 #include "mail/search_intersection.h"
+#include "mail/search_merge.h"
+#include "mail/search_segments.h"
 #include "mail/search_tokenizer.h"
 #include "mail/text.h"
 
@@ -12,6 +15,9 @@ namespace penncloud::mail {
 namespace {
 
 constexpr size_t kCheckers = 16;  // hits checked against the mailbox at once
+// A query starts again at most this often when a compaction replaced a segment under it.
+constexpr int kSnapshotAttempts = 3;
+constexpr int kListPage = 1000;
 
 // Whether `words` occur one after another among the words of `text`.
 bool HasPhrase(std::string_view text, const std::vector<std::string>& words) {
@@ -56,19 +62,30 @@ std::vector<std::string> QueryKeys(const SearchQuery& query) {
 
 MailSearch::MailSearch(MailStore& store) : store_(store) {}
 
-absl::StatusOr<pb::MessageMeta> MailSearch::Resolve(std::string_view user, const std::string& id,
-                                                    const std::vector<std::string>& keys) {
+absl::StatusOr<IndexSnapshot> MailSearch::Snapshot(std::string_view user) {
+  kvs::Client& kvs = store_.index().kvs();
+  auto snapshot = IndexSnapshot::Load(kvs, user, kMergeAt);
+  if (!snapshot.ok() || !snapshot->partial()) return snapshot;
+  // Many docs pend: fold them, then read what is left (all of it, merged or not).
+  if (auto s = Merge(user); !s.ok()) return s;
+  return IndexSnapshot::Load(kvs, user, -1);
+}
+
+absl::Status MailSearch::Merge(std::string_view user) {
+  return MergeIndex(store_.index().kvs(), user, store_.index().Now());
+}
+
+absl::StatusOr<pb::MessageMeta> MailSearch::Resolve(std::string_view user, const std::string& id) {
   SearchIndex& index = store_.index();
   auto doc = index.Doc(user, id);
-  if (!doc.ok() && !absl::IsNotFound(doc.status())) return doc.status();
-  if (doc.ok()) {
-    auto meta = store_.Entry(user, doc->folder(), id);
-    if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
-  }
+  // No doc: a message removed (its doc goes last) whose postings a segment still holds.
+  if (absl::IsNotFound(doc.status())) return absl::NotFoundError("no such message");
+  if (!doc.ok()) return doc.status();
+  auto meta = store_.Entry(user, doc->folder(), id);
+  if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
   // Moved since the doc was written, or never there: look everywhere.
-  auto meta = store_.Find(user, id);
+  meta = store_.Find(user, id);
   if (meta.ok()) {
-    if (!doc.ok()) return absl::NotFoundError("not indexed yet");
     if (auto s = index.SetFolder(user, id, meta->folder()); !s.ok()) return s;
     return meta;
   }
@@ -76,7 +93,7 @@ absl::StatusOr<pb::MessageMeta> MailSearch::Resolve(std::string_view user, const
   if (IdMicros(id) < index.Now() - kRepairGrace) {
     // A leftover of a delivery that stopped before the message was written, or of a
     // removal that stopped after: nobody is still writing it.
-    if (auto s = index.Remove(user, id, keys); !s.ok()) return s;
+    if (auto s = index.Remove(user, id); !s.ok()) return s;
   }
   return absl::NotFoundError("no such message");
 }
@@ -103,10 +120,19 @@ absl::StatusOr<bool> MailSearch::Matches(std::string_view user, const SearchQuer
 
 absl::StatusOr<SearchPage> MailSearch::Search(std::string_view user, const SearchQuery& query,
                                               std::string_view cursor, int limit) {
-  limit = std::clamp(limit, 1, kMaxSearchPage);
   if (auto s = IndexOlderMessages(user); !s.ok()) return s;
-  const std::vector<std::string> keys = QueryKeys(query);
-  PostingIntersection hits(store_.index(), user, keys, std::string(cursor), kSearchScanBudget);
+  for (int attempt = 1;; ++attempt) {
+    auto page = SearchOnce(user, query, cursor, limit);
+    if (!absl::IsAborted(page.status()) || attempt == kSnapshotAttempts) return page;
+  }
+}
+
+absl::StatusOr<SearchPage> MailSearch::SearchOnce(std::string_view user, const SearchQuery& query,
+                                                  std::string_view cursor, int limit) {
+  limit = std::clamp(limit, 1, kMaxSearchPage);
+  auto snapshot = Snapshot(user);
+  if (!snapshot.ok()) return snapshot.status();
+  PostingIntersection hits(*snapshot, QueryKeys(query), std::string(cursor), kSearchScanBudget);
   SearchPage page;
   while (static_cast<int>(page.messages.size()) < limit) {
     // A batch of candidates, checked together.
@@ -120,7 +146,7 @@ absl::StatusOr<SearchPage> MailSearch::Search(std::string_view user, const Searc
     if (ids.empty()) break;
     std::vector<std::optional<pb::MessageMeta>> found(ids.size());
     auto checked = ForEachConcurrently(ids.size(), kCheckers, [&](size_t i) -> absl::Status {
-      auto meta = Resolve(user, ids[i], keys);
+      auto meta = Resolve(user, ids[i]);
       if (absl::IsNotFound(meta.status())) return absl::OkStatus();
       if (!meta.ok()) return meta.status();
       auto match = Matches(user, query, *meta);
@@ -142,54 +168,138 @@ absl::StatusOr<std::set<std::string>> MailSearch::FolderCandidates(
   if (auto s = IndexOlderMessages(user); !s.ok()) return s;
   std::vector<std::string> keys{FolderKey(folder)};
   for (const std::string& w : words) keys.push_back(PostingKey(SearchField::kAny, w));
-  PostingIntersection hits(store_.index(), user, std::move(keys), "", INT32_MAX);
-  std::set<std::string> out;
-  while (true) {
-    auto next = hits.Next();
-    if (!next.ok()) return next.status();
-    if (!*next) return out;
-    out.insert(std::move(**next));
+  for (int attempt = 1;; ++attempt) {
+    auto snapshot = Snapshot(user);
+    if (!snapshot.ok()) return snapshot.status();
+    PostingIntersection hits(*snapshot, keys, "", INT32_MAX);
+    std::set<std::string> out;
+    absl::Status status;
+    while (true) {
+      auto next = hits.Next();
+      if (!next.ok()) {
+        status = next.status();
+        break;
+      }
+      if (!*next) return out;
+      out.insert(std::move(**next));
+    }
+    if (!absl::IsAborted(status) || attempt == kSnapshotAttempts) return status;
   }
 }
 
 absl::Status MailSearch::IndexOlderMessages(std::string_view user) {
   SearchIndex& index = store_.index();
   if (index.Complete(user)) return absl::OkStatus();
+  std::set<std::string> indexed;
+  for (std::string after;;) {
+    auto ids = index.DocIds(user, after, kListPage);
+    if (!ids.ok()) return ids.status();
+    indexed.insert(ids->begin(), ids->end());
+    if (ids->size() < static_cast<size_t>(kListPage)) break;
+    after = ids->back();
+  }
   auto folders = store_.Folders(user);
   if (!folders.ok()) return folders.status();
   for (const std::string& folder : *folders) {
     auto messages = store_.ListAll(user, folder);
     if (!messages.ok()) return messages.status();
     for (const pb::MessageMeta& meta : *messages) {
-      if (index.Doc(user, meta.id()).ok()) continue;
+      if (indexed.contains(meta.id())) continue;
       auto source = store_.Source(user, meta);
       if (!source.ok()) return source.status();
       auto s = index.Add(user, meta.id(), folder, ParseMessage(*source), !meta.seen());
       if (!s.ok()) return s;
     }
   }
+  // Layout 1 kept unread postings as "p/~unread/<id>"; its docs do not say unread.
+  const std::string old_unread = Cat("p/", kUnreadKey, "/");
+  kvs::Client& kvs = index.kvs();
+  const std::string row = SearchRow(user);
+  for (std::string after = old_unread;;) {
+    auto page = kvs.List(row, {.after = after, .limit = kListPage, .with_values = false});
+    if (!page.ok()) return page.status();
+    std::vector<std::string> ids;
+    for (const kvs::Cell& cell : page->cells) {
+      if (!std::string_view(cell.column).starts_with(old_unread)) break;
+      ids.push_back(cell.column.substr(old_unread.size()));
+    }
+    auto s = RunTogether(ids.size(), [&](size_t i) { return index.PutUnread(user, ids[i]); });
+    if (!s.ok()) return s;
+    if (ids.size() < page->cells.size() || !page->more || page->cells.empty()) break;
+    after = page->cells.back().column;
+  }
+  if (auto s = Merge(user); !s.ok()) return s;
   return index.MarkComplete(user);
+}
+
+absl::Status MailSearch::SweepCells(
+    std::string_view user, std::string_view prefix,
+    const std::function<absl::StatusOr<bool>(const std::string&)>& stale) {
+  kvs::Client& kvs = store_.index().kvs();
+  const std::string row = SearchRow(user);
+  for (std::string after(prefix);;) {
+    auto page = kvs.List(row, {.after = after, .limit = kListPage, .with_values = false});
+    if (!page.ok()) return page.status();
+    std::vector<std::string> doomed;
+    bool past = false;
+    for (const kvs::Cell& cell : page->cells) {
+      if (!std::string_view(cell.column).starts_with(prefix)) {
+        past = true;
+        break;
+      }
+      auto is_stale = stale(cell.column);
+      if (!is_stale.ok()) return is_stale.status();
+      if (*is_stale) doomed.push_back(cell.column);
+    }
+    auto s = RunTogether(doomed.size(), [&](size_t i) { return kvs.Delete(row, doomed[i]); });
+    if (!s.ok()) return s;
+    if (past || !page->more || page->cells.empty()) return absl::OkStatus();
+    after = page->cells.back().column;
+  }
 }
 
 absl::StatusOr<int> MailSearch::Repair(std::string_view user) {
   SearchIndex& index = store_.index();
+  const int64_t old = index.Now() - kRepairGrace;
   int removed = 0;
-  std::string after;
-  while (true) {
-    auto ids = index.DocIds(user, after, 1000);
-    if (!ids.ok()) return ids.status();
-    for (const std::string& id : *ids) {
-      if (IdMicros(id) >= index.Now() - kRepairGrace) continue;
-      auto meta = Resolve(user, id, {});
-      if (absl::IsNotFound(meta.status())) {
-        ++removed;
-      } else if (!meta.ok()) {
-        return meta.status();
-      }
-    }
-    if (ids->size() < 1000) return removed;
-    after = ids->back();
+  auto docs = SweepCells(user, kDocPrefix, [&](const std::string& column) -> absl::StatusOr<bool> {
+    const std::string id = column.substr(kDocPrefix.size());
+    if (IdMicros(id) >= old) return false;
+    auto meta = Resolve(user, id);
+    if (absl::IsNotFound(meta.status())) ++removed;
+    if (!meta.ok() && !absl::IsNotFound(meta.status())) return meta.status();
+    return false;  // Resolve removed it
+  });
+  if (!docs.ok()) return docs;
+  // Unread cells and late markers of messages whose doc is gone.
+  auto without_doc = [&](std::string_view prefix) {
+    return SweepCells(user, prefix, [&](const std::string& column) -> absl::StatusOr<bool> {
+      const std::string id = column.substr(prefix.size());
+      if (IdMicros(id) >= old) return false;
+      auto doc = index.Doc(user, id);
+      if (absl::IsNotFound(doc.status())) return true;
+      if (!doc.ok()) return doc.status();
+      return false;
+    });
+  };
+  if (auto s = without_doc(kUnreadPrefix); !s.ok()) return s;
+  if (auto s = without_doc(kLatePrefix); !s.ok()) return s;
+  // Segments a crashed merge wrote and never listed.
+  auto manifest = ReadManifest(index.kvs(), user);
+  if (!manifest.ok()) return manifest.status();
+  std::set<std::string, std::less<>> listed;
+  for (const auto& segment : manifest->manifest.segments()) listed.insert(segment.name());
+  auto orphans = SweepCells(user, kSegmentPrefix, [&](const std::string& column) {
+    std::string_view name = SegmentOfColumn(column);
+    return !listed.contains(name) && IdMicros(name) < old;
+  });
+  if (!orphans.ok()) return orphans;
+  // Layout 1's postings, read by nothing since the migration.
+  if (index.Complete(user)) {
+    auto s = SweepCells(user, "p/", [](const std::string&) { return true; });
+    if (!s.ok()) return s;
   }
+  return removed;
 }
 
 }  // namespace penncloud::mail

@@ -3,6 +3,7 @@
 // misses one the index had written before the message appeared.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "mail/mail_store.h"
 #include "mail/search_query.h"
+#include "mail/search_snapshot.h"
 
 namespace penncloud::mail {
 
@@ -39,19 +41,30 @@ class MailSearch {
                                                          std::string_view folder,
                                                          const std::vector<std::string>& words);
 
-  // Indexes every message that has no index entry yet, once per mailbox.
+  // Once per mailbox: indexes every message that has no index entry yet, carries a layout-1
+  // index's unread postings over, and merges.
   absl::Status IndexOlderMessages(std::string_view user);
 
+  // Folds the pending docs into segments (search_merge.h); queries do it when many pend.
+  absl::Status Merge(std::string_view user);
+
   // The sweep of the repair path: removes the index entries of every message that does not
-  // exist and whose id is older than kRepairGrace (queries remove only those they meet).
-  // Returns how many it removed.
+  // exist and whose id is older than kRepairGrace (queries remove only those they meet),
+  // the cells of segments no manifest lists (a crashed merge's) and the postings of
+  // layout 1. Returns how many messages' entries it removed.
   absl::StatusOr<int> Repair(std::string_view user);
 
  private:
-  // The message behind a posting, if it still exists (kNotFound if not; leftovers of a
-  // message that never was or is gone are removed once past kRepairGrace).
-  absl::StatusOr<pb::MessageMeta> Resolve(std::string_view user, const std::string& id,
-                                          const std::vector<std::string>& keys);
+  // The index as one query sees it, merged first if many docs pend.
+  absl::StatusOr<IndexSnapshot> Snapshot(std::string_view user);
+  absl::StatusOr<SearchPage> SearchOnce(std::string_view user, const SearchQuery& query,
+                                        std::string_view cursor, int limit);
+  // The message behind a posting, if it still exists (kNotFound if not; a doc left by a
+  // delivery that never finished or a removal cut short is removed once past kRepairGrace).
+  absl::StatusOr<pb::MessageMeta> Resolve(std::string_view user, const std::string& id);
+  // Deletes the cells under `prefix` for which `stale(column)` holds.
+  absl::Status SweepCells(std::string_view user, std::string_view prefix,
+                          const std::function<absl::StatusOr<bool>(const std::string&)>& stale);
   absl::StatusOr<bool> Matches(std::string_view user, const SearchQuery& query,
                                const pb::MessageMeta& meta);
 

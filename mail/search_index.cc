@@ -4,8 +4,8 @@
 #include <set>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "mail/delivery_pool.h"
-#include "mail/search_concurrency.h"
 #include "mail/search_query.h"
 #include "mail/search_tokenizer.h"
 #include "mail/text.h"
@@ -14,17 +14,10 @@ namespace penncloud::mail {
 namespace {
 
 constexpr size_t kIdLength = 32;
-constexpr std::string_view kDocPrefix = "d/";
 constexpr std::string_view kVersionColumn = "v";
-// Threads writing one message's postings: enough to fill the client's batches, few enough
-// to stay cheap next to the writes themselves.
-constexpr size_t kWriters = 16;
+constexpr std::string_view kVersion = "2";
+constexpr std::string_view kFolderKeyPrefix = "~in:";
 constexpr size_t kMaxWordsPerField = 20000;
-
-std::string PostingColumn(std::string_view key, std::string_view id) {
-  return Cat("p/", key, "/", id);
-}
-std::string DocColumn(std::string_view id) { return Cat(kDocPrefix, id); }
 
 void AddField(SearchField field, std::string_view text, std::set<std::string>* keys) {
   for (const std::string& w : Words(text, kMaxWordsPerField)) {
@@ -36,20 +29,13 @@ void AddField(SearchField field, std::string_view text, std::set<std::string>* k
 }  // namespace
 
 std::string SearchRow(std::string_view user) { return Cat("mailsearch/", user); }
-std::string FolderKey(std::string_view folder) {
-  // '/' escaped (and so '%'): no key may hold the separator before the id.
-  std::string key = "~in:";
-  for (char c : folder) {
-    if (c == '%') {
-      key += "%25";
-    } else if (c == '/') {
-      key += "%2F";
-    } else {
-      key += c;
-    }
-  }
-  return key;
-}
+std::string DocColumn(std::string_view id) { return Cat(kDocPrefix, id); }
+std::string LateColumn(std::string_view id) { return Cat(kLatePrefix, id); }
+std::string UnreadColumn(std::string_view id) { return Cat(kUnreadPrefix, id); }
+
+std::string FolderKey(std::string_view folder) { return Cat(kFolderKeyPrefix, folder); }
+bool IsFolderKey(std::string_view key) { return key.starts_with(kFolderKeyPrefix); }
+std::string_view FolderOfKey(std::string_view key) { return key.substr(kFolderKeyPrefix.size()); }
 
 std::vector<std::string> KeysOf(const ParsedMessage& message) {
   std::set<std::string> keys;
@@ -77,59 +63,57 @@ int64_t IdMicros(std::string_view id) {
   return static_cast<int64_t>(~inverted);
 }
 
+std::string IdFloor(int64_t micros) {
+  return absl::StrFormat("%016x%016x", ~static_cast<uint64_t>(micros), uint64_t{0});
+}
+
+absl::StatusOr<ManifestRead> ReadManifest(kvs::Client& kvs, std::string_view user) {
+  ManifestRead read;
+  auto value = kvs.Get(SearchRow(user), kManifestColumn);
+  if (absl::IsNotFound(value.status())) return read;
+  if (!value.ok()) return value.status();
+  if (!read.manifest.ParseFromString(*value)) {
+    return absl::DataLossError("bad search manifest cell");
+  }
+  read.raw = std::move(*value);
+  return read;
+}
+
+bool Claimed(const pb::SearchManifest& manifest, std::string_view id) {
+  // The intent, when there is one, is never older than the frontier.
+  const std::string& boundary = manifest.intent().empty() ? manifest.frontier() : manifest.intent();
+  return !boundary.empty() && id >= boundary;
+}
+
 SearchIndex::SearchIndex(kvs::Client& kvs, std::function<int64_t()> now_micros)
     : kvs_(kvs), now_micros_(std::move(now_micros)) {}
-
-absl::Status SearchIndex::PutAll(std::string_view user, const std::vector<std::string>& columns) {
-  const std::string row = SearchRow(user);
-  return RunTogether(columns.size(), [&](size_t i) { return kvs_.Put(row, columns[i], ""); });
-}
-
-absl::Status SearchIndex::DeleteAll(std::string_view user,
-                                    const std::vector<std::string>& columns) {
-  const std::string row = SearchRow(user);
-  return ForEachConcurrently(columns.size(), kWriters,
-                             [&](size_t i) { return kvs_.Delete(row, columns[i]); });
-}
 
 absl::Status SearchIndex::Add(std::string_view user, std::string_view id, std::string_view folder,
                               const ParsedMessage& message, bool unread) {
   pb::SearchDoc doc;
   doc.set_folder(std::string(folder));
-  for (std::string& key : KeysOf(message)) doc.add_keys(std::move(key));
-  // The doc first: whoever finds a leftover posting can then remove all of them.
-  if (auto s = kvs_.Put(SearchRow(user), DocColumn(id), doc.SerializeAsString()); !s.ok()) return s;
-  std::vector<std::string> columns;
-  columns.reserve(doc.keys_size() + 2);
-  for (const std::string& key : doc.keys()) columns.push_back(PostingColumn(key, id));
-  columns.push_back(PostingColumn(FolderKey(folder), id));
-  if (unread) columns.push_back(PostingColumn(kUnreadKey, id));
-  return PutAll(user, columns);
+  std::vector<std::string> keys = KeysOf(message);
+  if (unread)
+    keys.insert(std::upper_bound(keys.begin(), keys.end(), kUnreadKey), std::string(kUnreadKey));
+  for (std::string& key : keys) doc.add_keys(std::move(key));
+  const std::string row = SearchRow(user);
+  if (auto s = kvs_.Put(row, DocColumn(id), doc.SerializeAsString()); !s.ok()) return s;
+  // Read after the doc is written: a merge that claimed this id before then has not
+  // listed the doc, and its intent is visible here.
+  auto manifest = ReadManifest(kvs_, user);
+  if (!manifest.ok()) return manifest.status();
+  if (!Claimed(manifest->manifest, id)) return absl::OkStatus();
+  return kvs_.Put(row, LateColumn(id), "");
 }
 
-absl::Status SearchIndex::Remove(std::string_view user, std::string_view id,
-                                 const std::vector<std::string>& extra_keys) {
-  auto doc = Doc(user, id);
-  if (!doc.ok() && !absl::IsNotFound(doc.status())) return doc.status();
-  std::vector<std::string> columns;
-  for (const std::string& key : extra_keys) columns.push_back(PostingColumn(key, id));
-  if (doc.ok()) {
-    for (const std::string& key : doc->keys()) columns.push_back(PostingColumn(key, id));
-    columns.push_back(PostingColumn(kUnreadKey, id));
-    columns.push_back(PostingColumn(FolderKey(doc->folder()), id));
-  }
-  if (auto s = DeleteAll(user, columns); !s.ok()) return s;
-  return doc.ok() ? kvs_.Delete(SearchRow(user), DocColumn(id)) : absl::OkStatus();
-}
-
-absl::Status SearchIndex::BeforeMove(std::string_view user, std::string_view id,
-                                     std::string_view to) {
-  return kvs_.Put(SearchRow(user), PostingColumn(FolderKey(to), id), "");
-}
-
-absl::Status SearchIndex::AfterMove(std::string_view user, std::string_view id,
-                                    std::string_view from) {
-  return kvs_.Delete(SearchRow(user), PostingColumn(FolderKey(from), id));
+absl::Status SearchIndex::Remove(std::string_view user, std::string_view id) {
+  const std::string row = SearchRow(user);
+  const std::string columns[] = {UnreadColumn(id), LateColumn(id)};
+  auto gone = RunTogether(2, [&](size_t i) { return kvs_.Delete(row, columns[i]); });
+  if (!gone.ok()) return gone;
+  // The doc last: while it exists, whoever meets the message's postings can still tell
+  // it was indexed.
+  return kvs_.Delete(row, DocColumn(id));
 }
 
 absl::Status SearchIndex::SetFolder(std::string_view user, std::string_view id,
@@ -143,12 +127,12 @@ absl::Status SearchIndex::SetFolder(std::string_view user, std::string_view id,
 }
 
 absl::Status SearchIndex::PutUnread(std::string_view user, std::string_view id) {
-  return kvs_.Put(SearchRow(user), PostingColumn(kUnreadKey, id), "");
+  return kvs_.Put(SearchRow(user), UnreadColumn(id), "");
 }
 
 absl::Status SearchIndex::DropUnread(std::string_view user, std::string_view id,
                                      const std::function<bool()>& still_unread) {
-  if (auto s = kvs_.Delete(SearchRow(user), PostingColumn(kUnreadKey, id)); !s.ok()) return s;
+  if (auto s = kvs_.Delete(SearchRow(user), UnreadColumn(id)); !s.ok()) return s;
   return still_unread() ? PutUnread(user, id) : absl::OkStatus();
 }
 
@@ -158,26 +142,6 @@ absl::StatusOr<pb::SearchDoc> SearchIndex::Doc(std::string_view user, std::strin
   pb::SearchDoc doc;
   if (!doc.ParseFromString(*value)) return absl::DataLossError("bad search index cell");
   return doc;
-}
-
-absl::StatusOr<std::vector<std::string>> SearchIndex::Postings(std::string_view user,
-                                                               std::string_view key,
-                                                               std::string_view after, int limit) {
-  const std::string prefix = Cat("p/", key, "/");
-  kvs::ListOptions options;
-  options.after = Cat(prefix, after);
-  options.limit = limit;
-  auto page = kvs_.List(SearchRow(user), options);
-  if (!page.ok()) return page.status();
-  std::vector<std::string> ids;
-  for (const kvs::Cell& cell : page->cells) {
-    std::string_view column = cell.column;
-    if (!column.starts_with(prefix)) break;  // past this key
-    // A longer key that begins with this one ("w:a/b" after "w:a") is not ours.
-    if (column.size() != prefix.size() + kIdLength) continue;
-    ids.emplace_back(column.substr(prefix.size()));
-  }
-  return ids;
 }
 
 absl::StatusOr<std::vector<std::string>> SearchIndex::DocIds(std::string_view user,
@@ -196,11 +160,12 @@ absl::StatusOr<std::vector<std::string>> SearchIndex::DocIds(std::string_view us
 }
 
 bool SearchIndex::Complete(std::string_view user) {
-  return kvs_.Get(SearchRow(user), kVersionColumn).ok();
+  auto version = kvs_.Get(SearchRow(user), kVersionColumn);
+  return version.ok() && *version == kVersion;
 }
 
 absl::Status SearchIndex::MarkComplete(std::string_view user) {
-  return kvs_.Put(SearchRow(user), kVersionColumn, "1");
+  return kvs_.Put(SearchRow(user), kVersionColumn, kVersion);
 }
 
 }  // namespace penncloud::mail

@@ -1,9 +1,14 @@
 #include "mail/search_index.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mail/search_merge.h"
+#include "mail/search_snapshot.h"
 #include "mail/search_test_support.h"
 
 namespace penncloud::mail {
@@ -54,17 +59,212 @@ TEST_F(SearchIndexTest, FindsWordsInEveryField) {
   EXPECT_THAT(SearchIds(search_, "bob", "budget"), IsEmpty());
 }
 
-TEST_F(SearchIndexTest, PostingsAreCellsOfTheUsersRow) {
+// Counts the writes that reach the store, per row prefix.
+class CountingClient final : public kvs::Client {
+ public:
+  explicit CountingClient(kvs::Client& inner) : inner_(inner) {}
+  int writes(std::string_view row_prefix = "") const {
+    std::lock_guard lock(mu_);
+    int n = 0;
+    for (const std::string& row : rows_) n += row.starts_with(row_prefix) ? 1 : 0;
+    return n;
+  }
+
+  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
+    return inner_.Get(row, column);
+  }
+  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
+    Count(row);
+    return inner_.Put(row, column, value);
+  }
+  absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
+                            std::optional<std::string_view> expected,
+                            std::string_view value) override {
+    Count(row);
+    return inner_.CPut(row, column, expected, value);
+  }
+  absl::Status Delete(std::string_view row, std::string_view column) override {
+    Count(row);
+    return inner_.Delete(row, column);
+  }
+  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
+                               std::string_view expected) override {
+    Count(row);
+    return inner_.CDelete(row, column, expected);
+  }
+  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
+                                       const kvs::ListOptions& options) override {
+    return inner_.List(row, options);
+  }
+
+ private:
+  void Count(std::string_view row) {
+    std::lock_guard lock(mu_);
+    rows_.emplace_back(row);
+  }
+  kvs::Client& inner_;
+  mutable std::mutex mu_;
+  std::vector<std::string> rows_;  // GUARDED_BY(mu_)
+};
+
+TEST_F(SearchIndexTest, ADeliveryWritesOneIndexCell) {
+  CountingClient counting(kvs_);
+  MailStore store(counting, [this] { return now_ += 1000; });
+  constexpr int kMessages = 50;
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(
+        store.Add("alice", kInbox, Mail("b@x", "a@x", Cat("hello ", i), "a b c d e f g h"), false)
+            .ok());
+  }
+  // The doc, and nothing else of the index: with the source, the folder's UID (one
+  // compare-and-put each here, one per batch when deliveries run together) and the entry,
+  // 4 writes per message (and one creating the folder's cell).
+  EXPECT_EQ(counting.writes("mailsearch/"), kMessages);
+  EXPECT_EQ(counting.writes(), 4 * kMessages + 1);
+  // Merging writes a few cells for all of them.
+  now_ += 1'000'000;
+  const int before = counting.writes("mailsearch/");
+  ASSERT_TRUE(MailSearch(store).Merge("alice").ok());
+  EXPECT_LE(counting.writes("mailsearch/") - before, 3);
+  EXPECT_THAT(Find("hello"), ::testing::SizeIs(kMessages));
+}
+
+TEST_F(SearchIndexTest, RemovalLeavesNoIndexCellButSegments) {
   std::string id = Add(kInbox, Mail("bob@example.com", "alice@penncloud.local", "Hi", "word"));
-  EXPECT_TRUE(kvs_.Get("mailsearch/alice", "p/w:word/" + id).ok());
-  EXPECT_TRUE(kvs_.Get("mailsearch/alice", "p/s:hi/" + id).ok());
-  EXPECT_TRUE(kvs_.Get("mailsearch/alice", "p/~in:inbox/" + id).ok());
-  EXPECT_TRUE(kvs_.Get("mailsearch/alice", "p/~unread/" + id).ok());
   EXPECT_TRUE(kvs_.Get("mailsearch/alice", "d/" + id).ok());
+  EXPECT_THAT(Find("word"), ElementsAre(id));
+  now_ += 1'000'000;
+  ASSERT_TRUE(search_.Merge("alice").ok());
+  EXPECT_THAT(Find("word"), ElementsAre(id));  // from the segment now
+  ASSERT_TRUE(store_.SetSeen("alice", id, true).ok());
+  ASSERT_TRUE(store_.SetSeen("alice", id, false).ok());
+  EXPECT_TRUE(kvs_.Get("mailsearch/alice", "u/" + id).ok());
   ASSERT_TRUE(store_.Remove("alice", id).ok());
+  EXPECT_THAT(Find("word"), IsEmpty());
   auto left = kvs_.List("mailsearch/alice", {.after = "", .limit = 100, .with_values = false});
   ASSERT_TRUE(left.ok());
-  EXPECT_THAT(left->cells, IsEmpty());
+  for (const auto& cell : left->cells) {
+    EXPECT_TRUE(cell.column == "m" || cell.column == "v" || cell.column.starts_with("s/"))
+        << cell.column;
+  }
+}
+
+TEST_F(SearchIndexTest, ADocWrittenAfterAMergeClaimedItsPlaceIsMarkedLate) {
+  std::string early = Add(kInbox, Mail("b@x", "a@x", "t", "punctual"));
+  now_ += 1'000'000;
+  ASSERT_TRUE(search_.Merge("alice").ok());
+  // A delivery that took its id before the merge and wrote its doc only after it.
+  const std::string late = IdFloor(testing::kStartMicros - 1).substr(0, 16) + "00000000000000aa";
+  ParsedMessage message;
+  message.text = "punctual tardy";
+  ASSERT_TRUE(store_.index().Add("alice", late, kInbox, message, true).ok());
+  EXPECT_TRUE(kvs_.Get("mailsearch/alice", "c/" + late).ok());
+  auto read = [&](std::string_view key) {
+    auto snapshot = IndexSnapshot::Load(kvs_, "alice", -1);
+    EXPECT_TRUE(snapshot.ok());
+    auto ids = snapshot->Postings(key, "", 100);
+    EXPECT_TRUE(ids.ok());
+    return ids.value_or(std::vector<std::string>{});
+  };
+  EXPECT_THAT(read("w:punctual"), ElementsAre(early, late));
+  EXPECT_THAT(read("w:tardy"), ElementsAre(late));
+  now_ += 1'000'000;
+  ASSERT_TRUE(search_.Merge("alice").ok());
+  EXPECT_FALSE(kvs_.Get("mailsearch/alice", "c/" + late).ok());  // folded
+  EXPECT_THAT(read("w:tardy"), ElementsAre(late));
+  EXPECT_THAT(read("~unread"), ElementsAre(early, late));
+}
+
+TEST_F(SearchIndexTest, SegmentsMergeAndDropRemovedMessages) {
+  std::vector<std::string> ids;
+  for (int round = 0; round < 12; ++round) {
+    for (int i = 0; i < 25; ++i) ids.push_back(Add(kInbox, Mail("b@x", "a@x", "s", "tiered")));
+    now_ += 1'000'000;
+    ASSERT_TRUE(search_.Merge("alice").ok());
+  }
+  for (size_t i = 0; i < ids.size(); i += 2) ASSERT_TRUE(store_.Remove("alice", ids[i]).ok());
+  for (int i = 0; i < 75; ++i) ids.push_back(Add(kInbox, Mail("b@x", "a@x", "s", "tiered")));
+  now_ += 1'000'000;
+  ASSERT_TRUE(search_.Merge("alice").ok());
+  auto manifest = ReadManifest(kvs_, "alice");
+  ASSERT_TRUE(manifest.ok());
+  // 375 messages folded in runs of 25 and 75: merged four at a time, not left as 13.
+  EXPECT_LT(manifest->manifest.segments_size(), 6);
+  auto snapshot = IndexSnapshot::Load(kvs_, "alice", -1);
+  ASSERT_TRUE(snapshot.ok());
+  auto all = snapshot->Postings("w:tiered", "", 1000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_LT(all->size(), ids.size());  // a compaction dropped removed ones
+  std::vector<std::string> live;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i >= 300 || i % 2 == 1) live.push_back(ids[i]);
+  }
+  std::sort(live.begin(), live.end());
+  EXPECT_EQ(Find("tiered"), live);
+}
+
+TEST_F(SearchIndexTest, ConcurrentDeliveriesAndMergesLoseNothing) {
+  std::vector<std::string> ids;
+  std::mutex mu;
+  std::atomic<bool> delivering{true};
+  std::atomic<int64_t> clock{testing::kStartMicros};
+  MailStore store(kvs_, [&] { return clock += 1000; });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 60; ++i) {
+        auto meta = store.Add("alice", kInbox, Mail("b@x", "a@x", "s", "racing"), false);
+        ASSERT_TRUE(meta.ok()) << meta.status();
+        std::lock_guard lock(mu);
+        ids.push_back(meta->id());
+      }
+    });
+  }
+  std::thread merger([&] {
+    MailSearch search(store);
+    for (int i = 0; i < 10000 && delivering; ++i) ASSERT_TRUE(search.Merge("alice").ok());
+  });
+  for (auto& w : writers) w.join();
+  delivering = false;
+  merger.join();
+  std::sort(ids.begin(), ids.end());
+  MailSearch search(store);
+  EXPECT_EQ(SearchIds(search, "alice", "racing"), ids);
+  clock += 1'000'000;
+  ASSERT_TRUE(search.Merge("alice").ok());
+  EXPECT_EQ(SearchIds(search, "alice", "racing"), ids);
+}
+
+TEST_F(SearchIndexTest, AnIndexOfTheFirstLayoutIsMigrated) {
+  // Layout 1: a cell per posting, docs without "~unread", unread postings apart.
+  MailStore plain(kvs_, [this] { return now_ += 1000; });
+  plain.SkipIndexingForBenchmark();
+  auto read = plain.Add("alice", kInbox, Mail("b@x", "a@x", "old", "legacy read"), true);
+  auto unread = plain.Add("alice", kInbox, Mail("b@x", "a@x", "old", "legacy unread"), false);
+  ASSERT_TRUE(read.ok() && unread.ok());
+  for (const auto* meta : {&*read, &*unread}) {
+    ParsedMessage parsed;
+    parsed.text = meta->id() == read->id() ? "legacy read" : "legacy unread";
+    pb::SearchDoc doc;
+    doc.set_folder("inbox");
+    for (const std::string& key : KeysOf(parsed)) {
+      doc.add_keys(key);
+      ASSERT_TRUE(kvs_.Put("mailsearch/alice", Cat("p/", key, "/", meta->id()), "").ok());
+    }
+    ASSERT_TRUE(kvs_.Put("mailsearch/alice", "d/" + meta->id(), doc.SerializeAsString()).ok());
+  }
+  ASSERT_TRUE(kvs_.Put("mailsearch/alice", Cat("p/~unread/", unread->id()), "").ok());
+  ASSERT_TRUE(kvs_.Put("mailsearch/alice", "v", "1").ok());
+
+  EXPECT_THAT(Find("legacy"), ElementsAre(unread->id(), read->id()));
+  EXPECT_THAT(Find("legacy is:unread"), ElementsAre(unread->id()));
+  EXPECT_TRUE(store_.index().Complete("alice"));
+  now_ += kRepairGrace;
+  ASSERT_TRUE(search_.Repair("alice").ok());
+  auto left = kvs_.List("mailsearch/alice", {.after = "p/", .limit = 1, .with_values = false});
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->cells.empty() || !left->cells[0].column.starts_with("p/"));
+  EXPECT_THAT(Find("legacy"), ElementsAre(unread->id(), read->id()));
 }
 
 TEST_F(SearchIndexTest, FollowsFlagsMovesCopiesAndRemovals) {

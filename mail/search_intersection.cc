@@ -14,10 +14,9 @@ std::string Below(std::string id) {
 
 }  // namespace
 
-PostingIntersection::PostingIntersection(SearchIndex& index, std::string_view user,
-                                         std::vector<std::string> keys, std::string after,
-                                         int budget)
-    : index_(index), user_(user), after_(std::move(after)), budget_(budget) {
+PostingIntersection::PostingIntersection(IndexSnapshot& index, std::vector<std::string> keys,
+                                         std::string after, int budget)
+    : index_(index), after_(std::move(after)), budget_(budget) {
   for (std::string& key : keys) {
     lists_.emplace_back();
     lists_.back().key = std::move(key);
@@ -37,7 +36,7 @@ absl::StatusOr<std::optional<std::string>> PostingIntersection::FirstAfter(
     // From where this page ended or from `after`, whichever is further on.
     std::string from = after;
     if (!list.page.empty() && list.page.back() > from) from = list.page.back();
-    auto page = index_.Postings(user_, list.key, from, kPage);
+    auto page = index_.Postings(list.key, from, kPage);
     if (!page.ok()) return page.status();
     budget_ -= static_cast<int>(page->size()) + 1;
     list.started = true;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "mail/search_index.h"
+#include "mail/search_snapshot.h"
 
 namespace penncloud::mail {
 
@@ -17,8 +17,8 @@ class PostingIntersection {
  public:
   // Ids strictly after `after` (an id, a cursor from position(), or ""). At most `budget`
   // postings are read in all.
-  PostingIntersection(SearchIndex& index, std::string_view user, std::vector<std::string> keys,
-                      std::string after, int budget);
+  PostingIntersection(IndexSnapshot& index, std::vector<std::string> keys, std::string after,
+                      int budget);
 
   // The next id with every key; nullopt when there is none or the budget is spent
   // (then exhausted() tells which).
@@ -38,8 +38,7 @@ class PostingIntersection {
   // The first id of `list` strictly after `after`; nullopt if none or out of budget.
   absl::StatusOr<std::optional<std::string>> FirstAfter(List& list, const std::string& after);
 
-  SearchIndex& index_;
-  const std::string user_;
+  IndexSnapshot& index_;
   std::vector<List> lists_;
   std::string after_;
   int budget_;

@@ -1,0 +1,184 @@
+#include "mail/search_segments.h"
+
+#include <algorithm>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_format.h"
+#include "mail/delivery_pool.h"
+#include "mail/text.h"
+
+namespace penncloud::mail {
+namespace {
+
+// A block is cut once it holds this much; a key's list is cut into pieces of at most
+// kMaxPieceIds, so no block comes near the store's value limit.
+constexpr size_t kBlockBytes = 256 << 10;
+constexpr size_t kMaxPieceIds = 32 << 10;
+constexpr size_t kIdBytes = 16;
+// Decoded blocks kept per process. Blocks never change, so a cached one is never stale.
+constexpr size_t kCacheBytes = 64 << 20;
+
+std::string BlockColumn(std::string_view name, size_t n) {
+  return Cat(kSegmentPrefix, name, "/", n);
+}
+
+using Block = std::shared_ptr<const pb::SearchBlock>;
+
+class BlockCache {
+ public:
+  Block Get(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    order_.splice(order_.begin(), order_, it->second.where);
+    return it->second.block;
+  }
+  void Put(const std::string& key, Block block, size_t bytes) {
+    std::lock_guard lock(mu_);
+    if (map_.contains(key) || bytes > kCacheBytes) return;
+    order_.push_front(key);
+    map_[key] = {std::move(block), bytes, order_.begin()};
+    bytes_ += bytes;
+    while (bytes_ > kCacheBytes) {
+      auto last = map_.find(order_.back());
+      bytes_ -= last->second.bytes;
+      map_.erase(last);
+      order_.pop_back();
+    }
+  }
+
+ private:
+  struct Entry {
+    Block block;
+    size_t bytes;
+    std::list<std::string>::iterator where;
+  };
+  std::mutex mu_;
+  std::list<std::string> order_;                // GUARDED_BY(mu_), most recent first
+  std::unordered_map<std::string, Entry> map_;  // GUARDED_BY(mu_)
+  size_t bytes_ = 0;                            // GUARDED_BY(mu_)
+};
+
+BlockCache& Cache() {
+  static auto* cache = new BlockCache;  // shared by every store of the process
+  return *cache;
+}
+
+absl::StatusOr<Block> ReadBlock(kvs::Client& kvs, std::string_view row,
+                                const pb::SearchSegment& segment, size_t n) {
+  const std::string column = BlockColumn(segment.name(), n);
+  const std::string key = Cat(row, "\n", column);
+  if (Block cached = Cache().Get(key)) return cached;
+  auto value = kvs.Get(row, column);
+  if (absl::IsNotFound(value.status())) return absl::AbortedError("the search index changed");
+  if (!value.ok()) return value.status();
+  auto block = std::make_shared<pb::SearchBlock>();
+  if (!block->ParseFromString(*value)) return absl::DataLossError("bad search segment cell");
+  Cache().Put(key, block, value->size());
+  return block;
+}
+
+void AppendIds(std::string_view packed, std::vector<std::string>* out) {
+  for (size_t at = 0; at + kIdBytes <= packed.size(); at += kIdBytes) {
+    out->push_back(absl::BytesToHexString(absl::string_view(packed.data() + at, kIdBytes)));
+  }
+}
+
+}  // namespace
+
+std::string NewSegmentName(int64_t now_micros) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return absl::StrFormat("%016x%016x", ~static_cast<uint64_t>(now_micros), rng());
+}
+
+std::string_view SegmentOfColumn(std::string_view column) {
+  if (!column.starts_with(kSegmentPrefix)) return {};
+  column.remove_prefix(kSegmentPrefix.size());
+  return column.substr(0, column.find('/'));
+}
+
+absl::StatusOr<pb::SearchSegment> WriteSegment(kvs::Client& kvs, std::string_view row,
+                                               std::string name, const PostingMap& postings,
+                                               int64_t messages) {
+  pb::SearchSegment segment;
+  segment.set_name(std::move(name));
+  segment.set_messages(messages);
+  std::vector<std::string> blocks;
+  pb::SearchBlock block;
+  size_t bytes = 0;
+  auto cut = [&] {
+    blocks.push_back(block.SerializeAsString());
+    block.Clear();
+    bytes = 0;
+  };
+  for (const auto& [key, ids] : postings) {
+    for (size_t from = 0; from < ids.size(); from += kMaxPieceIds) {
+      if (bytes >= kBlockBytes) cut();
+      if (block.postings_size() == 0) segment.add_first_keys(key);
+      pb::SearchPostings* piece = block.add_postings();
+      piece->set_key(key);
+      const size_t to = std::min(ids.size(), from + kMaxPieceIds);
+      std::string packed;
+      packed.reserve((to - from) * kIdBytes);
+      for (size_t i = from; i < to; ++i) packed += absl::HexStringToBytes(ids[i]);
+      bytes += key.size() + packed.size();
+      piece->set_ids(std::move(packed));
+    }
+  }
+  if (block.postings_size() > 0) cut();
+  auto written = RunTogether(blocks.size(), [&](size_t n) {
+    return kvs.Put(row, BlockColumn(segment.name(), n), blocks[n]);
+  });
+  if (!written.ok()) return written;
+  return segment;
+}
+
+absl::StatusOr<std::vector<std::string>> SegmentPostings(kvs::Client& kvs, std::string_view row,
+                                                         const pb::SearchSegment& segment,
+                                                         std::string_view key) {
+  const auto& first = segment.first_keys();
+  // The blocks that can hold `key`: the last one that begins before it, and every one
+  // that begins with it.
+  size_t lo = std::lower_bound(first.begin(), first.end(), key) - first.begin();
+  const size_t hi = std::upper_bound(first.begin(), first.end(), key) - first.begin();
+  if (lo > 0) --lo;
+  std::vector<std::string> ids;
+  for (size_t n = lo; n < hi; ++n) {
+    auto block = ReadBlock(kvs, row, segment, n);
+    if (!block.ok()) return block.status();
+    for (const pb::SearchPostings& p : (*block)->postings()) {
+      if (p.key() == key) AppendIds(p.ids(), &ids);
+    }
+  }
+  return ids;
+}
+
+absl::Status ReadSegment(kvs::Client& kvs, std::string_view row, const pb::SearchSegment& segment,
+                         const std::function<bool(const std::string&)>& keep, PostingMap* out) {
+  for (int n = 0; n < segment.first_keys_size(); ++n) {
+    auto block = ReadBlock(kvs, row, segment, n);
+    if (!block.ok()) return block.status();
+    for (const pb::SearchPostings& p : (*block)->postings()) {
+      std::vector<std::string> ids;
+      AppendIds(p.ids(), &ids);
+      std::vector<std::string>& list = (*out)[p.key()];
+      for (std::string& id : ids) {
+        if (keep(id)) list.push_back(std::move(id));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DeleteSegment(kvs::Client& kvs, std::string_view row,
+                           const pb::SearchSegment& segment) {
+  return RunTogether(segment.first_keys_size(),
+                     [&](size_t n) { return kvs.Delete(row, BlockColumn(segment.name(), n)); });
+}
+
+}  // namespace penncloud::mail
