@@ -168,15 +168,29 @@ void Replica::Wait() {
 
 void Replica::Enqueue(const std::function<void(Inbox&)>& add) {
   bool wake = false;
+  Inbox refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    add(inbox_);
+    if (stop_) {
+      add(refused);
+    } else {
+      add(inbox_);
+    }
     ProposalQueue().waiting.Set(static_cast<double>(inbox_.proposals.size()));
     // A busy loop drains the inbox on its next turn anyway; only a sleeping one needs
     // the (system call) wake-up.
     wake = loop_sleeping_;
   }
+  Refuse(refused);
   if (wake) cv_.notify_one();
+}
+
+void Replica::Refuse(Inbox& in) {
+  const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down");
+  for (Proposal& p : in.proposals) p.write.Finish(stopping);
+  for (PendingRead& r : in.reads) r.Finish(stopping);
+  for (PendingChange& c : in.changes) c.reactor->Finish(stopping);
+  in = Inbox();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -241,6 +255,13 @@ void Replica::Loop() {
     read.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: shutting down"));
   }
   pending_reads_.clear();
+  // What came in between the last turn and stop_ (later calls are refused by Enqueue).
+  Inbox left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::swap(left, inbox_);
+  }
+  Refuse(left);
 }
 
 void Replica::Drain(Inbox& in) {

@@ -100,6 +100,9 @@ class Replica {
   class ReadyHandler;  // the hooks of the Ready driver (ready_handler.cc)
   void HandleReady();
   void Enqueue(const std::function<void(Inbox&)>& add);  // any thread
+  // Answers the calls in `in` UNAVAILABLE: the loop has stopped and will never serve them,
+  // and an unanswered call holds gRPC's shutdown until the drain bound ends the process.
+  static void Refuse(Inbox& in);
 
   // --- Applying (replica_apply.cc): committed entries to the state machine, and reads.
   void ApplyEntry(const paxos::Entry& entry);
