@@ -97,6 +97,23 @@ TEST_F(ImapClientsTest, IdleHearsOfMailDeliveredBySmtpWithinOneSecond) {
   EXPECT_LT(std::stoi(r.output.substr(at + 8)), 1000) << r.output;
 }
 
+// The binary without watches (--idle_watch=false): an idling session looks at its folder's
+// counters every --idle_poll_ms (100 ms here), and that alone must bring the EXISTS.
+class ImapPolledClientsTest : public ImapSystemTest {
+ protected:
+  std::vector<std::string> ExtraImapFlags() const override { return {"--idle_watch=false"}; }
+};
+
+TEST_F(ImapPolledClientsTest, IdleOverThePollHearsOfMailDeliveredBySmtpWithinOneSecond) {
+  ShResult r = Imap("idle_during_smtp", std::to_string(sys_->smtp_port()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("pushed * 1 EXISTS"));
+  auto at = r.output.find("push_ms ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  // One poll period (100 ms) after the entry is written, with room for a loaded machine.
+  EXPECT_LT(std::stoi(r.output.substr(at + 8)), 1000) << r.output;
+}
+
 TEST_F(ImapClientsTest, SmtpSubmissionThenAppendToSentStoresOneCopy) {
   ShResult r = Imap("sent_once", std::to_string(sys_->smtp_port()));
   ASSERT_EQ(r.exit_code, 0) << r.output;

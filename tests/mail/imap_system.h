@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "mail/mail_store.h"
@@ -20,15 +21,17 @@ class ImapSystemTest : public ::testing::Test {
     sys_ = std::move(*system);
     imap_port_ = FreePort();
     imaps_port_ = FreePort();
-    auto imap = Process::Start(
-        BinaryPath("imap"),
-        {"--port=" + std::to_string(imap_port_), "--imaps_port=" + std::to_string(imaps_port_),
-         "--kvs=" + sys_->kvs_spec(), "--state_dir=" + sys_->dir(), "--idle_poll_ms=100"},
-        sys_->dir() + "/imap.log");
+    std::vector<std::string> args = {
+        "--port=" + std::to_string(imap_port_), "--imaps_port=" + std::to_string(imaps_port_),
+        "--kvs=" + sys_->kvs_spec(), "--state_dir=" + sys_->dir(), "--idle_poll_ms=100"};
+    for (std::string& flag : ExtraImapFlags()) args.push_back(std::move(flag));
+    auto imap = Process::Start(BinaryPath("imap"), args, sys_->dir() + "/imap.log");
     ASSERT_TRUE(imap.ok()) << imap.status();
     imap_ = std::move(*imap);
     ASSERT_TRUE(WaitForPort(imap_port_) && WaitForPort(imaps_port_));
   }
+  // Flags for the imap binary beyond the ports, the store and a 100 ms IDLE poll.
+  virtual std::vector<std::string> ExtraImapFlags() const { return {}; }
   ShResult Imap(const std::string& scenario, const std::string& extra = "", int port = 0) {
     return Sh("/usr/bin/python3 " + MailSystem::Script("imap_client.py") + " " +
               std::to_string(port ? port : imap_port_) + " alice " + MailSystem::kAlicePassword +
