@@ -1,9 +1,13 @@
-// What changes the tree from the page: new folder, rename, move (a path typed, or items
+// What changes the tree from the page: new folder, rename, move (a folder picked, or items
 // dropped on a folder), delete to the trash, and downloads of several items.
 import { api } from '/static/api.js';
+import { pickFolder } from '/static/drive.picker.js';
 import {
-  attempt, baseName, contentUrl, dialog, download, join, normalize, say, validName, zipUrl,
+  attempt, baseName, contentUrl, dialog, download, join, say, validName, zipUrl,
 } from '/static/drive.util.js';
+
+// Longest download address sent: the frontends take 16 KiB of request head in all.
+const MAX_ADDRESS = 12000;
 
 let refresh = async () => {};
 
@@ -46,12 +50,13 @@ async function moveAll(paths, folder) {
 
 export async function move(paths) {
   const what = paths.length === 1 ? baseName(paths[0]) : `${paths.length} items`;
-  const start = paths[0].slice(0, paths[0].lastIndexOf('/')) || '/';
-  const done = await dialog({
-    title: `Move ${what}`, label: 'Destination folder (for example /Documents)', value: start, ok: 'Move',
-    check: async (dest) => moveAll(paths, normalize(dest)),
+  const done = await pickFolder({
+    title: `Move ${what}`, paths, check: (folder) => moveAll(paths, folder),
   });
-  if (done !== null) await refresh();
+  if (done !== null) {
+    say(`Moved ${what} to ${done}.`, 'success');
+    await refresh();
+  }
 }
 
 // Items dragged onto a folder.
@@ -81,12 +86,17 @@ export async function remove(entries, base) {
   if (done !== null) await refresh();
 }
 
-// One item: the file, or the folder as a zip; several: each the same way, one after another
-// (the server zips one path per request).
-export function downloadAll(entries, base) {
-  for (const e of entries) {
-    const path = join(base, e.name);
-    if (e.type === 'folder') download(zipUrl(path), `${e.name}.zip`);
-    else download(contentUrl(path), e.name);
+// One file downloads as itself; a folder, or several items, as one zip. A selection too
+// long for one address is refused, unless it is the whole folder, which zips as the folder.
+export function downloadAll(entries, base, wholeFolder) {
+  if (entries.length === 1 && entries[0].type === 'file') {
+    download(contentUrl(join(base, entries[0].name)), entries[0].name);
+    return;
   }
+  const paths = entries.map((e) => join(base, e.name));
+  const url = zipUrl(...paths);
+  const name = paths.length === 1 ? `${entries[0].name}.zip` : 'download.zip';
+  if (url.length <= MAX_ADDRESS) download(url, name);
+  else if (wholeFolder) download(zipUrl(base), `${baseName(base) || 'drive'}.zip`);
+  else say('Too many items for one download: select fewer, or download the whole folder.');
 }

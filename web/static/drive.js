@@ -1,16 +1,18 @@
 // The drive page: where the user is (a folder, search results, or the trash; all in the
 // address: /drive?path=/a/b, ?q=, ?view=trash), the listing and its toolbars, and the
 // wiring of the modules: drive.list.js (list/grid, sort, selection, drag to move),
-// drive.actions.js, drive.uploads.js (drive.upload.js for resumable ones), drive.search.js,
-// drive.trash.js, drive.versions.js, drive.share.js.
+// drive.actions.js (drive.picker.js for moves), drive.uploads.js (drive.upload.js for
+// resumable ones), drive.search.js, drive.trash.js, drive.versions.js, drive.share.js.
 import { api } from '/static/api.js';
 import { startPage } from '/static/layout.js';
 import {
   downloadAll, initActions, move, moveInto, newFolder, remove, rename,
 } from '/static/drive.actions.js';
 import {
-  clearSelection, highlight, initList, makeDropTarget, selectedEntries, selectedPaths, showEntries,
+  allSelected, clearSelection, highlight, initList, makeDropTarget, selectedEntries, selectedPaths,
+  showEntries,
 } from '/static/drive.list.js';
+import { initPicker } from '/static/drive.picker.js';
 import { initSearch, runSearch } from '/static/drive.search.js';
 import { initShare, showShare } from '/static/drive.share.js';
 import { initTrash, showTrash } from '/static/drive.trash.js';
@@ -83,15 +85,18 @@ async function listFolder(mark = '') {
   $('folder-title').textContent = where.path === '/' ? 'My Drive'
     : where.path === SHARED_ROOT ? 'Shared with me' : where.path.slice(where.path.lastIndexOf('/') + 1);
   document.title = `${where.path === '/' ? 'Drive' : where.path} · PennCloud`;
-  // Inside "Shared with me" the owner's rules apply: only uploads into edit shares work,
-  // and the server says so when they do not.
-  $('new-folder-button').hidden = shared;
-  $('upload-folder-button').hidden = shared;
-  // Uploads go into a shared folder (/Shared with me/<owner>/<name>/...), not above one.
-  $('upload-files-button').hidden = shared && where.path.split('/').filter(Boolean).length < 3;
+  // Inside "Shared with me" the owner's rules apply: uploads and new folders go only into
+  // edit shares (the listing says which), never above one.
+  const setTools = (writable) => {
+    for (const id of ['new-folder-button', 'upload-folder-button', 'upload-files-button']) {
+      $(id).hidden = !writable;
+    }
+  };
+  setTools(!shared);
   try {
     const data = await api('GET', `/api/files?${new URLSearchParams({ path: where.path })}`);
-    showEntries(where.path, data.entries);
+    setTools(!shared || data.permission === 'write');
+    showEntries(where.path, data.entries, data.permission);
     if (data.usage) {
       $('usage').textContent = `${humanSize(data.usage.used)} of ${humanSize(data.usage.quota)} used`;
     }
@@ -146,11 +151,13 @@ $('search-form').addEventListener('submit', (e) => {
 });
 $('search-back').addEventListener('click', () => go({ view: 'files', path: lastFolder }));
 $('new-folder-button').addEventListener('click', () => newFolder(where.path));
-$('bulk-download').addEventListener('click', () => downloadAll(selectedEntries(), where.path));
+$('bulk-download').addEventListener('click',
+  () => downloadAll(selectedEntries(), where.path, allSelected()));
 $('bulk-move').addEventListener('click', () => move(selectedPaths()));
 $('bulk-delete').addEventListener('click', () => remove(selectedEntries(), where.path));
 
 initActions(refresh);
+initPicker();
 initList({
   navigate: (path) => go({ view: 'files', path }),
   moveInto,

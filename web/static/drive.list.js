@@ -1,6 +1,8 @@
 // The folder listing: a table (list) or cards with thumbnails (grid), sorted by name, size
 // or date (folders first), with checkboxes for multi-select (shift-click takes a range),
-// a menu of actions per item, and drag and drop of items onto folders to move them.
+// a menu of actions per item, and drag and drop of items onto folders to move them. Inside
+// "Shared with me" a read share offers downloads only; a write share also rename, move and
+// delete (the owner's share and versions stay the owner's).
 import { menuButton } from '/static/drive.menu.js';
 import {
   $, SHARED_ROOT, contentUrl, formatTime, humanSize, iconFor, inShared, join, opensInBrowser, thumbnailUrl, zipUrl,
@@ -10,7 +12,7 @@ import {
 export const ITEMS_DRAG_TYPE = 'application/x-penncloud-paths';
 
 const view = {
-  base: '/', entries: [], selected: new Set(), anchor: -1,
+  base: '/', entries: [], selected: new Set(), anchor: -1, permission: '',
   sort: localStorage.getItem('pc-drive-sort') || 'name',
   desc: localStorage.getItem('pc-drive-desc') === '1',
   layout: localStorage.getItem('pc-drive-layout') === 'grid' ? 'grid' : 'list',
@@ -31,6 +33,15 @@ function sorted(entries) {
 
 function pathOf(entry) {
   return join(view.base, entry.name);
+}
+
+// Whether the items shown may be changed: the user's own, or inside a write share.
+function editable() {
+  return !inShared(view.base) || view.permission === 'write';
+}
+// "Shared with me" itself lists people, made up by the server: nothing to select.
+function selectable() {
+  return view.base !== SHARED_ROOT;
 }
 
 // ---- one item's pieces -------------------------------------------------------------------
@@ -98,7 +109,7 @@ function actionsMenu(entry) {
   const menu = document.createElement('ul');
   menu.className = 'pc-menu';
   const a = hooks.actions;
-  const readOnly = inShared(view.base);
+  const own = !inShared(view.base);
   if (entry.type === 'file') {
     if (opensInBrowser(entry)) {
       menu.appendChild(menuLink('Open in new tab', `Open ${entry.name} in a new tab`,
@@ -109,11 +120,11 @@ function actionsMenu(entry) {
     menu.appendChild(menuLink('Download as zip', `Download ${entry.name} as zip`, zipUrl(path),
       { download: `${entry.name}.zip` }));
   }
-  if (!readOnly) {
+  if (editable()) {
     menu.appendChild(menuItem('Rename', `Rename ${entry.name}`, () => a.rename(entry, path)));
     menu.appendChild(menuItem('Move', `Move ${entry.name}`, () => a.move([path])));
-    menu.appendChild(menuItem('Share', `Share ${entry.name}`, () => a.share(entry, path)));
-    if (entry.type === 'file') {
+    if (own) menu.appendChild(menuItem('Share', `Share ${entry.name}`, () => a.share(entry, path)));
+    if (own && entry.type === 'file') {
       menu.appendChild(menuItem('Versions', `Versions of ${entry.name}`, () => a.versions(entry, path)));
     }
     const li = document.createElement('li');
@@ -138,7 +149,7 @@ function checkbox(entry, index) {
 
 // Drag source: the item, or every selected item if it is one of them.
 function makeDraggable(el, entry) {
-  if (inShared(view.base)) return;
+  if (!editable()) return;
   el.draggable = true;
   el.addEventListener('dragstart', (e) => {
     const names = view.selected.has(entry.name) ? [...view.selected] : [entry.name];
@@ -177,12 +188,10 @@ function row(entry, index) {
   tr.classList.toggle('table-active', view.selected.has(entry.name));
   const check = document.createElement('td');
   check.className = 'pc-check';
-  if (!inShared(view.base)) check.appendChild(checkbox(entry, index));
+  if (selectable()) check.appendChild(checkbox(entry, index));
   const name = document.createElement('td');
-  const icon = document.createElement('span');
-  icon.setAttribute('aria-hidden', 'true');
-  icon.className = 'me-1';
-  icon.textContent = iconFor(entry);
+  const icon = iconFor(entry);
+  icon.classList.add('me-1');
   name.append(icon, nameLink(entry));
   const size = document.createElement('td');
   size.className = 'text-end text-nowrap';
@@ -195,17 +204,15 @@ function row(entry, index) {
   actions.appendChild(actionsMenu(entry));
   tr.append(check, name, size, modified, actions);
   makeDraggable(tr, entry);
-  if (entry.type === 'folder' && !inShared(view.base)) makeDropTarget(tr, pathOf(entry));
+  if (entry.type === 'folder' && editable()) makeDropTarget(tr, pathOf(entry));
   return tr;
 }
 
 function thumbnail(entry) {
   const box = document.createElement('div');
   box.className = 'pc-thumb';
-  const icon = document.createElement('span');
-  icon.className = 'pc-thumb-icon';
-  icon.setAttribute('aria-hidden', 'true');
-  icon.textContent = iconFor(entry);
+  const icon = iconFor(entry, 'large');
+  icon.classList.add('pc-thumb-icon');
   if (entry.type === 'file' && (entry.content_type || '').startsWith('image/')) {
     const img = document.createElement('img');
     img.alt = '';
@@ -228,7 +235,7 @@ function card(entry, index) {
   li.classList.toggle('border-primary', view.selected.has(entry.name));
   const top = document.createElement('div');
   top.className = 'd-flex justify-content-between align-items-start p-1';
-  if (!inShared(view.base)) top.appendChild(checkbox(entry, index));
+  if (selectable()) top.appendChild(checkbox(entry, index));
   top.appendChild(actionsMenu(entry));
   const body = document.createElement('div');
   body.className = 'card-body p-2 text-center';
@@ -238,7 +245,7 @@ function card(entry, index) {
   body.append(thumbnail(entry), nameLink(entry), meta);
   li.append(top, body);
   makeDraggable(li, entry);
-  if (entry.type === 'folder' && !inShared(view.base)) makeDropTarget(li, pathOf(entry));
+  if (entry.type === 'folder' && editable()) makeDropTarget(li, pathOf(entry));
   return li;
 }
 
@@ -261,10 +268,12 @@ function render() {
   $('sort-direction').textContent = view.desc ? '↓' : '↑';
   $('sort-direction').setAttribute('aria-label', view.desc ? 'Sort ascending' : 'Sort descending');
   const all = $('select-all');
-  all.hidden = inShared(view.base);
+  all.hidden = !selectable();
   all.checked = list.length > 0 && view.selected.size === list.length;
   all.indeterminate = view.selected.size > 0 && view.selected.size < list.length;
   $('selection-bar').hidden = view.selected.size === 0;
+  $('bulk-move').hidden = !editable();
+  $('bulk-delete').hidden = !editable();
   $('selection-count').textContent = `${view.selected.size} selected`;
 }
 
@@ -290,20 +299,25 @@ export function selectedPaths() {
 export function selectedEntries() {
   return view.entries.filter((e) => view.selected.has(e.name));
 }
+export function allSelected() {
+  return view.entries.length > 0 && view.selected.size === view.entries.length;
+}
 export function clearSelection() {
   view.selected.clear();
   view.anchor = -1;
   render();
 }
 
-// Shows `entries` of folder `base`; the selection survives a refresh of the same folder.
-export function showEntries(base, entries) {
+// Shows `entries` of folder `base` (inside a share, `permission` is the share's); the
+// selection survives a refresh of the same folder.
+export function showEntries(base, entries, permission = '') {
   if (base !== view.base) {
     view.selected.clear();
     view.anchor = -1;
   }
   view.base = base;
   view.entries = entries;
+  view.permission = permission;
   const names = new Set(entries.map((e) => e.name));
   for (const n of [...view.selected]) if (!names.has(n)) view.selected.delete(n);
   render();

@@ -1,7 +1,7 @@
 // Name search over the whole drive: results with their folder; a folder opens, a file opens
 // its containing folder with the file marked.
 import { api } from '/static/api.js';
-import { $, humanSize, parentOf, say } from '/static/drive.util.js';
+import { $, humanSize, iconFor, parentOf, say } from '/static/drive.util.js';
 
 let openAt = () => {};
 
@@ -10,7 +10,7 @@ function row(hit) {
   const name = document.createElement('td');
   const link = document.createElement('a');
   link.className = 'pc-file-name';
-  link.textContent = `${hit.type === 'folder' ? '📁' : '📄'} ${hit.name}`;
+  link.textContent = hit.name;
   const folder = hit.type === 'folder' ? hit.path : parentOf(hit.path);
   link.href = `/drive?path=${encodeURIComponent(folder)}`;
   link.setAttribute('aria-label', hit.type === 'folder' ? `Open folder ${hit.path}`
@@ -19,7 +19,7 @@ function row(hit) {
     e.preventDefault();
     openAt(folder, hit.type === 'folder' ? '' : hit.name);
   });
-  name.appendChild(link);
+  name.append(iconFor(hit), ' ', link);
   const where = document.createElement('td');
   where.className = 'pc-file-name text-muted small';
   where.textContent = parentOf(hit.path);

@@ -1,7 +1,9 @@
 // The trash view: what was deleted, where it was, restore or delete for good (one item, or
 // everything, each after a confirmation).
 import { api } from '/static/api.js';
-import { $, baseName, dialog, attempt, formatTime, humanSize, parentOf, say } from '/static/drive.util.js';
+import {
+  $, baseName, dialog, attempt, formatTime, humanSize, iconFor, parentOf, say,
+} from '/static/drive.util.js';
 
 function button(text, label, kind, onClick) {
   const b = document.createElement('button');
@@ -18,7 +20,7 @@ function row(item) {
   const tr = document.createElement('tr');
   tr.dataset.id = item.id;
   const cells = [
-    [`${item.type === 'folder' ? '📁' : '📄'} ${name}`, 'pc-file-name'],
+    [name, 'pc-file-name'],
     [parentOf(item.path), 'd-none d-md-table-cell pc-file-name'],
     [humanSize(item.size), 'text-end text-nowrap'],
     [formatTime(item.deleted_ms), 'd-none d-md-table-cell text-nowrap'],
@@ -29,6 +31,7 @@ function row(item) {
     td.textContent = text;
     tr.appendChild(td);
   }
+  tr.firstChild.prepend(iconFor({ type: item.type, name }), ' ');
   const actions = document.createElement('td');
   actions.className = 'text-end text-nowrap';
   const group = document.createElement('div');

@@ -43,8 +43,9 @@ export function formatTime(ms) {
 export function contentUrl(path, extra = {}) {
   return `/api/files/content?${new URLSearchParams({ path, ...extra })}`;
 }
-export function zipUrl(path) {
-  return `/api/files/zip?${new URLSearchParams({ path })}`;
+// One path: that item as a zip; several: all of them side by side in one archive.
+export function zipUrl(...paths) {
+  return `/api/files/zip?${new URLSearchParams(paths.map((path) => ['path', path]))}`;
 }
 export function thumbnailUrl(path) {
   return `/api/files/thumbnail?${new URLSearchParams({ path, size: '256' })}`;
@@ -57,19 +58,33 @@ export function opensInBrowser(entry) {
     type === 'text/csv';
 }
 
-// A file-type glyph, from the content type or, failing that, the extension.
-export function iconFor(entry) {
-  if (entry.type === 'folder') return '📁';
+// The kind of an item, for its icon: from the content type or, failing that, the extension.
+// drive.css draws each kind with an SVG of Debian's bootstrap-icons (served under /icons/).
+export function kindOf(entry) {
+  if (entry.type === 'folder') return 'folder';
   const type = (entry.content_type || '').toLowerCase();
   const ext = entry.name.includes('.') ? entry.name.split('.').pop().toLowerCase() : '';
-  if (type.startsWith('image/')) return '🖼️';
-  if (type.startsWith('video/')) return '🎞️';
-  if (type.startsWith('audio/')) return '🎵';
-  if (type === 'application/pdf') return '📕';
-  if (['zip', 'tar', 'gz', '7z', 'rar'].includes(ext)) return '🗜️';
-  if (['xls', 'xlsx', 'ods', 'csv'].includes(ext)) return '📊';
-  if (type.startsWith('text/') || ['md', 'txt', 'doc', 'docx', 'odt'].includes(ext)) return '📝';
-  return '📄';
+  if (type.startsWith('image/')) return 'image';
+  if (type.startsWith('video/')) return 'video';
+  if (type.startsWith('audio/')) return 'audio';
+  if (type === 'application/pdf') return 'pdf';
+  if (['zip', 'tar', 'gz', '7z', 'rar'].includes(ext)) return 'archive';
+  if (['xls', 'xlsx', 'ods', 'csv'].includes(ext)) return 'sheet';
+  if (['ppt', 'pptx', 'odp', 'key'].includes(ext)) return 'slides';
+  if (['js', 'ts', 'py', 'c', 'cc', 'cpp', 'h', 'java', 'go', 'rs', 'sh', 'json', 'html', 'css'].includes(ext)) {
+    return 'code';
+  }
+  if (type.startsWith('text/') || ['md', 'txt', 'doc', 'docx', 'odt', 'rtf'].includes(ext)) return 'text';
+  return 'file';
+}
+
+// The item's icon, hidden from screen readers (the name beside it says what it is).
+export function iconFor(entry, size = '') {
+  const icon = document.createElement('span');
+  icon.className = `pc-icon pc-icon-${kindOf(entry)}${size ? ` pc-icon-${size}` : ''}`;
+  icon.setAttribute('aria-hidden', 'true');
+  icon.dataset.kind = kindOf(entry);
+  return icon;
 }
 
 export function say(text, kind = 'danger') {

@@ -99,6 +99,16 @@ async function browse(path, rootName, isFile = false) {
       });
       li.append(name);
     } else {
+      // Images show a thumbnail, made under the same access as their download.
+      if (/^image\/(jpeg|png|webp|gif)/.test(entry.content_type || '')) {
+        const img = document.createElement('img');
+        img.className = 'pc-share-thumb';
+        img.alt = '';
+        img.loading = 'lazy';
+        img.src = `${base}/thumbnail${query(target)}&size=64`;
+        img.addEventListener('error', () => img.remove());
+        li.append(img);
+      }
       const size = document.createElement('span');
       size.className = 'pc-size';
       size.textContent = formatSize(entry.size);

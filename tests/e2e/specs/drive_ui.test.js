@@ -1,12 +1,15 @@
 // Browser tests of the drive page's tools through the coordinator: list and grid (thumbnail
-// or type icon), sorting, multi-select (shift ranges, select all) with bulk move, download
-// and delete, drag and drop onto a folder and onto a breadcrumb, the trash (restore, delete
+// or type icon, the icons Debian's bootstrap-icons SVGs), sorting, multi-select (shift
+// ranges, select all) with bulk move through the folder picker, download as one zip and
+// delete, drag and drop onto a folder and onto a breadcrumb, a write share (new folder, move,
+// delete) and thumbnails for share viewers (Shared with me, the public link page), the trash (restore, delete
 // forever, empty, each confirmed), the versions panel (download, restore), name search that
 // opens the containing folder, the share dialog (public links with password, expiry, copy,
 // download count, revoke; shares with another account, seen in their "Shared with me",
 // revoked), text files opening in a new tab, and axe-core finding no serious or critical
 // violation; screenshots at 1280 and 390 px go to $PENNCLOUD_SCREENSHOTS.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launchBrowser, openPage, signUp, startCluster } from '../cluster.js';
@@ -64,6 +67,34 @@ async function confirm(page) {
   await page.locator('#dialog').waitFor({ state: 'hidden' });
 }
 
+// name -> size of every entry of a downloaded zip, read with Python's zipfile.
+function zipListing(file) {
+  const out = execFileSync('python3', ['-c',
+    'import json,sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; '
+    + 'print(json.dumps({i.filename: i.file_size for i in z.infolist()}))', file]);
+  return JSON.parse(out);
+}
+
+// A 1x1 PNG, uploaded with its type.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+async function putPng(page, path) {
+  const status = await page.evaluate(async ({ bytes, path }) => {
+    const me = await (await fetch('/api/me')).json();
+    const res = await fetch(`/api/files/content?path=${encodeURIComponent(path)}`, {
+      method: 'PUT', headers: { 'X-CSRF-Token': me.csrf, 'Content-Type': 'image/png' },
+      body: new Uint8Array(bytes),
+    });
+    return res.status;
+  }, { bytes: [...PNG], path });
+  assert.ok(status === 201 || status === 200, `PUT ${path}: ${status}`);
+}
+
+// Whether the image `selector` finds has loaded with real pixels.
+const imageLoaded = (selector) => {
+  const img = document.querySelector(selector);
+  return Boolean(img && img.complete && img.naturalWidth > 0);
+};
+
 test('list and grid, sorting, multi-select with bulk move, download and delete', async () => {
   const { page, context, errors } = await drivePage('ada');
   await folder(page, '/Archive');
@@ -104,7 +135,12 @@ test('list and grid, sorting, multi-select with bulk move, download and delete',
     return Boolean(box && (!img ? box.querySelector('.pc-thumb-icon') : img.complete && img.naturalWidth > 0));
   });
   assert.equal(await photo.locator('img, .pc-thumb-icon').count(), 1);
-  assert.equal(await page.locator('#file-grid li[data-name="Archive"] .pc-thumb-icon').textContent(), '📁');
+  // Type icons are Debian's bootstrap-icons SVGs, drawn as masks from the style sheet.
+  const folderIcon = page.locator('#file-grid li[data-name="Archive"] .pc-thumb-icon');
+  assert.equal(await folderIcon.getAttribute('data-kind'), 'folder');
+  assert.equal(await folderIcon.textContent(), '');
+  assert.match(await folderIcon.evaluate((el) => getComputedStyle(el).maskImage || getComputedStyle(el).webkitMaskImage),
+    /\/icons\/folder-fill\.svg/);
   await assertAccessible(page, 'the grid');
   await shoot(page, 'drive-grid', { fitsPhone: true });
   // The layout is remembered.
@@ -125,28 +161,45 @@ test('list and grid, sorting, multi-select with bulk move, download and delete',
   await page.getByRole('button', { name: 'Clear selection' }).click();
   await page.locator('#selection-bar').waitFor({ state: 'hidden' });
 
-  // Bulk download: the file itself, a folder as a zip.
+  // Bulk download: one zip of everything chosen, folders whole.
+  await put(page, '/Archive/inside.txt', 'in the archive');
   await page.getByLabel('Select a-small.txt').check();
   await page.getByLabel('Select Archive').check();
-  const both = new Promise((resolve) => {
-    const got = [];
-    page.on('download', (d) => {
-      got.push(d.suggestedFilename());
-      if (got.length === 2) resolve(got);
-    });
-  });
-  await page.getByRole('button', { name: 'Download', exact: true }).click();
-  assert.deepEqual((await both).sort(), ['Archive.zip', 'a-small.txt']);
+  await page.getByLabel('Select b-medium.txt').check();
+  const [zip] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download', exact: true }).click(),
+  ]);
+  assert.equal(zip.suggestedFilename(), 'download.zip');
+  assert.deepEqual(zipListing(await zip.path()),
+    { 'Archive/': 0, 'Archive/inside.txt': 14, 'a-small.txt': 1, 'b-medium.txt': 2000 });
   await page.getByRole('button', { name: 'Clear selection' }).click();
 
-  // Bulk move into a folder typed in the dialog.
+  // Bulk move: a folder picked in the picker, never one of the items moved.
+  await folder(page, '/Archive/2026');
   await page.getByLabel('Select a-small.txt').check();
   await page.getByLabel('Select b-medium.txt').check();
+  await page.getByLabel('Select Archive').check();
   await page.locator('#bulk-move').click();
-  await page.getByLabel(/Destination folder/).fill('/Archive');
-  await confirm(page);
+  await page.locator('#picker-dialog').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Archive (being moved)' }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Already in this folder' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('#picker-dialog').waitFor({ state: 'hidden' });
+  await page.getByLabel('Select Archive').uncheck();
+  await page.locator('#bulk-move').click();
+  await page.getByRole('button', { name: 'Open folder Archive' }).click();
+  await page.getByRole('button', { name: 'Open folder 2026' }).click();
+  await page.getByRole('button', { name: 'Move here, to 2026' }).waitFor();
+  await assertAccessible(page, 'the folder picker', '#picker-dialog');
+  await shoot(page, 'drive-picker', { fitsPhone: true });
+  // Its path leads back up; the folder shown is where the items go.
+  await page.locator('#picker-crumbs').getByRole('button', { name: 'Archive' }).click();
+  await page.getByRole('button', { name: 'Move here, to Archive' }).click();
+  await page.locator('#picker-dialog').waitFor({ state: 'hidden' });
   await row(page, 'a-small.txt').waitFor({ state: 'detached' });
-  assert.deepEqual(await names(page, '/Archive'), ['a-small.txt', 'b-medium.txt']);
+  await page.getByText('Moved 2 items to /Archive.').waitFor();
+  assert.deepEqual(await names(page, '/Archive'), ['2026', 'a-small.txt', 'b-medium.txt', 'inside.txt']);
 
   // Bulk delete asks, then everything chosen goes to the trash.
   await page.getByLabel('Select c-large.bin').check();
@@ -362,6 +415,68 @@ test('share dialog: links with password and expiry, copy, count, revoke; people'
   assert.deepEqual(errors, []);
   await context.close();
   await bob.context.close();
+});
+
+test('write share: new folder, move and delete inside it; share viewers see thumbnails', async () => {
+  const owner = await drivePage('ivy');
+  const { page, context, errors } = await drivePage('jon');
+  await folder(owner.page, '/Team');
+  await folder(owner.page, '/Team/Drafts');
+  await put(owner.page, '/Team/plan.txt', 'the plan');
+  await put(owner.page, '/Team/old.txt', 'old');
+  await folder(owner.page, '/Pics');
+  await putPng(owner.page, '/Pics/dot.png');
+  for (const [path, permission] of [['/Team', 'write'], ['/Pics', 'read']]) {
+    const res = await pageApi(owner.page, 'POST', '/api/shares', { path, user: 'jon', permission });
+    assert.equal(res.status, 201, res.text);
+  }
+
+  // A read share: downloads only, but its images show thumbnails in the grid.
+  await openDrive(page, `/drive?path=${encodeURIComponent('/Shared with me/ivy/Pics')}`);
+  assert.equal(await page.getByRole('button', { name: 'New folder' }).isHidden(), true);
+  await page.getByRole('button', { name: 'Grid' }).click();
+  await until(page, imageLoaded, '#file-grid li[data-name="dot.png"] .pc-thumb img');
+  await page.getByRole('button', { name: 'List' }).click();
+
+  // A write share: a new folder, a move through the picker (rooted at the share), a delete.
+  await openDrive(page, `/drive?path=${encodeURIComponent('/Shared with me/ivy/Team')}`);
+  await page.getByRole('button', { name: 'New folder' }).click();
+  await page.getByLabel('Folder name').fill('Later');
+  await confirm(page);
+  await row(page, 'Later').waitFor();
+  assert.deepEqual(await names(owner.page, '/Team'), ['Drafts', 'Later', 'old.txt', 'plan.txt']);
+
+  await menu(page, 'plan.txt', 'Move plan.txt');
+  await page.locator('#picker-crumbs').getByText('Team').waitFor();
+  await page.getByRole('button', { name: 'Open folder Drafts' }).click();
+  await page.getByRole('button', { name: 'Move here, to Drafts' }).click();
+  await page.locator('#picker-dialog').waitFor({ state: 'hidden' });
+  await row(page, 'plan.txt').waitFor({ state: 'detached' });
+  assert.deepEqual(await names(owner.page, '/Team/Drafts'), ['plan.txt']);
+
+  await menu(page, 'old.txt', 'Delete old.txt');
+  await confirm(page);
+  await row(page, 'old.txt').waitFor({ state: 'detached' });
+  const trash = await pageApi(owner.page, 'GET', '/api/trash');
+  assert.deepEqual(trash.json.entries.map((e) => e.path), ['/Team/old.txt']);
+  // The shared folder itself stays the owner's: no menu of changes one level up.
+  await openDrive(page, `/drive?path=${encodeURIComponent('/Shared with me/ivy')}`);
+  await page.getByRole('button', { name: 'Actions for Team' }).click();
+  assert.equal(await page.getByRole('button', { name: 'Delete Team' }).count(), 0);
+  await assertAccessible(page, 'Shared with me, an owner');
+
+  // The public link page shows thumbnails too.
+  const link = await pageApi(owner.page, 'POST', '/api/shares', { path: '/Pics', permission: 'read' });
+  assert.equal(link.status, 201, link.text);
+  await page.goto(cluster.url(link.json.url));
+  await page.locator('#entries li').first().waitFor();
+  await until(page, imageLoaded, '#entries img.pc-share-thumb');
+  await assertAccessible(page, 'the link page with thumbnails');
+
+  assert.deepEqual(errors, []);
+  assert.deepEqual(owner.errors, []);
+  await context.close();
+  await owner.context.close();
 });
 
 test('keyboard: select, open the menu and act without a mouse', async () => {
