@@ -1,5 +1,6 @@
 // Browser tests of the drive page through the coordinator: upload (with progress), download,
-// new folder, rename, move, delete to the trash with confirmation, folder upload, breadcrumbs.
+// new folder, rename, move (through the folder picker), delete to the trash with
+// confirmation, folder upload, breadcrumbs.
 // (The page's other tools are in drive_ui.test.js.)
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -97,8 +98,9 @@ test('upload with progress, download, rename, move into a folder, delete', async
 
   // Move into the folder, then open it through its link and come back by breadcrumb.
   await (await act(page, 'renamed.txt', 'Move')).click();
-  await page.getByLabel(/Destination folder/).fill('/Archive');
-  await page.getByRole('button', { name: 'Move', exact: true }).click();
+  await page.locator('#picker-list').getByRole('button', { name: 'Open folder Archive' }).click();
+  await page.getByRole('button', { name: 'Move here, to Archive' }).click();
+  await page.locator('#picker-dialog').waitFor({ state: 'hidden' });
   await page.getByRole('link', { name: 'Open folder Archive' }).waitFor();
   await row(page, 'renamed.txt').waitFor({ state: 'detached' });
   await page.getByRole('link', { name: 'Open folder Archive' }).click();
