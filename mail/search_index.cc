@@ -88,6 +88,10 @@ bool Claimed(const pb::SearchManifest& manifest, std::string_view id) {
 SearchIndex::SearchIndex(kvs::Client& kvs, std::function<int64_t()> now_micros)
     : kvs_(kvs), now_micros_(std::move(now_micros)) {}
 
+void SearchIndex::MergeInBackground(int every) {
+  merger_ = std::make_unique<BackgroundMerger>(kvs_, now_micros_, every);
+}
+
 absl::Status SearchIndex::Add(std::string_view user, std::string_view id, std::string_view folder,
                               const ParsedMessage& message, bool unread) {
   pb::SearchDoc doc;
@@ -102,8 +106,11 @@ absl::Status SearchIndex::Add(std::string_view user, std::string_view id, std::s
   // listed the doc, and its intent is visible here.
   auto manifest = ReadManifest(kvs_, user);
   if (!manifest.ok()) return manifest.status();
-  if (!Claimed(manifest->manifest, id)) return absl::OkStatus();
-  return kvs_.Put(row, LateColumn(id), "");
+  if (Claimed(manifest->manifest, id)) {
+    if (auto s = kvs_.Put(row, LateColumn(id), ""); !s.ok()) return s;
+  }
+  if (merger_) merger_->Delivered(user);
+  return absl::OkStatus();
 }
 
 absl::Status SearchIndex::Remove(std::string_view user, std::string_view id) {

@@ -42,6 +42,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "kvs/client/client.h"
 #include "mail/mime.h"
+#include "mail/search_merger.h"
 #include "proto/mail_search.pb.h"
 
 namespace penncloud::mail {
@@ -57,6 +59,8 @@ namespace penncloud::mail {
 // How old a message id must be before its index entries may be removed for want of a
 // message, and before an unlisted segment counts as a crashed merge's.
 inline constexpr int64_t kRepairGrace = 10LL * 60 * 1'000'000;
+// Deliveries to one user after which a process that merges in the background merges.
+inline constexpr int kMergeEvery = 256;
 // Distinct keys indexed per message at most (a long body's rarest words go unindexed).
 inline constexpr size_t kMaxKeysPerMessage = 4000;
 
@@ -122,6 +126,10 @@ class SearchIndex {
   absl::StatusOr<std::vector<std::string>> DocIds(std::string_view user, std::string_view after,
                                                   int limit);
 
+  // From now on, every `every` deliveries to a user, merges the user's index on a thread
+  // of its own (for the process that delivers mail; elsewhere queries merge).
+  void MergeInBackground(int every);
+
   bool Complete(std::string_view user);
   absl::Status MarkComplete(std::string_view user);
 
@@ -131,6 +139,7 @@ class SearchIndex {
  private:
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;
+  std::unique_ptr<BackgroundMerger> merger_;
 };
 
 }  // namespace penncloud::mail

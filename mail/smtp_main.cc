@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   penncloud::accounts::Accounts& accounts = *process.accounts;
   pm::MailStore store(*process.kvs);
   if (!absl::GetFlag(FLAGS_search_index)) store.SkipIndexingForBenchmark();
+  // The process that delivers most mail keeps each user's pending index docs few.
+  store.index().MergeInBackground(pm::kMergeEvery);
   pm::OutboundQueue queue(*process.kvs);
   penncloud::accounts::SendingPolicy sending(process.kvs.get());
   pm::Delivery delivery(
