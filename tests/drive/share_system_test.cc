@@ -298,5 +298,92 @@ TEST_F(ShareSystemTest, OwnerZipsOwnFolder) {
   EXPECT_EQ(Curl(absl::StrCat("-b ", dir_, "/bob.jar"), "/api/files/zip?path=/Trip").status, 404);
 }
 
+TEST_F(ShareSystemTest, SeveralItemsZipTogetherWithSharedOnes) {
+  ASSERT_EQ(
+      As("alice", "POST", "/api/shares", R"({"path":"/Trip","user":"bob","permission":"read"})")
+          .status,
+      201);
+  ASSERT_EQ(Put("bob", "/notes.txt", "bob's notes").status, 201);
+  std::string zip = dir_ + "/several.zip";
+  Reply r = Curl(absl::StrCat("-b ", dir_, "/bob.jar"),
+                 "/api/files/zip?path=/notes.txt&path=/Shared%20with%20me/alice/Trip/notes.txt"
+                 "&path=/Shared%20with%20me/alice/Trip/Day%201",
+                 zip);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.Header("content-disposition").find("download.zip"), std::string::npos);
+  std::string listing;
+  ASSERT_EQ(Shell(absl::StrCat("python3 -c 'import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); "
+                               "assert z.testzip() is None; "
+                               "print(sorted((i.filename, i.file_size) for i in z.infolist()))' ",
+                               zip),
+                  &listing),
+            0);
+  EXPECT_EQ(listing,
+            "[('Day 1/', 0), ('Day 1/photo.jpg', 300000), ('notes (2).txt', 10), "
+            "('notes.txt', 11)]\n");
+  // Every path is checked: one of alice's own paths spoils the lot; carol gets nothing.
+  EXPECT_EQ(Curl(absl::StrCat("-b ", dir_, "/bob.jar"),
+                 "/api/files/zip?path=/notes.txt&path=/Shared%20with%20me/alice/secret.txt")
+                .status,
+            404);
+  EXPECT_EQ(Curl(absl::StrCat("-b ", dir_, "/carol.jar"),
+                 "/api/files/zip?path=/Shared%20with%20me/alice/Trip&path=/Shared%20with%20me/"
+                 "alice/Trip/notes.txt")
+                .status,
+            404);
+}
+
+TEST_F(ShareSystemTest, WriteShareTakesFoldersMovesAndDeletesFromOutside) {
+  ASSERT_EQ(
+      As("alice", "POST", "/api/shares", R"({"path":"/Trip","user":"bob","permission":"write"})")
+          .status,
+      201);
+  const std::string trip = "/Shared with me/alice/Trip";
+  EXPECT_EQ(As("bob", "POST", "/api/files/folder", R"({"path":")" + trip + R"(/Day 2"})").status,
+            201);
+  EXPECT_EQ(As("bob", "POST", "/api/files/move",
+               R"({"from":")" + trip + R"(/notes.txt","to":")" + trip + R"(/Day 2/notes.txt"})")
+                .status,
+            200);
+  EXPECT_EQ(As("alice", "GET", "/api/files/content?path=/Trip/Day%202/notes.txt").body,
+            "hello trip");
+  EXPECT_EQ(As("bob", "DELETE", "/api/files?path=/Shared%20with%20me/alice/Trip/Day%201").status,
+            200);
+  EXPECT_EQ(As("alice", "GET", "/api/files?path=/Trip/Day%201").status, 404);
+  EXPECT_EQ(As("alice", "GET", "/api/trash").Json()["entries"][0]["path"], "/Trip/Day 1");
+  // The shared folder itself, and anyone else, are refused.
+  EXPECT_EQ(As("bob", "DELETE", "/api/files?path=/Shared%20with%20me/alice/Trip").status, 403);
+  EXPECT_EQ(As("carol", "DELETE", "/api/files?path=/Shared%20with%20me/alice/Trip/Day%202").status,
+            404);
+  EXPECT_EQ(Curl("-X DELETE", "/api/files?path=/Shared%20with%20me/alice/Trip/Day%202").status,
+            401);
+  EXPECT_EQ(As("alice", "GET", "/api/files?path=/Trip").Json()["entries"].size(), 1u);
+}
+
+TEST_F(ShareSystemTest, LinkViewersGetThumbnails) {
+  // A real image: a 1x1 PNG.
+  const std::string png(
+      "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
+      "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
+      "\xfc\xcf\xc0\x50\x0f\x00\x04\x85\x01\x80\x84\xa9\x8c\x21\x00\x00\x00\x00\x49\x45\x4e\x44"
+      "\xae\x42\x60\x82",
+      67);
+  std::string file = dir_ + "/dot.png";
+  std::ofstream(file, std::ios::binary) << png;
+  ASSERT_EQ(Curl(absl::StrCat("-T '", file, "' -H 'Content-Type: image/png' -b ", dir_,
+                              "/alice.jar -H 'X-CSRF-Token: ", csrf_["alice"], "'"),
+                 "/api/files/content?path=/Trip/dot.png")
+                .status,
+            201);
+  auto [id, token] = Link("/Trip");
+  Reply thumb = Curl("", "/s/" + token + "/thumbnail?path=/dot.png&size=64");
+  ASSERT_EQ(thumb.status, 200) << thumb.body;
+  EXPECT_EQ(thumb.Header("content-type"), "image/jpeg");
+  EXPECT_EQ(thumb.body.substr(0, 2), "\xff\xd8");
+  EXPECT_EQ(Curl("", "/s/" + token + "/thumbnail?path=/../secret.txt").status, 400);
+  ASSERT_EQ(As("alice", "DELETE", "/api/shares/" + id).status, 200);
+  EXPECT_EQ(Curl("", "/s/" + token + "/thumbnail?path=/dot.png").status, 404);
+}
+
 }  // namespace
 }  // namespace penncloud::testing
