@@ -18,6 +18,10 @@ constexpr size_t kCheckers = 16;  // hits checked against the mailbox at once
 // A query starts again at most this often when a compaction replaced a segment under it.
 constexpr int kSnapshotAttempts = 3;
 constexpr int kListPage = 1000;
+// A query's own merge compacts only segments smaller than this.
+constexpr int64_t kQueryCompactsBelow = 1024;
+// How long Merge (the first search, a test, an operator) waits for a running merge.
+constexpr std::chrono::milliseconds kMergeWait{10000};
 
 // Whether `words` occur one after another among the words of `text`.
 bool HasPhrase(std::string_view text, const std::vector<std::string>& words) {
@@ -66,13 +70,17 @@ absl::StatusOr<IndexSnapshot> MailSearch::Snapshot(std::string_view user) {
   kvs::Client& kvs = store_.index().kvs();
   auto snapshot = IndexSnapshot::Load(kvs, user, kMergeAt);
   if (!snapshot.ok() || !snapshot->partial()) return snapshot;
-  // Many docs pend: fold them, then read what is left (all of it, merged or not).
-  if (auto s = Merge(user); !s.ok()) return s;
+  // Many docs pend: fold them (a short merge: the larger compactions are the background
+  // merges'), then read what is left, all of it, merged or not.
+  auto merged =
+      MergeIndex(kvs, user, store_.index().Now(), {.max_compacted_messages = kQueryCompactsBelow});
+  if (!merged.ok()) return merged;
   return IndexSnapshot::Load(kvs, user, -1);
 }
 
 absl::Status MailSearch::Merge(std::string_view user) {
-  return MergeIndex(store_.index().kvs(), user, store_.index().Now());
+  return MergeIndex(store_.index().kvs(), user, store_.index().Now(),
+                    {.wait_for_claim = kMergeWait});
 }
 
 absl::StatusOr<pb::MessageMeta> MailSearch::Resolve(std::string_view user, const std::string& id) {

@@ -45,7 +45,8 @@ class MailSearch {
   // index's unread postings over, and merges.
   absl::Status IndexOlderMessages(std::string_view user);
 
-  // Folds the pending docs into segments (search_merge.h); queries do it when many pend.
+  // Folds the pending docs into segments (search_merge.h), after a merge another process
+  // is running; queries merge (briefly) when many docs pend.
   absl::Status Merge(std::string_view user);
 
   // The sweep of the repair path: removes the index entries of every message that does not

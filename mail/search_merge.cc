@@ -150,7 +150,8 @@ absl::StatusOr<std::unordered_set<std::string>> LiveIds(kvs::Client& kvs, const 
 
 // Merges kFanout segments of the lowest level that has as many into one, dropping the
 // postings of removed messages. Returns false when no level is full.
-absl::StatusOr<bool> CompactOnce(kvs::Client& kvs, std::string_view user, int64_t now_micros) {
+absl::StatusOr<bool> CompactOnce(kvs::Client& kvs, std::string_view user, int64_t now_micros,
+                                 int64_t max_messages) {
   const std::string row = SearchRow(user);
   auto read = ReadManifest(kvs, user);
   if (!read.ok()) return read.status();
@@ -158,7 +159,8 @@ absl::StatusOr<bool> CompactOnce(kvs::Client& kvs, std::string_view user, int64_
   for (int level = 0; level < 31 && picked.empty(); ++level) {
     std::vector<int> at;
     for (int i = 0; i < read->manifest.segments_size(); ++i) {
-      if (Level(read->manifest.segments(i).messages()) == level) at.push_back(i);
+      const int64_t messages = read->manifest.segments(i).messages();
+      if (Level(messages) == level && messages < max_messages) at.push_back(i);
     }
     if (static_cast<int>(at.size()) >= kFanout) picked.assign(at.begin(), at.begin() + kFanout);
   }
@@ -216,15 +218,24 @@ absl::StatusOr<bool> CompactOnce(kvs::Client& kvs, std::string_view user, int64_
 
 }  // namespace
 
-absl::Status MergeIndex(kvs::Client& kvs, std::string_view user, int64_t now_micros) {
+absl::Status MergeIndex(kvs::Client& kvs, std::string_view user, int64_t now_micros,
+                        const MergeOptions& options) {
   const std::string row = SearchRow(user);
   auto read = ReadManifest(kvs, user);
   if (!read.ok()) return read.status();
-  pb::SearchManifest claim = read->manifest;
-  if (!claim.intent().empty() &&
-      IdMicros(claim.intent()) + kMergeLag + kClaimTimeout > now_micros) {
-    return absl::OkStatus();  // another merge holds a fresh claim
+  auto fresh_claim = [&] {
+    const std::string& intent = read->manifest.intent();
+    return !intent.empty() && IdMicros(intent) + kMergeLag + kClaimTimeout > now_micros;
+  };
+  if (fresh_claim() && options.wait_for_claim.count() > 0) {
+    // Until the other merge commits (or gives up); a store that cannot watch is not waited on.
+    (void)kvs.Watch(row, {{std::string(kManifestColumn), read->raw}}, options.wait_for_claim,
+                    nullptr);
+    read = ReadManifest(kvs, user);
+    if (!read.ok()) return read.status();
   }
+  if (fresh_claim()) return absl::OkStatus();  // the other merge does the work
+  pb::SearchManifest claim = read->manifest;
   // Never older than what is claimed already: the frontier only moves to newer ids.
   std::string floor = IdFloor(now_micros - kMergeLag);
   if (!claim.frontier().empty()) floor = std::min(floor, claim.frontier());
@@ -258,7 +269,7 @@ absl::Status MergeIndex(kvs::Client& kvs, std::string_view user, int64_t now_mic
       RunTogether(late.size(), [&](size_t i) { return kvs.Delete(row, LateColumn(late[i])); });
   if (!cleared.ok()) return cleared;
   for (int round = 0; round < kMaxCompactions; ++round) {
-    auto compacted = CompactOnce(kvs, user, now_micros);
+    auto compacted = CompactOnce(kvs, user, now_micros, options.max_compacted_messages);
     if (!compacted.ok()) return compacted.status();
     if (!*compacted) break;
   }

@@ -10,6 +10,7 @@
 // MailSearch::Repair): never a message that no query can find.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -24,8 +25,18 @@ inline constexpr int kMergeAt = 64;
 // and a doc written after the claim costs a late marker.
 inline constexpr int64_t kMergeLag = 100'000;
 
+struct MergeOptions {
+  // How long to wait (on a watch of the manifest) for another merge's fresh claim to end
+  // before merging what it left; zero: return at once, the other merge does the work.
+  std::chrono::milliseconds wait_for_claim{0};
+  // Only segments of fewer messages than this are compacted: a merge a query runs stays
+  // short, the background merges do the rest.
+  int64_t max_compacted_messages = INT64_MAX;
+};
+
 // Folds the docs older than now - kMergeLag into segments and merges segments. Returns OK
-// without doing anything when another merge holds a fresh claim.
-absl::Status MergeIndex(kvs::Client& kvs, std::string_view user, int64_t now_micros);
+// without doing anything when another merge holds a fresh claim (after the wait).
+absl::Status MergeIndex(kvs::Client& kvs, std::string_view user, int64_t now_micros,
+                        const MergeOptions& options = {});
 
 }  // namespace penncloud::mail
