@@ -19,7 +19,7 @@ constexpr size_t kCheckers = 16;  // hits checked against the mailbox at once
 constexpr int kSnapshotAttempts = 3;
 constexpr int kListPage = 1000;
 // A query's own merge compacts only segments smaller than this.
-constexpr int64_t kQueryCompactsBelow = 1024;
+constexpr int64_t kQueryCompactsBelow = 256;
 // How long Merge (the first search, a test, an operator) waits for a running merge.
 constexpr std::chrono::milliseconds kMergeWait{10000};
 

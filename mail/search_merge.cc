@@ -18,7 +18,7 @@ namespace {
 // A claim older than this is a crashed merge's, and the next merge claims again.
 constexpr int64_t kClaimTimeout = 30'000'000;
 // Docs per new segment, which bounds a merge's memory.
-constexpr size_t kSegmentMessages = 4096;
+constexpr size_t kSegmentMessages = 1024;
 // Segment sizes: level 0 holds fewer than kLevelBase messages, each level kFanout times
 // more; kFanout segments of one level merge into one of the next.
 constexpr int64_t kLevelBase = 256;

@@ -29,9 +29,10 @@ struct MergeOptions {
   // How long to wait (on a watch of the manifest) for another merge's fresh claim to end
   // before merging what it left; zero: return at once, the other merge does the work.
   std::chrono::milliseconds wait_for_claim{0};
-  // Only segments of fewer messages than this are compacted: a merge a query runs stays
-  // short, the background merges do the rest.
-  int64_t max_compacted_messages = INT64_MAX;
+  // Only segments of fewer messages than this are compacted, so no merge holds more than
+  // about 4 times as many messages' postings in memory (~64 bytes each); a large mailbox
+  // ends with many segments of a few thousand messages, each read once per key (cached).
+  int64_t max_compacted_messages = 1024;
 };
 
 // Folds the docs older than now - kMergeLag into segments and merges segments. Returns OK
