@@ -25,9 +25,10 @@ const auto* const kCertificates = ::testing::AddGlobalTestEnvironment(new TestCe
 // at-most-once id, to see what the client does with a "session expired" answer.
 class ScriptedReplica final : public pb::KvsService::Service {
  public:
-  explicit ScriptedReplica(std::deque<grpc::Status> script) : script_(std::move(script)) {
+  explicit ScriptedReplica(std::deque<grpc::Status> script, int port = 0)
+      : script_(std::move(script)) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", tls::ServerCredentials(), &port_);
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(port), tls::ServerCredentials(), &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
@@ -102,6 +103,23 @@ TEST(ReplicaGroupClientTest, AMethodTheReplicaLacksFailsAtOnce) {
   EXPECT_TRUE(absl::IsUnimplemented(got.status())) << got.status();
   // One attempt, not retries until the 10 s deadline.
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+// A replica that refused the client's first connections (not up yet, or restarting) is
+// used soon after it is back: the channel reconnects within the client's back-off.
+TEST(ReplicaGroupClientTest, AReplicaBackAfterRefusingIsReachedAtOnce) {
+  const int port = penncloud::testing::FreePort();
+  ReplicaGroupOptions options;
+  options.deadline = std::chrono::milliseconds(300);
+  ReplicaGroupClient early({"127.0.0.1:" + std::to_string(port)}, options);
+  EXPECT_TRUE(absl::IsUnavailable(early.Put("r", "c", "v")));  // refused: nothing listens
+  ScriptedReplica replica({}, port);
+  ASSERT_EQ(replica.address(), "127.0.0.1:" + std::to_string(port));
+  const auto started = std::chrono::steady_clock::now();
+  absl::Status put = absl::UnavailableError("not tried");
+  for (int i = 0; i < 100 && !put.ok(); ++i) put = early.Put("r", "c", "v");
+  EXPECT_TRUE(put.ok()) << put;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
 }
 
 TEST(ConnectTest, RejectsMalformedSpecs) {
