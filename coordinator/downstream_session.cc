@@ -10,7 +10,6 @@
 #include "common/log.h"
 #include "coordinator/proxy_metrics.h"
 #include "frontend/api_context.h"
-#include "http/header_bytes.h"
 
 namespace penncloud::coordinator {
 
@@ -77,7 +76,6 @@ bool DownstreamSession::AbandonIfStalled(Clock::time_point now, Clock::duration 
 
 void DownstreamSession::ReadHeader() {
   header_parser_.emplace();
-  header_parser_->header_limit(penncloud::http::kMaxHeaderBytes);
   header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   buffered_parser_.reset();
   stream_parser_.reset();
@@ -89,27 +87,27 @@ void DownstreamSession::ReadHeader() {
   event_stream_ = false;
   client_.tcp().expires_after(
       std::chrono::seconds(over_connection_cap_ ? 5 : shared_->options.idle_timeout_s));
-  http::async_read_header(
-      client_, client_buffer_, *header_parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) {
-        if (ec == http::error::header_limit ||
-            (!ec && penncloud::http::HeaderFieldBytes(self->header_parser_->get()) >
-                        penncloud::http::kMaxHeaderBytes)) {
-          return self->HeaderTooLarge();
-        }
-        if (ec) return self->CloseClient();
-        self->OnHeader();
-      });
+  auto self = shared_from_this();
+  head_reader_.Read(*header_parser_, shared_->options.head, self,
+                    [self](penncloud::http::HeadOutcome outcome) {
+                      if (outcome == penncloud::http::HeadOutcome::kRead) return self->OnHeader();
+                      if (outcome == penncloud::http::HeadOutcome::kClosed) {
+                        return self->CloseClient();
+                      }
+                      self->RefuseHead(outcome);
+                    });
 }
 
-// Answered here, not forwarded: the frontends hold headers to the same limit.
-void DownstreamSession::HeaderTooLarge() {
+// Answered here, not forwarded: the frontends hold heads to the same rules.
+void DownstreamSession::RefuseHead(penncloud::http::HeadOutcome outcome) {
+  penncloud::http::CountRefusedHead("coordinator", outcome);
   version_ = 11;
   method_ = http::verb::unknown;
   client_keep_alive_ = false;
   started_ = std::chrono::steady_clock::now();
   request_id_ = absl::StrCat(shared_->id_prefix, "-", shared_->next_id.fetch_add(1));
-  ReplyError(431, "request header too large");
+  penncloud::http::HeadRefusal refusal = penncloud::http::RefusalOf(outcome);
+  ReplyError(refusal.status, refusal.message);
 }
 
 void DownstreamSession::OnHeader() {

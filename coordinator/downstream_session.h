@@ -1,9 +1,9 @@
 // One client connection to :8000 or :8443, and the exchanges it opens with frontends.
 //
-// The client side (downstream_session.cc) reads each request's head, applies the edge
-// rules (limits, HTTPS redirect, header size), serves the console itself or hands the
-// request to the upstream side (upstream_relay.cc), which picks a frontend, sends the
-// request and relays the answer.
+// The client side (downstream_session.cc) reads each request's head (http::HeadReader: the
+// header size and the head deadline), applies the edge rules (limits, HTTPS redirect), serves the
+// console itself or hands the request to the upstream side (upstream_relay.cc), which picks a
+// frontend, sends the request and relays the answer.
 //
 // A streamed upload runs as two tracks at once: the upload track moves the client's body
 // to the frontend, and the response track reads the frontend's answer. A frontend may
@@ -32,6 +32,7 @@
 #include "coordinator/client_stream.h"
 #include "coordinator/proxy_heads.h"
 #include "coordinator/proxy_shared.h"
+#include "http/head_reader.h"
 #include "http/types.h"
 
 namespace penncloud::coordinator {
@@ -66,7 +67,7 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
 
   // ---- client side (downstream_session.cc) ----
   void ReadHeader();
-  void HeaderTooLarge();
+  void RefuseHead(penncloud::http::HeadOutcome outcome);  // 431 or 408, then close
   void OnHeader();
   void ReadBody();
   ForwardedBy Forwarding() const;
@@ -118,6 +119,7 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   std::string peer_;
   boost::beast::flat_buffer client_buffer_;
   boost::beast::flat_buffer upstream_buffer_;
+  penncloud::http::HeadReader<ClientStream> head_reader_{client_, client_.tcp(), client_buffer_};
 
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> header_parser_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>>

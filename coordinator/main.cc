@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
   options.port = static_cast<uint16_t>(absl::GetFlag(FLAGS_http_port));
   int io = absl::GetFlag(FLAGS_io_threads);
   options.io_threads = io > 0 ? io : std::max(1u, std::thread::hardware_concurrency());
+  options.head.deadline = http::HeadDeadlineFromFlag();
   std::unique_ptr<boost::asio::ssl::context> https;
   if (std::string cert = absl::GetFlag(FLAGS_tls_cert); !cert.empty()) {
     auto loaded = coordinator::HttpsContext(cert, absl::GetFlag(FLAGS_tls_key));
@@ -212,9 +213,16 @@ int main(int argc, char** argv) {
   }
 
   const int drain_ms = absl::GetFlag(FLAGS_drain_ms);
-  OnStopSignal([&proxy, drain_ms] { proxy.Drain(drain_ms); },
-               std::chrono::milliseconds(drain_ms + 5000));
+  std::chrono::steady_clock::time_point drain_deadline;  // set before Run returns
+  OnStopSignal(
+      [&proxy, &drain_deadline, drain_ms] {
+        drain_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
+        proxy.Drain(drain_ms);
+      },
+      std::chrono::milliseconds(drain_ms + 5000));
   proxy.Run();
+  // /metrics last, so that the drain above can be watched there.
+  if (*metrics_server) (*metrics_server)->Drain(drain_deadline);
   PC_LOG(kInfo, "coordinator.stopped");
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (admin_thread.joinable()) admin_thread.detach();

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "coordinator/client_limits.h"
 #include "coordinator/registry.h"
+#include "http/head_reader.h"
 #include "http/router.h"
 #include "http/worker_pool.h"
 
@@ -43,6 +44,7 @@ struct ProxyOptions {
   uint16_t port = 8000;
   int io_threads = 2;
   int idle_timeout_s = 60;
+  http::HeadOptions head = {};  // a client's request head: the header limit and deadline
   int upstream_timeout_s = 60;  // per upstream read/write
   int connect_timeout_ms = 1000;
   int max_attempts = 3;

@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
   ctx.undo_send_default_s = absl::GetFlag(FLAGS_undo_send_default_s);
 
   http::Router router;
-  frontend::BuildRoutes(
-      router, ctx, {.web_root = ctx.web_root, .assets_root = absl::GetFlag(FLAGS_assets_root)});
+  frontend::BuildRoutes(router, ctx,
+                        frontend::WebAppSite(ctx.web_root, absl::GetFlag(FLAGS_assets_root)));
 
   http::ServerOptions options;
   options.address = absl::GetFlag(FLAGS_address);
@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   int io = absl::GetFlag(FLAGS_io_threads);
   options.io_threads = io > 0 ? io : std::max(1u, std::thread::hardware_concurrency());
   options.workers = absl::GetFlag(FLAGS_workers);
+  options.head.deadline = http::HeadDeadlineFromFlag();
+  options.name = "frontend";
   http::Server server(&router, options);
   auto bound = server.Start();
   if (!bound.ok()) {
@@ -121,13 +123,17 @@ int main(int argc, char** argv) {
   // Drain: stop beating (the coordinator stops choosing this node), stop accepting, let
   // requests in flight finish, then stop.
   const int drain_ms = absl::GetFlag(FLAGS_drain_ms);
+  std::chrono::steady_clock::time_point drain_deadline;  // set before Run returns
   OnStopSignal(
-      [&server, &beats, drain_ms] {
+      [&server, &beats, &drain_deadline, drain_ms] {
+        drain_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
         if (beats) beats->Stop();
         server.Stop(drain_ms);
       },
       std::chrono::milliseconds(drain_ms + 5000));
   server.Run();
+  // /metrics last, so that the drain above can be watched there.
+  if (*metrics_server) (*metrics_server)->Drain(drain_deadline);
   PC_LOG(kInfo, "frontend.stopped");
   beats.reset();
   // Workers blocked on a dead connection must not hold up the exit.

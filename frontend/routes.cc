@@ -17,7 +17,16 @@
 
 namespace penncloud::frontend {
 
-void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticOptions& static_options) {
+http::StaticSite WebAppSite(const std::string& web_root, const std::string& assets_root) {
+  return {
+      .pages_root = web_root,
+      .hidden_pages = {"admin"},
+      .folders = {
+          {.prefix = "/static", .root = web_root + "/static"},
+          {.prefix = "/assets", .root = assets_root, .cache_control = "public, max-age=86400"}}};
+}
+
+void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticSite& site) {
   RegisterAccountRoutes(router, ctx);
   RegisterAccountSettingsRoutes(router, ctx);
   RegisterPasswordResetRoutes(router, ctx);
@@ -32,7 +41,15 @@ void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticOption
   RegisterPreviewRoutes(router, ctx);
   RegisterShareRoutes(router, ctx);
   RegisterWebDavRoutes(router, ctx);
-  http::RegisterStaticRoutes(router, static_options);
+  router.Add("GET", "/healthz",
+             [](Request&) {
+               Response res;
+               res.headers.Set("Content-Type", "text/plain");
+               res.body = "ok\n";
+               return res;
+             },
+             {.stream_body = false, .max_body = 0, .nonblocking = true});
+  http::RegisterStaticRoutes(router, site);
 }
 
 }  // namespace penncloud::frontend

@@ -3,12 +3,18 @@
 // rest).
 #pragma once
 
+#include <string>
+
 #include "frontend/api_context.h"
 #include "http/static_files.h"
 
 namespace penncloud::frontend {
 
+// The web app's files: its pages and /static/ from `web_root` (web/ of the checkout),
+// Bootstrap under /assets/ from `assets_root`; the console page is the coordinator's.
+http::StaticSite WebAppSite(const std::string& web_root, const std::string& assets_root);
+
 // `ctx` must outlive `router`: handlers keep a reference to it.
-void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticOptions& static_options);
+void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticSite& site);
 
 }  // namespace penncloud::frontend

@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/write_deadline.h"
-#include "http/header_bytes.h"
+#include "http/head_reader.h"
 #include "http/json_response.h"
 #include "http/listener.h"
 #include "http/worker_pool.h"
@@ -27,28 +27,31 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 // Request counts and latencies, per route pattern (never the raw path: it holds user
-// data such as file names, and would grow without bound).
+// data such as file names, and would grow without bound). Named "<ServerOptions::name>_...",
+// so that two servers in one binary keep apart; the families live as long as the process.
 struct HttpMetrics {
-  metrics::CounterFamily& requests = metrics::Default().Counter(
-      "frontend_http_requests_total", "HTTP requests answered, by method, route and status",
-      {"method", "route", "status"});
-  metrics::HistogramFamily& latency = metrics::Default().Histogram(
-      "frontend_http_request_duration_seconds",
-      "HTTP request latency (header read to response written), by route", {"route"});
-  metrics::GaugeFamily& in_flight = metrics::Default().Gauge(
-      "frontend_http_in_flight_requests", "requests being served (handler or body stream)");
-  metrics::GaugeFamily& connections =
-      metrics::Default().Gauge("frontend_http_connections", "open client connections");
-  metrics::GaugeFamily& queued = metrics::Default().Gauge(
-      "frontend_worker_queue_length", "handler tasks waiting for a worker thread");
-  metrics::GaugeFamily& draining =
-      metrics::Default().Gauge("frontend_draining", "1 once SIGTERM started the drain");
+  explicit HttpMetrics(const std::string& name)
+      : requests(metrics::Default().Counter(name + "_http_requests_total",
+                                            "HTTP requests answered, by method, route and status",
+                                            {"method", "route", "status"})),
+        latency(metrics::Default().Histogram(
+            name + "_http_request_duration_seconds",
+            "HTTP request latency (header read to response written), by route", {"route"})),
+        in_flight(metrics::Default().Gauge(name + "_http_in_flight_requests",
+                                           "requests being served (handler or body stream)")),
+        connections(
+            metrics::Default().Gauge(name + "_http_connections", "open client connections")),
+        queued(metrics::Default().Gauge(name + "_worker_queue_length",
+                                        "handler tasks waiting for a worker thread")),
+        draining(metrics::Default().Gauge(name + "_draining", "1 once SIGTERM started the drain")) {
+  }
+  metrics::CounterFamily& requests;
+  metrics::HistogramFamily& latency;
+  metrics::GaugeFamily& in_flight;
+  metrics::GaugeFamily& connections;
+  metrics::GaugeFamily& queued;
+  metrics::GaugeFamily& draining;
 };
-
-HttpMetrics& Metrics() {
-  static HttpMetrics* m = new HttpMetrics();
-  return *m;
-}
 
 // Live figures shared with the metrics refresher, which may outlive the server.
 struct Live {
@@ -66,6 +69,7 @@ struct Shared {
   const Router* router;
   ServerOptions options;
   WorkerPool* pool;
+  const HttpMetrics* metrics;
   std::shared_ptr<Live> live = std::make_shared<Live>();
   std::atomic<int64_t>& in_flight = live->in_flight;
   std::atomic<int64_t>& connections = live->connections;
@@ -152,20 +156,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadHeader() {
     header_parser_.emplace();
-    header_parser_->header_limit(shared_->options.header_limit);
     header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     string_parser_.reset();
     stream_parser_.reset();
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
-    bhttp::async_read_header(
-        stream_, buffer_, *header_parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    auto self = shared_from_this();
+    head_reader_.Read(*header_parser_, shared_->options.head, self,
+                      [self](HeadOutcome outcome) { self->OnHeader(outcome); });
   }
 
-  void OnHeader(beast::error_code ec) {
-    if (ec == bhttp::error::header_limit ||
-        (!ec && HeaderFieldBytes(header_parser_->get()) > shared_->options.header_limit)) {
+  void OnHeader(HeadOutcome outcome) {
+    if (outcome == HeadOutcome::kTooLarge || outcome == HeadOutcome::kLate) {
       // Said, not just closed on, so a client (or the coordinator) sees why.
+      CountRefusedHead(shared_->options.name, outcome);
       ++shared_->requests_total;
       started_ = std::chrono::steady_clock::now();
       req_ = Request();  // counted as an unmatched request, not as the previous one's route
@@ -173,9 +176,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       version_ = 11;
       head_ = false;
       keep_alive_ = false;
-      return Write(ErrorResponse(431, "request header too large"));
+      HeadRefusal refusal = RefusalOf(outcome);
+      return Write(ErrorResponse(refusal.status, refusal.message));
     }
-    if (ec) return Close();  // includes timeouts and clean closes
+    if (outcome != HeadOutcome::kRead) return Close();  // includes idle timeouts, clean closes
     ++shared_->requests_total;
     started_ = std::chrono::steady_clock::now();
     const auto& h = header_parser_->get();
@@ -387,7 +391,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     const std::string& route = route_ ? route_->pattern : kUnmatched;
-    HttpMetrics& m = Metrics();
+    const HttpMetrics& m = *shared_->metrics;
     m.requests.With({req_.method, route, std::to_string(status_)}).Inc();
     m.latency.With({route}).Observe(secs);
     shared_->live->latency.Observe(secs);
@@ -419,6 +423,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Shared* shared_;
   std::string remote_;
   beast::flat_buffer buffer_;
+  HeadReader<beast::tcp_stream> head_reader_{stream_, stream_, buffer_};
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
@@ -455,7 +460,8 @@ absl::StatusOr<std::string> StreamReader::Read(size_t max_bytes) {
 class Server::Impl {
  public:
   Impl(const Router* router, ServerOptions options)
-      : pool_(options.workers, options.max_queued),
+      : metrics_(options.name),
+        pool_(options.workers, options.max_queued),
         ioc_(options.io_threads),
         // One lane: every connection gets a strand of its own on the shared io_context.
         listener_(
@@ -466,8 +472,8 @@ class Server::Impl {
     shared_.router = router;
     shared_.options = options;
     shared_.pool = &pool_;
-    metrics::Default().OnCollect([live = shared_.live] {
-      HttpMetrics& m = Metrics();
+    shared_.metrics = &metrics_;
+    metrics::Default().OnCollect([live = shared_.live, m = metrics_] {
       m.in_flight.With().Set(static_cast<double>(live->in_flight.load()));
       m.connections.With().Set(static_cast<double>(live->connections.load()));
       m.queued.With().Set(static_cast<double>(live->queued.load()));
@@ -503,6 +509,7 @@ class Server::Impl {
   }
 
  private:
+  HttpMetrics metrics_;
   WorkerPool pool_;
   Shared shared_;
   net::io_context ioc_;

@@ -1,6 +1,7 @@
-// The frontend's HTTP/1.1 server (Boost.Beast, asynchronous): a listener accepts, each
-// connection is a self-owning object on its own strand; a fresh parser per request with
-// header and body limits; timeouts on every read and write; keep-alive. N I/O threads run
+// An HTTP/1.1 server (Boost.Beast, asynchronous), the one the frontend runs: a listener
+// accepts, each connection is a self-owning object on its own strand; a fresh parser per
+// request, its head read by HeadReader (header limit, head deadline) and its body held to
+// the route's limit; timeouts on every read and write; keep-alive. N I/O threads run
 // one io_context; handlers run on a WorkerPool (unless their route is nonblocking), and
 // streamed bodies move one piece at a time between the socket and the worker.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
+#include "http/head_reader.h"
 #include "http/router.h"
 
 namespace penncloud::http {
@@ -22,8 +24,13 @@ struct ServerOptions {
   int io_threads = 2;
   int workers = 64;
   size_t max_queued = 20000;
-  uint32_t header_limit = kMaxHeaderBytes + kForwardedHeaderBytes;
+  // A head's fields are held to what the coordinator may send on; the whole head must
+  // arrive within head.deadline of its first byte.
+  HeadOptions head = {.field_limit = kMaxHeaderBytes + kForwardedHeaderBytes};
   int idle_timeout_s = 60;  // keep-alive connections and stalled reads/writes
+  // Names the metrics: <name>_http_requests_total, <name>_draining, ... and the server
+  // label of http_request_heads_refused_total.
+  std::string name = "server";
 };
 
 // Load figures the heartbeat reports.

@@ -1,5 +1,6 @@
 #include "http/static_files.h"
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -100,51 +101,35 @@ void AddPageSecurityHeaders(Response& res) {
   res.headers.Set("Cross-Origin-Opener-Policy", "same-origin");
 }
 
-void RegisterStaticRoutes(Router& router, const StaticOptions& options) {
+void RegisterStaticRoutes(Router& router, const StaticSite& site) {
   auto cache = std::make_shared<FileCache>();
   RouteOptions fast{.stream_body = false, .max_body = 0, .nonblocking = true};
-  std::string web = options.web_root;
-  std::string assets = options.assets_root;
-
-  router.Add(
-      "GET", "/healthz",
-      [](Request&) {
-        Response res;
-        res.headers.Set("Content-Type", "text/plain");
-        res.body = "ok\n";
-        return res;
-      },
-      fast);
+  for (const StaticFolder& folder : site.folders) {
+    router.Add(
+        "GET", folder.prefix + "/*",
+        [cache, folder](Request& req) {
+          const std::string& rel = req.params["*"];
+          if (!SafeRelative(rel)) return ErrorResponse(404, "not found");
+          return Serve(*cache, folder.root + "/" + rel, false, folder.cache_control.c_str());
+        },
+        fast);
+  }
   router.Add(
       "GET", "/",
-      [cache, web](Request&) { return Serve(*cache, web + "/index.html", true, "no-cache"); },
-      fast);
-  router.Add(
-      "GET", "/static/*",
-      [cache, web](Request& req) {
-        const std::string& rel = req.params["*"];
-        if (!SafeRelative(rel)) return ErrorResponse(404, "not found");
-        return Serve(*cache, web + "/static/" + rel, false, "no-cache");
-      },
-      fast);
-  router.Add(
-      "GET", "/assets/*",
-      [cache, assets](Request& req) {
-        const std::string& rel = req.params["*"];
-        if (!SafeRelative(rel)) return ErrorResponse(404, "not found");
-        return Serve(*cache, assets + "/" + rel, false, "public, max-age=86400");
+      [cache, pages = site.pages_root](Request&) {
+        return Serve(*cache, pages + "/index.html", true, "no-cache");
       },
       fast);
   router.Add(
       "GET", "/{page}",
-      [cache, web](Request& req) {
+      [cache, pages = site.pages_root, hidden = site.hidden_pages](Request& req) {
+        // Matched on the decoded name, so "/%61dmin" is "admin" here too.
         const std::string& page = req.params["page"];
-        // The console page is the coordinator's (it checks the admin session first); a
-        // frontend never serves it, whatever spelling of the path reached it.
-        if (!SafeRelative(page) || page.find('.') != std::string::npos || page == "admin") {
+        if (!SafeRelative(page) || page.find('.') != std::string::npos ||
+            std::find(hidden.begin(), hidden.end(), page) != hidden.end()) {
           return ErrorResponse(404, "not found");
         }
-        return Serve(*cache, web + "/" + page + ".html", true, "no-cache");
+        return Serve(*cache, pages + "/" + page + ".html", true, "no-cache");
       },
       fast);
 }

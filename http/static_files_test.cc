@@ -23,7 +23,14 @@ class StaticFilesTest : public ::testing::Test {
     fs::create_directories(root_ / "static");
     Write("index.html", "<h1>home</h1>");
     Write("admin.html", "<h1>console</h1>");
-    RegisterStaticRoutes(router_, {.web_root = root_.string(), .assets_root = root_.string()});
+    fs::create_directories(root_ / "lib");
+    RegisterStaticRoutes(
+        router_,
+        {.pages_root = root_.string(),
+         .hidden_pages = {"admin"},
+         .folders = {
+             {.prefix = "/static", .root = root_ / "static"},
+             {.prefix = "/lib", .root = root_ / "lib", .cache_control = "public, max-age=60"}}});
   }
   ~StaticFilesTest() override { fs::remove_all(root_); }
 
@@ -43,10 +50,10 @@ class StaticFilesTest : public ::testing::Test {
   Router router_;
 };
 
-// The console is the coordinator's, which checks the admin session first. A frontend
-// reached with an encoded spelling ("/%61dmin" passes a prefix check on the raw path)
-// once served the page itself.
-TEST_F(StaticFilesTest, NeverServesTheConsolePage) {
+// A hidden page (the frontend hides the console, which is the coordinator's after its
+// admin check) is never served: a frontend reached with an encoded spelling ("/%61dmin"
+// passes a prefix check on the raw path) once served it.
+TEST_F(StaticFilesTest, NeverServesAHiddenPage) {
   EXPECT_EQ(Get("/admin").status, 404);
   EXPECT_EQ(Get("/%61dmin").status, 404);
   EXPECT_EQ(Get("/%61%64%6d%69%6e").status, 404);
@@ -64,6 +71,20 @@ TEST_F(StaticFilesTest, MissesAreNotCached) {
   EXPECT_EQ(Get("/later").status, 404);
   Write("later.html", "<p>later</p>");
   EXPECT_EQ(Get("/later").status, 200);
+}
+
+// Each folder from its own root with its own caching; nothing outside a root.
+TEST_F(StaticFilesTest, FoldersServeFromTheirRoots) {
+  Write("lib/x.css", "lib{}");
+  Response lib = Get("/lib/x.css");
+  EXPECT_EQ(lib.status, 200);
+  EXPECT_EQ(lib.body, "lib{}");
+  EXPECT_EQ(lib.headers.Get("Cache-Control"), "public, max-age=60");
+  EXPECT_EQ(lib.headers.Get("Content-Type"), "text/css; charset=utf-8");
+  EXPECT_EQ(Get("/static/x.css").status, 404);
+  EXPECT_EQ(Get("/lib/../index.html").status, 404);
+  EXPECT_EQ(Get("/lib/%2e%2e/index.html").status, 404);
+  EXPECT_EQ(Get("/static/").status, 404);
 }
 
 TEST_F(StaticFilesTest, HitsAreCachedAndStayServedAfterTheFileGoes) {
