@@ -12,6 +12,7 @@
 #include "frontend/accounts_api.h"
 #include "frontend/drive_api.h"
 #include "frontend/mail_api.h"
+#include "frontend/share_api.h"
 #include "frontend/webdav.h"
 #include "fuzz/check.h"
 #include "kvs/client/memory_client.h"
@@ -55,6 +56,7 @@ struct World {
     frontend::RegisterAccountRoutes(router, ctx);
     frontend::RegisterMailRoutes(router, ctx);
     frontend::RegisterDriveRoutes(router, ctx);
+    frontend::RegisterShareRoutes(router, ctx);
     frontend::RegisterWebDavRoutes(router, ctx);
     FUZZ_CHECK(accounts.SignUp("alice", "password1").ok());
     auto login = accounts.LogIn("alice", "password1");
