@@ -1,7 +1,10 @@
 #include "mail/outbound_queue.h"
 
+#include <algorithm>
 #include <random>
+#include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -12,21 +15,34 @@ namespace penncloud::mail {
 namespace {
 
 constexpr std::string_view kRow = "mailq";
+constexpr std::string_view kDueRow = "mailqdue";
+constexpr int kDuePage = 16;        // due-index columns per List of a claim
+constexpr int kMaxPages = 10'000;   // pages of any one listing
+constexpr size_t kTimeDigits = 16;  // "%016x" of the microseconds
 
 std::string BodyName(std::string_view id) { return Cat("mailqbody/", id); }
 
-}  // namespace
-
-QueueStats StatsOf(const std::vector<pb::QueuedMessage>& entries) {
-  QueueStats stats{.length = static_cast<int64_t>(entries.size())};
-  for (const pb::QueuedMessage& entry : entries) {
-    if (stats.oldest_enqueued_micros == 0 ||
-        entry.enqueued_micros() < stats.oldest_enqueued_micros) {
-      stats.oldest_enqueued_micros = entry.enqueued_micros();
-    }
-  }
-  return stats;
+std::string DueColumn(int64_t due_micros, std::string_view id) {
+  return absl::StrFormat("%016x/%s", static_cast<uint64_t>(std::max<int64_t>(due_micros, 0)), id);
 }
+
+// "<16 hex>/<id>" -> the time and the id; false for anything else.
+bool ParseHexTime(std::string_view hex, int64_t* micros) {
+  uint64_t value = 0;
+  if (hex.size() != kTimeDigits ||
+      !absl::SimpleHexAtoi(absl::string_view(hex.data(), hex.size()), &value))
+    return false;
+  *micros = static_cast<int64_t>(value);
+  return true;
+}
+
+bool ParseDueColumn(std::string_view column, int64_t* due_micros, std::string_view* id) {
+  if (column.size() <= kTimeDigits + 1 || column[kTimeDigits] != '/') return false;
+  *id = column.substr(kTimeDigits + 1);
+  return ParseHexTime(column.substr(0, kTimeDigits), due_micros);
+}
+
+}  // namespace
 
 OutboundQueue::OutboundQueue(kvs::Client& kvs, std::function<int64_t()> now_micros)
     : kvs_(kvs), now_micros_(now_micros ? std::move(now_micros) : [] {
@@ -63,6 +79,9 @@ absl::StatusOr<pb::QueuedMessage> OutboundQueue::Add(pb::QueuedMessage entry,
   auto chunks = WriteChunks(kvs_, BodyName(entry.id()), source);
   if (!chunks.ok()) return chunks.status();
   entry.set_chunks(*chunks);
+  if (auto s = kvs_.Put(kDueRow, DueColumn(entry.next_attempt_micros(), entry.id()), ""); !s.ok()) {
+    return s;
+  }
   auto created = kvs_.CPut(kRow, entry.id(), std::nullopt, entry.SerializeAsString());
   if (!created.ok()) return created.status();
   if (!*created) return absl::AbortedError("queue id collision");
@@ -88,26 +107,87 @@ absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::ListAll() {
 }
 
 absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::Claim(
-    std::string_view owner, int64_t lease_micros, int limit, QueueStats* stats,
+    std::string_view owner, int64_t lease_micros, int limit,
     const std::function<bool(const pb::QueuedMessage&)>& wanted) {
-  auto all = ListAll();
-  if (!all.ok()) return all.status();
-  if (stats != nullptr) *stats = StatsOf(*all);
   std::vector<pb::QueuedMessage> claimed;
-  int64_t now = now_micros_();
-  for (const pb::QueuedMessage& entry : *all) {
-    if (static_cast<int>(claimed.size()) >= limit) break;
-    if (entry.next_attempt_micros() > now) continue;
-    if (wanted && !wanted(entry)) continue;
-    if (!entry.lease_owner().empty() && entry.lease_until_micros() > now) continue;
-    pb::QueuedMessage mine = entry;
-    mine.set_lease_owner(std::string(owner));
-    mine.set_lease_until_micros(now + lease_micros);
-    auto done = kvs_.CPut(kRow, entry.id(), entry.SerializeAsString(), mine.SerializeAsString());
-    if (!done.ok()) return done.status();
-    if (*done) claimed.push_back(std::move(mine));
+  const int64_t now = now_micros_();
+  kvs::ListOptions options;
+  options.limit = kDuePage;
+  for (int pages = 0; pages < kMaxPages; ++pages) {
+    auto page = kvs_.List(kDueRow, options);
+    if (!page.ok()) return page.status();
+    for (const kvs::Cell& cell : page->cells) {
+      int64_t due = 0;
+      std::string_view id;
+      if (!ParseDueColumn(cell.column, &due, &id)) continue;
+      if (due > now || static_cast<int>(claimed.size()) >= limit) return claimed;
+      auto entry = Get(id);
+      if (!entry.ok() && !absl::IsNotFound(entry.status())) return entry.status();
+      if (!entry.ok() || entry->next_attempt_micros() != due) {
+        // A leftover of a crashed write, or of one still in flight if young (see above).
+        if (due < now - kStaleGraceMicros) (void)kvs_.Delete(kDueRow, cell.column);
+        continue;
+      }
+      if (wanted && !wanted(*entry)) continue;
+      if (!entry->lease_owner().empty() && entry->lease_until_micros() > now) continue;
+      pb::QueuedMessage mine = *entry;
+      mine.set_lease_owner(std::string(owner));
+      mine.set_lease_until_micros(now + lease_micros);
+      auto done = kvs_.CPut(kRow, id, entry->SerializeAsString(), mine.SerializeAsString());
+      if (!done.ok()) return done.status();
+      if (*done) claimed.push_back(std::move(mine));
+    }
+    if (!page->more || page->cells.empty()) break;
+    options.after = page->cells.back().column;
   }
   return claimed;
+}
+
+absl::StatusOr<QueueStats> OutboundQueue::Stats() {
+  std::set<std::string> ids;
+  QueueStats stats;
+  kvs::ListOptions options;
+  options.limit = 500;
+  for (int pages = 0; pages < kMaxPages; ++pages) {
+    auto page = kvs_.List(kDueRow, options);
+    if (!page.ok()) return page.status();
+    for (const kvs::Cell& cell : page->cells) {
+      int64_t due = 0, enqueued = 0;
+      std::string_view id;
+      if (!ParseDueColumn(cell.column, &due, &id) || !ids.emplace(id).second) continue;
+      if (!ParseHexTime(id.substr(0, std::min(id.size(), kTimeDigits)), &enqueued)) continue;
+      if (stats.oldest_enqueued_micros == 0 || enqueued < stats.oldest_enqueued_micros) {
+        stats.oldest_enqueued_micros = enqueued;
+      }
+    }
+    if (!page->more || page->cells.empty()) break;
+    options.after = page->cells.back().column;
+  }
+  stats.length = static_cast<int64_t>(ids.size());
+  return stats;
+}
+
+absl::StatusOr<int> OutboundQueue::Sweep() {
+  auto all = ListAll();
+  if (!all.ok()) return all.status();
+  std::set<std::string> indexed;
+  kvs::ListOptions options;
+  options.limit = 500;
+  for (int pages = 0; pages < kMaxPages; ++pages) {
+    auto page = kvs_.List(kDueRow, options);
+    if (!page.ok()) return page.status();
+    for (const kvs::Cell& cell : page->cells) indexed.insert(cell.column);
+    if (!page->more || page->cells.empty()) break;
+    options.after = page->cells.back().column;
+  }
+  int written = 0;
+  for (const pb::QueuedMessage& entry : *all) {
+    std::string column = DueColumn(entry.next_attempt_micros(), entry.id());
+    if (indexed.contains(column)) continue;
+    if (auto s = kvs_.Put(kDueRow, column, ""); !s.ok()) return s;
+    ++written;
+  }
+  return written;
 }
 
 absl::StatusOr<std::string> OutboundQueue::Source(const pb::QueuedMessage& entry) {
@@ -122,14 +202,32 @@ absl::Status OutboundQueue::Complete(const pb::QueuedMessage& claimed) {
   if (!current.ok()) return current.status();
   if (*current != claimed.SerializeAsString()) return absl::AbortedError("lease lost");
   if (auto s = kvs_.Delete(kRow, claimed.id()); !s.ok()) return s;
+  Unindex(claimed);
   return DeleteChunks(kvs_, BodyName(claimed.id()), claimed.chunks());
+}
+
+absl::StatusOr<bool> OutboundQueue::Replace(const pb::QueuedMessage& current,
+                                            const pb::QueuedMessage& next) {
+  const bool moves = next.next_attempt_micros() != current.next_attempt_micros();
+  if (moves) {
+    if (auto s = kvs_.Put(kDueRow, DueColumn(next.next_attempt_micros(), next.id()), ""); !s.ok()) {
+      return s;
+    }
+  }
+  auto done = kvs_.CPut(kRow, current.id(), current.SerializeAsString(), next.SerializeAsString());
+  if (!done.ok()) return done.status();
+  if (*done && moves) Unindex(current);
+  return *done;
+}
+
+void OutboundQueue::Unindex(const pb::QueuedMessage& entry) {
+  (void)kvs_.Delete(kDueRow, DueColumn(entry.next_attempt_micros(), entry.id()));
 }
 
 absl::Status OutboundQueue::Update(const pb::QueuedMessage& claimed, pb::QueuedMessage updated) {
   updated.clear_lease_owner();
   updated.clear_lease_until_micros();
-  auto done =
-      kvs_.CPut(kRow, claimed.id(), claimed.SerializeAsString(), updated.SerializeAsString());
+  auto done = Replace(claimed, updated);
   if (!done.ok()) return done.status();
   if (!*done) return absl::AbortedError("lease lost");
   return absl::OkStatus();
@@ -163,8 +261,7 @@ absl::StatusOr<pb::QueuedMessage> OutboundQueue::Rewrite(const pb::QueuedMessage
                                                          pb::QueuedMessage updated) {
   updated.set_lease_owner(claimed.lease_owner());
   updated.set_lease_until_micros(claimed.lease_until_micros());
-  auto done =
-      kvs_.CPut(kRow, claimed.id(), claimed.SerializeAsString(), updated.SerializeAsString());
+  auto done = Replace(claimed, updated);
   if (!done.ok()) return done.status();
   if (!*done) return absl::AbortedError("lease lost");
   return updated;
@@ -192,7 +289,7 @@ absl::StatusOr<pb::QueuedMessage> OutboundQueue::Modify(
     next.clear_lease_owner();
     next.clear_lease_until_micros();
     if (auto s = change(next); !s.ok()) return s;
-    auto done = kvs_.CPut(kRow, id, current->SerializeAsString(), next.SerializeAsString());
+    auto done = Replace(*current, next);
     if (!done.ok()) return done.status();
     if (*done) return next;
   }
@@ -210,6 +307,7 @@ absl::StatusOr<pb::QueuedMessage> OutboundQueue::Withdraw(
     if (!done.ok()) return done.status();
     if (!*done) continue;  // changed meanwhile: look again
     // The entry is gone, so no runner can read the source any more.
+    Unindex(*current);
     (void)DeleteChunks(kvs_, BodyName(id), current->chunks());
     return *current;
   }

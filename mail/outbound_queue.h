@@ -4,6 +4,15 @@
 // the message source in chunk rows "mailqbody/<id>/<n>". Enqueue writes the source first and
 // the entry last, so an acknowledged enqueue is complete.
 //
+// The due index: row "mailqdue", column "<next attempt, 16 hex digits>/<id>" -> "", so a
+// claim reads only what is due (the columns up to now, then one Get each) instead of the
+// whole queue, and a deferred message costs nothing until its retry time. Every write that
+// moves an entry's next attempt writes the new column before the entry and removes the old
+// one after it. So a column may outlive its entry or its time (a crash in between), never
+// the other way round: claims skip such leftovers and remove them once they are
+// kStaleGraceMicros old (younger ones may belong to a write still in flight). Sweep
+// rebuilds missing columns from the whole queue, for entries written before the index.
+//
 // Several smtp servers may run queue runners at once: a runner claims an entry by CPUT-ing
 // a lease into it, and only the lease holder updates or removes it. A runner that dies
 // leaves the lease to expire, and another picks the message up (at-least-once delivery).
@@ -21,12 +30,18 @@
 
 namespace penncloud::mail {
 
-// What a Claim pass saw of the whole queue (every runner's entries, due or not).
+// How old a due-index column that names no entry at its time must be before a claim
+// removes it: a writer's new column comes before its entry, so a younger one may be one
+// whose entry is being written (the clocks of two servers may differ by this much too).
+inline constexpr int64_t kStaleGraceMicros = 600'000'000;
+
+// The whole queue (every runner's entries, due or not), as the due index names it.
 struct QueueStats {
   int64_t length = 0;
   int64_t oldest_enqueued_micros = 0;  // 0 when the queue is empty
 };
-QueueStats StatsOf(const std::vector<pb::QueuedMessage>& entries);
+// How often a runner sweeps the due index (OutboundQueue::Sweep).
+inline constexpr int64_t kSweepMicros = 60'000'000;
 
 class OutboundQueue {
  public:
@@ -44,10 +59,16 @@ class OutboundQueue {
   absl::StatusOr<pb::QueuedMessage> Add(pb::QueuedMessage entry, std::string_view source);
 
   // Claims up to `limit` entries that are due, not leased by a live runner and, if given,
-  // `wanted`; `stats`, if given, is filled from the same listing.
+  // `wanted`. Reads the due index up to now and each due entry.
   absl::StatusOr<std::vector<pb::QueuedMessage>> Claim(
-      std::string_view owner, int64_t lease_micros, int limit, QueueStats* stats = nullptr,
+      std::string_view owner, int64_t lease_micros, int limit,
       const std::function<bool(const pb::QueuedMessage&)>& wanted = nullptr);
+  // The queue's length and oldest entry from the due index's column names (ids begin with
+  // the enqueue time), without reading an entry.
+  absl::StatusOr<QueueStats> Stats();
+  // Writes the due-index column of every entry that has none; returns how many it wrote.
+  // Reads the whole queue: for a slow period (kSweepMicros), not every pass.
+  absl::StatusOr<int> Sweep();
   absl::StatusOr<std::string> Source(const pb::QueuedMessage& entry);
 
   // Removes a delivered (or bounced) entry.
@@ -87,6 +108,13 @@ class OutboundQueue {
   kvs::Client& kvs() { return kvs_; }
 
  private:
+  // Writes `next` over `current` (compare-and-put), moving its due-index column if its
+  // next attempt changed. Returns whether the write happened.
+  absl::StatusOr<bool> Replace(const pb::QueuedMessage& current, const pb::QueuedMessage& next);
+  // Removes the due-index column of `entry` once the entry is gone (best effort: a leftover
+  // is removed by a later claim).
+  void Unindex(const pb::QueuedMessage& entry);
+
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;
 };

@@ -85,18 +85,26 @@ void Relay::Stop() {
 }
 
 int Relay::RunOnce() {
-  QueueStats stats;
-  auto claimed = queue_.Claim(options_.owner, options_.lease_micros, 32, &stats);
+  if (const int64_t now = now_micros_(); now - last_sweep_micros_ >= kSweepMicros) {
+    last_sweep_micros_ = now;
+    if (auto swept = queue_.Sweep(); !swept.ok()) {
+      PC_LOG(kWarn, "relay.sweep_failed")("error", swept.status().ToString());
+    } else if (*swept > 0) {
+      PC_LOG(kInfo, "relay.swept")("indexed", *swept);
+    }
+  }
+  auto claimed = queue_.Claim(options_.owner, options_.lease_micros, 32);
   if (!claimed.ok()) {
     PC_LOG(kWarn, "relay.claim_failed")("error", claimed.status().ToString());
     return 0;
   }
-  RecordQueuePass(stats, now_micros_());
   for (const auto& entry : *claimed) Process(entry);
-  // The length above was listed before this pass's deliveries: refresh it, so a queue
-  // that was just emptied shows 0 now rather than one poll interval later.
-  if (!claimed->empty()) {
-    if (auto all = queue_.ListAll(); all.ok()) RecordQueuePass(StatsOf(*all), now_micros_());
+  // Counted after a pass that delivered (so a queue just emptied shows 0 at once), and now
+  // and then otherwise: counting lists every column of the due index.
+  if (const int64_t now = now_micros_();
+      !claimed->empty() || now - last_stats_micros_ >= kStatsMicros) {
+    last_stats_micros_ = now;
+    if (auto stats = queue_.Stats(); stats.ok()) RecordQueuePass(*stats, now);
   }
   return static_cast<int>(claimed->size());
 }

@@ -75,6 +75,10 @@ class Relay {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
+  // RunOnce runs on one thread at a time: when it last swept the due index and counted it.
+  static constexpr int64_t kStatsMicros = 10'000'000;
+  int64_t last_sweep_micros_ = 0;
+  int64_t last_stats_micros_ = 0;
 };
 
 // The text of a delivery status notification for `failed` recipients of `source`.

@@ -93,8 +93,14 @@ HeldMailReleaser::~HeldMailReleaser() {
 
 int HeldMailReleaser::RunOnce() {
   constexpr int64_t kLeaseMicros = 60'000'000;
-  auto claimed = queue_.Claim(owner_, kLeaseMicros, 32, nullptr,
-                              [](const pb::QueuedMessage& e) { return e.held(); });
+  // The due index finds held entries once due; the sweep that repairs it is the relay's
+  // and, slowly, every releaser's (smtp may run without a relay).
+  if (const int64_t now = queue_.Now(); now - last_sweep_micros_ >= kSweepMicros) {
+    last_sweep_micros_ = now;
+    (void)queue_.Sweep();
+  }
+  auto claimed =
+      queue_.Claim(owner_, kLeaseMicros, 32, [](const pb::QueuedMessage& e) { return e.held(); });
   if (!claimed.ok()) {
     PC_LOG(kWarn, "mail.release_claim_failed")("error", claimed.status().ToString());
     return 0;

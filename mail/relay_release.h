@@ -53,7 +53,8 @@ class HeldMailReleaser {
   const std::chrono::milliseconds interval_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  bool stopping_ = false;          // GUARDED_BY(mu_)
+  int64_t last_sweep_micros_ = 0;  // only the thread (or a test's RunOnce) touches it
   std::thread thread_;
 };
 
