@@ -18,12 +18,15 @@
 namespace penncloud::frontend {
 
 http::StaticSite WebAppSite(const std::string& web_root, const std::string& assets_root) {
-  return {
-      .pages_root = web_root,
-      .hidden_pages = {"admin"},
-      .folders = {
-          {.prefix = "/static", .root = web_root + "/static"},
-          {.prefix = "/assets", .root = assets_root, .cache_control = "public, max-age=86400"}}};
+  return {.pages_root = web_root,
+          .hidden_pages = {"admin"},
+          .folders = {
+              {.prefix = "/static", .root = web_root + "/static"},
+              {.prefix = "/assets", .root = assets_root, .cache_control = "public, max-age=86400"},
+              // The drive page's type icons: Debian's bootstrap-icons, one SVG per icon.
+              {.prefix = "/icons",
+               .root = "/usr/share/bootstrap-icons/svg",
+               .cache_control = "public, max-age=86400"}}};
 }
 
 void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticSite& site) {

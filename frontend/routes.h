@@ -11,7 +11,8 @@
 namespace penncloud::frontend {
 
 // The web app's files: its pages and /static/ from `web_root` (web/ of the checkout),
-// Bootstrap under /assets/ from `assets_root`; the console page is the coordinator's.
+// Bootstrap under /assets/ from `assets_root`, Debian's bootstrap-icons under /icons/; the
+// console page is the coordinator's.
 http::StaticSite WebAppSite(const std::string& web_root, const std::string& assets_root);
 
 // `ctx` must outlive `router`: handlers keep a reference to it.

@@ -141,6 +141,13 @@ test('list and grid, sorting, multi-select with bulk move, download and delete',
   assert.equal(await folderIcon.textContent(), '');
   assert.match(await folderIcon.evaluate((el) => getComputedStyle(el).maskImage || getComputedStyle(el).webkitMaskImage),
     /\/icons\/folder-fill\.svg/);
+  const svg = await page.evaluate(async () => {
+    const res = await fetch('/icons/folder-fill.svg');
+    return { status: res.status, type: res.headers.get('Content-Type'), text: await res.text() };
+  });
+  assert.equal(svg.status, 200);
+  assert.match(svg.type, /^image\/svg\+xml/);
+  assert.match(svg.text, /<svg/);
   await assertAccessible(page, 'the grid');
   await shoot(page, 'drive-grid', { fitsPhone: true });
   // The layout is remembered.
