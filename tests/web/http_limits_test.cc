@@ -1,16 +1,23 @@
-// The HTTP limits of the coordinator (:8000) and of a frontend, from a raw socket so that
-// each request is exactly as long as meant: the header section and the request bodies,
-// each once at its limit (served) and once a byte over (a clear 4xx in JSON).
+// The HTTP limits of the coordinator (:8000), of a frontend and of their /metrics, from a
+// raw socket so that each request is exactly as long as meant: the header section and the
+// request bodies, each once at its limit (served) and once a byte over (a clear 4xx in
+// JSON), and the deadline on a request's head (408 for a client trickling it).
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "drive/drive.h"
 #include "gtest/gtest.h"
 #include "http/types.h"
+#include "kvs/client/connect.h"
+#include "tests/web/http_client.h"
 #include "tests/web/web_cluster.h"
 
 namespace penncloud::testing {
@@ -25,8 +32,8 @@ struct Answer {
 // here says "Connection: close" or is refused, which closes too). A refused request is
 // sent no further than the server reads it, or the server's close would reset the
 // connection and take its answer with it.
-Answer Exchange(int port, const std::string& request) {
-  Answer out;
+// A connected socket with 20 s timeouts, or -1.
+int ConnectTo(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval timeout{.tv_sec = 20, .tv_usec = 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -37,18 +44,35 @@ Answer Exchange(int port, const std::string& request) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    return out;
+    return -1;
   }
-  for (size_t sent = 0; sent < request.size();) {
-    ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
+  return fd;
+}
+
+bool SendAll(int fd, std::string_view bytes) {
+  for (size_t sent = 0; sent < bytes.size();) {
+    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
     sent += n;
   }
+  return true;
+}
+
+// Reads until the server closes the connection; closes `fd`.
+Answer ReadToClose(int fd) {
+  Answer out;
   char buf[16384];
   for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) out.text.append(buf, n);
   close(fd);
   if (out.text.starts_with("HTTP/1.1 ")) absl::SimpleAtoi(out.text.substr(9, 3), &out.status);
   return out;
+}
+
+Answer Exchange(int port, const std::string& request) {
+  int fd = ConnectTo(port);
+  if (fd < 0) return {};
+  SendAll(fd, request);
+  return ReadToClose(fd);
 }
 
 // A GET whose header fields, from the line after the request line through the blank line,
@@ -68,10 +92,19 @@ std::string PostWithBody(const std::string& path, uint64_t length, bool send_bod
                       send_body ? std::string(length, ' ') : "");
 }
 
+constexpr auto kHeadDeadline = std::chrono::milliseconds(1500);
+constexpr uint64_t kOneTiB = uint64_t{1} << 40;
+
 class HttpLimitsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto c = WebCluster::Start({.frontends = 1});
+    const std::string deadline = absl::StrCat("--http_header_timeout_ms=", kHeadDeadline.count());
+    frontend_metrics_port_ = FreePort();
+    auto c =
+        WebCluster::Start({.frontends = 1,
+                           .coordinator_flags = {deadline},
+                           .frontend_flags = {deadline, absl::StrCat("--metrics_listen=127.0.0.1:",
+                                                                     frontend_metrics_port_)}});
     ASSERT_TRUE(c.ok()) << c.status();
     cluster_ = c->release();
   }
@@ -85,8 +118,10 @@ class HttpLimitsTest : public ::testing::Test {
     EXPECT_NE(a.text.find(message), std::string::npos) << a.text.substr(0, 300);
   }
   static WebCluster* cluster_;
+  static int frontend_metrics_port_;
 };
 WebCluster* HttpLimitsTest::cluster_ = nullptr;
+int HttpLimitsTest::frontend_metrics_port_ = 0;
 
 TEST_F(HttpLimitsTest, HeaderFieldsAtTheCoordinatorsLimitAreServedOneMoreIs431) {
   const int port = cluster_->http_port();
@@ -136,6 +171,144 @@ TEST_F(HttpLimitsTest, AdminBodyAtItsLimitIsReadOneMoreIs413) {
   EXPECT_EQ(Exchange(port, PostWithBody("/api/admin/invites", kLimit, true)).status, 403);
   ExpectRefused(Exchange(port, PostWithBody("/api/admin/invites", kLimit + 1, false)), 413,
                 "request body too large");
+}
+
+// A scrape whose header fields are exactly `bytes` long, as GetWithFieldBytes counts them.
+std::string ScrapeWithFieldBytes(size_t bytes) {
+  std::string fields = "Host: t\r\nConnection: close\r\nX-Pad: ";
+  return "GET /metrics HTTP/1.1\r\n" + fields + std::string(bytes - fields.size() - 4, 'p') +
+         "\r\n\r\n";
+}
+
+TEST_F(HttpLimitsTest, MetricsHeaderFieldsAtTheLimitAreServedOneMoreIs431) {
+  constexpr size_t kLimit = 8 << 10;  // metrics::kMaxScrapeHeaderBytes
+  for (int port : {cluster_->metrics_port(), frontend_metrics_port_}) {
+    Answer at = Exchange(port, ScrapeWithFieldBytes(kLimit));
+    EXPECT_EQ(at.status, 200) << port << ": " << at.text.substr(0, 300);
+    Answer over = Exchange(port, ScrapeWithFieldBytes(kLimit + 1));
+    EXPECT_EQ(over.status, 431) << port << ": " << over.text.substr(0, 300);
+    EXPECT_NE(over.text.find("request header too large"), std::string::npos) << over.text;
+  }
+}
+
+struct Trickled {
+  Answer answer;
+  std::chrono::steady_clock::duration took{};  // from the first byte to the answer
+  int beside_status = 0;                       // of a normal request sent meanwhile
+};
+
+// Sends a head one byte per 100 ms until the server answers; a third of a second in, a
+// normal request on another connection to the same port must be served meanwhile.
+Trickled Trickle(int port, const std::string& normal) {
+  Trickled out;
+  int fd = ConnectTo(port);
+  if (fd < 0) return out;
+  const std::string head = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: " + std::string(200, 's');
+  auto first_byte = std::chrono::steady_clock::now();
+  char peek;
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (!SendAll(fd, std::string_view(&head[i], 1))) break;
+    if (i == 3) out.beside_status = Exchange(port, normal).status;
+    if (recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;  // answered
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  out.took = std::chrono::steady_clock::now() - first_byte;
+  out.answer = ReadToClose(fd);
+  return out;
+}
+
+// Every HTTP server of the two binaries cuts a trickled head off near the deadline with a
+// 408, while serving a normal client beside it, and counts it.
+TEST_F(HttpLimitsTest, ATrickledHeadIsCutOffNearTheDeadlineWhileOthersAreServed) {
+  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  const std::string scrape = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  struct Case {
+    const char* name;
+    int port;
+    std::string normal;
+    bool json;
+    Trickled result = {};
+  };
+  std::vector<Case> cases = {{"coordinator", cluster_->http_port(), healthz, true},
+                             {"frontend", cluster_->frontend_port(0), healthz, true},
+                             {"coordinator /metrics", cluster_->metrics_port(), scrape, false},
+                             {"frontend /metrics", frontend_metrics_port_, scrape, false}};
+  std::vector<std::thread> threads;
+  for (Case& c : cases) threads.emplace_back([&c] { c.result = Trickle(c.port, c.normal); });
+  for (auto& t : threads) t.join();
+  for (const Case& c : cases) {
+    const Trickled& r = c.result;
+    EXPECT_EQ(r.beside_status, 200) << c.name;
+    EXPECT_EQ(r.answer.status, 408) << c.name << ": " << r.answer.text.substr(0, 300);
+    EXPECT_NE(r.answer.text.find("request header not received in time"), std::string::npos)
+        << c.name;
+    if (c.json) {
+      EXPECT_NE(r.answer.text.find("application/json"), std::string::npos) << c.name;
+    }
+    EXPECT_GE(r.took, kHeadDeadline) << c.name;
+    // Near the deadline: the next byte or two after it, with room for a loaded machine.
+    EXPECT_LT(r.took, kHeadDeadline + std::chrono::seconds(3)) << c.name;
+  }
+  Answer coordinator = Exchange(cluster_->metrics_port(), scrape);
+  EXPECT_NE(coordinator.text.find(
+                R"(http_request_heads_refused_total{server="coordinator",reason="timeout"} 1)"),
+            std::string::npos);
+  EXPECT_NE(coordinator.text.find(
+                R"(http_request_heads_refused_total{server="metrics",reason="timeout"} 1)"),
+            std::string::npos);
+  Answer frontend = Exchange(frontend_metrics_port_, scrape);
+  EXPECT_NE(frontend.text.find(
+                R"(http_request_heads_refused_total{server="frontend",reason="timeout"} 1)"),
+            std::string::npos);
+}
+
+// The drive's uploads take up to 1 TiB (kMaxUploadBytes): one byte more is refused by its
+// Content-Length before any of the body is read, here and through the coordinator.
+TEST_F(HttpLimitsTest, AnUploadOfOneTiBAndAByteIs413BeforeItsBodyIsRead) {
+  for (int port : {cluster_->http_port(), cluster_->frontend_port(0)}) {
+    Answer a =
+        Exchange(port, absl::StrCat("PUT /api/files/content?path=/big.bin HTTP/1.1\r\n",
+                                    "Host: t\r\nConnection: close\r\nContent-Length: ", kOneTiB + 1,
+                                    "\r\n\r\n"));
+    ExpectRefused(a, 413, "request body too large");
+  }
+}
+
+// Exactly 1 TiB passes the HTTP limits and reaches the drive, whose quota refuses it: a
+// user whose quota is 0 gets the drive's own error after the first piece of the body
+// (1 MiB: the frontend hands the body to the drive in pieces that size).
+TEST_F(HttpLimitsTest, AnUploadOfExactlyOneTiBIsTakenUpToTheQuotaCheck) {
+  HttpClient client(cluster_->http_port());
+  absl::StatusOr<HttpResponse> signup;
+  for (int i = 0; i < 50; ++i) {  // the frontend may need a moment to find the store's leader
+    signup = client.Send("POST", "/api/signup",
+                         R"({"username":"tebibyte","password":"correct-horse-7"})",
+                         {{"Content-Type", "application/json"}});
+    if (signup.ok() && signup->status < 500) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(signup.ok()) << signup.status();
+  ASSERT_EQ(signup->status, 201) << signup->body;
+  size_t at = signup->body.find("\"csrf\":\"");
+  ASSERT_NE(at, std::string::npos) << signup->body;
+  const std::string csrf = signup->body.substr(at + 8, signup->body.find('"', at + 8) - at - 8);
+  std::string cookies;
+  for (const auto& [name, value] : client.jar()) absl::StrAppend(&cookies, name, "=", value, "; ");
+
+  auto store = kvs::Connect(cluster_->kvs_spec());
+  ASSERT_TRUE(store.ok()) << store.status();
+  drive::Drive drive(store->get());
+  ASSERT_TRUE(drive.SetQuota("tebibyte", 0).ok());
+
+  for (int port : {cluster_->http_port(), cluster_->frontend_port(0)}) {
+    int fd = ConnectTo(port);
+    ASSERT_GE(fd, 0);
+    SendAll(fd, absl::StrCat("PUT /api/files/content?path=/big.bin HTTP/1.1\r\nHost: t\r\n",
+                             "Cookie: ", cookies, "\r\nX-CSRF-Token: ", csrf,
+                             "\r\nContent-Length: ", kOneTiB, "\r\n\r\n"));
+    SendAll(fd, std::string(1 << 20, 'b'));
+    ExpectRefused(ReadToClose(fd), 507, "the file does not fit in your quota");
+  }
 }
 
 }  // namespace

@@ -61,11 +61,14 @@ std::string WebCluster::frontend_address(int i) const {
 }
 
 absl::Status WebCluster::LaunchFrontend(int i) {
-  auto p = Process::Start(BinaryPath("frontend"),
-                          {absl::StrCat("--port=", frontend_ports_[i]), "--kvs=" + kvs_->spec(),
-                           absl::StrCat("--coordinator=127.0.0.1:", grpc_port_),
-                           "--web_root=" + SourcePath("web"), "--io_threads=1", "--workers=16"},
-                          absl::StrCat(dir_, "/frontend", i, ".log"));
+  std::vector<std::string> args = {absl::StrCat("--port=", frontend_ports_[i]),
+                                   "--kvs=" + kvs_->spec(),
+                                   absl::StrCat("--coordinator=127.0.0.1:", grpc_port_),
+                                   "--web_root=" + SourcePath("web"),
+                                   "--io_threads=1",
+                                   "--workers=16"};
+  args.insert(args.end(), options_.frontend_flags.begin(), options_.frontend_flags.end());
+  auto p = Process::Start(BinaryPath("frontend"), args, absl::StrCat(dir_, "/frontend", i, ".log"));
   if (!p.ok()) return p.status();
   frontends_[i] = std::move(*p);
   if (!WaitForPort(frontend_ports_[i])) {

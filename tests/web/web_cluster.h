@@ -18,6 +18,7 @@ struct WebClusterOptions {
   int down_after_ms = 3000;
   int heartbeat_ms = 1000;
   std::vector<std::string> coordinator_flags = {};  // more coordinator flags (HTTPS, limits)
+  std::vector<std::string> frontend_flags = {};     // more flags for every frontend
 };
 
 class WebCluster {
@@ -29,6 +30,7 @@ class WebCluster {
   int metrics_port() const { return metrics_port_; }  // the coordinator's /metrics
   int frontend_port(int i) const { return frontend_ports_[i]; }
   std::string frontend_address(int i) const;
+  const std::string& kvs_spec() const { return kvs_->spec(); }
 
   void KillFrontend(int i);
   void StopFrontend(int i) { frontends_[i].Stop(); }          // SIGSTOP: frozen, sockets open
