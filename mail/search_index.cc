@@ -86,7 +86,7 @@ bool Claimed(const pb::SearchManifest& manifest, std::string_view id) {
 }
 
 SearchIndex::SearchIndex(kvs::Client& kvs, std::function<int64_t()> now_micros)
-    : kvs_(kvs), now_micros_(std::move(now_micros)) {}
+    : kvs_(kvs), now_micros_(std::move(now_micros)), manifest_reads_(kvs) {}
 
 void SearchIndex::MergeInBackground(int every) {
   merger_ = std::make_unique<BackgroundMerger>(kvs_, now_micros_, every);
@@ -104,9 +104,9 @@ absl::Status SearchIndex::Add(std::string_view user, std::string_view id, std::s
   if (auto s = kvs_.Put(row, DocColumn(id), doc.SerializeAsString()); !s.ok()) return s;
   // Read after the doc is written: a merge that claimed this id before then has not
   // listed the doc, and its intent is visible here.
-  auto manifest = ReadManifest(kvs_, user);
+  auto manifest = manifest_reads_.ReadAfterNow(user);
   if (!manifest.ok()) return manifest.status();
-  if (Claimed(manifest->manifest, id)) {
+  if (Claimed(*manifest, id)) {
     if (auto s = kvs_.Put(row, LateColumn(id), ""); !s.ok()) return s;
   }
   if (merger_) merger_->Delivered(user);

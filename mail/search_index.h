@@ -51,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "kvs/client/client.h"
 #include "mail/mime.h"
+#include "mail/search_manifest_reads.h"
 #include "mail/search_merger.h"
 #include "proto/mail_search.pb.h"
 
@@ -103,7 +104,7 @@ class SearchIndex {
   SearchIndex(kvs::Client& kvs, std::function<int64_t()> now_micros);
 
   // Indexes a message about to be written to `folder` (call before the mailbox write):
-  // one write (the doc), and a read of the manifest.
+  // one write (the doc), and a read of the manifest shared with concurrent deliveries.
   absl::Status Add(std::string_view user, std::string_view id, std::string_view folder,
                    const ParsedMessage& message, bool unread);
   // Forgets a message (call after the mailbox entry is gone). Harmless if not indexed.
@@ -139,6 +140,7 @@ class SearchIndex {
  private:
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;
+  ManifestReads manifest_reads_;  // the deliveries' reads after their docs, shared
   std::unique_ptr<BackgroundMerger> merger_;
 };
 
