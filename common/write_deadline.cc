@@ -39,4 +39,9 @@ void Restart() {
 
 bool Passed() { return t_budget && Clock::now() - t_budget->started > t_budget->length; }
 
+std::optional<Clock::time_point> Deadline() {
+  if (!t_budget) return std::nullopt;
+  return t_budget->started + t_budget->length;
+}
+
 }  // namespace penncloud::write_deadline

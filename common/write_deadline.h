@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 namespace penncloud::write_deadline {
@@ -38,5 +39,9 @@ void Restart();
 
 // Whether the request this thread serves has run out of budget (false outside a Scope).
 bool Passed();
+
+// When the budget of the request this thread serves runs out (nullopt outside a Scope):
+// the KVS client stops retrying a write then, and the replicas refuse to propose it after.
+std::optional<std::chrono::steady_clock::time_point> Deadline();
 
 }  // namespace penncloud::write_deadline
