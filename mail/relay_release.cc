@@ -91,6 +91,15 @@ HeldMailReleaser::~HeldMailReleaser() {
   if (thread_.joinable()) thread_.join();
 }
 
+absl::StatusOr<pb::QueuedMessage> HeldMailReleaser::Release(const pb::QueuedMessage& claimed) {
+  auto source = queue_.Source(claimed);
+  if (!source.ok()) return source.status();
+  if (!Unfiled(claimed)) return ReleaseHeld(queue_, store_, timelines_, claimed, *source);
+  auto adopted = AdoptSend(queue_, store_, timelines_, claimed, *source);
+  if (!adopted.ok()) return adopted.status();
+  return ReleaseHeld(queue_, store_, timelines_, *adopted, *source);
+}
+
 int HeldMailReleaser::RunOnce() {
   constexpr int64_t kLeaseMicros = 60'000'000;
   // The due index finds held entries once due; the sweep that repairs it is the relay's
@@ -107,11 +116,7 @@ int HeldMailReleaser::RunOnce() {
   }
   int released = 0;
   for (const pb::QueuedMessage& entry : *claimed) {
-    auto source = queue_.Source(entry);
-    absl::StatusOr<pb::QueuedMessage> next = source.status();
-    if (source.ok())
-      next = Unfiled(entry) ? AdoptSend(queue_, store_, timelines_, entry, *source) : entry;
-    if (next.ok()) next = ReleaseHeld(queue_, store_, timelines_, *next, *source);
+    absl::StatusOr<pb::QueuedMessage> next = Release(entry);
     if (!next.ok()) {
       PC_LOG(kWarn, "mail.release_failed")("id", entry.id())("error", next.status().ToString());
       continue;  // the lease runs out and a later pass, here or elsewhere, retries

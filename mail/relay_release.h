@@ -46,6 +46,9 @@ class HeldMailReleaser {
   int RunOnce();
 
  private:
+  // Adopts `claimed` if its sender died filing it (delivery_intent.h), then releases it.
+  absl::StatusOr<pb::QueuedMessage> Release(const pb::QueuedMessage& claimed);
+
   OutboundQueue queue_;
   MailStore store_;
   DeliveryStatusStore timelines_;

@@ -1,10 +1,13 @@
 // The relay's side of delivery timelines and held sends, over an in-memory store and a
 // scripted remote server: what each attempt records, when a held send is released, and
 // that withdrawing (undo, cancel, drop) never races a runner that holds the entry.
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
+#include "mail/delivery_intent.h"
 #include "mail/delivery_status.h"
 #include "mail/relay.h"
 #include "mail/relay_release.h"
@@ -164,6 +167,32 @@ TEST_F(RelayTimelineTest, WithdrawnEntryIsNeverDelivered) {
   EXPECT_EQ(sent_["far@example.com"], 0);
   EXPECT_TRUE(
       absl::IsNotFound(queue_.Withdraw(id, [](const auto&) { return absl::OkStatus(); }).status()));
+}
+
+// A frontend's releaser, on the real clock, lets a held webmail send out once its window
+// ends: bob's copy, then the remote part handed to the relay.
+TEST(HeldMailReleaserTest, ReleasesAHeldSendOnceDue) {
+  kvs::MemoryClient kvs;
+  OutboundQueue queue(kvs);
+  MailStore store(kvs);
+  DeliveryStatusStore timelines(kvs);
+  pb::QueuedMessage e;
+  e.set_sender("alice@penncloud.local");
+  e.set_user("alice");
+  e.add_recipients("far@example.com");
+  e.add_local_recipients("bob@penncloud.local");
+  auto sent = Send(queue, store, timelines, e, kSource, 300'000);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  HeldMailReleaser releaser(kvs, "frontend-test", std::chrono::milliseconds(50));
+  for (int i = 0; i < 200 && store.ListAll("bob", kInbox)->empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(store.ListAll("bob", kInbox)->size(), 1u);
+  auto left = queue.ListAll();
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_FALSE(left->front().held());
+  EXPECT_TRUE(left->front().lease_owner().empty());
+  EXPECT_EQ(timelines.Load("alice", sent->id())->recipients(1).state(), kDelivered);
 }
 
 }  // namespace
