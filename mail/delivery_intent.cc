@@ -24,15 +24,17 @@ absl::StatusOr<pb::MessageMeta> Send(OutboundQueue& queue, MailStore& store,
   auto record = BeginSend(queue, std::move(entry), source, "webmail-send");
   if (!record.ok()) return record.status();
   auto sent = store.Add(user, kSent, source, true);
-  absl::Status saved = sent.ok()
-                           ? timelines.Save(user, sent->id(), NewTimeline(*record, queue.Now()))
-                           : sent.status();
+  // The window begins once the Sent copy is filed, when the sender sees the send done: a
+  // slow store must not use it up before the page can offer the undo.
+  pb::QueuedMessage named = *record;
+  if (hold_micros > 0) named.set_next_attempt_micros(queue.Now() + hold_micros);
+  absl::Status saved =
+      sent.ok() ? timelines.Save(user, sent->id(), NewTimeline(named, queue.Now())) : sent.status();
   if (!saved.ok()) {
     // Nothing has left: the send is taken back.
     if (queue.Complete(*record).ok() && sent.ok()) (void)store.Remove(user, sent->id());
     return saved;
   }
-  pb::QueuedMessage named = *record;
   named.set_sent_id(sent->id());
   if (hold_micros > 0) {
     // Named and unleased at once: due at the window's end, undoable until then.
