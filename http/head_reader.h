@@ -64,15 +64,14 @@ void CountRefusedHead(std::string_view server, HeadOutcome outcome);
 template <typename Parser>
 std::optional<HeadOutcome> ParseHead(Parser& parser, HeaderBudget& budget,
                                      boost::beast::flat_buffer& buffer) {
-  auto unparsed = [&buffer] {
-    auto data = buffer.data();
-    return std::string_view(static_cast<const char*>(data.data()), data.size());
-  };
   if (buffer.size() == 0) return std::nullopt;
-  if (!budget.Update(parser, unparsed())) return HeadOutcome::kTooLarge;
+  auto data = buffer.data();
+  std::string_view unparsed(static_cast<const char*>(data.data()), data.size());
+  if (!budget.BeforePut(parser, unparsed)) return HeadOutcome::kTooLarge;
   boost::beast::error_code ec;
-  buffer.consume(parser.put(buffer.data(), ec));
-  if (ec == boost::beast::http::error::header_limit || !budget.Update(parser, unparsed())) {
+  const size_t used = parser.put(buffer.data(), ec);
+  buffer.consume(used);
+  if (ec == boost::beast::http::error::header_limit || !budget.AfterPut(parser, used)) {
     return HeadOutcome::kTooLarge;
   }
   if (!ec && parser.is_header_done()) return HeadOutcome::kRead;

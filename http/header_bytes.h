@@ -4,13 +4,12 @@
 // Beast's own header_limit counts only the bytes it has not parsed yet: fields parsed in an
 // earlier read are forgotten, so a header that arrives over several reads could add up past
 // it. HeaderBudget keeps the running count instead and refuses the header as soon as it
-// passes the limit, whether or not its end has arrived.
+// passes the limit, whether or not its end has arrived, and the same however its bytes
+// were split into reads.
 #pragma once
 
-#include <boost/beast/http/fields.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <string_view>
 
 namespace penncloud::http {
@@ -24,47 +23,47 @@ size_t HeaderFieldBytes(const Fields& fields) {
   return bytes;
 }
 
-// The running count of one request's header fields (HeaderFieldBytes' rule) against a
-// limit; the request line is held to the same limit on its own. Use a fresh budget per
-// request, and call Update before and after every put() of its head.
+// The running count of one request's header fields against a limit: their bytes as sent,
+// from the line after the request line through the blank line (for fields sent as
+// "Name: value" CRLF, what HeaderFieldBytes counts; padding and folded lines count too).
+// The request line is held to the same limit on its own. Use a fresh budget per request,
+// and call BeforePut and AfterPut around every put() of its head.
 class HeaderBudget {
  public:
   explicit HeaderBudget(uint32_t limit) : limit_(limit) {}
 
-  // Counts the fields parsed since the last call (each once, so a header trickled in many
-  // reads costs no more than one sent whole). False once the fields so far and the blank
-  // line still to come pass the limit. Otherwise sets the parser's header_limit so that
-  // Beast refuses `unparsed` (the bytes of the head it has not consumed, about to be put
-  // or just put) as soon as they could not fit either. Beast waits for the whole head
-  // before parsing a request line that came in pieces, and counts that line too, so the
-  // limit given to it includes such a line.
+  // Sets the parser's header_limit so that Beast refuses `unparsed` (the bytes of the head
+  // it holds and has not consumed) as soon as they could not fit: Beast counts a request
+  // line it has not parsed yet (it waits for the whole head before parsing one that came
+  // in pieces) with the fields. False if the request line alone passes the limit.
   template <typename Parser>
-  bool Update(Parser& parser, std::string_view unparsed) {
-    const auto& message = parser.get();
-    auto it = counted_ == 0 ? message.begin() : std::next(last_);
-    for (; it != message.end(); ++it) {
-      bytes_ += it->name_string().size() + it->value().size() + 4;
-      last_ = it;
-      ++counted_;
-    }
-    if (bytes_ + 2 > limit_) return false;
-    size_t line = 0;  // of a request line still unparsed, with its CRLF
-    if (message.method_string().empty()) {
+  bool BeforePut(Parser& parser, std::string_view unparsed) {
+    if (!line_parsed_) {
       size_t end = unparsed.find("\r\n");
-      if (end != std::string_view::npos) line = end + 2;
-      if (line > limit_) return false;
+      if (end != std::string_view::npos) line_ = end + 2;
+      if (line_ > limit_) return false;
     }
-    parser.header_limit(static_cast<uint32_t>(line + limit_ - bytes_));
+    parser.header_limit(static_cast<uint32_t>((line_parsed_ ? 0 : line_) + limit_ - fields_));
     return true;
+  }
+
+  // After a put() that consumed `used` bytes: false once the fields consumed so far (with
+  // the blank line still to come, if the head is not done) pass the limit.
+  template <typename Parser>
+  bool AfterPut(const Parser& parser, size_t used) {
+    if (!line_parsed_ && !parser.get().method_string().empty()) {
+      line_parsed_ = true;
+      used -= line_;
+    }
+    fields_ += used;
+    return fields_ + (parser.is_header_done() ? 0 : 2) <= limit_;
   }
 
  private:
   uint32_t limit_;
-  size_t bytes_ = 0;    // of the fields counted, without the blank line
-  size_t counted_ = 0;  // fields counted so far
-  // The last field counted: Beast's fields keep insertion order, and their iterators stay
-  // valid as fields are added.
-  boost::beast::http::fields::const_iterator last_;
+  size_t line_ = 0;  // the request line with its CRLF, once its CRLF was seen
+  bool line_parsed_ = false;
+  size_t fields_ = 0;  // field bytes consumed by the parser
 };
 
 }  // namespace penncloud::http
