@@ -117,6 +117,10 @@ void ServeUntilStopped(const MailProcess& process, int port, int implicit_port,
   WaitForStopSignal();
   PC_LOG(kInfo, process.kind + ".stopping");
   stop();
+  // /metrics last, so that the stop above can be watched there; a scrape takes
+  // milliseconds, and the sessions' own bounds are spent by now.
+  if (process.metrics)
+    process.metrics->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
 }
 
 namespace {

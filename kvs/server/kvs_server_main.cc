@@ -234,8 +234,11 @@ int main(int argc, char** argv) {
   // (or fail, for the client to retry elsewhere) instead of cutting them off. Before the
   // replica serves (a repair, a full disk) there is nothing to drain.
   std::atomic<Replica*> serving{nullptr};
+  std::chrono::steady_clock::time_point drain_deadline;  // set before Wait returns
   penncloud::OnStopSignal(
-      [&serving] {
+      [&serving, &drain_deadline] {
+        drain_deadline = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(absl::GetFlag(FLAGS_drain_ms));
         if (Replica* r = serving.load()) {
           r->Shutdown();
         } else {
@@ -253,6 +256,8 @@ int main(int argc, char** argv) {
   penncloud::kvs::server::ExportStatusMetrics(options.listen.empty() ? options.peers.at(options.id)
                                                                      : options.listen);
   replica->Wait();
+  // /metrics last, so that the drain above can be watched there.
+  if (*metrics_server) (*metrics_server)->Drain(drain_deadline);
   PC_LOG(kInfo, "kvs.stopped");
   std::_Exit(0);
 }
