@@ -28,9 +28,9 @@
 
 namespace penncloud::http {
 
-// The largest header fields of a request the frontends and the coordinator read, counted
-// as header_bytes.h counts them (each "Name: value" CRLF, and the blank line); more is
-// answered 431. Beast's parser holds the request line to the same size on its own.
+// The largest header fields of a request the frontends and the coordinator read: their
+// bytes as sent, from the line after the request line through the blank line
+// (header_bytes.h); more is answered 431. The request line is held to the same size.
 inline constexpr uint32_t kMaxHeaderBytes = 16 << 10;
 // What the coordinator may add to a header it forwards (X-Request-Id, X-Forwarded-For,
 // X-Forwarded-Proto): a frontend reads this much more, so a header the coordinator took is
