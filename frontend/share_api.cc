@@ -303,6 +303,13 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
       RouteOptions{.stream_body = true, .max_body = kMaxUploadBytes, .nonblocking = false});
 }
 
+struct SharesAndDrive {
+  SharesAndDrive(kvs::Client* store, std::shared_ptr<drive::Drive> d)
+      : drive(std::move(d)), shares(store, drive.get()) {}
+  std::shared_ptr<drive::Drive> drive;
+  drive::Shares shares;
+};
+
 }  // namespace
 
 nlohmann::json SharedEntryJson(const drive::EntryInfo& e) {
@@ -321,10 +328,11 @@ std::shared_ptr<drive::Shares> SharedShares(const ApiContext& ctx) {
   std::lock_guard lock(mu);
   auto& slot = (*all)[ctx.store];
   if (auto shares = slot.lock()) return shares;
-  std::shared_ptr<drive::Drive> drive = SharedDrive(ctx);
-  // The Shares keeps the Drive it uses alive.
-  auto shares = std::shared_ptr<drive::Shares>(new drive::Shares(ctx.store, drive.get()),
-                                               [drive](drive::Shares* s) { delete s; });
+  // The Shares keeps the Drive it uses alive, and lets go of it with its last user: a
+  // deleter's captures would live on while the weak slot does, and with them the Drive's
+  // collector thread, past the store it reads (found by http_api_fuzz).
+  auto both = std::make_shared<SharesAndDrive>(ctx.store, SharedDrive(ctx));
+  std::shared_ptr<drive::Shares> shares(both, &both->shares);
   slot = shares;
   return shares;
 }
