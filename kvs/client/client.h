@@ -8,7 +8,11 @@
 // Every operation is linearizable. Retries are the implementation's job; an error returned
 // here means the store could not be reached within the client's deadline (kUnavailable,
 // kDeadlineExceeded) or the request itself was bad (kInvalidArgument). A write that
-// returned an error may or may not have taken effect.
+// returned an error may or may not have taken effect, except kWriteTooLate below.
+//
+// Write deadlines (docs/kvs.md "Write deadlines"): a write made on a thread that serves a
+// request with a write budget (common/write_deadline.h) is retried only until that budget
+// ends, and no replica group proposes it later.
 #pragma once
 
 #include <atomic>
@@ -28,6 +32,10 @@ namespace penncloud::kvs {
 // Largest value a single cell takes. Larger payloads are split into chunks by the caller.
 inline constexpr size_t kMaxValueBytes = 4 << 20;
 inline constexpr size_t kMaxKeyBytes = 4 << 10;
+
+// How a write's kFailedPrecondition error starts when its deadline passed before any
+// replica group proposed it: it was not applied, and never will be.
+inline constexpr char kWriteTooLate[] = "kvs: write arrived after its deadline; not applied";
 
 struct Cell {
   std::string column;

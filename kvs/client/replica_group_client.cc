@@ -11,6 +11,7 @@
 #include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/write_deadline.h"
 
 namespace penncloud::kvs {
 namespace {
@@ -200,8 +201,9 @@ template <typename Request, typename Response>
 absl::Status ReplicaGroupClient::Call(
     const char* what,
     grpc::Status (pb::KvsService::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-    const Request& request, Response* response, bool* retried_after_failure) {
-  return Retry(what, std::chrono::steady_clock::now() + options_.deadline, nullptr,
+    const Request& request, Response* response, bool* retried_after_failure,
+    std::optional<std::chrono::steady_clock::time_point> until) {
+  return Retry(what, until.value_or(std::chrono::steady_clock::now() + options_.deadline), nullptr,
                [&](pb::KvsService::Stub& stub, auto deadline, pb::LeaderHint* hint) {
                  grpc::ClientContext context;
                  context.set_deadline(deadline);
@@ -238,6 +240,22 @@ bool ReplicaGroupClient::Batched(BatchItem* item, absl::Status* status) {
 }
 
 absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  auto until = started + options_.deadline;
+  // Read on the caller's thread: the batch carrying the write may leave from another's.
+  const std::optional<Clock::time_point> budget = write_deadline::Deadline();
+  if (budget.has_value()) {
+    if (*budget <= started) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(kWriteTooLate, " (its budget ran out before it was sent)"));
+    }
+    until = std::min(until, *budget);
+    command.set_apply_by_ms(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            (std::chrono::system_clock::now() + (*budget - started)).time_since_epoch())
+            .count());
+  }
   pb::WriteRequest request;
   *request.mutable_command() = std::move(command);
   pb::WriteResponse response;
@@ -254,8 +272,8 @@ absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command)
       // A batch that failed on the wire, or whose answer asks for a retry, may have put
       // the write in a leader's log, like a failed attempt of its own.
       retried_after_failure = item.in_doubt || (item.answered && !item.status.ok());
-      status =
-          Call("write", &pb::KvsService::Stub::Write, request, &response, &retried_after_failure);
+      status = Call("write", &pb::KvsService::Stub::Write, request, &response,
+                    &retried_after_failure, until);
     }
     if (absl::IsFailedPrecondition(status) && absl::StartsWith(status.message(), kSessionExpired)) {
       // The group dropped the session (idle too long): it is not used again. If no earlier
@@ -269,8 +287,22 @@ absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command)
     // Reusing the session after a failure is safe: a late copy of the failed request has a
     // lower sequence than the session's next one, so the replicas ignore it.
     sessions_->Release(session);
-    if (!status.ok()) return status;
-    return response;
+    if (status.ok()) return response;
+    if (!budget.has_value()) return status;
+    // A refusal settles the write only if no earlier attempt can be in a leader's log.
+    if (absl::IsFailedPrecondition(status) && absl::StartsWith(status.message(), kWriteTooLate) &&
+        retried_after_failure) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("kvs: write's outcome unknown: an earlier attempt may have been applied (",
+                       status.message(), ")"));
+    }
+    if ((absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) &&
+        Clock::now() >= *budget) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("kvs: write's outcome unknown: its deadline passed while it was retried (",
+                       status.message(), ")"));
+    }
+    return status;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,13 +104,15 @@ class ReplicaGroupClient final : public Client {
   absl::Status Retry(const char* what, std::chrono::steady_clock::time_point deadline,
                      const WatchCancel* cancel, Attempt attempt);
 
-  // One unary KvsService call through Retry: every response carries the leader hint.
+  // One unary KvsService call through Retry: every response carries the leader hint. It
+  // retries until `until` (default: the client's deadline from now).
   template <typename Request, typename Response>
   absl::Status Call(const char* what,
                     grpc::Status (pb::KvsService::Stub::*method)(grpc::ClientContext*,
                                                                  const Request&, Response*),
                     const Request& request, Response* response,
-                    bool* retried_after_failure = nullptr);
+                    bool* retried_after_failure = nullptr,
+                    std::optional<std::chrono::steady_clock::time_point> until = std::nullopt);
 
   int IndexOf(const std::string& address) const;
 

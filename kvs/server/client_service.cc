@@ -208,7 +208,8 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
         w.Finish(s);
         continue;
       }
-      proposals.push_back(Proposal{c.SerializeAsString(), c.session(), c.seq(), w});
+      proposals.push_back(
+          Proposal{c.SerializeAsString(), c.session(), c.seq(), c.apply_by_ms(), w});
     }
     std::vector<PendingRead> reads;
     reads.reserve(gets);
@@ -269,7 +270,7 @@ class Replica::ClientService final : public pb::KvsService::CallbackService {
       return reactor;
     }
     Proposal p{
-        c.SerializeAsString(), c.session(), c.seq(),
+        c.SerializeAsString(), c.session(), c.seq(), c.apply_by_ms(),
         PendingWrite{reactor, response,
                      Clock::now() + std::chrono::milliseconds(r_->options_.write_timeout_ms)}};
     r_->Enqueue([&](Inbox& in) { in.proposals.push_back(std::move(p)); });

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_tls.h"
 #include "common/log.h"
+#include "kvs/client/client.h"
 #include "kvs/server/fatal.h"
 #include "kvs/server/paxos_traffic.h"
 #include "kvs/server/queue_metrics.h"
@@ -15,6 +16,12 @@ namespace penncloud::kvs::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -274,7 +281,16 @@ void Replica::Drain(Inbox& in) {
   for (paxos::Message& m : in.messages) CountDroppedMessage(node_->Step(std::move(m)));
   for (PendingChange& c : in.changes) StartChange(std::move(c));
   const std::string stamp = in.proposals.empty() ? std::string() : StampNow();
+  const int64_t now_ms = UnixMs();
   for (Proposal& p : in.proposals) {
+    // Checked here, the last moment before the log, and only here: a command in the log
+    // applies on every replica alike, whatever the time.
+    if (p.apply_by_ms != 0 && now_ms > p.apply_by_ms + options_.apply_by_slack_ms) {
+      PC_LOG(kInfo, "kvs.write_too_late")
+      ("session", p.session)("seq", p.seq)("late_ms", now_ms - p.apply_by_ms);
+      p.write.Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kWriteTooLate));
+      continue;
+    }
     if (p.session != 0) p.command += stamp;  // client writes only
     absl::Status s = node_->Propose(std::move(p.command));
     if (!s.ok()) {

@@ -75,6 +75,7 @@ class Replica {
     std::string command;  // serialized pb::Command
     uint64_t session;
     uint64_t seq;
+    int64_t apply_by_ms;  // Command.apply_by_ms: not proposed after it (0: no deadline)
     PendingWrite write;
   };
   struct Inbox {

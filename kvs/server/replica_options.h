@@ -41,6 +41,10 @@ struct ReplicaOptions {
   uint64_t disk_reserve_bytes = 64ull << 20;
   // A write not chosen within this time is answered UNAVAILABLE (the client retries it).
   int write_timeout_ms = 3000;
+  // The leader proposes a client write with a deadline (Command.apply_by_ms) only until
+  // that time plus this slack, for clock skew between hosts (assumed NTP-synchronised);
+  // later it refuses it, not applied (docs/kvs.md "Write deadlines").
+  int apply_by_slack_ms = 500;
   // Watches parked at once (docs/kvs.md "Watches"); more are refused RESOURCE_EXHAUSTED.
   size_t max_watches = 10000;
   // The leader drops at-most-once sessions idle (in log time) longer than this, and for
