@@ -5,7 +5,6 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "mail/chunks.h"
 #include "mail/mail_store.h"
 #include "mail/text.h"
 
@@ -237,8 +236,7 @@ absl::Status MailStore::DeleteFolder(std::string_view user, std::string_view nam
   if (!messages.ok()) return messages.status();
   for (const pb::MessageMeta& m : *messages) {
     if (auto s = kvs_.Delete(MailboxRow(user), MessageColumn(name, m.id())); !s.ok()) return s;
-    if (auto s = DeleteChunks(kvs_, BodyName(user, m.id()), m.chunks()); !s.ok()) return s;
-    if (auto s = index_.Remove(user, m.id()); !s.ok()) return s;
+    if (auto s = Release(user, m, *folders); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

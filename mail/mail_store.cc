@@ -301,11 +301,33 @@ absl::StatusOr<pb::MessageMeta> MailStore::Copy(std::string_view user, const pb:
 absl::Status MailStore::Remove(std::string_view user, std::string_view id) {
   auto meta = Find(user, id);
   if (!meta.ok()) return meta.status();
-  auto s = kvs_.Delete(MailboxRow(user), MessageColumn(meta->folder(), id));
+  return Remove(user, meta->folder(), id);
+}
+
+absl::Status MailStore::Remove(std::string_view user, std::string_view folder,
+                               std::string_view id) {
+  auto meta = Entry(user, folder, id);
+  if (!meta.ok()) return meta.status();
+  auto s = kvs_.Delete(MailboxRow(user), MessageColumn(folder, id));
   if (!s.ok()) return s;
-  if (auto bumped = Advance(user, meta->folder(), false); !bumped.ok()) return bumped.status();
-  if (auto gone = DeleteChunks(kvs_, BodyName(user, id), meta->chunks()); !gone.ok()) return gone;
-  return index_.Remove(user, id);
+  if (auto bumped = Advance(user, folder, false); !bumped.ok()) return bumped.status();
+  auto folders = Folders(user);
+  if (!folders.ok()) return folders.status();
+  return Release(user, *meta, *folders);
+}
+
+absl::Status MailStore::Release(std::string_view user, const pb::MessageMeta& gone,
+                                const std::vector<std::string>& folders) {
+  // The entry is already gone, so a crash from here on leaves at worst a source nobody
+  // lists; a failed look-up keeps the source, since another entry may still read it.
+  for (const std::string& folder : folders) {
+    auto other = Entry(user, folder, gone.id());
+    // The search document names one folder; the removed entry's may have been that one.
+    if (other.ok()) return index_.SetFolder(user, gone.id(), folder);
+    if (!absl::IsNotFound(other.status())) return other.status();
+  }
+  if (auto s = DeleteChunks(kvs_, BodyName(user, gone.id()), gone.chunks()); !s.ok()) return s;
+  return index_.Remove(user, gone.id());
 }
 
 absl::StatusOr<int> MailStore::CountUnread(std::string_view user, std::string_view folder) {

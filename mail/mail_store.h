@@ -105,8 +105,12 @@ class MailStore {
   // A copy is a new message (new id, its own source) with the same flags and arrival time.
   absl::StatusOr<pb::MessageMeta> Copy(std::string_view user, const pb::MessageMeta& meta,
                                        std::string_view folder);
-  // Deletes the message for good (POP3 DELE at QUIT, emptying Trash, IMAP EXPUNGE).
+  // Deletes the message's entry for good (POP3 DELE at QUIT, emptying Trash, IMAP EXPUNGE),
+  // from whichever folder Find names; the overload removes the entry in `folder`. The source
+  // and search document go with the last entry of the id: a move cut short by a crash lists
+  // one message in two folders, both entries reading the one source.
   absl::Status Remove(std::string_view user, std::string_view id);
+  absl::Status Remove(std::string_view user, std::string_view folder, std::string_view id);
 
   // --- folders (mail_folders.cc) ---
   // The system folders, then the user's folders in name order.
@@ -151,6 +155,10 @@ class MailStore {
   absl::StatusOr<pb::MessageMeta> Insert(std::string_view user, std::string_view folder,
                                          pb::MessageMeta meta);
   absl::StatusOr<pb::FolderState> NewState(std::string_view user, std::string_view folder);
+  // Called after the entry `gone` was deleted: deletes its source and search document if no
+  // entry of its id is left in `folders`, else points the index at a remaining entry.
+  absl::Status Release(std::string_view user, const pb::MessageMeta& gone,
+                       const std::vector<std::string>& folders);
 
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;

@@ -344,6 +344,96 @@ TEST_F(MailStoreTest, Pop3LockIsExclusiveUntilReleasedOrExpired) {
   EXPECT_FALSE(*store_.Lock("alice", "s4", 10'000'000));
 }
 
+// Dies (every write refused, as a killed process writes nothing more) when the store
+// first deletes a cell of the mailbox row: a move has then written its new entry only.
+class DiesAtFirstEntryDelete final : public kvs::Client {
+ public:
+  explicit DiesAtFirstEntryDelete(kvs::Client& inner) : inner_(inner) {}
+  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
+    return inner_.Get(row, column);
+  }
+  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
+    if (dead_) return Dead();
+    return inner_.Put(row, column, value);
+  }
+  absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
+                            std::optional<std::string_view> expected,
+                            std::string_view value) override {
+    if (dead_) return Dead();
+    return inner_.CPut(row, column, expected, value);
+  }
+  absl::Status Delete(std::string_view row, std::string_view column) override {
+    if (row == MailboxRow("alice") && column.starts_with(FolderPrefix(kInbox))) dead_ = true;
+    if (dead_) return Dead();
+    return inner_.Delete(row, column);
+  }
+  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
+                               std::string_view expected) override {
+    if (dead_) return Dead();
+    return inner_.CDelete(row, column, expected);
+  }
+  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
+                                       const kvs::ListOptions& options) override {
+    return inner_.List(row, options);
+  }
+
+ private:
+  static absl::Status Dead() { return absl::UnavailableError("crashed"); }
+  kvs::Client& inner_;
+  bool dead_ = false;
+};
+
+TEST_F(MailStoreTest, ACopyLeftByACrashedMoveKeepsTheSourceUntilTheLastGoes) {
+  const std::string source = Message("twice", "only body");
+  auto a = store_.Add("alice", kInbox, source, false);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(store_.CreateFolder("alice", "Work").ok());
+  DiesAtFirstEntryDelete dying(kvs_);
+  MailStore crashing(dying, [this] { return Tick(); });
+  EXPECT_FALSE(crashing.Move("alice", a->id(), "Work").ok());
+  auto in_inbox = store_.Entry("alice", kInbox, a->id());
+  auto in_work = store_.Entry("alice", "Work", a->id());
+  ASSERT_TRUE(in_inbox.ok());
+  ASSERT_TRUE(in_work.ok());
+  ASSERT_EQ(in_work->chunks(), in_inbox->chunks());
+
+  // The copy the client expunges is the one in Work; the Inbox's must still read whole.
+  ASSERT_TRUE(store_.Remove("alice", "Work", a->id()).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_.Entry("alice", "Work", a->id()).status()));
+  auto left = store_.Find("alice", a->id());
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->folder(), kInbox);
+  auto read = store_.Source("alice", *left);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, source);
+  auto found = store_.index().Doc("alice", a->id());
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->folder(), kInbox);
+
+  // The last entry takes the source and the search document with it.
+  ASSERT_TRUE(store_.Remove("alice", a->id()).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_.Find("alice", a->id()).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_.Source("alice", *left).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_.index().Doc("alice", a->id()).status()));
+}
+
+TEST_F(MailStoreTest, DeletingAFolderKeepsTheSourceOfAnEntryListedElsewhere) {
+  const std::string source = Message("filed", "kept body");
+  auto a = store_.Add("alice", kInbox, source, false);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(store_.CreateFolder("alice", "Work").ok());
+  DiesAtFirstEntryDelete dying(kvs_);
+  MailStore crashing(dying, [this] { return Tick(); });
+  EXPECT_FALSE(crashing.Move("alice", a->id(), "Work").ok());
+
+  ASSERT_TRUE(store_.DeleteFolder("alice", "Work").ok());
+  auto left = store_.Find("alice", a->id());
+  ASSERT_TRUE(left.ok());
+  auto read = store_.Source("alice", *left);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, source);
+}
+
 TEST_F(MailStoreTest, StoreDownIsAnErrorNotALoss) {
   kvs_.SetUnavailable(true);
   EXPECT_FALSE(store_.Add("alice", kInbox, Message("x"), false).ok());
