@@ -12,6 +12,21 @@ absl::Status TooLate() {
       "the request took too long and was stopped before this change; try again");
 }
 
+// The store refused the write for the same reason (its leader got it after the budget):
+// answered like a refusal here, not as the conflict FailedPrecondition otherwise means.
+absl::Status Checked(absl::Status status) {
+  if (absl::IsFailedPrecondition(status) && status.message() == kvs::kWriteTooLate) {
+    return TooLate();
+  }
+  return status;
+}
+
+template <typename T>
+absl::StatusOr<T> Checked(absl::StatusOr<T> result) {
+  if (!result.ok()) return Checked(result.status());
+  return result;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> DeadlineStore::Get(std::string_view row, std::string_view column) {
@@ -21,25 +36,25 @@ absl::StatusOr<std::string> DeadlineStore::Get(std::string_view row, std::string
 absl::Status DeadlineStore::Put(std::string_view row, std::string_view column,
                                 std::string_view value) {
   if (write_deadline::Passed()) return TooLate();
-  return store_->Put(row, column, value);
+  return Checked(store_->Put(row, column, value));
 }
 
 absl::StatusOr<bool> DeadlineStore::CPut(std::string_view row, std::string_view column,
                                          std::optional<std::string_view> expected,
                                          std::string_view value) {
   if (write_deadline::Passed()) return TooLate();
-  return store_->CPut(row, column, expected, value);
+  return Checked(store_->CPut(row, column, expected, value));
 }
 
 absl::Status DeadlineStore::Delete(std::string_view row, std::string_view column) {
   if (write_deadline::Passed()) return TooLate();
-  return store_->Delete(row, column);
+  return Checked(store_->Delete(row, column));
 }
 
 absl::StatusOr<bool> DeadlineStore::CDelete(std::string_view row, std::string_view column,
                                             std::string_view expected) {
   if (write_deadline::Passed()) return TooLate();
-  return store_->CDelete(row, column, expected);
+  return Checked(store_->CDelete(row, column, expected));
 }
 
 absl::StatusOr<kvs::ColumnPage> DeadlineStore::List(std::string_view row,

@@ -58,6 +58,38 @@ TEST(DeadlineStoreTest, ARequestPastItsBudgetChangesNothingButStillReads) {
   EXPECT_EQ(*memory.Get("r", "c"), "new");
 }
 
+// A store whose leader refuses every write as arriving after its deadline.
+class LateStore final : public kvs::Client {
+ public:
+  absl::StatusOr<std::string> Get(std::string_view, std::string_view) override {
+    return absl::NotFoundError("none");
+  }
+  absl::Status Put(std::string_view, std::string_view, std::string_view) override { return Late(); }
+  absl::StatusOr<bool> CPut(std::string_view, std::string_view, std::optional<std::string_view>,
+                            std::string_view) override {
+    return Late();
+  }
+  absl::Status Delete(std::string_view, std::string_view) override { return Late(); }
+  absl::StatusOr<bool> CDelete(std::string_view, std::string_view, std::string_view) override {
+    return Late();
+  }
+  absl::StatusOr<kvs::ColumnPage> List(std::string_view, const kvs::ListOptions&) override {
+    return kvs::ColumnPage{};
+  }
+
+ private:
+  static absl::Status Late() { return absl::FailedPreconditionError(kvs::kWriteTooLate); }
+};
+
+TEST(DeadlineStoreTest, TheStoresOwnRefusalOfALateWriteIsNotAConflict) {
+  LateStore late;
+  DeadlineStore store(&late);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.Put("r", "c", "v")));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.CPut("r", "c", std::nullopt, "v").status()));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.Delete("r", "c")));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.CDelete("r", "c", "v").status()));
+}
+
 TEST(DeadlineStoreTest, TheBudgetEndsWithItsRequest) {
   kvs::MemoryClient memory;
   DeadlineStore store(&memory);

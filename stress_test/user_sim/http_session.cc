@@ -4,6 +4,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/write_deadline.h"
+
 namespace penncloud::sim {
 
 namespace net = boost::asio;
@@ -54,6 +56,9 @@ net::awaitable<HttpResult> HttpSession::Send(std::string_view method, std::strin
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::user_agent, "penncloud-user-sim");
   req.keep_alive(true);
+  // Nothing of this request is applied after we stop waiting for it: a timed-out upload
+  // cannot land later over a newer one (the end-of-run check relies on it).
+  req.set(write_deadline::kTimeoutHeader, std::to_string(timeout.count()));
   if (!cookie_.empty()) req.set(http::field::cookie, "pc_session=" + cookie_);
   if (method != "GET" && method != "HEAD" && !csrf_.empty()) req.set("X-CSRF-Token", csrf_);
   if (!body.empty() || method == "POST" || method == "PUT") {

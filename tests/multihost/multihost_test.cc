@@ -124,11 +124,6 @@ void Tally(const std::string& csv_path, std::vector<Phase>& phases) {
 class MultiHostTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // Behind a flag until the stale download it caught once in CI is explained
-    // (docs/status.md, issue 23): a flaky CI run would hold back every other change.
-    if (std::getenv("PENNCLOUD_MULTIHOST") == nullptr) {
-      GTEST_SKIP() << "set PENNCLOUD_MULTIHOST=1 to run";
-    }
     if (absl::Status available = VirtualNetwork::Available(); !available.ok()) {
       GTEST_SKIP() << "no emulated hosts here: " << available.message();
     }
