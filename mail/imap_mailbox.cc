@@ -135,7 +135,10 @@ std::vector<size_t> ImapSession::Resolve(const SequenceSet& set, bool uid) const
 std::string ImapSession::ExpungeIndexes(std::vector<size_t> indexes) {
   std::vector<size_t> removed;
   for (size_t i : indexes) {
-    if (store_.Remove(user_, selected_->messages[i].id()).ok()) removed.push_back(i);
+    // The selected folder's copy: a move cut short by a crash can list one id in two folders.
+    if (store_.Remove(user_, selected_->folder, selected_->messages[i].id()).ok()) {
+      removed.push_back(i);
+    }
   }
   return Forget(std::move(removed));
 }
