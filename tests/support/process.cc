@@ -72,6 +72,16 @@ Process::~Process() {
   if (running()) Kill();
 }
 
+void Process::Stop() {
+  if (!running()) return;
+  ::kill(pid_, SIGSTOP);
+  // kill returns before the process has stopped, and for a moment it may still answer a
+  // request sent right after (a test once saw a "frozen" replica accept writes). WNOWAIT
+  // leaves the state for the usual waitpid; an exit ends the wait too.
+  siginfo_t info{};
+  ::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WEXITED | WNOWAIT);
+}
+
 void Process::Signal(int sig) {
   if (!running()) return;
   ::kill(pid_, sig);

@@ -30,8 +30,9 @@ class Process {
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
 
-  void Kill() { Signal(9); }        // a crash: no chance to flush or clean up
-  void Stop() { Signal(19); }       // SIGSTOP: the process freezes, its sockets stay open
+  void Kill() { Signal(9); }  // a crash: no chance to flush or clean up
+  // SIGSTOP: the process freezes, its sockets stay open. Returns once it has stopped.
+  void Stop();
   void Continue() { Signal(18); }   // SIGCONT
   void Terminate() { Signal(15); }  // SIGTERM: asks for a clean shutdown
 
