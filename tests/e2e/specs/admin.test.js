@@ -110,7 +110,8 @@ test('stopping a KVS leader: a new leader, webmail keeps working; start: it catc
       // Sent is listed only after the store took the message.
       await user.page.locator('#list-view:not(.d-none) #message-rows tr', { hasText: subject })
         .waitFor({ timeout: 20000 });
-      assert.equal(await user.page.locator('#alert').textContent(), 'Message sent.');
+      // The page says so once it has listed the folder again, a moment after the row shows.
+      await user.page.locator('#alert', { hasText: 'Message sent.' }).waitFor({ timeout: 5000 });
     };
     const read = async (subject) => {
       await user.page.locator('#folders [data-folder="inbox"]').click();
