@@ -68,6 +68,9 @@ ABSL_FLAG(uint64_t, disk_reserve_mb, 64,
           "free under --data_dir.");
 ABSL_FLAG(int, write_timeout_ms, 3000,
           "A write not chosen within this time is answered UNAVAILABLE (clients retry it).");
+ABSL_FLAG(int, apply_by_slack_ms, 500,
+          "Clock skew allowed between hosts: a client write is proposed only until its "
+          "deadline plus this many milliseconds (docs/kvs.md \"Write deadlines\").");
 ABSL_FLAG(uint64_t, max_watches, 10000,
           "As leader, park at most this many Watch calls at once (more: RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int64_t, session_idle_ms, 3600000,
@@ -182,9 +185,14 @@ int main(int argc, char** argv) {
   options.log_keep_slots = absl::GetFlag(FLAGS_log_keep_slots);
   options.snapshot_log_bytes = absl::GetFlag(FLAGS_snapshot_log_bytes);
   options.write_timeout_ms = absl::GetFlag(FLAGS_write_timeout_ms);
+  options.apply_by_slack_ms = absl::GetFlag(FLAGS_apply_by_slack_ms);
   options.disk_reserve_bytes = absl::GetFlag(FLAGS_disk_reserve_mb) << 20;
   options.session_idle_ms = absl::GetFlag(FLAGS_session_idle_ms);
   options.max_watches = absl::GetFlag(FLAGS_max_watches);
+  if (options.apply_by_slack_ms < 0) {
+    std::cerr << "kvs_server: --apply_by_slack_ms must be at least 0\n";
+    return 2;
+  }
   if (options.session_idle_ms != 0 && options.session_idle_ms < 1000) {
     std::cerr << "kvs_server: --session_idle_ms must be 0 (never) or at least 1000\n";
     return 2;

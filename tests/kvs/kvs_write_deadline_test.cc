@@ -52,9 +52,10 @@ bool IsTooLate(const grpc::Status& s) {
 
 class WriteDeadlineTest : public ::testing::Test {
  protected:
-  void StartGroup(int replicas) {
+  void StartGroup(int replicas, std::vector<std::string> extra_flags = {}) {
     KvsGroupOptions options;
     options.replicas = replicas;
+    options.extra_flags = std::move(extra_flags);
     auto group = KvsGroup::Start(options);
     ASSERT_TRUE(group.ok()) << group.status();
     group_ = *std::move(group);
@@ -109,6 +110,21 @@ TEST_F(WriteDeadlineTest, AWritePastItsDeadlineIsRefusedAndOneInTimeApplied) {
   EXPECT_TRUE(absl::IsNotFound(client_->Get("late-batched", "c").status()));
   EXPECT_EQ(client_->Get("in-time", "c").value_or(""), "v1");
   EXPECT_EQ(client_->Get("in-time-batched", "c").value_or(""), "v1");
+}
+
+// An operator whose hosts' clocks drift further apart widens the slack with a flag.
+TEST_F(WriteDeadlineTest, TheSlackIsTheOperatorsToWiden) {
+  StartGroup(1, {"--apply_by_slack_ms=120000"});
+  const auto now = std::chrono::system_clock::now();
+  pb::WriteResponse response;
+  grpc::Status within_slack =
+      Write(PutCommand("skewed", 11, 1, UnixMs(now - std::chrono::seconds(60))), &response);
+  EXPECT_TRUE(within_slack.ok()) << within_slack.error_message();
+  grpc::Status past_slack =
+      Write(PutCommand("too-skewed", 12, 1, UnixMs(now - std::chrono::seconds(180))), &response);
+  EXPECT_TRUE(IsTooLate(past_slack)) << past_slack.error_message();
+  EXPECT_EQ(client_->Get("skewed", "c").value_or(""), "v1");
+  EXPECT_TRUE(absl::IsNotFound(client_->Get("too-skewed", "c").status()));
 }
 
 TEST_F(WriteDeadlineTest, ASessionGoesOnAfterARefusal) {
