@@ -3,6 +3,7 @@
 // (pick files; they go with the message as if uploaded: "drive_attachments" in the send
 // request). The picker is a <dialog> of its own, made here, that walks the drive's folders.
 import { api } from '/static/api.js';
+import { iconFor } from '/static/icons.js';
 import { $, showAlert } from '/static/mail.util.js';
 
 const picked = new Map();  // compose: drive path -> size, in the order chosen
@@ -75,20 +76,20 @@ function pick({ mode, title, ok }) {
       for (const e of sorted) {
         const p = join(path, e.name);
         if (e.type === 'folder') {
-          const b = el('button', { type: 'button', class: 'list-group-item list-group-item-action',
-                                   'aria-label': `Open folder ${e.name}`, text: `📁 ${e.name}` });
+          const b = el('button', { type: 'button', class: 'list-group-item list-group-item-action d-flex align-items-center gap-2',
+                                   'aria-label': `Open folder ${e.name}` }, iconFor(e), e.name);
           b.addEventListener('click', () => open(p));
           list.appendChild(el('li', { class: 'list-group-item p-0 border-0' }, b));
         } else if (mode === 'files') {
           const id = `drive-pick-${list.children.length}`;
-          const box = el('input', { type: 'checkbox', class: 'form-check-input me-2', id });
+          const box = el('input', { type: 'checkbox', class: 'form-check-input m-0', id });
           box.checked = chosen.has(p);
           box.addEventListener('change', () => {
             if (box.checked) chosen.set(p, e.size);
             else chosen.delete(p);
             label();
           });
-          list.appendChild(el('li', { class: 'list-group-item' }, box,
+          list.appendChild(el('li', { class: 'list-group-item d-flex align-items-center gap-2' }, box, iconFor(e),
             el('label', { class: 'form-check-label', for: id, text: e.name })));
         }
       }
@@ -158,7 +159,8 @@ function renderPicked() {
       picked.delete(path);
       renderPicked();
     });
-    return el('li', { class: 'list-inline-item badge bg-light text-dark', title: path }, `📁 ${name}`, remove);
+    return el('li', { class: 'list-inline-item badge bg-light text-dark', title: path },
+      iconFor({ type: 'file', name }), ` ${name}`, remove);
   }));
 }
 
