@@ -295,31 +295,64 @@ absl::Status Drive::Move(std::string_view user, std::string_view from, std::stri
   if (!src->raw)
     return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(from)));
   if (*src_parts == *dst_parts) return absl::OkStatus();
-  auto dst = ClearDestination(u, *src, *dst_parts, std::string(to), overwrite, "moved");
+  MoveHook hook;
+  {
+    std::lock_guard lock(hook_mu_);
+    hook = move_hook_;
+  }
+  AfterMove after;
+  if (hook) {
+    auto started = hook(u, JoinPath(*src_parts), JoinPath(*dst_parts));
+    if (!started.ok()) return started.status();
+    after = *std::move(started);
+  }
+  bool known = true;
+  absl::Status s = MoveLocated(u, *src, *src_parts, *dst_parts, std::string(to), overwrite, &known);
+  if (after && known) after(s.ok());
+  return s;
+}
+
+void Drive::SetMoveHook(MoveHook hook) {
+  std::lock_guard lock(hook_mu_);
+  move_hook_ = std::move(hook);
+}
+
+absl::Status Drive::MoveLocated(const std::string& u, const Located& src,
+                                const std::vector<std::string>& src_parts,
+                                const std::vector<std::string>& dst_parts, const std::string& to,
+                                bool overwrite, bool* known) {
+  auto dst = ClearDestination(u, src, dst_parts, to, overwrite, "moved");
   if (!dst.ok()) return dst.status();
   std::string dst_row = keys::TreeRow(u, dst->parent_id);
-  auto put = kvs_->CPut(dst_row, dst->name, std::nullopt, *src->raw);
-  if (!put.ok()) return put.status();
-  if (!*put) return absl::AlreadyExistsError(absl::StrCat("already exists: ", std::string(to)));
+  auto put = kvs_->CPut(dst_row, dst->name, std::nullopt, *src.raw);
+  if (!put.ok()) {
+    *known = false;
+    return put.status();
+  }
+  if (!*put) return absl::AlreadyExistsError(absl::StrCat("already exists: ", to));
   // The source goes only if it still holds what we copied (compare-and-delete): an upload
   // that replaced it meanwhile keeps its new version there.
-  std::string src_row = keys::TreeRow(u, src->parent_id);
-  auto moved = kvs_->CDelete(src_row, src->name, *src->raw);
+  std::string src_row = keys::TreeRow(u, src.parent_id);
+  auto moved = kvs_->CDelete(src_row, src.name, *src.raw);
   if (!moved.ok()) {
     // Unknown outcome: a source that is gone was moved; one still there was not.
-    auto now = GetOptional(kvs_, src_row, src->name);
-    if (!now.ok()) return moved.status();
+    auto now = GetOptional(kvs_, src_row, src.name);
+    if (!now.ok()) {
+      *known = false;
+      return moved.status();
+    }
     moved = !now->has_value();
   }
   if (*moved) {
-    IndexTree(u, JoinPath(*src_parts), src->entry, /*add=*/false);
-    IndexTree(u, JoinPath(*dst_parts), src->entry, /*add=*/true);
+    IndexTree(u, JoinPath(src_parts), src.entry, /*add=*/false);
+    IndexTree(u, JoinPath(dst_parts), src.entry, /*add=*/true);
     ScheduleCollection(u);
     return absl::OkStatus();
   }
   // The source changed under us (replaced or moved by someone else): undo our half,
   // unless that too was replaced meanwhile.
-  if (auto undone = kvs_->CDelete(dst_row, dst->name, *src->raw); !undone.ok()) {
+  if (auto undone = kvs_->CDelete(dst_row, dst->name, *src.raw); !undone.ok()) {
+    *known = false;
     return undone.status();
   }
   return absl::AbortedError("source changed during the move; try again");

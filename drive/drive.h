@@ -74,6 +74,9 @@ struct EntryInfo {
   int64_t modified_ms = 0;
   std::string content_type;  // files only
   std::string etag;          // files: changes with every new content; folders: the folder id
+  // Stays with the item through moves, renames and new contents: the folder id or the file
+  // id ("" for a file last written before files had ids). A copy gets a new one.
+  std::string id;
   std::map<std::string, std::string> dead_props;  // WebDAV dead properties
 };
 
@@ -119,6 +122,15 @@ struct NameMatch {
 // Bounds of a name search.
 inline constexpr size_t kMaxQueryBytes = 256;
 inline constexpr int kMaxSearchResults = 200;
+
+// Told of every move of a file or folder (Drive::Move, whoever calls it), so records that
+// name paths (drive/share.h) follow the item. Runs before the tree changes, with normalized
+// paths; an error stops the move. The function it returns runs once the outcome is known
+// (`moved`: whether the item is now at `to`); a crash, or an answer the store left unknown,
+// skips it, and the hook's records must stay right without it.
+using AfterMove = std::function<void(bool moved)>;
+using MoveHook = std::function<absl::StatusOr<AfterMove>(
+    const std::string& user, const std::string& from, const std::string& to)>;
 
 // WebDAV PROPPATCH: set (value present) or remove (nullopt) dead properties, in order.
 using PropertyPatch = std::vector<std::pair<std::string, std::optional<std::string>>>;
@@ -221,6 +233,9 @@ class Drive {
   // is at `to` is deleted first; otherwise kAlreadyExists.
   absl::Status Move(std::string_view user, std::string_view from, std::string_view to,
                     bool overwrite);
+  // Installs (or with nullptr removes) the one MoveHook. Its owner must outlive the moves
+  // under way when it removes it.
+  void SetMoveHook(MoveHook hook);
   // Copies a file or a whole folder; contents are copied chunk by chunk.
   absl::Status Copy(std::string_view user, std::string_view from, std::string_view to,
                     bool overwrite);
@@ -323,6 +338,12 @@ class Drive {
                                            const std::string& to, bool overwrite, const char* verb);
   absl::Status DeleteFolderContents(const std::string& user, const std::string& folder_id,
                                     int depth);
+  // Move after its checks and hook: the tree's part. `*known` is false when the store left
+  // the outcome unknown.
+  absl::Status MoveLocated(const std::string& user, const Located& src,
+                           const std::vector<std::string>& src_parts,
+                           const std::vector<std::string>& dst_parts, const std::string& to,
+                           bool overwrite, bool* known);
   absl::Status CopyLocated(const std::string& user, const Located& from,
                            const std::vector<std::string>& to, int depth);
   // Points the file at `path` to content `version` (already written) by compare-and-put,
@@ -345,6 +366,9 @@ class Drive {
 
   kvs::Client* kvs_;
   Options options_;
+
+  std::mutex hook_mu_;
+  MoveHook move_hook_;  // GUARDED_BY(hook_mu_)
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -8,7 +8,10 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "drive/keys.h"
+#include "drive/locks.h"
 #include "drive/path.h"
 #include "proto/drive_share.pb.h"
 
@@ -17,6 +20,8 @@ namespace {
 
 constexpr std::string_view kLinkColumn = "s";
 constexpr int kCountAttempts = 8;
+// Compare-and-put rounds of one share record against concurrent rewrites before kAborted.
+constexpr int kRewriteAttempts = 32;
 
 std::string SharesRow(std::string_view owner) { return keys::UserRow(owner, "shares"); }
 std::string CountsRow(std::string_view owner) { return keys::UserRow(owner, "share_counts"); }
@@ -53,6 +58,8 @@ pb::Share::Permission ToProto(SharePermission p) {
   return pb::Share::PERMISSION_UNSPECIFIED;
 }
 
+std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
 absl::StatusOr<pb::Share> Parse(std::string_view raw) {
   pb::Share share;
   if (!share.ParseFromArray(raw.data(), static_cast<int>(raw.size())) ||
@@ -77,6 +84,9 @@ Share FromProto(const pb::Share& s) {
   out.expires_ms = s.expires_ms();
   out.user = s.user();
   out.created_ms = s.created_ms();
+  out.node_id = s.node_id();
+  out.moving_to = s.moving_to();
+  out.name = s.name().empty() ? BaseName(s.path()) : s.name();
   return out;
 }
 
@@ -92,6 +102,9 @@ pb::Share ToProto(const Share& s, const std::string& password_hash) {
   out.set_expires_ms(s.expires_ms);
   out.set_user(s.user);
   out.set_created_ms(s.created_ms);
+  out.set_node_id(s.node_id);
+  out.set_moving_to(s.moving_to);
+  out.set_name(s.name);
   return out;
 }
 
@@ -115,7 +128,10 @@ absl::StatusOr<std::vector<kvs::Cell>> ListRow(kvs::Client* kvs, const std::stri
   return cells;
 }
 
-std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+// `path` (at or under `from`) once `from` has moved to `to`.
+std::string MovedPath(const std::string& path, const std::string& from, const std::string& to) {
+  return to + path.substr(from.size());
+}
 
 }  // namespace
 
@@ -139,7 +155,12 @@ std::optional<SharePermission> ParsePermission(std::string_view name) {
 }
 
 Shares::Shares(kvs::Client* kvs, Drive* drive, ShareOptions options)
-    : kvs_(kvs), drive_(drive), options_(std::move(options)) {}
+    : kvs_(kvs), drive_(drive), options_(std::move(options)) {
+  drive_->SetMoveHook([this](const std::string& user, const std::string& from,
+                             const std::string& to) { return FollowMove(user, from, to); });
+}
+
+Shares::~Shares() { drive_->SetMoveHook(nullptr); }
 
 int64_t Shares::Now() const {
   if (options_.now_ms) return options_.now_ms();
@@ -149,7 +170,7 @@ int64_t Shares::Now() const {
 }
 
 absl::StatusOr<std::string> Shares::NormalizeOwnerPath(std::string_view owner,
-                                                       std::string_view path, bool* folder) {
+                                                       std::string_view path, EntryInfo* item) {
   if (auto s = ValidateUser(owner); !s.ok()) return s;
   auto parts = SplitPath(path);
   if (!parts.ok()) return parts.status();
@@ -157,7 +178,7 @@ absl::StatusOr<std::string> Shares::NormalizeOwnerPath(std::string_view owner,
   std::string normal = JoinPath(*parts);
   auto info = drive_->Stat(owner, normal);
   if (!info.ok()) return info.status();
-  *folder = info->folder;
+  *item = *std::move(info);
   return normal;
 }
 
@@ -189,10 +210,10 @@ absl::StatusOr<Share> Shares::CreateLink(std::string_view owner, const LinkReque
     if (!hashed.ok()) return hashed.status();
     hash = *std::move(hashed);
   }
-  bool folder = false;
-  auto path = NormalizeOwnerPath(owner, request.path, &folder);
+  EntryInfo item;
+  auto path = NormalizeOwnerPath(owner, request.path, &item);
   if (!path.ok()) return path.status();
-  if (request.permission == SharePermission::kUpload && !folder) {
+  if (request.permission == SharePermission::kUpload && !item.folder) {
     return absl::FailedPreconditionError("an upload link needs a folder");
   }
   auto existing = ListMine(owner);
@@ -205,6 +226,8 @@ absl::StatusOr<Share> Shares::CreateLink(std::string_view owner, const LinkReque
   share.kind = ShareKind::kLink;
   share.owner = std::string(owner);
   share.path = *path;
+  share.node_id = item.id;
+  share.name = item.name;
   share.permission = request.permission;
   share.token = NewToken();
   share.password = !hash.empty();
@@ -221,8 +244,8 @@ absl::StatusOr<Share> Shares::ShareWithUser(std::string_view owner, std::string_
   }
   if (auto s = ValidateUser(user); !s.ok()) return s;
   if (user == owner) return absl::InvalidArgumentError("you cannot share with yourself");
-  bool folder = false;
-  auto normal = NormalizeOwnerPath(owner, path, &folder);
+  EntryInfo item;
+  auto normal = NormalizeOwnerPath(owner, path, &item);
   if (!normal.ok()) return normal.status();
   auto existing = ListMine(owner);
   if (!existing.ok()) return existing.status();
@@ -231,7 +254,7 @@ absl::StatusOr<Share> Shares::ShareWithUser(std::string_view owner, std::string_
   }
   for (const Share& s : *existing) {
     // The recipient sees shares by owner and name, so a name must be unique per recipient.
-    if (s.kind == ShareKind::kUser && s.user == user && BaseName(s.path) == BaseName(*normal)) {
+    if (s.kind == ShareKind::kUser && s.user == user && s.name == item.name) {
       return absl::AlreadyExistsError("something of that name is already shared with them");
     }
   }
@@ -240,6 +263,8 @@ absl::StatusOr<Share> Shares::ShareWithUser(std::string_view owner, std::string_
   share.kind = ShareKind::kUser;
   share.owner = std::string(owner);
   share.path = *normal;
+  share.node_id = item.id;
+  share.name = item.name;
   share.permission = permission;
   share.user = std::string(user);
   share.created_ms = Now();
@@ -258,6 +283,10 @@ absl::StatusOr<std::vector<Share>> Shares::ListMine(std::string_view owner) {
     auto share = Parse(cell.value);
     if (!share.ok()) continue;  // one bad record must not hide the rest
     out.push_back(FromProto(*share));
+    if (!out.back().moving_to.empty()) {
+      // A move ended without its last step: show where the item is.
+      if (auto at = CurrentPath(out.back()); at.ok()) out.back().path = *at;
+    }
     for (const auto& count : *counts) {
       if (count.column == cell.column) (void)absl::SimpleAtoi(count.value, &out.back().downloads);
     }
@@ -305,7 +334,11 @@ absl::StatusOr<Share> Shares::OpenLink(std::string_view token) {
   if (share->expires_ms() != 0 && share->expires_ms() <= Now()) {
     return absl::NotFoundError("this link has expired");
   }
-  return FromProto(*share);
+  Share link = FromProto(*share);
+  auto at = CurrentPath(link);
+  if (!at.ok()) return at.status();
+  link.path = *at;
+  return link;
 }
 
 absl::StatusOr<std::string> Shares::LinkSecret(const Share& link) {
@@ -360,17 +393,132 @@ absl::StatusOr<SharedPath> Shares::ResolveIncoming(std::string_view user, std::s
   if (parts->size() < 2) return absl::NotFoundError("not a shared item");
   auto incoming = ListIncoming(user);
   if (!incoming.ok()) return incoming.status();
-  for (const Share& share : *incoming) {
-    if (share.owner != (*parts)[0] || BaseName(share.path) != (*parts)[1]) continue;
+  for (Share& share : *incoming) {
+    if (share.owner != (*parts)[0] || share.name != (*parts)[1]) continue;
     if (write && share.permission != SharePermission::kWrite) {
       return absl::PermissionDeniedError("this share is read-only");
     }
+    auto at = CurrentPath(share);
+    if (!at.ok()) return at.status();
+    share.path = *at;
     std::vector<std::string> rest(parts->begin() + 2, parts->end());
     auto owner_path = Resolve(share, JoinPath(rest));
     if (!owner_path.ok()) return owner_path.status();
     return SharedPath{share, *owner_path};
   }
   return absl::NotFoundError("nothing of that name is shared with you");
+}
+
+absl::StatusOr<std::string> Shares::CurrentPath(const Share& share) {
+  for (const std::string* path : {&share.path, &share.moving_to}) {
+    if (path->empty()) continue;
+    auto info = drive_->Stat(share.owner, *path);
+    if (info.ok() && (share.node_id.empty() || info->id == share.node_id)) return *path;
+    // Missing, or a file where a folder was: not there. Anything else: cannot tell.
+    if (!info.ok() && !absl::IsNotFound(info.status()) &&
+        !absl::IsFailedPrecondition(info.status())) {
+      return absl::Status(info.status().code(), "the shared item cannot be reached now");
+    }
+  }
+  return absl::NotFoundError("the shared item is gone (deleted, or in its owner's trash)");
+}
+
+absl::Status Shares::Rewrite(const Share& share, const std::function<void(pb::Share&)>& change) {
+  // The access record first, then the owner's list, the same order as Store: the access
+  // record is what serves requests, the owner's list what the next move reads.
+  std::pair<std::string, std::string> copies[] = {
+      share.kind == ShareKind::kLink
+          ? std::pair{LinkRow(share.token), std::string(kLinkColumn)}
+          : std::pair{IncomingRow(share.user), IncomingColumn(share.owner, share.id)},
+      {SharesRow(share.owner), share.id}};
+  for (const auto& [row, column] : copies) {
+    bool done = false;
+    for (int attempt = 0; attempt < kRewriteAttempts && !done; ++attempt) {
+      auto raw = kvs_->Get(row, column);
+      // Revoked meanwhile: a blind write would bring the share back.
+      if (absl::IsNotFound(raw.status())) break;
+      if (!raw.ok()) return raw.status();
+      auto record = Parse(*raw);
+      if (!record.ok()) return record.status();
+      change(*record);
+      std::string next = Serialize(*record);
+      if (next == *raw) break;
+      auto put = kvs_->CPut(row, column, *raw, next);
+      if (!put.ok()) return put.status();
+      done = *put;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Crash safety without a multi-row transaction (the store has none): every share about to
+// move first gets `moving_to` (its new path) in both copies, then the tree changes, then
+// `path` becomes the new path. Whatever step a crash stops at, the item is at `path` or at
+// `moving_to`, and CurrentPath serves whichever holds the item's id; the next move that
+// touches the share settles it.
+absl::StatusOr<AfterMove> Shares::FollowMove(const std::string& owner, const std::string& from,
+                                             const std::string& to) {
+  auto cells = ListRow(kvs_, SharesRow(owner));
+  if (!cells.ok()) return cells.status();
+  struct Moving {
+    Share share;
+    std::string target;
+  };
+  std::vector<Moving> moving;
+  for (const auto& cell : *cells) {
+    auto record = Parse(cell.value);
+    if (!record.ok()) continue;
+    Share share = FromProto(*record);
+    bool touched = PathWithin(share.path, from) ||
+                   (!share.moving_to.empty() && PathWithin(share.moving_to, from));
+    if (!touched) continue;
+    if (!share.moving_to.empty()) {
+      // An earlier move of it never took its last step: start from where the item is.
+      auto at = CurrentPath(share);
+      if (!at.ok() && !absl::IsNotFound(at.status())) return at.status();
+      if (at.ok()) share.path = *at;
+      share.moving_to.clear();
+    }
+    std::string target = PathWithin(share.path, from) ? MovedPath(share.path, from, to) : "";
+    auto status = Rewrite(share, [&](pb::Share& r) {
+      r.set_path(share.path);
+      r.set_moving_to(target);
+    });
+    if (!status.ok()) return status;
+    if (!target.empty()) moving.push_back({std::move(share), std::move(target)});
+  }
+  return AfterMove([this, moving = std::move(moving)](bool moved) {
+    for (const Moving& m : moving) {
+      auto status = Rewrite(m.share, [&](pb::Share& r) {
+        if (moved && r.path() == m.share.path) r.set_path(m.target);
+        if (r.moving_to() == m.target) r.clear_moving_to();
+      });
+      // Not fatal: the records still name both places, and CurrentPath finds the item.
+      if (!status.ok()) {
+        PC_LOG(kWarn, "drive.share_move_unfinished")
+        ("share", m.share.id)("error", status.ToString());
+      }
+    }
+  });
+}
+
+absl::Status AsSeenThroughShare(const absl::Status& status, const std::vector<ShareView>& views) {
+  std::string_view message(status.message().data(), status.message().size());
+  // The drive's messages end in the path they are about: "no such folder: /a/b".
+  size_t colon = message.find(": /");
+  if (status.ok() || colon == std::string_view::npos) return status;
+  std::string_view named = message.substr(colon + 2);
+  std::string text(message.substr(0, colon));
+  for (const ShareView& view : views) {
+    if (!PathWithin(named, view.share->path)) continue;
+    std::string_view rest = named.substr(view.share->path.size());
+    text.append(": ").append(rest.empty() || view.root != "/" ? view.root : "").append(rest);
+    break;
+  }
+  absl::Status seen(status.code(), text);
+  status.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { seen.SetPayload(url, payload); });
+  return seen;
 }
 
 }  // namespace penncloud::drive

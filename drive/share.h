@@ -3,10 +3,13 @@
 // every access reads them again, so a revoked or expired share stops working at once on
 // every frontend.
 //
-// A share names a path in the owner's drive. Paths inside a share are resolved with
-// drive::SplitPath, which rejects "." and "..", so nothing outside the shared folder can be
-// named. Errors are absl::Status values as in drive.h; kNotFound also covers "no such
-// link", "expired" and "not shared with you", so a guesser learns nothing.
+// A share names a path in the owner's drive and the shared item's id: it follows the item
+// through every move (the Shares installs itself as the Drive's MoveHook) and serves only
+// that item, never something else put at its old path. Paths inside a share are resolved
+// with drive::SplitPath, which rejects "." and "..", so nothing outside the shared folder can
+// be named. Errors are absl::Status values as in drive.h; kNotFound also covers "no such
+// link", "expired", "not shared with you" and "the item is in the trash", so a guesser
+// learns nothing.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,10 @@
 
 namespace penncloud::drive {
 
+namespace pb {
+class Share;
+}
+
 enum class ShareKind { kLink, kUser };
 enum class SharePermission {
   kRead,    // list and download
@@ -35,7 +42,7 @@ struct Share {
   std::string id;  // names the share in the API (not a secret)
   ShareKind kind = ShareKind::kLink;
   std::string owner;
-  std::string path;  // in the owner's drive, normalized
+  std::string path;  // in the owner's drive, normalized; where the item is now once resolved
   SharePermission permission = SharePermission::kRead;
   std::string token;       // links: the secret in /s/{token} (empty for the recipient's view)
   bool password = false;   // links: whether a password is needed
@@ -43,6 +50,9 @@ struct Share {
   std::string user;        // account shares: who it is shared with
   int64_t created_ms = 0;
   uint64_t downloads = 0;  // links: files and zips served (filled by ListMine)
+  std::string node_id;     // the item's EntryInfo.id ("" = whatever is at `path`)
+  std::string moving_to;   // a move under way: the item is at `path` or here
+  std::string name;        // accounts: the recipient's name for it, fixed when shared
 };
 
 struct ShareOptions {
@@ -69,7 +79,12 @@ inline constexpr size_t kMaxSharePasswordBytes = 128;
 
 class Shares {
  public:
+  // Installs itself as `drive`'s MoveHook (one Shares per Drive) and removes it again when
+  // destroyed.
   Shares(kvs::Client* kvs, Drive* drive, ShareOptions options = {});
+  ~Shares();
+  Shares(const Shares&) = delete;
+  Shares& operator=(const Shares&) = delete;
 
   // A public link to an existing file or folder of `owner`. Upload links need a folder.
   absl::StatusOr<Share> CreateLink(std::string_view owner, const LinkRequest& request);
@@ -84,7 +99,8 @@ class Shares {
   // Ends a share at once. kNotFound unless `owner` has a share `id`.
   absl::Status Revoke(std::string_view owner, std::string_view id);
 
-  // The live link of `token`: kNotFound if there is none or it has expired.
+  // The live link of `token`, its path where the item is now: kNotFound if there is none,
+  // it has expired or its item is gone (in the trash, say).
   absl::StatusOr<Share> OpenLink(std::string_view token);
   // Whether `password` opens `link` (true for links without a password). Argon2: slow on
   // purpose, so callers rate-limit wrong guesses before they get here.
@@ -98,22 +114,43 @@ class Shares {
   // Counts one download of a link (best effort: a lost race is retried a few times).
   void CountDownload(const Share& link);
 
-  // "/<owner>/<name>/rest" of user's "Shared with me" view: which share it falls in and
-  // the owner's path. kNotFound if no share of that owner to `user` has that name;
-  // kPermissionDenied if `write` is asked of a read-only share.
+  // "/<owner>/<name>/rest" of user's "Shared with me" view: which share it falls in (its
+  // path where the item is now) and the owner's path. kNotFound if no share of that owner
+  // to `user` has that name or its item is gone; kPermissionDenied if `write` is asked of a
+  // read-only share.
   absl::StatusOr<SharedPath> ResolveIncoming(std::string_view user, std::string_view path,
                                              bool write);
 
  private:
   int64_t Now() const;
   absl::StatusOr<std::string> NormalizeOwnerPath(std::string_view owner, std::string_view path,
-                                                 bool* folder);
+                                                 EntryInfo* item);
   absl::Status Store(const Share& share, const std::string& password_hash);
+  // Where the shared item is: `path` or `moving_to`, whichever holds node_id.
+  absl::StatusOr<std::string> CurrentPath(const Share& share);
+  // The MoveHook: marks the shares at or under `from` as moving to `to` before the tree
+  // changes, and names the new path once it has (share.cc says why that order).
+  absl::StatusOr<AfterMove> FollowMove(const std::string& owner, const std::string& from,
+                                       const std::string& to);
+  // Applies `change` to every stored copy of `share` that still exists (compare-and-put).
+  absl::Status Rewrite(const Share& share, const std::function<void(pb::Share&)>& change);
 
   kvs::Client* kvs_;
   Drive* drive_;
   ShareOptions options_;
 };
+
+// A share as one viewer sees it: its root is "/Shared with me/<owner>/<name>" for its
+// recipient, "/" for a link's visitors.
+struct ShareView {
+  const Share* share;
+  std::string root;
+};
+
+// `status` of a drive call made on behalf of a share's viewer, as that viewer may see it: a
+// path in the message inside one of `views` is named from that view's root, and any other
+// path is dropped, so an error never shows the owner's folders.
+absl::Status AsSeenThroughShare(const absl::Status& status, const std::vector<ShareView>& views);
 
 // "read", "upload", "write" <-> SharePermission.
 std::string_view PermissionName(SharePermission permission);

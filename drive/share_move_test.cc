@@ -1,0 +1,260 @@
+// Shares follow their item through the owner's moves and renames (of the item or of a folder
+// above it), survive a crash at any step of a move, never serve something else put at the
+// old path, and stay unusable while their item is in the trash.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+#include "drive/share.h"
+#include "kvs/client/memory_client.h"
+
+namespace penncloud::drive {
+namespace {
+
+// The store as a crash would cut it off: `cut` decides, before and after each write, whether
+// the store goes away from then on.
+class CuttableStore final : public kvs::Client {
+ public:
+  enum class When { kBefore, kAfter };
+  std::function<bool(When, std::string_view op, std::string_view row)> cut;
+
+  void Restart() { memory_.SetUnavailable(false); }
+
+  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
+    return memory_.Get(row, column);
+  }
+  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
+    return Write("put", row, [&] { return memory_.Put(row, column, value); });
+  }
+  absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
+                            std::optional<std::string_view> expected,
+                            std::string_view value) override {
+    return Write("cput", row, [&] { return memory_.CPut(row, column, expected, value); });
+  }
+  absl::Status Delete(std::string_view row, std::string_view column) override {
+    return Write("delete", row, [&] { return memory_.Delete(row, column); });
+  }
+  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
+                               std::string_view expected) override {
+    return Write("cdelete", row, [&] { return memory_.CDelete(row, column, expected); });
+  }
+  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
+                                       const kvs::ListOptions& options) override {
+    return memory_.List(row, options);
+  }
+
+ private:
+  template <typename Op>
+  auto Write(std::string_view op, std::string_view row, Op write) -> decltype(write()) {
+    if (cut && cut(When::kBefore, op, row)) memory_.SetUnavailable(true);
+    auto result = write();
+    if (cut && cut(When::kAfter, op, row)) memory_.SetUnavailable(true);
+    return result;
+  }
+
+  kvs::MemoryClient memory_;
+};
+
+bool IsTreeRow(std::string_view row) { return row.starts_with("drive/alice/tree/"); }
+
+// Tiny chunks; the trash on (its default), as on a frontend.
+Options DriveOptions() {
+  Options options;
+  options.chunk_bytes = 4;
+  return options;
+}
+
+LinkRequest ReadLink(std::string path) {
+  LinkRequest request;
+  request.path = std::move(path);
+  return request;
+}
+
+class ShareMoveTest : public ::testing::Test {
+ protected:
+  ShareMoveTest()
+      : drive_(&store_, DriveOptions()),
+        shares_(&store_, &drive_,
+                ShareOptions{.now_ms = nullptr, .hash_params = accounts::kTestHashParams}) {
+    EXPECT_TRUE(drive_.CreateFolder("alice", "/Work").ok());
+    EXPECT_TRUE(drive_.CreateFolder("alice", "/Work/Photos").ok());
+    EXPECT_TRUE(Write("/Work/Photos/cat.jpg", "meow").ok());
+    EXPECT_TRUE(Write("/Work/plan.txt", "the plan").ok());
+    auto link = shares_.CreateLink("alice", ReadLink("/Work/Photos"));
+    auto user = shares_.ShareWithUser("alice", "/Work/Photos", "bob", SharePermission::kWrite);
+    EXPECT_TRUE(link.ok() && user.ok());
+    if (link.ok()) token_ = link->token;
+  }
+
+  absl::Status Write(const std::string& path, const std::string& data) {
+    auto upload = drive_.BeginUpload("alice", path);
+    if (!upload.ok()) return upload.status();
+    if (auto s = (*upload)->Append(data); !s.ok()) return s;
+    return (*upload)->Commit().status();
+  }
+
+  // Where the link and bob's share lead now ("" if nowhere).
+  std::string LinkPath() {
+    auto link = shares_.OpenLink(token_);
+    return link.ok() ? link->path : "";
+  }
+  std::string BobsPath(const std::string& inside = "") {
+    auto at = shares_.ResolveIncoming("bob", "/alice/Photos" + inside, false);
+    return at.ok() ? at->owner_path : "";
+  }
+  std::vector<std::string> MyPaths() {
+    std::vector<std::string> paths;
+    auto mine = shares_.ListMine("alice");
+    EXPECT_TRUE(mine.ok()) << mine.status();
+    for (const Share& s : *mine) paths.push_back(s.path);
+    return paths;
+  }
+
+  CuttableStore store_;
+  Drive drive_;
+  Shares shares_;
+  std::string token_;
+};
+
+TEST_F(ShareMoveTest, SharesFollowARenameOfTheItem) {
+  ASSERT_TRUE(drive_.Move("alice", "/Work/Photos", "/Work/Pictures", false).ok());
+  EXPECT_EQ(LinkPath(), "/Work/Pictures");
+  // Bob keeps the name it was shared under, so his open folder keeps working.
+  EXPECT_EQ(BobsPath("/cat.jpg"), "/Work/Pictures/cat.jpg");
+  EXPECT_EQ(MyPaths(), (std::vector<std::string>{"/Work/Pictures", "/Work/Pictures"}));
+  auto incoming = shares_.ListIncoming("bob");
+  ASSERT_EQ(incoming->size(), 1u);
+  EXPECT_EQ(incoming->front().name, "Photos");
+  EXPECT_EQ(incoming->front().path, "/Work/Pictures");
+  EXPECT_TRUE(incoming->front().moving_to.empty());
+}
+
+TEST_F(ShareMoveTest, SharesFollowMovesOfFoldersAbove) {
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Archive").ok());
+  ASSERT_TRUE(drive_.Move("alice", "/Work", "/Archive/2024", false).ok());
+  EXPECT_EQ(LinkPath(), "/Archive/2024/Photos");
+  ASSERT_TRUE(drive_.Move("alice", "/Archive", "/Old", false).ok());
+  EXPECT_EQ(LinkPath(), "/Old/2024/Photos");
+  EXPECT_EQ(BobsPath("/cat.jpg"), "/Old/2024/Photos/cat.jpg");
+  // A share of a file follows too; one beside the moved folder stays where it is.
+  auto file = shares_.CreateLink("alice", ReadLink("/Old/2024/plan.txt"));
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(drive_.Move("alice", "/Old/2024/plan.txt", "/plan v2.txt", false).ok());
+  EXPECT_EQ(shares_.OpenLink(file->token)->path, "/plan v2.txt");
+  ASSERT_TRUE(drive_.Move("alice", "/Old/2024/Photos", "/Photos", false).ok());
+  EXPECT_EQ(LinkPath(), "/Photos");
+  EXPECT_EQ(shares_.OpenLink(file->token)->path, "/plan v2.txt");
+}
+
+TEST_F(ShareMoveTest, AMoveThatFailsLeavesSharesAsTheyWere) {
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Taken").ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(drive_.Move("alice", "/Work/Photos", "/Taken", false)));
+  EXPECT_EQ(LinkPath(), "/Work/Photos");
+  auto mine = shares_.ListMine("alice");
+  ASSERT_TRUE(mine.ok());
+  for (const Share& s : *mine) EXPECT_TRUE(s.moving_to.empty());
+  EXPECT_TRUE(shares_.ListIncoming("bob")->front().moving_to.empty());
+}
+
+TEST_F(ShareMoveTest, SomethingNewAtTheOldPathIsNotServed) {
+  ASSERT_TRUE(drive_.Move("alice", "/Work", "/Done", false).ok());
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Work").ok());
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Work/Photos").ok());
+  ASSERT_TRUE(Write("/Work/Photos/private.txt", "not for bob").ok());
+  EXPECT_EQ(LinkPath(), "/Done/Photos");
+  EXPECT_EQ(BobsPath(), "/Done/Photos");
+  // Even with the shares' paths left behind, the item's id keeps the new folder out.
+  drive_.SetMoveHook(nullptr);
+  ASSERT_TRUE(drive_.Move("alice", "/Done/Photos", "/Elsewhere", false).ok());
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Done/Photos").ok());
+  EXPECT_TRUE(absl::IsNotFound(shares_.OpenLink(token_).status()));
+  EXPECT_TRUE(absl::IsNotFound(shares_.ResolveIncoming("bob", "/alice/Photos", false).status()));
+}
+
+TEST_F(ShareMoveTest, ACrashAfterTheTreeChangedKeepsSharesWorking) {
+  // The store goes away right after the item left its old folder: the shares' last step
+  // (naming the new path) never happens.
+  store_.cut = [](CuttableStore::When when, std::string_view op, std::string_view row) {
+    return when == CuttableStore::When::kAfter && op == "cdelete" && IsTreeRow(row);
+  };
+  ASSERT_TRUE(drive_.Move("alice", "/Work", "/Moved", false).ok());
+  store_.cut = nullptr;
+  store_.Restart();
+  EXPECT_EQ(LinkPath(), "/Moved/Photos");
+  EXPECT_EQ(BobsPath("/cat.jpg"), "/Moved/Photos/cat.jpg");
+  EXPECT_EQ(MyPaths(), (std::vector<std::string>{"/Moved/Photos", "/Moved/Photos"}));
+  // The next move settles the records and moves them on.
+  ASSERT_TRUE(drive_.Move("alice", "/Moved", "/Again", false).ok());
+  EXPECT_EQ(LinkPath(), "/Again/Photos");
+  auto incoming = shares_.ListIncoming("bob");
+  EXPECT_EQ(incoming->front().path, "/Again/Photos");
+  EXPECT_TRUE(incoming->front().moving_to.empty());
+}
+
+TEST_F(ShareMoveTest, ACrashBeforeTheTreeChangedKeepsSharesWorking) {
+  store_.cut = [](CuttableStore::When when, std::string_view op, std::string_view row) {
+    return when == CuttableStore::When::kBefore && op == "cput" && IsTreeRow(row);
+  };
+  EXPECT_FALSE(drive_.Move("alice", "/Work", "/Moved", false).ok());
+  store_.cut = nullptr;
+  store_.Restart();
+  EXPECT_EQ(LinkPath(), "/Work/Photos");
+  EXPECT_EQ(BobsPath("/cat.jpg"), "/Work/Photos/cat.jpg");
+  // A folder made at the path the move named is not the shared one.
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Moved").ok());
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Moved/Photos").ok());
+  ASSERT_TRUE(drive_.Delete("alice", "/Work/Photos").ok());
+  EXPECT_TRUE(absl::IsNotFound(shares_.OpenLink(token_).status()));
+}
+
+TEST_F(ShareMoveTest, TrashedItemsAreNotServedUntilRestored) {
+  ASSERT_TRUE(drive_.Delete("alice", "/Work").ok());
+  EXPECT_TRUE(absl::IsNotFound(shares_.OpenLink(token_).status()));
+  EXPECT_TRUE(absl::IsNotFound(shares_.ResolveIncoming("bob", "/alice/Photos", false).status()));
+  // The owner still sees the share and may revoke it.
+  EXPECT_EQ(shares_.ListMine("alice")->size(), 2u);
+  auto trash = drive_.ListTrash("alice");
+  ASSERT_EQ(trash->size(), 1u);
+  ASSERT_EQ(*drive_.Restore("alice", trash->front().id), "/Work");
+  EXPECT_EQ(LinkPath(), "/Work/Photos");
+  EXPECT_EQ(BobsPath("/cat.jpg"), "/Work/Photos/cat.jpg");
+}
+
+TEST_F(ShareMoveTest, TheRecipientsNameStaysTakenAfterARename) {
+  ASSERT_TRUE(drive_.Move("alice", "/Work/Photos", "/Work/Pictures", false).ok());
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Photos").ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(
+      shares_.ShareWithUser("alice", "/Photos", "bob", SharePermission::kRead).status()));
+}
+
+TEST(AsSeenThroughShareTest, NamesPathsAsTheViewerSeesThem) {
+  Share share;
+  share.path = "/Private/Clients/Acme";
+  auto seen = [&](absl::Status s, std::string_view root) {
+    return std::string(AsSeenThroughShare(s, {{&share, std::string(root)}}).message());
+  };
+  absl::Status missing = absl::NotFoundError("no such file or folder: /Private/Clients/Acme/x/y");
+  EXPECT_EQ(seen(missing, "/Shared with me/alice/Acme"),
+            "no such file or folder: /Shared with me/alice/Acme/x/y");
+  EXPECT_EQ(seen(missing, "/"), "no such file or folder: /x/y");
+  EXPECT_EQ(seen(absl::NotFoundError("no such folder: /Private/Clients/Acme"), "/"),
+            "no such folder: /");
+  // Outside the share (its parent vanished, say): the path is dropped.
+  EXPECT_EQ(seen(absl::NotFoundError("no such folder: /Private/Clients"), "/"), "no such folder");
+  EXPECT_EQ(seen(absl::NotFoundError("no such folder: /Private/Clients/Acme2"), "/"),
+            "no such folder");
+  EXPECT_EQ(seen(absl::AbortedError("try again"), "/"), "try again");
+  EXPECT_TRUE(absl::IsNotFound(AsSeenThroughShare(missing, {{&share, "/"}})));
+  // Of two shares, the one the path is in names it.
+  Share other;
+  other.path = "/Private/Clients/Globex";
+  EXPECT_EQ(AsSeenThroughShare(
+                absl::AlreadyExistsError("already exists: /Private/Clients/Globex/a"),
+                {{&share, "/Shared with me/alice/Acme"}, {&other, "/Shared with me/alice/Globex"}})
+                .message(),
+            "already exists: /Shared with me/alice/Globex/a");
+}
+
+}  // namespace
+}  // namespace penncloud::drive
