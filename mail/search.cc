@@ -98,12 +98,23 @@ absl::StatusOr<pb::MessageMeta> MailSearch::Resolve(std::string_view user, const
     return meta;
   }
   if (!absl::IsNotFound(meta.status())) return meta.status();
-  if (IdMicros(id) < index.Now() - kRepairGrace) {
+  if (Abandoned(id)) {
     // A leftover of a delivery that stopped before the message was written, or of a
     // removal that stopped after: nobody is still writing it.
     if (auto s = index.Remove(user, id); !s.ok()) return s;
   }
   return absl::NotFoundError("no such message");
+}
+
+bool MailSearch::Abandoned(std::string_view id) {
+  return IdMicros(id) < store_.index().Now() - kRepairGrace;
+}
+
+absl::Status MailSearch::DropSpareUnreadCell(std::string_view user, const std::string& id) {
+  return store_.index().DropUnread(user, id, [&] {
+    auto meta = store_.Find(user, id);
+    return meta.ok() ? !meta->seen() : !absl::IsNotFound(meta.status());
+  });
 }
 
 absl::StatusOr<bool> MailSearch::Matches(std::string_view user, const SearchQuery& query,
@@ -155,6 +166,12 @@ absl::StatusOr<SearchPage> MailSearch::SearchOnce(std::string_view user, const S
     std::vector<std::optional<pb::MessageMeta>> found(ids.size());
     auto checked = ForEachConcurrently(ids.size(), kCheckers, [&](size_t i) -> absl::Status {
       auto meta = Resolve(user, ids[i]);
+      const bool spare_unread_cell =
+          query.unread && snapshot->HasUnreadCell(ids[i]) &&
+          (meta.ok() ? meta->seen() : absl::IsNotFound(meta.status()) && Abandoned(ids[i]));
+      if (spare_unread_cell) {
+        if (auto s = DropSpareUnreadCell(user, ids[i]); !s.ok()) return s;
+      }
       if (absl::IsNotFound(meta.status())) return absl::OkStatus();
       if (!meta.ok()) return meta.status();
       auto match = Matches(user, query, *meta);
@@ -197,6 +214,7 @@ absl::StatusOr<std::set<std::string>> MailSearch::FolderCandidates(
 
 absl::Status MailSearch::IndexOlderMessages(std::string_view user) {
   SearchIndex& index = store_.index();
+  index.Touched(user);
   if (index.Complete(user)) return absl::OkStatus();
   std::set<std::string> indexed;
   for (std::string after;;) {
@@ -211,30 +229,22 @@ absl::Status MailSearch::IndexOlderMessages(std::string_view user) {
   for (const std::string& folder : *folders) {
     auto messages = store_.ListAll(user, folder);
     if (!messages.ok()) return messages.status();
+    std::vector<std::string> unread;
     for (const pb::MessageMeta& meta : *messages) {
-      if (indexed.contains(meta.id())) continue;
+      if (indexed.contains(meta.id())) {
+        if (!meta.seen()) unread.push_back(meta.id());
+        continue;
+      }
       auto source = store_.Source(user, meta);
       if (!source.ok()) return source.status();
       auto s = index.Add(user, meta.id(), folder, ParseMessage(*source), !meta.seen());
       if (!s.ok()) return s;
     }
-  }
-  // Layout 1 kept unread postings as "p/~unread/<id>"; its docs do not say unread.
-  const std::string old_unread = Cat("p/", kUnreadKey, "/");
-  kvs::Client& kvs = index.kvs();
-  const std::string row = SearchRow(user);
-  for (std::string after = old_unread;;) {
-    auto page = kvs.List(row, {.after = after, .limit = kListPage, .with_values = false});
-    if (!page.ok()) return page.status();
-    std::vector<std::string> ids;
-    for (const kvs::Cell& cell : page->cells) {
-      if (!std::string_view(cell.column).starts_with(old_unread)) break;
-      ids.push_back(cell.column.substr(old_unread.size()));
-    }
-    auto s = RunTogether(ids.size(), [&](size_t i) { return index.PutUnread(user, ids[i]); });
+    // Older layouts kept the unread postings of merged messages in segments (layout 2) or
+    // in "p/~unread/" cells (layout 1); queries read only the unread cells now. A change
+    // to read racing this leaves a spare cell, which the query that meets it drops.
+    auto s = RunTogether(unread.size(), [&](size_t i) { return index.PutUnread(user, unread[i]); });
     if (!s.ok()) return s;
-    if (ids.size() < page->cells.size() || !page->more || page->cells.empty()) break;
-    after = page->cells.back().column;
   }
   if (auto s = Merge(user); !s.ok()) return s;
   return index.MarkComplete(user);
@@ -302,10 +312,11 @@ absl::StatusOr<int> MailSearch::Repair(std::string_view user) {
     return !listed.contains(name) && IdMicros(name) < old;
   });
   if (!orphans.ok()) return orphans;
-  // Layout 1's postings, read by nothing since the migration.
-  if (index.Complete(user)) {
-    auto s = SweepCells(user, "p/", [](const std::string&) { return true; });
-    if (!s.ok()) return s;
+  // Layout 1's postings, read by nothing.
+  for (bool swept = false; !swept;) {
+    auto done = SweepFirstLayout(index.kvs(), user, kListPage);
+    if (!done.ok()) return done.status();
+    swept = *done;
   }
   return removed;
 }

@@ -68,6 +68,10 @@ class MailSearch {
                           const std::function<absl::StatusOr<bool>(const std::string&)>& stale);
   absl::StatusOr<bool> Matches(std::string_view user, const SearchQuery& query,
                                const pb::MessageMeta& meta);
+  // Whether `id` is older than kRepairGrace: no delivery of it can still be writing.
+  bool Abandoned(std::string_view id);
+  // Drops the unread cell of a message read or gone, unless it turns out unread after all.
+  absl::Status DropSpareUnreadCell(std::string_view user, const std::string& id);
 
   MailStore& store_;
 };

@@ -15,7 +15,7 @@ namespace {
 
 constexpr size_t kIdLength = 32;
 constexpr std::string_view kVersionColumn = "v";
-constexpr std::string_view kVersion = "2";
+constexpr std::string_view kVersion = "3";
 constexpr std::string_view kFolderKeyPrefix = "~in:";
 constexpr size_t kMaxWordsPerField = 20000;
 
@@ -85,12 +85,31 @@ bool Claimed(const pb::SearchManifest& manifest, std::string_view id) {
   return !boundary.empty() && id >= boundary;
 }
 
-SearchIndex::SearchIndex(kvs::Client& kvs, std::function<int64_t()> now_micros)
-    : kvs_(kvs), now_micros_(std::move(now_micros)), manifest_reads_(kvs) {}
-
-void SearchIndex::MergeInBackground(int every) {
-  merger_ = std::make_unique<BackgroundMerger>(kvs_, now_micros_, every);
+absl::StatusOr<bool> SweepFirstLayout(kvs::Client& kvs, std::string_view user, int max_cells) {
+  constexpr std::string_view kPostingPrefix = "p/";
+  const std::string row = SearchRow(user);
+  auto page = kvs.List(
+      row, {.after = std::string(kPostingPrefix), .limit = max_cells, .with_values = false});
+  if (!page.ok()) return page.status();
+  std::vector<std::string> doomed;
+  for (const kvs::Cell& cell : page->cells) {
+    if (!std::string_view(cell.column).starts_with(kPostingPrefix)) break;
+    doomed.push_back(cell.column);
+  }
+  auto s = RunTogether(doomed.size(), [&](size_t i) { return kvs.Delete(row, doomed[i]); });
+  if (!s.ok()) return s;
+  return doomed.size() < page->cells.size() || !page->more;
 }
+
+SearchIndex::SearchIndex(kvs::Client& kvs, std::function<int64_t()> now_micros)
+    : kvs_(kvs),
+      now_micros_(std::move(now_micros)),
+      manifest_reads_(kvs),
+      merger_(kvs_, now_micros_) {}
+
+void SearchIndex::MergeInBackground(int every) { merger_.MergeEvery(every); }
+
+void SearchIndex::Touched(std::string_view user) { merger_.Touched(user); }
 
 absl::Status SearchIndex::Add(std::string_view user, std::string_view id, std::string_view folder,
                               const ParsedMessage& message, bool unread) {
@@ -109,7 +128,7 @@ absl::Status SearchIndex::Add(std::string_view user, std::string_view id, std::s
   if (Claimed(*manifest, id)) {
     if (auto s = kvs_.Put(row, LateColumn(id), ""); !s.ok()) return s;
   }
-  if (merger_) merger_->Delivered(user);
+  merger_.Delivered(user);
   return absl::OkStatus();
 }
 

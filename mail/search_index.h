@@ -8,14 +8,19 @@
 //     column "s/<name>/<n>"  block n of segment <name> (search_segments.h), immutable
 //     column "c/<id>"        a late marker: the doc of <id> was written after a merge had
 //                            claimed its place, so the next merge must fold it in
-//     column "u/<id>"        message <id> was made unread after delivery (a posting of
-//                            "~unread" that no doc holds)
-//     column "v"             "2" once every message older than the index is indexed
+//     column "u/<id>"        message <id> is unread (or was lately): the "~unread" posting
+//                            of a merged message, written by the merge that folds its doc
+//                            or by a change to unread
+//     column "v"             "3" once every message older than the index is indexed and
+//                            every unread one that has a doc has its "u/" cell
 //
 // Keys: "w:<word>" (a word anywhere: subject, addresses, body text, attachment names),
 // "f:", "t:", "s:" (a word in From, To/Cc, Subject), "~all", "~att", and "~unread" for a
 // message delivered unread. A folder's postings are the mailbox row's own columns
-// (mail_store.h), so moves write nothing here.
+// (mail_store.h), so moves write nothing here. "~unread" is the one key a merge does not
+// put in a segment: a segment cannot change when the message is read, so the merge writes
+// the message's "u/" cell instead (if it is still unread), and an unread query reads as
+// many cells as there are unread messages.
 //
 // Message ids begin with the inverted arrival time, so sorted ids are newest first. The
 // manifest's frontier splits them: docs of ids at or past it (older) are folded into
@@ -34,10 +39,14 @@
 //   Once a leftover doc is older than kRepairGrace (no delivery can still be writing it),
 //   the query removes it (the repair path).
 // - The unread postings are a superset: "u/<id>" is written before the mailbox changes to
-//   unread and removed only after it changes to read; the query checks the entry itself.
+//   unread and removed only after it changes to read; a merge writes it for a doc delivered
+//   unread before it commits (until then queries read the doc), unless the entry reads
+//   seen. The query checks the entry itself, and drops a cell it finds spare.
 //
-// Layout 1 (a cell "p/<key>/<id>" per posting) is migrated on first use: its docs hold the
-// same keys, its unread postings become "u/" cells, and Repair deletes its postings.
+// Older layouts are migrated on first use: layout 1 (a cell "p/<key>/<id>" per posting)
+// and layout 2 (unread postings in segments) get a "u/" cell per unread message; layout 1's
+// docs hold the same keys, and its postings, read by nothing, are deleted in the background
+// (search_merger.h) or by Repair.
 #pragma once
 
 #include <cstdint>
@@ -99,6 +108,11 @@ absl::StatusOr<ManifestRead> ReadManifest(kvs::Client& kvs, std::string_view use
 // Whether a merge has claimed `id`'s place (its doc must be in a segment or marked late).
 bool Claimed(const pb::SearchManifest& manifest, std::string_view id);
 
+// Deletes at most `max_cells` of layout 1's posting cells ("p/<key>/<id>") of `user`'s
+// index; nothing reads or writes them any more, so this is safe at any time. Returns
+// whether none is left.
+absl::StatusOr<bool> SweepFirstLayout(kvs::Client& kvs, std::string_view user, int max_cells);
+
 class SearchIndex {
  public:
   SearchIndex(kvs::Client& kvs, std::function<int64_t()> now_micros);
@@ -130,6 +144,9 @@ class SearchIndex {
   // From now on, every `every` deliveries to a user, merges the user's index on a thread
   // of its own (for the process that delivers mail; elsewhere queries merge).
   void MergeInBackground(int every);
+  // A query is about to read `user`'s index: the first time in this process, what older
+  // layouts left of it is swept away in the background.
+  void Touched(std::string_view user);
 
   bool Complete(std::string_view user);
   absl::Status MarkComplete(std::string_view user);
@@ -141,7 +158,7 @@ class SearchIndex {
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;
   ManifestReads manifest_reads_;  // the deliveries' reads after their docs, shared
-  std::unique_ptr<BackgroundMerger> merger_;
+  BackgroundMerger merger_;
 };
 
 }  // namespace penncloud::mail

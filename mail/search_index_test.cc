@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mail/search_merge.h"
+#include "mail/search_oracle.h"
 #include "mail/search_snapshot.h"
 #include "mail/search_test_support.h"
 
@@ -122,11 +124,16 @@ TEST_F(SearchIndexTest, ADeliveryWritesOneIndexCell) {
   // 4 writes per message (and one creating the folder's cell).
   EXPECT_EQ(counting.writes("mailsearch/"), kMessages);
   EXPECT_EQ(counting.writes(), 4 * kMessages + 1);
-  // Merging writes a few cells for all of them.
+  // Merging writes a few cells for all of them, and an unread cell for each still unread.
+  auto inbox = store.ListAll("alice", kInbox);
+  ASSERT_TRUE(inbox.ok());
+  for (int i = 0; i < kMessages; i += 2) {
+    ASSERT_TRUE(store.SetSeen("alice", (*inbox)[i].id(), true).ok());
+  }
   now_ += 1'000'000;
   const int before = counting.writes("mailsearch/");
   ASSERT_TRUE(MailSearch(store).Merge("alice").ok());
-  EXPECT_LE(counting.writes("mailsearch/") - before, 3);
+  EXPECT_LE(counting.writes("mailsearch/") - before, 3 + kMessages / 2);
   EXPECT_THAT(Find("hello"), ::testing::SizeIs(kMessages));
 }
 
@@ -381,6 +388,114 @@ TEST_F(SearchIndexTest, IdTimes) {
   EXPECT_GT(IdMicros(id), testing::kStartMicros);
   EXPECT_LE(IdMicros(id), now_);
   EXPECT_EQ(IdMicros("short"), 0);
+}
+
+TEST_F(SearchIndexTest, FlagChangesRacingMergesKeepIsUnreadExact) {
+  std::atomic<int64_t> clock{testing::kStartMicros};
+  MailStore store(kvs_, [&] { return clock += 1000; });
+  EXPECT_THAT(SearchIds(search_, "alice", "is:unread"), IsEmpty());  // no older mail to index
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    auto meta = store.Add("alice", i % 2 ? kInbox : kSent, Mail("b@x", "a@x", "s", "flagged"),
+                          false);
+    ASSERT_TRUE(meta.ok()) << meta.status();
+    ids.push_back(meta->id());
+  }
+  // IMAP, POP3 and webmail all change \Seen through UpdateFlags; four of them at once,
+  // while merges fold the docs (and write their unread cells) and queries drop spare ones.
+  std::atomic<bool> changing{true};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      for (int i = 0; i < 40; ++i) {  // some messages stay as delivered
+        const std::string& id = ids[rng() % ids.size()];
+        ASSERT_TRUE(store.SetSeen("alice", id, rng() % 2 == 0).ok());
+      }
+    });
+  }
+  std::thread merger([&] {
+    MailSearch search(store);
+    while (changing) {
+      clock += 200'000;
+      ASSERT_TRUE(search.Merge("alice").ok());
+      SearchIds(search, "alice", "is:unread");
+    }
+  });
+  for (auto& c : clients) c.join();
+  changing = false;
+  merger.join();
+  auto query = ParseSearchQuery("is:unread");
+  ASSERT_TRUE(query.ok());
+  MailSearch search(store);
+  const std::vector<std::string> unread = testing::OracleSearch(store, "alice", *query);
+  EXPECT_EQ(SearchIds(search, "alice", "is:unread"), unread);
+  clock += 1'000'000;
+  ASSERT_TRUE(search.Merge("alice").ok());
+  EXPECT_EQ(SearchIds(search, "alice", "is:unread"), unread);
+  EXPECT_EQ(SearchIds(search, "alice", "in:sent is:unread flagged"),
+            testing::OracleSearch(store, "alice", *ParseSearchQuery("in:sent is:unread flagged")));
+}
+
+TEST_F(SearchIndexTest, AnIndexOfTheSecondLayoutGetsItsUnreadCells) {
+  // Layout 2 kept a merged message's unread posting in its segment: no "u/" cells.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(Add(kInbox, Mail("b@x", "a@x", "s", "second")));
+  now_ += 1'000'000;
+  ASSERT_TRUE(search_.Merge("alice").ok());
+  for (const std::string& id : ids) ASSERT_TRUE(kvs_.Delete("mailsearch/alice", "u/" + id).ok());
+  ASSERT_TRUE(kvs_.Put("mailsearch/alice", "v", "2").ok());
+  ASSERT_TRUE(store_.SetSeen("alice", ids[1], true).ok());
+  ASSERT_TRUE(store_.SetSeen("alice", ids[4], true).ok());
+  EXPECT_THAT(Find("is:unread"), ElementsAre(ids[5], ids[3], ids[2], ids[0]));
+  EXPECT_TRUE(store_.index().Complete("alice"));
+  EXPECT_TRUE(kvs_.Get("mailsearch/alice", "u/" + ids[0]).ok());
+  EXPECT_FALSE(kvs_.Get("mailsearch/alice", "u/" + ids[1]).ok());
+}
+
+TEST_F(SearchIndexTest, TheFirstLayoutsPostingsAreSweptWithoutARepair) {
+  // Layout 1: a cell per posting, more of them than one background pass deletes.
+  MailStore plain(kvs_, [this] { return now_ += 1000; });
+  plain.SkipIndexingForBenchmark();
+  std::vector<std::string> ids;
+  int postings = 0;
+  for (int i = 0; postings <= 2 * kSweepBatch; ++i) {
+    const std::string body = Cat("legacy number", i, " ", i % 3 ? "common" : "rare");
+    auto meta = plain.Add("alice", i % 4 ? kInbox : kSent, Mail("b@x", "a@x", "old", body),
+                          i % 5 == 0);
+    ASSERT_TRUE(meta.ok());
+    ParsedMessage parsed = ParseMessage(Mail("b@x", "a@x", "old", body));
+    pb::SearchDoc doc;
+    doc.set_folder(meta->folder());
+    for (const std::string& key : KeysOf(parsed)) {
+      doc.add_keys(key);
+      ASSERT_TRUE(kvs_.Put("mailsearch/alice", Cat("p/", key, "/", meta->id()), "").ok());
+      ++postings;
+    }
+    if (!meta->seen()) {
+      ASSERT_TRUE(kvs_.Put("mailsearch/alice", Cat("p/~unread/", meta->id()), "").ok());
+    }
+    ASSERT_TRUE(kvs_.Put("mailsearch/alice", "d/" + meta->id(), doc.SerializeAsString()).ok());
+    ids.push_back(meta->id());
+  }
+  ASSERT_TRUE(kvs_.Put("mailsearch/alice", "v", "1").ok());
+  auto postings_left = [&] {
+    auto page = kvs_.List("mailsearch/alice", {.after = "p/", .limit = 1, .with_values = false});
+    EXPECT_TRUE(page.ok());
+    return page.ok() && !page->cells.empty() && page->cells[0].column.starts_with("p/");
+  };
+  // Searching is all that happens: the first search queues the sweep, and the answers stay
+  // right while it runs.
+  const std::vector<std::string> queries = {"legacy", "rare is:unread", "in:sent is:unread",
+                                            "common in:inbox", "is:unread"};
+  for (int round = 0; round < 200 && postings_left(); ++round) {
+    const std::string& q = queries[round % queries.size()];
+    EXPECT_EQ(Find(q), testing::OracleSearch(store_, "alice", *ParseSearchQuery(q))) << q;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_FALSE(postings_left());
+  for (const std::string& q : queries)
+    EXPECT_EQ(Find(q), testing::OracleSearch(store_, "alice", *ParseSearchQuery(q))) << q;
 }
 
 }  // namespace

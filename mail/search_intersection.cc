@@ -1,9 +1,14 @@
 #include "mail/search_intersection.h"
 
+#include <algorithm>
+
 namespace penncloud::mail {
 namespace {
 
-constexpr int kPage = 1000;
+// A list is read from a new place a small page at a time (another key may soon steer it
+// further on), then in pages doubling while it is read on from where it stopped.
+constexpr int kFirstPage = 32;
+constexpr int kMaxPage = 1000;
 
 // The largest string below `id` of the same length (ids are printable, never end in
 // '\0'), so "after Below(x)" includes x itself.
@@ -34,13 +39,14 @@ absl::StatusOr<std::optional<std::string>> PostingIntersection::FirstAfter(
     }
     if (budget_ <= 0) return std::nullopt;
     // From where this page ended or from `after`, whichever is further on.
-    std::string from = after;
-    if (!list.page.empty() && list.page.back() > from) from = list.page.back();
-    auto page = index_.Postings(list.key, from, kPage);
+    const bool reading_on = !list.page.empty() && list.page.back() >= after;
+    const std::string from = reading_on ? list.page.back() : after;
+    list.page_size = reading_on ? std::min(2 * list.page_size, kMaxPage) : kFirstPage;
+    auto page = index_.Postings(list.key, from, list.page_size);
     if (!page.ok()) return page.status();
     budget_ -= static_cast<int>(page->size()) + 1;
     list.started = true;
-    list.last_page = page->size() < kPage;
+    list.last_page = static_cast<int>(page->size()) < list.page_size;
     list.page = std::move(*page);
     list.pos = 0;
   }

@@ -31,6 +31,7 @@ class PostingIntersection {
   struct List {
     std::string key;
     std::vector<std::string> page;  // ascending
+    int page_size = 0;              // asked for when `page` was read
     size_t pos = 0;
     bool last_page = false;
     bool started = false;

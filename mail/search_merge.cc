@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "mail/delivery_pool.h"
+#include "mail/mail_store.h"
+#include "mail/search_concurrency.h"
 #include "mail/search_index.h"
 #include "mail/search_segments.h"
 #include "mail/text.h"
@@ -24,7 +26,8 @@ constexpr size_t kSegmentMessages = 1024;
 constexpr int64_t kLevelBase = 256;
 constexpr int kFanout = 4;
 constexpr int kListPage = 1000;
-constexpr int kMaxCompactions = 8;  // per call; the next merge goes on
+constexpr int kMaxCompactions = 8;    // per call; the next merge goes on
+constexpr size_t kEntryReaders = 16;  // mailbox entries read at once for the unread cells
 
 int Level(int64_t messages) {
   int level = 0;
@@ -56,8 +59,44 @@ absl::Status Scan(kvs::Client& kvs, const std::string& row, std::string after, b
   }
 }
 
-void Fold(const std::string& id, const pb::SearchDoc& doc, PostingMap* postings) {
-  for (const std::string& key : doc.keys()) (*postings)[key].push_back(id);
+// A doc delivered unread, folded by this merge: its "~unread" key stays out of the
+// segment, and the merge writes its unread cell instead if it is still unread.
+struct UnreadDoc {
+  std::string id;
+  std::string folder;  // the doc's folder hint
+};
+
+// What FoldClaimed read besides the segments it wrote.
+struct Folded {
+  std::vector<std::string> late;  // the late markers
+  std::vector<UnreadDoc> unread;
+};
+
+void Fold(const std::string& id, const pb::SearchDoc& doc, PostingMap* postings,
+          std::vector<UnreadDoc>* unread) {
+  for (const std::string& key : doc.keys()) {
+    if (key == kUnreadKey) {
+      unread->push_back({id, doc.folder()});
+    } else {
+      (*postings)[key].push_back(id);
+    }
+  }
+}
+
+// Writes the unread cell of each doc whose mailbox entry is unread, or not where the doc
+// says (moved, or its delivery still writing): a spare cell costs a query one check, a
+// missing one would lose a hit. A change to read racing this may leave a spare cell too.
+absl::Status RecordUnread(kvs::Client& kvs, std::string_view user,
+                          const std::vector<UnreadDoc>& docs) {
+  const std::string mailbox = MailboxRow(user);
+  const std::string row = SearchRow(user);
+  return ForEachConcurrently(docs.size(), kEntryReaders, [&](size_t i) -> absl::Status {
+    auto value = kvs.Get(mailbox, MessageColumn(docs[i].folder, docs[i].id));
+    if (!value.ok() && !absl::IsNotFound(value.status())) return value.status();
+    pb::MessageMeta meta;
+    if (value.ok() && meta.ParseFromString(*value) && meta.seen()) return absl::OkStatus();
+    return kvs.Put(row, UnreadColumn(docs[i].id), "");
+  });
 }
 
 void SortLists(PostingMap* postings) {
@@ -68,12 +107,13 @@ void SortLists(PostingMap* postings) {
 }
 
 // The docs claimed in [floor, frontier), plus those named by late markers, folded into
-// segments of at most kSegmentMessages. `late` gets the markers read.
+// segments of at most kSegmentMessages. `folded` gets the markers and the unread docs.
 absl::StatusOr<std::vector<pb::SearchSegment>> FoldClaimed(kvs::Client& kvs, const std::string& row,
                                                            const std::string& floor,
                                                            const std::string& frontier,
                                                            int64_t now_micros,
-                                                           std::vector<std::string>* late) {
+                                                           Folded* folded_docs) {
+  std::vector<std::string>* late = &folded_docs->late;
   absl::Status status;
   auto fail = [&](absl::Status s) {
     status = std::move(s);
@@ -106,7 +146,7 @@ absl::StatusOr<std::vector<pb::SearchSegment>> FoldClaimed(kvs::Client& kvs, con
     if (!value.ok()) return value.status();
     pb::SearchDoc doc;
     if (!doc.ParseFromString(*value)) return absl::DataLossError("bad search index cell");
-    if (folded.insert(id).second) Fold(id, doc, &postings);
+    if (folded.insert(id).second) Fold(id, doc, &postings, &folded_docs->unread);
   }
   // From just below the floor, so a doc whose id equals it is included.
   const std::string from = DocColumn(floor).substr(0, DocColumn(floor).size() - 1);
@@ -117,7 +157,7 @@ absl::StatusOr<std::vector<pb::SearchSegment>> FoldClaimed(kvs::Client& kvs, con
     std::string id(column.substr(kDocPrefix.size()));
     pb::SearchDoc doc;
     if (!doc.ParseFromString(cell.value)) return fail(absl::DataLossError("bad search index cell"));
-    if (folded.insert(id).second) Fold(id, doc, &postings);
+    if (folded.insert(id).second) Fold(id, doc, &postings, &folded_docs->unread);
     if (folded.size() >= kSegmentMessages) {
       if (auto s = flush(); !s.ok()) return fail(std::move(s));
     }
@@ -189,6 +229,8 @@ absl::StatusOr<bool> CompactOnce(kvs::Client& kvs, std::string_view user, int64_
     if (!s.ok()) return s;
   }
   SortLists(&postings);
+  // Segments written before the unread cells held "~unread"; it is read from the cells now.
+  postings.erase(std::string(kUnreadKey));
   std::erase_if(postings, [](const auto& entry) { return entry.second.empty(); });
   auto all = postings.find(kAllKey);
   const int64_t messages = all == postings.end() ? 0 : static_cast<int64_t>(all->second.size());
@@ -246,14 +288,21 @@ absl::Status MergeIndex(kvs::Client& kvs, std::string_view user, int64_t now_mic
   if (!taken.ok()) return taken.status();
   if (!*taken) return absl::OkStatus();  // another merge moved first
 
-  std::vector<std::string> late;
-  auto segments = FoldClaimed(kvs, row, floor, read->manifest.frontier(), now_micros, &late);
+  Folded folded;
+  auto segments = FoldClaimed(kvs, row, floor, read->manifest.frontier(), now_micros, &folded);
   if (!segments.ok()) return segments.status();
   pb::SearchManifest done = claim;
   done.clear_intent();
   done.set_frontier(floor);
   for (auto& segment : *segments) *done.add_segments() = std::move(segment);
-  auto committed = kvs.CPut(row, kManifestColumn, claimed, done.SerializeAsString());
+  // Before the commit: until then queries read "~unread" from the pending docs, after it
+  // only from the cells.
+  absl::StatusOr<bool> committed = false;
+  if (auto s = RecordUnread(kvs, user, folded.unread); !s.ok()) {
+    committed = s;
+  } else {
+    committed = kvs.CPut(row, kManifestColumn, claimed, done.SerializeAsString());
+  }
   if (!committed.ok() || !*committed) {
     for (const auto& segment : done.segments()) {
       if (std::find_if(claim.segments().begin(), claim.segments().end(), [&](const auto& s) {
@@ -265,6 +314,7 @@ absl::Status MergeIndex(kvs::Client& kvs, std::string_view user, int64_t now_mic
     return committed.status();
   }
   // The markers' docs are in a segment now.
+  const std::vector<std::string>& late = folded.late;
   auto cleared =
       RunTogether(late.size(), [&](size_t i) { return kvs.Delete(row, LateColumn(late[i])); });
   if (!cleared.ok()) return cleared;

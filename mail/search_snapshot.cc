@@ -90,37 +90,45 @@ absl::StatusOr<const std::vector<std::string>*> IndexSnapshot::Gathered(std::str
   if (auto it = gathered_.find(key); it != gathered_.end()) return &it->second;
   const std::string row = SearchRow(user_);
   std::vector<std::string> ids;
-  for (const pb::SearchSegment& segment : manifest_.segments()) {
-    auto more = SegmentPostings(*kvs_, row, segment, key);
-    if (!more.ok()) return more.status();
-    ids.insert(ids.end(), std::make_move_iterator(more->begin()),
-               std::make_move_iterator(more->end()));
-  }
   for (const auto& [id, doc] : pending_) {
     if (std::binary_search(doc.keys().begin(), doc.keys().end(), key)) ids.push_back(id);
   }
   if (key == kUnreadKey) {
-    kvs::ListOptions options;
-    options.after = std::string(kUnreadPrefix);
-    while (true) {
-      options.limit = kListPage;
-      auto page = kvs_->List(row, options);
-      if (!page.ok()) return page.status();
-      bool done = !page->more || page->cells.empty();
-      for (const kvs::Cell& cell : page->cells) {
-        if (!std::string_view(cell.column).starts_with(kUnreadPrefix)) {
-          done = true;
-          break;
-        }
-        ids.push_back(cell.column.substr(kUnreadPrefix.size()));
-      }
-      if (done) break;
-      options.after = page->cells.back().column;
+    // The merged messages' unread postings are the cells (a merge writes them for the
+    // docs it folds); segments of older merges may hold "~unread" too, stale: not read.
+    if (auto s = ReadUnreadCells(); !s.ok()) return s;
+    ids.insert(ids.end(), unread_cells_.begin(), unread_cells_.end());
+  } else {
+    for (const pb::SearchSegment& segment : manifest_.segments()) {
+      auto more = SegmentPostings(*kvs_, row, segment, key);
+      if (!more.ok()) return more.status();
+      ids.insert(ids.end(), std::make_move_iterator(more->begin()),
+                 std::make_move_iterator(more->end()));
     }
   }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return &(gathered_[std::string(key)] = std::move(ids));
+}
+
+absl::Status IndexSnapshot::ReadUnreadCells() {
+  kvs::ListOptions options;
+  options.after = std::string(kUnreadPrefix);
+  while (true) {
+    options.limit = kListPage;
+    auto page = kvs_->List(SearchRow(user_), options);
+    if (!page.ok()) return page.status();
+    for (const kvs::Cell& cell : page->cells) {
+      if (!std::string_view(cell.column).starts_with(kUnreadPrefix)) return absl::OkStatus();
+      unread_cells_.push_back(cell.column.substr(kUnreadPrefix.size()));
+    }
+    if (!page->more || page->cells.empty()) return absl::OkStatus();
+    options.after = page->cells.back().column;
+  }
+}
+
+bool IndexSnapshot::HasUnreadCell(std::string_view id) const {
+  return std::binary_search(unread_cells_.begin(), unread_cells_.end(), id);
 }
 
 absl::StatusOr<std::vector<std::string>> IndexSnapshot::Postings(std::string_view key,

@@ -1,6 +1,8 @@
 // One query's view of a user's index (search_index.h): the manifest and the pending docs,
-// read once; a key's postings gathered from every segment, the pending docs and, for
-// "~unread", the unread cells; a folder key's postings paged from the mailbox row itself.
+// read once; a key's postings gathered from every segment and the pending docs, except
+// "~unread", gathered from the pending docs and the unread cells (search_index.h), so an
+// unread query reads as many cells as there are unread messages, not the whole mailbox; a
+// folder key's postings paged from the mailbox row itself.
 // Docs are never deleted by a merge, so the manifest and the docs newer than its frontier
 // describe every indexed message, whatever merges run meanwhile.
 #pragma once
@@ -33,11 +35,15 @@ class IndexSnapshot {
   absl::StatusOr<std::vector<std::string>> Postings(std::string_view key, std::string_view after,
                                                     int limit);
 
+  // Whether "~unread" came from `id`'s unread cell (gathered by an earlier Postings).
+  bool HasUnreadCell(std::string_view id) const;
+
  private:
   IndexSnapshot(kvs::Client& kvs, std::string_view user);
   absl::StatusOr<std::vector<std::string>> FolderPostings(std::string_view folder,
                                                           std::string_view after, int limit);
   absl::StatusOr<const std::vector<std::string>*> Gathered(std::string_view key);
+  absl::Status ReadUnreadCells();
 
   kvs::Client* kvs_;
   std::string user_;
@@ -45,6 +51,7 @@ class IndexSnapshot {
   std::vector<std::pair<std::string, pb::SearchDoc>> pending_;  // id, doc
   bool partial_ = false;
   std::map<std::string, std::vector<std::string>, std::less<>> gathered_;
+  std::vector<std::string> unread_cells_;  // ids, ascending (the column order)
 };
 
 }  // namespace penncloud::mail
