@@ -114,6 +114,11 @@ Response LinkError(const absl::Status& status) {
   return res;
 }
 
+// A drive error on the owner's side, naming paths as the link's visitor sees them.
+Response LinkError(const drive::Share& link, const absl::Status& status) {
+  return LinkError(drive::AsSeenThroughShare(status, {{&link, "/"}}));
+}
+
 // The owner's path of ?path= inside a read link, or an error response.
 absl::StatusOr<std::string> ReadablePath(drive::Shares& shares, const drive::Share& link,
                                          const Request& req) {
@@ -143,14 +148,14 @@ Response DropFile(drive::Drive& drive, drive::Shares& shares, const drive::Share
     if (absl::IsNotFound(existing.status()))
       path = *candidate;
     else if (!existing.ok())
-      return DriveError(existing.status());
+      return LinkError(link, existing.status());
   }
   if (path.empty()) return ErrorResponse(409, "too many files of that name");
   // Never replaces: of two drops racing for one name, the second fails with 409.
   drive::UploadOptions options;
   options.if_none_match = true;
   auto upload = drive.BeginUpload(link.owner, path, options);
-  if (!upload.ok()) return DriveError(upload.status());
+  if (!upload.ok()) return LinkError(link, upload.status());
   // Each Read returns at least one byte or ends the loop; the body is bounded by max_body.
   for (;;) {
     auto piece = req.body_reader->Read(kReadPiece);
@@ -159,11 +164,11 @@ Response DropFile(drive::Drive& drive, drive::Shares& shares, const drive::Share
       return ErrorResponse(400, "the upload was cut off");
     }
     if (piece->empty()) break;
-    if (auto s = (*upload)->Append(*piece); !s.ok()) return DriveError(s);
+    if (auto s = (*upload)->Append(*piece); !s.ok()) return LinkError(link, s);
   }
   auto entry = (*upload)->Commit();
   if (drive::IsConditionFailed(entry.status())) return ErrorResponse(409, "the name was taken");
-  if (!entry.ok()) return DriveError(entry.status());
+  if (!entry.ok()) return LinkError(link, entry.status());
   // The uploader learns the name it got, nothing else of the folder.
   return JsonResponse(201, {{"name", entry->name}, {"size", entry->size}});
 }
@@ -201,7 +206,7 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
     if (link->expires_ms != 0) body["expires"] = IsoTime(link->expires_ms);
     if (unlocked) {
       auto info = drive->Stat(link->owner, link->path);
-      if (!info.ok()) return LinkError(info.status());
+      if (!info.ok()) return LinkError(*link, info.status());
       body["name"] = info->name;
       body["type"] = info->folder ? "folder" : "file";
       body["size"] = info->size;
@@ -230,13 +235,13 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
     auto path = ReadablePath(*shares, *link, req);
     if (!path.ok()) return LinkError(path.status());
     auto info = drive->Stat(link->owner, *path);
-    if (!info.ok()) return LinkError(info.status());
+    if (!info.ok()) return LinkError(*link, info.status());
     nlohmann::json entries = nlohmann::json::array();
     if (!info->folder) {
       entries.push_back(SharedEntryJson(*info));  // a file link lists its one file
     } else {
       auto list = drive->List(link->owner, *path);
-      if (!list.ok()) return LinkError(list.status());
+      if (!list.ok()) return LinkError(*link, list.status());
       for (const auto& e : *list) entries.push_back(SharedEntryJson(e));
     }
     Response res = JsonResponse(200, {{"path", req.Query("path", "/")}, {"entries", entries}});
@@ -255,7 +260,9 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
       return LinkError(absl::FailedPreconditionError("a folder: use /zip"));
     }
     if (!info.ok() && BaseName(link->path) == BaseName(*path)) path = link->path;
-    Response res = ServeFileContent(*drive, link->owner, *path, req, req.Query("inline") != "1");
+    auto opened = drive->Open(link->owner, *path);
+    if (!opened.ok()) return LinkError(*link, opened.status());
+    Response res = ServeReader(std::move(opened), req, req.Query("inline") != "1");
     res.headers.Set("Referrer-Policy", "no-referrer");
     if ((res.status == 200 || res.status == 206) && !req.headers.Has("Range")) {
       shares->CountDownload(*link);
@@ -274,6 +281,10 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
         !drive->Stat(link->owner, *path).ok()) {
       path = link->path;
     }
+    // Checked here too, so that a missing file's error names the visitor's path.
+    if (auto info = drive->Stat(link->owner, *path); !info.ok()) {
+      return LinkError(*link, info.status());
+    }
     Response res = ThumbnailOf(ctx, req, link->owner, *path);
     res.headers.Set("Referrer-Policy", "no-referrer");
     return res;
@@ -284,7 +295,9 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
     if (!link.ok()) return GateError(link.status());
     auto path = ReadablePath(*shares, *link, req);
     if (!path.ok()) return LinkError(path.status());
-    Response res = ZipResponse(drive::ZipStream::Open(drive.get(), link->owner, *path));
+    auto opened = drive::ZipStream::Open(drive.get(), link->owner, *path);
+    if (!opened.ok()) return LinkError(*link, opened.status());
+    Response res = ZipResponse(std::move(opened));
     res.headers.Set("Referrer-Policy", "no-referrer");
     if (res.stream) shares->CountDownload(*link);
     return res;
@@ -337,6 +350,10 @@ std::shared_ptr<drive::Shares> SharedShares(const ApiContext& ctx) {
   return shares;
 }
 
+std::string SharedWithMeRoot(const drive::Share& share) {
+  return absl::StrCat(std::string(kSharedWithMe), "/", share.owner, "/", share.name);
+}
+
 bool InSharedWithMe(std::string_view path) {
   if (!path.starts_with(kSharedWithMe)) return false;
   std::string_view rest = path.substr(kSharedWithMe.size());
@@ -365,14 +382,12 @@ void RegisterShareRoutes(Router& router, const ApiContext& ctx) {
         if (!incoming.ok()) return DriveError(incoming.status());
         nlohmann::json list = nlohmann::json::array();
         for (const auto& share : *incoming) {
-          std::string name = BaseName(share.path);
-          list.push_back(
-              {{"id", share.id},
-               {"owner", share.owner},
-               {"name", name},
-               {"path", absl::StrCat(std::string(kSharedWithMe), "/", share.owner, "/", name)},
-               {"permission", std::string(drive::PermissionName(share.permission))},
-               {"created", IsoTime(share.created_ms)}});
+          list.push_back({{"id", share.id},
+                          {"owner", share.owner},
+                          {"name", share.name},
+                          {"path", SharedWithMeRoot(share)},
+                          {"permission", std::string(drive::PermissionName(share.permission))},
+                          {"created", IsoTime(share.created_ms)}});
         }
         return JsonResponse(200, {{"shares", list}});
       }));

@@ -47,6 +47,9 @@ std::shared_ptr<drive::Shares> SharedShares(const ApiContext& ctx);
 // "modified_ms"} (+ "content_type"), no version ids.
 nlohmann::json SharedEntryJson(const drive::EntryInfo& e);
 
+// "/Shared with me/<owner>/<name>": where a share with an account appears to its recipient.
+std::string SharedWithMeRoot(const drive::Share& share);
+
 // Whether a path of the drive API is in the "Shared with me" view.
 bool InSharedWithMe(std::string_view path);
 // GET /api/files for such a path: the owners, one owner's shares, or a shared folder (with

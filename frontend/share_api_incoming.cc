@@ -12,8 +12,6 @@
 namespace penncloud::frontend {
 namespace {
 
-std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
-
 nlohmann::json VirtualFolder(const std::string& name) {
   return {{"name", name},
           {"type", "folder"},
@@ -38,6 +36,14 @@ absl::StatusOr<drive::SharedPath> ResolveInside(const ApiContext& ctx, const std
   return at;
 }
 
+// The share as its recipient names it.
+drive::ShareView Seen(const drive::Share& share) { return {&share, SharedWithMeRoot(share)}; }
+
+// A drive error on the owner's side, naming only paths the recipient knows.
+Response SharedError(const drive::SharedPath& at, const absl::Status& status) {
+  return DriveError(drive::AsSeenThroughShare(status, {Seen(at.share)}));
+}
+
 }  // namespace
 
 Response ListSharedWithMe(const ApiContext& ctx, const std::string& user, const std::string& path) {
@@ -54,7 +60,7 @@ Response ListSharedWithMe(const ApiContext& ctx, const std::string& user, const 
       if (parts->empty())
         names.insert(s.owner);
       else if (s.owner == (*parts)[0])
-        names.insert(BaseName(s.path));
+        names.insert(s.name);
     }
     if (parts->size() == 1 && names.empty()) return ErrorResponse(404, "nothing shared by them");
     auto drive = SharedDrive(ctx);
@@ -66,13 +72,16 @@ Response ListSharedWithMe(const ApiContext& ctx, const std::string& user, const 
       auto at = shares->ResolveIncoming(user, absl::StrCat("/", (*parts)[0], "/", name), false);
       auto info = at.ok() ? drive->Stat(at->share.owner, at->owner_path)
                           : absl::StatusOr<drive::EntryInfo>(at.status());
-      if (info.ok()) entries.push_back(SharedEntryJson(*info));
+      if (!info.ok()) continue;
+      nlohmann::json entry = SharedEntryJson(*info);
+      entry["name"] = name;  // as shared, whatever the owner has renamed it to since
+      entries.push_back(std::move(entry));
     }
   } else {
     auto at = Resolve(ctx, user, path, false);
     if (!at.ok()) return DriveError(at.status());
     auto list = SharedDrive(ctx)->List(at->share.owner, at->owner_path);
-    if (!list.ok()) return DriveError(list.status());
+    if (!list.ok()) return SharedError(*at, list.status());
     for (const auto& e : *list) entries.push_back(SharedEntryJson(e));
     // What the page may offer here: "write" adds uploads, new folders, moves and deletes.
     body["permission"] = std::string(drive::PermissionName(at->share.permission));
@@ -85,13 +94,19 @@ Response ServeSharedWithMe(const ApiContext& ctx, const std::string& user, const
                            const Request& request, bool attachment) {
   auto at = Resolve(ctx, user, path, false);
   if (!at.ok()) return DriveError(at.status());
-  return ServeFileContent(*SharedDrive(ctx), at->share.owner, at->owner_path, request, attachment);
+  auto opened = SharedDrive(ctx)->Open(at->share.owner, at->owner_path);
+  if (!opened.ok()) return SharedError(*at, opened.status());
+  return ServeReader(std::move(opened), request, attachment);
 }
 
 Response ThumbnailSharedWithMe(const ApiContext& ctx, const std::string& user,
                                const std::string& path, const Request& request) {
   auto at = Resolve(ctx, user, path, false);
   if (!at.ok()) return DriveError(at.status());
+  // Checked here too, so that a missing file's error names the recipient's path.
+  if (auto info = SharedDrive(ctx)->Stat(at->share.owner, at->owner_path); !info.ok()) {
+    return SharedError(*at, info.status());
+  }
   return ThumbnailOf(ctx, request, at->share.owner, at->owner_path);
 }
 
@@ -100,7 +115,7 @@ Response ReceiveSharedWithMe(const ApiContext& ctx, const std::string& user,
   auto at = Resolve(ctx, user, path, true);
   if (!at.ok()) return DriveError(at.status());
   auto received = ReceiveFileContent(*SharedDrive(ctx), at->share.owner, at->owner_path, request);
-  if (!received.ok()) return DriveError(received.status());
+  if (!received.ok()) return SharedError(*at, received.status());
   Response res = JsonResponse(received->created ? 201 : 200, SharedEntryJson(received->entry));
   res.headers.Set("ETag", QuotedEtag(received->entry.etag));
   return res;
@@ -112,10 +127,10 @@ Response CreateFolderSharedWithMe(const ApiContext& ctx, const std::string& user
   if (!at.ok()) return DriveError(at.status());
   auto drive = SharedDrive(ctx);
   if (auto s = drive->CreateFolder(at->share.owner, at->owner_path); !s.ok()) {
-    return DriveError(s);
+    return SharedError(*at, s);
   }
   auto info = drive->Stat(at->share.owner, at->owner_path);
-  if (!info.ok()) return DriveError(info.status());
+  if (!info.ok()) return SharedError(*at, info.status());
   return JsonResponse(201, SharedEntryJson(*info));
 }
 
@@ -125,7 +140,7 @@ Response DeleteSharedWithMe(const ApiContext& ctx, const std::string& user,
   if (!at.ok()) return DriveError(at.status());
   // Into the owner's trash, where the owner can get it back.
   if (auto s = SharedDrive(ctx)->Delete(at->share.owner, at->owner_path); !s.ok()) {
-    return DriveError(s);
+    return SharedError(*at, s);
   }
   return JsonResponse(200, nlohmann::json::object());
 }
@@ -145,10 +160,10 @@ Response MoveSharedWithMe(const ApiContext& ctx, const std::string& user, const 
   const std::string& owner = source->share.owner;
   auto drive = SharedDrive(ctx);
   if (auto s = drive->Move(owner, source->owner_path, target->owner_path, overwrite); !s.ok()) {
-    return DriveError(s);
+    return DriveError(drive::AsSeenThroughShare(s, {Seen(source->share), Seen(target->share)}));
   }
   auto info = drive->Stat(owner, target->owner_path);
-  if (!info.ok()) return DriveError(info.status());
+  if (!info.ok()) return SharedError(*target, info.status());
   return JsonResponse(200, SharedEntryJson(*info));
 }
 

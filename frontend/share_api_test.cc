@@ -1,6 +1,7 @@
 // The sharing side of the drive API through the router (no sockets): zips of several
-// selected items, thumbnails for share viewers with the same access as their downloads, and
-// what a recipient may do inside a write share.
+// selected items, thumbnails for share viewers with the same access as their downloads,
+// what a recipient may do inside a write share, shares that follow the owner's moves (API
+// and WebDAV), and errors that name paths only as the viewer sees them.
 #include "frontend/share_api.h"
 
 #include <archive.h>
@@ -8,11 +9,14 @@
 
 #include <clocale>
 #include <map>
+#include <set>
 
+#include "absl/strings/escaping.h"
 #include "accounts/accounts.h"
 #include "drive/zip.h"
 #include "frontend/drive_api.h"
 #include "frontend/preview_api.h"
+#include "frontend/webdav.h"
 #include "gtest/gtest.h"
 #include "kvs/client/memory_client.h"
 
@@ -40,6 +44,7 @@ class ShareApiTest : public ::testing::Test {
     RegisterDriveRoutes(router_, ctx_);
     RegisterPreviewRoutes(router_, ctx_);
     RegisterShareRoutes(router_, ctx_);
+    RegisterWebDavRoutes(router_, ctx_);
     alice_ = SignUp("alice");
     bob_ = SignUp("bobby");
     carol_ = SignUp("carol");
@@ -311,6 +316,120 @@ TEST_F(ShareApiTest, WriteShareTakesNewFoldersMovesAndDeletes) {
   EXPECT_EQ(Status(carol_, "DELETE", "/api/files?path=" + PercentEncode(team + "/New")), 404);
   EXPECT_EQ(Status(bob_, "DELETE", "/api/files?path=" + PercentEncode(team + "/../Read")), 400);
   EXPECT_EQ(list(alice_, "/Team")["entries"].size(), 1u);  // New is still there
+}
+
+TEST_F(ShareApiTest, SharesFollowTheOwnersMoves) {
+  Folder(alice_, "/Work");
+  Folder(alice_, "/Work/Team");
+  Put(alice_, "/Work/Team/a.txt", "aaa");
+  std::string token = Share("/Work/Team", "read")["token"];
+  Share("/Work/Team", "write", "bobby");
+  const std::string team = "/Shared with me/alice/Team";
+  auto move = [&](const std::string& from, const std::string& to) {
+    return Status(alice_, "POST", "/api/files/move",
+                  nlohmann::json{{"from", from}, {"to", to}}.dump());
+  };
+  auto dav_move = [&](const std::string& from, const std::string& to) {
+    return Call(Login{}, "MOVE", "/dav" + from, "",
+                {{"Authorization", "Basic " + absl::Base64Escape("alice:password1")},
+                 {"Destination", "/dav" + to}})
+        .status;
+  };
+  auto link_file = [&] {
+    Response res = Call(Login{}, "GET", "/s/" + token + "/content?path=/a.txt");
+    return res.status == 200 ? Body(res) : std::to_string(res.status);
+  };
+  auto bobs_file = [&] {
+    Response res = Call(bob_, "GET", "/api/files/content?path=" + PercentEncode(team + "/a.txt"));
+    return res.status == 200 ? Body(res) : std::to_string(res.status);
+  };
+  auto my_paths = [&] {
+    std::set<std::string> paths;
+    nlohmann::json mine = Json(alice_, "/api/shares");
+    for (const auto& s : mine["shares"]) paths.insert(s["path"].get<std::string>());
+    return paths;
+  };
+
+  // The item renamed, then a folder above it moved (the drive page calls the same API).
+  EXPECT_EQ(move("/Work/Team", "/Work/Crew"), 200);
+  Folder(alice_, "/Archive");
+  EXPECT_EQ(move("/Work", "/Archive/Work"), 200);
+  EXPECT_EQ(link_file(), "aaa");
+  EXPECT_EQ(bobs_file(), "aaa");
+  EXPECT_EQ(my_paths(), std::set<std::string>{"/Archive/Work/Crew"});
+  auto incoming = Json(bob_, "/api/shares/incoming")["shares"];
+  ASSERT_EQ(incoming.size(), 1u);
+  EXPECT_EQ(incoming[0]["path"], team);  // the name bob knows it by
+  EXPECT_EQ(
+      Json(bob_, "/api/files?path=" + PercentEncode("/Shared with me/alice"))["entries"][0]["name"],
+      "Team");
+
+  // WebDAV moves are followed too; what takes the old place is not shared.
+  EXPECT_EQ(dav_move("/Archive", "/Old"), 201);
+  Folder(alice_, "/Archive");
+  Folder(alice_, "/Archive/Work");
+  Folder(alice_, "/Archive/Work/Crew");
+  Put(alice_, "/Archive/Work/Crew/a.txt", "not this one");
+  EXPECT_EQ(link_file(), "aaa");
+  EXPECT_EQ(bobs_file(), "aaa");
+  EXPECT_EQ(my_paths(), std::set<std::string>{"/Old/Work/Crew"});
+
+  // In the trash the shares serve nothing; restored, they work again.
+  EXPECT_EQ(Status(alice_, "DELETE", "/api/files?path=/Old"), 200);
+  EXPECT_EQ(link_file(), "404");
+  EXPECT_EQ(bobs_file(), "404");
+  EXPECT_EQ(Call(Login{}, "GET", "/s/" + token + "/info").status, 404);
+  auto trash = Json(alice_, "/api/trash")["entries"];
+  ASSERT_EQ(trash.size(), 1u);
+  EXPECT_EQ(
+      Status(alice_, "POST", "/api/trash/restore", nlohmann::json{{"id", trash[0]["id"]}}.dump()),
+      200);
+  EXPECT_EQ(link_file(), "aaa");
+  EXPECT_EQ(bobs_file(), "aaa");
+}
+
+TEST_F(ShareApiTest, ErrorsNameOnlyWhatTheViewerSees) {
+  Folder(alice_, "/Private Clients");
+  Folder(alice_, "/Private Clients/Acme");
+  Put(alice_, "/Private Clients/Acme/a.txt", "a");
+  std::string token = Share("/Private Clients/Acme", "read")["token"];
+  Share("/Private Clients/Acme", "write", "bobby");
+  const std::string acme = "/Shared with me/alice/Acme";
+  auto error = [](Response res) -> std::string {
+    auto body = nlohmann::json::parse(res.body, nullptr, false);
+    return body.is_object() && body.contains("error") ? body["error"].get<std::string>() : res.body;
+  };
+  auto bob = [&](std::string method, const std::string& target, std::string body = "") {
+    Response res = Call(bob_, std::move(method), target, std::move(body));
+    EXPECT_GE(res.status, 400) << target;
+    return error(std::move(res));
+  };
+  auto visitor = [&](const std::string& route, const std::string& path) {
+    Response res = Call(Login{}, "GET", "/s/" + token + route + "?path=" + PercentEncode(path));
+    EXPECT_EQ(res.status, 404) << route;
+    return error(std::move(res));
+  };
+  std::vector<std::string> seen = {
+      bob("GET", "/api/files/content?path=" + PercentEncode(acme + "/gone.txt")),
+      bob("GET", "/api/files?path=" + PercentEncode(acme + "/gone")),
+      bob("GET", "/api/files/thumbnail?path=" + PercentEncode(acme + "/gone.png")),
+      bob("GET", "/api/files/zip?path=" + PercentEncode(acme + "/gone")),
+      bob("DELETE", "/api/files?path=" + PercentEncode(acme + "/gone.txt")),
+      bob("POST", "/api/files/folder", nlohmann::json{{"path", acme + "/gone/new"}}.dump()),
+      bob("POST", "/api/files/move",
+          nlohmann::json{{"from", acme + "/gone.txt"}, {"to", acme + "/b.txt"}}.dump()),
+      visitor("/files", "/gone"),
+      visitor("/content", "/gone.txt"),
+      visitor("/zip", "/gone"),
+      visitor("/thumbnail", "/gone.png"),
+  };
+  for (const std::string& message : seen) {
+    EXPECT_EQ(message.find("Private"), std::string::npos) << message;
+    EXPECT_NE(message.find("gone"), std::string::npos) << message;
+  }
+  EXPECT_EQ(seen[0], "no such file: " + acme + "/gone.txt");
+  EXPECT_EQ(seen[7], "no such file or folder: /gone");
+  EXPECT_EQ(seen[8], "no such file: /gone.txt");
 }
 
 }  // namespace

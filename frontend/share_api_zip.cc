@@ -35,6 +35,8 @@ Response ZipOfPaths(drive::Drive& drive, drive::Shares& shares, const std::strin
     return ErrorResponse(400, absl::StrCat("at most ", drive::kMaxZipItems, " items in one zip"));
   }
   std::vector<drive::ZipItem> items;
+  // The shares reached, so that errors name their paths as `user` sees them.
+  std::vector<drive::Share> reached;
   for (const std::string& path : paths) {
     if (!InSharedWithMe(path)) {
       items.push_back({user, path});
@@ -43,11 +45,19 @@ Response ZipOfPaths(drive::Drive& drive, drive::Shares& shares, const std::strin
     auto at = shares.ResolveIncoming(user, path.substr(kSharedWithMe.size()), false);
     if (!at.ok()) return DriveError(at.status());
     items.push_back({at->share.owner, at->owner_path});
+    reached.push_back(std::move(at->share));
   }
-  if (items.size() == 1) {
-    return ZipResponse(drive::ZipStream::Open(&drive, items[0].user, items[0].path));
+  auto opened = items.size() == 1
+                    ? drive::ZipStream::Open(&drive, items[0].user, items[0].path)
+                    : drive::ZipStream::OpenMany(&drive, std::move(items), "download.zip");
+  if (!opened.ok() && !reached.empty()) {
+    std::vector<drive::ShareView> views;
+    for (const drive::Share& share : reached) {
+      views.push_back({&share, SharedWithMeRoot(share)});
+    }
+    return DriveError(drive::AsSeenThroughShare(opened.status(), views));
   }
-  return ZipResponse(drive::ZipStream::OpenMany(&drive, std::move(items), "download.zip"));
+  return ZipResponse(std::move(opened));
 }
 
 }  // namespace
