@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iostream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -62,7 +63,7 @@ TEST_F(SearchIndexTest, FindsWordsInEveryField) {
   EXPECT_THAT(SearchIds(search_, "bob", "budget"), IsEmpty());
 }
 
-// Counts the writes that reach the store, per row prefix.
+// Counts the writes that reach the store, per row prefix, and the reads (Get and List calls).
 class CountingClient final : public kvs::Client {
  public:
   explicit CountingClient(kvs::Client& inner) : inner_(inner) {}
@@ -72,8 +73,10 @@ class CountingClient final : public kvs::Client {
     for (const std::string& row : rows_) n += row.starts_with(row_prefix) ? 1 : 0;
     return n;
   }
+  int reads() const { return reads_; }
 
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
+    ++reads_;
     return inner_.Get(row, column);
   }
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
@@ -97,6 +100,7 @@ class CountingClient final : public kvs::Client {
   }
   absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
                                        const kvs::ListOptions& options) override {
+    ++reads_;
     return inner_.List(row, options);
   }
 
@@ -108,6 +112,7 @@ class CountingClient final : public kvs::Client {
   kvs::Client& inner_;
   mutable std::mutex mu_;
   std::vector<std::string> rows_;  // GUARDED_BY(mu_)
+  std::atomic<int> reads_{0};
 };
 
 TEST_F(SearchIndexTest, ADeliveryWritesOneIndexCell) {
@@ -135,6 +140,49 @@ TEST_F(SearchIndexTest, ADeliveryWritesOneIndexCell) {
   ASSERT_TRUE(MailSearch(store).Merge("alice").ok());
   EXPECT_LE(counting.writes("mailsearch/") - before, 3 + kMessages / 2);
   EXPECT_THAT(Find("hello"), ::testing::SizeIs(kMessages));
+}
+
+TEST_F(SearchIndexTest, IsUnreadReadsCellsOfTheUnreadNotOfTheMailbox) {
+  CountingClient counting(kvs_);
+  MailStore store(counting, [this] { return now_ += 1000; });
+  MailSearch search(store);
+  ASSERT_TRUE(store.CreateFolder("alice", "Work").ok());
+  EXPECT_THAT(SearchIds(search, "alice", "is:unread"), IsEmpty());
+  // 2,000 messages delivered unread (so their docs say "~unread") and merged as they come;
+  // all but 5 are read afterwards.
+  constexpr int kMessages = 2000, kUnread = 5;
+  std::vector<std::string> read;
+  for (int i = 0; i < kMessages; ++i) {
+    const bool stays_unread = i % (kMessages / kUnread) == 7;
+    auto meta = store.Add(
+        "alice", i % 3 == 0 ? std::string_view("Work") : kInbox,
+        Mail("b@x", "a@x", Cat("note ", i), stays_unread || i % 2 ? "invoice due" : "weekly news"),
+        false);
+    ASSERT_TRUE(meta.ok()) << meta.status();
+    if (!stays_unread) read.push_back(meta->id());
+    if (i % 500 == 499) {
+      now_ += 1'000'000;
+      ASSERT_TRUE(search.Merge("alice").ok());
+    }
+  }
+  for (const std::string& id : read) ASSERT_TRUE(store.SetSeen("alice", id, true).ok());
+  now_ += 1'000'000;
+  ASSERT_TRUE(search.Merge("alice").ok());
+  for (const char* q : {"is:unread", "is:unread invoice", "in:inbox is:unread",
+                        "in:Work is:unread invoice", "in:sent is:unread"}) {
+    auto query = ParseSearchQuery(q);
+    ASSERT_TRUE(query.ok());
+    const std::vector<std::string> expected = testing::OracleSearch(store, "alice", *query);
+    const int before = counting.reads();
+    EXPECT_EQ(SearchIds(search, "alice", q), expected) << q;
+    const int reads = counting.reads() - before;
+    // The version, the manifest, the docs' listing, the unread cells, the word's blocks
+    // (cached after the first query), then per unread message at most a folder page and
+    // two reads to check it: bounded by the unread count, whatever the mailbox's size
+    // (one more for a background sweep that may overlap).
+    EXPECT_LE(reads, 6 + 3 * kUnread + 1) << q;
+    std::cout << q << ": " << expected.size() << " hits, " << reads << " reads\n";
+  }
 }
 
 TEST_F(SearchIndexTest, RemovalLeavesNoIndexCellButSegments) {
@@ -396,8 +444,8 @@ TEST_F(SearchIndexTest, FlagChangesRacingMergesKeepIsUnreadExact) {
   EXPECT_THAT(SearchIds(search_, "alice", "is:unread"), IsEmpty());  // no older mail to index
   std::vector<std::string> ids;
   for (int i = 0; i < 40; ++i) {
-    auto meta = store.Add("alice", i % 2 ? kInbox : kSent, Mail("b@x", "a@x", "s", "flagged"),
-                          false);
+    auto meta =
+        store.Add("alice", i % 2 ? kInbox : kSent, Mail("b@x", "a@x", "s", "flagged"), false);
     ASSERT_TRUE(meta.ok()) << meta.status();
     ids.push_back(meta->id());
   }
@@ -461,8 +509,8 @@ TEST_F(SearchIndexTest, TheFirstLayoutsPostingsAreSweptWithoutARepair) {
   int postings = 0;
   for (int i = 0; postings <= 2 * kSweepBatch; ++i) {
     const std::string body = Cat("legacy number", i, " ", i % 3 ? "common" : "rare");
-    auto meta = plain.Add("alice", i % 4 ? kInbox : kSent, Mail("b@x", "a@x", "old", body),
-                          i % 5 == 0);
+    auto meta =
+        plain.Add("alice", i % 4 ? kInbox : kSent, Mail("b@x", "a@x", "old", body), i % 5 == 0);
     ASSERT_TRUE(meta.ok());
     ParsedMessage parsed = ParseMessage(Mail("b@x", "a@x", "old", body));
     pb::SearchDoc doc;
