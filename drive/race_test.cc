@@ -11,14 +11,15 @@
 #include "drive/drive.h"
 #include "drive/keys.h"
 #include "drive/test_util.h"
+#include "kvs/client/forwarding_client.h"
 
 namespace penncloud::drive {
 namespace {
 
 // Forwards to a MemoryClient; the first Delete or CDelete of one cell runs `hook` first.
-class RacingClient final : public kvs::Client {
+class RacingClient final : public kvs::ForwardingClient {
  public:
-  explicit RacingClient(kvs::Client* store) : store_(store) {}
+  explicit RacingClient(kvs::Client* store) : ForwardingClient(*store) {}
 
   void BeforeRemoving(std::string row, std::string column, std::function<void()> hook) {
     std::lock_guard lock(mu_);
@@ -27,29 +28,14 @@ class RacingClient final : public kvs::Client {
     hook_ = std::move(hook);
   }
 
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
-    return store_->Get(row, column);
-  }
-  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
-    return store_->Put(row, column, value);
-  }
-  absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
-                            std::optional<std::string_view> expected,
-                            std::string_view value) override {
-    return store_->CPut(row, column, expected, value);
-  }
   absl::Status Delete(std::string_view row, std::string_view column) override {
     Race(row, column);
-    return store_->Delete(row, column);
+    return ForwardingClient::Delete(row, column);
   }
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override {
     Race(row, column);
-    return store_->CDelete(row, column, expected);
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    return store_->List(row, options);
+    return ForwardingClient::CDelete(row, column, expected);
   }
 
  private:
@@ -63,7 +49,6 @@ class RacingClient final : public kvs::Client {
     hook();
   }
 
-  kvs::Client* store_;
   std::mutex mu_;
   std::string row_, column_;    // GUARDED_BY(mu_)
   std::function<void()> hook_;  // GUARDED_BY(mu_)

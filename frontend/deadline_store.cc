@@ -29,43 +29,28 @@ absl::StatusOr<T> Checked(absl::StatusOr<T> result) {
 
 }  // namespace
 
-absl::StatusOr<std::string> DeadlineStore::Get(std::string_view row, std::string_view column) {
-  return store_->Get(row, column);
-}
-
 absl::Status DeadlineStore::Put(std::string_view row, std::string_view column,
                                 std::string_view value) {
   if (write_deadline::Passed()) return TooLate();
-  return Checked(store_->Put(row, column, value));
+  return Checked(ForwardingClient::Put(row, column, value));
 }
 
 absl::StatusOr<bool> DeadlineStore::CPut(std::string_view row, std::string_view column,
                                          std::optional<std::string_view> expected,
                                          std::string_view value) {
   if (write_deadline::Passed()) return TooLate();
-  return Checked(store_->CPut(row, column, expected, value));
+  return Checked(ForwardingClient::CPut(row, column, expected, value));
 }
 
 absl::Status DeadlineStore::Delete(std::string_view row, std::string_view column) {
   if (write_deadline::Passed()) return TooLate();
-  return Checked(store_->Delete(row, column));
+  return Checked(ForwardingClient::Delete(row, column));
 }
 
 absl::StatusOr<bool> DeadlineStore::CDelete(std::string_view row, std::string_view column,
                                             std::string_view expected) {
   if (write_deadline::Passed()) return TooLate();
-  return Checked(store_->CDelete(row, column, expected));
-}
-
-absl::StatusOr<kvs::ColumnPage> DeadlineStore::List(std::string_view row,
-                                                    const kvs::ListOptions& options) {
-  return store_->List(row, options);
-}
-
-absl::StatusOr<std::vector<kvs::WatchedCell>> DeadlineStore::Watch(
-    std::string_view row, const std::vector<kvs::WatchedCell>& known,
-    std::chrono::milliseconds timeout, kvs::WatchCancel* cancel) {
-  return store_->Watch(row, known, timeout, cancel);
+  return Checked(ForwardingClient::CDelete(row, column, expected));
 }
 
 }  // namespace penncloud::frontend

@@ -3,15 +3,14 @@
 // sweeps, the relay) are not limited.
 #pragma once
 
-#include "kvs/client/client.h"
+#include "kvs/client/forwarding_client.h"
 
 namespace penncloud::frontend {
 
-class DeadlineStore final : public kvs::Client {
+class DeadlineStore final : public kvs::ForwardingClient {
  public:
-  explicit DeadlineStore(kvs::Client* store) : store_(store) {}
+  explicit DeadlineStore(kvs::Client* store) : ForwardingClient(*store) {}
 
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override;
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override;
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
@@ -19,15 +18,6 @@ class DeadlineStore final : public kvs::Client {
   absl::Status Delete(std::string_view row, std::string_view column) override;
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override;
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override;
-  absl::StatusOr<std::vector<kvs::WatchedCell>> Watch(std::string_view row,
-                                                      const std::vector<kvs::WatchedCell>& known,
-                                                      std::chrono::milliseconds timeout,
-                                                      kvs::WatchCancel* cancel) override;
-
- private:
-  kvs::Client* store_;
 };
 
 }  // namespace penncloud::frontend

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "gtest/gtest.h"
+#include "kvs/client/forwarding_client.h"
 #include "kvs/client/memory_client.h"
 #include "mail/delivery.h"
 #include "mail/delivery_intent.h"
@@ -17,34 +18,34 @@
 namespace penncloud::mail {
 namespace {
 
-class DyingClient final : public kvs::Client {
+class DyingClient final : public kvs::ForwardingClient {
  public:
   DyingClient(kvs::Client& inner, int writes, bool last_takes_effect)
-      : inner_(inner), writes_left_(writes), last_takes_effect_(last_takes_effect) {}
+      : ForwardingClient(inner), writes_left_(writes), last_takes_effect_(last_takes_effect) {}
 
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
     if (dead()) return Dead();
-    return inner_.Get(row, column);
+    return ForwardingClient::Get(row, column);
   }
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
-    return Write([&] { return inner_.Put(row, column, value); });
+    return Write([&] { return ForwardingClient::Put(row, column, value); });
   }
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
                             std::string_view value) override {
-    return Write([&] { return inner_.CPut(row, column, expected, value); });
+    return Write([&] { return ForwardingClient::CPut(row, column, expected, value); });
   }
   absl::Status Delete(std::string_view row, std::string_view column) override {
-    return Write([&] { return inner_.Delete(row, column); });
+    return Write([&] { return ForwardingClient::Delete(row, column); });
   }
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override {
-    return Write([&] { return inner_.CDelete(row, column, expected); });
+    return Write([&] { return ForwardingClient::CDelete(row, column, expected); });
   }
   absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
                                        const kvs::ListOptions& options) override {
     if (dead()) return Dead();
-    return inner_.List(row, options);
+    return ForwardingClient::List(row, options);
   }
   bool died() const { return dead(); }
 
@@ -61,7 +62,6 @@ class DyingClient final : public kvs::Client {
     return Dead();
   }
 
-  kvs::Client& inner_;
   std::atomic<int> writes_left_;
   const bool last_takes_effect_;
 };

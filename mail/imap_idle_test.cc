@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kvs/client/forwarding_client.h"
 #include "kvs/client/memory_client.h"
 #include "mail/imap_server.h"
 #include "mail/imap_test_fixture.h"
@@ -34,8 +35,9 @@ using std::chrono::milliseconds;
 
 // The in-memory store, except that while held, writing a new Inbox entry waits for Release:
 // a writer that took its change number and UID and is slow to write the entry.
-class SlowEntryStore final : public kvs::Client {
+class SlowEntryStore final : public kvs::ForwardingClient {
  public:
+  explicit SlowEntryStore(kvs::Client& inner) : ForwardingClient(inner) {}
   void Hold() {
     std::lock_guard lock(mu_);
     held_ = true;
@@ -46,12 +48,6 @@ class SlowEntryStore final : public kvs::Client {
     cv_.notify_all();
   }
 
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
-    return mem_.Get(row, column);
-  }
-  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
-    return mem_.Put(row, column, value);
-  }
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
                             std::string_view value) override {
@@ -59,28 +55,10 @@ class SlowEntryStore final : public kvs::Client {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(20), [&] { return !held_; });
     }
-    return mem_.CPut(row, column, expected, value);
-  }
-  absl::Status Delete(std::string_view row, std::string_view column) override {
-    return mem_.Delete(row, column);
-  }
-  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
-                               std::string_view expected) override {
-    return mem_.CDelete(row, column, expected);
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    return mem_.List(row, options);
-  }
-  absl::StatusOr<std::vector<kvs::WatchedCell>> Watch(std::string_view row,
-                                                      const std::vector<kvs::WatchedCell>& known,
-                                                      milliseconds timeout,
-                                                      kvs::WatchCancel* cancel) override {
-    return mem_.Watch(row, known, timeout, cancel);
+    return ForwardingClient::CPut(row, column, expected, value);
   }
 
  private:
-  kvs::MemoryClient mem_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool held_ = false;  // GUARDED_BY(mu_)
@@ -162,7 +140,8 @@ class ImapIdleTest : public ::testing::Test {
   }
 
   static constexpr milliseconds kPoll{200};
-  SlowEntryStore kvs_;
+  kvs::MemoryClient memory_;
+  SlowEntryStore kvs_{memory_};
   MailStore store_{kvs_};
   ImapConfig config_;
   std::unique_ptr<MailboxWatch> watch_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kvs/client/forwarding_client.h"
 #include "kvs/client/memory_client.h"
 #include "mail/text.h"
 
@@ -271,15 +272,9 @@ TEST(MailStoreConcurrency, ConcurrentDeliveriesAreAllKept) {
 
 // Counts the writes of folder cells ("box/...") and makes each take a while, as a
 // consensus round does, so concurrent deliveries meet.
-class SlowFolderCells final : public kvs::Client {
+class SlowFolderCells final : public kvs::ForwardingClient {
  public:
-  explicit SlowFolderCells(kvs::Client& inner) : inner_(inner) {}
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
-    return inner_.Get(row, column);
-  }
-  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
-    return inner_.Put(row, column, value);
-  }
+  explicit SlowFolderCells(kvs::Client& inner) : ForwardingClient(inner) {}
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
                             std::string_view value) override {
@@ -287,23 +282,9 @@ class SlowFolderCells final : public kvs::Client {
       ++folder_writes;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return inner_.CPut(row, column, expected, value);
-  }
-  absl::Status Delete(std::string_view row, std::string_view column) override {
-    return inner_.Delete(row, column);
-  }
-  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
-                               std::string_view expected) override {
-    return inner_.CDelete(row, column, expected);
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    return inner_.List(row, options);
+    return ForwardingClient::CPut(row, column, expected, value);
   }
   std::atomic<int> folder_writes{0};
-
- private:
-  kvs::Client& inner_;
 };
 
 TEST(MailStoreConcurrency, DeliveriesToOneFolderShareTheFolderCellsWrites) {
@@ -346,40 +327,32 @@ TEST_F(MailStoreTest, Pop3LockIsExclusiveUntilReleasedOrExpired) {
 
 // Dies (every write refused, as a killed process writes nothing more) when the store
 // first deletes a cell of the mailbox row: a move has then written its new entry only.
-class DiesAtFirstEntryDelete final : public kvs::Client {
+class DiesAtFirstEntryDelete final : public kvs::ForwardingClient {
  public:
-  explicit DiesAtFirstEntryDelete(kvs::Client& inner) : inner_(inner) {}
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
-    return inner_.Get(row, column);
-  }
+  explicit DiesAtFirstEntryDelete(kvs::Client& inner) : ForwardingClient(inner) {}
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
     if (dead_) return Dead();
-    return inner_.Put(row, column, value);
+    return ForwardingClient::Put(row, column, value);
   }
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
                             std::string_view value) override {
     if (dead_) return Dead();
-    return inner_.CPut(row, column, expected, value);
+    return ForwardingClient::CPut(row, column, expected, value);
   }
   absl::Status Delete(std::string_view row, std::string_view column) override {
     if (row == MailboxRow("alice") && column.starts_with(FolderPrefix(kInbox))) dead_ = true;
     if (dead_) return Dead();
-    return inner_.Delete(row, column);
+    return ForwardingClient::Delete(row, column);
   }
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override {
     if (dead_) return Dead();
-    return inner_.CDelete(row, column, expected);
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    return inner_.List(row, options);
+    return ForwardingClient::CDelete(row, column, expected);
   }
 
  private:
   static absl::Status Dead() { return absl::UnavailableError("crashed"); }
-  kvs::Client& inner_;
   bool dead_ = false;
 };
 

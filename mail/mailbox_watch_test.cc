@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "kvs/client/forwarding_client.h"
 #include "kvs/client/memory_client.h"
 #include "mail/mail_store.h"
 
@@ -99,32 +100,15 @@ TEST_F(MailboxWatchTest, TheFallbackCallsEvenWhenNothingChangesOrTheStoreCannotW
   EXPECT_GE(c.WaitFor(3), 3);
 
   // A store without watches (Client's default answer) is polled at the fallback.
-  class NoWatch final : public kvs::Client {
+  class NoWatch final : public kvs::ForwardingClient {
    public:
-    explicit NoWatch(kvs::Client& inner) : inner_(inner) {}
-    absl::StatusOr<std::string> Get(std::string_view r, std::string_view c) override {
-      return inner_.Get(r, c);
+    using ForwardingClient::ForwardingClient;
+    absl::StatusOr<std::vector<kvs::WatchedCell>> Watch(std::string_view r,
+                                                        const std::vector<kvs::WatchedCell>& k,
+                                                        milliseconds t,
+                                                        kvs::WatchCancel* c) override {
+      return kvs::Client::Watch(r, k, t, c);
     }
-    absl::Status Put(std::string_view r, std::string_view c, std::string_view v) override {
-      return inner_.Put(r, c, v);
-    }
-    absl::StatusOr<bool> CPut(std::string_view r, std::string_view c,
-                              std::optional<std::string_view> e, std::string_view v) override {
-      return inner_.CPut(r, c, e, v);
-    }
-    absl::Status Delete(std::string_view r, std::string_view c) override {
-      return inner_.Delete(r, c);
-    }
-    absl::StatusOr<bool> CDelete(std::string_view r, std::string_view c,
-                                 std::string_view e) override {
-      return inner_.CDelete(r, c, e);
-    }
-    absl::StatusOr<kvs::ColumnPage> List(std::string_view r, const kvs::ListOptions& o) override {
-      return inner_.List(r, o);
-    }
-
-   private:
-    kvs::Client& inner_;
   } no_watch(kvs_);
   MailboxWatch polled(no_watch, {.fallback = milliseconds(100)});
   Counter p;

@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kvs/client/forwarding_client.h"
 #include "mail/search_oracle.h"
 #include "mail/search_segments.h"
 #include "mail/search_test_support.h"
@@ -15,37 +16,37 @@
 namespace penncloud::mail {
 namespace {
 
-class DyingClient final : public kvs::Client {
+class DyingClient final : public kvs::ForwardingClient {
  public:
-  DyingClient(kvs::Client& inner, int writes) : inner_(inner), writes_left_(writes) {}
+  DyingClient(kvs::Client& inner, int writes) : ForwardingClient(inner), writes_left_(writes) {}
 
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
     if (dead()) return Dead();
-    return inner_.Get(row, column);
+    return ForwardingClient::Get(row, column);
   }
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
     if (!Write()) return Dead();
-    return inner_.Put(row, column, value);
+    return ForwardingClient::Put(row, column, value);
   }
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
                             std::string_view value) override {
     if (!Write()) return Dead();
-    return inner_.CPut(row, column, expected, value);
+    return ForwardingClient::CPut(row, column, expected, value);
   }
   absl::Status Delete(std::string_view row, std::string_view column) override {
     if (!Write()) return Dead();
-    return inner_.Delete(row, column);
+    return ForwardingClient::Delete(row, column);
   }
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override {
     if (!Write()) return Dead();
-    return inner_.CDelete(row, column, expected);
+    return ForwardingClient::CDelete(row, column, expected);
   }
   absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
                                        const kvs::ListOptions& options) override {
     if (dead()) return Dead();
-    return inner_.List(row, options);
+    return ForwardingClient::List(row, options);
   }
 
  private:
@@ -53,7 +54,6 @@ class DyingClient final : public kvs::Client {
   bool dead() const { return writes_left_.load() <= 0; }
   bool Write() { return writes_left_.fetch_sub(1) > 0; }
 
-  kvs::Client& inner_;
   std::atomic<int> writes_left_;
 };
 

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kvs/client/forwarding_client.h"
 #include "mail/search_merge.h"
 #include "mail/search_oracle.h"
 #include "mail/search_snapshot.h"
@@ -64,9 +65,9 @@ TEST_F(SearchIndexTest, FindsWordsInEveryField) {
 }
 
 // Counts the writes that reach the store, per row prefix, and the reads (Get and List calls).
-class CountingClient final : public kvs::Client {
+class CountingClient final : public kvs::ForwardingClient {
  public:
-  explicit CountingClient(kvs::Client& inner) : inner_(inner) {}
+  explicit CountingClient(kvs::Client& inner) : ForwardingClient(inner) {}
   int writes(std::string_view row_prefix = "") const {
     std::lock_guard lock(mu_);
     int n = 0;
@@ -77,31 +78,32 @@ class CountingClient final : public kvs::Client {
 
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
     ++reads_;
-    return inner_.Get(row, column);
+    return ForwardingClient::Get(row, column);
   }
+  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
+                                       const kvs::ListOptions& options) override {
+    ++reads_;
+    return ForwardingClient::List(row, options);
+  }
+
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
     Count(row);
-    return inner_.Put(row, column, value);
+    return ForwardingClient::Put(row, column, value);
   }
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
                             std::string_view value) override {
     Count(row);
-    return inner_.CPut(row, column, expected, value);
+    return ForwardingClient::CPut(row, column, expected, value);
   }
   absl::Status Delete(std::string_view row, std::string_view column) override {
     Count(row);
-    return inner_.Delete(row, column);
+    return ForwardingClient::Delete(row, column);
   }
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override {
     Count(row);
-    return inner_.CDelete(row, column, expected);
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    ++reads_;
-    return inner_.List(row, options);
+    return ForwardingClient::CDelete(row, column, expected);
   }
 
  private:
@@ -109,7 +111,6 @@ class CountingClient final : public kvs::Client {
     std::lock_guard lock(mu_);
     rows_.emplace_back(row);
   }
-  kvs::Client& inner_;
   mutable std::mutex mu_;
   std::vector<std::string> rows_;  // GUARDED_BY(mu_)
   std::atomic<int> reads_{0};

@@ -8,41 +8,34 @@
 #include <string>
 #include <string_view>
 
-#include "kvs/client/client.h"
+#include "kvs/client/forwarding_client.h"
 
 namespace penncloud::mail {
 
-class WriteCounter final : public kvs::Client {
+class WriteCounter final : public kvs::ForwardingClient {
  public:
-  explicit WriteCounter(kvs::Client& inner) : inner_(inner) {}
+  explicit WriteCounter(kvs::Client& inner) : ForwardingClient(inner) {}
   int64_t writes() const { return writes_; }
   int64_t index_writes() const { return index_writes_; }  // to rows "mailsearch/..."
 
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
-    return inner_.Get(row, column);
-  }
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
     Count(row);
-    return inner_.Put(row, column, value);
+    return ForwardingClient::Put(row, column, value);
   }
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
                             std::string_view value) override {
     Count(row);
-    return inner_.CPut(row, column, expected, value);
+    return ForwardingClient::CPut(row, column, expected, value);
   }
   absl::Status Delete(std::string_view row, std::string_view column) override {
     Count(row);
-    return inner_.Delete(row, column);
+    return ForwardingClient::Delete(row, column);
   }
   absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
                                std::string_view expected) override {
     Count(row);
-    return inner_.CDelete(row, column, expected);
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    return inner_.List(row, options);
+    return ForwardingClient::CDelete(row, column, expected);
   }
 
  private:
@@ -51,7 +44,6 @@ class WriteCounter final : public kvs::Client {
     if (row.starts_with("mailsearch/")) ++index_writes_;
   }
 
-  kvs::Client& inner_;
   std::atomic<int64_t> writes_{0};
   std::atomic<int64_t> index_writes_{0};
 };
