@@ -92,8 +92,12 @@ void LineServer::Serve(boost::asio::ip::tcp::socket& socket, uint64_t id, const 
       discarding = true;
       in.clear();
     }
+    // Busy is recorded before the reply goes out: a client that has read "354" may send its
+    // message and see a SIGTERM at once, and a drain that still took the session for idle
+    // would cut that message off with 421.
+    const bool closing = listener_.ClosingForShutdown(id, protocol->Busy());
     if (!stream.Write(out)) break;
-    if (listener_.ClosingForShutdown(id, protocol->Busy())) {
+    if (closing) {
       stream.Write(protocol->ShutdownNotice());
       break;
     }
