@@ -360,6 +360,37 @@ TEST_F(ShareSystemTest, WriteShareTakesFoldersMovesAndDeletesFromOutside) {
   EXPECT_EQ(As("alice", "GET", "/api/files?path=/Trip").Json()["entries"].size(), 1u);
 }
 
+TEST_F(ShareSystemTest, SharesFollowTheOwnersMovesAndHideTheOwnersPaths) {
+  auto [id, token] = Link("/Trip/Day 1");
+  ASSERT_EQ(As("alice", "POST", "/api/shares", R"({"path":"/Trip/Day 1","user":"bob"})").status,
+            201);
+  const std::string day = "/Shared%20with%20me/alice/Day%201";
+  // The shared folder renamed, then the folder above it moved into another.
+  ASSERT_EQ(As("alice", "POST", "/api/files/move", R"({"from":"/Trip/Day 1","to":"/Trip/Monday"})")
+                .status,
+            200);
+  ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Past"})").status, 201);
+  ASSERT_EQ(
+      As("alice", "POST", "/api/files/move", R"({"from":"/Trip","to":"/Past/Trip 2024"})").status,
+      200);
+  EXPECT_EQ(Curl("", "/s/" + token + "/content?path=/photo.jpg").body.size(), 300000u);
+  EXPECT_EQ(As("bob", "GET", "/api/files/content?path=" + day + "/photo.jpg").body.size(), 300000u);
+  EXPECT_EQ(As("bob", "GET", "/api/shares/incoming").Json()["shares"][0]["name"], "Day 1");
+  EXPECT_EQ(As("alice", "GET", "/api/shares").Json()["shares"][0]["path"],
+            "/Past/Trip 2024/Monday");
+  // A missing file is named as the viewer knows the share, never by the owner's folders.
+  Reply missing = As("bob", "GET", "/api/files/content?path=" + day + "/gone.jpg");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.Json()["error"], "no such file: /Shared with me/alice/Day 1/gone.jpg");
+  Reply link_missing = Curl("", "/s/" + token + "/content?path=/gone.jpg");
+  EXPECT_EQ(link_missing.status, 404);
+  EXPECT_EQ(link_missing.Json()["error"], "no such file: /gone.jpg");
+  // In the trash it serves nothing.
+  ASSERT_EQ(As("alice", "DELETE", "/api/files?path=/Past").status, 200);
+  EXPECT_EQ(Curl("", "/s/" + token + "/files?path=/").status, 404);
+  EXPECT_EQ(As("bob", "GET", "/api/files?path=" + day).status, 404);
+}
+
 TEST_F(ShareSystemTest, LinkViewersGetThumbnails) {
   // A real image: a 1x1 PNG.
   const std::string png(
