@@ -4,16 +4,13 @@
 // and WebDAV), and errors that name paths only as the viewer sees them.
 #include "frontend/share_api.h"
 
-#include <archive.h>
-#include <archive_entry.h>
-
-#include <clocale>
 #include <map>
 #include <set>
 
 #include "absl/strings/escaping.h"
 #include "accounts/accounts.h"
 #include "drive/zip.h"
+#include "drive/zip_test_support.h"
 #include "frontend/drive_api.h"
 #include "frontend/preview_api.h"
 #include "frontend/webdav.h"
@@ -113,25 +110,6 @@ class ShareApiTest : public ::testing::Test {
     return nlohmann::json::parse(res.body, nullptr, false);
   }
 
-  // name -> contents ("/" suffix for folders) of a zip.
-  static std::map<std::string, std::string> Unzip(const std::string& bytes) {
-    std::map<std::string, std::string> files;
-    setlocale(LC_CTYPE, "C.UTF-8");
-    archive* a = archive_read_new();
-    archive_read_support_format_zip_seekable(a);
-    EXPECT_EQ(archive_read_open_memory(a, bytes.data(), bytes.size()), ARCHIVE_OK);
-    archive_entry* entry;
-    for (int r; (r = archive_read_next_header(a, &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN;) {
-      std::string content;
-      char buf[4096];
-      for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;) content.append(buf, n);
-      const char* name = archive_entry_pathname_utf8(entry);
-      files[name != nullptr ? name : "?"] = content;
-    }
-    archive_read_free(a);
-    return files;
-  }
-
   kvs::MemoryClient store_;
   accounts::Accounts accounts_;
   ApiContext ctx_;
@@ -157,12 +135,12 @@ TEST_F(ShareApiTest, SeveralSelectedItemsDownloadAsOneZip) {
   ASSERT_EQ(get.status, 200) << get.body;
   EXPECT_EQ(get.headers.Get("Content-Type"), "application/zip");
   EXPECT_NE(get.headers.Get("Content-Disposition").find("download.zip"), std::string::npos);
-  EXPECT_EQ(Unzip(Body(get)), want);
+  EXPECT_EQ(drive::Unzip(Body(get)), want);
 
   nlohmann::json body = {{"paths", {"/Docs/plan.txt", "/Old/plan.txt", "/Photos"}}};
   Response post = Call(alice_, "POST", "/api/files/zip", body.dump());
   ASSERT_EQ(post.status, 200) << post.body;
-  EXPECT_EQ(Unzip(Body(post)), want);
+  EXPECT_EQ(drive::Unzip(Body(post)), want);
 
   // One path is the item's own archive, as before.
   Response one = Call(alice_, "GET", "/api/files/zip?path=/Photos");
@@ -176,7 +154,7 @@ TEST_F(ShareApiTest, SeveralSelectedItemsDownloadAsOneZip) {
       bob_, "GET",
       "/api/files/zip?path=/mine.txt&path=" + PercentEncode("/Shared with me/alice/Photos/a.jpg"));
   ASSERT_EQ(mixed.status, 200) << mixed.body;
-  EXPECT_EQ(Unzip(Body(mixed)),
+  EXPECT_EQ(drive::Unzip(Body(mixed)),
             (std::map<std::string, std::string>{{"mine.txt", "bob's"}, {"a.jpg", "jpeg bytes"}}));
 }
 
@@ -210,7 +188,7 @@ TEST_F(ShareApiTest, ZipOfSeveralChecksEveryPath) {
   // Twice the same item: two entries, told apart.
   Response twice = Call(bob_, "GET", "/api/files/zip?path=/mine.txt&path=/mine.txt");
   ASSERT_EQ(twice.status, 200);
-  EXPECT_EQ(Unzip(Body(twice)),
+  EXPECT_EQ(drive::Unzip(Body(twice)),
             (std::map<std::string, std::string>{{"mine.txt", "bob's"}, {"mine (2).txt", "bob's"}}));
 }
 
