@@ -2,11 +2,13 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -305,11 +307,59 @@ absl::Status HostCluster::PowerOn(int h) {
   return absl::OkStatus();
 }
 
-HostCluster::Node* HostCluster::Find(int h, const std::string& name) {
-  for (Node& n : nodes_[h]) {
+const HostCluster::Node* HostCluster::Find(int h, const std::string& name) const {
+  for (const Node& n : nodes_[h]) {
     if (n.name == name) return &n;
   }
   return nullptr;
+}
+
+HostCluster::Node* HostCluster::Find(int h, const std::string& name) {
+  return const_cast<Node*>(std::as_const(*this).Find(h, name));
+}
+
+std::vector<int> HostCluster::ActiveHosts() const {
+  std::vector<int> out;
+  for (int h = 0; h < static_cast<int>(nodes_.size()); ++h) {
+    if (Active(h) && !nodes_[h].empty()) out.push_back(h);
+  }
+  return out;
+}
+
+absl::Status HostCluster::Upgrade(int h, const std::string& bin_dir) {
+  // Every drain is bounded by 10 s; SMTP may wait longer for a relay delivery in flight.
+  constexpr auto kDrainBound = 35s;
+  for (Node& n : nodes_[h]) n.process.Terminate();
+  for (Node& n : nodes_[h]) {
+    const int status = n.process.Wait(kDrainBound);
+    if (status == -1) {
+      n.process.Kill();
+      return absl::DeadlineExceededError(
+          absl::StrCat(n.name, " on ", HostName(h), " still running 35 s after SIGTERM"));
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return absl::InternalError(absl::StrCat(n.name, " on ", HostName(h), " exited with status ",
+                                              status, " after SIGTERM; see ", dir_, "/",
+                                              HostName(h), "/", n.name, ".log"));
+    }
+  }
+  for (Node& n : nodes_[h]) {
+    n.binary = bin_dir + "/" + std::filesystem::path(n.binary).filename().string();
+    if (absl::Status s = StartNode(h, n); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> HostCluster::RunningBinary(int h, const std::string& name) const {
+  const Node* n = Find(h, name);
+  if (n == nullptr || !n->process.running()) {
+    return absl::NotFoundError(absl::StrCat(name, " is not running on ", HostName(h)));
+  }
+  std::error_code error;
+  const auto exe =
+      std::filesystem::read_symlink(absl::StrCat("/proc/", n->process.pid(), "/exe"), error);
+  if (error) return absl::UnavailableError(error.message());
+  return exe.string();
 }
 
 void HostCluster::Kill(int h, const std::string& process) {

@@ -66,6 +66,16 @@ class HostCluster {
   // coordinator lists every frontend and mail server as healthy.
   absl::Status WaitHealthy(std::chrono::milliseconds timeout);
 
+  // A rolling upgrade's step on host h: every process gets SIGTERM at once and must drain and
+  // exit 0, then each starts again with the same flags and data from the binary of the same
+  // name in `bin_dir` (the new release).
+  absl::Status Upgrade(int h, const std::string& bin_dir);
+  // The executable process `name` of host h runs now, as the kernel reports it.
+  absl::StatusOr<std::string> RunningBinary(int h, const std::string& name) const;
+  // Hosts that hold a replica of group g (0: config), and hosts not retired.
+  const std::set<int>& Members(int group) const { return members_[group]; }
+  std::vector<int> ActiveHosts() const;
+
   // The names nodes of host h register with (frontend, and mail servers if it has them).
   std::vector<std::string> RegisteredNames(int h) const;
 
@@ -98,6 +108,7 @@ class HostCluster {
   absl::Status Initialize();
   absl::Status Healthy();
   Node* Find(int h, const std::string& name);
+  const Node* Find(int h, const std::string& name) const;
   absl::Status Kvsctl(const std::vector<std::string>& args);
   bool Active(int h) const { return !retired_.contains(h); }
 

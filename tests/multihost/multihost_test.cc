@@ -4,24 +4,34 @@
 //   - a host is cut off by iptables inside its namespace, both directions, and heals;
 //   - a host stops sending (one direction) and heals;
 //   - a coordinator is SIGKILLed: the users move to the other one;
-//   - a fifth host takes over a replica of the data group, then a host leaves for good.
+//   - a fifth host takes over a replica of the data group, then a host leaves for good;
+//   - every host in turn is rolled to a new release (SIGTERM, drain, restart from another
+//     binary folder), so old and new replicas serve in one group.
 // No user request may fail except ones a retry saved; at the end user_sim re-reads every
 // acknowledged mail and file, a mail delivered by SMTP on one host is read by IMAP and POP3
 // on others, and the history an operator's client recorded on the store all along must be
 // linearizable. Skips unless root with `ip netns` and iptables.
+//
+// MultiHostDelayTest (only with PENNCLOUD_MULTIHOST_DELAY=1) routes the links between hosts
+// through delaying proxies and prints each user_sim step's latency against the round trip.
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +45,7 @@
 #include "tests/multihost/host_cluster.h"
 #include "tests/multihost/http_probe.h"
 #include "tests/multihost/virtual_network.h"
+#include "tests/support/fault_proxy.h"
 #include "tests/support/process.h"
 
 namespace penncloud::testing {
@@ -132,6 +143,7 @@ class MultiHostTest : public ::testing::Test {
     auto net = VirtualNetwork::Create(kHosts, dir_ + "/network.log");
     ASSERT_TRUE(net.ok()) << net.status();
     net_ = std::move(*net);
+    ASSERT_NO_FATAL_FAILURE(PrepareNetwork());
     auto cluster = HostCluster::Start(net_.get(), dir_);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = std::move(*cluster);
@@ -148,6 +160,9 @@ class MultiHostTest : public ::testing::Test {
       std::cout << "logs kept in " << dir_ << "\n";
     }
   }
+
+  // Runs between making the hosts and starting PennCloud on them.
+  virtual void PrepareNetwork() {}
 
   static double Seconds(Clock::time_point since) {
     return std::chrono::duration<double>(Clock::now() - since).count();
@@ -183,6 +198,50 @@ class MultiHostTest : public ::testing::Test {
     return argv;
   }
 
+  // The users, on h4, through both coordinators, until FinishLoad; returns once they are
+  // being served.
+  void StartLoad() {
+    std::vector<std::string> targets;
+    for (const std::string& a : CoordinatorAddresses()) {
+      targets.push_back(absl::StrCat(a, ":", HostCluster::kHttpPort));
+    }
+    std::vector<std::string> argv = net_->Exec(kLoadHost);
+    argv.insert(argv.end(),
+                {BinaryPath("user_sim"), "--target=" + absl::StrJoin(targets, ","), "--threads=1",
+                 "--levels=6", "--stage_s=240", "--max_requests=30000", "--think_ms=200",
+                 "--accounts=6", "--retries=8", "--timeout_ms=5000", "--verify",
+                 "--csv=" + dir_ + "/requests.csv", "--summary_json=" + dir_ + "/summary.json"});
+    sim_started_ = Clock::now();
+    auto sim = Process::Start(argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()),
+                              dir_ + "/user_sim.log");
+    ASSERT_TRUE(sim.ok()) << sim.status();
+    sim_ = std::move(*sim);
+    served_ = std::make_unique<ServedRequests>(CoordinatorAddresses());
+    ASSERT_TRUE(WaitFor([&] { return served_->Poll() >= 60; }, 60s))
+        << "the load never got going; see " << dir_ << "/user_sim.log";
+  }
+
+  // Ends the load; user_sim re-reads everything it was told was stored, and no request may
+  // have failed. Returns user_sim's summary.
+  json FinishLoad() {
+    ::kill(sim_.pid(), SIGINT);
+    const int sim_status = sim_.Wait(120s);
+    EXPECT_NE(sim_status, -1) << "user_sim did not finish; see " << dir_ << "/user_sim.log";
+    std::ifstream summary_file(dir_ + "/summary.json");
+    const json summary = json::parse(summary_file, nullptr, false);
+    if (!summary.is_object()) {
+      ADD_FAILURE() << "no summary; see " << dir_ << "/user_sim.log";
+      return summary;
+    }
+    EXPECT_TRUE(WIFEXITED(sim_status) && WEXITSTATUS(sim_status) == 0) << summary.dump(2);
+    EXPECT_EQ(summary["total"]["failed"], 0) << summary.dump(2);
+    EXPECT_GT(summary["verify"]["mails_acked"].get<int64_t>(), 0);
+    EXPECT_EQ(summary["verify"]["mails_missing"], 0) << summary["verify"].dump();
+    EXPECT_GT(summary["verify"]["files_acked"].get<int64_t>(), 0);
+    EXPECT_EQ(summary["verify"]["files_bad"], 0) << summary["verify"].dump();
+    return summary;
+  }
+
   // Holds a fault until the fleet has noticed it and users were served through it: every
   // coordinator the test can reach lists none of `gone` as healthy, the store acknowledged
   // more of the recorder's writes, and the coordinators answered more user requests after.
@@ -212,6 +271,7 @@ class MultiHostTest : public ::testing::Test {
   std::unique_ptr<VirtualNetwork> net_;
   std::unique_ptr<HostCluster> cluster_;
   Process sim_;
+  std::unique_ptr<ServedRequests> served_;  // from StartLoad on
 };
 
 // The host of group 1's leader, unless that is the load host: then `fallback`.
@@ -220,7 +280,7 @@ int LeaderOrElse(HostCluster& cluster, int fallback) {
   return leader.ok() && *leader != kLoadHost ? *leader : fallback;
 }
 
-TEST_F(MultiHostTest, PowerLossCutsAndACoordinatorCrashCostUsersNothing) {
+TEST_F(MultiHostTest, PowerLossCutsMovesAndARollingUpgradeCostUsersNothing) {
   // A user for the mail probe, and one message into it through SMTP on h3, sent from h4.
   const json signup = {{"username", kProbeUser}, {"password", kProbePassword}};
   const ProbeReply made =
@@ -236,25 +296,8 @@ TEST_F(MultiHostTest, PowerLossCutsAndACoordinatorCrashCostUsersNothing) {
   HistoryRecorder recorder(client->get(), 2, 6, /*spread_rows=*/true);
   recorder.Start();
 
-  // The users, on h4, through both coordinators.
-  std::vector<std::string> targets;
-  for (const std::string& a : CoordinatorAddresses()) {
-    targets.push_back(absl::StrCat(a, ":", HostCluster::kHttpPort));
-  }
-  std::vector<std::string> argv = net_->Exec(kLoadHost);
-  argv.insert(argv.end(),
-              {BinaryPath("user_sim"), "--target=" + absl::StrJoin(targets, ","), "--threads=1",
-               "--levels=6", "--stage_s=240", "--max_requests=30000", "--think_ms=200",
-               "--accounts=6", "--retries=8", "--timeout_ms=5000", "--verify",
-               "--csv=" + dir_ + "/requests.csv", "--summary_json=" + dir_ + "/summary.json"});
-  sim_started_ = Clock::now();
-  auto sim = Process::Start(argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()),
-                            dir_ + "/user_sim.log");
-  ASSERT_TRUE(sim.ok()) << sim.status();
-  sim_ = std::move(*sim);
-  ServedRequests served(CoordinatorAddresses());
-  ASSERT_TRUE(WaitFor([&] { return served.Poll() >= 60; }, 60s))
-      << "the load never got going; see " << dir_ << "/user_sim.log";
+  ASSERT_NO_FATAL_FAILURE(StartLoad());
+  ServedRequests& served = *served_;
 
   std::vector<Phase> phases;
   auto fault = [&](const std::string& name, const std::function<void()>& inject,
@@ -325,19 +368,45 @@ TEST_F(MultiHostTest, PowerLossCutsAndACoordinatorCrashCostUsersNothing) {
   step("h3 removed for good", [&] { return cluster_->Retire(kMailHost); });
   ASSERT_FALSE(HasFatalFailure());
 
-  // The load ends; user_sim re-reads everything it was told was stored.
-  ::kill(sim_.pid(), SIGINT);
-  const int sim_status = sim_.Wait(120s);
-  ASSERT_NE(sim_status, -1) << "user_sim did not finish; see " << dir_ << "/user_sim.log";
-  std::ifstream summary_file(dir_ + "/summary.json");
-  const json summary = json::parse(summary_file, nullptr, false);
-  ASSERT_TRUE(summary.is_object()) << "see " << dir_ << "/user_sim.log";
-  EXPECT_TRUE(WIFEXITED(sim_status) && WEXITSTATUS(sim_status) == 0) << summary.dump(2);
-  EXPECT_EQ(summary["total"]["failed"], 0) << summary.dump(2);
-  EXPECT_GT(summary["verify"]["mails_acked"].get<int64_t>(), 0);
-  EXPECT_EQ(summary["verify"]["mails_missing"], 0) << summary["verify"].dump();
-  EXPECT_GT(summary["verify"]["files_acked"].get<int64_t>(), 0);
-  EXPECT_EQ(summary["verify"]["files_bad"], 0) << summary["verify"].dump();
+  // A rolling upgrade, one host at a time, each healthy again before the next. No other
+  // commit's build is at hand, so the new release is a copy of these binaries in a folder of
+  // its own: what is proven is the procedure (drain, restart, rejoin) with processes of two
+  // releases serving together, not compatibility between two versions of the code.
+  const std::string release = dir_ + "/release-2";
+  std::filesystem::create_directories(release);
+  for (const char* binary :
+       {"kvs_server", "coordinator", "frontend", "thumbnailer", "smtp", "pop3", "imap"}) {
+    std::filesystem::copy_file(BinaryPath(binary), absl::StrCat(release, "/", binary));
+  }
+  bool mixed = false;  // a data group whose replicas ran both releases, serving
+  for (int h : cluster_->ActiveHosts()) {
+    step(absl::StrCat("h", h + 1, " rolled to the new release"),
+         [&] { return cluster_->Upgrade(h, release); });
+    ASSERT_FALSE(HasFatalFailure());
+    std::set<std::string> releases;
+    std::vector<std::string> running;
+    for (int m : cluster_->Members(1)) {
+      absl::StatusOr<std::string> exe = cluster_->RunningBinary(m, "kvs-g1");
+      ASSERT_TRUE(exe.ok()) << exe.status();
+      const std::string folder = std::filesystem::path(*exe).parent_path().string();
+      releases.insert(folder);
+      running.push_back(absl::StrCat("h", m + 1, (folder == release ? " new" : " old")));
+    }
+    mixed = mixed || releases.size() == 2;
+    std::cout << "data group 1 now runs: " << absl::StrJoin(running, ", ") << "\n";
+  }
+  EXPECT_TRUE(mixed) << "no step had old and new replicas serving in one group";
+  for (int group : {0, 1}) {
+    for (int m : cluster_->Members(group)) {
+      absl::StatusOr<std::string> exe =
+          cluster_->RunningBinary(m, group == 0 ? "kvs-config" : "kvs-g1");
+      ASSERT_TRUE(exe.ok()) << exe.status();
+      EXPECT_EQ(std::filesystem::path(*exe).parent_path(), release) << "h" << m + 1;
+    }
+  }
+
+  const json summary = FinishLoad();
+  ASSERT_TRUE(summary.is_object());
 
   Tally(dir_ + "/requests.csv", phases);
   json report = json::array();
@@ -373,6 +442,153 @@ TEST_F(MultiHostTest, PowerLossCutsAndACoordinatorCrashCostUsersNothing) {
             << " with unknown outcome), " << (checked.ok() ? "linearizable" : "NOT linearizable")
             << "\n"
             << "whole test: " << Seconds(started_) << " s\n";
+}
+
+// Latencies (us) of the ok requests of each user_sim step that started in [begin, end).
+using StepLatencies = std::map<std::string, std::vector<int64_t>>;
+
+StepLatencies LatenciesByStep(const std::string& csv_path, int64_t begin_us, int64_t end_us) {
+  StepLatencies out;
+  std::ifstream csv(csv_path);
+  std::string line;
+  std::getline(csv, line);  // header: start_us,latency_us,user,level,op,status,outcome,attempts
+  while (std::getline(csv, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    if (f.size() != 8 || f[6] != "ok") continue;
+    const int64_t start = std::stoll(f[0]);
+    if (start >= begin_us && start < end_us) out[f[4]].push_back(std::stoll(f[1]));
+  }
+  for (auto& [step, latencies] : out) std::ranges::sort(latencies);
+  return out;
+}
+
+double QuantileMs(const std::vector<int64_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  return static_cast<double>(sorted[std::min(i, sorted.size() - 1)]) / 1000.0;
+}
+
+// Every connection a host opens to another host's replicas, frontend or coordinator gRPC
+// goes through a proxy of its own in the test process, which holds the bytes half the pair's
+// round trip in each direction. The users' own link to :8000 is not delayed: the figures are
+// what the distance between hosts adds.
+class MultiHostDelayTest : public MultiHostTest {
+ protected:
+  static constexpr int kDelayedPorts[] = {HostCluster::kConfigPort, HostCluster::kDataPort,
+                                          HostCluster::kFrontendPort,
+                                          HostCluster::kCoordinatorGrpcPort};
+
+  void SetUp() override {
+    if (getenv("PENNCLOUD_MULTIHOST_DELAY") == nullptr) {
+      GTEST_SKIP() << "a benchmark, not run in CI: set PENNCLOUD_MULTIHOST_DELAY=1 to run the "
+                      "hosts 2-20 ms apart through delaying proxies";
+    }
+    MultiHostTest::SetUp();
+  }
+
+  void PrepareNetwork() override {
+    const unsigned seed = std::random_device{}();
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int64_t> rtt_us(2000, 20000);
+    std::cout << "round trips drawn with seed " << seed << "\n";
+    for (int a = 0; a < kHosts; ++a) {
+      for (int b = a + 1; b < kHosts; ++b) rtt_us_[{a, b}] = rtt_us_[{b, a}] = rtt_us(rng);
+    }
+    for (int from = 0; from < kHosts; ++from) {
+      for (int to = 0; to < kHosts; ++to) {
+        if (from == to) continue;
+        for (int port : kDelayedPorts) {
+          auto proxy = std::make_unique<FaultProxy>(net_->own_address(), net_->address(to), port);
+          absl::Status detoured = net_->Detour(from, to, port, proxy->port());
+          ASSERT_TRUE(detoured.ok()) << detoured;
+          links_[{from, to, port}] = std::move(proxy);
+        }
+      }
+    }
+  }
+
+  // Each pair of hosts its drawn round trip apart, or no delay at all.
+  void SetDelays(bool on) {
+    for (const auto& [link, proxy] : links_) {
+      const auto [from, to, port] = link;
+      proxy->SetDelay(std::chrono::microseconds(on ? rtt_us_.at({from, to}) / 2 : 0));
+    }
+  }
+
+  // The round trip from host `from` to host `to` as a program on `from` sees it: the median
+  // of a few /healthz exchanges with `to`'s frontend through the link that carries them.
+  double MeasuredRttMs(int from, int to) {
+    std::vector<int64_t> samples;
+    const int port = links_.at({from, to, HostCluster::kFrontendPort})->port();
+    for (int i = 0; i < 7; ++i) {
+      const auto began = Clock::now();
+      if (HttpProbe(net_->own_address(), port, "GET", "/healthz").status != 200) continue;
+      samples.push_back(
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began).count());
+    }
+    std::ranges::sort(samples);
+    return QuantileMs(samples, 0.5);
+  }
+
+  std::map<std::pair<int, int>, int64_t> rtt_us_;  // drawn, per pair of hosts (both orders)
+  std::map<std::tuple<int, int, int>, std::unique_ptr<FaultProxy>> links_;  // from, to, port
+};
+
+TEST_F(MultiHostDelayTest, LatencyPerStepAgainstTheRoundTripBetweenHosts) {
+  constexpr auto kWindow = 40s;
+  ASSERT_NO_FATAL_FAILURE(StartLoad());
+
+  // The users run kWindow with the delays on or off; the window is on user_sim's clock.
+  struct Window {
+    double mean_rtt_ms = 0;  // measured, over every ordered pair of hosts
+    int64_t begin_us = 0;
+    int64_t end_us = 0;
+  };
+  auto run = [&](bool delayed) {
+    Window w;
+    SetDelays(delayed);
+    std::this_thread::sleep_for(2s);  // requests in flight still see the old delays
+    int pairs = 0;
+    for (int from = 0; from < kHosts; ++from) {
+      for (int to = 0; to < kHosts; ++to) {
+        if (from == to) continue;
+        const double rtt = MeasuredRttMs(from, to);
+        if (delayed) {
+          std::printf("h%d -> h%d: drawn %.1f ms, measured %.1f ms\n", from + 1, to + 1,
+                      static_cast<double>(rtt_us_.at({from, to})) / 1000.0, rtt);
+        }
+        w.mean_rtt_ms += rtt;
+        ++pairs;
+      }
+    }
+    w.mean_rtt_ms /= pairs;
+    w.begin_us = SimMicros();
+    std::this_thread::sleep_for(kWindow);
+    w.end_us = SimMicros();
+    return w;
+  };
+  const Window plain = run(false);
+  const Window delayed = run(true);
+
+  // user_sim writes its CSV when it ends.
+  const json summary = FinishLoad();
+  ASSERT_TRUE(summary.is_object());
+  const std::string csv = dir_ + "/requests.csv";
+  const StepLatencies before = LatenciesByStep(csv, plain.begin_us, plain.end_us);
+  const StepLatencies after = LatenciesByStep(csv, delayed.begin_us, delayed.end_us);
+  std::printf("mean round trip between hosts: %.2f ms without delay, %.2f ms with\n",
+              plain.mean_rtt_ms, delayed.mean_rtt_ms);
+  std::printf("%-12s %6s %8s %8s | %6s %8s %8s\n", "step", "n", "p50 ms", "p99 ms", "n", "p50 ms",
+              "p99 ms");
+  for (const auto& [step, latencies] : after) {
+    const std::vector<int64_t> none;
+    const std::vector<int64_t>& was = before.contains(step) ? before.at(step) : none;
+    std::printf("%-12s %6zu %8.1f %8.1f | %6zu %8.1f %8.1f\n", step.c_str(), was.size(),
+                QuantileMs(was, 0.5), QuantileMs(was, 0.99), latencies.size(),
+                QuantileMs(latencies, 0.5), QuantileMs(latencies, 0.99));
+  }
+  EXPECT_GT(delayed.mean_rtt_ms, plain.mean_rtt_ms + 1.0) << "the proxies added no delay";
+  EXPECT_FALSE(after.empty()) << "no request was answered while delayed";
 }
 
 }  // namespace

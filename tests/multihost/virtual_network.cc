@@ -167,7 +167,7 @@ absl::StatusOr<std::unique_ptr<VirtualNetwork>> VirtualNetwork::Create(int hosts
            {ip, "link", "add", own_link, "type", "veth", "peer", "name", "test", "netns",
             bridge_ns},
            {ip, "-n", bridge_ns, "link", "set", "test", "master", "br0", "up"},
-           {ip, "addr", "add", subnet + ".254/24", "dev", own_link},
+           {ip, "addr", "add", net->own_address() + "/24", "dev", own_link},
            {ip, "link", "set", own_link, "up"},
        }) {
     if (absl::Status s = net->Run(cmd); !s.ok()) return s;
@@ -220,6 +220,8 @@ VirtualNetwork::~VirtualNetwork() {
 
 std::string VirtualNetwork::address(int h) const { return absl::StrCat(subnet_, ".", h + 1); }
 
+std::string VirtualNetwork::own_address() const { return subnet_ + ".254"; }
+
 std::vector<std::string> VirtualNetwork::Exec(int h) const {
   return {Tool("ip"), "netns", "exec", namespaces_.at(h)};
 }
@@ -241,6 +243,14 @@ absl::Status VirtualNetwork::CutOff(int h, Cut how) {
 absl::Status VirtualNetwork::Heal(int h) {
   std::vector<std::string> argv = Exec(h);
   argv.insert(argv.end(), {Tool("iptables"), "-w", "-F"});
+  return Run(argv);
+}
+
+absl::Status VirtualNetwork::Detour(int from, int to, int port, int via_port) {
+  std::vector<std::string> argv = Exec(from);
+  argv.insert(argv.end(), {Tool("iptables"), "-w", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d",
+                           address(to), "--dport", std::to_string(port), "-j", "DNAT",
+                           "--to-destination", absl::StrCat(own_address(), ":", via_port)});
   return Run(argv);
 }
 

@@ -37,6 +37,8 @@ class VirtualNetwork {
   int hosts() const { return static_cast<int>(namespaces_.size()); }
   // Host h (0-based) is named h<h+1> and has address <subnet>.<h+1>.
   std::string address(int h) const;
+  // The test process's own address on the network (<subnet>.254).
+  std::string own_address() const;
   const std::string& namespace_name(int h) const { return namespaces_.at(h); }
   // The argv prefix that runs a program inside host h.
   std::vector<std::string> Exec(int h) const;
@@ -46,6 +48,11 @@ class VirtualNetwork {
   enum class Cut { kBoth, kOutgoing };
   absl::Status CutOff(int h, Cut how);
   absl::Status Heal(int h);
+
+  // Sends every TCP connection host `from` opens to host `to`'s `port` to the test's own
+  // address at `via_port` instead (a DNAT rule in `from`'s namespace), where a proxy can
+  // carry it on; the host does not notice. Heal leaves these rules alone.
+  absl::Status Detour(int from, int to, int port, int via_port);
 
   // Runs argv (a program and its arguments) to completion; an error names the exit status
   // and the command's output.

@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <deque>
+
 namespace penncloud::testing {
 
 struct FaultProxy::Link {
@@ -22,32 +25,69 @@ struct FaultProxy::Link {
 
 namespace {
 
-// Copies bytes both ways until either side closes or the link is shut.
-void Pump(int a, int b, std::atomic<bool>* done) {
+using Clock = std::chrono::steady_clock;
+
+bool SendAll(int fd, const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t put = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (put <= 0) return false;
+    off += static_cast<size_t>(put);
+  }
+  return true;
+}
+
+sockaddr_in Ipv4(const std::string& host, int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
+// Copies bytes both ways, each chunk passed on `delay_us` after it was read, until either
+// side closes (what it sent before is still passed on) or the link is shut.
+void Pump(int a, int b, const std::atomic<int64_t>* delay_us, std::atomic<bool>* done) {
+  struct Chunk {
+    Clock::time_point due;
+    std::string bytes;
+  };
+  const int fd[2] = {a, b};
+  std::deque<Chunk> held[2];  // held[i]: read from fd[i], for the other side
+  bool closed = false;
   char buf[64 * 1024];
-  pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
   while (true) {
-    int n = ::poll(fds, 2, 200);
-    if (n < 0) break;
-    bool closed = false;
+    int timeout_ms = 200;
+    for (const auto& q : held) {
+      if (q.empty()) continue;
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(q.front().due - Clock::now());
+      timeout_ms = std::clamp(static_cast<int>(wait.count()), 0, timeout_ms);
+    }
+    // A closed side is no longer polled (it would report end-of-stream at once, forever).
+    pollfd fds[2] = {{closed ? -1 : a, POLLIN, 0}, {closed ? -1 : b, POLLIN, 0}};
+    if (::poll(fds, 2, timeout_ms) < 0) break;
     for (int i = 0; i < 2 && !closed; ++i) {
       if (fds[i].revents == 0) continue;
-      ssize_t got = ::recv(fds[i].fd, buf, sizeof buf, 0);
+      const ssize_t got = ::recv(fd[i], buf, sizeof buf, 0);
       if (got <= 0) {
         closed = true;
         break;
       }
-      ssize_t off = 0;
-      while (off < got) {
-        ssize_t put = ::send(fds[1 - i].fd, buf + off, got - off, MSG_NOSIGNAL);
-        if (put <= 0) {
-          closed = true;
+      const auto due = Clock::now() + std::chrono::microseconds(delay_us->load());
+      held[i].push_back({due, std::string(buf, static_cast<size_t>(got))});
+    }
+    bool failed = false;
+    const auto now = Clock::now();
+    for (int i = 0; i < 2 && !failed; ++i) {
+      while (!held[i].empty() && held[i].front().due <= now) {
+        if (!SendAll(fd[1 - i], held[i].front().bytes)) {
+          failed = true;
           break;
         }
-        off += put;
+        held[i].pop_front();
       }
     }
-    if (closed) break;
+    if (failed || (closed && held[0].empty() && held[1].empty())) break;
   }
   ::shutdown(a, SHUT_RDWR);
   ::shutdown(b, SHUT_RDWR);
@@ -56,14 +96,15 @@ void Pump(int a, int b, std::atomic<bool>* done) {
 
 }  // namespace
 
-FaultProxy::FaultProxy(int target_port) : target_port_(target_port) {
+FaultProxy::FaultProxy(int target_port) : FaultProxy("127.0.0.1", "127.0.0.1", target_port) {}
+
+FaultProxy::FaultProxy(const std::string& listen_host, const std::string& target_host,
+                       int target_port)
+    : target_host_(target_host), target_port_(target_port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  sockaddr_in addr = Ipv4(listen_host, 0);
   ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   ::listen(listen_fd_, 64);
   socklen_t len = sizeof addr;
@@ -113,10 +154,7 @@ void FaultProxy::AcceptLoop() {
       continue;
     }
     int b = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(target_port_));
+    sockaddr_in addr = Ipv4(target_host_, target_port_);
     if (::connect(b, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       ::close(a);
       ::close(b);
@@ -128,7 +166,7 @@ void FaultProxy::AcceptLoop() {
     auto link = std::make_shared<Link>();
     link->a = a;
     link->b = b;
-    link->pump = std::thread(Pump, a, b, &link->done);
+    link->pump = std::thread(Pump, a, b, &delay_us_, &link->done);
     std::lock_guard<std::mutex> lock(mu_);
     // Reap finished links so a long test does not pile up threads and descriptors.
     for (auto it = links_.begin(); it != links_.end();) {

@@ -1,10 +1,13 @@
-// A userspace TCP proxy that can cut a link, for partition tests (the kernel here has no
-// netem). It listens on a free loopback port and forwards every connection to `target`.
+// A userspace TCP proxy that can cut a link or slow it down, for partition and latency tests
+// (the kernel here has no netem). It forwards every connection it accepts to its target.
 // While blocked it closes every connection it carries and refuses new ones at once, which
-// is what a network partition looks like to gRPC (it then keeps reconnecting).
+// is what a network partition looks like to gRPC (it then keeps reconnecting). A delay holds
+// every byte that long in each direction, as a longer wire would; connection set-up itself is
+// not delayed (internal channels are long-lived).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +20,8 @@ class FaultProxy {
  public:
   // Forwards 127.0.0.1:<port()> to 127.0.0.1:target_port.
   explicit FaultProxy(int target_port);
+  // Forwards listen_host:<port()> (a free port) to target_host:target_port; IPv4 addresses.
+  FaultProxy(const std::string& listen_host, const std::string& target_host, int target_port);
   ~FaultProxy();
   FaultProxy(const FaultProxy&) = delete;
   FaultProxy& operator=(const FaultProxy&) = delete;
@@ -24,17 +29,21 @@ class FaultProxy {
   int port() const { return port_; }
   void SetBlocked(bool blocked);
   bool blocked() const { return blocked_; }
+  // One-way delay, applied to bytes read from now on (order is kept when it shrinks).
+  void SetDelay(std::chrono::microseconds delay) { delay_us_ = delay.count(); }
 
  private:
   struct Link;
   void AcceptLoop();
   void CloseAll();
 
+  const std::string target_host_;
   const int target_port_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> blocked_{false};
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> delay_us_{0};
   std::thread accept_thread_;
   std::mutex mu_;
   std::vector<std::shared_ptr<Link>> links_;  // GUARDED_BY(mu_)
