@@ -1,6 +1,7 @@
 #include "frontend/mail_drive_api.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "drive/path.h"
 #include "frontend/drive_api.h"
 #include "frontend/mail_api_compose.h"
+#include "frontend/share_api.h"
 #include "mail/mail_store.h"
 
 namespace penncloud::frontend {
@@ -41,6 +43,31 @@ std::string Numbered(const std::string& name, int n) {
 
 std::string Join(const std::string& folder, const std::string& name) {
   return folder == "/" ? "/" + name : folder + "/" + name;
+}
+
+// Where a path of the drive API is stored: in the user's own drive, or, under "Shared with
+// me", in its owner's, through a share checked now (as the share routes check it on every
+// request; `write` needs a "write" share).
+struct DriveSpot {
+  std::string owner;
+  std::string path;                        // in the owner's drive
+  std::optional<drive::SharedPath> share;  // set under "Shared with me"
+
+  // A drive error at this spot, naming only paths its user may see.
+  absl::Status Seen(const absl::Status& status) const {
+    if (!share) return status;
+    return drive::AsSeenThroughShare(status, {{&share->share, SharedWithMeRoot(share->share)}});
+  }
+};
+
+absl::StatusOr<DriveSpot> Locate(const ApiContext& ctx, const std::string& user,
+                                 const std::string& path, bool write) {
+  if (!InSharedWithMe(path)) return DriveSpot{user, path, std::nullopt};
+  auto at = SharedShares(ctx)->ResolveIncoming(user, path.substr(kSharedWithMe.size()), write);
+  if (!at.ok()) return at.status();
+  std::string owner = at->share.owner;
+  std::string owner_path = at->owner_path;
+  return DriveSpot{std::move(owner), std::move(owner_path), *std::move(at)};
 }
 
 // Writes `data` as a new file named `name` (or a numbered variant) in `folder`; never
@@ -99,13 +126,16 @@ Response SaveAttachment(const ApiContext& ctx, mail::MailStore& store, Request& 
   }
 
   auto drive = SharedDrive(ctx);
-  auto target = drive->Stat(s.username, folder_path);
-  if (!target.ok()) return DriveError(target.status());
+  auto spot = Locate(ctx, s.username, folder_path, /*write=*/true);
+  if (!spot.ok()) return DriveError(spot.status());
+  auto target = drive->Stat(spot->owner, spot->path);
+  if (!target.ok()) return DriveError(spot->Seen(target.status()));
   if (!target->folder) return ErrorResponse(409, "\"path\" is a file, not a folder");
-  auto saved = SaveNew(*drive, s.username, folder_path, name, a.data);
-  if (!saved.ok()) return DriveError(saved.status());
-  json answer = EntryJson(saved->second);
-  answer["path"] = saved->first;
+  auto saved = SaveNew(*drive, spot->owner, spot->path, name, a.data);
+  if (!saved.ok()) return DriveError(spot->Seen(saved.status()));
+  const std::string& stored = saved->first;
+  json answer = spot->share ? SharedEntryJson(saved->second) : EntryJson(saved->second);
+  answer["path"] = Join(folder_path, stored.substr(stored.rfind('/') + 1));
   return JsonResponse(201, answer);
 }
 
@@ -134,24 +164,26 @@ absl::Status AddDriveAttachments(const ApiContext& ctx, const std::string& user,
   uint64_t total = attached;
   auto drive = SharedDrive(ctx);
   // Every file is looked at before any is read, so a request over the limit costs no reads.
-  std::vector<std::pair<std::string, drive::EntryInfo>> files;
+  std::vector<std::pair<DriveSpot, drive::EntryInfo>> files;
   for (const json& p : *it) {
     if (!p.is_string()) return absl::InvalidArgumentError("drive_attachments: not a path");
     std::string path = p.get<std::string>();
-    auto info = drive->Stat(user, path);
-    if (!info.ok()) return info.status();
+    auto spot = Locate(ctx, user, path, /*write=*/false);
+    if (!spot.ok()) return spot.status();
+    auto info = drive->Stat(spot->owner, spot->path);
+    if (!info.ok()) return spot->Seen(info.status());
     if (info->folder) return absl::InvalidArgumentError(path + " is a folder, not a file");
     total += info->size;
     if (total > kMaxComposedBytes) {
       return absl::InvalidArgumentError(
           "attachments over 32 MiB: share a link to the file instead");
     }
-    files.emplace_back(std::move(path), std::move(*info));
+    files.emplace_back(*std::move(spot), std::move(*info));
   }
   uint64_t read = attached;  // files may grow after their look: the limit holds all the same
-  for (auto& [path, info] : files) {
-    auto reader = drive->Open(user, path);
-    if (!reader.ok()) return reader.status();
+  for (auto& [spot, info] : files) {
+    auto reader = drive->Open(spot.owner, spot.path);
+    if (!reader.ok()) return spot.Seen(reader.status());
     mail::Attachment att;
     att.filename = info.name;
     att.content_type = info.content_type.empty() ? "application/octet-stream" : info.content_type;

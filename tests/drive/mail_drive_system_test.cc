@@ -194,5 +194,67 @@ TEST_F(MailDriveSystemTest, AttachFromDriveSendsTheFileAndRefusesOthersFiles) {
   EXPECT_TRUE(InboxId("bob", "refused").empty());
 }
 
+// "Shared with me" works both ways: a recipient attaches a file of a share to a message and
+// saves an attachment into a "write" share (the owner's drive holds it); errors name the
+// recipient's paths; a "read" share takes nothing and a stranger reaches nothing.
+TEST_F(MailDriveSystemTest, SharedFilesAreAttachedAndSavedThroughTheirShare) {
+  const std::string plan = "the plan\n";
+  ASSERT_EQ(As("alice", "POST", "/api/files/folder", {{"path", "/Team"}}).status, 201);
+  ASSERT_EQ(Put("alice", "/Team/plan.txt", plan).status, 201);
+  ASSERT_EQ(As("alice", "POST", "/api/shares",
+               {{"path", "/Team"}, {"user", "bob"}, {"permission", "write"}})
+                .status,
+            201);
+  const std::string team = "/Shared with me/alice/Team";
+
+  json mail = {{"to", {"carol"}},
+               {"subject", "the plan"},
+               {"body", "from alice's folder"},
+               {"drive_attachments", {team + "/plan.txt"}}};
+  ASSERT_EQ(As("bob", "POST", "/api/mail", mail).status, 201);
+  std::string id = InboxId("carol", "the plan");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(Download("carol", "/api/mail/" + id + "/attachments/0"), plan);
+
+  json gone = {{"to", {"carol"}}, {"subject", "gone"}, {"drive_attachments", {team + "/gone.txt"}}};
+  Reply missing = As("bob", "POST", "/api/mail", gone);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.Json()["error"], "no such file or folder: " + team + "/gone.txt")
+      << missing.body;
+  gone["drive_attachments"] = {team + "/plan.txt"};
+  EXPECT_EQ(As("carol", "POST", "/api/mail", gone).status, 404);  // no share to carol
+  EXPECT_TRUE(InboxId("carol", "gone").empty());
+
+  // Bob saves carol's attachment into the share: it lands in alice's folder.
+  json minutes = {{"to", {"bob"}},
+                  {"subject", "minutes"},
+                  {"body", "attached"},
+                  {"attachments",
+                   {{{"filename", "minutes.txt"},
+                     {"content_type", "text/plain"},
+                     {"data", absl::Base64Escape("we agreed")}}}}};
+  ASSERT_EQ(As("carol", "POST", "/api/mail", minutes).status, 201);
+  std::string minutes_id = InboxId("bob", "minutes");
+  ASSERT_FALSE(minutes_id.empty());
+  const std::string save = "/api/mail/" + minutes_id + "/attachments/0/save";
+  Reply saved = As("bob", "POST", save, {{"path", team}});
+  ASSERT_EQ(saved.status, 201) << saved.body;
+  EXPECT_EQ(saved.Json()["path"], team + "/minutes.txt");
+  EXPECT_EQ(Download("alice", "/api/files/content?path=/Team/minutes.txt"), "we agreed");
+  Reply nowhere = As("bob", "POST", save, {{"path", team + "/Nowhere"}});
+  EXPECT_EQ(nowhere.status, 404);
+  EXPECT_EQ(nowhere.Json()["error"], "no such file or folder: " + team + "/Nowhere")
+      << nowhere.body;
+
+  // A "read" share takes no saves.
+  ASSERT_EQ(As("alice", "POST", "/api/shares",
+               {{"path", "/Team"}, {"user", "carol"}, {"permission", "read"}})
+                .status,
+            201);
+  EXPECT_EQ(As("carol", "POST", "/api/mail/" + id + "/attachments/0/save", {{"path", team}}).status,
+            403);
+  EXPECT_EQ(As("alice", "GET", "/api/files?path=/Team").Json()["entries"].size(), 2u);
+}
+
 }  // namespace
 }  // namespace penncloud::testing

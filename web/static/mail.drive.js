@@ -23,6 +23,16 @@ function join(dir, name) {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
+// Other accounts' shares, as the drive API names them: /Shared with me/<owner>/<name>/...
+const SHARED_ROOT = '/Shared with me';
+
+// Whether a file can be saved into `folder`: not into the list of owners or of one owner's
+// shares, nor into a share its owner made read-only.
+function takesFiles(folder, permission) {
+  if (folder !== SHARED_ROOT && !folder.startsWith(`${SHARED_ROOT}/`)) return true;
+  return folder.split('/').filter(Boolean).length >= 4 && permission === 'write';
+}
+
 // ---- the picker ------------------------------------------------------------------------
 
 function pickerDialog() {
@@ -51,9 +61,10 @@ function pick({ mode, title, ok }) {
   $('drive-picker-error').textContent = '';
 
   const okButton = $('drive-picker-ok');
+  let writable = true;  // whether the folder shown takes a saved file
   const label = () => {
     okButton.textContent = mode === 'folder' ? ok : `${ok} (${chosen.size})`;
-    okButton.disabled = mode === 'files' && chosen.size === 0;
+    okButton.disabled = mode === 'files' ? chosen.size === 0 : !writable;
   };
 
   async function open(path) {
@@ -69,10 +80,16 @@ function pick({ mode, title, ok }) {
     }));
     const list = $('drive-picker-list');
     list.replaceChildren();
+    writable = false;
+    label();
     try {
-      const { entries } = await api('GET', `/api/files?${new URLSearchParams({ path })}`);
+      const { entries, permission } = await api('GET', `/api/files?${new URLSearchParams({ path })}`);
+      if (folder !== path) return;  // another folder opened meanwhile
+      writable = takesFiles(path, permission);
+      label();
       const sorted = entries.slice().sort((a, b) =>
         (a.type === b.type ? a.name.localeCompare(b.name) : a.type === 'folder' ? -1 : 1));
+      if (path === '/') sorted.unshift({ type: 'folder', name: SHARED_ROOT.slice(1) });
       for (const e of sorted) {
         const p = join(path, e.name);
         if (e.type === 'folder') {

@@ -1,6 +1,7 @@
 // Browser tests of mail and drive together: "Save to Drive" on an attachment (a folder
 // picked in the drive; the bytes land there) and "Attach from Drive" in compose (files
-// picked, one removed again, the rest arriving as attachments), with axe-core finding no
+// picked, one removed again, the rest arriving as attachments; a file another account
+// shared, reached through "Shared with me"), with axe-core finding no
 // serious or critical violation in the picker; screenshots at 1280 and 390 px go to
 // $PENNCLOUD_SCREENSHOTS.
 import assert from 'node:assert/strict';
@@ -112,4 +113,38 @@ test('Attach from Drive sends the files picked', async () => {
   assert.deepEqual(kim.errors, []);
   await kim.context.close();
   await lou.context.close();
+});
+
+test('Attach from Drive reaches a file another account shared', async () => {
+  const max = await user('max');
+  const ned = await user('ned');
+  assert.equal((await pageApi(max.page, 'POST', '/api/files/folder', { path: '/Team' })).status, 201);
+  const put = await pageApi(max.page, 'PUT', `/api/files/content?path=${encodeURIComponent('/Team/brief.txt')}`, 'the brief', true);
+  assert.equal(put.status, 201, put.text);
+  const shared = await pageApi(max.page, 'POST', '/api/shares', { path: '/Team', user: 'ned', permission: 'read' });
+  assert.equal(shared.status, 201, shared.text);
+
+  await openMail(ned.page);
+  await ned.page.getByRole('button', { name: 'Compose' }).click();
+  await ned.page.getByLabel('To', { exact: true }).fill('max');
+  await ned.page.getByLabel('Subject').fill('your brief');
+  await ned.page.getByRole('button', { name: 'Attach from Drive' }).click();
+  const picker = ned.page.getByRole('dialog', { name: 'Attach from Drive' });
+  await picker.getByRole('button', { name: 'Open folder Shared with me' }).click();
+  await picker.getByRole('button', { name: 'Open folder max' }).click();
+  await picker.getByRole('button', { name: 'Open folder Team' }).click();
+  await picker.getByLabel('brief.txt').check();
+  await picker.getByRole('button', { name: 'Attach (1)' }).click();
+  await ned.page.getByRole('list', { name: 'Files from Drive' }).getByText('brief.txt').waitFor();
+  await ned.page.getByRole('button', { name: 'Send' }).click();
+  await ned.page.getByText('Message sent.').waitFor();
+
+  const inbox = await pageApi(max.page, 'GET', '/api/mail?folder=inbox');
+  const id = inbox.json.messages.find((m) => m.subject === 'your brief').id;
+  const message = await pageApi(max.page, 'GET', `/api/mail/${id}`);
+  assert.deepEqual(message.json.attachments.map((a) => a.filename), ['brief.txt']);
+  assert.equal((await pageApi(max.page, 'GET', `/api/mail/${id}/attachments/0`)).text, 'the brief');
+  assert.deepEqual(ned.errors, []);
+  await max.context.close();
+  await ned.context.close();
 });
