@@ -35,8 +35,9 @@ struct MergeOptions {
   int64_t max_compacted_messages = 1024;
 };
 
-// Folds the docs older than now - kMergeLag into segments and merges segments. Returns OK
-// without doing anything when another merge holds a fresh claim (after the wait).
+// Folds the docs older than now - kMergeLag into segments, writing the unread cells of
+// those delivered unread and still so ("~unread" goes in no segment), and merges segments.
+// Returns OK without doing anything when another merge holds a fresh claim (after the wait).
 absl::Status MergeIndex(kvs::Client& kvs, std::string_view user, int64_t now_micros,
                         const MergeOptions& options = {});
 
