@@ -4,10 +4,8 @@
 
 #include <deque>
 
-#include "accounts/accounts.h"
 #include "drive/content_type.h"
-#include "gtest/gtest.h"
-#include "kvs/client/memory_client.h"
+#include "frontend/drive_api_test_fixture.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -33,54 +31,12 @@ class PieceReader : public BodyReader {
   bool fail_at_end_;
 };
 
-struct Login {
-  std::string cookie;
-  std::string csrf;
-};
-
-class DriveApiTest : public ::testing::Test {
+class DriveApiTest : public DriveApiFixture {
  protected:
-  DriveApiTest() : accounts_(&store_, accounts::Options{.hash_params = accounts::kTestHashParams}) {
-    ctx_.store = &store_;
-    ctx_.accounts = &accounts_;
+  DriveApiTest() {
     RegisterDriveRoutes(router_, ctx_);
     alice_ = SignUp("alice");
     bob_ = SignUp("bobby");
-  }
-
-  Login SignUp(const std::string& name) {
-    EXPECT_TRUE(accounts_.SignUp(name, "password1").ok());
-    auto login = accounts_.LogIn(name, "password1");
-    EXPECT_TRUE(login.ok());
-    return Login{login->token, login->session.csrf};
-  }
-
-  Response Call(const Login& who, std::string method, std::string target, std::string body = "",
-                std::vector<std::pair<std::string, std::string>> headers = {},
-                BodyReader* reader = nullptr) {
-    Request req;
-    req.method = std::move(method);
-    req.target = std::move(target);
-    req.body = std::move(body);
-    req.body_reader = reader;
-    if (!who.cookie.empty()) req.headers.Add("Cookie", "pc_session=" + who.cookie);
-    if (!who.csrf.empty()) req.headers.Add("X-CSRF-Token", who.csrf);
-    for (auto& [k, v] : headers) req.headers.Add(k, v);
-    ParseTarget(req);
-    return router_.Dispatch(req);
-  }
-
-  // The whole body of a response, draining its stream.
-  static std::string Body(Response& res) {
-    if (!res.stream) return res.body;
-    std::string out;
-    for (int i = 0; i < 100000; ++i) {
-      auto piece = res.stream();
-      EXPECT_TRUE(piece.ok());
-      if (!piece.ok() || !*piece) break;
-      out += **piece;
-    }
-    return out;
   }
 
   Response Put(const Login& who, const std::string& path, const std::string& data,
@@ -100,10 +56,6 @@ class DriveApiTest : public ::testing::Test {
     return nlohmann::json::parse(res.body);
   }
 
-  kvs::MemoryClient store_;
-  accounts::Accounts accounts_;
-  ApiContext ctx_;
-  Router router_;
   Login alice_, bob_;
 };
 

@@ -8,14 +8,12 @@
 #include <set>
 
 #include "absl/strings/escaping.h"
-#include "accounts/accounts.h"
 #include "drive/zip.h"
 #include "drive/zip_test_support.h"
 #include "frontend/drive_api.h"
+#include "frontend/drive_api_test_fixture.h"
 #include "frontend/preview_api.h"
 #include "frontend/webdav.h"
-#include "gtest/gtest.h"
-#include "kvs/client/memory_client.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -28,16 +26,9 @@ const std::string kPng(
     "\xae\x42\x60\x82",
     67);
 
-struct Login {
-  std::string cookie;
-  std::string csrf;
-};
-
-class ShareApiTest : public ::testing::Test {
+class ShareApiTest : public DriveApiFixture {
  protected:
-  ShareApiTest() : accounts_(&store_, accounts::Options{.hash_params = accounts::kTestHashParams}) {
-    ctx_.store = &store_;
-    ctx_.accounts = &accounts_;
+  ShareApiTest() {
     RegisterDriveRoutes(router_, ctx_);
     RegisterPreviewRoutes(router_, ctx_);
     RegisterShareRoutes(router_, ctx_);
@@ -47,40 +38,9 @@ class ShareApiTest : public ::testing::Test {
     carol_ = SignUp("carol");
   }
 
-  Login SignUp(const std::string& name) {
-    EXPECT_TRUE(accounts_.SignUp(name, "password1").ok());
-    auto login = accounts_.LogIn(name, "password1");
-    EXPECT_TRUE(login.ok());
-    return Login{login->token, login->session.csrf};
-  }
-
-  Response Call(const Login& who, std::string method, std::string target, std::string body = "",
-                std::vector<std::pair<std::string, std::string>> headers = {}) {
-    Request req;
-    req.method = std::move(method);
-    req.target = std::move(target);
-    req.body = std::move(body);
-    if (!who.cookie.empty()) req.headers.Add("Cookie", "pc_session=" + who.cookie);
-    if (!who.csrf.empty()) req.headers.Add("X-CSRF-Token", who.csrf);
-    for (auto& [k, v] : headers) req.headers.Add(k, v);
-    ParseTarget(req);
-    return router_.Dispatch(req);
-  }
   int Status(const Login& who, std::string method, std::string target, std::string body = "") {
     Response res = Call(who, std::move(method), std::move(target), std::move(body));
     return res.status;
-  }
-
-  static std::string Body(Response& res) {
-    if (!res.stream) return res.body;
-    std::string out;
-    for (int i = 0; i < 100000; ++i) {
-      auto piece = res.stream();
-      EXPECT_TRUE(piece.ok());
-      if (!piece.ok() || !*piece) break;
-      out += **piece;
-    }
-    return out;
   }
 
   void Put(const Login& who, const std::string& path, const std::string& data,
@@ -110,10 +70,6 @@ class ShareApiTest : public ::testing::Test {
     return nlohmann::json::parse(res.body, nullptr, false);
   }
 
-  kvs::MemoryClient store_;
-  accounts::Accounts accounts_;
-  ApiContext ctx_;
-  Router router_;
   Login alice_, bob_, carol_;
 };
 
