@@ -13,6 +13,7 @@
 #include "kvs/client/forwarding_client.h"
 #include "mail/search_merge.h"
 #include "mail/search_oracle.h"
+#include "mail/search_segments.h"
 #include "mail/search_snapshot.h"
 #include "mail/search_test_support.h"
 
@@ -264,20 +265,27 @@ TEST_F(SearchIndexTest, SegmentsMergeAndDropRemovedMessages) {
 }
 
 TEST_F(SearchIndexTest, TheDeliveringProcessMergesInTheBackground) {
+  // A posting cell of layout 1, which the first background merge's sweep deletes.
+  ASSERT_TRUE(kvs_.Put("mailsearch/alice", "p/w:busy/0123", "").ok());
   MailStore store(kvs_, [] { return absl::ToUnixMicros(absl::Now()); });
   store.index().MergeInBackground(10);
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(store.Add("alice", kInbox, Mail("b@x", "a@x", "s", "busy"), false).ok());
   }
   // The merge leaves the newest kMergeLag pending; the next rounds fold those too.
-  for (int round = 0; round < 100; ++round) {
+  int round = 0;
+  for (; round < 100; ++round) {
     auto manifest = ReadManifest(kvs_, "alice");
     ASSERT_TRUE(manifest.ok());
-    if (manifest->manifest.segments_size() > 0) return;
+    if (manifest->manifest.segments_size() > 0) break;
     absl::SleepFor(absl::Milliseconds(50));
     ASSERT_TRUE(store.Add("alice", kInbox, Mail("b@x", "a@x", "s", "busy"), false).ok());
   }
-  ADD_FAILURE() << "no segment after 100 rounds";
+  EXPECT_LT(round, 100) << "no segment after 100 rounds";
+  for (round = 0; round < 100 && kvs_.Get("mailsearch/alice", "p/w:busy/0123").ok(); ++round) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_FALSE(kvs_.Get("mailsearch/alice", "p/w:busy/0123").ok()) << "not swept";
 }
 
 TEST_F(SearchIndexTest, ConcurrentDeliveriesAndMergesLoseNothing) {
@@ -487,19 +495,46 @@ TEST_F(SearchIndexTest, FlagChangesRacingMergesKeepIsUnreadExact) {
 }
 
 TEST_F(SearchIndexTest, AnIndexOfTheSecondLayoutGetsItsUnreadCells) {
-  // Layout 2 kept a merged message's unread posting in its segment: no "u/" cells.
+  // Layout 2 kept a merged message's unread posting in its segment, and no "u/" cells: a
+  // segment folded from the docs as they are, as layout 2's merge did.
+  const std::string row = "mailsearch/alice";
   std::vector<std::string> ids;
-  for (int i = 0; i < 6; ++i) ids.push_back(Add(kInbox, Mail("b@x", "a@x", "s", "second")));
-  now_ += 1'000'000;
-  ASSERT_TRUE(search_.Merge("alice").ok());
-  for (const std::string& id : ids) ASSERT_TRUE(kvs_.Delete("mailsearch/alice", "u/" + id).ok());
-  ASSERT_TRUE(kvs_.Put("mailsearch/alice", "v", "2").ok());
+  PostingMap postings;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(Add(kInbox, Mail("b@x", "a@x", "s", "second")));
+    auto doc = store_.index().Doc("alice", ids.back());
+    ASSERT_TRUE(doc.ok());
+    for (const std::string& key : doc->keys()) postings[key].push_back(ids.back());
+  }
+  for (auto& [key, list] : postings) std::sort(list.begin(), list.end());
+  ASSERT_THAT(postings[std::string(kUnreadKey)], ::testing::SizeIs(6));
+  auto segment = WriteSegment(kvs_, row, NewSegmentName(now_), postings, 6);
+  ASSERT_TRUE(segment.ok());
+  pb::SearchManifest manifest;
+  manifest.set_frontier(IdFloor(now_));
+  *manifest.add_segments() = *segment;
+  ASSERT_TRUE(kvs_.Put(row, "m", manifest.SerializeAsString()).ok());
+  ASSERT_TRUE(kvs_.Put(row, "v", "2").ok());
   ASSERT_TRUE(store_.SetSeen("alice", ids[1], true).ok());
   ASSERT_TRUE(store_.SetSeen("alice", ids[4], true).ok());
+
   EXPECT_THAT(Find("is:unread"), ElementsAre(ids[5], ids[3], ids[2], ids[0]));
   EXPECT_TRUE(store_.index().Complete("alice"));
-  EXPECT_TRUE(kvs_.Get("mailsearch/alice", "u/" + ids[0]).ok());
-  EXPECT_FALSE(kvs_.Get("mailsearch/alice", "u/" + ids[1]).ok());
+  EXPECT_TRUE(kvs_.Get(row, "u/" + ids[0]).ok());
+  EXPECT_FALSE(kvs_.Get(row, "u/" + ids[1]).ok());
+  // Compaction drops the segment's stale "~unread" postings.
+  for (int round = 0; round < 3; ++round) {
+    Add(kInbox, Mail("b@x", "a@x", "s", "second"), true);
+    now_ += 1'000'000;
+    ASSERT_TRUE(search_.Merge("alice").ok());
+  }
+  auto compacted = ReadManifest(kvs_, "alice");
+  ASSERT_TRUE(compacted.ok());
+  ASSERT_EQ(compacted->manifest.segments_size(), 1);
+  auto unread = SegmentPostings(kvs_, row, compacted->manifest.segments(0), kUnreadKey);
+  ASSERT_TRUE(unread.ok());
+  EXPECT_THAT(*unread, IsEmpty());
+  EXPECT_THAT(Find("is:unread second"), ElementsAre(ids[5], ids[3], ids[2], ids[0]));
 }
 
 TEST_F(SearchIndexTest, TheFirstLayoutsPostingsAreSweptWithoutARepair) {
