@@ -540,7 +540,8 @@ TEST_F(MultiHostDelayTest, LatencyPerStepAgainstTheRoundTripBetweenHosts) {
 
   // The users run kWindow with the delays on or off; the window is on user_sim's clock.
   struct Window {
-    double mean_rtt_ms = 0;  // measured, over every ordered pair of hosts
+    std::map<std::pair<int, int>, double> rtt_ms;  // measured, per ordered pair of hosts
+    double mean_rtt_ms = 0;
     int64_t begin_us = 0;
     int64_t end_us = 0;
   };
@@ -548,27 +549,31 @@ TEST_F(MultiHostDelayTest, LatencyPerStepAgainstTheRoundTripBetweenHosts) {
     Window w;
     SetDelays(delayed);
     std::this_thread::sleep_for(2s);  // requests in flight still see the old delays
-    int pairs = 0;
     for (int from = 0; from < kHosts; ++from) {
       for (int to = 0; to < kHosts; ++to) {
-        if (from == to) continue;
-        const double rtt = MeasuredRttMs(from, to);
-        if (delayed) {
-          std::printf("h%d -> h%d: drawn %.1f ms, measured %.1f ms\n", from + 1, to + 1,
-                      static_cast<double>(rtt_us_.at({from, to})) / 1000.0, rtt);
-        }
-        w.mean_rtt_ms += rtt;
-        ++pairs;
+        if (from != to) w.mean_rtt_ms += w.rtt_ms[{from, to}] = MeasuredRttMs(from, to);
       }
     }
-    w.mean_rtt_ms /= pairs;
+    w.mean_rtt_ms /= static_cast<double>(w.rtt_ms.size());
     w.begin_us = SimMicros();
     std::this_thread::sleep_for(kWindow);
     w.end_us = SimMicros();
     return w;
   };
+  std::this_thread::sleep_for(10s);  // past the users' sign-ups and first logins
   const Window plain = run(false);
   const Window delayed = run(true);
+
+  double drawn_ms = 0;
+  std::printf("%-10s %10s %16s %16s\n", "link", "drawn ms", "measured ms", "without delay");
+  for (const auto& [pair, rtt] : delayed.rtt_ms) {
+    const double drawn = static_cast<double>(rtt_us_.at(pair)) / 1000.0;
+    drawn_ms += drawn / static_cast<double>(delayed.rtt_ms.size());
+    std::printf("h%d -> h%d %10.1f %16.1f %16.1f\n", pair.first + 1, pair.second + 1, drawn, rtt,
+                plain.rtt_ms.at(pair));
+  }
+  std::printf("%-10s %10.1f %16.1f %16.1f\n", "mean", drawn_ms, delayed.mean_rtt_ms,
+              plain.mean_rtt_ms);
 
   // user_sim writes its CSV when it ends.
   const json summary = FinishLoad();
@@ -576,10 +581,8 @@ TEST_F(MultiHostDelayTest, LatencyPerStepAgainstTheRoundTripBetweenHosts) {
   const std::string csv = dir_ + "/requests.csv";
   const StepLatencies before = LatenciesByStep(csv, plain.begin_us, plain.end_us);
   const StepLatencies after = LatenciesByStep(csv, delayed.begin_us, delayed.end_us);
-  std::printf("mean round trip between hosts: %.2f ms without delay, %.2f ms with\n",
-              plain.mean_rtt_ms, delayed.mean_rtt_ms);
-  std::printf("%-12s %6s %8s %8s | %6s %8s %8s\n", "step", "n", "p50 ms", "p99 ms", "n", "p50 ms",
-              "p99 ms");
+  std::printf("%-12s %6s %8s %8s | %6s %8s %8s   (without | with delay)\n", "step", "n", "p50 ms",
+              "p99 ms", "n", "p50 ms", "p99 ms");
   for (const auto& [step, latencies] : after) {
     const std::vector<int64_t> none;
     const std::vector<int64_t>& was = before.contains(step) ? before.at(step) : none;
