@@ -4,10 +4,7 @@
 // coordinator may. Every call is refused, nothing is applied or persisted, refusals show in
 // /metrics; a removed replica is refused by the others although its certificate is still
 // valid; and certificates and the CA are rotated while a writer runs, with no failed write.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,14 +77,7 @@ int HandshakeVersion(int port, const tls::Files& files, int min, int max) {
   SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str());
   SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM);
   int version = 0;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{.tv_sec = 5, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+  if (int fd = ConnectLoopback(port, seconds(5)); fd >= 0) {
     SSL* ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
     // gRPC speaks HTTP/2 over TLS and refuses a handshake without ALPN "h2".
@@ -95,8 +85,8 @@ int HandshakeVersion(int port, const tls::Files& files, int min, int max) {
     SSL_set_alpn_protos(ssl, kAlpn, sizeof kAlpn);
     if (SSL_connect(ssl) == 1) version = SSL_version(ssl);
     SSL_free(ssl);
+    close(fd);
   }
-  close(fd);
   SSL_CTX_free(ctx);
   return version;
 }

@@ -53,6 +53,11 @@ int FreePort();
 // True once something accepts connections on 127.0.0.1:port, false after the timeout.
 bool WaitForPort(int port, std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// A TCP socket connected to 127.0.0.1:port, for tests that speak a protocol byte by byte;
+// each of its reads and writes gives up after `timeout`, so a server that goes quiet fails
+// the test instead of hanging it. -1 if nothing accepts on the port.
+int ConnectLoopback(int port, std::chrono::seconds timeout);
+
 // A fresh directory under $TMPDIR, removed by RemoveTree or left for post-mortems.
 std::string TempDir(const std::string& prefix = "penncloud-test");
 void RemoveTree(const std::string& path);

@@ -1,7 +1,10 @@
 #include "tests/support/process.h"
 
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -35,16 +38,39 @@ TEST(ProcessTest, KillEndsARunningProcess) {
   RemoveTree(dir);
 }
 
+// A server that listens on `port` and never says a word.
+absl::StatusOr<Process> StartSilentListener(int port, const std::string& dir) {
+  return Process::Start("/usr/bin/python3",
+                        {"-c", "import socket,time;s=socket.socket();s.bind(('127.0.0.1'," +
+                                   std::to_string(port) + "));s.listen();time.sleep(30)"},
+                        dir + "/log");
+}
+
 TEST(ProcessTest, WaitForPortSeesAListener) {
   int port = FreePort();
   EXPECT_FALSE(WaitForPort(port, std::chrono::milliseconds(100)));
   std::string dir = TempDir();
-  auto p = Process::Start("/usr/bin/python3",
-                          {"-c", "import socket,time;s=socket.socket();s.bind(('127.0.0.1'," +
-                                     std::to_string(port) + "));s.listen();time.sleep(30)"},
-                          dir + "/log");
+  auto p = StartSilentListener(port, dir);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(WaitForPort(port));
+  RemoveTree(dir);
+}
+
+TEST(ProcessTest, AReadFromASilentServerGivesUpAtTheTimeout) {
+  int port = FreePort();
+  EXPECT_EQ(ConnectLoopback(port, std::chrono::seconds(1)), -1);  // nothing listens yet
+  std::string dir = TempDir();
+  auto p = StartSilentListener(port, dir);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(WaitForPort(port));
+  int fd = ConnectLoopback(port, std::chrono::seconds(1));
+  ASSERT_GE(fd, 0);
+  const auto started = std::chrono::steady_clock::now();
+  char byte;
+  EXPECT_EQ(recv(fd, &byte, 1, 0), -1);
+  EXPECT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK) << errno;
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));
+  close(fd);
   RemoveTree(dir);
 }
 

@@ -1,6 +1,5 @@
 // SIGTERM drains /metrics too: after the binary's own drain it stops accepting scrapes and
 // finishes the ones in flight, then the process exits 0. On a real frontend.
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,20 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-int ConnectTo(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval timeout{.tv_sec = 10, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+int ConnectTo(int port) { return ConnectLoopback(port, 10s); }
 
 // Sends `bytes` on `fd`, reads until the server closes it, and closes it.
 std::string Finish(int fd, const std::string& bytes) {
