@@ -1,8 +1,6 @@
 // Python's imaplib against the real imap binary, beside the real smtp and pop3 binaries on
 // a real KVS group: folders, flags, APPEND to Sent, COPY/MOVE/EXPUNGE, UID commands, two
 // sessions at once, IDLE during an SMTP delivery, and bad input; fetchmail and mbsync.
-#include <fstream>
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mail/mail_store.h"
@@ -168,17 +166,9 @@ TEST_F(ImapClientsTest, BadInputGetsTaggedAnswersAndNeverHangs) {
 TEST_F(ImapClientsTest, FetchmailOverImapMarksSeenAndKeeps) {
   Deliver("fetch one");
   Deliver("fetch two");
-  std::string rc = sys_->dir() + "/fetchmailrc";
-  std::string out = sys_->dir() + "/fetched.mbox";
   // Over the implicit-TLS port: logins are refused in clear.
-  std::ofstream(rc) << "set no syslog\npoll 127.0.0.1 protocol IMAP port " << imaps_port_
-                    << "\n  user \"alice\" password \"" << MailSystem::kAlicePassword
-                    << "\" keep ssl no sslcertck mda \"cat >> " << out << "\"\n";
-  ShResult r = Sh("chmod 600 " + rc + " && HOME=" + sys_->dir() + " fetchmail -f " + rc + " -i " +
-                  sys_->dir() + "/fetchids -v 2>&1");
+  auto [r, mbox] = sys_->FetchmailAsAlice("protocol IMAP port " + std::to_string(imaps_port_));
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream in(out);
-  std::string mbox((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_THAT(mbox, HasSubstr("Subject: fetch one"));
   EXPECT_THAT(mbox, HasSubstr("Subject: fetch two"));
   // "keep": still there, now \Seen, which webmail shows as read.

@@ -142,17 +142,10 @@ TEST_F(MailClientsTest, PoplibUidlTopAndDeleSemantics) {
 TEST_F(MailClientsTest, FetchmailDownloadsAndKeeps) {
   Sh("/usr/bin/python3 " + MailSystem::Script("smtp_client.py") + " " +
      std::to_string(sys_->smtp_port()) + " bob@example.com alice@penncloud.local 2");
-  std::string rc = sys_->dir() + "/fetchmailrc";
-  std::string out = sys_->dir() + "/fetched.mbox";
   // Over POP3S (implicit TLS): logins are refused in clear.
-  std::ofstream(rc) << "set no syslog\npoll 127.0.0.1 protocol pop3 port " << sys_->pop3s_port()
-                    << " uidl\n  user \"alice\" password \"" << MailSystem::kAlicePassword
-                    << "\" keep ssl no sslcertck mda \"cat >> " << out << "\"\n";
-  ShResult r = Sh("chmod 600 " + rc + " && HOME=" + sys_->dir() + " fetchmail -f " + rc + " -i " +
-                  sys_->dir() + "/fetchids -v 2>&1");
+  auto [r, mbox] =
+      sys_->FetchmailAsAlice("protocol pop3 port " + std::to_string(sys_->pop3s_port()) + " uidl");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream in(out);
-  std::string mbox((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_THAT(mbox, HasSubstr("Subject: msg 0-0"));
   EXPECT_THAT(mbox, HasSubstr("Subject: msg 0-1"));
   EXPECT_THAT(PopStat().output, HasSubstr("stat 2"));  // "keep" left them on the server

@@ -1,6 +1,8 @@
 #include "tests/mail/mail_system.h"
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "accounts/accounts.h"
 #include "accounts/sending_policy.h"
@@ -27,6 +29,20 @@ ShResult Sh(const std::string& command) {
   int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+MailSystem::Fetched MailSystem::FetchmailAsAlice(const std::string& poll_options) const {
+  const std::string rc = dir_ + "/fetchmailrc";
+  const std::string mbox = dir_ + "/fetched.mbox";
+  std::ofstream(rc) << "set no syslog\npoll 127.0.0.1 " << poll_options
+                    << "\n  user \"alice\" password \"" << kAlicePassword
+                    << "\" keep ssl no sslcertck mda \"cat >> " << mbox << "\"\n";
+  Fetched out;
+  out.run = Sh("chmod 600 " + rc + " && HOME=" + dir_ + " fetchmail -f " + rc + " -i " + dir_ +
+               "/fetchids -v 2>&1");
+  std::ifstream in(mbox);
+  out.mbox.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return out;
 }
 
 std::string MailSystem::Script(const std::string& name) { return SourcePath("tests/mail/" + name); }

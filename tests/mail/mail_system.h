@@ -43,6 +43,14 @@ class MailSystem {
   // The helper scripts beside this file.
   static std::string Script(const std::string& name);
 
+  // One fetchmail run as alice against 127.0.0.1 over implicit TLS, keeping the messages on
+  // the server; `poll_options` name the protocol and port ("protocol pop3 port 995 uidl").
+  struct Fetched {
+    ShResult run;
+    std::string mbox;  // what it delivered, as an mbox
+  };
+  Fetched FetchmailAsAlice(const std::string& poll_options) const;
+
   static constexpr const char* kAlicePassword = "alice-secret-1";
   static constexpr const char* kBobPassword = "bob-secret-12";
 
