@@ -36,7 +36,8 @@ DownstreamSession::DownstreamSession(tcp::socket socket, ProxyShared* shared, si
       shared_(shared),
       thread_(thread),
       upstream_(client_.get_executor()),
-      timer_(client_.get_executor()) {
+      timer_(client_.get_executor()),
+      linger_timer_(client_.get_executor()) {
   open_.session = this;
   // Beast reads as much as the buffer's free capacity, at least 512 bytes. The parser
   // consumes a response piece by piece, so an unreserved buffer never grows and a 2 KB
@@ -272,11 +273,8 @@ void DownstreamSession::AfterClientResponse(beast::error_code ec) {
   }
   EndRequest();
   if (ec) return CloseClient();
-  if (uploading_) {
-    // EndUpload comes back here once the client's body is drained.
-    answer_waiting_ = true;
-    return StartDiscarding();
-  }
+  // EndUpload comes back here once the client's body is drained.
+  if (uploading_) return AwaitUploadEnd();
   if (!client_keep_alive_) return CloseClient();
   ReadHeader();
 }

@@ -8,9 +8,11 @@
 // A streamed upload runs as two tracks at once: the upload track moves the client's body
 // to the frontend, and the response track reads the frontend's answer. A frontend may
 // answer before the body is complete (a 413 by Content-Length, say); the answer then goes
-// to the client at once, and the upload track drains what the client still sends (for at
-// most kLinger) before the connection closes, so the client is not reset before it reads
-// the answer. The connection moves on only when both tracks have ended.
+// to the client at once (over plain TCP followed by a FIN, so a client reading to the close
+// has it all), and the upload track drains what the client still sends (for at most
+// kLinger, kLingerQuiet once it sends nothing) before the connection closes, so the client
+// is not reset before it reads the answer. The connection moves on only when both tracks
+// have ended.
 //
 // Handlers run on the connection's single-threaded io_context: no locks, no strand.
 #pragma once
@@ -89,6 +91,9 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   void RelayUploadPiece();
   void WriteUploadPiece(size_t n);
   void StartDiscarding();
+  // The answer went out before the upload track ended: the connection waits for the
+  // client's body to be drained, at most kLinger.
+  void AwaitUploadEnd();
   void EndUpload();
   void ReadUpstreamHeader();
   void OnUpstreamHeader();
@@ -172,6 +177,8 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   bool body_consumed_ = false;   // some of the body was read from the client
   bool discarding_ = false;      // the client's body is drained, not forwarded
   TimePoint linger_until_;
+  boost::asio::steady_timer linger_timer_;  // bounds a client read older than the answer
+  uint64_t upload_reads_ = 0;               // client reads the upload track started
   bool answer_waiting_ = false;  // the answer went out; the connection waits for the upload
 
   // The client connection.

@@ -170,6 +170,7 @@ void DownstreamSession::RelayUploadPiece() {
     client_.tcp().expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
   }
   client_read_pending_ = true;
+  ++upload_reads_;
   http::async_read_some(client_, client_buffer_, *stream_parser_,
                         [self = shared_from_this()](beast::error_code ec, size_t) {
                           self->client_read_pending_ = false;
@@ -216,6 +217,30 @@ void DownstreamSession::StartDiscarding() {
   if (discarding_) return;
   discarding_ = true;
   linger_until_ = std::chrono::steady_clock::now() + kLinger;
+}
+
+void DownstreamSession::AwaitUploadEnd() {
+  answer_waiting_ = true;
+  StartDiscarding();
+  if (!client_keep_alive_ && !client_.is_tls()) {
+    // The answer said "Connection: close": a FIN tells the client now that it is complete
+    // (a client reading to the close need not wait for the drain), and the drain goes on,
+    // so the client is not reset before it reads it. Over TLS the close_notify waits for
+    // the drain: it cannot go while a read is pending.
+    beast::error_code ignored;
+    client_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  if (!client_read_pending_) return;
+  // A read started before the drain keeps the idle deadline it was started with (a
+  // stream's new deadline binds only later reads), so a client that sent nothing more
+  // held the connection for the whole idle timeout: it gets the drain's deadline here.
+  // Cancelling it ends the upload track as a timeout would; no write is pending now.
+  linger_timer_.expires_at(
+      std::min(linger_until_, std::chrono::steady_clock::now() + kLingerQuiet));
+  linger_timer_.async_wait([self = shared_from_this(), read = upload_reads_](error_code ec) {
+    if (ec || !self->client_read_pending_ || self->upload_reads_ != read) return;
+    self->client_.tcp().socket().cancel(ec);
+  });
 }
 
 void DownstreamSession::EndUpload() {

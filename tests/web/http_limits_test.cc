@@ -1,8 +1,11 @@
 // The HTTP limits of the coordinator (:8000), of a frontend and of their /metrics, from a
 // raw socket so that each request is exactly as long as meant: the header section and the
 // request bodies, each once at its limit (served) and once a byte over (a clear 4xx in
-// JSON), and the deadline on a request's head (408 for a client trickling it).
+// JSON), the deadline on a request's head (408 for a client trickling it, over TLS too), and
+// an upload answered before its body is read (answered and closed at once).
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,51 +31,91 @@ struct Answer {
   std::string text;  // the whole response as read
 };
 
-// Sends `request` on a new connection and reads until the server closes it (every request
-// here says "Connection: close" or is refused, which closes too). A refused request is
-// sent no further than the server reads it, or the server's close would reset the
-// connection and take its answer with it.
-// A connected socket with 20 s timeouts, or -1.
-int ConnectTo(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval timeout{.tv_sec = 20, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
+// A client's connection to one port, plain or over TLS (the certificate verified for
+// 127.0.0.1), with 20 s timeouts on each read and write. A request that is refused is sent
+// no further than the server reads it, or the server's close would reset the connection
+// and take its answer with it.
+class Connection {
+ public:
+  // Over TLS when `tls` is not null.
+  Connection(int port, SSL_CTX* tls) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    timeval timeout{.tv_sec = 20, .tv_usec = 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      Close();
+      return;
+    }
+    if (tls == nullptr) return;
+    ssl_ = SSL_new(tls);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1");
+    SSL_set_fd(ssl_, fd_);
+    if (SSL_connect(ssl_) != 1) Close();
   }
-  return fd;
-}
+  ~Connection() { Close(); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-bool SendAll(int fd, std::string_view bytes) {
-  for (size_t sent = 0; sent < bytes.size();) {
-    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += n;
+  bool ok() const { return fd_ >= 0; }
+
+  bool Send(std::string_view bytes) {
+    for (size_t sent = 0; ok() && sent < bytes.size();) {
+      const size_t left = bytes.size() - sent;
+      ssize_t n = ssl_ != nullptr ? SSL_write(ssl_, bytes.data() + sent, static_cast<int>(left))
+                                  : send(fd_, bytes.data() + sent, left, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += n;
+    }
+    return ok();
   }
-  return true;
-}
 
-// Reads until the server closes the connection; closes `fd`.
-Answer ReadToClose(int fd) {
-  Answer out;
-  char buf[16384];
-  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) out.text.append(buf, n);
-  close(fd);
-  if (out.text.starts_with("HTTP/1.1 ")) absl::SimpleAtoi(out.text.substr(9, 3), &out.status);
-  return out;
-}
+  // Whether a byte of an answer has arrived, without waiting for one. (Over TLS the socket
+  // may hold a session ticket, which is not an answer.)
+  bool Answered() {
+    char byte;
+    if (ssl_ == nullptr) return recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+    const int flags = fcntl(fd_, F_GETFL);
+    fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+    const bool answered = SSL_peek(ssl_, &byte, 1) > 0;
+    fcntl(fd_, F_SETFL, flags);
+    return answered;
+  }
 
-Answer Exchange(int port, const std::string& request) {
-  int fd = ConnectTo(port);
-  if (fd < 0) return {};
-  SendAll(fd, request);
-  return ReadToClose(fd);
+  // Reads until the server closes the connection (every request here says "Connection:
+  // close" or is refused, which closes too).
+  Answer ReadToClose() {
+    Answer out;
+    char buf[16384];
+    for (ssize_t n; ok() && (n = ssl_ != nullptr ? SSL_read(ssl_, buf, sizeof buf)
+                                                 : recv(fd_, buf, sizeof buf, 0)) > 0;) {
+      out.text.append(buf, n);
+    }
+    Close();
+    if (out.text.starts_with("HTTP/1.1 ")) absl::SimpleAtoi(out.text.substr(9, 3), &out.status);
+    return out;
+  }
+
+ private:
+  void Close() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    ssl_ = nullptr;
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  int fd_ = -1;
+  SSL* ssl_ = nullptr;
+};
+
+Answer Exchange(int port, const std::string& request, SSL_CTX* tls = nullptr) {
+  Connection c(port, tls);
+  c.Send(request);
+  return c.ReadToClose();
 }
 
 // A GET whose header fields, from the line after the request line through the blank line,
@@ -104,13 +147,19 @@ class HttpLimitsTest : public ::testing::Test {
         WebCluster::Start({.frontends = 1,
                            .coordinator_flags = {deadline},
                            .frontend_flags = {deadline, absl::StrCat("--metrics_listen=127.0.0.1:",
-                                                                     frontend_metrics_port_)}});
+                                                                     frontend_metrics_port_)},
+                           .https = true});
     ASSERT_TRUE(c.ok()) << c.status();
     cluster_ = c->release();
+    tls_ = SSL_CTX_new(TLS_client_method());
+    ASSERT_EQ(SSL_CTX_load_verify_locations(tls_, cluster_->https_ca_file().c_str(), nullptr), 1);
+    SSL_CTX_set_verify(tls_, SSL_VERIFY_PEER, nullptr);
   }
   static void TearDownTestSuite() {
     delete cluster_;
     cluster_ = nullptr;
+    SSL_CTX_free(tls_);
+    tls_ = nullptr;
   }
   static void ExpectRefused(const Answer& a, int status, const std::string& message) {
     EXPECT_EQ(a.status, status) << a.text.substr(0, 300);
@@ -119,9 +168,11 @@ class HttpLimitsTest : public ::testing::Test {
   }
   static WebCluster* cluster_;
   static int frontend_metrics_port_;
+  static SSL_CTX* tls_;  // a client's, trusting the coordinator's HTTPS certificate
 };
 WebCluster* HttpLimitsTest::cluster_ = nullptr;
 int HttpLimitsTest::frontend_metrics_port_ = 0;
+SSL_CTX* HttpLimitsTest::tls_ = nullptr;
 
 TEST_F(HttpLimitsTest, HeaderFieldsAtTheCoordinatorsLimitAreServedOneMoreIs431) {
   const int port = cluster_->http_port();
@@ -142,7 +193,7 @@ TEST_F(HttpLimitsTest, HeaderFieldsAtAFrontendsLimitAreServedOneMoreIs431) {
 // buffers up to 1 MiB) and directly. A frontend refuses a longer body by its Content-Length
 // before reading it. Through the coordinator a longer body is streamed to the frontend,
 // which answers 413 and closes; the coordinator passes that early answer on (it once
-// answered 502).
+// answered 502) and closes (AnUploadAnsweredEarly... below).
 TEST_F(HttpLimitsTest, JsonBodyAtItsLimitIsReadOneMoreIs413) {
   constexpr uint64_t kLimit = 1 << 20;
   for (int port : {cluster_->http_port(), cluster_->frontend_port(0)}) {
@@ -150,6 +201,44 @@ TEST_F(HttpLimitsTest, JsonBodyAtItsLimitIsReadOneMoreIs413) {
     EXPECT_EQ(Exchange(port, PostWithBody("/api/files/folder", kLimit, true)).status, 401) << port;
     ExpectRefused(Exchange(port, PostWithBody("/api/files/folder", kLimit + 1, false)), 413,
                   "request body too large");
+  }
+}
+
+// An upload a frontend answers before reading its body (413 by a Content-Length over the
+// route's limit; 401 for a streamed upload without a session) reaches a client still in
+// the middle of sending it, through the coordinator, at once, and the connection then
+// ends: at once over plain HTTP (the coordinator half-closes after the answer and drains
+// the rest of the body, so the client is not reset), and over TLS once the client has sent
+// nothing for DownstreamSession::kLingerQuiet (1 s). The read that was waiting for the
+// body when the answer came once kept the session's 60 s idle deadline, and the client
+// waited for the connection to end until it gave up.
+TEST_F(HttpLimitsTest, AnUploadAnsweredEarlyThroughTheCoordinatorIsAnsweredAndClosedAtOnce) {
+  struct Case {
+    const char* name;
+    std::string head;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"413", PostWithBody("/api/files/folder", (1 << 20) + 1, false), 413},
+      {"401",
+       "PUT /api/files/content?path=/a.bin HTTP/1.1\r\nHost: t\r\nContent-Length: "
+       "1073741824\r\n\r\n",
+       401}};
+  for (const Case& c : cases) {
+    for (SSL_CTX* tls : {static_cast<SSL_CTX*>(nullptr), tls_}) {
+      const int port = tls ? cluster_->https_port() : cluster_->http_port();
+      const auto promptly = std::chrono::seconds(tls ? 3 : 2);
+      Connection client(port, tls);
+      ASSERT_TRUE(client.ok()) << c.name;
+      ASSERT_TRUE(client.Send(c.head + std::string(64 << 10, 'x'))) << c.name;
+      auto sent = std::chrono::steady_clock::now();
+      Answer a = client.ReadToClose();
+      auto took = std::chrono::steady_clock::now() - sent;
+      EXPECT_EQ(a.status, c.status)
+          << c.name << (tls ? " over TLS: " : ": ") << a.text.substr(0, 300);
+      EXPECT_NE(a.text.find("Connection: close"), std::string::npos) << a.text.substr(0, 300);
+      EXPECT_LT(took, promptly) << c.name << (tls ? " over TLS" : "");
+    }
   }
 }
 
@@ -199,42 +288,48 @@ struct Trickled {
 
 // Sends a head one byte per 100 ms until the server answers; a third of a second in, a
 // normal request on another connection to the same port must be served meanwhile.
-Trickled Trickle(int port, const std::string& normal) {
+// Over TLS when `tls` is not null.
+Trickled Trickle(int port, SSL_CTX* tls, const std::string& normal) {
   Trickled out;
-  int fd = ConnectTo(port);
-  if (fd < 0) return out;
+  Connection c(port, tls);
+  if (!c.ok()) return out;
   const std::string head = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: " + std::string(200, 's');
   auto first_byte = std::chrono::steady_clock::now();
-  char peek;
   for (size_t i = 0; i < head.size(); ++i) {
-    if (!SendAll(fd, std::string_view(&head[i], 1))) break;
-    if (i == 3) out.beside_status = Exchange(port, normal).status;
-    if (recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0) break;  // answered
+    if (!c.Send(std::string_view(&head[i], 1))) break;
+    if (i == 3) out.beside_status = Exchange(port, normal, tls).status;
+    if (c.Answered()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   out.took = std::chrono::steady_clock::now() - first_byte;
-  out.answer = ReadToClose(fd);
+  out.answer = c.ReadToClose();
   return out;
 }
 
-// Every HTTP server of the two binaries cuts a trickled head off near the deadline with a
-// 408, while serving a normal client beside it, and counts it.
+// Every HTTP server of the two binaries, and the coordinator's HTTPS listener, cuts a
+// trickled head off near the deadline with a 408, while serving a normal client beside it,
+// and counts it.
 TEST_F(HttpLimitsTest, ATrickledHeadIsCutOffNearTheDeadlineWhileOthersAreServed) {
   const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
   const std::string scrape = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
   struct Case {
     const char* name;
     int port;
+    SSL_CTX* tls;
     std::string normal;
     bool json;
     Trickled result = {};
   };
-  std::vector<Case> cases = {{"coordinator", cluster_->http_port(), healthz, true},
-                             {"frontend", cluster_->frontend_port(0), healthz, true},
-                             {"coordinator /metrics", cluster_->metrics_port(), scrape, false},
-                             {"frontend /metrics", frontend_metrics_port_, scrape, false}};
+  std::vector<Case> cases = {
+      {"coordinator", cluster_->http_port(), nullptr, healthz, true},
+      {"coordinator over TLS", cluster_->https_port(), tls_, healthz, true},
+      {"frontend", cluster_->frontend_port(0), nullptr, healthz, true},
+      {"coordinator /metrics", cluster_->metrics_port(), nullptr, scrape, false},
+      {"frontend /metrics", frontend_metrics_port_, nullptr, scrape, false}};
   std::vector<std::thread> threads;
-  for (Case& c : cases) threads.emplace_back([&c] { c.result = Trickle(c.port, c.normal); });
+  for (Case& c : cases) {
+    threads.emplace_back([&c] { c.result = Trickle(c.port, c.tls, c.normal); });
+  }
   for (auto& t : threads) t.join();
   for (const Case& c : cases) {
     const Trickled& r = c.result;
@@ -249,9 +344,10 @@ TEST_F(HttpLimitsTest, ATrickledHeadIsCutOffNearTheDeadlineWhileOthersAreServed)
     // Near the deadline: the next byte or two after it, with room for a loaded machine.
     EXPECT_LT(r.took, kHeadDeadline + std::chrono::seconds(3)) << c.name;
   }
+  // Both of the coordinator's listeners count as its server.
   Answer coordinator = Exchange(cluster_->metrics_port(), scrape);
   EXPECT_NE(coordinator.text.find(
-                R"(http_request_heads_refused_total{server="coordinator",reason="timeout"} 1)"),
+                R"(http_request_heads_refused_total{server="coordinator",reason="timeout"} 2)"),
             std::string::npos);
   EXPECT_NE(coordinator.text.find(
                 R"(http_request_heads_refused_total{server="metrics",reason="timeout"} 1)"),
@@ -301,13 +397,13 @@ TEST_F(HttpLimitsTest, AnUploadOfExactlyOneTiBIsTakenUpToTheQuotaCheck) {
   ASSERT_TRUE(drive.SetQuota("tebibyte", 0).ok());
 
   for (int port : {cluster_->http_port(), cluster_->frontend_port(0)}) {
-    int fd = ConnectTo(port);
-    ASSERT_GE(fd, 0);
-    SendAll(fd, absl::StrCat("PUT /api/files/content?path=/big.bin HTTP/1.1\r\nHost: t\r\n",
-                             "Cookie: ", cookies, "\r\nX-CSRF-Token: ", csrf,
-                             "\r\nContent-Length: ", kOneTiB, "\r\n\r\n"));
-    SendAll(fd, std::string(1 << 20, 'b'));
-    ExpectRefused(ReadToClose(fd), 507, "the file does not fit in your quota");
+    Connection c(port, nullptr);
+    ASSERT_TRUE(c.ok());
+    c.Send(absl::StrCat("PUT /api/files/content?path=/big.bin HTTP/1.1\r\nHost: t\r\n",
+                        "Cookie: ", cookies, "\r\nX-CSRF-Token: ", csrf,
+                        "\r\nContent-Length: ", kOneTiB, "\r\n\r\n"));
+    c.Send(std::string(1 << 20, 'b'));
+    ExpectRefused(c.ReadToClose(), 507, "the file does not fit in your quota");
   }
 }
 

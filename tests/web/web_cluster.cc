@@ -6,6 +6,7 @@
 #include "common/grpc_tls.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/coordinator.grpc.pb.h"
+#include "tests/support/test_pki.h"
 
 namespace penncloud::testing {
 
@@ -27,13 +28,23 @@ absl::StatusOr<std::unique_ptr<WebCluster>> WebCluster::Start(WebClusterOptions 
       absl::StrCat("--down_after_ms=", options.down_after_ms),
       absl::StrCat("--heartbeat_ms=", options.heartbeat_ms),
       absl::StrCat("--metrics_listen=127.0.0.1:", c->metrics_port_)};
+  if (options.https) {
+    absl::StatusOr<tls::Files> cert =
+        TestPki::Shared().Issue(tls::Identity::Coordinator("https"), "https");
+    if (!cert.ok()) return cert.status();
+    c->https_port_ = FreePort();
+    coordinator_args.insert(coordinator_args.end(),
+                            {absl::StrCat("--https_port=", c->https_port_),
+                             "--tls_cert=" + cert->cert, "--tls_key=" + cert->key});
+  }
   coordinator_args.insert(coordinator_args.end(), options.coordinator_flags.begin(),
                           options.coordinator_flags.end());
   auto coord =
       Process::Start(BinaryPath("coordinator"), coordinator_args, c->dir_ + "/coordinator.log");
   if (!coord.ok()) return coord.status();
   c->coordinator_ = std::move(*coord);
-  if (!WaitForPort(c->http_port_) || !WaitForPort(c->grpc_port_)) {
+  if (!WaitForPort(c->http_port_) || !WaitForPort(c->grpc_port_) ||
+      (options.https && !WaitForPort(c->https_port_))) {
     return absl::UnavailableError("coordinator did not start; see " + c->dir_);
   }
   for (int i = 0; i < options.frontends; ++i) {
@@ -55,6 +66,8 @@ WebCluster::~WebCluster() {
   // Logs stay for post-mortems only when asked.
   if (getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(dir_);
 }
+
+std::string WebCluster::https_ca_file() const { return TestPki::Shared().ca_file(); }
 
 std::string WebCluster::frontend_address(int i) const {
   return absl::StrCat("127.0.0.1:", frontend_ports_[i]);

@@ -19,6 +19,9 @@ struct WebClusterOptions {
   int heartbeat_ms = 1000;
   std::vector<std::string> coordinator_flags = {};  // more coordinator flags (HTTPS, limits)
   std::vector<std::string> frontend_flags = {};     // more flags for every frontend
+  // The coordinator serves HTTPS too (:8443 in production), on a free port, with a
+  // certificate for 127.0.0.1 from the test CA (TestPki::Shared).
+  bool https = false;
 };
 
 class WebCluster {
@@ -28,6 +31,8 @@ class WebCluster {
 
   int http_port() const { return http_port_; }        // the coordinator's :8000
   int metrics_port() const { return metrics_port_; }  // the coordinator's /metrics
+  int https_port() const { return https_port_; }      // with WebClusterOptions::https
+  std::string https_ca_file() const;                  // what verifies the HTTPS certificate
   int frontend_port(int i) const { return frontend_ports_[i]; }
   std::string frontend_address(int i) const;
   const std::string& kvs_spec() const { return kvs_->spec(); }
@@ -55,6 +60,7 @@ class WebCluster {
   int http_port_ = 0;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+  int https_port_ = 0;
   std::vector<int> frontend_ports_;
   std::vector<Process> frontends_;
 };
