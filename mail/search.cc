@@ -216,14 +216,13 @@ absl::Status MailSearch::IndexOlderMessages(std::string_view user) {
   SearchIndex& index = store_.index();
   index.Touched(user);
   if (index.Complete(user)) return absl::OkStatus();
-  std::set<std::string> indexed;
-  for (std::string after;;) {
-    auto ids = index.DocIds(user, after, kListPage);
-    if (!ids.ok()) return ids.status();
-    indexed.insert(ids->begin(), ids->end());
-    if (ids->size() < static_cast<size_t>(kListPage)) break;
-    after = ids->back();
-  }
+  auto docs = IdsUnder(index.kvs(), user, kDocPrefix);
+  if (!docs.ok()) return docs.status();
+  const std::set<std::string> indexed(docs->begin(), docs->end());
+  // Merges since the first delivery wrote most unread cells already.
+  auto cells = IdsUnder(index.kvs(), user, kUnreadPrefix);
+  if (!cells.ok()) return cells.status();
+  const std::set<std::string> has_cell(cells->begin(), cells->end());
   auto folders = store_.Folders(user);
   if (!folders.ok()) return folders.status();
   for (const std::string& folder : *folders) {
@@ -232,7 +231,7 @@ absl::Status MailSearch::IndexOlderMessages(std::string_view user) {
     std::vector<std::string> unread;
     for (const pb::MessageMeta& meta : *messages) {
       if (indexed.contains(meta.id())) {
-        if (!meta.seen()) unread.push_back(meta.id());
+        if (!meta.seen() && !has_cell.contains(meta.id())) unread.push_back(meta.id());
         continue;
       }
       auto source = store_.Source(user, meta);

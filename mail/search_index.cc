@@ -18,6 +18,7 @@ constexpr std::string_view kVersionColumn = "v";
 constexpr std::string_view kVersion = "3";
 constexpr std::string_view kFolderKeyPrefix = "~in:";
 constexpr size_t kMaxWordsPerField = 20000;
+constexpr int kListPage = 1000;
 
 void AddField(SearchField field, std::string_view text, std::set<std::string>* keys) {
   for (const std::string& w : Words(text, kMaxWordsPerField)) {
@@ -170,19 +171,22 @@ absl::StatusOr<pb::SearchDoc> SearchIndex::Doc(std::string_view user, std::strin
   return doc;
 }
 
-absl::StatusOr<std::vector<std::string>> SearchIndex::DocIds(std::string_view user,
-                                                             std::string_view after, int limit) {
-  kvs::ListOptions options;
-  options.after = Cat(kDocPrefix, after);
-  options.limit = limit;
-  auto page = kvs_.List(SearchRow(user), options);
-  if (!page.ok()) return page.status();
+absl::StatusOr<std::vector<std::string>> IdsUnder(kvs::Client& kvs, std::string_view user,
+                                                  std::string_view prefix) {
   std::vector<std::string> ids;
-  for (const kvs::Cell& cell : page->cells) {
-    if (!std::string_view(cell.column).starts_with(kDocPrefix)) break;
-    ids.push_back(cell.column.substr(kDocPrefix.size()));
+  kvs::ListOptions options;
+  options.after = std::string(prefix);
+  options.limit = kListPage;
+  while (true) {
+    auto page = kvs.List(SearchRow(user), options);
+    if (!page.ok()) return page.status();
+    for (const kvs::Cell& cell : page->cells) {
+      if (!std::string_view(cell.column).starts_with(prefix)) return ids;
+      ids.push_back(cell.column.substr(prefix.size()));
+    }
+    if (!page->more || page->cells.empty()) return ids;
+    options.after = page->cells.back().column;
   }
-  return ids;
 }
 
 bool SearchIndex::Complete(std::string_view user) {

@@ -108,6 +108,11 @@ absl::StatusOr<ManifestRead> ReadManifest(kvs::Client& kvs, std::string_view use
 // Whether a merge has claimed `id`'s place (its doc must be in a segment or marked late).
 bool Claimed(const pb::SearchManifest& manifest, std::string_view id);
 
+// The ids of `user`'s cells under `prefix` (kDocPrefix: the indexed messages; kUnreadPrefix:
+// the unread cells), ascending.
+absl::StatusOr<std::vector<std::string>> IdsUnder(kvs::Client& kvs, std::string_view user,
+                                                  std::string_view prefix);
+
 // Deletes at most `max_cells` of layout 1's posting cells ("p/<key>/<id>") of `user`'s
 // index; nothing reads or writes them any more, so this is safe at any time. Returns
 // whether none is left.
@@ -136,10 +141,6 @@ class SearchIndex {
 
   // The message's index entry; kNotFound if it has none.
   absl::StatusOr<pb::SearchDoc> Doc(std::string_view user, std::string_view id);
-
-  // Ids of indexed messages, ascending, strictly after `after`.
-  absl::StatusOr<std::vector<std::string>> DocIds(std::string_view user, std::string_view after,
-                                                  int limit);
 
   // From now on, every `every` deliveries to a user, merges the user's index on a thread
   // of its own (for the process that delivers mail; elsewhere queries merge).

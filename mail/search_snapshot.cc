@@ -96,7 +96,9 @@ absl::StatusOr<const std::vector<std::string>*> IndexSnapshot::Gathered(std::str
   if (key == kUnreadKey) {
     // The merged messages' unread postings are the cells (a merge writes them for the
     // docs it folds); segments of older merges may hold "~unread" too, stale: not read.
-    if (auto s = ReadUnreadCells(); !s.ok()) return s;
+    auto cells = IdsUnder(*kvs_, user_, kUnreadPrefix);
+    if (!cells.ok()) return cells.status();
+    unread_cells_ = std::move(*cells);
     ids.insert(ids.end(), unread_cells_.begin(), unread_cells_.end());
   } else {
     for (const pb::SearchSegment& segment : manifest_.segments()) {
@@ -109,22 +111,6 @@ absl::StatusOr<const std::vector<std::string>*> IndexSnapshot::Gathered(std::str
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return &(gathered_[std::string(key)] = std::move(ids));
-}
-
-absl::Status IndexSnapshot::ReadUnreadCells() {
-  kvs::ListOptions options;
-  options.after = std::string(kUnreadPrefix);
-  while (true) {
-    options.limit = kListPage;
-    auto page = kvs_->List(SearchRow(user_), options);
-    if (!page.ok()) return page.status();
-    for (const kvs::Cell& cell : page->cells) {
-      if (!std::string_view(cell.column).starts_with(kUnreadPrefix)) return absl::OkStatus();
-      unread_cells_.push_back(cell.column.substr(kUnreadPrefix.size()));
-    }
-    if (!page->more || page->cells.empty()) return absl::OkStatus();
-    options.after = page->cells.back().column;
-  }
 }
 
 bool IndexSnapshot::HasUnreadCell(std::string_view id) const {

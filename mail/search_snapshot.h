@@ -43,7 +43,6 @@ class IndexSnapshot {
   absl::StatusOr<std::vector<std::string>> FolderPostings(std::string_view folder,
                                                           std::string_view after, int limit);
   absl::StatusOr<const std::vector<std::string>*> Gathered(std::string_view key);
-  absl::Status ReadUnreadCells();
 
   kvs::Client* kvs_;
   std::string user_;
