@@ -71,6 +71,11 @@ ABSL_FLAG(int, write_timeout_ms, 3000,
 ABSL_FLAG(int, apply_by_slack_ms, 500,
           "Clock skew allowed between hosts: a client write is proposed only until its "
           "deadline plus this many milliseconds (docs/kvs.md \"Write deadlines\").");
+ABSL_FLAG(int64_t, scrub_first_s, 600,
+          "Read the whole store with checksums checked this long after the start (damage no "
+          "request has read yet is then repaired from the peers).");
+ABSL_FLAG(int64_t, scrub_interval_s, 86400,
+          "Then again this often after each pass ends; 0 = never scrub.");
 ABSL_FLAG(uint64_t, max_watches, 10000,
           "As leader, park at most this many Watch calls at once (more: RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int64_t, session_idle_ms, 3600000,
@@ -186,9 +191,15 @@ int main(int argc, char** argv) {
   options.snapshot_log_bytes = absl::GetFlag(FLAGS_snapshot_log_bytes);
   options.write_timeout_ms = absl::GetFlag(FLAGS_write_timeout_ms);
   options.apply_by_slack_ms = absl::GetFlag(FLAGS_apply_by_slack_ms);
+  options.scrub_first_ms = absl::GetFlag(FLAGS_scrub_first_s) * 1000;
+  options.scrub_interval_ms = absl::GetFlag(FLAGS_scrub_interval_s) * 1000;
   options.disk_reserve_bytes = absl::GetFlag(FLAGS_disk_reserve_mb) << 20;
   options.session_idle_ms = absl::GetFlag(FLAGS_session_idle_ms);
   options.max_watches = absl::GetFlag(FLAGS_max_watches);
+  if (options.scrub_first_ms < 0 || options.scrub_interval_ms < 0) {
+    std::cerr << "kvs_server: --scrub_first_s and --scrub_interval_s must be at least 0\n";
+    return 2;
+  }
   if (options.apply_by_slack_ms < 0) {
     std::cerr << "kvs_server: --apply_by_slack_ms must be at least 0\n";
     return 2;

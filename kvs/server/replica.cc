@@ -142,6 +142,11 @@ absl::Status Replica::Init() {
   }
   loop_ = std::thread([this] { Loop(); });
   if (!options_.config.empty()) map_poller_ = std::thread([this] { PollMap(); });
+  if (options_.scrub_interval_ms > 0) {
+    scrubber_ =
+        std::make_unique<Scrubber>(*store_, std::chrono::milliseconds(options_.scrub_first_ms),
+                                   std::chrono::milliseconds(options_.scrub_interval_ms));
+  }
   PC_LOG(kInfo, "kvs.serving")("id", options_.id)("listen", listen)("group", options_.group);
   return absl::OkStatus();
 }
@@ -157,6 +162,7 @@ void Replica::Shutdown() {
   cv_.notify_all();
   poll_cv_.notify_all();
   if (map_poller_.joinable()) map_poller_.join();
+  scrubber_.reset();
   if (loop_.joinable()) loop_.join();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (snapshots_) snapshots_->Join();

@@ -36,6 +36,7 @@
 #include "kvs/server/peer_transport.h"
 #include "kvs/server/pending_call.h"
 #include "kvs/server/replica_options.h"
+#include "kvs/server/scrubber.h"
 #include "kvs/server/snapshot_executor.h"
 #include "kvs/server/watch_table.h"
 #include "kvs/shard/cluster_map.h"
@@ -190,6 +191,7 @@ class Replica {
   std::atomic<uint64_t> client_requests_{0};
   std::atomic<uint64_t> applied_commands_{0};
   std::thread map_poller_;
+  std::unique_ptr<Scrubber> scrubber_;  // reads store_: goes before it
   std::mutex shutdown_mu_;
   std::condition_variable shutdown_cv_;
   bool shut_down_ = false;

@@ -45,6 +45,10 @@ struct ReplicaOptions {
   // that time plus this slack, for clock skew between hosts (assumed NTP-synchronised);
   // later it refuses it, not applied (docs/kvs.md "Write deadlines").
   int apply_by_slack_ms = 500;
+  // A pass over the whole store with checksums checked (scrubber.h) this long after the
+  // start, then every `scrub_interval_ms`; 0 = never.
+  int64_t scrub_first_ms = 10 * 60 * 1000;
+  int64_t scrub_interval_ms = 24 * 60 * 60 * 1000;
   // Watches parked at once (docs/kvs.md "Watches"); more are refused RESOURCE_EXHAUSTED.
   size_t max_watches = 10000;
   // The leader drops at-most-once sessions idle (in log time) longer than this, and for

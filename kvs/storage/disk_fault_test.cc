@@ -237,6 +237,46 @@ TEST_F(DiskFaultTest, AFlippedBitInAnSstIsDataLossWhenRead) {
   EXPECT_GT(corruptions_.load(), 0);
 }
 
+// Cells no request reads: a flipped bit in the SST holding them, or in a blob file, is
+// found by a scrub, reported, and nothing else is needed to find it.
+TEST_F(DiskFaultTest, AScrubFindsAFlippedBitNoReadHasMet) {
+  for (const auto& [suffix, value_bytes] : {std::pair(".sst", 4096), std::pair(".blob", 70000)}) {
+    SCOPED_TRACE(suffix);
+    penncloud::testing::RemoveTree(dir_ + "/db");
+    corruptions_ = 0;
+    {
+      auto store = Open();
+      ASSERT_NE(store, nullptr);
+      std::vector<pb::Command> puts;
+      for (int i = 0; i < 16; ++i) {
+        std::string value(value_bytes, '\0');  // does not compress
+        for (size_t j = 0; j < value.size(); ++j)
+          value[j] = static_cast<char>((i * 7919 + j * 31) ^ (j >> 3));
+        puts.push_back(PutCommand(absl::StrCat("row", i), value));
+      }
+      ASSERT_TRUE(store->ApplySlot(1, puts).ok());
+      ASSERT_TRUE(store->Persist(Entry(1)).ok());
+    }
+    Open().reset();  // the reopen writes the recovered log into SST (and blob) files
+    {
+      auto store = Open();
+      ASSERT_NE(store, nullptr);
+      std::atomic<bool> stop{false};
+      EXPECT_TRUE(store->Scrub(stop).ok());  // whole: nothing to find
+    }
+    EXPECT_EQ(corruptions_.load(), 0);
+    const std::string file = Largest(dir_ + "/db", suffix);
+    ASSERT_FALSE(file.empty());
+    FlipBit(file, 1000);  // inside the first data block, or the first blob
+    auto store = ReplicaStore::Open(dir_ + "/db", FirstBytePosition);
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::atomic<bool> stop{false};
+    absl::Status scrubbed = (*store)->Scrub(stop);
+    EXPECT_EQ(scrubbed.code(), absl::StatusCode::kDataLoss) << scrubbed;
+    EXPECT_GT(corruptions_.load(), 0);
+  }
+}
+
 TEST_F(DiskFaultTest, ASnapshotDownloadIsNotCompleteUntilItsFilesAreSynced) {
   auto download = SnapshotDownload::Create(dir_ + "/download");
   ASSERT_TRUE(download.ok()) << download.status();

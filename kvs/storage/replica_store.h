@@ -92,6 +92,12 @@ class ReplicaStore {
   // Drops entries with slot <= through (they are covered by the state machine); their disk
   // space comes back in the background (log_reclaimer.h).
   absl::Status CompactLog(uint64_t through);
+  // Reads every record of every family, SST blocks and blob files alike, with checksums
+  // checked and without filling the block cache: damage no request has read yet is found
+  // (and reported to the corruption sink, disk.h) before a leader needs the cell. Returns
+  // early, OK, once `stop` is set.
+  absl::Status Scrub(const std::atomic<bool>& stop) const;
+
   // Tests: waits until the space of every compacted entry has come back.
   void WaitLogReclaimedForTest() { reclaimer_->WaitIdle(); }
   uint64_t LogBytes() const;

@@ -365,6 +365,34 @@ TEST_F(KvsDiskFaultTest, AFlippedBitFoundWhileServingStopsTheReplicaAndItsNextSt
   ExpectAcknowledgedPresent();
 }
 
+// The same damage in cells nobody touches: the scrub finds it, the replica stops, and its
+// next start rebuilds the store from the peers.
+TEST_F(KvsDiskFaultTest, AFlippedBitNoRequestReadsIsFoundByTheScrubAndRepaired) {
+  WriteAcknowledged(0, 30);
+  auto leader = group_->Leader();
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const int damaged = (*leader + 1) % 3;
+  ASSERT_TRUE(CaughtUp(seconds(30)));
+  ASSERT_TRUE(group_->Restart(damaged).ok());  // the recovered log goes into SST files
+  ASSERT_TRUE(CaughtUp(seconds(30)));
+  group_->Kill(damaged);
+  const std::string dir = absl::StrCat(group_->dir(), "/replica-", damaged + 1);
+  const std::string sst = FamilySst(dir + "/store", "data");
+  ASSERT_FALSE(sst.empty()) << "no SST of the data family in " << dir;
+  FlipBit(sst);
+  ASSERT_TRUE(group_->Restart(damaged, {"--scrub_first_s=1"}).ok());
+  ASSERT_TRUE(WaitFor([&] { return !StatusOf(*group_, damaged).ok(); }, seconds(30)))
+      << "the scrub did not stop a replica serving from a damaged store";
+  EXPECT_NE(LogOf(*group_, damaged).find("kvs.store_corrupt"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir + "/REPAIR_NEEDED"));
+
+  ASSERT_TRUE(group_->Restart(damaged).ok()) << LogOf(*group_, damaged);
+  EXPECT_NE(LogOf(*group_, damaged).find("kvs.repaired"), std::string::npos);
+  WriteAcknowledged(30, 40);
+  EXPECT_TRUE(CaughtUp(seconds(30)));
+  ExpectAcknowledgedPresent();
+}
+
 // A leader whose disk is nearly full refuses client writes with a clear error before it
 // proposes them, and still serves reads. (The reserve here is more than any disk holds.)
 TEST(KvsDiskReserveTest, ALeaderWithoutRoomRefusesWritesClearlyAndStillServesReads) {

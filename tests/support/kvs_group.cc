@@ -63,7 +63,7 @@ KvsGroup::~KvsGroup() {
 
 std::string KvsGroup::address(int i) const { return absl::StrCat("127.0.0.1:", ports_[i]); }
 
-absl::Status KvsGroup::Launch(int i) {
+absl::Status KvsGroup::Launch(int i, const std::vector<std::string>& more_flags) {
   const int n = static_cast<int>(ports_.size());
   std::vector<std::string> peers;
   std::vector<std::string> clients;
@@ -85,6 +85,7 @@ absl::Status KvsGroup::Launch(int i) {
     args.push_back(absl::StrCat("--metrics_listen=127.0.0.1:", metrics_ports_[i]));
   }
   for (const std::string& f : options_.extra_flags) args.push_back(f);
+  for (const std::string& f : more_flags) args.push_back(f);
   args = WithTestTls(BinaryPath("kvs_server"), std::move(args));  // into the launch record too
   absl::StatusOr<Process> p = Process::Start(BinaryPath("kvs_server"), args,
                                              absl::StrCat(dir_, "/replica-", i + 1, ".log"));
@@ -110,9 +111,9 @@ void KvsGroup::Kill(int i) {
   replicas_[i].Wait(std::chrono::seconds(5));
 }
 
-absl::Status KvsGroup::Restart(int i) {
+absl::Status KvsGroup::Restart(int i, const std::vector<std::string>& more_flags) {
   Kill(i);
-  if (absl::Status s = Launch(i); !s.ok()) return s;
+  if (absl::Status s = Launch(i, more_flags); !s.ok()) return s;
   if (!WaitForPort(ports_[i], options_.start_timeout)) {
     return absl::UnavailableError(absl::StrCat("kvs_server ", i + 1, " did not come back; see ",
                                                dir_, "/replica-", i + 1, ".log"));

@@ -55,7 +55,8 @@ class KvsGroup {
 
   // Replica i is 0-based; its kvs_server --id is i + 1.
   void Kill(int i);  // SIGKILL (a crash); Restart() brings it back on the same port/dir
-  absl::Status Restart(int i);
+  // `more_flags` go after the group's extra_flags, for this start only.
+  absl::Status Restart(int i, const std::vector<std::string>& more_flags = {});
   void Stop(int i);      // SIGSTOP
   void Continue(int i);  // SIGCONT
   bool running(int i) const;
@@ -73,7 +74,7 @@ class KvsGroup {
 
  private:
   KvsGroup() = default;
-  absl::Status Launch(int i);
+  absl::Status Launch(int i, const std::vector<std::string>& more_flags = {});
 
   KvsGroupOptions options_;
   std::string dir_;
