@@ -569,17 +569,29 @@ TEST_F(SearchIndexTest, TheFirstLayoutsPostingsAreSweptWithoutARepair) {
     return page.ok() && !page->cells.empty() && page->cells[0].column.starts_with("p/");
   };
   // Searching is all that happens: the first search queues the sweep, and the answers stay
-  // right while it runs.
-  const std::vector<std::string> queries = {"legacy", "rare is:unread", "in:sent is:unread",
-                                            "common in:inbox", "is:unread"};
+  // right while it runs, and while another process delivers.
+  std::atomic<bool> sweeping{true};
+  std::thread deliveries([&] {
+    std::atomic<int64_t> clock{now_};
+    MailStore other(kvs_, [&] { return clock += 1000; });
+    while (sweeping) {
+      ASSERT_TRUE(other.Add("alice", kInbox, Mail("b@x", "a@x", "new", "fresh"), false).ok());
+    }
+  });
+  const std::vector<std::string> queries = {"legacy", "rare is:unread", "is:unread legacy",
+                                            "common in:inbox", "in:sent is:unread legacy"};
   for (int round = 0; round < 200 && postings_left(); ++round) {
     const std::string& q = queries[round % queries.size()];
     EXPECT_EQ(Find(q), testing::OracleSearch(store_, "alice", *ParseSearchQuery(q))) << q;
     absl::SleepFor(absl::Milliseconds(20));
   }
+  sweeping = false;
+  deliveries.join();
   EXPECT_FALSE(postings_left());
-  for (const std::string& q : queries)
+  for (const char* q :
+       {"legacy", "rare is:unread", "in:sent is:unread", "is:unread", "fresh", "common in:inbox"}) {
     EXPECT_EQ(Find(q), testing::OracleSearch(store_, "alice", *ParseSearchQuery(q))) << q;
+  }
 }
 
 }  // namespace
