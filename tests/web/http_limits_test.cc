@@ -4,7 +4,6 @@
 // JSON), the deadline on a request's head (408 for a client trickling it, over TLS too), and
 // an upload answered before its body is read (answered and closed at once).
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "http/types.h"
 #include "kvs/client/connect.h"
+#include "tests/support/process.h"
 #include "tests/web/http_client.h"
 #include "tests/web/web_cluster.h"
 
@@ -39,19 +39,8 @@ class Connection {
  public:
   // Over TLS when `tls` is not null.
   Connection(int port, SSL_CTX* tls) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval timeout{.tv_sec = 20, .tv_usec = 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      Close();
-      return;
-    }
-    if (tls == nullptr) return;
+    fd_ = ConnectLoopback(port, std::chrono::seconds(20));
+    if (fd_ < 0 || tls == nullptr) return;
     ssl_ = SSL_new(tls);
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1");
     SSL_set_fd(ssl_, fd_);
