@@ -334,8 +334,8 @@ absl::Status HostCluster::Upgrade(int h, const std::string& bin_dir) {
     const int status = n.process.Wait(kDrainBound);
     if (status == -1) {
       n.process.Kill();
-      return absl::DeadlineExceededError(
-          absl::StrCat(n.name, " on ", HostName(h), " still running 35 s after SIGTERM"));
+      return absl::DeadlineExceededError(absl::StrCat(
+          n.name, " on ", HostName(h), " still running ", kDrainBound.count(), " s after SIGTERM"));
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       return absl::InternalError(absl::StrCat(n.name, " on ", HostName(h), " exited with status ",

@@ -4,7 +4,8 @@
 // Every host uses the same ports on its own address, every address comes from the flags,
 // and every host has its own TLS folder holding the CA and only its own certificates, each
 // naming the host's address. Processes run inside their host's namespace
-// (`ip netns exec`); a host can lose power (every process SIGKILLed at once) and come back.
+// (`ip netns exec`); a host can lose power (every process SIGKILLed at once) and come back,
+// or be rolled to a new release.
 #pragma once
 
 #include <chrono>
