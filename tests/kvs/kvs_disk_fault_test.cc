@@ -69,6 +69,34 @@ std::pair<uint64_t, uint64_t> Ballot(const std::string& text) {
   return b;
 }
 
+// The SST of column family `family` in a store: the file whose properties name it (the
+// property keys share prefixes, so "column.family.name" is stored as "...id" + "name").
+std::string FamilySst(const std::string& store, const std::string& family) {
+  for (const auto& e : fs::directory_iterator(store)) {
+    if (e.path().extension() != ".sst") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = bytes.find("column.family.id");
+    if (at != std::string::npos &&
+        bytes.substr(at, 40).find("name" + family) != std::string::npos) {
+      return e.path().string();
+    }
+  }
+  return "";
+}
+
+// Flips one bit in the first data block of `path`.
+void FlipBit(const std::string& path) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(64);
+  char byte = 0;
+  f.read(&byte, 1);
+  byte = static_cast<char>(byte ^ 0x04);
+  f.seekp(64);
+  f.write(&byte, 1);
+  ASSERT_TRUE(f.good()) << path;
+}
+
 class KvsDiskFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -111,6 +139,23 @@ class KvsDiskFaultTest : public ::testing::Test {
   }
 
   // Writes rows [from, to), each acknowledged, and remembers them.
+  // Rows 0-29 acknowledged, then a bit flipped in the data-family SST of a follower
+  // (`*damaged`, data folder `*dir`), which is left stopped.
+  void FlipABitInAFollowersCells(int* damaged, std::string* dir) {
+    WriteAcknowledged(0, 30);
+    auto leader = group_->Leader();
+    ASSERT_TRUE(leader.ok()) << leader.status();
+    *damaged = (*leader + 1) % 3;
+    ASSERT_TRUE(CaughtUp(seconds(30)));
+    ASSERT_TRUE(group_->Restart(*damaged).ok());  // the recovered log goes into SST files
+    ASSERT_TRUE(CaughtUp(seconds(30)));
+    group_->Kill(*damaged);
+    *dir = absl::StrCat(group_->dir(), "/replica-", *damaged + 1);
+    const std::string sst = FamilySst(*dir + "/store", "data");
+    ASSERT_FALSE(sst.empty()) << "no SST of the data family in " << *dir;
+    FlipBit(sst);
+  }
+
   void WriteAcknowledged(int from, int to) {
     for (int i = from; i < to; ++i) {
       absl::Status s = client_->Put(Row(i), "c", Value(i));
@@ -248,34 +293,6 @@ TEST_F(KvsDiskFaultTest, ALeaderThatLosesItsUnsyncedWritesInACrashRejoinsAndCatc
   EXPECT_TRUE(LogOf(*group_, l).find("kvs.recovered") != std::string::npos);
 }
 
-// The SST of column family `family` in a store: the file whose properties name it (the
-// property keys share prefixes, so "column.family.name" is stored as "...id" + "name").
-std::string FamilySst(const std::string& store, const std::string& family) {
-  for (const auto& e : fs::directory_iterator(store)) {
-    if (e.path().extension() != ".sst") continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t at = bytes.find("column.family.id");
-    if (at != std::string::npos &&
-        bytes.substr(at, 40).find("name" + family) != std::string::npos) {
-      return e.path().string();
-    }
-  }
-  return "";
-}
-
-// Flips one bit in the first data block of `path`.
-void FlipBit(const std::string& path) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(64);
-  char byte = 0;
-  f.read(&byte, 1);
-  byte = static_cast<char>(byte ^ 0x04);
-  f.seekp(64);
-  f.write(&byte, 1);
-  ASSERT_TRUE(f.good()) << path;
-}
-
 TEST_F(KvsDiskFaultTest, AFlippedBitInTheLogIsCaughtAndTheReplicaRebuildsItselfFromAllItsPeers) {
   WriteAcknowledged(0, 30);
   auto leader = group_->Leader();
@@ -326,18 +343,9 @@ TEST_F(KvsDiskFaultTest, AFlippedBitInTheLogIsCaughtAndTheReplicaRebuildsItselfF
 }
 
 TEST_F(KvsDiskFaultTest, AFlippedBitFoundWhileServingStopsTheReplicaAndItsNextStartRebuildsIt) {
-  WriteAcknowledged(0, 30);
-  auto leader = group_->Leader();
-  ASSERT_TRUE(leader.ok()) << leader.status();
-  const int damaged = (*leader + 1) % 3;
-  ASSERT_TRUE(CaughtUp(seconds(30)));
-  ASSERT_TRUE(group_->Restart(damaged).ok());  // the recovered log goes into SST files
-  ASSERT_TRUE(CaughtUp(seconds(30)));
-  group_->Kill(damaged);
-  const std::string dir = absl::StrCat(group_->dir(), "/replica-", damaged + 1);
-  const std::string sst = FamilySst(dir + "/store", "data");
-  ASSERT_FALSE(sst.empty()) << "no SST of the data family in " << dir;
-  FlipBit(sst);
+  int damaged = -1;
+  std::string dir;
+  ASSERT_NO_FATAL_FAILURE(FlipABitInAFollowersCells(&damaged, &dir));
   // Nothing reads the cells at start, so the replica serves...
   ASSERT_TRUE(group_->Restart(damaged).ok());
   // ...until a compare-and-put makes every replica read the cell it compares.
@@ -368,18 +376,9 @@ TEST_F(KvsDiskFaultTest, AFlippedBitFoundWhileServingStopsTheReplicaAndItsNextSt
 // The same damage in cells nobody touches: the scrub finds it, the replica stops, and its
 // next start rebuilds the store from the peers.
 TEST_F(KvsDiskFaultTest, AFlippedBitNoRequestReadsIsFoundByTheScrubAndRepaired) {
-  WriteAcknowledged(0, 30);
-  auto leader = group_->Leader();
-  ASSERT_TRUE(leader.ok()) << leader.status();
-  const int damaged = (*leader + 1) % 3;
-  ASSERT_TRUE(CaughtUp(seconds(30)));
-  ASSERT_TRUE(group_->Restart(damaged).ok());  // the recovered log goes into SST files
-  ASSERT_TRUE(CaughtUp(seconds(30)));
-  group_->Kill(damaged);
-  const std::string dir = absl::StrCat(group_->dir(), "/replica-", damaged + 1);
-  const std::string sst = FamilySst(dir + "/store", "data");
-  ASSERT_FALSE(sst.empty()) << "no SST of the data family in " << dir;
-  FlipBit(sst);
+  int damaged = -1;
+  std::string dir;
+  ASSERT_NO_FATAL_FAILURE(FlipABitInAFollowersCells(&damaged, &dir));
   ASSERT_TRUE(group_->Restart(damaged, {"--scrub_first_s=1"}).ok());
   ASSERT_TRUE(WaitFor([&] { return !StatusOf(*group_, damaged).ok(); }, seconds(30)))
       << "the scrub did not stop a replica serving from a damaged store";
