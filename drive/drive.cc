@@ -360,42 +360,50 @@ absl::Status Drive::MoveLocated(const std::string& u, const Located& src,
 
 absl::Status Drive::Copy(std::string_view user, std::string_view from, std::string_view to,
                          bool overwrite) {
-  if (auto s = ValidateUser(user); !s.ok()) return s;
+  return CopyBetween(user, from, user, to, overwrite);
+}
+
+absl::Status Drive::CopyBetween(std::string_view from_user, std::string_view from,
+                                std::string_view to_user, std::string_view to, bool overwrite) {
+  if (auto s = ValidateUser(from_user); !s.ok()) return s;
+  if (auto s = ValidateUser(to_user); !s.ok()) return s;
   auto src_parts = SplitPath(from);
   if (!src_parts.ok()) return src_parts.status();
   auto dst_parts = SplitPath(to);
   if (!dst_parts.ok()) return dst_parts.status();
   if (dst_parts->empty())
     return absl::FailedPreconditionError("the root folder cannot be replaced");
-  std::string u(user);
-  auto src = Locate(u, *src_parts);
+  std::string source_user(from_user);
+  std::string target_user(to_user);
+  auto src = Locate(source_user, *src_parts);
   if (!src.ok()) return src.status();
   if (!src->is_root && !src->raw) {
     return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(from)));
   }
-  if (*src_parts == *dst_parts) {
+  if (source_user == target_user && *src_parts == *dst_parts) {
     return absl::FailedPreconditionError("source and destination are the same");
   }
-  auto dst = ClearDestination(u, *src, *dst_parts, std::string(to), overwrite, "copied");
+  auto dst = ClearDestination(target_user, *src, *dst_parts, std::string(to), overwrite, "copied");
   if (!dst.ok()) return dst.status();
-  auto s = CopyLocated(u, *src, *dst_parts, 0);
-  ScheduleCollection(u);
+  auto s = CopyLocated(source_user, *src, target_user, *dst_parts, 0);
+  ScheduleCollection(target_user);
   return s;
 }
 
-absl::Status Drive::CopyLocated(const std::string& user, const Located& from,
-                                const std::vector<std::string>& to, int depth) {
+absl::Status Drive::CopyLocated(const std::string& from_user, const Located& from,
+                                const std::string& to_user, const std::vector<std::string>& to,
+                                int depth) {
   if (depth > kMaxRecursion) return absl::FailedPreconditionError("folders nested too deep");
   std::string to_path = JoinPath(to);
   if (!IsFolder(from.entry)) {
     UploadOptions opts;
     opts.content_type = from.entry.content_type();
     opts.if_none_match = true;
-    auto upload = BeginUpload(user, to_path, opts);
+    auto upload = BeginUpload(to_user, to_path, opts);
     if (!upload.ok()) return upload.status();
     (*upload)->dead_props_ = std::map<std::string, std::string>(from.entry.dead_props().begin(),
                                                                 from.entry.dead_props().end());
-    Reader reader(kvs_, user, ToInfo(from.name, from.entry), from.entry.version(),
+    Reader reader(kvs_, from_user, ToInfo(from.name, from.entry), from.entry.version(),
                   from.entry.chunk_bytes(), 0, from.entry.size());
     for (uint64_t pieces = 0; pieces <= from.entry.size(); ++pieces) {
       auto piece = reader.Next();
@@ -405,15 +413,15 @@ absl::Status Drive::CopyLocated(const std::string& user, const Located& from,
     }
     return (*upload)->Commit().status();
   }
-  if (auto s = CreateFolder(user, to_path); !s.ok()) return s;
+  if (auto s = CreateFolder(to_user, to_path); !s.ok()) return s;
   if (from.entry.dead_props_size() > 0) {
     PropertyPatch patch;
     for (const auto& [k, v] : from.entry.dead_props()) patch.emplace_back(k, v);
-    if (auto s = PatchProperties(user, to_path, patch); !s.ok()) return s;
+    if (auto s = PatchProperties(to_user, to_path, patch); !s.ok()) return s;
   }
   kvs::ListOptions opts{.after = "", .limit = 100, .with_values = true};
   for (int page_no = 0; page_no < 100000; ++page_no) {
-    auto page = kvs_->List(keys::TreeRow(user, from.entry.folder_id()), opts);
+    auto page = kvs_->List(keys::TreeRow(from_user, from.entry.folder_id()), opts);
     if (!page.ok()) return page.status();
     for (auto& cell : page->cells) {
       Located child;
@@ -425,7 +433,7 @@ absl::Status Drive::CopyLocated(const std::string& user, const Located& from,
       child.entry = std::move(*entry);
       std::vector<std::string> child_to = to;
       child_to.push_back(cell.column);
-      if (auto s = CopyLocated(user, child, child_to, depth + 1); !s.ok()) return s;
+      if (auto s = CopyLocated(from_user, child, to_user, child_to, depth + 1); !s.ok()) return s;
     }
     if (!page->more || page->cells.empty()) return absl::OkStatus();
     opts.after = page->cells.back().column;

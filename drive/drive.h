@@ -239,6 +239,11 @@ class Drive {
   // Copies a file or a whole folder; contents are copied chunk by chunk.
   absl::Status Copy(std::string_view user, std::string_view from, std::string_view to,
                     bool overwrite);
+  // The same from `from_user`'s drive into `to_user`'s (a share's recipient copying into or
+  // out of it): new files of `to_user`, charged to their quota. Not atomic: a failure part
+  // way leaves what was copied so far.
+  absl::Status CopyBetween(std::string_view from_user, std::string_view from,
+                           std::string_view to_user, std::string_view to, bool overwrite);
   // Moves a file, or a folder with everything inside, to the trash (deletes it for good
   // when the trash is off). Its bytes keep counting toward the quota until purged.
   absl::Status Delete(std::string_view user, std::string_view path);
@@ -344,8 +349,9 @@ class Drive {
                            const std::vector<std::string>& src_parts,
                            const std::vector<std::string>& dst_parts, const std::string& to,
                            bool overwrite, bool* known);
-  absl::Status CopyLocated(const std::string& user, const Located& from,
-                           const std::vector<std::string>& to, int depth);
+  absl::Status CopyLocated(const std::string& from_user, const Located& from,
+                           const std::string& to_user, const std::vector<std::string>& to,
+                           int depth);
   // Points the file at `path` to content `version` (already written) by compare-and-put,
   // keeping the replaced content as a version; done already if it points there. Used by
   // Upload::Commit and by resumable uploads (tus.h). `*outcome_unknown`: the store did not

@@ -145,6 +145,34 @@ TEST_F(DriveTest, CopyFileAndFolderTree) {
   EXPECT_FALSE(drive_->Stat("alice", "/dst")->folder);
 }
 
+TEST_F(DriveTest, CopyBetweenDrivesChargesTheDestination) {
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/src").ok());
+  ASSERT_TRUE(drive_->CreateFolder("alice", "/src/deep").ok());
+  ASSERT_TRUE(Write("alice", "/src/deep/f", "the quick brown fox").ok());
+  ASSERT_TRUE(Write("alice", "/src/g", "12345").ok());
+  ASSERT_TRUE(drive_->PatchProperties("alice", "/src/g", {{"{urn:x}color", "blue"}}).ok());
+  ASSERT_TRUE(drive_->CopyBetween("alice", "/src", "bob", "/src", false).ok());
+  EXPECT_THAT(Names("bob", "/src"), ElementsAre("deep/", "g"));
+  EXPECT_EQ(*Read("bob", "/src/deep/f"), "the quick brown fox");
+  EXPECT_EQ(drive_->Stat("bob", "/src/g")->dead_props.at("{urn:x}color"), "blue");
+  EXPECT_EQ(drive_->GetUsage("bob")->used_bytes, 19u + 5u);
+  EXPECT_EQ(drive_->GetUsage("alice")->used_bytes, 19u + 5u);
+  // Independent copies: bob's change leaves alice's file.
+  ASSERT_TRUE(Write("bob", "/src/g", "changed").ok());
+  EXPECT_EQ(*Read("alice", "/src/g"), "12345");
+  EXPECT_EQ(drive_->CopyBetween("alice", "/src", "bob", "/src", false).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(drive_->CopyBetween("alice", "/nope", "bob", "/x", false).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(drive_->CopyBetween("alice", "/src/g", "bob", "/no/g", false).code(),
+            absl::StatusCode::kNotFound);
+  // The destination's quota, not the source's, bounds the copy.
+  ASSERT_TRUE(drive_->SetQuota("carol", 10).ok());
+  EXPECT_EQ(drive_->CopyBetween("alice", "/src/deep/f", "carol", "/f", false).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(drive_->CopyBetween("alice", "/src/g", "carol", "/g", false).ok());
+}
+
 TEST_F(DriveTest, PropertiesSetRemoveAndSurviveReplace) {
   ASSERT_TRUE(Write("alice", "/p", "1").ok());
   ASSERT_TRUE(drive_->PatchProperties("alice", "/p", {{"{a}x", "1"}, {"{a}y", "2"}}).ok());

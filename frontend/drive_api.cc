@@ -380,8 +380,8 @@ void RegisterDriveRoutes(Router& router, const ApiContext& ctx) {
                  if (!from.ok()) return FromStatus(from.status());
                  if (!to.ok()) return FromStatus(to.status());
                  bool overwrite = BoolField(*body, "overwrite");
-                 if (is_move && (InSharedWithMe(*from) || InSharedWithMe(*to))) {
-                   return MoveSharedWithMe(ctx, s.username, *from, *to, overwrite);
+                 if (InSharedWithMe(*from) || InSharedWithMe(*to)) {
+                   return TransferSharedWithMe(ctx, s.username, *from, *to, overwrite, is_move);
                  }
                  auto status = is_move ? drive->Move(s.username, *from, *to, overwrite)
                                        : drive->Copy(s.username, *from, *to, overwrite);

@@ -1,7 +1,6 @@
 #include "frontend/mail_drive_api.h"
 
 #include <memory>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -43,31 +42,6 @@ std::string Numbered(const std::string& name, int n) {
 
 std::string Join(const std::string& folder, const std::string& name) {
   return folder == "/" ? "/" + name : folder + "/" + name;
-}
-
-// Where a path of the drive API is stored: in the user's own drive, or, under "Shared with
-// me", in its owner's, through a share checked now (as the share routes check it on every
-// request; `write` needs a "write" share).
-struct DriveSpot {
-  std::string owner;
-  std::string path;                        // in the owner's drive
-  std::optional<drive::SharedPath> share;  // set under "Shared with me"
-
-  // A drive error at this spot, naming only paths its user may see.
-  absl::Status Seen(const absl::Status& status) const {
-    if (!share) return status;
-    return drive::AsSeenThroughShare(status, {{&share->share, SharedWithMeRoot(share->share)}});
-  }
-};
-
-absl::StatusOr<DriveSpot> Locate(const ApiContext& ctx, const std::string& user,
-                                 const std::string& path, bool write) {
-  if (!InSharedWithMe(path)) return DriveSpot{user, path, std::nullopt};
-  auto at = SharedShares(ctx)->ResolveIncoming(user, path.substr(kSharedWithMe.size()), write);
-  if (!at.ok()) return at.status();
-  std::string owner = at->share.owner;
-  std::string owner_path = at->owner_path;
-  return DriveSpot{std::move(owner), std::move(owner_path), *std::move(at)};
 }
 
 // Writes `data` as a new file named `name` (or a numbered variant) in `folder`; never
@@ -126,7 +100,7 @@ Response SaveAttachment(const ApiContext& ctx, mail::MailStore& store, Request& 
   }
 
   auto drive = SharedDrive(ctx);
-  auto spot = Locate(ctx, s.username, folder_path, /*write=*/true);
+  auto spot = ResolvePlace(ctx, s.username, folder_path, PlaceUse::kWrite);
   if (!spot.ok()) return DriveError(spot.status());
   auto target = drive->Stat(spot->owner, spot->path);
   if (!target.ok()) return DriveError(spot->Seen(target.status()));
@@ -164,11 +138,11 @@ absl::Status AddDriveAttachments(const ApiContext& ctx, const std::string& user,
   uint64_t total = attached;
   auto drive = SharedDrive(ctx);
   // Every file is looked at before any is read, so a request over the limit costs no reads.
-  std::vector<std::pair<DriveSpot, drive::EntryInfo>> files;
+  std::vector<std::pair<DrivePlace, drive::EntryInfo>> files;
   for (const json& p : *it) {
     if (!p.is_string()) return absl::InvalidArgumentError("drive_attachments: not a path");
     std::string path = p.get<std::string>();
-    auto spot = Locate(ctx, user, path, /*write=*/false);
+    auto spot = ResolvePlace(ctx, user, path, PlaceUse::kRead);
     if (!spot.ok()) return spot.status();
     auto info = drive->Stat(spot->owner, spot->path);
     if (!info.ok()) return spot->Seen(info.status());

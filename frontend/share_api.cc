@@ -397,7 +397,7 @@ void RegisterShareRoutes(Router& router, const ApiContext& ctx) {
                if (!status.ok()) return DriveError(status);
                return JsonResponse(200, nlohmann::json::object());
              }));
-  RegisterZipRoutes(router, ctx, drive, shares);
+  RegisterZipRoutes(router, ctx, drive);
   RegisterPublicRoutes(router, ctx, drive, shares);
 }
 

@@ -1,13 +1,15 @@
 // The sharing side of the drive API through the router (no sockets): zips of several
 // selected items, thumbnails for share viewers with the same access as their downloads,
-// what a recipient may do inside a write share, shares that follow the owner's moves (API
-// and WebDAV), and errors that name paths only as the viewer sees them.
+// what a recipient may do inside a write share, copies and moves between shares and one's
+// own drive (and what a crash in one leaves), shares that follow the owner's moves (API and
+// WebDAV), and errors that name paths only as the viewer sees them.
 #include "frontend/share_api.h"
 
 #include <map>
 #include <set>
 
 #include "absl/strings/escaping.h"
+#include "drive/cuttable_store_test_support.h"
 #include "drive/zip.h"
 #include "drive/zip_test_support.h"
 #include "frontend/drive_api.h"
@@ -236,20 +238,152 @@ TEST_F(ShareApiTest, WriteShareTakesNewFoldersMovesAndDeletes) {
   EXPECT_EQ(Status(bob_, "POST", "/api/files/folder", nlohmann::json{{"path", read + "/X"}}.dump()),
             403);
   EXPECT_EQ(move(bob_, read + "/r.txt", read + "/s.txt"), 403);
-  // Moves never cross from a share into one's own drive (or back), nor between owners.
-  Put(bob_, "/mine.txt", "m");
-  EXPECT_EQ(move(bob_, "/mine.txt", team + "/mine.txt"), 400);
-  EXPECT_EQ(move(bob_, team + "/New", "/New"), 400);
+  // No one else can change it, nor can a path that climbs out.
+  EXPECT_EQ(Status(carol_, "DELETE", "/api/files?path=" + PercentEncode(team + "/New")), 404);
+  EXPECT_EQ(Status(bob_, "DELETE", "/api/files?path=" + PercentEncode(team + "/../Read")), 400);
+  EXPECT_EQ(list(alice_, "/Team")["entries"].size(), 1u);  // New is still there
+}
+
+TEST_F(ShareApiTest, CopiesAndMovesCrossBetweenSharesAndOnesOwnDrive) {
+  Folder(alice_, "/Team");
+  Folder(alice_, "/Team/Plans");
+  Put(alice_, "/Team/Plans/p.txt", "plan");
+  Folder(alice_, "/Read");
+  Put(alice_, "/Read/r.txt", "read me");
+  Share("/Team", "write", "bobby");
+  Share("/Read", "read", "bobby");
   Folder(carol_, "/Carols");
   ASSERT_EQ(Call(carol_, "POST", "/api/shares",
                  R"({"path":"/Carols","user":"bobby","permission":"write"})")
                 .status,
             201);
-  EXPECT_EQ(move(bob_, team + "/New", "/Shared with me/carol/Carols/New"), 400);
-  // Nor can anyone else, or a path that climbs out.
-  EXPECT_EQ(Status(carol_, "DELETE", "/api/files?path=" + PercentEncode(team + "/New")), 404);
-  EXPECT_EQ(Status(bob_, "DELETE", "/api/files?path=" + PercentEncode(team + "/../Read")), 400);
-  EXPECT_EQ(list(alice_, "/Team")["entries"].size(), 1u);  // New is still there
+  const std::string team = "/Shared with me/alice/Team";
+  const std::string read = "/Shared with me/alice/Read";
+  const std::string carols = "/Shared with me/carol/Carols";
+  auto op = [&](const std::string& verb, const std::string& from, const std::string& to) {
+    return Status(bob_, "POST", "/api/files/" + verb,
+                  nlohmann::json{{"from", from}, {"to", to}}.dump());
+  };
+  auto content = [&](const Login& who, const std::string& path) {
+    Response res = Call(who, "GET", "/api/files/content?path=" + PercentEncode(path));
+    return res.status == 200 ? Body(res) : std::to_string(res.status);
+  };
+  auto used = [&](const Login& who) {
+    return Json(who, "/api/files?path=/")["usage"]["used"].get<uint64_t>();
+  };
+  auto trashed = [&](const Login& who) {
+    nlohmann::json trash = Json(who, "/api/trash");
+    std::set<std::string> paths;
+    for (const auto& e : trash["entries"]) paths.insert(e["path"].get<std::string>());
+    return paths;
+  };
+
+  // Copies inside a write share are the owner's files, on the owner's quota.
+  uint64_t alice_before = used(alice_);
+  EXPECT_EQ(op("copy", team + "/Plans", team + "/Plans 2"), 200);
+  EXPECT_EQ(content(alice_, "/Team/Plans 2/p.txt"), "plan");
+  EXPECT_EQ(used(alice_), alice_before + 4);
+
+  // Out of any share into one's own drive: a new file on the recipient's quota.
+  EXPECT_EQ(used(bob_), 0u);
+  EXPECT_EQ(op("copy", read + "/r.txt", "/r.txt"), 200);
+  EXPECT_EQ(op("copy", read, "/Read copy"), 200);  // the shared item itself may be copied
+  EXPECT_EQ(content(bob_, "/r.txt"), "read me");
+  EXPECT_EQ(content(bob_, "/Read copy/r.txt"), "read me");
+  EXPECT_EQ(used(bob_), 14u);
+  // Never out of a read share by a move, nor into one.
+  EXPECT_EQ(op("move", read + "/r.txt", "/r2.txt"), 403);
+  EXPECT_EQ(op("copy", "/r.txt", read + "/r2.txt"), 403);
+  EXPECT_EQ(content(alice_, "/Read/r.txt"), "read me");
+
+  // Own drive -> write share: the copy lands, then the original goes to the mover's trash.
+  Put(bob_, "/mine.txt", "mine");
+  EXPECT_EQ(op("move", "/mine.txt", team + "/mine.txt"), 200);
+  EXPECT_EQ(content(alice_, "/Team/mine.txt"), "mine");
+  EXPECT_EQ(content(bob_, "/mine.txt"), "404");
+  EXPECT_EQ(trashed(bob_), std::set<std::string>{"/mine.txt"});
+
+  // Write share -> own drive, and between two owners' shares: into the owner's trash.
+  EXPECT_EQ(op("move", team + "/Plans", "/Plans"), 200);
+  EXPECT_EQ(content(bob_, "/Plans/p.txt"), "plan");
+  EXPECT_EQ(content(alice_, "/Team/Plans/p.txt"), "404");
+  EXPECT_EQ(op("move", team + "/mine.txt", carols + "/mine.txt"), 200);
+  EXPECT_EQ(content(carol_, "/Carols/mine.txt"), "mine");
+  EXPECT_EQ(trashed(alice_), (std::set<std::string>{"/Team/Plans", "/Team/mine.txt"}));
+
+  // The shared item stays where its owner put it; a taken name needs "overwrite".
+  EXPECT_EQ(op("move", team, "/Team"), 403);
+  EXPECT_EQ(op("copy", "/r.txt", team), 403);
+  EXPECT_EQ(op("copy", "/r.txt", team + "/Plans 2/p.txt"), 409);
+  EXPECT_EQ(Status(bob_, "POST", "/api/files/copy",
+                   nlohmann::json{
+                       {"from", "/r.txt"}, {"to", team + "/Plans 2/p.txt"}, {"overwrite", true}}
+                       .dump()),
+            200);
+  EXPECT_EQ(content(alice_, "/Team/Plans 2/p.txt"), "read me");
+
+  // A copy past the recipient's quota is refused, and a failed move keeps its source.
+  ASSERT_TRUE(SharedDrive(ctx_)->SetQuota("bobby", used(bob_) + 3).ok());
+  EXPECT_EQ(op("copy", read + "/r.txt", "/r3.txt"), 507);
+  EXPECT_EQ(op("move", team + "/Plans 2", "/Plans 2"), 507);
+  EXPECT_EQ(content(alice_, "/Team/Plans 2/p.txt"), "read me");
+  // Nor can anyone else reach into bob's shares.
+  EXPECT_EQ(Status(carol_, "POST", "/api/files/copy",
+                   nlohmann::json{{"from", team + "/Plans 2"}, {"to", "/x"}}.dump()),
+            404);
+}
+
+// A move across drives is a copy and then a delete: a crash at any write of it leaves every
+// file whole at its source or at its destination (sometimes both), never at neither.
+TEST(CrossDriveMoveTest, ACrashAtAnyWriteLeavesEveryFileWholeSomewhere) {
+  const std::map<std::string, std::string> files = {{"/a.txt", "alpha beta gamma"},
+                                                    {"/sub/b.txt", "delta"}};
+  bool finished = false;
+  for (int cut_at = 1; !finished && cut_at < 1000; ++cut_at) {
+    drive::CuttableStore store;
+    drive::Options options;
+    options.chunk_bytes = 4;
+    drive::Drive drive(&store, options);
+    ASSERT_TRUE(drive.CreateFolder("alice", "/Docs").ok());
+    ASSERT_TRUE(drive.CreateFolder("alice", "/Docs/sub").ok());
+    for (const auto& [path, data] : files) {
+      auto upload = drive.BeginUpload("alice", "/Docs" + path);
+      ASSERT_TRUE(upload.ok());
+      ASSERT_TRUE((*upload)->Append(data).ok());
+      ASSERT_TRUE((*upload)->Commit().ok());
+    }
+    int writes = 0;
+    store.cut = [&](drive::CuttableStore::When when, std::string_view, std::string_view) {
+      return when == drive::CuttableStore::When::kBefore && ++writes == cut_at;
+    };
+    absl::Status moved =
+        MovePlace(drive, {"alice", "/Docs", std::nullopt}, {"bobby", "/Docs", std::nullopt}, false);
+    store.cut = nullptr;
+    store.Restart();
+    finished = writes < cut_at;
+    if (finished) {
+      ASSERT_TRUE(moved.ok()) << moved;
+    }
+    auto read = [&](const std::string& user, const std::string& path) -> std::string {
+      auto reader = drive.Open(user, path);
+      if (!reader.ok()) return "";
+      std::string out;
+      for (auto piece = (*reader)->Next(); piece.ok() && !piece->empty();
+           piece = (*reader)->Next()) {
+        out += *piece;
+      }
+      return out;
+    };
+    for (const auto& [path, data] : files) {
+      bool at_source = read("alice", "/Docs" + path) == data;
+      bool at_destination = read("bobby", "/Docs" + path) == data;
+      EXPECT_TRUE(at_source || at_destination) << path << ", cut at write " << cut_at;
+      if (moved.ok()) {
+        EXPECT_TRUE(at_destination && !at_source) << path << ", cut at write " << cut_at;
+      }
+    }
+  }
+  EXPECT_TRUE(finished);
 }
 
 TEST_F(ShareApiTest, SharesFollowTheOwnersMoves) {
@@ -343,6 +477,7 @@ TEST_F(ShareApiTest, ErrorsNameOnlyWhatTheViewerSees) {
     EXPECT_EQ(res.status, 404) << route;
     return error(std::move(res));
   };
+  Put(bob_, "/mine.txt", "m");
   std::vector<std::string> seen = {
       bob("GET", "/api/files/content?path=" + PercentEncode(acme + "/gone.txt")),
       bob("GET", "/api/files?path=" + PercentEncode(acme + "/gone")),
@@ -356,6 +491,10 @@ TEST_F(ShareApiTest, ErrorsNameOnlyWhatTheViewerSees) {
       visitor("/content", "/gone.txt"),
       visitor("/zip", "/gone"),
       visitor("/thumbnail", "/gone.png"),
+      bob("POST", "/api/files/copy",
+          nlohmann::json{{"from", acme + "/gone.txt"}, {"to", "/b.txt"}}.dump()),
+      bob("POST", "/api/files/move",
+          nlohmann::json{{"from", "/mine.txt"}, {"to", acme + "/gone/mine.txt"}}.dump()),
   };
   for (const std::string& message : seen) {
     EXPECT_EQ(message.find("Private"), std::string::npos) << message;
@@ -364,6 +503,7 @@ TEST_F(ShareApiTest, ErrorsNameOnlyWhatTheViewerSees) {
   EXPECT_EQ(seen[0], "no such file: " + acme + "/gone.txt");
   EXPECT_EQ(seen[7], "no such file or folder: /gone");
   EXPECT_EQ(seen[8], "no such file: /gone.txt");
+  EXPECT_EQ(seen[11], "no such file or folder: " + acme + "/gone.txt");
 }
 
 }  // namespace

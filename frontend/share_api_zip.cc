@@ -29,33 +29,27 @@ std::vector<std::string> QueryValues(const Request& req, std::string_view name) 
 }
 
 // The archive of `paths` as `user` may read them: their own, or reached through a share.
-Response ZipOfPaths(drive::Drive& drive, drive::Shares& shares, const std::string& user,
+Response ZipOfPaths(const ApiContext& ctx, drive::Drive& drive, const std::string& user,
                     const std::vector<std::string>& paths) {
   if (paths.size() > drive::kMaxZipItems) {
     return ErrorResponse(400, absl::StrCat("at most ", drive::kMaxZipItems, " items in one zip"));
   }
   std::vector<drive::ZipItem> items;
-  // The shares reached, so that errors name their paths as `user` sees them.
-  std::vector<drive::Share> reached;
+  std::vector<DrivePlace> places;
+  places.reserve(paths.size());
   for (const std::string& path : paths) {
-    if (!InSharedWithMe(path)) {
-      items.push_back({user, path});
-      continue;
-    }
-    auto at = shares.ResolveIncoming(user, path.substr(kSharedWithMe.size()), false);
-    if (!at.ok()) return DriveError(at.status());
-    items.push_back({at->share.owner, at->owner_path});
-    reached.push_back(std::move(at->share));
+    auto place = ResolvePlace(ctx, user, path, PlaceUse::kRead);
+    if (!place.ok()) return DriveError(place.status());
+    items.push_back({place->owner, place->path});
+    places.push_back(*std::move(place));
   }
   auto opened = items.size() == 1
                     ? drive::ZipStream::Open(&drive, items[0].user, items[0].path)
                     : drive::ZipStream::OpenMany(&drive, std::move(items), "download.zip");
-  if (!opened.ok() && !reached.empty()) {
-    std::vector<drive::ShareView> views;
-    for (const drive::Share& share : reached) {
-      views.push_back({&share, SharedWithMeRoot(share)});
-    }
-    return DriveError(drive::AsSeenThroughShare(opened.status(), views));
+  if (!opened.ok()) {
+    std::vector<const DrivePlace*> reached;
+    for (const DrivePlace& place : places) reached.push_back(&place);
+    return DriveError(SeenFrom(opened.status(), reached));
   }
   return ZipResponse(std::move(opened));
 }
@@ -81,16 +75,15 @@ Response ZipResponse(absl::StatusOr<std::unique_ptr<drive::ZipStream>> opened) {
   return res;
 }
 
-void RegisterZipRoutes(Router& router, const ApiContext& ctx, std::shared_ptr<drive::Drive> drive,
-                       std::shared_ptr<drive::Shares> shares) {
+void RegisterZipRoutes(Router& router, const ApiContext& ctx, std::shared_ptr<drive::Drive> drive) {
   router.Add("GET", "/api/files/zip",
-             WithSession(ctx, [drive, shares](Request& req, const accounts::Session& s) {
+             WithSession(ctx, [&ctx, drive](Request& req, const accounts::Session& s) {
                std::vector<std::string> paths = QueryValues(req, "path");
                if (paths.empty()) paths.push_back("/");
-               return ZipOfPaths(*drive, *shares, s.username, paths);
+               return ZipOfPaths(ctx, *drive, s.username, paths);
              }));
   router.Add("POST", "/api/files/zip",
-             WithSession(ctx, [drive, shares](Request& req, const accounts::Session& s) {
+             WithSession(ctx, [&ctx, drive](Request& req, const accounts::Session& s) {
                auto body = ParseJsonBody(req);
                if (!body.ok()) return FromStatus(body.status());
                auto list = body->find("paths");
@@ -103,7 +96,7 @@ void RegisterZipRoutes(Router& router, const ApiContext& ctx, std::shared_ptr<dr
                  paths.push_back(path.get<std::string>());
                }
                if (paths.empty()) return ErrorResponse(400, "nothing to zip");
-               return ZipOfPaths(*drive, *shares, s.username, paths);
+               return ZipOfPaths(ctx, *drive, s.username, paths);
              }));
 }
 

@@ -17,8 +17,7 @@
 
 namespace penncloud::frontend {
 
-void RegisterZipRoutes(Router& router, const ApiContext& ctx, std::shared_ptr<drive::Drive> drive,
-                       std::shared_ptr<drive::Shares> shares);
+void RegisterZipRoutes(Router& router, const ApiContext& ctx, std::shared_ptr<drive::Drive> drive);
 
 // The streamed answer for an opened archive, or the drive's error.
 Response ZipResponse(absl::StatusOr<std::unique_ptr<drive::ZipStream>> opened);
