@@ -20,6 +20,7 @@
 #include "drive/locks.h"
 #include "drive/path.h"
 #include "frontend/drive_api.h"
+#include "frontend/share_api.h"
 #include "frontend/webdav_if.h"
 #include "frontend/webdav_xml.h"
 
@@ -140,10 +141,11 @@ const std::vector<std::string>& LiveNames(bool folder) {
   return folder ? kFolder : kFile;
 }
 
-// What live properties need beyond the entry: the user's quota (RFC 4331, on folders) and
+// What live properties need beyond the entry: the user's quota (RFC 4331, on folders of
+// their own drive; null elsewhere, since a share's owner's usage is not theirs to see) and
 // the locks on the resource.
 struct LiveContext {
-  drive::Usage usage;
+  const drive::Usage* usage = nullptr;
   std::vector<drive::LockInfo> locks;
 };
 
@@ -175,9 +177,11 @@ std::optional<std::string> LiveValue(const drive::EntryInfo& e, const std::strin
     for (const auto& l : live.locks) out += ActiveLockXml(l);
     return out;
   }
-  if (e.folder && name == "quota-used-bytes") return std::to_string(live.usage.used_bytes);
-  if (e.folder && name == "quota-available-bytes") {
-    const drive::Usage& u = live.usage;
+  if (e.folder && live.usage && name == "quota-used-bytes") {
+    return std::to_string(live.usage->used_bytes);
+  }
+  if (e.folder && live.usage && name == "quota-available-bytes") {
+    const drive::Usage& u = *live.usage;
     return std::to_string(u.quota_bytes > u.used_bytes ? u.quota_bytes - u.used_bytes : 0);
   }
   if (name == "resourcetype") return e.folder ? std::string("<D:collection/>") : std::string();
@@ -373,7 +377,7 @@ class WebDav {
       }
       resource = Normal(resource);
       auto on = LocksOn(all, resource);
-      auto info = drive_->Stat(user, resource);
+      auto info = StatAt(user, resource);
       bool holds = true;
       for (const auto& c : list.conditions) {
         bool truth;
@@ -407,6 +411,10 @@ class WebDav {
     if (!body.ok()) return DriveError(body.status());
     std::string at = Normal(path);
     if (auto s = drive::SplitPath(path); !s.ok()) return DriveError(s.status());
+    // A lock is the intent to write: not in a read share. Locks under "Shared with me" are
+    // kept, like all, in the locking user's table, by the path as they see it.
+    auto place = ResolvePlace(ctx_, user, path, PlaceUse::kWrite);
+    if (!place.ok()) return DriveError(place.status());
     int64_t seconds = LockSeconds(req.headers.Get("Timeout"));
     auto all = locks_.Covering(user, "/", /*below=*/true);
     if (!all.ok()) return DriveError(all.status());
@@ -446,22 +454,22 @@ class WebDav {
     if (absl::IsFailedPrecondition(granted.status())) return ErrorResponse(423, "locked");
     if (!granted.ok()) return DriveError(granted.status());
     // Locking an unmapped URL makes an empty file there (RFC 4918 7.3).
-    auto info = drive_->Stat(user, path);
+    auto info = drive_->Stat(place->owner, place->path);
     bool created = false;
     if (absl::IsNotFound(info.status())) {
       drive::UploadOptions empty_file;
       empty_file.if_none_match = true;
-      auto upload = drive_->BeginUpload(user, path, empty_file);
+      auto upload = drive_->BeginUpload(place->owner, place->path, empty_file);
       absl::Status made = upload.ok() ? (*upload)->Commit().status() : upload.status();
       if (!made.ok() && !drive::IsConditionFailed(made)) {
         (void)locks_.Unlock(user, granted->token);
         if (absl::IsNotFound(made)) return ErrorResponse(409, "no parent folder");
-        return DriveError(made);
+        return DriveError(place->Seen(made));
       }
       created = made.ok();
     } else if (!info.ok()) {
       (void)locks_.Unlock(user, granted->token);
-      return DriveError(info.status());
+      return DriveError(place->Seen(info.status()));
     }
     Response res = LockDiscovery(created ? 201 : 200, *granted);
     res.headers.Set("Lock-Token", absl::StrCat("<", granted->token, ">"));
@@ -516,10 +524,18 @@ class WebDav {
   }
 
   Response Get(const std::string& user, const std::string& path, const Request& req) {
-    auto info = drive_->Stat(user, path);
-    if (!info.ok()) return DriveError(info.status());
-    if (!info->folder) return ServeFileContent(*drive_, user, path, req, /*attachment=*/true);
-    auto list = drive_->List(user, path);
+    if (!IsShareIndex(path)) {
+      auto place = ResolvePlace(ctx_, user, path, PlaceUse::kRead);
+      if (!place.ok()) return DriveError(place.status());
+      auto info = drive_->Stat(place->owner, place->path);
+      if (!info.ok()) return DriveError(place->Seen(info.status()));
+      if (!info->folder) {
+        auto opened = drive_->Open(place->owner, place->path);
+        if (!opened.ok()) return DriveError(place->Seen(opened.status()));
+        return ServeReader(std::move(opened), req, /*attachment=*/true);
+      }
+    }
+    auto list = ListAt(user, path);
     if (!list.ok()) return DriveError(list.status());
     auto parts = drive::SplitPath(path);
     std::string html = "<!doctype html><meta charset=utf-8><title>PennCloud</title><ul>";
@@ -537,13 +553,15 @@ class WebDav {
   }
 
   Response Put(const std::string& user, const std::string& path, Request& req) {
-    auto info = drive_->Stat(user, path);
+    auto place = ResolvePlace(ctx_, user, path, PlaceUse::kWrite);
+    if (!place.ok()) return DriveError(place.status());
+    auto info = drive_->Stat(place->owner, place->path);
     if (info.ok() && info->folder) return ErrorResponse(405, "a folder is at that path");
-    auto received = ReceiveFileContent(*drive_, user, path, req);
+    auto received = ReceiveFileContent(*drive_, place->owner, place->path, req);
     if (!received.ok()) {
       // A missing parent folder is a conflict in WebDAV, not a missing resource.
       if (absl::IsNotFound(received.status())) return ErrorResponse(409, "no parent folder");
-      return DriveError(received.status());
+      return DriveError(place->Seen(received.status()));
     }
     Response res = Plain(received->created ? 201 : 204);
     res.headers.Set("ETag", QuotedEtag(received->entry.etag));
@@ -551,8 +569,10 @@ class WebDav {
   }
 
   Response Delete(const std::string& user, const std::string& path) {
-    auto s = drive_->Delete(user, path);
-    if (!s.ok()) return DriveError(s);
+    auto place = ResolvePlace(ctx_, user, path, PlaceUse::kChange);
+    if (!place.ok()) return DriveError(place.status());
+    auto s = drive_->Delete(place->owner, place->path);
+    if (!s.ok()) return DriveError(place->Seen(s));
     return Plain(204);
   }
 
@@ -560,7 +580,9 @@ class WebDav {
     auto body = SmallBody(req);
     if (!body.ok()) return DriveError(body.status());
     if (!body->empty()) return ErrorResponse(415, "MKCOL with a body is not supported");
-    auto s = drive_->CreateFolder(user, path);
+    auto place = ResolvePlace(ctx_, user, path, PlaceUse::kChange);
+    if (!place.ok()) return DriveError(place.status());
+    auto s = place->Seen(drive_->CreateFolder(place->owner, place->path));
     if (absl::IsAlreadyExists(s)) return ErrorResponse(405, "already exists");
     if (absl::IsNotFound(s) || absl::IsFailedPrecondition(s)) {
       return ErrorResponse(409, std::string(s.message()));
@@ -584,18 +606,22 @@ class WebDav {
     if (!depth.empty() && depth != "infinity" && (move || depth != "0")) {
       return ErrorResponse(400, "Depth must be infinity (or 0 for COPY)");
     }
-    auto src = drive_->Stat(user, path);
-    if (!src.ok()) return DriveError(src.status());
-    auto existing = drive_->Stat(user, *dest);
+    auto from = ResolvePlace(ctx_, user, path, move ? PlaceUse::kChange : PlaceUse::kRead);
+    if (!from.ok()) return DriveError(from.status());
+    auto to = ResolvePlace(ctx_, user, *dest, PlaceUse::kChange);
+    if (!to.ok()) return DriveError(to.status());
+    auto src = drive_->Stat(from->owner, from->path);
+    if (!src.ok()) return DriveError(from->Seen(src.status()));
+    auto existing = drive_->Stat(to->owner, to->path);
     bool existed = existing.ok();
     if (existed && !overwrite) return ErrorResponse(412, "destination exists");
     absl::Status s;
     if (move) {
-      s = drive_->Move(user, path, *dest, overwrite);
+      s = MovePlace(*drive_, *from, *to, overwrite);
     } else if (depth == "0" && src->folder) {
-      s = ShallowCopy(user, *src, *dest, existed);
+      s = to->Seen(ShallowCopy(*src, *to, existed));
     } else {
-      s = drive_->Copy(user, path, *dest, overwrite);
+      s = CopyPlace(*drive_, *from, *to, overwrite);
     }
     if (absl::IsNotFound(s)) return ErrorResponse(409, "destination folder does not exist");
     if (absl::IsAlreadyExists(s)) return ErrorResponse(412, "destination exists");
@@ -604,16 +630,59 @@ class WebDav {
   }
 
   // COPY with Depth 0 of a folder: the folder and its properties, not its members.
-  absl::Status ShallowCopy(const std::string& user, const drive::EntryInfo& src,
-                           const std::string& dest, bool existed) {
+  absl::Status ShallowCopy(const drive::EntryInfo& src, const DrivePlace& dest, bool existed) {
     if (existed) {
-      if (auto s = drive_->Delete(user, dest); !s.ok()) return s;
+      if (auto s = drive_->Delete(dest.owner, dest.path); !s.ok()) return s;
     }
-    if (auto s = drive_->CreateFolder(user, dest); !s.ok()) return s;
+    if (auto s = drive_->CreateFolder(dest.owner, dest.path); !s.ok()) return s;
     if (src.dead_props.empty()) return absl::OkStatus();
     drive::PropertyPatch patch;
     for (const auto& [k, v] : src.dead_props) patch.emplace_back(k, v);
-    return drive_->PatchProperties(user, dest, patch);
+    return drive_->PatchProperties(dest.owner, dest.path, patch);
+  }
+
+  // What a path names, for reading: a folder of the "Shared with me" index, or the entry
+  // at its place.
+  absl::StatusOr<drive::EntryInfo> StatAt(const std::string& user, const std::string& path) {
+    if (IsShareIndex(path)) {
+      auto parts = drive::SplitPath(path);
+      if (parts->size() > 1) {  // an owner's folder is there while they share something
+        if (auto list = ListShareIndex(ctx_, user, path); !list.ok()) return list.status();
+      }
+      drive::EntryInfo index;
+      index.name = parts->back();
+      index.folder = true;
+      return index;
+    }
+    auto place = ResolvePlace(ctx_, user, path, PlaceUse::kRead);
+    if (!place.ok()) return place.status();
+    return StatPlace(*drive_, *place);
+  }
+
+  // The members of a folder; the root also holds "Shared with me" once anything is shared
+  // with the user.
+  absl::StatusOr<std::vector<drive::EntryInfo>> ListAt(const std::string& user,
+                                                       const std::string& path) {
+    if (IsShareIndex(path)) return ListShareIndex(ctx_, user, path);
+    auto place = ResolvePlace(ctx_, user, path, PlaceUse::kRead);
+    if (!place.ok()) return place.status();
+    auto list = drive_->List(place->owner, place->path);
+    if (!list.ok()) return place->Seen(list.status());
+    auto parts = drive::SplitPath(path);
+    if (place->share || !parts.ok() || !parts->empty()) return list;
+    std::string index_name(kSharedWithMe.substr(1));
+    auto after = std::lower_bound(
+        list->begin(), list->end(), index_name,
+        [](const drive::EntryInfo& e, const std::string& name) { return e.name < name; });
+    if (after != list->end() && after->name == index_name) return list;  // shadowed anyway
+    auto incoming = SharedShares(ctx_)->ListIncoming(user);
+    if (!incoming.ok()) return incoming.status();
+    if (incoming->empty()) return list;
+    drive::EntryInfo index;
+    index.name = index_name;
+    index.folder = true;
+    list->insert(after, std::move(index));
+    return list;
   }
 
   Response Propfind(const std::string& user, const std::string& path, Request& req) {
@@ -641,16 +710,17 @@ class WebDav {
     }
     auto parts = drive::SplitPath(path);
     if (!parts.ok()) return DriveError(parts.status());
-    auto info = drive_->Stat(user, path);
+    auto info = StatAt(user, path);
     if (!info.ok()) return DriveError(info.status());
     LiveContext context;
     auto usage = drive_->GetUsage(user);
     if (!usage.ok()) return DriveError(usage.status());
-    context.usage = *usage;
     auto all = locks_.Covering(user, "/", /*below=*/true);
     if (!all.ok()) return DriveError(all.status());
     auto respond = [&](const std::vector<std::string>& at, const drive::EntryInfo& e) {
-      context.locks = LocksOn(*all, drive::JoinPath(at));
+      std::string joined = drive::JoinPath(at);
+      context.usage = InSharedWithMe(joined) ? nullptr : &*usage;
+      context.locks = LocksOn(*all, joined);
       return PropResponse(Href(at, e.folder), e, kind, wanted, context);
     };
     std::string out = respond(*parts, *info);
@@ -661,7 +731,7 @@ class WebDav {
     while (!folders.empty()) {
       std::vector<std::string> folder = std::move(folders.front());
       folders.pop_front();
-      auto list = drive_->List(user, drive::JoinPath(folder));
+      auto list = ListAt(user, drive::JoinPath(folder));
       if (!list.ok()) return DriveError(list.status());
       for (const auto& e : *list) {
         if (++answered > kMaxPropfindResources) {
@@ -687,8 +757,10 @@ class WebDav {
     auto doc = dav::ParseXml(*body);
     if (!doc.ok()) return ErrorResponse(400, std::string(doc.status().message()));
     if (!doc->Is(kDav, "propertyupdate")) return ErrorResponse(400, "expected propertyupdate");
-    auto info = drive_->Stat(user, path);
-    if (!info.ok()) return DriveError(info.status());
+    auto place = ResolvePlace(ctx_, user, path, PlaceUse::kChange);
+    if (!place.ok()) return DriveError(place.status());
+    auto info = drive_->Stat(place->owner, place->path);
+    if (!info.ok()) return DriveError(place->Seen(info.status()));
     drive::PropertyPatch patch;
     std::vector<PropName> names;
     bool forbidden = false;
@@ -705,7 +777,9 @@ class WebDav {
       }
     }
     if (!forbidden && !patch.empty()) {
-      if (auto s = drive_->PatchProperties(user, path, patch); !s.ok()) return DriveError(s);
+      if (auto s = drive_->PatchProperties(place->owner, place->path, patch); !s.ok()) {
+        return DriveError(place->Seen(s));
+      }
     }
     auto parts = drive::SplitPath(path);
     std::string props;

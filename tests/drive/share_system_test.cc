@@ -273,6 +273,88 @@ TEST_F(ShareSystemTest, ShareWithAnotherAccount) {
   EXPECT_EQ(As("alice", "GET", "/api/files/content?path=/Trip/from-bob.txt").body, "hi alice");
 }
 
+// The same shares through WebDAV, with rclone as the client: the recipient lists and
+// downloads them, uploads into a write share, is refused in a read one, and moves and
+// copies between a share and their own drive.
+TEST_F(ShareSystemTest, WebDavSeesSharesWithAnAccount) {
+  ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Team"})").status, 201);
+  ASSERT_EQ(Put("alice", "/Team/plan.txt", "the plan").status, 201);
+  for (const char* share : {R"({"path":"/Trip","user":"bob","permission":"read"})",
+                            R"({"path":"/Team","user":"bob","permission":"write"})"}) {
+    ASSERT_EQ(As("alice", "POST", "/api/shares", share).status, 201);
+  }
+  std::string env = absl::StrCat("RCLONE_CONFIG='", dir_, "/rclone.conf' ");
+  ASSERT_EQ(Shell(absl::StrCat(env, "rclone config create pc webdav url ", Base(),
+                               "/dav/ vendor other user bob pass $(rclone obscure password1) "
+                               ">/dev/null 2>&1")),
+            0);
+  auto rclone = [&](const std::string& args, std::string* out) {
+    return Shell(absl::StrCat(env, "timeout 120 rclone ", args, " 2>&1"), out);
+  };
+  std::string out;
+  ASSERT_EQ(rclone("lsf pc:", &out), 0) << out;
+  EXPECT_EQ(out, "Shared with me/\n");
+  ASSERT_EQ(rclone("lsf -R 'pc:Shared with me' | LC_ALL=C sort", &out), 0) << out;
+  EXPECT_EQ(out,
+            "alice/\nalice/Team/\nalice/Team/plan.txt\nalice/Trip/\nalice/Trip/Day 1/\n"
+            "alice/Trip/Day 1/photo.jpg\nalice/Trip/notes.txt\n");
+
+  // Download a shared folder whole; upload into the write share.
+  std::string back = dir_ + "/trip.back";
+  ASSERT_EQ(rclone(absl::StrCat("copy 'pc:Shared with me/alice/Trip' '", back, "'"), &out), 0)
+      << out;
+  std::string notes, photo_size;
+  Shell(absl::StrCat("cat '", back, "/notes.txt'"), &notes);
+  Shell(absl::StrCat("stat -c %s '", back, "/Day 1/photo.jpg'"), &photo_size);
+  EXPECT_EQ(notes, "hello trip");
+  EXPECT_EQ(photo_size, "300000\n");
+  Shell(absl::StrCat("printf 'from bob' > '", dir_, "/up.txt'"));
+  ASSERT_EQ(rclone(absl::StrCat("copyto '", dir_, "/up.txt' 'pc:Shared with me/alice/Team/up.txt'"),
+                   &out),
+            0)
+      << out;
+  EXPECT_EQ(As("alice", "GET", "/api/files/content?path=/Team/up.txt").body, "from bob");
+
+  // Refusals: a read share takes nothing, the shared item stays the owner's, "Shared with
+  // me" itself takes no new entries.
+  auto dav = [&](const std::string& args, const std::string& path) {
+    return Curl("-u bob:password1 " + args, "/dav" + Encode(path)).status;
+  };
+  std::string lock =
+      "-X LOCK -H 'Content-Type: application/xml' --data '<?xml version=\"1.0\"?><D:lockinfo "
+      "xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/>"
+      "</D:locktype></D:lockinfo>'";
+  EXPECT_EQ(dav("-T '" + dir_ + "/up.txt'", "/Shared with me/alice/Trip/up.txt"), 403);
+  EXPECT_EQ(dav("-X MKCOL", "/Shared with me/alice/Trip/New"), 403);
+  EXPECT_EQ(dav("-X DELETE", "/Shared with me/alice/Trip/notes.txt"), 403);
+  EXPECT_EQ(dav(lock, "/Shared with me/alice/Trip/notes.txt"), 403);
+  EXPECT_EQ(dav("-X DELETE", "/Shared with me/alice/Team"), 403);
+  EXPECT_EQ(dav("-X MOVE -H 'Destination: /dav/Team'", "/Shared with me/alice/Team"), 403);
+  EXPECT_EQ(dav("-X MKCOL", "/Shared with me/bob"), 403);
+  EXPECT_EQ(dav("-X PROPFIND -H 'Depth: 1'", "/Shared with me/carol"), 404);
+  EXPECT_EQ(
+      Curl("-u carol:password1 -X PROPFIND -H 'Depth: 1'", "/dav/Shared%20with%20me/alice/Trip/")
+          .status,
+      404);
+  Reply gone = Curl("-u bob:password1", "/dav/Shared%20with%20me/alice/Trip/gone.txt");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_NE(gone.body.find("/Shared with me/alice/Trip/gone.txt"), std::string::npos) << gone.body;
+  EXPECT_EQ(dav(lock, "/Shared with me/alice/Team/plan.txt"), 200);
+
+  // Moves and copies between the shares and bob's own drive.
+  EXPECT_EQ(dav("-X COPY -H 'Destination: /dav/notes.txt'", "/Shared with me/alice/Trip/notes.txt"),
+            201);
+  EXPECT_EQ(dav("-X MOVE -H 'Destination: /dav/up.txt'", "/Shared with me/alice/Team/up.txt"), 201);
+  EXPECT_EQ(
+      dav("-X MOVE -H 'Destination: /dav/Shared%20with%20me/alice/Team/notes.txt'", "/notes.txt"),
+      201);
+  EXPECT_EQ(Curl("-u bob:password1", "/dav/up.txt").body, "from bob");
+  EXPECT_EQ(As("alice", "GET", "/api/files/content?path=/Team/notes.txt").body, "hello trip");
+  EXPECT_EQ(As("alice", "GET", "/api/files/content?path=/Team/up.txt").status, 404);
+  EXPECT_EQ(As("alice", "GET", "/api/trash").Json()["entries"][0]["path"], "/Team/up.txt");
+  EXPECT_EQ(As("bob", "GET", "/api/files?path=/").Json()["entries"].size(), 1u);  // up.txt
+}
+
 TEST_F(ShareSystemTest, TokenGuessingIsRateLimited) {
   auto [id, token] = Link("/Trip");
   int limited = 0;
