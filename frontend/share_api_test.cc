@@ -504,6 +504,41 @@ TEST_F(ShareApiTest, ErrorsNameOnlyWhatTheViewerSees) {
   EXPECT_EQ(seen[7], "no such file or folder: /gone");
   EXPECT_EQ(seen[8], "no such file: /gone.txt");
   EXPECT_EQ(seen[11], "no such file or folder: " + acme + "/gone.txt");
+
+  // WebDAV says the same, with the recipient's Basic login.
+  auto dav = [&](std::string method, const std::string& path,
+                 std::vector<std::pair<std::string, std::string>> headers = {}) {
+    headers.push_back({"Authorization", "Basic " + absl::Base64Escape("bobby:password1")});
+    return Call(Login{}, std::move(method), "/dav" + PercentEncode(path), "", headers);
+  };
+  std::vector<std::pair<int, std::string>> dav_seen;
+  for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", acme + "/gone.txt"},
+           {"DELETE", acme + "/gone.txt"},
+           {"PROPFIND", acme + "/gone"},
+           {"MKCOL", acme + "/gone/new"},
+       }) {
+    Response res = dav(method, path);
+    dav_seen.push_back({res.status, error(std::move(res))});
+  }
+  for (const auto& [status, message] : dav_seen) {
+    EXPECT_EQ(message.find("Private"), std::string::npos) << message;
+    EXPECT_NE(message.find(acme + "/gone"), std::string::npos) << status << " " << message;
+  }
+  EXPECT_EQ(dav_seen[0].first, 404);
+  EXPECT_EQ(dav_seen[3].first, 409);
+  // The root shows "Shared with me"; folders in a share carry no quota of the owner's.
+  Response root = dav("PROPFIND", "/", {{"Depth", "1"}});
+  EXPECT_EQ(root.status, 207);
+  EXPECT_NE(root.body.find("<D:href>/dav/Shared%20with%20me/</D:href>"), std::string::npos)
+      << root.body;
+  EXPECT_NE(root.body.find("quota-used-bytes"), std::string::npos);
+  Response shared = dav("PROPFIND", acme, {{"Depth", "1"}});
+  EXPECT_EQ(shared.status, 207);
+  EXPECT_NE(shared.body.find("/dav/Shared%20with%20me/alice/Acme/a.txt"), std::string::npos)
+      << shared.body;
+  EXPECT_EQ(shared.body.find("quota"), std::string::npos) << shared.body;
+  EXPECT_EQ(shared.body.find("Private"), std::string::npos) << shared.body;
 }
 
 }  // namespace
