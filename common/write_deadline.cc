@@ -29,6 +29,22 @@ std::chrono::milliseconds BudgetFor(std::string_view timeout_header) {
   return std::chrono::milliseconds(ms);
 }
 
+std::chrono::milliseconds Remaining(std::chrono::milliseconds budget, std::string_view sent_header,
+                                    std::chrono::system_clock::time_point now) {
+  int64_t sent_ms = 0;
+  auto [end, ec] =
+      std::from_chars(sent_header.data(), sent_header.data() + sent_header.size(), sent_ms);
+  if (ec != std::errc() || end != sent_header.data() + sent_header.size() || sent_ms <= 0) {
+    return budget;
+  }
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  if (now_ms <= sent_ms) return budget;
+  // Past any budget already: nothing is left (and no overflow from a tiny stamp).
+  if (now_ms - sent_ms > budget.count()) return std::chrono::milliseconds(0);
+  return budget - std::chrono::milliseconds(now_ms - sent_ms);
+}
+
 Scope::Scope(std::chrono::milliseconds budget) { t_budget = Budget{budget, Clock::now()}; }
 
 Scope::~Scope() { t_budget.reset(); }
@@ -37,7 +53,7 @@ void Restart() {
   if (t_budget) t_budget->started = Clock::now();
 }
 
-bool Passed() { return t_budget && Clock::now() - t_budget->started > t_budget->length; }
+bool Passed() { return t_budget && Clock::now() - t_budget->started >= t_budget->length; }
 
 std::optional<Clock::time_point> Deadline() {
   if (!t_budget) return std::nullopt;

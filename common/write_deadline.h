@@ -7,6 +7,13 @@
 // the last byte the client sent: the client's own timeout (kTimeoutHeader), capped by
 // kMaxBudget; once it has run out, the store refuses the request's writes (frontend/
 // deadline_store.h), and the request fails as if the store were unreachable.
+//
+// The frontend hears the client's last byte later than the client sent it when the hop
+// between them is slow: a coordinator whose host cannot send keeps a forwarded request in
+// its socket's send buffer, and the kernel delivers it when the network heals, many seconds
+// after the client gave up (the multi-host test's one-way cut saw an upload land 14 s late,
+// over a newer one the user had been acknowledged). So the coordinator stamps each request it
+// forwards with its own clock (kSentHeader), and the time in transit is taken off the budget.
 #pragma once
 
 #include <chrono>
@@ -23,6 +30,19 @@ inline constexpr char kTimeoutHeader[] = "X-PennCloud-Timeout-Ms";
 inline constexpr std::chrono::milliseconds kMaxBudget{50000};
 
 std::chrono::milliseconds BudgetFor(std::string_view timeout_header);
+
+// Set by the coordinator on every request it forwards (a client's own copy is dropped): its
+// wall clock, in ms since the epoch, when it held the client's request (the last byte of a
+// buffered body; the head of a streamed upload).
+inline constexpr char kSentHeader[] = "X-PennCloud-Sent-Ms";
+
+// What is left of `budget` at `now` for a request stamped `sent_header` (kSentHeader): the
+// budget less the time since the stamp, which may leave nothing (zero or less: every write
+// is refused). Hosts are assumed NTP-synchronised, as for the KVS leader's check; a stamp
+// in the future (the coordinator's clock ahead) takes nothing off, and a missing or garbled
+// one (a client talking to the frontend directly) leaves the budget whole.
+std::chrono::milliseconds Remaining(std::chrono::milliseconds budget, std::string_view sent_header,
+                                    std::chrono::system_clock::time_point now);
 
 // Starts the budget of the request this thread serves; ends it at scope exit.
 class Scope {

@@ -206,7 +206,11 @@ void DownstreamSession::ReadBody() {
 }
 
 ForwardedBy DownstreamSession::Forwarding() const {
-  return {.request_id = request_id_, .peer = peer_, .tls = client_.is_tls()};
+  // Called once the proxy holds the request (its head, or its whole buffered body).
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  return {.request_id = request_id_, .peer = peer_, .tls = client_.is_tls(), .sent_ms = now_ms};
 }
 
 // Admin paths: served here by the local router on the worker pool (it checks the

@@ -5,6 +5,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/write_deadline.h"
 
 namespace penncloud::coordinator {
 namespace {
@@ -78,7 +79,7 @@ std::string HostWithoutPort(std::string_view host) {
 
 bool SetByProxy(std::string_view name) {
   return IEquals(name, "X-Request-Id") || IEquals(name, "X-Forwarded-For") ||
-         IEquals(name, "X-Forwarded-Proto");
+         IEquals(name, "X-Forwarded-Proto") || IEquals(name, write_deadline::kSentHeader);
 }
 
 bool IsEventStream(std::string_view content_type) {
@@ -101,6 +102,7 @@ void WriteRequestHead(const http::request_header<>& in, const ForwardedBy& by, u
   AppendField(out, "X-Request-Id", by.request_id);
   AppendField(out, "X-Forwarded-For", by.peer);
   AppendField(out, "X-Forwarded-Proto", by.tls ? "https" : "http");
+  if (by.sent_ms > 0) absl::StrAppend(&out, write_deadline::kSentHeader, ": ", by.sent_ms, "\r\n");
   http::verb verb = in.method();
   if (body_size > 0 || verb == http::verb::options || verb == http::verb::put ||
       verb == http::verb::post) {
@@ -122,6 +124,7 @@ void CopyRequestHead(const http::request_header<>& in, const ForwardedBy& by,
   out.set("X-Request-Id", beast::string_view(by.request_id.data(), by.request_id.size()));
   out.set("X-Forwarded-For", beast::string_view(by.peer.data(), by.peer.size()));
   out.set("X-Forwarded-Proto", by.tls ? "https" : "http");
+  if (by.sent_ms > 0) out.set(write_deadline::kSentHeader, std::to_string(by.sent_ms));
 }
 
 void WriteResponseHead(const http::response_header<>& in, const ResponseFraming& framing,

@@ -29,9 +29,14 @@ struct ForwardedBy {
   std::string_view request_id = {};
   std::string_view peer = {};  // the client's address
   bool tls = false;            // the client's connection is HTTPS
+  // This host's wall clock (ms since the epoch) when the proxy held the request, as
+  // write_deadline::kSentHeader: the frontend takes the time the request then spent in
+  // transit off its write budget. 0: not sent.
+  int64_t sent_ms = 0;
 };
 
-// X-Request-Id, X-Forwarded-For, X-Forwarded-Proto: only the proxy may set them.
+// X-Request-Id, X-Forwarded-For, X-Forwarded-Proto, X-PennCloud-Sent-Ms: only the proxy may
+// set them.
 bool SetByProxy(std::string_view name);
 
 // The head of a request whose body (`body_size` bytes) the proxy holds, with

@@ -23,6 +23,21 @@ TEST(ProxyHeadsTest, RequestHeadDropsHopByHopAndClientsForwardingHeaders) {
             "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nContent-Length: 3\r\n\r\n");
 }
 
+TEST(ProxyHeadsTest, TheProxysSendTimeReplacesTheClients) {
+  http::request<http::empty_body> in{http::verb::put, "/f", 11};
+  in.set("x-penncloud-sent-ms", "1");  // would take the whole budget away
+  std::string out;
+  WriteRequestHead(in.base(), {.request_id = "r", .peer = "p", .sent_ms = 1765000000123}, 0, out);
+  EXPECT_EQ(out,
+            "PUT /f HTTP/1.1\r\nX-Request-Id: r\r\nX-Forwarded-For: p\r\n"
+            "X-Forwarded-Proto: http\r\nX-PennCloud-Sent-Ms: 1765000000123\r\n"
+            "Content-Length: 0\r\n\r\n");
+  http::request_header<> streamed;
+  CopyRequestHead(in.base(), {.request_id = "r", .peer = "p", .sent_ms = 42}, streamed);
+  EXPECT_EQ(streamed["X-PennCloud-Sent-Ms"], "42");
+  EXPECT_EQ(streamed.count("X-PennCloud-Sent-Ms"), 1u) << "the client's copy is gone";
+}
+
 TEST(ProxyHeadsTest, StreamedRequestHeadCarriesTheSameRules) {
   http::request<http::empty_body> in{http::verb::put, "/f", 10};
   in.set("X-Forwarded-Proto", "https");

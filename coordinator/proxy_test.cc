@@ -19,9 +19,11 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/write_deadline.h"
 #include "frontend/api_context.h"
 #include "gtest/gtest.h"
 #include "http/server.h"
+#include "tests/support/fault_proxy.h"
 
 namespace penncloud::coordinator {
 namespace {
@@ -92,6 +94,10 @@ class ProxyTest : public ::testing::Test {
     // POST /json: a JSON route, which takes at most 1 MiB.
     router_.Add("POST", "/json", [](http::Request& req) {
       return http::JsonResponse(200, {{"bytes", req.body.size()}});
+    });
+    // PUT /budget: whether the request's write budget had run out when its handler began.
+    router_.Add("PUT", "/budget", [](http::Request&) {
+      return http::JsonResponse(200, {{"passed", write_deadline::Passed()}});
     });
     router_.Add("GET", "/hello", [](http::Request& req) {
       http::Response res;
@@ -204,6 +210,35 @@ TEST_F(ProxyTest, HeadKeepAliveAndRequestIds) {
   EXPECT_EQ(out, "hello id 1hello id 0") << "want the second answer over the kept-alive connection";
   std::string head = Shell(absl::StrCat("curl -sS -I '", Url("/source?bytes=5000"), "'"));
   EXPECT_NE(head.find("Content-Length: 5000"), std::string::npos) << head;
+}
+
+// A write that reaches its frontend long after the client sent it (the coordinator's host
+// could not send, and the kernel delivered the request from the socket's buffer when the
+// network healed) has spent its budget on the way: its writes are refused, not applied over
+// what the client did after giving up. The multi-host test's one-way cut saw such an upload
+// land 14 s late; here a slow link between the proxy and the frontend holds it 1.2 s
+// against a 500 ms budget. Before the proxy stamped requests, the frontend counted the
+// budget from its own receipt and let the writes in.
+TEST_F(ProxyTest, TimeInTransitToTheFrontendCountsAgainstTheWriteBudget) {
+  penncloud::testing::FaultProxy slow(ports_[0]);
+  const std::string address = absl::StrCat("127.0.0.1:", slow.port());
+  std::atomic<bool> done{false};
+  std::thread beats([&] {
+    while (!done.load()) {
+      registry_.Beat("frontend", address, "fe-slow", {}, 1, Clock::now(), 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  const std::string put = absl::StrCat("curl -sS -X PUT --data-binary x -H '",
+                                       write_deadline::kTimeoutHeader, ": 500' ", Url("/budget"));
+  // A client's own stamp is not believed (a future one would stretch nothing anyway).
+  const std::string forged = absl::StrCat(" -H '", write_deadline::kSentHeader, ": 1'");
+  EXPECT_EQ(Shell(put + forged), R"({"passed":false})") << "a quick link leaves the budget";
+  slow.SetDelay(std::chrono::milliseconds(1200));
+  EXPECT_EQ(Shell(put), R"({"passed":true})") << "the 1.2 s in transit were not counted";
+  slow.SetDelay(std::chrono::milliseconds(0));
+  done = true;
+  beats.join();
 }
 
 TEST_F(ProxyTest, BodiesOfUnknownLengthAreChunkedOrCloseDelimited) {

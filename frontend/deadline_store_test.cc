@@ -23,6 +23,28 @@ TEST(WriteDeadlineTest, BudgetComesFromTheHeaderCappedAndDefaulted) {
             write_deadline::kMaxBudget);
 }
 
+TEST(WriteDeadlineTest, TimeInTransitSinceTheProxysStampComesOffTheBudget) {
+  using std::chrono::system_clock;
+  const system_clock::time_point now{milliseconds(1765000010000)};
+  const milliseconds budget(5000);
+  EXPECT_EQ(write_deadline::Remaining(budget, "1765000009000", now), milliseconds(4000));
+  // Delivered 14 s late, as a one-way cut did: nothing left.
+  EXPECT_EQ(write_deadline::Remaining(budget, "1764999996000", now), milliseconds(0));
+  EXPECT_EQ(write_deadline::Remaining(budget, "1", now), milliseconds(0));
+  // A coordinator clock ahead of this one takes nothing off; no stamp or garbage: the whole.
+  EXPECT_EQ(write_deadline::Remaining(budget, "1765000011000", now), budget);
+  EXPECT_EQ(write_deadline::Remaining(budget, "", now), budget);
+  EXPECT_EQ(write_deadline::Remaining(budget, "-5", now), budget);
+  EXPECT_EQ(write_deadline::Remaining(budget, "12abc", now), budget);
+  EXPECT_EQ(write_deadline::Remaining(budget, "99999999999999999999", now), budget);
+
+  write_deadline::Scope late(write_deadline::Remaining(budget, "1764999996000", now));
+  EXPECT_TRUE(write_deadline::Passed());
+  kvs::MemoryClient memory;
+  DeadlineStore store(&memory);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(store.Put("r", "c", "v")));
+}
+
 TEST(DeadlineStoreTest, WritesOutsideARequestAreNotLimited) {
   kvs::MemoryClient memory;
   DeadlineStore store(&memory);

@@ -247,8 +247,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       log::SetRequestId(std::string(self->req_.headers.Get("X-Request-Id")));
       Response res;
       {
-        write_deadline::Scope budget(
-            write_deadline::BudgetFor(self->req_.headers.Get(write_deadline::kTimeoutHeader)));
+        // The request may have spent part of its budget on the way from the coordinator.
+        write_deadline::Scope budget(write_deadline::Remaining(
+            write_deadline::BudgetFor(self->req_.headers.Get(write_deadline::kTimeoutHeader)),
+            self->req_.headers.Get(write_deadline::kSentHeader), std::chrono::system_clock::now()));
         res = self->route_->handler(self->req_);
       }
       log::SetRequestId("");

@@ -9,6 +9,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -350,6 +351,11 @@ class Simulation {
           if (res.status == 200 && res.body != FileContent(user, acked_seq, o_.file_bytes) &&
               res.body != FileContent(user, attempted_seq, o_.file_bytes)) {
             lane.recorder.MarkLast(Outcome::kBadContent);
+            // Which version came back (older: a stale read or a late write; newer: none
+            // was sent) is what tells the causes apart.
+            std::cerr << "user_sim: bad download at " << NowUs() << " us: user " << user << " got '"
+                      << res.body.substr(0, std::min<size_t>(res.body.find('\n'), 32))
+                      << "', acked s" << acked_seq << ", attempted s" << attempted_seq << "\n";
           }
           break;
         }
