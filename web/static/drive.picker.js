@@ -1,18 +1,14 @@
-// The folder picker that "Move" opens: browse folders from a root (My Drive, or the write
-// share the items are in), step into one, and move the items into the folder shown. Folders
-// being moved are shown but cannot be entered (nothing moves into itself).
+// The folder picker that "Move" opens: browse folders from My Drive (and, through it, the
+// shares under "Shared with me"), step into one, and move the items into the folder shown.
+// Folders being moved are shown but cannot be entered (nothing moves into itself); folders
+// that take no items (the list of owners, a read-only share) cannot be picked.
 import { api } from '/static/api.js';
-import { $, baseName, iconFor, inShared, join } from '/static/drive.util.js';
+import { $, SHARED_ROOT, baseName, iconFor, join, takesItems } from '/static/drive.util.js';
 
-let state = null;  // {root, rootName, at, moving: Set, from: Set, check, resolve, result}
+const ROOT = '/';
+const ROOT_NAME = 'My Drive';
 
-// The folder everything under `path` is moved within: "/" for the user's own drive, the
-// share itself for items inside "Shared with me/<owner>/<name>".
-export function moveRoot(path) {
-  if (!inShared(path)) return { root: '/', rootName: 'My Drive' };
-  const parts = path.split('/').filter(Boolean).slice(0, 3);
-  return { root: `/${parts.join('/')}`, rootName: parts[2] };
-}
+let state = null;  // {at, moving: Set, from: Set, check, resolve, result}
 
 function crumb(name, path, last) {
   const li = document.createElement('li');
@@ -33,10 +29,9 @@ function crumb(name, path, last) {
 }
 
 function renderCrumbs() {
-  const { root, rootName, at } = state;
-  const rest = at.slice(root.length).split('/').filter(Boolean);
-  const items = [[rootName, root]];
-  rest.forEach((name, i) => items.push([name, join(root, rest.slice(0, i + 1).join('/'))]));
+  const rest = state.at.split('/').filter(Boolean);
+  const items = [[ROOT_NAME, ROOT]];
+  rest.forEach((name, i) => items.push([name, join(ROOT, rest.slice(0, i + 1).join('/'))]));
   $('picker-crumbs').replaceChildren(...items.map(([n, p], i) => crumb(n, p, i === items.length - 1)));
 }
 
@@ -62,10 +57,13 @@ async function show(path) {
   $('picker-error').textContent = '';
   renderCrumbs();
   let folders = [];
+  let writable = false;
   try {
     const data = await api('GET', `/api/files?${new URLSearchParams({ path })}`);
     folders = data.entries.filter((e) => e.type === 'folder')
       .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true, sensitivity: 'base' }));
+    if (path === ROOT) folders.unshift({ type: 'folder', name: SHARED_ROOT.slice(1) });
+    writable = takesItems(path, data.permission);
   } catch (e) {
     $('picker-error').textContent = e.message;
   }
@@ -74,21 +72,21 @@ async function show(path) {
   $('picker-empty').hidden = folders.length > 0;
   // Moving items to where they already are does nothing: not offered.
   const here = state.from.size === 1 && state.from.has(path);
+  const name = path === ROOT ? ROOT_NAME : baseName(path);
   const ok = $('picker-ok');
-  ok.disabled = here;
-  ok.textContent = here ? 'Already here' : 'Move here';
+  ok.disabled = here || !writable;
+  ok.textContent = here ? 'Already here' : writable ? 'Move here' : 'Cannot move here';
   ok.setAttribute('aria-label', here ? 'Already in this folder'
-    : `Move here, to ${path === state.root ? state.rootName : baseName(path)}`);
+    : writable ? `Move here, to ${name}` : `${name} takes no items`);
 }
 
 // Asks where `paths` go. `check(folder)` moves them and returns an error sentence (the
 // picker stays open with it) or null. Resolves to the folder chosen, or null if cancelled.
 export function pickFolder({ title, paths, check }) {
-  const { root, rootName } = moveRoot(paths[0]);
   const from = new Set(paths.map((p) => p.slice(0, p.lastIndexOf('/')) || '/'));
-  const start = from.size === 1 ? [...from][0] : root;
+  const start = from.size === 1 ? [...from][0] : ROOT;
   return new Promise((resolve) => {
-    state = { root, rootName, at: start, moving: new Set(paths), from, check, resolve, result: null };
+    state = { at: start, moving: new Set(paths), from, check, resolve, result: null };
     $('picker-title').textContent = title;
     const modal = window.bootstrap.Modal.getOrCreateInstance($('picker-dialog'));
     modal.show();

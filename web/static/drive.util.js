@@ -26,6 +26,13 @@ export function inShared(path) {
   return path === SHARED_ROOT || path.startsWith(`${SHARED_ROOT}/`);
 }
 
+// Whether items can be put into folder `path` (its listing's "permission" given): anywhere
+// in one's own drive, and inside a share ("/Shared with me/<owner>/<name>/...") its owner
+// made writable; not into the list of owners or of one owner's shares.
+export function takesItems(path, permission) {
+  return !inShared(path) || (path.split('/').filter(Boolean).length >= 3 && permission === 'write');
+}
+
 export function humanSize(bytes) {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];

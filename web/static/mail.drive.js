@@ -3,7 +3,7 @@
 // (pick files; they go with the message as if uploaded: "drive_attachments" in the send
 // request). The picker is a <dialog> of its own, made here, that walks the drive's folders.
 import { api } from '/static/api.js';
-import { iconFor } from '/static/icons.js';
+import { SHARED_ROOT, iconFor, takesItems } from '/static/drive.util.js';
 import { $, showAlert } from '/static/mail.util.js';
 
 const picked = new Map();  // compose: drive path -> size, in the order chosen
@@ -21,16 +21,6 @@ function el(tag, props = {}, ...children) {
 
 function join(dir, name) {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
-}
-
-// Other accounts' shares, as the drive API names them: /Shared with me/<owner>/<name>/...
-const SHARED_ROOT = '/Shared with me';
-
-// Whether a file can be saved into `folder`: not into the list of owners or of one owner's
-// shares, nor into a share its owner made read-only.
-function takesFiles(folder, permission) {
-  if (folder !== SHARED_ROOT && !folder.startsWith(`${SHARED_ROOT}/`)) return true;
-  return folder.split('/').filter(Boolean).length >= 4 && permission === 'write';
 }
 
 // ---- the picker ------------------------------------------------------------------------
@@ -85,7 +75,7 @@ function pick({ mode, title, ok }) {
     try {
       const { entries, permission } = await api('GET', `/api/files?${new URLSearchParams({ path })}`);
       if (folder !== path) return;  // another folder opened meanwhile
-      writable = takesFiles(path, permission);
+      writable = takesItems(path, permission);
       label();
       const sorted = entries.slice().sort((a, b) =>
         (a.type === b.type ? a.name.localeCompare(b.name) : a.type === 'folder' ? -1 : 1));

@@ -271,7 +271,8 @@ test('trash: restore, delete forever and empty, each confirmed', async () => {
 
   await page.getByRole('button', { name: 'Restore keep.txt' }).click();
   await page.getByText('Restored to /keep.txt.').waitFor();
-  await page.locator('#trash-rows tr').nth(2).waitFor();
+  // The message can come before the list is drawn again: wait for the fourth row to go.
+  await page.locator('#trash-rows tr').nth(3).waitFor({ state: 'detached' });
   assert.equal(await page.locator('#trash-rows tr').count(), 3);
 
   // Cancelling keeps it; confirming purges it.
@@ -461,11 +462,22 @@ test('write share: new folder, move and delete inside it; share viewers see thum
   await row(page, 'plan.txt').waitFor({ state: 'detached' });
   assert.deepEqual(await names(owner.page, '/Team/Drafts'), ['plan.txt']);
 
+  // Out of the share into one's own drive: the picker climbs to My Drive; the owner's copy
+  // goes to the owner's trash.
+  await menu(page, 'Later', 'Move Later');
+  await page.locator('#picker-crumbs').getByText('Team').waitFor();
+  await page.locator('#picker-crumbs').getByRole('button', { name: 'My Drive' }).click();
+  await page.getByRole('button', { name: 'Move here, to My Drive' }).click();
+  await page.locator('#picker-dialog').waitFor({ state: 'hidden' });
+  await row(page, 'Later').waitFor({ state: 'detached' });
+  assert.ok((await names(page, '/')).includes('Later'));
+  assert.deepEqual(await names(owner.page, '/Team'), ['Drafts', 'old.txt']);
+
   await menu(page, 'old.txt', 'Delete old.txt');
   await confirm(page);
   await row(page, 'old.txt').waitFor({ state: 'detached' });
   const trash = await pageApi(owner.page, 'GET', '/api/trash');
-  assert.deepEqual(trash.json.entries.map((e) => e.path), ['/Team/old.txt']);
+  assert.deepEqual(trash.json.entries.map((e) => e.path).sort(), ['/Team/Later', '/Team/old.txt']);
   // The shared folder itself stays the owner's: no menu of changes one level up.
   await openDrive(page, `/drive?path=${encodeURIComponent('/Shared with me/ivy')}`);
   await page.getByRole('button', { name: 'Actions for Team' }).click();
