@@ -24,6 +24,9 @@ std::string Message(std::string_view subject, std::string_view body = "hello") {
 class MailStoreTest : public ::testing::Test {
  protected:
   int64_t Tick() { return now_ += 1000; }
+  // Adds `source` to alice's Inbox and leaves it listed in Work too, as a move that crashed
+  // between its two writes does; returns its id ("" after a failed step).
+  std::string CrashedMoveToWork(const std::string& source);
   kvs::MemoryClient kvs_;
   int64_t now_ = 1'700'000'000'000'000;
   MailStore store_{kvs_, [this] { return Tick(); }};
@@ -356,51 +359,53 @@ class DiesAtFirstEntryDelete final : public kvs::ForwardingClient {
   bool dead_ = false;
 };
 
-TEST_F(MailStoreTest, ACopyLeftByACrashedMoveKeepsTheSourceUntilTheLastGoes) {
-  const std::string source = Message("twice", "only body");
-  auto a = store_.Add("alice", kInbox, source, false);
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(store_.CreateFolder("alice", "Work").ok());
+std::string MailStoreTest::CrashedMoveToWork(const std::string& source) {
+  auto added = store_.Add("alice", kInbox, source, false);
+  EXPECT_TRUE(added.ok()) << added.status();
+  if (!added.ok() || !store_.CreateFolder("alice", "Work").ok()) return "";
   DiesAtFirstEntryDelete dying(kvs_);
   MailStore crashing(dying, [this] { return Tick(); });
-  EXPECT_FALSE(crashing.Move("alice", a->id(), "Work").ok());
-  auto in_inbox = store_.Entry("alice", kInbox, a->id());
-  auto in_work = store_.Entry("alice", "Work", a->id());
+  EXPECT_FALSE(crashing.Move("alice", added->id(), "Work").ok());
+  return added->id();
+}
+
+TEST_F(MailStoreTest, ACopyLeftByACrashedMoveKeepsTheSourceUntilTheLastGoes) {
+  const std::string source = Message("twice", "only body");
+  const std::string id = CrashedMoveToWork(source);
+  ASSERT_FALSE(id.empty());
+  auto in_inbox = store_.Entry("alice", kInbox, id);
+  auto in_work = store_.Entry("alice", "Work", id);
   ASSERT_TRUE(in_inbox.ok());
   ASSERT_TRUE(in_work.ok());
   ASSERT_EQ(in_work->chunks(), in_inbox->chunks());
 
   // The copy the client expunges is the one in Work; the Inbox's must still read whole.
-  ASSERT_TRUE(store_.Remove("alice", "Work", a->id()).ok());
-  EXPECT_TRUE(absl::IsNotFound(store_.Entry("alice", "Work", a->id()).status()));
-  auto left = store_.Find("alice", a->id());
+  ASSERT_TRUE(store_.Remove("alice", "Work", id).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_.Entry("alice", "Work", id).status()));
+  auto left = store_.Find("alice", id);
   ASSERT_TRUE(left.ok());
   EXPECT_EQ(left->folder(), kInbox);
   auto read = store_.Source("alice", *left);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, source);
-  auto found = store_.index().Doc("alice", a->id());
+  auto found = store_.index().Doc("alice", id);
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->folder(), kInbox);
 
   // The last entry takes the source and the search document with it.
-  ASSERT_TRUE(store_.Remove("alice", a->id()).ok());
-  EXPECT_TRUE(absl::IsNotFound(store_.Find("alice", a->id()).status()));
+  ASSERT_TRUE(store_.Remove("alice", id).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_.Find("alice", id).status()));
   EXPECT_TRUE(absl::IsNotFound(store_.Source("alice", *left).status()));
-  EXPECT_TRUE(absl::IsNotFound(store_.index().Doc("alice", a->id()).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_.index().Doc("alice", id).status()));
 }
 
 TEST_F(MailStoreTest, DeletingAFolderKeepsTheSourceOfAnEntryListedElsewhere) {
   const std::string source = Message("filed", "kept body");
-  auto a = store_.Add("alice", kInbox, source, false);
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(store_.CreateFolder("alice", "Work").ok());
-  DiesAtFirstEntryDelete dying(kvs_);
-  MailStore crashing(dying, [this] { return Tick(); });
-  EXPECT_FALSE(crashing.Move("alice", a->id(), "Work").ok());
+  const std::string id = CrashedMoveToWork(source);
+  ASSERT_FALSE(id.empty());
 
   ASSERT_TRUE(store_.DeleteFolder("alice", "Work").ok());
-  auto left = store_.Find("alice", a->id());
+  auto left = store_.Find("alice", id);
   ASSERT_TRUE(left.ok());
   auto read = store_.Source("alice", *left);
   ASSERT_TRUE(read.ok()) << read.status();
