@@ -785,8 +785,12 @@ void Core::UpdateConfirmedRound() {
 }
 
 bool Core::LeaseValid() const {
+  // A follower refuses promises for election_ticks of its own ticks after the round reached
+  // it, but the first of them may come at once: its refusal may last only election_ticks - 1
+  // whole ticks. The lease ends one tick earlier for that, so lease_margin_ticks is left
+  // whole for the clocks' drift (lease_clock_test).
   return cfg_.lease_reads && reads_.lease_usable() &&
-         now_ < reads_.confirmed_sent_tick() + cfg_.election_ticks - cfg_.lease_margin_ticks;
+         now_ + 1 < reads_.confirmed_sent_tick() + cfg_.election_ticks - cfg_.lease_margin_ticks;
 }
 
 // ----------------------------------------------------------------------------------------

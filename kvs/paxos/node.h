@@ -59,9 +59,12 @@ struct Config {
   // [election_ticks, 2*election_ticks) starts an election.
   int election_ticks = 10;
   int heartbeat_ticks = 2;
-  // Lease reads: a leader serves reads without a round trip until
-  //   (tick its quorum-acknowledged heartbeat was sent) + election_ticks - lease_margin_ticks.
-  // The margin covers clock drift between replicas over one election timeout.
+  // Lease reads: a leader serves reads without a round trip while
+  //   now + 1 < (tick its quorum-acknowledged heartbeat was sent) + election_ticks
+  //             - lease_margin_ticks.
+  // The one tick is for the followers' whole ticks (the first after a heartbeat may come at
+  // once); the margin covers a follower's clock running fast against the leader's, by up to
+  // lease_margin_ticks per election timeout.
   bool lease_reads = true;
   int lease_margin_ticks = 2;
   // Seeds the core's own PRNG (election timeouts). No other randomness is used.

@@ -5,7 +5,8 @@
 //    from the leader, so no other leader can exist before
 //        sent_tick(confirmed round) + election_ticks
 //    (in real time, if ticks measure real time with bounded drift). The leader serves reads
-//    at its commit index until that tick minus lease_margin_ticks.
+//    at its commit index until that tick minus lease_margin_ticks, minus one more tick:
+//    ticks are whole, and a follower's first tick after the heartbeat may come at once.
 //  - Read index (fallback): a read waits for a round started after it arrived to be
 //    confirmed, then for the state machine to apply up to the commit index it saw.
 #pragma once
