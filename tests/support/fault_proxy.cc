@@ -45,26 +45,40 @@ sockaddr_in Ipv4(const std::string& host, int port) {
   return addr;
 }
 
-// Copies bytes both ways, each chunk passed on `delay_us` after it was read, until either
-// side closes (what it sent before is still passed on) or the link is shut.
-void Pump(int a, int b, const std::atomic<int64_t>* delay_us, std::atomic<bool>* done) {
+// While held, a direction reads on until this much waits in it; then its sender's kernel
+// buffers fill and it blocks, as behind a full TCP window.
+constexpr size_t kMaxHeldBytes = 16 << 20;
+
+// Copies bytes both ways, each chunk passed on `delay_us` after it was read and not while
+// `held`, until either side closes (what it sent before is still passed on) or the link is
+// shut.
+void Pump(int a, int b, const std::atomic<int64_t>* delay_us, const std::atomic<bool>* held,
+          std::atomic<bool>* done) {
   struct Chunk {
     Clock::time_point due;
     std::string bytes;
   };
   const int fd[2] = {a, b};
-  std::deque<Chunk> held[2];  // held[i]: read from fd[i], for the other side
+  std::deque<Chunk> queued[2];  // queued[i]: read from fd[i], for the other side
+  size_t queued_bytes[2] = {0, 0};
   bool closed = false;
   char buf[64 * 1024];
   while (true) {
-    int timeout_ms = 200;
-    for (const auto& q : held) {
-      if (q.empty()) continue;
+    const bool holding = held->load();
+    // While holding, look again soon: the release should not wait for a whole timeout.
+    int timeout_ms = holding ? 5 : 200;
+    for (const auto& q : queued) {
+      if (q.empty() || holding) continue;
       const auto wait = std::chrono::ceil<std::chrono::milliseconds>(q.front().due - Clock::now());
       timeout_ms = std::clamp(static_cast<int>(wait.count()), 0, timeout_ms);
     }
-    // A closed side is no longer polled (it would report end-of-stream at once, forever).
-    pollfd fds[2] = {{closed ? -1 : a, POLLIN, 0}, {closed ? -1 : b, POLLIN, 0}};
+    // A closed side is no longer polled (it would report end-of-stream at once, forever),
+    // nor a side whose bytes pile up behind a hold.
+    pollfd fds[2];
+    for (int i = 0; i < 2; ++i) {
+      const bool full = queued_bytes[i] >= kMaxHeldBytes;
+      fds[i] = {closed || full ? -1 : fd[i], POLLIN, 0};
+    }
     if (::poll(fds, 2, timeout_ms) < 0) break;
     for (int i = 0; i < 2 && !closed; ++i) {
       if (fds[i].revents == 0) continue;
@@ -74,20 +88,22 @@ void Pump(int a, int b, const std::atomic<int64_t>* delay_us, std::atomic<bool>*
         break;
       }
       const auto due = Clock::now() + std::chrono::microseconds(delay_us->load());
-      held[i].push_back({due, std::string(buf, static_cast<size_t>(got))});
+      queued[i].push_back({due, std::string(buf, static_cast<size_t>(got))});
+      queued_bytes[i] += static_cast<size_t>(got);
     }
     bool failed = false;
     const auto now = Clock::now();
-    for (int i = 0; i < 2 && !failed; ++i) {
-      while (!held[i].empty() && held[i].front().due <= now) {
-        if (!SendAll(fd[1 - i], held[i].front().bytes)) {
+    for (int i = 0; i < 2 && !failed && !held->load(); ++i) {
+      while (!queued[i].empty() && queued[i].front().due <= now) {
+        if (!SendAll(fd[1 - i], queued[i].front().bytes)) {
           failed = true;
           break;
         }
-        held[i].pop_front();
+        queued_bytes[i] -= queued[i].front().bytes.size();
+        queued[i].pop_front();
       }
     }
-    if (failed || (closed && held[0].empty() && held[1].empty())) break;
+    if (failed || (closed && queued[0].empty() && queued[1].empty())) break;
   }
   ::shutdown(a, SHUT_RDWR);
   ::shutdown(b, SHUT_RDWR);
@@ -166,7 +182,7 @@ void FaultProxy::AcceptLoop() {
     auto link = std::make_shared<Link>();
     link->a = a;
     link->b = b;
-    link->pump = std::thread(Pump, a, b, &delay_us_, &link->done);
+    link->pump = std::thread(Pump, a, b, &delay_us_, &held_, &link->done);
     std::lock_guard<std::mutex> lock(mu_);
     // Reap finished links so a long test does not pile up threads and descriptors.
     for (auto it = links_.begin(); it != links_.end();) {

@@ -71,6 +71,10 @@ class KvsGroup {
   // Only with proxied_peers: cut every peer link to and from replica i / restore them all.
   void Isolate(int i);
   void Heal();
+  // Only with proxied_peers: the link replica `from` dials to reach replica `to` (its
+  // KvsPeer calls to `to` and their answers), to cut or hold one direction between two
+  // replicas. Heal() also unblocks it (a hold is the caller's to release).
+  FaultProxy& peer_link(int from, int to) { return *proxies_.at(from).at(to); }
 
  private:
   KvsGroup() = default;
