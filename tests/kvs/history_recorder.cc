@@ -7,12 +7,27 @@
 namespace penncloud::testing {
 
 HistoryRecorder::HistoryRecorder(kvs::Client* client, int threads, int keys, bool spread_rows)
-    : client_(client), threads_(threads), keys_(keys), spread_rows_(spread_rows) {}
+    : client_(client),
+      threads_(threads),
+      keys_(keys),
+      spread_rows_(spread_rows),
+      epoch_(std::chrono::steady_clock::now()) {}
+
+HistoryRecorder::HistoryRecorder(kvs::Client* client, int threads, int keys, int first_client,
+                                 std::chrono::steady_clock::time_point epoch)
+    : client_(client),
+      threads_(threads),
+      keys_(keys),
+      spread_rows_(false),
+      first_client_(first_client),
+      epoch_(epoch) {}
 
 HistoryRecorder::~HistoryRecorder() { Finish(); }
 
 void HistoryRecorder::Start() {
-  for (int i = 0; i < threads_; ++i) workers_.emplace_back([this, i] { Worker(i); });
+  for (int i = 0; i < threads_; ++i) {
+    workers_.emplace_back([this, i] { Worker(first_client_ + i); });
+  }
 }
 
 std::vector<lincheck::Operation> HistoryRecorder::Finish() {
@@ -28,7 +43,7 @@ std::vector<lincheck::Operation> HistoryRecorder::FinishWithFinalReads() {
   final_reads_ok_ = true;
   for (int k = 0; k < keys_; ++k) {
     lincheck::Operation op;
-    op.client = threads_ + k;
+    op.client = first_client_ + threads_ + k;
     const std::string row = spread_rows_ ? absl::StrCat("lin", k) : "lin";
     const std::string column = spread_rows_ ? "k" : absl::StrCat("k", k);
     op.key = row + "/" + column;

@@ -22,6 +22,12 @@ class HistoryRecorder {
   // Keys are columns of one row, or with `spread_rows` one row each (so that a sharded
   // store places them in different groups).
   HistoryRecorder(kvs::Client* client, int threads, int keys, bool spread_rows = false);
+  // One of several recorders whose histories are merged (clients on both sides of a
+  // partition): its workers are clients first_client, first_client + 1, ... (their values
+  // are named after them, so they stay unique across recorders) and its clock counts from
+  // `epoch`, shared by the others. Final reads are clients first_client + threads + k.
+  HistoryRecorder(kvs::Client* client, int threads, int keys, int first_client,
+                  std::chrono::steady_clock::time_point epoch);
   ~HistoryRecorder();
 
   void Start();
@@ -52,6 +58,7 @@ class HistoryRecorder {
   const int threads_;
   const int keys_;
   const bool spread_rows_;
+  const int first_client_ = 0;
   std::atomic<bool> stop_{false};
   bool final_reads_ok_ = false;
   std::atomic<int64_t> acked_writes_{0};
@@ -60,7 +67,7 @@ class HistoryRecorder {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::vector<lincheck::Operation> history_;  // GUARDED_BY(mu_)
-  const std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
+  const std::chrono::steady_clock::time_point epoch_;
 };
 
 }  // namespace penncloud::testing
