@@ -450,10 +450,10 @@ void Core::OnPrepare(Message& m) {
     }
     return;
   }
-  if (b > promised_) {
-    Promise(b);
-    ResetElectionTimer();
-  }
+  // A promise does not restart the election timer: only hearing a leader does. A candidate
+  // that cannot hear the answers (cut off one way) would otherwise hold back every election
+  // by promising a new ballot each time its own timer fires.
+  if (b > promised_) Promise(b);
   Message r = NewMessage(MSG_PROMISE, m.from());
   r.set_commit(commit_);
   r.set_from_slot(m.from_slot());
