@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 
@@ -38,6 +39,13 @@ struct Case {
   Direction direction;
   Manner manner;
 };
+
+// How ctest and gtest show a case ("leader cannot send, held").
+void PrintTo(const Case& c, std::ostream* out) {
+  *out << (c.direction == Direction::kLeaderCannotSend ? "leader cannot send"
+                                                       : "leader cannot hear")
+       << (c.manner == Manner::kHeld ? ", held" : ", refused");
+}
 
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
   return absl::StrCat(info.param.direction == Direction::kLeaderCannotSend ? "LeaderCannotSend"
@@ -97,7 +105,7 @@ TEST_P(KvsOneWayPartitionTest, NoStaleReadAndNoLostWrite) {
   HistoryRecorder follow_side(following->get(), /*threads=*/4, /*keys=*/4, /*first_client=*/0,
                               epoch);
   HistoryRecorder pinned_side(&pinned, /*threads=*/2, /*keys=*/4, /*first_client=*/100, epoch);
-  constexpr int kPinnedReader = 0;
+  constexpr int kPinnedReader = 0, kFollowingReader = 1;
   FreshnessProbe probe(following->get(), {&pinned, following->get()}, epoch);
   follow_side.Start();
   pinned_side.Start();
@@ -130,6 +138,8 @@ TEST_P(KvsOneWayPartitionTest, NoStaleReadAndNoLostWrite) {
 
   const FreshnessProbe::Verdict fresh = probe.Judge();
   EXPECT_EQ(fresh.stale, 0) << fresh.first_stale;
+  EXPECT_GT(probe.AnsweredBy(kFollowingReader, new_leader_us), 0)
+      << "no counter read after the new leader took over: the check saw nothing";
   const lincheck::CheckResult result = lincheck::CheckKv(history, seconds(30));
   EXPECT_EQ(result.verdict, lincheck::CheckResult::Verdict::kLinearizable)
       << "key " << result.key << ": " << result.explanation;
