@@ -295,21 +295,23 @@ absl::Status Drive::Move(std::string_view user, std::string_view from, std::stri
   if (!src->raw)
     return absl::NotFoundError(absl::StrCat("no such file or folder: ", std::string(from)));
   if (*src_parts == *dst_parts) return absl::OkStatus();
+  auto after = TellMoveHook(u, JoinPath(*src_parts), JoinPath(*dst_parts));
+  if (!after.ok()) return after.status();
+  bool known = true;
+  absl::Status s = MoveLocated(u, *src, *src_parts, *dst_parts, std::string(to), overwrite, &known);
+  if (*after && known) (*after)(s.ok());
+  return s;
+}
+
+absl::StatusOr<AfterMove> Drive::TellMoveHook(const std::string& user, const std::string& from,
+                                              const std::string& to) {
   MoveHook hook;
   {
     std::lock_guard lock(hook_mu_);
     hook = move_hook_;
   }
-  AfterMove after;
-  if (hook) {
-    auto started = hook(u, JoinPath(*src_parts), JoinPath(*dst_parts));
-    if (!started.ok()) return started.status();
-    after = *std::move(started);
-  }
-  bool known = true;
-  absl::Status s = MoveLocated(u, *src, *src_parts, *dst_parts, std::string(to), overwrite, &known);
-  if (after && known) after(s.ok());
-  return s;
+  if (!hook) return AfterMove();
+  return hook(user, from, to);
 }
 
 void Drive::SetMoveHook(MoveHook hook) {
@@ -392,13 +394,14 @@ absl::Status Drive::CopyBetween(std::string_view from_user, std::string_view fro
 
 absl::Status Drive::CopyLocated(const std::string& from_user, const Located& from,
                                 const std::string& to_user, const std::vector<std::string>& to,
-                                int depth) {
+                                int depth, const std::string& new_id) {
   if (depth > kMaxRecursion) return absl::FailedPreconditionError("folders nested too deep");
   std::string to_path = JoinPath(to);
   if (!IsFolder(from.entry)) {
     UploadOptions opts;
     opts.content_type = from.entry.content_type();
     opts.if_none_match = true;
+    opts.new_file_id = new_id;
     auto upload = BeginUpload(to_user, to_path, opts);
     if (!upload.ok()) return upload.status();
     (*upload)->dead_props_ = std::map<std::string, std::string>(from.entry.dead_props().begin(),

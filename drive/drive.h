@@ -91,6 +91,9 @@ struct UploadOptions {
   std::optional<std::string> if_match;
   // Commit only if nothing exists at the path yet.
   bool if_none_match = false;
+  // The id a new file gets ("" = a fresh one). A move between drives chooses it ahead, so a
+  // resumed move knows its own copy.
+  std::string new_file_id;
 };
 
 // A deleted file or folder waiting in the trash.
@@ -251,7 +254,8 @@ class Drive {
   // The trash, newest first.
   absl::StatusOr<std::vector<TrashEntry>> ListTrash(std::string_view user);
   // Puts an item back where it was, recreating missing folders on the way. If that name is
-  // taken, the item comes back beside it as "name (restored)" (or "(restored 2)", ...).
+  // taken, the item comes back beside it as "name (restored)" (or "(restored 2)", ...), told
+  // to the MoveHook as a move from its old path, so its shares find it there.
   // Returns the path it was restored to. kNotFound for an unknown id.
   absl::StatusOr<std::string> Restore(std::string_view user, std::string_view id);
   // Deletes one item of the trash for good.
@@ -299,6 +303,7 @@ class Drive {
  private:
   friend class Upload;
   friend class TusStore;
+  friend class CrossDriveMoves;
   struct Located;
 
   int64_t Now() const;
@@ -343,15 +348,47 @@ class Drive {
                                            const std::string& to, bool overwrite, const char* verb);
   absl::Status DeleteFolderContents(const std::string& user, const std::string& folder_id,
                                     int depth);
+  // Tells the MoveHook (if any) that `from` is about to become `to`; returns what to run
+  // once the outcome is known (empty without a hook).
+  absl::StatusOr<AfterMove> TellMoveHook(const std::string& user, const std::string& from,
+                                         const std::string& to);
   // Move after its checks and hook: the tree's part. `*known` is false when the store left
   // the outcome unknown.
   absl::Status MoveLocated(const std::string& user, const Located& src,
                            const std::vector<std::string>& src_parts,
                            const std::vector<std::string>& dst_parts, const std::string& to,
                            bool overwrite, bool* known);
+  // `new_id`: the id a copied file gets ("" = a fresh one; folders get fresh ones).
   absl::Status CopyLocated(const std::string& from_user, const Located& from,
                            const std::string& to_user, const std::vector<std::string>& to,
-                           int depth);
+                           int depth, const std::string& new_id = "");
+
+  // For moves between two users' drives (cross_move.h; cross_move_steps.cc).
+  // Copies what is still missing of `from_user`'s item at `from` to `to_user`'s `to`, where
+  // the item is (or is made) with id `top_id`: run again after a crash, it goes on where the
+  // last run stopped. kAlreadyExists if something else is at `to`.
+  absl::Status CopyMissing(const std::string& from_user, const std::vector<std::string>& from,
+                           const std::string& to_user, const std::vector<std::string>& to,
+                           const std::string& top_id);
+  absl::Status CopyMissingLocated(const std::string& from_user, const Located& from,
+                                  const std::string& to_user, const std::vector<std::string>& to,
+                                  const std::string& id, int depth);
+  // The id of the item at `path` (kNotFound if none).
+  absl::StatusOr<std::string> IdAt(const std::string& user, const std::vector<std::string>& path);
+  // Takes the item at `path`, if it holds `id`, into the trash as item `trash_id`: first
+  // written there hidden, then out of the tree, then shown, so no crash can lose it. Run
+  // again after a crash, it finishes. OK if the item is not there.
+  absl::Status TrashForMove(const std::string& user, const std::vector<std::string>& path,
+                            const std::string& id, const std::string& trash_id);
+  absl::Status ShowTrashedForMove(const std::string& user, const std::string& id,
+                                  const std::string& trash_id);
+  // Whether a trash item other than `except_trash_id` holds the item `id`.
+  absl::StatusOr<bool> TrashHolds(const std::string& user, const std::string& id,
+                                  const std::string& except_trash_id);
+  // Removes the item at `path` if it holds `id`, to the trash (or, `final`, for good); OK
+  // if it is not there.
+  absl::Status RemoveIfId(const std::string& user, const std::vector<std::string>& path,
+                          const std::string& id, bool final);
   // Points the file at `path` to content `version` (already written) by compare-and-put,
   // keeping the replaced content as a version; done already if it points there. Used by
   // Upload::Commit and by resumable uploads (tus.h). `*outcome_unknown`: the store did not

@@ -1,11 +1,11 @@
 #include "drive/share.h"
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <chrono>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,31 +13,27 @@
 #include "drive/keys.h"
 #include "drive/locks.h"
 #include "drive/path.h"
+#include "drive/share_lock.h"
+#include "drive/share_records.h"
 #include "proto/drive_share.pb.h"
 
 namespace penncloud::drive {
 namespace {
 
-constexpr std::string_view kLinkColumn = "s";
+using share_records::CountsRow;
+using share_records::FromProto;
+using share_records::IncomingColumn;
+using share_records::IncomingRow;
+using share_records::kLinkColumn;
+using share_records::LinkRow;
+using share_records::ListRow;
+using share_records::Parse;
+using share_records::Serialize;
+using share_records::SharesRow;
+
 constexpr int kCountAttempts = 8;
 // Compare-and-put rounds of one share record against concurrent rewrites before kAborted.
 constexpr int kRewriteAttempts = 32;
-
-std::string SharesRow(std::string_view owner) { return keys::UserRow(owner, "shares"); }
-std::string CountsRow(std::string_view owner) { return keys::UserRow(owner, "share_counts"); }
-std::string IncomingRow(std::string_view user) { return keys::UserRow(user, "incoming"); }
-std::string IncomingColumn(std::string_view owner, std::string_view id) {
-  return std::string(owner).append("/").append(id);
-}
-
-// The link row is keyed by the token's SHA-256, so the store's row listings (the admin
-// console shows them) never show a working token.
-std::string LinkRow(std::string_view token) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
-  return "share/link/" +
-         absl::BytesToHexString(std::string(reinterpret_cast<char*>(digest), sizeof digest));
-}
 
 // 256 random bits, URL-safe: twice the floor, at no cost.
 std::string NewToken() {
@@ -58,38 +54,6 @@ pb::Share::Permission ToProto(SharePermission p) {
   return pb::Share::PERMISSION_UNSPECIFIED;
 }
 
-std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
-
-absl::StatusOr<pb::Share> Parse(std::string_view raw) {
-  pb::Share share;
-  if (!share.ParseFromArray(raw.data(), static_cast<int>(raw.size())) ||
-      share.kind() == pb::Share::KIND_UNSPECIFIED ||
-      share.permission() == pb::Share::PERMISSION_UNSPECIFIED) {
-    return absl::DataLossError("corrupt share record");
-  }
-  return share;
-}
-
-Share FromProto(const pb::Share& s) {
-  Share out;
-  out.id = s.id();
-  out.kind = s.kind() == pb::Share::LINK ? ShareKind::kLink : ShareKind::kUser;
-  out.owner = s.owner();
-  out.path = s.path();
-  out.permission = s.permission() == pb::Share::READ     ? SharePermission::kRead
-                   : s.permission() == pb::Share::UPLOAD ? SharePermission::kUpload
-                                                         : SharePermission::kWrite;
-  out.token = s.token();
-  out.password = !s.password_hash().empty();
-  out.expires_ms = s.expires_ms();
-  out.user = s.user();
-  out.created_ms = s.created_ms();
-  out.node_id = s.node_id();
-  out.moving_to = s.moving_to();
-  out.name = s.name().empty() ? BaseName(s.path()) : s.name();
-  return out;
-}
-
 pb::Share ToProto(const Share& s, const std::string& password_hash) {
   pb::Share out;
   out.set_id(s.id);
@@ -106,26 +70,6 @@ pb::Share ToProto(const Share& s, const std::string& password_hash) {
   out.set_moving_to(s.moving_to);
   out.set_name(s.name);
   return out;
-}
-
-std::string Serialize(const pb::Share& share) {
-  std::string out;
-  share.SerializeToString(&out);
-  return out;
-}
-
-// Every value of `row`, up to kMaxSharesPerOwner.
-absl::StatusOr<std::vector<kvs::Cell>> ListRow(kvs::Client* kvs, const std::string& row) {
-  std::vector<kvs::Cell> cells;
-  kvs::ListOptions options{.after = "", .limit = 200, .with_values = true};
-  while (cells.size() < kMaxSharesPerOwner) {
-    auto page = kvs->List(row, options);
-    if (!page.ok()) return page.status();
-    for (auto& cell : page->cells) cells.push_back(std::move(cell));
-    if (!page->more || page->cells.empty()) break;
-    options.after = cells.back().column;
-  }
-  return cells;
 }
 
 // `path` (at or under `from`) once `from` has moved to `to`.
@@ -155,7 +99,7 @@ std::optional<SharePermission> ParsePermission(std::string_view name) {
 }
 
 Shares::Shares(kvs::Client* kvs, Drive* drive, ShareOptions options)
-    : kvs_(kvs), drive_(drive), options_(std::move(options)) {
+    : kvs_(kvs), drive_(drive), options_(std::move(options)), lock_(kvs, [this] { return Now(); }) {
   drive_->SetMoveHook([this](const std::string& user, const std::string& from,
                              const std::string& to) { return FollowMove(user, from, to); });
 }
@@ -210,6 +154,10 @@ absl::StatusOr<Share> Shares::CreateLink(std::string_view owner, const LinkReque
     if (!hashed.ok()) return hashed.status();
     hash = *std::move(hashed);
   }
+  // Under the owner's lock, so no move runs between finding the item and storing its path.
+  auto lock = lock_.Acquire(owner);
+  if (!lock.ok()) return lock.status();
+  absl::Cleanup release = [&] { lock_.Release(owner, *lock); };
   EntryInfo item;
   auto path = NormalizeOwnerPath(owner, request.path, &item);
   if (!path.ok()) return path.status();
@@ -244,6 +192,9 @@ absl::StatusOr<Share> Shares::ShareWithUser(std::string_view owner, std::string_
   }
   if (auto s = ValidateUser(user); !s.ok()) return s;
   if (user == owner) return absl::InvalidArgumentError("you cannot share with yourself");
+  auto lock = lock_.Acquire(owner);
+  if (!lock.ok()) return lock.status();
+  absl::Cleanup release = [&] { lock_.Release(owner, *lock); };
   EntryInfo item;
   auto normal = NormalizeOwnerPath(owner, path, &item);
   if (!normal.ok()) return normal.status();
@@ -455,9 +406,13 @@ absl::Status Shares::Rewrite(const Share& share, const std::function<void(pb::Sh
 // move first gets `moving_to` (its new path) in both copies, then the tree changes, then
 // `path` becomes the new path. Whatever step a crash stops at, the item is at `path` or at
 // `moving_to`, and CurrentPath serves whichever holds the item's id; the next move that
-// touches the share settles it.
+// touches the share settles it. The owner's lock (share_lock.h) is held from the first read
+// of the records to the last step, so two moves never work from each other's old paths.
 absl::StatusOr<AfterMove> Shares::FollowMove(const std::string& owner, const std::string& from,
                                              const std::string& to) {
+  auto lock = lock_.Acquire(owner);
+  if (!lock.ok()) return lock.status();
+  absl::Cleanup release = [&] { lock_.Release(owner, *lock); };
   auto cells = ListRow(kvs_, SharesRow(owner));
   if (!cells.ok()) return cells.status();
   struct Moving {
@@ -487,10 +442,18 @@ absl::StatusOr<AfterMove> Shares::FollowMove(const std::string& owner, const std
     if (!status.ok()) return status;
     if (!target.empty()) moving.push_back({std::move(share), std::move(target)});
   }
-  return AfterMove([this, moving = std::move(moving)](bool moved) {
+  std::move(release).Cancel();  // the lock now goes with the last step
+  return AfterMove([this, owner, token = *lock, moving = std::move(moving)](bool moved) {
     for (const Moving& m : moving) {
+      // Only the item's id says whether it went: under a restore's new name, a share of
+      // whatever holds the old name stays where it is.
+      bool arrived = moved;
+      if (moved && !m.share.node_id.empty()) {
+        auto info = drive_->Stat(owner, m.target);
+        arrived = info.ok() && info->id == m.share.node_id;
+      }
       auto status = Rewrite(m.share, [&](pb::Share& r) {
-        if (moved && r.path() == m.share.path) r.set_path(m.target);
+        if (arrived && r.path() == m.share.path) r.set_path(m.target);
         if (r.moving_to() == m.target) r.clear_moving_to();
       });
       // Not fatal: the records still name both places, and CurrentPath finds the item.
@@ -499,6 +462,7 @@ absl::StatusOr<AfterMove> Shares::FollowMove(const std::string& owner, const std
         ("share", m.share.id)("error", status.ToString());
       }
     }
+    lock_.Release(owner, token);
   });
 }
 

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "accounts/password_hash.h"
 #include "drive/drive.h"
+#include "drive/share_lock.h"
 #include "kvs/client/client.h"
 
 namespace penncloud::drive {
@@ -121,6 +122,14 @@ class Shares {
   absl::StatusOr<SharedPath> ResolveIncoming(std::string_view user, std::string_view path,
                                              bool write);
 
+  // After a move between drives copied `from_owner`'s item at `from` whole to `to_owner`'s
+  // `to`: the shares of that item and of everything inside become `to_owner`'s, serving the
+  // copy (same ids, tokens, passwords, expiry and download counts; an account's name for it
+  // gets " (2)" if the new owner already shares that name with them). A share with
+  // `to_owner` themself ends. Run again after a crash, it finishes what is left.
+  absl::Status HandOver(const std::string& from_owner, const std::string& from,
+                        const std::string& to_owner, const std::string& to);
+
  private:
   int64_t Now() const;
   absl::StatusOr<std::string> NormalizeOwnerPath(std::string_view owner, std::string_view path,
@@ -138,6 +147,7 @@ class Shares {
   kvs::Client* kvs_;
   Drive* drive_;
   ShareOptions options_;
+  ShareLock lock_;  // per owner, in the store: moves and new shares take turns
 };
 
 // A share as one viewer sees it: its root is "/Shared with me/<owner>/<name>" for its

@@ -3,8 +3,11 @@
 // old path, and stay unusable while their item is in the trash.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "drive/cuttable_store_test_support.h"
 #include "drive/share.h"
@@ -32,7 +35,8 @@ class ShareMoveTest : public ::testing::Test {
   ShareMoveTest()
       : drive_(&store_, DriveOptions()),
         shares_(&store_, &drive_,
-                ShareOptions{.now_ms = nullptr, .hash_params = accounts::kTestHashParams}) {
+                ShareOptions{.now_ms = [this] { return now_.load(); },
+                             .hash_params = accounts::kTestHashParams}) {
     EXPECT_TRUE(drive_.CreateFolder("alice", "/Work").ok());
     EXPECT_TRUE(drive_.CreateFolder("alice", "/Work/Photos").ok());
     EXPECT_TRUE(Write("/Work/Photos/cat.jpg", "meow").ok());
@@ -67,6 +71,8 @@ class ShareMoveTest : public ::testing::Test {
     return paths;
   }
 
+  // The shares' clock: a crash leaves the owner's lock held until its lease runs out.
+  std::atomic<int64_t> now_{1'000'000'000'000};
   CuttableStore store_;
   Drive drive_;
   Shares shares_;
@@ -140,7 +146,9 @@ TEST_F(ShareMoveTest, ACrashAfterTheTreeChangedKeepsSharesWorking) {
   EXPECT_EQ(LinkPath(), "/Moved/Photos");
   EXPECT_EQ(BobsPath("/cat.jpg"), "/Moved/Photos/cat.jpg");
   EXPECT_EQ(MyPaths(), (std::vector<std::string>{"/Moved/Photos", "/Moved/Photos"}));
-  // The next move settles the records and moves them on.
+  // The next move, once the dead mover's lock has run out, settles the records and moves
+  // them on.
+  now_ += ShareLock::kLeaseMs;
   ASSERT_TRUE(drive_.Move("alice", "/Moved", "/Again", false).ok());
   EXPECT_EQ(LinkPath(), "/Again/Photos");
   auto incoming = shares_.ListIncoming("bob");
@@ -175,6 +183,61 @@ TEST_F(ShareMoveTest, TrashedItemsAreNotServedUntilRestored) {
   ASSERT_EQ(*drive_.Restore("alice", trash->front().id), "/Work");
   EXPECT_EQ(LinkPath(), "/Work/Photos");
   EXPECT_EQ(BobsPath("/cat.jpg"), "/Work/Photos/cat.jpg");
+}
+
+TEST_F(ShareMoveTest, ARestoreUnderAnotherNameKeepsItsShares) {
+  ASSERT_TRUE(drive_.Delete("alice", "/Work/Photos").ok());
+  // Something new takes the name, and is shared too, before the old one comes back.
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Work/Photos").ok());
+  ASSERT_TRUE(Write("/Work/Photos/dog.jpg", "woof").ok());
+  auto newer = shares_.CreateLink("alice", ReadLink("/Work/Photos"));
+  ASSERT_TRUE(newer.ok());
+  auto trash = drive_.ListTrash("alice");
+  ASSERT_EQ(trash->size(), 1u);
+  ASSERT_EQ(*drive_.Restore("alice", trash->front().id), "/Work/Photos (restored)");
+  EXPECT_EQ(LinkPath(), "/Work/Photos (restored)");
+  EXPECT_EQ(BobsPath("/cat.jpg"), "/Work/Photos (restored)/cat.jpg");
+  EXPECT_EQ(shares_.OpenLink(newer->token)->path, "/Work/Photos");
+  // Under a folder restored beside a newer one, shares inside follow as well.
+  ASSERT_TRUE(drive_.Delete("alice", "/Work").ok());
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Work").ok());
+  trash = drive_.ListTrash("alice");
+  ASSERT_EQ(trash->size(), 1u);
+  ASSERT_EQ(*drive_.Restore("alice", trash->front().id), "/Work (restored)");
+  EXPECT_EQ(LinkPath(), "/Work (restored)/Photos (restored)");
+  EXPECT_EQ(shares_.OpenLink(newer->token)->path, "/Work (restored)/Photos");
+  auto mine = shares_.ListMine("alice");
+  ASSERT_TRUE(mine.ok());
+  for (const Share& s : *mine) EXPECT_TRUE(s.moving_to.empty()) << s.path;
+}
+
+// Two moves at once: the shared item renamed while the folder above it moves. Without the
+// owner's lock the folder's move read the share's record before the rename changed the
+// tree and named a place the item never reached (the share then served nothing).
+TEST_F(ShareMoveTest, TwoMovesAtOnceKeepTheShare) {
+  ASSERT_TRUE(drive_.CreateFolder("alice", "/Archive").ok());
+  std::atomic<bool> started{false};
+  std::thread folder_move;
+  absl::Status folder_moved;
+  // The rename is about to change the tree: the folder's move starts now, and has time to
+  // run to its end before the rename goes on, unless it has to wait for it.
+  store_.cut = [&](CuttableStore::When when, std::string_view op, std::string_view row) {
+    if (when == CuttableStore::When::kBefore && op == "cput" && IsTreeRow(row) &&
+        !started.exchange(true)) {
+      folder_move = std::thread(
+          [&] { folder_moved = drive_.Move("alice", "/Work", "/Archive/Work", false); });
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return false;
+  };
+  ASSERT_TRUE(drive_.Move("alice", "/Work/Photos", "/Work/Pictures", false).ok());
+  folder_move.join();
+  store_.cut = nullptr;
+  ASSERT_TRUE(folder_moved.ok()) << folder_moved;
+  EXPECT_EQ(LinkPath(), "/Archive/Work/Pictures");
+  EXPECT_EQ(BobsPath("/cat.jpg"), "/Archive/Work/Pictures/cat.jpg");
+  EXPECT_EQ(MyPaths(),
+            (std::vector<std::string>{"/Archive/Work/Pictures", "/Archive/Work/Pictures"}));
 }
 
 TEST_F(ShareMoveTest, TheRecipientsNameStaysTakenAfterARename) {

@@ -104,7 +104,7 @@ absl::StatusOr<std::vector<TrashEntry>> Drive::ListTrash(std::string_view user) 
     if (!page.ok()) return page.status();
     for (const auto& cell : page->cells) {
       pb::TrashItem item;
-      if (!item.ParseFromString(cell.value)) continue;
+      if (!item.ParseFromString(cell.value) || !item.hidden_for_move().empty()) continue;
       out.push_back(TrashEntry{.id = cell.column,
                                .path = item.path(),
                                .folder = IsFolder(item.entry()),
@@ -165,6 +165,7 @@ absl::StatusOr<std::string> Drive::Restore(std::string_view user, std::string_vi
   if (!raw.ok()) return raw.status();
   pb::TrashItem item;
   if (!item.ParseFromString(*raw)) return absl::DataLossError("corrupt trash item");
+  if (!item.hidden_for_move().empty()) return absl::NotFoundError("no such item in the trash");
   auto parts = SplitPath(item.path());
   if (!parts.ok() || parts->empty()) return absl::DataLossError("corrupt trash item path");
   std::vector<std::string> parent(parts->begin(), parts->end() - 1);
@@ -178,15 +179,27 @@ absl::StatusOr<std::string> Drive::Restore(std::string_view user, std::string_vi
   for (int n = 0; n <= kMaxRenames; ++n) {
     std::string name = n == 0 ? parts->back() : RestoredName(parts->back(), n);
     if (!ValidateName(name).ok()) break;  // too long to rename
+    std::vector<std::string> at = parent;
+    at.push_back(name);
+    std::string path = JoinPath(at);
+    // Under another name it is a move as far as records naming its path are concerned
+    // (shares): they are told first, as by Move, and they settle by the item's id.
+    AfterMove after;
+    if (n > 0) {
+      auto told = TellMoveHook(u, item.path(), path);
+      if (!told.ok()) {
+        (void)kvs_->Put(keys::TrashRow(u), trash_id, *raw);
+        return told.status();
+      }
+      after = *std::move(told);
+    }
     auto put = kvs_->CPut(keys::TreeRow(u, *parent_id), name, std::nullopt, value);
     if (!put.ok()) {
       (void)kvs_->Put(keys::TrashRow(u), trash_id, *raw);
       return put.status();
     }
+    if (after) after(*put);
     if (!*put) continue;
-    std::vector<std::string> at = parent;
-    at.push_back(name);
-    std::string path = JoinPath(at);
     IndexTree(u, path, item.entry(), /*add=*/true);
     return path;
   }
@@ -199,6 +212,8 @@ absl::Status Drive::PurgeItem(const std::string& user, const std::string& id,
                               const std::string& raw) {
   pb::TrashItem item;
   if (!item.ParseFromString(raw)) return kvs_->Delete(keys::TrashRow(user), id);
+  // Its move shows it once the entry has left the tree; until then the tree may hold it.
+  if (!item.hidden_for_move().empty()) return absl::NotFoundError("no such item in the trash");
   if (IsFolder(item.entry())) {
     // Contents first: each file is released by its own compare-and-delete, so a second
     // purge running at once releases nothing twice.
@@ -232,7 +247,9 @@ absl::StatusOr<int> Drive::EmptyTrash(std::string_view user) {
     auto page = kvs_->List(keys::TrashRow(u), opts);
     if (!page.ok()) return page.status();
     for (const auto& cell : page->cells) {
-      if (auto s = PurgeItem(u, cell.column, cell.value); !s.ok()) return s;
+      auto s = PurgeItem(u, cell.column, cell.value);
+      if (absl::IsNotFound(s)) continue;  // hidden: a move's, not yet in the trash
+      if (!s.ok()) return s;
       ++purged;
     }
     if (!page->more || page->cells.empty()) break;
@@ -255,7 +272,9 @@ int Drive::ExpireTrash(const std::string& user) {
       continue;
     }
     if (auto s = PurgeItem(user, cell.column, cell.value); !s.ok()) {
-      PC_LOG(kWarn, "drive.trash_expiry_failed")("user", user)("error", s);
+      if (!absl::IsNotFound(s)) {
+        PC_LOG(kWarn, "drive.trash_expiry_failed")("user", user)("error", s);
+      }
       continue;
     }
     ++purged;

@@ -238,6 +238,7 @@ absl::StatusOr<EntryInfo> Drive::SwitchEntry(
     entry.set_created_ms(at->raw ? at->entry.created_ms() : now);
     entry.set_modified_ms(now);
     entry.set_file_id(at->raw && !at->entry.file_id().empty() ? at->entry.file_id()
+                      : !options.new_file_id.empty()          ? options.new_file_id
                                                               : keys::RandomId());
     if (dead_props) {
       entry.mutable_dead_props()->insert(dead_props->begin(), dead_props->end());

@@ -5,8 +5,10 @@
 #include <mutex>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "drive/cross_move.h"
 #include "drive/path.h"
 #include "frontend/drive_api.h"
 #include "frontend/preview_api.h"
@@ -316,12 +318,46 @@ void RegisterPublicRoutes(Router& router, const ApiContext& ctx,
       RouteOptions{.stream_body = true, .max_body = kMaxUploadBytes, .nonblocking = false});
 }
 
-struct SharesAndDrive {
-  SharesAndDrive(kvs::Client* store, std::shared_ptr<drive::Drive> d)
-      : drive(std::move(d)), shares(store, drive.get()) {}
+// How often each frontend looks for moves between drives whose runner died.
+constexpr int64_t kMoveSweepMs = 5000;
+
+drive::CrossMoveOptions MoveOptions() {
+  drive::CrossMoveOptions options;
+  options.sweep_interval_ms = kMoveSweepMs;
+  // Test knob: process tests shorten the lease to watch a dead runner's move finished.
+  int64_t ms = 0;
+  if (const char* v = std::getenv("PENNCLOUD_DRIVE_MOVE_LEASE_MS"); v && absl::SimpleAtoi(v, &ms)) {
+    options.lease_ms = ms;
+    options.sweep_interval_ms = std::min(kMoveSweepMs, ms);
+  }
+  return options;
+}
+
+// The sharing side of one store: the Shares, the moves between drives (which hand shares
+// over), and the Drive they both use, kept alive with them.
+struct SharingServices {
+  SharingServices(kvs::Client* store, std::shared_ptr<drive::Drive> d)
+      : drive(std::move(d)),
+        shares(store, drive.get()),
+        moves(store, drive.get(), &shares, MoveOptions()) {}
   std::shared_ptr<drive::Drive> drive;
   drive::Shares shares;
+  drive::CrossDriveMoves moves;
 };
+
+std::shared_ptr<SharingServices> Services(const ApiContext& ctx) {
+  static std::mutex mu;
+  static auto* all = new std::map<kvs::Client*, std::weak_ptr<SharingServices>>();
+  std::lock_guard lock(mu);
+  auto& slot = (*all)[ctx.store];
+  if (auto services = slot.lock()) return services;
+  // The services keep the Drive they use alive, and let go of it with their last user: a
+  // deleter's captures would live on while the weak slot does, and with them the Drive's
+  // collector thread, past the store it reads (found by http_api_fuzz).
+  auto services = std::make_shared<SharingServices>(ctx.store, SharedDrive(ctx));
+  slot = services;
+  return services;
+}
 
 }  // namespace
 
@@ -336,18 +372,13 @@ nlohmann::json SharedEntryJson(const drive::EntryInfo& e) {
 }
 
 std::shared_ptr<drive::Shares> SharedShares(const ApiContext& ctx) {
-  static std::mutex mu;
-  static auto* all = new std::map<kvs::Client*, std::weak_ptr<drive::Shares>>();
-  std::lock_guard lock(mu);
-  auto& slot = (*all)[ctx.store];
-  if (auto shares = slot.lock()) return shares;
-  // The Shares keeps the Drive it uses alive, and lets go of it with its last user: a
-  // deleter's captures would live on while the weak slot does, and with them the Drive's
-  // collector thread, past the store it reads (found by http_api_fuzz).
-  auto both = std::make_shared<SharesAndDrive>(ctx.store, SharedDrive(ctx));
-  std::shared_ptr<drive::Shares> shares(both, &both->shares);
-  slot = shares;
-  return shares;
+  auto services = Services(ctx);
+  return std::shared_ptr<drive::Shares>(services, &services->shares);
+}
+
+std::shared_ptr<drive::CrossDriveMoves> SharedMoves(const ApiContext& ctx) {
+  auto services = Services(ctx);
+  return std::shared_ptr<drive::CrossDriveMoves>(services, &services->moves);
 }
 
 std::string SharedWithMeRoot(const drive::Share& share) {

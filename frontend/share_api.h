@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "drive/cross_move.h"
 #include "drive/share.h"
 #include "frontend/api_context.h"
 
@@ -45,6 +46,9 @@ void RegisterShareRoutes(Router& router, const ApiContext& ctx);
 
 // The one Shares of this process over ctx.store.
 std::shared_ptr<drive::Shares> SharedShares(const ApiContext& ctx);
+// The one CrossDriveMoves of this process over ctx.store (its sweep finishes the moves of
+// frontends that died).
+std::shared_ptr<drive::CrossDriveMoves> SharedMoves(const ApiContext& ctx);
 
 // A listing's entry as the sharing routes show it: {"name","type","size","modified",
 // "modified_ms"} (+ "content_type"), no version ids.
@@ -97,12 +101,13 @@ absl::StatusOr<drive::EntryInfo> StatPlace(drive::Drive& drive, const DrivePlace
 // Copy and move between places (resolved with kRead / kChange for the source, kChange for
 // the destination). Within one drive they are Drive::Copy and Drive::Move, so shares follow
 // a move. Across drives (a share and the user's own drive, or two owners' shares) the
-// bytes are copied into the destination's drive, charged to its owner's quota, and a move
-// then deletes the source into its owner's trash: a crash in between leaves both copies,
-// never neither. Errors are already Seen from both places.
+// bytes are copied into the destination's drive, charged to its owner's quota; a move is a
+// drive::CrossDriveMoves: whole or not at all, even across a crash, the moved items' shares
+// handed to the new owner and the source in its owner's trash. Errors are already Seen
+// from both places.
 absl::Status CopyPlace(drive::Drive& drive, const DrivePlace& from, const DrivePlace& to,
                        bool overwrite);
-absl::Status MovePlace(drive::Drive& drive, const DrivePlace& from, const DrivePlace& to,
+absl::Status MovePlace(const ApiContext& ctx, const DrivePlace& from, const DrivePlace& to,
                        bool overwrite);
 // GET /api/files for such a path: the owners, one owner's shares, or a shared folder (with
 // the share's "permission").

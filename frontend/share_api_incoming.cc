@@ -96,7 +96,7 @@ Response TransferSharedWithMe(const ApiContext& ctx, const std::string& user,
   auto target = ResolvePlace(ctx, user, to, PlaceUse::kChange);
   if (!target.ok()) return DriveError(target.status());
   auto drive = SharedDrive(ctx);
-  absl::Status done = move ? MovePlace(*drive, *source, *target, overwrite)
+  absl::Status done = move ? MovePlace(ctx, *source, *target, overwrite)
                            : CopyPlace(*drive, *source, *target, overwrite);
   if (!done.ok()) return DriveError(done);
   auto info = StatPlace(*drive, *target);

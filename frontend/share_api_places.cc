@@ -101,20 +101,16 @@ absl::Status CopyPlace(drive::Drive& drive, const DrivePlace& from, const DriveP
                   {&from, &to});
 }
 
-absl::Status MovePlace(drive::Drive& drive, const DrivePlace& from, const DrivePlace& to,
+absl::Status MovePlace(const ApiContext& ctx, const DrivePlace& from, const DrivePlace& to,
                        bool overwrite) {
+  auto drive = SharedDrive(ctx);
   if (from.owner == to.owner) {
-    return SeenFrom(drive.Move(from.owner, from.path, to.path, overwrite), {&from, &to});
+    return SeenFrom(drive->Move(from.owner, from.path, to.path, overwrite), {&from, &to});
   }
-  // No single write spans two drives. The copy is complete before the source goes, and
-  // it goes into its owner's trash: a crash or failure in between leaves both, never none.
-  if (auto s = CopyPlace(drive, from, to, overwrite); !s.ok()) return s;
-  if (auto s = drive.Delete(from.owner, from.path); !s.ok()) {
-    absl::Status seen = from.Seen(s);
-    return absl::Status(seen.code(),
-                        absl::StrCat("copied, but the original stays: ", seen.message()));
-  }
-  return absl::OkStatus();
+  // Checked on its own first, so that a missing source is named as its viewer knows it.
+  if (auto info = drive->Stat(from.owner, from.path); !info.ok()) return from.Seen(info.status());
+  return SeenFrom(SharedMoves(ctx)->Move(from.owner, from.path, to.owner, to.path, overwrite),
+                  {&from, &to});
 }
 
 }  // namespace penncloud::frontend

@@ -617,7 +617,7 @@ class WebDav {
     if (existed && !overwrite) return ErrorResponse(412, "destination exists");
     absl::Status s;
     if (move) {
-      s = MovePlace(*drive_, *from, *to, overwrite);
+      s = MovePlace(ctx_, *from, *to, overwrite);
     } else if (depth == "0" && src->folder) {
       s = to->Seen(ShallowCopy(*src, *to, existed));
     } else {
