@@ -107,6 +107,9 @@ nlohmann::json Summarize(const std::vector<Record>& records, const std::vector<L
     nlohmann::json j = per_level[i].ToJson(secs);
     j["users"] = levels[i].users;
     j["seconds"] = secs;
+    for (const auto& [name, seconds] : levels[i].server_cpu_s) {
+      j["server_cpu_ms"][name] = seconds * 1000;
+    }
     out["levels"].push_back(j);
   }
   for (size_t i = 0; i < per_op.size(); ++i) {
@@ -131,7 +134,15 @@ void PrintSummary(const nlohmann::json& s, std::ostream& out) {
                 "failed", "ok/s", "mean_ms", "p50_ms", "p99_ms", "p999_ms", "max_ms");
   out << line;
   if (s.contains("levels")) {
-    for (const auto& l : s["levels"]) row(std::to_string(l["users"].get<int>()) + " users", l);
+    for (const auto& l : s["levels"]) {
+      row(std::to_string(l["users"].get<int>()) + " users", l);
+      if (!l.contains("server_cpu_ms") || l["ok"].get<int64_t>() == 0) continue;
+      double total = 0;
+      for (const auto& [name, ms] : l["server_cpu_ms"].items()) total += ms.get<double>();
+      std::snprintf(line, sizeof line, "%-14s server CPU %.2f ms per ok step\n", "",
+                    total / l["ok"].get<double>());
+      out << line;
+    }
   }
   if (s.contains("ops")) {
     for (const auto& [name, j] : s["ops"].items()) row("  " + name, j);

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -62,8 +63,10 @@ class Recorder {
 
 struct LevelInfo {
   int users;
-  int64_t begin_us;  // when the level's users were all started
+  int64_t begin_us;  // when the level's users were all started (and prepared)
   int64_t end_us;
+  // CPU seconds each named server process used between begin and end (when asked for).
+  std::vector<std::pair<std::string, double>> server_cpu_s;
 };
 
 // Merges the per-thread records (sorted by start time).
@@ -71,8 +74,9 @@ std::vector<Record> Merge(const std::vector<Recorder>& recorders);
 
 void WriteCsv(const std::vector<Record>& records, std::ostream& out);
 
-// Per level: users, requests, ok req/s, latency mean/p50/p90/p99/max, outcome counts; per
-// step the same; and the totals. Requests that started in a level's window count for it.
+// Per level: users, requests, ok req/s, latency mean/p50/p90/p99/max, outcome counts, the
+// servers' CPU (`server_cpu_ms`, by process); per step the same; and the totals. Requests that
+// started in a level's window count for it.
 nlohmann::json Summarize(const std::vector<Record>& records, const std::vector<LevelInfo>& levels);
 
 // A human-readable table of Summarize's result.

@@ -246,15 +246,55 @@ class Simulation {
     return false;
   }
 
-  net::awaitable<void> RunUser(int lane_index, int user) {
+  bool Visits(Op op) const {
+    return std::find(o_.steps.begin(), o_.steps.end(), op) != o_.steps.end();
+  }
+
+  // A user that must make a step's input itself before its visit (see simulation.h).
+  bool NeedsPreparation() const {
+    return (Visits(Op::kReadMail) && !Visits(Op::kListInbox)) ||
+           (Visits(Op::kDownload) && !Visits(Op::kUpload));
+  }
+
+  // The mean pause between one user's steps.
+  std::chrono::milliseconds ThinkMean() const {
+    if (o_.rate <= 0) return o_.think;
+    return std::chrono::milliseconds(static_cast<int64_t>(1000.0 * active_users_ / o_.rate));
+  }
+
+  // Lists the inbox's newest page into `inbox` (cleared first).
+  net::awaitable<void> ListInbox(Lane& lane, HttpSession& http, int user, int64_t due,
+                                 std::vector<std::string>& inbox) {
+    const Step list{Op::kListInbox, "GET", "/api/mail?folder=inbox&limit=20", "", o_.retries, due};
+    auto res = co_await Call(lane, http, user, list);
+    inbox.clear();
+    auto j = json::parse(res.body, nullptr, false);
+    if (res.status == 200 && j.is_object() && j["messages"].is_array()) {
+      for (const auto& m : j["messages"]) {
+        inbox.push_back(m["id"].is_string() ? m["id"].get<std::string>() : m["id"].dump());
+      }
+    }
+  }
+
+  // Uploads the user's file as version `seq`; whether it was acknowledged.
+  net::awaitable<bool> Upload(Lane& lane, HttpSession& http, int user, int64_t seq, int64_t due,
+                              const std::string& path) {
+    const Step upload{Op::kUpload,
+                      "PUT",
+                      "/api/files/content?path=" + path,
+                      FileContent(user, seq, o_.file_bytes),
+                      o_.retries,
+                      due};
+    auto res = co_await Call(lane, http, user, upload);
+    co_return res.status / 100 == 2;
+  }
+
+  net::awaitable<void> RunUser(int lane_index, int user, bool prepares) {
     Lane& lane = *lanes_[lane_index];
     const int acct = user % o_.accounts;
     const int peer = (acct + 1) % o_.accounts;
     HttpSession http(co_await net::this_coro::executor, targets_, user);
-    auto think = o_.think;
-    if (o_.rate > 0) {
-      think = std::chrono::milliseconds(static_cast<int64_t>(1000.0 * active_users_ / o_.rate));
-    }
+    const auto think = ThinkMean();
     // Stagger the first steps over one think time so the users do not arrive in lockstep.
     std::uniform_int_distribution<int64_t> stagger(0, std::max<int64_t>(think.count(), 1) * 1000);
     int64_t next_us = NowUs() + stagger(lane.rng);
@@ -263,6 +303,7 @@ class Simulation {
 
     if (o_.login_per_user) {
       if (!co_await SignIn(lane, http, user, accounts_[acct], false)) {
+        if (prepares) --preparing_;
         --live_users_;
         co_return;
       }
@@ -274,6 +315,17 @@ class Simulation {
     int64_t seq = 0, acked_seq = -1, attempted_seq = -1;
     std::vector<std::string> inbox;
     const std::string path = UrlEncode(FilePath(user));
+    if (prepares) {
+      if (Visits(Op::kReadMail) && !Visits(Op::kListInbox)) {
+        co_await ListInbox(lane, http, user, -1, inbox);
+      }
+      if (Visits(Op::kDownload) && !Visits(Op::kUpload)) {
+        attempted_seq = ++seq;
+        if (co_await Upload(lane, http, user, seq, -1, path)) acked_seq = seq;
+      }
+      --preparing_;
+      next_us = std::max(next_us, NowUs());
+    }
     // Waits the think time (closed loop) or until the next scheduled step (open loop); gives
     // the scheduled time to record, or -1.
     auto pause = [&]() -> net::awaitable<int64_t> {
@@ -291,29 +343,24 @@ class Simulation {
     };
     int64_t due = open ? next_us : -1;
     const int r = o_.retries;
-    for (int step = 0; !Done(user) && Budget(); ++step) {
-      switch (step % 6) {
-        case 0: {
-          const Step list{Op::kListInbox, "GET", "/api/mail?folder=inbox&limit=20", "", r, due};
-          auto res = co_await Call(lane, http, user, list);
-          inbox.clear();
-          auto j = json::parse(res.body, nullptr, false);
-          if (res.status == 200 && j.is_object() && j["messages"].is_array()) {
-            for (const auto& m : j["messages"]) {
-              inbox.push_back(m["id"].is_string() ? m["id"].get<std::string>() : m["id"].dump());
-            }
-          }
+    for (size_t step = 0; !Done(user) && Budget(); ++step) {
+      bool ran = true;  // false: the step had nothing to work on yet
+      switch (o_.steps[step % o_.steps.size()]) {
+        case Op::kListInbox:
+          co_await ListInbox(lane, http, user, due, inbox);
           break;
-        }
-        case 1: {
-          if (inbox.empty()) continue;  // nothing to read yet: straight to sending
+        case Op::kReadMail: {
+          if (inbox.empty()) {
+            ran = false;
+            break;
+          }
           std::uniform_int_distribution<size_t> pick(0, inbox.size() - 1);
           const Step read{
               Op::kReadMail, "GET", "/api/mail/" + UrlEncode(inbox[pick(lane.rng)]), "", r, due};
           co_await Call(lane, http, user, read);
           break;
         }
-        case 2: {
+        case Op::kSendMail: {
           std::string subject = "sim u" + std::to_string(user) + " s" + std::to_string(seq);
           json body = {{"to", {accounts_[peer].name + "@" + o_.domain}},
                        {"cc", json::array()},
@@ -324,26 +371,20 @@ class Simulation {
           if (res.status / 100 == 2 && o_.verify) lane.mails.push_back({peer, subject});
           break;
         }
-        case 3: {
+        case Op::kListDrive: {
           const Step list{Op::kListDrive, "GET", "/api/files?path=%2F", "", r, due};
           co_await Call(lane, http, user, list);
           break;
         }
-        case 4: {
-          ++seq;
-          attempted_seq = seq;
-          const Step upload{Op::kUpload,
-                            "PUT",
-                            "/api/files/content?path=" + path,
-                            FileContent(user, seq, o_.file_bytes),
-                            r,
-                            due};
-          auto res = co_await Call(lane, http, user, upload);
-          if (res.status / 100 == 2) acked_seq = seq;
+        case Op::kUpload:
+          attempted_seq = ++seq;
+          if (co_await Upload(lane, http, user, seq, due, path)) acked_seq = seq;
           break;
-        }
-        case 5: {
-          if (acked_seq < 0) continue;
+        case Op::kDownload: {
+          if (acked_seq < 0) {
+            ran = false;
+            break;
+          }
           const Step download{Op::kDownload, "GET", "/api/files/content?path=" + path, "", r, due};
           auto res = co_await Call(lane, http, user, download);
           // Only this user writes its file, so a good answer holds the last upload that was
@@ -359,7 +400,12 @@ class Simulation {
           }
           break;
         }
+        default:
+          break;
       }
+      // A step with nothing to work on yet gives its turn to the next, unless it is the
+      // only kind of step (then it waits its pause, or it would spin).
+      if (!ran && o_.steps.size() > 1) continue;
       due = co_await pause();
     }
     if (o_.verify && acked_seq >= 0) {
@@ -377,6 +423,7 @@ class Simulation {
       threads.emplace_back([l = lane.get()] { l->io.run(); });
     }
     int started = 0;
+    const bool prepares = NeedsPreparation();
     for (size_t li = 0; li < o_.levels.size() && !stop_; ++li) {
       int want = o_.levels[li];
       // New users arrive at `ramp_per_s`, as visitors do, not as one burst of connections
@@ -391,17 +438,33 @@ class Simulation {
         if (due > Clock::now()) std::this_thread::sleep_until(due);
         Lane& lane = *lanes_[started % lanes_.size()];
         ++live_users_;
-        net::co_spawn(lane.io, RunUser(started % static_cast<int>(lanes_.size()), started),
+        if (prepares) ++preparing_;
+        net::co_spawn(lane.io,
+                      RunUser(started % static_cast<int>(lanes_.size()), started, prepares),
                       net::detached);
       }
+      // Users that make their own inputs first (simulation.h) are waited for, each at most
+      // its stagger and one request.
+      const auto ready_by = Clock::now() + ThinkMean() + o_.timeout;
+      while (preparing_ > 0 && Clock::now() < ready_by && !stop_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
       level_ = static_cast<int>(li);
-      LevelInfo info{want, NowUs(), 0};
+      LevelInfo info{want, NowUs(), 0, {}};
+      const std::vector<double> cpu_before = SampleCpuSeconds(o_.servers);
       auto end = Clock::now() + o_.stage;
       while (Clock::now() < end && !stop_) {
         if (o_.interrupted != nullptr && o_.interrupted->load()) stop_ = true;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       info.end_us = NowUs();
+      const std::vector<double> cpu_after = SampleCpuSeconds(o_.servers);
+      for (size_t i = 0; i < o_.servers.size(); ++i) {
+        // A process that died meanwhile has no figure rather than a wrong one.
+        if (cpu_before[i] >= 0 && cpu_after[i] >= 0) {
+          info.server_cpu_s.emplace_back(o_.servers[i].name, cpu_after[i] - cpu_before[i]);
+        }
+      }
       levels->push_back(info);
     }
     stop_ = true;
@@ -493,6 +556,7 @@ class Simulation {
   std::atomic<bool> stop_{false};
   std::atomic<int> active_users_{0};
   std::atomic<int> live_users_{0};
+  std::atomic<int> preparing_{0};  // users still making their own inputs
   std::atomic<int> level_{0};
   std::atomic<int64_t> issued_{0};
   std::mutex mu_;

@@ -9,6 +9,11 @@
 // Argon2id login costs ~35 ms of CPU and 10,000 of them would be the whole experiment.
 // `login_per_user` makes every user log in itself instead.
 //
+// `steps` narrows the visit to some step kinds (one at a time, to measure what each costs).
+// A user whose steps read mail without listing the inbox lists it once first, and one that
+// downloads without uploading uploads once first; a level starts measuring only once every
+// user has done that (or one request timeout passed).
+//
 // Several entry points (coordinators) can be given: users are spread over them, and a user
 // whose request fails below HTTP (refused, reset, timed out) moves to the next one, as a
 // browser tries the next address of a name.
@@ -21,6 +26,7 @@
 #include <vector>
 
 #include "stress_test/user_sim/recorder.h"
+#include "stress_test/user_sim/server_cpu.h"
 
 namespace penncloud::sim {
 
@@ -48,6 +54,10 @@ struct SimOptions {
   int64_t max_requests = 10'000'000;
   bool login_per_user = false;
   bool verify = false;  // after the load, re-read every acknowledged mail and file
+  // The steps of a visit, in order (a subset of list_inbox ... download).
+  std::vector<Op> steps = {Op::kListInbox, Op::kReadMail, Op::kSendMail,
+                           Op::kListDrive, Op::kUpload,   Op::kDownload};
+  std::vector<ServerProcess> servers;  // whose CPU each level reports (LevelInfo)
   // Once this turns true the load ends early (verification still runs): user_sim's
   // SIGINT/SIGTERM, for a caller that decides how long the load lasts.
   const std::atomic<bool>* interrupted = nullptr;

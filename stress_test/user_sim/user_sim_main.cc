@@ -40,6 +40,10 @@ ABSL_FLAG(int, retries, 0, "extra attempts after 503/502/504, timeouts, broken c
 ABSL_FLAG(int64_t, max_requests, 10'000'000, "stop once this many steps were issued");
 ABSL_FLAG(bool, login_per_user, false, "every user logs in itself (Argon2id per user)");
 ABSL_FLAG(bool, verify, false, "re-read every acknowledged mail and file at the end");
+ABSL_FLAG(std::string, steps, "list_inbox,read_mail,send_mail,list_drive,upload,download",
+          "the steps of a visit, in order (a subset measures what some kinds cost)");
+ABSL_FLAG(std::string, server_pids, "",
+          "name=pid,...: server processes whose CPU each level reports (server_cpu_ms)");
 ABSL_FLAG(std::string, csv, "", "write every request here");
 ABSL_FLAG(std::string, summary_json, "", "write the summary here");
 
@@ -99,6 +103,24 @@ int main(int argc, char** argv) {
   o.max_requests = absl::GetFlag(FLAGS_max_requests);
   o.login_per_user = absl::GetFlag(FLAGS_login_per_user);
   o.verify = absl::GetFlag(FLAGS_verify);
+  o.steps.clear();
+  const std::vector<std::string> step_names = absl::StrSplit(absl::GetFlag(FLAGS_steps), ',');
+  for (const std::string& name : step_names) {
+    Op op = Op::kListInbox;
+    while (op <= Op::kDownload && OpName(op) != name) {
+      op = static_cast<Op>(static_cast<int>(op) + 1);
+    }
+    if (op > Op::kDownload) {
+      return Fail(
+          "--steps wants list_inbox, read_mail, send_mail, list_drive, upload or "
+          "download, got '" +
+          name + "'");
+    }
+    o.steps.push_back(op);
+  }
+  auto servers = ParseServerProcesses(absl::GetFlag(FLAGS_server_pids));
+  if (!servers.ok()) return Fail("--server_pids: " + std::string(servers.status().message()));
+  o.servers = *std::move(servers);
   if (o.stage.count() <= 0 || o.think.count() < 0 || o.rate < 0 || o.ramp_per_s <= 0) {
     return Fail("--stage_s and --ramp_per_s must be > 0, --think_ms and --rate >= 0");
   }

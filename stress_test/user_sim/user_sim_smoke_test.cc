@@ -6,11 +6,14 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/process.h"
@@ -69,6 +72,49 @@ TEST(UserSimSmoke, EveryVisitSucceedsAndEveryAcknowledgedWriteIsFound) {
   EXPECT_EQ(lines, s["total"]["requests"].get<int64_t>() + 1);  // + the header
 }
 
+// The pid of the process whose command line holds `arg` (the frontend by its --port).
+int PidWithArgument(const std::string& arg) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline(std::istreambuf_iterator<char>(in), {});
+    for (absl::string_view a : absl::StrSplit(cmdline, '\0')) {
+      if (a == arg) return pid;
+    }
+  }
+  return 0;
+}
+
+// One step kind at a time, as stress_test/experiments/step_cpu.sh measures them: a
+// download-only visit uploads once before the level (recorded, but not in the level), the
+// level holds downloads only, and it reports the frontend's CPU over the level.
+TEST(UserSimSmoke, OneStepKindWithItsInputMadeFirstAndTheServersCpu) {
+  auto cluster = WebCluster::Start({.frontends = 1});
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string dir = (*cluster)->dir();
+  const int frontend = PidWithArgument(absl::StrCat("--port=", (*cluster)->frontend_port(0)));
+  ASSERT_GT(frontend, 0);
+  SimRun run =
+      RunSim(dir, {absl::StrCat("--target=127.0.0.1:", (*cluster)->http_port()), "--levels=8",
+                   "--stage_s=3", "--think_ms=50", "--accounts=4", "--steps=download",
+                   absl::StrCat("--server_pids=frontend=", frontend), "--verify"});
+  ASSERT_EQ(run.exit, 0) << run.log;
+  const auto& s = run.summary;
+  ASSERT_TRUE(s.is_object()) << run.log;
+  for (const auto& [op, figures] : s["ops"].items()) {
+    EXPECT_TRUE(op == "download" || op == "upload" || op == "signup" || op == "verify") << op;
+  }
+  EXPECT_EQ(s["ops"]["upload"]["ok"], 8) << "one upload per user, before its downloads";
+  EXPECT_GT(s["ops"]["download"]["ok"].get<int>(), 20);
+  const auto& level = s["levels"][0];
+  EXPECT_EQ(level["requests"], level["ok"]) << level.dump();
+  EXPECT_GT(level["ok"].get<int>(), 20);
+  EXPECT_LE(level["ok"].get<int>(), s["ops"]["download"]["ok"].get<int>());
+  EXPECT_GT(level["server_cpu_ms"]["frontend"].get<double>(), 0) << level.dump();
+  EXPECT_EQ(s["verify"]["files_bad"], 0) << s["verify"].dump();
+}
+
 // Two entry points, the first with nobody listening: every user that starts there moves to
 // the second on its first refused connect, and the retry it is allowed hides the refusal.
 // SIGINT (sent once the handler is in place) ends the 60 s stage early, and verification
@@ -122,9 +168,13 @@ TEST(UserSimSmoke, NobodyListeningIsAFailedSetupNotASuccess) {
 
 TEST(UserSimSmoke, BadFlagsAreRefused) {
   const std::string dir = TempDir("penncloud-usersim");
-  SimRun run = RunSim(dir, {"--levels=10,abc"});
-  EXPECT_EQ(run.exit, 2);
-  EXPECT_NE(run.log.find("--levels"), std::string::npos) << run.log;
+  for (const char* flag : {"--levels=10,abc", "--steps=upload,dance", "--server_pids=kvs=x"}) {
+    SimRun run = RunSim(dir, {flag});
+    EXPECT_EQ(run.exit, 2) << flag;
+    EXPECT_NE(run.log.find(std::string(flag).substr(0, std::string(flag).find('='))),
+              std::string::npos)
+        << run.log;
+  }
   RemoveTree(dir);
 }
 
