@@ -110,7 +110,12 @@ Response Counts(MailServices& mail, const ApiContext&, Request&, const accounts:
 Response Read(MailServices& mail, const ApiContext& ctx, Request& req, const accounts::Session& s) {
   auto m = Load(mail, s, req.params["id"]);
   if (!m.ok()) return FromStatus(m.status());
-  if (!m->meta.seen()) (void)mail.store.SetSeen(s.username, m->meta.id(), true);
+  if (!m->meta.seen()) {
+    // The entry just read is where it is and how it is: no second look-up.
+    (void)mail.store.UpdateFlags(
+        s.username, m->meta.folder(), m->meta.id(), [](mail::MessageFlags& f) { f.seen = true; },
+        &m->meta);
+  }
   mail::ParsedMessage parsed = mail::ParseMessage(m->source);
   json attachments = json::array();
   for (size_t i = 0; i < parsed.attachments.size(); ++i) {

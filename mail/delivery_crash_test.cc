@@ -127,7 +127,8 @@ class DeliveryCrashTest : public ::testing::TestWithParam<bool> {
 
   // Whatever the crash: the send either left no trace, or it went out in full with one
   // Sent copy whose timeline has every recipient's result and waits for nothing.
-  void ExpectWholeOrNothing(const std::vector<std::string>& local, bool locals_exact) {
+  void ExpectWholeOrNothing(const std::vector<std::string>& local, bool locals_exact,
+                            bool remote = true) {
     size_t sent = Copies("alice", kSent);
     ASSERT_LE(sent, 1u);
     if (sent == 0) {
@@ -135,7 +136,7 @@ class DeliveryCrashTest : public ::testing::TestWithParam<bool> {
       for (const auto& user : local) EXPECT_EQ(Copies(user, kInbox), 0u) << user;
       return;
     }
-    EXPECT_EQ(remote_copies_["far@example.com"], 1);
+    EXPECT_EQ(remote_copies_["far@example.com"], remote ? 1 : 0);
     for (const auto& user : local) {
       if (locals_exact) {
         EXPECT_EQ(Copies(user, kInbox), 1u) << user;
@@ -196,6 +197,22 @@ TEST_P(DeliveryCrashTest, AWebmailSendWithoutUndoIsWholeOrNothing) {
                      [&] {
                        Recover();
                        ExpectWholeOrNothing({"bob", "carol"}, true);
+                     });
+}
+
+// The common webmail send: local recipients only, so the sender itself removes the
+// record at the end, and a crash before that leaves the record to a runner.
+TEST_P(DeliveryCrashTest, AWebmailSendToLocalUsersOnlyIsWholeOrNothing) {
+  ForEveryCrashPoint([] {},
+                     [&](kvs::Client& dying) {
+                       Node node(dying, Clock(), remote_copies_);
+                       pb::QueuedMessage entry = WebmailEntry();
+                       entry.clear_recipients();
+                       (void)Send(node.queue, node.store, node.timelines, entry, kSource, 0);
+                     },
+                     [&] {
+                       Recover();
+                       ExpectWholeOrNothing({"bob", "carol"}, true, /*remote=*/false);
                      });
 }
 

@@ -2,7 +2,9 @@
 
 #include "common/log.h"
 #include "mail/delivery.h"
+#include "mail/delivery_pool.h"
 #include "mail/relay_release.h"
+#include "mail/text.h"
 
 namespace penncloud::mail {
 
@@ -14,11 +16,75 @@ absl::StatusOr<pb::QueuedMessage> BeginSend(OutboundQueue& queue, pb::QueuedMess
   return queue.Add(std::move(entry), source);
 }
 
+namespace {
+
+std::vector<std::string> LocalUsers(const pb::QueuedMessage& entry) {
+  std::vector<std::string> users;
+  for (const std::string& address : entry.local_recipients()) {
+    users.push_back(ToLower(address.substr(0, address.rfind('@'))));
+  }
+  return users;
+}
+
+// A send with no undo window. Its record says from the first write that a release has
+// begun, so a runner that adopts it after a crash (AdoptSend, then ReleaseHeld) looks for
+// the copies already stored instead of storing them twice; the sender therefore needs no
+// further rewrite of the record before it stores the local copies. The timeline is written
+// once, as it ends up, and the record completed (local mail only) or handed to the relay.
+absl::StatusOr<pb::MessageMeta> SendNow(OutboundQueue& queue, MailStore& store,
+                                        DeliveryStatusStore& timelines, pb::QueuedMessage entry,
+                                        std::string_view source) {
+  const std::string user = entry.user();
+  entry.set_held(true);  // a runner adopts it only if the sender dies before the end
+  entry.set_next_attempt_micros(queue.Now());
+  entry.set_release_started_micros(queue.Now());
+  auto record = BeginSend(queue, std::move(entry), source, "webmail-send");
+  if (!record.ok()) return record.status();
+  auto sent = store.Add(user, kSent, source, true);
+  if (!sent.ok()) {
+    (void)queue.Complete(*record);  // nothing has left: the send is taken back
+    return sent.status();
+  }
+  // From here on the send stands: a failure leaves the record leased and unnamed, and the
+  // runner that adopts it finishes the send.
+  const std::vector<std::string> users = LocalUsers(*record);
+  auto stored = RunTogether(users.size(), [&](size_t i) -> absl::Status {
+    return store.Add(users[i], kInbox, source, false).status();
+  });
+  if (!stored.ok()) {
+    PC_LOG(kWarn, "mail.send_release_failed")("id", record->id())("error", stored.ToString());
+    return sent;
+  }
+  const int64_t now = queue.Now();
+  pb::DeliveryStatus timeline = NewTimeline(*record, now);
+  for (const std::string& address : record->local_recipients()) {
+    SetRecipient(timeline, address, kDelivered, "", 0, 1, now);
+  }
+  if (record->recipients_size() == 0) timeline.clear_queue_id();
+  absl::Status handed = timelines.Save(user, sent->id(), timeline);
+  if (handed.ok() && record->recipients_size() == 0) handed = queue.Complete(*record);
+  if (handed.ok() && record->recipients_size() > 0) {
+    pb::QueuedMessage next = *record;
+    next.set_sent_id(sent->id());
+    next.set_held(false);
+    next.clear_local_recipients();
+    next.clear_release_started_micros();
+    handed = queue.Update(*record, std::move(next));
+  }
+  if (!handed.ok()) {
+    PC_LOG(kWarn, "mail.send_release_failed")("id", record->id())("error", handed.ToString());
+  }
+  return sent;
+}
+
+}  // namespace
+
 absl::StatusOr<pb::MessageMeta> Send(OutboundQueue& queue, MailStore& store,
                                      DeliveryStatusStore& timelines, pb::QueuedMessage entry,
                                      std::string_view source, int64_t hold_micros) {
+  if (hold_micros <= 0) return SendNow(queue, store, timelines, std::move(entry), source);
   const std::string user = entry.user();
-  // Held until released: at the window's end by a runner, or at once below.
+  // Held until released: at the window's end by a runner.
   entry.set_held(true);
   entry.set_next_attempt_micros(queue.Now() + hold_micros);
   auto record = BeginSend(queue, std::move(entry), source, "webmail-send");
@@ -27,7 +93,7 @@ absl::StatusOr<pb::MessageMeta> Send(OutboundQueue& queue, MailStore& store,
   // The window begins once the Sent copy is filed, when the sender sees the send done: a
   // slow store must not use it up before the page can offer the undo.
   pb::QueuedMessage named = *record;
-  if (hold_micros > 0) named.set_next_attempt_micros(queue.Now() + hold_micros);
+  named.set_next_attempt_micros(queue.Now() + hold_micros);
   absl::Status saved =
       sent.ok() ? timelines.Save(user, sent->id(), NewTimeline(named, queue.Now())) : sent.status();
   if (!saved.ok()) {
@@ -36,23 +102,9 @@ absl::StatusOr<pb::MessageMeta> Send(OutboundQueue& queue, MailStore& store,
     return saved;
   }
   named.set_sent_id(sent->id());
-  if (hold_micros > 0) {
-    // Named and unleased at once: due at the window's end, undoable until then.
-    if (auto s = queue.Update(*record, std::move(named)); !s.ok()) {
-      PC_LOG(kWarn, "mail.send_update_failed")("id", record->id())("error", s.ToString());
-    }
-    return sent;
-  }
-  // No window: the local copies now, the remote part to the relay. From here on the send
-  // stands: a failure leaves the entry leased, and the runner that adopts it finishes.
-  absl::StatusOr<pb::QueuedMessage> next = queue.Rewrite(*record, std::move(named));
-  if (next.ok()) next = ReleaseHeld(queue, store, timelines, *next, source);
-  absl::Status handed = next.status();
-  if (next.ok()) {
-    handed = next->recipients_size() == 0 ? queue.Complete(*next) : queue.Update(*next, *next);
-  }
-  if (!handed.ok()) {
-    PC_LOG(kWarn, "mail.send_release_failed")("id", record->id())("error", handed.ToString());
+  // Named and unleased at once: due at the window's end, undoable until then.
+  if (auto s = queue.Update(*record, std::move(named)); !s.ok()) {
+    PC_LOG(kWarn, "mail.send_update_failed")("id", record->id())("error", s.ToString());
   }
   return sent;
 }

@@ -204,9 +204,17 @@ absl::StatusOr<pb::MessageMeta> MailStore::Find(std::string_view user, std::stri
   if (id.empty() || id.find('/') != std::string_view::npos) {
     return absl::NotFoundError("no such message");
   }
+  // Most messages are in a system folder: those are looked at before the user's folders
+  // are listed (the order Folders gives, so a message a crashed move left in two folders
+  // is found in the same one either way).
+  for (std::string_view folder : kSystemFolders) {
+    auto meta = Entry(user, folder, id);
+    if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
+  }
   auto folders = Folders(user);
   if (!folders.ok()) return folders.status();
   for (const std::string& folder : *folders) {
+    if (IsFolder(folder)) continue;  // looked at above
     auto meta = Entry(user, folder, id);
     if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
   }
@@ -225,15 +233,19 @@ absl::Status MailStore::SetSeen(std::string_view user, std::string_view id, bool
 
 absl::StatusOr<pb::MessageMeta> MailStore::UpdateFlags(
     std::string_view user, std::string_view folder, std::string_view id,
-    const std::function<void(MessageFlags&)>& change) {
+    const std::function<void(MessageFlags&)>& change, const pb::MessageMeta* read) {
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    auto meta = Entry(user, folder, id);
+    const bool as_read = attempt == 0 && read != nullptr;
+    auto meta = as_read ? absl::StatusOr<pb::MessageMeta>(*read) : Entry(user, folder, id);
     if (!meta.ok()) return meta.status();
     MessageFlags flags = FlagsOf(*meta);
     change(flags);
     pb::MessageMeta changed = *meta;
     SetFlags(flags, &changed);
-    if (changed.SerializeAsString() == meta->SerializeAsString()) return *meta;
+    if (changed.SerializeAsString() == meta->SerializeAsString()) {
+      if (as_read) continue;  // "nothing to change" is only known of the cell as it is now
+      return *meta;
+    }
     const bool to_unread = meta->seen() && !changed.seen();
     const bool to_read = !meta->seen() && changed.seen();
     // The unread key is a superset of the unread messages (search_index.h): written before

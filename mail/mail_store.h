@@ -86,7 +86,8 @@ class MailStore {
   absl::StatusOr<std::vector<pb::MessageMeta>> ListAll(std::string_view user,
                                                        std::string_view folder);
 
-  // The entry of message `id`, in whichever folder it is; kNotFound if none.
+  // The entry of message `id`, in whichever folder it is (the system folders first, in
+  // kSystemFolders order, then the user's); kNotFound if none.
   absl::StatusOr<pb::MessageMeta> Find(std::string_view user, std::string_view id);
   // The entry of message `id` in `folder`; kNotFound if it is not there.
   absl::StatusOr<pb::MessageMeta> Entry(std::string_view user, std::string_view folder,
@@ -96,9 +97,12 @@ class MailStore {
   absl::Status SetSeen(std::string_view user, std::string_view id, bool seen);
   // Changes the flags of message `id` in `folder` with `change`, taking a new change number;
   // returns the entry as written (unchanged, without a new number, if `change` left it so).
+  // `read`, if given, is the entry as the caller just read it: the first compare-and-put
+  // expects it instead of reading the cell again (a stale one only costs that attempt).
   absl::StatusOr<pb::MessageMeta> UpdateFlags(std::string_view user, std::string_view folder,
                                               std::string_view id,
-                                              const std::function<void(MessageFlags&)>& change);
+                                              const std::function<void(MessageFlags&)>& change,
+                                              const pb::MessageMeta* read = nullptr);
   // Moves keep the id (and the source); the entry gets a UID of the new folder.
   absl::StatusOr<pb::MessageMeta> Move(std::string_view user, std::string_view id,
                                        std::string_view folder);

@@ -168,6 +168,44 @@ TEST_F(MailStoreTest, FlagChangesTakeANewModseq) {
       absl::IsNotFound(store_.UpdateFlags("alice", kSent, a->id(), [](MessageFlags&) {}).status()));
 }
 
+// A caller that just read the entry hands it over (webmail's read marks the message
+// seen that way); a change made since is neither lost nor taken for "nothing to do".
+TEST_F(MailStoreTest, FlagChangesFromAnEntryReadEarlierKeepTheChangesMadeSince) {
+  auto a = store_.Add("alice", kInbox, Message("a"), false);
+  ASSERT_TRUE(a.ok());
+  const pb::MessageMeta read = *a;  // unseen, unflagged
+  ASSERT_TRUE(
+      store_.UpdateFlags("alice", kInbox, a->id(), [](MessageFlags& f) { f.flagged = true; }).ok());
+  auto seen = store_.UpdateFlags(
+      "alice", kInbox, a->id(), [](MessageFlags& f) { f.seen = true; }, &read);
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_TRUE(seen->seen());
+  EXPECT_TRUE(seen->flagged());
+  auto now = store_.Entry("alice", kInbox, a->id());
+  EXPECT_TRUE(now->seen() && now->flagged());
+
+  // The entry read says "seen" but the cell was made unseen since: marking it seen writes.
+  const pb::MessageMeta stale_seen = *now;
+  ASSERT_TRUE(store_.SetSeen("alice", a->id(), false).ok());
+  auto again = store_.UpdateFlags(
+      "alice", kInbox, a->id(), [](MessageFlags& f) { f.seen = true; }, &stale_seen);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(store_.Entry("alice", kInbox, a->id())->seen());
+}
+
+// Messages are found in system folders without listing the user's folders, and in a user
+// folder after that.
+TEST_F(MailStoreTest, FindLooksInEveryFolder) {
+  auto in_inbox = store_.Add("alice", kInbox, Message("a"), false);
+  ASSERT_TRUE(store_.CreateFolder("alice", "Work").ok());
+  auto in_work = store_.Add("alice", "Work", Message("b"), false);
+  auto in_trash = store_.Add("alice", kTrash, Message("c"), false);
+  EXPECT_EQ(store_.Find("alice", in_inbox->id())->folder(), kInbox);
+  EXPECT_EQ(store_.Find("alice", in_work->id())->folder(), "Work");
+  EXPECT_EQ(store_.Find("alice", in_trash->id())->folder(), kTrash);
+  EXPECT_TRUE(absl::IsNotFound(store_.Find("alice", "0123").status()));
+}
+
 TEST_F(MailStoreTest, RowsFromBeforeUidsGetThemOldestFirst) {
   // Two entries as the store wrote them before UIDs: no uid, no folder counters.
   for (const char* subject : {"old", "older"}) {
