@@ -482,15 +482,19 @@ absl::StatusOr<uint64_t> Drive::QuotaOf(const std::string& user) {
 
 absl::StatusOr<Usage> Drive::GetUsage(std::string_view user) {
   if (auto s = ValidateUser(user); !s.ok()) return s;
-  std::string u(user);
+  // The quota and the counter are cells of one row: one listing reads both at once.
+  auto page = kvs_->List(keys::StateRow(user),
+                         kvs::ListOptions{.after = "", .limit = 16, .with_values = true});
+  if (!page.ok()) return page.status();
   Usage usage;
-  auto quota = QuotaOf(u);
-  if (!quota.ok()) return quota.status();
-  usage.quota_bytes = *quota;
-  auto raw = GetOptional(kvs_, keys::StateRow(u), keys::kUsedColumn);
-  if (!raw.ok()) return raw.status();
-  if (*raw && !absl::SimpleAtoi(**raw, &usage.used_bytes)) {
-    return absl::DataLossError("corrupt usage counter");
+  usage.quota_bytes = options_.default_quota_bytes;
+  for (const kvs::Cell& cell : page->cells) {
+    if (cell.column == keys::kQuotaColumn && !absl::SimpleAtoi(cell.value, &usage.quota_bytes)) {
+      return absl::DataLossError("corrupt quota");
+    }
+    if (cell.column == keys::kUsedColumn && !absl::SimpleAtoi(cell.value, &usage.used_bytes)) {
+      return absl::DataLossError("corrupt usage counter");
+    }
   }
   return usage;
 }

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -159,6 +160,8 @@ class Upload {
   void Abort();
 
   uint64_t bytes_written() const { return size_; }
+  // Whether nothing was at the path when the upload began (its commit creates the file).
+  bool creates() const { return creates_; }
   const std::string& version_for_test() const { return version_; }
 
  private:
@@ -166,7 +169,9 @@ class Upload {
 
   Upload(Drive* drive, std::string user, std::vector<std::string> path, std::string version,
          UploadOptions options, uint64_t allowance);
-  absl::Status FlushChunk();
+  // Writes the buffer as the next chunk, in the background unless `last` finds nothing
+  // else in flight.
+  absl::Status FlushChunk(bool last = false);
   absl::Status DrainWrites();
 
   Drive* drive_;
@@ -184,6 +189,7 @@ class Upload {
   uint32_t chunks_ = 0;
   std::string pending_raw_;  // our pending record as last written, for compare-and-put
   int64_t touched_ms_ = 0;
+  bool creates_ = false;
   bool done_ = false;
   absl::Status error_;
 };
@@ -326,10 +332,14 @@ class Drive {
   int ExpireTrash(const std::string& user);
 
   // Versions (versions.cc). Files `old`, replaced at `now`, among the versions of
-  // `file_id`; false if it was not kept (the caller then releases it).
+  // `file_id`; false if it was not kept (the caller then releases it). The versions this
+  // pushes out go to garbage and their bytes are added to `*pruned_bytes`: the caller takes
+  // them off the usage counter in the one charge it makes anyway.
   bool KeepVersion(const std::string& user, const std::string& file_id, const pb::Entry& old,
-                   int64_t now);
-  void PruneVersions(const std::string& user, const std::string& file_id, int64_t now);
+                   int64_t now, uint64_t* pruned_bytes);
+  // Drops the versions of `file_id` beyond max_versions or retention; returns their bytes
+  // (not yet taken off the usage counter).
+  uint64_t PruneVersions(const std::string& user, const std::string& file_id, int64_t now);
   absl::Status PurgeVersions(const std::string& user, const std::string& file_id);
   int ExpireVersions(const std::string& user);
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> VersionCells(
@@ -405,6 +415,9 @@ class Drive {
   void DeleteChunks(const std::string& user, const std::string& version, uint64_t count);
   void ProbeDeleteChunks(const std::string& user, const std::string& version);
   void ScheduleCollection(const std::string& user);
+  // A user's rows are looked at no more often than this: nothing in them becomes due
+  // sooner than the garbage grace or the pending timeout after it was written.
+  std::chrono::milliseconds CollectionInterval() const;
   void CollectorLoop();
 
   kvs::Client* kvs_;
@@ -417,7 +430,12 @@ class Drive {
   std::condition_variable cv_;
   std::deque<std::string> queue_;  // GUARDED_BY(mu_): users whose garbage to collect
   std::set<std::string> queued_;   // GUARDED_BY(mu_)
-  bool stopping_ = false;          // GUARDED_BY(mu_)
+  using CollectorTime = std::chrono::steady_clock::time_point;
+  // Users to queue again at a time: garbage still in its grace, or a user collected too
+  // recently (CollectionInterval) when a write asked again.
+  std::map<std::string, CollectorTime> later_;           // GUARDED_BY(mu_)
+  std::map<std::string, CollectorTime> last_collected_;  // GUARDED_BY(mu_), recent ones only
+  bool stopping_ = false;                                // GUARDED_BY(mu_)
   std::thread collector_;
 };
 

@@ -112,30 +112,47 @@ absl::StatusOr<int> Drive::CollectGarbage(std::string_view user) {
   return collected;
 }
 
+std::chrono::milliseconds Drive::CollectionInterval() const {
+  return std::chrono::milliseconds(
+      std::min(options_.garbage_grace_ms, options_.pending_timeout_ms) / 4);
+}
+
 void Drive::ScheduleCollection(const std::string& user) {
   if (!options_.background_collection) return;
   {
     std::lock_guard lock(mu_);
-    if (!queued_.insert(user).second) return;
+    if (queued_.contains(user)) return;
+    // Every upload asks; a user who writes often is looked at once per interval, and what
+    // the skipped asks would have found is found then.
+    auto last = last_collected_.find(user);
+    if (last != last_collected_.end()) {
+      const CollectorTime due = last->second + CollectionInterval();
+      if (std::chrono::steady_clock::now() < due) {
+        auto [at, added] = later_.emplace(user, due);
+        if (!added) at->second = std::min(at->second, due);
+        return;
+      }
+    }
+    queued_.insert(user);
     queue_.push_back(user);
   }
   cv_.notify_one();
 }
 
 void Drive::CollectorLoop() {
-  // Users with garbage still in its grace period are looked at again later.
-  std::map<std::string, std::chrono::steady_clock::time_point> later;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     auto now = std::chrono::steady_clock::now();
-    for (auto it = later.begin(); it != later.end();) {
+    for (auto it = later_.begin(); it != later_.end();) {
       if (it->second <= now) {
         if (queued_.insert(it->first).second) queue_.push_back(it->first);
-        it = later.erase(it);
+        it = later_.erase(it);
       } else {
         ++it;
       }
     }
+    std::erase_if(last_collected_,
+                  [&](const auto& user) { return user.second + CollectionInterval() <= now; });
     if (queue_.empty()) {
       cv_.wait_for(lock, std::chrono::seconds(5));
       continue;
@@ -143,6 +160,7 @@ void Drive::CollectorLoop() {
     std::string user = std::move(queue_.front());
     queue_.pop_front();
     queued_.erase(user);
+    last_collected_[user] = now;
     lock.unlock();
     auto result = CollectGarbage(user);
     if (!result.ok()) {
@@ -166,7 +184,10 @@ void Drive::CollectorLoop() {
     lock.lock();
     if (more) {
       int64_t wait_ms = std::min(options_.garbage_grace_ms, options_.pending_timeout_ms) / 2 + 1000;
-      later[user] = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+      const CollectorTime due =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+      auto [at, added] = later_.emplace(user, due);
+      if (!added) at->second = std::min(at->second, due);
     }
   }
 }

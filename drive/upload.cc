@@ -74,6 +74,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Drive::BeginUpload(std::string_view user
 
   std::unique_ptr<Upload> upload(
       new Upload(this, u, *parts, keys::RandomId(), std::move(options), allowance));
+  upload->creates_ = !at->raw;
   upload->touched_ms_ = Now();
   upload->pending_raw_ = SerializePending(upload->touched_ms_, options_.chunk_bytes, false);
   if (auto s = kvs_->Put(keys::PendingRow(u), upload->version_, upload->pending_raw_); !s.ok()) {
@@ -130,12 +131,19 @@ absl::Status Upload::Append(std::string_view bytes) {
   return absl::OkStatus();
 }
 
-absl::Status Upload::FlushChunk() {
+absl::Status Upload::FlushChunk(bool last) {
   kvs::Client* kvs = drive_->kvs_;
   std::string row = keys::ChunkRow(user_, version_, chunks_);
   // Counted before the write finishes: it may take effect even if it reports an error, and
   // Abort deletes chunks [0, chunks_).
   ++chunks_;
+  if (last && writes_.empty()) {
+    // The only write of a small file: no thread to start for a write waited on at once.
+    absl::Status s = kvs->Put(row, keys::kChunkColumn, buffer_);
+    buffer_.clear();
+    if (!s.ok()) error_ = s;
+    return s;
+  }
   std::string data;
   data.swap(buffer_);
   buffer_.reserve(drive_->options_.chunk_bytes);
@@ -163,7 +171,7 @@ absl::Status Upload::DrainWrites() {
 
 absl::StatusOr<EntryInfo> Upload::Commit() {
   if (done_) return absl::FailedPreconditionError("upload already finished");
-  if (error_.ok() && !buffer_.empty()) (void)FlushChunk();
+  if (error_.ok() && !buffer_.empty()) (void)FlushChunk(/*last=*/true);
   (void)DrainWrites();
   if (!error_.ok()) {
     absl::Status s = error_;
@@ -254,12 +262,14 @@ absl::StatusOr<EntryInfo> Drive::SwitchEntry(
       return done.status();
     }
     if (!*done) continue;  // someone else changed the entry: look again
-    if (at->raw && !(keep_old && KeepVersion(user, entry.file_id(), at->entry, now))) {
+    uint64_t pruned = 0;   // older versions the kept one pushed out
+    if (at->raw && !(keep_old && KeepVersion(user, entry.file_id(), at->entry, now, &pruned))) {
       (void)AddGarbage(user, at->entry.version(), at->entry.size(), at->entry.chunk_bytes());
     } else {
       old_size = 0;  // still counted, as a version
     }
-    (void)ChargeUsage(user, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
+    // One compare-and-put of the counter for the new content and everything released.
+    (void)ChargeUsage(user, static_cast<int64_t>(size) - static_cast<int64_t>(old_size + pruned));
     IndexPut(user, JoinPath(path), entry);
     ScheduleCollection(user);
     PC_LOG(kInfo, "drive.upload_committed")("user", user)("size", size);

@@ -62,7 +62,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Drive::VersionC
 }
 
 bool Drive::KeepVersion(const std::string& user, const std::string& file_id, const pb::Entry& old,
-                        int64_t now) {
+                        int64_t now, uint64_t* pruned_bytes) {
   if (options_.max_versions <= 0) return false;
   pb::OldVersion kept;
   *kept.mutable_entry() = old;
@@ -74,7 +74,7 @@ bool Drive::KeepVersion(const std::string& user, const std::string& file_id, con
     PC_LOG(kWarn, "drive.version_not_kept")("user", user)("error", s);
     return false;
   }
-  PruneVersions(user, file_id, now);
+  *pruned_bytes += PruneVersions(user, file_id, now);
   return true;
 }
 
@@ -85,9 +85,10 @@ static bool DropVersion(kvs::Client* kvs, const std::string& user, const Kept& k
   return gone.ok() && *gone;
 }
 
-void Drive::PruneVersions(const std::string& user, const std::string& file_id, int64_t now) {
+uint64_t Drive::PruneVersions(const std::string& user, const std::string& file_id, int64_t now) {
   auto cells = VersionCells(user, file_id);
-  if (!cells.ok()) return;  // pruned at the next replacement or by expiry
+  if (!cells.ok()) return 0;  // pruned at the next replacement or by expiry
+  uint64_t pruned = 0;
   auto kept = ParseNewestFirst(*cells);
   for (size_t i = 0; i < kept.size(); ++i) {
     bool expired = kept[i].version.replaced_ms() + options_.version_retention_ms <= now;
@@ -95,8 +96,9 @@ void Drive::PruneVersions(const std::string& user, const std::string& file_id, i
     if (!DropVersion(kvs_, user, kept[i])) continue;
     const pb::Entry& e = kept[i].version.entry();
     (void)AddGarbage(user, e.version(), e.size(), e.chunk_bytes());
-    (void)ChargeUsage(user, -static_cast<int64_t>(e.size()));
+    pruned += e.size();
   }
+  return pruned;
 }
 
 absl::Status Drive::PurgeVersions(const std::string& user, const std::string& file_id) {
@@ -226,11 +228,13 @@ absl::StatusOr<EntryInfo> Drive::RestoreVersion(std::string_view user, std::stri
       continue;  // the file changed meanwhile: look again
     }
     // Both contents were counted already; the one replaced now becomes a version.
-    if (!KeepVersion(u, file_id, at->entry, now)) {
+    uint64_t released = 0;
+    if (!KeepVersion(u, file_id, at->entry, now, &released)) {
       const pb::Entry& was = at->entry;
       (void)AddGarbage(u, was.version(), was.size(), was.chunk_bytes());
-      (void)ChargeUsage(u, -static_cast<int64_t>(was.size()));
+      released += was.size();
     }
+    (void)ChargeUsage(u, -static_cast<int64_t>(released));
     IndexPut(u, JoinPath(*parts), next);
     ScheduleCollection(u);
     return ToInfo(at->name, next);

@@ -270,11 +270,10 @@ absl::StatusOr<Received> ReceiveFileContent(drive::Drive& drive, const std::stri
     auto tags = EtagList(request.headers.Get("If-None-Match"));
     if (tags.size() == 1 && tags[0] == "*") options.if_none_match = true;
   }
-  auto before = drive.Stat(user, path);
   Received received;
-  received.created = absl::IsNotFound(before.status());
   auto upload = drive.BeginUpload(user, path, options);
   if (!upload.ok()) return upload.status();
+  received.created = (*upload)->creates();
   if (request.body_reader == nullptr) {
     if (auto s = (*upload)->Append(request.body); !s.ok()) return s;
   } else {
