@@ -128,12 +128,12 @@ paxos::Membership Replica::LatestMembership() const {
 void Replica::StartChange(PendingChange change) {
   if (!node_->is_leader()) {
     FillHint(change.response->mutable_hint());
-    change.reactor->Finish(grpc::Status::OK);
+    change.call->Finish(grpc::Status::OK);
     return;
   }
   if (change_) {
-    change.reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                        "kvs: another membership change is in progress; retry"));
+    change.call->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                     "kvs: another membership change is in progress; retry"));
     return;
   }
   const pb::Member& member = change.request.member();
@@ -193,7 +193,7 @@ void Replica::ProposeChange() {
 
 void Replica::FinishChange(const grpc::Status& status) {
   if (!change_) return;
-  change_->reactor->Finish(status);
+  change_->call->Finish(status);
   change_.reset();
 }
 

@@ -13,8 +13,9 @@ constexpr size_t kMaxBatchBytes = 16 << 20;
 constexpr size_t kMaxQueuedMessages = 100000;
 }  // namespace
 
-PeerTransport::PeerTransport(uint64_t self, const std::map<uint64_t, std::string>& peers)
-    : self_(self) {
+PeerTransport::PeerTransport(uint64_t self, const std::map<uint64_t, std::string>& peers,
+                             grpc::CompletionQueue* cq)
+    : self_(self), cq_(cq) {
   for (const auto& [id, address] : peers) AddPeer(id, address);
 }
 
@@ -62,10 +63,20 @@ pb::KvsPeer::Stub* PeerTransport::Stub(uint64_t peer) {
   return p == nullptr ? nullptr : p->stub.get();
 }
 
-struct PeerTransport::Call {
+struct PeerTransport::Call final : LoopTag {
+  Call(PeerTransport* t, Peer* p) : transport(t), peer(p) {}
+  void Proceed(bool) override {
+    const grpc::Status result = status;  // Done deletes this call
+    transport->Done(peer, this, result);
+  }
+
+  PeerTransport* transport;
+  Peer* peer;
   grpc::ClientContext context;
   pb::PeerBatch batch;
   pb::PeerAck ack;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<pb::PeerAck>> rpc;
   std::chrono::steady_clock::time_point started;
 };
 
@@ -96,7 +107,7 @@ void PeerTransport::Send(paxos::Message message) {
 }
 
 void PeerTransport::Start(Peer* peer, std::vector<paxos::Message> messages) {
-  auto* call = new Call;
+  auto* call = new Call(this, peer);
   call->batch.set_from(self_);
   size_t bytes = 0;
   size_t i = 0;
@@ -115,8 +126,9 @@ void PeerTransport::Start(Peer* peer, std::vector<paxos::Message> messages) {
   peer->metrics.in_flight.Set(static_cast<double>(i));
   call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   call->started = std::chrono::steady_clock::now();
-  peer->stub->async()->Send(&call->context, &call->batch, &call->ack,
-                            [this, peer, call](grpc::Status status) { Done(peer, call, status); });
+  call->rpc = peer->stub->PrepareAsyncSend(&call->context, call->batch, cq_);
+  call->rpc->StartCall();
+  call->rpc->Finish(&call->ack, &call->status, call);
 }
 
 void PeerTransport::Done(Peer* peer, Call* call, const grpc::Status& status) {

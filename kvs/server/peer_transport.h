@@ -1,10 +1,10 @@
 // Sends Paxos messages to the other replicas. Each peer has at most one PeerBatch RPC in
 // flight; while it is, the next batch accumulates (batching grows with load; no message
-// waits behind a timer). The RPCs are asynchronous: an idle peer's batch is sent from the
-// caller's thread and the next one from the completion of the previous, so no sender
-// thread has to be woken (and scheduled, on a busy machine) between the loop and the
-// wire. Delivery is best effort: a failed batch is dropped, and the consensus core
-// resends what matters.
+// waits behind a timer). The RPCs complete on the loop's queue (loop_queue.h): an idle
+// peer's batch is sent from the loop's thread and the next one when the loop sees the
+// previous complete, so no thread has to be woken between the loop and the wire.
+// Delivery is best effort: a failed batch is dropped, and the consensus core resends what
+// matters.
 #pragma once
 
 #include <atomic>
@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "grpcpp/grpcpp.h"
+#include "kvs/server/loop_queue.h"
 #include "kvs/server/queue_metrics.h"
 #include "proto/kvs.grpc.pb.h"
 #include "proto/paxos.pb.h"
@@ -24,7 +26,10 @@ namespace penncloud::kvs::server {
 
 class PeerTransport {
  public:
-  PeerTransport(uint64_t self, const std::map<uint64_t, std::string>& peers);
+  // `cq` is polled by the thread that calls Send (and outlives the transport).
+  PeerTransport(uint64_t self, const std::map<uint64_t, std::string>& peers,
+                grpc::CompletionQueue* cq);
+  // Waits for the batches in flight: the queue must still be polled meanwhile.
   ~PeerTransport();
 
   void Send(paxos::Message message);
@@ -54,6 +59,7 @@ class PeerTransport {
   Peer* Find(uint64_t id);
 
   const uint64_t self_;
+  grpc::CompletionQueue* const cq_;
   std::mutex peers_mu_;  // guards the map; a Peer lives as long as the transport
   std::map<uint64_t, std::unique_ptr<Peer>> peers_;
   std::atomic<bool> stop_{false};

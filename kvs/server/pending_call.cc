@@ -9,22 +9,26 @@ void BatchCall::Answer(pb::ItemStatus* item, const grpc::Status& status) {
 }
 
 void BatchCall::Release() {
-  if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  reactor->Finish(grpc::Status::OK);
+  if (--remaining != 0) return;
+  call->Finish(grpc::Status::OK);
   delete this;
 }
 
 void PendingWrite::Finish(const grpc::Status& status) {
   if (batch == nullptr) {
-    reactor->Finish(status);
+    call->Finish(status);
   } else {
     batch->Answer(batch->response->mutable_write_status(index), status);
   }
 }
 
 void PendingRead::Finish(const grpc::Status& status) {
-  if (batch == nullptr) {
-    reactor->Finish(status);
+  if (watcher != nullptr) {  // the watch answers its call, and goes
+    watcher->Answer(
+        absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()),
+        {});
+  } else if (batch == nullptr) {
+    call->Finish(status);
   } else {
     batch->Answer(batch->response->mutable_get_status(index), status);
   }
@@ -37,15 +41,21 @@ void WatchCall::Answer(const absl::Status& status, std::vector<WatchedCell> chan
     out->set_found(cell.value.has_value());
     if (cell.value) out->set_value(std::move(*cell.value));
   }
-  Finish(grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message())));
+  call_->Finish(
+      grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message())));
+  delete this;
 }
 
-void WatchCall::OnCancel() {
+WatchCall::WatchCall(WatchTable& table, CallHandle* call, pb::WatchResponse* response)
+    : table_(table), call_(call), response_(response) {
+  call_->OnCancel([this] { Cancelled(); });
+}
+
+void WatchCall::Cancelled() {
   MarkCancelled();
-  // Parked: the table lets go of it and this thread answers. Otherwise the loop will
-  // (Park refuses a cancelled watcher), or already has.
-  if (table_.Cancel(this))
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "kvs: watch cancelled"));
+  // Parked: the table lets go of it and it is answered now. Otherwise the loop will (Park
+  // refuses a cancelled watcher).
+  if (table_.Cancel(this)) Answer(absl::CancelledError("kvs: watch cancelled"), {});
 }
 
 }  // namespace penncloud::kvs::server

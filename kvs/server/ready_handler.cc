@@ -45,9 +45,14 @@ class Replica::ReadyHandler final : public paxos::ReadyHooks {
     }
     // The one fsync that covers everything gathered since the last one.
     const auto started = Clock::now();
-    if (absl::Status s = r_.store_->Persist(write, sync); !s.ok()) {
-      Fatal("kvs.persist_failed", s);
+    absl::Status s;
+    if (sync) {
+      // The fsync runs beside the loop, which meanwhile takes in what arrives.
+      r_.persist_->Run([&] { s = r_.store_->Persist(write, true); });
+    } else {
+      s = r_.store_->Persist(write, false);
     }
+    if (!s.ok()) Fatal("kvs.persist_failed", s);
     const auto took = Clock::now() - started;
     if (took > std::chrono::milliseconds(100)) {
       PC_LOG(kWarn, "kvs.slow_persist")

@@ -115,16 +115,18 @@ absl::Status Replica::Init() {
   config.seed = options_.id * 0x9E3779B97F4A7C15ull ^
                 static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   node_ = std::make_unique<paxos::Node>(config, std::move(state));
+  PublishStatus();
+
+  grpc::ServerBuilder builder;
+  queue_ = std::make_unique<LoopQueue>(builder.AddCompletionQueue());
+  persist_ = std::make_unique<PersistThread>(*queue_);
   {
     std::map<uint64_t, std::string> peers;
     for (const auto& [id, member] : book_.All()) peers.emplace(id, member.peer_address());
-    transport_ = std::make_unique<PeerTransport>(options_.id, peers);
+    transport_ = std::make_unique<PeerTransport>(options_.id, peers, queue_->cq());
   }
-  PublishStatus();
-
-  client_service_ = NewClientService(this);
-  peer_service_ = NewPeerService(this);
-  grpc::ServerBuilder builder;
+  client_service_ = NewClientService(this, queue_.get());
+  peer_service_ = NewPeerService(this, queue_.get());
   const std::string listen =
       options_.listen.empty() ? options_.peers.at(options_.id) : options_.listen;
   int port = 0;
@@ -134,12 +136,14 @@ absl::Status Replica::Init() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
-  builder.RegisterService(client_service_.get());
-  builder.RegisterService(peer_service_.get());
+  builder.RegisterService(client_service_->service());
+  builder.RegisterService(peer_service_->service());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
   }
+  client_service_->Listen();
+  peer_service_->Listen();
   loop_ = std::thread([this] { Loop(); });
   if (!options_.config.empty()) map_poller_ = std::thread([this] { PollMap(); });
   if (options_.scrub_interval_ms > 0) {
@@ -159,14 +163,12 @@ void Replica::Shutdown() {
     if (stop_) return;
     stop_ = true;
   }
-  cv_.notify_all();
+  if (queue_) queue_->Wake();
   poll_cv_.notify_all();
   if (map_poller_.joinable()) map_poller_.join();
   scrubber_.reset();
   if (loop_.joinable()) loop_.join();
-  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  if (snapshots_) snapshots_->Join();
-  transport_.reset();
+  StopServing();
   {
     std::lock_guard<std::mutex> lock(shutdown_mu_);
     shut_down_ = true;
@@ -179,30 +181,63 @@ void Replica::Wait() {
   shutdown_cv_.wait(lock, [&] { return shut_down_; });
 }
 
+void Replica::StopServing() {
+  loop_stopped_ = true;  // the loop thread has been joined: the drainer below polls now
+  if (!queue_) {
+    transport_.reset();
+    return;
+  }
+  std::atomic<bool> closing{false};
+  std::thread drainer([&] {
+    // Calls that arrive meanwhile are refused at once (Accept), answers go out, peer
+    // batches in flight complete, so the server's shutdown and the transport's wait end.
+    while (!closing.load(std::memory_order_acquire)) {
+      queue_->Poll(LoopQueue::Clock::now() + std::chrono::milliseconds(20));
+    }
+    // Only this thread begins operations on the queue now, so none begins after this.
+    queue_->Close();
+    queue_->DrainClosed();
+  });
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (snapshots_) snapshots_->Join();
+  while (streams_running_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  transport_.reset();
+  closing.store(true, std::memory_order_release);
+  drainer.join();
+}
+
 void Replica::Enqueue(const std::function<void(Inbox&)>& add) {
-  bool wake = false;
   Inbox refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stop_) {
-      add(refused);
-    } else {
-      add(inbox_);
-    }
-    ProposalQueue().waiting.Set(static_cast<double>(inbox_.proposals.size()));
-    // A busy loop drains the inbox on its next turn anyway; only a sleeping one needs
-    // the (system call) wake-up.
-    wake = loop_sleeping_;
+    add(stop_ ? refused : inbox_);
   }
   Refuse(refused);
-  if (wake) cv_.notify_one();
+  queue_->Wake();
+}
+
+void Replica::Inbox::Take(Inbox& other) {
+  auto append = [](auto& to, auto& from) {
+    if (to.empty()) {
+      std::swap(to, from);
+      return;
+    }
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    from.clear();
+  };
+  append(messages, other.messages);
+  append(proposals, other.proposals);
+  append(reads, other.reads);
+  append(snapshot_reports, other.snapshot_reports);
+  append(snapshots, other.snapshots);
+  append(changes, other.changes);
 }
 
 void Replica::Refuse(Inbox& in) {
   const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE, "kvs: replica shutting down");
   for (Proposal& p : in.proposals) p.write.Finish(stopping);
   for (PendingRead& r : in.reads) r.Finish(stopping);
-  for (PendingChange& c : in.changes) c.reactor->Finish(stopping);
+  for (PendingChange& c : in.changes) c.call->Finish(stopping);
   in = Inbox();
 }
 
@@ -213,17 +248,16 @@ void Replica::Loop() {
   const auto tick = std::chrono::milliseconds(options_.tick_ms);
   auto next_tick = Clock::now() + tick;
   auto next_sweep = Clock::now() + std::chrono::milliseconds(100);
-  Inbox in;
   while (true) {
+    // Runs the calls that arrived (into arrived_) and the answers and peer batches that
+    // completed; waits for the first until the next tick if there is nothing to do.
+    queue_->Poll(arrived_.empty() ? next_tick : Clock::now());
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      loop_sleeping_ = true;
-      cv_.wait_until(lock, next_tick, [&] { return stop_ || !inbox_.empty(); });
-      loop_sleeping_ = false;
+      std::lock_guard<std::mutex> lock(mu_);
       if (stop_) break;
-      std::swap(in, inbox_);
-      ProposalQueue().waiting.Set(0);
+      if (!inbox_.empty()) arrived_.Take(inbox_);
     }
+    ProposalQueue().waiting.Set(static_cast<double>(arrived_.proposals.size()));
     // Ticks first: after a pause (SIGSTOP) the core must learn how much time passed (and
     // that its lease ran out) before it is asked to serve any read that waited meanwhile.
     auto now = Clock::now();
@@ -235,7 +269,7 @@ void Replica::Loop() {
       node_->Tick();
       next_tick += tick;
     }
-    Drain(in);
+    Drain(arrived_);
     while (node_->HasReady()) HandleReady();
 
     const bool leader = node_->is_leader();
@@ -268,7 +302,8 @@ void Replica::Loop() {
     read.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "kvs: shutting down"));
   }
   pending_reads_.clear();
-  // What came in between the last turn and stop_ (later calls are refused by Enqueue).
+  // What came in since the last turn (later calls are refused by Accept and Enqueue).
+  Refuse(arrived_);
   Inbox left;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -7,16 +7,19 @@
 // (configuration.cc, membership_change.h, peer_book.h) and the services (client_service.cc,
 // peer_service.cc, replica_status.cc; request_checks.h).
 //
-// Threads. One loop thread owns the core: it drains an inbox (peer messages, client
-// writes and reads, snapshot reports), ticks the core, and handles each Ready in the
-// order the core's contract asks (install snapshot, persist with one fsync, send, apply,
-// serve reads, Advance). Everything a client or peer sent while the loop was busy with
-// the previous fsync lands in the next one: that is the group commit. gRPC's callback
-// threads only validate a request and put it in the inbox; the loop answers it.
+// Threads. One loop thread owns the core and polls the one completion queue on which the
+// replica serves every call and sends every peer batch (loop_queue.h): it takes the calls
+// that arrived (checked and put in the inbox of its turn), ticks the core, and handles each
+// Ready in the order the core's contract asks (install snapshot, persist with one fsync,
+// send, apply, serve reads, Advance), answering calls as they are done. Everything a
+// client or peer sent while the loop was busy with the previous fsync lands in the next
+// one: that is the group commit. Other threads (snapshot downloads and dumps, the map
+// poller) hand their results over through a locked inbox and wake the queue.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,8 +35,10 @@
 #include "kvs/server/apply_queue.h"
 #include "kvs/server/compaction_policy.h"
 #include "kvs/server/disk_space.h"
+#include "kvs/server/loop_queue.h"
 #include "kvs/server/peer_book.h"
 #include "kvs/server/peer_transport.h"
+#include "kvs/server/persist_thread.h"
 #include "kvs/server/pending_call.h"
 #include "kvs/server/replica_options.h"
 #include "kvs/server/scrubber.h"
@@ -56,16 +61,24 @@ class Replica {
   void Wait();
 
  private:
+  // A gRPC service whose calls the loop serves from its queue.
+  class LoopService {
+   public:
+    virtual ~LoopService() = default;
+    virtual grpc::Service* service() = 0;
+    // Asks for the first call of each method (once the server has started).
+    virtual void Listen() = 0;
+  };
   class ClientService;  // client_service.cc
   class PeerService;    // peer_service.cc
-  static std::unique_ptr<grpc::Service> NewClientService(Replica* replica);
-  static std::unique_ptr<grpc::Service> NewPeerService(Replica* replica);
+  static std::unique_ptr<LoopService> NewClientService(Replica* replica, LoopQueue* queue);
+  static std::unique_ptr<LoopService> NewPeerService(Replica* replica, LoopQueue* queue);
 
   // A node membership change (docs/sharding.md section 7) on its way through the log:
   // first the OP_SET_PEER that tells every replica the node's addresses (if it is added),
   // then the membership entry; answered once that entry is chosen.
   struct PendingChange {
-    grpc::ServerUnaryReactor* reactor = nullptr;
+    CallHandle* call = nullptr;
     pb::ChangeMembershipResponse* response = nullptr;
     pb::ChangeMembershipRequest request;
     std::chrono::steady_clock::time_point deadline;
@@ -90,6 +103,8 @@ class Replica {
       return messages.empty() && proposals.empty() && reads.empty() && snapshot_reports.empty() &&
              snapshots.empty() && changes.empty();
     }
+    // Appends everything `other` holds, and empties it.
+    void Take(Inbox& other);
   };
 
   explicit Replica(const ReplicaOptions& options);
@@ -101,10 +116,25 @@ class Replica {
   void Drain(Inbox& in);
   class ReadyHandler;  // the hooks of the Ready driver (ready_handler.cc)
   void HandleReady();
-  void Enqueue(const std::function<void(Inbox&)>& add);  // any thread
+  // The polling thread, as a call arrives: `add` puts it in the loop's next turn, or, once
+  // the loop has stopped, in an inbox that is refused at once.
+  template <typename Add>
+  void Accept(Add&& add) {
+    if (!loop_stopped_) {
+      add(arrived_);
+      return;
+    }
+    Inbox refused;
+    add(refused);
+    Refuse(refused);
+  }
+  void Enqueue(const std::function<void(Inbox&)>& add);  // threads other than the loop's
   // Answers the calls in `in` UNAVAILABLE: the loop has stopped and will never serve them,
   // and an unanswered call holds gRPC's shutdown until the drain bound ends the process.
   static void Refuse(Inbox& in);
+  // After the loop stopped: polls the queue on a thread of its own while the server shuts
+  // down, then closes and empties it.
+  void StopServing();
 
   // --- Applying (replica_apply.cc): committed entries to the state machine, and reads.
   void ApplyEntry(const paxos::Entry& entry);
@@ -152,20 +182,23 @@ class Replica {
   const ReplicaOptions options_;
   std::unique_ptr<storage::ReplicaStore> store_;
   std::unique_ptr<paxos::Node> node_;  // loop thread only (after Init)
+  std::unique_ptr<LoopQueue> queue_;
+  std::unique_ptr<PersistThread> persist_;  // the loop's fsyncs
   std::unique_ptr<PeerTransport> transport_;
-  std::unique_ptr<grpc::Service> client_service_;
-  std::unique_ptr<grpc::Service> peer_service_;
+  std::unique_ptr<LoopService> client_service_;
+  std::unique_ptr<LoopService> peer_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::atomic<int> streams_running_{0};  // snapshot and range streams with a thread
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::condition_variable poll_cv_;  // wakes the map poller (never the loop) at shutdown
-  Inbox inbox_;                      // GUARDED_BY(mu_)
+  std::condition_variable poll_cv_;  // wakes the map poller at shutdown
+  Inbox inbox_;                      // GUARDED_BY(mu_): from threads other than the loop's
   bool stop_ = false;                // GUARDED_BY(mu_)
-  bool loop_sleeping_ = false;       // GUARDED_BY(mu_): the loop waits on cv_
   std::thread loop_;
 
-  // Loop-thread state.
+  // Loop-thread state (the polling thread's, once the loop has stopped).
+  Inbox arrived_;              // what the calls taken in this turn brought
+  bool loop_stopped_ = false;  // calls that arrive now are refused
   ApplyQueue apply_queue_;
   absl::flat_hash_map<uint64_t, PendingRead> pending_reads_;
   uint64_t next_read_id_ = 1;

@@ -6,19 +6,20 @@
 # alternate, and CPU per operation moves much less than ops/s; compare that first.
 #
 # usage: stress_test/kvs_bench/ab_compare.sh A_BIN_DIR B_BIN_DIR [--rounds N] [--duration S]
-#            [--workloads write64,read90,write1] [--ports BASE] [--bench PATH]
+#            [--workloads write64,read90,write1] [--ports BASE] [--bench PATH] [--tls]
 #   X_BIN_DIR     folder holding that build's kvs_server (and kvsctl)
 #   --rounds      A/B pairs per workload (default 3)
 #   --duration    measured seconds per run (default 8; 2 s warm-up before each)
 #   --ports       first of three client/peer ports (default 27211)
 #   --bench       kvs_bench binary (default B_BIN_DIR/kvs_bench)
+#   --tls         mutual TLS everywhere (a throw-away CA); default plaintext
 # Logs go to stress_test/results/ab-<UTC time>/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-[[ $# -ge 2 ]] || { sed -n '2,17p' "$0"; exit 2; }
+[[ $# -ge 2 ]] || { sed -n '2,18p' "$0"; exit 2; }
 A=$(cd "$1" && pwd); B=$(cd "$2" && pwd); shift 2
-ROUNDS=3; DURATION=8; WORKLOADS=write64,read90,write1; PORT=27211; BENCH="$B/kvs_bench"
+ROUNDS=3; DURATION=8; WORKLOADS=write64,read90,write1; PORT=27211; BENCH="$B/kvs_bench"; TLS=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
@@ -26,6 +27,7 @@ while [[ $# -gt 0 ]]; do
     --workloads) WORKLOADS=$2; shift 2 ;;
     --ports) PORT=$2; shift 2 ;;
     --bench) BENCH=$2; shift 2 ;;
+    --tls) TLS=1; shift ;;
     *) echo "ab_compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +36,16 @@ mkdir -p "$RUN"
 SPEC="127.0.0.1:$PORT,127.0.0.1:$((PORT + 1)),127.0.0.1:$((PORT + 2))"
 PEERS="1=127.0.0.1:$PORT,2=127.0.0.1:$((PORT + 1)),3=127.0.0.1:$((PORT + 2))"
 PIDS=()
+TLS_FLAGS=(--insecure_plaintext)
+PKI=""
+if [[ $TLS == 1 ]]; then
+  PKI=$(mktemp -d /tmp/penncloud-ab-pki.XXXXXX)
+  bash "$ROOT/scripts/lib/tls.sh" ca "$PKI"
+  for i in 1 2 3; do bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" "kvs-$i" "replica/0/$i" 127.0.0.1; done
+  bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" kvsctl admin/kvsctl 127.0.0.1
+  bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" kvs-bench admin/kvs-bench 127.0.0.1
+  TLS_FLAGS=(--tls_dir="$PKI")
+fi
 
 declare -A FLAGS=(
   [write64]="--clients=64 --read_fraction=0 --value_size=128"
@@ -51,18 +63,20 @@ stop_group() {
   done
   PIDS=()
 }
-trap stop_group EXIT
+trap 'stop_group; rm -rf ${PKI:+"$PKI"}' EXIT
 
 # start_group BIN_DIR DATA_DIR: a fresh group; returns once a leader answers.
 start_group() {
   local bin=$1 data=$2 i
   for i in 1 2 3; do
     "$bin/kvs_server" --id="$i" --peers="$PEERS" --data_dir="$data/r$i" --log_level=warn \
+      "${TLS_FLAGS[@]}" \
       >"$data-r$i.log" 2>&1 &
     PIDS+=($!)
   done
   for _ in $(seq 1 100); do
-    if "$bin/kvsctl" --group="$SPEC" --timeout_ms=1000 status 2>/dev/null | grep -q role=leader; then
+    if "$bin/kvsctl" "${TLS_FLAGS[@]}" --group="$SPEC" --timeout_ms=1000 status 2>/dev/null |
+      grep -q role=leader; then
       return 0
     fi
     sleep 0.2
@@ -81,7 +95,8 @@ for w in ${WORKLOADS//,/ }; do
       data="$RUN/$w-$r-$side"
       start_group "$bin" "$data"
       # shellcheck disable=SC2086
-      "$BENCH" --target=penncloud --kvs="$SPEC" ${FLAGS[$w]} --duration="$DURATION" --warmup=2 \
+      "$BENCH" --target=penncloud --kvs="$SPEC" "${TLS_FLAGS[@]}" ${FLAGS[$w]} \
+        --duration="$DURATION" --warmup=2 \
         --server_pids="$(IFS=,; echo "${PIDS[*]}")" >"$data.txt" 2>&1 || true
       stop_group
       rm -rf "$data"
