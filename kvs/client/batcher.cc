@@ -13,21 +13,27 @@ void Batcher::Run(BatchItem* item) {
   std::unique_lock<std::mutex> lock(mu_);
   lane.queue.push_back(item);
   // A caller whose item is still queued when there is room on the wire sends the queue,
-  // its own item and the others'; the owners of the others wait until their batch is back.
+  // its own item and the others'. Each waiting caller is woken alone: when its batch is
+  // back, or when it is its turn to send the queue (a batch came back and left room).
+  // Waking every waiter of the lane instead cost several thread wake-ups per call.
   while (!item->returned) {
     const bool queued = std::find(lane.queue.begin(), lane.queue.end(), item) != lane.queue.end();
-    if (queued && lane.in_flight < options_.max_in_flight) {
-      std::vector<BatchItem*> batch = Take(lane);
-      ++lane.in_flight;
-      lock.unlock();
-      Send(batch);
-      lock.lock();
-      --lane.in_flight;
-      for (BatchItem* b : batch) b->returned = true;
-      lane.cv.notify_all();
-    } else {
-      lane.cv.wait(lock);
+    if (!queued || lane.in_flight >= options_.max_in_flight) {
+      item->wake.wait(lock);
+      continue;
     }
+    std::vector<BatchItem*> batch = Take(lane);
+    ++lane.in_flight;
+    lock.unlock();
+    Send(batch);
+    lock.lock();
+    --lane.in_flight;
+    for (BatchItem* b : batch) {
+      b->returned = true;
+      if (b != item) b->wake.notify_one();
+    }
+    // Room on the wire again: the first caller still queued sends what waits.
+    if (!lane.queue.empty() && lane.queue.front() != item) lane.queue.front()->wake.notify_one();
   }
 }
 

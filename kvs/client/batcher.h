@@ -41,7 +41,10 @@ struct BatchItem {
   // The batch carrying the item failed on the wire (timeout, lost connection): a write may
   // or may not have reached the leader's log.
   bool in_doubt = false;
-  bool returned = false;  // the batch carrying it is back (the batcher's own mark)
+  // The batcher's own (under its lock): the batch carrying the item is back; and how the
+  // item's caller is woken, alone (its batch is back, or there is room to send the queue).
+  bool returned = false;
+  std::condition_variable wake;
 };
 
 class Batcher {
@@ -63,7 +66,6 @@ class Batcher {
   struct Lane {
     std::vector<BatchItem*> queue;  // GUARDED_BY(mu_)
     int in_flight = 0;              // GUARDED_BY(mu_)
-    std::condition_variable cv;     // a batch of this lane came back
   };
   // Takes items from the front of `lane.queue` up to the byte bound (at least one).
   std::vector<BatchItem*> Take(Lane& lane);
