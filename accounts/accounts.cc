@@ -340,7 +340,8 @@ absl::StatusOr<bool> Accounts::ProtocolLoginHolds(const ProtocolLogin& login) {
 
 absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
   if (token.empty() || token.size() > 128) return absl::UnauthenticatedError("not logged in");
-  absl::StatusOr<std::string> data = store_->Get(SessionRow(Sha256Hex(token)), kSessionCol);
+  const std::string digest = Sha256Hex(token);
+  absl::StatusOr<std::string> data = store_->Get(SessionRow(digest), kSessionCol);
   if (absl::IsNotFound(data.status())) return absl::UnauthenticatedError("not logged in");
   if (!data.ok()) return data.status();
   std::vector<std::string> parts = absl::StrSplit(*data, '\n');
@@ -352,7 +353,7 @@ absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
   Session session{parts[0], parts[1], absl::FromUnixSeconds(expiry),
                   parts.size() == 4 && parts[3] == "admin"};
   if (options_.now() >= session.expires) return absl::UnauthenticatedError("session expired");
-  NoteSeen(session.username, Sha256Hex(token));
+  NoteSeen(session.username, digest);
   return session;
 }
 

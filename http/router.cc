@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <array>
 #include <string_view>
 
 #include "http/json_response.h"
@@ -7,59 +8,96 @@
 namespace penncloud::http {
 namespace {
 
-// Matches `path` against `pattern`, filling `params`.
-bool PathMatches(std::string_view pattern, std::string_view path,
-                 std::map<std::string, std::string>& params) {
-  if (pattern.ends_with("/*")) {
-    std::string_view base = pattern.substr(0, pattern.size() - 2);
-    if (path == base) {
-      params["*"] = "";
-      return true;
-    }
-    if (path.size() > base.size() && path.starts_with(base) && path[base.size()] == '/') {
-      params["*"] = std::string(path.substr(base.size() + 1));
-      return true;
-    }
-    return false;
+// A request path split at '/' once per request ("/api/mail/7" -> "api", "mail", "7"). A
+// path of more segments than any pattern has can match only prefix routes.
+struct PathSegments {
+  static constexpr size_t kMax = 32;
+  std::array<std::string_view, kMax> items;
+  size_t count = 0;
+  bool too_many = false;  // or not starting with '/'
+};
+
+PathSegments Split(std::string_view path) {
+  PathSegments out;
+  if (path.empty() || path.front() != '/') {
+    out.too_many = true;
+    return out;
   }
-  while (!pattern.empty() || !path.empty()) {
-    if (pattern.empty() || path.empty()) return false;
-    if (pattern.front() != '/' || path.front() != '/') return false;
-    pattern.remove_prefix(1);
-    path.remove_prefix(1);
-    size_t pe = pattern.find('/');
-    size_t se = path.find('/');
-    std::string_view pseg = pattern.substr(0, pe);
-    std::string_view sseg = path.substr(0, se);
-    if (pseg.size() >= 2 && pseg.front() == '{' && pseg.back() == '}') {
-      if (sseg.empty()) return false;
-      params[std::string(pseg.substr(1, pseg.size() - 2))] = std::string(sseg);
-    } else if (pseg != sseg) {
-      return false;
+  while (!path.empty()) {
+    path.remove_prefix(1);  // the '/'
+    size_t end = path.find('/');
+    if (out.count == PathSegments::kMax) {
+      out.too_many = true;
+      return out;
     }
-    pattern = pe == std::string_view::npos ? std::string_view() : pattern.substr(pe);
-    path = se == std::string_view::npos ? std::string_view() : path.substr(se);
+    out.items[out.count++] = path.substr(0, end);
+    path = end == std::string_view::npos ? std::string_view() : path.substr(end);
   }
-  return true;
+  return out;
 }
 
 }  // namespace
 
+Router::Compiled Router::Compile(const std::string& pattern) {
+  Compiled c;
+  if (pattern.ends_with("/*")) {
+    c.prefix = true;
+    c.base = pattern.substr(0, pattern.size() - 2);
+    return c;
+  }
+  PathSegments split = Split(pattern);
+  for (size_t i = 0; i < split.count; ++i) {
+    std::string_view seg = split.items[i];
+    const bool param = seg.size() >= 2 && seg.front() == '{' && seg.back() == '}';
+    c.segments.emplace_back(param ? seg.substr(1, seg.size() - 2) : seg);
+    c.is_param.push_back(param);
+  }
+  return c;
+}
+
 void Router::Add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
+  compiled_.push_back(Compile(pattern));
   routes_.push_back(Route{std::move(method), std::move(pattern), std::move(handler), options});
 }
 
 const Route* Router::Match(Request& request, bool* method_allowed) const {
   *method_allowed = true;
   bool path_seen = false;
-  for (const Route& route : routes_) {
-    std::map<std::string, std::string> params;
-    if (!PathMatches(route.pattern, request.path, params)) continue;
+  const std::string_view path = request.path;
+  const PathSegments split = Split(path);
+  for (size_t r = 0; r < routes_.size(); ++r) {
+    const Route& route = routes_[r];
+    const Compiled& c = compiled_[r];
+    std::string_view rest;  // a prefix route's "*"
+    if (c.prefix) {
+      if (path == c.base) {
+        rest = {};
+      } else if (path.size() > c.base.size() && path.starts_with(c.base) &&
+                 path[c.base.size()] == '/') {
+        rest = path.substr(c.base.size() + 1);
+      } else {
+        continue;
+      }
+    } else {
+      if (split.too_many || split.count != c.segments.size()) continue;
+      bool same = true;
+      for (size_t i = 0; i < split.count && same; ++i) {
+        same = c.is_param[i] ? !split.items[i].empty() : split.items[i] == c.segments[i];
+      }
+      if (!same) continue;
+    }
     path_seen = true;
     bool method_ok = route.method == "*" || route.method == request.method ||
                      (request.method == "HEAD" && route.method == "GET");
     if (!method_ok) continue;
-    request.params = std::move(params);
+    request.params.clear();
+    if (c.prefix) {
+      request.params["*"] = std::string(rest);
+    } else {
+      for (size_t i = 0; i < split.count; ++i) {
+        if (c.is_param[i]) request.params[c.segments[i]] = std::string(split.items[i]);
+      }
+    }
     return &route;
   }
   if (path_seen) *method_allowed = false;

@@ -52,7 +52,19 @@ class Router {
   Response Dispatch(Request& request) const;
 
  private:
+  // A pattern split once, when its route is added: every request is held against every
+  // route until one matches, and splitting each pattern per request cost more than the
+  // rest of serving a static page.
+  struct Compiled {
+    bool prefix = false;                // "/base/*"
+    std::string base;                   // prefix: "/base"
+    std::vector<std::string> segments;  // otherwise: "api", "mail", "{id}"
+    std::vector<bool> is_param;         // segments[i] is "{name}"
+  };
+  static Compiled Compile(const std::string& pattern);
+
   std::vector<Route> routes_;
+  std::vector<Compiled> compiled_;  // one per route, in the same order
 };
 
 }  // namespace penncloud::http

@@ -42,6 +42,37 @@ TEST(Router, MatchesExactParamAndPrefix) {
   EXPECT_EQ(router.Dispatch(g).status, 404);
 }
 
+TEST(Router, SegmentsCountEmptyOnesAndParamsNeedText) {
+  Router router;
+  router.Add("GET", "/", [](Request&) { return Text("root"); });
+  router.Add("GET", "/{page}", [](Request& r) { return Text("page " + r.params["page"]); });
+  router.Add("GET", "/a//b", [](Request&) { return Text("empty middle"); });
+  router.Add("GET", "/x/{one}/y/{two}", [](Request& r) {
+    return Text(r.params["one"] + "," + r.params["two"] + "," + std::to_string(r.params.size()));
+  });
+  router.Add("GET", "/files/*", [](Request& r) { return Text("rest " + r.params["*"]); });
+
+  Request root = Make("GET", "/");
+  EXPECT_EQ(router.Dispatch(root).body, "root");
+  Request page = Make("GET", "/login");
+  EXPECT_EQ(router.Dispatch(page).body, "page login");
+  Request trailing = Make("GET", "/login/");
+  EXPECT_EQ(router.Dispatch(trailing).status, 404);
+  Request empty_middle = Make("GET", "/a//b");
+  EXPECT_EQ(router.Dispatch(empty_middle).body, "empty middle");
+  Request two = Make("GET", "/x/1/y/2");
+  EXPECT_EQ(router.Dispatch(two).body, "1,2,2");
+  Request no_slash = Make("GET", "login");
+  EXPECT_EQ(router.Dispatch(no_slash).status, 404);
+  // Deeper than any pattern: only a prefix route can take it.
+  std::string deep = "/files";
+  for (int i = 0; i < 40; ++i) deep += "/d";
+  Request deep_req = Make("GET", deep);
+  EXPECT_EQ(router.Dispatch(deep_req).body, "rest " + deep.substr(7));
+  Request deep_page = Make("GET", deep.substr(6));
+  EXPECT_EQ(router.Dispatch(deep_page).status, 404);
+}
+
 TEST(Router, WrongMethodIs405AndHeadFallsBackToGet) {
   Router router;
   router.Add("GET", "/api/me", [](Request&) { return Text("me"); });

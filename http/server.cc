@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -16,6 +17,7 @@
 #include "http/head_reader.h"
 #include "http/json_response.h"
 #include "http/listener.h"
+#include "http/response_head.h"
 #include "http/worker_pool.h"
 
 namespace penncloud::http {
@@ -89,7 +91,7 @@ struct Shared {
 
 class Connection;
 
-// Hands body pieces from the connection's strand to the handler's worker thread.
+// Hands body pieces from the connection's I/O thread to the handler's worker thread.
 class StreamReader final : public BodyReader {
  public:
   explicit StreamReader(std::shared_ptr<Connection> conn) : conn_(std::move(conn)) {}
@@ -113,7 +115,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
-  // Called on a worker thread by StreamReader: reads the next piece on the strand.
+  // Called on a worker thread by StreamReader: reads the next piece on the I/O thread.
   absl::StatusOr<std::string> ReadPiece(size_t max_bytes) {
     std::promise<absl::StatusOr<std::string>> done;
     auto result = done.get_future();
@@ -196,8 +198,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     head_ = h.method() == bhttp::verb::head;
     ParseTarget(req_);
 
-    bool method_allowed = true;
-    route_ = shared_->router->Match(req_, &method_allowed);
+    route_ = shared_->router->Match(req_, &method_allowed_);
     uint64_t limit = route_ ? route_->options.max_body : kMaxUnroutedBodyBytes;
     if (req_.content_length && *req_.content_length > limit) {
       keep_alive_ = false;
@@ -239,9 +240,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Dispatch() {
-    if (route_ == nullptr || route_->options.nonblocking) {
-      return Write(shared_->router->Dispatch(req_));
+    if (route_ == nullptr) {
+      return Write(method_allowed_ ? ErrorResponse(404, "not found")
+                                   : ErrorResponse(405, "method not allowed"));
     }
+    if (route_->options.nonblocking) return Write(route_->handler(req_));
     ++shared_->in_flight;
     bool queued = shared_->Submit([self = shared_from_this()] {
       log::SetRequestId(std::string(self->req_.headers.Get("X-Request-Id")));
@@ -285,30 +288,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     status_ = res.status;
     res_ = std::move(res);
     if (res_.stream && !head_) return WriteStreamHeader();
-    if (head_) {
-      auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>(
-          static_cast<bhttp::status>(res_.status), version_);
-      CopyHeaders(*msg, res_);
-      msg->content_length(res_.stream ? res_.content_length.value_or(0) : res_.body.size());
-      msg->keep_alive(keep_alive_);
-      return SendWhole(msg);
-    }
-    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
-        static_cast<bhttp::status>(res_.status), version_);
-    CopyHeaders(*msg, res_);
-    msg->body() = std::move(res_.body);
-    msg->keep_alive(keep_alive_);
-    msg->prepare_payload();
-    SendWhole(msg);
-  }
-
-  template <typename Message>
-  void SendWhole(std::shared_ptr<Message> msg) {
+    // 1xx, 204 and 304 answers have no body.
+    if (res_.status < 200 || res_.status == 204 || res_.status == 304) res_.body.clear();
+    uint64_t length = res_.stream ? res_.content_length.value_or(0) : res_.body.size();
+    WriteResponseHead(res_, {.version = version_, .keep_alive = keep_alive_, .length = length},
+                      out_head_);
+    // Head and body in one write; a HEAD answer says the length and sends no body.
+    std::array<net::const_buffer, 2> out{net::buffer(out_head_),
+                                         net::buffer(res_.body.data(), head_ ? 0 : length)};
     stream_.expires_after(std::chrono::seconds(shared_->options.idle_timeout_s));
-    bhttp::async_write(stream_, *msg,
-                       [self = shared_from_this(), msg](beast::error_code ec, size_t) {
-                         self->AfterResponse(ec);
-                       });
+    net::async_write(stream_, out, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->AfterResponse(ec);
+    });
   }
 
   void WriteStreamHeader() {
@@ -392,10 +383,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Record() {
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    const std::string& route = route_ ? route_->pattern : kUnmatched;
-    const HttpMetrics& m = *shared_->metrics;
-    m.requests.With({req_.method, route, std::to_string(status_)}).Inc();
-    m.latency.With({route}).Observe(secs);
+    // A connection's requests mostly repeat one route, method and status: the cells are
+    // kept at hand (finding one builds a label vector and takes the family's lock).
+    if (!requests_cell_ || cell_route_ != route_ || cell_status_ != status_ ||
+        cell_method_ != req_.method) {
+      const std::string& route = route_ ? route_->pattern : kUnmatched;
+      const HttpMetrics& m = *shared_->metrics;
+      requests_cell_ = &m.requests.With({req_.method, route, std::to_string(status_)});
+      if (!latency_cell_ || cell_route_ != route_) latency_cell_ = &m.latency.With({route});
+      cell_route_ = route_;
+      cell_status_ = status_;
+      cell_method_ = req_.method;
+    }
+    requests_cell_->Inc();
+    latency_cell_->Observe(secs);
     shared_->live->latency.Observe(secs);
   }
 
@@ -434,8 +435,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool body_broken_ = false;
 
   static inline const std::string kUnmatched = "(none)";
+  // The metric cells of the last answer (Record).
+  metrics::CounterCell* requests_cell_ = nullptr;
+  metrics::HistogramCell* latency_cell_ = nullptr;
+  const Route* cell_route_ = nullptr;
+  int cell_status_ = 0;
+  std::string cell_method_;
   Request req_;
   const Route* route_ = nullptr;
+  bool method_allowed_ = true;  // when route_ is null: 405 rather than 404
   std::chrono::steady_clock::time_point started_;
   int status_ = 0;
   unsigned version_ = 11;
@@ -443,6 +451,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool head_ = false;
 
   Response res_;
+  std::string out_head_;  // a whole answer's head; reused, so rarely reallocated
   std::optional<bhttp::response<bhttp::buffer_body>> stream_res_;
   std::optional<bhttp::response_serializer<bhttp::buffer_body>> serializer_;
   std::string out_piece_;
@@ -461,16 +470,20 @@ absl::StatusOr<std::string> StreamReader::Read(size_t max_bytes) {
 
 class Server::Impl {
  public:
+  // One single-threaded io_context per I/O thread, each connection pinned to one (as in the
+  // coordinator's proxy). A shared io_context with a strand per connection made the threads
+  // contend on its scheduler's lock and wake each other on every completion.
   Impl(const Router* router, ServerOptions options)
       : metrics_(options.name),
         pool_(options.workers, options.max_queued),
-        ioc_(options.io_threads),
-        // One lane: every connection gets a strand of its own on the shared io_context.
+        contexts_(MakeContexts(options.io_threads)),
         listener_(
-            net::make_strand(ioc_), 1, [this](size_t) { return net::make_strand(ioc_); },
+            contexts_[0]->get_executor(), contexts_.size(),
+            [this](size_t lane) -> Listener::Executor { return contexts_[lane]->get_executor(); },
             [this](tcp::socket s, size_t) {
               std::make_shared<Connection>(std::move(s), &shared_)->Start();
             }) {
+    for (auto& ioc : contexts_) guards_.push_back(net::make_work_guard(*ioc));
     shared_.router = router;
     shared_.options = options;
     shared_.pool = &pool_;
@@ -492,9 +505,10 @@ class Server::Impl {
 
   void Run() {
     std::vector<std::thread> threads;
-    for (int i = 1; i < shared_.options.io_threads; ++i)
-      threads.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    for (size_t i = 1; i < contexts_.size(); ++i) {
+      threads.emplace_back([ioc = contexts_[i].get()] { ioc->run(); });
+    }
+    contexts_[0]->run();
     for (auto& t : threads) t.join();
   }
 
@@ -502,7 +516,7 @@ class Server::Impl {
     shared_.live->draining = true;
     listener_.Close();
     AwaitIdle(shared_.in_flight, std::chrono::milliseconds(grace_ms));
-    ioc_.stop();
+    for (auto& ioc : contexts_) ioc->stop();
   }
 
   LoadStats Load() const {
@@ -511,10 +525,19 @@ class Server::Impl {
   }
 
  private:
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int threads) {
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    for (int i = 0; i < std::max(1, threads); ++i) {
+      contexts.push_back(std::make_unique<net::io_context>(1));
+    }
+    return contexts;
+  }
+
   HttpMetrics metrics_;
   WorkerPool pool_;
   Shared shared_;
-  net::io_context ioc_;
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   Listener listener_;
 };
 

@@ -1,9 +1,11 @@
 // An HTTP/1.1 server (Boost.Beast, asynchronous), the one the frontend runs: a listener
-// accepts, each connection is a self-owning object on its own strand; a fresh parser per
-// request, its head read by HeadReader (header limit, head deadline) and its body held to
-// the route's limit; timeouts on every read and write; keep-alive. N I/O threads run
-// one io_context; handlers run on a WorkerPool (unless their route is nonblocking), and
-// streamed bodies move one piece at a time between the socket and the worker.
+// accepts and spreads connections over N I/O threads, each running an io_context of its
+// own, and each connection is a self-owning object pinned to one of them (no strand); a
+// fresh parser per request, its head read by HeadReader (header limit, head deadline) and
+// its body held to the route's limit; the answer's head written by hand
+// (response_head.h); timeouts on every read and write; keep-alive. Handlers run on a
+// WorkerPool (unless their route is nonblocking), and streamed bodies move one piece at a
+// time between the socket and the worker.
 #pragma once
 
 #include <atomic>
