@@ -76,6 +76,9 @@ ABSL_FLAG(int64_t, scrub_first_s, 600,
           "request has read yet is then repaired from the peers).");
 ABSL_FLAG(int64_t, scrub_interval_s, 86400,
           "Then again this often after each pass ends; 0 = never scrub.");
+ABSL_FLAG(uint64_t, scrub_mib_per_s, 32,
+          "A scrub reads at most this many MiB a second, leaving the disk to the log and to "
+          "client reads; 0 = no limit.");
 ABSL_FLAG(uint64_t, max_watches, 10000,
           "As leader, park at most this many Watch calls at once (more: RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int64_t, session_idle_ms, 3600000,
@@ -193,6 +196,7 @@ int main(int argc, char** argv) {
   options.apply_by_slack_ms = absl::GetFlag(FLAGS_apply_by_slack_ms);
   options.scrub_first_ms = absl::GetFlag(FLAGS_scrub_first_s) * 1000;
   options.scrub_interval_ms = absl::GetFlag(FLAGS_scrub_interval_s) * 1000;
+  options.scrub_bytes_per_s = absl::GetFlag(FLAGS_scrub_mib_per_s) << 20;
   options.disk_reserve_bytes = absl::GetFlag(FLAGS_disk_reserve_mb) << 20;
   options.session_idle_ms = absl::GetFlag(FLAGS_session_idle_ms);
   options.max_watches = absl::GetFlag(FLAGS_max_watches);

@@ -49,6 +49,9 @@ struct ReplicaOptions {
   // start, then every `scrub_interval_ms`; 0 = never.
   int64_t scrub_first_ms = 10 * 60 * 1000;
   int64_t scrub_interval_ms = 24 * 60 * 60 * 1000;
+  // A pass reads at most this many bytes a second (0 = as fast as the disk goes), so that
+  // it leaves the disk to the log's fsyncs and the reads that serve clients.
+  uint64_t scrub_bytes_per_s = 32ull << 20;
   // Watches parked at once (docs/kvs.md "Watches"); more are refused RESOURCE_EXHAUSTED.
   size_t max_watches = 10000;
   // The leader drops at-most-once sessions idle (in log time) longer than this, and for

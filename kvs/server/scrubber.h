@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 
@@ -18,18 +19,27 @@ namespace penncloud::kvs::server {
 
 class Scrubber {
  public:
-  // The first pass `first` from now, then one every `every` after a pass ends.
+  // The first pass `first` from now, then one every `every` after a pass ends, each reading
+  // at most `bytes_per_s` (0 = no limit).
   Scrubber(const storage::ReplicaStore& store, std::chrono::milliseconds first,
-           std::chrono::milliseconds every);
+           std::chrono::milliseconds every, uint64_t bytes_per_s);
   // Stops a pass in progress and waits for the thread.
   ~Scrubber();
   Scrubber(const Scrubber&) = delete;
   Scrubber& operator=(const Scrubber&) = delete;
 
+  // Passes finished since the start (whole, or ended by damage).
+  uint64_t passes() const { return passes_.load(); }
+
  private:
   void Run(std::chrono::milliseconds first, std::chrono::milliseconds every);
+  // Called every `kPaceBytes` of a pass begun at `started`: sleeps until the pass is back
+  // under the rate. False once stop is asked for.
+  bool Pace(std::chrono::steady_clock::time_point started, uint64_t bytes);
 
   const storage::ReplicaStore& store_;
+  const uint64_t bytes_per_s_;
+  std::atomic<uint64_t> passes_{0};
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -212,15 +212,16 @@ std::pair<uint64_t, uint64_t> ReplicaStore::LogBounds() const {
   return {first, DecodeSlotKey(it->key().ToStringView())};
 }
 
-absl::Status ReplicaStore::Scrub(const std::atomic<bool>& stop) const {
+absl::Status ReplicaStore::Scrub(absl::FunctionRef<bool(size_t bytes)> keep_going) const {
   rocksdb::ReadOptions options;
   options.verify_checksums = true;
   options.fill_cache = false;  // one pass over everything must not evict what serves reads
   options.readahead_size = 2 << 20;
   for (rocksdb::ColumnFamilyHandle* family : handles_) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family));
-    for (it->SeekToFirst(); it->Valid() && !stop.load(std::memory_order_relaxed); it->Next()) {
-      (void)it->value();  // for a blob, its bytes: reading them checks them
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      // For a blob, value() reads its bytes, and reading them checks them.
+      if (!keep_going(it->key().size() + it->value().size())) return absl::OkStatus();
     }
     if (!it->status().ok()) return FromRocks(it->status(), "scrub " + family->GetName());
   }

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kvs/machine/state_machine.h"
@@ -94,9 +95,10 @@ class ReplicaStore {
   absl::Status CompactLog(uint64_t through);
   // Reads every record of every family, SST blocks and blob files alike, with checksums
   // checked and without filling the block cache: damage no request has read yet is found
-  // (and reported to the corruption sink, disk.h) before a leader needs the cell. Returns
-  // early, OK, once `stop` is set.
-  absl::Status Scrub(const std::atomic<bool>& stop) const;
+  // (and reported to the corruption sink, disk.h) before a leader needs the cell.
+  // `keep_going` is called after each record with the bytes it read (the caller paces the
+  // pass by blocking in it); once it returns false the pass ends early, OK.
+  absl::Status Scrub(absl::FunctionRef<bool(size_t bytes)> keep_going) const;
 
   // Tests: waits until the space of every compacted entry has come back.
   void WaitLogReclaimedForTest() { reclaimer_->WaitIdle(); }

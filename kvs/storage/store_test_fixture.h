@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,18 @@ namespace penncloud::kvs::storage {
 // Ring positions for tests: the row's first byte, so ranges are easy to read.
 inline uint64_t FirstBytePosition(std::string_view row) {
   return row.empty() ? 0 : uint8_t(row[0]);
+}
+
+// A put by a session of its own (the row names it), its first write.
+inline pb::Command PutCommand(const std::string& row, const std::string& value) {
+  pb::Command c;
+  c.set_op(pb::OP_PUT);
+  c.set_session(std::hash<std::string>()(row) | 1);
+  c.set_seq(1);
+  c.set_row(row);
+  c.set_column("c");
+  c.set_value(value);
+  return c;
 }
 
 class StoreTest : public ::testing::Test {

@@ -45,7 +45,7 @@ DriveCluster::~DriveCluster() {
   frontend_.Kill();
   coordinator_.Kill();
   // The test files are big (64 MiB and more): keep them only when asked to.
-  if (std::getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(dir_);
+  RemoveTestDir(dir_);
 }
 
 absl::Status DriveCluster::StartFrontend() {

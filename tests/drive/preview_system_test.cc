@@ -75,7 +75,7 @@ class PreviewSystemTest : public ::testing::Test {
     frontend_.Kill();
     coordinator_.Kill();
     kvs_.reset();
-    if (std::getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(dir_);
+    RemoveTestDir(dir_);
   }
 
   std::string SignUp(const std::string& user) {

@@ -94,9 +94,7 @@ class TusSystemTest : public ::testing::Test {
     }
   }
   static void TearDownTestSuite() {
-    if (cluster != nullptr && std::getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) {
-      RemoveTree(cluster->dir);
-    }
+    if (cluster != nullptr) RemoveTestDir(cluster->dir);
     delete cluster;
     cluster = nullptr;
   }

@@ -88,6 +88,12 @@ absl::StatusOr<std::unique_ptr<MailSystem>> MailSystem::Start(
   return system;
 }
 
+MailSystem::~MailSystem() {
+  smtp_.Kill();
+  pop3_.Kill();
+  RemoveTestDir(dir_);
+}
+
 absl::Status MailSystem::StartSmtp() {
   std::vector<std::string> args = {"--port=" + std::to_string(smtp_port_),
                                    "--smtps_port=" + std::to_string(smtps_port_),

@@ -27,6 +27,7 @@ class MailSystem {
   static absl::StatusOr<std::unique_ptr<MailSystem>> Start(
       std::vector<std::string> extra_smtp_flags = {},
       std::vector<std::string> extra_pop3_flags = {});
+  ~MailSystem();
 
   absl::Status StartSmtp();
   void KillSmtp() { smtp_.Kill(); }

@@ -147,7 +147,7 @@ class MultiCoordinatorTest : public ::testing::Test {
     for (Process& f : frontends_) f.Kill();
     smtp_.Kill();
     for (Coordinator& c : coordinators_) c.process.Kill();
-    if (getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr && !HasFailure()) RemoveTree(dir_);
+    if (!HasFailure()) RemoveTestDir(dir_);
   }
 
   absl::Status StartCoordinator(int i) {

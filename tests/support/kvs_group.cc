@@ -58,7 +58,7 @@ KvsGroup::~KvsGroup() {
     }
   }
   proxies_.clear();
-  if (std::getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(dir_);
+  RemoveTestDir(dir_);
 }
 
 std::string KvsGroup::address(int i) const { return absl::StrCat("127.0.0.1:", ports_[i]); }

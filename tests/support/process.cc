@@ -174,6 +174,10 @@ void RemoveTree(const std::string& path) {
   std::filesystem::remove_all(path, ignored);
 }
 
+void RemoveTestDir(const std::string& path) {
+  if (std::getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(path);
+}
+
 std::string BinaryPath(const std::string& name) {
   return std::string(PENNCLOUD_BIN_DIR) + "/" + name;
 }

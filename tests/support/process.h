@@ -58,9 +58,13 @@ bool WaitForPort(int port, std::chrono::milliseconds timeout = std::chrono::seco
 // the test instead of hanging it. -1 if nothing accepts on the port.
 int ConnectLoopback(int port, std::chrono::seconds timeout);
 
-// A fresh directory under $TMPDIR, removed by RemoveTree or left for post-mortems.
+// A fresh directory under $TMPDIR, removed by RemoveTree or RemoveTestDir.
 std::string TempDir(const std::string& prefix = "penncloud-test");
 void RemoveTree(const std::string& path);
+// Removes a test's directory unless $PENNCLOUD_KEEP_TEST_DIRS asks to keep logs and stores
+// for a post-mortem. A full ctest run starts about a thousand test processes, so a
+// directory left behind by each would pile up by the thousand in /tmp.
+void RemoveTestDir(const std::string& path);
 
 // Absolute path of a PennCloud binary built alongside the test (build/<dir>/bin/name).
 std::string BinaryPath(const std::string& name);

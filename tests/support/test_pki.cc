@@ -92,6 +92,11 @@ TestPki& TestPki::Shared() {
       std::abort();
     }
     pki = new TestPki(*std::move(made));
+    // Every test process makes its own CA; without this each left one behind in /tmp.
+    std::atexit([] {
+      RemoveTestDir(pki->dir_);
+      RemoveTestDir(pki->dir_ + ".log");
+    });
   });
   return *pki;
 }

@@ -94,7 +94,7 @@ class AdminSystem {
     KillRecordedProcesses(run_dir_);
     processes_.clear();
     kvs_.reset();
-    if (std::getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(dir_);
+    RemoveTestDir(dir_);
   }
 
   int http_port() const { return http_port_; }

@@ -80,7 +80,7 @@ class AdminUsersApiTest : public ::testing::Test {
   void TearDown() override {
     processes_.clear();
     kvs_.reset();
-    if (std::getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(dir_);
+    RemoveTestDir(dir_);
   }
 
   void StartWebTier() {

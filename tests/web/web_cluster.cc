@@ -64,7 +64,7 @@ WebCluster::~WebCluster() {
   for (Process& f : frontends_) f.Kill();
   coordinator_.Kill();
   // Logs stay for post-mortems only when asked.
-  if (getenv("PENNCLOUD_KEEP_TEST_DIRS") == nullptr) RemoveTree(dir_);
+  RemoveTestDir(dir_);
 }
 
 std::string WebCluster::https_ca_file() const { return TestPki::Shared().ca_file(); }
