@@ -1,0 +1,175 @@
+// A move out of a write share into the mover's own drive on the real system, with the
+// frontend SIGKILLed part way: a fresh frontend's sweep (the lease shortened to 1.5 s) must
+// leave the move either undone or whole, the folder's link and account share with it.
+// drive/cross_move_test.cc kills the move at every one of its writes in one process; this
+// test kills the real binary at points spread over a measured move.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "tests/drive/drive_cluster.h"
+
+namespace penncloud::testing {
+namespace {
+
+constexpr int kFiles = 40;
+constexpr size_t kFileBytes = 32 * 1024;
+using Reply = CurlReply;
+
+constexpr char kShare[] = "/Shared with me/alice/Team/Big";
+
+class CrossMoveSystemTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The sweep takes a dead frontend's move over once its lease has run out.
+    setenv("PENNCLOUD_DRIVE_MOVE_LEASE_MS", "1500", 1);
+    auto c = DriveCluster::Start();
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = std::move(*c);
+    dir_ = cluster_->dir();
+    for (const char* user : {"alice", "bobby", "carol"}) {
+      auto csrf = cluster_->SignUp(user);
+      ASSERT_TRUE(csrf.ok()) << csrf.status();
+      csrf_[user] = *csrf;
+    }
+    ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Team"})").status, 201);
+    ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Team/Big"})").status, 201);
+    for (int i = 0; i < kFiles; ++i) {
+      ASSERT_EQ(Put("alice", absl::StrCat("/Team/Big/f", i, ".bin"),
+                    std::string(kFileBytes, 'a' + i % 26))
+                    .status,
+                201);
+    }
+    ASSERT_EQ(As("alice", "POST", "/api/shares",
+                 R"({"path":"/Team","permission":"write","user":"bobby"})")
+                  .status,
+              201);
+    Reply link = As("alice", "POST", "/api/shares", R"({"path":"/Team/Big","permission":"read"})");
+    ASSERT_EQ(link.status, 201);
+    token_ = link.Json()["token"];
+    ASSERT_EQ(As("alice", "POST", "/api/shares",
+                 R"({"path":"/Team/Big","permission":"read","user":"carol"})")
+                  .status,
+              201);
+  }
+  void TearDown() override { unsetenv("PENNCLOUD_DRIVE_MOVE_LEASE_MS"); }
+
+  // Straight to the frontend: the coordinator would retry what the kill interrupts.
+  Reply Curl(const std::string& args, const std::string& path) {
+    return RunCurl(cluster_->frontend_port(), dir_, args, path);
+  }
+  Reply As(const std::string& user, const std::string& method, const std::string& path,
+           const std::string& json = "") {
+    std::string args = absl::StrCat("-X ", method, " -b ", dir_, "/", user,
+                                    ".jar -H 'X-CSRF-Token: ", csrf_[user], "'");
+    if (!json.empty()) {
+      std::string body = dir_ + "/body.json";
+      std::ofstream(body) << json;
+      args += absl::StrCat(" -H 'Content-Type: application/json' --data-binary @", body);
+    }
+    return Curl(args, path);
+  }
+  Reply Put(const std::string& user, const std::string& path, const std::string& bytes) {
+    std::string file = dir_ + "/upload.bin";
+    std::ofstream(file, std::ios::binary) << bytes;
+    return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user,
+                             ".jar -H 'X-CSRF-Token: ", csrf_[user], "'"),
+                "/api/files/content?path=" + path);
+  }
+  static std::string MoveBody(const std::string& from, const std::string& to) {
+    return nlohmann::json{{"from", from}, {"to", to}}.dump();
+  }
+  // Files in a folder, -1 if it is not there.
+  int Count(const std::string& user, const std::string& path) {
+    Reply r = As(user, "GET", "/api/files?path=" + path);
+    return r.status == 200 ? static_cast<int>(r.Json()["entries"].size()) : -1;
+  }
+  std::string CarolsShare() {
+    auto shares = As("carol", "GET", "/api/shares/incoming").Json()["shares"];
+    return shares.size() == 1 ? shares[0]["path"].get<std::string>() : "";
+  }
+  int LinkStatus() { return Curl("", absl::StrCat("/s/", token_, "/content?path=/f7.bin")).status; }
+
+  // "moved", "not moved", or "" while the drives are in neither state.
+  std::string Outcome() {
+    int alices = Count("alice", "/Team/Big"), bobs = Count("bobby", "/Big");
+    if (alices == kFiles && bobs == -1) return "not moved";
+    if (alices == -1 && bobs == kFiles) return "moved";
+    return "";
+  }
+
+  std::unique_ptr<DriveCluster> cluster_;
+  std::string dir_;
+  std::map<std::string, std::string> csrf_;
+  std::string token_;
+};
+
+TEST_F(CrossMoveSystemTest, AKilledFrontendsMoveIsUndoneOrWhole) {
+  // An undisturbed move and back, timed, to spread the kills over it.
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(As("bobby", "POST", "/api/files/move", MoveBody(kShare, "/Big")).status, 200);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(Outcome(), "moved");
+  EXPECT_EQ(CarolsShare(), "/Shared with me/bobby/Big");
+  ASSERT_EQ(As("bobby", "POST", "/api/files/move", MoveBody("/Big", kShare)).status, 200);
+  ASSERT_EQ(Outcome(), "not moved");
+  EXPECT_EQ(CarolsShare(), "/Shared with me/alice/Big");
+
+  int killed_mid_move = 0;
+  std::map<std::string, int> outcomes;
+  for (double at : {0.05, 0.2, 0.4, 0.6, 0.8, 0.95}) {
+    SCOPED_TRACE(::testing::Message() << "killed at " << at << " of the move");
+    std::string body = dir_ + "/move.json";
+    std::ofstream(body) << MoveBody(kShare, "/Big");
+    auto mover = Process::Start(
+        "/usr/bin/curl",
+        {"-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-b", dir_ + "/bobby.jar",
+         "-H", "X-CSRF-Token: " + csrf_["bobby"], "-H", "Content-Type: application/json",
+         "--data-binary", "@" + body,
+         absl::StrCat("http://127.0.0.1:", cluster_->frontend_port(), "/api/files/move")},
+        dir_ + "/mover.log");
+    ASSERT_TRUE(mover.ok());
+    std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(took * at));
+    cluster_->KillFrontend();
+    mover->Wait(std::chrono::seconds(10));
+    std::string answered;
+    Shell("cat " + dir_ + "/mover.log", &answered);
+    if (answered != "200") ++killed_mid_move;
+    ASSERT_TRUE(cluster_->StartFrontend().ok());
+
+    // The new frontend's sweep claims the move once its lease runs out (bounded wait).
+    std::string outcome;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    auto settled = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      outcome = Outcome();
+      if (outcome == "moved" ||
+          (outcome == "not moved" && std::chrono::steady_clock::now() > settled)) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ASSERT_NE(outcome, "") << "the move was left half done";
+    ++outcomes[outcome];
+    EXPECT_EQ(LinkStatus(), 200);
+    if (outcome == "moved") {
+      EXPECT_EQ(CarolsShare(), "/Shared with me/bobby/Big");
+      ASSERT_EQ(As("bobby", "POST", "/api/files/move", MoveBody("/Big", kShare)).status, 200);
+    } else {
+      EXPECT_EQ(CarolsShare(), "/Shared with me/alice/Big");
+    }
+    ASSERT_EQ(Outcome(), "not moved");
+  }
+  std::cout << "kills during the move: " << killed_mid_move << "; moved " << outcomes["moved"]
+            << ", not moved " << outcomes["not moved"] << "\n";
+  EXPECT_GT(killed_mid_move, 0) << "every move finished before its kill: nothing was tested";
+}
+
+}  // namespace
+}  // namespace penncloud::testing
