@@ -147,10 +147,9 @@ absl::Status Replica::Init() {
   loop_ = std::thread([this] { Loop(); });
   if (!options_.config.empty()) map_poller_ = std::thread([this] { PollMap(); });
   if (options_.scrub_interval_ms > 0) {
-    scrubber_ =
-        std::make_unique<Scrubber>(*store_, std::chrono::milliseconds(options_.scrub_first_ms),
-                                   std::chrono::milliseconds(options_.scrub_interval_ms),
-                                   options_.scrub_bytes_per_s);
+    scrubber_ = std::make_unique<Scrubber>(
+        *store_, std::chrono::milliseconds(options_.scrub_first_ms),
+        std::chrono::milliseconds(options_.scrub_interval_ms), options_.scrub_bytes_per_s);
   }
   PC_LOG(kInfo, "kvs.serving")("id", options_.id)("listen", listen)("group", options_.group);
   return absl::OkStatus();
