@@ -34,7 +34,6 @@
 #include "coordinator/client_stream.h"
 #include "coordinator/proxy_heads.h"
 #include "coordinator/proxy_shared.h"
-#include "coordinator/upstream_response_parser.h"
 #include "http/head_reader.h"
 #include "http/types.h"
 
@@ -135,8 +134,7 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   std::optional<boost::beast::http::request<boost::beast::http::buffer_body>> stream_req_;
   std::optional<boost::beast::http::request_serializer<boost::beast::http::buffer_body>>
       stream_req_sr_;
-  std::string response_fields_;  // lent to each res_parser_: the fields for the client
-  std::optional<UpstreamResponseParser> res_parser_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> res_parser_;
   std::string req_head_;  // a buffered request's head for the frontend; reused
   std::string req_body_;  // a buffered request's body
   std::string head_;      // the response head for the client; reused, so rarely reallocated

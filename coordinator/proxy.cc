@@ -121,7 +121,7 @@ class Proxy::Impl {
   void Sweep(size_t thread) {
     OpenExchanges& open = *shared_.open_exchanges[thread];
     if (open.empty()) return;
-    std::shared_ptr<const Candidates> healthy = upstreams_.Healthy(shared_.registry, thread, false);
+    std::shared_ptr<const Candidates> healthy = upstreams_.Healthy(shared_.registry, false);
     const Clock::time_point now = Clock::now();
     const auto stall = std::chrono::milliseconds(shared_.options.stall_ms);
     for (OpenExchange& e : open) {

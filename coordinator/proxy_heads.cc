@@ -127,23 +127,29 @@ void CopyRequestHead(const http::request_header<>& in, const ForwardedBy& by,
   if (by.sent_ms > 0) out.set(write_deadline::kSentHeader, std::to_string(by.sent_ms));
 }
 
-bool ForwardedToClient(http::field f, std::string_view name) {
-  if (f != http::field::unknown && HopByHop(f)) return false;
-  return f != http::field::strict_transport_security && !IEquals(name, "X-Request-Id");
-}
-
-void WriteResponseHead(const UpstreamHead& in, const ResponseFraming& framing, std::string& out) {
+void WriteResponseHead(const http::response_header<>& in, const ResponseFraming& framing,
+                       std::string& out) {
   out.clear();
   out.append(framing.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  beast::string_view reason = http::obsolete_reason(static_cast<http::status>(in.status));
-  absl::StrAppend(&out, in.status, " ");
+  const unsigned status = in.result_int();
+  beast::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
+  absl::StrAppend(&out, status, " ");
   out.append(reason.data(), reason.size());
   out.append("\r\n");
-  out.append(in.fields);
+  for (const auto& f : in) {
+    if (f.name() != http::field::unknown && HopByHop(f.name())) continue;
+    if (beast::iequals(f.name_string(), "X-Request-Id") ||
+        f.name() == http::field::strict_transport_security) {
+      continue;
+    }
+    AppendField(out, Std(f.name_string()), Std(f.value()));
+  }
   AppendField(out, "X-Request-Id", framing.request_id);
   if (!framing.hsts.empty()) AppendField(out, "Strict-Transport-Security", framing.hsts);
   if (framing.no_body) {
-    if (!in.content_length.empty()) AppendField(out, "Content-Length", in.content_length);
+    if (auto len = in.find(http::field::content_length); len != in.end()) {
+      AppendField(out, "Content-Length", Std(len->value()));
+    }
   } else if (framing.length) {
     absl::StrAppend(&out, "Content-Length: ", *framing.length, "\r\n");
   } else if (framing.chunked) {

@@ -4,7 +4,6 @@
 // per header, which cost more than the rest of the relay.
 #pragma once
 
-#include <boost/beast/http/field.hpp>
 #include <boost/beast/http/message.hpp>
 #include <cstdint>
 #include <optional>
@@ -49,18 +48,6 @@ void WriteRequestHead(const boost::beast::http::request_header<>& in, const Forw
 void CopyRequestHead(const boost::beast::http::request_header<>& in, const ForwardedBy& by,
                      boost::beast::http::request_header<>& out);
 
-// Whether a field of a frontend's answer goes on to the client: not a hop-by-hop field,
-// nor X-Request-Id or Strict-Transport-Security (the proxy sets those). `f` is Beast's
-// code for `name` (field::unknown for names it does not know).
-bool ForwardedToClient(boost::beast::http::field f, std::string_view name);
-
-// What the proxy keeps of a frontend's answer head (upstream_response_parser.h).
-struct UpstreamHead {
-  unsigned status = 200;
-  std::string_view fields = {};          // those that go on, "Name: value\r\n" each
-  std::string_view content_length = {};  // the frontend's Content-Length value, or ""
-};
-
 struct ResponseFraming {
   unsigned version = 11;                // the client's HTTP version
   bool no_body = false;                 // HEAD, 1xx, 204, 304
@@ -71,6 +58,7 @@ struct ResponseFraming {
   std::string_view hsts = {};  // Strict-Transport-Security, or "" (plain HTTP)
 };
 
-void WriteResponseHead(const UpstreamHead& in, const ResponseFraming& framing, std::string& out);
+void WriteResponseHead(const boost::beast::http::response_header<>& in,
+                       const ResponseFraming& framing, std::string& out);
 
 }  // namespace penncloud::coordinator

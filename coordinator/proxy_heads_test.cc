@@ -50,9 +50,13 @@ TEST(ProxyHeadsTest, StreamedRequestHeadCarriesTheSameRules) {
 }
 
 TEST(ProxyHeadsTest, ResponseHeadFramesTheBodyForTheClient) {
-  const UpstreamHead in{.status = 200, .fields = "Content-Type: text/plain\r\n"};
+  http::response<http::empty_body> in{http::status::ok, 11};
+  in.set(http::field::transfer_encoding, "chunked");
+  in.set(http::field::strict_transport_security, "max-age=1");
+  in.set("X-Request-Id", "theirs");
+  in.set(http::field::content_type, "text/plain");
   std::string out;
-  WriteResponseHead(in,
+  WriteResponseHead(in.base(),
                     {.version = 11,
                      .chunked = true,
                      .keep_alive = false,
@@ -63,25 +67,10 @@ TEST(ProxyHeadsTest, ResponseHeadFramesTheBodyForTheClient) {
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Request-Id: ours\r\n"
             "Strict-Transport-Security: max-age=9\r\nTransfer-Encoding: chunked\r\n"
             "Connection: close\r\n\r\n");
-  WriteResponseHead(in, {.version = 10, .length = 5, .request_id = "r"}, out);
+  WriteResponseHead(in.base(), {.version = 10, .length = 5, .request_id = "r"}, out);
   EXPECT_EQ(out,
             "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nX-Request-Id: r\r\n"
             "Content-Length: 5\r\nConnection: keep-alive\r\n\r\n");
-  // An answer without a body (HEAD, 304) repeats the length the frontend gave.
-  WriteResponseHead({.status = 304, .content_length = "12"},
-                    {.version = 11, .no_body = true, .request_id = "r"}, out);
-  EXPECT_EQ(out, "HTTP/1.1 304 Not Modified\r\nX-Request-Id: r\r\nContent-Length: 12\r\n\r\n");
-}
-
-TEST(ProxyHeadsTest, OnlyEndToEndFieldsOfAnAnswerGoOnToTheClient) {
-  EXPECT_FALSE(ForwardedToClient(http::field::transfer_encoding, "Transfer-Encoding"));
-  EXPECT_FALSE(ForwardedToClient(http::field::connection, "connection"));
-  EXPECT_FALSE(ForwardedToClient(http::field::content_length, "Content-Length"));
-  EXPECT_FALSE(
-      ForwardedToClient(http::field::strict_transport_security, "Strict-Transport-Security"));
-  EXPECT_FALSE(ForwardedToClient(http::field::unknown, "x-request-id"));
-  EXPECT_TRUE(ForwardedToClient(http::field::content_type, "Content-Type"));
-  EXPECT_TRUE(ForwardedToClient(http::field::unknown, "X-Custom"));
 }
 
 TEST(ProxyHeadsTest, EventStreamsAreRecognisedWithParameters) {

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,14 +16,6 @@ struct IdleSocket {
   std::chrono::steady_clock::time_point since;
 };
 
-// One I/O thread's idle connections to a frontend. Only that thread touches them (a socket
-// belongs to the io_context it was opened on, and a session only takes sockets of its own),
-// so no lock; a line of its own, so two threads' lists never share a cache line.
-struct alignas(64) IdleList {
-  std::vector<IdleSocket> sockets;
-  uint64_t generation = 0;  // Upstream::forgotten when these were last checked
-};
-
 // Entries are created once per address and never freed (the set of frontends is small),
 // so sessions hold plain pointers to them.
 struct Upstream {
@@ -31,10 +24,10 @@ struct Upstream {
   // Requests this proxy has in flight to the frontend. An atomic, not a map under a mutex:
   // every request reads it for each candidate and changes it twice.
   std::atomic<int64_t> active{0};
-  // Raised when the frontend failed: each thread drops its idle connections to it the next
-  // time it looks at them (dropping them here would touch other threads' lists).
-  std::atomic<uint64_t> forgotten{0};
-  std::vector<IdleList> idle;  // per I/O thread
+  std::mutex mu;
+  // Per I/O thread: a socket belongs to the io_context it was opened on, and a session
+  // only takes sockets of its own, so no completion ever crosses threads.
+  std::vector<std::vector<IdleSocket>> idle;  // GUARDED_BY(mu)
 };
 
 struct Candidate {

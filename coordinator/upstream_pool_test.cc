@@ -77,23 +77,19 @@ TEST_F(UpstreamPoolTest, IdleConnectionsAreCappedPerThreadAndForgotten) {
   EXPECT_EQ(taken, 2);  // the cap
   pool_.Forget(&upstream_);
   EXPECT_FALSE(pool_.Take(&upstream_, 1, t0_).has_value());
-  // A connection given back after the frontend was forgotten (it was in use then) stays.
-  pool_.Give(&upstream_, 1, Connect(), t0_);
-  EXPECT_TRUE(pool_.Take(&upstream_, 1, t0_).has_value());
 }
 
 TEST_F(UpstreamPoolTest, HealthyListFollowsTheRegistryAndKeepsOneEntryPerAddress) {
   Registry registry;
   registry.Beat("frontend", "127.0.0.1:9001", "fe1", {.in_flight = 4}, 1, Clock::now(), 0);
-  auto first = pool_.Healthy(&registry, 0, true);
+  auto first = pool_.Healthy(&registry, true);
   ASSERT_EQ(first->size(), 1u);
   EXPECT_EQ((*first)[0].upstream->address, "127.0.0.1:9001");
   EXPECT_EQ((*first)[0].in_flight, 4);
   registry.Beat("frontend", "127.0.0.1:9002", "fe2", {}, 1, Clock::now(), 0);
-  EXPECT_EQ(pool_.Healthy(&registry, 0, false)->size(), 1u);  // cached
-  EXPECT_EQ(pool_.Healthy(&registry, 1, false)->size(), 2u);  // each thread reads its own
+  EXPECT_EQ(pool_.Healthy(&registry, false)->size(), 1u);  // cached
   pool_.Invalidate();
-  auto second = pool_.Healthy(&registry, 0, false);
+  auto second = pool_.Healthy(&registry, false);
   ASSERT_EQ(second->size(), 2u);
   for (const Candidate& c : *second) {
     if (c.upstream->address == "127.0.0.1:9001") {

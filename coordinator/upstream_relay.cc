@@ -37,7 +37,7 @@ void DownstreamSession::Attempt() {
   target_ = nullptr;
   for (bool fresh : {false, true}) {
     std::shared_ptr<const Candidates> healthy =
-        shared_->upstreams->Healthy(shared_->registry, thread_, fresh);
+        shared_->upstreams->Healthy(shared_->registry, fresh);
     target_ = PickUpstream(*healthy, tried_, shared_->upstreams->NextTurn());
     if (target_) break;
   }
@@ -255,7 +255,7 @@ void DownstreamSession::EndUpload() {
 }
 
 void DownstreamSession::ReadUpstreamHeader() {
-  res_parser_.emplace(response_fields_);
+  res_parser_.emplace();
   res_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   if (method_ == http::verb::head) res_parser_->skip(true);
   upstream_buffer_.clear();
@@ -314,8 +314,9 @@ void DownstreamSession::DropUpstream() {
 }
 
 void DownstreamSession::OnUpstreamHeader() {
-  upstream_keep_alive_ = res_parser_->keep_alive();
-  int status = res_parser_->status();
+  auto& in = res_parser_->get();
+  upstream_keep_alive_ = in.keep_alive();
+  int status = in.result_int();
   status_ = status;
   if (shared_->draining.load(std::memory_order_relaxed)) client_keep_alive_ = false;
   if (uploading_ && !stream_parser_->is_done()) {
@@ -327,7 +328,8 @@ void DownstreamSession::OnUpstreamHeader() {
                  (status >= 100 && status < 200);
   std::optional<uint64_t> length;
   if (auto len = res_parser_->content_length()) length = *len;
-  event_stream_ = !no_body && IsEventStream(res_parser_->content_type());
+  beast::string_view type = in[http::field::content_type];
+  event_stream_ = !no_body && IsEventStream(std::string_view(type.data(), type.size()));
   // The stream's end is the connection's: the client may not send a next request on it,
   // so the client's side can be watched for its departure.
   if (event_stream_ && !uploading_) client_keep_alive_ = false;
@@ -335,9 +337,7 @@ void DownstreamSession::OnUpstreamHeader() {
   // it delimited by closing the connection.
   chunked_out_ = !no_body && !length && version_ == 11;
   if (!no_body && !length && version_ != 11) client_keep_alive_ = false;
-  WriteResponseHead({.status = static_cast<unsigned>(status),
-                     .fields = res_parser_->client_fields(),
-                     .content_length = res_parser_->content_length_field()},
+  WriteResponseHead(in,
                     {.version = version_,
                      .no_body = no_body,
                      .length = length,
@@ -381,7 +381,7 @@ void DownstreamSession::WatchClientGone() {
 
 void DownstreamSession::RelayResponsePiece() {
   down_piece_.resize(kPieceBytes);
-  auto& body = res_parser_->body();
+  auto& body = res_parser_->get().body();
   if (res_parser_->is_done()) return WriteClientPiece(0);
   body.data = down_piece_.data();
   body.size = down_piece_.size();
@@ -399,7 +399,8 @@ void DownstreamSession::RelayResponsePiece() {
                             self->DropUpstream();
                             return self->CloseClient();
                           }
-                          size_t n = self->down_piece_.size() - self->res_parser_->body().size;
+                          size_t n =
+                              self->down_piece_.size() - self->res_parser_->get().body().size;
                           if (n == 0 && !self->res_parser_->is_done()) {
                             return self->RelayResponsePiece();
                           }
