@@ -122,6 +122,12 @@ TEST_P(KvsOneWayPartitionTest, NoStaleReadAndNoLostWrite) {
   // the old leader begun after them.
   EXPECT_TRUE(follow_side.WaitForMoreWrites(20, seconds(10))) << "the new leader took no writes";
   EXPECT_TRUE(probe.WaitForMoreWrites(10, seconds(10))) << "the counter did not move on";
+  // The freshness check needs a read begun under the new leader and answered before the
+  // heal; on a loaded machine the writes above can all land before the first one does.
+  for (const Clock::time_point until = Clock::now() + seconds(10);
+       probe.AnsweredBy(kFollowingReader, new_leader_us) == 0 && Clock::now() < until;) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
   const int64_t heal_us = MicrosSince(epoch);
   SetCut(g, old_leader, c, false);
 
