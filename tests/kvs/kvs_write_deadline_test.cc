@@ -59,19 +59,32 @@ class WriteDeadlineTest : public ::testing::Test {
     auto group = KvsGroup::Start(options);
     ASSERT_TRUE(group.ok()) << group.status();
     group_ = *std::move(group);
-    auto leader = group_->Leader();
-    ASSERT_TRUE(leader.ok()) << leader.status();
-    leader_ = *leader;
-    stub_ = pb::KvsService::NewStub(
-        grpc::CreateChannel(group_->address(leader_), tls::ChannelCredentials()));
+    ASSERT_TRUE(FollowLeader());
     client_ = std::make_unique<kvs::ReplicaGroupClient>(absl::StrSplit(group_->spec(), ','));
   }
 
+  bool FollowLeader() {
+    auto leader = group_->Leader();
+    if (!leader.ok()) return false;
+    leader_ = *leader;
+    stub_ = pb::KvsService::NewStub(
+        grpc::CreateChannel(group_->address(leader_), tls::ChannelCredentials()));
+    return true;
+  }
+
+  // A write to the leader. A group just started on a loaded machine may elect again, and a
+  // replica that is no longer leader answers OK with a hint, so the write follows it (the
+  // same session and sequence: applied at most once).
   grpc::Status Write(const pb::WriteRequest& request, pb::WriteResponse* response,
                      milliseconds timeout = milliseconds(5000)) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + timeout);
-    return stub_->Write(&context, request, response);
+    for (int attempt = 0;; ++attempt) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + timeout);
+      grpc::Status s = stub_->Write(&context, request, response);
+      if (!s.ok() || !response->hint().not_leader() || attempt == 10 || !FollowLeader()) {
+        return s;
+      }
+    }
   }
 
   std::unique_ptr<KvsGroup> group_;
