@@ -14,6 +14,9 @@
 // after the client gave up (the multi-host test's one-way cut saw an upload land 14 s late,
 // over a newer one the user had been acknowledged). So the coordinator stamps each request it
 // forwards with its own clock (kSentHeader), and the time in transit is taken off the budget.
+// Neither that stamp nor the frontend's receipt tells when a client sent a request into a
+// network that then held it, though: a client that can say when it stops waiting, by its own
+// clock, says so (kDeadlineHeader), and nothing of the request is applied after that.
 #pragma once
 
 #include <chrono>
@@ -44,17 +47,33 @@ inline constexpr char kSentHeader[] = "X-PennCloud-Sent-Ms";
 std::chrono::milliseconds Remaining(std::chrono::milliseconds budget, std::string_view sent_header,
                                     std::chrono::system_clock::time_point now);
 
-// Starts the budget of the request this thread serves; ends it at scope exit.
+// Set by a client whose clock agrees with the cluster's (PennCloud's own tools, on hosts kept
+// in step by NTP): its wall clock, in ms since the epoch, when it stops waiting for the answer.
+// The multi-host test's cut saw a request sent into a cut-off coordinator delivered, stamped
+// and applied when the network healed, 9 s after its client had given up on it and been
+// acknowledged a newer upload.
+inline constexpr char kDeadlineHeader[] = "X-PennCloud-Deadline-Ms";
+
+// The time left at `now` until the client's own deadline (kDeadlineHeader): zero or less once
+// it has passed, nullopt when the header is missing or garbled (the request then has only its
+// budget). Only the client's own writes are limited by it, so it is taken as sent.
+std::optional<std::chrono::milliseconds> UntilClientDeadline(
+    std::string_view deadline_header, std::chrono::system_clock::time_point now);
+
+// Starts the budget of the request this thread serves; ends it at scope exit. `budget` runs
+// from now and starts again with each piece of a streamed body (Restart); `hard_limit`, from
+// the client's own deadline, does not move.
 class Scope {
  public:
-  explicit Scope(std::chrono::milliseconds budget);
+  explicit Scope(std::chrono::milliseconds budget,
+                 std::optional<std::chrono::milliseconds> hard_limit = std::nullopt);
   ~Scope();
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
 };
 
 // The client sent more of its request (a piece of a streamed body): the budget runs from
-// now.
+// now, though never past the client's own deadline.
 void Restart();
 
 // Whether the request this thread serves has run out of budget (false outside a Scope).

@@ -241,6 +241,30 @@ TEST_F(ProxyTest, TimeInTransitToTheFrontendCountsAgainstTheWriteBudget) {
   beats.join();
 }
 
+// The network between the client and the coordinator can hold a request too: the multi-host
+// test's cut delivered an upload to a cut-off coordinator when the network healed, 14 s after
+// its client had given up; the coordinator stamped it then, and the frontend applied it over
+// the newer upload the client had been acknowledged meanwhile. Only the client's own clock
+// knows when it stopped waiting (kDeadlineHeader). A slow link before the coordinator holds
+// each request 1.2 s here against a 500 ms wait.
+TEST_F(ProxyTest, TheClientsOwnDeadlineCountsTimeHeldBeforeTheCoordinator) {
+  Announce(0);
+  penncloud::testing::FaultProxy slow(proxy_port_);
+  slow.SetDelay(std::chrono::milliseconds(1200));
+  const std::string put =
+      absl::StrCat("curl -sS -X PUT --data-binary x -H '", write_deadline::kTimeoutHeader,
+                   ": 500' http://127.0.0.1:", slow.port(), "/budget");
+  EXPECT_EQ(Shell(put), R"({"passed":false})") << "the coordinator's stamp cannot see the hold";
+  const int64_t wait_ends_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch() + std::chrono::milliseconds(500))
+          .count();
+  EXPECT_EQ(
+      Shell(absl::StrCat(put, " -H '", write_deadline::kDeadlineHeader, ": ", wait_ends_ms, "'")),
+      R"({"passed":true})");
+  slow.SetDelay(std::chrono::milliseconds(0));
+}
+
 TEST_F(ProxyTest, BodiesOfUnknownLengthAreChunkedOrCloseDelimited) {
   Announce(0);
   std::string want;

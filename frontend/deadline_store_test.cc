@@ -45,6 +45,42 @@ TEST(WriteDeadlineTest, TimeInTransitSinceTheProxysStampComesOffTheBudget) {
   EXPECT_TRUE(absl::IsDeadlineExceeded(store.Put("r", "c", "v")));
 }
 
+TEST(WriteDeadlineTest, TheClientsOwnDeadlineHoldsWhateverTheStampsSay) {
+  using std::chrono::system_clock;
+  const system_clock::time_point now{milliseconds(1765000010000)};
+  EXPECT_EQ(write_deadline::UntilClientDeadline("1765000013000", now), milliseconds(3000));
+  EXPECT_LE(*write_deadline::UntilClientDeadline("1765000001000", now), milliseconds(0));
+  EXPECT_LE(*write_deadline::UntilClientDeadline("1", now), milliseconds(0));
+  EXPECT_EQ(write_deadline::UntilClientDeadline("99999999999999", now), write_deadline::kMaxBudget);
+  EXPECT_EQ(write_deadline::UntilClientDeadline("", now), std::nullopt);
+  EXPECT_EQ(write_deadline::UntilClientDeadline("-5", now), std::nullopt);
+  EXPECT_EQ(write_deadline::UntilClientDeadline("12abc", now), std::nullopt);
+
+  kvs::MemoryClient memory;
+  DeadlineStore store(&memory);
+  {
+    // A request the network held past its client's deadline arrives with a fresh coordinator
+    // stamp and a whole budget: still nothing is written, even as more of its body comes.
+    write_deadline::Scope held(milliseconds(5000),
+                               write_deadline::UntilClientDeadline("1765000001000", now));
+    EXPECT_TRUE(write_deadline::Passed());
+    write_deadline::Restart();
+    EXPECT_TRUE(write_deadline::Passed());
+    EXPECT_TRUE(absl::IsDeadlineExceeded(store.Put("r", "c", "late")));
+  }
+  {
+    write_deadline::Scope in_time(milliseconds(5000), milliseconds(60000));
+    EXPECT_FALSE(write_deadline::Passed());
+    EXPECT_TRUE(store.Put("r", "c", "v").ok());
+  }
+  {
+    // The earlier end wins, so the KVS leader is told the client's deadline.
+    write_deadline::Scope short_client(milliseconds(50000), milliseconds(20));
+    EXPECT_LT(*write_deadline::Deadline(), std::chrono::steady_clock::now() + milliseconds(1000));
+  }
+  EXPECT_EQ(*memory.Get("r", "c"), "v");
+}
+
 TEST(DeadlineStoreTest, WritesOutsideARequestAreNotLimited) {
   kvs::MemoryClient memory;
   DeadlineStore store(&memory);

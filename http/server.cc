@@ -251,9 +251,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Response res;
       {
         // The request may have spent part of its budget on the way from the coordinator.
-        write_deadline::Scope budget(write_deadline::Remaining(
-            write_deadline::BudgetFor(self->req_.headers.Get(write_deadline::kTimeoutHeader)),
-            self->req_.headers.Get(write_deadline::kSentHeader), std::chrono::system_clock::now()));
+        const auto now = std::chrono::system_clock::now();
+        const auto& heads = self->req_.headers;
+        write_deadline::Scope budget(
+            write_deadline::Remaining(
+                write_deadline::BudgetFor(heads.Get(write_deadline::kTimeoutHeader)),
+                heads.Get(write_deadline::kSentHeader), now),
+            write_deadline::UntilClientDeadline(heads.Get(write_deadline::kDeadlineHeader), now));
         res = self->route_->handler(self->req_);
       }
       log::SetRequestId("");

@@ -59,6 +59,14 @@ net::awaitable<HttpResult> HttpSession::Send(std::string_view method, std::strin
   // Nothing of this request is applied after we stop waiting for it: a timed-out upload
   // cannot land later over a newer one (the end-of-run check relies on it).
   req.set(write_deadline::kTimeoutHeader, std::to_string(timeout.count()));
+  // Its own clock's word too: a request the network holds past our timeout (a cut-off
+  // coordinator) is refused when it arrives, however late the coordinator stamps it.
+  const auto wall_deadline =
+      std::chrono::system_clock::now() + (deadline - std::chrono::steady_clock::now());
+  req.set(write_deadline::kDeadlineHeader,
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             wall_deadline.time_since_epoch())
+                             .count()));
   if (!cookie_.empty()) req.set(http::field::cookie, "pc_session=" + cookie_);
   if (method != "GET" && method != "HEAD" && !csrf_.empty()) req.set("X-CSRF-Token", csrf_);
   if (!body.empty() || method == "POST" || method == "PUT") {
