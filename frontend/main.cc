@@ -15,6 +15,8 @@
 #include "common/node_name.h"
 #include "common/stop_signal.h"
 #include "frontend/deadline_store.h"
+#include "frontend/drive_api.h"
+#include "frontend/retention_pass.h"
 #include "frontend/routes.h"
 #include "heartbeat/load_reporter.h"
 #include "heartbeat/sender.h"
@@ -41,6 +43,9 @@ ABSL_FLAG(bool, secure_cookies, false, "mark cookies Secure (when served over HT
 ABSL_FLAG(int, undo_send_default_s, 5,
           "seconds a webmail send is held for undo, for accounts that never chose (0-30)");
 ABSL_FLAG(int, drain_ms, 10000, "on SIGTERM, how long requests in flight may take to finish");
+ABSL_FLAG(int, drive_retention_pass_s, 24 * 3600,
+          "how often (cluster-wide, one frontend at a time) every account's drive is looked at "
+          "so that trash and old versions expire for users who stopped writing (0: never)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("PennCloud frontend: HTTP server for the web app and JSON API");
@@ -83,6 +88,18 @@ int main(int argc, char** argv) {
   http::Router router;
   frontend::BuildRoutes(router, ctx,
                         frontend::WebAppSite(ctx.web_root, absl::GetFlag(FLAGS_assets_root)));
+  std::unique_ptr<frontend::RetentionPass> retention;
+  if (const int every_s = absl::GetFlag(FLAGS_drive_retention_pass_s); every_s > 0) {
+    retention = std::make_unique<frontend::RetentionPass>(
+        ctx.store,
+        [drive = frontend::SharedDrive(ctx)](const std::string& user) {
+          (void)drive->CollectGarbage(user);  // a failure waits for the user's next look
+        },
+        frontend::RetentionPassOptions{.interval = std::chrono::seconds(every_s),
+                                       .check_every = std::min<std::chrono::milliseconds>(
+                                           std::chrono::seconds(every_s), std::chrono::minutes(10)),
+                                       .now_ms = nullptr});
+  }
 
   http::ServerOptions options;
   options.address = absl::GetFlag(FLAGS_address);
