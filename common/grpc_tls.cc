@@ -58,6 +58,18 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const Files& file
   return gx::TlsServerCredentials(options);
 }
 
+// gRPC reads this once, at its first use in the process, so it is set before any
+// credentials exist (an operator's own setting wins). A client channel's sockets make
+// progress only while some thread polls them: a thread waiting on a call does, but between
+// the attempts of a retry loop nobody does but gRPC's backup poller, every 5 s by default.
+// A channel that had to reconnect (a replica not listening yet, a restarted peer) then took
+// one step of its TCP and TLS handshakes per 5 s, and its 5 s connect timeout ran out before
+// the handshake was done, again and again: `kvsctl cluster init` against a group just
+// started failed in about one try of three, and the multi-host test's start with it.
+void SetGrpcProcessDefaults() {
+  setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "50", /*overwrite=*/0);
+}
+
 [[noreturn]] void Uninitialized() {
   std::cerr << "internal error: gRPC credentials used before tls::InitFromFlags\n";
   std::abort();
@@ -77,6 +89,7 @@ std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials(const Files& fi
 }
 
 absl::StatusOr<CertificateInfo> Init(const Files& files, unsigned reload_s) {
+  SetGrpcProcessDefaults();
   absl::StatusOr<CertificateInfo> info = CheckKeyPair(files.ca, files.cert, files.key);
   if (!info.ok()) return info.status();
   if (absl::Status tls13 = RequireTls13ForNewContexts(); !tls13.ok()) return tls13;
@@ -90,6 +103,7 @@ absl::StatusOr<CertificateInfo> Init(const Files& files, unsigned reload_s) {
 }
 
 absl::StatusOr<std::optional<CertificateInfo>> InitFromFlags(absl::string_view node_name) {
+  SetGrpcProcessDefaults();
   if (absl::GetFlag(FLAGS_insecure_plaintext)) {
     PC_LOG(kWarn, "tls.plaintext")("why", "--insecure_plaintext: benchmarks only");
     ProcessCredentials& process = Process();
