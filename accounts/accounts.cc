@@ -344,13 +344,13 @@ absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
   absl::StatusOr<std::string> data = store_->Get(SessionRow(digest), kSessionCol);
   if (absl::IsNotFound(data.status())) return absl::UnauthenticatedError("not logged in");
   if (!data.ok()) return data.status();
-  std::vector<std::string> parts = absl::StrSplit(*data, '\n');
+  std::vector<absl::string_view> parts = absl::StrSplit(*data, '\n');
   int64_t expiry = 0;
   // user, csrf, expiry, and "admin" as a fourth line for an admin's session.
   if (parts.size() < 3 || parts.size() > 4 || !absl::SimpleAtoi(parts[2], &expiry)) {
     return absl::InternalError("corrupt session record");
   }
-  Session session{parts[0], parts[1], absl::FromUnixSeconds(expiry),
+  Session session{std::string(parts[0]), std::string(parts[1]), absl::FromUnixSeconds(expiry),
                   parts.size() == 4 && parts[3] == "admin"};
   if (options_.now() >= session.expires) return absl::UnauthenticatedError("session expired");
   NoteSeen(session.username, digest);

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -24,15 +25,27 @@ std::string NewToken() { return absl::WebSafeBase64Escape(RandomBytes(32)); }
 
 std::string Sha256Hex(std::string_view data) {
   // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up again on every digest,
-  // which cost several times the hashing of a session token (done on every request).
+  // which cost several times the hashing of a session token (done on every request). The
+  // context is kept per thread: EVP_Digest makes and frees one per call.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct ContextFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, ContextFree> ctx(EVP_MD_CTX_new());
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (sha256 == nullptr ||
-      EVP_Digest(data.data(), data.size(), digest, &len, sha256, nullptr) != 1) {
+  if (sha256 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
     std::abort();
   }
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(2 * len, '\0');
+  for (unsigned int i = 0; i < len; ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return hex;
 }
 
 std::string NewTypedSecret(int groups) {

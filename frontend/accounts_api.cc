@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "frontend/signup_policy.h"
+#include "http/json_writer.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -134,12 +135,16 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
         return JsonResponse(200, nlohmann::json::object());
       }));
 
+  // Every page asks this once it loads: written by hand (http/json_writer.h), in the key
+  // order nlohmann would give.
   router.Add("GET", "/api/me", WithSession(ctx, [&ctx](Request&, const accounts::Session& s) {
-               return JsonResponse(200,
-                                   {{"username", s.username},
-                                    {"csrf", s.csrf},
-                                    {"admin", s.admin},
-                                    {"email", absl::StrCat(s.username, "@", ctx.mail_domain)}});
+               return http::JsonTextResponse(
+                   200, http::JsonObjectWriter()
+                            .Bool("admin", s.admin)
+                            .String("csrf", s.csrf)
+                            .String("email", absl::StrCat(s.username, "@", ctx.mail_domain))
+                            .String("username", s.username)
+                            .Finish());
              }));
 }
 
