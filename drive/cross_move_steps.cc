@@ -13,8 +13,6 @@ namespace penncloud::drive {
 namespace {
 
 constexpr int kMaxRecursion = static_cast<int>(kMaxDepth) + 2;
-constexpr int kPageSize = 100;
-constexpr int kMaxPages = 100000;
 constexpr int kMaxAttempts = 32;
 constexpr int kTrashPage = 500;
 constexpr int kMaxTrashPages = 1000;
@@ -87,29 +85,11 @@ absl::Status Drive::CopyMissingLocated(const std::string& from_user, const Locat
     IndexPut(to_user, JoinPath(to), folder);
     folder_id = folder.folder_id();
   }
-  kvs::ListOptions opts{.after = "", .limit = kPageSize, .with_values = true};
-  for (int page_no = 0; page_no < kMaxPages; ++page_no) {
-    auto page = kvs_->List(keys::TreeRow(from_user, from.entry.folder_id()), opts);
-    if (!page.ok()) return page.status();
-    for (auto& cell : page->cells) {
-      Located child;
-      child.parent_id = from.entry.folder_id();
-      child.name = cell.column;
-      child.raw = cell.value;
-      auto entry = ParseEntry(cell.value);
-      if (!entry.ok()) continue;
-      child.entry = std::move(*entry);
-      std::vector<std::string> child_to = to;
-      child_to.push_back(cell.column);
-      if (auto s = CopyMissingLocated(from_user, child, to_user, child_to, "", depth + 1);
-          !s.ok()) {
-        return s;
-      }
-    }
-    if (!page->more || page->cells.empty()) return absl::OkStatus();
-    opts.after = page->cells.back().column;
-  }
-  return absl::AbortedError("folder too large to copy in one call");
+  return ForEachChild(from_user, from.entry.folder_id(), [&](const Located& child) {
+    std::vector<std::string> child_to = to;
+    child_to.push_back(child.name);
+    return CopyMissingLocated(from_user, child, to_user, child_to, "", depth + 1);
+  });
 }
 
 absl::StatusOr<std::string> Drive::IdAt(const std::string& user,

@@ -104,31 +104,37 @@ absl::StatusOr<Drive::Located> Drive::Locate(const std::string& user,
   return at;
 }
 
-absl::StatusOr<EntryInfo> Drive::Stat(std::string_view user, std::string_view path) {
+absl::StatusOr<Drive::Located> Drive::LocatePath(std::string_view user, std::string_view path,
+                                                 std::vector<std::string>* parts) {
   if (auto s = ValidateUser(user); !s.ok()) return s;
-  auto parts = SplitPath(path);
-  if (!parts.ok()) return parts.status();
-  auto at = Locate(std::string(user), *parts);
+  auto split = SplitPath(path);
+  if (!split.ok()) return split.status();
+  auto at = Locate(std::string(user), *split);
+  if (parts != nullptr) *parts = std::move(*split);
+  return at;
+}
+
+absl::StatusOr<EntryInfo> Drive::Stat(std::string_view user, std::string_view path) {
+  std::vector<std::string> parts;
+  auto at = LocatePath(user, path, &parts);
   if (!at.ok()) return at.status();
   if (!at->is_root && !at->raw) {
-    return absl::NotFoundError(absl::StrCat("no such file or folder: ", JoinPath(*parts)));
+    return absl::NotFoundError(absl::StrCat("no such file or folder: ", JoinPath(parts)));
   }
   return ToInfo(at->name, at->entry);
 }
 
 absl::StatusOr<std::vector<EntryInfo>> Drive::List(std::string_view user, std::string_view path) {
-  if (auto s = ValidateUser(user); !s.ok()) return s;
-  auto parts = SplitPath(path);
-  if (!parts.ok()) return parts.status();
-  std::string u(user);
-  auto at = Locate(u, *parts);
+  std::vector<std::string> parts;
+  auto at = LocatePath(user, path, &parts);
   if (!at.ok()) return at.status();
   if (!at->is_root && !at->raw) {
-    return absl::NotFoundError(absl::StrCat("no such folder: ", JoinPath(*parts)));
+    return absl::NotFoundError(absl::StrCat("no such folder: ", JoinPath(parts)));
   }
   if (!IsFolder(at->entry)) {
-    return absl::FailedPreconditionError(absl::StrCat("not a folder: ", JoinPath(*parts)));
+    return absl::FailedPreconditionError(absl::StrCat("not a folder: ", JoinPath(parts)));
   }
+  std::string u(user);
   std::vector<EntryInfo> out;
   kvs::ListOptions opts{.after = "", .limit = 500, .with_values = true};
   // Bounded: a folder holds at most this many pages of children.
@@ -147,15 +153,13 @@ absl::StatusOr<std::vector<EntryInfo>> Drive::List(std::string_view user, std::s
 }
 
 absl::Status Drive::CreateFolder(std::string_view user, std::string_view path) {
-  if (auto s = ValidateUser(user); !s.ok()) return s;
-  auto parts = SplitPath(path);
-  if (!parts.ok()) return parts.status();
-  std::string u(user);
-  auto at = Locate(u, *parts);
+  std::vector<std::string> parts;
+  auto at = LocatePath(user, path, &parts);
   if (!at.ok()) return at.status();
   if (at->is_root || at->raw) {
-    return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(*parts)));
+    return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(parts)));
   }
+  std::string u(user);
   pb::Entry entry;
   entry.set_kind(pb::Entry::FOLDER);
   entry.set_folder_id(keys::RandomId());
@@ -164,8 +168,8 @@ absl::Status Drive::CreateFolder(std::string_view user, std::string_view path) {
   auto done =
       kvs_->CPut(keys::TreeRow(u, at->parent_id), at->name, std::nullopt, SerializeEntry(entry));
   if (!done.ok()) return done.status();
-  if (!*done) return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(*parts)));
-  IndexPut(u, JoinPath(*parts), entry);
+  if (!*done) return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(parts)));
+  IndexPut(u, JoinPath(parts), entry);
   return absl::OkStatus();
 }
 
@@ -251,6 +255,28 @@ absl::Status Drive::ReleaseFile(const std::string& user, const pb::Entry& entry)
     if (auto s = PurgeVersions(user, entry.file_id()); !s.ok()) return s;
   }
   return ChargeUsage(user, -static_cast<int64_t>(entry.size()));
+}
+
+absl::Status Drive::ForEachChild(const std::string& user, const std::string& folder_id,
+                                 const std::function<absl::Status(const Located& child)>& visit) {
+  kvs::ListOptions opts{.after = "", .limit = 500, .with_values = true};
+  for (int page_no = 0; page_no < 20000; ++page_no) {
+    auto page = kvs_->List(keys::TreeRow(user, folder_id), opts);
+    if (!page.ok()) return page.status();
+    for (auto& cell : page->cells) {
+      auto entry = ParseEntry(cell.value);
+      if (!entry.ok()) continue;
+      Located child;
+      child.parent_id = folder_id;
+      child.name = cell.column;
+      child.raw = cell.value;
+      child.entry = std::move(*entry);
+      if (auto s = visit(child); !s.ok()) return s;
+    }
+    if (!page->more || page->cells.empty()) return absl::OkStatus();
+    opts.after = page->cells.back().column;
+  }
+  return absl::AbortedError("folder too large to go through in one call");
 }
 
 absl::Status Drive::DeleteFolderContents(const std::string& user, const std::string& folder_id,
@@ -422,26 +448,11 @@ absl::Status Drive::CopyLocated(const std::string& from_user, const Located& fro
     for (const auto& [k, v] : from.entry.dead_props()) patch.emplace_back(k, v);
     if (auto s = PatchProperties(to_user, to_path, patch); !s.ok()) return s;
   }
-  kvs::ListOptions opts{.after = "", .limit = 100, .with_values = true};
-  for (int page_no = 0; page_no < 100000; ++page_no) {
-    auto page = kvs_->List(keys::TreeRow(from_user, from.entry.folder_id()), opts);
-    if (!page.ok()) return page.status();
-    for (auto& cell : page->cells) {
-      Located child;
-      child.parent_id = from.entry.folder_id();
-      child.name = cell.column;
-      child.raw = cell.value;
-      auto entry = ParseEntry(cell.value);
-      if (!entry.ok()) continue;
-      child.entry = std::move(*entry);
-      std::vector<std::string> child_to = to;
-      child_to.push_back(cell.column);
-      if (auto s = CopyLocated(from_user, child, to_user, child_to, depth + 1); !s.ok()) return s;
-    }
-    if (!page->more || page->cells.empty()) return absl::OkStatus();
-    opts.after = page->cells.back().column;
-  }
-  return absl::AbortedError("folder too large to copy in one call");
+  return ForEachChild(from_user, from.entry.folder_id(), [&](const Located& child) {
+    std::vector<std::string> child_to = to;
+    child_to.push_back(child.name);
+    return CopyLocated(from_user, child, to_user, child_to, depth + 1);
+  });
 }
 
 absl::Status Drive::PatchProperties(std::string_view user, std::string_view path,

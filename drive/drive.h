@@ -318,7 +318,16 @@ class Drive {
                                             std::vector<std::string>* chain = nullptr);
   absl::StatusOr<Located> Locate(const std::string& user, const std::vector<std::string>& parts,
                                  std::vector<std::string>* chain = nullptr);
+  // Locate for a public call's arguments: `user` checked, `path` split (into `*parts` if
+  // given).
+  absl::StatusOr<Located> LocatePath(std::string_view user, std::string_view path,
+                                     std::vector<std::string>* parts = nullptr);
   absl::Status DeleteLocated(const std::string& user, const Located& at);
+  // Calls `visit` with each child of folder `folder_id`, page by page, in name order, until
+  // one returns an error (which it returns). A child whose record does not parse is passed
+  // over, as the listing does. kAborted for a folder of more pages than one call goes through.
+  absl::Status ForEachChild(const std::string& user, const std::string& folder_id,
+                            const std::function<absl::Status(const Located& child)>& visit);
   // A file entry that left the tree for good: its content and older versions go to garbage
   // and stop counting toward the quota.
   absl::Status ReleaseFile(const std::string& user, const pb::Entry& entry);

@@ -12,11 +12,7 @@ namespace penncloud::drive {
 
 absl::StatusOr<std::unique_ptr<Reader>> Drive::Open(std::string_view user, std::string_view path,
                                                     uint64_t begin, std::optional<uint64_t> end) {
-  if (auto s = ValidateUser(user); !s.ok()) return s;
-  auto parts = SplitPath(path);
-  if (!parts.ok()) return parts.status();
-  std::string u(user);
-  auto at = Locate(u, *parts);
+  auto at = LocatePath(user, path);
   if (!at.ok()) return at.status();
   if (!at->is_root && !at->raw)
     return absl::NotFoundError(absl::StrCat("no such file: ", std::string(path)));
@@ -24,7 +20,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Drive::Open(std::string_view user, std::
   uint64_t size = at->entry.size();
   uint64_t stop = std::min(end.value_or(size), size);
   if (begin > size || begin > stop) return absl::OutOfRangeError("range not satisfiable");
-  return std::unique_ptr<Reader>(new Reader(kvs_, u, ToInfo(at->name, at->entry),
+  return std::unique_ptr<Reader>(new Reader(kvs_, std::string(user), ToInfo(at->name, at->entry),
                                             at->entry.version(), at->entry.chunk_bytes(), begin,
                                             stop));
 }

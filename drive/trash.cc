@@ -40,24 +40,17 @@ absl::StatusOr<uint64_t> Drive::SubtreeBytes(const std::string& user, const std:
                                              int depth) {
   if (depth > kMaxRecursion) return absl::FailedPreconditionError("folders nested too deep");
   uint64_t total = 0;
-  kvs::ListOptions opts{.after = "", .limit = kPageSize, .with_values = true};
-  for (int page_no = 0; page_no < kMaxPages; ++page_no) {
-    auto page = kvs_->List(keys::TreeRow(user, folder_id), opts);
-    if (!page.ok()) return page.status();
-    for (const auto& cell : page->cells) {
-      auto entry = ParseEntry(cell.value);
-      if (!entry.ok()) continue;
-      if (!IsFolder(*entry)) {
-        total += entry->size();
-        continue;
-      }
-      auto inner = SubtreeBytes(user, entry->folder_id(), depth + 1);
-      if (!inner.ok()) return inner.status();
-      total += *inner;
+  auto s = ForEachChild(user, folder_id, [&](const Located& child) -> absl::Status {
+    if (!IsFolder(child.entry)) {
+      total += child.entry.size();
+      return absl::OkStatus();
     }
-    if (!page->more || page->cells.empty()) break;
-    opts.after = page->cells.back().column;
-  }
+    auto inner = SubtreeBytes(user, child.entry.folder_id(), depth + 1);
+    if (!inner.ok()) return inner.status();
+    total += *inner;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
   return total;
 }
 

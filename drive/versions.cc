@@ -150,13 +150,10 @@ absl::Status NotAFile(bool exists, bool folder, std::string_view path) {
 
 absl::StatusOr<std::vector<VersionInfo>> Drive::ListVersions(std::string_view user,
                                                              std::string_view path) {
-  if (auto s = ValidateUser(user); !s.ok()) return s;
-  auto parts = SplitPath(path);
-  if (!parts.ok()) return parts.status();
-  std::string u(user);
-  auto at = Locate(u, *parts);
+  auto at = LocatePath(user, path);
   if (!at.ok()) return at.status();
   if (auto s = NotAFile(at->raw.has_value(), IsFolder(at->entry), path); !s.ok()) return s;
+  std::string u(user);
   std::vector<VersionInfo> out;
   if (at->entry.file_id().empty()) return out;
   auto cells = VersionCells(u, at->entry.file_id());
@@ -173,13 +170,10 @@ absl::StatusOr<std::vector<VersionInfo>> Drive::ListVersions(std::string_view us
 absl::StatusOr<std::unique_ptr<Reader>> Drive::OpenVersion(std::string_view user,
                                                            std::string_view path,
                                                            std::string_view version_id) {
-  if (auto s = ValidateUser(user); !s.ok()) return s;
-  auto parts = SplitPath(path);
-  if (!parts.ok()) return parts.status();
-  std::string u(user);
-  auto at = Locate(u, *parts);
+  auto at = LocatePath(user, path);
   if (!at.ok()) return at.status();
   if (auto s = NotAFile(at->raw.has_value(), IsFolder(at->entry), path); !s.ok()) return s;
+  std::string u(user);
   auto raw = kvs_->Get(keys::VersionsRow(u), keys::VersionColumn(at->entry.file_id(), version_id));
   if (absl::IsNotFound(raw.status()) || at->entry.file_id().empty()) {
     return absl::NotFoundError("no such version of this file");
