@@ -53,14 +53,15 @@ BIN="$BUILD/bin"
 RUN="$ROOT/stress_test/results/kvs-vs-etcd-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$RUN"
 PY=/usr/bin/python3
+# shellcheck source=scripts/lib/kvs_group.sh
+source "$ROOT/scripts/lib/kvs_group.sh"
 
 # Ports of member/replica i (1-3) in each mode: plaintext as always, TLS three higher.
 etcd_client_port() { [[ $1 == tls ]] && echo $((23793 + $2)) || echo $((23790 + $2)); }
 etcd_peer_port() { [[ $1 == tls ]] && echo $((23803 + $2)) || echo $((23800 + $2)); }
 kvs_port() { [[ $1 == tls ]] && echo $((27013 + $2)) || echo $((27010 + $2)); }
 etcd_endpoints() { echo "127.0.0.1:$(etcd_client_port "$1" 1),127.0.0.1:$(etcd_client_port "$1" 2),127.0.0.1:$(etcd_client_port "$1" 3)"; }
-kvs_spec() { echo "127.0.0.1:$(kvs_port "$1" 1),127.0.0.1:$(kvs_port "$1" 2),127.0.0.1:$(kvs_port "$1" 3)"; }
-kvs_peers() { echo "1=127.0.0.1:$(kvs_port "$1" 1),2=127.0.0.1:$(kvs_port "$1" 2),3=127.0.0.1:$(kvs_port "$1" 3)"; }
+kvs_spec() { kvs_group_spec "$(kvs_port "$1" 1)"; }
 # Result files: etcd-write64.json (plaintext), etcd-tls-write64.json (TLS).
 label() { [[ $2 == tls ]] && echo "$1-tls" || echo "$1"; }
 
@@ -73,19 +74,9 @@ mode_pids() {  # array-name mode: the pids of that mode's three servers
 
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
-# Stops every server this script started and waits for each to exit.
-stop_pids() {
-  local pid
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "$@"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-}
 PKI=$(mktemp -d /tmp/penncloud-kvs-vs-etcd-pki.XXXXXX)
 cleanup() {
-  stop_pids "${ETCD_PIDS[@]}" "${KVS_PIDS[@]}"
+  stop_and_wait "${ETCD_PIDS[@]}" "${KVS_PIDS[@]}"
   rm -rf "$PKI"
 }
 trap cleanup EXIT
@@ -126,14 +117,11 @@ fi
 tls_issue() { bash "$ROOT/scripts/lib/tls.sh" issue "$PKI/$1" "$2" "$3" 127.0.0.1; }
 if [[ " ${MODES[*]} " == *" tls "* ]]; then
   bash "$ROOT/scripts/lib/tls.sh" ca "$PKI/etcd"
-  bash "$ROOT/scripts/lib/tls.sh" ca "$PKI/penncloud"
   for i in 1 2 3; do
     tls_issue etcd "e$i" "etcd/e$i"  # etcd ignores the URI; it checks the chain and the IP
-    tls_issue penncloud "kvs-$i" "replica/0/$i"
   done
   tls_issue etcd etcd-client etcd/client
-  tls_issue penncloud kvsctl admin/kvsctl
-  tls_issue penncloud kvs-bench admin/kvs-bench
+  kvs_group_pki "$PKI/penncloud"
 fi
 etcd_scheme() { [[ $1 == tls ]] && echo https || echo http; }
 etcdctl_mode() {  # mode etcdctl-args...
@@ -160,17 +148,12 @@ bench_tls() {  # system mode
 }
 pc_tls() { [[ $1 == tls ]] && echo "--tls_dir=$PKI/penncloud" || echo --insecure_plaintext; }
 
-# name|kvs_bench flags
-WORKLOADS=(
-  "write64|--clients=64 --read_fraction=0 --value_size=128"
-  "read90|--clients=64 --read_fraction=0.9 --value_size=128"
-  "write1|--clients=1 --read_fraction=0 --value_size=128"
-)
+WORKLOADS=(write64 read90 write1)  # kvs_workload_flags
 
 # run_one LABEL WORKLOAD TARGET_FLAGS...   (LABEL: etcd, penncloud-tls, ...)
 run_one() {
-  local system=$1 w=$2; shift 2
-  local name=${w%%|*} flags=${w#*|}
+  local system=$1 name=$2 flags; shift 2
+  flags=$(kvs_workload_flags "$name")
   log "$system $name"
   # shellcheck disable=SC2086
   "$BIN/kvs_bench" "$@" $flags --duration="$DURATION" --warmup="$WARMUP" \
@@ -259,7 +242,7 @@ for s in json.load(sys.stdin):
 stop_etcd() {  # mode
   local i
   for i in 1 2 3; do
-    stop_pids "${ETCD_PIDS["$1 $i"]}"
+    stop_and_wait "${ETCD_PIDS["$1 $i"]}"
     unset "ETCD_PIDS[$1 $i]"
   done
   rm -rf "$RUN/$(label etcd "$1")"/e?  # data only; logs stay
@@ -268,27 +251,15 @@ stop_etcd() {  # mode
 
 # ---- PennCloud -----------------------------------------------------------------------
 start_kvs() {  # mode
-  local mode=$1 dir="$RUN/$(label kvs "$1")" i
+  local mode=$1 i
   for i in 1 2 3; do require_free "$(kvs_port "$mode" "$i")"; done
-  mkdir -p "$dir"
-  for i in 1 2 3; do
-    "$BIN/kvs_server" --id="$i" --peers="$(kvs_peers "$mode")" --data_dir="$dir/r$i" \
-      "$(pc_tls "$mode")" --log_level=warn >"$dir/r$i.log" 2>&1 &
-    KVS_PIDS["$mode $i"]=$!
-  done
-  for _ in $(seq 1 150); do
-    if [[ -n $(kvs_leader "$mode") ]]; then return 0; fi
-    sleep 0.2
-  done
-  echo "kvs_vs_etcd.sh: no PennCloud leader elected ($mode); see $dir/" >&2
-  exit 1
+  kvs_group_start "$BIN" "$(kvs_port "$mode" 1)" "$RUN/$(label kvs "$mode")" "$(pc_tls "$mode")" ||
+    exit 1
+  for i in 1 2 3; do KVS_PIDS["$mode $i"]=${KVS_GROUP_PIDS[$((i - 1))]}; done
 }
 
 # Prints the id of the replica that reports itself leader (empty if none).
-kvs_leader() {  # mode
-  "$BIN/kvsctl" "$(pc_tls "$1")" --group="$(kvs_spec "$1")" --timeout_ms=1000 status 2>/dev/null |
-    sed -n 's/.* id=\([0-9]*\) role=leader .*/\1/p' | head -1
-}
+kvs_leader() { kvs_group_leader "$BIN" "$(kvs_port "$1" 1)" "$(pc_tls "$1")"; }
 
 # ---- the runs ------------------------------------------------------------------------
 # Both clusters stay up (idle costs little) and the workloads alternate between them, so a
@@ -347,7 +318,7 @@ for mode in "${MODES[@]}"; do
     failover "$(label penncloud "$mode")" "${KVS_PIDS["$mode $leader"]}" --target=penncloud \
       --kvs="$(kvs_spec "$mode")" $(bench_tls penncloud "$mode")
     for i in 1 2 3; do
-      stop_pids "${KVS_PIDS["$mode $i"]}"
+      stop_and_wait "${KVS_PIDS["$mode $i"]}"
       unset "KVS_PIDS[$mode $i]"
     done
     rm -rf "$RUN/$(label kvs "$mode")"/r?

@@ -33,57 +33,26 @@ while [[ $# -gt 0 ]]; do
 done
 RUN="$ROOT/stress_test/results/ab-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$RUN"
-SPEC="127.0.0.1:$PORT,127.0.0.1:$((PORT + 1)),127.0.0.1:$((PORT + 2))"
-PEERS="1=127.0.0.1:$PORT,2=127.0.0.1:$((PORT + 1)),3=127.0.0.1:$((PORT + 2))"
+# shellcheck source=scripts/lib/kvs_group.sh
+source "$ROOT/scripts/lib/kvs_group.sh"
+for w in ${WORKLOADS//,/ }; do
+  kvs_workload_flags "$w" >/dev/null || { echo "ab_compare.sh: unknown workload $w" >&2; exit 2; }
+done
+SPEC=$(kvs_group_spec "$PORT")
 PIDS=()
-TLS_FLAGS=(--insecure_plaintext)
+TLS_FLAG=--insecure_plaintext
 PKI=""
 if [[ $TLS == 1 ]]; then
   PKI=$(mktemp -d /tmp/penncloud-ab-pki.XXXXXX)
-  bash "$ROOT/scripts/lib/tls.sh" ca "$PKI"
-  for i in 1 2 3; do bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" "kvs-$i" "replica/0/$i" 127.0.0.1; done
-  bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" kvsctl admin/kvsctl 127.0.0.1
-  bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" kvs-bench admin/kvs-bench 127.0.0.1
-  TLS_FLAGS=(--tls_dir="$PKI")
+  kvs_group_pki "$PKI"
+  TLS_FLAG=--tls_dir="$PKI"
 fi
 
-declare -A FLAGS=(
-  [write64]="--clients=64 --read_fraction=0 --value_size=128"
-  [read90]="--clients=64 --read_fraction=0.9 --value_size=128"
-  [write1]="--clients=1 --read_fraction=0 --value_size=128"
-)
-
 stop_group() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_and_wait "${PIDS[@]}"
   PIDS=()
 }
 trap 'stop_group; rm -rf ${PKI:+"$PKI"}' EXIT
-
-# start_group BIN_DIR DATA_DIR: a fresh group; returns once a leader answers.
-start_group() {
-  local bin=$1 data=$2 i
-  for i in 1 2 3; do
-    "$bin/kvs_server" --id="$i" --peers="$PEERS" --data_dir="$data/r$i" --log_level=warn \
-      "${TLS_FLAGS[@]}" \
-      >"$data-r$i.log" 2>&1 &
-    PIDS+=($!)
-  done
-  for _ in $(seq 1 100); do
-    if "$bin/kvsctl" "${TLS_FLAGS[@]}" --group="$SPEC" --timeout_ms=1000 status 2>/dev/null |
-      grep -q role=leader; then
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "ab_compare.sh: no leader with $bin; see $data-r*.log" >&2
-  exit 1
-}
 
 echo "A: $A" | tee "$RUN/summary.txt"
 echo "B: $B" | tee -a "$RUN/summary.txt"
@@ -93,13 +62,14 @@ for w in ${WORKLOADS//,/ }; do
     for side in A B; do
       bin=$A; [[ $side == B ]] && bin=$B
       data="$RUN/$w-$r-$side"
-      start_group "$bin" "$data"
-      # shellcheck disable=SC2086
-      "$BENCH" --target=penncloud --kvs="$SPEC" "${TLS_FLAGS[@]}" ${FLAGS[$w]} \
+      kvs_group_start "$bin" "$PORT" "$data" "$TLS_FLAG" || exit 1
+      PIDS=("${KVS_GROUP_PIDS[@]}")
+      # shellcheck disable=SC2046  # separate flags
+      "$BENCH" --target=penncloud --kvs="$SPEC" "$TLS_FLAG" $(kvs_workload_flags "$w") \
         --duration="$DURATION" --warmup=2 \
         --server_pids="$(IFS=,; echo "${PIDS[*]}")" >"$data.txt" 2>&1 || true
       stop_group
-      rm -rf "$data"
+      rm -rf "$data"/r?  # data only; logs stay
       line=$(sed -n 's/^RESULT //p' "$data.txt")
       echo "$w $side $line" >>"$RUN/results.jsonl"
       /usr/bin/python3 -c '

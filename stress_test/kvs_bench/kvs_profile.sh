@@ -32,54 +32,31 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 BENCH=${BENCH:-$BIN/kvs_bench}
-declare -A FLAGS=(
-  [write64]="--clients=64 --read_fraction=0 --value_size=128"
-  [read90]="--clients=64 --read_fraction=0.9 --value_size=128"
-  [write1]="--clients=1 --read_fraction=0 --value_size=128"
-)
-[[ -n ${FLAGS[$WORKLOAD]:-} ]] || { echo "kvs_profile.sh: unknown workload $WORKLOAD" >&2; exit 2; }
+# shellcheck source=scripts/lib/kvs_group.sh
+source "$ROOT/scripts/lib/kvs_group.sh"
+WORKLOAD_FLAGS=$(kvs_workload_flags "$WORKLOAD") ||
+  { echo "kvs_profile.sh: unknown workload $WORKLOAD" >&2; exit 2; }
 RUN="$ROOT/stress_test/results/profile-$(date -u +%Y%m%dT%H%M%SZ)-$WORKLOAD"
 mkdir -p "$RUN"
-SPEC="127.0.0.1:$PORT,127.0.0.1:$((PORT + 1)),127.0.0.1:$((PORT + 2))"
-PEERS="1=127.0.0.1:$PORT,2=127.0.0.1:$((PORT + 1)),3=127.0.0.1:$((PORT + 2))"
+SPEC=$(kvs_group_spec "$PORT")
 PIDS=()
 PKI=""
-SERVER_TLS=(--insecure_plaintext)
-CLIENT_TLS=(--insecure_plaintext)
+TLS_FLAG=--insecure_plaintext
 if [[ $TLS == 1 ]]; then
   PKI=$(mktemp -d /tmp/penncloud-kvs-profile-pki.XXXXXX)
-  bash "$ROOT/scripts/lib/tls.sh" ca "$PKI"
-  for i in 1 2 3; do bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" "kvs-$i" "replica/0/$i" 127.0.0.1; done
-  bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" kvsctl admin/kvsctl 127.0.0.1
-  bash "$ROOT/scripts/lib/tls.sh" issue "$PKI" kvs-bench admin/kvs-bench 127.0.0.1
-  SERVER_TLS=(--tls_dir="$PKI")
-  CLIENT_TLS=(--tls_dir="$PKI")
+  kvs_group_pki "$PKI"
+  TLS_FLAG=--tls_dir="$PKI"
 fi
 
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_and_wait "${PIDS[@]}"
   rm -rf "$RUN"/r? ${PKI:+"$PKI"}
 }
 trap cleanup EXIT
 
-for i in 1 2 3; do
-  "$BIN/kvs_server" --id="$i" --peers="$PEERS" --data_dir="$RUN/r$i" "${SERVER_TLS[@]}" \
-    --log_level=warn >"$RUN/r$i.log" 2>&1 &
-  PIDS+=($!)
-done
-leader=""
-for _ in $(seq 1 100); do
-  leader=$("$BIN/kvsctl" "${CLIENT_TLS[@]}" --group="$SPEC" --timeout_ms=1000 status 2>/dev/null |
-    sed -n 's/.* id=\([0-9]*\) role=leader .*/\1/p' | head -1) || true
-  [[ -n $leader ]] && break
-  sleep 0.2
-done
+kvs_group_start "$BIN" "$PORT" "$RUN" "$TLS_FLAG" || exit 1
+PIDS=("${KVS_GROUP_PIDS[@]}")
+leader=$(kvs_group_leader "$BIN" "$PORT" "$TLS_FLAG")
 [[ -n $leader ]] || { echo "kvs_profile.sh: no leader; see $RUN/r*.log" >&2; exit 1; }
 LEADER_PID=${PIDS[$((leader - 1))]}
 
@@ -103,7 +80,7 @@ snapshot() {
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >"$RUN/machine.txt"
 # shellcheck disable=SC2086
-"$BENCH" --target=penncloud --kvs="$SPEC" "${CLIENT_TLS[@]}" ${FLAGS[$WORKLOAD]} \
+"$BENCH" --target=penncloud --kvs="$SPEC" "$TLS_FLAG" $WORKLOAD_FLAGS \
   --duration="$DURATION" --warmup="$WARMUP" --key_prefix="$WORKLOAD" \
   --server_pids="$(IFS=,; echo "${PIDS[*]}")" >"$RUN/bench.txt" 2>&1 &
 bench=$!
