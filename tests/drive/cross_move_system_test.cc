@@ -13,31 +13,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "tests/drive/drive_cluster.h"
+#include "tests/drive/drive_fixture.h"
 
 namespace penncloud::testing {
 namespace {
 
 constexpr int kFiles = 40;
 constexpr size_t kFileBytes = 32 * 1024;
-using Reply = CurlReply;
 
 constexpr char kShare[] = "/Shared with me/alice/Team/Big";
 
-class CrossMoveSystemTest : public ::testing::Test {
+class CrossMoveSystemTest : public DriveFixture {
  protected:
   void SetUp() override {
     // The sweep takes a dead frontend's move over once its lease has run out.
     setenv("PENNCLOUD_DRIVE_MOVE_LEASE_MS", "1500", 1);
-    auto c = DriveCluster::Start();
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    dir_ = cluster_->dir();
-    for (const char* user : {"alice", "bobby", "carol"}) {
-      auto csrf = cluster_->SignUp(user);
-      ASSERT_TRUE(csrf.ok()) << csrf.status();
-      csrf_[user] = *csrf;
-    }
+    // Straight to the frontend: the coordinator would retry what the kill interrupts.
+    ASSERT_NO_FATAL_FAILURE(Start({"alice", "bobby", "carol"}, /*to_frontend=*/true));
     ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Team"})").status, 201);
     ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Team/Big"})").status, 201);
     for (int i = 0; i < kFiles; ++i) {
@@ -60,28 +52,6 @@ class CrossMoveSystemTest : public ::testing::Test {
   }
   void TearDown() override { unsetenv("PENNCLOUD_DRIVE_MOVE_LEASE_MS"); }
 
-  // Straight to the frontend: the coordinator would retry what the kill interrupts.
-  Reply Curl(const std::string& args, const std::string& path) {
-    return RunCurl(cluster_->frontend_port(), dir_, args, path);
-  }
-  Reply As(const std::string& user, const std::string& method, const std::string& path,
-           const std::string& json = "") {
-    std::string args = absl::StrCat("-X ", method, " -b ", dir_, "/", user,
-                                    ".jar -H 'X-CSRF-Token: ", csrf_[user], "'");
-    if (!json.empty()) {
-      std::string body = dir_ + "/body.json";
-      std::ofstream(body) << json;
-      args += absl::StrCat(" -H 'Content-Type: application/json' --data-binary @", body);
-    }
-    return Curl(args, path);
-  }
-  Reply Put(const std::string& user, const std::string& path, const std::string& bytes) {
-    std::string file = dir_ + "/upload.bin";
-    std::ofstream(file, std::ios::binary) << bytes;
-    return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user,
-                             ".jar -H 'X-CSRF-Token: ", csrf_[user], "'"),
-                "/api/files/content?path=" + path);
-  }
   static std::string MoveBody(const std::string& from, const std::string& to) {
     return nlohmann::json{{"from", from}, {"to", to}}.dump();
   }
@@ -128,9 +98,6 @@ class CrossMoveSystemTest : public ::testing::Test {
     return "";
   }
 
-  std::unique_ptr<DriveCluster> cluster_;
-  std::string dir_;
-  std::map<std::string, std::string> csrf_;
   std::string token_;
 };
 

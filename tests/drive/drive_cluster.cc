@@ -76,6 +76,23 @@ absl::StatusOr<std::string> DriveCluster::SignUp(const std::string& user) {
   return out.substr(start, out.find('"', start) - start);
 }
 
+int DriveCluster::Rclone(const std::string& user, const std::string& args, std::string* output) {
+  std::string env = absl::StrCat("RCLONE_CONFIG='", dir_, "/rclone-", user, ".conf' ");
+  std::string made;
+  if (Shell(absl::StrCat("test -s '", dir_, "/rclone-", user, ".conf'")) != 0) {
+    int rc =
+        Shell(absl::StrCat(env, "rclone config create pc webdav url http://127.0.0.1:", http_port_,
+                           "/dav/ vendor other user ", user,
+                           " pass $(rclone obscure password1) 2>&1 >/dev/null"),
+              &made);
+    if (rc != 0) {
+      if (output != nullptr) *output = "rclone config create failed: " + made;
+      return rc;
+    }
+  }
+  return Shell(absl::StrCat(env, "timeout 120 rclone ", args, " 2>&1"), output);
+}
+
 std::string CurlReply::Header(const std::string& lower_case_name) const {
   auto it = headers.find(lower_case_name);
   return it == headers.end() ? "" : it->second;

@@ -32,6 +32,11 @@ class DriveCluster {
   // dir()/<user>.jar and returns the CSRF token.
   absl::StatusOr<std::string> SignUp(const std::string& user);
 
+  // Runs rclone (at most 120 s) with `args`, which name the coordinator's WebDAV as the remote
+  // "pc:", signed in as `user` (signed up, password "password1"); returns its exit status and
+  // fills *output with what it printed (stderr too).
+  int Rclone(const std::string& user, const std::string& args, std::string* output = nullptr);
+
  private:
   DriveCluster() = default;
 

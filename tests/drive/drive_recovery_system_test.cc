@@ -8,21 +8,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "tests/drive/drive_cluster.h"
+#include "tests/drive/drive_fixture.h"
 
 namespace penncloud::testing {
 namespace {
 
-using Reply = CurlReply;
-
-class DriveRecoveryTest : public ::testing::Test {
+class DriveRecoveryTest : public DriveFixture {
  protected:
-  void SetUp() override {
-    auto c = DriveCluster::Start();
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    dir_ = cluster_->dir();
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(Start({})); }
 
   // curl through the coordinator as `user` ("" = no session); `args` come before the URL.
   Reply Curl(const std::string& user, const std::string& csrf, const std::string& args,
@@ -38,9 +31,6 @@ class DriveRecoveryTest : public ::testing::Test {
     Shell(absl::StrCat("printf '%s' '", text, "' > '", file, "'"));
     return Curl(user, csrf, absl::StrCat("-T '", file, "'"), "/api/files/content?path=" + path);
   }
-
-  std::unique_ptr<DriveCluster> cluster_;
-  std::string dir_;
 };
 
 TEST_F(DriveRecoveryTest, VersionsTrashAndSearchOverCurl) {
@@ -114,23 +104,16 @@ TEST_F(DriveRecoveryTest, RcloneSeesNeitherTrashNorVersions) {
   std::string src = dir_ + "/tree";
   Shell(absl::StrCat("mkdir -p '", src, "/a' && echo one > '", src, "/a/keep.txt' && echo x > '",
                      src, "/a/gone.txt'"));
-  std::string env = absl::StrCat("RCLONE_CONFIG='", dir_, "/rclone.conf' ");
-  ASSERT_EQ(Shell(absl::StrCat(
-                env, "rclone config create pc webdav url http://127.0.0.1:", cluster_->http_port(),
-                "/dav/ vendor other user rcloner pass $(rclone obscure password1) "
-                ">/dev/null 2>&1")),
-            0);
+  auto rclone = [&](const std::string& args, std::string* out) {
+    return cluster_->Rclone("rcloner", args, out);
+  };
   std::string out;
-  ASSERT_EQ(Shell(absl::StrCat(env, "timeout 120 rclone copy '", src, "' pc:tree 2>&1"), &out), 0)
-      << out;
+  ASSERT_EQ(rclone("copy '" + src + "' pc:tree", &out), 0) << out;
   // Replace one file (a new version) and delete the other (to the trash), over WebDAV.
   Shell(absl::StrCat("echo two-longer > '", src, "/a/keep.txt'"));
-  ASSERT_EQ(Shell(absl::StrCat(env, "timeout 120 rclone copy '", src, "' pc:tree 2>&1"), &out), 0)
-      << out;
-  ASSERT_EQ(Shell(absl::StrCat(env, "timeout 120 rclone deletefile pc:tree/a/gone.txt 2>&1"), &out),
-            0)
-      << out;
-  ASSERT_EQ(Shell(absl::StrCat(env, "timeout 120 rclone lsf -R pc: 2>&1"), &out), 0) << out;
+  ASSERT_EQ(rclone("copy '" + src + "' pc:tree", &out), 0) << out;
+  ASSERT_EQ(rclone("deletefile pc:tree/a/gone.txt", &out), 0) << out;
+  ASSERT_EQ(rclone("lsf -R pc:", &out), 0) << out;
   EXPECT_EQ(out, "tree/\ntree/a/\ntree/a/keep.txt\n");
   // Both exist, just not as files.
   EXPECT_EQ(Curl("rcloner", *csrf, "", "/api/trash").Json()["entries"].size(), 1u);
@@ -138,7 +121,7 @@ TEST_F(DriveRecoveryTest, RcloneSeesNeitherTrashNorVersions) {
                 .Json()["versions"]
                 .size(),
             1u);
-  ASSERT_EQ(Shell(absl::StrCat(env, "timeout 120 rclone cat pc:tree/a/keep.txt 2>&1"), &out), 0);
+  ASSERT_EQ(rclone("cat pc:tree/a/keep.txt", &out), 0);
   EXPECT_EQ(out, "two-longer\n");
 }
 

@@ -252,23 +252,12 @@ TEST_F(DriveSystemTest, RcloneCopiesTreeInAndOutUnchanged) {
                      "/a/x.txt' && printf 'caf\\xc3\\xa9' > '", src,
                      "/a/b/sp ace & \\xc3\\xbc.txt'"));
   WriteRandomFile(src + "/a/b/big.bin", (5 << 20) + 123, 9);
-  std::string conf = dir_ + "/rclone.conf";
-  std::string env = absl::StrCat("RCLONE_CONFIG='", conf, "' ");
-  ASSERT_EQ(Shell(absl::StrCat(
-                env, "rclone config create pc webdav url http://127.0.0.1:", cluster_->http_port(),
-                "/dav/ vendor other user rcloner pass $(rclone obscure password1) "
-                ">/dev/null 2>&1")),
-            0);
   std::string out;
-  EXPECT_EQ(Shell(absl::StrCat(env, "timeout 120 rclone copy --create-empty-src-dirs '", src,
-                               "' pc:tree 2>&1"),
-                  &out),
+  EXPECT_EQ(cluster_->Rclone("rcloner", "copy --create-empty-src-dirs '" + src + "' pc:tree", &out),
             0)
       << out;
-  EXPECT_EQ(Shell(absl::StrCat(env, "timeout 120 rclone copy --create-empty-src-dirs pc:tree '",
-                               back, "' 2>&1"),
-                  &out),
-            0)
+  EXPECT_EQ(
+      cluster_->Rclone("rcloner", "copy --create-empty-src-dirs pc:tree '" + back + "'", &out), 0)
       << out;
   EXPECT_EQ(Shell(absl::StrCat("diff -r '", src, "' '", back, "' 2>&1"), &out), 0) << out;
 }

@@ -9,51 +9,21 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "tests/drive/drive_cluster.h"
+#include "tests/drive/drive_fixture.h"
 
 namespace penncloud::testing {
 namespace {
 
 using nlohmann::json;
 
-using Reply = CurlReply;
-
-class MailDriveSystemTest : public ::testing::Test {
+class MailDriveSystemTest : public DriveFixture {
  protected:
-  void SetUp() override {
-    auto c = DriveCluster::Start();
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    dir_ = cluster_->dir();
-    for (const char* user : {"alice", "bob", "carol"}) {
-      auto csrf = cluster_->SignUp(user);
-      ASSERT_TRUE(csrf.ok()) << csrf.status();
-      csrf_[user] = *csrf;
-    }
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(Start({"alice", "bob", "carol"})); }
 
-  Reply Curl(const std::string& args, const std::string& path, const std::string& out = "") {
-    return RunCurl(cluster_->http_port(), dir_, args, path, out);
-  }
-  // `user` ("" for nobody) with their cookie and, if `csrf`, their CSRF token.
+  // DriveFixture::As with a JSON value (null: no body).
   Reply As(const std::string& user, const std::string& method, const std::string& path,
            const json& body = nullptr, bool csrf = true) {
-    std::string args = "-X " + method;
-    if (!user.empty()) absl::StrAppend(&args, " -b ", dir_, "/", user, ".jar");
-    if (!user.empty() && csrf) absl::StrAppend(&args, " -H 'X-CSRF-Token: ", csrf_[user], "'");
-    if (!body.is_null()) {
-      std::string file = dir_ + "/body.json";
-      std::ofstream(file, std::ios::binary) << body.dump();
-      absl::StrAppend(&args, " -H 'Content-Type: application/json' --data-binary @", file);
-    }
-    return Curl(args, path);
-  }
-  Reply Put(const std::string& user, const std::string& path, const std::string& bytes) {
-    std::string file = dir_ + "/upload.bin";
-    std::ofstream(file, std::ios::binary) << bytes;
-    return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user,
-                             ".jar -H 'X-CSRF-Token: ", csrf_[user], "'"),
-                "/api/files/content?path=" + path);
+    return DriveFixture::As(user, method, path, body.is_null() ? "" : body.dump(), csrf);
   }
   std::string Download(const std::string& user, const std::string& path) {
     std::string file = dir_ + "/download.bin";
@@ -73,10 +43,6 @@ class MailDriveSystemTest : public ::testing::Test {
     }
     return "";
   }
-
-  std::unique_ptr<DriveCluster> cluster_;
-  std::string dir_;
-  std::map<std::string, std::string> csrf_;
 };
 
 TEST_F(MailDriveSystemTest, SaveToDriveLandsTheAttachmentAndNeverReplaces) {

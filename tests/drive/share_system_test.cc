@@ -11,25 +11,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "tests/drive/drive_cluster.h"
+#include "tests/drive/drive_fixture.h"
 
 namespace penncloud::testing {
 namespace {
 
-using Reply = CurlReply;
-
-class ShareSystemTest : public ::testing::Test {
+class ShareSystemTest : public DriveFixture {
  protected:
   void SetUp() override {
-    auto c = DriveCluster::Start();
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    dir_ = cluster_->dir();
-    for (const char* user : {"alice", "bob", "carol"}) {
-      auto csrf = cluster_->SignUp(user);
-      ASSERT_TRUE(csrf.ok()) << csrf.status();
-      csrf_[user] = *csrf;
-    }
+    ASSERT_NO_FATAL_FAILURE(Start({"alice", "bob", "carol"}));
     ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Trip"})").status, 201);
     ASSERT_EQ(As("alice", "POST", "/api/files/folder", R"({"path":"/Trip/Day 1"})").status, 201);
     ASSERT_EQ(Put("alice", "/Trip/notes.txt", "hello trip").status, 201);
@@ -37,35 +27,6 @@ class ShareSystemTest : public ::testing::Test {
     ASSERT_EQ(Put("alice", "/secret.txt", "not shared").status, 201);
   }
 
-  std::string Base() { return absl::StrCat("http://127.0.0.1:", cluster_->http_port()); }
-
-  // curl with `args` (already quoted) against `path`; the body goes to `out` if given.
-  Reply Curl(const std::string& args, const std::string& path, const std::string& out = "") {
-    return RunCurl(cluster_->http_port(), dir_, args, path, out);
-  }
-  Reply As(const std::string& user, const std::string& method, const std::string& path,
-           const std::string& json = "") {
-    std::string args = absl::StrCat("-X ", method, " -b ", dir_, "/", user,
-                                    ".jar -H 'X-CSRF-Token: ", csrf_[user], "'");
-    if (!json.empty()) {
-      std::string body = dir_ + "/body.json";
-      Shell(absl::StrCat("cat > '", body, "' <<'EOF'\n", json, "\nEOF"));
-      args += absl::StrCat(" -H 'Content-Type: application/json' --data-binary @", body);
-    }
-    return Curl(args, path);
-  }
-  Reply Put(const std::string& user, const std::string& path, const std::string& bytes) {
-    std::string file = dir_ + "/upload.bin";
-    std::ofstream(file, std::ios::binary) << bytes;
-    return Curl(absl::StrCat("-T '", file, "' -b ", dir_, "/", user,
-                             ".jar -H 'X-CSRF-Token: ", csrf_[user], "'"),
-                "/api/files/content?path=" + Encode(path));
-  }
-  static std::string Encode(const std::string& path) {
-    std::string out;
-    for (char c : path) out += c == ' ' ? std::string("%20") : std::string(1, c);
-    return out;
-  }
   // A link to `path` made by alice with extra JSON members; returns {id, token}.
   std::pair<std::string, std::string> Link(const std::string& path, const std::string& extra = "") {
     Reply r =
@@ -83,10 +44,6 @@ class ShareSystemTest : public ::testing::Test {
             Curl(args, "/s/" + token + "/zip").status,
             Curl(args, "/s/" + token + "/content?path=/Day%201/photo.jpg").status};
   }
-
-  std::unique_ptr<DriveCluster> cluster_;
-  std::string dir_;
-  std::map<std::string, std::string> csrf_;
 };
 
 TEST_F(ShareSystemTest, PublicLinkListsDownloadsZipsAndRevokes) {
@@ -283,13 +240,8 @@ TEST_F(ShareSystemTest, WebDavSeesSharesWithAnAccount) {
                             R"({"path":"/Team","user":"bob","permission":"write"})"}) {
     ASSERT_EQ(As("alice", "POST", "/api/shares", share).status, 201);
   }
-  std::string env = absl::StrCat("RCLONE_CONFIG='", dir_, "/rclone.conf' ");
-  ASSERT_EQ(Shell(absl::StrCat(env, "rclone config create pc webdav url ", Base(),
-                               "/dav/ vendor other user bob pass $(rclone obscure password1) "
-                               ">/dev/null 2>&1")),
-            0);
   auto rclone = [&](const std::string& args, std::string* out) {
-    return Shell(absl::StrCat(env, "timeout 120 rclone ", args, " 2>&1"), out);
+    return cluster_->Rclone("bob", args, out);
   };
   std::string out;
   ASSERT_EQ(rclone("lsf pc:", &out), 0) << out;
