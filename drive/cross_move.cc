@@ -30,6 +30,24 @@ bool Transient(const absl::Status& s) {
 
 }  // namespace
 
+class CrossDriveMoves::Running {
+ public:
+  Running(CrossDriveMoves* moves, std::string id) : moves_(moves), id_(std::move(id)) {
+    std::lock_guard lock(moves_->mu_);
+    moves_->running_ids_.insert(id_);
+  }
+  ~Running() {
+    std::lock_guard lock(moves_->mu_);
+    moves_->running_ids_.erase(id_);
+  }
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
+
+ private:
+  CrossDriveMoves* moves_;
+  std::string id_;
+};
+
 CrossDriveMoves::CrossDriveMoves(kvs::Client* kvs, Drive* drive, Shares* shares,
                                  CrossMoveOptions options)
     : kvs_(kvs),
@@ -95,13 +113,14 @@ absl::Status CrossDriveMoves::Move(std::string_view from_owner, std::string_view
   intent.set_lease_until_ms(Now() + options_.lease_ms);
   intent.set_started_ms(Now());
   std::string raw = Serialize(intent);
+  Running running(this, intent.id());
   if (auto s = kvs_->Put(kIntentsRow, intent.id(), raw); !s.ok()) return s;
   return Run(std::move(intent), std::move(raw));
 }
 
 absl::Status CrossDriveMoves::Run(pb::MoveIntent intent, std::string raw) {
   if (intent.stage() == pb::MoveIntent::COPYING) {
-    if (auto s = Copy(intent); !s.ok()) {
+    if (auto s = Copy(intent, &raw); !s.ok()) {
       if (!Transient(s)) TakeBack(intent, raw);
       return s;
     }
@@ -141,7 +160,7 @@ absl::Status CrossDriveMoves::Finish(const pb::MoveIntent& intent, const std::st
   return kvs_->CDelete(kIntentsRow, intent.id(), raw).status();
 }
 
-absl::Status CrossDriveMoves::Copy(const pb::MoveIntent& intent) {
+absl::Status CrossDriveMoves::Copy(const pb::MoveIntent& intent, std::string* raw) {
   auto src = SplitPath(intent.from_path());
   if (!src.ok()) return src.status();
   auto dst = SplitPath(intent.to_path());
@@ -162,7 +181,21 @@ absl::Status CrossDriveMoves::Copy(const pb::MoveIntent& intent) {
   } else if (!there.ok() && !absl::IsNotFound(there.status())) {
     return there.status();
   }
-  return drive_->CopyMissing(intent.from_owner(), *src, intent.to_owner(), *dst, intent.to_id());
+  // A copy can outlast the lease (a large folder, a loaded store): the lease is renewed as it
+  // goes, so no sweep takes over a move whose runner is still copying (both would copy, and
+  // this runner would give up with a 503 at its next stage).
+  int64_t renewed_ms = intent.lease_until_ms() - options_.lease_ms;
+  auto keep_lease = [&]() -> absl::Status {
+    if (Now() - renewed_ms < options_.lease_ms / 3) return absl::OkStatus();
+    pb::MoveIntent next = intent;
+    auto ours = Renew(raw, next);
+    if (!ours.ok()) return ours.status();
+    if (!*ours) return absl::UnavailableError("the move is being finished elsewhere");
+    renewed_ms = Now();
+    return absl::OkStatus();
+  };
+  return drive_->CopyMissing(intent.from_owner(), *src, intent.to_owner(), *dst, intent.to_id(),
+                             keep_lease);
 }
 
 void CrossDriveMoves::TakeBack(const pb::MoveIntent& intent, const std::string& raw) {
@@ -202,10 +235,15 @@ absl::StatusOr<int> CrossDriveMoves::ResumeStale() {
       continue;
     }
     if (intent.lease_until_ms() > Now()) continue;  // its runner is still at it
+    {
+      std::lock_guard lock(mu_);
+      if (running_ids_.contains(intent.id())) continue;  // ours, and still at it
+    }
     std::string raw = cell.value;
     auto claimed = Renew(&raw, intent);
     if (!claimed.ok()) return claimed.status();
     if (!*claimed) continue;  // another sweep got it
+    Running running(this, intent.id());
     absl::Status s = Run(intent, raw);
     PC_LOG(kInfo, "drive.cross_move_resumed")("move", intent.id())("status", s);
     ++claimed_count;

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -49,7 +50,8 @@ class MoveIntent;
 struct CrossMoveOptions {
   // Milliseconds since the epoch; tests substitute a fake clock.
   std::function<int64_t()> now_ms;
-  // How long a move is its runner's before a sweep may take it over; renewed at each stage.
+  // How long a move is its runner's before a sweep may take it over; renewed at each stage
+  // and, during the copy, whenever a third of it has passed.
   int64_t lease_ms = 120'000;
   // If above 0, a thread runs ResumeStale this often.
   int64_t sweep_interval_ms = 0;
@@ -69,14 +71,18 @@ class CrossDriveMoves {
                     std::string_view to, bool overwrite);
 
   // Claims every move whose lease has run out and finishes it or takes it back (a store
-  // error leaves it for the next sweep). Returns how many it claimed.
+  // error leaves it for the next sweep), but for the moves this object is running now (a
+  // store write that stalls past the lease does not make its runner dead). Returns how many
+  // it claimed.
   absl::StatusOr<int> ResumeStale();
 
  private:
   int64_t Now() const;
   // Drives a claimed intent (stored as `raw`) to its end.
   absl::Status Run(pb::MoveIntent intent, std::string raw);
-  absl::Status Copy(const pb::MoveIntent& intent);
+  // Copies the item, renewing the lease (stored as `*raw`) as it goes; kUnavailable if
+  // another runner took the move over.
+  absl::Status Copy(const pb::MoveIntent& intent, std::string* raw);
   // The COPIED stage: shares, the source to the trash, the intent deleted.
   absl::Status Finish(const pb::MoveIntent& intent, const std::string& raw);
   // Deletes the partial copy and the intent, if the intent is still ours.
@@ -92,9 +98,13 @@ class CrossDriveMoves {
   const std::string holder_;  // this process, in the leases it takes
   ShareLock lock_;            // the source owner's, while the source goes to the trash
 
+  // Marks a move as run by this object for as long as it lives.
+  class Running;
+
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  bool stopping_ = false;              // GUARDED_BY(mu_)
+  std::set<std::string> running_ids_;  // GUARDED_BY(mu_)
   std::thread sweeper_;
 };
 

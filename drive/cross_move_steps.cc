@@ -31,7 +31,7 @@ std::string Serialize(const pb::TrashItem& item) {
 
 absl::Status Drive::CopyMissing(const std::string& from_user, const std::vector<std::string>& from,
                                 const std::string& to_user, const std::vector<std::string>& to,
-                                const std::string& top_id) {
+                                const std::string& top_id, const CopyPace& pace) {
   if (from.empty() || to.empty()) return absl::FailedPreconditionError("the root cannot move");
   auto src = Locate(from_user, from);
   if (!src.ok()) return src.status();
@@ -44,7 +44,7 @@ absl::Status Drive::CopyMissing(const std::string& from_user, const std::vector<
   if (dst->raw && ItemId(dst->name, dst->entry) != top_id) {
     return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(to)));
   }
-  auto s = CopyMissingLocated(from_user, *src, to_user, to, top_id, 0);
+  auto s = CopyMissingLocated(from_user, *src, to_user, to, top_id, 0, pace);
   ScheduleCollection(to_user);
   return s;
 }
@@ -52,7 +52,7 @@ absl::Status Drive::CopyMissing(const std::string& from_user, const std::vector<
 absl::Status Drive::CopyMissingLocated(const std::string& from_user, const Located& from,
                                        const std::string& to_user,
                                        const std::vector<std::string>& to, const std::string& id,
-                                       int depth) {
+                                       int depth, const CopyPace& pace) {
   if (depth > kMaxRecursion) return absl::FailedPreconditionError("folders nested too deep");
   auto dst = Locate(to_user, to);
   if (!dst.ok()) return dst.status();
@@ -62,10 +62,12 @@ absl::Status Drive::CopyMissingLocated(const std::string& from_user, const Locat
   }
   if (!IsFolder(from.entry)) {
     // A file entry appears only whole (an upload's commit), so one that is there was
-    // copied by an earlier run (or is newer than the move, and wins).
+    // copied by an earlier run (or is newer than the move, and wins). So was one that
+    // appears while this run copies it (another run's commit comes first, and this one's
+    // if-none-match condition fails).
     if (dst->raw) return absl::OkStatus();
-    auto s = CopyLocated(from_user, from, to_user, to, depth, id);
-    return absl::IsAlreadyExists(s) ? absl::OkStatus() : s;
+    auto s = CopyLocated(from_user, from, to_user, to, depth, id, pace);
+    return absl::IsAlreadyExists(s) || IsConditionFailed(s) ? absl::OkStatus() : s;
   }
   std::string folder_id;
   if (dst->raw) {
@@ -81,14 +83,15 @@ absl::Status Drive::CopyMissingLocated(const std::string& from_user, const Locat
                            SerializeEntry(folder));
     if (!made.ok()) return made.status();
     // Lost to another run of the same move (or a folder made there meanwhile): go on in it.
-    if (!*made) return CopyMissingLocated(from_user, from, to_user, to, id, depth + 1);
+    if (!*made) return CopyMissingLocated(from_user, from, to_user, to, id, depth + 1, pace);
     IndexPut(to_user, JoinPath(to), folder);
     folder_id = folder.folder_id();
   }
   return ForEachChild(from_user, from.entry.folder_id(), [&](const Located& child) {
     std::vector<std::string> child_to = to;
     child_to.push_back(child.name);
-    return CopyMissingLocated(from_user, child, to_user, child_to, "", depth + 1);
+    if (auto s = pace(); !s.ok()) return s;
+    return CopyMissingLocated(from_user, child, to_user, child_to, "", depth + 1, pace);
   });
 }
 

@@ -45,8 +45,10 @@ class CrossMoveTest : public ::testing::TestWithParam<bool> {
     return [this] { return now_.load(); };
   }
 
-  // alice's /Docs with three files, a link to /Docs/sub, /Docs shared with carol.
+  // alice's /Docs with three files, a link to /Docs/sub, /Docs shared with carol; bobby's
+  // empty /Inbox.
   void Setup(Frontend& f) {
+    ASSERT_TRUE(f.drive.CreateFolder("bobby", "/Inbox").ok());
     ASSERT_TRUE(f.drive.CreateFolder("alice", "/Docs").ok());
     ASSERT_TRUE(f.drive.CreateFolder("alice", "/Docs/sub").ok());
     ASSERT_TRUE(f.drive.CreateFolder("alice", "/Docs/sub/deeper").ok());
@@ -161,7 +163,6 @@ TEST_P(CrossMoveTest, ACrashAtAnyWriteLeavesNoTraceOrTheWholeMove) {
     {
       Frontend before(store_.get(), Clock());
       Setup(before);
-      ASSERT_TRUE(before.drive.CreateFolder("bobby", "/Inbox").ok());
     }
     int writes = 0;
     store_->cut = [&](CuttableStore::When when, std::string_view, std::string_view) {
@@ -209,13 +210,36 @@ TEST_P(CrossMoveTest, ACrashAtAnyWriteLeavesNoTraceOrTheWholeMove) {
 INSTANTIATE_TEST_SUITE_P(CrashingWrite, CrossMoveTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Lands" : "IsLost"; });
 
-class CrossMoveApiTest : public CrossMoveTest {};
+class CrossMoveApiTest : public CrossMoveTest {
+ protected:
+  using When = CuttableStore::When;
+  using Op = std::string_view;
+  using Row = std::string_view;
+
+  void SetUp() override { store_ = std::make_unique<CuttableStore>(); }
+
+  // Moves alice's /Docs to bobby's /Inbox/Docs on `runner`. Before and after each store write
+  // of the move, `sweep_here` may move the clock; where it returns true, `sweeper`'s sweep
+  // runs (its own writes pass untouched) and adds what it claimed to *claimed.
+  absl::Status MoveWithSweeps(Frontend& runner, Frontend& sweeper, int* claimed,
+                              const std::function<bool(When, Op, Row)>& sweep_here) {
+    bool sweeping = false;
+    store_->cut = [&](When when, Op op, Row row) {
+      if (sweeping || !sweep_here(when, op, row)) return false;
+      sweeping = true;
+      *claimed += sweeper.moves.ResumeStale().value_or(0);
+      sweeping = false;
+      return false;
+    };
+    absl::Status moved = runner.moves.Move("alice", "/Docs", "bobby", "/Inbox/Docs", false);
+    store_->cut = nullptr;
+    return moved;
+  }
+};
 
 TEST_F(CrossMoveApiTest, AMoveThatCannotFinishLeavesNoTrace) {
-  store_ = std::make_unique<CuttableStore>();
   Frontend f(store_.get(), Clock());
   Setup(f);
-  ASSERT_TRUE(f.drive.CreateFolder("bobby", "/Inbox").ok());
   // Over bobby's quota part way through the copy.
   ASSERT_TRUE(f.drive.SetQuota("bobby", 20).ok());
   EXPECT_TRUE(
@@ -233,10 +257,8 @@ TEST_F(CrossMoveApiTest, AMoveThatCannotFinishLeavesNoTrace) {
 }
 
 TEST_F(CrossMoveApiTest, SharesGoToTheNewOwner) {
-  store_ = std::make_unique<CuttableStore>();
   Frontend f(store_.get(), Clock());
   Setup(f);
-  ASSERT_TRUE(f.drive.CreateFolder("bobby", "/Inbox").ok());
   // alice also shared the folder with bobby himself; bobby already shares a "Docs" with carol.
   ASSERT_TRUE(f.shares.ShareWithUser("alice", "/Docs/sub", "bobby", SharePermission::kRead).ok());
   ASSERT_TRUE(f.drive.CreateFolder("bobby", "/Docs").ok());
@@ -269,6 +291,75 @@ TEST_F(CrossMoveApiTest, SharesGoToTheNewOwner) {
   ASSERT_TRUE(f.drive.CreateFolder("alice", "/Docs").ok());
   ASSERT_TRUE(f.drive.CreateFolder("alice", "/Docs/sub").ok());
   EXPECT_EQ(LinkLeads(f), "bobby:/Inbox/Docs/sub");
+}
+
+// A copy that takes longer than its lease (a large folder, a loaded store) keeps it: another
+// frontend's sweep, run after every write of the copy, never takes the move over, and the
+// runner finishes it (a loaded CI once saw such a move answered 503).
+TEST_F(CrossMoveApiTest, ACopyThatOutlastsItsLeaseKeepsIt) {
+  Frontend runner(store_.get(), Clock());
+  Frontend other(store_.get(), Clock());
+  Setup(runner);
+  const int64_t lease = CrossMoveOptions().lease_ms, start = now_.load();
+  int claimed = 0;
+  absl::Status moved = MoveWithSweeps(runner, other, &claimed, [&](When when, Op, Row row) {
+    // Each of the copy's writes (bobby's folders, files and their chunks) takes an eighth of
+    // the lease.
+    if (when != When::kAfter ||
+        !(row.starts_with("drive/bobby/tree/") || row.starts_with("drive/bobby/chunk/"))) {
+      return false;
+    }
+    now_ += lease / 8;
+    return true;
+  });
+  EXPECT_TRUE(moved.ok()) << moved;
+  EXPECT_EQ(claimed, 0);
+  EXPECT_GT(now_.load() - start, lease) << "the copy did not outlast its lease: nothing tested";
+  ExpectNoTraceOrAll(runner, true);
+}
+
+// A store write that stalls past the lease does not make the move's runner dead to its own
+// process: that process's sweep passes over the move, which its runner then finishes.
+TEST_F(CrossMoveApiTest, ASweepPassesOverTheMovesItsProcessIsRunning) {
+  Frontend f(store_.get(), Clock());
+  Setup(f);
+  int chunk_writes = 0, claimed = 0;
+  absl::Status moved = MoveWithSweeps(f, f, &claimed, [&](When when, Op, Row row) {
+    // The copy's third chunk write stalls for two leases.
+    if (when != When::kAfter || !row.starts_with("drive/bobby/chunk/") || ++chunk_writes != 3) {
+      return false;
+    }
+    now_ += 2 * CrossMoveOptions().lease_ms;
+    return true;
+  });
+  EXPECT_TRUE(moved.ok()) << moved;
+  EXPECT_GE(chunk_writes, 3);
+  EXPECT_EQ(claimed, 0);
+  ExpectNoTraceOrAll(f, true);
+}
+
+// Two runs of one move, the runner's and a sweep's that took it over (the runner stalled past
+// its lease), copy the same file: the sweep's commit comes first. The runner takes the file
+// as copied and, no longer holding the move, leaves it to the sweep (503), which made it
+// whole; it neither fails the move nor takes it back.
+TEST_F(CrossMoveApiTest, TwoRunsOfOneMoveMeetAtAFileAndTheMoveStaysWhole) {
+  Frontend runner(store_.get(), Clock());
+  Frontend other(store_.get(), Clock());
+  Setup(runner);
+  int tree_cputs = 0, claimed = 0;
+  absl::Status moved = MoveWithSweeps(runner, other, &claimed, [&](When when, Op op, Row row) {
+    // The runner's second compare-and-put in bobby's tree commits its copy of /a.txt (the
+    // first made the folder): it stalls for two leases just before.
+    if (when != When::kBefore || op != "cput" || !row.starts_with("drive/bobby/tree/") ||
+        ++tree_cputs != 2) {
+      return false;
+    }
+    now_ += 2 * CrossMoveOptions().lease_ms;
+    return true;
+  });
+  EXPECT_TRUE(absl::IsUnavailable(moved)) << moved;
+  EXPECT_EQ(claimed, 1);
+  ExpectNoTraceOrAll(runner, true);
 }
 
 }  // namespace

@@ -420,7 +420,7 @@ absl::Status Drive::CopyBetween(std::string_view from_user, std::string_view fro
 
 absl::Status Drive::CopyLocated(const std::string& from_user, const Located& from,
                                 const std::string& to_user, const std::vector<std::string>& to,
-                                int depth, const std::string& new_id) {
+                                int depth, const std::string& new_id, const CopyPace& pace) {
   if (depth > kMaxRecursion) return absl::FailedPreconditionError("folders nested too deep");
   std::string to_path = JoinPath(to);
   if (!IsFolder(from.entry)) {
@@ -439,6 +439,7 @@ absl::Status Drive::CopyLocated(const std::string& from_user, const Located& fro
       if (!piece.ok()) return piece.status();
       if (piece->empty()) break;
       if (auto s = (*upload)->Append(*piece); !s.ok()) return s;
+      if (auto s = pace ? pace() : absl::OkStatus(); !s.ok()) return s;
     }
     return (*upload)->Commit().status();
   }
@@ -451,7 +452,8 @@ absl::Status Drive::CopyLocated(const std::string& from_user, const Located& fro
   return ForEachChild(from_user, from.entry.folder_id(), [&](const Located& child) {
     std::vector<std::string> child_to = to;
     child_to.push_back(child.name);
-    return CopyLocated(from_user, child, to_user, child_to, depth + 1);
+    if (auto s = pace ? pace() : absl::OkStatus(); !s.ok()) return s;
+    return CopyLocated(from_user, child, to_user, child_to, depth + 1, "", pace);
   });
 }
 

@@ -377,21 +377,26 @@ class Drive {
                            const std::vector<std::string>& src_parts,
                            const std::vector<std::string>& dst_parts, const std::string& to,
                            bool overwrite, bool* known);
+  // Called between a copy's steps (before each item, between the pieces of a file); an error
+  // it returns stops the copy with that error. A long copy keeps its lease with it.
+  using CopyPace = std::function<absl::Status()>;
   // `new_id`: the id a copied file gets ("" = a fresh one; folders get fresh ones).
   absl::Status CopyLocated(const std::string& from_user, const Located& from,
                            const std::string& to_user, const std::vector<std::string>& to,
-                           int depth, const std::string& new_id = "");
+                           int depth, const std::string& new_id = "",
+                           const CopyPace& pace = nullptr);
 
   // For moves between two users' drives (cross_move.h; cross_move_steps.cc).
   // Copies what is still missing of `from_user`'s item at `from` to `to_user`'s `to`, where
   // the item is (or is made) with id `top_id`: run again after a crash, it goes on where the
-  // last run stopped. kAlreadyExists if something else is at `to`.
+  // last run stopped. kAlreadyExists if something else is at `to`. `pace` (required) runs
+  // between its steps.
   absl::Status CopyMissing(const std::string& from_user, const std::vector<std::string>& from,
                            const std::string& to_user, const std::vector<std::string>& to,
-                           const std::string& top_id);
+                           const std::string& top_id, const CopyPace& pace);
   absl::Status CopyMissingLocated(const std::string& from_user, const Located& from,
                                   const std::string& to_user, const std::vector<std::string>& to,
-                                  const std::string& id, int depth);
+                                  const std::string& id, int depth, const CopyPace& pace);
   // The id of the item at `path` (kNotFound if none).
   absl::StatusOr<std::string> IdAt(const std::string& user, const std::vector<std::string>& path);
   // Takes the item at `path`, if it holds `id`, into the trash as item `trash_id`: first

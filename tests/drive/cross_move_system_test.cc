@@ -112,6 +112,11 @@ TEST_F(CrossMoveSystemTest, AKilledFrontendsMoveIsUndoneOrWhole) {
   ASSERT_EQ(MoveUntil("/Big", kShare, "not moved"), "not moved");
   EXPECT_EQ(Await(carols_share, "/Shared with me/alice/Big", std::chrono::seconds(20)),
             "/Shared with me/alice/Big");
+  // With no fault, no sweep took a move over: a loaded CI once saw the frontend's own sweep
+  // claim a move its request was still copying past the 1.5 s lease, and the move answer 503.
+  std::string frontend_log;
+  Shell("cat " + dir_ + "/frontend.log", &frontend_log);
+  EXPECT_EQ(frontend_log.find("drive.cross_move_resumed"), std::string::npos);
 
   int killed_mid_move = 0;
   std::map<std::string, int> outcomes;
