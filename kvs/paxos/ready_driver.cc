@@ -19,9 +19,12 @@ bool HandleReady(Node& node, NodeId self, ReadyHooks& hooks) {
     }
   }
 
-  // A committed slot among this Ready's new entries waits for their persist.
-  bool apply_early = true;
-  if (!rd.committed.empty() && !rd.entries.empty()) {
+  // Only a leader has callers waiting for an apply (writes to answer, reads to serve). A
+  // follower applies after its persist and sends: its ACCEPTEDs are what the callers wait
+  // for, and the apply would only delay them. A committed slot among this Ready's new
+  // entries waits for their persist.
+  bool apply_early = node.is_leader();
+  if (apply_early && !rd.committed.empty() && !rd.entries.empty()) {
     Slot first_new = UINT64_MAX;
     for (const EntryPtr& e : rd.entries) first_new = std::min(first_new, e->slot());
     apply_early = rd.committed.back()->slot() < first_new;

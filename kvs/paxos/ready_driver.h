@@ -7,13 +7,13 @@
 //      PREPARE went out, a slot is chosen by a majority whether or not the leader's own
 //      copy is among them, and the leader counts its own acceptance only in a later Ready
 //      (after this one's persist), so the followers' fsyncs overlap the leader's;
-//   3. apply the committed entries and release the reads now if every committed entry
-//      was made durable by an earlier Ready (always so on a leader): the replies then wait
-//      for no disk round that concerns only newer slots;
+//   3. on a leader, apply the committed entries and release the reads now if every
+//      committed entry was made durable by an earlier Ready (always so on a leader): the
+//      replies then wait for no disk round that concerns only newer slots;
 //   4. persist the entries and the hard state;
 //   5. send every other message (each vouches for state on disk);
-//   6. otherwise apply and release reads now (a follower learning entries and their
-//      commit together);
+//   6. otherwise apply and release reads now (a follower always: nobody waits for its
+//      apply, and its ACCEPTEDs, which the leader's callers wait for, left in step 5);
 //   7. answer failed reads and dropped proposals; Advance.
 //
 // Any hook may stop the handling at once (a simulated crash, or a replica that cannot go

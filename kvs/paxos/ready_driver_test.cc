@@ -1,6 +1,7 @@
 // The Ready driver's order (ready_driver.h) on real cores: a leader's own ACCEPTs leave
 // before its persist, every other message after it, entries committed together with their
-// arrival are applied after the persist, and a hook that stops ends the Ready there.
+// arrival are applied after the persist, a follower applies after its ACCEPTEDs leave, and
+// a hook that stops ends the Ready there.
 #include "kvs/paxos/ready_driver.h"
 
 #include <gtest/gtest.h>
@@ -161,6 +162,32 @@ TEST(ReadyDriverTest, AnEntryIsAppliedOnlyOnceItIsOnDisk) {
     }
     EXPECT_GE(highest, 5u) << "replica " << id;
   }
+}
+
+TEST(ReadyDriverTest, AFollowerAppliesAfterItsAcceptedsLeave) {
+  Group g(3);
+  const NodeId leader = g.Elect();
+  ASSERT_NE(leader, 0u);
+  ASSERT_TRUE(g.node(leader).Propose("a").ok());
+  g.Settle();
+  g.ClearEvents();
+  // The next ACCEPT carries slot 1's commit: the follower's Ready persists slot 2 and
+  // applies slot 1, and its ACCEPTED for slot 2 must not wait for that apply.
+  ASSERT_TRUE(g.node(leader).Propose("b").ok());
+  g.Settle();
+  const NodeId follower = leader % 3 + 1;
+  const std::vector<std::string>& f = g.hooks(follower).events;
+  const size_t accepted = IndexOf(f, "send " + std::to_string(MSG_ACCEPTED));
+  ASSERT_LT(accepted, f.size());
+  size_t apply = f.size();
+  for (size_t k = 0; k < f.size(); ++k) {
+    if (f[k].rfind("apply ", 0) == 0) {
+      apply = k;
+      break;
+    }
+  }
+  ASSERT_LT(apply, f.size()) << "the follower applied nothing";
+  EXPECT_LT(accepted, apply);
 }
 
 TEST(ReadyDriverTest, AHookThatStopsEndsTheReadyWithoutAdvance) {

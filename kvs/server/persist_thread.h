@@ -3,14 +3,18 @@
 // before it goes on with the Ready, as the core's contract asks, but meanwhile it reads
 // and checks the calls that arrive and answers peers' batches, so the next group commit is
 // gathered while the disk works instead of after. Costs two thread wake-ups per fsync,
-// not per call.
+// not per call: a semaphore starts the write, and an alarm of this thread's own on the
+// loop's queue tells the loop it is done. The two threads share no lock, so neither ever
+// waits for the other to let one go (with the loop's shared wake and a mutex, the loop,
+// woken, often blocked at once on a lock the persist thread still held: two more
+// wake-ups per fsync).
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
+#include <semaphore>
 #include <thread>
 
+#include "grpcpp/alarm.h"
 #include "kvs/server/loop_queue.h"
 
 namespace penncloud::kvs::server {
@@ -25,14 +29,25 @@ class PersistThread {
   void Run(const std::function<void()>& write);
 
  private:
+  class DoneTag final : public LoopTag {
+   public:
+    explicit DoneTag(PersistThread& t) : t_(t) {}
+    void Proceed(bool) override { t_.done_ = true; }
+
+   private:
+    PersistThread& t_;
+  };
+
   void Serve();
 
   LoopQueue& queue_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  const std::function<void()>* work_ = nullptr;  // GUARDED_BY(mu_)
-  bool done_ = false;                            // GUARDED_BY(mu_)
-  bool stop_ = false;                            // GUARDED_BY(mu_)
+  std::binary_semaphore start_{0};
+  // Written before start_ is released, read after it is acquired.
+  const std::function<void()>* work_ = nullptr;
+  bool stop_ = false;
+  grpc::Alarm alarm_;  // set by the persist thread once per write, with a past deadline
+  DoneTag done_tag_{*this};
+  bool done_ = false;  // the polling thread's
   std::thread thread_;
 };
 

@@ -31,33 +31,36 @@ class Replica::ReadyHandler final : public paxos::ReadyHooks {
     }
     bool sync = !write.entries.empty();
     if (hard_state) {
-      write.hard_state = hard_state->SerializeAsString();
       // A new promise must be on disk before anyone hears of it. A higher commit alone
-      // need not: every entry it covers was synced before, and if the commit index is lost
-      // in a crash the core learns it again from its peers. Skipping that fsync takes a
-      // whole disk round off the leader's path from "chosen" to "applied".
+      // need not be written at all: every entry it covers was synced before, the restart
+      // takes the applied slot as committed, and a commit index lost in a crash is learnt
+      // again from the peers. So a hard state that moves only the commit waits for the
+      // next synced write (every Ready with entries), and a leader does not spend a store
+      // write on each slot it commits.
       const paxos::Ballot& promised = hard_state->promised();
       if (promised.round() != r_.durable_promise_.round() ||
           promised.node() != r_.durable_promise_.node()) {
         sync = true;
         r_.durable_promise_ = promised;
       }
+      r_.unwritten_hard_state_ = hard_state->SerializeAsString();
     }
-    // The one fsync that covers everything gathered since the last one.
+    if (!sync) return true;
+    if (!r_.unwritten_hard_state_.empty()) {
+      write.hard_state = std::move(r_.unwritten_hard_state_);
+      r_.unwritten_hard_state_.clear();
+    }
+    // The one fsync that covers everything gathered since the last one. It runs beside
+    // the loop, which meanwhile takes in what arrives.
     const auto started = Clock::now();
     absl::Status s;
-    if (sync) {
-      // The fsync runs beside the loop, which meanwhile takes in what arrives.
-      r_.persist_->Run([&] { s = r_.store_->Persist(write, true); });
-    } else {
-      s = r_.store_->Persist(write, false);
-    }
+    r_.persist_->Run([&] { s = r_.store_->Persist(write, true); });
     if (!s.ok()) Fatal("kvs.persist_failed", s);
     const auto took = Clock::now() - started;
     if (took > std::chrono::milliseconds(100)) {
       PC_LOG(kWarn, "kvs.slow_persist")
       ("ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count())(
-          "entries", write.entries.size())("sync", sync);
+          "entries", write.entries.size());
     }
     return true;
   }

@@ -205,6 +205,9 @@ class Replica {
   std::unique_ptr<SnapshotExecutor> snapshots_;
   CompactionPolicy compaction_;
   paxos::Ballot durable_promise_;  // the promised ballot last made durable
+  // The core's last hard state when it moved only the commit: written with the next
+  // synced write (ready_handler.cc), empty once written.
+  std::string unwritten_hard_state_;
   bool was_leader_ = false;
   std::chrono::steady_clock::time_point next_expiry_;  // earliest next sweep proposal
   std::optional<shard::ClusterMap> map_;  // the applied cluster map, parsed (none: serve all)

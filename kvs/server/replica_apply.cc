@@ -44,8 +44,18 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
   for (const pb::Command& c : commands) {
     if (c.op() == pb::OP_SET_PEER) ApplySetPeer(c.peer());
   }
+  // The waiting writes are answered as soon as the machine has decided their outcomes,
+  // before the slot's store write: the slot is chosen, so on disk on a majority whatever
+  // becomes of this write (a replica that fails it stops, and applies the slot again from
+  // its log), and every read this replica serves runs on this thread, after the write.
+  auto answer = [&](const std::vector<storage::ApplyOutcome>& outcomes) {
+    if (apply_queue_.empty()) return;
+    for (size_t i = 0; i < commands.size(); ++i) {
+      apply_queue_.Applied(commands[i], outcomes[i], options_.group);
+    }
+  };
   absl::StatusOr<std::vector<storage::ApplyOutcome>> outcomes =
-      store_->ApplySlot(entry.slot(), commands, &hooks_);
+      store_->ApplySlot(entry.slot(), commands, &hooks_, answer);
   if (!outcomes.ok()) Fatal("kvs.apply_failed", outcomes.status());
   applied_commands_.fetch_add(commands.size(), std::memory_order_relaxed);
   if (watches_.size() > 0) WakeWatches(commands);
@@ -58,10 +68,6 @@ void Replica::ApplyEntry(const paxos::Entry& entry) {
       change_->response->set_chosen(true);
       FinishChange(grpc::Status::OK);
     }
-  }
-  if (apply_queue_.empty()) return;
-  for (size_t i = 0; i < commands.size(); ++i) {
-    apply_queue_.Applied(commands[i], (*outcomes)[i], options_.group);
   }
 }
 

@@ -15,8 +15,10 @@ inline constexpr uint64_t kBlobMinBytes = 64 << 10;
 // state machine and one of the consensus log (every value passes through it twice).
 inline constexpr uint64_t kMaxWalBytes = 32 << 20;
 
-rocksdb::ColumnFamilyOptions SmallFamilyOptions();  // meta, sessions, default
-rocksdb::ColumnFamilyOptions LogFamilyOptions();    // the consensus log
-rocksdb::ColumnFamilyOptions DataFamilyOptions();   // the cells
+rocksdb::ColumnFamilyOptions SmallFamilyOptions();  // default
+// meta and sessions: a few keys, each rewritten at every applied slot or command.
+rocksdb::ColumnFamilyOptions RewrittenKeysFamilyOptions();
+rocksdb::ColumnFamilyOptions LogFamilyOptions();   // the consensus log
+rocksdb::ColumnFamilyOptions DataFamilyOptions();  // the cells
 
 }  // namespace penncloud::kvs::storage

@@ -69,13 +69,13 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   options.listeners.push_back(std::make_shared<CorruptionListener>());
   options.max_background_jobs = 2;
   options.max_total_wal_size = kMaxWalBytes;
-  const rocksdb::ColumnFamilyOptions small = SmallFamilyOptions();
+  const rocksdb::ColumnFamilyOptions rewritten = RewrittenKeysFamilyOptions();
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, small},
-      {"meta", small},
+      {rocksdb::kDefaultColumnFamilyName, SmallFamilyOptions()},
+      {"meta", rewritten},
       {"log", LogFamilyOptions()},
       {"data", DataFamilyOptions()},
-      {"sessions", small}};
+      {"sessions", rewritten}};
   if (absl::Status s = CreateDirs(dir); !s.ok()) return s;
   std::unique_ptr<ReplicaStore> store(new ReplicaStore());
   store->position_ = position;
@@ -331,7 +331,8 @@ absl::StatusOr<ApplyOutcome> ReplicaStore::Apply(uint64_t slot, const pb::Comman
 }
 
 absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
-    uint64_t slot, const std::vector<pb::Command>& commands, const ApplyHooks* hooks) {
+    uint64_t slot, const std::vector<pb::Command>& commands, const ApplyHooks* hooks,
+    const Decided& decided) {
   // Reads go through the batch so that a command sees the effects of earlier commands of
   // the same slot (including a retry of a request that is also in this slot).
   rocksdb::WriteBatchWithIndex batch;
@@ -342,12 +343,14 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
   absl::StatusOr<std::vector<ApplyOutcome>> outcomes =
       machine_.ApplySlot(commands, store, hooks, &migrated);
   if (!outcomes.ok()) return outcomes.status();
+  if (decided && !migrated) decided(*outcomes);
   absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()), "apply");
   if (!s.ok()) return s;
   session_records_ = machine_.SessionRecords();
   // Only now may FetchRange see a FREEZE: its snapshot must hold every earlier write.
   if (migrated) Publish();
   applied_ = slot;
+  if (decided && migrated) decided(*outcomes);
   return outcomes;
 }
 

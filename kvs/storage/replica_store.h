@@ -115,9 +115,14 @@ class ReplicaStore {
   uint64_t AppliedSlot() const { return applied_.load(); }
   // Applies the commands of one slot in order (each at most once per session sequence)
   // and records `slot` as applied, all in one atomic write. No commands: only the latter.
+  // `decided`, if set, gets the outcomes once they are known, before that write (after it
+  // when the slot moved a migration step, which FetchRange, on another thread, must find
+  // written).
+  using Decided = std::function<void(const std::vector<ApplyOutcome>&)>;
   absl::StatusOr<std::vector<ApplyOutcome>> ApplySlot(uint64_t slot,
                                                       const std::vector<pb::Command>& commands,
-                                                      const ApplyHooks* hooks = nullptr);
+                                                      const ApplyHooks* hooks = nullptr,
+                                                      const Decided& decided = nullptr);
   // The serialized cluster map last applied ("" = none) and its version (0 = none).
   const std::string& ShardMap() const { return machine_.ShardMap(); }
   uint64_t MapVersion() const { return machine_.MapVersion(); }

@@ -222,6 +222,34 @@ pb::Command Migrate(pb::MigrateKind kind, uint64_t start, uint64_t end) {
   return c;
 }
 
+// The replica answers a write from `decided`: before the slot's write for cells, after it
+// for a migration step, which FetchRange reads from other threads.
+TEST_F(ReplicaStoreTest, OutcomesAreDecidedBeforeTheWriteUnlessAMigrationStepMoved) {
+  auto store = Open();
+  int calls = 0;
+  auto before = [&](const std::vector<ApplyOutcome>& outcomes) {
+    ++calls;
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_FALSE(outcomes[1].duplicate);
+    EXPECT_FALSE(store->Get("r", "c").value().has_value()) << "the slot was written already";
+    EXPECT_EQ(store->AppliedSlot(), 0u);
+  };
+  ASSERT_TRUE(
+      store->ApplySlot(1, {Put(1, 1, "r", "c", "a"), Put(1, 2, "r", "d", "b")}, nullptr, before)
+          .ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(*store->Get("r", "c").value(), "a");
+  EXPECT_EQ(store->AppliedSlot(), 1u);
+  auto after = [&](const std::vector<ApplyOutcome>&) {
+    ++calls;
+    EXPECT_EQ(store->StepOf(5), pb::STEP_FROZEN);
+    EXPECT_EQ(store->AppliedSlot(), 2u);
+  };
+  ApplyHooks hooks;
+  ASSERT_TRUE(store->ApplySlot(2, {Migrate(pb::MIGRATE_FREEZE, 'a', 'c')}, &hooks, after).ok());
+  EXPECT_EQ(calls, 2);
+}
+
 TEST_F(ReplicaStoreTest, MigrationStepsMoveARangeWithItsSessions) {
   ApplyHooks hooks;
   std::string frozen_reason;
