@@ -20,6 +20,7 @@ void AppendJsonString(std::string& out, std::string_view text);
 
 class JsonObjectWriter {
  public:
+  JsonObjectWriter();
   JsonObjectWriter& String(std::string_view key, std::string_view value);
   JsonObjectWriter& Bool(std::string_view key, bool value);
   JsonObjectWriter& Int(std::string_view key, int64_t value);
@@ -28,7 +29,7 @@ class JsonObjectWriter {
 
  private:
   void Key(std::string_view key);
-  std::string out_ = "{";
+  std::string out_;
 };
 
 }  // namespace penncloud::http
