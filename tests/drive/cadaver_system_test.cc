@@ -17,22 +17,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "tests/drive/drive_cluster.h"
+#include "tests/drive/drive_fixture.h"
 #include "tests/support/process.h"
 
 namespace penncloud::testing {
 namespace {
 
-class CadaverTest : public ::testing::Test {
+class CadaverTest : public DriveFixture {
  protected:
   void SetUp() override {
-    auto c = DriveCluster::Start();
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    dir_ = cluster_->dir();
-    auto csrf = cluster_->SignUp("carla");
-    ASSERT_TRUE(csrf.ok()) << csrf.status();
-    csrf_ = *csrf;
+    ASSERT_NO_FATAL_FAILURE(Start({"carla"}));
     ASSERT_EQ(Shell(absl::StrCat("mkdir -p '", dir_, "/home'")), 0);
     std::ofstream(dir_ + "/home/.netrc") << "machine 127.0.0.1\nlogin carla\npassword password1\n";
     ASSERT_EQ(Shell(absl::StrCat("chmod 600 '", dir_, "/home/.netrc'")), 0);
@@ -60,9 +54,10 @@ class CadaverTest : public ::testing::Test {
   }
 
   CurlReply Api(const std::string& args, const std::string& target) {
-    return RunCurl(cluster_->http_port(), dir_,
-                   absl::StrCat("-b '", dir_, "/carla.jar' -H 'X-CSRF-Token: ", csrf_, "' ", args),
-                   target);
+    return RunCurl(
+        cluster_->http_port(), dir_,
+        absl::StrCat("-b '", dir_, "/carla.jar' -H 'X-CSRF-Token: ", csrf_["carla"], "' ", args),
+        target);
   }
   // The names in a folder, as the drive page lists them.
   std::set<std::string> Names(const std::string& folder) {
@@ -100,10 +95,6 @@ class CadaverTest : public ::testing::Test {
         &code);
     return std::atoi(code.c_str());
   }
-
-  std::unique_ptr<DriveCluster> cluster_;
-  std::string dir_;
-  std::string csrf_;
 };
 
 TEST_F(CadaverTest, EveryCommandLandsInTheDrive) {

@@ -14,19 +14,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "kvs/client/connect.h"
-#include "tests/drive/drive_cluster.h"
+#include "tests/drive/drive_fixture.h"
 
 namespace penncloud::testing {
 namespace {
 
-class DriveSystemTest : public ::testing::Test {
+class DriveSystemTest : public DriveFixture {
  protected:
-  void SetUp() override {
-    auto c = DriveCluster::Start();
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = std::move(*c);
-    dir_ = cluster_->dir();
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(Start({})); }
 
   std::string Url(int port, const std::string& path) {
     return absl::StrCat("'http://127.0.0.1:", port, "/api/files/content?path=", path, "'");
@@ -51,9 +46,6 @@ class DriveSystemTest : public ::testing::Test {
           &code);
     return code;
   }
-
-  std::unique_ptr<DriveCluster> cluster_;
-  std::string dir_;
 };
 
 TEST_F(DriveSystemTest, BigFileThroughCoordinatorWithFlatFrontendMemory) {
