@@ -25,17 +25,15 @@ LoopQueue::LoopQueue(std::unique_ptr<grpc::ServerCompletionQueue> cq) : cq_(std:
 
 LoopQueue::~LoopQueue() = default;
 
-int LoopQueue::Poll(Clock::time_point deadline) {
+void LoopQueue::Poll(Clock::time_point deadline) {
   gpr_timespec wait = Monotonic(deadline);
-  int n = 0;
-  for (; n < kMaxTagsPerPoll; ++n) {
+  for (int n = 0; n < kMaxTagsPerPoll; ++n) {
     void* tag = nullptr;
     bool ok = false;
-    if (cq_->AsyncNext(&tag, &ok, wait) != grpc::CompletionQueue::GOT_EVENT) break;
+    if (cq_->AsyncNext(&tag, &ok, wait) != grpc::CompletionQueue::GOT_EVENT) return;
     static_cast<LoopTag*>(tag)->Proceed(ok);
     wait = gpr_inf_past(GPR_CLOCK_MONOTONIC);
   }
-  return n;
 }
 
 void LoopQueue::Wake() {

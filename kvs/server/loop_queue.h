@@ -36,9 +36,8 @@ class LoopQueue {
   grpc::ServerCompletionQueue* cq() { return cq_.get(); }
 
   // Runs what completes: waits until `deadline` for the first tag, then takes those already
-  // done without waiting (a bounded number), and returns how many it ran. The polling
-  // thread only.
-  int Poll(Clock::time_point deadline);
+  // done without waiting (a bounded number), and returns. The polling thread only.
+  void Poll(Clock::time_point deadline);
   // Any thread: a Poll waiting now returns soon (work arrived outside the queue).
   void Wake();
   // The polling thread, once nothing but that thread can begin an operation on the queue:

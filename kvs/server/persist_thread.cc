@@ -13,19 +13,12 @@ PersistThread::~PersistThread() {
 }
 
 void PersistThread::Run(const std::function<void()>& write) {
-  if (!overlap_) {
-    write();
-    overlap_ = queue_.Poll(LoopQueue::Clock::time_point()) > 0;  // a past deadline: no wait
-    return;
-  }
   done_ = false;
   work_ = &write;
   start_.release();
   // The persist thread's alarm ends the wait; the bound only covers a queue being shut
   // down, which no write outlives (the loop writes only while it runs).
-  int tags = 0;
-  while (!done_) tags += queue_.Poll(LoopQueue::Clock::now() + std::chrono::milliseconds(50));
-  overlap_ = tags > 1;  // the alarm's own tag is one
+  while (!done_) queue_.Poll(LoopQueue::Clock::now() + std::chrono::milliseconds(50));
 }
 
 void PersistThread::Serve() {

@@ -8,14 +8,6 @@
 // waits for the other to let one go (with the loop's shared wake and a mutex, the loop,
 // woken, often blocked at once on a lock the persist thread still held: two more
 // wake-ups per fsync).
-//
-// Those two wake-ups buy something only if calls or peer batches arrive during the fsync.
-// A write during whose predecessor nothing arrived runs on the polling thread itself, and
-// what arrived meanwhile is taken in right after it; once anything did, the next write
-// overlaps again. So a follower of a lone writer (nothing comes while it syncs: the
-// leader's next ACCEPT waits for this one's answer) syncs on its loop, with two thread
-// hand-offs fewer on every write's path, while a busy replica keeps gathering the next
-// group commit during each fsync.
 #pragma once
 
 #include <functional>
@@ -33,11 +25,8 @@ class PersistThread {
   ~PersistThread();
 
   // The polling thread: runs `write` on the persist thread and polls the queue until it
-  // returned, or runs it here and then polls without waiting (above). The tags run
-  // meanwhile must not touch what `write` uses.
+  // returned. The tags run meanwhile must not touch what `write` uses.
   void Run(const std::function<void()>& write);
-  // Whether the next write will run on the persist thread (tests).
-  bool overlapping() const { return overlap_; }
 
  private:
   class DoneTag final : public LoopTag {
@@ -58,8 +47,7 @@ class PersistThread {
   bool stop_ = false;
   grpc::Alarm alarm_;  // set by the persist thread once per write, with a past deadline
   DoneTag done_tag_{*this};
-  bool done_ = false;    // the polling thread's
-  bool overlap_ = true;  // the polling thread's: something arrived during the last write
+  bool done_ = false;  // the polling thread's
   std::thread thread_;
 };
 
