@@ -6,6 +6,7 @@
 #include "mail/mailbox_idle_waker.h"
 #include "mail/main_common.h"
 #include "mail/protocols.h"
+#include "mail/search_index.h"
 
 ABSL_FLAG(int, port, 14300, "IMAP port (logins after STARTTLS)");
 ABSL_FLAG(int, imaps_port, 0, "IMAP port with implicit TLS (the cluster uses 9930; 0 = none)");
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
       argc, argv, "imap", "PennCloud IMAP: mail clients share folders and flags",
       FLAGS_max_connections_per_address);
   pm::MailStore store(*process.kvs);
+  // APPEND and COPY deliver too: merged in the background, a mailbox filled by a
+  // client leaves its first SEARCH a few pending docs to fold, not every message.
+  store.index().MergeInBackground(pm::kMergeEvery);
   pm::ImapConfig config;
   config.hostname = process.hostname;
   config.domain = process.domain;

@@ -4,17 +4,24 @@
 // ImapConfig::max_search_bodies of them per SEARCH (NO [LIMIT] beyond). In a larger folder
 // the full-text index (mail/search.h) first narrows TEXT and BODY to the messages holding
 // their words; there they match whole words, as the index does, not any substring.
+#include <algorithm>
 #include <memory>
-#include <set>
+#include <numeric>
+#include <optional>
 
 #include "absl/time/time.h"
 #include "mail/imap_session.h"
 #include "mail/search.h"
+#include "mail/search_concurrency.h"
 #include "mail/search_tokenizer.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
 namespace {
+
+// Sources read at once, and held at once, by one SEARCH.
+constexpr size_t kSourceReaders = 16;
+constexpr size_t kSourceBatch = 64;
 
 SessionOutput Tagged(std::string_view tag, std::string_view text) {
   return {Cat(tag, " ", text, "\r\n")};
@@ -376,36 +383,55 @@ SessionOutput ImapSession::Search(const std::string& tag, ImapParser& p, bool ui
     if (!p.Space() || all.children.size() > 256) return Tagged(tag, "BAD Bad search keys");
   }
   const auto& messages = selected_->messages;
-  bool needs_source = all.NeedsSource();
-  std::optional<std::set<std::string>> candidates;
+  // The messages to evaluate: all, or those the full-text index names.
+  std::vector<size_t> todo;
+  const bool needs_source = all.NeedsSource();
   if (needs_source && messages.size() > config_.max_search_bodies) {
     std::vector<std::string> words = RequiredWords(all);
     if (!words.empty()) {
-      auto found = MailSearch(store_).FolderCandidates(user_, selected_->folder, words);
+      auto found = MailSearch(store_).Candidates(user_, words);
       if (!found.ok()) return Tagged(tag, "NO [UNAVAILABLE] Search failed, try again");
-      candidates = std::move(*found);
+      for (size_t i = 0; i < messages.size() && todo.size() <= config_.max_search_bodies; ++i) {
+        if (found->contains(messages[i].id())) todo.push_back(i);
+      }
     }
-    if (!candidates || candidates->size() > config_.max_search_bodies) {
+    if (words.empty() || todo.size() > config_.max_search_bodies) {
       return Tagged(
           tag, Cat("NO [LIMIT] Searching message text is limited to ", config_.max_search_bodies,
                    " messages (TEXT or BODY words narrow it)"));
     }
+  } else {
+    todo.resize(messages.size());
+    std::iota(todo.begin(), todo.end(), 0);
   }
   std::vector<uint32_t> hits;
   uint64_t highest = 0;
-  for (size_t i = 0; i < messages.size(); ++i) {
-    if (candidates && !candidates->contains(messages[i].id())) continue;
-    std::string source;
+  // Sources are read a batch at a time, all of a batch at once (the store's client sends
+  // concurrent reads together), so a scan costs a few round trips per batch, not one per
+  // message, and holds at most a batch of sources.
+  for (size_t start = 0; start < todo.size(); start += kSourceBatch) {
+    const size_t count = std::min(kSourceBatch, todo.size() - start);
+    std::vector<std::optional<std::string>> sources(count);
     if (needs_source) {
-      auto s = store_.Source(user_, messages[i]);
-      if (!s.ok()) continue;
-      source = std::move(*s);
+      auto read = ForEachConcurrently(count, kSourceReaders, [&](size_t j) -> absl::Status {
+        auto source = store_.Source(user_, messages[todo[start + j]]);
+        // A message expunged meanwhile (its source gone) is left out, as one not matching.
+        if (absl::IsNotFound(source.status())) return absl::OkStatus();
+        if (!source.ok()) return source.status();
+        sources[j] = std::move(*source);
+        return absl::OkStatus();
+      });
+      if (!read.ok()) return Tagged(tag, "NO [UNAVAILABLE] Search failed, try again");
     }
-    Candidate c{messages[i], static_cast<uint32_t>(i + 1), static_cast<uint32_t>(messages.size()),
-                messages.back().uid(), &source};
-    if (!Match(all, c)) continue;
-    hits.push_back(uid ? messages[i].uid() : static_cast<uint32_t>(i + 1));
-    highest = std::max(highest, messages[i].modseq());
+    for (size_t j = 0; j < count; ++j) {
+      if (needs_source && !sources[j]) continue;
+      const size_t i = todo[start + j];
+      Candidate c{messages[i], static_cast<uint32_t>(i + 1), static_cast<uint32_t>(messages.size()),
+                  messages.back().uid(), needs_source ? &*sources[j] : nullptr};
+      if (!Match(all, c)) continue;
+      hits.push_back(uid ? messages[i].uid() : static_cast<uint32_t>(i + 1));
+      highest = std::max(highest, messages[i].modseq());
+    }
   }
   std::string out;
   if (esearch) {

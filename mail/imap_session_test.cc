@@ -257,6 +257,9 @@ TEST_F(ImapSessionTest, Search) {
   Add("lunch plans", "see you at noon");
   Add("meeting", "agenda attached");
   Add("LUNCH again", "pizza");
+  // Hits of the index in another folder neither show nor count towards the limit below.
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(store_.Add("alice", kSent, Message("pizza", "pizza"), false).ok());
   LoginAndSelect();
   Send("c STORE 2 +FLAGS (\\Seen)");
   EXPECT_TRUE(Has(Send("d SEARCH UNSEEN"), "* SEARCH 1 3\r\n"));
@@ -286,6 +289,23 @@ TEST_F(ImapSessionTest, Search) {
   EXPECT_TRUE(Has(Send("u4 SEARCH HEADER Message-ID m1"), "u4 NO [LIMIT]"));
   EXPECT_TRUE(Has(Send("u5 SEARCH OR BODY pizza BODY noon"), "u5 NO [LIMIT]"));
   EXPECT_TRUE(Has(Send("v SEARCH SUBJECT lunch"), "* SEARCH 1 3"));  // the index suffices
+}
+
+TEST_F(ImapSessionTest, SearchOverManyBatchesOfSources) {
+  // Sources are read a batch at a time; every batch's hits, and only they, are answered,
+  // whether the folder is scanned or narrowed by the index first.
+  std::string want = "* SEARCH";
+  for (int i = 1; i <= 150; ++i) {
+    Add(Cat("note ", i), i % 7 == 0 ? "the needle is here" : "only hay");
+    if (i % 7 == 0) want += Cat(" ", i);
+  }
+  want += "\r\n";
+  LoginAndSelect();
+  EXPECT_TRUE(Has(Send("a SEARCH BODY needle"), want));
+  EXPECT_TRUE(Has(Send("b SEARCH TEXT NEEDLE"), want));  // ASCII case folded
+  config_.max_search_bodies = 100;
+  EXPECT_TRUE(Has(Send("c SEARCH TEXT needle"), want));
+  EXPECT_TRUE(Has(Send("d SEARCH BODY hay"), "d NO [LIMIT]"));  // 129 messages to read
 }
 
 TEST_F(ImapSessionTest, AppendWithLiterals) {

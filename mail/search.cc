@@ -188,10 +188,10 @@ absl::StatusOr<SearchPage> MailSearch::SearchOnce(std::string_view user, const S
   return page;
 }
 
-absl::StatusOr<std::set<std::string>> MailSearch::FolderCandidates(
-    std::string_view user, std::string_view folder, const std::vector<std::string>& words) {
+absl::StatusOr<std::set<std::string>> MailSearch::Candidates(
+    std::string_view user, const std::vector<std::string>& words) {
   if (auto s = IndexOlderMessages(user); !s.ok()) return s;
-  std::vector<std::string> keys{FolderKey(folder)};
+  std::vector<std::string> keys;
   for (const std::string& w : words) keys.push_back(PostingKey(SearchField::kAny, w));
   for (int attempt = 1;; ++attempt) {
     auto snapshot = Snapshot(user);

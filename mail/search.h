@@ -35,11 +35,11 @@ class MailSearch {
   absl::StatusOr<SearchPage> Search(std::string_view user, const SearchQuery& query,
                                     std::string_view cursor, int limit);
 
-  // The ids in `folder` whose index has every word of `words` anywhere (IMAP TEXT), before
-  // any check against the mailbox: a superset the caller narrows.
-  absl::StatusOr<std::set<std::string>> FolderCandidates(std::string_view user,
-                                                         std::string_view folder,
-                                                         const std::vector<std::string>& words);
+  // The ids whose index has every word of `words` (not empty) anywhere (IMAP TEXT), in
+  // any folder, before any check against the mailbox: a superset the caller narrows (IMAP
+  // to the folder it has listed already, so no page of the mailbox row is read here).
+  absl::StatusOr<std::set<std::string>> Candidates(std::string_view user,
+                                                   const std::vector<std::string>& words);
 
   // Once per mailbox: indexes every message that has no index entry yet, carries a layout-1
   // index's unread postings over, and merges.
