@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "mail/imap_session.h"
+#include "mail/imap_sources.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -152,17 +153,26 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
       condstore_ || std::any_of(items->begin(), items->end(),
                                 [](const FetchItem& i) { return i.name == "MODSEQ"; });
   std::string out = vanished ? VanishedEarlier(*set) : "";
+  std::vector<size_t> indexes;
+  std::vector<const pb::MessageMeta*> to_read;
   for (size_t index : Resolve(*set, uid)) {
-    pb::MessageMeta& m = selected_->messages[index];
+    const pb::MessageMeta& m = selected_->messages[index];
     if (changed_since > 0 && m.modseq() <= changed_since) continue;
-    std::optional<std::string> source;
+    indexes.push_back(index);
+    to_read.push_back(&m);
+  }
+  const bool needs_source = std::any_of(items->begin(), items->end(), [](const FetchItem& i) {
+    return i.name != "UID" && i.name != "FLAGS" && i.name != "INTERNALDATE" &&
+           i.name != "RFC822.SIZE" && i.name != "MODSEQ";
+  });
+  if (!needs_source) to_read.clear();
+  SourceBatches sources(store_, user_, std::move(to_read));
+  for (size_t k = 0; k < indexes.size(); ++k) {
+    const size_t index = indexes[k];
+    pb::MessageMeta& m = selected_->messages[index];
     auto load = [&]() -> const std::string* {
-      if (!source) {
-        auto s = store_.Source(user_, m);
-        if (!s.ok()) return nullptr;
-        source = std::move(*s);
-      }
-      return &*source;
+      const absl::StatusOr<std::string>& source = sources.At(k);
+      return source.ok() ? &*source : nullptr;
     };
     std::vector<std::string> parts;
     bool seen_now = false;

@@ -7,21 +7,16 @@
 #include <algorithm>
 #include <memory>
 #include <numeric>
-#include <optional>
 
 #include "absl/time/time.h"
 #include "mail/imap_session.h"
+#include "mail/imap_sources.h"
 #include "mail/search.h"
-#include "mail/search_concurrency.h"
 #include "mail/search_tokenizer.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
 namespace {
-
-// Sources read at once, and held at once, by one SEARCH.
-constexpr size_t kSourceReaders = 16;
-constexpr size_t kSourceBatch = 64;
 
 SessionOutput Tagged(std::string_view tag, std::string_view text) {
   return {Cat(tag, " ", text, "\r\n")};
@@ -406,32 +401,26 @@ SessionOutput ImapSession::Search(const std::string& tag, ImapParser& p, bool ui
   }
   std::vector<uint32_t> hits;
   uint64_t highest = 0;
-  // Sources are read a batch at a time, all of a batch at once (the store's client sends
-  // concurrent reads together), so a scan costs a few round trips per batch, not one per
-  // message, and holds at most a batch of sources.
-  for (size_t start = 0; start < todo.size(); start += kSourceBatch) {
-    const size_t count = std::min(kSourceBatch, todo.size() - start);
-    std::vector<std::optional<std::string>> sources(count);
+  std::vector<const pb::MessageMeta*> to_read;
+  if (needs_source) {
+    for (size_t i : todo) to_read.push_back(&messages[i]);
+  }
+  SourceBatches sources(store_, user_, std::move(to_read));
+  for (size_t k = 0; k < todo.size(); ++k) {
+    const size_t i = todo[k];
+    const std::string* source = nullptr;
     if (needs_source) {
-      auto read = ForEachConcurrently(count, kSourceReaders, [&](size_t j) -> absl::Status {
-        auto source = store_.Source(user_, messages[todo[start + j]]);
-        // A message expunged meanwhile (its source gone) is left out, as one not matching.
-        if (absl::IsNotFound(source.status())) return absl::OkStatus();
-        if (!source.ok()) return source.status();
-        sources[j] = std::move(*source);
-        return absl::OkStatus();
-      });
+      const absl::StatusOr<std::string>& read = sources.At(k);
+      // A message expunged meanwhile (its source gone) is left out, as one not matching.
+      if (absl::IsNotFound(read.status())) continue;
       if (!read.ok()) return Tagged(tag, "NO [UNAVAILABLE] Search failed, try again");
+      source = &*read;
     }
-    for (size_t j = 0; j < count; ++j) {
-      if (needs_source && !sources[j]) continue;
-      const size_t i = todo[start + j];
-      Candidate c{messages[i], static_cast<uint32_t>(i + 1), static_cast<uint32_t>(messages.size()),
-                  messages.back().uid(), needs_source ? &*sources[j] : nullptr};
-      if (!Match(all, c)) continue;
-      hits.push_back(uid ? messages[i].uid() : static_cast<uint32_t>(i + 1));
-      highest = std::max(highest, messages[i].modseq());
-    }
+    Candidate c{messages[i], static_cast<uint32_t>(i + 1), static_cast<uint32_t>(messages.size()),
+                messages.back().uid(), source};
+    if (!Match(all, c)) continue;
+    hits.push_back(uid ? messages[i].uid() : static_cast<uint32_t>(i + 1));
+    highest = std::max(highest, messages[i].modseq());
   }
   std::string out;
   if (esearch) {

@@ -308,6 +308,25 @@ TEST_F(ImapSessionTest, SearchOverManyBatchesOfSources) {
   EXPECT_TRUE(Has(Send("d SEARCH BODY hay"), "d NO [LIMIT]"));  // 129 messages to read
 }
 
+TEST_F(ImapSessionTest, FetchOverManyBatchesOfSources) {
+  // Sources are read a batch at a time; each message's answer is built from its own.
+  for (int i = 1; i <= 150; ++i) Add(Cat("note ", i), Cat("body of ", i));
+  LoginAndSelect();
+  std::string envelopes = Send("c UID FETCH 1:* (FLAGS ENVELOPE)");
+  std::string bodies = Send("d FETCH 60:140 BODY.PEEK[TEXT]");
+  for (int i = 1; i <= 150; ++i) {
+    EXPECT_TRUE(Has(envelopes, Cat("* ", i, " FETCH (UID ", i,
+                                   " ENVELOPE (\"Tue, 24 Nov 2026 "
+                                   "10:00:00 +0000\" \"note ",
+                                   i, "\"")))
+        << i;
+    const std::string body = Cat("* ", i, " FETCH (BODY[TEXT] {", Cat("body of ", i).size() + 2,
+                                 "}\r\nbody of ", i, "\r\n)");
+    EXPECT_EQ(Has(bodies, body), i >= 60 && i <= 140) << i;
+  }
+  EXPECT_TRUE(Has(bodies, "d OK"));
+}
+
 TEST_F(ImapSessionTest, AppendWithLiterals) {
   session_->OnTlsStarted();
   Send("a LOGIN alice secret");
