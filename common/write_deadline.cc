@@ -16,8 +16,8 @@ struct Budget {
   Clock::time_point hard_end;  // the client's own deadline; time_point::max() without one
 };
 
-// Milliseconds since the epoch in a header; nullopt unless the whole value is a positive number.
-std::optional<int64_t> EpochMs(std::string_view header) {
+// A header's number of milliseconds; nullopt unless the whole value is a positive number.
+std::optional<int64_t> PositiveMs(std::string_view header) {
   int64_t ms = 0;
   auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), ms);
   if (ec != std::errc() || end != header.data() + header.size() || ms <= 0) return std::nullopt;
@@ -33,19 +33,14 @@ thread_local std::optional<Budget> t_budget;
 }  // namespace
 
 std::chrono::milliseconds BudgetFor(std::string_view timeout_header) {
-  int64_t ms = 0;
-  auto [end, ec] =
-      std::from_chars(timeout_header.data(), timeout_header.data() + timeout_header.size(), ms);
-  if (ec != std::errc() || end != timeout_header.data() + timeout_header.size() || ms <= 0 ||
-      ms > kMaxBudget.count()) {
-    return kMaxBudget;
-  }
-  return std::chrono::milliseconds(ms);
+  const std::optional<int64_t> ms = PositiveMs(timeout_header);
+  if (!ms || *ms > kMaxBudget.count()) return kMaxBudget;
+  return std::chrono::milliseconds(*ms);
 }
 
 std::chrono::milliseconds Remaining(std::chrono::milliseconds budget, std::string_view sent_header,
                                     std::chrono::system_clock::time_point now) {
-  const std::optional<int64_t> sent_ms = EpochMs(sent_header);
+  const std::optional<int64_t> sent_ms = PositiveMs(sent_header);
   if (!sent_ms) return budget;
   const int64_t now_ms = ToEpochMs(now);
   if (now_ms <= *sent_ms) return budget;
@@ -56,7 +51,7 @@ std::chrono::milliseconds Remaining(std::chrono::milliseconds budget, std::strin
 
 std::optional<std::chrono::milliseconds> UntilClientDeadline(
     std::string_view deadline_header, std::chrono::system_clock::time_point now) {
-  const std::optional<int64_t> deadline_ms = EpochMs(deadline_header);
+  const std::optional<int64_t> deadline_ms = PositiveMs(deadline_header);
   if (!deadline_ms) return std::nullopt;
   // Clamped both ways, so a far stamp neither overflows the steady clock nor outlives kMaxBudget.
   const int64_t left = std::clamp<int64_t>(*deadline_ms - ToEpochMs(now), -1, kMaxBudget.count());
