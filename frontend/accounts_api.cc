@@ -3,7 +3,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "frontend/signup_policy.h"
-#include "http/json_writer.h"
 
 namespace penncloud::frontend {
 namespace {
@@ -135,16 +134,15 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx) {
         return JsonResponse(200, nlohmann::json::object());
       }));
 
-  // Every page asks this once it loads: written by hand (http/json_writer.h), in the key
-  // order nlohmann would give.
+  // Every page asks this once it loads. Emplaced, not an initializer list, which builds each
+  // member as a two-element array and copies it into the object.
   router.Add("GET", "/api/me", WithSession(ctx, [&ctx](Request&, const accounts::Session& s) {
-               return http::JsonTextResponse(
-                   200, http::JsonObjectWriter()
-                            .Bool("admin", s.admin)
-                            .String("csrf", s.csrf)
-                            .String("email", absl::StrCat(s.username, "@", ctx.mail_domain))
-                            .String("username", s.username)
-                            .Finish());
+               nlohmann::json me = nlohmann::json::object();
+               me.emplace("username", s.username);
+               me.emplace("csrf", s.csrf);
+               me.emplace("admin", s.admin);
+               me.emplace("email", absl::StrCat(s.username, "@", ctx.mail_domain));
+               return JsonResponse(200, me);
              }));
 }
 

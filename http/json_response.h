@@ -2,7 +2,6 @@
 // status with a `{"error": "..."}` body.
 #pragma once
 
-#include <string>
 #include <string_view>
 
 #include "http/types.h"
@@ -11,8 +10,6 @@
 namespace penncloud::http {
 
 Response JsonResponse(int status, const nlohmann::json& body);
-// `json` already written (http/json_writer.h), with the same headers as JsonResponse.
-Response JsonTextResponse(int status, std::string json);
 Response ErrorResponse(int status, std::string_view message);
 
 }  // namespace penncloud::http
