@@ -24,6 +24,7 @@
 #include "kvs/server/disk_repair.h"
 #include "kvs/server/fatal.h"
 #include "kvs/server/replica.h"
+#include "kvs/server/self_restart.h"
 #include "kvs/server/status_metrics.h"
 #include "kvs/storage/disk.h"
 #include "kvs/storage/fault_control.h"
@@ -115,6 +116,10 @@ std::unique_ptr<Replica> StartReplica(const ReplicaOptions& options) {
   bool disk_full_logged = false;
   for (int repairs = 0;;) {
     if (server::NeedsRepair(options.data_dir)) {
+      // The survey must see every promise the damaged store's last messages won (docs/kvs.md
+      // "Repair"). Those messages may still be on their way when this image started the
+      // instant the old one ended, as a restart of its own does.
+      server::WaitOutRestartGrace(std::chrono::seconds(2));
       PC_LOG(kWarn, "kvs.repair_started")("data_dir", options.data_dir);
       const auto deadline = std::chrono::steady_clock::now() +
                             std::chrono::milliseconds(absl::GetFlag(FLAGS_repair_timeout_ms));
@@ -152,6 +157,7 @@ std::unique_ptr<Replica> StartReplica(const ReplicaOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  penncloud::kvs::server::RememberCommandLine(argc, argv);
   absl::SetProgramUsageMessage(
       "One replica of a PennCloud KVS replica group (Multi-Paxos, durable, linearizable).\n"
       "Example: kvs_server --id=1 "
@@ -270,10 +276,12 @@ int main(int argc, char** argv) {
       },
       std::chrono::milliseconds(absl::GetFlag(FLAGS_drain_ms)));
   std::unique_ptr<Replica> replica = StartReplica(options);
-  // Damage found while serving: mark the store, stop. The next start rebuilds it.
+  // Damage found while serving: mark the store and start again, which rebuilds it.
   penncloud::kvs::storage::OnCorruption([dir = options.data_dir](const absl::Status& s) {
-    penncloud::kvs::server::MarkForRepair(dir, s.ToString()).IgnoreError();
-    penncloud::kvs::server::Fatal("kvs.store_corrupt", s);
+    namespace server = penncloud::kvs::server;
+    PC_LOG(kError, "kvs.store_corrupt")("error", s.ToString());
+    if (server::MarkForRepair(dir, s.ToString()).ok()) server::RestartFromDisk("kvs.store_corrupt");
+    std::abort();
   });
   serving = replica.get();
   penncloud::kvs::server::ExportStatusMetrics(options.listen.empty() ? options.peers.at(options.id)
