@@ -1,6 +1,9 @@
 #include "mail/nonblocking_stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <memory>
@@ -16,6 +19,10 @@ NonblockingStream::NonblockingStream(tcp::socket socket, std::string peer)
     : socket_(std::move(socket)), peer_(std::move(peer)) {
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
+  // A reply is written whole, so Nagle's algorithm has nothing to gather; it would only
+  // hold the reply's last TLS record back until the client acknowledges the one before,
+  // which a client delays by 40 ms (a FETCH of ten 2 KB bodies took 48 ms, of fifty 6).
+  socket_.set_option(tcp::no_delay(true), ec);
 }
 
 NonblockingStream::~NonblockingStream() {
@@ -62,7 +69,11 @@ void NonblockingStream::AsyncReadSome(std::string& into, size_t max, Done done) 
         if (ec == asio::error::would_block) blocked = Step::kWantRead;
         if (ec) n = 0;
       }
-      if (n <= 0) return total > 0 ? Step::kDone : blocked;
+      if (n <= 0) {
+        if (total == 0) return blocked;
+        AcknowledgeNow();
+        return Step::kDone;
+      }
       into.append(buffer, n);
       total += n;
     }
@@ -75,6 +86,12 @@ void NonblockingStream::AsyncReadSome(std::string& into, size_t max, Done done) 
                        if (ec) return done(false);
                        Drive(attempt, done);
                      });
+}
+
+void NonblockingStream::AcknowledgeNow() {
+  // Linux turns the flag off again by itself, so it is set after every read.
+  int on = 1;
+  setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 void NonblockingStream::AsyncWrite(std::string text, Done done) {

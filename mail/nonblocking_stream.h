@@ -46,6 +46,12 @@ class NonblockingStream {
   enum class Step { kDone, kFailed, kWantRead, kWantWrite };
   // Runs `attempt` until it is done or fails, waiting for the socket in between.
   void Drive(std::function<Step()> attempt, Done done);
+  // Acknowledges what was read at once, not after Linux's delayed-ACK timer (40 ms or
+  // more). A client whose socket keeps Nagle's algorithm holds a short write back until
+  // its last one is acknowledged, and clients send one command in pieces: Python's
+  // imaplib sends an APPEND's literal and the CRLF closing the command as two writes, so
+  // every APPEND waited out the timer before the server saw its end.
+  void AcknowledgeNow();
   // The next step after an OpenSSL call returned `result`.
   Step AfterSsl(int result);
 

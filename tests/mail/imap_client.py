@@ -203,5 +203,41 @@ elif scenario == "bad_input":
     except Exception:
         out("after_bye", "closed")
 
+elif scenario == "literal_ack":
+    # imaplib's APPEND by hand, so the client can watch its own send queue: the literal
+    # goes out as one write and the CRLF ending the command as another, and with Nagle's
+    # algorithm on (as imaplib leaves it) that CRLF waits until the literal is
+    # acknowledged. How long the literal stays unacknowledged is timed from the client.
+    import fcntl
+    import termios
+    m = connect()
+    literal = b"Subject: ack\r\n\r\n" + b"body line\r\n" * 150
+    waits = []
+    for i in range(int(args[0])):
+        m.send(b"L%d APPEND INBOX {%d}\r\n" % (i, len(literal)))
+        assert m.readline().startswith(b"+")
+        m.send(literal)
+        start = time.monotonic()
+        while True:
+            unacked = fcntl.ioctl(m.sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+            if int.from_bytes(unacked, sys.byteorder) == 0 or time.monotonic() - start > 1:
+                break
+        waits.append(time.monotonic() - start)
+        m.send(b"\r\n")
+        assert b"OK" in m.readline()
+    waits.sort()
+    out("median_ack_ms", "%.0f" % (waits[len(waits) // 2] * 1000))
+    # The other way: a reply longer than one TLS record (16 KiB) must not wait for the
+    # client's ACK of the first record before the last goes out.
+    m.select("INBOX")
+    fetches = []
+    for _ in range(15):
+        start = time.monotonic()
+        typ, data = m.fetch("1:%s" % args[0], "(BODY.PEEK[])")
+        fetches.append(time.monotonic() - start)
+        assert typ == "OK" and sum(len(d[1]) for d in data if isinstance(d, tuple)) > 16384
+    fetches.sort()
+    out("median_fetch_ms", "%.0f" % (fetches[len(fetches) // 2] * 1000))
+
 else:
     sys.exit("unknown scenario " + scenario)
