@@ -1,6 +1,8 @@
 #include "drive/thumbnail.h"
 
 #include <vips/vips.h>
+// After vips.h, whose types it uses without including it.
+#include <vips/vector.h>
 
 #include <memory>
 
@@ -88,6 +90,9 @@ absl::Status InitThumbnailDecoder() {
   // One image per process: worker threads and a cache of operations would only cost memory.
   vips_concurrency_set(1);
   vips_cache_set_max(0);
+  // No ORC: it compiles vector code at run time into writable, executable memory, which the
+  // thumbnailer's syscall filter refuses (drive/thumbnailer_child.h).
+  vips_vector_set_enabled(FALSE);
   return absl::OkStatus();
 }
 

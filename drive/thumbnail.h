@@ -33,7 +33,8 @@ struct DecodeLimits {
 
 // Sets libvips up for untrusted input: only the JPEG, PNG, WebP and GIF loaders may run
 // (the magick, PDF, HEIF... modules Debian ships stay blocked), one worker thread, no
-// operation cache. Call once per process before MakeThumbnail.
+// operation cache, no run-time generated (ORC) code. Call once per process before
+// MakeThumbnail.
 absl::Status InitThumbnailDecoder();
 
 // A JPEG whose longest side is `longest_side` (never enlarged: a smaller image keeps its

@@ -3,6 +3,8 @@
 #include "drive/thumbnail_process.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "drive/thumbnail.h"
 #include "drive/thumbnail_test_util.h"
@@ -63,6 +66,21 @@ TEST_F(ThumbnailProcessTest, RealThumbnailerShrinksAnImageFedInPieces) {
   EXPECT_EQ(ImageSize(*thumb), std::make_pair(128, 64));
 }
 
+// Each loader, its worker threads and the encoder run under the syscall filter: one call
+// it does not allow would kill the thumbnailer with SIGSYS.
+TEST_F(ThumbnailProcessTest, RealThumbnailerDecodesEveryFormatUnderTheFilter) {
+  auto process = Real();
+  for (auto [format, alpha] : {std::pair{ImageFormat::kJpeg, false},
+                               {ImageFormat::kPng, true},
+                               {ImageFormat::kWebp, true},
+                               {ImageFormat::kGif, false}}) {
+    SCOPED_TRACE(static_cast<int>(format));
+    auto thumb = process.Make(100, Pieces(TestImage(format, 1000, 600, alpha)));
+    ASSERT_TRUE(thumb.ok()) << thumb.status();
+    EXPECT_EQ(ImageSize(*thumb), std::make_pair(100, 60));
+  }
+}
+
 TEST_F(ThumbnailProcessTest, DecompressionBombIsRefusedWithItsReason) {
   auto process = Real();
   auto thumb = process.Make(256, Pieces(DeclaredPng(50000, 50000)));
@@ -71,12 +89,18 @@ TEST_F(ThumbnailProcessTest, DecompressionBombIsRefusedWithItsReason) {
   EXPECT_NE(thumb.status().message().find("50000x50000"), std::string::npos);
 }
 
+// The decoders' error paths (and glibc's, freeing what they had) stay inside the filter too:
+// a refusal, not a crash.
 TEST_F(ThumbnailProcessTest, TruncatedAndForeignBytesAreRefused) {
   auto process = Real();
-  std::string jpeg = TestImage(ImageFormat::kJpeg, 640, 480);
-  auto truncated = process.Make(256, Pieces(jpeg.substr(0, jpeg.size() / 3)));
-  ASSERT_TRUE(absl::IsFailedPrecondition(truncated.status())) << truncated.status();
-  EXPECT_NE(truncated.status().message().find("cannot be decoded"), std::string::npos);
+  for (ImageFormat format :
+       {ImageFormat::kJpeg, ImageFormat::kPng, ImageFormat::kWebp, ImageFormat::kGif}) {
+    SCOPED_TRACE(static_cast<int>(format));
+    std::string image = TestImage(format, 640, 480);
+    auto truncated = process.Make(256, Pieces(image.substr(0, image.size() / 3)));
+    ASSERT_TRUE(absl::IsFailedPrecondition(truncated.status())) << truncated.status();
+    EXPECT_NE(truncated.status().message().find("cannot be decoded"), std::string::npos);
+  }
   auto text = process.Make(256, Pieces("<svg onload='alert(1)'/>"));
   ASSERT_TRUE(absl::IsFailedPrecondition(text.status())) << text.status();
   EXPECT_NE(text.status().message().find("not a JPEG"), std::string::npos);
@@ -183,16 +207,16 @@ TEST_F(ThumbnailProcessTest, GarbledOutputOverTheLimitIsAnError) {
   EXPECT_TRUE(absl::IsInternal(process.Make(64, Pieces("x")).status()));
 }
 
-// The confinement itself, in a forked child of the test: after ConfineThumbnailer no file
-// or socket can be opened and the limits read back as set.
-TEST(ThumbnailerConfineTest, LimitsHoldAfterConfinement) {
+// The limits alone, in a forked child of the test: after LowerThumbnailerLimits no file or
+// socket can be opened and the limits read back as set.
+TEST(ThumbnailerConfineTest, LimitsHoldAfterLowering) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ThumbnailerLimits limits;
     limits.address_space_bytes = uint64_t{512} << 20;
     limits.cpu_seconds = 3;
-    if (!ConfineThumbnailer(limits).ok()) ::_exit(1);
+    if (!LowerThumbnailerLimits(limits).ok()) ::_exit(1);
     int failures = 0;
     if (::socket(AF_INET, SOCK_STREAM, 0) >= 0 || errno != EMFILE) failures |= 2;
     if (::open("/etc/hostname", O_RDONLY) >= 0) failures |= 4;
@@ -211,6 +235,67 @@ TEST(ThumbnailerConfineTest, LimitsHoldAfterConfinement) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Runs `body` in a forked child after the whole confinement, limits and syscall filter,
+// then exits 0; returns the child's wait status.
+int StatusAfterConfinement(void (*body)()) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ThumbnailerLimits limits;
+    // This test process has mapped far more than a thumbnailer (libvips, the other tests'
+    // threads); LimitsHoldAfterLowering checks the address-space limit.
+    limits.address_space_bytes = RLIM_INFINITY;
+    if (!ConfineThumbnailer(limits).ok()) ::_exit(1);
+    body();
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+bool KilledBySigsys(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS; }
+
+TEST(ThumbnailerConfineTest, FilterKillsTheProcessOnCallsOutsideTheAllowlist) {
+  // A socket: the descriptor limit alone would only fail it (EMFILE), as it would for an
+  // exploit that tries again with a descriptor it closed first.
+  EXPECT_TRUE(KilledBySigsys(StatusAfterConfinement([] { ::socket(AF_INET, SOCK_STREAM, 0); })));
+  EXPECT_TRUE(KilledBySigsys(StatusAfterConfinement([] {
+    char arg0[] = "true";
+    char* argv[] = {arg0, nullptr};
+    ::execve("/bin/true", argv, argv + 1);
+  })));
+  EXPECT_TRUE(KilledBySigsys(StatusAfterConfinement([] { ::fork(); })));  // no CLONE_THREAD
+  EXPECT_TRUE(KilledBySigsys(StatusAfterConfinement([] { ::kill(::getppid(), SIGTERM); })));
+  // Code written at run time: a writable mapping cannot be made executable, nor an
+  // executable one made.
+  EXPECT_TRUE(KilledBySigsys(StatusAfterConfinement(
+      [] { ::mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); })));
+  EXPECT_TRUE(KilledBySigsys(StatusAfterConfinement([] {
+    void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ::mprotect(page, 4096, PROT_READ | PROT_EXEC);
+  })));
+  // Descriptors in the wrong direction: read only stdin, write only stdout and stderr.
+  EXPECT_TRUE(KilledBySigsys(StatusAfterConfinement([] {
+    char byte;
+    (void)!::read(1, &byte, 1);
+  })));
+  EXPECT_TRUE(KilledBySigsys(StatusAfterConfinement([] { (void)!::write(0, "x", 1); })));
+}
+
+TEST(ThumbnailerConfineTest, FilterLetsTheDecoderThreadsAndMallocWork) {
+  int status = StatusAfterConfinement([] {
+    // openat fails instead of killing: glibc's malloc may look at overcommit_memory.
+    if (::open("/etc/hostname", O_RDONLY) >= 0 || errno != EACCES) ::_exit(2);
+    std::vector<char> big(16 << 20, 'x');  // an mmap, then munmap
+    int seen = 0;
+    std::thread worker([&] { seen = big[12345]; });  // clone3 refused, clone taken
+    worker.join();
+    if (seen != 'x') ::_exit(3);
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << (WIFSIGNALED(status) ? WTERMSIG(status) : -1);
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 

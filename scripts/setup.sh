@@ -17,8 +17,8 @@ packages=(
   # two-step sign-in: QR codes for enrollment (frontend/qr_svg.h), base32 and HOTP/TOTP codes
   libqrencode-dev liboath-dev
   # drive: folder downloads as zip (drive/zip.h); thumbnails, made by the thumbnailer
-  # process (drive/thumbnail.h)
-  libarchive-dev libvips-dev
+  # process (drive/thumbnail.h) under a seccomp filter (drive/thumbnailer_child.h)
+  libarchive-dev libvips-dev libseccomp-dev
   # mail between domains (docs/mail-auth.md): DKIM, SPF, DMARC; python3-dkim (+ nacl for
   # Ed25519) is the second DKIM implementation the interop test checks ours against
   libopendkim-dev libspf2-dev libopendmarc-dev python3-dkim python3-nacl
