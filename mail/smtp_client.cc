@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <optional>
 
+#include "mail/smtp_reply.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -19,11 +20,6 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-
-struct Reply {
-  int code = 0;  // 0: the connection failed or timed out
-  std::string text;
-};
 
 // One connection with a deadline on every step: each step runs the io_context for at most
 // the timeout and cancels the socket when it runs out.
@@ -44,9 +40,9 @@ class Connection {
     return Run(done) && (ec ? Fail(ec.message()) : true);
   }
 
-  Reply Read() {
-    Reply reply;
-    for (int lines = 0; lines < 1000; ++lines) {
+  SmtpReply Read() {
+    SmtpReplyParser parser;
+    for (;;) {
       boost::system::error_code ec;
       bool done = false;
       size_t n = 0;
@@ -55,23 +51,23 @@ class Connection {
         n = bytes;
         done = true;
       };
+      // Bounded: a line longer than the limit ends the read with an error instead of growing
+      // the buffer for as long as the server sends.
+      auto buffer = asio::dynamic_buffer(in_, kMaxSmtpReplyLineBytes + 2);
       if (tls_) {
-        asio::async_read_until(*tls_, asio::dynamic_buffer(in_), "\r\n", handler);
+        asio::async_read_until(*tls_, buffer, "\r\n", handler);
       } else {
-        asio::async_read_until(socket_, asio::dynamic_buffer(in_), "\r\n", handler);
+        asio::async_read_until(socket_, buffer, "\r\n", handler);
       }
       if (!Run(done) || ec) {
-        Fail(ec ? ec.message() : "timeout");
-        return Reply{0, error_};
+        Fail(ec == asio::error::not_found ? "reply line too long" : ec ? ec.message() : "timeout");
+        return SmtpReply{0, error_};
       }
-      std::string line = in_.substr(0, n - 2);
+      std::string_view line(in_.data(), n - 2);
+      std::optional<SmtpReply> reply = parser.AddLine(line);
       in_.erase(0, n);
-      if (line.size() < 3) return Reply{0, "malformed reply"};
-      reply.code = std::atoi(line.substr(0, 3).c_str());
-      reply.text += (reply.text.empty() ? "" : "\n") + line;
-      if (line.size() == 3 || line[3] != '-') return reply;
+      if (reply) return *reply;
     }
-    return Reply{0, "reply too long"};
   }
 
   bool Write(const std::string& data) {
@@ -89,8 +85,8 @@ class Connection {
     return Run(done) && (ec ? Fail(ec.message()) : true);
   }
 
-  Reply Command(const std::string& line) {
-    if (!Write(line + "\r\n")) return Reply{0, error_};
+  SmtpReply Command(const std::string& line) {
+    if (!Write(line + "\r\n")) return SmtpReply{0, error_};
     return Read();
   }
 
@@ -166,7 +162,7 @@ std::vector<RecipientResult> SendMail(const std::string& host, int port, const s
     return results;
   };
   // A whole-session failure: 5xx is permanent for everyone, anything else temporary.
-  auto session_failed = [&](const Reply& reply) {
+  auto session_failed = [&](const SmtpReply& reply) {
     return all(reply.code >= 500 ? RecipientOutcome::kPermanentFailure
                                  : RecipientOutcome::kTemporaryFailure,
                reply.text.empty() ? "connection failed" : reply.text);
@@ -176,13 +172,13 @@ std::vector<RecipientResult> SendMail(const std::string& host, int port, const s
   if (!c.Connect(host, port)) {
     return all(RecipientOutcome::kTemporaryFailure, Cat("connect to ", host, ": ", c.error()));
   }
-  Reply greeting = c.Read();
+  SmtpReply greeting = c.Read();
   if (greeting.code != 220) return session_failed(greeting);
-  Reply ehlo = c.Command(Cat("EHLO ", options.helo));
+  SmtpReply ehlo = c.Command(Cat("EHLO ", options.helo));
   if (ehlo.code != 250) ehlo = c.Command(Cat("HELO ", options.helo));
   if (ehlo.code != 250) return session_failed(ehlo);
   if (options.tls != nullptr && ehlo.text.find("STARTTLS") != std::string::npos) {
-    Reply start = c.Command("STARTTLS");
+    SmtpReply start = c.Command("STARTTLS");
     if (start.code == 220) {
       if (!c.StartTls()) {
         return all(RecipientOutcome::kTemporaryFailure, Cat("TLS handshake: ", c.error()));
@@ -191,11 +187,11 @@ std::vector<RecipientResult> SendMail(const std::string& host, int port, const s
       if (ehlo.code != 250) return session_failed(ehlo);
     }
   }
-  Reply mail = c.Command(Cat("MAIL FROM:<", sender, ">"));
+  SmtpReply mail = c.Command(Cat("MAIL FROM:<", sender, ">"));
   if (mail.code != 250) return session_failed(mail);
   std::vector<size_t> accepted;
   for (size_t i = 0; i < recipients.size(); ++i) {
-    Reply rcpt = c.Command(Cat("RCPT TO:<", recipients[i], ">"));
+    SmtpReply rcpt = c.Command(Cat("RCPT TO:<", recipients[i], ">"));
     if (rcpt.code == 0) return session_failed(rcpt);
     results.push_back({recipients[i], OutcomeOf(rcpt.code), rcpt.text});
     if (rcpt.code == 250 || rcpt.code == 251) accepted.push_back(i);
@@ -204,12 +200,12 @@ std::vector<RecipientResult> SendMail(const std::string& host, int port, const s
     c.Command("QUIT");
     return results;
   }
-  Reply data = c.Command("DATA");
+  SmtpReply data = c.Command("DATA");
   if (data.code != 354) return session_failed(data);
   if (!c.Write(DotStuff(message))) {
     return all(RecipientOutcome::kTemporaryFailure, c.error());
   }
-  Reply done = c.Read();
+  SmtpReply done = c.Read();
   for (size_t i : accepted) {
     results[i].outcome =
         done.code == 0 ? RecipientOutcome::kTemporaryFailure : OutcomeOf(done.code);
@@ -229,6 +225,7 @@ std::vector<std::string> LookupMx(const std::string& domain) {
   for (int i = 0; i < ns_msg_count(msg, ns_s_an); ++i) {
     ns_rr rr;
     if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_mx) continue;
+    if (ns_rr_rdlen(rr) < 3) continue;  // a preference and at least the root name
     const unsigned char* rdata = ns_rr_rdata(rr);
     int preference = ns_get16(rdata);
     char name[NS_MAXDNAME];
