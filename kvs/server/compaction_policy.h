@@ -17,10 +17,18 @@
 
 namespace penncloud::kvs::server {
 
+// The default byte bound. The consensus core holds every entry since the last compaction
+// in memory (kvs/paxos/log.h) as well as on disk, so the bound is also the log's share of
+// a replica's memory: up to the bound plus the quarter kept. At 64 MiB that was up to about
+// 80 MiB of drive chunks on each replica during an upload, too much of the 200 MiB a replica
+// may use (issue 22); 32 MiB holds it to 40 MiB and still keeps 8 MiB (a couple of seconds
+// of uploads on a loaded machine) for a follower a little behind.
+inline constexpr uint64_t kDefaultLogBytes = 32ull << 20;
+
 struct CompactionLimits {
   uint64_t interval_slots = 10000;
   uint64_t keep_slots = 1000;
-  uint64_t log_bytes = 64ull << 20;  // 0 = no byte bound
+  uint64_t log_bytes = kDefaultLogBytes;  // 0 = no byte bound
 };
 
 class CompactionPolicy {

@@ -58,10 +58,10 @@ ABSL_FLAG(uint32_t, window, 32,
           "Paxos pipelining window (slots in flight). Fixed when the group is created.");
 ABSL_FLAG(uint64_t, snapshot_interval, 10000,
           "Compact the log after this many applied slots beyond the last snapshot.");
-ABSL_FLAG(uint64_t, snapshot_log_bytes, 64ull << 20,
+ABSL_FLAG(uint64_t, snapshot_log_bytes, penncloud::kvs::server::kDefaultLogBytes,
           "Also compact the log as soon as the entries applied since the last snapshot hold "
-          "this many bytes (0: no byte bound), so that the log and the replay at start stay "
-          "small whatever the value sizes.");
+          "this many bytes (0: no byte bound), so that the log, the replay at start and the "
+          "log's memory stay small whatever the value sizes.");
 ABSL_FLAG(uint64_t, log_keep_slots, 1000,
           "Slots kept in the log after compaction for followers that lag a little.");
 ABSL_FLAG(uint64_t, disk_reserve_mb, 64,

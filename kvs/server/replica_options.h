@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "kvs/server/compaction_policy.h"
 
 namespace penncloud::kvs::server {
 
@@ -35,7 +36,7 @@ struct ReplicaOptions {
   // ... and as soon as the applied entries since the last snapshot hold this many bytes
   // (0 = no byte bound), so that the log and the replay at start stay small whatever the
   // value sizes (compaction_policy.h).
-  uint64_t snapshot_log_bytes = 64ull << 20;
+  uint64_t snapshot_log_bytes = kDefaultLogBytes;
   // The leader refuses client writes (RESOURCE_EXHAUSTED) while fewer bytes than this are
   // free under `data_dir`, rather than accept them and stop when the persist finds no space.
   uint64_t disk_reserve_bytes = 64ull << 20;

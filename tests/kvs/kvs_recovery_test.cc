@@ -133,8 +133,9 @@ absl::Status WaitCaughtUp(const KvsGroup& group, std::chrono::milliseconds timeo
 
 // The restart soak: a group holding PENNCLOUD_KVS_RESTART_SOAK MiB (1024 for the 1 GiB of
 // issue 18) is crashed and restarted 10 times; every start must come up, caught up, with
-// the log it replays bounded by --snapshot_log_bytes (default 64 MiB). Minutes long, so it
-// runs only when that variable is set (the binary, not ctest, whose timeout is 120 s).
+// the log it replays bounded by --snapshot_log_bytes (default 32 MiB; checked against the
+// 64 MiB it was). Minutes long, so it runs only when that variable is set (the binary, not
+// ctest, whose timeout is 120 s).
 TEST(KvsRecoveryTest, SoakRestartsAGroupHoldingAGibibyteTenTimes) {
   const char* mib_text = std::getenv("PENNCLOUD_KVS_RESTART_SOAK");
   if (mib_text == nullptr) {
