@@ -138,23 +138,68 @@ absl::StatusOr<pb::SearchSegment> WriteSegment(kvs::Client& kvs, std::string_vie
   return segment;
 }
 
-absl::StatusOr<std::vector<std::string>> SegmentPostings(kvs::Client& kvs, std::string_view row,
-                                                         const pb::SearchSegment& segment,
-                                                         std::string_view key) {
+void PackedPostings::Add(std::shared_ptr<const pb::SearchBlock> block, std::string_view run) {
+  const size_t ids = run.size() / kIdBytes;
+  if (ids == 0) return;
+  blocks_.push_back(std::move(block));
+  runs_.push_back(run.substr(0, ids * kIdBytes));
+  run_starts_.push_back(size_);
+  size_ += ids;
+}
+
+std::string PackedPostings::IdAt(size_t i) const {
+  const size_t run =
+      std::upper_bound(run_starts_.begin(), run_starts_.end(), i) - run_starts_.begin() - 1;
+  const std::string_view id = runs_[run].substr((i - run_starts_[run]) * kIdBytes, kIdBytes);
+  return absl::BytesToHexString(absl::string_view(id.data(), id.size()));
+}
+
+size_t PackedPostings::UpperBound(std::string_view after) const {
+  // Hex digits sort as the bytes they spell, so the runs are ascending as hex too.
+  size_t lo = 0, hi = size_;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (IdAt(mid) <= after) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+absl::StatusOr<PackedPostings> SegmentPackedPostings(kvs::Client& kvs, std::string_view row,
+                                                     const pb::SearchSegment& segment,
+                                                     std::string_view key) {
   const auto& first = segment.first_keys();
   // The blocks that can hold `key`: the last one that begins before it, and every one
   // that begins with it.
   size_t lo = std::lower_bound(first.begin(), first.end(), key) - first.begin();
   const size_t hi = std::upper_bound(first.begin(), first.end(), key) - first.begin();
   if (lo > 0) --lo;
-  std::vector<std::string> ids;
+  PackedPostings postings;
   for (size_t n = lo; n < hi; ++n) {
     auto block = ReadBlock(kvs, row, segment, n);
     if (!block.ok()) return block.status();
-    for (const pb::SearchPostings& p : (*block)->postings()) {
-      if (p.key() == key) AppendIds(p.ids(), &ids);
-    }
+    // A block's postings are in key order (a block holds thousands of keys).
+    const auto& in_block = (*block)->postings();
+    auto p = std::lower_bound(in_block.begin(), in_block.end(), key,
+                              [](const pb::SearchPostings& a, std::string_view k) {
+                                return std::string_view(a.key()) < k;
+                              });
+    for (; p != in_block.end() && p->key() == key; ++p) postings.Add(*block, p->ids());
   }
+  return postings;
+}
+
+absl::StatusOr<std::vector<std::string>> SegmentPostings(kvs::Client& kvs, std::string_view row,
+                                                         const pb::SearchSegment& segment,
+                                                         std::string_view key) {
+  auto packed = SegmentPackedPostings(kvs, row, segment, key);
+  if (!packed.ok()) return packed.status();
+  std::vector<std::string> ids;
+  ids.reserve(packed->size());
+  for (size_t i = 0; i < packed->size(); ++i) ids.push_back(packed->IdAt(i));
   return ids;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,32 @@ absl::StatusOr<pb::SearchSegment> WriteSegment(kvs::Client& kvs, std::string_vie
 absl::StatusOr<std::vector<std::string>> SegmentPostings(kvs::Client& kvs, std::string_view row,
                                                          const pb::SearchSegment& segment,
                                                          std::string_view key);
+
+// One key's postings in one segment as the blocks store them, so a query can seek in a long
+// list and decode only the ids it reads: runs of 16-byte ids, ascending across the runs,
+// pointing into the (cached, immutable) blocks held here.
+class PackedPostings {
+ public:
+  static constexpr size_t kIdBytes = 16;
+
+  void Add(std::shared_ptr<const pb::SearchBlock> block, std::string_view run);
+  // The position of the first id (32 hex digits) greater than `after`, an id or any
+  // string compared as one.
+  size_t UpperBound(std::string_view after) const;
+  size_t size() const { return size_; }
+  std::string IdAt(size_t i) const;
+
+ private:
+  std::vector<std::shared_ptr<const pb::SearchBlock>> blocks_;
+  std::vector<std::string_view> runs_;
+  std::vector<size_t> run_starts_;  // the position of each run's first id
+  size_t size_ = 0;
+};
+
+// Like SegmentPostings, without decoding the ids.
+absl::StatusOr<PackedPostings> SegmentPackedPostings(kvs::Client& kvs, std::string_view row,
+                                                     const pb::SearchSegment& segment,
+                                                     std::string_view key);
 
 // Adds every posting of `segment` whose id passes `keep` to `out`, unsorted.
 absl::Status ReadSegment(kvs::Client& kvs, std::string_view row, const pb::SearchSegment& segment,

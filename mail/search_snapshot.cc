@@ -86,48 +86,99 @@ absl::StatusOr<std::vector<std::string>> IndexSnapshot::FolderPostings(std::stri
   return ids;
 }
 
-absl::StatusOr<const std::vector<std::string>*> IndexSnapshot::Gathered(std::string_view key) {
-  if (auto it = gathered_.find(key); it != gathered_.end()) return &it->second;
-  const std::string row = SearchRow(user_);
-  std::vector<std::string> ids;
+absl::StatusOr<const IndexSnapshot::KeyLists*> IndexSnapshot::Located(std::string_view key) {
+  if (auto it = located_.find(key); it != located_.end()) return &it->second;
+  KeyLists lists;
   for (const auto& [id, doc] : pending_) {
-    if (std::binary_search(doc.keys().begin(), doc.keys().end(), key)) ids.push_back(id);
+    if (std::binary_search(doc.keys().begin(), doc.keys().end(), key)) lists.pending.push_back(id);
   }
-  if (key == kUnreadKey) {
-    // The merged messages' unread postings are the cells (a merge writes them for the
-    // docs it folds); segments of older merges may hold "~unread" too, stale: not read.
-    auto cells = IdsUnder(*kvs_, user_, kUnreadPrefix);
-    if (!cells.ok()) return cells.status();
-    unread_cells_ = std::move(*cells);
-    ids.insert(ids.end(), unread_cells_.begin(), unread_cells_.end());
-  } else {
+  std::sort(lists.pending.begin(), lists.pending.end());
+  // The merged messages' unread postings are the cells (a merge writes them for the docs it
+  // folds); segments of older merges may hold "~unread" too, stale: not read.
+  if (key != kUnreadKey) {
+    const std::string row = SearchRow(user_);
     for (const pb::SearchSegment& segment : manifest_.segments()) {
-      auto more = SegmentPostings(*kvs_, row, segment, key);
-      if (!more.ok()) return more.status();
-      ids.insert(ids.end(), std::make_move_iterator(more->begin()),
-                 std::make_move_iterator(more->end()));
+      auto packed = SegmentPackedPostings(*kvs_, row, segment, key);
+      if (!packed.ok()) return packed.status();
+      if (packed->size() > 0) lists.segments.push_back(std::move(*packed));
     }
   }
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return &(gathered_[std::string(key)] = std::move(ids));
+  return &(located_[std::string(key)] = std::move(lists));
+}
+
+absl::StatusOr<std::vector<std::string>> IndexSnapshot::UnreadCells(std::string_view after,
+                                                                    int limit) {
+  kvs::ListOptions options;
+  options.after = after.empty() ? std::string(kUnreadPrefix) : UnreadColumn(after);
+  options.limit = limit;
+  options.with_values = false;
+  auto page = kvs_->List(SearchRow(user_), options);
+  if (!page.ok()) return page.status();
+  std::vector<std::string> ids;
+  for (const kvs::Cell& cell : page->cells) {
+    std::string_view column = cell.column;
+    if (!column.starts_with(kUnreadPrefix)) break;
+    ids.emplace_back(column.substr(kUnreadPrefix.size()));
+    unread_cells_.insert(ids.back());
+  }
+  return ids;
 }
 
 bool IndexSnapshot::HasUnreadCell(std::string_view id) const {
-  return std::binary_search(unread_cells_.begin(), unread_cells_.end(), id);
+  return unread_cells_.find(id) != unread_cells_.end();
 }
 
 absl::StatusOr<std::vector<std::string>> IndexSnapshot::Postings(std::string_view key,
                                                                  std::string_view after,
                                                                  int limit) {
   if (IsFolderKey(key)) return FolderPostings(FolderOfKey(key), after, limit);
-  auto all = Gathered(key);
-  if (!all.ok()) return all.status();
-  const std::vector<std::string>& ids = **all;
-  auto from = std::upper_bound(ids.begin(), ids.end(), after,
-                               [](std::string_view a, const std::string& b) { return a < b; });
-  auto to = ids.end() - from > limit ? from + limit : ids.end();
-  return std::vector<std::string>(from, to);
+  auto located = Located(key);
+  if (!located.ok()) return located.status();
+  const KeyLists& lists = **located;
+  // Every source from its first id after `after`; the page is the `limit` smallest ids
+  // among them, each once (a doc folded twice, after a crash, is in two segments).
+  std::vector<std::string> cells;
+  if (key == kUnreadKey) {
+    auto listed = UnreadCells(after, limit);
+    if (!listed.ok()) return listed.status();
+    cells = std::move(*listed);
+  }
+  struct Source {
+    const PackedPostings* packed = nullptr;
+    const std::vector<std::string>* ids = nullptr;
+    size_t at = 0;
+    bool done() const { return at == (packed ? packed->size() : ids->size()); }
+    std::string head() const { return packed ? packed->IdAt(at) : (*ids)[at]; }
+  };
+  auto upper = [&](const std::vector<std::string>& ids) {
+    return static_cast<size_t>(
+        std::upper_bound(ids.begin(), ids.end(), after,
+                         [](std::string_view a, const std::string& b) { return a < b; }) -
+        ids.begin());
+  };
+  std::vector<Source> sources;
+  sources.push_back({.ids = &lists.pending, .at = upper(lists.pending)});
+  sources.push_back({.ids = &cells, .at = 0});
+  for (const PackedPostings& packed : lists.segments) {
+    sources.push_back({.packed = &packed, .at = packed.UpperBound(after)});
+  }
+  std::vector<std::string> heads;
+  for (const Source& source : sources) heads.push_back(source.done() ? "" : source.head());
+  std::vector<std::string> page;
+  while (static_cast<int>(page.size()) < limit) {
+    const std::string* least = nullptr;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (!sources[i].done() && (least == nullptr || heads[i] < *least)) least = &heads[i];
+    }
+    if (least == nullptr) break;
+    page.push_back(*least);
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (sources[i].done() || heads[i] != page.back()) continue;
+      ++sources[i].at;
+      heads[i] = sources[i].done() ? "" : sources[i].head();
+    }
+  }
+  return page;
 }
 
 }  // namespace penncloud::mail

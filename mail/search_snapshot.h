@@ -1,14 +1,18 @@
 // One query's view of a user's index (search_index.h): the manifest and the pending docs,
-// read once; a key's postings gathered from every segment and the pending docs, except
-// "~unread", gathered from the pending docs and the unread cells (search_index.h), so an
-// unread query reads as many cells as there are unread messages, not the whole mailbox; a
-// folder key's postings paged from the mailbox row itself.
+// read once. A key's postings merge, page by page, its lists in every segment (located
+// once, decoded only as far as they are read) and the pending docs', except "~unread":
+// the pending docs' and the unread cells (search_index.h), listed from the store as far as
+// the query reads, so an unread query reads at most as many cells as there are unread
+// messages, not the whole mailbox; a folder key's postings are paged from the mailbox row
+// itself. A page costs what it returns, not the length of the whole list (a common word
+// is in nearly every message).
 // Docs are never deleted by a merge, so the manifest and the docs newer than its frontier
 // describe every indexed message, whatever merges run meanwhile.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "kvs/client/client.h"
+#include "mail/search_segments.h"
 #include "proto/mail_search.pb.h"
 
 namespace penncloud::mail {
@@ -35,22 +40,29 @@ class IndexSnapshot {
   absl::StatusOr<std::vector<std::string>> Postings(std::string_view key, std::string_view after,
                                                     int limit);
 
-  // Whether "~unread" came from `id`'s unread cell (gathered by an earlier Postings).
+  // Whether "~unread" came from `id`'s unread cell (listed by an earlier Postings).
   bool HasUnreadCell(std::string_view id) const;
 
  private:
   IndexSnapshot(kvs::Client& kvs, std::string_view user);
   absl::StatusOr<std::vector<std::string>> FolderPostings(std::string_view folder,
                                                           std::string_view after, int limit);
-  absl::StatusOr<const std::vector<std::string>*> Gathered(std::string_view key);
+  // Where a key's postings are: the pending docs' ids, ascending, and its list in each
+  // segment.
+  struct KeyLists {
+    std::vector<std::string> pending;
+    std::vector<PackedPostings> segments;
+  };
+  absl::StatusOr<const KeyLists*> Located(std::string_view key);
+  absl::StatusOr<std::vector<std::string>> UnreadCells(std::string_view after, int limit);
 
   kvs::Client* kvs_;
   std::string user_;
   pb::SearchManifest manifest_;
   std::vector<std::pair<std::string, pb::SearchDoc>> pending_;  // id, doc
   bool partial_ = false;
-  std::map<std::string, std::vector<std::string>, std::less<>> gathered_;
-  std::vector<std::string> unread_cells_;  // ids, ascending (the column order)
+  std::map<std::string, KeyLists, std::less<>> located_;
+  std::set<std::string, std::less<>> unread_cells_;  // ids of the cells listed so far
 };
 
 }  // namespace penncloud::mail
