@@ -10,8 +10,8 @@
 
 namespace penncloud::mail {
 
-// Runs `op(i)` for every i in [0, n) on up to `threads` threads (the caller's among them)
-// and waits for all; returns the first error.
+// Runs `op(i)` for every i in [0, n) on up to `threads` threads (the caller's among them,
+// the others from a pool kept for these calls) and waits for all; returns the first error.
 absl::Status ForEachConcurrently(size_t n, size_t threads,
                                  const std::function<absl::Status(size_t)>& op);
 
