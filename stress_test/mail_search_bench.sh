@@ -16,6 +16,11 @@ while (($#)); do
     --small) args+=(--messages=2000 --queries=50 --thread_folder=1000 --ab_messages=100); shift ;;
     --cluster)
       state=${PENNCLOUD_STATE:-$root/state}
+      # The cluster's gRPC is mutual TLS: the bench needs an operator's certificate from
+      # the cluster's CA (start.sh made it and keeps its key in the state's tls/; issue
+      # keeps a current certificate).
+      bash "$root/scripts/lib/tls.sh" issue "$state/tls" mail-search-bench \
+        admin/mail-search-bench 127.0.0.1 >/dev/null
       args+=("--kvs=config=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003"
              "--tls_dir=$state/tls" "--user=bench$(date +%s)")
       shift ;;
