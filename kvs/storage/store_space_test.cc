@@ -75,10 +75,13 @@ TEST_F(StoreTest, RewritingTheSameCellsTenTimesKeepsTheDiskBounded) {
   }
   store->WaitLogReclaimedForTest();
   const uint64_t settled = DirBytes(dir);
-  // 50 MiB live, one log bound, one write-ahead log bound and room for the background
-  // compactions, which lag on a busy machine: the old versions (450 MiB) must be gone, not
-  // merely hidden. Measured 93-120 MiB settled, 140-215 MiB at the peak.
-  EXPECT_LE(settled, 150 * kMiB) << "peak " << peak;
+  // The old versions (450 MiB) must be gone, not merely hidden: 50 MiB live, one log bound,
+  // one write-ahead log bound, and blob files not yet collected, whose share depends on when
+  // the background compactions ran among the writes. Measured 59-163 MiB settled over 17
+  // runs, some beside another (steady once the writes end: nothing more is reclaimed after
+  // them), 140-215 MiB at the peak; 4x the live bytes leaves that spread room while a store
+  // that kept the old versions would hold over 500 MiB.
+  EXPECT_LE(settled, 200 * kMiB) << "peak " << peak;
   EXPECT_LE(peak, 260 * kMiB) << "settled " << settled;
   // And the newest version of every chunk is what reads return.
   for (uint64_t chunk = 0; chunk < kChunks; chunk += 7) {
