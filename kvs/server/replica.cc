@@ -76,10 +76,12 @@ absl::Status Replica::Init() {
   }
   compaction_.Compacted(state.snapshot.slot());
   state.applied = store_->AppliedSlot();
+  uint64_t replayed_bytes = 0;
   absl::Status scan = store_->ForEachLogEntry([&](uint64_t slot, const std::string& bytes) {
     if (slot <= state.snapshot.slot()) return;
     paxos::Entry entry;
     if (!entry.ParseFromString(bytes)) return;
+    replayed_bytes += bytes.size();
     // Entries the state machine holds already count toward the next compaction now;
     // the others when they are applied (ApplyEntry).
     if (slot <= state.applied) compaction_.Applied(slot, bytes.size());
@@ -104,8 +106,9 @@ absl::Status Replica::Init() {
   };
   durable_promise_ = state.hard_state.promised();
   PC_LOG(kInfo, "kvs.recovered")
-  ("id", options_.id)("entries", state.entries.size())("snapshot_slot", state.snapshot.slot())(
-      "applied", state.applied)("commit", state.hard_state.commit());
+  ("id", options_.id)("entries", state.entries.size())("entry_bytes", replayed_bytes)(
+      "snapshot_slot", state.snapshot.slot())("applied", state.applied)("commit",
+                                                                        state.hard_state.commit());
 
   paxos::Config config;
   config.id = options_.id;
