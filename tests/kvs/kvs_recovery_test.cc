@@ -44,6 +44,35 @@ int64_t LastLogged(const KvsGroup& group, int i, const std::string& event, const
   return std::stoll(text.substr(at + key.size() + 2));
 }
 
+// Until every replica answers and has applied what its leader committed.
+absl::Status WaitCaughtUp(const KvsGroup& group, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    uint64_t commit = 0;
+    bool leader = false;
+    bool all = true;
+    std::vector<uint64_t> applied;
+    for (int i = 0; i < group.size(); ++i) {
+      auto s = StatusOf(group, i);
+      if (!s.ok()) {
+        all = false;
+        break;
+      }
+      applied.push_back(s->applied_slot());
+      if (s->role() == "leader") {
+        leader = true;
+        commit = s->commit_slot();
+      }
+    }
+    if (all && leader &&
+        std::all_of(applied.begin(), applied.end(), [&](uint64_t a) { return a >= commit; })) {
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return absl::DeadlineExceededError("the group did not catch up");
+}
+
 TEST(KvsRecoveryTest, LargeValuesCompactTheLogByBytesAndRestartsReplayLittle) {
   constexpr uint64_t kBound = 2 << 20;
   constexpr size_t kValue = 256 << 10;
@@ -60,6 +89,9 @@ TEST(KvsRecoveryTest, LargeValuesCompactTheLogByBytesAndRestartsReplayLittle) {
   for (int i = 0; i < kValues; ++i) {
     ASSERT_TRUE((*client)->Put("big", absl::StrCat("c", i), value(i)).ok()) << i;
   }
+  // A follower that had not yet received the last writes would take them in after the
+  // check below and crash with them uncompacted: first every replica applies them all.
+  ASSERT_TRUE(WaitCaughtUp(**group, std::chrono::seconds(10)).ok());
   // Every replica compacts and, once its compaction sweep (every 100 ms) has run after the
   // last write, keeps at most the bound. Between sweeps a fast writer may push the log past
   // it, so the check waits for the sweep rather than reading the log right after the apply.
@@ -102,35 +134,6 @@ TEST(KvsRecoveryTest, LargeValuesCompactTheLogByBytesAndRestartsReplayLittle) {
     ASSERT_TRUE(got.ok()) << i << ": " << got.status();
     EXPECT_TRUE(*got == value(i)) << "value " << i << " differs after the restart";
   }
-}
-
-// Until every replica answers and has applied what its leader committed.
-absl::Status WaitCaughtUp(const KvsGroup& group, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    uint64_t commit = 0;
-    bool leader = false;
-    bool all = true;
-    std::vector<uint64_t> applied;
-    for (int i = 0; i < group.size(); ++i) {
-      auto s = StatusOf(group, i);
-      if (!s.ok()) {
-        all = false;
-        break;
-      }
-      applied.push_back(s->applied_slot());
-      if (s->role() == "leader") {
-        leader = true;
-        commit = s->commit_slot();
-      }
-    }
-    if (all && leader &&
-        std::all_of(applied.begin(), applied.end(), [&](uint64_t a) { return a >= commit; })) {
-      return absl::OkStatus();
-    }
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return absl::DeadlineExceededError("the group did not catch up");
 }
 
 // The restart soak: a group holding PENNCLOUD_KVS_RESTART_SOAK MiB (1024 for the 1 GiB of
