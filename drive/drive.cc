@@ -495,20 +495,34 @@ absl::StatusOr<uint64_t> Drive::QuotaOf(const std::string& user) {
 
 absl::StatusOr<Usage> Drive::GetUsage(std::string_view user) {
   if (auto s = ValidateUser(user); !s.ok()) return s;
-  // The quota and the counter are cells of one row: one listing reads both at once.
-  auto page = kvs_->List(keys::StateRow(user),
-                         kvs::ListOptions{.after = "", .limit = 16, .with_values = true});
-  if (!page.ok()) return page.status();
+  // The quota, the counter and the reservations are cells of one row: one listing reads
+  // them all at once (a second page only for a user with many uploads in progress).
   Usage usage;
   usage.quota_bytes = options_.default_quota_bytes;
-  for (const kvs::Cell& cell : page->cells) {
-    if (cell.column == keys::kQuotaColumn && !absl::SimpleAtoi(cell.value, &usage.quota_bytes)) {
-      return absl::DataLossError("corrupt quota");
+  uint64_t counted = 0;
+  kvs::ListOptions list{.after = "", .limit = 128, .with_values = true};
+  for (;;) {
+    auto page = kvs_->List(keys::StateRow(user), list);
+    if (!page.ok()) return page.status();
+    for (const kvs::Cell& cell : page->cells) {
+      if (cell.column == keys::kQuotaColumn && !absl::SimpleAtoi(cell.value, &usage.quota_bytes)) {
+        return absl::DataLossError("corrupt quota");
+      }
+      if (cell.column == keys::kUsedColumn && !absl::SimpleAtoi(cell.value, &counted)) {
+        return absl::DataLossError("corrupt usage counter");
+      }
+      uint64_t reserved = 0;
+      if (cell.column.starts_with(keys::kReservedPrefix)) {
+        if (!absl::SimpleAtoi(cell.value, &reserved))
+          return absl::DataLossError("corrupt reservation");
+        usage.reserved_bytes += reserved;
+        ++usage.reservations;
+      }
     }
-    if (cell.column == keys::kUsedColumn && !absl::SimpleAtoi(cell.value, &usage.used_bytes)) {
-      return absl::DataLossError("corrupt usage counter");
-    }
+    if (!page->more || page->cells.empty()) break;
+    list.after = page->cells.back().column;
   }
+  usage.used_bytes = counted + usage.reserved_bytes;
   return usage;
 }
 

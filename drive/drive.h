@@ -82,8 +82,10 @@ struct EntryInfo {
 };
 
 struct Usage {
-  uint64_t used_bytes = 0;
+  uint64_t used_bytes = 0;  // files, trash, versions, and reserved_bytes
   uint64_t quota_bytes = 0;
+  uint64_t reserved_bytes = 0;  // held by unfinished resumable uploads (tus.h)
+  int reservations = 0;         // how many such uploads
 };
 
 struct UploadOptions {

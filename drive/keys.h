@@ -11,6 +11,9 @@ inline constexpr std::string_view kRootFolderId = "root";
 inline constexpr std::string_view kChunkColumn = "d";
 inline constexpr std::string_view kUsedColumn = "used";
 inline constexpr std::string_view kQuotaColumn = "quota";
+// In the state row, beside the counter: one cell per resumable upload's reservation, so
+// releasing it is a delete, which is safe to repeat (tus.h).
+inline constexpr std::string_view kReservedPrefix = "reserved/";
 
 // (std::string concatenation: absl::StrCat here takes absl::string_view, not std's.)
 inline std::string UserRow(std::string_view user, std::string_view rest) {
@@ -23,6 +26,9 @@ inline std::string TreeRow(std::string_view user, std::string_view folder_id) {
 }
 inline std::string StateRow(std::string_view user) { return UserRow(user, "state"); }
 inline std::string PendingRow(std::string_view user) { return UserRow(user, "pending"); }
+inline std::string ReservedColumn(std::string_view upload_id) {
+  return std::string(kReservedPrefix).append(upload_id);
+}
 inline std::string GarbageRow(std::string_view user) { return UserRow(user, "garbage"); }
 inline std::string TrashRow(std::string_view user) { return UserRow(user, "trash"); }
 inline std::string VersionsRow(std::string_view user) { return UserRow(user, "versions"); }

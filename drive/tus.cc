@@ -27,10 +27,15 @@ constexpr std::string_view kExpiryRow = "drive-tus/expiry";
 constexpr size_t kIdHexDigits = 32;
 constexpr int kMaxAttempts = 32;
 constexpr size_t kReadPiece = 1 << 20;
+// Each unfinished upload is a cell of the state row that every usage check reads.
+constexpr int kMaxOpenUploads = 100;
 
 std::string TusRow(std::string_view user) { return keys::UserRow(user, "tus"); }
 std::string TailRow(std::string_view user, std::string_view id) {
   return keys::UserRow(user, "tustail/").append(id);
+}
+absl::Status ReleaseReservation(kvs::Client* kvs, std::string_view user, std::string_view id) {
+  return kvs->Delete(keys::StateRow(user), keys::ReservedColumn(id));
 }
 std::string ExpiryColumn(std::string_view user, std::string_view id) {
   return std::string(id).append("/").append(user);
@@ -99,6 +104,17 @@ absl::StatusOr<TusStore::Loaded> TusStore::Load(const std::string& user, std::st
   return at;
 }
 
+// Load, after finishing a removal that was cut short: its bytes and reservation go now, not
+// when the sweeper would reach it.
+absl::StatusOr<TusStore::Loaded> TusStore::LoadLive(const std::string& user, std::string_view id) {
+  auto at = Load(user, id);
+  if (at.ok() && at->record.state() == pb::TusUpload::REMOVING) {
+    (void)Remove(user, *at);
+    return absl::NotFoundError("no such upload");
+  }
+  return at;
+}
+
 // Compare-and-put of the record from what `at` holds; on success `at` holds `next`.
 absl::StatusOr<bool> TusStore::Replace(const std::string& user, Loaded& at,
                                        const std::string& next) {
@@ -109,25 +125,32 @@ absl::StatusOr<bool> TusStore::Replace(const std::string& user, Loaded& at,
   return true;
 }
 
-absl::Status TusStore::ReserveBytes(const std::string& user, uint64_t bytes) {
-  std::string row = keys::StateRow(user);
-  for (int attempt = 0; attempt < kMaxAttempts * 4; ++attempt) {
-    auto quota = drive_->QuotaOf(user);
-    if (!quota.ok()) return quota.status();
-    auto raw = kvs_->Get(row, keys::kUsedColumn);
-    if (!raw.ok() && !absl::IsNotFound(raw.status())) return raw.status();
-    uint64_t used = 0;
-    if (raw.ok() && !absl::SimpleAtoi(*raw, &used)) used = 0;
-    if (bytes > *quota || used > *quota - bytes) {
-      return absl::ResourceExhaustedError("the file does not fit in your quota");
-    }
-    std::optional<std::string_view> expected;
-    if (raw.ok()) expected = *raw;
-    auto done = kvs_->CPut(row, keys::kUsedColumn, expected, absl::StrCat(used + bytes));
-    if (!done.ok()) return done.status();
-    if (*done) return absl::OkStatus();
+// Holds `bytes` of the quota for upload `id`. Checked again once written: of two uploads
+// that fit alone but not together, neither keeps its reservation.
+absl::Status TusStore::Reserve(const std::string& user, const std::string& id, uint64_t bytes) {
+  auto too_many = [] {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("at most ", kMaxOpenUploads, " uploads may be in progress"));
+  };
+  auto no_room = [] { return absl::ResourceExhaustedError("the file does not fit in your quota"); };
+  auto usage = drive_->GetUsage(user);
+  if (!usage.ok()) return usage.status();
+  if (usage->reservations >= kMaxOpenUploads) return too_many();
+  if (bytes > usage->quota_bytes || usage->used_bytes > usage->quota_bytes - bytes) {
+    return no_room();
   }
-  return absl::AbortedError("usage counter too contended");
+  absl::Status s = kvs_->Put(keys::StateRow(user), keys::ReservedColumn(id), absl::StrCat(bytes));
+  if (!s.ok()) return s;
+  auto after = drive_->GetUsage(user);
+  if (!after.ok()) {
+    s = after.status();
+  } else if (after->reservations > kMaxOpenUploads) {
+    s = too_many();
+  } else if (after->used_bytes > after->quota_bytes) {
+    s = no_room();
+  }
+  if (!s.ok()) (void)ReleaseReservation(kvs_, user, id);
+  return s;
 }
 
 absl::StatusOr<TusUploadInfo> TusStore::Create(std::string_view user, uint64_t length,
@@ -173,23 +196,22 @@ absl::StatusOr<TusUploadInfo> TusStore::Create(std::string_view user, uint64_t l
   r.set_expires_ms(r.created_ms() + options_.expiry_ms);
   r.set_reserved(length);
 
-  if (auto s = ReserveBytes(u, length); !s.ok()) return s;
   Loaded at;
   at.id = keys::RandomId();
-  // Listed for the sweepers first: a crash now leaves a listing without a record, which the
-  // sweeper drops, never a record nobody would sweep.
+  // Listed for the sweepers first: a crash after it leaves a listing (and perhaps a
+  // reservation) without a record, which the sweeper drops, never a record or a reservation
+  // nobody would sweep.
   absl::Status s = kvs_->Put(kExpiryRow, ExpiryColumn(u, at.id), absl::StrCat(r.expires_ms()));
-  if (s.ok()) {
-    auto done = kvs_->CPut(TusRow(u), at.id, std::nullopt, Serialize(r));
-    if (!done.ok())
-      s = done.status();
-    else if (!*done)
-      s = absl::InternalError("upload id collision");
-  }
+  if (!s.ok()) return s;
+  if (length > 0) s = Reserve(u, at.id, length);
   if (!s.ok()) {
-    (void)drive_->ChargeUsage(u, -static_cast<int64_t>(length));
+    (void)kvs_->Delete(kExpiryRow, ExpiryColumn(u, at.id));
     return s;
   }
+  // If this fails the record may exist all the same: listing and reservation wait for it.
+  auto made = kvs_->CPut(TusRow(u), at.id, std::nullopt, Serialize(r));
+  if (!made.ok()) return made.status();
+  if (!*made) return absl::InternalError("upload id collision");
   at.raw = Serialize(r);
   at.record = r;
   PC_LOG(kInfo, "drive.tus_created")("user", u)("length", length);
@@ -198,17 +220,15 @@ absl::StatusOr<TusUploadInfo> TusStore::Create(std::string_view user, uint64_t l
   pb::TusUpload landing = r;
   landing.set_state(pb::TusUpload::LANDING);
   landing.set_landing_ms(Now());
-  landing.set_reserved(0);
   auto claimed = Replace(u, at, Serialize(landing));
   if (!claimed.ok()) return claimed.status();
   if (!*claimed) return LostClaim();
-  (void)drive_->ChargeUsage(u, -static_cast<int64_t>(length));
   return Land(u, at);
 }
 
 absl::StatusOr<TusUploadInfo> TusStore::Get(std::string_view user, std::string_view id) {
   std::string u(user);
-  auto at = Load(u, id);
+  auto at = LoadLive(u, id);
   if (!at.ok()) return at.status();
   if (at->record.expires_ms() <= Now()) return absl::NotFoundError("the upload expired");
   if (at->record.state() == pb::TusUpload::LANDING) return FinishIfStale(u, *at);
@@ -237,6 +257,12 @@ absl::StatusOr<TusUploadInfo> TusStore::Land(const std::string& user, Loaded& at
   if (r.chunk_bytes() != drive_->options_.chunk_bytes) {
     return absl::FailedPreconditionError("the upload was made with another chunk size");
   }
+  // Released before the switch, whose quota check counts the file itself. The record still
+  // names the reservation until it is DONE, so a landing run again deletes the cell again,
+  // which is harmless.
+  if (r.reserved() > 0) {
+    if (auto s = ReleaseReservation(kvs_, user, at.id); !s.ok()) return s;
+  }
   UploadOptions options;
   options.content_type = r.content_type();
   bool unknown = false;
@@ -252,11 +278,12 @@ absl::StatusOr<TusUploadInfo> TusStore::Land(const std::string& user, Loaded& at
   }
   pb::TusUpload done = r;
   done.set_state(pb::TusUpload::DONE);
+  done.set_reserved(0);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     auto replaced = Replace(user, at, Serialize(done));
     if (!replaced.ok() || *replaced) break;
     auto again = Load(user, at.id);
-    if (!again.ok()) break;
+    if (!again.ok() || again->record.state() != pb::TusUpload::LANDING) break;
     at = std::move(*again);
   }
   // The tail cells are not needed any more: the last chunk holds those bytes.
@@ -271,7 +298,7 @@ absl::StatusOr<TusUploadInfo> TusStore::Land(const std::string& user, Loaded& at
 absl::StatusOr<TusUploadInfo> TusStore::Append(std::string_view user, std::string_view id,
                                                uint64_t offset, const TusByteSource& body) {
   std::string u(user);
-  auto loaded = Load(u, id);
+  auto loaded = LoadLive(u, id);
   if (!loaded.ok()) return loaded.status();
   Loaded& at = *loaded;
   if (at.record.expires_ms() <= Now()) return absl::NotFoundError("the upload expired");
@@ -289,7 +316,7 @@ absl::StatusOr<TusUploadInfo> TusStore::Append(std::string_view user, std::strin
     if (!claimed.ok()) return claimed.status();
     if (*claimed) break;
     if (attempt == kMaxAttempts) return LostClaim();
-    auto again = Load(u, id);
+    auto again = LoadLive(u, id);
     if (!again.ok()) return again.status();
     at = std::move(*again);
     if (at.record.state() != pb::TusUpload::UPLOADING)
@@ -318,13 +345,10 @@ absl::StatusOr<TusUploadInfo> TusStore::Append(std::string_view user, std::strin
     if (last) {
       next.set_state(pb::TusUpload::LANDING);
       next.set_landing_ms(Now());
-      next.set_reserved(0);
     }
     auto done = Replace(u, at, Serialize(next));
     if (!done.ok()) return done.status();
     if (!*done) return LostClaim();
-    // The record no longer holds the reservation: the landed file is charged instead.
-    if (last) (void)drive_->ChargeUsage(u, -static_cast<int64_t>(length));
     return absl::OkStatus();
   };
 
@@ -393,19 +417,27 @@ void TusStore::DeleteBytes(const std::string& user, const Loaded& at) {
   }
 }
 
-// Takes the record away (compare-and-delete, so only one remover wins), then its bytes and
-// its reservation; a finished upload's chunks belong to the file and stay.
+// Takes the record away: marks it REMOVING (compare-and-put, so one remover wins and a PATCH
+// still writing stops), deletes its bytes and its reservation, then the record. A removal cut
+// short is finished by whoever loads the record next (LoadLive, Sweep): every step is a
+// delete, safe to repeat. A finished upload's chunks belong to the file and stay.
 absl::Status TusStore::Remove(const std::string& user, Loaded& at) {
+  if (at.record.state() != pb::TusUpload::DONE) {
+    if (at.record.state() != pb::TusUpload::REMOVING) {
+      pb::TusUpload removing = at.record;
+      removing.set_state(pb::TusUpload::REMOVING);
+      auto claimed = Replace(user, at, Serialize(removing));
+      if (!claimed.ok()) return claimed.status();
+      if (!*claimed) return LostClaim();
+    }
+    DeleteBytes(user, at);
+    if (at.record.reserved() > 0) {
+      if (auto s = ReleaseReservation(kvs_, user, at.id); !s.ok()) return s;
+    }
+  }
   auto gone = kvs_->CDelete(TusRow(user), at.id, at.raw);
   if (!gone.ok()) return gone.status();
-  if (!*gone) return LostClaim();
-  if (at.record.state() != pb::TusUpload::DONE) {
-    // LANDING: the switch failed for good (Land calls this), or the sweeper gave up on it.
-    DeleteBytes(user, at);
-  }
-  if (at.record.reserved() > 0) {
-    (void)drive_->ChargeUsage(user, -static_cast<int64_t>(at.record.reserved()));
-  }
+  if (!*gone) return absl::NotFoundError("no such upload");  // another remover finished first
   (void)kvs_->Delete(kExpiryRow, ExpiryColumn(user, at.id));
   return absl::OkStatus();
 }
@@ -413,7 +445,7 @@ absl::Status TusStore::Remove(const std::string& user, Loaded& at) {
 absl::Status TusStore::Terminate(std::string_view user, std::string_view id) {
   std::string u(user);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    auto at = Load(u, id);
+    auto at = LoadLive(u, id);
     if (!at.ok()) return at.status();
     if (at->record.state() == pb::TusUpload::LANDING) {
       return absl::AbortedError("the upload is being finished");
@@ -440,6 +472,8 @@ absl::StatusOr<int> TusStore::Sweep() {
                              : std::string();
       auto at = Load(user, id);
       if (absl::IsNotFound(at.status()) || absl::IsInvalidArgument(at.status())) {
+        // A creation cut short after reserving and before writing the record.
+        if (absl::IsNotFound(at.status()) && !ReleaseReservation(kvs_, user, id).ok()) continue;
         (void)kvs_->CDelete(kExpiryRow, cell.column, cell.value);
         continue;
       }

@@ -12,14 +12,17 @@
 //
 // A request that appends claims the record (a fresh writer token); a later request takes
 // over from it, and the earlier one stops at its next compare-and-put. The declared length
-// is charged to the usage counter at creation and released when the upload lands or goes.
+// is reserved at creation in a cell of its own beside the usage counter (Drive::GetUsage
+// adds it in), so releasing it when the upload lands or goes is a delete: whoever finishes
+// a landing or a removal that a crash cut short deletes it again, and it is released once.
 // Uploads expire `expiry_ms` after creation; Sweep (run by a background thread) removes
 // them, listed in one global row.
 //
 // Errors: kNotFound (no such upload for this user, or expired), kFailedPrecondition (an
 // offset other than the upload's, or a folder at the path), kInvalidArgument (bad path or
 // metadata, a body past the declared length), kResourceExhausted (length over the limit or
-// over the quota), kAborted (another request holds it: finishing, or took over; retry).
+// over the quota, or too many uploads in progress), kAborted (another request holds it: finishing,
+// or took over; retry).
 #pragma once
 
 #include <condition_variable>
@@ -89,8 +92,9 @@ class TusStore {
   struct Loaded;
 
   absl::StatusOr<Loaded> Load(const std::string& user, std::string_view id);
+  absl::StatusOr<Loaded> LoadLive(const std::string& user, std::string_view id);
   absl::StatusOr<bool> Replace(const std::string& user, Loaded& at, const std::string& next);
-  absl::Status ReserveBytes(const std::string& user, uint64_t bytes);
+  absl::Status Reserve(const std::string& user, const std::string& id, uint64_t bytes);
   absl::StatusOr<TusUploadInfo> Land(const std::string& user, Loaded& at);
   absl::StatusOr<TusUploadInfo> FinishIfStale(const std::string& user, Loaded& at);
   void DeleteBytes(const std::string& user, const Loaded& at);
