@@ -1,7 +1,8 @@
 // mail_search_bench: the full-text search and conversation targets of issue 21, measured
 // through the mail library on one KVS (an in-process map, or a real cluster):
 //   1. search in a mailbox of --messages messages: --queries random queries, first page
-//      each; p50 and p99 (target p99 < 100 ms at 50,000);
+//      each; p50 and p99 (target p99 < 100 ms at 50,000), in all and by kind of query, with
+//      the KVS reads (Get and List calls) each query made;
 //   2. the conversation listing of a folder of --thread_folder messages: ListAll plus
 //      threading (target < 100 ms at 10,000);
 //   3. intake with and without indexing, alternating rounds of 20 deliveries so both see the
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -29,7 +31,7 @@
 #include "mail/text.h"
 #include "mail/thread.h"
 #include "nlohmann/json.hpp"
-#include "stress_test/mail_search_bench/write_counter.h"
+#include "stress_test/mail_search_bench/store_counter.h"
 
 ABSL_FLAG(std::string, kvs, "memory",
           "\"memory\", or a store as kvs::Connect takes it (then --tls_dir or "
@@ -91,18 +93,22 @@ class Generator {
                "@penncloud.local\r\nSubject: ", subject, "\r\nMessage-ID: <", id, ">\r\n", refs,
                "\r\n", body, "\r\n");
   }
-  std::string Query() {
+  struct Query {
+    std::string kind;  // the query's shape, to report each shape's cost apart
+    std::string text;
+  };
+  Query NextQuery() {
     switch (rng_() % 5) {
       case 0:
-        return Cat("from:user", rng_() % 50, " ", Word());
+        return {"from_word", Cat("from:user", rng_() % 50, " ", Word())};
       case 1:
-        return Cat(Word(), " ", Word());
+        return {"two_words", Cat(Word(), " ", Word())};
       case 2:
-        return Cat(Word(), " is:unread");
+        return {"word_unread", Cat(Word(), " is:unread")};
       case 3:
-        return Cat("subject:", Word(), " in:inbox");
+        return {"subject_in_folder", Cat("subject:", Word(), " in:inbox")};
       default:
-        return Word();
+        return {"word", Word()};
     }
   }
 
@@ -145,7 +151,7 @@ int Run() {
     }
     kvs = std::move(*connected);
   }
-  WriteCounter counter(*kvs);
+  StoreCounter counter(*kvs);
   MailStore store(counter);
   store.index().MergeInBackground(kMergeEvery);  // as the smtp server does
   MailSearch search(store);
@@ -172,33 +178,49 @@ int Run() {
   out["writes"] = {{"per_message", static_cast<double>(counter.writes()) / filled},
                    {"index_per_message", static_cast<double>(counter.index_writes()) / filled}};
   Generator gen(99);
-  std::vector<double> latencies, cpu;
+  struct Timed {
+    std::vector<double> wall, cpu, reads;
+  };
+  Timed all;
+  std::map<std::string, Timed> by_kind;
   std::vector<std::pair<double, std::string>> timed_queries;
   int hits = 0;
   for (int i = 0; i < absl::GetFlag(FLAGS_queries); ++i) {
-    const std::string text = gen.Query();
-    auto query = ParseSearchQuery(text);
+    const Generator::Query q = gen.NextQuery();
+    auto query = ParseSearchQuery(q.text);
     if (!query.ok()) continue;
     auto t0 = Clock::now();
     const double cpu0 = ProcessCpuMillis();
+    const int64_t reads0 = counter.reads();
     auto page = search.Search(user, *query, "", 50);
-    latencies.push_back(Millis(Clock::now() - t0));
-    cpu.push_back(ProcessCpuMillis() - cpu0);
-    timed_queries.emplace_back(latencies.back(), text);
+    const double wall = Millis(Clock::now() - t0), cpu = ProcessCpuMillis() - cpu0;
+    const double reads = static_cast<double>(counter.reads() - reads0);
+    for (Timed* t : {&all, &by_kind[q.kind]}) {
+      t->wall.push_back(wall);
+      t->cpu.push_back(cpu);
+      t->reads.push_back(reads);
+    }
+    timed_queries.emplace_back(wall, q.text);
     if (page.ok()) hits += static_cast<int>(page->messages.size());
   }
   // The slowest queries name the cost to look at when p99 misses.
   std::sort(timed_queries.rbegin(), timed_queries.rend());
   timed_queries.resize(std::min<size_t>(timed_queries.size(), 5));
-  out["search"] = {{"mailbox", absl::GetFlag(FLAGS_messages)},
-                   {"queries", latencies.size()},
-                   {"mean_hits", latencies.empty() ? 0 : hits / static_cast<int>(latencies.size())},
-                   {"p50_ms", Percentile(latencies, 0.5)},
-                   {"p99_ms", Percentile(latencies, 0.99)},
-                   {"cpu_p50_ms", Percentile(cpu, 0.5)},
-                   {"cpu_p99_ms", Percentile(cpu, 0.99)},
-                   {"first_search_check_ms", check_ms},
-                   {"slowest", timed_queries}};
+  auto summary = [](const Timed& t) {
+    return nlohmann::json{{"queries", t.wall.size()},
+                          {"p50_ms", Percentile(t.wall, 0.5)},
+                          {"p99_ms", Percentile(t.wall, 0.99)},
+                          {"cpu_p50_ms", Percentile(t.cpu, 0.5)},
+                          {"cpu_p99_ms", Percentile(t.cpu, 0.99)},
+                          {"reads_p50", Percentile(t.reads, 0.5)},
+                          {"reads_p99", Percentile(t.reads, 0.99)}};
+  };
+  out["search"] = summary(all);
+  out["search"]["mailbox"] = absl::GetFlag(FLAGS_messages);
+  out["search"]["mean_hits"] = all.wall.empty() ? 0 : hits / static_cast<int>(all.wall.size());
+  out["search"]["first_search_check_ms"] = check_ms;
+  out["search"]["slowest"] = timed_queries;
+  for (const auto& [kind, timed] : by_kind) out["search"]["by_kind"][kind] = summary(timed);
 
   const std::string list_folder = "ThreadBench";
   (void)store.CreateFolder(user, list_folder);
