@@ -152,26 +152,31 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
   bool want_modseq =
       condstore_ || std::any_of(items->begin(), items->end(),
                                 [](const FetchItem& i) { return i.name == "MODSEQ"; });
+  const bool wants_envelope = std::any_of(items->begin(), items->end(),
+                                          [](const FetchItem& i) { return i.name == "ENVELOPE"; });
+  const bool wants_source = std::any_of(items->begin(), items->end(), [](const FetchItem& i) {
+    return i.name != "UID" && i.name != "FLAGS" && i.name != "INTERNALDATE" &&
+           i.name != "RFC822.SIZE" && i.name != "MODSEQ" && i.name != "ENVELOPE";
+  });
   std::string out = vanished ? VanishedEarlier(*set) : "";
   std::vector<size_t> indexes;
+  // The sources to read, and where each fetched message's is among them: an entry with a
+  // kept envelope answers ENVELOPE alone, older ones have theirs parsed from the source.
   std::vector<const pb::MessageMeta*> to_read;
+  std::vector<size_t> source_at;
   for (size_t index : Resolve(*set, uid)) {
     const pb::MessageMeta& m = selected_->messages[index];
     if (changed_since > 0 && m.modseq() <= changed_since) continue;
     indexes.push_back(index);
-    to_read.push_back(&m);
+    source_at.push_back(to_read.size());
+    if (wants_source || (wants_envelope && !m.has_envelope())) to_read.push_back(&m);
   }
-  const bool needs_source = std::any_of(items->begin(), items->end(), [](const FetchItem& i) {
-    return i.name != "UID" && i.name != "FLAGS" && i.name != "INTERNALDATE" &&
-           i.name != "RFC822.SIZE" && i.name != "MODSEQ";
-  });
-  if (!needs_source) to_read.clear();
   SourceBatches sources(store_, user_, std::move(to_read));
   for (size_t k = 0; k < indexes.size(); ++k) {
     const size_t index = indexes[k];
     pb::MessageMeta& m = selected_->messages[index];
     auto load = [&]() -> const std::string* {
-      const absl::StatusOr<std::string>& source = sources.At(k);
+      const absl::StatusOr<std::string>& source = sources.At(source_at[k]);
       return source.ok() ? &*source : nullptr;
     };
     std::vector<std::string> parts;
@@ -190,6 +195,8 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
         parts.push_back(Cat("RFC822.SIZE ", m.size()));
       } else if (n == "MODSEQ") {
         continue;
+      } else if (n == "ENVELOPE" && m.has_envelope()) {
+        parts.push_back(Cat("ENVELOPE ", ImapEnvelope(m.envelope())));
       } else {
         const std::string* src = load();
         if (src == nullptr) {

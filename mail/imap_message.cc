@@ -2,6 +2,7 @@
 
 #include <gmime/gmime.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "mail/imap_parser.h"
@@ -87,38 +88,61 @@ std::string PartBody(GMimeObject* object) {
   return std::string(BodyOf(ObjectText(object)));
 }
 
-std::string Addresses(InternetAddressList* list) {
-  if (list == nullptr || internet_address_list_length(list) == 0) return "NIL";
-  std::string out = "(";
-  auto mailbox = [&](InternetAddressMailbox* box) {
-    const char* name = internet_address_get_name(INTERNET_ADDRESS(box));
-    std::string encoded;
-    if (name != nullptr && *name != '\0') {
-      char* e = g_mime_utils_header_encode_phrase(nullptr, name, nullptr);
-      encoded = e ? e : "";
-      g_free(e);
-    }
-    std::string addr = internet_address_mailbox_get_addr(box);
-    size_t at = addr.rfind('@');
-    std::string local = at == std::string::npos ? addr : addr.substr(0, at);
-    std::string domain = at == std::string::npos ? "" : addr.substr(at + 1);
-    out +=
-        Cat("(", ImapNString(encoded), " NIL ", ImapNString(local), " ", ImapNString(domain), ")");
-  };
-  for (int i = 0; i < internet_address_list_length(list); ++i) {
+using AddressList = google::protobuf::RepeatedPtrField<pb::Envelope::Address>;
+
+void AddAddress(std::string name, std::string mailbox, std::string host, AddressList* out) {
+  pb::Envelope::Address* address = out->Add();
+  address->set_name(std::move(name));
+  address->set_mailbox(std::move(mailbox));
+  address->set_host(std::move(host));
+}
+
+void AddMailbox(InternetAddressMailbox* box, AddressList* out) {
+  const char* name = internet_address_get_name(INTERNET_ADDRESS(box));
+  std::string encoded;
+  if (name != nullptr && *name != '\0') {
+    char* e = g_mime_utils_header_encode_phrase(nullptr, name, nullptr);
+    encoded = e ? e : "";
+    g_free(e);
+  }
+  std::string addr = internet_address_mailbox_get_addr(box);
+  size_t at = addr.rfind('@');
+  std::string local = at == std::string::npos ? addr : addr.substr(0, at);
+  std::string domain = at == std::string::npos ? "" : addr.substr(at + 1);
+  AddAddress(std::move(encoded), std::move(local), std::move(domain), out);
+}
+
+// A group is its start (the group's name), its mailboxes, then its end.
+void AddAddresses(InternetAddressList* list, AddressList* out) {
+  for (int i = 0; list != nullptr && i < internet_address_list_length(list); ++i) {
     InternetAddress* a = internet_address_list_get_address(list, i);
     if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
-      mailbox(INTERNET_ADDRESS_MAILBOX(a));
+      AddMailbox(INTERNET_ADDRESS_MAILBOX(a), out);
     } else if (INTERNET_ADDRESS_IS_GROUP(a)) {
       const char* name = internet_address_get_name(a);
-      out += Cat("(NIL NIL ", ImapNString(name ? name : ""), " NIL)");
+      AddAddress("", name ? name : "", "", out);
       InternetAddressList* members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a));
       for (int j = 0; members && j < internet_address_list_length(members); ++j) {
         InternetAddress* m = internet_address_list_get_address(members, j);
-        if (INTERNET_ADDRESS_IS_MAILBOX(m)) mailbox(INTERNET_ADDRESS_MAILBOX(m));
+        if (INTERNET_ADDRESS_IS_MAILBOX(m)) AddMailbox(INTERNET_ADDRESS_MAILBOX(m), out);
       }
-      out += "(NIL NIL NIL NIL)";
+      AddAddress("", "", "", out);
     }
+  }
+}
+
+bool SameAddresses(const AddressList& a, const AddressList& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.name() == y.name() && x.mailbox() == y.mailbox() && x.host() == y.host();
+  });
+}
+
+std::string AddressesText(const AddressList& list) {
+  if (list.empty()) return "NIL";
+  std::string out = "(";
+  for (const pb::Envelope::Address& a : list) {
+    out += Cat("(", ImapNString(a.name()), " NIL ", ImapNString(a.mailbox()), " ",
+               ImapNString(a.host()), ")");
   }
   return out + ")";
 }
@@ -303,26 +327,39 @@ BinarySection DecodedSection(std::string_view source, const std::vector<int>& pa
   return {std::move(decoded)};
 }
 
-std::string ImapEnvelope(std::string_view source) {
+pb::Envelope EnvelopeOf(std::string_view source) {
+  pb::Envelope envelope;
   Parsed parsed(source);
   GMimeMessage* m = parsed.message();
-  if (m == nullptr) return "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
+  if (m == nullptr) return envelope;
   GMimeObject* o = GMIME_OBJECT(m);
-  auto list = [&](GMimeAddressType type) {
-    return Addresses(g_mime_message_get_addresses(m, type));
-  };
-  std::string from = list(GMIME_ADDRESS_TYPE_FROM);
-  std::string sender = list(GMIME_ADDRESS_TYPE_SENDER);
-  std::string reply_to = list(GMIME_ADDRESS_TYPE_REPLY_TO);
-  // RFC 9051 7.5.2: Sender and Reply-To default to From.
-  if (sender == "NIL") sender = from;
-  if (reply_to == "NIL") reply_to = from;
-  return Cat("(", ImapNString(RawHeader(o, "Date")), " ", ImapNString(RawHeader(o, "Subject")), " ",
-             from, " ", sender, " ", reply_to, " ", list(GMIME_ADDRESS_TYPE_TO), " ",
-             list(GMIME_ADDRESS_TYPE_CC), " ", list(GMIME_ADDRESS_TYPE_BCC), " ",
-             ImapNString(RawHeader(o, "In-Reply-To")), " ", ImapNString(RawHeader(o, "Message-Id")),
-             ")");
+  envelope.set_date(RawHeader(o, "Date"));
+  envelope.set_subject(RawHeader(o, "Subject"));
+  AddAddresses(g_mime_message_get_from(m), envelope.mutable_from());
+  AddAddresses(g_mime_message_get_sender(m), envelope.mutable_sender());
+  AddAddresses(g_mime_message_get_reply_to(m), envelope.mutable_reply_to());
+  AddAddresses(g_mime_message_get_to(m), envelope.mutable_to());
+  AddAddresses(g_mime_message_get_cc(m), envelope.mutable_cc());
+  AddAddresses(g_mime_message_get_bcc(m), envelope.mutable_bcc());
+  if (SameAddresses(envelope.sender(), envelope.from())) envelope.clear_sender();
+  if (SameAddresses(envelope.reply_to(), envelope.from())) envelope.clear_reply_to();
+  envelope.set_in_reply_to(RawHeader(o, "In-Reply-To"));
+  envelope.set_message_id(RawHeader(o, "Message-Id"));
+  return envelope;
 }
+
+std::string ImapEnvelope(const pb::Envelope& e) {
+  std::string from = AddressesText(e.from());
+  // RFC 9051 7.5.2: Sender and Reply-To default to From.
+  std::string sender = e.sender().empty() ? from : AddressesText(e.sender());
+  std::string reply_to = e.reply_to().empty() ? from : AddressesText(e.reply_to());
+  return Cat("(", ImapNString(e.date()), " ", ImapNString(e.subject()), " ", from, " ", sender, " ",
+             reply_to, " ", AddressesText(e.to()), " ", AddressesText(e.cc()), " ",
+             AddressesText(e.bcc()), " ", ImapNString(e.in_reply_to()), " ",
+             ImapNString(e.message_id()), ")");
+}
+
+std::string ImapEnvelope(std::string_view source) { return ImapEnvelope(EnvelopeOf(source)); }
 
 std::string ImapBodyStructure(std::string_view source, bool extended) {
   Parsed parsed(source);

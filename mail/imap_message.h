@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/mail.pb.h"
+
 namespace penncloud::mail {
 
 // A BODY[...] section: part numbers ("1.2"), then "", HEADER, HEADER.FIELDS,
@@ -32,8 +34,14 @@ struct BinarySection {
 };
 BinarySection DecodedSection(std::string_view source, const std::vector<int>& part);
 
-// The ENVELOPE and BODYSTRUCTURE (extensible form when `extended`) parenthesized lists.
+// The parts of a message's ENVELOPE, parsed from its source: computed once when the
+// message is stored (MailStore keeps it in the entry).
+pb::Envelope EnvelopeOf(std::string_view source);
+// The ENVELOPE parenthesized list of kept parts, or of a source (the same bytes as of the
+// parts EnvelopeOf finds in it).
+std::string ImapEnvelope(const pb::Envelope& envelope);
 std::string ImapEnvelope(std::string_view source);
+// The BODYSTRUCTURE parenthesized list (extensible form when `extended`).
 std::string ImapBodyStructure(std::string_view source, bool extended);
 
 // The source's header block (through its blank line) and its body.

@@ -73,7 +73,8 @@ class MailStore {
   // `now_micros` is the clock (Unix epoch, microseconds); tests pass their own.
   explicit MailStore(kvs::Client& kvs, std::function<int64_t()> now_micros = nullptr);
 
-  // Stores a message's source in a folder. The listing fields are parsed from the source.
+  // Stores a message's source in a folder. The listing fields and IMAP's envelope are parsed
+  // from the source.
   absl::StatusOr<pb::MessageMeta> Add(std::string_view user, std::string_view folder,
                                       std::string_view source, bool seen);
   // The same with every flag, and the arrival time IMAP APPEND may give (0 = now).
