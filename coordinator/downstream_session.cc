@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "coordinator/proxy_metrics.h"
 #include "frontend/api_context.h"
+#include "http/http_date.h"
 
 namespace penncloud::coordinator {
 
@@ -246,6 +247,7 @@ void DownstreamSession::WriteLocal(penncloud::http::Response res) {
   msg->body() = std::move(res.body);
   status_ = res.status;
   msg->set("X-Request-Id", request_id_);
+  msg->set(http::field::date, penncloud::http::HttpDateNow());
   if (client_.is_tls()) msg->set(http::field::strict_transport_security, shared_->hsts);
   if (shared_->draining.load(std::memory_order_relaxed)) client_keep_alive_ = false;
   msg->keep_alive(client_keep_alive_);

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "common/log.h"
 #include "http/head_reader.h"
+#include "http/http_date.h"
 #include "http/listener.h"
 
 ABSL_FLAG(std::string, metrics_listen, "",
@@ -94,6 +95,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void Write(bool head_only) {
+    res_.set(bhttp::field::date, http::HttpDateNow());
     res_.prepare_payload();
     if (head_only) res_.body().clear();
     stream_.expires_after(kExchangeTimeout);

@@ -39,6 +39,11 @@ void WriteResponseHead(const Response& res, const ResponseFraming& framing, std:
     out.append(value);
     out.append("\r\n");
   }
+  if (!framing.date.empty()) {
+    out.append("Date: ");
+    out.append(framing.date);
+    out.append("\r\n");
+  }
   out.append("Content-Length: ");
   AppendNumber(out, framing.length);
   out.append("\r\n");

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "http/types.h"
 
@@ -15,7 +16,8 @@ namespace penncloud::http {
 struct ResponseFraming {
   unsigned version = 11;  // the client's HTTP version: 10 or 11
   bool keep_alive = true;
-  uint64_t length = 0;  // Content-Length (a HEAD answer gives the length a GET would have)
+  uint64_t length = 0;         // Content-Length (a HEAD answer gives the length a GET would have)
+  std::string_view date = {};  // the Date field's value (http_date.h); none when empty
 };
 
 // Writes the status line, `res`'s header fields and the framing fields into `out` (cleared

@@ -41,6 +41,15 @@ TEST(ResponseHead, Http10KeepsAliveOnlyWhenSaid) {
   EXPECT_EQ(out, "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n");
 }
 
+TEST(ResponseHead, TheDateGoesBeforeTheFraming) {
+  std::string out;
+  WriteResponseHead(WithFields(200, {{"Content-Type", "text/plain"}}),
+                    {.length = 2, .date = "Mon, 07 Dec 2026 08:00:00 GMT"}, out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Mon, 07 Dec 2026 08:00:00 GMT\r\n"
+            "Content-Length: 2\r\n\r\n");
+}
+
 TEST(ResponseHead, ReusedStringIsRewrittenNotAppended) {
   std::string out = "left over from before";
   WriteResponseHead(WithFields(507, {}), {.length = 0}, out);

@@ -15,6 +15,7 @@
 #include "common/metrics.h"
 #include "common/write_deadline.h"
 #include "http/head_reader.h"
+#include "http/http_date.h"
 #include "http/json_response.h"
 #include "http/listener.h"
 #include "http/response_head.h"
@@ -295,8 +296,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // 1xx, 204 and 304 answers have no body.
     if (res_.status < 200 || res_.status == 204 || res_.status == 304) res_.body.clear();
     uint64_t length = res_.stream ? res_.content_length.value_or(0) : res_.body.size();
-    WriteResponseHead(res_, {.version = version_, .keep_alive = keep_alive_, .length = length},
-                      out_head_);
+    WriteResponseHead(
+        res_,
+        {.version = version_, .keep_alive = keep_alive_, .length = length, .date = HttpDateNow()},
+        out_head_);
     // Head and body in one write; a HEAD answer says the length and sends no body.
     std::array<net::const_buffer, 2> out{net::buffer(out_head_),
                                          net::buffer(res_.body.data(), head_ ? 0 : length)};
@@ -309,6 +312,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteStreamHeader() {
     stream_res_.emplace(static_cast<bhttp::status>(res_.status), version_);
     CopyHeaders(*stream_res_, res_);
+    stream_res_->set(bhttp::field::date, HttpDateNow());
     if (res_.content_length) {
       stream_res_->content_length(*res_.content_length);
     } else {

@@ -1,6 +1,7 @@
-// Browser tests of the web edges: the login page's ?next= never leaves the site, and the
+// Browser tests of the web edges: the login page's ?next= never leaves the site, the
 // admin's sign-up policy (invite-only with a link made in the console, closed) is what a
-// visitor of the sign-up page meets.
+// visitor of the sign-up page meets, and a change a page asks for says, in the cluster's
+// time, when the page stops waiting for it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, logIn, openPage, signUp, startCluster } from '../cluster.js';
@@ -110,4 +111,36 @@ test('the admin makes sign-up invite-only; an invite link works once', async () 
   await admin.locator('#signup-save').click();
   await admin.getByText('Sign-up is now open.').waitFor();
   await adminContext.close();
+});
+
+test('a change the page asks for carries its deadline by the cluster\'s clock', async () => {
+  const { page, context } = await openPage(browser);
+  // This computer's clock is an hour fast; the page must take the time from the cluster.
+  await page.addInitScript(() => {
+    const real = Date.now;
+    Date.now = () => real() + 3600 * 1000;
+  });
+  await signUp(page, cluster, 'clockuser', 'password-clock');
+  const sent = [];
+  page.on('request', (req) => {
+    if (req.url().endsWith('/api/files/folder')) sent.push(req.headers());
+  });
+  const before = Date.now();
+  const answer = await page.evaluate(async () => {
+    const { api, me } = await import('/static/api.js');
+    await me();
+    await api('POST', '/api/files/folder', { path: '/dated' });
+    const res = await fetch('/api/me');
+    return { date: res.headers.get('Date') };
+  });
+  const after = Date.now();
+  assert.match(answer.date, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0]['x-penncloud-timeout-ms'], '50000');
+  const deadline = Number(sent[0]['x-penncloud-deadline-ms']);
+  // Never later than the page gives up (50 s after it sent, by the cluster's clock, which is
+  // this machine's), and early by at most the Date field's second plus a round trip.
+  assert.ok(deadline <= after + 50000, `deadline ${deadline - after} ms after the answer`);
+  assert.ok(deadline >= before + 50000 - 3000, `deadline ${deadline - before} ms after the send`);
+  await context.close();
 });
