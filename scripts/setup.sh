@@ -24,6 +24,8 @@ packages=(
   libopendkim-dev libspf2-dev libopendmarc-dev python3-dkim python3-nacl
   # real clients and tools the tests drive
   curl swaks libnet-ssleay-perl fetchmail python3 python3-grpcio iproute2 openssl procps psmisc
+  # reading descriptor sets: the wire-compatibility check (tests/proto/wire_compat.py)
+  python3-protobuf
   # the multi-host test cuts emulated hosts off inside their network namespaces
   iptables
   chromium litmus rclone
