@@ -1,6 +1,8 @@
 #include "mail/search.h"
 
 #include <algorithm>
+#include <atomic>
+#include <map>
 
 #include "mail/delivery_pool.h"
 #include "mail/search_concurrency.h"
@@ -53,6 +55,21 @@ bool PhraseIn(const SearchPhrase& phrase, const pb::MessageMeta& meta,
   return false;
 }
 
+// The folder named most often in `folders` ("" for a message not found), or `otherwise`
+// if none is named.
+std::string MostCommonFolder(const std::vector<std::string>& folders, std::string otherwise) {
+  std::map<std::string_view, int> count;
+  int most = 0;
+  for (const std::string& folder : folders) {
+    if (folder.empty()) continue;
+    if (const int n = ++count[folder]; n > most) {
+      most = n;
+      otherwise = folder;
+    }
+  }
+  return otherwise;
+}
+
 }  // namespace
 
 std::vector<std::string> QueryKeys(const SearchQuery& query) {
@@ -83,16 +100,25 @@ absl::Status MailSearch::Merge(std::string_view user) {
                     {.wait_for_claim = kMergeWait});
 }
 
-absl::StatusOr<pb::MessageMeta> MailSearch::Resolve(std::string_view user, const std::string& id) {
+absl::StatusOr<pb::MessageMeta> MailSearch::Resolve(std::string_view user, const std::string& id,
+                                                    std::string_view likely_folder) {
+  // An entry is written after its message's doc and removed before it, so an entry found
+  // is a message that exists: its doc, read only for the folder, is not needed.
+  if (!likely_folder.empty()) {
+    auto meta = store_.Entry(user, likely_folder, id);
+    if (!absl::IsNotFound(meta.status())) return meta;
+  }
   SearchIndex& index = store_.index();
   auto doc = index.Doc(user, id);
   // No doc: a message removed (its doc goes last) whose postings a segment still holds.
   if (absl::IsNotFound(doc.status())) return absl::NotFoundError("no such message");
   if (!doc.ok()) return doc.status();
-  auto meta = store_.Entry(user, doc->folder(), id);
-  if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
+  if (doc->folder() != likely_folder) {
+    auto meta = store_.Entry(user, doc->folder(), id);
+    if (meta.ok() || !absl::IsNotFound(meta.status())) return meta;
+  }
   // Moved since the doc was written, or never there: look everywhere.
-  meta = store_.Find(user, id);
+  auto meta = store_.Find(user, id);
   if (meta.ok()) {
     if (auto s = index.SetFolder(user, id, meta->folder()); !s.ok()) return s;
     return meta;
@@ -151,8 +177,16 @@ absl::StatusOr<SearchPage> MailSearch::SearchOnce(std::string_view user, const S
   limit = std::clamp(limit, 1, kMaxSearchPage);
   auto snapshot = Snapshot(user);
   if (!snapshot.ok()) return snapshot.status();
-  PostingIntersection hits(*snapshot, QueryKeys(query), std::string(cursor), kSearchScanBudget);
+  // Matches checks the folder and the unread flag on every hit's entry.
+  std::vector<std::string> checked;
+  if (query.folder) checked.push_back(FolderKey(*query.folder));
+  if (query.unread) checked.push_back(std::string(kUnreadKey));
+  PostingIntersection hits(*snapshot, QueryKeys(query), std::string(cursor), kSearchScanBudget,
+                           checked);
   SearchPage page;
+  // Where the next hits' entries are looked for first: the query's folder; without one the
+  // inbox (most mail is there), then the folder most of the last batch's hits were in.
+  std::string likely_folder(query.folder ? *query.folder : kInbox);
   while (static_cast<int>(page.messages.size()) < limit) {
     // A batch of candidates, checked together.
     std::vector<std::string> ids;
@@ -164,8 +198,11 @@ absl::StatusOr<SearchPage> MailSearch::SearchOnce(std::string_view user, const S
     }
     if (ids.empty()) break;
     std::vector<std::optional<pb::MessageMeta>> found(ids.size());
+    std::vector<std::string> resolved(ids.size());  // the folder of each message found
+    // Messages found with and without the folder and unread flag the query asks for.
+    std::atomic<int> with_checked{0}, without_checked{0};
     auto checked = ForEachConcurrently(ids.size(), kCheckers, [&](size_t i) -> absl::Status {
-      auto meta = Resolve(user, ids[i]);
+      auto meta = Resolve(user, ids[i], likely_folder);
       const bool spare_unread_cell =
           query.unread && snapshot->HasUnreadCell(ids[i]) &&
           (meta.ok() ? meta->seen() : absl::IsNotFound(meta.status()) && Abandoned(ids[i]));
@@ -174,12 +211,18 @@ absl::StatusOr<SearchPage> MailSearch::SearchOnce(std::string_view user, const S
       }
       if (absl::IsNotFound(meta.status())) return absl::OkStatus();
       if (!meta.ok()) return meta.status();
+      resolved[i] = meta->folder();
+      const bool has_checked =
+          (!query.folder || meta->folder() == *query.folder) && (!query.unread || !meta->seen());
+      ++(has_checked ? with_checked : without_checked);
       auto match = Matches(user, query, *meta);
       if (!match.ok()) return match.status();
       if (*match) found[i] = std::move(*meta);
       return absl::OkStatus();
     });
     if (!checked.ok()) return checked;
+    if (without_checked > with_checked) hits.Undrop();
+    if (!query.folder) likely_folder = MostCommonFolder(resolved, likely_folder);
     for (auto& meta : found) {
       if (meta) page.messages.push_back(std::move(*meta));
     }

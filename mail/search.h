@@ -62,7 +62,10 @@ class MailSearch {
                                         std::string_view cursor, int limit);
   // The message behind a posting, if it still exists (kNotFound if not; a doc left by a
   // delivery that never finished or a removal cut short is removed once past kRepairGrace).
-  absl::StatusOr<pb::MessageMeta> Resolve(std::string_view user, const std::string& id);
+  // Its entry is looked for in `likely_folder` first (if not empty), and only if it is not
+  // there in the folder its doc names.
+  absl::StatusOr<pb::MessageMeta> Resolve(std::string_view user, const std::string& id,
+                                          std::string_view likely_folder = "");
   // Deletes the cells under `prefix` for which `stale(column)` holds.
   absl::Status SweepCells(std::string_view user, std::string_view prefix,
                           const std::function<absl::StatusOr<bool>(const std::string&)>& stale);
