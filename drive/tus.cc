@@ -1,8 +1,11 @@
 // Resumable uploads: one compare-and-put record per upload, chunks as any version's.
 #include "drive/tus.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -67,11 +70,50 @@ absl::Status WrongOffset(uint64_t given, uint64_t actual) {
       absl::StrCat("Upload-Offset ", given, " is not the upload's offset ", actual));
 }
 
+// The running digest of a request body, for Upload-Checksum.
+class BodyDigest {
+ public:
+  explicit BodyDigest(TusChecksum::Algorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
+    const EVP_MD* md = algorithm == TusChecksum::Algorithm::kSha1 ? EVP_sha1() : EVP_sha256();
+    ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_.get(), md, nullptr) == 1;
+  }
+  void Add(std::string_view bytes) {
+    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) == 1;
+  }
+  // The digest, or "" if OpenSSL failed (then no checksum matches).
+  std::string Finish() {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), out, &size) != 1) return "";
+    return std::string(reinterpret_cast<const char*>(out), size);
+  }
+
+ private:
+  struct Free {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+  bool ok_ = false;
+};
+
+constexpr char kChecksumPayload[] = "penncloud.drive/tus-checksum";
+
+absl::Status ChecksumMismatch() {
+  absl::Status s = absl::InvalidArgumentError(
+      "Upload-Checksum does not match the body; none of its bytes were kept");
+  s.SetPayload(kChecksumPayload, absl::Cord("1"));
+  return s;
+}
+
 absl::Status LostClaim() {
   return absl::AbortedError("another request took over this upload; ask for its offset again");
 }
 
 }  // namespace
+
+bool IsTusChecksumMismatch(const absl::Status& status) {
+  return status.GetPayload(kChecksumPayload).has_value();
+}
 
 TusStore::TusStore(kvs::Client* kvs, Drive* drive, TusOptions options)
     : kvs_(kvs), drive_(drive), options_(std::move(options)) {
@@ -296,7 +338,8 @@ absl::StatusOr<TusUploadInfo> TusStore::Land(const std::string& user, Loaded& at
 }
 
 absl::StatusOr<TusUploadInfo> TusStore::Append(std::string_view user, std::string_view id,
-                                               uint64_t offset, const TusByteSource& body) {
+                                               uint64_t offset, const TusByteSource& body,
+                                               const std::optional<TusChecksum>& checksum) {
   std::string u(user);
   auto loaded = LoadLive(u, id);
   if (!loaded.ok()) return loaded.status();
@@ -352,6 +395,12 @@ absl::StatusOr<TusUploadInfo> TusStore::Append(std::string_view user, std::strin
     return absl::OkStatus();
   };
 
+  // With a checksum nothing is known good before the body's end, so the chunks are stored
+  // as they fill but the offset moves once, after the digest matched; until then the record
+  // still names the PATCH's start (and its tail), whatever happens.
+  std::optional<BodyDigest> digest;
+  if (checksum) digest.emplace(checksum->algorithm);
+
   absl::Status failure;
   for (;;) {
     uint64_t end = base + buffer.size();
@@ -367,6 +416,7 @@ absl::StatusOr<TusUploadInfo> TusStore::Append(std::string_view user, std::strin
       failure = absl::InvalidArgumentError("the body runs past Upload-Length");
       break;
     }
+    if (digest) digest->Add(*piece);
     buffer.append(*piece);
     // Each full chunk is stored, then named by the record: a crash loses at most the piece
     // in hand.
@@ -376,19 +426,22 @@ absl::StatusOr<TusUploadInfo> TusStore::Append(std::string_view user, std::strin
       if (!failure.ok()) break;
       base += chunk;
       buffer.erase(0, chunk);
-      failure = advance(base, base == length);
+      if (!digest) failure = advance(base, base == length);
     }
     if (!failure.ok()) break;
   }
-  // Keep what arrived, even from a client that went away (tus: store as much as possible).
+  if (digest && failure.ok() && digest->Finish() != checksum->digest) failure = ChecksumMismatch();
+  // Keep what arrived, even from a client that went away (tus: store as much as possible),
+  // unless a checksum could not vouch for it.
   uint64_t end = base + buffer.size();
-  bool lost = absl::IsAborted(failure);
-  if (!lost && at.record.state() == pb::TusUpload::UPLOADING && end > at.record.offset()) {
+  bool keep = !absl::IsAborted(failure) && (!digest || failure.ok());
+  if (keep && at.record.state() == pb::TusUpload::UPLOADING && end > at.record.offset()) {
     absl::Status saved;
-    if (end == length) {
-      saved = kvs_->Put(keys::ChunkRow(u, version, base / chunk), keys::kChunkColumn, buffer);
-    } else {
-      saved = kvs_->Put(TailRow(u, at.id), absl::StrCat(end), buffer);
+    // Empty when a checksum held the offset back at a chunk boundary: nothing to add there.
+    if (!buffer.empty()) {
+      saved = end == length
+                  ? kvs_->Put(keys::ChunkRow(u, version, base / chunk), keys::kChunkColumn, buffer)
+                  : kvs_->Put(TailRow(u, at.id), absl::StrCat(end), buffer);
     }
     if (saved.ok()) saved = advance(end, end == length);
     if (!saved.ok() && failure.ok()) failure = saved;
@@ -404,10 +457,9 @@ absl::StatusOr<TusUploadInfo> TusStore::Append(std::string_view user, std::strin
 
 // Deletes an unfinished upload's chunks and tail cells.
 void TusStore::DeleteBytes(const std::string& user, const Loaded& at) {
-  const pb::TusUpload& r = at.record;
-  uint64_t chunk = std::max<uint64_t>(r.chunk_bytes(), 1);
-  // One chunk past the offset: a writer that died may have stored it without naming it.
-  drive_->DeleteChunks(user, r.version(), std::min(r.offset(), r.length()) / chunk + 2);
+  // Past the offset too: a writer that died, or a PATCH whose checksum failed, may have
+  // stored chunks the record does not name yet.
+  drive_->ProbeDeleteChunks(user, at.record.version());
   kvs::ListOptions list{.after = "", .limit = 100, .with_values = false};
   for (int page_no = 0; page_no < 100; ++page_no) {
     auto page = kvs_->List(TailRow(user, at.id), list);

@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "drive/drive.h"
+#include "drive/tus_headers.h"
 #include "kvs/client/client.h"
 
 namespace penncloud::drive {
@@ -60,6 +61,9 @@ struct TusUploadInfo {
   bool done = false;  // the file is at `path`
 };
 
+// Whether Append refused a body that did not match its Upload-Checksum (tus: 460).
+bool IsTusChecksumMismatch(const absl::Status& status);
+
 // The next bytes of a request body: between 1 and `max_bytes`, "" at its end, an error if
 // the client went away.
 using TusByteSource = std::function<absl::StatusOr<std::string>(size_t max_bytes)>;
@@ -80,9 +84,11 @@ class TusStore {
   // Where the upload stands. Finishes an upload whose finisher died.
   absl::StatusOr<TusUploadInfo> Get(std::string_view user, std::string_view id);
   // Appends the body at `offset`, which must be the upload's offset. Stores as much of the
-  // body as arrived even if the client goes away; the last byte lands the file.
+  // body as arrived even if the client goes away; the last byte lands the file. With a
+  // checksum, the body is kept only whole and matching it (IsTusChecksumMismatch if not).
   absl::StatusOr<TusUploadInfo> Append(std::string_view user, std::string_view id, uint64_t offset,
-                                       const TusByteSource& body);
+                                       const TusByteSource& body,
+                                       const std::optional<TusChecksum>& checksum = std::nullopt);
   // Ends the upload and deletes its bytes (a finished one's file stays).
   absl::Status Terminate(std::string_view user, std::string_view id);
   // Removes expired uploads (of every user); returns how many.

@@ -102,4 +102,33 @@ absl::StatusOr<std::map<std::string, std::string>> ParseTusMetadata(std::string_
   return out;
 }
 
+absl::StatusOr<TusChecksum> ParseTusChecksum(std::string_view value) {
+  size_t space = value.find(' ');
+  if (space == std::string_view::npos) {
+    return absl::InvalidArgumentError("Upload-Checksum must be \"<algorithm> <base64 digest>\"");
+  }
+  std::string_view name = value.substr(0, space);
+  std::string_view encoded = value.substr(space + 1);
+  TusChecksum checksum;
+  size_t digest_bytes = 0;
+  if (name == "sha1") {
+    checksum.algorithm = TusChecksum::Algorithm::kSha1;
+    digest_bytes = 20;
+  } else if (name == "sha256") {
+    checksum.algorithm = TusChecksum::Algorithm::kSha256;
+    digest_bytes = 32;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Upload-Checksum algorithm must be one of ", kTusChecksumAlgorithms));
+  }
+  // Checked before decoding, so a long value is refused without allocating for it.
+  if (encoded.size() > (digest_bytes + 2) / 3 * 4 || !WellFormedBase64(encoded) ||
+      !absl::Base64Unescape(absl::string_view(encoded.data(), encoded.size()), &checksum.digest) ||
+      checksum.digest.size() != digest_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Upload-Checksum is not a base64 ", std::string(name), " digest"));
+  }
+  return checksum;
+}
+
 }  // namespace penncloud::drive

@@ -3,11 +3,14 @@
 #include "drive/tus.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "drive/cuttable_store_test_support.h"
 #include "drive/test_util.h"
 #include "drive/tus_headers.h"
+#include "proto/drive.pb.h"
 
 namespace penncloud::drive {
 namespace {
@@ -24,6 +27,15 @@ TusByteSource Body(std::string data, size_t step = 3, size_t cut = SIZE_MAX) {
   };
 }
 
+TusChecksum Checksum(std::string_view data, TusChecksum::Algorithm algorithm) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size,
+             algorithm == TusChecksum::Algorithm::kSha1 ? EVP_sha1() : EVP_sha256(), nullptr);
+  return TusChecksum{.algorithm = algorithm,
+                     .digest = std::string(reinterpret_cast<const char*>(digest), size)};
+}
+
 class TusTest : public DriveTest {
  protected:
   TusTest() : DriveTest(4, /*recovery=*/true) {
@@ -38,6 +50,11 @@ class TusTest : public DriveTest {
     return info.ok() ? *info : TusUploadInfo{};
   }
   uint64_t Used(const std::string& user) { return drive_->GetUsage(user)->used_bytes; }
+  std::string VersionOf(const std::string& user, const std::string& id) {
+    pb::TusUpload record;
+    EXPECT_TRUE(record.ParseFromString(*kvs_.Get(keys::UserRow(user, "tus"), id)));
+    return record.version();
+  }
 
   std::unique_ptr<TusStore> tus_;
 };
@@ -156,6 +173,60 @@ TEST_F(TusTest, LimitsAndQuota) {
   EXPECT_TRUE(absl::IsInvalidArgument(tus_->Create("alice", 1, {}).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(tus_->Create("alice", 1, {{"path", "/../x"}}).status()));
   EXPECT_TRUE(absl::IsNotFound(tus_->Create("alice", 1, {{"path", "/no/such"}}).status()));
+}
+
+TEST_F(TusTest, AChecksumVouchesForTheWholePatch) {
+  using Algorithm = TusChecksum::Algorithm;
+  const std::string data = "0123456789abcdefghij";
+  auto up = Create("alice", data.size(), "/f");
+  ASSERT_EQ(tus_->Append("alice", up.id, 0, Body(data.substr(0, 3)),
+                         Checksum(data.substr(0, 3), Algorithm::kSha1))
+                ->offset,
+            3u);
+  // From the tail at 3 across three chunk writes, then the digest does not match: none of
+  // it counts, the offset stays where the PATCH began.
+  const std::string next = data.substr(3, 12);
+  auto wrong =
+      tus_->Append("alice", up.id, 3, Body("0123456789XY"), Checksum(next, Algorithm::kSha1));
+  EXPECT_TRUE(IsTusChecksumMismatch(wrong.status())) << wrong.status();
+  EXPECT_EQ(tus_->Get("alice", up.id)->offset, 3u);
+  // Cut off before the end: nothing vouches for what arrived.
+  auto cut =
+      tus_->Append("alice", up.id, 3, Body(next, 2, /*cut=*/9), Checksum(next, Algorithm::kSha256));
+  EXPECT_FALSE(cut.ok());
+  EXPECT_FALSE(IsTusChecksumMismatch(cut.status()));
+  EXPECT_EQ(tus_->Get("alice", up.id)->offset, 3u);
+  ASSERT_EQ(tus_->Append("alice", up.id, 3, Body(next), Checksum(next, Algorithm::kSha256))->offset,
+            15u);
+  ASSERT_TRUE(tus_->Append("alice", up.id, 15, Body(data.substr(15)))->done);
+  EXPECT_EQ(*Read("alice", "/f"), data);
+}
+
+TEST_F(TusTest, AChecksummedPatchEndingOnAChunkBoundary) {
+  using Algorithm = TusChecksum::Algorithm;
+  auto up = Create("alice", 12, "/f");
+  std::string version = VersionOf("alice", up.id);
+  ASSERT_EQ(
+      tus_->Append("alice", up.id, 0, Body("abcdefgh"), Checksum("abcdefgh", Algorithm::kSha1))
+          ->offset,
+      8u);
+  EXPECT_TRUE(kvs_.List(keys::UserRow("alice", "tustail/") + up.id, {})->cells.empty());
+  ASSERT_TRUE(
+      tus_->Append("alice", up.id, 8, Body("ijkl"), Checksum("ijkl", Algorithm::kSha1))->done);
+  EXPECT_EQ(*Read("alice", "/f"), "abcdefghijkl");
+  EXPECT_EQ(ChunksOf("alice", version), 3);
+}
+
+TEST_F(TusTest, TerminationDeletesChunksOfARefusedPatch) {
+  const std::string data(40, 'x');
+  auto up = Create("alice", data.size(), "/f");
+  std::string version = VersionOf("alice", up.id);
+  auto wrong =
+      tus_->Append("alice", up.id, 0, Body(data), Checksum("other", TusChecksum::Algorithm::kSha1));
+  EXPECT_TRUE(IsTusChecksumMismatch(wrong.status()));
+  EXPECT_EQ(ChunksOf("alice", version), 10);  // stored as they filled, never named
+  ASSERT_TRUE(tus_->Terminate("alice", up.id).ok());
+  EXPECT_EQ(ChunksOf("alice", version), 0);
 }
 
 TEST_F(TusTest, AtMostAHundredUploadsInProgress) {
@@ -351,6 +422,25 @@ TEST(TusHeadersTest, Numbers) {
     EXPECT_FALSE(ParseTusNumber(bad, 10, "Upload-Length").ok()) << bad;
   }
   EXPECT_EQ(*ParseTusNumber("18446744073709551615", UINT64_MAX, "x"), UINT64_MAX);
+}
+
+TEST(TusHeadersTest, Checksum) {
+  // sha1("abc") and sha256("abc").
+  auto sha1 = ParseTusChecksum("sha1 qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
+  ASSERT_TRUE(sha1.ok()) << sha1.status();
+  EXPECT_EQ(sha1->algorithm, TusChecksum::Algorithm::kSha1);
+  EXPECT_EQ(absl::BytesToHexString(sha1->digest), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(ParseTusChecksum("sha1 qZk+NkcGgWq6PiVxeFDCbJzQ2J0")->digest, sha1->digest);
+  auto sha256 = ParseTusChecksum("sha256 ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+  ASSERT_TRUE(sha256.ok()) << sha256.status();
+  EXPECT_EQ(sha256->algorithm, TusChecksum::Algorithm::kSha256);
+  EXPECT_EQ(sha256->digest.size(), 32u);
+  for (const char* bad :
+       {"", "sha1", "sha1 ", "md5 kAFQmDzST7DWlj99KOF/cg==", "SHA1 qZk+NkcGgWq6PiVxeFDCbJzQ2J0=",
+        "sha1  qZk+NkcGgWq6PiVxeFDCbJzQ2J0=", "sha1 ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=",
+        "sha256 qZk+NkcGgWq6PiVxeFDCbJzQ2J0=", "sha1 qZk-NkcGgWq6PiVxeFDCbJzQ2J0="}) {
+    EXPECT_FALSE(ParseTusChecksum(bad).ok()) << bad;
+  }
 }
 
 TEST(TusHeadersTest, Metadata) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "drive/tus.h"
@@ -12,6 +13,8 @@ namespace penncloud::frontend {
 namespace {
 
 constexpr char kTusVersion[] = "1.0.0";
+constexpr char kTusExtensions[] = "creation,creation-with-upload,termination,checksum,expiration";
+constexpr char kOffsetStream[] = "application/offset+octet-stream";
 constexpr char kUploadsPath[] = "/api/uploads/";
 constexpr int64_t kSweepIntervalMs = 60 * 1000;
 
@@ -40,6 +43,9 @@ Response WithTus(Response res) {
 }
 
 Response TusError(const absl::Status& status) {
+  if (drive::IsTusChecksumMismatch(status)) {
+    return WithTus(ErrorResponse(460, std::string(status.message())));
+  }
   int code = 0;
   switch (status.code()) {
     case absl::StatusCode::kNotFound:
@@ -80,7 +86,29 @@ Response Progress(const drive::TusUploadInfo& info, int status) {
   res.status = status;
   res.headers.Set("Upload-Offset", absl::StrCat(info.offset));
   res.headers.Set("Upload-Length", absl::StrCat(info.length));
+  // A finished upload's file does not expire; only the unfinished upload does.
+  if (!info.done) res.headers.Set("Upload-Expires", HttpDate(info.expires_ms));
   return WithTus(std::move(res));
+}
+
+// The request body as TusStore reads it.
+drive::TusByteSource BodyOf(Request& req) {
+  return [&req](size_t max) -> absl::StatusOr<std::string> {
+    if (req.body_reader == nullptr) {
+      std::string all;
+      all.swap(req.body);
+      return all;
+    }
+    return req.body_reader->Read(max);
+  };
+}
+
+// Upload-Checksum, if the request has one.
+absl::StatusOr<std::optional<drive::TusChecksum>> ChecksumOf(const Request& req) {
+  if (!req.headers.Has("Upload-Checksum")) return std::nullopt;
+  auto checksum = drive::ParseTusChecksum(req.headers.Get("Upload-Checksum"));
+  if (!checksum.ok()) return checksum.status();
+  return *checksum;
 }
 
 }  // namespace
@@ -93,8 +121,9 @@ void RegisterTusRoutes(Router& router, const ApiContext& ctx) {
     Response res;
     res.status = 204;
     res.headers.Set("Tus-Version", kTusVersion);
-    res.headers.Set("Tus-Extension", "creation,termination");
+    res.headers.Set("Tus-Extension", kTusExtensions);
     res.headers.Set("Tus-Max-Size", absl::StrCat(max_length));
+    res.headers.Set("Tus-Checksum-Algorithm", drive::kTusChecksumAlgorithms);
     return WithTus(std::move(res));
   };
   Handler create = WithSession(
@@ -114,15 +143,31 @@ void RegisterTusRoutes(Router& router, const ApiContext& ctx) {
         }
         auto metadata = drive::ParseTusMetadata(req.headers.Get("Upload-Metadata"));
         if (!metadata.ok()) return TusError(metadata.status());
+        // creation-with-upload: the first bytes may come with the creation.
+        const bool with_bytes = req.headers.Get("Content-Type") == kOffsetStream;
+        if (!with_bytes && req.content_length.value_or(0) > 0) {
+          return WithTus(ErrorResponse(415, "a body must be application/offset+octet-stream"));
+        }
+        auto checksum = ChecksumOf(req);
+        if (!checksum.ok()) return TusError(checksum.status());
         auto info = tus->Create(s.username, *length, *metadata);
         if (!info.ok()) return TusError(info.status());
+        if (with_bytes) {
+          // The upload exists whatever happens to its first bytes: the answer says how far
+          // it got, and the client goes on with PATCH from there.
+          auto appended = tus->Append(s.username, info->id, 0, BodyOf(req), *checksum);
+          if (!appended.ok()) appended = tus->Get(s.username, info->id);
+          if (appended.ok()) info = std::move(appended);
+        }
         Response res = Progress(*info, 201);
         res.headers.Set("Location", absl::StrCat(kUploadsPath, info->id));
         return res;
       }));
+  const RouteOptions streamed{
+      .stream_body = true, .max_body = kMaxUploadBytes, .nonblocking = false};
   for (const char* path : {"/api/uploads", kUploadsPath}) {
     router.Add("OPTIONS", path, options);
-    router.Add("POST", path, create);
+    router.Add("POST", path, create, streamed);
   }
   router.Add("OPTIONS", "/api/uploads/{id}", options);
 
@@ -136,8 +181,7 @@ void RegisterTusRoutes(Router& router, const ApiContext& ctx) {
   router.Add(
       "PATCH", "/api/uploads/{id}",
       WithSession(ctx, Tus([tus](Request& req, const accounts::Session& s) {
-                    std::string_view type = req.headers.Get("Content-Type");
-                    if (type != "application/offset+octet-stream") {
+                    if (req.headers.Get("Content-Type") != kOffsetStream) {
                       return WithTus(ErrorResponse(
                           415, "Content-Type must be application/offset+octet-stream"));
                     }
@@ -147,19 +191,14 @@ void RegisterTusRoutes(Router& router, const ApiContext& ctx) {
                     auto offset = drive::ParseTusNumber(req.headers.Get("Upload-Offset"),
                                                         UINT64_MAX, "Upload-Offset");
                     if (!offset.ok()) return TusError(offset.status());
-                    drive::TusByteSource body = [&req](size_t max) -> absl::StatusOr<std::string> {
-                      if (req.body_reader == nullptr) {
-                        std::string all;
-                        all.swap(req.body);
-                        return all;
-                      }
-                      return req.body_reader->Read(max);
-                    };
-                    auto info = tus->Append(s.username, req.params["id"], *offset, body);
+                    auto checksum = ChecksumOf(req);
+                    if (!checksum.ok()) return TusError(checksum.status());
+                    auto info =
+                        tus->Append(s.username, req.params["id"], *offset, BodyOf(req), *checksum);
                     if (!info.ok()) return TusError(info.status());
                     return Progress(*info, 204);
                   })),
-      RouteOptions{.stream_body = true, .max_body = kMaxUploadBytes, .nonblocking = false});
+      streamed);
 
   router.Add("DELETE", "/api/uploads/{id}",
              WithSession(ctx, Tus([tus](Request& req, const accounts::Session& s) {

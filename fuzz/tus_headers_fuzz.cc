@@ -1,7 +1,9 @@
 // The tus header parsers (drive/tus_headers.h) on arbitrary bytes. The first byte picks
-// the parser. Upload-Metadata: a parsed header is within the limits, and encoding what came
-// out parses back to the same map. Numbers: a parsed value is within its bound and is the
-// input's digits.
+// the parser (odd: a number; even: metadata, or a checksum when its bit 1 is set).
+// Upload-Metadata: a parsed header is within the limits, and encoding what came out parses
+// back to the same map. Numbers: a parsed value is within its bound and is the input's
+// digits. Upload-Checksum: the digest is its algorithm's size, and encoding it again parses
+// back to the same checksum.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,6 +18,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace penncloud::drive;
   if (size == 0) return 0;
   std::string_view header(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (data[0] % 4 == 2) {
+    auto checksum = ParseTusChecksum(header);
+    if (!checksum.ok()) return 0;
+    const bool sha1 = checksum->algorithm == TusChecksum::Algorithm::kSha1;
+    FUZZ_CHECK(checksum->digest.size() == (sha1 ? 20u : 32u));
+    auto reparsed = ParseTusChecksum(
+        absl::StrCat(sha1 ? "sha1 " : "sha256 ", absl::Base64Escape(checksum->digest)));
+    FUZZ_CHECK(reparsed.ok() && reparsed->algorithm == checksum->algorithm &&
+               reparsed->digest == checksum->digest);
+    return 0;
+  }
   if (data[0] % 2 == 0) {
     auto metadata = ParseTusMetadata(header);
     if (!metadata.ok()) return 0;

@@ -5,6 +5,8 @@
 //   wrong offset, 415 for a wrong Content-Type, 404 for another user's upload and after
 //   termination.
 // - An upload in pieces lands like a PUT: same bytes, an older version kept, found by name.
+// - Each extension with curl: bytes with the creation, Upload-Checksum (460 on a mismatch,
+//   the offset unmoved), Upload-Expires on every answer about an unfinished upload.
 // - The frontend serving a 40 MiB upload is SIGKILLed mid-upload; the client resumes at the
 //   durable offset through the coordinator on the other frontend and finishes; the download
 //   is byte-exact, and the bytes sent twice stay within one chunk.
@@ -17,6 +19,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "tests/drive/drive_cluster.h"
 #include "tests/support/kvs_group.h"
@@ -141,6 +145,15 @@ class TusSystemTest : public ::testing::Test {
                              file, "'"),
                 location);
   }
+  // "<algorithm> <base64 digest>" of `bytes`, digested by coreutils' sha1sum or sha256sum.
+  std::string ChecksumHeader(const std::string& algorithm, const std::string& bytes) {
+    std::string file = cluster->dir + "/digest.tmp";
+    std::ofstream(file, std::ios::binary) << bytes;
+    std::string hex;
+    Shell(absl::StrCat(algorithm, "sum '", file, "'"), &hex);
+    hex = hex.substr(0, hex.find(' '));
+    return absl::StrCat("Upload-Checksum: ", algorithm, " ", Base64(absl::HexStringToBytes(hex)));
+  }
   Reply Head(const std::string& user, const std::string& location) {
     return Curl(user, "", "-I -H 'Tus-Resumable: 1.0.0'", location);
   }
@@ -151,8 +164,10 @@ TEST_F(TusSystemTest, OptionsAdvertiseTheProtocol) {
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(r.Header("tus-version"), "1.0.0");
   EXPECT_EQ(r.Header("tus-resumable"), "1.0.0");
-  EXPECT_EQ(r.Header("tus-extension"), "creation,termination");
+  EXPECT_EQ(r.Header("tus-extension"),
+            "creation,creation-with-upload,termination,checksum,expiration");
   EXPECT_EQ(r.Header("tus-max-size"), absl::StrCat(uint64_t{1} << 40));
+  EXPECT_EQ(r.Header("tus-checksum-algorithm"), "sha1,sha256");
 }
 
 TEST_F(TusSystemTest, ErrorCases) {
@@ -260,6 +275,87 @@ TEST_F(TusSystemTest, UploadInPiecesLandsLikeAPut) {
   EXPECT_EQ(listing["usage"]["used"].get<uint64_t>(),
             std::string("first version, a little text").size() +
                 std::string("second, replacing the first!").size());
+}
+
+// An Upload-Expires value: an RFC 7231 date, as seconds since the epoch (0 if it is not one).
+int64_t ExpiresAt(const std::string& value) {
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", value, absl::UTCTimeZone(), &t, &error)) {
+    return 0;
+  }
+  return absl::ToUnixSeconds(t);
+}
+
+TEST_F(TusSystemTest, ExtensionsWithCurl) {
+  std::string erin = SignUp("erin");
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto create_with = [&](const std::string& headers, uint64_t length, const std::string& path,
+                         const std::string& bytes) {
+    std::string file = cluster->dir + "/create.tmp";
+    std::ofstream(file, std::ios::binary) << bytes;
+    return Curl("erin", erin,
+                absl::StrCat("-X POST -H 'Tus-Resumable: 1.0.0' -H 'Upload-Length: ", length,
+                             "' -H 'Upload-Metadata: path ", Base64(path), "' ", headers,
+                             " --data-binary @'", file, "'"),
+                "/api/uploads/");
+  };
+  const std::string offset_stream = "-H 'Content-Type: application/offset+octet-stream'";
+
+  // creation-with-upload, and expiration: 24 h from now, on the creation and on HEAD.
+  Reply created = create_with(offset_stream, 11, "/hello.txt", "hello ");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.Header("upload-offset"), "6");
+  std::string location = created.Header("location");
+  std::string expires = created.Header("upload-expires");
+  EXPECT_NEAR(ExpiresAt(expires), now + 24 * 3600, 600) << expires;
+  Reply head = Head("erin", location);
+  EXPECT_EQ(head.Header("upload-offset"), "6");
+  EXPECT_EQ(head.Header("upload-expires"), expires);
+  // A body of another type is refused before anything is created.
+  EXPECT_EQ(create_with("-H 'Content-Type: text/plain'", 11, "/other.txt", "hello ").status, 415);
+
+  // checksum: a wrong digest is 460 and keeps nothing; an algorithm not offered is 400.
+  auto patch_with = [&](const std::string& header, const std::string& bytes) {
+    std::string file = cluster->dir + "/patch.tmp";
+    std::ofstream(file, std::ios::binary) << bytes;
+    return Curl("erin", erin,
+                absl::StrCat("-X PATCH -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 6' ",
+                             offset_stream, " -H '", header, "' --data-binary @'", file, "'"),
+                location);
+  };
+  Reply wrong = patch_with(ChecksumHeader("sha1", "world"), "w0rld");
+  EXPECT_EQ(wrong.status, 460) << wrong.body;
+  EXPECT_EQ(Head("erin", location).Header("upload-offset"), "6");
+  EXPECT_EQ(patch_with("Upload-Checksum: md5 fbz/MPN8g+6gC1fQd9y4gg==", "world").status, 400);
+  Reply right = patch_with(ChecksumHeader("sha1", "world"), "world");
+  EXPECT_EQ(right.status, 204) << right.body;
+  EXPECT_EQ(right.Header("upload-offset"), "11");
+  // Finished: the file does not expire, so neither answer says it would.
+  EXPECT_EQ(right.Header("upload-expires"), "");
+  EXPECT_EQ(Curl("erin", "", "", "/api/files/content?path=/hello.txt").body, "hello world");
+
+  // The whole file with its creation, vouched for by sha256.
+  const std::string whole = "all at once";
+  Reply at_once = create_with(offset_stream + " -H '" + ChecksumHeader("sha256", whole) + "'",
+                              whole.size(), "/once.txt", whole);
+  EXPECT_EQ(at_once.status, 201) << at_once.body;
+  EXPECT_EQ(at_once.Header("upload-offset"), absl::StrCat(whole.size()));
+  EXPECT_EQ(Curl("erin", "", "", "/api/files/content?path=/once.txt").body, whole);
+  // A creation whose bytes fail their checksum still creates: it answers offset 0, and the
+  // client goes on with PATCH.
+  Reply refused = create_with(offset_stream + " -H '" + ChecksumHeader("sha256", whole) + "'",
+                              whole.size(), "/later.txt", "not at once");
+  EXPECT_EQ(refused.status, 201) << refused.body;
+  EXPECT_EQ(refused.Header("upload-offset"), "0");
+  EXPECT_EQ(
+      Curl("erin", erin, "-X DELETE -H 'Tus-Resumable: 1.0.0'", refused.Header("location")).status,
+      204);
+
+  // Nothing held back for uploads in progress: the usage is the two files.
+  auto listing =
+      nlohmann::json::parse(Curl("erin", "", "", "/api/files?path=/").body, nullptr, false);
+  EXPECT_EQ(listing["usage"]["used"].get<uint64_t>(), 11 + whole.size());
 }
 
 // Bytes received so far on the live connections to a listening port (ss -i counts them
