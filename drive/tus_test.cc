@@ -367,6 +367,7 @@ TEST_P(TusCrashTest, ReservationsAreReleasedOnceWhereverItStops) {
       ASSERT_TRUE(rest.ok() && rest->done) << rest.status();
     }
     if (!dropped_id_.empty()) {
+      // Done already (404), or finished now.
       auto again = next.tus.Terminate("alice", dropped_id_);
       EXPECT_TRUE(again.ok() || absl::IsNotFound(again)) << again;
       EXPECT_TRUE(absl::IsNotFound(next.tus.Get("alice", dropped_id_).status()));
