@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/write_deadline.h"
+#include "http/response_head.h"
 
 namespace penncloud::coordinator {
 namespace {
@@ -132,9 +133,8 @@ void WriteResponseHead(const http::response_header<>& in, const ResponseFraming&
   out.clear();
   out.append(framing.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   const unsigned status = in.result_int();
-  beast::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
   absl::StrAppend(&out, status, " ");
-  out.append(reason.data(), reason.size());
+  out.append(penncloud::http::ReasonPhrase(static_cast<int>(status)));
   out.append("\r\n");
   for (const auto& f : in) {
     if (f.name() != http::field::unknown && HopByHop(f.name())) continue;

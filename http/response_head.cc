@@ -23,14 +23,20 @@ void AppendNumber(std::string& out, uint64_t n) {
 
 }  // namespace
 
+std::string_view ReasonPhrase(int status) {
+  if (status == 460) return "Checksum Mismatch";  // tus 1.0's checksum extension
+  const auto known = boost::beast::http::int_to_status(static_cast<unsigned>(status));
+  if (known == boost::beast::http::status::unknown) return {};
+  auto reason = boost::beast::http::obsolete_reason(known);
+  return {reason.data(), reason.size()};
+}
+
 void WriteResponseHead(const Response& res, const ResponseFraming& framing, std::string& out) {
   out.clear();
   out.append(framing.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   AppendNumber(out, static_cast<uint64_t>(res.status));
   out.push_back(' ');
-  auto reason =
-      boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(res.status));
-  out.append(reason.data(), reason.size());
+  out.append(ReasonPhrase(res.status));
   out.append("\r\n");
   for (const auto& [name, value] : res.headers.fields()) {
     if (Framing(name)) continue;

@@ -20,6 +20,10 @@ struct ResponseFraming {
   std::string_view date = {};  // the Date field's value (http_date.h); none when empty
 };
 
+// The reason phrase of `status`: the registered one, tus's for 460, else none (a status
+// line may end after its code and a space; Beast would write "<unknown-status>").
+std::string_view ReasonPhrase(int status);
+
 // Writes the status line, `res`'s header fields and the framing fields into `out` (cleared
 // first), through the blank line that ends the head.
 void WriteResponseHead(const Response& res, const ResponseFraming& framing, std::string& out);

@@ -50,6 +50,14 @@ TEST(ResponseHead, TheDateGoesBeforeTheFraming) {
             "Content-Length: 2\r\n\r\n");
 }
 
+TEST(ResponseHead, UnregisteredStatusesHaveTusOrNoReason) {
+  std::string out;
+  WriteResponseHead(WithFields(460, {}), {.length = 0}, out);
+  EXPECT_EQ(out, "HTTP/1.1 460 Checksum Mismatch\r\nContent-Length: 0\r\n\r\n");
+  WriteResponseHead(WithFields(470, {}), {.length = 0}, out);
+  EXPECT_EQ(out, "HTTP/1.1 470 \r\nContent-Length: 0\r\n\r\n");
+}
+
 TEST(ResponseHead, ReusedStringIsRewrittenNotAppended) {
   std::string out = "left over from before";
   WriteResponseHead(WithFields(507, {}), {.length = 0}, out);
