@@ -4,14 +4,20 @@
 //
 // A fresh process per image (rather than a pool of long-lived ones): a hostile image that
 // corrupts the decoder's memory cannot touch the next user's image, and the limits start
-// from zero each time. Spawning costs a few milliseconds against tens for decoding, and the
-// cache (drive/thumbnail_cache.h) makes it a once-per-file cost. At most `max_concurrent`
+// from zero each time. Starting `thumbnailer` costs more than decoding a photo (libvips opens
+// 144 shared libraries), so by default the children are forked from a zygote
+// (drive/thumbnailer_zygote.h) that loaded libvips once and never reads an image; the cache
+// (drive/thumbnail_cache.h) makes even that a once-per-file cost. At most `max_concurrent`
 // children run at once per server, so a burst of requests queues rather than forks wide.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -27,6 +33,9 @@ struct ThumbnailProcessOptions {
   ThumbnailerLimits limits;
   // Children running at once; more requests wait up to limits.wall_ms for a turn.
   int max_concurrent = 2;
+  // Fork each child from one long-lived `command --zygote` instead of starting `command`
+  // per image. Falls back to starting it per image if the zygote runs more than one thread.
+  bool zygote = false;
 };
 
 // Where the image comes from, a piece at a time ("" at the end), so the server never holds
@@ -35,7 +44,9 @@ using ByteSource = std::function<absl::StatusOr<std::string>()>;
 
 class ThumbnailProcess {
  public:
+  // With options.zygote, starts the zygote (its readiness is awaited on first use).
   explicit ThumbnailProcess(ThumbnailProcessOptions options);
+  ~ThumbnailProcess();
 
   // The thumbnail of `side` pixels of the image `source` yields.
   // Errors: kFailedPrecondition when the image cannot be thumbnailed (not an image,
@@ -46,14 +57,30 @@ class ThumbnailProcess {
 
   const ThumbnailProcessOptions& options() const { return options_; }
 
+  // The zygote's pid, 0 while none runs (it starts again on the next Make).
+  pid_t zygote_pid();
+  // Whether children are forked from the zygote, false once it was found multi-threaded.
+  bool forking();
+
  private:
+  class Zygote;
+  struct Started;
+
   bool Acquire();
   void Release();
+  absl::StatusOr<Started> Start(int side, std::chrono::steady_clock::time_point deadline);
+  absl::StatusOr<Started> ForkFromZygote(int side, std::chrono::steady_clock::time_point deadline);
+  void RetireZygote(uint64_t generation);
 
   const ThumbnailProcessOptions options_;
   std::mutex mu_;
   std::condition_variable turn_;
   int running_ = 0;  // GUARDED_BY(mu_)
+
+  std::mutex zygote_mu_;
+  std::unique_ptr<Zygote> zygote_;  // GUARDED_BY(zygote_mu_)
+  uint64_t zygotes_started_ = 0;    // GUARDED_BY(zygote_mu_)
+  bool zygote_threaded_ = false;    // GUARDED_BY(zygote_mu_)
 };
 
 }  // namespace penncloud::drive

@@ -1,5 +1,6 @@
-// The sandbox around the decoder: the real `thumbnailer` binary, and stand-ins that crash,
-// hang or spin, run through ThumbnailProcess as the frontend runs them.
+// The sandbox around the decoder: the real `thumbnailer` binary, spawned per image and as a
+// zygote, and stand-ins that crash, hang or spin, run through ThumbnailProcess as the
+// frontend runs them.
 #include "drive/thumbnail_process.h"
 
 #include <fcntl.h>
@@ -12,7 +13,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -28,10 +31,12 @@ using testing::DeclaredPng;
 using testing::ImageSize;
 using testing::TestImage;
 
-// The thumbnailer built beside this test (both land in build/<dir>/bin).
-std::string ThumbnailerPath() {
-  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "thumbnailer").string();
+// A binary built beside this test (all land in build/<dir>/bin).
+std::string Sibling(const std::string& name) {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / name).string();
 }
+
+std::string ThumbnailerPath() { return Sibling("thumbnailer"); }
 
 // Yields `bytes` in pieces of `piece` bytes, as drive::Reader::Next would.
 ByteSource Pieces(std::string bytes, size_t piece = 4096) {
@@ -44,8 +49,8 @@ ByteSource Pieces(std::string bytes, size_t piece = 4096) {
   };
 }
 
-ThumbnailProcess Real(ThumbnailerLimits limits = {}) {
-  return ThumbnailProcess({.command = {ThumbnailerPath()}, .limits = limits});
+ThumbnailProcess Real(ThumbnailerLimits limits = {}, bool zygote = false) {
+  return ThumbnailProcess({.command = {ThumbnailerPath()}, .limits = limits, .zygote = zygote});
 }
 
 ThumbnailProcess StandIn(const std::string& script, int wall_ms = 10000) {
@@ -59,7 +64,20 @@ class ThumbnailProcessTest : public ::testing::Test {
   static void SetUpTestSuite() { ASSERT_TRUE(InitThumbnailDecoder().ok()); }
 };
 
-TEST_F(ThumbnailProcessTest, RealThumbnailerShrinksAnImageFedInPieces) {
+// The real thumbnailer, spawned per image (false) and forked from its zygote (true): the
+// same answers either way.
+class RealThumbnailerTest : public ThumbnailProcessTest,
+                            public ::testing::WithParamInterface<bool> {
+ protected:
+  ThumbnailProcess Real(ThumbnailerLimits limits = {}) {
+    return drive::Real(limits, /*zygote=*/GetParam());
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(SpawnedAndForked, RealThumbnailerTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Forked" : "Spawned"; });
+
+TEST_P(RealThumbnailerTest, RealThumbnailerShrinksAnImageFedInPieces) {
   auto process = Real();
   auto thumb = process.Make(128, Pieces(TestImage(ImageFormat::kPng, 800, 400)));
   ASSERT_TRUE(thumb.ok()) << thumb.status();
@@ -68,7 +86,7 @@ TEST_F(ThumbnailProcessTest, RealThumbnailerShrinksAnImageFedInPieces) {
 
 // Each loader, its worker threads and the encoder run under the syscall filter: one call
 // it does not allow would kill the thumbnailer with SIGSYS.
-TEST_F(ThumbnailProcessTest, RealThumbnailerDecodesEveryFormatUnderTheFilter) {
+TEST_P(RealThumbnailerTest, RealThumbnailerDecodesEveryFormatUnderTheFilter) {
   auto process = Real();
   for (auto [format, alpha] : {std::pair{ImageFormat::kJpeg, false},
                                {ImageFormat::kPng, true},
@@ -81,7 +99,7 @@ TEST_F(ThumbnailProcessTest, RealThumbnailerDecodesEveryFormatUnderTheFilter) {
   }
 }
 
-TEST_F(ThumbnailProcessTest, DecompressionBombIsRefusedWithItsReason) {
+TEST_P(RealThumbnailerTest, DecompressionBombIsRefusedWithItsReason) {
   auto process = Real();
   auto thumb = process.Make(256, Pieces(DeclaredPng(50000, 50000)));
   ASSERT_TRUE(absl::IsFailedPrecondition(thumb.status())) << thumb.status();
@@ -91,7 +109,7 @@ TEST_F(ThumbnailProcessTest, DecompressionBombIsRefusedWithItsReason) {
 
 // The decoders' error paths (and glibc's, freeing what they had) stay inside the filter too:
 // a refusal, not a crash.
-TEST_F(ThumbnailProcessTest, TruncatedAndForeignBytesAreRefused) {
+TEST_P(RealThumbnailerTest, TruncatedAndForeignBytesAreRefused) {
   auto process = Real();
   for (ImageFormat format :
        {ImageFormat::kJpeg, ImageFormat::kPng, ImageFormat::kWebp, ImageFormat::kGif}) {
@@ -106,7 +124,7 @@ TEST_F(ThumbnailProcessTest, TruncatedAndForeignBytesAreRefused) {
   EXPECT_NE(text.status().message().find("not a JPEG"), std::string::npos);
 }
 
-TEST_F(ThumbnailProcessTest, InputOverTheLimitIsRefused) {
+TEST_P(RealThumbnailerTest, InputOverTheLimitIsRefused) {
   ThumbnailerLimits limits;
   limits.max_input_bytes = 10000;
   auto process = Real(limits);
@@ -142,7 +160,7 @@ TEST_F(ThumbnailProcessTest, DecoderThatSpinsIsEndedByTheCpuLimit) {
   EXPECT_NE(thumb.status().message().find("CPU"), std::string::npos);
 }
 
-TEST_F(ThumbnailProcessTest, MemoryLimitStopsTheRealDecoder) {
+TEST_P(RealThumbnailerTest, MemoryLimitStopsTheRealDecoder) {
   // A 5000 x 5000 GIF frame is decoded whole (100 MB of RGBA) before it is shrunk: within
   // the default limit, not within 96 MiB of address space (libvips itself starts in less).
   std::string gif = testing::SolidGif(5000, 5000);
@@ -205,6 +223,185 @@ TEST_F(ThumbnailProcessTest, GarbledOutputOverTheLimitIsAnError) {
   ThumbnailProcess process(
       {.command = {"/bin/sh", "-c", "head -c 100000 /dev/zero"}, .limits = limits});
   EXPECT_TRUE(absl::IsInternal(process.Make(64, Pieces("x")).status()));
+}
+
+// A zygote whose children do what the image says (drive/thumbnailer_standin.cc).
+ThumbnailProcess StandInZygote(ThumbnailerLimits limits = {}, const std::string& flag = "") {
+  std::vector<std::string> command = {Sibling("thumbnailer_standin")};
+  if (!flag.empty()) command.push_back(flag);
+  return ThumbnailProcess({.command = command, .limits = limits, .zygote = true});
+}
+
+// The pid of the child that answered "pid", and its parent's.
+std::pair<pid_t, pid_t> ChildAndParent(ThumbnailProcess& process) {
+  auto out = process.Make(64, Pieces("pid"));
+  EXPECT_TRUE(out.ok()) << out.status();
+  std::pair<pid_t, pid_t> pids{-1, -1};
+  std::istringstream(out.ok() ? *out : "") >> pids.first >> pids.second;
+  return pids;
+}
+
+// Waits (at most 5 s) until `pid`, a child of this process, has exited.
+bool Exited(pid_t pid) {
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos || line.substr(close + 2, 1) == "Z") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Each image gets its own process, never the zygote, and that process is this one's child:
+// it can be waited for and killed without the zygote.
+TEST_F(ThumbnailProcessTest, ZygoteForksAFreshChildOfTheServerPerImage) {
+  auto process = StandInZygote();
+  auto [first, first_parent] = ChildAndParent(process);
+  auto [second, second_parent] = ChildAndParent(process);
+  pid_t zygote = process.zygote_pid();
+  EXPECT_TRUE(process.forking());
+  EXPECT_GT(zygote, 0);
+  EXPECT_GT(first, 0);
+  EXPECT_NE(first, second);
+  EXPECT_NE(first, zygote);
+  EXPECT_NE(second, zygote);
+  EXPECT_EQ(first_parent, ::getpid());
+  EXPECT_EQ(second_parent, ::getpid());
+  // Both were reaped (no zombie left): neither is a process any more.
+  EXPECT_FALSE(std::filesystem::exists("/proc/" + std::to_string(first)));
+  EXPECT_EQ(process.zygote_pid(), zygote);  // and it served both
+}
+
+// A forked child that crashes, hits the syscall filter, spins or hangs is reported as a
+// spawned one is, and the zygote it came from is replaced: a probing image learns nothing
+// of the next one's memory layout.
+TEST_F(ThumbnailProcessTest, ZygoteChildrenThatMisbehaveAreReportedAndTheZygoteReplaced) {
+  ThumbnailerLimits limits;
+  limits.cpu_seconds = 1;
+  limits.wall_ms = 20000;  // a second of CPU takes many seconds on a loaded machine
+  auto process = StandInZygote(limits);
+  limits.wall_ms = 1000;
+  auto impatient = StandInZygote(limits);
+  struct Case {
+    ThumbnailProcess& process;
+    std::string what, says;
+  };
+  for (const Case& c : {Case{process, "crash", "signal 11"}, Case{process, "syscall", "signal 31"},
+                        Case{process, "spin", "too much CPU time"},
+                        Case{impatient, "hang", "longer than 1000 ms"}}) {
+    SCOPED_TRACE(c.what);
+    (void)ChildAndParent(c.process);  // the zygote is up
+    pid_t zygote = c.process.zygote_pid();
+    auto start = std::chrono::steady_clock::now();
+    auto thumb = c.process.Make(64, Pieces(c.what));
+    ASSERT_TRUE(absl::IsFailedPrecondition(thumb.status())) << thumb.status();
+    EXPECT_NE(thumb.status().message().find(c.says), std::string::npos) << thumb.status();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+    EXPECT_NE(c.process.zygote_pid(), zygote);
+    EXPECT_TRUE(Exited(zygote));
+  }
+  // Refusals that end in a normal exit keep the zygote.
+  pid_t zygote = process.zygote_pid();
+  auto refused = process.Make(64, Pieces("a word the stand-in does not know"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_EQ(process.zygote_pid(), zygote);
+}
+
+TEST_F(ThumbnailProcessTest, KilledZygoteIsReplacedOnNextUse) {
+  auto process = StandInZygote();
+  (void)ChildAndParent(process);
+  pid_t zygote = process.zygote_pid();
+  ASSERT_GT(zygote, 0);
+  ASSERT_EQ(::kill(zygote, SIGKILL), 0);
+  ASSERT_TRUE(Exited(zygote));
+  auto [child, parent] = ChildAndParent(process);
+  EXPECT_GT(child, 0);
+  EXPECT_NE(process.zygote_pid(), zygote);
+  EXPECT_GT(process.zygote_pid(), 0);
+}
+
+// A zygote killed while an image is being fed costs nothing: the child is the server's. One
+// killed while a child is being asked for fails that request, at once.
+TEST_F(ThumbnailProcessTest, ZygoteKilledMidRequestNeverHangsIt) {
+  auto process = StandInZygote();
+  (void)ChildAndParent(process);
+  bool killed = false;
+  auto fed = process.Make(64, [&, sent = false]() mutable -> absl::StatusOr<std::string> {
+    if (pid_t zygote = process.zygote_pid(); !killed && zygote > 0) {
+      killed = ::kill(zygote, SIGKILL) == 0;
+    }
+    if (sent) return std::string();
+    sent = true;
+    return std::string("pid");
+  });
+  EXPECT_TRUE(killed);
+  EXPECT_TRUE(fed.ok()) << fed.status();
+  for (int i = 0; i < 20; ++i) {
+    // (0 after a failed request: the next one starts a zygote.)
+    if (pid_t zygote = process.zygote_pid(); zygote > 0) {
+      ASSERT_EQ(::kill(zygote, SIGKILL), 0);
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto thumb = process.Make(64, Pieces("pid"));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_TRUE(thumb.ok() || absl::IsUnavailable(thumb.status())) << thumb.status();
+  }
+  auto [child, parent] = ChildAndParent(process);
+  EXPECT_EQ(parent, ::getpid());
+}
+
+// libvips and glib start no thread when initialised, so the real zygote forks; a zygote
+// with a second thread refuses to, and every image is then spawned.
+TEST_F(ThumbnailProcessTest, ThreadedZygoteFallsBackToSpawning) {
+  auto real = Real({}, /*zygote=*/true);
+  auto thumb = real.Make(64, Pieces(TestImage(ImageFormat::kPng, 64, 64)));
+  ASSERT_TRUE(thumb.ok()) << thumb.status();
+  EXPECT_TRUE(real.forking());
+
+  auto threaded = StandInZygote({}, "--threaded");
+  auto [child, parent] = ChildAndParent(threaded);
+  EXPECT_GT(child, 0);
+  EXPECT_EQ(parent, ::getpid());
+  EXPECT_FALSE(threaded.forking());
+  EXPECT_EQ(threaded.zygote_pid(), 0);
+}
+
+// What /proc says of `pid`: the value of `key` in its io file.
+uint64_t ProcIo(pid_t pid, const std::string& key) {
+  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+  std::string name;
+  uint64_t value = 0;
+  while (io >> name >> value) {
+    if (name == key + ":") return value;
+  }
+  ADD_FAILURE() << "no " << key << " for " << pid;
+  return 0;
+}
+
+// The real zygote passes the child's descriptors on without reading them: a 4000x3000
+// JPEG goes through, and the zygote has read no more than it had, and holds no descriptor
+// beyond its own three.
+TEST_F(ThumbnailProcessTest, ZygoteNeverReadsTheImage) {
+  auto process = Real({}, /*zygote=*/true);
+  auto warm = process.Make(64, Pieces(TestImage(ImageFormat::kPng, 64, 64)));
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  pid_t zygote = process.zygote_pid();
+  uint64_t before = ProcIo(zygote, "rchar");
+  std::string photo = TestImage(ImageFormat::kJpeg, 4000, 3000);
+  auto thumb = process.Make(256, Pieces(photo, 1 << 16));
+  ASSERT_TRUE(thumb.ok()) << thumb.status();
+  EXPECT_EQ(ImageSize(*thumb), std::make_pair(256, 192));
+  ASSERT_EQ(process.zygote_pid(), zygote);
+  EXPECT_LT(ProcIo(zygote, "rchar") - before, 4096u) << photo.size() << " bytes of image";
+  int fds = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(zygote) + "/fd")) {
+    EXPECT_LE(std::stoi(entry.path().filename().string()), 2);
+    ++fds;
+  }
+  EXPECT_EQ(fds, 3);
 }
 
 // The limits alone, in a forked child of the test: after LowerThumbnailerLimits no file or

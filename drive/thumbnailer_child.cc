@@ -160,6 +160,11 @@ int RunThumbnailer(int side, const ThumbnailerLimits& limits, int in_fd, int out
     WriteLine(err_fd, s.ToString());
     return kThumbnailerInternal;
   }
+  return RunInitialisedThumbnailer(side, limits, in_fd, out_fd, err_fd);
+}
+
+int RunInitialisedThumbnailer(int side, const ThumbnailerLimits& limits, int in_fd, int out_fd,
+                              int err_fd) {
   if (auto s = ConfineThumbnailer(limits); !s.ok()) {
     WriteLine(err_fd, s.ToString());
     return kThumbnailerInternal;

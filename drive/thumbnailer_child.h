@@ -21,9 +21,13 @@ absl::Status FilterThumbnailerSyscalls();
 // reading any input.
 absl::Status ConfineThumbnailer(const ThumbnailerLimits& limits);
 
-// Initialises libvips, confines the process, reads the image from `in_fd` (at most
-// limits.max_input_bytes), writes a thumbnail of `side` pixels to `out_fd`, and on failure
-// one line to `err_fd`. Returns the exit code (ThumbnailerExit).
+// Initialises libvips, then RunInitialisedThumbnailer.
 int RunThumbnailer(int side, const ThumbnailerLimits& limits, int in_fd, int out_fd, int err_fd);
+
+// With libvips initialised (InitThumbnailDecoder): confines the process, reads the image
+// from `in_fd` (at most limits.max_input_bytes), writes a thumbnail of `side` pixels to
+// `out_fd`, and on failure one line to `err_fd`. Returns the exit code (ThumbnailerExit).
+int RunInitialisedThumbnailer(int side, const ThumbnailerLimits& limits, int in_fd, int out_fd,
+                              int err_fd);
 
 }  // namespace penncloud::drive

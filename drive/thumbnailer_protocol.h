@@ -44,4 +44,27 @@ int ThumbnailerExitFor(const absl::Status& status);
 // argv[1..] for a thumbnail of `side` pixels under `limits`.
 std::vector<std::string> ThumbnailerArgs(int side, const ThumbnailerLimits& limits);
 
+// argv[1..] for the zygote (drive/thumbnailer_zygote.h) whose children run under `limits`.
+std::vector<std::string> ThumbnailerZygoteArgs(const ThumbnailerLimits& limits);
+
+// The zygote and the frontend exchange fixed-size messages over a SOCK_SEQPACKET socket,
+// the zygote's descriptor 0. Frontend to zygote, per image: the side, with the child's
+// stdin, stdout and stderr attached (SCM_RIGHTS, in that order).
+struct ZygoteRequest {
+  int32_t side;
+};
+
+enum ZygoteMessageKind : int32_t {
+  kZygoteReady = 1,     // once, after libvips is up; value: 1, its thread count
+  kZygoteStarted = 2,   // per request; value: the child's pid, a child of the frontend
+  kZygoteFailed = 3,    // per request; value: the errno of the failed fork
+  kZygoteThreaded = 4,  // instead of either, then the zygote exits; value: its thread count
+};
+
+// Zygote to frontend.
+struct ZygoteMessage {
+  int32_t kind;
+  int32_t value;
+};
+
 }  // namespace penncloud::drive

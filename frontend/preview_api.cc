@@ -22,6 +22,9 @@ ABSL_FLAG(std::string, thumbnailer, "",
 ABSL_FLAG(int, thumbnail_timeout_ms, 15000,
           "wall-clock limit of one thumbnail, after which its decoder is killed");
 ABSL_FLAG(int, thumbnail_concurrency, 2, "thumbnail decoders running at once per frontend");
+ABSL_FLAG(bool, thumbnail_zygote, true,
+          "fork each thumbnailer from one that loaded libvips once, rather than start one per "
+          "image (drive/thumbnailer_zygote.h)");
 
 namespace penncloud::frontend {
 namespace {
@@ -77,6 +80,7 @@ std::shared_ptr<Previews> SharedPreviews(const ApiContext& ctx) {
   options.command = {ThumbnailerBinary()};
   options.limits.wall_ms = absl::GetFlag(FLAGS_thumbnail_timeout_ms);
   options.max_concurrent = std::max(1, absl::GetFlag(FLAGS_thumbnail_concurrency));
+  options.zygote = absl::GetFlag(FLAGS_thumbnail_zygote);
   auto previews = std::make_shared<Previews>(SharedDrive(ctx), ctx.store, std::move(options));
   slot = previews;
   return previews;

@@ -8,13 +8,14 @@
 // The user comes from the session, as for /api/files/content; a "/Shared with me" path is
 // checked like a download there (share_api.h), and public links have their own route.
 //
-// The image is decoded in a separate `thumbnailer` process under resource limits
-// (drive/thumbnail_process.h), fed from the drive a chunk at a time; the result is kept in
-// the store under the file's content version (drive/thumbnail_cache.h), so the next request
-// for that size costs one read.
+// The image is decoded in a separate `thumbnailer` process under resource limits, forked
+// from a zygote (drive/thumbnail_process.h), fed from the drive a chunk at a time; the
+// result is kept in the store under the file's content version (drive/thumbnail_cache.h),
+// so the next request for that size costs one read.
 //
 // Flags: --thumbnailer (the binary; default: beside the frontend's own),
-// --thumbnail_timeout_ms, --thumbnail_concurrency.
+// --thumbnail_timeout_ms, --thumbnail_concurrency, --thumbnail_zygote (false: start a
+// thumbnailer per image, as before the zygote).
 #pragma once
 
 #include <optional>

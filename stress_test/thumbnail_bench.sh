@@ -4,6 +4,8 @@
 # free loopback ports; nothing of scripts/start.sh is touched).
 #   stress_test/thumbnail_bench.sh              20 runs of each kind
 #   stress_test/thumbnail_bench.sh --runs=5     a quick run that proves it works
+#   stress_test/thumbnail_bench.sh --compare_spawn --runs=40 --max_seconds=500
+#                                               the zygote against a thumbnailer per image
 # Results: build/bench/results/thumbnail-<UTC time>.json. The figures need a quiet machine.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

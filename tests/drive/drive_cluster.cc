@@ -11,8 +11,10 @@
 
 namespace penncloud::testing {
 
-absl::StatusOr<std::unique_ptr<DriveCluster>> DriveCluster::Start() {
+absl::StatusOr<std::unique_ptr<DriveCluster>> DriveCluster::Start(
+    std::vector<std::string> frontend_flags) {
   std::unique_ptr<DriveCluster> c(new DriveCluster());
+  c->frontend_flags_ = std::move(frontend_flags);
   c->dir_ = TempDir("penncloud-drive");
   auto kvs = KvsGroup::Start();
   if (!kvs.ok()) return kvs.status();
@@ -49,14 +51,14 @@ DriveCluster::~DriveCluster() {
 }
 
 absl::Status DriveCluster::StartFrontend() {
-  auto fe =
-      Process::Start(BinaryPath("frontend"),
-                     {absl::StrCat("--port=", frontend_port_), absl::StrCat("--kvs=", kvs_->spec()),
-                      absl::StrCat("--coordinator=127.0.0.1:", grpc_port_),
-                      "--web_root=" + SourcePath("web"), "--io_threads=1", "--workers=16",
-                      // Webmail sends deliver at once, as these tests read them right after.
-                      "--undo_send_default_s=0"},
-                     absl::StrCat(dir_, "/frontend.log"));
+  std::vector<std::string> flags = {
+      absl::StrCat("--port=", frontend_port_), absl::StrCat("--kvs=", kvs_->spec()),
+      absl::StrCat("--coordinator=127.0.0.1:", grpc_port_), "--web_root=" + SourcePath("web"),
+      "--io_threads=1", "--workers=16",
+      // Webmail sends deliver at once, as these tests read them right after.
+      "--undo_send_default_s=0"};
+  flags.insert(flags.end(), frontend_flags_.begin(), frontend_flags_.end());
+  auto fe = Process::Start(BinaryPath("frontend"), flags, absl::StrCat(dir_, "/frontend.log"));
   if (!fe.ok()) return fe.status();
   frontend_ = std::move(*fe);
   if (!WaitForPort(frontend_port_)) return absl::UnavailableError("frontend did not start");

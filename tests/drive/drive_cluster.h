@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
@@ -16,7 +17,9 @@ namespace penncloud::testing {
 
 class DriveCluster {
  public:
-  static absl::StatusOr<std::unique_ptr<DriveCluster>> Start();
+  // `frontend_flags` are added to the frontend's (benchmarks compare settings with them).
+  static absl::StatusOr<std::unique_ptr<DriveCluster>> Start(
+      std::vector<std::string> frontend_flags = {});
   ~DriveCluster();
 
   int http_port() const { return http_port_; }  // the coordinator
@@ -41,6 +44,7 @@ class DriveCluster {
   DriveCluster() = default;
 
   std::string dir_;
+  std::vector<std::string> frontend_flags_;
   std::unique_ptr<KvsGroup> kvs_;
   Process coordinator_;
   Process frontend_;
