@@ -282,7 +282,7 @@ TEST_F(ThumbnailProcessTest, ZygoteChildrenThatMisbehaveAreReportedAndTheZygoteR
   limits.cpu_seconds = 1;
   limits.wall_ms = 20000;  // a second of CPU takes many seconds on a loaded machine
   auto process = StandInZygote(limits);
-  limits.wall_ms = 1000;
+  limits.wall_ms = 3000;
   auto impatient = StandInZygote(limits);
   struct Case {
     ThumbnailProcess& process;
@@ -290,7 +290,7 @@ TEST_F(ThumbnailProcessTest, ZygoteChildrenThatMisbehaveAreReportedAndTheZygoteR
   };
   for (const Case& c : {Case{process, "crash", "signal 11"}, Case{process, "syscall", "signal 31"},
                         Case{process, "spin", "too much CPU time"},
-                        Case{impatient, "hang", "longer than 1000 ms"}}) {
+                        Case{impatient, "hang", "longer than 3000 ms"}}) {
     SCOPED_TRACE(c.what);
     (void)ChildAndParent(c.process);  // the zygote is up
     pid_t zygote = c.process.zygote_pid();
