@@ -407,7 +407,7 @@ pid_t ThumbnailProcess::zygote_pid() {
 
 bool ThumbnailProcess::forking() {
   std::lock_guard lock(zygote_mu_);
-  return options_.zygote && !zygote_threaded_;
+  return options_.zygote && !zygote_unusable_;
 }
 
 absl::StatusOr<ThumbnailProcess::Started> ThumbnailProcess::ForkFromZygote(
@@ -424,10 +424,14 @@ absl::StatusOr<ThumbnailProcess::Started> ThumbnailProcess::ForkFromZygote(
     zygote_.reset();
     return status;
   };
+  // For good: from now on every image is spawned.
+  auto unusable = [&](const char* why) {
+    zygote_unusable_ = true;
+    return drop(absl::UnavailableError(absl::StrCat("thumbnailer zygote: ", why)));
+  };
   auto threaded = [&](int threads) {
-    zygote_threaded_ = true;
     PC_LOG(kWarn, "drive.thumbnailer_zygote_threaded")("threads", threads);
-    return drop(absl::UnavailableError("thumbnailer zygote: more than one thread"));
+    return unusable("more than one thread");
   };
   Zygote& zygote = *zygote_;
   if (!zygote.ready()) {
@@ -450,6 +454,12 @@ absl::StatusOr<ThumbnailProcess::Started> ThumbnailProcess::ForkFromZygote(
       return threaded(reply->value);
     case kZygoteFailed:
       errno = reply->value;
+      // Refused rather than short of resources: a syscall filter around the server (a
+      // container's) that does not allow clone with CLONE_PARENT.
+      if (errno == EPERM || errno == ENOSYS || errno == EINVAL) {
+        PC_LOG(kWarn, "drive.thumbnailer_zygote_cannot_fork")("error", std::strerror(errno));
+        return unusable("cannot fork");
+      }
       return Errno("zygote: fork");
     default:
       return drop(absl::InternalError("thumbnailer zygote: garbled answer"));
@@ -479,7 +489,7 @@ absl::StatusOr<ThumbnailProcess::Started> ThumbnailProcess::Start(int side,
                                                                   Clock::time_point deadline) {
   if (forking()) {
     auto forked = ForkFromZygote(side, deadline);
-    // A zygote found multi-threaded just now: this image is spawned, as all later ones.
+    // A zygote found unusable just now: this image is spawned, as all later ones.
     if (forked.ok() || forking()) return forked;
   }
   std::vector<std::string> argv = options_.command;

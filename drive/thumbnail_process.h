@@ -34,7 +34,8 @@ struct ThumbnailProcessOptions {
   // Children running at once; more requests wait up to limits.wall_ms for a turn.
   int max_concurrent = 2;
   // Fork each child from one long-lived `command --zygote` instead of starting `command`
-  // per image. Falls back to starting it per image if the zygote runs more than one thread.
+  // per image. Falls back to starting it per image if the zygote runs more than one thread
+  // or is not allowed to fork.
   bool zygote = false;
 };
 
@@ -59,7 +60,8 @@ class ThumbnailProcess {
 
   // The zygote's pid, 0 while none runs (it starts again on the next Make).
   pid_t zygote_pid();
-  // Whether children are forked from the zygote, false once it was found multi-threaded.
+  // Whether children are forked from the zygote, false once it was found multi-threaded or
+  // unable to fork.
   bool forking();
 
  private:
@@ -80,7 +82,7 @@ class ThumbnailProcess {
   std::mutex zygote_mu_;
   std::unique_ptr<Zygote> zygote_;  // GUARDED_BY(zygote_mu_)
   uint64_t zygotes_started_ = 0;    // GUARDED_BY(zygote_mu_)
-  bool zygote_threaded_ = false;    // GUARDED_BY(zygote_mu_)
+  bool zygote_unusable_ = false;    // GUARDED_BY(zygote_mu_)
 };
 
 }  // namespace penncloud::drive

@@ -368,6 +368,20 @@ TEST_F(ThumbnailProcessTest, ThreadedZygoteFallsBackToSpawning) {
   EXPECT_EQ(threaded.zygote_pid(), 0);
 }
 
+// A zygote whose clone is refused (a container's syscall filter) leaves every image to be
+// spawned, the one that found out included; one short of processes would not.
+TEST_F(ThumbnailProcessTest, ZygoteThatCannotForkFallsBackToSpawning) {
+  auto refused = StandInZygote({}, "--refuse_fork");
+  auto [child, parent] = ChildAndParent(refused);
+  EXPECT_GT(child, 0);
+  EXPECT_EQ(parent, ::getpid());
+  EXPECT_FALSE(refused.forking());
+  EXPECT_EQ(refused.zygote_pid(), 0);
+  auto [again, again_parent] = ChildAndParent(refused);
+  EXPECT_GT(again, 0);
+  EXPECT_NE(again, child);
+}
+
 // What /proc says of `pid`: the value of `key` in its io file.
 uint64_t ProcIo(pid_t pid, const std::string& key) {
   std::ifstream io("/proc/" + std::to_string(pid) + "/io");

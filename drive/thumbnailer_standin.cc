@@ -1,14 +1,17 @@
 // thumbnailer_standin: a stand-in for `thumbnailer` in thumbnail_process_test, as a zygote
 // (--zygote) or run per image, that misbehaves on request instead of decoding: what it
 // reads on stdin names what it does, confined as the real one is. With --threaded, the
-// zygote runs a second thread and so must refuse to fork. Built only with the tests.
+// zygote runs a second thread and so must refuse to fork; with --refuse_fork, a syscall
+// filter makes its clone fail with EPERM, as a container's might. Built only with the tests.
 //   crash    raise SIGSEGV            syscall  open a socket (outside the seccomp allowlist)
 //   hang     sleep past any timeout   spin     burn CPU until RLIMIT_CPU ends it
 //   pid      write "<pid> <parent pid>" to stdout and exit 0
+#include <seccomp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -27,6 +30,7 @@ const penncloud::drive::ThumbnailerLimits kDefaults;
 // The flags the frontend passes a zygote (drive/thumbnailer_protocol.h).
 ABSL_FLAG(bool, zygote, false, "serve as a zygote on stdin");
 ABSL_FLAG(bool, threaded, false, "start a thread before serving as a zygote");
+ABSL_FLAG(bool, refuse_fork, false, "have clone fail with EPERM in the zygote");
 ABSL_FLAG(int, size, 256, "unused: nothing is drawn");
 ABSL_FLAG(uint64_t, address_space_bytes, kDefaults.address_space_bytes, "RLIMIT_AS");
 ABSL_FLAG(int, cpu_seconds, kDefaults.cpu_seconds, "RLIMIT_CPU");
@@ -66,6 +70,14 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_zygote)) return Misbehave(absl::GetFlag(FLAGS_size), limits);
   if (absl::GetFlag(FLAGS_threaded)) {
     std::thread([] { std::this_thread::sleep_for(std::chrono::hours(1)); }).detach();
+  }
+  if (absl::GetFlag(FLAGS_refuse_fork)) {
+    scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
+    if (filter == nullptr || seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0) ||
+        seccomp_load(filter)) {
+      return 70;
+    }
+    seccomp_release(filter);
   }
   return penncloud::drive::RunThumbnailerZygote(0, limits, &Misbehave);
 }
