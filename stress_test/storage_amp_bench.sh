@@ -15,8 +15,8 @@
 #   --rewrites  write the same cells N times over, each time with new bytes (default 1)
 #   --port_base replicas listen on P+1..P+3 (default 27420)
 #   --keep      leave the data directories (printed) instead of removing them
-# Output: one line per replica (WAL, SST, blob and other bytes), the peak seen while writing,
-# and "RESULT user_bytes=U disk_bytes=D ratio=R".
+# Output: one line per replica (WAL, SST, blob and other bytes), the disk peak seen while
+# writing, each replica's peak RSS, and "RESULT user_bytes=U disk_bytes=D ratio=R".
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/release/bin; SIZE=$((1 << 30)); REWRITES=1; PORT_BASE=27420; KEEP=0
@@ -120,4 +120,10 @@ done
 grep -h 'kvs.compacted' "$D"/r1.log | tail -1 | cut -c1-200
 echo "write time ${secs} s (machine load matters here, not for the bytes)"
 echo "peak while writing: $(cat "$D/peak" 2>/dev/null || echo 0) bytes"
+# The kernel keeps each process's peak RSS, so reading it once here sees the whole run.
+hwm=""
+for p in "${PIDS[@]}"; do
+  hwm="$hwm $(awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$p/status")"
+done
+echo "peak RSS (VmHWM) of replicas 1-3:$hwm MiB"
 echo "RESULT user_bytes=$USER_BYTES disk_bytes=$total ratio=$(echo "scale=3; $total / $USER_BYTES" | bc)"
