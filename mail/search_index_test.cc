@@ -11,7 +11,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "kvs/client/forwarding_client.h"
+#include "kvs/client/counting_client.h"
 #include "mail/search_merge.h"
 #include "mail/search_oracle.h"
 #include "mail/search_segments.h"
@@ -66,63 +66,10 @@ TEST_F(SearchIndexTest, FindsWordsInEveryField) {
   EXPECT_THAT(SearchIds(search_, "bob", "budget"), IsEmpty());
 }
 
-// Counts the writes that reach the store, per row prefix, and the reads (Get and List calls).
-class CountingClient final : public kvs::ForwardingClient {
- public:
-  explicit CountingClient(kvs::Client& inner) : ForwardingClient(inner) {}
-  int writes(std::string_view row_prefix = "") const {
-    std::lock_guard lock(mu_);
-    int n = 0;
-    for (const std::string& row : rows_) n += row.starts_with(row_prefix) ? 1 : 0;
-    return n;
-  }
-  int reads() const { return reads_; }  // Get and List
-  int lists() const { return lists_; }
-
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
-    ++reads_;
-    return ForwardingClient::Get(row, column);
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    ++reads_;
-    ++lists_;
-    return ForwardingClient::List(row, options);
-  }
-
-  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
-    Count(row);
-    return ForwardingClient::Put(row, column, value);
-  }
-  absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
-                            std::optional<std::string_view> expected,
-                            std::string_view value) override {
-    Count(row);
-    return ForwardingClient::CPut(row, column, expected, value);
-  }
-  absl::Status Delete(std::string_view row, std::string_view column) override {
-    Count(row);
-    return ForwardingClient::Delete(row, column);
-  }
-  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
-                               std::string_view expected) override {
-    Count(row);
-    return ForwardingClient::CDelete(row, column, expected);
-  }
-
- private:
-  void Count(std::string_view row) {
-    std::lock_guard lock(mu_);
-    rows_.emplace_back(row);
-  }
-  mutable std::mutex mu_;
-  std::vector<std::string> rows_;  // GUARDED_BY(mu_)
-  std::atomic<int> reads_{0};
-  std::atomic<int> lists_{0};
-};
+using kvs::CountingClient;
 
 TEST_F(SearchIndexTest, ADeliveryWritesOneIndexCell) {
-  CountingClient counting(kvs_);
+  CountingClient counting(kvs_, {"mailsearch/"});
   MailStore store(counting, [this] { return now_ += 1000; });
   constexpr int kMessages = 50;
   for (int i = 0; i < kMessages; ++i) {
