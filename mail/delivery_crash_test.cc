@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "gtest/gtest.h"
-#include "kvs/client/forwarding_client.h"
+#include "kvs/client/dying_client.h"
 #include "kvs/client/memory_client.h"
 #include "mail/delivery.h"
 #include "mail/delivery_intent.h"
@@ -17,54 +17,6 @@
 
 namespace penncloud::mail {
 namespace {
-
-class DyingClient final : public kvs::ForwardingClient {
- public:
-  DyingClient(kvs::Client& inner, int writes, bool last_takes_effect)
-      : ForwardingClient(inner), writes_left_(writes), last_takes_effect_(last_takes_effect) {}
-
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
-    if (dead()) return Dead();
-    return ForwardingClient::Get(row, column);
-  }
-  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
-    return Write([&] { return ForwardingClient::Put(row, column, value); });
-  }
-  absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
-                            std::optional<std::string_view> expected,
-                            std::string_view value) override {
-    return Write([&] { return ForwardingClient::CPut(row, column, expected, value); });
-  }
-  absl::Status Delete(std::string_view row, std::string_view column) override {
-    return Write([&] { return ForwardingClient::Delete(row, column); });
-  }
-  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
-                               std::string_view expected) override {
-    return Write([&] { return ForwardingClient::CDelete(row, column, expected); });
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    if (dead()) return Dead();
-    return ForwardingClient::List(row, options);
-  }
-  bool died() const { return dead(); }
-
- private:
-  static absl::Status Dead() { return absl::UnavailableError("crashed"); }
-  bool dead() const { return writes_left_.load() <= 0; }
-  // The write that uses up the budget is the crash: applied or not, its caller hears an
-  // error, as from a process killed while the write was in flight.
-  template <typename F>
-  auto Write(F write) -> decltype(write()) {
-    int left = writes_left_.fetch_sub(1);
-    if (left > 1) return write();
-    if (left == 1 && last_takes_effect_) (void)write();
-    return Dead();
-  }
-
-  std::atomic<int> writes_left_;
-  const bool last_takes_effect_;
-};
 
 constexpr char kSource[] =
     "From: alice@penncloud.local\r\nTo: bob@penncloud.local, carol@penncloud.local, "
@@ -174,7 +126,7 @@ class DeliveryCrashTest : public ::testing::TestWithParam<bool> {
       disk_ = std::make_unique<kvs::MemoryClient>();
       remote_copies_.clear();
       setup();
-      DyingClient dying(*disk_, k, GetParam());
+      kvs::DyingClient dying(*disk_, k, GetParam());
       step(dying);
       check();
       if (HasFailure() || !dying.died()) return;

@@ -245,26 +245,63 @@ absl::Status MailStore::RenameFolder(std::string_view user, std::string_view fro
                                      std::string_view to) {
   if (IsFolder(from)) return absl::InvalidArgumentError("system folders cannot be renamed");
   if (auto s = CheckUserFolderName(to); !s.ok()) return s;
-  if (!FolderExists(user, from)) return absl::NotFoundError("no such folder");
-  if (FolderExists(user, to)) return absl::AlreadyExistsError("folder exists");
   if (std::string_view(to).starts_with(Cat(from, "/"))) {
     return absl::InvalidArgumentError("a folder cannot move into itself");
   }
   auto folders = Folders(user);
   if (!folders.ok()) return folders.status();
   for (const std::string& old : *folders) {
+    if (!old.starts_with(Cat(from, "/"))) continue;
+    if (auto s = CheckUserFolderName(Cat(to, std::string_view(old).substr(from.size()))); !s.ok()) {
+      return s;
+    }
+  }
+  // The old folder is marked before anything moves, so that a rename cut short by a crash is
+  // finished by the same RENAME sent again, instead of finding its target taken.
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    auto raw = kvs_.Get(MailboxRow(user), StateColumn(from));
+    if (absl::IsNotFound(raw.status())) return absl::NotFoundError("no such folder");
+    if (!raw.ok()) return raw.status();
+    pb::FolderState state;
+    if (!state.ParseFromString(*raw)) return absl::DataLossError("bad folder state cell");
+    if (!state.renaming_to().empty()) {
+      if (state.renaming_to() != to) {
+        return absl::FailedPreconditionError(
+            Cat("an unfinished rename of this folder to ", state.renaming_to(),
+                " must be finished first: rename it to that name again"));
+      }
+      return FinishRename(user, from, to);
+    }
+    if (FolderExists(user, to)) return absl::AlreadyExistsError("folder exists");
+    state.set_renaming_to(std::string(to));
+    auto marked = kvs_.CPut(MailboxRow(user), StateColumn(from), *raw, state.SerializeAsString());
+    if (!marked.ok()) return marked.status();
+    if (*marked) return FinishRename(user, from, to);
+  }
+  return absl::AbortedError("folder changed concurrently");
+}
+
+// Every step can be repeated: a folder made before is taken as it is, a message moved before
+// stays where it is, and the marked old folder goes last.
+absl::Status MailStore::FinishRename(std::string_view user, std::string_view from,
+                                     std::string_view to) {
+  auto folders = Folders(user);
+  if (!folders.ok()) return folders.status();
+  for (const std::string& old : *folders) {
     if (old != from && !old.starts_with(Cat(from, "/"))) continue;
     std::string renamed = Cat(to, std::string_view(old).substr(from.size()));
-    if (auto s = CheckUserFolderName(renamed); !s.ok()) return s;
-    if (auto s = NewState(user, renamed); !s.ok()) return s.status();
+    if (auto made = NewState(user, renamed); !made.ok() && !absl::IsAlreadyExists(made.status())) {
+      return made.status();
+    }
     auto messages = ListAll(user, old);
     if (!messages.ok()) return messages.status();
     for (const pb::MessageMeta& m : *messages) {
       if (auto moved = Move(user, m.id(), renamed); !moved.ok()) return moved.status();
     }
+    if (old == from) continue;
     if (auto s = kvs_.Delete(MailboxRow(user), StateColumn(old)); !s.ok()) return s;
   }
-  return absl::OkStatus();
+  return kvs_.Delete(MailboxRow(user), StateColumn(from));
 }
 
 absl::Status MailStore::SetSubscribed(std::string_view user, std::string_view folder,

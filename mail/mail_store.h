@@ -131,7 +131,9 @@ class MailStore {
   // Deletes a user folder and every message in it; refused while it has subfolders.
   absl::Status DeleteFolder(std::string_view user, std::string_view name);
   // Renames a user folder and its subfolders; their messages move (new UIDs, new
-  // UIDVALIDITY, as RFC 9051 6.3.6 allows).
+  // UIDVALIDITY, as RFC 9051 6.3.6 allows). A rename cut short by a crash leaves both names,
+  // and the same call again finishes it; another target is refused until then
+  // (kFailedPrecondition).
   absl::Status RenameFolder(std::string_view user, std::string_view from, std::string_view to);
   absl::Status SetSubscribed(std::string_view user, std::string_view folder, bool subscribed);
 
@@ -160,6 +162,8 @@ class MailStore {
   absl::StatusOr<pb::MessageMeta> Insert(std::string_view user, std::string_view folder,
                                          pb::MessageMeta meta);
   absl::StatusOr<pb::FolderState> NewState(std::string_view user, std::string_view folder);
+  // Moves the tree of `from`, already marked as renaming to `to`, and removes the mark last.
+  absl::Status FinishRename(std::string_view user, std::string_view from, std::string_view to);
   // Called after the entry `gone` was deleted: deletes its source and search document if no
   // entry of its id is left in `folders`, else points the index at a remaining entry.
   absl::Status Release(std::string_view user, const pb::MessageMeta& gone,

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <latch>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kvs/client/dying_client.h"
 #include "kvs/client/forwarding_client.h"
 #include "kvs/client/memory_client.h"
 #include "mail/text.h"
@@ -224,6 +226,64 @@ TEST_F(MailStoreTest, RowsFromBeforeUidsGetThemOldestFirst) {
   EXPECT_EQ((*box)[0].uid(), 3u);         // 1 and 2 were taken before: never reused
   EXPECT_EQ((*box)[1].uid(), 4u);
   EXPECT_EQ(store_.Mailbox("alice", kInbox)->at(1).uid(), 4u);  // stable once given
+}
+
+// A RENAME stopped at each of its writes (applied or not) leaves every message findable, and
+// the same RENAME sent again finishes it: the whole tree under the new name, nothing twice,
+// nothing left under the old one. Another target is refused until then.
+TEST(MailStoreRenameCrashTest, TheSameRenameAgainFinishesOneCutShortAtAnyWrite) {
+  for (bool last_takes_effect : {false, true}) {
+    for (int writes = 1;; ++writes) {
+      SCOPED_TRACE(Cat("crash at write ", writes, last_takes_effect ? ", applied" : ""));
+      kvs::MemoryClient disk;
+      int64_t now = 1'700'000'000'000'000;
+      auto clock = [&now] { return now += 1000; };
+      std::map<std::string, std::string> subject_of;  // id -> subject
+      {
+        MailStore before(disk, clock);
+        ASSERT_TRUE(before.CreateFolder("alice", "Work/2026").ok());
+        for (const char* folder : {"Work", "Work", "Work", "Work/2026", "Work/2026"}) {
+          auto added = before.Add("alice", folder, Message(Cat(folder, subject_of.size())), false);
+          ASSERT_TRUE(added.ok());
+          subject_of[added->id()] = added->subject();
+        }
+      }
+      kvs::DyingClient dying(disk, writes, last_takes_effect);
+      const bool finished = MailStore(dying, clock).RenameFolder("alice", "Work", "Jobs").ok();
+      if (!dying.died()) {  // every write of the rename has had its turn
+        ASSERT_TRUE(finished);
+        break;
+      }
+      MailStore after(disk, clock);
+      for (const auto& [id, subject] : subject_of) {
+        EXPECT_TRUE(after.Find("alice", id).ok()) << subject << " lost by the crash";
+      }
+      if (auto old = after.State("alice", "Work"); old.ok() && !old->renaming_to().empty()) {
+        EXPECT_TRUE(absl::IsFailedPrecondition(after.RenameFolder("alice", "Work", "Other")));
+      }
+      // A crash at the last write may have finished it: then the old name is gone.
+      const absl::Status again = after.RenameFolder("alice", "Work", "Jobs");
+      ASSERT_TRUE(again.ok() || (absl::IsNotFound(again) && writes > 1 && last_takes_effect))
+          << again;
+      EXPECT_EQ(*after.Folders("alice"),
+                (std::vector<std::string>{"inbox", "sent", "drafts", "trash", "junk", "Jobs",
+                                          "Jobs/2026"}));
+      std::map<std::string, std::string> found;
+      for (const char* folder : {"Jobs", "Jobs/2026"}) {
+        auto listed = after.ListAll("alice", folder);
+        ASSERT_TRUE(listed.ok()) << listed.status();
+        for (const pb::MessageMeta& m : *listed) {
+          EXPECT_TRUE(found.emplace(m.id(), m.subject()).second) << m.subject() << " twice";
+          EXPECT_EQ(std::string_view(m.subject()).starts_with("Work/2026"),
+                    std::string_view(folder) == "Jobs/2026")
+              << m.subject() << " in " << folder;
+          EXPECT_EQ(*after.Source("alice", m), Message(m.subject()));
+        }
+      }
+      EXPECT_EQ(found, subject_of);
+      EXPECT_EQ(after.State("alice", "Jobs")->renaming_to(), "");
+    }
+  }
 }
 
 TEST_F(MailStoreTest, UserFoldersNestRenameAndDelete) {

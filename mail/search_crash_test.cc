@@ -4,58 +4,16 @@
 // new store over what was written), searches must show every message that exists and nothing else,
 // and once the leftovers are past the grace period, the repair path must clear them.
 #include <algorithm>
-#include <atomic>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "kvs/client/forwarding_client.h"
+#include "kvs/client/dying_client.h"
 #include "mail/search_oracle.h"
 #include "mail/search_segments.h"
 #include "mail/search_test_support.h"
 
 namespace penncloud::mail {
 namespace {
-
-class DyingClient final : public kvs::ForwardingClient {
- public:
-  DyingClient(kvs::Client& inner, int writes) : ForwardingClient(inner), writes_left_(writes) {}
-
-  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
-    if (dead()) return Dead();
-    return ForwardingClient::Get(row, column);
-  }
-  absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
-    if (!Write()) return Dead();
-    return ForwardingClient::Put(row, column, value);
-  }
-  absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
-                            std::optional<std::string_view> expected,
-                            std::string_view value) override {
-    if (!Write()) return Dead();
-    return ForwardingClient::CPut(row, column, expected, value);
-  }
-  absl::Status Delete(std::string_view row, std::string_view column) override {
-    if (!Write()) return Dead();
-    return ForwardingClient::Delete(row, column);
-  }
-  absl::StatusOr<bool> CDelete(std::string_view row, std::string_view column,
-                               std::string_view expected) override {
-    if (!Write()) return Dead();
-    return ForwardingClient::CDelete(row, column, expected);
-  }
-  absl::StatusOr<kvs::ColumnPage> List(std::string_view row,
-                                       const kvs::ListOptions& options) override {
-    if (dead()) return Dead();
-    return ForwardingClient::List(row, options);
-  }
-
- private:
-  static absl::Status Dead() { return absl::UnavailableError("crashed"); }
-  bool dead() const { return writes_left_.load() <= 0; }
-  bool Write() { return writes_left_.fetch_sub(1) > 0; }
-
-  std::atomic<int> writes_left_;
-};
 
 const char* const kQueries[] = {"apple",     "banana",   "apple banana",
                                 "is:unread", "in:trash", "in:inbox apple",
@@ -101,7 +59,8 @@ TEST(SearchCrashTest, NoLostOrPhantomHitsAfterACrashAtAnyWrite) {
           before.Add("alice", kInbox, testing::Mail("bob@x", "a@x", "t", "banana"), true)->id();
       MailSearch(before).IndexOlderMessages("alice").IgnoreError();
     }
-    DyingClient dying(disk, writes);
+    // `writes` writes succeed; the next is the crash, not applied.
+    kvs::DyingClient dying(disk, writes + 1, /*last_takes_effect=*/false);
     bool finished = false;
     {
       MailStore store(dying, clock);
