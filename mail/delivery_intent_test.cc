@@ -4,7 +4,6 @@
 // same send is delivery_crash_test's.
 #include "mail/delivery_intent.h"
 
-
 #include "gtest/gtest.h"
 #include "kvs/client/counting_client.h"
 #include "kvs/client/memory_client.h"
