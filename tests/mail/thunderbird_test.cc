@@ -1,16 +1,49 @@
 // A real Thunderbird (Debian's thunderbird, headless, driven over Marionette by
 // thunderbird_client.py) against the imap and smtp binaries: account set-up over implicit
 // TLS, fetching the Inbox, moving a message into a folder, sending with a Sent copy. What
-// it did must be what webmail lists (the store's listings the mail API serves).
+// it did must be what webmail lists: the mail API's own handlers, over the same store, asked
+// as alice logged in with her password.
+#include "accounts/accounts.h"
+#include "frontend/api_context.h"
+#include "frontend/mail_api.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "http/router.h"
 #include "mail/mail_store.h"
+#include "nlohmann/json.hpp"
 #include "tests/mail/imap_system.h"
 
 namespace penncloud::testing {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+
+// The subjects webmail lists in one of alice's folders.
+std::vector<std::string> WebmailSubjects(kvs::Client& kvs, const std::string& folder) {
+  accounts::Accounts accounts(&kvs);
+  frontend::ApiContext ctx;
+  ctx.store = &kvs;
+  ctx.accounts = &accounts;
+  http::Router router;
+  frontend::RegisterMailRoutes(router, ctx);
+  auto login = accounts.LogIn("alice", MailSystem::kAlicePassword);
+  EXPECT_TRUE(login.ok()) << login.status();
+  if (!login.ok()) return {};
+  http::Request req;
+  req.method = "GET";
+  req.target = "/api/mail?folder=" + folder;
+  req.headers.Add("Cookie", "pc_session=" + login->token);
+  http::ParseTarget(req);
+  http::Response res = router.Dispatch(req);
+  EXPECT_EQ(res.status, 200) << res.body;
+  const nlohmann::json listing = nlohmann::json::parse(res.body, nullptr, false);
+  std::vector<std::string> subjects;
+  for (const auto& m : listing.value("messages", nlohmann::json::array())) {
+    subjects.push_back(m.value("subject", ""));
+  }
+  return subjects;
+}
 
 using ThunderbirdTest = ImapSystemTest;
 
@@ -47,6 +80,10 @@ TEST_F(ThunderbirdTest, FetchesMovesAndSendsWithOneSentCopy) {
   auto bob = store.ListAll("bob", mail::kInbox);
   ASSERT_EQ(bob->size(), 1u);
   EXPECT_EQ((*bob)[0].subject(), "from thunderbird");
+
+  EXPECT_THAT(WebmailSubjects(sys_->kvs(), "inbox"), ElementsAre("hello thunderbird"));
+  EXPECT_THAT(WebmailSubjects(sys_->kvs(), "Filed"), ElementsAre("move me"));
+  EXPECT_THAT(WebmailSubjects(sys_->kvs(), "sent"), ElementsAre("from thunderbird"));
 }
 
 }  // namespace
