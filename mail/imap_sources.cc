@@ -13,7 +13,17 @@ SourceBatches::SourceBatches(MailStore& store, std::string_view user,
 const absl::StatusOr<std::string>& SourceBatches::At(size_t k) {
   if (k < first_ || k >= first_ + batch_.size()) {
     first_ = k;
-    batch_.assign(std::min(kBatch, messages_.size() - k), absl::StatusOr<std::string>());
+    size_t count = 0;
+    uint64_t bytes = 0;
+    auto size = [&](size_t i) {
+      return static_cast<uint64_t>(std::max<int64_t>(0, messages_[i]->size()));
+    };
+    while (k + count < messages_.size() && count < kBatch &&
+           (count == 0 || bytes + size(k + count) <= kBatchBytes)) {
+      bytes += size(k + count);
+      ++count;
+    }
+    batch_.assign(count, absl::StatusOr<std::string>());
     // Every read's outcome lands in its own slot, so none is an error of the whole.
     (void)ForEachConcurrently(batch_.size(), kReaders, [&](size_t i) {
       batch_[i] = store_.Source(user_, *messages_[first_ + i]);

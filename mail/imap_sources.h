@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,15 +17,21 @@ namespace penncloud::mail {
 
 class SourceBatches {
  public:
-  static constexpr size_t kBatch = 64;    // sources held at once
-  static constexpr size_t kReaders = 16;  // reads in flight at once
+  // A batch ends at kBatch messages or once it holds kBatchBytes (by the entries' sizes), so
+  // a FETCH of a thousand small messages costs a few rounds of reads, and one of large
+  // messages holds a few MiB at most (a single message larger than that is read alone).
+  static constexpr size_t kBatch = 256;
+  static constexpr uint64_t kBatchBytes = 8 << 20;
+  // Reads in flight at once: the KVS client sends them to the leader together, so a round
+  // of kReaders reads costs about one round trip.
+  static constexpr size_t kReaders = 64;
 
   // `messages` must outlive this; they are read in order, each once.
   SourceBatches(MailStore& store, std::string_view user,
                 std::vector<const pb::MessageMeta*> messages);
 
   // The source of messages[k] (kNotFound if it is gone); reads k's batch first (k and the
-  // kBatch - 1 after it) unless k is in the batch read last.
+  // messages after it, as above) unless k is in the batch read last.
   const absl::StatusOr<std::string>& At(size_t k);
 
  private:
