@@ -49,10 +49,13 @@ def type_of(field):
     return FD.Type.Name(field.type)[len("TYPE_"):].lower()
 
 
+# The same classes by the names the baseline writes.
+WIRE_CLASS_BY_NAME = {FD.Type.Name(t)[len("TYPE_"):].lower(): c for t, c in WIRE_CLASS.items()}
+
+
 def wire_of(word):
     """The wire class of a type as the baseline writes it."""
-    names = {FD.Type.Name(t)[len("TYPE_"):].lower(): c for t, c in WIRE_CLASS.items()}
-    return names.get(word, "named")  # a message or an enum, by its full name
+    return WIRE_CLASS_BY_NAME.get(word, "named")  # a message or an enum, by its full name
 
 
 def describe(proto_dir):
@@ -203,8 +206,8 @@ def breaks(baseline, current):
 
 def unlisted(baseline, current):
     old = index(baseline)
-    return sorted(line for key, words in index(current).items()
-                  if old.get(key) != words for line in [" ".join(words)])
+    return sorted(" ".join(words) for key, words in index(current).items()
+                  if old.get(key) != words)
 
 
 def main():
@@ -225,7 +228,8 @@ def main():
     new = unlisted(baseline, current)
     if args.accept:
         # Renamed fields and values replace their old lines; nothing listed goes away.
-        keep = {line for line in baseline if index([line]).keys() - index(current).keys()}
+        current_keys = index(current).keys()
+        keep = {line for line in baseline if index([line]).keys() - current_keys}
         header = ("# Every wire fact proto/ has had (tests/proto/wire_compat.py). Appended to by\n"
                   "# --accept; lines go away only by hand, as a deliberate break.\n")
         with open(args.baseline, "w") as f:
