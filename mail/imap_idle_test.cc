@@ -34,13 +34,19 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // The in-memory store, except that while held, writing a new Inbox entry waits for Release:
-// a writer that took its change number and UID and is slow to write the entry.
+// a writer that took its change number and UID and is slow to write the entry. HoldOne
+// holds only the next such write, and lets later ones by.
 class SlowEntryStore final : public kvs::ForwardingClient {
  public:
   explicit SlowEntryStore(kvs::Client& inner) : ForwardingClient(inner) {}
   void Hold() {
     std::lock_guard lock(mu_);
     held_ = true;
+  }
+  void HoldOne() {
+    std::lock_guard lock(mu_);
+    held_ = true;
+    hold_one_ = true;
   }
   void Release() {
     std::lock_guard lock(mu_);
@@ -53,7 +59,10 @@ class SlowEntryStore final : public kvs::ForwardingClient {
                             std::string_view value) override {
     if (column.starts_with(FolderPrefix(kInbox))) {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(20), [&] { return !held_; });
+      if (held_ && (!hold_one_ || !one_taken_)) {
+        one_taken_ = hold_one_;
+        cv_.wait_for(lock, std::chrono::seconds(20), [&] { return !held_; });
+      }
     }
     return ForwardingClient::CPut(row, column, expected, value);
   }
@@ -61,7 +70,9 @@ class SlowEntryStore final : public kvs::ForwardingClient {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  bool held_ = false;  // GUARDED_BY(mu_)
+  bool held_ = false;       // GUARDED_BY(mu_)
+  bool hold_one_ = false;   // GUARDED_BY(mu_)
+  bool one_taken_ = false;  // GUARDED_BY(mu_)
 };
 
 // A blocking IMAP client on a plain socket; every wait is bounded.
@@ -96,13 +107,17 @@ class Client {
       seen_.append(buffer, static_cast<size_t>(n));
     }
   }
-  // Logs in as alice and waits in IDLE on INBOX.
-  void IdleOnInbox() {
+  // Logs in as alice and selects INBOX.
+  void SelectInbox() {
     ASSERT_TRUE(WaitFor("* OK"));
     Send("a LOGIN alice secret");
     ASSERT_TRUE(WaitFor("a OK"));
     Send("b SELECT INBOX");
     ASSERT_TRUE(WaitFor("b OK"));
+  }
+  // Logs in as alice and waits in IDLE on INBOX.
+  void IdleOnInbox() {
+    SelectInbox();
     Send("c IDLE");
     ASSERT_TRUE(WaitFor("+ idling"));
   }
@@ -138,6 +153,13 @@ class ImapIdleTest : public ::testing::Test {
   void Deliver(const std::string& subject) {
     ASSERT_TRUE(store_.Add("alice", kInbox, Message(subject), false).ok());
   }
+  void WaitForUidNext(uint32_t uid_next) {
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline && store_.State("alice", kInbox)->uid_next() != uid_next) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    ASSERT_EQ(store_.State("alice", kInbox)->uid_next(), uid_next);
+  }
 
   static constexpr milliseconds kPoll{200};
   kvs::MemoryClient memory_;
@@ -170,13 +192,7 @@ TEST_F(ImapIdleTest, AnEntryWrittenLongAfterItsChangeNumberStillReachesAnIdlingC
   kvs_.Hold();
   std::thread writer([&] { Deliver("slow"); });
   // The UID is taken (the watched cell moved, waking the session) and the entry held back.
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (Clock::now() < deadline) {
-    auto state = store_.State("alice", kInbox);
-    if (state.ok() && state->uid_next() == 2) break;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  ASSERT_EQ(store_.State("alice", kInbox)->uid_next(), 2u);
+  WaitForUidNext(2);
   // The entry lands a second later, long after the watch's settle call (300 ms).
   EXPECT_FALSE(client.WaitFor("EXISTS", milliseconds(1000)));
   const auto written = Clock::now();
@@ -186,6 +202,49 @@ TEST_F(ImapIdleTest, AnEntryWrittenLongAfterItsChangeNumberStillReachesAnIdlingC
   ASSERT_TRUE(client.WaitFor("* 1 EXISTS", milliseconds(4000)));
   std::cout << "EXISTS " << (Clock::now() - written) / milliseconds(1)
             << " ms after the entry was written\n";
+}
+
+// Two deliveries take UIDs 1 and 2; the entry of 1 is written last. Announcing 2 first
+// would hide 1 for good: UIDs only ascend within a selection.
+TEST_F(ImapIdleTest, AnEntryWrittenAfterAHigherUidsIsAnnouncedBeforeIt) {
+  StartServer(/*watched=*/true);
+  Client client(server_->port());
+  client.IdleOnInbox();
+
+  kvs_.HoldOne();
+  std::thread slow([&] { Deliver("first numbered, written last"); });
+  WaitForUidNext(2);
+  Deliver("second numbered, written first");
+  EXPECT_FALSE(client.WaitFor("EXISTS", milliseconds(1000)));
+  kvs_.Release();
+  slow.join();
+  ASSERT_TRUE(client.WaitFor("* 2 EXISTS", milliseconds(4000)));
+  client.Send("DONE");
+  ASSERT_TRUE(client.WaitFor("c OK"));
+  client.Send("d UID FETCH 1:* (UID)");
+  EXPECT_TRUE(client.WaitFor("* 1 FETCH (UID 1)"));
+  EXPECT_TRUE(client.WaitFor("* 2 FETCH (UID 2)"));
+  EXPECT_TRUE(client.WaitFor("d OK"));
+}
+
+// A UID that is never listed (its message expunged before the session looked, or its
+// writer dead) holds the entries above it back only as long as a write may take.
+TEST_F(ImapIdleTest, AUidThatNeverShowsHoldsNewerEntriesBackOnlyForALongestWrite) {
+  StartServer(/*watched=*/true);
+  Client client(server_->port());
+  client.SelectInbox();
+  auto gone = store_.Add("alice", kInbox, Message("expunged unseen"), false);
+  ASSERT_TRUE(gone.ok());
+  ASSERT_TRUE(store_.Remove("alice", kInbox, gone->id()).ok());
+  Deliver("after the gap");
+  const auto listed = Clock::now();
+  client.Send("c IDLE");
+  ASSERT_TRUE(client.WaitFor("+ idling"));
+  EXPECT_FALSE(client.WaitFor("EXISTS", milliseconds(2000)));
+  ASSERT_TRUE(client.WaitFor("* 1 EXISTS", std::chrono::seconds(25)));
+  const auto waited = Clock::now() - listed;
+  EXPECT_GE(waited, std::chrono::seconds(14));
+  std::cout << "EXISTS after " << waited / milliseconds(1) << " ms\n";
 }
 
 TEST_F(ImapIdleTest, ManyIdlersHearEveryDeliveryAndStopSaysByeToAll) {

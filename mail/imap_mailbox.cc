@@ -61,7 +61,8 @@ std::string ImapSession::Refresh() {
   if (!selected_) return "";
   auto state = store_.State(user_, selected_->folder);
   if (!state.ok()) return "";
-  if (!selected_->counters_ahead && state->highest_modseq() == selected_->state.highest_modseq() &&
+  if (!selected_->counters_ahead && !selected_->holding_back &&
+      state->highest_modseq() == selected_->state.highest_modseq() &&
       state->uid_validity() == selected_->state.uid_validity()) {
     return "";
   }
@@ -84,14 +85,38 @@ std::string ImapSession::Refresh() {
       old[i] = fresh;
     }
   }
-  uint32_t last = old.empty() ? 0 : old.back().uid();
   size_t before = old.size();
-  for (const auto& m : *now) {
-    if (m.uid() > last) old.push_back(m);
-  }
+  AnnounceInUidOrder(*now);
   if (old.size() != before) out += Cat("* ", old.size(), " EXISTS\r\n");
   KeepCounters(*state, *now);
   return out;
+}
+
+// A UID is taken before its entry is written (mail_store.h), so two deliveries may list
+// UID 4 before UID 3. Once 4 is shown, 3 could never be (UIDs only ascend within a
+// selection), and a client that fetches above the highest UID it knows would never see it.
+// So entries above a missing UID wait, until it is listed or has been missing longer than a
+// write takes: it was then expunged before this session saw it, or its writer died.
+void ImapSession::AnnounceInUidOrder(const std::vector<pb::MessageMeta>& listed) {
+  Selected& s = *selected_;
+  const auto looked = std::chrono::steady_clock::now();
+  s.holding_back = false;
+  for (const auto& m : listed) {
+    if (m.uid() <= s.announced_through) continue;
+    const uint32_t next = s.announced_through + 1;
+    if (m.uid() != next) {
+      if (s.awaited_uid != next) {
+        s.awaited_uid = next;
+        s.awaited_since = looked;
+      }
+      if (looked - s.awaited_since <= kLongestWrite) {
+        s.holding_back = true;
+        return;
+      }
+    }
+    s.messages.push_back(m);
+    s.announced_through = m.uid();
+  }
 }
 
 // A change number is taken before the entry it numbers is written (mail_store.h), so a look
@@ -100,7 +125,6 @@ std::string ImapSession::Refresh() {
 // that of a writer that died: hence the bound.
 void ImapSession::KeepCounters(const pb::FolderState& state,
                                const std::vector<pb::MessageMeta>& listed) {
-  constexpr auto kLongestWrite = std::chrono::seconds(15);
   uint64_t shown = 0;
   for (const auto& m : listed) shown = std::max(shown, m.modseq());
   const auto looked = std::chrono::steady_clock::now();
@@ -110,13 +134,18 @@ void ImapSession::KeepCounters(const pb::FolderState& state,
     s.unshown_since = looked;
   }
   s.counters_ahead = shown < state.highest_modseq() && looked - s.unshown_since <= kLongestWrite;
-  if (!s.counters_ahead) s.state = state;
+  if (!s.counters_ahead && !s.holding_back) s.state = state;
 }
 
 std::optional<std::chrono::milliseconds> ImapSession::RecheckAfter() const {
-  if (!Idling() || !selected_ || !selected_->counters_ahead) return std::nullopt;
+  if (!Idling() || !selected_) return std::nullopt;
+  const Selected& s = *selected_;
+  if (!s.counters_ahead && !s.holding_back) return std::nullopt;
+  auto since = std::chrono::steady_clock::time_point::max();
+  if (s.counters_ahead) since = s.unshown_since;
+  if (s.holding_back) since = std::min(since, s.awaited_since);
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - selected_->unshown_since);
+      std::chrono::steady_clock::now() - since);
   return std::max(waited, std::chrono::milliseconds(250));
 }
 
@@ -177,7 +206,12 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
   auto messages = store_.Mailbox(user_, folder);
   if (!messages.ok()) return {closed + StoreError(tag, messages.status()).text};
   if (auto again = store_.State(user_, folder); again.ok()) state = again;  // after numbering
-  selected_ = Selected{folder, read_only, *state, std::move(*messages), false, 0, {}};
+  selected_.emplace();
+  selected_->folder = folder;
+  selected_->read_only = read_only;
+  selected_->state = *state;
+  selected_->messages = std::move(*messages);
+  if (!selected_->messages.empty()) selected_->announced_through = selected_->messages.back().uid();
   KeepCounters(*state, selected_->messages);
   std::string out =
       closed +

@@ -58,8 +58,9 @@ class ImapSession {
   // True while the client waits in IDLE: the server then calls OnPoll every so often.
   bool Idling() const { return idle_tag_.has_value(); }
   SessionOutput OnPoll();
-  // While an IDLE waits for entries its folder's counters already show (a change number is
-  // taken before the entry it numbers is written, mail_store.h), how long the server should
+  // While an IDLE waits for entries its folder's counters already show, or for a UID below
+  // entries already listed (a change number and a UID are taken before the entry they
+  // number is written, mail_store.h), how long the server should
   // wait before calling OnPoll again unwoken: the time waited so far, at least 250 ms, so
   // the looks back off by doubling until the entries show or Refresh stops waiting (15 s).
   // A wake (a watch's) may never come for the entry itself. nullopt: nothing awaited.
@@ -80,7 +81,15 @@ class ImapSession {
     bool counters_ahead = false;
     uint64_t unshown_modseq = 0;
     std::chrono::steady_clock::time_point unshown_since;
+    // The highest UID shown (expunged ones included), and the missing UID above it that
+    // newer entries wait for (AnnounceInUidOrder), since when.
+    uint32_t announced_through = 0;
+    bool holding_back = false;
+    uint32_t awaited_uid = 0;
+    std::chrono::steady_clock::time_point awaited_since;
   };
+  // How long an entry's writer may take between taking its numbers and writing it.
+  static constexpr std::chrono::seconds kLongestWrite{15};
   enum class Sasl { kNone, kPlain, kLoginUser, kLoginPass };
 
   SessionOutput Execute(std::string_view command);
@@ -112,6 +121,9 @@ class ImapSession {
   // Keeps `state` as the selected folder's counters once `listed` (its entries, read after
   // it) shows every change it numbers, or once it stood unshown longer than a write takes.
   void KeepCounters(const pb::FolderState& state, const std::vector<pb::MessageMeta>& listed);
+  // Adds the entries of `listed` (all of the folder, by UID) above the highest UID shown to
+  // the snapshot, in UID order, stopping below a UID that may still be written.
+  void AnnounceInUidOrder(const std::vector<pb::MessageMeta>& listed);
   // Drops the messages at `indexes` from the snapshot; returns what tells the client:
   // EXPUNGEs (highest first), or one VANISHED once QRESYNC is enabled (imap_resync.cc).
   std::string Forget(std::vector<size_t> indexes);
