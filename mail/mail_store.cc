@@ -124,13 +124,14 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
 
   // The index and the source before the entry: a message is searchable and complete from
   // the moment it can be seen. The two are independent, so they go out together and the
-  // KVS client batches them. The UID comes last, just before the entry: the folder's cell
+  // KVS client batches them; so do the index's check for a merge's claim (which must follow
+  // the doc) and the UID. The UID comes last, just before the entry: the folder's cell
   // changes before its new entry exists, and watchers of that cell (IMAP IDLE, webmail's
   // events) look again only shortly after a change, so the gap must stay one write.
   int chunks = 0;
   auto written = RunTogether(2, [&](size_t part) -> absl::Status {
     if (part == 0) {
-      return indexing_ ? index_.Add(user, meta.id(), folder, parsed, !flags.seen)
+      return indexing_ ? index_.WriteDoc(user, meta.id(), folder, parsed, !flags.seen)
                        : absl::OkStatus();
     }
     auto n = WriteChunks(kvs_, BodyName(user, meta.id()), source);
@@ -139,13 +140,21 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
   });
   if (!written.ok()) return written;
   meta.set_chunks(chunks);
-  return Insert(user, folder, std::move(meta));
+  if (!indexing_) return Insert(user, folder, std::move(meta));
+  const std::string id = meta.id();
+  return Insert(user, folder, std::move(meta), [&] { return index_.MarkIfLate(user, id); });
 }
 
 absl::StatusOr<pb::MessageMeta> MailStore::Insert(std::string_view user, std::string_view folder,
-                                                  pb::MessageMeta meta) {
-  auto uid = uids_.Take(user, folder);
-  if (!uid.ok()) return uid.status();
+                                                  pb::MessageMeta meta,
+                                                  const std::function<absl::Status()>& alongside) {
+  absl::StatusOr<TakenUid> uid;
+  auto taken = RunTogether(alongside ? 2 : 1, [&](size_t part) {
+    if (part == 1) return alongside();
+    uid = uids_.Take(user, folder);
+    return uid.status();
+  });
+  if (!taken.ok()) return taken;
   meta.set_folder(std::string(folder));
   meta.set_uid(uid->uid);
   meta.set_modseq(uid->modseq);

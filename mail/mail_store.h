@@ -158,9 +158,11 @@ class MailStore {
   absl::StatusOr<pb::FolderState> Reserve(std::string_view user, std::string_view folder,
                                           uint32_t count,
                                           const std::optional<pb::FolderState>& known);
-  // Writes `meta` as a new entry of `folder` with a fresh UID and change number.
+  // Writes `meta` as a new entry of `folder` with a fresh UID and change number; runs
+  // `alongside` (if given) while the UID is taken, and writes nothing if it fails.
   absl::StatusOr<pb::MessageMeta> Insert(std::string_view user, std::string_view folder,
-                                         pb::MessageMeta meta);
+                                         pb::MessageMeta meta,
+                                         const std::function<absl::Status()>& alongside = {});
   absl::StatusOr<pb::FolderState> NewState(std::string_view user, std::string_view folder);
   // Moves the tree of `from`, already marked as renaming to `to`, and removes the mark last.
   absl::Status FinishRename(std::string_view user, std::string_view from, std::string_view to);

@@ -181,7 +181,9 @@ absl::StatusOr<SearchPage> MailSearch::SearchOnce(std::string_view user, const S
   std::vector<std::string> checked;
   if (query.folder) checked.push_back(FolderKey(*query.folder));
   if (query.unread) checked.push_back(std::string(kUnreadKey));
-  PostingIntersection hits(*snapshot, QueryKeys(query), std::string(cursor), kSearchScanBudget,
+  std::vector<std::string> keys = QueryKeys(query);
+  if (auto s = snapshot->Locate(keys); !s.ok()) return s;
+  PostingIntersection hits(*snapshot, std::move(keys), std::string(cursor), kSearchScanBudget,
                            checked);
   SearchPage page;
   // Where the next hits' entries are looked for first: the query's folder; without one the
@@ -239,6 +241,10 @@ absl::StatusOr<std::set<std::string>> MailSearch::Candidates(
   for (int attempt = 1;; ++attempt) {
     auto snapshot = Snapshot(user);
     if (!snapshot.ok()) return snapshot.status();
+    if (auto s = snapshot->Locate(keys); !s.ok()) {
+      if (absl::IsAborted(s) && attempt < kSnapshotAttempts) continue;
+      return s;
+    }
     PostingIntersection hits(*snapshot, keys, "", INT32_MAX);
     std::set<std::string> out;
     absl::Status status;

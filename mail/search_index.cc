@@ -114,20 +114,29 @@ void SearchIndex::Touched(std::string_view user) { merger_.Touched(user); }
 
 absl::Status SearchIndex::Add(std::string_view user, std::string_view id, std::string_view folder,
                               const ParsedMessage& message, bool unread) {
+  if (auto s = WriteDoc(user, id, folder, message, unread); !s.ok()) return s;
+  return MarkIfLate(user, id);
+}
+
+absl::Status SearchIndex::WriteDoc(std::string_view user, std::string_view id,
+                                   std::string_view folder, const ParsedMessage& message,
+                                   bool unread) {
   pb::SearchDoc doc;
   doc.set_folder(std::string(folder));
   std::vector<std::string> keys = KeysOf(message);
   if (unread)
     keys.insert(std::upper_bound(keys.begin(), keys.end(), kUnreadKey), std::string(kUnreadKey));
   for (std::string& key : keys) doc.add_keys(std::move(key));
-  const std::string row = SearchRow(user);
-  if (auto s = kvs_.Put(row, DocColumn(id), doc.SerializeAsString()); !s.ok()) return s;
+  return kvs_.Put(SearchRow(user), DocColumn(id), doc.SerializeAsString());
+}
+
+absl::Status SearchIndex::MarkIfLate(std::string_view user, std::string_view id) {
   // Read after the doc is written: a merge that claimed this id before then has not
   // listed the doc, and its intent is visible here.
   auto manifest = manifest_reads_.ReadAfterNow(user);
   if (!manifest.ok()) return manifest.status();
   if (Claimed(*manifest, id)) {
-    if (auto s = kvs_.Put(row, LateColumn(id), ""); !s.ok()) return s;
+    if (auto s = kvs_.Put(SearchRow(user), LateColumn(id), ""); !s.ok()) return s;
   }
   merger_.Delivered(user);
   return absl::OkStatus();

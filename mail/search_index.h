@@ -126,6 +126,13 @@ class SearchIndex {
   // one write (the doc), and a read of the manifest shared with concurrent deliveries.
   absl::Status Add(std::string_view user, std::string_view id, std::string_view folder,
                    const ParsedMessage& message, bool unread);
+  // Add in its two steps, for a delivery that has other writes to overlap them with:
+  // the doc (alongside the source), then, once it is written, the manifest read and a late
+  // marker if a merge has claimed the id's place (alongside taking the UID). Both must be
+  // done before the mailbox entry is written.
+  absl::Status WriteDoc(std::string_view user, std::string_view id, std::string_view folder,
+                        const ParsedMessage& message, bool unread);
+  absl::Status MarkIfLate(std::string_view user, std::string_view id);
   // Forgets a message (call after the mailbox entry is gone). Harmless if not indexed.
   absl::Status Remove(std::string_view user, std::string_view id);
 

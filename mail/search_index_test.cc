@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kvs/client/counting_client.h"
+#include "kvs/client/forwarding_client.h"
 #include "mail/search_merge.h"
 #include "mail/search_oracle.h"
 #include "mail/search_segments.h"
@@ -610,6 +611,58 @@ TEST_F(SearchIndexTest, TheFirstLayoutsPostingsAreSweptWithoutARepair) {
        {"legacy", "rare is:unread", "in:sent is:unread", "is:unread", "fresh", "common in:inbox"}) {
     EXPECT_EQ(Find(q), testing::OracleSearch(store_, "alice", *ParseSearchQuery(q))) << q;
   }
+}
+
+// Gets that take a while, counting how many were under way at once.
+class SlowReads : public kvs::ForwardingClient {
+ public:
+  using ForwardingClient::ForwardingClient;
+  absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
+    const int now = ++in_flight_;
+    for (int most = most_in_flight_;
+         now > most && !most_in_flight_.compare_exchange_weak(most, now);) {
+    }
+    ++gets_;
+    absl::SleepFor(absl::Milliseconds(20));
+    --in_flight_;
+    return ForwardingClient::Get(row, column);
+  }
+  int gets() const { return gets_; }
+  int most_in_flight() const { return most_in_flight_; }
+
+ private:
+  std::atomic<int> in_flight_{0}, most_in_flight_{0}, gets_{0};
+};
+
+// A key not cached costs a block of every segment: a query's keys are located in all of
+// them with the blocks read together, each once, and found where they are.
+TEST_F(SearchIndexTest, AQuerysKeysAreLocatedInEverySegmentWithTheBlocksReadTogether) {
+  std::vector<pb::SearchSegment> segments;
+  for (int s = 0; s < 12; ++s) {
+    const std::string id = absl::StrFormat("%032x", s);
+    PostingMap postings{{"w:alpha", {id}}, {"w:beta", {id}}};
+    if (s % 3 == 0) postings.erase("w:beta");
+    auto segment = WriteSegment(kvs_, "row", Cat("located", s), postings, 1);
+    ASSERT_TRUE(segment.ok()) << segment.status();
+    segments.push_back(*segment);
+  }
+  std::vector<const pb::SearchSegment*> all;
+  for (const pb::SearchSegment& segment : segments) all.push_back(&segment);
+  SlowReads slow(kvs_);
+  auto located = LocatePackedPostings(slow, "row", all, {"w:alpha", "w:beta", "w:gamma"});
+  ASSERT_TRUE(located.ok()) << located.status();
+  EXPECT_EQ(slow.gets(), 12);  // one block each, shared by the keys
+  EXPECT_GT(slow.most_in_flight(), 4);
+  for (size_t s = 0; s < segments.size(); ++s) {
+    const std::string id = absl::StrFormat("%032x", s);
+    ASSERT_EQ((*located)[0][s].size(), 1u);
+    EXPECT_EQ((*located)[0][s].IdAt(0), id);
+    EXPECT_EQ((*located)[1][s].size(), s % 3 == 0 ? 0u : 1u);
+    EXPECT_EQ((*located)[2][s].size(), 0u);
+  }
+  // Segments never change: the blocks are cached in the process.
+  ASSERT_TRUE(LocatePackedPostings(slow, "row", all, {"w:beta"}).ok());
+  EXPECT_EQ(slow.gets(), 12);
 }
 
 // A list longer than a block's piece spans several runs; seeking in it, from ids, from

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -10,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "mail/delivery_pool.h"
+#include "mail/search_concurrency.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -22,6 +24,8 @@ constexpr size_t kMaxPieceIds = 32 << 10;
 constexpr size_t kIdBytes = 16;
 // Decoded blocks kept per process. Blocks never change, so a cached one is never stale.
 constexpr size_t kCacheBytes = 64 << 20;
+// Blocks a query reads from the store at once.
+constexpr size_t kBlockReadsInFlight = 32;
 
 std::string BlockColumn(std::string_view name, size_t n) {
   return Cat(kSegmentPrefix, name, "/", n);
@@ -69,10 +73,14 @@ BlockCache& Cache() {
   return *cache;
 }
 
+std::string BlockKey(std::string_view row, std::string_view column) {
+  return Cat(row, "\n", column);
+}
+
 absl::StatusOr<Block> ReadBlock(kvs::Client& kvs, std::string_view row,
                                 const pb::SearchSegment& segment, size_t n) {
   const std::string column = BlockColumn(segment.name(), n);
-  const std::string key = Cat(row, "\n", column);
+  const std::string key = BlockKey(row, column);
   if (Block cached = Cache().Get(key)) return cached;
   auto value = kvs.Get(row, column);
   if (absl::IsNotFound(value.status())) return absl::AbortedError("the search index changed");
@@ -81,6 +89,30 @@ absl::StatusOr<Block> ReadBlock(kvs::Client& kvs, std::string_view row,
   if (!block->ParseFromString(*value)) return absl::DataLossError("bad search segment cell");
   Cache().Put(key, block, value->size());
   return block;
+}
+
+// The blocks `wanted` (a segment and a block number each), in that order. A key not cached
+// costs a block from every segment (a mailbox of 50,000 has dozens), so the blocks not
+// cached are read together rather than one after another.
+absl::StatusOr<std::vector<Block>> ReadBlocks(
+    kvs::Client& kvs, std::string_view row,
+    const std::vector<std::pair<const pb::SearchSegment*, size_t>>& wanted) {
+  std::vector<Block> blocks(wanted.size());
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const auto& [segment, n] = wanted[i];
+    blocks[i] = Cache().Get(BlockKey(row, BlockColumn(segment->name(), n)));
+    if (!blocks[i]) missing.push_back(i);
+  }
+  auto read = ForEachConcurrently(missing.size(), kBlockReadsInFlight, [&](size_t m) {
+    const auto& [segment, n] = wanted[missing[m]];
+    auto block = ReadBlock(kvs, row, *segment, n);
+    if (!block.ok()) return block.status();
+    blocks[missing[m]] = std::move(*block);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
+  return blocks;
 }
 
 void AppendIds(std::string_view packed, std::vector<std::string>* out) {
@@ -168,28 +200,54 @@ size_t PackedPostings::UpperBound(std::string_view after) const {
   return lo;
 }
 
+absl::StatusOr<std::vector<std::vector<PackedPostings>>> LocatePackedPostings(
+    kvs::Client& kvs, std::string_view row, const std::vector<const pb::SearchSegment*>& segments,
+    const std::vector<std::string>& keys) {
+  // The blocks of each segment that can hold a key: the last one that begins before it,
+  // and every one that begins with it.
+  std::vector<std::vector<std::pair<size_t, size_t>>> ranges(keys.size());
+  std::map<std::pair<size_t, size_t>, size_t> wanted_at;  // by segment and block number
+  std::vector<std::pair<const pb::SearchSegment*, size_t>> wanted;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    for (size_t s = 0; s < segments.size(); ++s) {
+      const auto& first = segments[s]->first_keys();
+      size_t lo = std::lower_bound(first.begin(), first.end(), keys[k]) - first.begin();
+      const size_t hi = std::upper_bound(first.begin(), first.end(), keys[k]) - first.begin();
+      if (lo > 0) --lo;
+      ranges[k].emplace_back(lo, hi);
+      for (size_t n = lo; n < hi; ++n) {
+        if (wanted_at.try_emplace({s, n}, wanted.size()).second)
+          wanted.emplace_back(segments[s], n);
+      }
+    }
+  }
+  auto blocks = ReadBlocks(kvs, row, wanted);
+  if (!blocks.ok()) return blocks.status();
+  std::vector<std::vector<PackedPostings>> located(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    for (size_t s = 0; s < segments.size(); ++s) {
+      PackedPostings& postings = located[k].emplace_back();
+      for (size_t n = ranges[k][s].first; n < ranges[k][s].second; ++n) {
+        const Block& block = (*blocks)[wanted_at.at({s, n})];
+        // A block's postings are in key order (a block holds thousands of keys).
+        const auto& in_block = block->postings();
+        auto p = std::lower_bound(in_block.begin(), in_block.end(), keys[k],
+                                  [](const pb::SearchPostings& a, std::string_view key) {
+                                    return std::string_view(a.key()) < key;
+                                  });
+        for (; p != in_block.end() && p->key() == keys[k]; ++p) postings.Add(block, p->ids());
+      }
+    }
+  }
+  return located;
+}
+
 absl::StatusOr<PackedPostings> SegmentPackedPostings(kvs::Client& kvs, std::string_view row,
                                                      const pb::SearchSegment& segment,
                                                      std::string_view key) {
-  const auto& first = segment.first_keys();
-  // The blocks that can hold `key`: the last one that begins before it, and every one
-  // that begins with it.
-  size_t lo = std::lower_bound(first.begin(), first.end(), key) - first.begin();
-  const size_t hi = std::upper_bound(first.begin(), first.end(), key) - first.begin();
-  if (lo > 0) --lo;
-  PackedPostings postings;
-  for (size_t n = lo; n < hi; ++n) {
-    auto block = ReadBlock(kvs, row, segment, n);
-    if (!block.ok()) return block.status();
-    // A block's postings are in key order (a block holds thousands of keys).
-    const auto& in_block = (*block)->postings();
-    auto p = std::lower_bound(in_block.begin(), in_block.end(), key,
-                              [](const pb::SearchPostings& a, std::string_view k) {
-                                return std::string_view(a.key()) < k;
-                              });
-    for (; p != in_block.end() && p->key() == key; ++p) postings.Add(*block, p->ids());
-  }
-  return postings;
+  auto located = LocatePackedPostings(kvs, row, {&segment}, {std::string(key)});
+  if (!located.ok()) return located.status();
+  return std::move((*located)[0][0]);
 }
 
 absl::StatusOr<std::vector<std::string>> SegmentPostings(kvs::Client& kvs, std::string_view row,
@@ -205,10 +263,12 @@ absl::StatusOr<std::vector<std::string>> SegmentPostings(kvs::Client& kvs, std::
 
 absl::Status ReadSegment(kvs::Client& kvs, std::string_view row, const pb::SearchSegment& segment,
                          const std::function<bool(const std::string&)>& keep, PostingMap* out) {
-  for (int n = 0; n < segment.first_keys_size(); ++n) {
-    auto block = ReadBlock(kvs, row, segment, n);
-    if (!block.ok()) return block.status();
-    for (const pb::SearchPostings& p : (*block)->postings()) {
+  std::vector<std::pair<const pb::SearchSegment*, size_t>> wanted;
+  for (int n = 0; n < segment.first_keys_size(); ++n) wanted.emplace_back(&segment, n);
+  auto blocks = ReadBlocks(kvs, row, wanted);
+  if (!blocks.ok()) return blocks.status();
+  for (const Block& block : *blocks) {
+    for (const pb::SearchPostings& p : block->postings()) {
       std::vector<std::string> ids;
       AppendIds(p.ids(), &ids);
       std::vector<std::string>& list = (*out)[p.key()];

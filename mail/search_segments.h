@@ -65,6 +65,11 @@ class PackedPostings {
 absl::StatusOr<PackedPostings> SegmentPackedPostings(kvs::Client& kvs, std::string_view row,
                                                      const pb::SearchSegment& segment,
                                                      std::string_view key);
+// Every key's packed postings in every segment: [k][s] is keys[k]'s in segments[s]. The
+// blocks not cached are read from the store together, each once.
+absl::StatusOr<std::vector<std::vector<PackedPostings>>> LocatePackedPostings(
+    kvs::Client& kvs, std::string_view row, const std::vector<const pb::SearchSegment*>& segments,
+    const std::vector<std::string>& keys);
 
 // Adds every posting of `segment` whose id passes `keep` to `out`, unsorted.
 absl::Status ReadSegment(kvs::Client& kvs, std::string_view row, const pb::SearchSegment& segment,

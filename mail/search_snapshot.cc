@@ -86,24 +86,44 @@ absl::StatusOr<std::vector<std::string>> IndexSnapshot::FolderPostings(std::stri
   return ids;
 }
 
-absl::StatusOr<const IndexSnapshot::KeyLists*> IndexSnapshot::Located(std::string_view key) {
-  if (auto it = located_.find(key); it != located_.end()) return &it->second;
-  KeyLists lists;
-  for (const auto& [id, doc] : pending_) {
-    if (std::binary_search(doc.keys().begin(), doc.keys().end(), key)) lists.pending.push_back(id);
+absl::Status IndexSnapshot::Locate(const std::vector<std::string>& keys) {
+  std::vector<std::string> in_segments;  // the keys to look for in the segments
+  for (const std::string& key : keys) {
+    if (IsFolderKey(key) || located_.contains(key)) continue;
+    KeyLists& lists = located_[key];
+    for (const auto& [id, doc] : pending_) {
+      if (std::binary_search(doc.keys().begin(), doc.keys().end(), key)) {
+        lists.pending.push_back(id);
+      }
+    }
+    std::sort(lists.pending.begin(), lists.pending.end());
+    // The merged messages' unread postings are the cells (a merge writes them for the docs
+    // it folds); segments of older merges may hold "~unread" too, stale: not read.
+    if (key != kUnreadKey) in_segments.push_back(key);
   }
-  std::sort(lists.pending.begin(), lists.pending.end());
-  // The merged messages' unread postings are the cells (a merge writes them for the docs it
-  // folds); segments of older merges may hold "~unread" too, stale: not read.
-  if (key != kUnreadKey) {
-    const std::string row = SearchRow(user_);
-    for (const pb::SearchSegment& segment : manifest_.segments()) {
-      auto packed = SegmentPackedPostings(*kvs_, row, segment, key);
-      if (!packed.ok()) return packed.status();
-      if (packed->size() > 0) lists.segments.push_back(std::move(*packed));
+  if (in_segments.empty()) return absl::OkStatus();
+  std::vector<const pb::SearchSegment*> segments;
+  for (const pb::SearchSegment& segment : manifest_.segments()) segments.push_back(&segment);
+  auto found = LocatePackedPostings(*kvs_, SearchRow(user_), segments, in_segments);
+  if (!found.ok()) {
+    // Not found is not the same as absent: a later Postings must not take them for empty.
+    for (const std::string& key : in_segments) located_.erase(key);
+    return found.status();
+  }
+  for (size_t k = 0; k < in_segments.size(); ++k) {
+    KeyLists& lists = located_[in_segments[k]];
+    for (PackedPostings& packed : (*found)[k]) {
+      if (packed.size() > 0) lists.segments.push_back(std::move(packed));
     }
   }
-  return &(located_[std::string(key)] = std::move(lists));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const IndexSnapshot::KeyLists*> IndexSnapshot::Located(std::string_view key) {
+  if (auto it = located_.find(key); it == located_.end()) {
+    if (auto s = Locate({std::string(key)}); !s.ok()) return s;
+  }
+  return &located_.find(key)->second;
 }
 
 absl::StatusOr<std::vector<std::string>> IndexSnapshot::UnreadCells(std::string_view after,

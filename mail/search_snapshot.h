@@ -40,6 +40,10 @@ class IndexSnapshot {
   absl::StatusOr<std::vector<std::string>> Postings(std::string_view key, std::string_view after,
                                                     int limit);
 
+  // Finds where `keys` are in every segment, reading the blocks they need together (a
+  // query's keys are located at once; Postings locates a key not located yet by itself).
+  absl::Status Locate(const std::vector<std::string>& keys);
+
   // Whether "~unread" came from `id`'s unread cell (listed by an earlier Postings).
   bool HasUnreadCell(std::string_view id) const;
 
