@@ -27,9 +27,13 @@
 namespace penncloud::drive {
 namespace {
 
+using testing::DecodedShape;
 using testing::DeclaredPng;
 using testing::ImageSize;
+using testing::ImageVariant;
+using testing::ShapeOf;
 using testing::TestImage;
+using testing::VariantImage;
 
 // A binary built beside this test (all land in build/<dir>/bin).
 std::string Sibling(const std::string& name) {
@@ -94,6 +98,37 @@ TEST_P(RealThumbnailerTest, RealThumbnailerDecodesEveryFormatUnderTheFilter) {
                                {ImageFormat::kGif, false}}) {
     SCOPED_TRACE(static_cast<int>(format));
     auto thumb = process.Make(100, Pieces(TestImage(format, 1000, 600, alpha)));
+    ASSERT_TRUE(thumb.ok()) << thumb.status();
+    EXPECT_EQ(ImageSize(*thumb), std::make_pair(100, 60));
+  }
+}
+
+// Other colour models, bit depths and page counts take other paths through the decoders
+// (libjpeg's CMYK and progressive scans, libpng's 16-bit rows, the GIF and WebP animation
+// readers): each must stay inside the filter too. An animated image shows its first page.
+TEST_P(RealThumbnailerTest, RealThumbnailerDecodesOtherColourModelsDepthsAndPages) {
+  struct Case {
+    ImageVariant variant;
+    DecodedShape shape;  // what the test made, checked first
+  };
+  const Case cases[] = {
+      {ImageVariant::kCmykJpeg, {4, VIPS_FORMAT_UCHAR, 1}},
+      {ImageVariant::kGreyJpeg, {1, VIPS_FORMAT_UCHAR, 1}},
+      {ImageVariant::kProgressiveJpeg, {3, VIPS_FORMAT_UCHAR, 1}},
+      {ImageVariant::kRgb16Png, {3, VIPS_FORMAT_USHORT, 1}},
+      {ImageVariant::kGreyAlphaPng, {2, VIPS_FORMAT_UCHAR, 1}},
+      {ImageVariant::kAnimatedGif, {4, VIPS_FORMAT_UCHAR, 3}},
+      {ImageVariant::kAnimatedWebp, {3, VIPS_FORMAT_UCHAR, 3}},
+  };
+  auto process = Real();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(static_cast<int>(c.variant));
+    const std::string image = VariantImage(c.variant, 500, 300);
+    const DecodedShape made = ShapeOf(image);
+    ASSERT_EQ(made.bands, c.shape.bands);
+    ASSERT_EQ(made.format, c.shape.format);
+    ASSERT_EQ(made.pages, c.shape.pages);
+    auto thumb = process.Make(100, Pieces(image));
     ASSERT_TRUE(thumb.ok()) << thumb.status();
     EXPECT_EQ(ImageSize(*thumb), std::make_pair(100, 60));
   }

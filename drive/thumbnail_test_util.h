@@ -57,6 +57,95 @@ inline std::string TestImage(ImageFormat format, int w, int h, bool alpha = fals
   return bytes;
 }
 
+// Encodings of the formats that take other paths through their decoders than TestImage's
+// plain 8-bit RGB(A) ones: other colour models, bit depths, page counts and layouts.
+enum class ImageVariant {
+  kCmykJpeg,
+  kGreyJpeg,
+  kProgressiveJpeg,
+  kRgb16Png,
+  kGreyAlphaPng,
+  kAnimatedGif,
+  kAnimatedWebp,
+};
+
+// A w x h `variant` image; the animated ones have three w x h pages.
+inline std::string VariantImage(ImageVariant variant, int w, int h) {
+  const bool animated =
+      variant == ImageVariant::kAnimatedGif || variant == ImageVariant::kAnimatedWebp;
+  // libvips reads the buffer lazily, as late as the save below.
+  const std::string png = TestImage(ImageFormat::kPng, w, animated ? 3 * h : h);
+  VipsImage* rgb = vips_image_new_from_buffer(png.data(), png.size(), "", nullptr);
+  VipsImage* out = nullptr;
+  void* buf = nullptr;
+  size_t len = 0;
+  switch (variant) {
+    case ImageVariant::kCmykJpeg: {
+      VipsImage* four = nullptr;
+      vips_bandjoin_const1(rgb, &four, 40.0, nullptr);
+      vips_copy(four, &out, "interpretation", VIPS_INTERPRETATION_CMYK, nullptr);
+      g_object_unref(four);
+      vips_jpegsave_buffer(out, &buf, &len, "Q", 85, nullptr);
+      break;
+    }
+    case ImageVariant::kGreyJpeg:
+      vips_colourspace(rgb, &out, VIPS_INTERPRETATION_B_W, nullptr);
+      vips_jpegsave_buffer(out, &buf, &len, "Q", 85, nullptr);
+      break;
+    case ImageVariant::kProgressiveJpeg:
+      out = rgb;
+      g_object_ref(out);
+      vips_jpegsave_buffer(out, &buf, &len, "Q", 85, "interlace", TRUE, nullptr);
+      break;
+    case ImageVariant::kRgb16Png:
+      vips_colourspace(rgb, &out, VIPS_INTERPRETATION_RGB16, nullptr);
+      vips_pngsave_buffer(out, &buf, &len, "bitdepth", 16, "compression", 1, nullptr);
+      break;
+    case ImageVariant::kGreyAlphaPng: {
+      VipsImage* grey = nullptr;
+      vips_colourspace(rgb, &grey, VIPS_INTERPRETATION_B_W, nullptr);
+      vips_bandjoin_const1(grey, &out, 128.0, nullptr);
+      g_object_unref(grey);
+      vips_pngsave_buffer(out, &buf, &len, "compression", 1, nullptr);
+      break;
+    }
+    case ImageVariant::kAnimatedGif:
+    case ImageVariant::kAnimatedWebp:
+      vips_copy(rgb, &out, nullptr);
+      vips_image_set_int(out, "page-height", h);
+      if (variant == ImageVariant::kAnimatedGif) {
+        vips_gifsave_buffer(out, &buf, &len, nullptr);
+      } else {
+        vips_webpsave_buffer(out, &buf, &len, "Q", 80, nullptr);
+      }
+      break;
+  }
+  if (out) g_object_unref(out);
+  if (rgb) g_object_unref(rgb);
+  std::string bytes = buf ? std::string(static_cast<const char*>(buf), len) : "";
+  g_free(buf);
+  return bytes;
+}
+
+// The bands and sample format an encoded image decodes to, and its page count; {0, ...} if
+// it does not decode.
+struct DecodedShape {
+  int bands = 0;
+  VipsBandFormat format = VIPS_FORMAT_NOTSET;
+  int pages = 0;
+};
+inline DecodedShape ShapeOf(const std::string& bytes) {
+  VipsImage* image = vips_image_new_from_buffer(bytes.data(), bytes.size(), "", nullptr);
+  if (image == nullptr) {
+    vips_error_clear();
+    return {};
+  }
+  DecodedShape shape{vips_image_get_bands(image), vips_image_get_format(image),
+                     vips_image_get_n_pages(image)};
+  g_object_unref(image);
+  return shape;
+}
+
 // Width and height of an encoded image, or {-1, -1}.
 inline std::pair<int, int> ImageSize(const std::string& bytes) {
   VipsImage* image = vips_image_new_from_buffer(bytes.data(), bytes.size(), "", nullptr);
