@@ -129,6 +129,12 @@ struct NameMatch {
 inline constexpr size_t kMaxQueryBytes = 256;
 inline constexpr int kMaxSearchResults = 200;
 
+// Writes the name-index cells of the file or folder `entry` at `path` (normalized) in `user`'s
+// drive, as every change of the tree does. Public so that a benchmark which fills a drive
+// straight through the store indexes it exactly as uploads would. Failures are logged.
+void WriteNameIndex(kvs::Client* kvs, const std::string& user, const std::string& path,
+                    const pb::Entry& entry);
+
 // Told of every move of a file or folder (Drive::Move, whoever calls it), so records that
 // name paths (drive/share.h) follow the item. Runs before the tree changes, with normalized
 // paths; an error stops the move. The function it returns runs once the outcome is known

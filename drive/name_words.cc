@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+
 namespace penncloud::drive {
 namespace {
 
@@ -40,9 +42,30 @@ void AddWord(const icu::UnicodeString& word, std::vector<std::string>* words) {
   if (std::find(words->begin(), words->end(), utf8) == words->end()) words->push_back(utf8);
 }
 
+// For ASCII, NFKC_Casefold only lowers capitals and there are no accents, so the words are
+// the runs of [a-z0-9] after lowering: the same answer as ICU's at a fraction of the cost
+// (a search folds every candidate's name).
+std::vector<std::string> AsciiFoldedWords(std::string_view text, size_t max_words) {
+  std::vector<std::string> words;
+  std::string word;
+  for (size_t i = 0; i <= text.size() && words.size() < max_words; ++i) {
+    char c = i < text.size() ? text[i] : ' ';
+    if (absl::ascii_isalnum(c)) {
+      if (word.size() < kMaxWordBytes) word.push_back(absl::ascii_tolower(c));
+    } else if (!word.empty()) {
+      if (std::find(words.begin(), words.end(), word) == words.end()) words.push_back(word);
+      word.clear();
+    }
+  }
+  return words;
+}
+
 }  // namespace
 
 std::vector<std::string> FoldedWords(std::string_view text, size_t max_words) {
+  if (std::all_of(text.begin(), text.end(), [](char c) { return absl::ascii_isascii(c); })) {
+    return AsciiFoldedWords(text, max_words);
+  }
   icu::UnicodeString folded = Fold(text);
   std::vector<std::string> words;
   icu::UnicodeString word;

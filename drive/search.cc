@@ -1,14 +1,19 @@
 // The name index and name search. Every file and folder has one cell per folded word of its
 // name in the user's names row, "<word>\0<path>" -> NameHit, written by the operation that
-// changes the tree (upload, new folder, move, delete, restore). A query reads the cells
-// whose word starts with one of its words (the lead), a range of one row, and checks each
-// candidate's name for the other words; so its cost follows the number of matches, not the
-// size of the tree. The lead is the query word with the fewest cells when one of them has
-// less than a page of them: in a drive of 100,000 files "report n4711" reads the few cells
-// of "n4711", not the thousands of "report" (where the match could lie past the scan bound).
+// changes the tree (upload, new folder, move, delete, restore). A query reads cells whose
+// word starts with one of its words, a range of one row, and checks each candidate's name for
+// the other words; so its cost follows the number of matches, not the size of the tree.
+// Every match lies in every query word's range: the first page of each word's range is read
+// at once (the four longest words), a range seen whole holds all the matches, and otherwise the
+// range whose first page held the most matches is read on. In a drive of 100,000 files "report
+// n4711" reads the few cells of "n4711", not the thousands of "report" (where the match could lie
+// past the scan bound), and "budget tundra" reads on where the Tundra names are, not through every
+// budget.
 #include <algorithm>
-#include <optional>
-#include <set>
+#include <functional>
+#include <future>
+#include <string_view>
+#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -21,11 +26,14 @@
 namespace penncloud::drive {
 namespace {
 
+// A probe's first page of a word's range.
 constexpr int kPageSize = 500;
-// A query reads at most this many index cells (one word prefix shared by many names).
+// Reading on in the lead's range: the store's largest page, for the fewest round trips.
+constexpr int kMaxPageSize = 1000;
+// The lead's range is read for at most this many cells (one word prefix shared by many names).
 constexpr int kMaxScannedCells = 5000;
 constexpr int kMaxRecursion = static_cast<int>(kMaxDepth) + 2;
-// Query words whose ranges are sized to pick the lead (the longest ones).
+// Query words whose first pages are read (the longest ones).
 constexpr size_t kMaxProbedWords = 4;
 
 std::string NameOf(std::string_view path) {
@@ -41,74 +49,118 @@ bool AllWordsMatch(const std::vector<std::string>& query, const std::vector<std:
   });
 }
 
-// How many cells of `page` lie in `word`'s range (cells "<word...>\0<path>"), and whether
-// the page shows the range's end.
-struct RangeProbe {
-  int cells = 0;
-  bool whole = false;
+// What one page showed of one word's range (its cells "<word...>\0<path>").
+struct PageScan {
+  int cells = 0;       // cells of the page in the range
+  int matches = 0;     // new matches among them
+  bool whole = false;  // the range ends within the page
 };
 
-bool InRange(const std::string& column, const std::string& word) {
-  size_t nul = column.find('\0');
-  return nul != std::string::npos && std::string_view(column).substr(0, nul).starts_with(word);
-}
+// The matches of one query, gathered from pages of any of its words' ranges: a name that
+// holds every query word lies in every word's range. The index cell holds all an answer
+// shows, so a match costs no read of its own.
+class Matches {
+ public:
+  Matches(const std::vector<std::string>& words, int limit) : words_(words), limit_(limit) {}
 
-RangeProbe Probe(const kvs::ColumnPage& page, const std::string& word) {
-  RangeProbe probe;
-  for (const auto& cell : page.cells) {
-    if (!InRange(cell.column, word)) return {probe.cells, true};
-    ++probe.cells;
-  }
-  return {probe.cells, !page.more};
-}
+  bool full() const { return static_cast<int>(found_.size()) >= limit_; }
 
-// The first page of the lead word's range, read from `after` = the word: the word with the
-// fewest cells among those whose range fits in one page, else the first (longest) word.
-// `words` is sorted longest first; the lead is moved to its front.
-absl::StatusOr<kvs::ColumnPage> FirstPageOfLead(kvs::Client* kvs, const std::string& row,
-                                                std::vector<std::string>& words) {
-  std::optional<kvs::ColumnPage> best;
-  size_t best_word = 0;
-  int best_cells = 0;
-  for (size_t i = 0; i < words.size() && i < kMaxProbedWords; ++i) {
-    auto page = kvs->List(row, {.after = words[i], .limit = kPageSize, .with_values = true});
-    if (!page.ok()) return page.status();
-    RangeProbe probe = Probe(*page, words[i]);
-    if (i == 0 || (probe.whole && probe.cells < best_cells)) {
-      best = *std::move(page);
-      best_word = i;
-      best_cells = probe.whole ? probe.cells : kMaxScannedCells;
+  PageScan Scan(const kvs::ColumnPage& page, std::string_view word) {
+    PageScan scan;
+    for (const kvs::Cell& cell : page.cells) {
+      if (full()) return scan;
+      std::string_view column = cell.column;
+      size_t nul = column.find('\0');
+      if (nul == std::string_view::npos || !column.substr(0, nul).starts_with(word)) {
+        scan.whole = true;
+        return scan;
+      }
+      ++scan.cells;
+      std::string_view path = column.substr(nul + 1);
+      std::string name = NameOf(path);
+      if (words_.size() > 1 && !AllWordsMatch(words_, FoldedWords(name))) continue;
+      if (!paths_.emplace(path).second) continue;  // another word of the name led here
+      pb::NameHit hit;
+      if (!hit.ParseFromString(cell.value)) continue;
+      found_.push_back(NameMatch{.path = std::string(path),
+                                 .name = std::move(name),
+                                 .folder = hit.folder(),
+                                 .size = hit.size(),
+                                 .modified_ms = hit.modified_ms()});
+      ++scan.matches;
     }
-    if (probe.whole && probe.cells == 0) break;  // nothing can match
+    scan.whole = !page.more;
+    return scan;
   }
-  std::swap(words[0], words[best_word]);
-  return *std::move(best);
+
+  // Sorted by name.
+  std::vector<NameMatch> Take() {
+    std::sort(found_.begin(), found_.end(), [](const NameMatch& a, const NameMatch& b) {
+      return a.name != b.name ? a.name < b.name : a.path < b.path;
+    });
+    return std::move(found_);
+  }
+
+ private:
+  const std::vector<std::string>& words_;
+  const int limit_;
+  std::vector<NameMatch> found_;
+  std::unordered_set<std::string> paths_;  // of found_
+};
+
+// Runs `write` on each column at once and logs the failures: the store gathers concurrent
+// writes into one batch, so a name's cells cost about one write's wait, not one per word.
+void WriteColumnsAtOnce(const std::string& user, const std::vector<std::string>& columns,
+                        const std::function<absl::Status(const std::string&)>& write) {
+  std::vector<std::future<absl::Status>> writes;
+  writes.reserve(columns.size());
+  for (size_t i = 1; i < columns.size(); ++i) {
+    writes.push_back(std::async(std::launch::async, write, std::cref(columns[i])));
+  }
+  std::vector<absl::Status> outcomes;
+  if (!columns.empty()) outcomes.push_back(write(columns[0]));
+  for (auto& w : writes) outcomes.push_back(w.get());
+  for (const absl::Status& s : outcomes) {
+    if (!s.ok()) {
+      PC_LOG(kWarn, "drive.index_failed")("user", user)("error", s);
+    }
+  }
+}
+
+// The index columns of the name at `path`, "<word>\0<path>" for each of its words.
+std::vector<std::string> NameColumns(const std::string& path) {
+  std::vector<std::string> columns;
+  for (const auto& word : FoldedWords(NameOf(path))) {
+    std::string column = keys::NameColumn(word, path);
+    // A path near the key limit stays unfound rather than failing its operation.
+    if (column.size() <= kvs::kMaxKeyBytes) columns.push_back(std::move(column));
+  }
+  return columns;
 }
 
 }  // namespace
 
-void Drive::IndexPut(const std::string& user, const std::string& path, const pb::Entry& entry) {
+void WriteNameIndex(kvs::Client* kvs, const std::string& user, const std::string& path,
+                    const pb::Entry& entry) {
   pb::NameHit hit;
   hit.set_folder(IsFolder(entry));
   hit.set_size(IsFolder(entry) ? 0 : entry.size());
   hit.set_modified_ms(entry.modified_ms());
   std::string raw;
   hit.SerializeToString(&raw);
-  for (const auto& word : FoldedWords(NameOf(path))) {
-    std::string column = keys::NameColumn(word, path);
-    if (column.size() > kvs::kMaxKeyBytes) continue;  // a path near the limit stays unfound
-    if (auto s = kvs_->Put(keys::NamesRow(user), column, raw); !s.ok()) {
-      PC_LOG(kWarn, "drive.index_failed")("user", user)("error", s);
-    }
-  }
+  const std::string row = keys::NamesRow(user);
+  WriteColumnsAtOnce(user, NameColumns(path),
+                     [&](const std::string& column) { return kvs->Put(row, column, raw); });
+}
+
+void Drive::IndexPut(const std::string& user, const std::string& path, const pb::Entry& entry) {
+  WriteNameIndex(kvs_, user, path, entry);
 }
 
 void Drive::IndexRemove(const std::string& user, const std::string& path) {
-  for (const auto& word : FoldedWords(NameOf(path))) {
-    if (auto s = kvs_->Delete(keys::NamesRow(user), keys::NameColumn(word, path)); !s.ok()) {
-      PC_LOG(kWarn, "drive.index_failed")("user", user)("error", s);
-    }
-  }
+  const std::string row = keys::NamesRow(user);
+  WriteColumnsAtOnce(user, NameColumns(path),
+                     [&](const std::string& column) { return kvs_->Delete(row, column); });
 }
 
 void Drive::IndexTree(const std::string& user, const std::string& path, const pb::Entry& entry,
@@ -145,49 +197,51 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
   if (auto s = ValidateUtf8(query); !s.ok()) return s;
   auto words = FoldedWords(query);
   if (words.empty()) return absl::InvalidArgumentError("the search has no letters or digits");
-  limit = std::clamp(limit, 1, kMaxSearchResults);
-  // Longest first: when no word's range is known to be short, the longest narrows the most.
+  // Longest first: among ranges that look alike, the longest word's narrows the most.
   std::stable_sort(words.begin(), words.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   const std::string row = keys::NamesRow(std::string(user));
-  auto page = FirstPageOfLead(kvs_, row, words);
-  if (!page.ok()) return page.status();
-  const std::string& lead = words.front();
+  Matches matches(words, std::clamp(limit, 1, kMaxSearchResults));
 
-  std::vector<NameMatch> out;
-  std::set<std::string> seen;
-  int scanned = 0;
-  for (bool past_lead = false;;) {
-    for (const auto& cell : page->cells) {
-      if (++scanned > kMaxScannedCells || static_cast<int>(out.size()) >= limit) break;
-      if (!InRange(cell.column, lead)) {
-        past_lead = true;
-        break;
-      }
-      std::string path = cell.column.substr(cell.column.find('\0') + 1);
-      if (!seen.insert(path).second) continue;
-      std::string name = NameOf(path);
-      if (words.size() > 1 && !AllWordsMatch(words, FoldedWords(name))) continue;
-      pb::NameHit hit;
-      if (!hit.ParseFromString(cell.value)) continue;
-      out.push_back(NameMatch{.path = path,
-                              .name = name,
-                              .folder = hit.folder(),
-                              .size = hit.size(),
-                              .modified_ms = hit.modified_ms()});
-    }
-    if (past_lead || !page->more || page->cells.empty() || scanned >= kMaxScannedCells ||
-        static_cast<int>(out.size()) >= limit) {
-      break;
-    }
-    page = kvs_->List(
-        row, {.after = page->cells.back().column, .limit = kPageSize, .with_values = true});
-    if (!page.ok()) return page.status();
+  // The first page of each probed word's range, read at once.
+  const size_t probed = std::min(words.size(), kMaxProbedWords);
+  std::vector<std::future<absl::StatusOr<kvs::ColumnPage>>> reads;
+  auto read_first_page = [&](size_t i) {
+    return kvs_->List(row, {.after = words[i], .limit = kPageSize, .with_values = true});
+  };
+  for (size_t i = 1; i < probed; ++i)
+    reads.push_back(std::async(std::launch::async, read_first_page, i));
+  std::vector<absl::StatusOr<kvs::ColumnPage>> first_pages;
+  first_pages.push_back(read_first_page(0));
+  for (auto& read : reads) first_pages.push_back(read.get());
+
+  // Every match lies in every word's range, so the matches of each first page count, and a
+  // range seen whole holds all of them.
+  std::vector<PageScan> scans;
+  for (size_t i = 0; i < probed; ++i) {
+    if (!first_pages[i].ok()) return first_pages[i].status();
+    scans.push_back(matches.Scan(*first_pages[i], words[i]));
+    if (matches.full() || scans.back().whole) return matches.Take();
   }
-  std::sort(out.begin(), out.end(), [](const NameMatch& a, const NameMatch& b) {
-    return a.name != b.name ? a.name < b.name : a.path < b.path;
-  });
-  return out;
+  // The lead is the word whose first page held the most matches: its range is the densest
+  // known, so reading on finds the rest soonest.
+  size_t lead = 0;
+  for (size_t i = 1; i < probed; ++i) {
+    if (scans[i].matches > scans[lead].matches) lead = i;
+  }
+  int scanned = scans[lead].cells;
+  std::string after = first_pages[lead]->cells.back().column;
+  while (scanned < kMaxScannedCells) {
+    auto page = kvs_->List(row, {.after = after,
+                                 .limit = std::min(kMaxPageSize, kMaxScannedCells - scanned),
+                                 .with_values = true});
+    if (!page.ok()) return page.status();
+    PageScan scan = matches.Scan(*page, words[lead]);
+    scanned += scan.cells;
+    if (matches.full() || scan.whole || page->cells.empty()) break;
+    after = page->cells.back().column;
+  }
+  return matches.Take();
 }
 
 }  // namespace penncloud::drive

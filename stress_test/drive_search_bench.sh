@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Issue 20's name-search benchmark (not part of CI): one user's drive filled with 100,000
-# files in nested folders, then the drive page's search (GET /api/files/search) timed through
-# a test cluster's coordinator (its own KVS group, coordinator and frontend on free loopback
-# ports; nothing of scripts/start.sh is touched). Target: p99 under 50 ms.
-#   stress_test/drive_search_bench.sh                  100,000 files, 200 searches of each kind
+# files in nested folders (written straight to the store by many writers, indexed by the
+# drive's own index writer), then the drive page's search (GET /api/files/search) timed on a
+# test cluster (its own KVS group, coordinator and frontends on free loopback ports; nothing
+# of scripts/start.sh is touched). Target: p99 under 50 ms.
+#   stress_test/drive_search_bench.sh                  100,000 files, 2 rounds of 200 searches of each kind
 #   stress_test/drive_search_bench.sh --files=2000 --queries=20   a quick run that proves it works
+#   stress_test/drive_search_bench.sh --compare_frontend=/path/to/old/bin/frontend
+#                                                      old and new frontends on one store, A B A B
 # Results: build/bench/results/drive-search-<UTC time>.json. The figures need a quiet machine;
-# the JSON carries the load average so a loaded run says so.
+# the JSON carries the load averages so a loaded run says so.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PENNCLOUD_BUILD:-$root/build/bench}
