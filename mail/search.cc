@@ -16,7 +16,9 @@
 namespace penncloud::mail {
 namespace {
 
-constexpr size_t kCheckers = 16;  // hits checked against the mailbox at once
+// Hits checked against the mailbox at once: a whole page, so the KVS client batches its
+// reads in one round rather than several.
+constexpr size_t kCheckers = kMaxSearchPage;
 // A query starts again at most this often when a compaction replaced a segment under it.
 constexpr int kSnapshotAttempts = 3;
 constexpr int kListPage = 1000;
