@@ -152,16 +152,17 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
   bool want_modseq =
       condstore_ || std::any_of(items->begin(), items->end(),
                                 [](const FetchItem& i) { return i.name == "MODSEQ"; });
-  const bool wants_envelope = std::any_of(items->begin(), items->end(),
-                                          [](const FetchItem& i) { return i.name == "ENVELOPE"; });
-  const bool wants_source = std::any_of(items->begin(), items->end(), [](const FetchItem& i) {
-    return i.name != "UID" && i.name != "FLAGS" && i.name != "INTERNALDATE" &&
-           i.name != "RFC822.SIZE" && i.name != "MODSEQ" && i.name != "ENVELOPE";
-  });
+  // An entry answers these items alone; ENVELOPE and BODYSTRUCTURE only once it keeps them
+  // (entries written before have theirs parsed from the source).
+  auto from_entry = [](const FetchItem& i, const pb::MessageMeta& m) {
+    return i.name == "UID" || i.name == "FLAGS" || i.name == "INTERNALDATE" ||
+           i.name == "RFC822.SIZE" || i.name == "MODSEQ" ||
+           (i.name == "ENVELOPE" && m.has_envelope()) ||
+           (i.name == "BODYSTRUCTURE" && !m.body_structure().empty());
+  };
   std::string out = vanished ? VanishedEarlier(*set) : "";
   std::vector<size_t> indexes;
-  // The sources to read, and where each fetched message's is among them: an entry with a
-  // kept envelope answers ENVELOPE alone, older ones have theirs parsed from the source.
+  // The sources to read, and where each fetched message's is among them.
   std::vector<const pb::MessageMeta*> to_read;
   std::vector<size_t> source_at;
   for (size_t index : Resolve(*set, uid)) {
@@ -169,7 +170,10 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
     if (changed_since > 0 && m.modseq() <= changed_since) continue;
     indexes.push_back(index);
     source_at.push_back(to_read.size());
-    if (wants_source || (wants_envelope && !m.has_envelope())) to_read.push_back(&m);
+    if (!std::all_of(items->begin(), items->end(),
+                     [&](const FetchItem& i) { return from_entry(i, m); })) {
+      to_read.push_back(&m);
+    }
   }
   SourceBatches sources(store_, user_, std::move(to_read));
   for (size_t k = 0; k < indexes.size(); ++k) {
@@ -197,6 +201,8 @@ SessionOutput ImapSession::Fetch(const std::string& tag, ImapParser& p, bool uid
         continue;
       } else if (n == "ENVELOPE" && m.has_envelope()) {
         parts.push_back(Cat("ENVELOPE ", ImapEnvelope(m.envelope())));
+      } else if (n == "BODYSTRUCTURE" && !m.body_structure().empty()) {
+        parts.push_back(Cat("BODYSTRUCTURE ", m.body_structure()));
       } else {
         const std::string* src = load();
         if (src == nullptr) {

@@ -327,9 +327,10 @@ BinarySection DecodedSection(std::string_view source, const std::vector<int>& pa
   return {std::move(decoded)};
 }
 
-pb::Envelope EnvelopeOf(std::string_view source) {
+namespace {
+
+pb::Envelope EnvelopeOf(const Parsed& parsed) {
   pb::Envelope envelope;
-  Parsed parsed(source);
   GMimeMessage* m = parsed.message();
   if (m == nullptr) return envelope;
   GMimeObject* o = GMIME_OBJECT(m);
@@ -348,6 +349,19 @@ pb::Envelope EnvelopeOf(std::string_view source) {
   return envelope;
 }
 
+std::string ImapBodyStructure(const Parsed& parsed, std::string_view source, bool extended) {
+  GMimeObject* root = parsed.message() ? g_mime_message_get_mime_part(parsed.message()) : nullptr;
+  if (root == nullptr) {
+    return Cat("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" ",
+               BodyOf(source).size(), " ", CountLines(BodyOf(source)), ")");
+  }
+  return Structure(root, extended, 0);
+}
+
+}  // namespace
+
+pb::Envelope EnvelopeOf(std::string_view source) { return EnvelopeOf(Parsed(source)); }
+
 std::string ImapEnvelope(const pb::Envelope& e) {
   std::string from = AddressesText(e.from());
   // RFC 9051 7.5.2: Sender and Reply-To default to From.
@@ -362,13 +376,13 @@ std::string ImapEnvelope(const pb::Envelope& e) {
 std::string ImapEnvelope(std::string_view source) { return ImapEnvelope(EnvelopeOf(source)); }
 
 std::string ImapBodyStructure(std::string_view source, bool extended) {
+  return ImapBodyStructure(Parsed(source), source, extended);
+}
+
+void KeepImapViews(std::string_view source, pb::MessageMeta* meta) {
   Parsed parsed(source);
-  GMimeObject* root = parsed.message() ? g_mime_message_get_mime_part(parsed.message()) : nullptr;
-  if (root == nullptr) {
-    return Cat("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" ",
-               BodyOf(source).size(), " ", CountLines(BodyOf(source)), ")");
-  }
-  return Structure(root, extended, 0);
+  *meta->mutable_envelope() = EnvelopeOf(parsed);
+  meta->set_body_structure(ImapBodyStructure(parsed, source, /*extended=*/true));
 }
 
 }  // namespace penncloud::mail

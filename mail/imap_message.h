@@ -44,6 +44,10 @@ std::string ImapEnvelope(std::string_view source);
 // The BODYSTRUCTURE parenthesized list (extensible form when `extended`).
 std::string ImapBodyStructure(std::string_view source, bool extended);
 
+// What FETCH answers of a message without its source, from one parse of it: sets the
+// entry's envelope and body_structure (MailStore keeps them when it stores the message).
+void KeepImapViews(std::string_view source, pb::MessageMeta* meta);
+
 // The source's header block (through its blank line) and its body.
 std::string_view HeaderBlock(std::string_view source);
 std::string_view BodyOf(std::string_view source);

@@ -1,8 +1,10 @@
-// ENVELOPE from the parts an entry keeps against the same message's source parsed at
-// FETCH: over a varied corpus both must answer byte for byte what FETCH answered before
-// entries kept an envelope (each expected list below is that parse's answer), and FETCH
-// must answer a folder's envelopes from its entries alone.
+// ENVELOPE and BODYSTRUCTURE from what an entry keeps against the same message's source
+// parsed at FETCH: over varied corpora both must answer byte for byte what FETCH answered
+// before entries kept them (each expected list below is that parse's answer), and FETCH
+// must answer a folder's envelopes and structures from its entries alone.
 #include "mail/imap_message.h"
+
+#include <functional>
 
 #include "gtest/gtest.h"
 #include "mail/chunks.h"
@@ -158,59 +160,292 @@ TEST(ImapEnvelopeTest, KeepsRawHeaderBytesAndOnlyDifferingSenders) {
   EXPECT_TRUE(EnvelopeOf(SourceNamed("sender same as from")).sender().empty());  // the same as From
 }
 
-class ImapEnvelopeFetchTest : public ImapSessionTest {
+// FETCH of a folder whose entries keep what it asks, or were written before they did.
+class KeptViewsFetchTest : public ImapSessionTest {
  protected:
-  // Delivers the corpus to INBOX; UIDs follow its order.
-  std::vector<pb::MessageMeta> AddCorpus() {
+  // Delivers `sources` to INBOX; UIDs follow their order.
+  std::vector<pb::MessageMeta> Deliver(const std::vector<std::string>& sources) {
     std::vector<pb::MessageMeta> added;
-    for (const Sample& s : Corpus()) {
-      auto m = store_.Add("alice", kInbox, s.source, false);
-      EXPECT_TRUE(m.ok()) << s.name;
+    for (const std::string& source : sources) {
+      auto m = store_.Add("alice", kInbox, source, false);
+      EXPECT_TRUE(m.ok()) << source;
       if (m.ok()) added.push_back(*m);
     }
     return added;
   }
-  static std::string Expected(std::string_view tag) {
-    std::string out;
-    for (size_t i = 0; i < Corpus().size(); ++i) {
-      out += Cat("* ", i + 1, " FETCH (UID ", i + 1, " ENVELOPE ", Corpus()[i].envelope,
-                 " FLAGS ())\r\n");
+  // Rewrites the entries as rows written before they kept what `forget` clears.
+  void Forget(std::vector<pb::MessageMeta> entries,
+              const std::function<void(pb::MessageMeta*)>& forget) {
+    for (pb::MessageMeta& m : entries) {
+      forget(&m);
+      ASSERT_TRUE(
+          kvs_.Put(MailboxRow("alice"), MessageColumn(kInbox, m.id()), m.SerializeAsString()).ok());
     }
-    return Cat(out, tag, " OK UID FETCH completed\r\n");
+  }
+  void DeleteSources(const std::vector<pb::MessageMeta>& entries) {
+    for (const pb::MessageMeta& m : entries) {
+      ASSERT_TRUE(DeleteChunks(kvs_, BodyName("alice", m.id()), m.chunks()).ok());
+    }
+  }
+  // COPYs the selected folder to a new one, Filed; returns the copies' entries.
+  std::vector<pb::MessageMeta> CopyToFiled() {
+    EXPECT_TRUE(store_.CreateFolder("alice", "Filed").ok());
+    EXPECT_TRUE(Has(Send("x COPY 1:* Filed"), "x OK"));
+    auto copies = store_.Mailbox("alice", "Filed");
+    EXPECT_TRUE(copies.ok());
+    return copies.ok() ? *copies : std::vector<pb::MessageMeta>();
   }
 };
 
-TEST_F(ImapEnvelopeFetchTest, AnswersFromTheEntriesWithoutReadingSources) {
-  for (const pb::MessageMeta& m : AddCorpus()) {
-    EXPECT_TRUE(m.has_envelope());
-    ASSERT_TRUE(DeleteChunks(kvs_, BodyName("alice", m.id()), m.chunks()).ok());
+std::vector<std::string> Sources(const auto& corpus) {
+  std::vector<std::string> out;
+  for (const auto& sample : corpus) out.push_back(sample.source);
+  return out;
+}
+
+std::string ExpectedEnvelopes(std::string_view tag) {
+  std::string out;
+  for (size_t i = 0; i < Corpus().size(); ++i) {
+    out += Cat("* ", i + 1, " FETCH (UID ", i + 1, " ENVELOPE ", Corpus()[i].envelope,
+               " FLAGS ())\r\n");
   }
+  return Cat(out, tag, " OK UID FETCH completed\r\n");
+}
+
+using ImapEnvelopeFetchTest = KeptViewsFetchTest;
+
+TEST_F(ImapEnvelopeFetchTest, AnswersFromTheEntriesWithoutReadingSources) {
+  const std::vector<pb::MessageMeta> added = Deliver(Sources(Corpus()));
+  for (const pb::MessageMeta& m : added) EXPECT_TRUE(m.has_envelope());
+  DeleteSources(added);
   LoginAndSelect();
-  EXPECT_EQ(Send("c UID FETCH 1:* (FLAGS ENVELOPE)"), Expected("c"));
+  EXPECT_EQ(Send("c UID FETCH 1:* (FLAGS ENVELOPE)"), ExpectedEnvelopes("c"));
   // The sources are really gone: what needs one answers nothing of the message.
   EXPECT_EQ(Send("d FETCH 1 BODY.PEEK[]"), "d OK FETCH completed\r\n");
 }
 
 TEST_F(ImapEnvelopeFetchTest, EntriesWithoutAnEnvelopeParseTheirSource) {
-  for (pb::MessageMeta m : AddCorpus()) {  // as rows written before entries kept one
-    m.clear_envelope();
-    ASSERT_TRUE(
-        kvs_.Put(MailboxRow("alice"), MessageColumn(kInbox, m.id()), m.SerializeAsString()).ok());
-  }
+  Forget(Deliver(Sources(Corpus())), [](pb::MessageMeta* m) { m->clear_envelope(); });
   LoginAndSelect();
-  EXPECT_EQ(Send("c UID FETCH 1:* (FLAGS ENVELOPE)"), Expected("c"));
+  EXPECT_EQ(Send("c UID FETCH 1:* (FLAGS ENVELOPE)"), ExpectedEnvelopes("c"));
   // A copy reads the source anyway, and keeps the envelope it finds there.
-  ASSERT_TRUE(store_.CreateFolder("alice", "Filed").ok());
-  EXPECT_TRUE(Has(Send("d COPY 1:* Filed"), "d OK"));
-  auto copies = store_.Mailbox("alice", "Filed");
-  ASSERT_TRUE(copies.ok());
-  ASSERT_EQ(copies->size(), Corpus().size());
-  for (const pb::MessageMeta& m : *copies) {
-    EXPECT_TRUE(m.has_envelope());
-    ASSERT_TRUE(DeleteChunks(kvs_, BodyName("alice", m.id()), m.chunks()).ok());
-  }
+  const std::vector<pb::MessageMeta> copies = CopyToFiled();
+  ASSERT_EQ(copies.size(), Corpus().size());
+  for (const pb::MessageMeta& m : copies) EXPECT_TRUE(m.has_envelope());
+  DeleteSources(copies);
   EXPECT_TRUE(Has(Send("e SELECT Filed"), "e OK"));
-  EXPECT_EQ(Send("f UID FETCH 1:* (FLAGS ENVELOPE)"), Expected("f"));
+  EXPECT_EQ(Send("f UID FETCH 1:* (FLAGS ENVELOPE)"), ExpectedEnvelopes("f"));
+}
+
+// BODYSTRUCTURE kept in the entry against the same message's source parsed at FETCH. Each
+// expected list is what FETCH answered before entries kept one (the imap server of 4e7ac43,
+// over IMAP APPEND and FETCH of these sources).
+struct StructureSample {
+  const char* name;
+  std::string source;
+  std::string structure;
+};
+
+const std::vector<StructureSample>& StructureCorpus() {
+  static const auto* corpus = new std::vector<StructureSample>{
+      {"plain text",
+       "From: a@example.com\r\n"
+       "Subject: plain\r\n"
+       "\r\n"
+       "hello\r\n"
+       "world\r\n",
+       R"bs(("text" "plain" NIL NIL NIL "7bit" 14 2 NIL NIL NIL NIL))bs"},
+      {"no header block", "just a line with no header\r\n",
+       R"bs(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0))bs"},
+      {"alternative",
+       "From: a@example.com\r\n"
+       "MIME-Version: 1.0\r\n"
+       "Content-Type: multipart/alternative; boundary=\"alt\"\r\n"
+       "\r\n"
+       "--alt\r\n"
+       "Content-Type: text/plain; charset=utf-8\r\n"
+       "Content-Transfer-Encoding: quoted-printable\r\n"
+       "\r\n"
+       "caf=C3=A9\r\n"
+       "--alt\r\n"
+       "Content-Type: text/html; charset=utf-8\r\n"
+       "\r\n"
+       "<p>caf\xc3"
+       "\xa9"
+       "</p>\r\n"
+       "<p>two</p>\r\n"
+       "--alt--\r\n",
+       R"bs((("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 9 1 NIL NIL NIL NIL)("text" "html" ("charset" "utf-8") NIL NIL "7bit" 24 2 NIL NIL NIL NIL) "alternative" ("boundary" "alt") NIL NIL NIL))bs"},
+      {"mixed with attachment",
+       "From: a@example.com\r\n"
+       "MIME-Version: 1.0\r\n"
+       "Content-Type: multipart/mixed; boundary=\"mix\"\r\n"
+       "\r\n"
+       "preamble\r\n"
+       "--mix\r\n"
+       "Content-Type: text/plain\r\n"
+       "\r\n"
+       "see attached\r\n"
+       "--mix\r\n"
+       "Content-Type: application/pdf; name=\"report.pdf\"\r\n"
+       "Content-Disposition: attachment; filename=\"report.pdf\"\r\n"
+       "Content-Transfer-Encoding: base64\r\n"
+       "Content-ID: <pdf1@example.com>\r\n"
+       "Content-Description: the report\r\n"
+       "\r\n"
+       "JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4K\r\n"
+       "c3RyZWFtCg==\r\n"
+       "--mix--\r\n"
+       "epilogue\r\n",
+       R"bs((("text" "plain" NIL NIL NIL "7bit" 12 1 NIL NIL NIL NIL)("application" "pdf" ("name" "report.pdf") "<pdf1@example.com>" "the report" "base64" 74 NIL ("attachment" ("filename" "report.pdf")) NIL NIL) "mixed" ("boundary" "mix") NIL NIL NIL))bs"},
+      {"nested related in mixed",
+       "From: a@example.com\r\n"
+       "MIME-Version: 1.0\r\n"
+       "Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
+       "\r\n"
+       "--outer\r\n"
+       "Content-Type: multipart/related; boundary=\"inner\"; type=\"text/html\"\r\n"
+       "\r\n"
+       "--inner\r\n"
+       "Content-Type: text/html\r\n"
+       "\r\n"
+       "<img src=\"cid:i1\">\r\n"
+       "--inner\r\n"
+       "Content-Type: image/png\r\n"
+       "Content-ID: <i1>\r\n"
+       "Content-Transfer-Encoding: base64\r\n"
+       "Content-Disposition: inline\r\n"
+       "\r\n"
+       "iVBORw0KGgo=\r\n"
+       "--inner--\r\n"
+       "--outer\r\n"
+       "Content-Type: text/csv; charset=us-ascii; name=data.csv\r\n"
+       "Content-Disposition: attachment; filename=data.csv; size=8\r\n"
+       "\r\n"
+       "a,b\r\n"
+       "1,2\r\n"
+       "--outer--\r\n",
+       R"bs(((("text" "html" NIL NIL NIL "7bit" 18 1 NIL NIL NIL NIL)("image" "png" NIL "<i1>" NIL "base64" 12 NIL ("inline" NIL) NIL NIL) "related" ("boundary" "inner" "type" "text/html") NIL NIL NIL)("text" "csv" ("charset" "us-ascii" "name" "data.csv") NIL NIL "7bit" 8 2 NIL ("attachment" ("filename" "data.csv" "size" "8")) NIL NIL) "mixed" ("boundary" "outer") NIL NIL NIL))bs"},
+      {"attached message",
+       "From: m@example.com\r\n"
+       "Subject: fwd\r\n"
+       "MIME-Version: 1.0\r\n"
+       "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+       "\r\n"
+       "--b1\r\n"
+       "Content-Type: text/plain\r\n"
+       "\r\n"
+       "forwarded below\r\n"
+       "--b1\r\n"
+       "Content-Type: message/rfc822\r\n"
+       "\r\n"
+       "From: Inner <inner@example.com>\r\n"
+       "To: x@example.org\r\n"
+       "Subject: inner\r\n"
+       "Date: Wed, 02 Dec 2026 09:00:00 +0000\r\n"
+       "MIME-Version: 1.0\r\n"
+       "Content-Type: multipart/alternative; boundary=\"b2\"\r\n"
+       "\r\n"
+       "--b2\r\n"
+       "Content-Type: text/plain\r\n"
+       "\r\n"
+       "inner text\r\n"
+       "--b2\r\n"
+       "Content-Type: text/html\r\n"
+       "\r\n"
+       "<b>inner</b>\r\n"
+       "--b2--\r\n"
+       "--b1--\r\n",
+       R"bs((("text" "plain" NIL NIL NIL "7bit" 15 1 NIL NIL NIL NIL)("message" "rfc822" NIL NIL NIL "7bit" 281 ("Wed, 02 Dec 2026 09:00:00 +0000" "inner" (("Inner" NIL "inner" "example.com")) (("Inner" NIL "inner" "example.com")) (("Inner" NIL "inner" "example.com")) ((NIL NIL "x" "example.org")) NIL NIL NIL NIL) (("text" "plain" NIL NIL NIL "7bit" 10 1 NIL NIL NIL NIL)("text" "html" NIL NIL NIL "7bit" 12 1 NIL NIL NIL NIL) "alternative" ("boundary" "b2") NIL NIL NIL) 16 NIL NIL NIL NIL) "mixed" ("boundary" "b1") NIL NIL NIL))bs"},
+      {"8-bit parameter",
+       "From: a@example.com\r\n"
+       "MIME-Version: 1.0\r\n"
+       "Content-Type: multipart/mixed; boundary=\"p\"\r\n"
+       "\r\n"
+       "--p\r\n"
+       "Content-Type: application/octet-stream; name=\"r\xe9"
+       "sum\xe9"
+       ".bin\"\r\n"
+       "Content-Disposition: attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.bin\r\n"
+       "\r\n"
+       "xx\r\n"
+       "--p--\r\n",
+       "((\"application\" \"octet-stream\" (\"name\" {12}\r\nr\xc3"
+       "\xa9"
+       "sum\xc3"
+       "\xa9"
+       ".bin) NIL NIL \"7bit\" 2 NIL (\"attachment\" (\"filename\" {12}\r\nr\xc3"
+       "\xa9"
+       "sum\xc3"
+       "\xa9"
+       ".bin)) NIL NIL) \"mixed\" (\"boundary\" \"p\") NIL NIL NIL)"},
+      {"empty multipart",
+       "From: a@example.com\r\n"
+       "MIME-Version: 1.0\r\n"
+       "Content-Type: multipart/mixed; boundary=\"e\"\r\n"
+       "\r\n"
+       "no parts at all\r\n",
+       R"bs((("text" "plain" NIL NIL NIL "7bit" 0 0) "mixed" ("boundary" "e") NIL NIL NIL))bs"},
+      {"LF line ends",
+       "From: a@example.com\n"
+       "MIME-Version: 1.0\n"
+       "Content-Type: multipart/mixed; boundary=\"lf\"\n"
+       "\n"
+       "--lf\n"
+       "Content-Type: text/plain\n"
+       "\n"
+       "line one\n"
+       "line two\n"
+       "--lf--\n",
+       R"bs((("text" "plain" NIL NIL NIL "7bit" 18 2 NIL NIL NIL NIL) "mixed" ("boundary" "lf") NIL NIL NIL))bs"},
+  };
+  return *corpus;
+}
+
+TEST(ImapBodyStructureTest, ParsedSourceAndKeptStructureAnswerAsBefore) {
+  for (const StructureSample& s : StructureCorpus()) {
+    EXPECT_EQ(ImapBodyStructure(s.source, true), s.structure) << s.name;
+    pb::MessageMeta kept;
+    KeepImapViews(s.source, &kept);
+    ASSERT_TRUE(kept.ParseFromString(kept.SerializeAsString())) << s.name;
+    EXPECT_EQ(kept.body_structure(), s.structure) << s.name;
+    EXPECT_EQ(ImapEnvelope(kept.envelope()), ImapEnvelope(s.source)) << s.name;
+  }
+}
+
+std::string ExpectedStructures(std::string_view tag) {
+  std::string out;
+  for (size_t i = 0; i < StructureCorpus().size(); ++i) {
+    out += Cat("* ", i + 1, " FETCH (UID ", i + 1, " BODYSTRUCTURE ",
+               StructureCorpus()[i].structure, ")\r\n");
+  }
+  return Cat(out, tag, " OK UID FETCH completed\r\n");
+}
+
+using ImapBodyStructureFetchTest = KeptViewsFetchTest;
+
+TEST_F(ImapBodyStructureFetchTest, AnswersFromTheEntriesWithoutReadingSources) {
+  const std::vector<pb::MessageMeta> added = Deliver(Sources(StructureCorpus()));
+  for (const pb::MessageMeta& m : added) EXPECT_FALSE(m.body_structure().empty());
+  DeleteSources(added);
+  LoginAndSelect();
+  EXPECT_EQ(Send("c UID FETCH 1:* (BODYSTRUCTURE)"), ExpectedStructures("c"));
+  // BODY without a section (the non-extensible form) still parses the source, now gone.
+  EXPECT_EQ(Send("d FETCH 1 BODY"), "d OK FETCH completed\r\n");
+}
+
+TEST_F(ImapBodyStructureFetchTest, EntriesWithoutOneParseTheirSource) {
+  Forget(Deliver(Sources(StructureCorpus())),
+         [](pb::MessageMeta* m) { m->clear_body_structure(); });
+  LoginAndSelect();
+  EXPECT_EQ(Send("c UID FETCH 1:* (BODYSTRUCTURE)"), ExpectedStructures("c"));
+  // A copy reads the source anyway, and keeps the structure it finds there.
+  const std::vector<pb::MessageMeta> copies = CopyToFiled();
+  ASSERT_EQ(copies.size(), StructureCorpus().size());
+  for (const pb::MessageMeta& m : copies) EXPECT_FALSE(m.body_structure().empty());
+  DeleteSources(copies);
+  EXPECT_TRUE(Has(Send("e SELECT Filed"), "e OK"));
+  EXPECT_EQ(Send("f UID FETCH 1:* (BODYSTRUCTURE)"), ExpectedStructures("f"));
 }
 
 }  // namespace

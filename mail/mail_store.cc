@@ -120,7 +120,7 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
   meta.set_preview(ScrubUtf8(Preview(parsed)));
   meta.set_message_id(ScrubUtf8(ThreadMessageId(parsed)));
   for (std::string& ref : ThreadReferences(parsed)) meta.add_references(ScrubUtf8(ref));
-  *meta.mutable_envelope() = EnvelopeOf(source);
+  KeepImapViews(source, &meta);
 
   // The index and the source before the entry: a message is searchable and complete from
   // the moment it can be seen. The two are independent, so they go out together and the
@@ -311,8 +311,9 @@ absl::StatusOr<pb::MessageMeta> MailStore::Copy(std::string_view user, const pb:
   if (!source.ok()) return source.status();
   pb::MessageMeta copy = meta;
   copy.set_id(NewId());
-  // An entry from before envelopes were kept gets one while its source is at hand.
-  if (!copy.has_envelope()) *copy.mutable_envelope() = EnvelopeOf(*source);
+  // An entry from before envelopes and body structures were kept gets them while its source
+  // is at hand.
+  if (!copy.has_envelope() || copy.body_structure().empty()) KeepImapViews(*source, &copy);
   if (indexing_) {
     auto s = index_.Add(user, copy.id(), folder, ParseMessage(*source), !copy.seen());
     if (!s.ok()) return s;

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """The client of stress_test/imap_fetch_ab.sh, one step per run, over implicit TLS (the
 throw-away certificate is not checked).
-  imap_fetch_ab.py PORT USER PASSWORD fill FOLDER COUNT
+  imap_fetch_ab.py PORT USER PASSWORD fill FOLDER COUNT [mixed]
     creates FOLDER (unless INBOX), then APPENDs COUNT messages (imap_bench.py's shape) to
-    it over 4 connections.
-  imap_fetch_ab.py PORT USER PASSWORD fetch FOLDER
-    times SELECT + UID FETCH 1:* (FLAGS ENVELOPE) and prints "seconds messages sha256",
-    the digest being of the whole answer as imaplib hands it over."""
+    it over 4 connections; with `mixed`, two of every three are multipart instead (text
+    and HTML alternatives; or text, a base64 attachment and an attached message).
+  imap_fetch_ab.py PORT USER PASSWORD fetch FOLDER [SET ITEMS]
+    times SELECT + UID FETCH 1:* (FLAGS ENVELOPE), or with SET and ITEMS the FETCH SET ITEMS
+    alone after an untimed SELECT (as imap_bench.py times its FETCH BODY[]), and prints
+    "seconds responses sha256", the digest being of the whole answer as imaplib hands it
+    over."""
 import hashlib
 import imaplib
 import ssl
@@ -34,8 +37,27 @@ def message(i):
             + ("line of text about topic%d and more words\r\n" % (i % 97)) * 40).encode()
 
 
+def multipart(i):
+    header = (f"From: Sender {i % 50} <sender{i % 50}@example.com>\r\nTo: {user}@example.com\r\n"
+              f"Subject: benchmark message {i}\r\nMIME-Version: 1.0\r\n")
+    text = "line of text about topic%d and more words\r\n" % (i % 97)
+    if i % 3 == 1:
+        return (header + "Content-Type: multipart/alternative; boundary=\"a\"\r\n\r\n"
+                "--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text * 10 +
+                "--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>" + text * 10 +
+                "</p>\r\n--a--\r\n").encode()
+    return (header + "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n"
+            "--m\r\nContent-Type: text/plain\r\n\r\n" + text * 5 +
+            f"--m\r\nContent-Type: application/pdf; name=\"r{i}.pdf\"\r\n"
+            f"Content-Disposition: attachment; filename=\"r{i}.pdf\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n" + "JVBERi0xLjQKJcOkw7zDtsOfCg==\r\n" * 20 +
+            "--m\r\nContent-Type: message/rfc822\r\n\r\nFrom: inner@example.org\r\n"
+            f"Subject: inner {i}\r\n\r\n" + text + "--m--\r\n").encode()
+
+
 if step == "fill":
     count, connections = int(sys.argv[6]), 4
+    mixed = sys.argv[7:] == ["mixed"]
     failures = []
     if folder != "INBOX":
         m = connect()
@@ -46,7 +68,8 @@ if step == "fill":
     def fill(first):
         m = connect()
         for i in range(first, count, connections):
-            typ, _ = m.append(folder, None, None, message(i))
+            source = multipart(i) if mixed and i % 3 else message(i)
+            typ, _ = m.append(folder, None, None, source)
             if typ != "OK":
                 failures.append(typ)
         m.logout()
@@ -62,7 +85,11 @@ elif step == "fetch":
     start = time.monotonic()
     typ, _ = m.select(folder)
     assert typ == "OK", typ
-    typ, data = m.uid("FETCH", "1:*", "(FLAGS ENVELOPE)")
+    if len(sys.argv) > 6:
+        start = time.monotonic()
+        typ, data = m.fetch(sys.argv[6], sys.argv[7])
+    else:
+        typ, data = m.uid("FETCH", "1:*", "(FLAGS ENVELOPE)")
     seconds = time.monotonic() - start
     assert typ == "OK", typ
     m.logout()

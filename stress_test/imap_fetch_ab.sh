@@ -4,11 +4,15 @@
 # each (imap_bench.py's messages): INBOX filled through the new server, Older through the
 # old one, so entries as each build writes them are there. Then --rounds rounds of
 # SELECT + UID FETCH 1:* (FLAGS ENVELOPE) on both folders through each server, the order
-# of the servers alternating (old first, then new first, ...). Both servers must answer
+# of the servers alternating (old first, then new first, ...). With --set and --items, each
+# round times FETCH SET ITEMS instead (after an untimed SELECT), e.g. --set 1:1000
+# --items 'BODY.PEEK[]' or --set 1:* --items BODYSTRUCTURE. --mixed fills the folders with
+# multipart messages too (imap_fetch_ab.py). Both servers must answer
 # each folder with the same bytes. Prints every timing, each build's median per folder,
 # the mean bytes of a folder's first 200 index entries, the load average and each
 # server's peak resident memory.
 #   stress_test/imap_fetch_ab.sh --old DIR --new DIR [--messages N] [--rounds N]
+#                                [--set SET --items ITEMS] [--mixed]
 # DIR: a build directory; the old one needs bin/imap, the new one also kvs_server, kvsctl
 # and smtp. Needs argon2 (scripts/setup.sh --bench). Results go to
 # stress_test/results/imap-fetch-ab-<time>/.
@@ -17,16 +21,22 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 old= new=
 messages=3000
 rounds=4
+fetch=()
+mixed=()
 while (($#)); do
   case $1 in
     --old) old=$2; shift 2 ;;
     --new) new=$2; shift 2 ;;
     --messages) messages=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --set) fetch[0]=$2; shift 2 ;;
+    --items) fetch[1]=$2; shift 2 ;;
+    --mixed) mixed=(mixed); shift ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
 [[ -x $old/bin/imap && -x $new/bin/imap ]] || { echo "--old and --new need bin/imap" >&2; exit 2; }
+((${#fetch[@]} % 2 == 0)) || { echo "--set and --items go together" >&2; exit 2; }
 bin=$new/bin
 kvsctl=$bin/kvsctl
 out=$root/stress_test/results/imap-fetch-ab-$(date -u +%Y%m%dT%H%M%SZ)
@@ -65,8 +75,8 @@ for build in old new; do
 done
 
 client() { /usr/bin/python3 "$root/stress_test/imap_fetch_ab.py" "${port[$1]}" bench "$password" "${@:2}"; }
-client new fill INBOX "$messages"
-client old fill Older "$messages"
+client new fill INBOX "$messages" "${mixed[@]}"
+client old fill Older "$messages" "${mixed[@]}"
 
 entry_bytes() {  # PREFIX: the mean bytes of the first 200 index entries under it
   local total=0 n=0 column
@@ -82,14 +92,14 @@ entry_bytes() {  # PREFIX: the mean bytes of the first 200 index entries under i
 # One untimed fetch of each folder through each server first: a server's first one also
 # pays for its first connection to the KVS group.
 for build in old new; do
-  for folder in INBOX Older; do client "$build" fetch "$folder" >/dev/null; done
+  for folder in INBOX Older; do client "$build" fetch "$folder" "${fetch[@]}" >/dev/null; done
 done
 for round in $(seq 1 "$rounds"); do
   order="old new"
   ((round % 2 == 0)) && order="new old"
   for build in $order; do
     for folder in INBOX Older; do
-      echo "$round $build $folder $(client "$build" fetch "$folder") load $(cut -d' ' -f1 /proc/loadavg)"
+      echo "$round $build $folder $(client "$build" fetch "$folder" "${fetch[@]}") load $(cut -d' ' -f1 /proc/loadavg)"
     done
   done
 done | tee "$out/timings.txt"
