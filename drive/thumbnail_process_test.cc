@@ -27,8 +27,8 @@
 namespace penncloud::drive {
 namespace {
 
-using testing::DecodedShape;
 using testing::DeclaredPng;
+using testing::DecodedShape;
 using testing::ImageSize;
 using testing::ImageVariant;
 using testing::ShapeOf;
