@@ -338,13 +338,10 @@ absl::StatusOr<bool> Accounts::ProtocolLoginHolds(const ProtocolLogin& login) {
   return same_password;
 }
 
-absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
-  if (token.empty() || token.size() > 128) return absl::UnauthenticatedError("not logged in");
-  const std::string digest = Sha256Hex(token);
-  absl::StatusOr<std::string> data = store_->Get(SessionRow(digest), kSessionCol);
-  if (absl::IsNotFound(data.status())) return absl::UnauthenticatedError("not logged in");
-  if (!data.ok()) return data.status();
-  std::vector<absl::string_view> parts = absl::StrSplit(*data, '\n');
+absl::StatusOr<Session> Accounts::SessionOf(const absl::StatusOr<std::string>& record) const {
+  if (absl::IsNotFound(record.status())) return absl::UnauthenticatedError("not logged in");
+  if (!record.ok()) return record.status();
+  std::vector<absl::string_view> parts = absl::StrSplit(*record, '\n');
   int64_t expiry = 0;
   // user, csrf, expiry, and "admin" as a fourth line for an admin's session.
   if (parts.size() < 3 || parts.size() > 4 || !absl::SimpleAtoi(parts[2], &expiry)) {
@@ -353,8 +350,33 @@ absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
   Session session{std::string(parts[0]), std::string(parts[1]), absl::FromUnixSeconds(expiry),
                   parts.size() == 4 && parts[3] == "admin"};
   if (options_.now() >= session.expires) return absl::UnauthenticatedError("session expired");
-  NoteSeen(session.username, digest);
   return session;
+}
+
+absl::StatusOr<Session> Accounts::WhoAmI(std::string_view token) {
+  if (token.empty() || token.size() > 128) return absl::UnauthenticatedError("not logged in");
+  const std::string digest = Sha256Hex(token);
+  absl::StatusOr<Session> session = SessionOf(store_->Get(SessionRow(digest), kSessionCol));
+  if (session.ok()) NoteSeen(session->username, digest);
+  return session;
+}
+
+void Accounts::StartWhoAmI(std::string_view token,
+                           std::function<void(std::optional<absl::StatusOr<Session>>)> done) {
+  if (token.empty() || token.size() > 128) return done(absl::UnauthenticatedError("not logged in"));
+  std::string digest = Sha256Hex(token);
+  const std::string row = SessionRow(digest);
+  store_->StartGet(
+      row, kSessionCol,
+      [this, digest = std::move(digest), done = std::move(done)](kvs::StartedGet record) {
+        if (!record.has_value()) return done(std::nullopt);
+        absl::StatusOr<Session> session = SessionOf(*record);
+        // The write would block: WhoAmI makes it.
+        if (session.ok() && seen_.Due(digest, options_.now())) {
+          return done(std::nullopt);
+        }
+        done(std::move(session));
+      });
 }
 
 absl::Status Accounts::LogOut(std::string_view token) {

@@ -155,6 +155,12 @@ class Accounts {
 
   // The live session of `token`; kUnauthenticated if unknown or expired.
   absl::StatusOr<Session> WhoAmI(std::string_view token);
+  // WhoAmI for a caller that must not block (kvs::Client::StartGet): `done` runs once, on
+  // the store client's thread or before this returns, with WhoAmI's answer, or with
+  // std::nullopt when the quick read did not settle it or the session's last-seen write is
+  // due: the caller then asks WhoAmI.
+  void StartWhoAmI(std::string_view token,
+                   std::function<void(std::optional<absl::StatusOr<Session>>)> done);
 
   // Ends the session; succeeds if it was already gone.
   absl::Status LogOut(std::string_view token);
@@ -211,6 +217,8 @@ class Accounts {
   absl::StatusOr<bool> CheckCodeWithStep(const std::string& user, std::string_view code);
   absl::Status EndSessionsExcept(const std::string& user, const std::string& keep_digest);
   void NoteSeen(const std::string& user, const std::string& digest);
+  // The live session in a session record as read; kUnauthenticated if none or expired.
+  absl::StatusOr<Session> SessionOf(const absl::StatusOr<std::string>& record) const;
   // Counts this attempt as a failure before its password is checked (CPut from `cell`, the
   // counter as read; absent if none); kResourceExhausted if the account must wait.
   struct Step {

@@ -253,5 +253,52 @@ TEST_F(SessionListTest, LastSeenIsWrittenAtMostOncePerMinute) {
   EXPECT_EQ(accounts_.ListSessions(a.token).value()[0].last_seen, now_);
 }
 
+// What StartWhoAmI hands its callback (the memory store answers before it returns).
+std::optional<absl::StatusOr<Session>> Started(Accounts& accounts, std::string_view token) {
+  std::optional<absl::StatusOr<Session>> out;
+  bool called = false;
+  accounts.StartWhoAmI(token, [&](std::optional<absl::StatusOr<Session>> session) {
+    called = true;
+    out = std::move(session);
+  });
+  EXPECT_TRUE(called);
+  return out;
+}
+
+TEST_F(SessionListTest, StartWhoAmIAnswersAsWhoAmIAndLeavesDueWritesToIt) {
+  accounts_.SignUp("alice", "password1").value();
+  LoginResult a = accounts_.LogIn("alice", "password1").value();
+  // Never seen: the last-seen write is due, so the quick path declines and WhoAmI writes.
+  EXPECT_FALSE(Started(accounts_, a.token).has_value());
+  ASSERT_TRUE(accounts_.WhoAmI(a.token).ok());
+  EXPECT_EQ(accounts_.ListSessions(a.token).value()[0].last_seen, now_);
+
+  now_ += absl::Seconds(30);
+  std::optional<absl::StatusOr<Session>> session = Started(accounts_, a.token);
+  ASSERT_TRUE(session.has_value());
+  ASSERT_TRUE(session->ok()) << session->status();
+  EXPECT_EQ((*session)->username, "alice");
+  EXPECT_EQ((*session)->csrf, a.session.csrf);
+  now_ += absl::Seconds(31);
+  EXPECT_FALSE(Started(accounts_, a.token).has_value());
+
+  // A session ended is refused at once, and so is a token never issued.
+  ASSERT_TRUE(accounts_.LogOut(a.token).ok());
+  session = Started(accounts_, a.token);
+  ASSERT_TRUE(session.has_value());
+  EXPECT_TRUE(absl::IsUnauthenticated(session->status()));
+  session = Started(accounts_, "");
+  ASSERT_TRUE(session.has_value());
+  EXPECT_TRUE(absl::IsUnauthenticated(session->status()));
+
+  // The store cut off: WhoAmI's error.
+  LoginResult b = accounts_.LogIn("alice", "password1").value();
+  store_.SetUnavailable(true);
+  session = Started(accounts_, b.token);
+  ASSERT_TRUE(session.has_value());
+  EXPECT_TRUE(absl::IsUnavailable(session->status()));
+  store_.SetUnavailable(false);
+}
+
 }  // namespace
 }  // namespace penncloud::accounts

@@ -19,14 +19,24 @@ class SeenThrottle {
   // True (and remembers `now`) if `key` was not let through within the interval.
   bool ShouldWrite(const std::string& key, absl::Time now) {
     std::lock_guard lock(mu_);
-    auto it = last_.find(key);
-    if (it != last_.end() && now - it->second < interval_) return false;
+    if (!DueLocked(key, now)) return false;
     if (last_.size() >= kMaxEntries) last_.clear();
     last_[key] = now;
     return true;
   }
 
+  // Whether ShouldWrite would be true, remembering nothing.
+  bool Due(const std::string& key, absl::Time now) {
+    std::lock_guard lock(mu_);
+    return DueLocked(key, now);
+  }
+
  private:
+  bool DueLocked(const std::string& key, absl::Time now) const {
+    auto it = last_.find(key);
+    return it == last_.end() || now - it->second >= interval_;
+  }
+
   static constexpr size_t kMaxEntries = 100000;
   const absl::Duration interval_;
   std::mutex mu_;

@@ -1,5 +1,7 @@
 #include "frontend/api_context.h"
 
+#include <memory>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -76,10 +78,11 @@ bool IsStateChanging(std::string_view method) {
   return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
 
-absl::StatusOr<accounts::Session> RequireSession(const ApiContext& ctx, const Request& request) {
-  std::string token = request.Cookie(kSessionCookie);
-  if (token.empty()) return absl::UnauthenticatedError("not logged in");
-  absl::StatusOr<accounts::Session> session = ctx.accounts->WhoAmI(token);
+namespace {
+
+// The CSRF rule, on the request's session as read.
+absl::StatusOr<accounts::Session> WithCsrfRule(const Request& request,
+                                               absl::StatusOr<accounts::Session> session) {
   if (!session.ok()) return session.status();
   if (IsStateChanging(request.method) &&
       !accounts::Accounts::CsrfMatches(*session, request.headers.Get(kCsrfHeader))) {
@@ -88,11 +91,36 @@ absl::StatusOr<accounts::Session> RequireSession(const ApiContext& ctx, const Re
   return session;
 }
 
+Response Answer(Request& request, const absl::StatusOr<accounts::Session>& session,
+                const SessionHandler& handler) {
+  if (!session.ok()) return FromStatus(session.status());
+  return handler(request, *session);
+}
+
+}  // namespace
+
+absl::StatusOr<accounts::Session> RequireSession(const ApiContext& ctx, const Request& request) {
+  std::string token = request.Cookie(kSessionCookie);
+  if (token.empty()) return absl::UnauthenticatedError("not logged in");
+  return WithCsrfRule(request, ctx.accounts->WhoAmI(token));
+}
+
 Handler WithSession(const ApiContext& ctx, SessionHandler handler) {
   return [&ctx, handler = std::move(handler)](Request& request) {
-    absl::StatusOr<accounts::Session> session = RequireSession(ctx, request);
-    if (!session.ok()) return FromStatus(session.status());
-    return handler(request, *session);
+    return Answer(request, RequireSession(ctx, request), handler);
+  };
+}
+
+http::FastPath SessionFastPath(const ApiContext& ctx, SessionHandler handler) {
+  auto shared = std::make_shared<const SessionHandler>(std::move(handler));
+  return [&ctx, shared](Request& request, http::Respond respond) {
+    ctx.accounts->StartWhoAmI(
+        request.Cookie(kSessionCookie),
+        [&request, shared,
+         respond = std::move(respond)](std::optional<absl::StatusOr<accounts::Session>> session) {
+          if (!session.has_value()) return respond(std::nullopt);
+          respond(Answer(request, WithCsrfRule(request, *std::move(session)), *shared));
+        });
   };
 }
 

@@ -87,6 +87,10 @@ absl::StatusOr<accounts::Session> RequireSession(const ApiContext& ctx, const Re
 using SessionHandler = std::function<Response(Request&, const accounts::Session&)>;
 // A handler that answers 401/403 itself unless RequireSession succeeds.
 Handler WithSession(const ApiContext& ctx, SessionHandler handler);
+// The same on the I/O thread, for a `handler` that never blocks: the session is read with
+// Accounts::StartWhoAmI, and the route's handler (WithSession) answers when that declines.
+// Register both with Router::AddWithFastPath.
+http::FastPath SessionFastPath(const ApiContext& ctx, SessionHandler handler);
 
 // The user name and password of an "Authorization: Basic" header, as sent;
 // kUnauthenticated if there is none or it is malformed.

@@ -1,6 +1,7 @@
 #include "http/router.h"
 
 #include <array>
+#include <future>
 #include <string_view>
 
 #include "http/json_response.h"
@@ -56,8 +57,14 @@ Router::Compiled Router::Compile(const std::string& pattern) {
 }
 
 void Router::Add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
+  AddWithFastPath(std::move(method), std::move(pattern), nullptr, std::move(handler), options);
+}
+
+void Router::AddWithFastPath(std::string method, std::string pattern, FastPath fast_path,
+                             Handler handler, RouteOptions options) {
   compiled_.push_back(Compile(pattern));
-  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(handler), options});
+  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(handler), options,
+                          std::move(fast_path)});
 }
 
 const Route* Router::Match(Request& request, bool* method_allowed) const {
@@ -110,6 +117,13 @@ Response Router::Dispatch(Request& request) const {
   if (route == nullptr) {
     return method_allowed ? ErrorResponse(404, "not found")
                           : ErrorResponse(405, "method not allowed");
+  }
+  if (route->fast_path) {
+    std::promise<std::optional<Response>> answer;
+    std::future<std::optional<Response>> answered = answer.get_future();
+    route->fast_path(request,
+                     [&answer](std::optional<Response> res) { answer.set_value(std::move(res)); });
+    if (std::optional<Response> res = answered.get()) return *std::move(res);
   }
   return route->handler(request);
 }

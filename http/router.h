@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,15 @@
 namespace penncloud::http {
 
 using Handler = std::function<Response(Request&)>;
+
+// A route's way to answer without a worker thread (RouteOptions::nonblocking is for
+// handlers that never wait at all). It runs on the I/O thread, must not block, and calls
+// `respond` exactly once, from any thread, perhaps after it returned: with the answer, or
+// with std::nullopt to have the route's Handler answer on the worker pool instead. GET
+// /api/me reads its session this way (kvs::Client::StartGet): a worker blocked on the read
+// cost three to four context switches per request.
+using Respond = std::function<void(std::optional<Response>)>;
+using FastPath = std::function<void(Request&, Respond)>;
 
 struct RouteOptions {
   // Deliver the body through Request::body_reader instead of Request::body.
@@ -38,17 +48,22 @@ struct Route {
   std::string pattern;
   Handler handler;
   RouteOptions options;
+  FastPath fast_path;  // may be empty
 };
 
 class Router {
  public:
   void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+  // A route tried by `fast_path` first, and answered by `handler` when it declines.
+  void AddWithFastPath(std::string method, std::string pattern, FastPath fast_path, Handler handler,
+                       RouteOptions options = {});
 
   // The route serving `request`, with request.params filled; nullptr if none.
   // `*method_allowed` is set false when the path matches but the method does not (405).
   const Route* Match(Request& request, bool* method_allowed) const;
 
-  // Match + call, with 404 / 405 as JSON errors. Used by tests and by the server.
+  // Match + call, with 404 / 405 as JSON errors; a fast path is tried first and waited
+  // for. Used by tests.
   Response Dispatch(Request& request) const;
 
  private:

@@ -247,6 +247,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (route_->options.nonblocking) return Write(route_->handler(req_));
     ++shared_->in_flight;
+    if (route_->fast_path) {
+      // Answered on this connection's I/O thread, whichever thread the answer comes from.
+      route_->fast_path(req_, [self = shared_from_this()](std::optional<Response> res) {
+        net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+          if (!res.has_value()) return self->RunHandler();
+          self->Answer(*std::move(res));
+        });
+      });
+      return;
+    }
+    RunHandler();
+  }
+
+  // On a worker: the request is counted in flight already.
+  void RunHandler() {
     bool queued = shared_->Submit([self = shared_from_this()] {
       log::SetRequestId(std::string(self->req_.headers.Get("X-Request-Id")));
       Response res;
@@ -262,16 +277,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
         res = self->route_->handler(self->req_);
       }
       log::SetRequestId("");
-      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-        --self->shared_->in_flight;
-        self->Write(std::move(res));
-      });
+      net::post(self->stream_.get_executor(),
+                [self, res = std::move(res)]() mutable { self->Answer(std::move(res)); });
     });
     if (!queued) {
-      --shared_->in_flight;
       keep_alive_ = false;
-      Write(ErrorResponse(503, "server busy"));
+      Answer(ErrorResponse(503, "server busy"));
     }
+  }
+
+  // The handler's answer, on the I/O thread.
+  void Answer(Response res) {
+    --shared_->in_flight;
+    Write(std::move(res));
   }
 
   bool BodyFullyRead() const {

@@ -4,8 +4,8 @@
 // fresh parser per request, its head read by HeadReader (header limit, head deadline) and
 // its body held to the route's limit; the answer's head written by hand
 // (response_head.h); timeouts on every read and write; keep-alive. Handlers run on a
-// WorkerPool (unless their route is nonblocking), and streamed bodies move one piece at a
-// time between the socket and the worker.
+// WorkerPool (unless their route is nonblocking, or its fast path answers: router.h), and
+// streamed bodies move one piece at a time between the socket and the worker.
 #pragma once
 
 #include <atomic>

@@ -1,13 +1,18 @@
 // Batches against a real 3-replica group: concurrent calls of one client share RPCs, each
 // item of a batch is judged alone, a follower refuses a batch with a hint, and a batch sent
-// twice is applied once.
+// twice is applied once. Reads started without waiting (kvs/client/async_reads.h) answer
+// what Get would, share RPCs too, and come back unanswered from a follower.
 #include "kvs/client/batcher.h"
 
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_split.h"
 #include "common/grpc_tls.h"
 #include "gtest/gtest.h"
+#include "kvs/client/async_reads.h"
 #include "kvs/client/replica_group_client.h"
 #include "tests/support/kvs_group.h"
 
@@ -152,6 +157,87 @@ TEST_F(BatchTest, ABatchSentTwiceIsAppliedOnce) {
   EXPECT_FALSE(response.writes(0).cput_succeeded());  // a new request: the cell exists
   ReplicaGroupClient client(absl::StrSplit(group_->spec(), ','));
   EXPECT_EQ(*client.Get("once", "c"), "first");
+}
+
+// What a read started with StartGet ends with, waited for.
+StartedGet Started(Client& client, std::string_view row, std::string_view column) {
+  std::promise<StartedGet> read;
+  client.StartGet(row, column, [&read](StartedGet got) { read.set_value(std::move(got)); });
+  return read.get_future().get();
+}
+
+TEST_F(BatchTest, StartGetAnswersAsGet) {
+  ReplicaGroupClient client(absl::StrSplit(group_->spec(), ','));
+  ASSERT_TRUE(client.Put("row", "c", "v").ok());  // also finds the leader
+  StartedGet got = Started(client, "row", "c");
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->status();
+  EXPECT_EQ(**got, "v");
+
+  got = Started(client, "row", "absent");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(absl::IsNotFound(got->status())) << got->status();
+
+  got = Started(client, "", "c");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(absl::IsInvalidArgument(got->status())) << got->status();
+
+  // A write acknowledged is seen by the next read.
+  ASSERT_TRUE(client.Put("row", "c", "w").ok());
+  got = Started(client, "row", "c");
+  ASSERT_TRUE(got.has_value() && got->ok());
+  EXPECT_EQ(**got, "w");
+}
+
+TEST_F(BatchTest, ReadsStartedWithoutWaitingShareRpcs) {
+  ReplicaGroupClient client(absl::StrSplit(group_->spec(), ','));
+  ASSERT_TRUE(client.Put("shared", "c", "v").ok());
+  const uint64_t before = RequestsServed(leader_);
+  constexpr int kReads = 300;
+  std::mutex mu;
+  std::condition_variable all_done;
+  int done = 0;
+  int right = 0;
+  for (int i = 0; i < kReads; ++i) {
+    client.StartGet("shared", "c", [&](StartedGet got) {
+      std::lock_guard lock(mu);
+      if (got.has_value() && got->ok() && **got == "v") ++right;
+      if (++done == kReads) all_done.notify_one();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    all_done.wait(lock, [&] { return done == kReads; });
+  }
+  EXPECT_EQ(right, kReads);
+  // At most two batches on the wire: everything started behind them left in a few more.
+  const uint64_t rpcs = RequestsServed(leader_) - before - 1;  // minus our Status call
+  EXPECT_LT(rpcs, static_cast<uint64_t>(kReads / 4)) << rpcs << " RPCs";
+}
+
+TEST_F(BatchTest, AFollowersRefusalOfAStartedReadComesBackUnanswered) {
+  ReplicaGroupClient client(absl::StrSplit(group_->spec(), ','));
+  ASSERT_TRUE(client.Put("row", "c", "v").ok());
+  auto follower = StubOf((leader_ + 1) % group_->size());
+  auto leader = StubOf(leader_);
+  for (pb::KvsService::Stub* stub : {follower.get(), leader.get()}) {
+    std::promise<AsyncReads::Result> read;
+    {
+      AsyncReads reads([stub] { return stub; }, AsyncReads::Options{});
+      pb::GetRequest request;
+      request.set_row("row");
+      request.set_column("c");
+      reads.Start(request, [&read](AsyncReads::Result r) { read.set_value(std::move(r)); });
+    }  // waits for the batch on the wire
+    AsyncReads::Result result = read.get_future().get();
+    if (stub == follower.get()) {
+      EXPECT_FALSE(result.answered);
+    } else {
+      ASSERT_TRUE(result.answered);
+      EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+      EXPECT_EQ(result.response.value(), "v");
+    }
+  }
 }
 
 }  // namespace

@@ -81,12 +81,27 @@ class WatchCancel {
   std::atomic<bool> cancelled_{false};
 };
 
+// What a read started by Client::StartGet ends with: the cell's value or the error Get would
+// return, or std::nullopt when that one quick attempt did not settle the read.
+using StartedGet = std::optional<absl::StatusOr<std::string>>;
+
 class Client {
  public:
   virtual ~Client() = default;
 
   // The value of the cell; kNotFound if it does not exist.
   virtual absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) = 0;
+
+  // Reads the cell holding no thread while the store answers, for callers that must not
+  // block (the frontend's I/O threads). `done` runs exactly once, on a thread of the
+  // client's or on the caller's before StartGet returns, and must not block. It gets
+  // std::nullopt when the read was not settled by its one attempt (the leader moved, the
+  // connection failed, or this client has no such path: the default); the caller then calls
+  // Get, which retries. A settled read is as linearizable as Get.
+  virtual void StartGet(std::string_view /*row*/, std::string_view /*column*/,
+                        std::function<void(StartedGet)> done) {
+    done(std::nullopt);
+  }
 
   virtual absl::Status Put(std::string_view row, std::string_view column,
                            std::string_view value) = 0;

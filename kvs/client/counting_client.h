@@ -24,9 +24,9 @@ class CountingClient final : public ForwardingClient {
         prefixes_(std::move(write_prefixes)),
         prefix_writes_(std::make_unique<std::atomic<int64_t>[]>(prefixes_.size())) {}
 
-  int64_t reads() const { return reads_; }  // Get and List calls
+  int64_t reads() const { return reads_; }  // Get, StartGet and List calls
   int64_t lists() const { return lists_; }
-  int64_t cells_read() const { return cells_read_; }  // one per Get, each listed cell
+  int64_t cells_read() const { return cells_read_; }  // one per Get or StartGet, each listed cell
   int64_t writes() const { return writes_; }          // Put, CPut, Delete, CDelete
   // Writes to rows under `prefix`, which must be one given to the constructor.
   int64_t writes(std::string_view prefix) const {
@@ -42,6 +42,12 @@ class CountingClient final : public ForwardingClient {
     ++reads_;
     ++cells_read_;
     return ForwardingClient::Get(row, column);
+  }
+  void StartGet(std::string_view row, std::string_view column,
+                std::function<void(StartedGet)> done) override {
+    ++reads_;
+    ++cells_read_;
+    ForwardingClient::StartGet(row, column, std::move(done));
   }
   absl::StatusOr<ColumnPage> List(std::string_view row, const ListOptions& options) override {
     ++reads_;

@@ -16,6 +16,10 @@ class ForwardingClient : public Client {
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override {
     return inner_.Get(row, column);
   }
+  void StartGet(std::string_view row, std::string_view column,
+                std::function<void(StartedGet)> done) override {
+    inner_.StartGet(row, column, std::move(done));
+  }
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
     return inner_.Put(row, column, value);
   }

@@ -83,6 +83,21 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
+// How a first attempt that went in a batch ends the call: OK, or an error no retry can fix;
+// std::nullopt when the caller must retry it alone.
+std::optional<absl::Status> SettledBy(bool answered, const grpc::Status& status,
+                                      const pb::LeaderHint& hint) {
+  if (!answered) return std::nullopt;
+  if (status.ok() && !hint.not_leader()) return absl::OkStatus();
+  if (!status.ok() && IsPermanent(status.error_code())) return FromGrpc(status);
+  return std::nullopt;
+}
+
+absl::StatusOr<std::string> ValueOf(pb::GetResponse& response) {
+  if (!response.found()) return absl::NotFoundError("kvs: no such cell");
+  return std::move(*response.mutable_value());
+}
+
 }  // namespace
 
 SessionPool::Session SessionPool::Acquire() {
@@ -126,8 +141,10 @@ ReplicaGroupClient::ReplicaGroupClient(std::vector<std::string> addresses,
   }
   Batcher::Options batching;
   batching.timeout = options_.attempt_timeout;
-  batcher_ = std::make_unique<Batcher>(
-      [this] { return stubs_[leader_.load(std::memory_order_relaxed)].get(); }, batching);
+  auto leader = [this] { return stubs_[leader_.load(std::memory_order_relaxed)].get(); };
+  batcher_ = std::make_unique<Batcher>(leader, batching);
+  async_reads_ = std::make_unique<AsyncReads>(
+      leader, AsyncReads::Options{.timeout = options_.attempt_timeout});
 }
 
 int ReplicaGroupClient::IndexOf(const std::string& address) const {
@@ -225,18 +242,12 @@ absl::Status ReplicaGroupClient::Call(
 
 bool ReplicaGroupClient::Batched(BatchItem* item, absl::Status* status) {
   batcher_->Run(item);
-  if (!item->answered) return false;
   const pb::LeaderHint& hint =
       item->write != nullptr ? item->write_response->hint() : item->get_response->hint();
-  if (item->status.ok() && !hint.not_leader()) {
-    *status = absl::OkStatus();
-    return true;
-  }
-  if (!item->status.ok() && IsPermanent(item->status.error_code())) {
-    *status = FromGrpc(item->status);
-    return true;
-  }
-  return false;
+  std::optional<absl::Status> settled = SettledBy(item->answered, item->status, hint);
+  if (!settled.has_value()) return false;
+  *status = *std::move(settled);
+  return true;
 }
 
 absl::StatusOr<pb::WriteResponse> ReplicaGroupClient::Write(pb::Command command) {
@@ -319,8 +330,22 @@ absl::StatusOr<std::string> ReplicaGroupClient::Get(std::string_view row, std::s
   if (!Batched(&item, &status))
     status = Call("get", &pb::KvsService::Stub::Get, request, &response);
   if (!status.ok()) return status;
-  if (!response.found()) return absl::NotFoundError("kvs: no such cell");
-  return std::move(*response.mutable_value());
+  return ValueOf(response);
+}
+
+void ReplicaGroupClient::StartGet(std::string_view row, std::string_view column,
+                                  std::function<void(StartedGet)> done) {
+  if (absl::Status s = CheckKey(row, column); !s.ok()) return done(s);
+  pb::GetRequest request;
+  request.set_row(std::string(row));
+  request.set_column(std::string(column));
+  async_reads_->Start(std::move(request), [done = std::move(done)](AsyncReads::Result read) {
+    std::optional<absl::Status> settled =
+        SettledBy(read.answered, read.status, read.response.hint());
+    if (!settled.has_value()) return done(std::nullopt);
+    if (!settled->ok()) return done(*std::move(settled));
+    done(ValueOf(read.response));
+  });
 }
 
 absl::Status ReplicaGroupClient::Put(std::string_view row, std::string_view column,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "grpcpp/grpcpp.h"
+#include "kvs/client/async_reads.h"
 #include "kvs/client/batcher.h"
 #include "kvs/client/client.h"
 #include "proto/kvs.grpc.pb.h"
@@ -58,6 +59,9 @@ class ReplicaGroupClient final : public Client {
                      std::shared_ptr<SessionPool> sessions = nullptr);
 
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override;
+  // One attempt in a batch of its own kind (kvs/client/async_reads.h).
+  void StartGet(std::string_view row, std::string_view column,
+                std::function<void(StartedGet)> done) override;
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override;
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,
@@ -127,6 +131,8 @@ class ReplicaGroupClient final : public Client {
   std::atomic<int> leader_{0};  // index into stubs_ of the believed leader
   const std::shared_ptr<SessionPool> sessions_;
   std::unique_ptr<Batcher> batcher_;
+  // Last member: destroyed first, while the stubs its batches on the wire use still live.
+  std::unique_ptr<AsyncReads> async_reads_;
 };
 
 }  // namespace penncloud::kvs
