@@ -161,6 +161,32 @@ Result ShardedClient::Call(std::string_view row, const Op& op, bool read) {
       " attempts (last: ", last.message(), "; our map version ", map_version(), ")"));
 }
 
+void ShardedClient::StartGet(std::string_view row, std::string_view column,
+                             std::function<void(StartedGet)> done) {
+  std::shared_ptr<Client> client;
+  {
+    std::lock_guard lock(mu_);
+    if (map_ != nullptr && std::chrono::steady_clock::now() - map_read_ < options_.max_map_age) {
+      const GroupId id = map_->GroupOfRow(row);
+      auto it = clients_.find(id);
+      if (it != clients_.end() && it->second.members == Members(*map_->FindGroup(id))) {
+        client = it->second.client;
+      }
+    }
+  }
+  if (client == nullptr) return done(std::nullopt);
+  client->StartGet(row, column, [done = std::move(done)](StartedGet got) {
+    if (got.has_value() && !got->ok()) {
+      const absl::Status& status = got->status();
+      if (ParseWrongGroup(status).has_value() || absl::IsUnavailable(status) ||
+          absl::IsDeadlineExceeded(status)) {
+        got = std::nullopt;  // Call's routing and retries decide these
+      }
+    }
+    done(std::move(got));
+  });
+}
+
 absl::StatusOr<std::string> ShardedClient::Get(std::string_view row, std::string_view column) {
   return Call<absl::StatusOr<std::string>>(
       row, [&](Client& c) { return c.Get(row, column); }, /*read=*/true);

@@ -44,6 +44,11 @@ class ShardedClient final : public Client {
                 ShardedClientOptions options = {});
 
   absl::StatusOr<std::string> Get(std::string_view row, std::string_view column) override;
+  // At the group the cached map names, when the map is fresh and that group's client made:
+  // anything that would need a map read, a new client or a retry (a wrong-group answer, an
+  // outage) declines, and Get does it.
+  void StartGet(std::string_view row, std::string_view column,
+                std::function<void(StartedGet)> done) override;
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override;
   absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
                             std::optional<std::string_view> expected,

@@ -33,6 +33,7 @@ struct FakeCluster {
   std::map<GroupId, std::shared_ptr<MemoryClient>> stores;
   std::atomic<int> clients_made = 0;
   std::atomic<int> wrong_group_answers = 0;
+  std::atomic<int> started_gets = 0;
 
   void AddGroup(GroupId id) { stores[id] = std::make_shared<MemoryClient>(); }
 
@@ -60,6 +61,11 @@ class FakeGroup final : public Client {
     std::lock_guard lock(cluster_.mu);
     if (auto s = Check(row); !s.ok()) return s;
     return Store().Get(row, column);
+  }
+  void StartGet(std::string_view row, std::string_view column,
+                std::function<void(StartedGet)> done) override {
+    ++cluster_.started_gets;
+    done(Get(row, column));
   }
   absl::Status Put(std::string_view row, std::string_view column, std::string_view value) override {
     std::lock_guard lock(cluster_.mu);
@@ -170,6 +176,45 @@ TEST_F(ShardedClientTest, RoutesEachRowToTheGroupThatOwnsIt) {
   EXPECT_EQ(page.cells[0].column, "c");
   ASSERT_TRUE(client->Delete(Row(1), "c").ok());
   EXPECT_TRUE(absl::IsNotFound(client->Get(Row(1), "c").status()));
+}
+
+// StartGet never blocks: it goes to a group only with a fresh map and that group's client
+// already made, and leaves a wrong-group answer to Get, which follows the new map.
+TEST_F(ShardedClientTest, StartGetServesFromTheCachedRouteAndLeavesTheRestToGet) {
+  auto client = NewClient();
+  auto started = [&](int i) {
+    StartedGet got;
+    client->StartGet(Row(i), "c", [&](StartedGet answer) { got = std::move(answer); });
+    return got;
+  };
+  EXPECT_FALSE(started(0).has_value());  // no map yet
+  EXPECT_EQ(client->map_version(), 0u);
+  EXPECT_EQ(cluster_.started_gets.load(), 0);
+
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(client->Put(Row(i), "c", absl::StrCat("v", i)).ok());
+  for (int i = 0; i < 200; ++i) {
+    StartedGet got = started(i);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(**got, absl::StrCat("v", i));
+  }
+  StartedGet absent = started(1000);  // a group with a client, a cell that is not there
+  ASSERT_TRUE(absent.has_value());
+  EXPECT_TRUE(absl::IsNotFound(absent->status()));
+
+  std::shared_ptr<const ClusterMap> v2 = AddGroup4();
+  Rebalance(v2, 200);
+  std::vector<int> moved;
+  for (int i = 0; i < 200; ++i) {
+    if (v1_->GroupOfRow(Row(i)) != v2->GroupOfRow(Row(i))) moved.push_back(i);
+  }
+  ASSERT_FALSE(moved.empty());
+  for (int i : moved) EXPECT_FALSE(started(i).has_value());  // wrong group: declined
+  for (int i : moved) EXPECT_EQ(*client->Get(Row(i), "c"), absl::StrCat("v", i));
+  for (int i : moved) {  // Get brought the new map and the new group's client
+    StartedGet got = started(i);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(**got, absl::StrCat("v", i));
+  }
 }
 
 TEST_F(ShardedClientTest, FollowsTheNewMapAfterAGroupIsAdded) {
