@@ -206,12 +206,13 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
   auto messages = store_.Mailbox(user_, folder);
   if (!messages.ok()) return {closed + StoreError(tag, messages.status()).text};
   if (auto again = store_.State(user_, folder); again.ok()) state = again;  // after numbering
-  selected_.emplace();
-  selected_->folder = folder;
-  selected_->read_only = read_only;
-  selected_->state = *state;
-  selected_->messages = std::move(*messages);
-  if (!selected_->messages.empty()) selected_->announced_through = selected_->messages.back().uid();
+  Selected fresh;
+  fresh.folder = folder;
+  fresh.read_only = read_only;
+  fresh.state = *state;
+  fresh.messages = std::move(*messages);
+  if (!fresh.messages.empty()) fresh.announced_through = fresh.messages.back().uid();
+  selected_ = std::move(fresh);
   KeepCounters(*state, selected_->messages);
   std::string out =
       closed +
