@@ -222,11 +222,13 @@ TEST_F(ProxyTest, HeadKeepAliveAndRequestIds) {
 TEST_F(ProxyTest, TimeInTransitToTheFrontendCountsAgainstTheWriteBudget) {
   penncloud::testing::FaultProxy slow(ports_[0]);
   const std::string address = absl::StrCat("127.0.0.1:", slow.port());
+  auto beat = [&] { registry_.Beat("frontend", address, "fe-slow", {}, 1, Clock::now(), 0); };
+  beat();  // registered before the first request, however late the thread below starts
   std::atomic<bool> done{false};
   std::thread beats([&] {
     while (!done.load()) {
-      registry_.Beat("frontend", address, "fe-slow", {}, 1, Clock::now(), 0);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      beat();
     }
   });
   const std::string put = absl::StrCat("curl -sS -X PUT --data-binary x -H '",
