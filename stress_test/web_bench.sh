@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Web tier benchmark, side by side in one run on this machine:
-#   1. nginx (Debian) serving web/login.html       wrk -t2 -c256
+#   1. nginx (Debian) serving web/login.html       wrk -t2 -c256, alone, before PennCloud starts
 #   2. one frontend directly, GET /login            (the same file)
 #   3. the coordinator :8000, GET /login            (proxy -> frontend)
 #   4. authenticated GET /api/me through :8000 at 256 connections (session checked in the
 #      real 3-replica KVS on every request)
-#   5. nginx with TLS (1.2/1.3, the same EC P-256 certificate) serving web/login.html
+#   5. nginx with TLS (1.2/1.3, the same EC P-256 certificate) serving web/login.html, also alone
 #   6. the coordinator's HTTPS listener, GET /login (TLS -> proxy -> frontend)
 #   wrk keeps its connections alive, so 5 and 6 measure TLS records, not handshakes.
 # Usage: stress_test/web_bench.sh [build_dir] [seconds]   (default build/release, 15 s)
@@ -69,6 +69,23 @@ CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 wait_port "$nginx_port"
 
+run() {  # name url [extra wrk args...]
+  local name=$1 url=$2; shift 2
+  wrk -t2 -c256 -d"${secs}s" --latency "$@" "$url" >"$out/$name.txt" 2>&1
+  local rps p99 errs
+  rps=$(awk '/Requests\/sec/{print $2}' "$out/$name.txt")
+  p99=$(awk '$1=="99%"{print $2}' "$out/$name.txt")
+  errs=$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' "$out/$name.txt")
+  printf '%-28s %12s req/s   p99 %-10s %s\n' "$name" "$rps" "$p99" "${errs:-no errors}" | tee -a "$out/summary.txt"
+}
+
+echo "wrk -t2 -c256 -d${secs}s, $(nproc) cores shared by wrk and the servers" | tee "$out/summary.txt"
+# nginx runs alone, before any PennCloud process starts, as its reference figure was taken
+# (../shared/docs/ANCHORS.md): an idle cluster's heartbeats would take CPU from it.
+run nginx_static "http://127.0.0.1:$nginx_port/login"
+run nginx_static_tls "https://127.0.0.1:$nginx_tls_port/login"
+kill "$(cat "$work/nginx/nginx.pid")"
+
 # --- PennCloud: 3 KVS replicas, coordinator, one frontend ---
 # Internal gRPC is mutual TLS, as in production: a certificate per process from the CA
 # above (scripts/lib/tls.sh, the script start.sh uses), each found by its node name in
@@ -109,22 +126,9 @@ curl -s -c "$work/jar" -X POST "http://127.0.0.1:$http_port/api/signup" \
 token=$(awk '$6=="pc_session"{print $7}' "$work/jar")
 [[ -n $token ]] || { echo "signup failed"; exit 1; }
 
-run() {  # name url [extra wrk args...]
-  local name=$1 url=$2; shift 2
-  wrk -t2 -c256 -d"${secs}s" --latency "$@" "$url" >"$out/$name.txt" 2>&1
-  local rps p99 errs
-  rps=$(awk '/Requests\/sec/{print $2}' "$out/$name.txt")
-  p99=$(awk '$1=="99%"{print $2}' "$out/$name.txt")
-  errs=$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' "$out/$name.txt")
-  printf '%-28s %12s req/s   p99 %-10s %s\n' "$name" "$rps" "$p99" "${errs:-no errors}" | tee -a "$out/summary.txt"
-}
-
-echo "wrk -t2 -c256 -d${secs}s, $(nproc) cores shared by wrk and the servers" | tee "$out/summary.txt"
-run nginx_static "http://127.0.0.1:$nginx_port/login"
 run frontend_static "http://127.0.0.1:$fe_port/login"
 run coordinator_static "http://127.0.0.1:$http_port/login"
 run coordinator_api_me "http://127.0.0.1:$http_port/api/me" -H "Cookie: pc_session=$token"
-run nginx_static_tls "https://127.0.0.1:$nginx_tls_port/login"
 run coordinator_static_tls "https://127.0.0.1:$https_port/login"
 rate() { awk '/Requests\/sec/{print $2}' "$out/$1.txt"; }
 awk -v a="$(rate coordinator_static)" -v b="$(rate nginx_static)" \
