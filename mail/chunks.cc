@@ -1,5 +1,9 @@
 #include "mail/chunks.h"
 
+#include <memory>
+#include <mutex>
+#include <vector>
+
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -27,6 +31,37 @@ absl::StatusOr<std::string> ReadChunks(kvs::Client& kvs, std::string_view name, 
     out += *piece;
   }
   return out;
+}
+
+void StartReadChunks(kvs::Client& kvs, std::string_view name, int chunks,
+                     std::function<void(kvs::StartedGet)> done) {
+  if (chunks <= 0) return done(std::string());
+  // Shared by the reads' callbacks; the last one to land assembles the blob.
+  struct Read {
+    std::mutex mu;
+    std::vector<kvs::StartedGet> pieces;  // GUARDED_BY(mu)
+    int left;                             // GUARDED_BY(mu)
+    std::function<void(kvs::StartedGet)> done;
+  };
+  auto read = std::make_shared<Read>();
+  read->pieces.resize(static_cast<size_t>(chunks));
+  read->left = chunks;
+  read->done = std::move(done);
+  for (int i = 0; i < chunks; ++i) {
+    kvs.StartGet(ChunkRow(name, i), "c", [read, i](kvs::StartedGet got) {
+      {
+        std::lock_guard<std::mutex> lock(read->mu);
+        read->pieces[static_cast<size_t>(i)] = std::move(got);
+        if (--read->left > 0) return;
+      }
+      std::string blob;
+      for (kvs::StartedGet& piece : read->pieces) {
+        if (!piece.has_value() || !piece->ok()) return read->done(std::move(piece));
+        blob += **piece;
+      }
+      read->done(std::move(blob));
+    });
+  }
 }
 
 absl::Status DeleteChunks(kvs::Client& kvs, std::string_view name, int chunks) {

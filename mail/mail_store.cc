@@ -236,6 +236,11 @@ absl::StatusOr<std::string> MailStore::Source(std::string_view user, const pb::M
   return ReadChunks(kvs_, BodyName(user, meta.id()), meta.chunks());
 }
 
+void MailStore::StartSource(std::string_view user, const pb::MessageMeta& meta,
+                            std::function<void(kvs::StartedGet)> done) {
+  StartReadChunks(kvs_, BodyName(user, meta.id()), meta.chunks(), std::move(done));
+}
+
 absl::Status MailStore::SetSeen(std::string_view user, std::string_view id, bool seen) {
   auto meta = Find(user, id);
   if (!meta.ok()) return meta.status();

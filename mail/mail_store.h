@@ -94,6 +94,10 @@ class MailStore {
   absl::StatusOr<pb::MessageMeta> Entry(std::string_view user, std::string_view folder,
                                         std::string_view id);
   absl::StatusOr<std::string> Source(std::string_view user, const pb::MessageMeta& meta);
+  // Starts reading the source holding no thread (StartReadChunks): `done` gets it, its
+  // error, or std::nullopt when the caller must call Source instead.
+  void StartSource(std::string_view user, const pb::MessageMeta& meta,
+                   std::function<void(kvs::StartedGet)> done);
 
   absl::Status SetSeen(std::string_view user, std::string_view id, bool seen);
   // Changes the flags of message `id` in `folder` with `change`, taking a new change number;

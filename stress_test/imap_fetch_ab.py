@@ -8,10 +8,11 @@ throw-away certificate is not checked).
   imap_fetch_ab.py PORT USER PASSWORD fetch FOLDER [SET ITEMS]
     times SELECT + UID FETCH 1:* (FLAGS ENVELOPE), or with SET and ITEMS the FETCH SET ITEMS
     alone after an untimed SELECT (as imap_bench.py times its FETCH BODY[]), and prints
-    "seconds responses sha256", the digest being of the whole answer as imaplib hands it
-    over."""
+    "seconds responses sha256 cpu_ms", the digest being of the whole answer as imaplib hands
+    it over, cpu_ms the server's CPU time over what was timed (with SERVER_PID set)."""
 import hashlib
 import imaplib
+import os
 import ssl
 import sys
 import threading
@@ -19,6 +20,17 @@ import time
 
 port, user, password, step, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], \
     sys.argv[5]
+
+
+def server_cpu_ms():
+    """The server's CPU time so far (user + system), when SERVER_PID names it; else 0. Read
+    around what is timed, so the login's password hash is not counted."""
+    pid = os.environ.get("SERVER_PID")
+    if not pid:
+        return 0
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 // os.sysconf("SC_CLK_TCK")
 
 
 def connect():
@@ -83,16 +95,20 @@ if step == "fill":
 elif step == "fetch":
     m = connect()
     start = time.monotonic()
+    cpu = server_cpu_ms()
     typ, _ = m.select(folder)
     assert typ == "OK", typ
     if len(sys.argv) > 6:
         start = time.monotonic()
+        cpu = server_cpu_ms()
         typ, data = m.fetch(sys.argv[6], sys.argv[7])
     else:
         typ, data = m.uid("FETCH", "1:*", "(FLAGS ENVELOPE)")
     seconds = time.monotonic() - start
+    cpu = server_cpu_ms() - cpu
     assert typ == "OK", typ
     m.logout()
-    print("%.4f %d %s" % (seconds, len(data), hashlib.sha256(repr(data).encode()).hexdigest()))
+    print("%.4f %d %s %d" % (seconds, len(data), hashlib.sha256(repr(data).encode()).hexdigest(),
+                             cpu))
 else:
     sys.exit("unknown step " + step)

@@ -9,8 +9,8 @@
 # --items 'BODY.PEEK[]' or --set 1:* --items BODYSTRUCTURE. --mixed fills the folders with
 # multipart messages too (imap_fetch_ab.py). Both servers must answer
 # each folder with the same bytes. Prints every timing, each build's median per folder,
-# the mean bytes of a folder's first 200 index entries, the load average and each
-# server's peak resident memory.
+# each build's median server CPU time per timed fetch, the mean bytes of a folder's first
+# 200 index entries, the load average and each server's peak resident memory.
 #   stress_test/imap_fetch_ab.sh --old DIR --new DIR [--messages N] [--rounds N]
 #                                [--set SET --items ITEMS] [--mixed]
 # DIR: a build directory; the old one needs bin/imap, the new one also kvs_server, kvsctl
@@ -74,7 +74,10 @@ for build in old new; do
   wait_port "${port[$build]}"
 done
 
-client() { /usr/bin/python3 "$root/stress_test/imap_fetch_ab.py" "${port[$1]}" bench "$password" "${@:2}"; }
+client() {
+  SERVER_PID=${server[$1]} /usr/bin/python3 "$root/stress_test/imap_fetch_ab.py" "${port[$1]}" \
+    bench "$password" "${@:2}"
+}
 client new fill INBOX "$messages" "${mixed[@]}"
 client old fill Older "$messages" "${mixed[@]}"
 
@@ -111,8 +114,10 @@ for folder in ("INBOX", "Older"):
     assert len(digests) == 1, f"{folder}: the builds answered differently"
     for build in ("old", "new"):
         s = [float(r[3]) for r in rows if r[1] == build and r[2] == folder]
-        print(f"{folder:6} {build}: median {statistics.median(s):.3f} s over {len(s)} runs")
-loads = [float(r[7]) for r in rows]
+        cpu = [int(r[6]) for r in rows if r[1] == build and r[2] == folder]
+        print(f"{folder:6} {build}: median {statistics.median(s):.3f} s, server CPU "
+              f"{statistics.median(cpu)} ms over {len(s)} runs")
+loads = [float(r[8]) for r in rows]
 print(f"load average (1 min) {min(loads):.1f}-{max(loads):.1f}")
 EOF
 for build in old new; do  # both served the same sessions
