@@ -4,16 +4,17 @@
 // word starts with one of its words, a range of one row, and checks each candidate's name for
 // the other words; so its cost follows the number of matches, not the size of the tree.
 // Every match lies in every query word's range: the first page of each word's range is read
-// at once (the four longest words), a range seen whole holds all the matches, and otherwise the
-// range whose first page held the most matches is read on. In a drive of 100,000 files "report
-// n4711" reads the few cells of "n4711", not the thousands of "report" (where the match could lie
-// past the scan bound), and "budget tundra" reads on where the Tundra names are, not through every
-// budget.
+// at once (the four longest words), and a range seen whole holds all the matches, so "report
+// n4711" reads the few cells of "n4711", not the thousands of "report". Otherwise the ranges
+// are walked together in path order, each skipping ahead to the path another stands on, so
+// "budget tundra" reads where budgets and Tundra names meet, and finds every match however
+// late it sorts.
 #include <algorithm>
 #include <functional>
 #include <future>
+#include <optional>
+#include <set>
 #include <string_view>
-#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -28,13 +29,15 @@ namespace {
 
 // A probe's first page of a word's range.
 constexpr int kPageSize = 500;
-// Reading on in the lead's range: the store's largest page, for the fewest round trips.
+// Reading on where a seek lands or through a range: the store's largest page, for the fewest
+// round trips.
 constexpr int kMaxPageSize = 1000;
-// The lead's range is read for at most this many cells (one word prefix shared by many names).
-constexpr int kMaxScannedCells = 5000;
 constexpr int kMaxRecursion = static_cast<int>(kMaxDepth) + 2;
 // Query words whose first pages are read (the longest ones).
 constexpr size_t kMaxProbedWords = 4;
+// A query word that starts more indexed words than this is not walked in path order (each
+// step would seek in every one of them); its words are still checked in each match's name.
+constexpr size_t kMaxWordsPerPrefix = 8;
 
 std::string NameOf(std::string_view path) {
   size_t slash = path.rfind('/');
@@ -49,9 +52,11 @@ bool AllWordsMatch(const std::vector<std::string>& query, const std::vector<std:
   });
 }
 
+// The indexed word of an index column "<word>\0<path>" (the whole column if it has no NUL).
+std::string_view WordOf(std::string_view column) { return column.substr(0, column.find('\0')); }
+
 // What one page showed of one word's range (its cells "<word...>\0<path>").
 struct PageScan {
-  int cells = 0;       // cells of the page in the range
   int matches = 0;     // new matches among them
   bool whole = false;  // the range ends within the page
 };
@@ -75,22 +80,27 @@ class Matches {
         scan.whole = true;
         return scan;
       }
-      ++scan.cells;
-      std::string_view path = column.substr(nul + 1);
-      std::string name = NameOf(path);
-      if (words_.size() > 1 && !AllWordsMatch(words_, FoldedWords(name))) continue;
-      if (!paths_.emplace(path).second) continue;  // another word of the name led here
-      pb::NameHit hit;
-      if (!hit.ParseFromString(cell.value)) continue;
-      found_.push_back(NameMatch{.path = std::string(path),
-                                 .name = std::move(name),
-                                 .folder = hit.folder(),
-                                 .size = hit.size(),
-                                 .modified_ms = hit.modified_ms()});
-      ++scan.matches;
+      if (Offer(column.substr(nul + 1), cell.value)) ++scan.matches;
     }
     scan.whole = !page.more;
     return scan;
+  }
+
+  // Keeps the file or folder at `path` (its index cell's value `hit`) if its name holds every
+  // query word and it is not kept already. Returns whether it was kept.
+  bool Offer(std::string_view path, const std::string& hit_value) {
+    std::string name = NameOf(path);
+    if (words_.size() > 1 && !AllWordsMatch(words_, FoldedWords(name))) return false;
+    if (paths_.contains(path)) return false;  // another word of the name led here
+    pb::NameHit hit;
+    if (!hit.ParseFromString(hit_value)) return false;
+    paths_.emplace(path);
+    found_.push_back(NameMatch{.path = std::string(path),
+                               .name = std::move(name),
+                               .folder = hit.folder(),
+                               .size = hit.size(),
+                               .modified_ms = hit.modified_ms()});
+    return true;
   }
 
   // Sorted by name.
@@ -105,8 +115,144 @@ class Matches {
   const std::vector<std::string>& words_;
   const int limit_;
   std::vector<NameMatch> found_;
-  std::unordered_set<std::string> paths_;  // of found_
+  std::set<std::string, std::less<>> paths_;  // of found_
 };
+
+// The cells of one indexed word, "<word>\0<path>" in path order, held a page at a time. A seek
+// past the page held reads the page that starts at its target, so walking two words' cells
+// together reads where their names meet, not every name in between.
+class WordRun {
+ public:
+  // `cells`: the run's first cells; `more`: whether more may follow them.
+  WordRun(std::string word, std::vector<kvs::Cell> cells, bool more)
+      : word_(std::move(word)), cells_(std::move(cells)), more_(more) {}
+
+  // Moves to the first cell whose path is not less than `target`.
+  absl::Status Seek(kvs::Client& kvs, const std::string& row, std::string_view target) {
+    for (;;) {
+      while (next_ < cells_.size() && path() < target) ++next_;
+      if (next_ < cells_.size() || !more_) return absl::OkStatus();
+      // The store lists the columns after a given one. Cutting the target's column by its last
+      // byte starts the page at the target, letting in a few smaller paths that the loop skips.
+      std::string after = keys::NameColumn(word_, target);
+      after.pop_back();
+      if (!cells_.empty()) after = std::max(after, cells_.back().column);
+      auto page = kvs.List(row, {.after = after, .limit = kMaxPageSize, .with_values = true});
+      if (!page.ok()) return page.status();
+      cells_.clear();
+      next_ = 0;
+      more_ = page->more;
+      for (kvs::Cell& cell : page->cells) {
+        if (!InRun(cell.column)) {
+          more_ = false;
+          break;
+        }
+        cells_.push_back(std::move(cell));
+      }
+    }
+  }
+
+  bool done() const { return next_ == cells_.size(); }
+  // Of the cell moved to; only when !done().
+  std::string_view path() const {
+    return std::string_view(cells_[next_].column).substr(word_.size() + 1);
+  }
+  const std::string& hit_value() const { return cells_[next_].value; }
+
+ private:
+  bool InRun(std::string_view column) const {
+    return column.size() > word_.size() && column.starts_with(word_) &&
+           column[word_.size()] == '\0';
+  }
+
+  std::string word_;
+  std::vector<kvs::Cell> cells_;
+  size_t next_ = 0;
+  bool more_;
+};
+
+// Every path in one query word's range, in path order: the union of the runs of the indexed
+// words it starts ("rep": report, repair).
+class RangeCursor {
+ public:
+  explicit RangeCursor(std::vector<WordRun> runs) : runs_(std::move(runs)) {}
+
+  absl::Status Seek(kvs::Client& kvs, const std::string& row, std::string_view target) {
+    lowest_ = nullptr;
+    for (WordRun& run : runs_) {
+      if (auto s = run.Seek(kvs, row, target); !s.ok()) return s;
+      if (!run.done() && (lowest_ == nullptr || run.path() < lowest_->path())) lowest_ = &run;
+    }
+    return absl::OkStatus();
+  }
+
+  bool done() const { return lowest_ == nullptr; }
+  std::string_view path() const { return lowest_->path(); }
+  const std::string& hit_value() const { return lowest_->hit_value(); }
+
+ private:
+  std::vector<WordRun> runs_;
+  const WordRun* lowest_ = nullptr;
+};
+
+// The cursor over the range of `prefix`, whose first page is `first`: one run per indexed
+// word the range holds, the words past that page found by one read each (after a word's last
+// path: paths are UTF-8, which never holds the byte 0xff). nullopt if the prefix starts more
+// than kMaxWordsPerPrefix words.
+absl::StatusOr<std::optional<RangeCursor>> CursorOver(kvs::Client& kvs, const std::string& row,
+                                                      const std::string& prefix,
+                                                      kvs::ColumnPage page) {
+  std::vector<WordRun> runs;
+  for (;;) {
+    bool range_ends = !page.more;
+    std::string word;
+    std::vector<kvs::Cell> cells;
+    for (kvs::Cell& cell : page.cells) {
+      std::string_view cell_word = WordOf(cell.column);
+      if (cell_word.size() == cell.column.size() || !cell_word.starts_with(prefix)) {
+        range_ends = true;
+        break;
+      }
+      if (cell_word != word) {
+        if (!cells.empty()) runs.emplace_back(word, std::move(cells), false);
+        word = cell_word;
+        cells.clear();
+      }
+      cells.push_back(std::move(cell));
+    }
+    // The page's last word may go on past it.
+    if (!cells.empty()) runs.emplace_back(word, std::move(cells), !range_ends);
+    if (runs.size() > kMaxWordsPerPrefix) return std::nullopt;
+    if (range_ends || word.empty()) return RangeCursor(std::move(runs));
+    auto next = kvs.List(
+        row, {.after = keys::NameColumn(word, "\xff"), .limit = kPageSize, .with_values = true});
+    if (!next.ok()) return next.status();
+    page = *std::move(next);
+  }
+}
+
+// Walks the cursors together in path order (a leapfrog join): each seeks to the largest path
+// another stands on, and a path all of them stand on is in every range, so a candidate.
+absl::Status WalkTogether(kvs::Client& kvs, const std::string& row,
+                          std::vector<RangeCursor>& cursors, Matches& matches) {
+  std::string target;
+  while (!matches.full()) {
+    bool met = true;
+    for (RangeCursor& cursor : cursors) {
+      if (auto s = cursor.Seek(kvs, row, target); !s.ok()) return s;
+      if (cursor.done()) return absl::OkStatus();
+      if (cursor.path() != target) {
+        target = cursor.path();
+        met = false;
+      }
+    }
+    if (met) {
+      matches.Offer(target, cursors.front().hit_value());
+      target.push_back('\0');  // the least path after it
+    }
+  }
+  return absl::OkStatus();
+}
 
 // Runs `write` on each column at once and logs the failures: the store gathers concurrent
 // writes into one batch, so a name's cells cost about one write's wait, not one per word.
@@ -223,21 +369,41 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
     scans.push_back(matches.Scan(*first_pages[i], words[i]));
     if (matches.full() || scans.back().whole) return matches.Take();
   }
-  // The lead is the word whose first page held the most matches: its range is the densest
-  // known, so reading on finds the rest soonest.
+  // If every probed word starts many words ("a b"), the range whose first page held the most
+  // matches, the densest known, is read on instead.
   size_t lead = 0;
   for (size_t i = 1; i < probed; ++i) {
     if (scans[i].matches > scans[lead].matches) lead = i;
   }
-  int scanned = scans[lead].cells;
   std::string after = first_pages[lead]->cells.back().column;
-  while (scanned < kMaxScannedCells) {
-    auto page = kvs_->List(row, {.after = after,
-                                 .limit = std::min(kMaxPageSize, kMaxScannedCells - scanned),
-                                 .with_values = true});
+  // Every range goes on past its first page: the ranges are walked together in path order.
+  std::vector<std::future<absl::StatusOr<std::optional<RangeCursor>>>> openings;
+  for (size_t i = 0; i < probed; ++i) {
+    openings.push_back(std::async(std::launch::async, [&, i] {
+      return CursorOver(*kvs_, row, words[i], *std::move(first_pages[i]));
+    }));
+  }
+  std::vector<RangeCursor> cursors;
+  absl::Status opened;
+  for (auto& opening : openings) {
+    auto cursor = opening.get();
+    if (!cursor.ok()) {
+      opened.Update(cursor.status());
+    } else if (cursor->has_value()) {
+      cursors.push_back(**std::move(cursor));
+    }
+  }
+  if (!opened.ok()) return opened;
+  if (!cursors.empty()) {
+    if (auto s = WalkTogether(*kvs_, row, cursors, matches); !s.ok()) return s;
+    return matches.Take();
+  }
+  // Each probed word starts many words ("a b"): the lead's range is read to its end or until
+  // the results are full.
+  for (;;) {
+    auto page = kvs_->List(row, {.after = after, .limit = kMaxPageSize, .with_values = true});
     if (!page.ok()) return page.status();
     PageScan scan = matches.Scan(*page, words[lead]);
-    scanned += scan.cells;
     if (matches.full() || scan.whole || page->cells.empty()) break;
     after = page->cells.back().column;
   }

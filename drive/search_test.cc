@@ -2,11 +2,15 @@
 // every change of the tree, and the bounds of a query.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <random>
 
+#include "absl/strings/str_join.h"
 #include "drive/drive.h"
 #include "drive/name_words.h"
 #include "drive/test_util.h"
+#include "kvs/client/counting_client.h"
 #include "proto/drive.pb.h"
 
 namespace penncloud::drive {
@@ -143,6 +147,81 @@ TEST_F(SearchTest, TwoCommonWordsReadOnInTheRangeWithMoreMatches) {
   EXPECT_EQ(found->size(), 200u);
   for (const NameMatch& m : *found) EXPECT_TRUE(m.name.ends_with(" report")) << m.path;
   EXPECT_EQ(drive_->Search("alice", "zeta rep", 200)->size(), 200u);
+}
+
+TEST_F(SearchTest, TwoCommonWordsThatMeetLateAreFoundBySkippingAhead) {
+  // Thousands of names hold each word and the few that hold both sort after all of them, past
+  // any first page and past what reading on in one range from its start would reach soon.
+  for (int i = 0; i < 6000; ++i) {
+    Index("/a/alpha " + std::to_string(10000 + i));
+    Index("/b/beta " + std::to_string(10000 + i));
+  }
+  const Paths late{"/z/alpha beta 1", "/z/alpha beta 2", "/z/beta 3 alpha"};
+  for (const std::string& path : late) Index(path);
+  kvs::CountingClient counting(kvs_);
+  Drive drive(&counting);
+  for (const char* query : {"alpha beta", "beta alpha", "alp be"}) {
+    auto found = drive.Search("alice", query, 200);
+    ASSERT_TRUE(found.ok()) << found.status();
+    Paths paths;
+    for (const NameMatch& m : *found) paths.push_back(m.path);
+    EXPECT_EQ(paths, late) << query;
+  }
+  // The first pages, a read where each word's range goes on, and a few seeks per query.
+  EXPECT_LE(counting.lists(), 3 * 8);
+  EXPECT_LE(counting.cells_read(), 3 * 8 * 1000);
+}
+
+// Random names from words that start one another ("car", "card", "cart"), interleaved in
+// shared folders, against every query of one to three of their prefixes: a search finds
+// exactly the names holding all its words, however the ranges interleave.
+TEST_F(SearchTest, MultiWordSearchFindsExactlyTheNamesHoldingEveryWord) {
+  const Paths vocabulary{"car",  "card", "cart", "cargo", "carbon", "care", "career", "cash",
+                         "cask", "cat",  "dog",  "dot",   "dove",   "x1",   "x2",     "x3",
+                         "x4",   "x5",   "x6",   "x7",    "x8",     "x9",   "x10"};
+  std::mt19937 random(16);
+  std::map<std::string, Paths> names;  // path -> its words
+  for (int i = 0; i < 4000; ++i) {
+    Paths words;
+    std::string name;
+    for (size_t n = 1 + random() % 3; n > 0; --n) {
+      words.push_back(vocabulary[random() % vocabulary.size()]);
+      name += words.back() + " ";
+    }
+    std::string path = "/f" + std::to_string(random() % 7) + "/" + name + std::to_string(i);
+    Index(path);
+    words.push_back(std::to_string(i));
+    names[path] = words;
+  }
+  const Paths prefixes{"ca", "car", "card", "cas", "d", "do", "dov", "x", "x1", "cat"};
+  for (int q = 0; q < 60; ++q) {
+    Paths query;
+    for (size_t n = 2 + random() % 2; n > 0; --n)
+      query.push_back(prefixes[random() % prefixes.size()]);
+    Paths expected;
+    for (const auto& [path, words] : names) {
+      if (std::all_of(query.begin(), query.end(), [&](const std::string& q) {
+            return std::any_of(words.begin(), words.end(),
+                               [&](const std::string& w) { return w.starts_with(q); });
+          })) {
+        expected.push_back(path);
+      }
+    }
+    std::string text = absl::StrJoin(query, " ");
+    auto found = drive_->Search("alice", text, kMaxSearchResults);
+    ASSERT_TRUE(found.ok()) << found.status();
+    Paths paths;
+    for (const NameMatch& m : *found) paths.push_back(m.path);
+    if (expected.size() <= static_cast<size_t>(kMaxSearchResults)) {
+      std::sort(paths.begin(), paths.end());
+      EXPECT_EQ(paths, expected) << text;
+    } else {
+      EXPECT_EQ(paths.size(), static_cast<size_t>(kMaxSearchResults)) << text;
+      for (const std::string& path : paths) {
+        EXPECT_TRUE(std::binary_search(expected.begin(), expected.end(), path)) << text << path;
+      }
+    }
+  }
 }
 
 TEST_F(SearchTest, ResultsAreBounded) {
