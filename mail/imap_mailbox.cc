@@ -42,6 +42,14 @@ bool Matches(std::string_view pattern, std::string_view name) {
   return same && Matches(pattern.substr(1), name.substr(1));
 }
 
+// STATUS items that count the folder's messages; the others are its counters.
+bool CountsMessages(std::string_view item) {
+  for (std::string_view counted : {"MESSAGES", "UNSEEN", "SIZE", "DELETED"}) {
+    if (EqualsIgnoreCase(item, counted)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string ImapSession::FlagsText(const pb::MessageMeta& m) const {
@@ -66,10 +74,11 @@ std::string ImapSession::Refresh() {
       state->uid_validity() == selected_->state.uid_validity()) {
     return "";
   }
-  auto now = store_.Mailbox(user_, selected_->folder);
-  if (!now.ok()) return "";
+  auto view = store_.View(user_, selected_->folder);
+  if (!view.ok()) return "";
+  const std::vector<pb::MessageMeta>& now = view->messages;
   std::map<uint32_t, const pb::MessageMeta*> by_uid;
-  for (const auto& m : *now) by_uid[m.uid()] = &m;
+  for (const auto& m : now) by_uid[m.uid()] = &m;
   std::string out;
   auto& old = selected_->messages;
   std::vector<size_t> gone;  // expunged elsewhere
@@ -86,9 +95,9 @@ std::string ImapSession::Refresh() {
     }
   }
   size_t before = old.size();
-  AnnounceInUidOrder(*now);
+  AnnounceInUidOrder(now);
   if (old.size() != before) out += Cat("* ", old.size(), " EXISTS\r\n");
-  KeepCounters(*state, *now);
+  KeepCounters(*view);
   return out;
 }
 
@@ -109,7 +118,7 @@ void ImapSession::AnnounceInUidOrder(const std::vector<pb::MessageMeta>& listed)
         s.awaited_uid = next;
         s.awaited_since = looked;
       }
-      if (looked - s.awaited_since <= kLongestWrite) {
+      if (looked - s.awaited_since <= kLongestEntryWrite) {
         s.holding_back = true;
         return;
       }
@@ -123,17 +132,18 @@ void ImapSession::AnnounceInUidOrder(const std::vector<pb::MessageMeta>& listed)
 // just after a change may not list it yet, and a listing that sees the counters but not the
 // entry must not be the last one. An expunge's number is never shown by any entry, nor is
 // that of a writer that died: hence the bound.
-void ImapSession::KeepCounters(const pb::FolderState& state,
-                               const std::vector<pb::MessageMeta>& listed) {
+void ImapSession::KeepCounters(const FolderView& view) {
+  const pb::FolderState& state = view.state;
   uint64_t shown = 0;
-  for (const auto& m : listed) shown = std::max(shown, m.modseq());
+  for (const auto& m : view.messages) shown = std::max(shown, m.modseq());
   const auto looked = std::chrono::steady_clock::now();
   Selected& s = *selected_;
   if (!s.counters_ahead || state.highest_modseq() != s.unshown_modseq) {
     s.unshown_modseq = state.highest_modseq();
     s.unshown_since = looked;
   }
-  s.counters_ahead = shown < state.highest_modseq() && looked - s.unshown_since <= kLongestWrite;
+  s.counters_ahead = (view.pending || shown < state.highest_modseq()) &&
+                     looked - s.unshown_since <= kLongestEntryWrite;
   if (!s.counters_ahead && !s.holding_back) s.state = state;
 }
 
@@ -201,19 +211,17 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
       selected_ && (qresync_ || rev2_) ? "* OK [CLOSED] Previous mailbox closed\r\n" : "";
   selected_.reset();
   std::string folder = StoreName(*name);
-  auto state = store_.State(user_, folder);
-  if (!state.ok()) return {closed + StoreError(tag, state.status()).text};
-  auto messages = store_.Mailbox(user_, folder);
-  if (!messages.ok()) return {closed + StoreError(tag, messages.status()).text};
-  if (auto again = store_.State(user_, folder); again.ok()) state = again;  // after numbering
+  auto view = store_.View(user_, folder);
+  if (!view.ok()) return {closed + StoreError(tag, view.status()).text};
+  const pb::FolderState state = view->state;
   Selected fresh;
   fresh.folder = folder;
   fresh.read_only = read_only;
-  fresh.state = *state;
-  fresh.messages = std::move(*messages);
-  if (!fresh.messages.empty()) fresh.announced_through = fresh.messages.back().uid();
+  fresh.state = state;
+  if (!view->messages.empty()) fresh.announced_through = view->messages.back().uid();
   selected_ = std::move(fresh);
-  KeepCounters(*state, selected_->messages);
+  KeepCounters(*view);
+  selected_->messages = std::move(view->messages);
   std::string out =
       closed +
       "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
@@ -228,9 +236,9 @@ SessionOutput ImapSession::Select(const std::string& tag, ImapParser& p, bool re
       }
     }
   }
-  out += Cat("* OK [UIDVALIDITY ", state->uid_validity(), "] UIDs valid\r\n");
-  out += Cat("* OK [UIDNEXT ", state->uid_next(), "] Predicted next UID\r\n");
-  out += Cat("* OK [HIGHESTMODSEQ ", state->highest_modseq(), "] Highest\r\n");
+  out += Cat("* OK [UIDVALIDITY ", state.uid_validity(), "] UIDs valid\r\n");
+  out += Cat("* OK [UIDNEXT ", state.uid_next(), "] Predicted next UID\r\n");
+  out += Cat("* OK [HIGHESTMODSEQ ", state.highest_modseq(), "] Highest\r\n");
   if (resync) out += Resync(*resync);
   out += Cat(tag, read_only ? " OK [READ-ONLY] EXAMINE completed\r\n"
                             : " OK [READ-WRITE] SELECT completed\r\n");
@@ -281,29 +289,25 @@ SessionOutput ImapSession::Subscribe(const std::string& tag, ImapParser& p, bool
 
 std::optional<std::string> ImapSession::StatusItems(std::string_view folder,
                                                     const std::vector<std::string>& items) {
-  auto state = store_.State(user_, folder);
-  if (!state.ok()) return std::nullopt;
-  std::optional<std::vector<pb::MessageMeta>> messages;
+  // UIDNEXT and HIGHESTMODSEQ as SELECT would give them: the prefix's (MailStore::View).
+  auto view = store_.View(user_, folder, std::any_of(items.begin(), items.end(), CountsMessages));
+  if (!view.ok()) return std::nullopt;
+  const pb::FolderState& state = view->state;
   std::string out;
   for (const std::string& item : items) {
     std::string upper = item;
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     uint64_t value = 0;
     if (upper == "UIDNEXT") {
-      value = state->uid_next();
+      value = state.uid_next();
     } else if (upper == "UIDVALIDITY") {
-      value = state->uid_validity();
+      value = state.uid_validity();
     } else if (upper == "HIGHESTMODSEQ") {
-      value = state->highest_modseq();
+      value = state.highest_modseq();
     } else if (upper == "RECENT") {
       value = 0;
-    } else if (upper == "MESSAGES" || upper == "UNSEEN" || upper == "SIZE" || upper == "DELETED") {
-      if (!messages) {
-        auto all = store_.Mailbox(user_, folder);
-        if (!all.ok()) return std::nullopt;
-        messages = std::move(*all);
-      }
-      for (const auto& m : *messages) {
+    } else if (CountsMessages(upper)) {
+      for (const auto& m : view->messages) {
         if (upper == "MESSAGES") value += 1;
         if (upper == "UNSEEN") value += m.seen() ? 0 : 1;
         if (upper == "DELETED") value += m.deleted() ? 1 : 0;

@@ -88,8 +88,6 @@ class ImapSession {
     uint32_t awaited_uid = 0;
     std::chrono::steady_clock::time_point awaited_since;
   };
-  // How long an entry's writer may take between taking its numbers and writing it.
-  static constexpr std::chrono::seconds kLongestWrite{15};
   enum class Sasl { kNone, kPlain, kLoginUser, kLoginPass };
 
   SessionOutput Execute(std::string_view command);
@@ -118,9 +116,9 @@ class ImapSession {
 
   // The selected folder's news since the last look, as untagged responses.
   std::string Refresh();
-  // Keeps `state` as the selected folder's counters once `listed` (its entries, read after
-  // it) shows every change it numbers, or once it stood unshown longer than a write takes.
-  void KeepCounters(const pb::FolderState& state, const std::vector<pb::MessageMeta>& listed);
+  // Keeps the view's counters as the selected folder's once its entries show every change
+  // they number and none is pending, or once that stood so longer than a write takes.
+  void KeepCounters(const FolderView& view);
   // Adds the entries of `listed` (all of the folder, by UID) above the highest UID shown to
   // the snapshot, in UID order, stopping below a UID that may still be written.
   void AnnounceInUidOrder(const std::vector<pb::MessageMeta>& listed);

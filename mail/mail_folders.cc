@@ -2,6 +2,7 @@
 // deleting user folders (see mail_store.h for the layout).
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -24,6 +25,8 @@ void BackOff(int attempt) {
   const int ceiling_ms = 1 << std::min(attempt, 6);
   absl::SleepFor(absl::Microseconds(std::uniform_int_distribution<int>(0, ceiling_ms * 1000)(rng)));
 }
+constexpr int64_t kLongestEntryWriteMicros =
+    std::chrono::duration_cast<std::chrono::microseconds>(kLongestEntryWrite).count();
 constexpr size_t kMaxFolderNameBytes = 200;
 constexpr int kMaxFolderDepth = 8;
 
@@ -155,8 +158,10 @@ absl::StatusOr<pb::FolderState> MailStore::Advance(std::string_view user, std::s
 }
 
 absl::StatusOr<pb::FolderState> MailStore::Reserve(std::string_view user, std::string_view folder,
-                                                   uint32_t count,
+                                                   const std::vector<std::string>& ids,
+                                                   const std::vector<std::string>& written,
                                                    const std::optional<pb::FolderState>& known) {
+  const auto count = static_cast<uint32_t>(ids.size());
   std::optional<pb::FolderState> state = known;
   for (int attempt = 0; attempt < kAdvanceAttempts; ++attempt) {
     if (attempt > 1) BackOff(attempt - 1);  // the first miss may only be a stale `known`
@@ -167,6 +172,26 @@ absl::StatusOr<pb::FolderState> MailStore::Reserve(std::string_view user, std::s
     }
     std::string old = state->SerializeAsString();
     if (state->uid_next() > UINT32_MAX - count) return absl::ResourceExhaustedError("UIDs used up");
+    // The records of entries written since, and of writers past their time (closed first:
+    // this is the one cell every writer passes, so none is kept for long).
+    auto& reserved = *state->mutable_reserved();
+    for (int i = reserved.size(); i-- > 0;) {
+      const auto& r = reserved[i];
+      bool drop = std::find(written.begin(), written.end(), r.id()) != written.end();
+      if (!drop && now_micros_() - r.taken_micros() > kLongestEntryWriteMicros) {
+        auto closed = CloseEntry(user, folder, r.id());
+        if (!closed.ok()) return closed.status();
+        drop = true;  // closed, or written: either way nothing more comes of it
+      }
+      if (drop) reserved.DeleteSubrange(i, 1);
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      auto* r = state->add_reserved();
+      r->set_uid(state->uid_next() + i);
+      r->set_modseq(state->highest_modseq() + 1 + i);
+      r->set_id(ids[i]);
+      r->set_taken_micros(now_micros_());
+    }
     state->set_uid_next(state->uid_next() + count);
     state->set_highest_modseq(state->highest_modseq() + count);
     auto done = kvs_.CPut(MailboxRow(user), StateColumn(folder), old, state->SerializeAsString());
@@ -177,8 +202,77 @@ absl::StatusOr<pb::FolderState> MailStore::Reserve(std::string_view user, std::s
   return absl::AbortedError("folder changed concurrently");
 }
 
+absl::StatusOr<bool> MailStore::CloseEntry(std::string_view user, std::string_view folder,
+                                           std::string_view id) {
+  const std::string column = MessageColumn(folder, id);
+  auto created = kvs_.CPut(MailboxRow(user), column, std::nullopt, "");
+  if (!created.ok()) return created.status();
+  if (*created) return true;
+  auto current = kvs_.Get(MailboxRow(user), column);
+  if (absl::IsNotFound(current.status())) return true;  // written and expunged since
+  if (!current.ok()) return current.status();
+  return current->empty();
+}
+
+absl::StatusOr<FolderView> MailStore::View(std::string_view user, std::string_view folder,
+                                           bool with_messages) {
+  // The counters first, the entries second: a UID taken after the counters were read is at
+  // or above their UIDNEXT, and one taken before is either listed or still recorded.
+  for (int attempt = 0;; ++attempt) {
+    auto state = State(user, folder);
+    if (!state.ok()) return state.status();
+    FolderView view;
+    view.state = *state;
+    view.state.clear_reserved();
+    if (!with_messages && state->reserved().empty()) return view;
+    bool numbered = false;
+    auto listed = Mailbox(user, folder, &numbered);
+    if (!listed.ok()) return listed.status();
+    // Entries from before UIDs took theirs above the counters read: read them again.
+    if (numbered && attempt == 0) continue;
+    std::set<std::string_view> listed_ids;
+    for (const pb::MessageMeta& m : *listed) listed_ids.insert(m.id());
+    uint32_t shown_below = state->uid_next();
+    uint64_t highest_modseq = state->highest_modseq();
+    pb::FolderState kept = *state;
+    kept.clear_reserved();
+    for (const auto& r : state->reserved()) {
+      if (listed_ids.count(r.id()) > 0) continue;  // written
+      bool pending = now_micros_() - r.taken_micros() <= kLongestEntryWriteMicros;
+      if (!pending) {
+        auto closed = CloseEntry(user, folder, r.id());
+        if (!closed.ok()) return closed.status();
+        if (*closed) continue;
+        pending = true;  // written since the listing: shown from the next look
+      }
+      *kept.add_reserved() = r;
+      view.pending = true;
+      shown_below = std::min(shown_below, r.uid());
+      highest_modseq = std::min(highest_modseq, r.modseq() - 1);
+    }
+    // Dropping the records settled here saves the next readers the work; a writer that moved
+    // the cell meanwhile will drop them instead.
+    if (kept.reserved_size() != state->reserved_size()) {
+      (void)kvs_.CPut(MailboxRow(user), StateColumn(folder), state->SerializeAsString(),
+                      kept.SerializeAsString());
+    }
+    view.state.set_uid_next(shown_below);
+    view.state.set_highest_modseq(highest_modseq);
+    std::erase_if(*listed, [&](const pb::MessageMeta& m) { return m.uid() >= shown_below; });
+    if (with_messages) view.messages = std::move(*listed);
+    return view;
+  }
+}
+
 absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::Mailbox(std::string_view user,
                                                                 std::string_view folder) {
+  bool numbered = false;
+  return Mailbox(user, folder, &numbered);
+}
+
+absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::Mailbox(std::string_view user,
+                                                                std::string_view folder,
+                                                                bool* gave_uids) {
   if (!FolderExists(user, folder)) return absl::NotFoundError("no such folder");
   auto all = ListAll(user, folder);  // newest first
   if (!all.ok()) return all.status();
@@ -194,6 +288,7 @@ absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::Mailbox(std::string_view
     auto done = kvs_.CPut(MailboxRow(user), MessageColumn(folder, it->id()),
                           it->SerializeAsString(), numbered.SerializeAsString());
     if (!done.ok()) return done.status();
+    *gave_uids = true;
     if (*done) {
       *it = std::move(numbered);
     } else {

@@ -81,9 +81,10 @@ MailStore::MailStore(kvs::Client& kvs, std::function<int64_t()> now_micros)
       now_micros_(now_micros ? std::move(now_micros)
                              : [] { return absl::ToUnixMicros(absl::Now()); }),
       index_(kvs, now_micros_),
-      uids_([this](std::string_view user, std::string_view folder, uint32_t count,
+      uids_([this](std::string_view user, std::string_view folder,
+                   const std::vector<std::string>& ids, const std::vector<std::string>& written,
                    const std::optional<pb::FolderState>& known) {
-        return Reserve(user, folder, count, known);
+        return Reserve(user, folder, ids, written, known);
       }) {}
 
 std::string MailStore::NewId() {
@@ -148,22 +149,33 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
 absl::StatusOr<pb::MessageMeta> MailStore::Insert(std::string_view user, std::string_view folder,
                                                   pb::MessageMeta meta,
                                                   const std::function<absl::Status()>& alongside) {
-  absl::StatusOr<TakenUid> uid;
-  auto taken = RunTogether(alongside ? 2 : 1, [&](size_t part) {
-    if (part == 1) return alongside();
-    uid = uids_.Take(user, folder);
-    return uid.status();
-  });
-  if (!taken.ok()) return taken;
   meta.set_folder(std::string(folder));
-  meta.set_uid(uid->uid);
-  meta.set_modseq(uid->modseq);
-  auto created = kvs_.CPut(MailboxRow(user), MessageColumn(folder, meta.id()), std::nullopt,
-                           meta.SerializeAsString());
-  if (!created.ok()) return created.status();
-  // 128 bits of time and randomness collided: refuse rather than lose either message.
-  if (!*created) return absl::AbortedError("message id collision");
-  return meta;
+  const std::string column = MessageColumn(folder, meta.id());
+  // A reader closes the column (a tombstone, "") of a write that took too long; the UID it
+  // held is then given up, and the entry takes a new one.
+  std::optional<std::string_view> expected;
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    absl::StatusOr<TakenUid> uid;
+    auto taken = RunTogether(alongside && attempt == 0 ? 2 : 1, [&](size_t part) {
+      if (part == 1) return alongside();
+      uid = uids_.Take(user, folder, meta.id());
+      return uid.status();
+    });
+    if (!taken.ok()) return taken;
+    meta.set_uid(uid->uid);
+    meta.set_modseq(uid->modseq);
+    auto created = kvs_.CPut(MailboxRow(user), column, expected, meta.SerializeAsString());
+    // Failed on the wire, the write may still land: the record stays until it is closed.
+    if (!created.ok()) return created.status();
+    uids_.Written(user, folder, meta.id());
+    if (*created) return meta;
+    auto current = kvs_.Get(MailboxRow(user), column);
+    if (!current.ok()) return current.status();
+    // 128 bits of time and randomness collided: refuse rather than lose either message.
+    if (!current->empty()) return absl::AbortedError("message id collision");
+    expected = "";
+  }
+  return absl::AbortedError("message entry closed at every attempt");
 }
 
 absl::StatusOr<ListPage> MailStore::List(std::string_view user, std::string_view folder,
@@ -180,12 +192,17 @@ absl::StatusOr<ListPage> MailStore::List(std::string_view user, std::string_view
   if (!page.ok()) return page.status();
   ListPage out;
   for (const kvs::Cell& cell : page->cells) {
-    if (!std::string_view(cell.column).starts_with(prefix)) return out;  // past this folder
+    if (!std::string_view(cell.column).starts_with(prefix)) {  // past this folder
+      out.next_cursor.clear();
+      return out;
+    }
+    // A page may end in closed columns (mail_store.h), which are skipped but still paged.
+    if (page->more) out.next_cursor = cell.column.substr(prefix.size());
+    if (cell.value.empty()) continue;
     pb::MessageMeta meta;
     if (!meta.ParseFromString(cell.value)) return absl::DataLossError("bad mail index cell");
     out.messages.push_back(std::move(meta));
   }
-  if (page->more && !out.messages.empty()) out.next_cursor = out.messages.back().id();
   return out;
 }
 
@@ -206,6 +223,7 @@ absl::StatusOr<pb::MessageMeta> MailStore::Entry(std::string_view user, std::str
                                                  std::string_view id) {
   auto value = kvs_.Get(MailboxRow(user), MessageColumn(folder, id));
   if (!value.ok()) return value.status();
+  if (value->empty()) return absl::NotFoundError("closed entry column");
   pb::MessageMeta meta;
   if (!meta.ParseFromString(*value)) return absl::DataLossError("bad mail index cell");
   return meta;

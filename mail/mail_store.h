@@ -23,11 +23,23 @@
 // compare-and-put, so a UID is never reused even if the writer dies before the entry is
 // written (the UID is then simply skipped).
 //
+// Since the numbers come before the entry, two deliveries can take UIDs 3 and 4 and write 4
+// first. A client that saw 4 fetches only above it from then on (UID FETCH 5:*, CHANGEDSINCE
+// the HIGHESTMODSEQ it was told), so 3 must not be shown after 4: what IMAP shows of a folder
+// is View, a prefix. The cell records each UID taken (FolderState.reserved) until its entry
+// is written; View shows no entry at or above a recorded UID whose entry is not listed, and
+// reports UIDNEXT and HIGHESTMODSEQ below it. A record older than kLongestEntryWrite is
+// closed by the first reader (or batch of UIDs) that finds it so: a tombstone (an empty
+// value) is created in the entry's column if absent, and the writer, whose create-if-absent
+// then fails, takes a new UID. A writer that died holds its folder back that long at most.
+// Tombstones stay (one per dead writer); List and Entry never return them.
+//
 // Every change also keeps the user's full-text index (search_index.h) in step: the index is
 // written before a message appears and cleared after it is gone, so a search never misses
 // a visible message; what a crash leaves over is checked away by each query (search.h).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -62,6 +74,18 @@ struct MessageFlags {
 };
 MessageFlags FlagsOf(const pb::MessageMeta& meta);
 void SetFlags(const MessageFlags& flags, pb::MessageMeta* meta);
+
+// How long an entry's writer may take between taking its numbers and writing the entry.
+inline constexpr std::chrono::seconds kLongestEntryWrite{15};
+
+// A folder as IMAP may show it (MailStore::View): the entries below the lowest UID that
+// may still be written, and the counters of that prefix.
+struct FolderView {
+  pb::FolderState state;                  // uid_next and highest_modseq stop below a pending entry
+  std::vector<pb::MessageMeta> messages;  // by UID, all below state.uid_next
+  // An entry was pending: the view grows when it is written, which changes no counter.
+  bool pending = false;
+};
 
 struct ListPage {
   std::vector<pb::MessageMeta> messages;  // newest first
@@ -130,6 +154,11 @@ class MailStore {
   // A folder's messages in UID order; entries from before UIDs get theirs now, oldest first.
   absl::StatusOr<std::vector<pb::MessageMeta>> Mailbox(std::string_view user,
                                                        std::string_view folder);
+  // The prefix of the folder that no entry still being written can join below (see above);
+  // closes the records of writers that took longer than kLongestEntryWrite. Without
+  // `with_messages` the entries are listed only if some UID is still recorded as taken.
+  absl::StatusOr<FolderView> View(std::string_view user, std::string_view folder,
+                                  bool with_messages = true);
   // Creates a user folder and any missing parents; kAlreadyExists if it exists.
   absl::Status CreateFolder(std::string_view user, std::string_view name);
   // Deletes a user folder and every message in it; refused while it has subfolders.
@@ -158,10 +187,19 @@ class MailStore {
   // Takes the folder's next change number, and a UID if `new_uid`, by compare-and-put.
   absl::StatusOr<pb::FolderState> Advance(std::string_view user, std::string_view folder,
                                           bool new_uid);
-  // Advances the folder's cell by `count` UIDs and change numbers (UidBatcher::Reserve).
+  // Advances the folder's cell by a UID and change number per id (UidBatcher::Reserve).
   absl::StatusOr<pb::FolderState> Reserve(std::string_view user, std::string_view folder,
-                                          uint32_t count,
+                                          const std::vector<std::string>& ids,
+                                          const std::vector<std::string>& written,
                                           const std::optional<pb::FolderState>& known);
+  // Closes the column of `id`'s entry in `folder` to a writer that took too long, if the
+  // entry is not there; returns whether no entry of that column can appear any more (false:
+  // it was written meanwhile).
+  absl::StatusOr<bool> CloseEntry(std::string_view user, std::string_view folder,
+                                  std::string_view id);
+  // Mailbox, saying whether it gave entries from before UIDs theirs.
+  absl::StatusOr<std::vector<pb::MessageMeta>> Mailbox(std::string_view user,
+                                                       std::string_view folder, bool* numbered);
   // Writes `meta` as a new entry of `folder` with a fresh UID and change number; runs
   // `alongside` (if given) while the UID is taken, and writes nothing if it fails.
   absl::StatusOr<pb::MessageMeta> Insert(std::string_view user, std::string_view folder,
