@@ -21,11 +21,11 @@ absl::StatusOr<std::optional<std::string>> RocksSlot::GetCell(const std::string&
 
 void RocksSlot::PutCell(const std::string& row, const std::string& column,
                         const std::string& value) {
-  batch_->Put(f_.data, Key(row, column), value);
+  writes_->Put(f_.data, Key(row, column), value);
 }
 
 void RocksSlot::DeleteCell(const std::string& row, const std::string& column) {
-  batch_->Delete(f_.data, Key(row, column));
+  writes_->Delete(f_.data, Key(row, column));
 }
 
 absl::Status RocksSlot::DeleteRange(const pb::MigrationEntry& range) {
@@ -64,7 +64,7 @@ absl::StatusOr<std::optional<pb::SessionRecord>> RocksSlot::GetSession(uint64_t 
 }
 
 void RocksSlot::PutSession(uint64_t session, const pb::SessionRecord& record) {
-  batch_->Put(f_.sessions, SlotKey(session), record.SerializeAsString());
+  writes_->Put(f_.sessions, SlotKey(session), record.SerializeAsString());
   (*cache_)[session] = record;
 }
 
@@ -95,7 +95,7 @@ absl::StatusOr<uint64_t> RocksSlot::DropSessions(
 }
 
 void RocksSlot::PutMeta(std::string_view key, const std::string& value) {
-  batch_->Put(f_.meta, rocksdb::Slice(key.data(), key.size()), value);
+  writes_->Put(f_.meta, rocksdb::Slice(key.data(), key.size()), value);
 }
 
 }  // namespace penncloud::kvs::storage

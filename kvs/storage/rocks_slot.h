@@ -26,9 +26,16 @@ using SessionCache = absl::flat_hash_map<uint64_t, pb::SessionRecord>;
 
 class RocksSlot : public machine::SlotStore {
  public:
+  // With `index_writes` false the writes go into the batch unindexed: only for a slot that
+  // reads back none of its own cells (its session records come from the cache).
   RocksSlot(RocksFamilies families, RowPosition position, SessionCache* cache,
-            rocksdb::WriteBatchWithIndex* batch)
-      : f_(families), position_(position), cache_(cache), batch_(batch) {}
+            rocksdb::WriteBatchWithIndex* batch, bool index_writes)
+      : f_(families),
+        position_(position),
+        cache_(cache),
+        batch_(batch),
+        writes_(index_writes ? static_cast<rocksdb::WriteBatchBase*>(batch)
+                             : batch->GetWriteBatch()) {}
 
   absl::StatusOr<std::optional<std::string>> GetCell(const std::string& row,
                                                      const std::string& column) override;
@@ -51,6 +58,7 @@ class RocksSlot : public machine::SlotStore {
   RowPosition position_;
   SessionCache* cache_;
   rocksdb::WriteBatchWithIndex* batch_;
+  rocksdb::WriteBatchBase* writes_;  // batch_ itself, or its unindexed write batch
 };
 
 }  // namespace penncloud::kvs::storage
