@@ -79,12 +79,12 @@ absl::Status Drive::CopyMissingLocated(const std::string& from_user, const Locat
     folder.set_created_ms(Now());
     folder.set_modified_ms(folder.created_ms());
     *folder.mutable_dead_props() = from.entry.dead_props();
+    IndexPut(to_user, JoinPath(to), folder);  // before the tree, as every change indexes
     auto made = kvs_->CPut(keys::TreeRow(to_user, dst->parent_id), dst->name, std::nullopt,
                            SerializeEntry(folder));
     if (!made.ok()) return made.status();
     // Lost to another run of the same move (or a folder made there meanwhile): go on in it.
     if (!*made) return CopyMissingLocated(from_user, from, to_user, to, id, depth + 1, pace);
-    IndexPut(to_user, JoinPath(to), folder);
     folder_id = folder.folder_id();
   }
   return ForEachChild(from_user, from.entry.folder_id(), [&](const Located& child) {
@@ -112,9 +112,12 @@ absl::Status Drive::RemoveIfId(const std::string& user, const std::vector<std::s
   if (!at.ok()) return at.status();
   if (!at->raw || ItemId(at->name, at->entry) != id) return absl::OkStatus();
   std::string at_path = JoinPath(path);
+  std::vector<std::string> indexed = TreePaths(user, at_path, at->entry);
   absl::Status s = !final && options_.trash_retention_ms > 0 ? MoveToTrash(user, at_path, *at)
                                                              : DeleteLocated(user, *at);
-  if (s.ok()) IndexTree(user, at_path, at->entry, /*add=*/false);
+  if (s.ok()) {
+    for (const std::string& gone : indexed) IndexRemove(user, gone);
+  }
   ScheduleCollection(user);
   return s;
 }

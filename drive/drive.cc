@@ -165,11 +165,13 @@ absl::Status Drive::CreateFolder(std::string_view user, std::string_view path) {
   entry.set_folder_id(keys::RandomId());
   entry.set_created_ms(Now());
   entry.set_modified_ms(entry.created_ms());
+  // The name is indexed before it enters the tree: a crash in between leaves a cell that
+  // search drops, never a folder that search cannot find.
+  IndexPut(u, JoinPath(parts), entry);
   auto done =
       kvs_->CPut(keys::TreeRow(u, at->parent_id), at->name, std::nullopt, SerializeEntry(entry));
   if (!done.ok()) return done.status();
   if (!*done) return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(parts)));
-  IndexPut(u, JoinPath(parts), entry);
   return absl::OkStatus();
 }
 
@@ -194,8 +196,11 @@ absl::Status Drive::Delete(std::string_view user, std::string_view path) {
       s = MoveToTrash(u, at_path, *at);
       if (s.ok()) IndexTree(u, at_path, at->entry, /*add=*/false);
     } else {
-      IndexTree(u, at_path, at->entry, /*add=*/false);
+      std::vector<std::string> indexed = TreePaths(u, at_path, at->entry);
       s = DeleteLocated(u, *at);
+      if (s.ok()) {
+        for (const std::string& gone : indexed) IndexRemove(u, gone);
+      }
     }
     if (!absl::IsAborted(s)) break;
   }
@@ -219,10 +224,11 @@ absl::StatusOr<Drive::Located> Drive::ClearDestination(const std::string& user, 
     // What is overwritten goes to the trash like any delete (a WebDAV client's MOVE over
     // a file is how many editors save).
     std::string dst_path = JoinPath(dst_parts);
+    std::vector<std::string> indexed = TreePaths(user, dst_path, dst->entry);
     auto s = options_.trash_retention_ms > 0 ? MoveToTrash(user, dst_path, *dst)
                                              : DeleteLocated(user, *dst);
     if (!s.ok()) return s;
-    IndexTree(user, dst_path, dst->entry, /*add=*/false);
+    for (const std::string& gone : indexed) IndexRemove(user, gone);
   }
   return dst;
 }
@@ -352,6 +358,9 @@ absl::Status Drive::MoveLocated(const std::string& u, const Located& src,
   auto dst = ClearDestination(u, src, dst_parts, to, overwrite, "moved");
   if (!dst.ok()) return dst.status();
   std::string dst_row = keys::TreeRow(u, dst->parent_id);
+  // Indexed at the new path before the entry lands there, and dropped from the old one only
+  // once it left: a crash in between leaves cells that search drops, never a missing one.
+  IndexTree(u, JoinPath(dst_parts), src.entry, /*add=*/true);
   auto put = kvs_->CPut(dst_row, dst->name, std::nullopt, *src.raw);
   if (!put.ok()) {
     *known = false;
@@ -373,7 +382,6 @@ absl::Status Drive::MoveLocated(const std::string& u, const Located& src,
   }
   if (*moved) {
     IndexTree(u, JoinPath(src_parts), src.entry, /*add=*/false);
-    IndexTree(u, JoinPath(dst_parts), src.entry, /*add=*/true);
     ScheduleCollection(u);
     return absl::OkStatus();
   }

@@ -130,10 +130,11 @@ inline constexpr size_t kMaxQueryBytes = 256;
 inline constexpr int kMaxSearchResults = 200;
 
 // Writes the name-index cells of the file or folder `entry` at `path` (normalized) in `user`'s
-// drive, as every change of the tree does. Public so that a benchmark which fills a drive
-// straight through the store indexes it exactly as uploads would. Failures are logged.
+// drive, as every change of the tree does before the tree changes, stamped `now_ms`. Public
+// so that a benchmark which fills a drive straight through the store indexes it exactly as
+// uploads would. Failures are logged.
 void WriteNameIndex(kvs::Client* kvs, const std::string& user, const std::string& path,
-                    const pb::Entry& entry);
+                    const pb::Entry& entry, int64_t now_ms);
 
 // Told of every move of a file or folder (Drive::Move, whoever calls it), so records that
 // name paths (drive/share.h) follow the item. Runs before the tree changes, with normalized
@@ -366,8 +367,14 @@ class Drive {
   void IndexPut(const std::string& user, const std::string& path, const pb::Entry& entry);
   void IndexRemove(const std::string& user, const std::string& path);
   // The entry at `path` and, for a folder, everything inside.
-  void IndexTree(const std::string& user, const std::string& path, const pb::Entry& entry, bool add,
-                 int depth = 0);
+  void IndexTree(const std::string& user, const std::string& path, const pb::Entry& entry,
+                 bool add);
+  // The paths IndexTree would visit: read before a final delete, whose subtree is gone after
+  // it, so that the cells are removed once the tree no longer holds the names.
+  std::vector<std::string> TreePaths(const std::string& user, const std::string& path,
+                                     const pb::Entry& entry);
+  void WalkTree(const std::string& user, const std::string& path, const pb::Entry& entry, int depth,
+                const std::function<void(const std::string&, const pb::Entry&)>& visit);
   // The destination of a move or copy of `src` (`verb` names it in errors): never inside
   // `src` itself; an existing entry there is an error unless `overwrite`, then deleted.
   absl::StatusOr<Located> ClearDestination(const std::string& user, const Located& src,

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <functional>
 #include <future>
+#include <map>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -54,6 +55,18 @@ bool AllWordsMatch(const std::vector<std::string>& query, const std::vector<std:
 
 // The indexed word of an index column "<word>\0<path>" (the whole column if it has no NUL).
 std::string_view WordOf(std::string_view column) { return column.substr(0, column.find('\0')); }
+// The path of an index column "<word>\0<path>" (empty if it has no NUL).
+std::string_view PathOf(std::string_view column) {
+  size_t nul = column.find('\0');
+  return nul == std::string_view::npos ? std::string_view() : column.substr(nul + 1);
+}
+
+// A match as the index shows it, before the tree confirms it.
+struct Candidate {
+  NameMatch match;
+  kvs::Cell cell;  // the index cell that led to it, to delete if it names nothing
+  int64_t indexed_ms = 0;
+};
 
 // What one page showed of one word's range (its cells "<word...>\0<path>").
 struct PageScan {
@@ -80,41 +93,35 @@ class Matches {
         scan.whole = true;
         return scan;
       }
-      if (Offer(column.substr(nul + 1), cell.value)) ++scan.matches;
+      if (Offer(cell)) ++scan.matches;
     }
     scan.whole = !page.more;
     return scan;
   }
 
-  // Keeps the file or folder at `path` (its index cell's value `hit`) if its name holds every
-  // query word and it is not kept already. Returns whether it was kept.
-  bool Offer(std::string_view path, const std::string& hit_value) {
+  // Keeps the file or folder of the index cell `cell` if its name holds every query word and
+  // it is not kept already. Returns whether it was kept.
+  bool Offer(const kvs::Cell& cell) {
+    std::string_view path = PathOf(cell.column);
     std::string name = NameOf(path);
     if (words_.size() > 1 && !AllWordsMatch(words_, FoldedWords(name))) return false;
     if (paths_.contains(path)) return false;  // another word of the name led here
     pb::NameHit hit;
-    if (!hit.ParseFromString(hit_value)) return false;
+    if (!hit.ParseFromString(cell.value)) return false;
     paths_.emplace(path);
-    found_.push_back(NameMatch{.path = std::string(path),
-                               .name = std::move(name),
-                               .folder = hit.folder(),
-                               .size = hit.size(),
-                               .modified_ms = hit.modified_ms()});
+    // Kind, size and time come from the tree (ConfirmInTree), which may be newer.
+    found_.push_back(Candidate{.match = {.path = std::string(path), .name = std::move(name)},
+                               .cell = cell,
+                               .indexed_ms = hit.indexed_ms()});
     return true;
   }
 
-  // Sorted by name.
-  std::vector<NameMatch> Take() {
-    std::sort(found_.begin(), found_.end(), [](const NameMatch& a, const NameMatch& b) {
-      return a.name != b.name ? a.name < b.name : a.path < b.path;
-    });
-    return std::move(found_);
-  }
+  std::vector<Candidate> Take() { return std::move(found_); }
 
  private:
   const std::vector<std::string>& words_;
   const int limit_;
-  std::vector<NameMatch> found_;
+  std::vector<Candidate> found_;
   std::set<std::string, std::less<>> paths_;  // of found_
 };
 
@@ -157,7 +164,7 @@ class WordRun {
   std::string_view path() const {
     return std::string_view(cells_[next_].column).substr(word_.size() + 1);
   }
-  const std::string& hit_value() const { return cells_[next_].value; }
+  const kvs::Cell& cell() const { return cells_[next_]; }
 
  private:
   bool InRun(std::string_view column) const {
@@ -188,7 +195,7 @@ class RangeCursor {
 
   bool done() const { return lowest_ == nullptr; }
   std::string_view path() const { return lowest_->path(); }
-  const std::string& hit_value() const { return lowest_->hit_value(); }
+  const kvs::Cell& cell() const { return lowest_->cell(); }
 
  private:
   std::vector<WordRun> runs_;
@@ -247,11 +254,103 @@ absl::Status WalkTogether(kvs::Client& kvs, const std::string& row,
       }
     }
     if (met) {
-      matches.Offer(target, cursors.front().hit_value());
+      matches.Offer(cursors.front().cell());
       target.push_back('\0');  // the least path after it
     }
   }
   return absl::OkStatus();
+}
+
+// A cell naming nothing may be one a change wrote before its tree change, which is under way;
+// one older than this belongs to a change that never finished.
+constexpr int64_t kUnfinishedChangeMs = 3'600'000;
+// Reads of the tree that confirm a page of matches, at once.
+constexpr size_t kConfirmingThreads = 16;
+
+// Runs `fn(i)` for every i below n on up to kConfirmingThreads threads: the store gathers
+// concurrent reads, so a page of matches waits about a few reads, not one per match.
+void ForEachAtOnce(size_t n, const std::function<void(size_t)>& fn) {
+  const size_t threads = std::min(n, kConfirmingThreads);
+  auto run = [&](size_t first) {
+    for (size_t i = first; i < n; i += threads) fn(i);
+  };
+  std::vector<std::future<void>> others;
+  for (size_t t = 1; t < threads; ++t) others.push_back(std::async(std::launch::async, run, t));
+  if (threads > 0) run(0);
+  for (auto& other : others) other.get();
+}
+
+// The path of the folder holding `path` ("" for the root).
+std::string_view ParentOf(std::string_view path) { return path.substr(0, path.rfind('/')); }
+
+// The candidates the tree holds, as the tree has them (kind, size, modified), sorted by name.
+// The index can name what is not there: a change writes a new name's cells before the tree
+// changes and deletes an old name's after, so one cut short leaves cells behind. Such a cell
+// is dropped, and deleted once older than any change takes (if it still holds what was read).
+absl::StatusOr<std::vector<NameMatch>> ConfirmInTree(kvs::Client& kvs, const std::string& user,
+                                                     std::vector<Candidate> candidates,
+                                                     int64_t now_ms) {
+  // The id of every folder on the candidates' paths, resolved a level at a time from the root
+  // (nullopt: not a folder there), so a folder shared by many matches is read once.
+  std::map<std::string, std::optional<std::string>, std::less<>> folder_ids;
+  folder_ids[""] = std::string(keys::kRootFolderId);
+  std::vector<std::vector<std::string>> levels;  // folder paths by depth
+  for (const Candidate& c : candidates) {
+    std::string_view path = c.match.path;
+    size_t depth = 0;
+    for (size_t slash = path.find('/', 1); slash != std::string_view::npos;
+         slash = path.find('/', slash + 1)) {
+      if (levels.size() <= depth) levels.emplace_back();
+      std::string folder(path.substr(0, slash));
+      if (folder_ids.emplace(folder, std::nullopt).second) levels[depth].push_back(folder);
+      ++depth;
+    }
+  }
+  // The entry named `path`, nullopt if there is none (its folder included).
+  auto read_entry = [&](std::string_view path) -> absl::StatusOr<std::optional<pb::Entry>> {
+    const std::optional<std::string>& parent_id = folder_ids.find(ParentOf(path))->second;
+    if (!parent_id) return std::nullopt;
+    auto raw = kvs.Get(keys::TreeRow(user, *parent_id), NameOf(path));
+    if (absl::IsNotFound(raw.status())) return std::nullopt;
+    if (!raw.ok()) return raw.status();
+    auto entry = ParseEntry(*raw);
+    if (!entry.ok()) return std::nullopt;
+    return *std::move(entry);
+  };
+  for (const std::vector<std::string>& level : levels) {
+    std::vector<absl::StatusOr<std::optional<pb::Entry>>> folders(level.size(), std::nullopt);
+    ForEachAtOnce(level.size(), [&](size_t i) { folders[i] = read_entry(level[i]); });
+    for (size_t i = 0; i < level.size(); ++i) {
+      if (!folders[i].ok()) return folders[i].status();
+      if (*folders[i] && IsFolder(**folders[i])) folder_ids[level[i]] = (*folders[i])->folder_id();
+    }
+  }
+  std::vector<absl::StatusOr<std::optional<pb::Entry>>> entries(candidates.size(), std::nullopt);
+  ForEachAtOnce(candidates.size(), [&](size_t i) {
+    entries[i] = read_entry(candidates[i].match.path);
+    if (entries[i].ok() && !*entries[i] &&
+        candidates[i].indexed_ms < now_ms - kUnfinishedChangeMs) {
+      const kvs::Cell& cell = candidates[i].cell;
+      if (auto s = kvs.CDelete(keys::NamesRow(user), cell.column, cell.value); !s.ok()) {
+        PC_LOG(kWarn, "drive.index_clean_failed")("user", user)("error", s.status());
+      }
+    }
+  });
+  std::vector<NameMatch> confirmed;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!entries[i].ok()) return entries[i].status();
+    if (!*entries[i]) continue;
+    const pb::Entry& entry = **entries[i];
+    NameMatch& match = candidates[i].match;
+    match.folder = IsFolder(entry);
+    match.size = match.folder ? 0 : entry.size();
+    match.modified_ms = entry.modified_ms();
+    confirmed.push_back(std::move(match));
+  }
+  std::sort(confirmed.begin(), confirmed.end(), [](const NameMatch& a, const NameMatch& b) {
+    return a.name != b.name ? a.name < b.name : a.path < b.path;
+  });
+  return confirmed;
 }
 
 // Runs `write` on each column at once and logs the failures: the store gathers concurrent
@@ -287,11 +386,12 @@ std::vector<std::string> NameColumns(const std::string& path) {
 }  // namespace
 
 void WriteNameIndex(kvs::Client* kvs, const std::string& user, const std::string& path,
-                    const pb::Entry& entry) {
+                    const pb::Entry& entry, int64_t now_ms) {
   pb::NameHit hit;
   hit.set_folder(IsFolder(entry));
   hit.set_size(IsFolder(entry) ? 0 : entry.size());
   hit.set_modified_ms(entry.modified_ms());
+  hit.set_indexed_ms(now_ms);
   std::string raw;
   hit.SerializeToString(&raw);
   const std::string row = keys::NamesRow(user);
@@ -300,7 +400,7 @@ void WriteNameIndex(kvs::Client* kvs, const std::string& user, const std::string
 }
 
 void Drive::IndexPut(const std::string& user, const std::string& path, const pb::Entry& entry) {
-  WriteNameIndex(kvs_, user, path, entry);
+  WriteNameIndex(kvs_, user, path, entry, Now());
 }
 
 void Drive::IndexRemove(const std::string& user, const std::string& path) {
@@ -310,12 +410,28 @@ void Drive::IndexRemove(const std::string& user, const std::string& path) {
 }
 
 void Drive::IndexTree(const std::string& user, const std::string& path, const pb::Entry& entry,
-                      bool add, int depth) {
-  if (add) {
-    IndexPut(user, path, entry);
-  } else {
-    IndexRemove(user, path);
-  }
+                      bool add) {
+  WalkTree(user, path, entry, 0, [&](const std::string& at, const pb::Entry& at_entry) {
+    if (add) {
+      IndexPut(user, at, at_entry);
+    } else {
+      IndexRemove(user, at);
+    }
+  });
+}
+
+std::vector<std::string> Drive::TreePaths(const std::string& user, const std::string& path,
+                                          const pb::Entry& entry) {
+  std::vector<std::string> paths;
+  WalkTree(user, path, entry, 0,
+           [&](const std::string& at, const pb::Entry&) { paths.push_back(at); });
+  return paths;
+}
+
+void Drive::WalkTree(const std::string& user, const std::string& path, const pb::Entry& entry,
+                     int depth,
+                     const std::function<void(const std::string&, const pb::Entry&)>& visit) {
+  visit(path, entry);
   if (!IsFolder(entry) || depth > kMaxRecursion) return;
   kvs::ListOptions opts{.after = "", .limit = kPageSize, .with_values = true};
   for (int page_no = 0; page_no < 100000; ++page_no) {
@@ -326,7 +442,8 @@ void Drive::IndexTree(const std::string& user, const std::string& path, const pb
     }
     for (const auto& cell : page->cells) {
       auto child = ParseEntry(cell.value);
-      if (child.ok()) IndexTree(user, absl::StrCat(path, "/", cell.column), *child, add, depth + 1);
+      if (child.ok())
+        WalkTree(user, absl::StrCat(path, "/", cell.column), *child, depth + 1, visit);
     }
     if (!page->more || page->cells.empty()) return;
     opts.after = page->cells.back().column;
@@ -348,6 +465,7 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   const std::string row = keys::NamesRow(std::string(user));
   Matches matches(words, std::clamp(limit, 1, kMaxSearchResults));
+  auto confirmed = [&] { return ConfirmInTree(*kvs_, std::string(user), matches.Take(), Now()); };
 
   // The first page of each probed word's range, read at once.
   const size_t probed = std::min(words.size(), kMaxProbedWords);
@@ -367,7 +485,7 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
   for (size_t i = 0; i < probed; ++i) {
     if (!first_pages[i].ok()) return first_pages[i].status();
     scans.push_back(matches.Scan(*first_pages[i], words[i]));
-    if (matches.full() || scans.back().whole) return matches.Take();
+    if (matches.full() || scans.back().whole) return confirmed();
   }
   // If every probed word starts many words ("a b"), the range whose first page held the most
   // matches, the densest known, is read on instead.
@@ -396,7 +514,7 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
   if (!opened.ok()) return opened;
   if (!cursors.empty()) {
     if (auto s = WalkTogether(*kvs_, row, cursors, matches); !s.ok()) return s;
-    return matches.Take();
+    return confirmed();
   }
   // Each probed word starts many words ("a b"): the lead's range is read to its end or until
   // the results are full.
@@ -407,7 +525,7 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
     if (matches.full() || scan.whole || page->cells.empty()) break;
     after = page->cells.back().column;
   }
-  return matches.Take();
+  return confirmed();
 }
 
 }  // namespace penncloud::drive

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_join.h"
 #include "drive/drive.h"
+#include "drive/entry.h"
 #include "drive/name_words.h"
 #include "drive/test_util.h"
 #include "kvs/client/counting_client.h"
@@ -30,15 +31,30 @@ class SearchTest : public DriveTest {
     return paths;
   }
 
-  // Writes alice's index cells of `path` straight to the store, one per word as the index
-  // holds them: thousands of names this way take a moment, through uploads minutes.
+  // Writes alice's empty file `path` ("/<folder>/<name>", the folder made if new) and its
+  // index cells straight to the store, as an upload leaves them: thousands of names this way
+  // take a moment, through uploads minutes.
   void Index(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    const std::string folder = path.substr(0, slash), name = path.substr(slash + 1);
+    auto [known, added] = folder_ids_.emplace(folder, "");
+    if (added) {
+      ASSERT_TRUE(drive_->CreateFolder("alice", folder).ok()) << folder;
+      auto raw = kvs_.Get(keys::TreeRow("alice", keys::kRootFolderId), folder.substr(1));
+      ASSERT_TRUE(raw.ok()) << raw.status();
+      known->second = ParseEntry(*raw)->folder_id();
+    }
+    pb::Entry entry;
+    entry.set_kind(pb::Entry::FILE);
+    ASSERT_TRUE(kvs_.Put(keys::TreeRow("alice", known->second), name, SerializeEntry(entry)).ok());
     std::string hit;
     pb::NameHit().SerializeToString(&hit);
-    for (const std::string& word : FoldedWords(path.substr(path.rfind('/') + 1))) {
+    for (const std::string& word : FoldedWords(name)) {
       ASSERT_TRUE(kvs_.Put(keys::NamesRow("alice"), keys::NameColumn(word, path), hit).ok());
     }
   }
+
+  std::map<std::string, std::string> folder_ids_;  // of the folders Index made
 };
 
 using Paths = std::vector<std::string>;

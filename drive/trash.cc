@@ -138,10 +138,10 @@ absl::StatusOr<std::string> Drive::EnsureFolders(const std::string& user,
       folder.set_folder_id(keys::RandomId());
       folder.set_created_ms(Now());
       folder.set_modified_ms(folder.created_ms());
+      IndexPut(user, JoinPath(walked), folder);  // before the tree, as every change indexes
       auto made = kvs_->CPut(keys::TreeRow(user, id), part, std::nullopt, SerializeEntry(folder));
       if (!made.ok()) return made.status();
       if (*made) {
-        IndexPut(user, JoinPath(walked), folder);
         id = folder.folder_id();
         break;
       }
@@ -186,6 +186,9 @@ absl::StatusOr<std::string> Drive::Restore(std::string_view user, std::string_vi
       }
       after = *std::move(told);
     }
+    // Indexed before it is back in the tree; if the name is taken, the cells written for it
+    // are the taken entry's own or name nothing, which search drops.
+    IndexTree(u, path, item.entry(), /*add=*/true);
     auto put = kvs_->CPut(keys::TreeRow(u, *parent_id), name, std::nullopt, value);
     if (!put.ok()) {
       (void)kvs_->Put(keys::TrashRow(u), trash_id, *raw);
@@ -193,7 +196,6 @@ absl::StatusOr<std::string> Drive::Restore(std::string_view user, std::string_vi
     }
     if (after) after(*put);
     if (!*put) continue;
-    IndexTree(u, path, item.entry(), /*add=*/true);
     return path;
   }
   (void)kvs_->Put(keys::TrashRow(u), trash_id, *raw);

@@ -255,6 +255,8 @@ absl::StatusOr<EntryInfo> Drive::SwitchEntry(
     }
     std::optional<std::string_view> expected;
     if (at->raw) expected = *at->raw;
+    // Indexed before the commit, so a crash after it cannot leave the file unfindable.
+    IndexPut(user, JoinPath(path), entry);
     auto done =
         kvs_->CPut(keys::TreeRow(user, at->parent_id), at->name, expected, SerializeEntry(entry));
     if (!done.ok()) {
@@ -270,7 +272,6 @@ absl::StatusOr<EntryInfo> Drive::SwitchEntry(
     }
     // One compare-and-put of the counter for the new content and everything released.
     (void)ChargeUsage(user, static_cast<int64_t>(size) - static_cast<int64_t>(old_size + pruned));
-    IndexPut(user, JoinPath(path), entry);
     ScheduleCollection(user);
     PC_LOG(kInfo, "drive.upload_committed")("user", user)("size", size);
     return ToInfo(path.back(), entry);

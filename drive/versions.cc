@@ -214,6 +214,7 @@ absl::StatusOr<EntryInfo> Drive::RestoreVersion(std::string_view user, std::stri
     next.set_content_type(old.content_type());
     int64_t now = Now();
     next.set_modified_ms(now);
+    IndexPut(u, JoinPath(*parts), next);  // the path's cells exist already: this refreshes them
     auto done =
         kvs_->CPut(keys::TreeRow(u, at->parent_id), at->name, *at->raw, SerializeEntry(next));
     if (!done.ok() || !*done) {
@@ -229,7 +230,6 @@ absl::StatusOr<EntryInfo> Drive::RestoreVersion(std::string_view user, std::stri
       released += was.size();
     }
     (void)ChargeUsage(u, -static_cast<int64_t>(released));
-    IndexPut(u, JoinPath(*parts), next);
     ScheduleCollection(u);
     return ToInfo(at->name, next);
   }

@@ -130,10 +130,10 @@ absl::StatusOr<std::vector<std::string>> MakeFolders(penncloud::drive::Drive& dr
   return ids;
 }
 
-// Writes file i as an upload's commit leaves a new small file: its one chunk, then its entry
-// in its folder, then its name index cells (drive::WriteNameIndex, what the commit calls; it
-// logs "drive.index_failed" for a cell the store did not take). Returns its size, or 0 if its
-// chunk or entry could not be written.
+// Writes file i as an upload's commit leaves a new small file: its one chunk, then its name
+// index cells (drive::WriteNameIndex, what the commit calls before it puts the entry; it logs
+// "drive.index_failed" for a cell the store did not take), then its entry in its folder.
+// Returns its size, or 0 if its chunk or entry could not be written.
 size_t FillFile(penncloud::kvs::Client* store, const std::vector<std::string>& folder_ids, int i) {
   using namespace penncloud::drive;
   const std::string content = absl::StrCat("file ", i, "\n"), name = FileName(i);
@@ -152,13 +152,14 @@ size_t FillFile(penncloud::kvs::Client* store, const std::vector<std::string>& f
   absl::Status s =
       store->Put(keys::ChunkRow(kUser, entry.version(), 0), keys::kChunkColumn, content);
   if (s.ok()) {
+    WriteNameIndex(store, kUser, absl::StrCat(YearFolderPath(YearFolder(i)), "/", name), entry,
+                   now);
     s = store->Put(keys::TreeRow(kUser, folder_ids[YearFolder(i)]), name, SerializeEntry(entry));
   }
   if (!s.ok()) {
     std::fprintf(stderr, "file %d: %s\n", i, s.ToString().c_str());
     return 0;
   }
-  WriteNameIndex(store, kUser, absl::StrCat(YearFolderPath(YearFolder(i)), "/", name), entry);
   return content.size();
 }
 
