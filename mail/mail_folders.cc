@@ -230,6 +230,20 @@ absl::StatusOr<FolderView> MailStore::View(std::string_view user, std::string_vi
     if (!listed.ok()) return listed.status();
     // Entries from before UIDs took theirs above the counters read: read them again.
     if (numbered && attempt == 0) continue;
+    // Moves out of this folder that a crash cut short are finished (Move); one that fails
+    // now is tried again at the next look.
+    std::erase_if(*listed, [&](pb::MessageMeta& m) {
+      if (m.moving_to().empty() ||
+          now_micros_() - m.moving_since_micros() <= kLongestEntryWriteMicros) {
+        return false;
+      }
+      auto finished = FinishMove(user, folder, m);
+      if (absl::IsNotFound(finished.status())) {  // undone: its target folder is gone
+        m.clear_moving_to();
+        m.clear_moving_since_micros();
+      }
+      return finished.ok();
+    });
     std::set<std::string_view> listed_ids;
     for (const pb::MessageMeta& m : *listed) listed_ids.insert(m.id());
     uint32_t shown_below = state->uid_next();

@@ -314,13 +314,49 @@ absl::StatusOr<pb::MessageMeta> MailStore::Move(std::string_view user, std::stri
   auto meta = Find(user, id);
   if (!meta.ok()) return meta.status();
   if (meta->folder() == folder) return *meta;
-  std::string from = meta->folder();
-  // New entry first, old one second: a crash in between shows the message twice (Find
-  // prefers the earlier folder), never loses it. A half-done move is finished by the next.
-  (void)kvs_.Delete(MailboxRow(user), MessageColumn(folder, id));
-  auto moved = Insert(user, folder, *meta);
-  if (!moved.ok()) return moved.status();
-  if (auto s = index_.SetFolder(user, id, folder); !s.ok()) return s;
+  // The mark first: from then on the move is finished, by this call or after a crash by
+  // the next look at the old folder (View), never left half done.
+  const std::string from = meta->folder();
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    if (attempt > 0) meta = Entry(user, from, id);  // its flags changed meanwhile
+    if (!meta.ok()) return meta.status();
+    pb::MessageMeta marked = *meta;
+    marked.set_moving_to(std::string(folder));
+    marked.set_moving_since_micros(now_micros_());
+    auto done = kvs_.CPut(MailboxRow(user), MessageColumn(from, id), meta->SerializeAsString(),
+                          marked.SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (*done) return FinishMove(user, from, marked);
+  }
+  return absl::AbortedError("message changed concurrently");
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::FinishMove(std::string_view user, std::string_view from,
+                                                      const pb::MessageMeta& marked) {
+  const std::string& to = marked.moving_to();
+  const std::string& id = marked.id();
+  pb::MessageMeta moved = marked;
+  moved.clear_moving_to();
+  moved.clear_moving_since_micros();
+  if (!FolderExists(user, to)) {  // deleted meanwhile: the message stays where it was
+    moved.set_folder(std::string(from));
+    auto undone = kvs_.CPut(MailboxRow(user), MessageColumn(from, id), marked.SerializeAsString(),
+                            moved.SerializeAsString());
+    if (!undone.ok()) return undone.status();
+    return absl::NotFoundError("no such folder");
+  }
+  // New entry first, old one second: a crash in between lists the message in both folders
+  // until the old one's mark is found.
+  if (auto there = Entry(user, to, id); there.ok()) {
+    moved = *there;
+  } else if (absl::IsNotFound(there.status())) {
+    auto inserted = Insert(user, to, moved);
+    if (!inserted.ok()) return inserted.status();
+    moved = *inserted;
+  } else {
+    return there.status();
+  }
+  if (auto s = index_.SetFolder(user, id, to); !s.ok()) return s;
   auto s = kvs_.Delete(MailboxRow(user), MessageColumn(from, id));
   if (!s.ok()) return s;
   if (auto bumped = Advance(user, from, false); !bumped.ok()) return bumped.status();

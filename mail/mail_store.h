@@ -132,7 +132,11 @@ class MailStore {
                                               std::string_view id,
                                               const std::function<void(MessageFlags&)>& change,
                                               const pb::MessageMeta* read = nullptr);
-  // Moves keep the id (and the source); the entry gets a UID of the new folder.
+  // Moves keep the id (and the source); the entry gets a UID of the new folder. The entry
+  // is first marked as moving (pb::MessageMeta::moving_to), then written in the new folder,
+  // then removed from the old one: a move cut short by a crash is finished by the next
+  // View of the old folder once the mark is older than kLongestEntryWrite (or undone if the
+  // new folder is gone), so it ends whole or not at all.
   absl::StatusOr<pb::MessageMeta> Move(std::string_view user, std::string_view id,
                                        std::string_view folder);
   // A copy is a new message (new id, its own source) with the same flags and arrival time.
@@ -206,6 +210,11 @@ class MailStore {
                                          pb::MessageMeta meta,
                                          const std::function<absl::Status()>& alongside = {});
   absl::StatusOr<pb::FolderState> NewState(std::string_view user, std::string_view folder);
+  // Takes `marked` (its entry in `from`, marked as moving) to its target folder: writes the
+  // entry there unless it is, then deletes it from `from`; if the target is gone, clears
+  // the mark instead.
+  absl::StatusOr<pb::MessageMeta> FinishMove(std::string_view user, std::string_view from,
+                                             const pb::MessageMeta& marked);
   // Moves the tree of `from`, already marked as renaming to `to`, and removes the mark last.
   absl::Status FinishRename(std::string_view user, std::string_view from, std::string_view to);
   // Called after the entry `gone` was deleted: deletes its source and search document if no

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <latch>
 #include <map>
 #include <string>
@@ -228,62 +229,131 @@ TEST_F(MailStoreTest, RowsFromBeforeUidsGetThemOldestFirst) {
   EXPECT_EQ(store_.Mailbox("alice", kInbox)->at(1).uid(), 4u);  // stable once given
 }
 
+// A fresh store for one run of a crash test, and its clock.
+struct CrashRun {
+  kvs::MemoryClient disk;
+  int64_t now = 1'700'000'000'000'000;
+  std::function<int64_t()> clock = [this] { return now += 1000; };
+};
+
+// Runs `run` on a fresh store once per write of the operation it crashes: the n-th time
+// with writes = n, the n-th write being the crash (applied or not, both are tried). `run`
+// sets `*done` once its operation made all its writes without dying.
+void AtEveryWrite(const std::function<void(CrashRun& store, int writes, bool last_takes_effect,
+                                           bool* done)>& run) {
+  for (bool last_takes_effect : {false, true}) {
+    for (int writes = 1;; ++writes) {
+      SCOPED_TRACE(Cat("crash at write ", writes, last_takes_effect ? ", applied" : ""));
+      CrashRun store;
+      bool done = false;
+      run(store, writes, last_takes_effect, &done);
+      if (done || ::testing::Test::HasFatalFailure()) break;
+    }
+  }
+}
+
 // A RENAME stopped at each of its writes (applied or not) leaves every message findable, and
 // the same RENAME sent again finishes it: the whole tree under the new name, nothing twice,
 // nothing left under the old one. Another target is refused until then.
 TEST(MailStoreRenameCrashTest, TheSameRenameAgainFinishesOneCutShortAtAnyWrite) {
-  for (bool last_takes_effect : {false, true}) {
-    for (int writes = 1;; ++writes) {
-      SCOPED_TRACE(Cat("crash at write ", writes, last_takes_effect ? ", applied" : ""));
-      kvs::MemoryClient disk;
-      int64_t now = 1'700'000'000'000'000;
-      auto clock = [&now] { return now += 1000; };
-      std::map<std::string, std::string> subject_of;  // id -> subject
-      {
-        MailStore before(disk, clock);
-        ASSERT_TRUE(before.CreateFolder("alice", "Work/2026").ok());
-        for (const char* folder : {"Work", "Work", "Work", "Work/2026", "Work/2026"}) {
-          auto added = before.Add("alice", folder, Message(Cat(folder, subject_of.size())), false);
-          ASSERT_TRUE(added.ok());
-          subject_of[added->id()] = added->subject();
-        }
+  AtEveryWrite([](CrashRun& store, int writes, bool last_takes_effect, bool* done) {
+    kvs::MemoryClient& disk = store.disk;
+    const std::function<int64_t()>& clock = store.clock;
+    std::map<std::string, std::string> subject_of;  // id -> subject
+    {
+      MailStore before(disk, clock);
+      ASSERT_TRUE(before.CreateFolder("alice", "Work/2026").ok());
+      for (const char* folder : {"Work", "Work", "Work", "Work/2026", "Work/2026"}) {
+        auto added = before.Add("alice", folder, Message(Cat(folder, subject_of.size())), false);
+        ASSERT_TRUE(added.ok());
+        subject_of[added->id()] = added->subject();
       }
-      kvs::DyingClient dying(disk, writes, last_takes_effect);
-      const bool finished = MailStore(dying, clock).RenameFolder("alice", "Work", "Jobs").ok();
-      if (!dying.died()) {  // every write of the rename has had its turn
-        ASSERT_TRUE(finished);
-        break;
-      }
-      MailStore after(disk, clock);
-      for (const auto& [id, subject] : subject_of) {
-        EXPECT_TRUE(after.Find("alice", id).ok()) << subject << " lost by the crash";
-      }
-      if (auto old = after.State("alice", "Work"); old.ok() && !old->renaming_to().empty()) {
-        EXPECT_TRUE(absl::IsFailedPrecondition(after.RenameFolder("alice", "Work", "Other")));
-      }
-      // A crash at the last write may have finished it: then the old name is gone.
-      const absl::Status again = after.RenameFolder("alice", "Work", "Jobs");
-      ASSERT_TRUE(again.ok() || (absl::IsNotFound(again) && writes > 1 && last_takes_effect))
-          << again;
-      EXPECT_EQ(*after.Folders("alice"),
-                (std::vector<std::string>{"inbox", "sent", "drafts", "trash", "junk", "Jobs",
-                                          "Jobs/2026"}));
-      std::map<std::string, std::string> found;
-      for (const char* folder : {"Jobs", "Jobs/2026"}) {
-        auto listed = after.ListAll("alice", folder);
-        ASSERT_TRUE(listed.ok()) << listed.status();
-        for (const pb::MessageMeta& m : *listed) {
-          EXPECT_TRUE(found.emplace(m.id(), m.subject()).second) << m.subject() << " twice";
-          EXPECT_EQ(std::string_view(m.subject()).starts_with("Work/2026"),
-                    std::string_view(folder) == "Jobs/2026")
-              << m.subject() << " in " << folder;
-          EXPECT_EQ(*after.Source("alice", m), Message(m.subject()));
-        }
-      }
-      EXPECT_EQ(found, subject_of);
-      EXPECT_EQ(after.State("alice", "Jobs")->renaming_to(), "");
     }
-  }
+    kvs::DyingClient dying(disk, writes, last_takes_effect);
+    const bool finished = MailStore(dying, clock).RenameFolder("alice", "Work", "Jobs").ok();
+    if (!dying.died()) {  // every write of the rename has had its turn
+      ASSERT_TRUE(finished);
+      *done = true;
+      return;
+    }
+    MailStore after(disk, clock);
+    for (const auto& [id, subject] : subject_of) {
+      EXPECT_TRUE(after.Find("alice", id).ok()) << subject << " lost by the crash";
+    }
+    if (auto old = after.State("alice", "Work"); old.ok() && !old->renaming_to().empty()) {
+      EXPECT_TRUE(absl::IsFailedPrecondition(after.RenameFolder("alice", "Work", "Other")));
+    }
+    // A crash at the last write may have finished it: then the old name is gone.
+    const absl::Status again = after.RenameFolder("alice", "Work", "Jobs");
+    ASSERT_TRUE(again.ok() || (absl::IsNotFound(again) && writes > 1 && last_takes_effect))
+        << again;
+    EXPECT_EQ(*after.Folders("alice"), (std::vector<std::string>{"inbox", "sent", "drafts", "trash",
+                                                                 "junk", "Jobs", "Jobs/2026"}));
+    std::map<std::string, std::string> found;
+    for (const char* folder : {"Jobs", "Jobs/2026"}) {
+      auto listed = after.ListAll("alice", folder);
+      ASSERT_TRUE(listed.ok()) << listed.status();
+      for (const pb::MessageMeta& m : *listed) {
+        EXPECT_TRUE(found.emplace(m.id(), m.subject()).second) << m.subject() << " twice";
+        EXPECT_EQ(std::string_view(m.subject()).starts_with("Work/2026"),
+                  std::string_view(folder) == "Jobs/2026")
+            << m.subject() << " in " << folder;
+        EXPECT_EQ(*after.Source("alice", m), Message(m.subject()));
+      }
+    }
+    EXPECT_EQ(found, subject_of);
+    EXPECT_EQ(after.State("alice", "Jobs")->renaming_to(), "");
+  });
+}
+
+// A MOVE stopped at each of its writes (applied or not) ends whole or not at all at the
+// next look at the folder it left: the message in exactly one folder, readable.
+TEST(MailStoreMoveCrashTest, AMoveCutShortAtAnyWriteEndsWholeAtTheNextLookAtItsFolder) {
+  AtEveryWrite([](CrashRun& store, int writes, bool last_takes_effect, bool* done) {
+    kvs::MemoryClient& disk = store.disk;
+    const std::function<int64_t()>& clock = store.clock;
+    std::string id;
+    {
+      MailStore before(disk, clock);
+      ASSERT_TRUE(before.CreateFolder("alice", "Work").ok());
+      ASSERT_TRUE(before.Add("alice", kInbox, Message("stays"), false).ok());
+      auto added = before.Add("alice", kInbox, Message("moves"), false);
+      ASSERT_TRUE(added.ok());
+      id = added->id();
+    }
+    kvs::DyingClient dying(disk, writes, last_takes_effect);
+    const bool moved = MailStore(dying, clock).Move("alice", id, "Work").ok();
+    if (!dying.died()) {  // every write of the move has had its turn
+      ASSERT_TRUE(moved);
+      *done = true;
+      return;
+    }
+    // The next session on the Inbox, once a move would have ended.
+    store.now += std::chrono::microseconds(kLongestEntryWrite).count() + 1'000'000;
+    MailStore after(disk, clock);
+    auto inbox = after.View("alice", kInbox);
+    ASSERT_TRUE(inbox.ok()) << inbox.status();
+    auto work = after.View("alice", "Work");
+    ASSERT_TRUE(work.ok()) << work.status();
+    // Whole (in Work only) or not at all (in the Inbox only, unmarked), and readable.
+    std::vector<pb::MessageMeta> copies;
+    for (const FolderView* view : {&*inbox, &*work}) {
+      for (const pb::MessageMeta& m : view->messages) {
+        if (m.id() == id) copies.push_back(m);
+      }
+    }
+    ASSERT_EQ(copies.size(), 1u);
+    EXPECT_EQ(copies[0].moving_to(), "");
+    EXPECT_EQ(*after.Source("alice", copies[0]), Message("moves"));
+    EXPECT_EQ(inbox->messages.size() + work->messages.size(), 2u);
+    // The store agrees with the views, and a move of it now ends in Work.
+    EXPECT_EQ(after.ListAll("alice", kInbox)->size(), inbox->messages.size());
+    EXPECT_EQ(after.ListAll("alice", "Work")->size(), work->messages.size());
+    auto again = after.Move("alice", id, "Work");
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(after.ListAll("alice", kInbox)->size(), 1u);
+    EXPECT_EQ(after.ListAll("alice", "Work")->size(), 1u);
+  });
 }
 
 TEST_F(MailStoreTest, UserFoldersNestRenameAndDelete) {
