@@ -24,6 +24,7 @@
 #include "drive/keys.h"
 #include "drive/name_words.h"
 #include "drive/path.h"
+#include "kvs/client/get_at_once.h"
 
 namespace penncloud::drive {
 namespace {
@@ -264,22 +265,6 @@ absl::Status WalkTogether(kvs::Client& kvs, const std::string& row,
 // A cell naming nothing may be one a change wrote before its tree change, which is under way;
 // one older than this belongs to a change that never finished.
 constexpr int64_t kUnfinishedChangeMs = 3'600'000;
-// Reads of the tree that confirm a page of matches, at once.
-constexpr size_t kConfirmingThreads = 16;
-
-// Runs `fn(i)` for every i below n on up to kConfirmingThreads threads: the store gathers
-// concurrent reads, so a page of matches waits about a few reads, not one per match.
-void ForEachAtOnce(size_t n, const std::function<void(size_t)>& fn) {
-  const size_t threads = std::min(n, kConfirmingThreads);
-  auto run = [&](size_t first) {
-    for (size_t i = first; i < n; i += threads) fn(i);
-  };
-  std::vector<std::future<void>> others;
-  for (size_t t = 1; t < threads; ++t) others.push_back(std::async(std::launch::async, run, t));
-  if (threads > 0) run(0);
-  for (auto& other : others) other.get();
-}
-
 // The path of the folder holding `path` ("" for the root).
 std::string_view ParentOf(std::string_view path) { return path.substr(0, path.rfind('/')); }
 
@@ -306,36 +291,52 @@ absl::StatusOr<std::vector<NameMatch>> ConfirmInTree(kvs::Client& kvs, const std
       ++depth;
     }
   }
-  // The entry named `path`, nullopt if there is none (its folder included).
-  auto read_entry = [&](std::string_view path) -> absl::StatusOr<std::optional<pb::Entry>> {
-    const std::optional<std::string>& parent_id = folder_ids.find(ParentOf(path))->second;
-    if (!parent_id) return std::nullopt;
-    auto raw = kvs.Get(keys::TreeRow(user, *parent_id), NameOf(path));
-    if (absl::IsNotFound(raw.status())) return std::nullopt;
-    if (!raw.ok()) return raw.status();
-    auto entry = ParseEntry(*raw);
-    if (!entry.ok()) return std::nullopt;
-    return *std::move(entry);
+  // The entries named `paths`, nullopt for one that is not there (its folder included),
+  // read at once: a page of matches waits about one batch of reads, not one per match.
+  using MaybeEntry = absl::StatusOr<std::optional<pb::Entry>>;
+  auto read_entries = [&](const std::vector<std::string_view>& paths) {
+    std::vector<MaybeEntry> entries(paths.size(), std::nullopt);
+    std::vector<kvs::CellAddress> cells;
+    std::vector<size_t> asked;  // index into paths of each cell
+    for (size_t i = 0; i < paths.size(); ++i) {
+      const std::optional<std::string>& parent_id = folder_ids.find(ParentOf(paths[i]))->second;
+      if (!parent_id) continue;
+      cells.push_back({keys::TreeRow(user, *parent_id), std::string(NameOf(paths[i]))});
+      asked.push_back(i);
+    }
+    std::vector<absl::StatusOr<std::string>> raw = kvs::GetAtOnce(kvs, cells);
+    for (size_t c = 0; c < cells.size(); ++c) {
+      MaybeEntry& entry = entries[asked[c]];
+      if (absl::IsNotFound(raw[c].status())) continue;
+      if (!raw[c].ok()) {
+        entry = raw[c].status();
+        continue;
+      }
+      if (auto parsed = ParseEntry(*raw[c]); parsed.ok()) entry = *std::move(parsed);
+    }
+    return entries;
   };
   for (const std::vector<std::string>& level : levels) {
-    std::vector<absl::StatusOr<std::optional<pb::Entry>>> folders(level.size(), std::nullopt);
-    ForEachAtOnce(level.size(), [&](size_t i) { folders[i] = read_entry(level[i]); });
+    std::vector<MaybeEntry> folders =
+        read_entries(std::vector<std::string_view>(level.begin(), level.end()));
     for (size_t i = 0; i < level.size(); ++i) {
       if (!folders[i].ok()) return folders[i].status();
       if (*folders[i] && IsFolder(**folders[i])) folder_ids[level[i]] = (*folders[i])->folder_id();
     }
   }
-  std::vector<absl::StatusOr<std::optional<pb::Entry>>> entries(candidates.size(), std::nullopt);
-  ForEachAtOnce(candidates.size(), [&](size_t i) {
-    entries[i] = read_entry(candidates[i].match.path);
-    if (entries[i].ok() && !*entries[i] &&
-        candidates[i].indexed_ms < now_ms - kUnfinishedChangeMs) {
-      const kvs::Cell& cell = candidates[i].cell;
-      if (auto s = kvs.CDelete(keys::NamesRow(user), cell.column, cell.value); !s.ok()) {
-        PC_LOG(kWarn, "drive.index_clean_failed")("user", user)("error", s.status());
-      }
+  std::vector<std::string_view> paths;
+  for (const Candidate& c : candidates) paths.push_back(c.match.path);
+  std::vector<MaybeEntry> entries = read_entries(paths);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!entries[i].ok() || *entries[i] ||
+        candidates[i].indexed_ms >= now_ms - kUnfinishedChangeMs) {
+      continue;
     }
-  });
+    const kvs::Cell& cell = candidates[i].cell;
+    if (auto s = kvs.CDelete(keys::NamesRow(user), cell.column, cell.value); !s.ok()) {
+      PC_LOG(kWarn, "drive.index_clean_failed")("user", user)("error", s.status());
+    }
+  }
   std::vector<NameMatch> confirmed;
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (!entries[i].ok()) return entries[i].status();
