@@ -11,8 +11,10 @@ import {
 // The data a drag of drive items carries: a JSON list of their paths.
 export const ITEMS_DRAG_TYPE = 'application/x-penncloud-paths';
 
+// `listed`: a folder's entries have arrived, so an empty list means an empty folder (before
+// that, the page would flash "This folder is empty" on every load).
 const view = {
-  base: '/', entries: [], selected: new Set(), anchor: -1, permission: '',
+  base: '/', entries: [], listed: false, selected: new Set(), anchor: -1, permission: '',
   sort: localStorage.getItem('pc-drive-sort') || 'name',
   desc: localStorage.getItem('pc-drive-desc') === '1',
   layout: localStorage.getItem('pc-drive-layout') === 'grid' ? 'grid' : 'list',
@@ -261,7 +263,7 @@ function render() {
     $('file-grid').replaceChildren();
     $('file-rows').replaceChildren(...list.map(row));
   }
-  $('empty-folder').hidden = list.length > 0;
+  $('empty-folder').hidden = !view.listed || list.length > 0;
   $('list-button').setAttribute('aria-pressed', String(!grid));
   $('grid-button').setAttribute('aria-pressed', String(grid));
   $('sort-select').value = view.sort;
@@ -317,6 +319,7 @@ export function showEntries(base, entries, permission = '') {
   }
   view.base = base;
   view.entries = entries;
+  view.listed = true;
   view.permission = permission;
   const names = new Set(entries.map((e) => e.name));
   for (const n of [...view.selected]) if (!names.has(n)) view.selected.delete(n);

@@ -150,8 +150,9 @@ test('list and grid, sorting, multi-select with bulk move, download and delete',
   assert.match(svg.text, /<svg/);
   await assertAccessible(page, 'the grid');
   await shoot(page, 'drive-grid', { fitsPhone: true });
-  // The layout is remembered.
+  // The layout is remembered (counted once the grid is drawn: a loaded CI run counted 0).
   await openDrive(page);
+  await page.locator('#file-grid li[data-name="d-photo.png"]').waitFor({ state: 'attached' });
   assert.equal(await page.locator('#file-grid > li').count(), 5);
   await page.getByRole('button', { name: 'List' }).click();
   await row(page, 'Archive').waitFor();
