@@ -75,6 +75,10 @@ void AsyncReads::Finish(Flight* on_wire, const grpc::Status& status) {
     }
     flight->dones[i](std::move(result));
   }
+  // The call's context (and its hold on the channel) goes before the destructor may return:
+  // once in_flight_ falls to 0 the owner may destroy the channel, whose last reference must
+  // not then be dropped here, on gRPC's own callback thread (gRPC asserts on its refcount).
+  flight.reset();
   // The slot on the wire passes to what queued meanwhile.
   std::vector<Queued> next;
   {
