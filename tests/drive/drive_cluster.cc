@@ -82,10 +82,12 @@ int DriveCluster::Rclone(const std::string& user, const std::string& args, std::
   std::string env = absl::StrCat("RCLONE_CONFIG='", dir_, "/rclone-", user, ".conf' ");
   std::string made;
   if (Shell(absl::StrCat("test -s '", dir_, "/rclone-", user, ".conf'")) != 0) {
+    // key=value pairs: an obscured password may start with '-', which rclone would take for
+    // a flag as an argument of its own (a CI run failed so).
     int rc =
-        Shell(absl::StrCat(env, "rclone config create pc webdav url http://127.0.0.1:", http_port_,
-                           "/dav/ vendor other user ", user,
-                           " pass $(rclone obscure password1) 2>&1 >/dev/null"),
+        Shell(absl::StrCat(env, "rclone config create pc webdav url=http://127.0.0.1:", http_port_,
+                           "/dav/ vendor=other user=", user,
+                           " pass=$(rclone obscure password1) 2>&1 >/dev/null"),
               &made);
     if (rc != 0) {
       if (output != nullptr) *output = "rclone config create failed: " + made;
