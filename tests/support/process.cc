@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,12 @@ absl::StatusOr<Process> Process::Start(const std::string& binary,
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return absl::InternalError("cannot open log " + log_path);
 
+  // A child forked from the main thread dies with the test: a test that crashes or is
+  // killed by ctest's timeout must not leave its replicas and servers running. Linux sends
+  // the signal when the forking *thread* ends, so a child started from a short-lived
+  // thread is left without it.
+  const pid_t test_pid = ::getpid();
+  const bool from_main_thread = ::gettid() == test_pid;
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(log_fd);
@@ -42,6 +49,10 @@ absl::StatusOr<Process> Process::Start(const std::string& binary,
   if (pid == 0) {
     // Own process group, so a signal to the test runner's group does not hit it twice.
     ::setpgid(0, 0);
+    if (from_main_thread) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != test_pid) _exit(127);  // the test died before prctl took effect
+    }
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);
