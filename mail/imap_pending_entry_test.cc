@@ -13,15 +13,17 @@
 namespace penncloud::mail {
 namespace {
 
-// Holds the next new entry written to the Inbox (a create-if-absent of an "inbox/" column)
-// until Release: its writer has taken its UID and change number, and waits to write.
+// Holds the next write of an Inbox entry until Release: a new entry (a create-if-absent of
+// an "inbox/" column) or a changed one (a compare-and-put expecting the entry as it was).
+// Its writer has taken its numbers, and waits to write.
 class HeldEntryClient : public kvs::ForwardingClient {
  public:
   using ForwardingClient::ForwardingClient;
 
-  void HoldNext() {
+  enum class Write { kNewEntry, kChangedEntry };
+  void HoldNext(Write write) {
     std::lock_guard<std::mutex> lock(mu_);
-    armed_ = true;
+    armed_ = write;
   }
   void WaitUntilHeld() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -38,8 +40,9 @@ class HeldEntryClient : public kvs::ForwardingClient {
                             std::string_view value) override {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (armed_ && !expected && column.starts_with(FolderPrefix(kInbox))) {
-        armed_ = false;
+      const Write write = expected ? Write::kChangedEntry : Write::kNewEntry;
+      if (armed_ == write && column.starts_with(FolderPrefix(kInbox))) {
+        armed_.reset();
         held_ = true;
         changed_.notify_all();
         changed_.wait(lock, [&] { return released_; });
@@ -51,9 +54,9 @@ class HeldEntryClient : public kvs::ForwardingClient {
  private:
   std::mutex mu_;
   std::condition_variable changed_;
-  bool armed_ = false;     // GUARDED_BY(mu_)
-  bool held_ = false;      // GUARDED_BY(mu_)
-  bool released_ = false;  // GUARDED_BY(mu_)
+  std::optional<Write> armed_;  // GUARDED_BY(mu_)
+  bool held_ = false;           // GUARDED_BY(mu_)
+  bool released_ = false;       // GUARDED_BY(mu_)
 };
 
 class PendingEntryTest : public ImapSessionTest {
@@ -65,14 +68,24 @@ class PendingEntryTest : public ImapSessionTest {
 
   // Starts a delivery whose entry write is held: it returns once the UID is taken.
   void StartSlowDelivery(std::string_view subject) {
-    held_.HoldNext();
+    held_.HoldNext(HeldEntryClient::Write::kNewEntry);
     slow_ = std::thread([this, source = Message(subject)] {
       slow_result_ = writer_.Add("alice", kInbox, source, false);
     });
     held_.WaitUntilHeld();
   }
-  // Lets the held entry be written and waits for its delivery to end.
-  absl::StatusOr<pb::MessageMeta> FinishSlowDelivery() {
+  // Starts flagging message `id` with its entry write held: it returns once the change
+  // number is taken.
+  void StartSlowFlagChange(const std::string& id) {
+    held_.HoldNext(HeldEntryClient::Write::kChangedEntry);
+    slow_ = std::thread([this, id] {
+      slow_result_ =
+          writer_.UpdateFlags("alice", kInbox, id, [](MessageFlags& f) { f.flagged = true; });
+    });
+    held_.WaitUntilHeld();
+  }
+  // Lets the held entry be written and waits for its writer to end.
+  absl::StatusOr<pb::MessageMeta> FinishSlowWrite() {
     held_.Release();
     slow_.join();
     return slow_result_;
@@ -125,7 +138,7 @@ TEST_F(PendingEntryTest, NothingAboveAUidStillBeingWrittenIsShownUntilItIs) {
   EXPECT_EQ(Send("c IDLE", idling.get()), "+ idling\r\n");
   EXPECT_TRUE(idling->RecheckAfter().has_value());
 
-  auto three = FinishSlowDelivery();
+  auto three = FinishSlowWrite();
   ASSERT_TRUE(three.ok()) << three.status();
   EXPECT_EQ(three->uid(), 3u);
   EXPECT_EQ(idling->OnPoll().text, "* 4 EXISTS\r\n");
@@ -163,7 +176,7 @@ TEST_F(PendingEntryTest, AWriterPastItsTimeIsClosedOutAndItsEntryTakesANewUid) {
   const uint64_t known = HighestModseqShown(closed);
 
   // The writer wakes: its entry cannot take UID 2 any more, so it takes a new one.
-  auto late = FinishSlowDelivery();
+  auto late = FinishSlowWrite();
   ASSERT_TRUE(late.ok()) << late.status();
   EXPECT_EQ(late->uid(), 4u);
   const std::string resync =
@@ -176,6 +189,67 @@ TEST_F(PendingEntryTest, AWriterPastItsTimeIsClosedOutAndItsEntryTakesANewUid) {
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 3u);
   EXPECT_EQ(store_.Entry("alice", kInbox, late->id())->uid(), 4u);
+}
+
+// A flag change takes its change number before it writes the entry, as a delivery does. A
+// client told a HIGHESTMODSEQ at or above that number in between would resynchronize from
+// it (CHANGEDSINCE, QRESYNC) and never hear of the change.
+TEST_F(PendingEntryTest, AFlagChangeStillBeingWrittenHoldsHighestModseqBelowIt) {
+  const std::string one = Add("one");
+  Add("two");
+  const uint32_t validity = store_.State("alice", kInbox)->uid_validity();
+  LoginAndSelect();
+  StartSlowFlagChange(one);
+  const uint64_t taken = store_.State("alice", kInbox)->highest_modseq();
+
+  const std::string before = SelectInNewSession();
+  EXPECT_TRUE(Has(before, "* 2 EXISTS")) << before;
+  const uint64_t known = HighestModseqShown(before);
+  EXPECT_LT(known, taken);
+  EXPECT_EQ(Send("d STATUS INBOX (HIGHESTMODSEQ)"),
+            Cat("* STATUS \"INBOX\" (HIGHESTMODSEQ ", known, ")\r\nd OK STATUS completed\r\n"));
+
+  auto flagged = FinishSlowWrite();
+  ASSERT_TRUE(flagged.ok()) << flagged.status();
+  EXPECT_GT(flagged->modseq(), known);
+  EXPECT_TRUE(Has(Send("e NOOP"), "* 1 FETCH (UID 1 FLAGS (\\Flagged)"));
+  const std::string changed = Send(Cat("f UID FETCH 1:* (FLAGS) (CHANGEDSINCE ", known, ")"));
+  EXPECT_TRUE(Has(changed, "* 1 FETCH (UID 1 ")) << changed;
+  EXPECT_TRUE(Has(changed, "FLAGS (\\Flagged)")) << changed;
+  const std::string resync =
+      SelectInNewSession(Cat("INBOX (QRESYNC (", validity, " ", known, " 1:2))"));
+  EXPECT_TRUE(Has(resync, "* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (")) << resync;
+  // The entry shows its change: the next look drops the record of its number.
+  EXPECT_EQ(HighestModseqShown(SelectInNewSession()), flagged->modseq());
+  EXPECT_EQ(store_.State("alice", kInbox)->reserved_size(), 0);
+}
+
+// A flag change whose writer died would hold HIGHESTMODSEQ back for good: past the longest a
+// write takes, a reader gives the entry that change number itself (its flags unchanged), so
+// the late write, expecting the entry as it was, fails and takes a new number.
+TEST_F(PendingEntryTest, AFlagChangePastItsTimeIsClosedOutAndTakesANewNumber) {
+  const std::string one = Add("one");
+  const uint32_t validity = store_.State("alice", kInbox)->uid_validity();
+  StartSlowFlagChange(one);
+  const uint64_t taken = store_.State("alice", kInbox)->highest_modseq();
+  EXPECT_LT(HighestModseqShown(SelectInNewSession()), taken);
+
+  now_ += std::chrono::microseconds(kLongestEntryWrite).count() + 1'000'000;
+  const std::string closed = SelectInNewSession();
+  const uint64_t known = HighestModseqShown(closed);
+  EXPECT_EQ(known, taken) << closed;
+  auto closed_entry = store_.Entry("alice", kInbox, one);
+  ASSERT_TRUE(closed_entry.ok());
+  EXPECT_EQ(closed_entry->modseq(), taken);
+  EXPECT_FALSE(closed_entry->flagged());
+
+  auto flagged = FinishSlowWrite();
+  ASSERT_TRUE(flagged.ok()) << flagged.status();
+  EXPECT_TRUE(flagged->flagged());
+  EXPECT_GT(flagged->modseq(), known);
+  const std::string resync =
+      SelectInNewSession(Cat("INBOX (QRESYNC (", validity, " ", known, " 1))"));
+  EXPECT_TRUE(Has(resync, "* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (")) << resync;
 }
 
 }  // namespace

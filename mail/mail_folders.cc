@@ -1,8 +1,8 @@
 // MailStore's folders: names, the per-folder IMAP counters, and creating, renaming and
 // deleting user folders (see mail_store.h for the layout).
 #include <algorithm>
+#include <map>
 #include <random>
-#include <set>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -28,6 +28,9 @@ void BackOff(int attempt) {
 constexpr int64_t kLongestEntryWriteMicros =
     std::chrono::duration_cast<std::chrono::microseconds>(kLongestEntryWrite).count();
 constexpr size_t kMaxFolderNameBytes = 200;
+// Bounds on the settled change numbers remembered for the next Advance (ChangeSettled).
+constexpr size_t kMaxFoldersRemembered = 10'000;
+constexpr size_t kMaxSettledRemembered = 1'000;
 constexpr int kMaxFolderDepth = 8;
 
 std::string StateColumn(std::string_view folder) { return Cat(kStatePrefix, folder); }
@@ -139,22 +142,75 @@ absl::StatusOr<pb::FolderState> MailStore::State(std::string_view user, std::str
 }
 
 absl::StatusOr<pb::FolderState> MailStore::Advance(std::string_view user, std::string_view folder,
-                                                   bool new_uid) {
+                                                   bool new_uid, std::string_view changing_id) {
+  const std::string key = Cat(user, std::string_view("\0", 1), folder);
+  std::vector<uint64_t> settled;
+  {
+    std::lock_guard lock(settled_mu_);
+    if (auto it = settled_changes_.find(key); it != settled_changes_.end()) settled = it->second;
+  }
   for (int attempt = 0; attempt < kAdvanceAttempts; ++attempt) {
     if (attempt > 0) BackOff(attempt);
     auto state = State(user, folder);
     if (!state.ok()) return state.status();
     std::string old = state->SerializeAsString();
+    auto dropped = DropSettled(user, folder, *state, [&](const pb::FolderState::Reservation& r) {
+      return r.uid() == 0 && std::find(settled.begin(), settled.end(), r.modseq()) != settled.end();
+    });
+    if (!dropped.ok()) return dropped;
     if (new_uid) {
       if (state->uid_next() == UINT32_MAX) return absl::ResourceExhaustedError("UIDs used up");
       state->set_uid_next(state->uid_next() + 1);
     }
     state->set_highest_modseq(state->highest_modseq() + 1);
+    if (!changing_id.empty()) {
+      auto* r = state->add_reserved();
+      r->set_modseq(state->highest_modseq());
+      r->set_id(std::string(changing_id));
+      r->set_taken_micros(now_micros_());
+    }
     auto done = kvs_.CPut(MailboxRow(user), StateColumn(folder), old, state->SerializeAsString());
     if (!done.ok()) return done.status();
-    if (*done) return state;
+    if (!*done) continue;
+    if (!settled.empty()) {
+      std::lock_guard lock(settled_mu_);
+      auto it = settled_changes_.find(key);
+      if (it != settled_changes_.end()) {
+        std::erase_if(it->second, [&](uint64_t m) {
+          return std::find(settled.begin(), settled.end(), m) != settled.end();
+        });
+        if (it->second.empty()) settled_changes_.erase(it);
+      }
+    }
+    return state;
   }
   return absl::AbortedError("folder changed concurrently");
+}
+
+void MailStore::ChangeSettled(std::string_view user, std::string_view folder, uint64_t modseq) {
+  std::lock_guard lock(settled_mu_);
+  // Bounded: a folder this process no longer changes keeps its last few records until a
+  // reader, which lists the entries, drops them.
+  if (settled_changes_.size() >= kMaxFoldersRemembered) settled_changes_.clear();
+  auto& settled = settled_changes_[Cat(user, std::string_view("\0", 1), folder)];
+  if (settled.size() < kMaxSettledRemembered) settled.push_back(modseq);
+}
+
+absl::Status MailStore::DropSettled(
+    std::string_view user, std::string_view folder, pb::FolderState& state,
+    const std::function<bool(const pb::FolderState::Reservation&)>& written) {
+  auto& reserved = *state.mutable_reserved();
+  for (int i = reserved.size(); i-- > 0;) {
+    const auto& r = reserved[i];
+    bool drop = written(r);
+    if (!drop && now_micros_() - r.taken_micros() > kLongestEntryWriteMicros) {
+      auto closed = r.uid() == 0 ? CloseChange(user, folder, r) : CloseEntry(user, folder, r.id());
+      if (!closed.ok()) return closed.status();
+      drop = true;  // closed, or written: either way nothing more comes of it
+    }
+    if (drop) reserved.DeleteSubrange(i, 1);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<pb::FolderState> MailStore::Reserve(std::string_view user, std::string_view folder,
@@ -174,17 +230,10 @@ absl::StatusOr<pb::FolderState> MailStore::Reserve(std::string_view user, std::s
     if (state->uid_next() > UINT32_MAX - count) return absl::ResourceExhaustedError("UIDs used up");
     // The records of entries written since, and of writers past their time (closed first:
     // this is the one cell every writer passes, so none is kept for long).
-    auto& reserved = *state->mutable_reserved();
-    for (int i = reserved.size(); i-- > 0;) {
-      const auto& r = reserved[i];
-      bool drop = std::find(written.begin(), written.end(), r.id()) != written.end();
-      if (!drop && now_micros_() - r.taken_micros() > kLongestEntryWriteMicros) {
-        auto closed = CloseEntry(user, folder, r.id());
-        if (!closed.ok()) return closed.status();
-        drop = true;  // closed, or written: either way nothing more comes of it
-      }
-      if (drop) reserved.DeleteSubrange(i, 1);
-    }
+    auto dropped = DropSettled(user, folder, *state, [&](const pb::FolderState::Reservation& r) {
+      return r.uid() != 0 && std::find(written.begin(), written.end(), r.id()) != written.end();
+    });
+    if (!dropped.ok()) return dropped;
     for (uint32_t i = 0; i < count; ++i) {
       auto* r = state->add_reserved();
       r->set_uid(state->uid_next() + i);
@@ -212,6 +261,30 @@ absl::StatusOr<bool> MailStore::CloseEntry(std::string_view user, std::string_vi
   if (absl::IsNotFound(current.status())) return true;  // written and expunged since
   if (!current.ok()) return current.status();
   return current->empty();
+}
+
+absl::StatusOr<bool> MailStore::CloseChange(std::string_view user, std::string_view folder,
+                                            const pb::FolderState::Reservation& record,
+                                            pb::MessageMeta* closed) {
+  const std::string column = MessageColumn(folder, record.id());
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    auto current = kvs_.Get(MailboxRow(user), column);
+    // Gone (or a closed column): the change, which expects the entry, cannot land.
+    if (absl::IsNotFound(current.status())) return true;
+    if (!current.ok()) return current.status();
+    if (current->empty()) return true;
+    pb::MessageMeta meta;
+    if (!meta.ParseFromString(*current)) return absl::DataLossError("bad mail index cell");
+    if (meta.modseq() >= record.modseq()) return false;
+    meta.set_modseq(record.modseq());
+    auto done = kvs_.CPut(MailboxRow(user), column, *current, meta.SerializeAsString());
+    if (!done.ok()) return done.status();
+    if (*done) {
+      if (closed) *closed = std::move(meta);
+      return true;
+    }
+  }
+  return absl::AbortedError("message changed concurrently");
 }
 
 absl::StatusOr<FolderView> MailStore::View(std::string_view user, std::string_view folder,
@@ -244,24 +317,32 @@ absl::StatusOr<FolderView> MailStore::View(std::string_view user, std::string_vi
       }
       return finished.ok();
     });
-    std::set<std::string_view> listed_ids;
-    for (const pb::MessageMeta& m : *listed) listed_ids.insert(m.id());
+    std::map<std::string_view, pb::MessageMeta*> listed_by_id;
+    for (pb::MessageMeta& m : *listed) listed_by_id[m.id()] = &m;
     uint32_t shown_below = state->uid_next();
     uint64_t highest_modseq = state->highest_modseq();
     pb::FolderState kept = *state;
     kept.clear_reserved();
     for (const auto& r : state->reserved()) {
-      if (listed_ids.count(r.id()) > 0) continue;  // written
+      auto it = listed_by_id.find(r.id());
+      pb::MessageMeta* entry = it == listed_by_id.end() ? nullptr : it->second;
+      // A new entry's UID is settled once the entry is listed; a change number for an
+      // existing entry, once the entry shows it or is gone (the change expects the entry).
+      const bool changes_entry = r.uid() == 0;
+      if (changes_entry ? entry == nullptr || entry->modseq() >= r.modseq() : entry != nullptr) {
+        continue;
+      }
       bool pending = now_micros_() - r.taken_micros() <= kLongestEntryWriteMicros;
       if (!pending) {
-        auto closed = CloseEntry(user, folder, r.id());
+        auto closed =
+            changes_entry ? CloseChange(user, folder, r, entry) : CloseEntry(user, folder, r.id());
         if (!closed.ok()) return closed.status();
         if (*closed) continue;
         pending = true;  // written since the listing: shown from the next look
       }
       *kept.add_reserved() = r;
       view.pending = true;
-      shown_below = std::min(shown_below, r.uid());
+      if (!changes_entry) shown_below = std::min(shown_below, r.uid());
       highest_modseq = std::min(highest_modseq, r.modseq() - 1);
     }
     // Dropping the records settled here saves the next readers the work; a writer that moved

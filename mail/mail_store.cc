@@ -287,12 +287,14 @@ absl::StatusOr<pb::MessageMeta> MailStore::UpdateFlags(
     if (to_unread) {
       if (auto s = index_.PutUnread(user, id); !s.ok()) return s;
     }
-    auto state = Advance(user, folder, /*new_uid=*/false);
+    auto state = Advance(user, folder, /*new_uid=*/false, id);
     if (!state.ok()) return state.status();
     changed.set_modseq(state->highest_modseq());
     auto done = kvs_.CPut(MailboxRow(user), MessageColumn(folder, id), meta->SerializeAsString(),
                           changed.SerializeAsString());
+    // Failed on the wire, the write may still land: the record stays until it is closed.
     if (!done.ok()) return done.status();
+    ChangeSettled(user, folder, changed.modseq());
     if (!*done) continue;
     absl::Status indexed;
     if (to_unread) indexed = index_.PutUnread(user, id);

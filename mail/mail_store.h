@@ -42,6 +42,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -188,9 +190,16 @@ class MailStore {
 
  private:
   std::string NewId();
-  // Takes the folder's next change number, and a UID if `new_uid`, by compare-and-put.
+  // Takes the folder's next change number, and a UID if `new_uid`, by compare-and-put. With
+  // `changing_id`, the number is for a change of that message's entry, still to be written:
+  // the same write records it (FolderState.reserved, uid 0) so readers report HIGHESTMODSEQ
+  // below it meanwhile.
   absl::StatusOr<pb::FolderState> Advance(std::string_view user, std::string_view folder,
-                                          bool new_uid);
+                                          bool new_uid, std::string_view changing_id = {});
+  // Drops from `state` the records `written` names, and closes those older than
+  // kLongestEntryWrite.
+  absl::Status DropSettled(std::string_view user, std::string_view folder, pb::FolderState& state,
+                           const std::function<bool(const pb::FolderState::Reservation&)>& written);
   // Advances the folder's cell by a UID and change number per id (UidBatcher::Reserve).
   absl::StatusOr<pb::FolderState> Reserve(std::string_view user, std::string_view folder,
                                           const std::vector<std::string>& ids,
@@ -201,6 +210,16 @@ class MailStore {
   // it was written meanwhile).
   absl::StatusOr<bool> CloseEntry(std::string_view user, std::string_view folder,
                                   std::string_view id);
+  // Closes a change number recorded for an existing entry to a writer that took too long: the
+  // entry takes that number itself, flags unchanged, so the late compare-and-put fails and
+  // takes a new one. Returns whether no write of that number can land any more (false: it
+  // was written meanwhile); `closed`, if given, gets the entry as it now stands.
+  absl::StatusOr<bool> CloseChange(std::string_view user, std::string_view folder,
+                                   const pb::FolderState::Reservation& record,
+                                   pb::MessageMeta* closed = nullptr);
+  // A flag change's number is written into its entry, or its write failed for good: the
+  // next Advance of the folder drops its record.
+  void ChangeSettled(std::string_view user, std::string_view folder, uint64_t modseq);
   // Mailbox, saying whether it gave entries from before UIDs theirs.
   absl::StatusOr<std::vector<pb::MessageMeta>> Mailbox(std::string_view user,
                                                        std::string_view folder, bool* numbered);
@@ -227,6 +246,10 @@ class MailStore {
   SearchIndex index_;
   UidBatcher uids_;
   bool indexing_ = true;
+  std::mutex settled_mu_;
+  // By user '\0' folder: the change numbers ChangeSettled was given since that folder's last
+  // Advance here.
+  std::map<std::string, std::vector<uint64_t>> settled_changes_;  // GUARDED_BY(settled_mu_)
 };
 
 std::string MailboxRow(std::string_view user);
