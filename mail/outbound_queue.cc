@@ -16,14 +16,20 @@ namespace {
 
 constexpr std::string_view kRow = "mailq";
 constexpr std::string_view kDueRow = "mailqdue";
+constexpr std::string_view kGoneRow = "mailqgone";
 constexpr int kDuePage = 16;        // due-index columns per List of a claim
 constexpr int kMaxPages = 10'000;   // pages of any one listing
 constexpr size_t kTimeDigits = 16;  // "%016x" of the microseconds
 
 std::string BodyName(std::string_view id) { return Cat("mailqbody/", id); }
 
+// Sorts by time, as the ids and the due and removal columns that begin with it.
+std::string TimePrefix(int64_t micros) {
+  return absl::StrFormat("%016x", static_cast<uint64_t>(std::max<int64_t>(micros, 0)));
+}
+
 std::string DueColumn(int64_t due_micros, std::string_view id) {
-  return absl::StrFormat("%016x/%s", static_cast<uint64_t>(std::max<int64_t>(due_micros, 0)), id);
+  return Cat(TimePrefix(due_micros), "/", id);
 }
 
 // "<16 hex>/<id>" -> the time and the id; false for anything else.
@@ -88,21 +94,33 @@ absl::StatusOr<pb::QueuedMessage> OutboundQueue::Add(pb::QueuedMessage entry,
   return entry;
 }
 
-absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::ListAll() {
-  std::vector<pb::QueuedMessage> out;
+absl::Status OutboundQueue::ForEachCell(std::string_view row, std::string_view after,
+                                        bool with_values,
+                                        const std::function<bool(const kvs::Cell&)>& each) {
   kvs::ListOptions options;
-  options.with_values = true;
+  options.with_values = with_values;
   options.limit = 500;
-  for (int pages = 0; pages < 10'000; ++pages) {
-    auto page = kvs_.List(kRow, options);
+  options.after = std::string(after);
+  for (int pages = 0; pages < kMaxPages; ++pages) {
+    auto page = kvs_.List(row, options);
     if (!page.ok()) return page.status();
     for (const kvs::Cell& cell : page->cells) {
-      pb::QueuedMessage entry;
-      if (entry.ParseFromString(cell.value)) out.push_back(std::move(entry));
+      if (!each(cell)) return absl::OkStatus();
     }
     if (!page->more || page->cells.empty()) break;
     options.after = page->cells.back().column;
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::ListAll() {
+  std::vector<pb::QueuedMessage> out;
+  auto listed = ForEachCell(kRow, "", true, [&](const kvs::Cell& cell) {
+    pb::QueuedMessage entry;
+    if (entry.ParseFromString(cell.value)) out.push_back(std::move(entry));
+    return true;
+  });
+  if (!listed.ok()) return listed;
   return out;
 }
 
@@ -125,7 +143,12 @@ absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::Claim(
       if (!entry.ok() && !absl::IsNotFound(entry.status())) return entry.status();
       if (!entry.ok() || entry->next_attempt_micros() != due) {
         // A leftover of a crashed write, or of one still in flight if young (see above).
-        if (due < now - kStaleGraceMicros) (void)kvs_.Delete(kDueRow, cell.column);
+        if (due < now - kStaleGraceMicros) {
+          // An entry a server older than the index moved has no column at its time: the
+          // sweeps look at new entries only, so this one is its last chance of one.
+          if (entry.ok()) (void)kvs_.Put(kDueRow, DueColumn(entry->next_attempt_micros(), id), "");
+          (void)kvs_.Delete(kDueRow, cell.column);
+        }
         continue;
       }
       if (wanted && !wanted(*entry)) continue;
@@ -144,50 +167,88 @@ absl::StatusOr<std::vector<pb::QueuedMessage>> OutboundQueue::Claim(
 }
 
 absl::StatusOr<QueueStats> OutboundQueue::Stats() {
-  std::set<std::string> ids;
+  std::lock_guard lock(stats_mu_);
+  const int64_t now = now_micros_();
+  const bool recount = counted_micros_ == 0 || now - recounted_micros_ >= kRecountMicros;
+  const std::string since = TimePrefix(
+      std::min(counted_micros_ == 0 ? now : counted_micros_, now - kUnrecordedRemovalMicros) -
+      kLookBackMicros);
+  // The ids from `since` on are listed again, so those removed unrecorded drop out. A pass
+  // that fails half way leaves the set short of some of them: the next one lists them.
+  queued_ids_.erase(recount ? queued_ids_.begin() : queued_ids_.lower_bound(since),
+                    queued_ids_.end());
+  auto listed = ForEachCell(kRow, recount ? "" : since, false, [&](const kvs::Cell& cell) {
+    queued_ids_.insert(cell.column);
+    return true;
+  });
+  if (!listed.ok()) return listed;
+  // Removals recorded after the listing above are read by the next pass.
+  listed = ForEachCell(kGoneRow, since, false, [&](const kvs::Cell& cell) {
+    if (cell.column.size() > kTimeDigits + 1)
+      queued_ids_.erase(cell.column.substr(kTimeDigits + 1));
+    return true;
+  });
+  if (!listed.ok()) return listed;
+  counted_micros_ = now;
+  if (recount) recounted_micros_ = now;
+
   QueueStats stats;
-  kvs::ListOptions options;
-  options.limit = 500;
-  for (int pages = 0; pages < kMaxPages; ++pages) {
-    auto page = kvs_.List(kDueRow, options);
-    if (!page.ok()) return page.status();
-    for (const kvs::Cell& cell : page->cells) {
-      int64_t due = 0, enqueued = 0;
-      std::string_view id;
-      if (!ParseDueColumn(cell.column, &due, &id) || !ids.emplace(id).second) continue;
-      if (!ParseHexTime(id.substr(0, std::min(id.size(), kTimeDigits)), &enqueued)) continue;
-      if (stats.oldest_enqueued_micros == 0 || enqueued < stats.oldest_enqueued_micros) {
-        stats.oldest_enqueued_micros = enqueued;
-      }
-    }
-    if (!page->more || page->cells.empty()) break;
-    options.after = page->cells.back().column;
+  stats.length = static_cast<int64_t>(queued_ids_.size());
+  if (!queued_ids_.empty()) {
+    std::string_view oldest = *queued_ids_.begin();
+    (void)ParseHexTime(oldest.substr(0, std::min(oldest.size(), kTimeDigits)),
+                       &stats.oldest_enqueued_micros);
   }
-  stats.length = static_cast<int64_t>(ids.size());
   return stats;
 }
 
 absl::StatusOr<int> OutboundQueue::Sweep() {
-  auto all = ListAll();
-  if (!all.ok()) return all.status();
+  std::lock_guard lock(sweep_mu_);
+  const int64_t started = now_micros_();
+  TrimRemovals(started);
+  // The first sweep compares the whole queue with the whole index; later ones read the
+  // column of each entry enqueued since.
   std::set<std::string> indexed;
-  kvs::ListOptions options;
-  options.limit = 500;
-  for (int pages = 0; pages < kMaxPages; ++pages) {
-    auto page = kvs_.List(kDueRow, options);
-    if (!page.ok()) return page.status();
-    for (const kvs::Cell& cell : page->cells) indexed.insert(cell.column);
-    if (!page->more || page->cells.empty()) break;
-    options.after = page->cells.back().column;
+  if (swept_micros_ == 0) {
+    auto listed = ForEachCell(kDueRow, "", false, [&](const kvs::Cell& cell) {
+      indexed.insert(cell.column);
+      return true;
+    });
+    if (!listed.ok()) return listed;
   }
+  std::vector<pb::QueuedMessage> entries;
+  auto listed =
+      ForEachCell(kRow, swept_micros_ == 0 ? "" : TimePrefix(swept_micros_ - kLookBackMicros), true,
+                  [&](const kvs::Cell& cell) {
+                    pb::QueuedMessage entry;
+                    if (entry.ParseFromString(cell.value)) entries.push_back(std::move(entry));
+                    return true;
+                  });
+  if (!listed.ok()) return listed;
   int written = 0;
-  for (const pb::QueuedMessage& entry : *all) {
+  for (const pb::QueuedMessage& entry : entries) {
     std::string column = DueColumn(entry.next_attempt_micros(), entry.id());
-    if (indexed.contains(column)) continue;
+    if (swept_micros_ == 0) {
+      if (indexed.contains(column)) continue;
+    } else if (auto found = kvs_.Get(kDueRow, column); found.ok()) {
+      continue;
+    } else if (!absl::IsNotFound(found.status())) {
+      return found.status();
+    }
     if (auto s = kvs_.Put(kDueRow, column, ""); !s.ok()) return s;
     ++written;
   }
+  swept_micros_ = started;
   return written;
+}
+
+void OutboundQueue::TrimRemovals(int64_t now) {
+  const std::string horizon = TimePrefix(now - kStaleGraceMicros);
+  (void)ForEachCell(kGoneRow, "", false, [&](const kvs::Cell& cell) {
+    if (cell.column >= horizon) return false;
+    (void)kvs_.Delete(kGoneRow, cell.column);
+    return true;
+  });
 }
 
 absl::StatusOr<std::string> OutboundQueue::Source(const pb::QueuedMessage& entry) {
@@ -202,7 +263,7 @@ absl::Status OutboundQueue::Complete(const pb::QueuedMessage& claimed) {
   if (!current.ok()) return current.status();
   if (*current != claimed.SerializeAsString()) return absl::AbortedError("lease lost");
   if (auto s = kvs_.Delete(kRow, claimed.id()); !s.ok()) return s;
-  Unindex(claimed);
+  Retire(claimed);
   return DeleteChunks(kvs_, BodyName(claimed.id()), claimed.chunks());
 }
 
@@ -222,6 +283,13 @@ absl::StatusOr<bool> OutboundQueue::Replace(const pb::QueuedMessage& current,
 
 void OutboundQueue::Unindex(const pb::QueuedMessage& entry) {
   (void)kvs_.Delete(kDueRow, DueColumn(entry.next_attempt_micros(), entry.id()));
+}
+
+void OutboundQueue::Retire(const pb::QueuedMessage& entry) {
+  Unindex(entry);
+  const int64_t now = now_micros_();
+  if (now - entry.enqueued_micros() <= kUnrecordedRemovalMicros) return;
+  (void)kvs_.Put(kGoneRow, DueColumn(now, entry.id()), "");
 }
 
 absl::Status OutboundQueue::Update(const pb::QueuedMessage& claimed, pb::QueuedMessage updated) {
@@ -307,7 +375,7 @@ absl::StatusOr<pb::QueuedMessage> OutboundQueue::Withdraw(
     if (!done.ok()) return done.status();
     if (!*done) continue;  // changed meanwhile: look again
     // The entry is gone, so no runner can read the source any more.
-    Unindex(*current);
+    Retire(*current);
     (void)DeleteChunks(kvs_, BodyName(id), current->chunks());
     return *current;
   }

@@ -16,10 +16,19 @@
 // Several smtp servers may run queue runners at once: a runner claims an entry by CPUT-ing
 // a lease into it, and only the lease holder updates or removes it. A runner that dies
 // leaves the lease to expire, and another picks the message up (at-least-once delivery).
+//
+// The removals: row "mailqgone", column "<removal time, 16 hex digits>/<id>" -> "", written
+// after an entry older than kUnrecordedRemovalMicros is removed (completed or withdrawn)
+// and deleted once kStaleGraceMicros old. The queue gauge (Stats) keeps the set of ids in
+// memory and learns what changed from the ids enqueued lately (a young entry removed is
+// missing from that listing) and the removals recorded since its last pass, so a pass
+// costs what changed, not the queue.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +51,16 @@ struct QueueStats {
 };
 // How often a runner sweeps the due index (OutboundQueue::Sweep).
 inline constexpr int64_t kSweepMicros = 60'000'000;
+// How far back a pass of the gauge or the sweep looks again, before what it saw last: an
+// entry or a removal is named by its writer's clock when the write begins and lands later.
+inline constexpr int64_t kLookBackMicros = 60'000'000;
+// An entry removed this young leaves no removal record (a send to local recipients only is
+// enqueued and removed within the request): every gauge pass lists the ids this young.
+inline constexpr int64_t kUnrecordedRemovalMicros = 60'000'000;
+// How often the gauge counts the whole queue anyway: a crash between a removal and its
+// record, or a writer whose clock is behind by more than kLookBackMicros, leaves the count
+// wrong until then.
+inline constexpr int64_t kRecountMicros = 600'000'000;
 
 class OutboundQueue {
  public:
@@ -63,11 +82,15 @@ class OutboundQueue {
   absl::StatusOr<std::vector<pb::QueuedMessage>> Claim(
       std::string_view owner, int64_t lease_micros, int limit,
       const std::function<bool(const pb::QueuedMessage&)>& wanted = nullptr);
-  // The queue's length and oldest entry from the due index's column names (ids begin with
-  // the enqueue time), without reading an entry.
+  // The queue's length and oldest entry (ids begin with the enqueue time). The first pass,
+  // and one every kRecountMicros, lists every id; the others list the ids enqueued and the
+  // removals recorded since the pass before or kUnrecordedRemovalMicros ago, whichever is
+  // earlier (less kLookBackMicros).
   absl::StatusOr<QueueStats> Stats();
-  // Writes the due-index column of every entry that has none; returns how many it wrote.
-  // Reads the whole queue: for a slow period (kSweepMicros), not every pass.
+  // Writes the due-index column of every entry that has none (entries written by a server
+  // older than the index); returns how many it wrote. The first sweep reads the whole
+  // queue, later ones the entries enqueued since the sweep before (less kLookBackMicros),
+  // each with a read of its column. For a slow period (kSweepMicros), not every pass.
   absl::StatusOr<int> Sweep();
   absl::StatusOr<std::string> Source(const pb::QueuedMessage& entry);
 
@@ -111,12 +134,30 @@ class OutboundQueue {
   // Writes `next` over `current` (compare-and-put), moving its due-index column if its
   // next attempt changed. Returns whether the write happened.
   absl::StatusOr<bool> Replace(const pb::QueuedMessage& current, const pb::QueuedMessage& next);
-  // Removes the due-index column of `entry` once the entry is gone (best effort: a leftover
-  // is removed by a later claim).
+  // Removes the due-index column of `entry` once the entry is gone or has moved (best
+  // effort: a leftover is removed by a later claim).
   void Unindex(const pb::QueuedMessage& entry);
+  // What follows the removal of an entry: its column goes and, unless it was young, the
+  // removal is recorded for the gauges (best effort: see kRecountMicros).
+  void Retire(const pb::QueuedMessage& entry);
+  // The cells of `row` after column `after`, page by page, with values if asked, until
+  // `each` returns false.
+  absl::Status ForEachCell(std::string_view row, std::string_view after, bool with_values,
+                           const std::function<bool(const kvs::Cell&)>& each);
+  // Deletes the removal records older than kStaleGraceMicros.
+  void TrimRemovals(int64_t now);
 
   kvs::Client& kvs_;
   std::function<int64_t()> now_micros_;
+
+  // The gauge's view of the queue, as of its last pass.
+  std::mutex stats_mu_;
+  std::set<std::string> queued_ids_;  // GUARDED_BY(stats_mu_)
+  int64_t counted_micros_ = 0;        // GUARDED_BY(stats_mu_): the last pass; 0: none yet
+  int64_t recounted_micros_ = 0;      // GUARDED_BY(stats_mu_): the last whole count
+  // The sweep's: when the last one began (0: none yet, the next reads the whole queue).
+  std::mutex sweep_mu_;
+  int64_t swept_micros_ = 0;  // GUARDED_BY(sweep_mu_)
 };
 
 }  // namespace penncloud::mail

@@ -100,7 +100,7 @@ int Relay::RunOnce() {
   }
   for (const auto& entry : *claimed) Process(entry);
   // Counted after a pass that delivered (so a queue just emptied shows 0 at once), and now
-  // and then otherwise: counting lists every column of the due index.
+  // and then otherwise: a count reads what changed since the one before.
   if (const int64_t now = now_micros_();
       !claimed->empty() || now - last_stats_micros_ >= kStatsMicros) {
     last_stats_micros_ = now;
