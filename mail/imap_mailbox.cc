@@ -499,34 +499,31 @@ SessionOutput ImapSession::Append(const std::string& tag, ImapParser& p) {
   if (!p.AtEnd()) return Tagged(tag, "BAD Syntax: APPEND mailbox literal...");
   std::string folder = StoreName(*name);
   if (!store_.FolderExists(user_, folder)) return Tagged(tag, "NO [TRYCREATE] No such mailbox");
+  // A Sent copy our SMTP server filed when the client sent the message is the copy
+  // (delivery.h): its UID answers instead of the message being stored twice.
+  std::vector<std::optional<uint32_t>> filed_uids(messages.size());
+  std::vector<NewMessage> to_add;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const Appended& a = messages[i];
+    if (folder == kSent) {
+      auto filed = FindSentCopy(store_, user_, a.source, now_micros_());
+      if (!filed.ok()) return StoreError(tag, filed.status());
+      if (filed->has_value()) {
+        filed_uids[i] = (*filed)->uid();
+        continue;
+      }
+    }
+    to_add.push_back({a.source, a.flags, a.received});
+  }
+  std::vector<pb::MessageMeta> added;
+  if (!to_add.empty()) {
+    auto all = store_.AddAll(user_, folder, to_add);
+    if (!all.ok()) return StoreError(tag, all.status());
+    added = std::move(*all);
+  }
   std::vector<uint32_t> uids;
-  std::vector<std::string> added_ids;  // what to take back if a later message fails
-  absl::Status failed;
-  for (const Appended& a : messages) {
-    // A Sent copy our SMTP server filed when the client sent the message is the copy
-    // (delivery.h): answer with its UID instead of storing the message twice.
-    absl::StatusOr<std::optional<pb::MessageMeta>> filed = std::nullopt;
-    if (folder == kSent) filed = FindSentCopy(store_, user_, a.source, now_micros_());
-    if (!filed.ok()) {
-      failed = filed.status();
-      break;
-    }
-    if (filed->has_value()) {
-      uids.push_back((*filed)->uid());
-      continue;
-    }
-    auto added = store_.Add(user_, folder, a.source, a.flags, a.received);
-    if (!added.ok()) {
-      failed = added.status();
-      break;
-    }
-    uids.push_back(added->uid());
-    added_ids.push_back(added->id());
-  }
-  if (!failed.ok()) {
-    for (const std::string& id : added_ids) (void)store_.Remove(user_, id);
-    return StoreError(tag, failed);
-  }
+  auto next_added = added.begin();
+  for (const auto& filed : filed_uids) uids.push_back(filed ? *filed : (next_added++)->uid());
   auto state = store_.State(user_, folder);
   std::string news = selected_ && selected_->folder == folder ? Refresh() : "";
   return {Cat(news, tag, " OK [APPENDUID ", state.ok() ? state->uid_validity() : 0, " ",

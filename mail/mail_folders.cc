@@ -291,32 +291,31 @@ absl::StatusOr<FolderView> MailStore::View(std::string_view user, std::string_vi
                                            bool with_messages) {
   // The counters first, the entries second: a UID taken after the counters were read is at
   // or above their UIDNEXT, and one taken before is either listed or still recorded.
-  for (int attempt = 0;; ++attempt) {
+  bool numbered_before = false;
+  while (true) {
     auto state = State(user, folder);
     if (!state.ok()) return state.status();
+    // A MULTIAPPEND whose writer died ends with none of its messages (RFC 3502).
+    bool rolled_back = false;
+    for (const auto& record : state->appending()) {
+      if (now_micros_() - record.since_micros() <= kLongestEntryWriteMicros) continue;
+      if (auto s = RollBackAppend(user, folder, record); !s.ok()) return s;
+      rolled_back = true;
+    }
+    if (rolled_back) continue;  // the cell changed: read it again
     FolderView view;
     view.state = *state;
     view.state.clear_reserved();
+    view.state.clear_appending();
     if (!with_messages && state->reserved().empty()) return view;
     bool numbered = false;
     auto listed = Mailbox(user, folder, &numbered);
     if (!listed.ok()) return listed.status();
     // Entries from before UIDs took theirs above the counters read: read them again.
-    if (numbered && attempt == 0) continue;
-    // Moves out of this folder that a crash cut short are finished (Move); one that fails
-    // now is tried again at the next look.
-    std::erase_if(*listed, [&](pb::MessageMeta& m) {
-      if (m.moving_to().empty() ||
-          now_micros_() - m.moving_since_micros() <= kLongestEntryWriteMicros) {
-        return false;
-      }
-      auto finished = FinishMove(user, folder, m);
-      if (absl::IsNotFound(finished.status())) {  // undone: its target folder is gone
-        m.clear_moving_to();
-        m.clear_moving_since_micros();
-      }
-      return finished.ok();
-    });
+    if (numbered && !numbered_before) {
+      numbered_before = true;
+      continue;
+    }
     std::map<std::string_view, pb::MessageMeta*> listed_by_id;
     for (pb::MessageMeta& m : *listed) listed_by_id[m.id()] = &m;
     uint32_t shown_below = state->uid_next();
@@ -496,15 +495,26 @@ absl::Status MailStore::FinishRename(std::string_view user, std::string_view fro
 
 absl::Status MailStore::SetSubscribed(std::string_view user, std::string_view folder,
                                       bool subscribed) {
+  return UpdateState(user, folder,
+                     [&](pb::FolderState& state) {
+                       if (state.subscribed() == subscribed) return false;
+                       state.set_subscribed(subscribed);
+                       return true;
+                     })
+      .status();
+}
+
+absl::StatusOr<pb::FolderState> MailStore::UpdateState(
+    std::string_view user, std::string_view folder,
+    const std::function<bool(pb::FolderState&)>& change) {
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     auto state = State(user, folder);
     if (!state.ok()) return state.status();
-    if (state->subscribed() == subscribed) return absl::OkStatus();
     std::string old = state->SerializeAsString();
-    state->set_subscribed(subscribed);
+    if (!change(*state)) return state;
     auto done = kvs_.CPut(MailboxRow(user), StateColumn(folder), old, state->SerializeAsString());
     if (!done.ok()) return done.status();
-    if (*done) return absl::OkStatus();
+    if (*done) return state;
   }
   return absl::AbortedError("folder changed concurrently");
 }

@@ -20,6 +20,8 @@ namespace {
 
 constexpr std::string_view kLockColumn = "lock/pop3";
 constexpr int kCasAttempts = 16;  // bounded retries of a compare-and-put loop
+constexpr int64_t kLongestEntryWriteMicros =
+    std::chrono::duration_cast<std::chrono::microseconds>(kLongestEntryWrite).count();
 
 std::string Preview(const ParsedMessage& parsed) {
   std::string text = parsed.text.empty() ? parsed.html : parsed.text;
@@ -36,6 +38,18 @@ std::string Preview(const ParsedMessage& parsed) {
     out += c;
   }
   return out;
+}
+
+// Removes the record of the MULTIAPPEND `record` from `state`; false if it was not there.
+bool DropAppending(pb::FolderState& state, const pb::FolderState::Appending& record) {
+  auto& appending = *state.mutable_appending();
+  for (int i = 0; i < appending.size(); ++i) {
+    if (appending[i].ids(0) == record.ids(0)) {  // ids are unique: the first names it
+      appending.DeleteSubrange(i, 1);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -104,6 +118,96 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
                                                std::string_view source, const MessageFlags& flags,
                                                int64_t received_micros) {
   if (!FolderExists(user, folder)) return absl::NotFoundError("no such folder");
+  auto written = WriteSource(user, folder, {source, flags, received_micros});
+  if (!written.ok()) return written.status();
+  return InsertNew(user, folder, std::move(*written));
+}
+
+absl::StatusOr<std::vector<pb::MessageMeta>> MailStore::AddAll(
+    std::string_view user, std::string_view folder, const std::vector<NewMessage>& messages) {
+  if (!FolderExists(user, folder)) return absl::NotFoundError("no such folder");
+  std::vector<pb::MessageMeta> added;
+  if (messages.size() == 1) {  // one entry's write is all or none already
+    auto one =
+        Add(user, folder, messages[0].source, messages[0].flags, messages[0].received_micros);
+    if (!one.ok()) return one.status();
+    added.push_back(std::move(*one));
+    return added;
+  }
+  // The sources first, all of them: the record below then covers only the entries' writes,
+  // which take well under kLongestEntryWrite however large the messages are.
+  std::vector<pb::MessageMeta> prepared;
+  for (const NewMessage& m : messages) {
+    auto written = WriteSource(user, folder, m);
+    if (!written.ok()) {
+      DiscardSources(user, prepared);
+      return written.status();
+    }
+    prepared.push_back(std::move(*written));
+  }
+  pb::FolderState::Appending record;
+  for (const pb::MessageMeta& m : prepared) record.add_ids(m.id());
+  record.set_since_micros(now_micros_());
+  auto opened = UpdateState(user, folder, [&](pb::FolderState& state) {
+    *state.add_appending() = record;
+    return true;
+  });
+  if (!opened.ok()) {
+    DiscardSources(user, prepared);
+    return opened.status();
+  }
+  absl::Status failed;
+  size_t inserted = 0;
+  for (; inserted < prepared.size(); ++inserted) {
+    auto entry = InsertNew(user, folder, prepared[inserted]);
+    if (!entry.ok()) {
+      failed = entry.status();
+      break;
+    }
+    added.push_back(std::move(*entry));
+  }
+  if (failed.ok()) {
+    bool found = true;
+    auto closed = UpdateState(user, folder, [&](pb::FolderState& state) {
+      found = DropAppending(state, record);
+      return found;
+    });
+    failed = !closed.ok() ? closed.status()
+             : found      ? absl::OkStatus()
+                          : absl::AbortedError("the append outlived its time and was undone");
+  }
+  if (failed.ok()) return added;
+  // All or none: what was written goes, then the record (a crash in between leaves the rest
+  // to the next reader).
+  for (const pb::MessageMeta& m : added) (void)Remove(user, folder, m.id());
+  DiscardSources(user, std::vector<pb::MessageMeta>(prepared.begin() + inserted, prepared.end()));
+  (void)UpdateState(user, folder,
+                    [&](pb::FolderState& state) { return DropAppending(state, record); });
+  return failed;
+}
+
+absl::Status MailStore::RollBackAppend(std::string_view user, std::string_view folder,
+                                       const pb::FolderState::Appending& record) {
+  for (const std::string& id : record.ids()) {
+    if (auto s = Remove(user, folder, id); !s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  return UpdateState(user, folder,
+                     [&](pb::FolderState& state) { return DropAppending(state, record); })
+      .status();
+}
+
+void MailStore::DiscardSources(std::string_view user, const std::vector<pb::MessageMeta>& never) {
+  for (const pb::MessageMeta& m : never) {
+    (void)DeleteChunks(kvs_, BodyName(user, m.id()), m.chunks());
+    if (indexing_) (void)index_.Remove(user, m.id());
+  }
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::WriteSource(std::string_view user,
+                                                       std::string_view folder,
+                                                       const NewMessage& message) {
+  const std::string_view source = message.source;
+  const MessageFlags& flags = message.flags;
   ParsedMessage parsed = ParseMessage(source);
   pb::MessageMeta meta;
   meta.set_id(NewId());
@@ -114,7 +218,7 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
   meta.set_cc(ScrubUtf8(parsed.cc));
   meta.set_subject(ScrubUtf8(parsed.subject));
   meta.set_date(ScrubUtf8(parsed.date));
-  meta.set_received_micros(received_micros > 0 ? received_micros : now_micros_());
+  meta.set_received_micros(message.received_micros > 0 ? message.received_micros : now_micros_());
   meta.set_size(static_cast<int64_t>(source.size()));
   SetFlags(flags, &meta);
   meta.set_has_attachments(!parsed.attachments.empty());
@@ -141,6 +245,11 @@ absl::StatusOr<pb::MessageMeta> MailStore::Add(std::string_view user, std::strin
   });
   if (!written.ok()) return written;
   meta.set_chunks(chunks);
+  return meta;
+}
+
+absl::StatusOr<pb::MessageMeta> MailStore::InsertNew(std::string_view user, std::string_view folder,
+                                                     pb::MessageMeta meta) {
   if (!indexing_) return Insert(user, folder, std::move(meta));
   const std::string id = meta.id();
   return Insert(user, folder, std::move(meta), [&] { return index_.MarkIfLate(user, id); });
@@ -178,6 +287,19 @@ absl::StatusOr<pb::MessageMeta> MailStore::Insert(std::string_view user, std::st
   return absl::AbortedError("message entry closed at every attempt");
 }
 
+bool MailStore::MovedOutNow(std::string_view user, std::string_view folder, pb::MessageMeta& meta) {
+  if (meta.moving_to().empty() ||
+      now_micros_() - meta.moving_since_micros() <= kLongestEntryWriteMicros) {
+    return false;
+  }
+  auto finished = FinishMove(user, folder, meta);
+  if (absl::IsNotFound(finished.status())) {  // undone: its target folder is gone
+    meta.clear_moving_to();
+    meta.clear_moving_since_micros();
+  }
+  return finished.ok();
+}
+
 absl::StatusOr<ListPage> MailStore::List(std::string_view user, std::string_view folder,
                                          std::string_view cursor, int limit) {
   if (!IsFolder(folder) && !CheckUserFolderName(folder).ok()) {
@@ -201,6 +323,7 @@ absl::StatusOr<ListPage> MailStore::List(std::string_view user, std::string_view
     if (cell.value.empty()) continue;
     pb::MessageMeta meta;
     if (!meta.ParseFromString(cell.value)) return absl::DataLossError("bad mail index cell");
+    if (MovedOutNow(user, folder, meta)) continue;
     out.messages.push_back(std::move(meta));
   }
   return out;

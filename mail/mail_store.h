@@ -89,6 +89,13 @@ struct FolderView {
   bool pending = false;
 };
 
+// A message to store (MailStore::AddAll): its source, flags and arrival time (0 = now).
+struct NewMessage {
+  std::string_view source;
+  MessageFlags flags;
+  int64_t received_micros = 0;
+};
+
 struct ListPage {
   std::vector<pb::MessageMeta> messages;  // newest first
   std::string next_cursor;                // "" when this is the last page
@@ -107,6 +114,15 @@ class MailStore {
   absl::StatusOr<pb::MessageMeta> Add(std::string_view user, std::string_view folder,
                                       std::string_view source, const MessageFlags& flags,
                                       int64_t received_micros);
+
+  // Stores several messages in a folder, all or none (IMAP MULTIAPPEND, RFC 3502), in
+  // order. The sources are written first, then the folder's cell records the batch
+  // (FolderState.appending), then the entries, then the record goes. A failure removes the
+  // entries written; a crash leaves the record, and the first View that finds it older than
+  // kLongestEntryWrite removes them.
+  absl::StatusOr<std::vector<pb::MessageMeta>> AddAll(std::string_view user,
+                                                      std::string_view folder,
+                                                      const std::vector<NewMessage>& messages);
 
   absl::StatusOr<ListPage> List(std::string_view user, std::string_view folder,
                                 std::string_view cursor, int limit);
@@ -137,8 +153,8 @@ class MailStore {
   // Moves keep the id (and the source); the entry gets a UID of the new folder. The entry
   // is first marked as moving (pb::MessageMeta::moving_to), then written in the new folder,
   // then removed from the old one: a move cut short by a crash is finished by the next
-  // View of the old folder once the mark is older than kLongestEntryWrite (or undone if the
-  // new folder is gone), so it ends whole or not at all.
+  // listing of the old folder (List: IMAP's View, webmail, POP3) once the mark is older than
+  // kLongestEntryWrite (or undone if the new folder is gone), so it ends whole or not at all.
   absl::StatusOr<pb::MessageMeta> Move(std::string_view user, std::string_view id,
                                        std::string_view folder);
   // A copy is a new message (new id, its own source) with the same flags and arrival time.
@@ -228,12 +244,33 @@ class MailStore {
   absl::StatusOr<pb::MessageMeta> Insert(std::string_view user, std::string_view folder,
                                          pb::MessageMeta meta,
                                          const std::function<absl::Status()>& alongside = {});
+  // Parses a new message into its entry (id, listing fields, IMAP's views) and writes its
+  // source and search document; the entry is still to be inserted (InsertNew).
+  absl::StatusOr<pb::MessageMeta> WriteSource(std::string_view user, std::string_view folder,
+                                              const NewMessage& message);
+  // Insert, with the search index told the document's entry is coming.
+  absl::StatusOr<pb::MessageMeta> InsertNew(std::string_view user, std::string_view folder,
+                                            pb::MessageMeta meta);
+  // Deletes the sources and search documents of entries that will never be written.
+  void DiscardSources(std::string_view user, const std::vector<pb::MessageMeta>& never);
+  // Removes the entries of a MULTIAPPEND whose writer died, then its record.
+  absl::Status RollBackAppend(std::string_view user, std::string_view folder,
+                              const pb::FolderState::Appending& record);
+  // Applies `change` to the folder's cell by compare-and-put, reading it again after each
+  // miss; `change` returns false to leave the cell as it is. Returns the cell as left.
+  absl::StatusOr<pb::FolderState> UpdateState(std::string_view user, std::string_view folder,
+                                              const std::function<bool(pb::FolderState&)>& change);
   absl::StatusOr<pb::FolderState> NewState(std::string_view user, std::string_view folder);
   // Takes `marked` (its entry in `from`, marked as moving) to its target folder: writes the
   // entry there unless it is, then deletes it from `from`; if the target is gone, clears
   // the mark instead.
   absl::StatusOr<pb::MessageMeta> FinishMove(std::string_view user, std::string_view from,
                                              const pb::MessageMeta& marked);
+  // Whether `meta`, listed in `folder`, left it just now: a move out that a crash cut short
+  // (its mark older than kLongestEntryWrite) is finished by whoever lists the folder, so
+  // webmail and POP3 repair it as IMAP does. One that fails now is tried at the next look;
+  // one undone (its target gone) has its mark cleared in `meta` too.
+  bool MovedOutNow(std::string_view user, std::string_view folder, pb::MessageMeta& meta);
   // Moves the tree of `from`, already marked as renaming to `to`, and removes the mark last.
   absl::Status FinishRename(std::string_view user, std::string_view from, std::string_view to);
   // Called after the entry `gone` was deleted: deletes its source and search document if no

@@ -307,7 +307,8 @@ TEST(MailStoreRenameCrashTest, TheSameRenameAgainFinishesOneCutShortAtAnyWrite) 
 }
 
 // A MOVE stopped at each of its writes (applied or not) ends whole or not at all at the
-// next look at the folder it left: the message in exactly one folder, readable.
+// next look at the folder it left, whoever looks (here webmail's listing): the message in
+// exactly one folder, readable.
 TEST(MailStoreMoveCrashTest, AMoveCutShortAtAnyWriteEndsWholeAtTheNextLookAtItsFolder) {
   AtEveryWrite([](CrashRun& store, int writes, bool last_takes_effect, bool* done) {
     kvs::MemoryClient& disk = store.disk;
@@ -328,9 +329,12 @@ TEST(MailStoreMoveCrashTest, AMoveCutShortAtAnyWriteEndsWholeAtTheNextLookAtItsF
       *done = true;
       return;
     }
-    // The next session on the Inbox, once a move would have ended.
+    // The next webmail listing of the Inbox, once a move would have ended, then the next
+    // IMAP session on each folder.
     store.now += std::chrono::microseconds(kLongestEntryWrite).count() + 1'000'000;
     MailStore after(disk, clock);
+    auto listed = after.ListAll("alice", kInbox);
+    ASSERT_TRUE(listed.ok()) << listed.status();
     auto inbox = after.View("alice", kInbox);
     ASSERT_TRUE(inbox.ok()) << inbox.status();
     auto work = after.View("alice", "Work");
@@ -346,6 +350,7 @@ TEST(MailStoreMoveCrashTest, AMoveCutShortAtAnyWriteEndsWholeAtTheNextLookAtItsF
     EXPECT_EQ(copies[0].moving_to(), "");
     EXPECT_EQ(*after.Source("alice", copies[0]), Message("moves"));
     EXPECT_EQ(inbox->messages.size() + work->messages.size(), 2u);
+    EXPECT_EQ(listed->size(), inbox->messages.size()) << "the listing finished or undid it";
     // The store agrees with the views, and a move of it now ends in Work.
     EXPECT_EQ(after.ListAll("alice", kInbox)->size(), inbox->messages.size());
     EXPECT_EQ(after.ListAll("alice", "Work")->size(), work->messages.size());
@@ -354,6 +359,79 @@ TEST(MailStoreMoveCrashTest, AMoveCutShortAtAnyWriteEndsWholeAtTheNextLookAtItsF
     EXPECT_EQ(after.ListAll("alice", kInbox)->size(), 1u);
     EXPECT_EQ(after.ListAll("alice", "Work")->size(), 1u);
   });
+}
+
+// A MULTIAPPEND stopped at each of its writes (applied or not) ends with all of its
+// messages or none once the next IMAP look at the folder finds its record past its time:
+// RFC 3502 asks that much of a command the client got no answer to.
+TEST(MailStoreMultiappendCrashTest, AMultiappendCutShortAtAnyWriteEndsWithAllOrNone) {
+  AtEveryWrite([](CrashRun& store, int writes, bool last_takes_effect, bool* done) {
+    kvs::MemoryClient& disk = store.disk;
+    const std::function<int64_t()>& clock = store.clock;
+    ASSERT_TRUE(MailStore(disk, clock).Add("alice", kInbox, Message("before"), false).ok());
+    const std::vector<std::string> sources = {Message("m1"), Message("m2"), Message("m3")};
+    std::vector<NewMessage> batch;
+    for (const std::string& source : sources) batch.push_back({source, {}, 0});
+    kvs::DyingClient dying(disk, writes, last_takes_effect);
+    auto added = MailStore(dying, clock).AddAll("alice", kInbox, batch);
+    if (!dying.died()) {  // every write of the command has had its turn
+      ASSERT_TRUE(added.ok()) << added.status();
+      ASSERT_EQ(added->size(), 3u);
+      EXPECT_EQ((*added)[0].subject(), "m1");
+      EXPECT_EQ((*added)[2].uid(), (*added)[0].uid() + 2);
+      *done = true;
+      return;
+    }
+    store.now += std::chrono::microseconds(kLongestEntryWrite).count() + 1'000'000;
+    MailStore after(disk, clock);
+    auto view = after.View("alice", kInbox);
+    ASSERT_TRUE(view.ok()) << view.status();
+    std::vector<std::string> subjects;
+    for (const pb::MessageMeta& m : view->messages) {
+      subjects.push_back(m.subject());
+      EXPECT_EQ(*after.Source("alice", m), Message(m.subject()));
+    }
+    if (subjects.size() == 1) {
+      EXPECT_EQ(subjects, std::vector<std::string>{"before"});
+    } else {  // only a crash at the record's removal, which had taken effect, ends here
+      EXPECT_EQ(subjects, (std::vector<std::string>{"before", "m1", "m2", "m3"}));
+    }
+    EXPECT_EQ(after.ListAll("alice", kInbox)->size(), subjects.size());
+    EXPECT_EQ(after.State("alice", kInbox)->appending_size(), 0);
+  });
+}
+
+// A MULTIAPPEND that fails (here at its third entry's write) takes back what it wrote.
+TEST_F(MailStoreTest, AMultiappendThatFailsLeavesNothing) {
+  const std::vector<std::string> sources = {Message("m1"), Message("m2"), Message("m3")};
+  std::vector<NewMessage> batch;
+  for (const std::string& source : sources) batch.push_back({source, {}, 0});
+  ASSERT_TRUE(store_.Add("alice", kInbox, Message("before"), false).ok());
+
+  class FailsThirdEntry final : public kvs::ForwardingClient {
+   public:
+    using ForwardingClient::ForwardingClient;
+    absl::StatusOr<bool> CPut(std::string_view row, std::string_view column,
+                              std::optional<std::string_view> expected,
+                              std::string_view value) override {
+      if (!expected && column.starts_with(FolderPrefix(kInbox)) && ++entries_ == 3) {
+        return absl::UnavailableError("the store is down");
+      }
+      return ForwardingClient::CPut(row, column, expected, value);
+    }
+
+   private:
+    int entries_ = 0;
+  };
+  FailsThirdEntry failing(kvs_);
+  auto failed = MailStore(failing, [this] { return Tick(); }).AddAll("alice", kInbox, batch);
+  EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
+  EXPECT_EQ(store_.ListAll("alice", kInbox)->size(), 1u);
+  EXPECT_EQ(store_.State("alice", kInbox)->appending_size(), 0);
+
+  auto added = store_.AddAll("alice", kInbox, batch);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(store_.ListAll("alice", kInbox)->size(), 4u);
 }
 
 TEST_F(MailStoreTest, UserFoldersNestRenameAndDelete) {
