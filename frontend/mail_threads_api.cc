@@ -26,22 +26,11 @@ Response Threads(mail::MailStore& store, Request& req, const accounts::Session& 
       (!absl::SimpleAtoi(req.Query("offset"), &offset) || offset < 0)) {
     return ErrorResponse(400, "offset must be a number of threads");
   }
-  auto all = store.ListAll(s.username, folder);
-  if (!all.ok()) return FromStatus(all.status());
-  std::vector<mail::ThreadInput> inputs;
-  inputs.reserve(all->size());
-  for (const auto& m : *all) {
-    inputs.push_back({m.id(),
-                      m.message_id(),
-                      {m.references().begin(), m.references().end()},
-                      m.subject(),
-                      m.received_micros(),
-                      !m.seen()});
-  }
-  std::vector<mail::Thread> threads = mail::BuildThreads(inputs);
+  auto threads = mail::FolderThreads(store, s.username, folder);
+  if (!threads.ok()) return FromStatus(threads.status());
   nlohmann::json out = nlohmann::json::array();
-  for (size_t i = offset; i < threads.size() && out.size() < static_cast<size_t>(limit); ++i) {
-    const mail::Thread& t = threads[i];
+  for (size_t i = offset; i < threads->size() && out.size() < static_cast<size_t>(limit); ++i) {
+    const mail::Thread& t = (*threads)[i];
     out.push_back({{"id", t.id},
                    {"subject", t.subject},
                    {"count", t.messages.size()},
@@ -49,7 +38,7 @@ Response Threads(mail::MailStore& store, Request& req, const accounts::Session& 
                    {"latest", t.latest_micros / 1000},
                    {"messages", t.messages}});
   }
-  return MailJson(200, {{"threads", out}, {"total", threads.size()}});
+  return MailJson(200, {{"threads", out}, {"total", threads->size()}});
 }
 
 }  // namespace

@@ -4,10 +4,14 @@
 #include <unordered_map>
 
 #include "absl/strings/ascii.h"
+#include "mail/mail_store.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
 namespace {
+
+// The most cells one store listing returns (kvs/server/request_checks.h).
+constexpr int kFolderPage = 1000;
 
 // Linking deeper than this counts as a loop: it bounds the work a hostile References
 // chain can cause (each link walks up the tree once).
@@ -302,6 +306,27 @@ std::string BaseSubject(std::string_view subject, bool* reply) {
 
 std::vector<Thread> BuildThreads(const std::vector<ThreadInput>& messages) {
   return Threader(messages).Run();
+}
+
+absl::StatusOr<std::vector<Thread>> FolderThreads(MailStore& store, std::string_view user,
+                                                  std::string_view folder) {
+  std::vector<ThreadInput> inputs;
+  std::string cursor;
+  do {
+    auto page = store.List(user, folder, cursor, kFolderPage);
+    if (!page.ok()) return page.status();
+    for (pb::MessageMeta& m : page->messages) {
+      inputs.push_back({std::move(*m.mutable_id()),
+                        std::move(*m.mutable_message_id()),
+                        {std::make_move_iterator(m.mutable_references()->begin()),
+                         std::make_move_iterator(m.mutable_references()->end())},
+                        std::move(*m.mutable_subject()),
+                        m.received_micros(),
+                        !m.seen()});
+    }
+    cursor = std::move(page->next_cursor);
+  } while (!cursor.empty());
+  return BuildThreads(inputs);
 }
 
 }  // namespace penncloud::mail

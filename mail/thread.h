@@ -10,9 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "mail/mime.h"
 
 namespace penncloud::mail {
+
+class MailStore;
 
 // A message's ids as threading reads them (without angle brackets): its Message-ID, and
 // References then In-Reply-To, oldest ancestor first, at most kMaxThreadReferences (the
@@ -43,5 +46,10 @@ struct Thread {
 
 // The threads of `messages`, most recently active first. Every message is in exactly one.
 std::vector<Thread> BuildThreads(const std::vector<ThreadInput>& messages);
+
+// The threads of a folder's messages (the conversation listing the API serves): its entries
+// read in pages of the store's largest listing.
+absl::StatusOr<std::vector<Thread>> FolderThreads(MailStore& store, std::string_view user,
+                                                  std::string_view folder);
 
 }  // namespace penncloud::mail

@@ -7,6 +7,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kvs/client/memory_client.h"
+#include "mail/mail_store.h"
 #include "mail/text.h"
 
 namespace penncloud::mail {
@@ -180,6 +182,34 @@ TEST(Thread, DeepChainsStayBounded) {
   size_t total = 0;
   for (const Thread& t : threads) total += t.messages.size();
   EXPECT_EQ(total, 5000u);
+}
+
+// A folder larger than one listing page (1,000 entries) is threaded whole, across pages,
+// with the entries' threading fields: a reply and its original in one thread, the reply
+// read and the original not.
+TEST(Thread, AFolderIsThreadedAcrossListingPages) {
+  kvs::MemoryClient kvs;
+  MailStore store(kvs);
+  constexpr int kConversations = 1200;
+  for (int i = 0; i < kConversations; ++i) {
+    const std::string original =
+        Cat("Message-ID: <m", i, "@x>\r\nSubject: topic ", i, "\r\nFrom: a@x\r\n\r\nbody\r\n");
+    ASSERT_TRUE(store.Add("alice", kInbox, original, false).ok());
+    const std::string reply = Cat("Message-ID: <r", i, "@x>\r\nIn-Reply-To: <m", i,
+                                  ">\r\nSubject: Re: topic ", i, "\r\nFrom: b@x\r\n\r\nok\r\n");
+    ASSERT_TRUE(store.Add("alice", kInbox, reply, true).ok());
+  }
+  auto threads = FolderThreads(store, "alice", kInbox);
+  ASSERT_TRUE(threads.ok()) << threads.status();
+  ASSERT_EQ(threads->size(), static_cast<size_t>(kConversations));
+  size_t messages = 0;
+  for (const Thread& t : *threads) {
+    EXPECT_EQ(t.messages.size(), 2u) << t.subject;
+    EXPECT_EQ(t.unread, 1) << t.subject;
+    EXPECT_EQ(t.subject.rfind("topic ", 0), 0u) << t.subject;  // the original's
+    messages += t.messages.size();
+  }
+  EXPECT_EQ(messages, 2u * kConversations);
 }
 
 }  // namespace
