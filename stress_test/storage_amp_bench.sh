@@ -16,7 +16,9 @@
 #   --port_base replicas listen on P+1..P+3 (default 27420)
 #   --keep      leave the data directories (printed) instead of removing them
 # Output: one line per replica (WAL, SST, blob and other bytes), the disk peak seen while
-# writing, each replica's peak RSS, and "RESULT user_bytes=U disk_bytes=D ratio=R".
+# writing, each replica's peak RSS, "WRITTEN written_bytes=W per_user_byte=X" (what the three
+# replicas wrote to disk in all, /proc/PID/io write_bytes) and
+# "RESULT user_bytes=U disk_bytes=D ratio=R".
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/release/bin; SIZE=$((1 << 30)); REWRITES=1; PORT_BASE=27420; KEEP=0
@@ -126,4 +128,15 @@ for p in "${PIDS[@]}"; do
   hwm="$hwm $(awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$p/status")"
 done
 echo "peak RSS (VmHWM) of replicas 1-3:$hwm MiB"
+# Bytes each replica sent to the disk over its life (write-ahead log, tables, blob files,
+# compaction rewrites), from the kernel's I/O accounting: write_bytes less
+# cancelled_write_bytes, the dirty pages of files deleted or truncated before writeback.
+written=0; per=""
+for p in "${PIDS[@]}"; do
+  w=$(awk '/^write_bytes/ {w = $2} /^cancelled_write_bytes/ {c = $2} END {printf "%.0f\n", w - c}' \
+    "/proc/$p/io")
+  written=$((written + w)); per="$per $w"
+done
+echo "bytes written to disk by replicas 1-3:$per"
+echo "WRITTEN written_bytes=$written per_user_byte=$(echo "scale=3; $written / $USER_BYTES" | bc)"
 echo "RESULT user_bytes=$USER_BYTES disk_bytes=$total ratio=$(echo "scale=3; $total / $USER_BYTES" | bc)"

@@ -25,14 +25,19 @@ void Replica::MaybeCompact() {
   const std::optional<uint64_t> due = compaction_.Due();
   if (!due) return;
   const uint64_t slot = *due;
+  // Applies skip the write-ahead log: the state machine is only a snapshot once a flush has
+  // put it on disk. The flush runs in the background; a later sweep compacts.
+  if (store_->DurableAppliedSlot() < slot) {
+    if (absl::Status s = store_->StartStateFlush(); !s.ok()) Fatal("kvs.flush_failed", s);
+    return;
+  }
   const uint64_t log_bytes = compaction_.applied_bytes();
   absl::StatusOr<paxos::SnapshotMeta> meta = node_->Compact(slot);
   if (!meta.ok()) {
     PC_LOG(kWarn, "kvs.compact_refused")("slot", slot)("error", meta.status().ToString());
     return;
   }
-  // The state machine is the snapshot (it lives in the same store); persisting the meta
-  // with sync also makes every earlier unsynced apply durable.
+  // The state machine is the snapshot (it lives in the same store, durable through `slot`).
   absl::Status s = store_->PutMeta(kSnapshotMeta, meta->SerializeAsString(), /*sync=*/true);
   if (s.ok()) s = store_->CompactLog(meta->slot());
   if (!s.ok()) Fatal("kvs.compact_failed", s);

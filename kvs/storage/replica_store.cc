@@ -69,6 +69,9 @@ absl::StatusOr<std::unique_ptr<ReplicaStore>> ReplicaStore::Open(const std::stri
   options.listeners.push_back(std::make_shared<CorruptionListener>());
   options.max_background_jobs = 2;
   options.max_total_wal_size = kMaxWalBytes;
+  // Applies skip the write-ahead log, so a flush must never write one state family without
+  // the others: the cells, the applied slot and the session records on disk stay one cut.
+  options.atomic_flush = true;
   const rocksdb::ColumnFamilyOptions rewritten = RewrittenKeysFamilyOptions();
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, SmallFamilyOptions()},
@@ -229,11 +232,51 @@ absl::Status ReplicaStore::Scrub(absl::FunctionRef<bool(size_t bytes)> keep_goin
 }
 
 absl::Status ReplicaStore::CompactLog(uint64_t through) {
+  if (const uint64_t durable = DurableAppliedSlot(); through > durable) {
+    return absl::FailedPreconditionError(absl::StrCat("kvs store: log compaction through slot ",
+                                                      through, " is past the durable applied slot ",
+                                                      durable));
+  }
   rocksdb::WriteBatch batch;
   batch.DeleteRange(log_, SlotKey(0), SlotKey(through + 1));
   absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "compact log");
   if (s.ok()) reclaimer_->Reclaim(through);
   return s;
+}
+
+uint64_t ReplicaStore::DurableAppliedSlot() const {
+  // Once an apply has skipped the write-ahead log, a persisted-tier read skips the
+  // memtables: it answers from the tables flushes recorded in the MANIFEST. Before, the
+  // memtables hold only logged writes, and the applied slot only from a synced install.
+  rocksdb::ReadOptions persisted;
+  persisted.read_tier = rocksdb::kPersistedTier;
+  std::string applied;
+  rocksdb::Status s = db_->Get(persisted, meta_, kApplied, &applied);
+  if (s.ok()) return DecodeSlotKey(applied);
+  // Damage reads as nothing durable (no compaction); FromRocks tells the sink about it.
+  if (!s.IsNotFound()) FromRocks(s, "read durable applied slot").IgnoreError();
+  return 0;
+}
+
+absl::Status ReplicaStore::StartStateFlush() {
+  const uint64_t durable = DurableAppliedSlot();
+  const uint64_t applied = applied_.load();
+  // One flush at a time: the last one asked for has not reached the disk yet.
+  if (flush_asked_ > durable || applied <= durable) return absl::OkStatus();
+  absl::Status s = FlushAll(/*wait=*/false);
+  if (s.ok()) flush_asked_ = applied;
+  return s;
+}
+
+absl::Status ReplicaStore::FlushAll(bool wait) {
+  rocksdb::FlushOptions options;
+  options.wait = wait;
+  // Waiting out a write stall here would block the caller as long as the flush itself.
+  options.allow_write_stall = true;
+  // Every family, as RocksDB's own flushes take every family with unflushed writes: a
+  // manual flush of fewer, beside one of those, leaves RocksDB 7.8 one flush job whose
+  // families carry different flush reasons, which it asserts against (and aborts on).
+  return FromRocks(db_->Flush(options, handles_), "flush");
 }
 
 uint64_t ReplicaStore::LogBytes() const {
@@ -351,7 +394,11 @@ absl::StatusOr<std::vector<ApplyOutcome>> ReplicaStore::ApplySlot(
       machine_.ApplySlot(commands, store, hooks, &migrated);
   if (!outcomes.ok()) return outcomes.status();
   if (decided && !migrated) decided(*outcomes);
-  absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()), "apply");
+  // The synced log entry is this slot's durable copy; the atomic flush writes the cells
+  // (header comment).
+  rocksdb::WriteOptions unlogged;
+  unlogged.disableWAL = true;
+  absl::Status s = FromRocks(db_->Write(unlogged, batch.GetWriteBatch()), "apply");
   if (!s.ok()) return s;
   session_records_ = machine_.SessionRecords();
   // Only now may FetchRange see a FREEZE: its snapshot must hold every earlier write.
@@ -542,8 +589,16 @@ absl::Status ReplicaStore::InstallSnapshot(const std::string& download_dir,
   WriteApplied(&finish, state.slot()).IgnoreError();
   finish.Put(meta_, meta_key, meta_value);
   finish.Delete(meta_, kInstalling);
+  // Written with the write-ahead log and synced, like the ingested files: the installed
+  // state is durable at once, and the log below it may go.
   absl::Status s = FromRocks(db_->Write(synced, &finish), "install snapshot");
-  if (s.ok()) applied_ = state.slot();
+  if (s.ok()) {
+    applied_ = state.slot();
+    flush_asked_ = 0;
+    // Already durable; flushed too so that DurableAppliedSlot, which reads the tables,
+    // says so rather than the old state's slot.
+    s = FlushAll(/*wait=*/true);
+  }
   if (absl::Status loaded = LoadMachine(); s.ok()) s = loaded;
   if (s.ok()) RemoveTree(download_dir).IgnoreError();  // only space: the install is done
   return s;

@@ -17,9 +17,14 @@
 // is refused, never read.
 //
 // The log and hard state are written with sync (fsync of RocksDB's write-ahead log), one
-// write per batch of changes (group commit); state machine applies are written without
-// sync, atomically with the applied slot and the session record, because the synced log
-// already holds them: a later synced write (or a replay of the log) makes them durable.
+// write per batch of changes (group commit). State machine applies skip the write-ahead
+// log: the synced log entry is the value's durable copy, and the applied cells reach disk
+// once, when their memtable is flushed. Flushes are atomic across families (RocksDB's
+// atomic_flush), so the cells, the applied slot and the session records on disk are always
+// one point-in-time cut: after a crash the store opens at some earlier applied slot with
+// exactly that slot's state, and the replica replays the log above it. The log may
+// therefore only be compacted up to the applied slot a flush has made durable
+// (DurableAppliedSlot; docs/kvs.md "Applies without the write-ahead log").
 // RocksDB's write-ahead log checksums every record and on open drops an incomplete last
 // record (the unsynced suffix a crash cut short); a whole record that fails its checksum,
 // like a damaged SST block on any read, is corruption: DATA_LOSS, reported to disk.h's
@@ -91,7 +96,9 @@ class ReplicaStore {
   // First and last slot present in the log; {0, 0} when empty.
   std::pair<uint64_t, uint64_t> LogBounds() const;
   // Drops entries with slot <= through (they are covered by the state machine); their disk
-  // space comes back in the background (log_reclaimer.h).
+  // space comes back in the background (log_reclaimer.h). FAILED_PRECONDITION when `through`
+  // is above DurableAppliedSlot(): a crash would then reopen the state machine below
+  // entries that are gone.
   absl::Status CompactLog(uint64_t through);
   // Reads every record of every family, SST blocks and blob files alike, with checksums
   // checked and without filling the block cache: damage no request has read yet is found
@@ -113,6 +120,14 @@ class ReplicaStore {
 
   // ---- State machine (kvs/machine/state_machine.h holds the rules).
   uint64_t AppliedSlot() const { return applied_.load(); }
+  // The applied slot a crash cannot take the store below: the one in flushed tables.
+  // Applies skip the write-ahead log, so AppliedSlot() runs ahead of it until a flush.
+  uint64_t DurableAppliedSlot() const;
+  // Starts an atomic flush of every family without waiting for it (a flush of many
+  // megabytes must not stall the replica's loop); DurableAppliedSlot() reaches the slot
+  // applied now once it has finished. Nothing to do while one is under way. Apply thread
+  // only.
+  absl::Status StartStateFlush();
   // Applies the commands of one slot in order (each at most once per session sequence)
   // and records `slot` as applied, all in one atomic write. No commands: only the latter.
   // `decided`, if set, gets the outcomes once they are known, before that write (after it
@@ -180,6 +195,7 @@ class ReplicaStore {
  private:
   ReplicaStore() = default;
   absl::Status WriteApplied(rocksdb::WriteBatch* batch, uint64_t slot);
+  absl::Status FlushAll(bool wait);
   // The machine's state from the meta family and the session count, at open and after a
   // snapshot install.
   absl::Status LoadMachine();
@@ -201,6 +217,7 @@ class ReplicaStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<LogReclaimer> reclaimer_;   // reset before the handles and the db go
   std::atomic<uint64_t> applied_{0};          // only the apply thread writes it
+  uint64_t flush_asked_ = 0;                  // applied slot at the last StartStateFlush
   SessionCache session_cache_;                // apply thread only
   machine::StateMachine machine_{nullptr};    // apply thread only
   std::atomic<uint64_t> session_records_{0};  // machine_'s count, for other threads

@@ -2,11 +2,13 @@
 // removed with everything in it after the test.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -30,6 +32,16 @@ inline pb::Command PutCommand(const std::string& row, const std::string& value) 
   c.set_column("c");
   c.set_value(value);
   return c;
+}
+
+// Flushes the state machine as a replica's compaction does, and waits until the flush has
+// made every apply so far durable; false if it failed or took over ten seconds.
+inline bool WaitStateFlushed(ReplicaStore& store) {
+  if (!store.StartStateFlush().ok()) return false;
+  for (int i = 0; i < 2000 && store.DurableAppliedSlot() < store.AppliedSlot(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return store.DurableAppliedSlot() == store.AppliedSlot();
 }
 
 class StoreTest : public ::testing::Test {

@@ -1,6 +1,7 @@
 // Bounded recovery: with large values the log is compacted by its size long before the
 // slot count (--snapshot_log_bytes), so what a restart replays stays small.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -133,6 +134,103 @@ TEST(KvsRecoveryTest, LargeValuesCompactTheLogByBytesAndRestartsReplayLittle) {
     auto got = (*client)->Get("big", absl::StrCat("c", i));
     ASSERT_TRUE(got.ok()) << i << ": " << got.status();
     EXPECT_TRUE(*got == value(i)) << "value " << i << " differs after the restart";
+  }
+}
+
+// Applies skip RocksDB's write-ahead log: a replica killed with -9 reopens at the applied
+// slot its last flush put on disk and replays its log from there. Under writes, with the
+// log compacted every few slots (each compaction waits for a flush), replicas are killed
+// one at a time and then all at once: every acknowledged write must be there afterwards,
+// and a counter moved by a chain of CPuts, each only valid on the state the one before
+// left, must read the same at successive leaders.
+TEST(KvsRecoveryTest, KilledReplicasReplayFromTheirFlushedStateAndLoseNoAcknowledgedWrite) {
+  constexpr size_t kValue = 16 << 10;
+  KvsGroupOptions options;
+  options.extra_flags = {"--snapshot_interval=10000", "--snapshot_log_bytes=131072"};
+  auto group = KvsGroup::Start(options);
+  ASSERT_TRUE(group.ok()) << group.status();
+  auto client = kvs::Connect((*group)->spec());
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto value = [](int i) { return std::string(kValue, static_cast<char>('a' + i % 26)); };
+  ASSERT_TRUE((*client)->Put("counter", "v", "0").ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};  // cells 0..written-1 are acknowledged
+  int counter = 0;              // the counter's value as the chain's acknowledgements say
+  std::thread writer([&] {
+    bool unknown = false;  // the last CPut failed: it may or may not have applied
+    for (int i = 0; !stop.load(); ++i) {
+      while (!stop.load() && !(*client)->Put("cells", absl::StrCat("c", i), value(i)).ok()) {
+        std::this_thread::sleep_for(milliseconds(20));
+      }
+      if (stop.load()) break;
+      written = i + 1;
+      const std::string expected = absl::StrCat(counter);
+      auto moved = (*client)->CPut("counter", "v", expected, absl::StrCat(counter + 1));
+      if (!moved.ok()) {
+        unknown = true;
+        continue;
+      }
+      if (*moved) {
+        ++counter;
+        unknown = false;
+        continue;
+      }
+      // Refused: only an earlier CPut whose answer was lost may have moved the counter.
+      auto now = (*client)->Get("counter", "v");
+      ASSERT_TRUE(unknown && now.ok() && *now == absl::StrCat(counter + 1))
+          << "the counter left " << counter << " without an acknowledged CPut";
+      ++counter;
+      unknown = false;
+    }
+  });
+  auto wait_writes = [&](int more) {
+    const int until = written.load() + more;
+    for (int tries = 0; tries < 600 && written.load() < until; ++tries) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return written.load() >= until;
+  };
+  ASSERT_TRUE(wait_writes(40));
+  for (int round = 0; round < 2; ++round) {
+    // A follower, then the leader, each killed while the writes go on.
+    auto leader = (*group)->Leader();
+    ASSERT_TRUE(leader.ok()) << leader.status();
+    const int victim = round == 0 ? (*leader + 1) % 3 : *leader;
+    (*group)->Kill(victim);
+    ASSERT_TRUE(wait_writes(20)) << "round " << round;
+    ASSERT_TRUE((*group)->Restart(victim).ok()) << "round " << round;
+    ASSERT_TRUE(wait_writes(40)) << "round " << round;
+  }
+  for (int i = 0; i < 3; ++i) (*group)->Kill(i);
+  stop = true;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*group)->Restart(i).ok());
+  writer.join();
+  ASSERT_TRUE(WaitCaughtUp(**group, std::chrono::seconds(30)).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_GT(LastLogged(**group, i, "kvs.compacted", "through"), 0) << "replica " << i;
+  }
+  const int cells = written.load();
+  int previous = -1;
+  ASSERT_GT(cells, 100);
+  // Successive leaders, each reading what the group acknowledged: the one found first,
+  // then each one elected while the last was down.
+  for (int turn = 0; turn < 3; ++turn) {
+    auto leader = (*group)->Leader();
+    ASSERT_TRUE(leader.ok()) << leader.status();
+    if (turn > 0) {
+      ASSERT_TRUE((*group)->Restart(previous).ok());
+    }
+    auto now = (*client)->Get("counter", "v");
+    ASSERT_TRUE(now.ok()) << now.status();
+    EXPECT_TRUE(*now == absl::StrCat(counter) || *now == absl::StrCat(counter + 1))
+        << "leader " << *leader << " reads " << *now << ", the chain acknowledged " << counter;
+    for (int i = 0; i < cells; ++i) {
+      auto got = (*client)->Get("cells", absl::StrCat("c", i));
+      ASSERT_TRUE(got.ok()) << i << ": " << got.status();
+      ASSERT_TRUE(*got == value(i)) << "leader " << *leader << " lost acknowledged cell " << i;
+    }
+    (*group)->Kill(*leader);
+    previous = *leader;
   }
 }
 
