@@ -133,6 +133,7 @@ void DownstreamSession::OnHeader() {
   const std::string path =
       penncloud::http::PercentDecode(target.substr(0, target.find('?')), false);
   local_ = IsConsolePath(path);
+  kind_ = local_ ? Kind::kConsole : Kind::kProxied;
 
   if (over_connection_cap_) {
     client_keep_alive_ = false;
@@ -150,6 +151,11 @@ void DownstreamSession::OnHeader() {
         penncloud::http::ErrorResponse(429, "too many attempts from your address; try again later");
     res.headers.Set("Retry-After", std::to_string(*wait));
     return WriteLocal(std::move(res));
+  }
+
+  if (!local_ && header_parser_->is_done() && shared_->options.edge != nullptr &&
+      (method_ == http::verb::get || method_ == http::verb::head) && ServeEdgeFile(target)) {
+    return;
   }
 
   boost::optional<uint64_t> length = header_parser_->content_length();
@@ -239,6 +245,21 @@ void DownstreamSession::ServeLocal() {
   if (!queued) ReplyError(503, "coordinator busy");
 }
 
+bool DownstreamSession::ServeEdgeFile(std::string_view target) {
+  penncloud::http::Request req;
+  req.method = method_string_;
+  req.target = std::string(target);
+  req.remote = peer_;
+  penncloud::http::ParseTarget(req);
+  // Files are read once and kept in memory (http/static_files.h): no blocking here after
+  // the first request for each.
+  penncloud::http::Response res = shared_->options.edge->Dispatch(req);
+  if (res.status == 404 || res.status == 405) return false;
+  kind_ = Kind::kStatic;
+  WriteLocal(std::move(res));
+  return true;
+}
+
 void DownstreamSession::WriteLocal(penncloud::http::Response res) {
   if (closed_) return;
   auto msg = std::make_shared<http::response<http::string_body>>(
@@ -267,13 +288,17 @@ void DownstreamSession::AfterClientResponse(beast::error_code ec) {
   if (!ec && active_) {
     ProxyMetrics& m = Metrics();
     // A connection's answers mostly share one status: keep that counter at hand.
-    if (!status_cell_ || status_cell_code_ != status_ || status_cell_local_ != local_) {
-      status_cell_ = &m.requests.With({local_ ? "admin" : "proxied", std::to_string(status_)});
+    if (!status_cell_ || status_cell_code_ != status_ || status_cell_kind_ != kind_) {
+      static constexpr const char* kKindLabel[] = {"proxied", "admin", "static"};
+      status_cell_ =
+          &m.requests.With({kKindLabel[static_cast<int>(kind_)], std::to_string(status_)});
       status_cell_code_ = status_;
-      status_cell_local_ = local_;
+      status_cell_kind_ = kind_;
     }
     status_cell_->Inc();
-    (local_ ? m.admin_latency : m.proxied_latency)
+    (kind_ == Kind::kProxied  ? m.proxied_latency
+     : kind_ == Kind::kStatic ? m.static_latency
+                              : m.admin_latency)
         .Observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   }

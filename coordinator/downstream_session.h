@@ -74,6 +74,9 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   void ReadBody();
   ForwardedBy Forwarding() const;
   void ServeLocal();
+  // A page or asset of the web app, answered from the edge's own copy; false when the
+  // edge has no such file (the frontends may still route the path).
+  bool ServeEdgeFile(std::string_view target);
   void WriteLocal(http::Response res);
   void ReplyError(int status, std::string_view message);
   // The answer went out (or failed to): count it, then read the next request or close,
@@ -151,7 +154,10 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   unsigned version_ = 11;
   bool client_keep_alive_ = true;
   bool upstream_keep_alive_ = true;
-  bool local_ = false;
+  // Who answers: a frontend, the console here (local_), or the edge's static files.
+  enum class Kind { kProxied, kConsole, kStatic };
+  Kind kind_ = Kind::kProxied;
+  bool local_ = false;  // kind_ == kConsole
   bool streaming_ = false;
   std::string request_id_;
   TimePoint started_;
@@ -186,7 +192,7 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   bool closed_ = false;
   metrics::CounterCell* status_cell_ = nullptr;  // requests{kind, status} of the last answer
   int status_cell_code_ = 0;
-  bool status_cell_local_ = false;
+  Kind status_cell_kind_ = Kind::kProxied;
   bool over_connection_cap_ = false;          // answered 429, then closed
   bool counts_as_connection_ = false;         // counted in limits until the socket closes
   LimitedKind limited_ = LimitedKind::kNone;  // admitted by the limits, not yet answered

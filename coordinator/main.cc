@@ -23,8 +23,10 @@
 #include "coordinator/grpc_service.h"
 #include "coordinator/https_context.h"
 #include "coordinator/proxy.h"
+#include "frontend/routes.h"
 #include "grpcpp/grpcpp.h"
 #include "http/metrics_server.h"
+#include "http/static_files.h"
 #include "kvs/client/connect.h"
 #include "kvs/client/memory_client.h"
 
@@ -44,6 +46,10 @@ ABSL_FLAG(std::string, run_dir, "",
           "folder of launch records (<name>.json) through which the admin console stops and "
           "starts nodes; empty: no node can be stopped or started");
 ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/admin.html)");
+ABSL_FLAG(std::string, assets_root, penncloud::frontend::kDefaultAssetsRoot,
+          "Bootstrap files served under /assets/ (as the frontends serve them)");
+ABSL_FLAG(bool, serve_static, true,
+          "answer the web app's pages and assets here instead of sending them to a frontend");
 ABSL_FLAG(int, drain_ms, 10000, "on SIGTERM, how long requests in flight may take to finish");
 ABSL_FLAG(int, https_port, 8443, "HTTPS port (the same site over TLS), if --tls_cert is set");
 ABSL_FLAG(std::string, tls_cert, "",
@@ -193,6 +199,12 @@ int main(int argc, char** argv) {
   options.limits.max_connections = absl::GetFlag(FLAGS_max_connections_per_address);
   options.limits.login_failures = absl::GetFlag(FLAGS_login_failures_per_address);
   options.limits.signups_per_hour = absl::GetFlag(FLAGS_signups_per_hour_per_address);
+  http::Router edge;
+  if (absl::GetFlag(FLAGS_serve_static)) {
+    http::RegisterStaticRoutes(edge, frontend::WebAppSite(absl::GetFlag(FLAGS_web_root),
+                                                          absl::GetFlag(FLAGS_assets_root)));
+    options.edge = &edge;
+  }
   coordinator::Proxy proxy(&registry, &local, &pool, options);
   auto port = proxy.Start();
   if (!port.ok()) {

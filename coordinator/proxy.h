@@ -15,6 +15,10 @@
 //   waiting for the upstream timeout.
 // - Keep-alive both ways; idle upstream connections are pooled per frontend.
 // - Paths under /admin and /api/admin/ never leave the coordinator: `local` serves them.
+// - The web app's pages and assets (`edge`, if set) are answered here from files kept in
+//   memory, as a caching reverse proxy would: a page costs no hop to a frontend, and the
+//   pages load while every frontend is down. A path the edge has no file for goes on to a
+//   frontend, whose routes come first there.
 // - Request ids: a client's X-Request-Id (if short and plain) or a fresh one goes to the
 //   frontend and back to the client, so one id names the request in every tier's logs.
 // - HTTPS: with `tls` set, a second listener on `https_port` serves the same site over TLS;
@@ -62,6 +66,9 @@ struct ProxyOptions {
   std::string public_host = {};    // the redirects' host; empty: the request's Host
   int hsts_max_age_s = 31536000;   // Strict-Transport-Security on HTTPS answers
   ClientLimitOptions limits = {};
+  // Static pages and assets served at the edge (GET and HEAD without a body); nullptr
+  // sends everything but the console to the frontends.
+  const http::Router* edge = nullptr;
 };
 
 class Proxy {

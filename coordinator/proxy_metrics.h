@@ -1,6 +1,6 @@
 // The proxy's metrics on /metrics: requests through :8000 by kind ("proxied" to a
-// frontend, "admin" served here) and status, latency, failures and abandoned exchanges.
-// The per-route view is each frontend's own.
+// frontend, "admin" and "static" served here) and status, latency, failures and abandoned
+// exchanges. The per-route view is each frontend's own.
 #pragma once
 
 #include "common/metrics.h"
@@ -17,6 +17,7 @@ struct ProxyMetrics {
   // Looked up once: finding a child builds a label vector and takes the family's lock.
   metrics::HistogramCell& proxied_latency = latency.With({"proxied"});
   metrics::HistogramCell& admin_latency = latency.With({"admin"});
+  metrics::HistogramCell& static_latency = latency.With({"static"});
   metrics::CounterFamily& upstream_failures = metrics::Default().Counter(
       "coordinator_upstream_failures_total", "failed exchanges with a frontend (retried or 502)");
   metrics::GaugeFamily& in_flight = metrics::Default().Gauge("coordinator_http_in_flight_requests",

@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "frontend/api_context.h"
 #include "gtest/gtest.h"
 #include "http/server.h"
+#include "http/static_files.h"
 #include "tests/support/fault_proxy.h"
 
 namespace penncloud::coordinator {
@@ -450,6 +452,51 @@ class ProxyShortTimeoutsTest : public ProxyTest {
     return {.port = 0, .idle_timeout_s = 1, .upstream_timeout_s = 1};
   }
 };
+
+// A coordinator that answers the web app's files itself (--serve_static).
+class ProxyEdgeTest : public ProxyTest {
+ protected:
+  ProxyOptions Options() override {
+    web_ = ::testing::TempDir() + "/penncloud-edge-web";
+    std::filesystem::create_directories(web_ + "/static");
+    std::ofstream(web_ + "/index.html") << "<p>home</p>";
+    std::ofstream(web_ + "/mail.html") << "<p>mail</p>";
+    std::ofstream(web_ + "/static/app.js") << "app();";
+    http::RegisterStaticRoutes(edge_,
+                               {.pages_root = web_,
+                                .hidden_pages = {"admin"},
+                                .folders = {{.prefix = "/static", .root = web_ + "/static"}}});
+    return {.port = 0, .edge = &edge_};
+  }
+  std::string web_;
+  http::Router edge_;
+};
+
+// Pages load while every frontend is down, with the pages' security headers.
+TEST_F(ProxyEdgeTest, PagesAndAssetsAreServedWithNoFrontendUp) {
+  EXPECT_EQ(Shell("curl -sS -w ' %{http_code}' " + Url("/")), "<p>home</p> 200");
+  EXPECT_EQ(Shell("curl -sS -w ' %{http_code}' " + Url("/mail")), "<p>mail</p> 200");
+  EXPECT_EQ(Shell("curl -sS -w ' %{http_code}' " + Url("/static/app.js")), "app(); 200");
+  std::string head = Shell("curl -sS -I " + Url("/mail"));
+  EXPECT_NE(head.find("Content-Security-Policy: default-src 'self'"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Request-Id: "), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Length: 11"), std::string::npos) << head;
+  // Nothing else is answered here: with no frontend up, the rest is 503.
+  EXPECT_EQ(Shell("curl -sS -o /dev/null -w '%{http_code}' " + Url("/hello")), "503");
+}
+
+// A path with no file at the edge, or a request that is not a plain GET or HEAD, goes to a
+// frontend, whose routes come before its static files.
+TEST_F(ProxyEdgeTest, EverythingButTheEdgesFilesGoesToAFrontend) {
+  Announce(0);
+  EXPECT_EQ(Shell("curl -sS -H 'X-Request-Id: r1' " + Url("/hello")), "hello id");
+  EXPECT_EQ(Shell("curl -sS -w ' %{http_code}' --data-binary x " + Url("/json")),
+            R"({"bytes":1} 200)");
+  EXPECT_EQ(Shell("curl -sS -o /dev/null -w '%{http_code}' -X POST " + Url("/mail")), "404");
+  // The console page is never the edge's, whatever its files.
+  std::ofstream(web_ + "/admin.html") << "<p>stale console</p>";
+  EXPECT_EQ(Shell("curl -sS -w ' %{http_code}' " + Url("/admin")), R"({"error":"not found"} 404)");
+}
 
 // Heartbeats for a fake frontend for as long as the object lives.
 class BeatWhileAlive {

@@ -34,7 +34,7 @@ ABSL_FLAG(std::string, coordinator, "127.0.0.1:8100",
           "coordinator gRPC addresses (host:port), comma-separated: heartbeats go to each "
           "(empty: none)");
 ABSL_FLAG(std::string, web_root, PENNCLOUD_WEB_ROOT, "folder of the web app (web/)");
-ABSL_FLAG(std::string, assets_root, "/usr/share/javascript/bootstrap5",
+ABSL_FLAG(std::string, assets_root, penncloud::frontend::kDefaultAssetsRoot,
           "Bootstrap files served under /assets/");
 ABSL_FLAG(std::string, mail_domain, "penncloud.local", "mail domain of local users");
 ABSL_FLAG(int, io_threads, 0, "I/O threads (0: one per core)");

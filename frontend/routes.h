@@ -14,6 +14,8 @@ namespace penncloud::frontend {
 // Bootstrap under /assets/ from `assets_root`, Debian's bootstrap-icons under /icons/; the
 // console page is the coordinator's.
 http::StaticSite WebAppSite(const std::string& web_root, const std::string& assets_root);
+// Debian's libjs-bootstrap5.
+inline constexpr char kDefaultAssetsRoot[] = "/usr/share/javascript/bootstrap5";
 
 // `ctx` must outlive `router`: handlers keep a reference to it.
 void BuildRoutes(Router& router, const ApiContext& ctx, const http::StaticSite& site);

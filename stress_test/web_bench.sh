@@ -2,11 +2,12 @@
 # Web tier benchmark, side by side in one run on this machine:
 #   1. nginx (Debian) serving web/login.html       wrk -t2 -c256, alone, before PennCloud starts
 #   2. one frontend directly, GET /login            (the same file)
-#   3. the coordinator :8000, GET /login            (proxy -> frontend)
+#   3. the coordinator :8000, GET /login            (the page from the coordinator's own copy)
+#   3b. a second coordinator with --serve_static=false, GET /login (proxy -> frontend)
 #   4. authenticated GET /api/me through :8000 at 256 connections (session checked in the
 #      real 3-replica KVS on every request)
 #   5. nginx with TLS (1.2/1.3, the same EC P-256 certificate) serving web/login.html, also alone
-#   6. the coordinator's HTTPS listener, GET /login (TLS -> proxy -> frontend)
+#   6. the coordinator's HTTPS listener, GET /login (TLS, the coordinator's copy)
 #   wrk keeps its connections alive, so 5 and 6 measure TLS records, not handshakes.
 # Usage: stress_test/web_bench.sh [build_dir] [seconds]   (default build/release, 15 s)
 # Output: a summary on stdout and raw wrk output in stress_test/results/web-<time>/.
@@ -102,6 +103,7 @@ for i in 1 2 3; do
   pids+=($!)
 done
 http_port=$(free_port); grpc_port=$(free_port); fe_port=$(free_port); https_port=$(free_port)
+proxied_port=$(free_port); proxied_grpc_port=$(free_port)
 issue coordinator coordinator/coordinator
 issue frontend service/frontend/frontend
 "$bin/coordinator" --http_port=$http_port --grpc_port=$grpc_port --kvs="$spec" \
@@ -109,10 +111,15 @@ issue frontend service/frontend/frontend
   --https_port=$https_port --tls_cert="$work/tls/https.crt" --tls_key="$work/tls/https.key" \
   --max_connections_per_address=0 >"$work/coord.log" 2>&1 &  # wrk: one address, 256 conns
 pids+=($!)
-"$bin/frontend" --port=$fe_port --kvs="$spec" --coordinator=127.0.0.1:$grpc_port \
+"$bin/coordinator" --http_port=$proxied_port --grpc_port=$proxied_grpc_port --kvs="$spec" \
+  --node_name=coordinator --tls_dir="$work/tls" --serve_static=false \
+  --max_connections_per_address=0 >"$work/coord-proxied.log" 2>&1 &
+pids+=($!)
+"$bin/frontend" --port=$fe_port --kvs="$spec" \
+  --coordinator=127.0.0.1:$grpc_port,127.0.0.1:$proxied_grpc_port \
   --node_name=frontend --tls_dir="$work/tls" --web_root="$root/web" >"$work/fe.log" 2>&1 &
 pids+=($!)
-wait_port "$http_port"; wait_port "$fe_port"
+wait_port "$http_port"; wait_port "$proxied_port"; wait_port "$fe_port"
 for _ in $(seq 1 300); do
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$http_port/api/login" \
     -d '{"username":"nobody","password":"nobody-nobody"}' || true)
@@ -128,11 +135,13 @@ token=$(awk '$6=="pc_session"{print $7}' "$work/jar")
 
 run frontend_static "http://127.0.0.1:$fe_port/login"
 run coordinator_static "http://127.0.0.1:$http_port/login"
+run coordinator_static_proxied "http://127.0.0.1:$proxied_port/login"
 run coordinator_api_me "http://127.0.0.1:$http_port/api/me" -H "Cookie: pc_session=$token"
 run coordinator_static_tls "https://127.0.0.1:$https_port/login"
 rate() { awk '/Requests\/sec/{print $2}' "$out/$1.txt"; }
 awk -v a="$(rate coordinator_static)" -v b="$(rate nginx_static)" \
   -v c="$(rate coordinator_static_tls)" -v d="$(rate nginx_static_tls)" \
-  'BEGIN { printf "coordinator/nginx: static %.2fx, static over TLS %.2fx\n", a / b, c / d }' |
+  -v e="$(rate coordinator_static_proxied)" \
+  'BEGIN { printf "coordinator/nginx: static %.2fx (proxied to the frontend %.2fx), static over TLS %.2fx\n", a / b, e / b, c / d }' |
   tee -a "$out/summary.txt"
 echo "raw output: $out"
