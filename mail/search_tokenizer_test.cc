@@ -4,6 +4,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "unicode/normalizer2.h"
+#include "unicode/unistr.h"
 
 namespace penncloud::mail {
 namespace {
@@ -24,6 +26,23 @@ TEST(SearchTokenizer, FoldsBeyondAscii) {
   EXPECT_THAT(Words("\xc3\x89t\xc3\xa9", 10), ElementsAre("\xc3\xa9t\xc3\xa9"));       // Été
   EXPECT_THAT(Words("\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91", 10),                   // ΣΟΦΙΑ
               ElementsAre("\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1"));
+}
+
+// ASCII words skip ICU's normalizer: its NFKC case folding of each ASCII character must be
+// the character's lower case, or the shortcut would index words a query never finds.
+TEST(SearchTokenizer, AsciiFoldingIsIcusNfkcCaseFolding) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* folder = icu::Normalizer2::getNFKCCasefoldInstance(status);
+  ASSERT_TRUE(U_SUCCESS(status));
+  for (char16_t c = 1; c < 0x80; ++c) {
+    icu::UnicodeString folded = folder->normalize(icu::UnicodeString(c), status);
+    ASSERT_TRUE(U_SUCCESS(status));
+    const char16_t lower = c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+    EXPECT_EQ(folded, icu::UnicodeString(lower)) << "U+" << static_cast<int>(c);
+  }
+  // Words mixing ASCII and other letters still go through ICU whole.
+  EXPECT_THAT(Words("CAFE\xcc\x81 Cafe\xcc\x81s MASSE", 10),
+              ElementsAre("caf\xc3\xa9", "caf\xc3\xa9s", "masse"));
 }
 
 TEST(SearchTokenizer, SplitsScriptsWithoutSpaces) {
