@@ -9,12 +9,16 @@
 // and, with --compare_frontend, against another build's frontend, alternated round by round
 // (A B A B) on the same store.
 //   drive_search_bench --files=100000 --compare_frontend=build/old/bin/frontend
+// With --state_dir the filled store is kept there, and a later run with --fill=false searches
+// it again (a quiet run then needs no fill of a quarter of an hour first).
 // Prints one JSON object. Bounded: --fill_seconds for the fill, --queries per kind and round.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <thread>
@@ -43,6 +47,11 @@ ABSL_FLAG(int, queries, 200, "timed searches of each kind, per frontend and roun
 ABSL_FLAG(int, rounds, 2, "rounds of searches; each round asks every frontend in turn");
 ABSL_FLAG(std::string, compare_frontend, "",
           "another build's frontend binary, searched in turn with this build's (A B A B)");
+ABSL_FLAG(std::string, state_dir, "",
+          "keep the store's replicas here (and what the fill made, in drive.json) instead of in "
+          "a temporary folder");
+ABSL_FLAG(bool, fill, true,
+          "fill the drive; false searches the drive a run with the same --state_dir filled");
 
 namespace {
 
@@ -251,39 +260,18 @@ absl::StatusOr<double> SearchRound(SearchFrontend& fe, const std::vector<Kind>& 
   return worst_p99;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+// Signs the bench user up and fills its drive; returns the fill's figures (its "files" are
+// the files written whole).
+absl::StatusOr<nlohmann::json> Fill(DriveCluster& cluster, int files, int threads) {
   using namespace penncloud;
-  const int files = std::clamp(absl::GetFlag(FLAGS_files), 1, 1'000'000);
-  const int threads = std::clamp(absl::GetFlag(FLAGS_fill_threads), 1, 512);
-  const int queries = std::clamp(absl::GetFlag(FLAGS_queries), 1, 10000);
-  const int rounds = std::clamp(absl::GetFlag(FLAGS_rounds), 1, 100);
-  testing::TestPki::Shared();  // this process's own certificate for the store
-
-  auto cluster = DriveCluster::Start();
-  if (!cluster.ok()) {
-    std::fprintf(stderr, "cluster: %s\n", cluster.status().ToString().c_str());
-    return 1;
-  }
-  if (auto csrf = (*cluster)->SignUp(kUser); !csrf.ok()) {
-    std::fprintf(stderr, "%s\n", csrf.status().ToString().c_str());
-    return 1;
-  }
-  auto store = kvs::Connect((*cluster)->kvs_spec());
-  if (!store.ok()) {
-    std::fprintf(stderr, "store: %s\n", store.status().ToString().c_str());
-    return 1;
-  }
+  if (auto csrf = cluster.SignUp(kUser); !csrf.ok()) return csrf.status();
+  auto store = kvs::Connect(cluster.kvs_spec());
+  if (!store.ok()) return store.status();
   drive::Drive drive(store->get());
 
   const auto fill_start = Clock::now();
   auto folder_ids = MakeFolders(drive, threads);
-  if (!folder_ids.ok()) {
-    std::fprintf(stderr, "%s\n", folder_ids.status().ToString().c_str());
-    return 1;
-  }
+  if (!folder_ids.ok()) return folder_ids.status();
   std::atomic<uint64_t> bytes{0};
   const int filled =
       ParallelFor(files, threads,
@@ -296,11 +284,104 @@ int main(int argc, char** argv) {
   if (auto s = (*store)->Put(drive::keys::StateRow(kUser), drive::keys::kUsedColumn,
                              std::to_string(bytes.load()));
       !s.ok()) {
-    std::fprintf(stderr, "usage: %s\n", s.ToString().c_str());
-    return 1;
+    return s;
   }
   const double fill_s = std::chrono::duration<double>(Clock::now() - fill_start).count();
-  const std::string load_after_fill = LoadAverage();
+  return nlohmann::json{{"files", filled},
+                        {"asked", files},
+                        {"seconds", std::round(fill_s)},
+                        {"files_per_second", std::round(filled / std::max(fill_s, 1e-3))},
+                        {"writers", threads},
+                        {"load_average_after", LoadAverage()}};
+}
+
+// What a later run needs to search a kept store again: the replicas' client ports (the store
+// is started on them again) and how many files the fill made.
+struct KeptStore {
+  std::vector<int> ports;
+  int files = 0;
+};
+
+std::string KeptStorePath(const std::string& state_dir) { return state_dir + "/drive.json"; }
+
+absl::StatusOr<KeptStore> ReadKeptStore(const std::string& state_dir) {
+  std::ifstream in(KeptStorePath(state_dir));
+  nlohmann::json record = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!record.is_object() || !record["ports"].is_array() || !record["files"].is_number()) {
+    return absl::NotFoundError(
+        absl::StrCat("no filled store in ", state_dir, " (fill one with --fill first)"));
+  }
+  return KeptStore{.ports = record["ports"].get<std::vector<int>>(),
+                   .files = record["files"].get<int>()};
+}
+
+absl::Status WriteKeptStore(const std::string& state_dir, const KeptStore& kept) {
+  std::ofstream out(KeptStorePath(state_dir));
+  out << nlohmann::json{{"ports", kept.ports}, {"files", kept.files}}.dump() << "\n";
+  out.close();
+  if (!out) return absl::InternalError("cannot write " + KeptStorePath(state_dir));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  using namespace penncloud;
+  const int files = std::clamp(absl::GetFlag(FLAGS_files), 1, 1'000'000);
+  const int threads = std::clamp(absl::GetFlag(FLAGS_fill_threads), 1, 512);
+  const int queries = std::clamp(absl::GetFlag(FLAGS_queries), 1, 10000);
+  const int rounds = std::clamp(absl::GetFlag(FLAGS_rounds), 1, 100);
+  testing::TestPki::Shared();  // this process's own certificate for the store
+
+  const std::string state_dir = absl::GetFlag(FLAGS_state_dir);
+  const bool fill = absl::GetFlag(FLAGS_fill);
+  testing::KvsGroupOptions kvs_options;
+  KeptStore kept;
+  if (!state_dir.empty()) {
+    auto found = ReadKeptStore(state_dir);
+    if (fill && found.ok()) {
+      std::fprintf(stderr, "%s already holds a filled drive: search it with --fill=false\n",
+                   state_dir.c_str());
+      return 1;
+    }
+    if (!fill && !found.ok()) {
+      std::fprintf(stderr, "%s\n", found.status().ToString().c_str());
+      return 1;
+    }
+    if (found.ok()) kept = *found;
+    if (kept.ports.empty()) {
+      for (int i = 0; i < kvs_options.replicas; ++i) kept.ports.push_back(testing::FreePort());
+    }
+    kvs_options.data_dir = std::filesystem::absolute(state_dir);
+    kvs_options.ports = kept.ports;
+  } else if (!fill) {
+    std::fprintf(stderr, "--fill=false searches a kept store: name it with --state_dir\n");
+    return 1;
+  }
+
+  auto cluster = DriveCluster::Start({}, kvs_options);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "cluster: %s\n", cluster.status().ToString().c_str());
+    return 1;
+  }
+  nlohmann::json fill_report = {{"files", kept.files}, {"filled_in_an_earlier_run", true}};
+  if (fill) {
+    auto filled = Fill(**cluster, files, threads);
+    if (!filled.ok()) {
+      std::fprintf(stderr, "%s\n", filled.status().ToString().c_str());
+      return 1;
+    }
+    fill_report = *filled;
+    kept.files = fill_report["files"].get<int>();
+    if (!state_dir.empty()) {
+      if (auto s = WriteKeptStore(state_dir, kept); !s.ok()) {
+        std::fprintf(stderr, "%s\n", s.ToString().c_str());
+        return 1;
+      }
+    }
+  }
+  const int searched_files = std::max(kept.files, 1);
 
   std::vector<SearchFrontend> frontends;
   if (std::string other = absl::GetFlag(FLAGS_compare_frontend); !other.empty()) {
@@ -313,6 +394,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  const std::string load_before_searches = LoadAverage();
   const std::vector<Kind> kinds = {
       // One common word: thousands of names start with it.
       {"common word", [](int r) { return std::string(r % 2 ? "invoice" : "report"); }},
@@ -321,7 +403,8 @@ int main(int argc, char** argv) {
       // Two common words that meet in few names.
       {"two words", [](int r) { return absl::StrCat("budget ", kProjects[r % 20]); }},
       // One file by its rare number.
-      {"one file", [files](int r) { return absl::StrCat("n", (r * 7919 + 12) % files); }},
+      {"one file",
+       [searched_files](int r) { return absl::StrCat("n", (r * 7919 + 12) % searched_files); }},
       // "Résumé" in the names, searched without its accents; and a word in no name.
       {"accented", [](int) { return std::string("resume"); }},
       {"no match", [](int r) { return absl::StrCat("zebra", r); }},
@@ -356,16 +439,14 @@ int main(int argc, char** argv) {
     }
     by_frontend.push_back({{"frontend", fe.binary}, {"search", search}});
   }
-  nlohmann::json out = {{"files", filled},
+  nlohmann::json out = {{"files", kept.files},
                         {"folders", kAreaCount * (1 + kProjectCount * (1 + kYears))},
-                        {"fill_seconds", std::round(fill_s)},
-                        {"fill_files_per_second", std::round(filled / std::max(fill_s, 1e-3))},
-                        {"fill_writers", threads},
-                        {"load_average_after_fill", load_after_fill},
+                        {"fill", fill_report},
+                        {"load_average_before_searches", load_before_searches},
                         {"frontends", by_frontend},
                         {"rounds", round_log},
                         {"worst_p99_ms_this_build", Tenths(worst_p99)},
                         {"target_p99_ms", 50}};
   std::printf("%s\n", out.dump(1).c_str());
-  return filled == files ? 0 : 1;
+  return !fill || kept.files == files ? 0 : 1;
 }

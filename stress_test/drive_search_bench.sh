@@ -8,6 +8,8 @@
 #   stress_test/drive_search_bench.sh --files=2000 --queries=20   a quick run that proves it works
 #   stress_test/drive_search_bench.sh --compare_frontend=/path/to/old/bin/frontend
 #                                                      old and new frontends on one store, A B A B
+#   stress_test/drive_search_bench.sh --state_dir=DIR   keep the filled store in DIR; then
+#   stress_test/drive_search_bench.sh --state_dir=DIR --fill=false   search it again, no fill
 # Results: build/bench/results/drive-search-<UTC time>.json. The figures need a quiet machine;
 # the JSON carries the load averages so a loaded run says so.
 set -euo pipefail

@@ -12,11 +12,11 @@
 namespace penncloud::testing {
 
 absl::StatusOr<std::unique_ptr<DriveCluster>> DriveCluster::Start(
-    std::vector<std::string> frontend_flags) {
+    std::vector<std::string> frontend_flags, KvsGroupOptions kvs_options) {
   std::unique_ptr<DriveCluster> c(new DriveCluster());
   c->frontend_flags_ = std::move(frontend_flags);
   c->dir_ = TempDir("penncloud-drive");
-  auto kvs = KvsGroup::Start();
+  auto kvs = KvsGroup::Start(std::move(kvs_options));
   if (!kvs.ok()) return kvs.status();
   c->kvs_ = std::move(*kvs);
   c->http_port_ = FreePort();

@@ -17,9 +17,10 @@ namespace penncloud::testing {
 
 class DriveCluster {
  public:
-  // `frontend_flags` are added to the frontend's (benchmarks compare settings with them).
+  // `frontend_flags` are added to the frontend's (benchmarks compare settings with them);
+  // `kvs` sets up the store's group (a benchmark keeps its filled store with it).
   static absl::StatusOr<std::unique_ptr<DriveCluster>> Start(
-      std::vector<std::string> frontend_flags = {});
+      std::vector<std::string> frontend_flags = {}, KvsGroupOptions kvs = {});
   ~DriveCluster();
 
   int http_port() const { return http_port_; }  // the coordinator

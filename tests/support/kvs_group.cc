@@ -1,6 +1,7 @@
 #include "tests/support/kvs_group.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -14,11 +15,17 @@ namespace penncloud::testing {
 absl::StatusOr<std::unique_ptr<KvsGroup>> KvsGroup::Start(KvsGroupOptions options) {
   std::unique_ptr<KvsGroup> group(new KvsGroup());
   group->options_ = options;
-  group->dir_ = TempDir("kvs-group");
   const int n = options.replicas;
+  if (!options.ports.empty() && static_cast<int>(options.ports.size()) != n) {
+    return absl::InvalidArgumentError("one port per replica");
+  }
+  group->dir_ = options.data_dir.empty() ? TempDir("kvs-group") : options.data_dir;
+  if (std::error_code error; !std::filesystem::create_directories(group->dir_, error) && error) {
+    return absl::InternalError(absl::StrCat(group->dir_, ": ", error.message()));
+  }
   std::vector<std::string> addresses;
   for (int i = 0; i < n; ++i) {
-    group->ports_.push_back(FreePort());
+    group->ports_.push_back(options.ports.empty() ? FreePort() : options.ports[i]);
     addresses.push_back(absl::StrCat("127.0.0.1:", group->ports_.back()));
   }
   group->spec_ = absl::StrJoin(addresses, ",");
@@ -58,7 +65,7 @@ KvsGroup::~KvsGroup() {
     }
   }
   proxies_.clear();
-  RemoveTestDir(dir_);
+  if (options_.data_dir.empty()) RemoveTestDir(dir_);
 }
 
 std::string KvsGroup::address(int i) const { return absl::StrCat("127.0.0.1:", ports_[i]); }

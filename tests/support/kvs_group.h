@@ -33,6 +33,12 @@ struct KvsGroupOptions {
   std::string record_prefix = "kvs-r";
   // Every replica serves /metrics on a free port of its own (metrics_port(i)).
   bool serve_metrics = false;
+  // A benchmark that keeps a filled store between runs: the replicas' data lives in this
+  // folder (made if missing, never removed) instead of a fresh temporary one, and they listen
+  // on these client ports (one per replica; the ports a kept store was made with) instead of
+  // free ones.
+  std::string data_dir;
+  std::vector<int> ports;
 };
 
 class KvsGroup {
