@@ -17,10 +17,6 @@ constexpr int kMaxAttempts = 32;
 constexpr int kTrashPage = 500;
 constexpr int kMaxTrashPages = 1000;
 
-std::string ItemId(const std::string& name, const pb::Entry& entry) {
-  return ToInfo(name, entry).id;
-}
-
 std::string Serialize(const pb::TrashItem& item) {
   std::string out;
   item.SerializeToString(&out);
@@ -41,7 +37,7 @@ absl::Status Drive::CopyMissing(const std::string& from_user, const std::vector<
   auto dst = Locate(to_user, to);
   if (!dst.ok()) return dst.status();
   // Anything at the destination but this move's own copy was cleared before the copy began.
-  if (dst->raw && ItemId(dst->name, dst->entry) != top_id) {
+  if (dst->raw && ItemId(dst->entry) != top_id) {
     return absl::AlreadyExistsError(absl::StrCat("already exists: ", JoinPath(to)));
   }
   auto s = CopyMissingLocated(from_user, *src, to_user, to, top_id, 0, pace);
@@ -101,7 +97,7 @@ absl::StatusOr<std::string> Drive::IdAt(const std::string& user,
   if (!at.ok()) return at.status();
   if (!at->raw)
     return absl::NotFoundError(absl::StrCat("no such file or folder: ", JoinPath(path)));
-  return ItemId(at->name, at->entry);
+  return ItemId(at->entry);
 }
 
 absl::Status Drive::RemoveIfId(const std::string& user, const std::vector<std::string>& path,
@@ -110,13 +106,13 @@ absl::Status Drive::RemoveIfId(const std::string& user, const std::vector<std::s
   auto at = Locate(user, path);
   if (absl::IsNotFound(at.status())) return absl::OkStatus();  // its folder is gone too
   if (!at.ok()) return at.status();
-  if (!at->raw || ItemId(at->name, at->entry) != id) return absl::OkStatus();
+  if (!at->raw || ItemId(at->entry) != id) return absl::OkStatus();
   std::string at_path = JoinPath(path);
-  std::vector<std::string> indexed = TreePaths(user, at_path, at->entry);
+  std::vector<IndexedName> indexed = TreeNames(user, at_path, at->entry);
   absl::Status s = !final && options_.trash_retention_ms > 0 ? MoveToTrash(user, at_path, *at)
                                                              : DeleteLocated(user, *at);
   if (s.ok()) {
-    for (const std::string& gone : indexed) IndexRemove(user, gone);
+    IndexRemove(user, indexed);
   }
   ScheduleCollection(user);
   return s;
@@ -131,7 +127,7 @@ absl::Status Drive::TrashForMove(const std::string& user, const std::vector<std:
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     auto at = Locate(user, path);
     if (!at.ok() && !absl::IsNotFound(at.status())) return at.status();
-    bool there = at.ok() && at->raw && ItemId(at->name, at->entry) == id;
+    bool there = at.ok() && at->raw && ItemId(at->entry) == id;
     if (!there) return ShowTrashedForMove(user, id, trash_id);
     // 1. The trash item, hidden: from here on the item is never only in the air.
     pb::TrashItem item;
@@ -189,7 +185,7 @@ absl::StatusOr<bool> Drive::TrashHolds(const std::string& user, const std::strin
     for (const auto& cell : page->cells) {
       pb::TrashItem item;
       if (cell.column == except_trash_id || !item.ParseFromString(cell.value)) continue;
-      if (ItemId("", item.entry()) == id) return true;
+      if (ItemId(item.entry()) == id) return true;
     }
     if (!page->more || page->cells.empty()) break;
     opts.after = page->cells.back().column;

@@ -196,10 +196,10 @@ absl::Status Drive::Delete(std::string_view user, std::string_view path) {
       s = MoveToTrash(u, at_path, *at);
       if (s.ok()) IndexTree(u, at_path, at->entry, /*add=*/false);
     } else {
-      std::vector<std::string> indexed = TreePaths(u, at_path, at->entry);
+      std::vector<IndexedName> indexed = TreeNames(u, at_path, at->entry);
       s = DeleteLocated(u, *at);
       if (s.ok()) {
-        for (const std::string& gone : indexed) IndexRemove(u, gone);
+        IndexRemove(u, indexed);
       }
     }
     if (!absl::IsAborted(s)) break;
@@ -224,11 +224,11 @@ absl::StatusOr<Drive::Located> Drive::ClearDestination(const std::string& user, 
     // What is overwritten goes to the trash like any delete (a WebDAV client's MOVE over
     // a file is how many editors save).
     std::string dst_path = JoinPath(dst_parts);
-    std::vector<std::string> indexed = TreePaths(user, dst_path, dst->entry);
+    std::vector<IndexedName> indexed = TreeNames(user, dst_path, dst->entry);
     auto s = options_.trash_retention_ms > 0 ? MoveToTrash(user, dst_path, *dst)
                                              : DeleteLocated(user, *dst);
     if (!s.ok()) return s;
-    for (const std::string& gone : indexed) IndexRemove(user, gone);
+    IndexRemove(user, indexed);
   }
   return dst;
 }

@@ -365,13 +365,21 @@ class Drive {
 
   // Name index (search.cc). Failures are logged, never fail the operation.
   void IndexPut(const std::string& user, const std::string& path, const pb::Entry& entry);
-  void IndexRemove(const std::string& user, const std::string& path);
+  // A file's or folder's name as the index holds it: the cells of its path's words, naming
+  // the item (ItemId) they were written for.
+  struct IndexedName {
+    std::string path;
+    std::string item_id;
+  };
+  // Removes the names' cells that still name their items: a cell rewritten meanwhile by an
+  // upload that took the path after the item left is another item's, and stays.
+  void IndexRemove(const std::string& user, const std::vector<IndexedName>& names);
   // The entry at `path` and, for a folder, everything inside.
   void IndexTree(const std::string& user, const std::string& path, const pb::Entry& entry,
                  bool add);
-  // The paths IndexTree would visit: read before a final delete, whose subtree is gone after
+  // The names IndexTree would visit: read before a final delete, whose subtree is gone after
   // it, so that the cells are removed once the tree no longer holds the names.
-  std::vector<std::string> TreePaths(const std::string& user, const std::string& path,
+  std::vector<IndexedName> TreeNames(const std::string& user, const std::string& path,
                                      const pb::Entry& entry);
   void WalkTree(const std::string& user, const std::string& path, const pb::Entry& entry, int depth,
                 const std::function<void(const std::string&, const pb::Entry&)>& visit);

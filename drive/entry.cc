@@ -31,7 +31,7 @@ EntryInfo ToInfo(std::string_view name, const pb::Entry& entry) {
   info.modified_ms = entry.modified_ms();
   info.content_type = entry.content_type();
   info.etag = info.folder ? entry.folder_id() : entry.version();
-  info.id = info.folder ? entry.folder_id() : entry.file_id();
+  info.id = ItemId(entry);
   info.dead_props.insert(entry.dead_props().begin(), entry.dead_props().end());
   return info;
 }

@@ -15,5 +15,9 @@ absl::StatusOr<pb::Entry> ParseEntry(std::string_view raw);
 std::string SerializeEntry(const pb::Entry& entry);
 EntryInfo ToInfo(std::string_view name, const pb::Entry& entry);
 inline bool IsFolder(const pb::Entry& e) { return e.kind() == pb::Entry::FOLDER; }
+// What stays the same across the item's moves and replacements (EntryInfo::id).
+inline const std::string& ItemId(const pb::Entry& e) {
+  return IsFolder(e) ? e.folder_id() : e.file_id();
+}
 
 }  // namespace penncloud::drive

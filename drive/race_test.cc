@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -146,6 +147,36 @@ TEST_F(DriveRaceTest, MoveRacingAnUploadCommitLeaksAndLosesNothing) {
   EXPECT_EQ(*Read("alice", "/a"), "new contents, longer");
   EXPECT_TRUE(absl::IsNotFound(drive_->Stat("alice", "/b").status()));
   ExpectNothingLeaked({old_version, new_version}, {"/a", "/b"});
+}
+
+// A move or delete has let the file go and is about to remove its old name's index cells
+// when an upload lands on that path and indexes it. The removal leaves the upload's cells,
+// so a search still finds the new file.
+TEST_F(DriveRaceTest, UploadLandingWhereAMoveOrDeleteLeftStaysFindable) {
+  const std::map<std::string, std::function<absl::Status()>> leaving = {
+      {"move", [this] { return drive_->Move("alice", "/notes.txt", "/moved.txt", false); }},
+      {"delete", [this] { return drive_->Delete("alice", "/notes.txt"); }},
+  };
+  for (const auto& [how, leave] : leaving) {
+    SCOPED_TRACE(how);
+    ASSERT_TRUE(Write("alice", "/notes.txt", "old").ok());
+    std::unique_ptr<Upload> upload = Staged("/notes.txt", "new");
+    bool committed = false;
+    racing_.BeforeRemoving(keys::NamesRow("alice"), keys::NameColumn("notes", "/notes.txt"),
+                           [&] { committed = upload->Commit().ok(); });
+    ASSERT_TRUE(leave().ok());
+    ASSERT_TRUE(committed);
+    EXPECT_EQ(*Read("alice", "/notes.txt"), "new");
+    for (const char* word : {"notes", "txt"}) {
+      auto found = drive_->Search("alice", word, 10);
+      ASSERT_TRUE(found.ok()) << found.status();
+      std::set<std::string> paths;
+      for (const NameMatch& match : *found) paths.insert(match.path);
+      EXPECT_TRUE(paths.contains("/notes.txt")) << word;
+    }
+    ASSERT_TRUE(drive_->Delete("alice", "/notes.txt").ok());
+    (void)drive_->Delete("alice", "/moved.txt");
+  }
 }
 
 // Without a race both still do what they always did.

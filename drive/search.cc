@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
 #include <string_view>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -65,8 +67,7 @@ std::string_view PathOf(std::string_view column) {
 // A match as the index shows it, before the tree confirms it.
 struct Candidate {
   NameMatch match;
-  kvs::Cell cell;  // the index cell that led to it, to delete if it names nothing
-  int64_t indexed_ms = 0;
+  std::string column;  // of the index cell that led to it, to delete if it names nothing
 };
 
 // What one page showed of one word's range (its cells "<word...>\0<path>").
@@ -75,14 +76,145 @@ struct PageScan {
   bool whole = false;  // the range ends within the page
 };
 
+// A cell naming nothing may be one a change wrote before its tree change, which is under way;
+// one older than this belongs to a change that never finished.
+constexpr int64_t kUnfinishedChangeMs = 3'600'000;
+// The path of the folder holding `path` ("" for the root).
+std::string_view ParentOf(std::string_view path) { return path.substr(0, path.rfind('/')); }
+
+// Checks a search's candidates against the tree. The index can name what is not there: a
+// change writes a new name's cells before the tree changes and deletes an old name's after,
+// so one cut short leaves cells behind. Such a cell is dropped, and deleted once older than
+// any change takes (if it still holds what was read).
+class TreeCheck {
+ public:
+  TreeCheck(kvs::Client& kvs, std::string user, int64_t now_ms)
+      : kvs_(kvs), user_(std::move(user)), now_ms_(now_ms) {
+    folder_ids_[""] = std::string(keys::kRootFolderId);
+  }
+
+  // The candidates the tree holds, as the tree has them (kind, size, modified).
+  absl::StatusOr<std::vector<NameMatch>> Confirm(std::vector<Candidate> candidates) {
+    // The folders on the candidates' paths not resolved by an earlier batch, a level at a
+    // time from the root.
+    std::vector<std::vector<std::string>> levels;  // folder paths by depth
+    for (const Candidate& c : candidates) {
+      std::string_view path = c.match.path;
+      size_t depth = 0;
+      for (size_t slash = path.find('/', 1); slash != std::string_view::npos;
+           slash = path.find('/', slash + 1)) {
+        if (levels.size() <= depth) levels.emplace_back();
+        std::string folder(path.substr(0, slash));
+        if (folder_ids_.emplace(folder, std::nullopt).second) levels[depth].push_back(folder);
+        ++depth;
+      }
+    }
+    for (const std::vector<std::string>& level : levels) {
+      std::vector<MaybeEntry> folders =
+          ReadEntries(std::vector<std::string_view>(level.begin(), level.end()));
+      for (size_t i = 0; i < level.size(); ++i) {
+        if (!folders[i].ok()) return folders[i].status();
+        if (*folders[i] && IsFolder(**folders[i])) {
+          folder_ids_[level[i]] = (*folders[i])->folder_id();
+        }
+      }
+    }
+    std::vector<std::string_view> paths;
+    for (const Candidate& c : candidates) paths.push_back(c.match.path);
+    std::vector<MaybeEntry> entries = ReadEntries(paths);
+    std::vector<std::string_view> dropped;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (entries[i].ok() && !*entries[i]) dropped.push_back(candidates[i].column);
+    }
+    DeleteOldCells(dropped);
+    std::vector<NameMatch> confirmed;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (!entries[i].ok()) return entries[i].status();
+      if (!*entries[i]) continue;
+      const pb::Entry& entry = **entries[i];
+      NameMatch& match = candidates[i].match;
+      match.folder = IsFolder(entry);
+      match.size = match.folder ? 0 : entry.size();
+      match.modified_ms = entry.modified_ms();
+      confirmed.push_back(std::move(match));
+    }
+    return confirmed;
+  }
+
+ private:
+  using MaybeEntry = absl::StatusOr<std::optional<pb::Entry>>;
+
+  // Deletes the index cells of `columns` (which name nothing) that are older than any change
+  // takes, if they still hold what was read. The search lists the index without values, so
+  // only these few cells are read whole.
+  void DeleteOldCells(const std::vector<std::string_view>& columns) {
+    const std::string row = keys::NamesRow(user_);
+    std::vector<kvs::CellAddress> cells;
+    for (std::string_view column : columns) cells.push_back({row, std::string(column)});
+    std::vector<absl::StatusOr<std::string>> values = kvs::GetAtOnce(kvs_, cells);
+    for (size_t i = 0; i < cells.size(); ++i) {
+      pb::NameHit hit;
+      if (!values[i].ok() || !hit.ParseFromString(*values[i]) ||
+          hit.indexed_ms() >= now_ms_ - kUnfinishedChangeMs) {
+        continue;
+      }
+      if (auto s = kvs_.CDelete(row, cells[i].column, *values[i]); !s.ok()) {
+        PC_LOG(kWarn, "drive.index_clean_failed")("user", user_)("error", s.status());
+      }
+    }
+  }
+
+  // The entries named `paths`, nullopt for one that is not there (its folder included), read
+  // at once: a batch of matches waits about one round of reads, not one per match.
+  std::vector<MaybeEntry> ReadEntries(const std::vector<std::string_view>& paths) {
+    std::vector<MaybeEntry> entries(paths.size(), std::nullopt);
+    std::vector<kvs::CellAddress> cells;
+    std::vector<size_t> asked;  // index into paths of each cell
+    for (size_t i = 0; i < paths.size(); ++i) {
+      const std::optional<std::string>& parent_id = folder_ids_.find(ParentOf(paths[i]))->second;
+      if (!parent_id) continue;
+      cells.push_back({keys::TreeRow(user_, *parent_id), std::string(NameOf(paths[i]))});
+      asked.push_back(i);
+    }
+    std::vector<absl::StatusOr<std::string>> raw = kvs::GetAtOnce(kvs_, cells);
+    for (size_t c = 0; c < cells.size(); ++c) {
+      MaybeEntry& entry = entries[asked[c]];
+      if (absl::IsNotFound(raw[c].status())) continue;
+      if (!raw[c].ok()) {
+        entry = raw[c].status();
+        continue;
+      }
+      if (auto parsed = ParseEntry(*raw[c]); parsed.ok()) entry = *std::move(parsed);
+    }
+    return entries;
+  }
+
+  kvs::Client& kvs_;
+  const std::string user_;
+  const int64_t now_ms_;
+  // The id of every folder on the paths checked so far (nullopt: not a folder there), kept
+  // for the whole search, so a folder shared by many matches is read once.
+  std::map<std::string, std::optional<std::string>, std::less<>> folder_ids_;
+};
+
+// Batches of candidates a search checks against the tree before its last: when the check
+// drops cells naming nothing (left by a crash), the search reads on for as many more
+// candidates, this many times at most, so many such cells cost a bounded number of reads.
+constexpr int kMaxChecksBeforeTheLast = 4;
+
 // The matches of one query, gathered from pages of any of its words' ranges: a name that
-// holds every query word lies in every word's range. The index cell holds all an answer
-// shows, so a match costs no read of its own.
+// holds every query word lies in every word's range. The index column (word and path) is
+// all a candidate needs, so the ranges are listed without their values. Once the results are
+// full they are checked against the tree, and the places of those it drops are open again.
 class Matches {
  public:
-  Matches(const std::vector<std::string>& words, int limit) : words_(words), limit_(limit) {}
+  Matches(const std::vector<std::string>& words, int limit, TreeCheck& check)
+      : words_(words), limit_(limit), check_(check) {}
 
-  bool full() const { return static_cast<int>(found_.size()) >= limit_; }
+  // The results are full, or a check failed (Finish reports it): gather no more.
+  bool full() const {
+    return static_cast<int>(confirmed_.size() + unchecked_.size()) >= limit_ || !failed_.ok();
+  }
 
   PageScan Scan(const kvs::ColumnPage& page, std::string_view word) {
     PageScan scan;
@@ -107,23 +239,45 @@ class Matches {
     std::string name = NameOf(path);
     if (words_.size() > 1 && !AllWordsMatch(words_, FoldedWords(name))) return false;
     if (paths_.contains(path)) return false;  // another word of the name led here
-    pb::NameHit hit;
-    if (!hit.ParseFromString(cell.value)) return false;
     paths_.emplace(path);
-    // Kind, size and time come from the tree (ConfirmInTree), which may be newer.
-    found_.push_back(Candidate{.match = {.path = std::string(path), .name = std::move(name)},
-                               .cell = cell,
-                               .indexed_ms = hit.indexed_ms()});
+    // Kind, size and time come from the tree (TreeCheck), which may be newer.
+    unchecked_.push_back(Candidate{.match = {.path = std::string(path), .name = std::move(name)},
+                                   .column = cell.column});
+    if (full() && checks_ < kMaxChecksBeforeTheLast) CheckUnchecked();
     return true;
   }
 
-  std::vector<Candidate> Take() { return std::move(found_); }
+  // The matches the tree holds, sorted by name.
+  absl::StatusOr<std::vector<NameMatch>> Finish() {
+    CheckUnchecked();
+    if (!failed_.ok()) return failed_;
+    std::sort(confirmed_.begin(), confirmed_.end(), [](const NameMatch& a, const NameMatch& b) {
+      return a.name != b.name ? a.name < b.name : a.path < b.path;
+    });
+    return std::move(confirmed_);
+  }
 
  private:
+  void CheckUnchecked() {
+    if (unchecked_.empty() || !failed_.ok()) return;
+    ++checks_;
+    auto confirmed = check_.Confirm(std::exchange(unchecked_, {}));
+    if (!confirmed.ok()) {
+      failed_ = confirmed.status();
+      return;
+    }
+    confirmed_.insert(confirmed_.end(), std::make_move_iterator(confirmed->begin()),
+                      std::make_move_iterator(confirmed->end()));
+  }
+
   const std::vector<std::string>& words_;
   const int limit_;
-  std::vector<Candidate> found_;
-  std::set<std::string, std::less<>> paths_;  // of found_
+  TreeCheck& check_;
+  std::vector<NameMatch> confirmed_;
+  std::vector<Candidate> unchecked_;
+  int checks_ = 0;
+  absl::Status failed_;
+  std::set<std::string, std::less<>> paths_;  // of every candidate offered, checked or not
 };
 
 // The cells of one indexed word, "<word>\0<path>" in path order, held a page at a time. A seek
@@ -145,7 +299,7 @@ class WordRun {
       std::string after = keys::NameColumn(word_, target);
       after.pop_back();
       if (!cells_.empty()) after = std::max(after, cells_.back().column);
-      auto page = kvs.List(row, {.after = after, .limit = kMaxPageSize, .with_values = true});
+      auto page = kvs.List(row, {.after = after, .limit = kMaxPageSize});
       if (!page.ok()) return page.status();
       cells_.clear();
       next_ = 0;
@@ -232,8 +386,7 @@ absl::StatusOr<std::optional<RangeCursor>> CursorOver(kvs::Client& kvs, const st
     if (!cells.empty()) runs.emplace_back(word, std::move(cells), !range_ends);
     if (runs.size() > kMaxWordsPerPrefix) return std::nullopt;
     if (range_ends || word.empty()) return RangeCursor(std::move(runs));
-    auto next = kvs.List(
-        row, {.after = keys::NameColumn(word, "\xff"), .limit = kPageSize, .with_values = true});
+    auto next = kvs.List(row, {.after = keys::NameColumn(word, "\xff"), .limit = kPageSize});
     if (!next.ok()) return next.status();
     page = *std::move(next);
   }
@@ -260,98 +413,6 @@ absl::Status WalkTogether(kvs::Client& kvs, const std::string& row,
     }
   }
   return absl::OkStatus();
-}
-
-// A cell naming nothing may be one a change wrote before its tree change, which is under way;
-// one older than this belongs to a change that never finished.
-constexpr int64_t kUnfinishedChangeMs = 3'600'000;
-// The path of the folder holding `path` ("" for the root).
-std::string_view ParentOf(std::string_view path) { return path.substr(0, path.rfind('/')); }
-
-// The candidates the tree holds, as the tree has them (kind, size, modified), sorted by name.
-// The index can name what is not there: a change writes a new name's cells before the tree
-// changes and deletes an old name's after, so one cut short leaves cells behind. Such a cell
-// is dropped, and deleted once older than any change takes (if it still holds what was read).
-absl::StatusOr<std::vector<NameMatch>> ConfirmInTree(kvs::Client& kvs, const std::string& user,
-                                                     std::vector<Candidate> candidates,
-                                                     int64_t now_ms) {
-  // The id of every folder on the candidates' paths, resolved a level at a time from the root
-  // (nullopt: not a folder there), so a folder shared by many matches is read once.
-  std::map<std::string, std::optional<std::string>, std::less<>> folder_ids;
-  folder_ids[""] = std::string(keys::kRootFolderId);
-  std::vector<std::vector<std::string>> levels;  // folder paths by depth
-  for (const Candidate& c : candidates) {
-    std::string_view path = c.match.path;
-    size_t depth = 0;
-    for (size_t slash = path.find('/', 1); slash != std::string_view::npos;
-         slash = path.find('/', slash + 1)) {
-      if (levels.size() <= depth) levels.emplace_back();
-      std::string folder(path.substr(0, slash));
-      if (folder_ids.emplace(folder, std::nullopt).second) levels[depth].push_back(folder);
-      ++depth;
-    }
-  }
-  // The entries named `paths`, nullopt for one that is not there (its folder included),
-  // read at once: a page of matches waits about one batch of reads, not one per match.
-  using MaybeEntry = absl::StatusOr<std::optional<pb::Entry>>;
-  auto read_entries = [&](const std::vector<std::string_view>& paths) {
-    std::vector<MaybeEntry> entries(paths.size(), std::nullopt);
-    std::vector<kvs::CellAddress> cells;
-    std::vector<size_t> asked;  // index into paths of each cell
-    for (size_t i = 0; i < paths.size(); ++i) {
-      const std::optional<std::string>& parent_id = folder_ids.find(ParentOf(paths[i]))->second;
-      if (!parent_id) continue;
-      cells.push_back({keys::TreeRow(user, *parent_id), std::string(NameOf(paths[i]))});
-      asked.push_back(i);
-    }
-    std::vector<absl::StatusOr<std::string>> raw = kvs::GetAtOnce(kvs, cells);
-    for (size_t c = 0; c < cells.size(); ++c) {
-      MaybeEntry& entry = entries[asked[c]];
-      if (absl::IsNotFound(raw[c].status())) continue;
-      if (!raw[c].ok()) {
-        entry = raw[c].status();
-        continue;
-      }
-      if (auto parsed = ParseEntry(*raw[c]); parsed.ok()) entry = *std::move(parsed);
-    }
-    return entries;
-  };
-  for (const std::vector<std::string>& level : levels) {
-    std::vector<MaybeEntry> folders =
-        read_entries(std::vector<std::string_view>(level.begin(), level.end()));
-    for (size_t i = 0; i < level.size(); ++i) {
-      if (!folders[i].ok()) return folders[i].status();
-      if (*folders[i] && IsFolder(**folders[i])) folder_ids[level[i]] = (*folders[i])->folder_id();
-    }
-  }
-  std::vector<std::string_view> paths;
-  for (const Candidate& c : candidates) paths.push_back(c.match.path);
-  std::vector<MaybeEntry> entries = read_entries(paths);
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    if (!entries[i].ok() || *entries[i] ||
-        candidates[i].indexed_ms >= now_ms - kUnfinishedChangeMs) {
-      continue;
-    }
-    const kvs::Cell& cell = candidates[i].cell;
-    if (auto s = kvs.CDelete(keys::NamesRow(user), cell.column, cell.value); !s.ok()) {
-      PC_LOG(kWarn, "drive.index_clean_failed")("user", user)("error", s.status());
-    }
-  }
-  std::vector<NameMatch> confirmed;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    if (!entries[i].ok()) return entries[i].status();
-    if (!*entries[i]) continue;
-    const pb::Entry& entry = **entries[i];
-    NameMatch& match = candidates[i].match;
-    match.folder = IsFolder(entry);
-    match.size = match.folder ? 0 : entry.size();
-    match.modified_ms = entry.modified_ms();
-    confirmed.push_back(std::move(match));
-  }
-  std::sort(confirmed.begin(), confirmed.end(), [](const NameMatch& a, const NameMatch& b) {
-    return a.name != b.name ? a.name < b.name : a.path < b.path;
-  });
-  return confirmed;
 }
 
 // Runs `write` on each column at once and logs the failures: the store gathers concurrent
@@ -393,6 +454,7 @@ void WriteNameIndex(kvs::Client* kvs, const std::string& user, const std::string
   hit.set_size(IsFolder(entry) ? 0 : entry.size());
   hit.set_modified_ms(entry.modified_ms());
   hit.set_indexed_ms(now_ms);
+  hit.set_item_id(ItemId(entry));
   std::string raw;
   hit.SerializeToString(&raw);
   const std::string row = keys::NamesRow(user);
@@ -404,29 +466,42 @@ void Drive::IndexPut(const std::string& user, const std::string& path, const pb:
   WriteNameIndex(kvs_, user, path, entry, Now());
 }
 
-void Drive::IndexRemove(const std::string& user, const std::string& path) {
+void Drive::IndexRemove(const std::string& user, const std::vector<IndexedName>& names) {
   const std::string row = keys::NamesRow(user);
-  WriteColumnsAtOnce(user, NameColumns(path),
-                     [&](const std::string& column) { return kvs_->Delete(row, column); });
+  for (const IndexedName& name : names) {
+    WriteColumnsAtOnce(user, NameColumns(name.path), [&](const std::string& column) {
+      auto raw = kvs_->Get(row, column);
+      if (absl::IsNotFound(raw.status())) return absl::OkStatus();
+      if (!raw.ok()) return raw.status();
+      // An upload took the path after the item left. (A cell written before NameHit.item_id
+      // names no item, and goes.)
+      pb::NameHit hit;
+      if (hit.ParseFromString(*raw) && !hit.item_id().empty() && hit.item_id() != name.item_id) {
+        return absl::OkStatus();
+      }
+      // Compare-and-delete: an upload that rewrites the cell between the read and here keeps it.
+      return kvs_->CDelete(row, column, *raw).status();
+    });
+  }
 }
 
 void Drive::IndexTree(const std::string& user, const std::string& path, const pb::Entry& entry,
                       bool add) {
-  WalkTree(user, path, entry, 0, [&](const std::string& at, const pb::Entry& at_entry) {
-    if (add) {
-      IndexPut(user, at, at_entry);
-    } else {
-      IndexRemove(user, at);
-    }
-  });
+  if (!add) {
+    IndexRemove(user, TreeNames(user, path, entry));
+    return;
+  }
+  WalkTree(user, path, entry, 0,
+           [&](const std::string& at, const pb::Entry& at_entry) { IndexPut(user, at, at_entry); });
 }
 
-std::vector<std::string> Drive::TreePaths(const std::string& user, const std::string& path,
-                                          const pb::Entry& entry) {
-  std::vector<std::string> paths;
-  WalkTree(user, path, entry, 0,
-           [&](const std::string& at, const pb::Entry&) { paths.push_back(at); });
-  return paths;
+std::vector<Drive::IndexedName> Drive::TreeNames(const std::string& user, const std::string& path,
+                                                 const pb::Entry& entry) {
+  std::vector<IndexedName> names;
+  WalkTree(user, path, entry, 0, [&](const std::string& at, const pb::Entry& at_entry) {
+    names.push_back({.path = at, .item_id = ItemId(at_entry)});
+  });
+  return names;
 }
 
 void Drive::WalkTree(const std::string& user, const std::string& path, const pb::Entry& entry,
@@ -465,14 +540,14 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
   std::stable_sort(words.begin(), words.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   const std::string row = keys::NamesRow(std::string(user));
-  Matches matches(words, std::clamp(limit, 1, kMaxSearchResults));
-  auto confirmed = [&] { return ConfirmInTree(*kvs_, std::string(user), matches.Take(), Now()); };
+  TreeCheck check(*kvs_, std::string(user), Now());
+  Matches matches(words, std::clamp(limit, 1, kMaxSearchResults), check);
 
   // The first page of each probed word's range, read at once.
   const size_t probed = std::min(words.size(), kMaxProbedWords);
   std::vector<std::future<absl::StatusOr<kvs::ColumnPage>>> reads;
   auto read_first_page = [&](size_t i) {
-    return kvs_->List(row, {.after = words[i], .limit = kPageSize, .with_values = true});
+    return kvs_->List(row, {.after = words[i], .limit = kPageSize});
   };
   for (size_t i = 1; i < probed; ++i)
     reads.push_back(std::async(std::launch::async, read_first_page, i));
@@ -486,7 +561,7 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
   for (size_t i = 0; i < probed; ++i) {
     if (!first_pages[i].ok()) return first_pages[i].status();
     scans.push_back(matches.Scan(*first_pages[i], words[i]));
-    if (matches.full() || scans.back().whole) return confirmed();
+    if (matches.full() || scans.back().whole) return matches.Finish();
   }
   // If every probed word starts many words ("a b"), the range whose first page held the most
   // matches, the densest known, is read on instead.
@@ -515,18 +590,18 @@ absl::StatusOr<std::vector<NameMatch>> Drive::Search(std::string_view user, std:
   if (!opened.ok()) return opened;
   if (!cursors.empty()) {
     if (auto s = WalkTogether(*kvs_, row, cursors, matches); !s.ok()) return s;
-    return confirmed();
+    return matches.Finish();
   }
   // Each probed word starts many words ("a b"): the lead's range is read to its end or until
   // the results are full.
   for (;;) {
-    auto page = kvs_->List(row, {.after = after, .limit = kMaxPageSize, .with_values = true});
+    auto page = kvs_->List(row, {.after = after, .limit = kMaxPageSize});
     if (!page.ok()) return page.status();
     PageScan scan = matches.Scan(*page, words[lead]);
     if (matches.full() || scan.whole || page->cells.empty()) break;
     after = page->cells.back().column;
   }
-  return confirmed();
+  return matches.Finish();
 }
 
 }  // namespace penncloud::drive
