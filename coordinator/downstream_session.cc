@@ -132,8 +132,7 @@ void DownstreamSession::OnHeader() {
   // Decoded as the frontends decode it, so "/%61dmin" is the console here too.
   const std::string path =
       penncloud::http::PercentDecode(target.substr(0, target.find('?')), false);
-  local_ = IsConsolePath(path);
-  kind_ = local_ ? Kind::kConsole : Kind::kProxied;
+  kind_ = IsConsolePath(path) ? Kind::kConsole : Kind::kProxied;
 
   if (over_connection_cap_) {
     client_keep_alive_ = false;
@@ -153,17 +152,17 @@ void DownstreamSession::OnHeader() {
     return WriteLocal(std::move(res));
   }
 
-  if (!local_ && header_parser_->is_done() && shared_->options.edge != nullptr &&
+  if (!console() && header_parser_->is_done() && shared_->options.edge != nullptr &&
       (method_ == http::verb::get || method_ == http::verb::head) && ServeEdgeFile(target)) {
     return;
   }
 
   boost::optional<uint64_t> length = header_parser_->content_length();
   bool chunked = header_parser_->chunked();
-  streaming_ = !local_ && (chunked || (length && *length > shared_->options.buffer_limit));
+  streaming_ = !console() && (chunked || (length && *length > shared_->options.buffer_limit));
   // Beast holds a Content-Length to body_limit only while it parses the header, so the
   // console's limit set in ReadBody would bind chunked bodies alone: checked here.
-  if (local_ && length && *length > kMaxAdminBodyBytes) {
+  if (console() && length && *length > kMaxAdminBodyBytes) {
     client_keep_alive_ = false;  // the body stays unread
     return ReplyError(413, "request body too large");
   }
@@ -188,7 +187,7 @@ void DownstreamSession::ReadBody() {
     CopyRequestHead(stream_parser_->get().base(), Forwarding(), upstream_head_);
     return Attempt();
   }
-  if (!local_ && header_parser_->is_done()) {
+  if (!console() && header_parser_->is_done()) {
     // No body (most GETs): forward at once. Another async_read would complete
     // immediately, but only after a round trip through the scheduler queue.
     req_body_.clear();
@@ -196,7 +195,7 @@ void DownstreamSession::ReadBody() {
     return Attempt();
   }
   buffered_parser_.emplace(std::move(*header_parser_));
-  buffered_parser_->body_limit(local_ ? kMaxAdminBodyBytes : shared_->options.buffer_limit);
+  buffered_parser_->body_limit(console() ? kMaxAdminBodyBytes : shared_->options.buffer_limit);
   http::async_read(client_, client_buffer_, *buffered_parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) {
                      if (ec == http::error::body_limit) {
@@ -204,7 +203,7 @@ void DownstreamSession::ReadBody() {
                        return self->ReplyError(413, "request body too large");
                      }
                      if (ec) return self->CloseClient();
-                     if (self->local_) return self->ServeLocal();
+                     if (self->console()) return self->ServeLocal();
                      self->req_body_ = std::move(self->buffered_parser_->get().body());
                      WriteRequestHead(self->buffered_parser_->get().base(), self->Forwarding(),
                                       self->req_body_.size(), self->req_head_);

@@ -154,10 +154,10 @@ class DownstreamSession : public std::enable_shared_from_this<DownstreamSession>
   unsigned version_ = 11;
   bool client_keep_alive_ = true;
   bool upstream_keep_alive_ = true;
-  // Who answers: a frontend, the console here (local_), or the edge's static files.
+  // Who answers: a frontend, the console here, or the edge's static files.
   enum class Kind { kProxied, kConsole, kStatic };
   Kind kind_ = Kind::kProxied;
-  bool local_ = false;  // kind_ == kConsole
+  bool console() const { return kind_ == Kind::kConsole; }
   bool streaming_ = false;
   std::string request_id_;
   TimePoint started_;
